@@ -1,0 +1,105 @@
+# synfin build. `make sim` builds and runs the main job; `make check` builds
+# and runs every test (plain, then under ASan+UBSan, then the fuzzers).
+#
+# Layout tells the architecture: src/{base,wire,tcp,stack} is the sans-IO
+# core (libc only) -> libsynfin.a; src/link holds drivers that may touch the
+# OS -> libsynfin-link.a; tools/ builds the `synfin` command.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+SAN     ?=
+OPT     ?= -O2
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -g $(OPT) \
+               -D_GNU_SOURCE -Iinclude -Isrc
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
+CORE_CFLAGS := $(CFLAGS)
+
+HAVE_PCAP := $(shell printf '\#include <pcap/pcap.h>\nint main(void){return 0;}' | \
+               $(CC) -x c - -lpcap -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_PCAP),1)
+TOOL_CFLAGS := -DSF_HAVE_PCAP=1
+TOOL_LIBS   := -lpcap
+endif
+TOOL_LIBS += -lm
+
+CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
+LINK_SRC := $(sort $(wildcard src/link/*.c))
+TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/drill/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+LINK_OBJ := $(LINK_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIB      := $(BUILD)/libsynfin.a
+LINKLIB  := $(BUILD)/libsynfin-link.a
+SYNFIN   := $(BUILD)/synfin
+
+.PHONY: all sim test check check-plain check-san fuzz unit drill selftest \
+        install clean deps
+all: $(LIB) $(LINKLIB) $(SYNFIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/src/%.o: src/%.c $(wildcard include/synfin/*.h) $(wildcard src/*/*.h src/*/*.def)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/tools/%.o: tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LINKLIB): $(LINK_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^ $(if $(LINK_OBJ),,)
+
+$(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
+	$(CC) $(LDFLAGS_SAN) $(TOOL_OBJ) $(LINKLIB) $(LIB) $(TOOL_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) $(LINKLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $< $(LINKLIB) $(LIB) $(LDFLAGS_SAN) -lm -o $@
+
+-include $(CORE_OBJ:.o=.d) $(LINK_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
+
+# The main job: the simulated connection lifecycle.
+sim: $(SYNFIN)
+	$(SYNFIN) sim
+
+# One pass of every test with this build's flags.
+test: $(UNIT_BIN) $(SYNFIN)
+	@BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BIN)
+
+# Everything: deps, plain build, sanitizer build, fuzzers (short budget).
+check: deps
+	$(MAKE) test BUILD=build/plain
+	$(MAKE) test BUILD=build/san SAN=1 CC=clang
+	$(MAKE) fuzz
+	@echo "check: all suites passed"
+
+FUZZ_SECONDS ?= 20
+fuzz:
+	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh
+
+install: $(LIB) $(LINKLIB) $(SYNFIN)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/synfin $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB) $(LINKLIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/synfin/*.h $(DESTDIR)$(PREFIX)/include/synfin/
+	install -m 755 $(SYNFIN) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' synfin.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/synfin.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,488 @@
+/* synfin: a TCP stack in user space, as a sans-IO core.
+ *
+ * The whole public API. The core is handed IPv4 datagrams and the current
+ * time (sf_stack_input, sf_stack_advance) and hands back datagrams to send
+ * through cfg.output. It never reads a clock, sleeps or does I/O.
+ *
+ * Time: every socket call acts at the time of the most recent
+ * sf_stack_input() or sf_stack_advance() call ("the stack's now").
+ * All socket calls are non-blocking; a call that would block returns
+ * SF_EAGAIN (or SF_EINPROGRESS for connect).
+ */
+#ifndef SYNFIN_SYNFIN_H
+#define SYNFIN_SYNFIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ time */
+
+typedef uint64_t sf_time_t; /* nanoseconds */
+#define SF_TIME_NEVER UINT64_MAX
+#define SF_USEC ((sf_time_t)1000)
+#define SF_MSEC ((sf_time_t)1000000)
+#define SF_SEC ((sf_time_t)1000000000)
+
+/* ---------------------------------------------------------------- errors */
+
+/* X(name, text). Public calls return 0 or a positive count on success and a
+ * negative SF_E* code on failure. Values are negative and stable. */
+#define SF_ERROR_LIST(X)                                                     \
+    X(EPERM, "operation not permitted")                                      \
+    X(EBADF, "bad socket descriptor")                                        \
+    X(EAGAIN, "resource temporarily unavailable")                            \
+    X(ENOMEM, "out of memory")                                               \
+    X(EINVAL, "invalid argument")                                            \
+    X(EMFILE, "too many open sockets")                                       \
+    X(EPIPE, "broken pipe")                                                  \
+    X(ENOPROTOOPT, "protocol not available")                                 \
+    X(EOPNOTSUPP, "operation not supported")                                 \
+    X(EADDRINUSE, "address already in use")                                  \
+    X(EADDRNOTAVAIL, "cannot assign requested address")                      \
+    X(ENETUNREACH, "network is unreachable")                                 \
+    X(ECONNABORTED, "software caused connection abort")                      \
+    X(ECONNRESET, "connection reset by peer")                                \
+    X(ENOBUFS, "no buffer space available")                                  \
+    X(EISCONN, "transport endpoint is already connected")                    \
+    X(ENOTCONN, "transport endpoint is not connected")                       \
+    X(ETIMEDOUT, "connection timed out")                                     \
+    X(ECONNREFUSED, "connection refused")                                    \
+    X(EALREADY, "operation already in progress")                             \
+    X(EINPROGRESS, "operation now in progress")                              \
+    X(EDESTADDRREQ, "destination address required")                          \
+    X(EMSGSIZE, "message too long")                                          \
+    X(ENOENT, "no such connection")
+
+enum sf_error {
+    SF_OK = 0,
+#define SF_X_(name, text) SF_##name,
+    SF_ERROR_BASE_ = -1000,
+    SF_ERROR_LIST(SF_X_)
+#undef SF_X_
+};
+#define SF_EWOULDBLOCK SF_EAGAIN
+
+/* Text for an error code ("connection refused"); "unknown error" otherwise. */
+const char *sf_strerror(int err);
+/* The errno-like name of an error code ("ECONNREFUSED"), or NULL. */
+const char *sf_errname(int err);
+
+/* ---------------------------------------------------------------- states */
+
+/* X(name, linux_name). RFC 9293 3.3.2, Figure 5. The order is fixed. */
+#define SF_STATE_LIST(X)                                                     \
+    X(CLOSED, TCP_CLOSE)                                                     \
+    X(LISTEN, TCP_LISTEN)                                                    \
+    X(SYN_SENT, TCP_SYN_SENT)                                                \
+    X(SYN_RCVD, TCP_SYN_RECV)                                                \
+    X(ESTABLISHED, TCP_ESTABLISHED)                                          \
+    X(FIN_WAIT_1, TCP_FIN_WAIT1)                                             \
+    X(FIN_WAIT_2, TCP_FIN_WAIT2)                                             \
+    X(CLOSE_WAIT, TCP_CLOSE_WAIT)                                            \
+    X(CLOSING, TCP_CLOSING)                                                  \
+    X(LAST_ACK, TCP_LAST_ACK)                                                \
+    X(TIME_WAIT, TCP_TIME_WAIT)
+
+enum sf_state {
+#define SF_X_(name, lname) SF_##name,
+    SF_STATE_LIST(SF_X_)
+#undef SF_X_
+    SF_NSTATES
+};
+
+const char *sf_state_name(enum sf_state s);       /* "SYN_SENT" */
+const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
+
+/* Why a state changed. X(name, text). */
+#define SF_CAUSE_LIST(X)                                                     \
+    X(OPEN_ACTIVE, "active OPEN (connect)")                                  \
+    X(OPEN_PASSIVE, "passive OPEN (listen)")                                 \
+    X(RCV_SYN, "received SYN")                                               \
+    X(RCV_SYNACK, "received SYN,ACK")                                        \
+    X(RCV_ACK, "received ACK")                                               \
+    X(RCV_ACK_OF_FIN, "received ACK of our FIN")                             \
+    X(RCV_FIN, "received FIN")                                               \
+    X(RCV_FIN_ACK, "received FIN with ACK of our FIN")                       \
+    X(RCV_RST, "received RST")                                               \
+    X(RCV_SYN_IN_WINDOW, "received SYN in window")                           \
+    X(CLOSE, "CLOSE (close or shutdown)")                                    \
+    X(ABORT, "ABORT (close with SO_LINGER 0)")                               \
+    X(TIMEOUT_RETRANSMIT, "retransmission limit reached")                    \
+    X(TIMEOUT_TIME_WAIT, "2*MSL expired")                                    \
+    X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
+    X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
+    X(TIMEOUT_USER, "user timeout")                                          \
+    X(STACK_FREE, "stack destroyed")
+
+enum sf_cause {
+#define SF_X_(name, text) SF_CAUSE_##name,
+    SF_CAUSE_LIST(SF_X_)
+#undef SF_X_
+    SF_NCAUSES
+};
+const char *sf_cause_name(enum sf_cause c);
+
+/* A legal state transition (RFC 9293 Figure 5 plus the RST, abort and
+ * timeout edges). sf_transitions() returns the whole table. */
+struct sf_transition {
+    enum sf_state from, to;
+    const char *why; /* "rcv SYN,ACK; snd ACK" */
+};
+size_t sf_transitions(const struct sf_transition **table);
+bool sf_transition_legal(enum sf_state from, enum sf_state to);
+
+/* ----------------------------------------------------------- drop reasons */
+
+/* X(name, text). Every dropped datagram or segment is counted under one. */
+#define SF_DROP_LIST(X)                                                      \
+    X(IP_SHORT, "IPv4: shorter than its header")                             \
+    X(IP_VERSION, "IPv4: version is not 4")                                  \
+    X(IP_HDRLEN, "IPv4: bad header length")                                  \
+    X(IP_TOTLEN, "IPv4: total length disagrees with datagram")               \
+    X(IP_CSUM, "IPv4: bad header checksum")                                  \
+    X(IP_FRAGMENT, "IPv4: fragment (not reassembled)")                       \
+    X(IP_PROTO, "IPv4: not TCP")                                             \
+    X(IP_ADDR, "IPv4: not addressed to this stack")                          \
+    X(IP_BAD_SRC, "IPv4: source is broadcast, multicast or unspecified")     \
+    X(TCP_SHORT, "TCP: shorter than its header")                             \
+    X(TCP_DOFF, "TCP: bad data offset")                                      \
+    X(TCP_CSUM, "TCP: bad checksum")                                         \
+    X(TCP_OPT_LEN, "TCP: option length runs past header or is < 2")         \
+    X(TCP_OPT_BAD, "TCP: known option with wrong length")                    \
+    X(TCP_PORT_ZERO, "TCP: port 0")                                          \
+    X(TCP_FLAGS, "TCP: impossible flag combination")                         \
+    X(NO_SOCKET, "no connection or listener (RST sent unless RST)")          \
+    X(CLOSED_RST, "RST to a closed port (ignored)")                          \
+    X(LISTEN_RST, "RST in LISTEN (ignored)")                                 \
+    X(LISTEN_ACK, "ACK in LISTEN (RST sent)")                                \
+    X(LISTEN_NO_SYN, "LISTEN: segment without SYN")                          \
+    X(LISTEN_OVERFLOW, "LISTEN: backlog full")                               \
+    X(SYNSENT_BAD_ACK, "SYN_SENT: unacceptable ACK (RST sent)")              \
+    X(SYNSENT_NO_SYN, "SYN_SENT: neither SYN nor RST")                       \
+    X(SYNSENT_RST_NO_ACK, "SYN_SENT: RST without acceptable ACK")            \
+    X(OUT_OF_WINDOW, "sequence number not acceptable (ACK sent)")            \
+    X(RST_OUT_OF_WINDOW, "RST outside the window")                           \
+    X(RST_CHALLENGED, "RST in window but not RCV.NXT (challenge ACK)")       \
+    X(SYN_CHALLENGED, "SYN in synchronized state (challenge ACK)")           \
+    X(NO_ACK, "segment without ACK")                                         \
+    X(ACK_UNACCEPTABLE, "ACK outside the acceptable range")                  \
+    X(ACK_UNSENT, "ACK for data not yet sent (ACK sent)")                    \
+    X(SYNRCVD_BAD_ACK, "SYN_RCVD: unacceptable ACK (RST sent)")              \
+    X(DATA_NOT_SYNCHRONIZED, "data after FIN or in a closing state")         \
+    X(DATA_OUT_OF_ORDER, "data not at RCV.NXT (not yet reassembled)")        \
+    X(RCVBUF_FULL, "receive buffer full")                                    \
+    X(TIME_WAIT_SEG, "segment in TIME_WAIT")                                 \
+    X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
+    X(NO_MEMORY, "out of memory")
+
+enum sf_drop {
+    SF_DROP_NONE = 0,
+#define SF_X_(name, text) SF_DROP_##name,
+    SF_DROP_LIST(SF_X_)
+#undef SF_X_
+    SF_NDROPS
+};
+const char *sf_drop_name(enum sf_drop d); /* "TCP_CSUM" */
+const char *sf_drop_text(enum sf_drop d);
+
+/* ---------------------------------------------------------------- timers */
+
+#define SF_TIMER_LIST(X)                                                     \
+    X(RETRANSMIT, "retransmit")                                              \
+    X(TIME_WAIT, "time-wait")                                                \
+    X(FIN_WAIT_2, "fin-wait-2")                                              \
+    X(KEEPALIVE, "keepalive")                                                \
+    X(PERSIST, "persist")                                                    \
+    X(DELACK, "delayed-ack")                                                 \
+    X(USER, "user-timeout")
+
+enum sf_timer_kind {
+    SF_TIMER_NONE = 0,
+#define SF_X_(name, text) SF_TIMER_##name,
+    SF_TIMER_LIST(SF_X_)
+#undef SF_X_
+    SF_NTIMERS
+};
+const char *sf_timer_name(enum sf_timer_kind k);
+
+/* -------------------------------------------------------------- counters */
+
+#define SF_COUNTER_LIST(X)                                                   \
+    X(IP_IN, "IPv4 datagrams received")                                      \
+    X(SEG_IN, "TCP segments received and checked")                           \
+    X(SEG_OUT, "TCP segments sent")                                          \
+    X(DROPS, "datagrams or segments dropped (all reasons)")                  \
+    X(RETRANSMITS, "segments retransmitted")                                 \
+    X(RST_OUT, "RSTs sent")                                                  \
+    X(RST_IN, "RSTs accepted")                                               \
+    X(CHALLENGE_ACKS, "challenge ACKs sent")                                 \
+    X(ACTIVE_OPENS, "active opens")                                          \
+    X(PASSIVE_OPENS, "passive opens")                                        \
+    X(ESTABLISHED, "connections that reached ESTABLISHED")                   \
+    X(ATTEMPT_FAILS, "opens that failed")                                    \
+    X(RESETS, "connections reset")                                           \
+    X(TIMEOUTS, "connections timed out")                                     \
+    X(R1_REACHED, "retransmissions that passed R1")                          \
+    X(SYNCOOKIES_SENT, "SYN cookies sent")                                   \
+    X(SYNCOOKIES_OK, "SYN cookies validated")                                \
+    X(SYNCOOKIES_BAD, "SYN cookies rejected")
+
+enum sf_counter {
+#define SF_X_(name, text) SF_CTR_##name,
+    SF_COUNTER_LIST(SF_X_)
+#undef SF_X_
+    SF_NCOUNTERS
+};
+
+struct sf_counters {
+    uint64_t c[SF_NCOUNTERS];
+    uint64_t drops[SF_NDROPS];
+    uint64_t conns_in_state[SF_NSTATES]; /* current, by state */
+};
+const char *sf_counter_name(enum sf_counter c);
+
+/* ----------------------------------------------------------- addresses */
+
+/* IPv4 address and port, both in host byte order. */
+struct sf_addr {
+    uint32_t ip;
+    uint16_t port;
+};
+
+/* Formats "198.18.0.1:8080" into buf (at least 22 bytes). */
+const char *sf_addr_fmt(const struct sf_addr *a, char *buf, size_t len);
+/* Parses dotted-quad "A.B.C.D" into *ip; returns 0 or SF_EINVAL. */
+int sf_ip_parse(const char *s, uint32_t *ip);
+
+/* ----------------------------------------------------------------- trace */
+
+/* TCP flag bits as on the wire. */
+#define SF_FIN 0x01
+#define SF_SYN 0x02
+#define SF_RST 0x04
+#define SF_PSH 0x08
+#define SF_ACK 0x10
+#define SF_URG 0x20
+#define SF_ECE 0x40
+#define SF_CWR 0x80
+
+/* A parsed TCP segment, as traced. Options absent have has_* false. */
+struct sf_seg_info {
+    struct sf_addr src, dst;
+    uint32_t seq, ack;
+    uint16_t win, urp;
+    uint8_t flags;
+    uint32_t len; /* payload bytes */
+    bool has_mss, has_wscale, sack_ok, has_ts;
+    uint16_t mss;
+    uint8_t wscale;
+    uint8_t nsack;
+    uint32_t sack[4][2];
+    uint32_t ts_val, ts_ecr;
+    const uint8_t *dgram; /* the whole IPv4 datagram */
+    size_t dgram_len;
+};
+
+enum sf_trace_kind {
+    SF_TRACE_SEG_IN,  /* a segment passed the wire checks */
+    SF_TRACE_SEG_OUT, /* a segment is being sent */
+    SF_TRACE_STATE,   /* a connection changed state */
+    SF_TRACE_DROP,    /* a datagram or segment was dropped */
+    SF_TRACE_TIMER,   /* a timer fired */
+    SF_TRACE_NOTE     /* free-text note (R1 reached, challenge ACK, ...) */
+};
+
+struct sf_trace_event {
+    enum sf_trace_kind kind;
+    sf_time_t now;
+    int sd;                    /* socket descriptor, or -1 */
+    struct sf_addr local, remote; /* the connection, when known */
+    const struct sf_seg_info *seg; /* SEG_IN, SEG_OUT, DROP (may be NULL) */
+    enum sf_state from, to;        /* STATE */
+    enum sf_cause cause;           /* STATE */
+    enum sf_drop drop;             /* DROP */
+    enum sf_timer_kind timer;      /* TIMER */
+    const char *note;              /* NOTE */
+};
+
+/* --------------------------------------------------------------- stack */
+
+struct sf_stack;
+
+struct sf_stack_cfg {
+    uint32_t addr; /* this stack's IPv4 address, host order */
+
+    /* Called for every datagram to send; the buffer is valid only during
+     * the call. Required. */
+    void (*output)(void *ctx, const uint8_t *dgram, size_t len);
+    void *output_ctx;
+    /* Called for every trace event; optional. */
+    void (*trace)(void *ctx, const struct sf_trace_event *ev);
+    void *trace_ctx;
+    /* Called when a socket may have become readable/writable/errored;
+     * optional. Poll with sf_poll() to learn which. */
+    void (*wakeup)(void *ctx, int sd);
+    void *wakeup_ctx;
+
+    /* Randomness, supplied by the embedder: ISN secret, port choice. */
+    uint8_t seed[16];
+
+    /* Limits. */
+    unsigned max_sockets;      /* default 1024 */
+    uint16_t mss;              /* MSS we advertise, default 1460 */
+    uint32_t sndbuf, rcvbuf;   /* default buffer sizes, default 65535 */
+    unsigned default_backlog_max; /* cap on listen backlog, default 4096 */
+
+    /* Timers (RFC 6298, RFC 9293 3.8.1, RFC 1122 4.2.3.5). */
+    sf_time_t rto_initial; /* 1 s */
+    sf_time_t rto_min;     /* 1 s */
+    sf_time_t rto_max;     /* 60 s */
+    unsigned syn_retries;    /* 6, as Linux tcp_syn_retries */
+    unsigned synack_retries; /* 5, as Linux tcp_synack_retries */
+    unsigned r1;             /* 3 retransmissions: R1 of RFC 1122 */
+    unsigned r2;             /* 15 retransmissions: R2, as Linux tcp_retries2 */
+    sf_time_t msl;           /* 30 s: TIME_WAIT lasts 2*MSL = 60 s as Linux */
+    sf_time_t fin_wait_2_timeout; /* 60 s, as Linux tcp_fin_timeout */
+
+    /* Keepalive defaults (RFC 1122 4.2.3.6). */
+    sf_time_t keepidle;  /* 7200 s */
+    sf_time_t keepintvl; /* 75 s */
+    unsigned keepcnt;    /* 10 */
+
+    /* RFC 5961 challenge ACKs allowed per second, per stack. */
+    unsigned challenge_ack_limit; /* 1000 */
+
+    unsigned timer_slots;        /* timing wheel slots, default 4096 */
+    sf_time_t timer_granularity; /* default 1 ms */
+};
+
+/* Fills cfg with the defaults above (addr, output and seed left zero). */
+void sf_stack_cfg_default(struct sf_stack_cfg *cfg);
+
+/* Creates a stack at time now. Returns 0 or SF_EINVAL / SF_ENOMEM. */
+int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
+                    struct sf_stack **out);
+/* Frees the stack and every socket in it, sending nothing. */
+void sf_stack_free(struct sf_stack *st);
+
+/* Hands one IPv4 datagram to the stack at time now. Any answer goes out
+ * through cfg.output before this returns. */
+void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
+                    size_t len);
+/* Moves the stack's clock to now, fires every timer due, and returns the
+ * time the stack next wants to be called (SF_TIME_NEVER if none). */
+sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now);
+/* The stack's current time. */
+sf_time_t sf_stack_now(const struct sf_stack *st);
+
+const struct sf_counters *sf_stack_counters(const struct sf_stack *st);
+const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
+
+/* ------------------------------------------------------------- sockets */
+
+/* Option levels and names (values are synfin's own). */
+#define SF_SOL_SOCKET 1
+#define SF_IPPROTO_TCP 6
+
+#define SF_SO_REUSEADDR 2
+#define SF_SO_ERROR 4
+#define SF_SO_KEEPALIVE 9
+#define SF_SO_LINGER 13
+#define SF_SO_SNDBUF 7
+#define SF_SO_RCVBUF 8
+
+#define SF_TCP_NODELAY 1
+#define SF_TCP_MAXSEG 2
+#define SF_TCP_KEEPIDLE 4
+#define SF_TCP_KEEPINTVL 5
+#define SF_TCP_KEEPCNT 6
+#define SF_TCP_USER_TIMEOUT 18
+
+struct sf_linger {
+    int l_onoff;
+    int l_linger; /* seconds; 0 with l_onoff means abort with RST on close */
+};
+
+/* shutdown() how */
+#define SF_SHUT_RD 0
+#define SF_SHUT_WR 1
+#define SF_SHUT_RDWR 2
+
+/* recv()/send() flags */
+#define SF_MSG_PEEK 0x02
+
+/* sf_poll() events */
+#define SF_POLLIN 0x001
+#define SF_POLLOUT 0x004
+#define SF_POLLERR 0x008
+#define SF_POLLHUP 0x010
+#define SF_POLLRDHUP 0x2000
+
+/* Creates a TCP socket; returns its descriptor (>= 0) or an error. */
+int sf_socket(struct sf_stack *st);
+/* Binds to a local address; ip 0 means the stack's address, port 0 an
+ * ephemeral port. */
+int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local);
+/* Passive OPEN (RFC 9293 3.10.1). */
+int sf_listen(struct sf_stack *st, int sd, int backlog);
+/* Returns a new descriptor for an established connection, or SF_EAGAIN. */
+int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer);
+/* Active OPEN: sends a SYN and returns SF_EINPROGRESS. Calling it again
+ * returns SF_EALREADY while connecting, 0 once connected (the first time),
+ * SF_EISCONN after, or the error that ended the attempt. */
+int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote);
+/* SEND (3.10.2): queues up to len bytes, returns how many or an error. */
+long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,
+             int flags);
+/* RECEIVE (3.10.3): returns bytes read, 0 at end of stream, or an error
+ * (SF_EAGAIN when nothing is ready yet). */
+long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags);
+int sf_shutdown(struct sf_stack *st, int sd, int how);
+/* CLOSE (3.10.4), or ABORT (3.10.5) when SO_LINGER is on with 0 seconds.
+ * The descriptor is released at once; the connection lives on as needed. */
+int sf_close(struct sf_stack *st, int sd);
+int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
+                  const void *val, size_t len);
+int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
+                  size_t *len);
+/* Returns the SF_POLL* events ready on sd (SF_POLLERR|SF_POLLHUP on a bad
+ * descriptor). */
+unsigned sf_poll(struct sf_stack *st, int sd);
+int sf_getsockname(struct sf_stack *st, int sd, struct sf_addr *a);
+int sf_getpeername(struct sf_stack *st, int sd, struct sf_addr *a);
+
+/* STATUS (3.10.6). */
+struct sf_tcp_info {
+    enum sf_state state;
+    int sd; /* -1 once the application has closed it */
+    struct sf_addr local, remote;
+    uint32_t iss, irs;
+    uint32_t snd_una, snd_nxt, snd_wnd, snd_mss;
+    uint32_t rcv_nxt, rcv_wnd;
+    uint32_t sndq, rcvq; /* bytes queued to send (unsent + unacked) / read */
+    sf_time_t rto;
+    unsigned retransmits; /* consecutive, of the current segment */
+    enum sf_timer_kind timer; /* the earliest running timer */
+    sf_time_t timer_expires;
+    int error; /* pending SO_ERROR */
+};
+int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
+/* The same for the connection with this 4-tuple, whether or not it still
+ * has a descriptor; SF_ENOENT when there is none. */
+int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
+                        const struct sf_addr *remote, struct sf_tcp_info *info);
+/* Calls fn for every connection and listener; stops when fn returns
+ * non-zero (and returns that value). */
+int sf_stack_foreach(struct sf_stack *st,
+                     int (*fn)(void *ctx, const struct sf_tcp_info *info),
+                     void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

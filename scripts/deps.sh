@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what synfin's build and tests need on Debian 12, when missing.
+# Safe to run again: it only calls apt-get for packages not yet installed.
+set -euo pipefail
+pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
+      iproute2 python3 netcat-openbsd)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

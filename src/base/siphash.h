@@ -1,0 +1,12 @@
+/* SipHash-2-4 (Aumasson and Bernstein), the keyed hash behind synfin's ISNs,
+ * SYN cookies, ephemeral ports and demux table. Pure; no state. */
+#ifndef SF_BASE_SIPHASH_H
+#define SF_BASE_SIPHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The 64-bit SipHash-2-4 of data under a 16-byte key. */
+uint64_t sf_siphash24(const uint8_t key[16], const void *data, size_t len);
+
+#endif

@@ -1,0 +1,67 @@
+/* A hashed timing wheel: one per stack, holding every timer of every
+ * connection as an intrusive entry. Start and stop are O(1); popping an
+ * expired timer is O(1) amortised. Times are exact: a timer expires at the
+ * first call with now >= its expiry, never rounded to a tick, and
+ * sf_wheel_next() returns the exact earliest expiry.
+ *
+ * Firing order is deterministic: by expiry time, then by the order in which
+ * the timers were started. */
+#ifndef SF_BASE_WHEEL_H
+#define SF_BASE_WHEEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synfin/synfin.h"
+
+struct sf_timer {
+    struct sf_timer *next, *prev; /* slot list; prev == NULL when idle */
+    sf_time_t expires;
+    uint64_t order; /* start order, breaks ties */
+    uint8_t kind;   /* owner's tag (enum sf_timer_kind for TCP) */
+    bool pending;
+};
+
+struct sf_wheel {
+    struct sf_timer *slots; /* nslots list heads (sentinels) */
+    size_t nslots;          /* a power of two */
+    sf_time_t granularity;  /* ns per slot */
+    sf_time_t now;          /* last time passed to sf_wheel_pop_expired */
+    uint64_t next_order;
+    size_t count; /* pending timers */
+    /* private bookkeeping for next-expiry queries */
+    sf_time_t cached_next;
+    bool cache_valid;
+};
+
+/* nslots is rounded up to a power of two; returns 0 or SF_ENOMEM/SF_EINVAL. */
+int sf_wheel_init(struct sf_wheel *w, size_t nslots, sf_time_t granularity,
+                  sf_time_t now);
+void sf_wheel_free(struct sf_wheel *w);
+
+static inline void sf_timer_init(struct sf_timer *t, uint8_t kind)
+{
+    t->next = t->prev = NULL;
+    t->expires = 0;
+    t->order = 0;
+    t->kind = kind;
+    t->pending = false;
+}
+static inline bool sf_timer_pending(const struct sf_timer *t)
+{
+    return t->pending;
+}
+
+/* (Re)starts t to expire at the absolute time expires (which may be in the
+ * past: it then expires at the next pop). */
+void sf_wheel_start(struct sf_wheel *w, struct sf_timer *t, sf_time_t expires);
+/* Stops t if pending; harmless otherwise. */
+void sf_wheel_stop(struct sf_wheel *w, struct sf_timer *t);
+/* The earliest expiry of any pending timer, or SF_TIME_NEVER. */
+sf_time_t sf_wheel_next(struct sf_wheel *w);
+/* Removes and returns the earliest timer with expires <= now (ties by start
+ * order), or NULL if none is due. Records now as the wheel's time. */
+struct sf_timer *sf_wheel_pop_expired(struct sf_wheel *w, sf_time_t now);
+
+#endif

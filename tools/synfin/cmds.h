@@ -1,0 +1,10 @@
+/* The synfin command's subcommands: one file each, one entry point each.
+ * Every entry takes the arguments after the subcommand name (argv[0] is the
+ * subcommand) and returns the process exit status. */
+#ifndef SF_TOOLS_CMDS_H
+#define SF_TOOLS_CMDS_H
+
+int sf_cmd_sim(int argc, char **argv);   /* tools/synfin/sim.c */
+int sf_cmd_drill(int argc, char **argv); /* tools/drill/drill.c */
+
+#endif
