@@ -33,6 +33,9 @@ struct sf_wheel {
     /* private bookkeeping for next-expiry queries */
     sf_time_t cached_next;
     bool cache_valid;
+    /* private (added): one bit per non-empty slot, so scans skip empty
+     * slots 64 at a time; slots[nslots] is the sorted list of due timers */
+    uint64_t *occupied;
 };
 
 /* nslots is rounded up to a power of two; returns 0 or SF_ENOMEM/SF_EINVAL. */
