@@ -109,7 +109,6 @@ const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
     X(RCV_FIN, "received FIN")                                               \
     X(RCV_FIN_ACK, "received FIN with ACK of our FIN")                       \
     X(RCV_RST, "received RST")                                               \
-    X(RCV_SYN_IN_WINDOW, "received SYN in window")                           \
     X(CLOSE, "CLOSE (close or shutdown)")                                    \
     X(ABORT, "ABORT (close with SO_LINGER 0)")                               \
     X(TIMEOUT_RETRANSMIT, "retransmission limit reached")                    \
@@ -117,7 +116,7 @@ const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
     X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
     X(TIMEOUT_USER, "user timeout")                                          \
-    X(STACK_FREE, "stack destroyed")
+    X(LISTENER_CLOSED, "listening socket closed")
 
 enum sf_cause {
 #define SF_X_(name, text) SF_CAUSE_##name,
@@ -131,10 +130,13 @@ const char *sf_cause_name(enum sf_cause c);
  * timeout edges). sf_transitions() returns the whole table. */
 struct sf_transition {
     enum sf_state from, to;
+    enum sf_cause cause;
     const char *why; /* "rcv SYN,ACK; snd ACK" */
 };
 size_t sf_transitions(const struct sf_transition **table);
-bool sf_transition_legal(enum sf_state from, enum sf_state to);
+/* Index of (from, to, cause) in that table, or -1 if it is not legal. */
+int sf_transition_index(enum sf_state from, enum sf_state to,
+                        enum sf_cause cause);
 
 /* ----------------------------------------------------------- drop reasons */
 

@@ -1,0 +1,437 @@
+/* The socket API of include/synfin/synfin.h over the tcp/ engine. Every
+ * call checks its descriptor and arguments, acts at the stack's current
+ * time, and reaps the connection if the call ended it. */
+#include <string.h>
+
+#include "stack/stack_int.h"
+
+static struct sf_conn *get(struct sf_stack *st, int sd)
+{
+    if (!st || sd < 0 || sd >= st->nsds)
+        return NULL;
+    return st->sds[sd];
+}
+
+static void sd_release(struct sf_stack *st, struct sf_conn *c)
+{
+    if (c->sd < 0)
+        return;
+    st->sds[c->sd] = NULL;
+    st->sd_free[st->nsd_free++] = c->sd;
+    c->sd = -1;
+}
+
+static int sd_assign(struct sf_stack *st, struct sf_conn *c)
+{
+    if (st->nsd_free == 0)
+        return SF_EMFILE;
+    c->sd = st->sd_free[--st->nsd_free];
+    st->sds[c->sd] = c;
+    return c->sd;
+}
+
+int sf_socket(struct sf_stack *st)
+{
+    if (!st)
+        return SF_EINVAL;
+    if (st->nsd_free == 0)
+        return SF_EMFILE;
+    struct sf_conn *c = stack_conn_new(st);
+    if (!c)
+        return SF_ENOMEM;
+    return sd_assign(st, c);
+}
+
+int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!local)
+        return SF_EINVAL;
+    if (c->bound || c->state != SF_CLOSED || c->dead)
+        return SF_EINVAL; /* already bound, or in use */
+    if (local->ip != 0 && local->ip != st->cfg.addr)
+        return SF_EADDRNOTAVAIL;
+    c->local.ip = st->cfg.addr;
+    if (local->port == 0)
+        return stack_port_ephemeral(st, c, NULL);
+    int r = stack_port_bind(st, c, local->port);
+    if (r == 0)
+        c->explicit_bind = true;
+    return r;
+}
+
+int sf_listen(struct sf_stack *st, int sd, int backlog)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    unsigned max = st->cfg.default_backlog_max;
+    if (backlog < 1)
+        backlog = 1;
+    if ((unsigned)backlog > max)
+        backlog = (int)max;
+    if (c->state == SF_LISTEN) {
+        c->backlog = backlog; /* listen() again adjusts the backlog */
+        return 0;
+    }
+    if (c->state != SF_CLOSED || c->dead)
+        return SF_EINVAL;
+    if (!c->bound) {
+        c->local.ip = st->cfg.addr;
+        int r = stack_port_ephemeral(st, c, NULL);
+        if (r < 0)
+            return r;
+    }
+    /* A listener may not share its port with another listener, even with
+     * SO_REUSEADDR. */
+    int r = stack_port_listen_ok(st, c);
+    if (r < 0)
+        return r;
+    stack_listen_insert(st, c);
+    return tcp_open_passive(&st->tcp, c, backlog);
+}
+
+int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer)
+{
+    struct sf_conn *l = get(st, sd);
+    if (!l)
+        return SF_EBADF;
+    if (l->state != SF_LISTEN)
+        return SF_EINVAL;
+    if (st->nsd_free == 0)
+        return SF_EMFILE;
+    struct sf_conn *c = tcp_accept(&st->tcp, l);
+    if (!c)
+        return SF_EAGAIN;
+    if (peer)
+        *peer = c->remote;
+    c->connect_seen = true;
+    return sd_assign(st, c);
+}
+
+int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (c->error) {
+        int e = c->error; /* the outcome of an earlier attempt */
+        c->error = 0;
+        return e;
+    }
+    switch (c->state) {
+    case SF_CLOSED:
+        break;
+    case SF_SYN_SENT:
+    case SF_SYN_RCVD:
+        return SF_EALREADY;
+    case SF_LISTEN:
+        return SF_EISCONN;
+    default:
+        if (!c->connect_seen) {
+            c->connect_seen = true;
+            return 0; /* the non-blocking connect completed */
+        }
+        return SF_EISCONN;
+    }
+    if (c->dead)
+        return c->reset_error ? c->reset_error : SF_ECONNABORTED;
+    if (!remote || remote->ip == 0 || remote->port == 0)
+        return SF_EINVAL;
+    c->local.ip = st->cfg.addr;
+    if (!c->bound) {
+        int r = stack_port_ephemeral(st, c, remote);
+        if (r < 0)
+            return r;
+    } else if (stack_lookup(st, &c->local, remote)) {
+        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken */
+    }
+    c->remote = *remote;
+    stack_hash_conn(st, c);
+    int r = tcp_open_active(&st->tcp, c);
+    stack_reap(st, c);
+    return r;
+}
+
+long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,
+             int flags)
+{
+    struct sf_conn *c = get(st, sd);
+    (void)flags;
+    if (!c)
+        return SF_EBADF;
+    if (!buf && len)
+        return SF_EINVAL;
+    long r = tcp_send(&st->tcp, c, buf, len);
+    stack_reap(st, c);
+    return r;
+}
+
+long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!buf && len)
+        return SF_EINVAL;
+    long r = tcp_receive(&st->tcp, c, buf, len, flags);
+    stack_reap(st, c);
+    return r;
+}
+
+int sf_shutdown(struct sf_stack *st, int sd, int how)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (how != SF_SHUT_RD && how != SF_SHUT_WR && how != SF_SHUT_RDWR)
+        return SF_EINVAL;
+    if (c->state == SF_CLOSED || c->state == SF_LISTEN)
+        return SF_ENOTCONN;
+    if (how != SF_SHUT_WR) {
+        c->shut_rd = true;
+        sf_ring_consume(&c->rcvbuf, c->rcvbuf.len);
+    }
+    if (how != SF_SHUT_RD)
+        tcp_close(&st->tcp, c);
+    stack_reap(st, c);
+    return 0;
+}
+
+static void close_listener(struct sf_stack *st, struct sf_conn *l)
+{
+    while (l->synq || l->acceptq) {
+        struct sf_conn *c = l->synq ? l->synq : l->acceptq;
+        tcp_listener_closed(&st->tcp, c);
+        if (c->listener == l)
+            tcp_child_unlink(c); /* no longer the listener's, dead or not */
+        stack_reap(st, c);
+    }
+    tcp_close(&st->tcp, l);
+}
+
+int sf_close(struct sf_stack *st, int sd)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    sd_release(st, c);
+    if (c->state == SF_LISTEN) {
+        close_listener(st, c);
+    } else if (c->linger_on && c->linger_secs == 0) {
+        /* RFC 9293 3.10.5: SO_LINGER with a zero time is ABORT. */
+        tcp_abort(&st->tcp, c);
+    } else {
+        tcp_orphan(&st->tcp, c);
+        tcp_close(&st->tcp, c);
+    }
+    c->app_closed = true;
+    if (c->state == SF_CLOSED)
+        c->dead = true; /* never opened, or already over: free it now */
+    stack_reap(st, c);
+    return 0;
+}
+
+/* ----------------------------------------------------------- options */
+
+static int get_int(const void *val, size_t len, int *out)
+{
+    if (!val || len < sizeof(int))
+        return SF_EINVAL;
+    memcpy(out, val, sizeof(int));
+    return 0;
+}
+
+static int put_int(void *val, size_t *len, int v)
+{
+    if (!val || !len || *len < sizeof(int))
+        return SF_EINVAL;
+    memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return 0;
+}
+
+static int set_buf_size(struct sf_ring *r, uint32_t *size, int v)
+{
+    if (v <= 0)
+        return SF_EINVAL;
+    if (r->buf)
+        return SF_EINVAL; /* set buffer sizes before data moves */
+    *size = (uint32_t)v;
+    r->cap = (uint32_t)v;
+    return 0;
+}
+
+int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
+                  const void *val, size_t len)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (level == SF_SOL_SOCKET && name == SF_SO_LINGER) {
+        struct sf_linger lg;
+        if (!val || len < sizeof lg)
+            return SF_EINVAL;
+        memcpy(&lg, val, sizeof lg);
+        if (lg.l_linger < 0)
+            return SF_EINVAL;
+        c->linger_on = lg.l_onoff != 0;
+        c->linger_secs = lg.l_linger;
+        return 0;
+    }
+    int v, r = get_int(val, len, &v);
+    if (r < 0)
+        return r;
+    if (level == SF_SOL_SOCKET) {
+        switch (name) {
+        case SF_SO_REUSEADDR: c->reuseaddr = v != 0; return 0;
+        case SF_SO_KEEPALIVE: c->keepalive = v != 0; return 0;
+        case SF_SO_SNDBUF: return set_buf_size(&c->sndbuf, &c->sndbuf_size, v);
+        case SF_SO_RCVBUF: return set_buf_size(&c->rcvbuf, &c->rcvbuf_size, v);
+        default: return SF_ENOPROTOOPT;
+        }
+    }
+    if (level != SF_IPPROTO_TCP)
+        return SF_ENOPROTOOPT;
+    switch (name) {
+    case SF_TCP_NODELAY: c->nodelay = v != 0; return 0;
+    case SF_TCP_MAXSEG:
+        if (v < 64 || v > 65495)
+            return SF_EINVAL;
+        c->user_mss = (uint16_t)v;
+        return 0;
+    case SF_TCP_KEEPIDLE:
+        if (v < 1) return SF_EINVAL;
+        c->keepidle = (sf_time_t)v * SF_SEC; return 0;
+    case SF_TCP_KEEPINTVL:
+        if (v < 1) return SF_EINVAL;
+        c->keepintvl = (sf_time_t)v * SF_SEC; return 0;
+    case SF_TCP_KEEPCNT:
+        if (v < 1) return SF_EINVAL;
+        c->keepcnt = (unsigned)v; return 0;
+    case SF_TCP_USER_TIMEOUT:
+        if (v < 0) return SF_EINVAL;
+        c->user_timeout = (sf_time_t)v * SF_MSEC; return 0;
+    default:
+        return SF_ENOPROTOOPT;
+    }
+}
+
+int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
+                  size_t *len)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (level == SF_SOL_SOCKET && name == SF_SO_LINGER) {
+        struct sf_linger lg = {c->linger_on, c->linger_secs};
+        if (!val || !len || *len < sizeof lg)
+            return SF_EINVAL;
+        memcpy(val, &lg, sizeof lg);
+        *len = sizeof lg;
+        return 0;
+    }
+    if (level == SF_SOL_SOCKET) {
+        switch (name) {
+        case SF_SO_REUSEADDR: return put_int(val, len, c->reuseaddr);
+        case SF_SO_KEEPALIVE: return put_int(val, len, c->keepalive);
+        case SF_SO_SNDBUF: return put_int(val, len, (int)c->sndbuf_size);
+        case SF_SO_RCVBUF: return put_int(val, len, (int)c->rcvbuf_size);
+        case SF_SO_ERROR: {
+            int e = c->error; /* reading SO_ERROR clears it */
+            c->error = 0;
+            return put_int(val, len, e);
+        }
+        default: return SF_ENOPROTOOPT;
+        }
+    }
+    if (level != SF_IPPROTO_TCP)
+        return SF_ENOPROTOOPT;
+    switch (name) {
+    case SF_TCP_NODELAY: return put_int(val, len, c->nodelay);
+    case SF_TCP_MAXSEG:
+        return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
+                                     ? (c->user_mss ? c->user_mss : st->cfg.mss)
+                                     : c->snd_mss);
+    case SF_TCP_KEEPIDLE: return put_int(val, len, (int)(c->keepidle / SF_SEC));
+    case SF_TCP_KEEPINTVL: return put_int(val, len, (int)(c->keepintvl / SF_SEC));
+    case SF_TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
+    case SF_TCP_USER_TIMEOUT:
+        return put_int(val, len, (int)(c->user_timeout / SF_MSEC));
+    default: return SF_ENOPROTOOPT;
+    }
+}
+
+unsigned sf_poll(struct sf_stack *st, int sd)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_POLLERR | SF_POLLHUP;
+    unsigned ev = 0;
+    if (c->state == SF_LISTEN)
+        return c->acceptq_len ? SF_POLLIN : 0;
+    if (c->rcvbuf.len || c->fin_rcvd || c->shut_rd || c->reset_error)
+        ev |= SF_POLLIN;
+    if (c->fin_rcvd)
+        ev |= SF_POLLRDHUP;
+    if ((c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT) &&
+        !c->fin_queued && sf_ring_space(&c->sndbuf) > 0)
+        ev |= SF_POLLOUT;
+    if (c->error)
+        ev |= SF_POLLERR;
+    if (c->state == SF_CLOSED || (c->fin_rcvd && c->fin_queued))
+        ev |= SF_POLLHUP;
+    return ev;
+}
+
+int sf_getsockname(struct sf_stack *st, int sd, struct sf_addr *a)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!a)
+        return SF_EINVAL;
+    *a = c->local;
+    return 0;
+}
+
+int sf_getpeername(struct sf_stack *st, int sd, struct sf_addr *a)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!a)
+        return SF_EINVAL;
+    if (c->state == SF_CLOSED || c->state == SF_LISTEN)
+        return SF_ENOTCONN;
+    *a = c->remote;
+    return 0;
+}
+
+int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!info)
+        return SF_EINVAL;
+    tcp_info(&st->tcp, c, info);
+    return 0;
+}
+
+int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
+                        const struct sf_addr *remote, struct sf_tcp_info *info)
+{
+    if (!st || !local || !remote || !info)
+        return SF_EINVAL;
+    struct sf_addr l = *local;
+    if (l.ip == 0)
+        l.ip = st->cfg.addr;
+    struct sf_conn *c = stack_lookup(st, &l, remote);
+    if (!c)
+        return SF_ENOENT;
+    tcp_info(&st->tcp, c, info);
+    return 0;
+}

@@ -1,0 +1,208 @@
+/* The TCB's life: creation, the one function every state change goes
+ * through, termination, tracing and STATUS. */
+#include <assert.h>
+#include <string.h>
+
+#include "tcp/tcp_int.h"
+
+void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    const struct sf_stack_cfg *cfg = ctx->cfg;
+    memset(c, 0, sizeof *c);
+    c->sd = -1;
+    c->state = SF_CLOSED;
+    for (int i = 0; i < TT_NTIMERS; i++)
+        sf_timer_init(&c->timers[i], (uint8_t)i);
+    c->rto = cfg->rto_initial;
+    c->keepidle = cfg->keepidle;
+    c->keepintvl = cfg->keepintvl;
+    c->keepcnt = cfg->keepcnt;
+    c->sndbuf_size = cfg->sndbuf;
+    c->rcvbuf_size = cfg->rcvbuf;
+    c->snd_mss = 536; /* RFC 9293 3.7.1: default send MSS without the option */
+    sf_ring_init(&c->sndbuf, c->sndbuf_size);
+    sf_ring_init(&c->rcvbuf, c->rcvbuf_size);
+    ctx->ctr.conns_in_state[SF_CLOSED]++;
+}
+
+void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    tcp_timers_stop_all(ctx, c);
+    tcp_child_unlink(c);
+    sf_ring_free(&c->sndbuf);
+    sf_ring_free(&c->rcvbuf);
+    ctx->ctr.conns_in_state[c->state]--;
+}
+
+static void trace_emit(struct tcp_ctx *ctx, struct sf_trace_event *ev)
+{
+    if (!ctx->cfg->trace)
+        return;
+    ev->now = ctx->now;
+    ctx->cfg->trace(ctx->cfg->trace_ctx, ev);
+}
+
+static void trace_conn_event(struct tcp_ctx *ctx, const struct sf_conn *c,
+                             struct sf_trace_event *ev)
+{
+    ev->sd = c ? c->sd : -1;
+    if (c) {
+        ev->local = c->local;
+        ev->remote = c->remote;
+    }
+    trace_emit(ctx, ev);
+}
+
+void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
+                   enum sf_cause cause)
+{
+    enum sf_state from = c->state;
+    int idx = sf_transition_index(from, to, cause);
+    /* An illegal transition is a bug in this engine, never the network's
+     * doing: every input path must end in a legal edge of the table. */
+    assert(idx >= 0 && "illegal TCP state transition");
+    (void)idx;
+    ctx->ctr.conns_in_state[from]--;
+    ctx->ctr.conns_in_state[to]++;
+    c->state = to;
+    if (to == SF_ESTABLISHED)
+        ctx->ctr.c[SF_CTR_ESTABLISHED]++;
+    struct sf_trace_event ev = {.kind = SF_TRACE_STATE, .from = from,
+                                .to = to, .cause = cause};
+    trace_conn_event(ctx, c, &ev);
+}
+
+void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
+              const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+{
+    ctx->ctr.c[SF_CTR_DROPS]++;
+    ctx->ctr.drops[why]++;
+    if (!ctx->cfg->trace)
+        return;
+    struct sf_seg_info si;
+    struct sf_trace_event ev = {.kind = SF_TRACE_DROP, .drop = why};
+    if (ip && seg) {
+        memset(&si, 0, sizeof si);
+        si.src = (struct sf_addr){ip->src, seg->sport};
+        si.dst = (struct sf_addr){ip->dst, seg->dport};
+        si.seq = seg->seq;
+        si.ack = seg->ack;
+        si.flags = seg->flags;
+        si.win = seg->win;
+        si.len = (uint32_t)seg->len;
+        ev.seg = &si;
+        if (!c) {
+            ev.local = si.dst;
+            ev.remote = si.src;
+        }
+    }
+    trace_conn_event(ctx, c, &ev);
+}
+
+void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note)
+{
+    struct sf_trace_event ev = {.kind = SF_TRACE_NOTE, .note = note};
+    trace_conn_event(ctx, c, &ev);
+}
+
+void tcp_trace_seg(struct tcp_ctx *ctx, enum sf_trace_kind kind, int sd,
+                   const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                   const uint8_t *dgram, size_t len)
+{
+    if (!ctx->cfg->trace)
+        return;
+    struct sf_seg_info si = {
+        .src = {ip->src, seg->sport}, .dst = {ip->dst, seg->dport},
+        .seq = seg->seq, .ack = seg->ack, .win = seg->win, .urp = seg->urp,
+        .flags = seg->flags, .len = (uint32_t)seg->len,
+        .has_mss = seg->opt.has_mss, .has_wscale = seg->opt.has_wscale,
+        .sack_ok = seg->opt.sack_ok, .has_ts = seg->opt.has_ts,
+        .mss = seg->opt.mss, .wscale = seg->opt.wscale,
+        .nsack = seg->opt.nsack, .ts_val = seg->opt.ts_val,
+        .ts_ecr = seg->opt.ts_ecr, .dgram = dgram, .dgram_len = len};
+    memcpy(si.sack, seg->opt.sack, sizeof si.sack);
+    struct sf_trace_event ev = {.kind = kind, .sd = sd, .seg = &si};
+    if (kind == SF_TRACE_SEG_OUT) {
+        ev.local = si.src;
+        ev.remote = si.dst;
+    } else {
+        ev.local = si.dst;
+        ev.remote = si.src;
+    }
+    trace_emit(ctx, &ev);
+}
+
+void tcp_wakeup(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    const struct sf_stack_cfg *cfg = ctx->cfg;
+    if (!cfg->wakeup)
+        return;
+    if (c->sd >= 0)
+        cfg->wakeup(cfg->wakeup_ctx, c->sd);
+    else if (c->listener && c->listener->sd >= 0)
+        cfg->wakeup(cfg->wakeup_ctx, c->listener->sd);
+}
+
+void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
+                   enum sf_cause cause)
+{
+    if (error) {
+        c->error = error;
+        c->reset_error = error;
+    }
+    if (error == SF_ECONNRESET || error == SF_ECONNREFUSED)
+        ctx->ctr.c[SF_CTR_RESETS]++;
+    if (error == SF_ETIMEDOUT)
+        ctx->ctr.c[SF_CTR_TIMEOUTS]++;
+    if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
+        ctx->ctr.c[SF_CTR_ATTEMPT_FAILS]++;
+    tcp_timers_stop_all(ctx, c);
+    tcp_set_state(ctx, c, SF_CLOSED, cause);
+    /* RFC 9293 3.10.7.4: "All segment queues should be flushed." Unread
+     * received data stays readable only after an orderly end. */
+    sf_ring_consume(&c->sndbuf, c->sndbuf.len);
+    if (error)
+        sf_ring_consume(&c->rcvbuf, c->rcvbuf.len);
+    c->dead = true;
+    tcp_wakeup(ctx, c);
+}
+
+void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
+              struct sf_tcp_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->state = c->state;
+    info->sd = c->sd;
+    info->local = c->local;
+    info->remote = c->remote;
+    info->iss = c->iss;
+    info->irs = c->irs;
+    info->snd_una = c->snd_una;
+    info->snd_nxt = c->snd_nxt;
+    info->snd_wnd = c->snd_wnd;
+    info->snd_mss = c->snd_mss;
+    info->rcv_nxt = c->rcv_nxt;
+    info->rcv_wnd = c->rcv_wnd;
+    info->sndq = c->sndbuf.len;
+    info->rcvq = c->state == SF_LISTEN ? c->acceptq_len : c->rcvbuf.len;
+    info->rto = c->rto;
+    info->retransmits = c->nrexmt;
+    info->error = c->error;
+    info->timer = SF_TIMER_NONE;
+    info->timer_expires = SF_TIME_NEVER;
+    static const enum sf_timer_kind kinds[TT_NTIMERS] = {
+        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_WAIT] = SF_TIMER_TIME_WAIT,
+        [TT_KEEP] = SF_TIMER_KEEPALIVE, [TT_USER] = SF_TIMER_USER};
+    for (int i = 0; i < TT_NTIMERS; i++) {
+        const struct sf_timer *t = &c->timers[i];
+        if (sf_timer_pending(t) && t->expires < info->timer_expires) {
+            info->timer = kinds[i];
+            if (i == TT_WAIT && c->state == SF_FIN_WAIT_2)
+                info->timer = SF_TIMER_FIN_WAIT_2;
+            if (i == TT_REXMT && c->snd_wnd == 0 && c->snd_una == c->snd_max)
+                info->timer = SF_TIMER_PERSIST;
+            info->timer_expires = t->expires;
+        }
+    }
+    (void)ctx;
+}

@@ -1,0 +1,173 @@
+/* The TCP protocol engine: the TCB (struct sf_conn), the per-stack TCP
+ * context, and RFC 9293's events (3.10). Uses only base/ and wire/.
+ *
+ * The stack layer above owns the tables (demux hash, bound ports,
+ * descriptors) and calls in here; this layer never calls back up. When a
+ * connection leaves the protocol (CLOSED, or a passive child returned to
+ * LISTEN) this layer sets conn->dead, and the stack unhashes and frees it
+ * once the call returns. */
+#ifndef SF_TCP_TCP_INT_H
+#define SF_TCP_TCP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/ring.h"
+#include "base/wheel.h"
+#include "synfin/synfin.h"
+#include "tcp/seq.h"
+#include "wire/wire.h"
+
+/* Per-stack TCP context. Embedded in struct sf_stack. */
+struct tcp_ctx {
+    const struct sf_stack_cfg *cfg;
+    struct sf_wheel wheel;
+    struct sf_counters ctr;
+    sf_time_t now;
+    uint8_t isn_key[16]; /* RFC 6528 secret, derived from cfg->seed */
+    uint16_t ip_id;
+    /* RFC 5961 7: challenge ACK rate limit, per stack per second */
+    sf_time_t chack_epoch;
+    unsigned chack_count;
+    uint8_t *obuf; /* one outgoing datagram */
+    size_t ocap;
+    uint8_t *pbuf; /* payload gathered from a send ring */
+};
+
+enum tcp_timer_slot { TT_REXMT, TT_WAIT, TT_KEEP, TT_USER, TT_NTIMERS };
+
+struct sf_conn {
+    /* --- owned by the stack layer --- */
+    struct sf_conn *hnext; /* demux (or listener) hash chain */
+    struct sf_conn *bnext, *bprev; /* bound-port chain */
+    struct sf_conn *anext, *aprev; /* every connection of the stack */
+    bool hashed, in_ltab, bound, explicit_bind;
+    int sd; /* descriptor, -1 once released */
+
+    /* --- listener relation --- */
+    struct sf_conn *listener;      /* passive child: its listener */
+    struct sf_conn *qnext, *qprev; /* in the listener's synq or acceptq */
+    struct sf_conn *synq, *acceptq; /* listener: heads of its two queues */
+    unsigned synq_len, acceptq_len;
+    int backlog;
+
+    /* --- RFC 9293 3.3.1 --- */
+    enum sf_state state;
+    struct sf_addr local, remote;
+    uint32_t iss, irs;
+    uint32_t snd_una, snd_nxt, snd_wnd, snd_up, snd_wl1, snd_wl2;
+    uint32_t snd_max;     /* highest sequence number sent + 1 */
+    uint32_t max_snd_wnd; /* RFC 5961 5.2: MAX.SND.WND */
+    uint32_t rcv_nxt, rcv_wnd, rcv_up;
+    uint32_t snd_buf_seq; /* sequence number of sndbuf's first byte */
+    uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
+    uint16_t snd_mss;     /* effective send MSS (3.7.1) */
+    uint16_t user_mss;    /* TCP_MAXSEG, 0 = default */
+    struct sf_ring sndbuf, rcvbuf;
+
+    /* --- flags --- */
+    bool passive;      /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
+    bool fin_queued;   /* CLOSE called: FIN goes after the data */
+    bool fin_rcvd;     /* peer's FIN received (RCV.NXT is past it) */
+    bool shut_rd;      /* shutdown(SHUT_RD) */
+    bool app_closed;   /* descriptor released */
+    bool dead;         /* out of the protocol: stack must free it */
+    bool ack_now;      /* an ACK is owed */
+    bool connect_seen; /* sf_connect has reported success once */
+    bool syn_rexmitted;
+    bool in_acceptq;   /* on the listener's accept queue, not its SYN queue */
+    bool linger_on, nodelay, keepalive, reuseaddr;
+    int linger_secs;
+    int error; /* pending SO_ERROR (negative SF_E*), 0 if none */
+    int reset_error; /* sticky: connection ended by this error */
+
+    /* --- timers and RFC 6298 --- */
+    struct sf_timer timers[TT_NTIMERS];
+    sf_time_t rto, srtt, rttvar;
+    bool have_rtt, rtt_timing;
+    uint32_t rtt_seq;
+    sf_time_t rtt_start;
+    unsigned nrexmt; /* consecutive retransmissions of the front */
+    sf_time_t keepidle, keepintvl, user_timeout;
+    unsigned keepcnt, keepprobes;
+    uint32_t sndbuf_size, rcvbuf_size;
+};
+
+/* conn.c: lifecycle, state changes, tracing */
+void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
+                   enum sf_cause cause);
+void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
+              const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note);
+void tcp_trace_seg(struct tcp_ctx *ctx, enum sf_trace_kind kind, int sd,
+                   const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                   const uint8_t *dgram, size_t len);
+void tcp_wakeup(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Ends the connection: error for the user (0 for none), then CLOSED. */
+void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
+                   enum sf_cause cause);
+void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
+              struct sf_tcp_info *info);
+
+/* isn.c */
+uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
+                 const struct sf_addr *remote);
+
+/* output.c */
+void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
+void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK */
+/* A RST for a segment with no TCB (3.10.7.1) or with a bad ACK. */
+void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg);
+uint32_t tcp_rcv_window(const struct sf_conn *c);
+
+/* timer.c and rto.c */
+void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
+                     enum tcp_timer_slot slot, sf_time_t after);
+void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
+                    enum tcp_timer_slot slot);
+void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Fires t (popped from ctx->wheel); returns its connection. */
+struct sf_conn *tcp_timer_fire(struct tcp_ctx *ctx, struct sf_timer *t);
+void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r);
+void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
+
+/* input.c: SEGMENT ARRIVES (3.10.7) */
+enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN };
+enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
+                                           struct sf_conn *l,
+                                           const struct sf_ipv4 *ip,
+                                           const struct sf_tcp *seg);
+void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
+                      struct sf_conn *child, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg);
+void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+                        const struct sf_tcp *seg);
+void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
+                         const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+
+/* user.c: the user calls of 3.10.1-3.10.6 */
+int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c);
+int tcp_open_passive(struct tcp_ctx *ctx, struct sf_conn *c, int backlog);
+long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
+              size_t len);
+long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
+                 size_t len, int flags);
+int tcp_close(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
+struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);
+/* The descriptor was released (close()): the connection is orphaned. */
+void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The listener of c is closing: c is reset and ends. */
+void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Takes a passive child off its listener's queue. */
+void tcp_child_unlink(struct sf_conn *c);
+
+#endif

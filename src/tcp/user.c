@@ -1,0 +1,216 @@
+/* The user calls of RFC 9293 3.10.1-3.10.5: OPEN, SEND, RECEIVE, CLOSE,
+ * ABORT, each with its per-state rules. (STATUS is tcp_info in conn.c.) */
+#include <string.h>
+
+#include "tcp/tcp_int.h"
+
+/* 3.10.1 OPEN, active: "select an ISS. Send a SYN segment of the form
+ * <SEQ=ISS><CTL=SYN>. Set SND.UNA to ISS, SND.NXT to ISS+1, enter
+ * SYN-SENT state". */
+int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    c->iss = tcp_isn(ctx, &c->local, &c->remote);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_buf_seq = c->iss + 1;
+    c->rto = ctx->cfg->rto_initial;
+    ctx->ctr.c[SF_CTR_ACTIVE_OPENS]++;
+    tcp_set_state(ctx, c, SF_SYN_SENT, SF_CAUSE_OPEN_ACTIVE);
+    tcp_output(ctx, c);
+    return SF_EINPROGRESS;
+}
+
+/* 3.10.1 OPEN, passive: "enter the LISTEN state and return". */
+int tcp_open_passive(struct tcp_ctx *ctx, struct sf_conn *c, int backlog)
+{
+    c->backlog = backlog;
+    tcp_set_state(ctx, c, SF_LISTEN, SF_CAUSE_OPEN_PASSIVE);
+    return 0;
+}
+
+/* Returns (and clears) the error a reset or timeout left, if any. */
+static int take_error(struct sf_conn *c)
+{
+    int e = c->error;
+    c->error = 0;
+    return e;
+}
+
+/* 3.10.2 SEND. */
+long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
+              size_t len)
+{
+    int e = take_error(c);
+    if (e)
+        return e;
+    switch (c->state) {
+    case SF_CLOSED:
+        /* never connected: "connection does not exist"; after a reset or
+         * an orderly end, writing is a broken pipe */
+        return c->reset_error || c->fin_queued ? SF_EPIPE : SF_ENOTCONN;
+    case SF_LISTEN:
+        /* Figure 5's LISTEN --SEND--> SYN_SENT needs a remote address a
+         * listening socket does not have here. */
+        return SF_ENOTCONN;
+    case SF_SYN_SENT:
+    case SF_SYN_RCVD:  /* "Queue the data for transmission after entering
+                          ESTABLISHED state" */
+    case SF_ESTABLISHED:
+    case SF_CLOSE_WAIT: /* "Queue the buffer"; the peer only half closed */
+        break;
+    default:
+        return SF_EPIPE; /* "error: connection closing" */
+    }
+    if (c->fin_queued)
+        return SF_EPIPE;
+    if (len == 0)
+        return 0;
+    if (sf_ring_reserve(&c->sndbuf) < 0)
+        return SF_ENOMEM;
+    uint32_t n = sf_ring_write(&c->sndbuf, buf,
+                               len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+    if (n == 0)
+        return SF_EAGAIN; /* "insufficient resources": try again later */
+    tcp_output(ctx, c);
+    return (long)n;
+}
+
+/* RFC 9293 3.8.6.2.2: after the application reads, advertise the larger
+ * window only once it has grown by min(half the buffer, one MSS), so we
+ * never invite a silly small segment. */
+static void maybe_window_update(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&
+        c->state != SF_FIN_WAIT_2)
+        return;
+    uint32_t now_wnd = tcp_rcv_window(c);
+    uint32_t step = c->rcvbuf_size / 2 < c->snd_mss ? c->rcvbuf_size / 2
+                                                    : c->snd_mss;
+    if (now_wnd > c->rcv_wnd && now_wnd - c->rcv_wnd >= step) {
+        c->ack_now = true;
+        tcp_output(ctx, c);
+    }
+}
+
+/* 3.10.3 RECEIVE. */
+long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
+                 size_t len, int flags)
+{
+    if (c->state == SF_LISTEN)
+        return SF_ENOTCONN;
+    if (c->rcvbuf.len > 0 && len > 0) {
+        uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+        uint32_t n = sf_ring_peek(&c->rcvbuf, 0, buf, want);
+        if (!(flags & SF_MSG_PEEK)) {
+            sf_ring_consume(&c->rcvbuf, n);
+            maybe_window_update(ctx, c);
+        }
+        return (long)n;
+    }
+    int e = take_error(c);
+    if (e)
+        return e;
+    if (c->fin_rcvd || c->shut_rd || c->reset_error)
+        return 0; /* end of stream */
+    if (c->state == SF_CLOSED)
+        return SF_ENOTCONN;
+    return len == 0 ? 0 : SF_EAGAIN;
+}
+
+/* Queues our FIN behind every byte already written. */
+static void queue_fin(struct sf_conn *c)
+{
+    c->fin_queued = true;
+    c->fin_seq = c->snd_buf_seq + c->sndbuf.len;
+}
+
+/* 3.10.4 CLOSE (also shutdown(SHUT_WR): the FIN is the same). */
+int tcp_close(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    switch (c->state) {
+    case SF_LISTEN:
+        /* "Any outstanding RECEIVEs are returned with 'error: closing'
+         * responses. Delete TCB" (the stack resets the children first). */
+        tcp_set_state(ctx, c, SF_CLOSED, SF_CAUSE_CLOSE);
+        c->dead = true;
+        return 0;
+    case SF_SYN_SENT:
+        /* "Delete the TCB and return 'error: closing'" */
+        tcp_terminate(ctx, c, 0, SF_CAUSE_CLOSE);
+        return 0;
+    case SF_SYN_RCVD:
+        /* "form a FIN segment and send it, and enter FIN-WAIT-1"; data
+         * queued first still goes ahead of it. */
+    case SF_ESTABLISHED:
+        /* "Queue this until all preceding SENDs have been segmentized,
+         * then form a FIN segment and send it. ... enter FIN-WAIT-1" */
+        queue_fin(c);
+        tcp_set_state(ctx, c, SF_FIN_WAIT_1, SF_CAUSE_CLOSE);
+        tcp_output(ctx, c);
+        return 0;
+    case SF_CLOSE_WAIT:
+        /* "Queue this request until all preceding SENDs have been
+         * segmentized; then send a FIN segment, enter LAST-ACK state." */
+        queue_fin(c);
+        tcp_set_state(ctx, c, SF_LAST_ACK, SF_CAUSE_CLOSE);
+        tcp_output(ctx, c);
+        return 0;
+    default:
+        /* FIN_WAIT_1/2, CLOSING, LAST_ACK, TIME_WAIT: already closing;
+         * CLOSED: nothing to close. */
+        return 0;
+    }
+}
+
+/* 3.10.5 ABORT. */
+void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    switch (c->state) {
+    case SF_SYN_RCVD:
+    case SF_ESTABLISHED:
+    case SF_FIN_WAIT_1:
+    case SF_FIN_WAIT_2:
+    case SF_CLOSE_WAIT:
+        /* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" */
+        tcp_send_rst(ctx, c);
+        tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+        break;
+    case SF_SYN_SENT:
+    case SF_CLOSING:
+    case SF_LAST_ACK:
+    case SF_TIME_WAIT:
+        /* "Respond with 'ok' and delete the TCB" */
+        tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The application released its descriptor. */
+void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    c->app_closed = true;
+    c->sd = -1;
+    /* RFC 1122 4.2.2.13: "If such a host issues a CLOSE call while
+     * received data is still pending in TCP ... its TCP SHOULD send a RST
+     * to show that data was lost." */
+    if (c->rcvbuf.len > 0) {
+        tcp_abort(ctx, c);
+        return;
+    }
+    if (c->state == SF_FIN_WAIT_2)
+        tcp_timer_start(ctx, c, TT_WAIT, ctx->cfg->fin_wait_2_timeout);
+}
+
+void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->in_acceptq) {
+        tcp_abort(ctx, c);
+        return;
+    }
+    /* A handshake in progress: tell the peer it will not complete. */
+    if (c->state == SF_SYN_RCVD) {
+        tcp_send_rst(ctx, c);
+        tcp_terminate(ctx, c, 0, SF_CAUSE_LISTENER_CLOSED);
+    }
+}

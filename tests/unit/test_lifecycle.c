@@ -1,0 +1,267 @@
+/* Two stacks in one process, joined by an in-memory wire with no delay:
+ * the whole lifecycle (three-way handshake, data both ways, four-way close,
+ * TIME_WAIT expiring), an abort, a refused connect, and self-connect. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "synfin/synfin.h"
+
+#define MAXQ 256
+struct wire {
+    struct { uint8_t buf[1600]; size_t len; int to; } q[MAXQ];
+    int n;
+    int drop_next_from; /* drop the next datagram sent by this host, or -1 */
+};
+struct host {
+    struct sf_stack *st;
+    struct wire *w;
+    int id;
+    enum sf_state states[64];
+    int nstates;
+    struct sf_addr local_filter;
+};
+
+static void out(void *ctx, const uint8_t *d, size_t len)
+{
+    struct host *h = ctx;
+    struct wire *w = h->w;
+    if (w->drop_next_from == h->id) {
+        w->drop_next_from = -1;
+        return;
+    }
+    if (w->n < MAXQ && len <= sizeof w->q[0].buf) {
+        memcpy(w->q[w->n].buf, d, len);
+        w->q[w->n].len = len;
+        /* destination: the other host, or this one for self-connect */
+        uint32_t dst = (uint32_t)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
+        w->q[w->n].to = (dst == 0xC6120001u) ? 0 : 1;
+        w->n++;
+    }
+}
+
+static void trace(void *ctx, const struct sf_trace_event *ev)
+{
+    struct host *h = ctx;
+    if (ev->kind == SF_TRACE_STATE && h->nstates < 64 &&
+        (h->local_filter.port == 0 || ev->local.port == h->local_filter.port))
+        h->states[h->nstates++] = ev->to;
+}
+
+static struct host hosts[2];
+static sf_time_t now;
+
+static void setup(struct wire *w)
+{
+    memset(w, 0, sizeof *w);
+    w->drop_next_from = -1;
+    for (int i = 0; i < 2; i++) {
+        struct sf_stack_cfg cfg;
+        sf_stack_cfg_default(&cfg);
+        cfg.addr = 0xC6120001u + (uint32_t)i; /* 198.18.0.1, .2 */
+        cfg.output = out;
+        cfg.output_ctx = &hosts[i];
+        cfg.trace = trace;
+        cfg.trace_ctx = &hosts[i];
+        cfg.seed[0] = (uint8_t)(i + 1);
+        memset(&hosts[i], 0, sizeof hosts[i]);
+        hosts[i].w = w;
+        hosts[i].id = i;
+        CHECK_EQ(sf_stack_create(&cfg, now, &hosts[i].st), 0);
+    }
+}
+
+/* Delivers queued datagrams and fires timers until quiet or until `until`. */
+static void run(struct wire *w, sf_time_t until)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        if (w->n > 0) {
+            int to = w->q[0].to;
+            uint8_t buf[1600];
+            size_t len = w->q[0].len;
+            memcpy(buf, w->q[0].buf, len);
+            memmove(&w->q[0], &w->q[1], (size_t)(w->n - 1) * sizeof w->q[0]);
+            w->n--;
+            sf_stack_input(hosts[to].st, now, buf, len);
+            continue;
+        }
+        sf_time_t next = SF_TIME_NEVER;
+        for (int i = 0; i < 2; i++) {
+            sf_time_t t = sf_stack_advance(hosts[i].st, now);
+            if (t < next)
+                next = t;
+        }
+        if (w->n > 0)
+            continue;
+        if (next == SF_TIME_NEVER || next > until)
+            return;
+        now = next;
+    }
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < 2; i++)
+        sf_stack_free(hosts[i].st);
+}
+
+static void test_lifecycle(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int l = sf_socket(ss);
+    CHECK(l >= 0);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){0, 80}), 0);
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    int c = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80}),
+             SF_EINPROGRESS);
+    run(&w, now);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80}), 0);
+    CHECK(sf_poll(ss, l) & SF_POLLIN);
+    struct sf_addr peer;
+    int a = sf_accept(ss, l, &peer);
+    CHECK(a >= 0);
+    CHECK_EQ(peer.ip, 0xC6120001u);
+
+    CHECK_EQ(sf_send(cs, c, "hello", 5, 0), 5);
+    run(&w, now);
+    char buf[64];
+    CHECK_EQ(sf_recv(ss, a, buf, sizeof buf, 0), 5);
+    CHECK(memcmp(buf, "hello", 5) == 0);
+    CHECK_EQ(sf_recv(ss, a, buf, sizeof buf, 0), SF_EAGAIN);
+    CHECK_EQ(sf_send(ss, a, "world!", 6, 0), 6);
+    run(&w, now);
+    CHECK_EQ(sf_recv(cs, c, buf, sizeof buf, 0), 6);
+
+    /* active close by the client, half-close first: FIN_WAIT_1,
+     * FIN_WAIT_2 / CLOSE_WAIT */
+    CHECK_EQ(sf_shutdown(cs, c, SF_SHUT_WR), 0);
+    CHECK_EQ(sf_send(cs, c, "x", 1, 0), SF_EPIPE);
+    run(&w, now);
+    CHECK_EQ(sf_recv(ss, a, buf, sizeof buf, 0), 0); /* EOF */
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(ss, a, &info), 0);
+    CHECK_EQ(info.state, SF_CLOSE_WAIT);
+    /* half-close: the CLOSE_WAIT side may still send */
+    CHECK_EQ(sf_send(ss, a, "bye", 3, 0), 3);
+    CHECK_EQ(sf_close(ss, a), 0);
+    run(&w, now + 1 * SF_SEC);
+    CHECK_EQ(sf_recv(cs, c, buf, sizeof buf, 0), 3);
+    CHECK(memcmp(buf, "bye", 3) == 0);
+    CHECK_EQ(sf_recv(cs, c, buf, sizeof buf, 0), 0);
+    CHECK_EQ(sf_close(cs, c), 0);
+    CHECK_EQ(sf_stack_counters(cs)->conns_in_state[SF_TIME_WAIT], 1);
+    CHECK_EQ(sf_stack_counters(ss)->conns_in_state[SF_LAST_ACK], 0);
+    /* TIME_WAIT lasts 2*MSL = 60 s */
+    run(&w, now + 59 * SF_SEC);
+    CHECK_EQ(sf_stack_counters(cs)->conns_in_state[SF_TIME_WAIT], 1);
+    sf_time_t t0 = now;
+    run(&w, now + 120 * SF_SEC);
+    CHECK_EQ(sf_stack_counters(cs)->conns_in_state[SF_TIME_WAIT], 0);
+    CHECK(now - t0 <= 61 * SF_SEC);
+    enum sf_state want_c[] = {SF_SYN_SENT, SF_ESTABLISHED, SF_FIN_WAIT_1,
+                              SF_FIN_WAIT_2, SF_TIME_WAIT, SF_CLOSED};
+    CHECK_EQ(hosts[0].nstates, 6);
+    for (int i = 0; i < 6 && i < hosts[0].nstates; i++)
+        CHECK_EQ(hosts[0].states[i], want_c[i]);
+    CHECK_EQ(sf_close(ss, l), 0);
+    teardown();
+}
+
+static void test_refused_and_abort(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int c = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81}),
+             SF_EINPROGRESS);
+    run(&w, now);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81}),
+             SF_ECONNREFUSED);
+    CHECK_EQ(sf_close(cs, c), 0);
+    CHECK_EQ(sf_close(cs, c), SF_EBADF);
+
+    int l = sf_socket(ss);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){0, 81}), 0);
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    CHECK_EQ(sf_send(ss, l, "x", 1, 0), SF_ENOTCONN);
+    c = sf_socket(cs);
+    sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81});
+    run(&w, now);
+    int a = sf_accept(ss, l, NULL);
+    CHECK(a >= 0);
+    struct sf_linger lg = {1, 0};
+    CHECK_EQ(sf_setsockopt(cs, c, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg), 0);
+    CHECK_EQ(sf_close(cs, c), 0);
+    run(&w, now);
+    char b[4];
+    CHECK_EQ(sf_recv(ss, a, b, sizeof b, 0), SF_ECONNRESET);
+    CHECK_EQ(sf_recv(ss, a, b, sizeof b, 0), 0);
+    CHECK_EQ(sf_stack_counters(cs)->c[SF_CTR_RST_OUT], 1);
+    sf_close(ss, a);
+    sf_close(ss, l);
+    teardown();
+}
+
+static void test_self_connect(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *s = hosts[0].st;
+    int c = sf_socket(s);
+    CHECK_EQ(sf_bind(s, c, &(struct sf_addr){0, 5000}), 0);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xC6120001u, 5000}),
+             SF_EINPROGRESS);
+    run(&w, now);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    enum sf_state want[] = {SF_SYN_SENT, SF_SYN_RCVD, SF_ESTABLISHED};
+    CHECK_EQ(hosts[0].nstates, 3);
+    for (int i = 0; i < 3 && i < hosts[0].nstates; i++)
+        CHECK_EQ(hosts[0].states[i], want[i]);
+    CHECK_EQ(sf_send(s, c, "me", 2, 0), 2);
+    run(&w, now);
+    char b[4];
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), 2);
+    CHECK(memcmp(b, "me", 2) == 0);
+    teardown();
+}
+
+static void test_lost_final_ack(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int l = sf_socket(ss);
+    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    sf_listen(ss, l, 8);
+    int c = sf_socket(cs);
+    sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80});
+    run(&w, now);
+    int a = sf_accept(ss, l, NULL);
+    sf_close(cs, c);
+    run(&w, now);
+    sf_close(ss, a);      /* server's FIN goes out ... */
+    w.drop_next_from = 0; /* ... and the client's last ACK is lost */
+    run(&w, now);
+    CHECK_EQ(sf_stack_counters(ss)->conns_in_state[SF_LAST_ACK], 1);
+    run(&w, now + 5 * SF_SEC); /* FIN retransmitted after 1 s, ACKed */
+    CHECK_EQ(sf_stack_counters(ss)->conns_in_state[SF_LAST_ACK], 0);
+    CHECK_EQ(sf_stack_counters(ss)->c[SF_CTR_RETRANSMITS], 1);
+    CHECK_EQ(sf_stack_counters(cs)->conns_in_state[SF_TIME_WAIT], 1);
+    sf_close(ss, l);
+    teardown();
+}
+
+int main(void)
+{
+    test_lifecycle();
+    test_refused_and_abort();
+    test_self_connect();
+    test_lost_final_ack();
+    CHECK_MAIN_END();
+}
