@@ -344,7 +344,7 @@ struct sf_stack_cfg {
     sf_time_t rto_initial; /* 1 s */
     sf_time_t rto_min;     /* 1 s */
     sf_time_t rto_max;     /* 60 s */
-    unsigned syn_retries;    /* 6, as Linux tcp_syn_retries */
+    unsigned syn_retries;    /* 7: RFC 1122 4.2.3.5 asks >= 3 min (Linux: 6) */
     unsigned synack_retries; /* 5, as Linux tcp_synack_retries */
     unsigned r1;             /* 3 retransmissions: R1 of RFC 1122 */
     unsigned r2;             /* 15 retransmissions: R2, as Linux tcp_retries2 */

@@ -18,7 +18,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->rto_initial = 1 * SF_SEC;
     cfg->rto_min = 1 * SF_SEC;
     cfg->rto_max = 60 * SF_SEC;
-    cfg->syn_retries = 6;
+    cfg->syn_retries = 7;
     cfg->synack_retries = 5;
     cfg->r1 = 3;
     cfg->r2 = 15;
