@@ -1,0 +1,890 @@
+/* synfin sim: runs a scenario on the simulated network and draws it as a
+ * ladder diagram. Each scenario asserts the states each side visits. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ladder.h"
+#include "synfin/cmds.h"
+#include "synfin/sim.h"
+#include "wire/wire.h"
+
+/* ------------------------------------------------------------ options */
+
+struct opts {
+    uint64_t seed;
+    struct sf_sim_link_cfg link;
+    sf_time_t msl;
+    bool absolute, explain, zh, quiet, list, color;
+    const char *scenario;
+};
+
+static int bad(const char *opt, const char *why, const char *val)
+{
+    fprintf(stderr, "synfin sim: %s: %s%s%s\n", opt, why, val ? ": " : "",
+            val ? val : "");
+    return 2;
+}
+
+static int parse_rate(const char *opt, const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= 0.0 && d <= 1.0))
+        return bad(opt, "rate must be a number in 0..1", v);
+    *out = d;
+    return 0;
+}
+
+/* A non-negative decimal number with an optional k/M/G suffix. */
+static int parse_num(const char *opt, const char *v, double *out, bool suffix)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (suffix && *end && !end[1]) {
+        d *= *end == 'k' || *end == 'K' ? 1e3
+             : *end == 'M' || *end == 'm' ? 1e6
+             : *end == 'G' || *end == 'g' ? 1e9 : NAN;
+        end++;
+    }
+    if (errno || end == v || *end || !(d >= 0.0) || d > 1e15)
+        return bad(opt, "must be a non-negative number", v);
+    *out = d;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: synfin sim [SCENARIO] [options]\n"
+            "  --scenario NAME  scenario to run (default lifecycle; --list)\n"
+            "  --seed N         PRNG seed (default 1)\n"
+            "  --loss P --dup P --reorder P --corrupt P   rates in 0..1\n"
+            "  --delay MS       one-way delay (default 10)\n"
+            "  --jitter MS      extra uniform delay\n"
+            "  --bandwidth BPS  link rate, e.g. 10M (default unlimited)\n"
+            "  --mtu N          link MTU, >= 68 (default 1500)\n"
+            "  --msl SECONDS    maximum segment lifetime (default 30)\n"
+            "  --absolute       real sequence numbers\n"
+            "  --explain        say why at each new kind of step\n"
+            "  --lang en|zh     language of --explain\n"
+            "  --quiet          summary only\n"
+            "  --no-color       no ANSI colours\n"
+            "  --list           list the scenarios\n");
+}
+
+/* Parses one option taking a value; returns 0, 2 (bad) or -1 (not it). */
+static int opt_value(struct opts *o, const char *a, const char *v)
+{
+    double d;
+    int e;
+    if (!strcmp(a, "--loss"))
+        return parse_rate(a, v, &o->link.loss);
+    if (!strcmp(a, "--dup"))
+        return parse_rate(a, v, &o->link.dup);
+    if (!strcmp(a, "--reorder"))
+        return parse_rate(a, v, &o->link.reorder);
+    if (!strcmp(a, "--corrupt"))
+        return parse_rate(a, v, &o->link.corrupt);
+    if (!strcmp(a, "--scenario")) {
+        o->scenario = v;
+        return 0;
+    }
+    if (!strcmp(a, "--lang")) {
+        if (strcmp(v, "en") && strcmp(v, "zh"))
+            return bad(a, "language must be en or zh", v);
+        o->zh = !strcmp(v, "zh");
+        return 0;
+    }
+    if (!strcmp(a, "--seed")) {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(v, &end, 0);
+        if (errno || end == v || *end || *v == '-')
+            return bad(a, "must be a non-negative integer", v);
+        o->seed = s;
+        return 0;
+    }
+    bool suffix = !strcmp(a, "--bandwidth");
+    if (strcmp(a, "--delay") && strcmp(a, "--jitter") && strcmp(a, "--mtu") &&
+        strcmp(a, "--msl") && !suffix)
+        return -1;
+    if ((e = parse_num(a, v, &d, suffix)))
+        return e;
+    if (!strcmp(a, "--delay"))
+        o->link.delay = (sf_time_t)(d * (double)SF_MSEC);
+    else if (!strcmp(a, "--jitter"))
+        o->link.jitter = (sf_time_t)(d * (double)SF_MSEC);
+    else if (!strcmp(a, "--msl")) {
+        if (d <= 0 || d > 86400)
+            return bad(a, "must be in (0, 86400] seconds", v);
+        o->msl = (sf_time_t)(d * (double)SF_SEC);
+    } else if (suffix)
+        o->link.bandwidth = (uint64_t)d;
+    else {
+        /* RFC 791: every host must accept 68-byte datagrams. */
+        if (d < 68 || d > 65535 || d != floor(d))
+            return bad(a, "MTU must be an integer in 68..65535", v);
+        o->link.mtu = (uint32_t)d;
+    }
+    return 0;
+}
+
+static int opt_flag(struct opts *o, const char *a)
+{
+    if (!strcmp(a, "--absolute"))
+        o->absolute = true;
+    else if (!strcmp(a, "--explain"))
+        o->explain = true;
+    else if (!strcmp(a, "--quiet"))
+        o->quiet = true;
+    else if (!strcmp(a, "--list"))
+        o->list = true;
+    else if (!strcmp(a, "--no-color"))
+        o->color = false;
+    else if (!strcmp(a, "--color"))
+        o->color = true;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return -1;
+        }
+        if (a[0] != '-') {
+            if (o->scenario)
+                return bad(a, "a second scenario name (one at a time)", NULL);
+            o->scenario = a;
+            continue;
+        }
+        if (!opt_flag(o, a))
+            continue;
+        char name[32];
+        const char *eq = strchr(a, '='), *v;
+        if (eq && (size_t)(eq - a) < sizeof name) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+            a = name;
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            v = NULL;
+        }
+        int r = v ? opt_value(o, a, v) : -1;
+        if (r == -1)
+            return bad(a, v ? "unknown option" : "unknown option or missing value",
+                       NULL);
+        if (r)
+            return r;
+    }
+    if (o->quiet && o->explain)
+        return bad("--explain", "conflicts with --quiet", NULL);
+    return 0;
+}
+
+/* ---------------------------------------------------------- the run */
+
+#define REQUEST "GET / HTTP/1.0\r\nHost: 198.18.0.2\r\n\r\n"
+#define BODY_LEN 300
+#define MAXH 2
+
+enum role { R_NONE, R_CLIENT, R_SERVER, R_PEER };
+enum close_mode { CM_NONE, CM_AFTER_RESPONSE, CM_SHUT_AFTER_REQUEST,
+                  CM_ABORT_AFTER_RESPONSE };
+
+/* One host's application: a tiny HTTP/1.0-like client or server. */
+struct app {
+    enum role role;
+    enum close_mode cm;
+    bool close_on_eof, stream_after_eof, respond;
+    int lsd, sd;
+    struct sf_addr remote;
+    bool connected, req_sent, resp_sent, eof, closed;
+    int err;         /* the error that ended connect or recv */
+    size_t got;      /* bytes received */
+    int streamed;    /* half-close: chunks sent after the peer's FIN */
+};
+
+struct run {
+    struct opts o;
+    const struct scenario *sc;
+    struct sf_sim *sim;
+    struct ladder *lad;
+    int nh;
+    struct app app[MAXH];
+    char path[MAXH][512];
+    enum sf_state last[MAXH];
+    bool have_last[MAXH];
+    bool filter_done, srv_fin_seen;
+    uint64_t lost;
+};
+
+struct scenario {
+    const char *name;
+    const char *desc;
+    bool available;
+    int nhosts;
+    void (*setup)(struct run *r);
+    const char *path[MAXH]; /* expected states, space separated */
+    int (*check)(struct run *r);
+};
+
+static size_t response_len(void)
+{
+    char head[96];
+    return (size_t)snprintf(head, sizeof head,
+                            "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n",
+                            BODY_LEN) + BODY_LEN;
+}
+
+static void make_response(char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n",
+                     BODY_LEN);
+    for (size_t i = (size_t)n; i < (size_t)n + BODY_LEN && i < cap; i++)
+        buf[i] = "synfin says hello, "[i % 19];
+}
+
+static struct sf_stack *stk(struct run *r, int h)
+{
+    return sf_sim_host_stack(r->sim, h);
+}
+
+static void app_close(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (a->sd >= 0 && !a->closed)
+        sf_close(stk(r, h), a->sd);
+    a->closed = true;
+}
+
+static void app_read(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    char buf[2048];
+    for (;;) {
+        long n = sf_recv(stk(r, h), a->sd, buf, sizeof buf, 0);
+        if (n > 0) {
+            a->got += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            a->eof = true;
+        else if (n != SF_EAGAIN)
+            a->err = (int)n;
+        return;
+    }
+}
+
+/* Active side: finish connecting, send the request, read the answer. */
+static void client_step(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (a->sd < 0 || a->closed || a->err)
+        return;
+    if (!a->connected) {
+        int c = sf_connect(stk(r, h), a->sd, &a->remote);
+        if (c == SF_EALREADY || c == SF_EINPROGRESS)
+            return;
+        if (c != 0 && c != SF_EISCONN) {
+            a->err = c;
+            app_close(r, h);
+            return;
+        }
+        a->connected = true;
+    }
+    if (a->role == R_CLIENT && !a->req_sent) {
+        sf_send(stk(r, h), a->sd, REQUEST, strlen(REQUEST), 0);
+        a->req_sent = true;
+        if (a->cm == CM_SHUT_AFTER_REQUEST)
+            sf_shutdown(stk(r, h), a->sd, SF_SHUT_WR);
+    }
+    app_read(r, h);
+    if (a->got >= response_len() && a->cm == CM_ABORT_AFTER_RESPONSE) {
+        struct sf_linger lg = {1, 0};
+        sf_setsockopt(stk(r, h), a->sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg,
+                      sizeof lg);
+        app_close(r, h);
+    } else if ((a->got >= response_len() && a->cm == CM_AFTER_RESPONSE) ||
+               (a->eof && a->close_on_eof) || a->err) {
+        app_close(r, h);
+    }
+}
+
+static void stream_chunk(void *ctx, struct sf_sim *sim, int h);
+
+/* Passive side: accept, read the request, answer, close after EOF. */
+static void server_step(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (a->sd < 0 && a->lsd >= 0) {
+        int sd = sf_accept(stk(r, h), a->lsd, NULL);
+        if (sd < 0)
+            return;
+        a->sd = sd;
+    }
+    if (a->sd < 0 || a->closed)
+        return;
+    bool had_eof = a->eof;
+    app_read(r, h);
+    if (a->respond && !a->resp_sent && a->got >= strlen(REQUEST)) {
+        char resp[512];
+        make_response(resp, sizeof resp);
+        sf_send(stk(r, h), a->sd, resp, response_len(), 0);
+        a->resp_sent = true;
+    }
+    if (a->err) {
+        app_close(r, h);
+    } else if (a->eof && !had_eof && a->stream_after_eof) {
+        sf_sim_at(r->sim, sf_sim_now(r->sim) + 50 * SF_MSEC, h, stream_chunk, r);
+    } else if (a->eof && a->close_on_eof) {
+        app_close(r, h);
+    }
+}
+
+/* Half-close: the server keeps sending after the client's FIN. */
+static void stream_chunk(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    struct app *a = &r->app[h];
+    char chunk[200];
+    memset(chunk, 'x', sizeof chunk);
+    if (a->closed)
+        return;
+    sf_send(stk(r, h), a->sd, chunk, sizeof chunk, 0);
+    if (++a->streamed < 3)
+        sf_sim_at(sim, sf_sim_now(sim) + 50 * SF_MSEC, h, stream_chunk, r);
+    else
+        app_close(r, h);
+}
+
+static void app_hook(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    (void)sim;
+    if (h < 0 || h >= r->nh)
+        return;
+    if (r->app[h].role == R_SERVER)
+        server_step(r, h);
+    else if (r->app[h].role != R_NONE)
+        client_step(r, h);
+}
+
+/* ----------------------------------------------------- scenario setup */
+
+static void do_listen(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    struct sf_stack *st = sf_sim_host_stack(sim, h);
+    struct sf_addr local = {0, 80};
+    r->app[h].lsd = sf_socket(st);
+    if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
+        r->app[h].err = SF_EINVAL;
+}
+
+static void do_connect(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    struct sf_stack *st = sf_sim_host_stack(sim, h);
+    struct app *a = &r->app[h];
+    a->sd = sf_socket(st);
+    if (a->role == R_PEER) { /* a fixed port, to be connected to */
+        struct sf_addr local = {0, (uint16_t)(5000 + h)};
+        sf_bind(st, a->sd, &local);
+    }
+    int c = sf_connect(st, a->sd, &a->remote);
+    if (c != SF_EINPROGRESS && c != 0)
+        a->err = c;
+}
+
+static void do_close(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)sim;
+    app_close(ctx, h);
+}
+
+static void client_server(struct run *r, uint16_t port, enum close_mode cm)
+{
+    uint32_t srv = sf_sim_host_addr(r->sim, 1);
+    r->app[0] = (struct app){.role = R_CLIENT, .cm = cm, .lsd = -1, .sd = -1,
+                             .remote = {srv, port}, .close_on_eof = true};
+    r->app[1] = (struct app){.role = R_SERVER, .lsd = -1, .sd = -1,
+                             .respond = true, .close_on_eof = true};
+    sf_sim_at(r->sim, 0, 1, do_listen, r);
+    sf_sim_at(r->sim, 0, 0, do_connect, r);
+}
+
+static void setup_lifecycle(struct run *r)
+{
+    client_server(r, 80, CM_AFTER_RESPONSE);
+}
+
+static void setup_refused(struct run *r)
+{
+    client_server(r, 81, CM_AFTER_RESPONSE);
+}
+
+static void setup_abort(struct run *r)
+{
+    client_server(r, 80, CM_ABORT_AFTER_RESPONSE);
+}
+
+static void setup_half_close(struct run *r)
+{
+    client_server(r, 80, CM_SHUT_AFTER_REQUEST);
+    r->app[1].stream_after_eof = true;
+    r->app[1].close_on_eof = false;
+}
+
+static void setup_sim_close(struct run *r)
+{
+    client_server(r, 80, CM_NONE);
+    r->app[0].close_on_eof = r->app[1].close_on_eof = false;
+    r->app[0].role = R_PEER; /* no request: just open, then close */
+    r->app[1].respond = false;
+    sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
+    sf_sim_at(r->sim, 100 * SF_MSEC, 1, do_close, r);
+}
+
+/* Both sides connect to each other's fixed port at the same instant. */
+static void setup_sim_open(struct run *r)
+{
+    for (int h = 0; h < 2; h++) {
+        r->app[h] = (struct app){.role = R_PEER, .lsd = -1, .sd = -1,
+                                 .close_on_eof = true};
+        r->app[h].remote.ip = sf_sim_host_addr(r->sim, 1 - h);
+        r->app[h].remote.port = (uint16_t)(5000 + 1 - h);
+        sf_sim_at(r->sim, 0, h, do_connect, r);
+    }
+    sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
+}
+
+static void setup_self(struct run *r)
+{
+    r->app[0] = (struct app){.role = R_PEER, .lsd = -1, .sd = -1,
+                             .remote = {sf_sim_host_addr(r->sim, 0), 5000}};
+    sf_sim_at(r->sim, 0, 0, do_connect, r);
+    sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
+}
+
+/* Flags and payload length of a datagram, or -1 if it is not TCP. */
+static int seg_flags(const uint8_t *d, size_t len, struct sf_tcp *t)
+{
+    struct sf_ipv4 ip;
+    if (sf_ipv4_parse(d, len, &ip) || sf_tcp_parse(&ip, t))
+        return -1;
+    return t->flags;
+}
+
+/* lost-final-ack: drop the client's ACK of the server's FIN, once. */
+static bool filter_final_ack(void *ctx, struct sf_sim *sim, int from, int to,
+                             const uint8_t *d, size_t len, sf_time_t *extra)
+{
+    struct run *r = ctx;
+    struct sf_tcp t;
+    (void)sim, (void)to, (void)extra;
+    int f = seg_flags(d, len, &t);
+    if (from == 1 && f >= 0 && (f & SF_FIN))
+        r->srv_fin_seen = true;
+    if (from == 0 && f == SF_ACK && t.len == 0 && r->srv_fin_seen &&
+        !r->filter_done) {
+        r->filter_done = true;
+        return false;
+    }
+    return true;
+}
+
+static void setup_lost_final_ack(struct run *r)
+{
+    client_server(r, 80, CM_AFTER_RESPONSE);
+    sf_sim_set_filter(r->sim, filter_final_ack, r);
+}
+
+static void link_up(void *ctx, struct sf_sim *sim, int h)
+{
+    struct sf_sim_link_cfg c;
+    (void)ctx, (void)h;
+    sf_sim_link_get(sim, 0, 1, &c);
+    c.down = false;
+    sf_sim_link_set(sim, 0, 1, &c);
+}
+
+/* syn-retransmit: the link to the server is down for the first 10 s. */
+static void setup_syn_retransmit(struct run *r)
+{
+    struct sf_sim_link_cfg c;
+    client_server(r, 80, CM_AFTER_RESPONSE);
+    sf_sim_link_get(r->sim, 0, 1, &c);
+    c.down = true;
+    sf_sim_link_set(r->sim, 0, 1, &c);
+    sf_sim_at(r->sim, 10 * SF_SEC, -1, link_up, r);
+}
+
+/* old-duplicate-syn: the client's own SYN is held back 50 ms in the
+ * network, so an old SYN of the same connection arrives first. */
+static bool filter_delay_syn(void *ctx, struct sf_sim *sim, int from, int to,
+                             const uint8_t *d, size_t len, sf_time_t *extra)
+{
+    struct run *r = ctx;
+    struct sf_tcp t;
+    (void)sim, (void)to;
+    if (from == 0 && !r->filter_done && seg_flags(d, len, &t) == SF_SYN) {
+        r->filter_done = true;
+        *extra += 50 * SF_MSEC;
+    }
+    return true;
+}
+
+static void send_old_syn(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    struct sf_tcp_info ti;
+    if (sf_tcp_info(sf_sim_host_stack(sim, h), r->app[h].sd, &ti))
+        return;
+    struct sf_ipv4 ip = {.src = ti.local.ip, .dst = ti.remote.ip, .ttl = 64};
+    struct sf_tcp t = {.sport = ti.local.port, .dport = ti.remote.port,
+                       .seq = ti.iss - 100000, .flags = SF_SYN, .win = 65535,
+                       .opt = {.has_mss = true, .mss = 1460}};
+    uint8_t buf[128];
+    size_t n = sf_emit(buf, sizeof buf, &ip, &t);
+    if (n)
+        sf_sim_inject(sim, h, buf, n, 0);
+}
+
+static void setup_old_dup(struct run *r)
+{
+    client_server(r, 80, CM_AFTER_RESPONSE);
+    sf_sim_set_filter(r->sim, filter_delay_syn, r);
+    sf_sim_at(r->sim, 0, 0, send_old_syn, r);
+}
+
+/* --------------------------------------------------- scenario checks */
+
+static int expect_err(struct run *r, int h, int want)
+{
+    if (r->app[h].err == want)
+        return 0;
+    fprintf(stderr, "synfin sim: %s: host %d ended with %s, expected %s\n",
+            r->sc->name, h, r->app[h].err ? sf_errname(r->app[h].err) : "no error",
+            want ? sf_errname(want) : "no error");
+    return 1;
+}
+
+static int expect_ctr(struct run *r, int h, enum sf_counter c, uint64_t min)
+{
+    uint64_t v = sf_stack_counters(stk(r, h))->c[c];
+    if (v >= min)
+        return 0;
+    fprintf(stderr, "synfin sim: %s: host %d counted %llu %s, expected >= %llu\n",
+            r->sc->name, h, (unsigned long long)v, sf_counter_name(c),
+            (unsigned long long)min);
+    return 1;
+}
+
+static int check_exchange(struct run *r)
+{
+    if (r->app[0].got != response_len()) {
+        fprintf(stderr, "synfin sim: %s: client read %zu bytes, expected %zu\n",
+                r->sc->name, r->app[0].got, response_len());
+        return 1;
+    }
+    return expect_err(r, 0, 0);
+}
+
+static int check_refused(struct run *r)
+{
+    return expect_err(r, 0, SF_ECONNREFUSED);
+}
+
+static int check_abort(struct run *r)
+{
+    return expect_err(r, 1, SF_ECONNRESET);
+}
+
+static int check_half_close(struct run *r)
+{
+    if (r->app[0].got == response_len() + 3 * 200 && r->app[0].eof)
+        return 0;
+    fprintf(stderr, "synfin sim: half-close: client read %zu bytes%s, "
+            "expected %zu and EOF\n", r->app[0].got,
+            r->app[0].eof ? "" : " without EOF", response_len() + 600);
+    return 1;
+}
+
+static int check_lost_final_ack(struct run *r)
+{
+    return check_exchange(r) | expect_ctr(r, 1, SF_CTR_RETRANSMITS, 1);
+}
+
+static int check_syn_retransmit(struct run *r)
+{
+    return check_exchange(r) | expect_ctr(r, 0, SF_CTR_RETRANSMITS, 4);
+}
+
+#define ACTIVE_CLOSE "ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT CLOSED"
+#define PASSIVE_CLOSE "ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED"
+#define CLIENT_LIFE "CLOSED SYN_SENT " ACTIVE_CLOSE
+#define SERVER_LIFE "LISTEN SYN_RCVD " PASSIVE_CLOSE
+
+static const struct scenario scenarios[] = {
+    {"lifecycle", "open, request, answer, active close, TIME_WAIT", true, 2,
+     setup_lifecycle, {CLIENT_LIFE, SERVER_LIFE}, check_exchange},
+    {"simultaneous-open", "both connect to each other at the same instant",
+     true, 2, setup_sim_open,
+     {"CLOSED SYN_SENT SYN_RCVD " ACTIVE_CLOSE,
+      "CLOSED SYN_SENT SYN_RCVD " PASSIVE_CLOSE}, NULL},
+    {"simultaneous-close", "both close at the same instant", true, 2,
+     setup_sim_close,
+     {"CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED",
+      "LISTEN SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"}, NULL},
+    {"lost-final-ack", "the last ACK is lost: FIN retransmitted, re-ACKed",
+     true, 2, setup_lost_final_ack, {CLIENT_LIFE, SERVER_LIFE},
+     check_lost_final_ack},
+    {"half-close", "client shuts down writing; server keeps sending", true, 2,
+     setup_half_close, {CLIENT_LIFE, SERVER_LIFE}, check_half_close},
+    {"abort", "SO_LINGER {1,0} then close: RST", true, 2, setup_abort,
+     {"CLOSED SYN_SENT ESTABLISHED CLOSED", "LISTEN SYN_RCVD ESTABLISHED CLOSED"},
+     check_abort},
+    {"refused", "connect to a port nobody listens on: RST,ACK", true, 2,
+     setup_refused, {"CLOSED SYN_SENT CLOSED", ""}, check_refused},
+    {"syn-retransmit", "link down 10 s: SYN backoff at 1, 3, 7 s", true, 2,
+     setup_syn_retransmit, {CLIENT_LIFE, SERVER_LIFE}, check_syn_retransmit},
+    {"old-duplicate-syn", "RFC 9293 Figure 8: an old SYN arrives first", true,
+     2, setup_old_dup,
+     {CLIENT_LIFE, "LISTEN SYN_RCVD LISTEN SYN_RCVD " PASSIVE_CLOSE},
+     check_exchange},
+    {"self-connect", "a socket connects to its own address and port", true, 1,
+     setup_self,
+     {"CLOSED SYN_SENT SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"},
+     NULL},
+    {"bulk", "a large transfer (needs the reliable stream)", false, 2, NULL,
+     {"", ""}, NULL},
+    {"keepalive", "an idle connection probed (needs keepalive)", false, 2,
+     NULL, {"", ""}, NULL},
+    {"syn-flood", "a SYN flood met with SYN cookies", false, 2, NULL,
+     {"", ""}, NULL},
+    {"many", "thousands of hosts and connections", false, 2, NULL, {"", ""},
+     NULL},
+};
+#define NSCEN (sizeof scenarios / sizeof scenarios[0])
+
+static int list_scenarios(void)
+{
+    for (size_t i = 0; i < NSCEN; i++) {
+        const struct scenario *s = &scenarios[i];
+        printf("%-19s %s%s\n", s->name, s->desc,
+               s->available ? "" : " [not yet available]");
+        for (int h = 0; s->available && h < s->nhosts; h++)
+            printf("%19s   %s: %s\n", "", s->nhosts == 1 ? "host"
+                                         : h ? "server" : "client",
+                   s->path[h][0] ? s->path[h] : "(no connection)");
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ tracing */
+
+static void path_add(struct run *r, int h, enum sf_state s)
+{
+    size_t n = strlen(r->path[h]);
+    snprintf(r->path[h] + n, sizeof r->path[h] - n, "%s%s", n ? " " : "",
+             sf_state_name(s));
+}
+
+/* Records the states each host's connection visits (listeners, whose
+ * remote port is 0, are drawn but not part of the path). */
+static void record_state(struct run *r, int h, const struct sf_trace_event *t)
+{
+    if (t->remote.port == 0)
+        return;
+    if (!r->have_last[h] || r->last[h] != t->from)
+        path_add(r, h, t->from);
+    path_add(r, h, t->to);
+    r->last[h] = t->to;
+    r->have_last[h] = true;
+}
+
+static int col_of(const struct run *r, int h)
+{
+    return r->nh == 1 ? 0 : h;
+}
+
+static void on_stack(struct run *r, int h, const struct sf_trace_event *t)
+{
+    int c = col_of(r, h);
+    switch (t->kind) {
+    case SF_TRACE_STATE:
+        record_state(r, h, t);
+        ladder_state(r->lad, t->now, c, t->from, t->to, t->cause);
+        break;
+    case SF_TRACE_DROP:
+        ladder_drop(r->lad, t->now, c, t->drop);
+        break;
+    case SF_TRACE_TIMER:
+        ladder_timer(r->lad, t->now, c, t->timer);
+        break;
+    case SF_TRACE_NOTE:
+        ladder_note(r->lad, t->now, c, t->note ? t->note : "");
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_event(void *ctx, const struct sf_sim_event *ev)
+{
+    struct run *r = ctx;
+    if (ev->host < 0 || ev->host >= r->nh)
+        return;
+    if (ev->kind == SF_SIM_EV_STACK) {
+        on_stack(r, ev->host, ev->trace);
+        return;
+    }
+    if (ev->kind != SF_SIM_EV_SEND)
+        return;
+    int to = ev->peer >= 0 && ev->peer < r->nh ? col_of(r, ev->peer)
+                                               : 1 - col_of(r, ev->host);
+    unsigned f = (ev->flags & SF_SIM_F_DUP ? LADDER_DUP : 0) |
+                 (ev->flags & SF_SIM_F_REORDERED ? LADDER_REORDERED : 0) |
+                 (ev->flags & SF_SIM_F_CORRUPTED ? LADDER_CORRUPTED : 0) |
+                 (ev->flags & SF_SIM_F_INJECTED ? LADDER_OLD : 0);
+    r->lost += ev->drop != SF_SIM_DROP_NONE;
+    ladder_segment(r->lad, ev->now, col_of(r, ev->host), r->nh == 1 ? 0 : to,
+                   ev->dgram, ev->len, ev->arrive,
+                   ev->drop ? sf_sim_drop_text(ev->drop) : NULL, f);
+}
+
+/* ------------------------------------------------------------ main */
+
+static int build(struct run *r)
+{
+    struct sf_sim_cfg cfg;
+    sf_sim_cfg_default(&cfg);
+    cfg.seed = r->o.seed;
+    cfg.link = r->o.link;
+    cfg.stack.msl = r->o.msl;
+    if (sf_sim_create(&cfg, &r->sim))
+        return 1;
+    r->nh = r->sc->nhosts;
+    static const char *const names[2][2] = {{"host", ""}, {"client", "server"}};
+    for (int h = 0; h < r->nh; h++) {
+        if (sf_sim_add_host(r->sim, 0, NULL) != h)
+            return 1;
+        ladder_column(r->lad, names[r->nh - 1][h], sf_sim_host_addr(r->sim, h));
+    }
+    sf_sim_set_trace(r->sim, on_event, r);
+    sf_sim_set_app(r->sim, app_hook, r);
+    r->sc->setup(r);
+    return 0;
+}
+
+static const struct scenario *find_scenario(const char *name)
+{
+    for (size_t i = 0; i < NSCEN; i++)
+        if (!strcmp(scenarios[i].name, name))
+            return &scenarios[i];
+    return NULL;
+}
+
+static int check_paths(struct run *r)
+{
+    int bad_paths = 0;
+    for (int h = 0; h < r->nh; h++) {
+        if (!strcmp(r->path[h], r->sc->path[h]))
+            continue;
+        fprintf(stderr, "synfin sim: %s: %s visited \"%s\", expected \"%s\"\n",
+                r->sc->name, r->nh == 1 ? "host" : h ? "server" : "client",
+                r->path[h], r->sc->path[h]);
+        bad_paths = 1;
+    }
+    return bad_paths;
+}
+
+static void summary(struct run *r, int failed)
+{
+    const struct sf_sim_stats *s = sf_sim_stats(r->sim);
+    for (int h = 0; h < r->nh; h++)
+        printf("%-7s %s\n", r->nh == 1 ? "host" : h ? "server" : "client",
+               r->path[h][0] ? r->path[h] : "(no connection)");
+    printf("network: %llu datagrams sent, %llu delivered, %llu dropped, "
+           "%llu duplicated, %llu reordered, %llu corrupted\n",
+           (unsigned long long)s->sent, (unsigned long long)s->delivered,
+           (unsigned long long)r->lost, (unsigned long long)s->dups,
+           (unsigned long long)s->reordered, (unsigned long long)s->corrupted);
+    printf("%s: %s after %.3f s of virtual time (seed %llu)\n", r->sc->name,
+           failed ? "FAILED" : "ok",
+           (double)sf_sim_now(r->sim) / (double)SF_SEC,
+           (unsigned long long)r->o.seed);
+}
+
+static int run_scenario(struct run *r)
+{
+    char title[200];
+    snprintf(title, sizeof title,
+             "synfin sim · %s · %s · seed %llu · delay %.3g ms%s",
+             r->sc->name, r->sc->desc, (unsigned long long)r->o.seed,
+             (double)r->o.link.delay / (double)SF_MSEC,
+             r->o.link.loss > 0 ? " · lossy" : "");
+    ladder_title(r->lad, title);
+    if (build(r)) {
+        fprintf(stderr, "synfin sim: cannot build the network\n");
+        return 1;
+    }
+    /* Ten virtual minutes bound every scenario, even a broken one. */
+    sf_sim_run_while(r->sim, NULL, NULL, 600 * SF_SEC);
+    if (!r->o.quiet)
+        ladder_print(r->lad, stdout);
+    int failed = check_paths(r);
+    if (!failed && r->sc->check)
+        failed = r->sc->check(r);
+    summary(r, failed);
+    return failed;
+}
+
+int sf_cmd_sim(int argc, char **argv)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r)
+        return 1;
+    struct sf_sim_cfg d;
+    sf_sim_cfg_default(&d);
+    r->o = (struct opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
+                         .color = isatty(STDOUT_FILENO)};
+    int rc = parse_opts(&r->o, argc, argv);
+    if (rc) {
+        free(r);
+        return rc < 0 ? 0 : rc;
+    }
+    if (r->o.list) {
+        free(r);
+        return list_scenarios();
+    }
+    const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
+    r->sc = find_scenario(name);
+    if (!r->sc || !r->sc->available) {
+        rc = bad("--scenario", r->sc ? "not yet available (it needs parts of "
+                 "the stack still to come)" : "unknown scenario (see --list)",
+                 name);
+        free(r);
+        return rc;
+    }
+    struct ladder_opts lo = {.color = r->o.color, .absolute = r->o.absolute,
+                             .explain = r->o.explain, .zh = r->o.zh,
+                             .msl = r->o.msl};
+    r->lad = ladder_new(&lo);
+    rc = r->lad ? run_scenario(r) : 1;
+    ladder_free(r->lad);
+    sf_sim_free(r->sim);
+    free(r);
+    return rc;
+}
