@@ -792,6 +792,19 @@ static void draw_blank(const struct pen *p, const struct ladder *l, int aw,
     fputc('\n', p->f);
 }
 
+/* True if the character at s is one of those in set. */
+static bool strchr_utf8(const char *set, const char *s)
+{
+    uint32_t c, k;
+    utf8_next(s, &c);
+    while (*set) {
+        set += utf8_next(set, &k);
+        if (k == c)
+            return true;
+    }
+    return false;
+}
+
 /* Wraps an explanation to the middle span, each line between lifelines. */
 static void draw_why(const struct pen *p, const struct ladder *l,
                      const char *why, int aw)
@@ -813,6 +826,8 @@ static void draw_why(const struct pen *p, const struct ladder *l,
         }
         if (*cut && space && space > s && cp < 0x80)
             cut = space; /* break English at a space */
+        else if (*cut && cp >= 0x3000 && strchr_utf8("。，；：）、", cut))
+            cut += utf8_next(cut, &cp); /* no line starts with punctuation */
         char line[512];
         size_t len = (size_t)(cut - s) < sizeof line - 8 ? (size_t)(cut - s)
                                                           : sizeof line - 8;
