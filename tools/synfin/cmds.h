@@ -6,5 +6,10 @@
 
 int sf_cmd_sim(int argc, char **argv);   /* tools/synfin/sim.c */
 int sf_cmd_drill(int argc, char **argv); /* tools/drill/drill.c */
+int sf_cmd_ladder(int argc, char **argv);  /* tools/synfin/ladder_cmd.c */
+int sf_cmd_serve(int argc, char **argv);   /* tools/synfin/serve.c */
+int sf_cmd_connect(int argc, char **argv); /* tools/synfin/connect.c */
+int sf_cmd_ss(int argc, char **argv);      /* tools/synfin/ss.c */
+int sf_cmd_bench(int argc, char **argv);   /* tools/synfin/bench.c */
 
 #endif

@@ -13,6 +13,11 @@ struct subcmd {
 static const struct subcmd subcmds[] = {
     {"sim", sf_cmd_sim, "run a simulated network (default: the connection lifecycle)"},
     {"drill", sf_cmd_drill, "run packetdrill-language scripts against the core"},
+    {"ladder", sf_cmd_ladder, "draw a ladder diagram from a pcap/pcapng capture"},
+    {"serve", sf_cmd_serve, "serve echo/discard/daytime/chargen/proxy on a TUN device"},
+    {"connect", sf_cmd_connect, "netcat-like client over a TUN device"},
+    {"ss", sf_cmd_ss, "list the connections of a running synfin"},
+    {"bench", sf_cmd_bench, "in-memory benchmarks against Linux and lwIP"},
 };
 
 static void usage(FILE *f)
