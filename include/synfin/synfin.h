@@ -176,7 +176,7 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(ACK_UNSENT, "ACK for data not yet sent (ACK sent)")                    \
     X(SYNRCVD_BAD_ACK, "SYN_RCVD: unacceptable ACK (RST sent)")              \
     X(DATA_NOT_SYNCHRONIZED, "data after FIN or in a closing state")         \
-    X(DATA_OUT_OF_ORDER, "data not at RCV.NXT (not yet reassembled)")        \
+    X(REASS_FULL, "out-of-order data beyond the reassembly limits")          \
     X(RCVBUF_FULL, "receive buffer full")                                    \
     X(TIME_WAIT_SEG, "segment in TIME_WAIT")                                 \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
@@ -230,6 +230,10 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(RESETS, "connections reset")                                           \
     X(TIMEOUTS, "connections timed out")                                     \
     X(R1_REACHED, "retransmissions that passed R1")                          \
+    X(FAST_RETRANSMITS, "fast retransmits (three duplicate ACKs)")           \
+    X(REASS_QUEUED, "out-of-order segments held for reassembly")             \
+    X(DELAYED_ACKS, "ACKs sent by the delayed-ACK timer")                    \
+    X(KEEPALIVE_PROBES, "keepalive probes sent")                             \
     X(SYNCOOKIES_SENT, "SYN cookies sent")                                   \
     X(SYNCOOKIES_OK, "SYN cookies validated")                                \
     X(SYNCOOKIES_BAD, "SYN cookies rejected")
@@ -355,6 +359,13 @@ struct sf_stack_cfg {
     sf_time_t keepidle;  /* 7200 s */
     sf_time_t keepintvl; /* 75 s */
     unsigned keepcnt;    /* 10 */
+
+    /* RFC 9293 3.8.6.3: delayed ACKs at most this late (0: ACK at once). */
+    sf_time_t delack; /* 200 ms */
+    /* Reassembly limits per connection: ranges of out-of-order data held,
+     * and bytes (besides the receive buffer bounding them anyway). */
+    unsigned reass_max_ranges; /* 32 */
+    uint32_t reass_max_bytes;  /* 0 = the receive buffer */
 
     /* RFC 5961 challenge ACKs allowed per second, per stack. */
     unsigned challenge_ack_limit; /* 1000 */

@@ -31,7 +31,7 @@ uint32_t sf_ring_write(struct sf_ring *r, const void *data, uint32_t len)
         return 0;
     if (len > sf_ring_space(r))
         len = sf_ring_space(r);
-    uint32_t tail = (r->head + r->len) % r->cap;
+    uint32_t tail = (uint32_t)(((uint64_t)r->head + r->len) % r->cap);
     uint32_t first = r->cap - tail < len ? r->cap - tail : len;
     memcpy(r->buf + tail, data, first);
     memcpy(r->buf, (const uint8_t *)data + first, len - first);
@@ -45,7 +45,7 @@ uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out, uint32_t
         return 0;
     if (len > r->len - off)
         len = r->len - off;
-    uint32_t start = (r->head + off) % r->cap;
+    uint32_t start = (uint32_t)(((uint64_t)r->head + off) % r->cap);
     uint32_t first = r->cap - start < len ? r->cap - start : len;
     memcpy(out, r->buf + start, first);
     memcpy((uint8_t *)out + first, r->buf, len - first);
@@ -58,6 +58,27 @@ void sf_ring_consume(struct sf_ring *r, uint32_t len)
         len = r->len;
     r->head = r->cap ? (r->head + len) % r->cap : 0;
     r->len -= len;
-    if (r->len == 0)
-        r->head = 0;
+    /* head is not reset when the ring empties: bytes written past the
+     * tail by sf_ring_write_at() keep their place */
+}
+
+uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t off, const void *data,
+                          uint32_t len)
+{
+    if (sf_ring_reserve(r) < 0 || off >= sf_ring_space(r))
+        return 0;
+    if (len > sf_ring_space(r) - off)
+        len = sf_ring_space(r) - off;
+    uint32_t pos = (uint32_t)(((uint64_t)r->head + r->len + off) % r->cap);
+    uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+    memcpy(r->buf + pos, data, first);
+    memcpy(r->buf, (const uint8_t *)data + first, len - first);
+    return len;
+}
+
+void sf_ring_commit(struct sf_ring *r, uint32_t n)
+{
+    if (n > sf_ring_space(r))
+        n = sf_ring_space(r);
+    r->len += n;
 }

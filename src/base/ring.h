@@ -24,6 +24,13 @@ uint32_t sf_ring_write(struct sf_ring *r, const void *data, uint32_t len);
 /* Copies len bytes starting off bytes after head into out (no removal);
  * returns how many were available. */
 uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out, uint32_t len);
+/* Writes len bytes at off bytes past the tail without making them part
+ * of the ring yet (out-of-order data waiting for the gap before it);
+ * returns how many fitted. sf_ring_commit() later takes n bytes at the
+ * tail in. */
+uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t off, const void *data,
+                          uint32_t len);
+void sf_ring_commit(struct sf_ring *r, uint32_t n);
 /* Drops len bytes from the head. */
 void sf_ring_consume(struct sf_ring *r, uint32_t len);
 

@@ -287,7 +287,10 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     if (level == SF_SOL_SOCKET) {
         switch (name) {
         case SF_SO_REUSEADDR: c->reuseaddr = v != 0; return 0;
-        case SF_SO_KEEPALIVE: c->keepalive = v != 0; return 0;
+        case SF_SO_KEEPALIVE:
+            c->keepalive = v != 0;
+            tcp_keepalive_reset(&st->tcp, c);
+            return 0;
         case SF_SO_SNDBUF: return set_buf_size(&c->sndbuf, &c->sndbuf_size, v);
         case SF_SO_RCVBUF: return set_buf_size(&c->rcvbuf, &c->rcvbuf_size, v);
         default: return SF_ENOPROTOOPT;

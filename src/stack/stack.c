@@ -1,6 +1,7 @@
 /* The stack: creation, the clock, datagrams in, timers, and the tables
  * that find a connection (a keyed hash of the 4-tuple, so that a remote
  * peer cannot aim collisions), a listener (by port) and bound ports. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->keepintvl = 75 * SF_SEC;
     cfg->keepcnt = 10;
     cfg->challenge_ack_limit = 1000;
+    cfg->delack = 200 * SF_MSEC;
+    cfg->reass_max_ranges = 32;
     cfg->timer_slots = 4096;
     cfg->timer_granularity = 1 * SF_MSEC;
 }
@@ -400,12 +403,28 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st)
     return &st->cfg;
 }
 
+/* A popped wheel entry: whose is it? */
+static void stack_timer_fire(struct sf_stack *st, struct sf_timer *t)
+{
+    switch (t->kind) {
+    case TK_CONN: {
+        struct sf_conn *c = (struct sf_conn *)((char *)t -
+                                               offsetof(struct sf_conn, timer));
+        tcp_conn_timer_fire(&st->tcp, c);
+        stack_reap(st, c);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
 {
     stack_set_now(st, now);
     struct sf_timer *t;
     while ((t = sf_wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
-        stack_reap(st, tcp_timer_fire(&st->tcp, t));
+        stack_timer_fire(st, t);
     return sf_wheel_next(&st->tcp.wheel);
 }
 

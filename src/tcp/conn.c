@@ -11,8 +11,9 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     memset(c, 0, sizeof *c);
     c->sd = -1;
     c->state = SF_CLOSED;
+    sf_timer_init(&c->timer, TK_CONN);
     for (int i = 0; i < TT_NTIMERS; i++)
-        sf_timer_init(&c->timers[i], (uint8_t)i);
+        c->deadline[i] = SF_TIME_NEVER;
     c->rto = cfg->rto_initial;
     c->keepidle = cfg->keepidle;
     c->keepintvl = cfg->keepintvl;
@@ -31,6 +32,7 @@ void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_child_unlink(c);
     sf_ring_free(&c->sndbuf);
     sf_ring_free(&c->rcvbuf);
+    tcp_reass_free(c);
     ctx->ctr.conns_in_state[c->state]--;
 }
 
@@ -163,6 +165,7 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     sf_ring_consume(&c->sndbuf, c->sndbuf.len);
     if (error)
         sf_ring_consume(&c->rcvbuf, c->rcvbuf.len);
+    tcp_reass_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
 }
@@ -191,17 +194,16 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->timer = SF_TIMER_NONE;
     info->timer_expires = SF_TIME_NEVER;
     static const enum sf_timer_kind kinds[TT_NTIMERS] = {
-        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_WAIT] = SF_TIMER_TIME_WAIT,
-        [TT_KEEP] = SF_TIMER_KEEPALIVE, [TT_USER] = SF_TIMER_USER};
+        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
+        [TT_KEEP] = SF_TIMER_KEEPALIVE, [TT_WAIT] = SF_TIMER_TIME_WAIT};
     for (int i = 0; i < TT_NTIMERS; i++) {
-        const struct sf_timer *t = &c->timers[i];
-        if (sf_timer_pending(t) && t->expires < info->timer_expires) {
+        if (c->deadline[i] < info->timer_expires) {
             info->timer = kinds[i];
             if (i == TT_WAIT && c->state == SF_FIN_WAIT_2)
                 info->timer = SF_TIMER_FIN_WAIT_2;
-            if (i == TT_REXMT && c->snd_wnd == 0 && c->snd_una == c->snd_max)
+            if (i == TT_REXMT && c->snd_una == c->snd_max)
                 info->timer = SF_TIMER_PERSIST;
-            info->timer_expires = t->expires;
+            info->timer_expires = c->deadline[i];
         }
     }
     (void)ctx;

@@ -3,6 +3,7 @@
  * are switches inside the steps. */
 #include <string.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 enum disp { CONTINUE, STOP };
@@ -214,6 +215,8 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
     if (c->syn_rexmitted && !c->have_rtt && c->rto < 3 * SF_SEC)
         c->rto = 3 * SF_SEC;
     c->nrexmt = 0;
+    tcp_cc_init(ctx, c);
+    tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
 }
 
@@ -426,7 +429,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= sf_ring_space(&c->rcvbuf);
+           s->len <= sf_ring_space(&c->rcvbuf) && tcp_reass_empty(c);
 }
 
 /* Fifth, check the ACK field. */
@@ -464,8 +467,18 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_send_challenge_ack(ctx, c);
         return STOP;
     }
-    if (seq_gt(ack, c->snd_una))
+    /* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no
+     * data, SYN or FIN, leaves the window alone, with data in flight. */
+    bool dup = ack == c->snd_una && s->len == 0 &&
+               !(s->flags & (SF_SYN | SF_FIN)) && s->win == c->snd_wnd &&
+               c->snd_una != c->snd_max;
+    if (seq_gt(ack, c->snd_una)) {
+        uint32_t acked = ack - c->snd_una;
         ack_advance(ctx, c, ack);
+        tcp_cc_on_newack(ctx, c, acked);
+    } else if (dup && c->state != SF_SYN_RCVD) {
+        tcp_cc_on_dupack(ctx, c);
+    }
     /* Window update, guarded by SND.WL1/SND.WL2 against old segments. */
     if (seq_leq(c->snd_una, ack) &&
         (seq_lt(c->snd_wl1, s->seq) ||
@@ -511,22 +524,40 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
  * (RFC 6093 advises applications against it); the pointer is ignored and
  * the bytes are delivered in line. */
 
+/* RFC 9293 3.8.6.3, RFC 5681 4.2: ACK at least every second full-sized
+ * segment, and no later than cfg->delack after the first unacknowledged
+ * one. */
+static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t full = c->rcv_mss ? c->rcv_mss : 536;
+    if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {
+        c->ack_now = true;
+        return;
+    }
+    c->ack_pending = true;
+    if (!tcp_timer_pending(c, TT_DELACK))
+        tcp_timer_start(ctx, c, TT_DELACK, ctx->cfg->delack);
+}
+
 /* Seventh, process the segment text. */
 static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
                        const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
-    if (s->len == 0)
+    bool synced_rx = c->state == SF_ESTABLISHED ||
+                     c->state == SF_FIN_WAIT_1 || c->state == SF_FIN_WAIT_2;
+    if (synced_rx && (s->flags & SF_FIN) && !c->rfin) {
+        c->rfin = true; /* processed in step eight once RCV.NXT gets there */
+        c->rfin_seq = s->seq + (uint32_t)s->len;
+    }
+    if (s->len == 0) {
+        if (synced_rx && c->rfin && c->rfin_seq != c->rcv_nxt)
+            c->ack_now = true; /* a FIN beyond a hole */
         return;
-    switch (c->state) {
-    case SF_ESTABLISHED:
-    case SF_FIN_WAIT_1:
-    case SF_FIN_WAIT_2:
-        break;
-    default:
+    }
+    if (!synced_rx) {
         /* CLOSE_WAIT .. TIME_WAIT: "This should not occur since a FIN has
          * been received from the remote side. Ignore the segment text." */
         tcp_drop(ctx, c, SF_DROP_DATA_NOT_SYNCHRONIZED, ip, s);
-        s->len = 0;
         return;
     }
     if (c->app_closed) {
@@ -537,25 +568,32 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
         return;
     }
-    c->ack_now = true;
-    if (s->seq != c->rcv_nxt) {
-        /* Held for later processing once the stream reassembles (SHLD-31);
-         * until then, dropped, and the immediate ACK tells the peer where
-         * the hole is. */
-        tcp_drop(ctx, c, SF_DROP_DATA_OUT_OF_ORDER, ip, s);
-        s->len = 0;
-        s->flags &= (uint8_t)~SF_FIN;
+    if (sf_ring_reserve(&c->rcvbuf) < 0) {
+        tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }
-    uint32_t n = sf_ring_write(&c->rcvbuf, s->payload, (uint32_t)s->len);
-    if (n < s->len) {
-        tcp_drop(ctx, c, SF_DROP_RCVBUF_FULL, ip, s);
-        s->flags &= (uint8_t)~SF_FIN; /* the FIN lies beyond what we took */
+    if (s->len > c->rcv_mss)
+        c->rcv_mss = (uint16_t)(s->len > 65535 ? 65535 : s->len);
+    if (s->seq != c->rcv_nxt) {
+        /* SHLD-31: held for later; RFC 5681 4.2: an out-of-order segment
+         * is acknowledged at once (the duplicate ACK fast retransmit
+         * counts). */
+        if (tcp_reass_store(ctx, c, s->seq, s->payload, (uint32_t)s->len))
+            ctx->ctr.c[SF_CTR_REASS_QUEUED]++;
+        else
+            tcp_drop(ctx, c, SF_DROP_REASS_FULL, ip, s);
+        c->ack_now = true;
+        return;
     }
+    bool filled;
+    uint32_t n = tcp_reass_in_order(c, s->payload, (uint32_t)s->len, &filled);
+    sf_ring_commit(&c->rcvbuf, n);
     /* "advances RCV.NXT over the data accepted" */
     c->rcv_nxt += n;
-    s->seq += n;
-    s->len = n;
+    if (filled)
+        c->ack_now = true; /* RFC 5681 4.2: a filled hole is ACKed at once */
+    else
+        delay_ack(ctx, c);
     tcp_wakeup(ctx, c);
 }
 
@@ -564,11 +602,12 @@ static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
                            const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
     (void)ip;
-    if (!(s->flags & SF_FIN) || s->seq + (uint32_t)s->len != c->rcv_nxt)
+    (void)s;
+    if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
         return CONTINUE;
-    if (c->state == SF_CLOSE_WAIT || c->state == SF_CLOSING ||
-        c->state == SF_LAST_ACK || c->state == SF_TIME_WAIT)
-        return CONTINUE; /* rcv_nxt is already past the peer's FIN */
+    if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&
+        c->state != SF_FIN_WAIT_2)
+        return CONTINUE;
     /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
     c->rcv_nxt++;
     c->fin_rcvd = true;
@@ -624,8 +663,10 @@ void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
         s.flags &= (uint8_t)~SF_SYN;
         s.seq++;
     }
-    if (step1_seq(ctx, c, ip, &s) == STOP ||
-        step2_rst(ctx, c, ip, &s) == STOP ||
+    if (step1_seq(ctx, c, ip, &s) == STOP)
+        return;
+    tcp_keepalive_reset(ctx, c); /* the peer is alive */
+    if (step2_rst(ctx, c, ip, &s) == STOP ||
         step4_syn(ctx, c, ip, &s) == STOP) {
         return;
     }

@@ -43,14 +43,19 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                          .seq = seq, .flags = flags, .payload = data,
                          .len = len};
     if (flags & SF_ACK) {
+        /* any segment carrying the ACK settles what was owed */
         seg.ack = c->rcv_nxt;
+        c->rcv_acked = c->rcv_nxt;
         c->ack_now = false;
+        c->ack_pending = false;
+        if (tcp_timer_pending(c, TT_DELACK))
+            tcp_timer_stop(ctx, c, TT_DELACK);
     }
     c->rcv_wnd = tcp_rcv_window(c);
     seg.win = (uint16_t)c->rcv_wnd;
     if (flags & SF_SYN) {
-        /* RFC 9293 3.7.1 (MUST-... SHLD-5): send the MSS option on every
-         * SYN so the peer need not fall back to 536. */
+        /* RFC 9293 3.7.1: send the MSS option on every SYN so the peer
+         * need not fall back to 536. */
         seg.opt.has_mss = true;
         seg.opt.mss = our_mss(ctx, c);
     }
@@ -62,18 +67,19 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                        uint32_t n)
 {
     bool fresh = seq_geq(seq, c->snd_max);
-    c->snd_nxt = seq + n;
-    if (seq_gt(c->snd_nxt, c->snd_max))
-        c->snd_max = c->snd_nxt;
+    if (seq_gt(seq + n, c->snd_max))
+        c->snd_max = seq + n;
     /* RFC 6298 3 (Karn): time only segments sent once. */
-    if (fresh && !c->rtt_timing) {
+    if (fresh && n && !c->rtt_timing) {
         c->rtt_timing = true;
         c->rtt_seq = seq;
         c->rtt_start = ctx->now;
     }
     /* RFC 6298 5.1: start the timer if it is not running. */
-    if (!sf_timer_pending(&c->timers[TT_REXMT]))
+    if (n && !tcp_timer_pending(c, TT_REXMT)) {
+        c->una_since = ctx->now; /* data outstanding from now (RFC 5482) */
         tcp_timer_start(ctx, c, TT_REXMT, c->rto);
+    }
 }
 
 static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -84,38 +90,85 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
         flags |= SF_ACK;
     send_seg(ctx, c, c->iss, flags, NULL, 0);
     sent_space(ctx, c, c->iss, 1);
+    c->snd_nxt = c->iss + 1;
     return true;
 }
 
-/* Sends one data (and/or FIN) segment from SND.NXT if the window allows. */
-static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c)
+static uint32_t data_end(const struct sf_conn *c)
 {
-    uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-    uint32_t n = 0;
-    if (seq_lt(c->snd_nxt, data_end)) {
-        uint32_t win_end = c->snd_una + c->snd_wnd;
-        uint32_t usable = seq_gt(win_end, c->snd_nxt) ? win_end - c->snd_nxt : 0;
-        n = data_end - c->snd_nxt;
-        if (n > usable)
-            n = usable;
-        if (n > c->snd_mss)
-            n = c->snd_mss;
-        if (n == 0)
-            return false; /* window closed */
-    }
-    bool fin = c->fin_queued && c->snd_nxt + n == c->fin_seq;
-    if (n == 0 && !fin)
-        return false;
+    return c->snd_buf_seq + c->sndbuf.len;
+}
+
+/* Sends [seq, seq+n) of the send buffer, with FIN if it ends at our FIN;
+ * returns the sequence space used. */
+static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                        uint32_t n)
+{
+    bool fin = c->fin_queued && seq + n == c->fin_seq;
     uint8_t flags = SF_ACK;
-    if (n && c->snd_nxt + n == data_end)
+    if (n && seq + n == data_end(c))
         flags |= SF_PSH; /* RFC 9293 3.9.1.2: push the end of the buffer */
     if (fin)
         flags |= SF_FIN;
     if (n)
-        sf_ring_peek(&c->sndbuf, c->snd_nxt - c->snd_buf_seq, ctx->pbuf, n);
-    send_seg(ctx, c, c->snd_nxt, flags, ctx->pbuf, n);
-    sent_space(ctx, c, c->snd_nxt, n + (fin ? 1 : 0));
+        sf_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
+    send_seg(ctx, c, seq, flags, ctx->pbuf, n);
+    uint32_t used = n + (fin ? 1 : 0);
+    sent_space(ctx, c, seq, used);
+    return used;
+}
+
+/* RFC 9293 3.7.4 (Nagle) and 3.8.6.2.1 (sender SWS avoidance): may a
+ * segment of n bytes, out of `remaining` queued, go now? */
+static bool worth_sending(const struct sf_conn *c, uint32_t n,
+                          uint32_t remaining, uint32_t flight)
+{
+    if (n == c->snd_mss)
+        return true; /* a full-sized segment */
+    if (n == remaining)
+        /* all queued data: unless Nagle holds it back behind unacked
+         * data (TCP_NODELAY turns that off; a FIN pushes it out) */
+        return c->nodelay || flight == 0 || c->fin_queued;
+    /* window-limited: only a fair share Fs = 1/2 of the largest window
+     * the peer offered, never a silly small segment */
+    return n >= c->max_snd_wnd / 2 && n > 0;
+}
+
+/* Sends one data (and/or FIN) segment from SND.NXT if the windows and
+ * the rules above allow. force: the persist override. */
+static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
+{
+    uint32_t end = data_end(c);
+    uint32_t remaining = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+    if (remaining == 0) {
+        /* only the FIN: it needs no window */
+        if (c->fin_queued && c->snd_nxt == c->fin_seq) {
+            c->snd_nxt += send_at(ctx, c, c->snd_nxt, 0);
+            return true;
+        }
+        return false;
+    }
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+    uint32_t usable = wnd > flight ? wnd - flight : 0;
+    uint32_t n = remaining < usable ? remaining : usable;
+    if (n > c->snd_mss)
+        n = c->snd_mss;
+    if (force && n == 0)
+        n = 1; /* a zero-window probe */
+    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight)))
+        return false;
+    c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
+}
+
+static bool can_send_data(const struct sf_conn *c)
+{
+    /* Data and FIN only once our SYN is acknowledged, or a FIN queued in
+     * SYN_RCVD right behind the SYN. */
+    return c->snd_nxt != c->iss &&
+           (seq_gt(c->snd_una, c->iss) ||
+            (c->fin_queued && c->snd_nxt == c->fin_seq));
 }
 
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
@@ -126,13 +179,13 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
     if (c->state != SF_TIME_WAIT) {
         if (c->snd_nxt == c->iss && seq_leq(c->snd_una, c->iss))
             sent += send_syn(ctx, c);
-        /* Data and FIN only once our SYN is acknowledged, or for a FIN
-         * queued in SYN_RCVD right behind the SYN. */
-        bool syn_acked = seq_gt(c->snd_una, c->iss);
-        while (sent < max_segs && c->snd_nxt != c->iss &&
-               (syn_acked || (c->fin_queued && c->snd_nxt == c->fin_seq)) &&
-               send_data(ctx, c))
+        while (sent < max_segs && can_send_data(c) && send_data(ctx, c, false))
             sent++;
+        /* Unsent data and nothing in flight to bring an ACK back: the
+         * persist timer makes sure the window gets probed. */
+        if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)) &&
+            can_send_data(c) && !tcp_timer_pending(c, TT_REXMT))
+            tcp_timer_start(ctx, c, TT_REXMT, c->rto);
     }
     if (c->ack_now && c->state != SF_SYN_SENT)
         tcp_send_ack(ctx, c);
@@ -143,9 +196,40 @@ void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_output_limit(ctx, c, ~0u);
 }
 
+void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (can_send_data(c))
+        send_data(ctx, c, true);
+    if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)))
+        tcp_timer_start(ctx, c, TT_REXMT, c->rto); /* nothing sent: later */
+}
+
+void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t end = data_end(c);
+    uint32_t n = seq_lt(c->snd_una, end) ? end - c->snd_una : 0;
+    if (n > c->snd_mss)
+        n = c->snd_mss;
+    if (n == 0 && !(c->fin_queued && c->snd_una == c->fin_seq))
+        return;
+    ctx->ctr.c[SF_CTR_RETRANSMITS]++;
+    c->rtt_timing = false; /* Karn */
+    send_at(ctx, c, c->snd_una, n);
+}
+
+void tcp_send_keepalive(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    ctx->ctr.c[SF_CTR_KEEPALIVE_PROBES]++;
+    send_seg(ctx, c, c->snd_una - 1, SF_ACK, NULL, 0);
+}
+
+/* A pure ACK carries SND.MAX, not SND.NXT: after a timeout sends
+ * SND.NXT back to SND.UNA, the peer may hold everything up to SND.MAX,
+ * and an ACK numbered below its RCV.NXT would be dropped as old in its
+ * first check, its acknowledgment unread (BSD does the same). */
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    send_seg(ctx, c, c->snd_nxt, SF_ACK, NULL, 0);
+    send_seg(ctx, c, c->snd_max, SF_ACK, NULL, 0);
 }
 
 /* RFC 5961 7: at most cfg->challenge_ack_limit challenge ACKs per second
@@ -167,12 +251,13 @@ void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_send_ack(ctx, c);
 }
 
-/* RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; the ACK bit is set as
+/* RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST> (SND.MAX here, as for
+ * ACKs: the highest number the peer may have seen); the ACK bit is set as
  * well (as BSD and Linux do) so that the peer's RFC 5961 checks see the
  * acknowledgment it expects. */
 void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    send_seg(ctx, c, c->snd_nxt, SF_RST | SF_ACK, NULL, 0);
+    send_seg(ctx, c, c->snd_max, SF_RST | SF_ACK, NULL, 0);
 }
 
 void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,

@@ -35,7 +35,13 @@ struct tcp_ctx {
     uint8_t *pbuf; /* payload gathered from a send ring */
 };
 
-enum tcp_timer_slot { TT_REXMT, TT_WAIT, TT_KEEP, TT_USER, TT_NTIMERS };
+/* A connection's timeouts. Each has a deadline; the connection holds one
+ * wheel entry, armed at the earliest of them, so a TCB pays for one timer
+ * however many it runs. TT_REXMT doubles as the persist timer when
+ * nothing is in flight (RFC 9293 3.8.6.1). */
+enum tcp_timer_slot { TT_REXMT, TT_DELACK, TT_KEEP, TT_WAIT, TT_NTIMERS };
+/* Wheel entry kinds: what a popped sf_timer is embedded in. */
+enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
 
 struct sf_conn {
     /* --- owned by the stack layer --- */
@@ -76,14 +82,19 @@ struct sf_conn {
     bool ack_now;      /* an ACK is owed */
     bool connect_seen; /* sf_connect has reported success once */
     bool syn_rexmitted;
-    bool in_acceptq;   /* on the listener's accept queue, not its SYN queue */
+    bool in_acceptq;
+    bool ack_pending;  /* data received, ACK delayed (3.8.6.3) */
+    bool in_recovery;  /* RFC 6582 fast recovery */
+    bool rfin;         /* the peer's FIN is known, at rfin_seq */   /* on the listener's accept queue, not its SYN queue */
     bool linger_on, nodelay, keepalive, reuseaddr;
     int linger_secs;
     int error; /* pending SO_ERROR (negative SF_E*), 0 if none */
     int reset_error; /* sticky: connection ended by this error */
 
     /* --- timers and RFC 6298 --- */
-    struct sf_timer timers[TT_NTIMERS];
+    struct sf_timer timer;
+    sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
+    sf_time_t una_since; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
     sf_time_t rto, srtt, rttvar;
     bool have_rtt, rtt_timing;
     uint32_t rtt_seq;
@@ -91,6 +102,14 @@ struct sf_conn {
     unsigned nrexmt; /* consecutive retransmissions of the front */
     sf_time_t keepidle, keepintvl, user_timeout;
     unsigned keepcnt, keepprobes;
+    sf_time_t last_rcv; /* last segment received (keepalive idle) */
+    uint32_t rcv_acked; /* RCV.NXT as last acknowledged */
+    uint32_t rfin_seq;
+    struct tcp_reass *reass; /* out-of-order ranges, allocated on demand */
+    /* RFC 5681 / 6582 */
+    uint32_t cwnd, ssthresh, recover;
+    uint8_t dupacks;
+    uint16_t rcv_mss; /* largest segment received: "full-sized" */
     uint32_t sndbuf_size, rcvbuf_size;
 };
 
@@ -112,6 +131,19 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
 void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
               struct sf_tcp_info *info);
 
+/* reass.c: out-of-order data kept in the receive ring itself */
+struct tcp_reass;
+/* Stores [seq, seq+len) (RCV.NXT < seq) where no earlier copy is held;
+ * returns false (nothing stored) when the range limits are reached. */
+bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                     const uint8_t *data, uint32_t len);
+/* Writes in-order data at RCV.NXT around what is already held and
+ * returns how far RCV.NXT may advance (len plus any ranges it joins). */
+uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
+                            uint32_t len, bool *filled_hole);
+bool tcp_reass_empty(const struct sf_conn *c);
+void tcp_reass_free(struct sf_conn *c);
+
 /* isn.c */
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote);
@@ -120,6 +152,13 @@ uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Sends the segment at SND.UNA again, SND.NXT untouched (fast
+ * retransmit, partial ACKs). */
+void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The persist timer's override: one segment past the window's limits. */
+void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A keepalive probe: <SEQ=SND.NXT-1><CTL=ACK>, no data. */
+void tcp_send_keepalive(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK */
 /* A RST for a segment with no TCB (3.10.7.1) or with a bad ACK. */
@@ -133,8 +172,13 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot);
 void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c);
-/* Fires t (popped from ctx->wheel); returns its connection. */
-struct sf_conn *tcp_timer_fire(struct tcp_ctx *ctx, struct sf_timer *t);
+static inline bool tcp_timer_pending(const struct sf_conn *c,
+                                     enum tcp_timer_slot slot)
+{
+    return c->deadline[slot] != SF_TIME_NEVER;
+}
+/* Runs the due timeouts of c (its wheel entry was popped). */
+void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r);
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);

@@ -1,26 +1,45 @@
 /* The timeouts of RFC 9293 3.10.8 and 3.8: retransmission (with persist
- * folded in), TIME_WAIT, the orphaned FIN_WAIT_2 limit. Every timer is an
- * intrusive entry on the stack's one timing wheel. */
+ * folded in), delayed ACK, keepalive, TIME_WAIT and the orphaned
+ * FIN_WAIT_2 limit. A connection keeps one deadline per timeout and one
+ * entry on the stack's timing wheel, armed at the earliest deadline. */
 #include <stddef.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
+
+static void rearm(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    sf_time_t next = SF_TIME_NEVER;
+    for (int i = 0; i < TT_NTIMERS; i++)
+        if (c->deadline[i] < next)
+            next = c->deadline[i];
+    if (next == SF_TIME_NEVER)
+        sf_wheel_stop(&ctx->wheel, &c->timer);
+    else if (!sf_timer_pending(&c->timer) || c->timer.expires != next)
+        sf_wheel_start(&ctx->wheel, &c->timer, next);
+}
 
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
                      enum tcp_timer_slot slot, sf_time_t after)
 {
-    sf_wheel_start(&ctx->wheel, &c->timers[slot], ctx->now + after);
+    c->deadline[slot] = ctx->now + after;
+    rearm(ctx, c);
 }
 
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
-    sf_wheel_stop(&ctx->wheel, &c->timers[slot]);
+    if (c->deadline[slot] == SF_TIME_NEVER)
+        return;
+    c->deadline[slot] = SF_TIME_NEVER;
+    rearm(ctx, c);
 }
 
 void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     for (int i = 0; i < TT_NTIMERS; i++)
-        tcp_timer_stop(ctx, c, (enum tcp_timer_slot)i);
+        c->deadline[i] = SF_TIME_NEVER;
+    sf_wheel_stop(&ctx->wheel, &c->timer);
 }
 
 static void trace_timer(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -43,28 +62,38 @@ static unsigned rexmt_limit(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return ctx->cfg->r2;
 }
 
-/* RFC 9293 3.8.6.1: with the peer's window closed and nothing in flight,
- * probe it with one byte past the window so that a lost window update
- * cannot deadlock the connection. */
-static void persist_probe(struct tcp_ctx *ctx, struct sf_conn *c)
+/* RFC 9293 3.8.6.1: with the peer's window closed (or too small to send
+ * into without silly-window segments) and nothing in flight, probe it
+ * with one byte so that a lost window update cannot deadlock the
+ * connection. The probe is retransmitted with backoff like any segment;
+ * answers to it reset the count (input.c), so a live peer that keeps its
+ * window closed is never given up on (RFC 6429). */
+static void persist_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    c->snd_wnd = c->snd_nxt - c->snd_una + 1; /* let one byte out */
-    tcp_output_limit(ctx, c, 1);
-    c->snd_wnd = 0;
+    trace_timer(ctx, c, SF_TIMER_PERSIST);
+    tcp_output_force_one(ctx, c);
 }
 
-/* RFC 6298 5.4-5.6 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
+/* RFC 5482: with TCP_USER_TIMEOUT set, the time data may stay
+ * unacknowledged replaces the R2 count as the limit. */
+static bool rexmt_give_up(const struct tcp_ctx *ctx, const struct sf_conn *c)
+{
+    if (c->user_timeout && c->state != SF_SYN_SENT && c->state != SF_SYN_RCVD)
+        return ctx->now - c->una_since >= c->user_timeout;
+    return c->nrexmt > rexmt_limit(ctx, c);
+}
+
+/* RFC 6298 5.4-5.7 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
 static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (c->snd_una == c->snd_max) {
-        trace_timer(ctx, c, SF_TIMER_PERSIST);
-        persist_probe(ctx, c);
+        persist_fire(ctx, c);
         return;
     }
     trace_timer(ctx, c, SF_TIMER_RETRANSMIT);
     c->nrexmt++;
     /* RFC 1122 4.2.3.5: at R2 (SYN: the SYN retry limit), give up. */
-    if (c->nrexmt > rexmt_limit(ctx, c)) {
+    if (rexmt_give_up(ctx, c)) {
         tcp_terminate(ctx, c, SF_ETIMEDOUT, SF_CAUSE_TIMEOUT_RETRANSMIT);
         return;
     }
@@ -78,13 +107,60 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
         c->syn_rexmitted = true;
-    /* RFC 6298 5.5: back off the timer. */
+    else
+        tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
+    /* RFC 6298 5.5: back off the timer; 5.6: restart it. */
     c->rto = c->rto * 2 > ctx->cfg->rto_max ? ctx->cfg->rto_max : c->rto * 2;
-    /* 5.6, then 5.4: restart, retransmit the earliest unacknowledged
-     * segment (go back to SND.UNA; the rest follows as ACKs arrive). */
-    tcp_timer_start(ctx, c, TT_REXMT, c->rto);
+    sf_time_t after = c->rto;
+    if (c->user_timeout && c->una_since + c->user_timeout > ctx->now &&
+        c->una_since + c->user_timeout - ctx->now < after)
+        after = c->una_since + c->user_timeout - ctx->now;
+    tcp_timer_start(ctx, c, TT_REXMT, after);
+    /* 5.4: retransmit the earliest unacknowledged segment (go back to
+     * SND.UNA; the rest follows as ACKs open the congestion window). */
     c->snd_nxt = c->snd_una;
     tcp_output_limit(ctx, c, 1);
+}
+
+/* RFC 9293 3.8.6.3: the delayed ACK is due. */
+static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    trace_timer(ctx, c, SF_TIMER_DELACK);
+    if (c->ack_pending) {
+        c->ack_now = true;
+        tcp_output(ctx, c);
+    }
+}
+
+/* RFC 9293 3.8.4, RFC 1122 4.2.3.6: after keepidle with nothing
+ * received, probe every keepintvl with <SEQ=SND.NXT-1> and no data, the
+ * segment any live peer must answer with an ACK; after keepcnt probes
+ * without an answer, the connection is dead. */
+static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!c->keepalive || c->state != SF_ESTABLISHED)
+        return;
+    /* Received something since (tcp_keepalive_reset only notes the time,
+     * so busy connections never touch the wheel for keepalive). */
+    sf_time_t idle_end = c->last_rcv + c->keepidle;
+    if (c->keepprobes == 0 && idle_end > ctx->now) {
+        tcp_timer_start(ctx, c, TT_KEEP, idle_end - ctx->now);
+        return;
+    }
+    trace_timer(ctx, c, SF_TIMER_KEEPALIVE);
+    if (c->snd_una != c->snd_max) {
+        /* data in flight: the retransmission timer watches the peer */
+        tcp_timer_start(ctx, c, TT_KEEP, c->keepidle);
+        return;
+    }
+    if (c->keepprobes >= c->keepcnt ||
+        (c->user_timeout && ctx->now - c->last_rcv >= c->user_timeout)) {
+        tcp_terminate(ctx, c, SF_ETIMEDOUT, SF_CAUSE_TIMEOUT_KEEPALIVE);
+        return;
+    }
+    c->keepprobes++;
+    tcp_send_keepalive(ctx, c);
+    tcp_timer_start(ctx, c, TT_KEEP, c->keepintvl);
 }
 
 static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -101,22 +177,21 @@ static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     }
 }
 
-struct sf_conn *tcp_timer_fire(struct tcp_ctx *ctx, struct sf_timer *t)
+static void (*const fire[TT_NTIMERS])(struct tcp_ctx *, struct sf_conn *) = {
+    [TT_REXMT] = rexmt_fire, [TT_DELACK] = delack_fire,
+    [TT_KEEP] = keep_fire, [TT_WAIT] = wait_fire};
+
+/* Runs every timeout of c that is due, in slot order, then re-arms. */
+void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    unsigned slot = t->kind;
-    struct sf_conn *c = (struct sf_conn *)((char *)(t - slot) -
-                                           offsetof(struct sf_conn, timers));
-    switch (slot) {
-    case TT_REXMT:
-        rexmt_fire(ctx, c);
-        break;
-    case TT_WAIT:
-        wait_fire(ctx, c);
-        break;
-    default:
-        break;
+    for (int i = 0; i < TT_NTIMERS && !c->dead; i++) {
+        if (c->deadline[i] > ctx->now)
+            continue;
+        c->deadline[i] = SF_TIME_NEVER;
+        fire[i](ctx, c);
     }
-    return c;
+    if (!c->dead)
+        rearm(ctx, c);
 }
 
 /* RFC 6298 2.2-2.4: a new RTT measurement r. */
@@ -147,14 +222,19 @@ void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r)
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     c->nrexmt = 0;
+    c->una_since = ctx->now;
     if (c->snd_una == c->snd_max)
         tcp_timer_stop(ctx, c, TT_REXMT);
     else
         tcp_timer_start(ctx, c, TT_REXMT, c->rto);
 }
 
+/* Anything received: the peer is alive (keepalive restarts its idle). */
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    (void)ctx;
-    (void)c; /* keepalive arrives with the byte-stream work */
+    c->last_rcv = ctx->now;
+    c->keepprobes = 0;
+    if (c->keepalive && c->state == SF_ESTABLISHED &&
+        !tcp_timer_pending(c, TT_KEEP))
+        tcp_timer_start(ctx, c, TT_KEEP, c->keepidle);
 }
