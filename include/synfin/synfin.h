@@ -116,7 +116,8 @@ const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
     X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
     X(TIMEOUT_USER, "user timeout")                                          \
-    X(LISTENER_CLOSED, "listening socket closed")
+    X(LISTENER_CLOSED, "listening socket closed")                           \
+    X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")
 
 enum sf_cause {
 #define SF_X_(name, text) SF_CAUSE_##name,
@@ -163,7 +164,10 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(LISTEN_RST, "RST in LISTEN (ignored)")                                 \
     X(LISTEN_ACK, "ACK in LISTEN (RST sent)")                                \
     X(LISTEN_NO_SYN, "LISTEN: segment without SYN")                          \
-    X(LISTEN_OVERFLOW, "LISTEN: backlog full")                               \
+    X(LISTEN_OVERFLOW, "LISTEN: accept queue full (SYN dropped)")            \
+    X(SYNQ_FULL, "LISTEN: SYN queue full, cookies off (SYN dropped)")         \
+    X(ACCEPTQ_FULL, "accept queue full: final ACK dropped")                  \
+    X(COOKIE_BAD, "ACK with an invalid or stale SYN cookie (RST sent)")      \
     X(SYNSENT_BAD_ACK, "SYN_SENT: unacceptable ACK (RST sent)")              \
     X(SYNSENT_NO_SYN, "SYN_SENT: neither SYN nor RST")                       \
     X(SYNSENT_RST_NO_ACK, "SYN_SENT: RST without acceptable ACK")            \
@@ -343,6 +347,8 @@ struct sf_stack_cfg {
     uint16_t mss;              /* MSS we advertise, default 1460 */
     uint32_t sndbuf, rcvbuf;   /* default buffer sizes, default 65535 */
     unsigned default_backlog_max; /* cap on listen backlog, default 4096 */
+    unsigned syn_backlog; /* SYN queue entries per listener, default 256 */
+    bool syncookies;      /* RFC 4987 cookies when the SYN queue is full: on */
 
     /* Timers (RFC 6298, RFC 9293 3.8.1, RFC 1122 4.2.3.5). */
     sf_time_t rto_initial; /* 1 s */

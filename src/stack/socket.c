@@ -200,18 +200,6 @@ int sf_shutdown(struct sf_stack *st, int sd, int how)
     return 0;
 }
 
-static void close_listener(struct sf_stack *st, struct sf_conn *l)
-{
-    while (l->synq || l->acceptq) {
-        struct sf_conn *c = l->synq ? l->synq : l->acceptq;
-        tcp_listener_closed(&st->tcp, c);
-        if (c->listener == l)
-            tcp_child_unlink(c); /* no longer the listener's, dead or not */
-        stack_reap(st, c);
-    }
-    tcp_close(&st->tcp, l);
-}
-
 int sf_close(struct sf_stack *st, int sd)
 {
     struct sf_conn *c = get(st, sd);
@@ -219,7 +207,7 @@ int sf_close(struct sf_stack *st, int sd)
         return SF_EBADF;
     sd_release(st, c);
     if (c->state == SF_LISTEN) {
-        close_listener(st, c);
+        stack_close_listener(st, c);
     } else if (c->linger_on && c->linger_secs == 0) {
         /* RFC 9293 3.10.5: SO_LINGER with a zero time is ABORT. */
         tcp_abort(&st->tcp, c);
@@ -434,7 +422,7 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
         l.ip = st->cfg.addr;
     struct sf_conn *c = stack_lookup(st, &l, remote);
     if (!c)
-        return SF_ENOENT;
+        return stack_record_info(st, &l, remote, info);
     tcp_info(&st->tcp, c, info);
     return 0;
 }

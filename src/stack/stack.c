@@ -16,6 +16,8 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->sndbuf = 65535;
     cfg->rcvbuf = 65535;
     cfg->default_backlog_max = 4096;
+    cfg->syn_backlog = 256;
+    cfg->syncookies = true;
     cfg->rto_initial = 1 * SF_SEC;
     cfg->rto_min = 1 * SF_SEC;
     cfg->rto_max = 60 * SF_SEC;
@@ -45,19 +47,6 @@ static int hash_init(struct sf_hash *h, size_t size)
     return h->slots ? 0 : SF_ENOMEM;
 }
 
-static uint64_t tuple_hash(const struct sf_stack *st,
-                           const struct sf_addr *local,
-                           const struct sf_addr *remote)
-{
-    uint8_t b[12];
-    uint32_t v[3] = {local->ip, remote->ip,
-                     ((uint32_t)local->port << 16) | remote->port};
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 4; k++)
-            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return sf_siphash24(st->hash_key, b, sizeof b);
-}
-
 static size_t port_slot(const struct sf_hash *h, uint16_t port)
 {
     return (port * 2654435761u) & (h->size - 1);
@@ -68,36 +57,9 @@ static bool addr_eq(const struct sf_addr *a, const struct sf_addr *b)
     return a->ip == b->ip && a->port == b->port;
 }
 
-/* Doubles the demux table when it is full, so chains stay short. */
-static void demux_grow(struct sf_stack *st)
-{
-    struct sf_hash *h = &st->demux;
-    size_t nsize = h->size * 2;
-    struct sf_conn **ns = calloc(nsize, sizeof *ns);
-    if (!ns)
-        return; /* keep the old table: longer chains, still correct */
-    for (size_t i = 0; i < h->size; i++) {
-        struct sf_conn *c = h->slots[i], *next;
-        for (; c; c = next) {
-            next = c->hnext;
-            size_t j = tuple_hash(st, &c->local, &c->remote) & (nsize - 1);
-            c->hnext = ns[j];
-            ns[j] = c;
-        }
-    }
-    free(h->slots);
-    h->slots = ns;
-    h->size = nsize;
-}
-
 int stack_hash_conn(struct sf_stack *st, struct sf_conn *c)
 {
-    if (st->demux.count >= st->demux.size)
-        demux_grow(st);
-    size_t i = tuple_hash(st, &c->local, &c->remote) & (st->demux.size - 1);
-    c->hnext = st->demux.slots[i];
-    st->demux.slots[i] = c;
-    st->demux.count++;
+    sf_ttab_insert(&st->demux, c);
     c->hashed = true;
     return 0;
 }
@@ -122,10 +84,7 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
         st->listeners.count--;
         c->in_ltab = false;
     } else {
-        size_t i = tuple_hash(st, &c->local, &c->remote) &
-                   (st->demux.size - 1);
-        chain_remove(&st->demux.slots[i], c);
-        st->demux.count--;
+        sf_ttab_remove(&st->demux, c);
     }
     c->hashed = false;
 }
@@ -133,14 +92,10 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
 struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,
                              const struct sf_addr *remote)
 {
-    size_t i = tuple_hash(st, local, remote) & (st->demux.size - 1);
-    for (struct sf_conn *c = st->demux.slots[i]; c; c = c->hnext)
-        if (addr_eq(&c->local, local) && addr_eq(&c->remote, remote))
-            return c;
-    return NULL;
+    return sf_ttab_lookup(&st->demux, local, remote);
 }
 
-static struct sf_conn *listener_lookup(struct sf_stack *st, uint16_t port)
+struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
 {
     size_t i = port_slot(&st->listeners, port);
     for (struct sf_conn *c = st->listeners.slots[i]; c; c = c->hnext)
@@ -162,7 +117,7 @@ int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
 
 /* ------------------------------------------------------------- ports */
 
-static void port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port)
+void stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port)
 {
     struct sf_conn **head = &st->ports.slots[port_slot(&st->ports, port)];
     c->local.port = port;
@@ -200,7 +155,7 @@ int stack_port_bind(struct sf_stack *st, struct sf_conn *c, uint16_t port)
         if (!(c->reuseaddr && o->reuseaddr && o->state != SF_LISTEN))
             return SF_EADDRINUSE;
     }
-    port_link(st, c, port);
+    stack_port_link(st, c, port);
     return 0;
 }
 
@@ -250,7 +205,7 @@ int stack_port_ephemeral(struct sf_stack *st, struct sf_conn *c,
         uint16_t port = (uint16_t)(lo + (offset + st->port_next + count) % num);
         if (port_usable(st, port, remote)) {
             st->port_next += count + 1;
-            port_link(st, c, port);
+            stack_port_link(st, c, port);
             return 0;
         }
     }
@@ -265,15 +220,11 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
     if (!c)
         return NULL;
     tcp_conn_init(&st->tcp, c);
-    c->anext = st->all;
-    c->aprev = NULL;
-    if (st->all)
-        st->all->aprev = c;
-    st->all = c;
+    stack_conn_adopt(st, c);
     return c;
 }
 
-static void conn_free(struct sf_stack *st, struct sf_conn *c)
+void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 {
     unhash(st, c);
     port_unlink(st, c);
@@ -287,15 +238,31 @@ static void conn_free(struct sf_stack *st, struct sf_conn *c)
     free(c);
 }
 
+/* Links a heap TCB into the list of every connection. */
+void stack_conn_adopt(struct sf_stack *st, struct sf_conn *c)
+{
+    c->anext = st->all;
+    c->aprev = NULL;
+    if (st->all)
+        st->all->aprev = c;
+    st->all = c;
+}
+
 /* After every call into tcp/: a connection that left the protocol leaves
- * the demux table at once, and is freed when no descriptor holds it. */
+ * the demux table at once, and is freed when no descriptor holds it; one
+ * in TIME_WAIT that no descriptor holds shrinks to a small record. */
 void stack_reap(struct sf_stack *st, struct sf_conn *c)
 {
-    if (!c || !c->dead)
+    if (!c)
         return;
-    unhash(st, c);
-    if (c->sd < 0)
-        conn_free(st, c);
+    if (c->dead) {
+        unhash(st, c);
+        if (c->sd < 0)
+            stack_conn_free(st, c);
+        return;
+    }
+    if (c->state == SF_TIME_WAIT && c->sd < 0)
+        stack_tw_from_conn(st, c);
 }
 
 /* ------------------------------------------------------------ the stack */
@@ -339,13 +306,20 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     st->tcp.obuf = malloc(st->tcp.ocap);
     st->tcp.pbuf = malloc(65535);
     derive_key(cfg->seed, "synfin-isn", st->tcp.isn_key);
+    derive_key(cfg->seed, "synfin-cookie", st->tcp.cookie_key);
     derive_key(cfg->seed, "synfin-demux", st->hash_key);
     derive_key(cfg->seed, "synfin-ports", st->port_key);
     st->nsds = (int)cfg->max_sockets;
     st->sds = calloc((size_t)st->nsds, sizeof *st->sds);
     st->sd_free = malloc((size_t)st->nsds * sizeof *st->sd_free);
     if (!st->tcp.obuf || !st->tcp.pbuf || !st->sds || !st->sd_free ||
-        hash_init(&st->demux, 256) < 0 || hash_init(&st->listeners, 64) < 0 ||
+        sf_ttab_init(&st->demux, 256, offsetof(struct sf_conn, hnext),
+                     offsetof(struct sf_conn, local), st->hash_key) < 0 ||
+        sf_ttab_init(&st->reqs, 64, offsetof(struct tcp_req, hnext),
+                     offsetof(struct tcp_req, local), st->hash_key) < 0 ||
+        sf_ttab_init(&st->tws, 256, offsetof(struct tcp_tw, hnext),
+                     offsetof(struct tcp_tw, local), st->hash_key) < 0 ||
+        hash_init(&st->listeners, 64) < 0 ||
         hash_init(&st->ports, 1024) < 0 ||
         sf_wheel_init(&st->tcp.wheel, cfg->timer_slots,
                       cfg->timer_granularity, now) < 0) {
@@ -356,6 +330,7 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     for (int i = 0; i < st->nsds; i++)
         st->sd_free[i] = st->nsds - 1 - i;
     st->nsd_free = st->nsds;
+    sf_timer_init(&st->tw_timer, TK_TW);
     *out = st;
     return 0;
 }
@@ -364,15 +339,18 @@ void sf_stack_free(struct sf_stack *st)
 {
     if (!st)
         return;
+    stack_records_free(st);
     while (st->all) {
         struct sf_conn *c = st->all;
         c->listener = NULL; /* queues die with their listener */
         c->in_acceptq = false;
-        conn_free(st, c);
+        stack_conn_free(st, c);
     }
     if (st->tcp.wheel.slots)
         sf_wheel_free(&st->tcp.wheel);
-    free(st->demux.slots);
+    sf_ttab_free(&st->demux);
+    sf_ttab_free(&st->reqs);
+    sf_ttab_free(&st->tws);
     free(st->listeners.slots);
     free(st->ports.slots);
     free(st->sds);
@@ -414,6 +392,13 @@ static void stack_timer_fire(struct sf_stack *st, struct sf_timer *t)
         stack_reap(st, c);
         break;
     }
+    case TK_REQ:
+        stack_req_timer(st, (struct tcp_req *)((char *)t -
+                                               offsetof(struct tcp_req, timer)));
+        break;
+    case TK_TW:
+        stack_tw_timer(st);
+        break;
     default:
         break;
     }
@@ -432,24 +417,6 @@ static void drop(struct sf_stack *st, enum sf_drop why,
                  const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
     tcp_drop(&st->tcp, NULL, why, ip, seg);
-}
-
-/* A SYN for a listener: a new child connection, in SYN_RCVD. */
-static void spawn(struct sf_stack *st, struct sf_conn *l,
-                  const struct sf_ipv4 *ip, const struct sf_tcp *seg)
-{
-    struct sf_conn *c = stack_conn_new(st);
-    if (!c) {
-        drop(st, SF_DROP_NO_MEMORY, ip, seg);
-        return;
-    }
-    c->local = (struct sf_addr){ip->dst, seg->dport};
-    c->remote = (struct sf_addr){ip->src, seg->sport};
-    c->reuseaddr = l->reuseaddr;
-    port_link(st, c, seg->dport);
-    stack_hash_conn(st, c);
-    tcp_listen_spawn(&st->tcp, l, c, ip, seg);
-    stack_reap(st, c);
 }
 
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
@@ -477,15 +444,28 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     ctx->ctr.c[SF_CTR_SEG_IN]++;
     struct sf_addr local = {ip.dst, seg.dport}, remote = {ip.src, seg.sport};
     struct sf_conn *c = stack_lookup(st, &local, &remote);
-    struct sf_conn *l = c ? NULL : listener_lookup(st, seg.dport);
+    struct tcp_req *r = c ? NULL : sf_ttab_lookup(&st->reqs, &local, &remote);
+    struct tcp_tw *tw = c || r ? NULL : sf_ttab_lookup(&st->tws, &local, &remote);
+    /* A segment claiming to come from our own address is only ours to
+     * take for a connection we opened to ourselves (self-connect); to a
+     * listener or a closed port it is the "land" attack, whose SYN,ACK
+     * would loop back to us forever. */
+    if (!c && !r && !tw && ip.src == st->cfg.addr) {
+        drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
+        return;
+    }
+    struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
     int sd = c ? c->sd : l ? l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
     if (c) {
         tcp_segment_arrives(ctx, c, &ip, &seg);
         stack_reap(st, c);
+    } else if (r) {
+        stack_req_input(st, r, &ip, &seg);
+    } else if (tw) {
+        stack_tw_input(st, tw, &ip, &seg);
     } else if (l) {
-        if (tcp_listen_segment(ctx, l, &ip, &seg) == TCP_LISTEN_SPAWN)
-            spawn(st, l, &ip, &seg);
+        stack_listen_input(st, l, &ip, &seg);
     } else {
         tcp_closed_segment(ctx, &ip, &seg);
     }
@@ -503,5 +483,5 @@ int sf_stack_foreach(struct sf_stack *st,
         if (r)
             return r;
     }
-    return 0;
+    return stack_records_foreach(st, fn, ctx);
 }

@@ -3,6 +3,7 @@
 #ifndef SF_STACK_STACK_INT_H
 #define SF_STACK_STACK_INT_H
 
+#include "stack/ttab.h"
 #include "synfin/synfin.h"
 #include "tcp/tcp_int.h"
 
@@ -23,13 +24,38 @@ struct sf_stack {
     int *sd_free;         /* free descriptors (a stack) */
     int nsd_free, nsds;
 
-    struct sf_hash demux;     /* by 4-tuple, chained on hnext */
+    struct sf_ttab demux;     /* connections by 4-tuple */
+    struct sf_ttab reqs;      /* SYN-queue requests by 4-tuple */
+    struct sf_ttab tws;       /* TIME_WAIT records by 4-tuple */
+    struct tcp_tw *tw_head, *tw_tail; /* TIME_WAIT FIFO, in expiry order */
+    struct sf_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_hash ports;     /* by local port, chained on bnext/bprev */
     struct sf_conn *all;      /* every connection, on anext/aprev */
 };
 
 /* stack.c */
+void stack_conn_adopt(struct sf_stack *st, struct sf_conn *c);
+void stack_conn_free(struct sf_stack *st, struct sf_conn *c);
+struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
+void stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);
+/* records.c: requests and TIME_WAIT records */
+void stack_req_timer(struct sf_stack *st, struct tcp_req *r);
+void stack_tw_timer(struct sf_stack *st);
+void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c);
+void stack_records_free(struct sf_stack *st);
+void stack_req_input(struct sf_stack *st, struct tcp_req *r,
+                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
+                    const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
+                        const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+void stack_close_listener(struct sf_stack *st, struct sf_conn *l);
+int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
+                      const struct sf_addr *remote, struct sf_tcp_info *info);
+int stack_records_foreach(struct sf_stack *st,
+                          int (*fn)(void *ctx, const struct sf_tcp_info *info),
+                          void *ctx);
 struct sf_conn *stack_conn_new(struct sf_stack *st);
 void stack_reap(struct sf_stack *st, struct sf_conn *c);
 struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,

@@ -72,8 +72,11 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         tcp_drop(ctx, l, SF_DROP_LISTEN_RST, ip, seg);
         return TCP_LISTEN_DROP;
     }
-    /* Second: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>" */
+    /* Second: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>" --
+     * unless it returns one of our SYN cookies (RFC 4987 3.6). */
     if (seg->flags & SF_ACK) {
+        if (!(seg->flags & SF_SYN) && tcp_cookie_check(ctx, l, ip, seg))
+            return TCP_LISTEN_COOKIE;
         tcp_drop(ctx, l, SF_DROP_LISTEN_ACK, ip, seg);
         tcp_send_rst_for(ctx, ip, seg);
         return TCP_LISTEN_DROP;
@@ -83,10 +86,21 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         tcp_drop(ctx, l, SF_DROP_LISTEN_NO_SYN, ip, seg);
         return TCP_LISTEN_DROP;
     }
-    /* Third: a SYN. The backlog bounds half-open plus unaccepted ones. */
-    unsigned limit = l->backlog > 0 ? (unsigned)l->backlog : 1;
-    if (l->synq_len + l->acceptq_len >= limit) {
+    /* Third: a SYN. With the accept queue full there is no room for the
+     * connection at the end of the handshake: drop, the peer retries. */
+    unsigned backlog = l->backlog > 0 ? (unsigned)l->backlog : 1;
+    if (l->acceptq_len >= backlog) {
         tcp_drop(ctx, l, SF_DROP_LISTEN_OVERFLOW, ip, seg);
+        return TCP_LISTEN_DROP;
+    }
+    /* A full SYN queue (a flood of half-open handshakes): answer with a
+     * cookie and keep no state (RFC 4987 3.6), or drop. */
+    if (l->synq_len >= ctx->cfg->syn_backlog) {
+        if (ctx->cfg->syncookies) {
+            tcp_send_cookie(ctx, l, ip, seg);
+            return TCP_LISTEN_DROP;
+        }
+        tcp_drop(ctx, l, SF_DROP_SYNQ_FULL, ip, seg);
         return TCP_LISTEN_DROP;
     }
     return TCP_LISTEN_SPAWN;
@@ -123,29 +137,22 @@ static void queue_remove(struct sf_conn **head, struct sf_conn *c)
     c->qnext = c->qprev = NULL;
 }
 
-/* Takes c off its listener's queue (SYN queue or accept queue). */
+/* Takes c off its listener's accept queue. */
 void tcp_child_unlink(struct sf_conn *c)
 {
     struct sf_conn *l = c->listener;
-    if (!l)
+    if (!l || !c->in_acceptq)
         return;
-    if (c->in_acceptq) {
-        queue_remove(&l->acceptq, c);
-        l->acceptq_len--;
-    } else {
-        queue_remove(&l->synq, c);
-        l->synq_len--;
-    }
+    queue_remove(&l->acceptq, c);
+    l->acceptq_len--;
     c->listener = NULL;
     c->in_acceptq = false;
 }
 
-/* Moves a child that just reached ESTABLISHED to the accept queue. */
-static void child_established(struct tcp_ctx *ctx, struct sf_conn *c)
+/* A connection that completed its handshake joins the accept queue. */
+void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
 {
-    struct sf_conn *l = c->listener;
-    queue_remove(&l->synq, c);
-    l->synq_len--;
+    c->listener = l;
     queue_push(&l->acceptq, c);
     l->acceptq_len++;
     c->in_acceptq = true;
@@ -162,25 +169,17 @@ struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
     return c;
 }
 
+/* The new connection of a SYN to a listener, in a TCB c (the caller keeps
+ * it as a small request, or as a full TCB when a cookie returns). */
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
                       struct sf_conn *c, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg)
+                      const struct sf_tcp *seg, uint32_t iss, bool send)
 {
-    (void)ip;
+    c->local = (struct sf_addr){ip->dst, seg->dport};
+    c->remote = (struct sf_addr){ip->src, seg->sport};
     c->passive = true;
     c->listener = l;
-    c->sndbuf_size = l->sndbuf_size;
-    c->rcvbuf_size = l->rcvbuf_size;
-    c->user_mss = l->user_mss;
-    c->nodelay = l->nodelay;
-    c->keepalive = l->keepalive;
-    c->keepidle = l->keepidle;
-    c->keepintvl = l->keepintvl;
-    c->keepcnt = l->keepcnt;
-    sf_ring_init(&c->sndbuf, c->sndbuf_size);
-    sf_ring_init(&c->rcvbuf, c->rcvbuf_size);
-    queue_push(&l->synq, c);
-    l->synq_len++;
+    tcp_inherit(c, l);
     /* The child starts as a copy of the listener: LISTEN -> SYN_RCVD. */
     ctx->ctr.conns_in_state[c->state]--;
     c->state = SF_LISTEN;
@@ -191,13 +190,17 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
      * the SYN is not kept (no TFO): the peer sends it again. */
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
-    c->iss = tcp_isn(ctx, &c->local, &c->remote);
+    c->iss = send ? tcp_isn(ctx, &c->local, &c->remote) : iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
     set_send_window(c, seg);
     set_send_mss(ctx, c, seg);
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
-    tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    if (send) {
+        tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    } else {
+        c->snd_nxt = c->snd_max = c->iss + 1; /* the cookie's SYN,ACK */
+    }
 }
 
 /* ------------------------------------------------- 3.10.7.3 SYN-SENT */
@@ -451,8 +454,6 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         }
         set_send_window(c, s);
         tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
-        if (c->listener)
-            child_established(ctx, c);
         connection_established(ctx, c);
     }
     /* RFC 5961 5.2: acceptable only if

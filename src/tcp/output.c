@@ -4,8 +4,8 @@
 
 #include "tcp/tcp_int.h"
 
-static void emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
-                 struct sf_tcp *seg)
+void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
+              struct sf_tcp *seg)
 {
     struct sf_ipv4 ip = {.src = src, .dst = dst, .ttl = 64,
                          .proto = SF_IPPROTO_TCP_NUM, .id = ctx->ip_id++};
@@ -59,7 +59,7 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         seg.opt.has_mss = true;
         seg.opt.mss = our_mss(ctx, c);
     }
-    emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
+    tcp_emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
 }
 
 /* Accounts a segment occupying [seq, seq+n) as sent. */
@@ -278,5 +278,5 @@ void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
         rst.ack = seg->seq + seglen;
         rst.flags = SF_RST | SF_ACK;
     }
-    emit(ctx, -1, ip->dst, ip->src, &rst);
+    tcp_emit(ctx, -1, ip->dst, ip->src, &rst);
 }

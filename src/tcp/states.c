@@ -88,6 +88,8 @@ static const struct sf_transition transitions[] = {
     T(TIME_WAIT, CLOSED, TIMEOUT_TIME_WAIT, "2*MSL timeout: delete TCB"),
     T(TIME_WAIT, CLOSED, RCV_RST, "rcv RST"),
     T(TIME_WAIT, CLOSED, ABORT, "ABORT: delete TCB"),
+    T(TIME_WAIT, CLOSED, NEW_INCARNATION, "rcv SYN beyond RCV.NXT: reopen"),
+    T(ESTABLISHED, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
 };
 #undef T
 

@@ -25,7 +25,8 @@ struct tcp_ctx {
     struct sf_wheel wheel;
     struct sf_counters ctr;
     sf_time_t now;
-    uint8_t isn_key[16]; /* RFC 6528 secret, derived from cfg->seed */
+    uint8_t isn_key[16];    /* RFC 6528 secret, derived from cfg->seed */
+    uint8_t cookie_key[16]; /* RFC 4987 secret */
     uint16_t ip_id;
     /* RFC 5961 7: challenge ACK rate limit, per stack per second */
     sf_time_t chack_epoch;
@@ -53,10 +54,12 @@ struct sf_conn {
 
     /* --- listener relation --- */
     struct sf_conn *listener;      /* passive child: its listener */
-    struct sf_conn *qnext, *qprev; /* in the listener's synq or acceptq */
-    struct sf_conn *synq, *acceptq; /* listener: heads of its two queues */
+    struct sf_conn *qnext, *qprev; /* in the listener's accept queue */
+    struct tcp_req *synq;          /* listener: its SYN queue */
+    struct sf_conn *acceptq;       /* listener: its accept queue */
     unsigned synq_len, acceptq_len;
     int backlog;
+    sf_time_t last_cookie; /* listener: when a SYN cookie was last sent */
 
     /* --- RFC 9293 3.3.1 --- */
     enum sf_state state;
@@ -113,6 +116,35 @@ struct sf_conn {
     uint32_t sndbuf_size, rcvbuf_size;
 };
 
+/* A passive connection in SYN_RCVD, kept small (RFC 4987 3.1): what it
+ * takes to answer the handshake. On a segment or a timeout it is expanded
+ * into a full TCB on the C stack (tcp_req_inflate), run through the same
+ * code as any connection, and folded back or promoted (req.c). */
+struct tcp_req {
+    struct tcp_req *hnext;        /* stack's request table chain */
+    struct sf_addr local, remote; /* the key: consecutive */
+    struct sf_timer timer;        /* SYN,ACK retransmission: TK_REQ */
+    struct sf_conn *listener;
+    struct tcp_req *qnext, *qprev; /* the listener's SYN queue */
+    uint32_t iss, irs;
+    uint32_t rto_ms;
+    uint16_t snd_wnd, snd_mss;
+    uint8_t nrexmt;
+    bool syn_rexmitted;
+};
+
+/* A connection in TIME_WAIT whose application has let go: the numbers
+ * that answer a retransmitted FIN, for 2*MSL. The records sit in a FIFO
+ * in expiry order (every restart is now + 2*MSL, so it goes to the tail)
+ * under one stack-wide timer. */
+struct tcp_tw {
+    struct tcp_tw *hnext;
+    struct sf_addr local, remote;
+    struct tcp_tw *next, *prev; /* the FIFO */
+    sf_time_t expires;
+    uint32_t snd_nxt, rcv_nxt;
+};
+
 /* conn.c: lifecycle, state changes, tracing */
 void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -149,6 +181,8 @@ uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote);
 
 /* output.c */
+void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
+              struct sf_tcp *seg);
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -177,6 +211,7 @@ static inline bool tcp_timer_pending(const struct sf_conn *c,
 {
     return c->deadline[slot] != SF_TIME_NEVER;
 }
+void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Runs the due timeouts of c (its wheel entry was popped). */
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r);
@@ -184,14 +219,14 @@ void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
-enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN };
+enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
                                            const struct sf_ipv4 *ip,
                                            const struct sf_tcp *seg);
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
                       struct sf_conn *child, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg);
+                      const struct sf_tcp *seg, uint32_t iss, bool send);
 void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                         const struct sf_tcp *seg);
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -209,6 +244,34 @@ void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);
 /* The descriptor was released (close()): the connection is orphaned. */
 void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
+/* req.c */
+/* A passive connection takes the listener's socket options. */
+void tcp_inherit(struct sf_conn *c, const struct sf_conn *l);
+void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
+                       struct sf_conn *tmp);
+void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
+                     struct sf_conn *tmp);
+void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
+                     struct sf_conn *tmp);
+void tcp_req_unlink(struct tcp_req *r);
+/* Moves a TCB (its timer re-armed) from src to dst. */
+void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
+                   struct sf_conn *src);
+void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l,
+                     struct sf_conn *c);
+/* RFC 4987 SYN cookies. */
+void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
+                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+/* Builds in tmp the SYN_RCVD connection a valid cookie stands for. */
+void tcp_cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
+                      struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg);
+/* For an ACK to a listener: the MSS encoded in a valid cookie, or 0. */
+uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
+                          const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
+                    struct sf_conn *tmp);
+
 /* The listener of c is closing: c is reset and ends. */
 void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Takes a passive child off its listener's queue. */

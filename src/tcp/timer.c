@@ -7,7 +7,7 @@
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
-static void rearm(struct tcp_ctx *ctx, struct sf_conn *c)
+void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     sf_time_t next = SF_TIME_NEVER;
     for (int i = 0; i < TT_NTIMERS; i++)
@@ -23,7 +23,7 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
                      enum tcp_timer_slot slot, sf_time_t after)
 {
     c->deadline[slot] = ctx->now + after;
-    rearm(ctx, c);
+    tcp_timer_rearm(ctx, c);
 }
 
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -32,7 +32,7 @@ void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
     if (c->deadline[slot] == SF_TIME_NEVER)
         return;
     c->deadline[slot] = SF_TIME_NEVER;
-    rearm(ctx, c);
+    tcp_timer_rearm(ctx, c);
 }
 
 void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -191,7 +191,7 @@ void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         fire[i](ctx, c);
     }
     if (!c->dead)
-        rearm(ctx, c);
+        tcp_timer_rearm(ctx, c);
 }
 
 /* RFC 6298 2.2-2.4: a new RTT measurement r. */

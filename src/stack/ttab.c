@@ -1,0 +1,107 @@
+#include "stack/ttab.h"
+
+#include <stdlib.h>
+
+#include "base/siphash.h"
+
+static void **link_of(const struct sf_ttab *t, void *rec)
+{
+    return (void **)((char *)rec + t->link_off);
+}
+
+static const struct sf_addr *key_of(const struct sf_ttab *t, const void *rec)
+{
+    return (const struct sf_addr *)((const char *)rec + t->key_off);
+}
+
+static size_t slot_of(const struct sf_ttab *t, size_t size,
+                      const struct sf_addr *local, const struct sf_addr *remote)
+{
+    uint8_t b[12];
+    uint32_t v[3] = {local->ip, remote->ip,
+                     ((uint32_t)local->port << 16) | remote->port};
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 4; k++)
+            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
+    return (size_t)sf_siphash24(t->key, b, sizeof b) & (size - 1);
+}
+
+int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
+                 size_t key_off, const uint8_t *key)
+{
+    t->slots = calloc(size, sizeof *t->slots);
+    t->size = size;
+    t->count = 0;
+    t->link_off = link_off;
+    t->key_off = key_off;
+    t->key = key;
+    return t->slots ? 0 : SF_ENOMEM;
+}
+
+void sf_ttab_free(struct sf_ttab *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+}
+
+static bool same(const struct sf_addr *a, const struct sf_addr *b)
+{
+    return a->ip == b->ip && a->port == b->port;
+}
+
+void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
+                     const struct sf_addr *remote)
+{
+    for (void *r = t->slots[slot_of(t, t->size, local, remote)]; r;
+         r = *link_of(t, r)) {
+        const struct sf_addr *k = key_of(t, r);
+        if (same(&k[0], local) && same(&k[1], remote))
+            return r;
+    }
+    return NULL;
+}
+
+static void grow(struct sf_ttab *t)
+{
+    size_t nsize = t->size * 2;
+    void **ns = calloc(nsize, sizeof *ns);
+    if (!ns)
+        return; /* keep the old table: longer chains, still correct */
+    for (size_t i = 0; i < t->size; i++) {
+        for (void *r = t->slots[i], *next; r; r = next) {
+            next = *link_of(t, r);
+            const struct sf_addr *k = key_of(t, r);
+            size_t j = slot_of(t, nsize, &k[0], &k[1]);
+            *link_of(t, r) = ns[j];
+            ns[j] = r;
+        }
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->size = nsize;
+}
+
+void sf_ttab_insert(struct sf_ttab *t, void *rec)
+{
+    if (t->count >= t->size)
+        grow(t);
+    const struct sf_addr *k = key_of(t, rec);
+    size_t i = slot_of(t, t->size, &k[0], &k[1]);
+    *link_of(t, rec) = t->slots[i];
+    t->slots[i] = rec;
+    t->count++;
+}
+
+void sf_ttab_remove(struct sf_ttab *t, void *rec)
+{
+    const struct sf_addr *k = key_of(t, rec);
+    for (void **pp = &t->slots[slot_of(t, t->size, &k[0], &k[1])]; *pp;
+         pp = link_of(t, *pp)) {
+        if (*pp == rec) {
+            *pp = *link_of(t, rec);
+            *link_of(t, rec) = NULL;
+            t->count--;
+            return;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/* A chained hash table of records keyed by a connection's 4-tuple: the
+ * demux table for connections, and the tables of SYN-queue requests and
+ * TIME_WAIT records. Intrusive: each record holds its chain link and its
+ * key (two consecutive struct sf_addr, local then remote) at offsets the
+ * table is told. Keyed SipHash, so a remote peer cannot aim collisions;
+ * the table doubles when full, so chains stay short. */
+#ifndef SF_STACK_TTAB_H
+#define SF_STACK_TTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synfin/synfin.h"
+
+struct sf_ttab {
+    void **slots;
+    size_t size, count;
+    size_t link_off, key_off;
+    const uint8_t *key; /* 16-byte SipHash key, owned by the stack */
+};
+
+int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
+                 size_t key_off, const uint8_t *key);
+void sf_ttab_free(struct sf_ttab *t);
+void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
+                     const struct sf_addr *remote);
+void sf_ttab_insert(struct sf_ttab *t, void *rec);
+void sf_ttab_remove(struct sf_ttab *t, void *rec);
+
+#endif

@@ -1,0 +1,139 @@
+/* Reassembly (RFC 9293 3.10.7.4: segments beyond RCV.NXT "SHOULD be held
+ * for later processing", SHLD-31). Out-of-order bytes are written straight
+ * into the receive ring at their offset past the tail, where they will be
+ * when the gap fills, so holding them costs no allocation per segment and
+ * no copy when they join the stream. What is held is a short list of
+ * [start, end) sequence ranges, bounded in count and bytes. Where ranges
+ * and new data overlap, the first copy received stays: later copies only
+ * fill gaps (a peer cannot rewrite bytes it sent once). */
+#include <stdlib.h>
+
+#include "tcp/tcp_int.h"
+
+struct tcp_reass {
+    unsigned n, max;
+    uint32_t bytes;
+    struct {
+        uint32_t start, end;
+    } r[];
+};
+
+bool tcp_reass_empty(const struct sf_conn *c)
+{
+    return !c->reass || c->reass->n == 0;
+}
+
+void tcp_reass_free(struct sf_conn *c)
+{
+    free(c->reass);
+    c->reass = NULL;
+}
+
+/* Writes the parts of [seq, seq+len) not covered by held ranges. */
+static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
+                       uint32_t len)
+{
+    uint32_t end = seq + len, at = seq;
+    const struct tcp_reass *q = c->reass;
+    for (unsigned i = 0; q && i < q->n && seq_lt(at, end); i++) {
+        uint32_t s = q->r[i].start, e = q->r[i].end;
+        if (seq_leq(e, at))
+            continue;
+        if (seq_geq(s, end))
+            break;
+        if (seq_lt(at, s))
+            sf_ring_write_at(&c->rcvbuf, at - c->rcv_nxt, data + (at - seq),
+                             s - at);
+        at = e;
+    }
+    if (seq_lt(at, end))
+        sf_ring_write_at(&c->rcvbuf, at - c->rcv_nxt, data + (at - seq),
+                         end - at);
+}
+
+/* Merges [seq, end) into the sorted, disjoint range list. */
+static void add_range(struct tcp_reass *q, uint32_t seq, uint32_t end)
+{
+    unsigned i = 0;
+    while (i < q->n && seq_lt(q->r[i].end, seq))
+        i++;
+    unsigned j = i;
+    while (j < q->n && seq_leq(q->r[j].start, end)) {
+        if (seq_lt(q->r[j].start, seq))
+            seq = q->r[j].start;
+        if (seq_gt(q->r[j].end, end))
+            end = q->r[j].end;
+        q->bytes -= q->r[j].end - q->r[j].start;
+        j++;
+    }
+    /* ranges i..j-1 collapse into one at i */
+    if (j == i) {
+        for (unsigned k = q->n; k > i; k--)
+            q->r[k] = q->r[k - 1];
+        q->n++;
+    } else {
+        for (unsigned k = j; k < q->n; k++)
+            q->r[i + 1 + k - j] = q->r[k];
+        q->n -= j - i - 1;
+    }
+    q->r[i].start = seq;
+    q->r[i].end = end;
+    q->bytes += end - seq;
+}
+
+/* Would [seq, end) need a new range slot (touching no held range)? */
+static bool needs_slot(const struct tcp_reass *q, uint32_t seq, uint32_t end)
+{
+    for (unsigned i = 0; i < q->n; i++)
+        if (seq_leq(q->r[i].start, end) && seq_leq(seq, q->r[i].end))
+            return false;
+    return true;
+}
+
+bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                     const uint8_t *data, uint32_t len)
+{
+    const struct sf_stack_cfg *cfg = ctx->cfg;
+    unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
+    if (!c->reass) {
+        c->reass = malloc(sizeof *c->reass + max * sizeof c->reass->r[0]);
+        if (!c->reass)
+            return false;
+        c->reass->n = 0;
+        c->reass->max = max;
+        c->reass->bytes = 0;
+    }
+    struct tcp_reass *q = c->reass;
+    uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
+                                               : c->rcvbuf_size;
+    if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
+        q->bytes + len > byte_limit || sf_ring_reserve(&c->rcvbuf) < 0)
+        return false;
+    write_gaps(c, seq, data, len);
+    add_range(q, seq, seq + len);
+    return true;
+}
+
+uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
+                            uint32_t len, bool *filled_hole)
+{
+    *filled_hole = false;
+    write_gaps(c, c->rcv_nxt, data, len);
+    uint32_t end = c->rcv_nxt + len;
+    struct tcp_reass *q = c->reass;
+    unsigned k = 0;
+    /* every held range the new data reaches joins the stream */
+    while (q && k < q->n && seq_leq(q->r[k].start, end)) {
+        if (seq_gt(q->r[k].end, end))
+            end = q->r[k].end;
+        q->bytes -= q->r[k].end - q->r[k].start;
+        k++;
+    }
+    if (k) {
+        *filled_hole = true;
+        for (unsigned i = k; i < q->n; i++)
+            q->r[i - k] = q->r[i];
+        q->n -= k;
+    }
+    return end - c->rcv_nxt;
+}
