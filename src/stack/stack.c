@@ -458,6 +458,14 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     ctx->ctr.c[SF_CTR_SEG_IN]++;
     struct sf_addr local = {ip.dst, seg.dport}, remote = {ip.src, seg.sport};
     struct sf_conn *c = stack_lookup(st, &local, &remote);
+    /* A segment claiming to come from our own address is only ours to
+     * take for a connection we opened to ourselves (self-connect); to a
+     * listener or a closed port it is the "land" attack, whose SYN,ACK
+     * would loop back to us forever. */
+    if (!c && ip.src == st->cfg.addr) {
+        drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
+        return;
+    }
     struct sf_conn *l = c ? NULL : listener_lookup(st, seg.dport);
     int sd = c ? c->sd : l ? l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
