@@ -1,0 +1,56 @@
+/* synfin bench: helpers shared by the back ends. */
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "synfin/bench.h"
+#include "wire/wire.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Bytes handed out by malloc and not yet freed, mmapped chunks included:
+ * the difference over N objects is what each one costs on the heap,
+ * allocator headers and rounding included. */
+long long bench_heap_used(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (long long)mi.uordblks + (long long)mi.hblkhd;
+}
+
+void bench_set(struct bench_res *r, enum bench_wl w, double v)
+{
+    r->v[w] = v;
+    r->have[w] = true;
+}
+
+void bench_note(struct bench_res *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->note);
+    if (n + 3 >= sizeof r->note)
+        return;
+    if (n)
+        n += (size_t)snprintf(r->note + n, sizeof r->note - n, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->note + n, sizeof r->note - n, fmt, ap);
+    va_end(ap);
+}
+
+size_t bench_syn(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst,
+                 uint16_t dport, uint32_t seq)
+{
+    struct sf_ipv4 ip = {.src = src, .dst = dst, .ttl = 64,
+                         .proto = SF_IPPROTO_TCP_NUM};
+    struct sf_tcp seg = {.sport = sport, .dport = dport, .seq = seq,
+                         .flags = SF_SYN, .win = 65535};
+    seg.opt.has_mss = true;
+    seg.opt.mss = 1460;
+    return sf_emit(buf, 64, &ip, &seg);
+}
