@@ -318,14 +318,11 @@ static void on_state(void *ctx, int side, enum sf_state from, enum sf_state to,
                      enum sf_cause cause)
 {
     struct draw *d = ctx;
-    size_t n = strlen(d->path[side]);
+    size_t n = strlen(d->path[side]), cap = sizeof d->path[side];
     if (!n && to == SF_LISTEN) /* the listener, as in synfin sim's paths */
-        n = (size_t)snprintf(d->path[side], sizeof d->path[side], "LISTEN");
-    else if (!n)
-        n = (size_t)snprintf(d->path[side], sizeof d->path[side], "%s",
-                             sf_state_name(from));
-    if (n < sizeof d->path[side] && to != SF_LISTEN)
-        snprintf(d->path[side] + n, sizeof d->path[side] - n, " %s",
+        snprintf(d->path[side], cap, "LISTEN");
+    else
+        snprintf(d->path[side] + n, cap - n, "%s %s", n ? "" : sf_state_name(from),
                  sf_state_name(to));
     ladder_state(d->lad, d->t, side, from, to, cause);
 }

@@ -893,6 +893,11 @@ static int open_outputs(struct run *r)
         return bad("--pcap", err, NULL);
     if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
         return bad("--json", err, NULL);
+    FILE *f = r->o.svg ? fopen(r->o.svg, "w") : NULL; /* fail early */
+    if (r->o.svg && !f)
+        return bad("--svg", "cannot create", r->o.svg);
+    if (f)
+        fclose(f);
     return 0;
 }
 
