@@ -62,6 +62,11 @@ int bench_synfin(const struct bench_opts *o, struct bench_res *res);
 int bench_linux(const struct bench_opts *o, struct bench_res *res);
 int bench_lwip(const struct bench_opts *o, struct bench_res *res);
 
+typedef void (*bench_group_fn)(const struct bench_opts *o,
+                               struct bench_res *res);
+void bench_in_child(int (*setup)(struct bench_res *), bench_group_fn fn,
+                    const struct bench_opts *o, struct bench_res *res);
+
 /* Helpers shared by the back ends (bench_util.c). */
 double bench_now(void);                    /* monotonic seconds */
 long long bench_heap_used(void);           /* mallinfo2 bytes in use */

@@ -270,39 +270,6 @@ static void g_mem(const struct bench_opts *o, struct bench_res *res)
     }
 }
 
-static void run_child(void (*fn)(const struct bench_opts *, struct bench_res *),
-                      const struct bench_opts *o, struct bench_res *res)
-{
-    int p[2];
-    if (pipe(p) < 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        struct bench_res r;
-        memset(&r, 0, sizeof r);
-        if (netns_setup(&r) == 0)
-            fn(o, &r);
-        ssize_t n = write(p[1], &r, sizeof r);
-        _exit(n == (ssize_t)sizeof r ? 0 : 1);
-    }
-    close(p[1]);
-    struct bench_res r;
-    ssize_t n = pid > 0 ? read(p[0], &r, sizeof r) : -1;
-    close(p[0]);
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    if (n != (ssize_t)sizeof r) {
-        bench_note(res, "child failed");
-        return;
-    }
-    for (int w = 0; w < BW_N; w++)
-        if (r.have[w])
-            bench_set(res, (enum bench_wl)w, r.v[w]);
-    if (r.note[0])
-        bench_note(res, "%s", r.note);
-}
-
 int bench_linux(const struct bench_opts *o, struct bench_res *res)
 {
     if (geteuid() != 0) {
@@ -310,12 +277,12 @@ int bench_linux(const struct bench_opts *o, struct bench_res *res)
         return -1;
     }
     if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL))
-        run_child(g_life, o, res);
+        bench_in_child(netns_setup, g_life, o, res);
     if (o->groups & BENCH_G_FULL)
-        run_child(g_full, o, res);
+        bench_in_child(netns_setup, g_full, o, res);
     if (o->groups & BENCH_G_BULK)
-        run_child(g_bulk, o, res);
+        bench_in_child(netns_setup, g_bulk, o, res);
     if (o->groups & BENCH_G_MEM)
-        run_child(g_mem, o, res);
+        bench_in_child(netns_setup, g_mem, o, res);
     return 0;
 }

@@ -1,5 +1,7 @@
 /* synfin bench: helpers shared by the back ends. */
 #include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,3 +56,40 @@ size_t bench_syn(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst,
     seg.opt.mss = 1460;
     return sf_emit(buf, 64, &ip, &seg);
 }
+
+/* Runs fn in a forked child (after setup, if any) and merges the results
+ * it sends back through a pipe: the child's namespaces, descriptors and
+ * library globals (lwIP has many) die with it. */
+void bench_in_child(int (*setup)(struct bench_res *), bench_group_fn fn,
+                    const struct bench_opts *o, struct bench_res *res)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        struct bench_res r;
+        memset(&r, 0, sizeof r);
+        if (!setup || setup(&r) == 0)
+            fn(o, &r);
+        ssize_t n = write(p[1], &r, sizeof r);
+        _exit(n == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(p[1]);
+    struct bench_res r;
+    ssize_t n = pid > 0 ? read(p[0], &r, sizeof r) : -1;
+    close(p[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    if (n != (ssize_t)sizeof r) {
+        bench_note(res, "child failed");
+        return;
+    }
+    for (int w = 0; w < BW_N; w++)
+        if (r.have[w])
+            bench_set(res, (enum bench_wl)w, r.v[w]);
+    if (r.note[0])
+        bench_note(res, "%s", r.note);
+}
+
