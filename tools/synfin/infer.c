@@ -10,6 +10,8 @@ static void go(struct infer *in, int side, enum sf_state to, enum sf_cause c)
     in->fn(in->ctx, side, from, to, c);
 }
 
+static void apply_fin(struct infer *in, int to);
+
 void infer_init(struct infer *in, bool passive, infer_fn fn, void *ctx)
 {
     *in = (struct infer){.fn = fn, .ctx = ctx};
@@ -26,9 +28,15 @@ void infer_send(struct infer *in, int from, const struct sf_tcp *t)
         s->iss = t->seq;
         if (!(t->flags & SF_ACK) && s->st == SF_CLOSED)
             go(in, from, SF_SYN_SENT, SF_CAUSE_OPEN_ACTIVE);
-        else if ((t->flags & SF_ACK) && s->st == SF_LISTEN)
+        else if ((t->flags & SF_ACK) &&
+                 (s->st == SF_LISTEN || s->st == SF_SYN_SENT))
             go(in, from, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     }
+    /* A side has surely received the peer's FIN once it acknowledges it:
+     * a single capture point cannot tell when it arrived (a FIN crossing
+     * ours in a simultaneous close is still in flight when ours leaves). */
+    if (s->fin_pending && (t->flags & SF_ACK) && t->ack == s->peer_fin_seq + 1)
+        apply_fin(in, from);
     if ((t->flags & SF_RST) && s->st != SF_LISTEN && s->st != SF_CLOSED)
         go(in, from, SF_CLOSED, SF_CAUSE_ABORT);
     if ((t->flags & SF_FIN) && !s->fin_sent) {
@@ -67,8 +75,6 @@ static void recv_ack(struct infer *in, int to, const struct sf_tcp *t)
         go(in, to, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
     if (!r->fin_sent || t->ack != r->fin_seq + 1)
         return;
-    if (r->st == SF_FIN_WAIT_1 && (t->flags & SF_FIN) && !r->fin_seen)
-        return; /* FIN_WAIT_1 -> TIME_WAIT below, as one step */
     if (r->st == SF_FIN_WAIT_1)
         go(in, to, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK_OF_FIN);
     else if (r->st == SF_CLOSING)
@@ -77,14 +83,12 @@ static void recv_ack(struct infer *in, int to, const struct sf_tcp *t)
         go(in, to, SF_CLOSED, SF_CAUSE_RCV_ACK_OF_FIN);
 }
 
-static void recv_fin(struct infer *in, int to, const struct sf_tcp *t)
+static void apply_fin(struct infer *in, int to)
 {
     struct infer_side *r = &in->s[to];
-    if (r->fin_seen)
-        return; /* a retransmitted FIN changes nothing */
+    bool acks_ours = r->fin_acked;
+    r->fin_pending = false;
     r->fin_seen = true;
-    bool acks_ours = (t->flags & SF_ACK) && r->fin_sent &&
-                     t->ack == r->fin_seq + 1;
     if (r->st == SF_ESTABLISHED || r->st == SF_SYN_RCVD)
         go(in, to, SF_CLOSE_WAIT, SF_CAUSE_RCV_FIN);
     else if (r->st == SF_FIN_WAIT_1)
@@ -92,8 +96,17 @@ static void recv_fin(struct infer *in, int to, const struct sf_tcp *t)
            acks_ours ? SF_CAUSE_RCV_FIN_ACK : SF_CAUSE_RCV_FIN);
     else if (r->st == SF_FIN_WAIT_2)
         go(in, to, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
-    else
-        r->fin_seen = false; /* not acceptable yet: wait for a later one */
+}
+
+static void recv_fin(struct infer *in, int to, const struct sf_tcp *t)
+{
+    struct infer_side *r = &in->s[to];
+    if (r->fin_seen || r->fin_pending)
+        return; /* a retransmitted FIN changes nothing */
+    r->fin_pending = true;
+    r->peer_fin_seq = t->seq + (uint32_t)t->len;
+    r->fin_acked = (t->flags & SF_ACK) && r->fin_sent &&
+                   t->ack == r->fin_seq + 1;
 }
 
 void infer_recv(struct infer *in, int from, const struct sf_tcp *t)

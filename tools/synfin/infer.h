@@ -16,7 +16,9 @@
 struct infer_side {
     enum sf_state st;
     bool has_iss, fin_sent, fin_seen, passive;
+    bool fin_pending, fin_acked; /* the peer's FIN seen, not yet ACKed */
     uint32_t iss, fin_seq; /* fin_seq: the sequence number of its FIN */
+    uint32_t peer_fin_seq;
 };
 
 typedef void (*infer_fn)(void *ctx, int side, enum sf_state from,
