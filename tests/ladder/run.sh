@@ -59,8 +59,8 @@ for cfg in "lo:EN10MB:" "any:SLL2:" "any:LINUX_SLL:-y LINUX_SLL"; do
   kcap "$ifc" "$f" "$port" "$extra"
   "$SYNFIN" ladder "$f" --no-color --svg "$tmp/k.svg" >"$tmp/out" 2>"$tmp/err"
   check "kernel capture ($want): handshake and close inferred" \
-    'grep -q "^client CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 .*TIME_WAIT$" "$tmp/out" &&
-     grep -q "^server LISTEN SYN_RCVD ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED$" "$tmp/out" &&
+    'grep -q "^client *CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 .*TIME_WAIT$" "$tmp/out" &&
+     grep -q "^server *LISTEN SYN_RCVD ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED$" "$tmp/out" &&
      grep -q "len=4" "$tmp/out" && xmllint --noout "$tmp/k.svg"'
 done
 
