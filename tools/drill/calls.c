@@ -109,6 +109,10 @@ static long do_recv(struct call *k, int64_t flags)
         return SF_ENOMEM;
     long rc = sf_recv(k->r->st, f->sd, buf, (size_t)n,
                       (flags & SF_MSG_PEEK) ? SF_MSG_PEEK : 0);
+    /* --check_data: inbound payloads are 'a' + stream offset % 26 (seg.c) */
+    for (long i = 0; k->r->sc->settings.check_data && i < rc && !k->bad[0]; i++)
+        if (buf[i] != (uint8_t)('a' + (f->read + (uint64_t)i) % 26))
+            snprintf(k->bad, sizeof k->bad, "data differs at byte %ld", i);
     if (rc > 0 && !(flags & SF_MSG_PEEK))
         f->read += (uint64_t)rc;
     free(buf);
@@ -340,6 +344,9 @@ static void check_result(struct call *k, long rc)
         snprintf(act, sizeof act, "%s() = %s", c->name, res);
     else
         snprintf(act, sizeof act, "%s() = %s, but %s", c->name, res, k->bad);
+    if (ok)
+        snprintf(exp + strlen(exp), sizeof exp - strlen(exp),
+                 " with the script's value");
     drill_fail(r, k->ev->line, ok ? "system call returned a wrong value"
                : rc < 0 || c->errname ? "system call result or errno mismatch"
                                       : "system call result mismatch",

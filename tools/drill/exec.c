@@ -122,10 +122,8 @@ static void retry_pending(struct drill_runner *r)
         return;
     r->pending = NULL;
     if (r->now + r->tol < r->pend_end) {
-        char e[64];
-        snprintf(e, sizeof e, "the call to return at %.6fs", secs(r->pend_end));
-        drill_fail(r, ev->line, "blocking call returned too early", e,
-                   r->pend_end, "it returned", r->now);
+        drill_fail(r, ev->line, "blocking call returned too early",
+                   "the call to return", r->pend_end, "it returned", r->now);
     }
 }
 
@@ -175,13 +173,14 @@ static void after_event(struct drill_runner *r)
 
 /* ---------------------------------------------------------------- events */
 
+/* t: the script time by which a `>` line should have consumed it. */
 static void fail_unexpected(struct drill_runner *r, int line,
-                            const struct drill_out *d)
+                            const struct drill_out *d, sf_time_t t)
 {
     char act[256];
     drill_seg_fmt_dgram(r, d->buf, d->len, act, sizeof act);
-    drill_fail(r, line, "unexpected outbound segment", "no segment", d->t,
-               act, d->t);
+    drill_fail(r, line, "unexpected outbound segment",
+               "no segment without a `>` line for it", t, act, d->t);
 }
 
 /* A queued datagram emitted more than tolerance before this event's time
@@ -190,7 +189,7 @@ static void check_stale(struct drill_runner *r, const struct drill_event *ev,
                         sf_time_t t)
 {
     if (r->qlen && r->q[r->qhead].t + r->tol < t)
-        fail_unexpected(r, ev->line, &r->q[r->qhead]);
+        fail_unexpected(r, ev->line, &r->q[r->qhead], t);
 }
 
 static void pop(struct drill_runner *r)
@@ -209,10 +208,14 @@ static sf_time_t expect_out(struct drill_runner *r, const struct drill_event *ev
         ;
     drill_seg_fmt_script(&ev->seg, exp, sizeof exp);
     if (!r->qlen) {
-        step_to(r, hi);
-        drill_fail(r, ev->line, "missing outbound segment", exp, t,
-                   "nothing emitted", r->now);
-        return t;
+        /* failed already; run on a while only to say what came, and when */
+        while (!r->qlen && step_once(r, hi + HOUR))
+            ;
+        if (!r->qlen) {
+            drill_fail(r, ev->line, "missing outbound segment", exp, t,
+                       "nothing emitted within the next hour", r->now);
+            return t;
+        }
     }
     const struct drill_out *d = &r->q[r->qhead];
     sf_time_t dt = d->t;
@@ -349,7 +352,7 @@ static void finish(struct drill_runner *r, int last_line)
                        "the call to return", r->pend_end, "still blocked", r->now);
     }
     if (!r->failed && r->qlen)
-        fail_unexpected(r, last_line, &r->q[r->qhead]);
+        fail_unexpected(r, last_line, &r->q[r->qhead], r->now);
     if (!r->failed)
         printf("PASS %s\n", r->sc->path);
 }

@@ -406,6 +406,15 @@ static int parse_call(struct parser *p, struct drill_event *ev)
 {
     struct drill_call *c = &ev->call;
     const struct drill_token *name = take(p);
+    static const char *const known[] = {
+        "socket", "bind", "listen", "accept", "connect", "read", "recv",
+        "write", "send", "shutdown", "close", "fcntl", "setsockopt",
+        "getsockopt", "poll"};
+    size_t i = 0;
+    while (i < sizeof known / sizeof known[0] && strcmp(known[i], name->text))
+        i++;
+    if (i == sizeof known / sizeof known[0])
+        return perr(p, name, "unsupported system call '%s'", name->text);
     ev->kind = EV_CALL;
     c->name = strdup(name->text);
     if (expect_punct(p, '('))

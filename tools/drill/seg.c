@@ -165,6 +165,16 @@ static bool opts_match(const struct drill_seg *w, const struct sf_tcp_opts *o,
     return ok;
 }
 
+/* --check_data: write() supplies 'A' + stream offset % 26 (calls.c). */
+static bool payload_ok(const struct sf_tcp *s, uint32_t rel_seq)
+{
+    uint32_t off = rel_seq - 1 + ((s->flags & SF_SYN) ? 1 : 0);
+    for (size_t i = 0; i < s->len; i++)
+        if (s->payload[i] != (uint8_t)('A' + (off + i) % 26))
+            return false;
+    return true;
+}
+
 bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
                      const uint8_t *buf, size_t len, char *why, size_t n)
 {
@@ -183,6 +193,8 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
         snprintf(why, n, "ack differs");
     else if (w->has_win && s.win != w->win)
         snprintf(why, n, "window differs");
+    else if (r->sc->settings.check_data && !payload_ok(&s, seq))
+        snprintf(why, n, "payload differs from what write() supplied");
     else
         return opts_match(w, &s.opt, why, n);
     return false;
