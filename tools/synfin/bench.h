@@ -69,7 +69,7 @@ void bench_in_child(int (*setup)(struct bench_res *), bench_group_fn fn,
 
 /* Helpers shared by the back ends (bench_util.c). */
 double bench_now(void);                    /* monotonic seconds */
-long long bench_heap_used(void);           /* mallinfo2 bytes in use */
+long long bench_heap_used(void);           /* mallinfo2 bytes in use, or -1 */
 void bench_set(struct bench_res *r, enum bench_wl w, double v);
 void bench_note(struct bench_res *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -384,6 +384,10 @@ static double mem_syn(const struct bench_opts *o)
 
 static void run_mem(const struct bench_opts *o, struct bench_res *res)
 {
+    if (bench_heap_used() < 0) {
+        bench_note(res, "memory: mallinfo2 unavailable (sanitizer build?)");
+        return;
+    }
     double e = mem_estab(o), s = mem_syn(o), t = mem_tw(o);
     if (e >= 0)
         bench_set(res, BW_MEM_ESTAB, e);

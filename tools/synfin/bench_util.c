@@ -19,11 +19,12 @@ double bench_now(void)
 
 /* Bytes handed out by malloc and not yet freed, mmapped chunks included:
  * the difference over N objects is what each one costs on the heap,
- * allocator headers and rounding included. */
+ * allocator headers and rounding included. -1 when unknown. */
 long long bench_heap_used(void)
 {
     struct mallinfo2 mi = mallinfo2();
-    return (long long)mi.uordblks + (long long)mi.hblkhd;
+    long long used = (long long)mi.uordblks + (long long)mi.hblkhd;
+    return used > 0 ? used : -1; /* sanitizers replace malloc: 0 here */
 }
 
 void bench_set(struct bench_res *r, enum bench_wl w, double v)
