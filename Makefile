@@ -20,7 +20,7 @@ endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 CORE_CFLAGS := $(CFLAGS)
 
-HAVE_PCAP := $(shell printf '\#include <pcap/pcap.h>\nint main(void){return 0;}' | \
+HAVE_PCAP := $(shell printf '#include <pcap/pcap.h>\nint main(void){return 0;}' | \
                $(CC) -x c - -lpcap -o /dev/null 2>/dev/null && echo 1)
 ifeq ($(HAVE_PCAP),1)
 TOOL_CFLAGS := -DSF_HAVE_PCAP=1

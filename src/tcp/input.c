@@ -554,8 +554,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     }
     /* "advances RCV.NXT over the data accepted" */
     c->rcv_nxt += n;
-    s->seq += n;
-    s->len = n;
+    s->len = n; /* step eight finds the FIN at s->seq + s->len */
     tcp_wakeup(ctx, c);
 }
 
