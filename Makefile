@@ -20,11 +20,20 @@ endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 CORE_CFLAGS := $(CFLAGS)
 
-HAVE_PCAP := $(shell printf '\#include <pcap/pcap.h>\nint main(void){return 0;}' | \
+HAVE_PCAP := $(shell printf '#include <pcap/pcap.h>\nint main(void){return 0;}' | \
                $(CC) -x c - -lpcap -o /dev/null 2>/dev/null && echo 1)
 ifeq ($(HAVE_PCAP),1)
 TOOL_CFLAGS := -DSF_HAVE_PCAP=1
 TOOL_LIBS   := -lpcap
+endif
+# lwIP (Debian's liblwip-dev) for `synfin bench`: its raw API in-process,
+# dlopen()ed at run time (its tcp_* names clash with synfin's internals).
+# (-include, not a '#include' line: make 4.3 passes '\#' through $(shell).)
+HAVE_LWIP := $(shell printf 'int main(void){lwip_init();return tcp_new()==0;}' | \
+               $(CC) -x c -isystem /usr/include/lwip -include lwip/init.h \
+               -include lwip/tcp.h - -llwip -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_LWIP),1)
+TOOL_CFLAGS += -DSF_HAVE_LWIP=1 -isystem /usr/include/lwip
 endif
 TOOL_LIBS += -lm
 

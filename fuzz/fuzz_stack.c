@@ -4,7 +4,8 @@
  * feeds the fuzz input as a sequence of records, each a segment from the
  * peer (or a socket call) built relative to the target connection's real
  * variables, advancing time between them. After every record: snd_una <=
- * snd_nxt in serial arithmetic and every state is legal. Then the stack is
+ * snd_nxt in serial arithmetic, every state is legal, and every traced
+ * state change is in the transition table. Then the stack is
  * freed (ASan reports any leak). */
 #include "synfin/synfin.h"
 #include "tcp/seq.h"
@@ -69,6 +70,22 @@ static int last_out(struct fz *f, uint16_t rport, struct sf_tcp *seg)
             return 1;
     }
     return 0;
+}
+
+/* Every state change must be an edge of the legal transition table. */
+static void check_trace(void *ctx, const struct sf_trace_event *ev)
+{
+    (void)ctx;
+    if (ev->kind != SF_TRACE_STATE)
+        return;
+    need((unsigned)ev->to < SF_NSTATES && (unsigned)ev->from < SF_NSTATES,
+         "traced state in range");
+    if (sf_transition_index(ev->from, ev->to, ev->cause) < 0) {
+        fprintf(stderr, "illegal transition %s -> %s (%s)\n",
+                sf_state_name(ev->from), sf_state_name(ev->to),
+                sf_cause_name(ev->cause));
+        need(0, "transition is in the table");
+    }
 }
 
 static void peer_send(struct fz *f, const struct pconn *c, uint8_t flags,
@@ -344,6 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.addr = HOST;
     cfg.output = record_output;
     cfg.output_ctx = f;
+    cfg.trace = check_trace;
     for (int i = 0; i < 16; i++)
         cfg.seed[i] = (uint8_t)(0xa5 ^ i);
     f->now = 1000 * SF_SEC;

@@ -7,9 +7,7 @@ set -u
 SYNFIN=${SYNFIN:-build/synfin}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0; failed=0
-ok()    { passed=$((passed+1)); echo "ok - $1"; }
-notok() { failed=$((failed+1)); echo "not ok - $1"; [ -f "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | tail -5; }
+. "$(dirname "$0")/../ladder/lib.sh"
 
 scenarios="lifecycle simultaneous-open simultaneous-close lost-final-ack
   half-close abort refused syn-retransmit old-duplicate-syn self-connect"
@@ -96,6 +94,55 @@ grep -q "三次握手" "$tmp/out" && grep -q "四次挥手" "$tmp/out" && ok "--
 [ "$(wc -l <"$tmp/out")" -le 5 ] && grep -q "lifecycle: ok" "$tmp/out" && ok "--quiet" || notok "--quiet"
 "$SYNFIN" sim --msl 5 --quiet >"$tmp/out" 2>&1
 grep -q "after 10.060 s" "$tmp/out" && ok "--msl 5: TIME_WAIT is 10 s" || notok "--msl 5: TIME_WAIT is 10 s"
+
+# ------------------------------------------------ --pcap, --svg, --json
+need_tools tshark xmllint python3
+if "$SYNFIN" sim --quiet --pcap "$tmp/probe.pcap" 2>"$tmp/err" >/dev/null; then ok "--pcap works (built with libpcap)"
+else notok "--pcap works (built with libpcap)"; fi
+for s in $scenarios; do
+  rm -f "$tmp/s.pcap" "$tmp/s.svg" "$tmp/s.json"
+  "$SYNFIN" sim "$s" --quiet --pcap "$tmp/s.pcap" --svg "$tmp/s.svg" --json "$tmp/s.json" >/dev/null 2>"$tmp/err"
+  check "$s: tshark reads the pcap clean" 'tshark_clean "$tmp/s.pcap"'
+  check "$s: SVG is well-formed XML" 'xmllint --noout "$tmp/s.svg" 2>"$tmp/err"'
+  check "$s: JSON parses" 'python3 -m json.tool "$tmp/s.json" >/dev/null 2>"$tmp/err"'
+done
+# Segments in the pcap are the ladder's: the lifecycle has 11, and the JSON
+# has one "sent" per datagram and the states each side visits.
+"$SYNFIN" sim --quiet --pcap "$tmp/l.pcap" --json "$tmp/l.json" >/dev/null 2>&1
+check "lifecycle pcap has 11 segments" '[ "$(tshark -r "$tmp/l.pcap" 2>/dev/null | wc -l)" = 11 ]'
+check "lifecycle JSON: 11 sent, 11 delivered, server reaches LAST_ACK" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1]))
+k=[x[\"event\"] for x in e]
+assert k.count(\"sent\")==11 and k.count(\"delivered\")==11, k
+assert any(x.get(\"to_state\")==\"LAST_ACK\" and x[\"host_name\"]==\"server\" for x in e)
+assert e[2][\"t_ns\"]==0 and any(x.get(\"flags\")==[\"SYN\"] and x.get(\"options\",{}).get(\"mss\")==1460 for x in e)
+" "$tmp/l.json" 2>"$tmp/err"'
+# Determinism: the same seed gives identical pcap bytes, another seed not.
+for i in a b; do "$SYNFIN" sim lifecycle --quiet --seed 7 --loss 0.3 --jitter 3 --pcap "$tmp/$i.pcap" >/dev/null 2>&1; done
+"$SYNFIN" sim lifecycle --quiet --seed 8 --loss 0.3 --jitter 3 --pcap "$tmp/c.pcap" >/dev/null 2>&1
+check "same seed, identical pcap bytes" 'cmp -s "$tmp/a.pcap" "$tmp/b.pcap" && [ -s "$tmp/a.pcap" ]'
+check "different seed, different pcap" '! cmp -s "$tmp/a.pcap" "$tmp/c.pcap"'
+# Impaired runs still write clean captures at the wire (corruption happens
+# after the capture point) ...
+"$SYNFIN" sim half-close --quiet --seed 2 --loss 0.2 --dup 0.2 --reorder 0.2 --corrupt 0.2 \
+  --pcap "$tmp/i.pcap" --svg "$tmp/i.svg" --json "$tmp/i.json" >/dev/null 2>&1
+check "impaired: pcap clean at the wire" 'tshark_clean "$tmp/i.pcap"'
+check "impaired: SVG well-formed, has a lost-segment cross" 'xmllint --noout "$tmp/i.svg" && grep -q "stroke=\"#c62828\" stroke-width=\"2.5\"" "$tmp/i.svg"'
+check "impaired: JSON parses, has lost and corrupted" 'python3 -m json.tool "$tmp/i.json" >/dev/null && grep -q "\"event\":\"lost\"" "$tmp/i.json" && grep -q corrupted "$tmp/i.json"'
+# ... while at the receiving host the corrupted copies show bad checksums.
+"$SYNFIN" sim half-close --quiet --seed 2 --corrupt 0.3 --capture server --pcap "$tmp/x.pcap" >/dev/null 2>&1
+check "--capture server: corrupted copies have bad checksums" \
+  '[ -n "$(tshark -r "$tmp/x.pcap" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -Y "tcp.checksum.status == \"Bad\" || ip.checksum.status == \"Bad\" || _ws.malformed" 2>/dev/null)" ]'
+check "--capture server does not see the lost final ACK" \
+  '"$SYNFIN" sim lost-final-ack --quiet --capture server --pcap "$tmp/cl.pcap" >/dev/null 2>&1 &&
+   "$SYNFIN" sim lost-final-ack --quiet --pcap "$tmp/w.pcap" >/dev/null 2>&1 &&
+   [ "$(tshark -r "$tmp/cl.pcap" 2>/dev/null | wc -l)" -lt "$(tshark -r "$tmp/w.pcap" 2>/dev/null | wc -l)" ] && tshark_clean "$tmp/cl.pcap"'
+bad --capture --capture client
+bad --capture --pcap "$tmp/p.pcap" --capture moon
+bad --pcap --pcap /nonexistent-dir/x.pcap
+bad --svg --svg /nonexistent-dir/x.svg
+bad --json --json /nonexistent-dir/x.json
 
 echo "sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

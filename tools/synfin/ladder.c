@@ -7,19 +7,6 @@
 #include "ladder.h"
 #include "wire/wire.h"
 
-enum row_kind { ROW_SEG, ROW_STATE, ROW_DROP, ROW_TIMER, ROW_NOTE };
-
-struct row {
-    enum row_kind kind;
-    sf_time_t t;
-    int col, to;         /* to: SEG only */
-    unsigned flags;      /* SEG: LADDER_* */
-    bool lost;
-    enum sf_state state; /* STATE: the new state (for colour) */
-    char text[160];      /* the label */
-    char note[96];       /* right margin */
-    char why[480];       /* explanation, or empty */
-};
 
 /* What the explainer remembers about one side of a connection. */
 struct endpoint {
@@ -45,7 +32,7 @@ struct ladder {
     char colname[2][64];
     uint32_t colip[2];
     uint16_t colport[2];
-    struct row *rows;
+    struct ladder_row *rows;
     size_t n, cap;
     struct endpoint ep[LADDER_MAX_EP];
     int nep;
@@ -263,20 +250,20 @@ int ladder_column(struct ladder *l, const char *name, uint32_t ip)
     return l->ncols++;
 }
 
-static struct row *add_row(struct ladder *l, enum row_kind k, sf_time_t t,
+static struct ladder_row *add_row(struct ladder *l, enum ladder_row_kind k, sf_time_t t,
                            int col)
 {
     if (col < 0 || col >= l->ncols)
         return NULL;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        struct row *p = realloc(l->rows, cap * sizeof *p);
+        struct ladder_row *p = realloc(l->rows, cap * sizeof *p);
         if (!p)
             return NULL;
         l->rows = p;
         l->cap = cap;
     }
-    struct row *r = &l->rows[l->n++];
+    struct ladder_row *r = &l->rows[l->n++];
     memset(r, 0, sizeof *r);
     r->kind = k;
     r->t = t;
@@ -286,7 +273,7 @@ static struct row *add_row(struct ladder *l, enum row_kind k, sf_time_t t,
 }
 
 /* Sets the row's explanation if this kind of step has not had one yet. */
-static void explain(struct ladder *l, struct row *r, enum explain_key k)
+static void explain(struct ladder *l, struct ladder_row *r, enum explain_key k)
 {
     if (!l->o.explain || l->explained[k] || r->why[0])
         return;
@@ -352,7 +339,7 @@ static void opts_text(const struct sf_tcp_opts *o, char *buf, size_t len)
 #undef ADD
 }
 
-static void seg_label(struct ladder *l, struct row *r, const struct sf_tcp *t,
+static void seg_label(struct ladder *l, struct ladder_row *r, const struct sf_tcp *t,
                       const struct endpoint *src, const struct endpoint *dst)
 {
     char fl[40], op[120];
@@ -372,7 +359,7 @@ static void seg_label(struct ladder *l, struct row *r, const struct sf_tcp *t,
 }
 
 /* Picks the teaching line for a segment from what each side has done. */
-static void explain_seg(struct ladder *l, struct row *r, const struct sf_tcp *t,
+static void explain_seg(struct ladder *l, struct ladder_row *r, const struct sf_tcp *t,
                         struct endpoint *src, struct endpoint *dst)
 {
     uint8_t f = t->flags;
@@ -401,7 +388,7 @@ static void explain_seg(struct ladder *l, struct row *r, const struct sf_tcp *t,
 }
 
 /* Updates what the explainer knows after a segment is sent. */
-static void learn(struct ladder *l, const struct row *r, const struct sf_tcp *t,
+static void learn(struct ladder *l, const struct ladder_row *r, const struct sf_tcp *t,
                   struct endpoint *src, struct endpoint *dst)
 {
     (void)l;
@@ -424,13 +411,14 @@ static void learn(struct ladder *l, const struct row *r, const struct sf_tcp *t,
     }
 }
 
-static void seg_note(struct row *r, sf_time_t arrive, const char *lost)
+static void seg_note(struct ladder_row *r, sf_time_t arrive, const char *lost)
 {
     size_t n = 0;
+    r->note[0] = 0;
 #define ADD(...) n += (size_t)snprintf(r->note + n, n < sizeof r->note ? sizeof r->note - n : 0, __VA_ARGS__)
     if (lost)
         ADD("%s", lost);
-    else
+    else if (!(r->flags & LADDER_CAPTURED))
         ADD("arrives %.3f", (double)arrive / (double)SF_MSEC);
     if (r->flags & LADDER_OLD)
         ADD(", old duplicate");
@@ -447,7 +435,7 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
                     const uint8_t *dgram, size_t len, sf_time_t arrive,
                     const char *lost, unsigned flags)
 {
-    struct row *r = add_row(l, ROW_SEG, sent, from);
+    struct ladder_row *r = add_row(l, ROW_SEG, sent, from);
     if (!r || to < 0 || to >= l->ncols) {
         if (r)
             l->n--;
@@ -456,6 +444,7 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
     r->to = to;
     r->flags = flags;
     r->lost = lost != NULL;
+    r->arrive = lost || (flags & LADDER_CAPTURED) ? sent : arrive;
     seg_note(r, arrive, lost);
     struct sf_ipv4 ip;
     struct sf_tcp t;
@@ -493,9 +482,10 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
 void ladder_state(struct ladder *l, sf_time_t t, int col, enum sf_state from,
                   enum sf_state to, enum sf_cause cause)
 {
-    struct row *r = add_row(l, ROW_STATE, t, col);
+    struct ladder_row *r = add_row(l, ROW_STATE, t, col);
     if (!r)
         return;
+    r->from = from;
     r->state = to;
     snprintf(r->text, sizeof r->text, "%s → %s", sf_state_name(from),
              sf_state_name(to));
@@ -516,7 +506,7 @@ void ladder_state(struct ladder *l, sf_time_t t, int col, enum sf_state from,
 
 void ladder_drop(struct ladder *l, sf_time_t t, int col, enum sf_drop why)
 {
-    struct row *r = add_row(l, ROW_DROP, t, col);
+    struct ladder_row *r = add_row(l, ROW_DROP, t, col);
     if (!r)
         return;
     snprintf(r->text, sizeof r->text, "✗ dropped: %s", sf_drop_name(why));
@@ -530,7 +520,7 @@ void ladder_drop(struct ladder *l, sf_time_t t, int col, enum sf_drop why)
 void ladder_timer(struct ladder *l, sf_time_t t, int col,
                   enum sf_timer_kind k)
 {
-    struct row *r = add_row(l, ROW_TIMER, t, col);
+    struct ladder_row *r = add_row(l, ROW_TIMER, t, col);
     if (!r)
         return;
     if (k == SF_TIMER_TIME_WAIT) {
@@ -545,9 +535,20 @@ void ladder_timer(struct ladder *l, sf_time_t t, int col,
 
 void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text)
 {
-    struct row *r = add_row(l, ROW_NOTE, t, col);
+    struct ladder_row *r = add_row(l, ROW_NOTE, t, col);
     if (r)
         snprintf(r->text, sizeof r->text, "· %s", text);
+}
+
+void ladder_get_view(const struct ladder *l, struct ladder_view *v)
+{
+    *v = (struct ladder_view){.title = l->title, .ncols = l->ncols,
+                              .rows = l->rows, .n = l->n};
+    for (int c = 0; c < l->ncols; c++) {
+        v->name[c] = l->colname[c];
+        v->ip[c] = l->colip[c];
+        v->port[c] = l->colport[c];
+    }
 }
 
 /* ---------------------------------------------------------- drawing */
@@ -619,7 +620,7 @@ static void ink(const struct pen *p, const char *code)
         fputs(code, p->f);
 }
 
-static const char *seg_color(const struct row *r)
+static const char *seg_color(const struct ladder_row *r)
 {
     if (r->flags & LADDER_OLD)
         return C_YELLOW;
@@ -634,7 +635,7 @@ static const char *seg_color(const struct row *r)
     return "";
 }
 
-static const char *row_color(const struct row *r)
+static const char *row_color(const struct ladder_row *r)
 {
     switch (r->kind) {
     case ROW_SEG:
@@ -652,7 +653,7 @@ static const char *row_color(const struct row *r)
 }
 
 /* The arrow inside the middle span of width aw. */
-static void draw_arrow(const struct pen *p, const struct row *r, int aw)
+static void draw_arrow(const struct pen *p, const struct ladder_row *r, int aw)
 {
     int lw = text_width(r->text) + 2;
     bool right = r->to > r->col;
@@ -691,7 +692,7 @@ static void draw_arrow(const struct pen *p, const struct row *r, int aw)
 }
 
 /* Text beside a lifeline: after the left one, or before the right one. */
-static void draw_label(const struct pen *p, const struct row *r, int aw,
+static void draw_label(const struct pen *p, const struct ladder_row *r, int aw,
                        bool at_right)
 {
     int pad = aw - text_width(r->text) - 2;
@@ -727,7 +728,7 @@ static void draw_note(const struct pen *p, const char *note)
 }
 
 /* A self-addressed segment on a one-lifeline ladder: out and back. */
-static void draw_loop(const struct pen *p, const struct row *r, int aw)
+static void draw_loop(const struct pen *p, const struct ladder_row *r, int aw)
 {
     int w = text_width(r->text) + 6;
     if (w > aw)
@@ -751,7 +752,7 @@ static void draw_loop(const struct pen *p, const struct row *r, int aw)
 }
 
 static void draw_row(const struct pen *p, const struct ladder *l,
-                     const struct row *r, int aw)
+                     const struct ladder_row *r, int aw)
 {
     char t[32];
     snprintf(t, sizeof t, "%.3f", (double)r->t / (double)SF_MSEC);
@@ -889,7 +890,7 @@ void ladder_print(struct ladder *l, FILE *f)
     draw_header(&p, l, aw);
     draw_blank(&p, l, aw, "", NULL, "");
     for (size_t i = 0; i < l->n; i++) {
-        const struct row *r = &l->rows[i];
+        const struct ladder_row *r = &l->rows[i];
         if (i && r->t - l->rows[i - 1].t >= SF_SEC) {
             char gap[64];
             snprintf(gap, sizeof gap, "  ⋮ %.3f s later",

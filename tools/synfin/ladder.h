@@ -25,6 +25,36 @@ struct ladder_opts {
 #define LADDER_REORDERED 0x02
 #define LADDER_CORRUPTED 0x04
 #define LADDER_OLD 0x08 /* an old duplicate staged by the scenario */
+#define LADDER_CAPTURED 0x10 /* from a capture: the arrival time is unknown */
+
+enum ladder_row_kind { ROW_SEG, ROW_STATE, ROW_DROP, ROW_TIMER, ROW_NOTE };
+
+/* One line of the diagram, in the order added (chronological). */
+struct ladder_row {
+    enum ladder_row_kind kind;
+    sf_time_t t;
+    int col, to;         /* to: SEG only */
+    unsigned flags;      /* SEG: LADDER_* */
+    bool lost;
+    sf_time_t arrive;    /* SEG, not lost and not LADDER_CAPTURED */
+    enum sf_state from;  /* STATE: the state left */
+    enum sf_state state; /* STATE: the new state */
+    char text[160];      /* the label */
+    char note[96];       /* right margin */
+    char why[480];       /* explanation, or empty */
+};
+
+/* Everything drawn, for other renderers (svg.c). Valid until the next
+ * ladder_* call. */
+struct ladder_view {
+    const char *title;
+    int ncols;
+    const char *name[2];
+    uint32_t ip[2];
+    uint16_t port[2];
+    const struct ladder_row *rows;
+    size_t n;
+};
 
 struct ladder;
 
@@ -47,6 +77,8 @@ void ladder_drop(struct ladder *l, sf_time_t t, int col, enum sf_drop why);
 void ladder_timer(struct ladder *l, sf_time_t t, int col,
                   enum sf_timer_kind k);
 void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text);
+
+void ladder_get_view(const struct ladder *l, struct ladder_view *v);
 
 /* Draws everything added so far. */
 void ladder_print(struct ladder *l, FILE *f);

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "ladder.h"
+#include "pcap.h"
+#include "svg.h"
 #include "synfin/cmds.h"
 #include "synfin/sim.h"
 #include "wire/wire.h"
@@ -19,6 +22,9 @@ struct opts {
     sf_time_t msl;
     bool absolute, explain, zh, quiet, list, color;
     const char *scenario;
+    const char *pcap, *svg, *json; /* output files, or NULL */
+    int capture; /* -1: the wire (every datagram as sent); else a host */
+    bool capture_set;
 };
 
 static int bad(const char *opt, const char *why, const char *val)
@@ -72,6 +78,14 @@ static void usage(FILE *f)
             "  --absolute       real sequence numbers\n"
             "  --explain        say why at each new kind of step\n"
             "  --lang en|zh     language of --explain\n"
+            "  --pcap FILE      write the capture (libpcap, raw IPv4, ns times)\n"
+            "  --capture AT     where --pcap listens: wire (default: every\n"
+            "                   datagram once, as it leaves its sender, lost\n"
+            "                   ones included), client or server (what that\n"
+            "                   host sends, and what reaches it, as delivered:\n"
+            "                   duplicates twice, corrupted copies corrupted)\n"
+            "  --svg FILE       write the ladder as a standalone SVG\n"
+            "  --json FILE      write the event trace as JSON ('-': stdout)\n"
             "  --quiet          summary only\n"
             "  --no-color       no ANSI colours\n"
             "  --list           list the scenarios\n");
@@ -92,6 +106,19 @@ static int opt_value(struct opts *o, const char *a, const char *v)
         return parse_rate(a, v, &o->link.corrupt);
     if (!strcmp(a, "--scenario")) {
         o->scenario = v;
+        return 0;
+    }
+    if (!strcmp(a, "--pcap") || !strcmp(a, "--svg") || !strcmp(a, "--json")) {
+        if (!*v)
+            return bad(a, "needs a file name", NULL);
+        *(a[2] == 'p' ? &o->pcap : a[2] == 's' ? &o->svg : &o->json) = v;
+        return 0;
+    }
+    if (!strcmp(a, "--capture")) {
+        if (strcmp(v, "wire") && strcmp(v, "client") && strcmp(v, "server"))
+            return bad(a, "must be wire, client or server", v);
+        o->capture = !strcmp(v, "wire") ? -1 : !strcmp(v, "server");
+        o->capture_set = true;
         return 0;
     }
     if (!strcmp(a, "--lang")) {
@@ -189,6 +216,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     }
     if (o->quiet && o->explain)
         return bad("--explain", "conflicts with --quiet", NULL);
+    if (o->capture_set && !o->pcap)
+        return bad("--capture", "needs --pcap FILE", NULL);
     return 0;
 }
 
@@ -226,6 +255,8 @@ struct run {
     enum sf_state last[MAXH];
     bool have_last[MAXH];
     bool filter_done, srv_fin_seen;
+    struct pcapw *pcap;
+    struct jsonw *json;
     uint64_t lost;
 };
 
@@ -741,11 +772,38 @@ static void on_stack(struct run *r, int h, const struct sf_trace_event *t)
     }
 }
 
+static const char *host_name(const struct run *r, int h)
+{
+    return r->nh == 1 ? "host" : h ? "server" : "client";
+}
+
+/* --pcap: at the wire, each datagram once as it leaves its sender (the
+ * network's extra copies are not sent by anyone); at a host, what it sends
+ * and what is delivered to it, at delivery time and as delivered. */
+static void capture(struct run *r, const struct sf_sim_event *ev)
+{
+    int at = r->o.capture < 0 ? -1 : r->nh == 1 ? 0 : r->o.capture;
+    bool rec;
+    if (ev->kind == SF_SIM_EV_SEND)
+        rec = !(ev->flags & SF_SIM_F_DUP) &&
+              (at < 0 || (ev->host == at && ev->peer != at));
+    else
+        rec = ev->kind == SF_SIM_EV_ARRIVE && at >= 0 && ev->host == at;
+    if (rec)
+        pcapw_write(r->pcap, ev->now, ev->dgram, ev->len);
+}
+
 static void on_event(void *ctx, const struct sf_sim_event *ev)
 {
     struct run *r = ctx;
     if (ev->host < 0 || ev->host >= r->nh)
         return;
+    if (r->json) {
+        const char *names[MAXH] = {host_name(r, 0), host_name(r, 1)};
+        jsonw_event(r->json, ev, names, r->nh);
+    }
+    if (r->pcap)
+        capture(r, ev);
     if (ev->kind == SF_SIM_EV_STACK) {
         on_stack(r, ev->host, ev->trace);
         return;
@@ -827,6 +885,38 @@ static void summary(struct run *r, int failed)
            (unsigned long long)r->o.seed);
 }
 
+/* Opens --pcap and --json before the run; returns 0 or 2 with a message. */
+static int open_outputs(struct run *r)
+{
+    char err[300];
+    if (r->o.pcap && !(r->pcap = pcapw_open(r->o.pcap, err, sizeof err)))
+        return bad("--pcap", err, NULL);
+    if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
+        return bad("--json", err, NULL);
+    FILE *f = r->o.svg ? fopen(r->o.svg, "w") : NULL; /* fail early */
+    if (r->o.svg && !f)
+        return bad("--svg", "cannot create", r->o.svg);
+    if (f)
+        fclose(f);
+    return 0;
+}
+
+/* Closes the outputs and writes the SVG; returns 0 or 1 with a message. */
+static int close_outputs(struct run *r)
+{
+    int rc = 0;
+    if (r->pcap && pcapw_close(r->pcap))
+        rc = bad("--pcap", "write failed", r->o.pcap) - 1;
+    if (r->json && jsonw_close(r->json))
+        rc = bad("--json", "write failed", r->o.json) - 1;
+    r->pcap = NULL;
+    r->json = NULL;
+    char err[300];
+    if (r->o.svg && svg_write_file(r->lad, r->o.svg, err, sizeof err))
+        rc = bad("--svg", err, NULL) - 1;
+    return rc;
+}
+
 static int run_scenario(struct run *r)
 {
     char title[200];
@@ -847,6 +937,7 @@ static int run_scenario(struct run *r)
     int failed = check_paths(r);
     if (!failed && r->sc->check)
         failed = r->sc->check(r);
+    failed |= close_outputs(r);
     summary(r, failed);
     return failed;
 }
@@ -859,7 +950,7 @@ int sf_cmd_sim(int argc, char **argv)
     struct sf_sim_cfg d;
     sf_sim_cfg_default(&d);
     r->o = (struct opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
-                         .color = isatty(STDOUT_FILENO)};
+                         .color = isatty(STDOUT_FILENO), .capture = -1};
     int rc = parse_opts(&r->o, argc, argv);
     if (rc) {
         free(r);
@@ -882,7 +973,11 @@ int sf_cmd_sim(int argc, char **argv)
                              .explain = r->o.explain, .zh = r->o.zh,
                              .msl = r->o.msl};
     r->lad = ladder_new(&lo);
-    rc = r->lad ? run_scenario(r) : 1;
+    rc = !r->lad ? 1 : open_outputs(r);
+    if (!rc)
+        rc = run_scenario(r);
+    pcapw_close(r->pcap);
+    jsonw_close(r->json);
     ladder_free(r->lad);
     sf_sim_free(r->sim);
     free(r);

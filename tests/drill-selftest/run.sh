@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The drill runner's own tests. Each *.pkt here opens with
+#   // expect-pass                 the script must pass, or
+#   // expect-fail: <text>         the script must fail and the output must
+#                                  contain <text>
+# plus a few cases about the command itself (summary line, --coverage,
+# --parse-only). Prints one ok / not ok line per case; exits non-zero on any
+# mismatch. Needs SYNFIN=<path to the synfin binary>.
+set -u
+cd "$(dirname "$0")"
+SYNFIN=${SYNFIN:-../../build/synfin}
+case $SYNFIN in /*) ;; *) SYNFIN="$OLDPWD/$SYNFIN" ;; esac
+[ -x "$SYNFIN" ] || { echo "run.sh: no synfin binary at $SYNFIN" >&2; exit 2; }
+passed=0; failed=0; n=0
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+
+report() { # ok?, name, detail
+  n=$((n+1))
+  if [ "$1" = 1 ]; then passed=$((passed+1)); echo "ok $n - $2"
+  else failed=$((failed+1)); echo "not ok $n - $2: $3"; sed 's/^/    # /' "$out" | head -8
+  fi
+}
+
+for f in *.pkt; do
+  first=$(head -1 "$f")
+  "$SYNFIN" drill "$f" >"$out" 2>&1; rc=$?
+  case $first in
+    "// expect-pass")
+      if [ $rc -eq 0 ] && grep -qx "PASS $f" "$out" && grep -qx "drill: 1 passed, 0 failed" "$out"
+      then report 1 "$f"; else report 0 "$f" "expected to pass (exit $rc)"; fi ;;
+    "// expect-fail: "*)
+      want=${first#"// expect-fail: "}
+      if [ $rc -ne 0 ] && grep -qF -- "$want" "$out" && grep -qx "drill: 0 passed, 1 failed" "$out"
+      then report 1 "$f"; else report 0 "$f" "expected failure with '$want' (exit $rc)"; fi ;;
+    *) report 0 "$f" "first line is neither // expect-pass nor // expect-fail: TEXT" ;;
+  esac
+done
+
+# Several files: one verdict each, then the summary line alone.
+"$SYNFIN" drill pass-sysctl.pkt fail-wrong-ack.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -qx "drill: 1 passed, 1 failed" "$out" &&
+   grep -q "^FAIL fail-wrong-ack.pkt:7: outbound segment mismatch" "$out" &&
+   grep -q "^  expected: S. 0:0(0) ack 2 <...> at 0.000000s" "$out" &&
+   grep -q "^  actual:   S. 0:0(0) ack 1 win 65535 <mss 1460> at 0.000000s" "$out"
+then report 1 "two files: verdicts, expected/actual lines, summary"
+else report 0 "two files" "exit $rc"; fi
+
+# --coverage on one script: most transitions are not exercised -> non-zero.
+"$SYNFIN" drill --coverage pass-sysctl.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q "SYN_SENT -> CLOSED .*(TIMEOUT_RETRANSMIT) *1 scripts" "$out" &&
+   grep -q "NOT EXERCISED" "$out" && grep -qE "^coverage: [0-9]+ of [0-9]+ transitions exercised$" "$out"
+then report 1 "--coverage table and exit status"
+else report 0 "--coverage" "exit $rc"; fi
+
+# --parse-only checks syntax without running: a failing script parses.
+"$SYNFIN" drill --parse-only fail-wrong-ack.pkt fail-parse-error.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -qx "drill: 1 passed, 1 failed" "$out"
+then report 1 "--parse-only"; else report 0 "--parse-only" "exit $rc"; fi
+
+# Command-line options apply to every file: a 600 ms tolerance accepts the
+# retransmission at 1 s that fail-too-late.pkt expects at 0.5 s.
+"$SYNFIN" drill --tolerance_usecs=600000 fail-too-late.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ]; then report 1 "--tolerance_usecs on the command line"
+else report 0 "--tolerance_usecs" "exit $rc"; fi
+
+"$SYNFIN" drill --bogus=1 pass-sysctl.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q "unknown option --bogus" "$out"
+then report 1 "unknown command-line option"; else report 0 "unknown command-line option" "exit $rc"; fi
+
+# -v prints segments both ways and state changes.
+"$SYNFIN" drill -v pass-sysctl.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "> S  0:0(0) win 65535 <mss 1460>" "$out" &&
+   grep -q "state SYN_SENT -> CLOSED (TIMEOUT_RETRANSMIT)" "$out"
+then report 1 "-v trace"; else report 0 "-v trace" "exit $rc"; fi
+
+echo "drill-selftest: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

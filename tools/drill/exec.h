@@ -1,0 +1,79 @@
+/* drill executor internals shared by exec.c (clock, events, verdict),
+ * seg.c (segments in and out) and calls.c (system calls). */
+#ifndef SF_TOOLS_DRILL_EXEC_H
+#define SF_TOOLS_DRILL_EXEC_H
+
+#include "drill/drill.h"
+#include "wire/wire.h"
+
+#define DRILL_STACK_IP 0xc6120001u /* 198.18.0.1 */
+#define DRILL_PEER_IP 0xc6120002u  /* 198.18.0.2 */
+#define DRILL_PORT 8080
+#define DRILL_PEER_PORT 40000
+#define DRILL_PEER_ISN 0xfffffc00u
+#define DRILL_MAX_FDS 64
+
+struct drill_out { /* a datagram the stack emitted, not yet consumed */
+    sf_time_t t;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct drill_fd {
+    bool used, nonblock;
+    int sd;
+    uint64_t wrote; /* bytes written so far: the pattern offset */
+    uint64_t read;
+};
+
+struct drill_runner {
+    struct drill_ctx *ctx;
+    const struct drill_script *sc;
+    struct sf_stack_cfg cfg;
+    struct sf_stack *st;
+    sf_time_t now, next;  /* virtual clock; the stack's next deadline */
+    sf_time_t tol;        /* tolerance, ns */
+    sf_time_t last_script; /* script time of the previous event, ns */
+    struct drill_out *q;
+    size_t qhead, qlen, qcap;
+    struct drill_fd fds[DRILL_MAX_FDS];
+    bool have_tuple;
+    struct sf_addr local, remote; /* the driven connection */
+    bool have_isn;
+    uint32_t stack_isn;
+    /* a blocking call in progress */
+    const struct drill_event *pending;
+    sf_time_t pend_start, pend_end;
+    int line;   /* the script line being run, for messages */
+    bool *seen; /* coverage: transitions this script exercised */
+    bool failed;
+};
+
+/* Records the first failure of the script: prints FAIL file:line: what,
+ * then the expected and actual lines (either may be NULL). */
+void drill_fail(struct drill_runner *r, int line, const char *what,
+                const char *expected, sf_time_t exp_t, const char *actual,
+                sf_time_t act_t);
+
+/* seg.c */
+void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev);
+/* Checks the datagram against the script's > line; returns true if it
+ * matches, else fills why with the first difference. */
+bool drill_seg_match(struct drill_runner *r, const struct drill_seg *want,
+                     const uint8_t *buf, size_t len, char *why, size_t n);
+/* Formats the script's segment / an actual datagram as packetdrill does. */
+void drill_seg_fmt_script(const struct drill_seg *s, char *out, size_t n);
+void drill_seg_fmt_dgram(struct drill_runner *r, const uint8_t *buf,
+                         size_t len, char *out, size_t n);
+/* Learns the stack's ISN and the driven 4-tuple from an emitted datagram. */
+void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len);
+
+/* calls.c: runs a call; returns true once it completed (checked and, on a
+ * mismatch, failed), false while it would block. */
+bool drill_call_run(struct drill_runner *r, const struct drill_event *ev,
+                    bool may_block);
+/* Makes sure the stack exists (created lazily at the first call or
+ * segment, so that sysctl lines before it apply). */
+bool drill_need_stack(struct drill_runner *r, int line);
+
+#endif

@@ -1,0 +1,288 @@
+/* synfin bench, Linux back end: the kernel's TCP over loopback, in a fresh
+ * network namespace made by a forked child (so nothing leaks into the
+ * host's tables and TIME_WAITs die with the namespace). lo is brought up
+ * with MTU 1500 so that segments are MSS 1460 as in the other back ends.
+ * One thread, blocking sockets: on loopback connect(), close() and the
+ * peer's processing all happen inside the system calls. Each workload
+ * group runs in its own child and sends its results back through a pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "synfin/bench.h"
+
+#define LX_PORT0 20000
+#define LX_MAXPORTS 1024
+
+struct lx {
+    unsigned nports;
+    int lsd[LX_MAXPORTS];
+    struct sockaddr_in srv;
+};
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* lo up, MTU 1500; TIME_WAIT kept (no reuse, no cap below our tables). */
+static int netns_setup(struct bench_res *res)
+{
+    if (unshare(CLONE_NEWNET) < 0) {
+        bench_note(res, "unshare(CLONE_NEWNET): %s", strerror(errno));
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    ifr.ifr_mtu = 1500;
+    int r = fd < 0 ? -1 : ioctl(fd, SIOCSIFMTU, &ifr);
+    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+    if (r == 0)
+        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    if (fd >= 0)
+        close(fd);
+    if (r < 0) {
+        bench_note(res, "bringing lo up: %s", strerror(errno));
+        return -1;
+    }
+    write_file("/proc/sys/net/ipv4/ip_local_port_range", "1024 65535");
+    write_file("/proc/sys/net/ipv4/tcp_tw_reuse", "0");
+    write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", "4000000");
+    write_file("/proc/sys/net/core/somaxconn", "65535");
+    write_file("/proc/sys/net/ipv4/tcp_max_syn_backlog", "1000000");
+    struct rlimit rl = {2200000, 2200000};
+    write_file("/proc/sys/fs/nr_open", "2200000");
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        rl.rlim_cur = rl.rlim_max = 1048576;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return 0;
+}
+
+static int lx_init(struct lx *l, unsigned nports)
+{
+    memset(l, 0, sizeof *l);
+    l->nports = nports > LX_MAXPORTS ? LX_MAXPORTS : nports;
+    l->srv.sin_family = AF_INET;
+    l->srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (unsigned p = 0; p < l->nports; p++) {
+        int one = 1, sd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = l->srv;
+        a.sin_port = htons((uint16_t)(LX_PORT0 + p));
+        if (sd < 0 || setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+            bind(sd, (struct sockaddr *)&a, sizeof a) || listen(sd, 65535))
+            return -1;
+        l->lsd[p] = sd;
+    }
+    return 0;
+}
+
+static int lx_open(struct lx *l, unsigned i, bool abort, int *cs, int *ss)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0)
+        return -errno;
+    if (abort) {
+        struct linger lg = {1, 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    struct sockaddr_in a = l->srv;
+    a.sin_port = htons((uint16_t)(LX_PORT0 + i % l->nports));
+    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno;
+        close(c);
+        return -e;
+    }
+    int s = accept(l->lsd[i % l->nports], NULL, NULL);
+    if (s < 0) {
+        int e = errno;
+        close(c);
+        return -e;
+    }
+    *cs = c;
+    *ss = s;
+    return 0;
+}
+
+static int lx_life(struct lx *l, unsigned i, bool abort)
+{
+    int c, s, r = lx_open(l, i, abort, &c, &s);
+    if (r)
+        return r;
+    close(c);
+    close(s);
+    return 0;
+}
+
+static double lx_rate(struct lx *l, const struct bench_opts *o, bool abort,
+                      int *err)
+{
+    unsigned n = 0;
+    double t0 = bench_now(), t;
+    do {
+        for (int k = 0; k < 64; k++, n++)
+            if ((*err = lx_life(l, n, abort)) != 0)
+                return -1;
+        t = bench_now();
+    } while (t - t0 < o->seconds);
+    return n / (t - t0);
+}
+
+static void set_life(struct bench_res *res, enum bench_wl w, double rate,
+                     int err)
+{
+    if (rate >= 0)
+        bench_set(res, w, rate);
+    else
+        bench_note(res, "%s: %s", w == BW_ABORT || w == BW_ABORT_FULL ?
+                   "abort" : "graceful", strerror(-err));
+}
+
+static void g_life(const struct bench_opts *o, struct bench_res *res)
+{
+    struct lx l;
+    int err = 0;
+    if (lx_init(&l, o->ports)) {
+        bench_note(res, "listen: %s", strerror(errno));
+        return;
+    }
+    set_life(res, BW_ABORT, lx_rate(&l, o, true, &err), err);
+    set_life(res, BW_GRACEFUL, lx_rate(&l, o, false, &err), err);
+}
+
+static void g_full(const struct bench_opts *o, struct bench_res *res)
+{
+    struct lx l;
+    int err = 0, c, s;
+    if (lx_init(&l, o->ports)) {
+        bench_note(res, "listen: %s", strerror(errno));
+        return;
+    }
+    for (unsigned i = 0; i < o->fill; i++)
+        if ((err = lx_open(&l, i, false, &c, &s)) != 0 ||
+            (err = lx_life(&l, i, false)) != 0) {
+            bench_note(res, "filling the tables: %s", strerror(-err));
+            return;
+        }
+    set_life(res, BW_ABORT_FULL, lx_rate(&l, o, true, &err), err);
+    set_life(res, BW_GRACEFUL_FULL, lx_rate(&l, o, false, &err), err);
+}
+
+/* One connection, non-blocking ends, 1 MB writes and reads. */
+static void g_bulk(const struct bench_opts *o, struct bench_res *res)
+{
+    struct lx l;
+    int c, s;
+    size_t chunk = 1 << 20;
+    char *buf = calloc(1, chunk);
+    if (!buf || lx_init(&l, 1) || lx_open(&l, 0, false, &c, &s)) {
+        bench_note(res, "bulk setup failed");
+        free(buf);
+        return;
+    }
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    uint64_t sent = 0, rcvd = 0;
+    double t0 = bench_now();
+    while (rcvd < o->bulk_bytes) {
+        if (sent < o->bulk_bytes) {
+            size_t want = o->bulk_bytes - sent < chunk ? o->bulk_bytes - sent : chunk;
+            ssize_t w = write(c, buf, want);
+            sent += w > 0 ? (uint64_t)w : 0;
+        }
+        ssize_t r;
+        while ((r = read(s, buf, chunk)) > 0)
+            rcvd += (uint64_t)r;
+    }
+    bench_set(res, BW_BULK, rcvd / (bench_now() - t0) / 1e6);
+    free(buf);
+}
+
+/* Kernel memory held in slab caches (active objects times object size,
+ * over all caches): its growth over N sockets is what each one costs in
+ * the kernel (socket, inode, dentry, file, hash entries). *req_size gets
+ * the request_sock_TCP object size. -1 if /proc/slabinfo is unreadable. */
+static long long slab_bytes(long long *req_size)
+{
+    FILE *f = fopen("/proc/slabinfo", "r");
+    if (!f)
+        return -1;
+    char line[512], name[64];
+    long long sum = 0, act, num, sz;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%63s %lld %lld %lld", name, &act, &num, &sz) == 4) {
+            sum += act * sz;
+            if (req_size && !strcmp(name, "request_sock_TCP"))
+                *req_size = sz;
+        }
+    fclose(f);
+    return sum;
+}
+
+/* Established: per socket (each connection is two here). TIME_WAIT: per
+ * client record left by a graceful lifecycle. SYN queue: the kernel keeps
+ * a request_sock per half-open connection; loopback cannot hold one open
+ * (the SYN,ACK meets a closed port and is reset), so its object size is
+ * reported. */
+static void g_mem(const struct bench_opts *o, struct bench_res *res)
+{
+    struct lx l;
+    long long req = -1, h0 = slab_bytes(&req), h1, h2;
+    int c, s;
+    unsigned n = o->mem_conns, i;
+    if (h0 < 0 || lx_init(&l, o->ports)) {
+        bench_note(res, "memory: /proc/slabinfo not readable");
+        return;
+    }
+    h0 = slab_bytes(NULL);
+    for (i = 0; i < n && lx_open(&l, i, false, &c, &s) == 0; i++)
+        ;
+    h1 = slab_bytes(NULL);
+    if (i == n)
+        bench_set(res, BW_MEM_ESTAB, (double)(h1 - h0) / (2.0 * n));
+    for (i = 0; i < n && lx_life(&l, n + i, false) == 0; i++)
+        ;
+    h2 = slab_bytes(NULL);
+    if (i == n)
+        bench_set(res, BW_MEM_TW, (double)(h2 - h1) / n);
+    if (req > 0) {
+        bench_set(res, BW_MEM_SYN, (double)req);
+        bench_note(res, "SYN-queue entry is request_sock_TCP's slab object size");
+    }
+}
+
+int bench_linux(const struct bench_opts *o, struct bench_res *res)
+{
+    if (geteuid() != 0) {
+        bench_note(res, "skipped: needs root for a network namespace");
+        return -1;
+    }
+    if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL))
+        bench_in_child(netns_setup, g_life, o, res);
+    if (o->groups & BENCH_G_FULL)
+        bench_in_child(netns_setup, g_full, o, res);
+    if (o->groups & BENCH_G_BULK)
+        bench_in_child(netns_setup, g_bulk, o, res);
+    if (o->groups & BENCH_G_MEM)
+        bench_in_child(netns_setup, g_mem, o, res);
+    return 0;
+}
