@@ -95,6 +95,7 @@ void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
 {
     struct sf_conn tmp;
     tcp_req_inflate(&st->tcp, r, &tmp);
+    tmp.deadline[TT_REXMT] = st->tcp.now; /* popped from the wheel: due */
     tcp_conn_timer_fire(&st->tcp, &tmp);
     req_settle(st, r, &tmp);
 }

@@ -193,6 +193,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     c->iss = send ? tcp_isn(ctx, &c->local, &c->remote) : iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
+    c->snd_sml = c->iss;
     set_send_window(c, seg);
     set_send_mss(ctx, c, seg);
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);

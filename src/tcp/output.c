@@ -114,6 +114,8 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         sf_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     send_seg(ctx, c, seq, flags, ctx->pbuf, n);
     uint32_t used = n + (fin ? 1 : 0);
+    if (n < c->snd_mss && seq_gt(seq + n, c->snd_sml))
+        c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used);
     return used;
 }
@@ -126,9 +128,12 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
     if (n == c->snd_mss)
         return true; /* a full-sized segment */
     if (n == remaining)
-        /* all queued data: unless Nagle holds it back behind unacked
-         * data (TCP_NODELAY turns that off; a FIN pushes it out) */
-        return c->nodelay || flight == 0 || c->fin_queued;
+        /* all queued data: unless Nagle holds it back. Minshall's variant
+         * (as Linux): wait only while an earlier small segment is still
+         * unacknowledged, so the tail of a large write is not delayed by
+         * a round trip. TCP_NODELAY turns it off; a FIN pushes it out. */
+        return c->nodelay || flight == 0 || c->fin_queued ||
+               !seq_gt(c->snd_sml, c->snd_una);
     /* window-limited: only a fair share Fs = 1/2 of the largest window
      * the peer offered, never a silly small segment */
     return n >= c->max_snd_wnd / 2 && n > 0;

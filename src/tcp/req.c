@@ -114,6 +114,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->snd_una = r->iss;
     tmp->snd_nxt = tmp->snd_max = r->iss + 1;
     tmp->snd_buf_seq = r->iss + 1;
+    tmp->snd_sml = r->iss;
     tmp->rcv_nxt = r->irs + 1;
     tmp->snd_wnd = tmp->max_snd_wnd = r->snd_wnd;
     tmp->snd_wl1 = r->irs;

@@ -108,6 +108,7 @@ struct sf_conn {
     sf_time_t last_rcv; /* last segment received (keepalive idle) */
     uint32_t rcv_acked; /* RCV.NXT as last acknowledged */
     uint32_t rfin_seq;
+    uint32_t snd_sml; /* end of the last sub-MSS segment sent (Nagle) */
     struct tcp_reass *reass; /* out-of-order ranges, allocated on demand */
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
