@@ -25,6 +25,10 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_KEEPIDLE_MS] = "keepidle_ms",
     [SET_KEEPINTVL_MS] = "keepintvl_ms",
     [SET_KEEPCNT] = "keepcnt",
+    [SET_DELACK_MS] = "delack_ms",
+    [SET_SYN_BACKLOG] = "syn_backlog",
+    [SET_SYNCOOKIES] = "syncookies",
+    [SET_REASS_MAX_RANGES] = "reass_max_ranges",
 };
 
 void drill_settings_default(struct drill_settings *s)
@@ -114,6 +118,10 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_KEEPIDLE_MS: cfg->keepidle = (sf_time_t)v[i] * SF_MSEC; break;
         case SET_KEEPINTVL_MS: cfg->keepintvl = (sf_time_t)v[i] * SF_MSEC; break;
         case SET_KEEPCNT: cfg->keepcnt = (unsigned)v[i]; break;
+        case SET_DELACK_MS: cfg->delack = (sf_time_t)v[i] * SF_MSEC; break;
+        case SET_SYN_BACKLOG: cfg->syn_backlog = (unsigned)v[i]; break;
+        case SET_SYNCOOKIES: cfg->syncookies = v[i] != 0; break;
+        case SET_REASS_MAX_RANGES: cfg->reass_max_ranges = (unsigned)v[i]; break;
         case SET_COUNT: break;
         }
     }
