@@ -49,7 +49,7 @@ struct sf_conn {
     struct sf_conn *hnext; /* demux (or listener) hash chain */
     struct sf_conn *bnext, *bprev; /* bound-port chain */
     struct sf_conn *anext, *aprev; /* every connection of the stack */
-    bool hashed, in_ltab, bound, explicit_bind;
+    bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1;
     int sd; /* descriptor, -1 once released */
 
     /* --- listener relation --- */
@@ -65,10 +65,10 @@ struct sf_conn {
     enum sf_state state;
     struct sf_addr local, remote;
     uint32_t iss, irs;
-    uint32_t snd_una, snd_nxt, snd_wnd, snd_up, snd_wl1, snd_wl2;
+    uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
     uint32_t snd_max;     /* highest sequence number sent + 1 */
     uint32_t max_snd_wnd; /* RFC 5961 5.2: MAX.SND.WND */
-    uint32_t rcv_nxt, rcv_wnd, rcv_up;
+    uint32_t rcv_nxt, rcv_wnd; /* no urgent pointers: see step six */
     uint32_t snd_buf_seq; /* sequence number of sndbuf's first byte */
     uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
     uint16_t snd_mss;     /* effective send MSS (3.7.1) */
@@ -76,20 +76,20 @@ struct sf_conn {
     struct sf_ring sndbuf, rcvbuf;
 
     /* --- flags --- */
-    bool passive;      /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
-    bool fin_queued;   /* CLOSE called: FIN goes after the data */
-    bool fin_rcvd;     /* peer's FIN received (RCV.NXT is past it) */
-    bool shut_rd;      /* shutdown(SHUT_RD) */
-    bool app_closed;   /* descriptor released */
-    bool dead;         /* out of the protocol: stack must free it */
-    bool ack_now;      /* an ACK is owed */
-    bool connect_seen; /* sf_connect has reported success once */
-    bool syn_rexmitted;
-    bool in_acceptq;
-    bool ack_pending;  /* data received, ACK delayed (3.8.6.3) */
-    bool in_recovery;  /* RFC 6582 fast recovery */
-    bool rfin;         /* the peer's FIN is known, at rfin_seq */   /* on the listener's accept queue, not its SYN queue */
-    bool linger_on, nodelay, keepalive, reuseaddr;
+    bool passive : 1;      /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
+    bool fin_queued : 1;   /* CLOSE called: FIN goes after the data */
+    bool fin_rcvd : 1;     /* peer's FIN received (RCV.NXT is past it) */
+    bool shut_rd : 1;      /* shutdown(SHUT_RD) */
+    bool app_closed : 1;   /* descriptor released */
+    bool dead : 1;         /* out of the protocol: stack must free it */
+    bool ack_now : 1;      /* an ACK is owed */
+    bool connect_seen : 1; /* sf_connect has reported success once */
+    bool syn_rexmitted : 1;
+    bool in_acceptq : 1;
+    bool ack_pending : 1;  /* data received, ACK delayed (3.8.6.3) */
+    bool in_recovery : 1;  /* RFC 6582 fast recovery */
+    bool rfin : 1;         /* the peer's FIN is known, at rfin_seq */
+    bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     int linger_secs;
     int error; /* pending SO_ERROR (negative SF_E*), 0 if none */
     int reset_error; /* sticky: connection ended by this error */
@@ -99,7 +99,7 @@ struct sf_conn {
     sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
     sf_time_t una_since; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
     sf_time_t rto, srtt, rttvar;
-    bool have_rtt, rtt_timing;
+    bool have_rtt : 1, rtt_timing : 1;
     uint32_t rtt_seq;
     sf_time_t rtt_start;
     unsigned nrexmt; /* consecutive retransmissions of the front */
