@@ -25,6 +25,7 @@ struct run {
     struct side s[2]; /* 0 client, 1 server */
     int listener;
     uint32_t server_ip;
+    bool server_waits; /* the server sends only after the client's FIN */
 };
 
 static uint64_t next_rand(uint64_t *x)
@@ -53,7 +54,7 @@ static void pump(struct run *r, struct sf_stack *st, int who)
     if (me->sd < 0)
         return;
     uint8_t buf[20000];
-    while (me->sent < me->to_send) {
+    while (me->sent < me->to_send && !(who == 1 && r->server_waits && !me->eof)) {
         uint64_t n = 1 + next_rand(&me->rng) % sizeof buf;
         if (n > me->to_send - me->sent)
             n = me->to_send - me->sent;
@@ -88,6 +89,8 @@ static void pump(struct run *r, struct sf_stack *st, int who)
                 me->bad = true;
         me->rcvd += (uint64_t)n;
     }
+    if (who == 1 && r->server_waits && me->eof && me->sent == 0 && !me->err)
+        pump(r, st, who); /* EOF seen: the half-closed side sends now */
 }
 
 static void app(void *ctx, struct sf_sim *sim, int host)
@@ -107,8 +110,8 @@ static bool not_done(void *ctx, struct sf_sim *sim)
 }
 
 /* Moves `bytes` each way over a link with these impairments. */
-static void transfer(uint64_t seed, double loss, double dup, double reorder,
-                     uint64_t bytes)
+static void transfer_mode(uint64_t seed, double loss, double dup,
+                          double reorder, uint64_t bytes, bool server_waits)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -124,7 +127,8 @@ static void transfer(uint64_t seed, double loss, double dup, double reorder,
     CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
     int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
     int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
-    struct run r = {.server_ip = SF_SIM_NET_BASE + 2};
+    struct run r = {.server_ip = SF_SIM_NET_BASE + 2,
+                    .server_waits = server_waits};
     for (int i = 0; i < 2; i++) {
         r.s[i].sd = -1;
         r.s[i].to_send = bytes;
@@ -163,6 +167,64 @@ static void transfer(uint64_t seed, double loss, double dup, double reorder,
     sf_sim_free(sim);
 }
 
+static void transfer(uint64_t seed, double loss, double dup, double reorder,
+                     uint64_t bytes)
+{
+    transfer_mode(seed, loss, dup, reorder, bytes, false);
+}
+
+/* RFC 1122 4.2.3.6: a peer that vanished (its link went down) is found
+ * after the idle time plus keepcnt unanswered probes, with ETIMEDOUT. */
+static void keepalive_finds_dead_peer(void)
+{
+    struct sf_sim_cfg cfg;
+    sf_sim_cfg_default(&cfg);
+    cfg.seed = 9;
+    cfg.link.delay = 5 * SF_MSEC;
+    struct sf_sim *sim;
+    CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
+    int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
+    int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
+    struct sf_stack *cs = sf_sim_host_stack(sim, c);
+    struct sf_stack *ss = sf_sim_host_stack(sim, s);
+    int l = sf_socket(ss);
+    sf_bind(ss, l, &(struct sf_addr){0, SERVER_PORT});
+    sf_listen(ss, l, 8);
+    int sd = sf_socket(cs);
+    int one = 1, idle = 10, intvl = 5, cnt = 3;
+    sf_setsockopt(cs, sd, SF_SOL_SOCKET, SF_SO_KEEPALIVE, &one, sizeof one);
+    sf_setsockopt(cs, sd, SF_IPPROTO_TCP, SF_TCP_KEEPIDLE, &idle, sizeof idle);
+    sf_setsockopt(cs, sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &intvl, sizeof intvl);
+    sf_setsockopt(cs, sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt, sizeof cnt);
+    sf_sim_touch(sim, c);
+    sf_connect(cs, sd, &(struct sf_addr){SF_SIM_NET_BASE + 2, SERVER_PORT});
+    sf_sim_touch(sim, c);
+    sf_sim_run_until(sim, 1 * SF_SEC);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(cs, sd, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    /* an idle but live peer answers the probes: still up after a minute */
+    sf_sim_run_until(sim, 61 * SF_SEC);
+    CHECK_EQ(sf_tcp_info(cs, sd, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    CHECK(sf_stack_counters(cs)->c[SF_CTR_KEEPALIVE_PROBES] >= 2);
+    /* now the server vanishes */
+    struct sf_sim_link_cfg down;
+    sf_sim_link_get(sim, s, c, &down);
+    down.down = true;
+    sf_sim_link_set(sim, s, c, &down);
+    sf_time_t t0 = sf_sim_now(sim);
+    sf_sim_run_until(sim, t0 + 40 * SF_SEC);
+    CHECK_EQ(sf_tcp_info(cs, sd, &info), 0);
+    CHECK_EQ(info.state, SF_CLOSED);
+    char b[4];
+    CHECK_EQ(sf_recv(cs, sd, b, sizeof b, 0), SF_ETIMEDOUT);
+    CHECK_EQ(sf_stack_counters(cs)->c[SF_CTR_TIMEOUTS], 1);
+    sf_close(cs, sd);
+    sf_close(ss, l);
+    sf_sim_free(sim);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t mb = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
@@ -173,5 +235,10 @@ int main(int argc, char **argv)
     transfer(4, 0, 0, 0.1, bytes);
     transfer(5, 0.05, 0.05, 0.05, bytes);
     transfer(6, 0.15, 0.02, 0.1, bytes / 4);
+    /* RFC 9293 3.6.1 half-close: the client writes, shuts down at once
+     * (its data still in flight); the server reads to EOF and only then
+     * sends its whole answer, which the half-closed client receives */
+    transfer_mode(7, 0.03, 0.01, 0.05, bytes, true);
+    keepalive_finds_dead_peer();
     CHECK_MAIN_END();
 }
