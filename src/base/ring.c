@@ -3,82 +3,102 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sf_ring_init(struct sf_ring *r, uint32_t cap)
-{
-    r->buf = NULL;
-    r->cap = cap;
-    r->head = r->len = 0;
-}
-
 void sf_ring_free(struct sf_ring *r)
 {
-    free(r->buf);
-    r->buf = NULL;
-    r->head = r->len = 0;
+    free(r->m);
+    r->m = NULL;
 }
 
-int sf_ring_reserve(struct sf_ring *r)
+int sf_ring_reserve(struct sf_ring *r, uint32_t cap)
 {
-    if (r->buf || r->cap == 0)
+    if (r->m)
         return 0;
-    r->buf = malloc(r->cap);
-    return r->buf ? 0 : -1;
+    if (cap == 0)
+        return -1;
+    r->m = malloc(sizeof *r->m + cap);
+    if (!r->m)
+        return -1;
+    r->m->cap = cap;
+    r->m->head = r->m->len = 0;
+    return 0;
 }
 
-uint32_t sf_ring_write(struct sf_ring *r, const void *data, uint32_t len)
+static uint32_t pos(const struct sf_ring_mem *m, uint64_t off)
 {
-    if (sf_ring_reserve(r) < 0)
+    return (uint32_t)(((uint64_t)m->head + off) % m->cap);
+}
+
+/* Copies len bytes into the ring at position p, wrapping. */
+static void put(struct sf_ring_mem *m, uint32_t p, const uint8_t *data,
+                uint32_t len)
+{
+    uint32_t first = m->cap - p < len ? m->cap - p : len;
+    memcpy(m->data + p, data, first);
+    memcpy(m->data, data + first, len - first);
+}
+
+uint32_t sf_ring_write(struct sf_ring *r, uint32_t cap, const void *data,
+                       uint32_t len)
+{
+    uint32_t n = sf_ring_write_at(r, cap, 0, data, len);
+    sf_ring_commit(r, n);
+    return n;
+}
+
+uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t cap, uint32_t off,
+                          const void *data, uint32_t len)
+{
+    if (sf_ring_reserve(r, cap) < 0)
         return 0;
-    if (len > sf_ring_space(r))
-        len = sf_ring_space(r);
-    uint32_t tail = (uint32_t)(((uint64_t)r->head + r->len) % r->cap);
-    uint32_t first = r->cap - tail < len ? r->cap - tail : len;
-    memcpy(r->buf + tail, data, first);
-    memcpy(r->buf, (const uint8_t *)data + first, len - first);
-    r->len += len;
-    return len;
-}
-
-uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out, uint32_t len)
-{
-    if (off >= r->len)
+    struct sf_ring_mem *m = r->m;
+    uint32_t space = m->cap - m->len;
+    if (off >= space)
         return 0;
-    if (len > r->len - off)
-        len = r->len - off;
-    uint32_t start = (uint32_t)(((uint64_t)r->head + off) % r->cap);
-    uint32_t first = r->cap - start < len ? r->cap - start : len;
-    memcpy(out, r->buf + start, first);
-    memcpy((uint8_t *)out + first, r->buf, len - first);
-    return len;
-}
-
-void sf_ring_consume(struct sf_ring *r, uint32_t len)
-{
-    if (len > r->len)
-        len = r->len;
-    r->head = r->cap ? (r->head + len) % r->cap : 0;
-    r->len -= len;
-    /* head is not reset when the ring empties: bytes written past the
-     * tail by sf_ring_write_at() keep their place */
-}
-
-uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t off, const void *data,
-                          uint32_t len)
-{
-    if (sf_ring_reserve(r) < 0 || off >= sf_ring_space(r))
-        return 0;
-    if (len > sf_ring_space(r) - off)
-        len = sf_ring_space(r) - off;
-    uint32_t pos = (uint32_t)(((uint64_t)r->head + r->len + off) % r->cap);
-    uint32_t first = r->cap - pos < len ? r->cap - pos : len;
-    memcpy(r->buf + pos, data, first);
-    memcpy(r->buf, (const uint8_t *)data + first, len - first);
+    if (len > space - off)
+        len = space - off;
+    put(m, pos(m, (uint64_t)m->len + off), data, len);
     return len;
 }
 
 void sf_ring_commit(struct sf_ring *r, uint32_t n)
 {
-    if (n > sf_ring_space(r))
-        n = sf_ring_space(r);
-    r->len += n;
+    if (!r->m)
+        return;
+    if (n > r->m->cap - r->m->len)
+        n = r->m->cap - r->m->len;
+    r->m->len += n;
+}
+
+uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out,
+                      uint32_t len)
+{
+    const struct sf_ring_mem *m = r->m;
+    if (!m || off >= m->len)
+        return 0;
+    if (len > m->len - off)
+        len = m->len - off;
+    uint32_t start = pos(m, off);
+    uint32_t first = m->cap - start < len ? m->cap - start : len;
+    memcpy(out, m->data + start, first);
+    memcpy((uint8_t *)out + first, m->data, len - first);
+    return len;
+}
+
+void sf_ring_consume(struct sf_ring *r, uint32_t len)
+{
+    struct sf_ring_mem *m = r->m;
+    if (!m)
+        return;
+    if (len > m->len)
+        len = m->len;
+    m->head = pos(m, len);
+    m->len -= len;
+    /* head is not reset when the ring empties: bytes written past the
+     * tail by sf_ring_write_at() keep their place */
+}
+
+void sf_ring_trim(struct sf_ring *r, bool keep)
+{
+    if (r->m && r->m->len == 0 && !keep)
+        sf_ring_free(r);
 }

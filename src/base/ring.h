@@ -1,37 +1,56 @@
-/* A byte ring buffer with a fixed capacity chosen at allocation. The
- * storage is allocated on first use (sf_ring_reserve), so an idle
- * connection holds no buffer memory. */
+/* A byte ring buffer whose storage exists only while it holds bytes: a
+ * connection that is idle holds no buffer memory, and the ring itself is
+ * one pointer. The capacity is given when storage is first needed. */
 #ifndef SF_BASE_RING_H
 #define SF_BASE_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct sf_ring {
-    uint8_t *buf;
-    uint32_t cap;  /* capacity in bytes (buffer allocated lazily) */
+struct sf_ring_mem {
+    uint32_t cap;  /* capacity in bytes */
     uint32_t head; /* offset of the first byte */
     uint32_t len;  /* bytes held */
+    uint32_t pad_;
+    uint8_t data[];
 };
 
-void sf_ring_init(struct sf_ring *r, uint32_t cap);
+struct sf_ring {
+    struct sf_ring_mem *m; /* NULL: empty and unallocated */
+};
+
+static inline void sf_ring_init(struct sf_ring *r) { r->m = NULL; }
+static inline uint32_t sf_ring_len(const struct sf_ring *r)
+{
+    return r->m ? r->m->len : 0;
+}
+/* Free bytes in a ring of capacity cap. */
+static inline uint32_t sf_ring_space(const struct sf_ring *r, uint32_t cap)
+{
+    uint32_t len = sf_ring_len(r);
+    return cap > len ? cap - len : 0;
+}
 void sf_ring_free(struct sf_ring *r);
-/* Allocates the storage if not yet done; returns 0 or -1. */
-int sf_ring_reserve(struct sf_ring *r);
-static inline uint32_t sf_ring_space(const struct sf_ring *r) { return r->cap - r->len; }
+/* Gives the ring storage of cap bytes if it has none; 0 or -1. */
+int sf_ring_reserve(struct sf_ring *r, uint32_t cap);
 /* Appends up to len bytes; returns how many. */
-uint32_t sf_ring_write(struct sf_ring *r, const void *data, uint32_t len);
+uint32_t sf_ring_write(struct sf_ring *r, uint32_t cap, const void *data,
+                       uint32_t len);
 /* Copies len bytes starting off bytes after head into out (no removal);
  * returns how many were available. */
-uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out, uint32_t len);
-/* Writes len bytes at off bytes past the tail without making them part
- * of the ring yet (out-of-order data waiting for the gap before it);
- * returns how many fitted. sf_ring_commit() later takes n bytes at the
- * tail in. */
-uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t off, const void *data,
-                          uint32_t len);
-void sf_ring_commit(struct sf_ring *r, uint32_t n);
+uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out,
+                      uint32_t len);
 /* Drops len bytes from the head. */
 void sf_ring_consume(struct sf_ring *r, uint32_t len);
+/* Writes len bytes at off bytes past the tail without making them part of
+ * the ring yet (out-of-order data waiting for the gap before it); returns
+ * how many fitted. sf_ring_commit() later takes n bytes at the tail in. */
+uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t cap, uint32_t off,
+                          const void *data, uint32_t len);
+void sf_ring_commit(struct sf_ring *r, uint32_t n);
+/* Frees the storage if the ring is empty (keep = bytes past the tail are
+ * still waiting, see sf_ring_write_at). */
+void sf_ring_trim(struct sf_ring *r, bool keep);
 
 #endif

@@ -21,8 +21,8 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
     c->snd_mss = 536; /* RFC 9293 3.7.1: default send MSS without the option */
-    sf_ring_init(&c->sndbuf, c->sndbuf_size);
-    sf_ring_init(&c->rcvbuf, c->rcvbuf_size);
+    sf_ring_init(&c->sndbuf);
+    sf_ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;
 }
 
@@ -162,9 +162,9 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_set_state(ctx, c, SF_CLOSED, cause);
     /* RFC 9293 3.10.7.4: "All segment queues should be flushed." Unread
      * received data stays readable only after an orderly end. */
-    sf_ring_consume(&c->sndbuf, c->sndbuf.len);
+    sf_ring_free(&c->sndbuf);
     if (error)
-        sf_ring_consume(&c->rcvbuf, c->rcvbuf.len);
+        sf_ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
@@ -186,8 +186,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->snd_mss = c->snd_mss;
     info->rcv_nxt = c->rcv_nxt;
     info->rcv_wnd = c->rcv_wnd;
-    info->sndq = c->sndbuf.len;
-    info->rcvq = c->state == SF_LISTEN ? c->acceptq_len : c->rcvbuf.len;
+    info->sndq = sf_ring_len(&c->sndbuf);
+    info->rcvq = c->state == SF_LISTEN ? c->acceptq_len : sf_ring_len(&c->rcvbuf);
     info->rto = c->rto;
     info->retransmits = c->nrexmt;
     info->error = c->error;

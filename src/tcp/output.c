@@ -26,7 +26,7 @@ void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
  * at most 65535. */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
-    uint32_t used = c->rcvbuf.len;
+    uint32_t used = sf_ring_len(&c->rcvbuf);
     uint32_t space = c->rcvbuf_size > used ? c->rcvbuf_size - used : 0;
     return space > 65535 ? 65535 : space;
 }
@@ -96,7 +96,7 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
 
 static uint32_t data_end(const struct sf_conn *c)
 {
-    return c->snd_buf_seq + c->sndbuf.len;
+    return c->snd_buf_seq + sf_ring_len(&c->sndbuf);
 }
 
 /* Sends [seq, seq+n) of the send buffer, with FIN if it ends at our FIN;

@@ -42,12 +42,12 @@ static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
         if (seq_geq(s, end))
             break;
         if (seq_lt(at, s))
-            sf_ring_write_at(&c->rcvbuf, at - c->rcv_nxt, data + (at - seq),
+            sf_ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
                              s - at);
         at = e;
     }
     if (seq_lt(at, end))
-        sf_ring_write_at(&c->rcvbuf, at - c->rcv_nxt, data + (at - seq),
+        sf_ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
                          end - at);
 }
 
@@ -107,7 +107,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
                                                : c->rcvbuf_size;
     if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
-        q->bytes + len > byte_limit || sf_ring_reserve(&c->rcvbuf) < 0)
+        q->bytes + len > byte_limit || sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
         return false;
     write_gaps(c, seq, data, len);
     add_range(q, seq, seq + len);

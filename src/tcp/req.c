@@ -87,8 +87,6 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->user_timeout = l->user_timeout;
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
-    sf_ring_init(&c->sndbuf, c->sndbuf_size);
-    sf_ring_init(&c->rcvbuf, c->rcvbuf_size);
 }
 
 /* Starts tmp as a TCB that the caller's record already counts in state. */
