@@ -48,7 +48,7 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
 
 static unsigned backlog(const struct sf_conn *l)
 {
-    return l->backlog > 0 ? (unsigned)l->backlog : 1;
+    return l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
 }
 
 /* Linux's answer to a full accept queue, which the issue asks for: the
@@ -58,7 +58,7 @@ static bool acceptq_full(struct sf_stack *st, const struct sf_conn *l,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
     if (!(seg->flags & SF_ACK) || (seg->flags & (SF_SYN | SF_RST)) ||
-        l->acceptq_len < backlog(l))
+        l->lq->acceptq_len < backlog(l))
         return false;
     drop(st, SF_DROP_ACCEPTQ_FULL, ip, seg);
     return true;
@@ -278,15 +278,15 @@ void stack_tw_timer(struct sf_stack *st)
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l)
 {
     struct tcp_ctx *ctx = &st->tcp;
-    while (l->synq) {
-        struct tcp_req *r = l->synq;
+    while (l->lq->synq) {
+        struct tcp_req *r = l->lq->synq;
         struct sf_conn tmp;
         tcp_req_inflate(ctx, r, &tmp);
         tcp_listener_closed(ctx, &tmp);
         req_settle(st, r, &tmp);
     }
-    while (l->acceptq) {
-        struct sf_conn *c = l->acceptq;
+    while (l->lq->acceptq) {
+        struct sf_conn *c = l->lq->acceptq;
         tcp_listener_closed(ctx, c);
         tcp_child_unlink(c);
         stack_reap(st, c);

@@ -73,7 +73,7 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if ((unsigned)backlog > max)
         backlog = (int)max;
     if (c->state == SF_LISTEN) {
-        c->backlog = backlog; /* listen() again adjusts the backlog */
+        c->lq->backlog = backlog; /* listen() again adjusts the backlog */
         return 0;
     }
     if (c->state != SF_CLOSED || c->dead)
@@ -89,8 +89,11 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     int r = stack_port_listen_ok(st, c);
     if (r < 0)
         return r;
+    r = tcp_open_passive(&st->tcp, c, backlog);
+    if (r < 0)
+        return r;
     stack_listen_insert(st, c);
-    return tcp_open_passive(&st->tcp, c, backlog);
+    return 0;
 }
 
 int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer)
@@ -363,7 +366,7 @@ unsigned sf_poll(struct sf_stack *st, int sd)
         return SF_POLLERR | SF_POLLHUP;
     unsigned ev = 0;
     if (c->state == SF_LISTEN)
-        return c->acceptq_len ? SF_POLLIN : 0;
+        return c->lq && c->lq->acceptq_len ? SF_POLLIN : 0;
     if (sf_ring_len(&c->rcvbuf) || c->fin_rcvd || c->shut_rd || c->reset_error)
         ev |= SF_POLLIN;
     if (c->fin_rcvd)

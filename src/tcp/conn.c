@@ -1,6 +1,7 @@
 /* The TCB's life: creation, the one function every state change goes
  * through, termination, tracing and STATUS. */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp/tcp_int.h"
@@ -33,6 +34,8 @@ void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
     sf_ring_free(&c->sndbuf);
     sf_ring_free(&c->rcvbuf);
     tcp_reass_free(c);
+    free(c->lq);
+    c->lq = NULL;
     ctx->ctr.conns_in_state[c->state]--;
 }
 
@@ -187,7 +190,7 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->rcv_nxt = c->rcv_nxt;
     info->rcv_wnd = c->rcv_wnd;
     info->sndq = sf_ring_len(&c->sndbuf);
-    info->rcvq = c->state == SF_LISTEN ? c->acceptq_len : sf_ring_len(&c->rcvbuf);
+    info->rcvq = c->lq ? c->lq->acceptq_len : sf_ring_len(&c->rcvbuf);
     info->rto = c->rto;
     info->retransmits = c->nrexmt;
     info->error = c->error;

@@ -88,14 +88,14 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
     }
     /* Third: a SYN. With the accept queue full there is no room for the
      * connection at the end of the handshake: drop, the peer retries. */
-    unsigned backlog = l->backlog > 0 ? (unsigned)l->backlog : 1;
-    if (l->acceptq_len >= backlog) {
+    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
+    if (l->lq->acceptq_len >= backlog) {
         tcp_drop(ctx, l, SF_DROP_LISTEN_OVERFLOW, ip, seg);
         return TCP_LISTEN_DROP;
     }
     /* A full SYN queue (a flood of half-open handshakes): answer with a
      * cookie and keep no state (RFC 4987 3.6), or drop. */
-    if (l->synq_len >= ctx->cfg->syn_backlog) {
+    if (l->lq->synq_len >= ctx->cfg->syn_backlog) {
         if (ctx->cfg->syncookies) {
             tcp_send_cookie(ctx, l, ip, seg);
             return TCP_LISTEN_DROP;
@@ -106,45 +106,24 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
     return TCP_LISTEN_SPAWN;
 }
 
-static void queue_push(struct sf_conn **head, struct sf_conn *c)
-{
-    /* append at the tail: accept() takes connections in arrival order */
-    c->qnext = NULL;
-    if (!*head) {
-        c->qprev = c; /* head's qprev points at the tail */
-        *head = c;
-        return;
-    }
-    struct sf_conn *tail = (*head)->qprev;
-    tail->qnext = c;
-    c->qprev = tail;
-    (*head)->qprev = c;
-}
-
-static void queue_remove(struct sf_conn **head, struct sf_conn *c)
-{
-    if (*head == c) {
-        *head = c->qnext;
-        if (*head)
-            (*head)->qprev = c->qprev;
-    } else {
-        c->qprev->qnext = c->qnext;
-        if (c->qnext)
-            c->qnext->qprev = c->qprev;
-        else
-            (*head)->qprev = c->qprev;
-    }
-    c->qnext = c->qprev = NULL;
-}
-
 /* Takes c off its listener's accept queue. */
 void tcp_child_unlink(struct sf_conn *c)
 {
     struct sf_conn *l = c->listener;
     if (!l || !c->in_acceptq)
         return;
-    queue_remove(&l->acceptq, c);
-    l->acceptq_len--;
+    struct tcp_lq *q = l->lq;
+    struct sf_conn *prev = NULL;
+    for (struct sf_conn *x = q->acceptq; x && x != c; x = x->qnext)
+        prev = x; /* short: the queue is bounded by the backlog */
+    if (prev)
+        prev->qnext = c->qnext;
+    else
+        q->acceptq = c->qnext;
+    if (q->acceptq_tail == c)
+        q->acceptq_tail = prev;
+    c->qnext = NULL;
+    q->acceptq_len--;
     c->listener = NULL;
     c->in_acceptq = false;
 }
@@ -152,16 +131,22 @@ void tcp_child_unlink(struct sf_conn *c)
 /* A connection that completed its handshake joins the accept queue. */
 void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
 {
+    struct tcp_lq *q = l->lq;
     c->listener = l;
-    queue_push(&l->acceptq, c);
-    l->acceptq_len++;
+    c->qnext = NULL;
+    if (q->acceptq_tail)
+        q->acceptq_tail->qnext = c;
+    else
+        q->acceptq = c;
+    q->acceptq_tail = c;
+    q->acceptq_len++;
     c->in_acceptq = true;
     tcp_wakeup(ctx, c); /* wakes the listener: c has no descriptor yet */
 }
 
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
 {
-    struct sf_conn *c = l->acceptq;
+    struct sf_conn *c = l->lq->acceptq;
     (void)ctx;
     if (!c)
         return NULL;

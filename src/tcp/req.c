@@ -14,11 +14,11 @@
 static void synq_push(struct sf_conn *l, struct tcp_req *r)
 {
     r->qprev = NULL;
-    r->qnext = l->synq;
-    if (l->synq)
-        l->synq->qprev = r;
-    l->synq = r;
-    l->synq_len++;
+    r->qnext = l->lq->synq;
+    if (l->lq->synq)
+        l->lq->synq->qprev = r;
+    l->lq->synq = r;
+    l->lq->synq_len++;
 }
 
 void tcp_req_unlink(struct tcp_req *r)
@@ -29,11 +29,11 @@ void tcp_req_unlink(struct tcp_req *r)
     if (r->qprev)
         r->qprev->qnext = r->qnext;
     else
-        l->synq = r->qnext;
+        l->lq->synq = r->qnext;
     if (r->qnext)
         r->qnext->qprev = r->qprev;
     r->qnext = r->qprev = NULL;
-    l->synq_len--;
+    l->lq->synq_len--;
     r->listener = NULL;
 }
 
@@ -194,7 +194,7 @@ void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
     uint32_t cookie = ((t & 31u) << 27) | (idx << 24) |
                       cookie_hash(ctx, ip, seg, seg->seq, t);
     ctx->ctr.c[SF_CTR_SYNCOOKIES_SENT]++;
-    l->last_cookie = ctx->now + 1;
+    l->lq->last_cookie = ctx->now + 1;
     uint32_t wnd = l->rcvbuf_size > 65535 ? 65535 : l->rcvbuf_size;
     struct sf_tcp synack = {.sport = seg->dport, .dport = seg->sport,
                             .seq = cookie, .ack = seg->seq + 1,
@@ -208,8 +208,8 @@ uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
                           const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
     /* Only while cookies may be out there: a stray ACK is not a cookie. */
-    if (!ctx->cfg->syncookies || l->last_cookie == 0 ||
-        ctx->now + 1 - l->last_cookie > 2 * COOKIE_PERIOD)
+    if (!ctx->cfg->syncookies || l->lq->last_cookie == 0 ||
+        ctx->now + 1 - l->lq->last_cookie > 2 * COOKIE_PERIOD)
         return 0;
     uint32_t cookie = seg->ack - 1, irs = seg->seq - 1;
     uint32_t now_t = (uint32_t)(ctx->now / COOKIE_PERIOD);

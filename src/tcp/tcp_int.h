@@ -53,13 +53,9 @@ struct sf_conn {
     int sd; /* descriptor, -1 once released */
 
     /* --- listener relation --- */
-    struct sf_conn *listener;      /* passive child: its listener */
-    struct sf_conn *qnext, *qprev; /* in the listener's accept queue */
-    struct tcp_req *synq;          /* listener: its SYN queue */
-    struct sf_conn *acceptq;       /* listener: its accept queue */
-    unsigned synq_len, acceptq_len;
-    int backlog;
-    sf_time_t last_cookie; /* listener: when a SYN cookie was last sent */
+    struct sf_conn *listener; /* in an accept queue: whose */
+    struct sf_conn *qnext;    /* the next in that accept queue */
+    struct tcp_lq *lq;        /* a listener's queues (LISTEN only) */
 
     /* --- RFC 9293 3.3.1 --- */
     enum sf_state state;
@@ -115,6 +111,15 @@ struct sf_conn {
     uint8_t dupacks;
     uint16_t rcv_mss; /* largest segment received: "full-sized" */
     uint32_t sndbuf_size, rcvbuf_size;
+};
+
+/* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
+struct tcp_lq {
+    struct tcp_req *synq;                   /* half-open requests */
+    struct sf_conn *acceptq, *acceptq_tail; /* established, FIFO */
+    unsigned synq_len, acceptq_len;
+    int backlog;
+    sf_time_t last_cookie; /* when a SYN cookie was last sent, + 1 */
 };
 
 /* A passive connection in SYN_RCVD, kept small (RFC 4987 3.1): what it

@@ -1,5 +1,6 @@
 /* The user calls of RFC 9293 3.10.1-3.10.5: OPEN, SEND, RECEIVE, CLOSE,
  * ABORT, each with its per-state rules. (STATUS is tcp_info in conn.c.) */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp/tcp_int.h"
@@ -23,7 +24,10 @@ int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c)
 /* 3.10.1 OPEN, passive: "enter the LISTEN state and return". */
 int tcp_open_passive(struct tcp_ctx *ctx, struct sf_conn *c, int backlog)
 {
-    c->backlog = backlog;
+    c->lq = calloc(1, sizeof *c->lq);
+    if (!c->lq)
+        return SF_ENOMEM;
+    c->lq->backlog = backlog;
     tcp_set_state(ctx, c, SF_LISTEN, SF_CAUSE_OPEN_PASSIVE);
     return 0;
 }
