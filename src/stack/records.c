@@ -38,7 +38,6 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
     tcp_conn_move(ctx, c, tmp);
     c->sd = -1;
     c->listener = NULL;
-    stack_conn_adopt(st, c);
     stack_port_link(st, c, c->local.port);
     stack_hash_conn(st, c);
     if (!c->dead)

@@ -220,7 +220,6 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
     if (!c)
         return NULL;
     tcp_conn_init(&st->tcp, c);
-    stack_conn_adopt(st, c);
     return c;
 }
 
@@ -229,23 +228,31 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
     unhash(st, c);
     port_unlink(st, c);
     tcp_conn_destroy(&st->tcp, c);
-    if (c->aprev)
-        c->aprev->anext = c->anext;
-    else
-        st->all = c->anext;
-    if (c->anext)
-        c->anext->aprev = c->aprev;
     free(c);
 }
 
-/* Links a heap TCB into the list of every connection. */
-void stack_conn_adopt(struct sf_stack *st, struct sf_conn *c)
+/* Every connection is found through a descriptor or the demux table (a
+ * connection with neither is freed at once), so these two walks see them
+ * all, each once. */
+static int walk(struct sf_stack *st, int (*fn)(void *, struct sf_conn *),
+                void *ctx)
 {
-    c->anext = st->all;
-    c->aprev = NULL;
-    if (st->all)
-        st->all->aprev = c;
-    st->all = c;
+    for (int sd = 0; sd < st->nsds; sd++)
+        if (st->sds[sd]) {
+            int r = fn(ctx, st->sds[sd]);
+            if (r)
+                return r;
+        }
+    for (size_t i = 0; i < st->demux.size; i++)
+        for (struct sf_conn *c = st->demux.slots[i], *next; c; c = next) {
+            next = c->hnext;
+            if (c->sd < 0) {
+                int r = fn(ctx, c);
+                if (r)
+                    return r;
+            }
+        }
+    return 0;
 }
 
 /* After every call into tcp/: a connection that left the protocol leaves
@@ -340,12 +347,22 @@ void sf_stack_free(struct sf_stack *st)
     if (!st)
         return;
     stack_records_free(st);
-    while (st->all) {
-        struct sf_conn *c = st->all;
-        c->listener = NULL; /* queues die with their listener */
-        c->in_acceptq = false;
-        stack_conn_free(st, c);
-    }
+    /* the queues die with their listeners: unlink first, then free */
+    for (size_t i = 0; i < st->demux.size; i++)
+        for (struct sf_conn *c = st->demux.slots[i]; c; c = c->hnext) {
+            c->listener = NULL;
+            c->in_acceptq = false;
+        }
+    for (int sd = 0; sd < st->nsds; sd++)
+        if (st->sds[sd]) {
+            struct sf_conn *c = st->sds[sd];
+            st->sds[sd] = NULL;
+            c->sd = -1;
+            stack_conn_free(st, c);
+        }
+    for (size_t i = 0; i < st->demux.size; i++)
+        while (st->demux.slots[i])
+            stack_conn_free(st, st->demux.slots[i]);
     if (st->tcp.wheel.slots)
         sf_wheel_free(&st->tcp.wheel);
     sf_ttab_free(&st->demux);
@@ -471,17 +488,25 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     }
 }
 
+struct foreach_ctx {
+    struct sf_stack *st;
+    int (*fn)(void *ctx, const struct sf_tcp_info *info);
+    void *ctx;
+};
+
+static int info_one(void *ctx, struct sf_conn *c)
+{
+    struct foreach_ctx *fc = ctx;
+    struct sf_tcp_info info;
+    tcp_info(&fc->st->tcp, c, &info);
+    return fc->fn(fc->ctx, &info);
+}
+
 int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx)
 {
-    for (struct sf_conn *c = st->all, *next; c; c = next) {
-        next = c->anext;
-        struct sf_tcp_info info;
-        tcp_info(&st->tcp, c, &info);
-        int r = fn(ctx, &info);
-        if (r)
-            return r;
-    }
-    return stack_records_foreach(st, fn, ctx);
+    struct foreach_ctx fc = {st, fn, ctx};
+    int r = walk(st, info_one, &fc);
+    return r ? r : stack_records_foreach(st, fn, ctx);
 }

@@ -31,11 +31,9 @@ struct sf_stack {
     struct sf_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_hash ports;     /* by local port, chained on bnext/bprev */
-    struct sf_conn *all;      /* every connection, on anext/aprev */
 };
 
 /* stack.c */
-void stack_conn_adopt(struct sf_stack *st, struct sf_conn *c);
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c);
 struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
 void stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);

@@ -48,7 +48,6 @@ struct sf_conn {
     /* --- owned by the stack layer --- */
     struct sf_conn *hnext; /* demux (or listener) hash chain */
     struct sf_conn *bnext, *bprev; /* bound-port chain */
-    struct sf_conn *anext, *aprev; /* every connection of the stack */
     bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1;
     int sd; /* descriptor, -1 once released */
 
