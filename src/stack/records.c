@@ -38,7 +38,7 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
     tcp_conn_move(ctx, c, tmp);
     c->sd = -1;
     c->listener = NULL;
-    stack_port_link(st, c, c->local.port);
+    stack_port_link(st, c, c->local.port); /* a count: cannot fail here */
     stack_hash_conn(st, c);
     if (!c->dead)
         tcp_accept_push(ctx, l, c);
@@ -193,6 +193,7 @@ static void fifo_insert(struct sf_stack *st, struct tcp_tw *tw)
 
 static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 {
+    stack_port_tw(st, tw->local.port, -1);
     fifo_remove(st, tw);
     sf_ttab_remove(&st->tws, tw);
     free(tw);
@@ -209,6 +210,7 @@ void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
     tw->rcv_nxt = c->rcv_nxt;
     tw->expires = c->deadline[TT_WAIT];
     fifo_insert(st, tw);
+    stack_port_tw(st, tw->local.port, +1);
     stack_conn_free(st, c); /* counted out of TIME_WAIT ... */
     st->tcp.ctr.conns_in_state[SF_TIME_WAIT]++; /* ... and back in */
     sf_ttab_insert(&st->tws, tw);

@@ -52,10 +52,6 @@ static size_t port_slot(const struct sf_hash *h, uint16_t port)
     return (port * 2654435761u) & (h->size - 1);
 }
 
-static bool addr_eq(const struct sf_addr *a, const struct sf_addr *b)
-{
-    return a->ip == b->ip && a->port == b->port;
-}
 
 int stack_hash_conn(struct sf_stack *st, struct sf_conn *c)
 {
@@ -82,6 +78,7 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
         chain_remove(&st->listeners.slots[port_slot(&st->listeners,
                                                     c->local.port)], c);
         st->listeners.count--;
+        stack_port_listening(st, c, -1);
         c->in_ltab = false;
     } else {
         sf_ttab_remove(&st->demux, c);
@@ -112,104 +109,8 @@ int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
     st->listeners.count++;
     c->hashed = true;
     c->in_ltab = true;
+    stack_port_listening(st, c, +1);
     return 0;
-}
-
-/* ------------------------------------------------------------- ports */
-
-void stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port)
-{
-    struct sf_conn **head = &st->ports.slots[port_slot(&st->ports, port)];
-    c->local.port = port;
-    c->bprev = NULL;
-    c->bnext = *head;
-    if (*head)
-        (*head)->bprev = c;
-    *head = c;
-    c->bound = true;
-}
-
-static void port_unlink(struct sf_stack *st, struct sf_conn *c)
-{
-    if (!c->bound)
-        return;
-    if (c->bprev)
-        c->bprev->bnext = c->bnext;
-    else
-        st->ports.slots[port_slot(&st->ports, c->local.port)] = c->bnext;
-    if (c->bnext)
-        c->bnext->bprev = c->bprev;
-    c->bnext = c->bprev = NULL;
-    c->bound = false;
-}
-
-/* SO_REUSEADDR, as BSD and Linux give it: a port may be bound again while
- * other sockets on it are not listening (typically TIME_WAIT leftovers)
- * if both the old and the new socket set the option. */
-int stack_port_bind(struct sf_stack *st, struct sf_conn *c, uint16_t port)
-{
-    size_t i = port_slot(&st->ports, port);
-    for (struct sf_conn *o = st->ports.slots[i]; o; o = o->bnext) {
-        if (o->local.port != port || o == c)
-            continue;
-        if (!(c->reuseaddr && o->reuseaddr && o->state != SF_LISTEN))
-            return SF_EADDRINUSE;
-    }
-    stack_port_link(st, c, port);
-    return 0;
-}
-
-int stack_port_listen_ok(struct sf_stack *st, struct sf_conn *c)
-{
-    size_t i = port_slot(&st->ports, c->local.port);
-    for (struct sf_conn *o = st->ports.slots[i]; o; o = o->bnext)
-        if (o != c && o->local.port == c->local.port && o->state == SF_LISTEN)
-            return SF_EADDRINUSE;
-    return 0;
-}
-
-/* May a connection to remote use this local port? Only if no listener or
- * explicitly bound socket holds it and the 4-tuple is new. */
-static bool port_usable(struct sf_stack *st, uint16_t port,
-                        const struct sf_addr *remote)
-{
-    size_t i = port_slot(&st->ports, port);
-    for (struct sf_conn *o = st->ports.slots[i]; o; o = o->bnext) {
-        if (o->local.port != port)
-            continue;
-        if (o->explicit_bind || o->state == SF_LISTEN || !remote ||
-            addr_eq(&o->remote, remote))
-            return false;
-    }
-    return true;
-}
-
-/* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
- * offset = F(local IP, remote IP, remote port, secret), so that ports are
- * unpredictable to an off-path attacker yet spread per destination. */
-int stack_port_ephemeral(struct sf_stack *st, struct sf_conn *c,
-                         const struct sf_addr *remote)
-{
-    const uint32_t lo = 32768, num = 61000 - 32768; /* Linux's range */
-    uint8_t b[10] = {0};
-    uint32_t rip = remote ? remote->ip : 0;
-    uint16_t rport = remote ? remote->port : 0;
-    for (int k = 0; k < 4; k++) {
-        b[k] = (uint8_t)(st->cfg.addr >> (8 * k));
-        b[4 + k] = (uint8_t)(rip >> (8 * k));
-    }
-    b[8] = (uint8_t)rport;
-    b[9] = (uint8_t)(rport >> 8);
-    uint32_t offset = (uint32_t)sf_siphash24(st->port_key, b, sizeof b);
-    for (uint32_t count = 0; count < num; count++) {
-        uint16_t port = (uint16_t)(lo + (offset + st->port_next + count) % num);
-        if (port_usable(st, port, remote)) {
-            st->port_next += count + 1;
-            stack_port_link(st, c, port);
-            return 0;
-        }
-    }
-    return SF_EADDRNOTAVAIL;
 }
 
 /* -------------------------------------------------------- connections */
@@ -226,7 +127,7 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 {
     unhash(st, c);
-    port_unlink(st, c);
+    stack_port_release(st, c);
     tcp_conn_destroy(&st->tcp, c);
     free(c);
 }
@@ -327,7 +228,6 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
         sf_ttab_init(&st->tws, 256, offsetof(struct tcp_tw, hnext),
                      offsetof(struct tcp_tw, local), st->hash_key) < 0 ||
         hash_init(&st->listeners, 64) < 0 ||
-        hash_init(&st->ports, 1024) < 0 ||
         sf_wheel_init(&st->tcp.wheel, cfg->timer_slots,
                       cfg->timer_granularity, now) < 0) {
         sf_stack_free(st);
@@ -369,7 +269,7 @@ void sf_stack_free(struct sf_stack *st)
     sf_ttab_free(&st->reqs);
     sf_ttab_free(&st->tws);
     free(st->listeners.slots);
-    free(st->ports.slots);
+    stack_ports_free(st);
     free(st->sds);
     free(st->sd_free);
     free(st->tcp.obuf);

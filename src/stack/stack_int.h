@@ -13,6 +13,13 @@ struct sf_hash {
     size_t count;
 };
 
+/* Who uses a local port (ports.c). */
+struct sf_port_use {
+    uint32_t users;  /* connections, bound sockets, TIME_WAIT records */
+    uint32_t strict; /* of which bound without SO_REUSEADDR */
+    uint16_t listeners, explicit_binds;
+};
+
 struct sf_stack {
     struct sf_stack_cfg cfg;
     struct tcp_ctx tcp;
@@ -30,13 +37,17 @@ struct sf_stack {
     struct tcp_tw *tw_head, *tw_tail; /* TIME_WAIT FIFO, in expiry order */
     struct sf_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
-    struct sf_hash ports;     /* by local port, chained on bnext/bprev */
+    struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
 };
 
 /* stack.c */
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c);
 struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
-void stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);
+int stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);
+void stack_port_release(struct sf_stack *st, struct sf_conn *c);
+void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta);
+void stack_port_tw(struct sf_stack *st, uint16_t port, int delta);
+void stack_ports_free(struct sf_stack *st);
 /* records.c: requests and TIME_WAIT records */
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r);
 void stack_tw_timer(struct sf_stack *st);

@@ -47,8 +47,7 @@ enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
 struct sf_conn {
     /* --- owned by the stack layer --- */
     struct sf_conn *hnext; /* demux (or listener) hash chain */
-    struct sf_conn *bnext, *bprev; /* bound-port chain */
-    bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1;
+    bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1, bound_strict : 1;
     int sd; /* descriptor, -1 once released */
 
     /* --- listener relation --- */

@@ -1,0 +1,146 @@
+/* Local ports: who uses each, in O(1), without a list per port. A port's
+ * users are counted (connections, bound sockets, TIME_WAIT records), with
+ * how many of them refuse sharing (bound without SO_REUSEADDR), how many
+ * listen and how many were bound explicitly; the 4-tuple uniqueness of a
+ * new connection is asked of the demux tables themselves. Storage is two
+ * levels of 256, the second allocated on first use. */
+#include <stdlib.h>
+
+#include "base/siphash.h"
+#include "stack/stack_int.h"
+
+static struct sf_port_use *use_of(struct sf_stack *st, uint16_t port,
+                                  bool create)
+{
+    struct sf_port_use **chunk = &st->ports[port >> 8];
+    if (!*chunk) {
+        if (!create)
+            return NULL;
+        *chunk = calloc(256, sizeof **chunk);
+        if (!*chunk)
+            return NULL;
+    }
+    return &(*chunk)[port & 0xff];
+}
+
+void stack_ports_free(struct sf_stack *st)
+{
+    for (int i = 0; i < 256; i++) {
+        free(st->ports[i]);
+        st->ports[i] = NULL;
+    }
+}
+
+static int take(struct sf_stack *st, struct sf_conn *c, uint16_t port,
+                bool explicit_bind)
+{
+    struct sf_port_use *u = use_of(st, port, true);
+    if (!u)
+        return SF_ENOMEM;
+    u->users++;
+    u->strict += !c->reuseaddr;
+    u->explicit_binds += explicit_bind;
+    c->local.port = port;
+    c->bound = true;
+    c->bound_strict = !c->reuseaddr;
+    c->explicit_bind = explicit_bind;
+    return 0;
+}
+
+int stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port)
+{
+    return take(st, c, port, false);
+}
+
+void stack_port_release(struct sf_stack *st, struct sf_conn *c)
+{
+    if (!c->bound)
+        return;
+    struct sf_port_use *u = use_of(st, c->local.port, false);
+    if (u) {
+        u->users--;
+        u->strict -= c->bound_strict;
+        u->explicit_binds -= c->explicit_bind;
+        u->listeners -= c->in_ltab;
+    }
+    c->bound = false;
+}
+
+void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta)
+{
+    struct sf_port_use *u = use_of(st, c->local.port, false);
+    if (u)
+        u->listeners = (uint16_t)(u->listeners + delta);
+}
+
+/* A TIME_WAIT record keeps its port in use, as a sharable user: a server
+ * that restarts with SO_REUSEADDR binds at once, one without waits. */
+void stack_port_tw(struct sf_stack *st, uint16_t port, int delta)
+{
+    struct sf_port_use *u = use_of(st, port, delta > 0);
+    if (u)
+        u->users = (uint32_t)((int64_t)u->users + delta);
+}
+
+/* SO_REUSEADDR, as BSD and Linux give it: a port in use may be bound again
+ * only if the new socket sets the option, every user of the port did too
+ * (TIME_WAIT leftovers count as sharing), and none of them listens. */
+int stack_port_bind(struct sf_stack *st, struct sf_conn *c, uint16_t port)
+{
+    const struct sf_port_use *u = use_of(st, port, false);
+    if (u && u->users > 0 &&
+        !(c->reuseaddr && u->strict == 0 && u->listeners == 0))
+        return SF_EADDRINUSE;
+    return take(st, c, port, true);
+}
+
+/* A listener may not share its port with another listener. */
+int stack_port_listen_ok(struct sf_stack *st, struct sf_conn *c)
+{
+    const struct sf_port_use *u = use_of(st, c->local.port, false);
+    return u && u->listeners > 0 ? SF_EADDRINUSE : 0;
+}
+
+/* May a connection to remote use this local port? Not if a listener or an
+ * explicitly bound socket holds it, nor if the 4-tuple exists already (in
+ * any of the three tables); for a bind to port 0, only an unused port. */
+static bool port_usable(struct sf_stack *st, uint16_t port,
+                        const struct sf_addr *remote)
+{
+    const struct sf_port_use *u = use_of(st, port, false);
+    if (!u || u->users == 0)
+        return true;
+    if (!remote || u->listeners || u->explicit_binds)
+        return false;
+    struct sf_addr local = {st->cfg.addr, port};
+    return !sf_ttab_lookup(&st->demux, &local, remote) &&
+           !sf_ttab_lookup(&st->reqs, &local, remote) &&
+           !sf_ttab_lookup(&st->tws, &local, remote);
+}
+
+/* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
+ * offset = F(local IP, remote IP, remote port, secret), so that ports are
+ * unpredictable to an off-path attacker yet spread per destination. */
+int stack_port_ephemeral(struct sf_stack *st, struct sf_conn *c,
+                         const struct sf_addr *remote)
+{
+    const uint32_t lo = 32768, num = 61000 - 32768; /* Linux's range */
+    uint8_t b[10] = {0};
+    uint32_t rip = remote ? remote->ip : 0;
+    uint16_t rport = remote ? remote->port : 0;
+    for (int k = 0; k < 4; k++) {
+        b[k] = (uint8_t)(st->cfg.addr >> (8 * k));
+        b[4 + k] = (uint8_t)(rip >> (8 * k));
+    }
+    b[8] = (uint8_t)rport;
+    b[9] = (uint8_t)(rport >> 8);
+    uint32_t offset = (uint32_t)sf_siphash24(st->port_key, b, sizeof b);
+    for (uint32_t count = 0; count < num; count++) {
+        uint16_t port = (uint16_t)(lo + (offset + st->port_next + count) % num);
+        if (port_usable(st, port, remote)) {
+            st->port_next += count + 1;
+            return take(st, c, port, false);
+        }
+    }
+    return SF_EADDRNOTAVAIL;
+}
