@@ -32,7 +32,7 @@ static size_t slot_of(const struct sf_wheel *w, sf_time_t t)
 static bool before(const struct sf_timer *a, const struct sf_timer *b)
 {
     return a->expires < b->expires ||
-           (a->expires == b->expires && a->order < b->order);
+           (a->expires == b->expires && (int32_t)(a->order - b->order) < 0);
 }
 
 static void list_init(struct sf_timer *head)

@@ -18,8 +18,8 @@
 struct sf_timer {
     struct sf_timer *next, *prev; /* slot list; prev == NULL when idle */
     sf_time_t expires;
-    uint64_t order; /* start order, breaks ties */
-    uint8_t kind;   /* owner's tag (enum sf_timer_kind for TCP) */
+    uint32_t order; /* start order, breaks ties (serial arithmetic) */
+    uint8_t kind;   /* owner's tag */
     bool pending;
 };
 
@@ -28,7 +28,7 @@ struct sf_wheel {
     size_t nslots;          /* a power of two */
     sf_time_t granularity;  /* ns per slot */
     sf_time_t now;          /* last time passed to sf_wheel_pop_expired */
-    uint64_t next_order;
+    uint32_t next_order;
     size_t count; /* pending timers */
     /* private bookkeeping for next-expiry queries */
     sf_time_t cached_next;

@@ -298,17 +298,17 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         c->user_mss = (uint16_t)v;
         return 0;
     case SF_TCP_KEEPIDLE:
-        if (v < 1) return SF_EINVAL;
-        c->keepidle = (sf_time_t)v * SF_SEC; return 0;
+        if (v < 1 || v > 2000000) return SF_EINVAL;
+        c->keepidle_ms = (uint32_t)v * 1000u; return 0;
     case SF_TCP_KEEPINTVL:
-        if (v < 1) return SF_EINVAL;
-        c->keepintvl = (sf_time_t)v * SF_SEC; return 0;
+        if (v < 1 || v > 2000000) return SF_EINVAL;
+        c->keepintvl_ms = (uint32_t)v * 1000u; return 0;
     case SF_TCP_KEEPCNT:
         if (v < 1) return SF_EINVAL;
         c->keepcnt = (unsigned)v; return 0;
     case SF_TCP_USER_TIMEOUT:
         if (v < 0) return SF_EINVAL;
-        c->user_timeout = (sf_time_t)v * SF_MSEC; return 0;
+        c->user_timeout_ms = (uint32_t)v; return 0;
     default:
         return SF_ENOPROTOOPT;
     }
@@ -350,11 +350,11 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
                                      ? (c->user_mss ? c->user_mss : st->cfg.mss)
                                      : c->snd_mss);
-    case SF_TCP_KEEPIDLE: return put_int(val, len, (int)(c->keepidle / SF_SEC));
-    case SF_TCP_KEEPINTVL: return put_int(val, len, (int)(c->keepintvl / SF_SEC));
+    case SF_TCP_KEEPIDLE: return put_int(val, len, (int)(c->keepidle_ms / 1000));
+    case SF_TCP_KEEPINTVL: return put_int(val, len, (int)(c->keepintvl_ms / 1000));
     case SF_TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
     case SF_TCP_USER_TIMEOUT:
-        return put_int(val, len, (int)(c->user_timeout / SF_MSEC));
+        return put_int(val, len, (int)c->user_timeout_ms);
     default: return SF_ENOPROTOOPT;
     }
 }

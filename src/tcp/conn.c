@@ -15,9 +15,9 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     sf_timer_init(&c->timer, TK_CONN);
     for (int i = 0; i < TT_NTIMERS; i++)
         c->deadline[i] = SF_TIME_NEVER;
-    c->rto = cfg->rto_initial;
-    c->keepidle = cfg->keepidle;
-    c->keepintvl = cfg->keepintvl;
+    c->rto_us = (uint32_t)(cfg->rto_initial / SF_USEC);
+    c->keepidle_ms = (uint32_t)(cfg->keepidle / SF_MSEC);
+    c->keepintvl_ms = (uint32_t)(cfg->keepintvl / SF_MSEC);
     c->keepcnt = cfg->keepcnt;
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
@@ -191,19 +191,21 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->rcv_wnd = c->rcv_wnd;
     info->sndq = sf_ring_len(&c->sndbuf);
     info->rcvq = c->lq ? c->lq->acceptq_len : sf_ring_len(&c->rcvbuf);
-    info->rto = c->rto;
+    info->rto = tcp_rto(c);
     info->retransmits = c->nrexmt;
     info->error = c->error;
     info->timer = SF_TIMER_NONE;
     info->timer_expires = SF_TIME_NEVER;
     static const enum sf_timer_kind kinds[TT_NTIMERS] = {
         [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
-        [TT_KEEP] = SF_TIMER_KEEPALIVE, [TT_WAIT] = SF_TIMER_TIME_WAIT};
+        [TT_LONG] = SF_TIMER_TIME_WAIT};
     for (int i = 0; i < TT_NTIMERS; i++) {
         if (c->deadline[i] < info->timer_expires) {
             info->timer = kinds[i];
-            if (i == TT_WAIT && c->state == SF_FIN_WAIT_2)
+            if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
                 info->timer = SF_TIMER_FIN_WAIT_2;
+            if (i == TT_LONG && c->state == SF_ESTABLISHED)
+                info->timer = SF_TIMER_KEEPALIVE;
             if (i == TT_REXMT && c->snd_una == c->snd_max)
                 info->timer = SF_TIMER_PERSIST;
             info->timer_expires = c->deadline[i];

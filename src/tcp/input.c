@@ -174,7 +174,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
      * selected ... SND.NXT is set to ISS+1 and SND.UNA to ISS." Data on
      * the SYN is not kept (no TFO): the peer sends it again. */
     c->irs = seg->seq;
-    c->rcv_nxt = seg->seq + 1;
+    c->rcv_nxt = c->rcv_acked = seg->seq + 1;
     c->iss = send ? tcp_isn(ctx, &c->local, &c->remote) : iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
@@ -201,8 +201,8 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     /* RFC 6298 5.7: a SYN retransmitted without an RTT sample leaves the
      * RTO at 3 s for the data phase. */
-    if (c->syn_rexmitted && !c->have_rtt && c->rto < 3 * SF_SEC)
-        c->rto = 3 * SF_SEC;
+    if (c->syn_rexmitted && !c->have_rtt && c->rto_us < 3000000)
+        c->rto_us = 3000000;
     c->nrexmt = 0;
     tcp_cc_init(ctx, c);
     tcp_keepalive_reset(ctx, c);
@@ -237,7 +237,7 @@ static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     }
     /* Fourth, SYN. */
     c->irs = s->seq;
-    c->rcv_nxt = s->seq + 1;
+    c->rcv_nxt = c->rcv_acked = s->seq + 1;
     set_send_mss(ctx, c, s);
     if (ack) {
         ack_advance(ctx, c, s->ack);
@@ -398,7 +398,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 {
     if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
         c->rtt_timing = false;
-        tcp_rto_sample(ctx, c, ctx->now - c->rtt_start);
+        tcp_rto_sample(ctx, c, tcp_now_us(ctx) - c->rtt_start_us);
     }
     if (seq_gt(ack, c->snd_buf_seq)) {
         uint32_t n = ack - c->snd_buf_seq;
@@ -578,8 +578,8 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     sf_ring_commit(&c->rcvbuf, n);
     /* "advances RCV.NXT over the data accepted" */
     c->rcv_nxt += n;
-    if (filled)
-        c->ack_now = true; /* RFC 5681 4.2: a filled hole is ACKed at once */
+    if (filled || !tcp_reass_empty(c))
+        c->ack_now = true; /* RFC 5681 4.2: "fills in all or part of a gap" */
     else
         delay_ack(ctx, c);
     tcp_wakeup(ctx, c);

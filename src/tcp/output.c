@@ -73,12 +73,12 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     if (fresh && n && !c->rtt_timing) {
         c->rtt_timing = true;
         c->rtt_seq = seq;
-        c->rtt_start = ctx->now;
+        c->rtt_start_us = tcp_now_us(ctx);
     }
     /* RFC 6298 5.1: start the timer if it is not running. */
     if (n && !tcp_timer_pending(c, TT_REXMT)) {
-        c->una_since = ctx->now; /* data outstanding from now (RFC 5482) */
-        tcp_timer_start(ctx, c, TT_REXMT, c->rto);
+        c->una_since_ms = tcp_now_ms(ctx); /* outstanding from now (RFC 5482) */
+        tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
     }
 }
 
@@ -190,7 +190,7 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
          * persist timer makes sure the window gets probed. */
         if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)) &&
             can_send_data(c) && !tcp_timer_pending(c, TT_REXMT))
-            tcp_timer_start(ctx, c, TT_REXMT, c->rto);
+            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
     }
     if (c->ack_now && c->state != SF_SYN_SENT)
         tcp_send_ack(ctx, c);
@@ -206,7 +206,7 @@ void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
     if (can_send_data(c))
         send_data(ctx, c, true);
     if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)))
-        tcp_timer_start(ctx, c, TT_REXMT, c->rto); /* nothing sent: later */
+        tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c)); /* nothing sent: later */
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)

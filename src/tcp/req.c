@@ -43,7 +43,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
                      struct sf_conn *tmp)
 {
     r->nrexmt = (uint8_t)(tmp->nrexmt > 255 ? 255 : tmp->nrexmt);
-    r->rto_ms = (uint32_t)(tmp->rto / SF_MSEC);
+    r->rto_ms = tmp->rto_us / 1000;
     r->syn_rexmitted = tmp->syn_rexmitted;
     r->snd_wnd = (uint16_t)tmp->snd_wnd;
     r->snd_mss = tmp->snd_mss;
@@ -81,10 +81,10 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->user_mss = l->user_mss;
     c->nodelay = l->nodelay;
     c->keepalive = l->keepalive;
-    c->keepidle = l->keepidle;
-    c->keepintvl = l->keepintvl;
+    c->keepidle_ms = l->keepidle_ms;
+    c->keepintvl_ms = l->keepintvl_ms;
     c->keepcnt = l->keepcnt;
-    c->user_timeout = l->user_timeout;
+    c->user_timeout_ms = l->user_timeout_ms;
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
 }
@@ -113,11 +113,11 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->snd_nxt = tmp->snd_max = r->iss + 1;
     tmp->snd_buf_seq = r->iss + 1;
     tmp->snd_sml = r->iss;
-    tmp->rcv_nxt = r->irs + 1;
+    tmp->rcv_nxt = tmp->rcv_acked = r->irs + 1;
     tmp->snd_wnd = tmp->max_snd_wnd = r->snd_wnd;
     tmp->snd_wl1 = r->irs;
     tmp->snd_mss = r->snd_mss;
-    tmp->rto = (sf_time_t)r->rto_ms * SF_MSEC;
+    tmp->rto_us = r->rto_ms * 1000;
     tmp->nrexmt = r->nrexmt;
     tmp->syn_rexmitted = r->syn_rexmitted;
     tmp->rcv_wnd = tcp_rcv_window(tmp);
@@ -148,7 +148,7 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
     tmp->snd_buf_seq = tw->snd_nxt - 1;
     tmp->fin_queued = true;
     tmp->fin_seq = tw->snd_nxt - 1; /* our FIN, acknowledged */
-    tmp->rcv_nxt = tw->rcv_nxt;
+    tmp->rcv_nxt = tmp->rcv_acked = tw->rcv_nxt;
     tmp->fin_rcvd = tmp->rfin = true;
     tmp->rfin_seq = tw->rcv_nxt - 1;
     tmp->app_closed = true;

@@ -40,7 +40,11 @@ struct tcp_ctx {
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer
  * however many it runs. TT_REXMT doubles as the persist timer when
  * nothing is in flight (RFC 9293 3.8.6.1). */
-enum tcp_timer_slot { TT_REXMT, TT_DELACK, TT_KEEP, TT_WAIT, TT_NTIMERS };
+enum tcp_timer_slot { TT_REXMT, TT_DELACK, TT_LONG, TT_NTIMERS };
+/* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
+ * after it: one slot serves both, told apart by the state */
+#define TT_KEEP TT_LONG
+#define TT_WAIT TT_LONG
 /* Wheel entry kinds: what a popped sf_timer is embedded in. */
 enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
 
@@ -91,15 +95,18 @@ struct sf_conn {
     /* --- timers and RFC 6298 --- */
     struct sf_timer timer;
     sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
-    sf_time_t una_since; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
-    sf_time_t rto, srtt, rttvar;
+    /* RFC 6298 state in microseconds, other times in milliseconds of the
+     * stack clock modulo 2^32: differences stay right across the wrap for
+     * spans shorter than 71 minutes (us) or 49 days (ms). */
+    uint32_t una_since_ms; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
+    uint32_t rto_us, srtt_us, rttvar_us;
     bool have_rtt : 1, rtt_timing : 1;
     uint32_t rtt_seq;
-    sf_time_t rtt_start;
+    uint32_t rtt_start_us;
     unsigned nrexmt; /* consecutive retransmissions of the front */
-    sf_time_t keepidle, keepintvl, user_timeout;
+    uint32_t keepidle_ms, keepintvl_ms, user_timeout_ms;
     unsigned keepcnt, keepprobes;
-    sf_time_t last_rcv; /* last segment received (keepalive idle) */
+    uint32_t last_rcv_ms; /* last segment received (keepalive idle) */
     uint32_t rcv_acked; /* RCV.NXT as last acknowledged */
     uint32_t rfin_seq;
     uint32_t snd_sml; /* end of the last sub-MSS segment sent (Nagle) */
@@ -148,6 +155,19 @@ struct tcp_tw {
     sf_time_t expires;
     uint32_t snd_nxt, rcv_nxt;
 };
+
+static inline uint32_t tcp_now_ms(const struct tcp_ctx *ctx)
+{
+    return (uint32_t)(ctx->now / SF_MSEC);
+}
+static inline uint32_t tcp_now_us(const struct tcp_ctx *ctx)
+{
+    return (uint32_t)(ctx->now / SF_USEC);
+}
+static inline sf_time_t tcp_rto(const struct sf_conn *c)
+{
+    return (sf_time_t)c->rto_us * SF_USEC;
+}
 
 /* conn.c: lifecycle, state changes, tracing */
 void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -218,7 +238,7 @@ static inline bool tcp_timer_pending(const struct sf_conn *c,
 void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Runs the due timeouts of c (its wheel entry was popped). */
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
-void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r);
+void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r_us);
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
 

@@ -78,8 +78,9 @@ static void persist_fire(struct tcp_ctx *ctx, struct sf_conn *c)
  * unacknowledged replaces the R2 count as the limit. */
 static bool rexmt_give_up(const struct tcp_ctx *ctx, const struct sf_conn *c)
 {
-    if (c->user_timeout && c->state != SF_SYN_SENT && c->state != SF_SYN_RCVD)
-        return ctx->now - c->una_since >= c->user_timeout;
+    if (c->user_timeout_ms && c->state != SF_SYN_SENT &&
+        c->state != SF_SYN_RCVD)
+        return tcp_now_ms(ctx) - c->una_since_ms >= c->user_timeout_ms;
     return c->nrexmt > rexmt_limit(ctx, c);
 }
 
@@ -105,21 +106,32 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     }
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+    bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&
+                   c->state != SF_SYN_RCVD;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
         c->syn_rexmitted = true;
-    else
+    else if (!probing)
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
     /* RFC 6298 5.5: back off the timer; 5.6: restart it. */
-    c->rto = c->rto * 2 > ctx->cfg->rto_max ? ctx->cfg->rto_max : c->rto * 2;
-    sf_time_t after = c->rto;
-    if (c->user_timeout && c->una_since + c->user_timeout > ctx->now &&
-        c->una_since + c->user_timeout - ctx->now < after)
-        after = c->una_since + c->user_timeout - ctx->now;
+    uint64_t max_us = ctx->cfg->rto_max / SF_USEC;
+    c->rto_us = (uint64_t)c->rto_us * 2 > max_us ? (uint32_t)max_us
+                                                 : c->rto_us * 2;
+    sf_time_t after = tcp_rto(c);
+    if (c->user_timeout_ms) {
+        /* ... but no later than the user timeout allows */
+        uint32_t spent = tcp_now_ms(ctx) - c->una_since_ms;
+        if (spent < c->user_timeout_ms &&
+            (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC < after)
+            after = (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC;
+    }
     tcp_timer_start(ctx, c, TT_REXMT, after);
     /* 5.4: retransmit the earliest unacknowledged segment (go back to
      * SND.UNA; the rest follows as ACKs open the congestion window). */
     c->snd_nxt = c->snd_una;
-    tcp_output_limit(ctx, c, 1);
+    if (probing)
+        tcp_output_force_one(ctx, c); /* the window probe again (3.8.6.1) */
+    else
+        tcp_output_limit(ctx, c, 1);
 }
 
 /* RFC 9293 3.8.6.3: the delayed ACK is due. */
@@ -142,25 +154,26 @@ static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         return;
     /* Received something since (tcp_keepalive_reset only notes the time,
      * so busy connections never touch the wheel for keepalive). */
-    sf_time_t idle_end = c->last_rcv + c->keepidle;
-    if (c->keepprobes == 0 && idle_end > ctx->now) {
-        tcp_timer_start(ctx, c, TT_KEEP, idle_end - ctx->now);
+    uint32_t idle = tcp_now_ms(ctx) - c->last_rcv_ms;
+    if (c->keepprobes == 0 && idle < c->keepidle_ms) {
+        tcp_timer_start(ctx, c, TT_KEEP,
+                        (sf_time_t)(c->keepidle_ms - idle) * SF_MSEC);
         return;
     }
     trace_timer(ctx, c, SF_TIMER_KEEPALIVE);
     if (c->snd_una != c->snd_max) {
         /* data in flight: the retransmission timer watches the peer */
-        tcp_timer_start(ctx, c, TT_KEEP, c->keepidle);
+        tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
         return;
     }
     if (c->keepprobes >= c->keepcnt ||
-        (c->user_timeout && ctx->now - c->last_rcv >= c->user_timeout)) {
+        (c->user_timeout_ms && idle >= c->user_timeout_ms)) {
         tcp_terminate(ctx, c, SF_ETIMEDOUT, SF_CAUSE_TIMEOUT_KEEPALIVE);
         return;
     }
     c->keepprobes++;
     tcp_send_keepalive(ctx, c);
-    tcp_timer_start(ctx, c, TT_KEEP, c->keepintvl);
+    tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepintvl_ms * SF_MSEC);
 }
 
 static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -177,9 +190,17 @@ static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     }
 }
 
+static void long_fire(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->state == SF_ESTABLISHED)
+        keep_fire(ctx, c);
+    else
+        wait_fire(ctx, c);
+}
+
 static void (*const fire[TT_NTIMERS])(struct tcp_ctx *, struct sf_conn *) = {
     [TT_REXMT] = rexmt_fire, [TT_DELACK] = delack_fire,
-    [TT_KEEP] = keep_fire, [TT_WAIT] = wait_fire};
+    [TT_LONG] = long_fire};
 
 /* Runs every timeout of c that is due, in slot order, then re-arms. */
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -194,47 +215,47 @@ void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         tcp_timer_rearm(ctx, c);
 }
 
-/* RFC 6298 2.2-2.4: a new RTT measurement r. */
-void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, sf_time_t r)
+/* RFC 6298 2.2-2.4: a new RTT measurement of r microseconds. */
+void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r)
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     if (!c->have_rtt) {
-        c->srtt = r;
-        c->rttvar = r / 2;
+        c->srtt_us = r;
+        c->rttvar_us = r / 2;
         c->have_rtt = true;
     } else {
-        sf_time_t delta = c->srtt > r ? c->srtt - r : r - c->srtt;
-        c->rttvar = (3 * c->rttvar + delta) / 4; /* beta = 1/4 */
-        c->srtt = (7 * c->srtt + r) / 8;         /* alpha = 1/8 */
+        uint64_t delta = c->srtt_us > r ? c->srtt_us - r : r - c->srtt_us;
+        c->rttvar_us = (uint32_t)((3 * (uint64_t)c->rttvar_us + delta) / 4);
+        c->srtt_us = (uint32_t)((7 * (uint64_t)c->srtt_us + r) / 8);
     }
-    sf_time_t k = 4 * c->rttvar;
-    if (k < cfg->timer_granularity)
-        k = cfg->timer_granularity;
-    sf_time_t rto = c->srtt + k;
-    if (rto < cfg->rto_min)
-        rto = cfg->rto_min; /* 2.4 */
-    if (rto > cfg->rto_max)
-        rto = cfg->rto_max; /* 2.5 */
-    c->rto = rto;
+    uint64_t k = 4 * (uint64_t)c->rttvar_us;
+    if (k < cfg->timer_granularity / SF_USEC)
+        k = cfg->timer_granularity / SF_USEC;
+    uint64_t rto = c->srtt_us + k;
+    if (rto < cfg->rto_min / SF_USEC)
+        rto = cfg->rto_min / SF_USEC; /* 2.4 */
+    if (rto > cfg->rto_max / SF_USEC)
+        rto = cfg->rto_max / SF_USEC; /* 2.5 */
+    c->rto_us = (uint32_t)rto;
 }
 
 /* RFC 6298 5.2-5.3: after new data is acknowledged. */
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     c->nrexmt = 0;
-    c->una_since = ctx->now;
+    c->una_since_ms = tcp_now_ms(ctx);
     if (c->snd_una == c->snd_max)
         tcp_timer_stop(ctx, c, TT_REXMT);
     else
-        tcp_timer_start(ctx, c, TT_REXMT, c->rto);
+        tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
 }
 
 /* Anything received: the peer is alive (keepalive restarts its idle). */
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    c->last_rcv = ctx->now;
+    c->last_rcv_ms = tcp_now_ms(ctx);
     c->keepprobes = 0;
     if (c->keepalive && c->state == SF_ESTABLISHED &&
         !tcp_timer_pending(c, TT_KEEP))
-        tcp_timer_start(ctx, c, TT_KEEP, c->keepidle);
+        tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
 }

@@ -14,7 +14,7 @@ int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c)
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->snd_sml = c->iss;
-    c->rto = ctx->cfg->rto_initial;
+    c->rto_us = (uint32_t)(ctx->cfg->rto_initial / SF_USEC);
     ctx->ctr.c[SF_CTR_ACTIVE_OPENS]++;
     tcp_set_state(ctx, c, SF_SYN_SENT, SF_CAUSE_OPEN_ACTIVE);
     tcp_output(ctx, c);
