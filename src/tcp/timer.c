@@ -71,6 +71,11 @@ static unsigned rexmt_limit(const struct tcp_ctx *ctx, const struct sf_conn *c)
 static void persist_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     trace_timer(ctx, c, SF_TIMER_PERSIST);
+    /* back off before the probe, so that its own retransmission waits
+     * twice as long: probes go out at RTO, 2 RTO, 4 RTO ... apart */
+    uint64_t max_us = ctx->cfg->rto_max / SF_USEC;
+    c->rto_us = (uint64_t)c->rto_us * 2 > max_us ? (uint32_t)max_us
+                                                 : c->rto_us * 2;
     tcp_output_force_one(ctx, c);
 }
 
