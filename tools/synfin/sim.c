@@ -9,6 +9,7 @@
 #include "json.h"
 #include "ladder.h"
 #include "pcap.h"
+#include "sim_opts.h"
 #include "svg.h"
 #include "synfin/cmds.h"
 #include "synfin/sim.h"
@@ -16,16 +17,6 @@
 
 /* ------------------------------------------------------------ options */
 
-struct opts {
-    uint64_t seed;
-    struct sf_sim_link_cfg link;
-    sf_time_t msl;
-    bool absolute, explain, zh, quiet, list, color;
-    const char *scenario;
-    const char *pcap, *svg, *json; /* output files, or NULL */
-    int capture; /* -1: the wire (every datagram as sent); else a host */
-    bool capture_set;
-};
 
 static int bad(const char *opt, const char *why, const char *val)
 {
@@ -88,14 +79,24 @@ static void usage(FILE *f)
             "  --json FILE      write the event trace as JSON ('-': stdout)\n"
             "  --quiet          summary only\n"
             "  --no-color       no ANSI colours\n"
-            "  --list           list the scenarios\n");
+            "  --list           list the scenarios\n"
+            "  --bytes N        bulk: bytes each way, e.g. 4M (default 1M)\n"
+            "  --one-way        bulk: impair only the client -> server way\n"
+            "  --ladder         bulk: draw the ladder too (long)\n"
+            "  --conns N        many: connections (default 2000)\n"
+            "  --soak N         run N random seeds from --seed, checking\n"
+            "                   invariants after every event\n");
 }
 
 /* Parses one option taking a value; returns 0, 2 (bad) or -1 (not it). */
-static int opt_value(struct opts *o, const char *a, const char *v)
+static int opt_value(struct sim_opts *o, const char *a, const char *v)
 {
     double d;
     int e;
+    static const char *const impair[] = {"--loss", "--dup", "--reorder",
+                                         "--corrupt", "--bandwidth", "--jitter"};
+    for (size_t i = 0; i < sizeof impair / sizeof impair[0]; i++)
+        o->link_set |= !strcmp(a, impair[i]);
     if (!strcmp(a, "--loss"))
         return parse_rate(a, v, &o->link.loss);
     if (!strcmp(a, "--dup"))
@@ -134,9 +135,23 @@ static int opt_value(struct opts *o, const char *a, const char *v)
         if (errno || end == v || *end || *v == '-')
             return bad(a, "must be a non-negative integer", v);
         o->seed = s;
+        o->seed_set = true;
         return 0;
     }
-    bool suffix = !strcmp(a, "--bandwidth");
+    if (!strcmp(a, "--conns") || !strcmp(a, "--soak")) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 0);
+        if (errno || end == v || *end || *v == '-' || n == 0 ||
+            n > (a[2] == 'c' ? 1000000ull : 100000000ull))
+            return bad(a, "must be a positive integer (not too large)", v);
+        if (a[2] == 'c')
+            o->conns = (unsigned)n;
+        else
+            o->soak = n;
+        return 0;
+    }
+    bool suffix = !strcmp(a, "--bandwidth") || !strcmp(a, "--bytes");
     if (strcmp(a, "--delay") && strcmp(a, "--jitter") && strcmp(a, "--mtu") &&
         strcmp(a, "--msl") && !suffix)
         return -1;
@@ -161,7 +176,7 @@ static int opt_value(struct opts *o, const char *a, const char *v)
     return 0;
 }
 
-static int opt_flag(struct opts *o, const char *a)
+static int opt_flag(struct sim_opts *o, const char *a)
 {
     if (!strcmp(a, "--absolute"))
         o->absolute = true;
@@ -171,6 +186,10 @@ static int opt_flag(struct opts *o, const char *a)
         o->quiet = true;
     else if (!strcmp(a, "--list"))
         o->list = true;
+    else if (!strcmp(a, "--ladder"))
+        o->ladder = true;
+    else if (!strcmp(a, "--one-way"))
+        o->one_way = true;
     else if (!strcmp(a, "--no-color"))
         o->color = false;
     else if (!strcmp(a, "--color"))
@@ -180,7 +199,7 @@ static int opt_flag(struct opts *o, const char *a)
     return 0;
 }
 
-static int parse_opts(struct opts *o, int argc, char **argv)
+static int parse_opts(struct sim_opts *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -227,7 +246,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 #define BODY_LEN 300
 #define MAXH 2
 
-enum role { R_NONE, R_CLIENT, R_SERVER, R_PEER };
+enum role { R_NONE, R_CLIENT, R_SERVER, R_PEER, R_BULK };
 enum close_mode { CM_NONE, CM_AFTER_RESPONSE, CM_SHUT_AFTER_REQUEST,
                   CM_ABORT_AFTER_RESPONSE };
 
@@ -242,10 +261,15 @@ struct app {
     int err;         /* the error that ended connect or recv */
     size_t got;      /* bytes received */
     int streamed;    /* half-close: chunks sent after the peer's FIN */
+    bool keepalive;  /* keepalive: 20 s idle, 5 s between probes, 3 */
+    uint64_t sent;   /* bulk: bytes handed to sf_send */
+    bool shut;       /* bulk: SHUT_WR done */
+    uint64_t bad_at; /* bulk: first byte that differs, or UINT64_MAX */
+    sf_time_t done_at; /* bulk: when the last byte arrived */
 };
 
 struct run {
-    struct opts o;
+    struct sim_opts o;
     const struct scenario *sc;
     struct sf_sim *sim;
     struct ladder *lad;
@@ -258,6 +282,9 @@ struct run {
     struct pcapw *pcap;
     struct jsonw *json;
     uint64_t lost;
+    uint64_t spoofed; /* datagrams to or from no host (syn-flood) */
+    uint64_t bulk_n;  /* bulk: bytes each way */
+    uint64_t cookies[MAXH][2]; /* SYN cookies sent and validated, seen */
 };
 
 struct scenario {
@@ -268,6 +295,11 @@ struct scenario {
     void (*setup)(struct run *r);
     const char *path[MAXH]; /* expected states, space separated */
     int (*check)(struct run *r);
+    /* Optional: adjusts the network before the hosts exist; prints a
+     * summary after the run; the ladder is drawn only with --ladder. */
+    void (*tune)(struct run *r, struct sf_sim_cfg *cfg);
+    void (*report)(struct run *r);
+    bool summary_only;
 };
 
 static size_t response_len(void)
@@ -399,13 +431,17 @@ static void stream_chunk(void *ctx, struct sf_sim *sim, int h)
         app_close(r, h);
 }
 
+static void bulk_step(struct run *r, int h);
+
 static void app_hook(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     (void)sim;
     if (h < 0 || h >= r->nh)
         return;
-    if (r->app[h].role == R_SERVER)
+    if (r->app[h].role == R_BULK)
+        bulk_step(r, h);
+    else if (r->app[h].role == R_SERVER)
         server_step(r, h);
     else if (r->app[h].role != R_NONE)
         client_step(r, h);
@@ -433,6 +469,16 @@ static void do_connect(void *ctx, struct sf_sim *sim, int h)
         struct sf_addr local = {0, (uint16_t)(5000 + h)};
         sf_bind(st, a->sd, &local);
     }
+    if (a->keepalive) {
+        int on = 1, idle = 20, intvl = 5, cnt = 3;
+        sf_setsockopt(st, a->sd, SF_SOL_SOCKET, SF_SO_KEEPALIVE, &on, sizeof on);
+        sf_setsockopt(st, a->sd, SF_IPPROTO_TCP, SF_TCP_KEEPIDLE, &idle,
+                      sizeof idle);
+        sf_setsockopt(st, a->sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &intvl,
+                      sizeof intvl);
+        sf_setsockopt(st, a->sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt,
+                      sizeof cnt);
+    }
     int c = sf_connect(st, a->sd, &a->remote);
     if (c != SF_EINPROGRESS && c != 0)
         a->err = c;
@@ -444,7 +490,9 @@ static void do_close(void *ctx, struct sf_sim *sim, int h)
     app_close(ctx, h);
 }
 
-static void client_server(struct run *r, uint16_t port, enum close_mode cm)
+/* The client connects at time t. */
+static void client_server_at(struct run *r, uint16_t port, enum close_mode cm,
+                             sf_time_t t)
 {
     uint32_t srv = sf_sim_host_addr(r->sim, 1);
     r->app[0] = (struct app){.role = R_CLIENT, .cm = cm, .lsd = -1, .sd = -1,
@@ -452,7 +500,12 @@ static void client_server(struct run *r, uint16_t port, enum close_mode cm)
     r->app[1] = (struct app){.role = R_SERVER, .lsd = -1, .sd = -1,
                              .respond = true, .close_on_eof = true};
     sf_sim_at(r->sim, 0, 1, do_listen, r);
-    sf_sim_at(r->sim, 0, 0, do_connect, r);
+    sf_sim_at(r->sim, t, 0, do_connect, r);
+}
+
+static void client_server(struct run *r, uint16_t port, enum close_mode cm)
+{
+    client_server_at(r, port, cm, 0);
 }
 
 static void setup_lifecycle(struct run *r)
@@ -662,6 +715,251 @@ static int check_syn_retransmit(struct run *r)
     return check_exchange(r) | expect_ctr(r, 0, SF_CTR_RETRANSMITS, 4);
 }
 
+/* ---------------------------------------------------------- keepalive */
+
+static void links_down(void *ctx, struct sf_sim *sim, int h)
+{
+    struct sf_sim_link_cfg c;
+    (void)ctx, (void)h;
+    for (int from = 0; from < 2; from++) {
+        sf_sim_link_get(sim, from, 1 - from, &c);
+        c.down = true;
+        sf_sim_link_set(sim, from, 1 - from, &c);
+    }
+}
+
+/* keepalive: after one exchange the server vanishes (its links go down at
+ * 1 s); the idle client probes after 20 s, every 5 s, and gives up after 3
+ * unanswered probes (RFC 1122 4.2.3.6). */
+static void setup_keepalive(struct run *r)
+{
+    client_server(r, 80, CM_NONE);
+    r->app[0].close_on_eof = false;
+    r->app[0].keepalive = true;
+    sf_sim_at(r->sim, SF_SEC, -1, links_down, r);
+}
+
+static int check_keepalive(struct run *r)
+{
+    return expect_err(r, 0, SF_ETIMEDOUT) |
+           expect_ctr(r, 0, SF_CTR_KEEPALIVE_PROBES, 3);
+}
+
+/* ---------------------------------------------------------- syn-flood */
+
+#define FLOOD_SYNS 40
+#define FLOOD_BACKLOG 8
+
+static void tune_flood(struct run *r, struct sf_sim_cfg *cfg)
+{
+    (void)r;
+    cfg->stack.syn_backlog = FLOOD_BACKLOG;
+}
+
+/* Spoofed SYNs from 10.66.x.y, which no host owns: the SYN,ACKs go
+ * nowhere, so each request sits in the SYN queue until it gives up. */
+static void flood(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    for (int i = 0; i < FLOOD_SYNS; i++) {
+        uint64_t x = sf_sim_random(sim);
+        struct sf_ipv4 ip = {.src = 0x0A420000u | (uint32_t)(x & 0xFFFE) | 1u,
+                             .dst = sf_sim_host_addr(sim, 1), .ttl = 64};
+        struct sf_tcp t = {.sport = (uint16_t)(1024 + (x >> 16) % 60000),
+                           .dport = 80, .seq = (uint32_t)(x >> 32),
+                           .flags = SF_SYN, .win = 65535,
+                           .opt = {.has_mss = true, .mss = 1460}};
+        uint8_t buf[128];
+        size_t n = sf_emit(buf, sizeof buf, &ip, &t);
+        if (n)
+            sf_sim_inject(sim, h, buf, n, 0);
+    }
+    char note[96];
+    snprintf(note, sizeof note, "flood: %d SYNs from spoofed 10.66.x.y "
+             "(not drawn); SYN queue holds %d", FLOOD_SYNS, FLOOD_BACKLOG);
+    ladder_note(r->lad, sf_sim_now(sim), 1, note);
+}
+
+static void setup_syn_flood(struct run *r)
+{
+    /* The client connects 100 ms after the flood has filled the queue. */
+    client_server_at(r, 80, CM_AFTER_RESPONSE, 100 * SF_MSEC);
+    sf_sim_at(r->sim, 0, 0, flood, r);
+}
+
+static void report_flood(struct run *r)
+{
+    const struct sf_counters *c = sf_stack_counters(stk(r, 1));
+    printf("server: %llu SYN cookies sent, %llu validated, %llu rejected; "
+           "%llu datagrams to or from spoofed addresses\n",
+           (unsigned long long)c->c[SF_CTR_SYNCOOKIES_SENT],
+           (unsigned long long)c->c[SF_CTR_SYNCOOKIES_OK],
+           (unsigned long long)c->c[SF_CTR_SYNCOOKIES_BAD],
+           (unsigned long long)r->spoofed);
+}
+
+static int check_flood(struct run *r)
+{
+    return check_exchange(r) |
+           expect_ctr(r, 1, SF_CTR_SYNCOOKIES_SENT, FLOOD_SYNS - FLOOD_BACKLOG) |
+           expect_ctr(r, 1, SF_CTR_SYNCOOKIES_OK, 1);
+}
+
+/* --------------------------------------------------------------- bulk */
+
+/* The byte at offset i of the stream host h sends: a function of both, so
+ * a byte delivered at the wrong offset, twice or from the other direction
+ * is caught. */
+static uint8_t bulk_byte(int h, uint64_t i)
+{
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(h + 1) << 56;
+    x ^= x >> 29;
+    return (uint8_t)(x * 0xBF58476D1CE4E5B9ull >> 56);
+}
+
+static void bulk_send(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    uint8_t buf[16384];
+    while (a->sent < r->bulk_n) {
+        size_t n = r->bulk_n - a->sent < sizeof buf ? (size_t)(r->bulk_n - a->sent)
+                                                    : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = bulk_byte(h, a->sent + i);
+        long k = sf_send(stk(r, h), a->sd, buf, n, 0);
+        if (k <= 0) {
+            if (k != SF_EAGAIN)
+                a->err = (int)k;
+            return;
+        }
+        a->sent += (uint64_t)k;
+    }
+}
+
+static void bulk_recv(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    uint8_t buf[16384];
+    for (;;) {
+        long n = sf_recv(stk(r, h), a->sd, buf, sizeof buf, 0);
+        if (n == 0)
+            a->eof = true;
+        if (n <= 0) {
+            if (n < 0 && n != SF_EAGAIN)
+                a->err = (int)n;
+            return;
+        }
+        for (long i = 0; i < n && a->bad_at == UINT64_MAX; i++)
+            if (buf[i] != bulk_byte(1 - h, a->got + (uint64_t)i))
+                a->bad_at = a->got + (uint64_t)i;
+        a->got += (size_t)n;
+        if (a->got >= r->bulk_n && !a->done_at)
+            a->done_at = sf_sim_now(r->sim);
+    }
+}
+
+/* Both sides send bulk_n bytes at once; the client shuts down writing when
+ * it has queued all of it, the server closes once it has queued its own
+ * and read the client's EOF, the client closes at the server's EOF. */
+static void bulk_step(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (a->sd < 0 && a->lsd >= 0 && (a->sd = sf_accept(stk(r, h), a->lsd, NULL)) < 0)
+        return;
+    if (a->sd < 0 || a->closed)
+        return;
+    if (!a->connected) {
+        int c = sf_connect(stk(r, h), a->sd, &a->remote);
+        if (c == SF_EALREADY || c == SF_EINPROGRESS)
+            return;
+        a->connected = true;
+        if (c && c != SF_EISCONN)
+            a->err = c;
+    }
+    if (!a->err)
+        bulk_send(r, h);
+    if (!a->err)
+        bulk_recv(r, h);
+    if (h == 0 && a->sent == r->bulk_n && !a->shut && !a->err) {
+        sf_shutdown(stk(r, h), a->sd, SF_SHUT_WR);
+        a->shut = true;
+    }
+    if (a->err || (a->eof && (h == 0 || a->sent == r->bulk_n)))
+        app_close(r, h);
+}
+
+static void tune_bulk(struct run *r, struct sf_sim_cfg *cfg)
+{
+    r->bulk_n = r->o.bytes ? r->o.bytes : 1000000;
+    if (!r->o.link_set) { /* an impaired path unless told otherwise */
+        cfg->link.loss = 0.01;
+        cfg->link.dup = 0.005;
+        cfg->link.reorder = 0.01;
+        cfg->link.corrupt = 0.005;
+        cfg->link.bandwidth = 100000000;
+        r->o.link = cfg->link;
+    }
+}
+
+static void setup_bulk(struct run *r)
+{
+    uint32_t srv = sf_sim_host_addr(r->sim, 1);
+    for (int h = 0; h < 2; h++)
+        r->app[h] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
+                                 .remote = {h ? 0 : srv, h ? 0 : 80},
+                                 .bad_at = UINT64_MAX};
+    if (r->o.one_way) { /* the server -> client way is clean */
+        struct sf_sim_link_cfg c;
+        sf_sim_link_get(r->sim, 1, 0, &c);
+        c.loss = c.dup = c.reorder = c.corrupt = 0;
+        sf_sim_link_set(r->sim, 1, 0, &c);
+    }
+    sf_sim_at(r->sim, 0, 1, do_listen, r);
+    sf_sim_at(r->sim, 0, 0, do_connect, r);
+}
+
+static void report_bulk(struct run *r)
+{
+    static const char *const dir[2] = {"client -> server", "server -> client"};
+    for (int h = 0; h < 2; h++) {
+        const struct app *rx = &r->app[1 - h];
+        double t = (double)rx->done_at / (double)SF_SEC;
+        printf("%s: %llu of %llu bytes%s in %.3f s: %.2f Mbit/s\n", dir[h],
+               (unsigned long long)rx->got, (unsigned long long)r->bulk_n,
+               rx->bad_at == UINT64_MAX ? " intact" : " CORRUPTED", t,
+               t > 0 ? (double)rx->got * 8 / t / 1e6 : 0.0);
+    }
+    for (int h = 0; h < 2; h++) {
+        const struct sf_counters *c = sf_stack_counters(stk(r, h));
+        printf("%s: %llu segments sent, %llu retransmitted (%llu fast), "
+               "%llu held out of order, %llu bad checksums dropped\n",
+               h ? "server" : "client",
+               (unsigned long long)c->c[SF_CTR_SEG_OUT],
+               (unsigned long long)c->c[SF_CTR_RETRANSMITS],
+               (unsigned long long)c->c[SF_CTR_FAST_RETRANSMITS],
+               (unsigned long long)c->c[SF_CTR_REASS_QUEUED],
+               (unsigned long long)(c->drops[SF_DROP_TCP_CSUM] +
+                                    c->drops[SF_DROP_IP_CSUM]));
+    }
+}
+
+static int check_bulk(struct run *r)
+{
+    int bad_bulk = 0;
+    for (int h = 0; h < 2; h++) {
+        const struct app *a = &r->app[h];
+        if (a->got == r->bulk_n && a->bad_at == UINT64_MAX && !a->err && a->eof)
+            continue;
+        fprintf(stderr, "synfin sim: bulk: %s read %llu of %llu bytes%s%s%s\n",
+                h ? "server" : "client", (unsigned long long)a->got,
+                (unsigned long long)r->bulk_n,
+                a->bad_at != UINT64_MAX ? ", wrong content" : "",
+                a->err ? ", error " : "", a->err ? sf_errname(a->err) : "");
+        bad_bulk = 1;
+    }
+    return bad_bulk;
+}
+
 #define ACTIVE_CLOSE "ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT CLOSED"
 #define PASSIVE_CLOSE "ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED"
 #define CLIENT_LIFE "CLOSED SYN_SENT " ACTIVE_CLOSE
@@ -669,43 +967,49 @@ static int check_syn_retransmit(struct run *r)
 
 static const struct scenario scenarios[] = {
     {"lifecycle", "open, request, answer, active close, TIME_WAIT", true, 2,
-     setup_lifecycle, {CLIENT_LIFE, SERVER_LIFE}, check_exchange},
+     setup_lifecycle, {CLIENT_LIFE, SERVER_LIFE}, check_exchange, NULL, NULL, false},
     {"simultaneous-open", "both connect to each other at the same instant",
      true, 2, setup_sim_open,
      {"CLOSED SYN_SENT SYN_RCVD " ACTIVE_CLOSE,
-      "CLOSED SYN_SENT SYN_RCVD " PASSIVE_CLOSE}, NULL},
+      "CLOSED SYN_SENT SYN_RCVD " PASSIVE_CLOSE}, NULL, NULL, NULL, false},
     {"simultaneous-close", "both close at the same instant", true, 2,
      setup_sim_close,
      {"CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED",
-      "LISTEN SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"}, NULL},
+      "LISTEN SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"}, NULL, NULL, NULL, false},
     {"lost-final-ack", "the last ACK is lost: FIN retransmitted, re-ACKed",
      true, 2, setup_lost_final_ack, {CLIENT_LIFE, SERVER_LIFE},
-     check_lost_final_ack},
+     check_lost_final_ack, NULL, NULL, false},
     {"half-close", "client shuts down writing; server keeps sending", true, 2,
-     setup_half_close, {CLIENT_LIFE, SERVER_LIFE}, check_half_close},
+     setup_half_close, {CLIENT_LIFE, SERVER_LIFE}, check_half_close, NULL, NULL, false},
     {"abort", "SO_LINGER {1,0} then close: RST", true, 2, setup_abort,
      {"CLOSED SYN_SENT ESTABLISHED CLOSED", "LISTEN SYN_RCVD ESTABLISHED CLOSED"},
-     check_abort},
+     check_abort, NULL, NULL, false},
     {"refused", "connect to a port nobody listens on: RST,ACK", true, 2,
-     setup_refused, {"CLOSED SYN_SENT CLOSED", ""}, check_refused},
+     setup_refused, {"CLOSED SYN_SENT CLOSED", ""}, check_refused, NULL, NULL, false},
     {"syn-retransmit", "link down 10 s: SYN backoff at 1, 3, 7 s", true, 2,
-     setup_syn_retransmit, {CLIENT_LIFE, SERVER_LIFE}, check_syn_retransmit},
+     setup_syn_retransmit, {CLIENT_LIFE, SERVER_LIFE}, check_syn_retransmit, NULL, NULL, false},
     {"old-duplicate-syn", "RFC 9293 Figure 8: an old SYN arrives first", true,
      2, setup_old_dup,
      {CLIENT_LIFE, "LISTEN SYN_RCVD LISTEN SYN_RCVD " PASSIVE_CLOSE},
-     check_exchange},
+     check_exchange, NULL, NULL, false},
     {"self-connect", "a socket connects to its own address and port", true, 1,
      setup_self,
      {"CLOSED SYN_SENT SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"},
-     NULL},
-    {"bulk", "a large transfer (needs the reliable stream)", false, 2, NULL,
-     {"", ""}, NULL},
-    {"keepalive", "an idle connection probed (needs keepalive)", false, 2,
-     NULL, {"", ""}, NULL},
-    {"syn-flood", "a SYN flood met with SYN cookies", false, 2, NULL,
-     {"", ""}, NULL},
-    {"many", "thousands of hosts and connections", false, 2, NULL, {"", ""},
-     NULL},
+     NULL, NULL, NULL, false},
+    {"keepalive", "the server vanishes; keepalive probes find it gone",
+     true, 2, setup_keepalive,
+     {"CLOSED SYN_SENT ESTABLISHED CLOSED", "LISTEN SYN_RCVD ESTABLISHED"},
+     check_keepalive, NULL, NULL, false},
+    {"syn-flood", "spoofed SYNs fill the SYN queue; SYN cookies answer",
+     true, 2, setup_syn_flood, {CLIENT_LIFE, SERVER_LIFE},
+     check_flood, tune_flood, report_flood, false},
+    {"bulk", "--bytes each way across an impaired link, verified", true, 2,
+     setup_bulk,
+     {"CLOSED SYN_SENT " ACTIVE_CLOSE " | CLOSED SYN_SENT ESTABLISHED "
+      "FIN_WAIT_1 TIME_WAIT CLOSED", SERVER_LIFE},
+     check_bulk, tune_bulk, report_bulk, true},
+    {"many", "--conns connections from 8 client hosts to one server", true,
+     2, NULL, {CLIENT_LIFE, SERVER_LIFE}, NULL, NULL, NULL, true},
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
@@ -793,6 +1097,47 @@ static void capture(struct run *r, const struct sf_sim_event *ev)
         pcapw_write(r->pcap, ev->now, ev->dgram, ev->len);
 }
 
+static bool is_host(const struct run *r, uint32_t ip)
+{
+    return sf_sim_host_by_addr(r->sim, ip) >= 0;
+}
+
+/* Whether an event concerns an address no host owns (syn-flood's spoofed
+ * sources): those are counted, captured, but not drawn. */
+static bool spoofed(const struct run *r, const struct sf_sim_event *ev)
+{
+    if (ev->kind == SF_SIM_EV_STACK)
+        return ev->trace->remote.ip && !is_host(r, ev->trace->remote.ip);
+    if (ev->len < 20)
+        return false;
+    const uint8_t *d = ev->dgram;
+    uint32_t src = (uint32_t)d[12] << 24 | (uint32_t)d[13] << 16 |
+                   (uint32_t)d[14] << 8 | d[15];
+    uint32_t dst = (uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
+                   (uint32_t)d[18] << 8 | d[19];
+    return !is_host(r, src) || !is_host(r, dst);
+}
+
+/* Marks on the ladder the moments a host's SYN-cookie counters move
+ * (RFC 4987: the SYN queue is full, the connection's state rides in the
+ * ISN; later an ACK brings it back). */
+static void note_cookies(struct run *r, const struct sf_sim_event *ev)
+{
+    static const char *const text[2] = {
+        "SYN queue full: this SYN,ACK carries a SYN cookie",
+        "SYN cookie in the ACK validated: connection rebuilt"};
+    const struct sf_counters *c = sf_stack_counters(stk(r, ev->host));
+    uint64_t now[2] = {c->c[SF_CTR_SYNCOOKIES_SENT], c->c[SF_CTR_SYNCOOKIES_OK]};
+    for (int i = 0; i < 2; i++) {
+        if (now[i] == r->cookies[ev->host][i])
+            continue;
+        bool real = !spoofed(r, ev);
+        r->cookies[ev->host][i] = now[i];
+        if (real)
+            ladder_note(r->lad, ev->now, col_of(r, ev->host), text[i]);
+    }
+}
+
 static void on_event(void *ctx, const struct sf_sim_event *ev)
 {
     struct run *r = ctx;
@@ -804,6 +1149,12 @@ static void on_event(void *ctx, const struct sf_sim_event *ev)
     }
     if (r->pcap)
         capture(r, ev);
+    if (!spoofed(r, ev) || ev->kind == SF_SIM_EV_STACK)
+        note_cookies(r, ev);
+    if (spoofed(r, ev)) {
+        r->spoofed += ev->kind == SF_SIM_EV_SEND;
+        return;
+    }
     if (ev->kind == SF_SIM_EV_STACK) {
         on_stack(r, ev->host, ev->trace);
         return;
@@ -831,6 +1182,11 @@ static int build(struct run *r)
     cfg.seed = r->o.seed;
     cfg.link = r->o.link;
     cfg.stack.msl = r->o.msl;
+    /* No path MTU discovery: the MSS we announce must fit the link. */
+    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss)
+        cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
+    if (r->sc->tune)
+        r->sc->tune(r, &cfg);
     if (sf_sim_create(&cfg, &r->sim))
         return 1;
     r->nh = r->sc->nhosts;
@@ -854,11 +1210,26 @@ static const struct scenario *find_scenario(const char *name)
     return NULL;
 }
 
+/* Whether path is one of the alternatives in want ("A B | A C B"). */
+static bool path_matches(const char *path, const char *want)
+{
+    size_t n = strlen(path);
+    for (const char *w = want;;) {
+        const char *bar = strstr(w, " | ");
+        size_t len = bar ? (size_t)(bar - w) : strlen(w);
+        if (len == n && !strncmp(w, path, n))
+            return true;
+        if (!bar)
+            return false;
+        w = bar + 3;
+    }
+}
+
 static int check_paths(struct run *r)
 {
     int bad_paths = 0;
     for (int h = 0; h < r->nh; h++) {
-        if (!strcmp(r->path[h], r->sc->path[h]))
+        if (path_matches(r->path[h], r->sc->path[h]))
             continue;
         fprintf(stderr, "synfin sim: %s: %s visited \"%s\", expected \"%s\"\n",
                 r->sc->name, r->nh == 1 ? "host" : h ? "server" : "client",
@@ -932,8 +1303,10 @@ static int run_scenario(struct run *r)
     }
     /* Ten virtual minutes bound every scenario, even a broken one. */
     sf_sim_run_while(r->sim, NULL, NULL, 600 * SF_SEC);
-    if (!r->o.quiet)
+    if (!r->o.quiet && (!r->sc->summary_only || r->o.ladder))
         ladder_print(r->lad, stdout);
+    if (r->sc->report)
+        r->sc->report(r);
     int failed = check_paths(r);
     if (!failed && r->sc->check)
         failed = r->sc->check(r);
@@ -949,7 +1322,7 @@ int sf_cmd_sim(int argc, char **argv)
         return 1;
     struct sf_sim_cfg d;
     sf_sim_cfg_default(&d);
-    r->o = (struct opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
+    r->o = (struct sim_opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
                          .color = isatty(STDOUT_FILENO), .capture = -1};
     int rc = parse_opts(&r->o, argc, argv);
     if (rc) {
@@ -959,6 +1332,11 @@ int sf_cmd_sim(int argc, char **argv)
     if (r->o.list) {
         free(r);
         return list_scenarios();
+    }
+    if (r->o.soak || (r->o.scenario && !strcmp(r->o.scenario, "many"))) {
+        rc = r->o.soak ? sim_soak(&r->o) : sim_many(&r->o);
+        free(r);
+        return rc;
     }
     const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
     r->sc = find_scenario(name);

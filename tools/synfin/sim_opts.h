@@ -1,0 +1,35 @@
+/* synfin sim: the parsed command line, shared by the ladder scenarios
+ * (sim.c), the many-connections scenario (sim_many.c) and the soak
+ * (soak.c). */
+#ifndef SF_TOOLS_SIM_OPTS_H
+#define SF_TOOLS_SIM_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synfin/sim.h"
+
+struct sim_opts {
+    uint64_t seed;
+    bool seed_set;
+    struct sf_sim_link_cfg link;
+    bool link_set;  /* an impairment option was given */
+    sf_time_t msl;
+    bool absolute, explain, zh, quiet, list, color;
+    bool ladder;   /* bulk: draw the ladder too */
+    bool one_way;  /* bulk: impair only client -> server */
+    uint64_t bytes; /* bulk: bytes each way */
+    unsigned conns; /* many: connections */
+    uint64_t soak;  /* --soak N seeds, 0: no soak */
+    const char *scenario;
+    const char *pcap, *svg, *json; /* output files, or NULL */
+    int capture; /* -1: the wire (every datagram as sent); else a host */
+    bool capture_set;
+};
+
+/* `synfin sim many`: returns the exit status. */
+int sim_many(const struct sim_opts *o);
+/* `synfin sim --soak N`: returns the exit status. */
+int sim_soak(const struct sim_opts *o);
+
+#endif
