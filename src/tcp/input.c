@@ -459,7 +459,8 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
      * data, SYN or FIN, leaves the window alone, with data in flight. */
     bool dup = ack == c->snd_una && s->len == 0 &&
                !(s->flags & (SF_SYN | SF_FIN)) && s->win == c->snd_wnd &&
-               c->snd_una != c->snd_max;
+               c->snd_una != c->snd_max &&
+               s->win != 0; /* answers to window probes are not losses */
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         ack_advance(ctx, c, ack);
