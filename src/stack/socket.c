@@ -267,10 +267,10 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (!val || len < sizeof lg)
             return SF_EINVAL;
         memcpy(&lg, val, sizeof lg);
-        if (lg.l_linger < 0)
+        if (lg.l_linger < 0 || lg.l_linger > 65535)
             return SF_EINVAL;
         c->linger_on = lg.l_onoff != 0;
-        c->linger_secs = lg.l_linger;
+        c->linger_secs = (uint16_t)lg.l_linger;
         return 0;
     }
     int v, r = get_int(val, len, &v);
@@ -304,8 +304,8 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (v < 1 || v > 2000000) return SF_EINVAL;
         c->keepintvl_ms = (uint32_t)v * 1000u; return 0;
     case SF_TCP_KEEPCNT:
-        if (v < 1) return SF_EINVAL;
-        c->keepcnt = (unsigned)v; return 0;
+        if (v < 1 || v > 255) return SF_EINVAL;
+        c->keepcnt = (uint8_t)v; return 0;
     case SF_TCP_USER_TIMEOUT:
         if (v < 0) return SF_EINVAL;
         c->user_timeout_ms = (uint32_t)v; return 0;

@@ -192,6 +192,12 @@ static int check_cfg(const struct sf_stack_cfg *cfg)
     if (!cfg->output || cfg->addr == 0 || cfg->max_sockets == 0 ||
         cfg->mss < 64 || cfg->sndbuf == 0 || cfg->rcvbuf == 0 ||
         cfg->rto_min == 0 || cfg->rto_initial == 0 ||
+        /* retry counts and keepcnt live in 8 bits of the TCB */
+        cfg->syn_retries > 250 || cfg->synack_retries > 250 ||
+        cfg->r1 > 250 || cfg->r2 > 250 || cfg->keepcnt > 255 ||
+        cfg->keepidle / SF_MSEC > UINT32_MAX / 2 ||
+        cfg->keepintvl / SF_MSEC > UINT32_MAX / 2 ||
+        cfg->rto_max / SF_USEC > UINT32_MAX / 4 ||
         cfg->rto_max < cfg->rto_min || cfg->timer_slots == 0 ||
         cfg->timer_granularity == 0)
         return SF_EINVAL;

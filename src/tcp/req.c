@@ -42,7 +42,7 @@ void tcp_req_unlink(struct tcp_req *r)
 void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
                      struct sf_conn *tmp)
 {
-    r->nrexmt = (uint8_t)(tmp->nrexmt > 255 ? 255 : tmp->nrexmt);
+    r->nrexmt = tmp->nrexmt;
     r->rto_ms = tmp->rto_us / 1000;
     r->syn_rexmitted = tmp->syn_rexmitted;
     r->snd_wnd = (uint16_t)tmp->snd_wnd;

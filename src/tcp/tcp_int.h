@@ -50,18 +50,18 @@ enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
 
 struct sf_conn {
     /* --- owned by the stack layer --- */
-    struct sf_conn *hnext; /* demux (or listener) hash chain */
-    bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1, bound_strict : 1;
-    int sd; /* descriptor, -1 once released */
-
-    /* --- listener relation --- */
+    struct sf_conn *hnext;    /* demux (or listener) hash chain */
     struct sf_conn *listener; /* in an accept queue: whose */
     struct sf_conn *qnext;    /* the next in that accept queue */
     struct tcp_lq *lq;        /* a listener's queues (LISTEN only) */
+    struct sf_ring sndbuf, rcvbuf;
+    struct tcp_reass *reass;  /* out-of-order ranges, allocated on demand */
+    struct sf_timer timer;
+    sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
+    struct sf_addr local, remote;
+    int32_t sd; /* descriptor, -1 once released */
 
     /* --- RFC 9293 3.3.1 --- */
-    enum sf_state state;
-    struct sf_addr local, remote;
     uint32_t iss, irs;
     uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
     uint32_t snd_max;     /* highest sequence number sent + 1 */
@@ -69,53 +69,50 @@ struct sf_conn {
     uint32_t rcv_nxt, rcv_wnd; /* no urgent pointers: see step six */
     uint32_t snd_buf_seq; /* sequence number of sndbuf's first byte */
     uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
-    uint16_t snd_mss;     /* effective send MSS (3.7.1) */
-    uint16_t user_mss;    /* TCP_MAXSEG, 0 = default */
-    struct sf_ring sndbuf, rcvbuf;
+    uint32_t rfin_seq;    /* the peer's FIN, if rfin */
+    uint32_t rcv_acked;   /* RCV.NXT as last acknowledged */
+    uint32_t snd_sml;     /* end of the last sub-MSS segment sent (Nagle) */
+    /* RFC 5681 / 6582 */
+    uint32_t cwnd, ssthresh, recover;
+    uint32_t sndbuf_size, rcvbuf_size;
 
-    /* --- flags --- */
-    bool passive : 1;      /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
-    bool fin_queued : 1;   /* CLOSE called: FIN goes after the data */
-    bool fin_rcvd : 1;     /* peer's FIN received (RCV.NXT is past it) */
-    bool shut_rd : 1;      /* shutdown(SHUT_RD) */
-    bool app_closed : 1;   /* descriptor released */
-    bool dead : 1;         /* out of the protocol: stack must free it */
-    bool ack_now : 1;      /* an ACK is owed */
-    bool connect_seen : 1; /* sf_connect has reported success once */
-    bool syn_rexmitted : 1;
-    bool in_acceptq : 1;
-    bool ack_pending : 1;  /* data received, ACK delayed (3.8.6.3) */
-    bool in_recovery : 1;  /* RFC 6582 fast recovery */
-    bool rfin : 1;         /* the peer's FIN is known, at rfin_seq */
-    bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
-    int linger_secs;
-    int error; /* pending SO_ERROR (negative SF_E*), 0 if none */
-    int reset_error; /* sticky: connection ended by this error */
-
-    /* --- timers and RFC 6298 --- */
-    struct sf_timer timer;
-    sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
     /* RFC 6298 state in microseconds, other times in milliseconds of the
      * stack clock modulo 2^32: differences stay right across the wrap for
      * spans shorter than 71 minutes (us) or 49 days (ms). */
-    uint32_t una_since_ms; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
     uint32_t rto_us, srtt_us, rttvar_us;
-    bool have_rtt : 1, rtt_timing : 1;
-    uint32_t rtt_seq;
-    uint32_t rtt_start_us;
-    unsigned nrexmt; /* consecutive retransmissions of the front */
+    uint32_t rtt_seq, rtt_start_us;
+    uint32_t una_since_ms; /* when SND.UNA last moved (TCP_USER_TIMEOUT) */
+    uint32_t last_rcv_ms;  /* last segment received (keepalive idle) */
     uint32_t keepidle_ms, keepintvl_ms, user_timeout_ms;
-    unsigned keepcnt, keepprobes;
-    uint32_t last_rcv_ms; /* last segment received (keepalive idle) */
-    uint32_t rcv_acked; /* RCV.NXT as last acknowledged */
-    uint32_t rfin_seq;
-    uint32_t snd_sml; /* end of the last sub-MSS segment sent (Nagle) */
-    struct tcp_reass *reass; /* out-of-order ranges, allocated on demand */
-    /* RFC 5681 / 6582 */
-    uint32_t cwnd, ssthresh, recover;
+
+    uint16_t snd_mss;  /* effective send MSS (3.7.1) */
+    uint16_t user_mss; /* TCP_MAXSEG, 0 = default */
+    uint16_t rcv_mss;  /* largest segment received: "full-sized" */
+    uint16_t linger_secs;
+    int16_t error;       /* pending SO_ERROR (negative SF_E*), 0 if none */
+    int16_t reset_error; /* sticky: connection ended by this error */
+    uint8_t state;       /* enum sf_state */
+    uint8_t nrexmt;      /* consecutive retransmissions of the front */
+    uint8_t keepcnt, keepprobes;
     uint8_t dupacks;
-    uint16_t rcv_mss; /* largest segment received: "full-sized" */
-    uint32_t sndbuf_size, rcvbuf_size;
+
+    /* --- flags --- */
+    bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1, bound_strict : 1;
+    bool passive : 1;       /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
+    bool fin_queued : 1;    /* CLOSE called: FIN goes after the data */
+    bool fin_rcvd : 1;      /* peer's FIN received (RCV.NXT is past it) */
+    bool shut_rd : 1;       /* shutdown(SHUT_RD) */
+    bool app_closed : 1;    /* descriptor released */
+    bool dead : 1;          /* out of the protocol: stack must free it */
+    bool ack_now : 1;       /* an ACK is owed */
+    bool connect_seen : 1;  /* sf_connect has reported success once */
+    bool syn_rexmitted : 1;
+    bool in_acceptq : 1;
+    bool ack_pending : 1;   /* data received, ACK delayed (3.8.6.3) */
+    bool in_recovery : 1;   /* RFC 6582 fast recovery */
+    bool rfin : 1;          /* the peer's FIN is known, at rfin_seq */
+    bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
+    bool have_rtt : 1, rtt_timing : 1;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
