@@ -5,6 +5,8 @@
 
 void sf_ring_free(struct sf_ring *r)
 {
+    if (r->m)
+        free(r->m->aux);
     free(r->m);
     r->m = NULL;
 }
@@ -18,6 +20,7 @@ int sf_ring_reserve(struct sf_ring *r, uint32_t cap)
     r->m = malloc(sizeof *r->m + cap);
     if (!r->m)
         return -1;
+    r->m->aux = NULL;
     r->m->cap = cap;
     r->m->head = r->m->len = 0;
     return 0;

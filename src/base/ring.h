@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct sf_ring_mem {
+    void *aux;     /* the user's malloc'd block that lives with the storage */
     uint32_t cap;  /* capacity in bytes */
     uint32_t head; /* offset of the first byte */
     uint32_t len;  /* bytes held */
@@ -31,6 +32,7 @@ static inline uint32_t sf_ring_space(const struct sf_ring *r, uint32_t cap)
     uint32_t len = sf_ring_len(r);
     return cap > len ? cap - len : 0;
 }
+/* Frees the storage (and its aux block). */
 void sf_ring_free(struct sf_ring *r);
 /* Gives the ring storage of cap bytes if it has none; 0 or -1. */
 int sf_ring_reserve(struct sf_ring *r, uint32_t cap);

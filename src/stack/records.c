@@ -37,7 +37,6 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
     }
     tcp_conn_move(ctx, c, tmp);
     c->sd = -1;
-    c->listener = NULL;
     stack_port_link(st, c, c->local.port); /* a count: cannot fail here */
     stack_hash_conn(st, c);
     if (!c->dead)
@@ -112,7 +111,7 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
     struct sf_conn tmp;
     tcp_conn_init(ctx, &tmp);
     tcp_listen_spawn(ctx, l, &tmp, ip, seg, 0, true);
-    tcp_req_from_conn(ctx, r, &tmp);
+    tcp_req_from_conn(ctx, r, l, &tmp);
     sf_ttab_insert(&st->reqs, r);
 }
 
@@ -289,7 +288,7 @@ void stack_close_listener(struct sf_stack *st, struct sf_conn *l)
     while (l->lq->acceptq) {
         struct sf_conn *c = l->lq->acceptq;
         tcp_listener_closed(ctx, c);
-        tcp_child_unlink(c);
+        tcp_child_unlink(l, c);
         stack_reap(st, c);
     }
     tcp_close(ctx, l);

@@ -126,6 +126,8 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
 
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 {
+    if (c->in_acceptq) /* reset or timed out before accept() took it */
+        tcp_child_unlink(stack_listener_lookup(st, c->local.port), c);
     unhash(st, c);
     stack_port_release(st, c);
     tcp_conn_destroy(&st->tcp, c);
@@ -256,7 +258,6 @@ void sf_stack_free(struct sf_stack *st)
     /* the queues die with their listeners: unlink first, then free */
     for (size_t i = 0; i < st->demux.size; i++)
         for (struct sf_conn *c = st->demux.slots[i]; c; c = c->hnext) {
-            c->listener = NULL;
             c->in_acceptq = false;
         }
     for (int sd = 0; sd < st->nsds; sd++)

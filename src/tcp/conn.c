@@ -30,7 +30,6 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     tcp_timers_stop_all(ctx, c);
-    tcp_child_unlink(c);
     sf_ring_free(&c->sndbuf);
     sf_ring_free(&c->rcvbuf);
     tcp_reass_free(c);
@@ -144,8 +143,6 @@ void tcp_wakeup(struct tcp_ctx *ctx, struct sf_conn *c)
         return;
     if (c->sd >= 0)
         cfg->wakeup(cfg->wakeup_ctx, c->sd);
-    else if (c->listener && c->listener->sd >= 0)
-        cfg->wakeup(cfg->wakeup_ctx, c->listener->sd);
 }
 
 void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,

@@ -106,11 +106,10 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
     return TCP_LISTEN_SPAWN;
 }
 
-/* Takes c off its listener's accept queue. */
-void tcp_child_unlink(struct sf_conn *c)
+/* Takes c off the accept queue of its listener l. */
+void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c)
 {
-    struct sf_conn *l = c->listener;
-    if (!l || !c->in_acceptq)
+    if (!l || !l->lq || !c->in_acceptq)
         return;
     struct tcp_lq *q = l->lq;
     struct sf_conn *prev = NULL;
@@ -124,7 +123,6 @@ void tcp_child_unlink(struct sf_conn *c)
         q->acceptq_tail = prev;
     c->qnext = NULL;
     q->acceptq_len--;
-    c->listener = NULL;
     c->in_acceptq = false;
 }
 
@@ -132,7 +130,6 @@ void tcp_child_unlink(struct sf_conn *c)
 void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
 {
     struct tcp_lq *q = l->lq;
-    c->listener = l;
     c->qnext = NULL;
     if (q->acceptq_tail)
         q->acceptq_tail->qnext = c;
@@ -141,7 +138,7 @@ void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
     q->acceptq_tail = c;
     q->acceptq_len++;
     c->in_acceptq = true;
-    tcp_wakeup(ctx, c); /* wakes the listener: c has no descriptor yet */
+    tcp_wakeup(ctx, l); /* the listener is readable */
 }
 
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
@@ -150,7 +147,7 @@ struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
     (void)ctx;
     if (!c)
         return NULL;
-    tcp_child_unlink(c);
+    tcp_child_unlink(l, c);
     return c;
 }
 
@@ -163,7 +160,6 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     c->local = (struct sf_addr){ip->dst, seg->dport};
     c->remote = (struct sf_addr){ip->src, seg->sport};
     c->passive = true;
-    c->listener = l;
     tcp_inherit(c, l);
     /* The child starts as a copy of the listener: LISTEN -> SYN_RCVD. */
     ctx->ctr.conns_in_state[c->state]--;

@@ -18,15 +18,25 @@ struct tcp_reass {
     } r[];
 };
 
+/* The ranges live with the receive ring's storage (its aux block): there
+ * is nothing out of order without a ring to hold it. */
+static struct tcp_reass *reass_of(const struct sf_conn *c)
+{
+    return c->rcvbuf.m ? c->rcvbuf.m->aux : NULL;
+}
+
 bool tcp_reass_empty(const struct sf_conn *c)
 {
-    return !c->reass || c->reass->n == 0;
+    const struct tcp_reass *q = reass_of(c);
+    return !q || q->n == 0;
 }
 
 void tcp_reass_free(struct sf_conn *c)
 {
-    free(c->reass);
-    c->reass = NULL;
+    if (c->rcvbuf.m) {
+        free(c->rcvbuf.m->aux);
+        c->rcvbuf.m->aux = NULL;
+    }
 }
 
 /* Writes the parts of [seq, seq+len) not covered by held ranges. */
@@ -34,7 +44,7 @@ static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
                        uint32_t len)
 {
     uint32_t end = seq + len, at = seq;
-    const struct tcp_reass *q = c->reass;
+    const struct tcp_reass *q = reass_of(c);
     for (unsigned i = 0; q && i < q->n && seq_lt(at, end); i++) {
         uint32_t s = q->r[i].start, e = q->r[i].end;
         if (seq_leq(e, at))
@@ -95,19 +105,22 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
-    if (!c->reass) {
-        c->reass = malloc(sizeof *c->reass + max * sizeof c->reass->r[0]);
-        if (!c->reass)
+    if (sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
+        return false;
+    struct tcp_reass *q = c->rcvbuf.m->aux;
+    if (!q) {
+        q = malloc(sizeof *q + max * sizeof q->r[0]);
+        if (!q)
             return false;
-        c->reass->n = 0;
-        c->reass->max = max;
-        c->reass->bytes = 0;
+        q->n = 0;
+        q->max = max;
+        q->bytes = 0;
+        c->rcvbuf.m->aux = q;
     }
-    struct tcp_reass *q = c->reass;
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
                                                : c->rcvbuf_size;
     if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
-        q->bytes + len > byte_limit || sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
+        q->bytes + len > byte_limit)
         return false;
     write_gaps(c, seq, data, len);
     add_range(q, seq, seq + len);
@@ -120,7 +133,7 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
     *filled_hole = false;
     write_gaps(c, c->rcv_nxt, data, len);
     uint32_t end = c->rcv_nxt + len;
-    struct tcp_reass *q = c->reass;
+    struct tcp_reass *q = reass_of(c);
     unsigned k = 0;
     /* every held range the new data reaches joins the stream */
     while (q && k < q->n && seq_leq(q->r[k].start, end)) {

@@ -59,7 +59,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
 }
 
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
-                       struct sf_conn *tmp)
+                       struct sf_conn *l, struct sf_conn *tmp)
 {
     memset(r, 0, sizeof *r);
     sf_timer_init(&r->timer, TK_REQ);
@@ -67,9 +67,8 @@ void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
     r->remote = tmp->remote;
     r->iss = tmp->iss;
     r->irs = tmp->irs;
-    r->listener = tmp->listener;
-    tmp->listener = NULL;
-    synq_push(r->listener, r);
+    r->listener = l;
+    synq_push(l, r);
     tcp_req_deflate(ctx, r, tmp);
 }
 
@@ -237,5 +236,4 @@ void tcp_cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     syn.opt.has_mss = true;
     syn.opt.mss = cookie_mss[(cookie >> 24) & 7];
     tcp_listen_spawn(ctx, l, tmp, ip, &syn, cookie, false);
-    tmp->listener = NULL;
 }

@@ -51,11 +51,9 @@ enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
 struct sf_conn {
     /* --- owned by the stack layer --- */
     struct sf_conn *hnext;    /* demux (or listener) hash chain */
-    struct sf_conn *listener; /* in an accept queue: whose */
     struct sf_conn *qnext;    /* the next in that accept queue */
     struct tcp_lq *lq;        /* a listener's queues (LISTEN only) */
     struct sf_ring sndbuf, rcvbuf;
-    struct tcp_reass *reass;  /* out-of-order ranges, allocated on demand */
     struct sf_timer timer;
     sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
     struct sf_addr local, remote;
@@ -269,7 +267,7 @@ void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A passive connection takes the listener's socket options. */
 void tcp_inherit(struct sf_conn *c, const struct sf_conn *l);
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
-                       struct sf_conn *tmp);
+                       struct sf_conn *l, struct sf_conn *tmp);
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
                      struct sf_conn *tmp);
 void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
@@ -296,6 +294,6 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
 /* The listener of c is closing: c is reset and ends. */
 void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Takes a passive child off its listener's queue. */
-void tcp_child_unlink(struct sf_conn *c);
+void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c);
 
 #endif
