@@ -13,7 +13,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sd = -1;
     c->state = SF_CLOSED;
     sf_timer_init(&c->timer, TK_CONN);
-    for (int i = 0; i < TT_NTIMERS; i++)
+    for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
     c->rto_us = (uint32_t)(cfg->rto_initial / SF_USEC);
     c->keepidle_ms = (uint32_t)(cfg->keepidle / SF_MSEC);
@@ -197,7 +197,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
         [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
         [TT_LONG] = SF_TIMER_TIME_WAIT};
     for (int i = 0; i < TT_NTIMERS; i++) {
-        if (c->deadline[i] < info->timer_expires) {
+        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
+        if (d < info->timer_expires) {
             info->timer = kinds[i];
             if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
                 info->timer = SF_TIMER_FIN_WAIT_2;
@@ -205,7 +206,7 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
                 info->timer = SF_TIMER_KEEPALIVE;
             if (i == TT_REXMT && c->snd_una == c->snd_max)
                 info->timer = SF_TIMER_PERSIST;
-            info->timer_expires = c->deadline[i];
+            info->timer_expires = d;
         }
     }
     (void)ctx;

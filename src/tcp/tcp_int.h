@@ -40,7 +40,8 @@ struct tcp_ctx {
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer
  * however many it runs. TT_REXMT doubles as the persist timer when
  * nothing is in flight (RFC 9293 3.8.6.1). */
-enum tcp_timer_slot { TT_REXMT, TT_DELACK, TT_LONG, TT_NTIMERS };
+enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
+#define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
  * after it: one slot serves both, told apart by the state */
 #define TT_KEEP TT_LONG
@@ -55,7 +56,8 @@ struct sf_conn {
     struct tcp_lq *lq;        /* a listener's queues (LISTEN only) */
     struct sf_ring sndbuf, rcvbuf;
     struct sf_timer timer;
-    sf_time_t deadline[TT_NTIMERS]; /* SF_TIME_NEVER when off */
+    sf_time_t deadline[TT_NWIDE]; /* SF_TIME_NEVER when off */
+    uint32_t delack_ms; /* the delayed ACK's deadline, if delack_on */
     struct sf_addr local, remote;
     int32_t sd; /* descriptor, -1 once released */
 
@@ -89,12 +91,12 @@ struct sf_conn {
     uint16_t linger_secs;
     int16_t error;       /* pending SO_ERROR (negative SF_E*), 0 if none */
     int16_t reset_error; /* sticky: connection ended by this error */
-    uint8_t state;       /* enum sf_state */
     uint8_t nrexmt;      /* consecutive retransmissions of the front */
     uint8_t keepcnt, keepprobes;
     uint8_t dupacks;
 
-    /* --- flags --- */
+    /* --- state and flags --- */
+    unsigned state : 4; /* enum sf_state */
     bool hashed : 1, in_ltab : 1, bound : 1, explicit_bind : 1, bound_strict : 1;
     bool passive : 1;       /* opened from LISTEN (3.10.7.4: RST -> LISTEN) */
     bool fin_queued : 1;    /* CLOSE called: FIN goes after the data */
@@ -111,6 +113,7 @@ struct sf_conn {
     bool rfin : 1;          /* the peer's FIN is known, at rfin_seq */
     bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     bool have_rtt : 1, rtt_timing : 1;
+    bool delack_on : 1;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -225,10 +228,25 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot);
 void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A slot's deadline. The delayed ACK's is kept to the millisecond in 32
+ * bits (a 200 ms heuristic needs no nanoseconds), the others exactly. */
+static inline sf_time_t tcp_deadline(const struct tcp_ctx *ctx,
+                                     const struct sf_conn *c,
+                                     enum tcp_timer_slot slot)
+{
+    if (slot != TT_DELACK)
+        return c->deadline[slot];
+    if (!c->delack_on)
+        return SF_TIME_NEVER;
+    int64_t d = (int32_t)(c->delack_ms - (uint32_t)(ctx->now / SF_MSEC));
+    sf_time_t base = ctx->now - ctx->now % SF_MSEC;
+    return d >= 0 ? base + (sf_time_t)d * SF_MSEC : ctx->now;
+}
 static inline bool tcp_timer_pending(const struct sf_conn *c,
                                      enum tcp_timer_slot slot)
 {
-    return c->deadline[slot] != SF_TIME_NEVER;
+    return slot == TT_DELACK ? c->delack_on
+                             : c->deadline[slot] != SF_TIME_NEVER;
 }
 void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Runs the due timeouts of c (its wheel entry was popped). */

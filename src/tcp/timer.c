@@ -10,9 +10,11 @@
 void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     sf_time_t next = SF_TIME_NEVER;
-    for (int i = 0; i < TT_NTIMERS; i++)
-        if (c->deadline[i] < next)
-            next = c->deadline[i];
+    for (int i = 0; i < TT_NTIMERS; i++) {
+        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
+        if (d < next)
+            next = d;
+    }
     if (next == SF_TIME_NEVER)
         sf_wheel_stop(&ctx->wheel, &c->timer);
     else if (!sf_timer_pending(&c->timer) || c->timer.expires != next)
@@ -22,23 +24,32 @@ void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
                      enum tcp_timer_slot slot, sf_time_t after)
 {
-    c->deadline[slot] = ctx->now + after;
+    if (slot == TT_DELACK) {
+        c->delack_on = true;
+        c->delack_ms = (uint32_t)((ctx->now + after + SF_MSEC - 1) / SF_MSEC);
+    } else {
+        c->deadline[slot] = ctx->now + after;
+    }
     tcp_timer_rearm(ctx, c);
 }
 
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
-    if (c->deadline[slot] == SF_TIME_NEVER)
+    if (!tcp_timer_pending(c, slot))
         return;
-    c->deadline[slot] = SF_TIME_NEVER;
+    if (slot == TT_DELACK)
+        c->delack_on = false;
+    else
+        c->deadline[slot] = SF_TIME_NEVER;
     tcp_timer_rearm(ctx, c);
 }
 
 void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    for (int i = 0; i < TT_NTIMERS; i++)
+    for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
+    c->delack_on = false;
     sf_wheel_stop(&ctx->wheel, &c->timer);
 }
 
@@ -211,9 +222,13 @@ static void (*const fire[TT_NTIMERS])(struct tcp_ctx *, struct sf_conn *) = {
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     for (int i = 0; i < TT_NTIMERS && !c->dead; i++) {
-        if (c->deadline[i] > ctx->now)
+        enum tcp_timer_slot slot = (enum tcp_timer_slot)i;
+        if (tcp_deadline(ctx, c, slot) > ctx->now)
             continue;
-        c->deadline[i] = SF_TIME_NEVER;
+        if (slot == TT_DELACK)
+            c->delack_on = false;
+        else
+            c->deadline[slot] = SF_TIME_NEVER;
         fire[i](ctx, c);
     }
     if (!c->dead)
