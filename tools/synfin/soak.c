@@ -51,6 +51,12 @@ struct soak {
     int nh, nc;
     struct sconn c[SOAK_MAXC];
     char why[400]; /* the first failure */
+    bool verbose;
+    /* A retransmission timeout that fired: it must send something (or end
+     * the connection) in the same event. */
+    bool rto_pending;
+    int rto_host;
+    struct sf_addr rto_local, rto_remote;
     uint64_t steps;
 };
 
@@ -391,6 +397,12 @@ static bool check_all(void *ctx, struct sf_sim *sim)
 {
     struct soak *s = ctx;
     s->steps++;
+    if (s->rto_pending) {
+        char a[32];
+        sf_addr_fmt(&s->rto_local, a, sizeof a);
+        return fail(s, "host %d %s: the retransmission timer fired and sent "
+                    "nothing", s->rto_host, a);
+    }
     for (int h = 0; h < s->nh; h++) {
         struct sf_stack *st = sf_sim_host_stack(sim, h);
         struct inv v = {s, h, sf_stack_config(st), sf_sim_now(sim)};
@@ -491,6 +503,62 @@ static void describe(const struct soak *s, FILE *f)
     }
 }
 
+/* A single-seed replay prints every state change and timer, to diagnose. */
+static bool same_conn(const struct soak *s, int h, const struct sf_trace_event *t)
+{
+    return h == s->rto_host && t->local.ip == s->rto_local.ip &&
+           t->local.port == s->rto_local.port &&
+           t->remote.ip == s->rto_remote.ip && t->remote.port == s->rto_remote.port;
+}
+
+static void print_event(const struct sf_sim_event *ev);
+
+static void trace(void *ctx, const struct sf_sim_event *ev)
+{
+    struct soak *s = ctx;
+    if (ev->kind != SF_SIM_EV_STACK)
+        return;
+    const struct sf_trace_event *t = ev->trace;
+    if (t->kind == SF_TRACE_TIMER && t->timer == SF_TIMER_RETRANSMIT) {
+        s->rto_pending = true;
+        s->rto_host = ev->host;
+        s->rto_local = t->local;
+        s->rto_remote = t->remote;
+    } else if ((t->kind == SF_TRACE_SEG_OUT || t->kind == SF_TRACE_STATE) &&
+               s->rto_pending && same_conn(s, ev->host, t)) {
+        s->rto_pending = false;
+    }
+    if (s->verbose)
+        print_event(ev);
+}
+
+static void print_event(const struct sf_sim_event *ev)
+{
+    const struct sf_trace_event *t = ev->trace;
+    char a[32], b[32];
+    sf_addr_fmt(&t->local, a, sizeof a);
+    sf_addr_fmt(&t->remote, b, sizeof b);
+    if (t->kind == SF_TRACE_STATE)
+        printf("  %12.6f host %d %s -> %s: %s -> %s (%s)\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_state_name(t->from), sf_state_name(t->to),
+               sf_cause_name(t->cause));
+    else if ((t->kind == SF_TRACE_SEG_OUT || t->kind == SF_TRACE_SEG_IN) && t->seg)
+        printf("  %12.6f host %d %s %s -> %s: flags %02x seq %u ack %u len %u "
+               "win %u\n", (double)ev->now / (double)SF_SEC, ev->host,
+               t->kind == SF_TRACE_SEG_OUT ? "out" : "in ", a, b,
+               t->seg->flags, t->seg->seq, t->seg->ack, t->seg->len,
+               t->seg->win);
+    else if (t->kind == SF_TRACE_DROP)
+        printf("  %12.6f host %d %s -> %s: drop %s\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_drop_name(t->drop));
+    else if (t->kind == SF_TRACE_TIMER)
+        printf("  %12.6f host %d %s -> %s: %s timer\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_timer_name(t->timer));
+}
+
 /* Runs one seed; returns true if it passed. */
 static bool soak_one(uint64_t seed, bool verbose)
 {
@@ -502,6 +570,8 @@ static bool soak_one(uint64_t seed, bool verbose)
     bool ok = build(s) == 0;
     if (ok) {
         sf_sim_set_app(s->sim, app, s);
+        s->verbose = verbose;
+        sf_sim_set_trace(s->sim, trace, s);
         s->nc = 1 + (int)below(s, SOAK_MAXC);
         for (int i = 0; i < s->nc; i++)
             random_conn(s, i);
