@@ -10,6 +10,8 @@
 #include "drill/exec.h"
 
 #define HOUR ((sf_time_t)3600 * SF_SEC)
+/* keeps every sum of script times far from overflowing sf_time_t */
+#define MAX_TIME ((sf_time_t)1000000000 * SF_SEC)
 
 static double secs(sf_time_t t)
 {
@@ -270,6 +272,10 @@ static void run_event(struct drill_runner *r, const struct drill_event *ev)
     r->line = ev->line;
     sf_time_t end = ev_time(r, &ev->time, ev->time.end_us);
     bool outbound = ev->kind == EV_SEG && !ev->seg.inbound;
+    if (end > MAX_TIME) {
+        drill_fail(r, ev->line, "event time beyond 10^9 s", NULL, 0, NULL, 0);
+        return;
+    }
     if (outbound) {
         sf_time_t lo = t > r->tol ? t - r->tol : 0, hi = end + r->tol;
         if (ev->time.kind == DT_ANY)

@@ -230,7 +230,7 @@ static void draw_seg(FILE *f, const struct layout *L, size_t i)
             "fill=\"%s\">", lx, y0 - 4 + (loop ? 6 : 0),
             right ? "start" : "end", c);
     esc(f, r->text);
-    if (r->note[0] && (r->lost || !strncmp(r->note, "arrives", 7) == 0 ||
+    if (r->note[0] && (r->lost || strncmp(r->note, "arrives", 7) != 0 ||
                        strchr(r->note, ','))) {
         const char *n = strncmp(r->note, "arrives", 7) ? r->note
                         : strchr(r->note, ',') + 2;

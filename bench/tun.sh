@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# bench/tun.sh: echo throughput of synfin over a TUN device against the
+# kernel's TCP over a veth pair, and connection lifecycles over TUN against
+# Linux loopback, all measured in the same run with the same python client.
+# A benchmark, not a test. Root; namespaces sfb<PID>-*; addresses in
+# 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 2000),
+# SYNFIN (default build/synfin).
+set -u
+SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+KPEER="python3 $HERE/../tests/interop/kpeer.py"
+MB=${BENCH_MB:-100}; CONNS=${BENCH_CONNS:-2000}
+A=sfb$$-a; B=sfb$$-b; T=sfb$$-t
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
+            for n in $A $B $T; do ip netns del $n 2>/dev/null; done; rm -f /tmp/sfb$$.sock; }
+trap cleanup EXIT
+for n in $A $B $T; do ip netns add $n && ip netns exec $n ip link set lo up || exit 1; done
+ip link add sfb$$x type veth peer name sfb$$y || exit 1
+ip link set sfb$$x netns $A; ip link set sfb$$y netns $B
+ip netns exec $A ip addr add 198.19.9.1/24 dev sfb$$x; ip netns exec $A ip link set sfb$$x up
+ip netns exec $B ip addr add 198.19.9.2/24 dev sfb$$y; ip netns exec $B ip link set sfb$$y up
+
+lifecycles='
+import socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0 = time.monotonic()
+for i in range(n):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"x"); assert s.recv(1) == b"x"; s.close()
+dt = time.monotonic() - t0
+print(f"{n} lifecycles in {dt:.2f} s: {n/dt:.0f}/s")'
+echo_srv='
+import socket, sys, threading
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
+def serve(c):
+    while True:
+        b = c.recv(1 << 18)
+        if not b: break
+        c.sendall(b)
+    c.close()
+while True:
+    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
+
+echo "== echo throughput, $MB MB each way (python client, sendall/recv 256 KB)"
+ip netns exec $B python3 -c "$echo_srv" 198.19.9.2 7 >/dev/null & pids+=($!)
+ip netns exec $A python3 -c "$echo_srv" 127.0.0.1 7 >/dev/null & pids+=($!)
+ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
+sleep 1
+printf "kernel-kernel veth: "; ip netns exec $A timeout 600 $KPEER echo-client 198.19.9.2 7 $((MB << 20))
+printf "synfin over TUN:    "; ip netns exec $T timeout 600 $KPEER echo-client 198.18.0.2 7 $((MB << 20))
+echo "== connection lifecycles (connect, 1 byte each way, close)"
+printf "Linux loopback:     "; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
+printf "synfin over TUN:    "; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS

@@ -1,0 +1,213 @@
+# The interop cases, sourced by run.sh (which defines the helpers). Each
+# case makes its own namespace so that one failing leaves the next clean.
+
+t_handshake_nc() { # the handshake, and nc through echo and daytime
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" hs serve $SRV --app echo:7 --app daytime:13 || return 1
+  [ "$(echo hello synfin | inns "$ns" timeout 10 nc -N 198.18.0.2 7)" = "hello synfin" ] || return 1
+  inns "$ns" timeout 10 nc 198.18.0.2 13 </dev/null | grep -q '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' || return 1
+  stop_synfin hs
+}
+want handshake && check "handshake; nc through echo and daytime" t_handshake_nc
+
+t_echo_big() { # size MB, extra serve flags...
+  local mb=$1; shift
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" big serve $SRV --app echo:7 "$@" || return 1
+  inns "$ns" env KPEER_TIMEOUT=${KPEER_TIMEOUT:-30} timeout 900 $KPEER echo-client 198.18.0.2 7 $((mb << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  sss big --stats | grep -E '^(RETRANSMITS|tun.rx_lost|tun.tx_lost|tun.rx_reordered) ' | tr '\n' ' '; echo
+  stop_synfin big && [ $rc -eq 0 ]
+}
+want echo-clean && check "echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want echo-lossy && check "echo ${LOSSY_MB} MB with 2% loss + 2% reordering on synfin's side" \
+  t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
+
+t_client() { # synfin connect -> kernel echo server, size MB
+  local mb=$1; shift
+  newns || return 1; local ns=$NS
+  head -c $((mb << 20)) /dev/urandom >"$tmp/in.bin"
+  start_kserver "$ns" serve-echo 0.0.0.0 9000 || return 1
+  inns "$ns" timeout 300 "$SYNFIN" connect $SRV "$@" --ctl "$tmp/cl.sock" -q 198.18.0.1 9000 \
+    <"$tmp/in.bin" >"$tmp/out.bin" 2>"$tmp/client.log"
+  local rc=$?
+  local a b; a=$(sha256sum <"$tmp/in.bin"); b=$(sha256sum <"$tmp/out.bin")
+  echo "client: rc $rc, in $(stat -c %s "$tmp/in.bin") out $(stat -c %s "$tmp/out.bin")"
+  [ $rc -eq 0 ] && [ "$a" = "$b" ]
+}
+want client && check "synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB"
+
+t_refused() {
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" rf serve $SRV --app echo:7 || return 1
+  inns "$ns" timeout 10 $KPEER expect-refused 198.18.0.2 1 || return 1
+  stop_synfin rf || return 1
+  # and synfin's client against a closed kernel port: exit 3
+  newns || return 1; local ns2=$NS
+  inns "$ns2" timeout 20 "$SYNFIN" connect --tun sf0 --ctl "$tmp/rc.sock" -q 198.18.0.1 9 </dev/null
+  [ $? -eq 3 ]
+}
+want refused && check "SYN to a closed port: ECONNREFUSED (kernel client; synfin connect exits 3)" t_refused
+
+t_abort() {
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" ab serve $SRV --app discard:9 || return 1
+  local before; before=$(sss ab --stats | awk '$1=="RST_IN"{print $2}')
+  inns "$ns" timeout 10 $KPEER abort 198.18.0.2 9 || return 1
+  wait_for 5 bash -c "[ \$($SYNFIN ss --ctl $tmp/ab.sock --stats | awk '\$1==\"RST_IN\"{print \$2}') -gt $before ]" || return 1
+  sss ab state connected | grep -q 198.18.0.1 && return 1
+  stop_synfin ab || return 1
+  # synfin's client aborting: the kernel reader sees ECONNRESET
+  newns || return 1; local ns2=$NS
+  start_kserver "$ns2" serve-sink 0.0.0.0 9001 expect-reset || return 1
+  local sp=$kserver_pid
+  inns "$ns2" timeout 20 "$SYNFIN" connect --tun sf0 --ctl "$tmp/ac.sock" -q --send-bytes 100000 --abort 198.18.0.1 9001 </dev/null
+  wait $sp; local rc=$?
+  cat "$tmp/kserver.log"; [ $rc -eq 0 ]
+}
+want abort && check "SO_LINGER 0 abort: synfin resets; kernel reader gets ECONNRESET" t_abort
+
+t_kernel_closes_first() { # kernel active closer: TIME_WAIT there, CLOSE_WAIT then LAST_ACK here
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" kc serve $SRV --app echo:7 --close-delay 1500 || return 1
+  mkfifo "$tmp/fifo"
+  ip netns exec "$ns" timeout 30 $KPEER hold 198.18.0.2 7 "$tmp/fifo" >"$tmp/hold.log" 2>&1 &
+  local hp=$!; pids+=($hp)
+  exec 7>"$tmp/fifo"
+  wait_for 5 sf_has kc established 198.18.0.1 || return 1
+  echo shutdown >&7
+  wait_for 5 sf_has kc close-wait 198.18.0.1 || { echo "no CLOSE_WAIT"; return 1; }
+  wait_for 5 k_has "$ns" fin-wait-2 198.18.0.2 || { echo "kernel not FIN_WAIT_2"; return 1; }
+  sss kc state close-wait
+  sss kc --set loss-in=1 >/dev/null   # the kernel's last ACK never arrives
+  wait_for 5 sf_has kc last-ack 198.18.0.1 || { echo "no LAST_ACK"; return 1; }
+  wait_for 5 k_has "$ns" time-wait 198.18.0.2 || { echo "kernel not TIME_WAIT"; return 1; }
+  sss kc state last-ack; inns "$ns" ss -tan state time-wait
+  sss kc --set loss-in=0 >/dev/null
+  echo exit >&7; exec 7>&-
+  wait_for 10 bash -c "! $SYNFIN ss --ctl $tmp/kc.sock state connected | grep -q 198.18.0.1" || return 1
+  stop_synfin kc
+}
+want close && check "kernel closes first: kernel TIME_WAIT; synfin CLOSE_WAIT then LAST_ACK" t_kernel_closes_first
+
+t_synfin_closes_first() { # synfin active closer (daytime): TIME_WAIT here, CLOSE_WAIT then LAST_ACK there
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" sc serve $SRV --app daytime:13 || return 1
+  mkfifo "$tmp/fifo2"
+  ip netns exec "$ns" timeout 30 $KPEER hold 198.18.0.2 13 "$tmp/fifo2" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 8>"$tmp/fifo2"
+  wait_for 5 k_has "$ns" close-wait 198.18.0.2 || { echo "kernel not CLOSE_WAIT"; return 1; }
+  wait_for 5 sf_has sc fin-wait-2 198.18.0.1 || { echo "synfin not FIN_WAIT_2"; return 1; }
+  inns "$ns" ss -tan state close-wait
+  sss sc --set loss-out=1 >/dev/null  # synfin's ACK of the kernel's FIN is lost
+  echo readall >&8; echo close >&8
+  wait_for 5 k_has "$ns" last-ack 198.18.0.2 || { echo "kernel not LAST_ACK"; return 1; }
+  wait_for 5 sf_has sc time-wait 198.18.0.1 || { echo "synfin not TIME_WAIT"; return 1; }
+  inns "$ns" ss -tan state last-ack; sss sc state time-wait
+  sss sc --set loss-out=0 >/dev/null
+  echo exit >&8; exec 8>&-
+  grep -q "read [1-9][0-9]* bytes then EOF" "$tmp/hold.log" || return 1
+  stop_synfin sc
+}
+want close && check "synfin closes first: synfin TIME_WAIT; kernel CLOSE_WAIT then LAST_ACK" t_synfin_closes_first
+
+t_proxy() { # kernel client -> synfin proxy -> kernel echo server, half-close kept
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" px serve $SRV --app proxy:8080=198.18.0.1:9002 || return 1
+  start_kserver "$ns" serve-echo 198.18.0.1 9002 || return 1
+  inns "$ns" timeout 120 $KPEER echo-client 198.18.0.2 8080 $((MB << 20)) || return 1
+  stop_synfin px
+}
+want proxy && check "proxy app carries a kernel-to-kernel ${MB} MB echo intact (half-close kept)" t_proxy
+
+t_sigterm() { # SIGTERM mid-transfer: FIN, every echoed byte delivered, exit 0
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" st serve $SRV --app echo:7 || return 1
+  ip netns exec "$ns" timeout 60 $KPEER stream-client 198.18.0.2 7 "$tmp/started" >"$tmp/stream.log" 2>&1 &
+  local cp=$!; pids+=($cp)
+  wait_for 5 test -s "$tmp/started" || return 1
+  sleep 0.5
+  stop_synfin st || { echo "synfin did not exit 0"; return 1; }
+  wait $cp; local rc=$?
+  cat "$tmp/stream.log"; [ $rc -eq 0 ]
+}
+want sigterm && check "SIGTERM mid-echo: FIN sent, echoed bytes a prefix, exit 0" t_sigterm
+
+t_bad_input() { # floods and junk from the kernel's side; the server keeps serving
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" bi serve $SRV --app echo:7 --backlog 16 || return 1
+  inns "$ns" timeout 20 python3 - <<'PY' || return 1
+import socket, struct, random
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b)//2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+src, dst = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+def ip(proto, payload, frag=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20+len(payload), random.getrandbits(16), frag, 64, proto, 0, src, dst)
+    return h + payload
+def tcp(sport, flags, seq=1, good=True, data=b""):
+    t = struct.pack("!HHIIBBHHH", sport, 7, seq, 0, 5 << 4, flags, 65535, 0, 0) + data
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(t)) + t)
+    if not good: c ^= 0x5555
+    return t[:16] + struct.pack("!H", c) + t[18:]
+for i in range(3000):   # a SYN flood from many ports
+    raw.sendto(ip(6, tcp(1024 + i, 0x02, seq=random.getrandbits(32))), ("198.18.0.2", 0))
+for i in range(200):
+    raw.sendto(ip(6, tcp(5000 + i, 0x02, good=False)), ("198.18.0.2", 0))    # bad TCP checksum
+    raw.sendto(ip(6, tcp(6000 + i, 0x02))[:30], ("198.18.0.2", 0))            # runt TCP
+    raw.sendto(ip(6, tcp(7000 + i, 0x02), frag=0x2000), ("198.18.0.2", 0))   # a fragment (MF)
+    raw.sendto(ip(17, b"\0" * 16), ("198.18.0.2", 0))                         # UDP
+    raw.sendto(ip(6, tcp(8000 + i, 0x03)), ("198.18.0.2", 0))                # SYN+FIN
+print("sent junk")
+PY
+  inns "$ns" timeout 5 ping -6 -c 2 -W 1 -I sf0 ff02::1 >/dev/null 2>&1   # IPv6 onto the wire
+  sss bi --stats | grep -E '^(DROPS|drop\.[A-Z_]+) [1-9]' | tr '\n' ' '; echo
+  local d; d=$(sss bi --stats | awk '$1=="DROPS"{print $2}')
+  [ "${d:-0}" -ge 800 ] || { echo "drops not counted: $d"; return 1; }
+  sleep 1
+  [ "$(echo still serving | inns "$ns" timeout 10 nc -N 198.18.0.2 7)" = "still serving" ] || return 1
+  stop_synfin bi
+}
+want bad-input && check "junk, fragments, bad checksums, IPv6, a SYN flood: dropped, counted, still serving" t_bad_input
+
+t_bad_options() { # one-line errors, non-zero exits
+  newns || return 1; local ns=$NS
+  "$SYNFIN" serve --app echo:7 --addr 300.1.1.1 2>"$tmp/e1"; [ $? -ne 0 ] && [ "$(wc -l <"$tmp/e1")" -eq 1 ] || return 1
+  "$SYNFIN" serve --app echo:7 --host 198.18.0.1/24 --addr 198.19.0.2 2>"$tmp/e2"; [ $? -ne 0 ] || return 1
+  "$SYNFIN" serve --app nosuch:7 2>"$tmp/e3"; [ $? -ne 0 ] || return 1
+  start_synfin "$ns" bo serve $SRV --app echo:7 || return 1
+  inns "$ns" "$SYNFIN" serve $SRV --app echo:7 --ctl "$tmp/bo2.sock" 2>"$tmp/e4"; local rc=$?
+  cat "$tmp"/e1 "$tmp"/e2 "$tmp"/e3 "$tmp"/e4
+  [ $rc -ne 0 ] && grep -q "in use" "$tmp/e4" || return 1
+  stop_synfin bo
+}
+want options && check "bad address, unknown app, device name in use: one-line errors, non-zero exit" t_bad_options
+
+t_keepalive() { # keepalive finds a kernel peer that vanished with its namespace
+  newns || return 1; local a=$NS; newns || return 1; local b=$NS
+  start_synfin "$a" ka serve $SRV --app echo:7 --keepalive 1,1,3 || return 1
+  ip link add "sfk$$a" type veth peer name "sfk$$b" || return 1
+  ip link set "sfk$$a" netns "$a"; ip link set "sfk$$b" netns "$b"
+  inns "$a" ip addr add 198.19.7.1/24 dev "sfk$$a"; inns "$a" ip link set "sfk$$a" up
+  inns "$b" ip addr add 198.19.7.2/24 dev "sfk$$b"; inns "$b" ip link set "sfk$$b" up
+  inns "$b" ip route add 198.18.0.0/24 via 198.19.7.1
+  inns "$a" sysctl -qw net.ipv4.ip_forward=1
+  mkfifo "$tmp/fifo3"
+  ip netns exec "$b" timeout 60 $KPEER hold 198.18.0.2 7 "$tmp/fifo3" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 9>"$tmp/fifo3"
+  wait_for 5 sf_has ka established 198.19.7.2 || return 1
+  inns "$a" ip link del "sfk$$a"          # the peer's link goes first: no FIN gets out
+  echo exit >&9; exec 9>&-
+  ip netns del "$b"
+  wait_for 15 bash -c "$SYNFIN ss --ctl $tmp/ka.sock >/dev/null && ! $SYNFIN ss --ctl $tmp/ka.sock state all | grep -q 198.19.7.2" || { sss ka; return 1; }
+  sss ka --stats | grep -E '^(TIMEOUTS|RST_IN|RESETS) '
+  # it must have been the keepalive timing out, not a FIN or RST that got out
+  [ "$(sss ka --stats | awk '$1=="TIMEOUTS"{print $2}')" -ge 1 ] || return 1
+  stop_synfin ka
+}
+want keepalive && check "keepalive finds a kernel peer whose namespace was deleted" t_keepalive
