@@ -519,8 +519,12 @@ static void run_event(struct sf_sim *sim, struct sim_ev *ev)
         flush_dirty(sim);
         return;
     }
-    if (sim->app)
+    if (sim->app) {
         sim->app(sim->app_ctx, sim, ev->host);
+        /* The application's socket calls may start a timer silently (a
+         * send into a zero window arms the persist timer): re-read it. */
+        resched(sim, sim->hosts[ev->host]);
+    }
     flush_dirty(sim);
 }
 

@@ -15,7 +15,7 @@
 #include "sim_opts.h"
 
 #define SOAK_MAXH 3
-#define SOAK_MAXC 5
+#define SOAK_MAXC 6
 #define SOAK_LIMIT (3 * 3600 * SF_SEC) /* virtual time bound per seed */
 
 /* What an endpoint does once it has queued all its bytes. */
@@ -48,6 +48,7 @@ struct soak {
     uint64_t seed, rng;
     struct sf_sim *sim;
     struct sf_sim_cfg cfg;
+    struct sf_sim_link_cfg worse; /* host 0 -> 1, when worse.mtu != 0 */
     int nh, nc;
     struct sconn c[SOAK_MAXC];
     char why[400]; /* the first failure */
@@ -143,10 +144,10 @@ static int build(struct soak *s)
             return -1;
     /* Sometimes one direction of one pair is worse than the rest. */
     if (below(s, 3) == 0) {
-        struct sf_sim_link_cfg l = s->cfg.link;
-        l.loss = unit(s) * 0.2;
-        l.reorder = unit(s) * 0.2;
-        sf_sim_link_set(s->sim, 0, 1, &l);
+        s->worse = s->cfg.link;
+        s->worse.loss = unit(s) * 0.2;
+        s->worse.reorder = unit(s) * 0.2;
+        sf_sim_link_set(s->sim, 0, 1, &s->worse);
     }
     return 0;
 }
@@ -156,9 +157,9 @@ static int build(struct soak *s)
 static void random_conn(struct soak *s, int i)
 {
     struct sconn *c = &s->c[i];
-    uint64_t cap = 40ull * s->cfg.stack.mss; /* bounded in segments */
-    if (cap > 200000)
-        cap = 200000;
+    uint64_t cap = 100ull * s->cfg.stack.mss; /* bounded in segments */
+    if (cap > 400000)
+        cap = 400000;
     c->port = (uint16_t)(1000 + i);
     c->lsd = -1;
     c->refused = below(s, 12) == 0;
@@ -492,6 +493,9 @@ static void describe(const struct soak *s, FILE *f)
             (unsigned long long)(l->jitter / SF_MSEC),
             (unsigned long long)l->bandwidth, l->mtu, s->cfg.stack.mss, l->loss,
             l->dup, l->reorder, l->corrupt);
+    if (s->worse.mtu)
+        fprintf(f, "  host 0 -> host 1: loss %.3f reorder %.3f\n",
+                s->worse.loss, s->worse.reorder);
     for (int i = 0; i < s->nc; i++) {
         const struct sconn *c = &s->c[i];
         fprintf(f, "  conn %d: host %d -> host %d:%u%s at %llu ms; client %llu "
