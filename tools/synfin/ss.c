@@ -92,7 +92,12 @@ static char *query(const char *path, const char *cmd)
             close(fd);
         return NULL;
     }
-    if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0) {
+    /* one write with its newline: synfin answers as soon as it has read
+     * a command, and a second write could meet a closed socket */
+    char line[300];
+    int ln = snprintf(line, sizeof line, "%s\n", cmd);
+    if (ln < 0 || (size_t)ln >= sizeof line ||
+        send(fd, line, (size_t)ln, MSG_NOSIGNAL) != ln) {
         close(fd);
         return NULL;
     }
