@@ -113,8 +113,8 @@ int tun_cli_opt(struct tun_cli *c, int argc, char **argv, int *i,
         "--rcvbuf", "--mss", "--rto-min", "--fin-timeout", "--backlog",
         "--grace", "--seed", NULL};
     const char *a = argv[*i];
-    if (!strcmp(a, "--syncookies")) {
-        c->syncookies = true;
+    if (!strcmp(a, "--syncookies") || !strcmp(a, "--no-syncookies")) {
+        c->cfg.syncookies = !strcmp(a, "--syncookies");
         return 1;
     }
     bool known = false;
@@ -200,10 +200,16 @@ static int open_signals(struct tun_cli *c)
 
 static int make_stack(struct tun_cli *c, const char *prog)
 {
-    if (!c->seeded && getrandom(&c->seed, sizeof c->seed, 0) != sizeof c->seed)
-        c->seed = (uint64_t)sf_tun_now() ^ ((uint64_t)getpid() << 32);
-    for (int k = 0; k < 16; k++)
-        c->cfg.seed[k] = (uint8_t)((c->seed >> (8 * (k % 8))) ^ (uint64_t)(k * 0x9d));
+    /* The ISN, cookie and port secrets: 128 random bits from the kernel
+     * (a --seed makes a run repeatable, for tests only). */
+    if (c->seeded) {
+        for (int k = 0; k < 16; k++)
+            c->cfg.seed[k] = (uint8_t)((c->seed >> (8 * (k % 8))) ^ (uint64_t)(k * 0x9d));
+    } else if (getrandom(c->cfg.seed, sizeof c->cfg.seed, 0) != sizeof c->cfg.seed ||
+               getrandom(&c->seed, sizeof c->seed, 0) != sizeof c->seed) {
+        fprintf(stderr, "%s: getrandom failed: %s\n", prog, strerror(errno));
+        return -1;
+    }
     c->tun.rng = c->seed * 0x9e3779b97f4a7c15ull | 1;
     c->tun.in = c->tun.out = c->imp;
     c->cfg.addr = c->addr;
@@ -226,9 +232,6 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     char err[256];
     if (check_addrs(c, prog) < 0)
         return 2;
-    if (c->syncookies)
-        fprintf(stderr, "%s: warning: --syncookies: this core has no SYN "
-                "cookies yet; a full backlog drops SYNs\n", prog);
     if (sf_tun_open(&c->tun, c->dev, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
         (c->pcap_path && sf_tun_pcap_open(&c->tun, c->pcap_path, err, sizeof err) < 0)) {

@@ -32,7 +32,7 @@
     "  --keepalive I,T,C  keepalive on every connection: idle I s, interval\n" \
     "                   T s, C probes (default off; RFC 1122: 7200,75,10)\n" \
     "  --backlog N      listen backlog (default 128)\n"                     \
-    "  --syncookies     SYN cookies when the backlog is full (default off)\n" \
+    "  --no-syncookies  no SYN cookies when the SYN queue is full (default on)\n" \
     "  --grace S        on SIGINT/SIGTERM, wait at most S for FINs (default 5)\n"
 
 struct tun_cli {
@@ -40,7 +40,7 @@ struct tun_cli {
     const char *dev, *ctl_path, *pcap_path;
     uint32_t addr, host_ip;
     int prefix, mtu, backlog;
-    bool keepalive, syncookies, seeded;
+    bool keepalive, seeded;
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;
