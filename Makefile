@@ -67,9 +67,14 @@ $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
 
+# The core is linked into one object whose only global symbols are sf_*:
+# internal names (tcp_output, stack_reap, ...) cannot clash with an
+# embedder's or another TCP stack's (lwIP has a tcp_output too).
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o $(BUILD)/synfin-core.o $^
+	objcopy -w --keep-global-symbol='sf_*' $(BUILD)/synfin-core.o
+	rm -f $@ && ar rcs $@ $(BUILD)/synfin-core.o
 
 $(LINKLIB): $(LINK_OBJ)
 	@mkdir -p $(dir $@)
