@@ -10,7 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/../ladder/lib.sh"
 
 scenarios="lifecycle simultaneous-open simultaneous-close lost-final-ack
-  half-close abort refused syn-retransmit old-duplicate-syn self-connect"
+  half-close abort refused syn-retransmit old-duplicate-syn self-connect
+  keepalive syn-flood bulk"
 for s in $scenarios; do
   if "$SYNFIN" sim "$s" --no-color >"$tmp/out" 2>"$tmp/err" &&
      grep -q "^$s: ok" "$tmp/out"; then ok "scenario $s"; else notok "scenario $s"; fi
@@ -61,14 +62,59 @@ bad --bandwidth --bandwidth 10X
 bad --lang --lang fr
 bad --scenario --scenario no-such-thing
 bad --scenario no-such-thing
-bad --scenario bulk
+bad --bytes --bytes 0
+bad --bytes --bytes 1.5
+bad --conns --conns 0
+bad --soak --soak abc
+bad --soak --soak 5 --loss 0.1
 bad --explain --quiet --explain
 bad --frobnicate --frobnicate
 
-# --list names every scenario, the later ones as not yet available.
+# --list names every scenario with the states each side visits; together
+# they visit all eleven states, and none is left unavailable.
 "$SYNFIN" sim --list >"$tmp/out" 2>"$tmp/err"
-if grep -q "^lifecycle" "$tmp/out" && grep -q "^bulk.*not yet available" "$tmp/out" &&
-   grep -q "^self-connect" "$tmp/out"; then ok "--list"; else notok "--list"; fi
+if grep -q "^lifecycle" "$tmp/out" && grep -q "^many" "$tmp/out" &&
+   grep -q "^self-connect" "$tmp/out" && ! grep -q "not yet" "$tmp/out"; then ok "--list"; else notok "--list"; fi
+check "--list: all eleven states visited" \
+  '[ "$(grep -o "\b[A-Z_12]\{4,\}\b" "$tmp/out" | sort -u | grep -c -x -E "CLOSED|LISTEN|SYN_SENT|SYN_RCVD|ESTABLISHED|FIN_WAIT_1|FIN_WAIT_2|CLOSE_WAIT|CLOSING|LAST_ACK|TIME_WAIT")" = 11 ]'
+
+# keepalive finds the vanished server after 20 s idle and 3 probes 5 s apart.
+"$SYNFIN" sim keepalive --no-color >"$tmp/out" 2>&1
+check "keepalive: 3 probes, then ETIMEDOUT at 35 s" \
+  '[ "$(grep -c "keepalive timer" "$tmp/out")" = 4 ] && grep -q "keepalive probes unanswered" "$tmp/out" && grep -q "keepalive: ok after 35.040 s" "$tmp/out"'
+# syn-flood: cookies sent for the flood, one validated for the real client.
+"$SYNFIN" sim syn-flood --no-color >"$tmp/out" 2>&1
+check "syn-flood: cookies sent and validated" \
+  'grep -q "SYN cookies sent, 1 validated" "$tmp/out" && grep -q "carries a SYN cookie" "$tmp/out" && grep -q "^syn-flood: ok" "$tmp/out"'
+# bulk: intact under loss, duplication, reordering and corruption, one way
+# or both, at small and jumbo MTUs; a summary unless --ladder.
+for args in "--seed 1" "--seed 2 --loss 0.1 --dup 0.05 --reorder 0.05 --corrupt 0.05" \
+            "--seed 3 --loss 0.15 --one-way" "--seed 4 --mtu 576 --loss 0.05 --reorder 0.1" \
+            "--seed 5 --mtu 9000 --bandwidth 1G --corrupt 0.1" "--seed 6 --bytes 5M --loss 0.02"; do
+  "$SYNFIN" sim bulk --no-color $args >"$tmp/out" 2>&1
+  check "bulk $args: intact both ways" \
+    '[ "$(grep -c "bytes intact" "$tmp/out")" = 2 ] && grep -q "^bulk: ok" "$tmp/out" && [ "$(wc -l <"$tmp/out")" -lt 12 ]'
+done
+"$SYNFIN" sim bulk --bytes 20k --ladder --no-color >"$tmp/out" 2>&1
+check "bulk --ladder draws the segments" '[ "$(grep -c "len=1460" "$tmp/out")" -ge 20 ] && grep -q "^bulk: ok" "$tmp/out"'
+for i in a b; do "$SYNFIN" sim bulk --quiet --bytes 200k --seed 9 --pcap "$tmp/$i.pcap" >/dev/null 2>&1; done
+check "bulk: same seed, identical pcap" 'cmp -s "$tmp/a.pcap" "$tmp/b.pcap" && [ -s "$tmp/a.pcap" ]'
+# many: thousands of concurrent connections, every one completed.
+"$SYNFIN" sim many >"$tmp/out" 2>&1
+check "many: 2000 connections" 'grep -q "completed 2000, failed 0" "$tmp/out" && grep -q "peak TIME_WAIT 2000" "$tmp/out" && grep -q "^many: ok" "$tmp/out"'
+"$SYNFIN" sim many --conns 3000 --loss 0.05 --seed 2 >"$tmp/out" 2>&1
+check "many: 3000 connections under 5% loss" 'grep -q "completed 3000, failed 0" "$tmp/out" && grep -q "^many: ok" "$tmp/out"'
+
+# soak: random networks and workloads, invariants after every event. The
+# sanitizer build runs fewer seeds.
+nseeds=1000
+case "${BUILD:-}" in *san*) nseeds=200 ;; esac
+"$SYNFIN" sim --soak $nseeds >"$tmp/soak" 2>&1
+check "soak: $nseeds seeds pass" 'grep -q "^soak: $nseeds seeds, $nseeds passed, 0 failed" "$tmp/soak"'
+grep -E "FAILED|replay" "$tmp/soak" | head -20 | sed 's/^/    /'
+tail -1 "$tmp/soak" | sed 's/^/    /'
+"$SYNFIN" sim --soak 1 --seed 5 >"$tmp/out" 2>&1
+check "soak: one seed replays with its trace" 'grep -q "^seed 5: ok" "$tmp/out" && grep -q "network:" "$tmp/out" && grep -q "SYN_SENT" "$tmp/out"'
 
 # The lifecycle ladder shows each side's states in order.
 "$SYNFIN" sim --no-color >"$tmp/out" 2>"$tmp/err"
@@ -106,18 +152,19 @@ for s in $scenarios; do
   check "$s: SVG is well-formed XML" 'xmllint --noout "$tmp/s.svg" 2>"$tmp/err"'
   check "$s: JSON parses" 'python3 -m json.tool "$tmp/s.json" >/dev/null 2>"$tmp/err"'
 done
-# Segments in the pcap are the ladder's: the lifecycle has 11, and the JSON
+# Segments in the pcap are the ladder's: as many as the summary says, and the JSON
 # has one "sent" per datagram and the states each side visits.
 "$SYNFIN" sim --quiet --pcap "$tmp/l.pcap" --json "$tmp/l.json" >/dev/null 2>&1
-check "lifecycle pcap has 11 segments" '[ "$(tshark -r "$tmp/l.pcap" 2>/dev/null | wc -l)" = 11 ]'
-check "lifecycle JSON: 11 sent, 11 delivered, server reaches LAST_ACK" \
+n=$("$SYNFIN" sim --quiet 2>/dev/null | sed -n 's/^network: \([0-9]*\) datagrams sent.*/\1/p')
+check "lifecycle pcap has the $n segments sent" '[ -n "$n" ] && [ "$(tshark -r "$tmp/l.pcap" 2>/dev/null | wc -l)" = "$n" ]'
+check "lifecycle JSON: $n sent, $n delivered, server reaches LAST_ACK" \
   'python3 -c "
-import json,sys; e=json.load(open(sys.argv[1]))
+import json,sys; e=json.load(open(sys.argv[1])); n=int(sys.argv[2])
 k=[x[\"event\"] for x in e]
-assert k.count(\"sent\")==11 and k.count(\"delivered\")==11, k
+assert k.count(\"sent\")==n and k.count(\"delivered\")==n, k
 assert any(x.get(\"to_state\")==\"LAST_ACK\" and x[\"host_name\"]==\"server\" for x in e)
 assert e[2][\"t_ns\"]==0 and any(x.get(\"flags\")==[\"SYN\"] and x.get(\"options\",{}).get(\"mss\")==1460 for x in e)
-" "$tmp/l.json" 2>"$tmp/err"'
+" "$tmp/l.json" "$n" 2>"$tmp/err"'
 # Determinism: the same seed gives identical pcap bytes, another seed not.
 for i in a b; do "$SYNFIN" sim lifecycle --quiet --seed 7 --loss 0.3 --jitter 3 --pcap "$tmp/$i.pcap" >/dev/null 2>&1; done
 "$SYNFIN" sim lifecycle --quiet --seed 8 --loss 0.3 --jitter 3 --pcap "$tmp/c.pcap" >/dev/null 2>&1

@@ -165,6 +165,10 @@ static int opt_value(struct sim_opts *o, const char *a, const char *v)
         if (d <= 0 || d > 86400)
             return bad(a, "must be in (0, 86400] seconds", v);
         o->msl = (sf_time_t)(d * (double)SF_SEC);
+    } else if (!strcmp(a, "--bytes")) {
+        if (d < 1 || d > 1e10 || d != floor(d))
+            return bad(a, "must be a whole number of bytes in 1..10G", v);
+        o->bytes = (uint64_t)d;
     } else if (suffix)
         o->link.bandwidth = (uint64_t)d;
     else {
@@ -901,12 +905,26 @@ static void tune_bulk(struct run *r, struct sf_sim_cfg *cfg)
     }
 }
 
+/* RFC 863's discard port: not 80, where tshark would read the random
+ * bytes as malformed HTTP. */
+#define BULK_PORT 9
+
+static void bulk_listen(void *ctx, struct sf_sim *sim, int h)
+{
+    struct run *r = ctx;
+    struct sf_stack *st = sf_sim_host_stack(sim, h);
+    struct sf_addr local = {0, BULK_PORT};
+    r->app[h].lsd = sf_socket(st);
+    if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
+        r->app[h].err = SF_EINVAL;
+}
+
 static void setup_bulk(struct run *r)
 {
     uint32_t srv = sf_sim_host_addr(r->sim, 1);
     for (int h = 0; h < 2; h++)
         r->app[h] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
-                                 .remote = {h ? 0 : srv, h ? 0 : 80},
+                                 .remote = {h ? 0 : srv, h ? 0 : BULK_PORT},
                                  .bad_at = UINT64_MAX};
     if (r->o.one_way) { /* the server -> client way is clean */
         struct sf_sim_link_cfg c;
@@ -914,7 +932,7 @@ static void setup_bulk(struct run *r)
         c.loss = c.dup = c.reorder = c.corrupt = 0;
         sf_sim_link_set(r->sim, 1, 0, &c);
     }
-    sf_sim_at(r->sim, 0, 1, do_listen, r);
+    sf_sim_at(r->sim, 0, 1, bulk_listen, r);
     sf_sim_at(r->sim, 0, 0, do_connect, r);
 }
 
