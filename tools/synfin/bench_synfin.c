@@ -105,6 +105,9 @@ static int stack_new(struct sfb *b, uint32_t ip, struct sfb_q *q, uint8_t id,
     cfg.output_ctx = q;
     cfg.max_sockets = nsock;
     cfg.default_backlog_max = nsock;
+    /* the SYN queue may hold as many half-open connections as there are
+     * sockets: the memory benchmark measures request entries, not cookies */
+    cfg.syn_backlog = nsock;
     for (int i = 0; i < 16; i++)
         cfg.seed[i] = (uint8_t)(id * 31 + i);
     return sf_stack_create(&cfg, b->now, out);
