@@ -15,7 +15,7 @@
 #include "sim_opts.h"
 
 #define SOAK_MAXH 3
-#define SOAK_MAXC 6
+#define SOAK_MAXC 8
 #define SOAK_LIMIT (3 * 3600 * SF_SEC) /* virtual time bound per seed */
 
 /* What an endpoint does once it has queued all its bytes. */
@@ -157,9 +157,9 @@ static int build(struct soak *s)
 static void random_conn(struct soak *s, int i)
 {
     struct sconn *c = &s->c[i];
-    uint64_t cap = 100ull * s->cfg.stack.mss; /* bounded in segments */
-    if (cap > 400000)
-        cap = 400000;
+    uint64_t cap = 300ull * s->cfg.stack.mss; /* bounded in segments */
+    if (cap > 1000000)
+        cap = 1000000;
     c->port = (uint16_t)(1000 + i);
     c->lsd = -1;
     c->refused = below(s, 12) == 0;
