@@ -67,6 +67,8 @@ bad --bytes --bytes 1.5
 bad --conns --conns 0
 bad --soak --soak abc
 bad --soak --soak 5 --loss 0.1
+bad --pcap --soak 5 --pcap "$tmp/soak.pcap"
+bad --json many --json "$tmp/many.json"
 bad --explain --quiet --explain
 bad --frobnicate --frobnicate
 

@@ -1351,7 +1351,15 @@ int sf_cmd_sim(int argc, char **argv)
         free(r);
         return list_scenarios();
     }
-    if (r->o.soak || (r->o.scenario && !strcmp(r->o.scenario, "many"))) {
+    bool many = r->o.scenario && !strcmp(r->o.scenario, "many");
+    if ((r->o.soak || many) && (r->o.pcap || r->o.svg || r->o.json)) {
+        rc = bad(r->o.pcap ? "--pcap" : r->o.svg ? "--svg" : "--json",
+                 r->o.soak ? "not with --soak" : "not with the many scenario "
+                 "(a summary, no trace)", NULL);
+        free(r);
+        return rc;
+    }
+    if (r->o.soak || many) {
         rc = r->o.soak ? sim_soak(&r->o) : sim_many(&r->o);
         free(r);
         return rc;
