@@ -1,5 +1,7 @@
 /* The Internet checksum (RFC 1071): the one's complement of the one's
  * complement sum of 16-bit big-endian words. */
+#include <string.h>
+
 #include "wire/wire.h"
 
 /* Folds the carries of a 64-bit partial sum back in (end-around carry),
@@ -13,21 +15,40 @@ static uint32_t fold32(uint64_t s)
 
 /* An odd length is padded with one zero byte (RFC 1071 "zero-padded"), so
  * only the last piece of a checksummed region may have an odd length. */
+/* The one's complement sum of 16-bit words in the machine's own byte
+ * order, folded to 16 bits: eight bytes a load. */
+static uint16_t native_sum(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        acc += (w & 0xffffffffu) + (w >> 32); /* no overflow below 2^31 loads */
+    }
+    uint32_t s = fold32(acc);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+/* An odd length is padded with one zero byte (RFC 1071 "zero-padded"), so
+ * only the last piece of a checksummed region may have an odd length. */
 uint32_t sf_csum_add(uint32_t sum, const void *data, size_t len)
 {
     const uint8_t *p = data;
     uint64_t s = sum;
-    size_t i = 0;
-    /* Four bytes at a time: a big-endian 32-bit word is two 16-bit words
-     * w0 * 2^16 + w1, and 2^16 = 1 modulo 2^16 - 1, the modulus of the one's
-     * complement sum, so adding it adds w0 + w1 (compilers turn the byte
-     * assembly into one load and a byte swap). */
-    for (; i + 8 <= len; i += 8) {
-        s += (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
-             (uint32_t)p[i + 2] << 8 | p[i + 3];
-        s += (uint32_t)p[i + 4] << 24 | (uint32_t)p[i + 5] << 16 |
-             (uint32_t)p[i + 6] << 8 | p[i + 7];
+    /* RFC 1071 2(B): the sum is independent of byte order but for a byte
+     * swap of the result, so the bulk is summed in the machine's order and
+     * swapped once into the big-endian sum the callers keep. */
+    size_t bulk = len & ~(size_t)7;
+    if (bulk) {
+        const uint16_t one = 1;
+        uint16_t n = native_sum(p, bulk);
+        if (*(const uint8_t *)&one) /* little-endian */
+            n = (uint16_t)(n << 8 | n >> 8);
+        s += n;
     }
+    size_t i = bulk;
     for (; i + 1 < len; i += 2)
         s += (uint32_t)p[i] << 8 | p[i + 1];
     if (i < len)
