@@ -113,9 +113,10 @@ static bool port_usable(struct sf_stack *st, uint16_t port,
     if (!remote || u->listeners || u->explicit_binds)
         return false;
     struct sf_addr local = {st->cfg.addr, port};
-    return !sf_ttab_lookup(&st->demux, &local, remote) &&
-           !sf_ttab_lookup(&st->reqs, &local, remote) &&
-           !sf_ttab_lookup(&st->tws, &local, remote);
+    uint64_t h = sf_ttab_hash(st->hash_key, &local, remote);
+    return !sf_ttab_lookup_hashed(&st->demux, h, &local, remote) &&
+           !sf_ttab_lookup_hashed(&st->reqs, h, &local, remote) &&
+           !sf_ttab_lookup_hashed(&st->tws, h, &local, remote);
 }
 
 /* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):

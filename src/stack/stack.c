@@ -367,9 +367,13 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     }
     ctx->ctr.c[SF_CTR_SEG_IN]++;
     struct sf_addr local = {ip.dst, seg.dport}, remote = {ip.src, seg.sport};
-    struct sf_conn *c = stack_lookup(st, &local, &remote);
-    struct tcp_req *r = c ? NULL : sf_ttab_lookup(&st->reqs, &local, &remote);
-    struct tcp_tw *tw = c || r ? NULL : sf_ttab_lookup(&st->tws, &local, &remote);
+    /* one hash for the three tables (they share the key) */
+    uint64_t h = sf_ttab_hash(st->hash_key, &local, &remote);
+    struct sf_conn *c = sf_ttab_lookup_hashed(&st->demux, h, &local, &remote);
+    struct tcp_req *r =
+        c ? NULL : sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote);
+    struct tcp_tw *tw =
+        c || r ? NULL : sf_ttab_lookup_hashed(&st->tws, h, &local, &remote);
     /* A segment claiming to come from our own address is only ours to
      * take for a connection we opened to ourselves (self-connect); to a
      * listener or a closed port it is the "land" attack, whose SYN,ACK

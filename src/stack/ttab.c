@@ -14,8 +14,8 @@ static const struct sf_addr *key_of(const struct sf_ttab *t, const void *rec)
     return (const struct sf_addr *)((const char *)rec + t->key_off);
 }
 
-static size_t slot_of(const struct sf_ttab *t, size_t size,
-                      const struct sf_addr *local, const struct sf_addr *remote)
+uint64_t sf_ttab_hash(const uint8_t *key, const struct sf_addr *local,
+                      const struct sf_addr *remote)
 {
     uint8_t b[12];
     uint32_t v[3] = {local->ip, remote->ip,
@@ -23,7 +23,13 @@ static size_t slot_of(const struct sf_ttab *t, size_t size,
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 4; k++)
             b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return (size_t)sf_siphash24(t->key, b, sizeof b) & (size - 1);
+    return sf_siphash24(key, b, sizeof b);
+}
+
+static size_t slot_of(const struct sf_ttab *t, size_t size,
+                      const struct sf_addr *local, const struct sf_addr *remote)
+{
+    return (size_t)sf_ttab_hash(t->key, local, remote) & (size - 1);
 }
 
 int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
@@ -49,16 +55,23 @@ static bool same(const struct sf_addr *a, const struct sf_addr *b)
     return a->ip == b->ip && a->port == b->port;
 }
 
-void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
-                     const struct sf_addr *remote)
+void *sf_ttab_lookup_hashed(const struct sf_ttab *t, uint64_t hash,
+                            const struct sf_addr *local,
+                            const struct sf_addr *remote)
 {
-    for (void *r = t->slots[slot_of(t, t->size, local, remote)]; r;
-         r = *link_of(t, r)) {
+    for (void *r = t->slots[hash & (t->size - 1)]; r; r = *link_of(t, r)) {
         const struct sf_addr *k = key_of(t, r);
         if (same(&k[0], local) && same(&k[1], remote))
             return r;
     }
     return NULL;
+}
+
+void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
+                     const struct sf_addr *remote)
+{
+    return sf_ttab_lookup_hashed(t, sf_ttab_hash(t->key, local, remote),
+                                 local, remote);
 }
 
 static void grow(struct sf_ttab *t)

@@ -24,6 +24,13 @@ int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
 void sf_ttab_free(struct sf_ttab *t);
 void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
                      const struct sf_addr *remote);
+/* The 4-tuple's hash under key: tables sharing a key can be searched with
+ * one hash (a segment is looked for in three of them). */
+uint64_t sf_ttab_hash(const uint8_t *key, const struct sf_addr *local,
+                      const struct sf_addr *remote);
+void *sf_ttab_lookup_hashed(const struct sf_ttab *t, uint64_t hash,
+                            const struct sf_addr *local,
+                            const struct sf_addr *remote);
 void sf_ttab_insert(struct sf_ttab *t, void *rec);
 void sf_ttab_remove(struct sf_ttab *t, void *rec);
 
