@@ -49,6 +49,7 @@ struct soak {
     struct sf_sim *sim;
     struct sf_sim_cfg cfg;
     struct sf_sim_link_cfg worse; /* host 0 -> 1, when worse.mtu != 0 */
+    sf_time_t down_at, down_for;  /* an outage between hosts 0 and 1 */
     int nh, nc;
     struct sconn c[SOAK_MAXC];
     char why[400]; /* the first failure */
@@ -152,6 +153,41 @@ static int build(struct soak *s)
     return 0;
 }
 
+/* An outage: hosts 0 and 1 lose each other for a while (both ways), so
+ * retransmissions back off, keepalives probe and some connections time
+ * out. */
+static void set_down(struct sf_sim *sim, bool down)
+{
+    struct sf_sim_link_cfg l;
+    for (int from = 0; from < 2; from++) {
+        sf_sim_link_get(sim, from, 1 - from, &l);
+        l.down = down;
+        sf_sim_link_set(sim, from, 1 - from, &l);
+    }
+}
+
+static void link_down(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)ctx, (void)h;
+    set_down(sim, true);
+}
+
+static void link_up(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)ctx, (void)h;
+    set_down(sim, false);
+}
+
+static void maybe_outage(struct soak *s)
+{
+    if (below(s, 4))
+        return;
+    s->down_at = below(s, 5000) * SF_MSEC;
+    s->down_for = (1 + below(s, 300)) * SF_SEC;
+    sf_sim_at(s->sim, s->down_at, -1, link_down, s);
+    sf_sim_at(s->sim, s->down_at + s->down_for, -1, link_up, s);
+}
+
 /* ------------------------------------------------------ the workload */
 
 static void random_conn(struct soak *s, int i)
@@ -189,6 +225,11 @@ static void setopts(struct soak *s, struct end *e)
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt, sizeof cnt);
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_NODELAY, &nodelay,
                   sizeof nodelay);
+    if (below(s, 4) == 0) { /* RFC 5482: give up on data unacked this long */
+        unsigned ms = 1000 * (1 + (unsigned)below(s, 120));
+        sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_USER_TIMEOUT, &ms,
+                      sizeof ms);
+    }
 }
 
 static void end_close(struct soak *s, struct end *e, bool abort)
@@ -493,6 +534,10 @@ static void describe(const struct soak *s, FILE *f)
             (unsigned long long)(l->jitter / SF_MSEC),
             (unsigned long long)l->bandwidth, l->mtu, s->cfg.stack.mss, l->loss,
             l->dup, l->reorder, l->corrupt);
+    if (s->down_for)
+        fprintf(f, "  hosts 0 and 1 cut off from %.3f s for %.0f s\n",
+                (double)s->down_at / (double)SF_SEC,
+                (double)s->down_for / (double)SF_SEC);
     if (s->worse.mtu)
         fprintf(f, "  host 0 -> host 1: loss %.3f reorder %.3f\n",
                 s->worse.loss, s->worse.reorder);
@@ -580,6 +625,7 @@ static bool soak_one(uint64_t seed, bool verbose)
         for (int i = 0; i < s->nc; i++)
             random_conn(s, i);
         listen_all(s);
+        maybe_outage(s);
         sf_sim_run_while(s->sim, check_all, s, SOAK_LIMIT);
         ok = !s->why[0] && outcome(s);
     }
