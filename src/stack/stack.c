@@ -374,11 +374,12 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
         c ? NULL : sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote);
     struct tcp_tw *tw =
         c || r ? NULL : sf_ttab_lookup_hashed(&st->tws, h, &local, &remote);
-    /* A segment claiming to come from our own address is only ours to
-     * take for a connection we opened to ourselves (self-connect); to a
-     * listener or a closed port it is the "land" attack, whose SYN,ACK
-     * would loop back to us forever. */
-    if (!c && !r && !tw && ip.src == st->cfg.addr) {
+    /* The "land" attack: a segment from our own address and port to that
+     * same address and port. Unless it is our own self-connect (then a
+     * connection owns the 4-tuple), a SYN,ACK answering it would come back
+     * to the same 4-tuple forever. (Other segments from our own address
+     * are connections to ourselves between two ports, and fine.) */
+    if (!c && !r && !tw && ip.src == ip.dst && seg.sport == seg.dport) {
         drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
         return;
     }

@@ -201,8 +201,10 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
         if (d < info->timer_expires) {
             info->timer = kinds[i];
             if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
-                info->timer = SF_TIMER_FIN_WAIT_2;
-            if (i == TT_LONG && c->state == SF_ESTABLISHED)
+                info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
+                                            : SF_TIMER_KEEPALIVE;
+            if (i == TT_LONG &&
+                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT))
                 info->timer = SF_TIMER_KEEPALIVE;
             if (i == TT_REXMT && c->snd_una == c->snd_max)
                 info->timer = SF_TIMER_PERSIST;

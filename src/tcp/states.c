@@ -90,6 +90,8 @@ static const struct sf_transition transitions[] = {
     T(TIME_WAIT, CLOSED, ABORT, "ABORT: delete TCB"),
     T(TIME_WAIT, CLOSED, NEW_INCARNATION, "rcv SYN beyond RCV.NXT: reopen"),
     T(ESTABLISHED, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
+    T(CLOSE_WAIT, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
+    T(FIN_WAIT_2, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
 };
 #undef T
 

@@ -144,10 +144,13 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     /* 5.4: retransmit the earliest unacknowledged segment (go back to
      * SND.UNA; the rest follows as ACKs open the congestion window). */
     c->snd_nxt = c->snd_una;
-    if (probing)
-        tcp_output_force_one(ctx, c); /* the window probe again (3.8.6.1) */
+    if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
+        tcp_output_limit(ctx, c, 1); /* the SYN (or SYN,ACK) again */
     else
-        tcp_output_limit(ctx, c, 1);
+        /* the front segment again, as far as the window allows (a window
+         * probe when it is closed, 3.8.6.1); what was sent once is not
+         * held back by the silly-window rules */
+        tcp_output_force_one(ctx, c);
 }
 
 /* RFC 9293 3.8.6.3: the delayed ACK is due. */
@@ -164,9 +167,20 @@ static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
  * received, probe every keepintvl with <SEQ=SND.NXT-1> and no data, the
  * segment any live peer must answer with an ACK; after keepcnt probes
  * without an answer, the connection is dead. */
+/* Keepalive watches a connection whose peer owes us nothing we could
+ * retransmit: ESTABLISHED, CLOSE_WAIT, and FIN_WAIT_2 while the
+ * application still holds the socket (after close() the FIN_WAIT_2
+ * timeout watches it instead). */
+static bool keepalive_applies(const struct sf_conn *c)
+{
+    return c->keepalive &&
+           (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+            (c->state == SF_FIN_WAIT_2 && !c->app_closed));
+}
+
 static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (!c->keepalive || c->state != SF_ESTABLISHED)
+    if (!keepalive_applies(c))
         return;
     /* Received something since (tcp_keepalive_reset only notes the time,
      * so busy connections never touch the wheel for keepalive). */
@@ -198,7 +212,7 @@ static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         /* RFC 9293 3.10.8 TIME-WAIT TIMEOUT: delete the TCB. */
         trace_timer(ctx, c, SF_TIMER_TIME_WAIT);
         tcp_terminate(ctx, c, 0, SF_CAUSE_TIMEOUT_TIME_WAIT);
-    } else if (c->state == SF_FIN_WAIT_2) {
+    } else if (c->state == SF_FIN_WAIT_2 && c->app_closed) {
         /* Not in the RFC: a peer that never sends its FIN would hold an
          * orphaned connection forever; BSD and Linux time it out. */
         trace_timer(ctx, c, SF_TIMER_FIN_WAIT_2);
@@ -208,10 +222,11 @@ static void wait_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 
 static void long_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (c->state == SF_ESTABLISHED)
-        keep_fire(ctx, c);
-    else
+    if (c->state == SF_TIME_WAIT ||
+        (c->state == SF_FIN_WAIT_2 && c->app_closed))
         wait_fire(ctx, c);
+    else
+        keep_fire(ctx, c);
 }
 
 static void (*const fire[TT_NTIMERS])(struct tcp_ctx *, struct sf_conn *) = {
@@ -275,7 +290,6 @@ void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     c->last_rcv_ms = tcp_now_ms(ctx);
     c->keepprobes = 0;
-    if (c->keepalive && c->state == SF_ESTABLISHED &&
-        !tcp_timer_pending(c, TT_KEEP))
+    if (keepalive_applies(c) && !tcp_timer_pending(c, TT_KEEP))
         tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
 }

@@ -257,11 +257,40 @@ static void test_lost_final_ack(void)
     teardown();
 }
 
+/* A full accept queue drops the final ACK of a handshake (as Linux does);
+ * the SYN,ACK retransmission brings it back once accept() made room. */
+static void test_accept_queue_full(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int l = sf_socket(ss);
+    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    CHECK_EQ(sf_listen(ss, l, 1), 0);
+    int a = sf_socket(cs), b = sf_socket(cs);
+    sf_connect(cs, a, &(struct sf_addr){0xC6120002u, 80});
+    sf_connect(cs, b, &(struct sf_addr){0xC6120002u, 80});
+    run(&w, now);
+    const struct sf_counters *k = sf_stack_counters(ss);
+    CHECK_EQ(k->drops[SF_DROP_ACCEPTQ_FULL], 1);
+    CHECK_EQ(k->conns_in_state[SF_SYN_RCVD], 1); /* b's, still a request */
+    int sa = sf_accept(ss, l, NULL);
+    CHECK(sa >= 0);
+    CHECK_EQ(sf_accept(ss, l, NULL), SF_EAGAIN);
+    run(&w, now + 2 * SF_SEC); /* the SYN,ACK again at 1 s; b's ACK again */
+    int sb = sf_accept(ss, l, NULL);
+    CHECK(sb >= 0);
+    CHECK_EQ(k->conns_in_state[SF_SYN_RCVD], 0);
+    CHECK_EQ(k->conns_in_state[SF_ESTABLISHED], 2);
+    teardown();
+}
+
 int main(void)
 {
     test_lifecycle();
     test_refused_and_abort();
     test_self_connect();
     test_lost_final_ack();
+    test_accept_queue_full();
     CHECK_MAIN_END();
 }
