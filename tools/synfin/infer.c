@@ -65,6 +65,8 @@ static void recv_rst(struct infer *in, int to, const struct sf_tcp *t)
     }
 }
 
+static void apply_fin(struct infer *in, int to);
+
 /* The ACK field: the handshake's last step, or the ACK of our FIN. */
 static void recv_ack(struct infer *in, int to, const struct sf_tcp *t)
 {
@@ -74,6 +76,14 @@ static void recv_ack(struct infer *in, int to, const struct sf_tcp *t)
     else if (r->st == SF_SYN_RCVD && t->ack == r->iss + 1)
         go(in, to, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
     if (!r->fin_sent || t->ack != r->fin_seq + 1)
+        return;
+    /* The peer's FIN was captured before this ACK, so on an in-order path
+     * it arrived first: a simultaneous close goes through CLOSING. */
+    if (r->fin_pending && r->st == SF_FIN_WAIT_1)
+        apply_fin(in, to);
+    /* A FIN that acknowledges ours takes FIN_WAIT_1 straight to TIME_WAIT
+     * (recv_fin notes it; the state changes once it is acknowledged). */
+    if (r->st == SF_FIN_WAIT_1 && (t->flags & SF_FIN))
         return;
     if (r->st == SF_FIN_WAIT_1)
         go(in, to, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK_OF_FIN);
