@@ -3,6 +3,7 @@
  * little-endian regardless of the host, so hashes (and hence ISNs and SYN
  * cookies) are the same on every machine. */
 #include "base/siphash.h"
+#include "synfin/synfin.h"
 
 static uint64_t rotl(uint64_t x, unsigned b)
 {
@@ -74,4 +75,16 @@ uint64_t sf_siphash24(const uint8_t key[16], const void *data, size_t len)
     for (int i = 0; i < 4; i++)
         sip_round(&s);
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+uint64_t sf_siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
+                          const struct sf_addr *remote)
+{
+    uint8_t b[12];
+    uint32_t v[3] = {local->ip, remote->ip,
+                     ((uint32_t)local->port << 16) | remote->port};
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 4; k++)
+            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
+    return sf_siphash24(key, b, sizeof b);
 }

@@ -17,13 +17,7 @@ static const struct sf_addr *key_of(const struct sf_ttab *t, const void *rec)
 uint64_t sf_ttab_hash(const uint8_t *key, const struct sf_addr *local,
                       const struct sf_addr *remote)
 {
-    uint8_t b[12];
-    uint32_t v[3] = {local->ip, remote->ip,
-                     ((uint32_t)local->port << 16) | remote->port};
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 4; k++)
-            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return sf_siphash24(key, b, sizeof b);
+    return sf_siphash_tuple(key, local, remote);
 }
 
 static size_t slot_of(const struct sf_ttab *t, size_t size,

@@ -9,13 +9,7 @@
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote)
 {
-    uint8_t tuple[12];
-    uint32_t v[3] = {local->ip, remote->ip,
-                     ((uint32_t)local->port << 16) | remote->port};
-    for (int i = 0; i < 3; i++)
-        for (int b = 0; b < 4; b++)
-            tuple[i * 4 + b] = (uint8_t)(v[i] >> (8 * b));
-    uint32_t f = (uint32_t)sf_siphash24(ctx->isn_key, tuple, sizeof tuple);
+    uint32_t f = (uint32_t)sf_siphash_tuple(ctx->isn_key, local, remote);
     uint32_t m = (uint32_t)(ctx->now / (4 * SF_USEC));
     return m + f;
 }
