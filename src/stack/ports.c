@@ -78,8 +78,16 @@ void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta)
 void stack_port_tw(struct sf_stack *st, uint16_t port, int delta)
 {
     struct sf_port_use *u = use_of(st, port, delta > 0);
-    if (u)
+    if (u) {
         u->users = (uint32_t)((int64_t)u->users + delta);
+        u->tws = (uint32_t)((int64_t)u->tws + delta);
+    }
+}
+
+bool stack_port_has_tw(struct sf_stack *st, uint16_t port)
+{
+    const struct sf_port_use *u = use_of(st, port, false);
+    return u && u->tws > 0;
 }
 
 /* SO_REUSEADDR, as BSD and Linux give it: a port in use may be bound again
@@ -102,8 +110,9 @@ int stack_port_listen_ok(struct sf_stack *st, struct sf_conn *c)
 }
 
 /* May a connection to remote use this local port? Not if a listener or an
- * explicitly bound socket holds it, nor if the 4-tuple exists already (in
- * any of the three tables); for a bind to port 0, only an unused port. */
+ * explicitly bound socket holds it, nor if the 4-tuple exists already (a
+ * connection or a TIME_WAIT record; requests live only under listeners);
+ * for a bind to port 0, only an unused port. */
 static bool port_usable(struct sf_stack *st, uint16_t port,
                         const struct sf_addr *remote)
 {
@@ -115,8 +124,7 @@ static bool port_usable(struct sf_stack *st, uint16_t port,
     struct sf_addr local = {st->cfg.addr, port};
     uint64_t h = sf_ttab_hash(st->hash_key, &local, remote);
     return !sf_ttab_lookup_hashed(&st->demux, h, &local, remote) &&
-           !sf_ttab_lookup_hashed(&st->reqs, h, &local, remote) &&
-           !sf_ttab_lookup_hashed(&st->tws, h, &local, remote);
+           !(u->tws && sf_ttab_lookup_hashed(&st->tws, h, &local, remote));
 }
 
 /* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):

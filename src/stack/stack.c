@@ -370,10 +370,16 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     /* one hash for the three tables (they share the key) */
     uint64_t h = sf_ttab_hash(st->hash_key, &local, &remote);
     struct sf_conn *c = sf_ttab_lookup_hashed(&st->demux, h, &local, &remote);
+    /* requests hang under a listener with a SYN queue, TIME_WAIT records
+     * under a port that has some: each table is asked only if it may hold
+     * the tuple (a lookup in a big table is a cache miss) */
+    struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
     struct tcp_req *r =
-        c ? NULL : sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote);
+        l && l->lq && l->lq->synq_len
+            ? sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
     struct tcp_tw *tw =
-        c || r ? NULL : sf_ttab_lookup_hashed(&st->tws, h, &local, &remote);
+        c || r || !stack_port_has_tw(st, seg.dport)
+            ? NULL : sf_ttab_lookup_hashed(&st->tws, h, &local, &remote);
     /* The "land" attack: a segment from our own address and port to that
      * same address and port. Unless it is our own self-connect (then a
      * connection owns the 4-tuple), a SYN,ACK answering it would come back
@@ -383,7 +389,6 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
         drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
         return;
     }
-    struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
     int sd = c ? c->sd : l ? l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
     if (c) {

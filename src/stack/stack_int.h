@@ -17,6 +17,7 @@ struct sf_hash {
 struct sf_port_use {
     uint32_t users;  /* connections, bound sockets, TIME_WAIT records */
     uint32_t strict; /* of which bound without SO_REUSEADDR */
+    uint32_t tws;    /* of which TIME_WAIT records */
     uint16_t listeners, explicit_binds;
 };
 
@@ -48,6 +49,8 @@ void stack_port_release(struct sf_stack *st, struct sf_conn *c);
 void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta);
 void stack_port_tw(struct sf_stack *st, uint16_t port, int delta);
 void stack_ports_free(struct sf_stack *st);
+/* Does any TIME_WAIT record hold this local port? */
+bool stack_port_has_tw(struct sf_stack *st, uint16_t port);
 /* records.c: requests and TIME_WAIT records */
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r);
 void stack_tw_timer(struct sf_stack *st);
