@@ -335,7 +335,9 @@ struct sf_stack_cfg {
     void (*trace)(void *ctx, const struct sf_trace_event *ev);
     void *trace_ctx;
     /* Called when a socket may have become readable/writable/errored;
-     * optional. Poll with sf_poll() to learn which. */
+     * optional. Poll with sf_poll() to learn which. It runs inside a stack
+     * call: note the descriptor and act after that call returns (the
+     * output and trace callbacks may not call into the stack either). */
     void (*wakeup)(void *ctx, int sd);
     void *wakeup_ctx;
 
