@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/tun.sh: echo throughput of synfin over a TUN device against the
-# kernel's TCP over a veth pair, and connection lifecycles over TUN against
-# Linux loopback, all measured in the same run with the same python client.
+# kernel's TCP over a veth pair, with and without --offload (virtio-net
+# header: TSO super-packets in, GSO packets out), and connection lifecycles
+# over TUN against Linux loopback, all measured in the same run with the
+# same python client; the echo ratios to veth are printed at the end.
 # A benchmark, not a test. Root; namespaces sfb<PID>-*; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 2000),
 # SYNFIN (default build/synfin).
@@ -10,12 +12,12 @@ SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 KPEER="python3 $HERE/../tests/interop/kpeer.py"
 MB=${BENCH_MB:-100}; CONNS=${BENCH_CONNS:-2000}
-A=sfb$$-a; B=sfb$$-b; T=sfb$$-t
+A=sfb$$-a; B=sfb$$-b; T=sfb$$-t; O=sfb$$-o
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
-            for n in $A $B $T; do ip netns del $n 2>/dev/null; done; rm -f /tmp/sfb$$.sock; }
+            for n in $A $B $T $O; do ip netns del $n 2>/dev/null; done; rm -f /tmp/sfb$$.sock /tmp/sfb$$-o.sock; }
 trap cleanup EXIT
-for n in $A $B $T; do ip netns add $n && ip netns exec $n ip link set lo up || exit 1; done
+for n in $A $B $T $O; do ip netns add $n && ip netns exec $n ip link set lo up || exit 1; done
 ip link add sfb$$x type veth peer name sfb$$y || exit 1
 ip link set sfb$$x netns $A; ip link set sfb$$y netns $B
 ip netns exec $A ip addr add 198.19.9.1/24 dev sfb$$x; ip netns exec $A ip link set sfb$$x up
@@ -47,9 +49,19 @@ echo "== echo throughput, $MB MB each way (python client, sendall/recv 256 KB)"
 ip netns exec $B python3 -c "$echo_srv" 198.19.9.2 7 >/dev/null & pids+=($!)
 ip netns exec $A python3 -c "$echo_srv" 127.0.0.1 7 >/dev/null & pids+=($!)
 ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
+ip netns exec $O "$SYNFIN" serve --tun sf0 --app echo:7 --offload --ctl /tmp/sfb$$-o.sock 2>/dev/null & pids+=($!)
 sleep 1
-printf "kernel-kernel veth: "; ip netns exec $A timeout 600 $KPEER echo-client 198.19.9.2 7 $((MB << 20))
-printf "synfin over TUN:    "; ip netns exec $T timeout 600 $KPEER echo-client 198.18.0.2 7 $((MB << 20))
+mbit() { sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p' | tail -1; }
+run_echo() { # label ns addr: prints the client's line, keeps the rate in $rate
+  local out; out=$(ip netns exec "$2" timeout 600 $KPEER echo-client "$3" 7 $((MB << 20)) 2>&1)
+  printf "%-24s%s\n" "$1" "$out"; rate=$(echo "$out" | mbit)
+}
+run_echo "kernel-kernel veth:" $A 198.19.9.2; veth=$rate
+run_echo "synfin over TUN:" $T 198.18.0.2; plain=$rate
+run_echo "synfin TUN --offload:" $O 198.18.0.2; off=$rate
+awk -v v="${veth:-0}" -v p="${plain:-0}" -v o="${off:-0}" 'BEGIN {
+  if (v > 0) printf "ratio to veth: plain %.2f, --offload %.2f\n", p / v, o / v }'
 echo "== connection lifecycles (connect, 1 byte each way, close)"
-printf "Linux loopback:     "; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
-printf "synfin over TUN:    "; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
+printf "%-24s" "Linux loopback:"; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
+printf "%-24s" "synfin over TUN:"; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
+printf "%-24s" "synfin TUN --offload:"; ip netns exec $O timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS

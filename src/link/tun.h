@@ -25,9 +25,14 @@ struct sf_tun_stats {
     uint64_t rx, tx, rx_bytes, tx_bytes;
     uint64_t rx_lost, tx_lost, rx_dup, tx_dup, rx_reordered, tx_reordered;
     uint64_t tx_errors, rx_runts;
+    /* --offload only: super-packets read (rx_gso), checksums completed
+     * (rx_csum), GSO packets written (tx_gso) and the segments merged into
+     * them (tx_gso_segs), vnet headers refused (rx_bad_vnet). */
+    uint64_t rx_gso, rx_csum, tx_gso, tx_gso_segs, rx_bad_vnet;
 };
 
 struct sf_tun_pkt; /* a datagram held back by delay or reordering */
+struct sf_tun_gso; /* --offload: outgoing segments being merged */
 
 struct sf_tun {
     int fd;
@@ -40,11 +45,18 @@ struct sf_tun {
     sf_time_t pcap_base_mono, pcap_base_real;
     struct sf_tun_stats stats;
     int stop; /* set by a hook to leave the loop */
+    bool offload;             /* IFF_VNET_HDR: every read/write has one */
+    struct sf_tun_gso *gso;   /* pending merge (offload only) */
 };
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
- * IFF_TUN | IFF_NO_PI. Returns 0, or -1 with a one-line advice in err. */
-int sf_tun_open(struct sf_tun *t, const char *name, char *err, size_t errlen);
+ * IFF_TUN | IFF_NO_PI. With offload, also IFF_VNET_HDR (a 10-byte
+ * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4: the
+ * kernel may then hand over TCP super-packets up to 64 KB with the checksum
+ * left to us, and takes ours (see sf_tun_flush). Returns 0, or -1 with a
+ * one-line advice in err. */
+int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
+                size_t errlen);
 /* Gives the kernel's side of the interface ip/prefix (host order), sets the
  * MTU and brings it up. Returns 0, or -1 with advice in err. */
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
@@ -57,6 +69,11 @@ void sf_tun_close(struct sf_tun *t);
 
 /* The stack's output callback (cfg.output, ctx = the sf_tun). */
 void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
+
+/* Offload only: writes the segments merged so far (one GSO packet, or
+ * one plain datagram). The loop calls it before it sleeps; a no-op when
+ * nothing is pending. */
+void sf_tun_flush(struct sf_tun *t);
 
 /* The monotonic clock in ns. */
 sf_time_t sf_tun_now(void);

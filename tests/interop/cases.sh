@@ -38,6 +38,16 @@ t_client() { # synfin connect -> kernel echo server, size MB
 }
 want client && check "synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB"
 
+# --offload (virtio-net header): the kernel's TSO super-packets in, our
+# merged GSO packets out, whatever INTEROP_OFFLOAD says. A lost datagram is
+# a lost super-packet here (up to 44 segments), hence the smaller lossy size.
+OFF_MB=${INTEROP_OFFLOAD_MB:-100}
+want offload && check "--offload: echo ${OFF_MB} MB kernel client -> synfin, SHA-256 equal" \
+  t_echo_big "$OFF_MB" --offload
+want offload && check "--offload: synfin connect -> kernel echo server, ${MB} MB" t_client "$MB" --offload
+want offload && check "--offload: echo 2 MB with 2% loss + 2% reordering" \
+  t_echo_big 2 --offload --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
+
 t_refused() {
   newns || return 1; local ns=$NS
   start_synfin "$ns" rf serve $SRV --app echo:7 || return 1
@@ -45,7 +55,7 @@ t_refused() {
   stop_synfin rf || return 1
   # and synfin's client against a closed kernel port: exit 3
   newns || return 1; local ns2=$NS
-  inns "$ns2" timeout 20 "$SYNFIN" connect --tun sf0 --ctl "$tmp/rc.sock" -q 198.18.0.1 9 </dev/null
+  inns "$ns2" timeout 20 "$SYNFIN" connect $SRV --ctl "$tmp/rc.sock" -q 198.18.0.1 9 </dev/null
   [ $? -eq 3 ]
 }
 want refused && check "SYN to a closed port: ECONNREFUSED (kernel client; synfin connect exits 3)" t_refused
@@ -62,7 +72,7 @@ t_abort() {
   newns || return 1; local ns2=$NS
   start_kserver "$ns2" serve-sink 0.0.0.0 9001 expect-reset || return 1
   local sp=$kserver_pid
-  inns "$ns2" timeout 20 "$SYNFIN" connect --tun sf0 --ctl "$tmp/ac.sock" -q --send-bytes 100000 --abort 198.18.0.1 9001 </dev/null
+  inns "$ns2" timeout 20 "$SYNFIN" connect $SRV --ctl "$tmp/ac.sock" -q --send-bytes 100000 --abort 198.18.0.1 9001 </dev/null
   wait $sp; local rc=$?
   cat "$tmp/kserver.log"; [ $rc -eq 0 ]
 }

@@ -113,6 +113,10 @@ int tun_cli_opt(struct tun_cli *c, int argc, char **argv, int *i,
         "--rcvbuf", "--mss", "--rto-min", "--fin-timeout", "--backlog",
         "--grace", "--seed", NULL};
     const char *a = argv[*i];
+    if (!strcmp(a, "--offload") || !strcmp(a, "--no-offload")) {
+        c->offload = !strcmp(a, "--offload");
+        return 1;
+    }
     if (!strcmp(a, "--syncookies") || !strcmp(a, "--no-syncookies")) {
         c->cfg.syncookies = !strcmp(a, "--syncookies");
         return 1;
@@ -232,7 +236,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     char err[256];
     if (check_addrs(c, prog) < 0)
         return 2;
-    if (sf_tun_open(&c->tun, c->dev, err, sizeof err) < 0 ||
+    if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
         (c->pcap_path && sf_tun_pcap_open(&c->tun, c->pcap_path, err, sizeof err) < 0)) {
         fprintf(stderr, "%s: %s\n", prog, err);

@@ -19,6 +19,8 @@
     "  --ctl PATH       control socket for `synfin ss` (default\n"          \
     "                   /run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)\n" \
     "  --pcap FILE      write every datagram on DEV to FILE (pcap, raw IPv4)\n" \
+    "  --offload        virtio-net header on DEV: checksums and TSO offloaded,\n" \
+    "                   data segments merged into 64 KB writes (default off)\n" \
     "impairments on synfin's side (both directions):\n"                     \
     "  --loss P --dup P --reorder P   rates in 0..1 (default 0)\n"          \
     "  --delay MS       one-way delay added (default 0)\n"                  \
@@ -40,7 +42,7 @@ struct tun_cli {
     const char *dev, *ctl_path, *pcap_path;
     uint32_t addr, host_ip;
     int prefix, mtu, backlog;
-    bool keepalive, seeded;
+    bool keepalive, seeded, offload;
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;
