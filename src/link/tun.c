@@ -42,7 +42,9 @@ struct sf_tun_gso {
     size_t mss;        /* payload of the first segment: the gso_size */
     size_t last;       /* payload of the latest one */
     uint32_t next_seq; /* the sequence number that may follow */
+    size_t rx_mss;     /* gso_size of the datagram just read (0: none) */
     uint8_t buf[VNET_HDR + GSO_MAX];
+    uint8_t seg[GSO_MAX]; /* one segment cut from a super-packet read */
 };
 
 struct sf_tun_pkt {
@@ -250,6 +252,25 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 static void set16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void set32(uint8_t *p, uint32_t v)
+{
+    set16(p, (uint16_t)(v >> 16));
+    set16(p + 2, (uint16_t)v);
+}
+
+/* RFC 9293 3.1: the TCP checksum over the pseudo-header and the whole
+ * segment, stored in the IPv4 datagram d (header length ihl). */
+static void tcp_csum(uint8_t *d, size_t ihl, size_t len)
+{
+    uint8_t ph[12];
+    memcpy(ph, d + 12, 8);
+    ph[8] = 0;
+    ph[9] = 6;
+    set16(ph + 10, (uint16_t)(len - ihl));
+    d[ihl + 16] = d[ihl + 17] = 0;
+    uint32_t sum = sf_csum_add(sf_csum_add(0, ph, sizeof ph), d + ihl, len - ihl);
+    set16(d + ihl + 16, sf_csum_fold(sum));
+}
 
 /* One write: the vnet header (offload only; h may be NULL for a plain
  * one, all zero: no GSO, checksum complete), then the datagram. */
@@ -337,7 +358,13 @@ void sf_tun_flush(struct sf_tun *t)
 static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len)
 {
     struct sf_tun_gso *g = t->gso;
-    bool plain = plain_data(d, len);
+    /* Not while outbound impairments are on: after a gap the kernel takes
+     * a merged packet as one out-of-order skb and sends one duplicate ACK,
+     * not one per segment, and our fast retransmit (no SACK) would wait
+     * for the retransmission timeout instead. */
+    const struct sf_tun_impair *im = &t->out;
+    bool plain = plain_data(d, len) &&
+                 !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
     if (plain && continues(g, d, len)) {
         size_t pl = len - 40;
         memcpy(g->buf + VNET_HDR + g->len, d + 40, pl);
@@ -473,18 +500,10 @@ static bool complete(struct sf_tun *t, const struct virtio_net_hdr *h,
     if (start >= len || at + 2 > len)
         return false;
     t->stats.rx_csum++;
-    uint32_t sum = 0;
-    if (v4 && d[9] == 6 && start == ihl && h->csum_offset == 16) {
-        /* RFC 9293 3.1: over the pseudo-header and the whole segment. */
-        uint8_t ph[12];
-        memcpy(ph, d + 12, 8);
-        ph[8] = 0;
-        ph[9] = 6;
-        set16(ph + 10, (uint16_t)(len - ihl));
-        sum = sf_csum_add(0, ph, sizeof ph);
-        d[at] = d[at + 1] = 0;
-    } /* else: whatever it is, the field's partial sum is summed along */
-    set16(d + at, sf_csum_fold(sf_csum_add(sum, d + start, len - start)));
+    if (v4 && d[9] == 6 && start == ihl && h->csum_offset == 16)
+        tcp_csum(d, ihl, len);
+    else /* whatever it is, the field's partial sum is summed along */
+        set16(d + at, sf_csum_fold(sf_csum_add(0, d + start, len - start)));
     return true;
 }
 
@@ -503,11 +522,51 @@ static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
     }
     memcpy(&h, buf, sizeof h);
     *dgram = buf + VNET_HDR;
+    bool gso = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE;
+    t->gso->rx_mss = gso ? h.gso_size : 0;
     if (!complete(t, &h, buf + VNET_HDR, (size_t)n - VNET_HDR)) {
         t->stats.rx_bad_vnet++;
         return 0;
     }
     return n - VNET_HDR;
+}
+
+/* Offload with inbound impairments: a super-packet is cut back into the
+ * segments the wire would have carried (rx_mss each), so that --loss loses
+ * one segment, not up to 44. Each gets its own length, IP ID, sequence
+ * number and checksums; PSH and FIN stay on the last, CWR on the first. */
+static void impaired_in(struct sf_tun *t, sf_time_t now, const uint8_t *d,
+                        size_t len)
+{
+    const struct sf_tun_impair *im = &t->in;
+    size_t mss = t->gso ? t->gso->rx_mss : 0;
+    size_t ihl = len >= 20 ? (size_t)(d[0] & 15) * 4 : 0;
+    size_t hl = ihl >= 20 && ihl + 20 <= len ? ihl + (size_t)(d[ihl + 12] >> 4) * 4 : 0;
+    if (!(im->loss > 0 || im->dup > 0 || im->reorder > 0) || mss == 0 ||
+        hl < ihl + 20 || hl > len || d[0] >> 4 != 4 || d[9] != 6 ||
+        len - hl <= mss) {
+        impaired(t, now, false, d, len);
+        return;
+    }
+    uint8_t *s = t->gso->seg;
+    uint32_t seq = get32(d + ihl + 4);
+    uint16_t id = get16(d + 4);
+    for (size_t off = hl, k = 0; off < len; off += mss, k++) {
+        size_t pl = len - off < mss ? len - off : mss;
+        memcpy(s, d, hl);
+        memcpy(s + hl, d + off, pl);
+        set16(s + 2, (uint16_t)(hl + pl));
+        set16(s + 4, (uint16_t)(id + k));
+        s[10] = s[11] = 0;
+        set16(s + 10, sf_csum_fold(sf_csum_add(0, s, ihl)));
+        set32(s + ihl + 4, seq + (uint32_t)(off - hl));
+        if (off + pl < len)
+            s[ihl + 13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH */
+        if (k > 0)
+            s[ihl + 13] &= (uint8_t)~0x80; /* CWR */
+        tcp_csum(s, ihl, hl + pl);
+        impaired(t, now, false, s, hl + pl);
+    }
 }
 
 /* Reads up to TUN_BATCH datagrams; returns -1 if the device failed. */
@@ -526,7 +585,7 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
         if (n < 20)
             t->stats.rx_runts++; /* still handed in: the stack counts why */
         pcap_write(t, now, d, (size_t)n);
-        impaired(t, now, false, d, (size_t)n);
+        impaired_in(t, now, d, (size_t)n);
     }
     return 0;
 }

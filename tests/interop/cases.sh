@@ -39,8 +39,8 @@ t_client() { # synfin connect -> kernel echo server, size MB
 want client && check "synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB"
 
 # --offload (virtio-net header): the kernel's TSO super-packets in, our
-# merged GSO packets out, whatever INTEROP_OFFLOAD says. A lost datagram is
-# a lost super-packet here (up to 44 segments), hence the smaller lossy size.
+# merged GSO packets out, whatever INTEROP_OFFLOAD says (with impairments
+# the driver cuts super-packets read back into segments, and merges none).
 OFF_MB=${INTEROP_OFFLOAD_MB:-100}
 want offload && check "--offload: echo ${OFF_MB} MB kernel client -> synfin, SHA-256 equal" \
   t_echo_big "$OFF_MB" --offload
