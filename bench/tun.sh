@@ -48,20 +48,20 @@ while True:
 echo "== echo throughput, $MB MB each way (python client, sendall/recv 256 KB)"
 ip netns exec $B python3 -c "$echo_srv" 198.19.9.2 7 >/dev/null & pids+=($!)
 ip netns exec $A python3 -c "$echo_srv" 127.0.0.1 7 >/dev/null & pids+=($!)
-ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
+ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 --no-offload --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
 ip netns exec $O "$SYNFIN" serve --tun sf0 --app echo:7 --offload --ctl /tmp/sfb$$-o.sock 2>/dev/null & pids+=($!)
 sleep 1
 mbit() { sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p' | tail -1; }
 run_echo() { # label ns addr: prints the client's line, keeps the rate in $rate
   local out; out=$(ip netns exec "$2" timeout 600 $KPEER echo-client "$3" 7 $((MB << 20)) 2>&1)
-  printf "%-24s%s\n" "$1" "$out"; rate=$(echo "$out" | mbit)
+  printf "%-26s%s\n" "$1" "$out"; rate=$(echo "$out" | mbit)
 }
 run_echo "kernel-kernel veth:" $A 198.19.9.2; veth=$rate
-run_echo "synfin over TUN:" $T 198.18.0.2; plain=$rate
+run_echo "synfin TUN --no-offload:" $T 198.18.0.2; plain=$rate
 run_echo "synfin TUN --offload:" $O 198.18.0.2; off=$rate
 awk -v v="${veth:-0}" -v p="${plain:-0}" -v o="${off:-0}" 'BEGIN {
-  if (v > 0) printf "ratio to veth: plain %.2f, --offload %.2f\n", p / v, o / v }'
+  if (v > 0) printf "ratio to veth: --no-offload %.2f, --offload %.2f\n", p / v, o / v }'
 echo "== connection lifecycles (connect, 1 byte each way, close)"
-printf "%-24s" "Linux loopback:"; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
-printf "%-24s" "synfin over TUN:"; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
-printf "%-24s" "synfin TUN --offload:"; ip netns exec $O timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
+printf "%-26s" "Linux loopback:"; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
+printf "%-26s" "synfin TUN --no-offload:"; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
+printf "%-26s" "synfin TUN --offload:"; ip netns exec $O timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS

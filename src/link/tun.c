@@ -77,7 +77,7 @@ static int set_offload(int fd, char *err, size_t errlen)
     if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 ||
         ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
         snprintf(err, errlen, "cannot enable offloads on the TUN device: %s "
-                 "(run without --offload)", strerror(errno));
+                 "(run with --no-offload)", strerror(errno));
         return -1;
     }
     return 0;

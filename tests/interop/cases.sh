@@ -38,15 +38,18 @@ t_client() { # synfin connect -> kernel echo server, size MB
 }
 want client && check "synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB"
 
-# --offload (virtio-net header): the kernel's TSO super-packets in, our
-# merged GSO packets out, whatever INTEROP_OFFLOAD says (with impairments
-# the driver cuts super-packets read back into segments, and merges none).
+# Both TUN data paths whatever INTEROP_OFFLOAD says: --offload (the
+# default; the kernel's TSO super-packets in, our merged GSO packets out;
+# with impairments the driver cuts super-packets read back into segments
+# and merges none) and --no-offload (one datagram per read and write).
 OFF_MB=${INTEROP_OFFLOAD_MB:-100}
-want offload && check "--offload: echo ${OFF_MB} MB kernel client -> synfin, SHA-256 equal" \
-  t_echo_big "$OFF_MB" --offload
-want offload && check "--offload: synfin connect -> kernel echo server, ${MB} MB" t_client "$MB" --offload
-want offload && check "--offload: echo 2 MB with 2% loss + 2% reordering" \
-  t_echo_big 2 --offload --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
+for o in --offload --no-offload; do
+  want offload && check "$o: echo ${OFF_MB} MB kernel client -> synfin, SHA-256 equal" \
+    t_echo_big "$OFF_MB" $o
+  want offload && check "$o: synfin connect -> kernel echo server, ${MB} MB" t_client "$MB" $o
+  want offload && check "$o: echo 2 MB with 2% loss + 2% reordering" \
+    t_echo_big 2 $o --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
+done
 
 t_refused() {
   newns || return 1; local ns=$NS

@@ -9,8 +9,9 @@
 #
 # Env: SYNFIN (binary), INTEROP_MB (clean echo size, default 20; 100 for the
 # issue's full size), INTEROP_LOSSY_MB (default 4), INTEROP_ONLY (a regex of
-# test names to run), INTEROP_OFFLOAD=1 (every synfin with --offload: the
-# virtio-net header, checksum offload and GSO both ways).
+# test names to run), INTEROP_OFFLOAD=0 (every synfin with --no-offload;
+# the default is synfin's: the virtio-net header, checksum offload and GSO
+# both ways).
 set -u
 SYNFIN=${SYNFIN:-build/synfin}
 SYNFIN=$(readlink -f "$SYNFIN")
@@ -126,7 +127,7 @@ stop_synfin() { # name: SIGTERM, bounded wait, exit status must be 0
 }
 
 SRV="--tun sf0 --addr 198.18.0.2 --host 198.18.0.1/24"
-[ "${INTEROP_OFFLOAD:-0}" = 1 ] && SRV="$SRV --offload"
+[ "${INTEROP_OFFLOAD:-1}" = 0 ] && SRV="$SRV --no-offload"
 . "$HERE/cases.sh"
 
 echo

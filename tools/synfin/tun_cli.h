@@ -19,8 +19,9 @@
     "  --ctl PATH       control socket for `synfin ss` (default\n"          \
     "                   /run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)\n" \
     "  --pcap FILE      write every datagram on DEV to FILE (pcap, raw IPv4)\n" \
-    "  --offload        virtio-net header on DEV: checksums and TSO offloaded,\n" \
-    "                   data segments merged into 64 KB writes (default off)\n" \
+    "  --no-offload     no virtio-net header on DEV: one write per segment\n" \
+    "                   (default --offload: checksums and TSO offloaded,\n" \
+    "                   data segments merged into 64 KB writes)\n" \
     "impairments on synfin's side (both directions):\n"                     \
     "  --loss P --dup P --reorder P   rates in 0..1 (default 0)\n"          \
     "  --delay MS       one-way delay added (default 0)\n"                  \
