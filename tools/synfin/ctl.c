@@ -79,7 +79,7 @@ static void stats(struct tun_cli *c, FILE *f)
 #define T(x) fprintf(f, "tun." #x " %llu\n", (unsigned long long)t->x)
     T(rx); T(tx); T(rx_bytes); T(tx_bytes); T(rx_lost); T(tx_lost);
     T(rx_dup); T(tx_dup); T(rx_reordered); T(tx_reordered); T(tx_errors);
-    T(rx_runts);
+    T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
 #undef T
 }
 
