@@ -115,7 +115,6 @@ const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
     X(TIMEOUT_TIME_WAIT, "2*MSL expired")                                    \
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
     X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
-    X(TIMEOUT_USER, "user timeout")                                          \
     X(LISTENER_CLOSED, "listening socket closed")                           \
     X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")
 
@@ -182,7 +181,6 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(DATA_NOT_SYNCHRONIZED, "data after FIN or in a closing state")         \
     X(REASS_FULL, "out-of-order data beyond the reassembly limits")          \
     X(RCVBUF_FULL, "receive buffer full")                                    \
-    X(TIME_WAIT_SEG, "segment in TIME_WAIT")                                 \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
     X(NO_MEMORY, "out of memory")
 
@@ -204,8 +202,7 @@ const char *sf_drop_text(enum sf_drop d);
     X(FIN_WAIT_2, "fin-wait-2")                                              \
     X(KEEPALIVE, "keepalive")                                                \
     X(PERSIST, "persist")                                                    \
-    X(DELACK, "delayed-ack")                                                 \
-    X(USER, "user-timeout")
+    X(DELACK, "delayed-ack")
 
 enum sf_timer_kind {
     SF_TIMER_NONE = 0,

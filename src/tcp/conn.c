@@ -76,6 +76,23 @@ void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
     trace_conn_event(ctx, c, &ev);
 }
 
+/* A checked segment as the trace shows it. */
+static void seg_info(struct sf_seg_info *si, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg, const uint8_t *dgram,
+                     size_t len)
+{
+    *si = (struct sf_seg_info){
+        .src = {ip->src, seg->sport}, .dst = {ip->dst, seg->dport},
+        .seq = seg->seq, .ack = seg->ack, .win = seg->win, .urp = seg->urp,
+        .flags = seg->flags, .len = (uint32_t)seg->len,
+        .has_mss = seg->opt.has_mss, .has_wscale = seg->opt.has_wscale,
+        .sack_ok = seg->opt.sack_ok, .has_ts = seg->opt.has_ts,
+        .mss = seg->opt.mss, .wscale = seg->opt.wscale,
+        .nsack = seg->opt.nsack, .ts_val = seg->opt.ts_val,
+        .ts_ecr = seg->opt.ts_ecr, .dgram = dgram, .dgram_len = len};
+    memcpy(si->sack, seg->opt.sack, sizeof si->sack);
+}
+
 void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
               const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
@@ -86,14 +103,7 @@ void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
     struct sf_seg_info si;
     struct sf_trace_event ev = {.kind = SF_TRACE_DROP, .drop = why};
     if (ip && seg) {
-        memset(&si, 0, sizeof si);
-        si.src = (struct sf_addr){ip->src, seg->sport};
-        si.dst = (struct sf_addr){ip->dst, seg->dport};
-        si.seq = seg->seq;
-        si.ack = seg->ack;
-        si.flags = seg->flags;
-        si.win = seg->win;
-        si.len = (uint32_t)seg->len;
+        seg_info(&si, ip, seg, NULL, 0);
         ev.seg = &si;
         if (!c) {
             ev.local = si.dst;
@@ -115,16 +125,8 @@ void tcp_trace_seg(struct tcp_ctx *ctx, enum sf_trace_kind kind, int sd,
 {
     if (!ctx->cfg->trace)
         return;
-    struct sf_seg_info si = {
-        .src = {ip->src, seg->sport}, .dst = {ip->dst, seg->dport},
-        .seq = seg->seq, .ack = seg->ack, .win = seg->win, .urp = seg->urp,
-        .flags = seg->flags, .len = (uint32_t)seg->len,
-        .has_mss = seg->opt.has_mss, .has_wscale = seg->opt.has_wscale,
-        .sack_ok = seg->opt.sack_ok, .has_ts = seg->opt.has_ts,
-        .mss = seg->opt.mss, .wscale = seg->opt.wscale,
-        .nsack = seg->opt.nsack, .ts_val = seg->opt.ts_val,
-        .ts_ecr = seg->opt.ts_ecr, .dgram = dgram, .dgram_len = len};
-    memcpy(si.sack, seg->opt.sack, sizeof si.sack);
+    struct sf_seg_info si;
+    seg_info(&si, ip, seg, dgram, len);
     struct sf_trace_event ev = {.kind = kind, .sd = sd, .seg = &si};
     if (kind == SF_TRACE_SEG_OUT) {
         ev.local = si.src;
@@ -211,5 +213,4 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
             info->timer_expires = d;
         }
     }
-    (void)ctx;
 }

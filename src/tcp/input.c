@@ -24,7 +24,7 @@ static void set_send_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_tcp *s)
 {
     uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
-    uint16_t ours = c->user_mss ? c->user_mss : ctx->cfg->mss;
+    uint16_t ours = tcp_our_mss(ctx, c);
     c->snd_mss = peer < ours ? peer : ours;
     if (c->snd_mss < 1)
         c->snd_mss = 1; /* an MSS option of 0 must not stall us */

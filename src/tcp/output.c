@@ -31,11 +31,6 @@ uint32_t tcp_rcv_window(const struct sf_conn *c)
     return space > 65535 ? 65535 : space;
 }
 
-static uint16_t our_mss(const struct tcp_ctx *ctx, const struct sf_conn *c)
-{
-    return c->user_mss ? c->user_mss : ctx->cfg->mss;
-}
-
 static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                      uint8_t flags, const uint8_t *data, size_t len)
 {
@@ -57,7 +52,7 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         /* RFC 9293 3.7.1: send the MSS option on every SYN so the peer
          * need not fall back to 536. */
         seg.opt.has_mss = true;
-        seg.opt.mss = our_mss(ctx, c);
+        seg.opt.mss = tcp_our_mss(ctx, c);
     }
     tcp_emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
 }

@@ -183,7 +183,7 @@ void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
     uint16_t peer = seg->opt.has_mss ? seg->opt.mss : 536;
-    uint16_t ours = l->user_mss ? l->user_mss : ctx->cfg->mss;
+    uint16_t ours = tcp_our_mss(ctx, l);
     uint16_t mss = peer < ours ? peer : ours;
     unsigned idx = 0;
     for (unsigned i = 0; i < 8; i++)

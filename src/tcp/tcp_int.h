@@ -162,6 +162,13 @@ static inline uint32_t tcp_now_us(const struct tcp_ctx *ctx)
 {
     return (uint32_t)(ctx->now / SF_USEC);
 }
+/* The MSS we advertise: TCP_MAXSEG if set, else the stack's. It is also
+ * the size of the peer's full segments (3.8.6.2.2, 3.8.6.3). */
+static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
+                                   const struct sf_conn *c)
+{
+    return c->user_mss ? c->user_mss : ctx->cfg->mss;
+}
 static inline sf_time_t tcp_rto(const struct sf_conn *c)
 {
     return (sf_time_t)c->rto_us * SF_USEC;

@@ -64,6 +64,14 @@ static void trace_timer(struct tcp_ctx *ctx, struct sf_conn *c,
     ctx->cfg->trace(ctx->cfg->trace_ctx, &ev);
 }
 
+/* RFC 6298 5.5: RTO <- RTO * 2, up to the configured maximum. */
+static void rto_backoff(const struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint64_t max_us = ctx->cfg->rto_max / SF_USEC;
+    c->rto_us = (uint64_t)c->rto_us * 2 > max_us ? (uint32_t)max_us
+                                                 : c->rto_us * 2;
+}
+
 static unsigned rexmt_limit(const struct tcp_ctx *ctx, const struct sf_conn *c)
 {
     if (c->state == SF_SYN_SENT)
@@ -84,9 +92,7 @@ static void persist_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     trace_timer(ctx, c, SF_TIMER_PERSIST);
     /* back off before the probe, so that its own retransmission waits
      * twice as long: probes go out at RTO, 2 RTO, 4 RTO ... apart */
-    uint64_t max_us = ctx->cfg->rto_max / SF_USEC;
-    c->rto_us = (uint64_t)c->rto_us * 2 > max_us ? (uint32_t)max_us
-                                                 : c->rto_us * 2;
+    rto_backoff(ctx, c);
     tcp_output_force_one(ctx, c);
 }
 
@@ -129,9 +135,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     else if (!probing)
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
     /* RFC 6298 5.5: back off the timer; 5.6: restart it. */
-    uint64_t max_us = ctx->cfg->rto_max / SF_USEC;
-    c->rto_us = (uint64_t)c->rto_us * 2 > max_us ? (uint32_t)max_us
-                                                 : c->rto_us * 2;
+    rto_backoff(ctx, c);
     sf_time_t after = tcp_rto(c);
     if (c->user_timeout_ms) {
         /* ... but no later than the user timeout allows */
@@ -158,6 +162,7 @@ static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     trace_timer(ctx, c, SF_TIMER_DELACK);
     if (c->ack_pending) {
+        ctx->ctr.c[SF_CTR_DELAYED_ACKS]++;
         c->ack_now = true;
         tcp_output(ctx, c);
     }

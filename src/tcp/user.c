@@ -88,8 +88,7 @@ static void maybe_window_update(struct tcp_ctx *ctx, struct sf_conn *c)
         c->state != SF_FIN_WAIT_2)
         return;
     uint32_t now_wnd = tcp_rcv_window(c);
-    /* the MSS we advertised: the size of the peer's full segments */
-    uint32_t mss = c->user_mss ? c->user_mss : ctx->cfg->mss;
+    uint32_t mss = tcp_our_mss(ctx, c);
     uint32_t step = c->rcvbuf_size / 2 < mss ? c->rcvbuf_size / 2 : mss;
     if (now_wnd > c->rcv_wnd && now_wnd - c->rcv_wnd >= step) {
         c->ack_now = true;
