@@ -58,6 +58,16 @@ struct bench_res {
 typedef int (*bench_backend_fn)(const struct bench_opts *o,
                                 struct bench_res *res);
 
+/* The in-memory wire of the synfin and lwIP back ends: datagrams queued
+ * back to back, each behind its 32-bit length. */
+struct bench_q {
+    uint8_t *buf;
+    size_t len, cap;
+};
+/* Room for one more datagram of n bytes (its length written in front), or
+ * NULL when memory ran out. */
+uint8_t *bench_q_push(struct bench_q *q, size_t n);
+
 int bench_synfin(const struct bench_opts *o, struct bench_res *res);
 int bench_linux(const struct bench_opts *o, struct bench_res *res);
 int bench_lwip(const struct bench_opts *o, struct bench_res *res);
@@ -66,6 +76,13 @@ typedef void (*bench_group_fn)(const struct bench_opts *o,
                                struct bench_res *res);
 void bench_in_child(int (*setup)(struct bench_res *), bench_group_fn fn,
                     const struct bench_opts *o, struct bench_res *res);
+/* Each workload group the options ask for, in a child of its own (the
+ * lifecycle group also serves the full-tables one, for its empty rate). */
+void bench_groups_in_children(int (*setup)(struct bench_res *),
+                              bench_group_fn life, bench_group_fn full,
+                              bench_group_fn bulk, bench_group_fn mem,
+                              const struct bench_opts *o,
+                              struct bench_res *res);
 
 /* Helpers shared by the back ends (bench_util.c). */
 double bench_now(void);                    /* monotonic seconds */

@@ -319,13 +319,7 @@ int bench_linux(const struct bench_opts *o, struct bench_res *res)
         bench_note(res, "skipped: needs root for a network namespace");
         return -1;
     }
-    if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL))
-        bench_in_child(netns_setup, g_life, o, res);
-    if (o->groups & BENCH_G_FULL)
-        bench_in_child(netns_setup, g_full, o, res);
-    if (o->groups & BENCH_G_BULK)
-        bench_in_child(netns_setup, g_bulk, o, res);
-    if (o->groups & BENCH_G_MEM)
-        bench_in_child(netns_setup, g_mem, o, res);
+    bench_groups_in_children(netns_setup, g_life, g_full, g_bulk, g_mem, o,
+                             res);
     return 0;
 }

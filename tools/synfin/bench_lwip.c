@@ -90,11 +90,6 @@ static int lw_load(struct lw_api *f)
     return 0;
 }
 
-struct lw_q {
-    uint8_t *buf;
-    size_t len, cap;
-};
-
 struct lw_conn { /* the lifecycle under way, as the callbacks see it */
     bool connected, dead, fin;
 };
@@ -103,7 +98,7 @@ struct lw {
     struct lw_api f;
     struct netif wi, cl, sv;
     ip_addr_t cli_ip, srv_ip;
-    struct lw_q q, spare;
+    struct bench_q q, spare;
     bool discard;       /* drop everything sent (fake-peer workloads) */
     bool failed;
     unsigned nports;
@@ -118,26 +113,14 @@ static err_t wire_output(struct netif *nif, struct pbuf *p,
 {
     (void)dst;
     struct lw *l = nif->state;
-    struct lw_q *q = &l->q;
-    size_t need = q->len + sizeof(uint32_t) + p->tot_len;
     if (l->discard)
         return ERR_OK;
-    if (need > q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *nb = realloc(q->buf, cap);
-        if (!nb) {
-            l->failed = true;
-            return ERR_MEM;
-        }
-        q->buf = nb;
-        q->cap = cap;
+    uint8_t *at = bench_q_push(&l->q, p->tot_len);
+    if (!at) {
+        l->failed = true;
+        return ERR_MEM;
     }
-    uint32_t n = p->tot_len;
-    memcpy(q->buf + q->len, &n, sizeof n);
-    l->f.pbuf_copy_partial(p, q->buf + q->len + sizeof n, p->tot_len, 0);
-    q->len = need;
+    l->f.pbuf_copy_partial(p, at, p->tot_len, 0);
     return ERR_OK;
 }
 
@@ -164,7 +147,7 @@ static void input_one(struct lw *l, const uint8_t *d, uint32_t n)
 static void drain(struct lw *l)
 {
     while (l->q.len) {
-        struct lw_q t = l->q;
+        struct bench_q t = l->q;
         l->q = l->spare;
         l->q.len = 0;
         for (size_t off = 0; off < t.len;) {
@@ -451,14 +434,7 @@ static void g_mem(const struct bench_opts *o, struct bench_res *res)
 
 int bench_lwip(const struct bench_opts *o, struct bench_res *res)
 {
-    if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL))
-        bench_in_child(NULL, g_life, o, res);
-    if (o->groups & BENCH_G_FULL)
-        bench_in_child(NULL, g_full, o, res);
-    if (o->groups & BENCH_G_BULK)
-        bench_in_child(NULL, g_bulk, o, res);
-    if (o->groups & BENCH_G_MEM)
-        bench_in_child(NULL, g_mem, o, res);
+    bench_groups_in_children(NULL, g_life, g_full, g_bulk, g_mem, o, res);
     return 0;
 }
 #endif

@@ -18,8 +18,7 @@
 #define SFB_BATCH 256
 
 struct sfb_q {
-    uint8_t *buf;
-    size_t len, cap;
+    struct bench_q w;
     bool discard; /* drop what is sent this way (fake-peer workloads) */
     bool failed;  /* out of memory once: the run is invalid */
 };
@@ -37,23 +36,12 @@ static void q_out(void *ctx, const uint8_t *dgram, size_t len)
     struct sfb_q *q = ctx;
     if (q->discard)
         return;
-    size_t need = q->len + sizeof(uint32_t) + len;
-    if (need > q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *nb = realloc(q->buf, cap);
-        if (!nb) {
-            q->failed = true;
-            return;
-        }
-        q->buf = nb;
-        q->cap = cap;
+    uint8_t *at = bench_q_push(&q->w, len);
+    if (!at) {
+        q->failed = true;
+        return;
     }
-    uint32_t n = (uint32_t)len;
-    memcpy(q->buf + q->len, &n, sizeof n);
-    memcpy(q->buf + q->len + sizeof n, dgram, len);
-    q->len = need;
+    memcpy(at, dgram, len);
 }
 
 /* Feeding `to` only appends to the queue towards the other stack, never to
@@ -61,18 +49,18 @@ static void q_out(void *ctx, const uint8_t *dgram, size_t len)
 static void q_drain(struct sfb *b, struct sfb_q *q, struct sf_stack *to)
 {
     size_t off = 0;
-    while (off < q->len) {
+    while (off < q->w.len) {
         uint32_t n;
-        memcpy(&n, q->buf + off, sizeof n);
-        sf_stack_input(to, b->now, q->buf + off + sizeof n, n);
+        memcpy(&n, q->w.buf + off, sizeof n);
+        sf_stack_input(to, b->now, q->w.buf + off + sizeof n, n);
         off += sizeof n + n;
     }
-    q->len = 0;
+    q->w.len = 0;
 }
 
 static void pump(struct sfb *b)
 {
-    while (b->to_cli.len || b->to_srv.len) {
+    while (b->to_cli.w.len || b->to_srv.w.len) {
         q_drain(b, &b->to_srv, b->srv);
         q_drain(b, &b->to_cli, b->cli);
     }
@@ -119,8 +107,8 @@ static void sfb_free(struct sfb *b)
         sf_stack_free(b->cli);
     if (b->srv)
         sf_stack_free(b->srv);
-    free(b->to_cli.buf);
-    free(b->to_srv.buf);
+    free(b->to_cli.w.buf);
+    free(b->to_srv.w.buf);
     memset(b, 0, sizeof *b);
 }
 

@@ -1,5 +1,6 @@
 /* synfin bench: helpers shared by the back ends. */
 #include <malloc.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -94,3 +95,38 @@ void bench_in_child(int (*setup)(struct bench_res *), bench_group_fn fn,
         bench_note(res, "%s", r.note);
 }
 
+uint8_t *bench_q_push(struct bench_q *q, size_t n)
+{
+    size_t need = q->len + sizeof(uint32_t) + n;
+    if (need > q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1 << 16;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *nb = realloc(q->buf, cap);
+        if (!nb)
+            return NULL;
+        q->buf = nb;
+        q->cap = cap;
+    }
+    uint32_t n32 = (uint32_t)n;
+    memcpy(q->buf + q->len, &n32, sizeof n32);
+    uint8_t *at = q->buf + q->len + sizeof n32;
+    q->len = need;
+    return at;
+}
+
+void bench_groups_in_children(int (*setup)(struct bench_res *),
+                              bench_group_fn life, bench_group_fn full,
+                              bench_group_fn bulk, bench_group_fn mem,
+                              const struct bench_opts *o,
+                              struct bench_res *res)
+{
+    if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL))
+        bench_in_child(setup, life, o, res);
+    if (o->groups & BENCH_G_FULL)
+        bench_in_child(setup, full, o, res);
+    if (o->groups & BENCH_G_BULK)
+        bench_in_child(setup, bulk, o, res);
+    if (o->groups & BENCH_G_MEM)
+        bench_in_child(setup, mem, o, res);
+}
