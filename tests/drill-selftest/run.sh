@@ -67,6 +67,19 @@ else report 0 "--tolerance_usecs" "exit $rc"; fi
 if [ $rc -ne 0 ] && grep -q "unknown option --bogus" "$out"
 then report 1 "unknown command-line option"; else report 0 "unknown command-line option" "exit $rc"; fi
 
+# --mtu: a value that is no number, and one too small for an MSS, on the
+# command line; both name the option and the value.
+"$SYNFIN" drill --mtu=abc pass-mtu.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q "^synfin drill: --mtu=abc: needs a non-negative integer value" "$out"
+then report 1 "--mtu=abc on the command line"; else report 0 "--mtu=abc" "exit $rc"; fi
+"$SYNFIN" drill --mtu=103 pass-mtu.pkt >"$out" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q "^synfin drill: --mtu=103: the MTU must be 104 to 65535" "$out"
+then report 1 "--mtu=103 on the command line"; else report 0 "--mtu=103" "exit $rc"; fi
+# the smallest MTU the stack takes: MSS 64
+"$SYNFIN" drill -v --mtu=104 pass-sysctl.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "> S  0:0(0) win 65535 <mss 64>" "$out"
+then report 1 "--mtu=104 on the command line"; else report 0 "--mtu=104" "exit $rc"; fi
+
 # -v prints segments both ways and state changes.
 "$SYNFIN" drill -v pass-sysctl.pkt >"$out" 2>&1; rc=$?
 if [ $rc -eq 0 ] && grep -q "> S  0:0(0) win 65535 <mss 1460>" "$out" &&

@@ -68,12 +68,30 @@ int drill_setting(struct drill_settings *s, const char *nameval, char *err,
         return 0;
     }
     if (!eq || !parse_int(v, &x)) {
-        snprintf(err, errlen, "--%.*s needs a non-negative integer value",
-                 (int)nlen, nameval);
+        if (eq)
+            snprintf(err, errlen, "--%.*s=%s: needs a non-negative integer "
+                     "value", (int)nlen, nameval, v);
+        else
+            snprintf(err, errlen, "--%.*s needs a non-negative integer value",
+                     (int)nlen, nameval);
         return -1;
     }
     if (nlen == 15 && !strncmp(nameval, "tolerance_usecs", 15)) {
         s->tolerance_us = x;
+        return 0;
+    }
+    if (nlen == 3 && !strncmp(nameval, "mtu", 3)) {
+        /* packetdrill's --mtu: the device MTU. The MSS the stack advertises
+         * and the largest segment it sends follow it: MTU less the 20-byte
+         * IPv4 and 20-byte TCP headers (RFC 9293 3.7.1). The stack takes
+         * an MSS of 64 at least (sf_stack_create). */
+        if (x < 64 + 40 || x > 65535) {
+            snprintf(err, errlen, "--mtu=%s: the MTU must be 104 to 65535 "
+                     "(the stack's MSS, MTU - 40, is at least 64)", v);
+            return -1;
+        }
+        s->set[SET_MSS] = true;
+        s->val[SET_MSS] = x - 40;
         return 0;
     }
     if (nlen == 4 && !strncmp(nameval, "seed", 4)) {
