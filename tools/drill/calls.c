@@ -53,7 +53,12 @@ static long new_fd(struct drill_runner *r, int sd)
 static long c_socket(struct call *k)
 {
     int sd = sf_socket(k->r->st);
-    return sd < 0 ? sd : new_fd(k->r, sd);
+    if (sd < 0)
+        return sd;
+    long fd = new_fd(k->r, sd);
+    if (fd >= 0) /* packetdrill: later segments go to the new socket */
+        drill_seg_new_socket(k->r);
+    return fd;
 }
 
 static long c_bind(struct call *k)

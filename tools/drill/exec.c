@@ -368,6 +368,7 @@ static void cleanup(struct drill_runner *r)
     while (r->qlen)
         pop(r);
     free(r->q);
+    free(r->conns);
     if (r->st)
         sf_stack_free(r->st);
     free(r->seen);

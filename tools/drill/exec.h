@@ -19,6 +19,15 @@ struct drill_out { /* a datagram the stack emitted, not yet consumed */
     size_t len;
 };
 
+/* One connection the script has seen, named by its 4-tuple (packetdrill
+ * keeps these per socket): the stack's ISN, learned from the first SYN it
+ * emitted on that 4-tuple. Outbound SEQ and inbound ACK count from it. */
+struct drill_conn {
+    struct sf_addr local, remote;
+    bool have_isn;
+    uint32_t isn;
+};
+
 struct drill_fd {
     bool used, nonblock;
     int sd;
@@ -39,8 +48,9 @@ struct drill_runner {
     struct drill_fd fds[DRILL_MAX_FDS];
     bool have_tuple;
     struct sf_addr local, remote; /* the driven connection */
-    bool have_isn;
-    uint32_t stack_isn;
+    uint16_t defaults_used;       /* default 4-tuples used: peer ports */
+    struct drill_conn *conns;     /* every 4-tuple seen, in order */
+    size_t nconns, conncap;
     /* a blocking call in progress */
     const struct drill_event *pending;
     sf_time_t pend_start, pend_end;
@@ -65,8 +75,12 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *want,
 void drill_seg_fmt_script(const struct drill_seg *s, char *out, size_t n);
 void drill_seg_fmt_dgram(struct drill_runner *r, const uint8_t *buf,
                          size_t len, char *out, size_t n);
-/* Learns the stack's ISN and the driven 4-tuple from an emitted datagram. */
+/* Learns the driven 4-tuple, and the stack's ISN on it from its first SYN,
+ * from an emitted datagram. */
 void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len);
+/* A new socket is the one under test (packetdrill's socket()): until the
+ * stack emits a segment, inbound ones go to a new default 4-tuple. */
+void drill_seg_new_socket(struct drill_runner *r);
 
 /* calls.c: runs a call; returns true once it completed (checked and, on a
  * mismatch, failed), false while it would block. */

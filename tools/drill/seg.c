@@ -8,9 +8,33 @@
 
 #include "drill/exec.h"
 
+static bool same(const struct sf_addr *a, const struct sf_addr *b)
+{
+    return a->ip == b->ip && a->port == b->port;
+}
+
+static struct drill_conn *conn_find(const struct drill_runner *r,
+                                    const struct sf_addr *local,
+                                    const struct sf_addr *remote)
+{
+    for (size_t i = 0; i < r->nconns; i++)
+        if (same(&r->conns[i].local, local) && same(&r->conns[i].remote, remote))
+            return &r->conns[i];
+    return NULL;
+}
+
+/* The stack's ISN on this 4-tuple; 0 before it sent a SYN there. */
+static uint32_t base_of(const struct drill_runner *r, const struct sf_addr *local,
+                        const struct sf_addr *remote)
+{
+    const struct drill_conn *c = conn_find(r, local, remote);
+    return c && c->have_isn ? c->isn : 0;
+}
+
+/* ... on the connection the script drives. */
 static uint32_t stack_base(const struct drill_runner *r)
 {
-    return r->have_isn ? r->stack_isn : 0;
+    return r->have_tuple ? base_of(r, &r->local, &r->remote) : 0;
 }
 
 static void put16(uint8_t *p, uint32_t v)
@@ -78,8 +102,12 @@ static size_t build(struct drill_runner *r, const struct drill_seg *s,
     t[12] = (uint8_t)((20 + olen) / 4 << 4), t[13] = s->flags;
     put16(t + 14, s->has_win ? s->win : 65535), put16(t + 18, s->urg);
     memcpy(t + 20, opts, olen);
-    for (uint32_t i = 0; i < s->len; i++) /* payload: a pattern by offset */
-        t[20 + olen + i] = (uint8_t)('a' + (s->seq - 1 + i) % 26);
+    /* payload: a pattern by stream offset. The first data byte is at
+     * relative 1 (the SYN takes the ISN, relative 0), so a SYN's data
+     * starts at offset 0 as the data after it does (RFC 9293 3.4). */
+    uint32_t off = (s->flags & SF_SYN) ? s->seq : s->seq - 1;
+    for (uint32_t i = 0; i < s->len; i++)
+        t[20 + olen + i] = (uint8_t)('a' + (off + i) % 26);
     uint8_t pseudo[12];
     put32(pseudo, r->remote.ip), put32(pseudo + 4, r->local.ip);
     pseudo[8] = 0, pseudo[9] = SF_IPPROTO_TCP_NUM, put16(pseudo + 10, (uint32_t)tlen);
@@ -93,9 +121,11 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     uint8_t *buf = calloc(1, cap);
     if (!buf)
         return;
-    if (!r->have_tuple) { /* before any segment: to the listener's port */
+    if (!r->have_tuple) { /* a new socket under test: to the listener's
+                           * port, from a peer port not used before */
         r->local = (struct sf_addr){DRILL_STACK_IP, DRILL_PORT};
-        r->remote = (struct sf_addr){DRILL_PEER_IP, DRILL_PEER_PORT};
+        r->remote = (struct sf_addr){DRILL_PEER_IP,
+                                     (uint16_t)(DRILL_PEER_PORT + r->defaults_used++)};
         r->have_tuple = true;
     }
     size_t len = build(r, &ev->seg, buf, cap);
@@ -122,13 +152,35 @@ void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len)
     struct sf_tcp seg;
     if (!parse(buf, len, &ip, &seg))
         return;
-    if ((seg.flags & SF_SYN) && !r->have_isn) {
-        r->stack_isn = seg.seq;
-        r->have_isn = true;
-    }
     r->local = (struct sf_addr){ip.src, seg.sport};
     r->remote = (struct sf_addr){ip.dst, seg.dport};
     r->have_tuple = true;
+    struct drill_conn *c = conn_find(r, &r->local, &r->remote);
+    if (!c) {
+        if (r->nconns == r->conncap) {
+            size_t cap = r->conncap ? 2 * r->conncap : 8;
+            struct drill_conn *v = realloc(r->conns, cap * sizeof *v);
+            if (!v) {
+                drill_fail(r, r->line, "out of memory", NULL, 0, NULL, 0);
+                return;
+            }
+            r->conns = v, r->conncap = cap;
+        }
+        c = &r->conns[r->nconns++];
+        *c = (struct drill_conn){.local = r->local, .remote = r->remote};
+    }
+    /* The first SYN the stack sends or answers with on this 4-tuple; its
+     * retransmissions carry the same number. A later incarnation of the
+     * same 4-tuple keeps the numbering, as packetdrill's socket does. */
+    if ((seg.flags & SF_SYN) && !c->have_isn) {
+        c->isn = seg.seq;
+        c->have_isn = true;
+    }
+}
+
+void drill_seg_new_socket(struct drill_runner *r)
+{
+    r->have_tuple = false;
 }
 
 /* ------------------------------------------------------------- checking */
@@ -165,10 +217,11 @@ static bool opts_match(const struct drill_seg *w, const struct sf_tcp_opts *o,
     return ok;
 }
 
-/* --check_data: write() supplies 'A' + stream offset % 26 (calls.c). */
+/* --check_data: write() supplies 'A' + stream offset % 26 (calls.c); a
+ * SYN's data starts at offset 0 as in build(). */
 static bool payload_ok(const struct sf_tcp *s, uint32_t rel_seq)
 {
-    uint32_t off = rel_seq - 1 + ((s->flags & SF_SYN) ? 1 : 0);
+    uint32_t off = (s->flags & SF_SYN) ? rel_seq : rel_seq - 1;
     for (size_t i = 0; i < s->len; i++)
         if (s->payload[i] != (uint8_t)('A' + (off + i) % 26))
             return false;
@@ -184,7 +237,8 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
         snprintf(why, n, "the stack emitted a malformed datagram");
         return false;
     }
-    uint32_t seq = s.seq - stack_base(r), ack = s.ack - DRILL_PEER_ISN;
+    struct sf_addr local = {ip.src, s.sport}, remote = {ip.dst, s.dport};
+    uint32_t seq = s.seq - base_of(r, &local, &remote), ack = s.ack - DRILL_PEER_ISN;
     if (s.flags != w->flags)
         snprintf(why, n, "flags differ");
     else if (seq != w->seq || s.len != w->len)
@@ -253,8 +307,12 @@ void drill_seg_fmt_dgram(struct drill_runner *r, const uint8_t *buf,
         return;
     }
     bool in = ip.src == DRILL_PEER_IP;
-    uint32_t seq = s.seq - (in ? DRILL_PEER_ISN : stack_base(r));
-    uint32_t ack = s.ack - (in ? stack_base(r) : DRILL_PEER_ISN);
+    /* the stack's side of the datagram's own 4-tuple */
+    struct sf_addr local = {in ? ip.dst : ip.src, in ? s.dport : s.sport};
+    struct sf_addr remote = {in ? ip.src : ip.dst, in ? s.sport : s.dport};
+    uint32_t base = base_of(r, &local, &remote);
+    uint32_t seq = s.seq - (in ? DRILL_PEER_ISN : base);
+    uint32_t ack = s.ack - (in ? base : DRILL_PEER_ISN);
     fmt_flags(s.flags, fl);
     APPEND("%-2s %" PRIu32 ":%" PRIu32 "(%zu)", fl, seq, seq + (uint32_t)s.len, s.len);
     if (s.flags & SF_ACK)
