@@ -476,6 +476,20 @@ static void release_due(struct sf_tun *t, sf_time_t now)
     }
 }
 
+/* Offload: how many wire segments of gso_size a super-packet of len bytes
+ * (IPv4 header ihl bytes) stands for; the core counts it as one segment
+ * (SEG_IN), so this shows what was merged. 1 if it cannot tell. */
+static uint64_t gso_segs(const struct virtio_net_hdr *h, const uint8_t *d,
+                         size_t len, size_t ihl)
+{
+    if (ihl < 20 || ihl + 20 > len || d[9] != 6 || h->gso_size == 0)
+        return 1;
+    size_t hl = ihl + (size_t)(d[ihl + 12] >> 4) * 4;
+    if (hl > len || len - hl <= h->gso_size)
+        return 1;
+    return (len - hl + h->gso_size - 1) / h->gso_size;
+}
+
 /* Offload: makes the datagram after vnet header h one the core accepts.
  * A super-packet gets its IPv4 total length (and so header checksum) set
  * to what was read; NEEDS_CSUM means the TCP checksum field holds only the
@@ -488,6 +502,7 @@ static bool complete(struct sf_tun *t, const struct virtio_net_hdr *h,
     size_t ihl = v4 ? (size_t)(d[0] & 15) * 4 : 0;
     if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
         t->stats.rx_gso++;
+        t->stats.rx_gso_segs += gso_segs(h, d, len, ihl);
         if (v4 && ihl >= 20 && ihl <= len && get16(d + 2) != len) {
             set16(d + 2, (uint16_t)len); /* len <= 65535: see read_one */
             d[10] = d[11] = 0;

@@ -27,8 +27,11 @@ struct sf_tun_stats {
     uint64_t tx_errors, rx_runts;
     /* --offload only: super-packets read (rx_gso), checksums completed
      * (rx_csum), GSO packets written (tx_gso) and the segments merged into
-     * them (tx_gso_segs), vnet headers refused (rx_bad_vnet). */
+     * them (tx_gso_segs), vnet headers refused (rx_bad_vnet), and the
+     * wire segments the super-packets read stood for (rx_gso_segs; the
+     * stack's SEG_IN counts each super-packet once). */
     uint64_t rx_gso, rx_csum, tx_gso, tx_gso_segs, rx_bad_vnet;
+    uint64_t rx_gso_segs;
 };
 
 struct sf_tun_pkt; /* a datagram held back by delay or reordering */

@@ -509,12 +509,18 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
  * (RFC 6093 advises applications against it); the pointer is ignored and
  * the bytes are delivered in line. */
 
-/* RFC 9293 3.8.6.3, RFC 5681 4.2: ACK at least every second full-sized
- * segment, and no later than cfg->delack after the first unacknowledged
- * one. */
+/* RFC 9293 3.8.6.3, RFC 5681 4.2: "an ACK SHOULD be generated for at
+ * least every second full-sized segment", and no later than cfg->delack
+ * after the first unacknowledged one. The count is of bytes received
+ * since the last ACK, in units of a full-sized segment (see
+ * note_rcv_mss()), so one segment of many MSS (a TSO/GRO super-packet)
+ * counts as the segments it stands for. */
 static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    uint32_t ours = tcp_our_mss(ctx, c); /* TCP_MAXSEG may have shrunk it */
     uint32_t full = c->rcv_mss ? c->rcv_mss : 536;
+    if (full > ours)
+        full = ours;
     if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {
         c->ack_now = true;
         return;
@@ -522,6 +528,23 @@ static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
     c->ack_pending = true;
     if (!tcp_timer_pending(c, TT_DELACK))
         tcp_timer_start(ctx, c, TT_DELACK, ctx->cfg->delack);
+}
+
+/* RFC 5681 2: a "full-sized segment" carries the sender's SMSS, which
+ * RFC 9293 3.7.1 bounds by the MSS we advertised. The largest segment seen
+ * estimates it (a peer whose own MTU is smaller sends smaller ones), but
+ * capped at our MSS: anything longer is several segments merged by the
+ * sender's TSO or a receive offload (the kernel hands synfin 64 KB
+ * super-packets over TUN), and taking it as "full-sized" would make every
+ * later segment count as a fraction of one, so that no two of them ever
+ * reach an immediate ACK and each window waits for the delayed-ACK timer. */
+static void note_rcv_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
+                         size_t len)
+{
+    uint16_t ours = tcp_our_mss(ctx, c);
+    uint16_t seen = len < ours ? (uint16_t)len : ours;
+    if (seen > c->rcv_mss)
+        c->rcv_mss = seen;
 }
 
 /* Seventh, process the segment text. */
@@ -557,8 +580,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }
-    if (s->len > c->rcv_mss)
-        c->rcv_mss = (uint16_t)(s->len > 65535 ? 65535 : s->len);
+    note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt) {
         /* SHLD-31: held for later; RFC 5681 4.2: an out-of-order segment
          * is acknowledged at once (the duplicate ACK fast retransmit

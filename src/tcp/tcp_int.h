@@ -87,7 +87,7 @@ struct sf_conn {
 
     uint16_t snd_mss;  /* effective send MSS (3.7.1) */
     uint16_t user_mss; /* TCP_MAXSEG, 0 = default */
-    uint16_t rcv_mss;  /* largest segment received: "full-sized" */
+    uint16_t rcv_mss;  /* "full-sized" received: largest, <= our MSS */
     uint16_t linger_secs;
     int16_t error;       /* pending SO_ERROR (negative SF_E*), 0 if none */
     int16_t reset_error; /* sticky: connection ended by this error */
