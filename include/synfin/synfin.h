@@ -182,7 +182,8 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(REASS_FULL, "out-of-order data beyond the reassembly limits")          \
     X(RCVBUF_FULL, "receive buffer full")                                    \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
-    X(NO_MEMORY, "out of memory")
+    X(NO_MEMORY, "out of memory")                                            \
+    X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
