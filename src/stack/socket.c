@@ -148,8 +148,8 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
         int r = stack_port_ephemeral(st, c, remote);
         if (r < 0)
             return r;
-    } else if (stack_lookup(st, &c->local, remote)) {
-        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken */
+    } else if (stack_tuple_taken(st, &c->local, remote)) {
+        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken (MUST-13) */
     }
     c->remote = *remote;
     stack_hash_conn(st, c);
