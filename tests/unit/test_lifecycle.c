@@ -441,6 +441,56 @@ static void test_reopen_iss_above_old_snd_nxt(void)
     teardown();
 }
 
+/* RFC 9293 3.10.1 (MUST-46): connect() to a multicast or broadcast address
+ * is refused with SF_ENETUNREACH, sending nothing; RFC 9293 3.7.1: an MSS
+ * above 65495 (65535 less 40 bytes of headers) is refused by
+ * sf_stack_create with SF_EINVAL, and sf_stack_cfg_check names it. */
+static void test_input_validation(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *s = hosts[0].st;
+    static const uint32_t bad[] = {0xE0000001u, 0xE00000FBu, 0xEFFFFFFFu,
+                                   0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int c = sf_socket(s);
+        CHECK_EQ(sf_connect(s, c, &(struct sf_addr){bad[i], 80}),
+                 SF_ENETUNREACH);
+        struct sf_tcp_info info;
+        CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+        CHECK_EQ(info.state, SF_CLOSED);
+        CHECK_EQ(sf_close(s, c), 0);
+    }
+    CHECK_EQ(w.n, 0); /* no SYN went out */
+    /* the unicast neighbours of those ranges still connect */
+    int c = sf_socket(s);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xDFFFFFFEu, 80}),
+             SF_EINPROGRESS);
+    c = sf_socket(s);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xF0000001u, 80}),
+             SF_EINPROGRESS);
+    teardown();
+
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = 0xC6120001u;
+    cfg.output = out;
+    struct sf_stack *st = NULL;
+    cfg.mss = 65495;
+    CHECK(sf_stack_cfg_check(&cfg) == NULL);
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), 0);
+    sf_stack_free(st);
+    cfg.mss = 65496;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+    CHECK(st == NULL);
+    const char *why = sf_stack_cfg_check(&cfg);
+    CHECK(why && strstr(why, "mss") && strstr(why, "65495"));
+    cfg.mss = 65535;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+    cfg.mss = 63;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+}
+
 int main(void)
 {
     test_lifecycle();
@@ -451,5 +501,6 @@ int main(void)
     test_synsent_syn_with_data();
     test_listen_syn_fin_counted();
     test_reopen_iss_above_old_snd_nxt();
+    test_input_validation();
     CHECK_MAIN_END();
 }
