@@ -251,8 +251,11 @@ static void synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
 }
 
 /* SYN-RECEIVED -> ESTABLISHED: the text queued by synsent_queue_rest, at
- * RCV.NXT now, joins the stream (step eight then sees a queued FIN). */
-static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c)
+ * RCV.NXT now, joins the stream (step eight then sees a queued FIN). The
+ * segment s being processed may repeat some of it: "only the new parts
+ * are processed". */
+static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
+                           struct sf_tcp *s)
 {
     if (tcp_reass_empty(c))
         return;
@@ -264,6 +267,14 @@ static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c)
     c->rcv_nxt += n;
     c->ack_now = true;
     tcp_wakeup(ctx, c);
+    if (seq_lt(s->seq, c->rcv_nxt)) {
+        uint32_t cut = c->rcv_nxt - s->seq;
+        if (cut > s->len)
+            cut = (uint32_t)s->len;
+        s->payload += cut;
+        s->len -= cut;
+        s->seq += cut;
+    }
 }
 
 static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -500,7 +511,7 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         set_send_window(c, s);
         tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
         connection_established(ctx, c);
-        deliver_queued(ctx, c);
+        deliver_queued(ctx, c, s);
     }
     /* RFC 5961 5.2: acceptable only if
      * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */

@@ -359,6 +359,26 @@ static void test_synsent_syn_with_data(void)
     CHECK(w.n == 0);
     CHECK_EQ(sf_stack_counters(s)->c[SF_CTR_SEG_OUT], 3);
     teardown();
+
+    /* Again, the peer's ACK now repeating the queued text before new
+     * bytes: the queued copy is delivered once, then only the new part. */
+    setup(&w);
+    s = hosts[0].st;
+    c = sf_socket(s);
+    sf_connect(s, c, &(struct sf_addr){0xC6120002u, 80});
+    syn = queued(&w, 0);
+    w.n = 0;
+    inject(s, 80, syn.sport, SF_SYN, irs, 0, "hello");
+    CHECK_EQ(queued(&w, 0).ack, irs + 1);
+    inject(s, 80, syn.sport, SF_ACK, irs + 1, syn.seq + 1, "hello world");
+    CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    CHECK_EQ(info.rcv_nxt, irs + 12);
+    memset(b, 0, sizeof b);
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), 11);
+    CHECK(memcmp(b, "hello world", 11) == 0);
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), SF_EAGAIN);
+    teardown();
 }
 
 /* RFC 9293 3.10.7.2: synfin drops a SYN with FIN in LISTEN, as Linux does
