@@ -182,7 +182,8 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(REASS_FULL, "out-of-order data beyond the reassembly limits")          \
     X(RCVBUF_FULL, "receive buffer full")                                    \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
-    X(NO_MEMORY, "out of memory")
+    X(NO_MEMORY, "out of memory")                                            \
+    X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -382,7 +383,11 @@ struct sf_stack_cfg {
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg);
 
-/* Creates a stack at time now. Returns 0 or SF_EINVAL / SF_ENOMEM. */
+/* NULL if cfg is acceptable to sf_stack_create, else a message naming the
+ * first setting that is not (e.g. "mss must be 64..65495: ..."). */
+const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg);
+/* Creates a stack at time now. Returns 0, SF_EINVAL (a setting is out of
+ * range: sf_stack_cfg_check says which) or SF_ENOMEM. */
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
                     struct sf_stack **out);
 /* Frees the stack and every socket in it, sending nothing. */
@@ -452,7 +457,10 @@ int sf_listen(struct sf_stack *st, int sd, int backlog);
 int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer);
 /* Active OPEN: sends a SYN and returns SF_EINPROGRESS. Calling it again
  * returns SF_EALREADY while connecting, 0 once connected (the first time),
- * SF_EISCONN after, or the error that ended the attempt. */
+ * SF_EISCONN after, or the error that ended the attempt. A multicast
+ * (224.0.0.0/4) or limited broadcast (255.255.255.255) remote address is
+ * SF_ENETUNREACH (RFC 9293 MUST-46); a 4-tuple still in use, TIME_WAIT
+ * included, SF_EADDRNOTAVAIL (MUST-13). */
 int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote);
 /* SEND (3.10.2): queues up to len bytes, returns how many or an error. */
 long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,

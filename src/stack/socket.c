@@ -143,13 +143,19 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
         return c->reset_error ? c->reset_error : SF_ECONNABORTED;
     if (!remote || remote->ip == 0 || remote->port == 0)
         return SF_EINVAL;
+    /* RFC 9293 3.10.1 (MUST-46): an OPEN for a broadcast or multicast
+     * remote address is an error: TCP is one-to-one. As Linux, the error
+     * is ENETUNREACH (no unicast route leads there). Only the limited
+     * broadcast is known here: synfin has no netmask for directed ones. */
+    if (remote->ip == 0xffffffffu || (remote->ip >> 28) == 0xe)
+        return SF_ENETUNREACH;
     c->local.ip = st->cfg.addr;
     if (!c->bound) {
         int r = stack_port_ephemeral(st, c, remote);
         if (r < 0)
             return r;
-    } else if (stack_lookup(st, &c->local, remote)) {
-        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken */
+    } else if (stack_tuple_taken(st, &c->local, remote)) {
+        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken (MUST-13) */
     }
     c->remote = *remote;
     stack_hash_conn(st, c);

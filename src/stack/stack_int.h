@@ -60,6 +60,8 @@ void stack_req_input(struct sf_stack *st, struct tcp_req *r,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
+                       const struct sf_addr *remote);
 void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
                         const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l);

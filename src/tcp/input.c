@@ -86,7 +86,15 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         tcp_drop(ctx, l, SF_DROP_LISTEN_NO_SYN, ip, seg);
         return TCP_LISTEN_DROP;
     }
-    /* Third: a SYN. With the accept queue full there is no room for the
+    /* Third: a SYN. One with FIN too is no peer's opening but a scanner's
+     * probe (Linux drops it as well): RFC 9293 3.10.7.2 would queue the
+     * FIN for after ESTABLISHED; synfin drops it, counted, and says so in
+     * docs/lifecycle.md. */
+    if (seg->flags & SF_FIN) {
+        tcp_drop(ctx, l, SF_DROP_LISTEN_SYN_FIN, ip, seg);
+        return TCP_LISTEN_DROP;
+    }
+    /* With the accept queue full there is no room for the
      * connection at the end of the handshake: drop, the peer retries. */
     unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
     if (l->lq->acceptq_len >= backlog) {
@@ -104,6 +112,15 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         return TCP_LISTEN_DROP;
     }
     return TCP_LISTEN_SPAWN;
+}
+
+/* Would a SYN to l find room for a new request (tcp_listen_segment's
+ * accept and SYN queue checks)? */
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
+{
+    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
+    return l->lq->acceptq_len < backlog &&
+           l->lq->synq_len < ctx->cfg->syn_backlog;
 }
 
 /* Takes c off the accept queue of its listener l. */
@@ -171,7 +188,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
      * the SYN is not kept (no TFO): the peer sends it again. */
     c->irs = seg->seq;
     c->rcv_nxt = c->rcv_acked = seg->seq + 1;
-    c->iss = send ? tcp_isn(ctx, &c->local, &c->remote) : iss;
+    c->iss = iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->snd_sml = c->iss;
@@ -203,6 +220,61 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_cc_init(ctx, c);
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
+}
+
+/* RFC 9293 3.10.7.3, a SYN without ACK in SYN-SENT: "If there are other
+ * controls or text in the segment, queue them for processing after the
+ * ESTABLISHED state has been reached". The text waits in the reassembly
+ * queue at its place right after the SYN (not acknowledged, so the peer
+ * keeps it for retransmission too); a FIN is remembered at its place. */
+static void synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
+                               const struct sf_ipv4 *ip,
+                               const struct sf_tcp *s)
+{
+    uint32_t seq = s->seq + 1; /* the text follows the SYN */
+    uint32_t len = (uint32_t)s->len;
+    uint32_t wnd = tcp_rcv_window(c);
+    bool fin = s->flags & SF_FIN;
+    if (len > wnd) { /* what lies beyond the window is not kept */
+        ctx->ctr.drops[SF_DROP_RCVBUF_FULL]++;
+        len = wnd;
+        fin = false;
+    }
+    if (len && !tcp_reass_store(ctx, c, seq, s->payload, len)) {
+        tcp_drop(ctx, c, SF_DROP_REASS_FULL, ip, s);
+        return; /* the peer sends it again */
+    }
+    if (fin) {
+        c->rfin = true;
+        c->rfin_seq = seq + len;
+    }
+}
+
+/* SYN-RECEIVED -> ESTABLISHED: the text queued by synsent_queue_rest, at
+ * RCV.NXT now, joins the stream (step eight then sees a queued FIN). The
+ * segment s being processed may repeat some of it: "only the new parts
+ * are processed". */
+static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
+                           struct sf_tcp *s)
+{
+    if (tcp_reass_empty(c))
+        return;
+    bool filled;
+    uint32_t n = tcp_reass_in_order(c, NULL, 0, &filled);
+    if (n == 0)
+        return;
+    sf_ring_commit(&c->rcvbuf, n);
+    c->rcv_nxt += n;
+    c->ack_now = true;
+    tcp_wakeup(ctx, c);
+    if (seq_lt(s->seq, c->rcv_nxt)) {
+        uint32_t cut = c->rcv_nxt - s->seq;
+        if (cut > s->len)
+            cut = (uint32_t)s->len;
+        s->payload += cut;
+        s->len -= cut;
+        s->seq += cut;
+    }
 }
 
 static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -259,6 +331,7 @@ static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     if (s->win > c->max_snd_wnd)
         c->max_snd_wnd = s->win;
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
+    synsent_queue_rest(ctx, c, ip, s);
     c->snd_nxt = c->iss;
     tcp_output_limit(ctx, c, 1);
 }
@@ -438,6 +511,7 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         set_send_window(c, s);
         tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
         connection_established(ctx, c);
+        deliver_queued(ctx, c, s);
     }
     /* RFC 5961 5.2: acceptable only if
      * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
@@ -609,7 +683,15 @@ static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
                            const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
     (void)ip;
-    (void)s;
+    if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN)) {
+        /* RFC 9293 3.10.7.4 eighth step, TIME-WAIT: "send an
+         * acknowledgment for the FIN ... Remain in the TIME-WAIT state.
+         * Restart the 2 MSL time-wait timeout." (This is a FIN that passed
+         * the first step in the window; an old one is handled there.) */
+        c->ack_now = true;
+        tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
+        return CONTINUE;
+    }
     if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
         return CONTINUE;
     if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&

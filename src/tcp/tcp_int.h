@@ -208,6 +208,9 @@ void tcp_reass_free(struct sf_conn *c);
 /* isn.c */
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote);
+#define TCP_TW_ISS_GAP 65536u
+uint32_t tcp_isn_above(const struct tcp_ctx *ctx, const struct sf_addr *local,
+                       const struct sf_addr *remote, uint32_t old_snd_nxt);
 
 /* output.c */
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
@@ -268,6 +271,9 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
                                            const struct sf_ipv4 *ip,
                                            const struct sf_tcp *seg);
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
+/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
+ * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
                       struct sf_conn *child, const struct sf_ipv4 *ip,
                       const struct sf_tcp *seg, uint32_t iss, bool send);

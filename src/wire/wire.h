@@ -63,8 +63,8 @@ enum sf_drop sf_ipv4_parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip);
  * them; NOP; MSS (len 4), WS (3), SACK-permitted (2), SACK (2+8n, n 1..4),
  * timestamps (10); unknown kinds skipped by their length. A length < 2 or
  * running past the header is SF_DROP_TCP_OPT_LEN; a known kind with the
- * wrong length SF_DROP_TCP_OPT_BAD. SYN with RST, or SYN with FIN, is
- * SF_DROP_TCP_FLAGS. */
+ * wrong length SF_DROP_TCP_OPT_BAD. SYN with RST is SF_DROP_TCP_FLAGS
+ * (SYN with FIN is parsed: RFC 9293 3.10.7 answers it per state). */
 enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg);
 
 /* Writes a whole IPv4+TCP datagram into buf: header fields from ip (src,

@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "  --delay MS       one-way delay (default 10)\n"
             "  --jitter MS      extra uniform delay\n"
             "  --bandwidth BPS  link rate, e.g. 10M (default unlimited)\n"
-            "  --mtu N          link MTU, >= 68 (default 1500)\n"
+            "  --mtu N          link MTU, 104..65535 (default 1500)\n"
             "  --msl SECONDS    maximum segment lifetime (default 30)\n"
             "  --absolute       real sequence numbers\n"
             "  --explain        say why at each new kind of step\n"
@@ -172,9 +172,12 @@ static int opt_value(struct sim_opts *o, const char *a, const char *v)
     } else if (suffix)
         o->link.bandwidth = (uint64_t)d;
     else {
-        /* RFC 791: every host must accept 68-byte datagrams. */
-        if (d < 68 || d > 65535 || d != floor(d))
-            return bad(a, "MTU must be an integer in 68..65535", v);
+        /* RFC 791 lets a link carry as little as 68 bytes, but a segment
+         * needs 40 bytes of IPv4 and TCP headers plus the core's smallest
+         * MSS, 64 (sf_stack_cfg_check): below 104 no data could cross. */
+        if (d < 104 || d > 65535 || d != floor(d))
+            return bad(a, "MTU must be an integer in 104..65535 (40 bytes of "
+                          "headers plus the 64-byte minimum MSS)", v);
         o->link.mtu = (uint32_t)d;
     }
     return 0;
@@ -1201,8 +1204,8 @@ static int build(struct run *r)
     cfg.link = r->o.link;
     cfg.stack.msl = r->o.msl;
     /* No path MTU discovery: the MSS we announce must fit the link. */
-    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* core min 64 */
-        cfg.stack.mss = (uint16_t)(cfg.link.mtu < 104 ? 64 : cfg.link.mtu - 40);
+    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* mtu >= 104 */
+        cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
     if (r->sc->tune)
         r->sc->tune(r, &cfg);
     if (sf_sim_create(&cfg, &r->sim))
