@@ -218,6 +218,7 @@ int sf_close(struct sf_stack *st, int sd)
     } else {
         tcp_orphan(&st->tcp, c);
         tcp_close(&st->tcp, c);
+        stack_orphan_admit(st, c);
     }
     c->app_closed = true;
     if (c->state == SF_CLOSED)
