@@ -132,22 +132,29 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
 /* Not in the RFC; as Linux tcp_max_orphans. A closed connection still
  * sending its data and FIN holds its buffers with nobody to account them
  * to; a peer that stalls many of them (a zero window, unanswered FINs)
- * could fill memory. Past cfg.max_orphans, a close() resets the
- * connection instead of keeping it (the peer learns the data is lost). */
-void stack_orphan_admit(struct sf_stack *st, struct sf_conn *c)
+ * could fill memory. Past cfg.max_orphans, close() resets the connection
+ * (ABORT, 3.10.5, so that the peer learns the data is lost) instead of
+ * leaving it to live on. */
+bool stack_orphan_refused(struct sf_stack *st, struct sf_conn *c)
 {
     struct tcp_ctx *ctx = &st->tcp;
+    bool would_live = c->state >= SF_SYN_RCVD && c->state != SF_TIME_WAIT &&
+                      !c->dead;
+    if (!would_live || c->orphan_counted || ctx->orphans < st->cfg.max_orphans)
+        return false;
+    ctx->ctr.c[SF_CTR_ORPHAN_OVERFLOW]++;
+    tcp_note(ctx, c, "too many orphans (max_orphans): reset");
+    tcp_send_rst(ctx, c);
+    tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+    return true;
+}
+
+void stack_orphan_count(struct sf_stack *st, struct sf_conn *c)
+{
     if (c->dead || c->state == SF_CLOSED || c->state == SF_TIME_WAIT ||
         c->orphan_counted)
         return; /* over, or a TIME_WAIT record soon (capped by max_tw) */
-    if (ctx->orphans >= st->cfg.max_orphans) {
-        ctx->ctr.c[SF_CTR_ORPHAN_OVERFLOW]++;
-        tcp_note(ctx, c, "too many orphans (max_orphans): reset");
-        tcp_send_rst(ctx, c);
-        tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
-        return;
-    }
-    ctx->orphans++;
+    st->tcp.orphans++;
     c->orphan_counted = true;
 }
 
