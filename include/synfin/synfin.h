@@ -378,7 +378,8 @@ struct sf_stack_cfg {
     unsigned reass_max_ranges; /* 32 */
     uint32_t reass_max_bytes;  /* 0 = the receive buffer */
 
-    /* RFC 5961 challenge ACKs allowed per second, per stack. */
+    /* RFC 5961 challenge ACKs per second, per stack: each second's budget
+     * is drawn between half and 1.5 times this (CVE-2016-5696). */
     unsigned challenge_ack_limit; /* 1000 */
 
     unsigned timer_slots;        /* timing wheel slots, default 4096 */
