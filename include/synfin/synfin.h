@@ -238,7 +238,13 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(KEEPALIVE_PROBES, "keepalive probes sent")                             \
     X(SYNCOOKIES_SENT, "SYN cookies sent")                                   \
     X(SYNCOOKIES_OK, "SYN cookies validated")                                \
-    X(SYNCOOKIES_BAD, "SYN cookies rejected")
+    X(SYNCOOKIES_BAD, "SYN cookies rejected")                                \
+    X(ACK_SKIPPED_CHALLENGE, "challenge ACKs not sent: per-connection limit") \
+    X(ACK_SKIPPED_INVALID, "ACKs to unacceptable segments not sent: per-connection limit") \
+    X(ORPHAN_RETRIES, "orphans reset: orphan_retries reached")               \
+    X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
+    X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
+    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -373,11 +379,31 @@ struct sf_stack_cfg {
     unsigned reass_max_ranges; /* 32 */
     uint32_t reass_max_bytes;  /* 0 = the receive buffer */
 
-    /* RFC 5961 challenge ACKs allowed per second, per stack. */
+    /* RFC 5961 challenge ACKs per second, per stack: each second's budget
+     * is drawn between half and 1.5 times this (CVE-2016-5696). */
     unsigned challenge_ack_limit; /* 1000 */
 
     unsigned timer_slots;        /* timing wheel slots, default 4096 */
     sf_time_t timer_granularity; /* default 1 ms */
+
+    /* Limits against off-path and on-path attacks (docs/lifecycle.md). */
+    /* Per connection, at most one ACK per this interval in answer to a
+     * bare unacceptable segment, an ACK of unsent data, or as a challenge
+     * ACK (RFC 5961 7, 10; as Linux tcp_invalid_ratelimit). 0: no limit. */
+    sf_time_t invalid_ratelimit; /* 500 ms */
+    /* Connections the application has closed that may still be held; a
+     * close() beyond this resets the connection (Linux tcp_max_orphans). */
+    unsigned max_orphans; /* 4096 */
+    /* Retransmission and window-probe timeouts an orphan may take without
+     * the peer acknowledging anything new; then it is reset (Linux
+     * tcp_orphan_retries). At most 250. */
+    unsigned orphan_retries; /* 8 */
+    /* Floor on the peer's MSS option (CVE-2019-11479; Linux
+     * tcp_min_snd_mss). 0: none. */
+    uint16_t min_snd_mss; /* 48 */
+    /* TIME_WAIT records held at most; past it a connection goes straight
+     * to CLOSED (Linux tcp_max_tw_buckets). */
+    unsigned max_tw; /* 131072 */
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */

@@ -213,6 +213,18 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 
 void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
 {
+    /* Not in the RFC; as Linux tcp_max_tw_buckets ("time wait bucket
+     * table overflow"): each record is memory a peer can make us hold for
+     * 2*MSL by closing connections. At the cap the connection skips
+     * TIME_WAIT and is deleted at once; a stray old segment then meets no
+     * TCB and draws a RST (3.10.7.1) instead of an ACK. */
+    if (st->tws.count >= st->cfg.max_tw) {
+        st->tcp.ctr.c[SF_CTR_TW_OVERFLOW]++;
+        tcp_note(&st->tcp, c, "TIME_WAIT records at max_tw: closed at once");
+        tcp_terminate(&st->tcp, c, 0, SF_CAUSE_ABORT);
+        stack_reap(st, c);
+        return;
+    }
     struct tcp_tw *tw = malloc(sizeof *tw);
     if (!tw)
         return; /* keep the full TCB: correct, only larger */

@@ -221,9 +221,10 @@ int sf_close(struct sf_stack *st, int sd)
     } else if (c->linger_on && c->linger_secs == 0) {
         /* RFC 9293 3.10.5: SO_LINGER with a zero time is ABORT. */
         tcp_abort(&st->tcp, c);
-    } else {
+    } else if (!stack_orphan_refused(st, c)) {
         tcp_orphan(&st->tcp, c);
         tcp_close(&st->tcp, c);
+        stack_orphan_count(st, c);
     }
     c->app_closed = true;
     if (c->state == SF_CLOSED)

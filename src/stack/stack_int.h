@@ -51,6 +51,11 @@ void stack_port_tw(struct sf_stack *st, uint16_t port, int delta);
 void stack_ports_free(struct sf_stack *st);
 /* Does any TIME_WAIT record hold this local port? */
 bool stack_port_has_tw(struct sf_stack *st, uint16_t port);
+/* close() of c, which would live on as an orphan: reset instead (and
+ * true) when cfg.max_orphans are held already. */
+bool stack_orphan_refused(struct sf_stack *st, struct sf_conn *c);
+/* After the CLOSE: count c among the orphans if it lives on. */
+void stack_orphan_count(struct sf_stack *st, struct sf_conn *c);
 /* records.c: requests and TIME_WAIT records */
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r);
 void stack_tw_timer(struct sf_stack *st);

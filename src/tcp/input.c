@@ -18,12 +18,12 @@ static bool our_fin_acked(const struct sf_conn *c)
     return c->fin_queued && seq_gt(c->snd_una, c->fin_seq);
 }
 
-/* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent)
- * bounded by what we can send. */
-static void set_send_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
+/* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent,
+ * raised to cfg->min_snd_mss) bounded by what we can send. */
+static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_tcp *s)
 {
-    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    uint16_t peer = tcp_peer_mss(ctx, s);
     uint16_t ours = tcp_our_mss(ctx, c);
     c->snd_mss = peer < ours ? peer : ours;
     if (c->snd_mss < 1)
@@ -373,9 +373,10 @@ static enum disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
         if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN) &&
             s->seq + s->len + 1 == nxt)
             tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
-        /* "an acknowledgment should be sent in reply ... and drop" */
+        /* "an acknowledgment should be sent in reply ... and drop"
+         * (rate-limited against ACK storms: oow.c) */
         tcp_drop(ctx, c, SF_DROP_OUT_OF_WINDOW, ip, s);
-        tcp_send_ack(ctx, c);
+        tcp_send_invalid_ack(ctx, c, s);
         return STOP;
     }
     if (s->flags & (SF_SYN | SF_RST))
@@ -517,7 +518,7 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
      * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
     if (seq_gt(ack, c->snd_max)) {
         tcp_drop(ctx, c, SF_DROP_ACK_UNSENT, ip, s);
-        tcp_send_ack(ctx, c);
+        tcp_send_invalid_ack(ctx, c, s); /* rate-limited: oow.c */
         return STOP;
     }
     if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {

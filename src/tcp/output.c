@@ -232,25 +232,6 @@ void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c)
     send_seg(ctx, c, c->snd_max, SF_ACK, NULL, 0);
 }
 
-/* RFC 5961 7: at most cfg->challenge_ack_limit challenge ACKs per second
- * per stack, so an attacker cannot use them as an amplifier or a side
- * channel. */
-void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c)
-{
-    if (ctx->now - ctx->chack_epoch >= SF_SEC || ctx->now < ctx->chack_epoch) {
-        ctx->chack_epoch = ctx->now;
-        ctx->chack_count = 0;
-    }
-    if (ctx->chack_count >= ctx->cfg->challenge_ack_limit) {
-        ctx->ctr.drops[SF_DROP_CHALLENGE_ACK_LIMIT]++;
-        tcp_note(ctx, c, "challenge ACK rate limit reached: not sent");
-        return;
-    }
-    ctx->chack_count++;
-    ctx->ctr.c[SF_CTR_CHALLENGE_ACKS]++;
-    tcp_send_ack(ctx, c);
-}
-
 /* RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST> (SND.MAX here, as for
  * ACKs: the highest number the peer may have seen); the ACK bit is set as
  * well (as BSD and Linux do) so that the peer's RFC 5961 checks see the

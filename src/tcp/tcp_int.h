@@ -28,9 +28,13 @@ struct tcp_ctx {
     uint8_t isn_key[16];    /* RFC 6528 secret, derived from cfg->seed */
     uint8_t cookie_key[16]; /* RFC 4987 secret */
     uint16_t ip_id;
-    /* RFC 5961 7: challenge ACK rate limit, per stack per second */
-    sf_time_t chack_epoch;
-    unsigned chack_count;
+    /* RFC 5961 7: the stack-wide challenge ACK budget of the current
+     * one-second period, drawn anew each period with a keyed hash
+     * (chack_key, from cfg->seed): oow.c */
+    uint8_t chack_key[16];
+    uint64_t chack_period; /* now / 1 s, plus 1; 0 before the first */
+    unsigned chack_left;
+    unsigned orphans; /* connections held with no descriptor (stack.c) */
     uint8_t *obuf; /* one outgoing datagram */
     size_t ocap;
     uint8_t *pbuf; /* payload gathered from a send ring */
@@ -94,6 +98,8 @@ struct sf_conn {
     uint8_t nrexmt;      /* consecutive retransmissions of the front */
     uint8_t keepcnt, keepprobes;
     uint8_t dupacks;
+    uint8_t orphan_tries; /* timeouts since orphaned, without progress */
+    uint32_t oow_last_ms; /* last rate-limited ACK (oow.c), if oow_sent */
 
     /* --- state and flags --- */
     unsigned state : 4; /* enum sf_state */
@@ -114,6 +120,8 @@ struct sf_conn {
     bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     bool have_rtt : 1, rtt_timing : 1;
     bool delack_on : 1;
+    bool oow_sent : 1;       /* oow_last_ms is set */
+    bool orphan_counted : 1; /* counted in tcp_ctx.orphans */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -168,6 +176,19 @@ static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
                                    const struct sf_conn *c)
 {
     return c->user_mss ? c->user_mss : ctx->cfg->mss;
+}
+/* The peer's MSS option (536 when absent, RFC 9293 3.7.1), raised to
+ * cfg->min_snd_mss: an MSS of 1 would have us cut the stream into 1-byte
+ * segments, a CPU and bandwidth cost the peer chooses (CVE-2019-11479). */
+static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
+                                    const struct sf_tcp *s)
+{
+    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    if (peer < ctx->cfg->min_snd_mss) {
+        ctx->ctr.c[SF_CTR_MSS_CLAMPED]++;
+        peer = ctx->cfg->min_snd_mss;
+    }
+    return peer;
 }
 static inline sf_time_t tcp_rto(const struct sf_conn *c)
 {
@@ -225,7 +246,12 @@ void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A keepalive probe: <SEQ=SND.NXT-1><CTL=ACK>, no data. */
 void tcp_send_keepalive(struct tcp_ctx *ctx, struct sf_conn *c);
+/* oow.c: answers to unacceptable segments, rate-limited */
 void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The ACK of 3.10.7.4 to an unacceptable segment s, or to an ACK of
+ * unsent data. */
+void tcp_send_invalid_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                          const struct sf_tcp *s);
 void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK */
 /* A RST for a segment with no TCB (3.10.7.1) or with a bad ACK. */
 void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,

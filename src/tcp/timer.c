@@ -3,6 +3,7 @@
  * FIN_WAIT_2 limit. A connection keeps one deadline per timeout and one
  * entry on the stack's timing wheel, armed at the earliest deadline. */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
@@ -106,9 +107,34 @@ static bool rexmt_give_up(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return c->nrexmt > rexmt_limit(ctx, c);
 }
 
+/* An orphan (closed by the application, RFC 1122 4.2.2.13) lives on its
+ * timers alone. A peer that answers every window probe, or every FIN, with
+ * a zero-window ACK that takes nothing new would keep it and its buffers
+ * forever: such answers do not count towards R2 (3.8.6.1 forbids giving
+ * up on an answered probe, which protects a live application, not an
+ * orphan). Not in the RFC; as Linux tcp_orphan_retries: after
+ * cfg->orphan_retries timeouts with nothing new acknowledged, reset it.
+ * Returns true if it was. */
+static bool orphan_give_up(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!c->app_closed || c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
+        return false;
+    if (c->orphan_tries < UINT8_MAX)
+        c->orphan_tries++;
+    if (c->orphan_tries <= ctx->cfg->orphan_retries)
+        return false;
+    ctx->ctr.c[SF_CTR_ORPHAN_RETRIES]++;
+    tcp_note(ctx, c, "orphan retries reached: reset");
+    tcp_send_rst(ctx, c);
+    tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+    return true;
+}
+
 /* RFC 6298 5.4-5.7 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
 static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    if (orphan_give_up(ctx, c))
+        return;
     if (c->snd_una == c->snd_max) {
         persist_fire(ctx, c);
         return;
@@ -283,6 +309,7 @@ void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r)
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     c->nrexmt = 0;
+    c->orphan_tries = 0; /* progress: the orphan may go on */
     c->una_since_ms = tcp_now_ms(ctx);
     if (c->snd_una == c->snd_max)
         tcp_timer_stop(ctx, c, TT_REXMT);

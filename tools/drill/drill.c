@@ -24,7 +24,8 @@
  *  - Stack settings: --mss, --rto_{initial,min,max}_ms, --syn_retries,
  *    --synack_retries, --r1, --r2, --msl_ms, --fin_wait_2_timeout_ms,
  *    --challenge_ack_limit, --rcvbuf, --sndbuf, --keep{idle,intvl}_ms,
- *    --keepcnt, --seed; `sysctl -q net.ipv4.tcp_*=N` lines before the first
+ *    --keepcnt, --invalid_ratelimit_ms, --max_orphans, --orphan_retries,
+ *    --min_snd_mss, --max_tw, --seed; `sysctl -q net.ipv4.tcp_*=N` lines before the first
  *    socket call map onto the same settings.
  *
  * Output: "PASS file" or "FAIL file:line: what" with expected/actual lines,
