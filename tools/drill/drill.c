@@ -1,5 +1,5 @@
 /* synfin drill: runs packetdrill-language scripts against the sans-IO core
- * on a virtual clock. The language is /work/shared/DRILL.md; the runner's
+ * on a virtual clock. The language is docs/drill.md; the runner's
  * conventions, on which tests/drill/ relies (see tools/drill/README.md):
  *
  *  - The stack under test is 198.18.0.1; the peer the script plays is
