@@ -377,6 +377,14 @@ struct sf_stack_cfg {
 
     unsigned timer_slots;        /* timing wheel slots, default 4096 */
     sf_time_t timer_granularity; /* default 1 ms */
+
+    /* For tests and tools only, never in production: when non-zero, ISNs
+     * start near this value, so that a test can make the sequence space
+     * wrap (2^32) or turn over (2^31) early in a connection. The ISN is
+     * then isn_offset + M + (F mod 2^16) (isn.c): the clock M and the low
+     * bits of the keyed hash F still differ per connection, but the ISN is
+     * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
+    uint32_t isn_offset;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
