@@ -496,6 +496,7 @@ struct sf_tcp_info {
     enum sf_timer_kind timer; /* the earliest running timer */
     sf_time_t timer_expires;
     int error; /* pending SO_ERROR */
+    uint32_t snd_cwnd, snd_ssthresh; /* bytes (RFC 5681); 0 before sync */
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

@@ -114,6 +114,11 @@ struct sf_conn {
     bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     bool have_rtt : 1, rtt_timing : 1;
     bool delack_on : 1;
+    /* Our SYN is acknowledged: the connection is synchronized (RFC 9293
+     * 3.5). A flag, not SND.UNA > ISS: that comparison turns false again
+     * once SND.UNA is 2^31 past ISS (3.4: sequence numbers are compared
+     * modulo 2^32, so only points less than 2^31 apart can be ordered). */
+    bool syn_acked : 1;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
