@@ -57,7 +57,29 @@ struct lc_host {
     bool eof;
     uint8_t tx[LC_CHUNK]; /* stream bytes made, [tx_off, tx_len) unsent */
     size_t tx_off, tx_len;
+    /* server only: the sequence number just past its last data byte,
+     * the last ACK it received, and how much was in flight when its last
+     * (small) segment left */
+    uint32_t data_end, last_ack;
+    uint32_t tail_flight;
+    bool tail_seen;
 };
+
+static void lc_trace(void *ctx, const struct sf_trace_event *ev)
+{
+    struct lc_host *h = ctx;
+    const struct sf_seg_info *s = ev->seg;
+    if (!s || !h->data_end)
+        return;
+    if (ev->kind == SF_TRACE_SEG_IN && (s->flags & SF_ACK))
+        h->last_ack = s->ack;
+    /* (small: a full segment ended at the same number 4 GiB earlier) */
+    if (ev->kind == SF_TRACE_SEG_OUT && s->len && s->len < LC_MSS &&
+        !h->tail_seen && s->seq + s->len == h->data_end) {
+        h->tail_seen = true;
+        h->tail_flight = s->seq - h->last_ack;
+    }
+}
 
 static sf_time_t lc_now;
 
@@ -99,10 +121,35 @@ static void lc_fill(int k, uint64_t pos, uint8_t *out, size_t n)
 
 static uint8_t lc_rx[LC_CHUNK], lc_want[LC_CHUNK];
 
+/* Where the server's stream pauses until all is acknowledged, then goes
+ * on with one small (Nagle) segment of 100 bytes, 3.5 GiB before its end
+ * (and less than 2^31 past ISS, so that the segment is recorded as the
+ * last small one): at the end SND.UNA is more than 2^31 past it. RFC 9293 3.7.4: a small segment may go when no earlier small one
+ * is unacknowledged; that one was acknowledged long ago. */
+static uint64_t lc_small_at(uint64_t total)
+{
+    return total > (7ull << 29) ? total - (7ull << 29) : 0;
+}
+
+/* How far h may write now. */
+static uint64_t lc_stop(struct lc_host *h, uint64_t total)
+{
+    uint64_t at = lc_small_at(total);
+    if (h->id != 1 || at == 0 || h->sent > at)
+        return total;
+    if (h->sent < at)
+        return at;
+    struct sf_tcp_info in;
+    if (sf_tcp_info(h->st, h->sd, &in) != 0 || in.sndq > 0)
+        return h->sent; /* wait until everything is acknowledged */
+    return at + 100;
+}
+
 static bool lc_pump(struct lc_host *h, uint64_t total)
 {
     bool moved = false;
-    while (h->sent < total) {
+    uint64_t stop;
+    while ((stop = lc_stop(h, total)) > h->sent) {
         /* the next piece of the stream, made once, sent as room allows */
         if (h->tx_off == h->tx_len) {
             size_t n = total - h->sent < LC_CHUNK ? (size_t)(total - h->sent)
@@ -111,8 +158,10 @@ static bool lc_pump(struct lc_host *h, uint64_t total)
             h->tx_off = 0;
             h->tx_len = n;
         }
-        long r = sf_send(h->st, h->sd, h->tx + h->tx_off,
-                         h->tx_len - h->tx_off, 0);
+        size_t n = h->tx_len - h->tx_off;
+        if (n > stop - h->sent)
+            n = (size_t)(stop - h->sent);
+        long r = sf_send(h->st, h->sd, h->tx + h->tx_off, n, 0);
         if (r <= 0)
             break;
         h->tx_off += (size_t)r;
@@ -156,6 +205,10 @@ static void lc_setup(struct lc_wire *w, struct lc_host *hosts)
         cfg.addr = 0xC6120001u + (uint32_t)i; /* 198.18.0.1, .2 */
         cfg.output = lc_out;
         cfg.output_ctx = &hosts[i];
+        if (i == 1) {
+            cfg.trace = lc_trace;
+            cfg.trace_ctx = &hosts[i];
+        }
         cfg.seed[0] = (uint8_t)(i + 1);
         cfg.mss = LC_MSS;
         cfg.sndbuf = 1u << 20;
@@ -218,6 +271,7 @@ static void test_five_gib_each_way(void)
     /* the ISNs the test asked for: below 2^32 and below 2^31 */
     CHECK(ia.iss >= 0u - 300000u);
     CHECK(ib.iss >= 0x80000000u - 300000u && ib.iss < 0x80000000u);
+    h[1].data_end = ib.iss + 1 + (uint32_t)total;
 
     /* Bounded: virtual time (timers may fire, e.g. delayed ACKs, but a
      * healthy transfer on a lossless wire needs few) and rounds in a row
@@ -231,9 +285,14 @@ static void test_five_gib_each_way(void)
         bool moved = false;
         for (int i = 0; i < 2; i++) {
             moved |= lc_pump(&h[i], total);
-            if (h[i].sent == total && !closed[i]) {
+            /* the FIN once every byte is acknowledged (a FIN queued
+             * would push the last small segment out past Nagle) */
+            struct sf_tcp_info in;
+            if (h[i].sent == total && !closed[i] &&
+                sf_tcp_info(h[i].st, h[i].sd, &in) == 0 && in.sndq == 0) {
                 CHECK_EQ(sf_shutdown(h[i].st, h[i].sd, SF_SHUT_WR), 0);
                 closed[i] = true;
+                moved = true;
             }
         }
         if (lc_deliver(&w, h))
@@ -281,6 +340,15 @@ static void test_five_gib_each_way(void)
         CHECK(in.snd_cwnd >= 10u * LC_MSS || in.snd_cwnd >= 14600u);
     }
     CHECK_EQ(w.lost, 0);
+    /* The server's last segment is small; the small one before it was
+     * acknowledged 3.5 GiB ago: Nagle lets it go with data in flight, not
+     * only once everything is acknowledged. */
+    printf("server: last segment sent with %u bytes in flight\n",
+           h[1].tail_flight);
+    if (lc_small_at(total) && (total - lc_small_at(total) - 100) % LC_MSS) {
+        CHECK(h[1].tail_seen);
+        CHECK(h[1].tail_flight > 0);
+    }
     /* both losses repaired by fast retransmit, no timeout: virtual time
      * never reached the 1 s minimum RTO */
     uint64_t frx = sf_stack_counters(h[1].st)->c[SF_CTR_FAST_RETRANSMITS];
