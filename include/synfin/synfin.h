@@ -404,6 +404,13 @@ struct sf_stack_cfg {
     /* TIME_WAIT records held at most; past it a connection goes straight
      * to CLOSED (Linux tcp_max_tw_buckets). */
     unsigned max_tw; /* 131072 */
+    /* For tests and tools only, never in production: when non-zero, ISNs
+     * start near this value, so that a test can make the sequence space
+     * wrap (2^32) or turn over (2^31) early in a connection. The ISN is
+     * then isn_offset + M + (F mod 2^16) (isn.c): the clock M and the low
+     * bits of the keyed hash F still differ per connection, but the ISN is
+     * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
+    uint32_t isn_offset;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -522,6 +529,7 @@ struct sf_tcp_info {
     enum sf_timer_kind timer; /* the earliest running timer */
     sf_time_t timer_expires;
     int error; /* pending SO_ERROR */
+    uint32_t snd_cwnd, snd_ssthresh; /* bytes (RFC 5681); 0 before sync */
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

@@ -193,6 +193,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->rto = tcp_rto(c);
     info->retransmits = c->nrexmt;
     info->error = c->error;
+    info->snd_cwnd = c->cwnd;
+    info->snd_ssthresh = c->ssthresh;
     info->timer = SF_TIMER_NONE;
     info->timer_expires = SF_TIME_NEVER;
     static const enum sf_timer_kind kinds[TT_NTIMERS] = {

@@ -217,7 +217,6 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
     if (c->syn_rexmitted && !c->have_rtt && c->rto_us < 3000000)
         c->rto_us = 3000000;
     c->nrexmt = 0;
-    tcp_cc_init(ctx, c);
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
 }
@@ -481,6 +480,20 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
+    if (!c->syn_acked) {
+        /* The first ACK that moves SND.UNA covers our SYN at ISS: the
+         * connection is synchronized (RFC 9293 3.5), whichever way it got
+         * there (SYN_SENT, SYN_RCVD, or SYN_RCVD -> FIN_WAIT_1 by a CLOSE
+         * before the ACK): the congestion state starts here, once (RFC
+         * 5681 3.1, RFC 6928). */
+        c->syn_acked = true;
+        tcp_cc_init(ctx, c);
+    }
+    /* Nagle's "small segment outstanding" mark is behind SND.UNA once
+     * acknowledged: keep it there, so that it never falls 2^31 behind
+     * and reads as ahead again. */
+    if (seq_lt(c->snd_sml, c->snd_una))
+        c->snd_sml = c->snd_una;
     tcp_rexmt_restart(ctx, c);
     tcp_wakeup(ctx, c);
 }

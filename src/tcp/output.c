@@ -165,10 +165,9 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
 static bool can_send_data(const struct sf_conn *c)
 {
     /* Data and FIN only once our SYN is acknowledged, or a FIN queued in
-     * SYN_RCVD right behind the SYN. */
-    return c->snd_nxt != c->iss &&
-           (seq_gt(c->snd_una, c->iss) ||
-            (c->fin_queued && c->snd_nxt == c->fin_seq));
+     * SYN_RCVD right behind the SYN (once the SYN is out). */
+    return c->syn_acked ||
+           (c->snd_nxt != c->iss && c->fin_queued && c->snd_nxt == c->fin_seq);
 }
 
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
@@ -177,7 +176,10 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         return;
     unsigned sent = 0;
     if (c->state != SF_TIME_WAIT) {
-        if (c->snd_nxt == c->iss && seq_leq(c->snd_una, c->iss))
+        /* the SYN is due until it is acknowledged: SND.NXT == ISS means
+         * not yet sent, or sent again after a timeout; never after, when
+         * SND.NXT comes back to ISS every 2^32 bytes */
+        if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
         while (sent < max_segs && can_send_data(c) && send_data(ctx, c, false))
             sent++;

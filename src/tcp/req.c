@@ -143,6 +143,7 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
     tmp->local = tw->local;
     tmp->remote = tw->remote;
     tmp->snd_una = tmp->snd_nxt = tmp->snd_max = tw->snd_nxt;
+    tmp->syn_acked = true;
     tmp->iss = tw->snd_nxt - 1;
     tmp->snd_buf_seq = tw->snd_nxt - 1;
     tmp->fin_queued = true;

@@ -122,6 +122,11 @@ struct sf_conn {
     bool delack_on : 1;
     bool oow_sent : 1;       /* oow_last_ms is set */
     bool orphan_counted : 1; /* counted in tcp_ctx.orphans */
+    /* Our SYN is acknowledged: the connection is synchronized (RFC 9293
+     * 3.5). A flag, not SND.UNA > ISS: that comparison turns false again
+     * once SND.UNA is 2^31 past ISS (3.4: sequence numbers are compared
+     * modulo 2^32, so only points less than 2^31 apart can be ordered). */
+    bool syn_acked : 1;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
