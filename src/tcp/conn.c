@@ -208,7 +208,7 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
             if (i == TT_LONG &&
                 (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT))
                 info->timer = SF_TIMER_KEEPALIVE;
-            if (i == TT_REXMT && c->snd_una == c->snd_max)
+            if (i == TT_REXMT && c->persist_on)
                 info->timer = SF_TIMER_PERSIST;
             info->timer_expires = d;
         }

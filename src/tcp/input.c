@@ -468,7 +468,10 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (seq_leq(c->snd_una, ack) &&
         (seq_lt(c->snd_wl1, s->seq) ||
          (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
+        bool was_closed = c->snd_wnd == 0;
         set_send_window(c, s);
+        if (was_closed && s->win != 0)
+            tcp_window_opened(ctx, c); /* tcp_output sends at once */
         /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
          * alive; do not count them towards R2. */
         if (s->win == 0 && ack == c->snd_una)

@@ -38,8 +38,11 @@ struct tcp_ctx {
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer
- * however many it runs. TT_REXMT doubles as the persist timer when
- * nothing is in flight (RFC 9293 3.8.6.1). */
+ * however many it runs. The retransmission and persist timers (RFC 9293
+ * 3.8.6.1) never run at once (persist only while no retransmission timer
+ * watches the connection), so they share TT_REXMT; persist_on says which
+ * of the two the slot holds. tcp_timer_start(TT_REXMT) always means the
+ * retransmission timer; tcp_persist_start() the persist timer. */
 enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
 #define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
@@ -114,6 +117,7 @@ struct sf_conn {
     bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     bool have_rtt : 1, rtt_timing : 1;
     bool delack_on : 1;
+    bool persist_on : 1; /* TT_REXMT holds the persist timer */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -260,6 +264,10 @@ void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r_us);
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Arms the persist timer in the TT_REXMT slot (which must be free). */
+void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The peer's window opened (was zero): sending resumes at once. */
+void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */

@@ -30,12 +30,24 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
     } else {
         c->deadline[slot] = ctx->now + after;
     }
+    if (slot == TT_REXMT)
+        c->persist_on = false; /* the retransmission timer takes the slot */
     tcp_timer_rearm(ctx, c);
+}
+
+/* RFC 9293 3.8.6.1: the persist timer, in the slot the retransmission
+ * timer leaves free while nothing it would retransmit is outstanding. */
+void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+    c->persist_on = true;
 }
 
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
+    if (slot == TT_REXMT)
+        c->persist_on = false;
     if (!tcp_timer_pending(c, slot))
         return;
     if (slot == TT_DELACK)
@@ -50,6 +62,7 @@ void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
     for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
     c->delack_on = false;
+    c->persist_on = false;
     sf_wheel_stop(&ctx->wheel, &c->timer);
 }
 
@@ -109,7 +122,11 @@ static bool rexmt_give_up(const struct tcp_ctx *ctx, const struct sf_conn *c)
 /* RFC 6298 5.4-5.7 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
 static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (c->snd_una == c->snd_max) {
+    bool persist = c->persist_on;
+    c->persist_on = false;
+    /* (with nothing outstanding there is nothing to retransmit: a timer
+     * left in the slot can only be a probe's) */
+    if (persist || c->snd_una == c->snd_max) {
         persist_fire(ctx, c);
         return;
     }
