@@ -269,6 +269,11 @@ void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The peer's window opened (was zero): sending resumes at once. */
 void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
+/* setsockopt: SO_KEEPALIVE, and TCP_KEEPIDLE/TCP_KEEPINTVL changed (the
+ * interval the running timer was started with is old_intvl_ms). */
+void tcp_keepalive_enable(struct tcp_ctx *ctx, struct sf_conn *c, bool on);
+void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
+                          uint32_t old_intvl_ms);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };

@@ -193,11 +193,15 @@ static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
  * retransmit: ESTABLISHED, CLOSE_WAIT, and FIN_WAIT_2 while the
  * application still holds the socket (after close() the FIN_WAIT_2
  * timeout watches it instead). */
+static bool keepalive_state(const struct sf_conn *c)
+{
+    return c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+           (c->state == SF_FIN_WAIT_2 && !c->app_closed);
+}
+
 static bool keepalive_applies(const struct sf_conn *c)
 {
-    return c->keepalive &&
-           (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
-            (c->state == SF_FIN_WAIT_2 && !c->app_closed));
+    return c->keepalive && keepalive_state(c);
 }
 
 static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -314,4 +318,48 @@ void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepprobes = 0;
     if (keepalive_applies(c) && !tcp_timer_pending(c, TT_KEEP))
         tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
+}
+
+/* SO_KEEPALIVE. Turned on, the first probe is due a full keepidle from
+ * now (the idle time is still measured from the last segment received,
+ * when the timer fires); turned off, the timer stops. */
+void tcp_keepalive_enable(struct tcp_ctx *ctx, struct sf_conn *c, bool on)
+{
+    bool was = c->keepalive;
+    c->keepalive = on;
+    if (on == was || !keepalive_state(c))
+        return;
+    c->keepprobes = 0;
+    if (on)
+        tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
+    else
+        tcp_timer_stop(ctx, c, TT_KEEP);
+}
+
+/* TCP_KEEPIDLE or TCP_KEEPINTVL changed on a connection whose keepalive
+ * timer runs (RFC 1122 4.2.3.6: the interval MUST be configurable): the
+ * new times apply at once, not once the timer started with the old ones
+ * (2 hours by default) fires. Idle, the first probe is due keepidle after
+ * the last segment received (at once if that is past); probing, the next
+ * probe keepintvl after the last one, which went out old_intvl_ms before
+ * the running deadline. */
+void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
+                          uint32_t old_intvl_ms)
+{
+    if (!keepalive_applies(c))
+        return;
+    sf_time_t after = 0;
+    if (c->keepprobes == 0) {
+        uint32_t idle = tcp_now_ms(ctx) - c->last_rcv_ms;
+        if (idle < c->keepidle_ms)
+            after = (sf_time_t)(c->keepidle_ms - idle) * SF_MSEC;
+    } else if (tcp_timer_pending(c, TT_KEEP)) {
+        sf_time_t last = c->deadline[TT_KEEP] - (sf_time_t)old_intvl_ms * SF_MSEC;
+        sf_time_t due = last + (sf_time_t)c->keepintvl_ms * SF_MSEC;
+        if (due > ctx->now)
+            after = due - ctx->now;
+    } else {
+        after = (sf_time_t)c->keepintvl_ms * SF_MSEC;
+    }
+    tcp_timer_start(ctx, c, TT_KEEP, after);
 }
