@@ -415,7 +415,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= sf_ring_space(&c->rcvbuf, c->rcvbuf_size) && tcp_reass_empty(c);
+           s->len <= sf_ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
 }
 
 /* Fifth, check the ACK field. */
@@ -556,7 +556,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
         return;
     }
-    if (sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0) {
+    if (sf_ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0) {
         tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }

@@ -19,16 +19,35 @@ void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
     ctx->cfg->output(ctx->cfg->output_ctx, ctx->obuf, n);
 }
 
+/* What is still open of the window offered last: [RCV.NXT, rcv_adv). */
+static uint32_t rcv_offered(const struct sf_conn *c)
+{
+    return c->rcv_adv_set && seq_gt(c->rcv_adv, c->rcv_nxt)
+               ? c->rcv_adv - c->rcv_nxt : 0;
+}
+
 /* RFC 9293 3.8.6: the window offered is the free receive buffer; since
  * RCV.NXT advances by exactly what fills the buffer, the right edge
- * RCV.NXT + RCV.WND never moves left (3.10.7.4 seventh step: "The total of
- * RCV.NXT and RCV.WND should not be reduced"). No window scaling yet, so
- * at most 65535. */
+ * RCV.NXT + RCV.WND does not move left (3.10.7.4 seventh step: "The total
+ * of RCV.NXT and RCV.WND should not be reduced"). A buffer made smaller
+ * (SO_RCVBUF) would move it left: 3.8.6.2.2 (SHLD-14) and RFC 7323 2.4
+ * say the edge must stay, so what was offered stays offered and the
+ * smaller buffer applies once the peer has used the offer up. No window
+ * scaling yet, so at most 65535. */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
     uint32_t used = sf_ring_len(&c->rcvbuf);
     uint32_t space = c->rcvbuf_size > used ? c->rcvbuf_size - used : 0;
+    uint32_t offered = rcv_offered(c);
+    if (space < offered)
+        space = offered;
     return space > 65535 ? 65535 : space;
+}
+
+uint32_t tcp_rcv_cap(const struct sf_conn *c)
+{
+    uint32_t need = sf_ring_len(&c->rcvbuf) + rcv_offered(c);
+    return need > c->rcvbuf_size ? need : c->rcvbuf_size;
 }
 
 static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
@@ -48,6 +67,12 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     }
     c->rcv_wnd = tcp_rcv_window(c);
     seg.win = (uint16_t)c->rcv_wnd;
+    if (flags & SF_ACK) {
+        /* the offer this segment makes, relative to the RCV.NXT it
+         * acknowledges */
+        c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
+        c->rcv_adv_set = true;
+    }
     if (flags & SF_SYN) {
         /* RFC 9293 3.7.1: send the MSS option on every SYN so the peer
          * need not fall back to 536. */

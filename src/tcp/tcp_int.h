@@ -74,6 +74,7 @@ struct sf_conn {
     uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
     uint32_t rfin_seq;    /* the peer's FIN, if rfin */
     uint32_t rcv_acked;   /* RCV.NXT as last acknowledged */
+    uint32_t rcv_adv;     /* right edge RCV.NXT + RCV.WND last offered */
     uint32_t snd_sml;     /* end of the last sub-MSS segment sent (Nagle) */
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
@@ -118,6 +119,7 @@ struct sf_conn {
     bool have_rtt : 1, rtt_timing : 1;
     bool delack_on : 1;
     bool persist_on : 1; /* TT_REXMT holds the persist timer */
+    bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -232,6 +234,9 @@ void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK 
 void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                       const struct sf_tcp *seg);
 uint32_t tcp_rcv_window(const struct sf_conn *c);
+/* The receive ring's capacity: rcvbuf_size, or more while a window offered
+ * before SO_RCVBUF was lowered is still open. */
+uint32_t tcp_rcv_cap(const struct sf_conn *c);
 
 /* timer.c and rto.c */
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
