@@ -192,11 +192,15 @@ static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 /* Keepalive watches a connection whose peer owes us nothing we could
  * retransmit: ESTABLISHED, CLOSE_WAIT, and FIN_WAIT_2 while the
  * application still holds the socket (after close() the FIN_WAIT_2
- * timeout watches it instead). */
+ * timeout watches it instead). Its timer also runs on through FIN_WAIT_1
+ * (shutdown(SHUT_WR)), where the FIN in flight defers the probes (as any
+ * data in flight does): a timeout falling there must not end keepalive
+ * for the FIN_WAIT_2 that follows. */
 static bool keepalive_state(const struct sf_conn *c)
 {
     return c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
-           (c->state == SF_FIN_WAIT_2 && !c->app_closed);
+           ((c->state == SF_FIN_WAIT_1 || c->state == SF_FIN_WAIT_2) &&
+            !c->app_closed);
 }
 
 static bool keepalive_applies(const struct sf_conn *c)
