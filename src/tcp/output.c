@@ -253,6 +253,7 @@ void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c)
     if (!seq_gt(c->snd_nxt, c->snd_una) || !can_send_data(c))
         return;
     c->snd_nxt = c->snd_una;
+    c->rtt_timing = false; /* RFC 6298 3 (Karn): the probe goes again */
     tcp_timer_stop(ctx, c, TT_REXMT);
 }
 
