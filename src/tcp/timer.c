@@ -358,7 +358,11 @@ void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
         if (idle < c->keepidle_ms)
             after = (sf_time_t)(c->keepidle_ms - idle) * SF_MSEC;
     } else if (tcp_timer_pending(c, TT_KEEP)) {
-        sf_time_t last = c->deadline[TT_KEEP] - (sf_time_t)old_intvl_ms * SF_MSEC;
+        sf_time_t old = (sf_time_t)old_intvl_ms * SF_MSEC;
+        sf_time_t d = c->deadline[TT_KEEP];
+        sf_time_t last = d > old ? d - old : 0; /* the last probe */
+        if (last > ctx->now)
+            last = ctx->now;
         sf_time_t due = last + (sf_time_t)c->keepintvl_ms * SF_MSEC;
         if (due > ctx->now)
             after = due - ctx->now;
