@@ -287,8 +287,7 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         switch (name) {
         case SF_SO_REUSEADDR: c->reuseaddr = v != 0; return 0;
         case SF_SO_KEEPALIVE:
-            c->keepalive = v != 0;
-            tcp_keepalive_reset(&st->tcp, c);
+            tcp_keepalive_enable(&st->tcp, c, v != 0);
             return 0;
         case SF_SO_SNDBUF: return set_buf_size(&c->sndbuf, &c->sndbuf_size, v);
         case SF_SO_RCVBUF: return set_buf_size(&c->rcvbuf, &c->rcvbuf_size, v);
@@ -305,11 +304,17 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         c->user_mss = (uint16_t)v;
         return 0;
     case SF_TCP_KEEPIDLE:
+    case SF_TCP_KEEPINTVL: {
         if (v < 1 || v > 2000000) return SF_EINVAL;
-        c->keepidle_ms = (uint32_t)v * 1000u; return 0;
-    case SF_TCP_KEEPINTVL:
-        if (v < 1 || v > 2000000) return SF_EINVAL;
-        c->keepintvl_ms = (uint32_t)v * 1000u; return 0;
+        uint32_t old_intvl = c->keepintvl_ms;
+        if (name == SF_TCP_KEEPIDLE)
+            c->keepidle_ms = (uint32_t)v * 1000u;
+        else
+            c->keepintvl_ms = (uint32_t)v * 1000u;
+        /* the running keepalive timer takes the new time at once */
+        tcp_keepalive_retime(&st->tcp, c, old_intvl);
+        return 0;
+    }
     case SF_TCP_KEEPCNT:
         if (v < 1 || v > 255) return SF_EINVAL;
         c->keepcnt = (uint8_t)v; return 0;

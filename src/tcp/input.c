@@ -502,7 +502,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= sf_ring_space(&c->rcvbuf, c->rcvbuf_size) && tcp_reass_empty(c);
+           s->len <= sf_ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
 }
 
 /* Fifth, check the ACK field. */
@@ -556,7 +556,10 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (seq_leq(c->snd_una, ack) &&
         (seq_lt(c->snd_wl1, s->seq) ||
          (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
+        bool was_closed = c->snd_wnd == 0;
         set_send_window(c, s);
+        if (was_closed && s->win != 0)
+            tcp_window_opened(ctx, c); /* tcp_output sends at once */
         /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
          * alive; do not count them towards R2. */
         if (s->win == 0 && ack == c->snd_una)
@@ -664,7 +667,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
         return;
     }
-    if (sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0) {
+    if (sf_ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0) {
         tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }

@@ -42,8 +42,11 @@ struct tcp_ctx {
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer
- * however many it runs. TT_REXMT doubles as the persist timer when
- * nothing is in flight (RFC 9293 3.8.6.1). */
+ * however many it runs. The retransmission and persist timers (RFC 9293
+ * 3.8.6.1) never run at once (persist only while no retransmission timer
+ * watches the connection), so they share TT_REXMT; persist_on says which
+ * of the two the slot holds. tcp_timer_start(TT_REXMT) always means the
+ * retransmission timer; tcp_persist_start() the persist timer. */
 enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
 #define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
@@ -75,6 +78,7 @@ struct sf_conn {
     uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
     uint32_t rfin_seq;    /* the peer's FIN, if rfin */
     uint32_t rcv_acked;   /* RCV.NXT as last acknowledged */
+    uint32_t rcv_adv;     /* right edge RCV.NXT + RCV.WND last offered */
     uint32_t snd_sml;     /* end of the last sub-MSS segment sent (Nagle) */
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
@@ -127,6 +131,8 @@ struct sf_conn {
      * once SND.UNA is 2^31 past ISS (3.4: sequence numbers are compared
      * modulo 2^32, so only points less than 2^31 apart can be ordered). */
     bool syn_acked : 1;
+    bool persist_on : 1; /* TT_REXMT holds the persist timer */
+    bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -262,6 +268,9 @@ void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK 
 void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                       const struct sf_tcp *seg);
 uint32_t tcp_rcv_window(const struct sf_conn *c);
+/* The receive ring's capacity: rcvbuf_size, or more while a window offered
+ * before SO_RCVBUF was lowered is still open. */
+uint32_t tcp_rcv_cap(const struct sf_conn *c);
 
 /* timer.c and rto.c */
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -294,7 +303,16 @@ void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r_us);
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Arms the persist timer in the TT_REXMT slot (which must be free). */
+void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The peer's window opened (was zero): sending resumes at once. */
+void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
+/* setsockopt: SO_KEEPALIVE, and TCP_KEEPIDLE/TCP_KEEPINTVL changed (the
+ * interval the running timer was started with is old_intvl_ms). */
+void tcp_keepalive_enable(struct tcp_ctx *ctx, struct sf_conn *c, bool on);
+void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
+                          uint32_t old_intvl_ms);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
