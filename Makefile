@@ -67,13 +67,24 @@ $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
 
-# The core is linked into one object whose only global symbols are sf_*:
-# internal names (tcp_output, stack_reap, ...) cannot clash with an
-# embedder's or another TCP stack's (lwIP has a tcp_output too).
-$(LIB): $(CORE_OBJ)
+# The public surface is what include/ says: the export list is every sf_
+# function the public headers declare, and the core is linked into one
+# object whose only global symbols are those. Internal names (tcp_output,
+# ring_write, ...) cannot clash with an embedder's or another TCP stack's
+# (lwIP has a tcp_output too). The unit tests, which test internal pieces,
+# link the unstripped object.
+PUB_HDR  := $(sort $(wildcard include/synfin/*.h))
+EXPORTS  := $(BUILD)/exports.txt
+$(EXPORTS): $(PUB_HDR)
 	@mkdir -p $(dir $@)
-	$(LD) -r -o $(BUILD)/synfin-core.o $^
-	objcopy -w --keep-global-symbol='sf_*' $(BUILD)/synfin-core.o
+	grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\(' $(PUB_HDR) | tr -d '( \t' | sort -u > $@
+
+$(BUILD)/synfin-core-all.o: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $@ $^
+
+$(LIB): $(BUILD)/synfin-core-all.o $(EXPORTS)
+	objcopy -w --keep-global-symbols=$(EXPORTS) $< $(BUILD)/synfin-core.o
 	rm -f $@ && ar rcs $@ $(BUILD)/synfin-core.o
 
 $(LINKLIB): $(LINK_OBJ)
@@ -83,9 +94,9 @@ $(LINKLIB): $(LINK_OBJ)
 $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 	$(CC) $(LDFLAGS_SAN) $(TOOL_OBJ) $(LINKLIB) $(LIB) $(TOOL_LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) $(LINKLIB)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/synfin-core-all.o $(LINKLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $< $(LINKLIB) $(LIB) $(LDFLAGS_SAN) -lm -o $@
+	$(CC) $(CFLAGS) -Itests/unit $< $(LINKLIB) $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
 -include $(CORE_OBJ:.o=.d) $(LINK_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
 
