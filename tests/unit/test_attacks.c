@@ -369,12 +369,15 @@ static void test_max_tw(void)
     teardown();
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_challenge_per_conn),
+    CHECK_CASE(test_challenge_global_random),
+    CHECK_CASE(test_ack_storm),
+    CHECK_CASE(test_max_orphans),
+    CHECK_CASE(test_max_tw),
+};
+
+int main(int argc, char **argv)
 {
-    test_challenge_per_conn();
-    test_challenge_global_random();
-    test_ack_storm();
-    test_max_orphans();
-    test_max_tw();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -508,16 +508,19 @@ static void test_input_validation(void)
     CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_lifecycle),
+    CHECK_CASE(test_refused_and_abort),
+    CHECK_CASE(test_self_connect),
+    CHECK_CASE(test_lost_final_ack),
+    CHECK_CASE(test_accept_queue_full),
+    CHECK_CASE(test_synsent_syn_with_data),
+    CHECK_CASE(test_listen_syn_fin_counted),
+    CHECK_CASE(test_reopen_iss_above_old_snd_nxt),
+    CHECK_CASE(test_input_validation),
+};
+
+int main(int argc, char **argv)
 {
-    test_lifecycle();
-    test_refused_and_abort();
-    test_self_connect();
-    test_lost_final_ack();
-    test_accept_queue_full();
-    test_synsent_syn_with_data();
-    test_listen_syn_fin_counted();
-    test_reopen_iss_above_old_snd_nxt();
-    test_input_validation();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

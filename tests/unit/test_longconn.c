@@ -369,8 +369,11 @@ static void test_five_gib_each_way(void)
     free(w.buf);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_five_gib_each_way),
+};
+
+int main(int argc, char **argv)
 {
-    test_five_gib_each_way();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

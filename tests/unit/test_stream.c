@@ -3,7 +3,11 @@
  * sizes, over links that lose, duplicate, reorder and delay datagrams, and
  * every byte received is checked against what was sent (RFC 9293 3.8: a
  * reliable, ordered, full-duplex byte stream). Also: half-close with data
- * in flight, and keepalive finding a vanished peer. */
+ * in flight, and keepalive finding a vanished peer.
+ *
+ * Each transfer moves SF_STREAM_MB MiB each way (default 1; the quarter
+ * of it under the heaviest impairment), e.g. `SF_STREAM_MB=64
+ * test_stream half_close` for a longer run of one case. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,7 +179,7 @@ static void transfer(uint64_t seed, double loss, double dup, double reorder,
 
 /* RFC 1122 4.2.3.6: a peer that vanished (its link went down) is found
  * after the idle time plus keepcnt unanswered probes, with ETIMEDOUT. */
-static void keepalive_finds_dead_peer(void)
+static void test_keepalive_finds_dead_peer(void)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -225,20 +229,83 @@ static void keepalive_finds_dead_peer(void)
     sf_sim_free(sim);
 }
 
+/* The size of each transfer, in MiB each way: SF_STREAM_MB (default 1),
+ * e.g. SF_STREAM_MB=64 for a longer run. */
+static uint64_t stream_mb = 1;
+
+static int stream_size_from_env(void)
+{
+    const char *e = getenv("SF_STREAM_MB");
+    if (!e || !*e)
+        return 0;
+    char *end;
+    unsigned long long mb = strtoull(e, &end, 10);
+    if (*end || e[0] == '-' || mb == 0 || mb > (1ull << 20)) {
+        fprintf(stderr, "test_stream: SF_STREAM_MB='%s': want a whole number "
+                "of MiB from 1 to %llu\n", e, 1ull << 20);
+        return -1;
+    }
+    stream_mb = mb;
+    return 0;
+}
+
+static uint64_t stream_bytes(void)
+{
+    return stream_mb << 20;
+}
+
+static void test_clean(void)
+{
+    transfer(1, 0, 0, 0, stream_bytes());
+}
+
+static void test_loss(void)
+{
+    transfer(2, 0.02, 0, 0, stream_bytes());
+}
+
+static void test_dup(void)
+{
+    transfer(3, 0, 0.05, 0, stream_bytes());
+}
+
+static void test_reorder(void)
+{
+    transfer(4, 0, 0, 0.1, stream_bytes());
+}
+
+static void test_loss_dup_reorder(void)
+{
+    transfer(5, 0.05, 0.05, 0.05, stream_bytes());
+}
+
+static void test_heavy_impairment(void)
+{
+    transfer(6, 0.15, 0.02, 0.1, stream_bytes() / 4);
+}
+
+/* RFC 9293 3.6.1 half-close: the client writes, shuts down at once (its
+ * data still in flight); the server reads to EOF and only then sends its
+ * whole answer, which the half-closed client receives */
+static void test_half_close(void)
+{
+    transfer_mode(7, 0.03, 0.01, 0.05, stream_bytes(), true);
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_clean),
+    CHECK_CASE(test_loss),
+    CHECK_CASE(test_dup),
+    CHECK_CASE(test_reorder),
+    CHECK_CASE(test_loss_dup_reorder),
+    CHECK_CASE(test_heavy_impairment),
+    CHECK_CASE(test_half_close),
+    CHECK_CASE(test_keepalive_finds_dead_peer),
+};
+
 int main(int argc, char **argv)
 {
-    uint64_t mb = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
-    uint64_t bytes = mb << 20;
-    transfer(1, 0, 0, 0, bytes);
-    transfer(2, 0.02, 0, 0, bytes);
-    transfer(3, 0, 0.05, 0, bytes);
-    transfer(4, 0, 0, 0.1, bytes);
-    transfer(5, 0.05, 0.05, 0.05, bytes);
-    transfer(6, 0.15, 0.02, 0.1, bytes / 4);
-    /* RFC 9293 3.6.1 half-close: the client writes, shuts down at once
-     * (its data still in flight); the server reads to EOF and only then
-     * sends its whole answer, which the half-closed client receives */
-    transfer_mode(7, 0.03, 0.01, 0.05, bytes, true);
-    keepalive_finds_dead_peer();
-    CHECK_MAIN_END();
+    if (stream_size_from_env() < 0)
+        return 2;
+    return CHECK_MAIN(argc, argv, cases);
 }
