@@ -8,13 +8,16 @@
 #include "base/siphash.h"
 #include "stack/stack_int.h"
 
+/* RFC 791: the IPv4 total length field is 16 bits: the largest datagram. */
+#define DGRAM_MAX 65535
+
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->max_sockets = 1024;
     cfg->mss = 1460;
-    cfg->sndbuf = 65535;
-    cfg->rcvbuf = 65535;
+    cfg->sndbuf = TCP_MAX_WIN; /* one unscaled window */
+    cfg->rcvbuf = TCP_MAX_WIN;
     cfg->default_backlog_max = 4096;
     cfg->syn_backlog = 256;
     cfg->syncookies = true;
@@ -275,9 +278,9 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     st->cfg = *cfg;
     st->tcp.cfg = &st->cfg;
     st->tcp.now = now;
-    st->tcp.ocap = 65535;
+    st->tcp.ocap = DGRAM_MAX;
     st->tcp.obuf = malloc(st->tcp.ocap);
-    st->tcp.pbuf = malloc(65535);
+    st->tcp.pbuf = malloc(DGRAM_MAX);
     derive_key(cfg->seed, "synfin-isn", st->tcp.isn_key);
     derive_key(cfg->seed, "synfin-cookie", st->tcp.cookie_key);
     derive_key(cfg->seed, "synfin-demux", st->hash_key);

@@ -21,7 +21,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepcnt = cfg->keepcnt;
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
-    c->snd_mss = 536; /* RFC 9293 3.7.1: default send MSS without the option */
+    c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     sf_ring_init(&c->sndbuf);
     sf_ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;

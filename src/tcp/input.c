@@ -214,8 +214,8 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     /* RFC 6298 5.7: a SYN retransmitted without an RTT sample leaves the
      * RTO at 3 s for the data phase. */
-    if (c->syn_rexmitted && !c->have_rtt && c->rto_us < 3000000)
-        c->rto_us = 3000000;
+    if (c->syn_rexmitted && !c->have_rtt && c->rto_us < TCP_RTO_SYN_LOST_US)
+        c->rto_us = TCP_RTO_SYN_LOST_US;
     c->nrexmt = 0;
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
@@ -609,7 +609,7 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     uint32_t ours = tcp_our_mss(ctx, c); /* TCP_MAXSEG may have shrunk it */
-    uint32_t full = c->rcv_mss ? c->rcv_mss : 536;
+    uint32_t full = c->rcv_mss ? c->rcv_mss : TCP_DEFAULT_MSS;
     if (full > ours)
         full = ours;
     if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {

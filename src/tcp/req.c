@@ -164,7 +164,7 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
  * time t (5 bits), an MSS class (3 bits) and 24 bits of a keyed hash of
  * the 4-tuple, the client's ISN and t. Valid for two periods. */
 #define COOKIE_PERIOD (64 * SF_SEC)
-static const uint16_t cookie_mss[8] = {536, 1200, 1300, 1360,
+static const uint16_t cookie_mss[8] = {TCP_DEFAULT_MSS, 1200, 1300, 1360,
                                        1400, 1440, 1460, 8960};
 
 static uint32_t cookie_hash(const struct tcp_ctx *ctx,
@@ -195,7 +195,7 @@ void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
                       cookie_hash(ctx, ip, seg, seg->seq, t);
     ctx->ctr.c[SF_CTR_SYNCOOKIES_SENT]++;
     l->lq->last_cookie = ctx->now + 1;
-    uint32_t wnd = l->rcvbuf_size > 65535 ? 65535 : l->rcvbuf_size;
+    uint32_t wnd = l->rcvbuf_size > TCP_MAX_WIN ? TCP_MAX_WIN : l->rcvbuf_size;
     struct sf_tcp synack = {.sport = seg->dport, .dport = seg->sport,
                             .seq = cookie, .ack = seg->seq + 1,
                             .flags = SF_SYN | SF_ACK, .win = (uint16_t)wnd};

@@ -19,6 +19,17 @@
 #include "tcp/seq.h"
 #include "wire/wire.h"
 
+/* RFC 9293 3.7.1: the send MSS assumed when the peer sends no MSS option
+ * ("the default ... is 536"). */
+#define TCP_DEFAULT_MSS 536
+/* RFC 9293 3.1: the window field is 16 bits; without window scaling (RFC
+ * 7323, not implemented) no window offered can be larger. */
+#define TCP_MAX_WIN 65535u
+/* RFC 6298 5.7: "the RTO MUST be re-initialized to 3 seconds when data
+ * transmission begins" if the SYN was retransmitted without an RTT sample
+ * (in microseconds, as c->rto_us). */
+#define TCP_RTO_SYN_LOST_US 3000000u
+
 /* Per-stack TCP context. Embedded in struct sf_stack. */
 struct tcp_ctx {
     const struct sf_stack_cfg *cfg;
@@ -194,7 +205,7 @@ static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
 static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
                                     const struct sf_tcp *s)
 {
-    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    uint16_t peer = s->opt.has_mss ? s->opt.mss : TCP_DEFAULT_MSS;
     if (peer < ctx->cfg->min_snd_mss) {
         ctx->ctr.c[SF_CTR_MSS_CLAMPED]++;
         peer = ctx->cfg->min_snd_mss;
