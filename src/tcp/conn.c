@@ -57,8 +57,16 @@ static void trace_conn_event(struct tcp_ctx *ctx, const struct sf_conn *c,
     trace_emit(ctx, ev);
 }
 
-void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
-                   enum sf_cause cause)
+void tcp_conn_init_record(struct tcp_ctx *ctx, struct sf_conn *tmp,
+                          enum sf_state state)
+{
+    tcp_conn_init(ctx, tmp);
+    ctx->ctr.conns_in_state[SF_CLOSED]--;
+    tmp->state = state;
+}
+
+void tcp_set_state_untraced(struct tcp_ctx *ctx, struct sf_conn *c,
+                            enum sf_state to, enum sf_cause cause)
 {
     enum sf_state from = c->state;
     int idx = sf_transition_index(from, to, cause);
@@ -69,6 +77,13 @@ void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
     ctx->ctr.conns_in_state[from]--;
     ctx->ctr.conns_in_state[to]++;
     c->state = to;
+}
+
+void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
+                   enum sf_cause cause)
+{
+    enum sf_state from = c->state;
+    tcp_set_state_untraced(ctx, c, to, cause);
     if (to == SF_ESTABLISHED)
         ctx->ctr.c[SF_CTR_ESTABLISHED]++;
     struct sf_trace_event ev = {.kind = SF_TRACE_STATE, .from = from,

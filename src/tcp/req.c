@@ -88,19 +88,10 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->linger_secs = l->linger_secs;
 }
 
-/* Starts tmp as a TCB that the caller's record already counts in state. */
-static void tmp_init(struct tcp_ctx *ctx, struct sf_conn *tmp,
-                     enum sf_state state)
-{
-    tcp_conn_init(ctx, tmp);
-    ctx->ctr.conns_in_state[SF_CLOSED]--;
-    tmp->state = state;
-}
-
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
                      struct sf_conn *tmp)
 {
-    tmp_init(ctx, tmp, SF_SYN_RCVD);
+    tcp_conn_init_record(ctx, tmp, SF_SYN_RCVD);
     if (r->listener)
         tcp_inherit(tmp, r->listener);
     tmp->passive = true;
@@ -139,7 +130,7 @@ void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
 void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
                     struct sf_conn *tmp)
 {
-    tmp_init(ctx, tmp, SF_TIME_WAIT);
+    tcp_conn_init_record(ctx, tmp, SF_TIME_WAIT);
     tmp->local = tw->local;
     tmp->remote = tw->remote;
     tmp->snd_una = tmp->snd_nxt = tmp->snd_max = tw->snd_nxt;

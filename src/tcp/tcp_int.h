@@ -222,6 +222,16 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
                    enum sf_cause cause);
+/* A state change that is no event of its own, so not traced: a passive
+ * child born as a copy of its listener. Checked against the table and
+ * counted as tcp_set_state() does. */
+void tcp_set_state_untraced(struct tcp_ctx *ctx, struct sf_conn *c,
+                            enum sf_state to, enum sf_cause cause);
+/* Starts tmp as the TCB of a small record (SYN queue request, TIME_WAIT
+ * record) in state: the record is counted there already, so this is no
+ * transition and counts nothing. */
+void tcp_conn_init_record(struct tcp_ctx *ctx, struct sf_conn *tmp,
+                          enum sf_state state);
 void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
               const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note);
@@ -326,6 +336,35 @@ void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
                           uint32_t old_intvl_ms);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
+/* What a step of SEGMENT ARRIVES decided about the segment (FreeBSD's
+ * dropafterack/dropwithreset labels, as values): go on, done, or drop it
+ * with an answer. A drop carries its reason; tcp_settle() counts it,
+ * traces it and sends the answer, in that order. */
+enum tcp_verdict {
+    TCP_CONTINUE,       /* on to the next step (why set: text dropped) */
+    TCP_DONE,           /* processed; nothing more to do with it */
+    TCP_DROP,           /* drop it, no answer */
+    TCP_DROP_ACK,       /* drop it, ACK (rate-limited: oow.c) */
+    TCP_DROP_CHALLENGE, /* drop it, challenge ACK (RFC 5961, oow.c) */
+    TCP_DROP_RST,       /* drop it, RST for it (tcp_send_rst_for) */
+    TCP_SEND_SYNACK,    /* send our SYN,ACK (again; a drop if why set) */
+    TCP_DROP_LISTEN,    /* drop it; the passive child returns to LISTEN */
+    TCP_DROP_ABORT,     /* drop it, RST,ACK and CLOSED (RFC 1122 4.2.2.13) */
+};
+struct tcp_disp {
+    enum tcp_verdict v;
+    enum sf_drop why; /* SF_DROP_NONE unless something was dropped */
+};
+static inline struct tcp_disp tcp_disp(enum tcp_verdict v, enum sf_drop why)
+{
+    return (struct tcp_disp){v, why};
+}
+#define TCP_GO tcp_disp(TCP_CONTINUE, SF_DROP_NONE)
+/* Counts and traces d's drop (c may be NULL: no connection), then sends
+ * its answer or takes its action. */
+void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
+                const struct sf_ipv4 *ip, const struct sf_tcp *s,
+                struct tcp_disp d);
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
