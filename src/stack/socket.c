@@ -73,7 +73,7 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if ((unsigned)backlog > max)
         backlog = (int)max;
     if (c->state == SF_LISTEN) {
-        c->lq->backlog = backlog; /* listen() again adjusts the backlog */
+        tcp_listen_set_backlog(c, backlog); /* listen() again */
         return 0;
     }
     if (c->state != SF_CLOSED || c->dead)
@@ -378,7 +378,7 @@ unsigned sf_poll(struct sf_stack *st, int sd)
         return SF_POLLERR | SF_POLLHUP;
     unsigned ev = 0;
     if (c->state == SF_LISTEN)
-        return c->lq && c->lq->acceptq_len ? SF_POLLIN : 0;
+        return tcp_listen_readable(c) ? SF_POLLIN : 0;
     if (sf_ring_len(&c->rcvbuf) || c->fin_rcvd || c->shut_rd || c->reset_error)
         ev |= SF_POLLIN;
     if (c->fin_rcvd)

@@ -436,7 +436,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
      * the tuple (a lookup in a big table is a cache miss) */
     struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
     struct tcp_req *r =
-        l && l->lq && l->lq->synq_len
+        l && tcp_listen_has_requests(l)
             ? sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
     struct tcp_tw *tw =
         c || r || !stack_port_has_tw(st, seg.dport)

@@ -232,3 +232,13 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
         }
     }
 }
+
+/* Moves a TCB (its timer re-armed) from src to dst. */
+void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
+                   struct sf_conn *src)
+{
+    sf_wheel_stop(&ctx->wheel, &src->timer);
+    memcpy(dst, src, sizeof *dst);
+    sf_timer_init(&dst->timer, TK_CONN);
+    tcp_timer_rearm(ctx, dst);
+}

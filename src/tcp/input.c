@@ -11,11 +11,6 @@
 typedef struct tcp_disp step_fn(struct tcp_ctx *ctx, struct sf_conn *c,
                                 const struct sf_ipv4 *ip, struct sf_tcp *s);
 
-static struct tcp_disp drop(enum sf_drop why)
-{
-    return tcp_disp(TCP_DROP, why);
-}
-
 static uint32_t seg_space(const struct sf_tcp *s)
 {
     return (uint32_t)s->len + !!(s->flags & SF_SYN) + !!(s->flags & SF_FIN);
@@ -28,8 +23,8 @@ static bool our_fin_acked(const struct sf_conn *c)
 
 /* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent,
  * raised to cfg->min_snd_mss) bounded by what we can send. */
-static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
-                         const struct sf_tcp *s)
+void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_tcp *s)
 {
     uint16_t peer = tcp_peer_mss(ctx, s);
     uint16_t ours = tcp_our_mss(ctx, c);
@@ -38,7 +33,9 @@ static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
         c->snd_mss = 1; /* an MSS option of 0 must not stall us */
 }
 
-static void set_send_window(struct sf_conn *c, const struct sf_tcp *s)
+/* RFC 9293 3.10.7.3/3.10.7.4: "set SND.WND <- SEG.WND, set SND.WL1 <-
+ * SEG.SEQ, and set SND.WL2 <- SEG.ACK". */
+void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s)
 {
     c->snd_wnd = s->win;
     c->snd_wl1 = s->seq;
@@ -69,153 +66,7 @@ void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
     tcp_settle(ctx, NULL, ip, seg, tcp_disp(TCP_DROP_RST, why));
 }
 
-/* ---------------------------------------------------- 3.10.7.2 LISTEN */
-
-/* RFC 9293 3.10.7.2 second check, RFC 4987 3.6: a bare ACK that returns
- * one of our SYN cookies (checked only where the RFC's checks would reach
- * the ACK: after the RST check). */
-static bool returns_cookie(struct tcp_ctx *ctx, const struct sf_conn *l,
-                           const struct sf_ipv4 *ip, const struct sf_tcp *seg)
-{
-    return (seg->flags & (SF_RST | SF_ACK | SF_SYN)) == SF_ACK &&
-           tcp_cookie_check(ctx, l, ip, seg);
-}
-
-/* RFC 9293 3.10.7.2, its checks in order; TCP_CONTINUE: a SYN with room
- * for a new connection. */
-static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
-                                    const struct sf_ipv4 *ip,
-                                    const struct sf_tcp *seg)
-{
-    /* First: "An incoming RST should be ignored." */
-    if (seg->flags & SF_RST)
-        return drop(SF_DROP_LISTEN_RST);
-    /* Second: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>". */
-    if (seg->flags & SF_ACK)
-        return tcp_disp(TCP_DROP_RST, SF_DROP_LISTEN_ACK);
-    /* Fourth: anything else without SYN "should not be reached. Drop." */
-    if (!(seg->flags & SF_SYN))
-        return drop(SF_DROP_LISTEN_NO_SYN);
-    /* Third: a SYN. One with FIN too is no peer's opening but a scanner's
-     * probe (Linux drops it as well): RFC 9293 3.10.7.2 would queue the
-     * FIN for after ESTABLISHED; synfin drops it, counted, and says so in
-     * docs/lifecycle.md. */
-    if (seg->flags & SF_FIN)
-        return drop(SF_DROP_LISTEN_SYN_FIN);
-    /* With the accept queue full there is no room for the
-     * connection at the end of the handshake: drop, the peer retries. */
-    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
-    if (l->lq->acceptq_len >= backlog)
-        return drop(SF_DROP_LISTEN_OVERFLOW);
-    /* A full SYN queue (a flood of half-open handshakes): answer with a
-     * cookie and keep no state (RFC 4987 3.6), or drop. */
-    if (l->lq->synq_len >= ctx->cfg->syn_backlog) {
-        if (!ctx->cfg->syncookies)
-            return drop(SF_DROP_SYNQ_FULL);
-        tcp_send_cookie(ctx, l, ip, seg);
-        return tcp_disp(TCP_DONE, SF_DROP_NONE);
-    }
-    return TCP_GO;
-}
-
-enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
-                                           struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
-                                           const struct sf_tcp *seg)
-{
-    if (returns_cookie(ctx, l, ip, seg))
-        return TCP_LISTEN_COOKIE;
-    struct tcp_disp d = listen_check(ctx, l, ip, seg);
-    tcp_settle(ctx, l, ip, seg, d);
-    return d.v == TCP_CONTINUE ? TCP_LISTEN_SPAWN : TCP_LISTEN_DROP;
-}
-
-/* Would a SYN to l find room for a new request (tcp_listen_segment's
- * accept and SYN queue checks)? */
-bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
-{
-    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
-    return l->lq->acceptq_len < backlog &&
-           l->lq->synq_len < ctx->cfg->syn_backlog;
-}
-
-/* Takes c off the accept queue of its listener l. */
-void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c)
-{
-    if (!l || !l->lq || !c->in_acceptq)
-        return;
-    struct tcp_lq *q = l->lq;
-    struct sf_conn *prev = NULL;
-    for (struct sf_conn *x = q->acceptq; x && x != c; x = x->qnext)
-        prev = x; /* short: the queue is bounded by the backlog */
-    if (prev)
-        prev->qnext = c->qnext;
-    else
-        q->acceptq = c->qnext;
-    if (q->acceptq_tail == c)
-        q->acceptq_tail = prev;
-    c->qnext = NULL;
-    q->acceptq_len--;
-    c->in_acceptq = false;
-}
-
-/* A connection that completed its handshake joins the accept queue. */
-void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
-{
-    struct tcp_lq *q = l->lq;
-    c->qnext = NULL;
-    if (q->acceptq_tail)
-        q->acceptq_tail->qnext = c;
-    else
-        q->acceptq = c;
-    q->acceptq_tail = c;
-    q->acceptq_len++;
-    c->in_acceptq = true;
-    tcp_wakeup(ctx, l); /* the listener is readable */
-}
-
-struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
-{
-    struct sf_conn *c = l->lq->acceptq;
-    (void)ctx;
-    if (!c)
-        return NULL;
-    tcp_child_unlink(l, c);
-    return c;
-}
-
-/* The new connection of a SYN to a listener, in a TCB c (the caller keeps
- * it as a small request, or as a full TCB when a cookie returns). */
-void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *c, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg, uint32_t iss, bool send)
-{
-    c->local = (struct sf_addr){ip->dst, seg->dport};
-    c->remote = (struct sf_addr){ip->src, seg->sport};
-    c->passive = true;
-    tcp_inherit(c, l);
-    /* The child starts as a copy of the listener (its passive OPEN, not
-     * an event of its own), then takes LISTEN -> SYN_RCVD. */
-    tcp_set_state_untraced(ctx, c, SF_LISTEN, SF_CAUSE_OPEN_PASSIVE);
-    ctx->ctr.c[SF_CTR_PASSIVE_OPENS]++;
-    /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
-     * selected ... SND.NXT is set to ISS+1 and SND.UNA to ISS." Data on
-     * the SYN is not kept (no TFO): the peer sends it again. */
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_acked = seg->seq + 1;
-    c->iss = iss;
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-    c->snd_buf_seq = c->iss + 1;
-    c->snd_sml = c->iss;
-    set_send_window(c, seg);
-    set_send_mss(ctx, c, seg);
-    tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
-    if (send) {
-        tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
-    } else {
-        c->snd_nxt = c->snd_max = c->iss + 1; /* the cookie's SYN,ACK */
-    }
-}
+/* 3.10.7.2 LISTEN: listen.c */
 
 /* ------------------------------------------------- 3.10.7.3 SYN-SENT */
 
@@ -294,7 +145,7 @@ static struct tcp_disp synsent_synack(struct tcp_ctx *ctx, struct sf_conn *c,
                                       struct sf_tcp *s)
 {
     ack_advance(ctx, c, s->ack);
-    set_send_window(c, s);
+    tcp_set_send_window(c, s);
     tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_SYNACK);
     connection_established(ctx, c);
     c->ack_now = true;
@@ -332,18 +183,18 @@ static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     /* Second, RST: refused if the ACK was acceptable, else ignored. */
     if (s->flags & SF_RST) {
         if (!ack)
-            return drop(SF_DROP_SYNSENT_RST_NO_ACK);
+            return tcp_dropped(SF_DROP_SYNSENT_RST_NO_ACK);
         ctx->ctr.c[SF_CTR_RST_IN]++;
         tcp_terminate(ctx, c, SF_ECONNREFUSED, SF_CAUSE_RCV_RST);
         return tcp_disp(TCP_DONE, SF_DROP_NONE);
     }
     /* Fifth: "if neither of the SYN or RST bits is set, drop". */
     if (!(s->flags & SF_SYN))
-        return drop(SF_DROP_SYNSENT_NO_SYN);
+        return tcp_dropped(SF_DROP_SYNSENT_NO_SYN);
     /* Fourth, SYN. */
     c->irs = s->seq;
     c->rcv_nxt = c->rcv_acked = s->seq + 1;
-    set_send_mss(ctx, c, s);
+    tcp_set_send_mss(ctx, c, s);
     return ack ? synsent_synack(ctx, c, s) : synsent_syn(ctx, c, s);
 }
 
@@ -402,7 +253,7 @@ static struct tcp_disp seq_unacceptable(struct tcp_ctx *ctx, struct sf_conn *c,
                                         const struct sf_tcp *s)
 {
     if (s->flags & SF_RST)
-        return drop(SF_DROP_RST_OUT_OF_WINDOW);
+        return tcp_dropped(SF_DROP_RST_OUT_OF_WINDOW);
     /* TIME-WAIT: "The only thing that can arrive in this state is a
      * retransmission of the remote FIN. Acknowledge it, and restart
      * the 2 MSL timeout." */
@@ -583,7 +434,7 @@ static struct tcp_disp synrcvd_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         return TCP_GO;
     if (!(seq_lt(c->snd_una, s->ack) && seq_leq(s->ack, c->snd_max)))
         return tcp_disp(TCP_DROP_RST, SF_DROP_SYNRCVD_BAD_ACK);
-    set_send_window(c, s);
+    tcp_set_send_window(c, s);
     tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
     connection_established(ctx, c);
     deliver_queued(ctx, c, s);
@@ -635,7 +486,7 @@ static void window_update(struct tcp_ctx *ctx, struct sf_conn *c,
           (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack))))
         return;
     bool was_closed = c->snd_wnd == 0;
-    set_send_window(c, s);
+    tcp_set_send_window(c, s);
     if (was_closed && s->win != 0)
         tcp_window_opened(ctx, c); /* tcp_output sends at once */
     /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
@@ -683,7 +534,7 @@ static struct tcp_disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     (void)ip;
     if (!(s->flags & SF_ACK))
-        return drop(SF_DROP_NO_ACK);
+        return tcp_dropped(SF_DROP_NO_ACK);
     struct tcp_disp d = synrcvd_ack(ctx, c, s);
     if (d.v == TCP_CONTINUE)
         d = ack_acceptable(c, s);

@@ -158,7 +158,7 @@ struct tcp_lq {
 /* A passive connection in SYN_RCVD, kept small (RFC 4987 3.1): what it
  * takes to answer the handshake. On a segment or a timeout it is expanded
  * into a full TCB on the C stack (tcp_req_inflate), run through the same
- * code as any connection, and folded back or promoted (req.c). */
+ * code as any connection, and folded back or promoted (listen.c). */
 struct tcp_req {
     struct tcp_req *hnext;        /* stack's request table chain */
     struct sf_addr local, remote; /* the key: consecutive */
@@ -244,6 +244,9 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
                    enum sf_cause cause);
 void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
               struct sf_tcp_info *info);
+/* Moves a TCB (its timer re-armed) from src to dst. */
+void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
+                   struct sf_conn *src);
 
 /* reass.c: out-of-order data kept in the receive ring itself */
 struct tcp_reass;
@@ -360,28 +363,26 @@ static inline struct tcp_disp tcp_disp(enum tcp_verdict v, enum sf_drop why)
     return (struct tcp_disp){v, why};
 }
 #define TCP_GO tcp_disp(TCP_CONTINUE, SF_DROP_NONE)
+static inline struct tcp_disp tcp_dropped(enum sf_drop why)
+{
+    return tcp_disp(TCP_DROP, why);
+}
 /* Counts and traces d's drop (c may be NULL: no connection), then sends
  * its answer or takes its action. */
 void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
                 const struct sf_ipv4 *ip, const struct sf_tcp *s,
                 struct tcp_disp d);
-enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
-enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
-                                           struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
-                                           const struct sf_tcp *seg);
-bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
-/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
- * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
-void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *child, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg, uint32_t iss, bool send);
+/* RFC 9293 3.7.1: Eff.snd.MSS from the peer's MSS option in s. */
+void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_tcp *s);
+/* SND.WND, SND.WL1, SND.WL2 from s (and MAX.SND.WND, RFC 5961 5.2). */
+void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s);
 void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                         const struct sf_tcp *seg);
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 
-/* user.c: the user calls of 3.10.1-3.10.6 */
+/* user.c: the user calls of 3.10.1-3.10.5 */
 int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c);
 int tcp_open_passive(struct tcp_ctx *ctx, struct sf_conn *c, int backlog);
 long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
@@ -393,9 +394,29 @@ void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);
 /* The descriptor was released (close()): the connection is orphaned. */
 void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
-/* req.c */
+
+/* listen.c: LISTEN (3.10.7.2), the SYN queue and the accept queue */
+enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
+enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
+                                           struct sf_conn *l,
+                                           const struct sf_ipv4 *ip,
+                                           const struct sf_tcp *seg);
+/* Would a SYN to l find room for a new request (tcp_listen_segment's
+ * accept and SYN queue checks)? */
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
+bool tcp_listen_has_requests(const struct sf_conn *l);
+void tcp_listen_set_backlog(struct sf_conn *l, int backlog);
+bool tcp_listen_readable(const struct sf_conn *l);
 /* A passive connection takes the listener's socket options. */
 void tcp_inherit(struct sf_conn *c, const struct sf_conn *l);
+/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
+ * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
+void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
+                      struct sf_conn *child, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg, uint32_t iss, bool send);
+void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
+                        struct tcp_req *r, const struct sf_ipv4 *ip,
+                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt);
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp);
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
@@ -403,27 +424,49 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
 void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
                      struct sf_conn *tmp);
 void tcp_req_unlink(struct tcp_req *r);
-/* Moves a TCB (its timer re-armed) from src to dst. */
-void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
-                   struct sf_conn *src);
+bool tcp_req_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
+                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg);
+void tcp_req_timer_fire(struct tcp_ctx *ctx, const struct tcp_req *r,
+                        struct sf_conn *tmp);
+enum tcp_req_fate { TCP_REQ_GONE, TCP_REQ_KEPT, TCP_REQ_ESTABLISHED };
+enum tcp_req_fate tcp_req_settle(struct tcp_ctx *ctx, struct tcp_req *r,
+                                 struct sf_conn *tmp);
+void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info);
+bool tcp_listen_acceptq_full(struct tcp_ctx *ctx, const struct sf_conn *l,
+                             const struct sf_ipv4 *ip,
+                             const struct sf_tcp *seg);
 void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l,
                      struct sf_conn *c);
-/* RFC 4987 SYN cookies. */
+/* Takes a passive child off its listener's queue. */
+void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c);
+/* The listener of c is closing: c is reset and ends. */
+void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
+struct tcp_req *tcp_listen_reset_next_req(struct tcp_ctx *ctx,
+                                          struct sf_conn *l);
+struct sf_conn *tcp_listen_reset_next_child(struct tcp_ctx *ctx,
+                                            struct sf_conn *l);
+
+/* syncookie.c: RFC 4987 SYN cookies */
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg);
-/* Builds in tmp the SYN_RCVD connection a valid cookie stands for. */
-void tcp_cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *tmp, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg);
 /* For an ACK to a listener: the MSS encoded in a valid cookie, or 0. */
 uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
                           const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
+                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg);
+
+/* timewait.c: TIME_WAIT records */
+void tcp_tw_from_conn(struct tcp_ctx *ctx, struct tcp_tw *tw,
+                      const struct sf_conn *c);
+void tcp_tw_overflow(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
                     struct sf_conn *tmp);
-
-/* The listener of c is closing: c is reset and ends. */
-void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
-/* Takes a passive child off its listener's queue. */
-void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c);
+bool tcp_tw_deflate(struct tcp_ctx *ctx, struct sf_conn *tmp, sf_time_t *due);
+bool tcp_tw_reopen(struct tcp_ctx *ctx, const struct tcp_tw *tw,
+                   struct sf_conn *tmp, const struct sf_conn *l,
+                   const struct sf_tcp *seg);
+void tcp_tw_info(const struct tcp_tw *tw, struct sf_tcp_info *info);
 
 #endif
