@@ -187,6 +187,33 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_wakeup(ctx, c);
 }
 
+/* STATUS: the timer due first, and when. */
+static void info_timer(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                       struct sf_tcp_info *info)
+{
+    info->timer = SF_TIMER_NONE;
+    info->timer_expires = SF_TIME_NEVER;
+    static const enum sf_timer_kind kinds[TT_NTIMERS] = {
+        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
+        [TT_LONG] = SF_TIMER_TIME_WAIT};
+    for (int i = 0; i < TT_NTIMERS; i++) {
+        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
+        if (d < info->timer_expires) {
+            info->timer = kinds[i];
+            if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
+                info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
+                                            : SF_TIMER_KEEPALIVE;
+            if (i == TT_LONG &&
+                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+                 c->state == SF_FIN_WAIT_1))
+                info->timer = SF_TIMER_KEEPALIVE;
+            if (i == TT_REXMT && c->persist_on)
+                info->timer = SF_TIMER_PERSIST;
+            info->timer_expires = d;
+        }
+    }
+}
+
 void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
               struct sf_tcp_info *info)
 {
@@ -210,27 +237,7 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->error = c->error;
     info->snd_cwnd = c->cwnd;
     info->snd_ssthresh = c->ssthresh;
-    info->timer = SF_TIMER_NONE;
-    info->timer_expires = SF_TIME_NEVER;
-    static const enum sf_timer_kind kinds[TT_NTIMERS] = {
-        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
-        [TT_LONG] = SF_TIMER_TIME_WAIT};
-    for (int i = 0; i < TT_NTIMERS; i++) {
-        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
-        if (d < info->timer_expires) {
-            info->timer = kinds[i];
-            if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
-                info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
-                                            : SF_TIMER_KEEPALIVE;
-            if (i == TT_LONG &&
-                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
-                 c->state == SF_FIN_WAIT_1))
-                info->timer = SF_TIMER_KEEPALIVE;
-            if (i == TT_REXMT && c->persist_on)
-                info->timer = SF_TIMER_PERSIST;
-            info->timer_expires = d;
-        }
-    }
+    info_timer(ctx, c, info);
 }
 
 /* Moves a TCB (its timer re-armed) from src to dst. */
