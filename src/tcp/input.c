@@ -741,19 +741,21 @@ void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
  * step" (sixth, URG, is empty: see above). */
 static step_fn *const synsent_steps[] = {synsent_arrives, step7_text,
                                          step8_fin};
+enum { SYNSENT_TAKEN_IN = 1 }; /* a SYN,ACK that reaches step7_text */
 /* RFC 9293 3.10.7.4: SYN-RECEIVED .. TIME-WAIT, the RFC's order. */
 static step_fn *const synced_steps[] = {
     synrcvd_syn, step1_seq, peer_alive, step2_rst, step4_syn,
     step5_ack,   step7_text, step8_fin,
 };
+enum { SYNCED_TAKEN_IN = 5 }; /* a segment that reaches step5_ack */
 
-/* Runs steps[] while they say go on, settling each disposition. A segment
- * stopped before steps[accepted] was not taken in (nothing is owed: the
- * answer, if any, went out); after that, output runs unless the
- * connection is dead. */
+/* Runs steps[] while they say go on, settling each disposition in one
+ * place. A segment stopped before steps[taken_in] was not taken in
+ * (nothing is owed: the answer, if any, went out); one that got there is
+ * followed by output, unless the connection is dead. */
 static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
                       const struct sf_ipv4 *ip, struct sf_tcp *s,
-                      step_fn *const *steps, size_t n, size_t accepted)
+                      step_fn *const *steps, size_t n, size_t taken_in)
 {
     struct tcp_disp d = TCP_GO;
     size_t i = 0;
@@ -761,7 +763,7 @@ static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
         d = steps[i++](ctx, c, ip, s);
         tcp_settle(ctx, c, ip, s, d);
     }
-    if (i > accepted && !c->dead)
+    if (i > taken_in && !c->dead)
         tcp_output(ctx, c);
 }
 
@@ -777,10 +779,12 @@ void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_closed_segment(ctx, ip, &s);
         break;
     case SF_SYN_SENT:
-        run_steps(ctx, c, ip, &s, synsent_steps, NSTEPS(synsent_steps), 1);
+        run_steps(ctx, c, ip, &s, synsent_steps, NSTEPS(synsent_steps),
+                  SYNSENT_TAKEN_IN);
         break;
-    default: /* from step five on, the segment is taken in */
-        run_steps(ctx, c, ip, &s, synced_steps, NSTEPS(synced_steps), 5);
+    default:
+        run_steps(ctx, c, ip, &s, synced_steps, NSTEPS(synced_steps),
+                  SYNCED_TAKEN_IN);
         break;
     }
 }
