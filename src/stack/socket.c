@@ -295,7 +295,7 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (!val || len < sizeof lg)
             return SF_EINVAL;
         memcpy(&lg, val, sizeof lg);
-        if (lg.l_linger < 0 || lg.l_linger > 65535)
+        if (lg.l_linger < 0 || lg.l_linger > UINT16_MAX) /* linger_secs */
             return SF_EINVAL;
         c->linger_on = lg.l_onoff != 0;
         c->linger_secs = (uint16_t)lg.l_linger;

@@ -19,10 +19,11 @@
 #include "tcp/seq.h"
 #include "wire/wire.h"
 
-/* RFC 9293 3.7.1: the send MSS assumed when the peer sends no MSS option
- * ("the default ... is 536"). */
+/* RFC 9293 3.7.1 (MUST-15): "If an MSS Option is not received at
+ * connection setup, TCP implementations MUST assume a default send MSS of
+ * 536 (576 - 40) for IPv4". */
 #define TCP_DEFAULT_MSS 536
-/* RFC 9293 3.1: the window field is 16 bits; without window scaling (RFC
+/* RFC 9293 3.1: the Window field is 16 bits; without window scaling (RFC
  * 7323, not implemented) no window offered can be larger. */
 #define TCP_MAX_WIN 65535u
 /* RFC 6298 5.7: "the RTO MUST be re-initialized to 3 seconds when data
