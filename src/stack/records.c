@@ -13,8 +13,8 @@
 static void req_delete(struct sf_stack *st, struct tcp_req *r)
 {
     tcp_req_unlink(r);
-    sf_wheel_stop(&st->tcp.wheel, &r->timer);
-    sf_ttab_remove(&st->reqs, r);
+    wheel_stop(&st->tcp.wheel, &r->timer);
+    ttab_remove(&st->reqs, r);
     free(r);
 }
 
@@ -83,7 +83,7 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
         return;
     }
     tcp_listen_new_req(&st->tcp, l, r, ip, seg, tw_snd_nxt);
-    sf_ttab_insert(&st->reqs, r);
+    ttab_insert(&st->reqs, r);
 }
 
 /* An ACK returning a valid SYN cookie: the connection the SYN queue had
@@ -125,9 +125,9 @@ void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
 static void tw_arm(struct sf_stack *st)
 {
     if (st->tw_head)
-        sf_wheel_start(&st->tcp.wheel, &st->tw_timer, st->tw_head->expires);
+        wheel_start(&st->tcp.wheel, &st->tw_timer, st->tw_head->expires);
     else
-        sf_wheel_stop(&st->tcp.wheel, &st->tw_timer);
+        wheel_stop(&st->tcp.wheel, &st->tw_timer);
 }
 
 static void fifo_remove(struct sf_stack *st, struct tcp_tw *tw)
@@ -165,7 +165,7 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 {
     stack_port_tw(st, tw->local.port, -1);
     fifo_remove(st, tw);
-    sf_ttab_remove(&st->tws, tw);
+    ttab_remove(&st->tws, tw);
     free(tw);
 }
 
@@ -183,7 +183,7 @@ void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
     fifo_insert(st, tw);
     stack_port_tw(st, tw->local.port, +1);
     stack_conn_free(st, c); /* ... as the TCB no longer is */
-    sf_ttab_insert(&st->tws, tw);
+    ttab_insert(&st->tws, tw);
     tw_arm(st);
 }
 
@@ -257,7 +257,7 @@ void stack_records_free(struct sf_stack *st)
             r->listener = NULL; /* the listeners go too */
             req_delete(st, r);
         }
-    sf_wheel_stop(&st->tcp.wheel, &st->tw_timer);
+    wheel_stop(&st->tcp.wheel, &st->tw_timer);
 }
 
 /* ------------------------------------------------------------ STATUS */
@@ -265,12 +265,12 @@ void stack_records_free(struct sf_stack *st)
 int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
                       const struct sf_addr *remote, struct sf_tcp_info *info)
 {
-    const struct tcp_req *r = sf_ttab_lookup(&st->reqs, local, remote);
+    const struct tcp_req *r = ttab_lookup(&st->reqs, local, remote);
     if (r) {
         tcp_req_info(r, info);
         return 0;
     }
-    const struct tcp_tw *tw = sf_ttab_lookup(&st->tws, local, remote);
+    const struct tcp_tw *tw = ttab_lookup(&st->tws, local, remote);
     if (tw) {
         tcp_tw_info(tw, info);
         return 0;

@@ -123,7 +123,7 @@ static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
     uint32_t n = tcp_reass_in_order(c, NULL, 0, &filled);
     if (n == 0)
         return;
-    sf_ring_commit(&c->rcvbuf, n);
+    ring_commit(&c->rcvbuf, n);
     c->rcv_nxt += n;
     c->ack_now = true;
     tcp_wakeup(ctx, c);
@@ -391,10 +391,10 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
     }
     if (seq_gt(ack, c->snd_buf_seq)) {
         uint32_t n = ack - c->snd_buf_seq;
-        if (n > sf_ring_len(&c->sndbuf))
-            n = sf_ring_len(&c->sndbuf);
-        sf_ring_consume(&c->sndbuf, n);
-        sf_ring_trim(&c->sndbuf, false); /* all acknowledged: no buffer */
+        if (n > ring_len(&c->sndbuf))
+            n = ring_len(&c->sndbuf);
+        ring_consume(&c->sndbuf, n);
+        ring_trim(&c->sndbuf, false); /* all acknowledged: no buffer */
         c->snd_buf_seq += n;
     }
     c->snd_una = ack;
@@ -422,7 +422,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= sf_ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
+           s->len <= ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
 }
 
 /* RFC 9293 3.10.7.4 fifth step, SYN-RECEIVED: "If SND.UNA < SEG.ACK =<
@@ -610,7 +610,7 @@ static void text_in_order(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     bool filled;
     uint32_t n = tcp_reass_in_order(c, s->payload, (uint32_t)s->len, &filled);
-    sf_ring_commit(&c->rcvbuf, n);
+    ring_commit(&c->rcvbuf, n);
     c->rcv_nxt += n;
     if (filled || !tcp_reass_empty(c))
         c->ack_now = true; /* RFC 5681 4.2: "fills in all or part of a gap" */
@@ -643,7 +643,7 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
      * the TCP SHOULD send a RST so the peer learns it was lost. */
     if (c->app_closed)
         return tcp_disp(TCP_DROP_ABORT, SF_DROP_DATA_NOT_SYNCHRONIZED);
-    if (sf_ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
+    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
         return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
     note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt)

@@ -192,11 +192,11 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
-        sf_wheel_stop(&ctx->wheel, &r->timer);
+        wheel_stop(&ctx->wheel, &r->timer);
     else
-        sf_wheel_start(&ctx->wheel, &r->timer, due);
-    sf_ring_free(&tmp->sndbuf);
-    sf_ring_free(&tmp->rcvbuf);
+        wheel_start(&ctx->wheel, &r->timer, due);
+    ring_free(&tmp->sndbuf);
+    ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
 }
 
@@ -204,7 +204,7 @@ void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp)
 {
     memset(r, 0, sizeof *r);
-    sf_timer_init(&r->timer, TK_REQ);
+    wheel_timer_init(&r->timer, TK_REQ);
     r->local = tmp->local;
     r->remote = tmp->remote;
     r->iss = tmp->iss;
@@ -256,7 +256,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =
-        sf_timer_pending(&r->timer) ? r->timer.expires : SF_TIME_NEVER;
+        wheel_timer_pending(&r->timer) ? r->timer.expires : SF_TIME_NEVER;
 }
 
 /* A segment for request r: run through tmp, expanded from r; false if it
@@ -315,9 +315,9 @@ void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info)
     info->snd_mss = r->snd_mss;
     info->rto = (sf_time_t)r->rto_ms * SF_MSEC;
     info->retransmits = r->nrexmt;
-    info->timer = sf_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
+    info->timer = wheel_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
                                               : SF_TIMER_NONE;
-    info->timer_expires = sf_timer_pending(&r->timer) ? r->timer.expires
+    info->timer_expires = wheel_timer_pending(&r->timer) ? r->timer.expires
                                                       : SF_TIME_NEVER;
 }
 

@@ -45,7 +45,7 @@ static bool global_limited(struct tcp_ctx *ctx)
         uint64_t budget = 0;
         if (limit)
             budget = (limit + 1) / 2 +
-                     sf_siphash24(ctx->chack_key, b, sizeof b) % limit;
+                     siphash24(ctx->chack_key, b, sizeof b) % limit;
         ctx->chack_period = period;
         ctx->chack_left = budget > UINT32_MAX ? UINT32_MAX : (unsigned)budget;
     }

@@ -22,7 +22,7 @@ static uint32_t cookie_hash(const struct tcp_ctx *ctx,
     for (int i = 0; i < 5; i++)
         for (int k = 0; k < 4; k++)
             b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return (uint32_t)sf_siphash24(ctx->cookie_key, b, sizeof b) & 0xffffff;
+    return (uint32_t)siphash24(ctx->cookie_key, b, sizeof b) & 0xffffff;
 }
 
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,

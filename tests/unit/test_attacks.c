@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "synfin/synfin.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #define IP_A 0xC6120001u /* 198.18.0.1 */
 #define IP_B 0xC6120002u /* 198.18.0.2 */

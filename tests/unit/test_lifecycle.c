@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "synfin/synfin.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #define MAXQ 256
 struct wire {
