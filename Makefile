@@ -39,7 +39,7 @@ TOOL_LIBS += -lm
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))
-TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/drill/*.c))
+TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/synfin/*/*.c tools/drill/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
@@ -63,7 +63,13 @@ $(BUILD)/src/%.o: src/%.c $(wildcard include/synfin/*.h) $(wildcard src/*/*.h sr
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
 
-$(BUILD)/tools/%.o: tools/%.c
+# The command's own headers are included relative to tools/synfin
+# ("cmds.h", "sim/sim_int.h"), so none looks like a public <synfin/...> one.
+$(BUILD)/tools/synfin/%.o: tools/synfin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools/synfin -MMD -c $< -o $@
+
+$(BUILD)/tools/drill/%.o: tools/drill/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "synfin/bench.h"
+#include "bench/bench.h"
 #include "synfin/synfin.h"
 
 #define SFB_CLI_IP 0x0a000001u /* 10.0.0.1 */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim_opts.h"
+#include "sim/sim_int.h"
 
 #define SOAK_MAXH 3
 #define SOAK_MAXC 8

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "ladder.h"
+#include "ladder/ladder.h"
 
 void svg_write(const struct ladder_view *v, FILE *f);
 /* Writes l to path; returns 0, or -1 with a one-line reason in err. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim_opts.h"
+#include "sim/sim_int.h"
 
 #define MANY_CLIENTS 8
 #define MANY_REQ 40

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "synfin/bench.h"
+#include "bench/bench.h"
 #include "wire/wire.h"
 
 double bench_now(void)

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "ladder.h"
-#include "pcap.h"
-#include "sim_opts.h"
-#include "svg.h"
-#include "synfin/cmds.h"
+#include "cmds.h"
+#include "io/json.h"
+#include "io/pcap.h"
+#include "ladder/ladder.h"
+#include "ladder/svg.h"
+#include "sim/sim_int.h"
 #include "synfin/sim.h"
 #include "wire/wire.h"
 

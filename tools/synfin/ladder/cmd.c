@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "infer.h"
-#include "ladder.h"
-#include "pcap.h"
-#include "svg.h"
-#include "synfin/cmds.h"
+#include "cmds.h"
+#include "io/pcap.h"
+#include "ladder/infer.h"
+#include "ladder/ladder.h"
+#include "ladder/svg.h"
 
 struct cap_seg {
     sf_time_t t;

@@ -1,5 +1,5 @@
 /* Shared options and start-up of `synfin serve` and `synfin connect`. */
-#include "tun_cli.h"
+#include "net/tun_cli.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcap.h"
+#include "io/pcap.h"
 
 #ifdef SF_HAVE_PCAP
 #include <pcap/pcap.h>

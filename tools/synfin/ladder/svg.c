@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svg.h"
+#include "ladder/svg.h"
 
 #define ROW_GAP 22.0
 #define MAX_STRETCH 30.0

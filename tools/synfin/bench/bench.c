@@ -10,8 +10,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "synfin/bench.h"
-#include "synfin/cmds.h"
+#include "bench/bench.h"
+#include "cmds.h"
 
 enum { BE_SYNFIN, BE_LINUX, BE_LWIP, BE_N };
 

@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tun_cli.h"
+#include "net/tun_cli.h"
 
 int ctl_listen(const char *path, char *err, size_t errlen)
 {

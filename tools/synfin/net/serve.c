@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app_serve.h"
-#include "synfin/cmds.h"
+#include "cmds.h"
+#include "net/app_serve.h"
 
 static void usage(FILE *f)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ladder.h"
+#include "ladder/ladder.h"
 #include "wire/wire.h"
 
 

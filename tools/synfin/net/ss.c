@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "synfin/cmds.h"
+#include "cmds.h"
 #include "synfin/synfin.h"
 
 #define SS_MAX_FILTERS 16

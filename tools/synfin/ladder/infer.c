@@ -1,5 +1,5 @@
 /* State inference (see infer.h). */
-#include "infer.h"
+#include "ladder/infer.h"
 
 static void go(struct infer *in, int side, enum sf_state to, enum sf_cause c)
 {

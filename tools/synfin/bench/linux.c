@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "synfin/bench.h"
+#include "bench/bench.h"
 
 #define LX_PORT0 20000
 #define LX_MAXPORTS 1024

@@ -13,7 +13,7 @@
  * its tcpip thread: the raw API is called from this one thread, and the
  * timers are driven by calling tcp_tmr() when idle (250 ms of lwIP time).
  */
-#include "synfin/bench.h"
+#include "bench/bench.h"
 
 #ifndef SF_HAVE_LWIP
 int bench_lwip(const struct bench_opts *o, struct bench_res *res)

@@ -1,7 +1,7 @@
 /* The servers of `synfin serve` (see app_serve.h). Every wake-up of the
  * loop services every connection: each step is non-blocking and stops at
  * SF_EAGAIN, so a connection that cannot move costs one call. */
-#include "app_serve.h"
+#include "net/app_serve.h"
 
 #include <errno.h>
 #include <netinet/in.h>

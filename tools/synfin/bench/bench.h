@@ -84,7 +84,7 @@ void bench_groups_in_children(int (*setup)(struct bench_res *),
                               const struct bench_opts *o,
                               struct bench_res *res);
 
-/* Helpers shared by the back ends (bench_util.c). */
+/* Helpers shared by the back ends (util.c). */
 double bench_now(void);                    /* monotonic seconds */
 long long bench_heap_used(void);           /* mallinfo2 bytes in use, or -1 */
 void bench_set(struct bench_res *r, enum bench_wl w, double v);

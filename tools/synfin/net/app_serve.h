@@ -3,7 +3,7 @@
 #ifndef SF_TOOLS_APP_SERVE_H
 #define SF_TOOLS_APP_SERVE_H
 
-#include "tun_cli.h"
+#include "net/tun_cli.h"
 
 #define SERVE_MAX_APPS 16
 #define SERVE_BUF 65536

@@ -1,8 +1,8 @@
 /* synfin sim: the parsed command line, shared by the ladder scenarios
- * (sim.c), the many-connections scenario (sim_many.c) and the soak
+ * (sim.c), the many-connections scenario (many.c) and the soak
  * (soak.c). */
-#ifndef SF_TOOLS_SIM_OPTS_H
-#define SF_TOOLS_SIM_OPTS_H
+#ifndef SF_TOOLS_SIM_INT_H
+#define SF_TOOLS_SIM_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>

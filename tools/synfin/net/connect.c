@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "synfin/cmds.h"
-#include "tun_cli.h"
+#include "cmds.h"
+#include "net/tun_cli.h"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_REFUSED = 3,
        EXIT_RESET = 4, EXIT_TIMEDOUT = 5 };
