@@ -15,235 +15,6 @@
 #include "synfin/sim.h"
 #include "wire/wire.h"
 
-/* ------------------------------------------------------------ options */
-
-
-static int bad(const char *opt, const char *why, const char *val)
-{
-    fprintf(stderr, "synfin sim: %s: %s%s%s\n", opt, why, val ? ": " : "",
-            val ? val : "");
-    return 2;
-}
-
-static int parse_rate(const char *opt, const char *v, double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= 0.0 && d <= 1.0))
-        return bad(opt, "rate must be a number in 0..1", v);
-    *out = d;
-    return 0;
-}
-
-/* A non-negative decimal number with an optional k/M/G suffix. */
-static int parse_num(const char *opt, const char *v, double *out, bool suffix)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (suffix && *end && !end[1]) {
-        d *= *end == 'k' || *end == 'K' ? 1e3
-             : *end == 'M' || *end == 'm' ? 1e6
-             : *end == 'G' || *end == 'g' ? 1e9 : NAN;
-        end++;
-    }
-    if (errno || end == v || *end || !(d >= 0.0) || d > 1e15)
-        return bad(opt, "must be a non-negative number", v);
-    *out = d;
-    return 0;
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synfin sim [SCENARIO] [options]\n"
-            "  --scenario NAME  scenario to run (default lifecycle; --list)\n"
-            "  --seed N         PRNG seed (default 1)\n"
-            "  --loss P --dup P --reorder P --corrupt P   rates in 0..1\n"
-            "  --delay MS       one-way delay (default 10)\n"
-            "  --jitter MS      extra uniform delay\n"
-            "  --bandwidth BPS  link rate, e.g. 10M (default unlimited)\n"
-            "  --mtu N          link MTU, >= 68 (default 1500)\n"
-            "  --msl SECONDS    maximum segment lifetime (default 30)\n"
-            "  --absolute       real sequence numbers\n"
-            "  --explain        say why at each new kind of step\n"
-            "  --lang en|zh     language of --explain\n"
-            "  --pcap FILE      write the capture (libpcap, raw IPv4, ns times)\n"
-            "  --capture AT     where --pcap listens: wire (default: every\n"
-            "                   datagram once, as it leaves its sender, lost\n"
-            "                   ones included), client or server (what that\n"
-            "                   host sends, and what reaches it, as delivered:\n"
-            "                   duplicates twice, corrupted copies corrupted)\n"
-            "  --svg FILE       write the ladder as a standalone SVG\n"
-            "  --json FILE      write the event trace as JSON ('-': stdout)\n"
-            "  --quiet          summary only\n"
-            "  --no-color       no ANSI colours\n"
-            "  --list           list the scenarios\n"
-            "  --bytes N        bulk: bytes each way, e.g. 4M (default 1M)\n"
-            "  --one-way        bulk: impair only the client -> server way\n"
-            "  --ladder         bulk: draw the ladder too (long)\n"
-            "  --conns N        many: connections (default 2000)\n"
-            "  --soak N         run N random seeds from --seed, checking\n"
-            "                   invariants after every event\n");
-}
-
-/* Parses one option taking a value; returns 0, 2 (bad) or -1 (not it). */
-static int opt_value(struct sim_opts *o, const char *a, const char *v)
-{
-    double d;
-    int e;
-    static const char *const impair[] = {"--loss", "--dup", "--reorder",
-                                         "--corrupt", "--bandwidth", "--jitter"};
-    for (size_t i = 0; i < sizeof impair / sizeof impair[0]; i++)
-        o->link_set |= !strcmp(a, impair[i]);
-    if (!strcmp(a, "--loss"))
-        return parse_rate(a, v, &o->link.loss);
-    if (!strcmp(a, "--dup"))
-        return parse_rate(a, v, &o->link.dup);
-    if (!strcmp(a, "--reorder"))
-        return parse_rate(a, v, &o->link.reorder);
-    if (!strcmp(a, "--corrupt"))
-        return parse_rate(a, v, &o->link.corrupt);
-    if (!strcmp(a, "--scenario")) {
-        o->scenario = v;
-        return 0;
-    }
-    if (!strcmp(a, "--pcap") || !strcmp(a, "--svg") || !strcmp(a, "--json")) {
-        if (!*v)
-            return bad(a, "needs a file name", NULL);
-        *(a[2] == 'p' ? &o->pcap : a[2] == 's' ? &o->svg : &o->json) = v;
-        return 0;
-    }
-    if (!strcmp(a, "--capture")) {
-        if (strcmp(v, "wire") && strcmp(v, "client") && strcmp(v, "server"))
-            return bad(a, "must be wire, client or server", v);
-        o->capture = !strcmp(v, "wire") ? -1 : !strcmp(v, "server");
-        o->capture_set = true;
-        return 0;
-    }
-    if (!strcmp(a, "--lang")) {
-        if (strcmp(v, "en") && strcmp(v, "zh"))
-            return bad(a, "language must be en or zh", v);
-        o->zh = !strcmp(v, "zh");
-        return 0;
-    }
-    if (!strcmp(a, "--seed")) {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 0);
-        if (errno || end == v || *end || *v == '-')
-            return bad(a, "must be a non-negative integer", v);
-        o->seed = s;
-        o->seed_set = true;
-        return 0;
-    }
-    if (!strcmp(a, "--conns") || !strcmp(a, "--soak")) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 0);
-        if (errno || end == v || *end || *v == '-' || n == 0 ||
-            n > (a[2] == 'c' ? 1000000ull : 100000000ull))
-            return bad(a, "must be a positive integer (not too large)", v);
-        if (a[2] == 'c')
-            o->conns = (unsigned)n;
-        else
-            o->soak = n;
-        return 0;
-    }
-    bool suffix = !strcmp(a, "--bandwidth") || !strcmp(a, "--bytes");
-    if (strcmp(a, "--delay") && strcmp(a, "--jitter") && strcmp(a, "--mtu") &&
-        strcmp(a, "--msl") && !suffix)
-        return -1;
-    if ((e = parse_num(a, v, &d, suffix)))
-        return e;
-    if (!strcmp(a, "--delay"))
-        o->link.delay = (sf_time_t)(d * (double)SF_MSEC);
-    else if (!strcmp(a, "--jitter"))
-        o->link.jitter = (sf_time_t)(d * (double)SF_MSEC);
-    else if (!strcmp(a, "--msl")) {
-        if (d <= 0 || d > 86400)
-            return bad(a, "must be in (0, 86400] seconds", v);
-        o->msl = (sf_time_t)(d * (double)SF_SEC);
-    } else if (!strcmp(a, "--bytes")) {
-        if (d < 1 || d > 1e10 || d != floor(d))
-            return bad(a, "must be a whole number of bytes in 1..10G", v);
-        o->bytes = (uint64_t)d;
-    } else if (suffix)
-        o->link.bandwidth = (uint64_t)d;
-    else {
-        /* RFC 791: every host must accept 68-byte datagrams. */
-        if (d < 68 || d > 65535 || d != floor(d))
-            return bad(a, "MTU must be an integer in 68..65535", v);
-        o->link.mtu = (uint32_t)d;
-    }
-    return 0;
-}
-
-static int opt_flag(struct sim_opts *o, const char *a)
-{
-    if (!strcmp(a, "--absolute"))
-        o->absolute = true;
-    else if (!strcmp(a, "--explain"))
-        o->explain = true;
-    else if (!strcmp(a, "--quiet"))
-        o->quiet = true;
-    else if (!strcmp(a, "--list"))
-        o->list = true;
-    else if (!strcmp(a, "--ladder"))
-        o->ladder = true;
-    else if (!strcmp(a, "--one-way"))
-        o->one_way = true;
-    else if (!strcmp(a, "--no-color"))
-        o->color = false;
-    else if (!strcmp(a, "--color"))
-        o->color = true;
-    else
-        return -1;
-    return 0;
-}
-
-static int parse_opts(struct sim_opts *o, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return -1;
-        }
-        if (a[0] != '-') {
-            if (o->scenario)
-                return bad(a, "a second scenario name (one at a time)", NULL);
-            o->scenario = a;
-            continue;
-        }
-        if (!opt_flag(o, a))
-            continue;
-        char name[32];
-        const char *eq = strchr(a, '='), *v;
-        if (eq && (size_t)(eq - a) < sizeof name) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            a = name;
-            v = eq + 1;
-        } else if (i + 1 < argc) {
-            v = argv[++i];
-        } else {
-            v = NULL;
-        }
-        int r = v ? opt_value(o, a, v) : -1;
-        if (r == -1)
-            return bad(a, v ? "unknown option" : "unknown option or missing value",
-                       NULL);
-        if (r)
-            return r;
-    }
-    if (o->quiet && o->explain)
-        return bad("--explain", "conflicts with --quiet", NULL);
-    if (o->capture_set && !o->pcap)
-        return bad("--capture", "needs --pcap FILE", NULL);
-    return 0;
-}
-
 /* ---------------------------------------------------------- the run */
 
 #define REQUEST "GET / HTTP/1.0\r\nHost: 198.18.0.2\r\n\r\n"
@@ -1279,12 +1050,12 @@ static int open_outputs(struct run *r)
 {
     char err[300];
     if (r->o.pcap && !(r->pcap = pcapw_open(r->o.pcap, err, sizeof err)))
-        return bad("--pcap", err, NULL);
+        return sim_bad("--pcap", err, NULL);
     if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
-        return bad("--json", err, NULL);
+        return sim_bad("--json", err, NULL);
     FILE *f = r->o.svg ? fopen(r->o.svg, "w") : NULL; /* fail early */
     if (r->o.svg && !f)
-        return bad("--svg", "cannot create", r->o.svg);
+        return sim_bad("--svg", "cannot create", r->o.svg);
     if (f)
         fclose(f);
     return 0;
@@ -1295,14 +1066,14 @@ static int close_outputs(struct run *r)
 {
     int rc = 0;
     if (r->pcap && pcapw_close(r->pcap))
-        rc = bad("--pcap", "write failed", r->o.pcap) - 1;
+        rc = sim_bad("--pcap", "write failed", r->o.pcap) - 1;
     if (r->json && jsonw_close(r->json))
-        rc = bad("--json", "write failed", r->o.json) - 1;
+        rc = sim_bad("--json", "write failed", r->o.json) - 1;
     r->pcap = NULL;
     r->json = NULL;
     char err[300];
     if (r->o.svg && svg_write_file(r->lad, r->o.svg, err, sizeof err))
-        rc = bad("--svg", err, NULL) - 1;
+        rc = sim_bad("--svg", err, NULL) - 1;
     return rc;
 }
 
@@ -1342,7 +1113,7 @@ int sf_cmd_sim(int argc, char **argv)
     sf_sim_cfg_default(&d);
     r->o = (struct sim_opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
                          .color = isatty(STDOUT_FILENO), .capture = -1};
-    int rc = parse_opts(&r->o, argc, argv);
+    int rc = sim_parse_opts(&r->o, argc, argv);
     if (rc) {
         free(r);
         return rc < 0 ? 0 : rc;
@@ -1353,7 +1124,7 @@ int sf_cmd_sim(int argc, char **argv)
     }
     bool many = r->o.scenario && !strcmp(r->o.scenario, "many");
     if ((r->o.soak || many) && (r->o.pcap || r->o.svg || r->o.json)) {
-        rc = bad(r->o.pcap ? "--pcap" : r->o.svg ? "--svg" : "--json",
+        rc = sim_bad(r->o.pcap ? "--pcap" : r->o.svg ? "--svg" : "--json",
                  r->o.soak ? "not with --soak" : "not with the many scenario "
                  "(a summary, no trace)", NULL);
         free(r);
@@ -1367,7 +1138,7 @@ int sf_cmd_sim(int argc, char **argv)
     const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
     r->sc = find_scenario(name);
     if (!r->sc || !r->sc->available) {
-        rc = bad("--scenario", r->sc ? "not yet available (it needs parts of "
+        rc = sim_bad("--scenario", r->sc ? "not yet available (it needs parts of "
                  "the stack still to come)" : "unknown scenario (see --list)",
                  name);
         free(r);

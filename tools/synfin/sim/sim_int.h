@@ -27,6 +27,12 @@ struct sim_opts {
     bool capture_set;
 };
 
+/* options.c: reads the command line into o (defaults already there);
+ * returns 0, OPT_HELP (-1) after the help, or 2 after a one-line message. */
+int sim_parse_opts(struct sim_opts *o, int argc, char **argv);
+/* "synfin sim: OPT: WHY[: VAL]" on stderr; returns 2. */
+int sim_bad(const char *opt, const char *why, const char *val);
+
 /* `synfin sim many`: returns the exit status. */
 int sim_many(const struct sim_opts *o);
 /* `synfin sim --soak N`: returns the exit status. */
