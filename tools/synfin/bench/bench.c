@@ -12,6 +12,7 @@
 
 #include "bench/bench.h"
 #include "cmds.h"
+#include "opt.h"
 
 enum { BE_SYNFIN, BE_LINUX, BE_LWIP, BE_N };
 
@@ -41,25 +42,22 @@ struct bench_run {
     int status[BENCH_MAX_ROUNDS][BE_N];
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: synfin bench [--quick] [--rounds N] [--seconds S] [--bulk-mb N]\n"
-        "                    [--fill N] [--mem-conns N] [--ports N]\n"
-        "                    [--only life,full,bulk,mem] [--backends synfin,linux,lwip]\n"
-        "                    [--json FILE] [-v]\n\n"
-        "Runs the workloads on synfin (two stacks joined in memory), the Linux\n"
-        "kernel (loopback, MTU 1500, in a fresh network namespace; needs root)\n"
-        "and lwIP (in memory, when built with liblwip-dev), interleaved, and\n"
-        "prints the median of each over the rounds.\n\n"
-        "  life   graceful and abort (SO_LINGER {1,0}) lifecycles per second\n"
-        "  full   the same with --fill TIME_WAIT and --fill established\n"
-        "         connections already in the tables (default 100000)\n"
-        "  bulk   one connection moving --bulk-mb MB (default 256)\n"
-        "  mem    bytes per established, SYN-queue and TIME_WAIT entry\n"
-        "         (over --mem-conns connections, default 10000)\n"
-        "  --quick  a few-second run: 1 round, small sizes\n");
-}
+static const char usage_text[] =
+    "usage: synfin bench [--quick] [--rounds N] [--seconds S] [--bulk-mb N]\n"
+    "                    [--fill N] [--mem-conns N] [--ports N]\n"
+    "                    [--only life,full,bulk,mem] [--backends synfin,linux,lwip]\n"
+    "                    [--json FILE] [-v]\n\n"
+    "Runs the workloads on synfin (two stacks joined in memory), the Linux\n"
+    "kernel (loopback, MTU 1500, in a fresh network namespace; needs root)\n"
+    "and lwIP (in memory, when built with liblwip-dev), interleaved, and\n"
+    "prints the median of each over the rounds.\n\n"
+    "  life   graceful and abort (SO_LINGER {1,0}) lifecycles per second\n"
+    "  full   the same with --fill TIME_WAIT and --fill established\n"
+    "         connections already in the tables (default 100000)\n"
+    "  bulk   one connection moving --bulk-mb MB (default 256)\n"
+    "  mem    bytes per established, SYN-queue and TIME_WAIT entry\n"
+    "         (over --mem-conns connections, default 10000)\n"
+    "  --quick  a few-second run: 1 round, small sizes\n";
 
 static unsigned parse_groups(const char *s)
 {
@@ -93,17 +91,64 @@ static bool parse_backends(const char *s, bool use[BE_N])
     return true;
 }
 
-static bool num_arg(const char *v, double lo, double hi, double *out)
+static int opt_groups(void *base, const struct opt *o, const char *v,
+                      const char *prog)
 {
-    char *end;
-    double d = v ? strtod(v, &end) : 0;
-    if (!v || *end || d < lo || d > hi)
-        return false;
-    *out = d;
-    return true;
+    struct bench_run *r = base;
+    (void)o, (void)prog;
+    return (r->o.groups = parse_groups(v)) ? 0 : OPT_BAD;
 }
 
-/* Returns 0, 1 for --help, or 2 on a bad option. */
+static int opt_backends(void *base, const struct opt *o, const char *v,
+                        const char *prog)
+{
+    struct bench_run *r = base;
+    (void)o, (void)prog;
+    return parse_backends(v, r->use) ? 0 : OPT_BAD;
+}
+
+static int opt_quick(void *base, const struct opt *o, const char *v,
+                     const char *prog)
+{
+    struct bench_run *r = base;
+    struct bench_opts *b = &r->o;
+    (void)o, (void)v, (void)prog;
+    b->seconds = 0.2; b->bulk_bytes = 16u << 20; b->fill = 5000;
+    b->mem_conns = 2000; r->rounds = 1;
+    return 0;
+}
+
+static void bench_report(const struct opt_err *e)
+{
+    bool no_value = e->kind == OPT_E_MISSING ||
+                    (e->kind == OPT_E_UNKNOWN && !e->had_value);
+    fprintf(stderr, "synfin bench: bad option '%s'%s\n", e->name,
+            no_value ? " (missing value)" : "");
+}
+
+#define OFF(field) offsetof(struct bench_run, field)
+#define NUM(nm, field, as_, lo_, hi_, scale_)                                 \
+    {.name = nm, .kind = OPT_NUM, .off = OFF(field), .as = as_, .lo = lo_, \
+     .hi = hi_, .scale = scale_}
+
+/* The help is the prose in usage_text: no row shows a line of its own. */
+static const struct opt bench_opts_table[] = {
+    {.name = "-v", .kind = OPT_FLAG, .off = OFF(o.verbose), .as = OPT_AS_BOOL, .val = 1},
+    {.name = "--quick", .kind = OPT_CALL, .fn = opt_quick},
+    {.name = "--json", .kind = OPT_STR, .off = OFF(json)},
+    {.name = "--only", .kind = OPT_FN, .fn = opt_groups},
+    {.name = "--backends", .kind = OPT_FN, .fn = opt_backends},
+    NUM("--rounds", rounds, OPT_AS_UINT, 1, BENCH_MAX_ROUNDS, 0),
+    NUM("--seconds", o.seconds, OPT_AS_DOUBLE, 0.01, 600, 0),
+    NUM("--bulk-mb", o.bulk_bytes, OPT_AS_U64, 1, 65536, 1048576),
+    NUM("--fill", o.fill, OPT_AS_UINT, 0, 1000000, 0),
+    NUM("--mem-conns", o.mem_conns, OPT_AS_UINT, 10, 1000000, 0),
+    NUM("--ports", o.ports, OPT_AS_UINT, 1, 1024, 0),
+    {.kind = OPT_END},
+};
+
+/* Returns 0, OPT_HELP after the help, or 2 on a bad option (after the
+ * help, on stderr). */
 static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
@@ -112,34 +157,13 @@ static int parse(struct bench_run *r, int argc, char **argv)
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double d = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return 1;
-        if (!strcmp(a, "-v")) { o->verbose = true; continue; }
-        if (!strcmp(a, "--quick")) {
-            o->seconds = 0.2; o->bulk_bytes = 16u << 20; o->fill = 5000;
-            o->mem_conns = 2000; r->rounds = 1;
-            continue;
-        }
-        i++;
-        if (!strcmp(a, "--json") && v) r->json = v;
-        else if (!strcmp(a, "--only") && v && (o->groups = parse_groups(v))) ;
-        else if (!strcmp(a, "--backends") && v && parse_backends(v, r->use)) ;
-        else if (!strcmp(a, "--rounds") && num_arg(v, 1, BENCH_MAX_ROUNDS, &d)) r->rounds = (unsigned)d;
-        else if (!strcmp(a, "--seconds") && num_arg(v, 0.01, 600, &d)) o->seconds = d;
-        else if (!strcmp(a, "--bulk-mb") && num_arg(v, 1, 65536, &d)) o->bulk_bytes = (uint64_t)(d * 1048576);
-        else if (!strcmp(a, "--fill") && num_arg(v, 0, 1000000, &d)) o->fill = (unsigned)d;
-        else if (!strcmp(a, "--mem-conns") && num_arg(v, 10, 1000000, &d)) o->mem_conns = (unsigned)d;
-        else if (!strcmp(a, "--ports") && num_arg(v, 1, 1024, &d)) o->ports = (unsigned)d;
-        else {
-            fprintf(stderr, "synfin bench: bad option '%s'%s\n", a,
-                    v ? "" : " (missing value)");
-            return 2;
-        }
-    }
-    return 0;
+    struct opt_group g = {bench_opts_table, r, bench_report};
+    struct opt_cmd c = {.prog = "synfin bench", .usage = usage_text,
+                        .groups = &g, .ngroups = 1};
+    int rc = opt_parse(&c, argc, argv);
+    if (rc == 2)
+        opt_help(&c, stderr);
+    return rc;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -307,9 +331,8 @@ int sf_cmd_bench(int argc, char **argv)
         return 1;
     int p = parse(r, argc, argv);
     if (p) {
-        usage(p == 1 ? stdout : stderr);
         free(r);
-        return p == 1 ? 0 : 2;
+        return p == OPT_HELP ? 0 : p;
     }
     for (unsigned k = 0; k < r->rounds; k++) {
         for (int be = 0; be < BE_N; be++) {

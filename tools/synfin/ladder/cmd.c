@@ -11,6 +11,7 @@
 #include "ladder/infer.h"
 #include "ladder/ladder.h"
 #include "ladder/svg.h"
+#include "opt.h"
 
 struct cap_seg {
     sf_time_t t;
@@ -49,62 +50,65 @@ static int fail(const char *msg, const char *arg)
     return 2;
 }
 
-static void usage(FILE *f)
+static void ladder_report(const struct opt_err *e)
 {
-    fprintf(f,
-            "usage: synfin ladder FILE.pcap [options]\n"
-            "  --list           list the TCP connections in the capture\n"
-            "  --conn N         draw connection N (default: the only one)\n"
-            "  --svg FILE       also write the ladder as a standalone SVG\n"
-            "  --absolute       real sequence numbers\n"
-            "  --explain        say why at each new kind of step\n"
-            "  --lang en|zh     language of --explain\n"
-            "  --quiet          no terminal ladder (with --svg)\n"
-            "  --no-color       no ANSI colours\n"
-            "Reads pcap or pcapng (raw IP, Ethernet, Linux cooked SLL/SLL2,\n"
-            "loopback). States are inferred from the segments.\n");
+    if (e->kind == OPT_E_BAD)
+        fprintf(stderr, "synfin ladder: %s: %s: %s\n", e->name, e->o->why,
+                e->value);
+    else
+        fail(e->kind == OPT_E_UNKNOWN && e->had_value
+                 ? "unknown option" : "unknown option or missing value", e->name);
 }
+
+static int ladder_positional(void *ctx, const char *a)
+{
+    struct lopts *o = ctx;
+    if (o->file) {
+        fail("one capture at a time", a);
+        return OPT_FAIL;
+    }
+    o->file = a;
+    return 0;
+}
+
+#define OFF(field) offsetof(struct lopts, field)
+#define FLAG(nm, field, v, h) \
+    {.name = nm, .kind = OPT_FLAG, .off = OFF(field), .as = OPT_AS_BOOL, .val = v, .help = h}
+
+static const char *const langs[] = {"en", "zh", NULL};
+
+static const struct opt ladder_opts_table[] = {
+    FLAG("--list", list, 1, "list the TCP connections in the capture"),
+    {.name = "--conn", .kind = OPT_INT, .off = OFF(conn), .as = OPT_AS_INT,
+     .base = 10, .min = 1, .max = 1000000,
+     .why = "must be a connection number (see --list)", .arg = "N",
+     .help = "draw connection N (default: the only one)"},
+    {.name = "--svg", .kind = OPT_STR, .off = OFF(svg), .arg = "FILE",
+     .help = "also write the ladder as a standalone SVG"},
+    FLAG("--absolute", absolute, 1, "real sequence numbers"),
+    FLAG("--explain", explain, 1, "say why at each new kind of step"),
+    {.name = "--lang", .kind = OPT_ENUM, .off = OFF(zh), .as = OPT_AS_BOOL,
+     .choices = langs, .why = "must be en or zh", .arg = "en|zh",
+     .help = "language of --explain"},
+    FLAG("--quiet", quiet, 1, "no terminal ladder (with --svg)"),
+    FLAG("--no-color", color, 0, "no ANSI colours"),
+    FLAG("--color", color, 1, NULL),
+    {.kind = OPT_END},
+};
 
 static int parse(struct lopts *o, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return usage(stdout), -1;
-        if (a[0] != '-' || !a[1]) {
-            if (o->file)
-                return fail("one capture at a time", a);
-            o->file = a;
-        } else if (!strcmp(a, "--list"))
-            o->list = true;
-        else if (!strcmp(a, "--absolute"))
-            o->absolute = true;
-        else if (!strcmp(a, "--explain"))
-            o->explain = true;
-        else if (!strcmp(a, "--quiet"))
-            o->quiet = true;
-        else if (!strcmp(a, "--no-color"))
-            o->color = false;
-        else if (!strcmp(a, "--color"))
-            o->color = true;
-        else if (!v)
-            return fail("unknown option or missing value", a);
-        else if (!strcmp(a, "--svg"))
-            o->svg = argv[++i];
-        else if (!strcmp(a, "--lang")) {
-            if (strcmp(v, "en") && strcmp(v, "zh"))
-                return fail("--lang: must be en or zh", v);
-            o->zh = !strcmp(argv[++i], "zh");
-        } else if (!strcmp(a, "--conn")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || end == v || n < 1 || n > 1000000)
-                return fail("--conn: must be a connection number (see --list)", v);
-            o->conn = (int)n;
-            i++;
-        } else
-            return fail("unknown option", a);
-    }
+    struct opt_group g = {ladder_opts_table, o, ladder_report};
+    struct opt_cmd c = {
+        .prog = "synfin ladder",
+        .usage = "usage: synfin ladder FILE.pcap [options]\n",
+        .footer = "Reads pcap or pcapng (raw IP, Ethernet, Linux cooked SLL/SLL2,\n"
+                  "loopback). States are inferred from the segments.\n",
+        .groups = &g, .ngroups = 1, .flags = OPT_C_DASH_ARG,
+        .positional = ladder_positional, .ctx = o};
+    int rc = opt_parse(&c, argc, argv);
+    if (rc)
+        return rc;
     if (!o->file)
         return fail("no capture file given (synfin ladder FILE.pcap)", NULL);
     if (o->quiet && o->explain)

@@ -32,55 +32,79 @@ struct client {
     struct pipebuf out; /* stdin -> connection */
     struct pipebuf in;  /* connection -> stdout */
     int status;         /* exit status once decided, else -1 */
+    const char *pos[2]; /* HOST PORT as given */
+    int npos;
 };
 
-static void usage(FILE *f)
+/* --send-bytes and --connect-timeout: any number, atoll's and atof's as
+ * ever (not checked). */
+static int parse_send_bytes(void *base, const struct opt *o, const char *v,
+                            const char *prog)
 {
-    fprintf(f,
-            "usage: synfin connect [options] HOST PORT\n"
-            "  --send-bytes N   send N bytes of a fixed pattern instead of stdin\n"
-            "  --abort          at the end, abort (RST, SO_LINGER 0) instead of FIN\n"
-            "  --connect-timeout S   give up connecting after S seconds (default 30)\n"
-            "  -q, --quiet      no progress lines on stderr\n"
-            TUN_CLI_OPTS_HELP
-            "exit status: 0 done, 1 other error, 2 usage, 3 connection refused,\n"
-            "             4 connection reset, 5 timed out\n");
+    struct client *c = base;
+    (void)o, (void)prog;
+    c->send_bytes = atoll(v);
+    return 0;
 }
 
+static int parse_connect_timeout(void *base, const struct opt *o, const char *v,
+                                 const char *prog)
+{
+    struct client *c = base;
+    (void)o, (void)prog;
+    c->connect_deadline = (sf_time_t)(atof(v) * 1e9);
+    return 0;
+}
+
+static void client_report(const struct opt_err *e)
+{
+    fprintf(stderr, "synfin connect: unknown option or missing value '%s'\n",
+            e->name);
+}
+
+/* HOST, then PORT. */
+static int client_positional(void *ctx, const char *a)
+{
+    struct client *c = ctx;
+    if (c->npos >= 2)
+        return OPT_UNKNOWN;
+    c->pos[c->npos++] = a;
+    return 0;
+}
+
+static const struct opt client_opts[] = {
+    {.name = "--send-bytes", .kind = OPT_FN, .fn = parse_send_bytes, .arg = "N",
+     .help = "send N bytes of a fixed pattern instead of stdin"},
+    {.name = "--abort", .kind = OPT_FLAG, .off = offsetof(struct client, abort_at_end),
+     .as = OPT_AS_BOOL, .val = 1,
+     .help = "at the end, abort (RST, SO_LINGER 0) instead of FIN"},
+    {.name = "--connect-timeout", .kind = OPT_FN, .fn = parse_connect_timeout,
+     .arg = "S", .help = "  give up connecting after S seconds (default 30)"},
+    {.name = "--quiet", .alias = "-q", .kind = OPT_FLAG,
+     .off = offsetof(struct client, quiet), .as = OPT_AS_BOOL, .val = 1,
+     .usage = "-q, --quiet", .help = "no progress lines on stderr"},
+    {.kind = OPT_END},
+};
+
+/* Returns 0, OPT_HELP after the help, or 2 after a message. */
 static int parse(struct client *c, int argc, char **argv)
 {
-    const char *pos[2];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = tun_cli_opt(&c->cli, argc, argv, &i, "synfin connect");
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(a, "--abort")) {
-            c->abort_at_end = true;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            c->quiet = true;
-        } else if (i + 1 < argc && !strcmp(a, "--send-bytes")) {
-            c->send_bytes = atoll(argv[++i]);
-        } else if (i + 1 < argc && !strcmp(a, "--connect-timeout")) {
-            c->connect_deadline = (sf_time_t)(atof(argv[++i]) * 1e9);
-        } else if (a[0] != '-' && npos < 2) {
-            pos[npos++] = a;
-        } else {
-            fprintf(stderr, "synfin connect: unknown option or missing value '%s'\n", a);
-            return -1;
-        }
-    }
+    struct opt_group g[2] = {{client_opts, c, client_report},
+                             tun_cli_group(&c->cli)};
+    struct opt_cmd oc = {
+        .prog = "synfin connect",
+        .usage = "usage: synfin connect [options] HOST PORT\n",
+        .footer = "exit status: 0 done, 1 other error, 2 usage, 3 connection refused,\n"
+                  "             4 connection reset, 5 timed out\n",
+        .groups = g, .ngroups = 2, .positional = client_positional, .ctx = c};
+    int rc = opt_parse(&oc, argc, argv);
+    if (rc)
+        return rc;
     unsigned port = 0;
-    if (npos != 2 || sf_ip_parse(pos[0], &c->remote.ip) != 0 ||
-        sscanf(pos[1], "%u", &port) != 1 || port == 0 || port > 65535) {
+    if (c->npos != 2 || sf_ip_parse(c->pos[0], &c->remote.ip) != 0 ||
+        sscanf(c->pos[1], "%u", &port) != 1 || port == 0 || port > 65535) {
         fprintf(stderr, "synfin connect: give HOST PORT (A.B.C.D and 1..65535)\n");
-        return -1;
+        return EXIT_USAGE;
     }
     c->remote.port = (uint16_t)port;
     return 0;
@@ -310,8 +334,10 @@ int sf_cmd_connect(int argc, char **argv)
     c->send_bytes = -1;
     c->status = -1;
     c->connect_deadline = 30 * SF_SEC;
-    int rc = EXIT_USAGE;
-    if (parse(c, argc, argv) == 0) {
+    int rc = parse(c, argc, argv);
+    if (rc == OPT_HELP) {
+        rc = EXIT_OK;
+    } else if (rc == 0) {
         rc = tun_cli_start(&c->cli, "synfin connect");
         if (rc == 0)
             rc = run(c);

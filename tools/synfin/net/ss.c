@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "opt.h"
 #include "synfin/synfin.h"
 
 #define SS_MAX_FILTERS 16
@@ -22,22 +23,6 @@ struct ss_opts {
     bool json, stats;
     const char *set;
 };
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: synfin ss [--ctl PATH] [state FILTER]... [--json]\n"
-            "       synfin ss [--ctl PATH] --stats\n"
-            "       synfin ss [--ctl PATH] --set KEY=VALUE\n"
-            "FILTER: a state as ss names it (established, syn-sent, syn-recv,\n"
-            "  fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack,\n"
-            "  listening, closing) or all, connected, synchronized.\n"
-            "--ctl: the control socket a synfin printed at start; without it the\n"
-            "  only one under /run/synfin or /tmp is used.\n"
-            "--stats: counters and drops by reason. --set: change an impairment\n"
-            "  of the running synfin (loss-in, loss-out, dup-in, dup-out,\n"
-            "  reorder-in, reorder-out; values 0..1).\n");
-}
 
 /* ss's names for the states, in enum sf_state order. */
 static const char *const ss_names[SF_NSTATES] = {
@@ -194,35 +179,58 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
            r->local, r->peer, timer);
 }
 
+static const char usage_text[] =
+    "usage: synfin ss [--ctl PATH] [state FILTER]... [--json]\n"
+    "       synfin ss [--ctl PATH] --stats\n"
+    "       synfin ss [--ctl PATH] --set KEY=VALUE\n"
+    "FILTER: a state as ss names it (established, syn-sent, syn-recv,\n"
+    "  fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack,\n"
+    "  listening, closing) or all, connected, synchronized.\n"
+    "--ctl: the control socket a synfin printed at start; without it the\n"
+    "  only one under /run/synfin or /tmp is used.\n"
+    "--stats: counters and drops by reason. --set: change an impairment\n"
+    "  of the running synfin (loss-in, loss-out, dup-in, dup-out,\n"
+    "  reorder-in, reorder-out; values 0..1).\n";
+
+static int opt_state(void *base, const struct opt *o, const char *v,
+                     const char *prog)
+{
+    struct ss_opts *so = base;
+    (void)o, (void)prog;
+    if (so->nfilters >= SS_MAX_FILTERS)
+        return OPT_UNKNOWN;
+    so->filters[so->nfilters++] = v;
+    return filter_known(v) ? 0 : OPT_BAD;
+}
+
+static void ss_report(const struct opt_err *e)
+{
+    if (e->kind == OPT_E_BAD)
+        fprintf(stderr, "synfin ss: unknown state '%s' (see synfin ss "
+                "--help)\n", e->value);
+    else
+        fprintf(stderr, "synfin ss: unknown argument '%s'\n", e->name);
+}
+
+#define OFF(field) offsetof(struct ss_opts, field)
+
+/* The help is the prose in usage_text: no row shows a line of its own. */
+static const struct opt ss_opts_table[] = {
+    {.name = "--json", .kind = OPT_FLAG, .off = OFF(json), .as = OPT_AS_BOOL, .val = 1},
+    {.name = "--stats", .kind = OPT_FLAG, .off = OFF(stats), .as = OPT_AS_BOOL, .val = 1},
+    {.name = "--ctl", .kind = OPT_STR, .off = OFF(ctl)},
+    {.name = "--set", .kind = OPT_STR, .off = OFF(set)},
+    {.name = "state", .kind = OPT_FN, .fn = opt_state},
+    {.kind = OPT_END},
+};
+
+/* Returns 0, OPT_HELP after the help, or 2 after a message. */
 static int parse(struct ss_opts *o, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--stats")) {
-            o->stats = true;
-        } else if (i + 1 < argc && !strcmp(a, "--ctl")) {
-            o->ctl = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--set")) {
-            o->set = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "state") &&
-                   o->nfilters < SS_MAX_FILTERS) {
-            o->filters[o->nfilters++] = argv[++i];
-            if (!filter_known(argv[i])) {
-                fprintf(stderr, "synfin ss: unknown state '%s' (see synfin ss "
-                        "--help)\n", argv[i]);
-                return -1;
-            }
-        } else {
-            fprintf(stderr, "synfin ss: unknown argument '%s'\n", a);
-            return -1;
-        }
-    }
-    return 0;
+    struct opt_group g = {ss_opts_table, o, ss_report};
+    struct opt_cmd c = {.prog = "synfin ss", .usage = usage_text,
+                        .groups = &g, .ngroups = 1};
+    return opt_parse(&c, argc, argv);
 }
 
 static bool wanted(const struct ss_opts *o, int s)
@@ -260,8 +268,9 @@ int sf_cmd_ss(int argc, char **argv)
 {
     struct ss_opts o = {0};
     char path[256], cmd[160];
-    if (parse(&o, argc, argv) < 0)
-        return 2;
+    int rc = parse(&o, argc, argv);
+    if (rc)
+        return rc == OPT_HELP ? 0 : rc;
     if (o.ctl)
         snprintf(path, sizeof path, "%s", o.ctl);
     else if (find_ctl(path, sizeof path) < 0)
@@ -281,7 +290,7 @@ int sf_cmd_ss(int argc, char **argv)
                 "give the path it printed with --ctl)\n", path, strerror(errno));
         return 1;
     }
-    int rc = 0;
+    rc = 0;
     if (o.stats || o.set) {
         fputs(answer, stdout);
         rc = strncmp(answer, "error", 5) ? 0 : 1;

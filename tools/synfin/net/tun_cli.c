@@ -44,8 +44,11 @@ static int num(const char *prog, const char *opt, const char *v, double lo,
     return 0;
 }
 
-static int parse_host(const char *prog, const char *v, struct tun_cli *c)
+static int parse_host(void *base, const struct opt *o, const char *v,
+                      const char *prog)
 {
+    struct tun_cli *c = base;
+    (void)o;
     char ip[32];
     const char *slash = strchr(v, '/');
     size_t n = slash ? (size_t)(slash - v) : strlen(v);
@@ -57,22 +60,25 @@ static int parse_host(const char *prog, const char *v, struct tun_cli *c)
     if (sf_ip_parse(ip, &c->host_ip) != 0)
         goto bad;
     if (slash && num(prog, "--host prefix", slash + 1, 1, 30, &p) < 0)
-        return -1;
+        return OPT_FAIL;
     c->prefix = (int)p;
     return 0;
 bad:
     fprintf(stderr, "%s: --host wants A.B.C.D/N (the kernel's side), not '%s'\n",
             prog, v);
-    return -1;
+    return OPT_FAIL;
 }
 
-static int parse_keepalive(const char *prog, const char *v, struct tun_cli *c)
+static int parse_keepalive(void *base, const struct opt *o, const char *v,
+                           const char *prog)
 {
+    struct tun_cli *c = base;
+    (void)o;
     if (sscanf(v, "%d,%d,%d", &c->keep_idle, &c->keep_intvl, &c->keep_cnt) != 3 ||
         c->keep_idle < 1 || c->keep_intvl < 1 || c->keep_cnt < 1) {
         fprintf(stderr, "%s: --keepalive wants IDLE,INTERVAL,COUNT (seconds, "
                 "seconds, probes; all >= 1), not '%s'\n", prog, v);
-        return -1;
+        return OPT_FAIL;
     }
     c->keepalive = true;
     c->cfg.keepidle = (sf_time_t)c->keep_idle * SF_SEC;
@@ -81,75 +87,95 @@ static int parse_keepalive(const char *prog, const char *v, struct tun_cli *c)
     return 0;
 }
 
-/* Options that take a number, with their range and where they land. */
-static int num_opt(struct tun_cli *c, const char *prog, const char *a,
-                   const char *v)
+static int parse_addr(void *base, const struct opt *o, const char *v,
+                      const char *prog)
 {
-    double d;
-#define NUM(name, lo, hi) (!strcmp(a, name) && num(prog, name, v, lo, hi, &d) == 0)
-    if (NUM("--loss", 0, 1)) c->imp.loss = d;
-    else if (NUM("--dup", 0, 1)) c->imp.dup = d;
-    else if (NUM("--reorder", 0, 1)) c->imp.reorder = d;
-    else if (NUM("--delay", 0, 10000)) c->imp.delay = (sf_time_t)(d * 1e6);
-    else if (NUM("--mtu", 576, 65535)) c->mtu = (int)d;
-    else if (NUM("--msl", 0.001, 3600)) c->cfg.msl = (sf_time_t)(d * 1e9);
-    else if (NUM("--sndbuf", 1024, 1 << 30)) c->cfg.sndbuf = (uint32_t)d;
-    else if (NUM("--rcvbuf", 1024, 1 << 30)) c->cfg.rcvbuf = (uint32_t)d;
-    else if (NUM("--mss", 88, 65495)) c->cfg.mss = (uint16_t)d;
-    else if (NUM("--rto-min", 1, 60000)) c->cfg.rto_min = (sf_time_t)(d * 1e6);
-    else if (NUM("--fin-timeout", 1, 3600)) c->cfg.fin_wait_2_timeout = (sf_time_t)(d * 1e9);
-    else if (NUM("--backlog", 1, 65535)) c->backlog = (int)d;
-    else if (NUM("--grace", 0, 3600)) c->grace = (sf_time_t)(d * 1e9);
-    else if (NUM("--seed", 0, 1e18)) { c->seed = (uint64_t)d; c->seeded = true; }
-    else return -1;
-#undef NUM
-    return 1;
+    struct tun_cli *c = base;
+    (void)o;
+    if (sf_ip_parse(v, &c->addr) != 0) {
+        fprintf(stderr, "%s: --addr wants A.B.C.D (synfin's own address), "
+                "not '%s'\n", prog, v);
+        return OPT_FAIL;
+    }
+    return 0;
 }
 
-int tun_cli_opt(struct tun_cli *c, int argc, char **argv, int *i,
-                const char *prog)
+static void tun_cli_report(const struct opt_err *e)
 {
-    static const char *const numeric[] = {
-        "--loss", "--dup", "--reorder", "--delay", "--mtu", "--msl", "--sndbuf",
-        "--rcvbuf", "--mss", "--rto-min", "--fin-timeout", "--backlog",
-        "--grace", "--seed", NULL};
-    const char *a = argv[*i];
-    if (!strcmp(a, "--offload") || !strcmp(a, "--no-offload")) {
-        c->offload = !strcmp(a, "--offload");
-        return 1;
-    }
-    if (!strcmp(a, "--syncookies") || !strcmp(a, "--no-syncookies")) {
-        c->cfg.syncookies = !strcmp(a, "--syncookies");
-        return 1;
-    }
-    bool known = false;
-    for (int k = 0; numeric[k]; k++)
-        known |= !strcmp(a, numeric[k]);
-    const char *valued[] = {"--tun", "--addr", "--host", "--ctl", "--pcap",
-                            "--keepalive", NULL};
-    for (int k = 0; valued[k]; k++)
-        known |= !strcmp(a, valued[k]);
-    if (!known)
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s: %s needs a value\n", prog, a);
-        return -1;
-    }
-    const char *v = argv[++*i];
-    if (!strcmp(a, "--tun")) c->dev = v;
-    else if (!strcmp(a, "--ctl")) c->ctl_path = v;
-    else if (!strcmp(a, "--pcap")) c->pcap_path = v;
-    else if (!strcmp(a, "--host")) return parse_host(prog, v, c) < 0 ? -1 : 1;
-    else if (!strcmp(a, "--keepalive")) return parse_keepalive(prog, v, c) < 0 ? -1 : 1;
-    else if (!strcmp(a, "--addr")) {
-        if (sf_ip_parse(v, &c->addr) != 0) {
-            fprintf(stderr, "%s: --addr wants A.B.C.D (synfin's own address), "
-                    "not '%s'\n", prog, v);
-            return -1;
-        }
-    } else
-        return num_opt(c, prog, a, v);
-    return 1;
+    if (e->kind == OPT_E_MISSING)
+        fprintf(stderr, "%s: %s needs a value\n", e->prog, e->name);
+    else if (e->kind == OPT_E_BAD)
+        fprintf(stderr, "%s: %s wants a number in %g..%g, not '%s'\n", e->prog,
+                e->name, e->o->lo, e->o->hi, e->value);
+}
+
+#define OFF(field) offsetof(struct tun_cli, field)
+#define FLAG(nm, field, v, h) \
+    {.name = nm, .kind = OPT_FLAG, .off = OFF(field), .as = OPT_AS_BOOL, .val = v, .help = h}
+/* A number in lo..hi, stored times scale. */
+#define NUM(nm, field, as_, lo_, hi_, scale_, arg_, h)                        \
+    {.name = nm, .kind = OPT_NUM, .off = OFF(field), .as = as_, .lo = lo_, \
+     .hi = hi_, .scale = scale_, .arg = arg_, .help = h}
+
+/* The options of `synfin serve` and `synfin connect` both. */
+static const struct opt tun_cli_opts[] = {
+    {.kind = OPT_TEXT, .help = "device and addresses:\n"},
+    {.name = "--tun", .kind = OPT_STR, .off = OFF(dev), .arg = "DEV",
+     .help = "TUN device to create (default sf0)"},
+    {.name = "--addr", .kind = OPT_FN, .fn = parse_addr, .arg = "A.B.C.D",
+     .help = "synfin's own address (default 198.18.0.2)"},
+    {.name = "--host", .kind = OPT_FN, .fn = parse_host, .arg = "A.B.C.D/N",
+     .help = "the kernel's address on DEV (default 198.18.0.1/24)"},
+    NUM("--mtu", mtu, OPT_AS_INT, 576, 65535, 0, "N", "device MTU (default 1500)"),
+    {.name = "--ctl", .kind = OPT_STR, .off = OFF(ctl_path), .arg = "PATH",
+     .help = "control socket for `synfin ss` (default\n"
+             "/run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)"},
+    {.name = "--pcap", .kind = OPT_STR, .off = OFF(pcap_path), .arg = "FILE",
+     .help = "write every datagram on DEV to FILE (pcap, raw IPv4)"},
+    FLAG("--no-offload", offload, 0,
+         "no virtio-net header on DEV: one write per segment\n"
+         "(default --offload: checksums and TSO offloaded,\n"
+         "data segments merged into 64 KB writes)"),
+    FLAG("--offload", offload, 1, NULL),
+    {.kind = OPT_TEXT, .help = "impairments on synfin's side (both directions):\n"},
+    {.name = "--loss", .kind = OPT_NUM, .off = OFF(imp.loss), .as = OPT_AS_DOUBLE,
+     .lo = 0, .hi = 1, .usage = "--loss P --dup P --reorder P",
+     .help = "  rates in 0..1 (default 0)"},
+    NUM("--dup", imp.dup, OPT_AS_DOUBLE, 0, 1, 0, NULL, NULL),
+    NUM("--reorder", imp.reorder, OPT_AS_DOUBLE, 0, 1, 0, NULL, NULL),
+    NUM("--delay", imp.delay, OPT_AS_U64, 0, 10000, 1e6, "MS",
+        "one-way delay added (default 0)"),
+    {.name = "--seed", .kind = OPT_NUM, .off = OFF(seed), .as = OPT_AS_U64,
+     .lo = 0, .hi = 1e18, .flags = OPT_F_SETS, .set_off = OFF(seeded),
+     .arg = "N", .help = "impairment and ISN randomness (default: random)"},
+    {.kind = OPT_TEXT, .help = "stack settings:\n"},
+    NUM("--msl", cfg.msl, OPT_AS_U64, 0.001, 3600, 1e9, "S",
+        "maximum segment lifetime, TIME_WAIT = 2*MSL (default 30)"),
+    {.name = "--sndbuf", .kind = OPT_NUM, .off = OFF(cfg.sndbuf), .as = OPT_AS_U32,
+     .lo = 1024, .hi = 1 << 30, .usage = "--sndbuf N --rcvbuf N",
+     .help = "  socket buffers in bytes (default 65535)"},
+    NUM("--rcvbuf", cfg.rcvbuf, OPT_AS_U32, 1024, 1 << 30, 0, NULL, NULL),
+    NUM("--mss", cfg.mss, OPT_AS_U16, 88, 65495, 0, "N", "MSS advertised (default MTU-40)"),
+    NUM("--rto-min", cfg.rto_min, OPT_AS_U64, 1, 60000, 1e6, "MS",
+        "minimum retransmission timeout (default 1000, RFC 6298)"),
+    NUM("--fin-timeout", cfg.fin_wait_2_timeout, OPT_AS_U64, 1, 3600, 1e9, "S",
+        "FIN_WAIT_2 timeout (default 60)"),
+    {.name = "--keepalive", .kind = OPT_FN, .fn = parse_keepalive,
+     .usage = "--keepalive I,T,C",
+     .help = " keepalive on every connection: idle I s, interval\n"
+             "T s, C probes (default off; RFC 1122: 7200,75,10)"},
+    NUM("--backlog", backlog, OPT_AS_INT, 1, 65535, 0, "N", "listen backlog (default 128)"),
+    FLAG("--no-syncookies", cfg.syncookies, 0,
+         "no SYN cookies when the SYN queue is full (default on)"),
+    FLAG("--syncookies", cfg.syncookies, 1, NULL),
+    NUM("--grace", grace, OPT_AS_U64, 0, 3600, 1e9, "S",
+        "on SIGINT/SIGTERM, wait at most S for FINs (default 5)"),
+    {.kind = OPT_END},
+};
+
+struct opt_group tun_cli_group(struct tun_cli *c)
+{
+    return (struct opt_group){tun_cli_opts, c, tun_cli_report};
 }
 
 static int check_addrs(struct tun_cli *c, const char *prog)

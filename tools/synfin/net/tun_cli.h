@@ -8,35 +8,8 @@
 #include <stdbool.h>
 
 #include "link/tun.h"
+#include "opt.h"
 #include "synfin/synfin.h"
-
-#define TUN_CLI_OPTS_HELP                                                    \
-    "device and addresses:\n"                                                \
-    "  --tun DEV        TUN device to create (default sf0)\n"               \
-    "  --addr A.B.C.D   synfin's own address (default 198.18.0.2)\n"        \
-    "  --host A.B.C.D/N the kernel's address on DEV (default 198.18.0.1/24)\n" \
-    "  --mtu N          device MTU (default 1500)\n"                        \
-    "  --ctl PATH       control socket for `synfin ss` (default\n"          \
-    "                   /run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)\n" \
-    "  --pcap FILE      write every datagram on DEV to FILE (pcap, raw IPv4)\n" \
-    "  --no-offload     no virtio-net header on DEV: one write per segment\n" \
-    "                   (default --offload: checksums and TSO offloaded,\n" \
-    "                   data segments merged into 64 KB writes)\n" \
-    "impairments on synfin's side (both directions):\n"                     \
-    "  --loss P --dup P --reorder P   rates in 0..1 (default 0)\n"          \
-    "  --delay MS       one-way delay added (default 0)\n"                  \
-    "  --seed N         impairment and ISN randomness (default: random)\n"  \
-    "stack settings:\n"                                                     \
-    "  --msl S          maximum segment lifetime, TIME_WAIT = 2*MSL (default 30)\n" \
-    "  --sndbuf N --rcvbuf N   socket buffers in bytes (default 65535)\n"   \
-    "  --mss N          MSS advertised (default MTU-40)\n"                  \
-    "  --rto-min MS     minimum retransmission timeout (default 1000, RFC 6298)\n" \
-    "  --fin-timeout S  FIN_WAIT_2 timeout (default 60)\n"                  \
-    "  --keepalive I,T,C  keepalive on every connection: idle I s, interval\n" \
-    "                   T s, C probes (default off; RFC 1122: 7200,75,10)\n" \
-    "  --backlog N      listen backlog (default 128)\n"                     \
-    "  --no-syncookies  no SYN cookies when the SYN queue is full (default on)\n" \
-    "  --grace S        on SIGINT/SIGTERM, wait at most S for FINs (default 5)\n"
 
 struct tun_cli {
     /* options */
@@ -58,10 +31,9 @@ struct tun_cli {
 };
 
 void tun_cli_init(struct tun_cli *c);
-/* Parses the option at argv[*i] if it is one of the shared ones (advancing
- * *i past its value). Returns 1 if consumed, 0 if not ours, -1 on error. */
-int tun_cli_opt(struct tun_cli *c, int argc, char **argv, int *i,
-                const char *prog);
+/* The shared options (--tun, --addr, ..., --grace) and their help, as a
+ * group for opt_parse. */
+struct opt_group tun_cli_group(struct tun_cli *c);
 /* Creates the device, the stack, the control socket; prints where they
  * are to stderr. Returns 0, or non-zero after a one-line error. */
 int tun_cli_start(struct tun_cli *c, const char *prog);
