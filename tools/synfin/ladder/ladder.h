@@ -1,8 +1,9 @@
 /* The ladder diagram: one lifeline per host, one arrow per segment, each
  * side's state changes, timers and drops, with the virtual time in the left
  * margin. Events are added as they happen and drawn at the end, so the
- * columns fit the widest label. Used by `synfin sim`, and meant for
- * `synfin ladder FILE.pcap` later: it needs only datagrams and times. */
+ * columns fit the widest label. Used by `synfin sim` and `synfin ladder
+ * FILE.pcap`: it needs only datagrams and times. The model is model.c (its
+ * text in text.c); term.c and svg.c draw its ladder_view. */
 #ifndef SF_TOOLS_LADDER_H
 #define SF_TOOLS_LADDER_H
 
@@ -44,7 +45,7 @@ struct ladder_row {
     char why[480];       /* explanation, or empty */
 };
 
-/* Everything drawn, for other renderers (svg.c). Valid until the next
+/* Everything drawn, for the renderers (term.c, svg.c). Valid until the next
  * ladder_* call. */
 struct ladder_view {
     const char *title;
@@ -54,6 +55,7 @@ struct ladder_view {
     uint16_t port[2];
     const struct ladder_row *rows;
     size_t n;
+    bool color; /* the ladder_opts' */
 };
 
 struct ladder;
@@ -80,7 +82,7 @@ void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text);
 
 void ladder_get_view(const struct ladder *l, struct ladder_view *v);
 
-/* Draws everything added so far. */
+/* Draws everything added so far on a terminal (term.c). */
 void ladder_print(struct ladder *l, FILE *f);
 
 #endif
