@@ -146,6 +146,46 @@ static int run_scenario(struct run *r)
     return failed;
 }
 
+/* --list, --soak N and the many scenario: the runs without a ladder.
+ * Returns the exit status, or -1 when it is none of them. */
+static int run_other(const struct sim_opts *o)
+{
+    if (o->list)
+        return list_scenarios();
+    bool many = o->scenario && !strcmp(o->scenario, "many");
+    if (!o->soak && !many)
+        return -1;
+    if (o->pcap || o->svg || o->json)
+        return sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : "--json",
+                       o->soak ? "not with --soak" : "not with the many scenario "
+                       "(a summary, no trace)", NULL);
+    return o->soak ? sim_soak(o) : sim_many(o);
+}
+
+/* One scenario, drawn: finds it, opens the ladder and the outputs, runs
+ * it and frees what it made. Returns the exit status. */
+static int run_one(struct run *r)
+{
+    const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
+    r->sc = find_scenario(name);
+    if (!r->sc || !r->sc->available)
+        return sim_bad("--scenario", r->sc ? "not yet available (it needs parts of "
+                       "the stack still to come)" : "unknown scenario (see --list)",
+                       name);
+    struct ladder_opts lo = {.color = r->o.color, .absolute = r->o.absolute,
+                             .explain = r->o.explain, .zh = r->o.zh,
+                             .msl = r->o.msl};
+    r->lad = ladder_new(&lo);
+    int rc = !r->lad ? 1 : open_outputs(r);
+    if (!rc)
+        rc = run_scenario(r);
+    pcapw_close(r->pcap);
+    jsonw_close(r->json);
+    ladder_free(r->lad);
+    sf_sim_free(r->sim);
+    return rc;
+}
+
 int sf_cmd_sim(int argc, char **argv)
 {
     struct run *r = calloc(1, sizeof *r);
@@ -154,49 +194,12 @@ int sf_cmd_sim(int argc, char **argv)
     struct sf_sim_cfg d;
     sf_sim_cfg_default(&d);
     r->o = (struct sim_opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
-                         .color = isatty(STDOUT_FILENO), .capture = -1};
+                             .color = isatty(STDOUT_FILENO), .capture = -1};
     int rc = sim_parse_opts(&r->o, argc, argv);
-    if (rc) {
-        free(r);
-        return rc < 0 ? 0 : rc;
-    }
-    if (r->o.list) {
-        free(r);
-        return list_scenarios();
-    }
-    bool many = r->o.scenario && !strcmp(r->o.scenario, "many");
-    if ((r->o.soak || many) && (r->o.pcap || r->o.svg || r->o.json)) {
-        rc = sim_bad(r->o.pcap ? "--pcap" : r->o.svg ? "--svg" : "--json",
-                 r->o.soak ? "not with --soak" : "not with the many scenario "
-                 "(a summary, no trace)", NULL);
-        free(r);
-        return rc;
-    }
-    if (r->o.soak || many) {
-        rc = r->o.soak ? sim_soak(&r->o) : sim_many(&r->o);
-        free(r);
-        return rc;
-    }
-    const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
-    r->sc = find_scenario(name);
-    if (!r->sc || !r->sc->available) {
-        rc = sim_bad("--scenario", r->sc ? "not yet available (it needs parts of "
-                 "the stack still to come)" : "unknown scenario (see --list)",
-                 name);
-        free(r);
-        return rc;
-    }
-    struct ladder_opts lo = {.color = r->o.color, .absolute = r->o.absolute,
-                             .explain = r->o.explain, .zh = r->o.zh,
-                             .msl = r->o.msl};
-    r->lad = ladder_new(&lo);
-    rc = !r->lad ? 1 : open_outputs(r);
-    if (!rc)
-        rc = run_scenario(r);
-    pcapw_close(r->pcap);
-    jsonw_close(r->json);
-    ladder_free(r->lad);
-    sf_sim_free(r->sim);
+    if (rc < 0) /* --help */
+        rc = 0;
+    else if (rc == 0 && (rc = run_other(&r->o)) < 0)
+        rc = run_one(r);
     free(r);
     return rc;
 }
