@@ -147,19 +147,21 @@ static int run_scenario(struct run *r)
 }
 
 /* --list, --soak N and the many scenario: the runs without a ladder.
- * Returns the exit status, or -1 when it is none of them. */
-static int run_other(const struct sim_opts *o)
+ * Returns whether it was one of them, with its exit status in *rc. */
+static bool run_other(const struct sim_opts *o, int *rc)
 {
-    if (o->list)
-        return list_scenarios();
     bool many = o->scenario && !strcmp(o->scenario, "many");
-    if (!o->soak && !many)
-        return -1;
-    if (o->pcap || o->svg || o->json)
-        return sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : "--json",
-                       o->soak ? "not with --soak" : "not with the many scenario "
-                       "(a summary, no trace)", NULL);
-    return o->soak ? sim_soak(o) : sim_many(o);
+    if (o->list)
+        *rc = list_scenarios();
+    else if (!o->soak && !many)
+        return false;
+    else if (o->pcap || o->svg || o->json)
+        *rc = sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : "--json",
+                      o->soak ? "not with --soak" : "not with the many scenario "
+                      "(a summary, no trace)", NULL);
+    else
+        *rc = o->soak ? sim_soak(o) : sim_many(o);
+    return true;
 }
 
 /* One scenario, drawn: finds it, opens the ladder and the outputs, runs
@@ -198,7 +200,7 @@ int sf_cmd_sim(int argc, char **argv)
     int rc = sim_parse_opts(&r->o, argc, argv);
     if (rc < 0) /* --help */
         rc = 0;
-    else if (rc == 0 && (rc = run_other(&r->o)) < 0)
+    else if (rc == 0 && !run_other(&r->o, &rc))
         rc = run_one(r);
     free(r);
     return rc;
