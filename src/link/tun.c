@@ -11,7 +11,7 @@
  * super-packets the kernel sends us get their TCP checksum completed here,
  * before the core (which checks every checksum) sees them. */
 #include "link/tun.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ladder/ladder_int.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* What the explainer remembers about one side of a connection. */
 struct endpoint {

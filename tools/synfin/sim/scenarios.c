@@ -7,7 +7,7 @@
 
 #include "ladder/ladder.h"
 #include "sim/sim_int.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* ----------------------------------------------------- scenario setup */
 
