@@ -61,11 +61,11 @@ deps:
 
 $(BUILD)/src/%.o: src/%.c $(wildcard include/synfin/*.h) $(wildcard src/*/*.h src/*/*.def)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -MP -c $< -o $@
 
 # The core is linked into one object whose only global symbols are sf_*:
 # internal names (tcp_output, stack_reap, ...) cannot clash with an
