@@ -118,11 +118,13 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
         return -1;
     }
     t->wire = calloc(1, sizeof *t->wire);
-    if (offload)
-        t->gso = calloc(1, sizeof *t->gso);
-    if (!t->wire || (offload && !t->gso))
+    t->gso = offload ? calloc(1, sizeof *t->gso) : NULL;
+    bool bad = !t->wire || (offload && !t->gso);
+    if (bad)
         snprintf(err, errlen, "out of memory");
-    if (!t->wire || (offload && (!t->gso || set_offload(fd, err, errlen) < 0))) {
+    else if (offload)
+        bad = set_offload(fd, err, errlen) < 0;
+    if (bad) {
         free(t->wire);
         free(t->gso);
         t->wire = NULL;
