@@ -9,7 +9,7 @@
  * freed (ASan reports any leak). */
 #include "synfin/synfin.h"
 #include "tcp/seq.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * agree field by field, and a second emit must give identical bytes.
  * The same bytes, as a string, go through sf_ip_parse: whatever it accepts
  * must be the canonical dotted quad sf_addr_fmt writes back. */
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

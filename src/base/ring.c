@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sf_ring_free(struct sf_ring *r)
+void ring_free(struct ring *r)
 {
     if (r->m)
         free(r->m->aux);
@@ -11,7 +11,7 @@ void sf_ring_free(struct sf_ring *r)
     r->m = NULL;
 }
 
-int sf_ring_reserve(struct sf_ring *r, uint32_t cap)
+int ring_reserve(struct ring *r, uint32_t cap)
 {
     if (r->m)
         return 0;
@@ -26,13 +26,13 @@ int sf_ring_reserve(struct sf_ring *r, uint32_t cap)
     return 0;
 }
 
-static uint32_t pos(const struct sf_ring_mem *m, uint64_t off)
+static uint32_t pos(const struct ring_mem *m, uint64_t off)
 {
     return (uint32_t)(((uint64_t)m->head + off) % m->cap);
 }
 
 /* Copies len bytes into the ring at position p, wrapping. */
-static void put(struct sf_ring_mem *m, uint32_t p, const uint8_t *data,
+static void put(struct ring_mem *m, uint32_t p, const uint8_t *data,
                 uint32_t len)
 {
     uint32_t first = m->cap - p < len ? m->cap - p : len;
@@ -40,20 +40,20 @@ static void put(struct sf_ring_mem *m, uint32_t p, const uint8_t *data,
     memcpy(m->data, data + first, len - first);
 }
 
-uint32_t sf_ring_write(struct sf_ring *r, uint32_t cap, const void *data,
+uint32_t ring_write(struct ring *r, uint32_t cap, const void *data,
                        uint32_t len)
 {
-    uint32_t n = sf_ring_write_at(r, cap, 0, data, len);
-    sf_ring_commit(r, n);
+    uint32_t n = ring_write_at(r, cap, 0, data, len);
+    ring_commit(r, n);
     return n;
 }
 
-uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t cap, uint32_t off,
+uint32_t ring_write_at(struct ring *r, uint32_t cap, uint32_t off,
                           const void *data, uint32_t len)
 {
-    if (sf_ring_reserve(r, cap) < 0)
+    if (ring_reserve(r, cap) < 0)
         return 0;
-    struct sf_ring_mem *m = r->m;
+    struct ring_mem *m = r->m;
     uint32_t space = m->cap - m->len;
     if (off >= space)
         return 0;
@@ -63,7 +63,7 @@ uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t cap, uint32_t off,
     return len;
 }
 
-void sf_ring_commit(struct sf_ring *r, uint32_t n)
+void ring_commit(struct ring *r, uint32_t n)
 {
     if (!r->m)
         return;
@@ -72,10 +72,10 @@ void sf_ring_commit(struct sf_ring *r, uint32_t n)
     r->m->len += n;
 }
 
-uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out,
+uint32_t ring_peek(const struct ring *r, uint32_t off, void *out,
                       uint32_t len)
 {
-    const struct sf_ring_mem *m = r->m;
+    const struct ring_mem *m = r->m;
     if (!m || off >= m->len)
         return 0;
     if (len > m->len - off)
@@ -87,9 +87,9 @@ uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out,
     return len;
 }
 
-void sf_ring_consume(struct sf_ring *r, uint32_t len)
+void ring_consume(struct ring *r, uint32_t len)
 {
-    struct sf_ring_mem *m = r->m;
+    struct ring_mem *m = r->m;
     if (!m)
         return;
     if (len > m->len)
@@ -97,11 +97,11 @@ void sf_ring_consume(struct sf_ring *r, uint32_t len)
     m->head = pos(m, len);
     m->len -= len;
     /* head is not reset when the ring empties: bytes written past the
-     * tail by sf_ring_write_at() keep their place */
+     * tail by ring_write_at() keep their place */
 }
 
-void sf_ring_trim(struct sf_ring *r, bool keep)
+void ring_trim(struct ring *r, bool keep)
 {
     if (r->m && r->m->len == 0 && !keep)
-        sf_ring_free(r);
+        ring_free(r);
 }

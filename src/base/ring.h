@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sf_ring_mem {
+struct ring_mem {
     void *aux;     /* the user's malloc'd block that lives with the storage */
     uint32_t cap;  /* capacity in bytes */
     uint32_t head; /* offset of the first byte */
@@ -17,42 +17,42 @@ struct sf_ring_mem {
     uint8_t data[];
 };
 
-struct sf_ring {
-    struct sf_ring_mem *m; /* NULL: empty and unallocated */
+struct ring {
+    struct ring_mem *m; /* NULL: empty and unallocated */
 };
 
-static inline void sf_ring_init(struct sf_ring *r) { r->m = NULL; }
-static inline uint32_t sf_ring_len(const struct sf_ring *r)
+static inline void ring_init(struct ring *r) { r->m = NULL; }
+static inline uint32_t ring_len(const struct ring *r)
 {
     return r->m ? r->m->len : 0;
 }
 /* Free bytes in a ring of capacity cap. */
-static inline uint32_t sf_ring_space(const struct sf_ring *r, uint32_t cap)
+static inline uint32_t ring_space(const struct ring *r, uint32_t cap)
 {
-    uint32_t len = sf_ring_len(r);
+    uint32_t len = ring_len(r);
     return cap > len ? cap - len : 0;
 }
 /* Frees the storage (and its aux block). */
-void sf_ring_free(struct sf_ring *r);
+void ring_free(struct ring *r);
 /* Gives the ring storage of cap bytes if it has none; 0 or -1. */
-int sf_ring_reserve(struct sf_ring *r, uint32_t cap);
+int ring_reserve(struct ring *r, uint32_t cap);
 /* Appends up to len bytes; returns how many. */
-uint32_t sf_ring_write(struct sf_ring *r, uint32_t cap, const void *data,
+uint32_t ring_write(struct ring *r, uint32_t cap, const void *data,
                        uint32_t len);
 /* Copies len bytes starting off bytes after head into out (no removal);
  * returns how many were available. */
-uint32_t sf_ring_peek(const struct sf_ring *r, uint32_t off, void *out,
+uint32_t ring_peek(const struct ring *r, uint32_t off, void *out,
                       uint32_t len);
 /* Drops len bytes from the head. */
-void sf_ring_consume(struct sf_ring *r, uint32_t len);
+void ring_consume(struct ring *r, uint32_t len);
 /* Writes len bytes at off bytes past the tail without making them part of
  * the ring yet (out-of-order data waiting for the gap before it); returns
- * how many fitted. sf_ring_commit() later takes n bytes at the tail in. */
-uint32_t sf_ring_write_at(struct sf_ring *r, uint32_t cap, uint32_t off,
+ * how many fitted. ring_commit() later takes n bytes at the tail in. */
+uint32_t ring_write_at(struct ring *r, uint32_t cap, uint32_t off,
                           const void *data, uint32_t len);
-void sf_ring_commit(struct sf_ring *r, uint32_t n);
+void ring_commit(struct ring *r, uint32_t n);
 /* Frees the storage if the ring is empty (keep = bytes past the tail are
- * still waiting, see sf_ring_write_at). */
-void sf_ring_trim(struct sf_ring *r, bool keep);
+ * still waiting, see ring_write_at). */
+void ring_trim(struct ring *r, bool keep);
 
 #endif

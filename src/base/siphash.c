@@ -49,7 +49,7 @@ static void sip_compress(struct sip *s, uint64_t m)
     s->v0 ^= m;
 }
 
-uint64_t sf_siphash24(const uint8_t key[16], const void *data, size_t len)
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
 {
     const uint8_t *p = data;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
@@ -77,7 +77,7 @@ uint64_t sf_siphash24(const uint8_t key[16], const void *data, size_t len)
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
-uint64_t sf_siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
+uint64_t siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
                           const struct sf_addr *remote)
 {
     uint8_t b[12];
@@ -86,5 +86,5 @@ uint64_t sf_siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 4; k++)
             b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return sf_siphash24(key, b, sizeof b);
+    return siphash24(key, b, sizeof b);
 }

@@ -7,12 +7,12 @@
 #include <stdint.h>
 
 /* The 64-bit SipHash-2-4 of data under a 16-byte key. */
-uint64_t sf_siphash24(const uint8_t key[16], const void *data, size_t len);
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
 
 struct sf_addr;
 /* SipHash-2-4 of a connection's 4-tuple (local then remote address and
  * port, little-endian): the ISN's F() and the demux tables' hash. */
-uint64_t sf_siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
+uint64_t siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
                           const struct sf_addr *remote);
 
 #endif

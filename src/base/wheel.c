@@ -14,33 +14,33 @@
 
 #include <stdlib.h>
 
-static struct sf_timer *due(struct sf_wheel *w)
+static struct wheel_timer *due(struct wheel *w)
 {
     return &w->slots[w->nslots];
 }
 
-static uint64_t tick_of(const struct sf_wheel *w, sf_time_t t)
+static uint64_t tick_of(const struct wheel *w, sf_time_t t)
 {
     return t / w->granularity;
 }
 
-static size_t slot_of(const struct sf_wheel *w, sf_time_t t)
+static size_t slot_of(const struct wheel *w, sf_time_t t)
 {
     return (size_t)(tick_of(w, t) & (w->nslots - 1));
 }
 
-static bool before(const struct sf_timer *a, const struct sf_timer *b)
+static bool before(const struct wheel_timer *a, const struct wheel_timer *b)
 {
     return a->expires < b->expires ||
            (a->expires == b->expires && (int32_t)(a->order - b->order) < 0);
 }
 
-static void list_init(struct sf_timer *head)
+static void list_init(struct wheel_timer *head)
 {
     head->next = head->prev = head;
 }
 
-static void link_after(struct sf_timer *pos, struct sf_timer *t)
+static void link_after(struct wheel_timer *pos, struct wheel_timer *t)
 {
     t->prev = pos;
     t->next = pos->next;
@@ -48,14 +48,14 @@ static void link_after(struct sf_timer *pos, struct sf_timer *t)
     pos->next = t;
 }
 
-static void unlink_timer(struct sf_timer *t)
+static void unlink_timer(struct wheel_timer *t)
 {
     t->prev->next = t->next;
     t->next->prev = t->prev;
     t->next = t->prev = NULL;
 }
 
-static void mark(struct sf_wheel *w, size_t s, bool on)
+static void mark(struct wheel *w, size_t s, bool on)
 {
     uint64_t bit = (uint64_t)1 << (s % 64);
     if (on)
@@ -64,7 +64,7 @@ static void mark(struct sf_wheel *w, size_t s, bool on)
         w->occupied[s / 64] &= ~bit;
 }
 
-int sf_wheel_init(struct sf_wheel *w, size_t nslots, sf_time_t granularity,
+int wheel_init(struct wheel *w, size_t nslots, sf_time_t granularity,
                   sf_time_t now)
 {
     if (nslots == 0 || nslots > ((size_t)1 << 24) || granularity == 0)
@@ -93,7 +93,7 @@ int sf_wheel_init(struct sf_wheel *w, size_t nslots, sf_time_t granularity,
     return 0;
 }
 
-void sf_wheel_free(struct sf_wheel *w)
+void wheel_free(struct wheel *w)
 {
     free(w->slots);
     free(w->occupied);
@@ -106,17 +106,17 @@ void sf_wheel_free(struct sf_wheel *w)
 /* Inserts into the due list from its tail: t was started last, so it goes
  * after every due timer with the same or an earlier expiry. Expired timers
  * are usually started "now", so the walk is short. */
-static void due_insert(struct sf_wheel *w, struct sf_timer *t)
+static void due_insert(struct wheel *w, struct wheel_timer *t)
 {
-    struct sf_timer *pos = due(w)->prev;
+    struct wheel_timer *pos = due(w)->prev;
     while (pos != due(w) && before(t, pos))
         pos = pos->prev;
     link_after(pos, t);
 }
 
-void sf_wheel_start(struct sf_wheel *w, struct sf_timer *t, sf_time_t expires)
+void wheel_start(struct wheel *w, struct wheel_timer *t, sf_time_t expires)
 {
-    sf_wheel_stop(w, t);
+    wheel_stop(w, t);
     t->expires = expires;
     t->order = w->next_order++;
     t->pending = true;
@@ -132,7 +132,7 @@ void sf_wheel_start(struct sf_wheel *w, struct sf_timer *t, sf_time_t expires)
         w->cached_next = expires;
 }
 
-void sf_wheel_stop(struct sf_wheel *w, struct sf_timer *t)
+void wheel_stop(struct wheel *w, struct wheel_timer *t)
 {
     if (!t->pending)
         return;
@@ -150,7 +150,7 @@ void sf_wheel_stop(struct sf_wheel *w, struct sf_timer *t)
 }
 
 /* First occupied slot index in [i, nslots), or nslots. */
-static size_t scan_from(const struct sf_wheel *w, size_t i)
+static size_t scan_from(const struct wheel *w, size_t i)
 {
     while (i < w->nslots) {
         uint64_t word = w->occupied[i / 64] >> (i % 64);
@@ -163,7 +163,7 @@ static size_t scan_from(const struct sf_wheel *w, size_t i)
 
 /* The circular distance from slot s0 of the first occupied slot at distance
  * >= d, or nslots if there is none. */
-static size_t next_occupied(const struct sf_wheel *w, size_t s0, size_t d)
+static size_t next_occupied(const struct wheel *w, size_t s0, size_t d)
 {
     size_t mask = w->nslots - 1;
     if (d >= w->nslots)
@@ -182,16 +182,16 @@ static size_t next_occupied(const struct sf_wheel *w, size_t s0, size_t d)
  * revolution seen on the way expires later than that one, so the minimum
  * over all timers visited is the answer. With no timer within one
  * revolution this visits every timer once; the result is then cached. */
-static sf_time_t slots_min(const struct sf_wheel *w)
+static sf_time_t slots_min(const struct wheel *w)
 {
     uint64_t b = tick_of(w, w->now);
     size_t s0 = (size_t)(b & (w->nslots - 1));
     sf_time_t best = SF_TIME_NEVER;
     for (size_t d = next_occupied(w, s0, 0); d < w->nslots;
          d = next_occupied(w, s0, d + 1)) {
-        const struct sf_timer *head = &w->slots[(s0 + d) & (w->nslots - 1)];
+        const struct wheel_timer *head = &w->slots[(s0 + d) & (w->nslots - 1)];
         bool current = false;
-        for (const struct sf_timer *t = head->next; t != head; t = t->next) {
+        for (const struct wheel_timer *t = head->next; t != head; t = t->next) {
             if (t->expires < best)
                 best = t->expires;
             if (tick_of(w, t->expires) == b + d)
@@ -203,7 +203,7 @@ static sf_time_t slots_min(const struct sf_wheel *w)
     return best;
 }
 
-sf_time_t sf_wheel_next(struct sf_wheel *w)
+sf_time_t wheel_next(struct wheel *w)
 {
     if (due(w)->next != due(w))
         return due(w)->next->expires;
@@ -218,11 +218,11 @@ sf_time_t sf_wheel_next(struct sf_wheel *w)
 
 /* Merge sort of a NULL-terminated list linked through next, by (expires,
  * order). No allocation: recursion depth is log2 of the length. */
-static struct sf_timer *merge(struct sf_timer *a, struct sf_timer *b)
+static struct wheel_timer *merge(struct wheel_timer *a, struct wheel_timer *b)
 {
-    struct sf_timer head, *tail = &head;
+    struct wheel_timer head, *tail = &head;
     while (a && b) {
-        struct sf_timer **src = before(b, a) ? &b : &a;
+        struct wheel_timer **src = before(b, a) ? &b : &a;
         tail->next = *src;
         tail = *src;
         *src = (*src)->next;
@@ -231,26 +231,26 @@ static struct sf_timer *merge(struct sf_timer *a, struct sf_timer *b)
     return head.next;
 }
 
-static struct sf_timer *sort_list(struct sf_timer *l, size_t n)
+static struct wheel_timer *sort_list(struct wheel_timer *l, size_t n)
 {
     if (n < 2)
         return l;
-    struct sf_timer *mid = l;
+    struct wheel_timer *mid = l;
     for (size_t i = 1; i < n / 2; i++)
         mid = mid->next;
-    struct sf_timer *second = mid->next;
+    struct wheel_timer *second = mid->next;
     mid->next = NULL;
     return merge(sort_list(l, n / 2), sort_list(second, n - n / 2));
 }
 
 /* Moves every slot timer with expires <= now out of slot head onto the
  * singly linked list *out. */
-static size_t harvest_slot(struct sf_wheel *w, size_t s, sf_time_t now,
-                           struct sf_timer **out)
+static size_t harvest_slot(struct wheel *w, size_t s, sf_time_t now,
+                           struct wheel_timer **out)
 {
-    struct sf_timer *head = &w->slots[s];
+    struct wheel_timer *head = &w->slots[s];
     size_t n = 0;
-    for (struct sf_timer *t = head->next, *nx; t != head; t = nx) {
+    for (struct wheel_timer *t = head->next, *nx; t != head; t = nx) {
         nx = t->next;
         if (t->expires > now)
             continue;
@@ -267,12 +267,12 @@ static size_t harvest_slot(struct sf_wheel *w, size_t s, sf_time_t now,
 /* Moves the timers expiring in (w->now, now] to the due list. Only the
  * slots of ticks tick(w->now)..tick(now) can hold them; a jump of a whole
  * revolution or more visits each occupied slot once, never each tick. */
-static void advance(struct sf_wheel *w, sf_time_t now)
+static void advance(struct wheel *w, sf_time_t now)
 {
     uint64_t b = tick_of(w, w->now), e = tick_of(w, now);
     size_t span = e - b >= w->nslots ? w->nslots : (size_t)(e - b + 1);
     size_t s0 = (size_t)(b & (w->nslots - 1));
-    struct sf_timer *got = NULL;
+    struct wheel_timer *got = NULL;
     size_t n = 0;
     for (size_t d = next_occupied(w, s0, 0); d < span;
          d = next_occupied(w, s0, d + 1))
@@ -283,17 +283,17 @@ static void advance(struct sf_wheel *w, sf_time_t now)
     /* Everything already due expired at or before the old now, so the
      * newly due timers, sorted, go after them. */
     got = sort_list(got, n);
-    for (struct sf_timer *t = got, *nx; t; t = nx) {
+    for (struct wheel_timer *t = got, *nx; t; t = nx) {
         nx = t->next;
         link_after(due(w)->prev, t);
     }
 }
 
-struct sf_timer *sf_wheel_pop_expired(struct sf_wheel *w, sf_time_t now)
+struct wheel_timer *wheel_pop_expired(struct wheel *w, sf_time_t now)
 {
     if (now > w->now)
         advance(w, now);
-    struct sf_timer *t = due(w)->next;
+    struct wheel_timer *t = due(w)->next;
     if (t == due(w) || t->expires > now)
         return NULL;
     unlink_timer(t);

@@ -2,7 +2,7 @@
  * connection as an intrusive entry. Start and stop are O(1); popping an
  * expired timer is O(1) amortised. Times are exact: a timer expires at the
  * first call with now >= its expiry, never rounded to a tick, and
- * sf_wheel_next() returns the exact earliest expiry.
+ * wheel_next() returns the exact earliest expiry.
  *
  * Firing order is deterministic: by expiry time, then by the order in which
  * the timers were started. */
@@ -15,19 +15,19 @@
 
 #include "synfin/synfin.h"
 
-struct sf_timer {
-    struct sf_timer *next, *prev; /* slot list; prev == NULL when idle */
+struct wheel_timer {
+    struct wheel_timer *next, *prev; /* slot list; prev == NULL when idle */
     sf_time_t expires;
     uint32_t order; /* start order, breaks ties (serial arithmetic) */
     uint8_t kind;   /* owner's tag */
     bool pending;
 };
 
-struct sf_wheel {
-    struct sf_timer *slots; /* nslots list heads (sentinels) */
+struct wheel {
+    struct wheel_timer *slots; /* nslots list heads (sentinels) */
     size_t nslots;          /* a power of two */
     sf_time_t granularity;  /* ns per slot */
-    sf_time_t now;          /* last time passed to sf_wheel_pop_expired */
+    sf_time_t now;          /* last time passed to wheel_pop_expired */
     uint32_t next_order;
     size_t count; /* pending timers */
     /* private bookkeeping for next-expiry queries */
@@ -39,11 +39,11 @@ struct sf_wheel {
 };
 
 /* nslots is rounded up to a power of two; returns 0 or SF_ENOMEM/SF_EINVAL. */
-int sf_wheel_init(struct sf_wheel *w, size_t nslots, sf_time_t granularity,
+int wheel_init(struct wheel *w, size_t nslots, sf_time_t granularity,
                   sf_time_t now);
-void sf_wheel_free(struct sf_wheel *w);
+void wheel_free(struct wheel *w);
 
-static inline void sf_timer_init(struct sf_timer *t, uint8_t kind)
+static inline void wheel_timer_init(struct wheel_timer *t, uint8_t kind)
 {
     t->next = t->prev = NULL;
     t->expires = 0;
@@ -51,20 +51,20 @@ static inline void sf_timer_init(struct sf_timer *t, uint8_t kind)
     t->kind = kind;
     t->pending = false;
 }
-static inline bool sf_timer_pending(const struct sf_timer *t)
+static inline bool wheel_timer_pending(const struct wheel_timer *t)
 {
     return t->pending;
 }
 
 /* (Re)starts t to expire at the absolute time expires (which may be in the
  * past: it then expires at the next pop). */
-void sf_wheel_start(struct sf_wheel *w, struct sf_timer *t, sf_time_t expires);
+void wheel_start(struct wheel *w, struct wheel_timer *t, sf_time_t expires);
 /* Stops t if pending; harmless otherwise. */
-void sf_wheel_stop(struct sf_wheel *w, struct sf_timer *t);
+void wheel_stop(struct wheel *w, struct wheel_timer *t);
 /* The earliest expiry of any pending timer, or SF_TIME_NEVER. */
-sf_time_t sf_wheel_next(struct sf_wheel *w);
+sf_time_t wheel_next(struct wheel *w);
 /* Removes and returns the earliest timer with expires <= now (ties by start
  * order), or NULL if none is due. Records now as the wheel's time. */
-struct sf_timer *sf_wheel_pop_expired(struct sf_wheel *w, sf_time_t now);
+struct wheel_timer *wheel_pop_expired(struct wheel *w, sf_time_t now);
 
 #endif

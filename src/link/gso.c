@@ -2,7 +2,7 @@
  * of an IPv4 header without options (20 bytes) and a TCP header where the
  * code says so; everything else reads the header lengths. */
 #include "link/gso.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #include <string.h>
 

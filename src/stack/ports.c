@@ -122,9 +122,9 @@ static bool port_usable(struct sf_stack *st, uint16_t port,
     if (!remote || u->listeners || u->explicit_binds)
         return false;
     struct sf_addr local = {st->cfg.addr, port};
-    uint64_t h = sf_ttab_hash(st->hash_key, &local, remote);
-    return !sf_ttab_lookup_hashed(&st->demux, h, &local, remote) &&
-           !(u->tws && sf_ttab_lookup_hashed(&st->tws, h, &local, remote));
+    uint64_t h = ttab_hash(st->hash_key, &local, remote);
+    return !ttab_lookup_hashed(&st->demux, h, &local, remote) &&
+           !(u->tws && ttab_lookup_hashed(&st->tws, h, &local, remote));
 }
 
 /* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
@@ -143,7 +143,7 @@ int stack_port_ephemeral(struct sf_stack *st, struct sf_conn *c,
     }
     b[8] = (uint8_t)rport;
     b[9] = (uint8_t)(rport >> 8);
-    uint32_t offset = (uint32_t)sf_siphash24(st->port_key, b, sizeof b);
+    uint32_t offset = (uint32_t)siphash24(st->port_key, b, sizeof b);
     for (uint32_t count = 0; count < num; count++) {
         uint16_t port = (uint16_t)(lo + (offset + st->port_next + count) % num);
         if (port_usable(st, port, remote)) {

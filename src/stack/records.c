@@ -18,8 +18,8 @@ static void drop(struct sf_stack *st, enum sf_drop why,
 static void req_delete(struct sf_stack *st, struct tcp_req *r)
 {
     tcp_req_unlink(r);
-    sf_wheel_stop(&st->tcp.wheel, &r->timer);
-    sf_ttab_remove(&st->reqs, r);
+    wheel_stop(&st->tcp.wheel, &r->timer);
+    ttab_remove(&st->reqs, r);
     free(r);
 }
 
@@ -112,7 +112,7 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
     tcp_conn_init(ctx, &tmp);
     tcp_listen_spawn(ctx, l, &tmp, ip, seg, 0, true);
     tcp_req_from_conn(ctx, r, l, &tmp);
-    sf_ttab_insert(&st->reqs, r);
+    ttab_insert(&st->reqs, r);
 }
 
 /* An ACK returning a valid SYN cookie: the connection the SYN queue had
@@ -154,9 +154,9 @@ void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
 static void tw_arm(struct sf_stack *st)
 {
     if (st->tw_head)
-        sf_wheel_start(&st->tcp.wheel, &st->tw_timer, st->tw_head->expires);
+        wheel_start(&st->tcp.wheel, &st->tw_timer, st->tw_head->expires);
     else
-        sf_wheel_stop(&st->tcp.wheel, &st->tw_timer);
+        wheel_stop(&st->tcp.wheel, &st->tw_timer);
 }
 
 static void fifo_remove(struct sf_stack *st, struct tcp_tw *tw)
@@ -194,7 +194,7 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 {
     stack_port_tw(st, tw->local.port, -1);
     fifo_remove(st, tw);
-    sf_ttab_remove(&st->tws, tw);
+    ttab_remove(&st->tws, tw);
     free(tw);
 }
 
@@ -212,7 +212,7 @@ void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
     stack_port_tw(st, tw->local.port, +1);
     stack_conn_free(st, c); /* counted out of TIME_WAIT ... */
     st->tcp.ctr.conns_in_state[SF_TIME_WAIT]++; /* ... and back in */
-    sf_ttab_insert(&st->tws, tw);
+    ttab_insert(&st->tws, tw);
     tw_arm(st);
 }
 
@@ -227,8 +227,8 @@ static void tw_settle(struct sf_stack *st, struct tcp_tw *tw,
     } else {
         sf_time_t due = tmp->deadline[TT_WAIT];
         tcp_timers_stop_all(ctx, tmp);
-        sf_ring_free(&tmp->sndbuf);
-        sf_ring_free(&tmp->rcvbuf);
+        ring_free(&tmp->sndbuf);
+        ring_free(&tmp->rcvbuf);
         if (due != tw->expires) { /* restarted by a retransmitted FIN */
             fifo_remove(st, tw);
             tw->expires = due;
@@ -304,7 +304,7 @@ void stack_records_free(struct sf_stack *st)
             r->listener = NULL; /* the listeners go too */
             req_delete(st, r);
         }
-    sf_wheel_stop(&st->tcp.wheel, &st->tw_timer);
+    wheel_stop(&st->tcp.wheel, &st->tw_timer);
 }
 
 /* ------------------------------------------------------------ STATUS */
@@ -325,9 +325,9 @@ static void req_info(const struct tcp_req *r, struct sf_tcp_info *info)
     info->snd_mss = r->snd_mss;
     info->rto = (sf_time_t)r->rto_ms * SF_MSEC;
     info->retransmits = r->nrexmt;
-    info->timer = sf_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
+    info->timer = wheel_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
                                               : SF_TIMER_NONE;
-    info->timer_expires = sf_timer_pending(&r->timer) ? r->timer.expires
+    info->timer_expires = wheel_timer_pending(&r->timer) ? r->timer.expires
                                                       : SF_TIME_NEVER;
 }
 
@@ -347,12 +347,12 @@ static void tw_info(const struct tcp_tw *tw, struct sf_tcp_info *info)
 int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
                       const struct sf_addr *remote, struct sf_tcp_info *info)
 {
-    const struct tcp_req *r = sf_ttab_lookup(&st->reqs, local, remote);
+    const struct tcp_req *r = ttab_lookup(&st->reqs, local, remote);
     if (r) {
         req_info(r, info);
         return 0;
     }
-    const struct tcp_tw *tw = sf_ttab_lookup(&st->tws, local, remote);
+    const struct tcp_tw *tw = ttab_lookup(&st->tws, local, remote);
     if (tw) {
         tw_info(tw, info);
         return 0;

@@ -195,7 +195,7 @@ int sf_shutdown(struct sf_stack *st, int sd, int how)
         return SF_ENOTCONN;
     if (how != SF_SHUT_WR) {
         c->shut_rd = true;
-        sf_ring_free(&c->rcvbuf);
+        ring_free(&c->rcvbuf);
         tcp_reass_free(c);
     }
     if (how != SF_SHUT_RD)
@@ -245,13 +245,13 @@ static int put_int(void *val, size_t *len, int v)
     return 0;
 }
 
-static int set_buf_size(struct sf_ring *r, uint32_t *size, int v)
+static int set_buf_size(struct ring *r, uint32_t *size, int v)
 {
     if (v <= 0)
         return SF_EINVAL;
-    if (sf_ring_len(r))
+    if (ring_len(r))
         return SF_EINVAL; /* not while data is queued */
-    sf_ring_free(r); /* storage comes back at the new size when needed */
+    ring_free(r); /* storage comes back at the new size when needed */
     *size = (uint32_t)v;
     return 0;
 }
@@ -367,12 +367,12 @@ unsigned sf_poll(struct sf_stack *st, int sd)
     unsigned ev = 0;
     if (c->state == SF_LISTEN)
         return c->lq && c->lq->acceptq_len ? SF_POLLIN : 0;
-    if (sf_ring_len(&c->rcvbuf) || c->fin_rcvd || c->shut_rd || c->reset_error)
+    if (ring_len(&c->rcvbuf) || c->fin_rcvd || c->shut_rd || c->reset_error)
         ev |= SF_POLLIN;
     if (c->fin_rcvd)
         ev |= SF_POLLRDHUP;
     if ((c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT) &&
-        !c->fin_queued && sf_ring_space(&c->sndbuf, c->sndbuf_size) > 0)
+        !c->fin_queued && ring_space(&c->sndbuf, c->sndbuf_size) > 0)
         ev |= SF_POLLOUT;
     if (c->error)
         ev |= SF_POLLERR;

@@ -55,7 +55,7 @@ static size_t port_slot(const struct sf_hash *h, uint16_t port)
 
 int stack_hash_conn(struct sf_stack *st, struct sf_conn *c)
 {
-    sf_ttab_insert(&st->demux, c);
+    ttab_insert(&st->demux, c);
     c->hashed = true;
     return 0;
 }
@@ -81,7 +81,7 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
         stack_port_listening(st, c, -1);
         c->in_ltab = false;
     } else {
-        sf_ttab_remove(&st->demux, c);
+        ttab_remove(&st->demux, c);
     }
     c->hashed = false;
 }
@@ -89,7 +89,7 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
 struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,
                              const struct sf_addr *remote)
 {
-    return sf_ttab_lookup(&st->demux, local, remote);
+    return ttab_lookup(&st->demux, local, remote);
 }
 
 struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
@@ -181,8 +181,8 @@ static void derive_key(const uint8_t seed[16], const char *label,
                        uint8_t out[16])
 {
     size_t n = strlen(label);
-    uint64_t a = sf_siphash24(seed, label, n);
-    uint64_t b = sf_siphash24(seed, label, n - 1);
+    uint64_t a = siphash24(seed, label, n);
+    uint64_t b = siphash24(seed, label, n - 1);
     for (int i = 0; i < 8; i++) {
         out[i] = (uint8_t)(a >> (8 * i));
         out[8 + i] = (uint8_t)(b >> (8 * i));
@@ -229,14 +229,14 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     st->sds = calloc((size_t)st->nsds, sizeof *st->sds);
     st->sd_free = malloc((size_t)st->nsds * sizeof *st->sd_free);
     if (!st->tcp.obuf || !st->tcp.pbuf || !st->sds || !st->sd_free ||
-        sf_ttab_init(&st->demux, 256, offsetof(struct sf_conn, hnext),
+        ttab_init(&st->demux, 256, offsetof(struct sf_conn, hnext),
                      offsetof(struct sf_conn, local), st->hash_key) < 0 ||
-        sf_ttab_init(&st->reqs, 64, offsetof(struct tcp_req, hnext),
+        ttab_init(&st->reqs, 64, offsetof(struct tcp_req, hnext),
                      offsetof(struct tcp_req, local), st->hash_key) < 0 ||
-        sf_ttab_init(&st->tws, 256, offsetof(struct tcp_tw, hnext),
+        ttab_init(&st->tws, 256, offsetof(struct tcp_tw, hnext),
                      offsetof(struct tcp_tw, local), st->hash_key) < 0 ||
         hash_init(&st->listeners, 64) < 0 ||
-        sf_wheel_init(&st->tcp.wheel, cfg->timer_slots,
+        wheel_init(&st->tcp.wheel, cfg->timer_slots,
                       cfg->timer_granularity, now) < 0) {
         sf_stack_free(st);
         return SF_ENOMEM;
@@ -245,7 +245,7 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     for (int i = 0; i < st->nsds; i++)
         st->sd_free[i] = st->nsds - 1 - i;
     st->nsd_free = st->nsds;
-    sf_timer_init(&st->tw_timer, TK_TW);
+    wheel_timer_init(&st->tw_timer, TK_TW);
     *out = st;
     return 0;
 }
@@ -271,10 +271,10 @@ void sf_stack_free(struct sf_stack *st)
         while (st->demux.slots[i])
             stack_conn_free(st, st->demux.slots[i]);
     if (st->tcp.wheel.slots)
-        sf_wheel_free(&st->tcp.wheel);
-    sf_ttab_free(&st->demux);
-    sf_ttab_free(&st->reqs);
-    sf_ttab_free(&st->tws);
+        wheel_free(&st->tcp.wheel);
+    ttab_free(&st->demux);
+    ttab_free(&st->reqs);
+    ttab_free(&st->tws);
     free(st->listeners.slots);
     stack_ports_free(st);
     free(st->sds);
@@ -306,7 +306,7 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st)
 }
 
 /* A popped wheel entry: whose is it? */
-static void stack_timer_fire(struct sf_stack *st, struct sf_timer *t)
+static void stack_timer_fire(struct sf_stack *st, struct wheel_timer *t)
 {
     switch (t->kind) {
     case TK_CONN: {
@@ -331,10 +331,10 @@ static void stack_timer_fire(struct sf_stack *st, struct sf_timer *t)
 sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
 {
     stack_set_now(st, now);
-    struct sf_timer *t;
-    while ((t = sf_wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
+    struct wheel_timer *t;
+    while ((t = wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
         stack_timer_fire(st, t);
-    return sf_wheel_next(&st->tcp.wheel);
+    return wheel_next(&st->tcp.wheel);
 }
 
 static void drop(struct sf_stack *st, enum sf_drop why,
@@ -368,18 +368,18 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     ctx->ctr.c[SF_CTR_SEG_IN]++;
     struct sf_addr local = {ip.dst, seg.dport}, remote = {ip.src, seg.sport};
     /* one hash for the three tables (they share the key) */
-    uint64_t h = sf_ttab_hash(st->hash_key, &local, &remote);
-    struct sf_conn *c = sf_ttab_lookup_hashed(&st->demux, h, &local, &remote);
+    uint64_t h = ttab_hash(st->hash_key, &local, &remote);
+    struct sf_conn *c = ttab_lookup_hashed(&st->demux, h, &local, &remote);
     /* requests hang under a listener with a SYN queue, TIME_WAIT records
      * under a port that has some: each table is asked only if it may hold
      * the tuple (a lookup in a big table is a cache miss) */
     struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
     struct tcp_req *r =
         l && l->lq && l->lq->synq_len
-            ? sf_ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
+            ? ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
     struct tcp_tw *tw =
         c || r || !stack_port_has_tw(st, seg.dport)
-            ? NULL : sf_ttab_lookup_hashed(&st->tws, h, &local, &remote);
+            ? NULL : ttab_lookup_hashed(&st->tws, h, &local, &remote);
     /* The "land" attack: a segment from our own address and port to that
      * same address and port. Unless it is our own self-connect (then a
      * connection owns the 4-tuple), a SYN,ACK answering it would come back

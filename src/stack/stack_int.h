@@ -32,11 +32,11 @@ struct sf_stack {
     int *sd_free;         /* free descriptors (a stack) */
     int nsd_free, nsds;
 
-    struct sf_ttab demux;     /* connections by 4-tuple */
-    struct sf_ttab reqs;      /* SYN-queue requests by 4-tuple */
-    struct sf_ttab tws;       /* TIME_WAIT records by 4-tuple */
+    struct ttab demux;     /* connections by 4-tuple */
+    struct ttab reqs;      /* SYN-queue requests by 4-tuple */
+    struct ttab tws;       /* TIME_WAIT records by 4-tuple */
     struct tcp_tw *tw_head, *tw_tail; /* TIME_WAIT FIFO, in expiry order */
-    struct sf_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
+    struct wheel_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
 };

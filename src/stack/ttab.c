@@ -4,29 +4,29 @@
 
 #include "base/siphash.h"
 
-static void **link_of(const struct sf_ttab *t, void *rec)
+static void **link_of(const struct ttab *t, void *rec)
 {
     return (void **)((char *)rec + t->link_off);
 }
 
-static const struct sf_addr *key_of(const struct sf_ttab *t, const void *rec)
+static const struct sf_addr *key_of(const struct ttab *t, const void *rec)
 {
     return (const struct sf_addr *)((const char *)rec + t->key_off);
 }
 
-uint64_t sf_ttab_hash(const uint8_t *key, const struct sf_addr *local,
+uint64_t ttab_hash(const uint8_t *key, const struct sf_addr *local,
                       const struct sf_addr *remote)
 {
-    return sf_siphash_tuple(key, local, remote);
+    return siphash_tuple(key, local, remote);
 }
 
-static size_t slot_of(const struct sf_ttab *t, size_t size,
+static size_t slot_of(const struct ttab *t, size_t size,
                       const struct sf_addr *local, const struct sf_addr *remote)
 {
-    return (size_t)sf_ttab_hash(t->key, local, remote) & (size - 1);
+    return (size_t)ttab_hash(t->key, local, remote) & (size - 1);
 }
 
-int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
+int ttab_init(struct ttab *t, size_t size, size_t link_off,
                  size_t key_off, const uint8_t *key)
 {
     t->slots = calloc(size, sizeof *t->slots);
@@ -38,7 +38,7 @@ int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
     return t->slots ? 0 : SF_ENOMEM;
 }
 
-void sf_ttab_free(struct sf_ttab *t)
+void ttab_free(struct ttab *t)
 {
     free(t->slots);
     t->slots = NULL;
@@ -49,7 +49,7 @@ static bool same(const struct sf_addr *a, const struct sf_addr *b)
     return a->ip == b->ip && a->port == b->port;
 }
 
-void *sf_ttab_lookup_hashed(const struct sf_ttab *t, uint64_t hash,
+void *ttab_lookup_hashed(const struct ttab *t, uint64_t hash,
                             const struct sf_addr *local,
                             const struct sf_addr *remote)
 {
@@ -61,14 +61,14 @@ void *sf_ttab_lookup_hashed(const struct sf_ttab *t, uint64_t hash,
     return NULL;
 }
 
-void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
+void *ttab_lookup(const struct ttab *t, const struct sf_addr *local,
                      const struct sf_addr *remote)
 {
-    return sf_ttab_lookup_hashed(t, sf_ttab_hash(t->key, local, remote),
+    return ttab_lookup_hashed(t, ttab_hash(t->key, local, remote),
                                  local, remote);
 }
 
-static void grow(struct sf_ttab *t)
+static void grow(struct ttab *t)
 {
     size_t nsize = t->size * 2;
     void **ns = calloc(nsize, sizeof *ns);
@@ -88,7 +88,7 @@ static void grow(struct sf_ttab *t)
     t->size = nsize;
 }
 
-void sf_ttab_insert(struct sf_ttab *t, void *rec)
+void ttab_insert(struct ttab *t, void *rec)
 {
     if (t->count >= t->size)
         grow(t);
@@ -99,7 +99,7 @@ void sf_ttab_insert(struct sf_ttab *t, void *rec)
     t->count++;
 }
 
-void sf_ttab_remove(struct sf_ttab *t, void *rec)
+void ttab_remove(struct ttab *t, void *rec)
 {
     const struct sf_addr *k = key_of(t, rec);
     for (void **pp = &t->slots[slot_of(t, t->size, &k[0], &k[1])]; *pp;

@@ -12,26 +12,26 @@
 
 #include "synfin/synfin.h"
 
-struct sf_ttab {
+struct ttab {
     void **slots;
     size_t size, count;
     size_t link_off, key_off;
     const uint8_t *key; /* 16-byte SipHash key, owned by the stack */
 };
 
-int sf_ttab_init(struct sf_ttab *t, size_t size, size_t link_off,
+int ttab_init(struct ttab *t, size_t size, size_t link_off,
                  size_t key_off, const uint8_t *key);
-void sf_ttab_free(struct sf_ttab *t);
-void *sf_ttab_lookup(const struct sf_ttab *t, const struct sf_addr *local,
+void ttab_free(struct ttab *t);
+void *ttab_lookup(const struct ttab *t, const struct sf_addr *local,
                      const struct sf_addr *remote);
 /* The 4-tuple's hash under key: tables sharing a key can be searched with
  * one hash (a segment is looked for in three of them). */
-uint64_t sf_ttab_hash(const uint8_t *key, const struct sf_addr *local,
+uint64_t ttab_hash(const uint8_t *key, const struct sf_addr *local,
                       const struct sf_addr *remote);
-void *sf_ttab_lookup_hashed(const struct sf_ttab *t, uint64_t hash,
+void *ttab_lookup_hashed(const struct ttab *t, uint64_t hash,
                             const struct sf_addr *local,
                             const struct sf_addr *remote);
-void sf_ttab_insert(struct sf_ttab *t, void *rec);
-void sf_ttab_remove(struct sf_ttab *t, void *rec);
+void ttab_insert(struct ttab *t, void *rec);
+void ttab_remove(struct ttab *t, void *rec);
 
 #endif

@@ -12,7 +12,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     memset(c, 0, sizeof *c);
     c->sd = -1;
     c->state = SF_CLOSED;
-    sf_timer_init(&c->timer, TK_CONN);
+    wheel_timer_init(&c->timer, TK_CONN);
     for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
     c->rto_us = (uint32_t)(cfg->rto_initial / SF_USEC);
@@ -22,16 +22,16 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
     c->snd_mss = 536; /* RFC 9293 3.7.1: default send MSS without the option */
-    sf_ring_init(&c->sndbuf);
-    sf_ring_init(&c->rcvbuf);
+    ring_init(&c->sndbuf);
+    ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;
 }
 
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     tcp_timers_stop_all(ctx, c);
-    sf_ring_free(&c->sndbuf);
-    sf_ring_free(&c->rcvbuf);
+    ring_free(&c->sndbuf);
+    ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     free(c->lq);
     c->lq = NULL;
@@ -164,9 +164,9 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_set_state(ctx, c, SF_CLOSED, cause);
     /* RFC 9293 3.10.7.4: "All segment queues should be flushed." Unread
      * received data stays readable only after an orderly end. */
-    sf_ring_free(&c->sndbuf);
+    ring_free(&c->sndbuf);
     if (error)
-        sf_ring_free(&c->rcvbuf);
+        ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
@@ -188,8 +188,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->snd_mss = c->snd_mss;
     info->rcv_nxt = c->rcv_nxt;
     info->rcv_wnd = c->rcv_wnd;
-    info->sndq = sf_ring_len(&c->sndbuf);
-    info->rcvq = c->lq ? c->lq->acceptq_len : sf_ring_len(&c->rcvbuf);
+    info->sndq = ring_len(&c->sndbuf);
+    info->rcvq = c->lq ? c->lq->acceptq_len : ring_len(&c->rcvbuf);
     info->rto = tcp_rto(c);
     info->retransmits = c->nrexmt;
     info->error = c->error;

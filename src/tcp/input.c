@@ -398,10 +398,10 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
     }
     if (seq_gt(ack, c->snd_buf_seq)) {
         uint32_t n = ack - c->snd_buf_seq;
-        if (n > sf_ring_len(&c->sndbuf))
-            n = sf_ring_len(&c->sndbuf);
-        sf_ring_consume(&c->sndbuf, n);
-        sf_ring_trim(&c->sndbuf, false); /* all acknowledged: no buffer */
+        if (n > ring_len(&c->sndbuf))
+            n = ring_len(&c->sndbuf);
+        ring_consume(&c->sndbuf, n);
+        ring_trim(&c->sndbuf, false); /* all acknowledged: no buffer */
         c->snd_buf_seq += n;
     }
     c->snd_una = ack;
@@ -415,7 +415,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= sf_ring_space(&c->rcvbuf, c->rcvbuf_size) && tcp_reass_empty(c);
+           s->len <= ring_space(&c->rcvbuf, c->rcvbuf_size) && tcp_reass_empty(c);
 }
 
 /* Fifth, check the ACK field. */
@@ -576,7 +576,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
         return;
     }
-    if (sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0) {
+    if (ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0) {
         tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }
@@ -594,7 +594,7 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     }
     bool filled;
     uint32_t n = tcp_reass_in_order(c, s->payload, (uint32_t)s->len, &filled);
-    sf_ring_commit(&c->rcvbuf, n);
+    ring_commit(&c->rcvbuf, n);
     /* "advances RCV.NXT over the data accepted" */
     c->rcv_nxt += n;
     if (filled || !tcp_reass_empty(c))

@@ -9,7 +9,7 @@
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote)
 {
-    uint32_t f = (uint32_t)sf_siphash_tuple(ctx->isn_key, local, remote);
+    uint32_t f = (uint32_t)siphash_tuple(ctx->isn_key, local, remote);
     uint32_t m = (uint32_t)(ctx->now / (4 * SF_USEC));
     return m + f;
 }

@@ -26,7 +26,7 @@ void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
  * at most 65535. */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
-    uint32_t used = sf_ring_len(&c->rcvbuf);
+    uint32_t used = ring_len(&c->rcvbuf);
     uint32_t space = c->rcvbuf_size > used ? c->rcvbuf_size - used : 0;
     return space > 65535 ? 65535 : space;
 }
@@ -91,7 +91,7 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
 
 static uint32_t data_end(const struct sf_conn *c)
 {
-    return c->snd_buf_seq + sf_ring_len(&c->sndbuf);
+    return c->snd_buf_seq + ring_len(&c->sndbuf);
 }
 
 /* Sends [seq, seq+n) of the send buffer, with FIN if it ends at our FIN;
@@ -106,7 +106,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     if (fin)
         flags |= SF_FIN;
     if (n)
-        sf_ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
+        ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     send_seg(ctx, c, seq, flags, ctx->pbuf, n);
     uint32_t used = n + (fin ? 1 : 0);
     if (n < c->snd_mss && seq_gt(seq + n, c->snd_sml))

@@ -52,12 +52,12 @@ static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
         if (seq_geq(s, end))
             break;
         if (seq_lt(at, s))
-            sf_ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
+            ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
                              s - at);
         at = e;
     }
     if (seq_lt(at, end))
-        sf_ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
+        ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
                          end - at);
 }
 
@@ -105,7 +105,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
-    if (sf_ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
+    if (ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
     if (!q) {

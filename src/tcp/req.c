@@ -50,11 +50,11 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
-        sf_wheel_stop(&ctx->wheel, &r->timer);
+        wheel_stop(&ctx->wheel, &r->timer);
     else
-        sf_wheel_start(&ctx->wheel, &r->timer, due);
-    sf_ring_free(&tmp->sndbuf);
-    sf_ring_free(&tmp->rcvbuf);
+        wheel_start(&ctx->wheel, &r->timer, due);
+    ring_free(&tmp->sndbuf);
+    ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
 }
 
@@ -62,7 +62,7 @@ void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp)
 {
     memset(r, 0, sizeof *r);
-    sf_timer_init(&r->timer, TK_REQ);
+    wheel_timer_init(&r->timer, TK_REQ);
     r->local = tmp->local;
     r->remote = tmp->remote;
     r->iss = tmp->iss;
@@ -122,15 +122,15 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =
-        sf_timer_pending(&r->timer) ? r->timer.expires : SF_TIME_NEVER;
+        wheel_timer_pending(&r->timer) ? r->timer.expires : SF_TIME_NEVER;
 }
 
 void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
                    struct sf_conn *src)
 {
-    sf_wheel_stop(&ctx->wheel, &src->timer);
+    wheel_stop(&ctx->wheel, &src->timer);
     memcpy(dst, src, sizeof *dst);
-    sf_timer_init(&dst->timer, TK_CONN);
+    wheel_timer_init(&dst->timer, TK_CONN);
     tcp_timer_rearm(ctx, dst);
 }
 
@@ -176,7 +176,7 @@ static uint32_t cookie_hash(const struct tcp_ctx *ctx,
     for (int i = 0; i < 5; i++)
         for (int k = 0; k < 4; k++)
             b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return (uint32_t)sf_siphash24(ctx->cookie_key, b, sizeof b) & 0xffffff;
+    return (uint32_t)siphash24(ctx->cookie_key, b, sizeof b) & 0xffffff;
 }
 
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,

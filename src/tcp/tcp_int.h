@@ -17,12 +17,12 @@
 #include "base/wheel.h"
 #include "synfin/synfin.h"
 #include "tcp/seq.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* Per-stack TCP context. Embedded in struct sf_stack. */
 struct tcp_ctx {
     const struct sf_stack_cfg *cfg;
-    struct sf_wheel wheel;
+    struct wheel wheel;
     struct sf_counters ctr;
     sf_time_t now;
     uint8_t isn_key[16];    /* RFC 6528 secret, derived from cfg->seed */
@@ -54,8 +54,8 @@ struct sf_conn {
     struct sf_conn *hnext;    /* demux (or listener) hash chain */
     struct sf_conn *qnext;    /* the next in that accept queue */
     struct tcp_lq *lq;        /* a listener's queues (LISTEN only) */
-    struct sf_ring sndbuf, rcvbuf;
-    struct sf_timer timer;
+    struct ring sndbuf, rcvbuf;
+    struct wheel_timer timer;
     sf_time_t deadline[TT_NWIDE]; /* SF_TIME_NEVER when off */
     uint32_t delack_ms; /* the delayed ACK's deadline, if delack_on */
     struct sf_addr local, remote;
@@ -132,7 +132,7 @@ struct tcp_lq {
 struct tcp_req {
     struct tcp_req *hnext;        /* stack's request table chain */
     struct sf_addr local, remote; /* the key: consecutive */
-    struct sf_timer timer;        /* SYN,ACK retransmission: TK_REQ */
+    struct wheel_timer timer;        /* SYN,ACK retransmission: TK_REQ */
     struct sf_conn *listener;
     struct tcp_req *qnext, *qprev; /* the listener's SYN queue */
     uint32_t iss, irs;

@@ -16,9 +16,9 @@ void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c)
             next = d;
     }
     if (next == SF_TIME_NEVER)
-        sf_wheel_stop(&ctx->wheel, &c->timer);
-    else if (!sf_timer_pending(&c->timer) || c->timer.expires != next)
-        sf_wheel_start(&ctx->wheel, &c->timer, next);
+        wheel_stop(&ctx->wheel, &c->timer);
+    else if (!wheel_timer_pending(&c->timer) || c->timer.expires != next)
+        wheel_start(&ctx->wheel, &c->timer, next);
 }
 
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -50,7 +50,7 @@ void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
     for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
     c->delack_on = false;
-    sf_wheel_stop(&ctx->wheel, &c->timer);
+    wheel_stop(&ctx->wheel, &c->timer);
 }
 
 static void trace_timer(struct tcp_ctx *ctx, struct sf_conn *c,

@@ -69,9 +69,9 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
         return SF_EPIPE;
     if (len == 0)
         return 0;
-    if (sf_ring_reserve(&c->sndbuf, c->sndbuf_size) < 0)
+    if (ring_reserve(&c->sndbuf, c->sndbuf_size) < 0)
         return SF_ENOMEM;
-    uint32_t n = sf_ring_write(&c->sndbuf, c->sndbuf_size, buf,
+    uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)
         return SF_EAGAIN; /* "insufficient resources": try again later */
@@ -102,13 +102,13 @@ long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
 {
     if (c->state == SF_LISTEN)
         return SF_ENOTCONN;
-    if (sf_ring_len(&c->rcvbuf) > 0 && len > 0) {
+    if (ring_len(&c->rcvbuf) > 0 && len > 0) {
         uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-        uint32_t n = sf_ring_peek(&c->rcvbuf, 0, buf, want);
+        uint32_t n = ring_peek(&c->rcvbuf, 0, buf, want);
         if (!(flags & SF_MSG_PEEK)) {
-            sf_ring_consume(&c->rcvbuf, n);
+            ring_consume(&c->rcvbuf, n);
             /* read dry and no out-of-order bytes waiting: no buffer */
-            sf_ring_trim(&c->rcvbuf, !tcp_reass_empty(c));
+            ring_trim(&c->rcvbuf, !tcp_reass_empty(c));
             maybe_window_update(ctx, c);
         }
         return (long)n;
@@ -127,7 +127,7 @@ long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
 static void queue_fin(struct sf_conn *c)
 {
     c->fin_queued = true;
-    c->fin_seq = c->snd_buf_seq + sf_ring_len(&c->sndbuf);
+    c->fin_seq = c->snd_buf_seq + ring_len(&c->sndbuf);
 }
 
 /* 3.10.4 CLOSE (also shutdown(SHUT_WR): the FIN is the same). */
@@ -201,7 +201,7 @@ void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c)
     /* RFC 1122 4.2.2.13: "If such a host issues a CLOSE call while
      * received data is still pending in TCP ... its TCP SHOULD send a RST
      * to show that data was lost." */
-    if (sf_ring_len(&c->rcvbuf) > 0) {
+    if (ring_len(&c->rcvbuf) > 0) {
         tcp_abort(ctx, c);
         return;
     }

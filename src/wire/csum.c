@@ -2,7 +2,7 @@
  * complement sum of 16-bit big-endian words. */
 #include <string.h>
 
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* Folds the carries of a 64-bit partial sum back in (end-around carry),
  * which keeps the one's complement sum unchanged. */

@@ -1,6 +1,6 @@
 /* IPv4 header parse and emit (RFC 791). Options in the header are allowed
  * and skipped; fragments are not reassembled and so are dropped. */
-#include "wire/wire.h"
+#include "synfin/wire.h"
 #include "wire/bytes.h"
 #include "wire/wire_int.h"
 
@@ -27,23 +27,23 @@ enum sf_drop sf_ipv4_parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip)
         return SF_DROP_IP_HDRLEN;
     /* A longer buffer is link padding (Ethernet minimum frame); a shorter
      * one is a truncated datagram. */
-    size_t tot = sf_get16(buf + 2);
+    size_t tot = wire_get16(buf + 2);
     if (tot < hl || tot > len)
         return SF_DROP_IP_TOTLEN;
     if (sf_csum_fold(sf_csum_add(0, buf, hl)) != 0)
         return SF_DROP_IP_CSUM;
-    uint16_t frag = sf_get16(buf + 6);
+    uint16_t frag = wire_get16(buf + 6);
     if (frag & (IP_MF | IP_OFFMASK))
         return SF_DROP_IP_FRAGMENT;
-    uint32_t src = sf_get32(buf + 12);
+    uint32_t src = wire_get32(buf + 12);
     if (bad_source(src))
         return SF_DROP_IP_BAD_SRC;
     ip->src = src;
-    ip->dst = sf_get32(buf + 16);
+    ip->dst = wire_get32(buf + 16);
     ip->proto = buf[9];
     ip->ttl = buf[8];
     ip->tos = buf[1];
-    ip->id = sf_get16(buf + 4);
+    ip->id = wire_get16(buf + 4);
     ip->payload = buf + hl;
     ip->payload_len = tot - hl;
     return SF_DROP_NONE;
@@ -51,17 +51,17 @@ enum sf_drop sf_ipv4_parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip)
 
 /* Writes the 20-byte header for a datagram of total length tot. DF is set:
  * we never fragment, and rely on path MTU discovery (RFC 1191). */
-void sf_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot)
+void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot)
 {
     p[0] = 0x45;
     p[1] = ip->tos;
-    sf_put16(p + 2, tot);
-    sf_put16(p + 4, ip->id);
-    sf_put16(p + 6, IP_DF);
+    wire_put16(p + 2, tot);
+    wire_put16(p + 4, ip->id);
+    wire_put16(p + 6, IP_DF);
     p[8] = ip->ttl ? ip->ttl : 64;
     p[9] = SF_IPPROTO_TCP_NUM;
-    sf_put16(p + 10, 0);
-    sf_put32(p + 12, ip->src);
-    sf_put32(p + 16, ip->dst);
-    sf_put16(p + 10, sf_csum_fold(sf_csum_add(0, p, SF_IPV4_HDR_MIN)));
+    wire_put16(p + 10, 0);
+    wire_put32(p + 12, ip->src);
+    wire_put32(p + 16, ip->dst);
+    wire_put16(p + 10, sf_csum_fold(sf_csum_add(0, p, SF_IPV4_HDR_MIN)));
 }

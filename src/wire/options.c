@@ -27,7 +27,7 @@ static enum sf_drop opt_one(uint8_t kind, const uint8_t *p, size_t len,
         if (len != 4)
             return SF_DROP_TCP_OPT_BAD;
         opt->has_mss = true;
-        opt->mss = sf_get16(p + 2);
+        opt->mss = wire_get16(p + 2);
         return SF_DROP_NONE;
     case OPT_WS:
         if (len != 3)
@@ -46,23 +46,23 @@ static enum sf_drop opt_one(uint8_t kind, const uint8_t *p, size_t len,
             return SF_DROP_TCP_OPT_BAD;
         opt->nsack = (uint8_t)((len - 2) / 8);
         for (size_t i = 0; i < opt->nsack; i++) {
-            opt->sack[i][0] = sf_get32(p + 2 + 8 * i);
-            opt->sack[i][1] = sf_get32(p + 6 + 8 * i);
+            opt->sack[i][0] = wire_get32(p + 2 + 8 * i);
+            opt->sack[i][1] = wire_get32(p + 6 + 8 * i);
         }
         return SF_DROP_NONE;
     case OPT_TS:
         if (len != 10)
             return SF_DROP_TCP_OPT_BAD;
         opt->has_ts = true;
-        opt->ts_val = sf_get32(p + 2);
-        opt->ts_ecr = sf_get32(p + 6);
+        opt->ts_val = wire_get32(p + 2);
+        opt->ts_ecr = wire_get32(p + 6);
         return SF_DROP_NONE;
     default:
         return SF_DROP_NONE;
     }
 }
 
-enum sf_drop sf_tcp_opts_parse(const uint8_t *p, size_t optlen,
+enum sf_drop wire_opts_parse(const uint8_t *p, size_t optlen,
                                struct sf_tcp_opts *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -113,12 +113,12 @@ size_t sf_tcp_opts_len(const struct sf_tcp_opts *opt)
     return (len + 3) & ~(size_t)3;
 }
 
-void sf_tcp_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt)
+void wire_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt)
 {
     size_t i = 0, total = sf_tcp_opts_len(opt);
     if (opt->has_mss) {
         p[i] = OPT_MSS, p[i + 1] = 4;
-        sf_put16(p + i + 2, opt->mss);
+        wire_put16(p + i + 2, opt->mss);
         i += 4;
     }
     if (opt->sack_ok) {
@@ -127,8 +127,8 @@ void sf_tcp_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt)
     }
     if (opt->has_ts) {
         p[i] = OPT_TS, p[i + 1] = 10;
-        sf_put32(p + i + 2, opt->ts_val);
-        sf_put32(p + i + 6, opt->ts_ecr);
+        wire_put32(p + i + 2, opt->ts_val);
+        wire_put32(p + i + 6, opt->ts_ecr);
         i += 10;
     }
     if (opt->has_wscale) {
@@ -139,8 +139,8 @@ void sf_tcp_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt)
     if (n) {
         p[i] = OPT_SACK, p[i + 1] = (uint8_t)(2 + 8 * n);
         for (size_t b = 0; b < n; b++) {
-            sf_put32(p + i + 2 + 8 * b, opt->sack[b][0]);
-            sf_put32(p + i + 6 + 8 * b, opt->sack[b][1]);
+            wire_put32(p + i + 2 + 8 * b, opt->sack[b][0]);
+            wire_put32(p + i + 6 + 8 * b, opt->sack[b][1]);
         }
         i += 2 + 8 * n;
     }

@@ -6,14 +6,14 @@
 
 /* RFC 9293 3.1: the checksum covers a 96-bit pseudo-header of source and
  * destination address, zero, protocol and TCP length. */
-uint32_t sf_tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
+uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
 {
     uint8_t ph[12];
-    sf_put32(ph, src);
-    sf_put32(ph + 4, dst);
+    wire_put32(ph, src);
+    wire_put32(ph + 4, dst);
     ph[8] = 0;
     ph[9] = SF_IPPROTO_TCP_NUM;
-    sf_put16(ph + 10, (uint16_t)tcplen);
+    wire_put16(ph + 10, (uint16_t)tcplen);
     return sf_csum_add(0, ph, sizeof ph);
 }
 
@@ -28,15 +28,15 @@ enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
     size_t doff = (size_t)(p[12] >> 4) * 4;
     if (doff < SF_TCP_HDR_MIN || doff > len)
         return SF_DROP_TCP_DOFF;
-    uint32_t sum = sf_tcp_pseudo_sum(ip->src, ip->dst, len);
+    uint32_t sum = wire_pseudo_sum(ip->src, ip->dst, len);
     if (sf_csum_fold(sf_csum_add(sum, p, len)) != 0)
         return SF_DROP_TCP_CSUM;
-    seg->sport = sf_get16(p);
-    seg->dport = sf_get16(p + 2);
+    seg->sport = wire_get16(p);
+    seg->dport = wire_get16(p + 2);
     /* RFC 9293 3.1: port 0 is reserved; nothing may be sent to or from it. */
     if (seg->sport == 0 || seg->dport == 0)
         return SF_DROP_TCP_PORT_ZERO;
-    enum sf_drop d = sf_tcp_opts_parse(p + SF_TCP_HDR_MIN,
+    enum sf_drop d = wire_opts_parse(p + SF_TCP_HDR_MIN,
                                        doff - SF_TCP_HDR_MIN, &seg->opt);
     if (d != SF_DROP_NONE)
         return d;
@@ -45,10 +45,10 @@ enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
      * (the "Christmas tree" probes); no peer sends them. */
     if ((seg->flags & SF_SYN) && (seg->flags & (SF_RST | SF_FIN)))
         return SF_DROP_TCP_FLAGS;
-    seg->seq = sf_get32(p + 4);
-    seg->ack = sf_get32(p + 8);
-    seg->win = sf_get16(p + 14);
-    seg->urp = sf_get16(p + 18);
+    seg->seq = wire_get32(p + 4);
+    seg->ack = wire_get32(p + 8);
+    seg->win = wire_get16(p + 14);
+    seg->urp = wire_get16(p + 18);
     seg->payload = p + doff;
     seg->len = len - doff;
     return SF_DROP_NONE;
@@ -56,16 +56,16 @@ enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
 
 static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
 {
-    sf_put16(p, seg->sport);
-    sf_put16(p + 2, seg->dport);
-    sf_put32(p + 4, seg->seq);
-    sf_put32(p + 8, seg->ack);
+    wire_put16(p, seg->sport);
+    wire_put16(p + 2, seg->dport);
+    wire_put32(p + 4, seg->seq);
+    wire_put32(p + 8, seg->ack);
     p[12] = (uint8_t)(doff / 4) << 4;
     p[13] = seg->flags;
-    sf_put16(p + 14, seg->win);
-    sf_put16(p + 16, 0);
-    sf_put16(p + 18, seg->urp);
-    sf_tcp_opts_emit(p + SF_TCP_HDR_MIN, &seg->opt);
+    wire_put16(p + 14, seg->win);
+    wire_put16(p + 16, 0);
+    wire_put16(p + 18, seg->urp);
+    wire_opts_emit(p + SF_TCP_HDR_MIN, &seg->opt);
 }
 
 size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
@@ -77,11 +77,11 @@ size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
     if (seg->len > 0xffff || tot > 0xffff || tot > cap)
         return 0;
     uint8_t *p = buf + SF_IPV4_HDR_MIN;
-    sf_ipv4_emit_hdr(buf, ip, (uint16_t)tot);
+    wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot);
     tcp_emit_hdr(p, seg, doff);
     if (seg->len)
         memmove(p + doff, seg->payload, seg->len);
-    uint32_t sum = sf_tcp_pseudo_sum(ip->src, ip->dst, tcplen);
-    sf_put16(p + 16, sf_csum_fold(sf_csum_add(sum, p, tcplen)));
+    uint32_t sum = wire_pseudo_sum(ip->src, ip->dst, tcplen);
+    wire_put16(p + 16, sf_csum_fold(sf_csum_add(sum, p, tcplen)));
     return tot;
 }

@@ -2,18 +2,18 @@
 #ifndef SF_WIRE_WIRE_INT_H
 #define SF_WIRE_WIRE_INT_H
 
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* ipv4.c: the 20-byte IPv4 header (no options) for total length tot. */
-void sf_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot);
+void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot);
 
 /* options.c: parses optlen bytes of TCP options into *opt. */
-enum sf_drop sf_tcp_opts_parse(const uint8_t *p, size_t optlen,
+enum sf_drop wire_opts_parse(const uint8_t *p, size_t optlen,
                                struct sf_tcp_opts *opt);
 /* options.c: writes exactly sf_tcp_opts_len(opt) bytes at p. */
-void sf_tcp_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt);
+void wire_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt);
 
 /* tcp.c: the pseudo-header sum (RFC 9293 3.1) for a TCP length. */
-uint32_t sf_tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen);
+uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen);
 
 #endif

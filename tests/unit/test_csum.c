@@ -6,7 +6,7 @@
 
 #include "base/ring.h"
 #include "check.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 static uint16_t reference(const uint8_t *p, size_t len)
 {
@@ -44,36 +44,36 @@ static void test_csum(void)
 
 static void test_ring(void)
 {
-    struct sf_ring r;
-    sf_ring_init(&r);
-    CHECK_EQ(sf_ring_len(&r), 0);
+    struct ring r;
+    ring_init(&r);
+    CHECK_EQ(ring_len(&r), 0);
     CHECK(r.m == NULL); /* no storage until bytes arrive */
-    CHECK_EQ(sf_ring_space(&r, 10), 10);
-    CHECK_EQ(sf_ring_write(&r, 10, "abcdefgh", 8), 8);
+    CHECK_EQ(ring_space(&r, 10), 10);
+    CHECK_EQ(ring_write(&r, 10, "abcdefgh", 8), 8);
     char out[16];
-    CHECK_EQ(sf_ring_peek(&r, 2, out, 3), 3);
+    CHECK_EQ(ring_peek(&r, 2, out, 3), 3);
     CHECK(memcmp(out, "cde", 3) == 0);
-    sf_ring_consume(&r, 6);
+    ring_consume(&r, 6);
     /* wraps: 2 held, 8 free, the write crosses the end */
-    CHECK_EQ(sf_ring_write(&r, 10, "12345678", 8), 8);
-    CHECK_EQ(sf_ring_write(&r, 10, "x", 1), 0); /* full */
-    CHECK_EQ(sf_ring_peek(&r, 0, out, 16), 10);
+    CHECK_EQ(ring_write(&r, 10, "12345678", 8), 8);
+    CHECK_EQ(ring_write(&r, 10, "x", 1), 0); /* full */
+    CHECK_EQ(ring_peek(&r, 0, out, 16), 10);
     CHECK(memcmp(out, "gh12345678", 10) == 0);
-    sf_ring_consume(&r, 10);
+    ring_consume(&r, 10);
     /* out-of-order bytes past the tail keep their place until committed */
-    CHECK_EQ(sf_ring_write_at(&r, 10, 3, "XYZ", 3), 3);
-    CHECK_EQ(sf_ring_len(&r), 0);
-    sf_ring_trim(&r, true); /* something waits past the tail: kept */
+    CHECK_EQ(ring_write_at(&r, 10, 3, "XYZ", 3), 3);
+    CHECK_EQ(ring_len(&r), 0);
+    ring_trim(&r, true); /* something waits past the tail: kept */
     CHECK(r.m != NULL);
-    CHECK_EQ(sf_ring_write_at(&r, 10, 0, "abc", 3), 3);
-    sf_ring_commit(&r, 6);
-    CHECK_EQ(sf_ring_peek(&r, 0, out, 16), 6);
+    CHECK_EQ(ring_write_at(&r, 10, 0, "abc", 3), 3);
+    ring_commit(&r, 6);
+    CHECK_EQ(ring_peek(&r, 0, out, 16), 6);
     CHECK(memcmp(out, "abcXYZ", 6) == 0);
-    CHECK_EQ(sf_ring_write_at(&r, 10, 4, "toolong", 7), 0); /* past the end */
-    sf_ring_consume(&r, 6);
-    sf_ring_trim(&r, false);
+    CHECK_EQ(ring_write_at(&r, 10, 4, "toolong", 7), 0); /* past the end */
+    ring_consume(&r, 6);
+    ring_trim(&r, false);
     CHECK(r.m == NULL); /* empty: storage given back */
-    sf_ring_free(&r);
+    ring_free(&r);
 }
 
 int main(void)

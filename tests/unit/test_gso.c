@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "link/gso.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #define SRC 0xC6120002u /* 198.18.0.2 */
 #define DST 0xC6120001u

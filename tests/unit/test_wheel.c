@@ -9,181 +9,181 @@
 
 #define MS SF_MSEC
 
-static struct sf_wheel mkwheel(size_t slots, sf_time_t gran, sf_time_t now)
+static struct wheel mkwheel(size_t slots, sf_time_t gran, sf_time_t now)
 {
-    struct sf_wheel w;
-    int rc = sf_wheel_init(&w, slots, gran, now);
+    struct wheel w;
+    int rc = wheel_init(&w, slots, gran, now);
     CHECK_EQ(rc, 0);
     return w;
 }
 
 static void test_init(void)
 {
-    struct sf_wheel w;
-    CHECK_EQ(sf_wheel_init(&w, 0, MS, 0), SF_EINVAL);
-    CHECK_EQ(sf_wheel_init(&w, 16, 0, 0), SF_EINVAL);
-    CHECK_EQ(sf_wheel_init(&w, 100, MS, 5), 0);
+    struct wheel w;
+    CHECK_EQ(wheel_init(&w, 0, MS, 0), SF_EINVAL);
+    CHECK_EQ(wheel_init(&w, 16, 0, 0), SF_EINVAL);
+    CHECK_EQ(wheel_init(&w, 100, MS, 5), 0);
     CHECK_EQ(w.nslots, 128);
-    CHECK(sf_wheel_next(&w) == SF_TIME_NEVER);
-    CHECK(sf_wheel_pop_expired(&w, 1000 * SF_SEC) == NULL);
-    sf_wheel_free(&w);
+    CHECK(wheel_next(&w) == SF_TIME_NEVER);
+    CHECK(wheel_pop_expired(&w, 1000 * SF_SEC) == NULL);
+    wheel_free(&w);
 }
 
 static void test_order_and_exact(void)
 {
-    struct sf_wheel w = mkwheel(64, MS, 0);
-    struct sf_timer t[5];
+    struct wheel w = mkwheel(64, MS, 0);
+    struct wheel_timer t[5];
     /* Out-of-order starts, some inside the same 1 ms tick. */
     sf_time_t at[5] = {30 * MS + 7, 10 * MS + 500, 10 * MS + 499, 2 * MS, 30 * MS};
     for (int i = 0; i < 5; i++) {
-        sf_timer_init(&t[i], (uint8_t)i);
-        sf_wheel_start(&w, &t[i], at[i]);
+        wheel_timer_init(&t[i], (uint8_t)i);
+        wheel_start(&w, &t[i], at[i]);
     }
     CHECK_EQ(w.count, 5);
-    CHECK_EQ(sf_wheel_next(&w), 2 * MS);
+    CHECK_EQ(wheel_next(&w), 2 * MS);
     /* Exact: not a nanosecond early. */
-    CHECK(sf_wheel_pop_expired(&w, 2 * MS - 1) == NULL);
-    CHECK(sf_wheel_pop_expired(&w, 2 * MS) == &t[3]);
-    CHECK(!sf_timer_pending(&t[3]));
-    CHECK_EQ(sf_wheel_next(&w), 10 * MS + 499);
-    CHECK(sf_wheel_pop_expired(&w, 10 * MS + 499) == &t[2]);
-    CHECK(sf_wheel_pop_expired(&w, 10 * MS + 499) == NULL);
-    CHECK_EQ(sf_wheel_next(&w), 10 * MS + 500);
+    CHECK(wheel_pop_expired(&w, 2 * MS - 1) == NULL);
+    CHECK(wheel_pop_expired(&w, 2 * MS) == &t[3]);
+    CHECK(!wheel_timer_pending(&t[3]));
+    CHECK_EQ(wheel_next(&w), 10 * MS + 499);
+    CHECK(wheel_pop_expired(&w, 10 * MS + 499) == &t[2]);
+    CHECK(wheel_pop_expired(&w, 10 * MS + 499) == NULL);
+    CHECK_EQ(wheel_next(&w), 10 * MS + 500);
     /* A big step pops the rest in expiry order. */
-    CHECK(sf_wheel_pop_expired(&w, SF_SEC) == &t[1]);
-    CHECK(sf_wheel_pop_expired(&w, SF_SEC) == &t[4]);
-    CHECK(sf_wheel_pop_expired(&w, SF_SEC) == &t[0]);
-    CHECK(sf_wheel_pop_expired(&w, SF_SEC) == NULL);
+    CHECK(wheel_pop_expired(&w, SF_SEC) == &t[1]);
+    CHECK(wheel_pop_expired(&w, SF_SEC) == &t[4]);
+    CHECK(wheel_pop_expired(&w, SF_SEC) == &t[0]);
+    CHECK(wheel_pop_expired(&w, SF_SEC) == NULL);
     CHECK_EQ(w.count, 0);
-    CHECK(sf_wheel_next(&w) == SF_TIME_NEVER);
-    sf_wheel_free(&w);
+    CHECK(wheel_next(&w) == SF_TIME_NEVER);
+    wheel_free(&w);
 }
 
 static void test_ties_and_restart(void)
 {
-    struct sf_wheel w = mkwheel(16, MS, 0);
-    struct sf_timer t[4];
+    struct wheel w = mkwheel(16, MS, 0);
+    struct wheel_timer t[4];
     for (int i = 0; i < 4; i++) {
-        sf_timer_init(&t[i], (uint8_t)i);
-        sf_wheel_start(&w, &t[i], 5 * MS);
+        wheel_timer_init(&t[i], (uint8_t)i);
+        wheel_start(&w, &t[i], 5 * MS);
     }
     /* Restarting t[1] at the same time moves it to the back of the tie. */
-    sf_wheel_start(&w, &t[1], 5 * MS);
+    wheel_start(&w, &t[1], 5 * MS);
     CHECK_EQ(w.count, 4);
     /* Restart t[2] later: it must not fire at 5 ms. */
-    sf_wheel_start(&w, &t[2], 7 * MS);
-    CHECK(sf_wheel_pop_expired(&w, 6 * MS) == &t[0]);
-    CHECK(sf_wheel_pop_expired(&w, 6 * MS) == &t[3]);
-    CHECK(sf_wheel_pop_expired(&w, 6 * MS) == &t[1]);
-    CHECK(sf_wheel_pop_expired(&w, 6 * MS) == NULL);
-    CHECK(sf_timer_pending(&t[2]));
-    CHECK_EQ(sf_wheel_next(&w), 7 * MS);
+    wheel_start(&w, &t[2], 7 * MS);
+    CHECK(wheel_pop_expired(&w, 6 * MS) == &t[0]);
+    CHECK(wheel_pop_expired(&w, 6 * MS) == &t[3]);
+    CHECK(wheel_pop_expired(&w, 6 * MS) == &t[1]);
+    CHECK(wheel_pop_expired(&w, 6 * MS) == NULL);
+    CHECK(wheel_timer_pending(&t[2]));
+    CHECK_EQ(wheel_next(&w), 7 * MS);
     /* Restart earlier than before. */
-    sf_wheel_start(&w, &t[2], 6 * MS + 1);
-    CHECK_EQ(sf_wheel_next(&w), 6 * MS + 1);
-    CHECK(sf_wheel_pop_expired(&w, 7 * MS) == &t[2]);
-    CHECK(sf_wheel_pop_expired(&w, 7 * MS) == NULL);
-    sf_wheel_free(&w);
+    wheel_start(&w, &t[2], 6 * MS + 1);
+    CHECK_EQ(wheel_next(&w), 6 * MS + 1);
+    CHECK(wheel_pop_expired(&w, 7 * MS) == &t[2]);
+    CHECK(wheel_pop_expired(&w, 7 * MS) == NULL);
+    wheel_free(&w);
 }
 
 static void test_stop(void)
 {
-    struct sf_wheel w = mkwheel(16, MS, 0);
-    struct sf_timer a, b, c;
-    sf_timer_init(&a, 1);
-    sf_timer_init(&b, 2);
-    sf_timer_init(&c, 3);
-    sf_wheel_stop(&w, &a); /* idle: harmless */
+    struct wheel w = mkwheel(16, MS, 0);
+    struct wheel_timer a, b, c;
+    wheel_timer_init(&a, 1);
+    wheel_timer_init(&b, 2);
+    wheel_timer_init(&c, 3);
+    wheel_stop(&w, &a); /* idle: harmless */
     CHECK_EQ(w.count, 0);
-    sf_wheel_start(&w, &a, 3 * MS);
-    sf_wheel_start(&w, &b, 4 * MS);
-    sf_wheel_start(&w, &c, 4 * MS);
-    CHECK_EQ(sf_wheel_next(&w), 3 * MS);
-    sf_wheel_stop(&w, &a); /* the earliest: next must move on */
-    CHECK(!sf_timer_pending(&a));
+    wheel_start(&w, &a, 3 * MS);
+    wheel_start(&w, &b, 4 * MS);
+    wheel_start(&w, &c, 4 * MS);
+    CHECK_EQ(wheel_next(&w), 3 * MS);
+    wheel_stop(&w, &a); /* the earliest: next must move on */
+    CHECK(!wheel_timer_pending(&a));
     CHECK(a.prev == NULL);
-    CHECK_EQ(sf_wheel_next(&w), 4 * MS);
-    sf_wheel_stop(&w, &a); /* twice: harmless */
+    CHECK_EQ(wheel_next(&w), 4 * MS);
+    wheel_stop(&w, &a); /* twice: harmless */
     CHECK_EQ(w.count, 2);
     /* Stop a timer that is already due but not yet popped. */
-    CHECK(sf_wheel_pop_expired(&w, 5 * MS) == &b);
-    sf_wheel_stop(&w, &c);
-    CHECK(sf_wheel_pop_expired(&w, 5 * MS) == NULL);
+    CHECK(wheel_pop_expired(&w, 5 * MS) == &b);
+    wheel_stop(&w, &c);
+    CHECK(wheel_pop_expired(&w, 5 * MS) == NULL);
     CHECK_EQ(w.count, 0);
-    CHECK(sf_wheel_next(&w) == SF_TIME_NEVER);
-    sf_wheel_free(&w);
+    CHECK(wheel_next(&w) == SF_TIME_NEVER);
+    wheel_free(&w);
 }
 
 static void test_past_start(void)
 {
-    struct sf_wheel w = mkwheel(16, MS, 100 * MS);
-    struct sf_timer a, b, c;
-    sf_timer_init(&a, 1);
-    sf_timer_init(&b, 2);
-    sf_timer_init(&c, 3);
-    sf_wheel_start(&w, &a, 50 * MS);  /* in the past */
-    sf_wheel_start(&w, &b, 10 * MS);  /* further in the past: fires first */
-    sf_wheel_start(&w, &c, 100 * MS); /* exactly now */
-    CHECK_EQ(sf_wheel_next(&w), 10 * MS);
-    CHECK(sf_wheel_pop_expired(&w, 100 * MS) == &b);
-    CHECK(sf_wheel_pop_expired(&w, 100 * MS) == &a);
-    CHECK(sf_wheel_pop_expired(&w, 100 * MS) == &c);
-    CHECK(sf_wheel_pop_expired(&w, 100 * MS) == NULL);
-    sf_wheel_free(&w);
+    struct wheel w = mkwheel(16, MS, 100 * MS);
+    struct wheel_timer a, b, c;
+    wheel_timer_init(&a, 1);
+    wheel_timer_init(&b, 2);
+    wheel_timer_init(&c, 3);
+    wheel_start(&w, &a, 50 * MS);  /* in the past */
+    wheel_start(&w, &b, 10 * MS);  /* further in the past: fires first */
+    wheel_start(&w, &c, 100 * MS); /* exactly now */
+    CHECK_EQ(wheel_next(&w), 10 * MS);
+    CHECK(wheel_pop_expired(&w, 100 * MS) == &b);
+    CHECK(wheel_pop_expired(&w, 100 * MS) == &a);
+    CHECK(wheel_pop_expired(&w, 100 * MS) == &c);
+    CHECK(wheel_pop_expired(&w, 100 * MS) == NULL);
+    wheel_free(&w);
 }
 
 /* 1 ns ticks and a two-hour jump: 7.2e12 ticks. A wheel that walked ticks
  * would never finish. */
 static void test_huge_jump(void)
 {
-    struct sf_wheel w = mkwheel(256, 1, 0);
-    struct sf_timer t[3];
+    struct wheel w = mkwheel(256, 1, 0);
+    struct wheel_timer t[3];
     for (int i = 0; i < 3; i++)
-        sf_timer_init(&t[i], (uint8_t)i);
-    sf_wheel_start(&w, &t[0], 7200 * SF_SEC - 1);
-    sf_wheel_start(&w, &t[1], 5);
-    sf_wheel_start(&w, &t[2], 7200 * SF_SEC + 1);
-    CHECK(sf_wheel_pop_expired(&w, 7200 * SF_SEC) == &t[1]);
-    CHECK(sf_wheel_pop_expired(&w, 7200 * SF_SEC) == &t[0]);
-    CHECK(sf_wheel_pop_expired(&w, 7200 * SF_SEC) == NULL);
-    CHECK_EQ(sf_wheel_next(&w), 7200 * SF_SEC + 1);
-    CHECK(sf_wheel_pop_expired(&w, SF_TIME_NEVER - 1) == &t[2]);
-    sf_wheel_free(&w);
+        wheel_timer_init(&t[i], (uint8_t)i);
+    wheel_start(&w, &t[0], 7200 * SF_SEC - 1);
+    wheel_start(&w, &t[1], 5);
+    wheel_start(&w, &t[2], 7200 * SF_SEC + 1);
+    CHECK(wheel_pop_expired(&w, 7200 * SF_SEC) == &t[1]);
+    CHECK(wheel_pop_expired(&w, 7200 * SF_SEC) == &t[0]);
+    CHECK(wheel_pop_expired(&w, 7200 * SF_SEC) == NULL);
+    CHECK_EQ(wheel_next(&w), 7200 * SF_SEC + 1);
+    CHECK(wheel_pop_expired(&w, SF_TIME_NEVER - 1) == &t[2]);
+    wheel_free(&w);
 }
 
 /* Timers many revolutions ahead share slots with near ones and must not
  * fire when their slot comes round early. */
 static void test_far(void)
 {
-    struct sf_wheel w = mkwheel(64, MS, 0); /* one revolution = 64 ms */
-    struct sf_timer far, near, never;
-    sf_timer_init(&far, 1);
-    sf_timer_init(&near, 2);
-    sf_timer_init(&never, 3);
-    sf_wheel_start(&w, &far, 7200 * SF_SEC + 3 * MS + 17);
-    sf_wheel_start(&w, &never, SF_TIME_NEVER - 1);
-    CHECK_EQ(sf_wheel_next(&w), 7200 * SF_SEC + 3 * MS + 17);
-    sf_wheel_start(&w, &near, 3 * MS + 17); /* same slot as far */
-    CHECK_EQ(sf_wheel_next(&w), 3 * MS + 17);
+    struct wheel w = mkwheel(64, MS, 0); /* one revolution = 64 ms */
+    struct wheel_timer far, near, never;
+    wheel_timer_init(&far, 1);
+    wheel_timer_init(&near, 2);
+    wheel_timer_init(&never, 3);
+    wheel_start(&w, &far, 7200 * SF_SEC + 3 * MS + 17);
+    wheel_start(&w, &never, SF_TIME_NEVER - 1);
+    CHECK_EQ(wheel_next(&w), 7200 * SF_SEC + 3 * MS + 17);
+    wheel_start(&w, &near, 3 * MS + 17); /* same slot as far */
+    CHECK_EQ(wheel_next(&w), 3 * MS + 17);
     sf_time_t now = 0;
     int popped = 0;
     /* Step 1 ms at a time through several revolutions. */
     for (int i = 0; i < 1000; i++) {
         now += MS;
-        struct sf_timer *t;
-        while ((t = sf_wheel_pop_expired(&w, now))) {
+        struct wheel_timer *t;
+        while ((t = wheel_pop_expired(&w, now))) {
             CHECK(t == &near);
             CHECK(now >= 3 * MS + 17);
             popped++;
         }
     }
     CHECK_EQ(popped, 1);
-    CHECK(sf_timer_pending(&far));
-    CHECK_EQ(sf_wheel_next(&w), 7200 * SF_SEC + 3 * MS + 17);
-    CHECK(sf_wheel_pop_expired(&w, 7200 * SF_SEC + 3 * MS + 16) == NULL);
-    CHECK(sf_wheel_pop_expired(&w, 7200 * SF_SEC + 3 * MS + 17) == &far);
-    CHECK_EQ(sf_wheel_next(&w), SF_TIME_NEVER - 1);
-    sf_wheel_free(&w);
+    CHECK(wheel_timer_pending(&far));
+    CHECK_EQ(wheel_next(&w), 7200 * SF_SEC + 3 * MS + 17);
+    CHECK(wheel_pop_expired(&w, 7200 * SF_SEC + 3 * MS + 16) == NULL);
+    CHECK(wheel_pop_expired(&w, 7200 * SF_SEC + 3 * MS + 17) == &far);
+    CHECK_EQ(wheel_next(&w), SF_TIME_NEVER - 1);
+    wheel_free(&w);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -198,25 +198,25 @@ static uint64_t rng_next(uint64_t *s)
 static void test_100k(void)
 {
     enum { N = 100000 };
-    struct sf_wheel w = mkwheel(4096, MS, 0);
-    struct sf_timer *t = calloc(N, sizeof *t);
+    struct wheel w = mkwheel(4096, MS, 0);
+    struct wheel_timer *t = calloc(N, sizeof *t);
     uint64_t seed = 42;
     sf_time_t min = SF_TIME_NEVER;
     for (int i = 0; i < N; i++) {
-        sf_timer_init(&t[i], 0);
+        wheel_timer_init(&t[i], 0);
         sf_time_t e = rng_next(&seed) % (600 * SF_SEC);
         if (e < min)
             min = e;
-        sf_wheel_start(&w, &t[i], e);
+        wheel_start(&w, &t[i], e);
     }
     CHECK_EQ(w.count, N);
-    CHECK_EQ(sf_wheel_next(&w), min);
+    CHECK_EQ(wheel_next(&w), min);
     int n = 0, bad = 0;
-    struct sf_timer *prev = NULL, *cur;
+    struct wheel_timer *prev = NULL, *cur;
     sf_time_t now = 0;
     while (now < 700 * SF_SEC) {
         now += 37 * MS + 11;
-        while ((cur = sf_wheel_pop_expired(&w, now))) {
+        while ((cur = wheel_pop_expired(&w, now))) {
             if (cur->expires > now)
                 bad++;
             if (prev && (prev->expires > cur->expires ||
@@ -230,7 +230,7 @@ static void test_100k(void)
     CHECK_EQ(bad, 0);
     CHECK_EQ(w.count, 0);
     free(t);
-    sf_wheel_free(&w);
+    wheel_free(&w);
 }
 
 /* Reference model: an array of (pending, expires, order); the next to fire
@@ -268,14 +268,14 @@ static sf_time_t rand_expiry(uint64_t *seed, sf_time_t now)
 static void test_random_vs_reference(void)
 {
     enum { N = 300, OPS = 200000 };
-    struct sf_wheel w = mkwheel(128, MS, 0);
-    struct sf_timer t[N];
+    struct wheel w = mkwheel(128, MS, 0);
+    struct wheel_timer t[N];
     struct ref r[N];
     uint64_t seed = 0x5eed, order = 0;
     sf_time_t now = 0;
     int mismatches = 0, pops = 0;
     for (int i = 0; i < N; i++) {
-        sf_timer_init(&t[i], 0);
+        wheel_timer_init(&t[i], 0);
         r[i].pending = false;
     }
     for (int op = 0; op < OPS; op++) {
@@ -284,12 +284,12 @@ static void test_random_vs_reference(void)
         switch (x % 10) {
         case 0: case 1: case 2: case 3: {
             sf_time_t e = rand_expiry(&seed, now);
-            sf_wheel_start(&w, &t[i], e);
+            wheel_start(&w, &t[i], e);
             r[i] = (struct ref){true, e, order++};
             break;
         }
         case 4:
-            sf_wheel_stop(&w, &t[i]);
+            wheel_stop(&w, &t[i]);
             r[i].pending = false;
             break;
         case 5: case 6: case 7: case 8: {
@@ -297,8 +297,8 @@ static void test_random_vs_reference(void)
             sf_time_t step = y % 50 == 0 ? (y >> 8) % (7200 * SF_SEC)
                                          : (y >> 8) % (20 * MS);
             now += step;
-            struct sf_timer *got;
-            while ((got = sf_wheel_pop_expired(&w, now))) {
+            struct wheel_timer *got;
+            while ((got = wheel_pop_expired(&w, now))) {
                 int want = ref_min(r, N);
                 if (want < 0 || got != &t[want] || r[want].expires > now)
                     mismatches++;
@@ -313,7 +313,7 @@ static void test_random_vs_reference(void)
         }
         default: {
             int want = ref_min(r, N);
-            sf_time_t nx = sf_wheel_next(&w);
+            sf_time_t nx = wheel_next(&w);
             if (nx != (want < 0 ? SF_TIME_NEVER : r[want].expires))
                 mismatches++;
         }
@@ -326,7 +326,7 @@ static void test_random_vs_reference(void)
     }
     CHECK_EQ(mismatches, 0);
     CHECK(pops > 10000);
-    sf_wheel_free(&w);
+    wheel_free(&w);
 }
 
 int main(void)

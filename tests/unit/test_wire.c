@@ -1,8 +1,8 @@
-/* wire: IPv4/TCP parse and emit (src/wire/wire.h). Every parse input is
+/* wire: IPv4/TCP parse and emit (include/synfin/wire.h). Every parse input is
  * placed at the very end of a page followed by a PROT_NONE guard page (the
  * picohttpparser trick), so any read past the buffer crashes the test. */
 #include "check.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #define SF_TOOLS_DRILL_EXEC_H
 
 #include "drill/drill.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 #define DRILL_STACK_IP 0xc6120001u /* 198.18.0.1 */
 #define DRILL_PEER_IP 0xc6120002u  /* 198.18.0.2 */

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "synfin/bench.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 double bench_now(void)
 {

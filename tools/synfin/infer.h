@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "synfin/synfin.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 struct infer_side {
     enum sf_state st;

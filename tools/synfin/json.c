@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "json.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 struct jsonw {
     FILE *f;

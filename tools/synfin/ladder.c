@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ladder.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 
 /* What the explainer remembers about one side of a connection. */

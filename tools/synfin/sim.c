@@ -13,7 +13,7 @@
 #include "svg.h"
 #include "synfin/cmds.h"
 #include "synfin/sim.h"
-#include "wire/wire.h"
+#include "synfin/wire.h"
 
 /* ------------------------------------------------------------ options */
 
