@@ -6,9 +6,11 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 
-#include "link/tun.h"
+#include "pcap.h"
 #include "synfin/synfin.h"
+#include "synfin/tun.h"
 
 #define TUN_CLI_OPTS_HELP                                                    \
     "device and addresses:\n"                                                \
@@ -51,6 +53,8 @@ struct tun_cli {
     struct sf_stack_cfg cfg;
     /* running */
     struct sf_tun tun;
+    struct pcapw *pcap;  /* --pcap: written from the device's tap */
+    sf_time_t pcap_base_mono, pcap_base_real;
     int sigfd, ctl_fd;
     char ctl_buf[108];
     bool quit;           /* a signal asked us to finish */
