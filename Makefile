@@ -77,7 +77,7 @@ PUB_HDR  := $(sort $(wildcard include/synfin/*.h))
 EXPORTS  := $(BUILD)/exports.txt
 $(EXPORTS): $(PUB_HDR)
 	@mkdir -p $(dir $@)
-	grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\(' $(PUB_HDR) | tr -d '( \t' | sort -u > $@
+	grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\([^*]' $(PUB_HDR) | sed -E 's/[[:space:]]*\(.*//' | sort -u > $@
 
 $(BUILD)/synfin-core-all.o: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
