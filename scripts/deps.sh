@@ -3,7 +3,7 @@
 # Safe to run again: it only calls apt-get for packages not yet installed.
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
-      iproute2 python3 netcat-openbsd liblwip-dev tcpdump pkg-config)
+      iproute2 python3 netcat-openbsd liblwip-dev tcpdump pkg-config iperf3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -14,5 +14,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections 2>/dev/null || true
+# iperf3 (the interop suite's throughput case) asks whether to start a daemon
+echo 'iperf3 iperf3/start_daemon boolean false' | $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -74,22 +74,23 @@ const char *sf_errname(int err);
 
 /* ---------------------------------------------------------------- states */
 
-/* X(name, linux_name). RFC 9293 3.3.2, Figure 5. The order is fixed. */
+/* X(name, linux_name, ss_name, ss_filter): RFC 9293 3.3.2, Figure 5, with
+ * the names Linux's tcp_info and ss(8) give each state. The order is fixed. */
 #define SF_STATE_LIST(X)                                                     \
-    X(CLOSED, TCP_CLOSE)                                                     \
-    X(LISTEN, TCP_LISTEN)                                                    \
-    X(SYN_SENT, TCP_SYN_SENT)                                                \
-    X(SYN_RCVD, TCP_SYN_RECV)                                                \
-    X(ESTABLISHED, TCP_ESTABLISHED)                                          \
-    X(FIN_WAIT_1, TCP_FIN_WAIT1)                                             \
-    X(FIN_WAIT_2, TCP_FIN_WAIT2)                                             \
-    X(CLOSE_WAIT, TCP_CLOSE_WAIT)                                            \
-    X(CLOSING, TCP_CLOSING)                                                  \
-    X(LAST_ACK, TCP_LAST_ACK)                                                \
-    X(TIME_WAIT, TCP_TIME_WAIT)
+    X(CLOSED, TCP_CLOSE, "UNCONN", "closed")                                 \
+    X(LISTEN, TCP_LISTEN, "LISTEN", "listening")                             \
+    X(SYN_SENT, TCP_SYN_SENT, "SYN-SENT", "syn-sent")                        \
+    X(SYN_RCVD, TCP_SYN_RECV, "SYN-RECV", "syn-recv")                        \
+    X(ESTABLISHED, TCP_ESTABLISHED, "ESTAB", "established")                  \
+    X(FIN_WAIT_1, TCP_FIN_WAIT1, "FIN-WAIT-1", "fin-wait-1")                 \
+    X(FIN_WAIT_2, TCP_FIN_WAIT2, "FIN-WAIT-2", "fin-wait-2")                 \
+    X(CLOSE_WAIT, TCP_CLOSE_WAIT, "CLOSE-WAIT", "close-wait")                \
+    X(CLOSING, TCP_CLOSING, "CLOSING", "closing")                            \
+    X(LAST_ACK, TCP_LAST_ACK, "LAST-ACK", "last-ack")                        \
+    X(TIME_WAIT, TCP_TIME_WAIT, "TIME-WAIT", "time-wait")
 
 enum sf_state {
-#define SF_X_(name, lname) SF_##name,
+#define SF_X_(name, lname, ss, filter) SF_##name,
     SF_STATE_LIST(SF_X_)
 #undef SF_X_
     SF_NSTATES
@@ -97,6 +98,8 @@ enum sf_state {
 
 const char *sf_state_name(enum sf_state s);       /* "SYN_SENT" */
 const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
+const char *sf_state_ss_name(enum sf_state s);    /* "SYN-SENT" (ss's column) */
+const char *sf_state_ss_filter(enum sf_state s);  /* "syn-sent" (ss's filter) */
 
 /* Why a state changed. X(name, text). */
 #define SF_CAUSE_LIST(X)                                                     \
@@ -182,7 +185,8 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(REASS_FULL, "out-of-order data beyond the reassembly limits")          \
     X(RCVBUF_FULL, "receive buffer full")                                    \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
-    X(NO_MEMORY, "out of memory")
+    X(NO_MEMORY, "out of memory")                                            \
+    X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -237,7 +241,13 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(KEEPALIVE_PROBES, "keepalive probes sent")                             \
     X(SYNCOOKIES_SENT, "SYN cookies sent")                                   \
     X(SYNCOOKIES_OK, "SYN cookies validated")                                \
-    X(SYNCOOKIES_BAD, "SYN cookies rejected")
+    X(SYNCOOKIES_BAD, "SYN cookies rejected")                                \
+    X(ACK_SKIPPED_CHALLENGE, "challenge ACKs not sent: per-connection limit") \
+    X(ACK_SKIPPED_INVALID, "ACKs to unacceptable segments not sent: per-connection limit") \
+    X(ORPHAN_RETRIES, "orphans reset: orphan_retries reached")               \
+    X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
+    X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
+    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -372,17 +382,48 @@ struct sf_stack_cfg {
     unsigned reass_max_ranges; /* 32 */
     uint32_t reass_max_bytes;  /* 0 = the receive buffer */
 
-    /* RFC 5961 challenge ACKs allowed per second, per stack. */
+    /* RFC 5961 challenge ACKs per second, per stack: each second's budget
+     * is drawn between half and 1.5 times this (CVE-2016-5696). */
     unsigned challenge_ack_limit; /* 1000 */
 
     unsigned timer_slots;        /* timing wheel slots, default 4096 */
     sf_time_t timer_granularity; /* default 1 ms */
+
+    /* Limits against off-path and on-path attacks (docs/lifecycle.md). */
+    /* Per connection, at most one ACK per this interval in answer to a
+     * bare unacceptable segment, an ACK of unsent data, or as a challenge
+     * ACK (RFC 5961 7, 10; as Linux tcp_invalid_ratelimit). 0: no limit. */
+    sf_time_t invalid_ratelimit; /* 500 ms */
+    /* Connections the application has closed that may still be held; a
+     * close() beyond this resets the connection (Linux tcp_max_orphans). */
+    unsigned max_orphans; /* 4096 */
+    /* Retransmission and window-probe timeouts an orphan may take without
+     * the peer acknowledging anything new; then it is reset (Linux
+     * tcp_orphan_retries). At most 250. */
+    unsigned orphan_retries; /* 8 */
+    /* Floor on the peer's MSS option (CVE-2019-11479; Linux
+     * tcp_min_snd_mss). 0: none. */
+    uint16_t min_snd_mss; /* 48 */
+    /* TIME_WAIT records held at most; past it a connection goes straight
+     * to CLOSED (Linux tcp_max_tw_buckets). */
+    unsigned max_tw; /* 131072 */
+    /* For tests and tools only, never in production: when non-zero, ISNs
+     * start near this value, so that a test can make the sequence space
+     * wrap (2^32) or turn over (2^31) early in a connection. The ISN is
+     * then isn_offset + M + (F mod 2^16) (isn.c): the clock M and the low
+     * bits of the keyed hash F still differ per connection, but the ISN is
+     * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
+    uint32_t isn_offset;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg);
 
-/* Creates a stack at time now. Returns 0 or SF_EINVAL / SF_ENOMEM. */
+/* NULL if cfg is acceptable to sf_stack_create, else a message naming the
+ * first setting that is not (e.g. "mss must be 64..65495: ..."). */
+const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg);
+/* Creates a stack at time now. Returns 0, SF_EINVAL (a setting is out of
+ * range: sf_stack_cfg_check says which) or SF_ENOMEM. */
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
                     struct sf_stack **out);
 /* Frees the stack and every socket in it, sending nothing. */
@@ -452,7 +493,10 @@ int sf_listen(struct sf_stack *st, int sd, int backlog);
 int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer);
 /* Active OPEN: sends a SYN and returns SF_EINPROGRESS. Calling it again
  * returns SF_EALREADY while connecting, 0 once connected (the first time),
- * SF_EISCONN after, or the error that ended the attempt. */
+ * SF_EISCONN after, or the error that ended the attempt. A multicast
+ * (224.0.0.0/4) or limited broadcast (255.255.255.255) remote address is
+ * SF_ENETUNREACH (RFC 9293 MUST-46); a 4-tuple still in use, TIME_WAIT
+ * included, SF_EADDRNOTAVAIL (MUST-13). */
 int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote);
 /* SEND (3.10.2): queues up to len bytes, returns how many or an error. */
 long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,
@@ -488,6 +532,7 @@ struct sf_tcp_info {
     enum sf_timer_kind timer; /* the earliest running timer */
     sf_time_t timer_expires;
     int error; /* pending SO_ERROR */
+    uint32_t snd_cwnd, snd_ssthresh; /* bytes (RFC 5681); 0 before sync */
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

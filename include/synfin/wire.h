@@ -1,9 +1,12 @@
-/* wire: IPv4 and TCP parse and emit. Pure functions over byte buffers: no
- * state, no allocation, never a read or write outside the buffer given.
+/* synfin's wire codec, public: IPv4 and TCP parse and emit, the Internet
+ * checksum. Pure functions over byte buffers: no state, no allocation,
+ * never a read or write outside the buffer given. The stack uses them for
+ * every datagram; drivers, capture readers and test tools use the same
+ * code to read and build segments.
  * A parse either fills its struct and returns SF_DROP_NONE, or returns the
  * enum sf_drop reason the datagram must be dropped for. */
-#ifndef SF_WIRE_WIRE_H
-#define SF_WIRE_WIRE_H
+#ifndef SYNFIN_WIRE_H
+#define SYNFIN_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,8 +66,8 @@ enum sf_drop sf_ipv4_parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip);
  * them; NOP; MSS (len 4), WS (3), SACK-permitted (2), SACK (2+8n, n 1..4),
  * timestamps (10); unknown kinds skipped by their length. A length < 2 or
  * running past the header is SF_DROP_TCP_OPT_LEN; a known kind with the
- * wrong length SF_DROP_TCP_OPT_BAD. SYN with RST, or SYN with FIN, is
- * SF_DROP_TCP_FLAGS. */
+ * wrong length SF_DROP_TCP_OPT_BAD. SYN with RST is SF_DROP_TCP_FLAGS
+ * (SYN with FIN is parsed: RFC 9293 3.10.7 answers it per state). */
 enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg);
 
 /* Writes a whole IPv4+TCP datagram into buf: header fields from ip (src,

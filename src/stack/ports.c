@@ -127,6 +127,19 @@ static bool port_usable(struct sf_stack *st, uint16_t port,
            !(u->tws && ttab_lookup_hashed(&st->tws, h, &local, remote));
 }
 
+/* RFC 9293 3.6.1 (MUST-13): a 4-tuple is taken while a connection has it,
+ * TIME_WAIT included, whether as a full TCB or as a small record. synfin
+ * has no timestamps, so it cannot reuse a TIME_WAIT 4-tuple early as
+ * Linux's tcp_tw_reuse does (docs/lifecycle.md). */
+bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
+                       const struct sf_addr *remote)
+{
+    uint64_t h = ttab_hash(st->hash_key, local, remote);
+    return ttab_lookup_hashed(&st->demux, h, local, remote) ||
+           (stack_port_has_tw(st, local->port) &&
+            ttab_lookup_hashed(&st->tws, h, local, remote));
+}
+
 /* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
  * offset = F(local IP, remote IP, remote port, secret), so that ports are
  * unpredictable to an off-path attacker yet spread per destination. */

@@ -98,9 +98,11 @@ void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
     req_settle(st, r, &tmp);
 }
 
-/* A SYN for a listener: a new half-open connection, kept as a request. */
+/* A SYN for a listener: a new half-open connection, kept as a request.
+ * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
 static void spawn(struct sf_stack *st, struct sf_conn *l,
-                  const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                  const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                  const uint32_t *tw_snd_nxt)
 {
     struct tcp_ctx *ctx = &st->tcp;
     struct tcp_req *r = malloc(sizeof *r);
@@ -110,7 +112,11 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
     }
     struct sf_conn tmp;
     tcp_conn_init(ctx, &tmp);
-    tcp_listen_spawn(ctx, l, &tmp, ip, seg, 0, true);
+    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
+    uint32_t iss = tw_snd_nxt
+                       ? tcp_isn_above(ctx, &local, &remote, *tw_snd_nxt)
+                       : tcp_isn(ctx, &local, &remote);
+    tcp_listen_spawn(ctx, l, &tmp, ip, seg, iss, true);
     tcp_req_from_conn(ctx, r, l, &tmp);
     ttab_insert(&st->reqs, r);
 }
@@ -134,12 +140,13 @@ static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
     promote(st, l, &tmp);
 }
 
-void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
-                        const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+static void listen_input(struct sf_stack *st, struct sf_conn *l,
+                         const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                         const uint32_t *tw_snd_nxt)
 {
     switch (tcp_listen_segment(&st->tcp, l, ip, seg)) {
     case TCP_LISTEN_SPAWN:
-        spawn(st, l, ip, seg);
+        spawn(st, l, ip, seg, tw_snd_nxt);
         break;
     case TCP_LISTEN_COOKIE:
         cookie_spawn(st, l, ip, seg);
@@ -147,6 +154,12 @@ void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
     default:
         break;
     }
+}
+
+void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
+                        const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+{
+    listen_input(st, l, ip, seg, NULL);
 }
 
 /* ----------------------------------------------------- TIME_WAIT FIFO */
@@ -200,6 +213,18 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 
 void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
 {
+    /* Not in the RFC; as Linux tcp_max_tw_buckets ("time wait bucket
+     * table overflow"): each record is memory a peer can make us hold for
+     * 2*MSL by closing connections. At the cap the connection skips
+     * TIME_WAIT and is deleted at once; a stray old segment then meets no
+     * TCB and draws a RST (3.10.7.1) instead of an ACK. */
+    if (st->tws.count >= st->cfg.max_tw) {
+        st->tcp.ctr.c[SF_CTR_TW_OVERFLOW]++;
+        tcp_note(&st->tcp, c, "TIME_WAIT records at max_tw: closed at once");
+        tcp_terminate(&st->tcp, c, 0, SF_CAUSE_ABORT);
+        stack_reap(st, c);
+        return;
+    }
     struct tcp_tw *tw = malloc(sizeof *tw);
     if (!tw)
         return; /* keep the full TCB: correct, only larger */
@@ -247,13 +272,18 @@ void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
     struct sf_conn *l = stack_listener_lookup(st, seg->dport);
     /* As BSD and Linux do: a SYN numbered beyond the old RCV.NXT cannot
      * be confused with the old connection's segments, so it may open a
-     * new incarnation of the 4-tuple now instead of after 2*MSL. */
-    if ((seg->flags & (SF_SYN | SF_ACK | SF_RST)) == SF_SYN && l &&
-        seq_gt(seg->seq, tw->rcv_nxt)) {
+     * new incarnation of the 4-tuple now instead of after 2*MSL. Its ISS
+     * must lie above the old SND.NXT (RFC 9293 3.6.1, RFC 1122 4.2.2.13),
+     * which a SYN cookie cannot promise: with the SYN or accept queue full
+     * the record stays and the SYN is answered as TIME-WAIT answers it
+     * (the peer's retransmission tries again). */
+    if ((seg->flags & (SF_SYN | SF_ACK | SF_RST | SF_FIN)) == SF_SYN && l &&
+        seq_gt(seg->seq, tw->rcv_nxt) && tcp_listen_has_room(ctx, l)) {
+        uint32_t old_snd_nxt = tw->snd_nxt;
         tcp_set_state(ctx, &tmp, SF_CLOSED, SF_CAUSE_NEW_INCARNATION);
         tmp.dead = true;
         tw_settle(st, tw, &tmp);
-        stack_listen_input(st, l, ip, seg);
+        listen_input(st, l, ip, seg, &old_snd_nxt);
         return;
     }
     tcp_segment_arrives(ctx, &tmp, ip, seg);

@@ -143,13 +143,19 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
         return c->reset_error ? c->reset_error : SF_ECONNABORTED;
     if (!remote || remote->ip == 0 || remote->port == 0)
         return SF_EINVAL;
+    /* RFC 9293 3.10.1 (MUST-46): an OPEN for a broadcast or multicast
+     * remote address is an error: TCP is one-to-one. As Linux, the error
+     * is ENETUNREACH (no unicast route leads there). Only the limited
+     * broadcast is known here: synfin has no netmask for directed ones. */
+    if (remote->ip == 0xffffffffu || (remote->ip >> 28) == 0xe)
+        return SF_ENETUNREACH;
     c->local.ip = st->cfg.addr;
     if (!c->bound) {
         int r = stack_port_ephemeral(st, c, remote);
         if (r < 0)
             return r;
-    } else if (stack_lookup(st, &c->local, remote)) {
-        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken */
+    } else if (stack_tuple_taken(st, &c->local, remote)) {
+        return SF_EADDRNOTAVAIL; /* that 4-tuple is taken (MUST-13) */
     }
     c->remote = *remote;
     stack_hash_conn(st, c);
@@ -215,9 +221,10 @@ int sf_close(struct sf_stack *st, int sd)
     } else if (c->linger_on && c->linger_secs == 0) {
         /* RFC 9293 3.10.5: SO_LINGER with a zero time is ABORT. */
         tcp_abort(&st->tcp, c);
-    } else {
+    } else if (!stack_orphan_refused(st, c)) {
         tcp_orphan(&st->tcp, c);
         tcp_close(&st->tcp, c);
+        stack_orphan_count(st, c);
     }
     c->app_closed = true;
     if (c->state == SF_CLOSED)
@@ -280,8 +287,7 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         switch (name) {
         case SF_SO_REUSEADDR: c->reuseaddr = v != 0; return 0;
         case SF_SO_KEEPALIVE:
-            c->keepalive = v != 0;
-            tcp_keepalive_reset(&st->tcp, c);
+            tcp_keepalive_enable(&st->tcp, c, v != 0);
             return 0;
         case SF_SO_SNDBUF: return set_buf_size(&c->sndbuf, &c->sndbuf_size, v);
         case SF_SO_RCVBUF: return set_buf_size(&c->rcvbuf, &c->rcvbuf_size, v);
@@ -298,11 +304,17 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         c->user_mss = (uint16_t)v;
         return 0;
     case SF_TCP_KEEPIDLE:
+    case SF_TCP_KEEPINTVL: {
         if (v < 1 || v > 2000000) return SF_EINVAL;
-        c->keepidle_ms = (uint32_t)v * 1000u; return 0;
-    case SF_TCP_KEEPINTVL:
-        if (v < 1 || v > 2000000) return SF_EINVAL;
-        c->keepintvl_ms = (uint32_t)v * 1000u; return 0;
+        uint32_t old_intvl = c->keepintvl_ms;
+        if (name == SF_TCP_KEEPIDLE)
+            c->keepidle_ms = (uint32_t)v * 1000u;
+        else
+            c->keepintvl_ms = (uint32_t)v * 1000u;
+        /* the running keepalive timer takes the new time at once */
+        tcp_keepalive_retime(&st->tcp, c, old_intvl);
+        return 0;
+    }
     case SF_TCP_KEEPCNT:
         if (v < 1 || v > 255) return SF_EINVAL;
         c->keepcnt = (uint8_t)v; return 0;

@@ -35,6 +35,11 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->reass_max_ranges = 32;
     cfg->timer_slots = 4096;
     cfg->timer_granularity = 1 * SF_MSEC;
+    cfg->invalid_ratelimit = 500 * SF_MSEC;
+    cfg->max_orphans = 4096;
+    cfg->orphan_retries = 8;
+    cfg->min_snd_mss = 48;
+    cfg->max_tw = 131072;
 }
 
 /* ------------------------------------------------------------- tables */
@@ -124,8 +129,41 @@ struct sf_conn *stack_conn_new(struct sf_stack *st)
     return c;
 }
 
+/* Not in the RFC; as Linux tcp_max_orphans. A closed connection still
+ * sending its data and FIN holds its buffers with nobody to account them
+ * to; a peer that stalls many of them (a zero window, unanswered FINs)
+ * could fill memory. Past cfg.max_orphans, close() resets the connection
+ * (ABORT, 3.10.5, so that the peer learns the data is lost) instead of
+ * leaving it to live on. */
+bool stack_orphan_refused(struct sf_stack *st, struct sf_conn *c)
+{
+    struct tcp_ctx *ctx = &st->tcp;
+    bool would_live = c->state >= SF_SYN_RCVD && c->state != SF_TIME_WAIT &&
+                      !c->dead;
+    if (!would_live || c->orphan_counted || ctx->orphans < st->cfg.max_orphans)
+        return false;
+    ctx->ctr.c[SF_CTR_ORPHAN_OVERFLOW]++;
+    tcp_note(ctx, c, "too many orphans (max_orphans): reset");
+    tcp_send_rst(ctx, c);
+    tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+    return true;
+}
+
+void stack_orphan_count(struct sf_stack *st, struct sf_conn *c)
+{
+    if (c->dead || c->state == SF_CLOSED || c->state == SF_TIME_WAIT ||
+        c->orphan_counted)
+        return; /* over, or a TIME_WAIT record soon (capped by max_tw) */
+    st->tcp.orphans++;
+    c->orphan_counted = true;
+}
+
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 {
+    if (c->orphan_counted) {
+        st->tcp.orphans--;
+        c->orphan_counted = false;
+    }
     if (c->in_acceptq) /* reset or timed out before accept() took it */
         tcp_child_unlink(stack_listener_lookup(st, c->local.port), c);
     unhash(st, c);
@@ -189,28 +227,47 @@ static void derive_key(const uint8_t seed[16], const char *label,
     }
 }
 
-static int check_cfg(const struct sf_stack_cfg *cfg)
+const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
 {
-    if (!cfg->output || cfg->addr == 0 || cfg->max_sockets == 0 ||
-        cfg->mss < 64 || cfg->sndbuf == 0 || cfg->rcvbuf == 0 ||
-        cfg->rto_min == 0 || cfg->rto_initial == 0 ||
-        /* retry counts and keepcnt live in 8 bits of the TCB */
-        cfg->syn_retries > 250 || cfg->synack_retries > 250 ||
-        cfg->r1 > 250 || cfg->r2 > 250 || cfg->keepcnt > 255 ||
-        cfg->keepidle / SF_MSEC > UINT32_MAX / 2 ||
-        cfg->keepintvl / SF_MSEC > UINT32_MAX / 2 ||
-        cfg->rto_max / SF_USEC > UINT32_MAX / 4 ||
-        cfg->rto_max < cfg->rto_min || cfg->timer_slots == 0 ||
-        cfg->timer_granularity == 0)
-        return SF_EINVAL;
-    return 0;
+    if (!cfg)
+        return "no configuration";
+    /* RFC 9293 3.7.1: a segment is at most an IPv4 datagram, 65535 bytes,
+     * less 20 bytes of IPv4 and 20 of TCP header: an MSS above 65495 would
+     * announce full-sized segments that can never be sent. */
+    if (cfg->mss < 64 || cfg->mss > 65495)
+        return "mss must be 64..65495 (an IPv4 datagram holds at most "
+               "65535 bytes, 40 of them headers)";
+    if (!cfg->output)
+        return "output: no output callback";
+    if (cfg->addr == 0)
+        return "addr: 0.0.0.0 is not an address of this host";
+    if (cfg->max_sockets == 0)
+        return "max_sockets must be at least 1";
+    if (cfg->sndbuf == 0 || cfg->rcvbuf == 0)
+        return "sndbuf and rcvbuf must be at least 1 byte";
+    if (cfg->rto_min == 0 || cfg->rto_initial == 0)
+        return "rto_min and rto_initial must be above 0";
+    if (cfg->rto_max / SF_USEC > UINT32_MAX / 4 || cfg->rto_max < cfg->rto_min)
+        return "rto_max must be at least rto_min and below about 17 minutes";
+    /* retry counts and keepcnt live in 8 bits of the TCB */
+    if (cfg->syn_retries > 250 || cfg->synack_retries > 250 ||
+        cfg->r1 > 250 || cfg->r2 > 250)
+        return "syn_retries, synack_retries, r1 and r2 must be 0..250";
+    if (cfg->orphan_retries > 250)
+        return "orphan_retries must be 0..250";
+    if (cfg->keepcnt > 255 || cfg->keepidle / SF_MSEC > UINT32_MAX / 2 ||
+        cfg->keepintvl / SF_MSEC > UINT32_MAX / 2)
+        return "keepcnt must be 0..255, keepidle and keepintvl below 24 days";
+    if (cfg->timer_slots == 0 || cfg->timer_granularity == 0)
+        return "timer_slots and timer_granularity must be above 0";
+    return NULL;
 }
 
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
                     struct sf_stack **out)
 {
     *out = NULL;
-    if (check_cfg(cfg) < 0)
+    if (sf_stack_cfg_check(cfg))
         return SF_EINVAL;
     struct sf_stack *st = calloc(1, sizeof *st);
     if (!st)
@@ -225,6 +282,7 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     derive_key(cfg->seed, "synfin-cookie", st->tcp.cookie_key);
     derive_key(cfg->seed, "synfin-demux", st->hash_key);
     derive_key(cfg->seed, "synfin-ports", st->port_key);
+    derive_key(cfg->seed, "synfin-chack", st->tcp.chack_key);
     st->nsds = (int)cfg->max_sockets;
     st->sds = calloc((size_t)st->nsds, sizeof *st->sds);
     st->sd_free = malloc((size_t)st->nsds * sizeof *st->sd_free);

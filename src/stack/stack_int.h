@@ -51,6 +51,11 @@ void stack_port_tw(struct sf_stack *st, uint16_t port, int delta);
 void stack_ports_free(struct sf_stack *st);
 /* Does any TIME_WAIT record hold this local port? */
 bool stack_port_has_tw(struct sf_stack *st, uint16_t port);
+/* close() of c, which would live on as an orphan: reset instead (and
+ * true) when cfg.max_orphans are held already. */
+bool stack_orphan_refused(struct sf_stack *st, struct sf_conn *c);
+/* After the CLOSE: count c among the orphans if it lives on. */
+void stack_orphan_count(struct sf_stack *st, struct sf_conn *c);
 /* records.c: requests and TIME_WAIT records */
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r);
 void stack_tw_timer(struct sf_stack *st);
@@ -60,6 +65,8 @@ void stack_req_input(struct sf_stack *st, struct tcp_req *r,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
+                       const struct sf_addr *remote);
 void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
                         const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l);

@@ -2,17 +2,29 @@
  * NewReno fast recovery; RFC 6928 initial window. */
 #include "tcp/cc.h"
 
+/* RFC 5681 sets no upper bound on cwnd, and on a path where the peer's
+ * window (at most 2^30 with RFC 7323 scaling) is the limit it grows with
+ * every ACK, without end: a 32-bit cwnd would wrap after ~4 GiB and the
+ * connection would crawl from a window of a few bytes. It stops here,
+ * far above any window a peer can offer. */
+#define TCP_CWND_MAX (1u << 30)
+
+static void cwnd_grow(struct sf_conn *c, uint32_t inc)
+{
+    c->cwnd = c->cwnd < TCP_CWND_MAX - inc ? c->cwnd + inc : TCP_CWND_MAX;
+}
+
 static void newreno_on_ack(struct sf_conn *c, uint32_t acked)
 {
     uint32_t mss = c->snd_mss;
     if (c->cwnd < c->ssthresh) {
         /* RFC 5681 3.1 (3): slow start, cwnd += min(N, SMSS) */
-        c->cwnd += acked < mss ? acked : mss;
+        cwnd_grow(c, acked < mss ? acked : mss);
     } else {
         /* (5): congestion avoidance, cwnd += SMSS*SMSS/cwnd per ACK,
          * at least one byte */
         uint32_t inc = (uint32_t)((uint64_t)mss * mss / (c->cwnd ? c->cwnd : 1));
-        c->cwnd += inc ? inc : 1;
+        cwnd_grow(c, inc ? inc : 1);
     }
 }
 
@@ -54,6 +66,12 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
     if (!c->in_recovery) {
         c->dupacks = 0;
         ops(c)->on_ack(c, acked);
+        /* RFC 6582 3.2 (2) asks whether an ACK "covers more than
+         * recover". Once SND.UNA is past recover it stays past, but a
+         * fixed recover would read as ahead again 2^31 bytes later and
+         * block fast retransmit: keep it just behind SND.UNA. */
+        if (seq_gt(c->snd_una, c->recover))
+            c->recover = c->snd_una - 1;
         return;
     }
     if (seq_geq(c->snd_una, c->recover)) {
@@ -80,15 +98,18 @@ void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (c->in_recovery) {
         /* RFC 6582 3.2 (3)... (5): each further duplicate ACK inflates the
-         * window by one segment that has left the network */
-        c->cwnd += c->snd_mss;
+         * window by one segment that has left the network (bounded: a
+         * peer can send any number of them) */
+        cwnd_grow(c, c->snd_mss);
         return;
     }
     if (++c->dupacks != 3)
         return;
     /* RFC 6582 3.2 (2): only if the ACK covers more than recover, so that
-     * one loss event after an RTO is not answered twice */
-    if (!seq_gt(c->snd_una, c->recover) && c->recover != c->iss)
+     * one loss event after an RTO is not answered twice. (recover starts
+     * at ISS, behind SND.UNA once our SYN is acknowledged, and is kept
+     * behind it in tcp_cc_on_newack.) */
+    if (!seq_gt(c->snd_una, c->recover))
         return;
     /* RFC 5681 3.2 (2)-(4): fast retransmit, then fast recovery */
     c->ssthresh = ops(c)->ssthresh(c);

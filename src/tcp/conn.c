@@ -193,6 +193,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->rto = tcp_rto(c);
     info->retransmits = c->nrexmt;
     info->error = c->error;
+    info->snd_cwnd = c->cwnd;
+    info->snd_ssthresh = c->ssthresh;
     info->timer = SF_TIMER_NONE;
     info->timer_expires = SF_TIME_NEVER;
     static const enum sf_timer_kind kinds[TT_NTIMERS] = {
@@ -206,9 +208,10 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
                 info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
                                             : SF_TIMER_KEEPALIVE;
             if (i == TT_LONG &&
-                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT))
+                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+                 c->state == SF_FIN_WAIT_1))
                 info->timer = SF_TIMER_KEEPALIVE;
-            if (i == TT_REXMT && c->snd_una == c->snd_max)
+            if (i == TT_REXMT && c->persist_on)
                 info->timer = SF_TIMER_PERSIST;
             info->timer_expires = d;
         }

@@ -18,12 +18,12 @@ static bool our_fin_acked(const struct sf_conn *c)
     return c->fin_queued && seq_gt(c->snd_una, c->fin_seq);
 }
 
-/* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent)
- * bounded by what we can send. */
-static void set_send_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
+/* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent,
+ * raised to cfg->min_snd_mss) bounded by what we can send. */
+static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_tcp *s)
 {
-    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    uint16_t peer = tcp_peer_mss(ctx, s);
     uint16_t ours = tcp_our_mss(ctx, c);
     c->snd_mss = peer < ours ? peer : ours;
     if (c->snd_mss < 1)
@@ -86,7 +86,15 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         tcp_drop(ctx, l, SF_DROP_LISTEN_NO_SYN, ip, seg);
         return TCP_LISTEN_DROP;
     }
-    /* Third: a SYN. With the accept queue full there is no room for the
+    /* Third: a SYN. One with FIN too is no peer's opening but a scanner's
+     * probe (Linux drops it as well): RFC 9293 3.10.7.2 would queue the
+     * FIN for after ESTABLISHED; synfin drops it, counted, and says so in
+     * docs/lifecycle.md. */
+    if (seg->flags & SF_FIN) {
+        tcp_drop(ctx, l, SF_DROP_LISTEN_SYN_FIN, ip, seg);
+        return TCP_LISTEN_DROP;
+    }
+    /* With the accept queue full there is no room for the
      * connection at the end of the handshake: drop, the peer retries. */
     unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
     if (l->lq->acceptq_len >= backlog) {
@@ -104,6 +112,15 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
         return TCP_LISTEN_DROP;
     }
     return TCP_LISTEN_SPAWN;
+}
+
+/* Would a SYN to l find room for a new request (tcp_listen_segment's
+ * accept and SYN queue checks)? */
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
+{
+    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
+    return l->lq->acceptq_len < backlog &&
+           l->lq->synq_len < ctx->cfg->syn_backlog;
 }
 
 /* Takes c off the accept queue of its listener l. */
@@ -171,7 +188,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
      * the SYN is not kept (no TFO): the peer sends it again. */
     c->irs = seg->seq;
     c->rcv_nxt = c->rcv_acked = seg->seq + 1;
-    c->iss = send ? tcp_isn(ctx, &c->local, &c->remote) : iss;
+    c->iss = iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->snd_sml = c->iss;
@@ -200,9 +217,63 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
     if (c->syn_rexmitted && !c->have_rtt && c->rto_us < 3000000)
         c->rto_us = 3000000;
     c->nrexmt = 0;
-    tcp_cc_init(ctx, c);
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
+}
+
+/* RFC 9293 3.10.7.3, a SYN without ACK in SYN-SENT: "If there are other
+ * controls or text in the segment, queue them for processing after the
+ * ESTABLISHED state has been reached". The text waits in the reassembly
+ * queue at its place right after the SYN (not acknowledged, so the peer
+ * keeps it for retransmission too); a FIN is remembered at its place. */
+static void synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
+                               const struct sf_ipv4 *ip,
+                               const struct sf_tcp *s)
+{
+    uint32_t seq = s->seq + 1; /* the text follows the SYN */
+    uint32_t len = (uint32_t)s->len;
+    uint32_t wnd = tcp_rcv_window(c);
+    bool fin = s->flags & SF_FIN;
+    if (len > wnd) { /* what lies beyond the window is not kept */
+        ctx->ctr.drops[SF_DROP_RCVBUF_FULL]++;
+        len = wnd;
+        fin = false;
+    }
+    if (len && !tcp_reass_store(ctx, c, seq, s->payload, len)) {
+        tcp_drop(ctx, c, SF_DROP_REASS_FULL, ip, s);
+        return; /* the peer sends it again */
+    }
+    if (fin) {
+        c->rfin = true;
+        c->rfin_seq = seq + len;
+    }
+}
+
+/* SYN-RECEIVED -> ESTABLISHED: the text queued by synsent_queue_rest, at
+ * RCV.NXT now, joins the stream (step eight then sees a queued FIN). The
+ * segment s being processed may repeat some of it: "only the new parts
+ * are processed". */
+static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
+                           struct sf_tcp *s)
+{
+    if (tcp_reass_empty(c))
+        return;
+    bool filled;
+    uint32_t n = tcp_reass_in_order(c, NULL, 0, &filled);
+    if (n == 0)
+        return;
+    ring_commit(&c->rcvbuf, n);
+    c->rcv_nxt += n;
+    c->ack_now = true;
+    tcp_wakeup(ctx, c);
+    if (seq_lt(s->seq, c->rcv_nxt)) {
+        uint32_t cut = c->rcv_nxt - s->seq;
+        if (cut > s->len)
+            cut = (uint32_t)s->len;
+        s->payload += cut;
+        s->len -= cut;
+        s->seq += cut;
+    }
 }
 
 static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -259,6 +330,7 @@ static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     if (s->win > c->max_snd_wnd)
         c->max_snd_wnd = s->win;
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
+    synsent_queue_rest(ctx, c, ip, s);
     c->snd_nxt = c->iss;
     tcp_output_limit(ctx, c, 1);
 }
@@ -300,9 +372,10 @@ static enum disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
         if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN) &&
             s->seq + s->len + 1 == nxt)
             tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
-        /* "an acknowledgment should be sent in reply ... and drop" */
+        /* "an acknowledgment should be sent in reply ... and drop"
+         * (rate-limited against ACK storms: oow.c) */
         tcp_drop(ctx, c, SF_DROP_OUT_OF_WINDOW, ip, s);
-        tcp_send_ack(ctx, c);
+        tcp_send_invalid_ack(ctx, c, s);
         return STOP;
     }
     if (s->flags & (SF_SYN | SF_RST))
@@ -407,6 +480,20 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
+    if (!c->syn_acked) {
+        /* The first ACK that moves SND.UNA covers our SYN at ISS: the
+         * connection is synchronized (RFC 9293 3.5), whichever way it got
+         * there (SYN_SENT, SYN_RCVD, or SYN_RCVD -> FIN_WAIT_1 by a CLOSE
+         * before the ACK): the congestion state starts here, once (RFC
+         * 5681 3.1, RFC 6928). */
+        c->syn_acked = true;
+        tcp_cc_init(ctx, c);
+    }
+    /* Nagle's "small segment outstanding" mark is behind SND.UNA once
+     * acknowledged: keep it there, so that it never falls 2^31 behind
+     * and reads as ahead again. */
+    if (seq_lt(c->snd_sml, c->snd_una))
+        c->snd_sml = c->snd_una;
     tcp_rexmt_restart(ctx, c);
     tcp_wakeup(ctx, c);
 }
@@ -415,7 +502,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
 static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
 {
     return (s->flags & SF_FIN) && s->seq == c->rcv_nxt &&
-           s->len <= ring_space(&c->rcvbuf, c->rcvbuf_size) && tcp_reass_empty(c);
+           s->len <= ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
 }
 
 /* Fifth, check the ACK field. */
@@ -438,12 +525,13 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         set_send_window(c, s);
         tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
         connection_established(ctx, c);
+        deliver_queued(ctx, c, s);
     }
     /* RFC 5961 5.2: acceptable only if
      * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
     if (seq_gt(ack, c->snd_max)) {
         tcp_drop(ctx, c, SF_DROP_ACK_UNSENT, ip, s);
-        tcp_send_ack(ctx, c);
+        tcp_send_invalid_ack(ctx, c, s); /* rate-limited: oow.c */
         return STOP;
     }
     if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
@@ -468,7 +556,10 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (seq_leq(c->snd_una, ack) &&
         (seq_lt(c->snd_wl1, s->seq) ||
          (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
+        bool was_closed = c->snd_wnd == 0;
         set_send_window(c, s);
+        if (was_closed && s->win != 0)
+            tcp_window_opened(ctx, c); /* tcp_output sends at once */
         /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
          * alive; do not count them towards R2. */
         if (s->win == 0 && ack == c->snd_una)
@@ -509,12 +600,18 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
  * (RFC 6093 advises applications against it); the pointer is ignored and
  * the bytes are delivered in line. */
 
-/* RFC 9293 3.8.6.3, RFC 5681 4.2: ACK at least every second full-sized
- * segment, and no later than cfg->delack after the first unacknowledged
- * one. */
+/* RFC 9293 3.8.6.3, RFC 5681 4.2: "an ACK SHOULD be generated for at
+ * least every second full-sized segment", and no later than cfg->delack
+ * after the first unacknowledged one. The count is of bytes received
+ * since the last ACK, in units of a full-sized segment (see
+ * note_rcv_mss()), so one segment of many MSS (a TSO/GRO super-packet)
+ * counts as the segments it stands for. */
 static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    uint32_t ours = tcp_our_mss(ctx, c); /* TCP_MAXSEG may have shrunk it */
     uint32_t full = c->rcv_mss ? c->rcv_mss : 536;
+    if (full > ours)
+        full = ours;
     if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {
         c->ack_now = true;
         return;
@@ -522,6 +619,23 @@ static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
     c->ack_pending = true;
     if (!tcp_timer_pending(c, TT_DELACK))
         tcp_timer_start(ctx, c, TT_DELACK, ctx->cfg->delack);
+}
+
+/* RFC 5681 2: a "full-sized segment" carries the sender's SMSS, which
+ * RFC 9293 3.7.1 bounds by the MSS we advertised. The largest segment seen
+ * estimates it (a peer whose own MTU is smaller sends smaller ones), but
+ * capped at our MSS: anything longer is several segments merged by the
+ * sender's TSO or a receive offload (the kernel hands synfin 64 KB
+ * super-packets over TUN), and taking it as "full-sized" would make every
+ * later segment count as a fraction of one, so that no two of them ever
+ * reach an immediate ACK and each window waits for the delayed-ACK timer. */
+static void note_rcv_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
+                         size_t len)
+{
+    uint16_t ours = tcp_our_mss(ctx, c);
+    uint16_t seen = len < ours ? (uint16_t)len : ours;
+    if (seen > c->rcv_mss)
+        c->rcv_mss = seen;
 }
 
 /* Seventh, process the segment text. */
@@ -553,12 +667,11 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
         return;
     }
-    if (ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0) {
+    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0) {
         tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
         return;
     }
-    if (s->len > c->rcv_mss)
-        c->rcv_mss = (uint16_t)(s->len > 65535 ? 65535 : s->len);
+    note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt) {
         /* SHLD-31: held for later; RFC 5681 4.2: an out-of-order segment
          * is acknowledged at once (the duplicate ACK fast retransmit
@@ -587,7 +700,15 @@ static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
                            const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
     (void)ip;
-    (void)s;
+    if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN)) {
+        /* RFC 9293 3.10.7.4 eighth step, TIME-WAIT: "send an
+         * acknowledgment for the FIN ... Remain in the TIME-WAIT state.
+         * Restart the 2 MSL time-wait timeout." (This is a FIN that passed
+         * the first step in the window; an old one is handled there.) */
+        c->ack_now = true;
+        tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
+        return CONTINUE;
+    }
     if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
         return CONTINUE;
     if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&

@@ -19,16 +19,35 @@ void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
     ctx->cfg->output(ctx->cfg->output_ctx, ctx->obuf, n);
 }
 
+/* What is still open of the window offered last: [RCV.NXT, rcv_adv). */
+static uint32_t rcv_offered(const struct sf_conn *c)
+{
+    return c->rcv_adv_set && seq_gt(c->rcv_adv, c->rcv_nxt)
+               ? c->rcv_adv - c->rcv_nxt : 0;
+}
+
 /* RFC 9293 3.8.6: the window offered is the free receive buffer; since
  * RCV.NXT advances by exactly what fills the buffer, the right edge
- * RCV.NXT + RCV.WND never moves left (3.10.7.4 seventh step: "The total of
- * RCV.NXT and RCV.WND should not be reduced"). No window scaling yet, so
- * at most 65535. */
+ * RCV.NXT + RCV.WND does not move left (3.10.7.4 seventh step: "The total
+ * of RCV.NXT and RCV.WND should not be reduced"). A buffer made smaller
+ * (SO_RCVBUF) would move it left: 3.8.6.2.2 (SHLD-14) and RFC 7323 2.4
+ * say the edge must stay, so what was offered stays offered and the
+ * smaller buffer applies once the peer has used the offer up. No window
+ * scaling yet, so at most 65535. */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
     uint32_t used = ring_len(&c->rcvbuf);
     uint32_t space = c->rcvbuf_size > used ? c->rcvbuf_size - used : 0;
+    uint32_t offered = rcv_offered(c);
+    if (space < offered)
+        space = offered;
     return space > 65535 ? 65535 : space;
+}
+
+uint32_t tcp_rcv_cap(const struct sf_conn *c)
+{
+    uint32_t need = ring_len(&c->rcvbuf) + rcv_offered(c);
+    return need > c->rcvbuf_size ? need : c->rcvbuf_size;
 }
 
 static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
@@ -48,6 +67,12 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     }
     c->rcv_wnd = tcp_rcv_window(c);
     seg.win = (uint16_t)c->rcv_wnd;
+    if (flags & SF_ACK) {
+        /* the offer this segment makes, relative to the RCV.NXT it
+         * acknowledges */
+        c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
+        c->rcv_adv_set = true;
+    }
     if (flags & SF_SYN) {
         /* RFC 9293 3.7.1: send the MSS option on every SYN so the peer
          * need not fall back to 536. */
@@ -70,8 +95,11 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_seq = seq;
         c->rtt_start_us = tcp_now_us(ctx);
     }
-    /* RFC 6298 5.1: start the timer if it is not running. */
-    if (n && !tcp_timer_pending(c, TT_REXMT)) {
+    /* RFC 6298 5.1: start the timer if it is not running. A persist
+     * timer in the slot is not a retransmission timer: the data sent now
+     * arms the RTO afresh (now + RTO), it does not inherit the persist
+     * deadline (RFC 9293 3.8.6.1). */
+    if (n && (!tcp_timer_pending(c, TT_REXMT) || c->persist_on)) {
         c->una_since_ms = tcp_now_ms(ctx); /* outstanding from now (RFC 5482) */
         tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
     }
@@ -165,10 +193,22 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
 static bool can_send_data(const struct sf_conn *c)
 {
     /* Data and FIN only once our SYN is acknowledged, or a FIN queued in
-     * SYN_RCVD right behind the SYN. */
-    return c->snd_nxt != c->iss &&
-           (seq_gt(c->snd_una, c->iss) ||
-            (c->fin_queued && c->snd_nxt == c->fin_seq));
+     * SYN_RCVD right behind the SYN (once the SYN is out). */
+    return c->syn_acked ||
+           (c->snd_nxt != c->iss && c->fin_queued && c->snd_nxt == c->fin_seq);
+}
+
+/* RFC 9293 3.8.6.1: data waits unsent and no retransmission timer runs
+ * to bring an ACK back (nothing outstanding, or what was outstanding has
+ * been answered): the persist timer makes sure the window gets probed, so
+ * that a lost window update cannot deadlock the connection. A persist
+ * timer already running keeps its deadline. */
+static void persist_arm(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (tcp_timer_pending(c, TT_REXMT) || !seq_lt(c->snd_nxt, data_end(c)) ||
+        !can_send_data(c))
+        return;
+    tcp_persist_start(ctx, c);
 }
 
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
@@ -177,15 +217,14 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         return;
     unsigned sent = 0;
     if (c->state != SF_TIME_WAIT) {
-        if (c->snd_nxt == c->iss && seq_leq(c->snd_una, c->iss))
+        /* the SYN is due until it is acknowledged: SND.NXT == ISS means
+         * not yet sent, or sent again after a timeout; never after, when
+         * SND.NXT comes back to ISS every 2^32 bytes */
+        if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
         while (sent < max_segs && can_send_data(c) && send_data(ctx, c, false))
             sent++;
-        /* Unsent data and nothing in flight to bring an ACK back: the
-         * persist timer makes sure the window gets probed. */
-        if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)) &&
-            can_send_data(c) && !tcp_timer_pending(c, TT_REXMT))
-            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        persist_arm(ctx, c);
     }
     if (c->ack_now && c->state != SF_SYN_SENT)
         tcp_send_ack(ctx, c);
@@ -200,8 +239,24 @@ void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (can_send_data(c))
         send_data(ctx, c, true);
-    if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end(c)))
-        tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c)); /* nothing sent: later */
+    persist_arm(ctx, c); /* nothing sent: probe later */
+}
+
+/* RFC 9293 3.8.6.1 and 3.10.7.4 fifth step: an ACK opened the peer's
+ * window, which was zero. Whatever we sent while it was closed (the
+ * zero-window probe) lay beyond the window, and as far as this ACK says
+ * the peer did not keep it: go back to SND.UNA so that sending resumes
+ * at once (tcp_output follows), rather than at the next probe or
+ * retransmission timeout. The probe was answered, so its retransmission
+ * timer stops; the data sent now starts it afresh (RFC 6298 5.1), or the
+ * persist timer takes over if the window is still too small to use. */
+void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!seq_gt(c->snd_nxt, c->snd_una) || !can_send_data(c))
+        return;
+    c->snd_nxt = c->snd_una;
+    c->rtt_timing = false; /* RFC 6298 3 (Karn): the probe goes again */
+    tcp_timer_stop(ctx, c, TT_REXMT);
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -230,25 +285,6 @@ void tcp_send_keepalive(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     send_seg(ctx, c, c->snd_max, SF_ACK, NULL, 0);
-}
-
-/* RFC 5961 7: at most cfg->challenge_ack_limit challenge ACKs per second
- * per stack, so an attacker cannot use them as an amplifier or a side
- * channel. */
-void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c)
-{
-    if (ctx->now - ctx->chack_epoch >= SF_SEC || ctx->now < ctx->chack_epoch) {
-        ctx->chack_epoch = ctx->now;
-        ctx->chack_count = 0;
-    }
-    if (ctx->chack_count >= ctx->cfg->challenge_ack_limit) {
-        ctx->ctr.drops[SF_DROP_CHALLENGE_ACK_LIMIT]++;
-        tcp_note(ctx, c, "challenge ACK rate limit reached: not sent");
-        return;
-    }
-    ctx->chack_count++;
-    ctx->ctr.c[SF_CTR_CHALLENGE_ACKS]++;
-    tcp_send_ack(ctx, c);
 }
 
 /* RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST> (SND.MAX here, as for

@@ -52,12 +52,12 @@ static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
         if (seq_geq(s, end))
             break;
         if (seq_lt(at, s))
-            ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
+            ring_write_at(&c->rcvbuf, tcp_rcv_cap(c), at - c->rcv_nxt, data + (at - seq),
                              s - at);
         at = e;
     }
     if (seq_lt(at, end))
-        ring_write_at(&c->rcvbuf, c->rcvbuf_size, at - c->rcv_nxt, data + (at - seq),
+        ring_write_at(&c->rcvbuf, tcp_rcv_cap(c), at - c->rcv_nxt, data + (at - seq),
                          end - at);
 }
 
@@ -105,7 +105,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
-    if (ring_reserve(&c->rcvbuf, c->rcvbuf_size) < 0)
+    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
     if (!q) {
@@ -118,7 +118,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rcvbuf.m->aux = q;
     }
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
-                                               : c->rcvbuf_size;
+                                               : tcp_rcv_cap(c);
     if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
         q->bytes + len > byte_limit)
         return false;

@@ -143,6 +143,7 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
     tmp->local = tw->local;
     tmp->remote = tw->remote;
     tmp->snd_una = tmp->snd_nxt = tmp->snd_max = tw->snd_nxt;
+    tmp->syn_acked = true;
     tmp->iss = tw->snd_nxt - 1;
     tmp->snd_buf_seq = tw->snd_nxt - 1;
     tmp->fin_queued = true;
@@ -182,7 +183,7 @@ static uint32_t cookie_hash(const struct tcp_ctx *ctx,
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
-    uint16_t peer = seg->opt.has_mss ? seg->opt.mss : 536;
+    uint16_t peer = tcp_peer_mss(ctx, seg); /* with the floor */
     uint16_t ours = tcp_our_mss(ctx, l);
     uint16_t mss = peer < ours ? peer : ours;
     unsigned idx = 0;

@@ -28,9 +28,13 @@ struct tcp_ctx {
     uint8_t isn_key[16];    /* RFC 6528 secret, derived from cfg->seed */
     uint8_t cookie_key[16]; /* RFC 4987 secret */
     uint16_t ip_id;
-    /* RFC 5961 7: challenge ACK rate limit, per stack per second */
-    sf_time_t chack_epoch;
-    unsigned chack_count;
+    /* RFC 5961 7: the stack-wide challenge ACK budget of the current
+     * one-second period, drawn anew each period with a keyed hash
+     * (chack_key, from cfg->seed): oow.c */
+    uint8_t chack_key[16];
+    uint64_t chack_period; /* now / 1 s, plus 1; 0 before the first */
+    unsigned chack_left;
+    unsigned orphans; /* connections held with no descriptor (stack.c) */
     uint8_t *obuf; /* one outgoing datagram */
     size_t ocap;
     uint8_t *pbuf; /* payload gathered from a send ring */
@@ -38,8 +42,11 @@ struct tcp_ctx {
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer
- * however many it runs. TT_REXMT doubles as the persist timer when
- * nothing is in flight (RFC 9293 3.8.6.1). */
+ * however many it runs. The retransmission and persist timers (RFC 9293
+ * 3.8.6.1) never run at once (persist only while no retransmission timer
+ * watches the connection), so they share TT_REXMT; persist_on says which
+ * of the two the slot holds. tcp_timer_start(TT_REXMT) always means the
+ * retransmission timer; tcp_persist_start() the persist timer. */
 enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
 #define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
@@ -71,6 +78,7 @@ struct sf_conn {
     uint32_t fin_seq;     /* our FIN's sequence number, if fin_queued */
     uint32_t rfin_seq;    /* the peer's FIN, if rfin */
     uint32_t rcv_acked;   /* RCV.NXT as last acknowledged */
+    uint32_t rcv_adv;     /* right edge RCV.NXT + RCV.WND last offered */
     uint32_t snd_sml;     /* end of the last sub-MSS segment sent (Nagle) */
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
@@ -87,13 +95,15 @@ struct sf_conn {
 
     uint16_t snd_mss;  /* effective send MSS (3.7.1) */
     uint16_t user_mss; /* TCP_MAXSEG, 0 = default */
-    uint16_t rcv_mss;  /* largest segment received: "full-sized" */
+    uint16_t rcv_mss;  /* "full-sized" received: largest, <= our MSS */
     uint16_t linger_secs;
     int16_t error;       /* pending SO_ERROR (negative SF_E*), 0 if none */
     int16_t reset_error; /* sticky: connection ended by this error */
     uint8_t nrexmt;      /* consecutive retransmissions of the front */
     uint8_t keepcnt, keepprobes;
     uint8_t dupacks;
+    uint8_t orphan_tries; /* timeouts since orphaned, without progress */
+    uint32_t oow_last_ms; /* last rate-limited ACK (oow.c), if oow_sent */
 
     /* --- state and flags --- */
     unsigned state : 4; /* enum sf_state */
@@ -114,6 +124,15 @@ struct sf_conn {
     bool linger_on : 1, nodelay : 1, keepalive : 1, reuseaddr : 1;
     bool have_rtt : 1, rtt_timing : 1;
     bool delack_on : 1;
+    bool oow_sent : 1;       /* oow_last_ms is set */
+    bool orphan_counted : 1; /* counted in tcp_ctx.orphans */
+    /* Our SYN is acknowledged: the connection is synchronized (RFC 9293
+     * 3.5). A flag, not SND.UNA > ISS: that comparison turns false again
+     * once SND.UNA is 2^31 past ISS (3.4: sequence numbers are compared
+     * modulo 2^32, so only points less than 2^31 apart can be ordered). */
+    bool syn_acked : 1;
+    bool persist_on : 1; /* TT_REXMT holds the persist timer */
+    bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -169,6 +188,19 @@ static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
 {
     return c->user_mss ? c->user_mss : ctx->cfg->mss;
 }
+/* The peer's MSS option (536 when absent, RFC 9293 3.7.1), raised to
+ * cfg->min_snd_mss: an MSS of 1 would have us cut the stream into 1-byte
+ * segments, a CPU and bandwidth cost the peer chooses (CVE-2019-11479). */
+static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
+                                    const struct sf_tcp *s)
+{
+    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    if (peer < ctx->cfg->min_snd_mss) {
+        ctx->ctr.c[SF_CTR_MSS_CLAMPED]++;
+        peer = ctx->cfg->min_snd_mss;
+    }
+    return peer;
+}
 static inline sf_time_t tcp_rto(const struct sf_conn *c)
 {
     return (sf_time_t)c->rto_us * SF_USEC;
@@ -208,6 +240,9 @@ void tcp_reass_free(struct sf_conn *c);
 /* isn.c */
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
                  const struct sf_addr *remote);
+#define TCP_TW_ISS_GAP 65536u
+uint32_t tcp_isn_above(const struct tcp_ctx *ctx, const struct sf_addr *local,
+                       const struct sf_addr *remote, uint32_t old_snd_nxt);
 
 /* output.c */
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
@@ -222,12 +257,20 @@ void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A keepalive probe: <SEQ=SND.NXT-1><CTL=ACK>, no data. */
 void tcp_send_keepalive(struct tcp_ctx *ctx, struct sf_conn *c);
+/* oow.c: answers to unacceptable segments, rate-limited */
 void tcp_send_challenge_ack(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The ACK of 3.10.7.4 to an unacceptable segment s, or to an ACK of
+ * unsent data. */
+void tcp_send_invalid_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                          const struct sf_tcp *s);
 void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK */
 /* A RST for a segment with no TCB (3.10.7.1) or with a bad ACK. */
 void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                       const struct sf_tcp *seg);
 uint32_t tcp_rcv_window(const struct sf_conn *c);
+/* The receive ring's capacity: rcvbuf_size, or more while a window offered
+ * before SO_RCVBUF was lowered is still open. */
+uint32_t tcp_rcv_cap(const struct sf_conn *c);
 
 /* timer.c and rto.c */
 void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -260,7 +303,16 @@ void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r_us);
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Arms the persist timer in the TT_REXMT slot (which must be free). */
+void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The peer's window opened (was zero): sending resumes at once. */
+void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c);
+/* setsockopt: SO_KEEPALIVE, and TCP_KEEPIDLE/TCP_KEEPINTVL changed (the
+ * interval the running timer was started with is old_intvl_ms). */
+void tcp_keepalive_enable(struct tcp_ctx *ctx, struct sf_conn *c, bool on);
+void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
+                          uint32_t old_intvl_ms);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
@@ -268,6 +320,9 @@ enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
                                            const struct sf_ipv4 *ip,
                                            const struct sf_tcp *seg);
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
+/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
+ * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
                       struct sf_conn *child, const struct sf_ipv4 *ip,
                       const struct sf_tcp *seg, uint32_t iss, bool send);

@@ -3,6 +3,7 @@
  * FIN_WAIT_2 limit. A connection keeps one deadline per timeout and one
  * entry on the stack's timing wheel, armed at the earliest deadline. */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
@@ -30,12 +31,24 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
     } else {
         c->deadline[slot] = ctx->now + after;
     }
+    if (slot == TT_REXMT)
+        c->persist_on = false; /* the retransmission timer takes the slot */
     tcp_timer_rearm(ctx, c);
+}
+
+/* RFC 9293 3.8.6.1: the persist timer, in the slot the retransmission
+ * timer leaves free while nothing it would retransmit is outstanding. */
+void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+    c->persist_on = true;
 }
 
 void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
+    if (slot == TT_REXMT)
+        c->persist_on = false;
     if (!tcp_timer_pending(c, slot))
         return;
     if (slot == TT_DELACK)
@@ -50,6 +63,7 @@ void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
     for (int i = 0; i < TT_NWIDE; i++)
         c->deadline[i] = SF_TIME_NEVER;
     c->delack_on = false;
+    c->persist_on = false;
     wheel_stop(&ctx->wheel, &c->timer);
 }
 
@@ -106,10 +120,39 @@ static bool rexmt_give_up(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return c->nrexmt > rexmt_limit(ctx, c);
 }
 
+/* An orphan (closed by the application, RFC 1122 4.2.2.13) lives on its
+ * timers alone. A peer that answers every window probe, or every FIN, with
+ * a zero-window ACK that takes nothing new would keep it and its buffers
+ * forever: such answers do not count towards R2 (3.8.6.1 forbids giving
+ * up on an answered probe, which protects a live application, not an
+ * orphan). Not in the RFC; as Linux tcp_orphan_retries: after
+ * cfg->orphan_retries timeouts with nothing new acknowledged, reset it.
+ * Returns true if it was. */
+static bool orphan_give_up(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!c->app_closed || c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
+        return false;
+    if (c->orphan_tries < UINT8_MAX)
+        c->orphan_tries++;
+    if (c->orphan_tries <= ctx->cfg->orphan_retries)
+        return false;
+    ctx->ctr.c[SF_CTR_ORPHAN_RETRIES]++;
+    tcp_note(ctx, c, "orphan retries reached: reset");
+    tcp_send_rst(ctx, c);
+    tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+    return true;
+}
+
 /* RFC 6298 5.4-5.7 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
 static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (c->snd_una == c->snd_max) {
+    if (orphan_give_up(ctx, c))
+        return;
+    bool persist = c->persist_on;
+    c->persist_on = false;
+    /* (with nothing outstanding there is nothing to retransmit: a timer
+     * left in the slot can only be a probe's) */
+    if (persist || c->snd_una == c->snd_max) {
         persist_fire(ctx, c);
         return;
     }
@@ -175,12 +218,20 @@ static void delack_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 /* Keepalive watches a connection whose peer owes us nothing we could
  * retransmit: ESTABLISHED, CLOSE_WAIT, and FIN_WAIT_2 while the
  * application still holds the socket (after close() the FIN_WAIT_2
- * timeout watches it instead). */
+ * timeout watches it instead). Its timer also runs on through FIN_WAIT_1
+ * (shutdown(SHUT_WR)), where the FIN in flight defers the probes (as any
+ * data in flight does): a timeout falling there must not end keepalive
+ * for the FIN_WAIT_2 that follows. */
+static bool keepalive_state(const struct sf_conn *c)
+{
+    return c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+           ((c->state == SF_FIN_WAIT_1 || c->state == SF_FIN_WAIT_2) &&
+            !c->app_closed);
+}
+
 static bool keepalive_applies(const struct sf_conn *c)
 {
-    return c->keepalive &&
-           (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
-            (c->state == SF_FIN_WAIT_2 && !c->app_closed));
+    return c->keepalive && keepalive_state(c);
 }
 
 static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -283,6 +334,7 @@ void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r)
 void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     c->nrexmt = 0;
+    c->orphan_tries = 0; /* progress: the orphan may go on */
     c->una_since_ms = tcp_now_ms(ctx);
     if (c->snd_una == c->snd_max)
         tcp_timer_stop(ctx, c, TT_REXMT);
@@ -297,4 +349,52 @@ void tcp_keepalive_reset(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepprobes = 0;
     if (keepalive_applies(c) && !tcp_timer_pending(c, TT_KEEP))
         tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
+}
+
+/* SO_KEEPALIVE. Turned on, the first probe is due a full keepidle from
+ * now (the idle time is still measured from the last segment received,
+ * when the timer fires); turned off, the timer stops. */
+void tcp_keepalive_enable(struct tcp_ctx *ctx, struct sf_conn *c, bool on)
+{
+    bool was = c->keepalive;
+    c->keepalive = on;
+    if (on == was || !keepalive_state(c))
+        return;
+    c->keepprobes = 0;
+    if (on)
+        tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
+    else
+        tcp_timer_stop(ctx, c, TT_KEEP);
+}
+
+/* TCP_KEEPIDLE or TCP_KEEPINTVL changed on a connection whose keepalive
+ * timer runs (RFC 1122 4.2.3.6: the interval MUST be configurable): the
+ * new times apply at once, not once the timer started with the old ones
+ * (2 hours by default) fires. Idle, the first probe is due keepidle after
+ * the last segment received (at once if that is past); probing, the next
+ * probe keepintvl after the last one, which went out old_intvl_ms before
+ * the running deadline. */
+void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
+                          uint32_t old_intvl_ms)
+{
+    if (!keepalive_applies(c))
+        return;
+    sf_time_t after = 0;
+    if (c->keepprobes == 0) {
+        uint32_t idle = tcp_now_ms(ctx) - c->last_rcv_ms;
+        if (idle < c->keepidle_ms)
+            after = (sf_time_t)(c->keepidle_ms - idle) * SF_MSEC;
+    } else if (tcp_timer_pending(c, TT_KEEP)) {
+        sf_time_t old = (sf_time_t)old_intvl_ms * SF_MSEC;
+        sf_time_t d = c->deadline[TT_KEEP];
+        sf_time_t last = d > old ? d - old : 0; /* the last probe */
+        if (last > ctx->now)
+            last = ctx->now;
+        sf_time_t due = last + (sf_time_t)c->keepintvl_ms * SF_MSEC;
+        if (due > ctx->now)
+            after = due - ctx->now;
+    } else {
+        after = (sf_time_t)c->keepintvl_ms * SF_MSEC;
+    }
+    tcp_timer_start(ctx, c, TT_KEEP, after);
 }

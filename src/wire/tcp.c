@@ -41,9 +41,11 @@ enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
     if (d != SF_DROP_NONE)
         return d;
     seg->flags = p[13];
-    /* SYN opens, RST and FIN end: together they are a scan or an attack
-     * (the "Christmas tree" probes); no peer sends them. */
-    if ((seg->flags & SF_SYN) && (seg->flags & (SF_RST | SF_FIN)))
+    /* SYN opens, RST ends: together they are a scan or an attack (the
+     * "Christmas tree" probes); no peer sends them. SYN with FIN is left
+     * to the states: RFC 9293 3.10.7 gives each one its answer (a RST
+     * from CLOSED, a challenge ACK in the synchronized states, ...). */
+    if ((seg->flags & SF_SYN) && (seg->flags & SF_RST))
         return SF_DROP_TCP_FLAGS;
     seg->seq = wire_get32(p + 4);
     seg->ack = wire_get32(p + 8);

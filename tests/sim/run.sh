@@ -56,6 +56,9 @@ bad --corrupt --corrupt 2
 bad --reorder --reorder 7
 bad --mtu --mtu 0
 bad --mtu --mtu 67
+bad --mtu --mtu 68
+bad --mtu --mtu 103
+bad --mtu --mtu 65536
 bad --delay --delay -5
 bad --jitter --jitter -1
 bad --bandwidth --bandwidth 10X

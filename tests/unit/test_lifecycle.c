@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "synfin/synfin.h"
+#include "synfin/wire.h"
 
 #define MAXQ 256
 struct wire {
@@ -285,6 +286,228 @@ static void test_accept_queue_full(void)
     teardown();
 }
 
+
+/* ------------------------------------------------------- a raw peer */
+
+/* The segment in the wire queue at i, parsed. */
+static struct sf_tcp queued(struct wire *w, int i)
+{
+    struct sf_ipv4 ip;
+    struct sf_tcp seg;
+    memset(&seg, 0, sizeof seg);
+    CHECK(i < w->n);
+    if (i >= w->n)
+        return seg;
+    CHECK_EQ(sf_ipv4_parse(w->q[i].buf, w->q[i].len, &ip), SF_DROP_NONE);
+    CHECK_EQ(sf_tcp_parse(&ip, &seg), SF_DROP_NONE);
+    return seg;
+}
+
+/* Host 1 (198.18.0.2) plays a crafted peer: one segment into st. */
+static void inject(struct sf_stack *st, uint16_t sport, uint16_t dport,
+                   uint8_t flags, uint32_t seq, uint32_t ack,
+                   const char *data)
+{
+    uint8_t buf[1600];
+    struct sf_ipv4 ip = {.src = 0xC6120002u, .dst = 0xC6120001u, .ttl = 64};
+    struct sf_tcp seg = {.sport = sport, .dport = dport, .seq = seq,
+                         .ack = ack, .flags = flags, .win = 65535,
+                         .payload = (const uint8_t *)data,
+                         .len = data ? strlen(data) : 0};
+    size_t n = sf_emit(buf, sizeof buf, &ip, &seg);
+    CHECK(n > 0);
+    sf_stack_input(st, now, buf, n);
+}
+
+/* RFC 9293 3.10.7.3: a SYN without ACK in SYN-SENT (simultaneous open)
+ * that carries text: "queue them for processing after the ESTABLISHED
+ * state has been reached". The SYN,ACK acknowledges the SYN only; once the
+ * peer's ACK makes the connection ESTABLISHED the bytes are delivered, in
+ * order before what follows, and acknowledged. */
+static void test_synsent_syn_with_data(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *s = hosts[0].st;
+    int c = sf_socket(s);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xC6120002u, 80}),
+             SF_EINPROGRESS);
+    struct sf_tcp syn = queued(&w, 0);
+    CHECK_EQ(syn.flags, SF_SYN);
+    w.n = 0;
+    uint32_t irs = 0xfffffffeu; /* the text crosses the 2^32 wrap */
+    inject(s, 80, syn.sport, SF_SYN, irs, 0, "hello");
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+    CHECK_EQ(info.state, SF_SYN_RCVD);
+    CHECK_EQ(w.n, 1);
+    struct sf_tcp synack = queued(&w, 0);
+    CHECK_EQ(synack.flags, SF_SYN | SF_ACK);
+    CHECK_EQ(synack.seq, syn.seq);
+    CHECK_EQ(synack.ack, irs + 1); /* the text is not acknowledged yet */
+    w.n = 0;
+    char b[16];
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), SF_EAGAIN);
+    /* the peer's ACK, with the next bytes of its stream */
+    inject(s, 80, syn.sport, SF_ACK, irs + 6, syn.seq + 1, " world");
+    CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    CHECK_EQ(info.rcv_nxt, irs + 12);
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), 11);
+    CHECK(memcmp(b, "hello world", 11) == 0);
+    run(&w, now + SF_SEC); /* the (delayed) ACK */
+    CHECK(w.n == 0);
+    CHECK_EQ(sf_stack_counters(s)->c[SF_CTR_SEG_OUT], 3);
+    teardown();
+
+    /* Again, the peer's ACK now repeating the queued text before new
+     * bytes: the queued copy is delivered once, then only the new part. */
+    setup(&w);
+    s = hosts[0].st;
+    c = sf_socket(s);
+    sf_connect(s, c, &(struct sf_addr){0xC6120002u, 80});
+    syn = queued(&w, 0);
+    w.n = 0;
+    inject(s, 80, syn.sport, SF_SYN, irs, 0, "hello");
+    CHECK_EQ(queued(&w, 0).ack, irs + 1);
+    inject(s, 80, syn.sport, SF_ACK, irs + 1, syn.seq + 1, "hello world");
+    CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    CHECK_EQ(info.rcv_nxt, irs + 12);
+    memset(b, 0, sizeof b);
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), 11);
+    CHECK(memcmp(b, "hello world", 11) == 0);
+    CHECK_EQ(sf_recv(s, c, b, sizeof b, 0), SF_EAGAIN);
+    teardown();
+}
+
+/* RFC 9293 3.10.7.2: synfin drops a SYN with FIN in LISTEN, as Linux does
+ * (no peer opens that way; scanners do), and counts it as LISTEN_SYN_FIN
+ * (docs/lifecycle.md), not as a parse error. */
+static void test_listen_syn_fin_counted(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *s = hosts[0].st;
+    int l = sf_socket(s);
+    CHECK_EQ(sf_bind(s, l, &(struct sf_addr){0, 80}), 0);
+    CHECK_EQ(sf_listen(s, l, 8), 0);
+    inject(s, 40000, 80, SF_SYN | SF_FIN, 1000, 0, NULL);
+    const struct sf_counters *k = sf_stack_counters(s);
+    CHECK_EQ(w.n, 0);
+    CHECK_EQ(k->drops[SF_DROP_TCP_FLAGS], 0);
+    CHECK_EQ(k->drops[SF_DROP_LISTEN_SYN_FIN], 1);
+    CHECK_EQ(k->conns_in_state[SF_SYN_RCVD], 0);
+    teardown();
+}
+
+/* RFC 9293 3.6.1, RFC 1122 4.2.2.13: a connection that reopens a 4-tuple
+ * from TIME-WAIT starts above the old SND.NXT, however fast the old one
+ * sent. The server sends 20000 bytes in no time, closes first (TIME-WAIT),
+ * and 10 ms later (2500 ticks of the ISN clock) the client reconnects from
+ * the same port. */
+static void test_reopen_iss_above_old_snd_nxt(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    struct sf_addr saddr = {0xC6120002u, 80}, caddr = {0xC6120001u, 5000};
+    int l = sf_socket(ss);
+    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    int c = sf_socket(cs);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){0, 5000}), 0);
+    sf_connect(cs, c, &saddr);
+    run(&w, now);
+    int a = sf_accept(ss, l, NULL);
+    CHECK(a >= 0);
+    static char data[20000], sink[4096];
+    memset(data, 'x', sizeof data);
+    size_t sent = 0;
+    for (int guard = 0; guard < 1000 && sent < sizeof data; guard++) {
+        long n = sf_send(ss, a, data + sent, sizeof data - sent, 0);
+        if (n > 0)
+            sent += (size_t)n;
+        run(&w, now);
+        while (sf_recv(cs, c, sink, sizeof sink, 0) > 0)
+            ;
+    }
+    CHECK_EQ(sent, sizeof data);
+    CHECK_EQ(sf_close(ss, a), 0);
+    run(&w, now);
+    CHECK_EQ(sf_close(cs, c), 0);
+    run(&w, now);
+    struct sf_tcp_info old;
+    CHECK_EQ(sf_tcp_info_by_addr(ss, &saddr, &caddr, &old), 0);
+    CHECK_EQ(old.state, SF_TIME_WAIT);
+    now += 10 * SF_MSEC;
+    sf_stack_advance(cs, now);
+    c = sf_socket(cs);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){0, 5000}), 0);
+    CHECK_EQ(sf_connect(cs, c, &saddr), SF_EINPROGRESS);
+    CHECK_EQ(w.n, 1);
+    uint8_t buf[1600];
+    size_t len = w.q[0].len;
+    memcpy(buf, w.q[0].buf, len);
+    w.n = 0;
+    sf_stack_input(ss, now, buf, len); /* the SYN reopens the 4-tuple */
+    struct sf_tcp synack = queued(&w, 0);
+    CHECK_EQ(synack.flags, SF_SYN | SF_ACK);
+    /* in sequence space: above the old SND.NXT */
+    CHECK((int32_t)(synack.seq - old.snd_nxt) > 0);
+    CHECK_EQ(synack.seq, old.snd_nxt + 65536u);
+    run(&w, now);
+    CHECK(sf_accept(ss, l, NULL) >= 0);
+    teardown();
+}
+
+/* RFC 9293 3.10.1 (MUST-46): connect() to a multicast or broadcast address
+ * is refused with SF_ENETUNREACH, sending nothing; RFC 9293 3.7.1: an MSS
+ * above 65495 (65535 less 40 bytes of headers) is refused by
+ * sf_stack_create with SF_EINVAL, and sf_stack_cfg_check names it. */
+static void test_input_validation(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *s = hosts[0].st;
+    static const uint32_t bad[] = {0xE0000001u, 0xE00000FBu, 0xEFFFFFFFu,
+                                   0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int c = sf_socket(s);
+        CHECK_EQ(sf_connect(s, c, &(struct sf_addr){bad[i], 80}),
+                 SF_ENETUNREACH);
+        struct sf_tcp_info info;
+        CHECK_EQ(sf_tcp_info(s, c, &info), 0);
+        CHECK_EQ(info.state, SF_CLOSED);
+        CHECK_EQ(sf_close(s, c), 0);
+    }
+    CHECK_EQ(w.n, 0); /* no SYN went out */
+    /* the unicast address just below 224.0.0.0/4 still connects */
+    int c = sf_socket(s);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xDFFFFFFEu, 80}),
+             SF_EINPROGRESS);
+    teardown();
+
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = 0xC6120001u;
+    cfg.output = out;
+    struct sf_stack *st = NULL;
+    cfg.mss = 65495;
+    CHECK(sf_stack_cfg_check(&cfg) == NULL);
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), 0);
+    sf_stack_free(st);
+    cfg.mss = 65496;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+    CHECK(st == NULL);
+    const char *why = sf_stack_cfg_check(&cfg);
+    CHECK(why && strstr(why, "mss") && strstr(why, "65495"));
+    cfg.mss = 65535;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+    cfg.mss = 63;
+    CHECK_EQ(sf_stack_create(&cfg, now, &st), SF_EINVAL);
+}
+
 int main(void)
 {
     test_lifecycle();
@@ -292,5 +515,9 @@ int main(void)
     test_self_connect();
     test_lost_final_ack();
     test_accept_queue_full();
+    test_synsent_syn_with_data();
+    test_listen_syn_fin_counted();
+    test_reopen_iss_above_old_snd_nxt();
+    test_input_validation();
     CHECK_MAIN_END();
 }

@@ -418,8 +418,11 @@ static void test_tcp_drops(void)
 
     n = build(b, 5, NULL, 0, SF_SYN | SF_RST, NULL);
     CHECK_EQ(parse_drop(b, n), SF_DROP_TCP_FLAGS);
+    /* RFC 9293 3.10.7: SYN with FIN reaches the states, which answer it */
     n = build(b, 5, NULL, 0, SF_SYN | SF_FIN, NULL);
-    CHECK_EQ(parse_drop(b, n), SF_DROP_TCP_FLAGS);
+    CHECK_EQ(parse_drop(b, n), SF_DROP_NONE);
+    n = build(b, 5, NULL, 0, SF_SYN | SF_FIN | SF_ACK, NULL);
+    CHECK_EQ(parse_drop(b, n), SF_DROP_NONE);
     n = build(b, 5, NULL, 0, 0xff, NULL);
     CHECK_EQ(parse_drop(b, n), SF_DROP_TCP_FLAGS);
     n = build(b, 5, NULL, 0, SF_FIN | SF_RST | SF_ACK | SF_PSH | SF_URG, NULL);

@@ -1,5 +1,5 @@
 /* synfin drill: runs packetdrill-language scripts against the sans-IO core
- * on a virtual clock. The language is /work/shared/DRILL.md; the runner's
+ * on a virtual clock. The language is docs/drill.md; the runner's
  * conventions, on which tests/drill/ relies (see tools/drill/README.md):
  *
  *  - The stack under test is 198.18.0.1; the peer the script plays is
@@ -24,7 +24,8 @@
  *  - Stack settings: --mss, --rto_{initial,min,max}_ms, --syn_retries,
  *    --synack_retries, --r1, --r2, --msl_ms, --fin_wait_2_timeout_ms,
  *    --challenge_ack_limit, --rcvbuf, --sndbuf, --keep{idle,intvl}_ms,
- *    --keepcnt, --seed; `sysctl -q net.ipv4.tcp_*=N` lines before the first
+ *    --keepcnt, --invalid_ratelimit_ms, --max_orphans, --orphan_retries,
+ *    --min_snd_mss, --max_tw, --seed; `sysctl -q net.ipv4.tcp_*=N` lines before the first
  *    socket call map onto the same settings.
  *
  * Output: "PASS file" or "FAIL file:line: what" with expected/actual lines,
@@ -35,7 +36,7 @@
 #include <string.h>
 
 #include "drill/drill.h"
-#include "synfin/cmds.h"
+#include "../synfin/cmds.h" /* the command table (tools/synfin) */
 
 static void usage(FILE *f)
 {

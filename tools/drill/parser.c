@@ -1,5 +1,5 @@
 /* drill parser: tokens -> struct drill_script. The grammar is
- * /work/shared/DRILL.md (packetdrill's, as synfin speaks it): options
+ * docs/drill.md (packetdrill's, as synfin speaks it): options
  * first, then one event per line, each starting with a time. */
 #include <ctype.h>
 #include <inttypes.h>

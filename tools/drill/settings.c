@@ -29,6 +29,11 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_SYN_BACKLOG] = "syn_backlog",
     [SET_SYNCOOKIES] = "syncookies",
     [SET_REASS_MAX_RANGES] = "reass_max_ranges",
+    [SET_INVALID_RATELIMIT_MS] = "invalid_ratelimit_ms",
+    [SET_MAX_ORPHANS] = "max_orphans",
+    [SET_ORPHAN_RETRIES] = "orphan_retries",
+    [SET_MIN_SND_MSS] = "min_snd_mss",
+    [SET_MAX_TW] = "max_tw",
 };
 
 void drill_settings_default(struct drill_settings *s)
@@ -140,6 +145,13 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_SYN_BACKLOG: cfg->syn_backlog = (unsigned)v[i]; break;
         case SET_SYNCOOKIES: cfg->syncookies = v[i] != 0; break;
         case SET_REASS_MAX_RANGES: cfg->reass_max_ranges = (unsigned)v[i]; break;
+        case SET_INVALID_RATELIMIT_MS:
+            cfg->invalid_ratelimit = (sf_time_t)v[i] * SF_MSEC;
+            break;
+        case SET_MAX_ORPHANS: cfg->max_orphans = (unsigned)v[i]; break;
+        case SET_ORPHAN_RETRIES: cfg->orphan_retries = (unsigned)v[i]; break;
+        case SET_MIN_SND_MSS: cfg->min_snd_mss = (uint16_t)v[i]; break;
+        case SET_MAX_TW: cfg->max_tw = (unsigned)v[i]; break;
         case SET_COUNT: break;
         }
     }

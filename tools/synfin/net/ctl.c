@@ -80,6 +80,7 @@ static void stats(struct tun_cli *c, FILE *f)
     T(rx); T(tx); T(rx_bytes); T(tx_bytes); T(rx_lost); T(tx_lost);
     T(rx_dup); T(tx_dup); T(rx_reordered); T(tx_reordered); T(tx_errors);
     T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
+    T(rx_gso_segs);
 #undef T
 }
 

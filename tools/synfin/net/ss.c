@@ -24,13 +24,6 @@ struct ss_opts {
     const char *set;
 };
 
-/* ss's names for the states, in enum sf_state order. */
-static const char *const ss_names[SF_NSTATES] = {
-    "UNCONN", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1",
-    "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"};
-static const char *const filter_names[SF_NSTATES] = {
-    "closed", "listening", "syn-sent", "syn-recv", "established", "fin-wait-1",
-    "fin-wait-2", "close-wait", "closing", "last-ack", "time-wait"};
 
 static int state_of(const char *name)
 {
@@ -40,7 +33,7 @@ static int state_of(const char *name)
     return -1;
 }
 
-/* Whether state s passes filter f (a name from filter_names or a group). */
+/* Whether state s passes filter f (a state's sf_state_ss_filter name or a group). */
 static int filter_match(const char *f, int s)
 {
     if (!strcmp(f, "all"))
@@ -51,7 +44,7 @@ static int filter_match(const char *f, int s)
         return s != SF_LISTEN && s != SF_CLOSED && s != SF_SYN_SENT;
     if (!strcmp(f, "listen"))
         f = "listening";
-    return !strcmp(f, filter_names[s]);
+    return !strcmp(f, sf_state_ss_filter((enum sf_state)s));
 }
 
 static int filter_known(const char *f)
@@ -175,8 +168,9 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
     if (strcmp(r->timer, "-"))
         snprintf(timer, sizeof timer, "timer:(%s,%.3fs,%lu)", r->timer,
                  r->left_ns < 0 ? 0.0 : (double)r->left_ns / 1e9, r->retrans);
-    printf("%-11s %-6lu %-6lu %-21s %-21s %s\n", ss_names[s], r->rcvq, r->sndq,
-           r->local, r->peer, timer);
+    printf("%-11s %-6lu %-6lu %-21s %-21s %s\n",
+           sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, r->local,
+           r->peer, timer);
 }
 
 static const char usage_text[] =

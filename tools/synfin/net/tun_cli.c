@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void tun_cli_init(struct tun_cli *c)
@@ -241,7 +242,7 @@ static int make_stack(struct tun_cli *c, const char *prog)
         fprintf(stderr, "%s: getrandom failed: %s\n", prog, strerror(errno));
         return -1;
     }
-    c->tun.rng = c->seed * 0x9e3779b97f4a7c15ull | 1;
+    sf_tun_seed(&c->tun, c->seed);
     c->tun.in = c->tun.out = c->imp;
     c->cfg.addr = c->addr;
     c->cfg.output = sf_tun_output;
@@ -258,6 +259,29 @@ static int make_stack(struct tun_cli *c, const char *prog)
     return 0;
 }
 
+/* The device's tap: every datagram into the --pcap file, stamped with the
+ * real time it crossed. */
+static void pcap_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                     const uint8_t *d, size_t len)
+{
+    struct tun_cli *c = ctx;
+    (void)dir;
+    pcapw_write(c->pcap, c->pcap_base_real + (now - c->pcap_base_mono), d, len);
+}
+
+static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
+{
+    c->pcap = pcapw_open(c->pcap_path, err, errlen);
+    if (!c->pcap)
+        return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->pcap_base_mono = sf_tun_now();
+    c->pcap_base_real = (sf_time_t)ts.tv_sec * SF_SEC + (sf_time_t)ts.tv_nsec;
+    sf_tun_set_tap(&c->tun, pcap_tap, c);
+    return 0;
+}
+
 int tun_cli_start(struct tun_cli *c, const char *prog)
 {
     char err[256];
@@ -265,7 +289,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         return 2;
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
-        (c->pcap_path && sf_tun_pcap_open(&c->tun, c->pcap_path, err, sizeof err) < 0)) {
+        (c->pcap_path && open_pcap(c, err, sizeof err) < 0)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         sf_tun_close(&c->tun);
         return 1;
@@ -299,6 +323,8 @@ void tun_cli_finish(struct tun_cli *c)
         sf_stack_free(c->tun.st);
     c->tun.st = NULL;
     sf_tun_close(&c->tun);
+    pcapw_close(c->pcap);
+    c->pcap = NULL;
 }
 
 int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max)

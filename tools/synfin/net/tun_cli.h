@@ -6,10 +6,12 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 
-#include "link/tun.h"
+#include "io/pcap.h"
 #include "opt.h"
 #include "synfin/synfin.h"
+#include "synfin/tun.h"
 
 struct tun_cli {
     /* options */
@@ -24,6 +26,8 @@ struct tun_cli {
     struct sf_stack_cfg cfg;
     /* running */
     struct sf_tun tun;
+    struct pcapw *pcap;  /* --pcap: written from the device's tap */
+    sf_time_t pcap_base_mono, pcap_base_real;
     int sigfd, ctl_fd;
     char ctl_buf[108];
     bool quit;           /* a signal asked us to finish */

@@ -190,7 +190,7 @@ static int add_host(struct many *m, int id, unsigned nsock)
     cfg.wakeup = wake;
     cfg.wakeup_ctx = mh;
     if (m->o->link.mtu && m->o->link.mtu - 40 < cfg.mss)
-        cfg.mss = (uint16_t)(m->o->link.mtu < 104 ? 64 : m->o->link.mtu - 40);
+        cfg.mss = (uint16_t)(m->o->link.mtu - 40); /* --mtu >= 104 */
     *mh = (struct mhost){.m = m, .id = id, .lsd = -1, .nsd = nsock};
     mh->by_sd = calloc(nsock, sizeof *mh->by_sd);
     mh->dirty = calloc(nsock, sizeof *mh->dirty);

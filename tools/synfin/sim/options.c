@@ -89,11 +89,14 @@ static const struct opt sim_opts_table[] = {
      .as = OPT_AS_U64, .lo = 0, .hi = 1e15,
      .flags = OPT_F_SUFFIX | OPT_F_SETS, .set_off = OFF(link_set),
      .arg = "BPS", .help = "link rate, e.g. 10M (default unlimited)"},
-    /* RFC 791: every host must accept 68-byte datagrams. */
+    /* RFC 791 lets a link carry as little as 68 bytes, but a segment
+     * needs 40 bytes of IPv4 and TCP headers plus the core's smallest
+     * MSS, 64 (sf_stack_cfg_check): below 104 no data could cross. */
     {.name = "--mtu", .kind = OPT_FN, .fn = sim_num, .off = OFF(link.mtu),
-     .as = OPT_AS_U32, .lo = 68, .hi = 65535, .flags = OPT_F_WHOLE,
-     .why = "MTU must be an integer in 68..65535",
-     .arg = "N", .help = "link MTU, >= 68 (default 1500)"},
+     .as = OPT_AS_U32, .lo = 104, .hi = 65535, .flags = OPT_F_WHOLE,
+     .why = "MTU must be an integer in 104..65535 (40 bytes of "
+            "headers plus the 64-byte minimum MSS)",
+     .arg = "N", .help = "link MTU, 104..65535 (default 1500)"},
     {.name = "--msl", .kind = OPT_FN, .fn = sim_num, .off = OFF(msl),
      .as = OPT_AS_U64, .lo = 0, .hi = 86400, .scale = (double)SF_SEC,
      .flags = OPT_F_LO_OPEN, .why = "must be in (0, 86400] seconds",

@@ -22,8 +22,8 @@ static int build(struct run *r)
     cfg.link = r->o.link;
     cfg.stack.msl = r->o.msl;
     /* No path MTU discovery: the MSS we announce must fit the link. */
-    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* core min 64 */
-        cfg.stack.mss = (uint16_t)(cfg.link.mtu < 104 ? 64 : cfg.link.mtu - 40);
+    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* mtu >= 104 */
+        cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
     if (r->sc->tune)
         r->sc->tune(r, &cfg);
     if (sf_sim_create(&cfg, &r->sim))

@@ -131,10 +131,31 @@ static void random_stack(struct soak *s, struct sf_stack_cfg *st, uint32_t mtu)
     st->reass_max_ranges = 1 + (unsigned)below(s, 32);
 }
 
+/* ISNs near the edges of the sequence space, on a quarter of the seeds
+ * each: seeds 1, 5, 9 ... start a little below 2^31 (where the sign bit of
+ * the absolute number flips), seeds 2, 6, 10 ... a little below 2^32
+ * (where the numbers wrap), so that many connections cross the edge in
+ * mid-transfer (RFC 9293 3.4: all arithmetic modulo 2^32). Drawn from the
+ * seed alone, not from the workload's stream, so the other draws (and the
+ * other seeds) are unchanged. 0: the stack's own hashed ISN. */
+static uint32_t isn_offset_for(uint64_t seed)
+{
+    static const uint64_t edge[4] = {0, 1ull << 31, 1ull << 32, 0};
+    if (!edge[seed % 4])
+        return 0;
+    uint64_t z = (seed ^ 0x15ED6E5EEDull) * 0x9E3779B97F4A7C15ull;
+    z ^= z >> 29;
+    /* The ISN adds the 4 us clock (connections start in the first 2 s:
+     * up to 500000) and 16 bits of the hash to this: below the edge by
+     * 0.6 to 1 MB, a transfer (up to 1 MB) often crosses it. */
+    return (uint32_t)(edge[seed % 4] - 600000 - z % 400000);
+}
+
 static int build(struct soak *s)
 {
     sf_sim_cfg_default(&s->cfg);
     s->cfg.seed = s->seed;
+    s->cfg.stack.isn_offset = isn_offset_for(s->seed);
     random_link(s, &s->cfg.link);
     random_stack(s, &s->cfg.stack, s->cfg.link.mtu);
     if (sf_sim_create(&s->cfg, &s->sim))
@@ -534,6 +555,10 @@ static void describe(const struct soak *s, FILE *f)
             (unsigned long long)(l->jitter / SF_MSEC),
             (unsigned long long)l->bandwidth, l->mtu, s->cfg.stack.mss, l->loss,
             l->dup, l->reorder, l->corrupt);
+    if (s->cfg.stack.isn_offset)
+        fprintf(f, "  ISNs from %u (test offset, near 2^%d)\n",
+                s->cfg.stack.isn_offset,
+                s->cfg.stack.isn_offset < 0x80000000u ? 31 : 32);
     if (s->down_for)
         fprintf(f, "  hosts 0 and 1 cut off from %.3f s for %.0f s\n",
                 (double)s->down_at / (double)SF_SEC,
