@@ -74,22 +74,23 @@ const char *sf_errname(int err);
 
 /* ---------------------------------------------------------------- states */
 
-/* X(name, linux_name). RFC 9293 3.3.2, Figure 5. The order is fixed. */
+/* X(name, linux_name, ss_name, ss_filter): RFC 9293 3.3.2, Figure 5, with
+ * the names Linux's tcp_info and ss(8) give each state. The order is fixed. */
 #define SF_STATE_LIST(X)                                                     \
-    X(CLOSED, TCP_CLOSE)                                                     \
-    X(LISTEN, TCP_LISTEN)                                                    \
-    X(SYN_SENT, TCP_SYN_SENT)                                                \
-    X(SYN_RCVD, TCP_SYN_RECV)                                                \
-    X(ESTABLISHED, TCP_ESTABLISHED)                                          \
-    X(FIN_WAIT_1, TCP_FIN_WAIT1)                                             \
-    X(FIN_WAIT_2, TCP_FIN_WAIT2)                                             \
-    X(CLOSE_WAIT, TCP_CLOSE_WAIT)                                            \
-    X(CLOSING, TCP_CLOSING)                                                  \
-    X(LAST_ACK, TCP_LAST_ACK)                                                \
-    X(TIME_WAIT, TCP_TIME_WAIT)
+    X(CLOSED, TCP_CLOSE, "UNCONN", "closed")                                 \
+    X(LISTEN, TCP_LISTEN, "LISTEN", "listening")                             \
+    X(SYN_SENT, TCP_SYN_SENT, "SYN-SENT", "syn-sent")                        \
+    X(SYN_RCVD, TCP_SYN_RECV, "SYN-RECV", "syn-recv")                        \
+    X(ESTABLISHED, TCP_ESTABLISHED, "ESTAB", "established")                  \
+    X(FIN_WAIT_1, TCP_FIN_WAIT1, "FIN-WAIT-1", "fin-wait-1")                 \
+    X(FIN_WAIT_2, TCP_FIN_WAIT2, "FIN-WAIT-2", "fin-wait-2")                 \
+    X(CLOSE_WAIT, TCP_CLOSE_WAIT, "CLOSE-WAIT", "close-wait")                \
+    X(CLOSING, TCP_CLOSING, "CLOSING", "closing")                            \
+    X(LAST_ACK, TCP_LAST_ACK, "LAST-ACK", "last-ack")                        \
+    X(TIME_WAIT, TCP_TIME_WAIT, "TIME-WAIT", "time-wait")
 
 enum sf_state {
-#define SF_X_(name, lname) SF_##name,
+#define SF_X_(name, lname, ss, filter) SF_##name,
     SF_STATE_LIST(SF_X_)
 #undef SF_X_
     SF_NSTATES
@@ -97,6 +98,8 @@ enum sf_state {
 
 const char *sf_state_name(enum sf_state s);       /* "SYN_SENT" */
 const char *sf_state_linux_name(enum sf_state s); /* "TCP_SYN_SENT" */
+const char *sf_state_ss_name(enum sf_state s);    /* "SYN-SENT" (ss's column) */
+const char *sf_state_ss_filter(enum sf_state s);  /* "syn-sent" (ss's filter) */
 
 /* Why a state changed. X(name, text). */
 #define SF_CAUSE_LIST(X)                                                     \

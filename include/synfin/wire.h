@@ -1,9 +1,12 @@
-/* wire: IPv4 and TCP parse and emit. Pure functions over byte buffers: no
- * state, no allocation, never a read or write outside the buffer given.
+/* synfin's wire codec, public: IPv4 and TCP parse and emit, the Internet
+ * checksum. Pure functions over byte buffers: no state, no allocation,
+ * never a read or write outside the buffer given. The stack uses them for
+ * every datagram; drivers, capture readers and test tools use the same
+ * code to read and build segments.
  * A parse either fills its struct and returns SF_DROP_NONE, or returns the
  * enum sf_drop reason the datagram must be dropped for. */
-#ifndef SF_WIRE_WIRE_H
-#define SF_WIRE_WIRE_H
+#ifndef SYNFIN_WIRE_H
+#define SYNFIN_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>

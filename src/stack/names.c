@@ -1,5 +1,7 @@
-/* Names and texts for the public enums, generated from the X-macro lists
- * in synfin.h so that they cannot drift from the enums. */
+/* Names and texts for every public enum (states, causes, errors, drops,
+ * timers, counters), each table generated from its X-macro list in
+ * synfin.h so that it cannot drift from the enum. One table per enum, all
+ * here. */
 #include "synfin/synfin.h"
 
 static const char *const err_names[] = {
@@ -78,4 +80,57 @@ static const char *const counter_names[] = {
 const char *sf_counter_name(enum sf_counter c)
 {
     return (unsigned)c < SF_NCOUNTERS ? counter_names[c] : "?";
+}
+
+/* ---------------------------------------------------- states and causes */
+
+static const char *const state_names[] = {
+#define X(name, lname, ss, filter) #name,
+    SF_STATE_LIST(X)
+#undef X
+};
+static const char *const state_lnames[] = {
+#define X(name, lname, ss, filter) #lname,
+    SF_STATE_LIST(X)
+#undef X
+};
+static const char *const state_ssnames[] = {
+#define X(name, lname, ss, filter) ss,
+    SF_STATE_LIST(X)
+#undef X
+};
+static const char *const state_filters[] = {
+#define X(name, lname, ss, filter) filter,
+    SF_STATE_LIST(X)
+#undef X
+};
+static const char *const cause_names[] = {
+#define X(name, text) #name,
+    SF_CAUSE_LIST(X)
+#undef X
+};
+
+const char *sf_state_name(enum sf_state s)
+{
+    return (unsigned)s < SF_NSTATES ? state_names[s] : "?";
+}
+
+const char *sf_state_linux_name(enum sf_state s)
+{
+    return (unsigned)s < SF_NSTATES ? state_lnames[s] : "?";
+}
+
+const char *sf_state_ss_name(enum sf_state s)
+{
+    return (unsigned)s < SF_NSTATES ? state_ssnames[s] : "?";
+}
+
+const char *sf_state_ss_filter(enum sf_state s)
+{
+    return (unsigned)s < SF_NSTATES ? state_filters[s] : "?";
+}
+
+const char *sf_cause_name(enum sf_cause c)
+{
+    return (unsigned)c < SF_NCAUSES ? cause_names[c] : "?";
 }

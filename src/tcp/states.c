@@ -1,40 +1,9 @@
-/* The eleven states and the table of legal transitions: RFC 9293 Figure 5
- * plus the RST, ABORT and timeout edges of 3.10. tcp_set_state() checks
- * every state change against this table. */
+/* The table of legal transitions: RFC 9293 Figure 5 plus the RST, ABORT
+ * and timeout edges of 3.10. tcp_set_state() checks every state change
+ * against it. (The states' and causes' names are in stack/names.c.) */
 #include "synfin/synfin.h"
 
 #include <stddef.h>
-
-static const char *const state_names[] = {
-#define X(name, lname) #name,
-    SF_STATE_LIST(X)
-#undef X
-};
-static const char *const state_lnames[] = {
-#define X(name, lname) #lname,
-    SF_STATE_LIST(X)
-#undef X
-};
-static const char *const cause_names[] = {
-#define X(name, text) #name,
-    SF_CAUSE_LIST(X)
-#undef X
-};
-
-const char *sf_state_name(enum sf_state s)
-{
-    return (unsigned)s < SF_NSTATES ? state_names[s] : "?";
-}
-
-const char *sf_state_linux_name(enum sf_state s)
-{
-    return (unsigned)s < SF_NSTATES ? state_lnames[s] : "?";
-}
-
-const char *sf_cause_name(enum sf_cause c)
-{
-    return (unsigned)c < SF_NCAUSES ? cause_names[c] : "?";
-}
 
 #define T(f, t, c, why) {SF_##f, SF_##t, SF_CAUSE_##c, why}
 static const struct sf_transition transitions[] = {
