@@ -39,7 +39,7 @@ TOOL_LIBS += -lm
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))
-TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/drill/*.c))
+TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/synfin/*/*.c tools/drill/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SYSTEM_SRC := $(sort $(wildcard tests/system/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -64,11 +64,17 @@ deps:
 
 $(BUILD)/src/%.o: src/%.c $(wildcard include/synfin/*.h) $(wildcard src/*/*.h src/*/*.def)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tools/%.o: tools/%.c
+# The command's own headers are included relative to tools/synfin
+# ("cmds.h", "sim/sim_int.h"), so none looks like a public <synfin/...> one.
+$(BUILD)/tools/synfin/%.o: tools/synfin/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -c $< -o $@
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools/synfin -MMD -MP -c $< -o $@
+
+$(BUILD)/tools/drill/%.o: tools/drill/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -MP -c $< -o $@
 
 # The public surface is what include/ says: the export list is every sf_
 # function the public headers declare, and the core is linked into one
@@ -80,7 +86,7 @@ PUB_HDR  := $(sort $(wildcard include/synfin/*.h))
 EXPORTS  := $(BUILD)/exports.txt
 $(EXPORTS): $(PUB_HDR)
 	@mkdir -p $(dir $@)
-	grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\(' $(PUB_HDR) | tr -d '( \t' | sort -u > $@
+	grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\([^*]' $(PUB_HDR) | sed -E 's/[[:space:]]*\(.*//' | sort -u > $@
 
 $(BUILD)/synfin-core-all.o: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -90,9 +96,15 @@ $(LIB): $(BUILD)/synfin-core-all.o $(EXPORTS)
 	objcopy -w --keep-global-symbols=$(EXPORTS) $< $(BUILD)/synfin-core.o
 	rm -f $@ && ar rcs $@ $(BUILD)/synfin-core.o
 
-$(LINKLIB): $(LINK_OBJ)
+# The drivers likewise: one object, only the sf_ names of include/ global
+# (sim_heap_push, impair_decide, ... stay inside).
+$(BUILD)/synfin-link-all.o: $(LINK_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^ $(if $(LINK_OBJ),,)
+	$(LD) -r -o $@ $^
+
+$(LINKLIB): $(BUILD)/synfin-link-all.o $(EXPORTS)
+	objcopy -w --keep-global-symbols=$(EXPORTS) $< $(BUILD)/synfin-link.o
+	rm -f $@ && ar rcs $@ $(BUILD)/synfin-link.o
 
 $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 	$(CC) $(LDFLAGS_SAN) $(TOOL_OBJ) $(LINKLIB) $(LIB) $(TOOL_LIBS) -o $@
@@ -101,9 +113,9 @@ $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 # (two stacks or the simulator, end to end), one binary each, in
 # $(BUILD)/tests/unit/ and $(BUILD)/tests/system/. A new test_*.c file in
 # either folder is picked up; both use the harness tests/unit/check.h.
-$(BUILD)/tests/%: tests/%.c tests/unit/check.h $(BUILD)/synfin-core-all.o $(LINKLIB)
+$(BUILD)/tests/%: tests/%.c tests/unit/check.h $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $< $(LINKLIB) $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
+	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
 -include $(CORE_OBJ:.o=.d) $(LINK_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
 

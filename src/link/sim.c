@@ -245,7 +245,7 @@ static void queue_copy(struct sf_sim *sim, int from, int to,
         return;
     memcpy(buf, d, len);
     if (flags & SF_SIM_F_CORRUPTED) {
-        buf[flip_bit / 8] ^= (uint8_t)(1u << (flip_bit % 8));
+        impair_flip(buf, flip_bit);
         sim->stats.corrupted++;
     }
     struct sim_ev ev = {.kind = SIM_EV_DELIVER, .time = at, .host = to,

@@ -1,7 +1,7 @@
 /* Internals of the simulated network, split so that each piece can be unit
- * tested alone: the PRNG (sim_rng.c), the event heap (sim_heap.c), the
- * link model (sim_link.c), and the integer map (sim_heap.c). sim.c joins
- * them to the stacks. */
+ * tested alone: the PRNG and the link model (the link kit's impair.c,
+ * seen through sim_link.c), the event heap and the integer map
+ * (sim_heap.c). sim.c joins them to the stacks. */
 #ifndef SF_LINK_SIM_INT_H
 #define SF_LINK_SIM_INT_H
 
@@ -9,23 +9,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "link/impair.h"
 #include "synfin/sim.h"
 
 /* ------------------------------------------------------------ PRNG */
 
-/* xoshiro256** (Blackman and Vigna), seeded through splitmix64 so that any
- * 64-bit seed, 0 included, gives a good state. */
+/* The sim's one PRNG is the link kit's xoshiro256** (impair.h), under the
+ * sim's names. */
 struct sim_rng {
-    uint64_t s[4];
+    struct impair_rng r;
 };
-uint64_t sim_splitmix64(uint64_t *x);
-void sim_rng_seed(struct sim_rng *r, uint64_t seed);
-uint64_t sim_rng_next(struct sim_rng *r);
+static inline uint64_t sim_splitmix64(uint64_t *x)
+{
+    return impair_splitmix64(x);
+}
+static inline void sim_rng_seed(struct sim_rng *r, uint64_t seed)
+{
+    impair_rng_seed(&r->r, seed);
+}
+static inline uint64_t sim_rng_next(struct sim_rng *r)
+{
+    return impair_rng_next(&r->r);
+}
 /* Uniform in [0, n); n 0 gives 0. */
-uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);
+static inline uint64_t sim_rng_below(struct sim_rng *r, uint64_t n)
+{
+    return impair_rng_below(&r->r, n);
+}
 /* True with probability p. Draws nothing when p <= 0 or p >= 1, so an
  * impairment that is off does not shift the stream of the others. */
-bool sim_rng_chance(struct sim_rng *r, double p);
+static inline bool sim_rng_chance(struct sim_rng *r, double p)
+{
+    return impair_rng_chance(&r->r, p);
+}
 
 /* ------------------------------------------------------- event heap */
 
@@ -76,8 +92,7 @@ int sim_map_put(struct sim_map *m, uint64_t key, int val); /* 0/SF_ENOMEM */
 
 struct sim_link {
     struct sf_sim_link_cfg cfg;
-    sf_time_t tx_free;     /* when the transmitter finishes its queue */
-    sf_time_t last_arrive; /* latest in-order arrival: keeps the FIFO */
+    struct impair_queue q; /* its transmitter queue and FIFO */
 };
 
 /* What the link does with one datagram: up to two copies. */
@@ -89,9 +104,10 @@ struct sim_fate {
     size_t flip_bit; /* copy 0 has this bit flipped if SF_SIM_F_CORRUPTED */
 };
 
-/* Runs one datagram of len bytes, sent at now, through the link: MTU,
- * queue, serialization, loss, corruption, duplication, reordering and
- * jitter, in that order. extra holds it back beyond the FIFO. */
+/* Runs one datagram of len bytes, sent at now, through the link
+ * (impair_decide: down, MTU, queue, serialization, loss, delay, jitter,
+ * corruption, duplication, reordering, in that order). extra holds it back
+ * beyond the FIFO. */
 void sim_link_send(struct sim_link *l, struct sim_rng *r, sf_time_t now,
                    size_t len, sf_time_t extra, struct sim_fate *f);
 

@@ -1,4 +1,4 @@
-/* synfin on a Linux TUN device (see tun.h). One process, one stack, one
+/* synfin on a Linux TUN device (see synfin/tun.h). One process, one stack, one
  * device; the loop waits in ppoll() on the device and the application's
  * descriptors with the timeout the stack asks for, reads datagrams in
  * batches and writes each datagram the stack emits as it is emitted (a TUN
@@ -9,9 +9,12 @@
  * it is, so consecutive data segments of one connection are merged into
  * one GSO packet that the kernel segments and checksums itself, and the
  * super-packets the kernel sends us get their TCP checksum completed here,
- * before the core (which checks every checksum) sees them. */
-#include "link/tun.h"
-#include "synfin/wire.h"
+ * before the core (which checks every checksum) sees them: the arithmetic
+ * of both is in gso.c. The impairments are the link kit's (impair.c), as
+ * in the simulator. */
+#include "synfin/tun.h"
+#include "link/gso.h"
+#include "link/impair.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <linux/virtio_net.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,42 +34,37 @@
 #define TUN_BATCH 64      /* datagrams read per wake-up before servicing */
 #define TUN_BUF 65600     /* an IPv4 datagram is at most 65535 bytes */
 #define TUN_MAX_APP_FDS 1024
-#define VNET_HDR 10       /* struct virtio_net_hdr, without num_buffers */
-#define GSO_MAX 65535     /* a merged packet is still one IPv4 datagram */
+#define VNET_HDR GSO_VNET_HDR
 
-/* Outgoing data segments being merged into one GSO packet: the first
- * segment's headers, then every segment's payload, after room for the
- * vnet header. */
+/* Offload state: outgoing segments being merged into one GSO packet, and
+ * the segment cut from a super-packet read. */
 struct sf_tun_gso {
-    size_t len;        /* IPv4 datagram bytes held (0: nothing pending) */
-    unsigned segs;
-    size_t mss;        /* payload of the first segment: the gso_size */
-    size_t last;       /* payload of the latest one */
-    uint32_t next_seq; /* the sequence number that may follow */
+    struct gso_merge out;
     size_t rx_mss;     /* gso_size of the datagram just read (0: none) */
-    uint8_t buf[VNET_HDR + GSO_MAX];
     uint8_t seg[GSO_MAX]; /* one segment cut from a super-packet read */
 };
 
-struct sf_tun_pkt {
-    struct sf_tun_pkt *next;
+/* A datagram held back by delay or reordering. */
+struct tun_pkt {
+    struct tun_pkt *next;
     sf_time_t due;
     bool out; /* toward the kernel (else toward the stack) */
     size_t len;
     uint8_t data[];
 };
 
+/* The impaired wire on synfin's side: one PRNG for both directions, each
+ * direction's queue, and the datagrams held back, sorted by due time. */
+struct sf_tun_wire {
+    struct impair_rng rng;
+    struct impair_queue in, out;
+    struct tun_pkt *held;
+};
+
 sf_time_t sf_tun_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (sf_time_t)ts.tv_sec * SF_SEC + (sf_time_t)ts.tv_nsec;
-}
-
-static sf_time_t realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     return (sf_time_t)ts.tv_sec * SF_SEC + (sf_time_t)ts.tv_nsec;
 }
 
@@ -88,7 +87,6 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
 {
     memset(t, 0, sizeof *t);
     t->fd = -1;
-    t->rng = 0x9e3779b97f4a7c15ull;
     if (!name || !*name || strlen(name) >= IFNAMSIZ) {
         snprintf(err, errlen, "bad device name '%s': give 1 to %d characters",
                  name ? name : "", IFNAMSIZ - 1);
@@ -119,17 +117,22 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
         close(fd);
         return -1;
     }
-    if (offload) {
-        t->gso = calloc(1, sizeof *t->gso);
-        if (!t->gso)
-            snprintf(err, errlen, "out of memory");
-        if (!t->gso || set_offload(fd, err, errlen) < 0) {
-            free(t->gso);
-            t->gso = NULL;
-            close(fd);
-            return -1;
-        }
+    t->wire = calloc(1, sizeof *t->wire);
+    t->gso = offload ? calloc(1, sizeof *t->gso) : NULL;
+    bool bad = !t->wire || (offload && !t->gso);
+    if (bad)
+        snprintf(err, errlen, "out of memory");
+    else if (offload)
+        bad = set_offload(fd, err, errlen) < 0;
+    if (bad) {
+        free(t->wire);
+        free(t->gso);
+        t->wire = NULL;
+        t->gso = NULL;
+        close(fd);
+        return -1;
     }
+    impair_rng_seed(&t->wire->rng, 0);
     t->offload = offload;
     t->fd = fd;
     memcpy(t->name, ifr.ifr_name, sizeof t->name - 1);
@@ -182,95 +185,37 @@ int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
     return r;
 }
 
-/* ------------------------------------------------------------------ pcap */
-
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-
-int sf_tun_pcap_open(struct sf_tun *t, const char *path, char *err,
-                     size_t errlen)
+void sf_tun_seed(struct sf_tun *t, uint64_t seed)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    uint8_t h[24];
-    put32(h, 0xa1b23c4du); /* nanosecond-resolution pcap, host byte order */
-    put16(h + 4, 2);
-    put16(h + 6, 4);
-    put32(h + 8, 0);
-    put32(h + 12, 0);
-    put32(h + 16, 65535);
-    put32(h + 20, 101); /* LINKTYPE_RAW: the datagram starts with IPv4 */
-    fwrite(h, 1, sizeof h, f);
-    t->pcap = f;
-    t->pcap_base_mono = sf_tun_now();
-    t->pcap_base_real = realtime_ns();
-    return 0;
+    if (t->wire)
+        impair_rng_seed(&t->wire->rng, seed);
 }
 
-static void pcap_write(struct sf_tun *t, sf_time_t now, const uint8_t *d,
-                       size_t len)
+void sf_tun_set_tap(struct sf_tun *t, sf_tun_tap_fn fn, void *ctx)
 {
-    if (!t->pcap)
-        return;
-    sf_time_t ts = t->pcap_base_real + (now - t->pcap_base_mono);
-    uint8_t r[16];
-    put32(r, (uint32_t)(ts / SF_SEC));
-    put32(r + 4, (uint32_t)(ts % SF_SEC));
-    put32(r + 8, (uint32_t)len);
-    put32(r + 12, (uint32_t)len);
-    fwrite(r, 1, sizeof r, t->pcap);
-    fwrite(d, 1, len, t->pcap);
+    t->tap = fn;
+    t->tap_ctx = ctx;
 }
 
 void sf_tun_close(struct sf_tun *t)
 {
-    while (t->held) {
-        struct sf_tun_pkt *p = t->held;
-        t->held = p->next;
+    while (t->wire && t->wire->held) {
+        struct tun_pkt *p = t->wire->held;
+        t->wire->held = p->next;
         free(p);
     }
+    free(t->wire);
+    t->wire = NULL;
     if (t->fd >= 0)
         sf_tun_flush(t);
     free(t->gso);
     t->gso = NULL;
-    if (t->pcap)
-        fclose(t->pcap);
-    t->pcap = NULL;
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
 }
 
 /* ------------------------------------------------------------ data path */
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void set16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void set32(uint8_t *p, uint32_t v)
-{
-    set16(p, (uint16_t)(v >> 16));
-    set16(p + 2, (uint16_t)v);
-}
-
-/* RFC 9293 3.1: the TCP checksum over the pseudo-header and the whole
- * segment, stored in the IPv4 datagram d (header length ihl). */
-static void tcp_csum(uint8_t *d, size_t ihl, size_t len)
-{
-    uint8_t ph[12];
-    memcpy(ph, d + 12, 8);
-    ph[8] = 0;
-    ph[9] = 6;
-    set16(ph + 10, (uint16_t)(len - ihl));
-    d[ihl + 16] = d[ihl + 17] = 0;
-    uint32_t sum = sf_csum_add(sf_csum_add(0, ph, sizeof ph), d + ihl, len - ihl);
-    set16(d + ihl + 16, sf_csum_fold(sum));
-}
 
 /* One write: the vnet header (offload only; h may be NULL for a plain
  * one, all zero: no GSO, checksum complete), then the datagram. */
@@ -294,63 +239,24 @@ static void dev_send(struct sf_tun *t, const struct virtio_net_hdr *h,
     t->stats.tx_bytes += len;
 }
 
-/* A segment that may be merged: IPv4 without options or fragmentation,
- * TCP without options, ACK or ACK+PSH only, some payload. */
-static bool plain_data(const uint8_t *d, size_t len)
-{
-    return len > 40 && len <= GSO_MAX && d[0] == 0x45 && d[9] == 6 &&
-           get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0 &&
-           d[32] >> 4 == 5 && (d[33] == 0x10 || d[33] == 0x18);
-}
-
-/* Whether plain segment d continues the pending one: same addresses, ports,
- * TOS and TTL, same ACK and window, the next sequence number, the pending
- * ones all gso_size long, and room left. */
-static bool continues(const struct sf_tun_gso *g, const uint8_t *d, size_t len)
-{
-    const uint8_t *p = g->buf + VNET_HDR;
-    size_t pl = len - 40;
-    return g->len && g->last == g->mss && pl <= g->mss &&
-           g->len + pl <= GSO_MAX && get32(d + 24) == g->next_seq &&
-           d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 12) &&
-           !memcmp(d + 28, p + 28, 4) && !memcmp(d + 34, p + 34, 2);
-}
-
 void sf_tun_flush(struct sf_tun *t)
 {
     struct sf_tun_gso *g = t->gso;
-    if (!g || !g->len)
+    if (!g)
         return;
-    uint8_t *ip = g->buf + VNET_HDR;
-    if (g->segs == 1) {
-        dev_send(t, NULL, ip, g->len); /* as the stack emitted it */
-        g->len = 0;
+    struct virtio_net_hdr h;
+    size_t len;
+    unsigned segs;
+    const uint8_t *ip = gso_merge_finish(&g->out, &h, &len, &segs);
+    if (!ip)
+        return;
+    if (segs == 1) {
+        dev_send(t, NULL, ip, len); /* as the stack emitted it */
         return;
     }
-    set16(ip + 2, (uint16_t)g->len);
-    ip[10] = ip[11] = 0;
-    set16(ip + 10, sf_csum_fold(sf_csum_add(0, ip, 20)));
-    /* virtio 1.x 5.1.6.2: with NEEDS_CSUM the checksum field holds the
-     * pseudo-header sum (of the merged length), not complemented; the
-     * kernel adds each segment's bytes when it splits the packet. */
-    uint8_t ph[12];
-    memcpy(ph, ip + 12, 8);
-    ph[8] = 0;
-    ph[9] = 6;
-    set16(ph + 10, (uint16_t)(g->len - 20));
-    set16(ip + 36, (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, sizeof ph)));
-    struct virtio_net_hdr h = {
-        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-        .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-        .hdr_len = 40,
-        .gso_size = (uint16_t)g->mss,
-        .csum_start = 20,
-        .csum_offset = 16,
-    };
-    dev_send(t, &h, ip, g->len);
+    dev_send(t, &h, ip, len);
     t->stats.tx_gso++;
-    t->stats.tx_gso_segs += g->segs;
-    g->len = 0;
+    t->stats.tx_gso_segs += segs;
 }
 
 /* Offload: the segment joins the pending GSO packet, or starts the next
@@ -363,34 +269,23 @@ static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len)
      * not one per segment, and our fast retransmit (no SACK) would wait
      * for the retransmission timeout instead. */
     const struct sf_tun_impair *im = &t->out;
-    bool plain = plain_data(d, len) &&
+    bool plain = gso_plain_data(d, len) &&
                  !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
-    if (plain && continues(g, d, len)) {
-        size_t pl = len - 40;
-        memcpy(g->buf + VNET_HDR + g->len, d + 40, pl);
-        g->len += pl;
-        g->segs++;
-        g->last = pl;
-        g->next_seq += (uint32_t)pl;
-        g->buf[VNET_HDR + 33] = d[33]; /* PSH as the last segment has it */
+    if (plain && gso_merge_add(&g->out, d, len))
         return;
-    }
     sf_tun_flush(t);
     if (!plain) {
         dev_send(t, NULL, d, len);
         return;
     }
-    memcpy(g->buf + VNET_HDR, d, len);
-    g->len = len;
-    g->segs = 1;
-    g->mss = g->last = len - 40;
-    g->next_seq = get32(d + 24) + (uint32_t)(len - 40);
+    gso_merge_start(&g->out, d, len);
 }
 
 static void dev_write(struct sf_tun *t, sf_time_t now, const uint8_t *d,
                       size_t len)
 {
-    pcap_write(t, now, d, len); /* what the stack sent, before merging */
+    if (t->tap) /* what the stack sent, before merging */
+        t->tap(t->tap_ctx, now, SF_TUN_OUT, d, len);
     if (t->gso)
         gso_add(t, d, len);
     else
@@ -406,57 +301,49 @@ static void deliver(struct sf_tun *t, sf_time_t now, bool out,
         sf_stack_input(t->st, now, d, len);
 }
 
-static double rnd(struct sf_tun *t)
-{
-    /* xorshift64*: impairments need no better randomness than this. */
-    t->rng ^= t->rng >> 12;
-    t->rng ^= t->rng << 25;
-    t->rng ^= t->rng >> 27;
-    return (double)((t->rng * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
-}
-
 static void hold(struct sf_tun *t, sf_time_t due, bool out, const uint8_t *d,
                  size_t len)
 {
-    struct sf_tun_pkt *p = malloc(sizeof *p + len);
+    struct tun_pkt *p = malloc(sizeof *p + len);
     if (!p)
         return; /* as a lost datagram */
     p->due = due;
     p->out = out;
     p->len = len;
     memcpy(p->data, d, len);
-    struct sf_tun_pkt **pp = &t->held;
+    struct tun_pkt **pp = &t->wire->held;
     while (*pp && (*pp)->due <= due)
         pp = &(*pp)->next; /* FIFO among equal due times */
     p->next = *pp;
     *pp = p;
 }
 
-/* One datagram crossing the impaired wire in one direction. */
+/* One datagram crossing the impaired wire in one direction: the link
+ * kit decides its fate (impair_decide, drawing only for the impairments
+ * that are on); a copy due now goes through at once unless others are
+ * held, the rest wait in the held list. */
 static void impaired(struct sf_tun *t, sf_time_t now, bool out,
                      const uint8_t *d, size_t len)
 {
     const struct sf_tun_impair *im = out ? &t->out : &t->in;
-    if (im->loss > 0 && rnd(t) < im->loss) {
+    struct sf_tun_wire *w = t->wire;
+    const struct impair_cfg c = {.delay = im->delay, .loss = im->loss,
+                                 .dup = im->dup, .reorder = im->reorder};
+    struct impair_fate f;
+    impair_decide(&c, out ? &w->out : &w->in, &w->rng, now, len, 0, &f);
+    if (f.drop) {
         (*(out ? &t->stats.tx_lost : &t->stats.rx_lost))++;
         return;
     }
-    int copies = 1;
-    if (im->dup > 0 && rnd(t) < im->dup) {
-        copies = 2;
+    if (f.ncopies > 1)
         (*(out ? &t->stats.tx_dup : &t->stats.rx_dup))++;
-    }
-    for (int i = 0; i < copies; i++) {
-        sf_time_t extra = 0;
-        if (im->reorder > 0 && rnd(t) < im->reorder) {
-            /* Held back long enough for the datagrams behind it to pass. */
-            extra = im->delay > 2 * SF_MSEC ? im->delay : 2 * SF_MSEC;
-            (*(out ? &t->stats.tx_reordered : &t->stats.rx_reordered))++;
-        }
-        if (im->delay == 0 && extra == 0 && !t->held)
+    if (f.flags[0] & IMPAIR_F_REORDERED)
+        (*(out ? &t->stats.tx_reordered : &t->stats.rx_reordered))++;
+    for (int i = 0; i < f.ncopies; i++) {
+        if (f.arrive[i] <= now && !w->held)
             deliver(t, now, out, d, len);
         else
-            hold(t, now + im->delay + extra, out, d, len);
+            hold(t, f.arrive[i], out, d, len);
     }
 }
 
@@ -468,58 +355,13 @@ void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
 
 static void release_due(struct sf_tun *t, sf_time_t now)
 {
-    while (t->held && t->held->due <= now) {
-        struct sf_tun_pkt *p = t->held;
-        t->held = p->next;
+    struct sf_tun_wire *w = t->wire;
+    while (w->held && w->held->due <= now) {
+        struct tun_pkt *p = w->held;
+        w->held = p->next;
         deliver(t, now, p->out, p->data, p->len);
         free(p);
     }
-}
-
-/* Offload: how many wire segments of gso_size a super-packet of len bytes
- * (IPv4 header ihl bytes) stands for; the core counts it as one segment
- * (SEG_IN), so this shows what was merged. 1 if it cannot tell. */
-static uint64_t gso_segs(const struct virtio_net_hdr *h, const uint8_t *d,
-                         size_t len, size_t ihl)
-{
-    if (ihl < 20 || ihl + 20 > len || d[9] != 6 || h->gso_size == 0)
-        return 1;
-    size_t hl = ihl + (size_t)(d[ihl + 12] >> 4) * 4;
-    if (hl > len || len - hl <= h->gso_size)
-        return 1;
-    return (len - hl + h->gso_size - 1) / h->gso_size;
-}
-
-/* Offload: makes the datagram after vnet header h one the core accepts.
- * A super-packet gets its IPv4 total length (and so header checksum) set
- * to what was read; NEEDS_CSUM means the TCP checksum field holds only the
- * pseudo-header sum, so the full checksum is computed and stored. Returns
- * false if the header points outside the datagram. */
-static bool complete(struct sf_tun *t, const struct virtio_net_hdr *h,
-                     uint8_t *d, size_t len)
-{
-    bool v4 = len >= 20 && d[0] >> 4 == 4;
-    size_t ihl = v4 ? (size_t)(d[0] & 15) * 4 : 0;
-    if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
-        t->stats.rx_gso++;
-        t->stats.rx_gso_segs += gso_segs(h, d, len, ihl);
-        if (v4 && ihl >= 20 && ihl <= len && get16(d + 2) != len) {
-            set16(d + 2, (uint16_t)len); /* len <= 65535: see read_one */
-            d[10] = d[11] = 0;
-            set16(d + 10, sf_csum_fold(sf_csum_add(0, d, ihl)));
-        }
-    }
-    if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-        return true;
-    size_t start = h->csum_start, at = start + h->csum_offset;
-    if (start >= len || at + 2 > len)
-        return false;
-    t->stats.rx_csum++;
-    if (v4 && d[9] == 6 && start == ihl && h->csum_offset == 16)
-        tcp_csum(d, ihl, len);
-    else /* whatever it is, the field's partial sum is summed along */
-        set16(d + at, sf_csum_fold(sf_csum_add(0, d + start, len - start)));
-    return true;
 }
 
 /* Reads one datagram into buf; returns its length (0: nothing to hand in)
@@ -539,7 +381,12 @@ static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
     *dgram = buf + VNET_HDR;
     bool gso = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE;
     t->gso->rx_mss = gso ? h.gso_size : 0;
-    if (!complete(t, &h, buf + VNET_HDR, (size_t)n - VNET_HDR)) {
+    struct gso_rx rx;
+    bool ok = gso_complete(&h, buf + VNET_HDR, (size_t)n - VNET_HDR, &rx);
+    t->stats.rx_gso += rx.gso;
+    t->stats.rx_gso_segs += rx.gso ? rx.segs : 0;
+    t->stats.rx_csum += rx.csum;
+    if (!ok) {
         t->stats.rx_bad_vnet++;
         return 0;
     }
@@ -547,40 +394,22 @@ static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
 }
 
 /* Offload with inbound impairments: a super-packet is cut back into the
- * segments the wire would have carried (rx_mss each), so that --loss loses
- * one segment, not up to 44. Each gets its own length, IP ID, sequence
- * number and checksums; PSH and FIN stay on the last, CWR on the first. */
+ * segments the wire would have carried (rx_mss each, gso_cut), so that
+ * --loss loses one segment, not up to 44. */
 static void impaired_in(struct sf_tun *t, sf_time_t now, const uint8_t *d,
                         size_t len)
 {
     const struct sf_tun_impair *im = &t->in;
     size_t mss = t->gso ? t->gso->rx_mss : 0;
-    size_t ihl = len >= 20 ? (size_t)(d[0] & 15) * 4 : 0;
-    size_t hl = ihl >= 20 && ihl + 20 <= len ? ihl + (size_t)(d[ihl + 12] >> 4) * 4 : 0;
-    if (!(im->loss > 0 || im->dup > 0 || im->reorder > 0) || mss == 0 ||
-        hl < ihl + 20 || hl > len || d[0] >> 4 != 4 || d[9] != 6 ||
-        len - hl <= mss) {
+    size_t n = (im->loss > 0 || im->dup > 0 || im->reorder > 0)
+                   ? gso_cut_count(d, len, mss) : 0;
+    if (n == 0) {
         impaired(t, now, false, d, len);
         return;
     }
-    uint8_t *s = t->gso->seg;
-    uint32_t seq = get32(d + ihl + 4);
-    uint16_t id = get16(d + 4);
-    for (size_t off = hl, k = 0; off < len; off += mss, k++) {
-        size_t pl = len - off < mss ? len - off : mss;
-        memcpy(s, d, hl);
-        memcpy(s + hl, d + off, pl);
-        set16(s + 2, (uint16_t)(hl + pl));
-        set16(s + 4, (uint16_t)(id + k));
-        s[10] = s[11] = 0;
-        set16(s + 10, sf_csum_fold(sf_csum_add(0, s, ihl)));
-        set32(s + ihl + 4, seq + (uint32_t)(off - hl));
-        if (off + pl < len)
-            s[ihl + 13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH */
-        if (k > 0)
-            s[ihl + 13] &= (uint8_t)~0x80; /* CWR */
-        tcp_csum(s, ihl, hl + pl);
-        impaired(t, now, false, s, hl + pl);
+    for (size_t k = 0; k < n; k++) {
+        size_t sl = gso_cut(d, len, mss, k, t->gso->seg);
+        impaired(t, now, false, t->gso->seg, sl);
     }
 }
 
@@ -599,7 +428,8 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
         t->stats.rx_bytes += (uint64_t)n;
         if (n < 20)
             t->stats.rx_runts++; /* still handed in: the stack counts why */
-        pcap_write(t, now, d, (size_t)n);
+        if (t->tap)
+            t->tap(t->tap_ctx, now, SF_TUN_IN, d, (size_t)n);
         impaired_in(t, now, d, (size_t)n);
     }
     return 0;
@@ -645,8 +475,8 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
         release_due(t, now);
         sf_time_t app = h->service(h->ctx, now, fds + 1, woke ? napp : 0);
         sf_time_t next = sf_stack_advance(t->st, now);
-        if (t->held)
-            next = min_t(next, t->held->due);
+        if (t->wire->held)
+            next = min_t(next, t->wire->held->due);
         next = min_t(next, app);
         sf_tun_flush(t); /* what this iteration emitted, merged */
         if (t->stop)
@@ -659,8 +489,6 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
         }
         woke = true;
     }
-    if (t->pcap)
-        fflush(t->pcap);
     free(buf);
     free(fds);
     return rc;

@@ -49,9 +49,11 @@ check "only sf_ symbols are exported" sh -c "test -s \"$tmp/root/usr/lib/libsynf
 # The public surface is what the installed headers say: every function the
 # core exports is declared there (an internal helper with the public prefix
 # would fail this), and every function they declare is defined somewhere.
-nm "$tmp/root/usr/lib/libsynfin.a" | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort -u >"$tmp/exported"
-grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\(' "$tmp/root/usr/include/synfin/"*.h | tr -d '( \t' | sort -u >"$tmp/declared"
-check "every exported function is declared in include/synfin" \
+nm "$tmp/root/usr/lib/libsynfin.a" "$tmp/root/usr/lib/libsynfin-link.a" |
+  awk 'NF == 3 && $2 ~ /^[TDBR]$/ {print $3}' | sort -u >"$tmp/exported"
+grep -ohE '\bsf_[a-z0-9_]+[[:space:]]*\([^*]' "$tmp/root/usr/include/synfin/"*.h |
+  sed -E 's/[[:space:]]*\(.*//' | sort -u >"$tmp/declared"
+check "every function either library exports is declared in include/synfin" \
   sh -c "test -s \"$tmp/exported\" && ! comm -23 \"$tmp/exported\" \"$tmp/declared\" | grep ."
 ( nm "$tmp/root/usr/lib/libsynfin.a" "$tmp/root/usr/lib/libsynfin-link.a" 2>/dev/null |
   awk 'NF == 3 && $2 ~ /^[TDBR]$/ {print $3}' | sort -u ) >"$tmp/defined"

@@ -36,7 +36,7 @@
 #include <string.h>
 
 #include "drill/drill.h"
-#include "synfin/cmds.h"
+#include "../synfin/cmds.h" /* the command table (tools/synfin) */
 
 static void usage(FILE *f)
 {

@@ -1,0 +1,148 @@
+/* synfin tun: one sf_stack on a Linux TUN device.
+ *
+ * The driver opens the device (IFF_TUN | IFF_NO_PI, and with offload
+ * IFF_VNET_HDR: checksum and TCP segmentation offloads, see docs/tun.md),
+ * gives the kernel's side an address, and runs the event loop that drives
+ * the stack from the device and the monotonic clock. The core never reads
+ * a clock: this driver does (CLOCK_MONOTONIC, in ns) and hands the time in
+ * with every sf_stack_input / sf_stack_advance.
+ *
+ * Impairments (loss, duplication, reordering, delay) can be applied on
+ * synfin's side of the device, in each direction, by the same code and
+ * PRNG as the links of synfin sim (this machine need not have netem).
+ *
+ * A tap sees every datagram that crosses the device, with its time and
+ * direction, for a capture (synfin serve/connect --pcap write pcap files
+ * from it); the driver itself writes no files.
+ *
+ * Typical use:
+ *
+ *     struct sf_tun t;
+ *     sf_tun_open(&t, "sf0", true, err, sizeof err);
+ *     sf_tun_config(&t, host_ip, 24, 1500, err, sizeof err);
+ *     cfg.output = sf_tun_output; cfg.output_ctx = &t;
+ *     sf_stack_create(&cfg, sf_tun_now(), &t.st);
+ *     sf_tun_run(&t, &hooks);      // until a hook sets t.stop
+ *     sf_stack_free(t.st);
+ *     sf_tun_close(&t);
+ *
+ * Linux only; needs CAP_NET_ADMIN to create the device.
+ */
+#ifndef SYNFIN_TUN_H
+#define SYNFIN_TUN_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synfin/synfin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Impairments of one direction (probabilities 0..1, delay in ns). They are
+ * read for every datagram, so they may be changed while the loop runs.
+ * A reordered datagram is held back by one to two delays (at least 1 ms)
+ * so that later ones overtake it; a duplicate follows its original. */
+struct sf_tun_impair {
+    double loss, dup, reorder;
+    sf_time_t delay;
+};
+
+/* What the loop counts at the device, beside the stack's own counters. */
+struct sf_tun_stats {
+    uint64_t rx, tx, rx_bytes, tx_bytes;
+    uint64_t rx_lost, tx_lost, rx_dup, tx_dup, rx_reordered, tx_reordered;
+    uint64_t tx_errors, rx_runts;
+    /* --offload only: super-packets read (rx_gso), checksums completed
+     * (rx_csum), GSO packets written (tx_gso) and the segments merged into
+     * them (tx_gso_segs), vnet headers refused (rx_bad_vnet), and the
+     * wire segments the super-packets read stood for (rx_gso_segs; the
+     * stack's SEG_IN counts each super-packet once). */
+    uint64_t rx_gso, rx_csum, tx_gso, tx_gso_segs, rx_bad_vnet;
+    uint64_t rx_gso_segs;
+};
+
+/* Which way a datagram crosses the device. */
+enum sf_tun_dir {
+    SF_TUN_IN,  /* read from the kernel, toward the stack */
+    SF_TUN_OUT  /* emitted by the stack, toward the kernel */
+};
+
+/* The tap: called for every datagram read (IN: as read, a super-packet
+ * whole with its checksum completed, before the inbound impairments) and
+ * every datagram written (OUT: as the stack emitted it, after the outbound
+ * impairments, before GSO merging). now is sf_tun_now() when it crossed. */
+typedef void (*sf_tun_tap_fn)(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                              const uint8_t *dgram, size_t len);
+
+struct sf_tun_wire; /* private: the impairments' state, datagrams held back */
+struct sf_tun_gso;  /* private: offload state */
+
+struct sf_tun {
+    int fd;                       /* the device; -1 when closed */
+    char name[16];                /* the interface name */
+    struct sf_stack *st;          /* the stack it drives (set by the caller) */
+    struct sf_tun_impair in, out; /* in: kernel -> synfin; out: synfin -> kernel */
+    struct sf_tun_stats stats;
+    int stop;                     /* set by a hook to leave sf_tun_run */
+    bool offload;                 /* IFF_VNET_HDR: every read/write has one */
+    /* The driver's own: */
+    sf_tun_tap_fn tap;
+    void *tap_ctx;
+    struct sf_tun_wire *wire;
+    struct sf_tun_gso *gso;       /* offload only */
+};
+
+/* Opens /dev/net/tun and creates (or attaches to) interface `name` with
+ * IFF_TUN | IFF_NO_PI. With offload, also IFF_VNET_HDR (a 10-byte
+ * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4: the
+ * kernel may then hand over TCP super-packets up to 64 KB with the checksum
+ * left to us, and takes ours (see sf_tun_flush). No impairments, no tap,
+ * impairment seed 0. Returns 0, or -1 with a one-line advice in err. */
+int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
+                size_t errlen);
+/* Gives the kernel's side of the interface ip/prefix (host order), sets the
+ * MTU and brings it up. Returns 0, or -1 with advice in err. */
+int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
+                  char *err, size_t errlen);
+/* Seeds the impairments' PRNG (xoshiro256**, as synfin sim's): the same
+ * seed and the same datagrams give the same losses. */
+void sf_tun_seed(struct sf_tun *t, uint64_t seed);
+/* Sets the tap (NULL: none). */
+void sf_tun_set_tap(struct sf_tun *t, sf_tun_tap_fn fn, void *ctx);
+/* Writes what is pending, frees the held datagrams, closes the device.
+ * Safe on a struct whose sf_tun_open failed, and twice. */
+void sf_tun_close(struct sf_tun *t);
+
+/* The stack's output callback (cfg.output, ctx = the sf_tun). */
+void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
+
+/* Offload only: writes the segments merged so far (one GSO packet, or
+ * one plain datagram). The loop calls it before it sleeps; a no-op when
+ * nothing is pending. */
+void sf_tun_flush(struct sf_tun *t);
+
+/* The monotonic clock in ns. */
+sf_time_t sf_tun_now(void);
+
+/* The application's side of the loop. */
+struct sf_tun_hooks {
+    void *ctx;
+    /* Adds the application's descriptors (at most max); returns how many. */
+    int (*pollfds)(void *ctx, struct pollfd *fds, int max);
+    /* Does the application's socket work at `now`; fds/n are the entries
+     * it added, with revents filled in (all zero on a timer wake-up).
+     * Returns the earliest time it wants to be called again. */
+    sf_time_t (*service)(void *ctx, sf_time_t now, struct pollfd *fds, int n);
+};
+
+/* Runs until t->stop is set. Returns 0, or -1 if the device failed. */
+int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,198 @@
+/* The TUN driver's offload arithmetic (see gso.h). Byte offsets are those
+ * of an IPv4 header without options (20 bytes) and a TCP header where the
+ * code says so; everything else reads the header lengths. */
+#include "link/gso.h"
+#include "synfin/wire.h"
+
+#include <string.h>
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void set16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void set32(uint8_t *p, uint32_t v)
+{
+    set16(p, (uint16_t)(v >> 16));
+    set16(p + 2, (uint16_t)v);
+}
+
+/* RFC 9293 3.1: the pseudo-header sum (source, destination, zero,
+ * protocol 6, TCP length) of the IPv4 datagram d. */
+static uint32_t pseudo_sum(const uint8_t *d, size_t tcp_len)
+{
+    uint8_t ph[12];
+    memcpy(ph, d + 12, 8);
+    ph[8] = 0;
+    ph[9] = 6;
+    set16(ph + 10, (uint16_t)tcp_len);
+    return sf_csum_add(0, ph, sizeof ph);
+}
+
+/* RFC 9293 3.1: the TCP checksum over the pseudo-header and the whole
+ * segment, stored in the IPv4 datagram d (header length ihl). */
+static void tcp_csum(uint8_t *d, size_t ihl, size_t len)
+{
+    d[ihl + 16] = d[ihl + 17] = 0;
+    uint32_t sum = sf_csum_add(pseudo_sum(d, len - ihl), d + ihl, len - ihl);
+    set16(d + ihl + 16, sf_csum_fold(sum));
+}
+
+/* RFC 791 3.1: the header checksum over the ihl header bytes. */
+static void ip_csum(uint8_t *d, size_t ihl)
+{
+    d[10] = d[11] = 0;
+    set16(d + 10, sf_csum_fold(sf_csum_add(0, d, ihl)));
+}
+
+/* ------------------------------------------------------------ out: merge */
+
+bool gso_plain_data(const uint8_t *d, size_t len)
+{
+    return len > 40 && len <= GSO_MAX && d[0] == 0x45 && d[9] == 6 &&
+           get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0 &&
+           d[32] >> 4 == 5 && (d[33] == 0x10 || d[33] == 0x18);
+}
+
+/* Whether plain segment d continues the pending one. */
+static bool continues(const struct gso_merge *g, const uint8_t *d, size_t len)
+{
+    const uint8_t *p = g->buf;
+    size_t pl = len - 40;
+    return g->len && g->last == g->mss && pl <= g->mss &&
+           g->len + pl <= GSO_MAX && get32(d + 24) == g->next_seq &&
+           d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 12) &&
+           !memcmp(d + 28, p + 28, 4) && !memcmp(d + 34, p + 34, 2);
+}
+
+bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
+{
+    if (!continues(g, d, len))
+        return false;
+    size_t pl = len - 40;
+    memcpy(g->buf + g->len, d + 40, pl);
+    g->len += pl;
+    g->segs++;
+    g->last = pl;
+    g->next_seq += (uint32_t)pl;
+    g->buf[33] = d[33]; /* PSH as the last segment has it */
+    return true;
+}
+
+void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
+{
+    memcpy(g->buf, d, len);
+    g->len = len;
+    g->segs = 1;
+    g->mss = g->last = len - 40;
+    g->next_seq = get32(d + 24) + (uint32_t)(len - 40);
+}
+
+const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
+                                size_t *len, unsigned *segs)
+{
+    memset(h, 0, sizeof *h);
+    if (!g->len)
+        return NULL;
+    uint8_t *ip = g->buf;
+    *len = g->len;
+    *segs = g->segs;
+    g->len = 0;
+    if (*segs == 1)
+        return ip; /* as the stack emitted it */
+    set16(ip + 2, (uint16_t)*len);
+    ip_csum(ip, 20);
+    /* virtio 1.x 5.1.6.2: with NEEDS_CSUM the checksum field holds the
+     * pseudo-header sum (of the merged length), not complemented; the
+     * kernel adds each segment's bytes when it splits the packet. */
+    set16(ip + 36, (uint16_t)~sf_csum_fold(pseudo_sum(ip, *len - 20)));
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    h->hdr_len = 40;
+    h->gso_size = (uint16_t)g->mss;
+    h->csum_start = 20;
+    h->csum_offset = 16;
+    return ip;
+}
+
+/* ---------------------------------------------------------- in: complete */
+
+/* How many wire segments of gso_size a super-packet of len bytes (IPv4
+ * header ihl bytes) stands for; 1 if it cannot tell. */
+static uint64_t wire_segs(const struct virtio_net_hdr *h, const uint8_t *d,
+                          size_t len, size_t ihl)
+{
+    if (ihl < 20 || ihl + 20 > len || d[9] != 6 || h->gso_size == 0)
+        return 1;
+    size_t hl = ihl + (size_t)(d[ihl + 12] >> 4) * 4;
+    if (hl > len || len - hl <= h->gso_size)
+        return 1;
+    return (len - hl + h->gso_size - 1) / h->gso_size;
+}
+
+bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
+                  struct gso_rx *rx)
+{
+    memset(rx, 0, sizeof *rx);
+    bool v4 = len >= 20 && d[0] >> 4 == 4;
+    size_t ihl = v4 ? (size_t)(d[0] & 15) * 4 : 0;
+    if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+        rx->gso = true;
+        rx->segs = wire_segs(h, d, len, ihl);
+        if (v4 && ihl >= 20 && ihl <= len && get16(d + 2) != len) {
+            set16(d + 2, (uint16_t)len); /* len <= GSO_MAX */
+            ip_csum(d, ihl);
+        }
+    }
+    if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        return true;
+    size_t start = h->csum_start, at = start + h->csum_offset;
+    if (start >= len || at + 2 > len)
+        return false;
+    rx->csum = true;
+    if (v4 && d[9] == 6 && start == ihl && h->csum_offset == 16)
+        tcp_csum(d, ihl, len);
+    else /* whatever it is, the field's partial sum is summed along */
+        set16(d + at, sf_csum_fold(sf_csum_add(0, d + start, len - start)));
+    return true;
+}
+
+/* -------------------------------------------------------------- in: cut */
+
+/* The IPv4 and TCP header lengths of d, or 0 if they are not within len. */
+static size_t headers(const uint8_t *d, size_t len, size_t *ihl)
+{
+    *ihl = len >= 20 ? (size_t)(d[0] & 15) * 4 : 0;
+    size_t hl = *ihl >= 20 && *ihl + 20 <= len
+                    ? *ihl + (size_t)(d[*ihl + 12] >> 4) * 4 : 0;
+    return hl >= *ihl + 20 && hl <= len ? hl : 0;
+}
+
+size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss)
+{
+    size_t ihl, hl = headers(d, len, &ihl);
+    if (mss == 0 || hl == 0 || d[0] >> 4 != 4 || d[9] != 6 || len - hl <= mss)
+        return 0;
+    return (len - hl + mss - 1) / mss;
+}
+
+size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
+               uint8_t *s)
+{
+    size_t ihl, hl = headers(d, len, &ihl);
+    size_t off = hl + k * mss;
+    size_t pl = len - off < mss ? len - off : mss;
+    memcpy(s, d, hl);
+    memcpy(s + hl, d + off, pl);
+    set16(s + 2, (uint16_t)(hl + pl));
+    set16(s + 4, (uint16_t)(get16(d + 4) + k));
+    ip_csum(s, ihl);
+    set32(s + ihl + 4, get32(d + ihl + 4) + (uint32_t)(off - hl));
+    if (off + pl < len)
+        s[ihl + 13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH */
+    if (k > 0)
+        s[ihl + 13] &= (uint8_t)~0x80; /* CWR */
+    tcp_csum(s, ihl, hl + pl);
+    return hl + pl;
+}

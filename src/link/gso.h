@@ -1,0 +1,97 @@
+/* The TUN driver's offload arithmetic (IFF_VNET_HDR with TUN_F_CSUM |
+ * TUN_F_TSO4), as pure functions on IPv4 datagrams in memory: no I/O, no
+ * clock, no allocation, so each piece is unit tested alone
+ * (tests/unit/test_gso.c).
+ *
+ * Out: consecutive data segments of one connection are merged into one GSO
+ * packet with its virtio_net_hdr; the kernel cuts it back into gso_size
+ * segments and completes their checksums.
+ * In: a super-packet from the kernel gets its IPv4 total length and TCP
+ * checksum completed (NEEDS_CSUM), and can be cut back into the gso_size
+ * segments the wire would have carried. */
+#ifndef SF_LINK_GSO_H
+#define SF_LINK_GSO_H
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GSO_VNET_HDR 10 /* struct virtio_net_hdr, without num_buffers */
+#define GSO_MAX 65535   /* a merged packet is still one IPv4 datagram */
+
+/* ------------------------------------------------------------ out: merge */
+
+/* Outgoing data segments being merged into one GSO packet: the first
+ * segment's headers, then every segment's payload. */
+struct gso_merge {
+    size_t len;        /* IPv4 datagram bytes held (0: nothing pending) */
+    unsigned segs;
+    size_t mss;        /* payload of the first segment: the gso_size */
+    size_t last;       /* payload of the latest one */
+    uint32_t next_seq; /* the sequence number that may follow */
+    uint8_t buf[GSO_MAX];
+};
+
+/* A segment that may be merged: IPv4 without options or fragmentation,
+ * total length len, TCP without options, ACK or ACK+PSH only, some
+ * payload. */
+bool gso_plain_data(const uint8_t *d, size_t len);
+
+/* Adds plain data segment d (gso_plain_data) to the pending packet if it
+ * continues it: same addresses, ports, TOS and TTL, same ACK and window,
+ * the next sequence number, the pending ones all gso_size long, and room
+ * left. The merged packet then carries the PSH of its last segment.
+ * Returns false (and changes nothing) if it does not continue. */
+bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len);
+
+/* Starts a new pending packet with plain data segment d (nothing may be
+ * pending: finish it first). */
+void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len);
+
+/* Finishes the pending packet and empties g. Returns the IPv4 datagram to
+ * write (in g->buf) with its length in *len and the number of segments it
+ * holds in *segs, or NULL if nothing is pending. One segment goes out as
+ * the stack emitted it, with *h all zero (no GSO, checksum complete).
+ * Several get their IPv4 total length and header checksum set, and *h
+ * asks the kernel for TCPv4 segmentation at gso_size with the TCP checksum
+ * to complete (its field holds the pseudo-header sum). */
+const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
+                                size_t *len, unsigned *segs);
+
+/* ---------------------------------------------------------- in: complete */
+
+/* What gso_complete found. */
+struct gso_rx {
+    bool gso;      /* a super-packet (gso_type not NONE) */
+    uint64_t segs; /* gso: the wire segments of gso_size it stands for */
+    bool csum;     /* NEEDS_CSUM: a checksum was completed */
+};
+
+/* Makes the datagram d (len bytes, after vnet header h) one the core
+ * accepts. A super-packet gets its IPv4 total length (and so header
+ * checksum) set to len; with NEEDS_CSUM the TCP checksum field holds only
+ * the pseudo-header sum, so the full checksum is computed and stored (any
+ * other csum_start/offset: the 16-bit one's complement sum from
+ * csum_start on, stored at csum_start + csum_offset). Fills *rx. Returns
+ * false if the header points outside the datagram (*rx is filled as far
+ * as it got). len must be at most GSO_MAX. */
+bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
+                  struct gso_rx *rx);
+
+/* -------------------------------------------------------------- in: cut */
+
+/* How many segments of at most mss payload bytes the IPv4 TCP datagram d
+ * is cut into by gso_cut; 0 if it cannot be cut (mss 0, not IPv4 TCP,
+ * headers not within len, or no more than mss bytes of payload). */
+size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss);
+
+/* Writes segment k (0 <= k < gso_cut_count) of d into seg (room for the
+ * headers plus mss bytes) and returns its length. Each segment gets the
+ * headers of d with its own total length, IP ID (d's + k), header
+ * checksum, sequence number and TCP checksum; PSH and FIN stay on the
+ * last segment only, CWR on the first only. */
+size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
+               uint8_t *seg);
+
+#endif

@@ -1,0 +1,428 @@
+/* The TUN driver's offload arithmetic (src/link/gso.c), without a device:
+ * merging data segments into one GSO packet and its virtio_net_hdr, the
+ * segments that must not be merged, completing the checksum of a
+ * super-packet the kernel hands over, and cutting a super-packet back into
+ * MSS segments. Every checksum is verified by the wire code the core uses
+ * (sf_ipv4_parse, sf_tcp_parse), and merge-then-cut must give back the
+ * segments the stack emitted, byte for byte. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "link/gso.h"
+#include "synfin/wire.h"
+
+#define SRC 0xC6120002u /* 198.18.0.2 */
+#define DST 0xC6120001u
+
+static uint8_t pay[GSO_MAX];
+
+/* One datagram from the wire code: seq, flags, payload bytes pay[at..],
+ * IP ID id, optionally the timestamp option. */
+static size_t seg(uint8_t *buf, uint32_t seq, uint8_t flags, size_t at,
+                  size_t n, uint16_t id, bool ts)
+{
+    struct sf_ipv4 ip = {.src = SRC, .dst = DST, .ttl = 64, .id = id};
+    struct sf_tcp t = {.sport = 7, .dport = 40000, .seq = seq, .ack = 1000,
+                       .flags = flags, .win = 65535, .payload = pay + at,
+                       .len = n};
+    if (ts) {
+        t.opt.has_ts = true;
+        t.opt.ts_val = 11;
+        t.opt.ts_ecr = 22;
+    }
+    size_t len = sf_emit(buf, GSO_MAX, &ip, &t);
+    CHECK(len > 0);
+    return len;
+}
+
+/* Whether d parses as the core would take it: both checksums right. */
+static bool valid(const uint8_t *d, size_t len, struct sf_tcp *t)
+{
+    struct sf_ipv4 ip;
+    return sf_ipv4_parse(d, len, &ip) == SF_DROP_NONE &&
+           sf_tcp_parse(&ip, t) == SF_DROP_NONE;
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* What the kernel does with NEEDS_CSUM: sums from csum_start on (the
+ * field holding the pseudo-header sum) and stores the complement. */
+static void kernel_csum(uint8_t *d, size_t len, const struct virtio_net_hdr *h)
+{
+    uint16_t c = sf_csum_fold(sf_csum_add(0, d + h->csum_start,
+                                          len - h->csum_start));
+    d[h->csum_start + h->csum_offset] = (uint8_t)(c >> 8);
+    d[h->csum_start + h->csum_offset + 1] = (uint8_t)c;
+}
+
+static void test_merge_consecutive(void)
+{
+    static struct gso_merge g;
+    static uint8_t a[GSO_MAX], b[GSO_MAX], c[GSO_MAX];
+    uint32_t seq = 0xfffffff0u; /* the merge crosses the wrap */
+    size_t la = seg(a, seq, SF_ACK, 0, 100, 1, false);
+    size_t lb = seg(b, seq + 100, SF_ACK, 100, 100, 2, false);
+    size_t lc = seg(c, seq + 200, SF_ACK | SF_PSH, 200, 37, 3, false);
+    CHECK(gso_plain_data(a, la) && gso_plain_data(b, lb) && gso_plain_data(c, lc));
+    memset(&g, 0, sizeof g);
+    gso_merge_start(&g, a, la);
+    CHECK(gso_merge_add(&g, b, lb));
+    CHECK(gso_merge_add(&g, c, lc)); /* shorter: the last one */
+    struct virtio_net_hdr h;
+    size_t len = 0;
+    unsigned segs = 0;
+    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
+    CHECK(ip != NULL);
+    CHECK_EQ(segs, 3);
+    CHECK_EQ(len, 40 + 237);
+    CHECK_EQ(g.len, 0); /* emptied */
+    /* The header asks for TCPv4 segmentation at the first payload. */
+    CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    CHECK_EQ(h.hdr_len, 40);
+    CHECK_EQ(h.gso_size, 100);
+    CHECK_EQ(h.csum_start, 20);
+    CHECK_EQ(h.csum_offset, 16);
+    /* IPv4: the merged length and a right header checksum. */
+    CHECK_EQ(get16(ip + 2), len);
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, ip, 20)), 0);
+    /* The TCP field holds the pseudo-header sum of the merged length, not
+     * complemented: the one's complement sum of the pseudo-header. */
+    uint8_t ph[12] = {0};
+    memcpy(ph, ip + 12, 8);
+    ph[9] = 6;
+    ph[10] = (uint8_t)((len - 20) >> 8);
+    ph[11] = (uint8_t)(len - 20);
+    CHECK_EQ(get16(ip + 36), (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, 12)));
+    /* Completed as the kernel does, it is one valid segment carrying all
+     * the payload, with the first seq and the last PSH. */
+    kernel_csum(ip, len, &h);
+    struct sf_tcp t;
+    CHECK(valid(ip, len, &t));
+    CHECK_EQ(t.seq, seq);
+    CHECK_EQ(t.flags, SF_ACK | SF_PSH);
+    CHECK_EQ(t.len, 237);
+    CHECK(memcmp(t.payload, pay, 237) == 0);
+    /* Nothing pending: nothing to write. */
+    CHECK(gso_merge_finish(&g, &h, &len, &segs) == NULL);
+    CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+}
+
+static void test_single_as_emitted(void)
+{
+    static struct gso_merge g;
+    static uint8_t a[GSO_MAX], copy[GSO_MAX];
+    size_t la = seg(a, 5000, SF_ACK | SF_PSH, 0, 333, 9, false);
+    memcpy(copy, a, la);
+    memset(&g, 0, sizeof g);
+    gso_merge_start(&g, a, la);
+    struct virtio_net_hdr h, zero;
+    memset(&zero, 0, sizeof zero);
+    size_t len = 0;
+    unsigned segs = 0;
+    const uint8_t *ip = gso_merge_finish(&g, &h, &len, &segs);
+    CHECK_EQ(segs, 1);
+    CHECK_EQ(len, la);
+    CHECK(ip && memcmp(ip, copy, la) == 0);
+    CHECK(memcmp(&h, &zero, sizeof h) == 0); /* no GSO, checksum complete */
+}
+
+/* Each case: the pending packet of two 100-byte segments, then d; d must
+ * not join. */
+static void refuse(const uint8_t *d, size_t len, const char *why)
+{
+    static struct gso_merge g;
+    static uint8_t a[GSO_MAX], b[GSO_MAX];
+    size_t la = seg(a, 1, SF_ACK, 0, 100, 1, false);
+    size_t lb = seg(b, 101, SF_ACK, 100, 100, 2, false);
+    memset(&g, 0, sizeof g);
+    gso_merge_start(&g, a, la);
+    CHECK(gso_merge_add(&g, b, lb));
+    size_t before = g.len;
+    bool joined = gso_plain_data(d, len) && gso_merge_add(&g, d, len);
+    if (joined)
+        fprintf(stderr, "joined but should not: %s\n", why);
+    CHECK(!joined);
+    CHECK_EQ(g.len, before); /* unchanged */
+    CHECK_EQ(g.segs, 2);
+}
+
+static void test_refusals(void)
+{
+    static uint8_t d[GSO_MAX];
+    size_t n;
+    n = seg(d, 202, SF_ACK, 200, 100, 3, false);
+    refuse(d, n, "a gap in sequence numbers");
+    n = seg(d, 101, SF_ACK, 200, 100, 3, false);
+    refuse(d, n, "a repeated sequence number");
+    n = seg(d, 201, SF_ACK | SF_FIN, 200, 100, 3, false);
+    refuse(d, n, "FIN");
+    n = seg(d, 201, SF_ACK | SF_RST, 200, 100, 3, false);
+    refuse(d, n, "RST");
+    n = seg(d, 201, SF_ACK | SF_URG, 200, 100, 3, false);
+    refuse(d, n, "URG");
+    n = seg(d, 201, SF_ACK | SF_CWR, 200, 100, 3, false);
+    refuse(d, n, "CWR");
+    n = seg(d, 201, SF_ACK, 200, 100, 3, true);
+    refuse(d, n, "TCP options");
+    n = seg(d, 201, SF_ACK, 200, 101, 3, false);
+    refuse(d, n, "longer than the gso_size");
+    n = seg(d, 201, SF_ACK, 200, 0, 3, false);
+    refuse(d, n, "no payload (a pure ACK)");
+    /* Different ACK, window, ports, addresses, TTL, TOS: same seq. */
+    struct { int at; uint8_t v; const char *why; } field[] = {
+        {20 + 8 + 3, 0x55, "another ACK number"},
+        {20 + 14, 0x01, "another window"},
+        {20 + 1, 0x08, "another source port"},
+        {20 + 3, 0x01, "another destination port"},
+        {15, 0x03, "another source address"},
+        {19, 0x09, "another destination address"},
+        {8, 0x01, "another TTL"},
+        {1, 0x04, "another TOS"},
+    };
+    for (size_t k = 0; k < sizeof field / sizeof field[0]; k++) {
+        n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+        d[field[k].at] ^= field[k].v;
+        refuse(d, n, field[k].why);
+    }
+    /* Not plain at all: fragment, IP options, wrong total length, UDP. */
+    n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+    CHECK(gso_plain_data(d, n));
+    d[6] |= 0x20; /* MF */
+    CHECK(!gso_plain_data(d, n));
+    n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+    d[0] = 0x46;
+    CHECK(!gso_plain_data(d, n));
+    n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+    CHECK(!gso_plain_data(d, n - 1));
+    n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+    d[9] = 17;
+    CHECK(!gso_plain_data(d, n));
+}
+
+static void test_merge_limits(void)
+{
+    static struct gso_merge g;
+    static uint8_t d[GSO_MAX];
+    memset(&g, 0, sizeof g);
+    /* A short segment ends the packet: nothing may follow it. */
+    size_t n = seg(d, 1, SF_ACK, 0, 100, 1, false);
+    gso_merge_start(&g, d, n);
+    n = seg(d, 101, SF_ACK, 100, 50, 2, false);
+    CHECK(gso_merge_add(&g, d, n));
+    n = seg(d, 151, SF_ACK, 150, 50, 3, false);
+    CHECK(!gso_merge_add(&g, d, n));
+    /* A PSH in the middle joins; the packet carries the last one's flags. */
+    memset(&g, 0, sizeof g);
+    n = seg(d, 1, SF_ACK, 0, 100, 1, false);
+    gso_merge_start(&g, d, n);
+    n = seg(d, 101, SF_ACK | SF_PSH, 100, 100, 2, false);
+    CHECK(gso_merge_add(&g, d, n));
+    CHECK_EQ(g.buf[33], SF_ACK | SF_PSH);
+    n = seg(d, 201, SF_ACK, 200, 100, 3, false);
+    CHECK(gso_merge_add(&g, d, n));
+    CHECK_EQ(g.buf[33], SF_ACK);
+    /* Up to 65535 bytes: 1460-byte segments, 44 fit (64280), not 45. */
+    memset(&g, 0, sizeof g);
+    uint32_t seq = 1;
+    unsigned joined = 0;
+    n = seg(d, seq, SF_ACK, 0, 1460, 0, false);
+    gso_merge_start(&g, d, n);
+    for (int k = 1; k < 50; k++) {
+        seq += 1460;
+        n = seg(d, seq, SF_ACK, 0, 1460, (uint16_t)k, false);
+        if (!gso_merge_add(&g, d, n))
+            break;
+        joined++;
+    }
+    CHECK_EQ(joined + 1, 44);
+    CHECK_EQ(g.len, 40 + 44 * 1460);
+}
+
+/* Cuts a super-packet of `total` payload bytes at mss and checks every
+ * piece: valid checksums, sequence numbers, payload, IP IDs, flags. */
+static void cut_and_check(uint32_t seq0, uint16_t id0, uint8_t flags,
+                          size_t total, size_t mss, bool ts)
+{
+    static uint8_t sp[GSO_MAX], s[GSO_MAX];
+    size_t len = seg(sp, seq0, flags, 0, total, id0, ts);
+    size_t hl = 40 + (ts ? 12 : 0);
+    size_t n = gso_cut_count(sp, len, mss);
+    CHECK_EQ(n, (total + mss - 1) / mss);
+    size_t sum = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t sl = gso_cut(sp, len, mss, k, s);
+        size_t pl = k + 1 < n ? mss : total - (n - 1) * mss;
+        CHECK_EQ(sl, hl + pl);
+        struct sf_tcp t;
+        CHECK(valid(s, sl, &t));
+        CHECK_EQ(t.seq, (uint32_t)(seq0 + k * mss));
+        CHECK_EQ(t.len, pl);
+        CHECK(memcmp(t.payload, pay + k * mss, pl) == 0);
+        CHECK_EQ(get16(s + 4), (uint16_t)(id0 + k));
+        uint8_t want = flags;
+        if (k + 1 < n)
+            want &= (uint8_t)~(SF_PSH | SF_FIN);
+        if (k > 0)
+            want &= (uint8_t)~SF_CWR;
+        CHECK_EQ(t.flags, want);
+        CHECK_EQ(t.ack, 1000);
+        CHECK_EQ(t.win, 65535);
+        CHECK_EQ(t.opt.has_ts, ts);
+        if (ts)
+            CHECK(t.opt.ts_val == 11 && t.opt.ts_ecr == 22);
+        sum += pl;
+    }
+    CHECK_EQ(sum, total);
+}
+
+static void test_cut(void)
+{
+    cut_and_check(1, 100, SF_ACK, 3000, 1000, false);           /* even */
+    cut_and_check(0xffffff00u, 0xfffe, SF_ACK | SF_PSH | SF_FIN | SF_CWR,
+                  1001, 300, false);  /* odd tail, seq and ID wrap */
+    cut_and_check(77, 5, SF_ACK | SF_PSH, 65535 - 52, 1448, true); /* 64 KB */
+    cut_and_check(9, 1, SF_ACK, 7, 3, true);                    /* tiny, odd */
+    /* Cannot be cut: nothing beyond one mss, mss 0, not TCP, not IPv4,
+     * headers past the end. */
+    static uint8_t d[GSO_MAX];
+    size_t n = seg(d, 1, SF_ACK, 0, 1000, 1, false);
+    CHECK_EQ(gso_cut_count(d, n, 1000), 0);
+    CHECK_EQ(gso_cut_count(d, n, 999), 2);
+    CHECK_EQ(gso_cut_count(d, n, 0), 0);
+    d[9] = 17;
+    CHECK_EQ(gso_cut_count(d, n, 100), 0);
+    d[9] = 6;
+    d[0] = 0x65;
+    CHECK_EQ(gso_cut_count(d, n, 100), 0);
+    d[0] = 0x45;
+    CHECK_EQ(gso_cut_count(d, 39, 1), 0);
+    d[32] = 0xf0; /* data offset 60 bytes */
+    CHECK_EQ(gso_cut_count(d, 70, 1), 0);
+}
+
+/* What the stack emits, merged, then cut again at the gso_size as the
+ * kernel would: the same datagrams, byte for byte. */
+static void test_merge_then_cut(void)
+{
+    static struct gso_merge g;
+    static uint8_t orig[5][GSO_MAX], s[GSO_MAX];
+    size_t olen[5];
+    size_t pls[5] = {536, 536, 536, 536, 101};
+    uint32_t seq = 123456;
+    size_t at = 0;
+    memset(&g, 0, sizeof g);
+    for (int k = 0; k < 5; k++) {
+        olen[k] = seg(orig[k], seq, k == 4 ? SF_ACK | SF_PSH : SF_ACK, at,
+                      pls[k], (uint16_t)(40 + k), false);
+        if (k == 0)
+            gso_merge_start(&g, orig[k], olen[k]);
+        else
+            CHECK(gso_merge_add(&g, orig[k], olen[k]));
+        seq += (uint32_t)pls[k];
+        at += pls[k];
+    }
+    struct virtio_net_hdr h;
+    size_t len;
+    unsigned segs;
+    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
+    CHECK_EQ(segs, 5);
+    kernel_csum(ip, len, &h);
+    CHECK_EQ(gso_cut_count(ip, len, h.gso_size), 5);
+    for (size_t k = 0; k < 5; k++) {
+        size_t sl = gso_cut(ip, len, h.gso_size, k, s);
+        CHECK_EQ(sl, olen[k]);
+        CHECK(memcmp(s, orig[k], sl) == 0);
+    }
+}
+
+/* A super-packet as the kernel hands it over: total length as the kernel
+ * left it, TCP checksum field holding the pseudo-header sum. */
+static void test_complete(void)
+{
+    static uint8_t d[GSO_MAX];
+    size_t total = 4001; /* odd */
+    size_t len = seg(d, 42, SF_ACK | SF_PSH, 0, total, 7, true);
+    uint8_t ph[12] = {0};
+    memcpy(ph, d + 12, 8);
+    ph[9] = 6;
+    ph[10] = (uint8_t)((len - 20) >> 8);
+    ph[11] = (uint8_t)(len - 20);
+    uint16_t partial = (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, 12));
+    d[36] = (uint8_t)(partial >> 8);
+    d[37] = (uint8_t)partial;
+    d[2] = d[3] = 0; /* a total length the kernel did not fill in */
+    struct sf_tcp t;
+    CHECK(!valid(d, len, &t));
+    struct virtio_net_hdr h = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .hdr_len = 52, .gso_size = 1448, .csum_start = 20, .csum_offset = 16,
+    };
+    struct gso_rx rx;
+    CHECK(gso_complete(&h, d, len, &rx));
+    CHECK(rx.gso);
+    CHECK(rx.csum);
+    CHECK_EQ(rx.segs, 3); /* 4001 bytes at 1448: 1448 + 1448 + 1105 */
+    CHECK_EQ(get16(d + 2), len);
+    CHECK(valid(d, len, &t));
+    CHECK_EQ(t.len, total);
+    CHECK(memcmp(t.payload, pay, total) == 0);
+
+    /* A plain packet with NEEDS_CSUM: only the checksum; one segment. */
+    len = seg(d, 42, SF_ACK, 0, 99, 7, false);
+    struct virtio_net_hdr p = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                               .csum_start = 20, .csum_offset = 16};
+    memcpy(ph, d + 12, 8);
+    ph[10] = (uint8_t)((len - 20) >> 8);
+    ph[11] = (uint8_t)(len - 20);
+    partial = (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, 12));
+    d[36] = (uint8_t)(partial >> 8);
+    d[37] = (uint8_t)partial;
+    CHECK(!valid(d, len, &t));
+    CHECK(gso_complete(&p, d, len, &rx));
+    CHECK(!rx.gso && rx.csum);
+    CHECK(valid(d, len, &t));
+
+    /* Neither GSO nor NEEDS_CSUM: left alone. */
+    len = seg(d, 42, SF_ACK, 0, 10, 7, false);
+    static uint8_t copy[GSO_MAX];
+    memcpy(copy, d, len);
+    struct virtio_net_hdr none = {0};
+    CHECK(gso_complete(&none, d, len, &rx));
+    CHECK(!rx.gso && !rx.csum);
+    CHECK(memcmp(copy, d, len) == 0);
+
+    /* Another checksum place (not TCP at 20+16): the one's complement sum
+     * from csum_start on, stored at csum_start + csum_offset. */
+    struct virtio_net_hdr other = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                   .csum_start = 20, .csum_offset = 6};
+    d[26] = d[27] = 0;
+    CHECK(gso_complete(&other, d, len, &rx));
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, d + 20, len - 20)), 0);
+
+    /* A header pointing outside the datagram is refused. */
+    struct virtio_net_hdr bad = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                 .csum_start = (uint16_t)len, .csum_offset = 0};
+    CHECK(!gso_complete(&bad, d, len, &rx));
+    bad.csum_start = (uint16_t)(len - 2);
+    bad.csum_offset = 1;
+    CHECK(!gso_complete(&bad, d, len, &rx));
+    bad.csum_offset = 0;
+    CHECK(gso_complete(&bad, d, len, &rx));
+}
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof pay; i++)
+        pay[i] = (uint8_t)(i * 7 + (i >> 8) + 1);
+    test_merge_consecutive();
+    test_single_as_emitted();
+    test_refusals();
+    test_merge_limits();
+    test_cut();
+    test_merge_then_cut();
+    test_complete();
+    CHECK_MAIN_END();
+}
