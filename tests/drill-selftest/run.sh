@@ -118,5 +118,12 @@ if grep -q "^  expected: \[ect0\] S. 0:0(0) ack 1 <mss 1460> at" "$out" &&
    grep -q "^  actual:   \[noecn\] S. 0:0(0) ack 1 win 65535 <mss 1460> at" "$out"
 then report 1 "ECN mismatch shows both marks"; else report 0 "ECN mismatch marks" "see output"; fi
 
+# The runner's unit checks of its option builder, option and ECN matching
+# and TS/SACK numbering on hand-made datagrams (the stack sends no TS,
+# SACK or ECN marks yet).
+"$SYNFIN" drill --self-test >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && ! grep -q "^not ok" "$out" && grep -qE "^drill self-test: [0-9]+ passed, 0 failed$" "$out"
+then report 1 "--self-test ($(grep -c '^ok' "$out") checks)"; else report 0 "--self-test" "exit $rc"; fi
+
 echo "drill-selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -53,7 +53,7 @@ static void put32(uint8_t *p, uint32_t v)
  * sf_emit's struct cannot say), padded with EOL to a multiple of 4
  * (RFC 9293 3.1: EOL ends the list, the rest of the header is zero). The
  * parser keeps a list within SF_TCP_OPT_MAX bytes. */
-static size_t build_opts(const struct drill_opt *opts, size_t nopts, uint8_t *o)
+size_t drill_seg_build_opts(const struct drill_opt *opts, size_t nopts, uint8_t *o)
 {
     size_t n = 0;
     for (size_t i = 0; i < nopts; i++) {
@@ -95,9 +95,9 @@ static struct drill_conn *driven_conn(const struct drill_runner *r)
  * segment with ACK echoes a TS val the script wrote on a `>` line, mapped
  * to the value the stack sent then (packetdrill's map_inbound_packet).
  * Returns false, with the reason in why, if a TS ecr cannot be mapped. */
-static bool map_inbound_opts(const struct drill_runner *r,
-                             const struct drill_seg *s, struct drill_opt *out,
-                             char *why, size_t n)
+bool drill_seg_map_inbound(const struct drill_runner *r,
+                           const struct drill_seg *s, struct drill_opt *out,
+                           char *why, size_t n)
 {
     uint32_t base = stack_base(r);
     const struct drill_conn *c = driven_conn(r);
@@ -172,7 +172,7 @@ static size_t build(struct drill_runner *r, const struct drill_seg *s,
                     const struct drill_opt *opts, uint8_t *b, size_t cap)
 {
     uint8_t o[SF_TCP_OPT_MAX + 16];
-    size_t olen = build_opts(opts, s->nopts, o), tlen = 20 + olen + s->len;
+    size_t olen = drill_seg_build_opts(opts, s->nopts, o), tlen = 20 + olen + s->len;
     if (20 + tlen > cap)
         return 0;
     memset(b, 0, 40);
@@ -221,7 +221,7 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     }
     if (ev->seg.nopts > SF_TCP_OPT_MAX) /* the parser keeps it within */
         return;
-    if (!map_inbound_opts(r, &ev->seg, opts, why, sizeof why)) {
+    if (!drill_seg_map_inbound(r, &ev->seg, opts, why, sizeof why)) {
         drill_fail(r, ev->line, why, NULL, 0, NULL, 0);
         return;
     }
@@ -437,7 +437,7 @@ void drill_seg_free(struct drill_runner *r)
  * peer's ISN, a TS ecr must be exactly the value echoed and a TS val is
  * checked only with --tcp_ts_tick_usecs, in the script's clock. */
 static bool opts_match(struct drill_runner *r, struct drill_conn *c,
-                       const struct drill_seg *w, const struct drill_opt *a,
+                       const struct drill_seg *w, struct drill_opt *a,
                        size_t na, char *why, size_t n)
 {
     char e1[96], e2[96];
@@ -446,6 +446,9 @@ static bool opts_match(struct drill_runner *r, struct drill_conn *c,
         ts_learn(c, sts->v[0], ats->v[0]);
     if (w->opts_mode == OPTS_ANY)
         return true;
+    for (size_t i = 0; c && c->have_ts && i < na; i++)
+        if (a[i].kind == OPT_TS) /* the stack's TS val in the script's clock */
+            a[i].v[0] = c->ts_script0 + (a[i].v[0] - c->ts_actual0);
     for (size_t i = 0; i < w->nopts || i < na; i++) {
         const struct drill_opt *x = i < w->nopts ? &w->opts[i] : NULL;
         const struct drill_opt *y = i < na ? &a[i] : NULL;
@@ -477,7 +480,7 @@ static bool opts_match(struct drill_runner *r, struct drill_conn *c,
             if (ok && tick && c && c->have_ts) {
                 /* packetdrill: |actual - script| ticks, in the script's
                  * clock, times the tick length, within the tolerance */
-                uint32_t mapped = c->ts_script0 + (y->v[0] - c->ts_actual0);
+                uint32_t mapped = y->v[0];
                 int64_t d = (int32_t)(mapped - x->v[0]);
                 d = d < 0 ? -d : d;
                 if (d * tick > r->sc->settings.tolerance_us) {
