@@ -186,7 +186,9 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(RCVBUF_FULL, "receive buffer full")                                    \
     X(CHALLENGE_ACK_LIMIT, "challenge ACK rate limit reached")              \
     X(NO_MEMORY, "out of memory")                                            \
-    X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")
+    X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")              \
+    X(PAWS, "RFC 7323 PAWS: timestamp older than TS.Recent (ACK sent)")      \
+    X(TS_MISSING, "RFC 7323 3.2: no timestamp on a timestamped connection")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -247,7 +249,11 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ORPHAN_RETRIES, "orphans reset: orphan_retries reached")               \
     X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
     X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
-    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached")
+    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached") \
+    X(WSCALE_CLAMPED, "RFC 7323 2.3: peer's window scale > 14, used 14")      \
+    X(WSCALE_NOT_SYN, "RFC 7323 2.3: window scale option outside a SYN, ignored") \
+    X(RCVBUF_GROWN, "receive buffers grown by autotuning")                    \
+    X(SNDBUF_GROWN, "send buffers grown by autotuning")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -414,6 +420,18 @@ struct sf_stack_cfg {
      * bits of the keyed hash F still differ per connection, but the ISN is
      * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
     uint32_t isn_offset;
+    /* RFC 7323, each also per socket (SF_TCP_WSCALE, SF_TCP_TIMESTAMPS):
+     * offer window scaling / timestamps on our SYNs and accept them on the
+     * peer's. Both on by default (as Linux). */
+    bool wscale;     /* on */
+    bool timestamps; /* on */
+    /* Buffer autotuning ceilings (bytes); a socket whose SO_RCVBUF /
+     * SO_SNDBUF was set is not tuned (as Linux). The receive buffer grows
+     * with the bytes the application reads per round trip (as Linux's
+     * DRS, tcp_rmem[2]); the send buffer with the congestion window (as
+     * tcp_wmem[2]). 0: no autotuning. At most SF_BUF_MAX. */
+    uint32_t rcvbuf_max; /* 6 MB */
+    uint32_t sndbuf_max; /* 4 MB */
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -461,6 +479,13 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 #define SF_TCP_KEEPINTVL 5
 #define SF_TCP_KEEPCNT 6
 #define SF_TCP_USER_TIMEOUT 18
+/* synfin's own: RFC 7323 window scaling / timestamps offered (int 0/1);
+ * set before connect() or listen(). */
+#define SF_TCP_WSCALE 40
+#define SF_TCP_TIMESTAMPS 41
+/* SO_SNDBUF / SO_RCVBUF take 1 .. SF_BUF_MAX bytes (RFC 7323 2.3: a
+ * scaled window reaches at most 2^30). */
+#define SF_BUF_MAX (256u * 1024 * 1024)
 
 struct sf_linger {
     int l_onoff;
@@ -533,6 +558,11 @@ struct sf_tcp_info {
     sf_time_t timer_expires;
     int error; /* pending SO_ERROR */
     uint32_t snd_cwnd, snd_ssthresh; /* bytes (RFC 5681); 0 before sync */
+    /* RFC 7323: shifts in use (0 when not negotiated), timestamps on,
+     * and the buffer sizes now (autotuning may have grown them). */
+    uint8_t snd_wscale, rcv_wscale;
+    bool wscale_ok, ts_ok;
+    uint32_t sndbuf, rcvbuf;
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

@@ -26,6 +26,31 @@ int ring_reserve(struct ring *r, uint32_t cap)
     return 0;
 }
 
+static uint32_t pos(const struct ring_mem *m, uint64_t off);
+
+int ring_grow(struct ring *r, uint32_t cap)
+{
+    struct ring_mem *m = r->m;
+    if (!m)
+        return ring_reserve(r, cap);
+    if (cap <= m->cap)
+        return 0;
+    struct ring_mem *n = malloc(sizeof *n + cap);
+    if (!n)
+        return -1;
+    *n = *m;
+    /* the whole old storage in order from the head: held bytes and any
+     * written past the tail keep their offsets */
+    uint32_t first = m->cap - m->head;
+    memcpy(n->data, m->data + m->head, first);
+    memcpy(n->data + first, m->data, m->head);
+    n->head = 0;
+    n->cap = cap;
+    free(m);
+    r->m = n;
+    return 0;
+}
+
 static uint32_t pos(const struct ring_mem *m, uint64_t off)
 {
     return (uint32_t)(((uint64_t)m->head + off) % m->cap);

@@ -36,6 +36,15 @@ static inline uint32_t ring_space(const struct ring *r, uint32_t cap)
 void ring_free(struct ring *r);
 /* Gives the ring storage of cap bytes if it has none; 0 or -1. */
 int ring_reserve(struct ring *r, uint32_t cap);
+/* Gives the ring storage of cap bytes, keeping what it holds (and the
+ * bytes waiting past its tail) at their offsets from the head; cap must
+ * not be below the current capacity. 0 or -1 (the ring unchanged). */
+int ring_grow(struct ring *r, uint32_t cap);
+/* The capacity of the storage, 0 if none. */
+static inline uint32_t ring_cap(const struct ring *r)
+{
+    return r->m ? r->m->cap : 0;
+}
 /* Appends up to len bytes; returns how many. */
 uint32_t ring_write(struct ring *r, uint32_t cap, const void *data,
                        uint32_t len);

@@ -273,14 +273,18 @@ static int put_int(void *val, size_t *len, int v)
     return 0;
 }
 
-static int set_buf_size(struct ring *r, uint32_t *size, int v)
+/* SO_SNDBUF / SO_RCVBUF: 1 .. SF_BUF_MAX bytes (RFC 7323 2.3: with the
+ * largest shift, 14, a window reaches 2^30). A size set by the
+ * application is kept: autotuning leaves that buffer alone (as Linux). */
+static int set_buf_size(struct ring *r, uint32_t *size, bool *lock, int v)
 {
-    if (v <= 0)
+    if (v <= 0 || (uint32_t)v > SF_BUF_MAX)
         return SF_EINVAL;
     if (ring_len(r))
         return SF_EINVAL; /* not while data is queued */
     ring_free(r); /* storage comes back at the new size when needed */
     *size = (uint32_t)v;
+    *lock = true;
     return 0;
 }
 
@@ -310,8 +314,18 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         case SF_SO_KEEPALIVE:
             tcp_keepalive_enable(&st->tcp, c, v != 0);
             return 0;
-        case SF_SO_SNDBUF: return set_buf_size(&c->sndbuf, &c->sndbuf_size, v);
-        case SF_SO_RCVBUF: return set_buf_size(&c->rcvbuf, &c->rcvbuf_size, v);
+        case SF_SO_SNDBUF: {
+            bool lock = c->sndbuf_lock;
+            int e = set_buf_size(&c->sndbuf, &c->sndbuf_size, &lock, v);
+            c->sndbuf_lock = lock;
+            return e;
+        }
+        case SF_SO_RCVBUF: {
+            bool lock = c->rcvbuf_lock;
+            int e = set_buf_size(&c->rcvbuf, &c->rcvbuf_size, &lock, v);
+            c->rcvbuf_lock = lock;
+            return e;
+        }
         default: return SF_ENOPROTOOPT;
         }
     }
@@ -342,6 +356,16 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     case SF_TCP_USER_TIMEOUT:
         if (v < 0) return SF_EINVAL;
         c->user_timeout_ms = (uint32_t)v; return 0;
+    case SF_TCP_WSCALE:
+    case SF_TCP_TIMESTAMPS:
+        /* RFC 7323 options are negotiated on the SYN: only before it */
+        if (c->state != SF_CLOSED && c->state != SF_LISTEN)
+            return SF_EISCONN;
+        if (name == SF_TCP_WSCALE)
+            c->want_wscale = v != 0;
+        else
+            c->want_ts = v != 0;
+        return 0;
     default:
         return SF_ENOPROTOOPT;
     }
@@ -388,6 +412,8 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
     case SF_TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
     case SF_TCP_USER_TIMEOUT:
         return put_int(val, len, (int)c->user_timeout_ms);
+    case SF_TCP_WSCALE: return put_int(val, len, c->want_wscale);
+    case SF_TCP_TIMESTAMPS: return put_int(val, len, c->want_ts);
     default: return SF_ENOPROTOOPT;
     }
 }

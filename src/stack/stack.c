@@ -43,6 +43,10 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->orphan_retries = 8;
     cfg->min_snd_mss = 48;
     cfg->max_tw = 131072;
+    cfg->wscale = true;      /* RFC 7323, as Linux tcp_window_scaling */
+    cfg->timestamps = true;  /* as Linux tcp_timestamps */
+    cfg->rcvbuf_max = 6u << 20; /* as Linux tcp_rmem[2] */
+    cfg->sndbuf_max = 4u << 20; /* as Linux tcp_wmem[2] */
 }
 
 /* ------------------------------------------------------------- tables */
@@ -248,6 +252,10 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "max_sockets must be at least 1";
     if (cfg->sndbuf == 0 || cfg->rcvbuf == 0)
         return "sndbuf and rcvbuf must be at least 1 byte";
+    if (cfg->sndbuf > SF_BUF_MAX || cfg->rcvbuf > SF_BUF_MAX ||
+        cfg->sndbuf_max > SF_BUF_MAX || cfg->rcvbuf_max > SF_BUF_MAX)
+        return "sndbuf, rcvbuf, sndbuf_max and rcvbuf_max must be at most "
+               "256 MB (SF_BUF_MAX)";
     if (cfg->rto_min == 0 || cfg->rto_initial == 0)
         return "rto_min and rto_initial must be above 0";
     if (cfg->rto_max / SF_USEC > UINT32_MAX / 4 || cfg->rto_max < cfg->rto_min)

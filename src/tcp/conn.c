@@ -22,6 +22,8 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
+    c->want_wscale = cfg->wscale; /* RFC 7323, per stack, then socket */
+    c->want_ts = cfg->timestamps;
     ring_init(&c->sndbuf);
     ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;
@@ -237,6 +239,12 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->error = c->error;
     info->snd_cwnd = c->cwnd;
     info->snd_ssthresh = c->ssthresh;
+    info->wscale_ok = c->wscale_ok;
+    info->snd_wscale = c->wscale_ok ? c->snd_wscale : 0;
+    info->rcv_wscale = c->wscale_ok ? c->rcv_wscale : 0;
+    info->ts_ok = c->ts_ok;
+    info->sndbuf = c->sndbuf_size;
+    info->rcvbuf = c->rcvbuf_size;
     info_timer(ctx, c, info);
 }
 

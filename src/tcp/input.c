@@ -29,6 +29,11 @@ void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
     uint16_t peer = tcp_peer_mss(ctx, s);
     uint16_t ours = tcp_our_mss(ctx, c);
     c->snd_mss = peer < ours ? peer : ours;
+    /* RFC 9293 3.7.1: the MSS counts no TCP options, and the segment
+     * must fit "MMS_S - TCPhdrsize": with RFC 7323 timestamps on every
+     * segment, 12 bytes of each (10, padded) are the TSopt (as Linux). */
+    if (c->ts_ok && c->snd_mss > TCP_TSOPT_ALIGNED)
+        c->snd_mss -= TCP_TSOPT_ALIGNED;
     if (c->snd_mss < 1)
         c->snd_mss = 1; /* an MSS option of 0 must not stall us */
 }
@@ -37,11 +42,11 @@ void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
  * SEG.SEQ, and set SND.WL2 <- SEG.ACK". */
 void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s)
 {
-    c->snd_wnd = s->win;
+    c->snd_wnd = tcp_seg_wnd(c, s); /* RFC 7323 6: scaled */
     c->snd_wl1 = s->seq;
     c->snd_wl2 = s->ack;
-    if (s->win > c->max_snd_wnd)
-        c->max_snd_wnd = s->win;
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
 }
 
 static void enter_time_wait(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -194,6 +199,7 @@ static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     /* Fourth, SYN. */
     c->irs = s->seq;
     c->rcv_nxt = c->rcv_acked = s->seq + 1;
+    tcp_syn_options_in(ctx, c, s); /* RFC 7323 2.2, 3.2 */
     tcp_set_send_mss(ctx, c, s);
     return ack ? synsent_synack(ctx, c, s) : synsent_syn(ctx, c, s);
 }
@@ -462,13 +468,16 @@ static void ack_advance_or_dup(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     uint32_t ack = s->ack;
     bool dup = ack == c->snd_una && s->len == 0 &&
-               !(s->flags & (SF_SYN | SF_FIN)) && s->win == c->snd_wnd &&
+               !(s->flags & (SF_SYN | SF_FIN)) &&
+               tcp_seg_wnd(c, s) == c->snd_wnd &&
                c->snd_una != c->snd_max &&
                s->win != 0; /* answers to window probes are not losses */
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
+        tcp_ts_rtt(ctx, c, s); /* RFC 7323 4.1 RTTM */
         ack_advance(ctx, c, ack);
         tcp_cc_on_newack(ctx, c, acked);
+        tcp_sndbuf_autotune(ctx, c);
     } else if (dup && c->state != SF_SYN_RCVD) {
         tcp_cc_on_dupack(ctx, c);
     }
@@ -643,7 +652,7 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
      * the TCP SHOULD send a RST so the peer learns it was lost. */
     if (c->app_closed)
         return tcp_disp(TCP_DROP_ABORT, SF_DROP_DATA_NOT_SYNCHRONIZED);
-    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
+    if (tcp_rcvbuf_reserve(c) < 0)
         return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
     note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt)
@@ -744,10 +753,10 @@ static step_fn *const synsent_steps[] = {synsent_arrives, step7_text,
 enum { SYNSENT_TAKEN_IN = 1 }; /* a SYN,ACK that reaches step7_text */
 /* RFC 9293 3.10.7.4: SYN-RECEIVED .. TIME-WAIT, the RFC's order. */
 static step_fn *const synced_steps[] = {
-    synrcvd_syn, step1_seq, peer_alive, step2_rst, step4_syn,
-    step5_ack,   step7_text, step8_fin,
+    synrcvd_syn, tcp_ts_paws, step1_seq,  tcp_ts_update, peer_alive,
+    step2_rst,   step4_syn,   step5_ack,  step7_text,    step8_fin,
 };
-enum { SYNCED_TAKEN_IN = 5 }; /* a segment that reaches step5_ack */
+enum { SYNCED_TAKEN_IN = 7 }; /* a segment that reaches step5_ack */
 
 /* Runs steps[] while they say go on, settling each disposition in one
  * place. A segment stopped before steps[taken_in] was not taken in
@@ -773,6 +782,7 @@ void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
     struct sf_tcp s = *seg; /* trimmed in place by the steps */
+    tcp_options_not_syn(ctx, seg);
     switch (c->state) {
     case SF_CLOSED:
     case SF_LISTEN:

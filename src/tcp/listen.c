@@ -116,6 +116,10 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->user_timeout_ms = l->user_timeout_ms;
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
+    c->want_wscale = l->want_wscale;
+    c->want_ts = l->want_ts;
+    c->rcvbuf_lock = l->rcvbuf_lock;
+    c->sndbuf_lock = l->sndbuf_lock;
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps
@@ -141,6 +145,11 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->snd_sml = c->iss;
+    /* RFC 7323: our shift, the peer's options, this connection's TS
+     * clock (before the window: a SYN's is never scaled anyway) */
+    tcp_wscale_choose(ctx, c);
+    c->ts_offset = tcp_ts_offset(ctx, &c->local, &c->remote);
+    tcp_syn_options_in(ctx, c, seg);
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
@@ -189,6 +198,11 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->syn_rexmitted = tmp->syn_rexmitted;
     r->snd_wnd = (uint16_t)tmp->snd_wnd;
     r->snd_mss = tmp->snd_mss;
+    r->snd_wscale = tmp->snd_wscale;
+    r->rcv_wscale = tmp->rcv_wscale;
+    r->wscale_ok = tmp->wscale_ok;
+    r->ts_ok = tmp->ts_ok;
+    r->ts_recent = tmp->ts_recent;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
@@ -253,6 +267,13 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->rto_us = r->rto_ms * 1000;
     tmp->nrexmt = r->nrexmt;
     tmp->syn_rexmitted = r->syn_rexmitted;
+    tmp->snd_wscale = r->snd_wscale;
+    tmp->rcv_wscale = r->rcv_wscale;
+    tmp->wscale_ok = r->wscale_ok;
+    tmp->ts_ok = r->ts_ok;
+    tmp->ts_recent = r->ts_recent;
+    tmp->ts_recent_ms = tcp_now_ms(ctx); /* within the handshake's life */
+    tmp->ts_offset = tcp_ts_offset(ctx, &r->local, &r->remote);
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =

@@ -32,8 +32,8 @@ static uint32_t rcv_offered(const struct sf_conn *c)
  * of RCV.NXT and RCV.WND should not be reduced"). A buffer made smaller
  * (SO_RCVBUF) would move it left: 3.8.6.2.2 (SHLD-14) and RFC 7323 2.4
  * say the edge must stay, so what was offered stays offered and the
- * smaller buffer applies once the peer has used the offer up. No window
- * scaling yet, so at most TCP_MAX_WIN. */
+ * smaller buffer applies once the peer has used the offer up. At most
+ * what the 16-bit field carries with our shift (RFC 7323 2.2). */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
     uint32_t used = ring_len(&c->rcvbuf);
@@ -41,7 +41,8 @@ uint32_t tcp_rcv_window(const struct sf_conn *c)
     uint32_t offered = rcv_offered(c);
     if (space < offered)
         space = offered;
-    return space > TCP_MAX_WIN ? TCP_MAX_WIN : space;
+    uint32_t max = tcp_max_rcv_window(c); /* RFC 7323 2.2: scaled */
+    return space > max ? max : space;
 }
 
 uint32_t tcp_rcv_cap(const struct sf_conn *c)
@@ -66,11 +67,12 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
             tcp_timer_stop(ctx, c, TT_DELACK);
     }
     c->rcv_wnd = tcp_rcv_window(c);
-    seg.win = (uint16_t)c->rcv_wnd;
+    uint32_t offered;
+    seg.win = tcp_win_field(c, flags & SF_SYN, c->rcv_wnd, &offered);
     if (flags & SF_ACK) {
         /* the offer this segment makes, relative to the RCV.NXT it
          * acknowledges */
-        c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
+        c->rcv_adv = c->rcv_nxt + offered;
         c->rcv_adv_set = true;
     }
     if (flags & SF_SYN) {
@@ -78,6 +80,12 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
          * need not fall back to TCP_DEFAULT_MSS. */
         seg.opt.has_mss = true;
         seg.opt.mss = tcp_our_mss(ctx, c);
+        tcp_syn_options_out(ctx, c, &seg); /* RFC 7323 */
+    } else if (c->ts_ok) {
+        /* RFC 7323 3.2: "the TSopt MUST be sent in every non-<RST>
+         * segment for the duration of the connection, and SHOULD be sent
+         * in an <RST> segment". */
+        tcp_ts_out(ctx, c, &seg);
     }
     tcp_emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
 }

@@ -24,8 +24,12 @@
  * 536 (576 - 40) for IPv4". */
 #define TCP_DEFAULT_MSS 536
 /* RFC 9293 3.1: the Window field is 16 bits; without window scaling (RFC
- * 7323, not implemented) no window offered can be larger. */
+ * 7323) no window offered can be larger. */
 #define TCP_MAX_WIN 65535u
+/* RFC 7323 2.3: "the maximum scale exponent is limited to 14". */
+#define TCP_MAX_WSCALE 14
+/* RFC 7323 3.2: the TSopt is 10 bytes, 12 with the NOPs that align it */
+#define TCP_TSOPT_ALIGNED 12
 /* RFC 6298 5.7: "the RTO MUST be re-initialized to 3 seconds when data
  * transmission begins" if the SYN was retransmitted without an RTT sample
  * (in microseconds, as c->rto_us). */
@@ -145,6 +149,21 @@ struct sf_conn {
     bool syn_acked : 1;
     bool persist_on : 1; /* TT_REXMT holds the persist timer */
     bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
+
+    /* --- RFC 7323 (wscale.c, ts.c) and buffer autotuning --- */
+    uint32_t ts_recent;    /* TS.Recent (4.3) */
+    uint32_t ts_recent_ms; /* when TS.Recent was set (5.5: 24 days) */
+    uint32_t ts_offset;    /* 5.4, 7.1: this connection's clock offset */
+    uint32_t rcv_rtt_us;   /* receiver's RTT estimate from TSecr (DRS) */
+    uint32_t rcvq_space;   /* DRS: bytes read in the last measured RTT */
+    uint32_t rcvq_copied;  /* bytes read since rcvq_us */
+    uint32_t rcvq_us;      /* start of the current measurement */
+    uint8_t snd_wscale : 4; /* Snd.Wind.Shift: the peer's, 0..14 */
+    uint8_t rcv_wscale : 4; /* Rcv.Wind.Shift: ours */
+    bool want_wscale : 1, want_ts : 1; /* offered (per socket) */
+    bool wscale_ok : 1, ts_ok : 1;     /* negotiated */
+    bool ts_upd : 1;       /* 4.3: this segment may update TS.Recent */
+    bool rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF/SO_SNDBUF set */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -171,6 +190,11 @@ struct tcp_req {
     uint16_t snd_wnd, snd_mss;
     uint8_t nrexmt;
     bool syn_rexmitted;
+    /* RFC 7323: what the SYN negotiated, so that a retransmitted SYN,ACK
+     * carries the same options (2.2, 3.2) and TSecr */
+    uint8_t snd_wscale : 4, rcv_wscale : 4;
+    bool wscale_ok : 1, ts_ok : 1;
+    uint32_t ts_recent;
 };
 
 /* A connection in TIME_WAIT whose application has let go: the numbers
@@ -183,6 +207,10 @@ struct tcp_tw {
     struct tcp_tw *next, *prev; /* the FIFO */
     sf_time_t expires;
     uint32_t snd_nxt, rcv_nxt;
+    /* RFC 7323 5.8 (PAWS in TIME_WAIT) and the scaled window of its ACKs */
+    uint32_t ts_recent;
+    uint8_t rcv_wscale : 4;
+    bool ts_ok : 1;
 };
 
 static inline uint32_t tcp_now_ms(const struct tcp_ctx *ctx)
@@ -217,6 +245,65 @@ static inline sf_time_t tcp_rto(const struct sf_conn *c)
 {
     return (sf_time_t)c->rto_us * SF_USEC;
 }
+
+/* RFC 7323 6: "SEG.WND << Snd.Wind.Shift" for every segment but a SYN,
+ * whose window "is never scaled" (2.2). snd_wscale is 0 unless
+ * negotiated. */
+static inline uint32_t tcp_seg_wnd(const struct sf_conn *c,
+                                   const struct sf_tcp *s)
+{
+    return (s->flags & SF_SYN) ? s->win : (uint32_t)s->win << c->snd_wscale;
+}
+
+/* wscale.c: RFC 7323 window scaling, buffer autotuning */
+/* Rcv.Wind.Shift for our SYN: the smallest shift whose largest window
+ * covers the receive buffer this connection may grow to. */
+void tcp_wscale_choose(const struct tcp_ctx *ctx, struct sf_conn *c);
+/* The peer's SYN (or SYN,ACK) s: window scaling and timestamps are on if
+ * we offered them and s carries them. */
+void tcp_syn_options_in(struct tcp_ctx *ctx, struct sf_conn *c,
+                        const struct sf_tcp *s);
+/* Our SYN or SYN,ACK's options beyond MSS. */
+void tcp_syn_options_out(struct tcp_ctx *ctx, const struct sf_conn *c,
+                         struct sf_tcp *seg);
+/* The window field for a segment offering wnd bytes; *offered: the bytes
+ * it stands for (RFC 7323 2.4 rounding). */
+uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
+                       uint32_t *offered);
+/* The largest window we may offer. */
+uint32_t tcp_max_rcv_window(const struct sf_conn *c);
+/* The receive ring with room for tcp_rcv_cap (grown if autotuning raised
+ * it since the storage was made); 0 or -1. */
+int tcp_rcvbuf_reserve(struct sf_conn *c);
+/* The send ring likewise for sndbuf_size. */
+int tcp_sndbuf_reserve(struct sf_conn *c);
+/* DRS: the application read n bytes. */
+void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);
+/* The send buffer follows the congestion window. */
+void tcp_sndbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Any option a segment other than a SYN must not carry is counted. */
+void tcp_options_not_syn(struct tcp_ctx *ctx, const struct sf_tcp *s);
+
+/* ts.c: RFC 7323 timestamps, PAWS, RTTM */
+uint32_t tcp_ts_offset(const struct tcp_ctx *ctx, const struct sf_addr *local,
+                       const struct sf_addr *remote);
+static inline uint32_t tcp_ts_now(const struct tcp_ctx *ctx,
+                                  const struct sf_conn *c)
+{
+    return (uint32_t)(ctx->now / SF_MSEC) + c->ts_offset;
+}
+/* TSopt on a segment we send (3.2: every segment once negotiated). */
+void tcp_ts_out(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                struct sf_tcp *seg);
+/* SEGMENT ARRIVES: 5.3 PAWS before the first check, 4.3 TS.Recent after. */
+struct tcp_disp tcp_ts_paws(struct tcp_ctx *ctx, struct sf_conn *c,
+                            const struct sf_ipv4 *ip, struct sf_tcp *s);
+struct tcp_disp tcp_ts_update(struct tcp_ctx *ctx, struct sf_conn *c,
+                              const struct sf_ipv4 *ip, struct sf_tcp *s);
+/* 4.1 RTTM: an ACK of new data that echoes a timestamp gives an RTT
+ * sample; true if it did. */
+bool tcp_ts_rtt(struct tcp_ctx *ctx, struct sf_conn *c,
+                const struct sf_tcp *s);
 
 /* conn.c: lifecycle, state changes, tracing */
 void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);

@@ -20,6 +20,9 @@ void tcp_tw_from_conn(struct tcp_ctx *ctx, struct tcp_tw *tw,
     tw->snd_nxt = c->snd_max;
     tw->rcv_nxt = c->rcv_nxt;
     tw->expires = c->deadline[TT_WAIT];
+    tw->ts_recent = c->ts_recent;
+    tw->ts_ok = c->ts_ok;
+    tw->rcv_wscale = c->wscale_ok ? c->rcv_wscale : 0;
     ctx->ctr.conns_in_state[SF_TIME_WAIT]++;
 }
 
@@ -53,6 +56,15 @@ void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
     tmp->app_closed = true;
     tmp->snd_wl1 = tw->rcv_nxt;
     tmp->snd_wl2 = tw->snd_nxt;
+    /* RFC 7323 5.8: PAWS keeps working in TIME_WAIT; its ACKs carry
+     * TSopt and a window in the negotiated scale. (The peer's shift is
+     * not kept: nothing is sent in TIME_WAIT that its window limits.) */
+    tmp->ts_ok = tmp->want_ts = tw->ts_ok;
+    tmp->ts_recent = tw->ts_recent;
+    tmp->ts_recent_ms = tcp_now_ms(ctx);
+    tmp->ts_offset = tw->ts_ok ? tcp_ts_offset(ctx, &tw->local, &tw->remote) : 0;
+    tmp->wscale_ok = tw->rcv_wscale != 0;
+    tmp->rcv_wscale = tw->rcv_wscale;
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     tmp->deadline[TT_WAIT] = tw->expires;
 }

@@ -15,6 +15,9 @@ int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c)
     c->snd_buf_seq = c->iss + 1;
     c->snd_sml = c->iss;
     c->rto_us = (uint32_t)(ctx->cfg->rto_initial / SF_USEC);
+    /* RFC 7323: the shift offered and this connection's TS clock */
+    tcp_wscale_choose(ctx, c);
+    c->ts_offset = tcp_ts_offset(ctx, &c->local, &c->remote);
     ctx->ctr.c[SF_CTR_ACTIVE_OPENS]++;
     tcp_set_state(ctx, c, SF_SYN_SENT, SF_CAUSE_OPEN_ACTIVE);
     tcp_output(ctx, c);
@@ -69,7 +72,7 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
         return SF_EPIPE;
     if (len == 0)
         return 0;
-    if (ring_reserve(&c->sndbuf, c->sndbuf_size) < 0)
+    if (tcp_sndbuf_reserve(c) < 0) /* grown if autotuning raised it */
         return SF_ENOMEM;
     uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
@@ -109,6 +112,7 @@ long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
             ring_consume(&c->rcvbuf, n);
             /* read dry and no out-of-order bytes waiting: no buffer */
             ring_trim(&c->rcvbuf, !tcp_reass_empty(c));
+            tcp_rcvbuf_autotune(ctx, c, n);
             maybe_window_update(ctx, c);
         }
         return (long)n;

@@ -262,10 +262,18 @@ static void test_challenge_global_random(void)
  * past A's SND.NXT. B's ACK then acknowledges data A never sent (A
  * answers with an ACK, step five), which B finds below its window (B
  * answers with an ACK, step one) ... forever, unless these answers are
- * rate-limited. */
+ * rate-limited. The forger here sends no timestamp: with RFC 7323
+ * timestamps negotiated B drops such a segment unread (3.2; see
+ * test_ack_storm_timestamps), so the storm is staged without them. */
+static void no_timestamps(struct sf_stack_cfg *cfg, int host)
+{
+    (void)host;
+    cfg->timestamps = false;
+}
+
 static void test_ack_storm(void)
 {
-    setup(NULL, 3);
+    setup(no_timestamps, 3);
     int l = listen_b(), sds[1], acc[1];
     connect_n(l, 1, sds, acc);
     run(now + 1 * SF_SEC);
@@ -286,6 +294,28 @@ static void test_ack_storm(void)
     CHECK_EQ(W.n, 0);
     CHECK_EQ(in_state(0, SF_ESTABLISHED), 1);
     CHECK_EQ(in_state(1, SF_ESTABLISHED), 1);
+    teardown();
+}
+
+/* RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt, a
+ * TCP SHOULD silently drop the segment": the forged segment of the ACK
+ * storm, without a timestamp, is dropped and answered by nothing. */
+static void test_ack_storm_timestamps(void)
+{
+    setup(NULL, 3);
+    int l = listen_b(), sds[1], acc[1];
+    connect_n(l, 1, sds, acc);
+    run(now + 1 * SF_SEC);
+    struct sf_tcp_info b = info_b(acc[0]);
+    CHECK(b.ts_ok);
+    uint64_t a0 = W.sent[0], b0 = W.sent[1];
+    inject(1, &b.remote, &b.local, b.rcv_nxt, b.snd_nxt, SF_ACK | SF_PSH, 100);
+    run(now + 10 * SF_SEC);
+    CHECK_EQ(W.sent[0] - a0, 0);
+    CHECK_EQ(W.sent[1] - b0, 0);
+    const struct sf_counters *k = sf_stack_counters(hosts[1].st);
+    CHECK_EQ(k->drops[SF_DROP_TS_MISSING], 1);
+    CHECK_EQ(info_b(acc[0]).rcv_nxt, b.rcv_nxt);
     teardown();
 }
 
@@ -373,6 +403,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_challenge_per_conn),
     CHECK_CASE(test_challenge_global_random),
     CHECK_CASE(test_ack_storm),
+    CHECK_CASE(test_ack_storm_timestamps),
     CHECK_CASE(test_max_orphans),
     CHECK_CASE(test_max_tw),
 };

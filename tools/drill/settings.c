@@ -34,6 +34,10 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_ORPHAN_RETRIES] = "orphan_retries",
     [SET_MIN_SND_MSS] = "min_snd_mss",
     [SET_MAX_TW] = "max_tw",
+    [SET_WSCALE] = "wscale",
+    [SET_TIMESTAMPS] = "timestamps",
+    [SET_RCVBUF_MAX] = "rcvbuf_max",
+    [SET_SNDBUF_MAX] = "sndbuf_max",
 };
 
 void drill_settings_default(struct drill_settings *s)
@@ -131,6 +135,14 @@ void drill_settings_apply(const struct drill_settings *s,
                           struct sf_stack_cfg *cfg)
 {
     const int64_t *v = s->val;
+    /* The runner's defaults where they differ from the stack's: RFC 7323
+     * options and buffer autotuning off, so that a script sees the SYN
+     * options and windows it was written for; --wscale=1,
+     * --timestamps=1, --rcvbuf_max=N, --sndbuf_max=N turn them on. */
+    cfg->wscale = false;
+    cfg->timestamps = false;
+    cfg->rcvbuf_max = 0;
+    cfg->sndbuf_max = 0;
     for (int i = 0; i < SET_COUNT; i++) {
         if (!s->set[i])
             continue;
@@ -164,6 +176,10 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_ORPHAN_RETRIES: cfg->orphan_retries = (unsigned)v[i]; break;
         case SET_MIN_SND_MSS: cfg->min_snd_mss = (uint16_t)v[i]; break;
         case SET_MAX_TW: cfg->max_tw = (unsigned)v[i]; break;
+        case SET_WSCALE: cfg->wscale = v[i] != 0; break;
+        case SET_TIMESTAMPS: cfg->timestamps = v[i] != 0; break;
+        case SET_RCVBUF_MAX: cfg->rcvbuf_max = (uint32_t)v[i]; break;
+        case SET_SNDBUF_MAX: cfg->sndbuf_max = (uint32_t)v[i]; break;
         case SET_COUNT: break;
         }
     }
@@ -183,6 +199,7 @@ static const struct {
     {"TCP_NODELAY", SF_TCP_NODELAY}, {"TCP_MAXSEG", SF_TCP_MAXSEG},
     {"TCP_KEEPIDLE", SF_TCP_KEEPIDLE}, {"TCP_KEEPINTVL", SF_TCP_KEEPINTVL},
     {"TCP_KEEPCNT", SF_TCP_KEEPCNT}, {"TCP_USER_TIMEOUT", SF_TCP_USER_TIMEOUT},
+    {"TCP_WSCALE", SF_TCP_WSCALE}, {"TCP_TIMESTAMPS", SF_TCP_TIMESTAMPS},
     {"SHUT_RD", SF_SHUT_RD}, {"SHUT_WR", SF_SHUT_WR}, {"SHUT_RDWR", SF_SHUT_RDWR},
     {"MSG_PEEK", 0x02}, {"MSG_DONTWAIT", 0x40},
     {"F_GETFL", 3}, {"F_SETFL", 4}, {"O_RDONLY", 0}, {"O_WRONLY", 1},

@@ -129,6 +129,34 @@ static void random_stack(struct soak *s, struct sf_stack_cfg *st, uint32_t mtu)
     st->msl = (1 + below(s, 30)) * SF_SEC;
     st->syn_backlog = 1 + (unsigned)below(s, 8);
     st->reass_max_ranges = 1 + (unsigned)below(s, 32);
+    /* RFC 7323 and autotuning, per stack: drawn from the seed alone (not
+     * the workload's stream, so the other draws stay as they were) */
+    uint64_t z = (s->seed ^ 0x7323ull) * 0x9E3779B97F4A7C15ull;
+    z ^= z >> 31;
+    st->wscale = (z & 3) != 0;
+    st->timestamps = (z & 12) != 0;
+    st->rcvbuf_max = (z & 16) ? 0 : (uint32_t)(64 * 1024) << (z >> 5) % 8;
+    st->sndbuf_max = (z & 256) ? 0 : (uint32_t)(64 * 1024) << (z >> 9) % 8;
+}
+
+/* RFC 7323 options on or off per socket, from the seed, the connection
+ * and the end alone: 0 leave the stack's, 1 off, 2 on. */
+static void random_rfc7323(struct soak *s, struct sf_stack *st, int sd,
+                           uint64_t salt)
+{
+    uint64_t z = (s->seed * 0x9E3779B97F4A7C15ull) ^ (salt * 0xBF58476D1CE4E5B9ull);
+    z ^= z >> 29;
+    z *= 0x94D049BB133111EBull;
+    z ^= z >> 32;
+    int ws = (int)(z % 3), ts = (int)(z / 3 % 3);
+    if (ws) {
+        int v = ws - 1;
+        sf_setsockopt(st, sd, SF_IPPROTO_TCP, SF_TCP_WSCALE, &v, sizeof v);
+    }
+    if (ts) {
+        int v = ts - 1;
+        sf_setsockopt(st, sd, SF_IPPROTO_TCP, SF_TCP_TIMESTAMPS, &v, sizeof v);
+    }
 }
 
 /* ISNs near the edges of the sequence space, on a quarter of the seeds
@@ -376,6 +404,7 @@ static void start(void *ctx, struct sf_sim *sim, int h)
         sf_sim_touch(sim, c->e[0].host);
         c->e[0].sd = sf_socket(cs);
         setopts(s, &c->e[0]);
+        random_rfc7323(s, cs, c->e[0].sd, (uint64_t)i * 2);
         end_step(s, i, 0);
         sf_sim_touch(sim, c->e[0].host);
     }
@@ -390,6 +419,7 @@ static void listen_all(struct soak *s)
         struct sf_stack *st = sf_sim_host_stack(s->sim, c->e[1].host);
         struct sf_addr a = {0, c->port};
         c->lsd = sf_socket(st);
+        random_rfc7323(s, st, c->lsd, (uint64_t)i * 2 + 1);
         if (sf_bind(st, c->lsd, &a) || sf_listen(st, c->lsd, 4))
             fail(s, "cannot listen on port %u", c->port);
         sf_sim_touch(s->sim, c->e[1].host);
@@ -430,14 +460,28 @@ static int check_conn(void *ctx, const struct sf_tcp_info *t)
         return 0;
     INV(seq_le(t->snd_una, t->snd_nxt), "host %d %s %s: SND.UNA %u > SND.NXT %u",
         v->host, a, st, t->snd_una, t->snd_nxt);
-    INV(t->sndq <= v->cfg->sndbuf, "host %d %s %s: %u bytes queued to send, "
-        "buffer %u", v->host, a, st, t->sndq, v->cfg->sndbuf);
-    INV(t->rcvq <= v->cfg->rcvbuf, "host %d %s %s: %u bytes queued to read, "
-        "buffer %u", v->host, a, st, t->rcvq, v->cfg->rcvbuf);
+    /* Buffers as autotuned (never past the stack's ceiling); a scaled
+     * window may offer up to 2^shift - 1 bytes more than the buffer holds
+     * rather than move its right edge left (RFC 7323 2.4). */
+    uint32_t rmax = v->cfg->rcvbuf_max > v->cfg->rcvbuf ? v->cfg->rcvbuf_max
+                                                        : v->cfg->rcvbuf;
+    uint32_t smax = v->cfg->sndbuf_max > v->cfg->sndbuf ? v->cfg->sndbuf_max
+                                                        : v->cfg->sndbuf;
+    uint32_t slack = (1u << t->rcv_wscale) - 1;
+    INV(t->rcvbuf <= rmax && t->sndbuf <= smax, "host %d %s %s: buffers "
+        "%u/%u beyond the ceilings %u/%u", v->host, a, st, t->rcvbuf,
+        t->sndbuf, rmax, smax);
+    INV(t->sndq <= t->sndbuf, "host %d %s %s: %u bytes queued to send, "
+        "buffer %u", v->host, a, st, t->sndq, t->sndbuf);
+    INV(t->rcvq <= t->rcvbuf + slack, "host %d %s %s: %u bytes queued to "
+        "read, buffer %u", v->host, a, st, t->rcvq, t->rcvbuf);
     /* rcv_wnd is the window last advertised (not moved as data arrives). */
-    INV(t->rcv_wnd <= v->cfg->rcvbuf && t->rcv_wnd <= 65535, "host %d %s %s: "
+    INV(t->rcv_wnd <= t->rcvbuf + slack &&
+        t->rcv_wnd <= (65535u << t->rcv_wscale), "host %d %s %s: "
         "window %u advertised, buffer %u", v->host, a, st, t->rcv_wnd,
-        v->cfg->rcvbuf);
+        t->rcvbuf);
+    INV(t->wscale_ok || (t->rcv_wscale == 0 && t->snd_wscale == 0),
+        "host %d %s %s: a shift without window scaling", v->host, a, st);
     /* Something must be pending while data or a SYN/FIN is unacknowledged
      * (only the earliest timer is visible). */
     bool unacked = t->snd_una != t->snd_nxt || t->sndq > 0 ||

@@ -1,0 +1,190 @@
+/* RFC 7323 window scaling (2, 6) and the buffer sizes that make it
+ * worth having: the shift is chosen from the largest receive buffer the
+ * connection may reach, and both buffers grow by themselves (autotuning,
+ * as Linux's receive "DRS" and send buffer expansion) unless the
+ * application set SO_RCVBUF / SO_SNDBUF. The timestamps half of RFC 7323
+ * is in ts.c. */
+#include "tcp/tcp_int.h"
+
+/* The receive buffer this connection may grow to. */
+static uint32_t rcvbuf_ceiling(const struct tcp_ctx *ctx,
+                               const struct sf_conn *c)
+{
+    uint32_t max = c->rcvbuf_size;
+    if (!c->rcvbuf_lock && ctx->cfg->rcvbuf_max > max)
+        max = ctx->cfg->rcvbuf_max;
+    return max;
+}
+
+/* RFC 7323 2.3: "the shift count ... is determined by the receiver's
+ * buffer size": the smallest shift (at most 14) with which the 16-bit
+ * field can offer the whole buffer. */
+void tcp_wscale_choose(const struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t max = rcvbuf_ceiling(ctx, c);
+    uint8_t shift = 0;
+    while (shift < TCP_MAX_WSCALE && (TCP_MAX_WIN << shift) < max)
+        shift++;
+    c->rcv_wscale = shift;
+}
+
+void tcp_syn_options_in(struct tcp_ctx *ctx, struct sf_conn *c,
+                        const struct sf_tcp *s)
+{
+    /* RFC 7323 2.2: "both sides MUST send Window Scale options in their
+     * <SYN> segments to enable window scaling in either direction". */
+    if (c->want_wscale && s->opt.has_wscale) {
+        uint8_t shift = s->opt.wscale;
+        /* 2.3: "If a Window Scale option is received with a shift.cnt
+         * value larger than 14, the TCP SHOULD log the error but MUST use
+         * 14 instead of the specified value." */
+        if (shift > TCP_MAX_WSCALE) {
+            ctx->ctr.c[SF_CTR_WSCALE_CLAMPED]++;
+            tcp_note(ctx, c, "peer's window scale above 14: 14 used");
+            shift = TCP_MAX_WSCALE;
+        }
+        c->wscale_ok = true;
+        c->snd_wscale = shift;
+    } else {
+        c->wscale_ok = false;
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+    /* RFC 7323 3.2: "the TSopt MUST be sent in every non-<RST> segment"
+     * once "both <SYN> and <SYN,ACK> contain TSopt"; a SYN,ACK may carry
+     * it only if the SYN did. TS.Recent starts at the SYN's TSval (4.3:
+     * the SYN's TSval is the first recorded). */
+    if (c->want_ts && s->opt.has_ts) {
+        c->ts_ok = true;
+        c->ts_recent = s->opt.ts_val;
+        c->ts_recent_ms = tcp_now_ms(ctx);
+    } else {
+        c->ts_ok = false;
+    }
+}
+
+void tcp_syn_options_out(struct tcp_ctx *ctx, const struct sf_conn *c,
+                         struct sf_tcp *seg)
+{
+    /* RFC 7323 2.3: a TCP "MAY send a Window Scale option in a <SYN>
+     * segment without having received one"; in a <SYN,ACK> "only if a
+     * Window Scale option was received in the initial <SYN> segment". */
+    bool synack = seg->flags & SF_ACK;
+    if (synack ? c->wscale_ok : c->want_wscale) {
+        seg->opt.has_wscale = true;
+        seg->opt.wscale = c->rcv_wscale;
+    }
+    /* 3.2: TSopt "MAY" go on an initial <SYN>; on a <SYN,ACK> only if
+     * the <SYN> had one. The SYN's TSecr is 0 (no ACK bit). */
+    if (synack ? c->ts_ok : c->want_ts)
+        tcp_ts_out(ctx, c, seg);
+}
+
+uint32_t tcp_max_rcv_window(const struct sf_conn *c)
+{
+    return c->wscale_ok ? TCP_MAX_WIN << c->rcv_wscale : TCP_MAX_WIN;
+}
+
+uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
+                       uint32_t *offered)
+{
+    /* RFC 7323 2.2: "The window field in a <SYN> (i.e., a <SYN> or
+     * <SYN,ACK>) segment itself is never scaled." */
+    if (syn || !c->wscale_ok) {
+        if (wnd > TCP_MAX_WIN)
+            wnd = TCP_MAX_WIN;
+        *offered = wnd;
+        return (uint16_t)wnd;
+    }
+    uint8_t shift = c->rcv_wscale;
+    uint32_t field = wnd >> shift;
+    /* RFC 7323 2.4: the scaled field loses the low bits; rounding down
+     * could move the right edge offered before to the left (shrink the
+     * window, RFC 9293 3.8.6.2.2), so round up then: the bytes offered
+     * stay covered by tcp_rcv_cap(). */
+    if (c->rcv_adv_set &&
+        seq_lt(c->rcv_nxt + (field << shift), c->rcv_adv))
+        field = (wnd + (1u << shift) - 1) >> shift;
+    if (field > TCP_MAX_WIN)
+        field = TCP_MAX_WIN;
+    *offered = field << shift;
+    return (uint16_t)field;
+}
+
+int tcp_rcvbuf_reserve(struct sf_conn *c)
+{
+    return ring_grow(&c->rcvbuf, tcp_rcv_cap(c));
+}
+
+int tcp_sndbuf_reserve(struct sf_conn *c)
+{
+    return ring_grow(&c->sndbuf, c->sndbuf_size);
+}
+
+/* Receive buffer autotuning, as Linux's dynamic right-sizing: once per
+ * round trip compare what the application read in it with the last
+ * measure; a reader keeping up with a sender that the window limits
+ * reads about a window per RTT, so a buffer of twice that (plus the
+ * growth seen, the sender being in slow start) lets the window stay
+ * ahead of the bandwidth-delay product. The RTT: the receiver's own
+ * estimate from TSecr (ts.c), else the connection's SRTT. */
+void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
+{
+    if (c->rcvbuf_lock || ctx->cfg->rcvbuf_max == 0)
+        return;
+    c->rcvq_copied += n;
+    uint32_t rtt = c->rcv_rtt_us ? c->rcv_rtt_us
+                                 : (c->have_rtt ? c->srtt_us : 0);
+    uint32_t now = tcp_now_us(ctx);
+    if (c->rcvq_us == 0) {
+        c->rcvq_us = now | 1; /* 0: not started */
+        return;
+    }
+    if (rtt == 0 || now - c->rcvq_us < rtt)
+        return;
+    uint32_t copied = c->rcvq_copied;
+    if (copied > c->rcvq_space) {
+        uint64_t want = 2ull * copied + 16ull * c->rcv_mss;
+        if (c->rcvq_space) { /* growing: the next RTT brings more */
+            uint64_t grow = want * (copied - c->rcvq_space) / c->rcvq_space;
+            want += grow < want ? grow : want;
+        }
+        uint64_t max = ctx->cfg->rcvbuf_max;
+        if (max > tcp_max_rcv_window(c))
+            max = tcp_max_rcv_window(c);
+        if (want > max)
+            want = max;
+        if (want > c->rcvbuf_size) {
+            c->rcvbuf_size = (uint32_t)want;
+            ctx->ctr.c[SF_CTR_RCVBUF_GROWN]++;
+        }
+        c->rcvq_space = copied;
+    }
+    c->rcvq_copied = 0;
+    c->rcvq_us = now | 1;
+}
+
+/* Send buffer autotuning, as Linux's tcp_sndbuf_expand: room for twice
+ * the congestion window (one window in flight, one being written), so
+ * that the buffer does not cap what the path and the peer allow. */
+void tcp_sndbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->sndbuf_lock || ctx->cfg->sndbuf_max == 0)
+        return;
+    uint64_t want = 2ull * c->cwnd;
+    if (want > ctx->cfg->sndbuf_max)
+        want = ctx->cfg->sndbuf_max;
+    if (want > c->sndbuf_size) {
+        c->sndbuf_size = (uint32_t)want;
+        ctx->ctr.c[SF_CTR_SNDBUF_GROWN]++;
+    }
+}
+
+/* RFC 7323 2.3: "A Window Scale option in a segment without a <SYN> bit
+ * should be ignored." Ignored (its shift is never read after the SYN),
+ * and counted. */
+void tcp_options_not_syn(struct tcp_ctx *ctx, const struct sf_tcp *s)
+{
+    if (!(s->flags & SF_SYN) && s->opt.has_wscale)
+        ctx->ctr.c[SF_CTR_WSCALE_NOT_SYN]++;
+}
