@@ -51,6 +51,40 @@ for o in --offload --no-offload; do
     t_echo_big 2 $o --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
 done
 
+# RFC 7323 against the kernel with its own sysctls (in the test's
+# namespace only): net.ipv4.tcp_window_scaling and tcp_timestamps on or
+# off. A 4 MB echo must come back intact; the kernel's SYN carries
+# wscale / TS as the sysctls say, and synfin's SYN,ACK answers with each
+# only if the kernel's SYN had it (RFC 7323 2.3, 3.2).
+t_rfc7323() { # ws ts (0/1)
+  local ws=$1 ts=$2
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -qw net.ipv4.tcp_window_scaling="$ws" net.ipv4.tcp_timestamps="$ts" || return 1
+  start_synfin "$ns" o7 serve $SRV --app echo:7 || return 1
+  inns "$ns" timeout 20 tcpdump -i any -nn -v -l -c 2 \
+    'tcp port 7 and (tcp[tcpflags] & tcp-syn) != 0' >"$tmp/syn.txt" 2>"$tmp/tcpdump.err" &
+  local tp=$!; pids+=($tp)
+  wait_for 5 grep -q "listening on" "$tmp/tcpdump.err" || { echo "tcpdump did not start"; return 1; }
+  inns "$ns" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client 198.18.0.2 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  wait $tp
+  local syn synack
+  syn=$(tr '\n' ' ' <"$tmp/syn.txt" | grep -o 'Flags \[S\],[^]]*]' | head -1)
+  synack=$(tr '\n' ' ' <"$tmp/syn.txt" | grep -o 'Flags \[S\.\],[^]]*]' | head -1)
+  echo "kernel SYN:     $syn"; echo "synfin SYN,ACK: $synack"
+  [ $rc -eq 0 ] && [ -n "$syn" ] && [ -n "$synack" ] || return 1
+  has() { case "$1" in *"$2"*) echo 1;; *) echo 0;; esac; }
+  [ "$(has "$syn" wscale)" = "$ws" ] && [ "$(has "$synack" wscale)" = "$ws" ] &&
+    [ "$(has "$syn" "TS val")" = "$ts" ] && [ "$(has "$synack" "TS val")" = "$ts" ] ||
+    { echo "options not as negotiated (wscale $ws, timestamps $ts)"; return 1; }
+  stop_synfin o7
+}
+for o in "1 1" "1 0" "0 1" "0 0"; do
+  set -- $o
+  want rfc7323 && check "RFC 7323: kernel tcp_window_scaling=$1 tcp_timestamps=$2: 4 MB echo, SYN options as negotiated" t_rfc7323 "$1" "$2"
+done
+
 t_refused() {
   newns || return 1; local ns=$NS
   start_synfin "$ns" rf serve $SRV --app echo:7 || return 1
