@@ -49,8 +49,11 @@ struct tcp_disp tcp_ts_paws(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!s->opt.has_ts) {
         /* 3.2: "If a non-<RST> segment is received without a TSopt, a
          * TCP SHOULD silently drop the segment. A received <RST> segment
-         * MUST NOT be dropped for lack of a TSopt." */
-        return rst ? TCP_GO : tcp_dropped(SF_DROP_TS_MISSING);
+         * MUST NOT be dropped for lack of a TSopt." A SYN is left to RFC
+         * 5961 4.2 (a challenge ACK, step four): it may be a peer that
+         * restarted without timestamps, which the ACK lets reset us. */
+        return rst || (s->flags & SF_SYN) ? TCP_GO
+                                          : tcp_dropped(SF_DROP_TS_MISSING);
     }
     uint32_t now = tcp_now_ms(ctx);
     bool valid = now - c->ts_recent_ms <= TS_RECENT_VALID_MS;
