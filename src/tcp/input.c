@@ -219,9 +219,12 @@ static struct tcp_disp synrcvd_syn(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!(s->flags & SF_ACK))
         return tcp_disp(TCP_SEND_SYNACK, SF_DROP_OUT_OF_WINDOW);
     /* Simultaneous open (Figure 7 line 5): the SYN half of this SYN,ACK
-     * is old news; only its ACK is new. */
+     * is old news; only its ACK is new. Its window is a SYN's, never
+     * scaled (RFC 7323 2.2), but the later steps scale it: scaled down
+     * here (rounded down, so never more than offered). */
     s->flags &= (uint8_t)~SF_SYN;
     s->seq++;
+    s->win = (uint16_t)(s->win >> c->snd_wscale);
     return TCP_GO;
 }
 
