@@ -86,7 +86,18 @@ static bool not_done(void *ctx, struct sf_sim *sim)
 }
 
 /* Moves BYTES over the long fat path; opts: the RFC 7323 options on. */
+static void long_fat_bufs(struct lf *r, bool opts, uint64_t bytes_limit_s,
+                          int bufsize);
+
 static void long_fat(struct lf *r, bool opts, uint64_t bytes_limit_s)
+{
+    long_fat_bufs(r, opts, bytes_limit_s, 0);
+}
+
+/* bufsize: SO_RCVBUF on the listener and SO_SNDBUF on the client (0: the
+ * defaults, autotuned) */
+static void long_fat_bufs(struct lf *r, bool opts, uint64_t bytes_limit_s,
+                          int bufsize)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -109,9 +120,15 @@ static void long_fat(struct lf *r, bool opts, uint64_t bytes_limit_s)
         CHECK_EQ(sf_setsockopt(ss, r->listener, SF_IPPROTO_TCP,
                                SF_TCP_TIMESTAMPS, &off, sizeof off), 0);
     }
+    if (bufsize)
+        CHECK_EQ(sf_setsockopt(ss, r->listener, SF_SOL_SOCKET, SF_SO_RCVBUF,
+                               &bufsize, sizeof bufsize), 0);
     CHECK_EQ(sf_bind(ss, r->listener, &(struct sf_addr){0, PORT}), 0);
     CHECK_EQ(sf_listen(ss, r->listener, 8), 0);
     r->csd = sf_socket(cs);
+    if (bufsize)
+        CHECK_EQ(sf_setsockopt(cs, r->csd, SF_SOL_SOCKET, SF_SO_SNDBUF,
+                               &bufsize, sizeof bufsize), 0);
     sf_sim_touch(sim, c);
     CHECK_EQ(sf_connect(cs, r->csd,
                         &(struct sf_addr){SF_SIM_NET_BASE + 2, PORT}),
@@ -141,6 +158,26 @@ static void test_long_fat_path_scaled(void)
     const struct sf_counters *k =
         sf_stack_counters(sf_sim_host_stack(r.sim, 1));
     CHECK(k->c[SF_CTR_RCVBUF_GROWN] > 0);
+    sf_sim_set_app(r.sim, NULL, NULL);
+    sf_sim_free(r.sim);
+}
+
+/* "when asked": 16 MB buffers set by the application (no autotuning)
+ * cover the path's 12.5 MB bandwidth-delay product; the shift (9) comes
+ * from SO_RCVBUF and the window passes the 6 MB autotuning ceiling. */
+static void test_long_fat_path_16mb(void)
+{
+    struct lf r;
+    long_fat_bufs(&r, true, 60, 16 << 20);
+    CHECK_EQ(r.rcvd, BYTES);
+    fprintf(stderr, "16 MB buffers: 64 MiB in %.3f s virtual, max window %u\n",
+            (double)r.done_at / 1e9, r.max_rcv_wnd);
+    struct sf_tcp_info ti;
+    CHECK_EQ(sf_tcp_info(sf_sim_host_stack(r.sim, 1), r.ssd, &ti), 0);
+    CHECK_EQ(ti.rcv_wscale, 9); /* 65535 << 8 is 256 bytes short of 16 MB */
+    CHECK_EQ(ti.rcvbuf, 16u << 20);
+    CHECK(r.max_rcv_wnd > (8u << 20));
+    CHECK(r.done_at < 5 * SF_SEC);
     sf_sim_set_app(r.sim, NULL, NULL);
     sf_sim_free(r.sim);
 }
@@ -252,6 +289,7 @@ static void test_shift_above_14(void)
 static const struct check_case cases[] = {
     CHECK_CASE(test_shift_above_14),
     CHECK_CASE(test_long_fat_path_scaled),
+    CHECK_CASE(test_long_fat_path_16mb),
     CHECK_CASE(test_long_fat_path_unscaled),
 };
 
