@@ -85,6 +85,40 @@ for o in "1 1" "1 0" "0 1" "0 0"; do
   want rfc7323 && check "RFC 7323: kernel tcp_window_scaling=$1 tcp_timestamps=$2: 4 MB echo, SYN options as negotiated" t_rfc7323 "$1" "$2"
 done
 
+# The other way: synfin connects to a kernel echo server; synfin's SYN
+# offers both options whatever the kernel's sysctls, the kernel's SYN,ACK
+# takes them up as its sysctls say, and a 4 MB echo comes back intact.
+t_rfc7323_client() { # ws ts (0/1)
+  local ws=$1 ts=$2
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -qw net.ipv4.tcp_window_scaling="$ws" net.ipv4.tcp_timestamps="$ts" || return 1
+  head -c $((4 << 20)) /dev/urandom >"$tmp/in.bin"
+  start_kserver "$ns" serve-echo 0.0.0.0 9000 || return 1
+  inns "$ns" timeout 20 tcpdump -i any -nn -v -l -c 2 \
+    'tcp port 9000 and (tcp[tcpflags] & tcp-syn) != 0' >"$tmp/syn.txt" 2>"$tmp/tcpdump.err" &
+  local tp=$!; pids+=($tp)
+  wait_for 5 grep -q "listening on" "$tmp/tcpdump.err" || { echo "tcpdump did not start"; return 1; }
+  inns "$ns" timeout 120 "$SYNFIN" connect $SRV --ctl "$tmp/c7.sock" -q 198.18.0.1 9000 \
+    <"$tmp/in.bin" >"$tmp/out.bin" 2>"$tmp/client.log"
+  local rc=$?
+  wait $tp
+  local a b; a=$(sha256sum <"$tmp/in.bin"); b=$(sha256sum <"$tmp/out.bin")
+  local syn synack
+  syn=$(tr '\n' ' ' <"$tmp/syn.txt" | grep -o 'Flags \[S\],[^]]*]' | head -1)
+  synack=$(tr '\n' ' ' <"$tmp/syn.txt" | grep -o 'Flags \[S\.\],[^]]*]' | head -1)
+  echo "synfin SYN:     $syn"; echo "kernel SYN,ACK: $synack"
+  echo "client: rc $rc, out $(stat -c %s "$tmp/out.bin") bytes"
+  [ $rc -eq 0 ] && [ "$a" = "$b" ] && [ -n "$syn" ] && [ -n "$synack" ] || return 1
+  has() { case "$1" in *"$2"*) echo 1;; *) echo 0;; esac; }
+  [ "$(has "$syn" wscale)" = 1 ] && [ "$(has "$syn" "TS val")" = 1 ] &&
+    [ "$(has "$synack" wscale)" = "$ws" ] && [ "$(has "$synack" "TS val")" = "$ts" ] ||
+    { echo "options not as negotiated (wscale $ws, timestamps $ts)"; return 1; }
+}
+for o in "1 1" "0 0"; do
+  set -- $o
+  want rfc7323 && check "RFC 7323: synfin connect -> kernel with tcp_window_scaling=$1 tcp_timestamps=$2: 4 MB echo, SYN options" t_rfc7323_client "$1" "$2"
+done
+
 t_refused() {
   newns || return 1; local ns=$NS
   start_synfin "$ns" rf serve $SRV --app echo:7 || return 1
