@@ -46,7 +46,7 @@
 #define TUN_SYNFIN IP(198, 18, 21, 2) /* and synfin's own address */
 
 struct path_cell {
-    const char *label;
+    char label[40];
     double rtt_ms, loss, reorder;
     uint64_t bandwidth; /* 0: none */
 };
@@ -56,7 +56,6 @@ static size_t path_grid(struct path_cell *g, bool quick)
 {
     static const double rtts[3] = {2, 20, 100};
     static const double losses[4] = {0, 0.001, 0.01, 0.05};
-    static char labels[18][40];
     size_t n = 0;
     if (quick) {
         g[n++] = (struct path_cell){"rtt 2 ms, loss 0", 2, 0, 0, 0};
@@ -65,16 +64,16 @@ static size_t path_grid(struct path_cell *g, bool quick)
     }
     for (int r = 0; r < 3; r++) {
         for (int l = 0; l < 4; l++) {
-            snprintf(labels[n], sizeof labels[n], "rtt %g ms, loss %g%%", rtts[r],
-                     losses[l] * 100);
-            g[n] = (struct path_cell){labels[n], rtts[r], losses[l], 0, 0};
+            g[n] = (struct path_cell){"", rtts[r], losses[l], 0, 0};
+            snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss %g%%",
+                     rtts[r], losses[l] * 100);
             n++;
         }
-        snprintf(labels[n], sizeof labels[n], "rtt %g ms, loss 1%% reorder 5%%", rtts[r]);
-        g[n] = (struct path_cell){labels[n], rtts[r], 0.01, 0.05, 0};
+        g[n] = (struct path_cell){"", rtts[r], 0.01, 0.05, 0};
+        snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss 1%% reorder 5%%", rtts[r]);
         n++;
-        snprintf(labels[n], sizeof labels[n], "rtt %g ms, 100M, 1-BDP queue", rtts[r]);
-        g[n] = (struct path_cell){labels[n], rtts[r], 0, 0, 100000000};
+        g[n] = (struct path_cell){"", rtts[r], 0, 0, 100000000};
+        snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, 100M, 1-BDP queue", rtts[r]);
         n++;
     }
     return n;
@@ -332,8 +331,11 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
                             .sin_addr.s_addr = htonl(peer)};
     if (cs < 0 || (connect(cs, (struct sockaddr *)&p, sizeof p) < 0 && errno != EINPROGRESS))
         report_err(ctl, "%s: %s", "connect");
-    static uint8_t buf[1 << 18];
-    for (size_t i = 0; i < sizeof buf; i++)
+    enum { BUF = 1 << 18 };
+    uint8_t *buf = malloc(BUF);
+    if (!buf)
+        report_err(ctl, "%s: %s", "malloc");
+    for (size_t i = 0; i < BUF; i++)
         buf[i] = (uint8_t)i;
     uint64_t sent = 0;
     struct ep_report r = {0};
@@ -350,7 +352,7 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
             break; /* the parent gave up */
         if (!shut && (f[0].revents & (POLLOUT | POLLERR))) {
             while (sent < want) {
-                size_t n = want - sent < sizeof buf ? (size_t)(want - sent) : sizeof buf;
+                size_t n = want - sent < BUF ? (size_t)(want - sent) : BUF;
                 ssize_t k = send(cs, buf, n, MSG_NOSIGNAL);
                 if (k <= 0)
                     break;
@@ -367,7 +369,7 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
         }
         if (as >= 0 && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             for (;;) {
-                ssize_t k = recv(as, buf, sizeof buf, 0);
+                ssize_t k = recv(as, buf, BUF, 0);
                 if (k > 0) {
                     r.rcvd += (uint64_t)k;
                     continue;
@@ -437,18 +439,19 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
 
 static void synfin_tun_ep(int ctl, uint64_t want, double cap)
 {
-    static struct tun_ep te;
+    struct tun_ep *tp = calloc(1, sizeof *tp);
     char err[160];
-    memset(&te, 0, sizeof te);
-    te.ctl = ctl;
-    te.deadline = (sf_time_t)(cap * 1e9);
+    if (!tp)
+        report_err(ctl, "%s: %s", "calloc");
+    tp->ctl = ctl;
+    tp->deadline = (sf_time_t)(cap * 1e9);
     errno = 0;
     int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "1", 1) != 1)
         report_err(ctl, "%s: %s", "ip_forward in namespace B");
     close(fd);
-    if (sf_tun_open(&te.t, "pt", false, err, sizeof err) < 0 ||
-        sf_tun_config(&te.t, TUN_HOST, 24, 1500, err, sizeof err) < 0) {
+    if (sf_tun_open(&tp->t, "pt", false, err, sizeof err) < 0 ||
+        sf_tun_config(&tp->t, TUN_HOST, 24, 1500, err, sizeof err) < 0) {
         errno = 0;
         report_err(ctl, "%s%s", err);
     }
@@ -456,24 +459,24 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap)
     sf_stack_cfg_default(&cfg);
     cfg.addr = TUN_SYNFIN;
     cfg.output = sf_tun_output;
-    cfg.output_ctx = &te.t;
+    cfg.output_ctx = &tp->t;
     if (getrandom(cfg.seed, sizeof cfg.seed, 0) != sizeof cfg.seed ||
-        sf_stack_create(&cfg, sf_tun_now(), &te.t.st) != 0)
+        sf_stack_create(&cfg, sf_tun_now(), &tp->t.st) != 0)
         report_err(ctl, "%s: %s", "stack");
-    te.e.st = te.t.st;
-    te.e.peer = RELAY_A;
-    te.e.want = want;
-    if (sfb_ep_listen(&te.e) < 0)
+    tp->e.st = tp->t.st;
+    tp->e.peer = RELAY_A;
+    tp->e.want = want;
+    if (sfb_ep_listen(&tp->e) < 0)
         report_err(ctl, "%s: %s", "sf_listen");
     if (write(ctl, "r", 1) != 1)
         _exit(1);
-    struct sf_tun_hooks h = {&te, tun_ep_fds, tun_ep_service};
-    sf_tun_run(&te.t, &h);
-    send_report(ctl, 'd', &te.r);
+    struct sf_tun_hooks h = {tp, tun_ep_fds, tun_ep_service};
+    sf_tun_run(&tp->t, &h);
+    send_report(ctl, 'd', &tp->r);
     /* Keep ACKing the peer's retransmissions until the parent is done. */
-    te.started = false;
-    te.t.stop = 0;
-    sf_tun_run(&te.t, &h);
+    tp->started = false;
+    tp->t.stop = 0;
+    sf_tun_run(&tp->t, &h);
     _exit(0);
 }
 
