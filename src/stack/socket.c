@@ -342,6 +342,9 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     case SF_TCP_USER_TIMEOUT:
         if (v < 0) return SF_EINVAL;
         c->user_timeout_ms = (uint32_t)v; return 0;
+    case SF_TCP_ECN: /* RFC 3168: 0 off, 1 ask and accept, 2 accept */
+        if (v < 0 || v > 2) return SF_EINVAL;
+        c->ecn_mode = (uint8_t)v; return 0;
     default:
         return SF_ENOPROTOOPT;
     }
@@ -388,6 +391,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
     case SF_TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
     case SF_TCP_USER_TIMEOUT:
         return put_int(val, len, (int)c->user_timeout_ms);
+    case SF_TCP_ECN: return put_int(val, len, c->ecn_mode);
     default: return SF_ENOPROTOOPT;
     }
 }

@@ -118,6 +118,7 @@ void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c)
     ctx->ctr.c[SF_CTR_FAST_RETRANSMITS]++;
     tcp_retransmit_front(ctx, c);
     c->cwnd = c->ssthresh + 3u * c->snd_mss;
+    tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
 }
 
 void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -132,4 +133,19 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
     c->recover = c->snd_max;
     c->in_recovery = false;
     c->dupacks = 0;
+    tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
+}
+
+void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    /* RFC 3168 6.1.2: ECE "should be treated just as a congestion loss
+     * in non-ECN-Capable TCP. That is, the TCP source halves the
+     * congestion window "cwnd" and reduces the slow start threshold
+     * "ssthresh"": ssthresh from the algorithm's loss rule (RFC 5681
+     * (4) for NewReno), cwnd down to it, with nothing to retransmit. */
+    c->ssthresh = ops(c)->ssthresh(c);
+    c->cwnd = c->ssthresh;
+    if (c->cwnd < c->snd_mss)
+        c->cwnd = c->snd_mss;
 }

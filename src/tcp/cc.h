@@ -32,5 +32,8 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked);
 void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The retransmission timer expired (RFC 5681 3.1, equation 4). */
 void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
+/* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
+ * decides when: at most once per window). */
+void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);
 
 #endif

@@ -145,6 +145,14 @@ struct sf_conn {
     bool syn_acked : 1;
     bool persist_on : 1; /* TT_REXMT holds the persist timer */
     bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
+
+    /* RFC 3168 ECN (ecn.c) */
+    uint8_t ecn_mode;    /* SF_TCP_ECN: 0 off, 1 ask and accept, 2 accept */
+    bool ecn_ok : 1;     /* negotiated (SYN_SENT: our SYN asked for it) */
+    bool ecn_ece : 1;    /* receiver: CE seen, ECE on every ACK until CWR */
+    bool ecn_cwr : 1;    /* sender: CWR due on the next new data segment */
+    bool ecn_cut : 1;    /* sender: reduced for ECE, up to ecn_high */
+    uint32_t ecn_high;   /* SND.MAX when cwnd was last reduced for ECE */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -171,6 +179,7 @@ struct tcp_req {
     uint16_t snd_wnd, snd_mss;
     uint8_t nrexmt;
     bool syn_rexmitted;
+    bool ecn_ok; /* RFC 3168: the SYN was ECN-setup and we accepted */
 };
 
 /* A connection in TIME_WAIT whose application has let go: the numbers
@@ -272,6 +281,9 @@ uint32_t tcp_isn_above(const struct tcp_ctx *ctx, const struct sf_addr *local,
 /* output.c */
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
               struct sf_tcp *seg);
+/* The same with the IP TOS byte (its ECN field: RFC 3168 5). */
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
+                  struct sf_tcp *seg, uint8_t tos);
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -457,6 +469,31 @@ uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
 bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
                      struct sf_conn *tmp, const struct sf_ipv4 *ip,
                      const struct sf_tcp *seg);
+
+/* ecn.c: RFC 3168 Explicit Congestion Notification */
+/* The ECN flags of our SYN or SYN,ACK (SYN_SENT: decides whether we ask). */
+uint8_t tcp_ecn_syn_flags(struct sf_conn *c);
+/* A SYN (passive open, or a simultaneous open in SYN_SENT) or a SYN,ACK
+ * arrived: is ECN negotiated? */
+void tcp_ecn_syn_in(struct sf_conn *c, const struct sf_tcp *s);
+void tcp_ecn_synack_in(struct sf_conn *c, const struct sf_tcp *s);
+/* The connection reached ESTABLISHED (counted if ECN was negotiated). */
+void tcp_ecn_established(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The IP ECN codepoint of a segment [seq, seq+n) with data, CWR added to
+ * *flags if due. */
+uint8_t tcp_ecn_data_out(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                         uint32_t n, uint8_t *flags);
+/* ECE added to *flags of a segment carrying an ACK, if due. */
+void tcp_ecn_ack_out(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *flags);
+/* An acceptable segment's CWR and CE (the data receiver's side). */
+void tcp_ecn_rcv(struct tcp_ctx *ctx, struct sf_conn *c,
+                 const struct sf_ipv4 *ip, const struct sf_tcp *s);
+/* An acceptable ACK's ECE (the data sender's side). */
+void tcp_ecn_ece_in(struct tcp_ctx *ctx, struct sf_conn *c,
+                    const struct sf_tcp *s);
+/* The congestion window was reduced (loss or ECE): CWR on the next new
+ * data, RFC 3168 6.1.2. */
+void tcp_ecn_queue_cwr(struct sf_conn *c);
 
 /* timewait.c: TIME_WAIT records */
 void tcp_tw_from_conn(struct tcp_ctx *ctx, struct tcp_tw *tw,
