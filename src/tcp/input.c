@@ -216,8 +216,10 @@ static struct tcp_disp synrcvd_syn(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!(s->flags & SF_ACK))
         return tcp_disp(TCP_SEND_SYNACK, SF_DROP_OUT_OF_WINDOW);
     /* Simultaneous open (Figure 7 line 5): the SYN half of this SYN,ACK
-     * is old news; only its ACK is new. */
-    s->flags &= (uint8_t)~SF_SYN;
+     * is old news; only its ACK is new. Its ECE and CWR belong to the
+     * SYN half too (RFC 3168 6.1.1, the ECN setup), not to the ACK: an
+     * ECE left on would read as a congestion echo. */
+    s->flags &= (uint8_t)~(SF_SYN | SF_ECE | SF_CWR);
     s->seq++;
     return TCP_GO;
 }
