@@ -331,6 +331,10 @@ struct sf_trace_event {
 
 struct sf_stack;
 
+/* Congestion control algorithms (sf_stack_cfg.cc; TCP_CONGESTION names
+ * them "cubic" and "reno"). */
+enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
+
 struct sf_stack_cfg {
     uint32_t addr; /* this stack's IPv4 address, host order */
 
@@ -414,6 +418,10 @@ struct sf_stack_cfg {
      * bits of the keyed hash F still differ per connection, but the ISN is
      * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
     uint32_t isn_offset;
+    /* Congestion control of new connections (TCP_CONGESTION changes it
+     * per socket): SF_CC_CUBIC (RFC 9438 with HyStart++, the default) or
+     * SF_CC_RENO (RFC 5681 with RFC 6582 NewReno recovery). */
+    enum sf_cc cc;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -461,6 +469,11 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 #define SF_TCP_KEEPINTVL 5
 #define SF_TCP_KEEPCNT 6
 #define SF_TCP_USER_TIMEOUT 18
+/* The congestion control algorithm by name, as Linux's TCP_CONGESTION:
+ * set takes the name's bytes ("cubic", "reno"; SF_ENOENT for an unknown
+ * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
+#define SF_TCP_CONGESTION 13
+#define SF_TCP_CA_NAME_MAX 16
 
 struct sf_linger {
     int l_onoff;

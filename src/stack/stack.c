@@ -260,6 +260,8 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "keepcnt must be 0..255, keepidle and keepintvl below 24 days";
     if (cfg->timer_slots == 0 || cfg->timer_granularity == 0)
         return "timer_slots and timer_granularity must be above 0";
+    if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
+        return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     return NULL;
 }
 

@@ -86,6 +86,7 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->user_timeout_ms = l->user_timeout_ms;
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
+    c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
 
 /* Starts tmp as a TCB that the caller's record already counts in state. */
