@@ -108,40 +108,9 @@ static void cubic_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->hs_css_rounds = 0;
 }
 
-/* RFC 9406 4.2: HyStart++ on an ACK in slow start or CSS. */
-static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
+/* RFC 9406 4.2: the delay checks, once a round has N_RTT_SAMPLE samples. */
+static void hystart_check(struct sf_conn *c)
 {
-    /* A round ends when the ACK covers windowEnd, the SND.NXT of its
-     * start; the next starts: "lastRoundMinRTT = currentRoundMinRTT,
-     * currentRoundMinRTT = infinity, rttSampleCount = 0". */
-    if (!c->hs_round || seq_geq(c->snd_una, c->hs_window_end)) {
-        if (c->hs_round && c->hs_css && ++c->hs_css_rounds >= HS_CSS_ROUNDS) {
-            /* "If CSS_ROUNDS rounds are complete, enter congestion
-             * avoidance by setting the ssthresh to the current cwnd."
-             * (The round CSS began in counts as one.) */
-            c->ssthresh = c->cwnd;
-            c->hs_on = false;
-            return;
-        }
-        c->hs_round = true;
-        c->hs_window_end = c->snd_nxt;
-        c->hs_last_min_rtt = c->hs_cur_min_rtt;
-        c->hs_cur_min_rtt = HS_INF;
-        c->hs_samples = 0;
-    }
-    /* "cwnd = cwnd + min(N, L * SMSS)", in CSS divided by
-     * CSS_GROWTH_DIVISOR */
-    uint32_t lim = HS_L * c->snd_mss;
-    uint32_t inc = acked < lim ? acked : lim;
-    tcp_cwnd_grow(c, c->hs_css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
-    if (rtt == 0)
-        return;
-    /* "currentRoundMinRTT = min(currentRoundMinRTT, currentRTT);
-     * rttSampleCount += 1" */
-    if (rtt < c->hs_cur_min_rtt)
-        c->hs_cur_min_rtt = rtt;
-    if (c->hs_samples < UINT8_MAX)
-        c->hs_samples++;
     if (c->hs_samples < HS_N_RTT_SAMPLE || c->hs_cur_min_rtt == HS_INF)
         return;
     if (!c->hs_css) {
@@ -149,7 +118,8 @@ static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
             return;
         /* "RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT /
          * MIN_RTT_DIVISOR, MAX_RTT_THRESH))"; "if (currentRoundMinRTT >=
-         * (lastRoundMinRTT + RttThresh))": exit slow start, enter CSS */
+         * (lastRoundMinRTT + RttThresh))": exit slow start, enter CSS,
+         * "cssBaselineMinRtt = currentRoundMinRTT" */
         uint32_t th = c->hs_last_min_rtt / HS_MIN_RTT_DIVISOR;
         if (th > HS_MAX_RTT_THRESH_US)
             th = HS_MAX_RTT_THRESH_US;
@@ -165,6 +135,46 @@ static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
          * was spurious; "cssBaselineMinRtt = infinity", resume slow start */
         c->hs_css_baseline = HS_INF;
         c->hs_css = false;
+    }
+}
+
+/* RFC 9406 4.2: HyStart++ on an ACK in slow start or CSS. */
+static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
+{
+    /* A round starts with windowEnd = SND.NXT: "lastRoundMinRTT =
+     * currentRoundMinRTT, currentRoundMinRTT = infinity, rttSampleCount =
+     * 0". (It starts at the first ACK after the last one ended, so that
+     * windowEnd covers what that ACK let out.) */
+    if (!c->hs_round) {
+        c->hs_round = true;
+        c->hs_window_end = c->snd_nxt;
+        c->hs_last_min_rtt = c->hs_cur_min_rtt;
+        c->hs_cur_min_rtt = HS_INF;
+        c->hs_samples = 0;
+    }
+    /* "cwnd = cwnd + min(N, L * SMSS)", in CSS divided by
+     * CSS_GROWTH_DIVISOR */
+    uint32_t lim = HS_L * c->snd_mss;
+    uint32_t inc = acked < lim ? acked : lim;
+    tcp_cwnd_grow(c, c->hs_css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
+    if (rtt) {
+        /* "currentRoundMinRTT = min(currentRoundMinRTT, currentRTT);
+         * rttSampleCount += 1" */
+        if (rtt < c->hs_cur_min_rtt)
+            c->hs_cur_min_rtt = rtt;
+        if (c->hs_samples < UINT8_MAX)
+            c->hs_samples++;
+        hystart_check(c);
+    }
+    /* The round ends with the ACK of windowEnd. "If CSS_ROUNDS rounds
+     * are complete, enter congestion avoidance by setting the ssthresh to
+     * the current cwnd" (the round CSS began in counts as one). */
+    if (seq_geq(c->snd_una, c->hs_window_end)) {
+        c->hs_round = false;
+        if (c->hs_css && ++c->hs_css_rounds >= HS_CSS_ROUNDS) {
+            c->ssthresh = c->cwnd;
+            c->hs_on = false;
+        }
     }
 }
 
