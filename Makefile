@@ -39,14 +39,17 @@ TOOL_LIBS += -lm
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))
-TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/drill/*.c))
+TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/synfin/*/*.c tools/drill/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+SYSTEM_SRC := $(sort $(wildcard tests/system/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LINK_OBJ := $(LINK_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+SYSTEM_BIN := $(SYSTEM_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN := $(UNIT_BIN) $(SYSTEM_BIN)
 
 LIB      := $(BUILD)/libsynfin.a
 LINKLIB  := $(BUILD)/libsynfin-link.a
@@ -63,7 +66,13 @@ $(BUILD)/src/%.o: src/%.c $(wildcard include/synfin/*.h) $(wildcard src/*/*.h sr
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tools/%.o: tools/%.c
+# The command's own headers are included relative to tools/synfin
+# ("cmds.h", "sim/sim_int.h"), so none looks like a public <synfin/...> one.
+$(BUILD)/tools/synfin/%.o: tools/synfin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools/synfin -MMD -MP -c $< -o $@
+
+$(BUILD)/tools/drill/%.o: tools/drill/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TOOL_CFLAGS) -Itools -MMD -MP -c $< -o $@
 
@@ -100,7 +109,11 @@ $(LINKLIB): $(BUILD)/synfin-link-all.o $(EXPORTS)
 $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 	$(CC) $(LDFLAGS_SAN) $(TOOL_OBJ) $(LINKLIB) $(LIB) $(TOOL_LIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
+# The C tests: tests/unit/test_*.c (pure pieces) and tests/system/test_*.c
+# (two stacks or the simulator, end to end), one binary each, in
+# $(BUILD)/tests/unit/ and $(BUILD)/tests/system/. A new test_*.c file in
+# either folder is picked up; both use the harness tests/unit/check.h.
+$(BUILD)/tests/%: tests/%.c tests/unit/check.h $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
@@ -111,8 +124,21 @@ sim: $(SYNFIN)
 	$(SYNFIN) sim
 
 # One pass of every test with this build's flags.
-test: $(UNIT_BIN) $(SYNFIN)
-	@BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BIN)
+test: $(TEST_BIN) $(SYNFIN)
+	@BUILD=$(BUILD) scripts/run-tests.sh $(TEST_BIN)
+
+# The C tests alone, or some of them by name:
+#   make unit                       every unit and system test binary
+#   make unit T=wire                build/tests/unit/test_wire, all its cases
+#   make unit T=stream:half_close   only test_stream's case test_half_close
+#   make unit T="wire:drops,csum lifecycle"   make unit T=stream:--list
+# T is a list of NAME[:CASE,CASE...]; NAME is a file's name with or without
+# test_ (or unit/NAME, system/NAME); a CASE is a case's name or a part of
+# names (the binary's own arguments: `--list` lists the cases).
+unit_name = $(patsubst test_%,%,$(notdir $(firstword $(subst :, ,$(1)))))
+T_BIN := $(foreach t,$(T),$(filter %/test_$(call unit_name,$(t)),$(TEST_BIN)))
+unit: $(if $(T),$(T_BIN),$(TEST_BIN))
+	@BUILD=$(BUILD) scripts/run-unit.sh $(if $(T),$(T),$(TEST_BIN))
 
 # Everything: plain build, sanitizer build, fuzzers (short budget).
 check:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of one build: the unit tests given as arguments, the drill
-# scripts (with the transition-coverage table), the drill runner's own
-# tests, and any tests/*/run.sh suites. Prints "N passed, N failed".
+# Runs every test of one build: the C test binaries given as arguments
+# (tests/unit and tests/system), the drill scripts (with the
+# transition-coverage table), the drill runner's own tests, and any
+# tests/*/run.sh suites. Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 SYNFIN="$BUILD/synfin"
@@ -15,7 +16,9 @@ run() { # name, command...
     sed 's/^/    /' "$BUILD/last-test.log" | tail -40
   fi
 }
-for t in "$@"; do run "unit/$(basename "$t")" "$t"; done
+# (a binary $BUILD/tests/unit/test_x is named unit/test_x, one in
+# $BUILD/tests/system/ system/test_x)
+for t in "$@"; do run "$(basename "$(dirname "$t")")/$(basename "$t")" "$t"; done
 if [ -d tests/drill ] && ls tests/drill/*/*.pkt >/dev/null 2>&1; then
   run "drill (all scripts, coverage)" "$SYNFIN" drill --coverage tests/drill/*/*.pkt
   # show the coverage table and per-script results even when it passes

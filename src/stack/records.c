@@ -1,17 +1,12 @@
-/* The small records of the stack: SYN-queue requests (and the cookies that
- * replace them under a flood) and TIME_WAIT records. Each is expanded into
- * a full TCB on the C stack for tcp/ to process, then settled: folded
- * back, promoted to a real connection, or deleted. */
+/* The tables of the stack's small records: SYN-queue requests (and the
+ * cookies that replace them under a flood) and TIME_WAIT records, their
+ * memory, and the TIME_WAIT expiry FIFO. The protocol is in tcp/
+ * (listen.c, syncookie.c, timewait.c): a record is expanded into a full
+ * TCB on the C stack for tcp/ to process, then settled here as tcp/ says:
+ * folded back, promoted to a real connection, or deleted. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "stack/stack_int.h"
-
-static void drop(struct sf_stack *st, enum sf_drop why,
-                 const struct sf_ipv4 *ip, const struct sf_tcp *seg)
-{
-    tcp_drop(&st->tcp, NULL, why, ip, seg);
-}
 
 /* --------------------------------------------------------- requests */
 
@@ -44,57 +39,35 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
     stack_reap(st, c);
 }
 
-static unsigned backlog(const struct sf_conn *l)
-{
-    return l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
-}
-
-/* Linux's answer to a full accept queue, which the issue asks for: the
- * final ACK is dropped; the client's retransmission or our SYN,ACK
- * retransmission brings the handshake back once there is room. */
-static bool acceptq_full(struct sf_stack *st, const struct sf_conn *l,
-                         const struct sf_ipv4 *ip, const struct sf_tcp *seg)
-{
-    if (!(seg->flags & SF_ACK) || (seg->flags & (SF_SYN | SF_RST)) ||
-        l->lq->acceptq_len < backlog(l))
-        return false;
-    drop(st, SF_DROP_ACCEPTQ_FULL, ip, seg);
-    return true;
-}
-
 static void req_settle(struct sf_stack *st, struct tcp_req *r,
                        struct sf_conn *tmp)
 {
-    struct tcp_ctx *ctx = &st->tcp;
     struct sf_conn *l = r->listener;
-    if (tmp->dead) {
-        tcp_conn_destroy(ctx, tmp);
+    switch (tcp_req_settle(&st->tcp, r, tmp)) {
+    case TCP_REQ_GONE:
         req_delete(st, r);
-    } else if (tmp->state == SF_SYN_RCVD) {
-        tcp_req_deflate(ctx, r, tmp);
-    } else {
+        break;
+    case TCP_REQ_ESTABLISHED:
         req_delete(st, r);
         promote(st, l, tmp);
+        break;
+    default: /* folded back */
+        break;
     }
 }
 
 void stack_req_input(struct sf_stack *st, struct tcp_req *r,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
-    if (acceptq_full(st, r->listener, ip, seg))
-        return;
     struct sf_conn tmp;
-    tcp_req_inflate(&st->tcp, r, &tmp);
-    tcp_segment_arrives(&st->tcp, &tmp, ip, seg);
-    req_settle(st, r, &tmp);
+    if (tcp_req_segment(&st->tcp, r, &tmp, ip, seg))
+        req_settle(st, r, &tmp);
 }
 
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
 {
     struct sf_conn tmp;
-    tcp_req_inflate(&st->tcp, r, &tmp);
-    tmp.deadline[TT_REXMT] = st->tcp.now; /* popped from the wheel: due */
-    tcp_conn_timer_fire(&st->tcp, &tmp);
+    tcp_req_timer_fire(&st->tcp, r, &tmp);
     req_settle(st, r, &tmp);
 }
 
@@ -104,20 +77,12 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
                   const struct sf_ipv4 *ip, const struct sf_tcp *seg,
                   const uint32_t *tw_snd_nxt)
 {
-    struct tcp_ctx *ctx = &st->tcp;
     struct tcp_req *r = malloc(sizeof *r);
     if (!r) {
-        drop(st, SF_DROP_NO_MEMORY, ip, seg);
+        tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
         return;
     }
-    struct sf_conn tmp;
-    tcp_conn_init(ctx, &tmp);
-    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
-    uint32_t iss = tw_snd_nxt
-                       ? tcp_isn_above(ctx, &local, &remote, *tw_snd_nxt)
-                       : tcp_isn(ctx, &local, &remote);
-    tcp_listen_spawn(ctx, l, &tmp, ip, seg, iss, true);
-    tcp_req_from_conn(ctx, r, l, &tmp);
+    tcp_listen_new_req(&st->tcp, l, r, ip, seg, tw_snd_nxt);
     ttab_insert(&st->reqs, r);
 }
 
@@ -126,18 +91,11 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
 static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg)
 {
-    if (acceptq_full(st, l, ip, seg))
+    if (tcp_listen_acceptq_full(&st->tcp, l, ip, seg))
         return;
     struct sf_conn tmp;
-    tcp_conn_init(&st->tcp, &tmp);
-    tcp_cookie_spawn(&st->tcp, l, &tmp, ip, seg);
-    tcp_segment_arrives(&st->tcp, &tmp, ip, seg);
-    if (tmp.dead || tmp.state == SF_SYN_RCVD) {
-        tcp_timers_stop_all(&st->tcp, &tmp);
-        tcp_conn_destroy(&st->tcp, &tmp);
-        return;
-    }
-    promote(st, l, &tmp);
+    if (tcp_cookie_open(&st->tcp, l, &tmp, ip, seg))
+        promote(st, l, &tmp);
 }
 
 static void listen_input(struct sf_stack *st, struct sf_conn *l,
@@ -213,30 +171,18 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
 
 void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
 {
-    /* Not in the RFC; as Linux tcp_max_tw_buckets ("time wait bucket
-     * table overflow"): each record is memory a peer can make us hold for
-     * 2*MSL by closing connections. At the cap the connection skips
-     * TIME_WAIT and is deleted at once; a stray old segment then meets no
-     * TCB and draws a RST (3.10.7.1) instead of an ACK. */
-    if (st->tws.count >= st->cfg.max_tw) {
-        st->tcp.ctr.c[SF_CTR_TW_OVERFLOW]++;
-        tcp_note(&st->tcp, c, "TIME_WAIT records at max_tw: closed at once");
-        tcp_terminate(&st->tcp, c, 0, SF_CAUSE_ABORT);
+    if (st->tws.count >= st->cfg.max_tw) { /* max_tw: timewait.c */
+        tcp_tw_overflow(&st->tcp, c);
         stack_reap(st, c);
         return;
     }
     struct tcp_tw *tw = malloc(sizeof *tw);
     if (!tw)
         return; /* keep the full TCB: correct, only larger */
-    tw->local = c->local;
-    tw->remote = c->remote;
-    tw->snd_nxt = c->snd_max;
-    tw->rcv_nxt = c->rcv_nxt;
-    tw->expires = c->deadline[TT_WAIT];
+    tcp_tw_from_conn(&st->tcp, tw, c); /* counted in TIME_WAIT ... */
     fifo_insert(st, tw);
     stack_port_tw(st, tw->local.port, +1);
-    stack_conn_free(st, c); /* counted out of TIME_WAIT ... */
-    st->tcp.ctr.conns_in_state[SF_TIME_WAIT]++; /* ... and back in */
+    stack_conn_free(st, c); /* ... as the TCB no longer is */
     ttab_insert(&st->tws, tw);
     tw_arm(st);
 }
@@ -245,20 +191,13 @@ void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
 static void tw_settle(struct sf_stack *st, struct tcp_tw *tw,
                       struct sf_conn *tmp)
 {
-    struct tcp_ctx *ctx = &st->tcp;
-    if (tmp->dead) {
-        tcp_conn_destroy(ctx, tmp);
+    sf_time_t due;
+    if (!tcp_tw_deflate(&st->tcp, tmp, &due)) {
         tw_delete(st, tw);
-    } else {
-        sf_time_t due = tmp->deadline[TT_WAIT];
-        tcp_timers_stop_all(ctx, tmp);
-        ring_free(&tmp->sndbuf);
-        ring_free(&tmp->rcvbuf);
-        if (due != tw->expires) { /* restarted by a retransmitted FIN */
-            fifo_remove(st, tw);
-            tw->expires = due;
-            fifo_insert(st, tw);
-        }
+    } else if (due != tw->expires) { /* restarted by a retransmitted FIN */
+        fifo_remove(st, tw);
+        tw->expires = due;
+        fifo_insert(st, tw);
     }
     tw_arm(st);
 }
@@ -270,18 +209,9 @@ void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
     struct sf_conn tmp;
     tcp_tw_inflate(ctx, tw, &tmp);
     struct sf_conn *l = stack_listener_lookup(st, seg->dport);
-    /* As BSD and Linux do: a SYN numbered beyond the old RCV.NXT cannot
-     * be confused with the old connection's segments, so it may open a
-     * new incarnation of the 4-tuple now instead of after 2*MSL. Its ISS
-     * must lie above the old SND.NXT (RFC 9293 3.6.1, RFC 1122 4.2.2.13),
-     * which a SYN cookie cannot promise: with the SYN or accept queue full
-     * the record stays and the SYN is answered as TIME-WAIT answers it
-     * (the peer's retransmission tries again). */
-    if ((seg->flags & (SF_SYN | SF_ACK | SF_RST | SF_FIN)) == SF_SYN && l &&
-        seq_gt(seg->seq, tw->rcv_nxt) && tcp_listen_has_room(ctx, l)) {
+    /* a SYN that opens a new incarnation of the 4-tuple: timewait.c */
+    if (tcp_tw_reopen(ctx, tw, &tmp, l, seg)) {
         uint32_t old_snd_nxt = tw->snd_nxt;
-        tcp_set_state(ctx, &tmp, SF_CLOSED, SF_CAUSE_NEW_INCARNATION);
-        tmp.dead = true;
         tw_settle(st, tw, &tmp);
         listen_input(st, l, ip, seg, &old_snd_nxt);
         return;
@@ -308,19 +238,12 @@ void stack_tw_timer(struct sf_stack *st)
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l)
 {
     struct tcp_ctx *ctx = &st->tcp;
-    while (l->lq->synq) {
-        struct tcp_req *r = l->lq->synq;
-        struct sf_conn tmp;
-        tcp_req_inflate(ctx, r, &tmp);
-        tcp_listener_closed(ctx, &tmp);
-        req_settle(st, r, &tmp);
-    }
-    while (l->lq->acceptq) {
-        struct sf_conn *c = l->lq->acceptq;
-        tcp_listener_closed(ctx, c);
-        tcp_child_unlink(l, c);
+    struct tcp_req *r;
+    struct sf_conn *c;
+    while ((r = tcp_listen_reset_next_req(ctx, l)) != NULL)
+        req_delete(st, r);
+    while ((c = tcp_listen_reset_next_child(ctx, l)) != NULL)
         stack_reap(st, c);
-    }
     tcp_close(ctx, l);
 }
 
@@ -339,52 +262,17 @@ void stack_records_free(struct sf_stack *st)
 
 /* ------------------------------------------------------------ STATUS */
 
-static void req_info(const struct tcp_req *r, struct sf_tcp_info *info)
-{
-    memset(info, 0, sizeof *info);
-    info->state = SF_SYN_RCVD;
-    info->sd = -1;
-    info->local = r->local;
-    info->remote = r->remote;
-    info->iss = r->iss;
-    info->irs = r->irs;
-    info->snd_una = r->iss;
-    info->snd_nxt = r->iss + 1;
-    info->rcv_nxt = r->irs + 1;
-    info->snd_wnd = r->snd_wnd;
-    info->snd_mss = r->snd_mss;
-    info->rto = (sf_time_t)r->rto_ms * SF_MSEC;
-    info->retransmits = r->nrexmt;
-    info->timer = wheel_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
-                                              : SF_TIMER_NONE;
-    info->timer_expires = wheel_timer_pending(&r->timer) ? r->timer.expires
-                                                      : SF_TIME_NEVER;
-}
-
-static void tw_info(const struct tcp_tw *tw, struct sf_tcp_info *info)
-{
-    memset(info, 0, sizeof *info);
-    info->state = SF_TIME_WAIT;
-    info->sd = -1;
-    info->local = tw->local;
-    info->remote = tw->remote;
-    info->snd_una = info->snd_nxt = tw->snd_nxt;
-    info->rcv_nxt = tw->rcv_nxt;
-    info->timer = SF_TIMER_TIME_WAIT;
-    info->timer_expires = tw->expires;
-}
-
 int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
                       const struct sf_addr *remote, struct sf_tcp_info *info)
 {
     const struct tcp_req *r = ttab_lookup(&st->reqs, local, remote);
     if (r) {
-        req_info(r, info);
+        tcp_req_info(r, info);
         return 0;
     }
     const struct tcp_tw *tw = ttab_lookup(&st->tws, local, remote);
     if (tw) {
-        tw_info(tw, info);
+        tcp_tw_info(tw, info);
         return 0;
     }
     return SF_ENOENT;
@@ -397,13 +285,13 @@ int stack_records_foreach(struct sf_stack *st,
     struct sf_tcp_info info;
     for (size_t i = 0; i < st->reqs.size; i++)
         for (const struct tcp_req *r = st->reqs.slots[i]; r; r = r->hnext) {
-            req_info(r, &info);
+            tcp_req_info(r, &info);
             int v = fn(ctx, &info);
             if (v)
                 return v;
         }
     for (const struct tcp_tw *tw = st->tw_head; tw; tw = tw->next) {
-        tw_info(tw, &info);
+        tcp_tw_info(tw, &info);
         int v = fn(ctx, &info);
         if (v)
             return v;

@@ -74,7 +74,7 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if ((unsigned)backlog > max)
         backlog = (int)max;
     if (c->state == SF_LISTEN) {
-        c->lq->backlog = backlog; /* listen() again adjusts the backlog */
+        tcp_listen_set_backlog(c, backlog); /* listen() again */
         return 0;
     }
     if (c->state != SF_CLOSED || c->dead)
@@ -115,6 +115,44 @@ int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer)
     return sd_assign(st, c);
 }
 
+/* connect() on c in a state other than CLOSED: true, with the answer in
+ * *ret. */
+static bool connect_answered(struct sf_conn *c, int *ret)
+{
+    switch (c->state) {
+    case SF_CLOSED:
+        return false;
+    case SF_SYN_SENT:
+    case SF_SYN_RCVD:
+        *ret = SF_EALREADY;
+        return true;
+    case SF_LISTEN:
+        *ret = SF_EISCONN;
+        return true;
+    default:
+        *ret = SF_EISCONN;
+        if (!c->connect_seen) {
+            c->connect_seen = true;
+            *ret = 0; /* the non-blocking connect completed */
+        }
+        return true;
+    }
+}
+
+/* The remote address of a connect(): 0, or the error. */
+static int remote_check(const struct sf_addr *remote)
+{
+    if (!remote || remote->ip == 0 || remote->port == 0)
+        return SF_EINVAL;
+    /* RFC 9293 3.10.1 (MUST-46): an OPEN for a broadcast or multicast
+     * remote address is an error: TCP is one-to-one. As Linux, the error
+     * is ENETUNREACH (no unicast route leads there). Only the limited
+     * broadcast is known here: synfin has no netmask for directed ones. */
+    if (remote->ip == 0xffffffffu || (remote->ip >> 28) == 0xe)
+        return SF_ENETUNREACH;
+    return 0;
+}
+
 int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
 {
     struct sf_conn *c = get(st, sd);
@@ -125,34 +163,17 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
         c->error = 0;
         return e;
     }
-    switch (c->state) {
-    case SF_CLOSED:
-        break;
-    case SF_SYN_SENT:
-    case SF_SYN_RCVD:
-        return SF_EALREADY;
-    case SF_LISTEN:
-        return SF_EISCONN;
-    default:
-        if (!c->connect_seen) {
-            c->connect_seen = true;
-            return 0; /* the non-blocking connect completed */
-        }
-        return SF_EISCONN;
-    }
+    int r;
+    if (connect_answered(c, &r))
+        return r;
     if (c->dead)
         return c->reset_error ? c->reset_error : SF_ECONNABORTED;
-    if (!remote || remote->ip == 0 || remote->port == 0)
-        return SF_EINVAL;
-    /* RFC 9293 3.10.1 (MUST-46): an OPEN for a broadcast or multicast
-     * remote address is an error: TCP is one-to-one. As Linux, the error
-     * is ENETUNREACH (no unicast route leads there). Only the limited
-     * broadcast is known here: synfin has no netmask for directed ones. */
-    if (remote->ip == 0xffffffffu || (remote->ip >> 28) == 0xe)
-        return SF_ENETUNREACH;
+    r = remote_check(remote);
+    if (r < 0)
+        return r;
     c->local.ip = st->cfg.addr;
     if (!c->bound) {
-        int r = stack_port_ephemeral(st, c, remote);
+        r = stack_port_ephemeral(st, c, remote);
         if (r < 0)
             return r;
     } else if (stack_tuple_taken(st, &c->local, remote)) {
@@ -160,7 +181,7 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
     }
     c->remote = *remote;
     stack_hash_conn(st, c);
-    int r = tcp_open_active(&st->tcp, c);
+    r = tcp_open_active(&st->tcp, c);
     stack_reap(st, c);
     return r;
 }
@@ -305,7 +326,7 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (!val || len < sizeof lg)
             return SF_EINVAL;
         memcpy(&lg, val, sizeof lg);
-        if (lg.l_linger < 0 || lg.l_linger > 65535)
+        if (lg.l_linger < 0 || lg.l_linger > UINT16_MAX) /* linger_secs */
             return SF_EINVAL;
         c->linger_on = lg.l_onoff != 0;
         c->linger_secs = (uint16_t)lg.l_linger;
@@ -412,7 +433,7 @@ unsigned sf_poll(struct sf_stack *st, int sd)
         return SF_POLLERR | SF_POLLHUP;
     unsigned ev = 0;
     if (c->state == SF_LISTEN)
-        return c->lq && c->lq->acceptq_len ? SF_POLLIN : 0;
+        return tcp_listen_readable(c) ? SF_POLLIN : 0;
     if (ring_len(&c->rcvbuf) || c->fin_rcvd || c->shut_rd || c->reset_error)
         ev |= SF_POLLIN;
     if (c->fin_rcvd)

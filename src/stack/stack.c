@@ -8,13 +8,16 @@
 #include "base/siphash.h"
 #include "stack/stack_int.h"
 
+/* RFC 791: the IPv4 total length field is 16 bits: the largest datagram. */
+#define DGRAM_MAX 65535
+
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->max_sockets = 1024;
     cfg->mss = 1460;
-    cfg->sndbuf = 65535;
-    cfg->rcvbuf = 65535;
+    cfg->sndbuf = TCP_MAX_WIN; /* one unscaled window */
+    cfg->rcvbuf = TCP_MAX_WIN;
     cfg->default_backlog_max = 4096;
     cfg->syn_backlog = 256;
     cfg->syncookies = true;
@@ -277,9 +280,9 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
     st->cfg = *cfg;
     st->tcp.cfg = &st->cfg;
     st->tcp.now = now;
-    st->tcp.ocap = 65535;
+    st->tcp.ocap = DGRAM_MAX;
     st->tcp.obuf = malloc(st->tcp.ocap);
-    st->tcp.pbuf = malloc(65535);
+    st->tcp.pbuf = malloc(DGRAM_MAX);
     derive_key(cfg->seed, "synfin-isn", st->tcp.isn_key);
     derive_key(cfg->seed, "synfin-cookie", st->tcp.cookie_key);
     derive_key(cfg->seed, "synfin-demux", st->hash_key);
@@ -403,6 +406,49 @@ static void drop(struct sf_stack *st, enum sf_drop why,
     tcp_drop(&st->tcp, NULL, why, ip, seg);
 }
 
+/* The IPv4 and TCP headers of a datagram, checked; false: dropped. */
+static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
+                  struct sf_ipv4 *ip, struct sf_tcp *seg)
+{
+    enum sf_drop why = sf_ipv4_parse(dgram, len, ip);
+    if (why == SF_DROP_NONE && ip->dst != st->cfg.addr)
+        why = SF_DROP_IP_ADDR;
+    if (why == SF_DROP_NONE)
+        why = sf_tcp_parse(ip, seg);
+    if (why != SF_DROP_NONE) {
+        drop(st, why, NULL, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* Who a segment is for: a connection, a SYN-queue request, a TIME_WAIT
+ * record, a listener, or nobody (all NULL). */
+struct owner {
+    struct sf_conn *c, *l;
+    struct tcp_req *r;
+    struct tcp_tw *tw;
+};
+
+static struct owner find_owner(struct sf_stack *st, const struct sf_ipv4 *ip,
+                               const struct sf_tcp *seg)
+{
+    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
+    /* one hash for the three tables (they share the key) */
+    uint64_t h = ttab_hash(st->hash_key, &local, &remote);
+    struct owner d = {0};
+    d.c = ttab_lookup_hashed(&st->demux, h, &local, &remote);
+    /* requests hang under a listener with a SYN queue, TIME_WAIT records
+     * under a port that has some: each table is asked only if it may hold
+     * the tuple (a lookup in a big table is a cache miss) */
+    d.l = d.c ? NULL : stack_listener_lookup(st, seg->dport);
+    d.r = d.l && tcp_listen_has_requests(d.l)
+              ? ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
+    d.tw = d.c || d.r || !stack_port_has_tw(st, seg->dport)
+               ? NULL : ttab_lookup_hashed(&st->tws, h, &local, &remote);
+    return d;
+}
+
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len)
 {
@@ -411,55 +457,30 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     ctx->ctr.c[SF_CTR_IP_IN]++;
     struct sf_ipv4 ip;
     struct sf_tcp seg;
-    enum sf_drop why = sf_ipv4_parse(dgram, len, &ip);
-    if (why != SF_DROP_NONE) {
-        drop(st, why, NULL, NULL);
+    if (!parse(st, dgram, len, &ip, &seg))
         return;
-    }
-    if (ip.dst != st->cfg.addr) {
-        drop(st, SF_DROP_IP_ADDR, NULL, NULL);
-        return;
-    }
-    why = sf_tcp_parse(&ip, &seg);
-    if (why != SF_DROP_NONE) {
-        drop(st, why, NULL, NULL);
-        return;
-    }
     ctx->ctr.c[SF_CTR_SEG_IN]++;
-    struct sf_addr local = {ip.dst, seg.dport}, remote = {ip.src, seg.sport};
-    /* one hash for the three tables (they share the key) */
-    uint64_t h = ttab_hash(st->hash_key, &local, &remote);
-    struct sf_conn *c = ttab_lookup_hashed(&st->demux, h, &local, &remote);
-    /* requests hang under a listener with a SYN queue, TIME_WAIT records
-     * under a port that has some: each table is asked only if it may hold
-     * the tuple (a lookup in a big table is a cache miss) */
-    struct sf_conn *l = c ? NULL : stack_listener_lookup(st, seg.dport);
-    struct tcp_req *r =
-        l && l->lq && l->lq->synq_len
-            ? ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
-    struct tcp_tw *tw =
-        c || r || !stack_port_has_tw(st, seg.dport)
-            ? NULL : ttab_lookup_hashed(&st->tws, h, &local, &remote);
+    struct owner d = find_owner(st, &ip, &seg);
     /* The "land" attack: a segment from our own address and port to that
      * same address and port. Unless it is our own self-connect (then a
      * connection owns the 4-tuple), a SYN,ACK answering it would come back
      * to the same 4-tuple forever. (Other segments from our own address
      * are connections to ourselves between two ports, and fine.) */
-    if (!c && !r && !tw && ip.src == ip.dst && seg.sport == seg.dport) {
+    if (!d.c && !d.r && !d.tw && ip.src == ip.dst && seg.sport == seg.dport) {
         drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
         return;
     }
-    int sd = c ? c->sd : l ? l->sd : -1;
+    int sd = d.c ? d.c->sd : d.l ? d.l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
-    if (c) {
-        tcp_segment_arrives(ctx, c, &ip, &seg);
-        stack_reap(st, c);
-    } else if (r) {
-        stack_req_input(st, r, &ip, &seg);
-    } else if (tw) {
-        stack_tw_input(st, tw, &ip, &seg);
-    } else if (l) {
-        stack_listen_input(st, l, &ip, &seg);
+    if (d.c) {
+        tcp_segment_arrives(ctx, d.c, &ip, &seg);
+        stack_reap(st, d.c);
+    } else if (d.r) {
+        stack_req_input(st, d.r, &ip, &seg);
+    } else if (d.tw) {
+        stack_tw_input(st, d.tw, &ip, &seg);
+    } else if (d.l) {
+        stack_listen_input(st, d.l, &ip, &seg);
     } else {
         tcp_closed_segment(ctx, &ip, &seg);
     }

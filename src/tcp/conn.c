@@ -21,7 +21,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepcnt = cfg->keepcnt;
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
-    c->snd_mss = 536; /* RFC 9293 3.7.1: default send MSS without the option */
+    c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     ring_init(&c->sndbuf);
     ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;
@@ -57,8 +57,16 @@ static void trace_conn_event(struct tcp_ctx *ctx, const struct sf_conn *c,
     trace_emit(ctx, ev);
 }
 
-void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
-                   enum sf_cause cause)
+void tcp_conn_init_record(struct tcp_ctx *ctx, struct sf_conn *tmp,
+                          enum sf_state state)
+{
+    tcp_conn_init(ctx, tmp);
+    ctx->ctr.conns_in_state[SF_CLOSED]--;
+    tmp->state = state;
+}
+
+void tcp_set_state_untraced(struct tcp_ctx *ctx, struct sf_conn *c,
+                            enum sf_state to, enum sf_cause cause)
 {
     enum sf_state from = c->state;
     int idx = sf_transition_index(from, to, cause);
@@ -69,6 +77,13 @@ void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
     ctx->ctr.conns_in_state[from]--;
     ctx->ctr.conns_in_state[to]++;
     c->state = to;
+}
+
+void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
+                   enum sf_cause cause)
+{
+    enum sf_state from = c->state;
+    tcp_set_state_untraced(ctx, c, to, cause);
     if (to == SF_ESTABLISHED)
         ctx->ctr.c[SF_CTR_ESTABLISHED]++;
     struct sf_trace_event ev = {.kind = SF_TRACE_STATE, .from = from,
@@ -172,6 +187,33 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_wakeup(ctx, c);
 }
 
+/* STATUS: the timer due first, and when. */
+static void info_timer(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                       struct sf_tcp_info *info)
+{
+    info->timer = SF_TIMER_NONE;
+    info->timer_expires = SF_TIME_NEVER;
+    static const enum sf_timer_kind kinds[TT_NTIMERS] = {
+        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
+        [TT_LONG] = SF_TIMER_TIME_WAIT};
+    for (int i = 0; i < TT_NTIMERS; i++) {
+        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
+        if (d < info->timer_expires) {
+            info->timer = kinds[i];
+            if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
+                info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
+                                            : SF_TIMER_KEEPALIVE;
+            if (i == TT_LONG &&
+                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
+                 c->state == SF_FIN_WAIT_1))
+                info->timer = SF_TIMER_KEEPALIVE;
+            if (i == TT_REXMT && c->persist_on)
+                info->timer = SF_TIMER_PERSIST;
+            info->timer_expires = d;
+        }
+    }
+}
+
 void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
               struct sf_tcp_info *info)
 {
@@ -195,25 +237,15 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->error = c->error;
     info->snd_cwnd = c->cwnd;
     info->snd_ssthresh = c->ssthresh;
-    info->timer = SF_TIMER_NONE;
-    info->timer_expires = SF_TIME_NEVER;
-    static const enum sf_timer_kind kinds[TT_NTIMERS] = {
-        [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
-        [TT_LONG] = SF_TIMER_TIME_WAIT};
-    for (int i = 0; i < TT_NTIMERS; i++) {
-        sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
-        if (d < info->timer_expires) {
-            info->timer = kinds[i];
-            if (i == TT_LONG && c->state == SF_FIN_WAIT_2)
-                info->timer = c->app_closed ? SF_TIMER_FIN_WAIT_2
-                                            : SF_TIMER_KEEPALIVE;
-            if (i == TT_LONG &&
-                (c->state == SF_ESTABLISHED || c->state == SF_CLOSE_WAIT ||
-                 c->state == SF_FIN_WAIT_1))
-                info->timer = SF_TIMER_KEEPALIVE;
-            if (i == TT_REXMT && c->persist_on)
-                info->timer = SF_TIMER_PERSIST;
-            info->timer_expires = d;
-        }
-    }
+    info_timer(ctx, c, info);
+}
+
+/* Moves a TCB (its timer re-armed) from src to dst. */
+void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
+                   struct sf_conn *src)
+{
+    wheel_stop(&ctx->wheel, &src->timer);
+    memcpy(dst, src, sizeof *dst);
+    wheel_timer_init(&dst->timer, TK_CONN);
+    tcp_timer_rearm(ctx, dst);
 }

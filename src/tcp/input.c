@@ -1,12 +1,15 @@
-/* SEGMENT ARRIVES: RFC 9293 3.10.7, in the RFC's order. Each step of
- * 3.10.7.4 is one function returning a disposition; per-state differences
- * are switches inside the steps. */
+/* SEGMENT ARRIVES: RFC 9293 3.10.7, in the RFC's order. Each step is one
+ * function returning a disposition (struct tcp_disp): go on, done, or
+ * drop with a reason and an answer. run_steps() runs a state's steps and
+ * settles each disposition in one place (tcp_settle); per-state
+ * differences are switches inside the steps. */
 #include <string.h>
 
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
-enum disp { CONTINUE, STOP };
+typedef struct tcp_disp step_fn(struct tcp_ctx *ctx, struct sf_conn *c,
+                                const struct sf_ipv4 *ip, struct sf_tcp *s);
 
 static uint32_t seg_space(const struct sf_tcp *s)
 {
@@ -20,8 +23,8 @@ static bool our_fin_acked(const struct sf_conn *c)
 
 /* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent,
  * raised to cfg->min_snd_mss) bounded by what we can send. */
-static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
-                         const struct sf_tcp *s)
+void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_tcp *s)
 {
     uint16_t peer = tcp_peer_mss(ctx, s);
     uint16_t ours = tcp_our_mss(ctx, c);
@@ -30,7 +33,9 @@ static void set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
         c->snd_mss = 1; /* an MSS option of 0 must not stall us */
 }
 
-static void set_send_window(struct sf_conn *c, const struct sf_tcp *s)
+/* RFC 9293 3.10.7.3/3.10.7.4: "set SND.WND <- SEG.WND, set SND.WL1 <-
+ * SEG.SEQ, and set SND.WL2 <- SEG.ACK". */
+void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s)
 {
     c->snd_wnd = s->win;
     c->snd_wl1 = s->seq;
@@ -54,168 +59,25 @@ void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                         const struct sf_tcp *seg)
 {
     /* "An incoming segment containing a RST is discarded. An incoming
-     * segment not containing a RST causes a RST to be sent in response." */
-    tcp_drop(ctx, NULL, (seg->flags & SF_RST) ? SF_DROP_CLOSED_RST
-                                              : SF_DROP_NO_SOCKET, ip, seg);
-    tcp_send_rst_for(ctx, ip, seg);
+     * segment not containing a RST causes a RST to be sent in response."
+     * (tcp_send_rst_for never answers a RST.) */
+    enum sf_drop why = (seg->flags & SF_RST) ? SF_DROP_CLOSED_RST
+                                             : SF_DROP_NO_SOCKET;
+    tcp_settle(ctx, NULL, ip, seg, tcp_disp(TCP_DROP_RST, why));
 }
 
-/* ---------------------------------------------------- 3.10.7.2 LISTEN */
-
-enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
-                                           struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
-                                           const struct sf_tcp *seg)
-{
-    /* First: "An incoming RST should be ignored." */
-    if (seg->flags & SF_RST) {
-        tcp_drop(ctx, l, SF_DROP_LISTEN_RST, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    /* Second: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>" --
-     * unless it returns one of our SYN cookies (RFC 4987 3.6). */
-    if (seg->flags & SF_ACK) {
-        if (!(seg->flags & SF_SYN) && tcp_cookie_check(ctx, l, ip, seg))
-            return TCP_LISTEN_COOKIE;
-        tcp_drop(ctx, l, SF_DROP_LISTEN_ACK, ip, seg);
-        tcp_send_rst_for(ctx, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    /* Fourth: anything else without SYN "should not be reached. Drop." */
-    if (!(seg->flags & SF_SYN)) {
-        tcp_drop(ctx, l, SF_DROP_LISTEN_NO_SYN, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    /* Third: a SYN. One with FIN too is no peer's opening but a scanner's
-     * probe (Linux drops it as well): RFC 9293 3.10.7.2 would queue the
-     * FIN for after ESTABLISHED; synfin drops it, counted, and says so in
-     * docs/lifecycle.md. */
-    if (seg->flags & SF_FIN) {
-        tcp_drop(ctx, l, SF_DROP_LISTEN_SYN_FIN, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    /* With the accept queue full there is no room for the
-     * connection at the end of the handshake: drop, the peer retries. */
-    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
-    if (l->lq->acceptq_len >= backlog) {
-        tcp_drop(ctx, l, SF_DROP_LISTEN_OVERFLOW, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    /* A full SYN queue (a flood of half-open handshakes): answer with a
-     * cookie and keep no state (RFC 4987 3.6), or drop. */
-    if (l->lq->synq_len >= ctx->cfg->syn_backlog) {
-        if (ctx->cfg->syncookies) {
-            tcp_send_cookie(ctx, l, ip, seg);
-            return TCP_LISTEN_DROP;
-        }
-        tcp_drop(ctx, l, SF_DROP_SYNQ_FULL, ip, seg);
-        return TCP_LISTEN_DROP;
-    }
-    return TCP_LISTEN_SPAWN;
-}
-
-/* Would a SYN to l find room for a new request (tcp_listen_segment's
- * accept and SYN queue checks)? */
-bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
-{
-    unsigned backlog = l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
-    return l->lq->acceptq_len < backlog &&
-           l->lq->synq_len < ctx->cfg->syn_backlog;
-}
-
-/* Takes c off the accept queue of its listener l. */
-void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c)
-{
-    if (!l || !l->lq || !c->in_acceptq)
-        return;
-    struct tcp_lq *q = l->lq;
-    struct sf_conn *prev = NULL;
-    for (struct sf_conn *x = q->acceptq; x && x != c; x = x->qnext)
-        prev = x; /* short: the queue is bounded by the backlog */
-    if (prev)
-        prev->qnext = c->qnext;
-    else
-        q->acceptq = c->qnext;
-    if (q->acceptq_tail == c)
-        q->acceptq_tail = prev;
-    c->qnext = NULL;
-    q->acceptq_len--;
-    c->in_acceptq = false;
-}
-
-/* A connection that completed its handshake joins the accept queue. */
-void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
-{
-    struct tcp_lq *q = l->lq;
-    c->qnext = NULL;
-    if (q->acceptq_tail)
-        q->acceptq_tail->qnext = c;
-    else
-        q->acceptq = c;
-    q->acceptq_tail = c;
-    q->acceptq_len++;
-    c->in_acceptq = true;
-    tcp_wakeup(ctx, l); /* the listener is readable */
-}
-
-struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
-{
-    struct sf_conn *c = l->lq->acceptq;
-    (void)ctx;
-    if (!c)
-        return NULL;
-    tcp_child_unlink(l, c);
-    return c;
-}
-
-/* The new connection of a SYN to a listener, in a TCB c (the caller keeps
- * it as a small request, or as a full TCB when a cookie returns). */
-void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *c, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg, uint32_t iss, bool send)
-{
-    c->local = (struct sf_addr){ip->dst, seg->dport};
-    c->remote = (struct sf_addr){ip->src, seg->sport};
-    c->passive = true;
-    tcp_inherit(c, l);
-    /* The child starts as a copy of the listener: LISTEN -> SYN_RCVD. */
-    ctx->ctr.conns_in_state[c->state]--;
-    c->state = SF_LISTEN;
-    ctx->ctr.conns_in_state[SF_LISTEN]++;
-    ctx->ctr.c[SF_CTR_PASSIVE_OPENS]++;
-    /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
-     * selected ... SND.NXT is set to ISS+1 and SND.UNA to ISS." Data on
-     * the SYN is not kept (no TFO): the peer sends it again. */
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_acked = seg->seq + 1;
-    c->iss = iss;
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-    c->snd_buf_seq = c->iss + 1;
-    c->snd_sml = c->iss;
-    set_send_window(c, seg);
-    set_send_mss(ctx, c, seg);
-    tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
-    if (send) {
-        tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
-    } else {
-        c->snd_nxt = c->snd_max = c->iss + 1; /* the cookie's SYN,ACK */
-    }
-}
+/* 3.10.7.2 LISTEN: listen.c */
 
 /* ------------------------------------------------- 3.10.7.3 SYN-SENT */
 
-static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
-                       const struct sf_ipv4 *ip, struct sf_tcp *s);
-static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s);
 static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack);
 
 static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     /* RFC 6298 5.7: a SYN retransmitted without an RTT sample leaves the
      * RTO at 3 s for the data phase. */
-    if (c->syn_rexmitted && !c->have_rtt && c->rto_us < 3000000)
-        c->rto_us = 3000000;
+    if (c->syn_rexmitted && !c->have_rtt && c->rto_us < TCP_RTO_SYN_LOST_US)
+        c->rto_us = TCP_RTO_SYN_LOST_US;
     c->nrexmt = 0;
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
@@ -225,10 +87,10 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
  * controls or text in the segment, queue them for processing after the
  * ESTABLISHED state has been reached". The text waits in the reassembly
  * queue at its place right after the SYN (not acknowledged, so the peer
- * keeps it for retransmission too); a FIN is remembered at its place. */
-static void synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
-                               const struct sf_ipv4 *ip,
-                               const struct sf_tcp *s)
+ * keeps it for retransmission too); a FIN is remembered at its place.
+ * Returns the reason if the text could not be kept. */
+static enum sf_drop synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
+                                       const struct sf_tcp *s)
 {
     uint32_t seq = s->seq + 1; /* the text follows the SYN */
     uint32_t len = (uint32_t)s->len;
@@ -239,14 +101,13 @@ static void synsent_queue_rest(struct tcp_ctx *ctx, struct sf_conn *c,
         len = wnd;
         fin = false;
     }
-    if (len && !tcp_reass_store(ctx, c, seq, s->payload, len)) {
-        tcp_drop(ctx, c, SF_DROP_REASS_FULL, ip, s);
-        return; /* the peer sends it again */
-    }
+    if (len && !tcp_reass_store(ctx, c, seq, s->payload, len))
+        return SF_DROP_REASS_FULL; /* the peer sends it again */
     if (fin) {
         c->rfin = true;
         c->rfin_seq = seq + len;
     }
+    return SF_DROP_NONE;
 }
 
 /* SYN-RECEIVED -> ESTABLISHED: the text queued by synsent_queue_rest, at
@@ -276,110 +137,139 @@ static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
     }
 }
 
-static void synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
-                            const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.3 fourth, a SYN,ACK: "enter ESTABLISHED state, form an
+ * ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it. ... If
+ * there are other controls or text in the segment, then continue
+ * processing at the sixth step". */
+static struct tcp_disp synsent_synack(struct tcp_ctx *ctx, struct sf_conn *c,
+                                      struct sf_tcp *s)
 {
-    bool ack = s->flags & SF_ACK;
-    /* First, the ACK: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
-     * (unless the RST bit is set) <SEQ=SEG.ACK><CTL=RST>" (Figure 8). */
-    if (ack && (seq_leq(s->ack, c->iss) || seq_gt(s->ack, c->snd_max))) {
-        tcp_drop(ctx, c, SF_DROP_SYNSENT_BAD_ACK, ip, s);
-        tcp_send_rst_for(ctx, ip, s);
-        return;
-    }
-    /* Second, RST: refused if the ACK was acceptable, else ignored. */
-    if (s->flags & SF_RST) {
-        if (!ack) {
-            tcp_drop(ctx, c, SF_DROP_SYNSENT_RST_NO_ACK, ip, s);
-            return;
-        }
-        ctx->ctr.c[SF_CTR_RST_IN]++;
-        tcp_terminate(ctx, c, SF_ECONNREFUSED, SF_CAUSE_RCV_RST);
-        return;
-    }
-    /* Fifth: "if neither of the SYN or RST bits is set, drop". */
-    if (!(s->flags & SF_SYN)) {
-        tcp_drop(ctx, c, SF_DROP_SYNSENT_NO_SYN, ip, s);
-        return;
-    }
-    /* Fourth, SYN. */
-    c->irs = s->seq;
-    c->rcv_nxt = c->rcv_acked = s->seq + 1;
-    set_send_mss(ctx, c, s);
-    if (ack) {
-        ack_advance(ctx, c, s->ack);
-        set_send_window(c, s);
-        tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_SYNACK);
-        connection_established(ctx, c);
-        c->ack_now = true; /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
-        /* "If there are other controls or text in the segment, then
-         * continue processing at the sixth step." */
-        s->flags &= (uint8_t)~SF_SYN;
-        s->seq++;
-        step7_text(ctx, c, ip, s);
-        if (!c->dead)
-            step8_fin(ctx, c, ip, s);
-        tcp_output(ctx, c);
-        return;
-    }
-    /* Simultaneous open (Figure 7): "enter SYN-RECEIVED, form a SYN,ACK
-     * segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it". */
+    ack_advance(ctx, c, s->ack);
+    tcp_set_send_window(c, s);
+    tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_SYNACK);
+    connection_established(ctx, c);
+    c->ack_now = true;
+    s->flags &= (uint8_t)~SF_SYN;
+    s->seq++;
+    return TCP_GO;
+}
+
+/* RFC 9293 3.10.7.3 fourth, a SYN alone: simultaneous open (Figure 7):
+ * "enter SYN-RECEIVED, form a SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT>
+ * <CTL=SYN,ACK> and send it". */
+static struct tcp_disp synsent_syn(struct tcp_ctx *ctx, struct sf_conn *c,
+                                   struct sf_tcp *s)
+{
     c->snd_wnd = s->win;
     c->snd_wl1 = s->seq;
     c->snd_wl2 = 0;
     if (s->win > c->max_snd_wnd)
         c->max_snd_wnd = s->win;
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
-    synsent_queue_rest(ctx, c, ip, s);
-    c->snd_nxt = c->iss;
-    tcp_output_limit(ctx, c, 1);
+    return tcp_disp(TCP_SEND_SYNACK, synsent_queue_rest(ctx, c, s));
+}
+
+/* RFC 9293 3.10.7.3 SYN-SENT: the ACK, RST and SYN checks in order. */
+static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
+                                       const struct sf_ipv4 *ip,
+                                       struct sf_tcp *s)
+{
+    (void)ip;
+    bool ack = s->flags & SF_ACK;
+    /* First, the ACK: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+     * (unless the RST bit is set) <SEQ=SEG.ACK><CTL=RST>" (Figure 8). */
+    if (ack && (seq_leq(s->ack, c->iss) || seq_gt(s->ack, c->snd_max)))
+        return tcp_disp(TCP_DROP_RST, SF_DROP_SYNSENT_BAD_ACK);
+    /* Second, RST: refused if the ACK was acceptable, else ignored. */
+    if (s->flags & SF_RST) {
+        if (!ack)
+            return tcp_dropped(SF_DROP_SYNSENT_RST_NO_ACK);
+        ctx->ctr.c[SF_CTR_RST_IN]++;
+        tcp_terminate(ctx, c, SF_ECONNREFUSED, SF_CAUSE_RCV_RST);
+        return tcp_disp(TCP_DONE, SF_DROP_NONE);
+    }
+    /* Fifth: "if neither of the SYN or RST bits is set, drop". */
+    if (!(s->flags & SF_SYN))
+        return tcp_dropped(SF_DROP_SYNSENT_NO_SYN);
+    /* Fourth, SYN. */
+    c->irs = s->seq;
+    c->rcv_nxt = c->rcv_acked = s->seq + 1;
+    tcp_set_send_mss(ctx, c, s);
+    return ack ? synsent_synack(ctx, c, s) : synsent_syn(ctx, c, s);
 }
 
 /* ------------------------------------------- 3.10.7.4 the other states */
 
-/* First, check the sequence number (Table 6), then trim the segment to
- * the window so that the later steps see the idealized segment. */
-static enum disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* Before the first step, a SYN in SYN-RECEIVED numbered as the one that
+ * opened it (RFC 9293 3.10.7.4 would have step one ACK it). */
+static struct tcp_disp synrcvd_syn(struct tcp_ctx *ctx, struct sf_conn *c,
+                                   const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ctx, (void)ip;
+    if (c->state != SF_SYN_RCVD || !(s->flags & SF_SYN) || s->seq != c->irs)
+        return TCP_GO;
+    /* The peer's SYN again: our SYN,ACK was lost. Send it again (as BSD
+     * and Linux do) rather than the bare ACK of step one. */
+    if (!(s->flags & SF_ACK))
+        return tcp_disp(TCP_SEND_SYNACK, SF_DROP_OUT_OF_WINDOW);
+    /* Simultaneous open (Figure 7 line 5): the SYN half of this SYN,ACK
+     * is old news; only its ACK is new. */
+    s->flags &= (uint8_t)~SF_SYN;
+    s->seq++;
+    return TCP_GO;
+}
+
+/* RFC 9293 3.10.7.4 first step, Table 6: is any of the segment in the
+ * window? */
+static bool seq_acceptable(const struct sf_conn *c, const struct sf_tcp *s,
+                           uint32_t wnd)
 {
     uint32_t len = seg_space(s);
-    uint32_t wnd = tcp_rcv_window(c);
     uint32_t nxt = c->rcv_nxt;
-    bool ok;
     if (len == 0)
-        ok = wnd == 0 ? s->seq == nxt : seq_between(nxt, s->seq, nxt + wnd);
-    else
-        ok = wnd != 0 && (seq_between(nxt, s->seq, nxt + wnd) ||
-                          seq_between(nxt, s->seq + len - 1, nxt + wnd));
-    /* "If the RCV.WND is zero ... special allowance should be made to
-     * accept valid ACKs, URGs, and RSTs": keep the header, drop the text. */
-    if (!ok && wnd == 0 && s->seq == nxt && !(s->flags & SF_SYN)) {
-        if (s->len)
-            ctx->ctr.drops[SF_DROP_RCVBUF_FULL]++;
-        s->len = 0;
-        s->flags &= (uint8_t)~SF_FIN;
-        c->ack_now = true;
-        ok = true;
-    }
-    if (!ok) {
-        if (s->flags & SF_RST) {
-            tcp_drop(ctx, c, SF_DROP_RST_OUT_OF_WINDOW, ip, s);
-            return STOP;
-        }
-        /* TIME-WAIT: "The only thing that can arrive in this state is a
-         * retransmission of the remote FIN. Acknowledge it, and restart
-         * the 2 MSL timeout." */
-        if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN) &&
-            s->seq + s->len + 1 == nxt)
-            tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
-        /* "an acknowledgment should be sent in reply ... and drop"
-         * (rate-limited against ACK storms: oow.c) */
-        tcp_drop(ctx, c, SF_DROP_OUT_OF_WINDOW, ip, s);
-        tcp_send_invalid_ack(ctx, c, s);
-        return STOP;
-    }
-    if (s->flags & (SF_SYN | SF_RST))
-        return CONTINUE; /* dropped whole by steps two and four */
+        return wnd == 0 ? s->seq == nxt : seq_between(nxt, s->seq, nxt + wnd);
+    return wnd != 0 && (seq_between(nxt, s->seq, nxt + wnd) ||
+                        seq_between(nxt, s->seq + len - 1, nxt + wnd));
+}
+
+/* RFC 9293 3.10.7.4 first step: "If the RCV.WND is zero ... special
+ * allowance should be made to accept valid ACKs, URGs, and RSTs": keep
+ * the header, drop the text. */
+static bool zero_window_allowance(struct tcp_ctx *ctx, struct sf_conn *c,
+                                  struct sf_tcp *s, uint32_t wnd)
+{
+    if (wnd != 0 || s->seq != c->rcv_nxt || (s->flags & SF_SYN))
+        return false;
+    if (s->len)
+        ctx->ctr.drops[SF_DROP_RCVBUF_FULL]++;
+    s->len = 0;
+    s->flags &= (uint8_t)~SF_FIN;
+    c->ack_now = true;
+    return true;
+}
+
+/* RFC 9293 3.10.7.4 first step, a segment not acceptable. */
+static struct tcp_disp seq_unacceptable(struct tcp_ctx *ctx, struct sf_conn *c,
+                                        const struct sf_tcp *s)
+{
+    if (s->flags & SF_RST)
+        return tcp_dropped(SF_DROP_RST_OUT_OF_WINDOW);
+    /* TIME-WAIT: "The only thing that can arrive in this state is a
+     * retransmission of the remote FIN. Acknowledge it, and restart
+     * the 2 MSL timeout." */
+    if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN) &&
+        s->seq + s->len + 1 == c->rcv_nxt)
+        tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
+    /* "an acknowledgment should be sent in reply ... and drop"
+     * (rate-limited against ACK storms: oow.c) */
+    return tcp_disp(TCP_DROP_ACK, SF_DROP_OUT_OF_WINDOW);
+}
+
+/* RFC 9293 3.10.7.4 first step: trim the segment to the window so that
+ * the later steps see the idealized segment. */
+static void trim_to_window(struct sf_conn *c, struct sf_tcp *s, uint32_t wnd)
+{
+    uint32_t nxt = c->rcv_nxt;
     /* "If a segment's contents straddle the boundary between old and new,
      * only the new parts are processed." */
     if (seq_lt(s->seq, nxt)) {
@@ -395,34 +285,55 @@ static enum disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
         s->len = nxt + wnd - s->seq;
         s->flags &= (uint8_t)~SF_FIN;
     }
-    return CONTINUE;
 }
 
-/* Second, check the RST bit (RFC 5961 3.2 as RFC 9293 gives it). */
-static enum disp step2_rst(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.4 first step: check the sequence number (Table 6). */
+static struct tcp_disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
+                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
-    if (!(s->flags & SF_RST))
-        return CONTINUE;
-    /* 3) in the window but not exactly RCV.NXT: challenge ACK, drop. */
-    if (s->seq != c->rcv_nxt) {
-        tcp_drop(ctx, c, SF_DROP_RST_CHALLENGED, ip, s);
-        tcp_send_challenge_ack(ctx, c);
-        return STOP;
-    }
-    /* 2) exactly RCV.NXT: reset, as the state prescribes. */
+    (void)ip;
+    uint32_t wnd = tcp_rcv_window(c);
+    if (!seq_acceptable(c, s, wnd) && !zero_window_allowance(ctx, c, s, wnd))
+        return seq_unacceptable(ctx, c, s);
+    if (!(s->flags & (SF_SYN | SF_RST))) /* else dropped whole later */
+        trim_to_window(c, s, wnd);
+    return TCP_GO;
+}
+
+/* RFC 9293 3.8.4, RFC 1122 4.2.3.6: an acceptable segment shows the peer
+ * alive (keepalive). */
+static struct tcp_disp peer_alive(struct tcp_ctx *ctx, struct sf_conn *c,
+                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ip, (void)s;
+    tcp_keepalive_reset(ctx, c);
+    return TCP_GO;
+}
+
+/* RFC 9293 3.10.7.4 fourth step (and second, RST): "If the connection was
+ * initiated with a passive OPEN, then return this connection to the
+ * LISTEN state and return." The child goes away. */
+static void return_to_listen(struct tcp_ctx *ctx, struct sf_conn *c,
+                             enum sf_cause cause)
+{
+    tcp_timers_stop_all(ctx, c);
+    tcp_set_state(ctx, c, SF_LISTEN, cause);
+    c->dead = true;
+}
+
+/* RFC 9293 3.10.7.4 second step: a RST at exactly RCV.NXT resets the
+ * connection, as the state prescribes. */
+static void reset_by_peer(struct tcp_ctx *ctx, struct sf_conn *c)
+{
     ctx->ctr.c[SF_CTR_RST_IN]++;
     switch (c->state) {
     case SF_SYN_RCVD:
-        if (c->passive) {
-            /* "return this connection to LISTEN state and return. The
-             * user need not be informed." The child goes away. */
-            tcp_timers_stop_all(ctx, c);
-            tcp_set_state(ctx, c, SF_LISTEN, SF_CAUSE_RCV_RST);
-            c->dead = true;
-        } else {
+        /* "return this connection to LISTEN state and return. The user
+         * need not be informed." */
+        if (c->passive)
+            return_to_listen(ctx, c, SF_CAUSE_RCV_RST);
+        else
             tcp_terminate(ctx, c, SF_ECONNREFUSED, SF_CAUSE_RCV_RST);
-        }
         break;
     case SF_ESTABLISHED:
     case SF_FIN_WAIT_1:
@@ -434,32 +345,41 @@ static enum disp step2_rst(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_terminate(ctx, c, 0, SF_CAUSE_RCV_RST);
         break;
     }
-    return STOP;
 }
 
-/* Third, security: synfin carries no security/compartment labels (the IP
- * security option is obsolete), so there is nothing to compare. */
-
-/* Fourth, check the SYN bit. */
-static enum disp step4_syn(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.4 second step: check the RST bit (RFC 5961 3.2). */
+static struct tcp_disp step2_rst(struct tcp_ctx *ctx, struct sf_conn *c,
+                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
+    (void)ip;
+    if (!(s->flags & SF_RST))
+        return TCP_GO;
+    /* 3) in the window but not exactly RCV.NXT: challenge ACK, drop. */
+    if (s->seq != c->rcv_nxt)
+        return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_RST_CHALLENGED);
+    /* 2) exactly RCV.NXT: reset. */
+    reset_by_peer(ctx, c);
+    return tcp_disp(TCP_DONE, SF_DROP_NONE);
+}
+
+/* RFC 9293 3.10.7.4 third step, security: synfin carries no security/
+ * compartment labels (the IP security option is obsolete), so there is
+ * nothing to compare. */
+
+/* RFC 9293 3.10.7.4 fourth step: check the SYN bit. */
+static struct tcp_disp step4_syn(struct tcp_ctx *ctx, struct sf_conn *c,
+                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ctx, (void)ip;
     if (!(s->flags & SF_SYN))
-        return CONTINUE;
-    if (c->state == SF_SYN_RCVD && c->passive) {
-        /* "If the connection was initiated with a passive OPEN, then
-         * return this connection to the LISTEN state and return." */
-        tcp_drop(ctx, c, SF_DROP_SYN_CHALLENGED, ip, s);
-        tcp_timers_stop_all(ctx, c);
-        tcp_set_state(ctx, c, SF_LISTEN, SF_CAUSE_RCV_SYN);
-        c->dead = true;
-        return STOP;
-    }
+        return TCP_GO;
+    /* "If the connection was initiated with a passive OPEN, then return
+     * this connection to the LISTEN state and return." */
+    if (c->state == SF_SYN_RCVD && c->passive)
+        return tcp_disp(TCP_DROP_LISTEN, SF_DROP_SYN_CHALLENGED);
     /* RFC 5961 4.2: "irrespective of the sequence number, TCP endpoints
      * MUST send a challenge ACK" and drop. */
-    tcp_drop(ctx, c, SF_DROP_SYN_CHALLENGED, ip, s);
-    tcp_send_challenge_ack(ctx, c);
-    return STOP;
+    return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_SYN_CHALLENGED);
 }
 
 /* SND.UNA advances to ack: free what is acknowledged, sample the RTT. */
@@ -505,42 +425,42 @@ static bool fin_in_order(const struct sf_conn *c, const struct sf_tcp *s)
            s->len <= ring_space(&c->rcvbuf, tcp_rcv_cap(c)) && tcp_reass_empty(c);
 }
 
-/* Fifth, check the ACK field. */
-static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.4 fifth step, SYN-RECEIVED: "If SND.UNA < SEG.ACK =<
+ * SND.NXT, then enter ESTABLISHED"; otherwise "<SEQ=SEG.ACK><CTL=RST>". */
+static struct tcp_disp synrcvd_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                                   struct sf_tcp *s)
 {
-    if (!(s->flags & SF_ACK)) {
-        tcp_drop(ctx, c, SF_DROP_NO_ACK, ip, s);
-        return STOP;
-    }
+    if (c->state != SF_SYN_RCVD)
+        return TCP_GO;
+    if (!(seq_lt(c->snd_una, s->ack) && seq_leq(s->ack, c->snd_max)))
+        return tcp_disp(TCP_DROP_RST, SF_DROP_SYNRCVD_BAD_ACK);
+    tcp_set_send_window(c, s);
+    tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
+    connection_established(ctx, c);
+    deliver_queued(ctx, c, s);
+    return TCP_GO;
+}
+
+/* RFC 5961 5.2 (RFC 9293 3.10.7.4 fifth step): acceptable only if
+ * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
+static struct tcp_disp ack_acceptable(const struct sf_conn *c,
+                                      const struct sf_tcp *s)
+{
+    if (seq_gt(s->ack, c->snd_max)) /* the ACK is rate-limited: oow.c */
+        return tcp_disp(TCP_DROP_ACK, SF_DROP_ACK_UNSENT);
+    if (seq_lt(s->ack, c->snd_una - c->max_snd_wnd))
+        return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_ACK_UNACCEPTABLE);
+    return TCP_GO;
+}
+
+/* RFC 9293 3.10.7.4 fifth step, "If SND.UNA < SEG.ACK =< SND.NXT, then
+ * set SND.UNA <- SEG.ACK"; RFC 5681 2: a duplicate ACK acknowledges
+ * nothing new, carries no data, SYN or FIN, leaves the window alone, with
+ * data in flight. */
+static void ack_advance_or_dup(struct tcp_ctx *ctx, struct sf_conn *c,
+                               const struct sf_tcp *s)
+{
     uint32_t ack = s->ack;
-    if (c->state == SF_SYN_RCVD) {
-        /* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED";
-         * otherwise "<SEQ=SEG.ACK><CTL=RST>". */
-        if (!(seq_lt(c->snd_una, ack) && seq_leq(ack, c->snd_max))) {
-            tcp_drop(ctx, c, SF_DROP_SYNRCVD_BAD_ACK, ip, s);
-            tcp_send_rst_for(ctx, ip, s);
-            return STOP;
-        }
-        set_send_window(c, s);
-        tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
-        connection_established(ctx, c);
-        deliver_queued(ctx, c, s);
-    }
-    /* RFC 5961 5.2: acceptable only if
-     * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
-    if (seq_gt(ack, c->snd_max)) {
-        tcp_drop(ctx, c, SF_DROP_ACK_UNSENT, ip, s);
-        tcp_send_invalid_ack(ctx, c, s); /* rate-limited: oow.c */
-        return STOP;
-    }
-    if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
-        tcp_drop(ctx, c, SF_DROP_ACK_UNACCEPTABLE, ip, s);
-        tcp_send_challenge_ack(ctx, c);
-        return STOP;
-    }
-    /* RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no
-     * data, SYN or FIN, leaves the window alone, with data in flight. */
     bool dup = ack == c->snd_una && s->len == 0 &&
                !(s->flags & (SF_SYN | SF_FIN)) && s->win == c->snd_wnd &&
                c->snd_una != c->snd_max &&
@@ -552,19 +472,33 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     } else if (dup && c->state != SF_SYN_RCVD) {
         tcp_cc_on_dupack(ctx, c);
     }
-    /* Window update, guarded by SND.WL1/SND.WL2 against old segments. */
-    if (seq_leq(c->snd_una, ack) &&
-        (seq_lt(c->snd_wl1, s->seq) ||
-         (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
-        bool was_closed = c->snd_wnd == 0;
-        set_send_window(c, s);
-        if (was_closed && s->win != 0)
-            tcp_window_opened(ctx, c); /* tcp_output sends at once */
-        /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
-         * alive; do not count them towards R2. */
-        if (s->win == 0 && ack == c->snd_una)
-            c->nrexmt = 0;
-    }
+}
+
+/* RFC 9293 3.10.7.4 fifth step: "If SND.UNA =< SEG.ACK =< SND.NXT, the
+ * send window should be updated", guarded by SND.WL1/SND.WL2 against old
+ * segments. */
+static void window_update(struct tcp_ctx *ctx, struct sf_conn *c,
+                          const struct sf_tcp *s)
+{
+    uint32_t ack = s->ack;
+    if (!seq_leq(c->snd_una, ack) ||
+        !(seq_lt(c->snd_wl1, s->seq) ||
+          (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack))))
+        return;
+    bool was_closed = c->snd_wnd == 0;
+    tcp_set_send_window(c, s);
+    if (was_closed && s->win != 0)
+        tcp_window_opened(ctx, c); /* tcp_output sends at once */
+    /* RFC 9293 3.8.6.1: a peer that answers our zero-window probes is
+     * alive; do not count them towards R2. */
+    if (s->win == 0 && ack == c->snd_una)
+        c->nrexmt = 0;
+}
+
+/* RFC 9293 3.10.7.4 fifth step, per state: the ACK of our FIN. */
+static struct tcp_disp ack_of_fin(struct tcp_ctx *ctx, struct sf_conn *c,
+                                  const struct sf_tcp *s)
+{
     switch (c->state) {
     case SF_FIN_WAIT_1:
         /* "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
@@ -575,30 +509,45 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
             if (c->app_closed)
                 tcp_timer_start(ctx, c, TT_WAIT, ctx->cfg->fin_wait_2_timeout);
         }
-        break;
+        return TCP_GO;
     case SF_CLOSING:
         /* "if the ACK acknowledges our FIN, then enter the TIME-WAIT
          * state; otherwise, ignore the segment." */
         if (our_fin_acked(c))
             enter_time_wait(ctx, c, SF_CAUSE_RCV_ACK_OF_FIN);
-        return STOP;
+        return tcp_disp(TCP_DONE, SF_DROP_NONE);
     case SF_LAST_ACK:
         /* "If our FIN is now acknowledged, delete the TCB, enter the
          * CLOSED state, and return." */
-        if (our_fin_acked(c)) {
-            tcp_terminate(ctx, c, 0, SF_CAUSE_RCV_ACK_OF_FIN);
-            return STOP;
-        }
-        break;
+        if (!our_fin_acked(c))
+            return TCP_GO;
+        tcp_terminate(ctx, c, 0, SF_CAUSE_RCV_ACK_OF_FIN);
+        return tcp_disp(TCP_DONE, SF_DROP_NONE);
     default:
-        break;
+        return TCP_GO;
     }
-    return CONTINUE;
 }
 
-/* Sixth, the URG bit: synfin does not deliver urgent data out of band
- * (RFC 6093 advises applications against it); the pointer is ignored and
- * the bytes are delivered in line. */
+/* RFC 9293 3.10.7.4 fifth step: check the ACK field. */
+static struct tcp_disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ip;
+    if (!(s->flags & SF_ACK))
+        return tcp_dropped(SF_DROP_NO_ACK);
+    struct tcp_disp d = synrcvd_ack(ctx, c, s);
+    if (d.v == TCP_CONTINUE)
+        d = ack_acceptable(c, s);
+    if (d.v != TCP_CONTINUE)
+        return d;
+    ack_advance_or_dup(ctx, c, s);
+    window_update(ctx, c, s);
+    return ack_of_fin(ctx, c, s);
+}
+
+/* RFC 9293 3.10.7.4 sixth step, the URG bit: synfin does not deliver
+ * urgent data out of band (RFC 6093 advises applications against it); the
+ * pointer is ignored and the bytes are delivered in line. */
 
 /* RFC 9293 3.8.6.3, RFC 5681 4.2: "an ACK SHOULD be generated for at
  * least every second full-sized segment", and no later than cfg->delack
@@ -609,7 +558,7 @@ static enum disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     uint32_t ours = tcp_our_mss(ctx, c); /* TCP_MAXSEG may have shrunk it */
-    uint32_t full = c->rcv_mss ? c->rcv_mss : 536;
+    uint32_t full = c->rcv_mss ? c->rcv_mss : TCP_DEFAULT_MSS;
     if (full > ours)
         full = ours;
     if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {
@@ -638,10 +587,43 @@ static void note_rcv_mss(const struct tcp_ctx *ctx, struct sf_conn *c,
         c->rcv_mss = seen;
 }
 
-/* Seventh, process the segment text. */
-static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
-                       const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.4 seventh step, in ESTABLISHED, FIN-WAIT-1 and -2: text
+ * beyond RCV.NXT is held (SHLD-31); RFC 5681 4.2: an out-of-order segment
+ * is acknowledged at once (the duplicate ACK fast retransmit counts). */
+static struct tcp_disp text_out_of_order(struct tcp_ctx *ctx,
+                                         struct sf_conn *c,
+                                         const struct sf_tcp *s)
 {
+    enum sf_drop why = SF_DROP_NONE;
+    if (tcp_reass_store(ctx, c, s->seq, s->payload, (uint32_t)s->len))
+        ctx->ctr.c[SF_CTR_REASS_QUEUED]++;
+    else
+        why = SF_DROP_REASS_FULL;
+    c->ack_now = true;
+    return tcp_disp(TCP_CONTINUE, why);
+}
+
+/* RFC 9293 3.10.7.4 seventh step: text at RCV.NXT "advances RCV.NXT over
+ * the data accepted". */
+static void text_in_order(struct tcp_ctx *ctx, struct sf_conn *c,
+                          const struct sf_tcp *s)
+{
+    bool filled;
+    uint32_t n = tcp_reass_in_order(c, s->payload, (uint32_t)s->len, &filled);
+    ring_commit(&c->rcvbuf, n);
+    c->rcv_nxt += n;
+    if (filled || !tcp_reass_empty(c))
+        c->ack_now = true; /* RFC 5681 4.2: "fills in all or part of a gap" */
+    else
+        delay_ack(ctx, c);
+    tcp_wakeup(ctx, c);
+}
+
+/* RFC 9293 3.10.7.4 seventh step: process the segment text. */
+static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
+                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ip;
     bool synced_rx = c->state == SF_ESTABLISHED ||
                      c->state == SF_FIN_WAIT_1 || c->state == SF_FIN_WAIT_2;
     if (synced_rx && (s->flags & SF_FIN) && !c->rfin) {
@@ -651,73 +633,28 @@ static void step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     if (s->len == 0) {
         if (synced_rx && c->rfin && c->rfin_seq != c->rcv_nxt)
             c->ack_now = true; /* a FIN beyond a hole */
-        return;
+        return TCP_GO;
     }
-    if (!synced_rx) {
-        /* CLOSE_WAIT .. TIME_WAIT: "This should not occur since a FIN has
-         * been received from the remote side. Ignore the segment text." */
-        tcp_drop(ctx, c, SF_DROP_DATA_NOT_SYNCHRONIZED, ip, s);
-        return;
-    }
-    if (c->app_closed) {
-        /* RFC 1122 4.2.2.13: data arriving after CLOSE has nobody to read
-         * it; the TCP SHOULD send a RST so the peer learns it was lost. */
-        tcp_drop(ctx, c, SF_DROP_DATA_NOT_SYNCHRONIZED, ip, s);
-        tcp_send_rst(ctx, c);
-        tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
-        return;
-    }
-    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0) {
-        tcp_drop(ctx, c, SF_DROP_NO_MEMORY, ip, s);
-        return;
-    }
+    /* CLOSE_WAIT .. TIME_WAIT: "This should not occur since a FIN has
+     * been received from the remote side. Ignore the segment text." */
+    if (!synced_rx)
+        return tcp_disp(TCP_CONTINUE, SF_DROP_DATA_NOT_SYNCHRONIZED);
+    /* RFC 1122 4.2.2.13: data arriving after CLOSE has nobody to read it;
+     * the TCP SHOULD send a RST so the peer learns it was lost. */
+    if (c->app_closed)
+        return tcp_disp(TCP_DROP_ABORT, SF_DROP_DATA_NOT_SYNCHRONIZED);
+    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
+        return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
     note_rcv_mss(ctx, c, s->len);
-    if (s->seq != c->rcv_nxt) {
-        /* SHLD-31: held for later; RFC 5681 4.2: an out-of-order segment
-         * is acknowledged at once (the duplicate ACK fast retransmit
-         * counts). */
-        if (tcp_reass_store(ctx, c, s->seq, s->payload, (uint32_t)s->len))
-            ctx->ctr.c[SF_CTR_REASS_QUEUED]++;
-        else
-            tcp_drop(ctx, c, SF_DROP_REASS_FULL, ip, s);
-        c->ack_now = true;
-        return;
-    }
-    bool filled;
-    uint32_t n = tcp_reass_in_order(c, s->payload, (uint32_t)s->len, &filled);
-    ring_commit(&c->rcvbuf, n);
-    /* "advances RCV.NXT over the data accepted" */
-    c->rcv_nxt += n;
-    if (filled || !tcp_reass_empty(c))
-        c->ack_now = true; /* RFC 5681 4.2: "fills in all or part of a gap" */
-    else
-        delay_ack(ctx, c);
-    tcp_wakeup(ctx, c);
+    if (s->seq != c->rcv_nxt)
+        return text_out_of_order(ctx, c, s);
+    text_in_order(ctx, c, s);
+    return TCP_GO;
 }
 
-/* Eighth, check the FIN bit. */
-static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
-                           const struct sf_ipv4 *ip, struct sf_tcp *s)
+/* RFC 9293 3.10.7.4 eighth step, the state a FIN moves to. */
+static void fin_transition(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    (void)ip;
-    if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN)) {
-        /* RFC 9293 3.10.7.4 eighth step, TIME-WAIT: "send an
-         * acknowledgment for the FIN ... Remain in the TIME-WAIT state.
-         * Restart the 2 MSL time-wait timeout." (This is a FIN that passed
-         * the first step in the window; an old one is handled there.) */
-        c->ack_now = true;
-        tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
-        return CONTINUE;
-    }
-    if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
-        return CONTINUE;
-    if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&
-        c->state != SF_FIN_WAIT_2)
-        return CONTINUE;
-    /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
-    c->rcv_nxt++;
-    c->fin_rcvd = true;
-    c->ack_now = true;
     switch (c->state) {
     case SF_ESTABLISHED:
         tcp_set_state(ctx, c, SF_CLOSE_WAIT, SF_CAUSE_RCV_FIN);
@@ -736,9 +673,101 @@ static enum disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
     default:
         break;
     }
-    tcp_wakeup(ctx, c);
-    return CONTINUE;
 }
+
+/* RFC 9293 3.10.7.4 eighth step: check the FIN bit. */
+static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
+                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+{
+    (void)ip;
+    if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN)) {
+        /* TIME-WAIT: "send an acknowledgment for the FIN ... Remain in the
+         * TIME-WAIT state. Restart the 2 MSL time-wait timeout." (This is
+         * a FIN that passed the first step in the window; an old one is
+         * handled there.) */
+        c->ack_now = true;
+        tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
+        return TCP_GO;
+    }
+    if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
+        return TCP_GO;
+    if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&
+        c->state != SF_FIN_WAIT_2)
+        return TCP_GO;
+    /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
+    c->rcv_nxt++;
+    c->fin_rcvd = true;
+    c->ack_now = true;
+    fin_transition(ctx, c);
+    tcp_wakeup(ctx, c);
+    return TCP_GO;
+}
+
+/* ------------------------------------------------------ one segment */
+
+void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
+                const struct sf_ipv4 *ip, const struct sf_tcp *s,
+                struct tcp_disp d)
+{
+    if (d.why != SF_DROP_NONE)
+        tcp_drop(ctx, c, d.why, ip, s);
+    switch (d.v) {
+    case TCP_DROP_ACK:
+        tcp_send_invalid_ack(ctx, c, s);
+        break;
+    case TCP_DROP_CHALLENGE:
+        tcp_send_challenge_ack(ctx, c);
+        break;
+    case TCP_DROP_RST:
+        tcp_send_rst_for(ctx, ip, s);
+        break;
+    case TCP_SEND_SYNACK: /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+        c->snd_nxt = c->iss;
+        tcp_output_limit(ctx, c, 1);
+        break;
+    case TCP_DROP_LISTEN:
+        return_to_listen(ctx, c, SF_CAUSE_RCV_SYN);
+        break;
+    case TCP_DROP_ABORT:
+        tcp_send_rst(ctx, c);
+        tcp_terminate(ctx, c, 0, SF_CAUSE_ABORT);
+        break;
+    default:
+        break;
+    }
+}
+
+/* RFC 9293 3.10.7.3: SYN-SENT, then "continue processing at the sixth
+ * step" (sixth, URG, is empty: see above). */
+static step_fn *const synsent_steps[] = {synsent_arrives, step7_text,
+                                         step8_fin};
+enum { SYNSENT_TAKEN_IN = 1 }; /* a SYN,ACK that reaches step7_text */
+/* RFC 9293 3.10.7.4: SYN-RECEIVED .. TIME-WAIT, the RFC's order. */
+static step_fn *const synced_steps[] = {
+    synrcvd_syn, step1_seq, peer_alive, step2_rst, step4_syn,
+    step5_ack,   step7_text, step8_fin,
+};
+enum { SYNCED_TAKEN_IN = 5 }; /* a segment that reaches step5_ack */
+
+/* Runs steps[] while they say go on, settling each disposition in one
+ * place. A segment stopped before steps[taken_in] was not taken in
+ * (nothing is owed: the answer, if any, went out); one that got there is
+ * followed by output, unless the connection is dead. */
+static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_ipv4 *ip, struct sf_tcp *s,
+                      step_fn *const *steps, size_t n, size_t taken_in)
+{
+    struct tcp_disp d = TCP_GO;
+    size_t i = 0;
+    while (i < n && d.v == TCP_CONTINUE) {
+        d = steps[i++](ctx, c, ip, s);
+        tcp_settle(ctx, c, ip, s, d);
+    }
+    if (i > taken_in && !c->dead)
+        tcp_output(ctx, c);
+}
+
+#define NSTEPS(a) (sizeof(a) / sizeof(a)[0])
 
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg)
@@ -748,42 +777,14 @@ void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     case SF_CLOSED:
     case SF_LISTEN:
         tcp_closed_segment(ctx, ip, &s);
-        return;
-    case SF_SYN_SENT:
-        synsent_arrives(ctx, c, ip, &s);
-        return;
-    default:
         break;
-    }
-    if (c->state == SF_SYN_RCVD && (s.flags & SF_SYN) && s.seq == c->irs) {
-        if (!(s.flags & SF_ACK)) {
-            /* The peer's SYN again: our SYN,ACK was lost. Send it again
-             * (as BSD and Linux do) rather than the bare ACK of step one. */
-            tcp_drop(ctx, c, SF_DROP_OUT_OF_WINDOW, ip, &s);
-            c->snd_nxt = c->iss;
-            tcp_output_limit(ctx, c, 1);
-            return;
-        }
-        /* Simultaneous open (Figure 7 line 5): the SYN half of this
-         * SYN,ACK is old news; only its ACK is new. */
-        s.flags &= (uint8_t)~SF_SYN;
-        s.seq++;
-    }
-    if (step1_seq(ctx, c, ip, &s) == STOP)
-        return;
-    tcp_keepalive_reset(ctx, c); /* the peer is alive */
-    if (step2_rst(ctx, c, ip, &s) == STOP ||
-        step4_syn(ctx, c, ip, &s) == STOP) {
-        return;
-    }
-    if (step5_ack(ctx, c, ip, &s) == STOP) {
-        if (!c->dead)
-            tcp_output(ctx, c);
-        return;
-    }
-    step7_text(ctx, c, ip, &s);
-    if (!c->dead) {
-        step8_fin(ctx, c, ip, &s);
-        tcp_output(ctx, c);
+    case SF_SYN_SENT:
+        run_steps(ctx, c, ip, &s, synsent_steps, NSTEPS(synsent_steps),
+                  SYNSENT_TAKEN_IN);
+        break;
+    default:
+        run_steps(ctx, c, ip, &s, synced_steps, NSTEPS(synced_steps),
+                  SYNCED_TAKEN_IN);
+        break;
     }
 }

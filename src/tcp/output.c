@@ -34,7 +34,7 @@ static uint32_t rcv_offered(const struct sf_conn *c)
  * (SO_RCVBUF) would move it left: 3.8.6.2.2 (SHLD-14) and RFC 7323 2.4
  * say the edge must stay, so what was offered stays offered and the
  * smaller buffer applies once the peer has used the offer up. No window
- * scaling yet, so at most 65535. */
+ * scaling yet, so at most TCP_MAX_WIN. */
 uint32_t tcp_rcv_window(const struct sf_conn *c)
 {
     uint32_t used = ring_len(&c->rcvbuf);
@@ -42,7 +42,7 @@ uint32_t tcp_rcv_window(const struct sf_conn *c)
     uint32_t offered = rcv_offered(c);
     if (space < offered)
         space = offered;
-    return space > 65535 ? 65535 : space;
+    return space > TCP_MAX_WIN ? TCP_MAX_WIN : space;
 }
 
 uint32_t tcp_rcv_cap(const struct sf_conn *c)
@@ -76,7 +76,7 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     }
     if (flags & SF_SYN) {
         /* RFC 9293 3.7.1: send the MSS option on every SYN so the peer
-         * need not fall back to 536. */
+         * need not fall back to TCP_DEFAULT_MSS. */
         seg.opt.has_mss = true;
         seg.opt.mss = tcp_our_mss(ctx, c);
     }

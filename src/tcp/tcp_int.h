@@ -19,6 +19,18 @@
 #include "tcp/seq.h"
 #include "synfin/wire.h"
 
+/* RFC 9293 3.7.1 (MUST-15): "If an MSS Option is not received at
+ * connection setup, TCP implementations MUST assume a default send MSS of
+ * 536 (576 - 40) for IPv4". */
+#define TCP_DEFAULT_MSS 536
+/* RFC 9293 3.1: the Window field is 16 bits; without window scaling (RFC
+ * 7323, not implemented) no window offered can be larger. */
+#define TCP_MAX_WIN 65535u
+/* RFC 6298 5.7: "the RTO MUST be re-initialized to 3 seconds when data
+ * transmission begins" if the SYN was retransmitted without an RTT sample
+ * (in microseconds, as c->rto_us). */
+#define TCP_RTO_SYN_LOST_US 3000000u
+
 /* Per-stack TCP context. Embedded in struct sf_stack. */
 struct tcp_ctx {
     const struct sf_stack_cfg *cfg;
@@ -169,7 +181,7 @@ struct tcp_lq {
 /* A passive connection in SYN_RCVD, kept small (RFC 4987 3.1): what it
  * takes to answer the handshake. On a segment or a timeout it is expanded
  * into a full TCB on the C stack (tcp_req_inflate), run through the same
- * code as any connection, and folded back or promoted (req.c). */
+ * code as any connection, and folded back or promoted (listen.c). */
 struct tcp_req {
     struct tcp_req *hnext;        /* stack's request table chain */
     struct sf_addr local, remote; /* the key: consecutive */
@@ -216,7 +228,7 @@ static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
 static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
                                     const struct sf_tcp *s)
 {
-    uint16_t peer = s->opt.has_mss ? s->opt.mss : 536;
+    uint16_t peer = s->opt.has_mss ? s->opt.mss : TCP_DEFAULT_MSS;
     if (peer < ctx->cfg->min_snd_mss) {
         ctx->ctr.c[SF_CTR_MSS_CLAMPED]++;
         peer = ctx->cfg->min_snd_mss;
@@ -233,6 +245,16 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
                    enum sf_cause cause);
+/* A state change that is no event of its own, so not traced: a passive
+ * child born as a copy of its listener. Checked against the table and
+ * counted as tcp_set_state() does. */
+void tcp_set_state_untraced(struct tcp_ctx *ctx, struct sf_conn *c,
+                            enum sf_state to, enum sf_cause cause);
+/* Starts tmp as the TCB of a small record (SYN queue request, TIME_WAIT
+ * record) in state: the record is counted there already, so this is no
+ * transition and counts nothing. */
+void tcp_conn_init_record(struct tcp_ctx *ctx, struct sf_conn *tmp,
+                          enum sf_state state);
 void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
               const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note);
@@ -245,6 +267,9 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
                    enum sf_cause cause);
 void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
               struct sf_tcp_info *info);
+/* Moves a TCB (its timer re-armed) from src to dst. */
+void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
+                   struct sf_conn *src);
 
 /* reass.c: out-of-order data kept in the receive ring itself */
 struct tcp_reass;
@@ -337,23 +362,50 @@ void tcp_keepalive_retime(struct tcp_ctx *ctx, struct sf_conn *c,
                           uint32_t old_intvl_ms);
 
 /* input.c: SEGMENT ARRIVES (3.10.7) */
-enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
-enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
-                                           struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
-                                           const struct sf_tcp *seg);
-bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
-/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
- * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
-void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *child, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg, uint32_t iss, bool send);
+/* What a step of SEGMENT ARRIVES decided about the segment (FreeBSD's
+ * dropafterack/dropwithreset labels, as values): go on, done, or drop it
+ * with an answer. A drop carries its reason; tcp_settle() counts it,
+ * traces it and sends the answer, in that order. */
+enum tcp_verdict {
+    TCP_CONTINUE,       /* on to the next step (why set: text dropped) */
+    TCP_DONE,           /* processed; nothing more to do with it */
+    TCP_DROP,           /* drop it, no answer */
+    TCP_DROP_ACK,       /* drop it, ACK (rate-limited: oow.c) */
+    TCP_DROP_CHALLENGE, /* drop it, challenge ACK (RFC 5961, oow.c) */
+    TCP_DROP_RST,       /* drop it, RST for it (tcp_send_rst_for) */
+    TCP_SEND_SYNACK,    /* send our SYN,ACK (again; a drop if why set) */
+    TCP_DROP_LISTEN,    /* drop it; the passive child returns to LISTEN */
+    TCP_DROP_ABORT,     /* drop it, RST,ACK and CLOSED (RFC 1122 4.2.2.13) */
+};
+struct tcp_disp {
+    enum tcp_verdict v;
+    enum sf_drop why; /* SF_DROP_NONE unless something was dropped */
+};
+static inline struct tcp_disp tcp_disp(enum tcp_verdict v, enum sf_drop why)
+{
+    return (struct tcp_disp){v, why};
+}
+#define TCP_GO tcp_disp(TCP_CONTINUE, SF_DROP_NONE)
+static inline struct tcp_disp tcp_dropped(enum sf_drop why)
+{
+    return tcp_disp(TCP_DROP, why);
+}
+/* Counts and traces d's drop (c may be NULL: no connection), then sends
+ * its answer or takes its action. */
+void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
+                const struct sf_ipv4 *ip, const struct sf_tcp *s,
+                struct tcp_disp d);
+/* RFC 9293 3.7.1: Eff.snd.MSS from the peer's MSS option in s. */
+void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_tcp *s);
+/* SND.WND, SND.WL1, SND.WL2 from s (and MAX.SND.WND, RFC 5961 5.2). */
+void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s);
 void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
                         const struct sf_tcp *seg);
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
                          const struct sf_ipv4 *ip, const struct sf_tcp *seg);
 
-/* user.c: the user calls of 3.10.1-3.10.6 */
+/* user.c: the user calls of 3.10.1-3.10.5 */
 int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c);
 int tcp_open_passive(struct tcp_ctx *ctx, struct sf_conn *c, int backlog);
 long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
@@ -365,9 +417,29 @@ void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);
 /* The descriptor was released (close()): the connection is orphaned. */
 void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
-/* req.c */
+
+/* listen.c: LISTEN (3.10.7.2), the SYN queue and the accept queue */
+enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
+enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
+                                           struct sf_conn *l,
+                                           const struct sf_ipv4 *ip,
+                                           const struct sf_tcp *seg);
+/* Would a SYN to l find room for a new request (tcp_listen_segment's
+ * accept and SYN queue checks)? */
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
+bool tcp_listen_has_requests(const struct sf_conn *l);
+void tcp_listen_set_backlog(struct sf_conn *l, int backlog);
+bool tcp_listen_readable(const struct sf_conn *l);
 /* A passive connection takes the listener's socket options. */
 void tcp_inherit(struct sf_conn *c, const struct sf_conn *l);
+/* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
+ * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
+void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
+                      struct sf_conn *child, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg, uint32_t iss, bool send);
+void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
+                        struct tcp_req *r, const struct sf_ipv4 *ip,
+                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt);
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp);
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
@@ -375,27 +447,49 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
 void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
                      struct sf_conn *tmp);
 void tcp_req_unlink(struct tcp_req *r);
-/* Moves a TCB (its timer re-armed) from src to dst. */
-void tcp_conn_move(struct tcp_ctx *ctx, struct sf_conn *dst,
-                   struct sf_conn *src);
+bool tcp_req_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
+                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg);
+void tcp_req_timer_fire(struct tcp_ctx *ctx, const struct tcp_req *r,
+                        struct sf_conn *tmp);
+enum tcp_req_fate { TCP_REQ_GONE, TCP_REQ_KEPT, TCP_REQ_ESTABLISHED };
+enum tcp_req_fate tcp_req_settle(struct tcp_ctx *ctx, struct tcp_req *r,
+                                 struct sf_conn *tmp);
+void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info);
+bool tcp_listen_acceptq_full(struct tcp_ctx *ctx, const struct sf_conn *l,
+                             const struct sf_ipv4 *ip,
+                             const struct sf_tcp *seg);
 void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l,
                      struct sf_conn *c);
-/* RFC 4987 SYN cookies. */
+/* Takes a passive child off its listener's queue. */
+void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c);
+/* The listener of c is closing: c is reset and ends. */
+void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
+struct tcp_req *tcp_listen_reset_next_req(struct tcp_ctx *ctx,
+                                          struct sf_conn *l);
+struct sf_conn *tcp_listen_reset_next_child(struct tcp_ctx *ctx,
+                                            struct sf_conn *l);
+
+/* syncookie.c: RFC 4987 SYN cookies */
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
                      const struct sf_ipv4 *ip, const struct sf_tcp *seg);
-/* Builds in tmp the SYN_RCVD connection a valid cookie stands for. */
-void tcp_cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *tmp, const struct sf_ipv4 *ip,
-                      const struct sf_tcp *seg);
 /* For an ACK to a listener: the MSS encoded in a valid cookie, or 0. */
 uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
                           const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
+                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg);
+
+/* timewait.c: TIME_WAIT records */
+void tcp_tw_from_conn(struct tcp_ctx *ctx, struct tcp_tw *tw,
+                      const struct sf_conn *c);
+void tcp_tw_overflow(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_tw_inflate(struct tcp_ctx *ctx, const struct tcp_tw *tw,
                     struct sf_conn *tmp);
-
-/* The listener of c is closing: c is reset and ends. */
-void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c);
-/* Takes a passive child off its listener's queue. */
-void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c);
+bool tcp_tw_deflate(struct tcp_ctx *ctx, struct sf_conn *tmp, sf_time_t *due);
+bool tcp_tw_reopen(struct tcp_ctx *ctx, const struct tcp_tw *tw,
+                   struct sf_conn *tmp, const struct sf_conn *l,
+                   const struct sf_tcp *seg);
+void tcp_tw_info(const struct tcp_tw *tw, struct sf_tcp_info *info);
 
 #endif

@@ -144,6 +144,45 @@ static bool orphan_give_up(struct tcp_ctx *ctx, struct sf_conn *c)
 }
 
 /* RFC 6298 5.4-5.7 and RFC 9293 3.10.8 RETRANSMISSION TIMEOUT. */
+/* RFC 1122 4.2.3.5: at R1, "pass negative advice to IP": we have no
+ * routes to reconsider, so the event is counted and traced. */
+static void note_r1(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->nrexmt == ctx->cfg->r1) {
+        ctx->ctr.c[SF_CTR_R1_REACHED]++;
+        tcp_note(ctx, c, "R1 reached (RFC 1122 4.2.3.5)");
+    }
+}
+
+/* RFC 6298 5.5: back off the timer; 5.6: restart it, but no later than
+ * the user timeout (RFC 5482) allows. */
+static void rexmt_backoff_restart(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    rto_backoff(ctx, c);
+    sf_time_t after = tcp_rto(c);
+    if (c->user_timeout_ms) {
+        uint32_t spent = tcp_now_ms(ctx) - c->una_since_ms;
+        if (spent < c->user_timeout_ms &&
+            (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC < after)
+            after = (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC;
+    }
+    tcp_timer_start(ctx, c, TT_REXMT, after);
+}
+
+/* RFC 6298 5.4: retransmit the earliest unacknowledged segment (go back
+ * to SND.UNA; the rest follows as ACKs open the congestion window). */
+static void rexmt_front(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    c->snd_nxt = c->snd_una;
+    if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
+        tcp_output_limit(ctx, c, 1); /* the SYN (or SYN,ACK) again */
+    else
+        /* the front segment again, as far as the window allows (a window
+         * probe when it is closed, 3.8.6.1); what was sent once is not
+         * held back by the silly-window rules */
+        tcp_output_force_one(ctx, c);
+}
+
 static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (orphan_give_up(ctx, c))
@@ -163,12 +202,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         tcp_terminate(ctx, c, SF_ETIMEDOUT, SF_CAUSE_TIMEOUT_RETRANSMIT);
         return;
     }
-    /* At R1, "pass negative advice to IP": we have no routes to
-     * reconsider, so the event is counted and traced. */
-    if (c->nrexmt == ctx->cfg->r1) {
-        ctx->ctr.c[SF_CTR_R1_REACHED]++;
-        tcp_note(ctx, c, "R1 reached (RFC 1122 4.2.3.5)");
-    }
+    note_r1(ctx, c);
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&
@@ -177,27 +211,8 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         c->syn_rexmitted = true;
     else if (!probing)
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
-    /* RFC 6298 5.5: back off the timer; 5.6: restart it. */
-    rto_backoff(ctx, c);
-    sf_time_t after = tcp_rto(c);
-    if (c->user_timeout_ms) {
-        /* ... but no later than the user timeout allows */
-        uint32_t spent = tcp_now_ms(ctx) - c->una_since_ms;
-        if (spent < c->user_timeout_ms &&
-            (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC < after)
-            after = (sf_time_t)(c->user_timeout_ms - spent) * SF_MSEC;
-    }
-    tcp_timer_start(ctx, c, TT_REXMT, after);
-    /* 5.4: retransmit the earliest unacknowledged segment (go back to
-     * SND.UNA; the rest follows as ACKs open the congestion window). */
-    c->snd_nxt = c->snd_una;
-    if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
-        tcp_output_limit(ctx, c, 1); /* the SYN (or SYN,ACK) again */
-    else
-        /* the front segment again, as far as the window allows (a window
-         * probe when it is closed, 3.8.6.1); what was sent once is not
-         * held back by the silly-window rules */
-        tcp_output_force_one(ctx, c);
+    rexmt_backoff_restart(ctx, c);
+    rexmt_front(ctx, c);
 }
 
 /* RFC 9293 3.8.6.3: the delayed ACK is due. */

@@ -209,15 +209,3 @@ void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c)
         tcp_timer_start(ctx, c, TT_WAIT, ctx->cfg->fin_wait_2_timeout);
 }
 
-void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c)
-{
-    if (c->in_acceptq) {
-        tcp_abort(ctx, c);
-        return;
-    }
-    /* A handshake in progress: tell the peer it will not complete. */
-    if (c->state == SF_SYN_RCVD) {
-        tcp_send_rst(ctx, c);
-        tcp_terminate(ctx, c, 0, SF_CAUSE_LISTENER_CLOSED);
-    }
-}

@@ -86,5 +86,44 @@ if [ $rc -eq 0 ] && grep -q "> S  0:0(0) win 65535 <mss 1460>" "$out" &&
    grep -q "state SYN_SENT -> CLOSED (TIMEOUT_RETRANSMIT)" "$out"
 then report 1 "-v trace"; else report 0 "-v trace" "exit $rc"; fi
 
+# Option lists and ECN marks (packetdrill's syntax). Inbound: -v shows the
+# options read back from the built datagram, in the written order, nop as
+# one byte, EOL padding to a multiple of 4, SACK edges relative to the
+# stack's ISN, the ECN mark from the IP header.
+"$SYNFIN" drill -v pass-linux-syn-options.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] &&
+   grep -q "< S  0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>$" "$out" &&
+   grep -q "< S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,nop,TS val 500 ecr 7,nop,wscale 7>$" "$out" &&
+   grep -q "< .  1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0>$" "$out"
+then report 1 "-v: Linux's SYN option layout as built"; else report 0 "-v Linux layout" "exit $rc"; fi
+"$SYNFIN" drill -v pass-sack-ts-established.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] &&
+   grep -q "< .  1:1(0) ack 1001 win 65535 <nop,nop,sack 2001:3001>$" "$out" &&
+   grep -q "< .  1:1(0) ack 3001 win 65535 <nop,nop,TS val 200 ecr 0,nop,nop,sack 1:1001 2001:3001 4001:5001>$" "$out" &&
+   grep -q "< P. 1:11(10) ack 3001 win 65535 <TS val 300 ecr 12345,eol,eol>$" "$out"
+then report 1 "-v: SACK blocks relative, EOL padding"; else report 0 "-v SACK/TS" "exit $rc"; fi
+"$SYNFIN" drill -v pass-ecn-marks.pkt >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "< SEW 0:0(0) win 65535 <mss 1000>$" "$out" &&
+   grep -q "< \[ect0\] .  1:1(0) ack 1 win 65535$" "$out" &&
+   grep -q "< \[ce\] P. 1:11(10) ack 1 win 65535$" "$out" &&
+   grep -q "< \[ect1\] P. 11:21(10) ack 1 win 65535$" "$out"
+then report 1 "-v: inbound ECN marks"; else report 0 "-v ECN marks" "exit $rc"; fi
+# Outbound mismatches show both lists / both marks.
+"$SYNFIN" drill fail-options-order.pkt >"$out" 2>&1
+if grep -q "^  expected: S. 0:0(0) ack 1 <mss 1460,nop,wscale 7> at" "$out" &&
+   grep -q "^  actual:   S. 0:0(0) ack 1 win 65535 <mss 1460> at" "$out"
+then report 1 "option mismatch shows both lists"; else report 0 "option mismatch lists" "see output"; fi
+"$SYNFIN" drill fail-ecn-outbound.pkt >"$out" 2>&1
+if grep -q "^  expected: \[ect0\] S. 0:0(0) ack 1 <mss 1460> at" "$out" &&
+   grep -q "^  actual:   \[noecn\] S. 0:0(0) ack 1 win 65535 <mss 1460> at" "$out"
+then report 1 "ECN mismatch shows both marks"; else report 0 "ECN mismatch marks" "see output"; fi
+
+# The runner's unit checks of its option builder, option and ECN matching
+# and TS/SACK numbering on hand-made datagrams (the stack sends no TS,
+# SACK or ECN marks yet).
+"$SYNFIN" drill --self-test >"$out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && ! grep -q "^not ok" "$out" && grep -qE "^drill self-test: [0-9]+ passed, 0 failed$" "$out"
+then report 1 "--self-test ($(grep -c '^ok' "$out") checks)"; else report 0 "--self-test" "exit $rc"; fi
+
 echo "drill-selftest: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -76,9 +76,12 @@ static void test_ring(void)
     ring_free(&r);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_csum),
+    CHECK_CASE(test_ring),
+};
+
+int main(int argc, char **argv)
 {
-    test_csum();
-    test_ring();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -148,11 +148,14 @@ static void test_flip(void)
     CHECK_EQ(d[1], 0x00);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_off_draws_nothing),
+    CHECK_CASE(test_draw_order),
+    CHECK_CASE(test_tun_settings),
+    CHECK_CASE(test_flip),
+};
+
+int main(int argc, char **argv)
 {
-    test_off_draws_nothing();
-    test_draw_order();
-    test_tun_settings();
-    test_flip();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -227,16 +227,19 @@ static void test_link_determinism(void)
     CHECK(drops[0] > 50 && drops[0] < 150);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_heap_order),
+    CHECK_CASE(test_heap_ties_fifo),
+    CHECK_CASE(test_rng_determinism),
+    CHECK_CASE(test_map),
+    CHECK_CASE(test_loss_rate),
+    CHECK_CASE(test_mtu_and_down),
+    CHECK_CASE(test_bandwidth_fifo),
+    CHECK_CASE(test_dup_reorder_corrupt),
+    CHECK_CASE(test_link_determinism),
+};
+
+int main(int argc, char **argv)
 {
-    test_heap_order();
-    test_heap_ties_fifo();
-    test_rng_determinism();
-    test_map();
-    test_loss_rate();
-    test_mtu_and_down();
-    test_bandwidth_fifo();
-    test_dup_reorder_corrupt();
-    test_link_determinism();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -91,10 +91,13 @@ static void test_sensitivity(void)
     CHECK(siphash24(k1, buf + 1, sizeof m - 1) == siphash24(k1, m, sizeof m - 1));
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_vectors),
+    CHECK_CASE(test_known_first),
+    CHECK_CASE(test_sensitivity),
+};
+
+int main(int argc, char **argv)
 {
-    test_vectors();
-    test_known_first();
-    test_sensitivity();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -329,16 +329,19 @@ static void test_random_vs_reference(void)
     wheel_free(&w);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_init),
+    CHECK_CASE(test_order_and_exact),
+    CHECK_CASE(test_ties_and_restart),
+    CHECK_CASE(test_stop),
+    CHECK_CASE(test_past_start),
+    CHECK_CASE(test_huge_jump),
+    CHECK_CASE(test_far),
+    CHECK_CASE(test_100k),
+    CHECK_CASE(test_random_vs_reference),
+};
+
+int main(int argc, char **argv)
 {
-    test_init();
-    test_order_and_exact();
-    test_ties_and_restart();
-    test_stop();
-    test_past_start();
-    test_huge_jump();
-    test_far();
-    test_100k();
-    test_random_vs_reference();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -594,18 +594,21 @@ static void test_guard_works(void)
     unguard(&g);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_guard_works),
+    CHECK_CASE(test_csum),
+    CHECK_CASE(test_known_syn),
+    CHECK_CASE(test_roundtrips),
+    CHECK_CASE(test_emit_layout),
+    CHECK_CASE(test_ip_drops),
+    CHECK_CASE(test_ip_options_and_padding),
+    CHECK_CASE(test_tcp_drops),
+    CHECK_CASE(test_hostile_options),
+    CHECK_CASE(test_truncations),
+    CHECK_CASE(test_addr),
+};
+
+int main(int argc, char **argv)
 {
-    test_guard_works();
-    test_csum();
-    test_known_syn();
-    test_roundtrips();
-    test_emit_layout();
-    test_ip_drops();
-    test_ip_options_and_padding();
-    test_tcp_drops();
-    test_hostile_options();
-    test_truncations();
-    test_addr();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

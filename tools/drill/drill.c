@@ -36,7 +36,8 @@
 #include <string.h>
 
 #include "drill/drill.h"
-#include "synfin/cmds.h"
+#include "drill/exec.h"
+#include "../synfin/cmds.h" /* the command table (tools/synfin) */
 
 static void usage(FILE *f)
 {
@@ -45,6 +46,7 @@ static void usage(FILE *f)
             "  -v               print every event as it runs\n"
             "  --coverage       table of the legal transitions the scripts exercised\n"
             "  --parse-only     parse and check the scripts without running them\n"
+            "  --self-test      the runner's own checks of its option and ECN code\n"
             "  --NAME=VALUE     a script option for every file (--tolerance_usecs,\n"
             "                   --mss, --r2, --seed, ...; see tools/drill/README.md)\n");
 }
@@ -137,6 +139,8 @@ int sf_cmd_drill(int argc, char **argv)
             ctx.coverage = true;
         } else if (!strcmp(a, "--parse-only")) {
             parse_only = true;
+        } else if (!strcmp(a, "--self-test")) {
+            return drill_selftest() ? 1 : 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;

@@ -75,20 +75,31 @@ struct drill_expr {
     size_t nkids;
 };
 
-/* One TCP option in a script's <...> list. */
+/* One TCP option in a script's <...> list, or read from a datagram.
+ * OPT_UNKNOWN only comes from datagrams: v[0] its kind, v[1] its length. */
 enum drill_opt_kind { OPT_NOP, OPT_EOL, OPT_MSS, OPT_WSCALE, OPT_SACKOK,
-                      OPT_SACK, OPT_TS };
+                      OPT_SACK, OPT_TS, OPT_UNKNOWN };
 struct drill_opt {
     enum drill_opt_kind kind;
     uint32_t v[8]; /* mss; wscale; TS val, ecr; sack edges */
     uint8_t n;     /* sack: number of blocks */
 };
 
+/* Bytes the option takes on the wire (RFC 9293 3.1, RFC 7323, RFC 2018). */
+size_t drill_opt_len(const struct drill_opt *o);
+
+/* The IP ECN field as packetdrill writes it after the direction,
+ * `< [ect0] S ...` (RFC 3168 5: Not-ECT 00, ECT(1) 01, ECT(0) 10, CE 11).
+ * ECN_UNSET: not written (inbound: Not-ECT; outbound: not checked).
+ * ECN_ECT01: outbound only, either ECT codepoint. */
+enum drill_ecn { ECN_UNSET, ECN_NOECN, ECN_ECT0, ECN_ECT1, ECN_CE, ECN_ECT01 };
+
 enum drill_opts_mode { OPTS_NONE, OPTS_ANY, OPTS_LIST };
 
 struct drill_seg {
     bool inbound;
     uint8_t flags; /* SF_SYN ... */
+    enum drill_ecn ecn;
     uint32_t seq, end, len;
     bool has_ack, has_win, has_urg;
     uint32_t ack, win, urg;
@@ -142,6 +153,11 @@ struct drill_settings {
     int64_t tolerance_us;
     uint64_t seed;
     bool check_data;
+    /* TCP timestamps, packetdrill's options: microseconds per outbound TS
+     * val tick (0: TS val not checked); interpolate inbound TS ecr values
+     * that echo no TS val the stack sent */
+    int64_t ts_tick_us;
+    bool ts_ecr_scaled;
     /* stack settings: set[i] tells whether val[i] was given */
     bool set[SET_COUNT];
     int64_t val[SET_COUNT];

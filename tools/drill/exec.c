@@ -58,7 +58,7 @@ static void on_output(void *ctx, const uint8_t *dgram, size_t len)
     r->q[r->qhead + r->qlen++] = (struct drill_out){r->now, copy, len};
     drill_seg_learn(r, dgram, len);
     if (r->ctx->verbose) {
-        char s[256];
+        char s[320];
         drill_seg_fmt_dgram(r, dgram, len, s, sizeof s);
         printf("  %10.6f > %s\n", secs(r->now), s);
     }
@@ -179,7 +179,7 @@ static void after_event(struct drill_runner *r)
 static void fail_unexpected(struct drill_runner *r, int line,
                             const struct drill_out *d, sf_time_t t)
 {
-    char act[256];
+    char act[320];
     drill_seg_fmt_dgram(r, d->buf, d->len, act, sizeof act);
     drill_fail(r, line, "unexpected outbound segment",
                "no segment without a `>` line for it", t, act, d->t);
@@ -205,7 +205,7 @@ static void pop(struct drill_runner *r)
 static sf_time_t expect_out(struct drill_runner *r, const struct drill_event *ev,
                             sf_time_t lo, sf_time_t hi, sf_time_t t)
 {
-    char exp[256], act[256], why[160], what[200];
+    char exp[320], act[320], why[200], what[260];
     while (!r->qlen && step_once(r, hi))
         ;
     drill_seg_fmt_script(&ev->seg, exp, sizeof exp);
@@ -221,8 +221,10 @@ static sf_time_t expect_out(struct drill_runner *r, const struct drill_event *ev
     }
     const struct drill_out *d = &r->q[r->qhead];
     sf_time_t dt = d->t;
-    drill_seg_fmt_dgram(r, d->buf, d->len, act, sizeof act);
-    if (!drill_seg_match(r, &ev->seg, d->buf, d->len, why, sizeof why)) {
+    /* matching first: it may learn the TS offset the actual line uses */
+    bool ok = drill_seg_match(r, &ev->seg, d->buf, d->len, why, sizeof why);
+    drill_seg_fmt_actual(r, &ev->seg, d->buf, d->len, act, sizeof act);
+    if (!ok) {
         snprintf(what, sizeof what, "%s (%s)", d->t < lo
                  ? "unexpected outbound segment" : "outbound segment mismatch", why);
         drill_fail(r, ev->line, what, exp, t, act, d->t);
@@ -368,6 +370,7 @@ static void cleanup(struct drill_runner *r)
     while (r->qlen)
         pop(r);
     free(r->q);
+    drill_seg_free(r);
     free(r->conns);
     if (r->st)
         sf_stack_free(r->st);

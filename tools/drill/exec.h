@@ -26,6 +26,14 @@ struct drill_conn {
     struct sf_addr local, remote;
     bool have_isn;
     uint32_t isn;
+    /* TCP timestamps, as packetdrill keeps them per socket: the first
+     * outbound TS val the script wrote and the stack sent (the offset
+     * between the two clocks), and every script TS val -> stack TS val
+     * pair seen, which inbound TS ecr values are mapped through. */
+    bool have_ts;
+    uint32_t ts_script0, ts_actual0;
+    struct drill_tsmap { uint32_t script, actual; } *tsmap;
+    size_t ntsmap, tsmapcap;
 };
 
 struct drill_fd {
@@ -75,6 +83,26 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *want,
 void drill_seg_fmt_script(const struct drill_seg *s, char *out, size_t n);
 void drill_seg_fmt_dgram(struct drill_runner *r, const uint8_t *buf,
                          size_t len, char *out, size_t n);
+/* The same for the `actual:` line of a failed `>` line: the ECN mark shown
+ * whenever the script wrote one, an outbound TS val in the script's clock
+ * (once the connection's TS offset is known). */
+void drill_seg_fmt_actual(struct drill_runner *r, const struct drill_seg *want,
+                          const uint8_t *buf, size_t len, char *out, size_t n);
+/* Writes the options, in order, EOL-padded to a multiple of 4; returns
+ * the length (at most SF_TCP_OPT_MAX). */
+size_t drill_seg_build_opts(const struct drill_opt *opts, size_t n, uint8_t *out);
+/* An inbound line's options with the stack's numbers (SACK edges plus its
+ * ISN, TS ecr mapped to the TS val the stack sent); false with a reason if
+ * a TS ecr cannot be mapped. out holds s->nopts entries. */
+bool drill_seg_map_inbound(const struct drill_runner *r,
+                           const struct drill_seg *s, struct drill_opt *out,
+                           char *why, size_t n);
+/* selftest.c: the option and ECN machinery on hand-made datagrams (the
+ * stack sends no timestamps or SACKs yet); prints ok / not ok lines and
+ * returns the number of failures. */
+int drill_selftest(void);
+/* Frees what seg.c keeps per connection. */
+void drill_seg_free(struct drill_runner *r);
 /* Learns the driven 4-tuple, and the stack's ISN on it from its first SYN,
  * from an emitted datagram. */
 void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "drill/drill.h"
+#include "synfin/wire.h"
 
 struct parser {
     const struct drill_tokens *t;
@@ -177,17 +178,45 @@ static int add_opt(struct parser *p, struct drill_seg *s, struct drill_opt o)
     return 0;
 }
 
-static int parse_sack(struct parser *p, struct drill_opt *o)
+size_t drill_opt_len(const struct drill_opt *o)
+{
+    switch (o->kind) {
+    case OPT_NOP:
+    case OPT_EOL: return 1;
+    case OPT_MSS: return 4;
+    case OPT_WSCALE: return 3;
+    case OPT_SACKOK: return 2;
+    case OPT_SACK: return 2 + 8u * o->n;
+    case OPT_TS: return 10;
+    case OPT_UNKNOWN: return o->v[1] ? o->v[1] : 1;
+    }
+    return 1;
+}
+
+static int parse_sack(struct parser *p, const struct drill_token *name,
+                      struct drill_opt *o)
 {
     while (peek(p)->kind == TK_NUM) {
         if (o->n == 4)
-            return perr(p, peek(p), "more than 4 SACK blocks");
+            return perr(p, peek(p), "more than 4 SACK blocks in one option "
+                        "(RFC 2018 3), at '%s'", peek(p)->text);
         if (expect_u32(p, &o->v[2 * o->n]) || expect_punct(p, ':') ||
             expect_u32(p, &o->v[2 * o->n + 1]))
             return -1;
         o->n++;
     }
-    return o->n ? 0 : perr(p, peek(p), "sack needs at least one block");
+    return o->n ? 0 : perr(p, peek(p), "'%s' needs at least one block L:R, "
+                           "found '%s'", name->text, tok_desc(peek(p)));
+}
+
+/* The next token must be the word w of an option's syntax. */
+static int expect_word(struct parser *p, const char *w, const char *syntax)
+{
+    const struct drill_token *t = take(p);
+    if (!is_ident(t, w))
+        return perr(p, t, "expected '%s' in '%s', found '%s'", w, syntax,
+                    tok_desc(t));
+    return 0;
 }
 
 static int parse_one_opt(struct parser *p, struct drill_opt *o)
@@ -203,29 +232,41 @@ static int parse_one_opt(struct parser *p, struct drill_opt *o)
         o->kind = OPT_SACKOK;
     } else if (is_ident(t, "mss") || is_ident(t, "wscale")) {
         o->kind = t->text[0] == 'm' ? OPT_MSS : OPT_WSCALE;
+        if (peek(p)->kind != TK_NUM)
+            return perr(p, peek(p), "'%s' needs a value, found '%s'", t->text,
+                        tok_desc(peek(p)));
         if (expect_u32(p, &v))
             return -1;
         if (v > (o->kind == OPT_MSS ? 65535u : 255u))
-            return perr(p, t, "%s value %" PRIu32 " out of range", t->text, v);
+            return perr(p, t, "%s value %" PRIu32 " out of range (%s)", t->text,
+                        v, o->kind == OPT_MSS ? "0 to 65535" : "0 to 255");
         o->v[0] = v;
     } else if (is_ident(t, "sack")) {
         o->kind = OPT_SACK;
-        return parse_sack(p, o);
+        return parse_sack(p, t, o);
     } else if (is_ident(t, "TS")) {
+        static const char syntax[] = "TS val N ecr N";
         o->kind = OPT_TS;
-        if (!is_ident(take(p), "val") || expect_u32(p, &o->v[0]) ||
-            !is_ident(take(p), "ecr") || expect_u32(p, &o->v[1]))
-            return perr(p, t, "expected 'TS val N ecr N'");
+        if (expect_word(p, "val", syntax) || expect_u32(p, &o->v[0]) ||
+            expect_word(p, "ecr", syntax) || expect_u32(p, &o->v[1]))
+            return -1;
     } else {
-        return perr(p, t, "unknown TCP option '%s'", tok_desc(t));
+        return perr(p, t, "unknown TCP option '%s' (synfin knows nop, eol, "
+                    "mss N, wscale N, sackOK, sack L:R ..., TS val N ecr N)",
+                    tok_desc(t));
     }
     return 0;
 }
 
 static int parse_opts(struct parser *p, struct drill_seg *s)
 {
-    take(p); /* '<' */
+    const struct drill_token *open = take(p); /* '<' */
+    size_t bytes = 0;
     if (peek(p)->kind == TK_ELLIPSIS) {
+        /* packetdrill: "any options" is a check, and only `>` lines check */
+        if (s->inbound)
+            return perr(p, peek(p), "<...> for TCP options can only be used "
+                        "with outbound segments");
         take(p);
         s->opts_mode = OPTS_ANY;
         return expect_punct(p, '>');
@@ -233,12 +274,53 @@ static int parse_opts(struct parser *p, struct drill_seg *s)
     s->opts_mode = OPTS_LIST;
     for (;;) {
         struct drill_opt o;
+        const struct drill_token *at = peek(p);
         if (parse_one_opt(p, &o) || add_opt(p, s, o))
             return -1;
+        bytes += drill_opt_len(&o);
+        /* RFC 9293 3.1: the data offset leaves 40 bytes for options */
+        if (bytes > SF_TCP_OPT_MAX)
+            return perr(p, at, "TCP options too long: %zu bytes up to and "
+                        "including '%s', at most %d fit in a header", bytes,
+                        at->text, SF_TCP_OPT_MAX);
         if (!is_punct(peek(p), ','))
-            return expect_punct(p, '>');
+            break;
         take(p);
     }
+    if (!is_punct(peek(p), '>'))
+        return perr(p, peek(p), "expected ',' or '>' in the option list, "
+                    "found '%s'", tok_desc(peek(p)));
+    take(p);
+    /* An outbound list is compared byte for byte, padding included, so it
+     * must say what the padding is (packetdrill's rule). An inbound one is
+     * padded with EOL by the runner. */
+    if (!s->inbound && bytes % 4)
+        return perr(p, open, "outbound TCP options take %zu bytes, not a "
+                    "multiple of 4: write the padding (nop, eol) the stack "
+                    "sends", bytes);
+    return 0;
+}
+
+/* packetdrill's IP information after the direction: `[ect0]` or `(ect0)`.
+ * synfin understands the ECN marks. */
+static int parse_ecn(struct parser *p, struct drill_seg *s)
+{
+    static const char *const names[] = {
+        [ECN_NOECN] = "noecn", [ECN_ECT0] = "ect0", [ECN_ECT1] = "ect1",
+        [ECN_CE] = "ce", [ECN_ECT01] = "ect01"};
+    const struct drill_token *open = take(p);
+    char close = open->text[0] == '[' ? ']' : ')';
+    const struct drill_token *t = take(p);
+    for (int i = ECN_NOECN; i <= ECN_ECT01; i++)
+        if (is_ident(t, names[i]))
+            s->ecn = (enum drill_ecn)i;
+    if (s->ecn == ECN_UNSET)
+        return perr(p, t, "unsupported IP field '%s' in %c...%c: synfin "
+                    "understands the ECN marks noecn, ect0, ect1, ce, ect01",
+                    tok_desc(t), open->text[0], close);
+    if (s->ecn == ECN_ECT01 && s->inbound)
+        return perr(p, t, "[ect01] can only be used with outbound segments");
+    return expect_punct(p, close);
 }
 
 static int parse_seg_field(struct parser *p, struct drill_seg *s)
@@ -271,6 +353,9 @@ static int parse_seg(struct parser *p, struct drill_event *ev)
     const struct drill_token *dir = take(p);
     ev->kind = EV_SEG;
     s->inbound = dir->text[0] == '<';
+    if ((is_punct(peek(p), '[') || is_punct(peek(p), '(')) &&
+        peek(p)->line == dir->line && parse_ecn(p, s))
+        return -1;
     if (parse_flags(p, &s->flags))
         return -1;
     const struct drill_token *at = peek(p);
@@ -286,8 +371,13 @@ static int parse_seg(struct parser *p, struct drill_event *ev)
     while (peek(p)->kind == TK_IDENT && peek(p)->line == dir->line)
         if (parse_seg_field(p, s))
             return -1;
-    if (is_punct(peek(p), '<') && peek(p)->line == dir->line)
-        return parse_opts(p, s);
+    if (is_punct(peek(p), '<') && peek(p)->line == dir->line && parse_opts(p, s))
+        return -1;
+    if ((is_punct(peek(p), '[') || is_punct(peek(p), '(')) &&
+        peek(p)->line == dir->line)
+        return perr(p, peek(p), "'%s' after the segment: an ECN mark goes "
+                    "right after the direction, as in '%c [ect0] S 0:0(0) ...'",
+                    peek(p)->text, dir->text[0]);
     return 0;
 }
 

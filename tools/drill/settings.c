@@ -85,6 +85,10 @@ int drill_setting(struct drill_settings *s, const char *nameval, char *err,
         s->check_data = !eq || strcmp(v, "0");
         return 0;
     }
+    if (nlen == 17 && !strncmp(nameval, "tcp_ts_ecr_scaled", 17)) {
+        s->ts_ecr_scaled = !eq || strcmp(v, "0");
+        return 0;
+    }
     if (!eq || !parse_int(v, &x)) {
         if (eq)
             snprintf(err, errlen, "--%.*s=%s: needs a non-negative integer "
@@ -110,6 +114,14 @@ int drill_setting(struct drill_settings *s, const char *nameval, char *err,
         }
         s->set[SET_MSS] = true;
         s->val[SET_MSS] = x - 40;
+        return 0;
+    }
+    if (nlen == 17 && !strncmp(nameval, "tcp_ts_tick_usecs", 17)) {
+        if (x > 1000000) {
+            snprintf(err, errlen, "--tcp_ts_tick_usecs=%s: at most 1000000", v);
+            return -1;
+        }
+        s->ts_tick_us = x;
         return 0;
     }
     if (nlen == 4 && !strncmp(nameval, "seed", 4)) {

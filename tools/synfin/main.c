@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "synfin/cmds.h"
+#include "cmds.h"
 
 struct subcmd {
     const char *name;

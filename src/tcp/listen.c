@@ -1,0 +1,431 @@
+/* LISTEN (RFC 9293 3.10.7.2) and a listener's two queues: the SYN queue
+ * of half-open passive connections, kept as small records (struct
+ * tcp_req, RFC 4987 3.1), and the accept queue of established ones. A
+ * request is expanded into a full TCB on the caller's stack when
+ * something happens to it (tcp_req_inflate), run through the same RFC
+ * 9293 3.10 code as any connection, then folded back (tcp_req_deflate),
+ * promoted to a real connection, or deleted: tcp_req_settle() says which.
+ * The stack layer owns the request table and the memory. */
+#include <string.h>
+
+#include "tcp/tcp_int.h"
+
+static unsigned backlog_of(const struct sf_conn *l)
+{
+    return l->lq->backlog > 0 ? (unsigned)l->lq->backlog : 1;
+}
+
+/* ------------------------------------------------- 3.10.7.2 LISTEN */
+
+/* RFC 9293 3.10.7.2 second check, RFC 4987 3.6: a bare ACK that returns
+ * one of our SYN cookies (checked only where the RFC's checks would reach
+ * the ACK: after the RST check). */
+static bool returns_cookie(struct tcp_ctx *ctx, const struct sf_conn *l,
+                           const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+{
+    return (seg->flags & (SF_RST | SF_ACK | SF_SYN)) == SF_ACK &&
+           tcp_cookie_check(ctx, l, ip, seg);
+}
+
+/* RFC 9293 3.10.7.2, its checks in order; TCP_CONTINUE: a SYN with room
+ * for a new connection. */
+static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
+                                    const struct sf_ipv4 *ip,
+                                    const struct sf_tcp *seg)
+{
+    /* First: "An incoming RST should be ignored." */
+    if (seg->flags & SF_RST)
+        return tcp_dropped(SF_DROP_LISTEN_RST);
+    /* Second: "Any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>". */
+    if (seg->flags & SF_ACK)
+        return tcp_disp(TCP_DROP_RST, SF_DROP_LISTEN_ACK);
+    /* Fourth: anything else without SYN "should not be reached. Drop." */
+    if (!(seg->flags & SF_SYN))
+        return tcp_dropped(SF_DROP_LISTEN_NO_SYN);
+    /* Third: a SYN. One with FIN too is no peer's opening but a scanner's
+     * probe (Linux drops it as well): RFC 9293 3.10.7.2 would queue the
+     * FIN for after ESTABLISHED; synfin drops it, counted, and says so in
+     * docs/lifecycle.md. */
+    if (seg->flags & SF_FIN)
+        return tcp_dropped(SF_DROP_LISTEN_SYN_FIN);
+    /* With the accept queue full there is no room for the
+     * connection at the end of the handshake: drop, the peer retries. */
+    if (l->lq->acceptq_len >= backlog_of(l))
+        return tcp_dropped(SF_DROP_LISTEN_OVERFLOW);
+    /* A full SYN queue (a flood of half-open handshakes): answer with a
+     * cookie and keep no state (RFC 4987 3.6), or drop. */
+    if (l->lq->synq_len >= ctx->cfg->syn_backlog) {
+        if (!ctx->cfg->syncookies)
+            return tcp_dropped(SF_DROP_SYNQ_FULL);
+        tcp_send_cookie(ctx, l, ip, seg);
+        return tcp_disp(TCP_DONE, SF_DROP_NONE);
+    }
+    return TCP_GO;
+}
+
+/* RFC 9293 3.10.7.2: a segment for listener l. */
+enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
+                                           struct sf_conn *l,
+                                           const struct sf_ipv4 *ip,
+                                           const struct sf_tcp *seg)
+{
+    if (returns_cookie(ctx, l, ip, seg))
+        return TCP_LISTEN_COOKIE;
+    struct tcp_disp d = listen_check(ctx, l, ip, seg);
+    tcp_settle(ctx, l, ip, seg, d);
+    return d.v == TCP_CONTINUE ? TCP_LISTEN_SPAWN : TCP_LISTEN_DROP;
+}
+
+/* Would a SYN to l find room for a new request (tcp_listen_segment's
+ * accept and SYN queue checks)? */
+bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
+{
+    return l->lq->acceptq_len < backlog_of(l) &&
+           l->lq->synq_len < ctx->cfg->syn_backlog;
+}
+
+/* Does l's SYN queue hold a request (worth a look in the request table)? */
+bool tcp_listen_has_requests(const struct sf_conn *l)
+{
+    return l->lq && l->lq->synq_len;
+}
+
+/* listen() again on a listener adjusts its backlog. */
+void tcp_listen_set_backlog(struct sf_conn *l, int backlog)
+{
+    l->lq->backlog = backlog;
+}
+
+/* A listener is readable while its accept queue holds a connection. */
+bool tcp_listen_readable(const struct sf_conn *l)
+{
+    return l->lq && l->lq->acceptq_len;
+}
+
+void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
+{
+    c->reuseaddr = l->reuseaddr;
+    c->sndbuf_size = l->sndbuf_size;
+    c->rcvbuf_size = l->rcvbuf_size;
+    c->user_mss = l->user_mss;
+    c->nodelay = l->nodelay;
+    c->keepalive = l->keepalive;
+    c->keepidle_ms = l->keepidle_ms;
+    c->keepintvl_ms = l->keepintvl_ms;
+    c->keepcnt = l->keepcnt;
+    c->user_timeout_ms = l->user_timeout_ms;
+    c->linger_on = l->linger_on;
+    c->linger_secs = l->linger_secs;
+    c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
+}
+
+/* The new connection of a SYN to a listener, in a TCB c (the caller keeps
+ * it as a small request, or as a full TCB when a cookie returns). */
+void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
+                      struct sf_conn *c, const struct sf_ipv4 *ip,
+                      const struct sf_tcp *seg, uint32_t iss, bool send)
+{
+    c->local = (struct sf_addr){ip->dst, seg->dport};
+    c->remote = (struct sf_addr){ip->src, seg->sport};
+    c->passive = true;
+    tcp_inherit(c, l);
+    /* The child starts as a copy of the listener (its passive OPEN, not
+     * an event of its own), then takes LISTEN -> SYN_RCVD. */
+    tcp_set_state_untraced(ctx, c, SF_LISTEN, SF_CAUSE_OPEN_PASSIVE);
+    ctx->ctr.c[SF_CTR_PASSIVE_OPENS]++;
+    /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
+     * selected ... SND.NXT is set to ISS+1 and SND.UNA to ISS." Data on
+     * the SYN is not kept (no TFO): the peer sends it again. */
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_acked = seg->seq + 1;
+    c->iss = iss;
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_buf_seq = c->iss + 1;
+    c->snd_sml = c->iss;
+    tcp_set_send_window(c, seg);
+    tcp_set_send_mss(ctx, c, seg);
+    tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
+    if (send) {
+        tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
+    } else {
+        c->snd_nxt = c->snd_max = c->iss + 1; /* the cookie's SYN,ACK */
+    }
+}
+
+/* ------------------------------------------------------- SYN queue */
+
+static void synq_push(struct sf_conn *l, struct tcp_req *r)
+{
+    r->qprev = NULL;
+    r->qnext = l->lq->synq;
+    if (l->lq->synq)
+        l->lq->synq->qprev = r;
+    l->lq->synq = r;
+    l->lq->synq_len++;
+}
+
+void tcp_req_unlink(struct tcp_req *r)
+{
+    struct sf_conn *l = r->listener;
+    if (!l)
+        return;
+    if (r->qprev)
+        r->qprev->qnext = r->qnext;
+    else
+        l->lq->synq = r->qnext;
+    if (r->qnext)
+        r->qnext->qprev = r->qprev;
+    r->qnext = r->qprev = NULL;
+    l->lq->synq_len--;
+    r->listener = NULL;
+}
+
+/* Folds the TCB's handshake state into r (timer included) and frees what
+ * the TCB held; the SYN_RCVD count stays with r. */
+void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
+                     struct sf_conn *tmp)
+{
+    r->nrexmt = tmp->nrexmt;
+    r->rto_ms = tmp->rto_us / 1000;
+    r->syn_rexmitted = tmp->syn_rexmitted;
+    r->snd_wnd = (uint16_t)tmp->snd_wnd;
+    r->snd_mss = tmp->snd_mss;
+    sf_time_t due = tmp->deadline[TT_REXMT];
+    tcp_timers_stop_all(ctx, tmp);
+    if (due == SF_TIME_NEVER)
+        wheel_stop(&ctx->wheel, &r->timer);
+    else
+        wheel_start(&ctx->wheel, &r->timer, due);
+    ring_free(&tmp->sndbuf);
+    ring_free(&tmp->rcvbuf);
+    tcp_reass_free(tmp);
+}
+
+void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
+                       struct sf_conn *l, struct sf_conn *tmp)
+{
+    memset(r, 0, sizeof *r);
+    wheel_timer_init(&r->timer, TK_REQ);
+    r->local = tmp->local;
+    r->remote = tmp->remote;
+    r->iss = tmp->iss;
+    r->irs = tmp->irs;
+    r->listener = l;
+    synq_push(l, r);
+    tcp_req_deflate(ctx, r, tmp);
+}
+
+/* A SYN for listener l (tcp_listen_segment said TCP_LISTEN_SPAWN): the new
+ * half-open connection goes into r and l's SYN queue, its SYN,ACK sent.
+ * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
+void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
+                        struct tcp_req *r, const struct sf_ipv4 *ip,
+                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt)
+{
+    struct sf_conn tmp;
+    tcp_conn_init(ctx, &tmp);
+    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
+    uint32_t iss = tw_snd_nxt
+                       ? tcp_isn_above(ctx, &local, &remote, *tw_snd_nxt)
+                       : tcp_isn(ctx, &local, &remote);
+    tcp_listen_spawn(ctx, l, &tmp, ip, seg, iss, true);
+    tcp_req_from_conn(ctx, r, l, &tmp);
+}
+
+void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
+                     struct sf_conn *tmp)
+{
+    tcp_conn_init_record(ctx, tmp, SF_SYN_RCVD);
+    if (r->listener)
+        tcp_inherit(tmp, r->listener);
+    tmp->passive = true;
+    tmp->local = r->local;
+    tmp->remote = r->remote;
+    tmp->iss = r->iss;
+    tmp->irs = r->irs;
+    tmp->snd_una = r->iss;
+    tmp->snd_nxt = tmp->snd_max = r->iss + 1;
+    tmp->snd_buf_seq = r->iss + 1;
+    tmp->snd_sml = r->iss;
+    tmp->rcv_nxt = tmp->rcv_acked = r->irs + 1;
+    tmp->snd_wnd = tmp->max_snd_wnd = r->snd_wnd;
+    tmp->snd_wl1 = r->irs;
+    tmp->snd_mss = r->snd_mss;
+    tmp->rto_us = r->rto_ms * 1000;
+    tmp->nrexmt = r->nrexmt;
+    tmp->syn_rexmitted = r->syn_rexmitted;
+    tmp->rcv_wnd = tcp_rcv_window(tmp);
+    /* the record's timer is the TCB's retransmission deadline */
+    tmp->deadline[TT_REXMT] =
+        wheel_timer_pending(&r->timer) ? r->timer.expires : SF_TIME_NEVER;
+}
+
+/* A segment for request r: run through tmp, expanded from r; false if it
+ * was dropped first (the accept queue is full), tmp unused. */
+bool tcp_req_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
+                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     const struct sf_tcp *seg)
+{
+    if (tcp_listen_acceptq_full(ctx, r->listener, ip, seg))
+        return false;
+    tcp_req_inflate(ctx, r, tmp);
+    tcp_segment_arrives(ctx, tmp, ip, seg);
+    return true;
+}
+
+/* Request r's SYN,ACK retransmission timer popped: run it in tmp. */
+void tcp_req_timer_fire(struct tcp_ctx *ctx, const struct tcp_req *r,
+                        struct sf_conn *tmp)
+{
+    tcp_req_inflate(ctx, r, tmp);
+    tmp->deadline[TT_REXMT] = ctx->now; /* popped from the wheel: due */
+    tcp_conn_timer_fire(ctx, tmp);
+}
+
+/* After tmp (expanded from r) was run: ended (tmp freed; the caller
+ * deletes r), still SYN_RCVD (folded back into r), or established (the
+ * caller gives tmp memory of its own and deletes r). */
+enum tcp_req_fate tcp_req_settle(struct tcp_ctx *ctx, struct tcp_req *r,
+                                 struct sf_conn *tmp)
+{
+    if (tmp->dead) {
+        tcp_conn_destroy(ctx, tmp);
+        return TCP_REQ_GONE;
+    }
+    if (tmp->state == SF_SYN_RCVD) {
+        tcp_req_deflate(ctx, r, tmp);
+        return TCP_REQ_KEPT;
+    }
+    return TCP_REQ_ESTABLISHED;
+}
+
+/* RFC 9293 3.10.6 STATUS of a request. */
+void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->state = SF_SYN_RCVD;
+    info->sd = -1;
+    info->local = r->local;
+    info->remote = r->remote;
+    info->iss = r->iss;
+    info->irs = r->irs;
+    info->snd_una = r->iss;
+    info->snd_nxt = r->iss + 1;
+    info->rcv_nxt = r->irs + 1;
+    info->snd_wnd = r->snd_wnd;
+    info->snd_mss = r->snd_mss;
+    info->rto = (sf_time_t)r->rto_ms * SF_MSEC;
+    info->retransmits = r->nrexmt;
+    info->timer = wheel_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
+                                              : SF_TIMER_NONE;
+    info->timer_expires = wheel_timer_pending(&r->timer) ? r->timer.expires
+                                                      : SF_TIME_NEVER;
+}
+
+/* ---------------------------------------------------- accept queue */
+
+/* Linux's answer to a full accept queue: the final ACK of a handshake is
+ * dropped; the client's retransmission or our SYN,ACK retransmission
+ * brings the handshake back once there is room. */
+bool tcp_listen_acceptq_full(struct tcp_ctx *ctx, const struct sf_conn *l,
+                             const struct sf_ipv4 *ip,
+                             const struct sf_tcp *seg)
+{
+    if (!(seg->flags & SF_ACK) || (seg->flags & (SF_SYN | SF_RST)) ||
+        l->lq->acceptq_len < backlog_of(l))
+        return false;
+    tcp_settle(ctx, NULL, ip, seg, tcp_disp(TCP_DROP, SF_DROP_ACCEPTQ_FULL));
+    return true;
+}
+
+/* Takes c off the accept queue of its listener l. */
+void tcp_child_unlink(struct sf_conn *l, struct sf_conn *c)
+{
+    if (!l || !l->lq || !c->in_acceptq)
+        return;
+    struct tcp_lq *q = l->lq;
+    struct sf_conn *prev = NULL;
+    for (struct sf_conn *x = q->acceptq; x && x != c; x = x->qnext)
+        prev = x; /* short: the queue is bounded by the backlog */
+    if (prev)
+        prev->qnext = c->qnext;
+    else
+        q->acceptq = c->qnext;
+    if (q->acceptq_tail == c)
+        q->acceptq_tail = prev;
+    c->qnext = NULL;
+    q->acceptq_len--;
+    c->in_acceptq = false;
+}
+
+/* A connection that completed its handshake joins the accept queue. */
+void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l, struct sf_conn *c)
+{
+    struct tcp_lq *q = l->lq;
+    c->qnext = NULL;
+    if (q->acceptq_tail)
+        q->acceptq_tail->qnext = c;
+    else
+        q->acceptq = c;
+    q->acceptq_tail = c;
+    q->acceptq_len++;
+    c->in_acceptq = true;
+    tcp_wakeup(ctx, l); /* the listener is readable */
+}
+
+struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l)
+{
+    struct sf_conn *c = l->lq->acceptq;
+    (void)ctx;
+    if (!c)
+        return NULL;
+    tcp_child_unlink(l, c);
+    return c;
+}
+
+/* ------------------------------------------- the listener closes */
+
+/* The listener of c is closing: c is reset and ends. */
+void tcp_listener_closed(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->in_acceptq) {
+        tcp_abort(ctx, c);
+        return;
+    }
+    /* A handshake in progress: tell the peer it will not complete. */
+    if (c->state == SF_SYN_RCVD) {
+        tcp_send_rst(ctx, c);
+        tcp_terminate(ctx, c, 0, SF_CAUSE_LISTENER_CLOSED);
+    }
+}
+
+/* The listener l closes: the first request of its SYN queue is reset (a
+ * RST, then CLOSED) and taken off the queue. Returns it for the caller to
+ * delete; NULL once the queue is empty. */
+struct tcp_req *tcp_listen_reset_next_req(struct tcp_ctx *ctx,
+                                          struct sf_conn *l)
+{
+    struct tcp_req *r = l->lq->synq;
+    if (!r)
+        return NULL;
+    struct sf_conn tmp;
+    tcp_req_inflate(ctx, r, &tmp);
+    tcp_listener_closed(ctx, &tmp); /* SYN_RCVD: always ends it */
+    tcp_conn_destroy(ctx, &tmp);
+    tcp_req_unlink(r);
+    return r;
+}
+
+/* The listener l closes: the first connection of its accept queue is
+ * reset and taken off the queue. Returns it for the caller to reap; NULL
+ * once the queue is empty. */
+struct sf_conn *tcp_listen_reset_next_child(struct tcp_ctx *ctx,
+                                            struct sf_conn *l)
+{
+    struct sf_conn *c = l->lq->acceptq;
+    if (!c)
+        return NULL;
+    tcp_listener_closed(ctx, c);
+    tcp_child_unlink(l, c);
+    return c;
+}

@@ -1,0 +1,235 @@
+/* JSON event trace (see json.h). Every object has "t_ns" (virtual time in
+ * nanoseconds), "event" and "host"/"host_name". Segments ("sent", "lost",
+ * "delivered") add "from", "to", "src", "dst", "len_ip", "ttl", "ip_id",
+ * "seq", "ack", "flags" (array), "win", "urp", "len", "options" and
+ * "network" (array of duplicate/reordered/corrupted/injected); "sent" has
+ * "arrive_ns", "lost" has "reason" and "reason_text". A datagram that does
+ * not parse (a corrupted copy, say) has "valid": false and "error".
+ * "state" has "from_state", "to_state", "cause", "cause_text", "local",
+ * "remote"; "drop" has "reason", "reason_text"; "timer" has "timer". */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/json.h"
+#include "synfin/wire.h"
+
+struct jsonw {
+    FILE *f;
+    bool first, is_stdout;
+};
+
+struct jsonw *jsonw_open(const char *path, char *err, size_t errlen)
+{
+    struct jsonw *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->is_stdout = !strcmp(path, "-");
+    j->f = j->is_stdout ? stdout : fopen(path, "w");
+    if (!j->f) {
+        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        free(j);
+        return NULL;
+    }
+    j->first = true;
+    fputs("[\n", j->f);
+    return j;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void jstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void jkey(FILE *f, const char *k, const char *v)
+{
+    fprintf(f, ",\"%s\":", k);
+    jstr(f, v);
+}
+
+static void jaddr(FILE *f, const char *k, uint32_t ip, uint16_t port)
+{
+    char b[32];
+    struct sf_addr a = {ip, port};
+    jkey(f, k, sf_addr_fmt(&a, b, sizeof b));
+}
+
+static void jflags(FILE *f, uint8_t fl)
+{
+    static const char *const names[8] = {"FIN", "SYN", "RST", "PSH",
+                                         "ACK", "URG", "ECE", "CWR"};
+    fputs(",\"flags\":[", f);
+    bool first = true;
+    for (int i = 0; i < 8; i++)
+        if (fl & (1u << i)) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
+            first = false;
+        }
+    fputc(']', f);
+}
+
+static void jopts(FILE *f, const struct sf_tcp_opts *o)
+{
+    fputs(",\"options\":{", f);
+    const char *sep = "";
+    if (o->has_mss)
+        fprintf(f, "%s\"mss\":%u", sep, o->mss), sep = ",";
+    if (o->has_wscale)
+        fprintf(f, "%s\"wscale\":%u", sep, o->wscale), sep = ",";
+    if (o->sack_ok)
+        fprintf(f, "%s\"sack_ok\":true", sep), sep = ",";
+    if (o->has_ts)
+        fprintf(f, "%s\"ts_val\":%u,\"ts_ecr\":%u", sep, o->ts_val, o->ts_ecr),
+            sep = ",";
+    if (o->nsack) {
+        fprintf(f, "%s\"sack\":[", sep);
+        for (unsigned i = 0; i < o->nsack && i < 4; i++)
+            fprintf(f, "%s[%u,%u]", i ? "," : "", o->sack[i][0], o->sack[i][1]);
+        fputc(']', f);
+    }
+    fputc('}', f);
+}
+
+static void jnet(FILE *f, unsigned fl)
+{
+    static const char *const names[4] = {"duplicate", "reordered", "corrupted",
+                                         "injected"};
+    fputs(",\"network\":[", f);
+    bool first = true;
+    for (int i = 0; i < 4; i++)
+        if (fl & (1u << i)) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
+            first = false;
+        }
+    fputc(']', f);
+}
+
+static void jsegment(FILE *f, const struct sf_sim_event *ev)
+{
+    struct sf_ipv4 ip;
+    struct sf_tcp t;
+    enum sf_drop e = sf_ipv4_parse(ev->dgram, ev->len, &ip);
+    if (!e)
+        e = sf_tcp_parse(&ip, &t);
+    fprintf(f, ",\"len_ip\":%zu", ev->len);
+    jnet(f, ev->flags);
+    if (e) {
+        fputs(",\"valid\":false", f);
+        jkey(f, "error", sf_drop_name(e));
+        return;
+    }
+    jaddr(f, "src", ip.src, t.sport);
+    jaddr(f, "dst", ip.dst, t.dport);
+    fprintf(f, ",\"ttl\":%u,\"ip_id\":%u,\"seq\":%u,\"ack\":%u", ip.ttl, ip.id,
+            t.seq, t.ack);
+    jflags(f, t.flags);
+    fprintf(f, ",\"win\":%u,\"urp\":%u,\"len\":%zu", t.win, t.urp, t.len);
+    jopts(f, &t.opt);
+}
+
+static void jstack(FILE *f, const struct sf_trace_event *t)
+{
+    switch (t->kind) {
+    case SF_TRACE_STATE:
+        jkey(f, "from_state", sf_state_name(t->from));
+        jkey(f, "to_state", sf_state_name(t->to));
+        jkey(f, "cause", sf_cause_name(t->cause));
+        jaddr(f, "local", t->local.ip, t->local.port);
+        jaddr(f, "remote", t->remote.ip, t->remote.port);
+        break;
+    case SF_TRACE_DROP:
+        jkey(f, "reason", sf_drop_name(t->drop));
+        jkey(f, "reason_text", sf_drop_text(t->drop));
+        break;
+    case SF_TRACE_TIMER:
+        jkey(f, "timer", sf_timer_name(t->timer));
+        jaddr(f, "local", t->local.ip, t->local.port);
+        jaddr(f, "remote", t->remote.ip, t->remote.port);
+        break;
+    default:
+        jkey(f, "text", t->note ? t->note : "");
+        break;
+    }
+}
+
+static const char *event_name(const struct sf_sim_event *ev)
+{
+    if (ev->kind == SF_SIM_EV_SEND)
+        return ev->drop ? "lost" : "sent";
+    if (ev->kind == SF_SIM_EV_ARRIVE)
+        return "delivered";
+    switch (ev->trace->kind) {
+    case SF_TRACE_STATE:
+        return "state";
+    case SF_TRACE_DROP:
+        return "drop";
+    case SF_TRACE_TIMER:
+        return "timer";
+    case SF_TRACE_NOTE:
+        return "note";
+    default:
+        return NULL; /* SEG_IN/SEG_OUT repeat the sim's own segment events */
+    }
+}
+
+void jsonw_event(struct jsonw *j, const struct sf_sim_event *ev,
+                 const char *const *names, int nh)
+{
+    const char *name = event_name(ev);
+    if (!j || !name)
+        return;
+    FILE *f = j->f;
+    fprintf(f, "%s{\"t_ns\":%llu,\"event\":\"%s\",\"host\":%d", j->first ? "" : ",\n",
+            (unsigned long long)ev->now, name, ev->host);
+    j->first = false;
+    if (ev->host >= 0 && ev->host < nh)
+        jkey(f, "host_name", names[ev->host]);
+    if (ev->kind == SF_SIM_EV_STACK) {
+        jstack(f, ev->trace);
+    } else {
+        bool in = ev->kind == SF_SIM_EV_ARRIVE;
+        fprintf(f, ",\"from\":%d,\"to\":%d", in ? ev->peer : ev->host,
+                in ? ev->host : ev->peer);
+        if (ev->kind == SF_SIM_EV_SEND && !ev->drop)
+            fprintf(f, ",\"arrive_ns\":%llu", (unsigned long long)ev->arrive);
+        if (ev->kind == SF_SIM_EV_SEND && ev->drop) {
+            static const char *const dn[SF_SIM_NDROPS] = {
+#define SF_X_(n, text) [SF_SIM_DROP_##n] = #n,
+                SF_SIM_DROP_LIST(SF_X_)
+#undef SF_X_
+            };
+            jkey(f, "reason", (unsigned)ev->drop < SF_SIM_NDROPS && dn[ev->drop]
+                                  ? dn[ev->drop] : "?");
+            jkey(f, "reason_text", sf_sim_drop_text(ev->drop));
+        }
+        jsegment(f, ev);
+    }
+    fputc('}', f);
+}
+
+int jsonw_close(struct jsonw *j)
+{
+    if (!j)
+        return 0;
+    fputs(j->first ? "]\n" : "\n]\n", j->f);
+    int rc = ferror(j->f) ? -1 : 0;
+    if (j->is_stdout)
+        rc |= fflush(j->f) ? -1 : 0;
+    else
+        rc |= fclose(j->f) ? -1 : 0;
+    free(j);
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* What the ladder's model (model.c) and its text (text.c) share. */
+#ifndef SF_TOOLS_LADDER_INT_H
+#define SF_TOOLS_LADDER_INT_H
+
+#include "ladder/ladder.h"
+
+enum explain_key {
+    EX_SYN, EX_SYNACK, EX_HS_ACK, EX_DATA, EX_ACK, EX_FIN, EX_FIN_ACK,
+    EX_RST, EX_RST_REFUSED, EX_RST_OLD, EX_LOST, EX_DUP, EX_CORRUPT,
+    EX_REORDER, EX_OLD, EX_RETRANSMIT, EX_TW_EXPIRED, EX_DROP,
+    EX_NKEYS
+};
+
+/* The explanation of a step of kind k; of a state change (NULL: none);
+ * the reason written beside a state change. */
+const char *ladder_explain_text(enum explain_key k, bool zh);
+const char *ladder_state_text(enum sf_state from, enum sf_state to,
+                              enum sf_cause cause, bool zh);
+const char *ladder_cause_text(enum sf_cause cause);
+
+#endif

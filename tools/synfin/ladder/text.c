@@ -1,0 +1,201 @@
+/* The ladder's teaching text, English and Chinese, as data: one line for
+ * each new kind of step (--explain), one for each state change, and the
+ * reason written beside each state change. */
+#include <stddef.h>
+
+#include "ladder/ladder_int.h"
+
+struct bitext {
+    const char *en, *zh;
+};
+
+static const struct bitext explain_text[EX_NKEYS] = {
+    [EX_SYN] = {"SYN asks to open a connection and announces this side's "
+                "initial sequence number (ISN) and MSS. It carries no data "
+                "but uses up one sequence number.",
+                "SYN 请求建立连接，并告知本端的初始序号（ISN）和 MSS。"
+                "SYN 不携带数据，却要占用一个序号。"},
+    [EX_SYNACK] = {"SYN,ACK is the answer's own SYN (its own ISN) plus ack=1: "
+                   "the peer's SYN used sequence number 0, so the next one "
+                   "expected is ISN+1.",
+                   "SYN,ACK 带上应答方自己的 SYN（它自己的 ISN），并确认 ack=1："
+                   "对方的 SYN 占用了序号 0，所以期望的下一个序号是 ISN+1。"},
+    [EX_HS_ACK] = {"This ACK completes the three-way handshake: each side's "
+                   "ISN has now been acknowledged by the other, so both are "
+                   "synchronized.",
+                   "这个 ACK 完成了三次握手：双方的初始序号都已得到对方确认，"
+                   "连接进入同步状态。"},
+    [EX_DATA] = {"Data: len bytes starting at seq. The receiver answers "
+                 "with ack=seq+len, the next byte it expects; acks are "
+                 "cumulative.",
+                 "数据：从 seq 开始的 len 个字节。接收方回复 ack=seq+len，"
+                 "即它期望的下一个字节；确认是累计的。"},
+    [EX_ACK] = {"A pure ACK: it acknowledges every byte before ack= and, "
+                "carrying no data, uses no sequence number.",
+                "纯 ACK：确认 ack= 之前的所有字节；它不携带数据，不占用序号。"},
+    [EX_FIN] = {"FIN: this side has no more data to send. It closes only "
+                "its own direction (the peer may go on sending), so a "
+                "close takes four segments: a FIN and an ACK each way. "
+                "The FIN uses one sequence number.",
+                "FIN：本端没有数据要发送了。它只关闭自己这个方向（对端仍可继续"
+                "发送），所以关闭连接要四个报文段——每个方向各一个 FIN 和一个 "
+                "ACK，即四次挥手。FIN 占用一个序号。"},
+    [EX_FIN_ACK] = {"The ACK of a FIN is the FIN's seq+1, because the FIN "
+                    "used a sequence number.",
+                    "对 FIN 的确认号是 FIN 的序号 + 1，因为 FIN 占用了一个序号。"},
+    [EX_RST] = {"RST ends the connection at once: no FIN exchange, no "
+                "TIME_WAIT, and unread data is thrown away; the peer's "
+                "next call fails with ECONNRESET.",
+                "RST 立即终止连接：没有挥手，没有 TIME_WAIT，未读的数据被丢弃；"
+                "对端的下一次调用返回 ECONNRESET。"},
+    [EX_RST_REFUSED] = {"Nobody listens on that port, so the host refuses "
+                        "the SYN with RST,ACK; ack=ISN+1 shows which SYN it "
+                        "answers. connect() fails with ECONNREFUSED.",
+                        "该端口上没有监听者，主机用 RST,ACK 拒绝这个 SYN；"
+                        "ack=ISN+1 表明它回应的是哪个 SYN。connect() 返回 "
+                        "ECONNREFUSED。"},
+    [EX_RST_OLD] = {"The SYN,ACK acknowledges a SYN this side never sent "
+                    "(an old duplicate), so it answers RST with seq equal "
+                    "to that ack, which the other side must accept "
+                    "(RFC 9293 Figure 8).",
+                    "这个 SYN,ACK 确认的是本端从未发出的 SYN（一个旧的重复报文），"
+                    "于是本端回复 RST，其序号等于该确认号，对方必须接受"
+                    "（RFC 9293 图 8）。"},
+    [EX_LOST] = {"Lost in the network: the sender learns of it only when "
+                 "no ACK comes before its retransmission timer fires.",
+                 "在网络中丢失：发送方只有在重传定时器到期仍未收到 ACK 时才会察觉。"},
+    [EX_DUP] = {"The network delivered this datagram twice; the receiver "
+                "sees sequence numbers it already has and only ACKs again.",
+                "网络把这个数据报投递了两次；接收方发现序号已收到过，只会再回一个 ACK。"},
+    [EX_CORRUPT] = {"A bit was flipped on the way: the receiver's checksum "
+                    "catches it and drops the segment without a word; the "
+                    "sender will retransmit.",
+                    "途中有一个比特被翻转：接收方的校验和发现错误，悄悄丢弃该报文段；"
+                    "发送方随后会重传。"},
+    [EX_REORDER] = {"Held back in the network: later segments overtake it "
+                    "and it arrives out of order.",
+                    "在网络中被延迟：后发的报文段先到，它乱序到达。"},
+    [EX_OLD] = {"An old duplicate SYN from an earlier incarnation of this "
+                "connection, still wandering in the network, arrives first.",
+                "一个来自该连接早先化身的旧重复 SYN，仍在网络中游荡，先到达了。"},
+    [EX_RETRANSMIT] = {"Retransmission timeout: no ACK came within the RTO, "
+                       "so the segment is sent again and the RTO doubles "
+                       "(exponential backoff, RFC 6298 5.5).",
+                       "重传超时：在 RTO 内没有收到 ACK，于是重发该报文段，"
+                       "并把 RTO 加倍（指数退避，RFC 6298 5.5）。"},
+    [EX_TW_EXPIRED] = {"2*MSL has passed: any old duplicate of this "
+                       "connection has died out, and the connection is "
+                       "forgotten.",
+                       "2*MSL 已过：该连接的旧重复报文都已消亡，连接被彻底遗忘。"},
+    [EX_DROP] = {"The stack dropped this segment: it is counted under its "
+                 "reason and, as the RFC asks, usually answered by nothing "
+                 "or an ACK.",
+                 "协议栈丢弃了这个报文段：按原因计数，并按 RFC 的要求通常不回应，"
+                 "或只回一个 ACK。"},
+};
+
+const char *ladder_explain_text(enum explain_key k, bool zh)
+{
+    return zh ? explain_text[k].zh : explain_text[k].en;
+}
+
+#define ANY (-1)
+
+/* Explanations of state changes, by the state entered (and the one left,
+ * or the cause, where that changes the reason): the first row that fits.
+ * Entering CLOSED at the end of TIME_WAIT has none (the timer row
+ * explains it). */
+static const struct state_text {
+    enum sf_state to;
+    int from;  /* enum sf_state, or ANY */
+    int cause; /* enum sf_cause, or ANY */
+    struct bitext text;
+} state_texts[] = {
+    {SF_LISTEN, SF_SYN_RCVD, ANY,
+     {"Reset while half-open from a passive OPEN: back to LISTEN, "
+      "as if the SYN had never come (RFC 9293 3.10.7.4).",
+      "被动打开的半连接收到 RST：回到 LISTEN，就像那个 SYN 从未到达"
+      "（RFC 9293 3.10.7.4）。"}},
+    {SF_LISTEN, ANY, ANY,
+     {"listen(): a passive OPEN, waiting for a SYN.",
+      "listen()：被动打开，等待 SYN。"}},
+    {SF_SYN_SENT, ANY, ANY,
+     {"connect(): an active OPEN; the SYN is out, waiting for SYN,ACK.",
+      "connect()：主动打开；SYN 已发出，等待 SYN,ACK。"}},
+    {SF_SYN_RCVD, SF_SYN_SENT, ANY,
+     {"Simultaneous open: a SYN arrived while ours was still "
+      "unanswered; each side answers with SYN,ACK.",
+      "同时打开：自己的 SYN 尚未得到应答时收到了对方的 SYN；"
+      "双方都回复 SYN,ACK。"}},
+    {SF_SYN_RCVD, ANY, ANY,
+     {"A SYN arrived: the SYN,ACK goes back, waiting for the last "
+      "ACK of the handshake.",
+      "收到 SYN：回复 SYN,ACK，等待握手的最后一个 ACK。"}},
+    {SF_ESTABLISHED, ANY, ANY,
+     {"The connection is open: data may now flow both ways.",
+      "连接已建立：数据可以双向传输了。"}},
+    {SF_FIN_WAIT_1, ANY, ANY,
+     {"close(): our FIN is sent; waiting for its ACK.",
+      "close()：FIN 已发出，等待它的 ACK。"}},
+    {SF_FIN_WAIT_2, ANY, ANY,
+     {"Our FIN is acknowledged: our direction is closed but the peer "
+      "may still send. The connection is half-closed.",
+      "我们的 FIN 已被确认：本方向已关闭，但对端仍可发送数据——连接处于半关闭状态。"}},
+    {SF_CLOSE_WAIT, ANY, ANY,
+     {"The peer closed its direction: the application reads EOF "
+      "(recv returns 0) and decides when to close its own.",
+      "对端关闭了它的方向：应用读到 EOF（recv 返回 0），自己决定何时关闭本方向。"}},
+    {SF_LAST_ACK, ANY, ANY,
+     {"close() after the peer's FIN: our FIN is sent; its ACK will be "
+      "the last segment of the connection.",
+      "收到对端 FIN 之后调用 close()：FIN 已发出，它的 ACK 将是连接的最后一个报文段。"}},
+    {SF_CLOSING, ANY, ANY,
+     {"Simultaneous close: the peer's FIN arrived before the ACK of "
+      "ours; both sides now wait for that ACK.",
+      "同时关闭：对端的 FIN 先于对我方 FIN 的 ACK 到达；双方都在等待这个 ACK。"}},
+    {SF_TIME_WAIT, ANY, ANY,
+     {"TIME_WAIT lasts 2*MSL: old duplicates of this connection die out "
+      "before its addresses can be reused, and if our last ACK is lost "
+      "the peer's retransmitted FIN can be ACKed again.",
+      "TIME_WAIT 持续 2*MSL：让该连接的旧重复报文在地址被重用前消亡；"
+      "若最后的 ACK 丢失，还能再次确认对端重传的 FIN。"}},
+    {SF_CLOSED, ANY, SF_CAUSE_RCV_ACK_OF_FIN,
+     {"The ACK of our FIN arrived: both directions are closed. The "
+      "side that closed second needs no TIME_WAIT.",
+      "收到对我方 FIN 的确认：两个方向都已关闭。后关闭的一方不需要 TIME_WAIT。"}},
+    {SF_CLOSED, ANY, SF_CAUSE_RCV_RST,
+     {"Reset: the connection is gone at once.",
+      "被重置：连接立即消失。"}},
+    {SF_CLOSED, ANY, SF_CAUSE_ABORT,
+     {"SO_LINGER {1, 0} turns close() into ABORT: a RST instead of "
+      "a FIN, and no TIME_WAIT.",
+      "SO_LINGER {1, 0} 把 close() 变成 ABORT：发送 RST 而不是 FIN，"
+      "也没有 TIME_WAIT。"}},
+    {SF_CLOSED, ANY, SF_CAUSE_TIMEOUT_RETRANSMIT,
+     {"Too many retransmissions: the stack gives up and the call "
+      "fails with ETIMEDOUT.",
+      "重传次数过多：协议栈放弃，调用返回 ETIMEDOUT。"}},
+};
+
+const char *ladder_state_text(enum sf_state from, enum sf_state to,
+                              enum sf_cause cause, bool zh)
+{
+    for (size_t i = 0; i < sizeof state_texts / sizeof state_texts[0]; i++) {
+        const struct state_text *t = &state_texts[i];
+        if (t->to == to && (t->from == ANY || t->from == (int)from) &&
+            (t->cause == ANY || t->cause == (int)cause))
+            return zh ? t->text.zh : t->text.en;
+    }
+    return NULL;
+}
+
+static const char *const cause_text[SF_NCAUSES] = {
+#define SF_X_(name, text) [SF_CAUSE_##name] = text,
+    SF_CAUSE_LIST(SF_X_)
+#undef SF_X_
+};
+
+const char *ladder_cause_text(enum sf_cause cause)
+{
+    return cause_text[cause];
+}

@@ -1,0 +1,432 @@
+/* The servers of `synfin serve` (see app_serve.h). Every wake-up of the
+ * loop services every connection: each step is non-blocking and stops at
+ * SF_EAGAIN, so a connection that cannot move costs one call. */
+#include "net/app_serve.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STEPS 64 /* reads per connection per wake-up: fairness */
+
+static struct sf_stack *stk(struct serve *s) { return s->cli.tun.st; }
+
+static int listen_all(struct serve *s)
+{
+    for (int i = 0; i < s->napps; i++) {
+        struct app *a = &s->apps[i];
+        int one = 1, sd = sf_socket(stk(s));
+        struct sf_addr l = {0, a->port};
+        int r = sd < 0 ? sd : sf_setsockopt(stk(s), sd, SF_SOL_SOCKET,
+                                            SF_SO_REUSEADDR, &one, sizeof one);
+        r = r < 0 ? r : sf_bind(stk(s), sd, &l);
+        r = r < 0 ? r : sf_listen(stk(s), sd, s->cli.backlog);
+        if (r < 0) {
+            fprintf(stderr, "synfin serve: cannot listen on port %u: %s (is "
+                    "another --app on it?)\n", a->port, sf_strerror(r));
+            return -1;
+        }
+        a->lsd = sd;
+    }
+    return 0;
+}
+
+static void daytime(struct serve *s, int sd)
+{
+    char line[80];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    size_t n = strftime(line, sizeof line, "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &tm);
+    sf_send(stk(s), sd, line, n, 0);
+    /* RFC 867: "the server closes the connection" right after: synfin is
+     * the active closer. */
+    sf_close(stk(s), sd);
+}
+
+static void proxy_start(struct sconn *c)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(c->app->target.ip);
+    sin.sin_port = htons(c->app->target.port);
+    c->kfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->kfd >= 0 && connect(c->kfd, (struct sockaddr *)&sin, sizeof sin) == 0)
+        c->kconnected = true;
+}
+
+static int add_conn(struct serve *s, struct app *a, int sd)
+{
+    if (s->nconns == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        struct sconn **n = realloc(s->conns, (size_t)cap * sizeof *n);
+        if (!n)
+            return -1;
+        s->conns = n;
+        s->cap = cap;
+    }
+    struct sconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    c->app = a;
+    c->sd = sd;
+    c->kfd = -1;
+    if (a->kind == APP_PROXY)
+        proxy_start(c);
+    s->conns[s->nconns++] = c;
+    return 0;
+}
+
+static void accept_all(struct serve *s)
+{
+    for (int i = 0; i < s->napps; i++) {
+        struct app *a = &s->apps[i];
+        for (int k = 0; a->lsd >= 0 && k < STEPS; k++) {
+            int sd = sf_accept(stk(s), a->lsd, NULL);
+            if (sd < 0)
+                break;
+            tun_cli_sockopts(&s->cli, sd);
+            if (a->kind == APP_DAYTIME)
+                daytime(s, sd);
+            else if (add_conn(s, a, sd) < 0)
+                sf_close(stk(s), sd);
+        }
+    }
+}
+
+/* ---------------------------------------------------- synfin-side relay */
+
+/* Sends what r holds; returns 0 or a negative SF_E* error. */
+static int sf_flush(struct sf_stack *st, int sd, struct relay *r)
+{
+    while (r->off < r->len) {
+        long n = sf_send(st, sd, r->buf + r->off, r->len - r->off, 0);
+        if (n == SF_EAGAIN)
+            return 0;
+        if (n < 0)
+            return (int)n;
+        r->off += (size_t)n;
+    }
+    r->off = r->len = 0;
+    return 0;
+}
+
+/* Reads into an empty r; returns 1 if it read, 0 if nothing, or an error. */
+static int sf_fill(struct sf_stack *st, int sd, struct relay *r)
+{
+    if (r->len || r->eof)
+        return 0;
+    long n = sf_recv(st, sd, r->buf, sizeof r->buf, 0);
+    if (n == SF_EAGAIN)
+        return 0;
+    if (n < 0)
+        return (int)n;
+    if (n == 0)
+        r->eof = true;
+    r->off = 0;
+    r->len = (size_t)n;
+    return n > 0;
+}
+
+static void close_sd(struct serve *s, struct sconn *c, bool abort)
+{
+    if (c->sd < 0)
+        return;
+    if (abort) {
+        struct sf_linger lg = {1, 0};
+        sf_setsockopt(stk(s), c->sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg);
+    }
+    sf_close(stk(s), c->sd);
+    c->sd = -1;
+}
+
+/* The peer's FIN was read and everything echoed: close, after
+ * --close-delay. On SIGINT/SIGTERM, our FIN goes first instead. */
+static sf_time_t finish(struct serve *s, struct sconn *c, sf_time_t now)
+{
+    struct relay *r = &c->up;
+    if (r->eof && !r->len && !c->down.len) {
+        if (!c->eof_at)
+            c->eof_at = now;
+        if (s->cli.quit || now >= c->eof_at + s->close_delay) {
+            close_sd(s, c, false);
+            return SF_TIME_NEVER;
+        }
+        return c->eof_at + s->close_delay;
+    }
+    if (s->cli.quit && !r->len && !c->down.len && !r->shut) {
+        sf_shutdown(stk(s), c->sd, SF_SHUT_WR);
+        r->shut = true;
+    }
+    return SF_TIME_NEVER;
+}
+
+static void chargen_fill(struct sconn *c)
+{
+    struct relay *d = &c->down;
+    if (d->len)
+        return;
+    /* RFC 864: 72 printable characters a line, each line starting one
+     * character later than the last, CR LF after each. */
+    for (size_t i = 0; i < sizeof d->buf; i++, c->chargen_pos++) {
+        size_t line = c->chargen_pos / 74, col = c->chargen_pos % 74;
+        d->buf[i] = col == 72 ? '\r' : col == 73 ? '\n'
+                                                : (uint8_t)(' ' + (line + col) % 95);
+    }
+    d->off = 0;
+    d->len = sizeof d->buf;
+}
+
+/* echo, discard and chargen. */
+static sf_time_t svc_simple(struct serve *s, struct sconn *c, sf_time_t now)
+{
+    struct relay *r = &c->up;
+    bool echo = c->app->kind == APP_ECHO;
+    for (int k = 0; k < STEPS; k++) {
+        int e = sf_flush(stk(s), c->sd, r);
+        if (e == 0 && r->len == 0 && !r->shut && !s->cli.quit &&
+            c->app->kind == APP_CHARGEN && !r->eof) {
+            chargen_fill(c);
+            e = sf_flush(stk(s), c->sd, &c->down);
+        }
+        if (e < 0) {
+            close_sd(s, c, false); /* reset or timed out: nothing to flush */
+            return SF_TIME_NEVER;
+        }
+        if (r->len)
+            break;
+        e = sf_fill(stk(s), c->sd, r);
+        if (e < 0) {
+            close_sd(s, c, false);
+            return SF_TIME_NEVER;
+        }
+        if (!echo || r->shut)
+            r->len = r->off = 0; /* dropped: discard, chargen, or after our FIN */
+        if (e == 0)
+            break;
+    }
+    if (c->app->kind == APP_CHARGEN && (r->eof || s->cli.quit))
+        c->down.len = 0; /* "until the peer closes": stop streaming */
+    return finish(s, c, now);
+}
+
+/* ---------------------------------------------------------------- proxy */
+
+static void close_kfd(struct sconn *c, bool reset)
+{
+    if (c->kfd < 0)
+        return;
+    if (reset) {
+        struct linger lg = {1, 0}; /* pass a reset on as a reset */
+        setsockopt(c->kfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(c->kfd);
+    c->kfd = -1;
+}
+
+/* Returns 1 connected, 0 still connecting, -1 failed. */
+static int proxy_connected(struct sconn *c)
+{
+    if (c->kconnected)
+        return 1;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (c->kfd < 0 || getsockopt(c->kfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -1;
+    if (err)
+        return -1;
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof peer;
+    if (getpeername(c->kfd, (struct sockaddr *)&peer, &pl) < 0)
+        return 0; /* ENOTCONN: the handshake is still going */
+    c->kconnected = true;
+    return 1;
+}
+
+/* synfin connection -> kernel socket. Returns -1 (sf side failed),
+ * -2 (kernel side failed) or 0. */
+static int proxy_up(struct serve *s, struct sconn *c)
+{
+    struct relay *r = &c->up;
+    for (int k = 0; k < STEPS; k++) {
+        while (r->off < r->len) {
+            ssize_t n = write(c->kfd, r->buf + r->off, r->len - r->off);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+            if (n < 0)
+                return -2;
+            r->off += (size_t)n;
+        }
+        r->off = r->len = 0;
+        int e = sf_fill(stk(s), c->sd, r);
+        if (e < 0)
+            return -1;
+        if (e == 0)
+            break;
+    }
+    if (r->eof && !r->len && !r->shut) {
+        shutdown(c->kfd, SHUT_WR); /* half-close passed on */
+        r->shut = true;
+    }
+    return 0;
+}
+
+/* kernel socket -> synfin connection; same returns. */
+static int proxy_down(struct serve *s, struct sconn *c)
+{
+    struct relay *r = &c->down;
+    for (int k = 0; k < STEPS; k++) {
+        if (sf_flush(stk(s), c->sd, r) < 0)
+            return -1;
+        if (r->len || r->eof)
+            break;
+        ssize_t n = read(c->kfd, r->buf, sizeof r->buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n < 0)
+            return -2;
+        r->off = 0;
+        r->len = (size_t)n;
+        r->eof = n == 0;
+    }
+    if (r->eof && !r->len && !r->shut) {
+        sf_shutdown(stk(s), c->sd, SF_SHUT_WR);
+        r->shut = true;
+    }
+    return 0;
+}
+
+static void svc_proxy(struct serve *s, struct sconn *c)
+{
+    int k = proxy_connected(c);
+    if (k == 0)
+        return;
+    int e = k < 0 ? -2 : proxy_up(s, c);
+    if (e == 0)
+        e = proxy_down(s, c);
+    if (e == -1) { /* the synfin side was reset or timed out */
+        close_kfd(c, true);
+        close_sd(s, c, false);
+    } else if (e == -2) { /* refused or reset by the kernel side */
+        close_kfd(c, false);
+        close_sd(s, c, true);
+    } else if (c->up.shut && c->down.shut) {
+        close_kfd(c, false);
+        close_sd(s, c, false);
+    }
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static int serve_pollfds(void *ctx, struct pollfd *fds, int max)
+{
+    struct serve *s = ctx;
+    int n = s->base_fds = tun_cli_pollfds(&s->cli, fds, max);
+    for (int i = 0; i < s->nconns && n < max; i++) {
+        struct sconn *c = s->conns[i];
+        if (c->kfd < 0)
+            continue;
+        short ev = 0;
+        if (!c->down.len && !c->down.eof)
+            ev |= POLLIN;
+        if (c->up.len || !c->kconnected)
+            ev |= POLLOUT;
+        fds[n++] = (struct pollfd){.fd = c->kfd, .events = ev};
+    }
+    return n;
+}
+
+static int busy_conn(void *ctx, const struct sf_tcp_info *i)
+{
+    (void)ctx;
+    return i->state != SF_LISTEN && i->state != SF_TIME_WAIT &&
+           i->state != SF_CLOSED;
+}
+
+static void on_quit(struct serve *s)
+{
+    for (int i = 0; i < s->napps; i++)
+        if (s->apps[i].lsd >= 0) {
+            sf_close(stk(s), s->apps[i].lsd);
+            s->apps[i].lsd = -1;
+        }
+}
+
+static void reap(struct serve *s)
+{
+    int j = 0;
+    for (int i = 0; i < s->nconns; i++) {
+        struct sconn *c = s->conns[i];
+        if (c->sd < 0 && c->kfd < 0)
+            free(c);
+        else
+            s->conns[j++] = c;
+    }
+    s->nconns = j;
+}
+
+static sf_time_t serve_service(void *ctx, sf_time_t now, struct pollfd *fds,
+                               int n)
+{
+    struct serve *s = ctx;
+    bool was_quit = s->cli.quit;
+    tun_cli_service(&s->cli, now, fds, n < s->base_fds ? n : s->base_fds);
+    if (s->cli.quit && !was_quit)
+        on_quit(s);
+    accept_all(s);
+    sf_time_t next = SF_TIME_NEVER;
+    for (int i = 0; i < s->nconns; i++) {
+        struct sconn *c = s->conns[i];
+        if (c->sd < 0)
+            close_kfd(c, false);
+        else if (c->app->kind == APP_PROXY)
+            svc_proxy(s, c);
+        else {
+            sf_time_t t = svc_simple(s, c, now);
+            next = t < next ? t : next;
+        }
+    }
+    reap(s);
+    if (s->cli.quit) {
+        /* Done when every connection has sent its FIN and had it
+         * acknowledged (TIME_WAIT needs no process), or at the deadline. */
+        if ((s->nconns == 0 && !sf_stack_foreach(stk(s), busy_conn, NULL)) ||
+            now >= s->cli.quit_deadline)
+            s->cli.tun.stop = 1;
+        next = next < s->cli.quit_deadline ? next : s->cli.quit_deadline;
+    }
+    return next;
+}
+
+int serve_run(struct serve *s)
+{
+    if (listen_all(s) < 0)
+        return 1;
+    for (int i = 0; i < s->napps; i++)
+        fprintf(stderr, "synfin serve: %s on port %u\n",
+                (const char *[]){"echo", "discard", "daytime", "chargen",
+                                 "proxy"}[s->apps[i].kind], s->apps[i].port);
+    struct sf_tun_hooks h = {s, serve_pollfds, serve_service};
+    if (sf_tun_run(&s->cli.tun, &h) < 0) {
+        fprintf(stderr, "synfin serve: the device %s failed: %s\n",
+                s->cli.tun.name, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "synfin serve: stopped\n");
+    return 0;
+}
+
+void serve_free(struct serve *s)
+{
+    for (int i = 0; i < s->nconns; i++) {
+        close_kfd(s->conns[i], false);
+        free(s->conns[i]);
+    }
+    free(s->conns);
+    free(s);
+}

@@ -1,0 +1,348 @@
+/* synfin connect: a netcat-like client over a TUN device. stdin goes to
+ * the connection, the connection to stdout; at stdin's end the write side
+ * is shut down (FIN), and the program ends when the peer's FIN has been
+ * read and written out. The exit status tells the failures apart. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "net/tun_cli.h"
+
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_REFUSED = 3,
+       EXIT_RESET = 4, EXIT_TIMEDOUT = 5 };
+
+struct pipebuf {
+    uint8_t buf[65536];
+    size_t off, len;
+    bool eof, shut;
+};
+
+struct client {
+    struct tun_cli cli;
+    struct sf_addr remote, remote_local; /* remote_local: our end */
+    int sd;
+    bool connected, abort_at_end, quiet;
+    long long send_bytes; /* -1: read stdin */
+    unsigned long long pattern_pos;
+    sf_time_t connect_deadline, linger_deadline;
+    struct pipebuf out; /* stdin -> connection */
+    struct pipebuf in;  /* connection -> stdout */
+    int status;         /* exit status once decided, else -1 */
+    const char *pos[2]; /* HOST PORT as given */
+    int npos;
+};
+
+/* --send-bytes and --connect-timeout: any number, atoll's and atof's as
+ * ever (not checked). */
+static int parse_send_bytes(void *base, const struct opt *o, const char *v,
+                            const char *prog)
+{
+    struct client *c = base;
+    (void)o, (void)prog;
+    c->send_bytes = atoll(v);
+    return 0;
+}
+
+static int parse_connect_timeout(void *base, const struct opt *o, const char *v,
+                                 const char *prog)
+{
+    struct client *c = base;
+    (void)o, (void)prog;
+    c->connect_deadline = (sf_time_t)(atof(v) * 1e9);
+    return 0;
+}
+
+static void client_report(const struct opt_err *e)
+{
+    fprintf(stderr, "synfin connect: unknown option or missing value '%s'\n",
+            e->name);
+}
+
+/* HOST, then PORT. */
+static int client_positional(void *ctx, const char *a)
+{
+    struct client *c = ctx;
+    if (c->npos >= 2)
+        return OPT_UNKNOWN;
+    c->pos[c->npos++] = a;
+    return 0;
+}
+
+static const struct opt client_opts[] = {
+    {.name = "--send-bytes", .kind = OPT_FN, .fn = parse_send_bytes, .arg = "N",
+     .help = "send N bytes of a fixed pattern instead of stdin"},
+    {.name = "--abort", .kind = OPT_FLAG, .off = offsetof(struct client, abort_at_end),
+     .as = OPT_AS_BOOL, .val = 1,
+     .help = "at the end, abort (RST, SO_LINGER 0) instead of FIN"},
+    {.name = "--connect-timeout", .kind = OPT_FN, .fn = parse_connect_timeout,
+     .arg = "S", .help = "  give up connecting after S seconds (default 30)"},
+    {.name = "--quiet", .alias = "-q", .kind = OPT_FLAG,
+     .off = offsetof(struct client, quiet), .as = OPT_AS_BOOL, .val = 1,
+     .usage = "-q, --quiet", .help = "no progress lines on stderr"},
+    {.kind = OPT_END},
+};
+
+/* Returns 0, OPT_HELP after the help, or 2 after a message. */
+static int parse(struct client *c, int argc, char **argv)
+{
+    struct opt_group g[2] = {{client_opts, c, client_report},
+                             tun_cli_group(&c->cli)};
+    struct opt_cmd oc = {
+        .prog = "synfin connect",
+        .usage = "usage: synfin connect [options] HOST PORT\n",
+        .footer = "exit status: 0 done, 1 other error, 2 usage, 3 connection refused,\n"
+                  "             4 connection reset, 5 timed out\n",
+        .groups = g, .ngroups = 2, .positional = client_positional, .ctx = c};
+    int rc = opt_parse(&oc, argc, argv);
+    if (rc)
+        return rc;
+    unsigned port = 0;
+    if (c->npos != 2 || sf_ip_parse(c->pos[0], &c->remote.ip) != 0 ||
+        sscanf(c->pos[1], "%u", &port) != 1 || port == 0 || port > 65535) {
+        fprintf(stderr, "synfin connect: give HOST PORT (A.B.C.D and 1..65535)\n");
+        return EXIT_USAGE;
+    }
+    c->remote.port = (uint16_t)port;
+    return 0;
+}
+
+static int exit_for(int err)
+{
+    switch (err) {
+    case SF_ECONNREFUSED: return EXIT_REFUSED;
+    case SF_ECONNRESET: return EXIT_RESET;
+    case SF_ETIMEDOUT: return EXIT_TIMEDOUT;
+    default: return EXIT_ERR;
+    }
+}
+
+static void fail(struct client *c, int err)
+{
+    fprintf(stderr, "synfin connect: %s (%s)\n", sf_strerror(err),
+            sf_errname(err) ? sf_errname(err) : "?");
+    c->status = exit_for(err);
+    c->cli.tun.stop = 1;
+}
+
+/* stdin, or --send-bytes' pattern (byte i is i mod 251), into c->out. */
+static void fill_out(struct client *c)
+{
+    struct pipebuf *p = &c->out;
+    if (p->len || p->eof)
+        return;
+    p->off = 0;
+    if (c->send_bytes >= 0) {
+        size_t n = c->send_bytes < (long long)sizeof p->buf ? (size_t)c->send_bytes
+                                                             : sizeof p->buf;
+        for (size_t i = 0; i < n; i++)
+            p->buf[i] = (uint8_t)(c->pattern_pos++ % 251);
+        p->len = n;
+        c->send_bytes -= (long long)n;
+        p->eof = n == 0;
+        return;
+    }
+    ssize_t n = read(0, p->buf, sizeof p->buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    p->len = n > 0 ? (size_t)n : 0;
+    p->eof = n <= 0;
+}
+
+/* stdin (or the pattern) to the connection; FIN or abort at its end. */
+static void pump_out(struct client *c)
+{
+    struct sf_stack *st = c->cli.tun.st;
+    struct pipebuf *p = &c->out;
+    for (int k = 0; k < 64 && !p->shut; k++) {
+        fill_out(c);
+        while (p->off < p->len) {
+            long n = sf_send(st, c->sd, p->buf + p->off, p->len - p->off, 0);
+            if (n == SF_EAGAIN)
+                return;
+            if (n < 0) {
+                fail(c, (int)n);
+                return;
+            }
+            p->off += (size_t)n;
+        }
+        p->off = p->len = 0;
+        if (!p->eof)
+            continue;
+        struct sf_tcp_info ti;
+        if (c->abort_at_end && sf_tcp_info(st, c->sd, &ti) == 0 && ti.sndq)
+            return; /* abort once all was acknowledged, to reset a reader */
+        if (c->abort_at_end) {
+            struct sf_linger lg = {1, 0};
+            sf_setsockopt(st, c->sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg);
+            sf_close(st, c->sd);
+            c->sd = -1;
+            c->status = EXIT_OK;
+            c->cli.tun.stop = 1;
+        } else {
+            sf_shutdown(st, c->sd, SF_SHUT_WR);
+        }
+        p->shut = true;
+    }
+}
+
+/* The connection to stdout. */
+static void pump_in(struct client *c)
+{
+    struct pipebuf *p = &c->in;
+    for (int k = 0; k < 64 && c->sd >= 0; k++) {
+        while (p->off < p->len) {
+            ssize_t n = write(1, p->buf + p->off, p->len - p->off);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+            if (n < 0) {
+                fprintf(stderr, "synfin connect: stdout: %s\n", strerror(errno));
+                c->status = EXIT_ERR;
+                c->cli.tun.stop = 1;
+                return;
+            }
+            p->off += (size_t)n;
+        }
+        p->off = p->len = 0;
+        if (p->eof)
+            return;
+        long n = sf_recv(c->cli.tun.st, c->sd, p->buf, sizeof p->buf, 0);
+        if (n == SF_EAGAIN)
+            return;
+        if (n < 0) {
+            fail(c, (int)n);
+            return;
+        }
+        p->len = (size_t)n;
+        p->eof = n == 0;
+    }
+}
+
+static bool connecting(struct client *c, sf_time_t now)
+{
+    if (c->connected)
+        return false;
+    int r = sf_connect(c->cli.tun.st, c->sd, &c->remote);
+    if (r == SF_EALREADY || r == SF_EINPROGRESS) {
+        if (now >= c->connect_deadline)
+            fail(c, SF_ETIMEDOUT);
+        return true;
+    }
+    if (r < 0 && r != SF_EISCONN) {
+        fail(c, r);
+        return true;
+    }
+    c->connected = true;
+    if (!c->quiet)
+        fprintf(stderr, "synfin connect: connected\n");
+    return false;
+}
+
+/* Both directions ended: close, and stay until our FIN is acknowledged
+ * (TIME_WAIT needs no process) or 3 s pass. */
+static sf_time_t lingering(struct client *c, sf_time_t now)
+{
+    struct sf_stack *st = c->cli.tun.st;
+    if (c->sd >= 0) {
+        struct sf_addr local;
+        sf_getsockname(st, c->sd, &local);
+        sf_close(st, c->sd);
+        c->sd = -1;
+        c->remote_local = local;
+        c->linger_deadline = now + 3 * SF_SEC;
+    }
+    struct sf_tcp_info ti;
+    int r = sf_tcp_info_by_addr(st, &c->remote_local, &c->remote, &ti);
+    if (r < 0 || ti.state == SF_TIME_WAIT || ti.state == SF_CLOSED ||
+        now >= c->linger_deadline) {
+        c->status = EXIT_OK;
+        c->cli.tun.stop = 1;
+    }
+    return c->linger_deadline;
+}
+
+static int client_pollfds(void *ctx, struct pollfd *fds, int max)
+{
+    struct client *c = ctx;
+    int n = tun_cli_pollfds(&c->cli, fds, max);
+    if (c->send_bytes < 0 && c->connected && !c->out.len && !c->out.eof && n < max)
+        fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    if (c->in.len > c->in.off && n < max)
+        fds[n++] = (struct pollfd){.fd = 1, .events = POLLOUT};
+    return n;
+}
+
+static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
+                                int n)
+{
+    struct client *c = ctx;
+    tun_cli_service(&c->cli, now, fds, n < 2 ? n : 2);
+    if (c->status >= 0)
+        return SF_TIME_NEVER;
+    if (c->sd < 0 && c->in.eof)
+        return lingering(c, now);
+    if (c->cli.quit && c->connected && !c->out.eof) {
+        c->out.eof = true; /* SIGINT/SIGTERM: as if stdin ended */
+        c->out.len = c->out.off = 0;
+    }
+    if (c->cli.quit && now >= c->cli.quit_deadline) {
+        c->status = EXIT_OK;
+        c->cli.tun.stop = 1;
+        return SF_TIME_NEVER;
+    }
+    if (connecting(c, now))
+        return c->connect_deadline;
+    pump_in(c);
+    if (c->status < 0)
+        pump_out(c);
+    if (c->status < 0 && c->in.eof && c->in.off == c->in.len && c->out.shut)
+        return lingering(c, now);
+    return c->cli.quit ? c->cli.quit_deadline : SF_TIME_NEVER;
+}
+
+static int run(struct client *c)
+{
+    struct sf_stack *st = c->cli.tun.st;
+    c->sd = sf_socket(st);
+    int r = c->sd < 0 ? c->sd : sf_connect(st, c->sd, &c->remote);
+    tun_cli_sockopts(&c->cli, c->sd);
+    if (r < 0 && r != SF_EINPROGRESS) {
+        fail(c, r);
+        return c->status;
+    }
+    c->connect_deadline += sf_tun_now();
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+    fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+    struct sf_tun_hooks h = {c, client_pollfds, client_service};
+    if (sf_tun_run(&c->cli.tun, &h) < 0) {
+        fprintf(stderr, "synfin connect: the device failed: %s\n", strerror(errno));
+        return EXIT_ERR;
+    }
+    return c->status < 0 ? EXIT_ERR : c->status;
+}
+
+int sf_cmd_connect(int argc, char **argv)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return EXIT_ERR;
+    tun_cli_init(&c->cli);
+    c->cli.ctl_path = NULL;
+    c->send_bytes = -1;
+    c->status = -1;
+    c->connect_deadline = 30 * SF_SEC;
+    int rc = parse(c, argc, argv);
+    if (rc == OPT_HELP) {
+        rc = EXIT_OK;
+    } else if (rc == 0) {
+        rc = tun_cli_start(&c->cli, "synfin connect");
+        if (rc == 0)
+            rc = run(c);
+        tun_cli_finish(&c->cli);
+    }
+    free(c);
+    return rc;
+}

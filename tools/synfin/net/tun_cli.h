@@ -1,0 +1,57 @@
+/* What `synfin serve` and `synfin connect` share: the TUN/stack options,
+ * starting the device and the stack, the control socket that `synfin ss`
+ * reads, and SIGINT/SIGTERM (through a signalfd, so no global flag). */
+#ifndef SF_TOOLS_TUN_CLI_H
+#define SF_TOOLS_TUN_CLI_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "io/pcap.h"
+#include "opt.h"
+#include "synfin/synfin.h"
+#include "synfin/tun.h"
+
+struct tun_cli {
+    /* options */
+    const char *dev, *ctl_path, *pcap_path;
+    uint32_t addr, host_ip;
+    int prefix, mtu, backlog;
+    bool keepalive, seeded, offload;
+    int keep_idle, keep_intvl, keep_cnt;
+    uint64_t seed;
+    sf_time_t grace;
+    struct sf_tun_impair imp;
+    struct sf_stack_cfg cfg;
+    /* running */
+    struct sf_tun tun;
+    struct pcapw *pcap;  /* --pcap: written from the device's tap */
+    sf_time_t pcap_base_mono, pcap_base_real;
+    int sigfd, ctl_fd;
+    char ctl_buf[108];
+    bool quit;           /* a signal asked us to finish */
+    sf_time_t quit_deadline;
+};
+
+void tun_cli_init(struct tun_cli *c);
+/* The shared options (--tun, --addr, ..., --grace) and their help, as a
+ * group for opt_parse. */
+struct opt_group tun_cli_group(struct tun_cli *c);
+/* Creates the device, the stack, the control socket; prints where they
+ * are to stderr. Returns 0, or non-zero after a one-line error. */
+int tun_cli_start(struct tun_cli *c, const char *prog);
+void tun_cli_finish(struct tun_cli *c);
+/* Adds the signal and control descriptors; returns how many. */
+int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max);
+/* Handles them (fds/n as added). Sets c->quit on a signal. */
+void tun_cli_service(struct tun_cli *c, sf_time_t now, struct pollfd *fds,
+                     int n);
+/* Applies the per-connection settings (keepalive, buffers) to sd. */
+void tun_cli_sockopts(struct tun_cli *c, int sd);
+
+/* ctl.c: the server side of the control socket. */
+int ctl_listen(const char *path, char *err, size_t errlen);
+void ctl_serve_one(struct tun_cli *c, int lfd);
+
+#endif

@@ -1,0 +1,207 @@
+/* synfin sim: runs a scenario on the simulated network and draws it as a
+ * ladder diagram. Each scenario asserts the states each side visits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "io/json.h"
+#include "io/pcap.h"
+#include "ladder/ladder.h"
+#include "ladder/svg.h"
+#include "sim/sim_int.h"
+
+/* ------------------------------------------------------------ main */
+
+static int build(struct run *r)
+{
+    struct sf_sim_cfg cfg;
+    sf_sim_cfg_default(&cfg);
+    cfg.seed = r->o.seed;
+    cfg.link = r->o.link;
+    cfg.stack.msl = r->o.msl;
+    /* No path MTU discovery: the MSS we announce must fit the link. */
+    if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* mtu >= 104 */
+        cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
+    if (r->sc->tune)
+        r->sc->tune(r, &cfg);
+    if (sf_sim_create(&cfg, &r->sim))
+        return 1;
+    r->nh = r->sc->nhosts;
+    static const char *const names[2][2] = {{"host", ""}, {"client", "server"}};
+    for (int h = 0; h < r->nh; h++) {
+        if (sf_sim_add_host(r->sim, 0, NULL) != h)
+            return 1;
+        ladder_column(r->lad, names[r->nh - 1][h], sf_sim_host_addr(r->sim, h));
+    }
+    sf_sim_set_trace(r->sim, on_event, r);
+    sf_sim_set_app(r->sim, app_hook, r);
+    r->sc->setup(r);
+    return 0;
+}
+
+/* Whether path is one of the alternatives in want ("A B | A C B"). */
+static bool path_matches(const char *path, const char *want)
+{
+    size_t n = strlen(path);
+    for (const char *w = want;;) {
+        const char *bar = strstr(w, " | ");
+        size_t len = bar ? (size_t)(bar - w) : strlen(w);
+        if (len == n && !strncmp(w, path, n))
+            return true;
+        if (!bar)
+            return false;
+        w = bar + 3;
+    }
+}
+
+static int check_paths(struct run *r)
+{
+    int bad_paths = 0;
+    for (int h = 0; h < r->nh; h++) {
+        if (path_matches(r->path[h], r->sc->path[h]))
+            continue;
+        fprintf(stderr, "synfin sim: %s: %s visited \"%s\", expected \"%s\"\n",
+                r->sc->name, r->nh == 1 ? "host" : h ? "server" : "client",
+                r->path[h], r->sc->path[h]);
+        bad_paths = 1;
+    }
+    return bad_paths;
+}
+
+static void summary(struct run *r, int failed)
+{
+    const struct sf_sim_stats *s = sf_sim_stats(r->sim);
+    for (int h = 0; h < r->nh; h++)
+        printf("%-7s %s\n", r->nh == 1 ? "host" : h ? "server" : "client",
+               r->path[h][0] ? r->path[h] : "(no connection)");
+    printf("network: %llu datagrams sent, %llu delivered, %llu dropped, "
+           "%llu duplicated, %llu reordered, %llu corrupted\n",
+           (unsigned long long)s->sent, (unsigned long long)s->delivered,
+           (unsigned long long)r->lost, (unsigned long long)s->dups,
+           (unsigned long long)s->reordered, (unsigned long long)s->corrupted);
+    printf("%s: %s after %.3f s of virtual time (seed %llu)\n", r->sc->name,
+           failed ? "FAILED" : "ok",
+           (double)sf_sim_now(r->sim) / (double)SF_SEC,
+           (unsigned long long)r->o.seed);
+}
+
+/* Opens --pcap and --json before the run; returns 0 or 2 with a message. */
+static int open_outputs(struct run *r)
+{
+    char err[300];
+    if (r->o.pcap && !(r->pcap = pcapw_open(r->o.pcap, err, sizeof err)))
+        return sim_bad("--pcap", err, NULL);
+    if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
+        return sim_bad("--json", err, NULL);
+    FILE *f = r->o.svg ? fopen(r->o.svg, "w") : NULL; /* fail early */
+    if (r->o.svg && !f)
+        return sim_bad("--svg", "cannot create", r->o.svg);
+    if (f)
+        fclose(f);
+    return 0;
+}
+
+/* Closes the outputs and writes the SVG; returns 0 or 1 with a message. */
+static int close_outputs(struct run *r)
+{
+    int rc = 0;
+    if (r->pcap && pcapw_close(r->pcap))
+        rc = sim_bad("--pcap", "write failed", r->o.pcap) - 1;
+    if (r->json && jsonw_close(r->json))
+        rc = sim_bad("--json", "write failed", r->o.json) - 1;
+    r->pcap = NULL;
+    r->json = NULL;
+    char err[300];
+    if (r->o.svg && svg_write_file(r->lad, r->o.svg, err, sizeof err))
+        rc = sim_bad("--svg", err, NULL) - 1;
+    return rc;
+}
+
+static int run_scenario(struct run *r)
+{
+    char title[200];
+    snprintf(title, sizeof title,
+             "synfin sim · %s · %s · seed %llu · delay %.3g ms%s",
+             r->sc->name, r->sc->desc, (unsigned long long)r->o.seed,
+             (double)r->o.link.delay / (double)SF_MSEC,
+             r->o.link.loss > 0 ? " · lossy" : "");
+    ladder_title(r->lad, title);
+    if (build(r)) {
+        fprintf(stderr, "synfin sim: cannot build the network\n");
+        return 1;
+    }
+    /* Ten virtual minutes bound every scenario, even a broken one. */
+    sf_sim_run_while(r->sim, NULL, NULL, 600 * SF_SEC);
+    if (!r->o.quiet && (!r->sc->summary_only || r->o.ladder))
+        ladder_print(r->lad, stdout);
+    if (r->sc->report)
+        r->sc->report(r);
+    int failed = check_paths(r);
+    if (!failed && r->sc->check)
+        failed = r->sc->check(r);
+    failed |= close_outputs(r);
+    summary(r, failed);
+    return failed;
+}
+
+/* --list, --soak N and the many scenario: the runs without a ladder.
+ * Returns whether it was one of them, with its exit status in *rc. */
+static bool run_other(const struct sim_opts *o, int *rc)
+{
+    bool many = o->scenario && !strcmp(o->scenario, "many");
+    if (o->list)
+        *rc = list_scenarios();
+    else if (!o->soak && !many)
+        return false;
+    else if (o->pcap || o->svg || o->json)
+        *rc = sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : "--json",
+                      o->soak ? "not with --soak" : "not with the many scenario "
+                      "(a summary, no trace)", NULL);
+    else
+        *rc = o->soak ? sim_soak(o) : sim_many(o);
+    return true;
+}
+
+/* One scenario, drawn: finds it, opens the ladder and the outputs, runs
+ * it and frees what it made. Returns the exit status. */
+static int run_one(struct run *r)
+{
+    const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
+    r->sc = find_scenario(name);
+    if (!r->sc || !r->sc->available)
+        return sim_bad("--scenario", r->sc ? "not yet available (it needs parts of "
+                       "the stack still to come)" : "unknown scenario (see --list)",
+                       name);
+    struct ladder_opts lo = {.color = r->o.color, .absolute = r->o.absolute,
+                             .explain = r->o.explain, .zh = r->o.zh,
+                             .msl = r->o.msl};
+    r->lad = ladder_new(&lo);
+    int rc = !r->lad ? 1 : open_outputs(r);
+    if (!rc)
+        rc = run_scenario(r);
+    pcapw_close(r->pcap);
+    jsonw_close(r->json);
+    ladder_free(r->lad);
+    sf_sim_free(r->sim);
+    return rc;
+}
+
+int sf_cmd_sim(int argc, char **argv)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r)
+        return 1;
+    struct sf_sim_cfg d;
+    sf_sim_cfg_default(&d);
+    r->o = (struct sim_opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
+                             .color = isatty(STDOUT_FILENO), .capture = -1};
+    int rc = sim_parse_opts(&r->o, argc, argv);
+    if (rc < 0) /* --help */
+        rc = 0;
+    else if (rc == 0 && !run_other(&r->o, &rc))
+        rc = run_one(r);
+    free(r);
+    return rc;
+}

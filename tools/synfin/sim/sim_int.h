@@ -1,0 +1,128 @@
+/* synfin sim: what its files share. The parsed command line (options.c)
+ * is read by the run of one scenario (run.c), the many-connections
+ * scenario (many.c) and the soak (soak.c); one scenario's run is shared by
+ * the applications (app.c), the scenarios (scenarios.c) and the trace sink
+ * (trace.c). */
+#ifndef SF_TOOLS_SIM_INT_H
+#define SF_TOOLS_SIM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synfin/sim.h"
+
+struct ladder;
+struct pcapw;
+struct jsonw;
+
+struct sim_opts {
+    uint64_t seed;
+    bool seed_set;
+    struct sf_sim_link_cfg link;
+    bool link_set;  /* an impairment option was given */
+    sf_time_t msl;
+    bool absolute, explain, zh, quiet, list, color;
+    bool ladder;   /* bulk: draw the ladder too */
+    bool one_way;  /* bulk: impair only client -> server */
+    uint64_t bytes; /* bulk: bytes each way */
+    unsigned conns; /* many: connections */
+    uint64_t soak;  /* --soak N seeds, 0: no soak */
+    const char *scenario;
+    const char *pcap, *svg, *json; /* output files, or NULL */
+    int capture; /* -1: the wire (every datagram as sent); else a host */
+    bool capture_set;
+};
+
+/* ------------------------------------------------- one scenario's run */
+
+#define REQUEST "GET / HTTP/1.0\r\nHost: 198.18.0.2\r\n\r\n"
+#define BODY_LEN 300
+#define MAXH 2
+
+enum role { R_NONE, R_CLIENT, R_SERVER, R_PEER, R_BULK };
+enum close_mode { CM_NONE, CM_AFTER_RESPONSE, CM_SHUT_AFTER_REQUEST,
+                  CM_ABORT_AFTER_RESPONSE };
+
+/* One host's application: a tiny HTTP/1.0-like client or server. */
+struct app {
+    enum role role;
+    enum close_mode cm;
+    bool close_on_eof, stream_after_eof, respond;
+    int lsd, sd;
+    struct sf_addr remote;
+    bool connected, req_sent, resp_sent, eof, closed;
+    int err;         /* the error that ended connect or recv */
+    size_t got;      /* bytes received */
+    int streamed;    /* half-close: chunks sent after the peer's FIN */
+    bool keepalive;  /* keepalive: 20 s idle, 5 s between probes, 3 */
+    uint64_t sent;   /* bulk: bytes handed to sf_send */
+    bool shut;       /* bulk: SHUT_WR done */
+    uint64_t bad_at; /* bulk: first byte that differs, or UINT64_MAX */
+    sf_time_t done_at; /* bulk: when the last byte arrived */
+};
+
+struct run {
+    struct sim_opts o;
+    const struct scenario *sc;
+    struct sf_sim *sim;
+    struct ladder *lad;
+    int nh;
+    struct app app[MAXH];
+    char path[MAXH][512];
+    enum sf_state last[MAXH];
+    bool have_last[MAXH];
+    bool filter_done, srv_fin_seen;
+    struct pcapw *pcap;
+    struct jsonw *json;
+    uint64_t lost;
+    uint64_t spoofed; /* datagrams to or from no host (syn-flood) */
+    uint64_t bulk_n;  /* bulk: bytes each way */
+    uint64_t cookies[MAXH][2]; /* SYN cookies sent and validated, seen */
+};
+
+struct scenario {
+    const char *name;
+    const char *desc;
+    bool available;
+    int nhosts;
+    void (*setup)(struct run *r);
+    const char *path[MAXH]; /* expected states, space separated */
+    int (*check)(struct run *r);
+    /* Optional: adjusts the network before the hosts exist; prints a
+     * summary after the run; the ladder is drawn only with --ladder. */
+    void (*tune)(struct run *r, struct sf_sim_cfg *cfg);
+    void (*report)(struct run *r);
+    bool summary_only;
+};
+
+static inline struct sf_stack *stk(struct run *r, int h)
+{
+    return sf_sim_host_stack(r->sim, h);
+}
+
+/* app.c */
+size_t response_len(void);
+void app_close(struct run *r, int h);
+/* The sim's application hook: steps host h's application. */
+void app_hook(void *ctx, struct sf_sim *sim, int h);
+/* scenarios.c */
+void bulk_step(struct run *r, int h);
+const struct scenario *find_scenario(const char *name);
+int list_scenarios(void);
+/* trace.c: the sim's trace hook. */
+void on_event(void *ctx, const struct sf_sim_event *ev);
+
+/* ------------------------------------------------------------ options.c */
+
+/* options.c: reads the command line into o (defaults already there);
+ * returns 0, OPT_HELP (-1) after the help, or 2 after a one-line message. */
+int sim_parse_opts(struct sim_opts *o, int argc, char **argv);
+/* "synfin sim: OPT: WHY[: VAL]" on stderr; returns 2. */
+int sim_bad(const char *opt, const char *why, const char *val);
+
+/* `synfin sim many`: returns the exit status. */
+int sim_many(const struct sim_opts *o);
+/* `synfin sim --soak N`: returns the exit status. */
+int sim_soak(const struct sim_opts *o);
+
+#endif

@@ -1,0 +1,690 @@
+/* synfin sim --soak N: N seeds, each a random network (loss up to 20%,
+ * duplication, reordering, corruption, MTU 68..9000, jitter, bandwidth)
+ * and a random workload (a few connections moving random amounts both
+ * ways, with half-closes, aborts, closes in either order and refused
+ * connects). After every event each connection's invariants are checked;
+ * at the end every byte must have arrived intact or the connection failed
+ * with a clean error, and nothing may be left but listeners. Everything
+ * follows the seed, so `--soak 1 --seed S` replays seed S exactly. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/sim_int.h"
+
+#define SOAK_MAXH 3
+#define SOAK_MAXC 8
+#define SOAK_LIMIT (3 * 3600 * SF_SEC) /* virtual time bound per seed */
+
+/* What an endpoint does once it has queued all its bytes. */
+enum plan {
+    P_HALF,  /* shutdown(SHUT_WR), close at EOF */
+    P_WAIT,  /* close at EOF (the peer must close or half-close first) */
+    P_CLOSE, /* close at once, not reading the rest */
+    P_ABORT  /* abort (SO_LINGER 0) after abort_at bytes */
+};
+static const char *const plan_name[] = {"half-close", "wait", "close", "abort"};
+
+struct end {
+    int host, sd;
+    enum plan plan;
+    uint64_t n, sent, got, abort_at;
+    bool eof, closed, shut, bad, connected;
+    int err;
+    const char *err_in; /* the call that returned err */
+};
+
+struct sconn {
+    struct end e[2]; /* 0: client, 1: server */
+    int lsd;         /* the server's listener, one per connection */
+    uint16_t port;
+    bool refused;    /* no listener: the connect must fail */
+    sf_time_t start;
+};
+
+struct soak {
+    uint64_t seed, rng;
+    struct sf_sim *sim;
+    struct sf_sim_cfg cfg;
+    struct sf_sim_link_cfg worse; /* host 0 -> 1, when worse.mtu != 0 */
+    sf_time_t down_at, down_for;  /* an outage between hosts 0 and 1 */
+    int nh, nc;
+    struct sconn c[SOAK_MAXC];
+    char why[400]; /* the first failure */
+    bool verbose;
+    /* A retransmission timeout that fired: it must send something (or end
+     * the connection) in the same event. */
+    bool rto_pending;
+    int rto_host;
+    struct sf_addr rto_local, rto_remote;
+    uint64_t steps;
+};
+
+static uint64_t rnd(struct soak *s)
+{
+    uint64_t z = (s->rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t below(struct soak *s, uint64_t n)
+{
+    return n ? rnd(s) % n : 0;
+}
+
+static double unit(struct soak *s)
+{
+    return (double)(rnd(s) >> 11) / (double)(1ull << 53);
+}
+
+static bool fail(struct soak *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static bool fail(struct soak *s, const char *fmt, ...)
+{
+    if (!s->why[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->why, sizeof s->why, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+/* The byte at offset i of the stream sent by endpoint k of connection c. */
+static uint8_t pattern(int c, int k, uint64_t i)
+{
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(c * 2 + k + 1) << 52;
+    x ^= x >> 31;
+    return (uint8_t)(x * 0xD6E8FEB86659FD93ull >> 56);
+}
+
+/* ------------------------------------------------------- the network */
+
+static void random_link(struct soak *s, struct sf_sim_link_cfg *l)
+{
+    /* MTU 68 is RFC 791's floor, but the core refuses an MSS below 64,
+     * so the smallest MTU a stack can match is 104. */
+    static const uint32_t mtus[] = {104, 296, 576, 1280, 1500, 1500, 9000};
+    l->delay = (1 + below(s, 50)) * SF_MSEC;
+    l->jitter = below(s, 3) ? below(s, 20) * SF_MSEC : 0;
+    l->bandwidth = below(s, 3) ? 0 : 1000000 * (1 + below(s, 100));
+    l->mtu = below(s, 4) ? mtus[below(s, 7)] : 104 + (uint32_t)below(s, 9000 - 103);
+    l->loss = below(s, 4) ? unit(s) * 0.2 : 0;
+    l->dup = below(s, 2) ? unit(s) * 0.1 : 0;
+    l->reorder = below(s, 2) ? unit(s) * 0.1 : 0;
+    l->corrupt = below(s, 2) ? unit(s) * 0.05 : 0;
+}
+
+static void random_stack(struct soak *s, struct sf_stack_cfg *st, uint32_t mtu)
+{
+    static const uint32_t bufs[] = {2048, 8192, 16384, 65535, 65535};
+    /* No path MTU discovery: the MSS must fit the smallest link. */
+    st->mss = (uint16_t)(mtu - 40 < 8960 ? mtu - 40 : 8960);
+    st->sndbuf = bufs[below(s, 5)];
+    st->rcvbuf = bufs[below(s, 5)];
+    st->delack = below(s, 3) ? 200 * SF_MSEC : 0;
+    st->msl = (1 + below(s, 30)) * SF_SEC;
+    st->syn_backlog = 1 + (unsigned)below(s, 8);
+    st->reass_max_ranges = 1 + (unsigned)below(s, 32);
+}
+
+/* ISNs near the edges of the sequence space, on a quarter of the seeds
+ * each: seeds 1, 5, 9 ... start a little below 2^31 (where the sign bit of
+ * the absolute number flips), seeds 2, 6, 10 ... a little below 2^32
+ * (where the numbers wrap), so that many connections cross the edge in
+ * mid-transfer (RFC 9293 3.4: all arithmetic modulo 2^32). Drawn from the
+ * seed alone, not from the workload's stream, so the other draws (and the
+ * other seeds) are unchanged. 0: the stack's own hashed ISN. */
+static uint32_t isn_offset_for(uint64_t seed)
+{
+    static const uint64_t edge[4] = {0, 1ull << 31, 1ull << 32, 0};
+    if (!edge[seed % 4])
+        return 0;
+    uint64_t z = (seed ^ 0x15ED6E5EEDull) * 0x9E3779B97F4A7C15ull;
+    z ^= z >> 29;
+    /* The ISN adds the 4 us clock (connections start in the first 2 s:
+     * up to 500000) and 16 bits of the hash to this: below the edge by
+     * 0.6 to 1 MB, a transfer (up to 1 MB) often crosses it. */
+    return (uint32_t)(edge[seed % 4] - 600000 - z % 400000);
+}
+
+static int build(struct soak *s)
+{
+    sf_sim_cfg_default(&s->cfg);
+    s->cfg.seed = s->seed;
+    s->cfg.stack.isn_offset = isn_offset_for(s->seed);
+    random_link(s, &s->cfg.link);
+    random_stack(s, &s->cfg.stack, s->cfg.link.mtu);
+    if (sf_sim_create(&s->cfg, &s->sim))
+        return -1;
+    s->nh = 2 + (int)below(s, SOAK_MAXH - 1);
+    for (int h = 0; h < s->nh; h++)
+        if (sf_sim_add_host(s->sim, 0, NULL) != h)
+            return -1;
+    /* Sometimes one direction of one pair is worse than the rest. */
+    if (below(s, 3) == 0) {
+        s->worse = s->cfg.link;
+        s->worse.loss = unit(s) * 0.2;
+        s->worse.reorder = unit(s) * 0.2;
+        sf_sim_link_set(s->sim, 0, 1, &s->worse);
+    }
+    return 0;
+}
+
+/* An outage: hosts 0 and 1 lose each other for a while (both ways), so
+ * retransmissions back off, keepalives probe and some connections time
+ * out. */
+static void set_down(struct sf_sim *sim, bool down)
+{
+    struct sf_sim_link_cfg l;
+    for (int from = 0; from < 2; from++) {
+        sf_sim_link_get(sim, from, 1 - from, &l);
+        l.down = down;
+        sf_sim_link_set(sim, from, 1 - from, &l);
+    }
+}
+
+static void link_down(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)ctx, (void)h;
+    set_down(sim, true);
+}
+
+static void link_up(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)ctx, (void)h;
+    set_down(sim, false);
+}
+
+static void maybe_outage(struct soak *s)
+{
+    if (below(s, 4))
+        return;
+    s->down_at = below(s, 5000) * SF_MSEC;
+    s->down_for = (1 + below(s, 300)) * SF_SEC;
+    sf_sim_at(s->sim, s->down_at, -1, link_down, s);
+    sf_sim_at(s->sim, s->down_at + s->down_for, -1, link_up, s);
+}
+
+/* ------------------------------------------------------ the workload */
+
+static void random_conn(struct soak *s, int i)
+{
+    struct sconn *c = &s->c[i];
+    uint64_t cap = 300ull * s->cfg.stack.mss; /* bounded in segments */
+    if (cap > 1000000)
+        cap = 1000000;
+    c->port = (uint16_t)(1000 + i);
+    c->lsd = -1;
+    c->refused = below(s, 12) == 0;
+    c->start = below(s, 2000) * SF_MSEC;
+    for (int k = 0; k < 2; k++) {
+        struct end *e = &c->e[k];
+        *e = (struct end){.sd = -1, .plan = (enum plan)below(s, 4)};
+        e->n = below(s, 3) ? below(s, cap + 1) : 0;
+        e->abort_at = below(s, e->n + 1);
+    }
+    c->e[0].host = (int)below(s, (uint64_t)s->nh);
+    c->e[1].host = (int)below(s, (uint64_t)s->nh); /* itself, sometimes */
+    if (c->e[0].plan == P_WAIT && c->e[1].plan == P_WAIT)
+        c->e[below(s, 2)].plan = P_HALF;
+}
+
+static void setopts(struct soak *s, struct end *e)
+{
+    struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
+    /* Keepalive on every socket: a peer that vanished (its RST lost) is
+     * found, so every connection ends within its timeouts. */
+    int on = 1, idle = 60, intvl = 10, cnt = 5, nodelay = (int)below(s, 2);
+    sf_setsockopt(st, e->sd, SF_SOL_SOCKET, SF_SO_KEEPALIVE, &on, sizeof on);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_KEEPIDLE, &idle, sizeof idle);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &intvl,
+                  sizeof intvl);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt, sizeof cnt);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_NODELAY, &nodelay,
+                  sizeof nodelay);
+    if (below(s, 4) == 0) { /* RFC 5482: give up on data unacked this long */
+        unsigned ms = 1000 * (1 + (unsigned)below(s, 120));
+        sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_USER_TIMEOUT, &ms,
+                      sizeof ms);
+    }
+}
+
+static void end_close(struct soak *s, struct end *e, bool abort)
+{
+    struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
+    if (e->closed || e->sd < 0)
+        return;
+    if (abort) {
+        struct sf_linger lg = {1, 0};
+        sf_setsockopt(st, e->sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg);
+    }
+    sf_close(st, e->sd);
+    e->closed = true;
+}
+
+static void end_send(struct soak *s, int ci, int k)
+{
+    struct end *e = &s->c[ci].e[k];
+    struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
+    uint64_t stop = e->plan == P_ABORT ? e->abort_at : e->n;
+    uint8_t buf[4096];
+    while (e->sent < stop && !e->err) {
+        size_t n = stop - e->sent < sizeof buf ? (size_t)(stop - e->sent) : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(ci, k, e->sent + i);
+        long r = sf_send(st, e->sd, buf, n, 0);
+        if (r == SF_EAGAIN)
+            return;
+        if (r <= 0) {
+            e->err = r ? (int)r : SF_EINVAL;
+            e->err_in = "send";
+        }
+        else
+            e->sent += (uint64_t)r;
+    }
+}
+
+static void end_recv(struct soak *s, int ci, int k)
+{
+    struct end *e = &s->c[ci].e[k];
+    struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
+    uint8_t buf[4096];
+    while (!e->eof && !e->err) {
+        long r = sf_recv(st, e->sd, buf, sizeof buf, 0);
+        if (r == SF_EAGAIN)
+            return;
+        if (r < 0) {
+            e->err = (int)r;
+            e->err_in = "recv";
+            return;
+        }
+        e->eof = r == 0;
+        for (long i = 0; i < r; i++)
+            e->bad |= buf[i] != pattern(ci, 1 - k, e->got + (uint64_t)i);
+        e->got += (uint64_t)r;
+    }
+}
+
+/* One endpoint's application: connect or accept, send, read, and close
+ * as its plan says. */
+static void end_step(struct soak *s, int ci, int k)
+{
+    struct sconn *c = &s->c[ci];
+    struct end *e = &c->e[k];
+    struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
+    if (k == 1 && e->sd < 0 && c->lsd >= 0) {
+        int sd = sf_accept(st, c->lsd, NULL);
+        if (sd < 0)
+            return;
+        e->sd = sd;
+        e->connected = true;
+        setopts(s, e);
+        sf_close(st, c->lsd); /* one connection per listener */
+        c->lsd = -1;
+    }
+    if (e->sd < 0 || e->closed)
+        return;
+    if (!e->connected) {
+        struct sf_addr to = {sf_sim_host_addr(s->sim, c->e[1].host), c->port};
+        int r = sf_connect(st, e->sd, &to);
+        if (r == SF_EALREADY || r == SF_EINPROGRESS)
+            return;
+        e->connected = true;
+        if (r && r != SF_EISCONN) {
+            e->err = r;
+            e->err_in = "connect";
+        }
+    }
+    end_send(s, ci, k);
+    bool all = e->sent == (e->plan == P_ABORT ? e->abort_at : e->n);
+    /* Every side reads while it sends (or two writers could block each
+     * other for ever); P_CLOSE and P_ABORT stop reading once they are done. */
+    if (!all || (e->plan != P_CLOSE && e->plan != P_ABORT))
+        end_recv(s, ci, k);
+    if (all && e->plan == P_HALF && !e->shut && !e->err) {
+        sf_shutdown(st, e->sd, SF_SHUT_WR);
+        e->shut = true;
+    }
+    if (e->err || (all && (e->plan == P_CLOSE || e->plan == P_ABORT)) ||
+        (all && e->eof))
+        end_close(s, e, e->plan == P_ABORT && !e->err);
+}
+
+static void app(void *ctx, struct sf_sim *sim, int h)
+{
+    struct soak *s = ctx;
+    (void)sim;
+    for (int i = 0; i < s->nc; i++)
+        for (int k = 0; k < 2; k++)
+            if (s->c[i].e[k].host == h)
+                end_step(s, i, k);
+}
+
+static void start(void *ctx, struct sf_sim *sim, int h)
+{
+    struct soak *s = ctx;
+    (void)h;
+    for (int i = 0; i < s->nc; i++) {
+        struct sconn *c = &s->c[i];
+        if (c->start != sf_sim_now(sim) || c->e[0].sd >= 0)
+            continue;
+        struct sf_stack *cs = sf_sim_host_stack(sim, c->e[0].host);
+        sf_sim_touch(sim, c->e[0].host);
+        c->e[0].sd = sf_socket(cs);
+        setopts(s, &c->e[0]);
+        end_step(s, i, 0);
+        sf_sim_touch(sim, c->e[0].host);
+    }
+}
+
+static void listen_all(struct soak *s)
+{
+    for (int i = 0; i < s->nc; i++) {
+        struct sconn *c = &s->c[i];
+        if (c->refused)
+            continue;
+        struct sf_stack *st = sf_sim_host_stack(s->sim, c->e[1].host);
+        struct sf_addr a = {0, c->port};
+        c->lsd = sf_socket(st);
+        if (sf_bind(st, c->lsd, &a) || sf_listen(st, c->lsd, 4))
+            fail(s, "cannot listen on port %u", c->port);
+        sf_sim_touch(s->sim, c->e[1].host);
+    }
+    for (int i = 0; i < s->nc; i++)
+        sf_sim_at(s->sim, s->c[i].start, -1, start, s);
+}
+
+/* ------------------------------------------------------- invariants */
+
+static bool seq_le(uint32_t a, uint32_t b)
+{
+    return (int32_t)(b - a) >= 0;
+}
+
+struct inv {
+    struct soak *s;
+    int host;
+    const struct sf_stack_cfg *cfg;
+    sf_time_t now;
+};
+
+#define INV(cond, ...) \
+    do { if (!(cond)) return fail(v->s, __VA_ARGS__), 1; } while (0)
+
+/* RFC 9293 3.3.1 and 3.8: what must hold of any connection at any time. */
+static int check_conn(void *ctx, const struct sf_tcp_info *t)
+{
+    struct inv *v = ctx;
+    char a[32];
+    sf_addr_fmt(&t->local, a, sizeof a);
+    const char *st = sf_state_name(t->state);
+    if (t->state == SF_LISTEN)
+        return 0;
+    INV(t->state != SF_CLOSED || t->sd >= 0,
+        "host %d %s: CLOSED without a descriptor is still listed", v->host, a);
+    if (t->state == SF_CLOSED)
+        return 0;
+    INV(seq_le(t->snd_una, t->snd_nxt), "host %d %s %s: SND.UNA %u > SND.NXT %u",
+        v->host, a, st, t->snd_una, t->snd_nxt);
+    INV(t->sndq <= v->cfg->sndbuf, "host %d %s %s: %u bytes queued to send, "
+        "buffer %u", v->host, a, st, t->sndq, v->cfg->sndbuf);
+    INV(t->rcvq <= v->cfg->rcvbuf, "host %d %s %s: %u bytes queued to read, "
+        "buffer %u", v->host, a, st, t->rcvq, v->cfg->rcvbuf);
+    /* rcv_wnd is the window last advertised (not moved as data arrives). */
+    INV(t->rcv_wnd <= v->cfg->rcvbuf && t->rcv_wnd <= 65535, "host %d %s %s: "
+        "window %u advertised, buffer %u", v->host, a, st, t->rcv_wnd,
+        v->cfg->rcvbuf);
+    /* Something must be pending while data or a SYN/FIN is unacknowledged
+     * (only the earliest timer is visible). */
+    bool unacked = t->snd_una != t->snd_nxt || t->sndq > 0 ||
+                   t->state == SF_SYN_SENT || t->state == SF_SYN_RCVD;
+    INV(!unacked || t->timer != SF_TIMER_NONE, "host %d %s %s: unacknowledged "
+        "(SND.UNA %u, SND.NXT %u, %u queued) with no timer", v->host, a, st,
+        t->snd_una - t->iss, t->snd_nxt - t->iss, t->sndq);
+    INV(t->state != SF_TIME_WAIT || t->timer == SF_TIMER_TIME_WAIT,
+        "host %d %s TIME_WAIT with the %s timer", v->host, a,
+        t->timer ? sf_timer_name(t->timer) : "no");
+    INV(t->timer == SF_TIMER_NONE || t->timer_expires + 2 * SF_MSEC +
+        v->cfg->timer_granularity >= v->now, "host %d %s %s: %s timer overdue "
+        "(due %llu ns, now %llu)", v->host, a, st, sf_timer_name(t->timer),
+        (unsigned long long)t->timer_expires, (unsigned long long)v->now);
+    return 0;
+}
+
+/* Called before every event: checks every connection of every host. */
+static bool check_all(void *ctx, struct sf_sim *sim)
+{
+    struct soak *s = ctx;
+    s->steps++;
+    if (s->rto_pending) {
+        char a[32];
+        sf_addr_fmt(&s->rto_local, a, sizeof a);
+        return fail(s, "host %d %s: the retransmission timer fired and sent "
+                    "nothing", s->rto_host, a);
+    }
+    for (int h = 0; h < s->nh; h++) {
+        struct sf_stack *st = sf_sim_host_stack(sim, h);
+        struct inv v = {s, h, sf_stack_config(st), sf_sim_now(sim)};
+        const struct sf_counters *ctr = sf_stack_counters(st);
+        for (int i = 0; i < SF_NSTATES; i++)
+            if (ctr->conns_in_state[i] > 1000000)
+                return fail(s, "host %d: %s count underflowed", h,
+                            sf_state_name((enum sf_state)i));
+        if (sf_stack_foreach(st, check_conn, &v))
+            return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------- the outcome */
+
+static bool clean_error(int err)
+{
+    return err == SF_ECONNRESET || err == SF_ETIMEDOUT ||
+           err == SF_ECONNREFUSED || err == SF_EPIPE;
+}
+
+static int left_over(void *ctx, const struct sf_tcp_info *t)
+{
+    struct inv *v = ctx;
+    char a[32], b[32];
+    if (t->state == SF_LISTEN)
+        return 0;
+    sf_addr_fmt(&t->local, a, sizeof a);
+    sf_addr_fmt(&t->remote, b, sizeof b);
+    fail(v->s, "stuck: host %d %s -> %s still %s (timer %s)", v->host, a, b,
+         sf_state_name(t->state), t->timer ? sf_timer_name(t->timer) : "none");
+    return 1;
+}
+
+static bool check_end(struct soak *s, int ci, int k)
+{
+    const struct sconn *c = &s->c[ci];
+    const struct end *e = &c->e[k], *p = &c->e[1 - k];
+    const char *who = k ? "server" : "client";
+    if (e->bad)
+        return fail(s, "conn %d %s: received bytes differ from those sent", ci, who);
+    if (e->err && !clean_error(e->err))
+        return fail(s, "conn %d %s: unexpected error %s from %s", ci, who,
+                    sf_errname(e->err), e->err_in);
+    if (c->refused && k == 0 && !e->err)
+        return fail(s, "conn %d: connect to a closed port did not fail", ci);
+    if (e->sd >= 0 && !e->closed)
+        return fail(s, "conn %d %s (%s): never finished: sent %llu/%llu, got "
+                    "%llu%s", ci, who, plan_name[e->plan],
+                    (unsigned long long)e->sent, (unsigned long long)e->n,
+                    (unsigned long long)e->got, e->eof ? " and EOF" : "");
+    bool reads = e->plan == P_HALF || e->plan == P_WAIT;
+    uint64_t want = p->plan == P_ABORT ? p->abort_at : p->n;
+    if (reads && e->sd >= 0 && !e->err && (e->got != want || !e->eof ||
+                                           p->plan == P_ABORT))
+        return fail(s, "conn %d %s: read %llu of %llu bytes%s and no error "
+                    "(peer %s)", ci, who, (unsigned long long)e->got,
+                    (unsigned long long)want, e->eof ? " then EOF" : "",
+                    plan_name[p->plan]);
+    return true;
+}
+
+static bool outcome(struct soak *s)
+{
+    for (int h = 0; h < s->nh; h++) {
+        struct sf_stack *st = sf_sim_host_stack(s->sim, h);
+        struct inv v = {s, h, sf_stack_config(st), sf_sim_now(s->sim)};
+        if (sf_stack_foreach(st, left_over, &v))
+            return false;
+    }
+    for (int i = 0; i < s->nc; i++)
+        for (int k = 0; k < 2; k++)
+            if (!check_end(s, i, k))
+                return false;
+    return true;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void describe(const struct soak *s, FILE *f)
+{
+    const struct sf_sim_link_cfg *l = &s->cfg.link;
+    fprintf(f, "  network: %d hosts, delay %llu ms, jitter %llu ms, %llu bit/s, "
+            "MTU %u (MSS %u), loss %.3f dup %.3f reorder %.3f corrupt %.3f\n",
+            s->nh, (unsigned long long)(l->delay / SF_MSEC),
+            (unsigned long long)(l->jitter / SF_MSEC),
+            (unsigned long long)l->bandwidth, l->mtu, s->cfg.stack.mss, l->loss,
+            l->dup, l->reorder, l->corrupt);
+    if (s->cfg.stack.isn_offset)
+        fprintf(f, "  ISNs from %u (test offset, near 2^%d)\n",
+                s->cfg.stack.isn_offset,
+                s->cfg.stack.isn_offset < 0x80000000u ? 31 : 32);
+    if (s->down_for)
+        fprintf(f, "  hosts 0 and 1 cut off from %.3f s for %.0f s\n",
+                (double)s->down_at / (double)SF_SEC,
+                (double)s->down_for / (double)SF_SEC);
+    if (s->worse.mtu)
+        fprintf(f, "  host 0 -> host 1: loss %.3f reorder %.3f\n",
+                s->worse.loss, s->worse.reorder);
+    for (int i = 0; i < s->nc; i++) {
+        const struct sconn *c = &s->c[i];
+        fprintf(f, "  conn %d: host %d -> host %d:%u%s at %llu ms; client %llu "
+                "bytes, %s; server %llu bytes, %s\n", i, c->e[0].host,
+                c->e[1].host, c->port, c->refused ? " (no listener)" : "",
+                (unsigned long long)(c->start / SF_MSEC),
+                (unsigned long long)c->e[0].n, plan_name[c->e[0].plan],
+                (unsigned long long)c->e[1].n, plan_name[c->e[1].plan]);
+    }
+}
+
+/* A single-seed replay prints every state change and timer, to diagnose. */
+static bool same_conn(const struct soak *s, int h, const struct sf_trace_event *t)
+{
+    return h == s->rto_host && t->local.ip == s->rto_local.ip &&
+           t->local.port == s->rto_local.port &&
+           t->remote.ip == s->rto_remote.ip && t->remote.port == s->rto_remote.port;
+}
+
+static void print_event(const struct sf_sim_event *ev);
+
+static void trace(void *ctx, const struct sf_sim_event *ev)
+{
+    struct soak *s = ctx;
+    if (ev->kind != SF_SIM_EV_STACK)
+        return;
+    const struct sf_trace_event *t = ev->trace;
+    if (t->kind == SF_TRACE_TIMER && t->timer == SF_TIMER_RETRANSMIT) {
+        s->rto_pending = true;
+        s->rto_host = ev->host;
+        s->rto_local = t->local;
+        s->rto_remote = t->remote;
+    } else if ((t->kind == SF_TRACE_SEG_OUT || t->kind == SF_TRACE_STATE) &&
+               s->rto_pending && same_conn(s, ev->host, t)) {
+        s->rto_pending = false;
+    }
+    if (s->verbose)
+        print_event(ev);
+}
+
+static void print_event(const struct sf_sim_event *ev)
+{
+    const struct sf_trace_event *t = ev->trace;
+    char a[32], b[32];
+    sf_addr_fmt(&t->local, a, sizeof a);
+    sf_addr_fmt(&t->remote, b, sizeof b);
+    if (t->kind == SF_TRACE_STATE)
+        printf("  %12.6f host %d %s -> %s: %s -> %s (%s)\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_state_name(t->from), sf_state_name(t->to),
+               sf_cause_name(t->cause));
+    else if ((t->kind == SF_TRACE_SEG_OUT || t->kind == SF_TRACE_SEG_IN) && t->seg)
+        printf("  %12.6f host %d %s %s -> %s: flags %02x seq %u ack %u len %u "
+               "win %u\n", (double)ev->now / (double)SF_SEC, ev->host,
+               t->kind == SF_TRACE_SEG_OUT ? "out" : "in ", a, b,
+               t->seg->flags, t->seg->seq, t->seg->ack, t->seg->len,
+               t->seg->win);
+    else if (t->kind == SF_TRACE_DROP)
+        printf("  %12.6f host %d %s -> %s: drop %s\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_drop_name(t->drop));
+    else if (t->kind == SF_TRACE_TIMER)
+        printf("  %12.6f host %d %s -> %s: %s timer\n",
+               (double)ev->now / (double)SF_SEC, ev->host, a, b,
+               sf_timer_name(t->timer));
+}
+
+/* Runs one seed; returns true if it passed. */
+static bool soak_one(uint64_t seed, bool verbose)
+{
+    struct soak *s = calloc(1, sizeof *s);
+    if (!s)
+        return false;
+    s->seed = seed;
+    s->rng = seed ^ 0x50A4C0DEull;
+    bool ok = build(s) == 0;
+    if (ok) {
+        sf_sim_set_app(s->sim, app, s);
+        s->verbose = verbose;
+        sf_sim_set_trace(s->sim, trace, s);
+        s->nc = 1 + (int)below(s, SOAK_MAXC);
+        for (int i = 0; i < s->nc; i++)
+            random_conn(s, i);
+        listen_all(s);
+        maybe_outage(s);
+        sf_sim_run_while(s->sim, check_all, s, SOAK_LIMIT);
+        ok = !s->why[0] && outcome(s);
+    }
+    if (!ok || verbose) {
+        printf("seed %llu: %s%s\n", (unsigned long long)seed,
+               ok ? "ok" : "FAILED: ", s->why[0] ? s->why : ok ? "" : "cannot build");
+        describe(s, stdout);
+        if (!ok)
+            printf("  at %.3f s virtual; replay: synfin sim --soak 1 --seed %llu\n",
+                   s->sim ? (double)sf_sim_now(s->sim) / (double)SF_SEC : 0.0,
+                   (unsigned long long)seed);
+    }
+    sf_sim_free(s->sim);
+    free(s);
+    return ok;
+}
+
+int sim_soak(const struct sim_opts *o)
+{
+    if (o->link_set || o->scenario) {
+        fprintf(stderr, "synfin sim: --soak: draws its own network and "
+                "workload (no scenario or impairment options)\n");
+        return 2;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t first = o->seed_set ? o->seed : 1, failed = 0;
+    for (uint64_t i = 0; i < o->soak; i++)
+        failed += !soak_one(first + i, o->soak == 1 && !o->quiet);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double wall = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("soak: %llu seeds, %llu passed, %llu failed (%.1f s, %.0f seeds/s)\n",
+           (unsigned long long)o->soak, (unsigned long long)(o->soak - failed),
+           (unsigned long long)failed, wall, wall > 0 ? (double)o->soak / wall : 0.0);
+    return failed ? 1 : 0;
+}
