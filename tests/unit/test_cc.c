@@ -350,15 +350,18 @@ static void test_names(void)
     CHECK_EQ(tcp_cc_find("", 0), -1);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_icbrt),
+    CHECK_CASE(test_k),
+    CHECK_CASE(test_w_cubic),
+    CHECK_CASE(test_concave_convex),
+    CHECK_CASE(test_reno_friendly),
+    CHECK_CASE(test_congestion_and_fast_convergence),
+    CHECK_CASE(test_hystart),
+    CHECK_CASE(test_names),
+};
+
+int main(int argc, char **argv)
 {
-    test_icbrt();
-    test_k();
-    test_w_cubic();
-    test_concave_convex();
-    test_reno_friendly();
-    test_congestion_and_fast_convergence();
-    test_hystart();
-    test_names();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }
