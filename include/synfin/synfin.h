@@ -337,6 +337,10 @@ struct sf_trace_event {
 
 struct sf_stack;
 
+/* Congestion control algorithms (sf_stack_cfg.cc; TCP_CONGESTION names
+ * them "cubic" and "reno"). */
+enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
+
 struct sf_stack_cfg {
     uint32_t addr; /* this stack's IPv4 address, host order */
 
@@ -424,6 +428,10 @@ struct sf_stack_cfg {
      * opens and accept it on passive ones; 2 (the default) accept it when
      * a peer asks, never ask. Per socket: SF_TCP_ECN. */
     uint8_t ecn;
+    /* Congestion control of new connections (TCP_CONGESTION changes it
+     * per socket): SF_CC_CUBIC (RFC 9438 with HyStart++, the default) or
+     * SF_CC_RENO (RFC 5681 with RFC 6582 NewReno recovery). */
+    enum sf_cc cc;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -474,6 +482,11 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 /* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
  * (set before connect/listen; a listener's children take its value). */
 #define SF_TCP_ECN 0x5ec
+/* The congestion control algorithm by name, as Linux's TCP_CONGESTION:
+ * set takes the name's bytes ("cubic", "reno"; SF_ENOENT for an unknown
+ * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
+#define SF_TCP_CONGESTION 13
+#define SF_TCP_CA_NAME_MAX 16
 
 struct sf_linger {
     int l_onoff;

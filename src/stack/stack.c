@@ -266,6 +266,8 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "timer_slots and timer_granularity must be above 0";
     if (cfg->ecn > 2)
         return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
+    if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
+        return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     return NULL;
 }
 

@@ -117,6 +117,7 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
     c->ecn_mode = l->ecn_mode;
+    c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps

@@ -2,6 +2,7 @@
  * hands it to wire/ and then to the embedder's output callback. */
 #include <string.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
@@ -111,6 +112,7 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_seq = seq;
         c->rtt_start_us = tcp_now_us(ctx);
     }
+    tcp_cc_on_send(ctx, c, seq, n, fresh); /* RTT samples for HyStart++ */
     /* RFC 6298 5.1: start the timer if it is not running. A persist
      * timer in the slot is not a retransmission timer: the data sent now
      * arms the RTO afresh (now + RTO), it does not inherit the persist

@@ -267,15 +267,18 @@ static void test_mark_ce(void)
     CHECK_EQ(impair_ecn_of(buf, 19), 0); /* too short to have one */
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_ce_threshold),
+    CHECK_CASE(test_ce_queue_limit),
+    CHECK_CASE(test_ce_draw_order),
+    CHECK_CASE(test_mark_ce),
+    CHECK_CASE(test_off_draws_nothing),
+    CHECK_CASE(test_draw_order),
+    CHECK_CASE(test_tun_settings),
+    CHECK_CASE(test_flip),
+};
+
+int main(int argc, char **argv)
 {
-    test_ce_threshold();
-    test_ce_queue_limit();
-    test_ce_draw_order();
-    test_mark_ce();
-    test_off_draws_nothing();
-    test_draw_order();
-    test_tun_settings();
-    test_flip();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }
