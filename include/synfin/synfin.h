@@ -247,7 +247,13 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ORPHAN_RETRIES, "orphans reset: orphan_retries reached")               \
     X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
     X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
-    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached")
+    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached") \
+    X(ECN_NEGOTIATED, "connections established with ECN (RFC 3168)")       \
+    X(ECN_CE_RCVD, "segments received with CE (RFC 3168)")                  \
+    X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \
+    X(ECN_ECE_RCVD, "ACKs received with ECE")                               \
+    X(ECN_REDUCTIONS, "congestion window reductions for ECE (once per window)") \
+    X(ECN_CWR_SENT, "segments sent with CWR")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -330,6 +336,10 @@ struct sf_trace_event {
 /* --------------------------------------------------------------- stack */
 
 struct sf_stack;
+
+/* Congestion control algorithms (sf_stack_cfg.cc; TCP_CONGESTION names
+ * them "cubic" and "reno"). */
+enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
 
 struct sf_stack_cfg {
     uint32_t addr; /* this stack's IPv4 address, host order */
@@ -414,6 +424,14 @@ struct sf_stack_cfg {
      * bits of the keyed hash F still differ per connection, but the ISN is
      * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
     uint32_t isn_offset;
+    /* RFC 3168 ECN, as Linux tcp_ecn: 0 off; 1 ask for it on active
+     * opens and accept it on passive ones; 2 (the default) accept it when
+     * a peer asks, never ask. Per socket: SF_TCP_ECN. */
+    uint8_t ecn;
+    /* Congestion control of new connections (TCP_CONGESTION changes it
+     * per socket): SF_CC_CUBIC (RFC 9438 with HyStart++, the default) or
+     * SF_CC_RENO (RFC 5681 with RFC 6582 NewReno recovery). */
+    enum sf_cc cc;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -461,6 +479,14 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 #define SF_TCP_KEEPINTVL 5
 #define SF_TCP_KEEPCNT 6
 #define SF_TCP_USER_TIMEOUT 18
+/* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
+ * (set before connect/listen; a listener's children take its value). */
+#define SF_TCP_ECN 0x5ec
+/* The congestion control algorithm by name, as Linux's TCP_CONGESTION:
+ * set takes the name's bytes ("cubic", "reno"; SF_ENOENT for an unknown
+ * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
+#define SF_TCP_CONGESTION 13
+#define SF_TCP_CA_NAME_MAX 16
 
 struct sf_linger {
     int l_onoff;
