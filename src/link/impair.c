@@ -173,11 +173,20 @@ void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
 
 uint8_t impair_ecn_of(const uint8_t *d, size_t len)
 {
-    return len >= 20 && (d[0] >> 4) == 4 ? d[1] & 3 : 0;
+    if (len >= 20 && (d[0] >> 4) == 4)
+        return d[1] & 3;
+    /* RFC 3168 5 / RFC 8200 7: IPv6's Traffic Class, ECN in its low bits */
+    if (len >= 40 && (d[0] >> 4) == 6)
+        return (d[1] >> 4) & 3;
+    return 0;
 }
 
 void impair_mark_ce(uint8_t *d, size_t len)
 {
+    if (len >= 40 && (d[0] >> 4) == 6) {
+        d[1] |= 0x30; /* IPv6 has no header checksum */
+        return;
+    }
     if (len < 20 || (d[0] >> 4) != 4)
         return;
     /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), over the 16-bit word

@@ -104,10 +104,11 @@ void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
                        struct impair_rng *r, sf_time_t now, size_t len,
                        sf_time_t extra, uint8_t ecn, struct impair_fate *f);
 
-/* The ECN field of an IPv4 datagram (0 if it is too short to have one). */
+/* The ECN field of an IPv4 or IPv6 datagram (0 if it is too short to have
+ * one). */
 uint8_t impair_ecn_of(const uint8_t *d, size_t len);
-/* Marks an IPv4 datagram CE (ECN field 11) and fixes its header checksum
- * (RFC 1624 incremental update); does nothing to a datagram too short. */
+/* Marks a datagram CE (ECN field 11): IPv4 with its header checksum fixed
+ * (RFC 1624 incremental update), or IPv6; does nothing to one too short. */
 void impair_mark_ce(uint8_t *d, size_t len);
 
 /* Flips bit `bit` of d (bit 0 is the low bit of d[0]), as a corrupting

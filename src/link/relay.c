@@ -139,54 +139,17 @@ static struct relay_pkt *heap_pop(struct sf_relay_core *c)
     return p;
 }
 
-static uint16_t ip_csum(const uint8_t *h, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)h[i] << 8 | h[i + 1];
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* RFC 3168 5: the ECN field is the low two bits of the IPv4 TOS byte (the
  * IPv6 Traffic Class); 00 Not-ECT, 01 and 10 ECT, 11 CE. A router marks
- * CE only an ECT datagram (6.1.1.1); IPv4 then needs its header checksum
- * recomputed. */
+ * CE only an ECT datagram (6.1.1.1). The link kit does the marking, for
+ * the simulator and the relay alike. */
 bool sf_relay_mark_ce(uint8_t *d, size_t len)
 {
-    if (len < 2)
+    uint8_t ecn = impair_ecn_of(d, len);
+    if (ecn == 0 || ecn == 3)
         return false;
-    if (d[0] >> 4 == 4) {
-        size_t ihl = (size_t)(d[0] & 0xf) * 4;
-        if (ihl < 20 || len < ihl || (d[1] & 3) == 0 || (d[1] & 3) == 3)
-            return false;
-        d[1] |= 3;
-        d[10] = d[11] = 0;
-        uint16_t s = ip_csum(d, ihl);
-        d[10] = (uint8_t)(s >> 8);
-        d[11] = (uint8_t)s;
-        return true;
-    }
-    if (d[0] >> 4 == 6 && len >= 40) {
-        unsigned ecn = (d[1] >> 4) & 3;
-        if (ecn == 0 || ecn == 3)
-            return false;
-        d[1] |= 0x30;
-        return true;
-    }
-    return false;
-}
-
-/* Bytes waiting in direction d's FIFO at now (what a datagram arriving
- * now finds ahead of it). */
-static uint64_t backlog(const struct sf_relay_dir *dc, const struct impair_queue *q,
-                        sf_time_t now)
-{
-    if (dc->bandwidth == 0 || q->tx_free <= now)
-        return 0;
-    return (uint64_t)((unsigned __int128)(q->tx_free - now) * dc->bandwidth /
-                      8 / SF_SEC);
+    impair_mark_ce(d, len);
+    return true;
 }
 
 static struct relay_pkt *pkt_new(int d, const uint8_t *dgram, size_t len)
@@ -217,14 +180,15 @@ void sf_relay_core_input(struct sf_relay_core *c, int d, sf_time_t now,
         st->held_drops++;
         return;
     }
-    bool ce = dc->ce_threshold && backlog(dc, &c->q[d], now) > dc->ce_threshold;
     struct impair_cfg ic = {
         .delay = dc->delay, .jitter = dc->jitter, .bandwidth = dc->bandwidth,
         .queue_bytes = dc->queue_bytes, .loss = dc->loss, .dup = dc->dup,
         .reorder = dc->reorder, .corrupt = dc->corrupt,
+        .ce_bytes = dc->ce_threshold,
     };
     struct impair_fate f;
-    impair_decide(&ic, &c->q[d], &c->rng, now, len, 0, &f);
+    impair_decide_ecn(&ic, &c->q[d], &c->rng, now, len, 0,
+                      impair_ecn_of(dgram, len), &f);
     if (f.drop == IMPAIR_QUEUE) {
         st->queue_drops++;
         return;
@@ -240,8 +204,11 @@ void sf_relay_core_input(struct sf_relay_core *c, int d, sf_time_t now,
             st->held_drops++;
             continue;
         }
-        if (ce && sf_relay_mark_ce(p->data, len) && k == 0)
-            st->ce_marked++;
+        if (f.flags[k] & IMPAIR_F_CE) {
+            impair_mark_ce(p->data, len);
+            if (k == 0)
+                st->ce_marked++;
+        }
         if (f.flags[k] & IMPAIR_F_CORRUPTED) {
             impair_flip(p->data, f.flip_bit);
             st->corrupted++;

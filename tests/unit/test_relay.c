@@ -191,12 +191,15 @@ static void test_seeded(void)
     CHECK(a != x);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_delay_order),
+    CHECK_CASE(test_bandwidth_queue),
+    CHECK_CASE(test_ce_threshold),
+    CHECK_CASE(test_memory_limit),
+    CHECK_CASE(test_seeded),
+};
+
+int main(int argc, char **argv)
 {
-    test_delay_order();
-    test_bandwidth_queue();
-    test_ce_threshold();
-    test_memory_limit();
-    test_seeded();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }
