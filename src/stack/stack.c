@@ -47,6 +47,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->timestamps = true;  /* as Linux tcp_timestamps */
     cfg->rcvbuf_max = 6u << 20; /* as Linux tcp_rmem[2] */
     cfg->sndbuf_max = 4u << 20; /* as Linux tcp_wmem[2] */
+    cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
 }
 
 /* ------------------------------------------------------------- tables */
@@ -271,6 +272,10 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "keepcnt must be 0..255, keepidle and keepintvl below 24 days";
     if (cfg->timer_slots == 0 || cfg->timer_granularity == 0)
         return "timer_slots and timer_granularity must be above 0";
+    if (cfg->ecn > 2)
+        return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
+    if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
+        return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     return NULL;
 }
 

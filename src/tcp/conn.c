@@ -21,6 +21,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepcnt = cfg->keepcnt;
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
+    c->ecn_mode = cfg->ecn;
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     c->want_wscale = cfg->wscale; /* RFC 7323, per stack, then socket */
     c->want_ts = cfg->timestamps;

@@ -120,6 +120,8 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->want_ts = l->want_ts;
     c->rcvbuf_lock = l->rcvbuf_lock;
     c->sndbuf_lock = l->sndbuf_lock;
+    c->ecn_mode = l->ecn_mode;
+    c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps
@@ -152,6 +154,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     tcp_syn_options_in(ctx, c, seg);
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
+    tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1; a cookie's SYN: no ECN */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     if (send) {
         tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
@@ -203,6 +206,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->wscale_ok = tmp->wscale_ok;
     r->ts_ok = tmp->ts_ok;
     r->ts_recent = tmp->ts_recent;
+    r->ecn_ok = tmp->ecn_ok;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
@@ -274,6 +278,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->ts_recent = r->ts_recent;
     tmp->ts_recent_ms = tcp_now_ms(ctx); /* within the handshake's life */
     tmp->ts_offset = tcp_ts_offset(ctx, &r->local, &r->remote);
+    tmp->ecn_ok = r->ecn_ok;
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =

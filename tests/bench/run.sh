@@ -38,5 +38,34 @@ else notok "JSON parses, every synfin cell is a positive number (memory: or says
 "$SYNFIN" bench --only nosuch >"$tmp/out" 2>"$tmp/err"
 if [ $? -eq 2 ]; then ok "bad option exits 2"; else notok "bad option exits 2"; fi
 
+# The path grid (synfin relay between namespaces for the Linux and TUN
+# columns): two cells of 256 KB each way. Every cell must have a number in
+# each column that can run here (Linux and TUN need root); no speed asserted.
+if "$SYNFIN" bench --only path --quick >"$tmp/out" 2>"$tmp/err"; then
+  ok "bench --only path --quick exits 0"
+else
+  notok "bench --only path --quick exits 0"
+fi
+if python3 - "$tmp/out" "$(id -u)" <<'PY' 2>"$tmp/err"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+root = sys.argv[2] == "0"
+i = next(k for k, l in enumerate(lines) if l.startswith("path ") and "synfin/Linux" in l)
+rows = [l for l in lines[i + 1:i + 3]]
+assert len(rows) == 2 and all(r.startswith("rtt ") for r in rows), rows
+for r in rows:
+    cols = re.split(r"\s{2,}", r.strip())
+    assert len(cols) == 6, cols
+    assert float(cols[1].rstrip("*")) > 0, r          # synfin (simulator)
+    if root:
+        assert float(cols[2].rstrip("*")) > 0, r      # Linux across the relay
+        assert float(cols[4].rstrip("*")) > 0, r      # TUN
+        assert cols[3].endswith("x") and cols[5].endswith("x"), r
+    else:
+        assert cols[2] == "n/a", r
+PY
+then ok "path table: a number in every column (Linux and TUN: as root)"
+else notok "path table: a number in every column (Linux and TUN: as root)"; sed 's/^/    /' "$tmp/out" | tail -8; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

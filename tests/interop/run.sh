@@ -43,7 +43,7 @@ trap cleanup EXIT
 missing=()
 [ "$(id -u)" -eq 0 ] || missing+=("root (run as root)")
 [ -c /dev/net/tun ] || missing+=("/dev/net/tun (modprobe tun)")
-for t in ip python3 nc ss timeout sha256sum iperf3; do
+for t in ip python3 nc ss timeout sha256sum iperf3 nstat; do
   command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
 done
 [ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
@@ -129,6 +129,7 @@ stop_synfin() { # name: SIGTERM, bounded wait, exit status must be 0
 SRV="--tun sf0 --addr 198.18.0.2 --host 198.18.0.1/24"
 [ "${INTEROP_OFFLOAD:-1}" = 0 ] && SRV="$SRV --no-offload"
 . "$HERE/cases.sh"
+. "$HERE/relay.sh"
 
 echo
 echo "interop: $passed passed, $failed failed"

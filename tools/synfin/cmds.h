@@ -11,5 +11,6 @@ int sf_cmd_serve(int argc, char **argv);   /* tools/synfin/net/serve.c */
 int sf_cmd_connect(int argc, char **argv); /* tools/synfin/net/connect.c */
 int sf_cmd_ss(int argc, char **argv);      /* tools/synfin/net/ss.c */
 int sf_cmd_bench(int argc, char **argv);   /* tools/synfin/bench/bench.c */
+int sf_cmd_relay(int argc, char **argv);   /* tools/synfin/net/relay.c */
 
 #endif

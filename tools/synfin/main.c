@@ -18,6 +18,7 @@ static const struct subcmd subcmds[] = {
     {"connect", sf_cmd_connect, "netcat-like client over a TUN device"},
     {"ss", sf_cmd_ss, "list the connections of a running synfin"},
     {"bench", sf_cmd_bench, "in-memory benchmarks against Linux and lwIP"},
+    {"relay", sf_cmd_relay, "join two TUN devices through impairments (a user-space netem)"},
 };
 
 static void usage(FILE *f)

@@ -36,6 +36,7 @@ enum bench_wl {
 #define BENCH_G_BULK 0x4
 #define BENCH_G_MEM 0x8
 #define BENCH_G_ALL 0xf
+#define BENCH_G_PATH 0x10 /* the path grid (not in all: minutes) */
 
 struct bench_opts {
     unsigned groups;      /* BENCH_G_* */
@@ -45,6 +46,9 @@ struct bench_opts {
     unsigned mem_conns;   /* connections for the memory workloads */
     unsigned ports;       /* server ports to rotate among */
     bool verbose;
+    uint64_t path_bytes;  /* path grid: bytes each way per cell */
+    double path_cap;      /* path grid: seconds per cell at most */
+    bool path_quick;      /* path grid: two cells only */
 };
 
 struct bench_res {
@@ -71,6 +75,9 @@ uint8_t *bench_q_push(struct bench_q *q, size_t n);
 int bench_synfin(const struct bench_opts *o, struct bench_res *res);
 int bench_linux(const struct bench_opts *o, struct bench_res *res);
 int bench_lwip(const struct bench_opts *o, struct bench_res *res);
+/* The path grid (path.c): prints its own table. sim: the synfin column;
+ * real: the Linux and TUN columns (root). */
+void bench_path(const struct bench_opts *o, bool sim, bool real);
 
 typedef void (*bench_group_fn)(const struct bench_opts *o,
                                struct bench_res *res);

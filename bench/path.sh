@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# bench/path.sh: the path grid (issue 10): goodput of one bulk transfer in
+# each direction at once, for synfin (two stacks in the simulator), Linux
+# (two kernels in namespaces across `synfin relay`) and Linux against
+# synfin on TUN across the same relay. Root (namespaces, TUN devices);
+# without root only the synfin column runs. A benchmark: it asserts nothing.
+# Env: PATH_MB (each way per cell, default 4), PATH_CAP (seconds per cell,
+# default 20), SYNFIN (default: builds build/bench/synfin).
+set -eu
+cd "$(dirname "$0")/.."
+if [ -z "${SYNFIN:-}" ]; then
+  make -j2 all BUILD=build/bench >/dev/null
+  SYNFIN=build/bench/synfin
+fi
+echo "# $(uname -r), $(nproc) CPUs, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+exec "$SYNFIN" bench --only path --path-mb "${PATH_MB:-4}" --path-cap "${PATH_CAP:-20}"

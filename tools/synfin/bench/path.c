@@ -1,0 +1,726 @@
+/* synfin bench --only path: goodput of one bulk transfer in each direction
+ * at once, on a grid of paths (RTT 2, 20, 100 ms; loss 0, 0.1 %, 1 %,
+ * 5 %; 1 % loss with 5 % reordering; a 100 Mbit/s bottleneck with a
+ * 1-BDP queue), in three columns measured in one run:
+ *
+ *   synfin  two synfin stacks in the simulator, the path as the sim's
+ *           links; goodput over virtual time.
+ *   Linux   two kernels, each in a namespace of its own (unshare), joined
+ *           by synfin relay (the same link model, in real time).
+ *   TUN     one kernel (namespace A) and one synfin stack on a TUN device
+ *           (namespace B, whose kernel forwards between that TUN and the
+ *           relay's): synfin against Linux over the same relay.
+ *
+ * Each side sends --path-mb MB to the other while receiving as much; a
+ * cell's goodput is the bytes both received, in bits, over the time until
+ * the later of the two received its peer's FIN. A cell that does not end
+ * within the cap (--path-cap S, virtual seconds for the simulator) reports
+ * the bytes received by then over the cap, marked '*'. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "synfin/relay.h"
+#include "synfin/sim.h"
+#include "synfin/tun.h"
+
+#define PATH_PORT 5001
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+#define RELAY_A IP(198, 18, 20, 1) /* the relay's device in namespace A */
+#define RELAY_B IP(198, 18, 20, 2) /* and in namespace B */
+#define TUN_HOST IP(198, 18, 21, 1) /* TUN column: B's kernel side of synfin's TUN */
+#define TUN_SYNFIN IP(198, 18, 21, 2) /* and synfin's own address */
+
+struct path_cell {
+    char label[40];
+    double rtt_ms, loss, reorder;
+    uint64_t bandwidth; /* 0: none */
+};
+
+/* The grid, built in order. */
+static size_t path_grid(struct path_cell *g, bool quick)
+{
+    static const double rtts[3] = {2, 20, 100};
+    static const double losses[4] = {0, 0.001, 0.01, 0.05};
+    size_t n = 0;
+    if (quick) {
+        g[n++] = (struct path_cell){"rtt 2 ms, loss 0", 2, 0, 0, 0};
+        g[n++] = (struct path_cell){"rtt 20 ms, loss 1%", 20, 0.01, 0, 0};
+        return n;
+    }
+    for (int r = 0; r < 3; r++) {
+        for (int l = 0; l < 4; l++) {
+            g[n] = (struct path_cell){"", rtts[r], losses[l], 0, 0};
+            snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss %g%%",
+                     rtts[r], losses[l] * 100);
+            n++;
+        }
+        g[n] = (struct path_cell){"", rtts[r], 0.01, 0.05, 0};
+        snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss 1%% reorder 5%%", rtts[r]);
+        n++;
+        g[n] = (struct path_cell){"", rtts[r], 0, 0, 100000000};
+        snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, 100M, 1-BDP queue", rtts[r]);
+        n++;
+    }
+    return n;
+}
+
+/* One direction of the cell's path, for the relay and the simulator. */
+static struct sf_relay_dir cell_dir(const struct path_cell *c)
+{
+    struct sf_relay_dir d = {0};
+    d.delay = (sf_time_t)(c->rtt_ms * 1e6 / 2);
+    d.loss = c->loss;
+    d.reorder = c->reorder;
+    d.bandwidth = c->bandwidth;
+    /* 1 BDP: rate x RTT, at least two packets. */
+    if (c->bandwidth) {
+        double bdp = (double)c->bandwidth * c->rtt_ms / 1e3 / 8;
+        d.queue_bytes = bdp < 3000 ? 3000 : (uint32_t)bdp;
+    }
+    return d;
+}
+
+struct path_result {
+    double mbit;   /* goodput, both directions together */
+    bool capped;   /* did not finish: bytes by the cap over the cap */
+    bool have;
+    char note[96];
+};
+
+/* ------------------------------------------- a bulk endpoint on synfin */
+
+/* Listens on PATH_PORT, connects to the peer's, sends want bytes and
+ * shuts down, reads the peer's bytes to their FIN. */
+struct sfb_ep {
+    struct sf_stack *st;
+    uint32_t peer;
+    int lsd, csd, asd;
+    uint64_t want, sent, rcvd;
+    bool connected, shut, eof;
+    sf_time_t t_done;
+    uint8_t buf[65536];
+};
+
+static int sfb_ep_listen(struct sfb_ep *e)
+{
+    e->lsd = sf_socket(e->st);
+    struct sf_addr a = {0, PATH_PORT};
+    if (e->lsd < 0 || sf_bind(e->st, e->lsd, &a) < 0 || sf_listen(e->st, e->lsd, 4) < 0)
+        return -1;
+    e->csd = e->asd = -1;
+    for (size_t i = 0; i < sizeof e->buf; i++)
+        e->buf[i] = (uint8_t)i;
+    return 0;
+}
+
+static int sfb_ep_connect(struct sfb_ep *e)
+{
+    e->csd = sf_socket(e->st);
+    struct sf_addr p = {e->peer, PATH_PORT};
+    if (e->csd < 0)
+        return -1;
+    int r = sf_connect(e->st, e->csd, &p);
+    return r == SF_EINPROGRESS || r == 0 ? 0 : -1;
+}
+
+static void sfb_ep_step(struct sfb_ep *e, sf_time_t now)
+{
+    if (e->asd < 0)
+        e->asd = sf_accept(e->st, e->lsd, NULL);
+    if (e->asd < 0)
+        e->asd = -1;
+    if (e->csd >= 0 && !e->shut && (sf_poll(e->st, e->csd) & SF_POLLOUT)) {
+        while (e->sent < e->want) {
+            uint64_t left = e->want - e->sent;
+            size_t n = left < sizeof e->buf ? (size_t)left : sizeof e->buf;
+            long k = sf_send(e->st, e->csd, e->buf, n, 0);
+            if (k <= 0)
+                break;
+            e->sent += (uint64_t)k;
+        }
+        if (e->sent == e->want) {
+            sf_shutdown(e->st, e->csd, SF_SHUT_WR);
+            e->shut = true;
+        }
+    }
+    while (e->asd >= 0 && !e->eof) {
+        uint8_t tmp[65536];
+        long k = sf_recv(e->st, e->asd, tmp, sizeof tmp, 0);
+        if (k > 0) {
+            e->rcvd += (uint64_t)k;
+        } else {
+            if (k == 0) {
+                e->eof = true;
+                e->t_done = now;
+            }
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------ the synfin column */
+
+struct sim_ctx {
+    struct sfb_ep ep[2];
+};
+
+static void sim_app(void *ctx, struct sf_sim *sim, int host)
+{
+    struct sim_ctx *s = ctx;
+    sfb_ep_step(&s->ep[host], sf_sim_now(sim));
+}
+
+static void sim_start(void *ctx, struct sf_sim *sim, int host)
+{
+    struct sim_ctx *s = ctx;
+    sfb_ep_connect(&s->ep[host]);
+    sfb_ep_step(&s->ep[host], sf_sim_now(sim));
+}
+
+static bool sim_running(void *ctx, struct sf_sim *sim)
+{
+    struct sim_ctx *s = ctx;
+    (void)sim;
+    return !(s->ep[0].eof && s->ep[1].eof);
+}
+
+static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
+                    struct path_result *res)
+{
+    struct sf_sim_cfg cfg;
+    sf_sim_cfg_default(&cfg);
+    cfg.seed = 1;
+    struct sf_relay_dir d = cell_dir(c);
+    cfg.link.delay = d.delay;
+    cfg.link.loss = d.loss;
+    cfg.link.reorder = d.reorder;
+    cfg.link.bandwidth = d.bandwidth;
+    cfg.link.queue_bytes = d.queue_bytes;
+    struct sf_sim *sim;
+    struct sim_ctx *s = calloc(1, sizeof *s);
+    if (!s || sf_sim_create(&cfg, &sim) != 0) {
+        free(s);
+        snprintf(res->note, sizeof res->note, "cannot create the simulator");
+        return;
+    }
+    int h0 = sf_sim_add_host(sim, 0, NULL), h1 = sf_sim_add_host(sim, 0, NULL);
+    for (int k = 0; k < 2; k++) {
+        struct sfb_ep *e = &s->ep[k];
+        e->st = sf_sim_host_stack(sim, k);
+        e->peer = sf_sim_host_addr(sim, k ? h0 : h1);
+        e->want = bytes;
+        sf_sim_touch(sim, k);
+        sfb_ep_listen(e);
+    }
+    sf_sim_set_app(sim, sim_app, s);
+    sf_sim_at(sim, 0, h0, sim_start, s);
+    sf_sim_at(sim, 0, h1, sim_start, s);
+    sf_time_t limit = (sf_time_t)(cap * 1e9);
+    sf_sim_run_while(sim, sim_running, s, limit);
+    uint64_t got = s->ep[0].rcvd + s->ep[1].rcvd;
+    res->have = true;
+    if (s->ep[0].eof && s->ep[1].eof) {
+        sf_time_t t = s->ep[0].t_done > s->ep[1].t_done ? s->ep[0].t_done : s->ep[1].t_done;
+        res->mbit = (double)got * 8 / ((double)t / 1e9) / 1e6;
+    } else {
+        res->capped = true;
+        res->mbit = (double)got * 8 / cap / 1e6;
+    }
+    sf_sim_free(sim);
+    free(s);
+}
+
+/* ---------------------------------- the real columns: processes, namespaces */
+
+struct ep_report {
+    uint64_t rcvd;
+    sf_time_t t_done; /* 0: not done by the deadline */
+    char err[80];
+};
+
+static int read_byte(int fd, double secs)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, (int)(secs * 1000)) <= 0)
+        return -1;
+    char ch;
+    return read(fd, &ch, 1) == 1 ? ch : -1;
+}
+
+static int read_full(int fd, void *buf, size_t n, double secs)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    size_t got = 0;
+    while (got < n) {
+        if (poll(&p, 1, (int)(secs * 1000)) <= 0)
+            return -1;
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k <= 0)
+            return -1;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* A tag byte and a report to the parent (who may be gone: ignored). */
+static void send_report(int ctl, char tag, const struct ep_report *r)
+{
+    if (write(ctl, &tag, 1) == 1)
+        (void)!write(ctl, r, sizeof *r);
+}
+
+static void report_err(int ctl, const char *fmt, const char *what)
+{
+    struct ep_report r = {0};
+    snprintf(r.err, sizeof r.err, fmt, what, errno ? strerror(errno) : "");
+    send_report(ctl, 'e', &r);
+    _exit(1);
+}
+
+static int add_route(uint32_t net, uint32_t mask, const char *dev)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
+    struct sockaddr_in *msk = (struct sockaddr_in *)&rt.rt_genmask;
+    dst->sin_family = msk->sin_family = AF_INET;
+    dst->sin_addr.s_addr = htonl(net);
+    msk->sin_addr.s_addr = htonl(mask);
+    rt.rt_flags = RTF_UP;
+    rt.rt_dev = (char *)dev;
+    int r = s < 0 ? -1 : ioctl(s, SIOCADDRT, &rt);
+    if (s >= 0)
+        close(s);
+    return r;
+}
+
+/* The kernel's endpoint, in a child that has its own namespace. Says 'r'
+ * once it listens, starts on 'g', answers 'd' and an ep_report. */
+static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
+                      const char *route_dev)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT)};
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4) < 0)
+        report_err(ctl, "%s: %s", "listen");
+    if (write(ctl, "r", 1) != 1 || read_byte(ctl, 60) != 'g')
+        _exit(1);
+    if (route_dev && add_route(TUN_SYNFIN & 0xffffff00u, 0xffffff00u, route_dev) < 0)
+        report_err(ctl, "%s: %s", "route to synfin's TUN subnet");
+    sf_time_t t0 = sf_tun_now(), deadline = t0 + (sf_time_t)(cap * 1e9);
+    int cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in p = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT),
+                            .sin_addr.s_addr = htonl(peer)};
+    if (cs < 0 || (connect(cs, (struct sockaddr *)&p, sizeof p) < 0 && errno != EINPROGRESS))
+        report_err(ctl, "%s: %s", "connect");
+    enum { BUF = 1 << 18 };
+    uint8_t *buf = malloc(BUF);
+    if (!buf)
+        report_err(ctl, "%s: %s", "malloc");
+    for (size_t i = 0; i < BUF; i++)
+        buf[i] = (uint8_t)i;
+    uint64_t sent = 0;
+    struct ep_report r = {0};
+    int as = -1;
+    bool shut = false;
+    while (!(r.t_done && shut) && sf_tun_now() < deadline) {
+        struct pollfd f[3] = {{cs, shut ? 0 : POLLOUT, 0},
+                              {as >= 0 ? as : ls, POLLIN, 0}, {ctl, POLLIN, 0}};
+        sf_time_t now = sf_tun_now();
+        int ms = (int)((deadline - now) / SF_MSEC) + 1;
+        if (poll(f, 3, ms < 100 ? ms : 100) < 0 && errno != EINTR)
+            break;
+        if (f[2].revents)
+            break; /* the parent gave up */
+        if (!shut && (f[0].revents & (POLLOUT | POLLERR))) {
+            while (sent < want) {
+                size_t n = want - sent < BUF ? (size_t)(want - sent) : BUF;
+                ssize_t k = send(cs, buf, n, MSG_NOSIGNAL);
+                if (k <= 0)
+                    break;
+                sent += (uint64_t)k;
+            }
+            if (sent == want) {
+                shutdown(cs, SHUT_WR);
+                shut = true;
+            }
+        }
+        if (as < 0 && (f[1].revents & POLLIN)) {
+            as = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            continue;
+        }
+        if (as >= 0 && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            for (;;) {
+                ssize_t k = recv(as, buf, BUF, 0);
+                if (k > 0) {
+                    r.rcvd += (uint64_t)k;
+                    continue;
+                }
+                if (k == 0)
+                    r.t_done = sf_tun_now();
+                else if (errno != EAGAIN)
+                    snprintf(r.err, sizeof r.err, "recv: %s", strerror(errno));
+                break;
+            }
+            if (r.err[0])
+                break;
+        }
+    }
+    /* The socket stays open (the kernel keeps sending what it holds)
+     * until the parent has both reports. */
+    send_report(ctl, 'd', &r);
+    read_byte(ctl, cap + 30); /* the parent closes when it has both */
+    _exit(0);
+}
+
+/* synfin's endpoint on a TUN device in namespace B (the TUN column). */
+struct tun_ep {
+    struct sf_tun t;
+    struct sfb_ep e;
+    int ctl;
+    bool started;
+    sf_time_t deadline;
+    struct ep_report r;
+};
+
+static int tun_ep_fds(void *ctx, struct pollfd *fds, int max)
+{
+    struct tun_ep *te = ctx;
+    if (max < 1)
+        return 0;
+    fds[0] = (struct pollfd){.fd = te->ctl, .events = POLLIN};
+    return 1;
+}
+
+static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
+{
+    struct tun_ep *te = ctx;
+    if (n > 0 && fds[0].revents) {
+        char ch;
+        if (te->started || read(te->ctl, &ch, 1) != 1 || ch != 'g') {
+            te->t.stop = 1;
+            return SF_TIME_NEVER;
+        }
+        te->started = true;
+        te->deadline = now + te->deadline;
+        if (sfb_ep_connect(&te->e) < 0) {
+            snprintf(te->r.err, sizeof te->r.err, "sf_connect failed");
+            te->t.stop = 1;
+        }
+    }
+    if (!te->started)
+        return SF_TIME_NEVER;
+    sfb_ep_step(&te->e, now);
+    if ((te->e.eof && te->e.shut) || now >= te->deadline) {
+        te->r.rcvd = te->e.rcvd;
+        te->r.t_done = te->e.eof ? te->e.t_done : 0;
+        te->t.stop = 1;
+    }
+    return te->deadline;
+}
+
+static void synfin_tun_ep(int ctl, uint64_t want, double cap)
+{
+    struct tun_ep *tp = calloc(1, sizeof *tp);
+    char err[160];
+    if (!tp)
+        report_err(ctl, "%s: %s", "calloc");
+    tp->ctl = ctl;
+    tp->deadline = (sf_time_t)(cap * 1e9);
+    errno = 0;
+    int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "1", 1) != 1)
+        report_err(ctl, "%s: %s", "ip_forward in namespace B");
+    close(fd);
+    if (sf_tun_open(&tp->t, "pt", false, err, sizeof err) < 0 ||
+        sf_tun_config(&tp->t, TUN_HOST, 24, 1500, err, sizeof err) < 0) {
+        errno = 0;
+        report_err(ctl, "%s%s", err);
+    }
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = TUN_SYNFIN;
+    cfg.output = sf_tun_output;
+    cfg.output_ctx = &tp->t;
+    if (getrandom(cfg.seed, sizeof cfg.seed, 0) != sizeof cfg.seed ||
+        sf_stack_create(&cfg, sf_tun_now(), &tp->t.st) != 0)
+        report_err(ctl, "%s: %s", "stack");
+    tp->e.st = tp->t.st;
+    tp->e.peer = RELAY_A;
+    tp->e.want = want;
+    if (sfb_ep_listen(&tp->e) < 0)
+        report_err(ctl, "%s: %s", "sf_listen");
+    if (write(ctl, "r", 1) != 1)
+        _exit(1);
+    struct sf_tun_hooks h = {tp, tun_ep_fds, tun_ep_service};
+    sf_tun_run(&tp->t, &h);
+    send_report(ctl, 'd', &tp->r);
+    /* Keep ACKing the peer's retransmissions until the parent is done. */
+    tp->started = false;
+    tp->t.stop = 0;
+    sf_tun_run(&tp->t, &h);
+    _exit(0);
+}
+
+static int relay_hook_fds(void *ctx, struct pollfd *fds, int max)
+{
+    if (max < 1)
+        return 0;
+    fds[0] = (struct pollfd){.fd = *(int *)ctx, .events = POLLIN};
+    return 1;
+}
+
+static void relay_hook_service(void *ctx, struct sf_relay *r, struct pollfd *fds, int n)
+{
+    (void)ctx;
+    if (n > 0 && fds[0].revents)
+        r->stop = 1; /* the parent closed its end, or wrote */
+}
+
+/* The relay, in a child: devices in the namespaces of pids a and b; runs
+ * until the parent closes ctl. */
+static void relay_child(int ctl, pid_t a, pid_t b, const struct path_cell *c)
+{
+    char nsa[64], nsb[64], err[200];
+    snprintf(nsa, sizeof nsa, "/proc/%d/ns/net", (int)a);
+    snprintf(nsb, sizeof nsb, "/proc/%d/ns/net", (int)b);
+    struct sf_relay_cfg cfg = {
+        .tun = {"pa", "pb"}, .netns = {nsa, nsb}, .addr = {RELAY_A, RELAY_B},
+        .prefix = {24, 24}, .mtu = 1500, .seed = 1};
+    cfg.dir[0] = cfg.dir[1] = cell_dir(c);
+    struct sf_relay r;
+    if (sf_relay_open(&r, &cfg, err, sizeof err) < 0) {
+        errno = 0;
+        report_err(ctl, "%s%s", err);
+    }
+    if (write(ctl, "r", 1) != 1)
+        _exit(1);
+    struct sf_relay_hooks h = {&ctl, relay_hook_fds, relay_hook_service};
+    int rc = sf_relay_run(&r, &h, err, sizeof err);
+    sf_relay_close(&r);
+    _exit(rc ? 1 : 0);
+}
+
+/* In a new child: closes every descriptor but stdio and keep, so that the
+ * parent's ends of the other children's sockets are not held open here
+ * (a child learns that the parent is done from the EOF on its own). */
+static void close_others(int keep)
+{
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != keep)
+            close(fd);
+}
+
+struct child {
+    pid_t pid;
+    int ctl; /* the parent's end */
+};
+
+static void child_end(struct child *ch)
+{
+    if (ch->ctl >= 0)
+        close(ch->ctl);
+    ch->ctl = -1;
+    if (ch->pid > 0) {
+        for (int i = 0; i < 50; i++) {
+            if (waitpid(ch->pid, NULL, WNOHANG) == ch->pid) {
+                ch->pid = -1;
+                return;
+            }
+            usleep(20000);
+        }
+        kill(ch->pid, SIGKILL);
+        waitpid(ch->pid, NULL, 0);
+        ch->pid = -1;
+    }
+}
+
+enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
+
+/* Forks a child in a new network namespace running endpoint kind. */
+static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
+                    uint64_t want, double cap)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    fflush(NULL);
+    ch->pid = fork();
+    if (ch->pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (ch->pid == 0) {
+        close_others(sv[1]);
+        signal(SIGPIPE, SIG_IGN);
+        if (unshare(CLONE_NEWNET) < 0)
+            report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
+        if (kind == EP_SYNFIN_TUN)
+            synfin_tun_ep(sv[1], want, cap);
+        kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL);
+        _exit(0);
+    }
+    close(sv[1]);
+    ch->ctl = sv[0];
+    return 0;
+}
+
+/* Waits for 'r' (ready) from a child; on an error report, copies it. */
+static int child_ready(struct child *ch, char *note, size_t n)
+{
+    int b = read_byte(ch->ctl, 10);
+    if (b == 'r')
+        return 0;
+    struct ep_report r;
+    if (b == 'e' && read_full(ch->ctl, &r, sizeof r, 1) == 0)
+        snprintf(note, n, "%s", r.err);
+    else
+        snprintf(note, n, "a child did not start");
+    return -1;
+}
+
+/* One cell of a real column: A is a kernel, B a kernel or synfin on TUN. */
+static void run_real(const struct path_cell *c, bool tun, uint64_t bytes,
+                     double cap, struct path_result *res)
+{
+    struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
+    uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap) < 0) {
+        snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (child_ready(&a, res->note, sizeof res->note) < 0 ||
+        child_ready(&b, res->note, sizeof res->note) < 0)
+        goto out;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        goto out;
+    fflush(NULL);
+    rl.pid = fork();
+    if (rl.pid == 0) {
+        close_others(sv[1]);
+        relay_child(sv[1], a.pid, b.pid, c);
+    }
+    close(sv[1]);
+    rl.ctl = sv[0];
+    if (rl.pid < 0 || child_ready(&rl, res->note, sizeof res->note) < 0)
+        goto out;
+    sf_time_t t_go = sf_tun_now();
+    if (write(a.ctl, "g", 1) != 1 || write(b.ctl, "g", 1) != 1)
+        goto out;
+    struct ep_report ra = {0}, rb = {0};
+    struct child *chs[2] = {&a, &b};
+    struct ep_report *rs[2] = {&ra, &rb};
+    for (int k = 0; k < 2; k++) {
+        int ch = read_byte(chs[k]->ctl, cap + 15);
+        if ((ch != 'd' && ch != 'e') || read_full(chs[k]->ctl, rs[k], sizeof *rs[k], 5) < 0) {
+            snprintf(res->note, sizeof res->note, "an endpoint did not report");
+            goto out;
+        }
+        if (rs[k]->err[0]) {
+            snprintf(res->note, sizeof res->note, "%s", rs[k]->err);
+            goto out;
+        }
+    }
+    uint64_t got = ra.rcvd + rb.rcvd;
+    res->have = true;
+    if (ra.t_done && rb.t_done) {
+        sf_time_t t = (ra.t_done > rb.t_done ? ra.t_done : rb.t_done) - t_go;
+        res->mbit = (double)got * 8 / ((double)t / 1e9) / 1e6;
+    } else {
+        res->capped = true;
+        res->mbit = (double)got * 8 / cap / 1e6;
+    }
+out:
+    child_end(&a);
+    child_end(&b);
+    child_end(&rl);
+}
+
+/* ------------------------------------------------------------ driver */
+
+static void fmt_cell(char *buf, size_t n, const struct path_result *r)
+{
+    if (!r->have)
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "%.2f%s", r->mbit, r->capped ? "*" : "");
+}
+
+static void fmt_ratio(char *buf, size_t n, const struct path_result *x,
+                      const struct path_result *y)
+{
+    if (x->have && y->have && y->mbit > 0)
+        snprintf(buf, n, "%.2fx", x->mbit / y->mbit);
+    else
+        snprintf(buf, n, "-");
+}
+
+void bench_path(const struct bench_opts *o, bool sim, bool real)
+{
+    struct path_cell grid[18];
+    size_t n = path_grid(grid, o->path_quick);
+    struct path_result res[18][3];
+    memset(res, 0, sizeof res);
+    bool root = geteuid() == 0;
+    const char *why = !real ? "not selected" : !root ? "needs root" : NULL;
+    fprintf(stderr, "path grid: %zu cells, %.3g MB each way, cap %g s\n", n,
+            (double)o->path_bytes / 1048576, o->path_cap);
+    for (size_t i = 0; i < n; i++) {
+        double t0 = bench_now();
+        if (sim)
+            run_sim(&grid[i], o->path_bytes, o->path_cap, &res[i][0]);
+        if (real && root) {
+            run_real(&grid[i], false, o->path_bytes, o->path_cap, &res[i][1]);
+            run_real(&grid[i], true, o->path_bytes, o->path_cap, &res[i][2]);
+        }
+        fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,
+                grid[i].label, bench_now() - t0);
+    }
+    printf("\npath grid: goodput in Mbit/s of one %.3g MB transfer each way at once "
+           "(both directions summed); * = not done within %g s\n",
+           (double)o->path_bytes / 1048576, o->path_cap);
+    printf("%-36s %10s %10s %12s %10s %10s\n", "path", "synfin", "Linux",
+           "synfin/Linux", "TUN", "TUN/Linux");
+    for (size_t i = 0; i < n; i++) {
+        char c[5][24];
+        fmt_cell(c[0], sizeof c[0], &res[i][0]);
+        fmt_cell(c[1], sizeof c[1], &res[i][1]);
+        fmt_ratio(c[2], sizeof c[2], &res[i][0], &res[i][1]);
+        fmt_cell(c[3], sizeof c[3], &res[i][2]);
+        fmt_ratio(c[4], sizeof c[4], &res[i][2], &res[i][1]);
+        printf("%-36s %10s %10s %12s %10s %10s\n", grid[i].label, c[0], c[1],
+               c[2], c[3], c[4]);
+    }
+    if (why)
+        printf("note (Linux, TUN): %s\n", why);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++)
+            if (res[i][k].note[0]) {
+                printf("note (%s, %s): %s\n", grid[i].label,
+                       k == 0 ? "synfin" : k == 1 ? "Linux" : "TUN", res[i][k].note);
+            }
+    printf("synfin: two synfin stacks in the simulator (virtual time); Linux: two "
+           "kernels in namespaces across synfin relay; TUN: a kernel against "
+           "synfin on a TUN device across the same relay\n");
+}
