@@ -247,7 +247,16 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ORPHAN_RETRIES, "orphans reset: orphan_retries reached")               \
     X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
     X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
-    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached")
+    X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached") \
+    X(RTO_EVENTS, "retransmission timeouts (data or FIN outstanding)")       \
+    X(SACK_RECOVERIES, "SACK loss recoveries entered (RFC 6675)")            \
+    X(SACK_RETRANSMITS, "segments retransmitted by SACK recovery")           \
+    X(SACK_BLOCKS_BAD, "SACK blocks ignored: outside SND.UNA..SND.MAX or empty") \
+    X(SACK_SB_OVERFLOW, "SACK scoreboard full: highest range forgotten")     \
+    X(SACK_RENEGING, "SACK reneging seen: scoreboard cleared")               \
+    X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
+    X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
+    X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -414,6 +423,11 @@ struct sf_stack_cfg {
      * bits of the keyed hash F still differ per connection, but the ISN is
      * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
     uint32_t isn_offset;
+    /* RFC 2018 SACK (with RFC 6675 recovery, RFC 6937 PRR, RFC 2883
+     * D-SACK): offer SACK-permitted on SYNs and use it when the peer
+     * offers it too. Default on (as Linux tcp_sack); SF_TCP_SACK per
+     * socket. */
+    bool sack;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -461,6 +475,9 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 #define SF_TCP_KEEPINTVL 5
 #define SF_TCP_KEEPCNT 6
 #define SF_TCP_USER_TIMEOUT 18
+/* int, 0 or 1: offer/accept RFC 2018 SACK on this socket's connections
+ * (set before connect/listen; default cfg.sack). */
+#define SF_TCP_SACK 0x5ac
 
 struct sf_linger {
     int l_onoff;

@@ -133,3 +133,9 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
     c->in_recovery = false;
     c->dupacks = 0;
 }
+
+uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    return ops(c)->ssthresh(c);
+}

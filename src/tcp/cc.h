@@ -32,5 +32,8 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked);
 void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The retransmission timer expired (RFC 5681 3.1, equation 4). */
 void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A loss detected by SACK recovery (RFC 6675 5 (4.2)): the algorithm's
+ * new ssthresh for this congestion event. */
+uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c);
 
 #endif

@@ -195,6 +195,7 @@ static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     c->irs = s->seq;
     c->rcv_nxt = c->rcv_acked = s->seq + 1;
     tcp_set_send_mss(ctx, c, s);
+    tcp_sack_negotiate(c, s);
     return ack ? synsent_synack(ctx, c, s) : synsent_syn(ctx, c, s);
 }
 
@@ -292,6 +293,7 @@ static struct tcp_disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
     (void)ip;
+    tcp_sack_rcv_old(c, s); /* RFC 2883: a duplicate is D-SACKed */
     uint32_t wnd = tcp_rcv_window(c);
     if (!seq_acceptable(c, s, wnd) && !zero_window_allowance(ctx, c, s, wnd))
         return seq_unacceptable(ctx, c, s);
@@ -465,13 +467,20 @@ static void ack_advance_or_dup(struct tcp_ctx *ctx, struct sf_conn *c,
                !(s->flags & (SF_SYN | SF_FIN)) && s->win == c->snd_wnd &&
                c->snd_una != c->snd_max &&
                s->win != 0; /* answers to window probes are not losses */
+    uint32_t acked = 0;
     if (seq_gt(ack, c->snd_una)) {
-        uint32_t acked = ack - c->snd_una;
+        acked = ack - c->snd_una;
         ack_advance(ctx, c, ack);
-        tcp_cc_on_newack(ctx, c, acked);
-    } else if (dup && c->state != SF_SYN_RCVD) {
-        tcp_cc_on_dupack(ctx, c);
     }
+    /* RFC 2018 / RFC 6675: with SACK in use, sack.c runs recovery */
+    if (c->sack_ok && c->syn_acked) {
+        tcp_sack_on_ack(ctx, c, s, acked, dup && c->state != SF_SYN_RCVD);
+        return;
+    }
+    if (acked)
+        tcp_cc_on_newack(ctx, c, acked);
+    else if (dup && c->state != SF_SYN_RCVD)
+        tcp_cc_on_dupack(ctx, c);
 }
 
 /* RFC 9293 3.10.7.4 fifth step: "If SND.UNA =< SEG.ACK =< SND.NXT, the

@@ -78,7 +78,14 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
          * need not fall back to TCP_DEFAULT_MSS. */
         seg.opt.has_mss = true;
         seg.opt.mss = tcp_our_mss(ctx, c);
+        /* RFC 2018 2: SACK-permitted on our SYN if we want SACK; on a
+         * SYN,ACK only if the peer's SYN offered it. */
+        seg.opt.sack_ok = c->state == SF_SYN_SENT ? c->sack_want : c->sack_ok;
     }
+    /* RFC 2018 4: SACK blocks on ACKs while data is held out of order
+     * (last: they take the option space the others leave) */
+    if (c->sack_ok && (flags & SF_ACK) && !(flags & SF_SYN))
+        tcp_sack_fill(ctx, c, &seg.opt);
     tcp_emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
 }
 
@@ -167,6 +174,8 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
 static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
 {
     uint32_t end = data_end(c);
+    if (c->sb && seq_lt(c->snd_nxt, c->snd_max))
+        c->snd_nxt = tcp_sack_skip(c, c->snd_nxt); /* RFC 6675 5.1 */
     uint32_t remaining = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
     if (remaining == 0) {
         /* only the FIN: it needs no window */
@@ -177,8 +186,13 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
         return false;
     }
     uint32_t flight = c->snd_nxt - c->snd_una;
-    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-    uint32_t usable = wnd > flight ? wnd - flight : 0;
+    /* the peer's window limits what is outstanding; the congestion window
+     * what is in the network: during SACK recovery that is RFC 6675's
+     * pipe, not everything outstanding */
+    uint32_t inflight = tcp_sack_recovering(c) ? tcp_sack_pipe(c) : flight;
+    uint32_t pwin = c->snd_wnd > flight ? c->snd_wnd - flight : 0;
+    uint32_t cwin = c->cwnd > inflight ? c->cwnd - inflight : 0;
+    uint32_t usable = pwin < cwin ? pwin : cwin;
     uint32_t n = remaining < usable ? remaining : usable;
     if (n > c->snd_mss)
         n = c->snd_mss;
@@ -222,8 +236,15 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
          * SND.NXT comes back to ISS every 2^32 bytes */
         if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
-        while (sent < max_segs && can_send_data(c) && send_data(ctx, c, false))
-            sent++;
+        if (tcp_sack_recovering(c) && can_send_data(c)) {
+            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses */
+            if (max_segs > sent)
+                sent += tcp_sack_output(ctx, c, max_segs - sent);
+        } else {
+            while (sent < max_segs && can_send_data(c) &&
+                   send_data(ctx, c, false))
+                sent++;
+        }
         persist_arm(ctx, c);
     }
     if (c->ack_now && c->state != SF_SYN_SENT)
@@ -257,6 +278,29 @@ void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c)
     c->snd_nxt = c->snd_una;
     c->rtt_timing = false; /* RFC 6298 3 (Karn): the probe goes again */
     tcp_timer_stop(ctx, c, TT_REXMT);
+}
+
+uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                        uint32_t n)
+{
+    uint32_t end = data_end(c);
+    if (seq_geq(seq, end))
+        n = 0;
+    else if (n > end - seq)
+        n = end - seq;
+    if (n == 0 && !(c->fin_queued && seq == c->fin_seq))
+        return 0;
+    ctx->ctr.c[SF_CTR_RETRANSMITS]++;
+    /* RFC 6298 3 (Karn): no sample from a segment sent twice */
+    if (c->rtt_timing && seq_leq(seq, c->rtt_seq) &&
+        seq_lt(c->rtt_seq, seq + n + 1))
+        c->rtt_timing = false;
+    return send_at(ctx, c, seq, n);
+}
+
+bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    return can_send_data(c) && send_data(ctx, c, false);
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)

@@ -209,8 +209,11 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
                    c->state != SF_SYN_RCVD;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
         c->syn_rexmitted = true;
-    else if (!probing)
+    else if (!probing) {
+        ctx->ctr.c[SF_CTR_RTO_EVENTS]++;
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
+        tcp_sack_on_rto(c);    /* RFC 2018 8, RFC 6675 5.1 */
+    }
     rexmt_backoff_restart(ctx, c);
     rexmt_front(ctx, c);
 }
