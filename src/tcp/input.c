@@ -227,8 +227,16 @@ static bool seq_acceptable(const struct sf_conn *c, const struct sf_tcp *s,
 {
     uint32_t len = seg_space(s);
     uint32_t nxt = c->rcv_nxt;
+    /* An empty segment at the right edge, RCV.NXT + RCV.WND, is taken
+     * too (Linux does the same): it is what a peer's ACK carries (SEQ =
+     * SND.NXT) once it has filled our window while a hole holds RCV.NXT
+     * back, and dropping it would drop the ACK and its SACK blocks until
+     * a timeout (3.3: "it is possible for a TCP implementation to
+     * maintain a zero receive window while transmitting data and
+     * receiving ACKs"). */
     if (len == 0)
-        return wnd == 0 ? s->seq == nxt : seq_between(nxt, s->seq, nxt + wnd);
+        return wnd == 0 ? s->seq == nxt
+                        : seq_between(nxt, s->seq, nxt + wnd + 1);
     return wnd != 0 && (seq_between(nxt, s->seq, nxt + wnd) ||
                         seq_between(nxt, s->seq + len - 1, nxt + wnd));
 }

@@ -124,6 +124,19 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
     return true;
 }
 
+/* RFC 9293 3.7.1: "if there are any IP or TCP options to be sent in a
+ * packet, then the sender must decrease the size of the TCP data
+ * accordingly": the data a segment may carry is the send MSS less the
+ * options send_seg() will put on it (SACK blocks). */
+static uint32_t data_room(const struct sf_conn *c)
+{
+    struct sf_tcp_opts o = {0};
+    if (c->sack_ok)
+        o.nsack = (uint8_t)tcp_sack_nblocks(c);
+    uint32_t opt = (uint32_t)sf_tcp_opts_len(&o);
+    return c->snd_mss > opt + 8 ? c->snd_mss - opt : 8;
+}
+
 static uint32_t data_end(const struct sf_conn *c)
 {
     return c->snd_buf_seq + ring_len(&c->sndbuf);
@@ -144,7 +157,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     send_seg(ctx, c, seq, flags, ctx->pbuf, n);
     uint32_t used = n + (fin ? 1 : 0);
-    if (n < c->snd_mss && seq_gt(seq + n, c->snd_sml))
+    if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used);
     return used;
@@ -153,9 +166,9 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 /* RFC 9293 3.7.4 (Nagle) and 3.8.6.2.1 (sender SWS avoidance): may a
  * segment of n bytes, out of `remaining` queued, go now? */
 static bool worth_sending(const struct sf_conn *c, uint32_t n,
-                          uint32_t remaining, uint32_t flight)
+                          uint32_t remaining, uint32_t flight, uint32_t full)
 {
-    if (n == c->snd_mss)
+    if (n == full)
         return true; /* a full-sized segment */
     if (n == remaining)
         /* all queued data: unless Nagle holds it back. Minshall's variant
@@ -194,11 +207,12 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
     uint32_t cwin = c->cwnd > inflight ? c->cwnd - inflight : 0;
     uint32_t usable = pwin < cwin ? pwin : cwin;
     uint32_t n = remaining < usable ? remaining : usable;
-    if (n > c->snd_mss)
-        n = c->snd_mss;
+    uint32_t full = data_room(c);
+    if (n > full)
+        n = full;
     if (force && n == 0)
         n = 1; /* a zero-window probe */
-    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight)))
+    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
         return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
@@ -288,6 +302,8 @@ uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         n = 0;
     else if (n > end - seq)
         n = end - seq;
+    if (n > data_room(c))
+        n = data_room(c);
     if (n == 0 && !(c->fin_queued && seq == c->fin_seq))
         return 0;
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
@@ -307,8 +323,8 @@ void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     uint32_t end = data_end(c);
     uint32_t n = seq_lt(c->snd_una, end) ? end - c->snd_una : 0;
-    if (n > c->snd_mss)
-        n = c->snd_mss;
+    if (n > data_room(c))
+        n = data_room(c);
     if (n == 0 && !(c->fin_queued && c->snd_una == c->fin_seq))
         return;
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;

@@ -319,12 +319,12 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
         uint32_t nxt = c->snd_nxt;
         if (next_hole(c, true, &seq, &len)) { /* rule (1) */
             used = resend(ctx, c, seq, len);
-            sb->rxt_next = seq + len; /* (C.2) */
+            sb->rxt_next = seq + used; /* (C.2) */
         } else if (tcp_send_new_one(ctx, c)) { /* rule (2) */
             used = c->snd_nxt - nxt;
         } else if (next_hole(c, false, &seq, &len)) { /* rule (3) */
             used = resend(ctx, c, seq, len);
-            sb->rxt_next = seq + len;
+            sb->rxt_next = seq + used;
         } else if (rescue_seg(c, &seq, &len)) { /* rule (4) */
             used = resend(ctx, c, seq, len);
         }
@@ -586,6 +586,15 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 void tcp_sack_on_rto(struct sf_conn *c)
 {
     tcp_sack_free(c);
+}
+
+/* How many blocks tcp_sack_fill would offer now (before the option space
+ * is taken into account). */
+unsigned tcp_sack_nblocks(const struct sf_conn *c)
+{
+    uint32_t blk[4][2];
+    unsigned n = c->dsack_on ? 1u : 0u;
+    return n + tcp_reass_sack_blocks(c, blk, 4 - n);
 }
 
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],

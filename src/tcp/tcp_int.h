@@ -291,6 +291,7 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
                          unsigned max_segs);
 uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq);
 void tcp_sack_free(struct sf_conn *c);
+unsigned tcp_sack_nblocks(const struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
                          unsigned max);
