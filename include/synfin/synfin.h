@@ -256,7 +256,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SACK_RENEGING, "SACK reneging seen: scoreboard cleared")               \
     X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
     X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
-    X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")
+    X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
+    X(TLP_PROBES, "tail loss probes sent (RFC 8985)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,

@@ -110,6 +110,8 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->una_since_ms = tcp_now_ms(ctx); /* outstanding from now (RFC 5482) */
         tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
     }
+    if (fresh && n)
+        tcp_tlp_arm(ctx, c); /* RFC 8985 7.2: after new data is sent */
 }
 
 static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -312,6 +314,18 @@ uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         seq_lt(c->rtt_seq, seq + n + 1))
         c->rtt_timing = false;
     return send_at(ctx, c, seq, n);
+}
+
+/* The highest segment sent, again (RFC 8985 7.3 loss probe). */
+void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t end = data_end(c);
+    if (seq_gt(end, c->snd_max))
+        end = c->snd_max;
+    uint32_t n = seq_gt(end, c->snd_una) ? end - c->snd_una : 0;
+    if (n > data_room(c))
+        n = data_room(c);
+    tcp_send_range(ctx, c, end - n, n);
 }
 
 bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)

@@ -513,6 +513,24 @@ static void prr_ack(struct sf_conn *c, int64_t delivered)
     c->cwnd = w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
 }
 
+/* RFC 3042 2 (Limited Transmit), which RFC 6675 5 points to: "The
+ * first and second duplicate ACKs can also be used to trigger the
+ * transmission of previously unsent segments": one new segment per such
+ * ACK "if the receiver's advertised window allows, the total FlightSize
+ * would remain less than or equal to cwnd plus 2 segments, and the sender
+ * has previously unsent data available". With a small window this is
+ * what brings the third SACK (or duplicate ACK) that starts recovery. */
+static void limited_transmit(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t cwnd = c->cwnd, flight = c->snd_nxt - c->snd_una;
+    uint32_t mss = c->snd_mss;
+    if (flight + mss > cwnd + 2 * mss)
+        return;
+    c->cwnd = flight + mss;
+    tcp_send_new_one(ctx, c);
+    c->cwnd = cwnd;
+}
+
 /* RFC 6675 5: the end of recovery, "once a TCP is in the loss recovery
  * phase, ... until ... the cumulative acknowledgment point ... is at
  * least RecoveryPoint"; RFC 6937 3: "cwnd = ssthresh" at its end. */
@@ -556,21 +574,26 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         /* RFC 6675 2: a duplicate acknowledgment, with SACK, is one that
          * "contains ... a SACK block that ... SACKs new data" (a peer that
          * sends no blocks is counted as RFC 5681 counts). */
-        if (dup && (news || s->opt.nsack == 0) && c->dupacks < UINT8_MAX)
+        bool counted = dup && (news || s->opt.nsack == 0);
+        if (counted && c->dupacks < UINT8_MAX)
             c->dupacks++;
         /* RFC 6675 5: "(a) ... DupAcks >= DupThresh ... (b) If DupAcks <
          * DupThresh but IsLost (HighACK + 1) returns true ... go to step
          * (4)", and only "If no previous loss event has occurred on the
          * connection or the cumulative acknowledgment point is beyond the
-         * last value of RecoveryPoint" (and 5.1: not before RecoveryPoint
-         * set at an RTO). */
+         * last value of RecoveryPoint" (and 5.1: "until HighACK is greater
+         * than or equal to the new value of RecoveryPoint" after an RTO).
+         * RecoveryPoint is HighData, the highest octet sent, and recover
+         * holds SND.MAX, one past it: beyond it is at or past recover. */
         bool lost = sb && is_lost(sb, c->snd_una, c->snd_mss);
         if ((dup || news) && (c->dupacks >= DUPTHRESH || lost) &&
-            seq_gt(c->snd_una, c->recover) && c->snd_una != c->snd_max) {
+            seq_geq(c->snd_una, c->recover) && c->snd_una != c->snd_max) {
             enter_recovery(ctx, c);
             if (c->sb && c->sb->recovering)
                 prr_ack(c, (int64_t)acked + (int64_t)c->sb->sacked -
                                (int64_t)prior_sacked);
+        } else if (counted && c->dupacks < DUPTHRESH) {
+            limited_transmit(ctx, c);
         }
     }
     /* nothing outstanding and no recovery: the scoreboard goes */
@@ -606,4 +629,61 @@ unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
         out[n][1] = c->sb->r[n].end;
     }
     return n;
+}
+
+/* ------------------------------------------- RFC 8985 7: tail loss probe */
+
+/* RFC 8985 7.2: "A sender SHOULD schedule a PTO only if all of the
+ * following conditions are met: The connection supports SACK [RFC2018].
+ * The connection has no SACKed sequences in the SACK scoreboard. The
+ * connection is not in loss recovery." (and has an RTT sample, data
+ * outstanding, no backed-off RTO and an open peer window). */
+static bool tlp_allowed(const struct sf_conn *c)
+{
+    return c->sack_ok && c->syn_acked && c->have_rtt &&
+           c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
+           (!c->sb || c->sb->n == 0) && c->snd_wnd != 0 && !c->persist_on;
+}
+
+/* RFC 8985 7.2: "PTO = 2 * SRTT. If FlightSize is equal to one segment,
+ * add WCDelAckT (the worst-case delayed ACK timer, 200 ms) to PTO ...
+ * If RTO is earlier, the RTO stays." The PTO takes the place of the
+ * running retransmission timer; the RTO is armed again once it fires. */
+void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!tlp_allowed(c) || !tcp_timer_pending(c, TT_REXMT))
+        return;
+    sf_time_t pto = 2 * (sf_time_t)c->srtt_us * SF_USEC;
+    if (c->snd_max - c->snd_una <= c->snd_mss)
+        pto += 200 * SF_MSEC;
+    if (pto < ctx->cfg->timer_granularity)
+        pto = ctx->cfg->timer_granularity;
+    if (pto >= tcp_rto(c)) {
+        if (c->tlp_on) /* the PTO would come later than the RTO */
+            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        return;
+    }
+    c->deadline[TT_REXMT] = ctx->now + pto;
+    c->tlp_on = true;
+    tcp_timer_rearm(ctx, c);
+}
+
+/* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
+ * window allows new data to be sent: Transmit that new segment ...
+ * Otherwise: Retransmit the last segment" and "rearm the RTO". */
+void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    /* the conditions of 7.2 held when it was scheduled; SACK blocks that
+     * came since (too few for recovery) do not cancel it */
+    if (c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0) {
+        ctx->ctr.c[SF_CTR_TLP_PROBES]++;
+        tcp_note(ctx, c, "tail loss probe (RFC 8985 7.3)");
+        uint32_t cwnd = c->cwnd;
+        c->cwnd = UINT32_MAX / 2; /* the probe is not held by cwnd */
+        bool sent = tcp_send_new_one(ctx, c);
+        c->cwnd = cwnd;
+        if (!sent)
+            tcp_send_last(ctx, c);
+    }
+    tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
 }

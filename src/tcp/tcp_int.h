@@ -149,6 +149,7 @@ struct sf_conn {
      * sack_ok: both SYNs carried it, SACK is in use (sack.c) */
     bool sack_want : 1, sack_ok : 1;
     bool dsack_on : 1; /* RFC 2883: a D-SACK block is owed, dsack[] */
+    bool tlp_on : 1;   /* TT_REXMT holds the RFC 8985 loss probe (PTO) */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
 };
@@ -292,6 +293,10 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
 uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq);
 void tcp_sack_free(struct sf_conn *c);
 unsigned tcp_sack_nblocks(const struct sf_conn *c);
+/* RFC 8985 7: schedule the tail loss probe (in place of a running RTO),
+ * and send it when it fires. */
+void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
                          unsigned max);
@@ -319,6 +324,7 @@ uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 /* One new segment from SND.NXT if the windows allow (RFC 6675 NextSeg
  * rule 2). */
 bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The persist timer's override: one segment past the window's limits. */
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A keepalive probe: <SEQ=SND.NXT-1><CTL=ACK>, no data. */
