@@ -38,6 +38,8 @@ struct tcp_sb {
      * the retransmissions not yet reported as duplicates */
     uint32_t undo_cwnd, undo_ssthresh, undo_marker;
     uint32_t undo_retrans, undo_sent;
+    uint32_t undo_end; /* SND.MAX when recovery ended: D-SACKs for its
+                        * retransmissions come before an ACK beyond it */
 };
 
 void tcp_sack_free(struct sf_conn *c)
@@ -541,6 +543,7 @@ static void leave_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     c->in_recovery = false;
     c->dupacks = 0;
     c->cwnd = c->ssthresh;
+    sb->undo_end = c->snd_max;
     maybe_undo(ctx, c);
 }
 
@@ -596,9 +599,20 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
             limited_transmit(ctx, c);
         }
     }
-    /* nothing outstanding and no recovery: the scoreboard goes */
-    if (c->sb && !c->sb->recovering && c->snd_una == c->snd_max)
+    /* a D-SACK for the last episode would have come by now */
+    sb = c->sb;
+    if (sb && !sb->recovering && sb->undo_ok &&
+        seq_gt(c->snd_una, sb->undo_end))
+        sb->undo_ok = false;
+    /* nothing outstanding, no recovery and no undo pending: the
+     * scoreboard goes */
+    if (sb && !sb->recovering && c->snd_una == c->snd_max &&
+        !(sb->undo_ok && sb->undo_retrans))
         tcp_sack_free(c);
+    /* RFC 8985 7.2 on an ACK of new data, now that the scoreboard is up
+     * to date (ack_advance armed the RTO before it was) */
+    if (acked && tcp_timer_pending(c, TT_REXMT) && !c->persist_on)
+        tcp_tlp_arm(ctx, c);
 }
 
 /* RFC 6675 5.1: on an RTO "RecoveryPoint MUST be set to HighData ... the
