@@ -685,19 +685,23 @@ void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c)
 /* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
  * window allows new data to be sent: Transmit that new segment ...
  * Otherwise: Retransmit the last segment" and "rearm the RTO". */
+/* The conditions of 7.2 held when the probe was scheduled; SACK blocks
+ * that came since (too few for recovery) do not cancel it. */
+bool tcp_tlp_due(const struct sf_conn *c)
+{
+    return c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
+           c->syn_acked;
+}
+
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    /* the conditions of 7.2 held when it was scheduled; SACK blocks that
-     * came since (too few for recovery) do not cancel it */
-    if (c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0) {
-        ctx->ctr.c[SF_CTR_TLP_PROBES]++;
-        tcp_note(ctx, c, "tail loss probe (RFC 8985 7.3)");
-        uint32_t cwnd = c->cwnd;
-        c->cwnd = UINT32_MAX / 2; /* the probe is not held by cwnd */
-        bool sent = tcp_send_new_one(ctx, c);
-        c->cwnd = cwnd;
-        if (!sent)
-            tcp_send_last(ctx, c);
-    }
+    ctx->ctr.c[SF_CTR_TLP_PROBES]++;
+    tcp_note(ctx, c, "tail loss probe (RFC 8985 7.3)");
+    uint32_t cwnd = c->cwnd;
+    c->cwnd = UINT32_MAX / 2; /* the probe is not held by cwnd */
+    bool sent = tcp_send_new_one(ctx, c);
+    c->cwnd = cwnd;
+    if (!sent)
+        tcp_send_last(ctx, c);
     tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
 }

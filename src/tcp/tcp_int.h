@@ -296,6 +296,7 @@ unsigned tcp_sack_nblocks(const struct sf_conn *c);
 /* RFC 8985 7: schedule the tail loss probe (in place of a running RTO),
  * and send it when it fires. */
 void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c);
+bool tcp_tlp_due(const struct sf_conn *c);
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],

@@ -192,8 +192,12 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         return;
     if (c->tlp_on) { /* RFC 8985 7.3: the probe timeout, not an RTO */
         c->tlp_on = false;
-        trace_timer(ctx, c, SF_TIMER_RETRANSMIT);
-        tcp_tlp_fire(ctx, c);
+        if (tcp_tlp_due(c)) {
+            trace_timer(ctx, c, SF_TIMER_RETRANSMIT);
+            tcp_tlp_fire(ctx, c);
+        } else { /* recovery began since: the RTO watches it */
+            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        }
         return;
     }
     bool persist = c->persist_on;
