@@ -22,7 +22,7 @@
 
 struct tcp_sb {
     unsigned n; /* ranges in r[]: sorted, disjoint, not touching, all in
-                 * (SND.UNA, SND.MAX] */
+                 * [SND.UNA, SND.MAX] */
     struct {
         uint32_t start, end;
     } r[TCP_SB_MAX];
@@ -41,6 +41,10 @@ struct tcp_sb {
     uint32_t undo_end; /* SND.MAX when recovery ended: D-SACKs for its
                         * retransmissions come before an ACK beyond it */
 };
+
+/* docs/stream.md states the bound: keep it true */
+_Static_assert(sizeof(struct tcp_sb) <= 184, "struct tcp_sb grew: update "
+                                             "docs/stream.md");
 
 void tcp_sack_free(struct sf_conn *c)
 {
