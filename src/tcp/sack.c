@@ -34,7 +34,7 @@ struct tcp_sb {
     uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
     /* RFC 6937 */
     uint32_t prr_delivered, prr_out, recover_fs;
-    /* undo (RFC 3708, RFC 2883 4): the window before the reduction and
+    /* undo (RFC 3708, RFC 2883 5): the window before the reduction and
      * the retransmissions not yet reported as duplicates */
     uint32_t undo_cwnd, undo_ssthresh, undo_marker;
     uint32_t undo_retrans, undo_sent;
@@ -358,9 +358,9 @@ uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq)
 
 /* ------------------------------------------------------ ACK arrives */
 
-/* RFC 2883 4.1 (the sender): "If the first SACK block reports data below
- * the cumulative acknowledgement ... or ... is a subset of the second
- * SACK block, then it is a D-SACK block". */
+/* RFC 2883 5 (interpreting the option at the sender), paraphrased: the
+ * first block is a D-SACK if it lies at or below the cumulative ACK, or
+ * if it is a subset of the second block. */
 static bool is_dsack(const struct sf_tcp *s)
 {
     const uint32_t(*b)[2] = s->opt.sack;
@@ -370,8 +370,9 @@ static bool is_dsack(const struct sf_tcp *s)
            seq_leq(b[0][1], b[1][1]);
 }
 
-/* RFC 3708 / RFC 2883 4: a recovery all of whose retransmissions the
- * receiver reports as duplicates was spurious: put the window back. */
+/* RFC 3708 (and RFC 2883 5's use of D-SACK): a recovery all of whose
+ * retransmissions the receiver reports as duplicates was spurious: put
+ * the window back. */
 static void maybe_undo(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     struct tcp_sb *sb = c->sb;
