@@ -30,6 +30,7 @@ struct tcp_sb {
     bool recovering;     /* an RFC 6675 loss recovery phase runs */
     bool rescue_set;     /* RescueRxt is defined */
     bool undo_ok;        /* the episode may still prove spurious */
+    bool first_due;      /* RFC 6675 5 (4.3): HighACK + 1 not yet resent */
     uint32_t rxt_next;   /* RFC 6675 HighRxt + 1 (next byte not resent) */
     uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
     /* RFC 6937 */
@@ -323,7 +324,23 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
             break;
         uint32_t seq, len, used = 0;
         uint32_t nxt = c->snd_nxt;
-        if (next_hole(c, true, &seq, &len)) { /* rule (1) */
+        if (sb->first_due) {
+            /* RFC 6675 5 (4.3): "Retransmit the first data segment
+             * presumed dropped -- the segment starting with sequence
+             * number HighACK + 1", SACK information or not */
+            sb->first_due = false;
+            uint32_t end = sb->n ? sb->r[0].start : c->snd_max;
+            if (seq_gt(end, c->snd_una)) {
+                len = end - c->snd_una < c->snd_mss ? end - c->snd_una
+                                                    : c->snd_mss;
+                used = resend(ctx, c, c->snd_una, len);
+                if (seq_gt(c->snd_una + used, sb->rxt_next))
+                    sb->rxt_next = c->snd_una + used;
+            }
+        }
+        if (used) {
+            /* sent above */
+        } else if (next_hole(c, true, &seq, &len)) { /* rule (1) */
             used = resend(ctx, c, seq, len);
             sb->rxt_next = seq + used; /* (C.2) */
         } else if (tcp_send_new_one(ctx, c)) { /* rule (2) */
@@ -476,6 +493,7 @@ static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     c->in_recovery = true;
     sb->recovering = true;
     sb->rxt_next = c->snd_una;
+    sb->first_due = true;
     sb->rescue_set = false;
     sb->prr_delivered = sb->prr_out = 0;
     sb->recover_fs = c->snd_nxt - c->snd_una;
