@@ -46,6 +46,11 @@ struct sf_sim_link_cfg {
     double reorder;      /* probability it is held back past later ones */
     double corrupt;      /* probability one bit of it is flipped */
     bool down;           /* link down: everything is dropped */
+    /* RFC 3168 CE marking: an ECN-capable datagram (ECT(0)/ECT(1)) that
+     * finds more than this many bytes queued ahead of it (behind
+     * `bandwidth`) arrives marked CE; Not-ECT ones are tail-dropped at
+     * queue_bytes as before. 0 (default): off. */
+    uint32_t ce_threshold;
 };
 
 struct sf_sim_cfg {
@@ -86,6 +91,7 @@ enum sf_sim_event_kind {
 #define SF_SIM_F_REORDERED 0x02 /* held back past later datagrams */
 #define SF_SIM_F_CORRUPTED 0x04 /* a bit was flipped (dgram is the original) */
 #define SF_SIM_F_INJECTED 0x08  /* sent with sf_sim_inject, not by the stack */
+#define SF_SIM_F_CE 0x10        /* marked CE by the link (dgram is the original) */
 
 struct sf_sim_event {
     enum sf_sim_event_kind kind;
@@ -107,6 +113,7 @@ struct sf_sim_stats {
     uint64_t drops[SF_SIM_NDROPS];
     uint64_t dups, reordered, corrupted;
     uint64_t bytes_sent;
+    uint64_t ce_marked; /* copies marked CE by a link (ce_threshold) */
 };
 
 struct sf_sim;

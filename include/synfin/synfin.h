@@ -257,7 +257,13 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
     X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
     X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
-    X(TLP_PROBES, "tail loss probes sent (RFC 8985)")
+    X(TLP_PROBES, "tail loss probes sent (RFC 8985)")                        \
+    X(ECN_NEGOTIATED, "connections established with ECN (RFC 3168)")       \
+    X(ECN_CE_RCVD, "segments received with CE (RFC 3168)")                  \
+    X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \
+    X(ECN_ECE_RCVD, "ACKs received with ECE")                               \
+    X(ECN_REDUCTIONS, "congestion window reductions for ECE (once per window)") \
+    X(ECN_CWR_SENT, "segments sent with CWR")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -340,6 +346,10 @@ struct sf_trace_event {
 /* --------------------------------------------------------------- stack */
 
 struct sf_stack;
+
+/* Congestion control algorithms (sf_stack_cfg.cc; TCP_CONGESTION names
+ * them "cubic" and "reno"). */
+enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
 
 struct sf_stack_cfg {
     uint32_t addr; /* this stack's IPv4 address, host order */
@@ -429,6 +439,14 @@ struct sf_stack_cfg {
      * offers it too. Default on (as Linux tcp_sack); SF_TCP_SACK per
      * socket. */
     bool sack;
+    /* RFC 3168 ECN, as Linux tcp_ecn: 0 off; 1 ask for it on active
+     * opens and accept it on passive ones; 2 (the default) accept it when
+     * a peer asks, never ask. Per socket: SF_TCP_ECN. */
+    uint8_t ecn;
+    /* Congestion control of new connections (TCP_CONGESTION changes it
+     * per socket): SF_CC_CUBIC (RFC 9438 with HyStart++, the default) or
+     * SF_CC_RENO (RFC 5681 with RFC 6582 NewReno recovery). */
+    enum sf_cc cc;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -479,6 +497,14 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 /* int, 0 or 1: offer/accept RFC 2018 SACK on this socket's connections
  * (set before connect/listen; default cfg.sack). */
 #define SF_TCP_SACK 0x5ac
+/* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
+ * (set before connect/listen; a listener's children take its value). */
+#define SF_TCP_ECN 0x5ec
+/* The congestion control algorithm by name, as Linux's TCP_CONGESTION:
+ * set takes the name's bytes ("cubic", "reno"; SF_ENOENT for an unknown
+ * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
+#define SF_TCP_CONGESTION 13
+#define SF_TCP_CA_NAME_MAX 16
 
 struct sf_linger {
     int l_onoff;

@@ -110,12 +110,31 @@ void impair_decide(const struct impair_cfg *c, struct impair_queue *q,
                    struct impair_rng *r, sf_time_t now, size_t len,
                    sf_time_t extra, struct impair_fate *f)
 {
+    impair_decide_ecn(c, q, r, now, len, extra, 0, f);
+}
+
+/* RFC 3168 5: ECT(1) is 01, ECT(0) 10; 11 is CE already, 00 Not-ECT. */
+static bool ect(uint8_t ecn)
+{
+    return ecn == 1 || ecn == 2;
+}
+
+void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
+                       struct impair_rng *r, sf_time_t now, size_t len,
+                       sf_time_t extra, uint8_t ecn, struct impair_fate *f)
+{
     f->ncopies = 0;
     f->flags[0] = f->flags[1] = 0;
     f->flip_bit = 0;
     f->drop = admit(c, q, now, len);
     if (f->drop)
         return;
+    /* RFC 3168 7: where the queue would have a router drop a datagram to
+     * signal congestion, an ECN-capable one is marked CE instead. Here:
+     * more than ce_bytes queued ahead of it. No draw from r. */
+    unsigned ce = c->ce_bytes && ect(ecn) &&
+                          backlog(c, q, now) > c->ce_bytes
+                      ? IMPAIR_F_CE : 0;
     /* The datagram occupies the transmitter even if it is then lost. */
     sf_time_t start = q->tx_free > now ? q->tx_free : now;
     q->tx_free = start + serialization(c, len);
@@ -142,13 +161,38 @@ void impair_decide(const struct impair_cfg *c, struct impair_queue *q,
     }
     t += extra;
     f->arrive[0] = held ? t : fifo_arrival(q, t);
+    f->flags[0] |= ce;
     f->ncopies = 1;
     if (dup) {
         /* The copy follows the original at once. */
         f->arrive[1] = f->arrive[0];
-        f->flags[1] = IMPAIR_F_DUP;
+        f->flags[1] = IMPAIR_F_DUP | ce;
         f->ncopies = 2;
     }
+}
+
+uint8_t impair_ecn_of(const uint8_t *d, size_t len)
+{
+    return len >= 20 && (d[0] >> 4) == 4 ? d[1] & 3 : 0;
+}
+
+void impair_mark_ce(uint8_t *d, size_t len)
+{
+    if (len < 20 || (d[0] >> 4) != 4)
+        return;
+    /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), over the 16-bit word
+     * holding version/IHL and TOS. */
+    uint16_t m = (uint16_t)(d[0] << 8 | d[1]);
+    d[1] |= 3;
+    uint16_t m2 = (uint16_t)(d[0] << 8 | d[1]);
+    uint32_t sum = (uint16_t)~(d[10] << 8 | d[11]);
+    sum += (uint16_t)~m;
+    sum += m2;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t hc = (uint16_t)~sum;
+    d[10] = (uint8_t)(hc >> 8);
+    d[11] = (uint8_t)hc;
 }
 
 void impair_flip(uint8_t *d, size_t bit)

@@ -45,6 +45,13 @@ struct impair_cfg {
     double reorder;       /* probability it is held back past later ones */
     double corrupt;       /* probability one bit of it is flipped */
     bool down;            /* everything is dropped */
+    /* RFC 3168 5 CE marking: an ECN-capable datagram (ECT(0) or ECT(1))
+     * that finds more than this many bytes queued ahead of it is marked
+     * CE rather than queued unmarked (a step threshold, as the simplest
+     * AQM of RFC 3168 7 would do in place of an early drop). Not-ECT
+     * datagrams are only ever tail-dropped at queue_bytes. 0: off. Needs
+     * a bandwidth (without one nothing is ever queued). */
+    uint32_t ce_bytes;
 };
 
 /* The state of one direction: its transmitter queue and FIFO. Zeroed at
@@ -67,6 +74,7 @@ enum impair_drop {
 #define IMPAIR_F_DUP 0x01       /* the second copy of a duplicated datagram */
 #define IMPAIR_F_REORDERED 0x02 /* held back past later datagrams */
 #define IMPAIR_F_CORRUPTED 0x04 /* flip_bit is to be flipped in this copy */
+#define IMPAIR_F_CE 0x10        /* the copy is to be marked CE (ce_bytes) */
 
 /* What the wire does with one datagram: up to two copies. */
 struct impair_fate {
@@ -85,6 +93,22 @@ struct impair_fate {
 void impair_decide(const struct impair_cfg *c, struct impair_queue *q,
                    struct impair_rng *r, sf_time_t now, size_t len,
                    sf_time_t extra, struct impair_fate *f);
+
+/* impair_decide for a datagram whose IP ECN field (RFC 3168 5: the low
+ * two bits of the TOS byte) is ecn: with c->ce_bytes set, an ECT datagram
+ * above the threshold gets IMPAIR_F_CE on its copies. Draws from r exactly
+ * what impair_decide draws: marking costs no randomness, so turning it on
+ * changes no other impairment's outcome. impair_decide is this with ecn 0
+ * (Not-ECT). */
+void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
+                       struct impair_rng *r, sf_time_t now, size_t len,
+                       sf_time_t extra, uint8_t ecn, struct impair_fate *f);
+
+/* The ECN field of an IPv4 datagram (0 if it is too short to have one). */
+uint8_t impair_ecn_of(const uint8_t *d, size_t len);
+/* Marks an IPv4 datagram CE (ECN field 11) and fixes its header checksum
+ * (RFC 1624 incremental update); does nothing to a datagram too short. */
+void impair_mark_ce(uint8_t *d, size_t len);
 
 /* Flips bit `bit` of d (bit 0 is the low bit of d[0]), as a corrupting
  * wire does to the copy marked IMPAIR_F_CORRUPTED. */

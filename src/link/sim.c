@@ -244,6 +244,10 @@ static void queue_copy(struct sf_sim *sim, int from, int to,
     if (!buf)
         return;
     memcpy(buf, d, len);
+    if (flags & SF_SIM_F_CE) { /* RFC 3168 5: CE, before any bit flip */
+        impair_mark_ce(buf, len);
+        sim->stats.ce_marked++;
+    }
     if (flags & SF_SIM_F_CORRUPTED) {
         impair_flip(buf, flip_bit);
         sim->stats.corrupted++;
@@ -276,7 +280,8 @@ static void transmit(struct sf_sim *sim, int from, const uint8_t *d,
         struct sim_link *l = link_of(sim, from, ev.peer);
         if (!l)
             return;
-        sim_link_send(l, &sim->rng, sim->now, len, extra, &f);
+        sim_link_send_ecn(l, &sim->rng, sim->now, len, extra,
+                          impair_ecn_of(d, len), &f);
     }
     if (f.drop) {
         sim->stats.drops[f.drop]++;

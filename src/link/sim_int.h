@@ -110,5 +110,10 @@ struct sim_fate {
  * beyond the FIFO. */
 void sim_link_send(struct sim_link *l, struct sim_rng *r, sf_time_t now,
                    size_t len, sf_time_t extra, struct sim_fate *f);
+/* The same for a datagram whose IP ECN field is ecn (RFC 3168 5): an ECT
+ * one above the link's ce_threshold gets SF_SIM_F_CE. */
+void sim_link_send_ecn(struct sim_link *l, struct sim_rng *r, sf_time_t now,
+                       size_t len, sf_time_t extra, uint8_t ecn,
+                       struct sim_fate *f);
 
 #endif

@@ -11,21 +11,29 @@ _Static_assert((int)IMPAIR_LOSS == (int)SF_SIM_DROP_LOSS &&
                "impair_drop follows sf_sim_drop");
 _Static_assert(IMPAIR_F_DUP == SF_SIM_F_DUP &&
                    IMPAIR_F_REORDERED == SF_SIM_F_REORDERED &&
-                   IMPAIR_F_CORRUPTED == SF_SIM_F_CORRUPTED,
+                   IMPAIR_F_CORRUPTED == SF_SIM_F_CORRUPTED &&
+                   IMPAIR_F_CE == SF_SIM_F_CE,
                "impair flags are the sim's");
 
 void sim_link_send(struct sim_link *l, struct sim_rng *r, sf_time_t now,
                    size_t len, sf_time_t extra, struct sim_fate *f)
+{
+    sim_link_send_ecn(l, r, now, len, extra, 0, f);
+}
+
+void sim_link_send_ecn(struct sim_link *l, struct sim_rng *r, sf_time_t now,
+                       size_t len, sf_time_t extra, uint8_t ecn,
+                       struct sim_fate *f)
 {
     const struct sf_sim_link_cfg *s = &l->cfg;
     const struct impair_cfg c = {
         .delay = s->delay, .jitter = s->jitter, .bandwidth = s->bandwidth,
         .queue_bytes = s->queue_bytes, .mtu = s->mtu, .loss = s->loss,
         .dup = s->dup, .reorder = s->reorder, .corrupt = s->corrupt,
-        .down = s->down,
+        .down = s->down, .ce_bytes = s->ce_threshold,
     };
     struct impair_fate g = {.drop = IMPAIR_PASS};
-    impair_decide(&c, &l->q, &r->r, now, len, extra, &g);
+    impair_decide_ecn(&c, &l->q, &r->r, now, len, extra, ecn, &g);
     f->drop = (enum sf_sim_drop)g.drop;
     f->ncopies = g.ncopies;
     for (int i = 0; i < 2; i++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "stack/stack_int.h"
+#include "tcp/cc.h"
 
 static struct sf_conn *get(struct sf_stack *st, int sd)
 {
@@ -284,6 +285,36 @@ static int set_buf_size(struct ring *r, uint32_t *size, int v)
     return 0;
 }
 
+/* TCP_CONGESTION, as Linux: the name is the bytes given up to a NUL (at
+ * most SF_TCP_CA_NAME_MAX - 1); an unknown one is SF_ENOENT. */
+static int set_congestion(struct sf_stack *st, struct sf_conn *c,
+                          const void *val, size_t len)
+{
+    if (!val || len == 0)
+        return SF_EINVAL;
+    if (len >= SF_TCP_CA_NAME_MAX)
+        len = SF_TCP_CA_NAME_MAX - 1;
+    int algo = tcp_cc_find(val, len);
+    if (algo < 0)
+        return SF_ENOENT;
+    tcp_cc_select(&st->tcp, c, algo);
+    return 0;
+}
+
+static int get_congestion(struct sf_stack *st, struct sf_conn *c, void *val,
+                          size_t *len)
+{
+    if (!val || !len)
+        return SF_EINVAL;
+    char name[SF_TCP_CA_NAME_MAX] = {0};
+    const char *n = tcp_cc_ops_of(&st->tcp, c)->name;
+    memcpy(name, n, strlen(n));
+    if (*len > sizeof name)
+        *len = sizeof name;
+    memcpy(val, name, *len);
+    return 0;
+}
+
 int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
                   const void *val, size_t len)
 {
@@ -301,6 +332,8 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         c->linger_secs = (uint16_t)lg.l_linger;
         return 0;
     }
+    if (level == SF_IPPROTO_TCP && name == SF_TCP_CONGESTION)
+        return set_congestion(st, c, val, len);
     int v, r = get_int(val, len, &v);
     if (r < 0)
         return r;
@@ -348,6 +381,9 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (v != 0 && v != 1) return SF_EINVAL;
         if (c->state != SF_CLOSED && c->state != SF_LISTEN) return SF_EISCONN;
         c->sack_want = v != 0; return 0;
+    case SF_TCP_ECN: /* RFC 3168: 0 off, 1 ask and accept, 2 accept */
+        if (v < 0 || v > 2) return SF_EINVAL;
+        c->ecn_mode = (uint8_t)v; return 0;
     default:
         return SF_ENOPROTOOPT;
     }
@@ -384,6 +420,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
     if (level != SF_IPPROTO_TCP)
         return SF_ENOPROTOOPT;
     switch (name) {
+    case SF_TCP_CONGESTION: return get_congestion(st, c, val, len);
     case SF_TCP_NODELAY: return put_int(val, len, c->nodelay);
     case SF_TCP_MAXSEG:
         return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
@@ -398,6 +435,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         /* before the handshake: wanted; after: agreed with the peer */
         return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
                                      ? c->sack_want : c->sack_ok);
+    case SF_TCP_ECN: return put_int(val, len, c->ecn_mode);
     default: return SF_ENOPROTOOPT;
     }
 }

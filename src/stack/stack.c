@@ -44,6 +44,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->min_snd_mss = 48;
     cfg->max_tw = 131072;
     cfg->sack = true;
+    cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
 }
 
 /* ------------------------------------------------------------- tables */
@@ -264,6 +265,10 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "keepcnt must be 0..255, keepidle and keepintvl below 24 days";
     if (cfg->timer_slots == 0 || cfg->timer_granularity == 0)
         return "timer_slots and timer_granularity must be above 0";
+    if (cfg->ecn > 2)
+        return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
+    if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
+        return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     return NULL;
 }
 

@@ -1,55 +1,120 @@
 /* RFC 5681 slow start, congestion avoidance, fast retransmit; RFC 6582
- * NewReno fast recovery; RFC 6928 initial window. */
+ * NewReno fast recovery; RFC 6928 initial window. The algorithms plug in
+ * through struct tcp_cc_ops: NewReno here, CUBIC in cc_cubic.c. */
+#include <string.h>
+
 #include "tcp/cc.h"
 
 /* RFC 5681 sets no upper bound on cwnd, and on a path where the peer's
  * window (at most 2^30 with RFC 7323 scaling) is the limit it grows with
  * every ACK, without end: a 32-bit cwnd would wrap after ~4 GiB and the
- * connection would crawl from a window of a few bytes. It stops here,
- * far above any window a peer can offer. */
-#define TCP_CWND_MAX (1u << 30)
-
-static void cwnd_grow(struct sf_conn *c, uint32_t inc)
+ * connection would crawl from a window of a few bytes. It stops at
+ * TCP_CWND_MAX, far above any window a peer can offer. */
+void tcp_cwnd_grow(struct sf_conn *c, uint32_t inc)
 {
     c->cwnd = c->cwnd < TCP_CWND_MAX - inc ? c->cwnd + inc : TCP_CWND_MAX;
 }
 
-static void newreno_on_ack(struct sf_conn *c, uint32_t acked)
+static void newreno_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                           uint32_t acked, uint32_t rtt_us)
 {
+    (void)ctx;
+    (void)rtt_us;
     uint32_t mss = c->snd_mss;
     if (c->cwnd < c->ssthresh) {
         /* RFC 5681 3.1 (3): slow start, cwnd += min(N, SMSS) */
-        cwnd_grow(c, acked < mss ? acked : mss);
+        tcp_cwnd_grow(c, acked < mss ? acked : mss);
     } else {
         /* (5): congestion avoidance, cwnd += SMSS*SMSS/cwnd per ACK,
          * at least one byte */
         uint32_t inc = (uint32_t)((uint64_t)mss * mss / (c->cwnd ? c->cwnd : 1));
-        cwnd_grow(c, inc ? inc : 1);
+        tcp_cwnd_grow(c, inc ? inc : 1);
     }
 }
 
+/* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS) */
 static uint32_t newreno_ssthresh(const struct sf_conn *c)
 {
-    /* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS) */
     uint32_t half = tcp_flight(c) / 2;
     return half > 2u * c->snd_mss ? half : 2u * c->snd_mss;
 }
 
+static uint32_t newreno_on_congestion(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    return newreno_ssthresh(c);
+}
+
+static void newreno_on_rto(struct tcp_ctx *ctx, struct sf_conn *c, bool first)
+{
+    (void)ctx;
+    if (first)
+        c->ssthresh = newreno_ssthresh(c);
+}
+
+/* NewReno keeps no state of its own: cwnd and ssthresh are all. */
+static void newreno_nothing(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    (void)c;
+}
+
+/* Linux calls it "reno" (its Reno has the NewReno recovery too). */
 const struct tcp_cc_ops tcp_cc_newreno = {
-    .name = "newreno",
+    .name = "reno",
+    .init = newreno_nothing,
     .on_ack = newreno_on_ack,
-    .ssthresh = newreno_ssthresh,
+    .on_congestion = newreno_on_congestion,
+    .on_rto = newreno_on_rto,
+    .on_recovery_exit = newreno_nothing,
 };
 
-static const struct tcp_cc_ops *ops(const struct sf_conn *c)
+static const struct tcp_cc_ops *const algos[TCP_CC_COUNT] = {
+    [TCP_CC_CUBIC] = &tcp_cc_cubic,
+    [TCP_CC_RENO] = &tcp_cc_newreno,
+};
+
+int tcp_cc_find(const char *name, size_t len)
 {
-    (void)c;
-    return &tcp_cc_newreno;
+    /* As Linux's TCP_CONGESTION: the name is the bytes given, up to the
+     * first NUL. */
+    size_t n = 0;
+    while (n < len && name[n])
+        n++;
+    if (n == 7 && !memcmp(name, "newreno", 7))
+        return TCP_CC_RENO;
+    for (int i = 1; i < TCP_CC_COUNT; i++)
+        if (strlen(algos[i]->name) == n && !memcmp(name, algos[i]->name, n))
+            return i;
+    return -1;
+}
+
+const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
+                                       const struct sf_conn *c)
+{
+    int a = c->cc_algo;
+    if (a == TCP_CC_DEFAULT)
+        a = ctx->cfg->cc == SF_CC_RENO ? TCP_CC_RENO : TCP_CC_CUBIC;
+    return algos[a];
+}
+
+static const struct tcp_cc_ops *ops(const struct tcp_ctx *ctx,
+                                    const struct sf_conn *c)
+{
+    return tcp_cc_ops_of(ctx, c);
+}
+
+void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo)
+{
+    c->cc_algo = (uint8_t)algo;
+    /* Mid-connection the window stays where it is; the new algorithm
+     * starts its own state from there (as Linux does). */
+    if (c->syn_acked)
+        ops(ctx, c)->init(ctx, c);
 }
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    (void)ctx;
     /* RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)); RFC 5681 3.1: the
      * initial ssthresh "arbitrarily high". */
     uint32_t mss = c->snd_mss;
@@ -59,13 +124,50 @@ void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->recover = c->iss;
     c->dupacks = 0;
     c->in_recovery = false;
+    c->cc_mark_n = 0;
+    ops(ctx, c)->init(ctx, c);
+}
+
+/* RTT samples for the algorithm (RFC 9406 4.2 wants N_RTT_SAMPLE of them
+ * per round; the RFC 6298 timing gives one). Each segment sent for the
+ * first time is noted, while a mark is free, with its end and send time;
+ * the ACK that covers it gives an RTT sample. RFC 6298 3 (Karn): a
+ * segment sent again makes every sample ambiguous: all marks go. */
+void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                    uint32_t n, bool fresh)
+{
+    if (!fresh) {
+        c->cc_mark_n = 0;
+        return;
+    }
+    if (n == 0 || c->cc_mark_n == TCP_CC_NMARK)
+        return;
+    unsigned i = (c->cc_mark_head + c->cc_mark_n++) % TCP_CC_NMARK;
+    c->cc_mark[i].end = seq + n;
+    c->cc_mark[i].sent_us = tcp_now_us(ctx);
+}
+
+/* The RTT sample of the newest mark SND.UNA now covers (us, at least 1),
+ * or 0 if none. Covered marks are consumed. */
+static uint32_t rtt_sample(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t rtt = 0;
+    while (c->cc_mark_n &&
+           seq_leq(c->cc_mark[c->cc_mark_head].end, c->snd_una)) {
+        uint32_t r = tcp_now_us(ctx) - c->cc_mark[c->cc_mark_head].sent_us;
+        rtt = r ? r : 1;
+        c->cc_mark_head = (uint8_t)((c->cc_mark_head + 1) % TCP_CC_NMARK);
+        c->cc_mark_n--;
+    }
+    return rtt;
 }
 
 void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
 {
+    uint32_t rtt = rtt_sample(ctx, c);
     if (!c->in_recovery) {
         c->dupacks = 0;
-        ops(c)->on_ack(c, acked);
+        ops(ctx, c)->on_ack(ctx, c, acked, rtt);
         /* RFC 6582 3.2 (2) asks whether an ACK "covers more than
          * recover". Once SND.UNA is past recover it stays past, but a
          * fixed recover would read as ahead again 2^31 bytes later and
@@ -82,6 +184,7 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
         c->cwnd = w < c->ssthresh ? w : c->ssthresh;
         c->in_recovery = false;
         c->dupacks = 0;
+        ops(ctx, c)->on_recovery_exit(ctx, c);
         return;
     }
     /* (4) partial ACK: retransmit the first unacknowledged segment,
@@ -100,7 +203,7 @@ void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c)
         /* RFC 6582 3.2 (3)... (5): each further duplicate ACK inflates the
          * window by one segment that has left the network (bounded: a
          * peer can send any number of them) */
-        cwnd_grow(c, c->snd_mss);
+        tcp_cwnd_grow(c, c->snd_mss);
         return;
     }
     if (++c->dupacks != 3)
@@ -111,31 +214,53 @@ void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c)
      * behind it in tcp_cc_on_newack.) */
     if (!seq_gt(c->snd_una, c->recover))
         return;
-    /* RFC 5681 3.2 (2)-(4): fast retransmit, then fast recovery */
-    c->ssthresh = ops(c)->ssthresh(c);
+    /* RFC 5681 3.2 (2)-(4): fast retransmit, then fast recovery; the
+     * algorithm says how far ssthresh falls (cwnd is still the window at
+     * the event) */
+    c->ssthresh = ops(ctx, c)->on_congestion(ctx, c);
     c->recover = c->snd_max;
     c->in_recovery = true;
     ctx->ctr.c[SF_CTR_FAST_RETRANSMITS]++;
     tcp_retransmit_front(ctx, c);
     c->cwnd = c->ssthresh + 3u * c->snd_mss;
+    tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
 }
 
 void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    (void)ctx;
     /* RFC 5681 (4) and 3.1: after an RTO, ssthresh from the flight size
-     * and the loss window of one segment; RFC 6582 4.1: recover = the
+     * (the algorithm's rule, on the first expiry of a series only) and
+     * the loss window of one segment; RFC 6582 4.1: recover = the
      * highest sequence number sent. Go-back-N follows from SND.NXT. */
-    if (c->nrexmt <= 1)
-        c->ssthresh = ops(c)->ssthresh(c);
+    ops(ctx, c)->on_rto(ctx, c, c->nrexmt <= 1);
     c->cwnd = c->snd_mss;
     c->recover = c->snd_max;
     c->in_recovery = false;
     c->dupacks = 0;
+    c->cc_mark_n = 0; /* Karn: what follows is sent again */
+    tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
+}
+
+void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    /* RFC 3168 6.1.2: ECE "should be treated just as a congestion loss
+     * in non-ECN-Capable TCP. That is, the TCP source halves the
+     * congestion window "cwnd" and reduces the slow start threshold
+     * "ssthresh"": ssthresh from the algorithm's congestion rule (RFC
+     * 5681 (4) for NewReno, RFC 9438 4.6 for CUBIC; cwnd is still the
+     * window at the event), cwnd down to it, with nothing to retransmit. */
+    c->ssthresh = ops(ctx, c)->on_congestion(ctx, c);
+    c->cwnd = c->ssthresh;
+    if (c->cwnd < c->snd_mss)
+        c->cwnd = c->snd_mss;
 }
 
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    (void)ctx;
-    return ops(c)->ssthresh(c);
+    return ops(ctx, c)->on_congestion(ctx, c);
+}
+
+void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    ops(ctx, c)->on_recovery_exit(ctx, c);
 }

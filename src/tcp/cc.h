@@ -1,23 +1,43 @@
-/* Congestion control (RFC 5681) with NewReno fast recovery (RFC 6582).
+/* Congestion control (RFC 5681) with NewReno fast recovery (RFC 6582),
+ * CUBIC (RFC 9438, the default) and HyStart++ (RFC 9406).
  *
  * The loss detection and recovery machinery (duplicate ACKs, fast
  * retransmit, partial ACKs, the loss window after an RTO) is common; what
  * an algorithm changes is how the window grows and how far it falls, so
- * that is all struct tcp_cc_ops holds: CUBIC and others plug in there. */
+ * that is all struct tcp_cc_ops holds. A connection picks its algorithm
+ * with TCP_CONGESTION ("cubic", "reno"), else the stack's cfg.cc. */
 #ifndef SF_TCP_CC_H
 #define SF_TCP_CC_H
 
 #include "tcp/tcp_int.h"
 
+/* sf_conn.cc_algo. 0 follows the stack's default (cfg.cc). */
+enum tcp_cc_algo { TCP_CC_DEFAULT, TCP_CC_CUBIC, TCP_CC_RENO, TCP_CC_COUNT };
+
 struct tcp_cc_ops {
-    const char *name;
-    /* growth on an ACK of `acked` new bytes outside recovery */
-    void (*on_ack)(struct sf_conn *c, uint32_t acked);
-    /* the new ssthresh after a loss */
-    uint32_t (*ssthresh)(const struct sf_conn *c);
+    const char *name; /* as Linux's TCP_CONGESTION names it */
+    /* The algorithm's own state, once cwnd and ssthresh are set (the
+     * connection is synchronized), or when it is chosen mid-connection. */
+    void (*init)(struct tcp_ctx *ctx, struct sf_conn *c);
+    /* Growth on an ACK of `acked` new bytes outside recovery, at
+     * ctx->now; rtt_us is the RTT sample this ACK gave, 0 for none. */
+    void (*on_ack)(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked,
+                   uint32_t rtt_us);
+    /* A congestion event (three duplicate ACKs), c->cwnd still the window
+     * at the event: returns the new ssthresh. */
+    uint32_t (*on_congestion)(struct tcp_ctx *ctx, struct sf_conn *c);
+    /* The retransmission timer expired; first: the first expiry of a
+     * series, which sets ssthresh (RFC 5681 (4)). cwnd is set after. */
+    void (*on_rto)(struct tcp_ctx *ctx, struct sf_conn *c, bool first);
+    /* Fast recovery ended (RFC 6582 3.2 (3)), cwnd already deflated. */
+    void (*on_recovery_exit)(struct tcp_ctx *ctx, struct sf_conn *c);
 };
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
+extern const struct tcp_cc_ops tcp_cc_cubic;
+
+/* RFC 5681 sets no upper bound on cwnd: see cc.c. */
+#define TCP_CWND_MAX (1u << 30)
 
 /* Bytes sent and not yet acknowledged, as the sender counts them. */
 static inline uint32_t tcp_flight(const struct sf_conn *c)
@@ -25,7 +45,21 @@ static inline uint32_t tcp_flight(const struct sf_conn *c)
     return c->snd_nxt - c->snd_una;
 }
 
+/* cwnd += inc, bounded by TCP_CWND_MAX. */
+void tcp_cwnd_grow(struct sf_conn *c, uint32_t inc);
+
+/* The algorithm by name ("cubic", "reno" or "newreno"): TCP_CC_* or -1. */
+int tcp_cc_find(const char *name, size_t len);
+/* The algorithm c runs (its own choice, else the stack's). */
+const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
+                                       const struct sf_conn *c);
+/* TCP_CONGESTION: c runs algo (a TCP_CC_* other than DEFAULT) from now. */
+void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo);
+
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A segment [seq, seq+n) left; fresh: sent for the first time. */
+void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                    uint32_t n, bool fresh);
 /* SND.UNA moved forward by acked bytes (already applied). */
 void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked);
 /* A duplicate ACK in the sense of RFC 5681 section 2. */
@@ -35,5 +69,19 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A loss detected by SACK recovery (RFC 6675 5 (4.2)): the algorithm's
  * new ssthresh for this congestion event. */
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A SACK recovery ended with cwnd = ssthresh (RFC 6937): the algorithm's
+ * exit (CUBIC starts its epoch, RFC 9438 4.2). */
+void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);
+/* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
+ * decides when: at most once per window). */
+void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);
+
+/* cc_cubic.c, pure pieces (unit-tested) */
+/* floor(cbrt(x)) */
+uint32_t tcp_cc_icbrt(uint64_t x);
+/* RFC 9438 eq. 2: K in ms for W_max and cwnd_epoch in bytes. */
+uint32_t cubic_k_ms(uint32_t w_max, uint32_t cwnd_epoch, uint32_t mss);
+/* RFC 9438 eq. 1: W_cubic(t) in bytes, t in ms since the epoch. */
+uint32_t cubic_w(uint32_t w_max, uint32_t k_ms, uint32_t t_ms, uint32_t mss);
 
 #endif

@@ -22,6 +22,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
     c->sack_want = cfg->sack;
+    c->ecn_mode = cfg->ecn;
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     ring_init(&c->sndbuf);
     ring_init(&c->rcvbuf);

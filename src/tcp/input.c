@@ -79,6 +79,7 @@ static void connection_established(struct tcp_ctx *ctx, struct sf_conn *c)
     if (c->syn_rexmitted && !c->have_rtt && c->rto_us < TCP_RTO_SYN_LOST_US)
         c->rto_us = TCP_RTO_SYN_LOST_US;
     c->nrexmt = 0;
+    tcp_ecn_established(ctx, c);
     tcp_keepalive_reset(ctx, c);
     tcp_wakeup(ctx, c);
 }
@@ -144,6 +145,7 @@ static void deliver_queued(struct tcp_ctx *ctx, struct sf_conn *c,
 static struct tcp_disp synsent_synack(struct tcp_ctx *ctx, struct sf_conn *c,
                                       struct sf_tcp *s)
 {
+    tcp_ecn_synack_in(c, s); /* RFC 3168 6.1.1 */
     ack_advance(ctx, c, s->ack);
     tcp_set_send_window(c, s);
     tcp_set_state(ctx, c, SF_ESTABLISHED, SF_CAUSE_RCV_SYNACK);
@@ -165,6 +167,7 @@ static struct tcp_disp synsent_syn(struct tcp_ctx *ctx, struct sf_conn *c,
     c->snd_wl2 = 0;
     if (s->win > c->max_snd_wnd)
         c->max_snd_wnd = s->win;
+    tcp_ecn_syn_in(c, s); /* RFC 3168 6.1.1 */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     return tcp_disp(TCP_SEND_SYNACK, synsent_queue_rest(ctx, c, s));
 }
@@ -214,8 +217,10 @@ static struct tcp_disp synrcvd_syn(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!(s->flags & SF_ACK))
         return tcp_disp(TCP_SEND_SYNACK, SF_DROP_OUT_OF_WINDOW);
     /* Simultaneous open (Figure 7 line 5): the SYN half of this SYN,ACK
-     * is old news; only its ACK is new. */
-    s->flags &= (uint8_t)~SF_SYN;
+     * is old news; only its ACK is new. Its ECE and CWR belong to the
+     * SYN half too (RFC 3168 6.1.1, the ECN setup), not to the ACK: an
+     * ECE left on would read as a congestion echo. */
+    s->flags &= (uint8_t)~(SF_SYN | SF_ECE | SF_CWR);
     s->seq++;
     return TCP_GO;
 }
@@ -558,6 +563,7 @@ static struct tcp_disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (d.v != TCP_CONTINUE)
         return d;
     ack_advance_or_dup(ctx, c, s);
+    tcp_ecn_ece_in(ctx, c, s); /* RFC 3168 6.1.2 */
     window_update(ctx, c, s);
     return ack_of_fin(ctx, c, s);
 }
@@ -640,7 +646,7 @@ static void text_in_order(struct tcp_ctx *ctx, struct sf_conn *c,
 static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
                                   const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
-    (void)ip;
+    tcp_ecn_rcv(ctx, c, ip, s); /* RFC 3168 6.1.3: CE and CWR */
     bool synced_rx = c->state == SF_ESTABLISHED ||
                      c->state == SF_FIN_WAIT_1 || c->state == SF_FIN_WAIT_2;
     if (synced_rx && (s->flags & SF_FIN) && !c->rfin) {

@@ -117,6 +117,8 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
     c->sack_want = l->sack_want;
+    c->ecn_mode = l->ecn_mode;
+    c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps
@@ -145,6 +147,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
     tcp_sack_negotiate(c, seg);
+    tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1; a cookie's SYN: no ECN */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     if (send) {
         tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
@@ -192,6 +195,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->snd_wnd = (uint16_t)tmp->snd_wnd;
     r->snd_mss = tmp->snd_mss;
     r->sack_ok = tmp->sack_ok;
+    r->ecn_ok = tmp->ecn_ok;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
@@ -257,6 +261,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->rto_us = r->rto_ms * 1000;
     tmp->nrexmt = r->nrexmt;
     tmp->syn_rexmitted = r->syn_rexmitted;
+    tmp->ecn_ok = r->ecn_ok;
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =

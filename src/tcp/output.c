@@ -2,12 +2,21 @@
  * hands it to wire/ and then to the embedder's output callback. */
 #include <string.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
               struct sf_tcp *seg)
 {
-    struct sf_ipv4 ip = {.src = src, .dst = dst, .ttl = 64,
+    tcp_emit_tos(ctx, sd, src, dst, seg, 0);
+}
+
+/* tos: the IP TOS byte, whose low two bits are the ECN field (RFC 3168
+ * 5; ecn.c chooses them). */
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
+                  struct sf_tcp *seg, uint8_t tos)
+{
+    struct sf_ipv4 ip = {.src = src, .dst = dst, .ttl = 64, .tos = tos,
                          .proto = SF_IPPROTO_TCP_NUM, .id = ctx->ip_id++};
     size_t n = sf_emit(ctx->obuf, ctx->ocap, &ip, seg);
     if (n == 0)
@@ -50,9 +59,11 @@ uint32_t tcp_rcv_cap(const struct sf_conn *c)
     return need > c->rcvbuf_size ? need : c->rcvbuf_size;
 }
 
-static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
-                     uint8_t flags, const uint8_t *data, size_t len)
+static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                         uint8_t flags, const uint8_t *data, size_t len,
+                         uint8_t tos)
 {
+    tcp_ecn_ack_out(ctx, c, &flags); /* RFC 3168 6.1.3: ECE until CWR */
     struct sf_tcp seg = {.sport = c->local.port, .dport = c->remote.port,
                          .seq = seq, .flags = flags, .payload = data,
                          .len = len};
@@ -86,7 +97,13 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
      * (last: they take the option space the others leave) */
     if (c->sack_ok && (flags & SF_ACK) && !(flags & SF_SYN))
         tcp_sack_fill(ctx, c, &seg.opt);
-    tcp_emit(ctx, c->sd, c->local.ip, c->remote.ip, &seg);
+    tcp_emit_tos(ctx, c->sd, c->local.ip, c->remote.ip, &seg, tos);
+}
+
+static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                     uint8_t flags, const uint8_t *data, size_t len)
+{
+    send_seg_tos(ctx, c, seq, flags, data, len, 0);
 }
 
 /* Accounts a segment occupying [seq, seq+n) as sent. */
@@ -102,6 +119,7 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_seq = seq;
         c->rtt_start_us = tcp_now_us(ctx);
     }
+    tcp_cc_on_send(ctx, c, seq, n, fresh); /* RTT samples for HyStart++ */
     /* RFC 6298 5.1: start the timer if it is not running. A persist
      * timer in the slot is not a retransmission timer: the data sent now
      * arms the RTO afresh (now + RTO), it does not inherit the persist
@@ -120,6 +138,7 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
     /* SYN_SENT has not seen the peer's SYN: nothing to acknowledge. */
     if (c->state != SF_SYN_SENT)
         flags |= SF_ACK;
+    flags |= tcp_ecn_syn_flags(c); /* RFC 3168 6.1.1, Not-ECT (6.1.1.1) */
     send_seg(ctx, c, c->iss, flags, NULL, 0);
     sent_space(ctx, c, c->iss, 1);
     c->snd_nxt = c->iss + 1;
@@ -157,7 +176,9 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         flags |= SF_FIN;
     if (n)
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
-    send_seg(ctx, c, seq, flags, ctx->pbuf, n);
+    /* RFC 3168: ECT(0) and CWR on new data (ecn.c) */
+    uint8_t tos = tcp_ecn_data_out(ctx, c, seq, n, &flags);
+    send_seg_tos(ctx, c, seq, flags, ctx->pbuf, n, tos);
     uint32_t used = n + (fin ? 1 : 0);
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */

@@ -566,6 +566,7 @@ static void leave_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     c->in_recovery = false;
     c->dupacks = 0;
     c->cwnd = c->ssthresh;
+    tcp_cc_recovery_exit(ctx, c);
     sb->undo_end = c->snd_max;
     maybe_undo(ctx, c);
 }

@@ -67,6 +67,8 @@ enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
 #define TT_WAIT TT_LONG
 /* Wheel entry kinds: what a popped sf_timer is embedded in. */
 enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
+/* Segments timed at once for congestion control's RTT samples (cc.c). */
+#define TCP_CC_NMARK 16
 
 struct sf_conn {
     /* --- owned by the stack layer --- */
@@ -152,6 +154,33 @@ struct sf_conn {
     bool tlp_on : 1;   /* TT_REXMT holds the RFC 8985 loss probe (PTO) */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
+
+    /* RFC 3168 ECN (ecn.c) */
+    uint8_t ecn_mode;    /* SF_TCP_ECN: 0 off, 1 ask and accept, 2 accept */
+    bool ecn_ok : 1;     /* negotiated (SYN_SENT: our SYN asked for it) */
+    bool ecn_ece : 1;    /* receiver: CE seen, ECE on every ACK until CWR */
+    bool ecn_cwr : 1;    /* sender: CWR due on the next new data segment */
+    bool ecn_cut : 1;    /* sender: reduced for ECE, up to ecn_high */
+    uint32_t ecn_high;   /* SND.MAX when cwnd was last reduced for ECE */
+    /* --- congestion control (cc.c, cc_cubic.c) --- */
+    uint8_t cc_algo; /* enum tcp_cc_algo: 0 = the stack's default */
+    /* RTT samples for HyStart++ (RFC 9406 needs several per round, the
+     * RFC 6298 timing gives one): the end and send time (us) of up to
+     * TCP_CC_NMARK segments sent once, oldest first, from cc_mark_head. */
+    uint8_t cc_mark_head, cc_mark_n;
+    struct { uint32_t end, sent_us; } cc_mark[TCP_CC_NMARK];
+    /* RFC 9438 4.1.2 (bytes, ms of the stack clock modulo 2^32) */
+    uint32_t cubic_w_max, cubic_cwnd_epoch, cubic_w_est;
+    uint32_t cubic_k_ms, cubic_t_epoch_ms;
+    uint64_t cubic_acc, cubic_est_acc; /* remainders of the divisions */
+    /* RFC 9406 4.2 (RTTs in us, UINT32_MAX = infinity) */
+    uint32_t hs_last_min_rtt, hs_cur_min_rtt, hs_css_baseline;
+    uint32_t hs_window_end;
+    uint8_t hs_samples, hs_css_rounds;
+    bool cubic_epoch : 1;  /* an epoch is running (t_epoch, K valid) */
+    bool hs_on : 1;        /* HyStart++: the initial slow start */
+    bool hs_round : 1;     /* hs_window_end is set */
+    bool hs_css : 1;       /* in Conservative Slow Start */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -179,6 +208,7 @@ struct tcp_req {
     uint8_t nrexmt;
     bool syn_rexmitted;
     bool sack_ok; /* RFC 2018: both SYNs carry SACK-permitted */
+    bool ecn_ok; /* RFC 3168: the SYN was ECN-setup and we accepted */
 };
 
 /* A connection in TIME_WAIT whose application has let go: the numbers
@@ -312,6 +342,9 @@ uint32_t tcp_isn_above(const struct tcp_ctx *ctx, const struct sf_addr *local,
 /* output.c */
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
               struct sf_tcp *seg);
+/* The same with the IP TOS byte (its ECN field: RFC 3168 5). */
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
+                  struct sf_tcp *seg, uint8_t tos);
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -505,6 +538,31 @@ uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
 bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
                      struct sf_conn *tmp, const struct sf_ipv4 *ip,
                      const struct sf_tcp *seg);
+
+/* ecn.c: RFC 3168 Explicit Congestion Notification */
+/* The ECN flags of our SYN or SYN,ACK (SYN_SENT: decides whether we ask). */
+uint8_t tcp_ecn_syn_flags(struct sf_conn *c);
+/* A SYN (passive open, or a simultaneous open in SYN_SENT) or a SYN,ACK
+ * arrived: is ECN negotiated? */
+void tcp_ecn_syn_in(struct sf_conn *c, const struct sf_tcp *s);
+void tcp_ecn_synack_in(struct sf_conn *c, const struct sf_tcp *s);
+/* The connection reached ESTABLISHED (counted if ECN was negotiated). */
+void tcp_ecn_established(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The IP ECN codepoint of a segment [seq, seq+n) with data, CWR added to
+ * *flags if due. */
+uint8_t tcp_ecn_data_out(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                         uint32_t n, uint8_t *flags);
+/* ECE added to *flags of a segment carrying an ACK, if due. */
+void tcp_ecn_ack_out(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *flags);
+/* An acceptable segment's CWR and CE (the data receiver's side). */
+void tcp_ecn_rcv(struct tcp_ctx *ctx, struct sf_conn *c,
+                 const struct sf_ipv4 *ip, const struct sf_tcp *s);
+/* An acceptable ACK's ECE (the data sender's side). */
+void tcp_ecn_ece_in(struct tcp_ctx *ctx, struct sf_conn *c,
+                    const struct sf_tcp *s);
+/* The congestion window was reduced (loss or ECE): CWR on the next new
+ * data, RFC 3168 6.1.2. */
+void tcp_ecn_queue_cwr(struct sf_conn *c);
 
 /* timewait.c: TIME_WAIT records */
 void tcp_tw_from_conn(struct tcp_ctx *ctx, struct tcp_tw *tw,

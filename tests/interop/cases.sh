@@ -305,3 +305,82 @@ t_iperf3() {
     exit bad }'
 }
 want iperf3 && check "iperf3 both ways through the proxy: --offload at least half the --no-offload rate" t_iperf3
+
+# RFC 3168 ECN against the kernel, net.ipv4.tcp_ecn set inside the test's
+# own namespace (1: the kernel asks and accepts; 0: off). tcpdump in the
+# namespace records the handshake's flags and the data's ECN field (the
+# low bits of the TOS byte: tcpdump -v prints ECT(0)).
+ecn_capture() { # ns file: tcpdump on every interface of ns, waited for
+  inns "$1" timeout 120 tcpdump -i any -nn -v -U -w "$2" tcp >"$tmp/tcpdump.log" 2>&1 &
+  pids+=("$!"); tcpdump_pid=$!
+  wait_for 5 grep -q "listening on" "$tmp/tcpdump.log"
+}
+ecn_capture_stop() {
+  sleep 0.3; kill -INT "$tcpdump_pid" 2>/dev/null; timeout 5 tail --pid="$tcpdump_pid" -f /dev/null
+  tcpdump -nn -v -r "$1" 2>/dev/null >"$1.txt"
+}
+# The kernel (client) asks with tcp_ecn=1 or not with 0; synfin serve
+# (default --ecn 2) accepts when asked.
+t_ecn_kclient() { # kernel tcp_ecn value
+  local k=$1
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -q -w net.ipv4.tcp_ecn="$k" || return 1
+  start_synfin "$ns" ecn serve $SRV --app echo:7 || return 1
+  ecn_capture "$ns" "$tmp/ecn.pcap" || { echo "tcpdump did not start"; return 1; }
+  inns "$ns" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client 198.18.0.2 7 $((2 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  ecn_capture_stop "$tmp/ecn.pcap"
+  local f="$tmp/ecn.pcap.txt" ok=1
+  local syn synack ect
+  syn=$(grep -c "198.18.0.1\.[0-9]* > 198.18.0.2\.7: Flags \[SEW\]" "$f")
+  synack=$(grep -c "198.18.0.2\.7 > 198.18.0.1\.[0-9]*: Flags \[S\.E\]" "$f")
+  ect=$(grep -c "ECT(0)" "$f")
+  echo "tcp_ecn=$k: ECN-setup SYN $syn, ECN-setup SYN-ACK $synack, ECT(0) datagrams $ect"
+  sss ecn --stats | grep -E '^(ECN_[A-Z_]*|RETRANSMITS) ' | tr '\n' ' '; echo
+  if [ "$k" = 1 ]; then
+    [ "$syn" -ge 1 ] && [ "$synack" -ge 1 ] && [ "$ect" -gt 10 ] || ok=0
+    # tcpdump -v: the IP line (with the ECN field), then the TCP line
+    local from_sf from_k
+    from_sf=$(grep -A1 "ECT(0)" "$f" | grep -c "198.18.0.2\.7 >")
+    from_k=$(grep -A1 "ECT(0)" "$f" | grep -c "> 198.18.0.2\.7:")
+    echo "ECT(0) from synfin $from_sf, from the kernel $from_k"
+    [ "$from_sf" -gt 5 ] && [ "$from_k" -gt 5 ] || ok=0
+  else
+    [ "$syn" = 0 ] && [ "$synack" = 0 ] && [ "$ect" = 0 ] || ok=0
+    grep -q "Flags \[S\]" "$f" && grep -q "Flags \[S\.\]" "$f" || ok=0
+  fi
+  stop_synfin ecn && [ $rc -eq 0 ] && [ $ok = 1 ]
+}
+want ecn && check "ECN: kernel client tcp_ecn=1 -> synfin: negotiated, ECT(0) data both ways, 2 MB echoed" t_ecn_kclient 1
+want ecn && check "ECN: kernel client tcp_ecn=0 -> synfin: plain handshake, Not-ECT, 2 MB echoed" t_ecn_kclient 0
+# synfin connect --ecn 1 asks; the kernel server accepts with tcp_ecn=1
+# (or 2, its default), refuses with 0.
+t_ecn_sfclient() { # kernel tcp_ecn value
+  local k=$1
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -q -w net.ipv4.tcp_ecn="$k" || return 1
+  head -c $((2 << 20)) /dev/urandom >"$tmp/in.bin"
+  start_kserver "$ns" serve-echo 0.0.0.0 9000 || return 1
+  ecn_capture "$ns" "$tmp/ecn.pcap" || { echo "tcpdump did not start"; return 1; }
+  inns "$ns" timeout 120 "$SYNFIN" connect $SRV --ecn 1 --ctl "$tmp/cl.sock" -q 198.18.0.1 9000 \
+    <"$tmp/in.bin" >"$tmp/out.bin" 2>"$tmp/client.log"
+  local rc=$?
+  ecn_capture_stop "$tmp/ecn.pcap"
+  local a b; a=$(sha256sum <"$tmp/in.bin"); b=$(sha256sum <"$tmp/out.bin")
+  local f="$tmp/ecn.pcap.txt" ok=1
+  local syn synack ect
+  syn=$(grep -c "198.18.0.2\.[0-9]* > 198.18.0.1\.9000: Flags \[SEW\]" "$f")
+  synack=$(grep -c "198.18.0.1\.9000 > 198.18.0.2\.[0-9]*: Flags \[S\.E\]" "$f")
+  ect=$(grep -c "ECT(0)" "$f")
+  echo "tcp_ecn=$k: synfin's ECN-setup SYN $syn, kernel's ECN-setup SYN-ACK $synack, ECT(0) datagrams $ect; rc $rc, SHA-256 $([ "$a" = "$b" ] && echo equal || echo DIFFERENT)"
+  [ "$syn" -ge 1 ] || ok=0
+  if [ "$k" = 1 ]; then
+    [ "$synack" -ge 1 ] && [ "$ect" -gt 10 ] || ok=0
+  else
+    [ "$synack" = 0 ] && [ "$ect" = 0 ] || ok=0
+  fi
+  [ $rc -eq 0 ] && [ "$a" = "$b" ] && [ $ok = 1 ]
+}
+want ecn && check "ECN: synfin connect --ecn 1 -> kernel tcp_ecn=1: negotiated, 2 MB echoed" t_ecn_sfclient 1
+want ecn && check "ECN: synfin connect --ecn 1 -> kernel tcp_ecn=0: refused, plain, 2 MB echoed" t_ecn_sfclient 0

@@ -74,6 +74,13 @@ bad --pcap --soak 5 --pcap "$tmp/soak.pcap"
 bad --json many --json "$tmp/many.json"
 bad --explain --quiet --explain
 bad --frobnicate --frobnicate
+bad --ce-threshold --ce-threshold 10k
+bad --ce-threshold --bandwidth 10M --ce-threshold 0
+bad --ce-threshold --bandwidth 10M --queue 10k --ce-threshold 20k
+bad --queue --queue 5k
+bad --queue --bandwidth 10M --queue 1.5
+bad --ecn --ecn 3
+bad --ecn --ecn on
 
 # --list names every scenario with the states each side visits; together
 # they visit all eleven states, and none is left unavailable.
@@ -104,6 +111,17 @@ done
 check "bulk --ladder draws the segments" '[ "$(grep -c "len=1460" "$tmp/out")" -ge 20 ] && grep -q "^bulk: ok" "$tmp/out"'
 for i in a b; do "$SYNFIN" sim bulk --quiet --bytes 200k --seed 9 --pcap "$tmp/$i.pcap" >/dev/null 2>&1; done
 check "bulk: same seed, identical pcap" 'cmp -s "$tmp/a.pcap" "$tmp/b.pcap" && [ -s "$tmp/a.pcap" ]'
+# RFC 3168 ECN over a CE-marking bottleneck (10 Mbit/s, 20 ms RTT, 30 kB
+# queue, marking above 10 kB): with ECN the queue marks and never drops,
+# and both sides answer the marks; without it the same queue drops.
+"$SYNFIN" sim bulk --no-color --ecn 1 --bandwidth 10M --delay 10 --queue 30k \
+  --ce-threshold 10k --bytes 1M >"$tmp/out" 2>&1
+check "bulk --ecn 1 --ce-threshold: marks, no queue drops, reductions" \
+  'grep -q "^network: [1-9][0-9]* CE-marked, 0 dropped at a full queue" "$tmp/out" && grep -q "^client: ECN on, [1-9][0-9]* CE received, [1-9][0-9]* ECE sent, [1-9][0-9]* ECE received, [1-9][0-9]* window reductions, [1-9][0-9]* CWR sent" "$tmp/out" && [ "$(grep -c "bytes intact" "$tmp/out")" = 2 ]'
+"$SYNFIN" sim bulk --no-color --ecn 0 --bandwidth 10M --delay 10 --queue 30k \
+  --ce-threshold 10k --bytes 1M >"$tmp/out" 2>&1
+check "bulk --ecn 0 --ce-threshold: no marks, queue drops" \
+  'grep -q "^network: 0 CE-marked, [1-9][0-9]* dropped at a full queue" "$tmp/out" && grep -q "^client: ECN off" "$tmp/out" && [ "$(grep -c "bytes intact" "$tmp/out")" = 2 ]'
 # many: thousands of concurrent connections, every one completed.
 "$SYNFIN" sim many >"$tmp/out" 2>&1
 check "many: 2000 connections" 'grep -q "completed 2000, failed 0" "$tmp/out" && grep -q "peak TIME_WAIT 2000" "$tmp/out" && grep -q "^many: ok" "$tmp/out"'

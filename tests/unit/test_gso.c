@@ -413,16 +413,19 @@ static void test_complete(void)
     CHECK(gso_complete(&bad, d, len, &rx));
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_merge_consecutive),
+    CHECK_CASE(test_single_as_emitted),
+    CHECK_CASE(test_refusals),
+    CHECK_CASE(test_merge_limits),
+    CHECK_CASE(test_cut),
+    CHECK_CASE(test_merge_then_cut),
+    CHECK_CASE(test_complete),
+};
+
+int main(int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof pay; i++)
         pay[i] = (uint8_t)(i * 7 + (i >> 8) + 1);
-    test_merge_consecutive();
-    test_single_as_emitted();
-    test_refusals();
-    test_merge_limits();
-    test_cut();
-    test_merge_then_cut();
-    test_complete();
-    CHECK_MAIN_END();
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "link/impair.h"
+#include "synfin/wire.h"
 
 static bool same_state(const struct impair_rng *a, const struct impair_rng *b)
 {
@@ -148,11 +149,136 @@ static void test_flip(void)
     CHECK_EQ(d[1], 0x00);
 }
 
-int main(void)
+/* RFC 3168 5: ECN field values in the low bits of the TOS byte. */
+enum { NOT_ECT = 0, ECT1 = 1, ECT0 = 2, CE = 3 };
+
+/* At 8 Mbit/s a byte takes 1 us: ten 1000-byte datagrams sent at once
+ * find 0, 1000, ... 9000 bytes queued ahead of them. With a threshold of
+ * 3000, the fifth and later are above it: marked if ECT (either codepoint),
+ * never if Not-ECT or already CE; marking draws nothing and delays
+ * nothing. */
+static void test_ce_threshold(void)
 {
-    test_off_draws_nothing();
-    test_draw_order();
-    test_tun_settings();
-    test_flip();
-    CHECK_MAIN_END();
+    struct impair_cfg c = {.delay = SF_MSEC, .bandwidth = 8000000,
+                           .ce_bytes = 3000};
+    static const uint8_t ecns[] = {ECT0, ECT1, NOT_ECT, CE};
+    for (size_t e = 0; e < sizeof ecns; e++) {
+        struct impair_queue q = {0}, q2 = {0};
+        struct impair_rng r, before;
+        impair_rng_seed(&r, 5);
+        before = r;
+        struct impair_cfg off = c;
+        off.ce_bytes = 0;
+        for (int i = 0; i < 10; i++) {
+            struct impair_fate f, g;
+            impair_decide_ecn(&c, &q, &r, 0, 1000, 0, ecns[e], &f);
+            impair_decide_ecn(&off, &q2, &r, 0, 1000, 0, ecns[e], &g);
+            CHECK_EQ(f.drop, IMPAIR_PASS);
+            CHECK_EQ(f.ncopies, 1);
+            bool want = i >= 4 && (ecns[e] == ECT0 || ecns[e] == ECT1);
+            CHECK_EQ((f.flags[0] & IMPAIR_F_CE) != 0, want);
+            CHECK_EQ(g.flags[0], 0u); /* threshold off: never */
+            CHECK_EQ(f.arrive[0], g.arrive[0]);
+        }
+        CHECK(same_state(&r, &before));
+    }
+}
+
+/* The queue limit still drops: a Not-ECT datagram at queue_bytes as
+ * always, and an ECT one too once the queue is full (marking replaces the
+ * drops below the limit, it does not make the queue longer). */
+static void test_ce_queue_limit(void)
+{
+    struct impair_cfg c = {.bandwidth = 8000000, .queue_bytes = 5000,
+                           .ce_bytes = 2000};
+    for (int ecn = 0; ecn < 3; ecn += 2) { /* Not-ECT, ECT(0) */
+        struct impair_queue q = {0};
+        struct impair_rng r;
+        impair_rng_seed(&r, 1);
+        int marked = 0, dropped = 0;
+        for (int i = 0; i < 8; i++) {
+            struct impair_fate f;
+            impair_decide_ecn(&c, &q, &r, 0, 1000, 0, (uint8_t)ecn, &f);
+            dropped += f.drop == IMPAIR_QUEUE;
+            marked += f.drop == IMPAIR_PASS && (f.flags[0] & IMPAIR_F_CE);
+        }
+        /* 0..4000 queued ahead: 5 admitted, 3 tail-dropped; of the 5,
+         * those with 3000 and 4000 ahead are above 2000 */
+        CHECK_EQ(dropped, 3);
+        CHECK_EQ(marked, ecn ? 2 : 0);
+    }
+}
+
+/* Marking costs no draw: with every impairment on, the same seed gives
+ * the same fates (CE apart) and leaves the PRNG in the same state with and
+ * without a CE threshold, so recorded runs stay byte-identical. A
+ * duplicate of a marked datagram is marked too. */
+static void test_ce_draw_order(void)
+{
+    struct impair_cfg c = {.delay = 3 * SF_MSEC, .jitter = 2 * SF_MSEC,
+                           .bandwidth = 10000000, .loss = 0.2, .corrupt = 0.2,
+                           .dup = 0.3, .reorder = 0.2};
+    struct impair_cfg m = c;
+    m.ce_bytes = 1500;
+    struct impair_queue q = {0}, qm = {0};
+    struct impair_rng r, rm;
+    impair_rng_seed(&r, 99);
+    impair_rng_seed(&rm, 99);
+    int marked = 0, dupmarked = 0;
+    for (int i = 0; i < 2000; i++) {
+        struct impair_fate f, g;
+        sf_time_t now = (sf_time_t)i * 500 * SF_USEC / 1000;
+        impair_decide(&c, &q, &r, now, 1200, 0, &f);
+        impair_decide_ecn(&m, &qm, &rm, now, 1200, 0, ECT0, &g);
+        CHECK_EQ(f.drop, g.drop);
+        CHECK_EQ(f.ncopies, g.ncopies);
+        for (int k = 0; k < f.ncopies; k++) {
+            CHECK_EQ(f.arrive[k], g.arrive[k]);
+            CHECK_EQ(f.flags[k], g.flags[k] & ~(unsigned)IMPAIR_F_CE);
+        }
+        CHECK_EQ(f.flip_bit, g.flip_bit);
+        marked += g.ncopies && (g.flags[0] & IMPAIR_F_CE);
+        if (g.ncopies == 2 && (g.flags[0] & IMPAIR_F_CE))
+            dupmarked += (g.flags[1] & IMPAIR_F_CE) != 0;
+    }
+    CHECK(same_state(&r, &rm));
+    CHECK(marked > 0);
+    CHECK(dupmarked > 0);
+}
+
+/* impair_mark_ce sets CE and keeps the header checksum valid. */
+static void test_mark_ce(void)
+{
+    uint8_t buf[100];
+    struct sf_ipv4 ip = {.src = 0xC6120001, .dst = 0xC6120002, .ttl = 64,
+                         .tos = 0xb8 | ECT0, .id = 7};
+    struct sf_tcp seg = {.sport = 1, .dport = 2, .flags = SF_ACK,
+                         .payload = (const uint8_t *)"hello", .len = 5};
+    size_t n = sf_emit(buf, sizeof buf, &ip, &seg);
+    CHECK(n > 0);
+    CHECK_EQ(impair_ecn_of(buf, n), ECT0);
+    impair_mark_ce(buf, n);
+    struct sf_ipv4 out;
+    CHECK_EQ(sf_ipv4_parse(buf, n, &out), SF_DROP_NONE);
+    CHECK_EQ(out.tos, 0xb8 | CE);
+    CHECK_EQ(impair_ecn_of(buf, n), CE);
+    impair_mark_ce(buf, n); /* again: no change, still valid */
+    CHECK_EQ(sf_ipv4_parse(buf, n, &out), SF_DROP_NONE);
+    CHECK_EQ(impair_ecn_of(buf, 19), 0); /* too short to have one */
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_ce_threshold),
+    CHECK_CASE(test_ce_queue_limit),
+    CHECK_CASE(test_ce_draw_order),
+    CHECK_CASE(test_mark_ce),
+    CHECK_CASE(test_off_draws_nothing),
+    CHECK_CASE(test_draw_order),
+    CHECK_CASE(test_tun_settings),
+    CHECK_CASE(test_flip),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -226,6 +226,16 @@ static bool opt_value(const struct drill_expr *e, struct sf_linger *lg,
     return true;
 }
 
+/* The length argument of a string option ("cubic", 5): the fifth
+ * argument, n or [n], else the string's own length. */
+static size_t str_len_arg(struct call *k, const char *s)
+{
+    int64_t n;
+    if (k->c->nargs >= 5 && drill_eval(&k->c->args[4], &n) && n >= 0)
+        return (size_t)n;
+    return strlen(s);
+}
+
 static long c_setsockopt(struct call *k)
 {
     struct drill_fd *f = arg_fd(k, 0);
@@ -234,13 +244,41 @@ static long c_setsockopt(struct call *k)
     bool is_linger;
     if (!f)
         return SF_EBADF;
-    if (!arg(k, 1, &level) || !arg(k, 2, &name) || k->c->nargs < 4 ||
-        !opt_value(&k->c->args[3], &lg, &v, &is_linger))
+    if (!arg(k, 1, &level) || !arg(k, 2, &name) || k->c->nargs < 4)
+        return SF_EINVAL;
+    if (k->c->args[3].kind == EX_STRING) { /* TCP_CONGESTION's name */
+        const char *s = k->c->args[3].name;
+        size_t n = str_len_arg(k, s);
+        return sf_setsockopt(k->r->st, f->sd, (int)level, (int)name, s,
+                             n < strlen(s) ? n : strlen(s));
+    }
+    if (!opt_value(&k->c->args[3], &lg, &v, &is_linger))
         return SF_EINVAL;
     int iv = (int)v;
     if (is_linger)
         return sf_setsockopt(k->r->st, f->sd, (int)level, (int)name, &lg, sizeof lg);
     return sf_setsockopt(k->r->st, f->sd, (int)level, (int)name, &iv, sizeof iv);
+}
+
+/* getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 16): the value
+ * returned, up to its first NUL, must be the string (... : any). */
+static long getsockopt_string(struct call *k, struct drill_fd *f, int level,
+                              int name, const struct drill_expr *we)
+{
+    char buf[64] = {0};
+    size_t len = we->kind == EX_STRING ? str_len_arg(k, we->name) : 16;
+    if (k->c->nargs < 5)
+        len = 16;
+    if (len > sizeof buf - 1)
+        len = sizeof buf - 1;
+    long rc = sf_getsockopt(k->r->st, f->sd, level, name, buf, &len);
+    if (rc < 0 || we->kind == EX_ELLIPSIS)
+        return rc;
+    if (we->kind != EX_STRING)
+        return SF_EINVAL;
+    if (strcmp(buf, we->name))
+        snprintf(k->bad, sizeof k->bad, "option value \"%.40s\"", buf);
+    return rc;
 }
 
 static long c_getsockopt(struct call *k)
@@ -255,6 +293,9 @@ static long c_getsockopt(struct call *k)
     if (!arg(k, 1, &level) || !arg(k, 2, &name) || k->c->nargs < 4)
         return SF_EINVAL;
     const struct drill_expr *we = &k->c->args[3];
+    if (we->kind == EX_STRING ||
+        (level == SF_IPPROTO_TCP && name == SF_TCP_CONGESTION))
+        return getsockopt_string(k, f, (int)level, (int)name, we);
     bool check = we->kind != EX_ELLIPSIS;
     if (check && !opt_value(we, &wlg, &want, &is_linger))
         return SF_EINVAL;

@@ -21,7 +21,8 @@ enum drill_tok {
     TK_CODE,     /* %{ ... }% (text: the inside) */
     TK_SHELL,    /* `...` (text: the inside) */
     TK_ELLIPSIS, /* ... */
-    TK_PUNCT     /* any other single character (text: that char) */
+    TK_PUNCT,    /* any other single character (text: that char) */
+    TK_STRING    /* "..." on one line, no escapes (text: the inside) */
 };
 
 struct drill_token {
@@ -61,13 +62,14 @@ enum drill_expr_kind {
     EX_NAME,     /* SOCK_STREAM, ECONNRESET */
     EX_OR,       /* A|B|C: kids */
     EX_LIST,     /* [a, b]: kids */
-    EX_STRUCT    /* {f=a, g=b}: kids, each with a field name */
+    EX_STRUCT,   /* {f=a, g=b}: kids, each with a field name */
+    EX_STRING    /* "cubic": name holds the text */
 };
 
 struct drill_expr {
     enum drill_expr_kind kind;
     int64_t num;
-    char *name;  /* EX_NAME */
+    char *name;  /* EX_NAME, EX_STRING */
     char *field; /* member of EX_STRUCT: its field name */
     struct drill_expr *kids;
     size_t nkids;
@@ -142,8 +144,8 @@ enum drill_stack_setting {
     SET_SNDBUF, SET_KEEPIDLE_MS, SET_KEEPINTVL_MS, SET_KEEPCNT,
     SET_DELACK_MS, SET_SYN_BACKLOG, SET_SYNCOOKIES, SET_REASS_MAX_RANGES,
     SET_INVALID_RATELIMIT_MS, SET_MAX_ORPHANS, SET_ORPHAN_RETRIES,
-    SET_MIN_SND_MSS, SET_MAX_TW,
-    SET_SACK,
+    SET_MIN_SND_MSS, SET_MAX_TW, SET_CC,
+    SET_ECN, SET_SACK,
     SET_COUNT
 };
 

@@ -100,6 +100,17 @@ static int lex_one(struct lexer *lx)
         return lex_delimited(lx, TK_CODE, 2, "}%", "%{ code block");
     if (p[0] == '`')
         return lex_delimited(lx, TK_SHELL, 1, "`", "` shell command");
+    if (p[0] == '"') {
+        /* a string argument (TCP_CONGESTION's name): one line */
+        n = strcspn(p + 1, "\"\n");
+        if (p[1 + n] != '"')
+            return lex_error(lx, "unterminated \" string");
+        if (push(lx, TK_STRING, p + 1, n, line, col))
+            return -1;
+        advance(lx, n + 2);
+        lx->line_start = false;
+        return 0;
+    }
     if (lx->line_start && p[0] == '-' && p[1] == '-' && isalpha((unsigned char)p[2])) {
         n = strcspn(p, "\n");
         while (n > 2 && isspace((unsigned char)p[n - 1]))

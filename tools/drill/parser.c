@@ -432,8 +432,8 @@ static int parse_atom(struct parser *p, struct drill_expr *e)
         e->kind = EX_ELLIPSIS;
     } else if (is_punct(t, '[') || is_punct(t, '{')) {
         return parse_group(p, e, t->text[0] == '[' ? ']' : '}');
-    } else if (t->kind == TK_IDENT) {
-        e->kind = EX_NAME;
+    } else if (t->kind == TK_IDENT || t->kind == TK_STRING) {
+        e->kind = t->kind == TK_IDENT ? EX_NAME : EX_STRING;
         e->name = strdup(t->text);
     } else if (t->kind == TK_NUM || is_punct(t, '-')) {
         bool neg = t->kind != TK_NUM;

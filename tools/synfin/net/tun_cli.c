@@ -88,6 +88,21 @@ static int parse_keepalive(void *base, const struct opt *o, const char *v,
     return 0;
 }
 
+/* RFC 3168 ECN: sf_stack_cfg.ecn, 0..2 as Linux tcp_ecn. */
+static int parse_ecn(void *base, const struct opt *o, const char *v,
+                     const char *prog)
+{
+    struct tun_cli *c = base;
+    (void)o;
+    if (!v[0] || v[1] || v[0] < '0' || v[0] > '2') {
+        fprintf(stderr, "%s: --ecn wants 0 (off), 1 (ask and accept) or 2 "
+                "(accept when asked), not '%s'\n", prog, v);
+        return OPT_FAIL;
+    }
+    c->cfg.ecn = (uint8_t)(v[0] - '0');
+    return 0;
+}
+
 static int parse_addr(void *base, const struct opt *o, const char *v,
                       const char *prog)
 {
@@ -165,6 +180,9 @@ static const struct opt tun_cli_opts[] = {
      .usage = "--keepalive I,T,C",
      .help = " keepalive on every connection: idle I s, interval\n"
              "T s, C probes (default off; RFC 1122: 7200,75,10)"},
+    {.name = "--ecn", .kind = OPT_FN, .fn = parse_ecn, .arg = "0|1|2",
+     .help = "RFC 3168 ECN: 0 off, 1 ask and accept, 2 accept\n"
+             "when asked (default 2, as Linux tcp_ecn)"},
     NUM("--backlog", backlog, OPT_AS_INT, 1, 65535, 0, "N", "listen backlog (default 128)"),
     FLAG("--no-syncookies", cfg.syncookies, 0,
          "no SYN cookies when the SYN queue is full (default on)"),

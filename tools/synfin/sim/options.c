@@ -97,6 +97,26 @@ static const struct opt sim_opts_table[] = {
      .why = "MTU must be an integer in 104..65535 (40 bytes of "
             "headers plus the 64-byte minimum MSS)",
      .arg = "N", .help = "link MTU, 104..65535 (default 1500)"},
+    {.name = "--queue", .kind = OPT_FN, .fn = sim_num, .off = OFF(link.queue_bytes),
+     .as = OPT_AS_U32, .lo = 0, .hi = 4294967295.0,
+     .flags = OPT_F_SUFFIX | OPT_F_WHOLE | OPT_F_SETS, .set_off = OFF(link_set),
+     .why = "must be a whole number of bytes below 4G",
+     .arg = "BYTES", .help = "link FIFO limit before tail drop, e.g. 30k\n"
+                             "(default 0: unlimited; needs --bandwidth)"},
+    /* RFC 3168: the link marks ECT datagrams CE above this backlog. */
+    {.name = "--ce-threshold", .kind = OPT_FN, .fn = sim_num,
+     .off = OFF(link.ce_threshold), .as = OPT_AS_U32, .lo = 1,
+     .hi = 4294967295.0, .flags = OPT_F_SUFFIX | OPT_F_WHOLE | OPT_F_SETS,
+     .set_off = OFF(link_set),
+     .why = "must be a whole number of bytes in 1..4G",
+     .arg = "BYTES", .help = "mark ECN-capable datagrams CE (RFC 3168) when\n"
+                             "more than BYTES are queued ahead of them,\n"
+                             "e.g. 10k (needs --bandwidth; default off)"},
+    {.name = "--ecn", .kind = OPT_INT, .off = OFF(ecn), .as = OPT_AS_UINT,
+     .min = 0, .max = 2, .flags = OPT_F_SETS, .set_off = OFF(ecn_set),
+     .why = "must be 0 (off), 1 (ask and accept) or 2 (accept when asked)",
+     .arg = "0|1|2", .help = "the stacks' RFC 3168 ECN setting (default 2;\n"
+                             "1 to have the client ask for it)"},
     {.name = "--msl", .kind = OPT_FN, .fn = sim_num, .off = OFF(msl),
      .as = OPT_AS_U64, .lo = 0, .hi = 86400, .scale = (double)SF_SEC,
      .flags = OPT_F_LO_OPEN, .why = "must be in (0, 86400] seconds",
@@ -152,5 +172,15 @@ int sim_parse_opts(struct sim_opts *o, int argc, char **argv)
         return sim_bad("--explain", "conflicts with --quiet", NULL);
     if (o->capture_set && !o->pcap)
         return sim_bad("--capture", "needs --pcap FILE", NULL);
+    if (o->link.ce_threshold && !o->link.bandwidth)
+        return sim_bad("--ce-threshold", "needs --bandwidth (without a link "
+                       "rate nothing is ever queued, so nothing is marked)", NULL);
+    if (o->link.queue_bytes && !o->link.bandwidth)
+        return sim_bad("--queue", "needs --bandwidth (without a link rate "
+                       "nothing is ever queued)", NULL);
+    if (o->link.ce_threshold && o->link.queue_bytes &&
+        o->link.ce_threshold >= o->link.queue_bytes)
+        return sim_bad("--ce-threshold", "must be below --queue (the queue "
+                       "would tail-drop before it marked)", NULL);
     return 0;
 }

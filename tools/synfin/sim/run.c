@@ -21,6 +21,8 @@ static int build(struct run *r)
     cfg.seed = r->o.seed;
     cfg.link = r->o.link;
     cfg.stack.msl = r->o.msl;
+    if (r->o.ecn_set)
+        cfg.stack.ecn = (uint8_t)r->o.ecn;
     /* No path MTU discovery: the MSS we announce must fit the link. */
     if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* mtu >= 104 */
         cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
@@ -81,6 +83,10 @@ static void summary(struct run *r, int failed)
            (unsigned long long)s->sent, (unsigned long long)s->delivered,
            (unsigned long long)r->lost, (unsigned long long)s->dups,
            (unsigned long long)s->reordered, (unsigned long long)s->corrupted);
+    if (r->o.link.ce_threshold) /* RFC 3168: only when marking is on */
+        printf("network: %llu CE-marked, %llu dropped at a full queue\n",
+               (unsigned long long)s->ce_marked,
+               (unsigned long long)s->drops[SF_SIM_DROP_QUEUE]);
     printf("%s: %s after %.3f s of virtual time (seed %llu)\n", r->sc->name,
            failed ? "FAILED" : "ok",
            (double)sf_sim_now(r->sim) / (double)SF_SEC,

@@ -517,6 +517,20 @@ static void report_bulk(struct run *r)
                (unsigned long long)(c->drops[SF_DROP_TCP_CSUM] +
                                     c->drops[SF_DROP_IP_CSUM]));
     }
+    if (!r->o.ecn_set && !r->o.link.ce_threshold)
+        return; /* RFC 3168 ECN: reported when asked about */
+    for (int h = 0; h < 2; h++) {
+        const struct sf_counters *c = sf_stack_counters(stk(r, h));
+        printf("%s: ECN %s, %llu CE received, %llu ECE sent, %llu ECE "
+               "received, %llu window reductions, %llu CWR sent\n",
+               h ? "server" : "client",
+               c->c[SF_CTR_ECN_NEGOTIATED] ? "on" : "off",
+               (unsigned long long)c->c[SF_CTR_ECN_CE_RCVD],
+               (unsigned long long)c->c[SF_CTR_ECN_ECE_SENT],
+               (unsigned long long)c->c[SF_CTR_ECN_ECE_RCVD],
+               (unsigned long long)c->c[SF_CTR_ECN_REDUCTIONS],
+               (unsigned long long)c->c[SF_CTR_ECN_CWR_SENT]);
+    }
 }
 
 static int check_bulk(struct run *r)

@@ -31,6 +31,8 @@ struct sim_opts {
     const char *pcap, *svg, *json; /* output files, or NULL */
     int capture; /* -1: the wire (every datagram as sent); else a host */
     bool capture_set;
+    unsigned ecn;  /* --ecn: the stacks' sf_stack_cfg.ecn, if ecn_set */
+    bool ecn_set;
 };
 
 /* ------------------------------------------------- one scenario's run */

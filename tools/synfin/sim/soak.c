@@ -60,6 +60,11 @@ struct soak {
     int rto_host;
     struct sf_addr rto_local, rto_remote;
     uint64_t steps;
+    /* RFC 3168 ECN: its own stream of draws (the ECN setting of every
+     * socket, a CE threshold on the links), so that the draws above, and
+     * with them every seed's network and workload, stay as they were. */
+    uint64_t erng;
+    uint8_t ecn[2][SOAK_MAXC]; /* SF_TCP_ECN of client (0), listener (1) */
 };
 
 static uint64_t rnd(struct soak *s)
@@ -73,6 +78,15 @@ static uint64_t rnd(struct soak *s)
 static uint64_t below(struct soak *s, uint64_t n)
 {
     return n ? rnd(s) % n : 0;
+}
+
+static uint64_t ebelow(struct soak *s, uint64_t n)
+{
+    uint64_t z = (s->erng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return n ? z % n : 0;
 }
 
 static double unit(struct soak *s)
@@ -158,6 +172,10 @@ static int build(struct soak *s)
     s->cfg.stack.isn_offset = isn_offset_for(s->seed);
     random_link(s, &s->cfg.link);
     random_stack(s, &s->cfg.stack, s->cfg.link.mtu);
+    /* RFC 3168: on half of the links with a rate, CE marking from a
+     * random backlog (the worse link below is a copy: it marks too). */
+    if (s->cfg.link.bandwidth && ebelow(s, 2))
+        s->cfg.link.ce_threshold = 1500 + (uint32_t)ebelow(s, 60000);
     if (sf_sim_create(&s->cfg, &s->sim))
         return -1;
     s->nh = 2 + (int)below(s, SOAK_MAXH - 1);
@@ -231,6 +249,8 @@ static void random_conn(struct soak *s, int i)
     c->e[1].host = (int)below(s, (uint64_t)s->nh); /* itself, sometimes */
     if (c->e[0].plan == P_WAIT && c->e[1].plan == P_WAIT)
         c->e[below(s, 2)].plan = P_HALF;
+    s->ecn[0][i] = (uint8_t)ebelow(s, 3);
+    s->ecn[1][i] = (uint8_t)ebelow(s, 3);
 }
 
 /* RFC 2018 SACK on or off for a socket, from the seed and the socket
@@ -390,6 +410,9 @@ static void start(void *ctx, struct sf_sim *sim, int h)
         sf_sim_touch(sim, c->e[0].host);
         c->e[0].sd = sf_socket(cs);
         setopts(s, &c->e[0]);
+        int ecn = s->ecn[0][i];
+        sf_setsockopt(cs, c->e[0].sd, SF_IPPROTO_TCP, SF_TCP_ECN, &ecn,
+                      sizeof ecn);
         end_step(s, i, 0);
         sf_sim_touch(sim, c->e[0].host);
     }
@@ -407,6 +430,10 @@ static void listen_all(struct soak *s)
         int sack = sack_for(s, c->e[1].host, c->lsd);
         sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack,
                       sizeof sack);
+        /* RFC 3168 ECN, 0/1/2 at random per connection (its children
+         * take the listener's) */
+        int ecn = s->ecn[1][i];
+        sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_ECN, &ecn, sizeof ecn);
         if (sf_bind(st, c->lsd, &a) || sf_listen(st, c->lsd, 4))
             fail(s, "cannot listen on port %u", c->port);
         sf_sim_touch(s->sim, c->e[1].host);
@@ -583,14 +610,18 @@ static void describe(const struct soak *s, FILE *f)
     if (s->worse.mtu)
         fprintf(f, "  host 0 -> host 1: loss %.3f reorder %.3f\n",
                 s->worse.loss, s->worse.reorder);
+    if (l->ce_threshold)
+        fprintf(f, "  links mark ECT datagrams CE above %u bytes queued\n",
+                l->ce_threshold);
     for (int i = 0; i < s->nc; i++) {
         const struct sconn *c = &s->c[i];
         fprintf(f, "  conn %d: host %d -> host %d:%u%s at %llu ms; client %llu "
-                "bytes, %s; server %llu bytes, %s\n", i, c->e[0].host,
+                "bytes, %s; server %llu bytes, %s; ECN %u/%u\n", i, c->e[0].host,
                 c->e[1].host, c->port, c->refused ? " (no listener)" : "",
                 (unsigned long long)(c->start / SF_MSEC),
                 (unsigned long long)c->e[0].n, plan_name[c->e[0].plan],
-                (unsigned long long)c->e[1].n, plan_name[c->e[1].plan]);
+                (unsigned long long)c->e[1].n, plan_name[c->e[1].plan],
+                s->ecn[0][i], s->ecn[1][i]);
     }
 }
 
@@ -610,6 +641,16 @@ static void trace(void *ctx, const struct sf_sim_event *ev)
     if (ev->kind != SF_SIM_EV_STACK)
         return;
     const struct sf_trace_event *t = ev->trace;
+    if (t->kind == SF_TRACE_SEG_OUT && t->seg && t->seg->dgram_len >= 20) {
+        /* RFC 3168: a stack never sends CE (5); SYNs, SYN,ACKs (6.1.1.1)
+         * and segments without data (6.1.4) are Not-ECT. */
+        unsigned ecn = t->seg->dgram[1] & 3;
+        if (ecn == 3)
+            fail(s, "host %d sent a CE-marked segment", ev->host);
+        else if (ecn && ((t->seg->flags & SF_SYN) || t->seg->len == 0))
+            fail(s, "host %d sent ECT on a %s", ev->host,
+                 t->seg->flags & SF_SYN ? "SYN" : "segment without data");
+    }
     if (t->kind == SF_TRACE_TIMER && t->timer == SF_TIMER_RETRANSMIT) {
         s->rto_pending = true;
         s->rto_host = ev->host;
@@ -658,6 +699,7 @@ static bool soak_one(uint64_t seed, bool verbose)
         return false;
     s->seed = seed;
     s->rng = seed ^ 0x50A4C0DEull;
+    s->erng = seed ^ 0xEC3168ull;
     bool ok = build(s) == 0;
     if (ok) {
         sf_sim_set_app(s->sim, app, s);

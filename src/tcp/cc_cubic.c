@@ -1,0 +1,313 @@
+/* CUBIC congestion control (RFC 9438) with HyStart++ (RFC 9406) for the
+ * initial slow start.
+ *
+ * The RFCs count windows in segments and time in seconds; here windows
+ * are bytes (a segment is SMSS bytes) and time is milliseconds of the
+ * stack's clock (ctx->now), in integer arithmetic: C = 0.4 = 4/10,
+ * beta_cubic = 0.7 = 7/10, alpha_cubic = 3(1 - 0.7)/(1 + 0.7) = 9/17. */
+#include "tcp/cc.h"
+
+#define CUBIC_BETA_NUM 7 /* RFC 9438 4.1.1: beta_cubic = 0.7 */
+#define CUBIC_BETA_DEN 10
+#define CUBIC_ALPHA_NUM 9 /* RFC 9438 4.3 eq. 3: 3 * 0.3 / 1.7 = 9/17 */
+#define CUBIC_ALPHA_DEN 17
+/* the |t - K| past which W_cubic is beyond any window (1000 s; keeps the
+ * cube in 64 bits) */
+#define CUBIC_T_MAX_MS 1000000u
+
+/* RFC 9406 4.3 constants */
+#define HS_MIN_RTT_THRESH_US 4000u
+#define HS_MAX_RTT_THRESH_US 16000u
+#define HS_MIN_RTT_DIVISOR 8u
+#define HS_N_RTT_SAMPLE 8u
+#define HS_CSS_GROWTH_DIVISOR 4u
+#define HS_CSS_ROUNDS 5u
+/* RFC 9406 4.2: "L = 8" segments per ACK for a sender that does not pace */
+#define HS_L 8u
+#define HS_INF UINT32_MAX
+
+uint32_t tcp_cc_icbrt(uint64_t x)
+{
+    /* Bit by bit, from the top (the root of a 64-bit x is below 2^22):
+     * each bit stays set if the cube stays <= x. */
+    uint64_t y = 0;
+    for (int b = 21; b >= 0; b--) {
+        uint64_t t = y | (uint64_t)1 << b;
+        /* 2642245 = floor(cbrt(2^64 - 1)): above it the cube overflows */
+        if (t <= 2642245u && t * t * t <= x)
+            y = t;
+    }
+    return (uint32_t)y;
+}
+
+/* RFC 9438 4.2 eq. 2: K = cbrt((W_max - cwnd_epoch) / C) seconds, with
+ * the windows in segments. In ms and bytes:
+ * K_ms^3 = (W_max - cwnd_epoch) / SMSS / 0.4 * 10^9. */
+uint32_t cubic_k_ms(uint32_t w_max, uint32_t cwnd_epoch, uint32_t mss)
+{
+    if (w_max <= cwnd_epoch || mss == 0)
+        return 0;
+    /* (W_max - cwnd_epoch) < 2^32, times 2.5e9 < 1.1e19 < 2^64 */
+    uint64_t k3 = (uint64_t)(w_max - cwnd_epoch) * 2500000000u / mss;
+    return tcp_cc_icbrt(k3);
+}
+
+/* RFC 9438 4.2 eq. 1: W_cubic(t) = C * (t - K)^3 + W_max, in segments and
+ * seconds. In bytes and ms: W_max + 4 * (t - K)^3 * SMSS / 10^10,
+ * bounded to 0..TCP_CWND_MAX. */
+uint32_t cubic_w(uint32_t w_max, uint32_t k_ms, uint32_t t_ms, uint32_t mss)
+{
+    bool neg = t_ms < k_ms;
+    uint64_t d = neg ? k_ms - t_ms : t_ms - k_ms;
+    if (d > CUBIC_T_MAX_MS)
+        d = CUBIC_T_MAX_MS;
+    /* millionths of a segment: 4 * d^3 / 10^4 (d^3 <= 10^18) */
+    uint64_t useg = d * d * d / 10000u * 4u;
+    uint64_t bytes = useg > UINT64_MAX / mss ? UINT64_MAX
+                                             : useg * mss / 1000000u;
+    if (neg)
+        return bytes >= w_max ? 0 : (uint32_t)(w_max - bytes);
+    uint64_t w = (uint64_t)w_max + bytes;
+    return w > TCP_CWND_MAX ? TCP_CWND_MAX : (uint32_t)w;
+}
+
+/* The start of a congestion avoidance stage (RFC 9438 4.2: t_epoch,
+ * cwnd_epoch, K from eq. 2; 4.3: "W_est is set equal to cwnd_epoch at the
+ * start of the congestion avoidance stage"). No W_max above cwnd: the
+ * stage follows a slow start that HyStart++ ended without a congestion
+ * event (4.10) or a timeout (4.8: "K is set to 0, and W_max is set to the
+ * congestion window size at the beginning of the current congestion
+ * avoidance stage"). */
+static void epoch_start(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    c->cubic_epoch = true;
+    c->cubic_t_epoch_ms = tcp_now_ms(ctx);
+    c->cubic_cwnd_epoch = c->cwnd;
+    c->cubic_w_est = c->cwnd;
+    c->cubic_acc = 0;
+    c->cubic_est_acc = 0;
+    if (c->cubic_w_max <= c->cwnd)
+        c->cubic_w_max = c->cwnd;
+    c->cubic_k_ms = cubic_k_ms(c->cubic_w_max, c->cwnd, c->snd_mss);
+}
+
+static void cubic_init(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    c->cubic_epoch = false;
+    c->cubic_w_max = 0;
+    /* RFC 9406 4.2 (initialization) and 4.3: HyStart++ only in the
+     * initial slow start, when ssthresh is still "arbitrarily high" */
+    c->hs_on = c->ssthresh == UINT32_MAX;
+    c->hs_round = false;
+    c->hs_css = false;
+    c->hs_last_min_rtt = HS_INF;
+    c->hs_cur_min_rtt = HS_INF;
+    c->hs_css_baseline = HS_INF;
+    c->hs_samples = 0;
+    c->hs_css_rounds = 0;
+}
+
+/* RFC 9406 4.2: the delay checks, once a round has N_RTT_SAMPLE samples. */
+static void hystart_check(struct sf_conn *c)
+{
+    if (c->hs_samples < HS_N_RTT_SAMPLE || c->hs_cur_min_rtt == HS_INF)
+        return;
+    if (!c->hs_css) {
+        if (c->hs_last_min_rtt == HS_INF)
+            return;
+        /* "RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT /
+         * MIN_RTT_DIVISOR, MAX_RTT_THRESH))"; "if (currentRoundMinRTT >=
+         * (lastRoundMinRTT + RttThresh))": exit slow start, enter CSS,
+         * "cssBaselineMinRtt = currentRoundMinRTT" */
+        uint32_t th = c->hs_last_min_rtt / HS_MIN_RTT_DIVISOR;
+        if (th > HS_MAX_RTT_THRESH_US)
+            th = HS_MAX_RTT_THRESH_US;
+        if (th < HS_MIN_RTT_THRESH_US)
+            th = HS_MIN_RTT_THRESH_US;
+        if ((uint64_t)c->hs_cur_min_rtt >= (uint64_t)c->hs_last_min_rtt + th) {
+            c->hs_css_baseline = c->hs_cur_min_rtt;
+            c->hs_css = true;
+            c->hs_css_rounds = 0;
+        }
+    } else if (c->hs_cur_min_rtt < c->hs_css_baseline) {
+        /* "if (currentRoundMinRTT < cssBaselineMinRtt)": the RTT increase
+         * was spurious; "cssBaselineMinRtt = infinity", resume slow start */
+        c->hs_css_baseline = HS_INF;
+        c->hs_css = false;
+    }
+}
+
+/* RFC 9406 4.2: HyStart++ on an ACK in slow start or CSS. */
+static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
+{
+    /* A round starts with windowEnd = SND.NXT: "lastRoundMinRTT =
+     * currentRoundMinRTT, currentRoundMinRTT = infinity, rttSampleCount =
+     * 0". (It starts at the first ACK after the last one ended, so that
+     * windowEnd covers what that ACK let out.) */
+    if (!c->hs_round) {
+        c->hs_round = true;
+        c->hs_window_end = c->snd_nxt;
+        c->hs_last_min_rtt = c->hs_cur_min_rtt;
+        c->hs_cur_min_rtt = HS_INF;
+        c->hs_samples = 0;
+    }
+    /* "cwnd = cwnd + min(N, L * SMSS)", in CSS divided by
+     * CSS_GROWTH_DIVISOR */
+    uint32_t lim = HS_L * c->snd_mss;
+    uint32_t inc = acked < lim ? acked : lim;
+    tcp_cwnd_grow(c, c->hs_css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
+    if (rtt) {
+        /* "currentRoundMinRTT = min(currentRoundMinRTT, currentRTT);
+         * rttSampleCount += 1" */
+        if (rtt < c->hs_cur_min_rtt)
+            c->hs_cur_min_rtt = rtt;
+        if (c->hs_samples < UINT8_MAX)
+            c->hs_samples++;
+        hystart_check(c);
+    }
+    /* The round ends with the ACK of windowEnd. "If CSS_ROUNDS rounds
+     * are complete, enter congestion avoidance by setting the ssthresh to
+     * the current cwnd" (the round CSS began in counts as one). */
+    if (seq_geq(c->snd_una, c->hs_window_end)) {
+        c->hs_round = false;
+        if (c->hs_css && ++c->hs_css_rounds >= HS_CSS_ROUNDS) {
+            c->ssthresh = c->cwnd;
+            c->hs_on = false;
+        }
+    }
+}
+
+/* RFC 9438 4.3 eq. 4, per ACK: W_est += alpha_cubic * segments_acked /
+ * cwnd; alpha_cubic is 1 once W_est has reached W_max. In bytes:
+ * W_est += alpha * acked * SMSS / cwnd, the remainder kept. */
+static void west_update(struct sf_conn *c, uint32_t acked)
+{
+    bool probing = c->cubic_w_est >= c->cubic_w_max;
+    uint64_t an = probing ? 1 : CUBIC_ALPHA_NUM;
+    uint64_t ad = probing ? 1 : CUBIC_ALPHA_DEN;
+    uint64_t den = ad * (c->cwnd ? c->cwnd : 1);
+    uint64_t num = an * acked * c->snd_mss + c->cubic_est_acc;
+    uint64_t w = c->cubic_w_est + num / den;
+    c->cubic_est_acc = num % den;
+    c->cubic_w_est = w > TCP_CWND_MAX ? TCP_CWND_MAX : (uint32_t)w;
+}
+
+/* Congestion avoidance (RFC 9438 4.2-4.5) on an ACK of acked bytes. */
+static void cubic_avoid(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
+{
+    if (!c->cubic_epoch)
+        epoch_start(ctx, c);
+    uint32_t t = tcp_now_ms(ctx) - c->cubic_t_epoch_ms;
+    uint32_t mss = c->snd_mss;
+    west_update(c, acked);
+    /* 4.3: "If W_cubic(t) is less than W_est ... CUBIC is in the
+     * Reno-friendly region and cwnd SHOULD be set to W_est." (Never
+     * lowered on an ACK.) */
+    if (cubic_w(c->cubic_w_max, c->cubic_k_ms, t, mss) < c->cubic_w_est) {
+        if (c->cubic_w_est > c->cwnd)
+            c->cwnd = c->cubic_w_est;
+        return;
+    }
+    /* 4.2 (Figure 3): target = W_cubic(t + RTT), no lower than cwnd and
+     * no higher than 1.5 * cwnd */
+    uint32_t rtt_ms = c->have_rtt ? c->srtt_us / 1000u : 0;
+    uint64_t target = cubic_w(c->cubic_w_max, c->cubic_k_ms, t + rtt_ms, mss);
+    uint64_t hi = (uint64_t)c->cwnd + c->cwnd / 2;
+    if (target > hi)
+        target = hi;
+    if (target <= c->cwnd)
+        return;
+    /* 4.4 (concave, cwnd < W_max) and 4.5 (convex, cwnd >= W_max) grow
+     * alike: "cwnd SHOULD be increased by (target - cwnd) / cwnd for each
+     * received ACK", in segments; in bytes, (target - cwnd) * acked /
+     * cwnd, the remainder kept for the next ACK. */
+    uint64_t num = (target - c->cwnd) * (uint64_t)acked + c->cubic_acc;
+    uint64_t cw = c->cwnd ? c->cwnd : 1;
+    c->cubic_acc = num % cw;
+    uint64_t inc = num / cw;
+    tcp_cwnd_grow(c, inc > TCP_CWND_MAX ? TCP_CWND_MAX : (uint32_t)inc);
+}
+
+static void cubic_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                         uint32_t acked, uint32_t rtt_us)
+{
+    if (c->cwnd < c->ssthresh) {
+        /* RFC 9438 4.10: slow start, with HyStart++ the first time */
+        if (c->hs_on) {
+            hystart_on_ack(c, acked, rtt_us);
+        } else {
+            /* RFC 5681 3.1 (3): cwnd += min(N, SMSS) */
+            uint32_t mss = c->snd_mss;
+            tcp_cwnd_grow(c, acked < mss ? acked : mss);
+        }
+        return;
+    }
+    c->hs_on = false;
+    cubic_avoid(ctx, c, acked);
+}
+
+/* RFC 9438 4.6 (flight_size * beta_cubic, at least 2 segments) */
+static uint32_t cubic_ssthresh(const struct sf_conn *c)
+{
+    uint32_t s = (uint32_t)((uint64_t)tcp_flight(c) * CUBIC_BETA_NUM /
+                            CUBIC_BETA_DEN);
+    return s > 2u * c->snd_mss ? s : 2u * c->snd_mss;
+}
+
+static uint32_t cubic_on_congestion(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    (void)ctx;
+    /* RFC 9438 4.6: W_max is the window at the congestion event; the
+     * window in use, that is: cwnd where it limited the sender, the
+     * flight where the peer's window or the application did (4.6: an
+     * implementation that uses cwnd "MUST use other measures to prevent
+     * cwnd from growing when the volume of bytes in flight is smaller
+     * than cwnd"). */
+    uint32_t f = tcp_flight(c);
+    uint32_t w = c->cwnd < f ? c->cwnd : f;
+    /* 4.7 fast convergence: "if cwnd < W_max: W_max = cwnd * (1 +
+     * beta_cubic) / 2", a flow that lost below its last maximum gives way
+     * (17/20 = 0.85); "else W_max = cwnd" */
+    if (w < c->cubic_w_max)
+        c->cubic_w_max = (uint32_t)((uint64_t)w * (CUBIC_BETA_DEN + CUBIC_BETA_NUM) /
+                                    (2 * CUBIC_BETA_DEN));
+    else
+        c->cubic_w_max = w;
+    /* the stage ends; the next starts when avoidance does (4.2: t_epoch);
+     * RFC 9406 4.2: a loss ends slow start and CSS for good */
+    c->cubic_epoch = false;
+    c->hs_on = false;
+    return cubic_ssthresh(c);
+}
+
+static void cubic_on_rto(struct tcp_ctx *ctx, struct sf_conn *c, bool first)
+{
+    (void)ctx;
+    /* RFC 9438 4.8: cwnd as Reno (the caller), "but sets ssthresh using
+     * beta_cubic (same as in Section 4.6)"; the next avoidance stage
+     * starts with K = 0 and W_max = its first cwnd (epoch_start). */
+    if (first)
+        c->ssthresh = cubic_ssthresh(c);
+    c->cubic_w_max = 0;
+    c->cubic_epoch = false;
+    c->hs_on = false; /* RFC 9406 4.3: standard slow start from now */
+}
+
+static void cubic_on_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    /* RFC 9438 4.2: t_epoch is the start of the avoidance stage, which
+     * is now if recovery left cwnd at ssthresh (else slow start runs up
+     * to it first and the first ACK in avoidance starts the epoch). */
+    if (c->cwnd >= c->ssthresh)
+        epoch_start(ctx, c);
+}
+
+const struct tcp_cc_ops tcp_cc_cubic = {
+    .name = "cubic",
+    .init = cubic_init,
+    .on_ack = cubic_on_ack,
+    .on_congestion = cubic_on_congestion,
+    .on_rto = cubic_on_rto,
+    .on_recovery_exit = cubic_on_recovery_exit,
+};

@@ -1,0 +1,367 @@
+/* CUBIC (RFC 9438) and HyStart++ (RFC 9406) arithmetic, against values
+ * worked out by hand from the RFCs' formulas (in the comments; the RFCs
+ * count segments and seconds, the code bytes and milliseconds: SMSS =
+ * 1000 bytes throughout, so a segment is 1000 bytes). The algorithm's
+ * hooks are called directly on a TCB that holds only what they read. */
+#include <string.h>
+
+#include "check.h"
+#include "tcp/cc.h"
+
+#define MSS 1000u
+
+static struct sf_stack_cfg cfg;
+
+static void setup(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    memset(ctx, 0, sizeof *ctx);
+    memset(c, 0, sizeof *c);
+    sf_stack_cfg_default(&cfg);
+    ctx->cfg = &cfg;
+    ctx->now = 1000 * SF_SEC;
+    c->snd_mss = MSS;
+    c->snd_una = 1;
+    c->snd_nxt = 1;
+}
+
+/* |a - b| <= tol */
+static int near(long long a, long long b, long long tol)
+{
+    return a - b <= tol && b - a <= tol;
+}
+
+static void test_icbrt(void)
+{
+    static const uint64_t roots[] = {1, 2, 3, 7, 10, 1000, 4217, 65536,
+                                     2097151, 2097152, 2642245};
+    CHECK_EQ(tcp_cc_icbrt(0), 0);
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        uint64_t r = roots[i], cube = r * r * r;
+        CHECK_EQ(tcp_cc_icbrt(cube), r);         /* exact cubes */
+        CHECK_EQ(tcp_cc_icbrt(cube - 1), r - 1); /* just below */
+        CHECK_EQ(tcp_cc_icbrt(cube + 1), r);     /* just above */
+    }
+    /* 2642245^3 = 18446724184312856125 <= 2^64 - 1 < 2642246^3 */
+    CHECK_EQ(tcp_cc_icbrt(UINT64_MAX), 2642245);
+    CHECK_EQ(tcp_cc_icbrt(26), 2);
+    CHECK_EQ(tcp_cc_icbrt(27), 3);
+}
+
+static void test_k(void)
+{
+    /* RFC 9438 eq. 2, K = cbrt((W_max - cwnd_epoch) / C), C = 0.4:
+     * W_max 100 segments, cwnd_epoch 70 (beta 0.7): cbrt(30 / 0.4) =
+     * cbrt(75) = 4.21716 s -> 4217 ms */
+    CHECK_EQ(cubic_k_ms(100 * MSS, 70 * MSS, MSS), 4217);
+    /* W_max 1000, cwnd_epoch 700: cbrt(750) = 9.08560 s -> 9085 ms */
+    CHECK_EQ(cubic_k_ms(1000 * MSS, 700 * MSS, MSS), 9085);
+    /* W_max 1 segment above: cbrt(2.5) = 1.35721 s */
+    CHECK_EQ(cubic_k_ms(11 * MSS, 10 * MSS, MSS), 1357);
+    /* no W_max above the window: K = 0 */
+    CHECK_EQ(cubic_k_ms(70 * MSS, 70 * MSS, MSS), 0);
+    CHECK_EQ(cubic_k_ms(60 * MSS, 70 * MSS, MSS), 0);
+    /* the largest window: (2^30 - 0) bytes / 1000 / 0.4 = 2684354.56
+     * s^3, cbrt = 138.978 s */
+    CHECK(near(cubic_k_ms(1u << 30, 0, MSS), 138978, 1));
+}
+
+static void test_w_cubic(void)
+{
+    /* RFC 9438 eq. 1, W_cubic(t) = C (t - K)^3 + W_max, W_max = 100
+     * segments, K = 4.217 s: */
+    uint32_t wm = 100 * MSS, k = 4217;
+    /* t = 0: 100 + 0.4 * (-4.217)^3 = 100 - 29.9965 = 70.0035 segments */
+    CHECK(near(cubic_w(wm, k, 0, MSS), 70003, 1));
+    /* t = 2 s: 100 + 0.4 * (-2.217)^3 = 100 - 4.35870 = 95.6413 */
+    CHECK(near(cubic_w(wm, k, 2000, MSS), 95641, 1));
+    /* t = K: W_max (the plateau between concave and convex) */
+    CHECK_EQ(cubic_w(wm, k, k, MSS), wm);
+    /* t = K + 1 s: 100 + 0.4 = 100.4 */
+    CHECK_EQ(cubic_w(wm, k, k + 1000, MSS), 100400);
+    /* t = 5 s: 100 + 0.4 * 0.783^3 = 100.19202 */
+    CHECK(near(cubic_w(wm, k, 5000, MSS), 100192, 1));
+    /* t = K + 10 s: 100 + 0.4 * 1000 = 500 */
+    CHECK_EQ(cubic_w(wm, k, k + 10000, MSS), 500 * MSS);
+    /* far past K: bounded, no wrap */
+    CHECK_EQ(cubic_w(wm, k, 4000000000u, MSS), TCP_CWND_MAX);
+    /* far before K (a huge K): 0, not a negative window */
+    CHECK_EQ(cubic_w(wm, 900000, 0, MSS), 0);
+}
+
+/* A TCB in congestion avoidance after a loss at W_max = 100 segments:
+ * cwnd = ssthresh = 70 segments. */
+static void avoid_setup(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t srtt_us)
+{
+    setup(ctx, c);
+    c->ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(ctx, c);
+    c->cwnd = c->ssthresh = 70 * MSS;
+    c->cubic_w_max = 100 * MSS;
+    c->have_rtt = true;
+    c->srtt_us = srtt_us;
+}
+
+static void ack_one(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t bytes,
+                    uint32_t rtt)
+{
+    c->snd_una += bytes;
+    tcp_cc_cubic.on_ack(ctx, c, bytes, rtt);
+    c->snd_nxt = c->snd_una + c->cwnd; /* the sender fills the window */
+}
+
+static void test_concave_convex(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c;
+    avoid_setup(&ctx, &c, 100000); /* RTT 100 ms */
+    /* The first ACK in avoidance starts the epoch (RFC 9438 4.2):
+     * cwnd_epoch = 70, K = 4.217 s, W_est = 70 */
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK(c.cubic_epoch);
+    CHECK_EQ(c.cubic_k_ms, 4217);
+    CHECK_EQ(c.cubic_cwnd_epoch, 70 * MSS);
+    /* One second later, concave region (4.4, cwnd < W_max):
+     * W_cubic(1 s) = 100 + 0.4 (1 - 4.217)^3 = 86.683 > W_est (about
+     * 70.01): not Reno-friendly. target = W_cubic(1.1 s) = 100 + 0.4 (1.1
+     * - 4.217)^3 = 87.886; the ACK of one segment adds (target - cwnd) /
+     * cwnd = (87.886 - 70) / 70 = 0.2555 segments = 255 bytes. */
+    c.cwnd = 70 * MSS;
+    ctx.now += 1000 * SF_MSEC;
+    uint32_t before = c.cwnd;
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK(near(c.cwnd - before, 255, 1));
+    /* Convex region (4.5), cwnd = W_max = 100 at t = K + 2 s: target =
+     * W_cubic(K + 2.1 s) = 100 + 0.4 * 2.1^3 = 103.704; one segment
+     * acknowledged adds 3.704 / 100 = 0.03704 segments = 37 bytes. */
+    c.cwnd = 100 * MSS;
+    c.cubic_acc = 0;
+    ctx.now = 1000 * SF_SEC + (4217 + 2000) * SF_MSEC;
+    before = c.cwnd;
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK(near(c.cwnd - before, 37, 1));
+    /* target is at most 1.5 cwnd (4.2): 100 s after K, W_cubic is
+     * 400,100 segments, but an ACK of a whole window (100 segments) adds
+     * (150 - 100) / 100 * 100 = 50 segments, no more */
+    c.cwnd = 100 * MSS;
+    c.cubic_acc = 0;
+    ctx.now = 1000 * SF_SEC + (4217 + 100000) * SF_MSEC;
+    before = c.cwnd;
+    ack_one(&ctx, &c, 100 * MSS, 0);
+    CHECK_EQ(c.cwnd - before, 50 * MSS);
+}
+
+/* rounds RTTs of rtt_ms each: a window of one-segment ACKs, then the
+ * clock moves on by one RTT */
+static void run_rtts(struct tcp_ctx *ctx, struct sf_conn *c, int rounds,
+                     unsigned rtt_ms)
+{
+    for (int r = 0; r < rounds; r++) {
+        uint32_t n = c->cwnd / MSS;
+        for (uint32_t i = 0; i < n; i++)
+            ack_one(ctx, c, MSS, 0);
+        ctx->now += rtt_ms * SF_MSEC;
+    }
+}
+
+static void test_reno_friendly(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c;
+    avoid_setup(&ctx, &c, 1000); /* RTT 1 ms */
+    /* RFC 9438 4.3: on a short RTT, Reno's window grows faster than the
+     * cubic curve. Per RTT (a window of ACKs, one segment each) W_est
+     * grows by alpha_cubic = 3 (1 - 0.7) / (1 + 0.7) = 0.5294 segments
+     * (eq. 4 summed over cwnd ACKs); after 20 RTTs (20 ms) W_est is
+     * about 70 + 20 * 0.53 = 80.6 segments (a little less: cwnd grows,
+     * and each ACK adds alpha / cwnd). W_cubic(20 ms) = 100 + 0.4 (0.020
+     * - 4.217)^3 = 70.428 segments: the Reno-friendly region, where cwnd
+     * follows W_est. */
+    run_rtts(&ctx, &c, 20, 1);
+    uint32_t t = (uint32_t)((ctx.now / SF_MSEC) - c.cubic_t_epoch_ms);
+    CHECK_EQ(t, 20);
+    CHECK(near(cubic_w(c.cubic_w_max, c.cubic_k_ms, t, MSS), 70428, 1));
+    CHECK(c.cwnd >= 79 * MSS && c.cwnd <= 81 * MSS);
+    CHECK_EQ(c.cwnd, c.cubic_w_est);
+    CHECK(c.cwnd > cubic_w(c.cubic_w_max, c.cubic_k_ms, t + 1, MSS) + 8 * MSS);
+
+    /* On a 100 ms path, one second is 10 RTTs: W_est about 70 + 10 *
+     * 0.53 = 75.3 segments, while W_cubic(1 s) = 86.68: the cubic curve
+     * leads and cwnd follows it (4.4), well above W_est. */
+    avoid_setup(&ctx, &c, 100000);
+    run_rtts(&ctx, &c, 10, 100);
+    CHECK(c.cubic_w_est >= 74 * MSS && c.cubic_w_est <= 76 * MSS);
+    CHECK(c.cwnd > c.cubic_w_est + 8 * MSS);
+    CHECK(near(c.cwnd, 86683, 2 * MSS));
+}
+
+static void test_congestion_and_fast_convergence(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c;
+    setup(&ctx, &c);
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    /* First loss at cwnd = flight = 100 segments: W_max = 100 (RFC 9438
+     * 4.6), ssthresh = 100 * 0.7 = 70 */
+    c.cwnd = 100 * MSS;
+    c.snd_nxt = c.snd_una + 100 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 70 * MSS);
+    CHECK_EQ(c.cubic_w_max, 100 * MSS);
+    CHECK(!c.cubic_epoch);
+    CHECK(!c.hs_on); /* RFC 9406: a loss ends HyStart++ */
+    /* A second loss below that maximum, at 80 segments: fast convergence
+     * (4.7) remembers W_max = 80 * (1 + 0.7) / 2 = 68, not 80; ssthresh
+     * 80 * 0.7 = 56 */
+    c.cwnd = 80 * MSS;
+    c.snd_nxt = c.snd_una + 80 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 56 * MSS);
+    CHECK_EQ(c.cubic_w_max, 68 * MSS);
+    /* ... and the next epoch aims at 68: from cwnd_epoch 56, K =
+     * cbrt(12 / 0.4) = cbrt(30) = 3.1072 s */
+    c.cwnd = c.ssthresh = 56 * MSS;
+    tcp_cc_cubic.on_recovery_exit(&ctx, &c);
+    CHECK(c.cubic_epoch);
+    CHECK_EQ(c.cubic_k_ms, 3107);
+    /* A loss above it, at 120: W_max = 120 (a new maximum) */
+    c.cwnd = 120 * MSS;
+    c.snd_nxt = c.snd_una + 120 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 84 * MSS);
+    CHECK_EQ(c.cubic_w_max, 120 * MSS);
+    /* NewReno halves the same flight (RFC 5681 (4)) */
+    CHECK_EQ(tcp_cc_newreno.on_congestion(&ctx, &c), 60 * MSS);
+    /* Not below 2 segments */
+    c.snd_nxt = c.snd_una + 2 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 2 * MSS);
+
+    /* RTO (4.8): ssthresh by beta, then the epoch restarts with K = 0
+     * and W_max = the cwnd avoidance starts from */
+    c.cwnd = 40 * MSS;
+    c.snd_nxt = c.snd_una + 40 * MSS;
+    tcp_cc_cubic.on_rto(&ctx, &c, true);
+    CHECK_EQ(c.ssthresh, 28 * MSS);
+    c.cwnd = 28 * MSS; /* slow start has climbed back */
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK(c.cubic_epoch);
+    CHECK_EQ(c.cubic_k_ms, 0);
+    CHECK_EQ(c.cubic_w_max, 28 * MSS);
+    /* a second expiry in a row leaves ssthresh alone (RFC 5681 (4)) */
+    c.snd_nxt = c.snd_una + 2 * MSS;
+    tcp_cc_cubic.on_rto(&ctx, &c, false);
+    CHECK_EQ(c.ssthresh, 28 * MSS);
+}
+
+/* One round of HyStart++: n ACKs that acknowledge everything sent before
+ * the round, each with an RTT sample rtt_us. */
+static void hs_round(struct tcp_ctx *ctx, struct sf_conn *c, unsigned n,
+                     uint32_t rtt_us)
+{
+    uint32_t end = c->snd_nxt, step = (end - c->snd_una) / n;
+    for (unsigned i = 0; i + 1 < n; i++)
+        ack_one(ctx, c, step, rtt_us);
+    ack_one(ctx, c, end - c->snd_una, rtt_us);
+}
+
+static void hs_setup(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    setup(ctx, c);
+    c->cwnd = 10 * MSS;
+    c->ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(ctx, c);
+    c->snd_nxt = c->snd_una + c->cwnd;
+    CHECK(c->hs_on);
+    /* two rounds at 50 ms: 10 + 10 = 20, then 20 + 20 = 40 segments */
+    hs_round(ctx, c, 10, 50000);
+    hs_round(ctx, c, 10, 50000);
+    CHECK_EQ(c->cwnd, 40 * MSS);
+    CHECK(!c->hs_css);
+}
+
+static void test_hystart(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c;
+    /* RFC 9406 4.2: RttThresh = max(4 ms, min(50 / 8 = 6.25 ms, 16 ms))
+     * = 6.25 ms. A round at 56 ms (< 50 + 6.25) stays in slow start. */
+    hs_setup(&ctx, &c);
+    hs_round(&ctx, &c, 10, 56000);
+    CHECK(!c.hs_css);
+    CHECK(c.hs_on);
+    CHECK_EQ(c.cwnd, 80 * MSS); /* slow start doubled it again */
+
+    /* At 57 ms (>= 56.25) the 8th sample of the round (N_RTT_SAMPLE)
+     * leaves slow start for CSS, not the 7th. The round's ACKs carry 4
+     * segments each. */
+    hs_setup(&ctx, &c);
+    uint32_t end = c.snd_nxt;
+    for (int i = 0; i < 7; i++)
+        ack_one(&ctx, &c, 4 * MSS, 57000);
+    CHECK(!c.hs_css);
+    ack_one(&ctx, &c, 4 * MSS, 57000);
+    CHECK(c.hs_css);
+    CHECK_EQ(c.hs_css_baseline, 57000);
+    /* in CSS an ACK adds min(N, L*SMSS) / CSS_GROWTH_DIVISOR = 4000 / 4 */
+    uint32_t before = c.cwnd;
+    ack_one(&ctx, &c, 4 * MSS, 57000);
+    CHECK_EQ(c.cwnd - before, 1 * MSS);
+    ack_one(&ctx, &c, end - c.snd_una, 57000); /* the round's last */
+    /* the round CSS began in was the first of CSS_ROUNDS = 5 */
+    CHECK_EQ(c.hs_css_rounds, 1);
+    hs_round(&ctx, &c, 10, 58000);
+    hs_round(&ctx, &c, 10, 58000);
+    hs_round(&ctx, &c, 10, 58000);
+    CHECK(c.hs_css);
+    CHECK_EQ(c.ssthresh, UINT32_MAX);
+    hs_round(&ctx, &c, 10, 58000);
+    /* five rounds: congestion avoidance, ssthresh = cwnd */
+    CHECK(!c.hs_on);
+    CHECK_EQ(c.ssthresh, c.cwnd);
+    /* and the next ACK starts a CUBIC epoch with W_max = cwnd and K = 0
+     * (RFC 9438 4.10: no congestion event yet) */
+    uint32_t w = c.cwnd;
+    ack_one(&ctx, &c, MSS, 58000);
+    CHECK(c.cubic_epoch);
+    CHECK_EQ(c.cubic_w_max, w);
+    CHECK_EQ(c.cubic_k_ms, 0);
+
+    /* A round in CSS whose minimum falls below the baseline: the rise was
+     * spurious, back to slow start (cssBaselineMinRtt = infinity) */
+    hs_setup(&ctx, &c);
+    hs_round(&ctx, &c, 10, 60000);
+    CHECK(c.hs_css);
+    hs_round(&ctx, &c, 10, 52000);
+    CHECK(!c.hs_css);
+    CHECK(c.hs_on);
+    CHECK_EQ(c.hs_css_baseline, UINT32_MAX);
+
+    /* Fewer than N_RTT_SAMPLE samples in a round decide nothing */
+    hs_setup(&ctx, &c);
+    hs_round(&ctx, &c, 7, 90000);
+    CHECK(!c.hs_css);
+}
+
+static void test_names(void)
+{
+    CHECK_EQ(tcp_cc_find("cubic", 5), TCP_CC_CUBIC);
+    CHECK_EQ(tcp_cc_find("reno", 4), TCP_CC_RENO);
+    CHECK_EQ(tcp_cc_find("newreno", 7), TCP_CC_RENO);
+    CHECK_EQ(tcp_cc_find("cubic\0junk", 10), TCP_CC_CUBIC);
+    CHECK_EQ(tcp_cc_find("cubi", 4), -1);
+    CHECK_EQ(tcp_cc_find("nosuch", 6), -1);
+    CHECK_EQ(tcp_cc_find("", 0), -1);
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_icbrt),
+    CHECK_CASE(test_k),
+    CHECK_CASE(test_w_cubic),
+    CHECK_CASE(test_concave_convex),
+    CHECK_CASE(test_reno_friendly),
+    CHECK_CASE(test_congestion_and_fast_convergence),
+    CHECK_CASE(test_hystart),
+    CHECK_CASE(test_names),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
+}
