@@ -248,6 +248,16 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ORPHAN_OVERFLOW, "connections reset at close: max_orphans reached")    \
     X(MSS_CLAMPED, "peer MSS below min_snd_mss, raised to it")               \
     X(TW_OVERFLOW, "TIME_WAIT skipped (straight to CLOSED): max_tw reached") \
+    X(RTO_EVENTS, "retransmission timeouts (data or FIN outstanding)")       \
+    X(SACK_RECOVERIES, "SACK loss recoveries entered (RFC 6675)")            \
+    X(SACK_RETRANSMITS, "segments retransmitted by SACK recovery")           \
+    X(SACK_BLOCKS_BAD, "SACK blocks ignored: outside SND.UNA..SND.MAX or empty") \
+    X(SACK_SB_OVERFLOW, "SACK scoreboard full: highest range forgotten")     \
+    X(SACK_RENEGING, "SACK reneging seen: scoreboard cleared")               \
+    X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
+    X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
+    X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
+    X(TLP_PROBES, "tail loss probes sent (RFC 8985)")                        \
     X(ECN_NEGOTIATED, "connections established with ECN (RFC 3168)")       \
     X(ECN_CE_RCVD, "segments received with CE (RFC 3168)")                  \
     X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \
@@ -424,6 +434,11 @@ struct sf_stack_cfg {
      * bits of the keyed hash F still differ per connection, but the ISN is
      * predictable. 0 (the default): the RFC 6528 ISN, unchanged. */
     uint32_t isn_offset;
+    /* RFC 2018 SACK (with RFC 6675 recovery, RFC 6937 PRR, RFC 2883
+     * D-SACK): offer SACK-permitted on SYNs and use it when the peer
+     * offers it too. Default on (as Linux tcp_sack); SF_TCP_SACK per
+     * socket. */
+    bool sack;
     /* RFC 3168 ECN, as Linux tcp_ecn: 0 off; 1 ask for it on active
      * opens and accept it on passive ones; 2 (the default) accept it when
      * a peer asks, never ask. Per socket: SF_TCP_ECN. */
@@ -479,6 +494,9 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 #define SF_TCP_KEEPINTVL 5
 #define SF_TCP_KEEPCNT 6
 #define SF_TCP_USER_TIMEOUT 18
+/* int, 0 or 1: offer/accept RFC 2018 SACK on this socket's connections
+ * (set before connect/listen; default cfg.sack). */
+#define SF_TCP_SACK 0x5ac
 /* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
  * (set before connect/listen; a listener's children take its value). */
 #define SF_TCP_ECN 0x5ec

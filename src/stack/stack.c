@@ -43,6 +43,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->orphan_retries = 8;
     cfg->min_snd_mss = 48;
     cfg->max_tw = 131072;
+    cfg->sack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
 }
 

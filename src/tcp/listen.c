@@ -116,6 +116,7 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->user_timeout_ms = l->user_timeout_ms;
     c->linger_on = l->linger_on;
     c->linger_secs = l->linger_secs;
+    c->sack_want = l->sack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
@@ -145,6 +146,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     c->snd_sml = c->iss;
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
+    tcp_sack_negotiate(c, seg);
     tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1; a cookie's SYN: no ECN */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     if (send) {
@@ -192,6 +194,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->syn_rexmitted = tmp->syn_rexmitted;
     r->snd_wnd = (uint16_t)tmp->snd_wnd;
     r->snd_mss = tmp->snd_mss;
+    r->sack_ok = tmp->sack_ok;
     r->ecn_ok = tmp->ecn_ok;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
@@ -254,6 +257,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->snd_wnd = tmp->max_snd_wnd = r->snd_wnd;
     tmp->snd_wl1 = r->irs;
     tmp->snd_mss = r->snd_mss;
+    tmp->sack_ok = r->sack_ok;
     tmp->rto_us = r->rto_ms * 1000;
     tmp->nrexmt = r->nrexmt;
     tmp->syn_rexmitted = r->syn_rexmitted;

@@ -34,6 +34,7 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_ORPHAN_RETRIES] = "orphan_retries",
     [SET_MIN_SND_MSS] = "min_snd_mss",
     [SET_MAX_TW] = "max_tw",
+    [SET_SACK] = "sack",
     [SET_ECN] = "ecn",
     [SET_CC] = "cc", /* by name: --cc=cubic or --cc=reno */
 };
@@ -150,6 +151,9 @@ void drill_settings_apply(const struct drill_settings *s,
                           struct sf_stack_cfg *cfg)
 {
     const int64_t *v = s->val;
+    /* RFC 2018 SACK: off unless the script says --sack=1 (our scripts
+     * were written for a stack that offered no sackOK on its SYNs) */
+    cfg->sack = false;
     /* RFC 3168 ECN is off in the runner unless a script sets --ecn: the
      * scripts were written for a stack without it (the stack's own
      * default, 2, would answer an ECN-setup SYN with ECE). */
@@ -187,6 +191,7 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_ORPHAN_RETRIES: cfg->orphan_retries = (unsigned)v[i]; break;
         case SET_MIN_SND_MSS: cfg->min_snd_mss = (uint16_t)v[i]; break;
         case SET_MAX_TW: cfg->max_tw = (unsigned)v[i]; break;
+        case SET_SACK: cfg->sack = v[i] != 0; break;
         case SET_ECN: cfg->ecn = (uint8_t)v[i]; break;
         case SET_CC: cfg->cc = (enum sf_cc)v[i]; break;
         case SET_COUNT: break;
@@ -208,6 +213,7 @@ static const struct {
     {"TCP_NODELAY", SF_TCP_NODELAY}, {"TCP_MAXSEG", SF_TCP_MAXSEG},
     {"TCP_KEEPIDLE", SF_TCP_KEEPIDLE}, {"TCP_KEEPINTVL", SF_TCP_KEEPINTVL},
     {"TCP_KEEPCNT", SF_TCP_KEEPCNT}, {"TCP_USER_TIMEOUT", SF_TCP_USER_TIMEOUT},
+    {"TCP_SACK", SF_TCP_SACK},
     {"TCP_CONGESTION", SF_TCP_CONGESTION},
     {"SHUT_RD", SF_SHUT_RD}, {"SHUT_WR", SF_SHUT_WR}, {"SHUT_RDWR", SF_SHUT_RDWR},
     {"MSG_PEEK", 0x02}, {"MSG_DONTWAIT", 0x40},
