@@ -254,6 +254,16 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(WSCALE_NOT_SYN, "RFC 7323 2.3: window scale option outside a SYN, ignored") \
     X(RCVBUF_GROWN, "receive buffers grown by autotuning")                    \
     X(SNDBUF_GROWN, "send buffers grown by autotuning")                      \
+    X(RTO_EVENTS, "retransmission timeouts (data or FIN outstanding)")       \
+    X(SACK_RECOVERIES, "SACK loss recoveries entered (RFC 6675)")            \
+    X(SACK_RETRANSMITS, "segments retransmitted by SACK recovery")           \
+    X(SACK_BLOCKS_BAD, "SACK blocks ignored: outside SND.UNA..SND.MAX or empty") \
+    X(SACK_SB_OVERFLOW, "SACK scoreboard full: highest range forgotten")     \
+    X(SACK_RENEGING, "SACK reneging seen: scoreboard cleared")               \
+    X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
+    X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
+    X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
+    X(TLP_PROBES, "tail loss probes sent (RFC 8985)")                        \
     X(ECN_NEGOTIATED, "connections established with ECN (RFC 3168)")       \
     X(ECN_CE_RCVD, "segments received with CE (RFC 3168)")                  \
     X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \
@@ -442,6 +452,11 @@ struct sf_stack_cfg {
      * tcp_wmem[2]). 0: no autotuning. At most SF_BUF_MAX. */
     uint32_t rcvbuf_max; /* 6 MB */
     uint32_t sndbuf_max; /* 4 MB */
+    /* RFC 2018 SACK (with RFC 6675 recovery, RFC 6937 PRR, RFC 2883
+     * D-SACK): offer SACK-permitted on SYNs and use it when the peer
+     * offers it too. Default on (as Linux tcp_sack); SF_TCP_SACK per
+     * socket. */
+    bool sack;
     /* RFC 3168 ECN, as Linux tcp_ecn: 0 off; 1 ask for it on active
      * opens and accept it on passive ones; 2 (the default) accept it when
      * a peer asks, never ask. Per socket: SF_TCP_ECN. */
@@ -504,6 +519,9 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 /* SO_SNDBUF / SO_RCVBUF take 1 .. SF_BUF_MAX bytes (RFC 7323 2.3: a
  * scaled window reaches at most 2^30). */
 #define SF_BUF_MAX (256u * 1024 * 1024)
+/* int, 0 or 1: offer/accept RFC 2018 SACK on this socket's connections
+ * (set before connect/listen; default cfg.sack). */
+#define SF_TCP_SACK 0x5ac
 /* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
  * (set before connect/listen; a listener's children take its value). */
 #define SF_TCP_ECN 0x5ec

@@ -399,6 +399,12 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         else
             c->want_ts = v != 0;
         return 0;
+    case SF_TCP_SACK:
+        /* RFC 2018 2: offered on the SYN only, so it counts before the
+         * handshake; later it cannot change what was agreed */
+        if (v != 0 && v != 1) return SF_EINVAL;
+        if (c->state != SF_CLOSED && c->state != SF_LISTEN) return SF_EISCONN;
+        c->sack_want = v != 0; return 0;
     case SF_TCP_ECN: /* RFC 3168: 0 off, 1 ask and accept, 2 accept */
         if (v < 0 || v > 2) return SF_EINVAL;
         c->ecn_mode = (uint8_t)v; return 0;
@@ -451,6 +457,10 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         return put_int(val, len, (int)c->user_timeout_ms);
     case SF_TCP_WSCALE: return put_int(val, len, c->want_wscale);
     case SF_TCP_TIMESTAMPS: return put_int(val, len, c->want_ts);
+    case SF_TCP_SACK:
+        /* before the handshake: wanted; after: agreed with the peer */
+        return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
+                                     ? c->sack_want : c->sack_ok);
     case SF_TCP_ECN: return put_int(val, len, c->ecn_mode);
     default: return SF_ENOPROTOOPT;
     }

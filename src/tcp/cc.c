@@ -254,3 +254,13 @@ void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
     if (c->cwnd < c->snd_mss)
         c->cwnd = c->snd_mss;
 }
+
+uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    return ops(ctx, c)->on_congestion(ctx, c);
+}
+
+void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    ops(ctx, c)->on_recovery_exit(ctx, c);
+}

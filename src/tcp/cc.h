@@ -66,6 +66,12 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked);
 void tcp_cc_on_dupack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The retransmission timer expired (RFC 5681 3.1, equation 4). */
 void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A loss detected by SACK recovery (RFC 6675 5 (4.2)): the algorithm's
+ * new ssthresh for this congestion event. */
+uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c);
+/* A SACK recovery ended with cwnd = ssthresh (RFC 6937): the algorithm's
+ * exit (CUBIC starts its epoch, RFC 9438 4.2). */
+void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);
 /* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
  * decides when: at most once per window). */
 void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);

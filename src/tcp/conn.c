@@ -21,6 +21,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->keepcnt = cfg->keepcnt;
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
+    c->sack_want = cfg->sack;
     c->ecn_mode = cfg->ecn;
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     c->want_wscale = cfg->wscale; /* RFC 7323, per stack, then socket */
@@ -36,6 +37,7 @@ void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
     ring_free(&c->sndbuf);
     ring_free(&c->rcvbuf);
     tcp_reass_free(c);
+    tcp_sack_free(c);
     free(c->lq);
     c->lq = NULL;
     ctx->ctr.conns_in_state[c->state]--;
@@ -186,6 +188,7 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     if (error)
         ring_free(&c->rcvbuf);
     tcp_reass_free(c);
+    tcp_sack_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
 }

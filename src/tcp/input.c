@@ -204,6 +204,7 @@ static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
     c->rcv_nxt = c->rcv_acked = s->seq + 1;
     tcp_syn_options_in(ctx, c, s); /* RFC 7323 2.2, 3.2 */
     tcp_set_send_mss(ctx, c, s);
+    tcp_sack_negotiate(c, s);
     return ack ? synsent_synack(ctx, c, s) : synsent_syn(ctx, c, s);
 }
 
@@ -240,8 +241,16 @@ static bool seq_acceptable(const struct sf_conn *c, const struct sf_tcp *s,
 {
     uint32_t len = seg_space(s);
     uint32_t nxt = c->rcv_nxt;
+    /* An empty segment at the right edge, RCV.NXT + RCV.WND, is taken
+     * too (Linux does the same): it is what a peer's ACK carries (SEQ =
+     * SND.NXT) once it has filled our window while a hole holds RCV.NXT
+     * back, and dropping it would drop the ACK and its SACK blocks until
+     * a timeout (3.3: "it is possible for a TCP implementation to
+     * maintain a zero receive window while transmitting data and
+     * receiving ACKs"). */
     if (len == 0)
-        return wnd == 0 ? s->seq == nxt : seq_between(nxt, s->seq, nxt + wnd);
+        return wnd == 0 ? s->seq == nxt
+                        : seq_between(nxt, s->seq, nxt + wnd + 1);
     return wnd != 0 && (seq_between(nxt, s->seq, nxt + wnd) ||
                         seq_between(nxt, s->seq + len - 1, nxt + wnd));
 }
@@ -306,6 +315,7 @@ static struct tcp_disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
 {
     (void)ip;
+    tcp_sack_rcv_old(c, s); /* RFC 2883: a duplicate is D-SACKed */
     uint32_t wnd = tcp_rcv_window(c);
     if (!seq_acceptable(c, s, wnd) && !zero_window_allowance(ctx, c, s, wnd))
         return seq_unacceptable(ctx, c, s);
@@ -480,15 +490,21 @@ static void ack_advance_or_dup(struct tcp_ctx *ctx, struct sf_conn *c,
                tcp_seg_wnd(c, s) == c->snd_wnd &&
                c->snd_una != c->snd_max &&
                s->win != 0; /* answers to window probes are not losses */
+    uint32_t acked = 0;
     if (seq_gt(ack, c->snd_una)) {
-        uint32_t acked = ack - c->snd_una;
+        acked = ack - c->snd_una;
         tcp_ts_rtt(ctx, c, s); /* RFC 7323 4.1 RTTM */
         ack_advance(ctx, c, ack);
-        tcp_cc_on_newack(ctx, c, acked);
-        tcp_sndbuf_autotune(ctx, c);
-    } else if (dup && c->state != SF_SYN_RCVD) {
-        tcp_cc_on_dupack(ctx, c);
     }
+    /* RFC 2018 / RFC 6675: with SACK in use, sack.c runs recovery */
+    if (c->sack_ok && c->syn_acked)
+        tcp_sack_on_ack(ctx, c, s, acked, dup && c->state != SF_SYN_RCVD);
+    else if (acked)
+        tcp_cc_on_newack(ctx, c, acked);
+    else if (dup && c->state != SF_SYN_RCVD)
+        tcp_cc_on_dupack(ctx, c);
+    if (acked)
+        tcp_sndbuf_autotune(ctx, c);
 }
 
 /* RFC 9293 3.10.7.4 fifth step: "If SND.UNA =< SEG.ACK =< SND.NXT, the

@@ -120,6 +120,7 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->want_ts = l->want_ts;
     c->rcvbuf_lock = l->rcvbuf_lock;
     c->sndbuf_lock = l->sndbuf_lock;
+    c->sack_want = l->sack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
@@ -154,6 +155,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     tcp_syn_options_in(ctx, c, seg);
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
+    tcp_sack_negotiate(c, seg);
     tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1; a cookie's SYN: no ECN */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     if (send) {
@@ -206,6 +208,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->wscale_ok = tmp->wscale_ok;
     r->ts_ok = tmp->ts_ok;
     r->ts_recent = tmp->ts_recent;
+    r->sack_ok = tmp->sack_ok;
     r->ecn_ok = tmp->ecn_ok;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
@@ -268,6 +271,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->snd_wnd = tmp->max_snd_wnd = r->snd_wnd;
     tmp->snd_wl1 = r->irs;
     tmp->snd_mss = r->snd_mss;
+    tmp->sack_ok = r->sack_ok;
     tmp->rto_us = r->rto_ms * 1000;
     tmp->nrexmt = r->nrexmt;
     tmp->syn_rexmitted = r->syn_rexmitted;

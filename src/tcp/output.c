@@ -91,6 +91,9 @@ static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
          * need not fall back to TCP_DEFAULT_MSS. */
         seg.opt.has_mss = true;
         seg.opt.mss = tcp_our_mss(ctx, c);
+        /* RFC 2018 2: SACK-permitted on our SYN if we want SACK; on a
+         * SYN,ACK only if the peer's SYN offered it. */
+        seg.opt.sack_ok = c->state == SF_SYN_SENT ? c->sack_want : c->sack_ok;
         tcp_syn_options_out(ctx, c, &seg); /* RFC 7323 */
     } else if (c->ts_ok) {
         /* RFC 7323 3.2: "the TSopt MUST be sent in every non-<RST>
@@ -98,6 +101,10 @@ static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
          * in an <RST> segment". */
         tcp_ts_out(ctx, c, &seg);
     }
+    /* RFC 2018 4: SACK blocks on ACKs while data is held out of order
+     * (last: they take the option space the others leave) */
+    if (c->sack_ok && (flags & SF_ACK) && !(flags & SF_SYN))
+        tcp_sack_fill(ctx, c, &seg.opt);
     tcp_emit_tos(ctx, c->sd, c->local.ip, c->remote.ip, &seg, tos);
 }
 
@@ -129,6 +136,8 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->una_since_ms = tcp_now_ms(ctx); /* outstanding from now (RFC 5482) */
         tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
     }
+    if (fresh && n)
+        tcp_tlp_arm(ctx, c); /* RFC 8985 7.2: after new data is sent */
 }
 
 static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -142,6 +151,28 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
     sent_space(ctx, c, c->iss, 1);
     c->snd_nxt = c->iss + 1;
     return true;
+}
+
+/* RFC 9293 3.7.1: "if there are any IP or TCP options to be sent in a
+ * packet, then the sender must decrease the size of the TCP data
+ * accordingly": the data a segment may carry is the send MSS less the
+ * options send_seg() will put on it (SACK blocks). */
+static uint32_t data_room(const struct sf_conn *c)
+{
+    /* the timestamp option is already out of snd_mss (tcp_set_send_mss);
+     * the SACK blocks come on top, as many as tcp_sack_fill() will fit
+     * beside it */
+    struct sf_tcp_opts o = {.has_ts = c->ts_ok};
+    size_t base = sf_tcp_opts_len(&o);
+    if (c->sack_ok) {
+        unsigned n = tcp_sack_nblocks(c);
+        unsigned room = base + 10 <= SF_TCP_OPT_MAX
+                            ? (unsigned)((SF_TCP_OPT_MAX - base - 2) / 8)
+                            : 0;
+        o.nsack = (uint8_t)(n < room ? n : room);
+    }
+    uint32_t opt = (uint32_t)(sf_tcp_opts_len(&o) - base);
+    return c->snd_mss > opt + 8 ? c->snd_mss - opt : 8;
 }
 
 static uint32_t data_end(const struct sf_conn *c)
@@ -166,7 +197,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint8_t tos = tcp_ecn_data_out(ctx, c, seq, n, &flags);
     send_seg_tos(ctx, c, seq, flags, ctx->pbuf, n, tos);
     uint32_t used = n + (fin ? 1 : 0);
-    if (n < c->snd_mss && seq_gt(seq + n, c->snd_sml))
+    if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used);
     return used;
@@ -175,9 +206,9 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 /* RFC 9293 3.7.4 (Nagle) and 3.8.6.2.1 (sender SWS avoidance): may a
  * segment of n bytes, out of `remaining` queued, go now? */
 static bool worth_sending(const struct sf_conn *c, uint32_t n,
-                          uint32_t remaining, uint32_t flight)
+                          uint32_t remaining, uint32_t flight, uint32_t full)
 {
-    if (n == c->snd_mss)
+    if (n == full)
         return true; /* a full-sized segment */
     if (n == remaining)
         /* all queued data: unless Nagle holds it back. Minshall's variant
@@ -196,6 +227,8 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
 static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
 {
     uint32_t end = data_end(c);
+    if (c->sb && seq_lt(c->snd_nxt, c->snd_max))
+        c->snd_nxt = tcp_sack_skip(c, c->snd_nxt); /* RFC 6675 5.1 */
     uint32_t remaining = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
     if (remaining == 0) {
         /* only the FIN: it needs no window */
@@ -206,14 +239,20 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
         return false;
     }
     uint32_t flight = c->snd_nxt - c->snd_una;
-    uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
-    uint32_t usable = wnd > flight ? wnd - flight : 0;
+    /* the peer's window limits what is outstanding; the congestion window
+     * what is in the network: during SACK recovery that is RFC 6675's
+     * pipe, not everything outstanding */
+    uint32_t inflight = tcp_sack_recovering(c) ? tcp_sack_pipe(c) : flight;
+    uint32_t pwin = c->snd_wnd > flight ? c->snd_wnd - flight : 0;
+    uint32_t cwin = c->cwnd > inflight ? c->cwnd - inflight : 0;
+    uint32_t usable = pwin < cwin ? pwin : cwin;
     uint32_t n = remaining < usable ? remaining : usable;
-    if (n > c->snd_mss)
-        n = c->snd_mss;
+    uint32_t full = data_room(c);
+    if (n > full)
+        n = full;
     if (force && n == 0)
         n = 1; /* a zero-window probe */
-    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight)))
+    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
         return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
@@ -251,8 +290,15 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
          * SND.NXT comes back to ISS every 2^32 bytes */
         if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
-        while (sent < max_segs && can_send_data(c) && send_data(ctx, c, false))
-            sent++;
+        if (tcp_sack_recovering(c) && can_send_data(c)) {
+            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses */
+            if (max_segs > sent)
+                sent += tcp_sack_output(ctx, c, max_segs - sent);
+        } else {
+            while (sent < max_segs && can_send_data(c) &&
+                   send_data(ctx, c, false))
+                sent++;
+        }
         persist_arm(ctx, c);
     }
     if (c->ack_now && c->state != SF_SYN_SENT)
@@ -288,12 +334,49 @@ void tcp_window_opened(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_timer_stop(ctx, c, TT_REXMT);
 }
 
+uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                        uint32_t n)
+{
+    uint32_t end = data_end(c);
+    if (seq_geq(seq, end))
+        n = 0;
+    else if (n > end - seq)
+        n = end - seq;
+    if (n > data_room(c))
+        n = data_room(c);
+    if (n == 0 && !(c->fin_queued && seq == c->fin_seq))
+        return 0;
+    ctx->ctr.c[SF_CTR_RETRANSMITS]++;
+    /* RFC 6298 3 (Karn): no sample from a segment sent twice */
+    if (c->rtt_timing && seq_leq(seq, c->rtt_seq) &&
+        seq_lt(c->rtt_seq, seq + n + 1))
+        c->rtt_timing = false;
+    return send_at(ctx, c, seq, n);
+}
+
+/* The highest segment sent, again (RFC 8985 7.3 loss probe). */
+void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t end = data_end(c);
+    if (seq_gt(end, c->snd_max))
+        end = c->snd_max;
+    uint32_t n = seq_gt(end, c->snd_una) ? end - c->snd_una : 0;
+    if (n > data_room(c))
+        n = data_room(c);
+    tcp_send_range(ctx, c, end - n, n);
+}
+
+bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    return can_send_data(c) && send_data(ctx, c, false);
+}
+
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     uint32_t end = data_end(c);
     uint32_t n = seq_lt(c->snd_una, end) ? end - c->snd_una : 0;
-    if (n > c->snd_mss)
-        n = c->snd_mss;
+    if (n > data_room(c))
+        n = data_room(c);
     if (n == 0 && !(c->fin_queued && c->snd_una == c->fin_seq))
         return;
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;

@@ -13,6 +13,11 @@
 struct tcp_reass {
     unsigned n, max;
     uint32_t bytes;
+    /* RFC 2018 4: the first sequence numbers of the latest out-of-order
+     * segments, the most recent first: the ranges holding them are the
+     * SACK blocks reported first */
+    uint32_t recent[4];
+    unsigned nrecent;
     struct {
         uint32_t start, end;
     } r[];
@@ -100,6 +105,86 @@ static bool needs_slot(const struct tcp_reass *q, uint32_t seq, uint32_t end)
     return true;
 }
 
+/* RFC 2883 4: a segment all of whose bytes are held already is a
+ * duplicate: "the first SACK block ... should specify the contiguous
+ * sequence space of the duplicate segment". */
+static void note_dup(struct sf_conn *c, const struct tcp_reass *q,
+                     uint32_t seq, uint32_t end)
+{
+    if (!c->sack_ok)
+        return;
+    for (unsigned i = 0; i < q->n; i++) {
+        if (seq_leq(q->r[i].start, seq) && seq_leq(end, q->r[i].end)) {
+            c->dsack[0] = seq;
+            c->dsack[1] = end;
+            c->dsack_on = true;
+            return;
+        }
+    }
+}
+
+/* RFC 2018 4: "The first SACK block (i.e., the one immediately following
+ * the kind and length fields in the option) MUST specify the contiguous
+ * block of data containing the segment which triggered this ACK". */
+static void note_recent(struct tcp_reass *q, uint32_t seq)
+{
+    unsigned k = q->nrecent < 4 ? q->nrecent : 3;
+    for (; k > 0; k--)
+        q->recent[k] = q->recent[k - 1];
+    q->recent[0] = seq;
+    if (q->nrecent < 4)
+        q->nrecent++;
+}
+
+/* The held range holding seq, or q->n. */
+static unsigned range_of(const struct tcp_reass *q, uint32_t seq)
+{
+    for (unsigned i = 0; i < q->n; i++)
+        if (seq_leq(q->r[i].start, seq) && seq_lt(seq, q->r[i].end))
+            return i;
+    return q->n;
+}
+
+static bool listed(uint32_t (*blk)[2], unsigned n, uint32_t start)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (blk[k][0] == start)
+            return true;
+    return false;
+}
+
+unsigned tcp_reass_sack_blocks(const struct sf_conn *c, uint32_t (*blk)[2],
+                               unsigned max)
+{
+    const struct tcp_reass *q = reass_of(c);
+    if (!q || q->n == 0 || max == 0)
+        return 0;
+    unsigned n = 0;
+    /* RFC 2018 4: the block of the latest segment first; then "The SACK
+     * option SHOULD be filled out by repeating the most recently reported
+     * SACK blocks (based on first SACK blocks in previous SACK options)
+     * that are not subsets of a SACK block already included"; ranges
+     * merge as holes fill, so a recent segment names its range now. */
+    for (unsigned k = 0; k < q->nrecent && n < max; k++) {
+        unsigned i = range_of(q, q->recent[k]);
+        if (i == q->n || listed(blk, n, q->r[i].start))
+            continue;
+        blk[n][0] = q->r[i].start;
+        blk[n][1] = q->r[i].end;
+        n++;
+    }
+    /* then the other ranges, highest first (the sender learns of the
+     * holes nearest its SND.NXT, as RFC 2018 4 advises for the rest) */
+    for (unsigned i = q->n; i-- > 0 && n < max;) {
+        if (listed(blk, n, q->r[i].start))
+            continue;
+        blk[n][0] = q->r[i].start;
+        blk[n][1] = q->r[i].end;
+        n++;
+    }
+    return n;
+}
+
 bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                      const uint8_t *data, uint32_t len)
 {
@@ -115,6 +200,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         q->n = 0;
         q->max = max;
         q->bytes = 0;
+        q->nrecent = 0;
         c->rcvbuf.m->aux = q;
     }
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
@@ -122,8 +208,10 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
         q->bytes + len > byte_limit)
         return false;
+    note_dup(c, q, seq, seq + len);
     write_gaps(c, seq, data, len);
     add_range(q, seq, seq + len);
+    note_recent(q, seq);
     return true;
 }
 

@@ -151,6 +151,13 @@ struct sf_conn {
     bool syn_acked : 1;
     bool persist_on : 1; /* TT_REXMT holds the persist timer */
     bool rcv_adv_set : 1; /* rcv_adv holds an offer (an ACK was sent) */
+    /* RFC 2018: sack_want offers SACK-permitted (cfg.sack, SF_TCP_SACK);
+     * sack_ok: both SYNs carried it, SACK is in use (sack.c) */
+    bool sack_want : 1, sack_ok : 1;
+    bool dsack_on : 1; /* RFC 2883: a D-SACK block is owed, dsack[] */
+    bool tlp_on : 1;   /* TT_REXMT holds the RFC 8985 loss probe (PTO) */
+    uint32_t dsack[2];  /* the duplicate [start, end) to report once */
+    struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
 
     /* --- RFC 7323 (wscale.c, ts.c) and buffer autotuning --- */
     uint32_t ts_recent;    /* TS.Recent (4.3) */
@@ -223,6 +230,7 @@ struct tcp_req {
     uint8_t snd_wscale : 4, rcv_wscale : 4;
     bool wscale_ok : 1, ts_ok : 1;
     uint32_t ts_recent;
+    bool sack_ok; /* RFC 2018: both SYNs carry SACK-permitted */
     bool ecn_ok; /* RFC 3168: the SYN was ECN-setup and we accepted */
 };
 
@@ -377,6 +385,38 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
                             uint32_t len, bool *filled_hole);
 bool tcp_reass_empty(const struct sf_conn *c);
 void tcp_reass_free(struct sf_conn *c);
+/* RFC 2018 4: up to max SACK blocks from the held ranges, the one holding
+ * the most recently received segment first, then those reported most
+ * recently, then the rest. Returns how many. */
+unsigned tcp_reass_sack_blocks(const struct sf_conn *c, uint32_t (*blk)[2],
+                               unsigned max);
+
+/* sack.c: RFC 2018 SACK, RFC 2883 D-SACK, RFC 6675 recovery, RFC 6937 PRR */
+/* The sender's scoreboard holds at most this many SACKed ranges. */
+#define TCP_SB_MAX 16
+void tcp_sack_negotiate(struct sf_conn *c, const struct sf_tcp *syn);
+void tcp_sack_fill(struct tcp_ctx *ctx, struct sf_conn *c,
+                   struct sf_tcp_opts *opt);
+/* A segment (partly) below RCV.NXT arrived: owed a D-SACK. */
+void tcp_sack_rcv_old(struct sf_conn *c, const struct sf_tcp *s);
+void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                     const struct sf_tcp *s, uint32_t acked, bool dup);
+void tcp_sack_on_rto(struct sf_conn *c);
+bool tcp_sack_recovering(const struct sf_conn *c);
+uint32_t tcp_sack_pipe(const struct sf_conn *c);
+unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                         unsigned max_segs);
+uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq);
+void tcp_sack_free(struct sf_conn *c);
+unsigned tcp_sack_nblocks(const struct sf_conn *c);
+/* RFC 8985 7: schedule the tail loss probe (in place of a running RTO),
+ * and send it when it fires. */
+void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c);
+bool tcp_tlp_due(const struct sf_conn *c);
+void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
+unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
+                         unsigned max);
 
 /* isn.c */
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,
@@ -397,6 +437,14 @@ void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Sends the segment at SND.UNA again, SND.NXT untouched (fast
  * retransmit, partial ACKs). */
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Sends [seq, seq+n) of the send buffer again (SACK recovery), with our
+ * FIN if it ends there; SND.NXT untouched. Returns the space sent. */
+uint32_t tcp_send_range(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                        uint32_t n);
+/* One new segment from SND.NXT if the windows allow (RFC 6675 NextSeg
+ * rule 2). */
+bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The persist timer's override: one segment past the window's limits. */
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A keepalive probe: <SEQ=SND.NXT-1><CTL=ACK>, no data. */

@@ -31,8 +31,10 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
     } else {
         c->deadline[slot] = ctx->now + after;
     }
-    if (slot == TT_REXMT)
+    if (slot == TT_REXMT) {
         c->persist_on = false; /* the retransmission timer takes the slot */
+        c->tlp_on = false;
+    }
     tcp_timer_rearm(ctx, c);
 }
 
@@ -48,7 +50,7 @@ void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
     if (slot == TT_REXMT)
-        c->persist_on = false;
+        c->persist_on = c->tlp_on = false;
     if (!tcp_timer_pending(c, slot))
         return;
     if (slot == TT_DELACK)
@@ -64,6 +66,7 @@ void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
         c->deadline[i] = SF_TIME_NEVER;
     c->delack_on = false;
     c->persist_on = false;
+    c->tlp_on = false;
     wheel_stop(&ctx->wheel, &c->timer);
 }
 
@@ -187,6 +190,16 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (orphan_give_up(ctx, c))
         return;
+    if (c->tlp_on) { /* RFC 8985 7.3: the probe timeout, not an RTO */
+        c->tlp_on = false;
+        if (tcp_tlp_due(c)) {
+            trace_timer(ctx, c, SF_TIMER_RETRANSMIT);
+            tcp_tlp_fire(ctx, c);
+        } else { /* recovery began since: the RTO watches it */
+            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        }
+        return;
+    }
     bool persist = c->persist_on;
     c->persist_on = false;
     /* (with nothing outstanding there is nothing to retransmit: a timer
@@ -209,8 +222,11 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
                    c->state != SF_SYN_RCVD;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
         c->syn_rexmitted = true;
-    else if (!probing)
+    else if (!probing) {
+        ctx->ctr.c[SF_CTR_RTO_EVENTS]++;
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
+        tcp_sack_on_rto(c);    /* RFC 2018 8, RFC 6675 5.1 */
+    }
     rexmt_backoff_restart(ctx, c);
     rexmt_front(ctx, c);
 }
@@ -351,10 +367,12 @@ void tcp_rexmt_restart(struct tcp_ctx *ctx, struct sf_conn *c)
     c->nrexmt = 0;
     c->orphan_tries = 0; /* progress: the orphan may go on */
     c->una_since_ms = tcp_now_ms(ctx);
-    if (c->snd_una == c->snd_max)
+    if (c->snd_una == c->snd_max) {
         tcp_timer_stop(ctx, c, TT_REXMT);
-    else
+    } else {
         tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        tcp_tlp_arm(ctx, c); /* RFC 8985 7.2: on an ACK of new data */
+    }
 }
 
 /* Anything received: the peer is alive (keepalive restarts its idle). */

@@ -24,6 +24,23 @@ want echo-clean && check "echo ${MB} MB kernel client -> synfin, SHA-256 equal" 
 want echo-lossy && check "echo ${LOSSY_MB} MB with 2% loss + 2% reordering on synfin's side" \
   t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
 
+t_echo_sack() { # the kernel's net.ipv4.tcp_sack (0|1) in its namespace
+  local on=$1
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -qw net.ipv4.tcp_sack="$on" || return 1
+  start_synfin "$ns" big serve $SRV --app echo:7 --loss 0.02 --rto-min 200 --seed 7 || return 1
+  inns "$ns" env KPEER_TIMEOUT=${KPEER_TIMEOUT:-30} timeout 900 $KPEER echo-client 198.18.0.2 7 $((LOSSY_MB << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  local rec
+  rec=$(sss big --stats | awk '$1=="SACK_RECOVERIES"{print $2}')
+  echo "tcp_sack=$on: SACK_RECOVERIES ${rec:-missing}"
+  stop_synfin big && [ $rc -eq 0 ] && [ -n "$rec" ] &&
+    if [ "$on" = 1 ]; then [ "$rec" -gt 0 ]; else [ "$rec" -eq 0 ]; fi
+}
+want sack && check "echo ${LOSSY_MB} MB, 2% loss, kernel tcp_sack=1: SACK recovery used" t_echo_sack 1
+want sack && check "echo ${LOSSY_MB} MB, 2% loss, kernel tcp_sack=0: no SACK, NewReno" t_echo_sack 0
+
 t_client() { # synfin connect -> kernel echo server, size MB
   local mb=$1; shift
   newns || return 1; local ns=$NS

@@ -69,7 +69,9 @@ badin() { # name, file
   "$SYNFIN" ladder "$2" >"$tmp/out" 2>"$tmp/err"; local rc=$?
   check "bad input: $1 (rc $rc)" '[ $rc -ge 1 ] && [ $rc -le 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ]'
 }
-head -c 300 "$tmp/lifecycle.pcap" >"$tmp/trunc.pcap"
+# cut inside the last record (a fixed length may fall on a record boundary
+# as option sizes change)
+head -c $(( $(wc -c <"$tmp/lifecycle.pcap") - 5 )) "$tmp/lifecycle.pcap" >"$tmp/trunc.pcap"
 badin "truncated capture" "$tmp/trunc.pcap"
 head -c 10 "$tmp/lifecycle.pcap" >"$tmp/short.pcap"
 badin "truncated header" "$tmp/short.pcap"

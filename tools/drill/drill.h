@@ -145,7 +145,7 @@ enum drill_stack_setting {
     SET_DELACK_MS, SET_SYN_BACKLOG, SET_SYNCOOKIES, SET_REASS_MAX_RANGES,
     SET_INVALID_RATELIMIT_MS, SET_MAX_ORPHANS, SET_ORPHAN_RETRIES,
     SET_MIN_SND_MSS, SET_MAX_TW, SET_CC,
-    SET_ECN,
+    SET_ECN, SET_SACK,
     /* RFC 7323 and autotuning: OFF in the runner unless the script says
      * (its scripts were written for a stack without them) */
     SET_WSCALE, SET_TIMESTAMPS, SET_RCVBUF_MAX, SET_SNDBUF_MAX,

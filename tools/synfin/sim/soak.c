@@ -281,6 +281,17 @@ static void random_conn(struct soak *s, int i)
     s->ecn[1][i] = (uint8_t)ebelow(s, 3);
 }
 
+/* RFC 2018 SACK on or off for a socket, from the seed and the socket
+ * alone (not the workload's stream, so the other draws stay as they
+ * were): about half the connections use it, some only on one side. */
+static int sack_for(const struct soak *s, int host, int sd)
+{
+    uint64_t z = (s->seed ^ 0x5ACC5ACCull) * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)(host * 4096 + sd + 1) * 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 29;
+    return (int)(z >> 63);
+}
+
 static void setopts(struct soak *s, struct end *e)
 {
     struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
@@ -294,6 +305,9 @@ static void setopts(struct soak *s, struct end *e)
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt, sizeof cnt);
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_NODELAY, &nodelay,
                   sizeof nodelay);
+    /* (an accepted socket has its listener's, set below: this fails) */
+    int sack = sack_for(s, e->host, e->sd);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack, sizeof sack);
     if (below(s, 4) == 0) { /* RFC 5482: give up on data unacked this long */
         unsigned ms = 1000 * (1 + (unsigned)below(s, 120));
         sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_USER_TIMEOUT, &ms,
@@ -443,6 +457,9 @@ static void listen_all(struct soak *s)
         struct sf_addr a = {0, c->port};
         c->lsd = sf_socket(st);
         random_rfc7323(s, st, c->lsd, (uint64_t)i * 2 + 1);
+        int sack = sack_for(s, c->e[1].host, c->lsd);
+        sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack,
+                      sizeof sack);
         /* RFC 3168 ECN, 0/1/2 at random per connection (its children
          * take the listener's) */
         int ecn = s->ecn[1][i];

@@ -1,0 +1,205 @@
+/* libFuzzer harness for the SACK scoreboard (src/tcp/sack.c). Each run
+ * builds a stack at 198.18.0.1 whose connection to a scripted peer at
+ * 198.18.0.2 has SACK agreed and data in flight, then feeds the fuzz input
+ * as ACKs from the peer carrying random SACK blocks (edges relative to
+ * SND.UNA, some far outside), cumulative ACKs, time steps (the
+ * retransmission and probe timers) and more writes. After every record:
+ *   - the scoreboard is sorted, its ranges non-empty, disjoint and not
+ *     touching, at most TCP_SB_MAX of them, all within SND.UNA..SND.MAX
+ *     (it never marks data that was not sent);
+ *   - the send buffer still holds everything not cumulatively acknowledged
+ *     (RFC 2018 8: SACKed data is not freed);
+ *   - one ACK makes the stack send at most a window's worth of segments
+ *     (no retransmission storm).
+ * Then the stack is freed (ASan reports any leak). */
+#include "stack/stack_int.h"
+#include "synfin/synfin.h"
+#include "synfin/wire.h"
+#include "tcp/seq.h"
+#include "tcp/tcp_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST 0xc6120001u /* 198.18.0.1, the stack */
+#define PEER 0xc6120002u /* 198.18.0.2, the scripted peer */
+#define PPORT 7000
+#define MSS 536
+
+struct fz {
+    struct sf_stack *st;
+    sf_time_t now;
+    int sd;
+    uint16_t lport;
+    uint32_t iss, peer_nxt;
+    unsigned nout; /* datagrams sent since the last count */
+    uint8_t last[1600];
+    size_t lastlen;
+};
+
+static void need(int cond, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "fuzz_sack: invariant failed: %s\n", what);
+        abort();
+    }
+}
+
+static void record_output(void *ctx, const uint8_t *dgram, size_t len)
+{
+    struct fz *f = ctx;
+    f->nout++;
+    f->lastlen = len < sizeof f->last ? len : sizeof f->last;
+    memcpy(f->last, dgram, f->lastlen);
+}
+
+static void peer_send(struct fz *f, uint8_t flags, uint32_t seq, uint32_t ack,
+                      const struct sf_tcp_opts *opt)
+{
+    uint8_t buf[200];
+    struct sf_ipv4 ip = {.src = PEER, .dst = HOST};
+    struct sf_tcp seg = {.sport = PPORT, .dport = f->lport, .seq = seq,
+                         .ack = ack, .flags = flags, .win = 65535};
+    if (opt)
+        seg.opt = *opt;
+    size_t n = sf_emit(buf, sizeof buf, &ip, &seg);
+    if (n)
+        sf_stack_input(f->st, f->now, buf, n);
+}
+
+static struct sf_conn *conn(struct fz *f)
+{
+    return f->st->sds[f->sd];
+}
+
+/* An active open with SACK agreed (MSS 536: many segments in a window). */
+static int setup(struct fz *f)
+{
+    f->sd = sf_socket(f->st);
+    struct sf_addr r = {PEER, PPORT};
+    sf_connect(f->st, f->sd, &r);
+    struct sf_addr l;
+    if (sf_getsockname(f->st, f->sd, &l) != 0)
+        return -1;
+    f->lport = l.port;
+    struct sf_ipv4 ip;
+    struct sf_tcp syn;
+    if (sf_ipv4_parse(f->last, f->lastlen, &ip) != SF_DROP_NONE ||
+        sf_tcp_parse(&ip, &syn) != SF_DROP_NONE || !syn.opt.sack_ok)
+        return -1;
+    f->iss = syn.seq;
+    f->peer_nxt = 0xfffffff0u; /* the peer's numbers wrap soon */
+    struct sf_tcp_opts o = {.has_mss = true, .mss = MSS, .sack_ok = true};
+    peer_send(f, SF_SYN | SF_ACK, f->peer_nxt, f->iss + 1, &o);
+    f->peer_nxt++;
+    static uint8_t data[40000];
+    sf_send(f->st, f->sd, data, sizeof data, 0);
+    return conn(f) && conn(f)->sack_ok ? 0 : -1;
+}
+
+static void check(struct fz *f, unsigned sent)
+{
+    struct sf_conn *c = conn(f);
+    if (!c || c->dead)
+        return;
+    uint32_t r[TCP_SB_MAX + 1][2];
+    unsigned n = tcp_sack_ranges(c, r, TCP_SB_MAX + 1);
+    need(n <= TCP_SB_MAX, "at most TCP_SB_MAX ranges");
+    for (unsigned i = 0; i < n; i++) {
+        need(seq_lt(r[i][0], r[i][1]), "a range is not empty");
+        need(seq_geq(r[i][0], c->snd_una), "a range starts at or past SND.UNA");
+        need(seq_leq(r[i][1], c->snd_max), "a range ends at or before SND.MAX");
+        if (i)
+            need(seq_lt(r[i - 1][1], r[i][0]), "ranges sorted, apart");
+    }
+    /* RFC 2018 8: nothing past SND.UNA was freed */
+    need(seq_leq(c->snd_buf_seq, c->snd_una), "send buffer starts <= SND.UNA");
+    uint32_t end = c->snd_buf_seq + ring_len(&c->sndbuf);
+    uint32_t data_max = c->fin_queued && seq_gt(c->snd_max, c->fin_seq)
+                            ? c->fin_seq : c->snd_max;
+    need(seq_geq(end, data_max), "send buffer holds all data sent");
+    /* one event: at most a window of segments (65535 / 536) and an ACK:
+     * no retransmission storm */
+    need(sent <= 65535 / MSS + 4, "at most a window of segments per event");
+}
+
+/* One record: 1 byte kind, 2 bytes ACK advance, 1 byte block count, then
+ * up to 4 blocks of 2 x 4 bytes (offsets from SND.UNA, high bit: from the
+ * ISS instead, so that blocks land anywhere). */
+static size_t feed(struct fz *f, const uint8_t *d, size_t len)
+{
+    if (len < 4)
+        return len;
+    struct sf_conn *c = conn(f);
+    if (!c || c->dead || c->state == SF_CLOSED)
+        return len;
+    uint8_t kind = d[0];
+    uint32_t adv = (uint32_t)d[1] << 8 | d[2];
+    unsigned nb = d[3] % 5;
+    size_t used = 4;
+    struct sf_tcp_opts o = {0};
+    for (unsigned i = 0; i < nb && used + 8 <= len; i++) {
+        uint32_t a = (uint32_t)d[used] << 24 | (uint32_t)d[used + 1] << 16 |
+                     (uint32_t)d[used + 2] << 8 | d[used + 3];
+        uint32_t b = (uint32_t)d[used + 4] << 24 |
+                     (uint32_t)d[used + 5] << 16 |
+                     (uint32_t)d[used + 6] << 8 | d[used + 7];
+        used += 8;
+        uint32_t base = (a & 0x80000000u) ? f->iss : c->snd_una;
+        o.sack[i][0] = base + (a & 0x7fffffffu) % 80000u;
+        o.sack[i][1] = (b & 0x80000000u) ? o.sack[i][0] + (b & 0xffff)
+                                         : base + (b & 0x7fffffffu) % 80000u;
+        o.nsack = (uint8_t)(i + 1);
+    }
+    f->nout = 0;
+    switch (kind % 8) {
+    case 0: /* time passes: timers fire */
+        f->now += (sf_time_t)(1 + d[1]) * 10 * SF_MSEC;
+        sf_stack_advance(f->st, f->now);
+        break;
+    case 1: { /* the application writes more */
+        static uint8_t more[8000];
+        sf_send(f->st, f->sd, more, adv % sizeof more, 0);
+        break;
+    }
+    default: { /* an ACK from the peer, with the blocks */
+        uint32_t ack = c->snd_una;
+        if (kind & 8) {
+            uint32_t room = c->snd_max - c->snd_una;
+            ack += room ? adv % (room + 1) : 0;
+        }
+        f->now += SF_MSEC;
+        peer_send(f, SF_ACK, f->peer_nxt, ack, &o);
+        break;
+    }
+    }
+    check(f, f->nout);
+    return used;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz *f = calloc(1, sizeof *f);
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = HOST;
+    cfg.output = record_output;
+    cfg.output_ctx = f;
+    cfg.sack = true;
+    for (int i = 0; i < 16; i++)
+        cfg.seed[i] = (uint8_t)(0x5a ^ i);
+    f->now = 1000 * SF_SEC;
+    if (sf_stack_create(&cfg, f->now, &f->st) != 0) {
+        free(f);
+        return 0;
+    }
+    if (setup(f) == 0) {
+        size_t off = 0;
+        while (off < size)
+            off += feed(f, data + off, size - off);
+    }
+    sf_stack_free(f->st);
+    free(f);
+    return 0;
+}

@@ -1,0 +1,731 @@
+/* Selective acknowledgments: RFC 2018 (the option, both sides), RFC 2883
+ * (D-SACK), RFC 6675 (loss recovery on the sender's scoreboard), RFC 6937
+ * (Proportional Rate Reduction), with a D-SACK based undo of spurious
+ * recoveries (RFC 3708 / RFC 2883 section 4, Linux-style).
+ *
+ * The receiver's blocks come from the reassembly ranges (reass.c). The
+ * sender keeps a scoreboard of SACKed ranges, struct tcp_sb, allocated
+ * only while SACK information or a recovery exists and freed when
+ * everything sent is acknowledged. It holds at most TCP_SB_MAX ranges,
+ * whatever the peer sends: a block that would need one more forgets the
+ * highest range (counted). SACKed data stays in the send buffer until it
+ * is cumulatively acknowledged (RFC 2018 8): the scoreboard only chooses
+ * what to retransmit, it never frees anything. */
+#include <stdlib.h>
+
+#include "tcp/cc.h"
+#include "tcp/tcp_int.h"
+
+/* RFC 6675 2: "DupThresh ... The number of duplicate acknowledgments
+ * required to trigger a retransmission ... DupThresh is 3" (RFC 5681). */
+#define DUPTHRESH 3u
+
+struct tcp_sb {
+    unsigned n; /* ranges in r[]: sorted, disjoint, not touching, all in
+                 * [SND.UNA, SND.MAX] */
+    struct {
+        uint32_t start, end;
+    } r[TCP_SB_MAX];
+    uint32_t sacked;     /* bytes in r[] */
+    bool recovering;     /* an RFC 6675 loss recovery phase runs */
+    bool rescue_set;     /* RescueRxt is defined */
+    bool undo_ok;        /* the episode may still prove spurious */
+    bool first_due;      /* RFC 6675 5 (4.3): HighACK + 1 not yet resent */
+    uint32_t rxt_next;   /* RFC 6675 HighRxt + 1 (next byte not resent) */
+    uint32_t rescue_rxt; /* RFC 6675 RescueRxt */
+    /* RFC 6937 */
+    uint32_t prr_delivered, prr_out, recover_fs;
+    /* undo (RFC 3708, RFC 2883 5): the window before the reduction and
+     * the retransmissions not yet reported as duplicates */
+    uint32_t undo_cwnd, undo_ssthresh, undo_marker;
+    uint32_t undo_retrans, undo_sent;
+    uint32_t undo_end; /* SND.MAX when recovery ended: D-SACKs for its
+                        * retransmissions come before an ACK beyond it */
+};
+
+/* docs/stream.md states the bound: keep it true */
+_Static_assert(sizeof(struct tcp_sb) <= 184, "struct tcp_sb grew: update "
+                                             "docs/stream.md");
+
+void tcp_sack_free(struct sf_conn *c)
+{
+    free(c->sb);
+    c->sb = NULL;
+}
+
+static struct tcp_sb *sb_get(struct sf_conn *c)
+{
+    if (!c->sb) {
+        c->sb = calloc(1, sizeof *c->sb);
+    }
+    return c->sb;
+}
+
+bool tcp_sack_recovering(const struct sf_conn *c)
+{
+    return c->sb && c->sb->recovering;
+}
+
+/* RFC 2018 2: "This option may be sent in a SYN by a TCP that has been
+ * extended to receive (and presumably process) the SACK option once the
+ * connection has opened. It MUST NOT be sent on non-SYN segments." SACK is
+ * in use when both SYNs carried it. */
+void tcp_sack_negotiate(struct sf_conn *c, const struct sf_tcp *syn)
+{
+    c->sack_ok = c->sack_want && syn->opt.sack_ok;
+}
+
+/* ---------------------------------------------------------- receiver */
+
+/* RFC 2883 4: a duplicate segment below RCV.NXT: "the first SACK block
+ * ... should specify the contiguous sequence space of the duplicate
+ * segment" (reported once, in the next ACK). */
+void tcp_sack_rcv_old(struct sf_conn *c, const struct sf_tcp *s)
+{
+    if (!c->sack_ok || s->len == 0 || (s->flags & (SF_SYN | SF_RST)) ||
+        !seq_lt(s->seq, c->rcv_nxt))
+        return;
+    uint32_t end = s->seq + (uint32_t)s->len;
+    if (seq_gt(end, c->rcv_nxt))
+        end = c->rcv_nxt;
+    c->dsack[0] = s->seq;
+    c->dsack[1] = end;
+    c->dsack_on = true;
+}
+
+/* RFC 2018 4 and RFC 2883 4: the blocks of an ACK, as many as fit in the
+ * option space left by the other options already in opt (40 bytes: 4
+ * blocks alone, 3 beside timestamps). */
+void tcp_sack_fill(struct tcp_ctx *ctx, struct sf_conn *c,
+                   struct sf_tcp_opts *opt)
+{
+    uint32_t blk[4][2];
+    unsigned n = 0, room = 0;
+    /* RFC 2018 3: "a SACK option that specifies n blocks will have a
+     * length of 8*n+2 bytes, so the 40 bytes available for TCP options
+     * can specify a maximum of 4 blocks" -- less what the other options
+     * of this segment take (timestamps: 3 blocks). */
+    opt->nsack = 0;
+    size_t base = sf_tcp_opts_len(opt);
+    if (base + 10 <= SF_TCP_OPT_MAX)
+        room = (unsigned)((SF_TCP_OPT_MAX - base - 2) / 8);
+    if (room > 4)
+        room = 4;
+    if (room == 0)
+        return;
+    if (c->dsack_on) {
+        /* RFC 2883 4: "If the D-SACK block reports a duplicate contiguous
+         * sequence from a (possibly larger) block of data in the
+         * receiver's data queue above the cumulative acknowledgement,
+         * then the second SACK block in that SACK option should specify
+         * that (possibly larger) block of data." (tcp_reass_sack_blocks
+         * puts the block holding the latest segment first.) */
+        blk[n][0] = c->dsack[0];
+        blk[n][1] = c->dsack[1];
+        n++;
+        c->dsack_on = false;
+        ctx->ctr.c[SF_CTR_DSACK_OUT]++;
+    }
+    n += tcp_reass_sack_blocks(c, blk + n, room - n);
+    for (unsigned i = 0; i < n; i++) {
+        opt->sack[i][0] = blk[i][0];
+        opt->sack[i][1] = blk[i][1];
+    }
+    opt->nsack = (uint8_t)n;
+}
+
+/* ------------------------------------------------------- scoreboard */
+
+static void sb_remove(struct tcp_sb *sb, unsigned i)
+{
+    sb->sacked -= sb->r[i].end - sb->r[i].start;
+    for (unsigned k = i + 1; k < sb->n; k++)
+        sb->r[k - 1] = sb->r[k];
+    sb->n--;
+}
+
+/* Forgets what SND.UNA has passed: cumulatively acknowledged now. */
+static void sb_trim(struct tcp_sb *sb, uint32_t una)
+{
+    while (sb->n && seq_leq(sb->r[0].end, una))
+        sb_remove(sb, 0);
+    if (sb->n && seq_lt(sb->r[0].start, una)) {
+        sb->sacked -= una - sb->r[0].start;
+        sb->r[0].start = una;
+    }
+}
+
+/* Merges [s, e) (SND.UNA <= s < e <= SND.MAX, checked by the caller) into
+ * the sorted ranges. Returns the bytes newly SACKed. */
+static uint32_t sb_add(struct tcp_ctx *ctx, struct tcp_sb *sb, uint32_t s,
+                       uint32_t e)
+{
+    unsigned i = 0;
+    while (i < sb->n && seq_lt(sb->r[i].end, s))
+        i++;
+    unsigned j = i;
+    uint32_t before = sb->sacked;
+    uint32_t ns = s, ne = e;
+    while (j < sb->n && seq_leq(sb->r[j].start, e)) {
+        if (seq_lt(sb->r[j].start, ns))
+            ns = sb->r[j].start;
+        if (seq_gt(sb->r[j].end, ne))
+            ne = sb->r[j].end;
+        j++;
+    }
+    uint32_t absorbed = 0;
+    for (unsigned k = i; k < j; k++)
+        absorbed += sb->r[k].end - sb->r[k].start;
+    if (j == i) {
+        /* a new range: make room, forgetting the highest if full (it is
+         * retransmitted at worst, never freed) */
+        if (sb->n == TCP_SB_MAX) {
+            ctx->ctr.c[SF_CTR_SACK_SB_OVERFLOW]++;
+            if (i == sb->n)
+                return 0; /* the new block is itself the highest */
+            sb_remove(sb, sb->n - 1);
+        }
+        for (unsigned k = sb->n; k > i; k--)
+            sb->r[k] = sb->r[k - 1];
+        sb->n++;
+    } else {
+        for (unsigned k = j; k < sb->n; k++)
+            sb->r[i + 1 + k - j] = sb->r[k];
+        sb->n -= j - i - 1;
+    }
+    sb->r[i].start = ns;
+    sb->r[i].end = ne;
+    sb->sacked = sb->sacked - absorbed + (ne - ns);
+    return sb->sacked - before;
+}
+
+/* RFC 6675 4, IsLost (SeqNum): "This routine returns whether the given
+ * sequence number is considered to be lost. The routine returns true when
+ * either DupThresh discontiguous SACKed sequences have arrived above
+ * 'SeqNum' or more than (DupThresh - 1) * SMSS bytes with sequence numbers
+ * greater than 'SeqNum' have been SACKed." */
+static bool is_lost(const struct tcp_sb *sb, uint32_t seq, uint32_t mss)
+{
+    unsigned ranges = 0;
+    uint32_t bytes = 0;
+    for (unsigned i = sb->n; i-- > 0 && seq_gt(sb->r[i].end, seq);) {
+        ranges++;
+        bytes += sb->r[i].end - (seq_gt(sb->r[i].start, seq)
+                                     ? sb->r[i].start : seq + 1);
+    }
+    return ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * mss;
+}
+
+/* RFC 6675 4, SetPipe (): for each octet from HighACK to HighData not
+ * SACKed, "(a) If IsLost (S1) returns false: Pipe is incremented by 1
+ * octet. (b) If S1 <= HighRxt: Pipe is incremented by 1 octet." A hole
+ * has no SACKed octet in it, so IsLost is the same for all its octets. */
+uint32_t tcp_sack_pipe(const struct sf_conn *c)
+{
+    const struct tcp_sb *sb = c->sb;
+    uint32_t pipe = 0, at = c->snd_una;
+    for (unsigned i = 0; i <= sb->n; i++) {
+        uint32_t end = i < sb->n ? sb->r[i].start : c->snd_max;
+        if (seq_lt(at, end)) {
+            if (!is_lost(sb, at, c->snd_mss))
+                pipe += end - at;
+            if (seq_lt(at, sb->rxt_next))
+                pipe += (seq_lt(end, sb->rxt_next) ? end : sb->rxt_next) - at;
+        }
+        if (i < sb->n)
+            at = sb->r[i].end;
+    }
+    return pipe;
+}
+
+/* RFC 6675 4, NextSeg () rules (1) and (3): the first unSACKed octet S2
+ * with "(1.a) S2 is greater than HighRxt. (1.b) S2 is less than the
+ * highest octet covered by any received SACK." and, for rule (1), "(1.c)
+ * IsLost (S2) returns true." A segment of at most SMSS from there. */
+static bool next_hole(const struct sf_conn *c, bool need_lost, uint32_t *seq,
+                      uint32_t *len)
+{
+    const struct tcp_sb *sb = c->sb;
+    uint32_t at = c->snd_una;
+    for (unsigned i = 0; i < sb->n; i++) {
+        uint32_t hs = seq_gt(sb->rxt_next, at) ? sb->rxt_next : at;
+        uint32_t he = sb->r[i].start;
+        if (seq_lt(hs, he) && (!need_lost || is_lost(sb, hs, c->snd_mss))) {
+            *seq = hs;
+            *len = he - hs < c->snd_mss ? he - hs : c->snd_mss;
+            return true;
+        }
+        at = sb->r[i].end;
+    }
+    return false;
+}
+
+/* RFC 6675 4, NextSeg () rule (4): "a single 'rescue' retransmission per
+ * entry into loss recovery. If HighACK is greater than RescueRxt (or
+ * RescueRxt is undefined), then one segment of up to SMSS octets that
+ * MUST include the highest outstanding unSACKed sequence number SHOULD be
+ * returned, and RescueRxt set to RecoveryPoint. HighRxt MUST NOT be
+ * updated." */
+static bool rescue_seg(struct sf_conn *c, uint32_t *seq, uint32_t *len)
+{
+    struct tcp_sb *sb = c->sb;
+    if (sb->rescue_set && !seq_gt(c->snd_una, sb->rescue_rxt))
+        return false;
+    /* the highest unSACKed octet: below the last range if it reaches
+     * SND.MAX, else SND.MAX - 1 */
+    uint32_t top = c->snd_max;
+    for (unsigned i = sb->n; i-- > 0;) {
+        if (sb->r[i].end != top)
+            break;
+        top = sb->r[i].start;
+    }
+    if (!seq_gt(top, c->snd_una))
+        return false;
+    uint32_t n = top - c->snd_una < c->snd_mss ? top - c->snd_una : c->snd_mss;
+    *seq = top - n;
+    *len = n;
+    sb->rescue_set = true;
+    sb->rescue_rxt = c->recover;
+    return true;
+}
+
+/* Sends [seq, seq+len) again, as much of it as is data (and our FIN when
+ * it ends there). Returns the sequence space sent, 0 if nothing. */
+static uint32_t resend(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                       uint32_t len)
+{
+    uint32_t used = tcp_send_range(ctx, c, seq, len);
+    if (used) {
+        ctx->ctr.c[SF_CTR_SACK_RETRANSMITS]++;
+        c->sb->undo_retrans++;
+        c->sb->undo_sent++;
+    }
+    return used;
+}
+
+/* RFC 6675 5 (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit
+ * one or more segments as follows: (C.1) The scoreboard MUST be queried
+ * via NextSeg () for the sequence number range of the next segment to
+ * transmit (if any), and the given segment sent. (C.2) If any of the data
+ * octets sent in (C.1) are below HighData, HighRxt MUST be set to the
+ * highest sequence number of the retransmitted segment ... (C.4) The
+ * estimate of the amount of data outstanding in the network must be
+ * updated by incrementing pipe by the number of octets transmitted in
+ * (C.1). (C.5) If cwnd - pipe >= 1 SMSS, return to (C.1)". With PRR
+ * (tcp_sack_on_ack), cwnd is pipe + sndcnt, so this sends sndcnt. */
+unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                         unsigned max_segs)
+{
+    struct tcp_sb *sb = c->sb;
+    unsigned sent = 0;
+    while (sent < max_segs && sb->recovering) {
+        uint32_t pipe = tcp_sack_pipe(c);
+        if (c->cwnd < pipe || c->cwnd - pipe < c->snd_mss)
+            break;
+        uint32_t seq, len, used = 0;
+        uint32_t nxt = c->snd_nxt;
+        if (sb->first_due) {
+            /* RFC 6675 5 (4.3): "Retransmit the first data segment
+             * presumed dropped -- the segment starting with sequence
+             * number HighACK + 1", SACK information or not */
+            sb->first_due = false;
+            uint32_t end = sb->n ? sb->r[0].start : c->snd_max;
+            if (seq_gt(end, c->snd_una)) {
+                len = end - c->snd_una < c->snd_mss ? end - c->snd_una
+                                                    : c->snd_mss;
+                used = resend(ctx, c, c->snd_una, len);
+                if (seq_gt(c->snd_una + used, sb->rxt_next))
+                    sb->rxt_next = c->snd_una + used;
+            }
+        }
+        if (used) {
+            /* sent above */
+        } else if (next_hole(c, true, &seq, &len)) { /* rule (1) */
+            used = resend(ctx, c, seq, len);
+            sb->rxt_next = seq + used; /* (C.2) */
+        } else if (tcp_send_new_one(ctx, c)) { /* rule (2) */
+            used = c->snd_nxt - nxt;
+        } else if (next_hole(c, false, &seq, &len)) { /* rule (3) */
+            used = resend(ctx, c, seq, len);
+            sb->rxt_next = seq + used;
+        } else if (rescue_seg(c, &seq, &len)) { /* rule (4) */
+            used = resend(ctx, c, seq, len);
+        }
+        if (used == 0)
+            break;
+        /* RFC 6937 3: "On any data transmission or retransmission:
+         * prr_out += (data sent)" */
+        sb->prr_out += used;
+        sent++;
+    }
+    return sent;
+}
+
+/* After an RTO the sender goes back to SND.UNA; RFC 6675 5.1: "a SACK TCP
+ * sender SHOULD utilize all SACK information made available during the
+ * loss recovery following an RTO": what was SACKed since is skipped. */
+uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq)
+{
+    const struct tcp_sb *sb = c->sb;
+    for (unsigned i = 0; sb && i < sb->n; i++)
+        if (seq_leq(sb->r[i].start, seq) && seq_lt(seq, sb->r[i].end))
+            return sb->r[i].end;
+    return seq;
+}
+
+/* ------------------------------------------------------ ACK arrives */
+
+/* RFC 2883 5 (interpreting the option at the sender), paraphrased: the
+ * first block is a D-SACK if it lies at or below the cumulative ACK, or
+ * if it is a subset of the second block. */
+static bool is_dsack(const struct sf_tcp *s)
+{
+    const uint32_t(*b)[2] = s->opt.sack;
+    if (seq_leq(b[0][1], s->ack))
+        return true;
+    return s->opt.nsack > 1 && seq_geq(b[0][0], b[1][0]) &&
+           seq_leq(b[0][1], b[1][1]);
+}
+
+/* RFC 3708 (and RFC 2883 5's use of D-SACK): a recovery all of whose
+ * retransmissions the receiver reports as duplicates was spurious: put
+ * the window back. */
+static void maybe_undo(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_sb *sb = c->sb;
+    if (!sb || sb->recovering || !sb->undo_ok || sb->undo_sent == 0 ||
+        sb->undo_retrans != 0)
+        return;
+    sb->undo_ok = false;
+    if (c->cwnd < sb->undo_cwnd)
+        c->cwnd = sb->undo_cwnd;
+    if (c->ssthresh < sb->undo_ssthresh)
+        c->ssthresh = sb->undo_ssthresh;
+    ctx->ctr.c[SF_CTR_SACK_UNDO]++;
+    tcp_note(ctx, c, "recovery undone: every retransmission D-SACKed");
+}
+
+static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
+                       uint32_t e)
+{
+    ctx->ctr.c[SF_CTR_DSACK_IN]++;
+    struct tcp_sb *sb = c->sb;
+    if (!sb || !sb->undo_ok || sb->undo_retrans == 0 || !seq_lt(s, e) ||
+        seq_lt(s, sb->undo_marker) || seq_gt(e, c->snd_max))
+        return;
+    /* one duplicate per retransmitted segment, at most SMSS each */
+    uint32_t segs = (e - s + c->snd_mss - 1) / c->snd_mss;
+    sb->undo_retrans = segs >= sb->undo_retrans ? 0 : sb->undo_retrans - segs;
+    maybe_undo(ctx, c);
+}
+
+/* RFC 2018 8 and RFC 6675 5.1: the receiver may discard what it SACKed
+ * (reneging); the sender keeps the data until cumulatively acknowledged
+ * and forgets the SACK marks. Seen here when the cumulative ACK stops
+ * exactly where a SACKed range starts and this ACK no longer reports it:
+ * the receiver holds everything before that range and not the range. */
+static void check_reneging(struct tcp_ctx *ctx, struct sf_conn *c,
+                           const struct sf_tcp *s)
+{
+    struct tcp_sb *sb = c->sb;
+    if (!sb || sb->n == 0 || sb->r[0].start != c->snd_una)
+        return;
+    for (unsigned i = 0; i < s->opt.nsack; i++)
+        if (seq_leq(s->opt.sack[i][0], c->snd_una) &&
+            seq_gt(s->opt.sack[i][1], c->snd_una))
+            return;
+    ctx->ctr.c[SF_CTR_SACK_RENEGING]++;
+    tcp_note(ctx, c, "SACK reneging: scoreboard cleared (RFC 2018 8)");
+    sb->n = 0;
+    sb->sacked = 0;
+}
+
+/* Update () of RFC 6675 4: the blocks of s into the scoreboard. Returns
+ * the bytes newly SACKed. */
+static uint32_t sb_update(struct tcp_ctx *ctx, struct sf_conn *c,
+                          const struct sf_tcp *s)
+{
+    uint32_t news = 0;
+    for (unsigned i = 0; i < s->opt.nsack; i++) {
+        uint32_t bs = s->opt.sack[i][0], be = s->opt.sack[i][1];
+        if (i == 0 && is_dsack(s)) {
+            note_dsack(ctx, c, bs, be);
+            continue;
+        }
+        /* RFC 2018 3: "Left Edge ... the first sequence number of this
+         * block. Right Edge ... the sequence number immediately following
+         * the last sequence number of this block": a block must be
+         * non-empty and lie in what was sent and not acknowledged; the
+         * others are ignored (and counted). A block reaching below
+         * SND.UNA is cut there. */
+        if (!seq_lt(bs, be) || seq_gt(be, c->snd_max) ||
+            seq_leq(be, c->snd_una) || seq_gt(bs, c->snd_max)) {
+            ctx->ctr.c[SF_CTR_SACK_BLOCKS_BAD]++;
+            continue;
+        }
+        if (seq_lt(bs, c->snd_una))
+            bs = c->snd_una;
+        struct tcp_sb *sb = sb_get(c);
+        if (!sb)
+            return news;
+        news += sb_add(ctx, sb, bs, be);
+    }
+    return news;
+}
+
+/* RFC 6675 5, entering loss recovery: "(4.1) RecoveryPoint = HighData
+ * ... (4.2) ssthresh = cwnd = (FlightSize / 2) ... (4.3) Retransmit the
+ * first data segment presumed dropped ... (4.4) Run SetPipe ()"; RFC 6937
+ * 3: "At the beginning of recovery, initialize the PRR state ...
+ * prr_delivered = 0, prr_out = 0, RecoverFS = snd.nxt - snd.una". */
+static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_sb *sb = sb_get(c);
+    if (!sb)
+        return;
+    sb->undo_cwnd = c->cwnd;
+    sb->undo_ssthresh = c->ssthresh;
+    sb->undo_marker = c->snd_una;
+    sb->undo_retrans = sb->undo_sent = 0;
+    sb->undo_ok = true;
+    c->ssthresh = tcp_cc_loss_ssthresh(ctx, c);
+    c->recover = c->snd_max;
+    c->in_recovery = true;
+    sb->recovering = true;
+    sb->rxt_next = c->snd_una;
+    sb->first_due = true;
+    sb->rescue_set = false;
+    sb->prr_delivered = sb->prr_out = 0;
+    sb->recover_fs = c->snd_nxt - c->snd_una;
+    ctx->ctr.c[SF_CTR_FAST_RETRANSMITS]++;
+    ctx->ctr.c[SF_CTR_SACK_RECOVERIES]++;
+}
+
+/* RFC 6937 3, "On every ACK during recovery": the send quota sndcnt,
+ * applied as cwnd = pipe + sndcnt so that tcp_sack_output sends it. */
+static void prr_ack(struct sf_conn *c, int64_t delivered)
+{
+    struct tcp_sb *sb = c->sb;
+    uint64_t mss = c->snd_mss;
+    if (delivered > 0)
+        sb->prr_delivered += (uint32_t)delivered;
+    uint64_t pipe = tcp_sack_pipe(c);
+    uint64_t ss = c->ssthresh;
+    int64_t sndcnt;
+    if (pipe > ss) {
+        /* "sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out" */
+        uint64_t fs = sb->recover_fs ? sb->recover_fs : 1;
+        sndcnt = (int64_t)((sb->prr_delivered * ss + fs - 1) / fs) -
+                 (int64_t)sb->prr_out;
+    } else {
+        /* PRR-SSRB: "limit = MAX(prr_delivered - prr_out, DeliveredData)
+         * + MSS; sndcnt = MIN(ssthresh - pipe, limit)" */
+        int64_t limit = (int64_t)sb->prr_delivered - (int64_t)sb->prr_out;
+        if (limit < delivered)
+            limit = delivered;
+        limit += (int64_t)mss;
+        sndcnt = (int64_t)(ss - pipe);
+        if (sndcnt > limit)
+            sndcnt = limit;
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    /* RFC 6675 5 (4.3): the first segment presumed lost is retransmitted
+     * on entry, whatever the reduction says. */
+    if (sb->prr_out == 0 && sndcnt < (int64_t)mss)
+        sndcnt = (int64_t)mss;
+    uint64_t w = pipe + (uint64_t)sndcnt;
+    c->cwnd = w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
+}
+
+/* RFC 3042 2 (Limited Transmit), which RFC 6675 5 points to: "The
+ * first and second duplicate ACKs can also be used to trigger the
+ * transmission of previously unsent segments": one new segment per such
+ * ACK "if the receiver's advertised window allows, the total FlightSize
+ * would remain less than or equal to cwnd plus 2 segments, and the sender
+ * has previously unsent data available". With a small window this is
+ * what brings the third SACK (or duplicate ACK) that starts recovery. */
+static void limited_transmit(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    uint32_t cwnd = c->cwnd, flight = c->snd_nxt - c->snd_una;
+    uint32_t mss = c->snd_mss;
+    if (flight + mss > cwnd + 2 * mss)
+        return;
+    c->cwnd = flight + mss;
+    tcp_send_new_one(ctx, c);
+    c->cwnd = cwnd;
+}
+
+/* RFC 6675 5: the end of recovery, "once a TCP is in the loss recovery
+ * phase, ... until ... the cumulative acknowledgment point ... is at
+ * least RecoveryPoint"; RFC 6937 3: "cwnd = ssthresh" at its end. */
+static void leave_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_sb *sb = c->sb;
+    sb->recovering = false;
+    c->in_recovery = false;
+    c->dupacks = 0;
+    c->cwnd = c->ssthresh;
+    tcp_cc_recovery_exit(ctx, c);
+    sb->undo_end = c->snd_max;
+    maybe_undo(ctx, c);
+}
+
+/* The fifth step's ACK processing for a connection using SACK, after
+ * SND.UNA moved by acked bytes (ack_advance). dup: a duplicate ACK in the
+ * sense of RFC 5681 2. */
+void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                     const struct sf_tcp *s, uint32_t acked, bool dup)
+{
+    uint32_t prior_sacked = c->sb ? c->sb->sacked : 0;
+    if (c->sb)
+        sb_trim(c->sb, c->snd_una);
+    uint32_t news = sb_update(ctx, c, s);
+    if (acked)
+        check_reneging(ctx, c, s);
+    struct tcp_sb *sb = c->sb;
+    if (sb && sb->recovering) {
+        if (seq_geq(c->snd_una, c->recover)) {
+            leave_recovery(ctx, c);
+        } else {
+            /* RFC 6937 3: "DeliveredData = change_in(snd.una) +
+             * change_in(SACKd)" */
+            prr_ack(c, (int64_t)acked + (int64_t)sb->sacked -
+                           (int64_t)prior_sacked);
+        }
+    } else {
+        if (acked) {
+            c->dupacks = 0;
+            tcp_cc_on_newack(ctx, c, acked); /* growth, outside recovery */
+        }
+        /* RFC 6675 2: a duplicate acknowledgment, with SACK, is one that
+         * "contains ... a SACK block that ... SACKs new data" (a peer that
+         * sends no blocks is counted as RFC 5681 counts). */
+        bool counted = dup && (news || s->opt.nsack == 0);
+        if (counted && c->dupacks < UINT8_MAX)
+            c->dupacks++;
+        /* RFC 6675 5: "(a) ... DupAcks >= DupThresh ... (b) If DupAcks <
+         * DupThresh but IsLost (HighACK + 1) returns true ... go to step
+         * (4)", and only "If no previous loss event has occurred on the
+         * connection or the cumulative acknowledgment point is beyond the
+         * last value of RecoveryPoint" (and 5.1: "until HighACK is greater
+         * than or equal to the new value of RecoveryPoint" after an RTO).
+         * RecoveryPoint is HighData, the highest octet sent, and recover
+         * holds SND.MAX, one past it: beyond it is at or past recover. */
+        bool lost = sb && is_lost(sb, c->snd_una, c->snd_mss);
+        if ((dup || news) && (c->dupacks >= DUPTHRESH || lost) &&
+            seq_geq(c->snd_una, c->recover) && c->snd_una != c->snd_max) {
+            enter_recovery(ctx, c);
+            if (c->sb && c->sb->recovering)
+                prr_ack(c, (int64_t)acked + (int64_t)c->sb->sacked -
+                               (int64_t)prior_sacked);
+        } else if (counted && c->dupacks < DUPTHRESH) {
+            limited_transmit(ctx, c);
+        }
+    }
+    /* a D-SACK for the last episode would have come by now */
+    sb = c->sb;
+    if (sb && !sb->recovering && sb->undo_ok &&
+        seq_gt(c->snd_una, sb->undo_end))
+        sb->undo_ok = false;
+    /* nothing outstanding, no recovery and no undo pending: the
+     * scoreboard goes */
+    if (sb && !sb->recovering && c->snd_una == c->snd_max &&
+        !(sb->undo_ok && sb->undo_retrans))
+        tcp_sack_free(c);
+    /* RFC 8985 7.2 on an ACK of new data, now that the scoreboard is up
+     * to date (ack_advance armed the RTO before it was) */
+    if (acked && tcp_timer_pending(c, TT_REXMT) && !c->persist_on)
+        tcp_tlp_arm(ctx, c);
+}
+
+/* RFC 6675 5.1: on an RTO "RecoveryPoint MUST be set to HighData ... the
+ * loss recovery algorithm outlined in this document MUST be terminated"
+ * (tcp_cc_on_rto sets recover); RFC 2018 8: "after a retransmit timeout
+ * the data sender SHOULD turn off all of the SACKed bits, since the
+ * timeout might indicate that the data receiver has reneged". */
+void tcp_sack_on_rto(struct sf_conn *c)
+{
+    tcp_sack_free(c);
+}
+
+/* How many blocks tcp_sack_fill would offer now (before the option space
+ * is taken into account). */
+unsigned tcp_sack_nblocks(const struct sf_conn *c)
+{
+    uint32_t blk[4][2];
+    unsigned n = c->dsack_on ? 1u : 0u;
+    return n + tcp_reass_sack_blocks(c, blk, 4 - n);
+}
+
+unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
+                         unsigned max)
+{
+    unsigned n = 0;
+    for (; c->sb && n < c->sb->n && n < max; n++) {
+        out[n][0] = c->sb->r[n].start;
+        out[n][1] = c->sb->r[n].end;
+    }
+    return n;
+}
+
+/* ------------------------------------------- RFC 8985 7: tail loss probe */
+
+/* RFC 8985 7.2: "A sender SHOULD schedule a PTO only if all of the
+ * following conditions are met: The connection supports SACK [RFC2018].
+ * The connection has no SACKed sequences in the SACK scoreboard. The
+ * connection is not in loss recovery." (and has an RTT sample, data
+ * outstanding, no backed-off RTO and an open peer window). */
+static bool tlp_allowed(const struct sf_conn *c)
+{
+    return c->sack_ok && c->syn_acked && c->have_rtt &&
+           c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
+           (!c->sb || c->sb->n == 0) && c->snd_wnd != 0 && !c->persist_on;
+}
+
+/* RFC 8985 7.2: "PTO = 2 * SRTT. If FlightSize is equal to one segment,
+ * add WCDelAckT (the worst-case delayed ACK timer, 200 ms) to PTO ...
+ * If RTO is earlier, the RTO stays." The PTO takes the place of the
+ * running retransmission timer; the RTO is armed again once it fires. */
+void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (!tlp_allowed(c) || !tcp_timer_pending(c, TT_REXMT))
+        return;
+    sf_time_t pto = 2 * (sf_time_t)c->srtt_us * SF_USEC;
+    if (c->snd_max - c->snd_una <= c->snd_mss)
+        pto += 200 * SF_MSEC;
+    if (pto < ctx->cfg->timer_granularity)
+        pto = ctx->cfg->timer_granularity;
+    if (pto >= tcp_rto(c)) {
+        if (c->tlp_on) /* the PTO would come later than the RTO */
+            tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        return;
+    }
+    c->deadline[TT_REXMT] = ctx->now + pto;
+    c->tlp_on = true;
+    tcp_timer_rearm(ctx, c);
+}
+
+/* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
+ * window allows new data to be sent: Transmit that new segment ...
+ * Otherwise: Retransmit the last segment" and "rearm the RTO". */
+/* The conditions of 7.2 held when the probe was scheduled; SACK blocks
+ * that came since (too few for recovery) do not cancel it. */
+bool tcp_tlp_due(const struct sf_conn *c)
+{
+    return c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
+           c->syn_acked;
+}
+
+void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    ctx->ctr.c[SF_CTR_TLP_PROBES]++;
+    tcp_note(ctx, c, "tail loss probe (RFC 8985 7.3)");
+    uint32_t cwnd = c->cwnd;
+    c->cwnd = UINT32_MAX / 2; /* the probe is not held by cwnd */
+    bool sent = tcp_send_new_one(ctx, c);
+    c->cwnd = cwnd;
+    if (!sent)
+        tcp_send_last(ctx, c);
+    tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+}
