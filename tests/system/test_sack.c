@@ -175,7 +175,7 @@ static struct result bulk(uint64_t seed, double loss, bool sack)
 }
 
 /* Three seeds each way, the timeouts summed. */
-static void compare(uint64_t seed, double loss)
+static void compare(uint64_t seed, double loss, bool timeouts_expected)
 {
     uint64_t rto_off = 0, rto_on = 0;
     for (uint64_t k = 0; k < 3; k++) {
@@ -191,19 +191,24 @@ static void compare(uint64_t seed, double loss)
     fprintf(stderr, "loss %.0f%%: %llu RTOs without SACK, %llu with\n",
             loss * 100, (unsigned long long)rto_off,
             (unsigned long long)rto_on);
-    /* with SACK, at most half as many timeouts, and some without */
-    CHECK(rto_off > 0);
-    CHECK(rto_on * 2 <= rto_off);
+    /* with SACK never more timeouts; where NewReno times out (5 %: at
+     * 1 %, with RFC 7323's timing on, it no longer does), at most half
+     * as many */
+    CHECK(rto_on <= rto_off);
+    if (timeouts_expected) {
+        CHECK(rto_off > 0);
+        CHECK(rto_on * 2 <= rto_off);
+    }
 }
 
 static void test_loss_1pct(void)
 {
-    compare(11, 0.01);
+    compare(11, 0.01, false);
 }
 
 static void test_loss_5pct(void)
 {
-    compare(12, 0.05);
+    compare(12, 0.05, true);
 }
 
 static const struct check_case cases[] = {
