@@ -7,6 +7,7 @@
  * resolution), reads in batches and writes what is due. */
 #include "synfin/relay.h"
 #include "link/impair.h"
+#include "link/netdev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -278,51 +279,6 @@ static int enter_netns(const char *ns, char *err, size_t errlen)
     return 0;
 }
 
-static void set_sin(struct sockaddr *sa, uint32_t ip)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(ip);
-    memcpy(sa, &sin, sizeof sin);
-}
-
-/* Address (if any), MTU and up, in the current namespace. */
-static int config_dev(const char *name, uint32_t ip, int prefix, int mtu,
-                      char *err, size_t errlen)
-{
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    memcpy(ifr.ifr_name, name, strlen(name));
-    const char *what = NULL;
-    if (ip) {
-        uint32_t mask = prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-        set_sin(&ifr.ifr_addr, ip);
-        if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
-            what = "set the address";
-        set_sin(&ifr.ifr_netmask, mask);
-        if (!what && ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
-            what = "set the netmask";
-    }
-    ifr.ifr_mtu = mtu;
-    if (!what && ioctl(s, SIOCSIFMTU, &ifr) < 0)
-        what = "set the MTU";
-    if (!what && ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-        what = "read the flags";
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (!what && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-        what = "bring it up";
-    if (what)
-        snprintf(err, errlen, "cannot %s on %s: %s", what, name, strerror(errno));
-    close(s);
-    return what ? -1 : 0;
-}
-
 static int open_dev(struct sf_relay *r, int k, const struct sf_relay_cfg *cfg,
                     char *err, size_t errlen)
 {
@@ -353,7 +309,7 @@ static int open_dev(struct sf_relay *r, int k, const struct sf_relay_cfg *cfg,
     }
     r->fd[k] = fd;
     memcpy(r->name[k], ifr.ifr_name, sizeof r->name[k] - 1);
-    return config_dev(r->name[k], cfg->addr[k], cfg->prefix[k],
+    return link_netdev_config(r->name[k], cfg->addr[k], cfg->prefix[k],
                       cfg->mtu ? cfg->mtu : 1500, err, errlen);
 }
 

@@ -15,6 +15,7 @@
 #include "synfin/tun.h"
 #include "link/gso.h"
 #include "link/impair.h"
+#include "link/netdev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,50 +140,10 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
     return 0;
 }
 
-static int ifioctl(int s, unsigned long req, struct ifreq *ifr, const char *what,
-                   const char *dev, char *err, size_t errlen)
-{
-    if (ioctl(s, req, ifr) == 0)
-        return 0;
-    snprintf(err, errlen, "cannot %s on %s: %s%s", what, dev, strerror(errno),
-             errno == EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
-    return -1;
-}
-
-static void set_sin(struct sockaddr *sa, uint32_t ip)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(ip);
-    memcpy(sa, &sin, sizeof sin);
-}
-
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen)
 {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    memcpy(ifr.ifr_name, t->name, strlen(t->name));
-    uint32_t mask = prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-    int r = 0;
-    set_sin(&ifr.ifr_addr, ip);
-    r = r ? r : ifioctl(s, SIOCSIFADDR, &ifr, "set the address", t->name, err, errlen);
-    set_sin(&ifr.ifr_netmask, mask);
-    r = r ? r : ifioctl(s, SIOCSIFNETMASK, &ifr, "set the netmask", t->name, err, errlen);
-    ifr.ifr_mtu = mtu;
-    r = r ? r : ifioctl(s, SIOCSIFMTU, &ifr, "set the MTU", t->name, err, errlen);
-    if (!r)
-        r = ifioctl(s, SIOCGIFFLAGS, &ifr, "read the flags", t->name, err, errlen);
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    r = r ? r : ifioctl(s, SIOCSIFFLAGS, &ifr, "bring up", t->name, err, errlen);
-    close(s);
-    return r;
+    return link_netdev_config(t->name, ip, prefix, mtu, err, errlen);
 }
 
 void sf_tun_seed(struct sf_tun *t, uint64_t seed)
