@@ -37,12 +37,13 @@ struct tcp_rack {
      * RACK.min_RTT ... RACK.fack: The highest sequence number delivered
      * ... RACK.reordering_seen ... RACK.reo_wnd_mult ... RACK.dsack_round
      * ... RACK.reo_wnd_persist" */
-    uint32_t xmit_ts, end_seq, rtt_us, min_rtt_us, fack;
+    uint32_t xmit_ts, end_seq, rtt_us, fack;
     uint32_t dsack_round;
     uint32_t timeout_us; /* the reordering timer wanted (0: none) */
     bool have;           /* xmit_ts/end_seq/rtt hold a delivered segment */
-    bool have_fack, reord, dsack_round_set;
-    uint8_t reo_wnd_mult, reo_wnd_persist;
+    bool have_fack, dsack_round_set;
+    /* RACK.min_RTT, RACK.reordering_seen, RACK.reo_wnd_mult and
+     * RACK.reo_wnd_persist live in the TCB: they outlast a flight */
 };
 
 static inline int32_t tdiff(uint32_t a, uint32_t b)
@@ -139,7 +140,8 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         r = c->rack = calloc(1, sizeof *r);
         if (!r)
             return; /* RFC 6675's DupThresh rule alone */
-        r->reo_wnd_mult = 1;
+        if (c->rack_reo_mult == 0)
+            c->rack_reo_mult = 1;
     }
     trim(r, c->snd_una);
     uint32_t end = seq + n;
@@ -211,17 +213,19 @@ static bool sent_after(uint32_t t1, uint32_t s1, uint32_t t2, uint32_t s2)
  * min(RACK.reo_wnd_mult * RACK.min_RTT / 4, SRTT)" */
 static uint32_t reo_wnd(const struct sf_conn *c, const struct tcp_rack *r)
 {
-    if (!r->reord) {
+    if (!c->rack_reord) {
         if (c->in_recovery || c->nrexmt)
             return 0;
-        uint32_t segs = 0;
+        /* RACK.segs_sacked: the SACKed segments (ranges still listed
+         * are above SND.UNA) */
+        uint32_t segs = 0, mss = c->snd_mss ? c->snd_mss : 1;
         for (unsigned i = 0; i < r->n; i++)
             if (r->s[i].flags & SEG_DELIVERED)
-                segs++;
+                segs += (r->s[i].end - r->s[i].start + mss - 1) / mss;
         if (segs >= 3)
             return 0;
     }
-    uint64_t w = (uint64_t)r->reo_wnd_mult * r->min_rtt_us / 4;
+    uint64_t w = (uint64_t)c->rack_reo_mult * c->rack_min_rtt_us / 4;
     if (c->have_rtt && w > c->srtt_us)
         w = c->srtt_us;
     return (uint32_t)w;
@@ -270,6 +274,17 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!r)
         return 0;
     uint32_t now = tcp_now_us(ctx);
+    trim(r, prior_una);
+    /* a range is delivered whole or not at all: cut the ranges where the
+     * scoreboard's SACKed ranges begin and end (segment edges), so the
+     * segments of a burst sent as one range are told apart again */
+    uint32_t rg[TCP_SB_MAX][2];
+    unsigned nr = tcp_sack_ranges(c, rg, TCP_SB_MAX);
+    split_at(r, c->snd_una);
+    for (unsigned k = 0; k < nr; k++) {
+        split_at(r, rg[k][0]);
+        split_at(r, rg[k][1]);
+    }
     for (unsigned i = 0; i < r->n; i++) {
         struct tcp_rack_seg *e = &r->s[i];
         if (e->flags & SEG_DELIVERED)
@@ -286,8 +301,8 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
          * first transmission. */
         uint32_t rtt = (uint32_t)(tdiff(now, e->ts_us) > 0
                                       ? tdiff(now, e->ts_us) : 0);
-        bool ambiguous = (e->flags & SEG_RETRANS) && r->min_rtt_us &&
-                         rtt < r->min_rtt_us;
+        bool ambiguous = (e->flags & SEG_RETRANS) && c->rack_min_rtt_us &&
+                         rtt < c->rack_min_rtt_us;
         /* RFC 8985 6.2 step 3 [from memory], RACK_detect_reordering:
          * "If Segment.end_seq > RACK.fack: RACK.fack = Segment.end_seq.
          * Else if Segment.end_seq < RACK.fack AND Segment.retransmitted
@@ -296,9 +311,9 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
             r->fack = e->end;
             r->have_fack = true;
         } else if (seq_lt(e->end, r->fack) && !(e->flags & SEG_RETRANS)) {
-            if (!r->reord)
+            if (!c->rack_reord)
                 ctx->ctr.c[SF_CTR_RACK_REORDER]++;
-            r->reord = true;
+            c->rack_reord = true;
         }
         if (ambiguous)
             continue;
@@ -306,8 +321,8 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
          * rtt)"; step 2: "If RACK_sent_after(Segment.xmit_ts,
          * Segment.end_seq, RACK.xmit_ts, RACK.end_seq): RACK.xmit_ts =
          * Segment.xmit_ts; RACK.end_seq = Segment.end_seq" */
-        if (!r->min_rtt_us || rtt < r->min_rtt_us)
-            r->min_rtt_us = rtt ? rtt : 1;
+        if (!c->rack_min_rtt_us || rtt < c->rack_min_rtt_us)
+            c->rack_min_rtt_us = rtt ? rtt : 1;
         if (!r->have || sent_after(e->ts_us, e->end, r->xmit_ts, r->end_seq)) {
             r->xmit_ts = e->ts_us;
             r->end_seq = e->end;
@@ -326,9 +341,9 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     if (!r->dsack_round_set && dsack) {
         r->dsack_round = c->snd_max;
         r->dsack_round_set = true;
-        if (r->reo_wnd_mult < 255)
-            r->reo_wnd_mult++;
-        r->reo_wnd_persist = 16;
+        if (c->rack_reo_mult < 255)
+            c->rack_reo_mult++;
+        c->rack_reo_persist = 16;
     }
     trim(r, c->snd_una);
     unsigned lost = detect_loss(ctx, c);
@@ -342,13 +357,10 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
  * RACK.reo_wnd_mult = 1" */
 void tcp_rack_recovery_done(struct sf_conn *c)
 {
-    struct tcp_rack *r = c->rack;
-    if (!r)
-        return;
-    if (r->reo_wnd_persist)
-        r->reo_wnd_persist--;
-    if (r->reo_wnd_persist == 0)
-        r->reo_wnd_mult = 1;
+    if (c->rack_reo_persist)
+        c->rack_reo_persist--;
+    if (c->rack_reo_persist == 0)
+        c->rack_reo_mult = 1;
 }
 
 /* RFC 8985 6.3 [from memory]: "RACK_detect_loss_and_arm_timer(): timeout

@@ -159,9 +159,14 @@ struct sf_conn {
     /* RFC 8985 6 RACK (rack.c): rack_want (cfg.rack, SF_TCP_RACK);
      * rack_tmr_on: TT_REXMT holds the reordering timer (6.3) */
     bool rack_want : 1, rack_tmr_on : 1;
+    bool rack_reord : 1; /* RFC 8985 6.1 RACK.reordering_seen */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
     struct tcp_rack *rack; /* RFC 8985 send times, while data is in flight */
+    /* RFC 8985 6.1, kept while idle (the path's): RACK.min_RTT (0: none
+     * yet), RACK.reo_wnd_mult, RACK.reo_wnd_persist */
+    uint32_t rack_min_rtt_us;
+    uint8_t rack_reo_mult, rack_reo_persist;
 
     /* --- RFC 7323 (wscale.c, ts.c) and buffer autotuning --- */
     uint32_t ts_recent;    /* TS.Recent (4.3) */
