@@ -46,6 +46,10 @@ struct tcp_rack {
      * RACK.reo_wnd_persist live in the TCB: they outlast a flight */
 };
 
+/* docs/stream.md states the bound: keep it true */
+_Static_assert(sizeof(struct tcp_rack) <= 1088, "struct tcp_rack grew: "
+                                                "update docs/stream.md");
+
 static inline int32_t tdiff(uint32_t a, uint32_t b)
 {
     return (int32_t)(a - b);
@@ -163,8 +167,12 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
             seq = c->snd_una;
         if (seq_lt(seq, re)) {
             split_at(r, re);
-            unsigned i = split_at(r, seq);
-            for (; i < r->n && seq_leq(r->s[i].end, re); i++) {
+            split_at(r, seq);
+            /* (a full list may have merged the cut ranges again: every
+             * range overlapping the resent bytes takes the new time) */
+            for (unsigned i = 0; i < r->n; i++) {
+                if (!seq_lt(r->s[i].start, re) || !seq_gt(r->s[i].end, seq))
+                    continue;
                 r->s[i].ts_us = now;
                 r->s[i].flags |= SEG_RETRANS;
                 r->s[i].flags &= ~(SEG_NEED_RXT | SEG_DELIVERED);
@@ -464,7 +472,13 @@ void tcp_rack_on_rto(struct sf_conn *c)
         r->s[i].flags &= ~(SEG_NEED_RXT | SEG_DELIVERED);
 }
 
-unsigned tcp_rack_entries(const struct sf_conn *c)
+unsigned tcp_rack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
+                         unsigned max)
 {
-    return c->rack ? c->rack->n : 0;
+    unsigned n = 0;
+    for (; c->rack && n < c->rack->n && n < max; n++) {
+        out[n][0] = c->rack->s[n].start;
+        out[n][1] = c->rack->s[n].end;
+    }
+    return n;
 }

@@ -445,7 +445,9 @@ bool tcp_rack_next_lost(const struct sf_conn *c, uint32_t *seq,
                         uint32_t *len);
 uint32_t tcp_rack_pipe(const struct sf_conn *c);
 void tcp_rack_on_rto(struct sf_conn *c);
-unsigned tcp_rack_entries(const struct sf_conn *c);
+/* The send-time ranges (for checks: fuzz/fuzz_sack.c); returns n. */
+unsigned tcp_rack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
+                         unsigned max);
 /* sack.c: the reordering timer fired (RFC 8985 6.3) */
 void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c);
 
