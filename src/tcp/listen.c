@@ -220,6 +220,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     ring_free(&tmp->sndbuf);
     ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
+    tcp_rack_free(tmp);
 }
 
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,

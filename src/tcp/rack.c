@@ -136,7 +136,8 @@ static void trim(struct tcp_rack *r, uint32_t una)
 void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                    uint32_t n)
 {
-    if (!c->rack_want || !c->sack_ok || n == 0)
+    /* data only: not the SYN (or a SYN queue's SYN,ACK) */
+    if (!c->rack_want || !c->sack_ok || !c->syn_acked || n == 0)
         return;
     uint32_t now = tcp_now_us(ctx);
     struct tcp_rack *r = c->rack;
