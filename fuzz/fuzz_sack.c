@@ -10,7 +10,11 @@
  *   - the send buffer still holds everything not cumulatively acknowledged
  *     (RFC 2018 8: SACKed data is not freed);
  *   - one ACK makes the stack send at most a window's worth of segments
- *     (no retransmission storm).
+ *     (no retransmission storm);
+ *   - RFC 8985 RACK (on for inputs of even length): its send-time ranges
+ *     are at most TCP_RACK_MAX, non-empty, contiguous, from SND.UNA or
+ *     before to SND.MAX (every byte in flight has a send time); the
+ *     reordering timer only holds a running retransmission-timer slot.
  * Then the stack is freed (ASan reports any leak). */
 #include "stack/stack_int.h"
 #include "synfin/synfin.h"
@@ -122,6 +126,21 @@ static void check(struct fz *f, unsigned sent)
     /* one event: at most a window of segments (65535 / 536) and an ACK:
      * no retransmission storm */
     need(sent <= 65535 / MSS + 4, "at most a window of segments per event");
+    uint32_t rr[TCP_RACK_MAX + 1][2];
+    unsigned nr = tcp_rack_ranges(c, rr, TCP_RACK_MAX + 1);
+    need(nr <= TCP_RACK_MAX, "at most TCP_RACK_MAX RACK ranges");
+    need(!nr || c->rack_want, "no RACK state with RACK off");
+    for (unsigned i = 0; i < nr; i++) {
+        need(seq_lt(rr[i][0], rr[i][1]), "a RACK range is not empty");
+        need(seq_leq(rr[i][1], c->snd_max), "a RACK range ends <= SND.MAX");
+        if (i)
+            need(rr[i - 1][1] == rr[i][0], "RACK ranges contiguous");
+    }
+    need(!nr || rr[nr - 1][1] == c->snd_max, "RACK ranges reach SND.MAX");
+    need(!nr || seq_leq(rr[0][0], c->snd_una),
+         "every byte in flight has a send time");
+    need(!c->rack_tmr_on || tcp_timer_pending(c, TT_REXMT),
+         "the RACK timer is in a running slot");
 }
 
 /* One record: 1 byte kind, 2 bytes ACK advance, 1 byte block count, then
@@ -187,6 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.output = record_output;
     cfg.output_ctx = f;
     cfg.sack = true;
+    cfg.rack = (size & 1) == 0;
     for (int i = 0; i < 16; i++)
         cfg.seed[i] = (uint8_t)(0x5a ^ i);
     f->now = 1000 * SF_SEC;

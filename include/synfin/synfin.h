@@ -269,7 +269,10 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \
     X(ECN_ECE_RCVD, "ACKs received with ECE")                               \
     X(ECN_REDUCTIONS, "congestion window reductions for ECE (once per window)") \
-    X(ECN_CWR_SENT, "segments sent with CWR")
+    X(ECN_CWR_SENT, "segments sent with CWR")                               \
+    X(RACK_LOST, "segment ranges RACK declared lost (RFC 8985 6.2)")          \
+    X(RACK_REORDER, "flights where RACK saw reordering (RFC 8985 6.2)")       \
+    X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -465,6 +468,10 @@ struct sf_stack_cfg {
      * per socket): SF_CC_CUBIC (RFC 9438 with HyStart++, the default) or
      * SF_CC_RENO (RFC 5681 with RFC 6582 NewReno recovery). */
     enum sf_cc cc;
+    /* RFC 8985 6 RACK time-based loss detection on SACK connections (in
+     * place of RFC 6675's DupThresh rule). Default on (as Linux
+     * tcp_recovery); SF_TCP_RACK per socket. */
+    bool rack;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -525,6 +532,9 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 /* synfin's own: RFC 3168 ECN for this socket, 0..2 as sf_stack_cfg.ecn
  * (set before connect/listen; a listener's children take its value). */
 #define SF_TCP_ECN 0x5ec
+/* synfin's own: int, 0 or 1: RFC 8985 RACK loss detection (default
+ * cfg.rack); only SACK connections use it. */
+#define SF_TCP_RACK 0x5ac8
 /* The congestion control algorithm by name, as Linux's TCP_CONGESTION:
  * set takes the name's bytes ("cubic", "reno"; SF_ENOENT for an unknown
  * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */

@@ -405,6 +405,11 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         if (v != 0 && v != 1) return SF_EINVAL;
         if (c->state != SF_CLOSED && c->state != SF_LISTEN) return SF_EISCONN;
         c->sack_want = v != 0; return 0;
+    case SF_TCP_RACK: /* RFC 8985 6: takes effect on the next send */
+        if (v != 0 && v != 1) return SF_EINVAL;
+        c->rack_want = v != 0;
+        if (!c->rack_want) tcp_rack_free(c);
+        return 0;
     case SF_TCP_ECN: /* RFC 3168: 0 off, 1 ask and accept, 2 accept */
         if (v < 0 || v > 2) return SF_EINVAL;
         c->ecn_mode = (uint8_t)v; return 0;
@@ -462,6 +467,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
                                      ? c->sack_want : c->sack_ok);
     case SF_TCP_ECN: return put_int(val, len, c->ecn_mode);
+    case SF_TCP_RACK: return put_int(val, len, c->rack_want);
     default: return SF_ENOPROTOOPT;
     }
 }

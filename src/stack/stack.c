@@ -48,6 +48,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->rcvbuf_max = 6u << 20; /* as Linux tcp_rmem[2] */
     cfg->sndbuf_max = 4u << 20; /* as Linux tcp_wmem[2] */
     cfg->sack = true;
+    cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
 }
 

@@ -22,6 +22,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->sndbuf_size = cfg->sndbuf;
     c->rcvbuf_size = cfg->rcvbuf;
     c->sack_want = cfg->sack;
+    c->rack_want = cfg->rack;
     c->ecn_mode = cfg->ecn;
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     c->want_wscale = cfg->wscale; /* RFC 7323, per stack, then socket */
@@ -38,6 +39,7 @@ void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
     ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     tcp_sack_free(c);
+    tcp_rack_free(c);
     free(c->lq);
     c->lq = NULL;
     ctx->ctr.conns_in_state[c->state]--;
@@ -189,6 +191,7 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
         ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     tcp_sack_free(c);
+    tcp_rack_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
 }

@@ -121,6 +121,7 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->rcvbuf_lock = l->rcvbuf_lock;
     c->sndbuf_lock = l->sndbuf_lock;
     c->sack_want = l->sack_want;
+    c->rack_want = l->rack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
 }
@@ -219,6 +220,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     ring_free(&tmp->sndbuf);
     ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
+    tcp_rack_free(tmp);
 }
 
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,

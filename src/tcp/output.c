@@ -128,6 +128,7 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_start_us = tcp_now_us(ctx);
     }
     tcp_cc_on_send(ctx, c, seq, n, fresh); /* RTT samples for HyStart++ */
+    tcp_rack_sent(ctx, c, seq, n); /* RFC 8985 6.1: Segment.xmit_ts */
     /* RFC 6298 5.1: start the timer if it is not running. A persist
      * timer in the slot is not a retransmission timer: the data sent now
      * arms the RTO afresh (now + RTO), it does not inherit the persist

@@ -222,6 +222,10 @@ static bool is_lost(const struct tcp_sb *sb, uint32_t seq, uint32_t mss)
  * has no SACKed octet in it, so IsLost is the same for all its octets. */
 uint32_t tcp_sack_pipe(const struct sf_conn *c)
 {
+    /* RFC 8985 6 [from memory]: with RACK, "lost" in SetPipe is RACK's
+     * marking, not IsLost's DupThresh rule */
+    if (tcp_rack_active(c))
+        return tcp_rack_pipe(c);
     const struct tcp_sb *sb = c->sb;
     uint32_t pipe = 0, at = c->snd_una;
     for (unsigned i = 0; i <= sb->n; i++) {
@@ -338,8 +342,23 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
                     sb->rxt_next = c->snd_una + used;
             }
         }
+        bool rack = tcp_rack_active(c);
         if (used) {
             /* sent above */
+        } else if (rack) {
+            /* RFC 8985 6 [from memory]: RACK "can be used as a
+             * replacement for the DupThresh-based IsLost ()" : rule (1)
+             * sends what RACK marked lost (a lost retransmission
+             * included), rule (2) new data; rules (3) and (4) would
+             * resend data nobody thinks lost -- RACK's timer, the probe
+             * and the RTO cover the tail instead. */
+            if (tcp_rack_next_lost(c, &seq, &len)) {
+                used = resend(ctx, c, seq, len);
+                if (seq_gt(seq + used, sb->rxt_next))
+                    sb->rxt_next = seq + used;
+            } else if (tcp_send_new_one(ctx, c)) {
+                used = c->snd_nxt - nxt;
+            }
         } else if (next_hole(c, true, &seq, &len)) { /* rule (1) */
             used = resend(ctx, c, seq, len);
             sb->rxt_next = seq + used; /* (C.2) */
@@ -493,7 +512,8 @@ static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     c->in_recovery = true;
     sb->recovering = true;
     sb->rxt_next = c->snd_una;
-    sb->first_due = true;
+    /* with RACK, rule (1) sends what RACK marked lost instead */
+    sb->first_due = !tcp_rack_active(c);
     sb->rescue_set = false;
     sb->prr_delivered = sb->prr_out = 0;
     sb->recover_fs = c->snd_nxt - c->snd_una;
@@ -567,6 +587,7 @@ static void leave_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     c->dupacks = 0;
     c->cwnd = c->ssthresh;
     tcp_cc_recovery_exit(ctx, c);
+    tcp_rack_recovery_done(c); /* RFC 8985 6.2 step 4: reo_wnd_persist */
     sb->undo_end = c->snd_max;
     maybe_undo(ctx, c);
 }
@@ -583,6 +604,10 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     uint32_t news = sb_update(ctx, c, s);
     if (acked)
         check_reneging(ctx, c, s);
+    /* RFC 8985 6.2: RACK's update and loss detection on every ACK */
+    bool rack = tcp_rack_active(c);
+    unsigned rack_lost = tcp_rack_on_ack(ctx, c, s, c->snd_una - acked,
+                                         s->opt.nsack && is_dsack(s));
     struct tcp_sb *sb = c->sb;
     if (sb && sb->recovering) {
         if (seq_geq(c->snd_una, c->recover)) {
@@ -612,8 +637,16 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
          * than or equal to the new value of RecoveryPoint" after an RTO).
          * RecoveryPoint is HighData, the highest octet sent, and recover
          * holds SND.MAX, one past it: beyond it is at or past recover. */
-        bool lost = sb && is_lost(sb, c->snd_una, c->snd_mss);
-        if ((dup || news) && (c->dupacks >= DUPTHRESH || lost) &&
+        /* RFC 8985 6.2 [from memory]: with RACK, loss is RACK's
+         * marking ("a segment is lost if a later-sent one was delivered
+         * RACK.rtt + RACK.reo_wnd after it was sent"); the DupThresh
+         * rule stays for connections without RACK state. A D-SACK (a
+         * duplicate) is no loss signal: it SACKs nothing new. */
+        bool lost = rack ? rack_lost != 0
+                         : sb && is_lost(sb, c->snd_una, c->snd_mss);
+        bool trig = rack ? lost : (dup || news) &&
+                                      (c->dupacks >= DUPTHRESH || lost);
+        if (trig &&
             seq_geq(c->snd_una, c->recover) && c->snd_una != c->snd_max) {
             enter_recovery(ctx, c);
             if (c->sb && c->sb->recovering)
@@ -637,6 +670,25 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
      * to date (ack_advance armed the RTO before it was) */
     if (acked && tcp_timer_pending(c, TT_REXMT) && !c->persist_on)
         tcp_tlp_arm(ctx, c);
+    /* RFC 8985 6.3: the reordering timer for segments not yet lost */
+    tcp_rack_arm(ctx, c);
+}
+
+/* RFC 8985 6.3 [from memory]: "RACK_detect_loss_and_arm_timer()" when
+ * the reordering timer expires: losses found start recovery (RFC 6675
+ * 5 (4), with PRR) or feed the running one. */
+void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    unsigned lost = tcp_rack_timer(ctx, c);
+    if (lost && !tcp_sack_recovering(c) && seq_geq(c->snd_una, c->recover) &&
+        c->snd_una != c->snd_max && c->nrexmt == 0) {
+        enter_recovery(ctx, c);
+        if (c->sb && c->sb->recovering)
+            prr_ack(c, 0);
+    }
+    if (lost && tcp_sack_recovering(c))
+        tcp_output(ctx, c);
+    tcp_rack_arm(ctx, c);
 }
 
 /* RFC 6675 5.1: on an RTO "RecoveryPoint MUST be set to HighData ... the

@@ -156,8 +156,17 @@ struct sf_conn {
     bool sack_want : 1, sack_ok : 1;
     bool dsack_on : 1; /* RFC 2883: a D-SACK block is owed, dsack[] */
     bool tlp_on : 1;   /* TT_REXMT holds the RFC 8985 loss probe (PTO) */
+    /* RFC 8985 6 RACK (rack.c): rack_want (cfg.rack, SF_TCP_RACK);
+     * rack_tmr_on: TT_REXMT holds the reordering timer (6.3) */
+    bool rack_want : 1, rack_tmr_on : 1;
+    bool rack_reord : 1; /* RFC 8985 6.1 RACK.reordering_seen */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
+    struct tcp_rack *rack; /* RFC 8985 send times, while data is in flight */
+    /* RFC 8985 6.1, kept while idle (the path's): RACK.min_RTT (0: none
+     * yet), RACK.reo_wnd_mult, RACK.reo_wnd_persist */
+    uint32_t rack_min_rtt_us;
+    uint8_t rack_reo_mult, rack_reo_persist;
 
     /* --- RFC 7323 (wscale.c, ts.c) and buffer autotuning --- */
     uint32_t ts_recent;    /* TS.Recent (4.3) */
@@ -417,6 +426,30 @@ void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
                          unsigned max);
+
+/* rack.c: RFC 8985 6 RACK. At most this many send-time ranges per
+ * connection (docs/stream.md states the bound). */
+#define TCP_RACK_MAX 64
+void tcp_rack_free(struct sf_conn *c);
+bool tcp_rack_active(const struct sf_conn *c);
+void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                   uint32_t n);
+unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                         const struct sf_tcp *s, uint32_t prior_una,
+                         bool dsack);
+void tcp_rack_recovery_done(struct sf_conn *c);
+void tcp_rack_arm(struct tcp_ctx *ctx, struct sf_conn *c);
+unsigned tcp_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c);
+bool tcp_rack_is_lost(const struct sf_conn *c, uint32_t seq);
+bool tcp_rack_next_lost(const struct sf_conn *c, uint32_t *seq,
+                        uint32_t *len);
+uint32_t tcp_rack_pipe(const struct sf_conn *c);
+void tcp_rack_on_rto(struct sf_conn *c);
+/* The send-time ranges (for checks: fuzz/fuzz_sack.c); returns n. */
+unsigned tcp_rack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
+                         unsigned max);
+/* sack.c: the reordering timer fired (RFC 8985 6.3) */
+void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* isn.c */
 uint32_t tcp_isn(const struct tcp_ctx *ctx, const struct sf_addr *local,

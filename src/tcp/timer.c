@@ -34,6 +34,7 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
     if (slot == TT_REXMT) {
         c->persist_on = false; /* the retransmission timer takes the slot */
         c->tlp_on = false;
+        c->rack_tmr_on = false;
     }
     tcp_timer_rearm(ctx, c);
 }
@@ -50,7 +51,7 @@ void tcp_timer_stop(struct tcp_ctx *ctx, struct sf_conn *c,
                     enum tcp_timer_slot slot)
 {
     if (slot == TT_REXMT)
-        c->persist_on = c->tlp_on = false;
+        c->persist_on = c->tlp_on = c->rack_tmr_on = false;
     if (!tcp_timer_pending(c, slot))
         return;
     if (slot == TT_DELACK)
@@ -67,6 +68,7 @@ void tcp_timers_stop_all(struct tcp_ctx *ctx, struct sf_conn *c)
     c->delack_on = false;
     c->persist_on = false;
     c->tlp_on = false;
+    c->rack_tmr_on = false;
     wheel_stop(&ctx->wheel, &c->timer);
 }
 
@@ -190,6 +192,13 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (orphan_give_up(ctx, c))
         return;
+    if (c->rack_tmr_on) { /* RFC 8985 6.3: the reordering timer */
+        c->rack_tmr_on = false;
+        ctx->ctr.c[SF_CTR_RACK_TIMEOUTS]++;
+        tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+        tcp_sack_rack_timer(ctx, c);
+        return;
+    }
     if (c->tlp_on) { /* RFC 8985 7.3: the probe timeout, not an RTO */
         c->tlp_on = false;
         if (tcp_tlp_due(c)) {
@@ -226,6 +235,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         ctx->ctr.c[SF_CTR_RTO_EVENTS]++;
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
         tcp_sack_on_rto(c);    /* RFC 2018 8, RFC 6675 5.1 */
+        tcp_rack_on_rto(c);    /* RFC 8985 6.3 */
     }
     rexmt_backoff_restart(ctx, c);
     rexmt_front(ctx, c);

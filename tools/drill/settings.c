@@ -41,6 +41,7 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_SACK] = "sack",
     [SET_ECN] = "ecn",
     [SET_CC] = "cc", /* by name: --cc=cubic or --cc=reno */
+    [SET_RACK] = "rack",
 };
 
 void drill_settings_default(struct drill_settings *s)
@@ -170,6 +171,9 @@ void drill_settings_apply(const struct drill_settings *s,
      * scripts were written for a stack without it (the stack's own
      * default, 2, would answer an ECN-setup SYN with ECE). */
     cfg->ecn = 0;
+    /* RFC 8985 RACK: off unless --rack=1 (the SACK scripts were written
+     * for RFC 6675's DupThresh rule) */
+    cfg->rack = false;
     for (int i = 0; i < SET_COUNT; i++) {
         if (!s->set[i])
             continue;
@@ -210,6 +214,7 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_SACK: cfg->sack = v[i] != 0; break;
         case SET_ECN: cfg->ecn = (uint8_t)v[i]; break;
         case SET_CC: cfg->cc = (enum sf_cc)v[i]; break;
+        case SET_RACK: cfg->rack = v[i] != 0; break;
         case SET_COUNT: break;
         }
     }
@@ -230,7 +235,7 @@ static const struct {
     {"TCP_KEEPIDLE", SF_TCP_KEEPIDLE}, {"TCP_KEEPINTVL", SF_TCP_KEEPINTVL},
     {"TCP_KEEPCNT", SF_TCP_KEEPCNT}, {"TCP_USER_TIMEOUT", SF_TCP_USER_TIMEOUT},
     {"TCP_WSCALE", SF_TCP_WSCALE}, {"TCP_TIMESTAMPS", SF_TCP_TIMESTAMPS},
-    {"TCP_SACK", SF_TCP_SACK},
+    {"TCP_SACK", SF_TCP_SACK}, {"TCP_RACK", SF_TCP_RACK},
     {"TCP_CONGESTION", SF_TCP_CONGESTION},
     {"SHUT_RD", SF_SHUT_RD}, {"SHUT_WR", SF_SHUT_WR}, {"SHUT_RDWR", SF_SHUT_RDWR},
     {"MSG_PEEK", 0x02}, {"MSG_DONTWAIT", 0x40},

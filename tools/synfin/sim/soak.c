@@ -292,6 +292,16 @@ static int sack_for(const struct soak *s, int host, int sd)
     return (int)(z >> 63);
 }
 
+/* RFC 8985 RACK on or off per socket, from its own hash (the other
+ * draws stay as they were) */
+static int rack_for(const struct soak *s, int host, int sd)
+{
+    uint64_t z = (s->seed ^ 0x5ACC8985ull) * 0xD6E8FEB86659FD93ull ^
+                 (uint64_t)(host * 4096 + sd + 1) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (int)(z >> 63);
+}
+
 static void setopts(struct soak *s, struct end *e)
 {
     struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
@@ -308,6 +318,8 @@ static void setopts(struct soak *s, struct end *e)
     /* (an accepted socket has its listener's, set below: this fails) */
     int sack = sack_for(s, e->host, e->sd);
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack, sizeof sack);
+    int rack = rack_for(s, e->host, e->sd);
+    sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_RACK, &rack, sizeof rack);
     if (below(s, 4) == 0) { /* RFC 5482: give up on data unacked this long */
         unsigned ms = 1000 * (1 + (unsigned)below(s, 120));
         sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_USER_TIMEOUT, &ms,
@@ -460,6 +472,9 @@ static void listen_all(struct soak *s)
         int sack = sack_for(s, c->e[1].host, c->lsd);
         sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack,
                       sizeof sack);
+        int rack = rack_for(s, c->e[1].host, c->lsd);
+        sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_RACK, &rack,
+                      sizeof rack);
         /* RFC 3168 ECN, 0/1/2 at random per connection (its children
          * take the listener's) */
         int ecn = s->ecn[1][i];
