@@ -360,17 +360,17 @@ t_iperf3_mode() { # --offload|--no-offload: sets rate_up and rate_down
   kill "$sp" 2>/dev/null
   stop_synfin "$name"
 }
+iperf3_mode_twice() {
+  t_iperf3_mode "$1" && [ -n "$rate_up" ] && [ -n "$rate_down" ] && return 0
+  t_iperf3_mode "$1"
+}
 t_iperf3() {
   local up_off down_off up_no down_no rc=0
   # a mode whose run gave no rate (an iperf3 client that timed out on a
   # starved machine, as under the sanitizers with other builds beside
   # them) is run once more before the case fails
-  t_iperf3_mode --offload || rc=1
-  [ -n "$rate_up" ] && [ -n "$rate_down" ] || { rc=0; t_iperf3_mode --offload || rc=1; }
-  up_off=$rate_up; down_off=$rate_down
-  t_iperf3_mode --no-offload || rc=1
-  [ -n "$rate_up" ] && [ -n "$rate_down" ] || { rc=0; t_iperf3_mode --no-offload || rc=1; }
-  up_no=$rate_up; down_no=$rate_down
+  iperf3_mode_twice --offload || rc=1; up_off=$rate_up; down_off=$rate_down
+  iperf3_mode_twice --no-offload || rc=1; up_no=$rate_up; down_no=$rate_down
   echo "iperf3 through synfin proxy (Mbit/s): upload (kernel -> synfin) --offload ${up_off:-none}, --no-offload ${up_no:-none}; download (-R) --offload ${down_off:-none}, --no-offload ${down_no:-none}"
   [ $rc -eq 0 ] && [ -n "$up_off" ] && [ -n "$up_no" ] && [ -n "$down_off" ] && [ -n "$down_no" ] || return 1
   awk -v uo="$up_off" -v un="$up_no" -v do_="$down_off" -v dn="$down_no" 'BEGIN {
