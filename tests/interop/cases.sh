@@ -364,20 +364,34 @@ iperf3_mode_twice() {
   t_iperf3_mode "$1" && [ -n "$rate_up" ] && [ -n "$rate_down" ] && return 0
   t_iperf3_mode "$1"
 }
-t_iperf3() {
-  local up_off down_off up_no down_no rc=0
-  # a mode whose run gave no rate (an iperf3 client that timed out on a
-  # starved machine, as under the sanitizers with other builds beside
-  # them) is run once more before the case fails
-  iperf3_mode_twice --offload || rc=1; up_off=$rate_up; down_off=$rate_down
-  iperf3_mode_twice --no-offload || rc=1; up_no=$rate_up; down_no=$rate_down
-  echo "iperf3 through synfin proxy (Mbit/s): upload (kernel -> synfin) --offload ${up_off:-none}, --no-offload ${up_no:-none}; download (-R) --offload ${down_off:-none}, --no-offload ${down_no:-none}"
-  [ $rc -eq 0 ] && [ -n "$up_off" ] && [ -n "$up_no" ] && [ -n "$down_off" ] && [ -n "$down_no" ] || return 1
-  awk -v uo="$up_off" -v un="$up_no" -v do_="$down_off" -v dn="$down_no" 'BEGIN {
+iperf3_ratio_bad() { # up_off up_no down_off down_no: prints why, exit 0 if bad
+  awk -v uo="$1" -v un="$2" -v do_="$3" -v dn="$4" 'BEGIN {
     bad = 0
     if (uo < un / 2) { print "upload: --offload below half of --no-offload"; bad = 1 }
     if (do_ < dn / 2) { print "download: --offload below half of --no-offload"; bad = 1 }
-    exit bad }'
+    exit !bad }'
+}
+max_rate() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { m = a > b ? a : b; if (m > 0) print m }'; }
+t_iperf3() {
+  local up_off= down_off= up_no= down_no= round rc=0
+  # a mode whose run gave no rate (an iperf3 client that timed out on a
+  # starved machine, as under the sanitizers with other builds beside
+  # them) is run once more before the case fails. The defect this case
+  # guards against costs offload a factor of hundreds; a shared 2-core
+  # machine under ASan moves one 3 s rate by a factor of two. So when the
+  # first round's ratio fails, both modes run a second round and each keeps
+  # its better rate: noise only lowers rates, the defect stays.
+  for round in 1 2; do
+    rc=0
+    iperf3_mode_twice --offload || rc=1
+    up_off=$(max_rate "$up_off" "$rate_up"); down_off=$(max_rate "$down_off" "$rate_down")
+    iperf3_mode_twice --no-offload || rc=1
+    up_no=$(max_rate "$up_no" "$rate_up"); down_no=$(max_rate "$down_no" "$rate_down")
+    echo "round $round: iperf3 through synfin proxy (Mbit/s, best so far): upload (kernel -> synfin) --offload ${up_off:-none}, --no-offload ${up_no:-none}; download (-R) --offload ${down_off:-none}, --no-offload ${down_no:-none}"
+    [ $rc -eq 0 ] && [ -n "$up_off" ] && [ -n "$up_no" ] && [ -n "$down_off" ] && [ -n "$down_no" ] || continue
+    iperf3_ratio_bad "$up_off" "$up_no" "$down_off" "$down_no" || return 0
+  done
+  return 1
 }
 want iperf3 && check "iperf3 both ways through the proxy: --offload at least half the --no-offload rate" t_iperf3
 
