@@ -148,6 +148,7 @@ static const struct opt sim_opts_table[] = {
      .arg = "N", .help = "bulk: bytes each way, e.g. 4M (default 1M)"},
     FLAG("--one-way", one_way, 1, "bulk: impair only the client -> server way"),
     FLAG("--ladder", ladder, 1, "bulk: draw the ladder too (long)"),
+    FLAG("--stats", stats, 1, "bulk: every non-zero counter of each stack"),
     {.name = "--conns", .kind = OPT_INT, .off = OFF(conns), .as = OPT_AS_UINT,
      .min = 1, .max = 1000000, .why = "must be a positive integer (not too large)",
      .arg = "N", .help = "many: connections (default 2000)"},

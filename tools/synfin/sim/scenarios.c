@@ -517,6 +517,15 @@ static void report_bulk(struct run *r)
                (unsigned long long)(c->drops[SF_DROP_TCP_CSUM] +
                                     c->drops[SF_DROP_IP_CSUM]));
     }
+    if (r->o.stats)
+        for (int h = 0; h < 2; h++) {
+            const struct sf_counters *c = sf_stack_counters(stk(r, h));
+            for (int k = 0; k < SF_NCOUNTERS; k++)
+                if (c->c[k])
+                    printf("%s: %-22s %llu\n", h ? "server" : "client",
+                           sf_counter_name((enum sf_counter)k),
+                           (unsigned long long)c->c[k]);
+        }
     if (!r->o.ecn_set && !r->o.link.ce_threshold)
         return; /* RFC 3168 ECN: reported when asked about */
     for (int h = 0; h < 2; h++) {

@@ -24,6 +24,7 @@ struct sim_opts {
     bool absolute, explain, zh, quiet, list, color;
     bool ladder;   /* bulk: draw the ladder too */
     bool one_way;  /* bulk: impair only client -> server */
+    bool stats;    /* bulk: print every non-zero counter */
     uint64_t bytes; /* bulk: bytes each way */
     unsigned conns; /* many: connections */
     uint64_t soak;  /* --soak N seeds, 0: no soak */
