@@ -46,7 +46,8 @@ static const char usage_text[] =
     "usage: synfin bench [--quick] [--rounds N] [--seconds S] [--bulk-mb N]\n"
     "                    [--fill N] [--mem-conns N] [--ports N]\n"
     "                    [--only life,full,bulk,mem,path] [--backends synfin,linux,lwip]\n"
-    "                    [--path-mb N] [--path-cap S] [--json FILE] [-v]\n\n"
+    "                    [--path-mb N] [--path-cap S] [--linux-cc NAME]\n"
+    "                    [--json FILE] [-v]\n\n"
     "Runs the workloads on synfin (two stacks joined in memory), the Linux\n"
     "kernel (loopback, MTU 1500, in a fresh network namespace; needs root)\n"
     "and lwIP (in memory, when built with liblwip-dev), interleaved, and\n"
@@ -62,7 +63,10 @@ static const char usage_text[] =
     "         a 100 Mbit/s bottleneck): synfin in the simulator, two Linux\n"
     "         kernels across synfin relay, and Linux against synfin on TUN\n"
     "         (root); --path-mb MB each way (default 4), at most --path-cap\n"
-    "         seconds per cell (default 20)\n"
+    "         seconds per cell (default 20); the kernels use --linux-cc\n"
+    "         (default cubic, synfin's own default, so loss-based meets\n"
+    "         loss-based); a fourth column runs them with the namespace's\n"
+    "         default (net.ipv4.tcp_congestion_control) when that differs\n"
     "  --quick  a few-second run: 1 round, small sizes (path: 2 cells)\n";
 
 static unsigned parse_groups(const char *s)
@@ -154,6 +158,7 @@ static const struct opt bench_opts_table[] = {
     NUM("--ports", o.ports, OPT_AS_UINT, 1, 1024, 0),
     NUM("--path-mb", o.path_bytes, OPT_AS_U64, 0.01, 4096, 1048576),
     NUM("--path-cap", o.path_cap, OPT_AS_DOUBLE, 1, 3600, 0),
+    {.name = "--linux-cc", .kind = OPT_STR, .off = OFF(o.linux_cc)},
     {.kind = OPT_END},
 };
 
@@ -163,7 +168,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false};
+                             false, 4u << 20, 20, false, "cubic"};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

@@ -49,6 +49,7 @@ struct bench_opts {
     uint64_t path_bytes;  /* path grid: bytes each way per cell */
     double path_cap;      /* path grid: seconds per cell at most */
     bool path_quick;      /* path grid: two cells only */
+    const char *linux_cc; /* path grid: the kernels' TCP_CONGESTION */
 };
 
 struct bench_res {

@@ -313,12 +313,15 @@ static int add_route(uint32_t net, uint32_t mask, const char *dev)
 /* The kernel's endpoint, in a child that has its own namespace. Says 'r'
  * once it listens, starts on 'g', answers 'd' and an ep_report. */
 static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
-                      const char *route_dev)
+                      const char *route_dev, const char *cc)
 {
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT)};
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* the accepted socket inherits the listener's congestion control */
+    if (cc && setsockopt(ls, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)) < 0)
+        report_err(ctl, "TCP_CONGESTION %s: %s", cc);
     if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4) < 0)
         report_err(ctl, "%s: %s", "listen");
     if (write(ctl, "r", 1) != 1 || read_byte(ctl, 60) != 'g')
@@ -329,6 +332,8 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
     int cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_in p = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT),
                             .sin_addr.s_addr = htonl(peer)};
+    if (cs >= 0 && cc)
+        setsockopt(cs, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc));
     if (cs < 0 || (connect(cs, (struct sockaddr *)&p, sizeof p) < 0 && errno != EINPROGRESS))
         report_err(ctl, "%s: %s", "connect");
     enum { BUF = 1 << 18 };
@@ -557,7 +562,7 @@ enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
 
 /* Forks a child in a new network namespace running endpoint kind. */
 static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
-                    uint64_t want, double cap)
+                    uint64_t want, double cap, const char *cc)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -576,7 +581,7 @@ static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
             report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
         if (kind == EP_SYNFIN_TUN)
             synfin_tun_ep(sv[1], want, cap);
-        kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL);
+        kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL, cc);
         _exit(0);
     }
     close(sv[1]);
@@ -598,14 +603,15 @@ static int child_ready(struct child *ch, char *note, size_t n)
     return -1;
 }
 
-/* One cell of a real column: A is a kernel, B a kernel or synfin on TUN. */
-static void run_real(const struct path_cell *c, bool tun, uint64_t bytes,
-                     double cap, struct path_result *res)
+/* One cell of a real column: A is a kernel, B a kernel or synfin on TUN;
+ * the kernels use congestion control cc (NULL: the namespace's default). */
+static void run_real(const struct path_cell *c, bool tun, const char *cc,
+                     uint64_t bytes, double cap, struct path_result *res)
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
     uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
-    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap) < 0 ||
-        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap) < 0) {
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc) < 0) {
         snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
         goto out;
     }
@@ -676,23 +682,64 @@ static void fmt_ratio(char *buf, size_t n, const struct path_result *x,
         snprintf(buf, n, "-");
 }
 
+/* A line of /proc/sys/net/ipv4/NAME (a new namespace starts with the
+ * init namespace's values), or "" when it cannot be read. */
+static void read_sysctl(const char *name, char *buf, size_t n)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv4/%s", name);
+    buf[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(buf, (int)n, f))
+        buf[strcspn(buf, "\n")] = 0;
+    fclose(f);
+}
+
+enum { COL_SIM, COL_LINUX, COL_TUN, COL_LINUX_DEF, NCOL };
+
 void bench_path(const struct bench_opts *o, bool sim, bool real)
 {
     struct path_cell grid[18];
     size_t n = path_grid(grid, o->path_quick);
-    struct path_result res[18][3];
+    struct path_result res[18][NCOL];
     memset(res, 0, sizeof res);
     bool root = geteuid() == 0;
     const char *why = !real ? "not selected" : !root ? "needs root" : NULL;
-    fprintf(stderr, "path grid: %zu cells, %.3g MB each way, cap %g s\n", n,
-            (double)o->path_bytes / 1048576, o->path_cap);
+    const char *cc = o->linux_cc;
+    char def[32], avail[256];
+    read_sysctl("tcp_congestion_control", def, sizeof def);
+    read_sysctl("tcp_available_congestion_control", avail, sizeof avail);
+    if (real && root && avail[0]) {
+        bool found = false;
+        char words[sizeof avail];
+        memcpy(words, avail, sizeof words);
+        for (char *t = strtok(words, " "); t && !found; t = strtok(NULL, " "))
+            found = strcmp(t, cc) == 0;
+        if (!found) {
+            fprintf(stderr, "synfin bench: --linux-cc %s: the kernel has no such "
+                            "congestion control (net.ipv4.tcp_available_congestion_control: "
+                            "%s; modprobe tcp_%s)\n", cc, avail, cc);
+            real = false;
+            why = "--linux-cc names no congestion control the kernel has";
+        }
+    }
+    /* the fourth column only when the default is another algorithm */
+    bool other = real && root && def[0] && strcmp(def, cc) != 0;
+    fprintf(stderr, "path grid: %zu cells, %.3g MB each way, cap %g s; kernels: %s%s%s\n",
+            n, (double)o->path_bytes / 1048576, o->path_cap, cc,
+            other ? ", and the default " : "", other ? def : "");
     for (size_t i = 0; i < n; i++) {
         double t0 = bench_now();
         if (sim)
-            run_sim(&grid[i], o->path_bytes, o->path_cap, &res[i][0]);
+            run_sim(&grid[i], o->path_bytes, o->path_cap, &res[i][COL_SIM]);
         if (real && root) {
-            run_real(&grid[i], false, o->path_bytes, o->path_cap, &res[i][1]);
-            run_real(&grid[i], true, o->path_bytes, o->path_cap, &res[i][2]);
+            run_real(&grid[i], false, cc, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
+            run_real(&grid[i], true, cc, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
+            if (other)
+                run_real(&grid[i], false, NULL, o->path_bytes, o->path_cap,
+                         &res[i][COL_LINUX_DEF]);
         }
         fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,
                 grid[i].label, bench_now() - t0);
@@ -700,27 +747,43 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
     printf("\npath grid: goodput in Mbit/s of one %.3g MB transfer each way at once "
            "(both directions summed); * = not done within %g s\n",
            (double)o->path_bytes / 1048576, o->path_cap);
-    printf("%-36s %10s %10s %12s %10s %10s\n", "path", "synfin", "Linux",
-           "synfin/Linux", "TUN", "TUN/Linux");
+    char hl[40], hr[40], hd[40], hdr[40];
+    snprintf(hl, sizeof hl, "Linux %s", cc);
+    snprintf(hr, sizeof hr, "synfin/%s", cc);
+    snprintf(hd, sizeof hd, "Linux %s", other ? def : "-");
+    snprintf(hdr, sizeof hdr, "synfin/%s", other ? def : "-");
+    printf("%-36s %10s %12s %12s %10s %10s", "path", "synfin", hl, hr, "TUN", "TUN/Linux");
+    if (other)
+        printf(" %12s %12s", hd, hdr);
+    printf("\n");
     for (size_t i = 0; i < n; i++) {
-        char c[5][24];
-        fmt_cell(c[0], sizeof c[0], &res[i][0]);
-        fmt_cell(c[1], sizeof c[1], &res[i][1]);
-        fmt_ratio(c[2], sizeof c[2], &res[i][0], &res[i][1]);
-        fmt_cell(c[3], sizeof c[3], &res[i][2]);
-        fmt_ratio(c[4], sizeof c[4], &res[i][2], &res[i][1]);
-        printf("%-36s %10s %10s %12s %10s %10s\n", grid[i].label, c[0], c[1],
+        char c[7][24];
+        fmt_cell(c[0], sizeof c[0], &res[i][COL_SIM]);
+        fmt_cell(c[1], sizeof c[1], &res[i][COL_LINUX]);
+        fmt_ratio(c[2], sizeof c[2], &res[i][COL_SIM], &res[i][COL_LINUX]);
+        fmt_cell(c[3], sizeof c[3], &res[i][COL_TUN]);
+        fmt_ratio(c[4], sizeof c[4], &res[i][COL_TUN], &res[i][COL_LINUX]);
+        printf("%-36s %10s %12s %12s %10s %10s", grid[i].label, c[0], c[1],
                c[2], c[3], c[4]);
+        if (other) {
+            fmt_cell(c[5], sizeof c[5], &res[i][COL_LINUX_DEF]);
+            fmt_ratio(c[6], sizeof c[6], &res[i][COL_SIM], &res[i][COL_LINUX_DEF]);
+            printf(" %12s %12s", c[5], c[6]);
+        }
+        printf("\n");
     }
     if (why)
         printf("note (Linux, TUN): %s\n", why);
+    static const char *const colname[NCOL] = {"synfin", "Linux", "TUN", "Linux default"};
     for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 3; k++)
-            if (res[i][k].note[0]) {
-                printf("note (%s, %s): %s\n", grid[i].label,
-                       k == 0 ? "synfin" : k == 1 ? "Linux" : "TUN", res[i][k].note);
-            }
-    printf("synfin: two synfin stacks in the simulator (virtual time); Linux: two "
-           "kernels in namespaces across synfin relay; TUN: a kernel against "
-           "synfin on a TUN device across the same relay\n");
+        for (int k = 0; k < NCOL; k++)
+            if (res[i][k].note[0])
+                printf("note (%s, %s): %s\n", grid[i].label, colname[k], res[i][k].note);
+    printf("synfin: two synfin stacks in the simulator (virtual time); Linux %s: two "
+           "kernels in namespaces across synfin relay, TCP_CONGESTION %s; TUN: a kernel "
+           "(%s) against synfin on a TUN device across the same relay", cc, cc, cc);
+    if (other)
+        printf("; Linux %s: the two kernels with the namespace's default congestion "
+               "control", def);
+    printf("\n");
 }
