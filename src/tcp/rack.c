@@ -24,6 +24,7 @@
 
 struct tcp_rack_seg {
     uint32_t start, end, ts_us; /* ts_us: last (re)transmission */
+    uint32_t xmit_no;           /* which send of the flight (see below) */
     uint32_t flags;
 };
 
@@ -38,6 +39,15 @@ struct tcp_rack {
      * ... RACK.reordering_seen ... RACK.reo_wnd_mult ... RACK.dsack_round
      * ... RACK.reo_wnd_persist" */
     uint32_t xmit_ts, end_seq, rtt_us, fack;
+    /* RACK_sent_after breaks ties of equal xmit_ts by sequence number,
+     * which orders the segments of one burst but not a retransmission
+     * sent in the same clock tick as new data above it (a simulator
+     * instant, or one microsecond of a fast sender): the ACKs of that new
+     * data would declare the retransmission lost at once. So every send
+     * (one call of tcp_rack_sent) gets the next number of this counter,
+     * and sends are ordered by it; sequence numbers order the segments
+     * of one send. xmit_no is RACK.xmit_ts's send. */
+    uint32_t sends, xmit_no;
     uint32_t dsack_round;
     uint32_t timeout_us; /* the reordering timer wanted (0: none) */
     bool have;           /* xmit_ts/end_seq/rtt hold a delivered segment */
@@ -47,7 +57,7 @@ struct tcp_rack {
 };
 
 /* docs/stream.md states the bound: keep it true */
-_Static_assert(sizeof(struct tcp_rack) <= 1088, "struct tcp_rack grew: "
+_Static_assert(sizeof(struct tcp_rack) <= 1320, "struct tcp_rack grew: "
                                                 "update docs/stream.md");
 
 static inline int32_t tdiff(uint32_t a, uint32_t b)
@@ -85,6 +95,8 @@ static void merge_one(struct tcp_rack *r)
     a->end = b->end;
     if (tdiff(b->ts_us, a->ts_us) > 0)
         a->ts_us = b->ts_us;
+    if (tdiff(b->xmit_no, a->xmit_no) > 0)
+        a->xmit_no = b->xmit_no;
     /* lost only if both were; delivered only if both were */
     uint32_t both = a->flags & b->flags & (SEG_LOST | SEG_NEED_RXT |
                                            SEG_DELIVERED);
@@ -149,13 +161,14 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
             c->rack_reo_mult = 1;
     }
     trim(r, c->snd_una);
+    uint32_t no = ++r->sends;
     uint32_t end = seq + n;
     /* sent before the list existed (or lost from it): as if now */
     uint32_t top = r->n ? r->s[r->n - 1].end : c->snd_una;
     if (seq_gt(seq, top)) {
         if (r->n == TCP_RACK_MAX)
             merge_one(r);
-        r->s[r->n++] = (struct tcp_rack_seg){top, seq, now, 0};
+        r->s[r->n++] = (struct tcp_rack_seg){top, seq, now, no, 0};
         top = seq;
     }
     if (seq_lt(seq, top)) {
@@ -175,6 +188,7 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                 if (!seq_lt(r->s[i].start, re) || !seq_gt(r->s[i].end, seq))
                     continue;
                 r->s[i].ts_us = now;
+                r->s[i].xmit_no = no;
                 r->s[i].flags |= SEG_RETRANS;
                 r->s[i].flags &= ~(SEG_NEED_RXT | SEG_DELIVERED);
             }
@@ -183,12 +197,14 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     }
     if (seq_lt(seq, end)) {
         struct tcp_rack_seg *l = r->n ? &r->s[r->n - 1] : NULL;
-        if (l && l->end == seq && l->ts_us == now && l->flags == 0) {
-            l->end = end; /* the same burst */
+        if (l && l->end == seq && l->ts_us == now && l->flags == 0 &&
+            l->xmit_no == no - 1) {
+            l->end = end; /* the same burst: nothing sent in between */
+            l->xmit_no = no;
         } else {
             if (r->n == TCP_RACK_MAX)
                 merge_one(r);
-            r->s[r->n++] = (struct tcp_rack_seg){seq, end, now, 0};
+            r->s[r->n++] = (struct tcp_rack_seg){seq, end, now, no, 0};
         }
     }
 }
@@ -210,10 +226,12 @@ static uint32_t sacked_in(const struct sf_conn *c, uint32_t s, uint32_t e)
 
 /* RFC 8985 6.2 [from memory], step 2: "RACK_sent_after(t1, seq1, t2,
  * seq2): If t1 > t2: Return true. Else if t1 == t2 AND seq1 > seq2:
- * Return true. Else: Return false" */
-static bool sent_after(uint32_t t1, uint32_t s1, uint32_t t2, uint32_t s2)
+ * Return true. Else: Return false" -- with the send number n in place of
+ * the time t (struct tcp_rack: the send number orders sends exactly,
+ * where equal times do not). */
+static bool sent_after(uint32_t n1, uint32_t s1, uint32_t n2, uint32_t s2)
 {
-    return tdiff(t1, t2) > 0 || (t1 == t2 && seq_gt(s1, s2));
+    return tdiff(n1, n2) > 0 || (n1 == n2 && seq_gt(s1, s2));
 }
 
 /* RFC 8985 6.2 step 4 [from memory], RACK_update_reo_wnd: "If
@@ -258,7 +276,7 @@ static unsigned detect_loss(struct tcp_ctx *ctx, struct sf_conn *c)
         struct tcp_rack_seg *e = &r->s[i];
         if (e->flags & (SEG_DELIVERED | SEG_NEED_RXT))
             continue;
-        if (!sent_after(r->xmit_ts, r->end_seq, e->ts_us, e->end))
+        if (!sent_after(r->xmit_no, r->end_seq, e->xmit_no, e->end))
             continue;
         int64_t rem = (int64_t)tdiff(e->ts_us, now) + r->rtt_us + wnd;
         if (rem <= 0) {
@@ -332,8 +350,9 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
          * Segment.xmit_ts; RACK.end_seq = Segment.end_seq" */
         if (!c->rack_min_rtt_us || rtt < c->rack_min_rtt_us)
             c->rack_min_rtt_us = rtt ? rtt : 1;
-        if (!r->have || sent_after(e->ts_us, e->end, r->xmit_ts, r->end_seq)) {
+        if (!r->have || sent_after(e->xmit_no, e->end, r->xmit_no, r->end_seq)) {
             r->xmit_ts = e->ts_us;
+            r->xmit_no = e->xmit_no;
             r->end_seq = e->end;
             r->rtt_us = rtt;
             r->have = true;
