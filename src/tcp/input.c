@@ -495,6 +495,7 @@ static void ack_advance_or_dup(struct tcp_ctx *ctx, struct sf_conn *c,
         acked = ack - c->snd_una;
         tcp_ts_rtt(ctx, c, s); /* RFC 7323 4.1 RTTM */
         ack_advance(ctx, c, ack);
+        tcp_eifel_on_ack(ctx, c, s, acked); /* RFC 3522, RFC 4015 */
     }
     /* RFC 2018 / RFC 6675: with SACK in use, sack.c runs recovery */
     if (c->sack_ok && c->syn_acked)

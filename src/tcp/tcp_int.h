@@ -176,11 +176,15 @@ struct sf_conn {
     uint32_t rcvq_space;   /* DRS: bytes read in the last measured RTT */
     uint32_t rcvq_copied;  /* bytes read since rcvq_us */
     uint32_t rcvq_us;      /* start of the current measurement */
+    /* RFC 3522 RetransmitTS; RFC 4015 the window before the timeout:
+     * cwnd and pipe_prev = max(FlightSize, ssthresh) (eifel.c) */
+    uint32_t eifel_ts, eifel_cwnd, eifel_pipe;
     uint8_t snd_wscale : 4; /* Snd.Wind.Shift: the peer's, 0..14 */
     uint8_t rcv_wscale : 4; /* Rcv.Wind.Shift: ours */
     bool want_wscale : 1, want_ts : 1; /* offered (per socket) */
     bool wscale_ok : 1, ts_ok : 1;     /* negotiated */
     bool ts_upd : 1;       /* 4.3: this segment may update TS.Recent */
+    bool eifel_on : 1;     /* RFC 3522: a timeout's retransmission to judge */
     bool rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF/SO_SNDBUF set */
     /* RFC 3168 ECN (ecn.c) */
     uint8_t ecn_mode;    /* SF_TCP_ECN: 0 off, 1 ask and accept, 2 accept */
@@ -445,6 +449,10 @@ bool tcp_rack_next_lost(const struct sf_conn *c, uint32_t *seq,
                         uint32_t *len);
 uint32_t tcp_rack_pipe(const struct sf_conn *c);
 void tcp_rack_on_rto(struct sf_conn *c);
+/* eifel.c: RFC 3522 detection and RFC 4015 response to spurious RTOs */
+void tcp_eifel_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
+void tcp_eifel_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                      const struct sf_tcp *s, uint32_t acked);
 /* The send-time ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_rack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
                          unsigned max);

@@ -233,6 +233,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         c->syn_rexmitted = true;
     else if (!probing) {
         ctx->ctr.c[SF_CTR_RTO_EVENTS]++;
+        tcp_eifel_on_rto(ctx, c); /* RFC 3522: judged by the first ACK */
         tcp_cc_on_rto(ctx, c); /* RFC 5681 3.1: the loss window */
         tcp_sack_on_rto(c);    /* RFC 2018 8, RFC 6675 5.1 */
         tcp_rack_on_rto(c);    /* RFC 8985 6.3 */
