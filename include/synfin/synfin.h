@@ -391,7 +391,7 @@ struct sf_stack_cfg {
 
     /* Timers (RFC 6298, RFC 9293 3.8.1, RFC 1122 4.2.3.5). */
     sf_time_t rto_initial; /* 1 s */
-    sf_time_t rto_min;     /* 1 s */
+    sf_time_t rto_min;     /* 200 ms (Linux's; RFC 6298 2.4 says 1 s) */
     sf_time_t rto_max;     /* 60 s */
     unsigned syn_retries;    /* 7: RFC 1122 4.2.3.5 asks >= 3 min (Linux: 6) */
     unsigned synack_retries; /* 5, as Linux tcp_synack_retries */

@@ -22,7 +22,13 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->syn_backlog = 256;
     cfg->syncookies = true;
     cfg->rto_initial = 1 * SF_SEC;
-    cfg->rto_min = 1 * SF_SEC;
+    /* RFC 6298 2.4: "Whenever RTO is computed, if it is less than 1
+     * second, then the RTO SHOULD be rounded up to 1 second." A SHOULD:
+     * like Linux (TCP_RTO_MIN, 200 ms) and FreeBSD (rexmit_min, 30 ms)
+     * synfin bounds it lower, so that one lost tail on a short path costs
+     * 200 ms, not 1 s (500 RTTs at 2 ms). sf_stack_cfg.rto_min sets
+     * another (the drill runner keeps 1 s). */
+    cfg->rto_min = 200 * SF_MSEC;
     cfg->rto_max = 60 * SF_SEC;
     cfg->syn_retries = 7;
     cfg->synack_retries = 5;

@@ -50,17 +50,21 @@ if python3 - "$tmp/out" "$(id -u)" <<'PY' 2>"$tmp/err"
 import re, sys
 lines = open(sys.argv[1]).read().splitlines()
 root = sys.argv[2] == "0"
-i = next(k for k, l in enumerate(lines) if l.startswith("path ") and "synfin/Linux" in l)
+i = next(k for k, l in enumerate(lines) if l.startswith("path ") and "synfin/cubic" in l)
 rows = [l for l in lines[i + 1:i + 3]]
 assert len(rows) == 2 and all(r.startswith("rtt ") for r in rows), rows
 for r in rows:
     cols = re.split(r"\s{2,}", r.strip())
-    assert len(cols) == 6, cols
+    # synfin, Linux cubic, ratio, TUN, ratio, and (when the namespace's
+    # default congestion control is another) Linux default and ratio
+    assert len(cols) in (6, 8), cols
     assert float(cols[1].rstrip("*")) > 0, r          # synfin (simulator)
     if root:
-        assert float(cols[2].rstrip("*")) > 0, r      # Linux across the relay
+        assert float(cols[2].rstrip("*")) > 0, r      # Linux cubic across the relay
         assert float(cols[4].rstrip("*")) > 0, r      # TUN
         assert cols[3].endswith("x") and cols[5].endswith("x"), r
+        if len(cols) == 8:
+            assert float(cols[6].rstrip("*")) > 0 and cols[7].endswith("x"), r
     else:
         assert cols[2] == "n/a", r
 PY

@@ -174,6 +174,10 @@ void drill_settings_apply(const struct drill_settings *s,
     /* RFC 8985 RACK: off unless --rack=1 (the SACK scripts were written
      * for RFC 6675's DupThresh rule) */
     cfg->rack = false;
+    /* RFC 6298 2.4's one-second minimum RTO (the stack's default is
+     * Linux's 200 ms): the scripts' timings were written for it;
+     * --rto_min_ms=N sets another */
+    cfg->rto_min = 1 * SF_SEC;
     for (int i = 0; i < SET_COUNT; i++) {
         if (!s->set[i])
             continue;

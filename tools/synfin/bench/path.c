@@ -199,8 +199,22 @@ static bool sim_running(void *ctx, struct sf_sim *sim)
     return !(s->ep[0].eof && s->ep[1].eof);
 }
 
+/* -v: what each stack's recovery did in a cell (non-zero counters). */
+static void print_counters(struct sf_sim *sim, const char *label)
+{
+    for (int h = 0; h < 2; h++) {
+        const struct sf_counters *k = sf_stack_counters(sf_sim_host_stack(sim, h));
+        fprintf(stderr, "  %s, host %d:", label, h);
+        for (int i = 0; i < SF_NCOUNTERS; i++)
+            if (k->c[i])
+                fprintf(stderr, " %s=%llu", sf_counter_name((enum sf_counter)i),
+                        (unsigned long long)k->c[i]);
+        fprintf(stderr, "\n");
+    }
+}
+
 static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
-                    struct path_result *res)
+                    bool verbose, struct path_result *res)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -241,6 +255,8 @@ static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
         res->capped = true;
         res->mbit = (double)got * 8 / cap / 1e6;
     }
+    if (verbose)
+        print_counters(sim, c->label);
     sf_sim_free(sim);
     free(s);
 }
@@ -733,7 +749,7 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
     for (size_t i = 0; i < n; i++) {
         double t0 = bench_now();
         if (sim)
-            run_sim(&grid[i], o->path_bytes, o->path_cap, &res[i][COL_SIM]);
+            run_sim(&grid[i], o->path_bytes, o->path_cap, o->verbose, &res[i][COL_SIM]);
         if (real && root) {
             run_real(&grid[i], false, cc, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
             run_real(&grid[i], true, cc, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
