@@ -272,7 +272,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(ECN_CWR_SENT, "segments sent with CWR")                               \
     X(RACK_LOST, "segment ranges RACK declared lost (RFC 8985 6.2)")          \
     X(RACK_REORDER, "flights where RACK saw reordering (RFC 8985 6.2)")       \
-    X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)")
+    X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)") \
+    X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,

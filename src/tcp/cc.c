@@ -1,6 +1,7 @@
 /* RFC 5681 slow start, congestion avoidance, fast retransmit; RFC 6582
  * NewReno fast recovery; RFC 6928 initial window. The algorithms plug in
  * through struct tcp_cc_ops: NewReno here, CUBIC in cc_cubic.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp/cc.h"
@@ -108,9 +109,19 @@ void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo)
 {
     c->cc_algo = (uint8_t)algo;
     /* Mid-connection the window stays where it is; the new algorithm
-     * starts its own state from there (as Linux does). */
-    if (c->syn_acked)
+     * starts its own state from there (as Linux does), with no RTT
+     * samples from before. */
+    if (c->syn_acked) {
+        tcp_cc_free(c);
         ops(ctx, c)->init(ctx, c);
+    }
+}
+
+void tcp_cc_free(struct sf_conn *c)
+{
+    free(c->hs);
+    c->hs = NULL;
+    c->hs_on = false;
 }
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -124,40 +135,46 @@ void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->recover = c->iss;
     c->dupacks = 0;
     c->in_recovery = false;
-    c->cc_mark_n = 0;
+    tcp_cc_free(c); /* no RTT samples yet */
     ops(ctx, c)->init(ctx, c);
 }
 
-/* RTT samples for the algorithm (RFC 9406 4.2 wants N_RTT_SAMPLE of them
- * per round; the RFC 6298 timing gives one). Each segment sent for the
- * first time is noted, while a mark is free, with its end and send time;
- * the ACK that covers it gives an RTT sample. RFC 6298 3 (Karn): a
- * segment sent again makes every sample ambiguous: all marks go. */
+/* RTT samples for HyStart++ (RFC 9406 4.2 wants N_RTT_SAMPLE of them per
+ * round; the RFC 6298 timing gives one), taken only while it runs
+ * (c->hs). Each segment sent for the first time is noted, while a mark is
+ * free, with its end and send time; the ACK that covers it gives an RTT
+ * sample. RFC 6298 3 (Karn): a segment sent again makes every sample
+ * ambiguous: all marks go. */
 void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                     uint32_t n, bool fresh)
 {
     if (!fresh) {
-        c->cc_mark_n = 0;
+        if (c->hs)
+            c->hs->mark_n = 0;
         return;
     }
-    if (n == 0 || c->cc_mark_n == TCP_CC_NMARK)
+    if (n == 0)
         return;
-    unsigned i = (c->cc_mark_head + c->cc_mark_n++) % TCP_CC_NMARK;
-    c->cc_mark[i].end = seq + n;
-    c->cc_mark[i].sent_us = tcp_now_us(ctx);
+    struct tcp_hs *hs = tcp_cc_hs_get(ctx, c);
+    if (!hs || hs->mark_n == TCP_CC_NMARK)
+        return;
+    unsigned i = (hs->mark_head + hs->mark_n++) % TCP_CC_NMARK;
+    hs->mark[i].end = seq + n;
+    hs->mark[i].sent_us = tcp_now_us(ctx);
 }
 
 /* The RTT sample of the newest mark SND.UNA now covers (us, at least 1),
  * or 0 if none. Covered marks are consumed. */
 static uint32_t rtt_sample(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    struct tcp_hs *hs = c->hs;
     uint32_t rtt = 0;
-    while (c->cc_mark_n &&
-           seq_leq(c->cc_mark[c->cc_mark_head].end, c->snd_una)) {
-        uint32_t r = tcp_now_us(ctx) - c->cc_mark[c->cc_mark_head].sent_us;
+    while (hs && hs->mark_n &&
+           seq_leq(hs->mark[hs->mark_head].end, c->snd_una)) {
+        uint32_t r = tcp_now_us(ctx) - hs->mark[hs->mark_head].sent_us;
         rtt = r ? r : 1;
-        c->cc_mark_head = (uint8_t)((c->cc_mark_head + 1) % TCP_CC_NMARK);
-        c->cc_mark_n--;
+        hs->mark_head = (uint8_t)((hs->mark_head + 1) % TCP_CC_NMARK);
+        hs->mark_n--;
     }
     return rtt;
 }
@@ -237,7 +254,8 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
     c->recover = c->snd_max;
     c->in_recovery = false;
     c->dupacks = 0;
-    c->cc_mark_n = 0; /* Karn: what follows is sent again */
+    if (c->hs)
+        c->hs->mark_n = 0; /* Karn: what follows is sent again */
     tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
 }
 

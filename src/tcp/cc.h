@@ -11,6 +11,30 @@
 
 #include "tcp/tcp_int.h"
 
+/* Segments timed at once for HyStart++'s RTT samples (cc.c). */
+#define TCP_CC_NMARK 16
+
+/* RFC 9406 HyStart++: what only the initial slow start uses, behind
+ * sf_conn.hs (allocated by CUBIC's init, freed when slow start ends), so
+ * that an established connection in congestion avoidance, or idle, does
+ * not carry it. RTTs in us, UINT32_MAX = infinity. */
+struct tcp_hs {
+    /* RTT samples (RFC 9406 4.2 wants N_RTT_SAMPLE of them per round; the
+     * RFC 6298 timing gives one): the end and send time (us) of up to
+     * TCP_CC_NMARK segments sent once, oldest first, from mark_head */
+    struct {
+        uint32_t end, sent_us;
+    } mark[TCP_CC_NMARK];
+    uint8_t mark_head, mark_n;
+    /* RFC 9406 4.2 */
+    uint8_t samples, css_rounds; /* rttSampleCount; CSS rounds done */
+    uint32_t last_min_rtt, cur_min_rtt, css_baseline; /* lastRoundMinRTT,
+                                  * currentRoundMinRTT, cssBaselineMinRtt */
+    uint32_t window_end; /* windowEnd, if round */
+    bool round;          /* a round is running (window_end is set) */
+    bool css;            /* in Conservative Slow Start */
+};
+
 /* sf_conn.cc_algo. 0 follows the stack's default (cfg.cc). */
 enum tcp_cc_algo { TCP_CC_DEFAULT, TCP_CC_CUBIC, TCP_CC_RENO, TCP_CC_COUNT };
 
@@ -57,6 +81,9 @@ const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
 void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo);
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Frees what the algorithm allocated (HyStart++ state); the connection
+ * ends, or its algorithm starts again. */
+void tcp_cc_free(struct sf_conn *c);
 /* A segment [seq, seq+n) left; fresh: sent for the first time. */
 void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                     uint32_t n, bool fresh);
@@ -75,6 +102,10 @@ void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);
 /* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
  * decides when: at most once per window). */
 void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);
+
+/* HyStart++'s state while c->hs_on, allocated if it is not (NULL, and
+ * HyStart++ off for the connection, counted, if that fails). */
+struct tcp_hs *tcp_cc_hs_get(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* cc_cubic.c, pure pieces (unit-tested) */
 /* floor(cbrt(x)) */
