@@ -60,6 +60,27 @@ static void newreno_nothing(struct tcp_ctx *ctx, struct sf_conn *c)
     (void)c;
 }
 
+static void newreno_save(struct tcp_ctx *ctx, struct sf_conn *c,
+                         struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    u->cwnd = c->cwnd;
+    u->ssthresh = c->ssthresh;
+}
+
+/* RFC 3708 / RFC 2883 5 (Linux-style undo): the window and threshold as
+ * they were before the reduction, or as they are now where that is
+ * more. */
+static void newreno_undo(struct tcp_ctx *ctx, struct sf_conn *c,
+                         struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    if (c->cwnd < u->cwnd)
+        c->cwnd = u->cwnd;
+    if (c->ssthresh < u->ssthresh)
+        c->ssthresh = u->ssthresh;
+}
+
 /* Linux calls it "reno" (its Reno has the NewReno recovery too). */
 const struct tcp_cc_ops tcp_cc_newreno = {
     .name = "reno",
@@ -68,6 +89,8 @@ const struct tcp_cc_ops tcp_cc_newreno = {
     .on_congestion = newreno_on_congestion,
     .on_rto = newreno_on_rto,
     .on_recovery_exit = newreno_nothing,
+    .save = newreno_save,
+    .undo = newreno_undo,
 };
 
 static const struct tcp_cc_ops *const algos[TCP_CC_COUNT] = {
@@ -117,8 +140,19 @@ void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo)
     }
 }
 
+/* No undo can come any more: what the controller saved goes. */
+static void undo_discard(struct sf_conn *c)
+{
+    if (!c->cc_undo)
+        return;
+    free(c->cc_undo->hs);
+    free(c->cc_undo);
+    c->cc_undo = NULL;
+}
+
 void tcp_cc_free(struct sf_conn *c)
 {
+    undo_discard(c);
     free(c->hs);
     c->hs = NULL;
     c->hs_on = false;
@@ -181,6 +215,10 @@ static uint32_t rtt_sample(struct tcp_ctx *ctx, struct sf_conn *c)
 
 void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
 {
+    /* an undo needs the SACK scoreboard (sack.c keeps it while one may
+     * come): without it, none will */
+    if (c->cc_undo && !c->sb)
+        undo_discard(c);
     uint32_t rtt = rtt_sample(ctx, c);
     if (!c->in_recovery) {
         c->dupacks = 0;
@@ -250,6 +288,7 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
      * the loss window of one segment; RFC 6582 4.1: recover = the
      * highest sequence number sent. Go-back-N follows from SND.NXT. */
     ops(ctx, c)->on_rto(ctx, c, c->nrexmt <= 1);
+    undo_discard(c); /* sack.c forgets the episode on an RTO */
     c->cwnd = c->snd_mss;
     c->recover = c->snd_max;
     c->in_recovery = false;
@@ -275,7 +314,32 @@ void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
 
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return ops(ctx, c)->on_congestion(ctx, c);
+    /* RFC 9438 4.9.2: "When packet loss is detected via acknowledgments,
+     * a CUBIC implementation MAY save the current value of the following
+     * variables before the congestion window is reduced." A loss that
+     * D-SACKs later show spurious is undone from that (tcp_cc_undo); a
+     * newer reduction replaces the older one's. Without memory for it,
+     * sack.c's own undo still restores cwnd and ssthresh (counted). */
+    const struct tcp_cc_ops *o = ops(ctx, c);
+    undo_discard(c);
+    struct tcp_cc_undo *u = calloc(1, sizeof *u);
+    if (u) {
+        u->ops = o;
+        o->save(ctx, c, u);
+        c->cc_undo = u;
+    } else {
+        ctx->ctr.c[SF_CTR_CC_UNDO_NOMEM]++;
+    }
+    return o->on_congestion(ctx, c);
+}
+
+void tcp_cc_undo(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_cc_undo *u = c->cc_undo;
+    /* saved by the algorithm that runs now (TCP_CONGESTION discards it) */
+    if (u && u->ops == ops(ctx, c))
+        u->ops->undo(ctx, c, u);
+    undo_discard(c);
 }
 
 void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)

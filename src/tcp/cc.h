@@ -35,6 +35,22 @@ struct tcp_hs {
     bool css;            /* in Conservative Slow Start */
 };
 
+/* What a controller saves when it reduces for a loss that may yet prove
+ * spurious (RFC 9438 4.9.2; behind sf_conn.cc_undo, from the reduction
+ * until the undo or until an undo can no longer come): the window, and
+ * the controller's own state, so that the undo puts it all back. */
+struct tcp_cc_undo {
+    const struct tcp_cc_ops *ops; /* the algorithm that saved it */
+    uint32_t cwnd, ssthresh;
+    /* CUBIC: RFC 9438 4.9.2's list (cwnd_prior, W_max, K, t_epoch,
+     * W_est), the rest of the epoch, and HyStart++'s state */
+    uint32_t cwnd_prior, w_max, k_ms, t_epoch_ms, w_est, cwnd_epoch, acc;
+    uint64_t est_acc;
+    uint32_t hs_idle_rtt;
+    bool epoch, hs_on;
+    struct tcp_hs *hs; /* owned here until the undo or the discard */
+};
+
 /* sf_conn.cc_algo. 0 follows the stack's default (cfg.cc). */
 enum tcp_cc_algo { TCP_CC_DEFAULT, TCP_CC_CUBIC, TCP_CC_RENO, TCP_CC_COUNT };
 
@@ -55,6 +71,15 @@ struct tcp_cc_ops {
     void (*on_rto)(struct tcp_ctx *ctx, struct sf_conn *c, bool first);
     /* Fast recovery ended (RFC 6582 3.2 (3)), cwnd already deflated. */
     void (*on_recovery_exit)(struct tcp_ctx *ctx, struct sf_conn *c);
+    /* A loss detected by acknowledgments is about to reduce the window
+     * (before on_congestion): save into u what undo needs. */
+    void (*save)(struct tcp_ctx *ctx, struct sf_conn *c,
+                 struct tcp_cc_undo *u);
+    /* That loss proved spurious (every retransmission D-SACKed, RFC 2883
+     * / RFC 3708): restore what save kept, as far as the algorithm says
+     * (u->hs is the algorithm's to take). */
+    void (*undo)(struct tcp_ctx *ctx, struct sf_conn *c,
+                 struct tcp_cc_undo *u);
 };
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
@@ -81,8 +106,8 @@ const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
 void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo);
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c);
-/* Frees what the algorithm allocated (HyStart++ state); the connection
- * ends, or its algorithm starts again. */
+/* Frees what the algorithm allocated (HyStart++ state, the undo state);
+ * the connection ends, or its algorithm starts again. */
 void tcp_cc_free(struct sf_conn *c);
 /* A segment [seq, seq+n) left; fresh: sent for the first time. */
 void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
@@ -96,6 +121,10 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A loss detected by SACK recovery (RFC 6675 5 (4.2)): the algorithm's
  * new ssthresh for this congestion event. */
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The SACK recovery that tcp_cc_loss_ssthresh began was spurious (sack.c,
+ * before it restores cwnd and ssthresh itself): the algorithm restores
+ * its state from before the reduction (RFC 9438 4.9.2). */
+void tcp_cc_undo(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A SACK recovery ended with cwnd = ssthresh (RFC 6937): the algorithm's
  * exit (CUBIC starts its epoch, RFC 9438 4.2). */
 void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);

@@ -142,6 +142,7 @@ static void cubic_init(struct tcp_ctx *ctx, struct sf_conn *c)
     (void)ctx;
     c->cubic_epoch = false;
     c->cubic_w_max = 0;
+    c->cubic_cwnd_prior = 0;
     /* RFC 9406 4.2 (initialization) and 4.3: HyStart++ only in the
      * initial slow start, when ssthresh is still "arbitrarily high". Its
      * state is allocated when data first flows (tcp_cc_hs_get). */
@@ -215,7 +216,9 @@ static void hystart_on_ack(struct sf_conn *c, struct tcp_hs *hs,
     if (seq_geq(c->snd_una, hs->window_end)) {
         hs->round = false;
         if (hs->css && ++hs->css_rounds >= HS_CSS_ROUNDS) {
+            /* RFC 9438 4.10: "CUBIC sets cwnd_prior = cwnd" */
             c->ssthresh = c->cwnd;
+            c->cubic_cwnd_prior = c->cwnd;
             hs_stop(c);
             return;
         }
@@ -312,6 +315,9 @@ static uint32_t cubic_on_congestion(struct tcp_ctx *ctx, struct sf_conn *c)
      * than cwnd"). */
     uint32_t f = tcp_flight(c);
     uint32_t w = c->cwnd < f ? c->cwnd : f;
+    /* 4.6: "cwnd_prior = cwnd" (save cwnd), the window before the
+     * reduction (4.1.2) */
+    c->cubic_cwnd_prior = c->cwnd;
     /* 4.7 fast convergence: "if cwnd < W_max: W_max = cwnd * (1 +
      * beta_cubic) / 2", a flow that lost below its last maximum gives way
      * (17/20 = 0.85); "else W_max = cwnd" */
@@ -333,8 +339,10 @@ static void cubic_on_rto(struct tcp_ctx *ctx, struct sf_conn *c, bool first)
     /* RFC 9438 4.8: cwnd as Reno (the caller), "but sets ssthresh using
      * beta_cubic (same as in Section 4.6)"; the next avoidance stage
      * starts with K = 0 and W_max = its first cwnd (epoch_start). */
-    if (first)
+    if (first) {
         c->ssthresh = cubic_ssthresh(c);
+        c->cubic_cwnd_prior = c->cwnd; /* 4.1.2: when ssthresh was set */
+    }
     c->cubic_w_max = 0;
     c->cubic_epoch = false;
     hs_stop(c); /* RFC 9406 4.3: standard slow start from now */
@@ -349,6 +357,70 @@ static void cubic_on_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
         epoch_start(ctx, c);
 }
 
+/* RFC 9438 4.9.2: "When packet loss is detected via acknowledgments, a
+ * CUBIC implementation MAY save the current value of the following
+ * variables before the congestion window is reduced. undo_cwnd = cwnd,
+ * undo_cwnd_prior = cwnd_prior, undo_ssthresh = ssthresh, undo_W_max =
+ * W_max, undo_K = K, undo_t_epoch = t_epoch, undo_W_est = W_est". With
+ * them the rest of the stage (cwnd_epoch, the remainders, whether an
+ * epoch runs) and HyStart++'s state, which the loss would end (the block
+ * itself moves here: the reduction frees nothing the undo needs). */
+static void cubic_save(struct tcp_ctx *ctx, struct sf_conn *c,
+                       struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    u->cwnd = c->cwnd;
+    u->ssthresh = c->ssthresh;
+    u->cwnd_prior = c->cubic_cwnd_prior;
+    u->w_max = c->cubic_w_max;
+    u->k_ms = c->cubic_k_ms;
+    u->t_epoch_ms = c->cubic_t_epoch_ms;
+    u->w_est = c->cubic_w_est;
+    u->cwnd_epoch = c->cubic_cwnd_epoch;
+    u->acc = c->cubic_acc;
+    u->est_acc = c->cubic_est_acc;
+    u->epoch = c->cubic_epoch;
+    u->hs_on = c->hs_on;
+    u->hs_idle_rtt = c->hs_idle_rtt;
+    u->hs = c->hs;
+    c->hs = NULL;
+}
+
+/* RFC 9438 4.9.2: "Once the previously declared packet loss is confirmed
+ * to be spurious, CUBIC MAY restore the original values of the
+ * above-mentioned variables as follows if the current cwnd is lower than
+ * cwnd_prior." ... "In rare cases, when the detection happens long after
+ * a spurious loss event and the current cwnd is already higher than
+ * cwnd_prior, CUBIC SHOULD continue to use the current and the most
+ * recent values of these variables." */
+static void cubic_undo(struct tcp_ctx *ctx, struct sf_conn *c,
+                       struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    if (c->cwnd >= c->cubic_cwnd_prior)
+        return;
+    c->cwnd = u->cwnd;
+    c->ssthresh = u->ssthresh;
+    c->cubic_cwnd_prior = u->cwnd_prior;
+    c->cubic_w_max = u->w_max;
+    c->cubic_k_ms = u->k_ms;
+    c->cubic_t_epoch_ms = u->t_epoch_ms;
+    c->cubic_w_est = u->w_est;
+    c->cubic_cwnd_epoch = u->cwnd_epoch;
+    c->cubic_acc = u->acc;
+    c->cubic_est_acc = u->est_acc;
+    c->cubic_epoch = u->epoch;
+    /* HyStart++ again, if the loss had ended it. RFC 6298 3 (Karn): the
+     * recovery sent segments again, so none of its RTT marks stands. */
+    free(c->hs);
+    c->hs = u->hs;
+    u->hs = NULL;
+    c->hs_on = u->hs_on;
+    c->hs_idle_rtt = u->hs_idle_rtt;
+    if (c->hs)
+        c->hs->mark_n = 0;
+}
+
 const struct tcp_cc_ops tcp_cc_cubic = {
     .name = "cubic",
     .init = cubic_init,
@@ -356,4 +428,6 @@ const struct tcp_cc_ops tcp_cc_cubic = {
     .on_congestion = cubic_on_congestion,
     .on_rto = cubic_on_rto,
     .on_recovery_exit = cubic_on_recovery_exit,
+    .save = cubic_save,
+    .undo = cubic_undo,
 };

@@ -196,12 +196,16 @@ struct sf_conn {
      * (hs_idle_rtt then keeps currentRoundMinRTT, all that an idle
      * connection's next round needs) */
     struct tcp_hs *hs;
+    /* what the controller saved at a reduction that D-SACKs may yet show
+     * spurious (struct tcp_cc_undo in cc.h), NULL when none can */
+    struct tcp_cc_undo *cc_undo;
     /* RFC 9438 4.1.2 (bytes, ms of the stack clock modulo 2^32) */
     uint32_t cubic_w_max, cubic_cwnd_epoch, cubic_w_est;
     uint32_t cubic_k_ms, cubic_t_epoch_ms;
     uint32_t cubic_acc;     /* remainder of a division by cwnd */
     uint64_t cubic_est_acc; /* remainder of a division by 17 * cwnd */
     uint32_t hs_idle_rtt;   /* currentRoundMinRTT while hs is parked (us) */
+    uint32_t cubic_cwnd_prior; /* RFC 9438 4.1.2 cwnd_prior */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */

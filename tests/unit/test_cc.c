@@ -480,6 +480,153 @@ static void test_hystart_nomem(void)
 #endif
 }
 
+/* RFC 9438 4.9.2: a loss detected by acknowledgments saves cwnd,
+ * cwnd_prior, ssthresh, W_max, K, t_epoch and W_est before the reduction;
+ * once the loss proves spurious they come back, "if the current cwnd is
+ * lower than cwnd_prior", and CUBIC grows on as if there had been no
+ * loss. */
+static void test_undo_cubic(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    avoid_setup(&ctx, &c, 100000);
+    ack_one(&ctx, &c, MSS, 0); /* epoch: K = 4.217 s from 70 segments */
+    ctx.now += 2000 * SF_MSEC;
+    run_rtts(&ctx, &c, 3, 100);
+    struct sf_conn was = c;
+    CHECK(was.cubic_epoch);
+    CHECK_EQ(was.cubic_w_max, 100 * MSS);
+    CHECK_EQ(was.cubic_k_ms, 4217);
+    /* a loss at cwnd = flight (under W_max: fast convergence, 4.7) */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(c.cc_undo);
+    CHECK_EQ(c.ssthresh, was.cwnd * 7 / 10);
+    CHECK_EQ(c.cubic_cwnd_prior, was.cwnd);
+    CHECK_EQ(c.cubic_w_max, (uint32_t)((uint64_t)was.cwnd * 17 / 20));
+    c.cwnd = c.ssthresh;
+    ctx.now += 100 * SF_MSEC;
+    tcp_cc_recovery_exit(&ctx, &c); /* a new epoch from the reduced cwnd */
+    CHECK(c.cubic_t_epoch_ms != was.cubic_t_epoch_ms);
+    ack_one(&ctx, &c, MSS, 0);
+    /* D-SACKs show it spurious */
+    tcp_cc_undo(&ctx, &c);
+    CHECK(!c.cc_undo);
+    CHECK_EQ(c.cwnd, was.cwnd);
+    CHECK_EQ(c.ssthresh, was.ssthresh);
+    CHECK_EQ(c.cubic_cwnd_prior, was.cubic_cwnd_prior);
+    CHECK_EQ(c.cubic_w_max, was.cubic_w_max);
+    CHECK_EQ(c.cubic_k_ms, was.cubic_k_ms);
+    CHECK_EQ(c.cubic_t_epoch_ms, was.cubic_t_epoch_ms);
+    CHECK_EQ(c.cubic_w_est, was.cubic_w_est);
+    CHECK_EQ(c.cubic_cwnd_epoch, was.cubic_cwnd_epoch);
+    CHECK(c.cubic_epoch);
+    /* and the next ACK grows cwnd on the old curve: the same as a TCB
+     * that never saw the loss */
+    struct sf_conn ref = was;
+    ref.hs = NULL;
+    ref.cc_undo = NULL;
+    ack_one(&ctx, &ref, MSS, 0);
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK_EQ(c.cwnd, ref.cwnd);
+    CHECK_EQ(c.cubic_w_est, ref.cubic_w_est);
+
+    /* "current cwnd is already higher than cwnd_prior": the current
+     * values stay */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    uint32_t prior = c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    uint32_t wmax = c.cubic_w_max, ss = c.ssthresh;
+    c.cwnd = prior + MSS;
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, prior + MSS);
+    CHECK_EQ(c.ssthresh, ss);
+    CHECK_EQ(c.cubic_w_max, wmax);
+    CHECK(!c.cc_undo);
+
+    /* an RTO ends the episode: nothing to undo after it */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(c.cc_undo);
+    c.nrexmt = 1;
+    tcp_cc_on_rto(&ctx, &c);
+    CHECK(!c.cc_undo);
+    tcp_cc_free(&c);
+}
+
+/* A spurious loss in the initial slow start: the undo brings HyStart++
+ * back (the loss had ended it, RFC 9406 4.2), with ssthresh "arbitrarily
+ * high" again. */
+static void test_undo_hystart(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    hs_setup(&ctx, &c); /* two rounds at 50 ms: cwnd 40 segments */
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, MSS, true);
+    c.snd_nxt += MSS;
+    c.snd_max = c.snd_nxt;
+    CHECK(c.hs);
+    struct tcp_hs *hs = c.hs;
+    uint32_t cwnd = c.cwnd, last = hs ? hs->cur_min_rtt : 0;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(!c.hs_on && !c.hs);
+    c.cwnd = c.ssthresh;
+    tcp_cc_recovery_exit(&ctx, &c);
+    tcp_cc_undo(&ctx, &c);
+    CHECK(c.hs_on);
+    CHECK(c.hs == hs);
+    CHECK_EQ(c.cwnd, cwnd);
+    CHECK_EQ(c.ssthresh, UINT32_MAX);
+    if (c.hs) {
+        CHECK_EQ(c.hs->cur_min_rtt, last);
+        CHECK_EQ(c.hs->mark_n, 0); /* Karn: the recovery resent data */
+    }
+    /* an ACK of four segments: HyStart++'s min(N, 8 SMSS), not one */
+    c.snd_una += 4 * MSS;
+    tcp_cc_on_newack(&ctx, &c, 4 * MSS);
+    CHECK_EQ(c.cwnd, cwnd + 4 * MSS);
+    tcp_cc_free(&c);
+}
+
+/* NewReno (RFC 3708 / RFC 2883 5, as sack.c did alone before): cwnd and
+ * ssthresh back where they were, or left where they are if higher. Not
+ * across a TCP_CONGESTION change. Without memory, counted. */
+static void test_undo_newreno(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.cc_algo = TCP_CC_RENO;
+    c.cwnd = 20 * MSS;
+    c.ssthresh = 30 * MSS;
+    c.snd_nxt = c.snd_una + 20 * MSS;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK_EQ(c.ssthresh, 10 * MSS);
+    c.cwnd = c.ssthresh;
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, 20 * MSS);
+    CHECK_EQ(c.ssthresh, 30 * MSS);
+    CHECK(!c.cc_undo);
+    /* saved by NewReno, undone after a switch to CUBIC: CUBIC's state is
+     * not NewReno's to restore */
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    c.cwnd = c.ssthresh;
+    c.syn_acked = true;
+    tcp_cc_select(&ctx, &c, TCP_CC_CUBIC);
+    CHECK(!c.cc_undo);
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, 10 * MSS);
+#if CAN_FAIL_CALLOC
+    calloc_fail = 1;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    calloc_fail = 0;
+    CHECK(!c.cc_undo);
+    CHECK_EQ(ctx.ctr.c[SF_CTR_CC_UNDO_NOMEM], 1);
+    tcp_cc_undo(&ctx, &c); /* nothing saved: nothing done, no crash */
+#endif
+    tcp_cc_free(&c);
+}
+
 static void test_names(void)
 {
     CHECK_EQ(tcp_cc_find("cubic", 5), TCP_CC_CUBIC);
@@ -501,6 +648,9 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_hystart),
     CHECK_CASE(test_hystart_memory),
     CHECK_CASE(test_hystart_nomem),
+    CHECK_CASE(test_undo_cubic),
+    CHECK_CASE(test_undo_hystart),
+    CHECK_CASE(test_undo_newreno),
     CHECK_CASE(test_names),
 };
 
