@@ -227,11 +227,15 @@ static void hystart_on_ack(struct sf_conn *c, struct tcp_hs *hs,
 }
 
 /* RFC 9438 4.3 eq. 4, per ACK: W_est += alpha_cubic * segments_acked /
- * cwnd; alpha_cubic is 1 once W_est has reached W_max. In bytes:
- * W_est += alpha * acked * SMSS / cwnd, the remainder kept. */
+ * cwnd. "Once W_est has grown to reach the cwnd at the time of most
+ * recently setting ssthresh, that is, W_est >= cwnd_prior, the sender
+ * SHOULD set alpha_cubic to 1" (cwnd_prior, not W_max: after fast
+ * convergence W_max is below cwnd_prior, and Reno's rate from there
+ * would take back the room fast convergence gave). In bytes: W_est +=
+ * alpha * acked * SMSS / cwnd, the remainder kept. */
 static void west_update(struct sf_conn *c, uint32_t acked)
 {
-    bool probing = c->cubic_w_est >= c->cubic_w_max;
+    bool probing = c->cubic_w_est >= c->cubic_cwnd_prior;
     uint64_t an = probing ? 1 : CUBIC_ALPHA_NUM;
     uint64_t ad = probing ? 1 : CUBIC_ALPHA_DEN;
     uint64_t den = ad * (c->cwnd ? c->cwnd : 1);

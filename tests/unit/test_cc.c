@@ -123,6 +123,7 @@ static void avoid_setup(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t srtt_us
     tcp_cc_cubic.init(ctx, c);
     c->cwnd = c->ssthresh = 70 * MSS;
     c->cubic_w_max = 100 * MSS;
+    c->cubic_cwnd_prior = 100 * MSS; /* the window before the loss */
     c->have_rtt = true;
     c->srtt_us = srtt_us;
 }
@@ -219,6 +220,57 @@ static void test_reno_friendly(void)
     CHECK(c.cubic_w_est >= 74 * MSS && c.cubic_w_est <= 76 * MSS);
     CHECK(c.cwnd > c.cubic_w_est + 8 * MSS);
     CHECK(near(c.cwnd, 86683, 2 * MSS));
+    tcp_cc_free(&c);
+}
+
+/* RFC 9438 4.3: "Once W_est has grown to reach the cwnd at the time of
+ * most recently setting ssthresh, that is, W_est >= cwnd_prior, the
+ * sender SHOULD set alpha_cubic to 1". After fast convergence (4.7) W_max
+ * lies below cwnd_prior; between the two W_est must still grow by
+ * alpha_cubic = 0.53 segments per RTT, not by Reno's 1 (which would undo
+ * the convergence that fast convergence asked for). */
+static void test_reno_friendly_alpha(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    c.have_rtt = true;
+    c.srtt_us = 1000; /* RTT 1 ms: the Reno-friendly region */
+    /* losses at 100, then at 80 segments: W_max = 80 * 0.85 = 68,
+     * cwnd_prior = 80, ssthresh = cwnd = 56 */
+    c.cwnd = 100 * MSS;
+    c.snd_nxt = c.snd_una + c.cwnd;
+    tcp_cc_cubic.on_congestion(&ctx, &c);
+    c.cwnd = 80 * MSS;
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_cubic.on_congestion(&ctx, &c);
+    CHECK_EQ(c.cubic_w_max, 68 * MSS);
+    CHECK_EQ(c.cubic_cwnd_prior, 80 * MSS);
+    c.cwnd = c.ssthresh;
+    CHECK_EQ(c.cwnd, 56 * MSS);
+    tcp_cc_cubic.on_recovery_exit(&ctx, &c);
+    CHECK_EQ(c.cubic_w_est, 56 * MSS);
+    /* W_est climbs past W_max = 68 (about 23 RTTs at 0.53) */
+    for (int i = 0; i < 100 && c.cubic_w_est < 70 * MSS; i++)
+        run_rtts(&ctx, &c, 1, 1);
+    CHECK(c.cubic_w_est >= 70 * MSS && c.cubic_w_est < 71 * MSS);
+    /* still Reno-friendly: cwnd follows W_est */
+    CHECK_EQ(c.cwnd, c.cubic_w_est);
+    /* four RTTs at 70..72 segments below cwnd_prior = 80: + 4 * 0.53 =
+     * 2.1 segments (a little less: each ACK adds alpha / cwnd, and cwnd
+     * grows); alpha 1 would give 4 */
+    uint32_t w0 = c.cubic_w_est;
+    run_rtts(&ctx, &c, 4, 1);
+    CHECK(c.cubic_w_est - w0 >= 2000 && c.cubic_w_est - w0 <= 2200);
+    /* past cwnd_prior, alpha is 1: one segment per RTT */
+    for (int i = 0; i < 100 && c.cubic_w_est < 81 * MSS; i++)
+        run_rtts(&ctx, &c, 1, 1);
+    CHECK(c.cubic_w_est >= 81 * MSS);
+    w0 = c.cubic_w_est;
+    run_rtts(&ctx, &c, 4, 1);
+    CHECK(c.cubic_w_est - w0 >= 3900 && c.cubic_w_est - w0 <= 4000);
     tcp_cc_free(&c);
 }
 
@@ -644,6 +696,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_w_cubic),
     CHECK_CASE(test_concave_convex),
     CHECK_CASE(test_reno_friendly),
+    CHECK_CASE(test_reno_friendly_alpha),
     CHECK_CASE(test_congestion_and_fast_convergence),
     CHECK_CASE(test_hystart),
     CHECK_CASE(test_hystart_memory),
