@@ -273,7 +273,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(RACK_LOST, "segment ranges RACK declared lost (RFC 8985 6.2)")          \
     X(RACK_REORDER, "flights where RACK saw reordering (RFC 8985 6.2)")       \
     X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)")  \
-    X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)")
+    X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
+    X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
+    X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,

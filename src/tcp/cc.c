@@ -1,6 +1,7 @@
 /* RFC 5681 slow start, congestion avoidance, fast retransmit; RFC 6582
  * NewReno fast recovery; RFC 6928 initial window. The algorithms plug in
  * through struct tcp_cc_ops: NewReno here, CUBIC in cc_cubic.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp/cc.h"
@@ -59,6 +60,27 @@ static void newreno_nothing(struct tcp_ctx *ctx, struct sf_conn *c)
     (void)c;
 }
 
+static void newreno_save(struct tcp_ctx *ctx, struct sf_conn *c,
+                         struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    u->cwnd = c->cwnd;
+    u->ssthresh = c->ssthresh;
+}
+
+/* RFC 3708 / RFC 2883 5 (Linux-style undo): the window and threshold as
+ * they were before the reduction, or as they are now where that is
+ * more. */
+static void newreno_undo(struct tcp_ctx *ctx, struct sf_conn *c,
+                         struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    if (c->cwnd < u->cwnd)
+        c->cwnd = u->cwnd;
+    if (c->ssthresh < u->ssthresh)
+        c->ssthresh = u->ssthresh;
+}
+
 /* Linux calls it "reno" (its Reno has the NewReno recovery too). */
 const struct tcp_cc_ops tcp_cc_newreno = {
     .name = "reno",
@@ -67,6 +89,8 @@ const struct tcp_cc_ops tcp_cc_newreno = {
     .on_congestion = newreno_on_congestion,
     .on_rto = newreno_on_rto,
     .on_recovery_exit = newreno_nothing,
+    .save = newreno_save,
+    .undo = newreno_undo,
 };
 
 static const struct tcp_cc_ops *const algos[TCP_CC_COUNT] = {
@@ -108,9 +132,30 @@ void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo)
 {
     c->cc_algo = (uint8_t)algo;
     /* Mid-connection the window stays where it is; the new algorithm
-     * starts its own state from there (as Linux does). */
-    if (c->syn_acked)
+     * starts its own state from there (as Linux does), with no RTT
+     * samples from before. */
+    if (c->syn_acked) {
+        tcp_cc_free(c);
         ops(ctx, c)->init(ctx, c);
+    }
+}
+
+/* No undo can come any more: what the controller saved goes. */
+static void undo_discard(struct sf_conn *c)
+{
+    if (!c->cc_undo)
+        return;
+    free(c->cc_undo->hs);
+    free(c->cc_undo);
+    c->cc_undo = NULL;
+}
+
+void tcp_cc_free(struct sf_conn *c)
+{
+    undo_discard(c);
+    free(c->hs);
+    c->hs = NULL;
+    c->hs_on = false;
 }
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -124,46 +169,56 @@ void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->recover = c->iss;
     c->dupacks = 0;
     c->in_recovery = false;
-    c->cc_mark_n = 0;
+    tcp_cc_free(c); /* no RTT samples yet */
     ops(ctx, c)->init(ctx, c);
 }
 
-/* RTT samples for the algorithm (RFC 9406 4.2 wants N_RTT_SAMPLE of them
- * per round; the RFC 6298 timing gives one). Each segment sent for the
- * first time is noted, while a mark is free, with its end and send time;
- * the ACK that covers it gives an RTT sample. RFC 6298 3 (Karn): a
- * segment sent again makes every sample ambiguous: all marks go. */
+/* RTT samples for HyStart++ (RFC 9406 4.2 wants N_RTT_SAMPLE of them per
+ * round; the RFC 6298 timing gives one), taken only while it runs
+ * (c->hs). Each segment sent for the first time is noted, while a mark is
+ * free, with its end and send time; the ACK that covers it gives an RTT
+ * sample. RFC 6298 3 (Karn): a segment sent again makes every sample
+ * ambiguous: all marks go. */
 void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                     uint32_t n, bool fresh)
 {
     if (!fresh) {
-        c->cc_mark_n = 0;
+        if (c->hs)
+            c->hs->mark_n = 0;
         return;
     }
-    if (n == 0 || c->cc_mark_n == TCP_CC_NMARK)
+    if (n == 0)
         return;
-    unsigned i = (c->cc_mark_head + c->cc_mark_n++) % TCP_CC_NMARK;
-    c->cc_mark[i].end = seq + n;
-    c->cc_mark[i].sent_us = tcp_now_us(ctx);
+    struct tcp_hs *hs = tcp_cc_hs_get(ctx, c);
+    if (!hs || hs->mark_n == TCP_CC_NMARK)
+        return;
+    unsigned i = (hs->mark_head + hs->mark_n++) % TCP_CC_NMARK;
+    hs->mark[i].end = seq + n;
+    hs->mark[i].sent_us = tcp_now_us(ctx);
 }
 
 /* The RTT sample of the newest mark SND.UNA now covers (us, at least 1),
  * or 0 if none. Covered marks are consumed. */
 static uint32_t rtt_sample(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    struct tcp_hs *hs = c->hs;
     uint32_t rtt = 0;
-    while (c->cc_mark_n &&
-           seq_leq(c->cc_mark[c->cc_mark_head].end, c->snd_una)) {
-        uint32_t r = tcp_now_us(ctx) - c->cc_mark[c->cc_mark_head].sent_us;
+    while (hs && hs->mark_n &&
+           seq_leq(hs->mark[hs->mark_head].end, c->snd_una)) {
+        uint32_t r = tcp_now_us(ctx) - hs->mark[hs->mark_head].sent_us;
         rtt = r ? r : 1;
-        c->cc_mark_head = (uint8_t)((c->cc_mark_head + 1) % TCP_CC_NMARK);
-        c->cc_mark_n--;
+        hs->mark_head = (uint8_t)((hs->mark_head + 1) % TCP_CC_NMARK);
+        hs->mark_n--;
     }
     return rtt;
 }
 
 void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
 {
+    /* an undo needs the SACK scoreboard (sack.c keeps it while one may
+     * come): without it, none will */
+    if (c->cc_undo && !c->sb)
+        undo_discard(c);
     uint32_t rtt = rtt_sample(ctx, c);
     if (!c->in_recovery) {
         c->dupacks = 0;
@@ -233,11 +288,13 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
      * the loss window of one segment; RFC 6582 4.1: recover = the
      * highest sequence number sent. Go-back-N follows from SND.NXT. */
     ops(ctx, c)->on_rto(ctx, c, c->nrexmt <= 1);
+    undo_discard(c); /* sack.c forgets the episode on an RTO */
     c->cwnd = c->snd_mss;
     c->recover = c->snd_max;
     c->in_recovery = false;
     c->dupacks = 0;
-    c->cc_mark_n = 0; /* Karn: what follows is sent again */
+    if (c->hs)
+        c->hs->mark_n = 0; /* Karn: what follows is sent again */
     tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
 }
 
@@ -257,7 +314,32 @@ void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
 
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return ops(ctx, c)->on_congestion(ctx, c);
+    /* RFC 9438 4.9.2: "When packet loss is detected via acknowledgments,
+     * a CUBIC implementation MAY save the current value of the following
+     * variables before the congestion window is reduced." A loss that
+     * D-SACKs later show spurious is undone from that (tcp_cc_undo); a
+     * newer reduction replaces the older one's. Without memory for it,
+     * sack.c's own undo still restores cwnd and ssthresh (counted). */
+    const struct tcp_cc_ops *o = ops(ctx, c);
+    undo_discard(c);
+    struct tcp_cc_undo *u = calloc(1, sizeof *u);
+    if (u) {
+        u->ops = o;
+        o->save(ctx, c, u);
+        c->cc_undo = u;
+    } else {
+        ctx->ctr.c[SF_CTR_CC_UNDO_NOMEM]++;
+    }
+    return o->on_congestion(ctx, c);
+}
+
+void tcp_cc_undo(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_cc_undo *u = c->cc_undo;
+    /* saved by the algorithm that runs now (TCP_CONGESTION discards it) */
+    if (u && u->ops == ops(ctx, c))
+        u->ops->undo(ctx, c, u);
+    undo_discard(c);
 }
 
 void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)

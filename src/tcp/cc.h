@@ -11,6 +11,46 @@
 
 #include "tcp/tcp_int.h"
 
+/* Segments timed at once for HyStart++'s RTT samples (cc.c). */
+#define TCP_CC_NMARK 16
+
+/* RFC 9406 HyStart++: what only the initial slow start uses, behind
+ * sf_conn.hs (allocated by CUBIC's init, freed when slow start ends), so
+ * that an established connection in congestion avoidance, or idle, does
+ * not carry it. RTTs in us, UINT32_MAX = infinity. */
+struct tcp_hs {
+    /* RTT samples (RFC 9406 4.2 wants N_RTT_SAMPLE of them per round; the
+     * RFC 6298 timing gives one): the end and send time (us) of up to
+     * TCP_CC_NMARK segments sent once, oldest first, from mark_head */
+    struct {
+        uint32_t end, sent_us;
+    } mark[TCP_CC_NMARK];
+    uint8_t mark_head, mark_n;
+    /* RFC 9406 4.2 */
+    uint8_t samples, css_rounds; /* rttSampleCount; CSS rounds done */
+    uint32_t last_min_rtt, cur_min_rtt, css_baseline; /* lastRoundMinRTT,
+                                  * currentRoundMinRTT, cssBaselineMinRtt */
+    uint32_t window_end; /* windowEnd, if round */
+    bool round;          /* a round is running (window_end is set) */
+    bool css;            /* in Conservative Slow Start */
+};
+
+/* What a controller saves when it reduces for a loss that may yet prove
+ * spurious (RFC 9438 4.9.2; behind sf_conn.cc_undo, from the reduction
+ * until the undo or until an undo can no longer come): the window, and
+ * the controller's own state, so that the undo puts it all back. */
+struct tcp_cc_undo {
+    const struct tcp_cc_ops *ops; /* the algorithm that saved it */
+    uint32_t cwnd, ssthresh;
+    /* CUBIC: RFC 9438 4.9.2's list (cwnd_prior, W_max, K, t_epoch,
+     * W_est), the rest of the epoch, and HyStart++'s state */
+    uint32_t cwnd_prior, w_max, k_ms, t_epoch_ms, w_est, cwnd_epoch, acc;
+    uint64_t est_acc;
+    uint32_t hs_idle_rtt;
+    bool epoch, hs_on;
+    struct tcp_hs *hs; /* owned here until the undo or the discard */
+};
+
 /* sf_conn.cc_algo. 0 follows the stack's default (cfg.cc). */
 enum tcp_cc_algo { TCP_CC_DEFAULT, TCP_CC_CUBIC, TCP_CC_RENO, TCP_CC_COUNT };
 
@@ -31,6 +71,15 @@ struct tcp_cc_ops {
     void (*on_rto)(struct tcp_ctx *ctx, struct sf_conn *c, bool first);
     /* Fast recovery ended (RFC 6582 3.2 (3)), cwnd already deflated. */
     void (*on_recovery_exit)(struct tcp_ctx *ctx, struct sf_conn *c);
+    /* A loss detected by acknowledgments is about to reduce the window
+     * (before on_congestion): save into u what undo needs. */
+    void (*save)(struct tcp_ctx *ctx, struct sf_conn *c,
+                 struct tcp_cc_undo *u);
+    /* That loss proved spurious (every retransmission D-SACKed, RFC 2883
+     * / RFC 3708): restore what save kept, as far as the algorithm says
+     * (u->hs is the algorithm's to take). */
+    void (*undo)(struct tcp_ctx *ctx, struct sf_conn *c,
+                 struct tcp_cc_undo *u);
 };
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
@@ -57,6 +106,9 @@ const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
 void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo);
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Frees what the algorithm allocated (HyStart++ state, the undo state);
+ * the connection ends, or its algorithm starts again. */
+void tcp_cc_free(struct sf_conn *c);
 /* A segment [seq, seq+n) left; fresh: sent for the first time. */
 void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                     uint32_t n, bool fresh);
@@ -69,12 +121,20 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A loss detected by SACK recovery (RFC 6675 5 (4.2)): the algorithm's
  * new ssthresh for this congestion event. */
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The SACK recovery that tcp_cc_loss_ssthresh began was spurious (sack.c,
+ * before it restores cwnd and ssthresh itself): the algorithm restores
+ * its state from before the reduction (RFC 9438 4.9.2). */
+void tcp_cc_undo(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A SACK recovery ended with cwnd = ssthresh (RFC 6937): the algorithm's
  * exit (CUBIC starts its epoch, RFC 9438 4.2). */
 void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);
 /* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
  * decides when: at most once per window). */
 void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);
+
+/* HyStart++'s state while c->hs_on, allocated if it is not (NULL, and
+ * HyStart++ off for the connection, counted, if that fails). */
+struct tcp_hs *tcp_cc_hs_get(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* cc_cubic.c, pure pieces (unit-tested) */
 /* floor(cbrt(x)) */

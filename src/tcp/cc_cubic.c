@@ -5,6 +5,8 @@
  * are bytes (a segment is SMSS bytes) and time is milliseconds of the
  * stack's clock (ctx->now), in integer arithmetic: C = 0.4 = 4/10,
  * beta_cubic = 0.7 = 7/10, alpha_cubic = 3(1 - 0.7)/(1 + 0.7) = 9/17. */
+#include <stdlib.h>
+
 #include "tcp/cc.h"
 
 #define CUBIC_BETA_NUM 7 /* RFC 9438 4.1.1: beta_cubic = 0.7 */
@@ -91,99 +93,149 @@ static void epoch_start(struct tcp_ctx *ctx, struct sf_conn *c)
     c->cubic_k_ms = cubic_k_ms(c->cubic_w_max, c->cwnd, c->snd_mss);
 }
 
+/* HyStart++ is over for this connection (RFC 9406 4.2: a loss, or CSS
+ * ran its rounds; 4.3: slow start after an RTO is standard): its state
+ * goes. */
+static void hs_stop(struct sf_conn *c)
+{
+    c->hs_on = false;
+    free(c->hs);
+    c->hs = NULL;
+}
+
+struct tcp_hs *tcp_cc_hs_get(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->hs || !c->hs_on)
+        return c->hs;
+    struct tcp_hs *hs = calloc(1, sizeof *hs);
+    if (!hs) {
+        /* without it, a standard slow start (RFC 5681 3.1), counted */
+        ctx->ctr.c[SF_CTR_HYSTART_NOMEM]++;
+        c->hs_on = false;
+        return NULL;
+    }
+    /* RFC 9406 4.2's initial values, or where hs_park left off: between
+     * rounds, not in CSS, no samples in hand */
+    hs->last_min_rtt = HS_INF;
+    hs->cur_min_rtt = c->hs_idle_rtt;
+    hs->css_baseline = HS_INF;
+    c->hs = hs;
+    return hs;
+}
+
+/* Everything sent is acknowledged, between rounds, outside CSS: all the
+ * next round reads is currentRoundMinRTT (it becomes lastRoundMinRTT when
+ * that round starts). The rest is freed until data flows again. */
+static void hs_park(struct sf_conn *c)
+{
+    struct tcp_hs *hs = c->hs;
+    if (!hs || c->snd_una != c->snd_max || hs->round || hs->css ||
+        hs->mark_n)
+        return;
+    c->hs_idle_rtt = hs->cur_min_rtt;
+    free(hs);
+    c->hs = NULL;
+}
+
 static void cubic_init(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     (void)ctx;
     c->cubic_epoch = false;
     c->cubic_w_max = 0;
+    c->cubic_cwnd_prior = 0;
     /* RFC 9406 4.2 (initialization) and 4.3: HyStart++ only in the
-     * initial slow start, when ssthresh is still "arbitrarily high" */
+     * initial slow start, when ssthresh is still "arbitrarily high". Its
+     * state is allocated when data first flows (tcp_cc_hs_get). */
+    hs_stop(c);
     c->hs_on = c->ssthresh == UINT32_MAX;
-    c->hs_round = false;
-    c->hs_css = false;
-    c->hs_last_min_rtt = HS_INF;
-    c->hs_cur_min_rtt = HS_INF;
-    c->hs_css_baseline = HS_INF;
-    c->hs_samples = 0;
-    c->hs_css_rounds = 0;
+    c->hs_idle_rtt = HS_INF;
 }
 
 /* RFC 9406 4.2: the delay checks, once a round has N_RTT_SAMPLE samples. */
-static void hystart_check(struct sf_conn *c)
+static void hystart_check(struct tcp_hs *hs)
 {
-    if (c->hs_samples < HS_N_RTT_SAMPLE || c->hs_cur_min_rtt == HS_INF)
+    if (hs->samples < HS_N_RTT_SAMPLE || hs->cur_min_rtt == HS_INF)
         return;
-    if (!c->hs_css) {
-        if (c->hs_last_min_rtt == HS_INF)
+    if (!hs->css) {
+        if (hs->last_min_rtt == HS_INF)
             return;
         /* "RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT /
          * MIN_RTT_DIVISOR, MAX_RTT_THRESH))"; "if (currentRoundMinRTT >=
          * (lastRoundMinRTT + RttThresh))": exit slow start, enter CSS,
          * "cssBaselineMinRtt = currentRoundMinRTT" */
-        uint32_t th = c->hs_last_min_rtt / HS_MIN_RTT_DIVISOR;
+        uint32_t th = hs->last_min_rtt / HS_MIN_RTT_DIVISOR;
         if (th > HS_MAX_RTT_THRESH_US)
             th = HS_MAX_RTT_THRESH_US;
         if (th < HS_MIN_RTT_THRESH_US)
             th = HS_MIN_RTT_THRESH_US;
-        if ((uint64_t)c->hs_cur_min_rtt >= (uint64_t)c->hs_last_min_rtt + th) {
-            c->hs_css_baseline = c->hs_cur_min_rtt;
-            c->hs_css = true;
-            c->hs_css_rounds = 0;
+        if ((uint64_t)hs->cur_min_rtt >= (uint64_t)hs->last_min_rtt + th) {
+            hs->css_baseline = hs->cur_min_rtt;
+            hs->css = true;
+            hs->css_rounds = 0;
         }
-    } else if (c->hs_cur_min_rtt < c->hs_css_baseline) {
+    } else if (hs->cur_min_rtt < hs->css_baseline) {
         /* "if (currentRoundMinRTT < cssBaselineMinRtt)": the RTT increase
          * was spurious; "cssBaselineMinRtt = infinity", resume slow start */
-        c->hs_css_baseline = HS_INF;
-        c->hs_css = false;
+        hs->css_baseline = HS_INF;
+        hs->css = false;
     }
 }
 
 /* RFC 9406 4.2: HyStart++ on an ACK in slow start or CSS. */
-static void hystart_on_ack(struct sf_conn *c, uint32_t acked, uint32_t rtt)
+static void hystart_on_ack(struct sf_conn *c, struct tcp_hs *hs,
+                           uint32_t acked, uint32_t rtt)
 {
     /* A round starts with windowEnd = SND.NXT: "lastRoundMinRTT =
      * currentRoundMinRTT, currentRoundMinRTT = infinity, rttSampleCount =
      * 0". (It starts at the first ACK after the last one ended, so that
      * windowEnd covers what that ACK let out.) */
-    if (!c->hs_round) {
-        c->hs_round = true;
-        c->hs_window_end = c->snd_nxt;
-        c->hs_last_min_rtt = c->hs_cur_min_rtt;
-        c->hs_cur_min_rtt = HS_INF;
-        c->hs_samples = 0;
+    if (!hs->round) {
+        hs->round = true;
+        hs->window_end = c->snd_nxt;
+        hs->last_min_rtt = hs->cur_min_rtt;
+        hs->cur_min_rtt = HS_INF;
+        hs->samples = 0;
     }
     /* "cwnd = cwnd + min(N, L * SMSS)", in CSS divided by
      * CSS_GROWTH_DIVISOR */
     uint32_t lim = HS_L * c->snd_mss;
     uint32_t inc = acked < lim ? acked : lim;
-    tcp_cwnd_grow(c, c->hs_css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
+    tcp_cwnd_grow(c, hs->css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
     if (rtt) {
         /* "currentRoundMinRTT = min(currentRoundMinRTT, currentRTT);
          * rttSampleCount += 1" */
-        if (rtt < c->hs_cur_min_rtt)
-            c->hs_cur_min_rtt = rtt;
-        if (c->hs_samples < UINT8_MAX)
-            c->hs_samples++;
-        hystart_check(c);
+        if (rtt < hs->cur_min_rtt)
+            hs->cur_min_rtt = rtt;
+        if (hs->samples < UINT8_MAX)
+            hs->samples++;
+        hystart_check(hs);
     }
     /* The round ends with the ACK of windowEnd. "If CSS_ROUNDS rounds
      * are complete, enter congestion avoidance by setting the ssthresh to
      * the current cwnd" (the round CSS began in counts as one). */
-    if (seq_geq(c->snd_una, c->hs_window_end)) {
-        c->hs_round = false;
-        if (c->hs_css && ++c->hs_css_rounds >= HS_CSS_ROUNDS) {
+    if (seq_geq(c->snd_una, hs->window_end)) {
+        hs->round = false;
+        if (hs->css && ++hs->css_rounds >= HS_CSS_ROUNDS) {
+            /* RFC 9438 4.10: "CUBIC sets cwnd_prior = cwnd" */
             c->ssthresh = c->cwnd;
-            c->hs_on = false;
+            c->cubic_cwnd_prior = c->cwnd;
+            hs_stop(c);
+            return;
         }
     }
+    hs_park(c);
 }
 
 /* RFC 9438 4.3 eq. 4, per ACK: W_est += alpha_cubic * segments_acked /
- * cwnd; alpha_cubic is 1 once W_est has reached W_max. In bytes:
- * W_est += alpha * acked * SMSS / cwnd, the remainder kept. */
+ * cwnd. "Once W_est has grown to reach the cwnd at the time of most
+ * recently setting ssthresh, that is, W_est >= cwnd_prior, the sender
+ * SHOULD set alpha_cubic to 1" (cwnd_prior, not W_max: after fast
+ * convergence W_max is below cwnd_prior, and Reno's rate from there
+ * would take back the room fast convergence gave). In bytes: W_est +=
+ * alpha * acked * SMSS / cwnd, the remainder kept. */
 static void west_update(struct sf_conn *c, uint32_t acked)
 {
-    bool probing = c->cubic_w_est >= c->cubic_w_max;
+    bool probing = c->cubic_w_est >= c->cubic_cwnd_prior;
     uint64_t an = probing ? 1 : CUBIC_ALPHA_NUM;
     uint64_t ad = probing ? 1 : CUBIC_ALPHA_DEN;
     uint64_t den = ad * (c->cwnd ? c->cwnd : 1);
@@ -234,8 +286,9 @@ static void cubic_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     if (c->cwnd < c->ssthresh) {
         /* RFC 9438 4.10: slow start, with HyStart++ the first time */
-        if (c->hs_on) {
-            hystart_on_ack(c, acked, rtt_us);
+        struct tcp_hs *hs = tcp_cc_hs_get(ctx, c);
+        if (hs) {
+            hystart_on_ack(c, hs, acked, rtt_us);
         } else {
             /* RFC 5681 3.1 (3): cwnd += min(N, SMSS) */
             uint32_t mss = c->snd_mss;
@@ -243,7 +296,7 @@ static void cubic_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         }
         return;
     }
-    c->hs_on = false;
+    hs_stop(c);
     cubic_avoid(ctx, c, acked);
 }
 
@@ -266,6 +319,9 @@ static uint32_t cubic_on_congestion(struct tcp_ctx *ctx, struct sf_conn *c)
      * than cwnd"). */
     uint32_t f = tcp_flight(c);
     uint32_t w = c->cwnd < f ? c->cwnd : f;
+    /* 4.6: "cwnd_prior = cwnd" (save cwnd), the window before the
+     * reduction (4.1.2) */
+    c->cubic_cwnd_prior = c->cwnd;
     /* 4.7 fast convergence: "if cwnd < W_max: W_max = cwnd * (1 +
      * beta_cubic) / 2", a flow that lost below its last maximum gives way
      * (17/20 = 0.85); "else W_max = cwnd" */
@@ -277,7 +333,7 @@ static uint32_t cubic_on_congestion(struct tcp_ctx *ctx, struct sf_conn *c)
     /* the stage ends; the next starts when avoidance does (4.2: t_epoch);
      * RFC 9406 4.2: a loss ends slow start and CSS for good */
     c->cubic_epoch = false;
-    c->hs_on = false;
+    hs_stop(c);
     return cubic_ssthresh(c);
 }
 
@@ -287,11 +343,13 @@ static void cubic_on_rto(struct tcp_ctx *ctx, struct sf_conn *c, bool first)
     /* RFC 9438 4.8: cwnd as Reno (the caller), "but sets ssthresh using
      * beta_cubic (same as in Section 4.6)"; the next avoidance stage
      * starts with K = 0 and W_max = its first cwnd (epoch_start). */
-    if (first)
+    if (first) {
         c->ssthresh = cubic_ssthresh(c);
+        c->cubic_cwnd_prior = c->cwnd; /* 4.1.2: when ssthresh was set */
+    }
     c->cubic_w_max = 0;
     c->cubic_epoch = false;
-    c->hs_on = false; /* RFC 9406 4.3: standard slow start from now */
+    hs_stop(c); /* RFC 9406 4.3: standard slow start from now */
 }
 
 static void cubic_on_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -303,6 +361,70 @@ static void cubic_on_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c)
         epoch_start(ctx, c);
 }
 
+/* RFC 9438 4.9.2: "When packet loss is detected via acknowledgments, a
+ * CUBIC implementation MAY save the current value of the following
+ * variables before the congestion window is reduced. undo_cwnd = cwnd,
+ * undo_cwnd_prior = cwnd_prior, undo_ssthresh = ssthresh, undo_W_max =
+ * W_max, undo_K = K, undo_t_epoch = t_epoch, undo_W_est = W_est". With
+ * them the rest of the stage (cwnd_epoch, the remainders, whether an
+ * epoch runs) and HyStart++'s state, which the loss would end (the block
+ * itself moves here: the reduction frees nothing the undo needs). */
+static void cubic_save(struct tcp_ctx *ctx, struct sf_conn *c,
+                       struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    u->cwnd = c->cwnd;
+    u->ssthresh = c->ssthresh;
+    u->cwnd_prior = c->cubic_cwnd_prior;
+    u->w_max = c->cubic_w_max;
+    u->k_ms = c->cubic_k_ms;
+    u->t_epoch_ms = c->cubic_t_epoch_ms;
+    u->w_est = c->cubic_w_est;
+    u->cwnd_epoch = c->cubic_cwnd_epoch;
+    u->acc = c->cubic_acc;
+    u->est_acc = c->cubic_est_acc;
+    u->epoch = c->cubic_epoch;
+    u->hs_on = c->hs_on;
+    u->hs_idle_rtt = c->hs_idle_rtt;
+    u->hs = c->hs;
+    c->hs = NULL;
+}
+
+/* RFC 9438 4.9.2: "Once the previously declared packet loss is confirmed
+ * to be spurious, CUBIC MAY restore the original values of the
+ * above-mentioned variables as follows if the current cwnd is lower than
+ * cwnd_prior." ... "In rare cases, when the detection happens long after
+ * a spurious loss event and the current cwnd is already higher than
+ * cwnd_prior, CUBIC SHOULD continue to use the current and the most
+ * recent values of these variables." */
+static void cubic_undo(struct tcp_ctx *ctx, struct sf_conn *c,
+                       struct tcp_cc_undo *u)
+{
+    (void)ctx;
+    if (c->cwnd >= c->cubic_cwnd_prior)
+        return;
+    c->cwnd = u->cwnd;
+    c->ssthresh = u->ssthresh;
+    c->cubic_cwnd_prior = u->cwnd_prior;
+    c->cubic_w_max = u->w_max;
+    c->cubic_k_ms = u->k_ms;
+    c->cubic_t_epoch_ms = u->t_epoch_ms;
+    c->cubic_w_est = u->w_est;
+    c->cubic_cwnd_epoch = u->cwnd_epoch;
+    c->cubic_acc = u->acc;
+    c->cubic_est_acc = u->est_acc;
+    c->cubic_epoch = u->epoch;
+    /* HyStart++ again, if the loss had ended it. RFC 6298 3 (Karn): the
+     * recovery sent segments again, so none of its RTT marks stands. */
+    free(c->hs);
+    c->hs = u->hs;
+    u->hs = NULL;
+    c->hs_on = u->hs_on;
+    c->hs_idle_rtt = u->hs_idle_rtt;
+    if (c->hs)
+        c->hs->mark_n = 0;
+}
+
 const struct tcp_cc_ops tcp_cc_cubic = {
     .name = "cubic",
     .init = cubic_init,
@@ -310,4 +432,6 @@ const struct tcp_cc_ops tcp_cc_cubic = {
     .on_congestion = cubic_on_congestion,
     .on_rto = cubic_on_rto,
     .on_recovery_exit = cubic_on_recovery_exit,
+    .save = cubic_save,
+    .undo = cubic_undo,
 };

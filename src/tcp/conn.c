@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -40,6 +41,7 @@ void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_reass_free(c);
     tcp_sack_free(c);
     tcp_rack_free(c);
+    tcp_cc_free(c);
     free(c->lq);
     c->lq = NULL;
     ctx->ctr.conns_in_state[c->state]--;
@@ -192,6 +194,7 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_reass_free(c);
     tcp_sack_free(c);
     tcp_rack_free(c);
+    tcp_cc_free(c);
     c->dead = true;
     tcp_wakeup(ctx, c);
 }

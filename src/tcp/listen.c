@@ -8,6 +8,7 @@
  * The stack layer owns the request table and the memory. */
 #include <string.h>
 
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 static unsigned backlog_of(const struct sf_conn *l)
@@ -221,6 +222,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
     tcp_rack_free(tmp);
+    tcp_cc_free(tmp);
 }
 
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,

@@ -416,6 +416,7 @@ static void maybe_undo(struct tcp_ctx *ctx, struct sf_conn *c)
         sb->undo_retrans != 0)
         return;
     sb->undo_ok = false;
+    tcp_cc_undo(ctx, c); /* the controller's state (RFC 9438 4.9.2) */
     if (c->cwnd < sb->undo_cwnd)
         c->cwnd = sb->undo_cwnd;
     if (c->ssthresh < sb->undo_ssthresh)

@@ -71,8 +71,6 @@ enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
 #define TT_WAIT TT_LONG
 /* Wheel entry kinds: what a popped sf_timer is embedded in. */
 enum tcp_timer_kind { TK_CONN, TK_REQ, TK_TW };
-/* Segments timed at once for congestion control's RTT samples (cc.c). */
-#define TCP_CC_NMARK 16
 
 struct sf_conn {
     /* --- owned by the stack layer --- */
@@ -195,23 +193,23 @@ struct sf_conn {
     uint32_t ecn_high;   /* SND.MAX when cwnd was last reduced for ECE */
     /* --- congestion control (cc.c, cc_cubic.c) --- */
     uint8_t cc_algo; /* enum tcp_cc_algo: 0 = the stack's default */
-    /* RTT samples for HyStart++ (RFC 9406 needs several per round, the
-     * RFC 6298 timing gives one): the end and send time (us) of up to
-     * TCP_CC_NMARK segments sent once, oldest first, from cc_mark_head. */
-    uint8_t cc_mark_head, cc_mark_n;
-    struct { uint32_t end, sent_us; } cc_mark[TCP_CC_NMARK];
+    bool cubic_epoch : 1;  /* an epoch is running (t_epoch, K valid) */
+    bool hs_on : 1;        /* HyStart++: the initial slow start */
+    /* RFC 9406 HyStart++'s RTT samples and round state (struct tcp_hs in
+     * cc.h): allocated while hs_on and data is in flight; NULL otherwise
+     * (hs_idle_rtt then keeps currentRoundMinRTT, all that an idle
+     * connection's next round needs) */
+    struct tcp_hs *hs;
+    /* what the controller saved at a reduction that D-SACKs may yet show
+     * spurious (struct tcp_cc_undo in cc.h), NULL when none can */
+    struct tcp_cc_undo *cc_undo;
     /* RFC 9438 4.1.2 (bytes, ms of the stack clock modulo 2^32) */
     uint32_t cubic_w_max, cubic_cwnd_epoch, cubic_w_est;
     uint32_t cubic_k_ms, cubic_t_epoch_ms;
-    uint64_t cubic_acc, cubic_est_acc; /* remainders of the divisions */
-    /* RFC 9406 4.2 (RTTs in us, UINT32_MAX = infinity) */
-    uint32_t hs_last_min_rtt, hs_cur_min_rtt, hs_css_baseline;
-    uint32_t hs_window_end;
-    uint8_t hs_samples, hs_css_rounds;
-    bool cubic_epoch : 1;  /* an epoch is running (t_epoch, K valid) */
-    bool hs_on : 1;        /* HyStart++: the initial slow start */
-    bool hs_round : 1;     /* hs_window_end is set */
-    bool hs_css : 1;       /* in Conservative Slow Start */
+    uint32_t cubic_acc;     /* remainder of a division by cwnd */
+    uint64_t cubic_est_acc; /* remainder of a division by 17 * cwnd */
+    uint32_t hs_idle_rtt;   /* currentRoundMinRTT while hs is parked (us) */
+    uint32_t cubic_cwnd_prior; /* RFC 9438 4.1.2 cwnd_prior */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */

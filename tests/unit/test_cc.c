@@ -3,6 +3,7 @@
  * count segments and seconds, the code bytes and milliseconds: SMSS =
  * 1000 bytes throughout, so a segment is 1000 bytes). The algorithm's
  * hooks are called directly on a TCB that holds only what they read. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -10,10 +11,35 @@
 
 #define MSS 1000u
 
+/* Allocation failure on demand: this binary's calloc fails while
+ * calloc_fail is set (the sanitizers bring their own allocator, which
+ * cannot be wrapped this way: there the case says so and checks
+ * nothing more). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAN_FAIL_CALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CAN_FAIL_CALLOC 0
+#endif
+#endif
+#ifndef CAN_FAIL_CALLOC
+#define CAN_FAIL_CALLOC 1
+static int calloc_fail;
+extern void *__libc_calloc(size_t n, size_t size);
+void *calloc(size_t n, size_t size)
+{
+    if (calloc_fail)
+        return NULL;
+    return __libc_calloc(n, size);
+}
+#endif
+
 static struct sf_stack_cfg cfg;
 
+/* c: zeroed, or set up before (what the algorithm allocated is freed) */
 static void setup(struct tcp_ctx *ctx, struct sf_conn *c)
 {
+    tcp_cc_free(c);
     memset(ctx, 0, sizeof *ctx);
     memset(c, 0, sizeof *c);
     sf_stack_cfg_default(&cfg);
@@ -97,6 +123,7 @@ static void avoid_setup(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t srtt_us
     tcp_cc_cubic.init(ctx, c);
     c->cwnd = c->ssthresh = 70 * MSS;
     c->cubic_w_max = 100 * MSS;
+    c->cubic_cwnd_prior = 100 * MSS; /* the window before the loss */
     c->have_rtt = true;
     c->srtt_us = srtt_us;
 }
@@ -112,7 +139,7 @@ static void ack_one(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t bytes,
 static void test_concave_convex(void)
 {
     struct tcp_ctx ctx;
-    struct sf_conn c;
+    struct sf_conn c = {0};
     avoid_setup(&ctx, &c, 100000); /* RTT 100 ms */
     /* The first ACK in avoidance starts the epoch (RFC 9438 4.2):
      * cwnd_epoch = 70, K = 4.217 s, W_est = 70 */
@@ -148,6 +175,7 @@ static void test_concave_convex(void)
     before = c.cwnd;
     ack_one(&ctx, &c, 100 * MSS, 0);
     CHECK_EQ(c.cwnd - before, 50 * MSS);
+    tcp_cc_free(&c);
 }
 
 /* rounds RTTs of rtt_ms each: a window of one-segment ACKs, then the
@@ -166,7 +194,7 @@ static void run_rtts(struct tcp_ctx *ctx, struct sf_conn *c, int rounds,
 static void test_reno_friendly(void)
 {
     struct tcp_ctx ctx;
-    struct sf_conn c;
+    struct sf_conn c = {0};
     avoid_setup(&ctx, &c, 1000); /* RTT 1 ms */
     /* RFC 9438 4.3: on a short RTT, Reno's window grows faster than the
      * cubic curve. Per RTT (a window of ACKs, one segment each) W_est
@@ -192,12 +220,64 @@ static void test_reno_friendly(void)
     CHECK(c.cubic_w_est >= 74 * MSS && c.cubic_w_est <= 76 * MSS);
     CHECK(c.cwnd > c.cubic_w_est + 8 * MSS);
     CHECK(near(c.cwnd, 86683, 2 * MSS));
+    tcp_cc_free(&c);
+}
+
+/* RFC 9438 4.3: "Once W_est has grown to reach the cwnd at the time of
+ * most recently setting ssthresh, that is, W_est >= cwnd_prior, the
+ * sender SHOULD set alpha_cubic to 1". After fast convergence (4.7) W_max
+ * lies below cwnd_prior; between the two W_est must still grow by
+ * alpha_cubic = 0.53 segments per RTT, not by Reno's 1 (which would undo
+ * the convergence that fast convergence asked for). */
+static void test_reno_friendly_alpha(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    c.have_rtt = true;
+    c.srtt_us = 1000; /* RTT 1 ms: the Reno-friendly region */
+    /* losses at 100, then at 80 segments: W_max = 80 * 0.85 = 68,
+     * cwnd_prior = 80, ssthresh = cwnd = 56 */
+    c.cwnd = 100 * MSS;
+    c.snd_nxt = c.snd_una + c.cwnd;
+    tcp_cc_cubic.on_congestion(&ctx, &c);
+    c.cwnd = 80 * MSS;
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_cubic.on_congestion(&ctx, &c);
+    CHECK_EQ(c.cubic_w_max, 68 * MSS);
+    CHECK_EQ(c.cubic_cwnd_prior, 80 * MSS);
+    c.cwnd = c.ssthresh;
+    CHECK_EQ(c.cwnd, 56 * MSS);
+    tcp_cc_cubic.on_recovery_exit(&ctx, &c);
+    CHECK_EQ(c.cubic_w_est, 56 * MSS);
+    /* W_est climbs past W_max = 68 (about 23 RTTs at 0.53) */
+    for (int i = 0; i < 100 && c.cubic_w_est < 70 * MSS; i++)
+        run_rtts(&ctx, &c, 1, 1);
+    CHECK(c.cubic_w_est >= 70 * MSS && c.cubic_w_est < 71 * MSS);
+    /* still Reno-friendly: cwnd follows W_est */
+    CHECK_EQ(c.cwnd, c.cubic_w_est);
+    /* four RTTs at 70..72 segments below cwnd_prior = 80: + 4 * 0.53 =
+     * 2.1 segments (a little less: each ACK adds alpha / cwnd, and cwnd
+     * grows); alpha 1 would give 4 */
+    uint32_t w0 = c.cubic_w_est;
+    run_rtts(&ctx, &c, 4, 1);
+    CHECK(c.cubic_w_est - w0 >= 2000 && c.cubic_w_est - w0 <= 2200);
+    /* past cwnd_prior, alpha is 1: one segment per RTT */
+    for (int i = 0; i < 100 && c.cubic_w_est < 81 * MSS; i++)
+        run_rtts(&ctx, &c, 1, 1);
+    CHECK(c.cubic_w_est >= 81 * MSS);
+    w0 = c.cubic_w_est;
+    run_rtts(&ctx, &c, 4, 1);
+    CHECK(c.cubic_w_est - w0 >= 3900 && c.cubic_w_est - w0 <= 4000);
+    tcp_cc_free(&c);
 }
 
 static void test_congestion_and_fast_convergence(void)
 {
     struct tcp_ctx ctx;
-    struct sf_conn c;
+    struct sf_conn c = {0};
     setup(&ctx, &c);
     c.ssthresh = UINT32_MAX;
     tcp_cc_cubic.init(&ctx, &c);
@@ -208,7 +288,7 @@ static void test_congestion_and_fast_convergence(void)
     CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 70 * MSS);
     CHECK_EQ(c.cubic_w_max, 100 * MSS);
     CHECK(!c.cubic_epoch);
-    CHECK(!c.hs_on); /* RFC 9406: a loss ends HyStart++ */
+    CHECK(!c.hs_on && !c.hs); /* RFC 9406: a loss ends HyStart++ */
     /* A second loss below that maximum, at 80 segments: fast convergence
      * (4.7) remembers W_max = 80 * (1 + 0.7) / 2 = 68, not 80; ssthresh
      * 80 * 0.7 = 56 */
@@ -248,6 +328,7 @@ static void test_congestion_and_fast_convergence(void)
     c.snd_nxt = c.snd_una + 2 * MSS;
     tcp_cc_cubic.on_rto(&ctx, &c, false);
     CHECK_EQ(c.ssthresh, 28 * MSS);
+    tcp_cc_free(&c);
 }
 
 /* One round of HyStart++: n ACKs that acknowledge everything sent before
@@ -269,23 +350,24 @@ static void hs_setup(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_cc_cubic.init(ctx, c);
     c->snd_nxt = c->snd_una + c->cwnd;
     CHECK(c->hs_on);
+    CHECK(!c->hs); /* allocated when data flows */
     /* two rounds at 50 ms: 10 + 10 = 20, then 20 + 20 = 40 segments */
     hs_round(ctx, c, 10, 50000);
     hs_round(ctx, c, 10, 50000);
     CHECK_EQ(c->cwnd, 40 * MSS);
-    CHECK(!c->hs_css);
+    CHECK(!c->hs->css);
 }
 
 static void test_hystart(void)
 {
     struct tcp_ctx ctx;
-    struct sf_conn c;
+    struct sf_conn c = {0};
     /* RFC 9406 4.2: RttThresh = max(4 ms, min(50 / 8 = 6.25 ms, 16 ms))
      * = 6.25 ms. A round at 56 ms (< 50 + 6.25) stays in slow start. */
     hs_setup(&ctx, &c);
     hs_round(&ctx, &c, 10, 56000);
-    CHECK(!c.hs_css);
-    CHECK(c.hs_on);
+    CHECK(c.hs);
+    CHECK(!c.hs->css);
     CHECK_EQ(c.cwnd, 80 * MSS); /* slow start doubled it again */
 
     /* At 57 ms (>= 56.25) the 8th sample of the round (N_RTT_SAMPLE)
@@ -295,25 +377,25 @@ static void test_hystart(void)
     uint32_t end = c.snd_nxt;
     for (int i = 0; i < 7; i++)
         ack_one(&ctx, &c, 4 * MSS, 57000);
-    CHECK(!c.hs_css);
+    CHECK(!c.hs->css);
     ack_one(&ctx, &c, 4 * MSS, 57000);
-    CHECK(c.hs_css);
-    CHECK_EQ(c.hs_css_baseline, 57000);
+    CHECK(c.hs->css);
+    CHECK_EQ(c.hs->css_baseline, 57000);
     /* in CSS an ACK adds min(N, L*SMSS) / CSS_GROWTH_DIVISOR = 4000 / 4 */
     uint32_t before = c.cwnd;
     ack_one(&ctx, &c, 4 * MSS, 57000);
     CHECK_EQ(c.cwnd - before, 1 * MSS);
     ack_one(&ctx, &c, end - c.snd_una, 57000); /* the round's last */
     /* the round CSS began in was the first of CSS_ROUNDS = 5 */
-    CHECK_EQ(c.hs_css_rounds, 1);
+    CHECK_EQ(c.hs->css_rounds, 1);
     hs_round(&ctx, &c, 10, 58000);
     hs_round(&ctx, &c, 10, 58000);
     hs_round(&ctx, &c, 10, 58000);
-    CHECK(c.hs_css);
+    CHECK(c.hs->css);
     CHECK_EQ(c.ssthresh, UINT32_MAX);
     hs_round(&ctx, &c, 10, 58000);
     /* five rounds: congestion avoidance, ssthresh = cwnd */
-    CHECK(!c.hs_on);
+    CHECK(!c.hs_on && !c.hs);
     CHECK_EQ(c.ssthresh, c.cwnd);
     /* and the next ACK starts a CUBIC epoch with W_max = cwnd and K = 0
      * (RFC 9438 4.10: no congestion event yet) */
@@ -327,16 +409,274 @@ static void test_hystart(void)
      * spurious, back to slow start (cssBaselineMinRtt = infinity) */
     hs_setup(&ctx, &c);
     hs_round(&ctx, &c, 10, 60000);
-    CHECK(c.hs_css);
+    CHECK(c.hs->css);
     hs_round(&ctx, &c, 10, 52000);
-    CHECK(!c.hs_css);
-    CHECK(c.hs_on);
-    CHECK_EQ(c.hs_css_baseline, UINT32_MAX);
+    CHECK(c.hs);
+    CHECK(!c.hs->css);
+    CHECK_EQ(c.hs->css_baseline, UINT32_MAX);
 
     /* Fewer than N_RTT_SAMPLE samples in a round decide nothing */
     hs_setup(&ctx, &c);
     hs_round(&ctx, &c, 7, 90000);
-    CHECK(!c.hs_css);
+    CHECK(!c.hs->css);
+    tcp_cc_free(&c);
+}
+
+/* HyStart++'s state (struct tcp_hs) lives behind c->hs only while data
+ * flows in the initial slow start: none for a connection that has sent
+ * nothing, none while all is acknowledged between rounds (what the next
+ * round needs, currentRoundMinRTT, waits in the TCB), none after. */
+static void test_hystart_memory(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.cwnd = 10 * MSS;
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    CHECK(c.hs_on);
+    CHECK(!c.hs);
+    /* data leaves: the state comes, with the segment's mark */
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
+    c.snd_nxt += 10 * MSS;
+    c.snd_max = c.snd_nxt;
+    CHECK(c.hs);
+    if (!c.hs)
+        return;
+    CHECK_EQ(c.hs->mark_n, 1);
+    /* a round at 50 ms whose last ACK covers all: parked */
+    ctx.now += 50 * SF_MSEC;
+    c.snd_una = c.snd_max;
+    tcp_cc_on_newack(&ctx, &c, 10 * MSS);
+    CHECK_EQ(c.cwnd, 18 * MSS); /* + min(N, L * SMSS), L = 8 */
+    CHECK(c.hs_on);
+    CHECK(!c.hs);
+    CHECK_EQ(c.hs_idle_rtt, 50000);
+    /* The next round, after the idle time: its RTT (57 ms) is measured
+     * against the parked 50 ms (RttThresh 6.25 ms): CSS, as if the state
+     * had stayed. Eight segments, eight samples (N_RTT_SAMPLE). */
+    uint32_t start = c.snd_una;
+    for (int i = 0; i < 8; i++) {
+        tcp_cc_on_send(&ctx, &c, c.snd_nxt, MSS, true);
+        c.snd_nxt += MSS;
+        c.snd_max = c.snd_nxt;
+    }
+    CHECK(c.hs);
+    ctx.now += 57 * SF_MSEC;
+    for (int i = 1; i <= 8 && c.hs; i++) {
+        c.snd_una = start + (uint32_t)i * MSS;
+        tcp_cc_on_newack(&ctx, &c, MSS);
+        if (i == 7)
+            CHECK(c.hs && !c.hs->css);
+    }
+    /* in CSS the state stays even with nothing in flight */
+    CHECK(c.hs && c.hs->css);
+    CHECK_EQ(c.snd_una, c.snd_max);
+    /* a loss ends HyStart++ for good */
+    c.snd_nxt = c.snd_una + 10 * MSS;
+    tcp_cc_cubic.on_congestion(&ctx, &c);
+    CHECK(!c.hs_on && !c.hs);
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, MSS, true);
+    CHECK(!c.hs);
+    /* NewReno never has it */
+    setup(&ctx, &c);
+    c.cc_algo = TCP_CC_RENO;
+    c.iss = 0;
+    tcp_cc_init(&ctx, &c);
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, MSS, true);
+    CHECK(!c.hs_on && !c.hs);
+    tcp_cc_free(&c);
+}
+
+/* Without memory for HyStart++'s state the connection does a standard
+ * slow start (RFC 5681 3.1: cwnd += min(N, SMSS) per ACK, not HyStart++'s
+ * min(N, L * SMSS)), and the stack counts it. */
+static void test_hystart_nomem(void)
+{
+#if CAN_FAIL_CALLOC
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.cwnd = 10 * MSS;
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    calloc_fail = 1;
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
+    calloc_fail = 0;
+    c.snd_nxt += 10 * MSS;
+    c.snd_max = c.snd_nxt;
+    CHECK(!c.hs);
+    CHECK(!c.hs_on);
+    CHECK_EQ(ctx.ctr.c[SF_CTR_HYSTART_NOMEM], 1);
+    c.snd_una += 4 * MSS;
+    tcp_cc_on_newack(&ctx, &c, 4 * MSS);
+    CHECK_EQ(c.cwnd, 11 * MSS);
+    CHECK(!c.hs);
+    /* the same ACK with HyStart++ adds 4 segments */
+    setup(&ctx, &c);
+    c.cwnd = 10 * MSS;
+    c.ssthresh = UINT32_MAX;
+    tcp_cc_cubic.init(&ctx, &c);
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
+    c.snd_nxt += 10 * MSS;
+    c.snd_max = c.snd_nxt;
+    c.snd_una += 4 * MSS;
+    tcp_cc_on_newack(&ctx, &c, 4 * MSS);
+    CHECK_EQ(c.cwnd, 14 * MSS);
+    CHECK_EQ(ctx.ctr.c[SF_CTR_HYSTART_NOMEM], 0);
+    tcp_cc_free(&c);
+#else
+    fprintf(stderr, "test_hystart_nomem: calloc cannot fail under the "
+                    "sanitizers: allocation failure not exercised\n");
+    CHECK(1);
+#endif
+}
+
+/* RFC 9438 4.9.2: a loss detected by acknowledgments saves cwnd,
+ * cwnd_prior, ssthresh, W_max, K, t_epoch and W_est before the reduction;
+ * once the loss proves spurious they come back, "if the current cwnd is
+ * lower than cwnd_prior", and CUBIC grows on as if there had been no
+ * loss. */
+static void test_undo_cubic(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    avoid_setup(&ctx, &c, 100000);
+    ack_one(&ctx, &c, MSS, 0); /* epoch: K = 4.217 s from 70 segments */
+    ctx.now += 2000 * SF_MSEC;
+    run_rtts(&ctx, &c, 3, 100);
+    struct sf_conn was = c;
+    CHECK(was.cubic_epoch);
+    CHECK_EQ(was.cubic_w_max, 100 * MSS);
+    CHECK_EQ(was.cubic_k_ms, 4217);
+    /* a loss at cwnd = flight (under W_max: fast convergence, 4.7) */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(c.cc_undo);
+    CHECK_EQ(c.ssthresh, was.cwnd * 7 / 10);
+    CHECK_EQ(c.cubic_cwnd_prior, was.cwnd);
+    CHECK_EQ(c.cubic_w_max, (uint32_t)((uint64_t)was.cwnd * 17 / 20));
+    c.cwnd = c.ssthresh;
+    ctx.now += 100 * SF_MSEC;
+    tcp_cc_recovery_exit(&ctx, &c); /* a new epoch from the reduced cwnd */
+    CHECK(c.cubic_t_epoch_ms != was.cubic_t_epoch_ms);
+    ack_one(&ctx, &c, MSS, 0);
+    /* D-SACKs show it spurious */
+    tcp_cc_undo(&ctx, &c);
+    CHECK(!c.cc_undo);
+    CHECK_EQ(c.cwnd, was.cwnd);
+    CHECK_EQ(c.ssthresh, was.ssthresh);
+    CHECK_EQ(c.cubic_cwnd_prior, was.cubic_cwnd_prior);
+    CHECK_EQ(c.cubic_w_max, was.cubic_w_max);
+    CHECK_EQ(c.cubic_k_ms, was.cubic_k_ms);
+    CHECK_EQ(c.cubic_t_epoch_ms, was.cubic_t_epoch_ms);
+    CHECK_EQ(c.cubic_w_est, was.cubic_w_est);
+    CHECK_EQ(c.cubic_cwnd_epoch, was.cubic_cwnd_epoch);
+    CHECK(c.cubic_epoch);
+    /* and the next ACK grows cwnd on the old curve: the same as a TCB
+     * that never saw the loss */
+    struct sf_conn ref = was;
+    ref.hs = NULL;
+    ref.cc_undo = NULL;
+    ack_one(&ctx, &ref, MSS, 0);
+    ack_one(&ctx, &c, MSS, 0);
+    CHECK_EQ(c.cwnd, ref.cwnd);
+    CHECK_EQ(c.cubic_w_est, ref.cubic_w_est);
+
+    /* "current cwnd is already higher than cwnd_prior": the current
+     * values stay */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    uint32_t prior = c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    uint32_t wmax = c.cubic_w_max, ss = c.ssthresh;
+    c.cwnd = prior + MSS;
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, prior + MSS);
+    CHECK_EQ(c.ssthresh, ss);
+    CHECK_EQ(c.cubic_w_max, wmax);
+    CHECK(!c.cc_undo);
+
+    /* an RTO ends the episode: nothing to undo after it */
+    c.snd_nxt = c.snd_una + c.cwnd;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(c.cc_undo);
+    c.nrexmt = 1;
+    tcp_cc_on_rto(&ctx, &c);
+    CHECK(!c.cc_undo);
+    tcp_cc_free(&c);
+}
+
+/* A spurious loss in the initial slow start: the undo brings HyStart++
+ * back (the loss had ended it, RFC 9406 4.2), with ssthresh "arbitrarily
+ * high" again. */
+static void test_undo_hystart(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    hs_setup(&ctx, &c); /* two rounds at 50 ms: cwnd 40 segments */
+    tcp_cc_on_send(&ctx, &c, c.snd_nxt, MSS, true);
+    c.snd_nxt += MSS;
+    c.snd_max = c.snd_nxt;
+    CHECK(c.hs);
+    struct tcp_hs *hs = c.hs;
+    uint32_t cwnd = c.cwnd, last = hs ? hs->cur_min_rtt : 0;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK(!c.hs_on && !c.hs);
+    c.cwnd = c.ssthresh;
+    tcp_cc_recovery_exit(&ctx, &c);
+    tcp_cc_undo(&ctx, &c);
+    CHECK(c.hs_on);
+    CHECK(c.hs == hs);
+    CHECK_EQ(c.cwnd, cwnd);
+    CHECK_EQ(c.ssthresh, UINT32_MAX);
+    if (c.hs) {
+        CHECK_EQ(c.hs->cur_min_rtt, last);
+        CHECK_EQ(c.hs->mark_n, 0); /* Karn: the recovery resent data */
+    }
+    /* an ACK of four segments: HyStart++'s min(N, 8 SMSS), not one */
+    c.snd_una += 4 * MSS;
+    tcp_cc_on_newack(&ctx, &c, 4 * MSS);
+    CHECK_EQ(c.cwnd, cwnd + 4 * MSS);
+    tcp_cc_free(&c);
+}
+
+/* NewReno (RFC 3708 / RFC 2883 5, as sack.c did alone before): cwnd and
+ * ssthresh back where they were, or left where they are if higher. Not
+ * across a TCP_CONGESTION change. Without memory, counted. */
+static void test_undo_newreno(void)
+{
+    struct tcp_ctx ctx;
+    struct sf_conn c = {0};
+    setup(&ctx, &c);
+    c.cc_algo = TCP_CC_RENO;
+    c.cwnd = 20 * MSS;
+    c.ssthresh = 30 * MSS;
+    c.snd_nxt = c.snd_una + 20 * MSS;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    CHECK_EQ(c.ssthresh, 10 * MSS);
+    c.cwnd = c.ssthresh;
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, 20 * MSS);
+    CHECK_EQ(c.ssthresh, 30 * MSS);
+    CHECK(!c.cc_undo);
+    /* saved by NewReno, undone after a switch to CUBIC: CUBIC's state is
+     * not NewReno's to restore */
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    c.cwnd = c.ssthresh;
+    c.syn_acked = true;
+    tcp_cc_select(&ctx, &c, TCP_CC_CUBIC);
+    CHECK(!c.cc_undo);
+    tcp_cc_undo(&ctx, &c);
+    CHECK_EQ(c.cwnd, 10 * MSS);
+#if CAN_FAIL_CALLOC
+    calloc_fail = 1;
+    c.ssthresh = tcp_cc_loss_ssthresh(&ctx, &c);
+    calloc_fail = 0;
+    CHECK(!c.cc_undo);
+    CHECK_EQ(ctx.ctr.c[SF_CTR_CC_UNDO_NOMEM], 1);
+    tcp_cc_undo(&ctx, &c); /* nothing saved: nothing done, no crash */
+#endif
+    tcp_cc_free(&c);
 }
 
 static void test_names(void)
@@ -356,8 +696,14 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_w_cubic),
     CHECK_CASE(test_concave_convex),
     CHECK_CASE(test_reno_friendly),
+    CHECK_CASE(test_reno_friendly_alpha),
     CHECK_CASE(test_congestion_and_fast_convergence),
     CHECK_CASE(test_hystart),
+    CHECK_CASE(test_hystart_memory),
+    CHECK_CASE(test_hystart_nomem),
+    CHECK_CASE(test_undo_cubic),
+    CHECK_CASE(test_undo_hystart),
+    CHECK_CASE(test_undo_newreno),
     CHECK_CASE(test_names),
 };
 
