@@ -3,7 +3,6 @@
 #include "synfin/wire.h"
 
 #include <stdio.h>
-#include <string.h>
 
 /* Lower-case hex without leading zeros: RFC 5952 4.1 "Leading zeros MUST
  * be suppressed", "A single 16-bit 0000 field MUST be represented as 0";
@@ -34,7 +33,8 @@ const char *sf_ip6_fmt(const uint8_t a[16], char *buf, size_t len)
      * ::ffff:192.0.2.1. (The deprecated IPv4-compatible ::/96 is not
      * recognized: RFC 4291 2.5.5.1.) */
     int groups = 8;
-    if (a[10] == 0xff && a[11] == 0xff && memcmp(a, "\0\0\0\0\0\0\0\0\0\0", 10) == 0)
+    if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 &&
+        w[5] == 0xffff)
         groups = 6;
     /* RFC 5952 4.2.1: "::" "MUST be used to its maximum capability";
      * 4.2.2: it "MUST NOT be used to shorten just one 16-bit 0 field";
