@@ -113,7 +113,7 @@ $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 # (two stacks or the simulator, end to end), one binary each, in
 # $(BUILD)/tests/unit/ and $(BUILD)/tests/system/. A new test_*.c file in
 # either folder is picked up; both use the harness tests/unit/check.h.
-$(BUILD)/tests/%: tests/%.c tests/unit/check.h $(wildcard tests/system/*.h) $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/unit/*.h) $(wildcard tests/system/*.h) $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 

@@ -188,7 +188,22 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(NO_MEMORY, "out of memory")                                            \
     X(LISTEN_SYN_FIN, "LISTEN: SYN with FIN (a scan; dropped)")              \
     X(PAWS, "RFC 7323 PAWS: timestamp older than TS.Recent (ACK sent)")      \
-    X(TS_MISSING, "RFC 7323 3.2: no timestamp on a timestamped connection")
+    X(TS_MISSING, "RFC 7323 3.2: no timestamp on a timestamped connection")  \
+    X(IP6_SHORT, "IPv6: shorter than its 40-byte header")                    \
+    X(IP6_VERSION, "IPv6: version is not 6")                                 \
+    X(IP6_PLEN, "IPv6: payload length runs past the datagram")               \
+    X(IP6_BAD_SRC, "IPv6: source multicast, ::, ::1 or v4-mapped")           \
+    X(IP6_BAD_DST, "IPv6: dest ::, ::1, v4-mapped (multicast: TCP)")         \
+    X(IP6_EXT_LEN, "IPv6: extension header runs past the payload")           \
+    X(IP6_EXT_MANY, "IPv6: more than 8 extension headers")                   \
+    X(IP6_EXT_UNKNOWN, "IPv6: ESP, AH or other unwalked ext. header")        \
+    X(IP6_HBH_ORDER, "IPv6: Hop-by-Hop header not first")                    \
+    X(IP6_OPT_LEN, "IPv6: option runs past its extension header")            \
+    X(IP6_OPT_UNKNOWN, "IPv6: unrecognized option whose type says discard")  \
+    X(IP6_OPT_EXCESS, "IPv6: over 7 pad bytes in a row or 8 options")        \
+    X(IP6_ROUTING, "IPv6: routing header with segments left")                \
+    X(IP6_FRAGMENT, "IPv6: fragment (not reassembled)")                      \
+    X(IP6_PROTO, "IPv6: not TCP")
 
 enum sf_drop {
     SF_DROP_NONE = 0,

@@ -1,5 +1,5 @@
-/* synfin's wire codec, public: IPv4 and TCP parse and emit, the Internet
- * checksum. Pure functions over byte buffers: no state, no allocation,
+/* synfin's wire codec, public: IPv4, IPv6 and TCP parse and emit, the
+ * Internet checksum, IPv6 address text. Pure functions over byte buffers: no state, no allocation,
  * never a read or write outside the buffer given. The stack uses them for
  * every datagram; drivers, capture readers and test tools use the same
  * code to read and build segments.
@@ -81,5 +81,71 @@ size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
 
 /* Length in bytes of the options sf_emit would write (a multiple of 4). */
 size_t sf_tcp_opts_len(const struct sf_tcp_opts *opt);
+
+/* ------------------------------------------------------------------ IPv6 */
+
+#define SF_IPV6_HDR_LEN 40
+/* The most extension headers sf_ipv6_parse walks before the upper-layer
+ * header; a datagram with more is dropped (SF_DROP_IP6_EXT_MANY). RFC 8200
+ * 4.1 asks for each at most once (Destination Options twice): 8 leaves
+ * room for every header it lists, and no datagram needs more. */
+#define SF_IPV6_EXT_MAX 8
+/* In a Hop-by-Hop or Destination Options header: the longest run of
+ * padding (Pad1, PadN) and the most other options accepted. Padding only
+ * aligns (RFC 8200 4.2), which never takes 8 bytes in a row. */
+#define SF_IPV6_PAD_MAX 7
+#define SF_IPV6_OPT_MAX 8
+/* Room for any sf_ip6_fmt text and its NUL (INET6_ADDRSTRLEN). */
+#define SF_IP6_STRLEN 46
+
+/* A checked IPv6 header (RFC 8200 3) and the extension headers before the
+ * upper-layer header. Addresses as on the wire (network byte order). */
+struct sf_ipv6 {
+    uint8_t src[16], dst[16];
+    uint8_t proto;   /* the Next Header of the upper layer (6 for TCP) */
+    uint8_t hlim;    /* hop limit */
+    uint8_t tclass;  /* traffic class: DSCP << 2 | ECN, as IPv4's tos */
+    uint32_t flow;   /* flow label (20 bits) */
+    uint8_t nexthdrs; /* extension headers walked, 0..SF_IPV6_EXT_MAX */
+    size_t hdr_len;  /* 40 + extension headers: the offset of the payload */
+    const uint8_t *payload; /* the upper-layer header, in the parsed buffer */
+    size_t payload_len;     /* payload length minus extension headers */
+};
+
+/* Checks version 6, the payload length within the buffer (trailing bytes
+ * past it are ignored, as link padding), the addresses (source not
+ * multicast, unspecified, loopback or IPv4-mapped; destination not
+ * unspecified, loopback or IPv4-mapped), and walks the extension headers:
+ * Hop-by-Hop (first only), Destination Options (each option checked by the
+ * action bits of its type), Routing with Segments Left 0 and a Fragment
+ * header that is a whole datagram are skipped by their lengths; a real
+ * fragment, ESP, AH and the other extension headers, more than
+ * SF_IPV6_EXT_MAX of them, or one running past the payload are dropped.
+ * Does not check proto. */
+enum sf_drop sf_ipv6_parse(const uint8_t *buf, size_t len,
+                           struct sf_ipv6 *ip);
+
+/* sf_tcp_parse for a segment in IPv6: proto TCP, destination not
+ * multicast, then the same checks as over IPv4 with the checksum over the
+ * IPv6 pseudo-header (RFC 8200 8.1). */
+enum sf_drop sf_tcp6_parse(const struct sf_ipv6 *ip, struct sf_tcp *seg);
+
+/* sf_emit over IPv6: a 40-byte header (no extension headers) from ip (src,
+ * dst, tclass, flow; hop limit hlim, or 64 when 0; next header TCP), then
+ * the TCP segment as sf_emit writes it. Returns the datagram length, or 0
+ * if cap is too small or the segment exceeds 65535 bytes. */
+size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                const struct sf_tcp *seg);
+
+/* Writes the RFC 5952 text of a 16-byte address into buf (at least
+ * SF_IP6_STRLEN bytes for any address) and returns buf; "" if buf is NULL
+ * or len 0, truncated text if len is short (as snprintf). */
+const char *sf_ip6_fmt(const uint8_t a[16], char *buf, size_t len);
+
+/* Parses an RFC 4291 2.2 text address (hex groups, one "::", an IPv4
+ * dotted quad in the last 32 bits, either case) into out[16]; returns 0 or
+ * SF_EINVAL, leaving out untouched on error. No zone ("%eth0"), prefix
+ * ("/64") or brackets. */
+int sf_ip6_parse(const char *s, uint8_t out[16]);
 
 #endif

@@ -1,4 +1,4 @@
-/* TCP header parse and emit (RFC 9293 3.1). */
+/* TCP header parse and emit (RFC 9293 3.1), over IPv4 or IPv6. */
 #include "wire/bytes.h"
 #include "wire/wire_int.h"
 
@@ -17,19 +17,34 @@ uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
     return sf_csum_add(0, ph, sizeof ph);
 }
 
-enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
+/* RFC 8200 8.1: over IPv6 the pseudo-header is the two 128-bit addresses,
+ * a 32-bit Upper-Layer Packet Length, 24 zero bits and the Next Header
+ * "of the upper-layer protocol": 6, whatever extension headers come
+ * before TCP. At the recipient the destination is the one in the IPv6
+ * header (a Routing header's final destination is already there). */
+uint32_t wire_pseudo6_sum(const uint8_t src[16], const uint8_t dst[16],
+                          size_t tcplen)
 {
-    const uint8_t *p = ip->payload;
-    size_t len = ip->payload_len;
-    if (ip->proto != SF_IPPROTO_TCP_NUM)
-        return SF_DROP_IP_PROTO;
+    uint8_t ph[8];
+    wire_put32(ph, (uint32_t)tcplen);
+    ph[4] = ph[5] = ph[6] = 0;
+    ph[7] = SF_IPPROTO_TCP_NUM;
+    uint32_t sum = sf_csum_add(0, src, 16);
+    sum = sf_csum_add(sum, dst, 16);
+    return sf_csum_add(sum, ph, sizeof ph);
+}
+
+/* The checks and fields common to both IP versions, on the len bytes of
+ * the segment at p; pseudo is the pseudo-header sum for len. */
+static enum sf_drop tcp_parse_body(const uint8_t *p, size_t len,
+                                   uint32_t pseudo, struct sf_tcp *seg)
+{
     if (len < SF_TCP_HDR_MIN)
         return SF_DROP_TCP_SHORT;
     size_t doff = (size_t)(p[12] >> 4) * 4;
     if (doff < SF_TCP_HDR_MIN || doff > len)
         return SF_DROP_TCP_DOFF;
-    uint32_t sum = wire_pseudo_sum(ip->src, ip->dst, len);
-    if (sf_csum_fold(sf_csum_add(sum, p, len)) != 0)
+    if (sf_csum_fold(sf_csum_add(pseudo, p, len)) != 0)
         return SF_DROP_TCP_CSUM;
     seg->sport = wire_get16(p);
     seg->dport = wire_get16(p + 2);
@@ -56,6 +71,30 @@ enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
     return SF_DROP_NONE;
 }
 
+enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
+{
+    if (ip->proto != SF_IPPROTO_TCP_NUM)
+        return SF_DROP_IP_PROTO;
+    return tcp_parse_body(ip->payload, ip->payload_len,
+                          wire_pseudo_sum(ip->src, ip->dst, ip->payload_len),
+                          seg);
+}
+
+enum sf_drop sf_tcp6_parse(const struct sf_ipv6 *ip, struct sf_tcp *seg)
+{
+    if (ip->proto != SF_IPPROTO_TCP_NUM)
+        return SF_DROP_IP6_PROTO;
+    /* RFC 9293 3.9.2.3: "A TCP implementation MUST silently discard an
+     * incoming SYN segment that is addressed to a broadcast or multicast
+     * address" (MUST-57), guidance "applicable to all incoming segments".
+     * (Over IPv4 the stack's address match does this.) */
+    if (ip->dst[0] == 0xff)
+        return SF_DROP_IP6_BAD_DST;
+    return tcp_parse_body(ip->payload, ip->payload_len,
+                          wire_pseudo6_sum(ip->src, ip->dst, ip->payload_len),
+                          seg);
+}
+
 static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
 {
     wire_put16(p, seg->sport);
@@ -70,6 +109,17 @@ static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
     wire_opts_emit(p + SF_TCP_HDR_MIN, &seg->opt);
 }
 
+/* Writes the segment (header, options, payload) of tcplen bytes at p and
+ * its checksum, given the pseudo-header sum for tcplen. */
+static void tcp_emit_seg(uint8_t *p, const struct sf_tcp *seg, size_t doff,
+                         size_t tcplen, uint32_t pseudo)
+{
+    tcp_emit_hdr(p, seg, doff);
+    if (seg->len)
+        memmove(p + doff, seg->payload, seg->len);
+    wire_put16(p + 16, sf_csum_fold(sf_csum_add(pseudo, p, tcplen)));
+}
+
 size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
                const struct sf_tcp *seg)
 {
@@ -78,12 +128,24 @@ size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
     size_t tot = SF_IPV4_HDR_MIN + tcplen;
     if (seg->len > 0xffff || tot > 0xffff || tot > cap)
         return 0;
-    uint8_t *p = buf + SF_IPV4_HDR_MIN;
     wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot);
-    tcp_emit_hdr(p, seg, doff);
-    if (seg->len)
-        memmove(p + doff, seg->payload, seg->len);
-    uint32_t sum = wire_pseudo_sum(ip->src, ip->dst, tcplen);
-    wire_put16(p + 16, sf_csum_fold(sf_csum_add(sum, p, tcplen)));
+    tcp_emit_seg(buf + SF_IPV4_HDR_MIN, seg, doff, tcplen,
+                 wire_pseudo_sum(ip->src, ip->dst, tcplen));
     return tot;
+}
+
+size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                const struct sf_tcp *seg)
+{
+    size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
+    size_t tcplen = doff + seg->len;
+    /* RFC 8200 3: the Payload Length is 16 bits; jumbograms (RFC 2675)
+     * are not sent. */
+    if (seg->len > 0xffff || tcplen > 0xffff ||
+        cap < SF_IPV6_HDR_LEN || tcplen > cap - SF_IPV6_HDR_LEN)
+        return 0;
+    wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen);
+    tcp_emit_seg(buf + SF_IPV6_HDR_LEN, seg, doff, tcplen,
+                 wire_pseudo6_sum(ip->src, ip->dst, tcplen));
+    return SF_IPV6_HDR_LEN + tcplen;
 }

@@ -7,6 +7,10 @@
 /* ipv4.c: the 20-byte IPv4 header (no options) for total length tot. */
 void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot);
 
+/* ipv6.c: the 40-byte IPv6 header (no extension headers, next header TCP)
+ * for a payload of plen bytes. */
+void wire_ipv6_emit_hdr(uint8_t *p, const struct sf_ipv6 *ip, uint16_t plen);
+
 /* options.c: parses optlen bytes of TCP options into *opt. */
 enum sf_drop wire_opts_parse(const uint8_t *p, size_t optlen,
                                struct sf_tcp_opts *opt);
@@ -15,5 +19,8 @@ void wire_opts_emit(uint8_t *p, const struct sf_tcp_opts *opt);
 
 /* tcp.c: the pseudo-header sum (RFC 9293 3.1) for a TCP length. */
 uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen);
+/* tcp.c: the IPv6 pseudo-header sum (RFC 8200 8.1) for a TCP length. */
+uint32_t wire_pseudo6_sum(const uint8_t src[16], const uint8_t dst[16],
+                          size_t tcplen);
 
 #endif
