@@ -3,8 +3,8 @@
  * would have kept, and keeps nothing; an ACK that returns a valid cookie
  * rebuilds the connection. When the SYN carried timestamps, the low bits
  * of our SYN,ACK's TSval carry the SYN's other options (RFC 7323 window
- * scale, RFC 2018 SACK-permitted, RFC 3168 ECN-setup), as RFC 4987 3.6
- * suggests and Linux does; the peer's ACK echoes them in its TSecr. */
+ * scale, RFC 2018 SACK-permitted, RFC 3168 ECN-setup), as Linux does;
+ * the peer's ACK echoes them in its TSecr. */
 #include "base/siphash.h"
 #include "tcp/tcp_int.h"
 
