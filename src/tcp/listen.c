@@ -158,7 +158,7 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
     tcp_set_send_window(c, seg);
     tcp_set_send_mss(ctx, c, seg);
     tcp_sack_negotiate(c, seg);
-    tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1; a cookie's SYN: no ECN */
+    tcp_ecn_syn_in(c, seg); /* RFC 3168 6.1.1 (a cookie: what it kept) */
     tcp_set_state(ctx, c, SF_SYN_RCVD, SF_CAUSE_RCV_SYN);
     if (send) {
         tcp_output(ctx, c); /* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> */
