@@ -81,7 +81,7 @@ static struct sf_conn *conn(struct fz *f)
 static int setup(struct fz *f)
 {
     f->sd = sf_socket(f->st);
-    struct sf_addr r = {PEER, PPORT};
+    struct sf_addr r = {.ip = PEER, .port = PPORT};
     sf_connect(f->st, f->sd, &r);
     struct sf_addr l;
     if (sf_getsockname(f->st, f->sd, &l) != 0)

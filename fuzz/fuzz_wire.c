@@ -64,7 +64,7 @@ static void ip_string(const uint8_t *data, size_t size)
     uint32_t ip;
     if (sf_ip_parse(s, &ip) != 0)
         return;
-    struct sf_addr a = {ip, 0};
+    struct sf_addr a = {.ip = ip, .port = 0};
     sf_addr_fmt(&a, back, sizeof back);
     need(strlen(back) == strlen(s) + 2 && memcmp(back, s, strlen(s)) == 0);
 }

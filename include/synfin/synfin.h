@@ -1,8 +1,8 @@
 /* synfin: a TCP stack in user space, as a sans-IO core.
  *
- * The whole public API. The core is handed IPv4 datagrams and the current
- * time (sf_stack_input, sf_stack_advance) and hands back datagrams to send
- * through cfg.output. It never reads a clock, sleeps or does I/O.
+ * The whole public API. The core is handed IPv4 and IPv6 datagrams and the
+ * current time (sf_stack_input, sf_stack_advance) and hands back datagrams
+ * to send through cfg.output. It never reads a clock, sleeps or does I/O.
  *
  * Time: every socket call acts at the time of the most recent
  * sf_stack_input() or sf_stack_advance() call ("the stack's now").
@@ -203,7 +203,8 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(IP6_OPT_EXCESS, "IPv6: over 7 pad bytes in a row or 8 options")        \
     X(IP6_ROUTING, "IPv6: routing header with segments left")                \
     X(IP6_FRAGMENT, "IPv6: fragment (not reassembled)")                      \
-    X(IP6_PROTO, "IPv6: not TCP")
+    X(IP6_PROTO, "IPv6: not TCP")                                            \
+    X(IP6_ADDR, "IPv6: not addressed to this stack")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -308,16 +309,51 @@ const char *sf_counter_name(enum sf_counter c);
 
 /* ----------------------------------------------------------- addresses */
 
-/* IPv4 address and port, both in host byte order. */
+/* Address families of struct sf_addr. The zero value is IPv4, so that
+ * {ip, port} initializers mean what they always meant. */
+#define SF_AF_INET 0
+#define SF_AF_INET6 1
+
+/* An address and port of either family. IPv4: ip in host byte order,
+ * ip6 all zero. IPv6: ip6 in network byte order, ip 0. port in host byte
+ * order. Compare with sf_addr_eq (never memcmp: the struct has padding). */
 struct sf_addr {
     uint32_t ip;
     uint16_t port;
+    uint8_t family; /* SF_AF_INET (0) or SF_AF_INET6 */
+    uint8_t ip6[16];
 };
 
-/* Formats "198.18.0.1:8080" into buf (at least 22 bytes). */
+/* Room for any sf_addr_fmt text and its NUL: "[" 45 "]:" 5. */
+#define SF_ADDR_STRLEN 56
+
+/* Formats "198.18.0.1:8080" or "[fd00::1]:8080" (RFC 5952 text, RFC 3986
+ * brackets) into buf (SF_ADDR_STRLEN bytes for any address; 22 for any
+ * IPv4 one). */
 const char *sf_addr_fmt(const struct sf_addr *a, char *buf, size_t len);
+/* Formats the address alone: "198.18.0.1" or "fd00::1". */
+const char *sf_addr_ip_fmt(const struct sf_addr *a, char *buf, size_t len);
 /* Parses dotted-quad "A.B.C.D" into *ip; returns 0 or SF_EINVAL. */
 int sf_ip_parse(const char *s, uint32_t *ip);
+/* An IPv4 / IPv6 address and port. */
+struct sf_addr sf_addr4(uint32_t ip, uint16_t port);
+struct sf_addr sf_addr6(const uint8_t ip6[16], uint16_t port);
+/* Parses an address of either family without port ("198.18.0.1",
+ * "fd00::1", "::ffff:198.18.0.1": the last is IPv6, IPv4-mapped) into
+ * *a with port 0; returns 0 or SF_EINVAL, leaving *a untouched. */
+int sf_addr_parse_ip(const char *s, struct sf_addr *a);
+/* Same family, address and port. */
+bool sf_addr_eq(const struct sf_addr *a, const struct sf_addr *b);
+/* Same family and address, whatever the ports. */
+bool sf_addr_ip_eq(const struct sf_addr *a, const struct sf_addr *b);
+/* 0.0.0.0 or :: (the "any" address of bind). */
+bool sf_addr_is_unspec(const struct sf_addr *a);
+/* An IPv6 address of the form ::ffff:a.b.c.d (RFC 4291 2.5.5.2). */
+bool sf_addr_is_v4mapped(const struct sf_addr *a);
+/* IPv4 a.b.c.d:port into ::ffff:a.b.c.d:port; any other address as is. */
+struct sf_addr sf_addr_to_v4mapped(const struct sf_addr *a);
+/* IPv4-mapped ::ffff:a.b.c.d:port into a.b.c.d:port; any other as is. */
+struct sf_addr sf_addr_from_v4mapped(const struct sf_addr *a);
 
 /* ----------------------------------------------------------------- trace */
 
@@ -344,7 +380,7 @@ struct sf_seg_info {
     uint8_t nsack;
     uint32_t sack[4][2];
     uint32_t ts_val, ts_ecr;
-    const uint8_t *dgram; /* the whole IPv4 datagram */
+    const uint8_t *dgram; /* the whole IPv4 or IPv6 datagram */
     size_t dgram_len;
 };
 
@@ -490,6 +526,11 @@ struct sf_stack_cfg {
      * place of RFC 6675's DupThresh rule). Default on (as Linux
      * tcp_recovery); SF_TCP_RACK per socket. */
     bool rack;
+    /* This stack's IPv6 address (network byte order), all zero for none.
+     * A stack has an IPv4 address (addr), an IPv6 one, or both; a
+     * datagram to neither is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
+     * is mss - 20 (RFC 8200's header is 20 bytes longer: MTU - 60). */
+    uint8_t addr6[16];
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -505,8 +546,9 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
 /* Frees the stack and every socket in it, sending nothing. */
 void sf_stack_free(struct sf_stack *st);
 
-/* Hands one IPv4 datagram to the stack at time now. Any answer goes out
- * through cfg.output before this returns. */
+/* Hands one IPv4 or IPv6 datagram (told apart by the version nibble) to
+ * the stack at time now. Any answer goes out through cfg.output before
+ * this returns. */
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len);
 /* Moves the stack's clock to now, fires every timer due, and returns the
@@ -558,6 +600,12 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
  * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
 #define SF_TCP_CONGESTION 13
 #define SF_TCP_CA_NAME_MAX 16
+/* IPPROTO_IPV6 level, IPV6_V6ONLY (int 0/1, default 0, set before bind):
+ * a socket bound to :: listens (or connects) over IPv6 only; off, it
+ * takes IPv4 too and shows IPv4 peers as ::ffff:a.b.c.d (as Linux,
+ * RFC 3493 5.3). Values as Linux's. */
+#define SF_IPPROTO_IPV6 41
+#define SF_IPV6_V6ONLY 26
 
 struct sf_linger {
     int l_onoff;
@@ -582,7 +630,9 @@ struct sf_linger {
 /* Creates a TCP socket; returns its descriptor (>= 0) or an error. */
 int sf_socket(struct sf_stack *st);
 /* Binds to a local address; ip 0 means the stack's address, port 0 an
- * ephemeral port. */
+ * ephemeral port. :: (family SF_AF_INET6, ip6 all zero) binds to the
+ * stack's IPv6 address, and also to its IPv4 one unless SF_IPV6_V6ONLY is
+ * set (a dual-stack socket); ::ffff:a.b.c.d binds to IPv4 a.b.c.d. */
 int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local);
 /* Passive OPEN (RFC 9293 3.10.1). */
 int sf_listen(struct sf_stack *st, int sd, int backlog);

@@ -77,14 +77,31 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
+size_t siphash_put_addr(uint8_t *b, const struct sf_addr *a)
+{
+    if (a->family == SF_AF_INET6) {
+        for (int k = 0; k < 16; k++)
+            b[k] = a->ip6[k];
+        return 16;
+    }
+    for (int k = 0; k < 4; k++)
+        b[k] = (uint8_t)(a->ip >> (8 * k));
+    return 4;
+}
+
+size_t siphash_put32(uint8_t *b, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        b[k] = (uint8_t)(v >> (8 * k));
+    return 4;
+}
+
 uint64_t siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
                           const struct sf_addr *remote)
 {
-    uint8_t b[12];
-    uint32_t v[3] = {local->ip, remote->ip,
-                     ((uint32_t)local->port << 16) | remote->port};
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 4; k++)
-            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return siphash24(key, b, sizeof b);
+    uint8_t b[36];
+    size_t n = siphash_put_addr(b, local);
+    n += siphash_put_addr(b + n, remote);
+    n += siphash_put32(b + n, ((uint32_t)local->port << 16) | remote->port);
+    return siphash24(key, b, n);
 }

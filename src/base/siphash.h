@@ -11,8 +11,14 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
 
 struct sf_addr;
 /* SipHash-2-4 of a connection's 4-tuple (local then remote address and
- * port, little-endian): the ISN's F() and the demux tables' hash. */
+ * port, little-endian; IPv6 addresses as their 16 bytes): the ISN's F()
+ * and the demux tables' hash. */
 uint64_t siphash_tuple(const uint8_t key[16], const struct sf_addr *local,
                           const struct sf_addr *remote);
+/* Writes a's address into b as hash input: an IPv4 address as 4 bytes
+ * little-endian, an IPv6 one as its 16 bytes; returns how many. */
+size_t siphash_put_addr(uint8_t *b, const struct sf_addr *a);
+/* Writes v as 4 bytes little-endian; returns 4. */
+size_t siphash_put32(uint8_t *b, uint32_t v);
 
 #endif

@@ -113,15 +113,16 @@ int stack_port_listen_ok(struct sf_stack *st, struct sf_conn *c)
  * explicitly bound socket holds it, nor if the 4-tuple exists already (a
  * connection or a TIME_WAIT record; requests live only under listeners);
  * for a bind to port 0, only an unused port. */
-static bool port_usable(struct sf_stack *st, uint16_t port,
-                        const struct sf_addr *remote)
+static bool port_usable(struct sf_stack *st, const struct sf_conn *c,
+                        uint16_t port, const struct sf_addr *remote)
 {
     const struct sf_port_use *u = use_of(st, port, false);
     if (!u || u->users == 0)
         return true;
     if (!remote || u->listeners || u->explicit_binds)
         return false;
-    struct sf_addr local = {st->cfg.addr, port};
+    struct sf_addr local = c->local;
+    local.port = port;
     uint64_t h = ttab_hash(st->hash_key, &local, remote);
     return !ttab_lookup_hashed(&st->demux, h, &local, remote) &&
            !(u->tws && ttab_lookup_hashed(&st->tws, h, &local, remote));
@@ -142,24 +143,26 @@ bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
 
 /* RFC 6056 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
  * offset = F(local IP, remote IP, remote port, secret), so that ports are
- * unpredictable to an off-path attacker yet spread per destination. */
+ * unpredictable to an off-path attacker yet spread per destination. The
+ * local address is c's (set by the caller), of either family; one port
+ * space serves both families. */
 int stack_port_ephemeral(struct sf_stack *st, struct sf_conn *c,
                          const struct sf_addr *remote)
 {
     const uint32_t lo = 32768, num = 61000 - 32768; /* Linux's range */
-    uint8_t b[10] = {0};
-    uint32_t rip = remote ? remote->ip : 0;
+    uint8_t b[34] = {0};
+    size_t n = siphash_put_addr(b, &c->local);
+    if (remote)
+        n += siphash_put_addr(b + n, remote);
+    else
+        n += 4; /* no remote: an IPv4 0.0.0.0, as before */
     uint16_t rport = remote ? remote->port : 0;
-    for (int k = 0; k < 4; k++) {
-        b[k] = (uint8_t)(st->cfg.addr >> (8 * k));
-        b[4 + k] = (uint8_t)(rip >> (8 * k));
-    }
-    b[8] = (uint8_t)rport;
-    b[9] = (uint8_t)(rport >> 8);
-    uint32_t offset = (uint32_t)siphash24(st->port_key, b, sizeof b);
+    b[n++] = (uint8_t)rport;
+    b[n++] = (uint8_t)(rport >> 8);
+    uint32_t offset = (uint32_t)siphash24(st->port_key, b, n);
     for (uint32_t count = 0; count < num; count++) {
         uint16_t port = (uint16_t)(lo + (offset + st->port_next + count) % num);
-        if (port_usable(st, port, remote)) {
+        if (port_usable(st, c, port, remote)) {
             st->port_next += count + 1;
             return take(st, c, port, false);
         }

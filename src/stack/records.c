@@ -57,7 +57,7 @@ static void req_settle(struct sf_stack *st, struct tcp_req *r,
 }
 
 void stack_req_input(struct sf_stack *st, struct tcp_req *r,
-                     const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                     const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     struct sf_conn tmp;
     if (tcp_req_segment(&st->tcp, r, &tmp, ip, seg))
@@ -74,7 +74,7 @@ void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
 /* A SYN for a listener: a new half-open connection, kept as a request.
  * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
 static void spawn(struct sf_stack *st, struct sf_conn *l,
-                  const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                  const struct tcp_ip *ip, const struct sf_tcp *seg,
                   const uint32_t *tw_snd_nxt)
 {
     struct tcp_req *r = malloc(sizeof *r);
@@ -89,7 +89,7 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
 /* An ACK returning a valid SYN cookie: the connection the SYN queue had
  * no room for, rebuilt from the cookie (RFC 4987 3.6). */
 static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
-                         const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                         const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     if (tcp_listen_acceptq_full(&st->tcp, l, ip, seg))
         return;
@@ -99,7 +99,7 @@ static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
 }
 
 static void listen_input(struct sf_stack *st, struct sf_conn *l,
-                         const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                         const struct tcp_ip *ip, const struct sf_tcp *seg,
                          const uint32_t *tw_snd_nxt)
 {
     switch (tcp_listen_segment(&st->tcp, l, ip, seg)) {
@@ -115,7 +115,7 @@ static void listen_input(struct sf_stack *st, struct sf_conn *l,
 }
 
 void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
-                        const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                        const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     listen_input(st, l, ip, seg, NULL);
 }
@@ -203,12 +203,12 @@ static void tw_settle(struct sf_stack *st, struct tcp_tw *tw,
 }
 
 void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
-                    const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                    const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     struct tcp_ctx *ctx = &st->tcp;
     struct sf_conn tmp;
     tcp_tw_inflate(ctx, tw, &tmp);
-    struct sf_conn *l = stack_listener_lookup(st, seg->dport);
+    struct sf_conn *l = stack_listener_for(st, &ip->dst);
     /* a SYN that opens a new incarnation of the 4-tuple: timewait.c */
     if (tcp_tw_reopen(ctx, tw, &tmp, l, seg)) {
         uint32_t old_snd_nxt = tw->snd_nxt;

@@ -43,6 +43,51 @@ int sf_socket(struct sf_stack *st)
     return sd_assign(st, c);
 }
 
+/* An address as the application sees it: an IPv6 socket's IPv4
+ * connection shows IPv4-mapped addresses (RFC 4291 2.5.5.2, RFC 3493
+ * 3.7), as on Linux. */
+static struct sf_addr api_addr(const struct sf_conn *c, const struct sf_addr *a)
+{
+    return c->v4mapped ? sf_addr_to_v4mapped(a) : *a;
+}
+
+/* The local address of a bind to a, into *out (its port a's); marks c as
+ * an IPv6 socket when a is IPv6. 0 or the error. */
+static int bind_addr(struct sf_stack *st, struct sf_conn *c,
+                     const struct sf_addr *a, struct sf_addr *out)
+{
+    if (a->family == SF_AF_INET6) {
+        if (sf_addr_is_v4mapped(a)) {
+            /* RFC 3493 3.7: ::ffff:a.b.c.d is the IPv4 address a.b.c.d;
+             * an IPV6_V6ONLY socket has no IPv4 (Linux: EINVAL) */
+            if (c->v6only)
+                return SF_EINVAL;
+            struct sf_addr v4 = sf_addr_from_v4mapped(a);
+            c->v4mapped = true;
+            return bind_addr(st, c, &v4, out);
+        }
+        c->v4mapped = true;
+        if (sf_addr_is_unspec(a)) {
+            /* ::, dual-stack unless IPV6_V6ONLY: it stays unspecified
+             * (a listener takes both families; connect() picks one). As
+             * on Linux, whether or not the stack has an IPv6 address. */
+            *out = sf_addr6(a->ip6, a->port);
+            return 0;
+        }
+        if (!stack_has_addr6(&st->cfg) ||
+            memcmp(a->ip6, st->cfg.addr6, 16) != 0)
+            return SF_EADDRNOTAVAIL;
+        *out = sf_addr6(a->ip6, a->port);
+        return 0;
+    }
+    if (a->family != SF_AF_INET)
+        return SF_EINVAL;
+    if (st->cfg.addr == 0 || (a->ip != 0 && a->ip != st->cfg.addr))
+        return SF_EADDRNOTAVAIL;
+    *out = sf_addr4(st->cfg.addr, a->port);
+    return 0;
+}
+
 int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local)
 {
     struct sf_conn *c = get(st, sd);
@@ -52,12 +97,19 @@ int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local)
         return SF_EINVAL;
     if (c->bound || c->state != SF_CLOSED || c->dead)
         return SF_EINVAL; /* already bound, or in use */
-    if (local->ip != 0 && local->ip != st->cfg.addr)
-        return SF_EADDRNOTAVAIL;
-    c->local.ip = st->cfg.addr;
+    struct sf_addr l;
+    bool was_v6 = c->v4mapped;
+    int r = bind_addr(st, c, local, &l);
+    if (r < 0) {
+        c->v4mapped = was_v6;
+        return r;
+    }
+    c->local.family = l.family;
+    c->local.ip = l.ip;
+    memcpy(c->local.ip6, l.ip6, 16);
     if (local->port == 0)
         return stack_port_ephemeral(st, c, NULL);
-    int r = stack_port_bind(st, c, local->port);
+    r = stack_port_bind(st, c, local->port);
     if (r == 0)
         c->explicit_bind = true;
     return r;
@@ -80,6 +132,8 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if (c->state != SF_CLOSED || c->dead)
         return SF_EINVAL;
     if (!c->bound) {
+        if (st->cfg.addr == 0)
+            return SF_EADDRNOTAVAIL; /* no IPv4: bind to :: first */
         c->local.ip = st->cfg.addr;
         int r = stack_port_ephemeral(st, c, NULL);
         if (r < 0)
@@ -110,7 +164,7 @@ int sf_accept(struct sf_stack *st, int sd, struct sf_addr *peer)
     if (!c)
         return SF_EAGAIN;
     if (peer)
-        *peer = c->remote;
+        *peer = api_addr(c, &c->remote);
     c->connect_seen = true;
     return sd_assign(st, c);
 }
@@ -142,14 +196,46 @@ static bool connect_answered(struct sf_conn *c, int *ret)
 /* The remote address of a connect(): 0, or the error. */
 static int remote_check(const struct sf_addr *remote)
 {
-    if (!remote || remote->ip == 0 || remote->port == 0)
+    if (!remote || remote->port == 0 || sf_addr_is_unspec(remote))
         return SF_EINVAL;
     /* RFC 9293 3.10.1 (MUST-46): an OPEN for a broadcast or multicast
      * remote address is an error: TCP is one-to-one. As Linux, the error
      * is ENETUNREACH (no unicast route leads there). Only the limited
-     * broadcast is known here: synfin has no netmask for directed ones. */
+     * broadcast is known here: synfin has no netmask for directed ones.
+     * IPv6 has no broadcast; its multicast is ff00::/8 (RFC 4291 2.7). */
+    if (remote->family == SF_AF_INET6)
+        return remote->ip6[0] == 0xff ? SF_ENETUNREACH : 0;
     if (remote->ip == 0xffffffffu || (remote->ip >> 28) == 0xe)
         return SF_ENETUNREACH;
+    return 0;
+}
+
+/* The local address a connect() from c to remote (the wire's family)
+ * uses: the stack's address of that family, on c's port. 0 or the
+ * error. */
+static int connect_local(struct sf_stack *st, struct sf_conn *c,
+                         const struct sf_addr *remote)
+{
+    bool bound_v6 = c->bound && c->local.family == SF_AF_INET6;
+    if (remote->family == SF_AF_INET6) {
+        if (c->bound && !bound_v6)
+            return SF_EINVAL; /* an IPv4 socket (Linux: EAFNOSUPPORT) */
+        if (!stack_has_addr6(&st->cfg))
+            return SF_ENETUNREACH;
+        c->local.family = SF_AF_INET6;
+        c->local.ip = 0;
+        memcpy(c->local.ip6, st->cfg.addr6, 16);
+        return 0;
+    }
+    /* IPv4: from an IPv4 socket, or from an IPv6 one bound to :: that is
+     * not IPV6_V6ONLY */
+    if (bound_v6 && (c->v6only || !sf_addr_is_unspec(&c->local)))
+        return SF_ENETUNREACH;
+    if (st->cfg.addr == 0)
+        return SF_ENETUNREACH;
+    c->local.family = SF_AF_INET;
+    c->local.ip = st->cfg.addr;
+    memset(c->local.ip6, 0, 16);
     return 0;
 }
 
@@ -171,15 +257,30 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
     r = remote_check(remote);
     if (r < 0)
         return r;
-    c->local.ip = st->cfg.addr;
-    if (!c->bound) {
-        r = stack_port_ephemeral(st, c, remote);
+    /* RFC 3493 3.7: ::ffff:a.b.c.d is an IPv4 peer, reached over IPv4
+     * (not from an IPV6_V6ONLY socket: ENETUNREACH, as Linux) */
+    struct sf_addr rem = *remote;
+    if (sf_addr_is_v4mapped(remote)) {
+        if (c->v6only)
+            return SF_ENETUNREACH;
+        rem = sf_addr_from_v4mapped(remote);
+        r = remote_check(&rem);
         if (r < 0)
             return r;
-    } else if (stack_tuple_taken(st, &c->local, remote)) {
+    }
+    r = connect_local(st, c, &rem);
+    if (r < 0)
+        return r;
+    if (remote->family == SF_AF_INET6)
+        c->v4mapped = true; /* an IPv6 socket */
+    if (!c->bound) {
+        r = stack_port_ephemeral(st, c, &rem);
+        if (r < 0)
+            return r;
+    } else if (stack_tuple_taken(st, &c->local, &rem)) {
         return SF_EADDRNOTAVAIL; /* that 4-tuple is taken (MUST-13) */
     }
-    c->remote = *remote;
+    c->remote = rem;
     stack_hash_conn(st, c);
     r = tcp_open_active(&st->tcp, c);
     stack_reap(st, c);
@@ -341,6 +442,15 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     int v, r = get_int(val, len, &v);
     if (r < 0)
         return r;
+    if (level == SF_IPPROTO_IPV6) {
+        if (name != SF_IPV6_V6ONLY)
+            return SF_ENOPROTOOPT;
+        /* RFC 3493 5.3; as Linux, only before the socket is bound */
+        if (c->bound || c->state != SF_CLOSED)
+            return SF_EINVAL;
+        c->v6only = v != 0;
+        return 0;
+    }
     if (level == SF_SOL_SOCKET) {
         switch (name) {
         case SF_SO_REUSEADDR: c->reuseaddr = v != 0; return 0;
@@ -432,6 +542,8 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         *len = sizeof lg;
         return 0;
     }
+    if (level == SF_IPPROTO_IPV6 && name == SF_IPV6_V6ONLY)
+        return put_int(val, len, c->v6only);
     if (level == SF_SOL_SOCKET) {
         switch (name) {
         case SF_SO_REUSEADDR: return put_int(val, len, c->reuseaddr);
@@ -501,7 +613,7 @@ int sf_getsockname(struct sf_stack *st, int sd, struct sf_addr *a)
         return SF_EBADF;
     if (!a)
         return SF_EINVAL;
-    *a = c->local;
+    *a = api_addr(c, &c->local);
     return 0;
 }
 
@@ -514,7 +626,7 @@ int sf_getpeername(struct sf_stack *st, int sd, struct sf_addr *a)
         return SF_EINVAL;
     if (c->state == SF_CLOSED || c->state == SF_LISTEN)
         return SF_ENOTCONN;
-    *a = c->remote;
+    *a = api_addr(c, &c->remote);
     return 0;
 }
 
@@ -526,6 +638,8 @@ int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info)
     if (!info)
         return SF_EINVAL;
     tcp_info(&st->tcp, c, info);
+    info->local = api_addr(c, &info->local);
+    info->remote = api_addr(c, &info->remote);
     return 0;
 }
 
@@ -534,12 +648,16 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
 {
     if (!st || !local || !remote || !info)
         return SF_EINVAL;
-    struct sf_addr l = *local;
-    if (l.ip == 0)
+    /* the wire's addresses: IPv4-mapped ones are IPv4 there */
+    struct sf_addr l = sf_addr_from_v4mapped(local);
+    struct sf_addr rem = sf_addr_from_v4mapped(remote);
+    if (l.family == SF_AF_INET && l.ip == 0)
         l.ip = st->cfg.addr;
-    struct sf_conn *c = stack_lookup(st, &l, remote);
+    else if (l.family == SF_AF_INET6 && sf_addr_is_unspec(&l))
+        memcpy(l.ip6, st->cfg.addr6, 16);
+    struct sf_conn *c = stack_lookup(st, &l, &rem);
     if (!c)
-        return stack_record_info(st, &l, remote, info);
+        return stack_record_info(st, &l, &rem, info);
     tcp_info(&st->tcp, c, info);
     return 0;
 }

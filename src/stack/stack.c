@@ -122,6 +122,22 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
     return NULL;
 }
 
+/* The listener a segment to dst goes to: the one on dst's port if it
+ * takes dst's family. An IPv6 listener bound to :: takes IPv4 as well
+ * unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one bound to an
+ * address takes only that address (the stack's, checked at bind). */
+struct sf_conn *stack_listener_for(struct sf_stack *st,
+                                   const struct sf_addr *dst)
+{
+    struct sf_conn *l = stack_listener_lookup(st, dst->port);
+    if (!l || l->local.family == dst->family)
+        return l;
+    if (l->local.family == SF_AF_INET6 && dst->family == SF_AF_INET &&
+        !l->v6only && sf_addr_is_unspec(&l->local))
+        return l;
+    return NULL;
+}
+
 int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
 {
     size_t i = port_slot(&st->listeners, c->local.port);
@@ -243,6 +259,13 @@ static void derive_key(const uint8_t seed[16], const char *label,
     }
 }
 
+/* The stack has an IPv6 address (cfg.addr6 not ::). */
+bool stack_has_addr6(const struct sf_stack_cfg *cfg)
+{
+    static const uint8_t zero[16];
+    return memcmp(cfg->addr6, zero, 16) != 0;
+}
+
 const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
 {
     if (!cfg)
@@ -255,8 +278,11 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
                "65535 bytes, 40 of them headers)";
     if (!cfg->output)
         return "output: no output callback";
-    if (cfg->addr == 0)
-        return "addr: 0.0.0.0 is not an address of this host";
+    if (cfg->addr == 0 && !stack_has_addr6(cfg))
+        return "addr and addr6: neither is set (0.0.0.0 and :: are not "
+               "addresses of this host)";
+    if (cfg->addr6[0] == 0xff)
+        return "addr6: a multicast address (ff00::/8) cannot be a host's";
     if (cfg->max_sockets == 0)
         return "max_sockets must be at least 1";
     if (cfg->sndbuf == 0 || cfg->rcvbuf == 0)
@@ -420,20 +446,47 @@ sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
 }
 
 static void drop(struct sf_stack *st, enum sf_drop why,
-                 const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                 const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     tcp_drop(&st->tcp, NULL, why, ip, seg);
 }
 
-/* The IPv4 and TCP headers of a datagram, checked; false: dropped. */
+/* The IP and TCP headers of a datagram, checked, into ip and seg; false:
+ * dropped. One TCP for both: the version nibble picks the network layer
+ * (RFC 8200 3: version 6; RFC 791 3.1: version 4); a version that is
+ * neither is counted under IPv4's IP_VERSION as before. */
 static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
-                  struct sf_ipv4 *ip, struct sf_tcp *seg)
+                  struct tcp_ip *ip, struct sf_tcp *seg)
 {
-    enum sf_drop why = sf_ipv4_parse(dgram, len, ip);
-    if (why == SF_DROP_NONE && ip->dst != st->cfg.addr)
-        why = SF_DROP_IP_ADDR;
-    if (why == SF_DROP_NONE)
-        why = sf_tcp_parse(ip, seg);
+    enum sf_drop why;
+    if (len > 0 && dgram[0] >> 4 == 6) {
+        struct sf_ipv6 ip6;
+        why = sf_ipv6_parse(dgram, len, &ip6);
+        /* (sf_ipv6_parse drops a :: destination: a stack without an
+         * IPv6 address, addr6 ::, matches nothing) */
+        if (why == SF_DROP_NONE && memcmp(ip6.dst, st->cfg.addr6, 16) != 0)
+            why = SF_DROP_IP6_ADDR;
+        if (why == SF_DROP_NONE)
+            why = sf_tcp6_parse(&ip6, seg);
+        if (why == SF_DROP_NONE) {
+            ip->src = sf_addr6(ip6.src, seg->sport);
+            ip->dst = sf_addr6(ip6.dst, seg->dport);
+            ip->tos = ip6.tclass;
+        }
+    } else {
+        struct sf_ipv4 ip4;
+        why = sf_ipv4_parse(dgram, len, &ip4);
+        if (why == SF_DROP_NONE &&
+            (st->cfg.addr == 0 || ip4.dst != st->cfg.addr))
+            why = SF_DROP_IP_ADDR;
+        if (why == SF_DROP_NONE)
+            why = sf_tcp_parse(&ip4, seg);
+        if (why == SF_DROP_NONE) {
+            ip->src = sf_addr4(ip4.src, seg->sport);
+            ip->dst = sf_addr4(ip4.dst, seg->dport);
+            ip->tos = ip4.tos;
+        }
+    }
     if (why != SF_DROP_NONE) {
         drop(st, why, NULL, NULL);
         return false;
@@ -449,22 +502,22 @@ struct owner {
     struct tcp_tw *tw;
 };
 
-static struct owner find_owner(struct sf_stack *st, const struct sf_ipv4 *ip,
+static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
                                const struct sf_tcp *seg)
 {
-    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
+    const struct sf_addr *local = &ip->dst, *remote = &ip->src;
     /* one hash for the three tables (they share the key) */
-    uint64_t h = ttab_hash(st->hash_key, &local, &remote);
+    uint64_t h = ttab_hash(st->hash_key, local, remote);
     struct owner d = {0};
-    d.c = ttab_lookup_hashed(&st->demux, h, &local, &remote);
+    d.c = ttab_lookup_hashed(&st->demux, h, local, remote);
     /* requests hang under a listener with a SYN queue, TIME_WAIT records
      * under a port that has some: each table is asked only if it may hold
      * the tuple (a lookup in a big table is a cache miss) */
-    d.l = d.c ? NULL : stack_listener_lookup(st, seg->dport);
+    d.l = d.c ? NULL : stack_listener_for(st, local);
     d.r = d.l && tcp_listen_has_requests(d.l)
-              ? ttab_lookup_hashed(&st->reqs, h, &local, &remote) : NULL;
+              ? ttab_lookup_hashed(&st->reqs, h, local, remote) : NULL;
     d.tw = d.c || d.r || !stack_port_has_tw(st, seg->dport)
-               ? NULL : ttab_lookup_hashed(&st->tws, h, &local, &remote);
+               ? NULL : ttab_lookup_hashed(&st->tws, h, local, remote);
     return d;
 }
 
@@ -474,7 +527,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     stack_set_now(st, now);
     struct tcp_ctx *ctx = &st->tcp;
     ctx->ctr.c[SF_CTR_IP_IN]++;
-    struct sf_ipv4 ip;
+    struct tcp_ip ip;
     struct sf_tcp seg;
     if (!parse(st, dgram, len, &ip, &seg))
         return;
@@ -485,7 +538,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
      * connection owns the 4-tuple), a SYN,ACK answering it would come back
      * to the same 4-tuple forever. (Other segments from our own address
      * are connections to ourselves between two ports, and fine.) */
-    if (!d.c && !d.r && !d.tw && ip.src == ip.dst && seg.sport == seg.dport) {
+    if (!d.c && !d.r && !d.tw && sf_addr_eq(&ip.src, &ip.dst)) {
         drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
         return;
     }

@@ -44,6 +44,9 @@ struct sf_stack {
 /* stack.c */
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c);
 struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
+struct sf_conn *stack_listener_for(struct sf_stack *st,
+                                   const struct sf_addr *dst);
+bool stack_has_addr6(const struct sf_stack_cfg *cfg);
 int stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);
 void stack_port_release(struct sf_stack *st, struct sf_conn *c);
 void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta);
@@ -62,13 +65,13 @@ void stack_tw_timer(struct sf_stack *st);
 void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c);
 void stack_records_free(struct sf_stack *st);
 void stack_req_input(struct sf_stack *st, struct tcp_req *r,
-                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                     const struct tcp_ip *ip, const struct sf_tcp *seg);
 void stack_tw_input(struct sf_stack *st, struct tcp_tw *tw,
-                    const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                    const struct tcp_ip *ip, const struct sf_tcp *seg);
 bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
                        const struct sf_addr *remote);
 void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
-                        const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                        const struct tcp_ip *ip, const struct sf_tcp *seg);
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l);
 int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
                       const struct sf_addr *remote, struct sf_tcp_info *info);

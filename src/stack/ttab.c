@@ -46,7 +46,7 @@ void ttab_free(struct ttab *t)
 
 static bool same(const struct sf_addr *a, const struct sf_addr *b)
 {
-    return a->ip == b->ip && a->port == b->port;
+    return sf_addr_eq(a, b);
 }
 
 void *ttab_lookup_hashed(const struct ttab *t, uint64_t hash,

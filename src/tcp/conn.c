@@ -101,12 +101,12 @@ void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
 }
 
 /* A checked segment as the trace shows it. */
-static void seg_info(struct sf_seg_info *si, const struct sf_ipv4 *ip,
+static void seg_info(struct sf_seg_info *si, const struct tcp_ip *ip,
                      const struct sf_tcp *seg, const uint8_t *dgram,
                      size_t len)
 {
     *si = (struct sf_seg_info){
-        .src = {ip->src, seg->sport}, .dst = {ip->dst, seg->dport},
+        .src = ip->src, .dst = ip->dst,
         .seq = seg->seq, .ack = seg->ack, .win = seg->win, .urp = seg->urp,
         .flags = seg->flags, .len = (uint32_t)seg->len,
         .has_mss = seg->opt.has_mss, .has_wscale = seg->opt.has_wscale,
@@ -118,7 +118,7 @@ static void seg_info(struct sf_seg_info *si, const struct sf_ipv4 *ip,
 }
 
 void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
-              const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+              const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     ctx->ctr.c[SF_CTR_DROPS]++;
     ctx->ctr.drops[why]++;
@@ -144,7 +144,7 @@ void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note)
 }
 
 void tcp_trace_seg(struct tcp_ctx *ctx, enum sf_trace_kind kind, int sd,
-                   const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                   const struct tcp_ip *ip, const struct sf_tcp *seg,
                    const uint8_t *dgram, size_t len)
 {
     if (!ctx->cfg->trace)

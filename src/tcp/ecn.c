@@ -118,7 +118,7 @@ void tcp_ecn_ack_out(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *flags)
 }
 
 void tcp_ecn_rcv(struct tcp_ctx *ctx, struct sf_conn *c,
-                 const struct sf_ipv4 *ip, const struct sf_tcp *s)
+                 const struct tcp_ip *ip, const struct sf_tcp *s)
 {
     if (!c->ecn_ok)
         return;

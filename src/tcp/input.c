@@ -9,7 +9,7 @@
 #include "tcp/tcp_int.h"
 
 typedef struct tcp_disp step_fn(struct tcp_ctx *ctx, struct sf_conn *c,
-                                const struct sf_ipv4 *ip, struct sf_tcp *s);
+                                const struct tcp_ip *ip, struct sf_tcp *s);
 
 static uint32_t seg_space(const struct sf_tcp *s)
 {
@@ -22,11 +22,11 @@ static bool our_fin_acked(const struct sf_conn *c)
 }
 
 /* RFC 9293 3.7.1: Eff.snd.MSS is the peer's MSS option (536 when absent,
- * raised to cfg->min_snd_mss) bounded by what we can send. */
+ * 1220 over IPv6; raised to cfg->min_snd_mss) bounded by what we can send. */
 void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
                       const struct sf_tcp *s)
 {
-    uint16_t peer = tcp_peer_mss(ctx, s);
+    uint16_t peer = tcp_peer_mss(ctx, s, c->local.family);
     uint16_t ours = tcp_our_mss(ctx, c);
     c->snd_mss = peer < ours ? peer : ours;
     /* RFC 9293 3.7.1: the MSS counts no TCP options, and the segment
@@ -60,7 +60,7 @@ static void enter_time_wait(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* ---------------------------------------------------- 3.10.7.1 CLOSED */
 
-void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+void tcp_closed_segment(struct tcp_ctx *ctx, const struct tcp_ip *ip,
                         const struct sf_tcp *seg)
 {
     /* "An incoming segment containing a RST is discarded. An incoming
@@ -179,7 +179,7 @@ static struct tcp_disp synsent_syn(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* RFC 9293 3.10.7.3 SYN-SENT: the ACK, RST and SYN checks in order. */
 static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
-                                       const struct sf_ipv4 *ip,
+                                       const struct tcp_ip *ip,
                                        struct sf_tcp *s)
 {
     (void)ip;
@@ -213,7 +213,7 @@ static struct tcp_disp synsent_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
 /* Before the first step, a SYN in SYN-RECEIVED numbered as the one that
  * opened it (RFC 9293 3.10.7.4 would have step one ACK it). */
 static struct tcp_disp synrcvd_syn(struct tcp_ctx *ctx, struct sf_conn *c,
-                                   const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                   const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ctx, (void)ip;
     if (c->state != SF_SYN_RCVD || !(s->flags & SF_SYN) || s->seq != c->irs)
@@ -312,7 +312,7 @@ static void trim_to_window(struct sf_conn *c, struct sf_tcp *s, uint32_t wnd)
 
 /* RFC 9293 3.10.7.4 first step: check the sequence number (Table 6). */
 static struct tcp_disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
-                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                 const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     tcp_sack_rcv_old(c, s); /* RFC 2883: a duplicate is D-SACKed */
@@ -327,7 +327,7 @@ static struct tcp_disp step1_seq(struct tcp_ctx *ctx, struct sf_conn *c,
 /* RFC 9293 3.8.4, RFC 1122 4.2.3.6: an acceptable segment shows the peer
  * alive (keepalive). */
 static struct tcp_disp peer_alive(struct tcp_ctx *ctx, struct sf_conn *c,
-                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                  const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip, (void)s;
     tcp_keepalive_reset(ctx, c);
@@ -373,7 +373,7 @@ static void reset_by_peer(struct tcp_ctx *ctx, struct sf_conn *c)
 
 /* RFC 9293 3.10.7.4 second step: check the RST bit (RFC 5961 3.2). */
 static struct tcp_disp step2_rst(struct tcp_ctx *ctx, struct sf_conn *c,
-                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                 const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     if (!(s->flags & SF_RST))
@@ -392,7 +392,7 @@ static struct tcp_disp step2_rst(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* RFC 9293 3.10.7.4 fourth step: check the SYN bit. */
 static struct tcp_disp step4_syn(struct tcp_ctx *ctx, struct sf_conn *c,
-                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                 const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ctx, (void)ip;
     if (!(s->flags & SF_SYN))
@@ -564,7 +564,7 @@ static struct tcp_disp ack_of_fin(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* RFC 9293 3.10.7.4 fifth step: check the ACK field. */
 static struct tcp_disp step5_ack(struct tcp_ctx *ctx, struct sf_conn *c,
-                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                 const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     if (!(s->flags & SF_ACK))
@@ -656,7 +656,7 @@ static void text_in_order(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* RFC 9293 3.10.7.4 seventh step: process the segment text. */
 static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
-                                  const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                  const struct tcp_ip *ip, struct sf_tcp *s)
 {
     tcp_ecn_rcv(ctx, c, ip, s); /* RFC 3168 6.1.3: CE and CWR */
     bool synced_rx = c->state == SF_ESTABLISHED ||
@@ -712,7 +712,7 @@ static void fin_transition(struct tcp_ctx *ctx, struct sf_conn *c)
 
 /* RFC 9293 3.10.7.4 eighth step: check the FIN bit. */
 static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
-                                 const struct sf_ipv4 *ip, struct sf_tcp *s)
+                                 const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     if (c->state == SF_TIME_WAIT && (s->flags & SF_FIN)) {
@@ -741,7 +741,7 @@ static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
 /* ------------------------------------------------------ one segment */
 
 void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
-                const struct sf_ipv4 *ip, const struct sf_tcp *s,
+                const struct tcp_ip *ip, const struct sf_tcp *s,
                 struct tcp_disp d)
 {
     if (d.why != SF_DROP_NONE)
@@ -789,7 +789,7 @@ enum { SYNCED_TAKEN_IN = 7 }; /* a segment that reaches step5_ack */
  * (nothing is owed: the answer, if any, went out); one that got there is
  * followed by output, unless the connection is dead. */
 static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
-                      const struct sf_ipv4 *ip, struct sf_tcp *s,
+                      const struct tcp_ip *ip, struct sf_tcp *s,
                       step_fn *const *steps, size_t n, size_t taken_in)
 {
     struct tcp_disp d = TCP_GO;
@@ -805,7 +805,7 @@ static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
 #define NSTEPS(a) (sizeof(a) / sizeof(a)[0])
 
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
-                         const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                         const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     struct sf_tcp s = *seg; /* trimmed in place by the steps */
     tcp_options_not_syn(ctx, seg);

@@ -22,7 +22,7 @@ static unsigned backlog_of(const struct sf_conn *l)
  * one of our SYN cookies (checked only where the RFC's checks would reach
  * the ACK: after the RST check). */
 static bool returns_cookie(struct tcp_ctx *ctx, const struct sf_conn *l,
-                           const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                           const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     return (seg->flags & (SF_RST | SF_ACK | SF_SYN)) == SF_ACK &&
            tcp_cookie_check(ctx, l, ip, seg);
@@ -31,7 +31,7 @@ static bool returns_cookie(struct tcp_ctx *ctx, const struct sf_conn *l,
 /* RFC 9293 3.10.7.2, its checks in order; TCP_CONTINUE: a SYN with room
  * for a new connection. */
 static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
-                                    const struct sf_ipv4 *ip,
+                                    const struct tcp_ip *ip,
                                     const struct sf_tcp *seg)
 {
     /* First: "An incoming RST should be ignored." */
@@ -67,7 +67,7 @@ static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
 /* RFC 9293 3.10.7.2: a segment for listener l. */
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
+                                           const struct tcp_ip *ip,
                                            const struct sf_tcp *seg)
 {
     if (returns_cookie(ctx, l, ip, seg))
@@ -125,16 +125,19 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->rack_want = l->rack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
+    /* an IPv6 listener's IPv4 children show mapped addresses */
+    c->v4mapped = l->v4mapped;
+    c->v6only = l->v6only;
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps
  * it as a small request, or as a full TCB when a cookie returns). */
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *c, const struct sf_ipv4 *ip,
+                      struct sf_conn *c, const struct tcp_ip *ip,
                       const struct sf_tcp *seg, uint32_t iss, bool send)
 {
-    c->local = (struct sf_addr){ip->dst, seg->dport};
-    c->remote = (struct sf_addr){ip->src, seg->sport};
+    c->local = ip->dst;
+    c->remote = ip->src;
     c->passive = true;
     tcp_inherit(c, l);
     /* The child starts as a copy of the listener (its passive OPEN, not
@@ -243,12 +246,12 @@ void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
  * half-open connection goes into r and l's SYN queue, its SYN,ACK sent.
  * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
 void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
-                        struct tcp_req *r, const struct sf_ipv4 *ip,
+                        struct tcp_req *r, const struct tcp_ip *ip,
                         const struct sf_tcp *seg, const uint32_t *tw_snd_nxt)
 {
     struct sf_conn tmp;
     tcp_conn_init(ctx, &tmp);
-    struct sf_addr local = {ip->dst, seg->dport}, remote = {ip->src, seg->sport};
+    struct sf_addr local = ip->dst, remote = ip->src;
     uint32_t iss = tw_snd_nxt
                        ? tcp_isn_above(ctx, &local, &remote, *tw_snd_nxt)
                        : tcp_isn(ctx, &local, &remote);
@@ -296,7 +299,7 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
 /* A segment for request r: run through tmp, expanded from r; false if it
  * was dropped first (the accept queue is full), tmp unused. */
 bool tcp_req_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
-                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     struct sf_conn *tmp, const struct tcp_ip *ip,
                      const struct sf_tcp *seg)
 {
     if (tcp_listen_acceptq_full(ctx, r->listener, ip, seg))
@@ -361,7 +364,7 @@ void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info)
  * dropped; the client's retransmission or our SYN,ACK retransmission
  * brings the handshake back once there is room. */
 bool tcp_listen_acceptq_full(struct tcp_ctx *ctx, const struct sf_conn *l,
-                             const struct sf_ipv4 *ip,
+                             const struct tcp_ip *ip,
                              const struct sf_tcp *seg)
 {
     if (!(seg->flags & SF_ACK) || (seg->flags & (SF_SYN | SF_RST)) ||

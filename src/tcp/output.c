@@ -5,25 +5,39 @@
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
-void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
-              struct sf_tcp *seg)
+void tcp_emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+              const struct sf_addr *dst, struct sf_tcp *seg)
 {
     tcp_emit_tos(ctx, sd, src, dst, seg, 0);
 }
 
-/* tos: the IP TOS byte, whose low two bits are the ECN field (RFC 3168
- * 5; ecn.c chooses them). */
-void tcp_emit_tos(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
-                  struct sf_tcp *seg, uint8_t tos)
+/* tos: the IPv4 TOS byte or IPv6 Traffic Class, whose low two bits are
+ * the ECN field (RFC 3168 5, RFC 8200 7; ecn.c chooses them). The
+ * addresses' family picks the IP version: one TCP, two network layers. */
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+                  const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos)
 {
-    struct sf_ipv4 ip = {.src = src, .dst = dst, .ttl = 64, .tos = tos,
-                         .proto = SF_IPPROTO_TCP_NUM, .id = ctx->ip_id++};
-    size_t n = sf_emit(ctx->obuf, ctx->ocap, &ip, seg);
+    size_t n;
+    if (src->family == SF_AF_INET6) {
+        struct sf_ipv6 ip6 = {.hlim = 64, .tclass = tos,
+                              .proto = SF_IPPROTO_TCP_NUM};
+        memcpy(ip6.src, src->ip6, 16);
+        memcpy(ip6.dst, dst->ip6, 16);
+        n = sf_emit6(ctx->obuf, ctx->ocap, &ip6, seg);
+    } else {
+        struct sf_ipv4 ip4 = {.src = src->ip, .dst = dst->ip, .ttl = 64,
+                              .tos = tos, .proto = SF_IPPROTO_TCP_NUM,
+                              .id = ctx->ip_id++};
+        n = sf_emit(ctx->obuf, ctx->ocap, &ip4, seg);
+    }
     if (n == 0)
         return;
     ctx->ctr.c[SF_CTR_SEG_OUT]++;
     if (seg->flags & SF_RST)
         ctx->ctr.c[SF_CTR_RST_OUT]++;
+    struct tcp_ip ip = {.src = *src, .dst = *dst, .tos = tos};
+    ip.src.port = seg->sport;
+    ip.dst.port = seg->dport;
     tcp_trace_seg(ctx, SF_TRACE_SEG_OUT, sd, &ip, seg, ctx->obuf, n);
     ctx->cfg->output(ctx->cfg->output_ctx, ctx->obuf, n);
 }
@@ -105,7 +119,7 @@ static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
      * (last: they take the option space the others leave) */
     if (c->sack_ok && (flags & SF_ACK) && !(flags & SF_SYN))
         tcp_sack_fill(ctx, c, &seg.opt);
-    tcp_emit_tos(ctx, c->sd, c->local.ip, c->remote.ip, &seg, tos);
+    tcp_emit_tos(ctx, c->sd, &c->local, &c->remote, &seg, tos);
 }
 
 static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
@@ -409,7 +423,7 @@ void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c)
     send_seg(ctx, c, c->snd_max, SF_RST | SF_ACK, NULL, 0);
 }
 
-void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+void tcp_send_rst_for(struct tcp_ctx *ctx, const struct tcp_ip *ip,
                       const struct sf_tcp *seg)
 {
     if (seg->flags & SF_RST)
@@ -427,5 +441,5 @@ void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
         rst.ack = seg->seq + seglen;
         rst.flags = SF_RST | SF_ACK;
     }
-    tcp_emit(ctx, -1, ip->dst, ip->src, &rst);
+    tcp_emit(ctx, -1, &ip->dst, &ip->src, &rst);
 }

@@ -29,20 +29,22 @@ static const uint16_t cookie_mss[8] = {TCP_DEFAULT_MSS, 1200, 1300, 1360,
 #define COOKIE_TS 0x40u
 
 static uint32_t cookie_hash(const struct tcp_ctx *ctx,
-                            const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                            const struct tcp_ip *ip, const struct sf_tcp *seg,
                             uint32_t irs, uint32_t t, unsigned opts)
 {
-    uint32_t v[5] = {ip->src, ip->dst,
-                     ((uint32_t)seg->sport << 16) | seg->dport, irs, t};
-    uint8_t b[21];
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 4; k++)
-            b[i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
+    /* the full addresses of either family (an IPv4 4-tuple hashes as it
+     * always did) */
+    uint8_t b[45];
+    size_t n = siphash_put_addr(b, &ip->src);
+    n += siphash_put_addr(b + n, &ip->dst);
+    n += siphash_put32(b + n, ((uint32_t)seg->sport << 16) | seg->dport);
+    n += siphash_put32(b + n, irs);
+    n += siphash_put32(b + n, t);
     /* the option bits are under the hash: an ACK whose TSecr claims other
      * options than our SYN,ACK gave fails the check (a forgery, or a
      * peer that does not echo our TSval) */
-    b[20] = (uint8_t)opts;
-    return (uint32_t)siphash24(ctx->cookie_key, b, sizeof b) & 0xffffff;
+    b[n++] = (uint8_t)opts;
+    return (uint32_t)siphash24(ctx->cookie_key, b, n) & 0xffffff;
 }
 
 /* The TSval of a cookie's SYN,ACK: the connection's timestamp clock now
@@ -76,11 +78,11 @@ static unsigned cookie_opts_of(const struct sf_tcp *seg)
  * there is nowhere to put the options, so the connection gets no window
  * scaling, SACK or ECN (Linux does the same). Returns the option bits. */
 static unsigned cookie_negotiate(struct tcp_ctx *ctx, struct sf_conn *l,
-                                 struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                                 struct sf_conn *tmp, const struct tcp_ip *ip,
                                  const struct sf_tcp *syn)
 {
-    tmp->local = (struct sf_addr){ip->dst, syn->dport};
-    tmp->remote = (struct sf_addr){ip->src, syn->sport};
+    tmp->local = ip->dst;
+    tmp->remote = ip->src;
     tmp->passive = true;
     tcp_inherit(tmp, l);
     /* Our shift: from the listener's receive buffer settings alone
@@ -104,18 +106,20 @@ static unsigned cookie_negotiate(struct tcp_ctx *ctx, struct sf_conn *l,
 }
 
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
-                     const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                     const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
-    uint16_t peer = tcp_peer_mss(ctx, seg); /* with the floor */
-    uint16_t ours = tcp_our_mss(ctx, l);
+    struct sf_conn tmp;
+    tcp_conn_init(ctx, &tmp);
+    unsigned opts = cookie_negotiate(ctx, l, &tmp, ip, seg);
+    /* with the floor; ours for the SYN's family (tmp's addresses: a
+     * dual-stack listener takes both) */
+    uint16_t peer = tcp_peer_mss(ctx, seg, ip->dst.family);
+    uint16_t ours = tcp_our_mss(ctx, &tmp);
     uint16_t mss = peer < ours ? peer : ours;
     unsigned idx = 0;
     for (unsigned i = 0; i < 8; i++)
         if (cookie_mss[i] <= mss)
             idx = i;
-    struct sf_conn tmp;
-    tcp_conn_init(ctx, &tmp);
-    unsigned opts = cookie_negotiate(ctx, l, &tmp, ip, seg);
     uint32_t t = (uint32_t)(ctx->now / COOKIE_PERIOD);
     uint32_t cookie = ((t & 31u) << 27) | (idx << 24) |
                       cookie_hash(ctx, ip, seg, seg->seq, t, opts);
@@ -140,11 +144,11 @@ void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
         synack.opt.ts_val = cookie_tsval(synack.opt.ts_val,
                                          opts & COOKIE_TS_MASK);
     tcp_conn_destroy(ctx, &tmp);
-    tcp_emit(ctx, -1, ip->dst, ip->src, &synack);
+    tcp_emit(ctx, -1, &ip->dst, &ip->src, &synack);
 }
 
 uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
-                          const struct sf_ipv4 *ip, const struct sf_tcp *seg)
+                          const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     /* Only while cookies may be out there: a stray ACK is not a cookie. */
     if (!ctx->cfg->syncookies || l->lq->last_cookie == 0 ||
@@ -171,7 +175,7 @@ uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
  * tcp_listen_spawn() like any SYN, so that the same negotiation gives
  * the connection what the cookie's SYN,ACK offered. */
 static void cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                         struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                         struct sf_conn *tmp, const struct tcp_ip *ip,
                          const struct sf_tcp *seg)
 {
     uint32_t cookie = seg->ack - 1;
@@ -202,7 +206,7 @@ static void cookie_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
  * through it. True: tmp is established, for the accept queue; false: it
  * did not get there and is freed. */
 bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
-                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     struct sf_conn *tmp, const struct tcp_ip *ip,
                      const struct sf_tcp *seg)
 {
     tcp_conn_init(ctx, tmp);

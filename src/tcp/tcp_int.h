@@ -35,6 +35,24 @@
  * (in microseconds, as c->rto_us). */
 #define TCP_RTO_SYN_LOST_US 3000000u
 
+/* RFC 9293 3.7.1: the default send MSS for IPv6 is "1220 (1280 - 60)":
+ * the IPv6 minimum MTU (RFC 8200 5) less 40 bytes of IPv6 and 20 of TCP
+ * header. */
+#define TCP_DEFAULT_MSS6 1220
+/* The IPv6 header is 20 bytes longer than IPv4's: over the same MTU an
+ * IPv6 segment carries this much less (cfg->mss is for IPv4). */
+#define TCP_MSS6_LESS 20
+
+/* The network layer of a segment, either family: the addresses with the
+ * TCP ports filled in (src is the sender's), and the ECN-carrying byte
+ * (IPv4 TOS or IPv6 Traffic Class, RFC 3168 5 and RFC 8200 7). The stack
+ * fills it from sf_ipv4_parse or sf_ipv6_parse; the engine sees no
+ * difference between the families but the address and the MSS. */
+struct tcp_ip {
+    struct sf_addr src, dst;
+    uint8_t tos;
+};
+
 /* Per-stack TCP context. Embedded in struct sf_stack. */
 struct tcp_ctx {
     const struct sf_stack_cfg *cfg;
@@ -210,6 +228,9 @@ struct sf_conn {
     uint64_t cubic_est_acc; /* remainder of a division by 17 * cwnd */
     uint32_t hs_idle_rtt;   /* currentRoundMinRTT while hs is parked (us) */
     uint32_t cubic_cwnd_prior; /* RFC 9438 4.1.2 cwnd_prior */
+    /* IPv6 sockets (socket.c): IPV6_V6ONLY set; the application sees this
+     * IPv4 connection's addresses as ::ffff:a.b.c.d (RFC 4291 2.5.5.2) */
+    bool v6only : 1, v4mapped : 1;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -269,20 +290,29 @@ static inline uint32_t tcp_now_us(const struct tcp_ctx *ctx)
 {
     return (uint32_t)(ctx->now / SF_USEC);
 }
-/* The MSS we advertise: TCP_MAXSEG if set, else the stack's. It is also
- * the size of the peer's full segments (3.8.6.2.2, 3.8.6.3). */
+/* The MSS we advertise: TCP_MAXSEG if set, else the stack's for the
+ * connection's family (IPv6: MTU - 60, RFC 9293 3.7.1, 20 below
+ * IPv4's). It is also the size of the peer's full segments (3.8.6.2.2,
+ * 3.8.6.3). */
 static inline uint16_t tcp_our_mss(const struct tcp_ctx *ctx,
                                    const struct sf_conn *c)
 {
-    return c->user_mss ? c->user_mss : ctx->cfg->mss;
+    if (c->user_mss)
+        return c->user_mss;
+    if (c->local.family == SF_AF_INET6)
+        return (uint16_t)(ctx->cfg->mss - TCP_MSS6_LESS);
+    return ctx->cfg->mss;
 }
-/* The peer's MSS option (536 when absent, RFC 9293 3.7.1), raised to
- * cfg->min_snd_mss: an MSS of 1 would have us cut the stream into 1-byte
- * segments, a CPU and bandwidth cost the peer chooses (CVE-2019-11479). */
+/* The peer's MSS option (when absent, RFC 9293 3.7.1: 536 over IPv4,
+ * 1220 over IPv6), raised to cfg->min_snd_mss: an MSS of 1 would have us
+ * cut the stream into 1-byte segments, a CPU and bandwidth cost the peer
+ * chooses (CVE-2019-11479). */
 static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
-                                    const struct sf_tcp *s)
+                                    const struct sf_tcp *s, uint8_t family)
 {
-    uint16_t peer = s->opt.has_mss ? s->opt.mss : TCP_DEFAULT_MSS;
+    uint16_t peer = s->opt.has_mss ? s->opt.mss
+                    : family == SF_AF_INET6 ? TCP_DEFAULT_MSS6
+                                            : TCP_DEFAULT_MSS;
     if (peer < ctx->cfg->min_snd_mss) {
         ctx->ctr.c[SF_CTR_MSS_CLAMPED]++;
         peer = ctx->cfg->min_snd_mss;
@@ -345,9 +375,9 @@ void tcp_ts_out(const struct tcp_ctx *ctx, const struct sf_conn *c,
                 struct sf_tcp *seg);
 /* SEGMENT ARRIVES: 5.3 PAWS before the first check, 4.3 TS.Recent after. */
 struct tcp_disp tcp_ts_paws(struct tcp_ctx *ctx, struct sf_conn *c,
-                            const struct sf_ipv4 *ip, struct sf_tcp *s);
+                            const struct tcp_ip *ip, struct sf_tcp *s);
 struct tcp_disp tcp_ts_update(struct tcp_ctx *ctx, struct sf_conn *c,
-                              const struct sf_ipv4 *ip, struct sf_tcp *s);
+                              const struct tcp_ip *ip, struct sf_tcp *s);
 /* 4.1 RTTM: an ACK of new data that echoes a timestamp gives an RTT
  * sample; true if it did. */
 bool tcp_ts_rtt(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -369,10 +399,10 @@ void tcp_set_state_untraced(struct tcp_ctx *ctx, struct sf_conn *c,
 void tcp_conn_init_record(struct tcp_ctx *ctx, struct sf_conn *tmp,
                           enum sf_state state);
 void tcp_drop(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_drop why,
-              const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+              const struct tcp_ip *ip, const struct sf_tcp *seg);
 void tcp_note(struct tcp_ctx *ctx, struct sf_conn *c, const char *note);
 void tcp_trace_seg(struct tcp_ctx *ctx, enum sf_trace_kind kind, int sd,
-                   const struct sf_ipv4 *ip, const struct sf_tcp *seg,
+                   const struct tcp_ip *ip, const struct sf_tcp *seg,
                    const uint8_t *dgram, size_t len);
 void tcp_wakeup(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Ends the connection: error for the user (0 for none), then CLOSED. */
@@ -465,11 +495,14 @@ uint32_t tcp_isn_above(const struct tcp_ctx *ctx, const struct sf_addr *local,
                        const struct sf_addr *remote, uint32_t old_snd_nxt);
 
 /* output.c */
-void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
-              struct sf_tcp *seg);
-/* The same with the IP TOS byte (its ECN field: RFC 3168 5). */
-void tcp_emit_tos(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
-                  struct sf_tcp *seg, uint8_t tos);
+/* Builds and sends seg from src to dst (the ports are seg's), as IPv4 or
+ * IPv6 by the addresses' family. */
+void tcp_emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+              const struct sf_addr *dst, struct sf_tcp *seg);
+/* The same with the IP TOS / Traffic Class byte (its ECN field: RFC 3168
+ * 5, RFC 8200 7). */
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+                  const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos);
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -496,7 +529,7 @@ void tcp_send_invalid_ack(struct tcp_ctx *ctx, struct sf_conn *c,
                           const struct sf_tcp *s);
 void tcp_send_rst(struct tcp_ctx *ctx, struct sf_conn *c); /* <SND.NXT> RST,ACK */
 /* A RST for a segment with no TCB (3.10.7.1) or with a bad ACK. */
-void tcp_send_rst_for(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+void tcp_send_rst_for(struct tcp_ctx *ctx, const struct tcp_ip *ip,
                       const struct sf_tcp *seg);
 uint32_t tcp_rcv_window(const struct sf_conn *c);
 /* The receive ring's capacity: rcvbuf_size, or more while a window offered
@@ -577,17 +610,17 @@ static inline struct tcp_disp tcp_dropped(enum sf_drop why)
 /* Counts and traces d's drop (c may be NULL: no connection), then sends
  * its answer or takes its action. */
 void tcp_settle(struct tcp_ctx *ctx, struct sf_conn *c,
-                const struct sf_ipv4 *ip, const struct sf_tcp *s,
+                const struct tcp_ip *ip, const struct sf_tcp *s,
                 struct tcp_disp d);
 /* RFC 9293 3.7.1: Eff.snd.MSS from the peer's MSS option in s. */
 void tcp_set_send_mss(struct tcp_ctx *ctx, struct sf_conn *c,
                       const struct sf_tcp *s);
 /* SND.WND, SND.WL1, SND.WL2 from s (and MAX.SND.WND, RFC 5961 5.2). */
 void tcp_set_send_window(struct sf_conn *c, const struct sf_tcp *s);
-void tcp_closed_segment(struct tcp_ctx *ctx, const struct sf_ipv4 *ip,
+void tcp_closed_segment(struct tcp_ctx *ctx, const struct tcp_ip *ip,
                         const struct sf_tcp *seg);
 void tcp_segment_arrives(struct tcp_ctx *ctx, struct sf_conn *c,
-                         const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                         const struct tcp_ip *ip, const struct sf_tcp *seg);
 
 /* user.c: the user calls of 3.10.1-3.10.5 */
 int tcp_open_active(struct tcp_ctx *ctx, struct sf_conn *c);
@@ -606,7 +639,7 @@ void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
-                                           const struct sf_ipv4 *ip,
+                                           const struct tcp_ip *ip,
                                            const struct sf_tcp *seg);
 /* Would a SYN to l find room for a new request (tcp_listen_segment's
  * accept and SYN queue checks)? */
@@ -619,10 +652,10 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l);
 /* iss: the ISS the caller chose (tcp_isn, tcp_isn_above or a cookie);
  * send: send the SYN,ACK (false for a cookie, whose SYN,ACK went out). */
 void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
-                      struct sf_conn *child, const struct sf_ipv4 *ip,
+                      struct sf_conn *child, const struct tcp_ip *ip,
                       const struct sf_tcp *seg, uint32_t iss, bool send);
 void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
-                        struct tcp_req *r, const struct sf_ipv4 *ip,
+                        struct tcp_req *r, const struct tcp_ip *ip,
                         const struct sf_tcp *seg, const uint32_t *tw_snd_nxt);
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp);
@@ -632,7 +665,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
                      struct sf_conn *tmp);
 void tcp_req_unlink(struct tcp_req *r);
 bool tcp_req_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
-                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     struct sf_conn *tmp, const struct tcp_ip *ip,
                      const struct sf_tcp *seg);
 void tcp_req_timer_fire(struct tcp_ctx *ctx, const struct tcp_req *r,
                         struct sf_conn *tmp);
@@ -641,7 +674,7 @@ enum tcp_req_fate tcp_req_settle(struct tcp_ctx *ctx, struct tcp_req *r,
                                  struct sf_conn *tmp);
 void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info);
 bool tcp_listen_acceptq_full(struct tcp_ctx *ctx, const struct sf_conn *l,
-                             const struct sf_ipv4 *ip,
+                             const struct tcp_ip *ip,
                              const struct sf_tcp *seg);
 void tcp_accept_push(struct tcp_ctx *ctx, struct sf_conn *l,
                      struct sf_conn *c);
@@ -656,12 +689,12 @@ struct sf_conn *tcp_listen_reset_next_child(struct tcp_ctx *ctx,
 
 /* syncookie.c: RFC 4987 SYN cookies */
 void tcp_send_cookie(struct tcp_ctx *ctx, struct sf_conn *l,
-                     const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                     const struct tcp_ip *ip, const struct sf_tcp *seg);
 /* For an ACK to a listener: the MSS encoded in a valid cookie, or 0. */
 uint16_t tcp_cookie_check(struct tcp_ctx *ctx, const struct sf_conn *l,
-                          const struct sf_ipv4 *ip, const struct sf_tcp *seg);
+                          const struct tcp_ip *ip, const struct sf_tcp *seg);
 bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
-                     struct sf_conn *tmp, const struct sf_ipv4 *ip,
+                     struct sf_conn *tmp, const struct tcp_ip *ip,
                      const struct sf_tcp *seg);
 
 /* ecn.c: RFC 3168 Explicit Congestion Notification */
@@ -681,7 +714,7 @@ uint8_t tcp_ecn_data_out(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 void tcp_ecn_ack_out(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *flags);
 /* An acceptable segment's CWR and CE (the data receiver's side). */
 void tcp_ecn_rcv(struct tcp_ctx *ctx, struct sf_conn *c,
-                 const struct sf_ipv4 *ip, const struct sf_tcp *s);
+                 const struct tcp_ip *ip, const struct sf_tcp *s);
 /* An acceptable ACK's ECE (the data sender's side). */
 void tcp_ecn_ece_in(struct tcp_ctx *ctx, struct sf_conn *c,
                     const struct sf_tcp *s);

@@ -17,13 +17,11 @@ uint32_t tcp_ts_offset(const struct tcp_ctx *ctx, const struct sf_addr *local,
 {
     /* keyed with the ISN secret, in a domain of its own ("ts" first) so
      * that the offset says nothing about the ISN */
-    uint8_t b[14] = {'t', 's'};
-    uint32_t v[3] = {local->ip, remote->ip,
-                     ((uint32_t)local->port << 16) | remote->port};
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 4; k++)
-            b[2 + i * 4 + k] = (uint8_t)(v[i] >> (8 * k));
-    return (uint32_t)siphash24(ctx->isn_key, b, sizeof b);
+    uint8_t b[38] = {'t', 's'};
+    size_t n = 2 + siphash_put_addr(b + 2, local);
+    n += siphash_put_addr(b + n, remote);
+    n += siphash_put32(b + n, ((uint32_t)local->port << 16) | remote->port);
+    return (uint32_t)siphash24(ctx->isn_key, b, n);
 }
 
 void tcp_ts_out(const struct tcp_ctx *ctx, const struct sf_conn *c,
@@ -39,7 +37,7 @@ void tcp_ts_out(const struct tcp_ctx *ctx, const struct sf_conn *c,
 
 /* RFC 7323 5.3, before the first check of RFC 9293 3.10.7.4 ("R1"). */
 struct tcp_disp tcp_ts_paws(struct tcp_ctx *ctx, struct sf_conn *c,
-                            const struct sf_ipv4 *ip, struct sf_tcp *s)
+                            const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     c->ts_upd = false;
@@ -80,7 +78,7 @@ struct tcp_disp tcp_ts_paws(struct tcp_ctx *ctx, struct sf_conn *c,
 
 /* After the first check of RFC 9293 3.10.7.4: the segment is acceptable. */
 struct tcp_disp tcp_ts_update(struct tcp_ctx *ctx, struct sf_conn *c,
-                              const struct sf_ipv4 *ip, struct sf_tcp *s)
+                              const struct tcp_ip *ip, struct sf_tcp *s)
 {
     (void)ip;
     if (c->ts_upd) {

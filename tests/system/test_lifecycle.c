@@ -113,13 +113,13 @@ static void test_lifecycle(void)
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
     CHECK(l >= 0);
-    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){0, 80}), 0);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80}), 0);
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     int c = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80}),
              SF_EINPROGRESS);
     run(&w, now);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80}), 0);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80}), 0);
     CHECK(sf_poll(ss, l) & SF_POLLIN);
     struct sf_addr peer;
     int a = sf_accept(ss, l, &peer);
@@ -177,20 +177,20 @@ static void test_refused_and_abort(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int c = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 81}),
              SF_EINPROGRESS);
     run(&w, now);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 81}),
              SF_ECONNREFUSED);
     CHECK_EQ(sf_close(cs, c), 0);
     CHECK_EQ(sf_close(cs, c), SF_EBADF);
 
     int l = sf_socket(ss);
-    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){0, 81}), 0);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 81}), 0);
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     CHECK_EQ(sf_send(ss, l, "x", 1, 0), SF_ENOTCONN);
     c = sf_socket(cs);
-    sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 81});
+    sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 81});
     run(&w, now);
     int a = sf_accept(ss, l, NULL);
     CHECK(a >= 0);
@@ -213,8 +213,8 @@ static void test_self_connect(void)
     setup(&w);
     struct sf_stack *s = hosts[0].st;
     int c = sf_socket(s);
-    CHECK_EQ(sf_bind(s, c, &(struct sf_addr){0, 5000}), 0);
-    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xC6120001u, 5000}),
+    CHECK_EQ(sf_bind(s, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = 0xC6120001u, .port = 5000}),
              SF_EINPROGRESS);
     run(&w, now);
     struct sf_tcp_info info;
@@ -238,10 +238,10 @@ static void test_lost_final_ack(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
     sf_listen(ss, l, 8);
     int c = sf_socket(cs);
-    sf_connect(cs, c, &(struct sf_addr){0xC6120002u, 80});
+    sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
     run(&w, now);
     int a = sf_accept(ss, l, NULL);
     sf_close(cs, c);
@@ -266,11 +266,11 @@ static void test_accept_queue_full(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
     CHECK_EQ(sf_listen(ss, l, 1), 0);
     int a = sf_socket(cs), b = sf_socket(cs);
-    sf_connect(cs, a, &(struct sf_addr){0xC6120002u, 80});
-    sf_connect(cs, b, &(struct sf_addr){0xC6120002u, 80});
+    sf_connect(cs, a, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
+    sf_connect(cs, b, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
     run(&w, now);
     const struct sf_counters *k = sf_stack_counters(ss);
     CHECK_EQ(k->drops[SF_DROP_ACCEPTQ_FULL], 1);
@@ -330,7 +330,7 @@ static void test_synsent_syn_with_data(void)
     setup(&w);
     struct sf_stack *s = hosts[0].st;
     int c = sf_socket(s);
-    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xC6120002u, 80}),
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80}),
              SF_EINPROGRESS);
     struct sf_tcp syn = queued(&w, 0);
     CHECK_EQ(syn.flags, SF_SYN);
@@ -365,7 +365,7 @@ static void test_synsent_syn_with_data(void)
     setup(&w);
     s = hosts[0].st;
     c = sf_socket(s);
-    sf_connect(s, c, &(struct sf_addr){0xC6120002u, 80});
+    sf_connect(s, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
     syn = queued(&w, 0);
     w.n = 0;
     inject(s, 80, syn.sport, SF_SYN, irs, 0, "hello");
@@ -390,7 +390,7 @@ static void test_listen_syn_fin_counted(void)
     setup(&w);
     struct sf_stack *s = hosts[0].st;
     int l = sf_socket(s);
-    CHECK_EQ(sf_bind(s, l, &(struct sf_addr){0, 80}), 0);
+    CHECK_EQ(sf_bind(s, l, &(struct sf_addr){.ip = 0, .port = 80}), 0);
     CHECK_EQ(sf_listen(s, l, 8), 0);
     inject(s, 40000, 80, SF_SYN | SF_FIN, 1000, 0, NULL);
     const struct sf_counters *k = sf_stack_counters(s);
@@ -411,12 +411,12 @@ static void test_reopen_iss_above_old_snd_nxt(void)
     struct wire w;
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
-    struct sf_addr saddr = {0xC6120002u, 80}, caddr = {0xC6120001u, 5000};
+    struct sf_addr saddr = {.ip = 0xC6120002u, .port = 80}, caddr = {.ip = 0xC6120001u, .port = 5000};
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){0, 80});
+    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     int c = sf_socket(cs);
-    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){0, 5000}), 0);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
     sf_connect(cs, c, &saddr);
     run(&w, now);
     int a = sf_accept(ss, l, NULL);
@@ -443,7 +443,7 @@ static void test_reopen_iss_above_old_snd_nxt(void)
     now += 10 * SF_MSEC;
     sf_stack_advance(cs, now);
     c = sf_socket(cs);
-    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){0, 5000}), 0);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
     CHECK_EQ(sf_connect(cs, c, &saddr), SF_EINPROGRESS);
     CHECK_EQ(w.n, 1);
     uint8_t buf[1600];
@@ -474,7 +474,7 @@ static void test_input_validation(void)
                                    0xFFFFFFFFu};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int c = sf_socket(s);
-        CHECK_EQ(sf_connect(s, c, &(struct sf_addr){bad[i], 80}),
+        CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = bad[i], .port = 80}),
                  SF_ENETUNREACH);
         struct sf_tcp_info info;
         CHECK_EQ(sf_tcp_info(s, c, &info), 0);
@@ -484,7 +484,7 @@ static void test_input_validation(void)
     CHECK_EQ(w.n, 0); /* no SYN went out */
     /* the unicast address just below 224.0.0.0/4 still connects */
     int c = sf_socket(s);
-    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){0xDFFFFFFEu, 80}),
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = 0xDFFFFFFEu, .port = 80}),
              SF_EINPROGRESS);
     teardown();
 

@@ -260,7 +260,7 @@ static void test_five_gib_each_way(void)
     printf("moving %llu bytes each way\n", (unsigned long long)total);
 
     int lsd = sf_socket(h[1].st);
-    struct sf_addr sa = {0xC6120002u, 80}, peer;
+    struct sf_addr sa = {.ip = 0xC6120002u, .port = 80}, peer;
     CHECK_EQ(sf_bind(h[1].st, lsd, &sa), 0);
     CHECK_EQ(sf_listen(h[1].st, lsd, 4), 0);
     h[0].sd = sf_socket(h[0].st);

@@ -92,7 +92,7 @@ static struct sf_stack *cookie_stack(struct cap *cap, int *listener)
     struct sf_stack *st;
     CHECK_EQ(sf_stack_create(&cfg, 1 * SF_SEC, &st), 0);
     int l = sf_socket(st);
-    CHECK_EQ(sf_bind(st, l, &(struct sf_addr){cfg.addr, PORT}), 0);
+    CHECK_EQ(sf_bind(st, l, &(struct sf_addr){.ip = cfg.addr, .port = PORT}), 0);
     CHECK_EQ(sf_listen(st, l, 1000), 0);
     *listener = l;
     return st;
@@ -140,8 +140,8 @@ static void test_cookie_options_many(void)
         send_seg(&p, t + SF_MSEC, &ack);
         CHECK_EQ(cap.n, 0);
         struct sf_tcp_info ti;
-        struct sf_addr loc = {SF_SIM_NET_BASE + 1, PORT};
-        struct sf_addr rem = {SF_SIM_NET_BASE + 2, port};
+        struct sf_addr loc = {.ip = SF_SIM_NET_BASE + 1, .port = PORT};
+        struct sf_addr rem = {.ip = SF_SIM_NET_BASE + 2, .port = port};
         CHECK_EQ(sf_tcp_info_by_addr(st, &loc, &rem, &ti), 0);
         CHECK_EQ(ti.state, SF_ESTABLISHED);
         CHECK(ti.wscale_ok && ti.ts_ok);

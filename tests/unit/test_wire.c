@@ -507,9 +507,9 @@ static void test_truncations(void)
 static void test_addr(void)
 {
     char buf[32];
-    struct sf_addr a = {0xc6120001u, 8080};
+    struct sf_addr a = {.ip = 0xc6120001u, .port = 8080};
     CHECK(strcmp(sf_addr_fmt(&a, buf, sizeof buf), "198.18.0.1:8080") == 0);
-    struct sf_addr m = {0xffffffffu, 65535};
+    struct sf_addr m = {.ip = 0xffffffffu, .port = 65535};
     CHECK(strcmp(sf_addr_fmt(&m, buf, 22), "255.255.255.255:65535") == 0);
     uint32_t ip = 0;
     CHECK_EQ(sf_ip_parse("198.18.0.1", &ip), 0);

@@ -64,7 +64,11 @@ static long c_socket(struct call *k)
 static long c_bind(struct call *k)
 {
     struct drill_fd *f = arg_fd(k, 0);
-    struct sf_addr a = {0, DRILL_PORT};
+    /* the stack's address; as an AF_INET6 socket (--ip_version ipv6 or
+     * ipv4-mapped-ipv6), ::, which takes IPv4 too */
+    struct sf_addr a = {.ip = 0, .port = DRILL_PORT};
+    if (k->r->sc->settings.ip_version != DRILL_IPV4)
+        a.family = SF_AF_INET6;
     return f ? sf_bind(k->r->st, f->sd, &a) : SF_EBADF;
 }
 
@@ -83,13 +87,26 @@ static long c_accept(struct call *k)
     if (!f)
         return SF_EBADF;
     int sd = sf_accept(k->r->st, f->sd, &peer);
+    if (sd >= 0) {
+        /* the peer as the socket's family shows it: ::ffff:198.18.0.2
+         * for an IPv4 peer of an AF_INET6 socket (as Linux) */
+        struct sf_addr want = drill_peer_addr(k->r, peer.port);
+        if (k->r->sc->settings.ip_version == DRILL_IPV4_MAPPED)
+            want = sf_addr_to_v4mapped(&want);
+        char a[SF_ADDR_STRLEN];
+        if (!sf_addr_eq(&peer, &want))
+            snprintf(k->bad, sizeof k->bad, "the peer is %s",
+                     sf_addr_fmt(&peer, a, sizeof a));
+    }
     return sd < 0 ? sd : new_fd(k->r, sd);
 }
 
 static long c_connect(struct call *k)
 {
     struct drill_fd *f = arg_fd(k, 0);
-    struct sf_addr a = {DRILL_PEER_IP, DRILL_PORT};
+    struct sf_addr a = drill_peer_addr(k->r, DRILL_PORT);
+    if (k->r->sc->settings.ip_version == DRILL_IPV4_MAPPED)
+        a = sf_addr_to_v4mapped(&a);
     if (!f)
         return SF_EBADF;
     long rc = sf_connect(k->r->st, f->sd, &a);

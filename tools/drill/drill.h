@@ -106,7 +106,14 @@ struct drill_seg {
     enum drill_opts_mode opts_mode;
     struct drill_opt *opts;
     size_t nopts;
+    /* synfin's own IP marks of an inbound line, beside the ECN one (in the
+     * same brackets, comma-separated): IPv6 extension headers before TCP,
+     * DRILL_EXT_* bits, and a TCP checksum made wrong */
+    uint8_t ip6_ext;
+    bool bad_csum;
 };
+#define DRILL_EXT_HBH 1u    /* [hbh]: an empty Hop-by-Hop Options header */
+#define DRILL_EXT_DSTOPT 2u /* [dstopt]: an empty Destination Options one */
 
 struct drill_call {
     char *name;
@@ -166,6 +173,9 @@ struct drill_settings {
     /* stack settings: set[i] tells whether val[i] was given */
     bool set[SET_COUNT];
     int64_t val[SET_COUNT];
+    /* --ip_version (packetdrill's): the wire's family, and the socket's */
+    enum drill_ip_version { DRILL_IPV4, DRILL_IPV6, DRILL_IPV4_MAPPED }
+        ip_version;
 };
 
 struct drill_script {

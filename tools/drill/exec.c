@@ -99,6 +99,10 @@ bool drill_need_stack(struct drill_runner *r, int line)
     if (r->st)
         return true;
     r->cfg.addr = DRILL_STACK_IP;
+    if (r->sc->settings.ip_version == DRILL_IPV6) {
+        struct sf_addr a6 = drill_stack_addr(r, 0);
+        memcpy(r->cfg.addr6, a6.ip6, 16);
+    }
     r->cfg.output = on_output;
     r->cfg.output_ctx = r;
     r->cfg.trace = on_trace;

@@ -8,6 +8,10 @@
 
 #define DRILL_STACK_IP 0xc6120001u /* 198.18.0.1 */
 #define DRILL_PEER_IP 0xc6120002u  /* 198.18.0.2 */
+/* --ip_version=ipv6: 2001:db8::1 and 2001:db8::2 (RFC 3849's
+ * documentation prefix) */
+#define DRILL_STACK_IP6 {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
+#define DRILL_PEER_IP6 {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}
 #define DRILL_PORT 8080
 #define DRILL_PEER_PORT 40000
 #define DRILL_PEER_ISN 0xfffffc00u
@@ -109,6 +113,11 @@ void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len);
 /* A new socket is the one under test (packetdrill's socket()): until the
  * stack emits a segment, inbound ones go to a new default 4-tuple. */
 void drill_seg_new_socket(struct drill_runner *r);
+
+/* The stack's and the peer's address on the wire (IPv6 under
+ * --ip_version=ipv6, else IPv4), with the given port. */
+struct sf_addr drill_stack_addr(const struct drill_runner *r, uint16_t port);
+struct sf_addr drill_peer_addr(const struct drill_runner *r, uint16_t port);
 
 /* calls.c: runs a call; returns true once it completed (checked and, on a
  * mismatch, failed), false while it would block. */

@@ -302,7 +302,10 @@ static int parse_opts(struct parser *p, struct drill_seg *s)
 }
 
 /* packetdrill's IP information after the direction: `[ect0]` or `(ect0)`.
- * synfin understands the ECN marks. */
+ * synfin understands the ECN marks, and on inbound lines its own marks
+ * (comma-separated with an ECN one): `hbh` and `dstopt` put an empty
+ * Hop-by-Hop / Destination Options header before TCP (IPv6 only),
+ * `bad_csum` sends the segment with a wrong TCP checksum. */
 static int parse_ecn(struct parser *p, struct drill_seg *s)
 {
     static const char *const names[] = {
@@ -310,16 +313,30 @@ static int parse_ecn(struct parser *p, struct drill_seg *s)
         [ECN_CE] = "ce", [ECN_ECT01] = "ect01"};
     const struct drill_token *open = take(p);
     char close = open->text[0] == '[' ? ']' : ')';
-    const struct drill_token *t = take(p);
-    for (int i = ECN_NOECN; i <= ECN_ECT01; i++)
-        if (is_ident(t, names[i]))
-            s->ecn = (enum drill_ecn)i;
-    if (s->ecn == ECN_UNSET)
-        return perr(p, t, "unsupported IP field '%s' in %c...%c: synfin "
-                    "understands the ECN marks noecn, ect0, ect1, ce, ect01",
-                    tok_desc(t), open->text[0], close);
-    if (s->ecn == ECN_ECT01 && s->inbound)
-        return perr(p, t, "[ect01] can only be used with outbound segments");
+    for (;;) {
+        const struct drill_token *t = take(p);
+        bool known = false;
+        for (int i = ECN_NOECN; i <= ECN_ECT01; i++)
+            if (is_ident(t, names[i]) && s->ecn == ECN_UNSET)
+                s->ecn = (enum drill_ecn)i, known = true;
+        if (s->inbound && is_ident(t, "hbh"))
+            s->ip6_ext |= DRILL_EXT_HBH, known = true;
+        if (s->inbound && is_ident(t, "dstopt"))
+            s->ip6_ext |= DRILL_EXT_DSTOPT, known = true;
+        if (s->inbound && is_ident(t, "bad_csum"))
+            s->bad_csum = true, known = true;
+        if (!known)
+            return perr(p, t, "unsupported IP field '%s' in %c...%c: synfin "
+                        "understands one ECN mark (noecn, ect0, ect1, ce, "
+                        "ect01) and, inbound, hbh, dstopt and bad_csum",
+                        tok_desc(t), open->text[0], close);
+        if (s->ecn == ECN_ECT01 && s->inbound)
+            return perr(p, t, "[ect01] can only be used with outbound "
+                        "segments");
+        if (!is_punct(peek(p), ','))
+            break;
+        take(p);
+    }
     return expect_punct(p, close);
 }
 

@@ -10,7 +10,54 @@
 
 static bool same(const struct sf_addr *a, const struct sf_addr *b)
 {
-    return a->ip == b->ip && a->port == b->port;
+    return sf_addr_eq(a, b);
+}
+
+struct sf_addr drill_stack_addr(const struct drill_runner *r, uint16_t port)
+{
+    static const uint8_t ip6[16] = DRILL_STACK_IP6;
+    return r->sc->settings.ip_version == DRILL_IPV6
+               ? sf_addr6(ip6, port) : sf_addr4(DRILL_STACK_IP, port);
+}
+
+struct sf_addr drill_peer_addr(const struct drill_runner *r, uint16_t port)
+{
+    static const uint8_t ip6[16] = DRILL_PEER_IP6;
+    return r->sc->settings.ip_version == DRILL_IPV6
+               ? sf_addr6(ip6, port) : sf_addr4(DRILL_PEER_IP, port);
+}
+
+/* A datagram of either family, its IP layer as the runner needs it. */
+struct dgram {
+    struct sf_addr src, dst; /* with the TCP ports */
+    uint8_t tos;             /* IPv4 TOS or IPv6 Traffic Class */
+    const uint8_t *tcp;      /* the TCP header */
+};
+
+/* Parses an IPv4 or IPv6 datagram (by its version nibble) and its TCP
+ * segment with the wire layer: SF_DROP_NONE or why not. */
+static enum sf_drop parse_any(const uint8_t *buf, size_t len, struct dgram *d,
+                              struct sf_tcp *seg)
+{
+    enum sf_drop e;
+    memset(d, 0, sizeof *d);
+    if (len && buf[0] >> 4 == 6) {
+        struct sf_ipv6 ip6;
+        if ((e = sf_ipv6_parse(buf, len, &ip6)) != SF_DROP_NONE)
+            return e;
+        d->src = sf_addr6(ip6.src, 0), d->dst = sf_addr6(ip6.dst, 0);
+        d->tos = ip6.tclass, d->tcp = ip6.payload;
+        e = sf_tcp6_parse(&ip6, seg);
+    } else {
+        struct sf_ipv4 ip4;
+        if ((e = sf_ipv4_parse(buf, len, &ip4)) != SF_DROP_NONE)
+            return e;
+        d->src = sf_addr4(ip4.src, 0), d->dst = sf_addr4(ip4.dst, 0);
+        d->tos = ip4.tos, d->tcp = ip4.payload;
+        e = sf_tcp_parse(&ip4, seg);
+    }
+    d->src.port = seg->sport, d->dst.port = seg->dport;
+    return e;
 }
 
 static struct drill_conn *conn_find(const struct drill_runner *r,
@@ -167,20 +214,67 @@ static uint8_t ecn_bits(enum drill_ecn e)
     return e == ECN_ECT1 ? 1 : e == ECN_ECT0 ? 2 : e == ECN_CE ? 3 : 0;
 }
 
-/* A whole IPv4+TCP datagram with both checksums (RFC 791, RFC 9293 3.1). */
+/* The IP header of an inbound datagram whose TCP segment (tlen bytes)
+ * follows: IPv4 (RFC 791) or IPv6 (RFC 8200) with the extension headers
+ * the line asks for, each 8 bytes with an empty option area (a PadN of 4
+ * after the 2-byte header: RFC 8200 4.2). Returns its length. */
+static size_t build_ip(const struct drill_runner *r, const struct drill_seg *s,
+                       size_t tlen, uint8_t *b)
+{
+    if (r->remote.family != SF_AF_INET6) {
+        memset(b, 0, 20);
+        b[0] = 0x45, b[1] = ecn_bits(s->ecn), put16(b + 2, (uint32_t)(20 + tlen));
+        b[6] = 0x40, b[8] = 64, b[9] = SF_IPPROTO_TCP_NUM;
+        put32(b + 12, r->remote.ip), put32(b + 16, r->local.ip);
+        put16(b + 10, sf_csum_fold(sf_csum_add(0, b, 20)));
+        return 20;
+    }
+    static const uint8_t kinds[] = {0 /* Hop-by-Hop */, 60 /* Dest. Opts */};
+    size_t n = 40, next_at = 6;
+    memset(b, 0, 40);
+    b[0] = 0x60; /* version 6; the ECN field in the Traffic Class */
+    b[1] = (uint8_t)(ecn_bits(s->ecn) << 4), b[7] = 64;
+    memcpy(b + 8, r->remote.ip6, 16), memcpy(b + 24, r->local.ip6, 16);
+    for (int i = 0; i < 2; i++) {
+        if (!(s->ip6_ext & (1u << i)))
+            continue;
+        b[next_at] = kinds[i];
+        memset(b + n, 0, 8);
+        b[n + 2] = 1, b[n + 3] = 4; /* PadN, 4 bytes of padding */
+        next_at = n;
+        n += 8;
+    }
+    b[next_at] = SF_IPPROTO_TCP_NUM;
+    put16(b + 4, (uint32_t)(n - 40 + tlen));
+    return n;
+}
+
+/* The TCP checksum's pseudo-header sum (RFC 9293 3.1; RFC 8200 8.1). */
+static uint32_t pseudo_sum(const struct drill_runner *r, size_t tlen)
+{
+    uint8_t p[40] = {0};
+    if (r->remote.family == SF_AF_INET6) {
+        memcpy(p, r->remote.ip6, 16), memcpy(p + 16, r->local.ip6, 16);
+        put32(p + 32, (uint32_t)tlen), p[39] = SF_IPPROTO_TCP_NUM;
+        return sf_csum_add(0, p, 40);
+    }
+    put32(p, r->remote.ip), put32(p + 4, r->local.ip);
+    p[9] = SF_IPPROTO_TCP_NUM, put16(p + 10, (uint32_t)tlen);
+    return sf_csum_add(0, p, 12);
+}
+
+/* A whole IPv4+TCP or IPv6+TCP datagram with its checksums (RFC 791,
+ * RFC 8200, RFC 9293 3.1); [bad_csum] makes the TCP one wrong. */
 static size_t build(struct drill_runner *r, const struct drill_seg *s,
                     const struct drill_opt *opts, uint8_t *b, size_t cap)
 {
     uint8_t o[SF_TCP_OPT_MAX + 16];
     size_t olen = drill_seg_build_opts(opts, s->nopts, o), tlen = 20 + olen + s->len;
-    if (20 + tlen > cap)
+    if (56 + tlen > cap)
         return 0;
-    memset(b, 0, 40);
-    b[0] = 0x45, b[1] = ecn_bits(s->ecn), put16(b + 2, (uint32_t)(20 + tlen));
-    b[6] = 0x40, b[8] = 64, b[9] = SF_IPPROTO_TCP_NUM;
-    put32(b + 12, r->remote.ip), put32(b + 16, r->local.ip);
-    put16(b + 10, sf_csum_fold(sf_csum_add(0, b, 20)));
-    uint8_t *t = b + 20;
+    size_t hl = build_ip(r, s, tlen, b);
+    uint8_t *t = b + hl;
+    memset(t, 0, 20);
     put16(t, r->remote.port), put16(t + 2, r->local.port);
     put32(t + 4, DRILL_PEER_ISN + s->seq);
     put32(t + 8, s->has_ack ? stack_base(r) + s->ack : 0);
@@ -193,18 +287,15 @@ static size_t build(struct drill_runner *r, const struct drill_seg *s,
     uint32_t off = (s->flags & SF_SYN) ? s->seq : s->seq - 1;
     for (uint32_t i = 0; i < s->len; i++)
         t[20 + olen + i] = (uint8_t)('a' + (off + i) % 26);
-    uint8_t pseudo[12];
-    put32(pseudo, r->remote.ip), put32(pseudo + 4, r->local.ip);
-    pseudo[8] = 0, pseudo[9] = SF_IPPROTO_TCP_NUM, put16(pseudo + 10, (uint32_t)tlen);
-    put16(t + 16, sf_csum_fold(sf_csum_add(sf_csum_add(0, pseudo, 12), t, tlen)));
-    return 20 + tlen;
+    uint16_t csum = sf_csum_fold(sf_csum_add(pseudo_sum(r, tlen), t, tlen));
+    put16(t + 16, s->bad_csum ? (uint16_t)(csum ^ 0x0100) : csum);
+    return hl + tlen;
 }
 
-static bool parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip,
+static bool parse(const uint8_t *buf, size_t len, struct dgram *d,
                   struct sf_tcp *seg)
 {
-    return sf_ipv4_parse(buf, len, ip) == SF_DROP_NONE &&
-           sf_tcp_parse(ip, seg) == SF_DROP_NONE;
+    return parse_any(buf, len, d, seg) == SF_DROP_NONE;
 }
 
 void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
@@ -214,13 +305,18 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     char why[200];
     if (!r->have_tuple) { /* a new socket under test: to the listener's
                            * port, from a peer port not used before */
-        r->local = (struct sf_addr){DRILL_STACK_IP, DRILL_PORT};
-        r->remote = (struct sf_addr){DRILL_PEER_IP,
-                                     (uint16_t)(DRILL_PEER_PORT + r->defaults_used++)};
+        r->local = drill_stack_addr(r, DRILL_PORT);
+        r->remote = drill_peer_addr(r, (uint16_t)(DRILL_PEER_PORT +
+                                                  r->defaults_used++));
         r->have_tuple = true;
     }
     if (ev->seg.nopts > SF_TCP_OPT_MAX) /* the parser keeps it within */
         return;
+    if (ev->seg.ip6_ext && r->remote.family != SF_AF_INET6) {
+        drill_fail(r, ev->line, "[hbh] and [dstopt] are IPv6 extension "
+                   "headers: they need --ip_version=ipv6", NULL, 0, NULL, 0);
+        return;
+    }
     if (!drill_seg_map_inbound(r, &ev->seg, opts, why, sizeof why)) {
         drill_fail(r, ev->line, why, NULL, 0, NULL, 0);
         return;
@@ -232,19 +328,18 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     /* The builder's self-check: the wire layer must read the options and
      * the ECN field back as written, else the stack would be tested with
      * something else than the script says. */
-    struct sf_ipv4 ip;
+    struct dgram d;
     struct sf_tcp seg = {0};
     struct sf_tcp_opts want;
-    enum sf_drop d = SF_DROP_NONE;
     expect_parsed(opts, ev->seg.nopts, &want);
-    if (len && sf_ipv4_parse(buf, len, &ip) == SF_DROP_NONE)
-        d = sf_tcp_parse(&ip, &seg);
+    enum sf_drop e = len ? parse_any(buf, len, &d, &seg) : SF_DROP_NONE;
     /* A script may send SYN with RST, which sf_tcp_parse refuses after it
-     * read the options. */
-    if (len && (sf_ipv4_parse(buf, len, &ip) != SF_DROP_NONE ||
-                (d != SF_DROP_NONE && d != SF_DROP_TCP_FLAGS) ||
-                !same_parsed(&want, &seg.opt) ||
-                (ip.tos & 3) != ecn_bits(ev->seg.ecn))) {
+     * read the options; [bad_csum] must be refused for its checksum. */
+    bool bad = ev->seg.bad_csum;
+    bool parsed = bad ? e == SF_DROP_TCP_CSUM
+                      : e == SF_DROP_NONE || e == SF_DROP_TCP_FLAGS;
+    if (len && (!parsed || (!bad && !same_parsed(&want, &seg.opt)) ||
+                (d.tos & 3) != ecn_bits(ev->seg.ecn))) {
         drill_fail(r, ev->line, "internal error: the inbound datagram built "
                    "for this line does not parse back as written", NULL, 0,
                    NULL, 0);
@@ -263,12 +358,12 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
 
 void drill_seg_learn(struct drill_runner *r, const uint8_t *buf, size_t len)
 {
-    struct sf_ipv4 ip;
+    struct dgram d;
     struct sf_tcp seg;
-    if (!parse(buf, len, &ip, &seg))
+    if (!parse(buf, len, &d, &seg))
         return;
-    r->local = (struct sf_addr){ip.src, seg.sport};
-    r->remote = (struct sf_addr){ip.dst, seg.dport};
+    r->local = d.src;
+    r->remote = d.dst;
     r->have_tuple = true;
     struct drill_conn *c = conn_find(r, &r->local, &r->remote);
     if (!c) {
@@ -300,11 +395,10 @@ void drill_seg_new_socket(struct drill_runner *r)
 
 /* ------------------------------------------------- options on the wire */
 
-/* The options of a parsed datagram, in their order, each NOP and EOL one
+/* The options of a parsed TCP header t, in their order, each NOP and EOL one
  * entry (as packetdrill walks them). Returns the number of entries. */
-static size_t read_opts(const uint8_t *buf, struct drill_opt *out)
+static size_t read_opts(const uint8_t *t, struct drill_opt *out)
 {
-    const uint8_t *t = buf + 4 * (buf[0] & 15);
     const uint8_t *p = t + 20;
     size_t len = 4u * (t[12] >> 4) - 20, i = 0, n = 0;
     while (i < len && n < SF_TCP_OPT_MAX) {
@@ -524,16 +618,16 @@ static bool ecn_ok(enum drill_ecn want, uint8_t bits)
 bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
                      const uint8_t *buf, size_t len, char *why, size_t n)
 {
-    struct sf_ipv4 ip;
+    struct dgram d;
     struct sf_tcp s;
     struct drill_opt a[SF_TCP_OPT_MAX];
-    if (!parse(buf, len, &ip, &s)) {
+    if (!parse(buf, len, &d, &s)) {
         snprintf(why, n, "the stack emitted a malformed datagram");
         return false;
     }
-    struct sf_addr local = {ip.src, s.sport}, remote = {ip.dst, s.dport};
+    struct sf_addr local = d.src, remote = d.dst;
     uint32_t seq = s.seq - base_of(r, &local, &remote), ack = s.ack - DRILL_PEER_ISN;
-    size_t na = read_opts(buf, a);
+    size_t na = read_opts(d.tcp, a);
     sack_relative(a, na, DRILL_PEER_ISN);
     if (s.flags != w->flags)
         snprintf(why, n, "flags differ");
@@ -543,7 +637,7 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
         snprintf(why, n, "ack differs");
     else if (w->has_win && s.win != w->win)
         snprintf(why, n, "window differs");
-    else if (!ecn_ok(w->ecn, ip.tos & 3))
+    else if (!ecn_ok(w->ecn, d.tos & 3))
         snprintf(why, n, "ECN field differs");
     else if (r->sc->settings.check_data && !payload_ok(&s, seq))
         snprintf(why, n, "payload differs from what write() supplied");
@@ -575,30 +669,31 @@ static const char *const ecn_names[] = {"noecn", "ect1", "ect0", "ce"};
 static void fmt_dgram(struct drill_runner *r, const struct drill_seg *want,
                       const uint8_t *buf, size_t len, char *out, size_t n)
 {
-    struct sf_ipv4 ip;
+    struct dgram d;
     struct sf_tcp s;
     struct drill_opt o[SF_TCP_OPT_MAX];
     char fl[10], opts[256];
     size_t used = 0;
-    if (!parse(buf, len, &ip, &s)) {
+    if (!parse(buf, len, &d, &s)) {
         snprintf(out, n, "(malformed datagram, %zu bytes)", len);
         return;
     }
-    bool in = ip.src == DRILL_PEER_IP;
+    struct sf_addr peer = drill_peer_addr(r, 0);
+    bool in = sf_addr_ip_eq(&d.src, &peer);
     /* the stack's side of the datagram's own 4-tuple */
-    struct sf_addr local = {in ? ip.dst : ip.src, in ? s.dport : s.sport};
-    struct sf_addr remote = {in ? ip.src : ip.dst, in ? s.sport : s.dport};
+    struct sf_addr local = in ? d.dst : d.src;
+    struct sf_addr remote = in ? d.src : d.dst;
     uint32_t base = base_of(r, &local, &remote);
     uint32_t seq = s.seq - (in ? DRILL_PEER_ISN : base);
     uint32_t ack = s.ack - (in ? base : DRILL_PEER_ISN);
-    size_t k = read_opts(buf, o);
+    size_t k = read_opts(d.tcp, o);
     sack_relative(o, k, in ? base : DRILL_PEER_ISN);
     const struct drill_conn *c = conn_find(r, &local, &remote);
     for (size_t i = 0; want && !in && c && c->have_ts && i < k; i++)
         if (o[i].kind == OPT_TS) /* the TS val in the script's clock */
             o[i].v[0] = c->ts_script0 + (o[i].v[0] - c->ts_actual0);
-    if ((ip.tos & 3) || (want && want->ecn != ECN_UNSET))
-        APPEND("[%s] ", ecn_names[ip.tos & 3]);
+    if ((d.tos & 3) || (want && want->ecn != ECN_UNSET))
+        APPEND("[%s] ", ecn_names[d.tos & 3]);
     fmt_flags(s.flags, fl);
     APPEND("%-2s %" PRIu32 ":%" PRIu32 "(%zu)", fl, seq, seq + (uint32_t)s.len, s.len);
     if (s.flags & SF_ACK)

@@ -70,11 +70,17 @@ int drill_setting(struct drill_settings *s, const char *nameval, char *err,
     const char *v = eq ? eq + 1 : "";
     int64_t x = 0;
     if (nlen == 10 && !strncmp(nameval, "ip_version", 10)) {
-        if (strcmp(v, "ipv4")) {
-            snprintf(err, errlen, "--ip_version=%s: only ipv4 is supported", v);
-            return -1;
+        /* packetdrill's: the wire (and the socket's family) */
+        if (!strcmp(v, "ipv4") || !strcmp(v, "ipv6") ||
+            !strcmp(v, "ipv4-mapped-ipv6")) {
+            s->ip_version = !strcmp(v, "ipv4") ? DRILL_IPV4
+                            : !strcmp(v, "ipv6") ? DRILL_IPV6
+                                                 : DRILL_IPV4_MAPPED;
+            return 0;
         }
-        return 0;
+        snprintf(err, errlen, "--ip_version=%s: not ipv4, ipv6 or "
+                 "ipv4-mapped-ipv6", v);
+        return -1;
     }
     if (nlen == 2 && !strncmp(nameval, "cc", 2)) {
         /* the stack's congestion control, named as TCP_CONGESTION names
@@ -248,6 +254,8 @@ static const struct {
     {"POLLIN", SF_POLLIN}, {"POLLOUT", SF_POLLOUT}, {"POLLERR", SF_POLLERR},
     {"POLLHUP", SF_POLLHUP}, {"POLLRDHUP", SF_POLLRDHUP},
     {"EWOULDBLOCK", SF_EAGAIN},
+    {"AF_INET6", 10}, {"IPPROTO_IPV6", SF_IPPROTO_IPV6},
+    {"IPV6_V6ONLY", SF_IPV6_V6ONLY},
 #define SF_X_(name, text) {#name, SF_##name},
     SF_ERROR_LIST(SF_X_)
 #undef SF_X_

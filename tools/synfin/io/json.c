@@ -63,7 +63,7 @@ static void jkey(FILE *f, const char *k, const char *v)
 static void jaddr(FILE *f, const char *k, uint32_t ip, uint16_t port)
 {
     char b[32];
-    struct sf_addr a = {ip, port};
+    struct sf_addr a = {.ip = ip, .port = port};
     jkey(f, k, sf_addr_fmt(&a, b, sizeof b));
 }
 

@@ -300,7 +300,7 @@ static void list_conns(const struct cap *c, FILE *f)
     for (int i = 0; i < c->nc; i++) {
         const struct conn *k = &c->c[i];
         char a[32], b[32];
-        struct sf_addr x = {k->ip[0], k->port[0]}, y = {k->ip[1], k->port[1]};
+        struct sf_addr x = {.ip = k->ip[0], .port = k->port[0]}, y = {.ip = k->ip[1], .port = k->port[1]};
         fprintf(f, "%4d  %-21s -> %-21s %6lu %9lu %10.3f  %s%s%s%s\n", i + 1,
                 sf_addr_fmt(&x, a, sizeof a), sf_addr_fmt(&y, b, sizeof b),
                 k->segs, k->bytes, (double)(k->last - k->first) / (double)SF_SEC,

@@ -307,7 +307,7 @@ static void draw_head(FILE *f, const struct layout *L)
     fputs("</text>\n", f);
     for (int c = 0; c < v->ncols; c++) {
         char a[32];
-        struct sf_addr ad = {v->ip[c], v->port[c]};
+        struct sf_addr ad = {.ip = v->ip[c], .port = v->port[c]};
         sf_addr_fmt(&ad, a, sizeof a);
         if (!v->port[c] && strrchr(a, ':'))
             *strrchr(a, ':') = 0;

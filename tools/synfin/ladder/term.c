@@ -315,7 +315,7 @@ static void draw_header(const struct pen *p, const struct ladder_view *v, int aw
     char name[2][96];
     for (int c = 0; c < v->ncols; c++) {
         char a[32];
-        struct sf_addr ad = {v->ip[c], v->port[c]};
+        struct sf_addr ad = {.ip = v->ip[c], .port = v->port[c]};
         sf_addr_fmt(&ad, a, sizeof a);
         if (!v->port[c])
             *strrchr(a, ':') = 0;

@@ -146,7 +146,7 @@ static void start(void *ctx, struct sf_sim *sim, int h)
     struct mconn *c = ctx;
     struct many *m = c->m;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr srv = {sf_sim_host_addr(sim, 0), MANY_PORT};
+    struct sf_addr srv = {.ip = sf_sim_host_addr(sim, 0), .port = MANY_PORT};
     c->sd = sf_socket(st);
     if (c->sd < 0 || (unsigned)c->sd >= m->h[h].nsd) {
         c->err = c->sd < 0 ? c->sd : SF_EMFILE;
@@ -216,7 +216,7 @@ static int build(struct many *m)
     sf_sim_set_app(m->sim, app, m);
     sf_sim_set_trace(m->sim, trace, m);
     struct sf_stack *st = mst(m, 0);
-    struct sf_addr a = {0, MANY_PORT};
+    struct sf_addr a = {.ip = 0, .port = MANY_PORT};
     m->h[0].lsd = sf_socket(st);
     if (sf_bind(st, m->h[0].lsd, &a) || sf_listen(st, m->h[0].lsd, (int)m->n))
         return 1;
