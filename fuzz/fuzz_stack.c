@@ -171,7 +171,7 @@ static void setup(struct fz *f)
     c[C_CLOSED] = (struct pconn){.lport = 81, .rport = 7000, .sd = -1};
     c[C_LISTEN] = (struct pconn){.lport = LPORT, .rport = 7001};
     c[C_LISTEN].sd = sf_socket(f->st);
-    struct sf_addr l = {.ip = 0, .port = LPORT};
+    struct sf_addr l = {.port = LPORT};
     sf_bind(f->st, c[C_LISTEN].sd, &l);
     sf_listen(f->st, c[C_LISTEN].sd, 16);
 
@@ -217,7 +217,8 @@ static void setup(struct fz *f)
 
 static int info_of(struct fz *f, const struct pconn *c, struct sf_tcp_info *in)
 {
-    struct sf_addr l = {.ip = HOST, .port = c->lport}, r = {.ip = PEER, .port = c->rport};
+    struct sf_addr l = {.ip = HOST, .port = c->lport};
+    struct sf_addr r = {.ip = PEER, .port = c->rport};
     return sf_tcp_info_by_addr(f->st, &l, &r, in);
 }
 

@@ -141,7 +141,7 @@ static uint64_t in_state(int host, enum sf_state s)
 static int listen_b(void)
 {
     int l = sf_socket(hosts[1].st);
-    CHECK_EQ(sf_bind(hosts[1].st, l, &(struct sf_addr){.ip = 0, .port = 80}), 0);
+    CHECK_EQ(sf_bind(hosts[1].st, l, &(struct sf_addr){.port = 80}), 0);
     CHECK_EQ(sf_listen(hosts[1].st, l, 64), 0);
     return l;
 }
@@ -151,7 +151,8 @@ static void connect_n(int l, int n, int *sds, int *acc)
     for (int i = 0; i < n; i++) {
         sds[i] = sf_socket(hosts[0].st);
         CHECK_EQ(sf_connect(hosts[0].st, sds[i],
-                            &(struct sf_addr){.ip = IP_B, .port = 80}), SF_EINPROGRESS);
+                            &(struct sf_addr){.ip = IP_B,
+                                              .port = 80}), SF_EINPROGRESS);
         run(now + 10 * SF_MSEC);
         acc[i] = sf_accept(hosts[1].st, l, NULL);
         CHECK(acc[i] >= 0);

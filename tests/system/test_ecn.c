@@ -112,7 +112,7 @@ static void transfer(int cfg_ecn, int client_opt, int listen_opt,
     if (listen_opt >= 0)
         CHECK_EQ(sf_setsockopt(ss, r.listener, SF_IPPROTO_TCP, SF_TCP_ECN,
                                &listen_opt, sizeof listen_opt), 0);
-    CHECK_EQ(sf_bind(ss, r.listener, &(struct sf_addr){.ip = 0, .port = PORT}), 0);
+    CHECK_EQ(sf_bind(ss, r.listener, &(struct sf_addr){.port = PORT}), 0);
     CHECK_EQ(sf_listen(ss, r.listener, 4), 0);
     r.csd = sf_socket(cs);
     if (client_opt >= 0)
@@ -120,7 +120,8 @@ static void transfer(int cfg_ecn, int client_opt, int listen_opt,
                                &client_opt, sizeof client_opt), 0);
     sf_sim_touch(sim, c);
     CHECK_EQ(sf_connect(cs, r.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2, .port = PORT}),
+                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                          .port = PORT}),
              SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &r);

@@ -113,13 +113,15 @@ static void test_lifecycle(void)
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
     CHECK(l >= 0);
-    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80}), 0);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.port = 80}), 0);
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     int c = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u,
+                                                 .port = 80}),
              SF_EINPROGRESS);
     run(&w, now);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80}), 0);
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u,
+                                                 .port = 80}), 0);
     CHECK(sf_poll(ss, l) & SF_POLLIN);
     struct sf_addr peer;
     int a = sf_accept(ss, l, &peer);
@@ -177,16 +179,18 @@ static void test_refused_and_abort(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int c = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 81}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u,
+                                                 .port = 81}),
              SF_EINPROGRESS);
     run(&w, now);
-    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 81}),
+    CHECK_EQ(sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u,
+                                                 .port = 81}),
              SF_ECONNREFUSED);
     CHECK_EQ(sf_close(cs, c), 0);
     CHECK_EQ(sf_close(cs, c), SF_EBADF);
 
     int l = sf_socket(ss);
-    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 81}), 0);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.port = 81}), 0);
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     CHECK_EQ(sf_send(ss, l, "x", 1, 0), SF_ENOTCONN);
     c = sf_socket(cs);
@@ -213,8 +217,9 @@ static void test_self_connect(void)
     setup(&w);
     struct sf_stack *s = hosts[0].st;
     int c = sf_socket(s);
-    CHECK_EQ(sf_bind(s, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
-    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = 0xC6120001u, .port = 5000}),
+    CHECK_EQ(sf_bind(s, c, &(struct sf_addr){.port = 5000}), 0);
+    CHECK_EQ(sf_connect(s, c, &(struct sf_addr){.ip = 0xC6120001u,
+                                                .port = 5000}),
              SF_EINPROGRESS);
     run(&w, now);
     struct sf_tcp_info info;
@@ -238,7 +243,7 @@ static void test_lost_final_ack(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
+    sf_bind(ss, l, &(struct sf_addr){.port = 80});
     sf_listen(ss, l, 8);
     int c = sf_socket(cs);
     sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
@@ -266,7 +271,7 @@ static void test_accept_queue_full(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
+    sf_bind(ss, l, &(struct sf_addr){.port = 80});
     CHECK_EQ(sf_listen(ss, l, 1), 0);
     int a = sf_socket(cs), b = sf_socket(cs);
     sf_connect(cs, a, &(struct sf_addr){.ip = 0xC6120002u, .port = 80});
@@ -390,7 +395,7 @@ static void test_listen_syn_fin_counted(void)
     setup(&w);
     struct sf_stack *s = hosts[0].st;
     int l = sf_socket(s);
-    CHECK_EQ(sf_bind(s, l, &(struct sf_addr){.ip = 0, .port = 80}), 0);
+    CHECK_EQ(sf_bind(s, l, &(struct sf_addr){.port = 80}), 0);
     CHECK_EQ(sf_listen(s, l, 8), 0);
     inject(s, 40000, 80, SF_SYN | SF_FIN, 1000, 0, NULL);
     const struct sf_counters *k = sf_stack_counters(s);
@@ -411,12 +416,13 @@ static void test_reopen_iss_above_old_snd_nxt(void)
     struct wire w;
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
-    struct sf_addr saddr = {.ip = 0xC6120002u, .port = 80}, caddr = {.ip = 0xC6120001u, .port = 5000};
+    struct sf_addr saddr = {.ip = 0xC6120002u, .port = 80};
+    struct sf_addr caddr = {.ip = 0xC6120001u, .port = 5000};
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = 80});
+    sf_bind(ss, l, &(struct sf_addr){.port = 80});
     CHECK_EQ(sf_listen(ss, l, 8), 0);
     int c = sf_socket(cs);
-    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.port = 5000}), 0);
     sf_connect(cs, c, &saddr);
     run(&w, now);
     int a = sf_accept(ss, l, NULL);
@@ -443,7 +449,7 @@ static void test_reopen_iss_above_old_snd_nxt(void)
     now += 10 * SF_MSEC;
     sf_stack_advance(cs, now);
     c = sf_socket(cs);
-    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.ip = 0, .port = 5000}), 0);
+    CHECK_EQ(sf_bind(cs, c, &(struct sf_addr){.port = 5000}), 0);
     CHECK_EQ(sf_connect(cs, c, &saddr), SF_EINPROGRESS);
     CHECK_EQ(w.n, 1);
     uint8_t buf[1600];

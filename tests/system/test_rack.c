@@ -39,12 +39,13 @@ static double bulk(uint64_t seed, bool rack)
     struct sf_stack *ss = sf_sim_host_stack(sim, s);
     struct bulk b = {.ssd = -1};
     b.listener = sf_socket(ss);
-    sf_bind(ss, b.listener, &(struct sf_addr){.ip = 0, .port = SERVER_PORT});
+    sf_bind(ss, b.listener, &(struct sf_addr){.port = SERVER_PORT});
     sf_listen(ss, b.listener, 8);
     b.csd = sf_socket(cs);
     sf_sim_touch(sim, c);
     CHECK_EQ(sf_connect(cs, b.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2, .port = SERVER_PORT}),
+                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                          .port = SERVER_PORT}),
              SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &b);

@@ -140,7 +140,7 @@ static void long_fat_bufs(struct lf *r, bool opts, uint64_t bytes_limit_s,
     if (bufsize)
         CHECK_EQ(sf_setsockopt(ss, r->listener, SF_SOL_SOCKET, SF_SO_RCVBUF,
                                &bufsize, sizeof bufsize), 0);
-    CHECK_EQ(sf_bind(ss, r->listener, &(struct sf_addr){.ip = 0, .port = PORT}), 0);
+    CHECK_EQ(sf_bind(ss, r->listener, &(struct sf_addr){.port = PORT}), 0);
     CHECK_EQ(sf_listen(ss, r->listener, 8), 0);
     r->csd = sf_socket(cs);
     if (bufsize)
@@ -148,7 +148,8 @@ static void long_fat_bufs(struct lf *r, bool opts, uint64_t bytes_limit_s,
                                &bufsize, sizeof bufsize), 0);
     sf_sim_touch(sim, c);
     CHECK_EQ(sf_connect(cs, r->csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2, .port = PORT}),
+                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                          .port = PORT}),
              SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, r);
@@ -243,7 +244,8 @@ static void test_shift_above_14(void)
     sf_time_t now = 1 * SF_SEC;
     CHECK_EQ(sf_stack_create(&cfg, now, &st), 0);
     int sd = sf_socket(st);
-    CHECK_EQ(sf_connect(st, sd, &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2, .port = 80}),
+    CHECK_EQ(sf_connect(st, sd, &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                                  .port = 80}),
              SF_EINPROGRESS);
     struct sf_ipv4 ip;
     struct sf_tcp syn;

@@ -141,12 +141,13 @@ static void transfer_mode(uint64_t seed, double loss, double dup,
     struct sf_stack *cs = sf_sim_host_stack(sim, c);
     struct sf_stack *ss = sf_sim_host_stack(sim, s);
     r.listener = sf_socket(ss);
-    sf_bind(ss, r.listener, &(struct sf_addr){.ip = 0, .port = SERVER_PORT});
+    sf_bind(ss, r.listener, &(struct sf_addr){.port = SERVER_PORT});
     sf_listen(ss, r.listener, 8);
     r.s[0].sd = sf_socket(cs);
     sf_sim_touch(sim, c);
     CHECK_EQ(sf_connect(cs, r.s[0].sd,
-                        &(struct sf_addr){.ip = r.server_ip, .port = SERVER_PORT}),
+                        &(struct sf_addr){.ip = r.server_ip,
+                                          .port = SERVER_PORT}),
              SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &r);
@@ -192,7 +193,7 @@ static void test_keepalive_finds_dead_peer(void)
     struct sf_stack *cs = sf_sim_host_stack(sim, c);
     struct sf_stack *ss = sf_sim_host_stack(sim, s);
     int l = sf_socket(ss);
-    sf_bind(ss, l, &(struct sf_addr){.ip = 0, .port = SERVER_PORT});
+    sf_bind(ss, l, &(struct sf_addr){.port = SERVER_PORT});
     sf_listen(ss, l, 8);
     int sd = sf_socket(cs);
     int one = 1, idle = 10, intvl = 5, cnt = 3;
@@ -201,7 +202,8 @@ static void test_keepalive_finds_dead_peer(void)
     sf_setsockopt(cs, sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &intvl, sizeof intvl);
     sf_setsockopt(cs, sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &cnt, sizeof cnt);
     sf_sim_touch(sim, c);
-    sf_connect(cs, sd, &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2, .port = SERVER_PORT});
+    sf_connect(cs, sd, &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                         .port = SERVER_PORT});
     sf_sim_touch(sim, c);
     sf_sim_run_until(sim, 1 * SF_SEC);
     struct sf_tcp_info info;

@@ -92,7 +92,8 @@ static struct sf_stack *cookie_stack(struct cap *cap, int *listener)
     struct sf_stack *st;
     CHECK_EQ(sf_stack_create(&cfg, 1 * SF_SEC, &st), 0);
     int l = sf_socket(st);
-    CHECK_EQ(sf_bind(st, l, &(struct sf_addr){.ip = cfg.addr, .port = PORT}), 0);
+    CHECK_EQ(sf_bind(st, l, &(struct sf_addr){.ip = cfg.addr,
+                                              .port = PORT}), 0);
     CHECK_EQ(sf_listen(st, l, 1000), 0);
     *listener = l;
     return st;

@@ -66,7 +66,7 @@ static long c_bind(struct call *k)
     struct drill_fd *f = arg_fd(k, 0);
     /* the stack's address; as an AF_INET6 socket (--ip_version ipv6 or
      * ipv4-mapped-ipv6), ::, which takes IPv4 too */
-    struct sf_addr a = {.ip = 0, .port = DRILL_PORT};
+    struct sf_addr a = {.port = DRILL_PORT};
     if (k->r->sc->settings.ip_version != DRILL_IPV4)
         a.family = SF_AF_INET6;
     return f ? sf_bind(k->r->st, f->sd, &a) : SF_EBADF;

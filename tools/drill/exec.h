@@ -10,8 +10,10 @@
 #define DRILL_PEER_IP 0xc6120002u  /* 198.18.0.2 */
 /* --ip_version=ipv6: 2001:db8::1 and 2001:db8::2 (RFC 3849's
  * documentation prefix) */
-#define DRILL_STACK_IP6 {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
-#define DRILL_PEER_IP6 {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}
+#define DRILL_STACK_IP6 \
+    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
+#define DRILL_PEER_IP6 \
+    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}
 #define DRILL_PORT 8080
 #define DRILL_PEER_PORT 40000
 #define DRILL_PEER_ISN 0xfffffc00u

@@ -119,7 +119,7 @@ struct sfb_ep {
 static int sfb_ep_listen(struct sfb_ep *e)
 {
     e->lsd = sf_socket(e->st);
-    struct sf_addr a = {.ip = 0, .port = PATH_PORT};
+    struct sf_addr a = {.port = PATH_PORT};
     if (e->lsd < 0 || sf_bind(e->st, e->lsd, &a) < 0 || sf_listen(e->st, e->lsd, 4) < 0)
         return -1;
     e->csd = e->asd = -1;

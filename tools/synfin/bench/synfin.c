@@ -124,7 +124,7 @@ static int sfb_init(struct sfb *b, unsigned nports, unsigned nsock,
         stack_new(b, SFB_SRV_IP, &b->to_cli, 2, nsock, &b->srv))
         return -1;
     for (unsigned p = 0; p < b->nports; p++) {
-        struct sf_addr a = {.ip = 0, .port = (uint16_t)(SFB_PORT0 + p)};
+        struct sf_addr a = {.port = (uint16_t)(SFB_PORT0 + p)};
         int sd = sf_socket(b->srv);
         if (sd < 0 || sf_bind(b->srv, sd, &a) || sf_listen(b->srv, sd, backlog))
             return -1;
@@ -135,7 +135,8 @@ static int sfb_init(struct sfb *b, unsigned nports, unsigned nsock,
 
 static struct sf_addr srv_addr(const struct sfb *b, unsigned i)
 {
-    struct sf_addr a = {.ip = SFB_SRV_IP, .port = (uint16_t)(SFB_PORT0 + i % b->nports)};
+    struct sf_addr a = {.ip = SFB_SRV_IP,
+                        .port = (uint16_t)(SFB_PORT0 + i % b->nports)};
     return a;
 }
 

@@ -191,7 +191,8 @@ static int conn_of(struct cap *c, const uint8_t *d)
         c->c = p;
         c->ccap = cap;
     }
-    c->c[c->nc] = (struct conn){.ip = {s, t}, .port = {(uint16_t)sp, (uint16_t)tp}};
+    c->c[c->nc] = (struct conn){.ip = {s, t},
+                                .port = {(uint16_t)sp, (uint16_t)tp}};
     return c->nc++;
 }
 
@@ -300,7 +301,8 @@ static void list_conns(const struct cap *c, FILE *f)
     for (int i = 0; i < c->nc; i++) {
         const struct conn *k = &c->c[i];
         char a[32], b[32];
-        struct sf_addr x = {.ip = k->ip[0], .port = k->port[0]}, y = {.ip = k->ip[1], .port = k->port[1]};
+        struct sf_addr x = {.ip = k->ip[0], .port = k->port[0]};
+        struct sf_addr y = {.ip = k->ip[1], .port = k->port[1]};
         fprintf(f, "%4d  %-21s -> %-21s %6lu %9lu %10.3f  %s%s%s%s\n", i + 1,
                 sf_addr_fmt(&x, a, sizeof a), sf_addr_fmt(&y, b, sizeof b),
                 k->segs, k->bytes, (double)(k->last - k->first) / (double)SF_SEC,

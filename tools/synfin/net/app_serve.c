@@ -20,7 +20,7 @@ static int listen_all(struct serve *s)
     for (int i = 0; i < s->napps; i++) {
         struct app *a = &s->apps[i];
         int one = 1, sd = sf_socket(stk(s));
-        struct sf_addr l = {.ip = 0, .port = a->port};
+        struct sf_addr l = {.port = a->port};
         int r = sd < 0 ? sd : sf_setsockopt(stk(s), sd, SF_SOL_SOCKET,
                                             SF_SO_REUSEADDR, &one, sizeof one);
         r = r < 0 ? r : sf_bind(stk(s), sd, &l);

@@ -201,7 +201,8 @@ static int check_addrs(struct tun_cli *c, const char *prog)
 {
     uint32_t mask = 0xffffffffu << (32 - c->prefix);
     char a[16], h[16];
-    struct sf_addr aa = {.ip = c->addr, .port = 0}, ha = {.ip = c->host_ip, .port = 0};
+    struct sf_addr aa = {.ip = c->addr, .port = 0};
+    struct sf_addr ha = {.ip = c->host_ip, .port = 0};
     char buf[24];
     snprintf(a, sizeof a, "%s", sf_addr_fmt(&aa, buf, sizeof buf));
     snprintf(h, sizeof h, "%s", sf_addr_fmt(&ha, buf, sizeof buf));
@@ -316,7 +317,8 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         tun_cli_finish(c);
         return 1;
     }
-    struct sf_addr a = {.ip = c->addr, .port = 0}, h = {.ip = c->host_ip, .port = 0};
+    struct sf_addr a = {.ip = c->addr, .port = 0};
+    struct sf_addr h = {.ip = c->host_ip, .port = 0};
     char ab[24], hb[24];
     sf_addr_fmt(&a, ab, sizeof ab);
     sf_addr_fmt(&h, hb, sizeof hb);

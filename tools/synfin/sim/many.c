@@ -216,7 +216,7 @@ static int build(struct many *m)
     sf_sim_set_app(m->sim, app, m);
     sf_sim_set_trace(m->sim, trace, m);
     struct sf_stack *st = mst(m, 0);
-    struct sf_addr a = {.ip = 0, .port = MANY_PORT};
+    struct sf_addr a = {.port = MANY_PORT};
     m->h[0].lsd = sf_socket(st);
     if (sf_bind(st, m->h[0].lsd, &a) || sf_listen(st, m->h[0].lsd, (int)m->n))
         return 1;

@@ -15,7 +15,7 @@ static void do_listen(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr local = {.ip = 0, .port = 80};
+    struct sf_addr local = {.port = 80};
     r->app[h].lsd = sf_socket(st);
     if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
         r->app[h].err = SF_EINVAL;
@@ -28,7 +28,7 @@ static void do_connect(void *ctx, struct sf_sim *sim, int h)
     struct app *a = &r->app[h];
     a->sd = sf_socket(st);
     if (a->role == R_PEER) { /* a fixed port, to be connected to */
-        struct sf_addr local = {.ip = 0, .port = (uint16_t)(5000 + h)};
+        struct sf_addr local = {.port = (uint16_t)(5000 + h)};
         sf_bind(st, a->sd, &local);
     }
     if (a->keepalive) {
@@ -471,7 +471,7 @@ static void bulk_listen(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr local = {.ip = 0, .port = BULK_PORT};
+    struct sf_addr local = {.port = BULK_PORT};
     r->app[h].lsd = sf_socket(st);
     if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
         r->app[h].err = SF_EINVAL;

@@ -403,7 +403,8 @@ static void end_step(struct soak *s, int ci, int k)
     if (e->sd < 0 || e->closed)
         return;
     if (!e->connected) {
-        struct sf_addr to = {.ip = sf_sim_host_addr(s->sim, c->e[1].host), .port = c->port};
+        struct sf_addr to = {.ip = sf_sim_host_addr(s->sim, c->e[1].host),
+                             .port = c->port};
         int r = sf_connect(st, e->sd, &to);
         if (r == SF_EALREADY || r == SF_EINPROGRESS)
             return;
@@ -466,7 +467,7 @@ static void listen_all(struct soak *s)
         if (c->refused)
             continue;
         struct sf_stack *st = sf_sim_host_stack(s->sim, c->e[1].host);
-        struct sf_addr a = {.ip = 0, .port = c->port};
+        struct sf_addr a = {.port = c->port};
         c->lsd = sf_socket(st);
         random_rfc7323(s, st, c->lsd, (uint64_t)i * 2 + 1);
         int sack = sack_for(s, c->e[1].host, c->lsd);
