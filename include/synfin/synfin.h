@@ -204,7 +204,10 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(IP6_ROUTING, "IPv6: routing header with segments left")                \
     X(IP6_FRAGMENT, "IPv6: fragment (not reassembled)")                      \
     X(IP6_PROTO, "IPv6: not TCP")                                            \
-    X(IP6_ADDR, "IPv6: not addressed to this stack")
+    X(IP6_ADDR, "IPv6: not addressed to this stack")                        \
+    X(ICMP_BAD, "ICMP too big: bad checksum, short, or not our segment")     \
+    X(ICMP_NOT_IN_FLIGHT, "ICMP too big: quoted segment not in flight")      \
+    X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -291,7 +294,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)")  \
     X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
     X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
-    X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated")
+    X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated") \
+    X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,

@@ -18,6 +18,8 @@
 #define SF_TCP_HDR_MIN 20
 #define SF_TCP_OPT_MAX 40
 #define SF_IPPROTO_TCP_NUM 6
+#define SF_IPPROTO_ICMP_NUM 1
+#define SF_IPPROTO_ICMPV6_NUM 58
 
 /* A checked IPv4 header. Addresses in host order. */
 struct sf_ipv4 {

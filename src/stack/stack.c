@@ -466,6 +466,9 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
          * IPv6 address, addr6 ::, matches nothing) */
         if (why == SF_DROP_NONE && memcmp(ip6.dst, st->cfg.addr6, 16) != 0)
             why = SF_DROP_IP6_ADDR;
+        if (why == SF_DROP_NONE && ip6.proto == SF_IPPROTO_ICMPV6_NUM &&
+            stack_icmp6_input(st, &ip6))
+            return false; /* a Packet Too Big, taken (icmp.c) */
         if (why == SF_DROP_NONE)
             why = sf_tcp6_parse(&ip6, seg);
         if (why == SF_DROP_NONE) {
@@ -479,6 +482,9 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
         if (why == SF_DROP_NONE &&
             (st->cfg.addr == 0 || ip4.dst != st->cfg.addr))
             why = SF_DROP_IP_ADDR;
+        if (why == SF_DROP_NONE && ip4.proto == SF_IPPROTO_ICMP_NUM &&
+            stack_icmp4_input(st, &ip4))
+            return false; /* a fragmentation-needed, taken (icmp.c) */
         if (why == SF_DROP_NONE)
             why = sf_tcp_parse(&ip4, seg);
         if (why == SF_DROP_NONE) {

@@ -47,6 +47,11 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst);
 bool stack_has_addr6(const struct sf_stack_cfg *cfg);
+/* icmp.c: an ICMP / ICMPv6 datagram to this stack; true if it was a
+ * "too big" message (acted on, or dropped and counted), false if it is
+ * to be dropped as not TCP */
+bool stack_icmp4_input(struct sf_stack *st, const struct sf_ipv4 *ip);
+bool stack_icmp6_input(struct sf_stack *st, const struct sf_ipv6 *ip);
 int stack_port_link(struct sf_stack *st, struct sf_conn *c, uint16_t port);
 void stack_port_release(struct sf_stack *st, struct sf_conn *c);
 void stack_port_listening(struct sf_stack *st, struct sf_conn *c, int delta);

@@ -504,6 +504,11 @@ void tcp_emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
 void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
                   const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos);
 void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
+/* pmtu.c: an ICMP "too big" naming c: the MTU it reports and the
+ * sequence number of the segment it quotes. Returns the drop reason, or
+ * SF_DROP_NONE if c's MSS was lowered (and the flight sent again). */
+enum sf_drop tcp_pmtu_too_big(struct tcp_ctx *ctx, struct sf_conn *c,
+                              uint32_t mtu, uint32_t quoted_seq);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Sends the segment at SND.UNA again, SND.NXT untouched (fast

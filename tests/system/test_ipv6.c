@@ -35,10 +35,18 @@ struct wire {
     int n;
     /* what the hosts sent */
     unsigned v4, v6, bad, maxpay6;
+    /* a router on the path: datagrams longer than mtu (0: no limit) are
+     * dropped and answered with an ICMP too big to their sender; the
+     * first one is kept in big[] */
+    size_t mtu, maxlen_after;
+    unsigned too_big;
+    uint8_t big[1600];
+    size_t big_len;
 };
 struct host {
     struct sf_stack *st;
     struct wire *w;
+    int id;
 };
 
 static struct host hosts[2];
@@ -71,10 +79,67 @@ static int dest_of(struct wire *w, const uint8_t *d, size_t len)
     return ip.dst == IP4(0) ? 0 : ip.dst == IP4(1) ? 1 : -1;
 }
 
+static void put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+
+/* The router's ICMP "too big" for datagram d (len bytes) into m: ICMPv6
+ * Packet Too Big (RFC 4443 3.2) from 2001:db8::fe, or ICMP
+ * fragmentation needed (RFC 792, RFC 1191 4) from 198.18.0.254, quoting
+ * d (IPv6: as much as fits 1280 bytes; IPv4: its header and 8 bytes).
+ * Returns its length. */
+static size_t icmp_too_big(const uint8_t *d, size_t len, uint32_t mtu,
+                           uint8_t *m)
+{
+    if (d[0] >> 4 == 6) {
+        size_t q = len < 1280 - 48 ? len : 1280 - 48, n = 8 + q;
+        memset(m, 0, 48);
+        m[0] = 0x60, put16(m + 4, (uint32_t)n), m[6] = 58, m[7] = 64;
+        ip6_of(0, m + 8);
+        m[8 + 15] = 0xfe;
+        memcpy(m + 24, d + 8, 16); /* to the datagram's source */
+        uint8_t *i = m + 40;
+        i[0] = 2, i[4] = (uint8_t)(mtu >> 24), i[5] = (uint8_t)(mtu >> 16);
+        i[6] = (uint8_t)(mtu >> 8), i[7] = (uint8_t)mtu;
+        memcpy(i + 8, d, q);
+        uint8_t ph[40] = {0};
+        memcpy(ph, m + 8, 32);
+        put16(ph + 34, (uint32_t)n), ph[39] = 58;
+        put16(i + 2, sf_csum_fold(sf_csum_add(sf_csum_add(0, ph, 40), i, n)));
+        return 40 + n;
+    }
+    size_t ihl = 4u * (d[0] & 15), n = 8 + ihl + 8;
+    memset(m, 0, 28);
+    m[0] = 0x45, put16(m + 2, (uint32_t)(20 + n)), m[8] = 64, m[9] = 1;
+    put16(m + 12, 0xc612), put16(m + 14, 0x00fe);
+    memcpy(m + 16, d + 12, 4);
+    put16(m + 10, sf_csum_fold(sf_csum_add(0, m, 20)));
+    uint8_t *i = m + 20;
+    i[0] = 3, i[1] = 4, put16(i + 6, mtu);
+    memcpy(i + 8, d, ihl + 8);
+    put16(i + 2, sf_csum_fold(sf_csum_add(0, i, n)));
+    return 20 + n;
+}
+
 static void out(void *ctx, const uint8_t *d, size_t len)
 {
     struct host *h = ctx;
     struct wire *w = h->w;
+    if (w->mtu && len > w->mtu && w->n < MAXQ) {
+        if (!w->big_len) {
+            memcpy(w->big, d, len);
+            w->big_len = len;
+        }
+        w->too_big++;
+        w->q[w->n].len = icmp_too_big(d, len, (uint32_t)w->mtu,
+                                      w->q[w->n].buf);
+        w->q[w->n].to = h->id;
+        w->n++;
+        return;
+    }
+    if (w->too_big && len > w->maxlen_after)
+        w->maxlen_after = len;
     int to = dest_of(w, d, len);
     if (to < 0) {
         w->bad++;
@@ -103,6 +168,7 @@ static void setup_cfg(struct wire *w, void (*tweak)(struct sf_stack_cfg *))
             tweak(&cfg);
         memset(&hosts[i], 0, sizeof hosts[i]);
         hosts[i].w = w;
+        hosts[i].id = i;
         CHECK_EQ(sf_stack_create(&cfg, now, &hosts[i].st), 0);
     }
 }
@@ -463,7 +529,162 @@ static void test_errors(void)
     CHECK(sf_stack_cfg_check(&cfg) == NULL);
 }
 
+/* Sends n bytes from host 0's c to host 1's a and checks they arrive. */
+static void transfer(struct wire *w, int c, int a, size_t n)
+{
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    uint8_t *tx = malloc(n), *rx = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        tx[i] = (uint8_t)(i * 13 + 1);
+    size_t sent = 0, got = 0;
+    for (int round = 0; round < 5000 && got < n; round++) {
+        long r;
+        if (sent < n && (r = sf_send(cs, c, tx + sent, n - sent, 0)) > 0)
+            sent += (size_t)r;
+        run(w, now + 10 * SF_MSEC);
+        if ((r = sf_recv(ss, a, rx + got, n - got, 0)) > 0)
+            got += (size_t)r;
+    }
+    CHECK_EQ(got, n);
+    CHECK(!memcmp(rx, tx, n));
+    free(tx);
+    free(rx);
+}
+
+/* Host 0 connects to host 1 over the family of srv; returns the two
+ * descriptors. */
+static void connect_pair(struct wire *w, struct sf_addr srv, int *c, int *a)
+{
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int l = sf_socket(ss);
+    struct sf_addr any = srv;
+    memset(any.ip6, 0, 16), any.ip = 0;
+    CHECK_EQ(sf_bind(ss, l, &any), 0);
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    *c = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, *c, &srv), SF_EINPROGRESS);
+    run(w, now);
+    CHECK_EQ(sf_connect(cs, *c, &srv), 0);
+    *a = sf_accept(ss, l, NULL);
+    CHECK(*a >= 0);
+}
+
+/* Hands host 0 the router's ICMP too big for the kept datagram, as is
+ * (edit 0), with a bad checksum (1), or quoting another port (2). */
+static void icmp_again(struct wire *w, uint32_t mtu, int edit)
+{
+    uint8_t m[1600];
+    size_t n = icmp_too_big(w->big, w->big_len, mtu, m);
+    if (edit == 1)
+        m[n - 1] ^= 1; /* the checksum no longer holds */
+    if (edit == 2) {
+        /* another connection's segment: the quoted destination port */
+        size_t at = m[0] >> 4 == 6 ? 40 + 8 + 40 + 2 : 20 + 8 + 20 + 2;
+        m[at] ^= 0x40;
+        if (m[0] >> 4 == 6) { /* keep the checksum right */
+            uint8_t *i = m + 40;
+            uint8_t ph[40] = {0};
+            memcpy(ph, m + 8, 32);
+            put16(ph + 34, (uint32_t)(n - 40)), ph[39] = 58;
+            i[2] = i[3] = 0;
+            put16(i + 2, sf_csum_fold(sf_csum_add(sf_csum_add(0, ph, 40), i,
+                                                  n - 40)));
+        } else {
+            uint8_t *i = m + 20;
+            i[2] = i[3] = 0;
+            put16(i + 2, sf_csum_fold(sf_csum_add(0, i, n - 20)));
+        }
+    }
+    sf_stack_input(hosts[0].st, now, m, n);
+}
+
+/* RFC 8201 (IPv6) and RFC 1191 (IPv4): a router on the path with a
+ * smaller MTU drops the big datagrams and says so; the connection lowers
+ * its MSS and sends the lost data again at the new size (RFC 5927 4.1:
+ * only for a segment in flight). Then bad messages: dropped, counted,
+ * nothing changed. */
+static void pmtu(bool v6)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st;
+    int c, a;
+    connect_pair(&w, v6 ? addr6(1, 80) : sf_addr4(IP4(1), 80), &c, &a);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(cs, c, &info), 0);
+    uint32_t mss0 = info.snd_mss; /* 1428 or 1448: timestamps are on */
+    CHECK_EQ(mss0, v6 ? 1428 : 1448);
+    w.mtu = v6 ? 1280 : 1000;
+    transfer(&w, c, a, 100000);
+    const struct sf_counters *k = sf_stack_counters(cs);
+    CHECK(w.too_big >= 1);
+    CHECK_EQ(k->c[SF_CTR_PMTU_LOWERED], 1);
+    CHECK_EQ(sf_tcp_info(cs, c, &info), 0);
+    /* RFC 9293 3.7.1: the MTU less 60 (40) and the 12 of the TSopt */
+    CHECK_EQ(info.snd_mss, v6 ? 1280 - 60 - 12 : 1000 - 40 - 12);
+    CHECK(w.maxlen_after <= w.mtu);
+    CHECK(w.maxlen_after >= w.mtu - 8);
+    /* every later message for that segment: no longer in flight */
+    uint64_t before = k->drops[SF_DROP_ICMP_NOT_IN_FLIGHT];
+    icmp_again(&w, (uint32_t)w.mtu - 200, 0);
+    CHECK_EQ(k->drops[SF_DROP_ICMP_NOT_IN_FLIGHT], before + 1);
+    /* a bad checksum; another connection's 4-tuple */
+    before = k->drops[SF_DROP_ICMP_BAD];
+    icmp_again(&w, (uint32_t)w.mtu - 200, 1);
+    icmp_again(&w, (uint32_t)w.mtu - 200, 2);
+    CHECK_EQ(k->drops[SF_DROP_ICMP_BAD], before + 2);
+    CHECK_EQ(k->c[SF_CTR_PMTU_LOWERED], 1);
+    CHECK_EQ(sf_tcp_info(cs, c, &info), 0);
+    CHECK_EQ(info.snd_mss, v6 ? 1280 - 60 - 12 : 1000 - 40 - 12);
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    teardown();
+}
+
+static void test_pmtu6(void) { pmtu(true); }
+static void test_pmtu4(void) { pmtu(false); }
+
+/* The floor (RFC 8201 4: never below 1280 for IPv6; synfin's 576 for
+ * IPv4, RFC 5927 7.2's attack), and a message that would raise the
+ * estimate: ignored (RFC 8201 4). */
+static void pmtu_floor(bool v6)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st;
+    int c, a;
+    connect_pair(&w, v6 ? addr6(1, 80) : sf_addr4(IP4(1), 80), &c, &a);
+    w.mtu = v6 ? 1280 : 576; /* a router at the floor itself */
+    transfer(&w, c, a, 3000);
+    w.mtu = 0;
+    const struct sf_counters *k = sf_stack_counters(cs);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(cs, c, &info), 0);
+    CHECK_EQ(info.snd_mss, v6 ? 1280 - 60 - 12 : 576 - 40 - 12);
+    /* a higher MTU for a segment in flight: ignored. The segment: one
+     * byte just sent, the last datagram host 0 queued */
+    CHECK_EQ(sf_send(cs, c, "x", 1, 0), 1);
+    CHECK(w.n > 0);
+    memcpy(w.big, w.q[w.n - 1].buf, w.q[w.n - 1].len);
+    w.big_len = w.q[w.n - 1].len;
+    uint64_t before = k->drops[SF_DROP_ICMP_MTU_IGNORED];
+    icmp_again(&w, 1500, 0);
+    CHECK_EQ(k->drops[SF_DROP_ICMP_MTU_IGNORED], before + 1);
+    /* and a lower one than the floor, for it: the floor again, ignored */
+    icmp_again(&w, 200, 0);
+    CHECK_EQ(k->drops[SF_DROP_ICMP_MTU_IGNORED], before + 2);
+    CHECK_EQ(k->c[SF_CTR_PMTU_LOWERED], 1);
+    run(&w, now + SF_SEC);
+    teardown();
+}
+
+static void test_pmtu_floor6(void) { pmtu_floor(true); }
+static void test_pmtu_floor4(void) { pmtu_floor(false); }
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_pmtu6),
+    CHECK_CASE(test_pmtu4),
+    CHECK_CASE(test_pmtu_floor6),
+    CHECK_CASE(test_pmtu_floor4),
     CHECK_CASE(test_lifecycle6),
     CHECK_CASE(test_dual_stack),
     CHECK_CASE(test_v6only),

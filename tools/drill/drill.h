@@ -111,6 +111,12 @@ struct drill_seg {
      * DRILL_EXT_* bits, and a TCP checksum made wrong */
     uint8_t ip6_ext;
     bool bad_csum;
+    /* packetdrill's `< icmp unreachable frag_needed mtu N [S:E(L)]` (or
+     * `icmp packet_too_big mtu N [...]`): an ICMP "too big" quoting the
+     * stack's segment S:E(L) (seq, end, len above; relative to its ISN),
+     * sent as ICMPv6 Packet Too Big on an IPv6 wire */
+    bool icmp_too_big;
+    uint32_t icmp_mtu;
 };
 #define DRILL_EXT_HBH 1u    /* [hbh]: an empty Hop-by-Hop Options header */
 #define DRILL_EXT_DSTOPT 2u /* [dstopt]: an empty Destination Options one */

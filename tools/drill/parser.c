@@ -364,12 +364,54 @@ static int parse_seg_field(struct parser *p, struct drill_seg *s)
     return 0;
 }
 
+/* packetdrill's ICMP line, the "too big" kind only: `icmp unreachable
+ * frag_needed mtu N [S:E(L)]` or `icmp packet_too_big mtu N [S:E(L)]`,
+ * S:E(L) the quoted segment of the stack's, as on a `>` line. */
+static int parse_icmp(struct parser *p, const struct drill_token *dir,
+                      struct drill_seg *s)
+{
+    take(p); /* icmp */
+    const struct drill_token *t = take(p);
+    if (is_ident(t, "unreachable")) {
+        t = take(p);
+        if (!is_ident(t, "frag_needed"))
+            return perr(p, t, "synfin's runner sends only the ICMP 'too big' "
+                        "messages: 'unreachable frag_needed', not '%s'",
+                        tok_desc(t));
+    } else if (!is_ident(t, "packet_too_big")) {
+        return perr(p, t, "synfin's runner sends only the ICMP 'too big' "
+                    "messages ('unreachable frag_needed', 'packet_too_big'), "
+                    "not '%s'", tok_desc(t));
+    }
+    t = take(p);
+    if (!is_ident(t, "mtu"))
+        return perr(p, t, "expected 'mtu N', found '%s'", tok_desc(t));
+    if (expect_u32(p, &s->icmp_mtu))
+        return -1;
+    if (s->icmp_mtu > 65535)
+        return perr(p, t, "mtu %" PRIu32 " out of range", s->icmp_mtu);
+    const struct drill_token *at = peek(p);
+    if (expect_punct(p, '[') || expect_u32(p, &s->seq) ||
+        expect_punct(p, ':') || expect_u32(p, &s->end) ||
+        expect_punct(p, '(') || expect_u32(p, &s->len) ||
+        expect_punct(p, ')') || expect_punct(p, ']'))
+        return -1;
+    if (s->end - s->seq != s->len)
+        return perr(p, at, "%" PRIu32 ":%" PRIu32 "(%" PRIu32 ") is not "
+                    "SEQ:SEQ+LEN(LEN)", s->seq, s->end, s->len);
+    (void)dir;
+    s->icmp_too_big = true;
+    return 0;
+}
+
 static int parse_seg(struct parser *p, struct drill_event *ev)
 {
     struct drill_seg *s = &ev->seg;
     const struct drill_token *dir = take(p);
     ev->kind = EV_SEG;
     s->inbound = dir->text[0] == '<';
+    if (s->inbound && is_ident(peek(p), "icmp") && peek(p)->line == dir->line)
+        return parse_icmp(p, dir, s);
     if ((is_punct(peek(p), '[') || is_punct(peek(p), '(')) &&
         peek(p)->line == dir->line && parse_ecn(p, s))
         return -1;

@@ -298,8 +298,66 @@ static bool parse(const uint8_t *buf, size_t len, struct dgram *d,
     return parse_any(buf, len, d, seg) == SF_DROP_NONE;
 }
 
+/* An ICMP "too big" from a router (198.18.0.254, 2001:db8::fe) quoting
+ * the stack's segment s->seq:s->end (RFC 792 and RFC 1191 4: type 3 code
+ * 4 with the next-hop MTU; RFC 4443 3.2: ICMPv6 type 2), the quote an IP
+ * header and the 20-byte TCP header, checksums right. */
+static size_t build_icmp(struct drill_runner *r, const struct drill_seg *s,
+                         uint8_t *b)
+{
+    bool v6 = r->local.family == SF_AF_INET6;
+    size_t ih = v6 ? 40 : 20, n = 8 + ih + 20;
+    uint8_t *i = b + ih, *q = i + 8, *t = q + ih;
+    memset(b, 0, ih + n);
+    if (v6) {
+        b[0] = 0x60, put16(b + 4, (uint32_t)n), b[6] = 58, b[7] = 64;
+        memcpy(b + 8, r->remote.ip6, 16), b[8 + 15] = 0xfe;
+        memcpy(b + 24, r->local.ip6, 16);
+        q[0] = 0x60, put16(q + 4, 20 + s->len), q[6] = SF_IPPROTO_TCP_NUM;
+        q[7] = 64;
+        memcpy(q + 8, r->local.ip6, 16), memcpy(q + 24, r->remote.ip6, 16);
+        i[0] = 2, put32(i + 4, s->icmp_mtu);
+    } else {
+        b[0] = 0x45, put16(b + 2, (uint32_t)(20 + n)), b[8] = 64, b[9] = 1;
+        put32(b + 12, (r->remote.ip & ~0xffu) | 0xfe), put32(b + 16, r->local.ip);
+        put16(b + 10, sf_csum_fold(sf_csum_add(0, b, 20)));
+        q[0] = 0x45, put16(q + 2, 40 + s->len), q[6] = 0x40, q[8] = 64;
+        q[9] = SF_IPPROTO_TCP_NUM;
+        put32(q + 12, r->local.ip), put32(q + 16, r->remote.ip);
+        put16(q + 10, sf_csum_fold(sf_csum_add(0, q, 20)));
+        i[0] = 3, i[1] = 4, put16(i + 6, s->icmp_mtu);
+    }
+    put16(t, r->local.port), put16(t + 2, r->remote.port);
+    put32(t + 4, stack_base(r) + s->seq);
+    t[12] = 5 << 4, t[13] = SF_ACK;
+    uint32_t sum = sf_csum_add(0, i, n);
+    if (v6) {
+        uint8_t ph[40] = {0};
+        memcpy(ph, b + 8, 32);
+        put32(ph + 32, (uint32_t)n), ph[39] = 58;
+        sum = sf_csum_add(sf_csum_add(0, ph, 40), i, n);
+    }
+    put16(i + 2, sf_csum_fold(sum));
+    return ih + n;
+}
+
 void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
 {
+    if (ev->seg.icmp_too_big) {
+        uint8_t m[160];
+        if (!r->have_tuple) {
+            drill_fail(r, ev->line, "an ICMP line needs a connection to "
+                       "quote", NULL, 0, NULL, 0);
+            return;
+        }
+        size_t n = build_icmp(r, &ev->seg, m);
+        if (r->ctx->verbose)
+            printf("  %10.6f < icmp too big mtu %" PRIu32 " [%" PRIu32 ":%"
+                   PRIu32 "(%" PRIu32 ")]\n", (double)r->now / (double)SF_SEC,
+                   ev->seg.icmp_mtu, ev->seg.seq, ev->seg.end, ev->seg.len);
+        sf_stack_input(r->st, r->now, m, n);
+        return;
+    }
     static const size_t cap = 65535 + 128;
     struct drill_opt opts[SF_TCP_OPT_MAX];
     char why[200];
