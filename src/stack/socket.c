@@ -565,7 +565,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
     case SF_TCP_NODELAY: return put_int(val, len, c->nodelay);
     case SF_TCP_MAXSEG:
         return put_int(val, len, c->state == SF_CLOSED || c->state == SF_LISTEN
-                                     ? (c->user_mss ? c->user_mss : st->cfg.mss)
+                                     ? tcp_our_mss(&st->tcp, c) /* IPv6: -20 */
                                      : c->snd_mss);
     case SF_TCP_KEEPIDLE: return put_int(val, len, (int)(c->keepidle_ms / 1000));
     case SF_TCP_KEEPINTVL: return put_int(val, len, (int)(c->keepintvl_ms / 1000));
