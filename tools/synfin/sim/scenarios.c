@@ -58,7 +58,8 @@ static void client_server_at(struct run *r, uint16_t port, enum close_mode cm,
 {
     uint32_t srv = sf_sim_host_addr(r->sim, 1);
     r->app[0] = (struct app){.role = R_CLIENT, .cm = cm, .lsd = -1, .sd = -1,
-                             .remote = {srv, port}, .close_on_eof = true};
+                             .remote = {.ip = srv, .port = port},
+                             .close_on_eof = true};
     r->app[1] = (struct app){.role = R_SERVER, .lsd = -1, .sd = -1,
                              .respond = true, .close_on_eof = true};
     sf_sim_at(r->sim, 0, 1, do_listen, r);
@@ -118,7 +119,8 @@ static void setup_sim_open(struct run *r)
 static void setup_self(struct run *r)
 {
     r->app[0] = (struct app){.role = R_PEER, .lsd = -1, .sd = -1,
-                             .remote = {sf_sim_host_addr(r->sim, 0), 5000}};
+                             .remote = {.ip = sf_sim_host_addr(r->sim, 0),
+                                        .port = 5000}};
     sf_sim_at(r->sim, 0, 0, do_connect, r);
     sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
 }
@@ -482,7 +484,8 @@ static void setup_bulk(struct run *r)
     uint32_t srv = sf_sim_host_addr(r->sim, 1);
     for (int h = 0; h < 2; h++)
         r->app[h] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
-                                 .remote = {h ? 0 : srv, h ? 0 : BULK_PORT},
+                                 .remote = {.ip = h ? 0 : srv,
+                                            .port = h ? 0 : BULK_PORT},
                                  .bad_at = UINT64_MAX};
     if (r->o.one_way) { /* the server -> client way is clean */
         struct sf_sim_link_cfg c;
