@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "synfin/synfin.h"
 
@@ -179,6 +180,8 @@ struct drill_script {
 int drill_setting(struct drill_settings *s, const char *nameval, char *err,
                   size_t errlen);
 void drill_settings_default(struct drill_settings *s);
+/* One line per setting (name, what it is, its range), for --help. */
+void drill_settings_help(FILE *f);
 struct sf_stack_cfg;
 void drill_settings_apply(const struct drill_settings *s,
                           struct sf_stack_cfg *cfg);
