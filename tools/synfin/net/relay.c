@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -244,43 +242,20 @@ static void ctl_set(struct relay_cli *c, const char *key, double v, FILE *f)
             "corrupt-a2b|b2a in 0..1, delay-a2b|b2a in ms)\n", key);
 }
 
-static void ctl_one(struct relay_cli *c)
+/* The relay's control commands (ctl_answer_one serves the socket). */
+static void ctl_answer(void *ctx, const char *cmd, FILE *f)
 {
-    int fd = accept(c->ctl_fd, NULL, NULL);
-    if (fd < 0)
-        return;
-    struct timeval tv = {0, 200000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    char cmd[128], key[32];
+    struct relay_cli *c = ctx;
+    char key[32];
     double v;
-    ssize_t n = read(fd, cmd, sizeof cmd - 1);
-    if (n > 0) {
-        cmd[n] = 0;
-        cmd[strcspn(cmd, "\r\n")] = 0;
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-        if (f) {
-            if (!strcmp(cmd, "stats"))
-                print_stats(c, f);
-            else if (!strcmp(cmd, "ss"))
-                ; /* a relay has no connections */
-            else if (sscanf(cmd, "set %31s %lf", key, &v) == 2)
-                ctl_set(c, key, v, f);
-            else
-                fprintf(f, "error: unknown command '%s' (stats, set KEY VALUE)\n", cmd);
-            fclose(f);
-            for (size_t off = 0; off < len;) {
-                ssize_t w = write(fd, out + off, len - off);
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
-            free(out);
-        }
-    }
-    close(fd);
+    if (!strcmp(cmd, "stats"))
+        print_stats(c, f);
+    else if (!strcmp(cmd, "ss"))
+        ; /* a relay has no connections */
+    else if (sscanf(cmd, "set %31s %lf", key, &v) == 2)
+        ctl_set(c, key, v, f);
+    else
+        fprintf(f, "error: unknown command '%s' (stats, set KEY VALUE)\n", cmd);
 }
 
 static int hook_fds(void *ctx, struct pollfd *fds, int max)
@@ -303,7 +278,7 @@ static void hook_service(void *ctx, struct sf_relay *r, struct pollfd *fds, int 
             r->stop = 1;
     }
     if (n > 1 && (fds[1].revents & POLLIN))
-        ctl_one(c);
+        ctl_answer_one(c->ctl_fd, ctl_answer, c);
 }
 
 int sf_cmd_relay(int argc, char **argv)
