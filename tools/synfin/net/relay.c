@@ -28,7 +28,7 @@ struct relay_cli {
 
 static const char *const dir_name[2] = {"a2b", "b2a"};
 
-/* The impairment rows: off is inside struct sf_relay_dir, and the value
+/* The impairment rows: off is inside struct sf_link_cfg, and the value
  * goes to every direction selected by --a2b / --b2a / --both. */
 static int set_dir_num(void *base, const struct opt *o, const char *v,
                        const char *prog)
@@ -72,7 +72,7 @@ static int set_dir_bytes(void *base, const struct opt *o, const char *v,
         if (!c->to[k])
             continue;
         opt_store_num(&c->cfg.dir[k], o, d);
-        if (o->off == offsetof(struct sf_relay_dir, queue_bytes))
+        if (o->off == offsetof(struct sf_link_cfg, queue_bytes))
             c->have_queue[k] = true;
     }
     return 0;
@@ -128,7 +128,7 @@ static void relay_report(const struct opt_err *e)
 }
 
 #define OFF(f) offsetof(struct relay_cli, f)
-#define DOFF(f) offsetof(struct sf_relay_dir, f)
+#define DOFF(f) offsetof(struct sf_link_cfg, f)
 #define PROB(nm, f, h)                                                        \
     {.name = nm, .kind = OPT_FN, .fn = set_dir_num, .off = DOFF(f),         \
      .as = OPT_AS_DOUBLE, .lo = 0, .hi = 1, .arg = "P",                      \
@@ -218,7 +218,7 @@ static void print_stats(struct relay_cli *c, FILE *f)
 static void ctl_set(struct relay_cli *c, const char *key, double v, FILE *f)
 {
     for (int d = 0; d < 2; d++) {
-        struct sf_relay_dir *dc = sf_relay_core_dir(c->r.core, d);
+        struct sf_link_cfg *dc = sf_relay_core_dir(c->r.core, d);
         struct { const char *k; double *p; } m[] = {
             {"loss", &dc->loss}, {"dup", &dc->dup}, {"reorder", &dc->reorder},
             {"corrupt", &dc->corrupt}};
@@ -319,7 +319,7 @@ int sf_cmd_relay(int argc, char **argv)
         return 2;
     }
     for (int d = 0; d < 2; d++) {
-        struct sf_relay_dir *dc = &c->cfg.dir[d];
+        struct sf_link_cfg *dc = &c->cfg.dir[d];
         if (dc->bandwidth && !c->have_queue[d])
             dc->queue_bytes = 1000u * (unsigned)(c->cfg.mtu ? c->cfg.mtu : 1500);
         if (dc->ce_threshold && !dc->bandwidth) {
