@@ -16,18 +16,11 @@
  *     before to SND.MAX (every byte in flight has a send time); the
  *     reordering timer only holds a running retransmission-timer slot.
  * Then the stack is freed (ASan reports any leak). */
+#include "fuzz_common.h"
 #include "stack/stack_int.h"
-#include "synfin/synfin.h"
-#include "synfin/wire.h"
 #include "tcp/seq.h"
 #include "tcp/tcp_int.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define HOST 0xc6120001u /* 198.18.0.1, the stack */
-#define PEER 0xc6120002u /* 198.18.0.2, the scripted peer */
 #define PPORT 7000
 #define MSS 536
 
@@ -37,39 +30,17 @@ struct fz {
     int sd;
     uint16_t lport;
     uint32_t iss, peer_nxt;
-    unsigned nout; /* datagrams sent since the last count */
-    uint8_t last[1600];
-    size_t lastlen;
+    struct fz_out out; /* the datagrams the stack sent */
 };
-
-static void need(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "fuzz_sack: invariant failed: %s\n", what);
-        abort();
-    }
-}
-
-static void record_output(void *ctx, const uint8_t *dgram, size_t len)
-{
-    struct fz *f = ctx;
-    f->nout++;
-    f->lastlen = len < sizeof f->last ? len : sizeof f->last;
-    memcpy(f->last, dgram, f->lastlen);
-}
 
 static void peer_send(struct fz *f, uint8_t flags, uint32_t seq, uint32_t ack,
                       const struct sf_tcp_opts *opt)
 {
-    uint8_t buf[200];
-    struct sf_ipv4 ip = {.src = PEER, .dst = HOST};
     struct sf_tcp seg = {.sport = PPORT, .dport = f->lport, .seq = seq,
                          .ack = ack, .flags = flags, .win = 65535};
     if (opt)
         seg.opt = *opt;
-    size_t n = sf_emit(buf, sizeof buf, &ip, &seg);
-    if (n)
-        sf_stack_input(f->st, f->now, buf, n);
+    fz_inject(f->st, f->now, &seg);
 }
 
 static struct sf_conn *conn(struct fz *f)
@@ -81,16 +52,14 @@ static struct sf_conn *conn(struct fz *f)
 static int setup(struct fz *f)
 {
     f->sd = sf_socket(f->st);
-    struct sf_addr r = {.ip = PEER, .port = PPORT};
+    struct sf_addr r = {.ip = FZ_PEER, .port = PPORT};
     sf_connect(f->st, f->sd, &r);
     struct sf_addr l;
     if (sf_getsockname(f->st, f->sd, &l) != 0)
         return -1;
     f->lport = l.port;
-    struct sf_ipv4 ip;
     struct sf_tcp syn;
-    if (sf_ipv4_parse(f->last, f->lastlen, &ip) != SF_DROP_NONE ||
-        sf_tcp_parse(&ip, &syn) != SF_DROP_NONE || !syn.opt.sack_ok)
+    if (fz_out_seg(&f->out, 0, &syn) || !syn.opt.sack_ok)
         return -1;
     f->iss = syn.seq;
     f->peer_nxt = 0xfffffff0u; /* the peer's numbers wrap soon */
@@ -109,37 +78,37 @@ static void check(struct fz *f, unsigned sent)
         return;
     uint32_t r[TCP_SB_MAX + 1][2];
     unsigned n = tcp_sack_ranges(c, r, TCP_SB_MAX + 1);
-    need(n <= TCP_SB_MAX, "at most TCP_SB_MAX ranges");
+    fz_need(n <= TCP_SB_MAX, "at most TCP_SB_MAX ranges");
     for (unsigned i = 0; i < n; i++) {
-        need(seq_lt(r[i][0], r[i][1]), "a range is not empty");
-        need(seq_geq(r[i][0], c->snd_una), "a range starts at or past SND.UNA");
-        need(seq_leq(r[i][1], c->snd_max), "a range ends at or before SND.MAX");
+        fz_need(seq_lt(r[i][0], r[i][1]), "a range is not empty");
+        fz_need(seq_geq(r[i][0], c->snd_una), "a range starts at or past SND.UNA");
+        fz_need(seq_leq(r[i][1], c->snd_max), "a range ends at or before SND.MAX");
         if (i)
-            need(seq_lt(r[i - 1][1], r[i][0]), "ranges sorted, apart");
+            fz_need(seq_lt(r[i - 1][1], r[i][0]), "ranges sorted, apart");
     }
     /* RFC 2018 8: nothing past SND.UNA was freed */
-    need(seq_leq(c->snd_buf_seq, c->snd_una), "send buffer starts <= SND.UNA");
+    fz_need(seq_leq(c->snd_buf_seq, c->snd_una), "send buffer starts <= SND.UNA");
     uint32_t end = c->snd_buf_seq + ring_len(&c->sndbuf);
     uint32_t data_max = c->fin_queued && seq_gt(c->snd_max, c->fin_seq)
                             ? c->fin_seq : c->snd_max;
-    need(seq_geq(end, data_max), "send buffer holds all data sent");
+    fz_need(seq_geq(end, data_max), "send buffer holds all data sent");
     /* one event: at most a window of segments (65535 / 536) and an ACK:
      * no retransmission storm */
-    need(sent <= 65535 / MSS + 4, "at most a window of segments per event");
+    fz_need(sent <= 65535 / MSS + 4, "at most a window of segments per event");
     uint32_t rr[TCP_RACK_MAX + 1][2];
     unsigned nr = tcp_rack_ranges(c, rr, TCP_RACK_MAX + 1);
-    need(nr <= TCP_RACK_MAX, "at most TCP_RACK_MAX RACK ranges");
-    need(!nr || c->rack_want, "no RACK state with RACK off");
+    fz_need(nr <= TCP_RACK_MAX, "at most TCP_RACK_MAX RACK ranges");
+    fz_need(!nr || c->rack_want, "no RACK state with RACK off");
     for (unsigned i = 0; i < nr; i++) {
-        need(seq_lt(rr[i][0], rr[i][1]), "a RACK range is not empty");
-        need(seq_leq(rr[i][1], c->snd_max), "a RACK range ends <= SND.MAX");
+        fz_need(seq_lt(rr[i][0], rr[i][1]), "a RACK range is not empty");
+        fz_need(seq_leq(rr[i][1], c->snd_max), "a RACK range ends <= SND.MAX");
         if (i)
-            need(rr[i - 1][1] == rr[i][0], "RACK ranges contiguous");
+            fz_need(rr[i - 1][1] == rr[i][0], "RACK ranges contiguous");
     }
-    need(!nr || rr[nr - 1][1] == c->snd_max, "RACK ranges reach SND.MAX");
-    need(!nr || seq_leq(rr[0][0], c->snd_una),
+    fz_need(!nr || rr[nr - 1][1] == c->snd_max, "RACK ranges reach SND.MAX");
+    fz_need(!nr || seq_leq(rr[0][0], c->snd_una),
          "every byte in flight has a send time");
-    need(!c->rack_tmr_on || tcp_timer_pending(c, TT_REXMT),
+    fz_need(!c->rack_tmr_on || tcp_timer_pending(c, TT_REXMT),
          "the RACK timer is in a running slot");
 }
 
@@ -171,7 +140,7 @@ static size_t feed(struct fz *f, const uint8_t *d, size_t len)
                                          : base + (b & 0x7fffffffu) % 80000u;
         o.nsack = (uint8_t)(i + 1);
     }
-    f->nout = 0;
+    unsigned before = f->out.n;
     switch (kind % 8) {
     case 0: /* time passes: timers fire */
         f->now += (sf_time_t)(1 + d[1]) * 10 * SF_MSEC;
@@ -193,7 +162,7 @@ static size_t feed(struct fz *f, const uint8_t *d, size_t len)
         break;
     }
     }
-    check(f, f->nout);
+    check(f, f->out.n - before);
     return used;
 }
 
@@ -201,15 +170,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *f = calloc(1, sizeof *f);
     struct sf_stack_cfg cfg;
-    sf_stack_cfg_default(&cfg);
-    cfg.addr = HOST;
-    cfg.output = record_output;
-    cfg.output_ctx = f;
+    fz_cfg(&cfg, &f->out, 0x5a);
     cfg.sack = true;
     cfg.rack = (size & 1) == 0;
-    for (int i = 0; i < 16; i++)
-        cfg.seed[i] = (uint8_t)(0x5a ^ i);
-    f->now = 1000 * SF_SEC;
+    f->now = FZ_START;
     if (sf_stack_create(&cfg, f->now, &f->st) != 0) {
         free(f);
         return 0;

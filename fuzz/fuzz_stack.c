@@ -7,18 +7,10 @@
  * snd_nxt in serial arithmetic, every state is legal, and every traced
  * state change is in the transition table. Then the stack is
  * freed (ASan reports any leak). */
-#include "synfin/synfin.h"
+#include "fuzz_common.h"
 #include "tcp/seq.h"
-#include "synfin/wire.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define HOST 0xc6120001u /* 198.18.0.1, the stack */
-#define PEER 0xc6120002u /* 198.18.0.2, the scripted peer */
-#define LPORT 80         /* the listener */
-#define NOUT 8
+#define LPORT 80 /* the listener */
 
 enum { C_CLOSED, C_LISTEN, C_SYN_SENT, C_SYN_RCVD, C_ESTAB, C_FIN_WAIT_1,
        C_FIN_WAIT_2, C_CLOSE_WAIT, C_CLOSING, C_LAST_ACK, C_TIME_WAIT, NCONN };
@@ -36,39 +28,15 @@ struct fz {
     sf_time_t now;
     struct pconn c[NCONN];
     /* The last datagrams the stack sent, for learning its ISNs. */
-    uint8_t out[NOUT][1600];
-    size_t outlen[NOUT];
-    unsigned nout;
+    struct fz_out out;
 };
-
-static void need(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "fuzz_stack: invariant failed: %s\n", what);
-        abort();
-    }
-}
-
-static void record_output(void *ctx, const uint8_t *dgram, size_t len)
-{
-    struct fz *f = ctx;
-    unsigned i = f->nout++ % NOUT;
-    f->outlen[i] = len < sizeof f->out[i] ? len : sizeof f->out[i];
-    memcpy(f->out[i], dgram, f->outlen[i]);
-}
 
 /* The stack's last segment to the peer's port, parsed; 0 if there is none. */
 static int last_out(struct fz *f, uint16_t rport, struct sf_tcp *seg)
 {
-    for (unsigned k = 0; k < NOUT && k < f->nout; k++) {
-        unsigned i = (f->nout - 1 - k) % NOUT;
-        struct sf_ipv4 ip;
-        if (sf_ipv4_parse(f->out[i], f->outlen[i], &ip) != SF_DROP_NONE ||
-            sf_tcp_parse(&ip, seg) != SF_DROP_NONE)
-            continue;
-        if (seg->dport == rport)
+    for (unsigned k = 0; k < FZ_NOUT; k++)
+        if (fz_out_seg(&f->out, k, seg) == 0 && seg->dport == rport)
             return 1;
-    }
     return 0;
 }
 
@@ -78,13 +46,13 @@ static void check_trace(void *ctx, const struct sf_trace_event *ev)
     (void)ctx;
     if (ev->kind != SF_TRACE_STATE)
         return;
-    need((unsigned)ev->to < SF_NSTATES && (unsigned)ev->from < SF_NSTATES,
+    fz_need((unsigned)ev->to < SF_NSTATES && (unsigned)ev->from < SF_NSTATES,
          "traced state in range");
     if (sf_transition_index(ev->from, ev->to, ev->cause) < 0) {
         fprintf(stderr, "illegal transition %s -> %s (%s)\n",
                 sf_state_name(ev->from), sf_state_name(ev->to),
                 sf_cause_name(ev->cause));
-        need(0, "transition is in the table");
+        fz_need(0, "transition is in the table");
     }
 }
 
@@ -93,16 +61,12 @@ static void peer_send(struct fz *f, const struct pconn *c, uint8_t flags,
                       const struct sf_tcp_opts *opt, const uint8_t *data,
                       size_t len)
 {
-    uint8_t buf[1600];
-    struct sf_ipv4 ip = {.src = PEER, .dst = HOST};
     struct sf_tcp seg = {.sport = c->rport, .dport = c->lport, .seq = seq,
                          .ack = ack, .flags = flags, .win = win,
                          .payload = data, .len = len};
     if (opt)
         seg.opt = *opt;
-    size_t n = sf_emit(buf, sizeof buf, &ip, &seg);
-    if (n)
-        sf_stack_input(f->st, f->now, buf, n);
+    fz_inject(f->st, f->now, &seg);
 }
 
 /* Sends from the peer with its own variables, advancing snd_nxt. */
@@ -131,7 +95,7 @@ static void active_open(struct fz *f, struct pconn *c, uint16_t rport)
     c->rport = rport;
     c->snd_nxt = 0xfffffff0u; /* the peer's sequence space wraps soon */
     c->sd = sf_socket(f->st);
-    struct sf_addr r = {.ip = PEER, .port = rport};
+    struct sf_addr r = {.ip = FZ_PEER, .port = rport};
     sf_connect(f->st, c->sd, &r);
     struct sf_addr l;
     if (sf_getsockname(f->st, c->sd, &l) == 0)
@@ -217,8 +181,8 @@ static void setup(struct fz *f)
 
 static int info_of(struct fz *f, const struct pconn *c, struct sf_tcp_info *in)
 {
-    struct sf_addr l = {.ip = HOST, .port = c->lport};
-    struct sf_addr r = {.ip = PEER, .port = c->rport};
+    struct sf_addr l = {.ip = FZ_HOST, .port = c->lport};
+    struct sf_addr r = {.ip = FZ_PEER, .port = c->rport};
     return sf_tcp_info_by_addr(f->st, &l, &r, in);
 }
 
@@ -231,8 +195,8 @@ static void check_setup(struct fz *f)
         "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK",
         "TIME_WAIT"};
     struct sf_tcp_info in;
-    need(info_of(f, &f->c[C_CLOSED], &in) == SF_ENOENT, "CLOSED has no TCB");
-    need(sf_tcp_info(f->st, f->c[C_LISTEN].sd, &in) == 0 &&
+    fz_need(info_of(f, &f->c[C_CLOSED], &in) == SF_ENOENT, "CLOSED has no TCB");
+    fz_need(sf_tcp_info(f->st, f->c[C_LISTEN].sd, &in) == 0 &&
          in.state == SF_LISTEN, "LISTEN");
     for (int i = C_SYN_SENT; i < NCONN; i++) {
         int ok = info_of(f, &f->c[i], &in) == 0 && (int)in.state == i;
@@ -240,16 +204,16 @@ static void check_setup(struct fz *f)
             fprintf(stderr, "setup: %s: got %s\n", name[i],
                     info_of(f, &f->c[i], &in) == 0 ? sf_state_name(in.state)
                                                    : "no connection");
-        need(ok, "setup reaches every state");
+        fz_need(ok, "setup reaches every state");
     }
 }
 
 static int check_one(void *ctx, const struct sf_tcp_info *in)
 {
     (void)ctx;
-    need((unsigned)in->state < SF_NSTATES, "state in range");
+    fz_need((unsigned)in->state < SF_NSTATES, "state in range");
     if (in->state != SF_LISTEN && in->state != SF_CLOSED)
-        need(seq_leq(in->snd_una, in->snd_nxt), "snd_una <= snd_nxt");
+        fz_need(seq_leq(in->snd_una, in->snd_nxt), "snd_una <= snd_nxt");
     return 0;
 }
 
@@ -358,14 +322,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *f = calloc(1, sizeof *f);
     struct sf_stack_cfg cfg;
-    sf_stack_cfg_default(&cfg);
-    cfg.addr = HOST;
-    cfg.output = record_output;
-    cfg.output_ctx = f;
+    fz_cfg(&cfg, &f->out, 0xa5);
     cfg.trace = check_trace;
-    for (int i = 0; i < 16; i++)
-        cfg.seed[i] = (uint8_t)(0xa5 ^ i);
-    f->now = 1000 * SF_SEC;
+    f->now = FZ_START;
     if (sf_stack_create(&cfg, f->now, &f->st) != 0) {
         free(f);
         return 0;

@@ -24,32 +24,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "synfin/link.h"
 #include "synfin/synfin.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The impairments of one direction. They are read for every datagram, so
- * they may be changed while the relay runs. */
-struct sf_relay_dir {
-    sf_time_t delay;       /* one-way delay */
-    sf_time_t jitter;      /* uniform extra delay in [0, jitter]; FIFO kept */
-    uint64_t bandwidth;    /* bits per second; 0: infinitely fast */
-    uint32_t queue_bytes;  /* FIFO limit before tail drop; 0: unlimited */
-    /* A datagram that finds more than this many bytes queued ahead of it
-     * at the bottleneck is marked CE (RFC 3168 5) if it is ECT(0) or
-     * ECT(1); a Not-ECT one passes unmarked (only the queue limit drops).
-     * 0: never marked. Needs a bandwidth (else nothing queues). */
-    uint32_t ce_threshold;
-    double loss, dup, reorder, corrupt; /* probabilities 0..1 */
-};
+/* The impairments of one direction are a struct sf_link_cfg
+ * (synfin/link.h), the simulator's link description. They are read for
+ * every datagram, so they may be changed while the relay runs. A datagram
+ * dropped by loss, by the MTU or because the direction is down counts as
+ * `lost`. */
 
 /* What one direction saw. */
 struct sf_relay_dir_stats {
     uint64_t rx, rx_bytes;   /* datagrams read from the source device */
     uint64_t tx, tx_bytes;   /* written to the destination device */
-    uint64_t lost;           /* dropped by --loss */
+    uint64_t lost;           /* dropped by loss (or mtu, down) */
     uint64_t queue_drops;    /* tail drops: the bottleneck queue was full */
     uint64_t held_drops;     /* dropped: the relay's memory limit was reached */
     uint64_t dup, reordered, corrupted;
@@ -69,7 +61,7 @@ struct sf_relay_core;
 struct sf_relay_core *sf_relay_core_new(uint64_t seed, size_t max_held);
 void sf_relay_core_free(struct sf_relay_core *c);
 /* The impairments of direction d (0 or 1), to set or change. */
-struct sf_relay_dir *sf_relay_core_dir(struct sf_relay_core *c, int d);
+struct sf_link_cfg *sf_relay_core_dir(struct sf_relay_core *c, int d);
 const struct sf_relay_dir_stats *sf_relay_core_stats(const struct sf_relay_core *c,
                                                      int d);
 /* Takes one datagram read at now for direction d: decides its fate and
@@ -104,7 +96,7 @@ struct sf_relay_cfg {
     uint32_t addr[2];
     int prefix[2];
     int mtu;
-    struct sf_relay_dir dir[2]; /* [0]: A -> B, [1]: B -> A */
+    struct sf_link_cfg dir[2]; /* [0]: A -> B, [1]: B -> A */
     uint64_t seed;
     size_t max_held;      /* bytes in flight at most (0: 64 MiB) */
 };

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "synfin/link.h"
 #include "synfin/synfin.h"
 
 #ifdef __cplusplus
@@ -34,28 +35,11 @@ extern "C" {
 
 #define SF_SIM_NET_BASE 0xC6120000u /* 198.18.0.0/15 */
 
-/* One direction of a link. */
-struct sf_sim_link_cfg {
-    sf_time_t delay;     /* one-way propagation delay */
-    sf_time_t jitter;    /* uniform extra delay in [0, jitter]; FIFO kept */
-    uint64_t bandwidth;  /* bits per second; 0: infinitely fast */
-    uint32_t queue_bytes; /* FIFO limit before tail drop; 0: unlimited */
-    uint32_t mtu;        /* larger datagrams are dropped; 0: no limit */
-    double loss;         /* probability a datagram is lost, 0..1 */
-    double dup;          /* probability it is delivered twice */
-    double reorder;      /* probability it is held back past later ones */
-    double corrupt;      /* probability one bit of it is flipped */
-    bool down;           /* link down: everything is dropped */
-    /* RFC 3168 CE marking: an ECN-capable datagram (ECT(0)/ECT(1)) that
-     * finds more than this many bytes queued ahead of it (behind
-     * `bandwidth`) arrives marked CE; Not-ECT ones are tail-dropped at
-     * queue_bytes as before. 0 (default): off. */
-    uint32_t ce_threshold;
-};
+/* One direction of a link: struct sf_link_cfg, in synfin/link.h. */
 
 struct sf_sim_cfg {
     uint64_t seed;
-    struct sf_sim_link_cfg link; /* every pair not set with sf_sim_link_set */
+    struct sf_link_cfg link; /* every pair not set with sf_sim_link_set */
     /* Template for every host's stack (addr, output, trace, wakeup and
      * seed are filled in by the sim). */
     struct sf_stack_cfg stack;
@@ -139,11 +123,9 @@ int sf_sim_host_by_addr(const struct sf_sim *sim, uint32_t ip);
 /* Sets or reads the link from host `from` to host `to` (one direction;
  * from == to is the host's loopback). Returns 0 or SF_EINVAL/SF_ENOMEM. */
 int sf_sim_link_set(struct sf_sim *sim, int from, int to,
-                    const struct sf_sim_link_cfg *cfg);
+                    const struct sf_link_cfg *cfg);
 int sf_sim_link_get(struct sf_sim *sim, int from, int to,
-                    struct sf_sim_link_cfg *cfg);
-/* Checks a link configuration: SF_EINVAL for a rate outside 0..1. */
-int sf_sim_link_cfg_check(const struct sf_sim_link_cfg *cfg);
+                    struct sf_link_cfg *cfg);
 
 /* Sees every event (stack traces with their host, and every datagram's
  * fate). Called synchronously; must not call back into the sim. */

@@ -66,7 +66,7 @@ bool impair_rng_chance(struct impair_rng *r, double p)
 /* ----------------------------------------------------- impairments */
 
 /* Time the transmitter needs to put len bytes on the wire. */
-static sf_time_t serialization(const struct impair_cfg *c, size_t len)
+static sf_time_t serialization(const struct sf_link_cfg *c, size_t len)
 {
     if (c->bandwidth == 0)
         return 0;
@@ -74,7 +74,7 @@ static sf_time_t serialization(const struct impair_cfg *c, size_t len)
 }
 
 /* Bytes still waiting in the FIFO at now (tail drop beyond queue_bytes). */
-static uint64_t backlog(const struct impair_cfg *c,
+static uint64_t backlog(const struct sf_link_cfg *c,
                         const struct impair_queue *q, sf_time_t now)
 {
     if (c->bandwidth == 0 || q->tx_free <= now)
@@ -83,7 +83,7 @@ static uint64_t backlog(const struct impair_cfg *c,
                       c->bandwidth / 8 / SF_SEC);
 }
 
-static enum impair_drop admit(const struct impair_cfg *c,
+static enum impair_drop admit(const struct sf_link_cfg *c,
                               const struct impair_queue *q, sf_time_t now,
                               size_t len)
 {
@@ -106,7 +106,7 @@ static sf_time_t fifo_arrival(struct impair_queue *q, sf_time_t t)
     return t;
 }
 
-void impair_decide(const struct impair_cfg *c, struct impair_queue *q,
+void impair_decide(const struct sf_link_cfg *c, struct impair_queue *q,
                    struct impair_rng *r, sf_time_t now, size_t len,
                    sf_time_t extra, struct impair_fate *f)
 {
@@ -119,7 +119,7 @@ static bool ect(uint8_t ecn)
     return ecn == 1 || ecn == 2;
 }
 
-void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
+void impair_decide_ecn(const struct sf_link_cfg *c, struct impair_queue *q,
                        struct impair_rng *r, sf_time_t now, size_t len,
                        sf_time_t extra, uint8_t ecn, struct impair_fate *f)
 {
@@ -131,9 +131,9 @@ void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
         return;
     /* RFC 3168 7: where the queue would have a router drop a datagram to
      * signal congestion, an ECN-capable one is marked CE instead. Here:
-     * more than ce_bytes queued ahead of it. No draw from r. */
-    unsigned ce = c->ce_bytes && ect(ecn) &&
-                          backlog(c, q, now) > c->ce_bytes
+     * more than ce_threshold queued ahead of it. No draw from r. */
+    unsigned ce = c->ce_threshold && ect(ecn) &&
+                          backlog(c, q, now) > c->ce_threshold
                       ? IMPAIR_F_CE : 0;
     /* The datagram occupies the transmitter even if it is then lost. */
     sf_time_t start = q->tx_free > now ? q->tx_free : now;
@@ -207,4 +207,17 @@ void impair_mark_ce(uint8_t *d, size_t len)
 void impair_flip(uint8_t *d, size_t bit)
 {
     d[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+}
+
+static bool rate_ok(double p)
+{
+    return p >= 0.0 && p <= 1.0; /* false for NaN too */
+}
+
+int sf_link_cfg_check(const struct sf_link_cfg *c)
+{
+    if (!rate_ok(c->loss) || !rate_ok(c->dup) || !rate_ok(c->reorder) ||
+        !rate_ok(c->corrupt))
+        return SF_EINVAL;
+    return 0;
 }

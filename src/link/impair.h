@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "synfin/link.h"
 #include "synfin/synfin.h"
 
 /* ------------------------------------------------------------ PRNG */
@@ -33,26 +34,8 @@ bool impair_rng_chance(struct impair_rng *r, double p);
 
 /* ----------------------------------------------------- impairments */
 
-/* One direction of a wire (the fields of sf_sim_link_cfg). */
-struct impair_cfg {
-    sf_time_t delay;      /* one-way propagation delay */
-    sf_time_t jitter;     /* uniform extra delay in [0, jitter]; FIFO kept */
-    uint64_t bandwidth;   /* bits per second; 0: infinitely fast */
-    uint32_t queue_bytes; /* FIFO limit before tail drop; 0: unlimited */
-    uint32_t mtu;         /* larger datagrams are dropped; 0: no limit */
-    double loss;          /* probability a datagram is lost, 0..1 */
-    double dup;           /* probability it is delivered twice */
-    double reorder;       /* probability it is held back past later ones */
-    double corrupt;       /* probability one bit of it is flipped */
-    bool down;            /* everything is dropped */
-    /* RFC 3168 5 CE marking: an ECN-capable datagram (ECT(0) or ECT(1))
-     * that finds more than this many bytes queued ahead of it is marked
-     * CE rather than queued unmarked (a step threshold, as the simplest
-     * AQM of RFC 3168 7 would do in place of an early drop). Not-ECT
-     * datagrams are only ever tail-dropped at queue_bytes. 0: off. Needs
-     * a bandwidth (without one nothing is ever queued). */
-    uint32_t ce_bytes;
-};
+/* One direction of a wire is the public struct sf_link_cfg
+ * (synfin/link.h). */
 
 /* The state of one direction: its transmitter queue and FIFO. Zeroed at
  * the start. */
@@ -74,7 +57,7 @@ enum impair_drop {
 #define IMPAIR_F_DUP 0x01       /* the second copy of a duplicated datagram */
 #define IMPAIR_F_REORDERED 0x02 /* held back past later datagrams */
 #define IMPAIR_F_CORRUPTED 0x04 /* flip_bit is to be flipped in this copy */
-#define IMPAIR_F_CE 0x10        /* the copy is to be marked CE (ce_bytes) */
+#define IMPAIR_F_CE 0x10        /* the copy is to be marked CE (ce_threshold) */
 
 /* What the wire does with one datagram: up to two copies. */
 struct impair_fate {
@@ -90,17 +73,17 @@ struct impair_fate {
  * corruption, duplication, reordering, in that order, drawing from r only
  * for the impairments that are on. extra holds it back beyond the FIFO
  * (it may then be overtaken). */
-void impair_decide(const struct impair_cfg *c, struct impair_queue *q,
+void impair_decide(const struct sf_link_cfg *c, struct impair_queue *q,
                    struct impair_rng *r, sf_time_t now, size_t len,
                    sf_time_t extra, struct impair_fate *f);
 
 /* impair_decide for a datagram whose IP ECN field (RFC 3168 5: the low
- * two bits of the TOS byte) is ecn: with c->ce_bytes set, an ECT datagram
+ * two bits of the TOS byte) is ecn: with c->ce_threshold set, an ECT datagram
  * above the threshold gets IMPAIR_F_CE on its copies. Draws from r exactly
  * what impair_decide draws: marking costs no randomness, so turning it on
  * changes no other impairment's outcome. impair_decide is this with ecn 0
  * (Not-ECT). */
-void impair_decide_ecn(const struct impair_cfg *c, struct impair_queue *q,
+void impair_decide_ecn(const struct sf_link_cfg *c, struct impair_queue *q,
                        struct impair_rng *r, sf_time_t now, size_t len,
                        sf_time_t extra, uint8_t ecn, struct impair_fate *f);
 

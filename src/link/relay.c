@@ -42,7 +42,7 @@ struct relay_slot {
 
 struct sf_relay_core {
     struct impair_rng rng;
-    struct sf_relay_dir dir[2];
+    struct sf_link_cfg dir[2];
     struct impair_queue q[2];
     struct sf_relay_dir_stats st[2];
     uint64_t held_n[2];
@@ -74,7 +74,7 @@ void sf_relay_core_free(struct sf_relay_core *c)
     free(c);
 }
 
-struct sf_relay_dir *sf_relay_core_dir(struct sf_relay_core *c, int d)
+struct sf_link_cfg *sf_relay_core_dir(struct sf_relay_core *c, int d)
 {
     return &c->dir[d & 1];
 }
@@ -168,7 +168,7 @@ void sf_relay_core_input(struct sf_relay_core *c, int d, sf_time_t now,
                          const uint8_t *dgram, size_t len)
 {
     d &= 1;
-    struct sf_relay_dir *dc = &c->dir[d];
+    const struct sf_link_cfg *dc = &c->dir[d];
     struct sf_relay_dir_stats *st = &c->st[d];
     st->rx++;
     st->rx_bytes += len;
@@ -181,14 +181,8 @@ void sf_relay_core_input(struct sf_relay_core *c, int d, sf_time_t now,
         st->held_drops++;
         return;
     }
-    struct impair_cfg ic = {
-        .delay = dc->delay, .jitter = dc->jitter, .bandwidth = dc->bandwidth,
-        .queue_bytes = dc->queue_bytes, .loss = dc->loss, .dup = dc->dup,
-        .reorder = dc->reorder, .corrupt = dc->corrupt,
-        .ce_bytes = dc->ce_threshold,
-    };
     struct impair_fate f;
-    impair_decide_ecn(&ic, &c->q[d], &c->rng, now, len, 0,
+    impair_decide_ecn(dc, &c->q[d], &c->rng, now, len, 0,
                       impair_ecn_of(dgram, len), &f);
     if (f.drop == IMPAIR_QUEUE) {
         st->queue_drops++;

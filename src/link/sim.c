@@ -59,23 +59,10 @@ void sf_sim_cfg_default(struct sf_sim_cfg *cfg)
     sf_stack_cfg_default(&cfg->stack);
 }
 
-static bool rate_ok(double p)
-{
-    return p >= 0.0 && p <= 1.0; /* false for NaN too */
-}
-
-int sf_sim_link_cfg_check(const struct sf_sim_link_cfg *c)
-{
-    if (!rate_ok(c->loss) || !rate_ok(c->dup) || !rate_ok(c->reorder) ||
-        !rate_ok(c->corrupt))
-        return SF_EINVAL;
-    return 0;
-}
-
 int sf_sim_create(const struct sf_sim_cfg *cfg, struct sf_sim **out)
 {
     *out = NULL;
-    if (sf_sim_link_cfg_check(&cfg->link))
+    if (sf_link_cfg_check(&cfg->link))
         return SF_EINVAL;
     struct sf_sim *sim = calloc(1, sizeof *sim);
     if (!sim)
@@ -203,10 +190,10 @@ static struct sim_link *link_of(struct sf_sim *sim, int from, int to)
 }
 
 int sf_sim_link_set(struct sf_sim *sim, int from, int to,
-                    const struct sf_sim_link_cfg *cfg)
+                    const struct sf_link_cfg *cfg)
 {
     if (!host_ok(sim, from) || !host_ok(sim, to) ||
-        sf_sim_link_cfg_check(cfg))
+        sf_link_cfg_check(cfg))
         return SF_EINVAL;
     struct sim_link *l = link_of(sim, from, to);
     if (!l)
@@ -216,7 +203,7 @@ int sf_sim_link_set(struct sf_sim *sim, int from, int to,
 }
 
 int sf_sim_link_get(struct sf_sim *sim, int from, int to,
-                    struct sf_sim_link_cfg *cfg)
+                    struct sf_link_cfg *cfg)
 {
     if (!host_ok(sim, from) || !host_ok(sim, to))
         return SF_EINVAL;

@@ -91,7 +91,7 @@ int sim_map_put(struct sim_map *m, uint64_t key, int val); /* 0/SF_ENOMEM */
 /* ------------------------------------------------------ link model */
 
 struct sim_link {
-    struct sf_sim_link_cfg cfg;
+    struct sf_link_cfg cfg;
     struct impair_queue q; /* its transmitter queue and FIFO */
 };
 

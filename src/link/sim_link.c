@@ -1,7 +1,7 @@
 /* The simulator's links: each direction of each pair of hosts runs its
  * datagrams through the link kit's impairments (impair.c), with the sim's
  * one PRNG. This file only translates between the sim's public types
- * (sf_sim_link_cfg, SF_SIM_DROP_*, SF_SIM_F_*) and the kit's. */
+ * (sf_link_cfg, SF_SIM_DROP_*, SF_SIM_F_*) and the kit's. */
 #include "link/sim_int.h"
 
 _Static_assert((int)IMPAIR_LOSS == (int)SF_SIM_DROP_LOSS &&
@@ -25,15 +25,8 @@ void sim_link_send_ecn(struct sim_link *l, struct sim_rng *r, sf_time_t now,
                        size_t len, sf_time_t extra, uint8_t ecn,
                        struct sim_fate *f)
 {
-    const struct sf_sim_link_cfg *s = &l->cfg;
-    const struct impair_cfg c = {
-        .delay = s->delay, .jitter = s->jitter, .bandwidth = s->bandwidth,
-        .queue_bytes = s->queue_bytes, .mtu = s->mtu, .loss = s->loss,
-        .dup = s->dup, .reorder = s->reorder, .corrupt = s->corrupt,
-        .down = s->down, .ce_bytes = s->ce_threshold,
-    };
     struct impair_fate g = {.drop = IMPAIR_PASS};
-    impair_decide_ecn(&c, &l->q, &r->r, now, len, extra, ecn, &g);
+    impair_decide_ecn(&l->cfg, &l->q, &r->r, now, len, extra, ecn, &g);
     f->drop = (enum sf_sim_drop)g.drop;
     f->ncopies = g.ncopies;
     for (int i = 0; i < 2; i++) {

@@ -288,7 +288,7 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
 {
     const struct sf_tun_impair *im = out ? &t->out : &t->in;
     struct sf_tun_wire *w = t->wire;
-    const struct impair_cfg c = {.delay = im->delay, .loss = im->loss,
+    const struct sf_link_cfg c = {.delay = im->delay, .loss = im->loss,
                                  .dup = im->dup, .reorder = im->reorder};
     struct impair_fate f;
     impair_decide(&c, out ? &w->out : &w->in, &w->rng, now, len, 0, &f);

@@ -15,6 +15,11 @@ need_tools tshark xmllint editcap mergecap python3
 # The labels of the arrows, in order, and the per-side state paths.
 labels() { grep -o '[A-Z][A-Z,]* seq=[-0-9]*[^─▶◀✗]*' "$1" | sed 's/ *$//'; }
 paths()  { grep -E '^(client|server|host) ' "$1" | sed 's/ CLOSED$//; s/  */ /g'; }
+# The windows the ladder shows (in bytes: RFC 7323 scaling applied), and
+# tshark's calculated window sizes (it scales from the SYNs it saw, as the
+# ladder must), one a segment in capture order.
+wins()   { labels "$1" | grep -o 'win=[0-9]*' | cut -d= -f2; }
+tshark_wins() { tshark -r "$1" -T fields -e tcp.window_size 2>/dev/null; }
 
 for s in lifecycle simultaneous-open simultaneous-close half-close abort refused \
          self-connect lost-final-ack; do
@@ -26,7 +31,19 @@ for s in lifecycle simultaneous-open simultaneous-close half-close abort refused
   paths "$tmp/sim.out" | grep -v -e "no connection" >"$tmp/a"; paths "$tmp/lad.out" | grep -v "no state change" >"$tmp/b"
   check "$s: same states as synfin sim (TIME_WAIT's end aside)" 'cmp -s "$tmp/a" "$tmp/b" || { diff "$tmp/a" "$tmp/b" >"$tmp/err"; false; }'
   check "$s: SVG well-formed" 'xmllint --noout "$tmp/$s.svg" 2>"$tmp/err"'
+  check "$s: windows scaled as tshark scales them" 'wins "$tmp/lad.out" >"$tmp/a"; tshark_wins "$tmp/$s.pcap" >"$tmp/b"; [ -s "$tmp/a" ] && cmp -s "$tmp/a" "$tmp/b" || { diff "$tmp/a" "$tmp/b" >"$tmp/err"; false; }'
 done
+# The handshake's shift, learned from the capture: 511 after SYNs with
+# wscale 7 is 65408 bytes; SYN windows are never scaled (RFC 7323 2.2).
+check "lifecycle pcap: win=65408 after the handshake, not the field 511" \
+  '"$SYNFIN" ladder "$tmp/lifecycle.pcap" --no-color >"$tmp/out" 2>"$tmp/err" &&
+   grep -q "ACK seq=1 ack=1 win=65408" "$tmp/out" && grep -q "SYN seq=0 win=65535" "$tmp/out" && ! grep -q "win=511" "$tmp/out"'
+# Only the client offers Window Scale: no scaling either way (RFC 7323 2.2).
+python3 "$(dirname "$0")/one-sided-wscale.py" "$tmp/one.pcap"
+"$SYNFIN" ladder "$tmp/one.pcap" --no-color >"$tmp/out" 2>"$tmp/err"
+check "one-sided wscale: windows unscaled (511, 1000), as tshark has them" \
+  'grep -q "ACK seq=1 ack=1 win=511\$\|ACK seq=1 ack=1 win=511 " "$tmp/out" && grep -q "win=1000" "$tmp/out" &&
+   wins "$tmp/out" >"$tmp/a" && tshark_wins "$tmp/one.pcap" >"$tmp/b" && cmp -s "$tmp/a" "$tmp/b"'
 
 # pcapng reads the same as pcap.
 editcap -F pcapng "$tmp/lifecycle.pcap" "$tmp/l.pcapng" 2>"$tmp/err"
@@ -62,6 +79,8 @@ for cfg in "lo:EN10MB:" "any:SLL2:" "any:LINUX_SLL:-y LINUX_SLL"; do
     'grep -q "^client *CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 .*TIME_WAIT$" "$tmp/out" &&
      grep -q "^server *LISTEN SYN_RCVD ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED$" "$tmp/out" &&
      grep -q "len=4" "$tmp/out" && xmllint --noout "$tmp/k.svg"'
+  check "kernel capture ($want): windows scaled as tshark scales them" \
+    'wins "$tmp/out" >"$tmp/a"; tshark_wins "$f" >"$tmp/b"; [ -s "$tmp/a" ] && cmp -s "$tmp/a" "$tmp/b" || { diff "$tmp/a" "$tmp/b" >"$tmp/err"; false; }'
 done
 
 # Bad input: one line, non-zero exit, no crash.

@@ -190,6 +190,21 @@ assert k.count(\"sent\")==n and k.count(\"delivered\")==n, k
 assert any(x.get(\"to_state\")==\"LAST_ACK\" and x[\"host_name\"]==\"server\" for x in e)
 assert e[2][\"t_ns\"]==0 and any(x.get(\"flags\")==[\"SYN\"] and x.get(\"options\",{}).get(\"mss\")==1460 for x in e)
 " "$tmp/l.json" "$n" 2>"$tmp/err"'
+# RFC 7323 2.2: after the handshake the windows are shown in bytes, the
+# field (511) shifted by the sender's wscale (7): 65408; SYN and SYN-ACK
+# windows are never scaled. The ladder text, its SVG and the JSON's
+# "win_scaled" ("win" stays the header field).
+"$SYNFIN" sim --no-color --svg "$tmp/w.svg" --json "$tmp/w.json" >"$tmp/out" 2>"$tmp/err"
+check "ladder: post-handshake windows scaled (win=65408, SYNs win=65535)" \
+  'grep -q "├─* ACK seq=1 ack=1 win=65408 " "$tmp/out" && grep -q "SYN,ACK seq=0 ack=1 win=65535 " "$tmp/out" &&
+   ! grep -q "win=511" "$tmp/out" && grep -q "win=65408" "$tmp/w.svg" && ! grep -q "win=511" "$tmp/w.svg"'
+check "JSON: win is the field, win_scaled the bytes" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1])); s=[x for x in e if x[\"event\"]==\"sent\"]
+syn=[x for x in s if \"SYN\" in x[\"flags\"]]; rest=[x for x in s if \"SYN\" not in x[\"flags\"]]
+assert syn and all(x[\"win_scaled\"]==x[\"win\"]==65535 for x in syn), syn
+assert rest and all(x[\"win\"]==511 and x[\"win_scaled\"]==65408 for x in rest), rest
+" "$tmp/w.json" 2>"$tmp/err"'
 # Determinism: the same seed gives identical pcap bytes, another seed not.
 for i in a b; do "$SYNFIN" sim lifecycle --quiet --seed 7 --loss 0.3 --jitter 3 --pcap "$tmp/$i.pcap" >/dev/null 2>&1; done
 "$SYNFIN" sim lifecycle --quiet --seed 8 --loss 0.3 --jitter 3 --pcap "$tmp/c.pcap" >/dev/null 2>&1

@@ -1,7 +1,7 @@
 /* RFC 3168 ECN end to end: two stacks on the simulated network, the
  * client sending 2 MB to the server through a bottleneck link of
  * 10 Mbit/s with a 20 ms round trip and a 30 kB FIFO that marks ECN-capable
- * datagrams CE once more than 10 kB are queued (sf_sim_link_cfg
+ * datagrams CE once more than 10 kB are queued (sf_link_cfg
  * .ce_threshold). With ECN negotiated the queue marks instead of
  * dropping: no datagram is lost at the queue, the receiver echoes every
  * mark (ECE), the sender reduces its window and says so (CWR). Without
@@ -99,7 +99,7 @@ static void transfer(int cfg_ecn, int client_opt, int listen_opt,
     int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
     int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
     /* the bottleneck: client -> server */
-    struct sf_sim_link_cfg l;
+    struct sf_link_cfg l;
     sf_sim_link_get(sim, c, s, &l);
     l.bandwidth = 10000000;
     l.queue_bytes = 30000;

@@ -215,7 +215,7 @@ static void test_keepalive_finds_dead_peer(void)
     CHECK_EQ(info.state, SF_ESTABLISHED);
     CHECK(sf_stack_counters(cs)->c[SF_CTR_KEEPALIVE_PROBES] >= 2);
     /* now the server vanishes */
-    struct sf_sim_link_cfg down;
+    struct sf_link_cfg down;
     sf_sim_link_get(sim, s, c, &down);
     down.down = true;
     sf_sim_link_set(sim, s, c, &down);

@@ -16,7 +16,7 @@ static bool same_state(const struct impair_rng *a, const struct impair_rng *b)
 
 static void test_off_draws_nothing(void)
 {
-    struct impair_cfg c = {.delay = 5 * SF_MSEC, .mtu = 1500};
+    struct sf_link_cfg c = {.delay = 5 * SF_MSEC, .mtu = 1500};
     struct impair_queue q = {0};
     struct impair_rng r, before;
     impair_rng_seed(&r, 17);
@@ -54,7 +54,7 @@ static void test_off_draws_nothing(void)
  * reordering (and its hold). */
 static void test_draw_order(void)
 {
-    struct impair_cfg c = {.delay = 3 * SF_MSEC, .jitter = 2 * SF_MSEC,
+    struct sf_link_cfg c = {.delay = 3 * SF_MSEC, .jitter = 2 * SF_MSEC,
                            .loss = 0.3, .corrupt = 0.3, .dup = 0.3,
                            .reorder = 0.3};
     struct impair_queue q = {0};
@@ -105,7 +105,7 @@ static void test_draw_order(void)
  * so overtakes it; a duplicate arrives with its original. */
 static void test_tun_settings(void)
 {
-    struct impair_cfg c = {.reorder = 1.0};
+    struct sf_link_cfg c = {.reorder = 1.0};
     struct impair_queue q = {0};
     struct impair_rng r;
     impair_rng_seed(&r, 5);
@@ -125,7 +125,7 @@ static void test_tun_settings(void)
     CHECK_EQ(g.flags[1], IMPAIR_F_DUP);
     CHECK(g.arrive[0] < f.arrive[0]);
     /* Jitter alone keeps the order (a FIFO wire). */
-    struct impair_cfg j = {.delay = SF_MSEC, .jitter = 10 * SF_MSEC};
+    struct sf_link_cfg j = {.delay = SF_MSEC, .jitter = 10 * SF_MSEC};
     struct impair_queue jq = {0};
     sf_time_t last = 0;
     for (int i = 0; i < 1000; i++) {
@@ -159,16 +159,16 @@ enum { NOT_ECT = 0, ECT1 = 1, ECT0 = 2, CE = 3 };
  * nothing. */
 static void test_ce_threshold(void)
 {
-    struct impair_cfg c = {.delay = SF_MSEC, .bandwidth = 8000000,
-                           .ce_bytes = 3000};
+    struct sf_link_cfg c = {.delay = SF_MSEC, .bandwidth = 8000000,
+                           .ce_threshold = 3000};
     static const uint8_t ecns[] = {ECT0, ECT1, NOT_ECT, CE};
     for (size_t e = 0; e < sizeof ecns; e++) {
         struct impair_queue q = {0}, q2 = {0};
         struct impair_rng r, before;
         impair_rng_seed(&r, 5);
         before = r;
-        struct impair_cfg off = c;
-        off.ce_bytes = 0;
+        struct sf_link_cfg off = c;
+        off.ce_threshold = 0;
         for (int i = 0; i < 10; i++) {
             struct impair_fate f, g;
             impair_decide_ecn(&c, &q, &r, 0, 1000, 0, ecns[e], &f);
@@ -189,8 +189,8 @@ static void test_ce_threshold(void)
  * drops below the limit, it does not make the queue longer). */
 static void test_ce_queue_limit(void)
 {
-    struct impair_cfg c = {.bandwidth = 8000000, .queue_bytes = 5000,
-                           .ce_bytes = 2000};
+    struct sf_link_cfg c = {.bandwidth = 8000000, .queue_bytes = 5000,
+                           .ce_threshold = 2000};
     for (int ecn = 0; ecn < 3; ecn += 2) { /* Not-ECT, ECT(0) */
         struct impair_queue q = {0};
         struct impair_rng r;
@@ -215,11 +215,11 @@ static void test_ce_queue_limit(void)
  * duplicate of a marked datagram is marked too. */
 static void test_ce_draw_order(void)
 {
-    struct impair_cfg c = {.delay = 3 * SF_MSEC, .jitter = 2 * SF_MSEC,
+    struct sf_link_cfg c = {.delay = 3 * SF_MSEC, .jitter = 2 * SF_MSEC,
                            .bandwidth = 10000000, .loss = 0.2, .corrupt = 0.2,
                            .dup = 0.3, .reorder = 0.2};
-    struct impair_cfg m = c;
-    m.ce_bytes = 1500;
+    struct sf_link_cfg m = c;
+    m.ce_threshold = 1500;
     struct impair_queue q = {0}, qm = {0};
     struct impair_rng r, rm;
     impair_rng_seed(&r, 99);

@@ -91,7 +91,7 @@ static void test_delay_order(void)
 static void test_bandwidth_queue(void)
 {
     struct sf_relay_core *c = sf_relay_core_new(1, 0);
-    struct sf_relay_dir *dc = sf_relay_core_dir(c, 0);
+    struct sf_link_cfg *dc = sf_relay_core_dir(c, 0);
     dc->bandwidth = 8000000;
     dc->queue_bytes = 3000;
     uint8_t d[1000], out[1000];
@@ -113,7 +113,7 @@ static void test_bandwidth_queue(void)
 static void test_ce_threshold(void)
 {
     struct sf_relay_core *c = sf_relay_core_new(1, 0);
-    struct sf_relay_dir *dc = sf_relay_core_dir(c, 0);
+    struct sf_link_cfg *dc = sf_relay_core_dir(c, 0);
     dc->bandwidth = 8000000;
     dc->ce_threshold = 1500;
     uint8_t d[1000], out[1000];
@@ -157,7 +157,7 @@ static void test_memory_limit(void)
 static uint64_t run_seed(uint64_t seed, uint64_t *sum)
 {
     struct sf_relay_core *c = sf_relay_core_new(seed, 0);
-    struct sf_relay_dir *dc = sf_relay_core_dir(c, 0);
+    struct sf_link_cfg *dc = sf_relay_core_dir(c, 0);
     dc->delay = 5 * SF_MSEC;
     dc->jitter = SF_MSEC;
     dc->loss = 0.1;
@@ -191,12 +191,41 @@ static void test_seeded(void)
     CHECK(a != x);
 }
 
+/* A direction is a struct sf_link_cfg like a simulated link: its MTU and
+ * down switch drop there too (counted as lost), the other direction
+ * untouched. */
+static void test_link_mtu_down(void)
+{
+    struct sf_relay_core *c = sf_relay_core_new(1, 0);
+    CHECK(c != NULL);
+    struct sf_link_cfg *a2b = sf_relay_core_dir(c, 0);
+    a2b->mtu = 576;
+    uint8_t d[1500], out[1600];
+    int dir = -1;
+    sf_relay_core_input(c, 0, 0, d, mk_ip(d, 1000, 0, 1)); /* > MTU */
+    sf_relay_core_input(c, 0, 0, d, mk_ip(d, 500, 0, 2));
+    CHECK_EQ(sf_relay_core_pop(c, 0, &dir, out, sizeof out), 500);
+    CHECK_EQ(id_of(out), 2);
+    CHECK_EQ(sf_relay_core_pop(c, 0, &dir, out, sizeof out), 0);
+    a2b->down = true;
+    sf_relay_core_input(c, 0, 0, d, mk_ip(d, 100, 0, 3));
+    sf_relay_core_input(c, 1, 0, d, mk_ip(d, 100, 0, 4));
+    CHECK_EQ(sf_relay_core_pop(c, 0, &dir, out, sizeof out), 100);
+    CHECK_EQ(dir, 1);
+    CHECK_EQ(id_of(out), 4);
+    CHECK_EQ(sf_relay_core_pop(c, 0, &dir, out, sizeof out), 0);
+    CHECK_EQ(sf_relay_core_stats(c, 0)->lost, 2);
+    CHECK_EQ(sf_relay_core_stats(c, 1)->lost, 0);
+    sf_relay_core_free(c);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_delay_order),
     CHECK_CASE(test_bandwidth_queue),
     CHECK_CASE(test_ce_threshold),
     CHECK_CASE(test_memory_limit),
     CHECK_CASE(test_seeded),
+    CHECK_CASE(test_link_mtu_down),
 };
 
 int main(int argc, char **argv)

@@ -205,7 +205,7 @@ static void test_dup_reorder_corrupt(void)
 /* Same seed, same sequence of sends: identical fates. */
 static void test_link_determinism(void)
 {
-    struct sf_sim_link_cfg c = {.delay = SF_MSEC, .jitter = SF_MSEC,
+    struct sf_link_cfg c = {.delay = SF_MSEC, .jitter = SF_MSEC,
                                 .loss = 0.2, .dup = 0.1, .reorder = 0.1,
                                 .corrupt = 0.1, .mtu = 1500};
     sf_time_t sum[2] = {0, 0};

@@ -39,7 +39,7 @@
 #include "drill/exec.h"
 #include "../synfin/cmds.h" /* the command table (tools/synfin) */
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool settings)
 {
     fprintf(f,
             "usage: synfin drill [options] FILE...\n"
@@ -49,6 +49,11 @@ static void usage(FILE *f)
             "  --self-test      the runner's own checks of its option and ECN code\n"
             "  --NAME=VALUE     a script option for every file (--tolerance_usecs,\n"
             "                   --mss, --r2, --seed, ...; see tools/drill/README.md)\n");
+    if (settings) {
+        fprintf(f, "script options (--NAME=VALUE lines before the first event, "
+                "or the command line):\n");
+        drill_settings_help(f);
+    }
 }
 
 static char *read_file(const char *path)
@@ -142,7 +147,7 @@ int sf_cmd_drill(int argc, char **argv)
         } else if (!strcmp(a, "--self-test")) {
             return drill_selftest() ? 1 : 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
+            usage(stdout, true);
             return 0;
         } else if (!strcmp(a, "--")) {
             i++;
@@ -150,12 +155,12 @@ int sf_cmd_drill(int argc, char **argv)
         } else if (a[1] != '-' || drill_setting(&base, a + 2, err, sizeof err)) {
             fprintf(stderr, "synfin drill: %s\n",
                     a[1] != '-' ? "unknown flag" : err);
-            usage(stderr);
+            usage(stderr, false);
             return 2;
         }
     }
     if (i == argc) {
-        usage(stderr);
+        usage(stderr, false);
         return 2;
     }
     if (ctx.coverage) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "synfin/synfin.h"
 
@@ -167,6 +168,8 @@ enum drill_stack_setting {
 };
 
 /* Settings from --name=value lines or the command line. */
+enum drill_ip_version { DRILL_IPV4, DRILL_IPV6, DRILL_IPV4_MAPPED };
+
 struct drill_settings {
     int64_t tolerance_us;
     uint64_t seed;
@@ -179,9 +182,9 @@ struct drill_settings {
     /* stack settings: set[i] tells whether val[i] was given */
     bool set[SET_COUNT];
     int64_t val[SET_COUNT];
-    /* --ip_version (packetdrill's): the wire's family, and the socket's */
-    enum drill_ip_version { DRILL_IPV4, DRILL_IPV6, DRILL_IPV4_MAPPED }
-        ip_version;
+    /* --ip_version (packetdrill's): the wire's family, and the
+     * socket's: enum drill_ip_version */
+    uint8_t ip_version;
 };
 
 struct drill_script {
@@ -195,6 +198,8 @@ struct drill_script {
 int drill_setting(struct drill_settings *s, const char *nameval, char *err,
                   size_t errlen);
 void drill_settings_default(struct drill_settings *s);
+/* One line per setting (name, what it is, its range), for --help. */
+void drill_settings_help(FILE *f);
 struct sf_stack_cfg;
 void drill_settings_apply(const struct drill_settings *s,
                           struct sf_stack_cfg *cfg);

@@ -80,9 +80,9 @@ static size_t path_grid(struct path_cell *g, bool quick)
 }
 
 /* One direction of the cell's path, for the relay and the simulator. */
-static struct sf_relay_dir cell_dir(const struct path_cell *c)
+static struct sf_link_cfg cell_dir(const struct path_cell *c)
 {
-    struct sf_relay_dir d = {0};
+    struct sf_link_cfg d = {0};
     d.delay = (sf_time_t)(c->rtt_ms * 1e6 / 2);
     d.loss = c->loss;
     d.reorder = c->reorder;
@@ -219,7 +219,7 @@ static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
     cfg.seed = 1;
-    struct sf_relay_dir d = cell_dir(c);
+    struct sf_link_cfg d = cell_dir(c);
     cfg.link.delay = d.delay;
     cfg.link.loss = d.loss;
     cfg.link.reorder = d.reorder;

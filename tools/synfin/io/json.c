@@ -1,7 +1,10 @@
 /* JSON event trace (see json.h). Every object has "t_ns" (virtual time in
  * nanoseconds), "event" and "host"/"host_name". Segments ("sent", "lost",
  * "delivered") add "from", "to", "src", "dst", "len_ip", "ttl", "ip_id",
- * "seq", "ack", "flags" (array), "win", "urp", "len", "options" and
+ * "seq", "ack", "flags" (array), "win" (the header field), "win_scaled"
+ * (the window in bytes: "win" shifted by the sender's RFC 7323 window
+ * scale once both SYNs offered it, see io/wscale.h), "urp", "len",
+ * "options" and
  * "network" (array of duplicate/reordered/corrupted/injected); "sent" has
  * "arrive_ns", "lost" has "reason" and "reason_text". A datagram that does
  * not parse (a corrupted copy, say) has "valid": false and "error".
@@ -13,11 +16,13 @@
 #include <string.h>
 
 #include "io/json.h"
+#include "io/wscale.h"
 #include "synfin/wire.h"
 
 struct jsonw {
     FILE *f;
     bool first, is_stdout;
+    struct ws_track ws; /* window shifts learned from the SYNs sent */
 };
 
 struct jsonw *jsonw_open(const char *path, char *err, size_t errlen)
@@ -117,8 +122,9 @@ static void jnet(FILE *f, unsigned fl)
     fputc(']', f);
 }
 
-static void jsegment(FILE *f, const struct sf_sim_event *ev)
+static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
 {
+    FILE *f = j->f;
     struct sf_ipv4 ip;
     struct sf_tcp t;
     enum sf_drop e = sf_ipv4_parse(ev->dgram, ev->len, &ip);
@@ -136,7 +142,12 @@ static void jsegment(FILE *f, const struct sf_sim_event *ev)
     fprintf(f, ",\"ttl\":%u,\"ip_id\":%u,\"seq\":%u,\"ack\":%u", ip.ttl, ip.id,
             t.seq, t.ack);
     jflags(f, t.flags);
-    fprintf(f, ",\"win\":%u,\"urp\":%u,\"len\":%zu", t.win, t.urp, t.len);
+    fprintf(f, ",\"win\":%u,\"win_scaled\":%u,\"urp\":%u,\"len\":%zu", t.win,
+            ws_window(&j->ws, ip.src, ip.dst, &t), t.urp, t.len);
+    /* a SYN's options count when it is sent; an injected one (an old
+     * duplicate a scenario stages) is no side's word */
+    if (ev->kind == SF_SIM_EV_SEND && !(ev->flags & SF_SIM_F_INJECTED))
+        ws_learn(&j->ws, ip.src, &t);
     jopts(f, &t.opt);
 }
 
@@ -215,7 +226,7 @@ void jsonw_event(struct jsonw *j, const struct sf_sim_event *ev,
                                   ? dn[ev->drop] : "?");
             jkey(f, "reason_text", sf_sim_drop_text(ev->drop));
         }
-        jsegment(f, ev);
+        jsegment(j, ev);
     }
     fputc('}', f);
 }
@@ -230,6 +241,7 @@ int jsonw_close(struct jsonw *j)
         rc |= fflush(j->f) ? -1 : 0;
     else
         rc |= fclose(j->f) ? -1 : 0;
+    ws_track_free(&j->ws);
     free(j);
     return rc;
 }

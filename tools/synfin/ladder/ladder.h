@@ -3,7 +3,10 @@
  * margin. Events are added as they happen and drawn at the end, so the
  * columns fit the widest label. Used by `synfin sim` and `synfin ladder
  * FILE.pcap`: it needs only datagrams and times. The model is model.c (its
- * text in text.c); term.c and svg.c draw its ladder_view. */
+ * text in text.c); term.c and svg.c draw its ladder_view. A segment's
+ * win= is its window in bytes: after the handshake, the field shifted by
+ * the sender's RFC 7323 window scale once both SYNs offered one
+ * (io/wscale.h, learned from the SYNs drawn). */
 #ifndef SF_TOOLS_LADDER_H
 #define SF_TOOLS_LADDER_H
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/wscale.h"
 #include "ladder/ladder_int.h"
 #include "synfin/wire.h"
 
@@ -31,6 +32,7 @@ struct ladder {
     int nep;
     bool explained[EX_NKEYS];
     bool state_explained[SF_NSTATES][SF_NSTATES];
+    struct ws_track ws; /* each side's window shift, from its SYN */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -48,6 +50,7 @@ void ladder_free(struct ladder *l)
     if (!l)
         return;
     free(l->rows);
+    ws_track_free(&l->ws);
     free(l);
 }
 
@@ -154,8 +157,10 @@ static void opts_text(const struct sf_tcp_opts *o, char *buf, size_t len)
 #undef ADD
 }
 
+/* win: the window in bytes (RFC 7323 scaling applied, io/wscale.h) */
 static void seg_label(struct ladder *l, struct ladder_row *r, const struct sf_tcp *t,
-                      const struct endpoint *src, const struct endpoint *dst)
+                      uint32_t win, const struct endpoint *src,
+                      const struct endpoint *dst)
 {
     char fl[40], op[120];
     flag_names(t->flags, fl, sizeof fl);
@@ -165,7 +170,7 @@ static void seg_label(struct ladder *l, struct ladder_row *r, const struct sf_tc
     if (t->flags & SF_ACK)
         n += (size_t)snprintf(r->text + n, sizeof r->text - n, " ack=%lld",
                               rel(l, t->ack, dst));
-    n += (size_t)snprintf(r->text + n, sizeof r->text - n, " win=%u", t->win);
+    n += (size_t)snprintf(r->text + n, sizeof r->text - n, " win=%u", win);
     if (t->len && n < sizeof r->text)
         n += (size_t)snprintf(r->text + n, sizeof r->text - n, " len=%zu",
                               t->len);
@@ -279,7 +284,7 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
         src->has_isn = true; /* label this SYN relative to itself */
         src->isn = t.seq;
     }
-    seg_label(l, r, &t, src, dst);
+    seg_label(l, r, &t, ws_window(&l->ws, ip.src, ip.dst, &t), src, dst);
     if (lost)
         explain(l, r, EX_LOST);
     else if (flags & LADDER_CORRUPTED)
@@ -290,6 +295,8 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
         explain(l, r, EX_REORDER);
     explain_seg(l, r, &t, src, dst);
     learn(l, r, &t, src, dst);
+    if (!(flags & LADDER_OLD)) /* an old duplicate SYN says nothing now */
+        ws_learn(&l->ws, ip.src, &t);
 }
 
 /* ------------------------------------------------------ other rows */

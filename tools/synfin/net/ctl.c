@@ -99,8 +99,9 @@ static void set(struct tun_cli *c, const char *key, double v, FILE *f)
     fprintf(f, "error: unknown key or value out of 0..1: %s\n", key);
 }
 
-static void answer(struct tun_cli *c, const char *cmd, FILE *f)
+static void answer(void *ctx, const char *cmd, FILE *f)
 {
+    struct tun_cli *c = ctx;
     char key[32];
     double v;
     if (!strcmp(cmd, "ss")) {
@@ -117,7 +118,7 @@ static void answer(struct tun_cli *c, const char *cmd, FILE *f)
 
 /* Serves one client. The client sends its line at once, so a short
  * blocking read with a timeout costs the event loop at most that. */
-void ctl_serve_one(struct tun_cli *c, int lfd)
+void ctl_answer_one(int lfd, ctl_answer_fn answer_fn, void *ctx)
 {
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0)
@@ -137,7 +138,7 @@ void ctl_serve_one(struct tun_cli *c, int lfd)
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
     if (f) {
-        answer(c, cmd, f);
+        answer_fn(ctx, cmd, f);
         fclose(f);
         for (size_t off = 0; off < len;) {
             ssize_t w = write(fd, out + off, len - off);
@@ -148,4 +149,9 @@ void ctl_serve_one(struct tun_cli *c, int lfd)
         free(out);
     }
     close(fd);
+}
+
+void ctl_serve_one(struct tun_cli *c, int lfd)
+{
+    ctl_answer_one(lfd, answer, c);
 }

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -30,7 +28,7 @@ struct relay_cli {
 
 static const char *const dir_name[2] = {"a2b", "b2a"};
 
-/* The impairment rows: off is inside struct sf_relay_dir, and the value
+/* The impairment rows: off is inside struct sf_link_cfg, and the value
  * goes to every direction selected by --a2b / --b2a / --both. */
 static int set_dir_num(void *base, const struct opt *o, const char *v,
                        const char *prog)
@@ -74,7 +72,7 @@ static int set_dir_bytes(void *base, const struct opt *o, const char *v,
         if (!c->to[k])
             continue;
         opt_store_num(&c->cfg.dir[k], o, d);
-        if (o->off == offsetof(struct sf_relay_dir, queue_bytes))
+        if (o->off == offsetof(struct sf_link_cfg, queue_bytes))
             c->have_queue[k] = true;
     }
     return 0;
@@ -130,7 +128,7 @@ static void relay_report(const struct opt_err *e)
 }
 
 #define OFF(f) offsetof(struct relay_cli, f)
-#define DOFF(f) offsetof(struct sf_relay_dir, f)
+#define DOFF(f) offsetof(struct sf_link_cfg, f)
 #define PROB(nm, f, h)                                                        \
     {.name = nm, .kind = OPT_FN, .fn = set_dir_num, .off = DOFF(f),         \
      .as = OPT_AS_DOUBLE, .lo = 0, .hi = 1, .arg = "P",                      \
@@ -220,7 +218,7 @@ static void print_stats(struct relay_cli *c, FILE *f)
 static void ctl_set(struct relay_cli *c, const char *key, double v, FILE *f)
 {
     for (int d = 0; d < 2; d++) {
-        struct sf_relay_dir *dc = sf_relay_core_dir(c->r.core, d);
+        struct sf_link_cfg *dc = sf_relay_core_dir(c->r.core, d);
         struct { const char *k; double *p; } m[] = {
             {"loss", &dc->loss}, {"dup", &dc->dup}, {"reorder", &dc->reorder},
             {"corrupt", &dc->corrupt}};
@@ -244,43 +242,20 @@ static void ctl_set(struct relay_cli *c, const char *key, double v, FILE *f)
             "corrupt-a2b|b2a in 0..1, delay-a2b|b2a in ms)\n", key);
 }
 
-static void ctl_one(struct relay_cli *c)
+/* The relay's control commands (ctl_answer_one serves the socket). */
+static void ctl_answer(void *ctx, const char *cmd, FILE *f)
 {
-    int fd = accept(c->ctl_fd, NULL, NULL);
-    if (fd < 0)
-        return;
-    struct timeval tv = {0, 200000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    char cmd[128], key[32];
+    struct relay_cli *c = ctx;
+    char key[32];
     double v;
-    ssize_t n = read(fd, cmd, sizeof cmd - 1);
-    if (n > 0) {
-        cmd[n] = 0;
-        cmd[strcspn(cmd, "\r\n")] = 0;
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-        if (f) {
-            if (!strcmp(cmd, "stats"))
-                print_stats(c, f);
-            else if (!strcmp(cmd, "ss"))
-                ; /* a relay has no connections */
-            else if (sscanf(cmd, "set %31s %lf", key, &v) == 2)
-                ctl_set(c, key, v, f);
-            else
-                fprintf(f, "error: unknown command '%s' (stats, set KEY VALUE)\n", cmd);
-            fclose(f);
-            for (size_t off = 0; off < len;) {
-                ssize_t w = write(fd, out + off, len - off);
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
-            free(out);
-        }
-    }
-    close(fd);
+    if (!strcmp(cmd, "stats"))
+        print_stats(c, f);
+    else if (!strcmp(cmd, "ss"))
+        ; /* a relay has no connections */
+    else if (sscanf(cmd, "set %31s %lf", key, &v) == 2)
+        ctl_set(c, key, v, f);
+    else
+        fprintf(f, "error: unknown command '%s' (stats, set KEY VALUE)\n", cmd);
 }
 
 static int hook_fds(void *ctx, struct pollfd *fds, int max)
@@ -303,7 +278,7 @@ static void hook_service(void *ctx, struct sf_relay *r, struct pollfd *fds, int 
             r->stop = 1;
     }
     if (n > 1 && (fds[1].revents & POLLIN))
-        ctl_one(c);
+        ctl_answer_one(c->ctl_fd, ctl_answer, c);
 }
 
 int sf_cmd_relay(int argc, char **argv)
@@ -344,7 +319,7 @@ int sf_cmd_relay(int argc, char **argv)
         return 2;
     }
     for (int d = 0; d < 2; d++) {
-        struct sf_relay_dir *dc = &c->cfg.dir[d];
+        struct sf_link_cfg *dc = &c->cfg.dir[d];
         if (dc->bandwidth && !c->have_queue[d])
             dc->queue_bytes = 1000u * (unsigned)(c->cfg.mtu ? c->cfg.mtu : 1500);
         if (dc->ce_threshold && !dc->bandwidth) {

@@ -52,6 +52,13 @@ void tun_cli_sockopts(struct tun_cli *c, int sd);
 
 /* ctl.c: the server side of the control socket. */
 int ctl_listen(const char *path, char *err, size_t errlen);
+/* Accepts one client on lfd, reads its command line (without the line
+ * end) and sends back what answer writes to f, then closes it. Every
+ * command with a control socket (serve/connect through tun_cli, relay)
+ * serves it with this; answer says what the commands are. */
+typedef void (*ctl_answer_fn)(void *ctx, const char *cmd, FILE *f);
+void ctl_answer_one(int lfd, ctl_answer_fn answer, void *ctx);
+/* ctl_answer_one with a tun_cli's commands: ss, stats, set KEY VALUE. */
 void ctl_serve_one(struct tun_cli *c, int lfd);
 
 #endif

@@ -160,7 +160,7 @@ static void setup_lost_final_ack(struct run *r)
 
 static void link_up(void *ctx, struct sf_sim *sim, int h)
 {
-    struct sf_sim_link_cfg c;
+    struct sf_link_cfg c;
     (void)ctx, (void)h;
     sf_sim_link_get(sim, 0, 1, &c);
     c.down = false;
@@ -170,7 +170,7 @@ static void link_up(void *ctx, struct sf_sim *sim, int h)
 /* syn-retransmit: the link to the server is down for the first 10 s. */
 static void setup_syn_retransmit(struct run *r)
 {
-    struct sf_sim_link_cfg c;
+    struct sf_link_cfg c;
     client_server(r, 80, CM_AFTER_RESPONSE);
     sf_sim_link_get(r->sim, 0, 1, &c);
     c.down = true;
@@ -283,7 +283,7 @@ static int check_syn_retransmit(struct run *r)
 
 static void links_down(void *ctx, struct sf_sim *sim, int h)
 {
-    struct sf_sim_link_cfg c;
+    struct sf_link_cfg c;
     (void)ctx, (void)h;
     for (int from = 0; from < 2; from++) {
         sf_sim_link_get(sim, from, 1 - from, &c);
@@ -488,7 +488,7 @@ static void setup_bulk(struct run *r)
                                             .port = h ? 0 : BULK_PORT},
                                  .bad_at = UINT64_MAX};
     if (r->o.one_way) { /* the server -> client way is clean */
-        struct sf_sim_link_cfg c;
+        struct sf_link_cfg c;
         sf_sim_link_get(r->sim, 1, 0, &c);
         c.loss = c.dup = c.reorder = c.corrupt = 0;
         sf_sim_link_set(r->sim, 1, 0, &c);

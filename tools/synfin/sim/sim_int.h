@@ -18,7 +18,7 @@ struct jsonw;
 struct sim_opts {
     uint64_t seed;
     bool seed_set;
-    struct sf_sim_link_cfg link;
+    struct sf_link_cfg link;
     bool link_set;  /* an impairment option was given */
     sf_time_t msl;
     bool absolute, explain, zh, quiet, list, color;

@@ -48,7 +48,7 @@ struct soak {
     uint64_t seed, rng;
     struct sf_sim *sim;
     struct sf_sim_cfg cfg;
-    struct sf_sim_link_cfg worse; /* host 0 -> 1, when worse.mtu != 0 */
+    struct sf_link_cfg worse; /* host 0 -> 1, when worse.mtu != 0 */
     sf_time_t down_at, down_for;  /* an outage between hosts 0 and 1 */
     int nh, nc;
     struct sconn c[SOAK_MAXC];
@@ -117,7 +117,7 @@ static uint8_t pattern(int c, int k, uint64_t i)
 
 /* ------------------------------------------------------- the network */
 
-static void random_link(struct soak *s, struct sf_sim_link_cfg *l)
+static void random_link(struct soak *s, struct sf_link_cfg *l)
 {
     /* MTU 68 is RFC 791's floor, but the core refuses an MSS below 64,
      * so the smallest MTU a stack can match is 104. */
@@ -225,7 +225,7 @@ static int build(struct soak *s)
  * out. */
 static void set_down(struct sf_sim *sim, bool down)
 {
-    struct sf_sim_link_cfg l;
+    struct sf_link_cfg l;
     for (int from = 0; from < 2; from++) {
         sf_sim_link_get(sim, from, 1 - from, &l);
         l.down = down;
@@ -652,7 +652,7 @@ static bool outcome(struct soak *s)
 
 static void describe(const struct soak *s, FILE *f)
 {
-    const struct sf_sim_link_cfg *l = &s->cfg.link;
+    const struct sf_link_cfg *l = &s->cfg.link;
     fprintf(f, "  network: %d hosts, delay %llu ms, jitter %llu ms, %llu bit/s, "
             "MTU %u (MSS %u), loss %.3f dup %.3f reorder %.3f corrupt %.3f\n",
             s->nh, (unsigned long long)(l->delay / SF_MSEC),
