@@ -50,6 +50,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->sack = true;
     cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
+    cfg->pacing = true; /* pacing.c */
 }
 
 /* ------------------------------------------------------------- tables */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tcp/cc.h"
+#include "tcp/pacing.h"
 #include "tcp/tcp_int.h"
 
 void tcp_emit(struct tcp_ctx *ctx, int sd, uint32_t src, uint32_t dst,
@@ -201,6 +202,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used);
+    tcp_pace_sent(ctx, c, used); /* the next departure (pacing.c) */
     return used;
 }
 
@@ -255,6 +257,8 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
         n = 1; /* a zero-window probe */
     if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
         return false;
+    if (!force && !tcp_pace_ok(ctx, c))
+        return false; /* not before the pacing rate allows (pacing.c) */
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
 }
@@ -275,8 +279,8 @@ static bool can_send_data(const struct sf_conn *c)
 static void persist_arm(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (tcp_timer_pending(c, TT_REXMT) || !seq_lt(c->snd_nxt, data_end(c)) ||
-        !can_send_data(c))
-        return;
+        !can_send_data(c) || tcp_pace_waiting(c))
+        return; /* (data held for pacing goes when its timer fires) */
     tcp_persist_start(ctx, c);
 }
 
@@ -292,9 +296,13 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
         if (tcp_sack_recovering(c) && can_send_data(c)) {
-            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses */
-            if (max_segs > sent)
-                sent += tcp_sack_output(ctx, c, max_segs - sent);
+            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses,
+             * as many segments as pacing allows now */
+            unsigned q = max_segs > sent ? tcp_pace_quota(ctx, c) : 0;
+            if (q > max_segs - sent)
+                q = max_segs - sent;
+            if (q)
+                sent += tcp_sack_output(ctx, c, q);
         } else {
             while (sent < max_segs && can_send_data(c) &&
                    send_data(ctx, c, false))

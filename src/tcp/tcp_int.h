@@ -62,9 +62,10 @@ struct tcp_ctx {
  * 3.8.6.1) never run at once (persist only while no retransmission timer
  * watches the connection), so they share TT_REXMT; persist_on says which
  * of the two the slot holds. tcp_timer_start(TT_REXMT) always means the
- * retransmission timer; tcp_persist_start() the persist timer. */
-enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
-#define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
+ * retransmission timer; tcp_persist_start() the persist timer. TT_PACE
+ * is no timeout: the time the next paced burst may leave (pacing.c). */
+enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_PACE, TT_DELACK, TT_NTIMERS };
+#define TT_NWIDE 3 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
  * after it: one slot serves both, told apart by the state */
 #define TT_KEEP TT_LONG
@@ -208,6 +209,12 @@ struct sf_conn {
     bool hs_on : 1;        /* HyStart++: the initial slow start */
     bool hs_round : 1;     /* hs_window_end is set */
     bool hs_css : 1;       /* in Conservative Slow Start */
+    /* --- sender pacing (pacing.c); TT_PACE holds its timer --- */
+    sf_time_t pace_next;     /* earliest departure of the next burst */
+    uint64_t pace_max_rate;  /* SF_SO_MAX_PACING_RATE, bytes/s; 0: none */
+    uint32_t pace_credit;    /* bytes the current burst may still send */
+    uint8_t pace_segs;       /* data segments sent, up to the unpaced few */
+    bool pace_on : 1;        /* cfg.pacing, SF_TCP_PACING */
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */

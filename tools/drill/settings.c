@@ -42,6 +42,7 @@ static const char *const setting_names[SET_COUNT] = {
     [SET_ECN] = "ecn",
     [SET_CC] = "cc", /* by name: --cc=cubic or --cc=reno */
     [SET_RACK] = "rack",
+    [SET_PACING] = "pacing",
 };
 
 void drill_settings_default(struct drill_settings *s)
@@ -174,6 +175,9 @@ void drill_settings_apply(const struct drill_settings *s,
     /* RFC 8985 RACK: off unless --rack=1 (the SACK scripts were written
      * for RFC 6675's DupThresh rule) */
     cfg->rack = false;
+    /* Sender pacing: off unless --pacing=1 (the scripts were written for
+     * a stack that sent a window at once, and keep their exact timing) */
+    cfg->pacing = false;
     for (int i = 0; i < SET_COUNT; i++) {
         if (!s->set[i])
             continue;
@@ -215,6 +219,7 @@ void drill_settings_apply(const struct drill_settings *s,
         case SET_ECN: cfg->ecn = (uint8_t)v[i]; break;
         case SET_CC: cfg->cc = (enum sf_cc)v[i]; break;
         case SET_RACK: cfg->rack = v[i] != 0; break;
+        case SET_PACING: cfg->pacing = v[i] != 0; break;
         case SET_COUNT: break;
         }
     }
@@ -237,6 +242,7 @@ static const struct {
     {"TCP_WSCALE", SF_TCP_WSCALE}, {"TCP_TIMESTAMPS", SF_TCP_TIMESTAMPS},
     {"TCP_SACK", SF_TCP_SACK}, {"TCP_RACK", SF_TCP_RACK},
     {"TCP_CONGESTION", SF_TCP_CONGESTION},
+    {"TCP_PACING", SF_TCP_PACING}, {"SO_MAX_PACING_RATE", SF_SO_MAX_PACING_RATE},
     {"SHUT_RD", SF_SHUT_RD}, {"SHUT_WR", SF_SHUT_WR}, {"SHUT_RDWR", SF_SHUT_RDWR},
     {"MSG_PEEK", 0x02}, {"MSG_DONTWAIT", 0x40},
     {"F_GETFL", 3}, {"F_SETFL", 4}, {"O_RDONLY", 0}, {"O_WRONLY", 1},
