@@ -363,8 +363,7 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
         case SF_SO_MAX_PACING_RATE:
             /* as Linux: a limit turns pacing on for the socket */
             c->pace_max_rate = v > 0 ? (uint64_t)v : 0;
-            if (v > 0)
-                tcp_pace_set(&st->tcp, c, true);
+            tcp_pace_set(&st->tcp, c, v > 0 || c->pace_on);
             return 0;
         default: return SF_ENOPROTOOPT;
         }

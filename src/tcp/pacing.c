@@ -117,10 +117,12 @@ void tcp_pace_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_pace_set(struct tcp_ctx *ctx, struct sf_conn *c, bool on)
 {
     c->pace_on = on;
-    if (!on && tcp_pace_waiting(c)) {
-        /* what waited for the timer may go now */
-        tcp_timer_stop(ctx, c, TT_PACE);
-        c->pace_credit = 0;
-        tcp_output(ctx, c);
-    }
+    if (!tcp_pace_waiting(c))
+        return;
+    /* What waited for the timer was scheduled at the old rate: it may go
+     * now (unpaced, or as the first burst at the new rate). */
+    tcp_timer_stop(ctx, c, TT_PACE);
+    c->pace_credit = 0;
+    c->pace_next = ctx->now;
+    tcp_output(ctx, c);
 }

@@ -34,7 +34,8 @@ static inline bool tcp_pace_waiting(const struct sf_conn *c)
 }
 /* The pacing timer fired: the next burst is due. */
 void tcp_pace_fire(struct tcp_ctx *ctx, struct sf_conn *c);
-/* SF_TCP_PACING: turned off, whatever waited for the timer goes now. */
+/* SF_TCP_PACING, SF_SO_MAX_PACING_RATE: pacing on or off, or a new
+ * rate; whatever waited for the timer goes now. */
 void tcp_pace_set(struct tcp_ctx *ctx, struct sf_conn *c, bool on);
 
 #endif
