@@ -226,8 +226,10 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
 }
 
 /* Sends one data (and/or FIN) segment from SND.NXT if the windows and
- * the rules above allow. force: the persist override. */
-static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
+ * the rules above allow. force: the persist override; paced: not before
+ * the pacing rate allows (pacing.c). */
+static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
+                      bool paced)
 {
     uint32_t end = data_end(c);
     if (c->sb && seq_lt(c->snd_nxt, c->snd_max))
@@ -257,8 +259,8 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
         n = 1; /* a zero-window probe */
     if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
         return false;
-    if (!force && !tcp_pace_ok(ctx, c))
-        return false; /* not before the pacing rate allows (pacing.c) */
+    if (paced && !force && !tcp_pace_ok(ctx, c))
+        return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
 }
@@ -305,7 +307,7 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
                 sent += tcp_sack_output(ctx, c, q);
         } else {
             while (sent < max_segs && can_send_data(c) &&
-                   send_data(ctx, c, false))
+                   send_data(ctx, c, false, true))
                 sent++;
         }
         persist_arm(ctx, c);
@@ -322,7 +324,7 @@ void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (can_send_data(c))
-        send_data(ctx, c, true);
+        send_data(ctx, c, true, false);
     persist_arm(ctx, c); /* nothing sent: probe later */
 }
 
@@ -375,9 +377,15 @@ void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_send_range(ctx, c, end - n, n);
 }
 
+/* Not paced here: in SACK recovery tcp_output_limit() already gave
+ * tcp_sack_output() only the segments pacing allows; a limited transmit
+ * (RFC 3042) or a loss probe (RFC 8985 7.3) is one segment that must go
+ * when its ACK or timer says, or not at all (held back, a limited
+ * transmit would not follow: the window does not allow it later). Each
+ * still counts against the rate. */
 bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return can_send_data(c) && send_data(ctx, c, false);
+    return can_send_data(c) && send_data(ctx, c, false, false);
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)
