@@ -223,7 +223,8 @@ const char *sf_drop_text(enum sf_drop d);
     X(FIN_WAIT_2, "fin-wait-2")                                              \
     X(KEEPALIVE, "keepalive")                                                \
     X(PERSIST, "persist")                                                    \
-    X(DELACK, "delayed-ack")
+    X(DELACK, "delayed-ack")                                                 \
+    X(PACING, "pacing")
 
 enum sf_timer_kind {
     SF_TIMER_NONE = 0,
@@ -290,7 +291,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(RACK_TIMEOUTS, "RACK reordering timer expirations (RFC 8985 6.3)")  \
     X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
     X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
-    X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated")
+    X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated") \
+    X(PACING_WAITS, "times data waited for the pacing timer")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -490,6 +492,14 @@ struct sf_stack_cfg {
      * place of RFC 6675's DupThresh rule). Default on (as Linux
      * tcp_recovery); SF_TCP_RACK per socket. */
     bool rack;
+    /* Sender pacing, as Linux's internal TCP pacing: data leaves at most
+     * at 200 % (slow start) or 120 % (congestion avoidance) of cwnd/SRTT,
+     * in bursts of about 1 ms (at least 2 segments). Default off, as
+     * Linux, which paces by itself only for BBR or SO_MAX_PACING_RATE
+     * (and over TUN in real time it costs synfin most of its rate: see
+     * bench/README.md); SF_TCP_PACING and SF_SO_MAX_PACING_RATE per
+     * socket. */
+    bool pacing;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -558,6 +568,13 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
  * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
 #define SF_TCP_CONGESTION 13
 #define SF_TCP_CA_NAME_MAX 16
+/* synfin's own: int, 0 or 1: pace this socket's data (default
+ * cfg.pacing); takes effect at once. */
+#define SF_TCP_PACING 0x9ace
+/* As Linux SO_MAX_PACING_RATE (SOL_SOCKET): int, the highest pacing rate
+ * in bytes per second; setting a limit also turns pacing on for the
+ * socket (as Linux does); -1 (Linux's ~0U) or 0: no limit. */
+#define SF_SO_MAX_PACING_RATE 47
 
 struct sf_linger {
     int l_onoff;

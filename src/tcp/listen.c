@@ -125,6 +125,8 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->rack_want = l->rack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
+    c->pace_on = l->pace_on; /* SF_TCP_PACING, SF_SO_MAX_PACING_RATE */
+    c->pace_max_rate = l->pace_max_rate;
 }
 
 /* The new connection of a SYN to a listener, in a TCB c (the caller keeps
