@@ -68,7 +68,8 @@ static const char usage_text[] =
     "         loss-based); a fourth column runs them with the namespace's\n"
     "         default (net.ipv4.tcp_congestion_control) when that differs;\n"
     "         --pacing 0|1 sets synfin's sender pacing (default: the\n"
-    "         stack's, off)\n"
+    "         stack's, off); --path-cells TEXT runs only the cells whose\n"
+    "         label contains TEXT (e.g. \"rtt 20 ms, loss 0%\")\n"
     "  --quick  a few-second run: 1 round, small sizes (path: 2 cells)\n";
 
 static unsigned parse_groups(const char *s)
@@ -168,6 +169,7 @@ static const struct opt bench_opts_table[] = {
     NUM("--path-cap", o.path_cap, OPT_AS_DOUBLE, 1, 3600, 0),
     {.name = "--linux-cc", .kind = OPT_STR, .off = OFF(o.linux_cc)},
     NUM("--pacing", o.pacing, OPT_AS_INT, 0, 1, 0),
+    {.name = "--path-cells", .kind = OPT_STR, .off = OFF(o.path_cells)},
     {.kind = OPT_END},
 };
 
@@ -177,7 +179,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false, "cubic", -1};
+                             false, 4u << 20, 20, false, "cubic", -1, NULL};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

@@ -51,6 +51,7 @@ struct bench_opts {
     bool path_quick;      /* path grid: two cells only */
     const char *linux_cc; /* path grid: the kernels' TCP_CONGESTION */
     int pacing;           /* path grid: synfin's cfg.pacing, -1: default */
+    const char *path_cells; /* path grid: only cells whose label has this */
 };
 
 struct bench_res {

@@ -723,6 +723,19 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
 {
     struct path_cell grid[18];
     size_t n = path_grid(grid, o->path_quick);
+    if (o->path_cells) { /* keep the cells whose label has the text */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strstr(grid[i].label, o->path_cells))
+                grid[k++] = grid[i];
+        if (k == 0) {
+            fprintf(stderr, "synfin bench: --path-cells '%s' names no cell of the "
+                            "grid (labels look like \"rtt 20 ms, loss 1%%\")\n",
+                    o->path_cells);
+            return;
+        }
+        n = k;
+    }
     struct path_result res[18][NCOL];
     memset(res, 0, sizeof res);
     bool root = geteuid() == 0;
