@@ -227,7 +227,8 @@ const char *sf_drop_text(enum sf_drop d);
     X(FIN_WAIT_2, "fin-wait-2")                                              \
     X(KEEPALIVE, "keepalive")                                                \
     X(PERSIST, "persist")                                                    \
-    X(DELACK, "delayed-ack")
+    X(DELACK, "delayed-ack")                                                 \
+    X(PACING, "pacing")
 
 enum sf_timer_kind {
     SF_TIMER_NONE = 0,
@@ -295,6 +296,7 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
     X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
     X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated") \
+    X(PACING_WAITS, "times data waited for the pacing timer")                \
     X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)")
 
 enum sf_counter {
@@ -530,6 +532,14 @@ struct sf_stack_cfg {
      * place of RFC 6675's DupThresh rule). Default on (as Linux
      * tcp_recovery); SF_TCP_RACK per socket. */
     bool rack;
+    /* Sender pacing, as Linux's internal TCP pacing: data leaves at most
+     * at 200 % (slow start) or 120 % (congestion avoidance) of cwnd/SRTT,
+     * in bursts of about 1 ms (at least 2 segments). Default off, as
+     * Linux, which paces by itself only for BBR or SO_MAX_PACING_RATE
+     * (and over TUN in real time it costs synfin most of its rate: see
+     * bench/README.md); SF_TCP_PACING and SF_SO_MAX_PACING_RATE per
+     * socket. */
+    bool pacing;
     /* This stack's IPv6 address (network byte order), all zero for none.
      * A stack has an IPv4 address (addr), an IPv6 one, or both; a
      * datagram to neither is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
@@ -604,6 +614,13 @@ const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
  * one), get returns up to SF_TCP_CA_NAME_MAX bytes, NUL-padded. */
 #define SF_TCP_CONGESTION 13
 #define SF_TCP_CA_NAME_MAX 16
+/* synfin's own: int, 0 or 1: pace this socket's data (default
+ * cfg.pacing); takes effect at once. */
+#define SF_TCP_PACING 0x9ace
+/* As Linux SO_MAX_PACING_RATE (SOL_SOCKET): int, the highest pacing rate
+ * in bytes per second; setting a limit also turns pacing on for the
+ * socket (as Linux does); -1 (Linux's ~0U) or 0: no limit. */
+#define SF_SO_MAX_PACING_RATE 47
 /* IPPROTO_IPV6 level, IPV6_V6ONLY (int 0/1, default 0, set before bind):
  * a socket bound to :: listens (or connects) over IPv6 only; off, it
  * takes IPv4 too and shows IPv4 peers as ::ffff:a.b.c.d (as Linux,

@@ -5,6 +5,7 @@
 
 #include "stack/stack_int.h"
 #include "tcp/cc.h"
+#include "tcp/pacing.h"
 
 static struct sf_conn *get(struct sf_stack *st, int sd)
 {
@@ -469,6 +470,11 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
             c->rcvbuf_lock = lock;
             return e;
         }
+        case SF_SO_MAX_PACING_RATE:
+            /* as Linux: a limit turns pacing on for the socket */
+            c->pace_max_rate = v > 0 ? (uint64_t)v : 0;
+            tcp_pace_set(&st->tcp, c, v > 0 || c->pace_on);
+            return 0;
         default: return SF_ENOPROTOOPT;
         }
     }
@@ -523,6 +529,10 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     case SF_TCP_ECN: /* RFC 3168: 0 off, 1 ask and accept, 2 accept */
         if (v < 0 || v > 2) return SF_EINVAL;
         c->ecn_mode = (uint8_t)v; return 0;
+    case SF_TCP_PACING: /* pacing.c: takes effect at once */
+        if (v != 0 && v != 1) return SF_EINVAL;
+        tcp_pace_set(&st->tcp, c, v != 0);
+        return 0;
     default:
         return SF_ENOPROTOOPT;
     }
@@ -550,6 +560,9 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
         case SF_SO_KEEPALIVE: return put_int(val, len, c->keepalive);
         case SF_SO_SNDBUF: return put_int(val, len, (int)c->sndbuf_size);
         case SF_SO_RCVBUF: return put_int(val, len, (int)c->rcvbuf_size);
+        case SF_SO_MAX_PACING_RATE: /* -1: none (Linux's ~0U) */
+            return put_int(val, len, c->pace_max_rate ? (int)c->pace_max_rate
+                                                      : -1);
         case SF_SO_ERROR: {
             int e = c->error; /* reading SO_ERROR clears it */
             c->error = 0;
@@ -580,6 +593,7 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
                                      ? c->sack_want : c->sack_ok);
     case SF_TCP_ECN: return put_int(val, len, c->ecn_mode);
     case SF_TCP_RACK: return put_int(val, len, c->rack_want);
+    case SF_TCP_PACING: return put_int(val, len, c->pace_on);
     default: return SF_ENOPROTOOPT;
     }
 }

@@ -56,6 +56,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->sack = true;
     cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
+    cfg->pacing = false; /* pacing.c: opt-in, see sf_stack_cfg.pacing */
 }
 
 /* ------------------------------------------------------------- tables */

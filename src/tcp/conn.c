@@ -28,6 +28,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
     c->snd_mss = TCP_DEFAULT_MSS; /* RFC 9293 3.7.1: without the option */
     c->want_wscale = cfg->wscale; /* RFC 7323, per stack, then socket */
     c->want_ts = cfg->timestamps;
+    c->pace_on = cfg->pacing; /* pacing.c */
     ring_init(&c->sndbuf);
     ring_init(&c->rcvbuf);
     ctx->ctr.conns_in_state[SF_CLOSED]++;
@@ -207,7 +208,7 @@ static void info_timer(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->timer_expires = SF_TIME_NEVER;
     static const enum sf_timer_kind kinds[TT_NTIMERS] = {
         [TT_REXMT] = SF_TIMER_RETRANSMIT, [TT_DELACK] = SF_TIMER_DELACK,
-        [TT_LONG] = SF_TIMER_TIME_WAIT};
+        [TT_LONG] = SF_TIMER_TIME_WAIT, [TT_PACE] = SF_TIMER_PACING};
     for (int i = 0; i < TT_NTIMERS; i++) {
         sf_time_t d = tcp_deadline(ctx, c, (enum tcp_timer_slot)i);
         if (d < info->timer_expires) {

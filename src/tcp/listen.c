@@ -125,6 +125,8 @@ void tcp_inherit(struct sf_conn *c, const struct sf_conn *l)
     c->rack_want = l->rack_want;
     c->ecn_mode = l->ecn_mode;
     c->cc_algo = l->cc_algo; /* TCP_CONGESTION */
+    c->pace_on = l->pace_on; /* SF_TCP_PACING, SF_SO_MAX_PACING_RATE */
+    c->pace_max_rate = l->pace_max_rate;
     /* an IPv6 listener's IPv4 children show mapped addresses */
     c->v4mapped = l->v4mapped;
     c->v6only = l->v6only;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tcp/cc.h"
+#include "tcp/pacing.h"
 #include "tcp/tcp_int.h"
 
 void tcp_emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
@@ -215,6 +216,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used);
+    tcp_pace_sent(ctx, c, used); /* the next departure (pacing.c) */
     return used;
 }
 
@@ -238,8 +240,10 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
 }
 
 /* Sends one data (and/or FIN) segment from SND.NXT if the windows and
- * the rules above allow. force: the persist override. */
-static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
+ * the rules above allow. force: the persist override; paced: not before
+ * the pacing rate allows (pacing.c). */
+static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
+                      bool paced)
 {
     uint32_t end = data_end(c);
     if (c->sb && seq_lt(c->snd_nxt, c->snd_max))
@@ -269,6 +273,8 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force)
         n = 1; /* a zero-window probe */
     if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
         return false;
+    if (paced && !force && !tcp_pace_ok(ctx, c))
+        return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     return true;
 }
@@ -289,8 +295,8 @@ static bool can_send_data(const struct sf_conn *c)
 static void persist_arm(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (tcp_timer_pending(c, TT_REXMT) || !seq_lt(c->snd_nxt, data_end(c)) ||
-        !can_send_data(c))
-        return;
+        !can_send_data(c) || tcp_pace_waiting(c))
+        return; /* (data held for pacing goes when its timer fires) */
     tcp_persist_start(ctx, c);
 }
 
@@ -306,12 +312,16 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
         if (tcp_sack_recovering(c) && can_send_data(c)) {
-            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses */
-            if (max_segs > sent)
-                sent += tcp_sack_output(ctx, c, max_segs - sent);
+            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses,
+             * as many segments as pacing allows now */
+            unsigned q = max_segs > sent ? tcp_pace_quota(ctx, c) : 0;
+            if (q > max_segs - sent)
+                q = max_segs - sent;
+            if (q)
+                sent += tcp_sack_output(ctx, c, q);
         } else {
             while (sent < max_segs && can_send_data(c) &&
-                   send_data(ctx, c, false))
+                   send_data(ctx, c, false, true))
                 sent++;
         }
         persist_arm(ctx, c);
@@ -328,7 +338,7 @@ void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (can_send_data(c))
-        send_data(ctx, c, true);
+        send_data(ctx, c, true, false);
     persist_arm(ctx, c); /* nothing sent: probe later */
 }
 
@@ -381,9 +391,15 @@ void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_send_range(ctx, c, end - n, n);
 }
 
+/* Not paced here: in SACK recovery tcp_output_limit() already gave
+ * tcp_sack_output() only the segments pacing allows; a limited transmit
+ * (RFC 3042) or a loss probe (RFC 8985 7.3) is one segment that must go
+ * when its ACK or timer says, or not at all (held back, a limited
+ * transmit would not follow: the window does not allow it later). Each
+ * still counts against the rate. */
 bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return can_send_data(c) && send_data(ctx, c, false);
+    return can_send_data(c) && send_data(ctx, c, false, false);
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)

@@ -80,9 +80,10 @@ struct tcp_ctx {
  * 3.8.6.1) never run at once (persist only while no retransmission timer
  * watches the connection), so they share TT_REXMT; persist_on says which
  * of the two the slot holds. tcp_timer_start(TT_REXMT) always means the
- * retransmission timer; tcp_persist_start() the persist timer. */
-enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_DELACK, TT_NTIMERS };
-#define TT_NWIDE 2 /* slots with a full deadline; TT_DELACK keeps 32 bits */
+ * retransmission timer; tcp_persist_start() the persist timer. TT_PACE
+ * is no timeout: the time the next paced burst may leave (pacing.c). */
+enum tcp_timer_slot { TT_REXMT, TT_LONG, TT_PACE, TT_DELACK, TT_NTIMERS };
+#define TT_NWIDE 3 /* slots with a full deadline; TT_DELACK keeps 32 bits */
 /* keepalive runs in ESTABLISHED only, the 2*MSL and FIN_WAIT_2 waits
  * after it: one slot serves both, told apart by the state */
 #define TT_KEEP TT_LONG
@@ -228,6 +229,12 @@ struct sf_conn {
     uint64_t cubic_est_acc; /* remainder of a division by 17 * cwnd */
     uint32_t hs_idle_rtt;   /* currentRoundMinRTT while hs is parked (us) */
     uint32_t cubic_cwnd_prior; /* RFC 9438 4.1.2 cwnd_prior */
+    /* --- sender pacing (pacing.c); TT_PACE holds its timer --- */
+    sf_time_t pace_next;     /* earliest departure of the next burst */
+    uint64_t pace_max_rate;  /* SF_SO_MAX_PACING_RATE, bytes/s; 0: none */
+    uint32_t pace_credit;    /* bytes the current burst may still send */
+    uint8_t pace_segs;       /* data segments sent, up to the unpaced few */
+    bool pace_on : 1;        /* cfg.pacing, SF_TCP_PACING */
     /* IPv6 sockets (socket.c): IPV6_V6ONLY set; the application sees this
      * IPv4 connection's addresses as ::ffff:a.b.c.d (RFC 4291 2.5.5.2) */
     bool v6only : 1, v4mapped : 1;

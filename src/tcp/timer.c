@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "tcp/cc.h"
+#include "tcp/pacing.h"
 #include "tcp/tcp_int.h"
 
 void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -329,7 +330,7 @@ static void long_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 
 static void (*const fire[TT_NTIMERS])(struct tcp_ctx *, struct sf_conn *) = {
     [TT_REXMT] = rexmt_fire, [TT_DELACK] = delack_fire,
-    [TT_LONG] = long_fire};
+    [TT_LONG] = long_fire, [TT_PACE] = tcp_pace_fire};
 
 /* Runs every timeout of c that is due, in slot order, then re-arms. */
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)

@@ -37,6 +37,10 @@ else notok "JSON parses, every synfin cell is a positive number (memory: or says
 
 "$SYNFIN" bench --only nosuch >"$tmp/out" 2>"$tmp/err"
 if [ $? -eq 2 ]; then ok "bad option exits 2"; else notok "bad option exits 2"; fi
+"$SYNFIN" bench --pacing 2 >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 2 ] && grep -q "bad value '2' for --pacing: give a number from 0 to 1" "$tmp/err"; then
+  ok "a bad value names the value, the option and the range"
+else notok "a bad value names the value, the option and the range"; fi
 
 # The path grid (synfin relay between namespaces for the Linux and TUN
 # columns): two cells of 256 KB each way. Every cell must have a number in

@@ -161,6 +161,7 @@ static const struct setting settings[] = {
     STACK("sndbuf_max", SET_SNDBUF_MAX, sndbuf_max, AS_U32, 0, UINT32_MAX,
           "send buffer autotuning cap (runner's default 0: off)"),
     STACK_BOOL("rack", SET_RACK, rack, "RFC 8985 RACK (runner's default 0)"),
+    STACK_BOOL("pacing", SET_PACING, pacing, "sender pacing (runner's default 0)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -326,6 +327,9 @@ void drill_settings_apply(const struct drill_settings *s,
      * Linux's 200 ms): the scripts' timings were written for it;
      * --rto_min_ms=N sets another */
     cfg->rto_min = 1 * SF_SEC;
+    /* Sender pacing: off unless --pacing=1 (the scripts were written for
+     * a stack that sent a window at once, and keep their exact timing) */
+    cfg->pacing = false;
     for (size_t i = 0; i < NSETTINGS; i++) {
         const struct setting *r = &settings[i];
         if (r->dest == SD_STACK && r->as != AS_NONE && s->set[r->slot])
@@ -350,6 +354,7 @@ static const struct {
     {"TCP_WSCALE", SF_TCP_WSCALE}, {"TCP_TIMESTAMPS", SF_TCP_TIMESTAMPS},
     {"TCP_SACK", SF_TCP_SACK}, {"TCP_RACK", SF_TCP_RACK},
     {"TCP_CONGESTION", SF_TCP_CONGESTION},
+    {"TCP_PACING", SF_TCP_PACING}, {"SO_MAX_PACING_RATE", SF_SO_MAX_PACING_RATE},
     {"SHUT_RD", SF_SHUT_RD}, {"SHUT_WR", SF_SHUT_WR}, {"SHUT_RDWR", SF_SHUT_RDWR},
     {"MSG_PEEK", 0x02}, {"MSG_DONTWAIT", 0x40},
     {"F_GETFL", 3}, {"F_SETFL", 4}, {"O_RDONLY", 0}, {"O_WRONLY", 1},

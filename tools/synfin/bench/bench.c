@@ -66,7 +66,10 @@ static const char usage_text[] =
     "         seconds per cell (default 20); the kernels use --linux-cc\n"
     "         (default cubic, synfin's own default, so loss-based meets\n"
     "         loss-based); a fourth column runs them with the namespace's\n"
-    "         default (net.ipv4.tcp_congestion_control) when that differs\n"
+    "         default (net.ipv4.tcp_congestion_control) when that differs;\n"
+    "         --pacing 0|1 sets synfin's sender pacing (default: the\n"
+    "         stack's, off); --path-cells TEXT runs only the cells whose\n"
+    "         label contains TEXT (e.g. \"rtt 20 ms, loss 0%\")\n"
     "  --quick  a few-second run: 1 round, small sizes (path: 2 cells)\n";
 
 static unsigned parse_groups(const char *s)
@@ -132,10 +135,16 @@ static int opt_quick(void *base, const struct opt *o, const char *v,
 
 static void bench_report(const struct opt_err *e)
 {
-    bool no_value = e->kind == OPT_E_MISSING ||
-                    (e->kind == OPT_E_UNKNOWN && !e->had_value);
-    fprintf(stderr, "synfin bench: bad option '%s'%s\n", e->name,
-            no_value ? " (missing value)" : "");
+    bool no_value = e->kind == OPT_E_MISSING;
+    if (e->kind == OPT_E_UNKNOWN)
+        fprintf(stderr, "synfin bench: unknown option '%s' (synfin bench --help "
+                        "lists them)\n", e->name);
+    else if (e->value && e->o && e->o->hi > e->o->lo)
+        fprintf(stderr, "synfin bench: bad value '%s' for %s: give a number from "
+                        "%g to %g\n", e->value, e->name, e->o->lo, e->o->hi);
+    else
+        fprintf(stderr, "synfin bench: bad option '%s'%s\n", e->name,
+                no_value ? " (missing value)" : "");
 }
 
 #define OFF(field) offsetof(struct bench_run, field)
@@ -159,6 +168,8 @@ static const struct opt bench_opts_table[] = {
     NUM("--path-mb", o.path_bytes, OPT_AS_U64, 0.01, 4096, 1048576),
     NUM("--path-cap", o.path_cap, OPT_AS_DOUBLE, 1, 3600, 0),
     {.name = "--linux-cc", .kind = OPT_STR, .off = OFF(o.linux_cc)},
+    NUM("--pacing", o.pacing, OPT_AS_INT, 0, 1, 0),
+    {.name = "--path-cells", .kind = OPT_STR, .off = OFF(o.path_cells)},
     {.kind = OPT_END},
 };
 
@@ -168,7 +179,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false, "cubic"};
+                             false, 4u << 20, 20, false, "cubic", -1, NULL};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

@@ -50,6 +50,8 @@ struct bench_opts {
     double path_cap;      /* path grid: seconds per cell at most */
     bool path_quick;      /* path grid: two cells only */
     const char *linux_cc; /* path grid: the kernels' TCP_CONGESTION */
+    int pacing;           /* path grid: synfin's cfg.pacing, -1: default */
+    const char *path_cells; /* path grid: only cells whose label has this */
 };
 
 struct bench_res {

@@ -214,11 +214,13 @@ static void print_counters(struct sf_sim *sim, const char *label)
 }
 
 static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
-                    bool verbose, struct path_result *res)
+                    int pacing, bool verbose, struct path_result *res)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
     cfg.seed = 1;
+    if (pacing >= 0)
+        cfg.stack.pacing = pacing != 0;
     struct sf_link_cfg d = cell_dir(c);
     cfg.link.delay = d.delay;
     cfg.link.loss = d.loss;
@@ -458,7 +460,7 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
     return te->deadline;
 }
 
-static void synfin_tun_ep(int ctl, uint64_t want, double cap)
+static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
 {
     struct tun_ep *tp = calloc(1, sizeof *tp);
     char err[160];
@@ -479,6 +481,8 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap)
     struct sf_stack_cfg cfg;
     sf_stack_cfg_default(&cfg);
     cfg.addr = TUN_SYNFIN;
+    if (pacing >= 0)
+        cfg.pacing = pacing != 0;
     cfg.output = sf_tun_output;
     cfg.output_ctx = &tp->t;
     if (getrandom(cfg.seed, sizeof cfg.seed, 0) != sizeof cfg.seed ||
@@ -578,7 +582,7 @@ enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
 
 /* Forks a child in a new network namespace running endpoint kind. */
 static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
-                    uint64_t want, double cap, const char *cc)
+                    uint64_t want, double cap, const char *cc, int pacing)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -596,7 +600,7 @@ static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
         if (unshare(CLONE_NEWNET) < 0)
             report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
         if (kind == EP_SYNFIN_TUN)
-            synfin_tun_ep(sv[1], want, cap);
+            synfin_tun_ep(sv[1], want, cap, pacing);
         kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL, cc);
         _exit(0);
     }
@@ -622,12 +626,12 @@ static int child_ready(struct child *ch, char *note, size_t n)
 /* One cell of a real column: A is a kernel, B a kernel or synfin on TUN;
  * the kernels use congestion control cc (NULL: the namespace's default). */
 static void run_real(const struct path_cell *c, bool tun, const char *cc,
-                     uint64_t bytes, double cap, struct path_result *res)
+                     int pacing, uint64_t bytes, double cap, struct path_result *res)
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
     uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
-    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc) < 0 ||
-        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc) < 0) {
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc, pacing) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc, pacing) < 0) {
         snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
         goto out;
     }
@@ -719,6 +723,19 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
 {
     struct path_cell grid[18];
     size_t n = path_grid(grid, o->path_quick);
+    if (o->path_cells) { /* keep the cells whose label has the text */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strstr(grid[i].label, o->path_cells))
+                grid[k++] = grid[i];
+        if (k == 0) {
+            fprintf(stderr, "synfin bench: --path-cells '%s' names no cell of the "
+                            "grid (labels look like \"rtt 20 ms, loss 1%%\")\n",
+                    o->path_cells);
+            return;
+        }
+        n = k;
+    }
     struct path_result res[18][NCOL];
     memset(res, 0, sizeof res);
     bool root = geteuid() == 0;
@@ -749,12 +766,13 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
     for (size_t i = 0; i < n; i++) {
         double t0 = bench_now();
         if (sim)
-            run_sim(&grid[i], o->path_bytes, o->path_cap, o->verbose, &res[i][COL_SIM]);
+            run_sim(&grid[i], o->path_bytes, o->path_cap, o->pacing, o->verbose,
+                    &res[i][COL_SIM]);
         if (real && root) {
-            run_real(&grid[i], false, cc, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
-            run_real(&grid[i], true, cc, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
+            run_real(&grid[i], false, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
+            run_real(&grid[i], true, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
             if (other)
-                run_real(&grid[i], false, NULL, o->path_bytes, o->path_cap,
+                run_real(&grid[i], false, NULL, o->pacing, o->path_bytes, o->path_cap,
                          &res[i][COL_LINUX_DEF]);
         }
         fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,

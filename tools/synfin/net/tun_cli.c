@@ -173,7 +173,7 @@ static const struct opt tun_cli_opts[] = {
     NUM("--rcvbuf", cfg.rcvbuf, OPT_AS_U32, 1024, 1 << 30, 0, NULL, NULL),
     NUM("--mss", cfg.mss, OPT_AS_U16, 88, 65495, 0, "N", "MSS advertised (default MTU-40)"),
     NUM("--rto-min", cfg.rto_min, OPT_AS_U64, 1, 60000, 1e6, "MS",
-        "minimum retransmission timeout (default 1000, RFC 6298)"),
+        "minimum retransmission timeout (default 200, as Linux; RFC 6298 2.4: 1000)"),
     NUM("--fin-timeout", cfg.fin_wait_2_timeout, OPT_AS_U64, 1, 3600, 1e9, "S",
         "FIN_WAIT_2 timeout (default 60)"),
     {.name = "--keepalive", .kind = OPT_FN, .fn = parse_keepalive,

@@ -23,6 +23,8 @@ static int build(struct run *r)
     cfg.stack.msl = r->o.msl;
     if (r->o.ecn_set)
         cfg.stack.ecn = (uint8_t)r->o.ecn;
+    if (r->o.pacing_set)
+        cfg.stack.pacing = r->o.pacing != 0;
     /* No path MTU discovery: the MSS we announce must fit the link. */
     if (cfg.link.mtu && cfg.link.mtu - 40 < cfg.stack.mss) /* mtu >= 104 */
         cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);

@@ -34,6 +34,8 @@ struct sim_opts {
     bool capture_set;
     unsigned ecn;  /* --ecn: the stacks' sf_stack_cfg.ecn, if ecn_set */
     bool ecn_set;
+    unsigned pacing; /* --pacing: sf_stack_cfg.pacing, if pacing_set */
+    bool pacing_set;
 };
 
 /* ------------------------------------------------- one scenario's run */

@@ -302,6 +302,30 @@ static int rack_for(const struct soak *s, int host, int sd)
     return (int)(z >> 63);
 }
 
+/* Sender pacing per socket, from its own hash (the other draws stay as
+ * they were): off (0) for about half the sockets, on (1) for a quarter,
+ * on with an SO_MAX_PACING_RATE cap of 64 KB/s .. 2 MB/s (2 .. 32) for
+ * the rest. Returns the cap in 64 KB/s units, 1 for no cap, 0 for off. */
+static unsigned pacing_for(const struct soak *s, int host, int sd)
+{
+    uint64_t z = (s->seed ^ 0x9ACE9ACEull) * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)(host * 4096 + sd + 1) * 0xD6E8FEB86659FD93ull;
+    z ^= z >> 29;
+    if (!(z >> 63))
+        return 0;
+    return (z >> 62) & 1 ? 1 : 2 + (unsigned)((z >> 32) % 31);
+}
+
+static void set_pacing(const struct soak *s, struct sf_stack *st, int host,
+                       int sd)
+{
+    unsigned p = pacing_for(s, host, sd);
+    int on = p != 0, cap = p > 1 ? (int)p * 65536 : -1;
+    sf_setsockopt(st, sd, SF_IPPROTO_TCP, SF_TCP_PACING, &on, sizeof on);
+    sf_setsockopt(st, sd, SF_SOL_SOCKET, SF_SO_MAX_PACING_RATE, &cap,
+                  sizeof cap);
+}
+
 static void setopts(struct soak *s, struct end *e)
 {
     struct sf_stack *st = sf_sim_host_stack(s->sim, e->host);
@@ -320,6 +344,8 @@ static void setopts(struct soak *s, struct end *e)
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_SACK, &sack, sizeof sack);
     int rack = rack_for(s, e->host, e->sd);
     sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_RACK, &rack, sizeof rack);
+    /* (an accepted socket: changed under way, from its listener's) */
+    set_pacing(s, st, e->host, e->sd);
     if (below(s, 4) == 0) { /* RFC 5482: give up on data unacked this long */
         unsigned ms = 1000 * (1 + (unsigned)below(s, 120));
         sf_setsockopt(st, e->sd, SF_IPPROTO_TCP, SF_TCP_USER_TIMEOUT, &ms,
@@ -476,6 +502,7 @@ static void listen_all(struct soak *s)
         int rack = rack_for(s, c->e[1].host, c->lsd);
         sf_setsockopt(st, c->lsd, SF_IPPROTO_TCP, SF_TCP_RACK, &rack,
                       sizeof rack);
+        set_pacing(s, st, c->e[1].host, c->lsd); /* its children take it */
         /* RFC 3168 ECN, 0/1/2 at random per connection (its children
          * take the listener's) */
         int ecn = s->ecn[1][i];
