@@ -292,7 +292,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
     X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
     X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated") \
-    X(PACING_WAITS, "times data waited for the pacing timer")
+    X(PACING_WAITS, "times data waited for the pacing timer")               \
+    X(BUF_ALLOCS, "socket buffer storages allocated (not reused from the cache)") \
+    X(BUF_GROWS, "socket buffer storages grown (copied into a larger one)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
