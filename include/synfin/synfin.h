@@ -296,7 +296,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SPURIOUS_RTO, "timeouts found spurious by timestamps (RFC 3522) and undone (RFC 4015)") \
     X(HYSTART_NOMEM, "HyStart++ state not allocated: standard slow start") \
     X(CC_UNDO_NOMEM, "congestion control state for an undo not allocated") \
-    X(PACING_WAITS, "times data waited for the pacing timer")                \
+    X(PACING_WAITS, "times data waited for the pacing timer")               \
+    X(BUF_ALLOCS, "socket buffer storages allocated (not reused from the cache)") \
+    X(BUF_GROWS, "socket buffer storages grown (copied into a larger one)")  \
     X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)")
 
 enum sf_counter {

@@ -79,7 +79,9 @@ uint32_t ring_write_at(struct ring *r, uint32_t cap, uint32_t off,
     if (ring_reserve(r, cap) < 0)
         return 0;
     struct ring_mem *m = r->m;
-    uint32_t space = m->cap - m->len;
+    /* cap is the caller's limit; the storage may be larger (grown ahead) */
+    uint32_t lim = cap < m->cap ? cap : m->cap;
+    uint32_t space = lim > m->len ? lim - m->len : 0;
     if (off >= space)
         return 0;
     if (len > space - off)
@@ -129,4 +131,52 @@ void ring_trim(struct ring *r, bool keep)
 {
     if (r->m && r->m->len == 0 && !keep)
         ring_free(r);
+}
+
+void ring_cache_free(struct ring_cache *rc)
+{
+    for (unsigned i = 0; i < rc->n; i++)
+        free(rc->m[i]);
+    rc->n = 0;
+    rc->bytes = 0;
+}
+
+int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc)
+{
+    if (r->m)
+        return 1;
+    for (unsigned i = rc->n; i-- > 0;) { /* the newest first */
+        struct ring_mem *m = rc->m[i];
+        if (m->cap != cap)
+            continue;
+        memmove(&rc->m[i], &rc->m[i + 1], (rc->n - i - 1) * sizeof rc->m[0]);
+        rc->n--;
+        rc->bytes -= cap;
+        m->head = m->len = 0;
+        r->m = m;
+        return 1;
+    }
+    return ring_reserve(r, cap);
+}
+
+void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc)
+{
+    struct ring_mem *m = r->m;
+    if (!m || m->len != 0 || keep)
+        return;
+    if (m->cap > RING_CACHE_BYTES) {
+        ring_free(r);
+        return;
+    }
+    free(m->aux);
+    m->aux = NULL;
+    while (rc->n == RING_CACHE_N || rc->bytes + m->cap > RING_CACHE_BYTES) {
+        rc->bytes -= rc->m[0]->cap; /* the oldest leaves */
+        free(rc->m[0]);
+        memmove(&rc->m[0], &rc->m[1], (rc->n - 1) * sizeof rc->m[0]);
+        rc->n--;
+    }
+    rc->m[rc->n++] = m;
+    rc->bytes += m->cap;
+    r->m = NULL;
 }

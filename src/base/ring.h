@@ -36,6 +36,28 @@ static inline uint32_t ring_space(const struct ring *r, uint32_t cap)
 void ring_free(struct ring *r);
 /* Gives the ring storage of cap bytes if it has none; 0 or -1. */
 int ring_reserve(struct ring *r, uint32_t cap);
+
+/* A few empty storages kept for reuse (one cache per stack). A ring read
+ * dry gives its storage up, and the next segment asks for one of the
+ * same size at once: taken from here, the storage's pages stay mapped,
+ * where a fresh allocation of a large ring (glibc serves it with mmap)
+ * would have the kernel fault in and zero every page again (over TUN:
+ * 40-50 Mbit/s of upload, most of its time in page faults). At most
+ * RING_CACHE_N storages and RING_CACHE_BYTES bytes; the oldest goes
+ * first. */
+#define RING_CACHE_N 8
+#define RING_CACHE_BYTES (8u << 20)
+struct ring_cache {
+    struct ring_mem *m[RING_CACHE_N];
+    unsigned n;
+    uint64_t bytes;
+};
+void ring_cache_free(struct ring_cache *rc);
+/* ring_reserve, taking a cached storage of exactly cap bytes if any:
+ * 1 taken from the cache (or the ring had storage), 0 allocated, -1. */
+int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc);
+/* ring_trim, giving the storage (its aux block freed) to the cache. */
+void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc);
 /* Gives the ring storage of cap bytes, keeping what it holds (and the
  * bytes waiting past its tail) at their offsets from the head; cap must
  * not be below the current capacity. 0 or -1 (the ring unchanged). */
@@ -57,6 +79,7 @@ void ring_consume(struct ring *r, uint32_t len);
 /* Writes len bytes at off bytes past the tail without making them part of
  * the ring yet (out-of-order data waiting for the gap before it); returns
  * how many fitted. ring_commit() later takes n bytes at the tail in. */
+/* (cap bounds what the ring holds, whatever its storage's capacity.) */
 uint32_t ring_write_at(struct ring *r, uint32_t cap, uint32_t off,
                           const void *data, uint32_t len);
 void ring_commit(struct ring *r, uint32_t n);

@@ -390,6 +390,7 @@ void sf_stack_free(struct sf_stack *st)
     free(st->sd_free);
     free(st->tcp.obuf);
     free(st->tcp.pbuf);
+    ring_cache_free(&st->tcp.rcache);
     free(st);
 }
 

@@ -418,7 +418,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
         if (n > ring_len(&c->sndbuf))
             n = ring_len(&c->sndbuf);
         ring_consume(&c->sndbuf, n);
-        ring_trim(&c->sndbuf, false); /* all acknowledged: no buffer */
+        ring_trim_cached(&c->sndbuf, false, &ctx->rcache); /* all acknowledged */
         c->snd_buf_seq += n;
     }
     c->snd_una = ack;
@@ -678,7 +678,7 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
      * the TCP SHOULD send a RST so the peer learns it was lost. */
     if (c->app_closed)
         return tcp_disp(TCP_DROP_ABORT, SF_DROP_DATA_NOT_SYNCHRONIZED);
-    if (tcp_rcvbuf_reserve(c) < 0)
+    if (tcp_rcvbuf_reserve(ctx, c) < 0)
         return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
     note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt)

@@ -190,7 +190,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
-    if (ring_reserve(&c->rcvbuf, tcp_rcv_cap(c)) < 0)
+    if (tcp_rcvbuf_reserve(ctx, c) < 0)
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
     if (!q) {

@@ -72,6 +72,7 @@ struct tcp_ctx {
     uint8_t *obuf; /* one outgoing datagram */
     size_t ocap;
     uint8_t *pbuf; /* payload gathered from a send ring */
+    struct ring_cache rcache; /* empty ring storages for reuse (ring.h) */
 };
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
@@ -359,9 +360,9 @@ uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
 uint32_t tcp_max_rcv_window(const struct sf_conn *c);
 /* The receive ring with room for tcp_rcv_cap (grown if autotuning raised
  * it since the storage was made); 0 or -1. */
-int tcp_rcvbuf_reserve(struct sf_conn *c);
+int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The send ring likewise for sndbuf_size. */
-int tcp_sndbuf_reserve(struct sf_conn *c);
+int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
 /* DRS: the application read n bytes. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);
 /* The send buffer follows the congestion window. */

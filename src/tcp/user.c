@@ -72,7 +72,7 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
         return SF_EPIPE;
     if (len == 0)
         return 0;
-    if (tcp_sndbuf_reserve(c) < 0) /* grown if autotuning raised it */
+    if (tcp_sndbuf_reserve(ctx, c) < 0) /* grown if autotuning raised it */
         return SF_ENOMEM;
     uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
@@ -111,7 +111,7 @@ long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
         if (!(flags & SF_MSG_PEEK)) {
             ring_consume(&c->rcvbuf, n);
             /* read dry and no out-of-order bytes waiting: no buffer */
-            ring_trim(&c->rcvbuf, !tcp_reass_empty(c));
+            ring_trim_cached(&c->rcvbuf, !tcp_reass_empty(c), &ctx->rcache);
             tcp_rcvbuf_autotune(ctx, c, n);
             maybe_window_update(ctx, c);
         }

@@ -111,14 +111,68 @@ uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
     return (uint16_t)field;
 }
 
-int tcp_rcvbuf_reserve(struct sf_conn *c)
+/* The receive ring's storage: what tcp_rcv_cap() needs, rounded up to
+ * 16 KB. The window's right edge is kept where it was offered and offered
+ * in units of 1 << Rcv.Wind.Shift, so the bytes held plus the window can
+ * pass the buffer size by a few bytes, again and again: grown to the
+ * exact need, the ring was copied whole for nearly every segment (over
+ * TUN most of the upload's time). The slack is never offered: the window
+ * is computed from the buffer size, and data outside it never reaches
+ * the ring. */
+static uint32_t rcv_storage(const struct sf_conn *c)
 {
-    return ring_grow(&c->rcvbuf, tcp_rcv_cap(c));
+    uint64_t need = tcp_rcv_cap(c);
+    uint64_t cap = (need + 16383) & ~(uint64_t)16383;
+    return cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 }
 
-int tcp_sndbuf_reserve(struct sf_conn *c)
+/* Storage of at least need bytes (alloc: its size when new), from the
+ * stack's cache when it has one of that size; allocations and copies
+ * into a larger storage are counted. */
+static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
+                       uint32_t alloc)
 {
-    return ring_grow(&c->sndbuf, c->sndbuf_size);
+    if (ring_cap(r) >= need)
+        return 0;
+    if (!r->m) {
+        int k = ring_reserve_cached(r, alloc, &ctx->rcache);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            ctx->ctr.c[SF_CTR_BUF_ALLOCS]++;
+        return 0;
+    }
+    if (ring_grow(r, alloc) < 0)
+        return -1;
+    ctx->ctr.c[SF_CTR_BUF_GROWS]++;
+    return 0;
+}
+
+int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    return buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c));
+}
+
+/* The send ring's storage: autotuning raises the buffer a little on
+ * nearly every ACK of slow start (twice cwnd), and a storage grown to each
+ * new size was copied whole each time (728 copies for 20 MB). A growing
+ * storage takes at least half again its size (up to sndbuf_max); writes
+ * stay within the buffer size (ring_write's cap). */
+static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
+{
+    uint64_t need = c->sndbuf_size, cap = ring_cap(&c->sndbuf);
+    if (cap == 0 || need <= cap)
+        return (uint32_t)need;
+    uint64_t ahead = cap + cap / 2;
+    uint64_t top = ctx->cfg->sndbuf_max > need ? ctx->cfg->sndbuf_max : need;
+    if (ahead > top)
+        ahead = top;
+    return (uint32_t)(ahead > need ? ahead : need);
+}
+
+int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    return buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c));
 }
 
 /* Receive buffer autotuning, as Linux's dynamic right-sizing: once per
