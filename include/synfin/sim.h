@@ -2,7 +2,10 @@
  *
  * Any number of hosts, each an sf_stack with its own IPv4 address (by
  * default 198.18.0.1, .2, ... in the benchmarking range 198.18.0.0/15 of
- * RFC 2544), joined by links. Each direction of each pair of hosts is its
+ * RFC 2544), its own IPv6 address (by default fd00::1, ::2, ... in the
+ * unique local range fd00::/8 of RFC 4193), or both, joined by links that
+ * carry IPv4 and IPv6 datagrams alike and route them by their destination
+ * address. Each direction of each pair of hosts is its
  * own link with delay, jitter, bandwidth (serialization delay behind a FIFO
  * queue), MTU, loss, duplication, reordering, corruption and an up/down
  * switch. Pairs not configured use the sim's default link; a host sending
@@ -34,6 +37,9 @@ extern "C" {
 #endif
 
 #define SF_SIM_NET_BASE 0xC6120000u /* 198.18.0.0/15 */
+/* The IPv6 hosts' default prefix, fd00::/96: host addresses fd00::N with N
+ * counting from 1 in the last 32 bits (RFC 4193 unique local). */
+#define SF_SIM_NET6_BASE {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /* One direction of a link: struct sf_link_cfg, in synfin/link.h. */
 
@@ -43,6 +49,9 @@ struct sf_sim_cfg {
     /* Template for every host's stack (addr, output, trace, wakeup and
      * seed are filled in by the sim). */
     struct sf_stack_cfg stack;
+    /* sf_sim_add_host gives every host an IPv6 address as well (the next
+     * free fd00::N), so that hosts are dual-stack. Default false. */
+    bool ipv6;
 };
 
 /* Why the network (not a stack) dropped a datagram. */
@@ -53,7 +62,7 @@ struct sf_sim_cfg {
     X(DOWN, "link down")                                                     \
     X(FILTER, "dropped by the filter")                                       \
     X(NO_ROUTE, "no host has that address")                                  \
-    X(SHORT, "not an IPv4 datagram")
+    X(SHORT, "not an IPv4 or IPv6 datagram")
 
 enum sf_sim_drop {
     SF_SIM_DROP_NONE = 0,
@@ -110,15 +119,39 @@ int sf_sim_create(const struct sf_sim_cfg *cfg, struct sf_sim **out);
 void sf_sim_free(struct sf_sim *sim);
 
 /* Adds a host with address ip (0: the next free one of 198.18.0.0/15) and
- * the stack configuration cfg (NULL: the sim's template). Returns the host
- * number (0, 1, ...) or SF_EADDRINUSE / SF_EINVAL / SF_ENOMEM. */
+ * the stack configuration cfg (NULL: the sim's template); with cfg.ipv6 of
+ * the sim, also the next free IPv6 address. Returns the host number (0,
+ * 1, ...) or SF_EADDRINUSE / SF_EINVAL / SF_ENOMEM. */
 int sf_sim_add_host(struct sf_sim *sim, uint32_t ip,
                     const struct sf_stack_cfg *cfg);
+
+/* Address families of a host, for sf_sim_add_host_fam. */
+#define SF_SIM_HOST_V4 1u
+#define SF_SIM_HOST_V6 2u
+/* Adds a host with the families in fams (one or both): an IPv4 address ip
+ * (0: the next free one) if SF_SIM_HOST_V4, an IPv6 address ip6 (NULL or
+ * ::, the next free fd00::N) if SF_SIM_HOST_V6. An IPv6-only host has
+ * sf_sim_host_addr 0. Same returns as sf_sim_add_host (SF_EINVAL for no
+ * family, or an IPv6 address that is multicast, loopback or
+ * IPv4-mapped). */
+int sf_sim_add_host_fam(struct sf_sim *sim, unsigned fams, uint32_t ip,
+                        const uint8_t *ip6, const struct sf_stack_cfg *cfg);
 size_t sf_sim_nhosts(const struct sf_sim *sim);
 struct sf_stack *sf_sim_host_stack(struct sf_sim *sim, int host);
+/* The host's IPv4 address, 0 if it has none. */
 uint32_t sf_sim_host_addr(const struct sf_sim *sim, int host);
+/* Copies the host's IPv6 address into out; false (out untouched) if it
+ * has none. */
+bool sf_sim_host_addr6(const struct sf_sim *sim, int host, uint8_t out[16]);
+/* The host's address of family (SF_AF_INET or SF_AF_INET6) with port; the
+ * unspecified address of that family if it has none. */
+struct sf_addr sf_sim_host_ip(const struct sf_sim *sim, int host, int family,
+                              uint16_t port);
 /* The host with address ip, or -1. */
 int sf_sim_host_by_addr(const struct sf_sim *sim, uint32_t ip);
+int sf_sim_host_by_addr6(const struct sf_sim *sim, const uint8_t ip6[16]);
+/* Either family (the port is ignored). */
+int sf_sim_host_by_ip(const struct sf_sim *sim, const struct sf_addr *a);
 
 /* Sets or reads the link from host `from` to host `to` (one direction;
  * from == to is the host's loopback). Returns 0 or SF_EINVAL/SF_ENOMEM. */

@@ -8,7 +8,9 @@
 struct sim_host {
     struct sf_sim *sim;
     int id;
-    uint32_t ip;
+    uint32_t ip;     /* 0: no IPv4 address */
+    bool has_ip6;
+    uint8_t ip6[16]; /* network byte order */
     struct sf_stack *st;
     sf_time_t timer_at; /* deadline the pending TIMER event is for */
     uint64_t timer_gen; /* bumped on every reschedule: stale events skip */
@@ -24,10 +26,12 @@ struct sf_sim {
     struct sim_host **hosts;
     size_t nhosts, cap_hosts;
     struct sim_map by_addr;  /* ip -> host */
+    struct sim_map by_addr6; /* addr6_key(ip6) -> host */
     struct sim_map by_pair;  /* from << 32 | to -> link index */
     struct sim_link **links;
     size_t nlinks, cap_links;
     uint32_t next_ip;
+    uint32_t next_ip6; /* the N of the next fd00::N to try */
     int dirty_head; /* -1: empty */
     struct sf_sim_stats stats;
     void (*trace)(void *ctx, const struct sf_sim_event *ev);
@@ -72,7 +76,9 @@ int sf_sim_create(const struct sf_sim_cfg *cfg, struct sf_sim **out)
     sim_heap_init(&sim->heap);
     sim_map_init(&sim->by_addr);
     sim_map_init(&sim->by_pair);
+    sim_map_init(&sim->by_addr6);
     sim->next_ip = SF_SIM_NET_BASE + 1;
+    sim->next_ip6 = 1;
     sim->dirty_head = -1;
     *out = sim;
     return 0;
@@ -92,6 +98,7 @@ void sf_sim_free(struct sf_sim *sim)
     free(sim->links);
     sim_heap_free(&sim->heap);
     sim_map_free(&sim->by_addr);
+    sim_map_free(&sim->by_addr6);
     sim_map_free(&sim->by_pair);
     free(sim);
 }
@@ -215,12 +222,26 @@ int sf_sim_link_get(struct sf_sim *sim, int from, int to,
 /* ------------------------------------------------------ transmission */
 
 #define SIM_IPV4_MIN 20
+#define SIM_IPV6_MIN 40
 
 /* The destination address of a datagram at least SIM_IPV4_MIN long. */
 static uint32_t dgram_dst(const uint8_t *d)
 {
     return (uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
            (uint32_t)d[18] << 8 | d[19];
+}
+
+/* The host a datagram is routed to by its destination address (IPv4:
+ * bytes 16..19, RFC 791 3.1; IPv6: bytes 24..39, RFC 8200 3): -1 if no
+ * host has it, -2 if it is too short for its version's header or neither
+ * version. The sim routes; the stacks check the rest of the header. */
+static int route(const struct sf_sim *sim, const uint8_t *d, size_t len)
+{
+    if (len >= SIM_IPV4_MIN && (d[0] >> 4) == 4)
+        return sf_sim_host_by_addr(sim, dgram_dst(d));
+    if (len >= SIM_IPV6_MIN && (d[0] >> 4) == 6)
+        return sf_sim_host_by_addr6(sim, d + 24);
+    return -2;
 }
 
 static void queue_copy(struct sf_sim *sim, int from, int to,
@@ -256,9 +277,10 @@ static void transmit(struct sf_sim *sim, int from, const uint8_t *d,
     struct sim_fate f = {.drop = SF_SIM_DROP_NONE};
     sim->stats.sent++;
     sim->stats.bytes_sent += len;
-    if (len < SIM_IPV4_MIN || (d[0] >> 4) != 4)
+    int to = route(sim, d, len);
+    if (to == -2)
         f.drop = SF_SIM_DROP_SHORT;
-    else if ((ev.peer = sf_sim_host_by_addr(sim, dgram_dst(d))) < 0)
+    else if ((ev.peer = to) < 0)
         f.drop = SF_SIM_DROP_NO_ROUTE;
     else if (sim->filter &&
              !sim->filter(sim->filter_ctx, sim, from, ev.peer, d, len, &extra))
@@ -321,6 +343,58 @@ static uint32_t next_free_ip(struct sf_sim *sim)
     return 0;
 }
 
+/* The by_addr6 key of an IPv6 address: a mix of both halves (bijective
+ * in each half, so addresses of one /64 never collide); bit 63 set so no
+ * key is 0. A lookup compares the whole address. */
+static uint64_t addr6_key(const uint8_t a[16])
+{
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = hi << 8 | a[i];
+        lo = lo << 8 | a[8 + i];
+    }
+    uint64_t x = lo;
+    x = sim_splitmix64(&x) ^ hi;
+    return sim_splitmix64(&x) | 1ull << 63;
+}
+
+static bool addr6_zero(const uint8_t a[16])
+{
+    static const uint8_t zero[16];
+    return memcmp(a, zero, 16) == 0;
+}
+
+/* The next fd00::N no host has (N from 1, skipping 0), into out. */
+static bool next_free_ip6(struct sf_sim *sim, uint8_t out[16])
+{
+    static const uint8_t base[16] = SF_SIM_NET6_BASE;
+    for (uint32_t n = 0; n < 0x20000u; n++) {
+        uint32_t k = sim->next_ip6++;
+        if (k == 0)
+            continue;
+        uint8_t a[16];
+        memcpy(a, base, 16);
+        for (int i = 0; i < 4; i++)
+            a[12 + i] = (uint8_t)(k >> (24 - 8 * i));
+        if (sim_map_get(&sim->by_addr6, addr6_key(a)) < 0) {
+            memcpy(out, a, 16);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An address a host may have (RFC 4291 2.5.2, 2.5.3, 2.7, 2.5.5.2): not
+ * ::, ::1, multicast or IPv4-mapped; the stack would drop datagrams to
+ * them. */
+static bool ip6_usable(const uint8_t a[16])
+{
+    static const uint8_t loop[16] = {[15] = 1};
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    return !addr6_zero(a) && memcmp(a, loop, 16) != 0 && a[0] != 0xff &&
+           memcmp(a, mapped, 12) != 0;
+}
+
 static int grow_hosts(struct sf_sim *sim)
 {
     if (sim->nhosts < sim->cap_hosts)
@@ -337,10 +411,33 @@ static int grow_hosts(struct sf_sim *sim)
 int sf_sim_add_host(struct sf_sim *sim, uint32_t ip,
                     const struct sf_stack_cfg *cfg)
 {
-    if (ip == 0 && (ip = next_free_ip(sim)) == 0)
+    return sf_sim_add_host_fam(sim, SF_SIM_HOST_V4 |
+                                        (sim->cfg.ipv6 ? SF_SIM_HOST_V6 : 0),
+                               ip, NULL, cfg);
+}
+
+int sf_sim_add_host_fam(struct sf_sim *sim, unsigned fams, uint32_t ip,
+                        const uint8_t *ip6, const struct sf_stack_cfg *cfg)
+{
+    bool v4 = fams & SF_SIM_HOST_V4, v6 = fams & SF_SIM_HOST_V6;
+    uint8_t a6[16] = {0};
+    if (!fams || (fams & ~(SF_SIM_HOST_V4 | SF_SIM_HOST_V6)) ||
+        (!v4 && ip) || (!v6 && ip6 && !addr6_zero(ip6)))
+        return SF_EINVAL;
+    if (v6 && ip6 && !addr6_zero(ip6)) {
+        if (!ip6_usable(ip6))
+            return SF_EINVAL;
+        memcpy(a6, ip6, 16);
+        if (sf_sim_host_by_addr6(sim, a6) >= 0 ||
+            sim_map_get(&sim->by_addr6, addr6_key(a6)) >= 0)
+            return SF_EADDRINUSE; /* (or, never seen, its key is taken) */
+    }
+    if (v4 && ip == 0 && (ip = next_free_ip(sim)) == 0)
         return SF_EADDRNOTAVAIL;
-    if (sim_map_get(&sim->by_addr, ip) >= 0)
+    if (v4 && sim_map_get(&sim->by_addr, ip) >= 0)
         return SF_EADDRINUSE;
+    if (v6 && addr6_zero(a6) && !next_free_ip6(sim, a6))
+        return SF_EADDRNOTAVAIL;
     if (grow_hosts(sim) || sim->nhosts >= INT32_MAX)
         return SF_ENOMEM;
     struct sim_host *h = calloc(1, sizeof *h);
@@ -349,9 +446,12 @@ int sf_sim_add_host(struct sf_sim *sim, uint32_t ip,
     h->sim = sim;
     h->id = (int)sim->nhosts;
     h->ip = ip;
+    h->has_ip6 = v6;
+    memcpy(h->ip6, a6, 16);
     h->timer_at = SF_TIME_NEVER;
     struct sf_stack_cfg c = cfg ? *cfg : sim->cfg.stack;
     c.addr = ip;
+    memcpy(c.addr6, a6, 16);
     c.output = host_output;
     c.output_ctx = h;
     c.trace = host_trace;
@@ -363,11 +463,14 @@ int sf_sim_add_host(struct sf_sim *sim, uint32_t ip,
         memcpy(c.seed + 8 * i, &v, 8);
     }
     int err = sf_stack_create(&c, sim->now, &h->st);
-    if (err || sim_map_put(&sim->by_addr, ip, h->id)) {
-        if (!err)
-            sf_stack_free(h->st);
+    if (!err && ((v4 && sim_map_put(&sim->by_addr, ip, h->id)) ||
+                 (v6 && sim_map_put(&sim->by_addr6, addr6_key(a6), h->id)))) {
+        sf_stack_free(h->st);
+        err = SF_ENOMEM; /* (a map that failed to grow holds nothing new) */
+    }
+    if (err) {
         free(h);
-        return err ? err : SF_ENOMEM;
+        return err;
     }
     sim->hosts[sim->nhosts++] = h;
     resched(sim, h);
@@ -391,7 +494,37 @@ uint32_t sf_sim_host_addr(const struct sf_sim *sim, int host)
 
 int sf_sim_host_by_addr(const struct sf_sim *sim, uint32_t ip)
 {
-    return sim_map_get(&sim->by_addr, ip);
+    return ip ? sim_map_get(&sim->by_addr, ip) : -1;
+}
+
+bool sf_sim_host_addr6(const struct sf_sim *sim, int host, uint8_t out[16])
+{
+    if (!host_ok(sim, host) || !sim->hosts[host]->has_ip6)
+        return false;
+    memcpy(out, sim->hosts[host]->ip6, 16);
+    return true;
+}
+
+struct sf_addr sf_sim_host_ip(const struct sf_sim *sim, int host, int family,
+                              uint16_t port)
+{
+    uint8_t a[16] = {0};
+    if (family != SF_AF_INET6)
+        return sf_addr4(sf_sim_host_addr(sim, host), port);
+    sf_sim_host_addr6(sim, host, a);
+    return sf_addr6(a, port);
+}
+
+int sf_sim_host_by_addr6(const struct sf_sim *sim, const uint8_t ip6[16])
+{
+    int h = sim_map_get(&sim->by_addr6, addr6_key(ip6));
+    return h >= 0 && memcmp(sim->hosts[h]->ip6, ip6, 16) == 0 ? h : -1;
+}
+
+int sf_sim_host_by_ip(const struct sf_sim *sim, const struct sf_addr *a)
+{
+    return a->family == SF_AF_INET6 ? sf_sim_host_by_addr6(sim, a->ip6)
+                                    : sf_sim_host_by_addr(sim, a->ip);
 }
 
 void sf_sim_touch(struct sf_sim *sim, int host)

@@ -1,6 +1,8 @@
 /* JSON event trace (see json.h). Every object has "t_ns" (virtual time in
  * nanoseconds), "event" and "host"/"host_name". Segments ("sent", "lost",
- * "delivered") add "from", "to", "src", "dst", "len_ip", "ttl", "ip_id",
+ * "delivered") add "from", "to", "src", "dst" ("198.18.0.1:80" or, over
+ * IPv6, "[fd00::1]:80"), "len_ip", "ttl", "ip_id" (over IPv6 "hop_limit"
+ * and "flow" instead),
  * "seq", "ack", "flags" (array), "win" (the header field), "win_scaled"
  * (the window in bytes: "win" shifted by the sender's RFC 7323 window
  * scale once both SYNs offered it, see io/wscale.h), "urp", "len",
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/dgram.h"
 #include "io/json.h"
 #include "io/wscale.h"
 #include "synfin/wire.h"
@@ -65,11 +68,10 @@ static void jkey(FILE *f, const char *k, const char *v)
     jstr(f, v);
 }
 
-static void jaddr(FILE *f, const char *k, uint32_t ip, uint16_t port)
+static void jaddr(FILE *f, const char *k, const struct sf_addr *a)
 {
-    char b[32];
-    struct sf_addr a = {.ip = ip, .port = port};
-    jkey(f, k, sf_addr_fmt(&a, b, sizeof b));
+    char b[SF_ADDR_STRLEN];
+    jkey(f, k, sf_addr_fmt(a, b, sizeof b));
 }
 
 static void jflags(FILE *f, uint8_t fl)
@@ -125,11 +127,9 @@ static void jnet(FILE *f, unsigned fl)
 static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
 {
     FILE *f = j->f;
-    struct sf_ipv4 ip;
-    struct sf_tcp t;
-    enum sf_drop e = sf_ipv4_parse(ev->dgram, ev->len, &ip);
-    if (!e)
-        e = sf_tcp_parse(&ip, &t);
+    struct dgram g;
+    const struct sf_tcp *tp = &g.t;
+    enum sf_drop e = dgram_parse(ev->dgram, ev->len, &g);
     fprintf(f, ",\"len_ip\":%zu", ev->len);
     jnet(f, ev->flags);
     if (e) {
@@ -137,18 +137,21 @@ static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
         jkey(f, "error", sf_drop_name(e));
         return;
     }
-    jaddr(f, "src", ip.src, t.sport);
-    jaddr(f, "dst", ip.dst, t.dport);
-    fprintf(f, ",\"ttl\":%u,\"ip_id\":%u,\"seq\":%u,\"ack\":%u", ip.ttl, ip.id,
-            t.seq, t.ack);
-    jflags(f, t.flags);
-    fprintf(f, ",\"win\":%u,\"win_scaled\":%u,\"urp\":%u,\"len\":%zu", t.win,
-            ws_window(&j->ws, ip.src, ip.dst, &t), t.urp, t.len);
+    jaddr(f, "src", &g.src);
+    jaddr(f, "dst", &g.dst);
+    if (g.v6)
+        fprintf(f, ",\"hop_limit\":%u,\"flow\":%u", g.ttl, (unsigned)g.flow);
+    else
+        fprintf(f, ",\"ttl\":%u,\"ip_id\":%u", g.ttl, g.id);
+    fprintf(f, ",\"seq\":%u,\"ack\":%u", tp->seq, tp->ack);
+    jflags(f, tp->flags);
+    fprintf(f, ",\"win\":%u,\"win_scaled\":%u,\"urp\":%u,\"len\":%zu", tp->win,
+            ws_window(&j->ws, &g.src, &g.dst, tp), tp->urp, tp->len);
     /* a SYN's options count when it is sent; an injected one (an old
      * duplicate a scenario stages) is no side's word */
     if (ev->kind == SF_SIM_EV_SEND && !(ev->flags & SF_SIM_F_INJECTED))
-        ws_learn(&j->ws, ip.src, &t);
-    jopts(f, &t.opt);
+        ws_learn(&j->ws, &g.src, tp);
+    jopts(f, &tp->opt);
 }
 
 static void jstack(FILE *f, const struct sf_trace_event *t)
@@ -158,8 +161,8 @@ static void jstack(FILE *f, const struct sf_trace_event *t)
         jkey(f, "from_state", sf_state_name(t->from));
         jkey(f, "to_state", sf_state_name(t->to));
         jkey(f, "cause", sf_cause_name(t->cause));
-        jaddr(f, "local", t->local.ip, t->local.port);
-        jaddr(f, "remote", t->remote.ip, t->remote.port);
+        jaddr(f, "local", &t->local);
+        jaddr(f, "remote", &t->remote);
         break;
     case SF_TRACE_DROP:
         jkey(f, "reason", sf_drop_name(t->drop));
@@ -167,8 +170,8 @@ static void jstack(FILE *f, const struct sf_trace_event *t)
         break;
     case SF_TRACE_TIMER:
         jkey(f, "timer", sf_timer_name(t->timer));
-        jaddr(f, "local", t->local.ip, t->local.port);
-        jaddr(f, "remote", t->remote.ip, t->remote.port);
+        jaddr(f, "local", &t->local);
+        jaddr(f, "remote", &t->remote);
         break;
     default:
         jkey(f, "text", t->note ? t->note : "");

@@ -15,6 +15,9 @@
 #ifndef DLT_IPV4
 #define DLT_IPV4 228
 #endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
 
 struct pcapw {
     pcap_t *p;
@@ -28,8 +31,9 @@ struct pcapw *pcapw_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    /* LINKTYPE_RAW: each record is an IPv4 datagram, which is what the
-     * simulated links carry. Nanoseconds keep the virtual clock exact. */
+    /* LINKTYPE_RAW: each record is an IP datagram, IPv4 or IPv6 by its
+     * version nibble, which is what the simulated links carry.
+     * Nanoseconds keep the virtual clock exact. */
     w->p = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535,
                                                 PCAP_TSTAMP_PRECISION_NANO);
     if (w->p)
@@ -74,7 +78,8 @@ struct pcapr {
 
 static bool dlt_known(int dlt)
 {
-    return dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_EN10MB ||
+    return dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 ||
+           dlt == DLT_EN10MB ||
            dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL ||
            dlt == DLT_LOOP;
 }
@@ -113,28 +118,43 @@ static unsigned be16(const uint8_t *b)
     return (unsigned)b[0] << 8 | b[1];
 }
 
-/* Offset of the IPv4 header in a frame of link type dlt, or -1 if the
- * frame carries something else. */
+/* An IP EtherType: IPv4 0x0800, IPv6 0x86DD (RFC 2464 3). */
+static bool ip_ethertype(unsigned t)
+{
+    return t == 0x0800 || t == 0x86DD;
+}
+
+/* A BSD loopback family: AF_INET is 2 everywhere; AF_INET6 is 24
+ * (NetBSD, OpenBSD), 28 (FreeBSD) or 30 (macOS), as libpcap's
+ * LINKTYPE_NULL notes (10, Linux's, never appears in these). */
+static bool ip_family(unsigned af)
+{
+    return af == 2 || af == 24 || af == 28 || af == 30;
+}
+
+/* Offset of the IP header (either version) in a frame of link type dlt,
+ * or -1 if the frame carries something else. */
 static long ip_offset(int dlt, const uint8_t *f, size_t n)
 {
-    if (dlt == DLT_RAW || dlt == DLT_IPV4)
-        return n >= 1 && f[0] >> 4 == 4 ? 0 : -1;
+    if (dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6)
+        return n >= 1 && (f[0] >> 4 == 4 || f[0] >> 4 == 6) ? 0 : -1;
     if (dlt == DLT_NULL || dlt == DLT_LOOP) {
-        /* A 4-byte address family in the writer's byte order: AF_INET is
-         * 2 everywhere. */
+        /* A 4-byte address family in the writer's byte order. */
         if (n < 4)
             return -1;
-        return (f[0] == 2 && !f[3]) || (f[3] == 2 && !f[0]) ? 4 : -1;
+        return (ip_family(f[0]) && !f[1] && !f[2] && !f[3]) ||
+                       (ip_family(f[3]) && !f[0] && !f[1] && !f[2])
+                   ? 4 : -1;
     }
     if (dlt == DLT_LINUX_SLL)
-        return n >= 16 && be16(f + 14) == 0x0800 ? 16 : -1;
+        return n >= 16 && ip_ethertype(be16(f + 14)) ? 16 : -1;
     if (dlt == DLT_LINUX_SLL2)
-        return n >= 20 && be16(f) == 0x0800 ? 20 : -1;
+        return n >= 20 && ip_ethertype(be16(f)) ? 20 : -1;
     /* Ethernet, skipping 802.1Q / 802.1ad tags. */
     size_t off = 12;
     while (off + 2 <= n && (be16(f + off) == 0x8100 || be16(f + off) == 0x88a8))
         off += 4;
-    return off + 2 <= n && be16(f + off) == 0x0800 ? (long)off + 2 : -1;
+    return off + 2 <= n && ip_ethertype(be16(f + off)) ? (long)off + 2 : -1;
 }
 
 int pcapr_next(struct pcapr *r, struct pcap_pkt *p, char *err, size_t errlen)
@@ -152,7 +172,8 @@ int pcapr_next(struct pcapr *r, struct pcap_pkt *p, char *err, size_t errlen)
         }
         r->frames++;
         long off = ip_offset(r->dlt, f, h->caplen);
-        if (off < 0 || (size_t)off >= h->caplen || f[off] >> 4 != 4) {
+        if (off < 0 || (size_t)off >= h->caplen ||
+            (f[off] >> 4 != 4 && f[off] >> 4 != 6)) {
             r->skipped++;
             continue;
         }

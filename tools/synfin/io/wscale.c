@@ -4,16 +4,27 @@
 #include <stdlib.h>
 
 struct ws_side {
-    uint64_t key; /* address << 16 | port, plus 1 << 48 when in use */
+    /* IPv4: address << 16 | port, plus 1 << 48 when in use; IPv6: a hash
+     * of address and port with bit 63 set (a collision would only show
+     * one side's window with the other's shift) */
+    uint64_t key;
     bool offered; /* its latest SYN carried Window Scale */
     uint8_t shift;
 };
 
 #define WS_USED (1ull << 48)
 
-static uint64_t key_of(uint32_t ip, uint16_t port)
+static uint64_t key_of(const struct sf_addr *a, uint16_t port)
 {
-    return WS_USED | (uint64_t)ip << 16 | port;
+    if (a->family != SF_AF_INET6)
+        return WS_USED | (uint64_t)a->ip << 16 | port;
+    uint64_t h = 0xcbf29ce484222325ull ^ port; /* FNV-1a, then a mix */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ a->ip6[i]) * 0x100000001b3ull;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return h | 1ull << 63;
 }
 
 static size_t slot(uint64_t key, size_t cap)
@@ -53,7 +64,8 @@ static bool grow(struct ws_track *w)
     return true;
 }
 
-void ws_learn(struct ws_track *w, uint32_t src, const struct sf_tcp *t)
+void ws_learn(struct ws_track *w, const struct sf_addr *src,
+              const struct sf_tcp *t)
 {
     if (!(t->flags & SF_SYN))
         return;
@@ -75,8 +87,8 @@ void ws_learn(struct ws_track *w, uint32_t src, const struct sf_tcp *t)
     s->shift = t->opt.wscale > 14 ? 14 : t->opt.wscale;
 }
 
-uint32_t ws_window(const struct ws_track *w, uint32_t src, uint32_t dst,
-                   const struct sf_tcp *t)
+uint32_t ws_window(const struct ws_track *w, const struct sf_addr *src,
+                   const struct sf_addr *dst, const struct sf_tcp *t)
 {
     /* RFC 7323 2.2: the window of a SYN or SYN-ACK is never scaled */
     if (t->flags & SF_SYN)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "synfin/synfin.h"
 #include "synfin/wire.h"
 
 struct ws_side;
@@ -26,14 +27,16 @@ struct ws_track {
     size_t n, cap;
 };
 
-/* Notes the SYN (or SYN-ACK) t that src sent: its Window Scale option or
- * its absence. Other segments are ignored. */
-void ws_learn(struct ws_track *w, uint32_t src, const struct sf_tcp *t);
+/* Notes the SYN (or SYN-ACK) t that src (its address, of either family;
+ * the port is t's) sent: its Window Scale option or its absence. Other
+ * segments are ignored. */
+void ws_learn(struct ws_track *w, const struct sf_addr *src,
+              const struct sf_tcp *t);
 /* The window of t, sent from src to dst, in bytes: the field shifted by
  * src's shift if both sides offered the option and t has no SYN; else
  * the field. */
-uint32_t ws_window(const struct ws_track *w, uint32_t src, uint32_t dst,
-                   const struct sf_tcp *t);
+uint32_t ws_window(const struct ws_track *w, const struct sf_addr *src,
+                   const struct sf_addr *dst, const struct sf_tcp *t);
 void ws_track_free(struct ws_track *w);
 
 #endif

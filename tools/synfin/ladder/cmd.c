@@ -1,12 +1,13 @@
 /* synfin ladder FILE: the ladder diagram of one TCP connection in a pcap
  * or pcapng capture, with both sides' states inferred from the segments
- * (infer.c). Reads every IPv4 TCP segment, groups them by connection,
- * lists the connections or draws one. */
+ * (infer.c). Reads every TCP segment over IPv4 or IPv6, groups them by
+ * connection, lists the connections or draws one. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmds.h"
+#include "io/dgram.h"
 #include "io/pcap.h"
 #include "ladder/infer.h"
 #include "ladder/ladder.h"
@@ -17,13 +18,14 @@ struct cap_seg {
     sf_time_t t;
     uint8_t *d; /* the datagram, checksums recomputed */
     size_t len;
+    size_t off; /* of the TCP header */
     int conn;
     bool fixed; /* its checksum was wrong (offload) or it was cut short */
 };
 
 struct conn {
-    uint32_t ip[2];     /* [0]: the client (first SYN sender, else first source) */
-    uint16_t port[2];
+    /* [0]: the client (first SYN sender, else first source); with ports */
+    struct sf_addr a[2];
     unsigned long segs, bytes;
     bool syn, synack, fin, rst, passive, server_syn;
     sf_time_t first, last;
@@ -134,12 +136,36 @@ static void put16(uint8_t *b, unsigned v)
     b[1] = (uint8_t)v;
 }
 
+/* fix_datagram for IPv6 (no header checksum): the payload length cut to
+ * the bytes captured, the TCP checksum over the RFC 8200 8.1
+ * pseudo-header (source, destination, upper-layer length, next header). */
+static bool fix_datagram6(uint8_t *d, size_t len, size_t off)
+{
+    uint8_t old[2];
+    bool cut = 40 + (size_t)be16(d + 4) > len;
+    if (cut)
+        put16(d + 4, (unsigned)(len - 40));
+    uint8_t *t = d + off;
+    size_t tl = 40 + (size_t)be16(d + 4) - off;
+    memcpy(old, t + 16, 2);
+    uint8_t ph[40] = {0};
+    memcpy(ph, d + 8, 32);
+    ph[34] = (uint8_t)(tl >> 8);
+    ph[35] = (uint8_t)tl;
+    ph[39] = SF_IPPROTO_TCP_NUM;
+    put16(t + 16, 0);
+    put16(t + 16, sf_csum_fold(sf_csum_add(sf_csum_add(0, ph, 40), t, tl)));
+    return cut || memcmp(old, t + 16, 2);
+}
+
 /* Recomputes both checksums: captures on Linux loopback (and any NIC with
  * checksum offload) record segments before the checksum is filled in. A
  * datagram cut short by the snaplen gets its lengths cut to match. Returns
  * true if anything changed. */
-static bool fix_datagram(uint8_t *d, size_t len)
+static bool fix_datagram(uint8_t *d, size_t len, size_t off)
 {
+    if (d[0] >> 4 == 6)
+        return fix_datagram6(d, len, off);
     size_t ihl = (size_t)(d[0] & 15) * 4;
     uint8_t old[4] = {d[10], d[11], 0, 0};
     bool cut = be16(d + 2) > len;
@@ -160,9 +186,42 @@ static bool fix_datagram(uint8_t *d, size_t len)
     return cut || memcmp(old, d + 10, 2) || memcmp(old + 2, t + 16, 2);
 }
 
-/* A TCP segment worth keeping: IPv4, unfragmented, whole TCP header. */
-static bool tcp_ok(const uint8_t *d, size_t len)
+/* The extension headers of RFC 8200 4 walked to reach TCP (their length
+ * in 8-octet units after the first 8, 4.3): Hop-by-Hop, Routing,
+ * Destination Options, and a Fragment header that holds the whole
+ * datagram (offset 0, M 0; RFC 8200 4.5). More than 8, or anything else
+ * (a real fragment, ESP, AH), and the datagram is not drawn. */
+static bool tcp6_at(const uint8_t *d, size_t len, size_t *off)
 {
+    size_t end = 40 + (size_t)be16(d + 4), o = 40;
+    uint8_t nh = d[6];
+    if (end > len)
+        end = len; /* cut by the snaplen */
+    for (int i = 0; i < 8 && nh != SF_IPPROTO_TCP_NUM; i++) {
+        if (o + 8 > end)
+            return false;
+        if (nh == 44 && (be16(d + o + 2) & 0xfff9) != 0) /* a fragment */
+            return false;
+        if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
+            return false;
+        size_t l = nh == 44 ? 8 : ((size_t)d[o + 1] + 1) * 8;
+        nh = d[o];
+        o += l;
+    }
+    if (nh != SF_IPPROTO_TCP_NUM || o + 20 > end ||
+        o + (size_t)(d[o + 12] >> 4) * 4 > end)
+        return false;
+    *off = o;
+    return true;
+}
+
+/* A TCP segment worth keeping: IPv4 unfragmented or IPv6 (tcp6_at), whole
+ * TCP header; *off: where it starts. */
+static bool tcp_ok(const uint8_t *d, size_t len, size_t *off)
+{
+    if (len >= 40 && d[0] >> 4 == 6)
+        return tcp6_at(d, len, off);
+    *off = len >= 1 ? (size_t)(d[0] & 15) * 4 : 0;
     if (len < 20 || d[0] >> 4 != 4 || (d[0] & 15) < 5 || d[9] != 6)
         return false;
     size_t ihl = (size_t)(d[0] & 15) * 4, tot = be16(d + 2);
@@ -172,15 +231,28 @@ static bool tcp_ok(const uint8_t *d, size_t len)
     return end >= ihl + 20 && end >= ihl + (size_t)(d[ihl + 12] >> 4) * 4;
 }
 
-static int conn_of(struct cap *c, const uint8_t *d)
+/* The source and destination of a kept datagram, with the TCP ports. */
+static void ends(const uint8_t *d, size_t off, struct sf_addr *s,
+                 struct sf_addr *t)
 {
-    size_t ihl = (size_t)(d[0] & 15) * 4;
-    uint32_t s = be32(d + 12), t = be32(d + 16);
-    unsigned sp = be16(d + ihl), tp = be16(d + ihl + 2);
+    unsigned sp = be16(d + off), tp = be16(d + off + 2);
+    if (d[0] >> 4 == 6) {
+        *s = sf_addr6(d + 8, (uint16_t)sp);
+        *t = sf_addr6(d + 24, (uint16_t)tp);
+    } else {
+        *s = sf_addr4(be32(d + 12), (uint16_t)sp);
+        *t = sf_addr4(be32(d + 16), (uint16_t)tp);
+    }
+}
+
+static int conn_of(struct cap *c, const uint8_t *d, size_t off)
+{
+    struct sf_addr s, t;
+    ends(d, off, &s, &t);
     for (int i = 0; i < c->nc; i++) {
         struct conn *k = &c->c[i];
-        if ((k->ip[0] == s && k->port[0] == sp && k->ip[1] == t && k->port[1] == tp) ||
-            (k->ip[1] == s && k->port[1] == sp && k->ip[0] == t && k->port[0] == tp))
+        if ((sf_addr_eq(&k->a[0], &s) && sf_addr_eq(&k->a[1], &t)) ||
+            (sf_addr_eq(&k->a[1], &s) && sf_addr_eq(&k->a[0], &t)))
             return i;
     }
     if (c->nc == c->ccap) {
@@ -191,14 +263,14 @@ static int conn_of(struct cap *c, const uint8_t *d)
         c->c = p;
         c->ccap = cap;
     }
-    c->c[c->nc] = (struct conn){.ip = {s, t},
-                                .port = {(uint16_t)sp, (uint16_t)tp}};
+    c->c[c->nc] = (struct conn){.a = {s, t}};
     return c->nc++;
 }
 
 static int add_seg(struct cap *c, const struct pcap_pkt *p)
 {
-    if (!tcp_ok(p->ip, p->len)) {
+    size_t off;
+    if (!tcp_ok(p->ip, p->len, &off)) {
         c->not_tcp++;
         return 0;
     }
@@ -210,14 +282,17 @@ static int add_seg(struct cap *c, const struct pcap_pkt *p)
         c->s = s;
         c->cap = cap;
     }
-    size_t tot = be16(p->ip + 2), len = tot < p->len ? tot : p->len;
+    size_t tot = p->ip[0] >> 4 == 6 ? 40 + (size_t)be16(p->ip + 4)
+                                    : be16(p->ip + 2);
+    size_t len = tot < p->len ? tot : p->len;
     struct cap_seg *s = &c->s[c->n];
-    if (!(s->d = malloc(len)) || (s->conn = conn_of(c, p->ip)) < 0)
+    if (!(s->d = malloc(len)) || (s->conn = conn_of(c, p->ip, off)) < 0)
         return free(s->d), -1;
     memcpy(s->d, p->ip, len);
     s->len = len;
+    s->off = off;
     s->t = p->t;
-    s->fixed = fix_datagram(s->d, len);
+    s->fixed = fix_datagram(s->d, len, off);
     c->fixed += s->fixed;
     c->n++;
     return 0;
@@ -245,7 +320,8 @@ static int read_capture(const char *file, struct cap *c)
     if (rc == 1)
         return fail("out of memory", NULL) - 1;
     if (!c->n) {
-        fprintf(stderr, "synfin ladder: %s: no TCP over IPv4 in %lu frame%s\n",
+        fprintf(stderr, "synfin ladder: %s: no TCP over IPv4 or IPv6 in %lu "
+                "frame%s\n",
                 file, c->frames, c->frames == 1 ? "" : "s");
         return 1;
     }
@@ -256,13 +332,14 @@ static int read_capture(const char *file, struct cap *c)
 
 static uint8_t seg_flags(const struct cap_seg *s)
 {
-    return s->d[(size_t)(s->d[0] & 15) * 4 + 13];
+    return s->d[s->off + 13];
 }
 
 static bool from_side0(const struct conn *k, const struct cap_seg *s)
 {
-    size_t ihl = (size_t)(s->d[0] & 15) * 4;
-    return be32(s->d + 12) == k->ip[0] && be16(s->d + ihl) == k->port[0];
+    struct sf_addr src, dst;
+    ends(s->d, s->off, &src, &dst);
+    return sf_addr_eq(&src, &k->a[0]);
 }
 
 /* Makes side 0 the client (the first bare SYN's sender) and notes what
@@ -276,13 +353,11 @@ static void summarize(struct cap *c)
         if (!k->segs++)
             k->first = s->t;
         k->last = s->t;
-        size_t ihl = (size_t)(s->d[0] & 15) * 4;
-        k->bytes += s->len - ihl - (size_t)(s->d[ihl + 12] >> 4) * 4;
+        k->bytes += s->len - s->off - (size_t)(s->d[s->off + 12] >> 4) * 4;
         if ((f & (SF_SYN | SF_ACK)) == SF_SYN && !k->syn && !from_side0(k, s)) {
-            uint32_t ip = k->ip[0];
-            uint16_t port = k->port[0];
-            k->ip[0] = k->ip[1], k->port[0] = k->port[1];
-            k->ip[1] = ip, k->port[1] = port;
+            struct sf_addr a = k->a[0];
+            k->a[0] = k->a[1];
+            k->a[1] = a;
         }
         bool srv = !from_side0(k, s);
         k->syn |= (f & (SF_SYN | SF_ACK)) == SF_SYN;
@@ -294,17 +369,25 @@ static void summarize(struct cap *c)
     }
 }
 
+/* The connections, one a line; the address columns as wide as the
+ * longest address (21 for IPv4, up to 53 for IPv6), never cut. */
 static void list_conns(const struct cap *c, FILE *f)
 {
-    fprintf(f, "%4s  %-21s    %-21s %6s %9s %10s  %s\n", "conn", "client",
-            "server", "segs", "bytes", "seconds", "seen");
+    int w = 21;
+    for (int i = 0; i < c->nc; i++)
+        for (int s = 0; s < 2; s++) {
+            char a[SF_ADDR_STRLEN];
+            int n = (int)strlen(sf_addr_fmt(&c->c[i].a[s], a, sizeof a));
+            w = n > w ? n : w;
+        }
+    fprintf(f, "%4s  %-*s    %-*s %6s %9s %10s  %s\n", "conn", w, "client",
+            w, "server", "segs", "bytes", "seconds", "seen");
     for (int i = 0; i < c->nc; i++) {
         const struct conn *k = &c->c[i];
-        char a[32], b[32];
-        struct sf_addr x = {.ip = k->ip[0], .port = k->port[0]};
-        struct sf_addr y = {.ip = k->ip[1], .port = k->port[1]};
-        fprintf(f, "%4d  %-21s -> %-21s %6lu %9lu %10.3f  %s%s%s%s\n", i + 1,
-                sf_addr_fmt(&x, a, sizeof a), sf_addr_fmt(&y, b, sizeof b),
+        char a[SF_ADDR_STRLEN], b[SF_ADDR_STRLEN];
+        fprintf(f, "%4d  %-*s -> %-*s %6lu %9lu %10.3f  %s%s%s%s\n", i + 1,
+                w, sf_addr_fmt(&k->a[0], a, sizeof a),
+                w, sf_addr_fmt(&k->a[1], b, sizeof b),
                 k->segs, k->bytes, (double)(k->last - k->first) / (double)SF_SEC,
                 k->syn ? "SYN " : "(no SYN: mid-connection) ",
                 k->synack ? "SYN,ACK " : "", k->fin ? "FIN " : "",
@@ -336,7 +419,7 @@ static void on_state(void *ctx, int side, enum sf_state from, enum sf_state to,
 static void draw_conn(const struct cap *c, int ci, struct draw *d)
 {
     const struct conn *k = &c->c[ci];
-    bool self = k->ip[0] == k->ip[1] && k->port[0] == k->port[1];
+    bool self = sf_addr_eq(&k->a[0], &k->a[1]);
     struct infer in;
     sf_time_t t0 = k->first;
     d->t = 0;
@@ -349,17 +432,16 @@ static void draw_conn(const struct cap *c, int ci, struct draw *d)
         const struct cap_seg *s = &c->s[i];
         if (s->conn != ci)
             continue;
-        struct sf_ipv4 ip;
-        struct sf_tcp t;
+        struct dgram g;
         int from = self ? 0 : !from_side0(k, s);
         d->t = s->t >= t0 ? s->t - t0 : 0;
-        bool ok = !sf_ipv4_parse(s->d, s->len, &ip) && !sf_tcp_parse(&ip, &t);
+        bool ok = !dgram_parse(s->d, s->len, &g);
         if (ok && k->syn)
-            infer_send(&in, from, &t);
+            infer_send(&in, from, &g.t);
         ladder_segment(d->lad, d->t, from, self ? 0 : 1 - from, s->d, s->len,
                        d->t, NULL, LADDER_CAPTURED);
         if (ok && k->syn)
-            infer_recv(&in, from, &t);
+            infer_recv(&in, from, &g.t);
     }
 }
 
@@ -377,10 +459,10 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
     snprintf(title, sizeof title, "synfin ladder · %s · connection %d of %d · "
              "%lu segments · states inferred", base, ci + 1, c->nc, k->segs);
     ladder_title(lad, title);
-    bool self = k->ip[0] == k->ip[1] && k->port[0] == k->port[1];
-    ladder_column(lad, self ? "host" : "client", k->ip[0]);
+    bool self = sf_addr_eq(&k->a[0], &k->a[1]);
+    ladder_column(lad, self ? "host" : "client", &k->a[0]);
     if (!self)
-        ladder_column(lad, "server", k->ip[1]);
+        ladder_column(lad, "server", &k->a[1]);
     struct draw d = {.lad = lad};
     draw_conn(c, ci, &d);
     if (!o->quiet)

@@ -54,7 +54,7 @@ struct ladder_view {
     const char *title;
     int ncols;
     const char *name[2];
-    uint32_t ip[2];
+    struct sf_addr ip[2]; /* either family; the port is port[] */
     uint16_t port[2];
     const struct ladder_row *rows;
     size_t n;
@@ -68,8 +68,11 @@ void ladder_free(struct ladder *l);
 /* A title line printed above the diagram. */
 void ladder_title(struct ladder *l, const char *title);
 /* Adds a lifeline (at most 2: the diagram is drawn between two hosts, or
- * around one for a host talking to itself). Returns its number or -1. */
-int ladder_column(struct ladder *l, const char *name, uint32_t ip);
+ * around one for a host talking to itself) headed by its name and address
+ * (either family; the port is learnt from the segments). Returns its
+ * number or -1. */
+int ladder_column(struct ladder *l, const char *name,
+                  const struct sf_addr *ip);
 
 /* A datagram sent at `sent` from column `from` to column `to`. lost is
  * NULL if it arrives at `arrive`, otherwise why it does not. */

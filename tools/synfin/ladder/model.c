@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/dgram.h"
 #include "io/wscale.h"
 #include "ladder/ladder_int.h"
 #include "synfin/wire.h"
 
 /* What the explainer remembers about one side of a connection. */
 struct endpoint {
-    uint32_t ip;
-    uint16_t port;
+    struct sf_addr addr; /* with the port */
     bool has_isn, fin_sent, got_synack, hs_acked;
     uint32_t isn, fin_seq;
 };
@@ -24,7 +24,7 @@ struct ladder {
     char title[200];
     int ncols;
     char colname[2][64];
-    uint32_t colip[2];
+    struct sf_addr colip[2];
     uint16_t colport[2];
     struct ladder_row *rows;
     size_t n, cap;
@@ -59,12 +59,14 @@ void ladder_title(struct ladder *l, const char *title)
     snprintf(l->title, sizeof l->title, "%s", title);
 }
 
-int ladder_column(struct ladder *l, const char *name, uint32_t ip)
+int ladder_column(struct ladder *l, const char *name,
+                  const struct sf_addr *ip)
 {
     if (l->ncols >= 2)
         return -1;
     snprintf(l->colname[l->ncols], sizeof l->colname[0], "%s", name);
-    l->colip[l->ncols] = ip;
+    l->colip[l->ncols] = *ip;
+    l->colip[l->ncols].port = 0;
     return l->ncols++;
 }
 
@@ -102,16 +104,15 @@ static void explain(struct ladder *l, struct ladder_row *r, enum explain_key k)
 
 /* ---------------------------------------------------------- segments */
 
-static struct endpoint *endpoint(struct ladder *l, uint32_t ip, uint16_t port)
+static struct endpoint *endpoint(struct ladder *l, const struct sf_addr *a)
 {
     for (int i = 0; i < l->nep; i++)
-        if (l->ep[i].ip == ip && l->ep[i].port == port)
+        if (sf_addr_eq(&l->ep[i].addr, a))
             return &l->ep[i];
     struct endpoint *e = &l->ep[l->nep < LADDER_MAX_EP ? l->nep++
                                                        : LADDER_MAX_EP - 1];
     memset(e, 0, sizeof *e);
-    e->ip = ip;
-    e->port = port;
+    e->addr = *a;
     return e;
 }
 
@@ -266,25 +267,24 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
     r->lost = lost != NULL;
     r->arrive = lost || (flags & LADDER_CAPTURED) ? sent : arrive;
     seg_note(r, arrive, lost);
-    struct sf_ipv4 ip;
-    struct sf_tcp t;
-    if (sf_ipv4_parse(dgram, len, &ip) != SF_DROP_NONE ||
-        sf_tcp_parse(&ip, &t) != SF_DROP_NONE) {
+    struct dgram g;
+    const struct sf_tcp *tp = &g.t;
+    if (dgram_parse(dgram, len, &g) != SF_DROP_NONE) {
         snprintf(r->text, sizeof r->text, "(not a valid TCP segment, %zu bytes)",
                  len);
         return;
     }
     if (!l->colport[from])
-        l->colport[from] = t.sport;
+        l->colport[from] = tp->sport;
     if (!l->colport[to] && to != from)
-        l->colport[to] = t.dport;
-    struct endpoint *src = endpoint(l, ip.src, t.sport);
-    struct endpoint *dst = endpoint(l, ip.dst, t.dport);
-    if (!(flags & LADDER_OLD) && (t.flags & SF_SYN)) {
+        l->colport[to] = tp->dport;
+    struct endpoint *src = endpoint(l, &g.src);
+    struct endpoint *dst = endpoint(l, &g.dst);
+    if (!(flags & LADDER_OLD) && (tp->flags & SF_SYN)) {
         src->has_isn = true; /* label this SYN relative to itself */
-        src->isn = t.seq;
+        src->isn = tp->seq;
     }
-    seg_label(l, r, &t, ws_window(&l->ws, ip.src, ip.dst, &t), src, dst);
+    seg_label(l, r, tp, ws_window(&l->ws, &g.src, &g.dst, tp), src, dst);
     if (lost)
         explain(l, r, EX_LOST);
     else if (flags & LADDER_CORRUPTED)
@@ -293,10 +293,10 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
         explain(l, r, EX_DUP);
     else if (flags & LADDER_REORDERED)
         explain(l, r, EX_REORDER);
-    explain_seg(l, r, &t, src, dst);
-    learn(l, r, &t, src, dst);
+    explain_seg(l, r, tp, src, dst);
+    learn(l, r, tp, src, dst);
     if (!(flags & LADDER_OLD)) /* an old duplicate SYN says nothing now */
-        ws_learn(&l->ws, ip.src, &t);
+        ws_learn(&l->ws, &g.src, tp);
 }
 
 /* ------------------------------------------------------ other rows */

@@ -314,11 +314,14 @@ static void draw_header(const struct pen *p, const struct ladder_view *v, int aw
     }
     char name[2][96];
     for (int c = 0; c < v->ncols; c++) {
-        char a[32];
-        struct sf_addr ad = {.ip = v->ip[c], .port = v->port[c]};
-        sf_addr_fmt(&ad, a, sizeof a);
-        if (!v->port[c])
-            *strrchr(a, ':') = 0;
+        char a[SF_ADDR_STRLEN];
+        struct sf_addr ad = v->ip[c];
+        ad.port = v->port[c];
+        /* RFC 5952 text; with a port, IPv6 in brackets (RFC 3986) */
+        if (v->port[c])
+            sf_addr_fmt(&ad, a, sizeof a);
+        else
+            sf_addr_ip_fmt(&ad, a, sizeof a);
         snprintf(name[c], sizeof name[c], "%s %s", v->name[c], a);
     }
     ink(p, C_DIM);

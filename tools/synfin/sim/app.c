@@ -67,7 +67,7 @@ static void client_step(struct run *r, int h)
         a->connected = true;
     }
     if (a->role == R_CLIENT && !a->req_sent) {
-        sf_send(stk(r, h), a->sd, REQUEST, strlen(REQUEST), 0);
+        sf_send(stk(r, h), a->sd, r->request, strlen(r->request), 0);
         a->req_sent = true;
         if (a->cm == CM_SHUT_AFTER_REQUEST)
             sf_shutdown(stk(r, h), a->sd, SF_SHUT_WR);
@@ -100,7 +100,7 @@ static void server_step(struct run *r, int h)
         return;
     bool had_eof = a->eof;
     app_read(r, h);
-    if (a->respond && !a->resp_sent && a->got >= strlen(REQUEST)) {
+    if (a->respond && !a->resp_sent && a->got >= strlen(r->request)) {
         char resp[512];
         make_response(resp, sizeof resp);
         sf_send(stk(r, h), a->sd, resp, response_len(), 0);

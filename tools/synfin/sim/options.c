@@ -130,7 +130,9 @@ static const struct opt sim_opts_table[] = {
     {.name = "--lang", .kind = OPT_ENUM, .off = OFF(zh), .as = OPT_AS_BOOL,
      .choices = langs, .why = "language must be en or zh", .arg = "en|zh",
      .help = "language of --explain"},
-    FILE_OPT("--pcap", pcap, "write the capture (libpcap, raw IPv4, ns times)"),
+    FILE_OPT("--pcap", pcap, "write the capture (libpcap, raw IP, ns times)"),
+    FLAG("--ipv6", ipv6, 1, "IPv6-only hosts (fd00::1, ::2, ...): the\n"
+                            "scenario, many or bulk over IPv6"),
     {.name = "--capture", .kind = OPT_ENUM, .off = OFF(capture), .as = OPT_AS_INT,
      .choices = capture_at, .vals = capture_host, .flags = OPT_F_SETS,
      .set_off = OFF(capture_set), .why = "must be wire, client or server",

@@ -34,11 +34,21 @@ static int build(struct run *r)
         return 1;
     r->nh = r->sc->nhosts;
     static const char *const names[2][2] = {{"host", ""}, {"client", "server"}};
+    /* --ipv6: IPv6-only hosts (fd00::1, ::2), so nothing can go by IPv4 */
+    unsigned fams = r->o.ipv6 ? SF_SIM_HOST_V6 : SF_SIM_HOST_V4;
     for (int h = 0; h < r->nh; h++) {
-        if (sf_sim_add_host(r->sim, 0, NULL) != h)
+        if (sf_sim_add_host_fam(r->sim, fams, 0, NULL, NULL) != h)
             return 1;
-        ladder_column(r->lad, names[r->nh - 1][h], sf_sim_host_addr(r->sim, h));
+        struct sf_addr a = host_addr(r, h, 0);
+        ladder_column(r->lad, names[r->nh - 1][h], &a);
     }
+    /* The request names the server (RFC 9110 7.2: an IPv6 literal in
+     * brackets, RFC 3986 3.2.2) */
+    char srv[SF_ADDR_STRLEN];
+    struct sf_addr sa = host_addr(r, r->nh - 1, 0);
+    sf_addr_ip_fmt(&sa, srv, sizeof srv);
+    snprintf(r->request, sizeof r->request, "GET / HTTP/1.0\r\nHost: %s%s%s"
+             "\r\n\r\n", r->o.ipv6 ? "[" : "", srv, r->o.ipv6 ? "]" : "");
     sf_sim_set_trace(r->sim, on_event, r);
     sf_sim_set_app(r->sim, app_hook, r);
     r->sc->setup(r);
@@ -131,10 +141,10 @@ static int run_scenario(struct run *r)
 {
     char title[200];
     snprintf(title, sizeof title,
-             "synfin sim · %s · %s · seed %llu · delay %.3g ms%s",
+             "synfin sim · %s · %s · seed %llu · delay %.3g ms%s%s",
              r->sc->name, r->sc->desc, (unsigned long long)r->o.seed,
              (double)r->o.link.delay / (double)SF_MSEC,
-             r->o.link.loss > 0 ? " · lossy" : "");
+             r->o.link.loss > 0 ? " · lossy" : "", r->o.ipv6 ? " · IPv6" : "");
     ladder_title(r->lad, title);
     if (build(r)) {
         fprintf(stderr, "synfin sim: cannot build the network\n");

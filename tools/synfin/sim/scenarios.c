@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/dgram.h"
 #include "ladder/ladder.h"
 #include "sim/sim_int.h"
 #include "synfin/wire.h"
@@ -15,7 +16,7 @@ static void do_listen(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr local = {.port = 80};
+    struct sf_addr local = any_addr(r, 80);
     r->app[h].lsd = sf_socket(st);
     if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
         r->app[h].err = SF_EINVAL;
@@ -28,7 +29,7 @@ static void do_connect(void *ctx, struct sf_sim *sim, int h)
     struct app *a = &r->app[h];
     a->sd = sf_socket(st);
     if (a->role == R_PEER) { /* a fixed port, to be connected to */
-        struct sf_addr local = {.port = (uint16_t)(5000 + h)};
+        struct sf_addr local = any_addr(r, (uint16_t)(5000 + h));
         sf_bind(st, a->sd, &local);
     }
     if (a->keepalive) {
@@ -56,9 +57,8 @@ static void do_close(void *ctx, struct sf_sim *sim, int h)
 static void client_server_at(struct run *r, uint16_t port, enum close_mode cm,
                              sf_time_t t)
 {
-    uint32_t srv = sf_sim_host_addr(r->sim, 1);
     r->app[0] = (struct app){.role = R_CLIENT, .cm = cm, .lsd = -1, .sd = -1,
-                             .remote = {.ip = srv, .port = port},
+                             .remote = host_addr(r, 1, port),
                              .close_on_eof = true};
     r->app[1] = (struct app){.role = R_SERVER, .lsd = -1, .sd = -1,
                              .respond = true, .close_on_eof = true};
@@ -109,8 +109,7 @@ static void setup_sim_open(struct run *r)
     for (int h = 0; h < 2; h++) {
         r->app[h] = (struct app){.role = R_PEER, .lsd = -1, .sd = -1,
                                  .close_on_eof = true};
-        r->app[h].remote.ip = sf_sim_host_addr(r->sim, 1 - h);
-        r->app[h].remote.port = (uint16_t)(5000 + 1 - h);
+        r->app[h].remote = host_addr(r, 1 - h, (uint16_t)(5000 + 1 - h));
         sf_sim_at(r->sim, 0, h, do_connect, r);
     }
     sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
@@ -119,8 +118,7 @@ static void setup_sim_open(struct run *r)
 static void setup_self(struct run *r)
 {
     r->app[0] = (struct app){.role = R_PEER, .lsd = -1, .sd = -1,
-                             .remote = {.ip = sf_sim_host_addr(r->sim, 0),
-                                        .port = 5000}};
+                             .remote = host_addr(r, 0, 5000)};
     sf_sim_at(r->sim, 0, 0, do_connect, r);
     sf_sim_at(r->sim, 100 * SF_MSEC, 0, do_close, r);
 }
@@ -128,9 +126,10 @@ static void setup_self(struct run *r)
 /* Flags and payload length of a datagram, or -1 if it is not TCP. */
 static int seg_flags(const uint8_t *d, size_t len, struct sf_tcp *t)
 {
-    struct sf_ipv4 ip;
-    if (sf_ipv4_parse(d, len, &ip) || sf_tcp_parse(&ip, t))
+    struct dgram g;
+    if (dgram_parse(d, len, &g))
         return -1;
+    *t = g.t;
     return t->flags;
 }
 
@@ -199,12 +198,14 @@ static void send_old_syn(void *ctx, struct sf_sim *sim, int h)
     struct sf_tcp_info ti;
     if (sf_tcp_info(sf_sim_host_stack(sim, h), r->app[h].sd, &ti))
         return;
-    struct sf_ipv4 ip = {.src = ti.local.ip, .dst = ti.remote.ip, .ttl = 64};
+    /* the MSS the SYN would carry over its family (IPv6: 20 less) */
     struct sf_tcp t = {.sport = ti.local.port, .dport = ti.remote.port,
                        .seq = ti.iss - 100000, .flags = SF_SYN, .win = 65535,
-                       .opt = {.has_mss = true, .mss = 1460}};
+                       .opt = {.has_mss = true,
+                               .mss = ti.local.family == SF_AF_INET6 ? 1440
+                                                                     : 1460}};
     uint8_t buf[128];
-    size_t n = sf_emit(buf, sizeof buf, &ip, &t);
+    size_t n = dgram_emit(buf, sizeof buf, &ti.local, &ti.remote, &t);
     if (n)
         sf_sim_inject(sim, h, buf, n, 0);
 }
@@ -320,27 +321,37 @@ static void tune_flood(struct run *r, struct sf_sim_cfg *cfg)
     cfg->stack.syn_backlog = FLOOD_BACKLOG;
 }
 
-/* Spoofed SYNs from 10.66.x.y, which no host owns: the SYN,ACKs go
- * nowhere, so each request sits in the SYN queue until it gives up. */
+/* Spoofed SYNs from 10.66.x.y (over IPv6 2001:db8:66::x:y, RFC 3849's
+ * documentation prefix), which no host owns: the SYN,ACKs go nowhere, so
+ * each request sits in the SYN queue until it gives up. */
 static void flood(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     for (int i = 0; i < FLOOD_SYNS; i++) {
         uint64_t x = sf_sim_random(sim);
-        struct sf_ipv4 ip = {.src = 0x0A420000u | (uint32_t)(x & 0xFFFE) | 1u,
-                             .dst = sf_sim_host_addr(sim, 1), .ttl = 64};
+        uint32_t low = (uint32_t)(x & 0xFFFE) | 1u;
+        struct sf_addr src = sf_addr4(0x0A420000u | low, 0);
+        if (r->o.ipv6) {
+            uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x66};
+            a[14] = (uint8_t)(low >> 8);
+            a[15] = (uint8_t)low;
+            src = sf_addr6(a, 0);
+        }
+        struct sf_addr dst = host_addr(r, 1, 80);
         struct sf_tcp t = {.sport = (uint16_t)(1024 + (x >> 16) % 60000),
                            .dport = 80, .seq = (uint32_t)(x >> 32),
                            .flags = SF_SYN, .win = 65535,
-                           .opt = {.has_mss = true, .mss = 1460}};
+                           .opt = {.has_mss = true,
+                                   .mss = r->o.ipv6 ? 1440 : 1460}};
         uint8_t buf[128];
-        size_t n = sf_emit(buf, sizeof buf, &ip, &t);
+        size_t n = dgram_emit(buf, sizeof buf, &src, &dst, &t);
         if (n)
             sf_sim_inject(sim, h, buf, n, 0);
     }
     char note[96];
-    snprintf(note, sizeof note, "flood: %d SYNs from spoofed 10.66.x.y "
-             "(not drawn); SYN queue holds %d", FLOOD_SYNS, FLOOD_BACKLOG);
+    snprintf(note, sizeof note, "flood: %d SYNs from spoofed %s "
+             "(not drawn); SYN queue holds %d", FLOOD_SYNS,
+             r->o.ipv6 ? "2001:db8:66::x:y" : "10.66.x.y", FLOOD_BACKLOG);
     ladder_note(r->lad, sf_sim_now(sim), 1, note);
 }
 
@@ -473,7 +484,7 @@ static void bulk_listen(void *ctx, struct sf_sim *sim, int h)
 {
     struct run *r = ctx;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr local = {.port = BULK_PORT};
+    struct sf_addr local = any_addr(r, BULK_PORT);
     r->app[h].lsd = sf_socket(st);
     if (sf_bind(st, r->app[h].lsd, &local) || sf_listen(st, r->app[h].lsd, 16))
         r->app[h].err = SF_EINVAL;
@@ -481,11 +492,10 @@ static void bulk_listen(void *ctx, struct sf_sim *sim, int h)
 
 static void setup_bulk(struct run *r)
 {
-    uint32_t srv = sf_sim_host_addr(r->sim, 1);
     for (int h = 0; h < 2; h++)
         r->app[h] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
-                                 .remote = {.ip = h ? 0 : srv,
-                                            .port = h ? 0 : BULK_PORT},
+                                 .remote = h ? any_addr(r, 0)
+                                             : host_addr(r, 1, BULK_PORT),
                                  .bad_at = UINT64_MAX};
     if (r->o.one_way) { /* the server -> client way is clean */
         struct sf_link_cfg c;

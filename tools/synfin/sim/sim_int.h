@@ -36,11 +36,11 @@ struct sim_opts {
     bool ecn_set;
     unsigned pacing; /* --pacing: sf_stack_cfg.pacing, if pacing_set */
     bool pacing_set;
+    bool ipv6; /* --ipv6: IPv6-only hosts, every connection over IPv6 */
 };
 
 /* ------------------------------------------------- one scenario's run */
 
-#define REQUEST "GET / HTTP/1.0\r\nHost: 198.18.0.2\r\n\r\n"
 #define BODY_LEN 300
 #define MAXH 2
 
@@ -83,6 +83,8 @@ struct run {
     uint64_t spoofed; /* datagrams to or from no host (syn-flood) */
     uint64_t bulk_n;  /* bulk: bytes each way */
     uint64_t cookies[MAXH][2]; /* SYN cookies sent and validated, seen */
+    /* The client's request, naming the server by its address. */
+    char request[96];
 };
 
 struct scenario {
@@ -103,6 +105,25 @@ struct scenario {
 static inline struct sf_stack *stk(struct run *r, int h)
 {
     return sf_sim_host_stack(r->sim, h);
+}
+
+/* The address family of the run's hosts and connections. */
+static inline int sim_family(const struct sim_opts *o)
+{
+    return o->ipv6 ? SF_AF_INET6 : SF_AF_INET;
+}
+
+/* Host h's address of the run's family, with port. */
+static inline struct sf_addr host_addr(struct run *r, int h, uint16_t port)
+{
+    return sf_sim_host_ip(r->sim, h, sim_family(&r->o), port);
+}
+
+/* The unspecified address of the run's family (0.0.0.0 or ::), port. */
+static inline struct sf_addr any_addr(const struct run *r, uint16_t port)
+{
+    struct sf_addr a = {.port = port, .family = (uint8_t)sim_family(&r->o)};
+    return a;
 }
 
 /* app.c */

@@ -84,15 +84,23 @@ static bool is_host(const struct run *r, uint32_t ip)
     return sf_sim_host_by_addr(r->sim, ip) >= 0;
 }
 
+static bool is_host6(const struct run *r, const uint8_t *ip6)
+{
+    return sf_sim_host_by_addr6(r->sim, ip6) >= 0;
+}
+
 /* Whether an event concerns an address no host owns (syn-flood's spoofed
  * sources): those are counted, captured, but not drawn. */
 static bool spoofed(const struct run *r, const struct sf_sim_event *ev)
 {
     if (ev->kind == SF_SIM_EV_STACK)
-        return ev->trace->remote.ip && !is_host(r, ev->trace->remote.ip);
+        return !sf_addr_is_unspec(&ev->trace->remote) &&
+               sf_sim_host_by_ip(r->sim, &ev->trace->remote) < 0;
+    const uint8_t *d = ev->dgram;
+    if (ev->len >= 40 && d[0] >> 4 == 6) /* RFC 8200 3 */
+        return !is_host6(r, d + 8) || !is_host6(r, d + 24);
     if (ev->len < 20)
         return false;
-    const uint8_t *d = ev->dgram;
     uint32_t src = (uint32_t)d[12] << 24 | (uint32_t)d[13] << 16 |
                    (uint32_t)d[14] << 8 | d[15];
     uint32_t dst = (uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
