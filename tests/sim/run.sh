@@ -231,5 +231,46 @@ bad --pcap --pcap /nonexistent-dir/x.pcap
 bad --svg --svg /nonexistent-dir/x.svg
 bad --json --json /nonexistent-dir/x.json
 
+# ------------------------------------------------------------ --ipv6
+# Every scenario over IPv6-only hosts (fd00::1, ::2): its own assertions;
+# the ladder headed by the IPv6 addresses (RFC 5952 text, in brackets with
+# the port) and no IPv4 address anywhere; a pcap (raw IP) that tshark
+# reads clean with every frame TCP over IPv6; an SVG and JSON with the
+# bracketed addresses and hop limits.
+for s in $scenarios; do
+  rm -f "$tmp/6.pcap" "$tmp/6.svg" "$tmp/6.json"
+  "$SYNFIN" sim "$s" --ipv6 --no-color --pcap "$tmp/6.pcap" --svg "$tmp/6.svg" --json "$tmp/6.json" >"$tmp/out" 2>"$tmp/err"
+  check "$s --ipv6: ok, drawn between [fd00::1] and [fd00::2]" \
+    'grep -q "^$s: ok" "$tmp/out" && { [ "$s" = bulk ] || grep -q "^ *time (ms)  \(client \[fd00::1\]:[0-9]* *server \[fd00::2\]:[0-9]*\|host \[fd00::1\]:5000\)$" "$tmp/out"; } && ! grep -q "198\.18\." "$tmp/out"'
+  check "$s --ipv6: pcap all TCP over IPv6, tshark clean" \
+    'tshark_clean "$tmp/6.pcap" && [ "$(tshark -r "$tmp/6.pcap" -Y "ipv6 && tcp && !ip" 2>/dev/null | wc -l)" = "$(tshark -r "$tmp/6.pcap" 2>/dev/null | wc -l)" ]'
+  check "$s --ipv6: SVG and JSON with the IPv6 addresses" \
+    'xmllint --noout "$tmp/6.svg" 2>"$tmp/err" && grep -q ">\[fd00::1\]:[0-9]*<" "$tmp/6.svg" && python3 -c "
+import json,sys; e=json.load(open(sys.argv[1])); s=[x for x in e if x[\"event\"]==\"sent\" and x.get(\"valid\",True)]
+assert s and all(x[\"src\"].startswith(\"[\") and \"hop_limit\" in x and \"ttl\" not in x for x in s), s[:2]
+assert any(x[\"src\"].startswith(\"[fd00::1]:\") for x in s)
+" "$tmp/6.json" 2>"$tmp/err"'
+done
+# The IPv6 MSS: 1440 at MTU 1500 (RFC 8200: 40 bytes of header), 516 at
+# --mtu 576 (the bulk's segments fill it less 12 bytes of timestamps).
+"$SYNFIN" sim bulk --ipv6 --mtu 576 --bytes 100k --seed 4 --ladder --no-color >"$tmp/out" 2>&1
+check "bulk --ipv6 --mtu 576: MSS 516, segments of 504, intact" \
+  'grep -q "mss 516" "$tmp/out" && grep -q "len=504" "$tmp/out" && ! grep -q -E "len=(50[5-9]|5[1-9][0-9]|[6-9][0-9][0-9])" "$tmp/out" && [ "$(grep -c "bytes intact" "$tmp/out")" = 2 ]'
+"$SYNFIN" sim lifecycle --ipv6 --no-color >"$tmp/out" 2>&1
+check "lifecycle --ipv6: SYN carries mss 1440" 'grep -q "SYN seq=0 win=65535 <mss 1440" "$tmp/out"'
+# Deterministic over IPv6 too, and the impairments apply to IPv6 datagrams.
+for i in a b; do "$SYNFIN" sim half-close --ipv6 --quiet --seed 2 --loss 0.2 --dup 0.2 --reorder 0.2 --corrupt 0.2 --pcap "$tmp/$i.pcap" --json "$tmp/$i.json" >"$tmp/$i.out" 2>&1; done
+check "--ipv6 impaired: same seed, identical pcap and JSON" 'cmp -s "$tmp/a.pcap" "$tmp/b.pcap" && cmp -s "$tmp/a.json" "$tmp/b.json" && [ -s "$tmp/a.pcap" ]'
+check "--ipv6 impaired: lost, duplicated, reordered and corrupted IPv6 datagrams" \
+  'grep -q "\"event\":\"lost\"" "$tmp/a.json" && grep -q duplicate "$tmp/a.json" && grep -q reordered "$tmp/a.json" && grep -q corrupted "$tmp/a.json" && grep -q "^network: .* [1-9][0-9]* dropped, [1-9][0-9]* duplicated, [1-9][0-9]* reordered, [1-9][0-9]* corrupted" "$tmp/a.out"'
+"$SYNFIN" sim many --ipv6 --conns 500 >"$tmp/out" 2>&1
+check "many --ipv6: 500 connections over IPv6" 'grep -q "over IPv6" "$tmp/out" && grep -q "completed 500, failed 0" "$tmp/out" && grep -q "^many: ok" "$tmp/out"'
+# The soak runs a quarter of its seeds on dual-stack hosts (seed 8 is one).
+"$SYNFIN" sim --soak 1 --seed 8 >"$tmp/out" 2>&1
+check "soak: seed 8 on dual-stack hosts, connections over IPv6 and IPv4" \
+  'grep -q "^seed 8: ok" "$tmp/out" && grep -q "dual-stack hosts" "$tmp/out" && grep -q "over IPv6" "$tmp/out" && grep -q "\[fd00::1\]:[0-9]* -> \[fd00::2\]:" "$tmp/out"'
+n6=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "dual-stack hosts" && n6=$((n6 + 1)); done
+check "soak: a share of the seeds on IPv6 ($n6 of 40)" '[ "$n6" -ge 4 ] && [ "$n6" -le 20 ]'
+
 echo "sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -146,7 +146,7 @@ static void start(void *ctx, struct sf_sim *sim, int h)
     struct mconn *c = ctx;
     struct many *m = c->m;
     struct sf_stack *st = sf_sim_host_stack(sim, h);
-    struct sf_addr srv = {.ip = sf_sim_host_addr(sim, 0), .port = MANY_PORT};
+    struct sf_addr srv = sf_sim_host_ip(sim, 0, sim_family(m->o), MANY_PORT);
     c->sd = sf_socket(st);
     if (c->sd < 0 || (unsigned)c->sd >= m->h[h].nsd) {
         c->err = c->sd < 0 ? c->sd : SF_EMFILE;
@@ -197,7 +197,9 @@ static int add_host(struct many *m, int id, unsigned nsock)
     mh->is_dirty = calloc(nsock, sizeof *mh->is_dirty);
     if (!mh->by_sd || !mh->dirty || !mh->is_dirty)
         return SF_ENOMEM;
-    return sf_sim_add_host(m->sim, 0, &cfg) == id ? 0 : SF_ENOMEM;
+    /* --ipv6: IPv6-only hosts */
+    unsigned fams = m->o->ipv6 ? SF_SIM_HOST_V6 : SF_SIM_HOST_V4;
+    return sf_sim_add_host_fam(m->sim, fams, 0, NULL, &cfg) == id ? 0 : SF_ENOMEM;
 }
 
 static int build(struct many *m)
@@ -216,7 +218,8 @@ static int build(struct many *m)
     sf_sim_set_app(m->sim, app, m);
     sf_sim_set_trace(m->sim, trace, m);
     struct sf_stack *st = mst(m, 0);
-    struct sf_addr a = {.port = MANY_PORT};
+    struct sf_addr a = {.port = MANY_PORT,
+                        .family = (uint8_t)sim_family(m->o)};
     m->h[0].lsd = sf_socket(st);
     if (sf_bind(st, m->h[0].lsd, &a) || sf_listen(st, m->h[0].lsd, (int)m->n))
         return 1;
@@ -240,8 +243,8 @@ static void summary(struct many *m, double wall)
         rexmt += c->c[SF_CTR_RETRANSMITS];
         segs += c->c[SF_CTR_SEG_OUT];
     }
-    printf("many: %u connections from %d client hosts to 1 server\n", m->n,
-           MANY_CLIENTS);
+    printf("many: %u connections from %d client hosts to 1 server%s\n", m->n,
+           MANY_CLIENTS, m->o->ipv6 ? " over IPv6" : "");
     printf("  completed %u, failed %u; %.3f s of virtual time\n", m->done,
            m->failed, (double)sf_sim_now(m->sim) / (double)SF_SEC);
     printf("  %llu segments sent, %llu retransmitted, %llu datagrams lost\n",

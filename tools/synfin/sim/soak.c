@@ -4,8 +4,11 @@
  * ways, with half-closes, aborts, closes in either order and refused
  * connects). After every event each connection's invariants are checked;
  * at the end every byte must have arrived intact or the connection failed
- * with a clean error, and nothing may be left but listeners. Everything
- * follows the seed, so `--soak 1 --seed S` replays seed S exactly. */
+ * with a clean error, and nothing may be left but listeners. A quarter of
+ * the seeds run on dual-stack hosts (IPv4 and fd00::N): their listeners
+ * are bound to ::, and most connections go over IPv6, the rest over IPv4
+ * to the IPv6 listener (seen as ::ffff:a.b.c.d). Everything follows the
+ * seed, so `--soak 1 --seed S` replays seed S exactly. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,7 @@ struct soak {
      * with them every seed's network and workload, stay as they were. */
     uint64_t erng;
     uint8_t ecn[2][SOAK_MAXC]; /* SF_TCP_ECN of client (0), listener (1) */
+    bool ipv6; /* dual-stack hosts, listeners on :: (ipv6_for) */
 };
 
 static uint64_t rnd(struct soak *s)
@@ -193,11 +197,33 @@ static uint32_t isn_offset_for(uint64_t seed)
     return (uint32_t)(edge[seed % 4] - 600000 - z % 400000);
 }
 
+/* Whether seed runs on dual-stack hosts: one seed in four, from the seed
+ * alone (not the workload's stream, so every seed's network and workload
+ * stay as they were; the other three in four run exactly as before). */
+static bool ipv6_for(uint64_t seed)
+{
+    uint64_t z = (seed ^ 0x1F6D00ull) * 0xD6E8FEB86659FD93ull;
+    z ^= z >> 32;
+    z *= 0x9E3779B97F4A7C15ull;
+    return z >> 62 == 0;
+}
+
+/* On a dual-stack seed, whether connection i goes over IPv6 (three in
+ * four) or over IPv4 to the dual-stack listener, from seed and i alone. */
+static bool conn_v6(const struct soak *s, int i)
+{
+    uint64_t z = (s->seed ^ 0xC0FFEE6ull) * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 31;
+    return s->ipv6 && (z >> 62) != 0;
+}
+
 static int build(struct soak *s)
 {
     sf_sim_cfg_default(&s->cfg);
     s->cfg.seed = s->seed;
     s->cfg.stack.isn_offset = isn_offset_for(s->seed);
+    s->cfg.ipv6 = s->ipv6 = ipv6_for(s->seed);
     random_link(s, &s->cfg.link);
     random_stack(s, &s->cfg.stack, s->cfg.link.mtu);
     /* RFC 3168: on half of the links with a rate, CE marking from a
@@ -429,8 +455,9 @@ static void end_step(struct soak *s, int ci, int k)
     if (e->sd < 0 || e->closed)
         return;
     if (!e->connected) {
-        struct sf_addr to = {.ip = sf_sim_host_addr(s->sim, c->e[1].host),
-                             .port = c->port};
+        struct sf_addr to = sf_sim_host_ip(
+            s->sim, c->e[1].host, conn_v6(s, ci) ? SF_AF_INET6 : SF_AF_INET,
+            c->port);
         int r = sf_connect(st, e->sd, &to);
         if (r == SF_EALREADY || r == SF_EINPROGRESS)
             return;
@@ -493,7 +520,9 @@ static void listen_all(struct soak *s)
         if (c->refused)
             continue;
         struct sf_stack *st = sf_sim_host_stack(s->sim, c->e[1].host);
-        struct sf_addr a = {.port = c->port};
+        /* a dual-stack seed: :: takes IPv6 and IPv4 (IPV6_V6ONLY off) */
+        struct sf_addr a = {.port = c->port,
+                            .family = s->ipv6 ? SF_AF_INET6 : SF_AF_INET};
         c->lsd = sf_socket(st);
         random_rfc7323(s, st, c->lsd, (uint64_t)i * 2 + 1);
         int sack = sack_for(s, c->e[1].host, c->lsd);
@@ -536,7 +565,7 @@ struct inv {
 static int check_conn(void *ctx, const struct sf_tcp_info *t)
 {
     struct inv *v = ctx;
-    char a[32];
+    char a[SF_ADDR_STRLEN];
     sf_addr_fmt(&t->local, a, sizeof a);
     const char *st = sf_state_name(t->state);
     if (t->state == SF_LISTEN)
@@ -592,7 +621,7 @@ static bool check_all(void *ctx, struct sf_sim *sim)
     struct soak *s = ctx;
     s->steps++;
     if (s->rto_pending) {
-        char a[32];
+        char a[SF_ADDR_STRLEN];
         sf_addr_fmt(&s->rto_local, a, sizeof a);
         return fail(s, "host %d %s: the retransmission timer fired and sent "
                     "nothing", s->rto_host, a);
@@ -622,7 +651,7 @@ static bool clean_error(int err)
 static int left_over(void *ctx, const struct sf_tcp_info *t)
 {
     struct inv *v = ctx;
-    char a[32], b[32];
+    char a[SF_ADDR_STRLEN], b[SF_ADDR_STRLEN];
     if (t->state == SF_LISTEN)
         return 0;
     sf_addr_fmt(&t->local, a, sizeof a);
@@ -700,11 +729,16 @@ static void describe(const struct soak *s, FILE *f)
     if (l->ce_threshold)
         fprintf(f, "  links mark ECT datagrams CE above %u bytes queued\n",
                 l->ce_threshold);
+    if (s->ipv6)
+        fprintf(f, "  dual-stack hosts (198.18.0.N and fd00::N), listeners "
+                "on ::\n");
     for (int i = 0; i < s->nc; i++) {
         const struct sconn *c = &s->c[i];
-        fprintf(f, "  conn %d: host %d -> host %d:%u%s at %llu ms; client %llu "
+        fprintf(f, "  conn %d: host %d -> host %d:%u%s%s at %llu ms; client %llu "
                 "bytes, %s; server %llu bytes, %s; ECN %u/%u\n", i, c->e[0].host,
-                c->e[1].host, c->port, c->refused ? " (no listener)" : "",
+                c->e[1].host, c->port, !s->ipv6 ? "" : conn_v6(s, i)
+                                                   ? " over IPv6" : " over IPv4",
+                c->refused ? " (no listener)" : "",
                 (unsigned long long)(c->start / SF_MSEC),
                 (unsigned long long)c->e[0].n, plan_name[c->e[0].plan],
                 (unsigned long long)c->e[1].n, plan_name[c->e[1].plan],
@@ -715,9 +749,8 @@ static void describe(const struct soak *s, FILE *f)
 /* A single-seed replay prints every state change and timer, to diagnose. */
 static bool same_conn(const struct soak *s, int h, const struct sf_trace_event *t)
 {
-    return h == s->rto_host && t->local.ip == s->rto_local.ip &&
-           t->local.port == s->rto_local.port &&
-           t->remote.ip == s->rto_remote.ip && t->remote.port == s->rto_remote.port;
+    return h == s->rto_host && sf_addr_eq(&t->local, &s->rto_local) &&
+           sf_addr_eq(&t->remote, &s->rto_remote);
 }
 
 static void print_event(const struct sf_sim_event *ev);
@@ -730,8 +763,10 @@ static void trace(void *ctx, const struct sf_sim_event *ev)
     const struct sf_trace_event *t = ev->trace;
     if (t->kind == SF_TRACE_SEG_OUT && t->seg && t->seg->dgram_len >= 20) {
         /* RFC 3168: a stack never sends CE (5); SYNs, SYN,ACKs (6.1.1.1)
-         * and segments without data (6.1.4) are Not-ECT. */
-        unsigned ecn = t->seg->dgram[1] & 3;
+         * and segments without data (6.1.4) are Not-ECT. The ECN field:
+         * IPv4's TOS low bits, IPv6's Traffic Class low bits (RFC 8200 7) */
+        const uint8_t *d = t->seg->dgram;
+        unsigned ecn = d[0] >> 4 == 6 ? (d[1] >> 4) & 3 : d[1] & 3;
         if (ecn == 3)
             fail(s, "host %d sent a CE-marked segment", ev->host);
         else if (ecn && ((t->seg->flags & SF_SYN) || t->seg->len == 0))
