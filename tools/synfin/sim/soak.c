@@ -789,7 +789,7 @@ static void trace(void *ctx, const struct sf_sim_event *ev)
 static void print_event(const struct sf_sim_event *ev)
 {
     const struct sf_trace_event *t = ev->trace;
-    char a[32], b[32];
+    char a[SF_ADDR_STRLEN], b[SF_ADDR_STRLEN];
     sf_addr_fmt(&t->local, a, sizeof a);
     sf_addr_fmt(&t->remote, b, sizeof b);
     if (t->kind == SF_TRACE_STATE)
