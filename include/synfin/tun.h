@@ -108,6 +108,14 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
  * MTU and brings it up. Returns 0, or -1 with advice in err. */
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen);
+/* Gives the kernel's side of the interface the IPv6 address ip6/prefix
+ * (network byte order), as `ip -6 addr add` would; call it after
+ * sf_tun_config (the device up, its MTU at least 1280). No neighbour
+ * discovery is needed: a TUN device is point-to-point, the kernel routes
+ * the prefix to it and runs no DAD on it. Returns 0, or -1 with advice in
+ * err. */
+int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
+                   char *err, size_t errlen);
 /* Seeds the impairments' PRNG (xoshiro256**, as synfin sim's): the same
  * seed and the same datagrams give the same losses. */
 void sf_tun_seed(struct sf_tun *t, uint64_t seed);

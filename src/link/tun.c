@@ -146,6 +146,12 @@ int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
     return link_netdev_config(t->name, ip, prefix, mtu, err, errlen);
 }
 
+int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
+                   char *err, size_t errlen)
+{
+    return link_netdev_addr6(t->name, ip6, prefix, err, errlen);
+}
+
 void sf_tun_seed(struct sf_tun *t, uint64_t seed)
 {
     if (t->wire)
