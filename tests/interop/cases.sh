@@ -499,6 +499,25 @@ for o in --offload --no-offload; do
   want ipv6 && check "IPv6 $o: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB" $o
   want ipv6 && check "IPv6 $o: synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB" $o
 done
+# With --offload the IPv6 bytes must really take the offload paths: the
+# kernel's TSO6 super-packets read (tun.rx_gso) and our merged TCPv6 GSO
+# packets written (tun.tx_gso), the echo intact. The kernel's timestamps
+# are off in the namespace (net.ipv4.tcp_timestamps covers IPv6 too): only
+# segments without TCP options are merged (gso_plain_data).
+t_echo6_gso() {
+  newns || return 1; local ns=$NS
+  inns "$ns" sysctl -qw net.ipv4.tcp_timestamps=0 || return 1
+  start_synfin "$ns" g6 serve $SRVA --offload --app echo:7 || return 1
+  inns "$ns" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  local rx tx
+  rx=$(sss g6 --stats | awk '$1=="tun.rx_gso"{print $2}')
+  tx=$(sss g6 --stats | awk '$1=="tun.tx_gso"{print $2}')
+  echo "tun.rx_gso ${rx:-missing} tun.tx_gso ${tx:-missing}"
+  stop_synfin g6 && [ $rc -eq 0 ] && [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ]
+}
+want ipv6 && check "IPv6 --offload: 4 MB echo through TSO6 super-packets in and TCPv6 GSO packets out" t_echo6_gso
 want ipv6 && check "IPv6: SYN to a closed port: ECONNREFUSED (kernel client; synfin connect exits 3)" t_refused
 want ipv6 && check "IPv6: SO_LINGER 0 abort: synfin resets; kernel reader gets ECONNRESET" t_abort
 want ipv6 && check "IPv6: kernel closes first: kernel TIME_WAIT; synfin CLOSE_WAIT then LAST_ACK" t_kernel_closes_first
