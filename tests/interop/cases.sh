@@ -518,6 +518,47 @@ t_echo6_gso() {
   stop_synfin g6 && [ $rc -eq 0 ] && [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ]
 }
 want ipv6 && check "IPv6 --offload: 4 MB echo through TSO6 super-packets in and TCPv6 GSO packets out" t_echo6_gso
+# Bad IPv6 options: one line naming what was wrong, exit 2, nothing
+# created; ss prints the IPv6 columns whole, in brackets (RFC 5952 text).
+t_bad_options6() {
+  local e=$tmp/e6 bad=0
+  try() { # expected-words, then the arguments
+    local want=$1; shift
+    "$SYNFIN" "$@" 2>"$e" >/dev/null </dev/null; local rc=$?
+    echo "  $* -> rc $rc: $(cat "$e")"
+    [ $rc -eq 2 ] && [ "$(wc -l <"$e")" -eq 1 ] && grep -q -- "$want" "$e" || bad=1
+  }
+  try "an IPv4 address" serve --app echo:7 --addr6 198.18.0.2
+  try "not an IPv6 address" serve --app echo:7 --addr6 fd00::g
+  try "multicast" serve --app echo:7 --addr6 ff02::1
+  try "IPv4-mapped" serve --app echo:7 --addr6 ::ffff:198.18.0.2
+  try "unspecified" serve --app echo:7 --host6 ::/64
+  try "prefix" serve --app echo:7 --host6 fd00:5f::1/200
+  try "prefix" serve --app echo:7 --addr6 fd00:60::2 --host6 fd00:5f::1/64
+  try "minimum of 1280" serve --app echo:7 --addr6 fd00:5f::2 --mtu 1000
+  try "no IPv6 address" connect fd00:5f::1 9
+  try "HOST wants" connect fd00:5f::1::2 9
+  try "proxy:PORT=\[IPV6\]:PORT" serve --app 'proxy:80=[fd00::g]:80'
+  [ $bad -eq 0 ] || return 1
+  newns || return 1; local ns=$NS
+  # a long address (29 characters with brackets and port: wider than the
+  # 21 of ss's IPv4 columns and the 23 the control socket once carried)
+  local long=fd00:5f::1234:5678:9abc:2
+  start_synfin "$ns" so6 serve $SRV --addr6 $long --host6 fd00:5f::1/64 --app echo:7 || return 1
+  mkfifo "$tmp/fifo6"
+  ip netns exec "$ns" timeout 30 $KPEER hold $long 7 "$tmp/fifo6" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 9>"$tmp/fifo6"
+  wait_for 5 sf_has so6 established "fd00:5f::1" || { exec 9>&-; return 1; }
+  sss so6; sss so6 --json
+  local okss=0
+  sss so6 state established | grep -q "^ESTAB .* \[$long\]:7  *\[fd00:5f::1\]:[0-9]" &&
+    sss so6 --json | grep -q "\"local\": \"\[$long\]:7\"" && okss=1
+  echo exit >&9; exec 9>&-
+  [ $okss -eq 1 ] || return 1
+  stop_synfin so6
+}
+want ipv6 && check "IPv6: bad --addr6/--host6/HOST: one-line errors naming what is wrong; ss prints [IPv6]:port whole" t_bad_options6
 want ipv6 && check "IPv6: SYN to a closed port: ECONNREFUSED (kernel client; synfin connect exits 3)" t_refused
 want ipv6 && check "IPv6: SO_LINGER 0 abort: synfin resets; kernel reader gets ECONNRESET" t_abort
 want ipv6 && check "IPv6: kernel closes first: kernel TIME_WAIT; synfin CLOSE_WAIT then LAST_ACK" t_kernel_closes_first
