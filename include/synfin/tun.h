@@ -98,9 +98,9 @@ struct sf_tun {
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
  * IFF_TUN | IFF_NO_PI. With offload, also IFF_VNET_HDR (a 10-byte
- * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4: the
- * kernel may then hand over TCP super-packets up to 64 KB with the checksum
- * left to us, and takes ours (see sf_tun_flush). No impairments, no tap,
+ * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4 |
+ * TUN_F_TSO6: the kernel may then hand over TCP super-packets (IPv4 or
+ * IPv6) up to 64 KB with the checksum left to us, and takes ours (see sf_tun_flush). No impairments, no tap,
  * impairment seed 0. Returns 0, or -1 with a one-line advice in err. */
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen);

@@ -229,7 +229,7 @@ static const struct opt tun_cli_opts[] = {
      .help = "control socket for `synfin ss` (default\n"
              "/run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)"},
     {.name = "--pcap", .kind = OPT_STR, .off = OFF(pcap_path), .arg = "FILE",
-     .help = "write every datagram on DEV to FILE (pcap, raw IPv4)"},
+     .help = "write every datagram on DEV to FILE (pcap, raw IP)"},
     FLAG("--no-offload", offload, 0,
          "no virtio-net header on DEV: one write per segment\n"
          "(default --offload: checksums and TSO offloaded,\n"
