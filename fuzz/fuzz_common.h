@@ -1,5 +1,5 @@
 /* What the stack fuzzers (fuzz_stack.c, fuzz_sack.c) share: a stack at
- * 198.18.0.1 with a fixed seed whose datagrams are kept, a scripted peer
+ * 198.18.0.1 and fd00:5f::1 with a fixed seed whose datagrams are kept, a scripted peer
  * at 198.18.0.2 that injects segments, and the invariant check. Header
  * only: scripts/run-fuzz.sh builds each fuzz/fuzz_*.c with the core's
  * sources and nothing else. */
@@ -17,6 +17,10 @@
 #define FZ_HOST 0xc6120001u /* 198.18.0.1, the stack */
 #define FZ_PEER 0xc6120002u /* 198.18.0.2, the scripted peer */
 #define FZ_START (1000 * SF_SEC) /* the clock at the start of a run */
+/* The same two over IPv6 (the stack has both addresses): fd00:5f::1 and
+ * fd00:5f::2 (RFC 4193). */
+static const uint8_t FZ_HOST6[16] = {0xfd, 0, 0, 0x5f, [15] = 1};
+static const uint8_t FZ_PEER6[16] = {0xfd, 0, 0, 0x5f, [15] = 2};
 #define FZ_NOUT 8                /* datagrams kept */
 
 /* The last FZ_NOUT datagrams the stack sent (to learn its numbers from)
@@ -67,6 +71,7 @@ static inline void fz_cfg(struct sf_stack_cfg *cfg, struct fz_out *out,
 {
     sf_stack_cfg_default(cfg);
     cfg->addr = FZ_HOST;
+    memcpy(cfg->addr6, FZ_HOST6, 16);
     cfg->output = fz_record;
     cfg->output_ctx = out;
     for (int i = 0; i < 16; i++)
@@ -80,6 +85,19 @@ static inline void fz_inject(struct sf_stack *st, sf_time_t now,
     uint8_t buf[1600];
     struct sf_ipv4 ip = {.src = FZ_PEER, .dst = FZ_HOST};
     size_t n = sf_emit(buf, sizeof buf, &ip, seg);
+    if (n)
+        sf_stack_input(st, now, buf, n);
+}
+
+/* seg from the peer over IPv6 (FZ_PEER6 -> FZ_HOST6) into the stack. */
+static inline void fz_inject6(struct sf_stack *st, sf_time_t now,
+                              const struct sf_tcp *seg)
+{
+    uint8_t buf[1600];
+    struct sf_ipv6 ip = {.hlim = 64};
+    memcpy(ip.src, FZ_PEER6, 16);
+    memcpy(ip.dst, FZ_HOST6, 16);
+    size_t n = sf_emit6(buf, sizeof buf, &ip, seg);
     if (n)
         sf_stack_input(st, now, buf, n);
 }

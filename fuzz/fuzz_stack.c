@@ -1,5 +1,5 @@
 /* libFuzzer harness for the whole stack. Each run builds a stack at
- * 198.18.0.1 with a fixed seed, has a scripted peer at 198.18.0.2 bring one
+ * 198.18.0.1 and fd00:5f::1 with a fixed seed, has a scripted peer at 198.18.0.2 bring one
  * connection into each of the eleven states (RFC 9293 Figure 5), then
  * feeds the fuzz input as a sequence of records, each a segment from the
  * peer (or a socket call) built relative to the target connection's real
@@ -10,7 +10,8 @@
 #include "fuzz_common.h"
 #include "tcp/seq.h"
 
-#define LPORT 80 /* the listener */
+#define LPORT 80  /* the listener */
+#define LPORT6 443 /* the IPv6-only listener (IPV6_V6ONLY) */
 
 enum { C_CLOSED, C_LISTEN, C_SYN_SENT, C_SYN_RCVD, C_ESTAB, C_FIN_WAIT_1,
        C_FIN_WAIT_2, C_CLOSE_WAIT, C_CLOSING, C_LAST_ACK, C_TIME_WAIT, NCONN };
@@ -29,6 +30,7 @@ struct fz {
     struct pconn c[NCONN];
     /* The last datagrams the stack sent, for learning its ISNs. */
     struct fz_out out;
+    int l6; /* the IPv6 listener */
 };
 
 /* The stack's last segment to the peer's port, parsed; 0 if there is none. */
@@ -138,6 +140,14 @@ static void setup(struct fz *f)
     struct sf_addr l = {.port = LPORT};
     sf_bind(f->st, c[C_LISTEN].sd, &l);
     sf_listen(f->st, c[C_LISTEN].sd, 16);
+    /* IPv6: a V6ONLY listener on :: port LPORT6 that records' IPv6
+     * segments can open connections to (action 9). */
+    int one = 1;
+    struct sf_addr any6 = sf_addr6((const uint8_t[16]){0}, LPORT6);
+    f->l6 = sf_socket(f->st);
+    sf_setsockopt(f->st, f->l6, SF_IPPROTO_IPV6, SF_IPV6_V6ONLY, &one, sizeof one);
+    sf_bind(f->st, f->l6, &any6);
+    sf_listen(f->st, f->l6, 16);
 
     active_open(f, &c[C_SYN_SENT], 7002);
     /* SYN_RCVD by simultaneous open: our SYN crosses the peer's. */
@@ -233,7 +243,13 @@ static void check_all(struct fz *f)
  *  2-3 seq delta (int16) from the stack's rcv_nxt; 4-5 ack delta from its
  *     snd_una; delta scaled by 2^16 when byte 10 bit 7 is set
  *  6-7 window; 8 options bitmask; 9 payload length (mod 65)
- *  10 bits 0-6: time step, 11 action (socket call or raw datagram) */
+ *  10 bits 0-6: time step, 11 action (socket call or raw datagram)
+ * Actions 8 and 9 are IPv6 (a share of the records): 8 the payload behind
+ * a fuzzed IPv6 header (next header byte 1, payload length as given or
+ * fuzzed), to the stack's IPv6 address: extension-header chains, bad
+ * lengths, TCP over IPv6 with any checksum; 9 a TCP segment from
+ * [fd00:5f::2]:30000+(action>>4) to the IPv6 listener, numbered from that
+ * connection's real variables as the IPv4 records are. */
 struct rec {
     const uint8_t *h, *data;
     size_t len;
@@ -278,6 +294,59 @@ static void do_action(struct fz *f, struct pconn *c, uint8_t a,
         int sd = sf_accept(f->st, f->c[C_LISTEN].sd, &p);
         if (sd >= 0 && (a & 0x10))
             sf_close(f->st, sd);
+        break;
+    }
+    case 8: { /* RFC 8200 3: a fuzzed IPv6 header, then the payload */
+        uint8_t d[40 + 64];
+        const uint8_t *h = r->h;
+        d[0] = (uint8_t)(0x60 | (h[6] & 0x0f)); /* version 6 mostly */
+        if (h[8] & 0x80)
+            d[0] = h[6];                        /* any version */
+        d[1] = h[7];
+        d[2] = h[2];
+        d[3] = h[3];
+        uint16_t plen = (h[8] & 0x40) ? (uint16_t)(h[4] << 8 | h[5])
+                                      : (uint16_t)r->len;
+        d[4] = (uint8_t)(plen >> 8);
+        d[5] = (uint8_t)plen;
+        d[6] = h[1];                            /* next header */
+        d[7] = h[10] | 1;                       /* hop limit */
+        memcpy(d + 8, FZ_PEER6, 16);
+        memcpy(d + 24, FZ_HOST6, 16);
+        if (h[8] & 0x20)
+            d[8] = 0xff;                        /* a multicast source */
+        memcpy(d + 40, r->data, r->len);
+        sf_stack_input(f->st, f->now, d, 40 + r->len);
+        break;
+    }
+    case 9: {
+        const uint8_t *h = r->h;
+        uint16_t rport = (uint16_t)(30000 + (a >> 4));
+        struct sf_addr l = sf_addr6(FZ_HOST6, LPORT6), p = sf_addr6(FZ_PEER6, rport);
+        struct sf_tcp_info in;
+        uint32_t seq = 1000, ack = 0;
+        if (sf_tcp_info_by_addr(f->st, &l, &p, &in) == 0) {
+            seq = in.rcv_nxt;
+            ack = in.snd_una;
+        }
+        seq += (uint32_t)(int16_t)(h[2] << 8 | h[3]);
+        ack += (uint32_t)(int16_t)(h[4] << 8 | h[5]);
+        struct sf_tcp seg = {.sport = rport, .dport = LPORT6, .seq = seq,
+                             .ack = ack, .flags = h[1],
+                             .win = (uint16_t)(h[6] << 8 | h[7]),
+                             .payload = r->data, .len = r->len};
+        rec_opts(h, ack, &seg.opt);
+        fz_inject6(f->st, f->now, &seg);
+        break;
+    }
+    case 10: { /* accept on the IPv6 listener */
+        struct sf_addr p;
+        int sd = sf_accept(f->st, f->l6, &p);
+        if (sd >= 0) {
+            fz_need(p.family == SF_AF_INET6, "an IPv6 listener accepted IPv4");
+            if (a & 0x10)
+                sf_close(f->st, sd);
+        }
         break;
     }
     default: break;

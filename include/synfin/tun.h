@@ -98,9 +98,9 @@ struct sf_tun {
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
  * IFF_TUN | IFF_NO_PI. With offload, also IFF_VNET_HDR (a 10-byte
- * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4: the
- * kernel may then hand over TCP super-packets up to 64 KB with the checksum
- * left to us, and takes ours (see sf_tun_flush). No impairments, no tap,
+ * virtio_net_hdr before every datagram) and TUN_F_CSUM | TUN_F_TSO4 |
+ * TUN_F_TSO6: the kernel may then hand over TCP super-packets (IPv4 or
+ * IPv6) up to 64 KB with the checksum left to us, and takes ours (see sf_tun_flush). No impairments, no tap,
  * impairment seed 0. Returns 0, or -1 with a one-line advice in err. */
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen);
@@ -108,6 +108,14 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
  * MTU and brings it up. Returns 0, or -1 with advice in err. */
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen);
+/* Gives the kernel's side of the interface the IPv6 address ip6/prefix
+ * (network byte order), as `ip -6 addr add` would; call it after
+ * sf_tun_config (the device up, its MTU at least 1280). No neighbour
+ * discovery is needed: a TUN device is point-to-point, the kernel routes
+ * the prefix to it and runs no DAD on it. Returns 0, or -1 with advice in
+ * err. */
+int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
+                   char *err, size_t errlen);
 /* Seeds the impairments' PRNG (xoshiro256**, as synfin sim's): the same
  * seed and the same datagrams give the same losses. */
 void sf_tun_seed(struct sf_tun *t, uint64_t seed);

@@ -1,6 +1,7 @@
 /* The TUN driver's offload arithmetic (see gso.h). Byte offsets are those
- * of an IPv4 header without options (20 bytes) and a TCP header where the
- * code says so; everything else reads the header lengths. */
+ * of an IPv4 header without options (20 bytes) or an IPv6 header with TCP
+ * next (40 bytes, l3_len) and a TCP header where the code says so;
+ * everything else reads the header lengths. */
 #include "link/gso.h"
 #include "synfin/wire.h"
 
@@ -19,15 +20,49 @@ static void set32(uint8_t *p, uint32_t v)
 }
 
 /* RFC 9293 3.1: the pseudo-header sum (source, destination, zero,
- * protocol 6, TCP length) of the IPv4 datagram d. */
+ * protocol 6, TCP length) of the IPv4 datagram d; RFC 8200 8.1 for an
+ * IPv6 one: source, destination, 32-bit upper-layer length, three zero
+ * bytes, next header 6. */
 static uint32_t pseudo_sum(const uint8_t *d, size_t tcp_len)
 {
-    uint8_t ph[12];
+    uint8_t ph[40];
+    if (d[0] >> 4 == 6) {
+        memcpy(ph, d + 8, 32);
+        set32(ph + 32, (uint32_t)tcp_len);
+        ph[36] = ph[37] = ph[38] = 0;
+        ph[39] = 6;
+        return sf_csum_add(0, ph, 40);
+    }
     memcpy(ph, d + 12, 8);
     ph[8] = 0;
     ph[9] = 6;
     set16(ph + 10, (uint16_t)tcp_len);
-    return sf_csum_add(0, ph, sizeof ph);
+    return sf_csum_add(0, ph, 12);
+}
+
+/* The IP header length of a datagram the offload paths handle: 20 for
+ * IPv4 without options, 40 for IPv6 whose next header is TCP (no
+ * extension headers); 0 for anything else. */
+static size_t l3_len(const uint8_t *d, size_t len)
+{
+    if (len >= 40 && d[0] == 0x45 && d[9] == 6)
+        return 20;
+    if (len >= 60 && d[0] >> 4 == 6 && d[6] == 6)
+        return 40;
+    return 0;
+}
+
+/* Sets the length field of the IP header (IPv4 total length and header
+ * checksum, or RFC 8200 3's payload length) for a datagram of len bytes. */
+static void set_ip_len(uint8_t *d, size_t ihl, size_t len)
+{
+    if (d[0] >> 4 == 6) {
+        set16(d + 4, (uint16_t)(len - 40));
+        return;
+    }
+    set16(d + 2, (uint16_t)len);
+    d[10] = d[11] = 0;
+    set16(d + 10, sf_csum_fold(sf_csum_add(0, d, ihl)));
 }
 
 /* RFC 9293 3.1: the TCP checksum over the pseudo-header and the whole
@@ -50,43 +85,55 @@ static void ip_csum(uint8_t *d, size_t ihl)
 
 bool gso_plain_data(const uint8_t *d, size_t len)
 {
-    return len > 40 && len <= GSO_MAX && d[0] == 0x45 && d[9] == 6 &&
-           get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0 &&
-           d[32] >> 4 == 5 && (d[33] == 0x10 || d[33] == 0x18);
+    size_t h = len <= GSO_MAX ? l3_len(d, len) : 0;
+    if (h == 0 || len <= h + 20)
+        return false;
+    bool ip_ok = h == 20 ? get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0
+                         : get16(d + 4) == len - 40; /* RFC 8200 3 */
+    return ip_ok && d[h + 12] >> 4 == 5 &&
+           (d[h + 13] == 0x10 || d[h + 13] == 0x18);
 }
 
-/* Whether plain segment d continues the pending one. */
+/* Whether plain segment d continues the pending one: same family and IP
+ * header fields (IPv4: TOS, TTL, addresses; IPv6: traffic class and flow
+ * label, hop limit, addresses), same ports, ACK and window. */
 static bool continues(const struct gso_merge *g, const uint8_t *d, size_t len)
 {
     const uint8_t *p = g->buf;
-    size_t pl = len - 40;
-    return g->len && g->last == g->mss && pl <= g->mss &&
-           g->len + pl <= GSO_MAX && get32(d + 24) == g->next_seq &&
-           d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 12) &&
-           !memcmp(d + 28, p + 28, 4) && !memcmp(d + 34, p + 34, 2);
+    size_t h = l3_len(d, len);
+    if (!g->len || h != l3_len(p, g->len))
+        return false;
+    size_t pl = len - h - 20;
+    bool ip_same = h == 20 ? d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 8)
+                           : !memcmp(d, p, 4) && d[7] == p[7] && !memcmp(d + 8, p + 8, 32);
+    return ip_same && g->last == g->mss && pl <= g->mss &&
+           g->len + pl <= GSO_MAX && get32(d + h + 4) == g->next_seq &&
+           !memcmp(d + h, p + h, 4) && !memcmp(d + h + 8, p + h + 8, 4) &&
+           !memcmp(d + h + 14, p + h + 14, 2);
 }
 
 bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
 {
     if (!continues(g, d, len))
         return false;
-    size_t pl = len - 40;
-    memcpy(g->buf + g->len, d + 40, pl);
+    size_t h = l3_len(d, len), pl = len - h - 20;
+    memcpy(g->buf + g->len, d + h + 20, pl);
     g->len += pl;
     g->segs++;
     g->last = pl;
     g->next_seq += (uint32_t)pl;
-    g->buf[33] = d[33]; /* PSH as the last segment has it */
+    g->buf[h + 13] = d[h + 13]; /* PSH as the last segment has it */
     return true;
 }
 
 void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
 {
+    size_t h = l3_len(d, len);
     memcpy(g->buf, d, len);
     g->len = len;
     g->segs = 1;
-    g->mss = g->last = len - 40;
-    g->next_seq = get32(d + 24) + (uint32_t)(len - 40);
+    g->mss = g->last = len - h - 20;
+    g->next_seq = get32(d + h + 4) + (uint32_t)(len - h - 20);
 }
 
 const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
@@ -101,29 +148,29 @@ const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
     g->len = 0;
     if (*segs == 1)
         return ip; /* as the stack emitted it */
-    set16(ip + 2, (uint16_t)*len);
-    ip_csum(ip, 20);
+    size_t l3 = l3_len(ip, *len);
+    set_ip_len(ip, l3, *len);
     /* virtio 1.x 5.1.6.2: with NEEDS_CSUM the checksum field holds the
      * pseudo-header sum (of the merged length), not complemented; the
      * kernel adds each segment's bytes when it splits the packet. */
-    set16(ip + 36, (uint16_t)~sf_csum_fold(pseudo_sum(ip, *len - 20)));
+    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, *len - l3)));
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-    h->hdr_len = 40;
+    h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h->hdr_len = (uint16_t)(l3 + 20);
     h->gso_size = (uint16_t)g->mss;
-    h->csum_start = 20;
+    h->csum_start = (uint16_t)l3;
     h->csum_offset = 16;
     return ip;
 }
 
 /* ---------------------------------------------------------- in: complete */
 
-/* How many wire segments of gso_size a super-packet of len bytes (IPv4
- * header ihl bytes) stands for; 1 if it cannot tell. */
+/* How many wire segments of gso_size a super-packet of len bytes (IP
+ * header ihl bytes, 0 if not TCP) stands for; 1 if it cannot tell. */
 static uint64_t wire_segs(const struct virtio_net_hdr *h, const uint8_t *d,
                           size_t len, size_t ihl)
 {
-    if (ihl < 20 || ihl + 20 > len || d[9] != 6 || h->gso_size == 0)
+    if (ihl < 20 || ihl + 20 > len || h->gso_size == 0)
         return 1;
     size_t hl = ihl + (size_t)(d[ihl + 12] >> 4) * 4;
     if (hl > len || len - hl <= h->gso_size)
@@ -136,14 +183,19 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
 {
     memset(rx, 0, sizeof *rx);
     bool v4 = len >= 20 && d[0] >> 4 == 4;
-    size_t ihl = v4 ? (size_t)(d[0] & 15) * 4 : 0;
+    /* IPv6 with TCP next (no extension headers: the kernel's own TCP
+     * sends none): header 40 bytes */
+    bool v6tcp = len >= 40 && d[0] >> 4 == 6 && d[6] == 6;
+    size_t ihl = v4 ? (size_t)(d[0] & 15) * 4 : v6tcp ? 40 : 0;
     if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
         rx->gso = true;
-        rx->segs = wire_segs(h, d, len, ihl);
+        rx->segs = wire_segs(h, d, len, v4 && d[9] != 6 ? 0 : ihl);
         if (v4 && ihl >= 20 && ihl <= len && get16(d + 2) != len) {
             set16(d + 2, (uint16_t)len); /* len <= GSO_MAX */
             ip_csum(d, ihl);
         }
+        if (v6tcp && get16(d + 4) != len - 40) /* RFC 8200 3: payload length */
+            set16(d + 4, (uint16_t)(len - 40));
     }
     if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
         return true;
@@ -151,7 +203,7 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
     if (start >= len || at + 2 > len)
         return false;
     rx->csum = true;
-    if (v4 && d[9] == 6 && start == ihl && h->csum_offset == 16)
+    if (((v4 && d[9] == 6) || v6tcp) && start == ihl && h->csum_offset == 16)
         tcp_csum(d, ihl, len);
     else /* whatever it is, the field's partial sum is summed along */
         set16(d + at, sf_csum_fold(sf_csum_add(0, d + start, len - start)));
@@ -160,10 +212,11 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
 
 /* -------------------------------------------------------------- in: cut */
 
-/* The IPv4 and TCP header lengths of d, or 0 if they are not within len. */
+/* The IP and TCP header lengths of d, or 0 if they are not within len. */
 static size_t headers(const uint8_t *d, size_t len, size_t *ihl)
 {
-    *ihl = len >= 20 ? (size_t)(d[0] & 15) * 4 : 0;
+    *ihl = len >= 20 && d[0] >> 4 == 4 ? (size_t)(d[0] & 15) * 4
+         : len >= 40 && d[0] >> 4 == 6 && d[6] == 6 ? 40 : 0;
     size_t hl = *ihl >= 20 && *ihl + 20 <= len
                     ? *ihl + (size_t)(d[*ihl + 12] >> 4) * 4 : 0;
     return hl >= *ihl + 20 && hl <= len ? hl : 0;
@@ -172,7 +225,7 @@ static size_t headers(const uint8_t *d, size_t len, size_t *ihl)
 size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss)
 {
     size_t ihl, hl = headers(d, len, &ihl);
-    if (mss == 0 || hl == 0 || d[0] >> 4 != 4 || d[9] != 6 || len - hl <= mss)
+    if (mss == 0 || hl == 0 || (d[0] >> 4 == 4 && d[9] != 6) || len - hl <= mss)
         return 0;
     return (len - hl + mss - 1) / mss;
 }
@@ -185,9 +238,9 @@ size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
     size_t pl = len - off < mss ? len - off : mss;
     memcpy(s, d, hl);
     memcpy(s + hl, d + off, pl);
-    set16(s + 2, (uint16_t)(hl + pl));
-    set16(s + 4, (uint16_t)(get16(d + 4) + k));
-    ip_csum(s, ihl);
+    if (s[0] >> 4 == 4) /* IPv4: each segment its own IP ID */
+        set16(s + 4, (uint16_t)(get16(d + 4) + k));
+    set_ip_len(s, ihl, hl + pl);
     set32(s + ihl + 4, get32(d + ihl + 4) + (uint32_t)(off - hl));
     if (off + pl < len)
         s[ihl + 13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH */

@@ -1,5 +1,6 @@
 /* The TUN driver's offload arithmetic (IFF_VNET_HDR with TUN_F_CSUM |
- * TUN_F_TSO4), as pure functions on IPv4 datagrams in memory: no I/O, no
+ * TUN_F_TSO4 | TUN_F_TSO6), as pure functions on IPv4 and IPv6 datagrams
+ * (IPv6: TCP right after the 40-byte header) in memory: no I/O, no
  * clock, no allocation, so each piece is unit tested alone
  * (tests/unit/test_gso.c).
  *
@@ -34,12 +35,14 @@ struct gso_merge {
 };
 
 /* A segment that may be merged: IPv4 without options or fragmentation,
- * total length len, TCP without options, ACK or ACK+PSH only, some
+ * total length len (or IPv6 with TCP next, payload length len - 40),
+ * TCP without options, ACK or ACK+PSH only, some
  * payload. */
 bool gso_plain_data(const uint8_t *d, size_t len);
 
 /* Adds plain data segment d (gso_plain_data) to the pending packet if it
- * continues it: same addresses, ports, TOS and TTL, same ACK and window,
+ * continues it: same family, addresses, ports, TOS and TTL (IPv6: traffic
+ * class, flow label and hop limit), same ACK and window,
  * the next sequence number, the pending ones all gso_size long, and room
  * left. The merged packet then carries the PSH of its last segment.
  * Returns false (and changes nothing) if it does not continue. */
@@ -53,8 +56,9 @@ void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len);
  * write (in g->buf) with its length in *len and the number of segments it
  * holds in *segs, or NULL if nothing is pending. One segment goes out as
  * the stack emitted it, with *h all zero (no GSO, checksum complete).
- * Several get their IPv4 total length and header checksum set, and *h
- * asks the kernel for TCPv4 segmentation at gso_size with the TCP checksum
+ * Several get their IPv4 total length and header checksum (IPv6: payload
+ * length) set, and *h asks the kernel for TCPv4 (TCPv6) segmentation at
+ * gso_size with the TCP checksum
  * to complete (its field holds the pseudo-header sum). */
 const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
                                 size_t *len, unsigned *segs);
@@ -70,7 +74,7 @@ struct gso_rx {
 
 /* Makes the datagram d (len bytes, after vnet header h) one the core
  * accepts. A super-packet gets its IPv4 total length (and so header
- * checksum) set to len; with NEEDS_CSUM the TCP checksum field holds only
+ * checksum) set to len, or its IPv6 payload length to len - 40; with NEEDS_CSUM the TCP checksum field holds only
  * the pseudo-header sum, so the full checksum is computed and stored (any
  * other csum_start/offset: the 16-bit one's complement sum from
  * csum_start on, stored at csum_start + csum_offset). Fills *rx. Returns
@@ -81,15 +85,16 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
 
 /* -------------------------------------------------------------- in: cut */
 
-/* How many segments of at most mss payload bytes the IPv4 TCP datagram d
- * is cut into by gso_cut; 0 if it cannot be cut (mss 0, not IPv4 TCP,
+/* How many segments of at most mss payload bytes the TCP datagram d (IPv4,
+ * or IPv6 with TCP next) is cut into by gso_cut; 0 if it cannot be cut
+ * (mss 0, not TCP over IPv4 or IPv6,
  * headers not within len, or no more than mss bytes of payload). */
 size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss);
 
 /* Writes segment k (0 <= k < gso_cut_count) of d into seg (room for the
  * headers plus mss bytes) and returns its length. Each segment gets the
  * headers of d with its own total length, IP ID (d's + k), header
- * checksum, sequence number and TCP checksum; PSH and FIN stay on the
+ * checksum (IPv6: its own payload length), sequence number and TCP checksum; PSH and FIN stay on the
  * last segment only, CWR on the first only. */
 size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
                uint8_t *seg);

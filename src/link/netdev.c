@@ -57,3 +57,43 @@ int link_netdev_config(const char *name, uint32_t ip, int prefix, int mtu,
     close(s);
     return r;
 }
+
+int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
+                      char *err, size_t errlen)
+{
+    int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        snprintf(err, errlen, "cannot open an IPv6 socket: %s%s", strerror(errno),
+                 errno == EAFNOSUPPORT ? " (is IPv6 disabled in this kernel?)" : "");
+        return -1;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    int r = ifioctl(s, SIOCGIFINDEX, &ifr, "find the interface", err, errlen);
+    if (r == 0) {
+        /* the kernel's struct in6_ifreq (linux/ipv6.h, which clashes with
+         * netinet/in.h): address, prefix length, interface index */
+        struct {
+            struct in6_addr ifr6_addr;
+            uint32_t ifr6_prefixlen;
+            int ifr6_ifindex;
+        } q;
+        memset(&q, 0, sizeof q);
+        memcpy(&q.ifr6_addr, ip6, 16);
+        q.ifr6_prefixlen = (uint32_t)prefix;
+        q.ifr6_ifindex = ifr.ifr_ifindex;
+        if (ioctl(s, SIOCSIFADDR, &q) != 0) {
+            int e = errno;
+            snprintf(err, errlen, "cannot set the IPv6 address on %s: %s%s", name,
+                     strerror(e),
+                     e == EPERM ? " (run as root or with CAP_NET_ADMIN)"
+                     : e == EEXIST ? " (the kernel has it already)"
+                     : " (is IPv6 disabled on it? sysctl net.ipv6.conf.all.disable_ipv6;"
+                       " the MTU must be at least 1280)");
+            r = -1;
+        }
+    }
+    close(s);
+    return r;
+}

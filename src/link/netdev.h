@@ -12,4 +12,12 @@
 int link_netdev_config(const char *name, uint32_t ip, int prefix, int mtu,
                        char *err, size_t errlen);
 
+/* Gives device `name` (already up, MTU at least 1280: RFC 8200 5) the
+ * IPv6 address ip6/prefix (network byte order), as `ip -6 addr add` does
+ * (SIOCSIFADDR on an AF_INET6 socket). A TUN device is point-to-point and
+ * IFF_NOARP, so the kernel runs no DAD on it and the address is usable at
+ * once. Returns 0, or -1 with err naming the step that failed and why. */
+int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
+                      char *err, size_t errlen);
+
 #endif

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define TUN_BATCH 64      /* datagrams read per wake-up before servicing */
-#define TUN_BUF 65600     /* an IPv4 datagram is at most 65535 bytes */
+#define TUN_BUF 65600     /* a datagram is at most 65535 bytes (IPv6: 65575) */
 #define TUN_MAX_APP_FDS 1024
 #define VNET_HDR GSO_VNET_HDR
 
@@ -72,10 +72,12 @@ sf_time_t sf_tun_now(void)
 static int set_offload(int fd, char *err, size_t errlen)
 {
     int sz = VNET_HDR;
-    /* TUN_F_TSO4 lets the kernel hand us super-packets; TSO6 and UFO we
-     * could not take (IPv4 TCP only). */
+    /* TUN_F_TSO4 and TUN_F_TSO6 let the kernel hand us TCP super-packets
+     * of either family (gso.c completes both); UFO and USO we could not
+     * take (TCP only). */
     if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 ||
-        ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+        ioctl(fd, TUNSETOFFLOAD,
+              (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) {
         snprintf(err, errlen, "cannot enable offloads on the TUN device: %s "
                  "(run with --no-offload)", strerror(errno));
         return -1;
@@ -144,6 +146,12 @@ int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen)
 {
     return link_netdev_config(t->name, ip, prefix, mtu, err, errlen);
+}
+
+int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
+                   char *err, size_t errlen)
+{
+    return link_netdev_addr6(t->name, ip6, prefix, err, errlen);
 }
 
 void sf_tun_seed(struct sf_tun *t, uint64_t seed)

@@ -75,8 +75,13 @@ def echo_client(host, port, nbytes):
     return 0 if same and got == nbytes and not err else 1
 
 
+def listener_socket(host):
+    """A TCP socket of HOST's family (an IPv6 address has a colon)."""
+    return socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+
+
 def serve_echo(host, port, n=1):
-    ls = socket.socket()
+    ls = listener_socket(host)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, int(port)))
     ls.listen(16)
@@ -98,7 +103,7 @@ def serve_echo(host, port, n=1):
 
 
 def serve_sink(host, port, mode):
-    ls = socket.socket()
+    ls = listener_socket(host)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, int(port)))
     ls.listen(1)

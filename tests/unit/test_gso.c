@@ -413,6 +413,166 @@ static void test_complete(void)
     CHECK(gso_complete(&bad, d, len, &rx));
 }
 
+
+/* ------------------------------------------------------------- IPv6 */
+
+/* One IPv6 datagram from the wire code (fd00:5f::2 -> fd00:5f::1, flow
+ * label 0x12345, traffic class 0): seq, flags, payload bytes pay[at..]. */
+static size_t seg6(uint8_t *buf, uint32_t seq, uint8_t flags, size_t at,
+                   size_t n)
+{
+    struct sf_ipv6 ip = {.src = {0xfd, 0, 0, 0x5f, [15] = 2},
+                         .dst = {0xfd, 0, 0, 0x5f, [15] = 1},
+                         .hlim = 64, .flow = 0x12345};
+    struct sf_tcp t = {.sport = 7, .dport = 40000, .seq = seq, .ack = 1000,
+                       .flags = flags, .win = 65535, .payload = pay + at,
+                       .len = n};
+    size_t len = sf_emit6(buf, GSO_MAX, &ip, &t);
+    CHECK(len > 0);
+    return len;
+}
+
+/* Whether IPv6 d parses as the core would take it (RFC 8200 8.1 checksum). */
+static bool valid6(const uint8_t *d, size_t len, struct sf_tcp *t)
+{
+    struct sf_ipv6 ip;
+    return sf_ipv6_parse(d, len, &ip) == SF_DROP_NONE &&
+           sf_tcp6_parse(&ip, t) == SF_DROP_NONE;
+}
+
+/* IPv6 data segments merge into one TCPv6 GSO packet (payload length,
+ * hdr_len 60, csum_start 40); the kernel's segmentation of it (cut at
+ * gso_size, checksums completed) gives back the stack's datagrams byte
+ * for byte. */
+static void test_v6_merge_then_cut(void)
+{
+    static struct gso_merge g;
+    static uint8_t orig[4][GSO_MAX], s[GSO_MAX];
+    size_t olen[4], pls[4] = {1220, 1220, 1220, 77};
+    uint32_t seq = 0xfffffc00u; /* wraps */
+    size_t at = 0;
+    memset(&g, 0, sizeof g);
+    for (int k = 0; k < 4; k++) {
+        olen[k] = seg6(orig[k], seq, k == 3 ? SF_ACK | SF_PSH : SF_ACK, at, pls[k]);
+        CHECK(gso_plain_data(orig[k], olen[k]));
+        if (k == 0)
+            gso_merge_start(&g, orig[k], olen[k]);
+        else
+            CHECK(gso_merge_add(&g, orig[k], olen[k]));
+        seq += (uint32_t)pls[k];
+        at += pls[k];
+    }
+    struct virtio_net_hdr h;
+    size_t len;
+    unsigned segs;
+    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
+    CHECK(ip != NULL);
+    CHECK_EQ(segs, 4);
+    CHECK_EQ(len, 60 + 3 * 1220 + 77);
+    CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+    CHECK_EQ(h.hdr_len, 60);
+    CHECK_EQ(h.csum_start, 40);
+    CHECK_EQ(h.csum_offset, 16);
+    CHECK_EQ(h.gso_size, 1220);
+    CHECK_EQ(get16(ip + 4), len - 40); /* RFC 8200 3: payload length */
+    CHECK_EQ(ip[53], SF_ACK | SF_PSH); /* the last segment's PSH */
+    kernel_csum(ip, len, &h);
+    struct sf_tcp t;
+    CHECK(valid6(ip, len, &t)); /* the partial sum was the pseudo-header's */
+    CHECK_EQ(t.len, len - 60);
+    CHECK_EQ(gso_cut_count(ip, len, h.gso_size), 4);
+    for (size_t k = 0; k < 4; k++) {
+        size_t sl = gso_cut(ip, len, h.gso_size, k, s);
+        CHECK_EQ(sl, olen[k]);
+        CHECK(memcmp(s, orig[k], sl) == 0);
+        CHECK(valid6(s, sl, &t));
+    }
+}
+
+/* What does not merge across families or IPv6 header fields, and what
+ * is not plain. */
+static void test_v6_refusals(void)
+{
+    static struct gso_merge g;
+    static uint8_t a[GSO_MAX], b[GSO_MAX], v4[GSO_MAX];
+    size_t la = seg6(a, 1, SF_ACK, 0, 500);
+    size_t lb = seg6(b, 501, SF_ACK, 500, 500);
+    size_t l4 = seg(v4, 501, SF_ACK, 500, 500, 1, false);
+    memset(&g, 0, sizeof g);
+    gso_merge_start(&g, a, la);
+    CHECK(!gso_merge_add(&g, v4, l4)); /* another family */
+    b[7] = 63;                         /* another hop limit */
+    CHECK(!gso_merge_add(&g, b, lb));
+    b[7] = 64;
+    b[3] ^= 1;                         /* another flow label */
+    CHECK(!gso_merge_add(&g, b, lb));
+    b[3] ^= 1;
+    b[39] ^= 1;                        /* another destination */
+    CHECK(!gso_merge_add(&g, b, lb));
+    b[39] ^= 1;
+    CHECK(gso_merge_add(&g, b, lb));
+    /* not plain: a payload length that disagrees, an extension header
+     * first, a SYN, no payload */
+    size_t n = seg6(b, 1, SF_ACK, 0, 100);
+    b[5] ^= 1;
+    CHECK(!gso_plain_data(b, n));
+    b[5] ^= 1;
+    b[6] = 0; /* hop-by-hop */
+    CHECK(!gso_plain_data(b, n));
+    CHECK_EQ(gso_cut_count(b, n, 10), 0);
+    b[6] = 6;
+    n = seg6(b, 1, SF_SYN, 0, 10);
+    CHECK(!gso_plain_data(b, n));
+    n = seg6(b, 1, SF_ACK, 0, 0);
+    CHECK(!gso_plain_data(b, n));
+}
+
+/* A TCPv6 super-packet as the kernel hands it over (TUN_F_TSO6): its
+ * payload length set from the read's length, the TCP checksum completed
+ * over the IPv6 pseudo-header; the wire segments counted. */
+static void test_v6_complete(void)
+{
+    static uint8_t d[GSO_MAX];
+    size_t total = 5001;
+    size_t len = seg6(d, 42, SF_ACK | SF_PSH, 0, total);
+    uint8_t ph[40] = {0};
+    memcpy(ph, d + 8, 32);
+    ph[34] = (uint8_t)((len - 40) >> 8);
+    ph[35] = (uint8_t)(len - 40);
+    ph[39] = 6;
+    uint16_t partial = (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, 40));
+    d[56] = (uint8_t)(partial >> 8);
+    d[57] = (uint8_t)partial;
+    d[4] = d[5] = 0; /* a payload length the kernel did not fill in */
+    struct sf_tcp t;
+    CHECK(!valid6(d, len, &t));
+    struct virtio_net_hdr h = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+        .hdr_len = 60, .gso_size = 1428, .csum_start = 40, .csum_offset = 16,
+    };
+    struct gso_rx rx;
+    CHECK(gso_complete(&h, d, len, &rx));
+    CHECK(rx.gso && rx.csum);
+    CHECK_EQ(rx.segs, 4); /* 5001 at 1428: 3 full and 717 */
+    CHECK_EQ(get16(d + 4), len - 40);
+    CHECK(valid6(d, len, &t));
+    CHECK_EQ(t.len, total);
+    CHECK(memcmp(t.payload, pay, total) == 0);
+    /* cut back into the wire's segments, each valid */
+    static uint8_t s[GSO_MAX];
+    CHECK_EQ(gso_cut_count(d, len, 1428), 4);
+    size_t sum = 0;
+    for (size_t k = 0; k < 4; k++) {
+        size_t sl = gso_cut(d, len, 1428, k, s);
+        CHECK(valid6(s, sl, &t));
+        CHECK_EQ(t.seq, 42 + sum);
+        CHECK_EQ(t.flags & SF_PSH, k == 3 ? SF_PSH : 0);
+        sum += t.len;
+    }
+    CHECK_EQ(sum, total);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_merge_consecutive),
     CHECK_CASE(test_single_as_emitted),
@@ -421,6 +581,9 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_cut),
     CHECK_CASE(test_merge_then_cut),
     CHECK_CASE(test_complete),
+    CHECK_CASE(test_v6_merge_then_cut),
+    CHECK_CASE(test_v6_refusals),
+    CHECK_CASE(test_v6_complete),
 };
 
 int main(int argc, char **argv)

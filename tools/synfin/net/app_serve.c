@@ -15,19 +15,39 @@
 
 static struct sf_stack *stk(struct serve *s) { return s->cli.tun.st; }
 
+/* The listening socket of port: IPv4 (0.0.0.0), or with --addr6 a
+ * dual-stack one (:: with IPV6_V6ONLY off, as most Linux servers listen:
+ * IPv4 peers then show as ::ffff:a.b.c.d, RFC 3493 5.3). One socket, not
+ * an IPv4 one beside a V6ONLY one: the core's port table counts a port's
+ * listeners whatever their family, so a second would be EADDRINUSE.
+ * Returns the descriptor or an SF_E* error. */
+static int listen_one(struct serve *s, uint16_t port, bool v6)
+{
+    int one = 1, sd = sf_socket(stk(s));
+    struct sf_addr l = {.port = port};
+    if (v6) {
+        static const uint8_t any[16];
+        l = sf_addr6(any, port);
+    }
+    int r = sd < 0 ? sd : sf_setsockopt(stk(s), sd, SF_SOL_SOCKET,
+                                        SF_SO_REUSEADDR, &one, sizeof one);
+    r = r < 0 ? r : sf_bind(stk(s), sd, &l);
+    r = r < 0 ? r : sf_listen(stk(s), sd, s->cli.backlog);
+    if (r < 0 && sd >= 0)
+        sf_close(stk(s), sd);
+    return r < 0 ? r : sd;
+}
+
 static int listen_all(struct serve *s)
 {
     for (int i = 0; i < s->napps; i++) {
         struct app *a = &s->apps[i];
-        int one = 1, sd = sf_socket(stk(s));
-        struct sf_addr l = {.port = a->port};
-        int r = sd < 0 ? sd : sf_setsockopt(stk(s), sd, SF_SOL_SOCKET,
-                                            SF_SO_REUSEADDR, &one, sizeof one);
-        r = r < 0 ? r : sf_bind(stk(s), sd, &l);
-        r = r < 0 ? r : sf_listen(stk(s), sd, s->cli.backlog);
-        if (r < 0) {
-            fprintf(stderr, "synfin serve: cannot listen on port %u: %s (is "
-                    "another --app on it?)\n", a->port, sf_strerror(r));
+        bool v6 = s->cli.has6;
+        int sd = listen_one(s, a->port, v6);
+        if (sd < 0) {
+            fprintf(stderr, "synfin serve: cannot listen on %s port %u: %s "
+                    "(is another --app on it?)\n", v6 ? "dual-stack" : "IPv4",
+                    a->port, sf_strerror(sd));
             return -1;
         }
         a->lsd = sd;
@@ -50,13 +70,23 @@ static void daytime(struct serve *s, int sd)
 
 static void proxy_start(struct sconn *c)
 {
+    const struct sf_addr *t = &c->app->target;
     struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
     memset(&sin, 0, sizeof sin);
+    memset(&sin6, 0, sizeof sin6);
     sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(c->app->target.ip);
-    sin.sin_port = htons(c->app->target.port);
-    c->kfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->kfd >= 0 && connect(c->kfd, (struct sockaddr *)&sin, sizeof sin) == 0)
+    sin.sin_addr.s_addr = htonl(t->ip);
+    sin.sin_port = htons(t->port);
+    sin6.sin6_family = AF_INET6;
+    memcpy(&sin6.sin6_addr, t->ip6, 16);
+    sin6.sin6_port = htons(t->port);
+    bool v6 = t->family == SF_AF_INET6;
+    c->kfd = socket(v6 ? AF_INET6 : AF_INET,
+                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->kfd >= 0 &&
+        connect(c->kfd, v6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin,
+                v6 ? sizeof sin6 : sizeof sin) == 0)
         c->kconnected = true;
 }
 

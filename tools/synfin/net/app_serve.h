@@ -14,7 +14,7 @@ enum app_kind { APP_ECHO, APP_DISCARD, APP_DAYTIME, APP_CHARGEN, APP_PROXY,
 struct app {
     enum app_kind kind;
     uint16_t port;
-    int lsd;               /* listening sf socket */
+    int lsd;               /* listening sf socket (dual-stack with --addr6) */
     struct sf_addr target; /* proxy: the kernel server */
 };
 

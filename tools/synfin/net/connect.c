@@ -101,9 +101,33 @@ static int parse(struct client *c, int argc, char **argv)
     if (rc)
         return rc;
     unsigned port = 0;
-    if (c->npos != 2 || sf_ip_parse(c->pos[0], &c->remote.ip) != 0 ||
-        sscanf(c->pos[1], "%u", &port) != 1 || port == 0 || port > 65535) {
-        fprintf(stderr, "synfin connect: give HOST PORT (A.B.C.D and 1..65535)\n");
+    char tail;
+    if (c->npos != 2) {
+        fprintf(stderr, "synfin connect: give HOST PORT (A.B.C.D or an IPv6 "
+                "address, and 1..65535)\n");
+        return EXIT_USAGE;
+    }
+    /* HOST: either family; an IPv6 one may come bracketed (RFC 3986 3.2.2) */
+    char host[64];
+    const char *h = c->pos[0];
+    size_t hl = strlen(h);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
+        h++, hl -= 2;
+    snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : 0), h);
+    if (sf_addr_parse_ip(host, &c->remote) != 0) {
+        fprintf(stderr, "synfin connect: HOST wants A.B.C.D or an IPv6 address "
+                "(e.g. fd00:5f::1), not '%s'\n", c->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (sscanf(c->pos[1], "%u%c", &port, &tail) != 1 || port == 0 || port > 65535) {
+        fprintf(stderr, "synfin connect: PORT wants 1..65535, not '%s'\n",
+                c->pos[1]);
+        return EXIT_USAGE;
+    }
+    if (c->remote.family == SF_AF_INET6 && !sf_addr_is_v4mapped(&c->remote) &&
+        !c->cli.has6) {
+        fprintf(stderr, "synfin connect: HOST %s is IPv6 but synfin has no IPv6 "
+                "address: give --addr6 ADDR and --host6 ADDR/N\n", c->pos[0]);
         return EXIT_USAGE;
     }
     c->remote.port = (uint16_t)port;

@@ -53,7 +53,7 @@ struct ss_ctx {
 static int ss_line(void *ctx, const struct sf_tcp_info *i)
 {
     struct ss_ctx *s = ctx;
-    char l[24], r[24];
+    char l[SF_ADDR_STRLEN], r[SF_ADDR_STRLEN]; /* [IPv6]:port whole */
     sf_addr_fmt(&i->local, l, sizeof l);
     sf_addr_fmt(&i->remote, r, sizeof r);
     long long left = -1;

@@ -24,9 +24,11 @@ static int parse_app(void *base, const struct opt *o, const char *v,
     (void)o, (void)prog;
     memset(a, 0, sizeof *a);
     a->lsd = -1;
-    if (sscanf(v, "proxy:%u=%63[^:]:%u", &port, host, &tport) == 3) {
+    /* proxy:PORT=A.B.C.D:PORT or proxy:PORT=[IPV6]:PORT (RFC 3986 3.2.2) */
+    if (sscanf(v, "proxy:%u=[%63[^]]]:%u", &port, host, &tport) == 3 ||
+        sscanf(v, "proxy:%u=%63[^:]:%u", &port, host, &tport) == 3) {
         a->kind = APP_PROXY;
-        if (sf_ip_parse(host, &a->target.ip) != 0 || tport == 0 || tport > 65535)
+        if (sf_addr_parse_ip(host, &a->target) != 0 || tport == 0 || tport > 65535)
             goto bad;
         a->target.port = (uint16_t)tport;
     } else if (sscanf(v, "%15[a-z]:%u", name, &port) == 2) {
@@ -46,7 +48,7 @@ static int parse_app(void *base, const struct opt *o, const char *v,
     return 0;
 bad:
     fprintf(stderr, "synfin serve: --app wants echo|discard|daytime|chargen:PORT "
-            "or proxy:PORT=A.B.C.D:PORT, not '%s'\n", v);
+            "or proxy:PORT=A.B.C.D:PORT or proxy:PORT=[IPV6]:PORT, not '%s'\n", v);
     return OPT_FAIL;
 }
 

@@ -134,7 +134,7 @@ static int find_ctl(char *path, size_t len)
 }
 
 struct row {
-    char state[16], local[24], peer[24], timer[16];
+    char state[16], local[SF_ADDR_STRLEN], peer[SF_ADDR_STRLEN], timer[16];
     unsigned long sndq, rcvq, retrans;
     long long left_ns;
     unsigned long long rto_ns;
@@ -143,13 +143,19 @@ struct row {
 
 static int parse_row(char *line, struct row *r)
 {
-    return sscanf(line, "%15s\t%23s\t%23s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d",
+    return sscanf(line, "%15s\t%55s\t%55s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d",
                   r->state, r->local, r->peer, &r->sndq, &r->rcvq, r->timer,
                   &r->left_ns, &r->rto_ns, &r->retrans, &r->sd) == 10;
 }
 
+/* Address column widths: 21 as ss's for IPv4, wider when an [IPv6]:port
+ * needs it (never truncated). */
+struct widths {
+    int local, peer;
+};
+
 static void print_row(const struct ss_opts *o, const struct row *r, int s,
-                      bool first)
+                      bool first, const struct widths *w)
 {
     if (o->json) {
         printf("%s\n  {\"state\": \"%s\", \"local\": \"%s\", \"peer\": \"%s\", "
@@ -168,9 +174,9 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
     if (strcmp(r->timer, "-"))
         snprintf(timer, sizeof timer, "timer:(%s,%.3fs,%lu)", r->timer,
                  r->left_ns < 0 ? 0.0 : (double)r->left_ns / 1e9, r->retrans);
-    printf("%-11s %-6lu %-6lu %-21s %-21s %s\n",
-           sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, r->local,
-           r->peer, timer);
+    printf("%-11s %-6lu %-6lu %-*s %-*s %s\n",
+           sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, w->local,
+           r->local, w->peer, r->peer, timer);
 }
 
 static const char usage_text[] =
@@ -239,11 +245,25 @@ static bool wanted(const struct ss_opts *o, int s)
 
 static void print_table(const struct ss_opts *o, char *answer)
 {
+    struct widths w = {21, 21};
+    char *copy = strdup(answer);
+    for (char *save = NULL, *l = copy ? strtok_r(copy, "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save)) {
+        struct row r;
+        int s;
+        if (!parse_row(l, &r) || (s = state_of(r.state)) < 0 || !wanted(o, s))
+            continue;
+        if ((int)strlen(r.local) > w.local)
+            w.local = (int)strlen(r.local);
+        if ((int)strlen(r.peer) > w.peer)
+            w.peer = (int)strlen(r.peer);
+    }
+    free(copy);
     if (o->json)
         printf("[");
     else
-        printf("%-11s %-6s %-6s %-21s %-21s %s\n", "State", "Recv-Q", "Send-Q",
-               "Local Address:Port", "Peer Address:Port", "Timer");
+        printf("%-11s %-6s %-6s %-*s %-*s %s\n", "State", "Recv-Q", "Send-Q",
+               w.local, "Local Address:Port", w.peer, "Peer Address:Port", "Timer");
     bool first = true;
     for (char *save = NULL, *l = strtok_r(answer, "\n", &save); l;
          l = strtok_r(NULL, "\n", &save)) {
@@ -251,7 +271,7 @@ static void print_table(const struct ss_opts *o, char *answer)
         int s;
         if (!parse_row(l, &r) || (s = state_of(r.state)) < 0 || !wanted(o, s))
             continue;
-        print_row(o, &r, s, first);
+        print_row(o, &r, s, first, &w);
         first = false;
     }
     if (o->json)

@@ -1,5 +1,6 @@
 /* Shared options and start-up of `synfin serve` and `synfin connect`. */
 #include "net/tun_cli.h"
+#include "synfin/wire.h"
 
 #include <errno.h>
 #include <math.h>
@@ -28,6 +29,13 @@ void tun_cli_init(struct tun_cli *c)
     c->tun.fd = -1;
     sf_stack_cfg_default(&c->cfg);
     c->cfg.mss = 0; /* from the MTU unless given */
+    /* fd00:5f::2 and fd00:5f::1/64 (RFC 4193 local addresses), used only
+     * when --addr6 or --host6 asks for IPv6 */
+    static const uint8_t a6[16] = {0xfd, 0, 0, 0x5f, [15] = 2};
+    static const uint8_t h6[16] = {0xfd, 0, 0, 0x5f, [15] = 1};
+    memcpy(c->addr6, a6, 16);
+    memcpy(c->host6, h6, 16);
+    c->prefix6 = 64;
 }
 
 static int num(const char *prog, const char *opt, const char *v, double lo,
@@ -68,6 +76,74 @@ bad:
     fprintf(stderr, "%s: --host wants A.B.C.D/N (the kernel's side), not '%s'\n",
             prog, v);
     return OPT_FAIL;
+}
+
+/* An address --addr6 / --host6 may take: IPv6, a unicast address a
+ * datagram may carry (RFC 4291 2.5.2, 2.5.3, 2.5.5.2, 2.7: not ::, ::1,
+ * ::ffff:a.b.c.d or ff00::/8). Prints why not and returns -1. */
+static int parse_ip6(const char *prog, const char *opt, const char *ip,
+                     const char *v, uint8_t out[16])
+{
+    struct sf_addr a;
+    static const uint8_t loop[16] = {[15] = 1};
+    const char *why = NULL;
+    if (sf_addr_parse_ip(ip, &a) != 0)
+        why = "not an IPv6 address";
+    else if (a.family != SF_AF_INET6)
+        why = "an IPv4 address (use --addr/--host for those)";
+    else if (sf_addr_is_unspec(&a))
+        why = "the unspecified address";
+    else if (!memcmp(a.ip6, loop, 16))
+        why = "the loopback address";
+    else if (sf_addr_is_v4mapped(&a))
+        why = "an IPv4-mapped address";
+    else if (a.ip6[0] == 0xff)
+        why = "a multicast address";
+    if (why) {
+        fprintf(stderr, "%s: %s wants %s, not '%s': %s\n", prog, opt,
+                strcmp(opt, "--host6") ? "an IPv6 address (e.g. fd00:5f::2)"
+                                        : "ADDR/N (e.g. fd00:5f::1/64)",
+                v, why);
+        return -1;
+    }
+    memcpy(out, a.ip6, 16);
+    return 0;
+}
+
+static int parse_addr6(void *base, const struct opt *o, const char *v,
+                       const char *prog)
+{
+    struct tun_cli *c = base;
+    (void)o;
+    if (parse_ip6(prog, "--addr6", v, v, c->addr6) < 0)
+        return OPT_FAIL;
+    c->has6 = true;
+    return 0;
+}
+
+static int parse_host6(void *base, const struct opt *o, const char *v,
+                       const char *prog)
+{
+    struct tun_cli *c = base;
+    (void)o;
+    char ip[64];
+    const char *slash = strchr(v, '/');
+    size_t n = slash ? (size_t)(slash - v) : strlen(v);
+    double p = 64;
+    if (n >= sizeof ip) {
+        fprintf(stderr, "%s: --host6 wants ADDR/N (e.g. fd00:5f::1/64), not "
+                "'%s': the address is too long\n", prog, v);
+        return OPT_FAIL;
+    }
+    memcpy(ip, v, n);
+    ip[n] = 0;
+    if (parse_ip6(prog, "--host6", ip, v, c->host6) < 0)
+        return OPT_FAIL;
+    if (slash && num(prog, "--host6 prefix", slash + 1, 1, 126, &p) < 0)
+        return OPT_FAIL;
+    c->prefix6 = (int)p;
+    c->has6 = true;
+    return 0;
 }
 
 static int parse_keepalive(void *base, const struct opt *o, const char *v,
@@ -142,12 +218,18 @@ static const struct opt tun_cli_opts[] = {
      .help = "synfin's own address (default 198.18.0.2)"},
     {.name = "--host", .kind = OPT_FN, .fn = parse_host, .arg = "A.B.C.D/N",
      .help = "the kernel's address on DEV (default 198.18.0.1/24)"},
+    {.name = "--addr6", .kind = OPT_FN, .fn = parse_addr6, .arg = "ADDR",
+     .help = "synfin's IPv6 address too (default none; with\n"
+             "--host6 alone fd00:5f::2)"},
+    {.name = "--host6", .kind = OPT_FN, .fn = parse_host6, .arg = "ADDR/N",
+     .help = "the kernel's IPv6 address on DEV (default none; with\n"
+             "--addr6 alone fd00:5f::1/64); MTU at least 1280"},
     NUM("--mtu", mtu, OPT_AS_INT, 576, 65535, 0, "N", "device MTU (default 1500)"),
     {.name = "--ctl", .kind = OPT_STR, .off = OFF(ctl_path), .arg = "PATH",
      .help = "control socket for `synfin ss` (default\n"
              "/run/synfin/DEV-PID.sock, else /tmp/synfin-DEV-PID.sock)"},
     {.name = "--pcap", .kind = OPT_STR, .off = OFF(pcap_path), .arg = "FILE",
-     .help = "write every datagram on DEV to FILE (pcap, raw IPv4)"},
+     .help = "write every datagram on DEV to FILE (pcap, raw IP)"},
     FLAG("--no-offload", offload, 0,
          "no virtio-net header on DEV: one write per segment\n"
          "(default --offload: checksums and TSO offloaded,\n"
@@ -197,6 +279,33 @@ struct opt_group tun_cli_group(struct tun_cli *c)
     return (struct opt_group){tun_cli_opts, c, tun_cli_report};
 }
 
+/* --addr6 in --host6's prefix, not the kernel's own, nor the prefix's
+ * all-zero address (the subnet-router anycast of RFC 4291 2.6.1). */
+static int check_addrs6(struct tun_cli *c, const char *prog)
+{
+    bool same = true, host_part_zero = true;
+    for (int i = 0; i < 16; i++) {
+        int bits = c->prefix6 - 8 * i;
+        uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+        same = same && (c->addr6[i] & m) == (c->host6[i] & m);
+        host_part_zero = host_part_zero && (c->addr6[i] & ~m & 0xff) == 0;
+    }
+    char a[SF_IP6_STRLEN], h[SF_IP6_STRLEN];
+    sf_ip6_fmt(c->addr6, a, sizeof a);
+    sf_ip6_fmt(c->host6, h, sizeof h);
+    if (!same || !memcmp(c->addr6, c->host6, 16) || host_part_zero) {
+        fprintf(stderr, "%s: --addr6 %s must be a host address in --host6 %s/%d's "
+                "prefix, other than the kernel's own\n", prog, a, h, c->prefix6);
+        return -1;
+    }
+    if (c->mtu < 1280) {
+        fprintf(stderr, "%s: --mtu %d is below IPv6's minimum of 1280 (RFC 8200 5): "
+                "raise it or drop --addr6/--host6\n", prog, c->mtu);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_addrs(struct tun_cli *c, const char *prog)
 {
     uint32_t mask = 0xffffffffu << (32 - c->prefix);
@@ -214,7 +323,7 @@ static int check_addrs(struct tun_cli *c, const char *prog)
                 "subnet, other than the kernel's own\n", prog, a, h, c->prefix);
         return -1;
     }
-    return 0;
+    return c->has6 ? check_addrs6(c, prog) : 0;
 }
 
 static int open_ctl(struct tun_cli *c, const char *prog)
@@ -264,6 +373,8 @@ static int make_stack(struct tun_cli *c, const char *prog)
     sf_tun_seed(&c->tun, c->seed);
     c->tun.in = c->tun.out = c->imp;
     c->cfg.addr = c->addr;
+    if (c->has6)
+        memcpy(c->cfg.addr6, c->addr6, 16);
     c->cfg.output = sf_tun_output;
     c->cfg.output_ctx = &c->tun;
     if (!c->cfg.mss)
@@ -308,6 +419,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         return 2;
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
+        (c->has6 && sf_tun_config6(&c->tun, c->host6, c->prefix6, err, sizeof err) < 0) ||
         (c->pcap_path && open_pcap(c, err, sizeof err) < 0)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         sf_tun_close(&c->tun);
@@ -324,8 +436,15 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     sf_addr_fmt(&h, hb, sizeof hb);
     *strrchr(ab, ':') = 0;
     *strrchr(hb, ':') = 0;
-    fprintf(stderr, "%s: %s up: kernel %s/%d, synfin %s; control socket %s\n",
-            prog, c->tun.name, hb, c->prefix, ab, c->ctl_path);
+    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
+    if (c->has6) {
+        char t[SF_IP6_STRLEN];
+        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
+                 c->prefix6);
+        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
+    }
+    fprintf(stderr, "%s: %s up: kernel %s/%d%s, synfin %s%s; control socket %s\n",
+            prog, c->tun.name, hb, c->prefix, h6, ab, a6, c->ctl_path);
     return 0;
 }
 

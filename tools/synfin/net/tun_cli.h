@@ -22,6 +22,11 @@ struct tun_cli {
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;
+    /* --addr6 / --host6: synfin's IPv6 address and the kernel's (network
+     * byte order) with its prefix; has6 when either was given */
+    uint8_t addr6[16], host6[16];
+    int prefix6;
+    bool has6;
     struct sf_tun_impair imp;
     struct sf_stack_cfg cfg;
     /* running */
