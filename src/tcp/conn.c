@@ -235,6 +235,11 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->sd = c->sd;
     info->local = c->local;
     info->remote = c->remote;
+    /* no peer yet (LISTEN, or CLOSED): the unspecified address of the
+     * socket's own family, [::]:0 for an IPv6 socket, as ss shows it */
+    if (c->remote.family != SF_AF_INET6 && c->local.family == SF_AF_INET6 &&
+        c->remote.ip == 0 && c->remote.port == 0)
+        info->remote = (struct sf_addr){.family = SF_AF_INET6};
     info->iss = c->iss;
     info->irs = c->irs;
     info->snd_una = c->snd_una;

@@ -322,6 +322,13 @@ static void test_dual_stack(void)
     setup(&w);
     struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
     int l = listen6(80, false);
+    /* the listener has no peer: shown as [::]:0, an IPv6 socket's (ss
+     * printed 0.0.0.0:0) */
+    struct sf_tcp_info li;
+    CHECK_EQ(sf_tcp_info(ss, l, &li), 0);
+    CHECK_EQ(li.remote.family, SF_AF_INET6);
+    CHECK(sf_addr_is_unspec(&li.remote));
+    CHECK_EQ(li.remote.port, 0);
     int c4 = sf_socket(cs), c6 = sf_socket(cs);
     struct sf_addr srv4 = sf_addr4(IP4(1), 80), srv6 = addr6(1, 80);
     CHECK_EQ(sf_connect(cs, c4, &srv4), SF_EINPROGRESS);
