@@ -158,13 +158,18 @@ void tcp_cc_free(struct sf_conn *c)
     c->hs_on = false;
 }
 
+/* RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)). */
+uint32_t tcp_cc_iw(uint32_t mss)
+{
+    uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
+    return 10 * mss < iw ? 10 * mss : iw;
+}
+
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    /* RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)); RFC 5681 3.1: the
-     * initial ssthresh "arbitrarily high". */
-    uint32_t mss = c->snd_mss;
-    uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600;
-    c->cwnd = 10 * mss < iw ? 10 * mss : iw;
+    /* RFC 5681 3.1: the initial window (RFC 6928) and the initial
+     * ssthresh "arbitrarily high". */
+    c->cwnd = tcp_cc_iw(c->snd_mss);
     c->ssthresh = UINT32_MAX;
     c->recover = c->iss;
     c->dupacks = 0;

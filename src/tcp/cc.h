@@ -106,6 +106,7 @@ const struct tcp_cc_ops *tcp_cc_ops_of(const struct tcp_ctx *ctx,
 void tcp_cc_select(struct tcp_ctx *ctx, struct sf_conn *c, int algo);
 
 void tcp_cc_init(struct tcp_ctx *ctx, struct sf_conn *c);
+uint32_t tcp_cc_iw(uint32_t mss); /* RFC 6928's initial window, bytes */
 /* Frees what the algorithm allocated (HyStart++ state, the undo state);
  * the connection ends, or its algorithm starts again. */
 void tcp_cc_free(struct sf_conn *c);

@@ -8,6 +8,7 @@
  * original's TSval, which is older than the retransmission's. The
  * timeout's reductions (a one-segment window, ssthresh from the flight,
  * go-back-N from SND.UNA) were then for nothing, and are undone. */
+#include "tcp/cc.h"
 #include "tcp/tcp_int.h"
 
 /* RFC 3522 2 [from memory], on the first timeout of a series (not a
@@ -49,10 +50,7 @@ void tcp_eifel_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     tcp_note(ctx, c, "timeout was spurious (RFC 3522): window restored");
     if (seq_lt(c->snd_nxt, c->snd_max))
         c->snd_nxt = c->snd_max;
-    uint32_t mss = c->snd_mss;
-    uint32_t iw = 2 * mss > 14600 ? 2 * mss : 14600; /* RFC 6928 */
-    if (iw > 10 * mss)
-        iw = 10 * mss;
+    uint32_t iw = tcp_cc_iw(c->snd_mss);
     uint32_t flight = c->snd_max - c->snd_una;
     uint64_t w = (uint64_t)flight + (acked < iw ? acked : iw);
     if (w > c->eifel_cwnd)

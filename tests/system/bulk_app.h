@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "check.h"
 #include "synfin/sim.h"
 #include "synfin/synfin.h"
 
@@ -78,6 +79,59 @@ static bool not_done(void *ctx, struct sf_sim *sim)
     (void)sim;
     struct bulk *b = ctx;
     return !b->eof && !b->err;
+}
+
+/* One bulk transfer on a simulator made from cfg: host 0 (the client,
+ * cs) connects to host 1 (the server, ss), which listens on SERVER_PORT.
+ * trace, when not NULL, sees the simulator's events. */
+struct bulk_run {
+    struct sf_sim *sim;
+    struct sf_stack *cs, *ss;
+    struct bulk b;
+};
+
+static void bulk_start(struct bulk_run *r, const struct sf_sim_cfg *cfg,
+                       void (*trace)(void *ctx, const struct sf_sim_event *ev))
+{
+    CHECK_EQ(sf_sim_create(cfg, &r->sim), 0);
+    if (trace)
+        sf_sim_set_trace(r->sim, trace, NULL);
+    int c = sf_sim_add_host(r->sim, SF_SIM_NET_BASE + 1, NULL);
+    int s = sf_sim_add_host(r->sim, SF_SIM_NET_BASE + 2, NULL);
+    r->cs = sf_sim_host_stack(r->sim, c);
+    r->ss = sf_sim_host_stack(r->sim, s);
+    r->b = (struct bulk){.ssd = -1};
+    r->b.listener = sf_socket(r->ss);
+    sf_bind(r->ss, r->b.listener, &(struct sf_addr){.port = SERVER_PORT});
+    sf_listen(r->ss, r->b.listener, 8);
+    r->b.csd = sf_socket(r->cs);
+    sf_sim_touch(r->sim, c);
+    CHECK_EQ(sf_connect(r->cs, r->b.csd,
+                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                          .port = SERVER_PORT}),
+             SF_EINPROGRESS);
+    sf_sim_touch(r->sim, c);
+    sf_sim_set_app(r->sim, app, &r->b);
+}
+
+/* Runs to the end of the data (an hour of virtual time at most) and
+ * checks that every byte came, intact, to a FIN, without an error. */
+static void bulk_finish(struct bulk_run *r)
+{
+    sf_sim_run_while(r->sim, not_done, &r->b, 3600 * SF_SEC);
+    CHECK_EQ(r->b.rcvd, BYTES);
+    CHECK(!r->b.bad);
+    CHECK_EQ(r->b.err, 0);
+    CHECK(r->b.eof);
+}
+
+static void bulk_free(struct bulk_run *r)
+{
+    sf_sim_set_app(r->sim, NULL, NULL);
+    sf_close(r->cs, r->b.csd);
+    sf_close(r->ss, r->b.ssd);
+    sf_close(r->ss, r->b.listener);
+    sf_sim_free(r->sim);
 }
 
 #endif

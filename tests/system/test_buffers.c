@@ -28,28 +28,10 @@ static void test_few_allocations(void)
     cfg.link.delay = 10 * SF_MSEC;
     cfg.link.bandwidth = 100000000;
     cfg.link.mtu = 1500;
-    struct sf_sim *sim;
-    CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
-    int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
-    int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
-    struct sf_stack *cs = sf_sim_host_stack(sim, c);
-    struct sf_stack *ss = sf_sim_host_stack(sim, s);
-    struct bulk b = {.ssd = -1};
-    b.listener = sf_socket(ss);
-    sf_bind(ss, b.listener, &(struct sf_addr){.ip = 0, .port = SERVER_PORT});
-    sf_listen(ss, b.listener, 8);
-    b.csd = sf_socket(cs);
-    sf_sim_touch(sim, c);
-    CHECK_EQ(sf_connect(cs, b.csd, &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
-                                                     .port = SERVER_PORT}),
-             SF_EINPROGRESS);
-    sf_sim_touch(sim, c);
-    sf_sim_set_app(sim, app, &b);
-    sf_sim_run_while(sim, not_done, &b, 600 * SF_SEC);
-    CHECK_EQ(b.rcvd, BYTES);
-    CHECK(!b.bad);
-    CHECK(b.eof);
-    const struct sf_counters *kc = sf_stack_counters(cs), *ks = sf_stack_counters(ss);
+    struct bulk_run r;
+    bulk_start(&r, &cfg, NULL);
+    bulk_finish(&r);
+    const struct sf_counters *kc = sf_stack_counters(r.cs), *ks = sf_stack_counters(r.ss);
     fprintf(stderr, "sender: %llu allocations, %llu grows (buffer raised %llu "
             "times); receiver: %llu allocations, %llu grows (%llu)\n",
             (unsigned long long)kc->c[SF_CTR_BUF_ALLOCS],
@@ -66,11 +48,7 @@ static void test_few_allocations(void)
      * back from the cache, and grows only when the buffer does */
     CHECK(ks->c[SF_CTR_BUF_ALLOCS] <= 4 + ks->c[SF_CTR_RCVBUF_GROWN]);
     CHECK(ks->c[SF_CTR_BUF_GROWS] <= 4 + ks->c[SF_CTR_RCVBUF_GROWN]);
-    sf_sim_set_app(sim, NULL, NULL);
-    sf_close(cs, b.csd);
-    sf_close(ss, b.ssd);
-    sf_close(ss, b.listener);
-    sf_sim_free(sim);
+    bulk_free(&r);
 }
 
 static const struct check_case cases[] = {

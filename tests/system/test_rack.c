@@ -31,36 +31,16 @@ static double bulk(uint64_t seed, bool rack)
     /* the bound below was measured with RFC 6298's one-second minimum
      * RTO, where each timeout DupThresh waits for costs most */
     cfg.stack.rto_min = 1 * SF_SEC;
-    struct sf_sim *sim;
-    CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
-    int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
-    int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
-    struct sf_stack *cs = sf_sim_host_stack(sim, c);
-    struct sf_stack *ss = sf_sim_host_stack(sim, s);
-    struct bulk b = {.ssd = -1};
-    b.listener = sf_socket(ss);
-    sf_bind(ss, b.listener, &(struct sf_addr){.port = SERVER_PORT});
-    sf_listen(ss, b.listener, 8);
-    b.csd = sf_socket(cs);
-    sf_sim_touch(sim, c);
-    CHECK_EQ(sf_connect(cs, b.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
-                                          .port = SERVER_PORT}),
-             SF_EINPROGRESS);
-    sf_sim_touch(sim, c);
-    sf_sim_set_app(sim, app, &b);
-    sf_sim_run_while(sim, not_done, &b, 3600 * SF_SEC);
-    CHECK_EQ(b.rcvd, BYTES);
-    CHECK(!b.bad);
-    CHECK_EQ(b.err, 0);
-    CHECK(b.eof);
+    struct bulk_run r;
+    bulk_start(&r, &cfg, NULL);
+    bulk_finish(&r);
     int on = -1;
     size_t len = sizeof on;
-    CHECK_EQ(sf_getsockopt(cs, b.csd, SF_IPPROTO_TCP, SF_TCP_RACK, &on, &len),
+    CHECK_EQ(sf_getsockopt(r.cs, r.b.csd, SF_IPPROTO_TCP, SF_TCP_RACK, &on, &len),
              0);
     CHECK_EQ(on, rack ? 1 : 0);
-    const struct sf_counters *k = sf_stack_counters(cs);
-    double secs = (double)sf_sim_now(sim) / 1e9;
+    const struct sf_counters *k = sf_stack_counters(r.cs);
+    double secs = (double)sf_sim_now(r.sim) / 1e9;
     fprintf(stderr, "seed %llu rack %d: done at %.3f s, %llu RTOs, %llu "
             "recoveries, %llu RACK losses, %llu reordering timeouts\n",
             (unsigned long long)seed, rack, secs,
@@ -72,11 +52,7 @@ static double bulk(uint64_t seed, bool rack)
         CHECK(k->c[SF_CTR_RACK_LOST] > 0);
     else
         CHECK_EQ(k->c[SF_CTR_RACK_LOST], 0);
-    sf_sim_set_app(sim, NULL, NULL);
-    sf_close(cs, b.csd);
-    sf_close(ss, b.ssd);
-    sf_close(ss, b.listener);
-    sf_sim_free(sim);
+    bulk_free(&r);
     return secs;
 }
 

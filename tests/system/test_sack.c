@@ -60,51 +60,25 @@ static struct result bulk(uint64_t seed, double loss, bool sack)
     cfg.link.bandwidth = 100000000;
     cfg.link.mtu = 1500;
     cfg.stack.sack = sack;
-    struct sf_sim *sim;
-    CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
-    if (getenv("SF_SACK_TRACE"))
-        sf_sim_set_trace(sim, trace, NULL);
-    int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
-    int s = sf_sim_add_host(sim, SF_SIM_NET_BASE + 2, NULL);
-    struct sf_stack *cs = sf_sim_host_stack(sim, c);
-    struct sf_stack *ss = sf_sim_host_stack(sim, s);
-    struct bulk b = {.ssd = -1};
-    b.listener = sf_socket(ss);
-    sf_bind(ss, b.listener, &(struct sf_addr){.port = SERVER_PORT});
-    sf_listen(ss, b.listener, 8);
-    b.csd = sf_socket(cs);
-    sf_sim_touch(sim, c);
-    CHECK_EQ(sf_connect(cs, b.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
-                                          .port = SERVER_PORT}),
-             SF_EINPROGRESS);
-    sf_sim_touch(sim, c);
-    sf_sim_set_app(sim, app, &b);
-    sf_sim_run_while(sim, not_done, &b, 3600 * SF_SEC);
-    CHECK_EQ(b.rcvd, BYTES);
-    CHECK(!b.bad);
-    CHECK_EQ(b.err, 0);
-    CHECK(b.eof);
+    struct bulk_run r;
+    bulk_start(&r, &cfg, getenv("SF_SACK_TRACE") ? trace : NULL);
+    bulk_finish(&r);
     int on = -1;
     size_t len = sizeof on;
-    CHECK_EQ(sf_getsockopt(cs, b.csd, SF_IPPROTO_TCP, SF_TCP_SACK, &on, &len),
+    CHECK_EQ(sf_getsockopt(r.cs, r.b.csd, SF_IPPROTO_TCP, SF_TCP_SACK, &on, &len),
              0);
     CHECK_EQ(on, sack ? 1 : 0);
-    const struct sf_counters *k = sf_stack_counters(cs);
+    const struct sf_counters *k = sf_stack_counters(r.cs);
     res.rtos = k->c[SF_CTR_RTO_EVENTS];
     res.recoveries = k->c[SF_CTR_SACK_RECOVERIES];
     res.sack_rexmits = k->c[SF_CTR_SACK_RETRANSMITS];
-    res.secs = (double)sf_sim_now(sim) / 1e9;
-    res.mtu_drops = sf_sim_stats(sim)->drops[SF_SIM_DROP_MTU];
+    res.secs = (double)sf_sim_now(r.sim) / 1e9;
+    res.mtu_drops = sf_sim_stats(r.sim)->drops[SF_SIM_DROP_MTU];
     fprintf(stderr, "loss %.0f%% sack %d: %llu RTOs, %llu SACK recoveries, "
             "%llu SACK retransmissions, done at %.2f s\n", loss * 100, sack,
             (unsigned long long)res.rtos, (unsigned long long)res.recoveries,
             (unsigned long long)res.sack_rexmits, res.secs);
-    sf_sim_set_app(sim, NULL, NULL);
-    sf_close(cs, b.csd);
-    sf_close(ss, b.ssd);
-    sf_close(ss, b.listener);
-    sf_sim_free(sim);
+    bulk_free(&r);
     return res;
 }
 

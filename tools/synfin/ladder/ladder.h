@@ -87,6 +87,9 @@ void ladder_timer(struct ladder *l, sf_time_t t, int col,
 void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text);
 
 void ladder_get_view(const struct ladder *l, struct ladder_view *v);
+/* Column c's address as both renderers head it: RFC 5952 text, and with
+ * a port, IPv6 in brackets (RFC 3986). buf: SF_ADDR_STRLEN bytes. */
+void ladder_col_addr(const struct ladder_view *v, int c, char *buf, size_t n);
 
 /* Draws everything added so far on a terminal (term.c). */
 void ladder_print(struct ladder *l, FILE *f);

@@ -362,6 +362,16 @@ void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text)
         snprintf(r->text, sizeof r->text, "· %s", text);
 }
 
+void ladder_col_addr(const struct ladder_view *v, int c, char *buf, size_t n)
+{
+    struct sf_addr ad = v->ip[c];
+    ad.port = v->port[c];
+    if (v->port[c])
+        sf_addr_fmt(&ad, buf, n);
+    else
+        sf_addr_ip_fmt(&ad, buf, n);
+}
+
 void ladder_get_view(const struct ladder *l, struct ladder_view *v)
 {
     *v = (struct ladder_view){.title = l->title, .ncols = l->ncols,

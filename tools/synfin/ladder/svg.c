@@ -307,13 +307,7 @@ static void draw_head(FILE *f, const struct layout *L)
     fputs("</text>\n", f);
     for (int c = 0; c < v->ncols; c++) {
         char a[SF_ADDR_STRLEN];
-        struct sf_addr ad = v->ip[c];
-        ad.port = v->port[c];
-        /* RFC 5952 text; with a port, IPv6 in brackets (RFC 3986) */
-        if (v->port[c])
-            sf_addr_fmt(&ad, a, sizeof a);
-        else
-            sf_addr_ip_fmt(&ad, a, sizeof a);
+        ladder_col_addr(v, c, a, sizeof a);
         double x = col_x(L, c);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
                 "class=\"head\">", x, TOP - 14);

@@ -315,13 +315,7 @@ static void draw_header(const struct pen *p, const struct ladder_view *v, int aw
     char name[2][96];
     for (int c = 0; c < v->ncols; c++) {
         char a[SF_ADDR_STRLEN];
-        struct sf_addr ad = v->ip[c];
-        ad.port = v->port[c];
-        /* RFC 5952 text; with a port, IPv6 in brackets (RFC 3986) */
-        if (v->port[c])
-            sf_addr_fmt(&ad, a, sizeof a);
-        else
-            sf_addr_ip_fmt(&ad, a, sizeof a);
+        ladder_col_addr(v, c, a, sizeof a);
         snprintf(name[c], sizeof name[c], "%s %s", v->name[c], a);
     }
     ink(p, C_DIM);
