@@ -57,6 +57,8 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
     cfg->pacing = false; /* pacing.c: opt-in, see sf_stack_cfg.pacing */
+    cfg->mem_max = 0;       /* no memory limit */
+    cfg->mem_pressure = 75; /* % of mem_max (Linux: tcp_mem[1] ~ 4/3 [0]) */
 }
 
 /* ------------------------------------------------------------- tables */
@@ -155,7 +157,7 @@ int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
 
 struct sf_conn *stack_conn_new(struct sf_stack *st)
 {
-    struct sf_conn *c = malloc(sizeof *c);
+    struct sf_conn *c = mem_alloc(&st->tcp.mem, sizeof *c); /* cfg.mem_max */
     if (!c)
         return NULL;
     tcp_conn_init(&st->tcp, c);
@@ -202,7 +204,7 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
     unhash(st, c);
     stack_port_release(st, c);
     tcp_conn_destroy(&st->tcp, c);
-    free(c);
+    mem_free(&st->tcp.mem, c, sizeof *c);
 }
 
 /* Every connection is found through a descriptor or the demux table (a
@@ -311,7 +313,59 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
     if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
         return "cc must be SF_CC_CUBIC or SF_CC_RENO";
+    if (cfg->mem_max != 0 && cfg->mem_max < SF_MEM_MIN)
+        return "mem_max must be 0 (no limit) or at least 16384 bytes";
+    if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
+        return "mem_pressure must be 1..100 (percent of mem_max)";
     return NULL;
+}
+
+/* cfg.mem_max: the account every buffer is charged to (base/mem.h). */
+static void mem_init(struct sf_stack *st)
+{
+    struct mem_acct *a = &st->tcp.mem;
+    a->limit = st->cfg.mem_max;
+    a->pressure_at = a->limit / 100 * st->cfg.mem_pressure +
+                     a->limit % 100 * st->cfg.mem_pressure / 100;
+    a->ctr_pressure = &st->tcp.ctr.c[SF_CTR_MEM_PRESSURE];
+    a->ctr_full = &st->tcp.ctr.c[SF_CTR_MEM_FULL];
+    a->ctr_refused = &st->tcp.ctr.c[SF_CTR_MEM_REFUSED];
+    st->tcp.rcache.acct = a;
+}
+
+void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out)
+{
+    const struct mem_acct *a = &st->tcp.mem;
+    *out = (struct sf_mem_info){.used = a->used, .peak = a->peak,
+                                .limit = a->limit,
+                                .pressure_at = a->pressure_at,
+                                .pressure = a->pressure, .full = a->full};
+    const struct ring_cache *rc = &st->tcp.rcache;
+    for (unsigned i = 0; i < rc->n; i++)
+        out->idle += ring_mem_cost(rc->m[i]->cap);
+}
+
+/* cfg.mem_max: after a call in which an allocation was refused at the
+ * cap, out-of-order data is pruned first (tcp_reass_prune: a storage held
+ * for it alone), connection by connection until use is back to the
+ * pressure level with room for the allocation refused. At most one walk
+ * per millisecond of stack time, so that a stack at the cap does not walk
+ * every connection for every segment. */
+static int prune_one(void *arg, struct sf_conn *c)
+{
+    struct sf_stack *st = arg;
+    const struct mem_acct *a = &st->tcp.mem;
+    tcp_reass_prune(&st->tcp, c);
+    return a->used <= a->pressure_at && mem_fits(a, a->want);
+}
+
+static void mem_prune(struct sf_stack *st, uint64_t refusals)
+{
+    struct tcp_ctx *ctx = &st->tcp;
+    if (ctx->mem.refusals == refusals || ctx->now / SF_MSEC + 1 == st->prune_ms)
+        return;
+    st->prune_ms = ctx->now / SF_MSEC + 1;
+    walk(st, prune_one, st);
 }
 
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
@@ -325,6 +379,7 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
         return SF_ENOMEM;
     st->cfg = *cfg;
     st->tcp.cfg = &st->cfg;
+    mem_init(st);
     st->tcp.now = now;
     st->tcp.ocap = DGRAM_MAX;
     st->tcp.obuf = malloc(st->tcp.ocap);
@@ -552,6 +607,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     }
     int sd = d.c ? d.c->sd : d.l ? d.l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
+    uint64_t refusals = ctx->mem.refusals;
     if (d.c) {
         tcp_segment_arrives(ctx, d.c, &ip, &seg);
         stack_reap(st, d.c);
@@ -564,6 +620,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     } else {
         tcp_closed_segment(ctx, &ip, &seg);
     }
+    mem_prune(st, refusals);
 }
 
 struct foreach_ctx {

@@ -39,6 +39,7 @@ struct sf_stack {
     struct wheel_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
+    uint64_t prune_ms; /* last memory-pressure prune: ms of stack time + 1 */
 };
 
 /* stack.c */

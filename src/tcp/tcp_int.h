@@ -73,6 +73,7 @@ struct tcp_ctx {
     size_t ocap;
     uint8_t *pbuf; /* payload gathered from a send ring */
     struct ring_cache rcache; /* empty ring storages for reuse (ring.h) */
+    struct mem_acct mem; /* cfg.mem_max: every buffer's bytes (mem.h) */
 };
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
@@ -434,6 +435,9 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
                             uint32_t len, bool *filled_hole);
 bool tcp_reass_empty(const struct sf_conn *c);
 void tcp_reass_free(struct sf_conn *c);
+/* Memory pressure: drops c's out-of-order data if the receive storage is
+ * held for it alone (and frees that storage); the bytes pruned. */
+uint32_t tcp_reass_prune(struct tcp_ctx *ctx, struct sf_conn *c);
 /* RFC 2018 4: up to max SACK blocks from the held ranges, the one holding
  * the most recently received segment first, then those reported most
  * recently, then the rest. Returns how many. */

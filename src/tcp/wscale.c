@@ -148,9 +148,24 @@ static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
     return 0;
 }
 
+/* At the memory cap (cfg.mem_max) the segment that needs the storage is
+ * not kept, and not acknowledged: the peer sends it again. */
 int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c));
+    /* Under memory pressure a buffer autotuning raised goes back to the
+     * default when its storage is next needed (as Linux's
+     * tcp_clamp_window and sk_stream_moderate_sndbuf shrink buffers under
+     * tcp_memory_pressure); the window still open of the last offer stays
+     * covered (tcp_rcv_cap), so the right edge does not move left. */
+    if (!c->rcvbuf.m && ctx->mem.pressure && !c->rcvbuf_lock &&
+        c->rcvbuf_size > ctx->cfg->rcvbuf) {
+        c->rcvbuf_size = ctx->cfg->rcvbuf;
+        ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
+    }
+    if (buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c)) == 0)
+        return 0;
+    ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
+    return -1;
 }
 
 /* The send ring's storage: autotuning raises the buffer a little on
@@ -170,9 +185,22 @@ static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return (uint32_t)(ahead > need ? ahead : need);
 }
 
+/* At the memory cap a storage that cannot grow still takes what fits in
+ * it (ring_write stays within the storage); with none, the send waits
+ * (SF_EAGAIN from tcp_send, as Linux's sk_stream_wait_memory). */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c));
+    if (!c->sndbuf.m && ctx->mem.pressure && !c->sndbuf_lock &&
+        c->sndbuf_size > ctx->cfg->sndbuf) { /* as tcp_rcvbuf_reserve */
+        c->sndbuf_size = ctx->cfg->sndbuf;
+        ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
+    }
+    if (buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c)) == 0)
+        return 0;
+    if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
+        return 0;
+    ctx->ctr.c[SF_CTR_SND_MEM_WAIT]++;
+    return -1;
 }
 
 /* Receive buffer autotuning, as Linux's dynamic right-sizing: once per
@@ -184,7 +212,9 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
  * estimate from TSecr (ts.c), else the connection's SRTT. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
 {
-    if (c->rcvbuf_lock || ctx->cfg->rcvbuf_max == 0)
+    /* under memory pressure buffers do not grow (as Linux's
+     * tcp_rcv_space_adjust / sk_under_memory_pressure) */
+    if (c->rcvbuf_lock || ctx->cfg->rcvbuf_max == 0 || ctx->mem.pressure)
         return;
     c->rcvq_copied += n;
     uint32_t rtt = c->rcv_rtt_us ? c->rcv_rtt_us
@@ -223,8 +253,8 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
  * that the buffer does not cap what the path and the peer allow. */
 void tcp_sndbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (c->sndbuf_lock || ctx->cfg->sndbuf_max == 0)
-        return;
+    if (c->sndbuf_lock || ctx->cfg->sndbuf_max == 0 || ctx->mem.pressure)
+        return; /* under memory pressure: as Linux's tcp_should_expand_sndbuf */
     uint64_t want = 2ull * c->cwnd;
     if (want > ctx->cfg->sndbuf_max)
         want = ctx->cfg->sndbuf_max;
