@@ -359,11 +359,13 @@ static int prune_one(void *arg, struct sf_conn *c)
     return a->used <= a->pressure_at && mem_fits(a, a->want);
 }
 
-static void mem_prune(struct sf_stack *st, uint64_t refusals)
+static void mem_prune(struct sf_stack *st)
 {
     struct tcp_ctx *ctx = &st->tcp;
-    if (ctx->mem.refusals == refusals || ctx->now / SF_MSEC + 1 == st->prune_ms)
+    if (ctx->mem.refusals == st->prune_seen ||
+        ctx->now / SF_MSEC + 1 == st->prune_ms)
         return;
+    st->prune_seen = ctx->mem.refusals;
     st->prune_ms = ctx->now / SF_MSEC + 1;
     walk(st, prune_one, st);
 }
@@ -499,6 +501,7 @@ sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
     struct wheel_timer *t;
     while ((t = wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
         stack_timer_fire(st, t);
+    mem_prune(st);
     return wheel_next(&st->tcp.wheel);
 }
 
@@ -588,6 +591,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len)
 {
     stack_set_now(st, now);
+    mem_prune(st); /* a refusal since (sf_send): before this segment */
     struct tcp_ctx *ctx = &st->tcp;
     ctx->ctr.c[SF_CTR_IP_IN]++;
     struct tcp_ip ip;
@@ -607,7 +611,6 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     }
     int sd = d.c ? d.c->sd : d.l ? d.l->sd : -1;
     tcp_trace_seg(ctx, SF_TRACE_SEG_IN, sd, &ip, &seg, dgram, len);
-    uint64_t refusals = ctx->mem.refusals;
     if (d.c) {
         tcp_segment_arrives(ctx, d.c, &ip, &seg);
         stack_reap(st, d.c);
@@ -620,7 +623,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     } else {
         tcp_closed_segment(ctx, &ip, &seg);
     }
-    mem_prune(st, refusals);
+    mem_prune(st);
 }
 
 struct foreach_ctx {

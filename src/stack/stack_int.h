@@ -40,6 +40,7 @@ struct sf_stack {
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
     uint64_t prune_ms; /* last memory-pressure prune: ms of stack time + 1 */
+    uint64_t prune_seen; /* tcp.mem.refusals at that prune */
 };
 
 /* stack.c */

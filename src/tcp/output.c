@@ -91,8 +91,11 @@ static uint32_t rcv_window_mem(struct tcp_ctx *ctx, const struct sf_conn *c)
     uint32_t lim = 4u * tcp_our_mss(ctx, c);
     if (cap > used && cap - used > lim)
         lim = cap - used;
-    if (rcv_offered(c) > lim)
-        lim = rcv_offered(c);
+    /* (before any ACK of ours: what the SYN,ACK of a SYN-queue request
+     * offered, kept in RCV.WND when the request became this TCB) */
+    uint32_t open = c->rcv_adv_set ? rcv_offered(c) : c->rcv_wnd;
+    if (open > lim)
+        lim = open;
     if (wnd <= lim)
         return wnd;
     ctx->ctr.c[SF_CTR_MEM_WINDOW_CLAMPED]++;

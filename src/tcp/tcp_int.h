@@ -362,7 +362,8 @@ uint32_t tcp_max_rcv_window(const struct sf_conn *c);
 /* The receive ring with room for tcp_rcv_cap (grown if autotuning raised
  * it since the storage was made); 0 or -1. */
 int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
-/* The send ring likewise for sndbuf_size. */
+/* The send ring likewise for sndbuf_size; -2: the memory cap
+ * (cfg.mem_max) leaves no room now. */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
 /* DRS: the application read n bytes. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);

@@ -186,8 +186,9 @@ static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
 }
 
 /* At the memory cap a storage that cannot grow still takes what fits in
- * it (ring_write stays within the storage); with none, the send waits
- * (SF_EAGAIN from tcp_send, as Linux's sk_stream_wait_memory). */
+ * it (ring_write stays within the storage); with none, the send waits:
+ * -2 (SF_EAGAIN from tcp_send, as Linux's sk_stream_wait_memory); -1 if
+ * malloc failed. */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (!c->sndbuf.m && ctx->mem.pressure && !c->sndbuf_lock &&
@@ -195,12 +196,15 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
         c->sndbuf_size = ctx->cfg->sndbuf;
         ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
     }
+    uint64_t refusals = ctx->mem.refusals;
     if (buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c)) == 0)
         return 0;
     if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
         return 0;
+    if (ctx->mem.refusals == refusals)
+        return -1; /* malloc failed */
     ctx->ctr.c[SF_CTR_SND_MEM_WAIT]++;
-    return -1;
+    return -2;
 }
 
 /* Receive buffer autotuning, as Linux's dynamic right-sizing: once per

@@ -162,6 +162,10 @@ static const struct setting settings[] = {
           "send buffer autotuning cap (runner's default 0: off)"),
     STACK_BOOL("rack", SET_RACK, rack, "RFC 8985 RACK (runner's default 0)"),
     STACK_BOOL("pacing", SET_PACING, pacing, "sender pacing (runner's default 0)"),
+    STACK("mem_max", SET_MEM_MAX, mem_max, AS_U64, 0, INT64_MAX,
+          "memory limit for the whole stack, bytes (0: none)"),
+    STACK("mem_pressure", SET_MEM_PRESSURE, mem_pressure, AS_UINT, 1, 100,
+          "memory pressure level, % of mem_max (75)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
