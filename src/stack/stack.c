@@ -66,7 +66,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
 static int hash_init(struct sf_hash *h, size_t size)
 {
     h->slots = calloc(size, sizeof *h->slots);
-    h->size = size;
+    h->size = h->slots ? size : 0;
     h->count = 0;
     return h->slots ? 0 : SF_ENOMEM;
 }
@@ -213,7 +213,7 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 static int walk(struct sf_stack *st, int (*fn)(void *, struct sf_conn *),
                 void *ctx)
 {
-    for (int sd = 0; sd < st->nsds; sd++)
+    for (int sd = 0; st->sds && sd < st->nsds; sd++) /* (create failed) */
         if (st->sds[sd]) {
             int r = fn(ctx, st->sds[sd]);
             if (r)
@@ -313,8 +313,14 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
     if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
         return "cc must be SF_CC_CUBIC or SF_CC_RENO";
-    if (cfg->mem_max != 0 && cfg->mem_max < SF_MEM_MIN)
-        return "mem_max must be 0 (no limit) or at least 16384 bytes";
+    /* one connection's buffers of the default size must fit, or a
+     * connection could wait for memory that can never be free */
+    if (cfg->mem_max != 0 &&
+        cfg->mem_max < (uint64_t)(cfg->rcvbuf > cfg->sndbuf ? cfg->rcvbuf
+                                                           : cfg->sndbuf) +
+                           SF_MEM_MIN)
+        return "mem_max must be 0 (no limit) or at least the larger of "
+               "rcvbuf and sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
     return NULL;
@@ -426,7 +432,7 @@ void sf_stack_free(struct sf_stack *st)
         for (struct sf_conn *c = st->demux.slots[i]; c; c = c->hnext) {
             c->in_acceptq = false;
         }
-    for (int sd = 0; sd < st->nsds; sd++)
+    for (int sd = 0; st->sds && sd < st->nsds; sd++) /* (create failed) */
         if (st->sds[sd]) {
             struct sf_conn *c = st->sds[sd];
             st->sds[sd] = NULL;

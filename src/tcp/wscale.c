@@ -6,6 +6,19 @@
  * is in ts.c. */
 #include "tcp/tcp_int.h"
 
+/* cfg.mem_max: what one connection's buffer may grow to by autotuning,
+ * as Linux sets tcp_rmem[2] and tcp_wmem[2] to no more than 1/128 of the
+ * pressure threshold (tcp_init: max_share), but never below the default
+ * size: a buffer grown near the cap could never get its storage back
+ * once given up (the window's right edge offered must stay covered). */
+static uint64_t mem_share(const struct tcp_ctx *ctx, uint32_t dflt)
+{
+    if (!ctx->mem.limit)
+        return UINT64_MAX;
+    uint64_t share = ctx->mem.pressure_at / 128;
+    return share > dflt ? share : dflt;
+}
+
 /* The receive buffer this connection may grow to. */
 static uint32_t rcvbuf_ceiling(const struct tcp_ctx *ctx,
                                const struct sf_conn *c)
@@ -240,6 +253,8 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
         uint64_t max = ctx->cfg->rcvbuf_max;
         if (max > tcp_max_rcv_window(c))
             max = tcp_max_rcv_window(c);
+        if (max > mem_share(ctx, ctx->cfg->rcvbuf))
+            max = mem_share(ctx, ctx->cfg->rcvbuf);
         if (want > max)
             want = max;
         if (want > c->rcvbuf_size) {
@@ -262,6 +277,8 @@ void tcp_sndbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c)
     uint64_t want = 2ull * c->cwnd;
     if (want > ctx->cfg->sndbuf_max)
         want = ctx->cfg->sndbuf_max;
+    if (want > mem_share(ctx, ctx->cfg->sndbuf))
+        want = mem_share(ctx, ctx->cfg->sndbuf);
     if (want > c->sndbuf_size) {
         c->sndbuf_size = (uint32_t)want;
         ctx->ctr.c[SF_CTR_SNDBUF_GROWN]++;
