@@ -351,12 +351,14 @@ void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out)
         out->idle += ring_mem_cost(rc->m[i]->cap);
 }
 
-/* cfg.mem_max: after a call in which an allocation was refused at the
- * cap, out-of-order data is pruned first (tcp_reass_prune: a storage held
- * for it alone), connection by connection until use is back to the
- * pressure level with room for the allocation refused. At most one walk
- * per millisecond of stack time, so that a stack at the cap does not walk
- * every connection for every segment. */
+/* cfg.mem_max: after an allocation was refused at the cap (in a segment's
+ * processing, a timer or sf_send), at the end of that input or timer call
+ * or before the next one, out-of-order data is pruned first
+ * (tcp_reass_prune: a storage held for it alone), connection by
+ * connection until use is back to the pressure level with room for the
+ * allocation refused. At most one walk per millisecond of stack time, so
+ * that a stack at the cap does not walk every connection for every
+ * segment. */
 static int prune_one(void *arg, struct sf_conn *c)
 {
     struct sf_stack *st = arg;
