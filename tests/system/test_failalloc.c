@@ -3,8 +3,8 @@
  * whose malloc and calloc calls are renamed __wrap_malloc/__wrap_calloc
  * (ld -r --wrap, Makefile: synfin-core-failalloc.o), so that the test
  * sees every allocation the core makes and can fail any one of them.
- * A small two-stack workload (stacks created, a listener, six flows of
- * 200 KB through loss and reordering so that reassembly, SACK, RACK and
+ * A small two-stack workload (stacks created, a listener, four flows of
+ * 120 KB through loss and reordering so that reassembly, SACK, RACK and
  * buffer growth allocate, a SYN queue of two so that cookies open the
  * rest, close, TIME_WAIT records and their expiry) is run once to count the core's allocations,
  * then once for every N with the N-th allocation failing. Each run must
@@ -64,8 +64,8 @@ void *__wrap_calloc(size_t k, size_t n)
 /* ------------------------------------------------------ the workload */
 
 #define PORT 80
-#define FLOWS 6
-#define BYTES (200u * 1000u)
+#define FLOWS 4
+#define BYTES (120u * 1000u)
 #define MAXSD 64
 
 struct wl {
@@ -105,8 +105,13 @@ static void client(struct wl *w)
                 buf[k] = pattern(w->cport[i], w->sent[i] + k);
             long r = sf_send(w->cs, w->csd[i], buf, (size_t)n, 0);
             if (r <= 0) {
-                if (r < 0 && r != SF_EAGAIN && r != SF_ENOTCONN)
+                if (r < 0 && r != SF_EAGAIN && r != SF_ENOTCONN) {
                     w->cerr[i] = true;
+                    if (getenv("SF_FA_DEBUG"))
+                        fprintf(stderr, "  flow %d: send: %s at %.3f s\n", i,
+                                sf_strerror((int)r),
+                                (double)sf_sim_now(w->sim) / 1e9);
+                }
                 break;
             }
             w->sent[i] += (uint64_t)r;
@@ -211,13 +216,13 @@ static int show(void *ctx, const struct sf_tcp_info *ti)
     return 0;
 }
 
-static struct outcome run(uint64_t mem_max)
+static struct outcome run(uint64_t mem_max, uint64_t seed)
 {
     struct outcome o = {0};
     struct wl *w = calloc(1, sizeof *w);
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
-    cfg.seed = 5;
+    cfg.seed = seed;
     cfg.link.delay = 5 * SF_MSEC;
     cfg.link.bandwidth = 50000000;
     cfg.link.loss = 0.02;
@@ -281,6 +286,15 @@ static struct outcome run(uint64_t mem_max)
     CHECK(!w->short_eof);
     o.done = w->done;
     if (getenv("SF_FA_DEBUG")) {
+        for (int i = 0; i < FLOWS; i++)
+            fprintf(stderr, "  flow %d: sd %d sent %llu shut %d err %d\n", i,
+                    w->csd[i], (unsigned long long)w->sent[i], w->shut[i],
+                    w->cerr[i]);
+        for (int i = 0; i < MAXSD; i++)
+            if (w->sv[i].sd > 0)
+                fprintf(stderr, "  server sd %d: rcvd %llu eof %d err %d\n",
+                        i, (unsigned long long)w->sv[i].rcvd, w->sv[i].eof,
+                        w->sv[i].err);
         sf_stack_foreach(w->cs, show, "client");
         sf_stack_foreach(w->ss, show, "server");
     }
@@ -297,11 +311,11 @@ out:
     return o;
 }
 
-static void every_n(uint64_t mem_max)
+static void every_n(uint64_t mem_max, uint64_t seed)
 {
     fail_at = 0;
     calls = failed = 0;
-    struct outcome base = run(mem_max);
+    struct outcome base = run(mem_max, seed);
     uint64_t total = calls;
     CHECK(base.created);
     CHECK_EQ(base.done, FLOWS);
@@ -313,7 +327,7 @@ static void every_n(uint64_t mem_max)
     for (uint64_t n = from; n <= to; n++) {
         fail_at = n;
         calls = failed = 0;
-        struct outcome o = run(mem_max);
+        struct outcome o = run(mem_max, seed);
         CHECK_EQ(failed, 1);
         if (!o.created)
             continue;
@@ -330,20 +344,30 @@ static void every_n(uint64_t mem_max)
         CHECK_EQ(o.cused, 0);
     }
     fail_at = 0;
-    fprintf(stderr, "mem_max %llu: %llu core allocations; each failed in "
-            "turn: %u runs got as far as the transfer, %u of them moved "
-            "every byte\n", (unsigned long long)mem_max,
+    fprintf(stderr, "mem_max %llu, seed %llu: %llu core allocations; each "
+            "failed in turn: %u runs got as far as the transfer, %u of them "
+            "moved every byte\n", (unsigned long long)mem_max,
+            (unsigned long long)seed,
             (unsigned long long)total, created, complete);
 }
 
+/* Three loss patterns (seeds), each with a clean run that moves every
+ * byte. (Not every seed: when the first data segments of the flow a SYN
+ * cookie opened are lost, a later one fails the cookie check, which is
+ * computed from the peer's ISN, and is answered with a RST, RFC 4987 and
+ * as Linux; the clean run then has a flow reset.) */
+static const uint64_t seeds[] = {1, 3, 4};
+
 static void test_fail_each_allocation(void)
 {
-    every_n(0);
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+        every_n(0, seeds[i]);
 }
 
 static void test_fail_each_allocation_capped(void)
 {
-    every_n(200 * 1024);
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+        every_n(200 * 1024, seeds[i]);
 }
 
 static const struct check_case cases[] = {
