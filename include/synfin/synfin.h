@@ -609,19 +609,6 @@ sf_time_t sf_stack_now(const struct sf_stack *st);
 const struct sf_counters *sf_stack_counters(const struct sf_stack *st);
 const struct sf_stack_cfg *sf_stack_config(const struct sf_stack *st);
 
-/* The buffer memory the stack holds now (cfg.mem_max says what counts),
- * its peak since creation, and the limits. */
-struct sf_mem_info {
-    uint64_t used, peak;
-    uint64_t limit;       /* cfg.mem_max, 0 if none */
-    uint64_t pressure_at; /* bytes above which the stack is under pressure */
-    bool pressure;        /* under pressure now */
-    bool full;            /* at the cap: new connections are refused */
-    uint64_t idle;        /* of used: idle storages kept for reuse */
-};
-void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out);
-#define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above the buffers */
-
 /* ------------------------------------------------------------- sockets */
 
 /* Option levels and names (values are synfin's own). */
@@ -765,6 +752,19 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
 int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx);
+
+/* The buffer memory the stack holds now (cfg.mem_max says what counts),
+ * its peak since creation, and the limits. */
+struct sf_mem_info {
+    uint64_t used, peak;
+    uint64_t limit;       /* cfg.mem_max, 0 if none */
+    uint64_t pressure_at; /* bytes above which the stack is under pressure */
+    bool pressure;        /* under pressure now */
+    bool full;            /* at the cap: new connections are refused */
+    uint64_t idle;        /* of used: idle storages kept for reuse */
+};
+void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out);
+#define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above the buffers */
 
 #ifdef __cplusplus
 }
