@@ -242,6 +242,29 @@ uint32_t tcp_sack_pipe(const struct sf_conn *c)
     return pipe;
 }
 
+/* output.c: what the congestion window is measured against. In recovery,
+ * RFC 6675's pipe. Before it, RFC 6675 5 step (3) lets an ACK that brings
+ * new SACK information send more ("the number of octets which can be
+ * sent is determined by pipe and cwnd ... (3.3) If (cwnd - pipe) >= 1
+ * SMSS, there exists previously unsent data, and the receiver's
+ * advertised window allows, transmit up to 1 SMSS of data") -- pipe there
+ * being every octet not SACKed, as nothing IsLost yet. With RACK (RFC
+ * 8985) a hole is not declared lost for RACK.rtt + reo_wnd, many SACKs
+ * on a reordering path, not DupThresh's three: the same measure holds
+ * until then, so the sender does not stall at SND.UNA + cwnd while a
+ * late segment is on its way (tests/drill/sack/pipe-before-recovery.pkt).
+ * After a timeout (SND.NXT behind SND.MAX) it is FlightSize as before. */
+uint32_t tcp_sack_inflight(const struct sf_conn *c)
+{
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    if (tcp_sack_recovering(c))
+        return tcp_sack_pipe(c);
+    const struct tcp_sb *sb = c->sb;
+    if (sb && c->snd_nxt == c->snd_max && sb->sacked <= flight)
+        return flight - sb->sacked;
+    return flight;
+}
+
 /* RFC 6675 4, NextSeg () rules (1) and (3): the first unSACKed octet S2
  * with "(1.a) S2 is greater than HighRxt. (1.b) S2 is less than the
  * highest octet covered by any received SACK." and, for rule (1), "(1.c)
