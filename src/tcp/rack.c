@@ -290,6 +290,22 @@ static unsigned detect_loss(struct tcp_ctx *ctx, struct sf_conn *c)
     return lost;
 }
 
+/* The TSval the last transmission of e carried (tcp_ts_now then): its
+ * time is kept in microseconds modulo 2^32, and is within 2^31 us of now. */
+static bool late_original(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                          const struct sf_tcp *s,
+                          const struct tcp_rack_seg *e)
+{
+    if (!c->ts_ok || !s->opt.has_ts)
+        return false;
+    uint64_t now_us = (uint64_t)(ctx->now / SF_USEC);
+    uint32_t age = (uint32_t)tcp_now_us(ctx) - e->ts_us;
+    if (age > (uint32_t)INT32_MAX || age > now_us)
+        return false;
+    uint32_t sent_ts = (uint32_t)((now_us - age) / 1000) + c->ts_offset;
+    return seq_lt(s->opt.ts_ecr, sent_ts);
+}
+
 /* The ACK's part: sack.c calls it after the scoreboard took the ACK's
  * blocks and SND.UNA moved (prior_una: SND.UNA before this ACK). dsack:
  * the ACK carried a D-SACK. Returns the ranges newly marked lost. */
@@ -330,6 +346,18 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
                                       ? tdiff(now, e->ts_us) : 0);
         bool ambiguous = (e->flags & SEG_RETRANS) && c->rack_min_rtt_us &&
                          rtt < c->rack_min_rtt_us;
+        /* RFC 3522 2 with RFC 7323 4.3: the ACK that fills the hole at
+         * SND.UNA echoes the TSval of the segment that filled it. Older
+         * than the retransmission's: an earlier transmission arrived, the
+         * retransmission was not needed, and this delivery is the
+         * original's, late -- reordering (step 3 below) and no RTT
+         * sample (step 1). */
+        bool orig = cum && e->start == prior_una &&
+                    (e->flags & SEG_RETRANS) && late_original(ctx, c, s, e);
+        if (orig) {
+            ambiguous = true;
+            tcp_sack_rxt_spurious(ctx, c, e->start, e->end);
+        }
         /* RFC 8985 6.2 step 3 [from memory], RACK_detect_reordering:
          * "If Segment.end_seq > RACK.fack: RACK.fack = Segment.end_seq.
          * Else if Segment.end_seq < RACK.fack AND Segment.retransmitted
@@ -337,7 +365,8 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         if (!r->have_fack || seq_gt(e->end, r->fack)) {
             r->fack = e->end;
             r->have_fack = true;
-        } else if (seq_lt(e->end, r->fack) && !(e->flags & SEG_RETRANS)) {
+        } else if (seq_lt(e->end, r->fack) &&
+                   (!(e->flags & SEG_RETRANS) || orig)) {
             if (!c->rack_reord)
                 ctx->ctr.c[SF_CTR_RACK_REORDER]++;
             c->rack_reord = true;
@@ -358,7 +387,6 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
             r->have = true;
         }
     }
-    (void)s;
     /* RFC 8985 6.2 step 4 [from memory]: "If RACK.dsack_round is not
      * None AND SND.UNA >= RACK.dsack_round: RACK.dsack_round = None. If
      * RACK.dsack_round is None AND any DSACK option is present on latest

@@ -36,15 +36,23 @@ struct tcp_sb {
     /* RFC 6937 */
     uint32_t prr_delivered, prr_out, recover_fs;
     /* undo (RFC 3708, RFC 2883 5): the window before the reduction and
-     * the retransmissions not yet reported as duplicates */
+     * the retransmitted octets not yet shown to be duplicates (octets, not
+     * segments: a receiver may report one duplicate in two blocks) */
     uint32_t undo_cwnd, undo_ssthresh, undo_marker;
     uint32_t undo_retrans, undo_sent;
+    /* retransmissions the timestamps showed were not needed (RFC 3522,
+     * tcp_sack_rxt_spurious): their D-SACKs, still to come, are not
+     * counted twice. A ring of the last four. */
+    struct {
+        uint32_t start, end;
+    } proven[4];
+    unsigned nproven;
     uint32_t undo_end; /* SND.MAX when recovery ended: D-SACKs for its
                         * retransmissions come before an ACK beyond it */
 };
 
 /* docs/stream.md states the bound: keep it true */
-_Static_assert(sizeof(struct tcp_sb) <= 184, "struct tcp_sb grew: update "
+_Static_assert(sizeof(struct tcp_sb) <= 220, "struct tcp_sb grew: update "
                                              "docs/stream.md");
 
 void tcp_sack_free(struct sf_conn *c)
@@ -324,8 +332,8 @@ static uint32_t resend(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint32_t used = tcp_send_range(ctx, c, seq, len);
     if (used) {
         ctx->ctr.c[SF_CTR_SACK_RETRANSMITS]++;
-        c->sb->undo_retrans++;
-        c->sb->undo_sent++;
+        c->sb->undo_retrans += used;
+        c->sb->undo_sent += used;
     }
     return used;
 }
@@ -448,6 +456,30 @@ static void maybe_undo(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_note(ctx, c, "recovery undone: every retransmission D-SACKed");
 }
 
+/* A retransmission of [s, e) was not needed: the receiver had the
+ * original. Counts it off the episode's retransmitted octets. */
+static void undo_count(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
+                       uint32_t e)
+{
+    struct tcp_sb *sb = c->sb;
+    uint32_t n = e - s;
+    sb->undo_retrans = n >= sb->undo_retrans ? 0 : sb->undo_retrans - n;
+    maybe_undo(ctx, c);
+}
+
+/* [s, e) less what tcp_sack_rxt_spurious counted already. */
+static uint32_t not_proven(const struct tcp_sb *sb, uint32_t s, uint32_t e)
+{
+    uint32_t n = e - s;
+    for (unsigned i = 0; i < sb->nproven && i < 4; i++) {
+        uint32_t a = seq_gt(sb->proven[i].start, s) ? sb->proven[i].start : s;
+        uint32_t b = seq_lt(sb->proven[i].end, e) ? sb->proven[i].end : e;
+        if (seq_lt(a, b))
+            n -= b - a;
+    }
+    return n;
+}
+
 static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
                        uint32_t e)
 {
@@ -456,10 +488,36 @@ static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
     if (!sb || !sb->undo_ok || sb->undo_retrans == 0 || !seq_lt(s, e) ||
         seq_lt(s, sb->undo_marker) || seq_gt(e, c->snd_max))
         return;
-    /* one duplicate per retransmitted segment, at most SMSS each */
-    uint32_t segs = (e - s + c->snd_mss - 1) / c->snd_mss;
-    sb->undo_retrans = segs >= sb->undo_retrans ? 0 : sb->undo_retrans - segs;
-    maybe_undo(ctx, c);
+    /* RFC 8985 6.2 step 3 counts reordering only from segments never
+     * retransmitted, as it cannot tell which transmission arrived; a
+     * D-SACK of a retransmission (RFC 3708: the receiver had it already)
+     * tells: the original was late, not lost. Reordering is seen, and
+     * reo_wnd stays open in recovery too (step 4). */
+    if (!c->rack_reord && tcp_rack_active(c)) {
+        c->rack_reord = true;
+        ctx->ctr.c[SF_CTR_RACK_REORDER]++;
+    }
+    uint32_t n = not_proven(sb, s, e);
+    if (n)
+        undo_count(ctx, c, e - n, e);
+}
+
+/* rack.c: the ACK that acknowledged [s, e), retransmitted in this
+ * episode, echoes a timestamp older than the retransmission (RFC 3522
+ * 2: the ACK was sent for the original): that retransmission was not
+ * needed. Counted like a D-SACK of it, and remembered so that its D-SACK,
+ * which follows, is not counted again. */
+void tcp_sack_rxt_spurious(struct tcp_ctx *ctx, struct sf_conn *c,
+                           uint32_t s, uint32_t e)
+{
+    struct tcp_sb *sb = c->sb;
+    if (!sb || !sb->undo_ok || sb->undo_retrans == 0 || !seq_lt(s, e) ||
+        seq_lt(s, sb->undo_marker))
+        return;
+    sb->proven[sb->nproven % 4].start = s;
+    sb->proven[sb->nproven % 4].end = e;
+    sb->nproven++;
+    undo_count(ctx, c, s, e);
 }
 
 /* RFC 2018 8 and RFC 6675 5.1: the receiver may discard what it SACKed
@@ -530,6 +588,7 @@ static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     sb->undo_ssthresh = c->ssthresh;
     sb->undo_marker = c->snd_una;
     sb->undo_retrans = sb->undo_sent = 0;
+    sb->nproven = 0;
     sb->undo_ok = true;
     c->ssthresh = tcp_cc_loss_ssthresh(ctx, c);
     c->recover = c->snd_max;
