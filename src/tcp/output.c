@@ -320,6 +320,8 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
             if (q)
                 sent += tcp_sack_output(ctx, c, q);
         } else {
+            if (can_send_data(c)) /* sack.c: lost again after an RTO */
+                sent += tcp_sack_rto_output(ctx, c, max_segs - sent);
             while (sent < max_segs && can_send_data(c) &&
                    send_data(ctx, c, false, true))
                 sent++;

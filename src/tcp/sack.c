@@ -411,6 +411,44 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
     return sent;
 }
 
+/* After an RTO, until SND.UNA reaches RecoveryPoint (recover, SND.MAX at
+ * the timeout), the sender goes back to SND.UNA and sends everything
+ * again as the window opens (send_data); no new recovery may start (RFC
+ * 6675 5.1: "a new recovery phase ... MUST NOT be initiated until HighACK
+ * is greater than or equal to the new value of RecoveryPoint"). A segment
+ * sent again in that phase and lost again would then wait for another,
+ * doubled, timeout. RACK times every segment by its last transmission
+ * (RFC 8985 6.1) and finds it lost once a segment sent after it is
+ * delivered (6.2 step 5); RFC 6675 5.1: "a SACK TCP sender SHOULD utilize
+ * all SACK information made available during the loss recovery following
+ * an RTO". So what RACK marks lost below SND.NXT is sent first, within
+ * the congestion window like the rest of the go-back-N sending
+ * (tests/drill/rack/rto-recovery-lost-again.pkt). Returns the segments
+ * sent. */
+unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                             unsigned max_segs)
+{
+    if (!tcp_rack_active(c) || tcp_sack_recovering(c) ||
+        !seq_lt(c->snd_una, c->recover))
+        return 0;
+    unsigned sent = 0;
+    uint32_t seq, len;
+    while (sent < max_segs && tcp_rack_next_lost(c, &seq, &len) &&
+           seq_lt(seq, c->snd_nxt)) {
+        if (seq_lt(c->snd_nxt - seq, len))
+            len = c->snd_nxt - seq;
+        uint32_t inflight = tcp_sack_inflight(c);
+        if (c->cwnd < inflight || c->cwnd - inflight < len)
+            break;
+        uint32_t used = tcp_send_range(ctx, c, seq, len);
+        if (used == 0)
+            break;
+        ctx->ctr.c[SF_CTR_SACK_RETRANSMITS]++;
+        sent++;
+    }
+    return sent;
+}
+
 /* After an RTO the sender goes back to SND.UNA; RFC 6675 5.1: "a SACK TCP
  * sender SHOULD utilize all SACK information made available during the
  * loss recovery following an RTO": what was SACKed since is skipped. */
@@ -769,8 +807,8 @@ void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
         if (c->sb && c->sb->recovering)
             prr_ack(c, 0);
     }
-    if (lost && tcp_sack_recovering(c))
-        tcp_output(ctx, c);
+    if (lost)
+        tcp_output(ctx, c); /* recovery, or after an RTO (above) */
     tcp_rack_arm(ctx, c);
 }
 

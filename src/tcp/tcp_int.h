@@ -455,6 +455,9 @@ bool tcp_sack_recovering(const struct sf_conn *c);
 uint32_t tcp_sack_pipe(const struct sf_conn *c);
 /* the bytes cwnd limits: pipe with SACK information, else FlightSize */
 uint32_t tcp_sack_inflight(const struct sf_conn *c);
+/* after an RTO: what RACK found lost again goes first; segments sent */
+unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                             unsigned max_segs);
 /* rack.c: the timestamps show the retransmission of [s, e) unneeded */
 void tcp_sack_rxt_spurious(struct tcp_ctx *ctx, struct sf_conn *c,
                            uint32_t s, uint32_t e);
