@@ -795,9 +795,10 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     tcp_rack_arm(ctx, c);
 }
 
-/* RFC 8985 6.3 [from memory]: "RACK_detect_loss_and_arm_timer()" when
- * the reordering timer expires: losses found start recovery (RFC 6675
- * 5 (4), with PRR) or feed the running one. */
+/* RFC 8985 6.2: "When an ACK is received or the RACK reordering timer
+ * expires, call RACK_detect_loss_and_arm_timer()." Losses found start
+ * recovery (RFC 6675 5 (4), with PRR), feed the running one, or go
+ * first after an RTO (tcp_sack_rto_output). */
 void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     unsigned lost = tcp_rack_timer(ctx, c);
