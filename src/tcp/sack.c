@@ -531,7 +531,7 @@ static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
      * D-SACK of a retransmission (RFC 3708: the receiver had it already)
      * tells: the original was late, not lost. Reordering is seen, and
      * reo_wnd stays open in recovery too (step 4). */
-    if (!c->rack_reord && tcp_rack_active(c)) {
+    if (!c->rack_reord && c->rack_want) {
         c->rack_reord = true;
         ctx->ctr.c[SF_CTR_RACK_REORDER]++;
     }
