@@ -435,7 +435,7 @@ unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
     uint32_t seq, len;
     while (sent < max_segs && tcp_rack_next_lost(c, &seq, &len) &&
            seq_lt(seq, c->snd_nxt)) {
-        if (seq_lt(c->snd_nxt - seq, len))
+        if (c->snd_nxt - seq < len)
             len = c->snd_nxt - seq;
         uint32_t inflight = tcp_sack_inflight(c);
         if (c->cwnd < inflight || c->cwnd - inflight < len)
