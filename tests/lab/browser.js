@@ -95,6 +95,27 @@ async function shot(p, name) {
     await p.evaluate(`document.getElementById('f-mtu').value = '1500'; document.getElementById('f-picks').value = '--drop x'; document.getElementById('b-run').click()`);
     const bad2 = await until(p, `/--drop/.test(document.getElementById('rerun-msg').textContent) && document.getElementById('rerun-msg').textContent`, 5000);
     check('a bad --drop typed into the page: the simulator\'s message', !!bad2, bad2);
+    // exercises: each one runs its scenario, has an event that answers it, checks it
+    await p.evaluate(`document.getElementById('ex-box').open = true`);
+    const nEx = await p.evaluate('lab.exercises');
+    for (let k = 0; k < nEx; k++) {
+      await p.evaluate(`lab.exDone = false; document.getElementById('ex-sel').value = '${k}'; document.getElementById('ex-start').click()`);
+      await until(p, `!document.getElementById('ex-check').disabled && /ran|^$/.test(document.getElementById('rerun-msg').textContent) && lab.cur === 0`, 20000);
+      await sleep(50);
+      const ans = await p.evaluate(`(() => { for (let i = 0; i < lab.n; i++) if (lab.exerciseOk(${k}, i)) return i; return -1; })()`);
+      await p.evaluate(`lab.setCur(0); document.getElementById('ex-check').click()`);
+      const wrong = await p.evaluate(`lab.lastAnswer === false && document.getElementById('ex-result').className === 'bad'`);
+      if (ans >= 0) await p.evaluate(`lab.setCur(${ans}); document.getElementById('ex-check').click()`);
+      const right = ans >= 0 && await p.evaluate(`lab.lastAnswer === true && document.getElementById('ex-result').className === 'good'`);
+      const q = await p.evaluate(`document.getElementById('ex-q').textContent`);
+      check(`exercise ${k + 1} answerable and checked`, wrong && right, `answer at event ${ans}: ${q.slice(0, 70)}`);
+    }
+    await p.key('l', 'KeyL', 76);
+    const zhEx = await p.evaluate(`document.getElementById('ex-q').textContent + document.getElementById('ex-result').textContent`);
+    const zhWords = await p.evaluate(`[...document.querySelectorAll('[data-t]')].map(e => e.textContent).join('|')`);
+    check('Chinese: the exercise and every labelled control', /[\u4e00-\u9fff]/.test(zhEx) && !/[A-Za-z]{3,}/.test(zhWords.replace(/MTU|MSS/g, '')), zhWords.slice(0, 120));
+    await shot(p, 'lab-exercise-zh.png');
+    await p.key('l', 'KeyL', 76);
     // play runs the cursor forward
     await p.evaluate('lab.setCur(0); document.getElementById("speed").value = "100"; document.getElementById("b-play").click()');
     await sleep(400);

@@ -184,12 +184,14 @@ static int run_scenario(struct run *r)
     sf_sim_run_while(r->sim, NULL, NULL, 600 * SF_SEC);
     if (!r->o.quiet && (!r->sc->summary_only || r->o.ladder))
         ladder_print(r->lad, stdout);
-    if (r->sc->report)
-        r->sc->report(r);
     int failed = check_paths(r);
     if (!failed && r->sc->check)
         failed = r->sc->check(r);
     failed |= close_outputs(r);
+    /* after the JSON is closed: with --json - its array must end before
+     * the report's lines (bulk, syn-flood) reach the same stdout */
+    if (r->sc->report)
+        r->sc->report(r);
     summary(r, failed);
     return failed;
 }
