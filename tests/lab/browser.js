@@ -151,6 +151,23 @@ async function shot(p, name) {
   } finally {
     await b.close();
   }
+  /* ---- bad input: a browser without WebAssembly, a page whose events are damaged */
+  const b2 = launch(chromium);
+  try {
+    // as a browser without WebAssembly: the global removed before the page runs
+    const p = await openPage(b2, url('lifecycle.html'), { initScript: 'delete globalThis.WebAssembly;' });
+    const st = await p.evaluate(`[typeof WebAssembly, lab.n, lab.hasWasm, document.getElementById('rerun-msg').textContent, document.getElementById('b-run').disabled]`);
+    check('without WebAssembly: the recorded run shows, re-runs say they are unavailable',
+      st[0] === 'undefined' && st[1] > 20 && !st[2] && /WebAssembly/.test(st[3]) && st[4], JSON.stringify(st));
+    check('no console errors (no WebAssembly)', p.problems.length === 0, p.problems.join(' | '));
+    const d = await openPage(b2, url('damaged.html'));
+    const f = await d.evaluate(`[document.getElementById('fatal').hidden, document.getElementById('fatal').textContent]`);
+    check('damaged events: a clear message, not a blank page', !f[0] && /JSON/.test(f[1]), f[1].slice(0, 100));
+  } catch (e) {
+    check('browser run (bad input)', false, e.stack);
+  } finally {
+    await b2.close();
+  }
   console.log(`browser: ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 })();

@@ -66,7 +66,7 @@ function launch(chromium, { width = 1400, height = 1000 } = {}) {
 }
 
 /* Opens a page in a new tab; returns helpers bound to its session. */
-async function openPage(b, url) {
+async function openPage(b, url, { initScript } = {}) {
   const { targetId } = await b.send('Target.createTarget', { url: 'about:blank' });
   const { sessionId } = await b.send('Target.attachToTarget', { targetId, flatten: true });
   const s = (m, p, t) => b.send(m, p, sessionId, t);
@@ -83,6 +83,7 @@ async function openPage(b, url) {
   await s('Page.enable');
   await s('Runtime.enable');
   await s('Log.enable');
+  if (initScript) await s('Page.addScriptToEvaluateOnNewDocument', { source: initScript });
   const loaded = b.waitFor((m) => m.sessionId === sessionId && m.method === 'Page.loadEventFired', 120000);
   await s('Page.navigate', { url }, 120000);
   await loaded;

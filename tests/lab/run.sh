@@ -83,6 +83,9 @@ printf 'not a capture' > "$OUT/junk.pcap"
 if "$SYNFIN" ladder "$OUT/junk.pcap" --html "$OUT/junk.html" >/dev/null 2>"$OUT/err"; then bad "ladder junk --html"; else
   ok "ladder of a non-capture refused: $(head -1 "$OUT/err")"; fi
 
+# a damaged page (its events cut short): the page must say so
+sed 's/"event":"sent"/"event":"sent/' "$OUT/lifecycle.html" > "$OUT/damaged.html"
+
 # 100,000 events: a long bulk run
 "$SYNFIN" sim bulk --bytes 27M --quiet --html "$OUT/big.html" >/dev/null
 echo "page sizes: lifecycle $(stat -c %s "$OUT/lifecycle.html") bytes, 100k-event bulk $(stat -c %s "$OUT/big.html") bytes"
