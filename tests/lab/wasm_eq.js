@@ -21,6 +21,7 @@ const cases = [
   ['syn-flood'],
   ['keepalive', '--ipv6'],
   ['bulk', '--bytes', '200k', '--loss', '0.02', '--dup', '0.01', '--reorder', '0.01', '--corrupt', '0.01', '--mtu', '600'],
+  ['bulk', '--bytes', '300k', '--rcvbuf', '4k', '--sndbuf', '16k'],
   ['refused', '--mtu', '50'],           // out of range: exit 2, the same message
   ['nonesuch'],
 ];

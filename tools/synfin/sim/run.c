@@ -30,6 +30,11 @@ static int build(struct run *r)
         cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
     if (r->sc->tune)
         r->sc->tune(r, &cfg);
+    /* --sndbuf, --rcvbuf: a fixed size, autotuning capped at it */
+    if (r->o.sndbuf)
+        cfg.stack.sndbuf = cfg.stack.sndbuf_max = r->o.sndbuf;
+    if (r->o.rcvbuf)
+        cfg.stack.rcvbuf = cfg.stack.rcvbuf_max = r->o.rcvbuf;
     if (sf_sim_create(&cfg, &r->sim))
         return 1;
     r->nh = r->sc->nhosts;

@@ -41,6 +41,7 @@ struct sim_opts {
     const char *html; /* --html FILE: the TCP lab page (tools/synfin/lab) */
     /* --drop N,.. --hold N:MS,.. --dup-dgram N,..: datagram number N */
     const char *drop, *hold, *dupd;
+    uint32_t sndbuf, rcvbuf; /* --sndbuf/--rcvbuf: fixed sizes, 0: default */
     char **argv; /* the command line, for the page's re-runs */
     int argc;
 };

@@ -68,7 +68,7 @@ if (typeof document !== 'undefined') (function () {
       back: 'back', step: 'step', nextstate: 'next state change', play: 'play', pause: 'pause',
       speed: 'speed', lang: 'language', rerun: 'Change the network and run the real stack again',
       scenario: 'scenario', seed: 'seed', delay: 'delay (ms)', loss: 'loss (0..1)',
-      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', picks: 'per datagram', run: 'run again',
+      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
       ladder: 'Ladder', explain: 'This event', tsg: 'Time-sequence graph',
       cc: 'Congestion control and timers (from the stack, after each segment it sends)',
       event: 'event', of: 'of', time: 'time',
@@ -103,7 +103,7 @@ if (typeof document !== 'undefined') (function () {
       back: '后退', step: '前进', nextstate: '下一个状态变化', play: '播放', pause: '暂停',
       speed: '速度', lang: '语言', rerun: '修改网络，重新运行真实的协议栈',
       scenario: '场景', seed: '随机种子', delay: '时延（毫秒）', loss: '丢包率（0..1）',
-      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', picks: '单个数据报', run: '重新运行',
+      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
       ladder: '梯形图', explain: '当前事件', tsg: '时间-序号图',
       cc: '拥塞控制与定时器（协议栈每发送一个报文段后的值）',
       event: '事件', of: '/', time: '时间',
@@ -595,7 +595,10 @@ if (typeof document !== 'undefined') (function () {
     for (let k = i0; k < i1; k++) {
       const y = S.y[k]; if (y < ymin) ymin = y; const y2 = y + S.len[k] + 1; if (y2 > ymax) ymax = y2;
     }
-    for (let k = a0; k < a1; k++) { const y = A.a[k] + A.w[k]; if (y > ymax && y - ymax < 1e9) ymax = y; }
+    // the window edge widens the range by at most the data's own span (a
+    // 64 KB window over a 36-byte request would flatten the data)
+    const dataMax = ymax, span = Math.max(isFinite(ymin) ? ymax - ymin : 0, 64);
+    for (let k = a0; k < a1; k++) { const y = A.a[k] + A.w[k]; if (y > ymax && y - ymax < 1e9) ymax = Math.min(y, dataMax + span); }
     if (!isFinite(ymin)) { ymin = 0; ymax = 1; }
     if (ymax <= ymin) ymax = ymin + 1;
     const L = 64, R = 8, TP = 8, B = 18;
@@ -965,19 +968,24 @@ if (typeof document !== 'undefined') (function () {
     const sel = $('f-scenario');
     if (!sel.options.length) for (const s of SCENARIOS) { const o = document.createElement('option'); o.value = o.textContent = s; sel.appendChild(o); }
     sel.value = form.scenario;
-    $('f-seed').value = optVal('--seed') || '1';
-    $('f-delay').value = optVal('--delay') || '10';
-    $('f-loss').value = optVal('--loss') || '0';
-    $('f-mtu').value = optVal('--mtu') || '1500';
+    // empty: the scenario's own default (bulk impairs its link unless a
+    // rate is given, so nothing is passed that was not asked for)
+    $('f-seed').value = optVal('--seed');
+    $('f-delay').value = optVal('--delay');
+    $('f-loss').value = optVal('--loss');
+    $('f-mtu').value = optVal('--mtu');
     $('f-bytes').value = optVal('--bytes');
+    $('f-sndbuf').value = optVal('--sndbuf');
+    $('f-rcvbuf').value = optVal('--rcvbuf');
     $('f-picks').value = form.opts.filter((x) => ['--drop', '--hold', '--dup-dgram'].includes(x[0])).map((x) => x.join(' ')).join(' ');
   }
   function formArgs() {
-    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
+    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--sndbuf', '--rcvbuf', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
     const a = [$('f-scenario').value];
     for (const [k, v] of keep) { a.push(k); if (v !== null) a.push(v); }
     const set = (k, id) => { const v = $(id).value.trim(); if (v !== '') a.push(k, v); };
     set('--seed', 'f-seed'); set('--delay', 'f-delay'); set('--loss', 'f-loss'); set('--mtu', 'f-mtu');
+    set('--sndbuf', 'f-sndbuf'); set('--rcvbuf', 'f-rcvbuf');
     if ($('f-scenario').value === 'bulk') set('--bytes', 'f-bytes');
     const picks = $('f-picks').value.trim();
     if (picks) a.push(...picks.split(/\s+/));
