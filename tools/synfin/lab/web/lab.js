@@ -332,7 +332,6 @@ if (typeof document !== 'undefined') (function () {
     if (e.network && e.network.includes('duplicate')) m.push(T('dupd'));
     if (e.network && e.network.includes('reordered')) m.push(T('reord'));
     if (e.network && e.network.includes('corrupted')) m.push(T('corrupt'));
-    if (run.retx[run.ev.indexOf ? 0 : 0] && false) m.push('');
     return m;
   }
   function rowText(i) {
@@ -1104,7 +1103,7 @@ if (typeof document !== 'undefined') (function () {
     });
     document.addEventListener('keydown', onKey);
     window.addEventListener('resize', () => { sizeLadder(); drawAll(); });
-    setLang(/^zh/.test(navigator.language || '') && false ? 'zh' : 'en');
+    setLang('en'); // the switch (or l) turns it to Chinese
     setCur(0);
   }
 
