@@ -186,6 +186,9 @@ struct drill_settings {
     /* --ip_version (packetdrill's): the wire's family, and the
      * socket's: enum drill_ip_version */
     uint8_t ip_version;
+    /* --dst_addr=foreign: inbound segments go to an address the stack
+     * does not own (DRILL_FOREIGN_IP) */
+    bool dst_foreign;
 };
 
 struct drill_script {

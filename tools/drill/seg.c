@@ -20,6 +20,17 @@ struct sf_addr drill_stack_addr(const struct drill_runner *r, uint16_t port)
                ? sf_addr6(ip6, port) : sf_addr4(DRILL_STACK_IP, port);
 }
 
+/* Where inbound segments go: the stack's address, or with
+ * --dst_addr=foreign one it does not own. */
+static struct sf_addr dst_addr(const struct drill_runner *r, uint16_t port)
+{
+    static const uint8_t ip6[16] = DRILL_FOREIGN_IP6;
+    if (!r->sc->settings.dst_foreign)
+        return drill_stack_addr(r, port);
+    return r->sc->settings.ip_version == DRILL_IPV6
+               ? sf_addr6(ip6, port) : sf_addr4(DRILL_FOREIGN_IP, port);
+}
+
 struct sf_addr drill_peer_addr(const struct drill_runner *r, uint16_t port)
 {
     static const uint8_t ip6[16] = DRILL_PEER_IP6;
@@ -363,7 +374,7 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     char why[200];
     if (!r->have_tuple) { /* a new socket under test: to the listener's
                            * port, from a peer port not used before */
-        r->local = drill_stack_addr(r, DRILL_PORT);
+        r->local = dst_addr(r, DRILL_PORT);
         r->remote = drill_peer_addr(r, (uint16_t)(DRILL_PEER_PORT +
                                                   r->defaults_used++));
         r->have_tuple = true;
