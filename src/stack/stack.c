@@ -572,8 +572,11 @@ static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
      * under a port that has some: each table is asked only if it may hold
      * the tuple (a lookup in a big table is a cache miss) */
     d.l = d.c ? NULL : stack_listener_for(st, local);
-    d.r = d.l && tcp_listen_has_requests(d.l)
-              ? ttab_lookup_hashed(&st->reqs, h, local, remote) : NULL;
+    /* (a request of the any-destination listener keeps its 4-tuple even
+     * if a listener opened on its port since) */
+    bool reqs = d.l && tcp_listen_has_requests(d.l);
+    reqs = reqs || (!d.c && tcp_listen_has_requests(st->any_listener));
+    d.r = reqs ? ttab_lookup_hashed(&st->reqs, h, local, remote) : NULL;
     d.tw = d.c || d.r || !stack_port_has_tw(st, seg->dport)
                ? NULL : ttab_lookup_hashed(&st->tws, h, local, remote);
     return d;

@@ -136,7 +136,7 @@ bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
 /* Does l's SYN queue hold a request (worth a look in the request table)? */
 bool tcp_listen_has_requests(const struct sf_conn *l)
 {
-    return l->lq && l->lq->synq_len;
+    return l && l->lq && l->lq->synq_len;
 }
 
 /* listen() again on a listener adjusts its backlog. */

@@ -715,6 +715,39 @@ static void test_defer_queue_and_cookies(void)
     sf_stack_free(t.st);
 }
 
+/* A SYN-queue entry keeps its 4-tuple: a listener opened on its port
+ * while it waits does not take its segments. */
+static void test_request_survives_new_listener(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int any = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a4(PEER4, 40000), own = a4(OWN4, 8000);
+    send_seg(&t, &cli, &own, syn_seg(500));
+    uint64_t id = t.last.id;
+    int l = sf_socket(t.st);
+    CHECK_EQ(sf_bind(t.st, l, &(struct sf_addr){.ip = OWN4, .port = 8000}),
+             0);
+    CHECK_EQ(sf_listen(t.st, l, 8), 0);
+    send_seg(&t, &cli, &own, syn_seg(500)); /* absorbed, not a new SYN */
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(t.asked, 1);
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), 0);
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    struct sf_tcp ack = {.seq = 501, .ack = o.seg.seq + 1, .flags = SF_ACK,
+                         .win = 65535};
+    send_seg(&t, &cli, &own, ack);
+    CHECK_EQ(t.n, 0); /* no RST from the new listener */
+    CHECK_EQ(sf_accept(t.st, l, NULL), SF_EAGAIN);
+    int c = sf_accept(t.st, any, NULL);
+    CHECK(c >= 0);
+    exchange(&t, c, &cli, &own, 500, o.seg.seq);
+    sf_stack_free(t.st);
+}
+
 /* Many deferred SYNs (the id table grows), decided out of order. */
 static void test_defer_many(void)
 {
@@ -796,6 +829,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_defer_expiry),
     CHECK_CASE(test_defer_queue_and_cookies),
     CHECK_CASE(test_defer_many),
+    CHECK_CASE(test_request_survives_new_listener),
 };
 
 int main(int argc, char **argv)
