@@ -782,6 +782,200 @@ static void test_defer_many(void)
     sf_stack_free(t.st);
 }
 
+/* ------------------------------------------------------- two stacks */
+
+/* A client stack whose datagrams, to whatever address, all reach the
+ * server stack (the TUN's routing), and back. */
+#define QMAX 512
+struct q {
+    uint8_t d[QMAX][1600];
+    size_t len[QMAX];
+    unsigned n, lost;
+};
+static struct q q_to_srv, q_to_cli;
+
+static void q_out(void *ctx, const uint8_t *dgram, size_t len)
+{
+    struct q *q = ctx;
+    if (q->n < QMAX && len <= sizeof q->d[0]) {
+        memcpy(q->d[q->n], dgram, len);
+        q->len[q->n++] = len;
+    } else {
+        q->lost++;
+    }
+}
+
+static void q_deliver(struct q *q, struct sf_stack *to, sf_time_t now)
+{
+    static struct q tmp;
+    tmp.n = q->n;
+    for (unsigned i = 0; i < q->n; i++) {
+        memcpy(tmp.d[i], q->d[i], q->len[i]);
+        tmp.len[i] = q->len[i];
+    }
+    q->n = 0;
+    for (unsigned i = 0; i < tmp.n; i++)
+        sf_stack_input(to, now, tmp.d[i], tmp.len[i]);
+}
+
+struct two {
+    struct tb srv; /* the any-destination side, with the filter */
+    struct sf_stack *cli;
+};
+
+static void two_pump(struct two *w)
+{
+    for (int i = 0; i < 50 && (q_to_srv.n || q_to_cli.n); i++) {
+        q_deliver(&q_to_srv, w->srv.st, w->srv.now);
+        q_deliver(&q_to_cli, w->cli, w->srv.now);
+    }
+}
+
+static void two_tick(struct two *w)
+{
+    w->srv.now += 1 * SF_MSEC;
+    sf_stack_advance(w->srv.st, w->srv.now);
+    sf_stack_advance(w->cli, w->srv.now);
+    two_pump(w);
+}
+
+static void two_init(struct two *w)
+{
+    memset(w, 0, sizeof *w);
+    memset(&q_to_srv, 0, sizeof q_to_srv);
+    memset(&q_to_cli, 0, sizeof q_to_cli);
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = OWN4;
+    memcpy(cfg.addr6, own6, 16);
+    cfg.output = q_out;
+    cfg.output_ctx = &q_to_cli;
+    cfg.seed[0] = 1;
+    w->srv.now = 1 * SF_SEC;
+    CHECK_EQ(sf_stack_create(&cfg, w->srv.now, &w->srv.st), 0);
+    cfg.addr = PEER4;
+    memcpy(cfg.addr6, peer6, 16);
+    cfg.output_ctx = &q_to_srv;
+    cfg.seed[0] = 2;
+    CHECK_EQ(sf_stack_create(&cfg, w->srv.now, &w->cli), 0);
+}
+
+static uint8_t pat(uint64_t i, unsigned k)
+{
+    return (uint8_t)(i * 7u + k + (i >> 10));
+}
+
+/* Both directions at once, n bytes each, then both shut down. */
+static void two_transfer(struct two *w, int csd, int ssd, uint64_t n)
+{
+    uint64_t sent[2] = {0}, rcvd[2] = {0};
+    bool shut[2] = {false, false}, eof[2] = {false, false}, bad = false;
+    int sds[2] = {csd, ssd};
+    struct sf_stack *sts[2] = {w->cli, w->srv.st};
+    uint8_t buf[8192];
+    for (int round = 0; round < 20000 && !(eof[0] && eof[1]); round++) {
+        for (int k = 0; k < 2; k++) {
+            while (sent[k] < n) {
+                size_t m = n - sent[k] < sizeof buf ? (size_t)(n - sent[k])
+                                                    : sizeof buf;
+                for (size_t i = 0; i < m; i++)
+                    buf[i] = pat(sent[k] + i, (unsigned)k);
+                long r = sf_send(sts[k], sds[k], buf, m, 0);
+                if (r <= 0)
+                    break;
+                sent[k] += (uint64_t)r;
+            }
+            if (sent[k] == n && !shut[k]) {
+                CHECK_EQ(sf_shutdown(sts[k], sds[k], SF_SHUT_WR), 0);
+                shut[k] = true;
+            }
+            for (;;) { /* what the other side (1 - k) sent */
+                long r = sf_recv(sts[k], sds[k], buf, sizeof buf, 0);
+                if (r == 0)
+                    eof[k] = true;
+                if (r <= 0)
+                    break;
+                for (long i = 0; i < r; i++)
+                    bad |= buf[i] != pat(rcvd[k] + (uint64_t)i,
+                                         (unsigned)(1 - k));
+                rcvd[k] += (uint64_t)r;
+            }
+        }
+        two_tick(w);
+    }
+    CHECK(!bad);
+    CHECK_EQ(rcvd[0], n);
+    CHECK_EQ(rcvd[1], n);
+    CHECK(eof[0] && eof[1]);
+    CHECK_EQ(q_to_srv.lost + q_to_cli.lost, 0);
+}
+
+/* A real client (another synfin stack) connects to addresses that are
+ * not the server's, over both families: deferred and accepted, the
+ * handshake with every option on (RFC 7323, SACK), 300 KB each way at
+ * once, half-closes; refused: the client's connect() fails with
+ * ECONNREFUSED (RFC 9293 3.10.7.3: a RST acknowledging the SYN). */
+static void test_two_stacks(void)
+{
+    static struct two w;
+    two_init(&w);
+    int l = any_listener(&w.srv, SF_AF_INET6, false, true);
+    w.srv.verdict = SF_SYN_DEFER;
+    struct sf_addr dst = a4(FAR4, 443);
+    int s = sf_socket(w.cli);
+    CHECK_EQ(sf_connect(w.cli, s, &dst), SF_EINPROGRESS);
+    two_tick(&w);
+    CHECK_EQ(w.srv.asked, 1);
+    CHECK_EQ(sf_connect(w.cli, s, &dst), SF_EALREADY);
+    struct sf_addr cl;
+    CHECK_EQ(sf_getsockname(w.cli, s, &cl), 0);
+    struct sf_addr m = sf_addr_to_v4mapped(&cl);
+    CHECK(sf_addr_eq(&w.srv.last.remote, &m));
+    CHECK_EQ(sf_syn_decide(w.srv.st, w.srv.last.id, SF_SYN_ACCEPT), 0);
+    two_tick(&w);
+    CHECK_EQ(sf_connect(w.cli, s, &dst), 0);
+    int c = sf_accept(w.srv.st, l, NULL);
+    CHECK(c >= 0);
+    struct sf_addr got;
+    CHECK_EQ(sf_getsockname(w.srv.st, c, &got), 0);
+    m = sf_addr_to_v4mapped(&dst);
+    CHECK(sf_addr_eq(&got, &m));
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(w.srv.st, c, &info), 0);
+    CHECK(info.ts_ok && info.wscale_ok);
+    two_transfer(&w, s, c, 300000);
+    CHECK_EQ(sf_close(w.cli, s), 0);
+    CHECK_EQ(sf_close(w.srv.st, c), 0);
+    for (int i = 0; i < 100; i++)
+        two_tick(&w);
+
+    /* refused upstream: the client sees "connection refused" */
+    struct sf_addr dst2 = a4(FAR4 + 9, 25);
+    s = sf_socket(w.cli);
+    CHECK_EQ(sf_connect(w.cli, s, &dst2), SF_EINPROGRESS);
+    two_tick(&w);
+    CHECK_EQ(sf_syn_decide(w.srv.st, w.srv.last.id, SF_SYN_REFUSE), 0);
+    two_tick(&w);
+    CHECK_EQ(sf_connect(w.cli, s, &dst2), SF_ECONNREFUSED);
+    CHECK_EQ(sf_close(w.cli, s), 0);
+
+    /* IPv6, accepted at once */
+    w.srv.verdict = SF_SYN_ACCEPT;
+    struct sf_addr dst6 = a6(far6, 8443);
+    s = sf_socket(w.cli);
+    CHECK_EQ(sf_connect(w.cli, s, &dst6), SF_EINPROGRESS);
+    two_tick(&w);
+    CHECK_EQ(sf_connect(w.cli, s, &dst6), 0);
+    c = sf_accept(w.srv.st, l, NULL);
+    CHECK(c >= 0);
+    CHECK_EQ(sf_getsockname(w.srv.st, c, &got), 0);
+    CHECK(sf_addr_eq(&got, &dst6));
+    two_transfer(&w, s, c, 100000);
+    CHECK_EQ(w.srv.asked, 3);
+    sf_stack_free(w.cli);
+    sf_stack_free(w.srv.st);
+}
+
 static void test_api_errors(void)
 {
     struct tb t;
@@ -830,6 +1024,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_defer_queue_and_cookies),
     CHECK_CASE(test_defer_many),
     CHECK_CASE(test_request_survives_new_listener),
+    CHECK_CASE(test_two_stacks),
 };
 
 int main(int argc, char **argv)
