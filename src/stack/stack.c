@@ -128,10 +128,10 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
     return NULL;
 }
 
-/* The listener a segment to dst goes to: the one on dst's port if it
- * takes dst's family. An IPv6 listener bound to :: takes IPv4 as well
- * unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one bound to an
- * address takes only that address (the stack's, checked at bind). */
+/* Does listener l take dst's family? An IPv6 listener bound to :: takes
+ * IPv4 as well unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one
+ * bound to an address takes only that address (the stack's, checked at
+ * bind). */
 static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
 {
     return l->local.family == dst->family ||
