@@ -976,6 +976,57 @@ static void test_two_stacks(void)
     sf_stack_free(w.srv.st);
 }
 
+/* A connection to a foreign address that we closed first sits in
+ * TIME_WAIT under its 4-tuple; a new SYN beyond its RCV.NXT opens a new
+ * incarnation through the listener, whose filter decides it (RFC 9293
+ * 3.6.1, RFC 1122 4.2.2.13): asked once, refused here with a RST. */
+static void test_time_wait_new_incarnation(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_ACCEPT;
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    uint32_t iss;
+    int c = handshake(&t, l, &cli, &dst, 1000, &iss);
+    CHECK_EQ(t.asked, 1);
+    t.n = 0;
+    CHECK_EQ(sf_close(t.st, c), 0); /* our FIN first */
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_FIN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    struct sf_tcp fin = {.seq = 1001, .ack = iss + 2,
+                         .flags = SF_FIN | SF_ACK, .win = 65535};
+    send_seg(&t, &cli, &dst, fin);
+    CHECK(one_out(&t, &o)); /* the ACK of its FIN */
+    CHECK_EQ(o.seg.flags, SF_ACK);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_TIME_WAIT], 1);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info_by_addr(t.st, &dst, &cli, &info), 0);
+    CHECK_EQ(info.state, SF_TIME_WAIT);
+    /* a retransmitted FIN is answered by the record, not the listener */
+    send_seg(&t, &cli, &dst, fin);
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_ACK);
+    CHECK_EQ(t.asked, 1);
+    /* a new SYN, beyond RCV.NXT */
+    t.verdict = SF_SYN_REFUSE;
+    send_seg(&t, &cli, &dst, syn_seg(900000));
+    CHECK_EQ(t.asked, 2);
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_RST | SF_ACK);
+    CHECK_EQ(o.seg.ack, 900001);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_TIME_WAIT], 0);
+    /* and accepted the next time */
+    t.verdict = SF_SYN_ACCEPT;
+    c = handshake(&t, l, &cli, &dst, 2000000, &iss);
+    CHECK(c >= 0);
+    CHECK_EQ(t.asked, 3);
+    sf_stack_free(t.st);
+}
+
 static void test_api_errors(void)
 {
     struct tb t;
@@ -1025,6 +1076,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_defer_many),
     CHECK_CASE(test_request_survives_new_listener),
     CHECK_CASE(test_two_stacks),
+    CHECK_CASE(test_time_wait_new_incarnation),
 };
 
 int main(int argc, char **argv)
