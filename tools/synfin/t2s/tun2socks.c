@@ -289,7 +289,7 @@ static void ss_pending(struct t2s *t, FILE *out, sf_time_t now)
     X(syns) X(flows) X(cookie_flows) X(rejected) X(over_limit) X(quit_refused)   \
     X(up_refused) X(up_unreach) X(up_timeout) X(up_other) X(socks_errors)        \
     X(icmp_sent) X(accept_timeout) X(client_resets) X(upstream_resets)           \
-    X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen)
+    X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen) X(loops)
 
 static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
 {
