@@ -117,6 +117,12 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/unit/*.h) $(wildcard tests/system/*
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
+# tests/unit/test_socks5 tests a piece of the command (tools/synfin/t2s/socks5.c):
+# linked with that one object.
+$(BUILD)/tests/unit/test_socks5: tests/unit/test_socks5.c $(BUILD)/tools/synfin/t2s/socks5.o $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-all.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itools/synfin $< $(BUILD)/tools/synfin/t2s/socks5.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
+
 -include $(CORE_OBJ:.o=.d) $(LINK_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
 
 # The main job: the simulated connection lifecycle.
