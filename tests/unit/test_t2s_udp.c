@@ -771,6 +771,35 @@ static void test_proxy_garbage(void)
     s5_stop(&s);
 }
 
+/* The queued memory of all handshakes together stays under
+ * queue_bytes_max: two sources' datagrams share it. */
+static void test_proxy_queue_bytes(void)
+{
+    struct fake f;
+    struct t2s_udp_cfg c = base_cfg(&f);
+    c.default_route = T2S_UDP_PROXY;
+    c.queue_bytes_max = 2000;
+    struct fake_s5 s;
+    s5_start(&s, &c);
+    struct t2s_udp *u = t2s_udp_new(&c);
+    static char big[601];
+    memset(big, 'b', 600);
+    uint8_t b[2000];
+    int ok = 0;
+    for (int i = 0; i < 6; i++) {
+        size_t n = dgram4(b, CLIENT4, (uint16_t)(4000 + i % 2), 0xc6120909u,
+                          53, big);
+        ok += t2s_udp_input(u, S, b, n) == 0;
+    }
+    CHECK_EQ(ok, 2); /* 2 x (600 + bookkeeping) fit in 2000, not 3 */
+    CHECK_EQ(t2s_udp_stats(u)->drop_queue_full, 4);
+    CHECK(t2s_udp_stats(u)->queued_bytes_now <= 2000);
+    CHECK_EQ(t2s_udp_stats(u)->queued_now, 2);
+    t2s_udp_free(u);
+    CHECK_EQ(f.nfd, 0);
+    s5_stop(&s);
+}
+
 /* The rule can split one source between direct and proxy: two legs. */
 static enum t2s_udp_route by_port(void *ctx, const struct sockaddr *dst)
 {
@@ -835,6 +864,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_proxy_auth_fail_retry),
     CHECK_CASE(test_proxy_handshake_timeout),
     CHECK_CASE(test_proxy_garbage),
+    CHECK_CASE(test_proxy_queue_bytes),
     CHECK_CASE(test_two_legs),
     CHECK_CASE(test_bad_cfg),
 };

@@ -258,7 +258,7 @@ static void queue_drop(struct t2s_udp *u, struct assoc *a)
         struct qdgram *q = a->qhead;
         a->qhead = q->next;
         u->st.queued_now--;
-        u->st.queued_bytes_now -= q->len;
+        u->st.queued_bytes_now -= sizeof *q + q->len;
         u->st.drop_proxy_down++;
         free(q);
     }
@@ -490,8 +490,10 @@ static int send_proxy_now(struct t2s_udp *u, struct assoc *a,
 static int enqueue(struct t2s_udp *u, struct assoc *a,
                    const struct s5_addr *dst, const uint8_t *p, size_t len)
 {
+    /* the bound counts the bookkeeping too, so it is the memory bound */
+    size_t cost = sizeof(struct qdgram) + len;
     if (a->qn >= u->cfg.queue_max ||
-        u->st.queued_bytes_now + len > u->cfg.queue_bytes_max) {
+        u->st.queued_bytes_now + cost > u->cfg.queue_bytes_max) {
         u->st.drop_queue_full++;
         return 1;
     }
@@ -508,7 +510,7 @@ static int enqueue(struct t2s_udp *u, struct assoc *a,
     a->qtail = &q->next;
     a->qn++;
     u->st.queued_now++;
-    u->st.queued_bytes_now += len;
+    u->st.queued_bytes_now += cost;
     return 0;
 }
 
@@ -625,7 +627,7 @@ static void leg_ready(struct t2s_udp *u, struct assoc *a, uint64_t now)
         struct qdgram *q = a->qhead;
         a->qhead = q->next;
         u->st.queued_now--;
-        u->st.queued_bytes_now -= q->len;
+        u->st.queued_bytes_now -= sizeof *q + q->len;
         send_proxy_now(u, a, &q->dst, q->data, q->len);
         free(q);
     }

@@ -22,7 +22,7 @@
  *
  * Bounds: at most max_assoc associations, each with at most 3 fds (direct
  * socket, proxy control and UDP sockets) and at most queue_max datagrams
- * waiting; queued bytes all together at most queue_bytes_max. Nothing is
+ * waiting; queued memory all together at most queue_bytes_max. Nothing is
  * allocated per datagram except while queued.
  *
  * No I/O of its own beyond those sockets: the caller's event loop owns the
@@ -82,7 +82,9 @@ struct t2s_udp_cfg {
                                     datagrams are dropped this long */
     uint32_t max_assoc;          /* [1024] associations open at once */
     uint32_t queue_max;          /* [16] datagrams queued per handshake */
-    uint32_t queue_bytes_max;    /* [256 KiB] queued bytes, all together */
+    uint32_t queue_bytes_max;    /* [256 KiB] queued, all together (each
+                                    datagram counts its ~300 bytes of
+                                    bookkeeping too) */
     uint64_t seed;               /* the association hash's key (0: random) */
 };
 
