@@ -1,0 +1,514 @@
+/* Any-destination accept (issue 12, docs/transparent.md): a listener with
+ * SF_IP_TRANSPARENT bound to the unspecified address and port 0 takes SYNs
+ * to addresses the stack does not own, in both families; its per-SYN
+ * filter accepts, refuses (RST, RFC 9293 3.10.7.1), drops or defers (held
+ * until sf_syn_decide, or expired); more specific sockets win; SYN cookies
+ * keep the destination. One stack, the peer's datagrams built by hand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "synfin/synfin.h"
+#include "synfin/wire.h"
+
+#define MAXD 16
+#define OWN4 0xc6120001u /* 198.18.0.1: the stack's */
+#define PEER4 0xc6120002u /* 198.18.0.2: the client */
+#define FAR4 0xc6130505u /* 198.19.5.5: not the stack's */
+static const uint8_t own6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t peer6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0,
+                                  0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t far6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0, 5};
+
+/* What the stack sent, parsed. */
+struct out {
+    struct sf_addr src, dst; /* with the TCP ports */
+    struct sf_tcp seg;
+    uint8_t payload[64];
+};
+
+struct tb {
+    struct sf_stack *st;
+    uint8_t d[MAXD][2048];
+    size_t len[MAXD];
+    unsigned n;
+    sf_time_t now;
+    /* the filter */
+    enum sf_syn_verdict verdict;
+    unsigned asked;
+    struct sf_syn_info last;
+};
+
+static void cap_out(void *ctx, const uint8_t *dgram, size_t len)
+{
+    struct tb *t = ctx;
+    if (t->n < MAXD && len <= sizeof t->d[0]) {
+        memcpy(t->d[t->n], dgram, len);
+        t->len[t->n] = len;
+    }
+    t->n++;
+}
+
+static enum sf_syn_verdict filter(void *arg, const struct sf_syn_info *syn)
+{
+    struct tb *t = arg;
+    t->asked++;
+    t->last = *syn;
+    return t->verdict;
+}
+
+/* Datagram i of those captured, parsed. */
+static bool parse_out(struct tb *t, unsigned i, struct out *o)
+{
+    if (i >= t->n || i >= MAXD)
+        return false;
+    memset(o, 0, sizeof *o);
+    const uint8_t *p;
+    size_t plen;
+    if (t->d[i][0] >> 4 == 6) {
+        struct sf_ipv6 ip;
+        if (sf_ipv6_parse(t->d[i], t->len[i], &ip) != SF_DROP_NONE ||
+            sf_tcp6_parse(&ip, &o->seg) != SF_DROP_NONE)
+            return false;
+        o->src = sf_addr6(ip.src, o->seg.sport);
+        o->dst = sf_addr6(ip.dst, o->seg.dport);
+    } else {
+        struct sf_ipv4 ip;
+        if (sf_ipv4_parse(t->d[i], t->len[i], &ip) != SF_DROP_NONE ||
+            sf_tcp_parse(&ip, &o->seg) != SF_DROP_NONE)
+            return false;
+        o->src = sf_addr4(ip.src, o->seg.sport);
+        o->dst = sf_addr4(ip.dst, o->seg.dport);
+    }
+    p = o->seg.payload;
+    plen = o->seg.len < sizeof o->payload ? o->seg.len : sizeof o->payload;
+    if (p && plen)
+        memcpy(o->payload, p, plen);
+    return true;
+}
+
+/* The one datagram sent since the last call. */
+static bool one_out(struct tb *t, struct out *o)
+{
+    bool ok = t->n == 1 && parse_out(t, 0, o);
+    t->n = 0;
+    return ok;
+}
+
+/* A segment from src to dst (either family; both the same). */
+static void send_seg(struct tb *t, const struct sf_addr *src,
+                     const struct sf_addr *dst, struct sf_tcp seg)
+{
+    uint8_t buf[512];
+    size_t n;
+    seg.sport = src->port;
+    seg.dport = dst->port;
+    if (src->family == SF_AF_INET6) {
+        struct sf_ipv6 ip = {.proto = SF_IPPROTO_TCP_NUM, .hlim = 64};
+        memcpy(ip.src, src->ip6, 16);
+        memcpy(ip.dst, dst->ip6, 16);
+        n = sf_emit6(buf, sizeof buf, &ip, &seg);
+    } else {
+        struct sf_ipv4 ip = {.src = src->ip, .dst = dst->ip,
+                             .proto = SF_IPPROTO_TCP_NUM, .ttl = 64};
+        n = sf_emit(buf, sizeof buf, &ip, &seg);
+    }
+    CHECK(n > 0);
+    sf_stack_input(t->st, t->now, buf, n);
+}
+
+static struct sf_tcp syn_seg(uint32_t isn)
+{
+    struct sf_tcp s = {.seq = isn, .flags = SF_SYN, .win = 65535};
+    s.opt.has_mss = true;
+    s.opt.mss = 1400;
+    return s;
+}
+
+static const struct sf_counters *ctr(struct tb *t)
+{
+    return sf_stack_counters(t->st);
+}
+
+static void tb_init(struct tb *t, unsigned syn_backlog, bool cookies)
+{
+    memset(t, 0, sizeof *t);
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = OWN4;
+    memcpy(cfg.addr6, own6, 16);
+    cfg.output = cap_out;
+    cfg.output_ctx = t;
+    cfg.syn_backlog = syn_backlog;
+    cfg.syncookies = cookies;
+    cfg.seed[0] = 7;
+    t->now = 1 * SF_SEC;
+    CHECK_EQ(sf_stack_create(&cfg, t->now, &t->st), 0);
+}
+
+/* The any-destination listener: :: port 0 (both families unless v6only),
+ * or 0.0.0.0 port 0; with the filter when with_filter. */
+static int any_listener(struct tb *t, int family, bool v6only,
+                        bool with_filter)
+{
+    int one = 1, v6 = v6only;
+    int l = sf_socket(t->st);
+    CHECK(l >= 0);
+    CHECK_EQ(sf_setsockopt(t->st, l, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           sizeof one), 0);
+    struct sf_addr any = {.family = (uint8_t)family};
+    if (family == SF_AF_INET6)
+        CHECK_EQ(sf_setsockopt(t->st, l, SF_IPPROTO_IPV6, SF_IPV6_V6ONLY,
+                               &v6, sizeof v6), 0);
+    CHECK_EQ(sf_bind(t->st, l, &any), 0);
+    CHECK_EQ(sf_listen(t->st, l, 64), 0);
+    if (with_filter)
+        CHECK_EQ(sf_listen_filter(t->st, l, filter, t), 0);
+    return l;
+}
+
+static struct sf_addr a4(uint32_t ip, uint16_t port)
+{
+    return sf_addr4(ip, port);
+}
+static struct sf_addr a6(const uint8_t ip[16], uint16_t port)
+{
+    return sf_addr6(ip, port);
+}
+
+/* A handshake from cli to dst through listener l: SYN, the SYN,ACK from
+ * dst, the ACK; returns the accepted descriptor and the stack's ISS. */
+static int handshake(struct tb *t, int l, const struct sf_addr *cli,
+                     const struct sf_addr *dst, uint32_t isn, uint32_t *iss)
+{
+    t->n = 0;
+    send_seg(t, cli, dst, syn_seg(isn));
+    struct out o;
+    CHECK(one_out(t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, dst)); /* from the SYN's destination */
+    CHECK(sf_addr_eq(&o.dst, cli));
+    CHECK_EQ(o.seg.ack, isn + 1);
+    *iss = o.seg.seq;
+    struct sf_tcp ack = {.seq = isn + 1, .ack = o.seg.seq + 1,
+                         .flags = SF_ACK, .win = 65535};
+    send_seg(t, cli, dst, ack);
+    CHECK_EQ(t->n, 0);
+    struct sf_addr peer;
+    int c = sf_accept(t->st, l, &peer);
+    CHECK(c >= 0);
+    return c;
+}
+
+/* Data both ways and an orderly close on accepted connection c (cli to
+ * dst, the client's next sequence number isn + 1, ours iss + 1). */
+static void exchange(struct tb *t, int c, const struct sf_addr *cli,
+                     const struct sf_addr *dst, uint32_t isn, uint32_t iss)
+{
+    struct sf_tcp d = {.seq = isn + 1, .ack = iss + 1,
+                       .flags = SF_ACK | SF_PSH, .win = 65535,
+                       .payload = (const uint8_t *)"ping", .len = 4};
+    t->n = 0;
+    send_seg(t, cli, dst, d); /* demuxed by the 4-tuple */
+    char buf[16];
+    CHECK_EQ(sf_recv(t->st, c, buf, sizeof buf, 0), 4);
+    CHECK(!memcmp(buf, "ping", 4));
+    t->n = 0;
+    CHECK_EQ(sf_send(t->st, c, "pong!", 5, 0), 5);
+    struct out o;
+    bool found = false;
+    for (unsigned i = 0; i < t->n; i++)
+        if (parse_out(t, i, &o) && o.seg.len == 5) {
+            found = true;
+            CHECK(sf_addr_eq(&o.src, dst)); /* leaves from dst */
+            CHECK(sf_addr_eq(&o.dst, cli));
+            CHECK(!memcmp(o.payload, "pong!", 5));
+            CHECK_EQ(o.seg.seq, iss + 1);
+        }
+    CHECK(found);
+    /* the client acknowledges and closes; we close */
+    struct sf_tcp fin = {.seq = isn + 5, .ack = iss + 6,
+                         .flags = SF_ACK | SF_FIN, .win = 65535};
+    t->n = 0;
+    send_seg(t, cli, dst, fin);
+    CHECK_EQ(sf_recv(t->st, c, buf, sizeof buf, 0), 0);
+    t->n = 0;
+    CHECK_EQ(sf_close(t->st, c), 0);
+    found = false;
+    for (unsigned i = 0; i < t->n; i++)
+        if (parse_out(t, i, &o) && (o.seg.flags & SF_FIN)) {
+            found = true;
+            CHECK(sf_addr_eq(&o.src, dst));
+            CHECK_EQ(o.seg.seq, iss + 6);
+        }
+    CHECK(found);
+    struct sf_tcp last = {.seq = isn + 6, .ack = iss + 7, .flags = SF_ACK,
+                          .win = 65535};
+    t->n = 0;
+    send_seg(t, cli, dst, last); /* LAST_ACK -> CLOSED */
+    CHECK_EQ(t->n, 0);
+    CHECK_EQ(ctr(t)->conns_in_state[SF_LAST_ACK], 0);
+    CHECK_EQ(ctr(t)->conns_in_state[SF_CLOSE_WAIT], 0);
+}
+
+/* IPv4 and IPv6 SYNs to addresses and ports the stack does not own reach
+ * one dual-stack listener; each connection shows and uses its SYN's
+ * destination; data and close work by the 4-tuple. */
+static void test_accept_any_both_families(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = any_listener(&t, SF_AF_INET6, false, false);
+    struct sf_addr got;
+    CHECK_EQ(sf_getsockname(t.st, l, &got), 0);
+    CHECK_EQ(got.port, 0);
+    int one;
+    size_t len = sizeof one;
+    CHECK_EQ(sf_getsockopt(t.st, l, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           &len), 0);
+    CHECK_EQ(one, 1);
+
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    uint32_t iss;
+    int c = handshake(&t, l, &cli, &dst, 1000, &iss);
+    CHECK_EQ(sf_getsockname(t.st, c, &got), 0);
+    struct sf_addr mapped = sf_addr_to_v4mapped(&dst);
+    CHECK(sf_addr_eq(&got, &mapped)); /* an IPv6 socket's IPv4 child */
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info(t.st, c, &info), 0);
+    CHECK(sf_addr_eq(&info.local, &mapped));
+    CHECK_EQ(info.state, SF_ESTABLISHED);
+    CHECK_EQ(sf_tcp_info_by_addr(t.st, &dst, &cli, &info), 0);
+    CHECK_EQ(info.sd, c);
+    exchange(&t, c, &cli, &dst, 1000, iss);
+
+    /* another address and port, and IPv6 */
+    struct sf_addr dst2 = a4(0xc6137f01u, 8080);
+    int c2 = handshake(&t, l, &cli, &dst2, 5000, &iss);
+    exchange(&t, c2, &cli, &dst2, 5000, iss);
+    struct sf_addr cli6 = a6(peer6, 50000), dst6 = a6(far6, 22);
+    int c6 = handshake(&t, l, &cli6, &dst6, 9000, &iss);
+    CHECK_EQ(sf_getsockname(t.st, c6, &got), 0);
+    CHECK(sf_addr_eq(&got, &dst6));
+    exchange(&t, c6, &cli6, &dst6, 9000, iss);
+    /* the stack's own address, on a port nobody listens on */
+    struct sf_addr own = a4(OWN4, 7777);
+    int c3 = handshake(&t, l, &cli, &own, 11000, &iss);
+    exchange(&t, c3, &cli, &own, 11000, iss);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_PASSIVE_OPENS], 4);
+    sf_stack_free(t.st);
+}
+
+/* 0.0.0.0 port 0 takes IPv4 only; :: with V6ONLY IPv6 only. What no
+ * listener takes and is not the stack's is dropped as before (IP_ADDR),
+ * unanswered. */
+static void test_family_and_unclaimed(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = any_listener(&t, SF_AF_INET, false, false);
+    struct sf_addr cli6 = a6(peer6, 50000), dst6 = a6(far6, 22);
+    send_seg(&t, &cli6, &dst6, syn_seg(1));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_IP6_ADDR], 1);
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    uint32_t iss;
+    int c = handshake(&t, l, &cli, &dst, 1000, &iss);
+    struct sf_addr got;
+    CHECK_EQ(sf_getsockname(t.st, c, &got), 0);
+    CHECK(sf_addr_eq(&got, &dst)); /* an IPv4 socket: plain IPv4 */
+    /* the listener closes: the accepted connection lives on, found by
+     * its 4-tuple; new SYNs to other addresses are not ours again */
+    CHECK_EQ(sf_close(t.st, l), 0);
+    exchange(&t, c, &cli, &dst, 1000, iss);
+    t.n = 0;
+    struct sf_addr dst2 = a4(FAR4, 444);
+    send_seg(&t, &cli, &dst2, syn_seg(7));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_IP_ADDR], 1);
+    sf_stack_free(t.st);
+
+    tb_init(&t, 256, true);
+    any_listener(&t, SF_AF_INET6, true, false);
+    send_seg(&t, &cli, &dst, syn_seg(1));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_IP_ADDR], 1);
+    t.n = 0;
+    send_seg(&t, &cli6, &dst6, syn_seg(1));
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, &dst6));
+    sf_stack_free(t.st);
+}
+
+/* Without a transparent listener nothing changes: a SYN to an address not
+ * the stack's is dropped (IP_ADDR), even with a listener on its port. */
+static void test_plain_listener_not_transparent(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = sf_socket(t.st);
+    CHECK_EQ(sf_bind(t.st, l, &(struct sf_addr){.port = 80}), 0);
+    CHECK_EQ(sf_listen(t.st, l, 8), 0);
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 80);
+    send_seg(&t, &cli, &dst, syn_seg(1));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_IP_ADDR], 1);
+    /* ... and with a transparent one elsewhere, the plain listener still
+     * takes only its own address: the any-destination one gets the SYN */
+    int any = any_listener(&t, SF_AF_INET6, false, false);
+    uint32_t iss;
+    int c = handshake(&t, any, &cli, &dst, 100, &iss);
+    CHECK(c >= 0);
+    CHECK_EQ(sf_accept(t.st, l, NULL), SF_EAGAIN);
+    sf_stack_free(t.st);
+}
+
+/* A more specific socket wins: a listener on the stack's address and
+ * port, a transparent listener on a port, an existing connection. */
+static void test_specific_wins(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int any = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_ACCEPT;
+    int l80 = sf_socket(t.st);
+    CHECK_EQ(sf_bind(t.st, l80, &(struct sf_addr){.ip = OWN4, .port = 80}),
+             0);
+    CHECK_EQ(sf_listen(t.st, l80, 8), 0);
+    int one = 1;
+    int l9 = sf_socket(t.st);
+    CHECK_EQ(sf_setsockopt(t.st, l9, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           sizeof one), 0);
+    CHECK_EQ(sf_bind(t.st, l9, &(struct sf_addr){.port = 9000}), 0);
+    CHECK_EQ(sf_listen(t.st, l9, 8), 0);
+    /* a second any-destination listener: port 0 is taken */
+    int l2 = sf_socket(t.st);
+    CHECK_EQ(sf_setsockopt(t.st, l2, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           sizeof one), 0);
+    CHECK_EQ(sf_bind(t.st, l2, &(struct sf_addr){0}), SF_EADDRINUSE);
+
+    struct sf_addr cli = a4(PEER4, 40000);
+    struct sf_addr own80 = a4(OWN4, 80), far9 = a4(FAR4, 9000);
+    struct sf_addr far80 = a4(FAR4, 80);
+    uint32_t iss;
+    int c = handshake(&t, l80, &cli, &own80, 100, &iss);
+    CHECK(c >= 0);
+    CHECK_EQ(t.asked, 0); /* the any listener's filter never saw it */
+    c = handshake(&t, l9, &cli, &far9, 200, &iss);
+    CHECK(c >= 0);
+    CHECK_EQ(t.asked, 0);
+    /* not the stack's address: the plain listener on 80 is no match */
+    int c80 = handshake(&t, any, &cli, &far80, 300, &iss);
+    CHECK(c80 >= 0);
+    CHECK_EQ(t.asked, 1);
+    CHECK_EQ(sf_accept(t.st, l80, NULL), SF_EAGAIN);
+    /* the connection's own segments reach it, not the listener */
+    exchange(&t, c80, &cli, &far80, 300, iss);
+    CHECK_EQ(t.asked, 1);
+    sf_stack_free(t.st);
+}
+
+/* The filter sees each new SYN once, with its addresses; REFUSE answers
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (RFC 9293 3.10.7.1), DROP
+ * nothing; both counted. */
+static void test_refuse_and_drop(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = any_listener(&t, SF_AF_INET6, false, true);
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    t.verdict = SF_SYN_REFUSE;
+    send_seg(&t, &cli, &dst, syn_seg(0xfffffff0u));
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_RST | SF_ACK);
+    CHECK_EQ(o.seg.seq, 0);
+    CHECK_EQ(o.seg.ack, 0xfffffff1u);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK(sf_addr_eq(&o.dst, &cli));
+    CHECK_EQ(t.asked, 1);
+    struct sf_addr m = sf_addr_to_v4mapped(&dst);
+    CHECK(sf_addr_eq(&t.last.local, &m));
+    m = sf_addr_to_v4mapped(&cli);
+    CHECK(sf_addr_eq(&t.last.remote, &m));
+    CHECK(!t.last.cookie);
+    uint64_t id1 = t.last.id;
+    CHECK(id1 != 0);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_REFUSED], 1);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_SYN_FILTERED], 1);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    /* the client tries again: asked again (nothing was held) */
+    t.verdict = SF_SYN_DROP;
+    struct sf_addr cli6 = a6(peer6, 1234), dst6 = a6(far6, 53);
+    send_seg(&t, &cli6, &dst6, syn_seg(77));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(t.asked, 2);
+    CHECK(sf_addr_eq(&t.last.local, &dst6));
+    CHECK(sf_addr_eq(&t.last.remote, &cli6));
+    CHECK(t.last.id > id1);
+    send_seg(&t, &cli6, &dst6, syn_seg(77));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(t.asked, 3);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DROPPED], 2);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    /* NULL: accept all again */
+    CHECK_EQ(sf_listen_filter(t.st, l, NULL, NULL), 0);
+    send_seg(&t, &cli6, &dst6, syn_seg(77));
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK_EQ(t.asked, 3);
+    sf_stack_free(t.st);
+}
+
+static void test_api_errors(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int one = 1;
+    int s = sf_socket(t.st);
+    CHECK_EQ(sf_bind(t.st, s, &(struct sf_addr){.port = 5}), 0);
+    /* only before bind */
+    CHECK_EQ(sf_setsockopt(t.st, s, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           sizeof one), SF_EINVAL);
+    CHECK_EQ(sf_setsockopt(t.st, s, SF_IPPROTO_IP, 99, &one, sizeof one),
+             SF_ENOPROTOOPT);
+    CHECK_EQ(sf_listen_filter(t.st, 99, filter, &t), SF_EBADF);
+    CHECK_EQ(sf_syn_decide(t.st, 12345, SF_SYN_ACCEPT), SF_ENOENT);
+    CHECK_EQ(sf_syn_decide(t.st, 1, (enum sf_syn_verdict)9), SF_EINVAL);
+    /* bound to port 0 for any destination, it connects nowhere */
+    int a = sf_socket(t.st);
+    CHECK_EQ(sf_setsockopt(t.st, a, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one,
+                           sizeof one), 0);
+    CHECK_EQ(sf_bind(t.st, a, &(struct sf_addr){0}), 0);
+    struct sf_addr peer = a4(PEER4, 80);
+    CHECK_EQ(sf_connect(t.st, a, &peer), SF_EINVAL);
+    sf_stack_free(t.st);
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = OWN4;
+    cfg.output = cap_out;
+    CHECK_EQ(cfg.syn_defer_timeout, 30 * SF_SEC);
+    cfg.syn_defer_timeout = 0;
+    const char *why = sf_stack_cfg_check(&cfg);
+    CHECK(why && strstr(why, "syn_defer_timeout"));
+    cfg.syn_defer_timeout = 2 * 3600 * SF_SEC;
+    CHECK(sf_stack_cfg_check(&cfg) != NULL);
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_accept_any_both_families),
+    CHECK_CASE(test_family_and_unclaimed),
+    CHECK_CASE(test_plain_listener_not_transparent),
+    CHECK_CASE(test_specific_wins),
+    CHECK_CASE(test_refuse_and_drop),
+    CHECK_CASE(test_api_errors),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
+}
