@@ -410,6 +410,28 @@ static void test_idle_timeout(void)
     close(s);
 }
 
+/* A loop may stamp a datagram with a later time than the one it then
+ * passes to advance (the device read after its clock reading): nothing is
+ * closed early. (Failed before advance compared sums: now - last
+ * underflowed and every new association was closed as idle.) */
+static void test_advance_older_now(void)
+{
+    struct fake f;
+    struct t2s_udp_cfg c = base_cfg(&f);
+    c.idle_ns = 60 * S;
+    struct t2s_udp *u = t2s_udp_new(&c);
+    uint16_t p;
+    int s = udp_server(AF_INET, &p);
+    uint8_t b[2000];
+    size_t n = dgram4(b, CLIENT4, 9000, 0x7f000001u, p, "x");
+    t2s_udp_input(u, 100 * S + 5, b, n);
+    CHECK_EQ(t2s_udp_advance(u, 100 * S), 160 * S + 5);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_idle, 0);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_now, 1);
+    t2s_udp_free(u);
+    close(s);
+}
+
 /* Hostile datagrams from the TUN: each dropped and counted under its
  * reason, no association made. */
 static void test_bad_input(void)
@@ -857,6 +879,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_one_assoc_per_source),
     CHECK_CASE(test_lru_eviction),
     CHECK_CASE(test_idle_timeout),
+    CHECK_CASE(test_advance_older_now),
     CHECK_CASE(test_bad_input),
     CHECK_CASE(test_rule_reject),
     CHECK_CASE(test_flood_bounded),

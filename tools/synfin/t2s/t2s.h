@@ -93,6 +93,9 @@ struct t2s {
     uint8_t syn_quote[68], syn_quote_len;
     struct t2s_counters ctr;
     void *udp;               /* struct t2s_udp, when UDP is relayed */
+    /* UDP options (tools/synfin/t2s/udp.h: 0 is its default) */
+    unsigned udp_max;
+    sf_time_t udp_idle;
 };
 
 /* flow.c */

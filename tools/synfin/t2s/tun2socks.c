@@ -21,6 +21,8 @@
 
 #include "cmds.h"
 #include "t2s/t2s.h"
+#include "t2s/udp.h"
+#include "synfin/wire.h"
 
 #define PROG "synfin tun2socks"
 
@@ -113,6 +115,15 @@ static const struct opt t2s_opts[] = {
      .as = OPT_AS_U64, .lo = 0.001, .hi = 3600, .scale = 1e9, .arg = "S",
      .help = "upstream connect + SOCKS5 handshake at most S (default\n"
              "10); then the client's SYN goes unanswered (ETIMEDOUT)"},
+    {.name = "--udp-max", .kind = OPT_NUM, .off = OFF(udp_max), .as = OPT_AS_UINT,
+     .lo = 1, .hi = 100000, .flags = OPT_F_WHOLE, .arg = "N",
+     .help = "UDP associations (client source address:port) at once\n"
+             "(default 1024); beyond, the least recently used is\n"
+             "closed. Each holds 1 socket (direct) or 2 (proxied)"},
+    {.name = "--udp-idle", .kind = OPT_NUM, .off = OFF(udp_idle),
+     .as = OPT_AS_U64, .lo = 0.001, .hi = 86400, .scale = 1e9, .arg = "S",
+     .help = "a UDP association without a datagram either way for S\n"
+             "seconds is closed (default 60)"},
     {.kind = OPT_TEXT, .help = "reports:\n"},
     {.name = "--stats", .kind = OPT_FLAG, .off = OFF(stats), .as = OPT_AS_BOOL, .val = 1,
      .help = "print the totals at exit (also: synfin ss --stats)"},
@@ -297,6 +308,18 @@ static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
     T2S_COUNTERS(X)
 #undef X
     fprintf(f, "%sflows_open %u\n", prefix, t->nflows);
+    if (t->udp) {
+        for (int i = 0; i < T2S_UDP_NCOUNTERS; i++)
+            fprintf(f, "%sudp.%s %llu\n", prefix, t2s_udp_counter_name(i),
+                    (unsigned long long)t2s_udp_counter(t->udp, i));
+        const struct t2s_udp_stats *us = t2s_udp_stats(t->udp);
+        fprintf(f, "%sudp.assoc_open %u\n%sudp.fds_open %u\n", prefix,
+                us->assoc_now, prefix, us->fds_now);
+        for (int d = 1; d < SF_NDROPS; d++)
+            if (us->parse[d])
+                fprintf(f, "%sudp.parse.%s %llu\n", prefix, sf_drop_name(d),
+                        (unsigned long long)us->parse[d]);
+    }
 }
 
 static void answer(void *ctx, const char *cmd, FILE *f)
@@ -336,8 +359,13 @@ static void drain_epoll(struct t2s *t)
     struct epoll_event ev[256];
     for (int round = 0; round < 16; round++) {
         int n = epoll_wait(t->epfd, ev, 256, 0);
-        for (int i = 0; i < n; i++)
-            t2s_upstream_event(t, ev[i].data.ptr, ev[i].events);
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.u64 & 1) /* a UDP relay socket (udp_fd_add) */
+                t2s_udp_event(t->udp, (int)(ev[i].data.u64 >> 1), ev[i].events,
+                              sf_tun_now());
+            else
+                t2s_upstream_event(t, ev[i].data.ptr, ev[i].events);
+        }
         if (n < 256)
             return;
     }
@@ -358,6 +386,11 @@ static sf_time_t hook_service(void *ctx, sf_time_t now, struct pollfd *fds, int 
     }
     drain_epoll(t);
     sf_time_t next = t2s_work(t, now);
+    if (t->udp) {
+        sf_time_t un = t2s_udp_advance(t->udp, now);
+        if (un < next)
+            next = un;
+    }
     if (t->cli.quit) {
         if (now >= t->cli.quit_deadline) {
             t2s_abort_all(t);
@@ -382,7 +415,7 @@ static void raise_nofile(struct t2s *t)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return;
-    rlim_t want = (rlim_t)t->max_flows + 64;
+    rlim_t want = (rlim_t)t->max_flows + 64 + 2 * (rlim_t)(t->udp_max ? t->udp_max : 1024);
     if (rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
@@ -391,6 +424,91 @@ static void raise_nofile(struct t2s *t)
         fprintf(stderr, "%s: warning: RLIMIT_NOFILE is %llu: fewer than --max-flows %u "
                 "upstream sockets can be open (raise it with ulimit -n)\n", PROG,
                 (unsigned long long)rl.rlim_cur, t->max_flows);
+}
+
+/* The UDP relay's side of the loop (tools/synfin/t2s/udp.h): datagrams to
+ * the device go out as the stack's do; its sockets share the epoll set,
+ * tagged with the low bit (a flow pointer never has it). */
+static void udp_tun_write(void *ctx, const uint8_t *d, size_t len)
+{
+    struct t2s *t = ctx;
+    sf_tun_output(&t->cli.tun, d, len);
+}
+
+static int udp_fd_add(void *ctx, int fd, uint32_t events)
+{
+    struct t2s *t = ctx;
+    struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd << 1 | 1};
+    return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void udp_fd_del(void *ctx, int fd)
+{
+    struct t2s *t = ctx;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static enum t2s_udp_route udp_route(void *ctx, const struct sockaddr *sa)
+{
+    struct t2s *t = ctx;
+    const uint8_t *a;
+    uint16_t port;
+    int fam;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        a = (const uint8_t *)&in->sin_addr, port = ntohs(in->sin_port), fam = 4;
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        a = in6->sin6_addr.s6_addr, port = ntohs(in6->sin6_port), fam = 6;
+    }
+    switch (t2s_rule_match(&t->rules, fam, a, port,
+                           t->direct ? T2S_DIRECT : T2S_PROXY, NULL)) {
+    case T2S_DIRECT:
+        return T2S_UDP_DIRECT;
+    case T2S_REJECT:
+        return T2S_UDP_REJECT;
+    default:
+        return T2S_UDP_PROXY;
+    }
+}
+
+/* Every datagram read from the device: the flows' tap, and UDP to the
+ * relay (IPv6: UDP right after the fixed header; the stack then drops the
+ * datagram as not TCP, counted under IP_PROTO/IP6_PROTO). */
+static void t2s_udp_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                        const uint8_t *d, size_t len)
+{
+    struct t2s *t = ctx;
+    t2s_tap(ctx, now, dir, d, len);
+    if (dir != SF_TUN_IN || !t->udp || len < 20)
+        return;
+    if (((d[0] >> 4) == 4 && d[9] == SF_IPPROTO_UDP_NUM) ||
+        ((d[0] >> 4) == 6 && len >= 40 && d[6] == SF_IPPROTO_UDP_NUM))
+        t2s_udp_input(t->udp, now, d, len);
+}
+
+static int udp_start(struct t2s *t)
+{
+    struct t2s_udp_cfg c;
+    memset(&c, 0, sizeof c);
+    c.ctx = t;
+    c.tun_write = udp_tun_write;
+    c.fd_add = udp_fd_add;
+    c.fd_del = udp_fd_del;
+    c.route = udp_route;
+    if (t->proxy_text) {
+        memcpy(&c.proxy, &t->proxy_sa, t->proxy_len);
+        c.proxy_len = t->proxy_len;
+        if (t->url.has_auth)
+            c.user = t->url.user, c.pass = t->url.pass;
+    }
+    c.bind_dev = t->out_iface;
+    c.mark = t->have_mark ? t->fwmark : 0;
+    c.idle_ns = t->udp_idle;
+    c.handshake_ns = t->connect_timeout;
+    c.max_assoc = t->udp_max;
+    t->udp = t2s_udp_new(&c);
+    return t->udp ? 0 : -1;
 }
 
 static int start(struct t2s *t)
@@ -407,8 +525,12 @@ static int start(struct t2s *t)
     int rc = tun_cli_start(&t->cli, PROG);
     if (rc)
         return rc;
-    sf_tun_set_tap(&t->cli.tun, t2s_tap, t);
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (t->epfd >= 0 && udp_start(t) < 0) {
+        fprintf(stderr, "%s: out of memory (the UDP relay)\n", PROG);
+        return 1;
+    }
+    sf_tun_set_tap(&t->cli.tun, t2s_udp_tap, t);
     unsigned hs = 64;
     while (hs < t->max_flows * 2)
         hs *= 2;
@@ -432,7 +554,7 @@ static int start(struct t2s *t)
                  t->url.has_auth ? " (user/pass)" : "");
     else
         snprintf(up, sizeof up, "direct");
-    fprintf(stderr, "%s: relaying every TCP flow on %s via %s%s%s%s; %d rules; "
+    fprintf(stderr, "%s: relaying every TCP flow and UDP datagram on %s via %s%s%s%s; %d rules; "
             "at most %u flows\n", PROG, t->cli.tun.name, up,
             t->out_iface ? ", out of " : "", t->out_iface ? t->out_iface : "",
             t->have_mark ? ", marked" : "", t->rules.n, t->max_flows);
@@ -480,6 +602,8 @@ int sf_cmd_tun2socks(int argc, char **argv)
             fprintf(stderr, "%s: stopped\n", PROG);
         }
         t2s_free_all(t);
+        t2s_udp_free(t->udp);
+        t->udp = NULL;
         tun_cli_finish(&t->cli);
         if (t->epfd >= 0)
             close(t->epfd);

@@ -525,12 +525,6 @@ static int leg_open(struct t2s_udp *u, struct assoc *a, uint64_t now)
     if (fd < 0)
         goto fail;
     a->ctl = fd;
-    if (fd_track(u, fd, a, FD_CTL,
-                 EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
-        close(fd);
-        a->ctl = -1;
-        goto fail;
-    }
     a->s5 = malloc(sizeof *a->s5);
     /* RFC 1928 section 7: "If the client is not in possession of the
      * information at the time of the UDP ASSOCIATE, the client MUST use a
@@ -542,6 +536,14 @@ static int leg_open(struct t2s_udp *u, struct assoc *a, uint64_t now)
         goto fail;
     if (connect(fd, px, u->cfg.proxy_len) < 0 && errno != EINPROGRESS)
         goto fail;
+    /* Registered once connecting (edge-triggered: a socket not yet
+     * connecting would report a hang-up edge). */
+    if (fd_track(u, fd, a, FD_CTL,
+                 EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+        close(fd);
+        a->ctl = -1;
+        goto fail;
+    }
     a->st = LEG_CONNECTING;
     a->hs_start = now;
     hs_append(u, a);
@@ -962,9 +964,11 @@ void t2s_udp_event(struct t2s_udp *u, int fd, uint32_t events,
 
 uint64_t t2s_udp_advance(struct t2s_udp *u, uint64_t now_ns)
 {
-    while (u->hs_head && now_ns - u->hs_head->hs_start >= u->cfg.handshake_ns)
+    /* (sums, not differences: a loop may pass a now slightly older than
+     * the time a datagram was stamped with) */
+    while (u->hs_head && u->hs_head->hs_start + u->cfg.handshake_ns <= now_ns)
         leg_fail(u, u->hs_head, now_ns);
-    while (u->lru_tail && now_ns - u->lru_tail->last >= u->cfg.idle_ns) {
+    while (u->lru_tail && u->lru_tail->last + u->cfg.idle_ns <= now_ns) {
         assoc_close(u, u->lru_tail);
         u->st.assoc_idle++;
     }
