@@ -246,6 +246,16 @@ check "bad proxy URL: one line, exit 2" bash -c \
   "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
 check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
 
+# UDP (DNS through dnsmasq direct and via dante, a flood): its own script
+# and namespaces, counted here as one case so that the suite runs it
+if [[ "udp" =~ $ONLY ]] && [ -x "$HERE/udp.sh" ]; then
+  if SYNFIN="$SYNFIN" timeout 120 "$HERE/udp.sh" >"$tmp/udp.out" 2>&1; then
+    ok "UDP: tests/t2s/udp.sh ($(tail -1 "$tmp/udp.out"))"
+  else
+    notok "UDP: tests/t2s/udp.sh"; grep -v "^ok" "$tmp/udp.out" | tail -30 | sed 's/^/    /'
+  fi
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
