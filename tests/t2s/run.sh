@@ -77,6 +77,7 @@ ip link add "$VE" netns "$E" type veth peer name "$VS" netns "$S"
 ine ip addr add 198.18.1.1/24 dev "$VE"; ine ip link set "$VE" up
 ins ip addr add 198.18.1.2/24 dev "$VS"; ins ip link set "$VS" up
 ins ip addr add 198.18.2.2/32 dev lo
+ins ip -6 addr add 2001:db8:2::2/128 dev lo
 # direct mode: marked sockets reach the services over the veth
 ine ip rule add fwmark 0x5f lookup 95 pref 100
 ine ip route add 198.18.2.0/24 via 198.18.1.2 dev "$VE" table 95
@@ -85,6 +86,7 @@ ine ip route add unreachable 198.19.99.0/24 table 95
 head -c 3000000 /dev/urandom >"$tmp/file.bin"
 want=$(sha256sum <"$tmp/file.bin" | cut -c1-64)
 bg http.out ip netns exec "$S" python3 -m http.server 8080 --bind 198.18.2.2 -d "$tmp"
+bg http6.out ip netns exec "$S" python3 -m http.server 8081 --bind 2001:db8:2::2 -d "$tmp"
 bg iperf.out ip netns exec "$S" iperf3 -s -B 198.18.2.2 -p 5201
 bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
 bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
@@ -112,6 +114,7 @@ bg dante.log ip netns exec "$S" unshare -m sh -c "mount --bind $tmp/passwd /etc/
 for p in 8080 5201 7000 7001 7002 7003; do
   wait_for 5 ins bash -c "echo >/dev/tcp/198.18.2.2/$p" || echo "t2s: server on :$p did not start"
 done
+wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
 
@@ -126,6 +129,9 @@ start_engine() {
   wait_for 5 "$SYNFIN" ss --ctl "$tmp/$name.sock" || return 1
   ine ip route add 198.18.2.0/24 dev "$TUN"
   ine ip route add 198.19.99.0/24 dev "$TUN"
+  if [ -n "${WITH6:-}" ]; then
+    ine ip -6 route add 2001:db8:2::/64 dev "$TUN" && ine ip -6 route add 2001:db8:99::/64 dev "$TUN"
+  fi
 }
 # stop_engine: SIGTERM, exit 0 within the grace (2 s) and a margin
 stop_engine() {
@@ -140,6 +146,11 @@ stat_of() { sss "$1" --stats | awk -v k="$2" '$1==k {print $2}'; }
 fetch_ok() { # curl the file through the tunnel, SHA-256 checked
   rm -f "$tmp/got.bin"
   ine timeout 20 curl -sS -o "$tmp/got.bin" http://198.18.2.2:8080/file.bin 2>"$tmp/curl.log" &&
+    [ "$(sha256sum <"$tmp/got.bin" | cut -c1-64)" = "$want" ]
+}
+fetch6_ok() { # the same over IPv6
+  rm -f "$tmp/got.bin"
+  ine timeout 20 curl -sS -o "$tmp/got.bin" "http://[2001:db8:2::2]:8081/file.bin" 2>"$tmp/curl.log" &&
     [ "$(sha256sum <"$tmp/got.bin" | cut -c1-64)" = "$want" ]
 }
 errno_is() { # WANT HOST PORT
@@ -193,8 +204,11 @@ sigterm_graceful() { # a flow open at SIGTERM gets a FIN; exit 0 in time
 }
 
 # --------------------------------------------------------------- cases
-if start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:7998=reject --grace 2 --stats; then
+if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:7998=reject \
+    --host6 fd00:5f::1/64 --grace 2 --stats; then
   check "microsocks: curl 3 MB, SHA-256" fetch_ok
+  check "microsocks: IPv6 curl 3 MB, SHA-256" fetch6_ok
+  check "IPv6 unreachable upstream: ENETUNREACH (ICMPv6)" errno_is ENETUNREACH 2001:db8:99::1 80
   check "microsocks: iperf3 up (2 s)" iperf_dir
   check "microsocks: iperf3 down (2 s)" iperf_dir -R
   check "microsocks: 1000 concurrent request/response" many_ok
@@ -217,7 +231,7 @@ if start_engine b --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --grace 2; the
   check "dante: iperf3 down (2 s)" iperf_dir -R
   check "dante: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "dante: half-close both ways (python, nc -N)" halfclose_ok
-  stop_engine
+  check "dante: SIGTERM, exit 0" stop_engine
 else
   notok "engine (dante) started"; cat "$tmp/b.err"
 fi
@@ -225,7 +239,7 @@ fi
 if start_engine c --proxy socks5://t2suser:wrong@198.18.1.2:1081 --grace 2; then
   check "dante, wrong password: the client is refused" errno_is ECONNREFUSED 198.18.2.2 8080
   check "dante, wrong password: counted" test "$(stat_of c t2s.socks_errors)" -ge 1
-  stop_engine
+  check "dante, wrong password: SIGTERM, exit 0" stop_engine
 else
   notok "engine (dante, wrong password) started"; cat "$tmp/c.err"
 fi
@@ -237,14 +251,24 @@ if start_engine d --direct --fwmark 0x5f --grace 2; then
   check "direct: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "direct: unreachable upstream (route): EHOSTUNREACH" errno_is EHOSTUNREACH 198.19.99.1 80
   check "direct: half-close both ways (python, nc -N)" halfclose_ok
-  stop_engine
+  check "direct: SIGTERM, exit 0" stop_engine
 else
   notok "engine (direct) started"; cat "$tmp/d.err"
+fi
+
+if start_engine e --direct --out-iface "$VE" --grace 2; then
+  check "direct (--out-iface): curl 3 MB, SHA-256" fetch_ok
+  check "direct (--out-iface): SIGTERM, exit 0" stop_engine
+else
+  notok "engine (direct, --out-iface) started"; cat "$tmp/e.err"
 fi
 
 check "bad proxy URL: one line, exit 2" bash -c \
   "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
 check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
+
+# a sanitizer build reports what it found on stderr (and exits non-zero)
+check "no sanitizer reports from any engine" bash -c "! grep -l Sanitizer $tmp/*.err"
 
 # UDP (DNS through dnsmasq direct and via dante, a flood): its own script
 # and namespaces, counted here as one case so that the suite runs it
