@@ -67,7 +67,7 @@ struct t2s {
     /* options */
     const char *proxy_text, *out_iface;
     struct s5_url url;
-    bool direct, stats, print_routes, have_mark;
+    bool direct, stats, print_routes, have_mark, timestamps;
     uint32_t fwmark;
     unsigned max_flows;
     sf_time_t connect_timeout;

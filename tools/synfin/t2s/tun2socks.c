@@ -124,6 +124,11 @@ static const struct opt t2s_opts[] = {
      .as = OPT_AS_U64, .lo = 0.001, .hi = 86400, .scale = 1e9, .arg = "S",
      .help = "a UDP association without a datagram either way for S\n"
              "seconds is closed (default 60)"},
+    {.name = "--timestamps", .kind = OPT_FLAG, .off = OFF(timestamps), .as = OPT_AS_BOOL,
+     .val = 1,
+     .help = "offer RFC 7323 timestamps to the clients (default off:\n"
+             "the device then merges synfin's segments into GSO\n"
+             "writes, ~4x the throughput toward the clients)"},
     {.kind = OPT_TEXT, .help = "reports:\n"},
     {.name = "--stats", .kind = OPT_FLAG, .off = OFF(stats), .as = OPT_AS_BOOL, .val = 1,
      .help = "print the totals at exit (also: synfin ss --stats)"},
@@ -519,6 +524,12 @@ static int start(struct t2s *t)
     if (cfg->default_backlog_max < t->max_flows)
         cfg->default_backlog_max = t->max_flows;
     cfg->syn_defer_timeout = t->connect_timeout + 5 * SF_SEC;
+    /* The device's GSO merging (src/link/gso.c) takes only segments without
+     * TCP options: with RFC 7323 timestamps on every segment, synfin's
+     * sends toward the clients go out one write per segment, at a fifth of
+     * the rate (docs/tun2socks.md). A TUN hop needs neither PAWS nor
+     * their RTT samples. */
+    cfg->timestamps = t->timestamps;
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
     t->cli.backlog = (int)(t->max_flows < 65535 ? t->max_flows : 65535);
