@@ -128,6 +128,7 @@ start_engine() {
   ENGINE=$!
   pids+=("$ENGINE")
   wait_for 5 "$SYNFIN" ss --ctl "$tmp/$name.sock" || return 1
+  [ -n "${NOROUTES:-}" ] && return 0
   ine ip route add 198.18.2.0/24 dev "$TUN"
   ine ip route add 198.19.99.0/24 dev "$TUN"
   if [ -n "${WITH6:-}" ]; then
@@ -281,6 +282,28 @@ if start_engine e --direct --out-iface "$VE" --grace 2; then
   kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (direct, --out-iface) started"; cat "$tmp/e.err"
+fi
+
+# --print-routes' recipe B (this namespace's own traffic, all of it, but
+# synfin's marked sockets) run as printed, with a default route in main
+routes_b() {
+  "$SYNFIN" tun2socks --tun "$TUN" --fwmark 0x77 --print-routes |
+    awk '/^# B\./ {b = 1; next} /^# C\./ {b = 0} b && /^ip /'
+}
+if NOROUTES=1 start_engine f --direct --fwmark 0x77 --grace 2; then
+  ine ip route add default via 198.18.1.2 dev "$VE"
+  routes_b | while read -r line; do
+    ine $line 2>>"$tmp/routes.log" || case "$line" in "ip -6"*) ;; *) echo "failed: $line" >>"$tmp/routes.log";; esac
+  done
+  routes_fetch_ok() { ! grep -q failed "$tmp/routes.log" 2>/dev/null && fetch_ok; }
+  check "--print-routes recipe B as printed: curl 3 MB, SHA-256" routes_fetch_ok
+  check "recipe B: the flow went through the engine" test "$(stat_of f t2s.bytes_down)" -ge 3000000
+  check "recipe B: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+  for p in 5200 5201; do ine ip rule del pref $p 2>/dev/null; ine ip -6 rule del pref $p 2>/dev/null; done
+  ine ip route del default 2>/dev/null
+else
+  notok "engine (recipe B) started"; cat "$tmp/f.err"
 fi
 
 check "bad proxy URL: one line, exit 2" bash -c \
