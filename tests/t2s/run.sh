@@ -93,6 +93,8 @@ bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
 bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
 bg st.out ip netns exec "$S" $PEER stream-server 198.18.2.2 7002
 bg sink.out ip netns exec "$S" $PEER sink-server 198.18.2.2 7003
+bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
+bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 start_microsocks() { bg ms.out ip netns exec "$S" microsocks -i 198.18.1.2 -p 1080; MSPID=$LASTPID; }
 start_microsocks
 # dante with username/password: a user that exists only in a private mount
@@ -117,6 +119,7 @@ for p in 8080 5201 7000 7001 7002 7003; do
 done
 wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1083" || echo "t2s: the silent server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
 
 # start_engine NAME ARGS...: synfin tun2socks in the engine ns, waited for
@@ -282,6 +285,27 @@ if start_engine e --direct --out-iface "$VE" --grace 2; then
   kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (direct, --out-iface) started"; cat "$tmp/e.err"
+fi
+
+# hostile SOCKS servers: one answers garbage (the client is refused at
+# once), one never answers (the SYN is dropped after --connect-timeout:
+# the client times out; synfin counts it)
+if start_engine g --proxy socks5://198.18.1.2:1082 --grace 2; then
+  check "SOCKS server answering garbage: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 8080
+  check "garbage: counted as a SOCKS error" test "$(stat_of g t2s.socks_errors)" -ge 1
+  check "garbage: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (garbage SOCKS) started"; cat "$tmp/g.err"
+fi
+if start_engine h --proxy socks5://198.18.1.2:1083 --connect-timeout 1 --grace 2; then
+  times_out() { T2S_TIMEOUT=3 errno_is ETIMEDOUT "$@"; }
+  check "SOCKS server never answering: the client times out" times_out 198.18.2.2 8080
+  check "silent: counted as an upstream timeout" test "$(stat_of h t2s.up_timeout)" -ge 1
+  check "silent: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (silent SOCKS) started"; cat "$tmp/h.err"
 fi
 
 # --print-routes' recipe B (this namespace's own traffic, all of it, but
