@@ -308,6 +308,26 @@ else
   notok "engine (silent SOCKS) started"; cat "$tmp/h.err"
 fi
 
+# --max-flows: beyond it a new SYN is refused; a flow that ends frees a place
+max_flows_ok() {
+  local hold=()
+  for i in 1 2 3; do
+    ine timeout 15 nc 198.18.2.2 7002 >/dev/null 2>&1 &
+    hold+=($!)
+  done
+  wait_for 5 bash -c "[ \"\$('$SYNFIN' ss --ctl $tmp/i.sock --stats | awk '\$1==\"t2s.flows_open\" {print \$2}')\" = 3 ]" || { kill "${hold[@]}"; return 1; }
+  errno_is ECONNREFUSED 198.18.2.2 7000 || { kill "${hold[@]}"; return 1; }
+  kill "${hold[@]}"; wait "${hold[@]}" 2>/dev/null
+  wait_for 5 errno_is connected 198.18.2.2 7000 && [ "$(stat_of i t2s.over_limit)" -ge 1 ]
+}
+if start_engine i --direct --fwmark 0x5f --max-flows 3 --grace 2; then
+  check "--max-flows 3: the 4th flow is refused, a place freed is taken" max_flows_ok
+  check "--max-flows: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--max-flows 3) started"; cat "$tmp/i.err"
+fi
+
 # --print-routes' recipe B (this namespace's own traffic, all of it, but
 # synfin's marked sockets) run as printed, with a default route in main
 routes_b() {
