@@ -352,6 +352,11 @@ fi
 
 check "bad proxy URL: one line, exit 2" bash -c \
   "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
+if command -v setpriv >/dev/null; then
+  check "without CAP_NET_ADMIN: one line, exit 2" bash -c \
+    "out=\$(setpriv --bounding-set=-net_admin '$SYNFIN' tun2socks --tun x0 --direct 2>&1); \
+     [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q CAP_NET_ADMIN"
+fi
 check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
 
 # a sanitizer build reports what it found on stderr (and exits non-zero)
