@@ -443,7 +443,9 @@ static enum fail_kind fail_of_socks(int err)
 }
 
 /* The upstream could not be opened: tell the client as the header
- * comment says, and end the flow. */
+ * comment says, and end the flow. REFUSE answers the held SYN as a closed
+ * port would (RFC 9293 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>),
+ * which a client's connect reports as ECONNREFUSED. */
 static void upstream_failed(struct t2s *t, struct flow *f, enum fail_kind k)
 {
     switch (k) {
@@ -676,7 +678,7 @@ void t2s_upstream_event(struct t2s *t, struct flow *f, uint32_t events)
 /* ------------------------------------------------------------ relay */
 
 /* A reset on the client's side (or the stack gave up on it): reset the
- * upstream too. */
+ * upstream too (SO_LINGER 0: the kernel's ABORT, RFC 9293 3.10.5). */
 static void client_reset(struct t2s *t, struct flow *f)
 {
     t->ctr.client_resets++;
@@ -685,7 +687,8 @@ static void client_reset(struct t2s *t, struct flow *f)
     flow_done(t, f);
 }
 
-/* A reset or error on the upstream: reset the client. */
+/* A reset or error on the upstream: reset the client (sf_close with
+ * SO_LINGER 0 is ABORT, RFC 9293 3.10.5: a RST, the queues flushed). */
 static void upstream_reset(struct t2s *t, struct flow *f)
 {
     t->ctr.upstream_resets++;
@@ -755,6 +758,9 @@ static bool relay_up(struct t2s *t, struct flow *f, bool *more)
     }
     if (k == 16)
         *more = true; /* stopped by the round limit, not by a lack of data */
+    /* RFC 9293 3.10.7.4 eighth step: the client's FIN means it "will send
+     * no more"; shutdown(SHUT_WR) says the same upstream (a CLOSE there,
+     * 3.10.4, after the data queued before it). */
     if ((f->c_eof || t->cli.quit) && !f->up.buf && !f->u_shut) {
         shutdown(f->ufd, SHUT_WR); /* the client's FIN (or ours), passed on */
         f->u_shut = true;
@@ -835,6 +841,7 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more)
     }
     if (k == 16)
         *more = true;
+    /* RFC 9293 3.10.4 CLOSE: the FIN follows the data already queued. */
     if ((f->u_eof || t->cli.quit) && !f->down.buf && !f->c_shut) {
         sf_shutdown(stk(t), f->sd, SF_SHUT_WR); /* the upstream's EOF (or ours), passed on */
         f->c_shut = true;
