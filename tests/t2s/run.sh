@@ -231,6 +231,9 @@ if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:799
   check "microsocks: iperf3 up (2 s)" iperf_dir
   check "microsocks: iperf3 down (2 s)" iperf_dir -R
   check "microsocks: 1000 concurrent request/response" many_ok
+  fds_back() { wait_for 5 bash -c "[ \$(ls /proc/$ENGINE/fd | wc -l) -lt 30 ]" ||
+    { echo "engine fds: $(ls /proc/$ENGINE/fd | wc -l)" >"$tmp/fds.log"; return 1; }; }
+  check "after them: the engine's descriptors back below 30" fds_back
   # (not through microsocks: it closes both ways at the first EOF)
   check "refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "unreachable upstream: ENETUNREACH" errno_is ENETUNREACH 198.19.99.1 80
