@@ -209,7 +209,13 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(ICMP_NOT_IN_FLIGHT, "ICMP too big: quoted segment not in flight")      \
     X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")           \
     X(SYN_FILTERED, "LISTEN: SYN refused or dropped by the listener's filter") \
-    X(SYN_DEFERRED, "segment to a deferred SYN (held unanswered)")
+    X(SYN_DEFERRED, "segment to a deferred SYN (held unanswered)")          \
+    X(UDP_PROTO, "UDP: IP protocol is not UDP (17)")                         \
+    X(UDP_SHORT, "UDP: shorter than its 8-byte header")                      \
+    X(UDP_LEN, "UDP: length field < 8 or past the IP payload")              \
+    X(UDP_CSUM, "UDP: bad checksum")                                         \
+    X(UDP_CSUM_ZERO6, "UDP over IPv6: zero checksum (RFC 8200 8.1)")         \
+    X(UDP_PORT_ZERO, "UDP: destination port 0")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
