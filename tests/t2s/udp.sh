@@ -102,9 +102,12 @@ socks pass {
   log: connect disconnect iooperation
 }
 EOF
-ins timeout 600 danted -f "$tmp/danted.conf" -N 1 -p "$tmp/danted.pid" \
-  >"$tmp/danted.out" 2>&1 &
-pids+=($!)
+start_danted() {
+  ip netns exec "$S" timeout 600 danted -f "$tmp/danted.conf" -N 1 \
+    -p "$tmp/danted.pid" >>"$tmp/danted.out" 2>&1 &
+  pids+=($!)
+}
+start_danted
 ins_dig() { ins dig +time=1 +tries=1 "$@"; }
 if ! wait_for 5 ins_dig @198.18.2.2 test.example A +short ||
    ! wait_for 5 ins bash -c 'exec 3<>/dev/tcp/198.18.2.2/1080'; then
@@ -129,12 +132,15 @@ start_t2s() {
   ine ip route add 198.19.0.0/16 dev "$TUN" metric 10 &&
   ine ip route replace 198.19.0.0/16 via 198.18.2.2 dev "$VE" metric 20
 }
-stop_t2s() {
+stop_t2s() { # NAME: SIGTERM; it must exit 0 (no sanitizer report, no leak)
   kill -TERM "$t2s_pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$t2s_pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$t2s_pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$t2s_pid" 2>/dev/null
   wait "$t2s_pid" 2>/dev/null
+  local rc=$?
   # the device (and its routes) went with the process
+  check "$1: synfin stops cleanly on SIGTERM (exit $rc)" \
+    test "$rc" -eq 0 -a -z "$(grep -E 'Sanitizer|runtime error' "$tmp/$1.log")"
 }
 stat_of() { # NAME KEY: one counter from `synfin ss --stats`
   "$SYNFIN" ss --ctl "$tmp/$1.sock" --stats 2>/dev/null |
@@ -196,7 +202,7 @@ EOF
   check "flood: open fds at most $UDPMAX above the start ($fd0 -> $maxfd)" test "$maxfd" -le $((fd0 + UDPMAX))
   check "flood: resident memory grew less than 8 MB (${rss0} -> ${maxrss} kB)" test $((maxrss - rss0)) -lt 8192
   check "flood: DNS still answers after it" dig_is 198.18.9.9 @198.18.2.2 test.example A
-  stop_t2s
+  stop_t2s direct
 else
   notok "direct: synfin tun2socks starts"
 fi
@@ -210,7 +216,25 @@ if start_t2s proxy --proxy socks5://198.18.2.2:1080; then
   check "proxy: relayed through the proxy ($out out, $in in, $failed_legs legs failed)" \
     test "${out:-0}" -ge 2 -a "${in:-0}" -ge 2 -a "${failed_legs:-1}" -eq 0
   check "proxy: dante relayed UDP" grep -qi "udp" "$tmp/danted.log"
-  stop_t2s
+  # the proxy dies: RFC 1928 section 7, the association ends with its
+  # control connection; queries fail while it is down (counted), and work
+  # again, on new associations, once it is back
+  # (every danted process of the server namespace, by pid: the mother's
+  # children hold the sessions)
+  for p in $(ip netns pids "$S"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = danted ] && kill -KILL "$p"
+  done
+  proxy_closed() { test "$(stat_of proxy assoc_proxy_closed)" -ge 1; }
+  check "proxy dies: its association closed with the control connection" \
+    wait_for 5 proxy_closed
+  check "proxy dies: a query fails meanwhile" \
+    bash -c "! ip netns exec $E timeout 10 dig +time=1 +tries=1 @198.18.2.2 test.example A +short | grep -qx 198.18.9.9"
+  lf=$(stat_of proxy legs_failed)
+  check "proxy dies: the failed handshake is counted ($lf)" test "${lf:-0}" -ge 1
+  start_danted
+  wait_for 5 ins bash -c 'exec 3<>/dev/tcp/198.18.2.2/1080'
+  check "proxy back: dig A works again" dig_is 198.18.9.9 @198.18.2.2 test.example A
+  stop_t2s proxy
 else
   notok "proxy: synfin tun2socks starts"
 fi
