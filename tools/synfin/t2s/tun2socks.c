@@ -123,7 +123,8 @@ static const struct opt t2s_opts[] = {
     {.name = "--udp-idle", .kind = OPT_NUM, .off = OFF(udp_idle),
      .as = OPT_AS_U64, .lo = 0.001, .hi = 86400, .scale = 1e9, .arg = "S",
      .help = "a UDP association without a datagram either way for S\n"
-             "seconds is closed (default 60)"},
+             "seconds is closed (default 60; one that has only sent\n"
+             "to port 53: 30, or S if shorter)"},
     {.kind = OPT_TEXT, .help = "reports:\n"},
     {.name = "--stats", .kind = OPT_FLAG, .off = OFF(stats), .as = OPT_AS_BOOL, .val = 1,
      .help = "print the totals at exit (also: synfin ss --stats)"},
