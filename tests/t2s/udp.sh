@@ -159,9 +159,26 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$t2s_pid/status" 2>/dev/null; }
 if start_t2s direct --direct; then
   check "direct: dig A over IPv4 through the TUN" dig_is 198.18.9.9 @198.18.2.2 test.example A
   check "direct: dig AAAA over IPv6 through the TUN" dig_is 2001:db8:9::9 @2001:db8:2::2 test.example AAAA
+  check "direct: IPv6 with a Destination Options header before UDP" \
+    ine timeout 10 python3 - <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# RFC 8200 4.6: Next Header (set by the kernel), Hdr Ext Len 0, PadN of 4
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, b"\0\0\x01\x04\0\0\0\0")
+q = bytes.fromhex("4242010000010000000000000474657374076578616d706c650000010001")
+s.settimeout(3)
+for _ in range(2):
+    s.sendto(q, ("2001:db8:2::2", 53))
+    try:
+        a = s.recv(2000)
+    except socket.timeout:
+        continue
+    sys.exit(0 if a[:2] == b"\x42\x42" and a.endswith(bytes([198, 18, 9, 9])) else 1)
+sys.exit(1)
+EOF
   out=$(stat_of direct dgrams_out); in=$(stat_of direct dgrams_in)
   check "direct: relay counted both queries and answers ($out out, $in in)" \
-    test "${out:-0}" -ge 2 -a "${in:-0}" -ge 2
+    test "${out:-0}" -ge 3 -a "${in:-0}" -ge 3
   check "direct: dnsmasq saw the queries from e0's addresses, not the TUN's" \
     grep -q "query\[A\] test.example from 198.18.2.1" "$tmp/dnsmasq.log"
 

@@ -473,9 +473,25 @@ static enum t2s_udp_route udp_route(void *ctx, const struct sockaddr *sa)
     }
 }
 
+/* Whether an IPv6 datagram carries UDP: its Next Header, or behind the
+ * extension headers sf_ipv6_parse walks (RFC 8200 4.1: Hop-by-Hop 0,
+ * Routing 43, Fragment 44, Destination Options 60), which only then are
+ * walked here. */
+static bool udp6(const uint8_t *d, size_t len)
+{
+    uint8_t nh = d[6];
+    if (nh == SF_IPPROTO_UDP_NUM)
+        return true;
+    if (nh != 0 && nh != 43 && nh != 44 && nh != 60)
+        return false;
+    struct sf_ipv6 ip;
+    return sf_ipv6_parse(d, len, &ip) == SF_DROP_NONE &&
+           ip.proto == SF_IPPROTO_UDP_NUM;
+}
+
 /* Every datagram read from the device: the flows' tap, and UDP to the
- * relay (IPv6: UDP right after the fixed header; the stack then drops the
- * datagram as not TCP, counted under IP_PROTO/IP6_PROTO). */
+ * relay (the stack then drops the datagram as not TCP, counted under
+ * IP_PROTO/IP6_PROTO). */
 static void t2s_udp_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
                         const uint8_t *d, size_t len)
 {
@@ -484,7 +500,7 @@ static void t2s_udp_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
     if (dir != SF_TUN_IN || !t->udp || len < 20)
         return;
     if (((d[0] >> 4) == 4 && d[9] == SF_IPPROTO_UDP_NUM) ||
-        ((d[0] >> 4) == 6 && len >= 40 && d[6] == SF_IPPROTO_UDP_NUM))
+        ((d[0] >> 4) == 6 && len >= 40 && udp6(d, len)))
         t2s_udp_input(t->udp, now, d, len);
 }
 
