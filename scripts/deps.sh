@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
       iproute2 python3 netcat-openbsd liblwip-dev tcpdump pkg-config iperf3
-      dnsmasq-base dnsutils dante-server)
+      microsocks dante-server curl openssl dnsmasq-base dnsutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

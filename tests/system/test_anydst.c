@@ -464,6 +464,291 @@ static void test_refuse_and_drop(void)
     sf_stack_free(t.st);
 }
 
+/* ------------------------------------------------------------ DEFER */
+
+static int count_syn_rcvd(void *ctx, const struct sf_tcp_info *info)
+{
+    struct sf_addr *want = ctx;
+    if (info->state == SF_SYN_RCVD && sf_addr_eq(&info->local, want))
+        want->family |= 0x80; /* seen */
+    return 0;
+}
+
+/* DEFER holds the SYN unanswered (ss shows it in SYN-RECV); the client's
+ * retransmitted SYNs and other segments are absorbed, not re-asked;
+ * sf_syn_decide(ACCEPT) sends the SYN,ACK and the handshake completes. */
+static void test_defer_accept(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    int l = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(t.asked, 1);
+    uint64_t id = t.last.id;
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFERRED], 1);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 1);
+    struct sf_addr seen = dst;
+    sf_stack_foreach(t.st, count_syn_rcvd, &seen);
+    CHECK(seen.family & 0x80);
+    struct sf_tcp_info info;
+    CHECK_EQ(sf_tcp_info_by_addr(t.st, &dst, &cli, &info), 0);
+    CHECK_EQ(info.state, SF_SYN_RCVD);
+    CHECK_EQ(info.snd_nxt, info.iss); /* nothing sent */
+    /* the client's SYN again, 1 s and 3 s later, and a stray ACK */
+    t.now += 1 * SF_SEC;
+    sf_stack_advance(t.st, t.now);
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    t.now += 2 * SF_SEC;
+    sf_stack_advance(t.st, t.now);
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    struct sf_tcp stray = {.seq = 1001, .ack = 5, .flags = SF_ACK,
+                           .win = 100};
+    send_seg(&t, &cli, &dst, stray);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(t.asked, 1);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_SYN_DEFERRED], 3);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFERRED], 1);
+    CHECK_EQ(sf_accept(t.st, l, NULL), SF_EAGAIN);
+    /* the upstream connected: accept */
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), 0);
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK(sf_addr_eq(&o.dst, &cli));
+    CHECK_EQ(o.seg.ack, 1001);
+    CHECK(o.seg.opt.has_mss);
+    uint32_t iss = o.seg.seq;
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), SF_ENOENT);
+    /* now an ordinary SYN_RCVD: its SYN,ACK is retransmitted on time */
+    t.now += 1 * SF_SEC;
+    sf_stack_advance(t.st, t.now);
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK_EQ(o.seg.seq, iss);
+    struct sf_tcp ack = {.seq = 1001, .ack = iss + 1, .flags = SF_ACK,
+                         .win = 65535};
+    send_seg(&t, &cli, &dst, ack);
+    CHECK_EQ(t.n, 0);
+    struct sf_addr peer;
+    int c = sf_accept(t.st, l, &peer);
+    CHECK(c >= 0);
+    struct sf_addr got, m = sf_addr_to_v4mapped(&dst);
+    CHECK_EQ(sf_getsockname(t.st, c, &got), 0);
+    CHECK(sf_addr_eq(&got, &m));
+    m = sf_addr_to_v4mapped(&cli);
+    CHECK(sf_addr_eq(&peer, &m));
+    exchange(&t, c, &cli, &dst, 1000, iss);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    sf_stack_free(t.st);
+}
+
+/* Deferred, then REFUSE: the RST a SYN to no listener gets (RFC 9293
+ * 3.10.7.1), which a client in SYN-SENT accepts (its ACK acknowledges
+ * the SYN, 3.10.7.3); then DROP: nothing; the client's next SYN is a new
+ * one, asked again. IPv6 here. */
+static void test_defer_refuse_drop(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a6(peer6, 40000), dst = a6(far6, 443);
+    send_seg(&t, &cli, &dst, syn_seg(0xfffffffeu));
+    CHECK_EQ(t.n, 0);
+    uint64_t id = t.last.id;
+    CHECK(sf_addr_eq(&t.last.local, &dst));
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_REFUSE), 0);
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_RST | SF_ACK);
+    CHECK_EQ(o.seg.seq, 0);
+    CHECK_EQ(o.seg.ack, 0xffffffffu);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK(sf_addr_eq(&o.dst, &cli));
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_REFUSE), SF_ENOENT);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_REFUSED], 1);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    /* again, dropped this time */
+    send_seg(&t, &cli, &dst, syn_seg(0xfffffffeu));
+    CHECK_EQ(t.asked, 2);
+    CHECK(t.last.id != id);
+    id = t.last.id;
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_DROP), 0);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), SF_ENOENT);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DROPPED], 1);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    send_seg(&t, &cli, &dst, syn_seg(0xfffffffeu));
+    CHECK_EQ(t.asked, 3); /* nothing held: a new SYN */
+    /* DEFER again from sf_syn_decide: still held */
+    CHECK_EQ(sf_syn_decide(t.st, t.last.id, SF_SYN_DEFER), 0);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 1);
+    /* the client gives up with a RST at RCV.NXT: forgotten */
+    struct sf_tcp rst = {.seq = 0xffffffffu, .flags = SF_RST};
+    send_seg(&t, &cli, &dst, rst);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(sf_syn_decide(t.st, t.last.id, SF_SYN_ACCEPT), SF_ENOENT);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    sf_stack_free(t.st);
+}
+
+/* An undecided SYN expires after cfg.syn_defer_timeout, silently and
+ * counted; a RST out of place does not end it early. */
+static void test_defer_expiry(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    any_listener(&t, SF_AF_INET, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a4(PEER4, 40000), dst = a4(FAR4, 443);
+    sf_time_t t0 = t.now;
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    uint64_t id = t.last.id;
+    struct sf_tcp rst = {.seq = 5000, .flags = SF_RST};
+    send_seg(&t, &cli, &dst, rst); /* not at RCV.NXT: ignored */
+    CHECK(sf_stack_advance(t.st, t0 + 29 * SF_SEC) <= t0 + 30 * SF_SEC + SF_SEC);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFER_EXPIRED], 0);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 1);
+    sf_stack_advance(t.st, t0 + 31 * SF_SEC);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFER_EXPIRED], 1);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), SF_ENOENT);
+    sf_stack_free(t.st);
+
+    /* a shorter timeout from the configuration */
+    memset(&t, 0, sizeof t);
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = OWN4;
+    cfg.output = cap_out;
+    cfg.output_ctx = &t;
+    cfg.syn_defer_timeout = 2 * SF_SEC;
+    t.now = 1 * SF_SEC;
+    CHECK_EQ(sf_stack_create(&cfg, t.now, &t.st), 0);
+    any_listener(&t, SF_AF_INET, false, true);
+    t.verdict = SF_SYN_DEFER;
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    sf_stack_advance(t.st, t.now + 1500 * SF_MSEC);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFER_EXPIRED], 0);
+    sf_stack_advance(t.st, t.now + 2100 * SF_MSEC);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFER_EXPIRED], 1);
+    CHECK_EQ(t.n, 0);
+    sf_stack_free(t.st);
+}
+
+/* Deferred SYNs fill the SYN queue (syn_backlog); with it full and
+ * cookies on, the filter is asked with cookie=true and its DEFER is a
+ * DROP (counted); an ACCEPT gets a cookie, and the ACK that returns it
+ * makes a connection with the SYN's destination (from the ACK's IP
+ * header, RFC 4987 3.6). Cookies off: a full queue drops unasked. */
+static void test_defer_queue_and_cookies(void)
+{
+    struct tb t;
+    tb_init(&t, 2, true);
+    int l = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a4(PEER4, 40000), cli2 = a4(PEER4, 40001);
+    struct sf_addr dst = a4(FAR4, 443), dst2 = a4(FAR4 + 1, 443);
+    send_seg(&t, &cli, &dst, syn_seg(100));
+    uint64_t id1 = t.last.id;
+    send_seg(&t, &cli2, &dst, syn_seg(200));
+    CHECK(!t.last.cookie);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFERRED], 2);
+    struct sf_addr cli3 = a4(PEER4, 40002);
+    send_seg(&t, &cli3, &dst2, syn_seg(300));
+    CHECK_EQ(t.asked, 3);
+    CHECK(t.last.cookie);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFER_COOKIE], 1);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYN_DEFERRED], 2);
+    t.verdict = SF_SYN_ACCEPT;
+    send_seg(&t, &cli3, &dst2, syn_seg(300));
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, &dst2));
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYNCOOKIES_SENT], 1);
+    struct sf_tcp ack = {.seq = 301, .ack = o.seg.seq + 1, .flags = SF_ACK,
+                         .win = 65535};
+    send_seg(&t, &cli3, &dst2, ack);
+    CHECK_EQ(ctr(&t)->c[SF_CTR_SYNCOOKIES_OK], 1);
+    int c = sf_accept(t.st, l, NULL);
+    CHECK(c >= 0);
+    struct sf_addr got, m = sf_addr_to_v4mapped(&dst2);
+    CHECK_EQ(sf_getsockname(t.st, c, &got), 0);
+    CHECK(sf_addr_eq(&got, &m));
+    exchange(&t, c, &cli3, &dst2, 300, o.seg.seq);
+    /* the deferred ones are still there to decide */
+    CHECK_EQ(sf_syn_decide(t.st, id1, SF_SYN_ACCEPT), 0);
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_SYN | SF_ACK);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK(sf_addr_eq(&o.dst, &cli));
+    /* the listener closes: the one still deferred gets a RST its
+     * SYN-SENT client accepts (ACK of its SYN) */
+    t.n = 0;
+    CHECK_EQ(sf_close(t.st, l), 0);
+    bool rst200 = false;
+    for (unsigned i = 0; i < t.n; i++)
+        if (parse_out(&t, i, &o) && (o.seg.flags & SF_RST) &&
+            sf_addr_eq(&o.dst, &cli2) && (o.seg.flags & SF_ACK) &&
+            o.seg.ack == 201)
+            rst200 = true;
+    CHECK(rst200);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    sf_stack_free(t.st);
+
+    tb_init(&t, 1, false);
+    any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    send_seg(&t, &cli, &dst, syn_seg(100));
+    send_seg(&t, &cli2, &dst, syn_seg(200));
+    CHECK_EQ(t.asked, 1);
+    CHECK_EQ(t.n, 0);
+    CHECK_EQ(ctr(&t)->drops[SF_DROP_SYNQ_FULL], 1);
+    sf_stack_free(t.st);
+}
+
+/* Many deferred SYNs (the id table grows), decided out of order. */
+static void test_defer_many(void)
+{
+    struct tb t;
+    tb_init(&t, 1000, true);
+    int l = any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    enum { N = 300 };
+    static uint64_t ids[N];
+    for (unsigned i = 0; i < N; i++) {
+        struct sf_addr cli = a4(PEER4, (uint16_t)(20000 + i));
+        struct sf_addr dst = a4(FAR4 + i, (uint16_t)(1 + i));
+        send_seg(&t, &cli, &dst, syn_seg(i * 1000));
+        ids[i] = t.last.id;
+    }
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], N);
+    CHECK_EQ(t.n, 0);
+    unsigned accepted = 0;
+    for (unsigned k = 0; k < N; k++) {
+        unsigned i = (k * 7) % N; /* 7 is prime to 300 */
+        enum sf_syn_verdict v = (enum sf_syn_verdict)(i % 3);
+        CHECK_EQ(sf_syn_decide(t.st, ids[i], v), 0);
+        accepted += v == SF_SYN_ACCEPT;
+    }
+    CHECK_EQ(accepted, N / 3);
+    for (unsigned i = 0; i < N; i++)
+        CHECK_EQ(sf_syn_decide(t.st, ids[i], SF_SYN_DROP), SF_ENOENT);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], N / 3);
+    CHECK_EQ(t.n, N - N / 3); /* SYN,ACKs and RSTs; drops send nothing */
+    CHECK_EQ(sf_close(t.st, l), 0);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    sf_stack_free(t.st);
+}
+
 static void test_api_errors(void)
 {
     struct tb t;
@@ -506,6 +791,11 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_specific_wins),
     CHECK_CASE(test_refuse_and_drop),
     CHECK_CASE(test_api_errors),
+    CHECK_CASE(test_defer_accept),
+    CHECK_CASE(test_defer_refuse_drop),
+    CHECK_CASE(test_defer_expiry),
+    CHECK_CASE(test_defer_queue_and_cookies),
+    CHECK_CASE(test_defer_many),
 };
 
 int main(int argc, char **argv)

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -486,6 +487,30 @@ static int open_socket(struct t2s *t, int family)
     return fd;
 }
 
+/* An upstream socket the kernel routed into our own TUN (its source is
+ * the device's address) would come back as a new flow, and that one's
+ * upstream too: refuse it, and say once how to fix the routes. */
+static bool loops_back(struct t2s *t, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return false;
+    bool loop = false;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+        loop = ntohl(s4->sin_addr.s_addr) == t->cli.host_ip;
+    } else if (ss.ss_family == AF_INET6 && t->cli.has6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        loop = !memcmp(&s6->sin6_addr, t->cli.host6, 16);
+    }
+    if (loop && !t->ctr.loops++)
+        fprintf(stderr, "synfin tun2socks: an upstream connection is routed back into %s: "
+                "refused; keep synfin's own traffic out of it with --out-iface or "
+                "--fwmark and the routes of --print-routes\n", t->cli.tun.name);
+    return loop;
+}
+
 static void upstream_start(struct t2s *t, struct flow *f, sf_time_t now)
 {
     struct sockaddr_storage ss;
@@ -516,6 +541,10 @@ static void upstream_start(struct t2s *t, struct flow *f, sf_time_t now)
     } else if (errno != EINPROGRESS) {
         /* the proxy's own failure is not the destination's */
         upstream_failed(t, f, f->act == T2S_PROXY ? FAIL_OTHER : fail_of_errno(errno));
+        return;
+    }
+    if (loops_back(t, f->ufd)) {
+        upstream_failed(t, f, FAIL_OTHER);
         return;
     }
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = f};

@@ -59,7 +59,7 @@ struct t2s_counters {
     uint64_t syns, flows, accepted, rejected, over_limit, quit_refused;
     uint64_t up_refused, up_unreach, up_timeout, up_other, socks_errors;
     uint64_t accept_timeout, icmp_sent, client_resets, upstream_resets;
-    uint64_t closed_clean, bytes_up, bytes_down, max_flows_seen, cookie_flows;
+    uint64_t closed_clean, bytes_up, bytes_down, max_flows_seen, cookie_flows, loops;
 };
 
 struct t2s {
@@ -67,7 +67,7 @@ struct t2s {
     /* options */
     const char *proxy_text, *out_iface;
     struct s5_url url;
-    bool direct, stats, print_routes, have_mark;
+    bool direct, stats, print_routes, have_mark, timestamps;
     uint32_t fwmark;
     unsigned max_flows;
     sf_time_t connect_timeout;
