@@ -84,6 +84,7 @@ ine ip route add 198.18.2.0/24 via 198.18.1.2 dev "$VE" table 95
 ine ip route add unreachable 198.19.99.0/24 table 95
 
 head -c 3000000 /dev/urandom >"$tmp/file.bin"
+head -c 32000000 /dev/zero >"$tmp/big.bin"
 want=$(sha256sum <"$tmp/file.bin" | cut -c1-64)
 bg http.out ip netns exec "$S" python3 -m http.server 8080 --bind 198.18.2.2 -d "$tmp"
 bg http6.out ip netns exec "$S" python3 -m http.server 8081 --bind 2001:db8:2::2 -d "$tmp"
@@ -92,6 +93,8 @@ bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
 bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
 bg st.out ip netns exec "$S" $PEER stream-server 198.18.2.2 7002
 bg sink.out ip netns exec "$S" $PEER sink-server 198.18.2.2 7003
+bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
+bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 start_microsocks() { bg ms.out ip netns exec "$S" microsocks -i 198.18.1.2 -p 1080; MSPID=$LASTPID; }
 start_microsocks
 # dante with username/password: a user that exists only in a private mount
@@ -116,6 +119,7 @@ for p in 8080 5201 7000 7001 7002 7003; do
 done
 wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1083" || echo "t2s: the silent server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
 
 # start_engine NAME ARGS...: synfin tun2socks in the engine ns, waited for
@@ -127,6 +131,7 @@ start_engine() {
   ENGINE=$!
   pids+=("$ENGINE")
   wait_for 5 "$SYNFIN" ss --ctl "$tmp/$name.sock" || return 1
+  [ -n "${NOROUTES:-}" ] && return 0
   ine ip route add 198.18.2.0/24 dev "$TUN"
   ine ip route add 198.19.99.0/24 dev "$TUN"
   if [ -n "${WITH6:-}" ]; then
@@ -194,6 +199,20 @@ proxy_killed() { # mid-upload: the client sees a reset, the engine lives on
   start_microsocks
   wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" && fetch_ok
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+slow_reader_idle() { # a client reading at 1 MB/s for 3 s, far behind the
+  # server (32 MB, more than every buffer on the way holds): the engine
+  # waits for room in the client's connection, it does not spin
+  local t0 t1 c0 c1 rc
+  t0=$(cpu_ticks "$ENGINE"); c0=$(date +%s%N)
+  ine timeout 20 curl -sS --limit-rate 1M --max-time 3 -o /dev/null http://198.18.2.2:8080/big.bin 2>"$tmp/slow.log"
+  rc=$?
+  [ "$rc" -eq 28 ] || { echo "curl: $rc, want 28 (stopped by --max-time)" >>"$tmp/slow.log"; return 1; }
+  t1=$(cpu_ticks "$ENGINE"); c1=$(date +%s%N)
+  echo "engine CPU $(( (t1 - t0) * 10 )) ms in $(( (c1 - c0) / 1000000 )) ms" >>"$tmp/slow.log"
+  sed 's/^/    /' "$tmp/slow.log" | tail -1
+  [ $(( (t1 - t0) * 10 )) -lt $(( (c1 - c0) / 1000000 / 4 )) ] # under a quarter of a core
+}
 sigterm_graceful() { # a flow open at SIGTERM gets a FIN; exit 0 in time
   ine timeout 10 nc 198.18.2.2 7002 >"$tmp/nc-term.out" 2>"$tmp/nc-term.log" &
   local p=$!
@@ -232,6 +251,7 @@ if start_engine b --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --grace 2; the
   check "dante: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "dante: half-close both ways (python, nc -N)" halfclose_ok
   check "dante: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (dante) started"; cat "$tmp/b.err"
 fi
@@ -240,6 +260,7 @@ if start_engine c --proxy socks5://t2suser:wrong@198.18.1.2:1081 --grace 2; then
   check "dante, wrong password: the client is refused" errno_is ECONNREFUSED 198.18.2.2 8080
   check "dante, wrong password: counted" test "$(stat_of c t2s.socks_errors)" -ge 1
   check "dante, wrong password: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (dante, wrong password) started"; cat "$tmp/c.err"
 fi
@@ -251,7 +272,9 @@ if start_engine d --direct --fwmark 0x5f --grace 2; then
   check "direct: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "direct: unreachable upstream (route): EHOSTUNREACH" errno_is EHOSTUNREACH 198.19.99.1 80
   check "direct: half-close both ways (python, nc -N)" halfclose_ok
+  check "direct: a slow reader costs the engine little CPU" slow_reader_idle
   check "direct: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (direct) started"; cat "$tmp/d.err"
 fi
@@ -259,12 +282,81 @@ fi
 if start_engine e --direct --out-iface "$VE" --grace 2; then
   check "direct (--out-iface): curl 3 MB, SHA-256" fetch_ok
   check "direct (--out-iface): SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (direct, --out-iface) started"; cat "$tmp/e.err"
 fi
 
+# hostile SOCKS servers: one answers garbage (the client is refused at
+# once), one never answers (the SYN is dropped after --connect-timeout:
+# the client times out; synfin counts it)
+if start_engine g --proxy socks5://198.18.1.2:1082 --grace 2; then
+  check "SOCKS server answering garbage: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 8080
+  check "garbage: counted as a SOCKS error" test "$(stat_of g t2s.socks_errors)" -ge 1
+  check "garbage: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (garbage SOCKS) started"; cat "$tmp/g.err"
+fi
+if start_engine h --proxy socks5://198.18.1.2:1083 --connect-timeout 1 --grace 2; then
+  times_out() { T2S_TIMEOUT=3 errno_is ETIMEDOUT "$@"; }
+  check "SOCKS server never answering: the client times out" times_out 198.18.2.2 8080
+  check "silent: counted as an upstream timeout" test "$(stat_of h t2s.up_timeout)" -ge 1
+  check "silent: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (silent SOCKS) started"; cat "$tmp/h.err"
+fi
+
+# --max-flows: beyond it a new SYN is refused; a flow that ends frees a place
+max_flows_ok() {
+  local hold=()
+  for i in 1 2 3; do
+    ine timeout 15 nc 198.18.2.2 7002 >/dev/null 2>&1 &
+    hold+=($!)
+  done
+  wait_for 5 bash -c "[ \"\$('$SYNFIN' ss --ctl $tmp/i.sock --stats | awk '\$1==\"t2s.flows_open\" {print \$2}')\" = 3 ]" || { kill "${hold[@]}"; return 1; }
+  errno_is ECONNREFUSED 198.18.2.2 7000 || { kill "${hold[@]}"; return 1; }
+  kill "${hold[@]}"; wait "${hold[@]}" 2>/dev/null
+  wait_for 5 errno_is connected 198.18.2.2 7000 && [ "$(stat_of i t2s.over_limit)" -ge 1 ]
+}
+if start_engine i --direct --fwmark 0x5f --max-flows 3 --grace 2; then
+  check "--max-flows 3: the 4th flow is refused, a place freed is taken" max_flows_ok
+  check "--max-flows: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--max-flows 3) started"; cat "$tmp/i.err"
+fi
+
+# --print-routes' recipe B (this namespace's own traffic, all of it, but
+# synfin's marked sockets) run as printed, with a default route in main
+routes_b() {
+  "$SYNFIN" tun2socks --tun "$TUN" --fwmark 0x77 --print-routes |
+    awk '/^# B\./ {b = 1; next} /^# C\./ {b = 0} b && /^ip /'
+}
+if NOROUTES=1 start_engine f --direct --fwmark 0x77 --grace 2; then
+  ine ip route add default via 198.18.1.2 dev "$VE"
+  routes_b | while read -r line; do
+    ine $line 2>>"$tmp/routes.log" || case "$line" in "ip -6"*) ;; *) echo "failed: $line" >>"$tmp/routes.log";; esac
+  done
+  routes_fetch_ok() { ! grep -q failed "$tmp/routes.log" 2>/dev/null && fetch_ok; }
+  check "--print-routes recipe B as printed: curl 3 MB, SHA-256" routes_fetch_ok
+  check "recipe B: the flow went through the engine" test "$(stat_of f t2s.bytes_down)" -ge 3000000
+  check "recipe B: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+  for p in 5200 5201; do ine ip rule del pref $p 2>/dev/null; ine ip -6 rule del pref $p 2>/dev/null; done
+  ine ip route del default 2>/dev/null
+else
+  notok "engine (recipe B) started"; cat "$tmp/f.err"
+fi
+
 check "bad proxy URL: one line, exit 2" bash -c \
   "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
+if command -v setpriv >/dev/null; then
+  check "without CAP_NET_ADMIN: one line, exit 2" bash -c \
+    "out=\$(setpriv --bounding-set=-net_admin '$SYNFIN' tun2socks --tun x0 --direct 2>&1); \
+     [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q CAP_NET_ADMIN"
+fi
 check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
 
 # a sanitizer build reports what it found on stderr (and exits non-zero)

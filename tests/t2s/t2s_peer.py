@@ -5,6 +5,8 @@
   halfclose-server HOST PORT    reads to EOF, then answers "got N SHA256" and closes
   stream-server HOST PORT       sends a line every 50 ms until the peer closes
   sink-server HOST PORT         reads and drops until EOF
+  garbage-server HOST PORT      answers whatever comes with an HTTP error
+  silent-server HOST PORT       reads and never answers
   upload HOST PORT SECS         sends until an error or SECS; prints the
                                 error's errno name or "completed"
   many HOST PORT N              N connections at once, each one ping/pong;
@@ -63,6 +65,21 @@ async def sink(reader, writer):
     writer.close()
 
 
+async def garbage(reader, writer):
+    # a "SOCKS server" that answers the greeting with an HTTP error
+    await reader.read(16)
+    writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def silent(reader, writer):
+    # a "SOCKS server" that takes the greeting and never answers
+    while await reader.read(4096):
+        pass
+    writer.close()
+
+
 async def serve(handler, host, port):
     srv = await asyncio.start_server(handler, host, int(port), backlog=4096,
                                      reuse_address=True)
@@ -91,7 +108,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd.endswith("-server"):
         h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
-             "stream-server": stream, "sink-server": sink}[cmd]
+             "stream-server": stream, "sink-server": sink,
+             "garbage-server": garbage, "silent-server": silent}[cmd]
         asyncio.run(serve(h, *args))
     elif cmd == "many":
         sys.exit(0 if asyncio.run(many(args[0], args[1], int(args[2]))) else 1)

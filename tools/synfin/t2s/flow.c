@@ -558,9 +558,10 @@ static void upstream_ready(struct t2s *t, struct flow *f, sf_time_t now)
     free(f->s5);
     f->s5 = NULL;
     f->u_rd = f->u_wr = true;
-    if (f->sd >= 0) {
+    if (f->sd >= 0) { /* accepted first (SYN cookies): the client may have sent already */
         f->st = FL_RELAY;
         f->deadline = 0;
+        enqueue(t, f);
         return;
     }
     if (sf_syn_decide(stk(t), f->syn_id, SF_SYN_ACCEPT) < 0) {
@@ -696,9 +697,10 @@ static void upstream_reset(struct t2s *t, struct flow *f)
 /* client -> upstream. Returns false when the flow ended. After our FIN
  * went upstream on SIGTERM (u_shut before the client's own), what the
  * client still sends is read and dropped until its FIN. */
-static bool relay_up(struct t2s *t, struct flow *f)
+static bool relay_up(struct t2s *t, struct flow *f, bool *more)
 {
-    for (int k = 0; k < 16; k++) {
+    int k;
+    for (k = 0; k < 16; k++) {
         if (f->up.buf) {
             ssize_t n = send(f->ufd, f->up.buf + f->up.off, f->up.len - f->up.off, MSG_NOSIGNAL);
             if (n < 0 && errno != EAGAIN) {
@@ -751,6 +753,8 @@ static bool relay_up(struct t2s *t, struct flow *f)
         f->u_wr = false;
         break;
     }
+    if (k == 16)
+        *more = true; /* stopped by the round limit, not by a lack of data */
     if ((f->c_eof || t->cli.quit) && !f->up.buf && !f->u_shut) {
         shutdown(f->ufd, SHUT_WR); /* the client's FIN (or ours), passed on */
         f->u_shut = true;
@@ -771,9 +775,10 @@ static size_t send_room(struct t2s *t, struct flow *f)
 
 /* upstream -> client; after our FIN to the client on SIGTERM, what the
  * upstream still sends is read and dropped until its EOF. */
-static bool relay_down(struct t2s *t, struct flow *f)
+static bool relay_down(struct t2s *t, struct flow *f, bool *more)
 {
-    for (int k = 0; k < 16; k++) {
+    int k;
+    for (k = 0; k < 16; k++) {
         if (f->down.buf) {
             long n = sf_send(stk(t), f->sd, f->down.buf + f->down.off, f->down.len - f->down.off, 0);
             if (n < 0 && n != SF_EAGAIN) {
@@ -828,6 +833,8 @@ static bool relay_down(struct t2s *t, struct flow *f)
         f->down = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
         break;
     }
+    if (k == 16)
+        *more = true;
     if ((f->u_eof || t->cli.quit) && !f->down.buf && !f->c_shut) {
         sf_shutdown(stk(t), f->sd, SF_SHUT_WR); /* the upstream's EOF (or ours), passed on */
         f->c_shut = true;
@@ -837,7 +844,8 @@ static bool relay_down(struct t2s *t, struct flow *f)
 
 static void relay(struct t2s *t, struct flow *f)
 {
-    if (!relay_up(t, f) || !relay_down(t, f))
+    bool more = false;
+    if (!relay_up(t, f, &more) || !relay_down(t, f, &more))
         return;
     if (f->u_shut && f->c_shut && f->c_eof && f->u_eof) {
         /* Both FINs passed on: what the stack still holds it sends on its
@@ -846,8 +854,10 @@ static void relay(struct t2s *t, struct flow *f)
         flow_done(t, f);
         return;
     }
-    /* Stopped by the round limit, not by a lack of data: go on later. */
-    if ((f->u_rd && !f->u_eof && !f->down.buf) || (f->u_wr && f->up.buf))
+    /* Stopped by the round limit, not by a lack of data or room: go on in
+     * the next round (a flow waiting for room waits for an epoll event or
+     * the stack's wakeup instead). */
+    if (more)
         enqueue(t, f);
 }
 
