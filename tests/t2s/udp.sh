@@ -102,9 +102,12 @@ socks pass {
   log: connect disconnect iooperation
 }
 EOF
-ins timeout 600 danted -f "$tmp/danted.conf" -N 1 -p "$tmp/danted.pid" \
-  >"$tmp/danted.out" 2>&1 &
-pids+=($!)
+start_danted() {
+  ip netns exec "$S" timeout 600 danted -f "$tmp/danted.conf" -N 1 \
+    -p "$tmp/danted.pid" >>"$tmp/danted.out" 2>&1 &
+  pids+=($!)
+}
+start_danted
 ins_dig() { ins dig +time=1 +tries=1 "$@"; }
 if ! wait_for 5 ins_dig @198.18.2.2 test.example A +short ||
    ! wait_for 5 ins bash -c 'exec 3<>/dev/tcp/198.18.2.2/1080'; then
@@ -129,12 +132,15 @@ start_t2s() {
   ine ip route add 198.19.0.0/16 dev "$TUN" metric 10 &&
   ine ip route replace 198.19.0.0/16 via 198.18.2.2 dev "$VE" metric 20
 }
-stop_t2s() {
+stop_t2s() { # NAME: SIGTERM; it must exit 0 (no sanitizer report, no leak)
   kill -TERM "$t2s_pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$t2s_pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$t2s_pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$t2s_pid" 2>/dev/null
   wait "$t2s_pid" 2>/dev/null
+  local rc=$?
   # the device (and its routes) went with the process
+  check "$1: synfin stops cleanly on SIGTERM (exit $rc)" \
+    test "$rc" -eq 0 -a -z "$(grep -E 'Sanitizer|runtime error' "$tmp/$1.log")"
 }
 stat_of() { # NAME KEY: one counter from `synfin ss --stats`
   "$SYNFIN" ss --ctl "$tmp/$1.sock" --stats 2>/dev/null |
@@ -153,9 +159,26 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$t2s_pid/status" 2>/dev/null; }
 if start_t2s direct --direct; then
   check "direct: dig A over IPv4 through the TUN" dig_is 198.18.9.9 @198.18.2.2 test.example A
   check "direct: dig AAAA over IPv6 through the TUN" dig_is 2001:db8:9::9 @2001:db8:2::2 test.example AAAA
+  check "direct: IPv6 with a Destination Options header before UDP" \
+    ine timeout 10 python3 - <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# RFC 8200 4.6: Next Header (set by the kernel), Hdr Ext Len 0, PadN of 4
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, b"\0\0\x01\x04\0\0\0\0")
+q = bytes.fromhex("4242010000010000000000000474657374076578616d706c650000010001")
+s.settimeout(3)
+for _ in range(2):
+    s.sendto(q, ("2001:db8:2::2", 53))
+    try:
+        a = s.recv(2000)
+    except socket.timeout:
+        continue
+    sys.exit(0 if a[:2] == b"\x42\x42" and a.endswith(bytes([198, 18, 9, 9])) else 1)
+sys.exit(1)
+EOF
   out=$(stat_of direct dgrams_out); in=$(stat_of direct dgrams_in)
   check "direct: relay counted both queries and answers ($out out, $in in)" \
-    test "${out:-0}" -ge 2 -a "${in:-0}" -ge 2
+    test "${out:-0}" -ge 3 -a "${in:-0}" -ge 3
   check "direct: dnsmasq saw the queries from e0's addresses, not the TUN's" \
     grep -q "query\[A\] test.example from 198.18.2.1" "$tmp/dnsmasq.log"
 
@@ -196,7 +219,7 @@ EOF
   check "flood: open fds at most $UDPMAX above the start ($fd0 -> $maxfd)" test "$maxfd" -le $((fd0 + UDPMAX))
   check "flood: resident memory grew less than 8 MB (${rss0} -> ${maxrss} kB)" test $((maxrss - rss0)) -lt 8192
   check "flood: DNS still answers after it" dig_is 198.18.9.9 @198.18.2.2 test.example A
-  stop_t2s
+  stop_t2s direct
 else
   notok "direct: synfin tun2socks starts"
 fi
@@ -210,7 +233,25 @@ if start_t2s proxy --proxy socks5://198.18.2.2:1080; then
   check "proxy: relayed through the proxy ($out out, $in in, $failed_legs legs failed)" \
     test "${out:-0}" -ge 2 -a "${in:-0}" -ge 2 -a "${failed_legs:-1}" -eq 0
   check "proxy: dante relayed UDP" grep -qi "udp" "$tmp/danted.log"
-  stop_t2s
+  # the proxy dies: RFC 1928 section 7, the association ends with its
+  # control connection; queries fail while it is down (counted), and work
+  # again, on new associations, once it is back
+  # (every danted process of the server namespace, by pid: the mother's
+  # children hold the sessions)
+  for p in $(ip netns pids "$S"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = danted ] && kill -KILL "$p"
+  done
+  proxy_closed() { test "$(stat_of proxy assoc_proxy_closed)" -ge 1; }
+  check "proxy dies: its association closed with the control connection" \
+    wait_for 5 proxy_closed
+  check "proxy dies: a query fails meanwhile" \
+    bash -c "! ip netns exec $E timeout 10 dig +time=1 +tries=1 @198.18.2.2 test.example A +short | grep -qx 198.18.9.9"
+  lf=$(stat_of proxy legs_failed)
+  check "proxy dies: the failed handshake is counted ($lf)" test "${lf:-0}" -ge 1
+  start_danted
+  wait_for 5 ins bash -c 'exec 3<>/dev/tcp/198.18.2.2/1080'
+  check "proxy back: dig A works again" dig_is 198.18.9.9 @198.18.2.2 test.example A
+  stop_t2s proxy
 else
   notok "proxy: synfin tun2socks starts"
 fi

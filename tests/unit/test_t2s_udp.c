@@ -410,6 +410,47 @@ static void test_idle_timeout(void)
     close(s);
 }
 
+/* An association that has only sent to port 53 (a resolver's query) is
+ * closed after dns_idle_ns, 30 s by default; one datagram elsewhere and
+ * it has the full idle_ns. Eviction takes the older of the two lists. */
+static void test_dns_idle(void)
+{
+    struct fake f;
+    struct t2s_udp_cfg c = base_cfg(&f);
+    c.max_assoc = 3;
+    struct t2s_udp *u = t2s_udp_new(&c);
+    uint16_t p;
+    int s = udp_server(AF_INET, &p);
+    uint8_t b[2000];
+    /* 1000: DNS only; 1001: 53 then p; 1002: p only */
+    size_t n = dgram4(b, CLIENT4, 1000, 0x7f000001u, 53, "q");
+    t2s_udp_input(u, 100 * S, b, n);
+    n = dgram4(b, CLIENT4, 1001, 0x7f000001u, 53, "q");
+    t2s_udp_input(u, 101 * S, b, n);
+    n = dgram4(b, CLIENT4, 1001, 0x7f000001u, p, "x");
+    t2s_udp_input(u, 102 * S, b, n);
+    n = dgram4(b, CLIENT4, 1002, 0x7f000001u, p, "x");
+    t2s_udp_input(u, 103 * S, b, n);
+    CHECK_EQ(t2s_udp_advance(u, 110 * S), 130 * S);
+    CHECK_EQ(t2s_udp_advance(u, 130 * S), 162 * S);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_idle, 1);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_now, 2);
+    /* a new DNS source at 140 s, then one more at 141 s: the table is
+     * full (3), and the oldest of all is 1001 (102 s), in the other list */
+    n = dgram4(b, CLIENT4, 1003, 0x7f000001u, 53, "q");
+    t2s_udp_input(u, 140 * S, b, n);
+    n = dgram4(b, CLIENT4, 1004, 0x7f000001u, 53, "q");
+    t2s_udp_input(u, 141 * S, b, n);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_evicted, 1);
+    uint64_t opened = t2s_udp_stats(u)->assoc_opened;
+    n = dgram4(b, CLIENT4, 1002, 0x7f000001u, p, "x"); /* still there */
+    t2s_udp_input(u, 142 * S, b, n);
+    CHECK_EQ(t2s_udp_stats(u)->assoc_opened, opened);
+    CHECK_EQ(t2s_udp_advance(u, 142 * S), 170 * S); /* 1003 at 140 + 30 */
+    t2s_udp_free(u);
+    close(s);
+}
+
 /* A loop may stamp a datagram with a later time than the one it then
  * passes to advance (the device read after its clock reading): nothing is
  * closed early. (Failed before advance compared sums: now - last
@@ -753,7 +794,7 @@ static void test_proxy_handshake_timeout(void)
     s5_start(&s, &c);
     struct t2s_udp *u = t2s_udp_new(&c);
     uint8_t b[2000];
-    size_t n = dgram4(b, CLIENT4, 4000, 0xc6120909u, 53, "q");
+    size_t n = dgram4(b, CLIENT4, 4000, 0xc6120909u, 5000, "q");
     t2s_udp_input(u, 10 * S, b, n);
     t2s_udp_input(u, 11 * S, b, n);
     s.cfd = accept(s.lfd, NULL, NULL);
@@ -879,6 +920,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_one_assoc_per_source),
     CHECK_CASE(test_lru_eviction),
     CHECK_CASE(test_idle_timeout),
+    CHECK_CASE(test_dns_idle),
     CHECK_CASE(test_advance_older_now),
     CHECK_CASE(test_bad_input),
     CHECK_CASE(test_rule_reject),

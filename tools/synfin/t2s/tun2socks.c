@@ -123,7 +123,8 @@ static const struct opt t2s_opts[] = {
     {.name = "--udp-idle", .kind = OPT_NUM, .off = OFF(udp_idle),
      .as = OPT_AS_U64, .lo = 0.001, .hi = 86400, .scale = 1e9, .arg = "S",
      .help = "a UDP association without a datagram either way for S\n"
-             "seconds is closed (default 60)"},
+             "seconds is closed (default 60; one that has only sent\n"
+             "to port 53: 30, or S if shorter)"},
     {.name = "--timestamps", .kind = OPT_FLAG, .off = OFF(timestamps), .as = OPT_AS_BOOL,
      .val = 1,
      .help = "offer RFC 7323 timestamps to the clients (default off:\n"
@@ -477,9 +478,25 @@ static enum t2s_udp_route udp_route(void *ctx, const struct sockaddr *sa)
     }
 }
 
+/* Whether an IPv6 datagram carries UDP: its Next Header, or behind the
+ * extension headers sf_ipv6_parse walks (RFC 8200 4.1: Hop-by-Hop 0,
+ * Routing 43, Fragment 44, Destination Options 60), which only then are
+ * walked here. */
+static bool udp6(const uint8_t *d, size_t len)
+{
+    uint8_t nh = d[6];
+    if (nh == SF_IPPROTO_UDP_NUM)
+        return true;
+    if (nh != 0 && nh != 43 && nh != 44 && nh != 60)
+        return false;
+    struct sf_ipv6 ip;
+    return sf_ipv6_parse(d, len, &ip) == SF_DROP_NONE &&
+           ip.proto == SF_IPPROTO_UDP_NUM;
+}
+
 /* Every datagram read from the device: the flows' tap, and UDP to the
- * relay (IPv6: UDP right after the fixed header; the stack then drops the
- * datagram as not TCP, counted under IP_PROTO/IP6_PROTO). */
+ * relay (the stack then drops the datagram as not TCP, counted under
+ * IP_PROTO/IP6_PROTO). */
 static void t2s_udp_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
                         const uint8_t *d, size_t len)
 {
@@ -488,7 +505,7 @@ static void t2s_udp_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
     if (dir != SF_TUN_IN || !t->udp || len < 20)
         return;
     if (((d[0] >> 4) == 4 && d[9] == SF_IPPROTO_UDP_NUM) ||
-        ((d[0] >> 4) == 6 && len >= 40 && d[6] == SF_IPPROTO_UDP_NUM))
+        ((d[0] >> 4) == 6 && len >= 40 && udp6(d, len)))
         t2s_udp_input(t->udp, now, d, len);
 }
 

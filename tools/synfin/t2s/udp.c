@@ -1,9 +1,11 @@
 /* The UDP relay of synfin tun2socks (udp.h says what it does and its
  * bounds). Layout: an association table keyed by the client's source
- * (address, port), hashed with a keyed mix; a least-recently-used list
- * that is also the idle-timeout order (every touch moves an association
- * to the front with the current time, so the tail is always the next to
- * expire); a FIFO of proxy legs in handshake (one timeout for all, so the
+ * (address, port), hashed with a keyed mix; two least-recently-used
+ * lists, one for associations that have only sent to port 53 (DNS, a
+ * shorter idle timeout) and one for the rest, each also its idle-timeout
+ * order (every touch moves an association to the front of its list with
+ * the current time, so a tail is always the next of its list to expire);
+ * a FIFO of proxy legs in handshake (one timeout for all, so the
  * head is the next to expire); an fd -> association map for the loop's
  * events. */
 #include "udp.h"
@@ -56,8 +58,9 @@ struct qdgram {
 struct assoc {
     struct key key;
     struct assoc *hnext;              /* hash chain */
-    struct assoc *lru_prev, *lru_next; /* most recent at u->lru_head */
+    struct assoc *lru_prev, *lru_next; /* most recent at its list's head */
     uint64_t last;                    /* last datagram either way */
+    bool dns;                         /* every datagram so far to port 53 */
     int dfd;                          /* direct socket, or -1 */
     /* the proxy leg */
     enum leg_state st;
@@ -79,7 +82,7 @@ struct t2s_udp {
     struct assoc **buckets;
     size_t nbuckets; /* a power of two */
     uint64_t k0, k1;
-    struct assoc *lru_head, *lru_tail;
+    struct assoc *lru_head[2], *lru_tail[2]; /* [a->dns] */
     struct assoc *hs_head, *hs_tail;
     struct fdref *fds;
     size_t nfds;
@@ -131,23 +134,40 @@ static void lru_unlink(struct t2s_udp *u, struct assoc *a)
     if (a->lru_prev)
         a->lru_prev->lru_next = a->lru_next;
     else
-        u->lru_head = a->lru_next;
+        u->lru_head[a->dns] = a->lru_next;
     if (a->lru_next)
         a->lru_next->lru_prev = a->lru_prev;
     else
-        u->lru_tail = a->lru_prev;
+        u->lru_tail[a->dns] = a->lru_prev;
     a->lru_prev = a->lru_next = NULL;
 }
 
 static void lru_push(struct t2s_udp *u, struct assoc *a)
 {
     a->lru_prev = NULL;
-    a->lru_next = u->lru_head;
-    if (u->lru_head)
-        u->lru_head->lru_prev = a;
+    a->lru_next = u->lru_head[a->dns];
+    if (u->lru_head[a->dns])
+        u->lru_head[a->dns]->lru_prev = a;
     else
-        u->lru_tail = a;
-    u->lru_head = a;
+        u->lru_tail[a->dns] = a;
+    u->lru_head[a->dns] = a;
+}
+
+/* The idle timeout of list l. */
+static uint64_t idle_of(const struct t2s_udp *u, int l)
+{
+    return l ? u->cfg.dns_idle_ns : u->cfg.idle_ns;
+}
+
+/* A datagram to another port than 53: the association leaves the DNS
+ * list for good. */
+static void not_dns(struct t2s_udp *u, struct assoc *a)
+{
+    if (!a->dns)
+        return;
+    lru_unlink(u, a);
+    a->dns = false;
+    lru_push(u, a);
 }
 
 /* A datagram went either way: a is the most recently used, and its idle
@@ -155,7 +175,7 @@ static void lru_push(struct t2s_udp *u, struct assoc *a)
 static void touch(struct t2s_udp *u, struct assoc *a, uint64_t now)
 {
     a->last = now;
-    if (u->lru_head != a) {
+    if (u->lru_head[a->dns] != a) {
         lru_unlink(u, a);
         lru_push(u, a);
     }
@@ -303,12 +323,18 @@ static void assoc_close(struct t2s_udp *u, struct assoc *a)
 }
 
 /* Closes the least recently used association other than keep (the one
- * being served); false if there is none. */
+ * being served): the older of the two lists' tails; false if there is
+ * none. */
 static bool evict_one(struct t2s_udp *u, const struct assoc *keep)
 {
-    struct assoc *v = u->lru_tail;
-    if (v == keep)
-        v = v ? v->lru_prev : NULL;
+    struct assoc *c[2];
+    for (int l = 0; l < 2; l++) {
+        c[l] = u->lru_tail[l];
+        if (c[l] && c[l] == keep)
+            c[l] = c[l]->lru_prev;
+    }
+    struct assoc *v = !c[0] ? c[1] : !c[1] ? c[0]
+                      : c[1]->last < c[0]->last ? c[1] : c[0];
     if (!v)
         return false;
     assoc_close(u, v);
@@ -317,7 +343,7 @@ static bool evict_one(struct t2s_udp *u, const struct assoc *keep)
 }
 
 static struct assoc *assoc_get(struct t2s_udp *u, const struct key *k,
-                               uint64_t now)
+                               bool dns, uint64_t now)
 {
     struct assoc *a = lookup(u, k);
     if (a)
@@ -331,6 +357,7 @@ static struct assoc *assoc_get(struct t2s_udp *u, const struct key *k,
     a->dfd = a->ctl = a->pfd = -1;
     a->qtail = &a->qhead;
     a->last = now;
+    a->dns = dns;
     size_t h = key_hash(u, k);
     a->hnext = u->buckets[h];
     u->buckets[h] = a;
@@ -826,6 +853,8 @@ struct t2s_udp *t2s_udp_new(const struct t2s_udp_cfg *cfg)
     struct t2s_udp_cfg *c = &u->cfg;
     if (!c->idle_ns)
         c->idle_ns = 60 * NS_PER_S;
+    if (!c->dns_idle_ns)
+        c->dns_idle_ns = c->idle_ns < 30 * NS_PER_S ? c->idle_ns : 30 * NS_PER_S;
     if (!c->handshake_ns)
         c->handshake_ns = 10 * NS_PER_S;
     if (!c->retry_ns)
@@ -856,8 +885,9 @@ void t2s_udp_free(struct t2s_udp *u)
 {
     if (!u)
         return;
-    while (u->lru_head)
-        assoc_close(u, u->lru_head);
+    for (int l = 0; l < 2; l++)
+        while (u->lru_head[l])
+            assoc_close(u, u->lru_head[l]);
     free(u->buckets);
     free(u->fds);
     free(u);
@@ -930,11 +960,13 @@ int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
         u->st.drop_no_proxy++;
         return 1;
     }
-    struct assoc *a = assoc_get(u, &src, now_ns);
+    struct assoc *a = assoc_get(u, &src, dk.port == 53, now_ns);
     if (!a) {
         u->st.drop_socket++;
         return 1;
     }
+    if (dk.port != 53)
+        not_dns(u, a);
     touch(u, a, now_ns);
     if (r == T2S_UDP_DIRECT)
         return send_direct(u, a, &dst, ud.payload, ud.len);
@@ -968,15 +1000,18 @@ uint64_t t2s_udp_advance(struct t2s_udp *u, uint64_t now_ns)
      * the time a datagram was stamped with) */
     while (u->hs_head && u->hs_head->hs_start + u->cfg.handshake_ns <= now_ns)
         leg_fail(u, u->hs_head, now_ns);
-    while (u->lru_tail && u->lru_tail->last + u->cfg.idle_ns <= now_ns) {
-        assoc_close(u, u->lru_tail);
-        u->st.assoc_idle++;
-    }
     uint64_t next = UINT64_MAX;
-    if (u->hs_head)
+    for (int l = 0; l < 2; l++) {
+        struct assoc *a;
+        while ((a = u->lru_tail[l]) && a->last + idle_of(u, l) <= now_ns) {
+            assoc_close(u, a);
+            u->st.assoc_idle++;
+        }
+        if (a && a->last + idle_of(u, l) < next)
+            next = a->last + idle_of(u, l);
+    }
+    if (u->hs_head && u->hs_head->hs_start + u->cfg.handshake_ns < next)
         next = u->hs_head->hs_start + u->cfg.handshake_ns;
-    if (u->lru_tail && u->lru_tail->last + u->cfg.idle_ns < next)
-        next = u->lru_tail->last + u->cfg.idle_ns;
     return next;
 }
 

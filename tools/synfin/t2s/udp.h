@@ -14,7 +14,8 @@
  *           ASSOCIATE, and one UDP socket to the server's relay address;
  *           each datagram wrapped in the RFC 1928 section 7 header. While
  *           the handshake runs, datagrams wait in a bounded queue.
- * An association ends after idle_ns without a datagram either way, when
+ * An association ends after idle_ns without a datagram either way
+ * (dns_idle_ns when it has only sent to port 53), when
  * the proxy's control connection ends (RFC 1928 section 7: "A UDP
  * association terminates when the TCP connection that the UDP ASSOCIATE
  * request arrived on terminates"), or when max_assoc are open and a new
@@ -77,6 +78,9 @@ struct t2s_udp_cfg {
 
     /* Limits (0: the default in brackets). */
     uint64_t idle_ns;            /* [60 s] no datagram either way: closed */
+    uint64_t dns_idle_ns;        /* [30 s, or idle_ns if shorter] the same
+                                    for an association that has only sent
+                                    to port 53 (a resolver's query each) */
     uint64_t handshake_ns;       /* [10 s] SOCKS5 connect + ASSOCIATE */
     uint64_t retry_ns;           /* [1 s] after a failed proxy leg, its
                                     datagrams are dropped this long */
