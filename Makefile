@@ -117,6 +117,21 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/unit/*.h) $(wildcard tests/system/*
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
+# tests/unit/test_socks5 and test_t2s_rules test pieces of the command
+# (tools/synfin/t2s/socks5.c, rules.c): each linked with its one object.
+$(BUILD)/tests/unit/test_socks5: tests/unit/test_socks5.c $(BUILD)/tools/synfin/t2s/socks5.o $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-all.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itools/synfin $< $(BUILD)/tools/synfin/t2s/socks5.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
+$(BUILD)/tests/unit/test_t2s_rules: tests/unit/test_t2s_rules.c $(BUILD)/tools/synfin/t2s/rules.o $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-all.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itools/synfin $< $(BUILD)/tools/synfin/t2s/rules.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
+
+# tests/unit/test_t2s_udp tests the UDP relay (tools/synfin/t2s/udp.c), which
+# uses socks5.c: linked with those two objects.
+$(BUILD)/tests/unit/test_t2s_udp: tests/unit/test_t2s_udp.c $(BUILD)/tools/synfin/t2s/udp.o $(BUILD)/tools/synfin/t2s/socks5.o $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-all.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itools/synfin $< $(BUILD)/tools/synfin/t2s/udp.o $(BUILD)/tools/synfin/t2s/socks5.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
+
 # The failing-allocator build (issue 14 item 1): the core with its malloc
 # and calloc calls renamed __wrap_malloc/__wrap_calloc, which
 # tests/system/test_failalloc.c defines to fail the N-th allocation.

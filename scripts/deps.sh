@@ -8,6 +8,8 @@ pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
 # arrays, the simulator as WebAssembly (clang's wasm32-wasi), node for the
 # byte-for-byte test, headless Chromium (and a Chinese font) for the browser test
 pkgs+=(xxd nodejs wasi-libc lld-14 libclang-rt-14-dev-wasm32 chromium fonts-wqy-microhei)
+# synfin tun2socks (tests/t2s): SOCKS5 servers, clients, DNS
+pkgs+=(microsocks dante-server curl openssl dnsmasq-base dnsutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

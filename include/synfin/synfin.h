@@ -207,7 +207,15 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(IP6_ADDR, "IPv6: not addressed to this stack")                        \
     X(ICMP_BAD, "ICMP too big: bad checksum, short, or not our segment")     \
     X(ICMP_NOT_IN_FLIGHT, "ICMP too big: quoted segment not in flight")      \
-    X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")
+    X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")           \
+    X(SYN_FILTERED, "LISTEN: SYN refused or dropped by the listener's filter") \
+    X(SYN_DEFERRED, "segment to a deferred SYN (held unanswered)")          \
+    X(UDP_PROTO, "UDP: IP protocol is not UDP (17)")                         \
+    X(UDP_SHORT, "UDP: shorter than its 8-byte header")                      \
+    X(UDP_LEN, "UDP: length field < 8 or past the IP payload")              \
+    X(UDP_CSUM, "UDP: bad checksum")                                         \
+    X(UDP_CSUM_ZERO6, "UDP over IPv6: zero checksum (RFC 8200 8.1)")         \
+    X(UDP_PORT_ZERO, "UDP: destination port 0")
 
 enum sf_drop {
     SF_DROP_NONE = 0,
@@ -300,6 +308,11 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(BUF_ALLOCS, "socket buffer storages allocated (not reused from the cache)") \
     X(BUF_GROWS, "socket buffer storages grown (copied into a larger one)")  \
     X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)") \
+    X(SYN_REFUSED, "SYNs refused by a listener's filter (RST sent)")          \
+    X(SYN_DROPPED, "SYNs dropped by a listener's filter (no answer)")         \
+    X(SYN_DEFERRED, "SYNs deferred by a listener's filter (held unanswered)") \
+    X(SYN_DEFER_EXPIRED, "deferred SYNs not decided within syn_defer_timeout") \
+    X(SYN_DEFER_COOKIE, "DEFER under SYN cookies (queue full): dropped")     \
     X(MEM_PRESSURE, "entries into memory pressure (above cfg.mem_pressure % of cfg.mem_max)") \
     X(MEM_FULL, "entries into the memory cap: an allocation refused (cfg.mem_max)") \
     X(MEM_REFUSED, "allocations refused at the memory cap")                 \
@@ -557,6 +570,10 @@ struct sf_stack_cfg {
      * datagram to neither is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
      * is mss - 20 (RFC 8200's header is 20 bytes longer: MTU - 60). */
     uint8_t addr6[16];
+    /* How long a SYN deferred by a listener's filter (SF_SYN_DEFER) waits
+     * for sf_syn_decide; then it is forgotten silently (counted). 1 ms to
+     * 1 hour; default 30 s. */
+    sf_time_t syn_defer_timeout;
     /* A memory limit for the whole stack (as Linux's tcp_mem), in bytes:
      * the send and receive buffer storages (with the cache of idle ones),
      * the out-of-order range lists, the connections' TCBs, SYN-queue
@@ -753,6 +770,39 @@ int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx);
 
+/* ------------------------------------------ any-destination accept */
+
+/* IPPROTO_IP level, IP_TRANSPARENT (int 0/1, set before bind/listen; values
+ * as Linux's): a listener with it on accepts connections to addresses the
+ * stack does not own. Bound to the unspecified address (0.0.0.0, or :: for
+ * both families unless SF_IPV6_V6ONLY) and port 0 it receives every SYN no
+ * other socket claims, whatever its destination address and port; bound to
+ * a port, every SYN to that port. The accepted connection's sf_getsockname
+ * is the SYN's destination, and its segments leave from that address.
+ * (docs/transparent.md) */
+#define SF_IPPROTO_IP 0
+#define SF_IP_TRANSPARENT 19
+
+enum sf_syn_verdict {
+    SF_SYN_ACCEPT = 0, /* answer with SYN-ACK as any listener */
+    SF_SYN_REFUSE = 1, /* answer with RST (RFC 9293 3.10.7.2 as if no listener) */
+    SF_SYN_DROP = 2,   /* answer nothing */
+    SF_SYN_DEFER = 3,  /* hold the SYN unanswered; sf_syn_decide ends it */
+};
+struct sf_syn_info {
+    struct sf_addr local;  /* the SYN's destination address and port */
+    struct sf_addr remote; /* its source */
+    uint64_t id;           /* names a deferred SYN in sf_syn_decide */
+    bool cookie;           /* SYN queue full: answered statelessly; DEFER not allowed */
+};
+typedef enum sf_syn_verdict (*sf_syn_fn)(void *arg, const struct sf_syn_info *syn);
+/* The listener's per-SYN decision (NULL: accept all, the default). Called
+ * once per new SYN, not for retransmissions of a SYN already held. */
+int sf_listen_filter(struct sf_stack *st, int sd, sf_syn_fn fn, void *arg);
+/* Ends a deferred SYN: ACCEPT sends the SYN-ACK (the connection then
+ * reaches sf_accept as usual), REFUSE sends a RST, DROP forgets it.
+ * SF_ENOENT when the id is unknown (expired, or the SYN-queue entry gone). */
+int sf_syn_decide(struct sf_stack *st, uint64_t id, enum sf_syn_verdict v);
 /* The buffer memory the stack holds now (cfg.mem_max says what counts),
  * its peak since creation, and the limits. */
 struct sf_mem_info {

@@ -150,4 +150,44 @@ const char *sf_ip6_fmt(const uint8_t a[16], char *buf, size_t len);
  * ("/64") or brackets. */
 int sf_ip6_parse(const char *s, uint8_t out[16]);
 
+/* ------------------------------------------------------------------- UDP */
+
+#define SF_UDP_HDR_LEN 8
+#define SF_IPPROTO_UDP_NUM 17
+
+/* A checked UDP datagram (RFC 768). */
+struct sf_udp {
+    uint16_t sport, dport;
+    const uint8_t *payload; /* points into the parsed buffer */
+    size_t len;             /* payload length: the UDP Length field - 8 */
+};
+
+/* Checks proto is UDP, the 8-byte header within the IP payload, the
+ * Length field (>= 8, not past the IP payload; bytes after it are
+ * ignored, as IP padding), the checksum over the pseudo-header (RFC 768;
+ * an all-zero checksum means none was sent and is accepted) and a non-zero
+ * destination port. */
+enum sf_drop sf_udp_parse(const struct sf_ipv4 *ip, struct sf_udp *u);
+
+/* sf_udp_parse over IPv6: the pseudo-header of RFC 8200 8.1, and a zero
+ * checksum is dropped (SF_DROP_UDP_CSUM_ZERO6: RFC 8200 8.1 "IPv6
+ * receivers must discard UDP packets containing a zero checksum"). */
+enum sf_drop sf_udp6_parse(const struct sf_ipv6 *ip, struct sf_udp *u);
+
+/* Writes a whole IPv4+UDP datagram into buf: the IPv4 header from ip
+ * (src, dst, ttl (64 when 0), tos, id; proto UDP; DF set), the UDP header
+ * from u (ports, length 8 + u->len) and u->payload (which may overlap buf
+ * at its final place). The checksum is always computed (RFC 768: a
+ * computed 0 is sent as 0xffff). Returns the datagram length, or 0 if cap
+ * is too small or the datagram exceeds 65535 bytes. */
+size_t sf_udp_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                   const struct sf_udp *u);
+
+/* sf_udp_emit over IPv6: a 40-byte header (no extension headers) from ip
+ * (src, dst, tclass, flow, hlim (64 when 0); next header UDP). Returns the
+ * datagram length, or 0 if cap is too small or the UDP datagram exceeds
+ * 65535 bytes (no jumbograms). */
+size_t sf_udp_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                    const struct sf_udp *u);
+
 #endif

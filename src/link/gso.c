@@ -205,8 +205,14 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
     rx->csum = true;
     if (((v4 && d[9] == 6) || v6tcp) && start == ihl && h->csum_offset == 16)
         tcp_csum(d, ihl, len);
-    else /* whatever it is, the field's partial sum is summed along */
-        set16(d + at, sf_csum_fold(sf_csum_add(0, d + start, len - start)));
+    else { /* whatever it is, the field's partial sum is summed along */
+        uint16_t c = sf_csum_fold(sf_csum_add(0, d + start, len - start));
+        /* RFC 768: "If the computed checksum is zero, it is transmitted
+         * as all ones": to UDP zero means none (and over IPv6 is invalid,
+         * RFC 8200 8.1); to any other one's complement check the two are
+         * the same. */
+        set16(d + at, c ? c : 0xffff);
+    }
     return true;
 }
 

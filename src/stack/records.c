@@ -10,8 +10,68 @@
 
 /* --------------------------------------------------------- requests */
 
+/* Deferred requests by id (sf_syn_decide): a chained table that doubles
+ * when full. Ids are a counter, so id & mask spreads them evenly. */
+static struct tcp_req **defer_slot(struct sf_stack *st, uint64_t id)
+{
+    return &st->defer_slots[id & (st->defer_size - 1)];
+}
+
+static void defer_remove(struct sf_stack *st, struct tcp_req *r)
+{
+    if (!st->defer_slots)
+        return;
+    for (struct tcp_req **pp = defer_slot(st, r->defer_id); *pp;
+         pp = &(*pp)->dnext)
+        if (*pp == r) {
+            *pp = r->dnext;
+            r->dnext = NULL;
+            st->defer_count--;
+            return;
+        }
+}
+
+static bool defer_insert(struct sf_stack *st, struct tcp_req *r)
+{
+    if (st->defer_count >= st->defer_size) {
+        size_t nsize = st->defer_size ? st->defer_size * 2 : 64;
+        struct tcp_req **ns = calloc(nsize, sizeof *ns);
+        if (!ns && !st->defer_slots)
+            return false;
+        if (ns) {
+            for (size_t i = 0; i < st->defer_size; i++)
+                for (struct tcp_req *x = st->defer_slots[i], *next; x;
+                     x = next) {
+                    next = x->dnext;
+                    x->dnext = ns[x->defer_id & (nsize - 1)];
+                    ns[x->defer_id & (nsize - 1)] = x;
+                }
+            free(st->defer_slots);
+            st->defer_slots = ns;
+            st->defer_size = nsize;
+        } /* else: keep the old table, longer chains */
+    }
+    struct tcp_req **slot = defer_slot(st, r->defer_id);
+    r->dnext = *slot;
+    *slot = r;
+    st->defer_count++;
+    return true;
+}
+
+static struct tcp_req *defer_find(struct sf_stack *st, uint64_t id)
+{
+    if (!st->defer_slots)
+        return NULL;
+    for (struct tcp_req *r = *defer_slot(st, id); r; r = r->dnext)
+        if (r->defer_id == id)
+            return r;
+    return NULL;
+}
+
 static void req_delete(struct sf_stack *st, struct tcp_req *r)
 {
+    if (r->deferred)
+        defer_remove(st, r);
     tcp_req_unlink(r);
     wheel_stop(&st->tcp.wheel, &r->timer);
     ttab_remove(&st->reqs, r);
@@ -56,9 +116,22 @@ static void req_settle(struct sf_stack *st, struct tcp_req *r,
     }
 }
 
+/* A deferred request ends without a connection (refused, dropped,
+ * expired, or reset by the peer). */
+static void defer_end(struct sf_stack *st, struct tcp_req *r, bool refuse)
+{
+    tcp_req_defer_end(&st->tcp, r, refuse);
+    req_delete(st, r);
+}
+
 void stack_req_input(struct sf_stack *st, struct tcp_req *r,
                      const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
+    if (r->deferred) {
+        if (tcp_req_deferred_segment(&st->tcp, r, ip, seg))
+            defer_end(st, r, false);
+        return;
+    }
     struct sf_conn tmp;
     if (tcp_req_segment(&st->tcp, r, &tmp, ip, seg))
         req_settle(st, r, &tmp);
@@ -66,6 +139,12 @@ void stack_req_input(struct sf_stack *st, struct tcp_req *r,
 
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
 {
+    if (r->deferred) { /* cfg.syn_defer_timeout: forgotten, silently */
+        st->tcp.ctr.c[SF_CTR_SYN_DEFER_EXPIRED]++;
+        tcp_note(&st->tcp, NULL, "deferred SYN expired (syn_defer_timeout)");
+        defer_end(st, r, false);
+        return;
+    }
     struct sf_conn tmp;
     tcp_req_timer_fire(&st->tcp, r, &tmp);
     req_settle(st, r, &tmp);
@@ -75,7 +154,7 @@ void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
  * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
 static void spawn(struct sf_stack *st, struct sf_conn *l,
                   const struct tcp_ip *ip, const struct sf_tcp *seg,
-                  const uint32_t *tw_snd_nxt)
+                  const uint32_t *tw_snd_nxt, uint64_t defer_id)
 {
     /* cfg.mem_max: at the cap (from a refused allocation until use is
      * back to the pressure level) a new connection would only take memory
@@ -91,8 +170,14 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
         tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
         return;
     }
-    tcp_listen_new_req(&st->tcp, l, r, ip, seg, tw_snd_nxt);
+    tcp_listen_new_req(&st->tcp, l, r, ip, seg, tw_snd_nxt, defer_id);
     ttab_insert(&st->reqs, r);
+    if (r->deferred && !defer_insert(st, r)) {
+        tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
+        r->deferred = false; /* not in the id table */
+        tcp_req_defer_end(&st->tcp, r, false);
+        req_delete(st, r);
+    }
 }
 
 /* An ACK returning a valid SYN cookie: the connection the SYN queue had
@@ -116,9 +201,10 @@ static void listen_input(struct sf_stack *st, struct sf_conn *l,
                          const struct tcp_ip *ip, const struct sf_tcp *seg,
                          const uint32_t *tw_snd_nxt)
 {
-    switch (tcp_listen_segment(&st->tcp, l, ip, seg)) {
+    uint64_t defer_id;
+    switch (tcp_listen_segment(&st->tcp, l, ip, seg, &defer_id)) {
     case TCP_LISTEN_SPAWN:
-        spawn(st, l, ip, seg, tw_snd_nxt);
+        spawn(st, l, ip, seg, tw_snd_nxt, defer_id);
         break;
     case TCP_LISTEN_COOKIE:
         cookie_spawn(st, l, ip, seg);
@@ -132,6 +218,32 @@ void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
                         const struct tcp_ip *ip, const struct sf_tcp *seg)
 {
     listen_input(st, l, ip, seg, NULL);
+}
+
+int sf_syn_decide(struct sf_stack *st, uint64_t id, enum sf_syn_verdict v)
+{
+    if (!st || v > SF_SYN_DEFER)
+        return SF_EINVAL;
+    struct tcp_req *r = defer_find(st, id);
+    if (!r)
+        return SF_ENOENT;
+    switch (v) {
+    case SF_SYN_ACCEPT: {
+        defer_remove(st, r);
+        struct sf_conn tmp;
+        tcp_req_defer_accept(&st->tcp, r, &tmp);
+        req_settle(st, r, &tmp);
+        return 0;
+    }
+    case SF_SYN_REFUSE:
+    case SF_SYN_DROP:
+        st->tcp.ctr.c[v == SF_SYN_REFUSE ? SF_CTR_SYN_REFUSED
+                                         : SF_CTR_SYN_DROPPED]++;
+        defer_end(st, r, v == SF_SYN_REFUSE);
+        return 0;
+    default:
+        return 0; /* DEFER again: it stays held, its expiry unchanged */
+    }
 }
 
 /* ----------------------------------------------------- TIME_WAIT FIFO */
@@ -271,6 +383,8 @@ void stack_records_free(struct sf_stack *st)
             r->listener = NULL; /* the listeners go too */
             req_delete(st, r);
         }
+    free(st->defer_slots);
+    st->defer_slots = NULL;
     wheel_stop(&st->tcp.wheel, &st->tw_timer);
 }
 

@@ -83,6 +83,12 @@ static int bind_addr(struct sf_stack *st, struct sf_conn *c,
     }
     if (a->family != SF_AF_INET)
         return SF_EINVAL;
+    /* a transparent socket may bind 0.0.0.0 on a stack without IPv4: its
+     * connections take the addresses their SYNs were sent to */
+    if (c->transparent && a->ip == 0) {
+        *out = sf_addr4(st->cfg.addr, a->port);
+        return 0;
+    }
     if (st->cfg.addr == 0 || (a->ip != 0 && a->ip != st->cfg.addr))
         return SF_EADDRNOTAVAIL;
     *out = sf_addr4(st->cfg.addr, a->port);
@@ -108,7 +114,10 @@ int sf_bind(struct sf_stack *st, int sd, const struct sf_addr *local)
     c->local.family = l.family;
     c->local.ip = l.ip;
     memcpy(c->local.ip6, l.ip6, 16);
-    if (local->port == 0)
+    /* SF_IP_TRANSPARENT on the unspecified address and port 0: port 0
+     * stays, for the any-destination listener (docs/transparent.md) */
+    if (local->port == 0 &&
+        !(c->transparent && sf_addr_is_unspec(local)))
         return stack_port_ephemeral(st, c, NULL);
     r = stack_port_bind(st, c, local->port);
     if (r == 0)
@@ -149,6 +158,18 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if (r < 0)
         return r;
     stack_listen_insert(st, c);
+    return 0;
+}
+
+int sf_listen_filter(struct sf_stack *st, int sd, sf_syn_fn fn, void *arg)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (c->state != SF_CLOSED && c->state != SF_LISTEN)
+        return SF_EINVAL; /* a connection has no SYNs to decide */
+    c->syn_fn = fn;
+    c->syn_arg = fn ? arg : NULL;
     return 0;
 }
 
@@ -278,6 +299,8 @@ int sf_connect(struct sf_stack *st, int sd, const struct sf_addr *remote)
         r = stack_port_ephemeral(st, c, &rem);
         if (r < 0)
             return r;
+    } else if (c->local.port == 0) {
+        return SF_EINVAL; /* an any-destination socket connects nowhere */
     } else if (stack_tuple_taken(st, &c->local, &rem)) {
         return SF_EADDRNOTAVAIL; /* that 4-tuple is taken (MUST-13) */
     }
@@ -443,6 +466,15 @@ int sf_setsockopt(struct sf_stack *st, int sd, int level, int name,
     int v, r = get_int(val, len, &v);
     if (r < 0)
         return r;
+    if (level == SF_IPPROTO_IP) {
+        if (name != SF_IP_TRANSPARENT)
+            return SF_ENOPROTOOPT;
+        /* decides what bind and listen do: only before them */
+        if (c->bound || c->state != SF_CLOSED)
+            return SF_EINVAL;
+        c->transparent = v != 0;
+        return 0;
+    }
     if (level == SF_IPPROTO_IPV6) {
         if (name != SF_IPV6_V6ONLY)
             return SF_ENOPROTOOPT;
@@ -554,6 +586,8 @@ int sf_getsockopt(struct sf_stack *st, int sd, int level, int name, void *val,
     }
     if (level == SF_IPPROTO_IPV6 && name == SF_IPV6_V6ONLY)
         return put_int(val, len, c->v6only);
+    if (level == SF_IPPROTO_IP && name == SF_IP_TRANSPARENT)
+        return put_int(val, len, c->transparent);
     if (level == SF_SOL_SOCKET) {
         switch (name) {
         case SF_SO_REUSEADDR: return put_int(val, len, c->reuseaddr);

@@ -57,6 +57,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
     cfg->pacing = false; /* pacing.c: opt-in, see sf_stack_cfg.pacing */
+    cfg->syn_defer_timeout = 30 * SF_SEC;
     cfg->mem_max = 0;       /* no memory limit */
     cfg->mem_pressure = 75; /* % of mem_max (Linux: tcp_mem[1] ~ 4/3 [0]) */
 }
@@ -98,7 +99,11 @@ static void unhash(struct sf_stack *st, struct sf_conn *c)
 {
     if (!c->hashed)
         return;
-    if (c->in_ltab) {
+    if (c->in_ltab && st->any_listener == c) {
+        st->any_listener = NULL;
+        stack_port_listening(st, c, -1);
+        c->in_ltab = false;
+    } else if (c->in_ltab) {
         chain_remove(&st->listeners.slots[port_slot(&st->listeners,
                                                     c->local.port)], c);
         st->listeners.count--;
@@ -125,24 +130,55 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
     return NULL;
 }
 
-/* The listener a segment to dst goes to: the one on dst's port if it
- * takes dst's family. An IPv6 listener bound to :: takes IPv4 as well
- * unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one bound to an
- * address takes only that address (the stack's, checked at bind). */
+/* Does listener l take dst's family? An IPv6 listener bound to :: takes
+ * IPv4 as well unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one
+ * bound to an address takes only that address (the stack's, checked at
+ * bind). */
+static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
+{
+    return l->local.family == dst->family ||
+           (l->local.family == SF_AF_INET6 && dst->family == SF_AF_INET &&
+            !l->v6only && sf_addr_is_unspec(&l->local));
+}
+
+/* The listener a segment to dst goes to, if any. To an address of the
+ * stack: the listener of dst's port; to another address, only a
+ * transparent one (SF_IP_TRANSPARENT). Failing that, the any-destination
+ * listener, which takes what no other socket claims (docs/transparent.md). */
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst)
 {
     struct sf_conn *l = stack_listener_lookup(st, dst->port);
-    if (!l || l->local.family == dst->family)
+    if (l && takes_family(l, dst) &&
+        (l->transparent || !st->foreign_ok || stack_addr_owned(st, dst)))
         return l;
-    if (l->local.family == SF_AF_INET6 && dst->family == SF_AF_INET &&
-        !l->v6only && sf_addr_is_unspec(&l->local))
+    l = st->any_listener;
+    return l && takes_family(l, dst) ? l : NULL;
+}
+
+/* The listener whose accept queue holds c (a child of the any-destination
+ * listener is not found by its port), or NULL. */
+static struct sf_conn *listener_holding(struct sf_stack *st,
+                                        const struct sf_conn *c)
+{
+    struct sf_conn *l = stack_listener_lookup(st, c->local.port);
+    if (tcp_acceptq_holds(l, c))
         return l;
-    return NULL;
+    return tcp_acceptq_holds(st->any_listener, c) ? st->any_listener : NULL;
 }
 
 int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
 {
+    if (c->transparent) {
+        st->foreign_ok = true;
+        if (c->local.port == 0) { /* bound to port 0: any destination */
+            st->any_listener = c;
+            c->hashed = true;
+            c->in_ltab = true;
+            stack_port_listening(st, c, +1);
+            return 0;
+        }
+    }
     size_t i = port_slot(&st->listeners, c->local.port);
     c->hnext = st->listeners.slots[i];
     st->listeners.slots[i] = c;
@@ -200,7 +236,7 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
         c->orphan_counted = false;
     }
     if (c->in_acceptq) /* reset or timed out before accept() took it */
-        tcp_child_unlink(stack_listener_lookup(st, c->local.port), c);
+        tcp_child_unlink(listener_holding(st, c), c);
     unhash(st, c);
     stack_port_release(st, c);
     tcp_conn_destroy(&st->tcp, c);
@@ -269,6 +305,14 @@ bool stack_has_addr6(const struct sf_stack_cfg *cfg)
     return memcmp(cfg->addr6, zero, 16) != 0;
 }
 
+bool stack_addr_owned(const struct sf_stack *st, const struct sf_addr *a)
+{
+    if (a->family == SF_AF_INET6)
+        return stack_has_addr6(&st->cfg) &&
+               memcmp(a->ip6, st->cfg.addr6, 16) == 0;
+    return st->cfg.addr != 0 && a->ip == st->cfg.addr;
+}
+
 const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
 {
     if (!cfg)
@@ -313,6 +357,8 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "ecn must be 0 (off), 1 (ask and accept) or 2 (accept only)";
     if (cfg->cc != SF_CC_CUBIC && cfg->cc != SF_CC_RENO)
         return "cc must be SF_CC_CUBIC or SF_CC_RENO";
+    if (cfg->syn_defer_timeout < SF_MSEC || cfg->syn_defer_timeout > 3600 * SF_SEC)
+        return "syn_defer_timeout must be 1 ms .. 1 hour";
     /* one connection's buffers of the default size must fit, or a
      * connection could wait for memory that can never be free */
     if (cfg->mem_max != 0 &&
@@ -532,7 +578,10 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
         why = sf_ipv6_parse(dgram, len, &ip6);
         /* (sf_ipv6_parse drops a :: destination: a stack without an
          * IPv6 address, addr6 ::, matches nothing) */
-        if (why == SF_DROP_NONE && memcmp(ip6.dst, st->cfg.addr6, 16) != 0)
+        /* not ours: looked up only for TCP once a transparent listener
+         * was opened (find_owner's caller drops what nobody takes) */
+        if (why == SF_DROP_NONE && memcmp(ip6.dst, st->cfg.addr6, 16) != 0 &&
+            !(st->foreign_ok && ip6.proto == SF_IPPROTO_TCP_NUM))
             why = SF_DROP_IP6_ADDR;
         if (why == SF_DROP_NONE && ip6.proto == SF_IPPROTO_ICMPV6_NUM &&
             stack_icmp6_input(st, &ip6))
@@ -548,7 +597,8 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
         struct sf_ipv4 ip4;
         why = sf_ipv4_parse(dgram, len, &ip4);
         if (why == SF_DROP_NONE &&
-            (st->cfg.addr == 0 || ip4.dst != st->cfg.addr))
+            (st->cfg.addr == 0 || ip4.dst != st->cfg.addr) &&
+            !(st->foreign_ok && ip4.proto == SF_IPPROTO_TCP_NUM))
             why = SF_DROP_IP_ADDR;
         if (why == SF_DROP_NONE && ip4.proto == SF_IPPROTO_ICMP_NUM &&
             stack_icmp4_input(st, &ip4))
@@ -588,8 +638,11 @@ static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
      * under a port that has some: each table is asked only if it may hold
      * the tuple (a lookup in a big table is a cache miss) */
     d.l = d.c ? NULL : stack_listener_for(st, local);
-    d.r = d.l && tcp_listen_has_requests(d.l)
-              ? ttab_lookup_hashed(&st->reqs, h, local, remote) : NULL;
+    /* (a request of the any-destination listener keeps its 4-tuple even
+     * if a listener opened on its port since) */
+    bool reqs = d.l && tcp_listen_has_requests(d.l);
+    reqs = reqs || (!d.c && tcp_listen_has_requests(st->any_listener));
+    d.r = reqs ? ttab_lookup_hashed(&st->reqs, h, local, remote) : NULL;
     d.tw = d.c || d.r || !stack_port_has_tw(st, seg->dport)
                ? NULL : ttab_lookup_hashed(&st->tws, h, local, remote);
     return d;
@@ -615,6 +668,14 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
      * are connections to ourselves between two ports, and fine.) */
     if (!d.c && !d.r && !d.tw && sf_addr_eq(&ip.src, &ip.dst)) {
         drop(st, SF_DROP_IP_BAD_SRC, &ip, &seg);
+        return;
+    }
+    /* To an address not the stack's that no socket takes: not ours, as
+     * parse() says without a transparent listener. */
+    if (!d.c && !d.r && !d.tw && !d.l && st->foreign_ok &&
+        !stack_addr_owned(st, &ip.dst)) {
+        drop(st, ip.dst.family == SF_AF_INET6 ? SF_DROP_IP6_ADDR
+                                               : SF_DROP_IP_ADDR, NULL, NULL);
         return;
     }
     int sd = d.c ? d.c->sd : d.l ? d.l->sd : -1;

@@ -39,6 +39,15 @@ struct sf_stack {
     struct wheel_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
+    /* SF_IP_TRANSPARENT (docs/transparent.md): the any-destination
+     * listener (bound to the unspecified address and port 0), and whether
+     * a transparent listener was ever opened (from then on, TCP to
+     * addresses the stack does not own is looked up, not dropped at once) */
+    struct sf_conn *any_listener;
+    bool foreign_ok;
+    /* deferred SYN-queue requests by id (records.c), chained on dnext */
+    struct tcp_req **defer_slots;
+    size_t defer_size, defer_count;
     uint64_t prune_ms; /* last memory-pressure prune: ms of stack time + 1 */
     uint64_t prune_seen; /* tcp.mem.refusals at that prune */
 };
@@ -49,6 +58,8 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst);
 bool stack_has_addr6(const struct sf_stack_cfg *cfg);
+/* Is a's address one of the stack's own? */
+bool stack_addr_owned(const struct sf_stack *st, const struct sf_addr *a);
 /* icmp.c: an ICMP / ICMPv6 datagram to this stack; true if it was a
  * "too big" message (acted on, or dropped and counted), false if it is
  * to be dropped as not TCP */

@@ -28,11 +28,35 @@ static bool returns_cookie(struct tcp_ctx *ctx, const struct sf_conn *l,
            tcp_cookie_check(ctx, l, ip, seg);
 }
 
+/* The listener's filter (sf_listen_filter) on a new SYN; ACCEPT without
+ * one. Each SYN asked gets a fresh id (the one a DEFER is decided by). The
+ * application sees the addresses as its socket shows them (IPv4-mapped on
+ * a dual-stack listener, as sf_getsockname of the child will). */
+static enum sf_syn_verdict syn_verdict(struct tcp_ctx *ctx,
+                                       const struct sf_conn *l,
+                                       const struct tcp_ip *ip, bool cookie,
+                                       uint64_t *id)
+{
+    if (!l->syn_fn)
+        return SF_SYN_ACCEPT;
+    struct sf_syn_info info = {.local = ip->dst, .remote = ip->src,
+                               .id = ++ctx->syn_id, .cookie = cookie};
+    if (l->v4mapped) {
+        info.local = sf_addr_to_v4mapped(&info.local);
+        info.remote = sf_addr_to_v4mapped(&info.remote);
+    }
+    *id = info.id;
+    enum sf_syn_verdict v = l->syn_fn(l->syn_arg, &info);
+    /* an answer that is none of the four: the safe one */
+    return v <= SF_SYN_DEFER ? v : SF_SYN_DROP;
+}
+
 /* RFC 9293 3.10.7.2, its checks in order; TCP_CONTINUE: a SYN with room
- * for a new connection. */
+ * for a new connection (*defer_id set when the filter deferred it). */
 static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
                                     const struct tcp_ip *ip,
-                                    const struct sf_tcp *seg)
+                                    const struct sf_tcp *seg,
+                                    uint64_t *defer_id)
 {
     /* First: "An incoming RST should be ignored." */
     if (seg->flags & SF_RST)
@@ -55,9 +79,31 @@ static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
         return tcp_dropped(SF_DROP_LISTEN_OVERFLOW);
     /* A full SYN queue (a flood of half-open handshakes): answer with a
      * cookie and keep no state (RFC 4987 3.6), or drop. */
-    if (l->lq->synq_len >= ctx->cfg->syn_backlog) {
-        if (!ctx->cfg->syncookies)
-            return tcp_dropped(SF_DROP_SYNQ_FULL);
+    bool full = l->lq->synq_len >= ctx->cfg->syn_backlog;
+    if (full && !ctx->cfg->syncookies)
+        return tcp_dropped(SF_DROP_SYNQ_FULL);
+    /* The listener's filter decides this SYN (docs/transparent.md). */
+    uint64_t id = 0;
+    switch (syn_verdict(ctx, l, ip, full, &id)) {
+    case SF_SYN_REFUSE:
+        /* As if no listener: RFC 9293 3.10.7.1, "<SEQ=0><ACK=SEG.SEQ+
+         * SEG.LEN><CTL=RST,ACK>" (tcp_send_rst_for). */
+        ctx->ctr.c[SF_CTR_SYN_REFUSED]++;
+        return tcp_disp(TCP_DROP_RST, SF_DROP_SYN_FILTERED);
+    case SF_SYN_DROP:
+        ctx->ctr.c[SF_CTR_SYN_DROPPED]++;
+        return tcp_dropped(SF_DROP_SYN_FILTERED);
+    case SF_SYN_DEFER:
+        if (full) { /* a cookie keeps no state to hold: DROP */
+            ctx->ctr.c[SF_CTR_SYN_DEFER_COOKIE]++;
+            return tcp_dropped(SF_DROP_SYN_FILTERED);
+        }
+        *defer_id = id;
+        break;
+    default:
+        break;
+    }
+    if (full) {
         tcp_send_cookie(ctx, l, ip, seg);
         return tcp_disp(TCP_DONE, SF_DROP_NONE);
     }
@@ -68,11 +114,13 @@ static struct tcp_disp listen_check(struct tcp_ctx *ctx, struct sf_conn *l,
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
                                            const struct tcp_ip *ip,
-                                           const struct sf_tcp *seg)
+                                           const struct sf_tcp *seg,
+                                           uint64_t *defer_id)
 {
+    *defer_id = 0;
     if (returns_cookie(ctx, l, ip, seg))
         return TCP_LISTEN_COOKIE;
-    struct tcp_disp d = listen_check(ctx, l, ip, seg);
+    struct tcp_disp d = listen_check(ctx, l, ip, seg, defer_id);
     tcp_settle(ctx, l, ip, seg, d);
     return d.v == TCP_CONTINUE ? TCP_LISTEN_SPAWN : TCP_LISTEN_DROP;
 }
@@ -88,7 +136,7 @@ bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l)
 /* Does l's SYN queue hold a request (worth a look in the request table)? */
 bool tcp_listen_has_requests(const struct sf_conn *l)
 {
-    return l->lq && l->lq->synq_len;
+    return l && l->lq && l->lq->synq_len;
 }
 
 /* listen() again on a listener adjusts its backlog. */
@@ -249,7 +297,8 @@ void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
  * tw_snd_nxt: the SND.NXT of the TIME_WAIT record it replaces, or NULL. */
 void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
                         struct tcp_req *r, const struct tcp_ip *ip,
-                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt)
+                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt,
+                        uint64_t defer_id)
 {
     struct sf_conn tmp;
     tcp_conn_init(ctx, &tmp);
@@ -257,8 +306,70 @@ void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
     uint32_t iss = tw_snd_nxt
                        ? tcp_isn_above(ctx, &local, &remote, *tw_snd_nxt)
                        : tcp_isn(ctx, &local, &remote);
-    tcp_listen_spawn(ctx, l, &tmp, ip, seg, iss, true);
+    /* a deferred SYN: SYN_RCVD, its SYN,ACK not sent (tcp_req_decide) */
+    tcp_listen_spawn(ctx, l, &tmp, ip, seg, iss, defer_id == 0);
     tcp_req_from_conn(ctx, r, l, &tmp);
+    if (defer_id) {
+        r->deferred = true;
+        r->defer_id = defer_id;
+        wheel_start(&ctx->wheel, &r->timer,
+                    ctx->now + ctx->cfg->syn_defer_timeout);
+        ctx->ctr.c[SF_CTR_SYN_DEFERRED]++;
+    }
+}
+
+/* ------------------------------------------------- deferred SYNs */
+
+/* A segment for a deferred request r (nothing was sent to the peer yet,
+ * which is in SYN-SENT). True: r is to be forgotten. Its retransmitted
+ * SYNs are absorbed, not asked about again (a SYN,ACK would answer them
+ * in SYN-RECEIVED, RFC 9293 3.10.7.4; the decision is still pending). A
+ * RST at RCV.NXT (RFC 9293 3.10.7.4 second check, as RFC 5961 3.2 asks:
+ * exactly RCV.NXT) ends it: "If this connection was initiated with a
+ * passive OPEN ... return this connection to the LISTEN state". Anything
+ * else is dropped: it cannot acknowledge a SYN,ACK never sent. */
+bool tcp_req_deferred_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
+                              const struct tcp_ip *ip,
+                              const struct sf_tcp *seg)
+{
+    if ((seg->flags & SF_RST) && seg->seq == r->irs + 1) {
+        tcp_note(ctx, NULL, "deferred SYN: peer reset it");
+        return true;
+    }
+    tcp_drop(ctx, NULL, SF_DROP_SYN_DEFERRED, ip, seg);
+    return false;
+}
+
+/* sf_syn_decide(ACCEPT) on deferred r: expanded into tmp, its SYN,ACK
+ * sent now, "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" (RFC 9293 3.10.7.2),
+ * and the retransmission timer started as for any SYN_RCVD; the caller
+ * folds tmp back (tcp_req_settle). */
+void tcp_req_defer_accept(struct tcp_ctx *ctx, struct tcp_req *r,
+                          struct sf_conn *tmp)
+{
+    wheel_stop(&ctx->wheel, &r->timer); /* the expiry */
+    r->deferred = false;
+    tcp_req_inflate(ctx, r, tmp);
+    tmp->snd_nxt = tmp->snd_max = r->iss;
+    tcp_output(ctx, tmp);
+}
+
+/* Deferred r ends without a connection: REFUSE answers as if no listener
+ * were there, RFC 9293 3.10.7.1: the SYN's "<SEQ=0><ACK=SEG.SEQ+SEG.LEN>
+ * <CTL=RST,ACK>"; DROP and expiry answer nothing. The request leaves the
+ * SYN_RCVD count; the caller deletes it. */
+void tcp_req_defer_end(struct tcp_ctx *ctx, struct tcp_req *r, bool refuse)
+{
+    if (refuse) {
+        struct tcp_ip ip = {.src = r->remote, .dst = r->local};
+        struct sf_tcp syn = {.sport = r->remote.port,
+                             .dport = r->local.port, .seq = r->irs,
+                             .flags = SF_SYN};
+        tcp_send_rst_for(ctx, &ip, &syn);
+    }
+    struct sf_conn tmp;
+    tcp_req_inflate(ctx, r, &tmp);
+    tcp_conn_destroy(ctx, &tmp);
 }
 
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
@@ -348,19 +459,30 @@ void tcp_req_info(const struct tcp_req *r, struct sf_tcp_info *info)
     info->iss = r->iss;
     info->irs = r->irs;
     info->snd_una = r->iss;
-    info->snd_nxt = r->iss + 1;
+    info->snd_nxt = r->deferred ? r->iss : r->iss + 1; /* nothing sent */
     info->rcv_nxt = r->irs + 1;
     info->snd_wnd = r->snd_wnd;
     info->snd_mss = r->snd_mss;
     info->rto = (sf_time_t)r->rto_ms * SF_MSEC;
     info->retransmits = r->nrexmt;
-    info->timer = wheel_timer_pending(&r->timer) ? SF_TIMER_RETRANSMIT
-                                              : SF_TIMER_NONE;
+    info->timer = wheel_timer_pending(&r->timer) && !r->deferred
+                      ? SF_TIMER_RETRANSMIT : SF_TIMER_NONE;
     info->timer_expires = wheel_timer_pending(&r->timer) ? r->timer.expires
                                                       : SF_TIME_NEVER;
 }
 
 /* ---------------------------------------------------- accept queue */
+
+/* Is c in l's accept queue? (short: bounded by the backlog) */
+bool tcp_acceptq_holds(const struct sf_conn *l, const struct sf_conn *c)
+{
+    if (!l || !l->lq)
+        return false;
+    for (const struct sf_conn *x = l->lq->acceptq; x; x = x->qnext)
+        if (x == c)
+            return true;
+    return false;
+}
 
 /* Linux's answer to a full accept queue: the final ACK of a handshake is
  * dropped; the client's retransmission or our SYN,ACK retransmission

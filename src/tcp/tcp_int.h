@@ -73,6 +73,7 @@ struct tcp_ctx {
     size_t ocap;
     uint8_t *pbuf; /* payload gathered from a send ring */
     struct ring_cache rcache; /* empty ring storages for reuse (ring.h) */
+    uint64_t syn_id; /* the last sf_syn_info.id given out (listen.c) */
     struct mem_acct mem; /* cfg.mem_max: every buffer's bytes (mem.h) */
 };
 
@@ -240,6 +241,11 @@ struct sf_conn {
     /* IPv6 sockets (socket.c): IPV6_V6ONLY set; the application sees this
      * IPv4 connection's addresses as ::ffff:a.b.c.d (RFC 4291 2.5.5.2) */
     bool v6only : 1, v4mapped : 1;
+    /* SF_IP_TRANSPARENT: a listener for addresses the stack does not own
+     * (docs/transparent.md); its per-SYN filter (sf_listen_filter) */
+    bool transparent : 1;
+    sf_syn_fn syn_fn;
+    void *syn_arg;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
@@ -273,6 +279,12 @@ struct tcp_req {
     uint32_t ts_recent;
     bool sack_ok; /* RFC 2018: both SYNs carry SACK-permitted */
     bool ecn_ok; /* RFC 3168: the SYN was ECN-setup and we accepted */
+    /* SF_SYN_DEFER: held unanswered (no SYN,ACK sent) until
+     * sf_syn_decide names defer_id; the timer is then the
+     * syn_defer_timeout expiry. dnext: the stack's table by id. */
+    bool deferred;
+    uint64_t defer_id;
+    struct tcp_req *dnext;
 };
 
 /* A connection in TIME_WAIT whose application has let go: the numbers
@@ -663,10 +675,13 @@ void tcp_orphan(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* listen.c: LISTEN (3.10.7.2), the SYN queue and the accept queue */
 enum tcp_listen_verdict { TCP_LISTEN_DROP, TCP_LISTEN_SPAWN, TCP_LISTEN_COOKIE };
+/* defer_id: non-zero when the listener's filter deferred the SYN (SPAWN
+ * then makes a request held unanswered) */
 enum tcp_listen_verdict tcp_listen_segment(struct tcp_ctx *ctx,
                                            struct sf_conn *l,
                                            const struct tcp_ip *ip,
-                                           const struct sf_tcp *seg);
+                                           const struct sf_tcp *seg,
+                                           uint64_t *defer_id);
 /* Would a SYN to l find room for a new request (tcp_listen_segment's
  * accept and SYN queue checks)? */
 bool tcp_listen_has_room(const struct tcp_ctx *ctx, const struct sf_conn *l);
@@ -682,7 +697,16 @@ void tcp_listen_spawn(struct tcp_ctx *ctx, struct sf_conn *l,
                       const struct sf_tcp *seg, uint32_t iss, bool send);
 void tcp_listen_new_req(struct tcp_ctx *ctx, struct sf_conn *l,
                         struct tcp_req *r, const struct tcp_ip *ip,
-                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt);
+                        const struct sf_tcp *seg, const uint32_t *tw_snd_nxt,
+                        uint64_t defer_id);
+/* Deferred SYNs (SF_SYN_DEFER, sf_syn_decide): listen.c */
+bool tcp_req_deferred_segment(struct tcp_ctx *ctx, const struct tcp_req *r,
+                              const struct tcp_ip *ip,
+                              const struct sf_tcp *seg);
+void tcp_req_defer_accept(struct tcp_ctx *ctx, struct tcp_req *r,
+                          struct sf_conn *tmp);
+void tcp_req_defer_end(struct tcp_ctx *ctx, struct tcp_req *r, bool refuse);
+bool tcp_acceptq_holds(const struct sf_conn *l, const struct sf_conn *c);
 void tcp_req_from_conn(struct tcp_ctx *ctx, struct tcp_req *r,
                        struct sf_conn *l, struct sf_conn *tmp);
 void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,

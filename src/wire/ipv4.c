@@ -49,9 +49,11 @@ enum sf_drop sf_ipv4_parse(const uint8_t *buf, size_t len, struct sf_ipv4 *ip)
     return SF_DROP_NONE;
 }
 
-/* Writes the 20-byte header for a datagram of total length tot. DF is set:
- * we never fragment, and rely on path MTU discovery (RFC 1191). */
-void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot)
+/* Writes the 20-byte header for a datagram of total length tot carrying
+ * protocol proto. DF is set: we never fragment, and rely on path MTU
+ * discovery (RFC 1191). */
+void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot,
+                        uint8_t proto)
 {
     p[0] = 0x45;
     p[1] = ip->tos;
@@ -59,7 +61,7 @@ void wire_ipv4_emit_hdr(uint8_t *p, const struct sf_ipv4 *ip, uint16_t tot)
     wire_put16(p + 4, ip->id);
     wire_put16(p + 6, IP_DF);
     p[8] = ip->ttl ? ip->ttl : 64;
-    p[9] = SF_IPPROTO_TCP_NUM;
+    p[9] = proto;
     wire_put16(p + 10, 0);
     wire_put32(p + 12, ip->src);
     wire_put32(p + 16, ip->dst);

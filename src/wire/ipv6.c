@@ -237,15 +237,17 @@ enum sf_drop sf_ipv6_parse(const uint8_t *buf, size_t len, struct sf_ipv6 *ip)
     return SF_DROP_NONE;
 }
 
-/* The 40-byte header of RFC 8200 3, no extension headers. */
-void wire_ipv6_emit_hdr(uint8_t *p, const struct sf_ipv6 *ip, uint16_t plen)
+/* The 40-byte header of RFC 8200 3, no extension headers, next header
+ * proto. */
+void wire_ipv6_emit_hdr(uint8_t *p, const struct sf_ipv6 *ip, uint16_t plen,
+                        uint8_t proto)
 {
     /* Version 6, Traffic Class (RFC 8200 7: DSCP and the ECN field of
      * RFC 3168 in its low two bits, as IPv4's TOS byte), Flow Label. */
     wire_put32(p, (uint32_t)6 << 28 | (uint32_t)ip->tclass << 20 |
                       (ip->flow & 0xfffff));
     wire_put16(p + 4, plen);
-    p[6] = SF_IPPROTO_TCP_NUM;
+    p[6] = proto;
     p[7] = ip->hlim ? ip->hlim : 64;
     memcpy(p + 8, ip->src, 16);
     memcpy(p + 24, ip->dst, 16);

@@ -4,17 +4,24 @@
 
 #include <string.h>
 
-/* RFC 9293 3.1: the checksum covers a 96-bit pseudo-header of source and
- * destination address, zero, protocol and TCP length. */
-uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
+/* RFC 9293 3.1 (and RFC 768 for UDP): the checksum covers a 96-bit
+ * pseudo-header of source and destination address, zero, protocol and
+ * TCP (UDP) length. */
+uint32_t wire_pseudo_sum_proto(uint32_t src, uint32_t dst, size_t len,
+                               uint8_t proto)
 {
     uint8_t ph[12];
     wire_put32(ph, src);
     wire_put32(ph + 4, dst);
     ph[8] = 0;
-    ph[9] = SF_IPPROTO_TCP_NUM;
-    wire_put16(ph + 10, (uint16_t)tcplen);
+    ph[9] = proto;
+    wire_put16(ph + 10, (uint16_t)len);
     return sf_csum_add(0, ph, sizeof ph);
+}
+
+uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
+{
+    return wire_pseudo_sum_proto(src, dst, tcplen, SF_IPPROTO_TCP_NUM);
 }
 
 /* RFC 8200 8.1: over IPv6 the pseudo-header is the two 128-bit addresses,
@@ -22,16 +29,22 @@ uint32_t wire_pseudo_sum(uint32_t src, uint32_t dst, size_t tcplen)
  * "of the upper-layer protocol": 6, whatever extension headers come
  * before TCP. At the recipient the destination is the one in the IPv6
  * header (a Routing header's final destination is already there). */
-uint32_t wire_pseudo6_sum(const uint8_t src[16], const uint8_t dst[16],
-                          size_t tcplen)
+uint32_t wire_pseudo6_sum_proto(const uint8_t src[16], const uint8_t dst[16],
+                                size_t len, uint8_t proto)
 {
     uint8_t ph[8];
-    wire_put32(ph, (uint32_t)tcplen);
+    wire_put32(ph, (uint32_t)len);
     ph[4] = ph[5] = ph[6] = 0;
-    ph[7] = SF_IPPROTO_TCP_NUM;
+    ph[7] = proto;
     uint32_t sum = sf_csum_add(0, src, 16);
     sum = sf_csum_add(sum, dst, 16);
     return sf_csum_add(sum, ph, sizeof ph);
+}
+
+uint32_t wire_pseudo6_sum(const uint8_t src[16], const uint8_t dst[16],
+                          size_t tcplen)
+{
+    return wire_pseudo6_sum_proto(src, dst, tcplen, SF_IPPROTO_TCP_NUM);
 }
 
 /* The checks and fields common to both IP versions, on the len bytes of
@@ -128,7 +141,7 @@ size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
     size_t tot = SF_IPV4_HDR_MIN + tcplen;
     if (seg->len > 0xffff || tot > 0xffff || tot > cap)
         return 0;
-    wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot);
+    wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot, SF_IPPROTO_TCP_NUM);
     tcp_emit_seg(buf + SF_IPV4_HDR_MIN, seg, doff, tcplen,
                  wire_pseudo_sum(ip->src, ip->dst, tcplen));
     return tot;
@@ -144,7 +157,7 @@ size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
     if (seg->len > 0xffff || tcplen > 0xffff ||
         cap < SF_IPV6_HDR_LEN || tcplen > cap - SF_IPV6_HDR_LEN)
         return 0;
-    wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen);
+    wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen, SF_IPPROTO_TCP_NUM);
     tcp_emit_seg(buf + SF_IPV6_HDR_LEN, seg, doff, tcplen,
                  wire_pseudo6_sum(ip->src, ip->dst, tcplen));
     return SF_IPV6_HDR_LEN + tcplen;

@@ -233,8 +233,10 @@ t_sigterm() { # SIGTERM mid-transfer: FIN, every echoed byte delivered, exit 0
   wait_for 5 inns "$ns" ip route get "$SFA" || return 1
   ip netns exec "$ns" timeout 60 $KPEER stream-client $SFA 7 "$tmp/started" >"$tmp/stream.log" 2>&1 &
   local cp=$!; pids+=($cp)
-  wait_for 5 test -s "$tmp/started" || return 1
-  sleep 0.5
+  # SIGTERM once the echo flows (a fixed 0.5 s once saw no byte back yet
+  # on a loaded machine)
+  wait_for 10 grep -q receiving "$tmp/started" || return 1
+  sleep 0.2
   stop_synfin st || { echo "synfin did not exit 0"; return 1; }
   wait $cp; local rc=$?
   cat "$tmp/stream.log"; [ $rc -eq 0 ]

@@ -203,6 +203,9 @@ def stream_client(host, port, outfile):
             b = s.recv(1 << 18)
             if not b:
                 break
+            if not got:  # the test sends SIGTERM once echoed bytes flow
+                with open(outfile, "a") as f:
+                    f.write("receiving\n")
             got += b
     except OSError as e:
         print(f"stream-client: {e!r} after {len(got)} bytes")

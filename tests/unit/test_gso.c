@@ -414,6 +414,44 @@ static void test_complete(void)
 }
 
 
+/* A UDP datagram with NEEDS_CSUM whose checksum comes out at zero: it is
+ * written as 0xffff (RFC 768: a computed zero is transmitted as all ones;
+ * zero means "no checksum", and over IPv6 is invalid, RFC 8200 8.1). The
+ * tun2socks UDP relay dropped such an IPv6 datagram before (one in 65,536
+ * with offload on): this failed with 0x0000 in the field. */
+static void test_complete_udp_zero(void)
+{
+    static const uint8_t s6[16] = {0xfd, 0, 0, 0x5f, [15] = 1};
+    static const uint8_t d6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    uint8_t d[128], pl[2] = {0, 0};
+    struct sf_ipv6 ip = {0};
+    memcpy(ip.src, s6, 16);
+    memcpy(ip.dst, d6, 16);
+    struct sf_udp u = {40000, 53, pl, 2}, got;
+    /* a payload word equal to the checksum with a zero payload makes the
+     * sum come out at zero */
+    size_t len = sf_udp_emit6(d, sizeof d, &ip, &u);
+    pl[0] = d[46], pl[1] = d[47];
+    len = sf_udp_emit6(d, sizeof d, &ip, &u);
+    CHECK_EQ(get16(d + 46), 0xffff);
+    /* as the kernel hands it over: the field holds the pseudo-header sum
+     * (RFC 8200 8.1), not complemented */
+    uint8_t ph[40] = {0};
+    memcpy(ph, s6, 16);
+    memcpy(ph + 16, d6, 16);
+    ph[35] = 10, ph[39] = 17;
+    uint16_t partial = (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, 40));
+    d[46] = (uint8_t)(partial >> 8), d[47] = (uint8_t)partial;
+    struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                               .csum_start = 40, .csum_offset = 6};
+    struct gso_rx rx;
+    CHECK(gso_complete(&h, d, len, &rx));
+    CHECK_EQ(get16(d + 46), 0xffff);
+    struct sf_ipv6 ip2;
+    CHECK_EQ(sf_ipv6_parse(d, len, &ip2), SF_DROP_NONE);
+    CHECK_EQ(sf_udp6_parse(&ip2, &got), SF_DROP_NONE);
+}
+
 /* ------------------------------------------------------------- IPv6 */
 
 /* One IPv6 datagram from the wire code (fd00:5f::2 -> fd00:5f::1, flow
@@ -581,6 +619,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_cut),
     CHECK_CASE(test_merge_then_cut),
     CHECK_CASE(test_complete),
+    CHECK_CASE(test_complete_udp_zero),
     CHECK_CASE(test_v6_merge_then_cut),
     CHECK_CASE(test_v6_refusals),
     CHECK_CASE(test_v6_complete),

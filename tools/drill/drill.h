@@ -190,6 +190,9 @@ struct drill_settings {
     /* whether val[SET_MSS] came from --mtu (the device MTU, less 40) or
      * from --mss (the MSS itself): they differ over IPv6 */
     bool mss_is_mtu;
+    /* --dst_addr=foreign: inbound segments go to an address the stack
+     * does not own (DRILL_FOREIGN_IP) */
+    bool dst_foreign;
 };
 
 struct drill_script {

@@ -14,6 +14,10 @@
     {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
 #define DRILL_PEER_IP6 \
     {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}
+/* --dst_addr=foreign: an address that is not the stack's */
+#define DRILL_FOREIGN_IP 0xc6130001u /* 198.19.0.1 */
+#define DRILL_FOREIGN_IP6 \
+    {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99}
 #define DRILL_PORT 8080
 #define DRILL_PEER_PORT 40000
 #define DRILL_PEER_ISN 0xfffffc00u

@@ -20,6 +20,17 @@ struct sf_addr drill_stack_addr(const struct drill_runner *r, uint16_t port)
                ? sf_addr6(ip6, port) : sf_addr4(DRILL_STACK_IP, port);
 }
 
+/* Where inbound segments go: the stack's address, or with
+ * --dst_addr=foreign one it does not own. */
+static struct sf_addr dst_addr(const struct drill_runner *r, uint16_t port)
+{
+    static const uint8_t ip6[16] = DRILL_FOREIGN_IP6;
+    if (!r->sc->settings.dst_foreign)
+        return drill_stack_addr(r, port);
+    return r->sc->settings.ip_version == DRILL_IPV6
+               ? sf_addr6(ip6, port) : sf_addr4(DRILL_FOREIGN_IP, port);
+}
+
 struct sf_addr drill_peer_addr(const struct drill_runner *r, uint16_t port)
 {
     static const uint8_t ip6[16] = DRILL_PEER_IP6;
@@ -363,7 +374,7 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
     char why[200];
     if (!r->have_tuple) { /* a new socket under test: to the listener's
                            * port, from a peer port not used before */
-        r->local = drill_stack_addr(r, DRILL_PORT);
+        r->local = dst_addr(r, DRILL_PORT);
         r->remote = drill_peer_addr(r, (uint16_t)(DRILL_PEER_PORT +
                                                   r->defaults_used++));
         r->have_tuple = true;
@@ -685,8 +696,9 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
     }
     /* the wire's family and addresses are the script's (as packetdrill
      * checks them): a stack that answered an IPv6 segment over IPv4, or
-     * from another address, fails here */
-    struct sf_addr me = drill_stack_addr(r, 0), peer = drill_peer_addr(r, 0);
+     * from another address, fails here (--dst_addr=foreign: from that
+     * address, which is not the stack's) */
+    struct sf_addr me = dst_addr(r, 0), peer = drill_peer_addr(r, 0);
     if (!sf_addr_ip_eq(&d.src, &me) || !sf_addr_ip_eq(&d.dst, &peer)) {
         char x[SF_ADDR_STRLEN], y[SF_ADDR_STRLEN];
         snprintf(why, n, "addresses differ: %s > %s", sf_addr_ip_fmt(&d.src, x, sizeof x),

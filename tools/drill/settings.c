@@ -68,6 +68,9 @@ struct setting {
 static const char *const ip_words[] = {"ipv4", "ipv6", "ipv4-mapped-ipv6",
                                        NULL};
 static const int64_t ip_vals[] = {DRILL_IPV4, DRILL_IPV6, DRILL_IPV4_MAPPED};
+/* --dst_addr */
+static const char *const dst_words[] = {"stack", "foreign", NULL};
+static const int64_t dst_vals[] = {0, 1};
 /* the stack's congestion control, named as TCP_CONGESTION names it */
 static const char *const cc_words[] = {"cubic", "reno", NULL};
 static const int64_t cc_vals[] = {SF_CC_CUBIC, SF_CC_RENO};
@@ -162,6 +165,13 @@ static const struct setting settings[] = {
           "send buffer autotuning cap (runner's default 0: off)"),
     STACK_BOOL("rack", SET_RACK, rack, "RFC 8985 RACK (runner's default 0)"),
     STACK_BOOL("pacing", SET_PACING, pacing, "sender pacing (runner's default 0)"),
+    /* the address inbound segments are sent to: the stack's own, or one it
+     * does not own (198.19.0.1, 2001:db8::99), which only a transparent
+     * listener (IP_TRANSPARENT) takes */
+    {.name = "dst_addr", .kind = SK_WORD, .words = dst_words,
+     .vals = dst_vals, .dest = SD_RUNNER,
+     .off = offsetof(struct drill_settings, dst_foreign), .as = AS_BOOL,
+     .help = "stack (the default) or foreign: where inbound segments go"},
     STACK("mem_max", SET_MEM_MAX, mem_max, AS_U64, 0, INT64_MAX,
           "memory limit for the whole stack, bytes (0: none)"),
     STACK("mem_pressure", SET_MEM_PRESSURE, mem_pressure, AS_UINT, 1, 100,
@@ -381,6 +391,7 @@ static const struct {
     {"EWOULDBLOCK", SF_EAGAIN},
     {"AF_INET6", 10}, {"IPPROTO_IPV6", SF_IPPROTO_IPV6},
     {"IPV6_V6ONLY", SF_IPV6_V6ONLY},
+    {"IPPROTO_IP", SF_IPPROTO_IP}, {"IP_TRANSPARENT", SF_IP_TRANSPARENT},
 #define SF_X_(name, text) {#name, SF_##name},
     SF_ERROR_LIST(SF_X_)
 #undef SF_X_

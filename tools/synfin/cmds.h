@@ -12,5 +12,6 @@ int sf_cmd_connect(int argc, char **argv); /* tools/synfin/net/connect.c */
 int sf_cmd_ss(int argc, char **argv);      /* tools/synfin/net/ss.c */
 int sf_cmd_bench(int argc, char **argv);   /* tools/synfin/bench/bench.c */
 int sf_cmd_relay(int argc, char **argv);   /* tools/synfin/net/relay.c */
+int sf_cmd_tun2socks(int argc, char **argv); /* tools/synfin/t2s/tun2socks.c */
 
 #endif

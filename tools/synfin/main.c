@@ -19,6 +19,7 @@ static const struct subcmd subcmds[] = {
     {"ss", sf_cmd_ss, "list the connections of a running synfin"},
     {"bench", sf_cmd_bench, "in-memory benchmarks against Linux and lwIP"},
     {"relay", sf_cmd_relay, "join two TUN devices through impairments (a user-space netem)"},
+    {"tun2socks", sf_cmd_tun2socks, "relay every TCP flow of a TUN device through SOCKS5 or directly"},
 };
 
 static void usage(FILE *f)

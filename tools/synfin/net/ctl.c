@@ -50,19 +50,26 @@ struct ss_ctx {
     sf_time_t now;
 };
 
-static int ss_line(void *ctx, const struct sf_tcp_info *i)
+void ctl_ss_row(FILE *f, sf_time_t now, const struct sf_tcp_info *i,
+                const char *extra)
 {
-    struct ss_ctx *s = ctx;
     char l[SF_ADDR_STRLEN], r[SF_ADDR_STRLEN]; /* [IPv6]:port whole */
     sf_addr_fmt(&i->local, l, sizeof l);
     sf_addr_fmt(&i->remote, r, sizeof r);
     long long left = -1;
     if (i->timer != SF_TIMER_NONE && i->timer_expires != SF_TIME_NEVER)
-        left = i->timer_expires > s->now ? (long long)(i->timer_expires - s->now) : 0;
-    fprintf(s->f, "%s\t%s\t%s\t%u\t%u\t%s\t%lld\t%llu\t%u\t%d\n",
+        left = i->timer_expires > now ? (long long)(i->timer_expires - now) : 0;
+    fprintf(f, "%s\t%s\t%s\t%u\t%u\t%s\t%lld\t%llu\t%u\t%d%s%s\n",
             sf_state_name(i->state), l, r, i->sndq, i->rcvq,
             i->timer != SF_TIMER_NONE ? sf_timer_name(i->timer) : "-", left,
-            (unsigned long long)i->rto, i->retransmits, i->sd);
+            (unsigned long long)i->rto, i->retransmits, i->sd,
+            extra ? "\t" : "", extra ? extra : "");
+}
+
+static int ss_line(void *ctx, const struct sf_tcp_info *i)
+{
+    struct ss_ctx *s = ctx;
+    ctl_ss_row(s->f, s->now, i, NULL);
     return 0;
 }
 
@@ -149,6 +156,11 @@ void ctl_answer_one(int lfd, ctl_answer_fn answer_fn, void *ctx)
         free(out);
     }
     close(fd);
+}
+
+void ctl_answer_cli(void *ctx, const char *cmd, FILE *f)
+{
+    answer(ctx, cmd, f);
 }
 
 void ctl_serve_one(struct tun_cli *c, int lfd)

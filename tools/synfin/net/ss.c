@@ -139,13 +139,21 @@ struct row {
     long long left_ns;
     unsigned long long rto_ns;
     int sd;
+    /* synfin tun2socks adds: the flow's upstream, bytes relayed each way */
+    char via[64];
+    unsigned long long up, down;
 };
 
 static int parse_row(char *line, struct row *r)
 {
-    return sscanf(line, "%15s\t%55s\t%55s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d",
-                  r->state, r->local, r->peer, &r->sndq, &r->rcvq, r->timer,
-                  &r->left_ns, &r->rto_ns, &r->retrans, &r->sd) == 10;
+    int n = sscanf(line, "%15s\t%55s\t%55s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d"
+                   "\t%63s\t%llu\t%llu",
+                   r->state, r->local, r->peer, &r->sndq, &r->rcvq, r->timer,
+                   &r->left_ns, &r->rto_ns, &r->retrans, &r->sd, r->via, &r->up,
+                   &r->down);
+    if (n != 13)
+        r->via[0] = 0;
+    return n == 10 || n == 13;
 }
 
 /* Address column widths: 21 as ss's for IPv4, wider when an [IPv6]:port
@@ -161,22 +169,30 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
         printf("%s\n  {\"state\": \"%s\", \"local\": \"%s\", \"peer\": \"%s\", "
                "\"recv_q\": %lu, \"send_q\": %lu, \"timer\": %s%s%s, "
                "\"timer_left_ms\": %.3f, \"rto_ms\": %.3f, \"retransmits\": %lu, "
-               "\"sd\": %d}",
+               "\"sd\": %d",
                first ? "" : ",", sf_state_name((enum sf_state)s), r->local,
                r->peer, r->rcvq, r->sndq, strcmp(r->timer, "-") ? "\"" : "",
                strcmp(r->timer, "-") ? r->timer : "null",
                strcmp(r->timer, "-") ? "\"" : "",
                r->left_ns < 0 ? -1.0 : (double)r->left_ns / 1e6,
                (double)r->rto_ns / 1e6, r->retrans, r->sd);
+        if (r->via[0])
+            printf(", \"upstream\": \"%s\", \"bytes_up\": %llu, \"bytes_down\": %llu",
+                   r->via, r->up, r->down);
+        printf("}");
         return;
     }
     char timer[64] = "";
     if (strcmp(r->timer, "-"))
         snprintf(timer, sizeof timer, "timer:(%s,%.3fs,%lu)", r->timer,
                  r->left_ns < 0 ? 0.0 : (double)r->left_ns / 1e9, r->retrans);
-    printf("%-11s %-6lu %-6lu %-*s %-*s %s\n",
+    char via[128] = "";
+    if (r->via[0])
+        snprintf(via, sizeof via, "%svia:%s up:%llu down:%llu", timer[0] ? " " : "",
+                 r->via, r->up, r->down);
+    printf("%-11s %-6lu %-6lu %-*s %-*s %s%s\n",
            sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, w->local,
-           r->local, w->peer, r->peer, timer);
+           r->local, w->peer, r->peer, timer, via);
 }
 
 static const char usage_text[] =

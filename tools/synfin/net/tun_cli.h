@@ -65,5 +65,11 @@ typedef void (*ctl_answer_fn)(void *ctx, const char *cmd, FILE *f);
 void ctl_answer_one(int lfd, ctl_answer_fn answer, void *ctx);
 /* ctl_answer_one with a tun_cli's commands: ss, stats, set KEY VALUE. */
 void ctl_serve_one(struct tun_cli *c, int lfd);
+/* The answer ctl_serve_one gives (ctx: a struct tun_cli), for a command
+ * that adds its own; and one `ss` row, with extra tab-separated fields
+ * after the ten (NULL: none). */
+void ctl_answer_cli(void *ctx, const char *cmd, FILE *f);
+void ctl_ss_row(FILE *f, sf_time_t now, const struct sf_tcp_info *i,
+                const char *extra);
 
 #endif

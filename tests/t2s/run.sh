@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# synfin tun2socks against real clients and servers, in network namespaces
+# (named t2s<PID>-s and t2s<PID>-e), addresses in 198.18.0.0/15 only, every
+# wait bounded, everything created deleted by name on exit (trap).
+#
+#   server ns  veth 198.18.1.2/24 (the proxies: microsocks :1080, dante
+#              :1081 with username/password), 198.18.2.2/32 on lo (the
+#              services: python http.server :8080, iperf3 -s :5201,
+#              t2s_peer.py servers :7000-7002)
+#   engine ns  veth 198.18.1.1/24, the TUN (kernel 198.18.0.1/24), routes
+#              198.18.2.0/24 and 198.19.99.0/24 (nobody's) into the TUN;
+#              the clients run here (curl, iperf3, python, nc)
+#
+# Needs root, /dev/net/tun, ip, python3, curl, iperf3, microsocks, danted,
+# openssl (scripts/deps.sh installs them); says which is missing and fails.
+# Env: SYNFIN (binary), T2S_ONLY (a regex of case names).
+set -u
+SYNFIN=${SYNFIN:-build/synfin}
+SYNFIN=$(readlink -f "$SYNFIN")
+HERE=$(cd "$(dirname "$0")" && pwd)
+PEER="python3 $HERE/t2s_peer.py"
+ONLY=${T2S_ONLY:-.}
+S="t2s$$-s"; E="t2s$$-e"; TUN="t2s$$"; VE="t2s$$e"; VS="t2s$$s"
+tmp=$(mktemp -d /tmp/t2s.XXXXXX)
+pids=()
+passed=0; failed=0
+
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  ip netns pids "$S" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+  ip netns pids "$E" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+  ip netns del "$S" 2>/dev/null; ip netns del "$E" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+missing=()
+[ "$(id -u)" -eq 0 ] || missing+=("root")
+[ -c /dev/net/tun ] || missing+=("/dev/net/tun (modprobe tun)")
+for t in ip python3 curl iperf3 microsocks danted openssl unshare timeout sha256sum; do
+  command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
+done
+[ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "t2s: CANNOT RUN: missing: ${missing[*]}"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+ok()    { passed=$((passed+1)); echo "ok - $1"; }
+notok() {
+  failed=$((failed+1)); echo "not ok - $1"
+  for f in "$tmp"/*.log; do [ -s "$f" ] && { echo "    --- $(basename "$f")"; tail -6 "$f" | sed 's/^/    /'; }; done
+}
+check() { local name=$1; shift; [[ "$name" =~ $ONLY ]] || return 0
+  if "$@"; then ok "$name"; else notok "$name"; fi; }
+ins() { ip netns exec "$S" "$@"; }
+ine() { ip netns exec "$E" "$@"; }
+wait_for() { # SECONDS COMMAND...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+bg() { # LOG COMMAND...: in the background, remembered for cleanup
+  local log=$1; shift
+  "$@" >"$tmp/$log" 2>&1 &
+  pids+=($!)
+  LASTPID=$!
+}
+
+# ---------------------------------------------------------------- topology
+ip netns add "$S" && ip netns add "$E" || { echo "t2s: cannot create namespaces"; echo "0 passed, 1 failed"; exit 1; }
+ins ip link set lo up; ine ip link set lo up
+ip link add "$VE" netns "$E" type veth peer name "$VS" netns "$S"
+ine ip addr add 198.18.1.1/24 dev "$VE"; ine ip link set "$VE" up
+ins ip addr add 198.18.1.2/24 dev "$VS"; ins ip link set "$VS" up
+ins ip addr add 198.18.2.2/32 dev lo
+ins ip -6 addr add 2001:db8:2::2/128 dev lo
+# direct mode: marked sockets reach the services over the veth
+ine ip rule add fwmark 0x5f lookup 95 pref 100
+ine ip route add 198.18.2.0/24 via 198.18.1.2 dev "$VE" table 95
+ine ip route add unreachable 198.19.99.0/24 table 95
+
+head -c 3000000 /dev/urandom >"$tmp/file.bin"
+head -c 32000000 /dev/zero >"$tmp/big.bin"
+want=$(sha256sum <"$tmp/file.bin" | cut -c1-64)
+bg http.out ip netns exec "$S" python3 -m http.server 8080 --bind 198.18.2.2 -d "$tmp"
+bg http6.out ip netns exec "$S" python3 -m http.server 8081 --bind 2001:db8:2::2 -d "$tmp"
+bg iperf.out ip netns exec "$S" iperf3 -s -B 198.18.2.2 -p 5201
+bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
+bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
+bg st.out ip netns exec "$S" $PEER stream-server 198.18.2.2 7002
+bg sink.out ip netns exec "$S" $PEER sink-server 198.18.2.2 7003
+bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
+bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
+start_microsocks() { bg ms.out ip netns exec "$S" microsocks -i 198.18.1.2 -p 1080; MSPID=$LASTPID; }
+start_microsocks
+# dante with username/password: a user that exists only in a private mount
+# namespace's /etc/passwd and /etc/shadow (bind-mounted copies)
+cp /etc/passwd "$tmp/passwd"; cp /etc/shadow "$tmp/shadow"
+echo "t2suser:x:4242:4242::/nonexistent:/usr/sbin/nologin" >>"$tmp/passwd"
+echo "t2suser:$(openssl passwd -6 -salt t2ssalt 's3cret'):19000:0:99999:7:::" >>"$tmp/shadow"
+cat >"$tmp/danted.conf" <<EOF
+logoutput: $tmp/danted.out
+internal: 198.18.1.2 port = 1081
+external: $VS
+socksmethod: username
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
+socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
+EOF
+bg dante.log ip netns exec "$S" unshare -m sh -c "mount --bind $tmp/passwd /etc/passwd && \
+  mount --bind $tmp/shadow /etc/shadow && exec danted -f $tmp/danted.conf -p $tmp/danted.pid"
+for p in 8080 5201 7000 7001 7002 7003; do
+  wait_for 5 ins bash -c "echo >/dev/tcp/198.18.2.2/$p" || echo "t2s: server on :$p did not start"
+done
+wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1083" || echo "t2s: the silent server did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
+
+# start_engine NAME ARGS...: synfin tun2socks in the engine ns, waited for
+# until its control socket answers; then the client routes into the TUN.
+start_engine() {
+  local name=$1; shift
+  ip netns exec "$E" "$SYNFIN" tun2socks --tun "$TUN" --ctl "$tmp/$name.sock" "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  ENGINE=$!
+  pids+=("$ENGINE")
+  wait_for 5 "$SYNFIN" ss --ctl "$tmp/$name.sock" || return 1
+  [ -n "${NOROUTES:-}" ] && return 0
+  ine ip route add 198.18.2.0/24 dev "$TUN"
+  ine ip route add 198.19.99.0/24 dev "$TUN"
+  if [ -n "${WITH6:-}" ]; then
+    ine ip -6 route add 2001:db8:2::/64 dev "$TUN" && ine ip -6 route add 2001:db8:99::/64 dev "$TUN"
+  fi
+}
+# stop_engine: SIGTERM, exit 0 within the grace (2 s) and a margin
+stop_engine() {
+  kill -TERM "$ENGINE" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$ENGINE" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$ENGINE" 2>/dev/null; then kill -KILL "$ENGINE"; return 1; fi
+  wait "$ENGINE"
+}
+sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
+stat_of() { sss "$1" --stats | awk -v k="$2" '$1==k {print $2}'; }
+
+fetch_ok() { # curl the file through the tunnel, SHA-256 checked
+  rm -f "$tmp/got.bin"
+  ine timeout 20 curl -sS -o "$tmp/got.bin" http://198.18.2.2:8080/file.bin 2>"$tmp/curl.log" &&
+    [ "$(sha256sum <"$tmp/got.bin" | cut -c1-64)" = "$want" ]
+}
+fetch6_ok() { # the same over IPv6
+  rm -f "$tmp/got.bin"
+  ine timeout 20 curl -sS -o "$tmp/got.bin" "http://[2001:db8:2::2]:8081/file.bin" 2>"$tmp/curl.log" &&
+    [ "$(sha256sum <"$tmp/got.bin" | cut -c1-64)" = "$want" ]
+}
+errno_is() { # WANT HOST PORT
+  local got; got=$(ine timeout 10 $PEER errno "$2" "$3" 2>&1)
+  [ "$got" = "$1" ] || { echo "connect $2:$3: $got, want $1" >"$tmp/errno.log"; return 1; }
+}
+iperf_dir() { # ARGS: a short run each way, sane result
+  ine timeout 20 iperf3 -c 198.18.2.2 -p 5201 -t 2 -J "$@" >"$tmp/iperf.json" 2>"$tmp/iperf.log" || return 1
+  local bps
+  bps=$(python3 -c "import json;print(int(json.load(open('$tmp/iperf.json'))['end']['sum_received']['bits_per_second']))")
+  echo "iperf3 $* $((bps / 1000000)) Mbit/s" >>"$tmp/iperf.txt"
+  echo "    iperf3 ${*:-(up)}: $((bps / 1000000)) Mbit/s"
+  [ "$bps" -gt 1000000 ]
+}
+many_ok() { ine timeout 90 $PEER many 198.18.2.2 7000 1000 >"$tmp/many.log" 2>&1; }
+halfclose_ok() {
+  ine timeout 20 $PEER halfclose 198.18.2.2 7001 200000 >"$tmp/hc.log" 2>&1 || return 1
+  # nc too: it shuts its write side at stdin's end (-N) and still reads
+  local got; got=$(printf 'hello' | ine timeout 10 nc -N 198.18.2.2 7001)
+  [ "$got" = "got 5 $(printf hello | sha256sum | cut -c1-64)" ] || { echo "nc: '$got'" >"$tmp/nc.log"; return 1; }
+}
+ss_shows_flow() { # a slow flow is listed with its upstream and bytes
+  ine timeout 10 nc 198.18.2.2 7002 >/dev/null &
+  local p=$!
+  sleep 0.6
+  sss a >"$tmp/ss.log"
+  kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+  grep -qE "198.18.2.2:7002 .*via:socks5 up:0 down:[1-9]" "$tmp/ss.log"
+}
+proxy_killed() { # mid-upload: the client sees a reset, the engine lives on
+  # (a proxy that dies with bytes unread resets its connections; one that
+  # had read everything sends a FIN, which is passed on as such)
+  ine timeout 20 $PEER upload 198.18.2.2 7003 8 >"$tmp/upload.log" 2>&1 &
+  local c=$!
+  sleep 1.5
+  kill -KILL "$MSPID"
+  wait "$c"
+  sss a --stats | grep -E "t2s.(upstream_resets|client_resets|bytes_up)" >>"$tmp/upload.log"
+  grep -qE "ECONNRESET|EPIPE" "$tmp/upload.log" || return 1
+  kill -0 "$ENGINE" || return 1
+  start_microsocks
+  wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" && fetch_ok
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+slow_reader_idle() { # a client reading at 1 MB/s for 3 s, far behind the
+  # server (32 MB, more than every buffer on the way holds): the engine
+  # waits for room in the client's connection, it does not spin
+  local t0 t1 c0 c1 rc
+  t0=$(cpu_ticks "$ENGINE"); c0=$(date +%s%N)
+  ine timeout 20 curl -sS --limit-rate 1M --max-time 3 -o /dev/null http://198.18.2.2:8080/big.bin 2>"$tmp/slow.log"
+  rc=$?
+  [ "$rc" -eq 28 ] || { echo "curl: $rc, want 28 (stopped by --max-time)" >>"$tmp/slow.log"; return 1; }
+  t1=$(cpu_ticks "$ENGINE"); c1=$(date +%s%N)
+  echo "engine CPU $(( (t1 - t0) * 10 )) ms in $(( (c1 - c0) / 1000000 )) ms" >>"$tmp/slow.log"
+  sed 's/^/    /' "$tmp/slow.log" | tail -1
+  [ $(( (t1 - t0) * 10 )) -lt $(( (c1 - c0) / 1000000 / 4 )) ] # under a quarter of a core
+}
+sigterm_graceful() { # a flow open at SIGTERM gets a FIN; exit 0 in time
+  ine timeout 10 nc 198.18.2.2 7002 >"$tmp/nc-term.out" 2>"$tmp/nc-term.log" &
+  local p=$!
+  sleep 0.5
+  stop_engine || return 1
+  wait "$p"; local rc=$?
+  grep -q "line 1" "$tmp/nc-term.out" && [ "$rc" -eq 0 ] && grep -q stopped "$tmp/a.err"
+}
+
+# --------------------------------------------------------------- cases
+if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:7998=reject \
+    --host6 fd00:5f::1/64 --grace 2 --stats; then
+  check "microsocks: curl 3 MB, SHA-256" fetch_ok
+  check "microsocks: IPv6 curl 3 MB, SHA-256" fetch6_ok
+  check "IPv6 unreachable upstream: ENETUNREACH (ICMPv6)" errno_is ENETUNREACH 2001:db8:99::1 80
+  check "microsocks: iperf3 up (2 s)" iperf_dir
+  check "microsocks: iperf3 down (2 s)" iperf_dir -R
+  check "microsocks: 1000 concurrent request/response" many_ok
+  fds_back() { wait_for 5 bash -c "[ \$(ls /proc/$ENGINE/fd | wc -l) -lt 30 ]" ||
+    { echo "engine fds: $(ls /proc/$ENGINE/fd | wc -l)" >"$tmp/fds.log"; return 1; }; }
+  check "after them: the engine's descriptors back below 30" fds_back
+  # (not through microsocks: it closes both ways at the first EOF)
+  check "refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
+  check "unreachable upstream: ENETUNREACH" errno_is ENETUNREACH 198.19.99.1 80
+  check "--rule reject: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7998
+  check "synfin ss: flow with upstream and bytes" ss_shows_flow
+  check "proxy killed mid-transfer: client error, next flow fine" proxy_killed
+  check "SIGTERM: open flow ends with FIN, exit 0" sigterm_graceful
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+  grep -A30 totals "$tmp/a.err" | sed 's/^/    /' | grep -E "flows |bytes|refused|unreach|resets|clean" 
+else
+  notok "engine (microsocks) started"; cat "$tmp/a.err"
+fi
+ine ip route flush dev "$TUN" 2>/dev/null
+
+if start_engine b --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --grace 2; then
+  check "dante username/password: curl 3 MB, SHA-256" fetch_ok
+  check "dante: iperf3 down (2 s)" iperf_dir -R
+  check "dante: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
+  check "dante: half-close both ways (python, nc -N)" halfclose_ok
+  check "dante: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
+else
+  notok "engine (dante) started"; cat "$tmp/b.err"
+fi
+
+if start_engine c --proxy socks5://t2suser:wrong@198.18.1.2:1081 --grace 2; then
+  check "dante, wrong password: the client is refused" errno_is ECONNREFUSED 198.18.2.2 8080
+  check "dante, wrong password: counted" test "$(stat_of c t2s.socks_errors)" -ge 1
+  check "dante, wrong password: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
+else
+  notok "engine (dante, wrong password) started"; cat "$tmp/c.err"
+fi
+
+if start_engine d --direct --fwmark 0x5f --grace 2; then
+  check "direct (--fwmark): curl 3 MB, SHA-256" fetch_ok
+  check "direct: iperf3 up (2 s)" iperf_dir
+  check "direct: iperf3 down (2 s)" iperf_dir -R
+  check "direct: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
+  check "direct: unreachable upstream (route): EHOSTUNREACH" errno_is EHOSTUNREACH 198.19.99.1 80
+  check "direct: half-close both ways (python, nc -N)" halfclose_ok
+  check "direct: a slow reader costs the engine little CPU" slow_reader_idle
+  check "direct: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
+else
+  notok "engine (direct) started"; cat "$tmp/d.err"
+fi
+
+if start_engine e --direct --out-iface "$VE" --grace 2; then
+  check "direct (--out-iface): curl 3 MB, SHA-256" fetch_ok
+  check "direct (--out-iface): SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
+else
+  notok "engine (direct, --out-iface) started"; cat "$tmp/e.err"
+fi
+
+# hostile SOCKS servers: one answers garbage (the client is refused at
+# once), one never answers (the SYN is dropped after --connect-timeout:
+# the client times out; synfin counts it)
+if start_engine g --proxy socks5://198.18.1.2:1082 --grace 2; then
+  check "SOCKS server answering garbage: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 8080
+  check "garbage: counted as a SOCKS error" test "$(stat_of g t2s.socks_errors)" -ge 1
+  check "garbage: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (garbage SOCKS) started"; cat "$tmp/g.err"
+fi
+if start_engine h --proxy socks5://198.18.1.2:1083 --connect-timeout 1 --grace 2; then
+  times_out() { T2S_TIMEOUT=3 errno_is ETIMEDOUT "$@"; }
+  check "SOCKS server never answering: the client times out" times_out 198.18.2.2 8080
+  check "silent: counted as an upstream timeout" test "$(stat_of h t2s.up_timeout)" -ge 1
+  check "silent: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (silent SOCKS) started"; cat "$tmp/h.err"
+fi
+
+# --max-flows: beyond it a new SYN is refused; a flow that ends frees a place
+max_flows_ok() {
+  local hold=()
+  for i in 1 2 3; do
+    ine timeout 15 nc 198.18.2.2 7002 >/dev/null 2>&1 &
+    hold+=($!)
+  done
+  wait_for 5 bash -c "[ \"\$('$SYNFIN' ss --ctl $tmp/i.sock --stats | awk '\$1==\"t2s.flows_open\" {print \$2}')\" = 3 ]" || { kill "${hold[@]}"; return 1; }
+  errno_is ECONNREFUSED 198.18.2.2 7000 || { kill "${hold[@]}"; return 1; }
+  kill "${hold[@]}"; wait "${hold[@]}" 2>/dev/null
+  wait_for 5 errno_is connected 198.18.2.2 7000 && [ "$(stat_of i t2s.over_limit)" -ge 1 ]
+}
+if start_engine i --direct --fwmark 0x5f --max-flows 3 --grace 2; then
+  check "--max-flows 3: the 4th flow is refused, a place freed is taken" max_flows_ok
+  check "--max-flows: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--max-flows 3) started"; cat "$tmp/i.err"
+fi
+
+# --print-routes' recipe B (this namespace's own traffic, all of it, but
+# synfin's marked sockets) run as printed, with a default route in main
+routes_b() {
+  "$SYNFIN" tun2socks --tun "$TUN" --fwmark 0x77 --print-routes |
+    awk '/^# B\./ {b = 1; next} /^# C\./ {b = 0} b && /^ip /'
+}
+if NOROUTES=1 start_engine f --direct --fwmark 0x77 --grace 2; then
+  ine ip route add default via 198.18.1.2 dev "$VE"
+  routes_b | while read -r line; do
+    ine $line 2>>"$tmp/routes.log" || case "$line" in "ip -6"*) ;; *) echo "failed: $line" >>"$tmp/routes.log";; esac
+  done
+  routes_fetch_ok() { ! grep -q failed "$tmp/routes.log" 2>/dev/null && fetch_ok; }
+  check "--print-routes recipe B as printed: curl 3 MB, SHA-256" routes_fetch_ok
+  check "recipe B: the flow went through the engine" test "$(stat_of f t2s.bytes_down)" -ge 3000000
+  check "recipe B: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+  for p in 5200 5201; do ine ip rule del pref $p 2>/dev/null; ine ip -6 rule del pref $p 2>/dev/null; done
+  ine ip route del default 2>/dev/null
+else
+  notok "engine (recipe B) started"; cat "$tmp/f.err"
+fi
+
+check "bad proxy URL: one line, exit 2" bash -c \
+  "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
+if command -v setpriv >/dev/null; then
+  check "without CAP_NET_ADMIN: one line, exit 2" bash -c \
+    "out=\$(setpriv --bounding-set=-net_admin '$SYNFIN' tun2socks --tun x0 --direct 2>&1); \
+     [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q CAP_NET_ADMIN"
+fi
+check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
+
+# a sanitizer build reports what it found on stderr (and exits non-zero)
+check "no sanitizer reports from any engine" bash -c "! grep -l Sanitizer $tmp/*.err"
+
+# UDP (DNS through dnsmasq direct and via dante, a flood): its own script
+# and namespaces, counted here as one case so that the suite runs it
+if [[ "udp" =~ $ONLY ]] && [ -x "$HERE/udp.sh" ]; then
+  if SYNFIN="$SYNFIN" timeout 120 "$HERE/udp.sh" >"$tmp/udp.out" 2>&1; then
+    ok "UDP: tests/t2s/udp.sh ($(tail -1 "$tmp/udp.out"))"
+  else
+    notok "UDP: tests/t2s/udp.sh"; grep -v "^ok" "$tmp/udp.out" | tail -30 | sed 's/^/    /'
+  fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Clients and servers of tests/t2s/run.sh (every wait bounded).
+
+  reqresp-server HOST PORT      answers each line "ping N" with "pong N"
+  halfclose-server HOST PORT    reads to EOF, then answers "got N SHA256" and closes
+  stream-server HOST PORT       sends a line every 50 ms until the peer closes
+  sink-server HOST PORT         reads and drops until EOF
+  garbage-server HOST PORT      answers whatever comes with an HTTP error
+  silent-server HOST PORT       reads and never answers
+  upload HOST PORT SECS         sends until an error or SECS; prints the
+                                error's errno name or "completed"
+  many HOST PORT N              N connections at once, each one ping/pong;
+                                prints "ok N" when all N answered right
+  errno HOST PORT               connects; prints the errno name or "connected"
+  halfclose HOST PORT NBYTES    sends NBYTES, shuts its write side, prints
+                                the answer (the server still reaches us)
+"""
+import asyncio
+import errno
+import hashlib
+import os
+import socket
+import sys
+
+
+async def reqresp(reader, writer):
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            n = line.split()[1]
+            writer.write(b"pong " + n + b"\n")
+            await writer.drain()
+    except (ConnectionError, IndexError):
+        pass
+    writer.close()
+
+
+async def halfclose(reader, writer):
+    data = await reader.read()  # to EOF: the client's FIN came through
+    h = hashlib.sha256(data).hexdigest()
+    writer.write(b"got %d %s\n" % (len(data), h.encode()))
+    await writer.drain()
+    writer.close()
+
+
+async def stream(reader, writer):
+    try:
+        for i in range(100000):
+            writer.write(b"line %d\n" % i)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+    except ConnectionError:
+        pass
+    writer.close()
+
+
+async def sink(reader, writer):
+    try:
+        while await reader.read(65536):
+            pass
+    except ConnectionError:
+        pass
+    writer.close()
+
+
+async def garbage(reader, writer):
+    # a "SOCKS server" that answers the greeting with an HTTP error
+    await reader.read(16)
+    writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def silent(reader, writer):
+    # a "SOCKS server" that takes the greeting and never answers
+    while await reader.read(4096):
+        pass
+    writer.close()
+
+
+async def serve(handler, host, port):
+    srv = await asyncio.start_server(handler, host, int(port), backlog=4096,
+                                     reuse_address=True)
+    print("listening", flush=True)
+    async with srv:
+        await srv.serve_forever()
+
+
+async def many(host, port, n):
+    async def one(i):
+        r, w = await asyncio.open_connection(host, int(port))
+        w.write(b"ping %d\n" % i)
+        await w.drain()
+        line = await r.readline()
+        w.close()
+        return line == b"pong %d\n" % i
+    res = await asyncio.wait_for(
+        asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True), 60)
+    good = sum(1 for x in res if x is True)
+    bad = [x for x in res if x is not True][:3]
+    print("ok" if good == n else "FAILED", good, "of", n, bad)
+    return good == n
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd.endswith("-server"):
+        h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
+             "stream-server": stream, "sink-server": sink,
+             "garbage-server": garbage, "silent-server": silent}[cmd]
+        asyncio.run(serve(h, *args))
+    elif cmd == "many":
+        sys.exit(0 if asyncio.run(many(args[0], args[1], int(args[2]))) else 1)
+    elif cmd == "errno":
+        s = socket.socket(socket.AF_INET6 if ":" in args[0] else socket.AF_INET)
+        s.settimeout(float(os.environ.get("T2S_TIMEOUT", "5")))
+        try:
+            s.connect((args[0], int(args[1])))
+            print("connected")
+        except socket.timeout:
+            print("ETIMEDOUT")
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
+    elif cmd == "upload":
+        # sends until an error or SECS; prints the error's name
+        import time
+        s = socket.create_connection((args[0], int(args[1])), timeout=10)
+        end = time.monotonic() + float(args[2])
+        buf = b"x" * 65536
+        try:
+            while time.monotonic() < end:
+                s.send(buf)
+            print("completed")
+        except socket.timeout:
+            print("ETIMEDOUT")
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
+    elif cmd == "halfclose":
+        s = socket.create_connection((args[0], int(args[1])), timeout=10)
+        data = os.urandom(int(args[2]))
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        want = b"got %d %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
+        print("ok" if got == want else "FAILED: %r" % got)
+        sys.exit(0 if got == want else 1)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1041 @@
+/* synfin tun2socks' data path: one flow per TCP connection caught on the
+ * TUN device.
+ *
+ * A SYN to any address reaches the transparent listener's filter
+ * (on_syn), which holds it (SF_SYN_DEFER) while the upstream is opened: a
+ * SOCKS5 CONNECT to the SYN's destination, or a direct non-blocking
+ * connect from a socket bound to --out-iface / marked --fwmark. Then:
+ *   upstream connected       sf_syn_decide ACCEPT: the client's connect succeeds
+ *   refused (RST / REP 5)    REFUSE: the client gets a RST, ECONNREFUSED
+ *   net/host unreachable     DROP, and an ICMP destination unreachable
+ *     (ENETUNREACH, REP 3/4)  (net / host; ICMPv6 no route / address
+ *                             unreachable) quoting the client's SYN, so its
+ *                             connect fails at once with the same error
+ *   timed out (--connect-timeout, ETIMEDOUT, REP 6)
+ *                            DROP: nothing is answered; the client's SYN
+ *                             retransmissions (each a new attempt) run out
+ *                             and it sees ETIMEDOUT, as behind a black hole
+ *   anything else (proxy down, not allowed, SOCKS errors)
+ *                            REFUSE: a prompt error rather than a hang
+ * When the SYN queue is full the stack answers with SYN cookies and cannot
+ * hold the SYN: such a flow is accepted first, its upstream opened after,
+ * and an upstream failure is then a RST.
+ *
+ * The relay copies each byte once: sf_recv into a chunk that send() hands
+ * to the kernel, recv() into a chunk that sf_send queues; a chunk a sink
+ * took only part of stays with the flow (handed over, not copied) and the
+ * source is not read until it drained (backpressure: the stack's receive
+ * window closes, or the kernel socket's buffer fills). A FIN is passed on
+ * as shutdown(SHUT_WR) / sf_shutdown(SF_SHUT_WR) once everything before it
+ * went through; a reset on either side is a reset on the other (SO_LINGER
+ * 0 on close). */
+#include "t2s/t2s.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+static struct sf_stack *stk(struct t2s *t) { return t->cli.tun.st; }
+
+/* ------------------------------------------------------------ chunks */
+
+static uint8_t *chunk_get(struct t2s *t)
+{
+    if (t->npool)
+        return t->pool[--t->npool];
+    return malloc(T2S_CHUNK);
+}
+
+static void chunk_put(struct t2s *t, uint8_t *b)
+{
+    if (!b)
+        return;
+    if (t->npool < T2S_POOL_MAX)
+        t->pool[t->npool++] = b;
+    else
+        free(b);
+}
+
+/* ------------------------------------------------------- flow tables */
+
+static uint32_t addr_hash(const struct sf_addr *a)
+{
+    uint32_t h = 2166136261u ^ a->family;
+    const uint8_t *p = a->family == SF_AF_INET6 ? a->ip6 : (const uint8_t *)&a->ip;
+    size_t n = a->family == SF_AF_INET6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return (h ^ a->port) * 16777619u;
+}
+
+static unsigned slot(const struct t2s *t, const struct sf_addr *c, const struct sf_addr *d)
+{
+    return (addr_hash(c) * 31u + addr_hash(d)) & t->hmask;
+}
+
+static void hash_add(struct t2s *t, struct flow *f)
+{
+    unsigned s = slot(t, &f->client, &f->dst);
+    f->hnext = t->htab[s];
+    t->htab[s] = f;
+    f->hashed = true;
+}
+
+static void hash_del(struct t2s *t, struct flow *f)
+{
+    if (!f->hashed)
+        return;
+    for (struct flow **pp = &t->htab[slot(t, &f->client, &f->dst)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == f) {
+            *pp = f->hnext;
+            break;
+        }
+    f->hashed = false;
+}
+
+static struct flow *hash_find(struct t2s *t, const struct sf_addr *c, const struct sf_addr *d)
+{
+    for (struct flow *f = t->htab[slot(t, c, d)]; f; f = f->hnext)
+        if (sf_addr_eq(&f->client, c) && sf_addr_eq(&f->dst, d))
+            return f;
+    return NULL;
+}
+
+static void enqueue(struct t2s *t, struct flow *f)
+{
+    if (f->queued)
+        return;
+    f->queued = true;
+    f->rnext = NULL;
+    if (t->rtail)
+        t->rtail->rnext = f;
+    else
+        t->rhead = f;
+    t->rtail = f;
+}
+
+static struct flow *flow_new(struct t2s *t)
+{
+    struct flow *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->sd = f->ufd = -1;
+    f->num = ++t->next_num;
+    f->next = t->flows;
+    if (t->flows)
+        t->flows->prev = f;
+    t->flows = f;
+    t->nflows++;
+    t->ctr.flows++;
+    if (t->nflows > t->ctr.max_flows_seen)
+        t->ctr.max_flows_seen = t->nflows;
+    return f;
+}
+
+static void set_sd(struct t2s *t, struct flow *f, int sd)
+{
+    f->sd = sd;
+    if (sd >= 0 && (unsigned)sd < t->nby_sd)
+        t->by_sd[sd] = f;
+}
+
+/* Closes what the flow holds (reset: with SO_LINGER 0, so the other side
+ * gets a RST) and marks it DONE; the ready list frees it. */
+static void close_ufd(struct flow *f, bool reset)
+{
+    if (f->ufd < 0)
+        return;
+    if (reset) {
+        struct linger lg = {1, 0};
+        setsockopt(f->ufd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(f->ufd);
+    f->ufd = -1;
+}
+
+static void close_sd(struct t2s *t, struct flow *f, bool reset)
+{
+    if (f->sd < 0)
+        return;
+    if (reset) {
+        struct sf_linger lg = {1, 0};
+        sf_setsockopt(stk(t), f->sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg);
+    }
+    if ((unsigned)f->sd < t->nby_sd)
+        t->by_sd[f->sd] = NULL;
+    sf_close(stk(t), f->sd);
+    f->sd = -1;
+}
+
+static void flow_done(struct t2s *t, struct flow *f)
+{
+    close_ufd(f, false);
+    close_sd(t, f, false);
+    hash_del(t, f);
+    free(f->s5);
+    f->s5 = NULL;
+    chunk_put(t, f->up.buf);
+    chunk_put(t, f->down.buf);
+    f->up.buf = f->down.buf = NULL;
+    f->st = FL_DONE;
+    enqueue(t, f);
+}
+
+static void flow_free(struct t2s *t, struct flow *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        t->flows = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    t->nflows--;
+    free(f);
+}
+
+/* -------------------------------------------------------- the device */
+
+static void quote_syn(struct t2s *t, const uint8_t *d, size_t len, int v6, size_t l4)
+{
+    const uint8_t *th = d + l4;
+    if (len < l4 + 14 || (th[13] & (SF_SYN | SF_ACK)) != SF_SYN)
+        return;
+    uint16_t sp = (uint16_t)(th[0] << 8 | th[1]), dp = (uint16_t)(th[2] << 8 | th[3]);
+    if (v6) {
+        t->syn_src = sf_addr6(d + 8, sp);
+        t->syn_dst = sf_addr6(d + 24, dp);
+    } else {
+        uint32_t s, ds;
+        memcpy(&s, d + 12, 4);
+        memcpy(&ds, d + 16, 4);
+        t->syn_src = sf_addr4(ntohl(s), sp);
+        t->syn_dst = sf_addr4(ntohl(ds), dp);
+    }
+    size_t q = l4 + 8;
+    if (q > sizeof t->syn_quote)
+        return;
+    memcpy(t->syn_quote, d, q);
+    t->syn_quote_len = (uint8_t)q;
+}
+
+/* The device's tap: sees every datagram read before the stack does. A
+ * client's SYN is kept (its first bytes are what an ICMP error must
+ * quote: RFC 792, RFC 4443 3.1); a UDP datagram goes to the UDP relay. */
+void t2s_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir, const uint8_t *d, size_t len)
+{
+    struct t2s *t = ctx;
+    struct tun_cli *c = &t->cli;
+    if (c->pcap)
+        pcapw_write(c->pcap, c->pcap_base_real + (now - c->pcap_base_mono), d, len);
+    if (dir != SF_TUN_IN || len < 20)
+        return;
+    if ((d[0] >> 4) == 4) {
+        size_t ihl = (size_t)(d[0] & 15) * 4;
+        if (ihl >= 20 && d[9] == 6)
+            quote_syn(t, d, len, 0, ihl);
+    } else if ((d[0] >> 4) == 6 && len >= 40) {
+        if (d[6] == 6)
+            quote_syn(t, d, len, 1, 40);
+    }
+}
+
+static uint16_t csum_fold(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        s += (uint32_t)p[n - 1] << 8;
+    return s;
+}
+
+/* An ICMP destination unreachable to the client about its SYN (RFC 792:
+ * type 3, code 0 net / 1 host; RFC 4443 3.1: type 1, code 0 no route / 3
+ * address unreachable), from the SYN's destination address. Linux aborts
+ * a connect in SYN-SENT on it with ENETUNREACH / EHOSTUNREACH. Returns
+ * false without a quote of the SYN (the tap did not see it). */
+static bool send_unreach(struct t2s *t, struct flow *f, bool host)
+{
+    if (!f->quote_len)
+        return false;
+    uint8_t d[40 + 8 + sizeof f->quote];
+    size_t ql = f->quote_len, n;
+    memset(d, 0, sizeof d);
+    if (f->dst.family == SF_AF_INET6) {
+        n = 40 + 8 + ql;
+        d[0] = 0x60;
+        d[4] = (uint8_t)((8 + ql) >> 8);
+        d[5] = (uint8_t)(8 + ql);
+        d[6] = 58; /* ICMPv6 */
+        d[7] = 64;
+        memcpy(d + 8, f->dst.ip6, 16);
+        memcpy(d + 24, f->client.ip6, 16);
+        d[40] = 1;
+        d[41] = host ? 3 : 0;
+        memcpy(d + 48, f->quote, ql);
+        /* RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header. */
+        uint32_t s = csum_add(0, d + 8, 32);
+        s += (uint32_t)(8 + ql) + 58;
+        s = csum_add(s, d + 40, 8 + ql);
+        uint16_t c = csum_fold(s);
+        d[42] = (uint8_t)(c >> 8);
+        d[43] = (uint8_t)c;
+    } else {
+        n = 20 + 8 + ql;
+        d[0] = 0x45;
+        d[2] = (uint8_t)(n >> 8);
+        d[3] = (uint8_t)n;
+        d[8] = 64;
+        d[9] = 1; /* ICMP */
+        uint32_t s = htonl(f->dst.ip), dd = htonl(f->client.ip);
+        memcpy(d + 12, &s, 4);
+        memcpy(d + 16, &dd, 4);
+        uint16_t c = csum_fold(csum_add(0, d, 20));
+        d[10] = (uint8_t)(c >> 8);
+        d[11] = (uint8_t)c;
+        d[20] = 3;
+        d[21] = host ? 1 : 0;
+        memcpy(d + 28, f->quote, ql);
+        c = csum_fold(csum_add(0, d + 20, 8 + ql));
+        d[22] = (uint8_t)(c >> 8);
+        d[23] = (uint8_t)c;
+    }
+    sf_tun_output(&t->cli.tun, d, n);
+    t->ctr.icmp_sent++;
+    return true;
+}
+
+/* ------------------------------------------------- the SYN decision */
+
+static int family_bytes(const struct sf_addr *a, uint8_t out[16])
+{
+    if (a->family == SF_AF_INET6) {
+        memcpy(out, a->ip6, 16);
+        return 6;
+    }
+    uint32_t n = htonl(a->ip);
+    memcpy(out, &n, 4);
+    return 4;
+}
+
+static enum t2s_action route_of(struct t2s *t, const struct sf_addr *dst)
+{
+    uint8_t b[16];
+    int fam = family_bytes(dst, b);
+    return t2s_rule_match(&t->rules, fam, b, dst->port,
+                          t->direct ? T2S_DIRECT : T2S_PROXY, NULL);
+}
+
+/* The listener's filter: runs inside sf_stack_input, so it only decides
+ * and queues; the upstream starts from the loop (t2s_work). */
+static enum sf_syn_verdict on_syn(void *arg, const struct sf_syn_info *si)
+{
+    struct t2s *t = arg;
+    t->ctr.syns++;
+    if (t->cli.quit) {
+        t->ctr.quit_refused++;
+        return SF_SYN_REFUSE;
+    }
+    struct sf_addr dst = sf_addr_from_v4mapped(&si->local);
+    struct sf_addr cli = sf_addr_from_v4mapped(&si->remote);
+    enum t2s_action act = route_of(t, &dst);
+    if (act == T2S_REJECT) {
+        t->ctr.rejected++;
+        return SF_SYN_REFUSE;
+    }
+    if (t->nflows >= t->max_flows) {
+        t->ctr.over_limit++;
+        return SF_SYN_REFUSE;
+    }
+    /* Under SYN cookies the SYN cannot be held: accept it, and open the
+     * upstream once the handshake completes (a flooder that never
+     * completes it costs no upstream connect). */
+    if (si->cookie)
+        return SF_SYN_ACCEPT;
+    struct flow *f = flow_new(t);
+    if (!f) {
+        t->ctr.over_limit++;
+        return SF_SYN_REFUSE;
+    }
+    f->client = cli;
+    f->dst = dst;
+    f->act = act;
+    f->deferred = true;
+    f->syn_id = si->id;
+    if (t->syn_quote_len && sf_addr_eq(&t->syn_src, &cli) && sf_addr_eq(&t->syn_dst, &dst)) {
+        memcpy(f->quote, t->syn_quote, t->syn_quote_len);
+        f->quote_len = t->syn_quote_len;
+    }
+    f->st = FL_NEW;
+    hash_add(t, f);
+    enqueue(t, f);
+    return SF_SYN_DEFER;
+}
+
+int t2s_listen(struct t2s *t)
+{
+    struct sf_stack *st = stk(t);
+    static const uint8_t any[16];
+    struct sf_addr l = sf_addr6(any, 0);
+    int one = 1, sd = sf_socket(st);
+    int r = sd < 0 ? sd : sf_setsockopt(st, sd, SF_IPPROTO_IP, SF_IP_TRANSPARENT, &one, sizeof one);
+    r = r < 0 ? r : sf_bind(st, sd, &l);
+    r = r < 0 ? r : sf_listen_filter(st, sd, on_syn, t);
+    r = r < 0 ? r : sf_listen(st, sd, (int)t->max_flows);
+    if (r < 0) {
+        if (sd >= 0)
+            sf_close(st, sd);
+        return r;
+    }
+    t->lsd = sd;
+    return 0;
+}
+
+void t2s_on_wakeup(void *ctx, int sd)
+{
+    struct t2s *t = ctx;
+    if (sd == t->lsd) {
+        t->listener_ready = true;
+        return;
+    }
+    if (sd >= 0 && (unsigned)sd < t->nby_sd && t->by_sd[sd])
+        enqueue(t, t->by_sd[sd]);
+}
+
+/* ------------------------------------------------------- upstream */
+
+enum fail_kind { FAIL_REFUSED, FAIL_NET_UNREACH, FAIL_HOST_UNREACH, FAIL_TIMEOUT, FAIL_OTHER };
+
+static enum fail_kind fail_of_errno(int e)
+{
+    switch (e) {
+    case ECONNREFUSED: return FAIL_REFUSED;
+    case ENETUNREACH:
+    case ENETDOWN: return FAIL_NET_UNREACH;
+    case EHOSTUNREACH:
+    case EHOSTDOWN: return FAIL_HOST_UNREACH;
+    case ETIMEDOUT: return FAIL_TIMEOUT;
+    default: return FAIL_OTHER;
+    }
+}
+
+static enum fail_kind fail_of_socks(int err)
+{
+    switch (err) {
+    case S5_E_REFUSED: return FAIL_REFUSED;
+    case S5_E_NET_UNREACH: return FAIL_NET_UNREACH;
+    case S5_E_HOST_UNREACH: return FAIL_HOST_UNREACH;
+    case S5_E_TTL: return FAIL_TIMEOUT;
+    default: return FAIL_OTHER;
+    }
+}
+
+/* The upstream could not be opened: tell the client as the header
+ * comment says, and end the flow. REFUSE answers the held SYN as a closed
+ * port would (RFC 9293 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>),
+ * which a client's connect reports as ECONNREFUSED. */
+static void upstream_failed(struct t2s *t, struct flow *f, enum fail_kind k)
+{
+    switch (k) {
+    case FAIL_REFUSED: t->ctr.up_refused++; break;
+    case FAIL_NET_UNREACH:
+    case FAIL_HOST_UNREACH: t->ctr.up_unreach++; break;
+    case FAIL_TIMEOUT: t->ctr.up_timeout++; break;
+    default: t->ctr.up_other++; break;
+    }
+    close_ufd(f, false);
+    if (f->sd >= 0) { /* accepted already (SYN cookies): reset it */
+        close_sd(t, f, true);
+    } else if (f->deferred) {
+        enum sf_syn_verdict v = SF_SYN_REFUSE;
+        if (k == FAIL_TIMEOUT)
+            v = SF_SYN_DROP;
+        else if ((k == FAIL_NET_UNREACH || k == FAIL_HOST_UNREACH) &&
+                 send_unreach(t, f, k == FAIL_HOST_UNREACH))
+            v = SF_SYN_DROP;
+        sf_syn_decide(stk(t), f->syn_id, v);
+        f->deferred = false;
+    }
+    flow_done(t, f);
+}
+
+static int open_socket(struct t2s *t, int family)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if ((t->out_iface &&
+         setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, t->out_iface, (socklen_t)strlen(t->out_iface)) < 0) ||
+        (t->have_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &t->fwmark, sizeof t->fwmark) < 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* An upstream socket the kernel routed into our own TUN (its source is
+ * the device's address) would come back as a new flow, and that one's
+ * upstream too: refuse it, and say once how to fix the routes. */
+static bool loops_back(struct t2s *t, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return false;
+    bool loop = false;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+        loop = ntohl(s4->sin_addr.s_addr) == t->cli.host_ip;
+    } else if (ss.ss_family == AF_INET6 && t->cli.has6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        loop = !memcmp(&s6->sin6_addr, t->cli.host6, 16);
+    }
+    if (loop && !t->ctr.loops++)
+        fprintf(stderr, "synfin tun2socks: an upstream connection is routed back into %s: "
+                "refused; keep synfin's own traffic out of it with --out-iface or "
+                "--fwmark and the routes of --print-routes\n", t->cli.tun.name);
+    return loop;
+}
+
+static void upstream_start(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (f->act == T2S_PROXY) {
+        ss = t->proxy_sa;
+        sl = t->proxy_len;
+    } else {
+        struct s5_addr a;
+        memset(&a, 0, sizeof a);
+        a.atyp = f->dst.family == SF_AF_INET6 ? S5_ATYP_IPV6 : S5_ATYP_IPV4;
+        family_bytes(&f->dst, a.ip);
+        a.port = f->dst.port;
+        s5_addr_to_sa(&a, &ss, &sl);
+    }
+    f->ufd = open_socket(t, ss.ss_family);
+    if (f->ufd < 0) {
+        upstream_failed(t, f, FAIL_OTHER);
+        return;
+    }
+    f->st = FL_CONNECTING;
+    f->deadline = now + t->connect_timeout;
+    if (f->deadline < t->next_deadline)
+        t->next_deadline = f->deadline;
+    if (connect(f->ufd, (struct sockaddr *)&ss, sl) == 0) {
+        f->u_wr = true; /* at once: step it now */
+        enqueue(t, f);
+    } else if (errno != EINPROGRESS) {
+        /* the proxy's own failure is not the destination's */
+        upstream_failed(t, f, f->act == T2S_PROXY ? FAIL_OTHER : fail_of_errno(errno));
+        return;
+    }
+    if (loops_back(t, f->ufd)) {
+        upstream_failed(t, f, FAIL_OTHER);
+        return;
+    }
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = f};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, f->ufd, &ev) < 0)
+        upstream_failed(t, f, FAIL_OTHER);
+}
+
+/* Upstream (and SOCKS5) ready: let the client's handshake complete. */
+static void upstream_ready(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    free(f->s5);
+    f->s5 = NULL;
+    f->u_rd = f->u_wr = true;
+    if (f->sd >= 0) { /* accepted first (SYN cookies): the client may have sent already */
+        f->st = FL_RELAY;
+        f->deadline = 0;
+        enqueue(t, f);
+        return;
+    }
+    if (sf_syn_decide(stk(t), f->syn_id, SF_SYN_ACCEPT) < 0) {
+        /* the held SYN expired or its entry is gone */
+        f->deferred = false;
+        t->ctr.accept_timeout++;
+        flow_done(t, f);
+        return;
+    }
+    f->deferred = false;
+    f->st = FL_WAIT_ACCEPT;
+    f->deadline = now + T2S_ACCEPT_WAIT;
+    if (f->deadline < t->next_deadline)
+        t->next_deadline = f->deadline;
+}
+
+static void socks_start(struct t2s *t, struct flow *f)
+{
+    struct s5_addr a;
+    memset(&a, 0, sizeof a);
+    a.atyp = f->dst.family == SF_AF_INET6 ? S5_ATYP_IPV6 : S5_ATYP_IPV4;
+    family_bytes(&f->dst, a.ip);
+    a.port = f->dst.port;
+    f->s5 = malloc(sizeof *f->s5);
+    if (!f->s5 || s5_client_init(f->s5, S5_CMD_CONNECT, &a,
+                                 t->url.has_auth ? t->url.user : NULL, t->url.pass) < 0) {
+        upstream_failed(t, f, FAIL_OTHER);
+        return;
+    }
+    f->st = FL_SOCKS;
+}
+
+/* Drives the handshake as far as the socket allows. */
+static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    for (int k = 0; k < 8; k++) {
+        const uint8_t *p;
+        size_t n = s5_client_out(f->s5, &p);
+        if (n) {
+            ssize_t w = send(f->ufd, p, n, MSG_NOSIGNAL);
+            if (w < 0 && errno == EAGAIN) {
+                f->u_wr = false;
+                return;
+            }
+            if (w < 0) {
+                upstream_failed(t, f, FAIL_OTHER);
+                return;
+            }
+            s5_client_sent(f->s5, (size_t)w);
+            continue;
+        }
+        size_t want = s5_client_want(f->s5);
+        uint8_t buf[300];
+        if (want > sizeof buf)
+            want = sizeof buf;
+        ssize_t r = recv(f->ufd, buf, want, 0);
+        if (r < 0 && errno == EAGAIN) {
+            f->u_rd = false;
+            return;
+        }
+        int res;
+        size_t used;
+        if (r <= 0)
+            res = s5_client_eof(f->s5);
+        else
+            res = s5_client_input(f->s5, buf, (size_t)r, &used);
+        if (res == S5_DONE) {
+            upstream_ready(t, f, now);
+            return;
+        }
+        if (res < 0) {
+            t->ctr.socks_errors++;
+            upstream_failed(t, f, fail_of_socks(res));
+            return;
+        }
+    }
+    enqueue(t, f); /* more to do: next round */
+}
+
+static void connecting_step(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(f->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        upstream_failed(t, f, f->act == T2S_PROXY ? FAIL_OTHER : fail_of_errno(err));
+        return;
+    }
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    if (getpeername(f->ufd, (struct sockaddr *)&peer, &pl) < 0)
+        return; /* still connecting */
+    if (f->act == T2S_PROXY) {
+        socks_start(t, f);
+        if (f->st == FL_SOCKS)
+            socks_step(t, f, now);
+    } else {
+        upstream_ready(t, f, now);
+    }
+}
+
+void t2s_upstream_event(struct t2s *t, struct flow *f, uint32_t events)
+{
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        f->u_rd = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        f->u_wr = true;
+    enqueue(t, f);
+}
+
+/* ------------------------------------------------------------ relay */
+
+/* A reset on the client's side (or the stack gave up on it): reset the
+ * upstream too (SO_LINGER 0: the kernel's ABORT, RFC 9293 3.10.5). */
+static void client_reset(struct t2s *t, struct flow *f)
+{
+    t->ctr.client_resets++;
+    close_ufd(f, true);
+    close_sd(t, f, false);
+    flow_done(t, f);
+}
+
+/* A reset or error on the upstream: reset the client (sf_close with
+ * SO_LINGER 0 is ABORT, RFC 9293 3.10.5: a RST, the queues flushed). */
+static void upstream_reset(struct t2s *t, struct flow *f)
+{
+    t->ctr.upstream_resets++;
+    close_ufd(f, false);
+    close_sd(t, f, true);
+    flow_done(t, f);
+}
+
+/* client -> upstream. Returns false when the flow ended. After our FIN
+ * went upstream on SIGTERM (u_shut before the client's own), what the
+ * client still sends is read and dropped until its FIN. */
+static bool relay_up(struct t2s *t, struct flow *f, bool *more)
+{
+    int k;
+    for (k = 0; k < 16; k++) {
+        if (f->up.buf) {
+            ssize_t n = send(f->ufd, f->up.buf + f->up.off, f->up.len - f->up.off, MSG_NOSIGNAL);
+            if (n < 0 && errno != EAGAIN) {
+                upstream_reset(t, f);
+                return false;
+            }
+            if (n > 0)
+                f->up.off += (uint32_t)n;
+            if (f->up.off < f->up.len) {
+                f->u_wr = false;
+                break;
+            }
+            chunk_put(t, f->up.buf);
+            f->up.buf = NULL;
+        }
+        if (f->c_eof || (!f->u_wr && !f->u_shut))
+            break;
+        uint8_t *b = chunk_get(t);
+        if (!b)
+            break;
+        long n = sf_recv(stk(t), f->sd, b, T2S_CHUNK, 0);
+        if (n <= 0) {
+            chunk_put(t, b);
+            if (n == SF_EAGAIN)
+                break;
+            if (n == 0) {
+                f->c_eof = true;
+                break;
+            }
+            client_reset(t, f);
+            return false;
+        }
+        if (f->u_shut) {
+            chunk_put(t, b);
+            continue;
+        }
+        f->up_bytes += (uint64_t)n;
+        t->ctr.bytes_up += (uint64_t)n;
+        ssize_t w = send(f->ufd, b, (size_t)n, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN) {
+            chunk_put(t, b);
+            upstream_reset(t, f);
+            return false;
+        }
+        if (w == n) {
+            chunk_put(t, b);
+            continue;
+        }
+        f->up = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
+        f->u_wr = false;
+        break;
+    }
+    if (k == 16)
+        *more = true; /* stopped by the round limit, not by a lack of data */
+    /* RFC 9293 3.10.7.4 eighth step: the client's FIN means it "will send
+     * no more"; shutdown(SHUT_WR) says the same upstream (a CLOSE there,
+     * 3.10.4, after the data queued before it). */
+    if ((f->c_eof || t->cli.quit) && !f->up.buf && !f->u_shut) {
+        shutdown(f->ufd, SHUT_WR); /* the client's FIN (or ours), passed on */
+        f->u_shut = true;
+    }
+    return true;
+}
+
+/* Room in the connection's send buffer: recv() no more than fits, so a
+ * chunk is rarely left over. */
+static size_t send_room(struct t2s *t, struct flow *f)
+{
+    struct sf_tcp_info i;
+    if (sf_tcp_info(stk(t), f->sd, &i) < 0)
+        return T2S_CHUNK;
+    size_t room = i.sndbuf > i.sndq ? i.sndbuf - i.sndq : 0;
+    return room < T2S_CHUNK ? room : T2S_CHUNK;
+}
+
+/* upstream -> client; after our FIN to the client on SIGTERM, what the
+ * upstream still sends is read and dropped until its EOF. */
+static bool relay_down(struct t2s *t, struct flow *f, bool *more)
+{
+    int k;
+    for (k = 0; k < 16; k++) {
+        if (f->down.buf) {
+            long n = sf_send(stk(t), f->sd, f->down.buf + f->down.off, f->down.len - f->down.off, 0);
+            if (n < 0 && n != SF_EAGAIN) {
+                client_reset(t, f);
+                return false;
+            }
+            if (n > 0)
+                f->down.off += (uint32_t)n;
+            if (f->down.off < f->down.len)
+                break; /* the stack's wakeup says when there is room */
+            chunk_put(t, f->down.buf);
+            f->down.buf = NULL;
+        }
+        if (f->u_eof || !f->u_rd)
+            break;
+        size_t room = f->c_shut ? T2S_CHUNK : send_room(t, f);
+        if (room == 0)
+            break;
+        uint8_t *b = chunk_get(t);
+        if (!b)
+            break;
+        ssize_t n = recv(f->ufd, b, room, 0);
+        if (n <= 0) {
+            chunk_put(t, b);
+            if (n < 0 && errno == EAGAIN) {
+                f->u_rd = false;
+                break;
+            }
+            if (n == 0) {
+                f->u_eof = true;
+                break;
+            }
+            upstream_reset(t, f);
+            return false;
+        }
+        if (f->c_shut) {
+            chunk_put(t, b);
+            continue;
+        }
+        f->down_bytes += (uint64_t)n;
+        t->ctr.bytes_down += (uint64_t)n;
+        long w = sf_send(stk(t), f->sd, b, (size_t)n, 0);
+        if (w < 0 && w != SF_EAGAIN) {
+            chunk_put(t, b);
+            client_reset(t, f);
+            return false;
+        }
+        if (w == n) {
+            chunk_put(t, b);
+            continue;
+        }
+        f->down = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
+        break;
+    }
+    if (k == 16)
+        *more = true;
+    /* RFC 9293 3.10.4 CLOSE: the FIN follows the data already queued. */
+    if ((f->u_eof || t->cli.quit) && !f->down.buf && !f->c_shut) {
+        sf_shutdown(stk(t), f->sd, SF_SHUT_WR); /* the upstream's EOF (or ours), passed on */
+        f->c_shut = true;
+    }
+    return true;
+}
+
+static void relay(struct t2s *t, struct flow *f)
+{
+    bool more = false;
+    if (!relay_up(t, f, &more) || !relay_down(t, f, &more))
+        return;
+    if (f->u_shut && f->c_shut && f->c_eof && f->u_eof) {
+        /* Both FINs passed on: what the stack still holds it sends on its
+         * own after the close. */
+        t->ctr.closed_clean++;
+        flow_done(t, f);
+        return;
+    }
+    /* Stopped by the round limit, not by a lack of data or room: go on in
+     * the next round (a flow waiting for room waits for an epoll event or
+     * the stack's wakeup instead). */
+    if (more)
+        enqueue(t, f);
+}
+
+/* ----------------------------------------------------------- accept */
+
+static void accept_all(struct t2s *t, sf_time_t now)
+{
+    t->listener_ready = false;
+    for (int k = 0; k < 256; k++) {
+        int sd = sf_accept(stk(t), t->lsd, NULL);
+        if (sd < 0)
+            return;
+        struct sf_addr l, r;
+        sf_getsockname(stk(t), sd, &l);
+        sf_getpeername(stk(t), sd, &r);
+        l = sf_addr_from_v4mapped(&l);
+        r = sf_addr_from_v4mapped(&r);
+        tun_cli_sockopts(&t->cli, sd);
+        struct flow *f = hash_find(t, &r, &l);
+        if (f && f->sd < 0) {
+            hash_del(t, f);
+            set_sd(t, f, sd);
+            if (f->st == FL_WAIT_ACCEPT) {
+                f->st = FL_RELAY;
+                f->deadline = 0;
+            }
+            enqueue(t, f);
+            continue;
+        }
+        /* Not held first: accepted under SYN cookies. */
+        if (t->cli.quit || t->nflows >= t->max_flows || !(f = flow_new(t))) {
+            struct sf_linger lg = {1, 0};
+            sf_setsockopt(stk(t), sd, SF_SOL_SOCKET, SF_SO_LINGER, &lg, sizeof lg);
+            sf_close(stk(t), sd);
+            t->ctr.over_limit++;
+            continue;
+        }
+        t->ctr.cookie_flows++;
+        f->client = r;
+        f->dst = l;
+        f->act = route_of(t, &l);
+        set_sd(t, f, sd);
+        f->st = FL_NEW;
+        (void)now;
+        enqueue(t, f);
+    }
+    t->listener_ready = true; /* more than one round's worth */
+}
+
+/* ------------------------------------------------------------- work */
+
+static void flow_step(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    switch (f->st) {
+    case FL_NEW:
+        upstream_start(t, f, now);
+        break;
+    case FL_CONNECTING:
+        if (f->u_wr || f->u_rd)
+            connecting_step(t, f, now);
+        break;
+    case FL_SOCKS:
+        socks_step(t, f, now);
+        break;
+    case FL_WAIT_ACCEPT:
+        break;
+    case FL_RELAY:
+        relay(t, f);
+        break;
+    case FL_DONE:
+        break;
+    }
+}
+
+static void deadlines(struct t2s *t, sf_time_t now)
+{
+    if (now < t->next_deadline)
+        return;
+    t->next_deadline = SF_TIME_NEVER;
+    for (struct flow *f = t->flows; f; f = f->next) {
+        if (!f->deadline || f->st == FL_DONE || f->st == FL_RELAY)
+            continue;
+        if (f->deadline <= now) {
+            f->deadline = 0;
+            if (f->st == FL_WAIT_ACCEPT) {
+                t->ctr.accept_timeout++;
+                flow_done(t, f);
+            } else {
+                upstream_failed(t, f, FAIL_TIMEOUT);
+            }
+        } else if (f->deadline < t->next_deadline) {
+            t->next_deadline = f->deadline;
+        }
+    }
+}
+
+sf_time_t t2s_work(struct t2s *t, sf_time_t now)
+{
+    if (t->listener_ready && t->lsd >= 0)
+        accept_all(t, now);
+    deadlines(t, now);
+    /* One pass over what is queued now; what queues itself again runs in
+     * the next round (after the device was read again). */
+    struct flow *end = t->rtail;
+    while (t->rhead) {
+        struct flow *f = t->rhead;
+        bool last = f == end;
+        t->rhead = f->rnext;
+        if (!t->rhead)
+            t->rtail = NULL;
+        f->queued = false;
+        if (f->st == FL_DONE)
+            flow_free(t, f);
+        else
+            flow_step(t, f, now);
+        if (last)
+            break;
+    }
+    if (t->rhead || t->listener_ready)
+        return now;
+    return t->next_deadline;
+}
+
+/* ------------------------------------------------------------ the end */
+
+void t2s_quit(struct t2s *t)
+{
+    if (t->lsd >= 0) {
+        sf_close(stk(t), t->lsd);
+        t->lsd = -1;
+    }
+    for (struct flow *f = t->flows; f; f = f->next) {
+        if (f->st == FL_DONE)
+            continue;
+        if (f->st != FL_RELAY) {
+            upstream_failed(t, f, FAIL_OTHER);
+            continue;
+        }
+        /* FIN both ways once what is buffered went through (relay_up,
+         * relay_down see cli.quit). */
+        enqueue(t, f);
+    }
+}
+
+void t2s_abort_all(struct t2s *t)
+{
+    for (struct flow *f = t->flows; f; f = f->next) {
+        if (f->st == FL_DONE)
+            continue;
+        if (f->deferred) {
+            sf_syn_decide(stk(t), f->syn_id, SF_SYN_REFUSE);
+            f->deferred = false;
+        }
+        close_ufd(f, true);
+        close_sd(t, f, true);
+        flow_done(t, f);
+    }
+}
+
+void t2s_free_all(struct t2s *t)
+{
+    while (t->flows) {
+        struct flow *f = t->flows;
+        close_ufd(f, false);
+        free(f->s5);
+        free(f->up.buf);
+        free(f->down.buf);
+        t->flows = f->next;
+        free(f);
+    }
+    t->nflows = 0;
+    while (t->npool)
+        free(t->pool[--t->npool]);
+}
