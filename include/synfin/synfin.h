@@ -56,7 +56,9 @@ typedef uint64_t sf_time_t; /* nanoseconds */
     X(EINPROGRESS, "operation now in progress")                              \
     X(EDESTADDRREQ, "destination address required")                          \
     X(EMSGSIZE, "message too long")                                          \
-    X(ENOENT, "no such connection")
+    X(ENOENT, "no such connection")                                          \
+    X(EHOSTUNREACH, "no route to host")                                      \
+    X(EACCES, "permission denied")
 
 enum sf_error {
     SF_OK = 0,
@@ -119,7 +121,8 @@ const char *sf_state_ss_filter(enum sf_state s);  /* "syn-sent" (ss's filter) */
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
     X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
     X(LISTENER_CLOSED, "listening socket closed")                           \
-    X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")
+    X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")              \
+    X(ICMP_ERROR, "ICMP hard error while opening (RFC 9293 3.9.2.2)")
 
 enum sf_cause {
 #define SF_X_(name, text) SF_CAUSE_##name,
@@ -205,8 +208,8 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(IP6_FRAGMENT, "IPv6: fragment (not reassembled)")                      \
     X(IP6_PROTO, "IPv6: not TCP")                                            \
     X(IP6_ADDR, "IPv6: not addressed to this stack")                        \
-    X(ICMP_BAD, "ICMP too big: bad checksum, short, or not our segment")     \
-    X(ICMP_NOT_IN_FLIGHT, "ICMP too big: quoted segment not in flight")      \
+    X(ICMP_BAD, "ICMP error: bad checksum, short, or no connection of ours") \
+    X(ICMP_NOT_IN_FLIGHT, "ICMP error: quoted segment not in flight")        \
     X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")
 
 enum sf_drop {
@@ -299,7 +302,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(PACING_WAITS, "times data waited for the pacing timer")               \
     X(BUF_ALLOCS, "socket buffer storages allocated (not reused from the cache)") \
     X(BUF_GROWS, "socket buffer storages grown (copied into a larger one)")  \
-    X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)")
+    X(PMTU_LOWERED, "path MTU lowered by ICMP too big (RFC 1191, RFC 8201)") \
+    X(ICMP_SOFT_ERRORS, "ICMP soft errors noted (reported if the conn. times out)") \
+    X(ICMP_HARD_ABORTS, "opens aborted by an ICMP hard error (RFC 9293 3.9.2.2)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -719,6 +724,31 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
 int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx);
+
+/* ------------------------------------------------- local addresses */
+
+/* A stack owns any number of local addresses of either family: cfg.addr
+ * and cfg.addr6 (when set) are the first of their family, and these add
+ * and remove others at run time (port ignored). A datagram to an address
+ * the stack does not own is dropped (IP_ADDR, IP6_ADDR); sf_bind takes an
+ * owned address or the unspecified one (SF_EADDRNOTAVAIL otherwise); a
+ * listener on the unspecified address takes every owned address of its
+ * family (both, dual-stack); connect() from an unbound socket (or one
+ * bound to the unspecified address) leaves from the first owned address
+ * of the remote's family.
+ * sf_stack_addr_add: 0, SF_EINVAL (unspecified, multicast, broadcast,
+ * loopback or IPv4-mapped: not a host's unicast address), SF_EADDRINUSE
+ * (owned already) or SF_ENOMEM.
+ * sf_stack_addr_del: 0 or SF_EADDRNOTAVAIL (not owned). Connections and
+ * sockets bound to the address stay, as on Linux: what they send still
+ * leaves from it, but what arrives for it is dropped from then on, so
+ * they end by their own timeouts (or their application's close). */
+int sf_stack_addr_add(struct sf_stack *st, const struct sf_addr *a);
+int sf_stack_addr_del(struct sf_stack *st, const struct sf_addr *a);
+/* Copies up to max owned addresses into out (in order: added first,
+ * first); returns how many the stack owns. */
+size_t sf_stack_addrs(const struct sf_stack *st, struct sf_addr *out,
+                      size_t max);
 
 #ifdef __cplusplus
 }

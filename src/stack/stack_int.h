@@ -39,6 +39,10 @@ struct sf_stack {
     struct wheel_timer tw_timer; /* armed at tw_head's expiry: TK_TW */
     struct sf_hash listeners; /* by local port, chained on hnext */
     struct sf_port_use *ports[256]; /* port >> 8, then port & 0xff */
+    /* owned local addresses, port 0, in the order added (cfg.addr and
+     * cfg.addr6 first) */
+    struct sf_addr *addrs;
+    size_t naddrs, addrs_cap;
 };
 
 /* stack.c */
@@ -47,6 +51,11 @@ struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst);
 bool stack_has_addr6(const struct sf_stack_cfg *cfg);
+/* Does the stack own a's address (port ignored)? */
+bool stack_addr_owned(const struct sf_stack *st, const struct sf_addr *a);
+/* The first owned address of a family (SF_AF_*), or NULL. */
+const struct sf_addr *stack_addr_first(const struct sf_stack *st,
+                                       int family);
 /* icmp.c: an ICMP / ICMPv6 datagram to this stack; true if it was a
  * "too big" message (acted on, or dropped and counted), false if it is
  * to be dropped as not TCP */
