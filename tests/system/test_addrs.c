@@ -453,6 +453,225 @@ static void test_listen_v4_and_v6only(void)
     teardown();
 }
 
+/* ------------------------------------------- bad input (issue 11) */
+
+static void put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+
+static uint32_t get16(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
+/* An ICMP (IPv4) or ICMPv6 error of type and code from a router to the
+ * sender of datagram d, quoting d (its IP header and 8 bytes of TCP; as
+ * much as fits for IPv6). Returns its length. */
+static size_t icmp_error(const uint8_t *d, size_t len, int type, int code,
+                         uint8_t *m)
+{
+    if (d[0] >> 4 == 6) {
+        size_t q = len < 1280 - 48 ? len : 1280 - 48, n = 8 + q;
+        memset(m, 0, 48);
+        m[0] = 0x60, put16(m + 4, (uint32_t)n), m[6] = 58, m[7] = 64;
+        struct sf_addr r = a6(9, 0xfe, 0);
+        memcpy(m + 8, r.ip6, 16);
+        memcpy(m + 24, d + 8, 16); /* to the datagram's source */
+        uint8_t *i = m + 40;
+        i[0] = (uint8_t)type, i[1] = (uint8_t)code;
+        memcpy(i + 8, d, q);
+        uint8_t ph[40] = {0};
+        memcpy(ph, m + 8, 32);
+        put16(ph + 34, (uint32_t)n), ph[39] = 58;
+        put16(i + 2, sf_csum_fold(sf_csum_add(sf_csum_add(0, ph, 40), i, n)));
+        return 40 + n;
+    }
+    size_t ihl = 4u * (d[0] & 15), n = 8 + ihl + 8;
+    memset(m, 0, 28);
+    m[0] = 0x45, put16(m + 2, (uint32_t)(20 + n)), m[8] = 64, m[9] = 1;
+    put16(m + 12, 0xc612), put16(m + 14, 0x09fe);
+    memcpy(m + 16, d + 12, 4);
+    put16(m + 10, sf_csum_fold(sf_csum_add(0, m, 20)));
+    uint8_t *i = m + 20;
+    i[0] = (uint8_t)type, i[1] = (uint8_t)code;
+    memcpy(i + 8, d, ihl + 8);
+    put16(i + 2, sf_csum_fold(sf_csum_add(0, i, n)));
+    return 20 + n;
+}
+
+/* Re-checksums an ICMP message after the test changed its quote. */
+static void icmp_resum(uint8_t *m, size_t len)
+{
+    if (m[0] >> 4 == 6) {
+        uint8_t *i = m + 40;
+        size_t n = len - 40;
+        put16(i + 2, 0);
+        uint8_t ph[40] = {0};
+        memcpy(ph, m + 8, 32);
+        put16(ph + 34, (uint32_t)n), ph[39] = 58;
+        put16(i + 2, sf_csum_fold(sf_csum_add(sf_csum_add(0, ph, 40), i, n)));
+        return;
+    }
+    uint8_t *i = m + 20;
+    put16(i + 2, 0);
+    put16(i + 2, sf_csum_fold(sf_csum_add(0, i, len - 20)));
+}
+
+/* What must not change: a connection's state and sequence space, its
+ * pending error, and the silence of the stack. */
+struct snap {
+    struct sf_tcp_info info;
+    uint64_t drops;
+};
+
+static struct snap snap_of(int h, int sd)
+{
+    struct snap s;
+    CHECK_EQ(sf_tcp_info(st[h], sd, &s.info), 0);
+    s.drops = sf_stack_counters(st[h])->c[SF_CTR_DROPS];
+    return s;
+}
+
+static void check_unchanged(int h, int sd, const struct snap *before,
+                            uint64_t more_drops)
+{
+    struct snap now_ = snap_of(h, sd);
+    CHECK_EQ(now_.info.state, before->info.state);
+    CHECK_EQ(now_.info.snd_una, before->info.snd_una);
+    CHECK_EQ(now_.info.snd_nxt, before->info.snd_nxt);
+    CHECK_EQ(now_.info.rcv_nxt, before->info.rcv_nxt);
+    CHECK_EQ(now_.info.snd_mss, before->info.snd_mss);
+    CHECK_EQ(now_.info.error, before->info.error);
+    CHECK_EQ(now_.drops, before->drops + more_drops);
+    CHECK_EQ(w.n, 0);
+}
+
+/* Two connections from host 0 to host 1 of family v6 (or IPv4), each
+ * with `len` bytes of data sent by host 0 and not yet delivered (left in
+ * the wire's queue, then taken out into dgram[]). */
+static void two_conns(bool v6, int sd[2], uint8_t dgram[2][1600],
+                      size_t dlen[2], int *accepted)
+{
+    struct sf_addr any = v6 ? sf_addr6((uint8_t[16]){0}, 80)
+                            : sf_addr4(0, 80);
+    int l = listener(1, &any, true);
+    struct sf_addr srv = v6 ? a6(1, 1, 80) : a4(1, 1, 80);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(connect_to(&srv, &sd[i]), 0);
+        int a = sf_accept(st[1], l, NULL);
+        CHECK(a >= 0);
+        if (i == 0)
+            *accepted = a;
+    }
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(sf_send(st[0], sd[i], "data", 4, 0), 4);
+        CHECK_EQ(w.n, 1);
+        memcpy(dgram[i], w.q[0].buf, dlen[i] = w.q[0].len);
+        w.n = 0;
+    }
+}
+
+/* Issue 11's bad input, IPv6 and IPv4: a source that must never appear
+ * (multicast; IPv4-mapped on the wire), a destination that must never
+ * appear (unspecified; IPv4-mapped), and ICMP errors quoting garbage or
+ * another connection's segment: dropped, counted, no state change. */
+static void bad_input(bool v6)
+{
+    setup();
+    int sd[2];
+    uint8_t d[2][1600], m[1600], x[1600];
+    size_t dl[2];
+    int acc = -1;
+    two_conns(v6, sd, d, dl, &acc);
+    struct snap s0 = snap_of(0, sd[0]), s1 = snap_of(0, sd[1]);
+    const struct sf_counters *k = sf_stack_counters(st[1]);
+
+    /* at host 1 (the receiver of d[0]): forged sources and destinations */
+    struct { int off; uint8_t bytes[16]; enum sf_drop why; } v6cases[] = {
+        {8, {0xff, 0x02, [15] = 1}, SF_DROP_IP6_BAD_SRC},      /* mcast */
+        {8, {[10] = 0xff, [11] = 0xff, 198, 18, 0, 1}, SF_DROP_IP6_BAD_SRC},
+        {24, {0}, SF_DROP_IP6_BAD_DST},                         /* :: */
+        {24, {[10] = 0xff, [11] = 0xff, 198, 18, 1, 1}, SF_DROP_IP6_BAD_DST},
+    };
+    struct { int off; uint32_t ip; enum sf_drop why; } v4cases[] = {
+        {12, 0xe0000001u, SF_DROP_IP_BAD_SRC}, /* 224.0.0.1 source */
+        {12, 0xffffffffu, SF_DROP_IP_BAD_SRC}, /* broadcast source */
+        {16, 0, SF_DROP_IP_ADDR},              /* 0.0.0.0: not ours */
+    };
+    struct snap r = snap_of(1, acc); /* d[0]'s connection there */
+    size_t ncases = v6 ? 4 : 3;
+    for (size_t i = 0; i < ncases; i++) {
+        memcpy(x, d[0], dl[0]);
+        enum sf_drop why;
+        if (v6) {
+            memcpy(x + v6cases[i].off, v6cases[i].bytes, 16);
+            why = v6cases[i].why;
+        } else {
+            uint32_t ip = v4cases[i].ip;
+            x[v4cases[i].off] = (uint8_t)(ip >> 24);
+            x[v4cases[i].off + 1] = (uint8_t)(ip >> 16);
+            x[v4cases[i].off + 2] = (uint8_t)(ip >> 8);
+            x[v4cases[i].off + 3] = (uint8_t)ip;
+            put16(x + 10, 0);
+            put16(x + 10, sf_csum_fold(sf_csum_add(0, x, 20)));
+            why = v4cases[i].why;
+        }
+        uint64_t before = k->drops[why];
+        sf_stack_input(st[1], now, x, dl[0]);
+        CHECK_EQ(k->drops[why], before + 1);
+        check_unchanged(1, acc, &r, i + 1);
+    }
+
+    /* at host 0 (the sender of d[0], d[1], both in flight): ICMP port
+     * unreachable quoting garbage */
+    const struct sf_counters *k0 = sf_stack_counters(st[0]);
+    int type = v6 ? 1 : 3, code = v6 ? 4 : 3;
+    size_t ml = icmp_error(d[0], dl[0], type, code, m);
+    size_t q = v6 ? 48 : 28; /* the quoted IP header */
+    uint64_t bad = k0->drops[SF_DROP_ICMP_BAD];
+    memcpy(x, m, ml);
+    x[q] ^= 0x30; /* the quoted IP version: neither 4 nor 6 */
+    icmp_resum(x, ml);
+    sf_stack_input(st[0], now, x, ml);
+    CHECK_EQ(k0->drops[SF_DROP_ICMP_BAD], bad + 1);
+    memcpy(x, m, ml);
+    put16(x + q + (v6 ? 40 : 20), 1); /* a source port of nobody's */
+    icmp_resum(x, ml);
+    sf_stack_input(st[0], now, x, ml);
+    CHECK_EQ(k0->drops[SF_DROP_ICMP_BAD], bad + 2);
+    memcpy(x, m, ml);
+    x[q + (v6 ? 8 + 15 : 12 + 3)] ^= 0x40; /* from an address not ours */
+    icmp_resum(x, ml);
+    sf_stack_input(st[0], now, x, ml);
+    CHECK_EQ(k0->drops[SF_DROP_ICMP_BAD], bad + 3);
+    memcpy(x, m, ml);
+    x[ml - 1] ^= 1; /* a bad ICMP checksum */
+    sf_stack_input(st[0], now, x, ml);
+    CHECK_EQ(k0->drops[SF_DROP_ICMP_BAD], bad + 4);
+    /* quoting another connection's segment: d[0]'s sequence number under
+     * the ports of connection 1 */
+    uint64_t nif = k0->drops[SF_DROP_ICMP_NOT_IN_FLIGHT];
+    memcpy(x, m, ml);
+    memcpy(x + q + (v6 ? 40 : 20), d[1] + (v6 ? 40 : 20), 4);
+    CHECK(get16(x + q + (v6 ? 40 : 20)) != get16(d[0] + (v6 ? 40 : 20)));
+    icmp_resum(x, ml);
+    sf_stack_input(st[0], now, x, ml);
+    CHECK_EQ(k0->drops[SF_DROP_ICMP_NOT_IN_FLIGHT], nif + 1);
+    check_unchanged(0, sd[0], &s0, 5);
+    check_unchanged(0, sd[1], &s1, 5);
+    CHECK_EQ(k0->c[SF_CTR_ICMP_SOFT_ERRORS], 0u);
+    /* and the genuine one is taken: noted as a soft error (synchronized:
+     * RFC 5461 4), no state change either */
+    sf_stack_input(st[0], now, m, ml);
+    CHECK_EQ(k0->c[SF_CTR_ICMP_SOFT_ERRORS], 1u);
+    check_unchanged(0, sd[0], &s0, 5);
+    teardown();
+}
+
+static void test_bad_input6(void) { bad_input(true); }
+static void test_bad_input4(void) { bad_input(false); }
+
 int main(int argc, char **argv);
 static const struct check_case cases[] = {
     CHECK_CASE(test_add_del),
@@ -463,5 +682,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_del_leaves_connections),
     CHECK_CASE(test_bind_conflicts),
     CHECK_CASE(test_listen_v4_and_v6only),
+    CHECK_CASE(test_bad_input6),
+    CHECK_CASE(test_bad_input4),
 };
 int main(int argc, char **argv) { return CHECK_MAIN(argc, argv, cases); }
