@@ -431,6 +431,38 @@ static void test_bind_conflicts(void)
     teardown();
 }
 
+/* RFC 9293 3.6.1 (MUST-13) and RFC 6056: a connection is unique by its
+ * 4-tuple, not by its local port: two sockets bound (SO_REUSEADDR) to one
+ * local address and port connect to two different remotes; a third to a
+ * remote already served is refused (EADDRNOTAVAIL, as Linux). */
+static void test_port_per_tuple(void)
+{
+    setup();
+    struct sf_addr r1 = a4(1, 1, 80), r2 = a4(1, 2, 80), me = a4(0, 1, 5000);
+    CHECK_EQ(sf_stack_addr_add(st[1], &r2), 0);
+    struct sf_addr any = sf_addr4(0, 80);
+    int l = listener(1, &any, false);
+    int on = 1, s[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = sf_socket(st[0]);
+        CHECK_EQ(sf_setsockopt(st[0], s[i], SF_SOL_SOCKET, SF_SO_REUSEADDR,
+                               &on, sizeof on), 0);
+        CHECK_EQ(sf_bind(st[0], s[i], &me), 0);
+    }
+    CHECK_EQ(sf_connect(st[0], s[0], &r1), SF_EINPROGRESS);
+    CHECK_EQ(sf_connect(st[0], s[1], &r2), SF_EINPROGRESS);
+    CHECK_EQ(sf_connect(st[0], s[2], &r1), SF_EADDRNOTAVAIL);
+    run(now + SF_SEC);
+    CHECK_EQ(sf_connect(st[0], s[0], &r1), 0);
+    CHECK_EQ(sf_connect(st[0], s[1], &r2), 0);
+    for (int i = 0; i < 2; i++) {
+        struct sf_addr peer;
+        CHECK(sf_accept(st[1], l, &peer) >= 0);
+        CHECK_EQ(peer.port, 5000);
+    }
+    teardown();
+}
+
 /* An IPv4 listener and an IPV6_V6ONLY one on one port, the usual pair of
  * a server without dual-stack sockets: each takes its family. */
 static void test_listen_v4_and_v6only(void)
@@ -682,6 +714,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_del_leaves_connections),
     CHECK_CASE(test_bind_conflicts),
     CHECK_CASE(test_listen_v4_and_v6only),
+    CHECK_CASE(test_port_per_tuple),
     CHECK_CASE(test_bad_input6),
     CHECK_CASE(test_bad_input4),
 };
