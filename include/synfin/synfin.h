@@ -428,7 +428,8 @@ struct sf_stack;
 enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
 
 struct sf_stack_cfg {
-    uint32_t addr; /* this stack's IPv4 address, host order */
+    uint32_t addr; /* this stack's (first) IPv4 address, host order; more
+                    * with sf_stack_addr_add */
 
     /* Called for every datagram to send; the buffer is valid only during
      * the call. Required. */
@@ -547,9 +548,10 @@ struct sf_stack_cfg {
      * bench/README.md); SF_TCP_PACING and SF_SO_MAX_PACING_RATE per
      * socket. */
     bool pacing;
-    /* This stack's IPv6 address (network byte order), all zero for none.
-     * A stack has an IPv4 address (addr), an IPv6 one, or both; a
-     * datagram to neither is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
+    /* This stack's (first) IPv6 address (network byte order), all zero
+     * for none. A stack has an IPv4 address (addr), an IPv6 one, or both,
+     * and more of either with sf_stack_addr_add; a datagram to an address
+     * it does not own is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
      * is mss - 20 (RFC 8200's header is 20 bytes longer: MTU - 60). */
     uint8_t addr6[16];
 };
