@@ -145,8 +145,10 @@ int stack_port_bind(struct sf_stack *st, struct sf_conn *c, uint16_t port)
     c->local.port = port;
     if (u && u->users > 0 &&
         !(c->reuseaddr && u->strict == 0 && u->listeners == 0) &&
-        bind_refused(st, c))
+        bind_refused(st, c)) {
+        c->local.port = 0; /* not bound */
         return SF_EADDRINUSE;
+    }
     return take(st, c, port, true);
 }
 
