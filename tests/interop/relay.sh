@@ -2,7 +2,10 @@
 # two namespaces, each with only the kernel's TCP in it (198.18.20.1 in A,
 # 198.18.20.2 in B, one TUN device each, made by the relay in the
 # namespace). The relay's devices vanish when it exits; the namespaces are
-# deleted by run.sh's cleanup.
+# deleted by run.sh's cleanup. With RELAY6=1 (the IPv6 section at the end)
+# the devices get fd00:20::1/64 and fd00:20::2/64 too, and the cases talk
+# over those: the relay carries datagrams of either version (its
+# impairments, ECN marks included, read both headers).
 
 # relay_py: the kernel endpoints, in python3.
 #   sink PORT                 listen, read one connection to EOF, print
@@ -10,12 +13,14 @@
 #   send HOST PORT MB         connect, send MB MB of a pattern, close
 #   rtt HOST PORT N           N connects; print the smallest and the mean
 #                             connect() time in ms (one round trip each)
+RDST=198.18.20.2 # B's address, as the cases reach it
 relay_py='
 import hashlib, socket, sys, time
 cmd = sys.argv[1]
 if cmd == "sink":
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", int(sys.argv[2]))); ls.listen(8); print("listening", flush=True)
+    ls = socket.socket(socket.AF_INET6); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # IPv4 too
+    ls.bind(("::", int(sys.argv[2]))); ls.listen(8); print("listening", flush=True)
     c, _ = ls.accept(); h = hashlib.sha256(); n = 0; t0 = None
     while True:
         b = c.recv(1 << 18)
@@ -52,6 +57,10 @@ relay_setup() {
     --ctl "$tmp/relay.sock" "$@" >"$tmp/relay.out" 2>"$tmp/relay.log" &
   relay_pid=$!; pids+=("$relay_pid")
   wait_for 5 "$SYNFIN" ss --ctl "$tmp/relay.sock" --stats || return 1
+  if [ "${RELAY6:-0}" = 1 ]; then # (a TUN device is NOARP: no DAD to wait for)
+    inns "$RA" ip -6 addr add fd00:20::1/64 dev "sfr$$a" nodad || return 1
+    inns "$RB" ip -6 addr add fd00:20::2/64 dev "sfr$$b" nodad || return 1
+  fi
   # a sink in B, waited for until it listens
   inns "$RB" timeout 120 python3 -c "$relay_py" sink 9000 >"$tmp/sink.log" 2>&1 &
   sink_pid=$!; pids+=("$sink_pid")
@@ -65,7 +74,7 @@ relay_stop() { # SIGTERM; the relay prints its counters and exits 0
 }
 # relay_xfer MB: A sends MB MB to B's sink; SHA-256 equal; sets xfer_rate
 relay_xfer() {
-  inns "$RA" timeout 120 python3 -c "$relay_py" send 198.18.20.2 9000 "$1" >"$tmp/send.log" 2>&1 || return 1
+  inns "$RA" timeout 120 python3 -c "$relay_py" send $RDST 9000 "$1" >"$tmp/send.log" 2>&1 || return 1
   timeout 30 tail --pid="$sink_pid" -f /dev/null
   local sent got; sent=$(cat "$tmp/send.log"); got=$(tail -1 "$tmp/sink.log")
   echo "sent: $sent; received: $got"
@@ -76,17 +85,18 @@ relay_stat() { "$SYNFIN" ss --ctl "$tmp/relay.sock" --stats | awk -v k="$1" '$1=
 
 t_relay_clean() { # nc through the relay, then a 4 MB transfer
   relay_setup || return 1
-  inns "$RB" timeout 10 nc -l -p 9001 >"$tmp/nc.out" 2>/dev/null &
+  local fam=-4; [ "${RELAY6:-0}" = 1 ] && fam=-6
+  inns "$RB" timeout 10 nc $fam -l -p 9001 >"$tmp/nc.out" 2>/dev/null &
   local np=$!; pids+=("$np")
   wait_for 5 bash -c "ip netns exec $RB ss -tlnH | grep -q ':9001'" || return 1
-  echo "hello through the relay" | inns "$RA" timeout 10 nc -N 198.18.20.2 9001 || return 1
+  echo "hello through the relay" | inns "$RA" timeout 10 nc -N $RDST 9001 || return 1
   timeout 10 tail --pid="$np" -f /dev/null
   [ "$(cat "$tmp/nc.out")" = "hello through the relay" ] || { echo "nc got: $(cat "$tmp/nc.out")"; return 1; }
   relay_xfer 4 || return 1
   [ "$(relay_stat a2b.tx)" -gt 2000 ] && [ "$(relay_stat b2a.tx)" -gt 100 ] || return 1
   # the control socket changes an impairment while it runs
   "$SYNFIN" ss --ctl "$tmp/relay.sock" --set loss-b2a=1 | grep -q '^ok' || return 1
-  inns "$RA" timeout 5 nc -z -w 2 198.18.20.2 9999 2>/dev/null   # a SYN; its RST is lost
+  inns "$RA" timeout 5 nc -z -w 2 $RDST 9999 2>/dev/null   # a SYN; its RST is lost
   [ "$(relay_stat b2a.lost)" -gt 0 ] || return 1
   relay_stop
 }
@@ -147,3 +157,13 @@ t_relay_bad() { # one-line errors, exit 2 / 1
   echo "$out"
 }
 want relay && check "relay: bad options and a missing namespace give one-line errors" t_relay_bad
+
+# ---------------------------------------------------------------- IPv6
+# The transfer cases again over IPv6 through the relay (issue 11): A at
+# fd00:20::1, B at fd00:20::2 (RFC 4193 local addresses). The delay and
+# bandwidth cases are the relay's own timing, the same for either version
+# (t_relay_bw passes over IPv6 too: 9.5 Mbit/s; left out for its 8 s).
+RELAY6=1; RDST=fd00:20::2
+want ipv6-relay && check "IPv6 relay: nc and 4 MB kernel -> kernel through synfin relay, SHA-256 equal" t_relay_clean
+want ipv6-relay && check "IPv6 relay --loss 0.05: 4 MB SHA-256 equal, kernel TcpRetransSegs > 0" t_relay_loss
+RELAY6=0; RDST=198.18.20.2

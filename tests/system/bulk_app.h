@@ -1,7 +1,10 @@
-/* The two-stack bulk transfer that tests/system/test_sack.c and
- * test_rack.c share: host 0 sends BYTES of a position-derived pattern to
- * host 1 and shuts down its side; host 1 accepts, reads to the FIN and
- * checks every byte. Header-only: each test is one program. */
+/* The two-stack bulk transfer that tests/system/test_sack.c, test_rack.c
+ * and test_buffers.c share: host 0 sends BYTES of a position-derived
+ * pattern to host 1 and shuts down its side; host 1 accepts, reads to the
+ * FIN and checks every byte. Over IPv4, or over IPv6 (bulk_start with
+ * SF_AF_INET6: dual-stack hosts, the connection between their fd00::N
+ * addresses, checked to be IPv6 at accept). Header-only: each test is one
+ * program. */
 #ifndef SF_TESTS_SYSTEM_BULK_APP_H
 #define SF_TESTS_SYSTEM_BULK_APP_H
 
@@ -20,6 +23,7 @@ struct bulk {
     uint64_t sent, rcvd;
     bool shut, eof, bad;
     int err;
+    struct sf_addr peer; /* the server's accept() */
 };
 
 static uint8_t pattern(uint64_t p)
@@ -53,7 +57,7 @@ static void app(void *ctx, struct sf_sim *sim, int host)
         return;
     }
     if (b->ssd < 0)
-        b->ssd = sf_accept(st, b->listener, NULL);
+        b->ssd = sf_accept(st, b->listener, &b->peer);
     if (b->ssd < 0)
         return;
     for (;;) {
@@ -82,18 +86,24 @@ static bool not_done(void *ctx, struct sf_sim *sim)
 }
 
 /* One bulk transfer on a simulator made from cfg: host 0 (the client,
- * cs) connects to host 1 (the server, ss), which listens on SERVER_PORT.
- * trace, when not NULL, sees the simulator's events. */
+ * cs) connects to host 1 (the server, ss), which listens on SERVER_PORT,
+ * over family (SF_AF_INET or SF_AF_INET6). trace, when not NULL, sees the
+ * simulator's events. */
 struct bulk_run {
     struct sf_sim *sim;
     struct sf_stack *cs, *ss;
     struct bulk b;
+    int family;
 };
 
-static void bulk_start(struct bulk_run *r, const struct sf_sim_cfg *cfg,
-                       void (*trace)(void *ctx, const struct sf_sim_event *ev))
+static void bulk_start(struct bulk_run *r, const struct sf_sim_cfg *cfg0,
+                       void (*trace)(void *ctx, const struct sf_sim_event *ev),
+                       int family)
 {
-    CHECK_EQ(sf_sim_create(cfg, &r->sim), 0);
+    struct sf_sim_cfg cfg = *cfg0;
+    if (family == SF_AF_INET6)
+        cfg.ipv6 = true; /* every host dual-stack, fd00::N */
+    CHECK_EQ(sf_sim_create(&cfg, &r->sim), 0);
     if (trace)
         sf_sim_set_trace(r->sim, trace, NULL);
     int c = sf_sim_add_host(r->sim, SF_SIM_NET_BASE + 1, NULL);
@@ -101,15 +111,17 @@ static void bulk_start(struct bulk_run *r, const struct sf_sim_cfg *cfg,
     r->cs = sf_sim_host_stack(r->sim, c);
     r->ss = sf_sim_host_stack(r->sim, s);
     r->b = (struct bulk){.ssd = -1};
+    r->family = family;
     r->b.listener = sf_socket(r->ss);
-    sf_bind(r->ss, r->b.listener, &(struct sf_addr){.port = SERVER_PORT});
-    sf_listen(r->ss, r->b.listener, 8);
+    /* the unspecified address of the family: 0.0.0.0 or :: */
+    struct sf_addr any = {.port = SERVER_PORT, .family = (uint8_t)family};
+    CHECK_EQ(sf_bind(r->ss, r->b.listener, &any), 0);
+    CHECK_EQ(sf_listen(r->ss, r->b.listener, 8), 0);
     r->b.csd = sf_socket(r->cs);
     sf_sim_touch(r->sim, c);
-    CHECK_EQ(sf_connect(r->cs, r->b.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
-                                          .port = SERVER_PORT}),
-             SF_EINPROGRESS);
+    struct sf_addr to = sf_sim_host_ip(r->sim, s, family, SERVER_PORT);
+    CHECK(!sf_addr_is_unspec(&to));
+    CHECK_EQ(sf_connect(r->cs, r->b.csd, &to), SF_EINPROGRESS);
     sf_sim_touch(r->sim, c);
     sf_sim_set_app(r->sim, app, &r->b);
 }
@@ -123,6 +135,10 @@ static void bulk_finish(struct bulk_run *r)
     CHECK(!r->b.bad);
     CHECK_EQ(r->b.err, 0);
     CHECK(r->b.eof);
+    /* the server saw the client's address of the family asked for (an
+     * IPv6 one, not IPv4-mapped) */
+    struct sf_addr c = sf_sim_host_ip(r->sim, 0, r->family, 0);
+    CHECK(sf_addr_ip_eq(&r->b.peer, &c));
 }
 
 static void bulk_free(struct bulk_run *r)

@@ -20,7 +20,7 @@
 
 #include "bulk_app.h"
 
-static void test_few_allocations(void)
+static void few_allocations(int family)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -29,11 +29,12 @@ static void test_few_allocations(void)
     cfg.link.bandwidth = 100000000;
     cfg.link.mtu = 1500;
     struct bulk_run r;
-    bulk_start(&r, &cfg, NULL);
+    bulk_start(&r, &cfg, NULL, family);
     bulk_finish(&r);
     const struct sf_counters *kc = sf_stack_counters(r.cs), *ks = sf_stack_counters(r.ss);
-    fprintf(stderr, "sender: %llu allocations, %llu grows (buffer raised %llu "
+    fprintf(stderr, "%ssender: %llu allocations, %llu grows (buffer raised %llu "
             "times); receiver: %llu allocations, %llu grows (%llu)\n",
+            family == SF_AF_INET6 ? "IPv6 " : "",
             (unsigned long long)kc->c[SF_CTR_BUF_ALLOCS],
             (unsigned long long)kc->c[SF_CTR_BUF_GROWS],
             (unsigned long long)kc->c[SF_CTR_SNDBUF_GROWN],
@@ -51,8 +52,20 @@ static void test_few_allocations(void)
     bulk_free(&r);
 }
 
+static void test_few_allocations(void)
+{
+    few_allocations(SF_AF_INET);
+}
+
+/* the same over IPv6: the rings do not care for the family */
+static void test_few_allocations_ipv6(void)
+{
+    few_allocations(SF_AF_INET6);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_few_allocations),
+    CHECK_CASE(test_few_allocations_ipv6),
 };
 
 int main(int argc, char **argv)

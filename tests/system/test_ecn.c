@@ -86,14 +86,15 @@ struct ecn_result {
 
 /* One transfer: the stacks' cfg.ecn, and the client socket's and the
  * listener's SF_TCP_ECN (-1: not set). */
-static void transfer(int cfg_ecn, int client_opt, int listen_opt,
-                     struct ecn_result *res)
+static void transfer_fam(int cfg_ecn, int client_opt, int listen_opt,
+                         struct ecn_result *res, int family)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
     cfg.seed = 3;
     cfg.link.delay = 10 * SF_MSEC;
     cfg.stack.ecn = (uint8_t)cfg_ecn;
+    cfg.ipv6 = family == SF_AF_INET6; /* dual-stack hosts */
     struct sf_sim *sim;
     CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
     int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
@@ -112,17 +113,16 @@ static void transfer(int cfg_ecn, int client_opt, int listen_opt,
     if (listen_opt >= 0)
         CHECK_EQ(sf_setsockopt(ss, r.listener, SF_IPPROTO_TCP, SF_TCP_ECN,
                                &listen_opt, sizeof listen_opt), 0);
-    CHECK_EQ(sf_bind(ss, r.listener, &(struct sf_addr){.port = PORT}), 0);
+    CHECK_EQ(sf_bind(ss, r.listener, &(struct sf_addr){.port = PORT,
+                     .family = (uint8_t)family}), 0);
     CHECK_EQ(sf_listen(ss, r.listener, 4), 0);
     r.csd = sf_socket(cs);
     if (client_opt >= 0)
         CHECK_EQ(sf_setsockopt(cs, r.csd, SF_IPPROTO_TCP, SF_TCP_ECN,
                                &client_opt, sizeof client_opt), 0);
     sf_sim_touch(sim, c);
-    CHECK_EQ(sf_connect(cs, r.csd,
-                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
-                                          .port = PORT}),
-             SF_EINPROGRESS);
+    struct sf_addr to = sf_sim_host_ip(sim, s, family, PORT);
+    CHECK_EQ(sf_connect(cs, r.csd, &to), SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &r);
     sf_sim_run_while(sim, not_done, &r, 600 * SF_SEC);
@@ -150,6 +150,12 @@ static void transfer(int cfg_ecn, int client_opt, int listen_opt,
     sf_sim_free(sim);
 }
 
+static void transfer(int cfg_ecn, int client_opt, int listen_opt,
+                     struct ecn_result *res)
+{
+    transfer_fam(cfg_ecn, client_opt, listen_opt, res, SF_AF_INET);
+}
+
 static void check_ecn_off(const struct ecn_result *x)
 {
     for (int h = 0; h < 2; h++) {
@@ -169,10 +175,10 @@ static void check_ecn_off(const struct ecn_result *x)
 
 /* The client asks (SF_TCP_ECN 1 on a stack whose default, 2, would not),
  * the server accepts (its default): the marks replace the drops. */
-static void test_marks_instead_of_drops(void)
+static void marks_instead_of_drops(int family)
 {
     struct ecn_result a, b;
-    transfer(2, 1, -1, &a);
+    transfer_fam(2, 1, -1, &a, family);
     CHECK_EQ(a.c[0][SF_CTR_ECN_NEGOTIATED], 1);
     CHECK_EQ(a.c[1][SF_CTR_ECN_NEGOTIATED], 1);
     CHECK_EQ(a.queue_drops, 0);
@@ -193,9 +199,30 @@ static void test_marks_instead_of_drops(void)
     CHECK_EQ(a.c[1][SF_CTR_ECN_REDUCTIONS], 0);
     CHECK_EQ(a.c[0][SF_CTR_ECN_CE_RCVD], 0);
     /* the virtual clock makes it exact: the same counters again */
-    transfer(2, 1, -1, &b);
+    transfer_fam(2, 1, -1, &b, family);
     CHECK(!memcmp(&a, &b, sizeof a));
 }
+
+static void test_marks_instead_of_drops(void)
+{
+    marks_instead_of_drops(SF_AF_INET);
+}
+
+/* The same over IPv6: the ECN field is the low two bits of the Traffic
+ * Class (RFC 3168 5, RFC 8200 7), marked by the same queue */
+static void test_marks_instead_of_drops_ipv6(void)
+{
+    marks_instead_of_drops(SF_AF_INET6);
+}
+
+/* ... and with ECN off over IPv6, drops */
+static void test_off_drops_ipv6(void)
+{
+    struct ecn_result x;
+    transfer_fam(0, -1, -1, &x, SF_AF_INET6);
+    check_ecn_off(&x);
+}
+
 
 /* The same path with ECN off on the client's stack: drops. */
 static void test_off_drops(void)
@@ -271,6 +298,8 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_listener_refuses),
     CHECK_CASE(test_stack_setting),
     CHECK_CASE(test_sockopt),
+    CHECK_CASE(test_marks_instead_of_drops_ipv6),
+    CHECK_CASE(test_off_drops_ipv6),
 };
 
 int main(int argc, char **argv)

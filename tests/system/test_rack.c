@@ -16,7 +16,7 @@
 #include "bulk_app.h"
 
 /* seconds of virtual time until the server saw the end of the data */
-static double bulk(uint64_t seed, bool rack)
+static double bulk(uint64_t seed, bool rack, int family)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -32,7 +32,7 @@ static double bulk(uint64_t seed, bool rack)
      * RTO, where each timeout DupThresh waits for costs most */
     cfg.stack.rto_min = 1 * SF_SEC;
     struct bulk_run r;
-    bulk_start(&r, &cfg, NULL);
+    bulk_start(&r, &cfg, NULL, family);
     bulk_finish(&r);
     int on = -1;
     size_t len = sizeof on;
@@ -41,9 +41,10 @@ static double bulk(uint64_t seed, bool rack)
     CHECK_EQ(on, rack ? 1 : 0);
     const struct sf_counters *k = sf_stack_counters(r.cs);
     double secs = (double)sf_sim_now(r.sim) / 1e9;
-    fprintf(stderr, "seed %llu rack %d: done at %.3f s, %llu RTOs, %llu "
+    fprintf(stderr, "%sseed %llu rack %d: done at %.3f s, %llu RTOs, %llu "
             "recoveries, %llu RACK losses, %llu reordering timeouts\n",
-            (unsigned long long)seed, rack, secs,
+            family == SF_AF_INET6 ? "IPv6 " : "", (unsigned long long)seed,
+            rack, secs,
             (unsigned long long)k->c[SF_CTR_RTO_EVENTS],
             (unsigned long long)k->c[SF_CTR_SACK_RECOVERIES],
             (unsigned long long)k->c[SF_CTR_RACK_LOST],
@@ -68,15 +69,28 @@ static double bulk(uint64_t seed, bool rack)
 static void test_rack_faster(void)
 {
     for (uint64_t seed = 1; seed <= 5; seed++) {
-        double off = bulk(seed, false);
-        double on = bulk(seed, true);
+        double off = bulk(seed, false, SF_AF_INET);
+        double on = bulk(seed, true, SF_AF_INET);
         CHECK(off >= BOUND_S); /* the bound is one DupThresh cannot meet */
+        CHECK(on < BOUND_S);
+    }
+}
+
+/* The same over IPv6 (MSS 1440: 20 bytes less per segment), two seeds:
+ * measured DupThresh 22.968 18.702, RACK 11.519 11.210 (seconds) */
+static void test_rack_faster_ipv6(void)
+{
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        double off = bulk(seed, false, SF_AF_INET6);
+        double on = bulk(seed, true, SF_AF_INET6);
+        CHECK(off >= BOUND_S);
         CHECK(on < BOUND_S);
     }
 }
 
 static const struct check_case cases[] = {
     CHECK_CASE(test_rack_faster),
+    CHECK_CASE(test_rack_faster_ipv6),
 };
 
 int main(int argc, char **argv)

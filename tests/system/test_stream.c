@@ -113,9 +113,11 @@ static bool not_done(void *ctx, struct sf_sim *sim)
     return false;
 }
 
-/* Moves `bytes` each way over a link with these impairments. */
+/* Moves `bytes` each way over a link with these impairments, over
+ * family (SF_AF_INET, or SF_AF_INET6 between dual-stack hosts' fd00::N). */
 static void transfer_mode(uint64_t seed, double loss, double dup,
-                          double reorder, uint64_t bytes, bool server_waits)
+                          double reorder, uint64_t bytes, bool server_waits,
+                          int family)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
@@ -127,6 +129,7 @@ static void transfer_mode(uint64_t seed, double loss, double dup,
     cfg.link.reorder = reorder;
     cfg.stack.sndbuf = 32768;
     cfg.stack.rcvbuf = 49152;
+    cfg.ipv6 = family == SF_AF_INET6;
     struct sf_sim *sim;
     CHECK_EQ(sf_sim_create(&cfg, &sim), 0);
     int c = sf_sim_add_host(sim, SF_SIM_NET_BASE + 1, NULL);
@@ -141,14 +144,15 @@ static void transfer_mode(uint64_t seed, double loss, double dup,
     struct sf_stack *cs = sf_sim_host_stack(sim, c);
     struct sf_stack *ss = sf_sim_host_stack(sim, s);
     r.listener = sf_socket(ss);
-    sf_bind(ss, r.listener, &(struct sf_addr){.port = SERVER_PORT});
+    sf_bind(ss, r.listener, &(struct sf_addr){.port = SERVER_PORT,
+                                              .family = (uint8_t)family});
     sf_listen(ss, r.listener, 8);
     r.s[0].sd = sf_socket(cs);
     sf_sim_touch(sim, c);
-    CHECK_EQ(sf_connect(cs, r.s[0].sd,
-                        &(struct sf_addr){.ip = r.server_ip,
-                                          .port = SERVER_PORT}),
-             SF_EINPROGRESS);
+    struct sf_addr to = family == SF_AF_INET6
+        ? sf_sim_host_ip(sim, s, SF_AF_INET6, SERVER_PORT)
+        : (struct sf_addr){.ip = r.server_ip, .port = SERVER_PORT};
+    CHECK_EQ(sf_connect(cs, r.s[0].sd, &to), SF_EINPROGRESS);
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &r);
     sf_sim_run_while(sim, not_done, &r, 4 * 3600 * SF_SEC);
@@ -175,7 +179,7 @@ static void transfer_mode(uint64_t seed, double loss, double dup,
 static void transfer(uint64_t seed, double loss, double dup, double reorder,
                      uint64_t bytes)
 {
-    transfer_mode(seed, loss, dup, reorder, bytes, false);
+    transfer_mode(seed, loss, dup, reorder, bytes, false, SF_AF_INET);
 }
 
 /* RFC 1122 4.2.3.6: a peer that vanished (its link went down) is found
@@ -291,7 +295,19 @@ static void test_heavy_impairment(void)
  * whole answer, which the half-closed client receives */
 static void test_half_close(void)
 {
-    transfer_mode(7, 0.03, 0.01, 0.05, stream_bytes(), true);
+    transfer_mode(7, 0.03, 0.01, 0.05, stream_bytes(), true, SF_AF_INET);
+}
+
+/* Over IPv6: the loss, duplication and reordering case and the half-close
+ * (the others differ from it only in the link's impairments) */
+static void test_loss_dup_reorder_ipv6(void)
+{
+    transfer_mode(5, 0.05, 0.05, 0.05, stream_bytes(), false, SF_AF_INET6);
+}
+
+static void test_half_close_ipv6(void)
+{
+    transfer_mode(7, 0.03, 0.01, 0.05, stream_bytes(), true, SF_AF_INET6);
 }
 
 static const struct check_case cases[] = {
@@ -302,6 +318,8 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_loss_dup_reorder),
     CHECK_CASE(test_heavy_impairment),
     CHECK_CASE(test_half_close),
+    CHECK_CASE(test_loss_dup_reorder_ipv6),
+    CHECK_CASE(test_half_close_ipv6),
     CHECK_CASE(test_keepalive_finds_dead_peer),
 };
 

@@ -191,6 +191,9 @@ struct drill_settings {
     /* --ip_version (packetdrill's): the wire's family, and the
      * socket's: enum drill_ip_version */
     uint8_t ip_version;
+    /* whether val[SET_MSS] came from --mtu (the device MTU, less 40) or
+     * from --mss (the MSS itself): they differ over IPv6 */
+    bool mss_is_mtu;
 };
 
 struct drill_script {

@@ -704,6 +704,19 @@ bool drill_seg_match(struct drill_runner *r, const struct drill_seg *w,
         snprintf(why, n, "the stack emitted a malformed datagram");
         return false;
     }
+    /* the wire's family and addresses are the script's (as packetdrill
+     * checks them): a stack that answered an IPv6 segment over IPv4, or
+     * from another address, fails here */
+    struct sf_addr me = drill_stack_addr(r, 0), peer = drill_peer_addr(r, 0);
+    if (!sf_addr_ip_eq(&d.src, &me) || !sf_addr_ip_eq(&d.dst, &peer)) {
+        char x[SF_ADDR_STRLEN], y[SF_ADDR_STRLEN];
+        snprintf(why, n, "addresses differ: %s > %s", sf_addr_ip_fmt(&d.src, x, sizeof x),
+                 sf_addr_ip_fmt(&d.dst, y, sizeof y));
+        size_t u = strlen(why);
+        snprintf(why + u, n - u, ", the script's are %s > %s",
+                 sf_addr_ip_fmt(&me, x, sizeof x), sf_addr_ip_fmt(&peer, y, sizeof y));
+        return false;
+    }
     struct sf_addr local = d.src, remote = d.dst;
     uint32_t seq = s.seq - base_of(r, &local, &remote), ack = s.ack - DRILL_PEER_ISN;
     size_t na = read_opts(d.tcp, a);

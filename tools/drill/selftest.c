@@ -230,6 +230,44 @@ static void ecn(struct st *t)
     }
 }
 
+/* The wire's family and addresses are the script's: under
+ * --ip_version=ipv6 an IPv4 datagram fails, and so does one to another
+ * address; an IPv6 one between the script's addresses matches. */
+static void addresses(struct st *t)
+{
+    static const uint8_t me6[16] = DRILL_STACK_IP6, peer6[16] = DRILL_PEER_IP6;
+    struct sf_tcp_opts none = {0};
+    uint8_t buf[1500];
+    char why[200];
+    struct sf_tcp seg = {.sport = DRILL_PORT, .dport = DRILL_PEER_PORT,
+                         .seq = STACK_ISN + 1, .ack = DRILL_PEER_ISN + 1,
+                         .flags = SF_ACK, .win = 65535, .opt = none};
+    size_t len = emit(buf, SF_ACK, 1, 1, 0, &none);
+    bool ok = match(t, "0 > . 1:1(0) ack 1", buf, len, why, sizeof why);
+    check(t, ok, "IPv4 between the script's addresses matches", why);
+    struct sf_ipv4 other = {.src = DRILL_STACK_IP, .dst = DRILL_PEER_IP + 1,
+                            .ttl = 64};
+    len = sf_emit(buf, sizeof buf, &other, &seg);
+    ok = match(t, "0 > . 1:1(0) ack 1", buf, len, why, sizeof why);
+    check(t, !ok && !strcmp(why, "addresses differ: 198.18.0.1 > 198.18.0.3, "
+                                 "the script's are 198.18.0.1 > 198.18.0.2"),
+          "IPv4 to another address: 'addresses differ'", why);
+    t->sc.settings.ip_version = DRILL_IPV6;
+    len = emit(buf, SF_ACK, 1, 1, 0, &none);
+    ok = match(t, "0 > . 1:1(0) ack 1", buf, len, why, sizeof why);
+    check(t, !ok && !strcmp(why, "addresses differ: 198.18.0.1 > 198.18.0.2, "
+                                 "the script's are 2001:db8::1 > 2001:db8::2"),
+          "IPv4 under --ip_version=ipv6: 'addresses differ'", why);
+    struct sf_ipv6 ip6 = {.hlim = 64};
+    memcpy(ip6.src, me6, 16);
+    memcpy(ip6.dst, peer6, 16);
+    seg.seq = 1; /* no SYN seen on this 4-tuple: its base is 0 */
+    len = sf_emit6(buf, sizeof buf, &ip6, &seg);
+    ok = match(t, "0 > . 1:1(0) ack 1", buf, len, why, sizeof why);
+    check(t, ok, "IPv6 between the script's addresses matches", why);
+    t->sc.settings.ip_version = DRILL_IPV4;
+}
+
 int drill_selftest(void)
 {
     struct st *t = calloc(1, sizeof *t);
@@ -242,6 +280,7 @@ int drill_selftest(void)
     timestamps(t);
     sack(t);
     ecn(t);
+    addresses(t);
     printf("drill self-test: %d passed, %d failed\n", t->n - t->failed, t->failed);
     int failed = t->failed;
     drill_seg_free(&t->r);

@@ -97,7 +97,7 @@ static const struct setting settings[] = {
      .dest = SD_STACK, .slot = SET_MSS, .add = -40, .as = AS_NONE,
      .why = "the MTU must be 104 to 65535 (the stack's MSS, MTU - 40, is "
             "at least 64)",
-     .help = "the device MTU: the same as --mss=MTU-40"},
+     .help = "the device MTU: the same as --mss=MTU-40 (MTU-60 over IPv6)"},
     /* the stack's, applied to sf_stack_cfg */
     STACK("mss", SET_MSS, mss, AS_U16, 0, UINT16_MAX,
           "the MSS the stack advertises"),
@@ -281,6 +281,8 @@ int drill_setting(struct drill_settings *s, const char *nameval, char *err,
     } else if (r->dest == SD_STACK) {
         s->set[r->slot] = true;
         s->val[r->slot] = x;
+        if (r->slot == SET_MSS)
+            s->mss_is_mtu = !strcmp(r->name, "mtu");
     }
     return 0;
 }
@@ -334,6 +336,17 @@ void drill_settings_apply(const struct drill_settings *s,
         const struct setting *r = &settings[i];
         if (r->dest == SD_STACK && r->as != AS_NONE && s->set[r->slot])
             store(cfg, r->off, r->as, s->val[r->slot]);
+    }
+    /* IPv6: sf_stack_cfg.mss is the stack's IPv4 MSS, and it advertises
+     * 20 less over IPv6 (RFC 8200's 40-byte header; RFC 9293 3.7.1). The
+     * runner keeps a script's MSS arithmetic the same in both families,
+     * as the suite runs every IPv4 script over IPv6 too: the default
+     * device MTU is 1500 over IPv4 and 1520 over IPv6 (the MSS is 1460 in
+     * both), and --mss=N is the MSS advertised on the script's own
+     * family. --mtu=N stays the device MTU: N - 60 over IPv6. */
+    if (s->ip_version == DRILL_IPV6 && !(s->set[SET_MSS] && s->mss_is_mtu)) {
+        int64_t m = (s->set[SET_MSS] ? s->val[SET_MSS] : 1460) + 20;
+        cfg->mss = (uint16_t)(m > UINT16_MAX ? UINT16_MAX : m);
     }
 }
 

@@ -21,7 +21,10 @@
     X(BULK, "bulk MB/s", "MB/s")                                             \
     X(MEM_ESTAB, "bytes/established", "B")                                   \
     X(MEM_SYN, "bytes/SYN-queue entry", "B")                                 \
-    X(MEM_TW, "bytes/TIME_WAIT", "B")
+    X(MEM_TW, "bytes/TIME_WAIT", "B")                                       \
+    X(GRACEFUL6, "graceful lifecycles/s, IPv6", "1/s")                       \
+    X(ABORT6, "abort lifecycles/s, IPv6", "1/s")                             \
+    X(BULK6, "bulk MB/s, IPv6", "MB/s")
 
 enum bench_wl {
 #define BENCH_X_(id, label, unit) BW_##id,
@@ -30,7 +33,9 @@ enum bench_wl {
     BW_N
 };
 
-/* Workload groups selectable with --only. */
+/* Workload groups selectable with --only. LIFE and BULK measure over
+ * IPv4 and over IPv6 (the *6 rows: synfin's two stacks between 2001:db8::1
+ * and ::2, Linux over ::1; lwIP's back end is IPv4 only). */
 #define BENCH_G_LIFE 0x1 /* graceful, abort */
 #define BENCH_G_FULL 0x2 /* the same with full tables (implies LIFE) */
 #define BENCH_G_BULK 0x4

@@ -1,7 +1,8 @@
 /* synfin bench, Linux back end: the kernel's TCP over loopback, in a fresh
  * network namespace made by a forked child (so nothing leaks into the
  * host's tables and TIME_WAITs die with the namespace). lo is brought up
- * with MTU 1500 so that segments are MSS 1460 as in the other back ends.
+ * with MTU 1500 so that segments are MSS 1460 as in the other back ends
+ * (1440 over IPv6, ::1, as synfin's IPv6 rows).
  * One thread, blocking sockets: on loopback connect(), close() and the
  * peer's processing all happen inside the system calls. Each workload
  * group runs in its own child and sends its results back through a pipe.
@@ -29,8 +30,21 @@
 struct lx {
     unsigned nports;
     int lsd[LX_MAXPORTS];
-    struct sockaddr_in srv;
+    int family;                  /* AF_INET (127.0.0.1) or AF_INET6 (::1) */
+    struct sockaddr_storage srv; /* the loopback address, port 0 */
+    socklen_t srvlen;
 };
+
+/* The server's address on port `port`. */
+static struct sockaddr_storage lx_addr(const struct lx *l, uint16_t port)
+{
+    struct sockaddr_storage a = l->srv;
+    if (l->family == AF_INET6)
+        ((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&a)->sin_port = htons(port);
+    return a;
+}
 
 static int write_file(const char *path, const char *text)
 {
@@ -77,18 +91,27 @@ static int netns_setup(struct bench_res *res)
     return 0;
 }
 
-static int lx_init(struct lx *l, unsigned nports)
+static int lx_init(struct lx *l, unsigned nports, int family)
 {
     memset(l, 0, sizeof *l);
     l->nports = nports > LX_MAXPORTS ? LX_MAXPORTS : nports;
-    l->srv.sin_family = AF_INET;
-    l->srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    l->family = family;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&l->srv;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        l->srvlen = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&l->srv;
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        l->srvlen = sizeof *a4;
+    }
     for (unsigned p = 0; p < l->nports; p++) {
-        int one = 1, sd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = l->srv;
-        a.sin_port = htons((uint16_t)(LX_PORT0 + p));
+        int one = 1, sd = socket(family, SOCK_STREAM, 0);
+        struct sockaddr_storage a = lx_addr(l, (uint16_t)(LX_PORT0 + p));
         if (sd < 0 || setsockopt(sd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-            bind(sd, (struct sockaddr *)&a, sizeof a) || listen(sd, 65535))
+            bind(sd, (struct sockaddr *)&a, l->srvlen) || listen(sd, 65535))
             return -1;
         l->lsd[p] = sd;
     }
@@ -97,16 +120,15 @@ static int lx_init(struct lx *l, unsigned nports)
 
 static int lx_open(struct lx *l, unsigned i, bool abort, int *cs, int *ss)
 {
-    int c = socket(AF_INET, SOCK_STREAM, 0);
+    int c = socket(l->family, SOCK_STREAM, 0);
     if (c < 0)
         return -errno;
     if (abort) {
         struct linger lg = {1, 0};
         setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
-    struct sockaddr_in a = l->srv;
-    a.sin_port = htons((uint16_t)(LX_PORT0 + i % l->nports));
-    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+    struct sockaddr_storage a = lx_addr(l, (uint16_t)(LX_PORT0 + i % l->nports));
+    if (connect(c, (struct sockaddr *)&a, l->srvlen) < 0) {
         int e = errno;
         close(c);
         return -e;
@@ -152,20 +174,35 @@ static void set_life(struct bench_res *res, enum bench_wl w, double rate,
     if (rate >= 0)
         bench_set(res, w, rate);
     else
-        bench_note(res, "%s: %s", w == BW_ABORT || w == BW_ABORT_FULL ?
-                   "abort" : "graceful", strerror(-err));
+        bench_note(res, "%s%s: %s", w == BW_ABORT || w == BW_ABORT_FULL ||
+                   w == BW_ABORT6 ? "abort" : "graceful",
+                   w == BW_ABORT6 || w == BW_GRACEFUL6 ? " (IPv6)" : "",
+                   strerror(-err));
+}
+
+static void life(const struct bench_opts *o, struct bench_res *res, int family)
+{
+    struct lx l;
+    int err = 0;
+    bool v6 = family == AF_INET6;
+    if (lx_init(&l, o->ports, family)) {
+        bench_note(res, "listen%s: %s", v6 ? " (IPv6)" : "", strerror(errno));
+        return;
+    }
+    set_life(res, v6 ? BW_ABORT6 : BW_ABORT, lx_rate(&l, o, true, &err), err);
+    set_life(res, v6 ? BW_GRACEFUL6 : BW_GRACEFUL, lx_rate(&l, o, false, &err),
+             err);
 }
 
 static void g_life(const struct bench_opts *o, struct bench_res *res)
 {
-    struct lx l;
-    int err = 0;
-    if (lx_init(&l, o->ports)) {
-        bench_note(res, "listen: %s", strerror(errno));
-        return;
-    }
-    set_life(res, BW_ABORT, lx_rate(&l, o, true, &err), err);
-    set_life(res, BW_GRACEFUL, lx_rate(&l, o, false, &err), err);
+    life(o, res, AF_INET);
+}
+
+/* over ::1, in a namespace of its own (no IPv4 TIME_WAITs in the tables) */
+static void g_life6(const struct bench_opts *o, struct bench_res *res)
+{
+    life(o, res, AF_INET6);
 }
 
 /* A helper process holds n established connections (two descriptors
@@ -213,7 +250,7 @@ static void g_full(const struct bench_opts *o, struct bench_res *res)
     int err = 0, hold[2];
     pid_t pids[4096];
     unsigned np = 0, per = fd_room();
-    if (lx_init(&l, o->ports) || pipe(hold) < 0) {
+    if (lx_init(&l, o->ports, AF_INET) || pipe(hold) < 0) {
         bench_note(res, "listen: %s", strerror(errno));
         return;
     }
@@ -237,15 +274,17 @@ static void g_full(const struct bench_opts *o, struct bench_res *res)
         waitpid(pids[k], NULL, 0);
 }
 
-/* One connection, non-blocking ends, 1 MB writes and reads. */
-static void g_bulk(const struct bench_opts *o, struct bench_res *res)
+/* One connection, non-blocking ends, 1 MB writes and reads; over lo at
+ * MTU 1500: MSS 1460 over IPv4, 1440 over IPv6. */
+static void bulk(const struct bench_opts *o, struct bench_res *res, int family)
 {
     struct lx l;
     int c, s;
     size_t chunk = 1 << 20;
     char *buf = calloc(1, chunk);
-    if (!buf || lx_init(&l, 1) || lx_open(&l, 0, false, &c, &s)) {
-        bench_note(res, "bulk setup failed");
+    if (!buf || lx_init(&l, 1, family) || lx_open(&l, 0, false, &c, &s)) {
+        bench_note(res, "bulk%s setup failed",
+                   family == AF_INET6 ? " (IPv6)" : "");
         free(buf);
         return;
     }
@@ -263,8 +302,19 @@ static void g_bulk(const struct bench_opts *o, struct bench_res *res)
         while ((r = read(s, buf, chunk)) > 0)
             rcvd += (uint64_t)r;
     }
-    bench_set(res, BW_BULK, rcvd / (bench_now() - t0) / 1e6);
+    bench_set(res, family == AF_INET6 ? BW_BULK6 : BW_BULK,
+              rcvd / (bench_now() - t0) / 1e6);
     free(buf);
+}
+
+static void g_bulk(const struct bench_opts *o, struct bench_res *res)
+{
+    bulk(o, res, AF_INET);
+}
+
+static void g_bulk6(const struct bench_opts *o, struct bench_res *res)
+{
+    bulk(o, res, AF_INET6);
 }
 
 /* The object size of a slab cache, from /proc/slabinfo; -1 if absent. */
@@ -321,5 +371,10 @@ int bench_linux(const struct bench_opts *o, struct bench_res *res)
     }
     bench_groups_in_children(netns_setup, g_life, g_full, g_bulk, g_mem, o,
                              res);
+    /* the IPv6 rows, each in a fresh namespace too */
+    if (o->groups & BENCH_G_LIFE)
+        bench_in_child(netns_setup, g_life6, o, res);
+    if (o->groups & BENCH_G_BULK)
+        bench_in_child(netns_setup, g_bulk6, o, res);
     return 0;
 }

@@ -13,6 +13,8 @@
 
 #define SFB_CLI_IP 0x0a000001u /* 10.0.0.1 */
 #define SFB_SRV_IP 0x0a000002u /* 10.0.0.2 */
+/* the IPv6 rows: 2001:db8::1 and ::2 (RFC 3849), host id last */
+#define SFB_IP6 {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 #define SFB_PORT0 10000
 #define SFB_MAXPORTS 1024
 #define SFB_BATCH 256
@@ -29,6 +31,7 @@ struct sfb {
     sf_time_t now;
     unsigned nports;
     int lsd[SFB_MAXPORTS];
+    bool v6; /* connections over IPv6 (listeners on ::) */
 };
 
 static void q_out(void *ctx, const uint8_t *dgram, size_t len)
@@ -89,6 +92,11 @@ static int stack_new(struct sfb *b, uint32_t ip, struct sfb_q *q, uint8_t id,
     struct sf_stack_cfg cfg;
     sf_stack_cfg_default(&cfg);
     cfg.addr = ip;
+    if (b->v6) { /* dual-stack, as a stack is: its IPv6 address too */
+        static const uint8_t a6[16] = SFB_IP6;
+        memcpy(cfg.addr6, a6, 16);
+        cfg.addr6[15] = id;
+    }
     cfg.output = q_out;
     cfg.output_ctx = q;
     cfg.max_sockets = nsock;
@@ -113,18 +121,20 @@ static void sfb_free(struct sfb *b)
 }
 
 /* Two stacks; the server listens on nports ports with a backlog of
- * `backlog`. */
+ * `backlog`, on 0.0.0.0 or (v6) on ::. */
 static int sfb_init(struct sfb *b, unsigned nports, unsigned nsock,
-                    int backlog)
+                    int backlog, bool v6)
 {
     memset(b, 0, sizeof *b);
+    b->v6 = v6;
     b->now = SF_SEC;
     b->nports = nports > SFB_MAXPORTS ? SFB_MAXPORTS : nports;
     if (stack_new(b, SFB_CLI_IP, &b->to_srv, 1, nsock, &b->cli) ||
         stack_new(b, SFB_SRV_IP, &b->to_cli, 2, nsock, &b->srv))
         return -1;
     for (unsigned p = 0; p < b->nports; p++) {
-        struct sf_addr a = {.port = (uint16_t)(SFB_PORT0 + p)};
+        struct sf_addr a = {.port = (uint16_t)(SFB_PORT0 + p),
+                            .family = v6 ? SF_AF_INET6 : SF_AF_INET};
         int sd = sf_socket(b->srv);
         if (sd < 0 || sf_bind(b->srv, sd, &a) || sf_listen(b->srv, sd, backlog))
             return -1;
@@ -135,9 +145,13 @@ static int sfb_init(struct sfb *b, unsigned nports, unsigned nsock,
 
 static struct sf_addr srv_addr(const struct sfb *b, unsigned i)
 {
-    struct sf_addr a = {.ip = SFB_SRV_IP,
-                        .port = (uint16_t)(SFB_PORT0 + i % b->nports)};
-    return a;
+    uint16_t port = (uint16_t)(SFB_PORT0 + i % b->nports);
+    if (b->v6) {
+        uint8_t a6[16] = SFB_IP6;
+        a6[15] = 2;
+        return sf_addr6(a6, port);
+    }
+    return (struct sf_addr){.ip = SFB_SRV_IP, .port = port};
 }
 
 /* connect -> accept; returns 0 with both descriptors, or an error. */
@@ -223,29 +237,30 @@ static int fill_tables(struct sfb *b, unsigned fill)
     return 0;
 }
 
-static void set_life(struct bench_res *res, bool abort, bool full,
+static void set_life(struct bench_res *res, bool abort, bool full, bool v6,
                      double rate, const char *err)
 {
     if (rate >= 0)
         bench_set(res, full ? (abort ? BW_ABORT_FULL : BW_GRACEFUL_FULL)
-                            : (abort ? BW_ABORT : BW_GRACEFUL), rate);
+                  : v6 ? (abort ? BW_ABORT6 : BW_GRACEFUL6)
+                       : (abort ? BW_ABORT : BW_GRACEFUL), rate);
     else
-        bench_note(res, "%s%s lifecycle failed: %s", abort ? "abort" : "graceful",
-                   full ? " (full)" : "", err);
+        bench_note(res, "%s%s%s lifecycle failed: %s", abort ? "abort" : "graceful",
+                   full ? " (full)" : "", v6 ? " (IPv6)" : "", err);
 }
 
-/* Empty tables: fresh stacks for each kind. */
+/* Empty tables: fresh stacks for each kind (and each family). */
 static void run_life(const struct bench_opts *o, struct bench_res *res,
-                     bool abort)
+                     bool abort, bool v6)
 {
     struct sfb b;
     const char *err = "setup";
     double rate = -1;
-    if (sfb_init(&b, o->ports, 65536, 1024) == 0)
+    if (sfb_init(&b, o->ports, 65536, 1024, v6) == 0)
         rate = life_rate(&b, o, abort, 0, &err);
     if (b.to_cli.failed || b.to_srv.failed)
         rate = -1, err = "out of memory";
-    set_life(res, abort, false, rate, err);
+    set_life(res, abort, false, v6, rate, err);
     sfb_free(&b);
 }
 
@@ -256,7 +271,7 @@ static void run_full(const struct bench_opts *o, struct bench_res *res)
     struct sfb b;
     const char *err = "setup";
     double ra = -1, rg = -1;
-    if (sfb_init(&b, o->ports, 2 * o->fill + 65536, 1024) == 0 &&
+    if (sfb_init(&b, o->ports, 2 * o->fill + 65536, 1024, false) == 0 &&
         fill_tables(&b, o->fill) == 0) {
         ra = life_rate(&b, o, true, 2 * o->fill, &err);
         if (ra >= 0)
@@ -264,21 +279,22 @@ static void run_full(const struct bench_opts *o, struct bench_res *res)
     }
     if (b.to_cli.failed || b.to_srv.failed)
         ra = rg = -1, err = "out of memory";
-    set_life(res, true, true, ra, err);
-    set_life(res, false, true, rg, err);
+    set_life(res, true, true, false, ra, err);
+    set_life(res, false, true, false, rg, err);
     sfb_free(&b);
 }
 
-/* One connection, large writes and reads; MSS 1460, checksums on (the
- * core always computes and checks them). */
-static void run_bulk(const struct bench_opts *o, struct bench_res *res)
+/* One connection, large writes and reads; MSS 1460 (1440 over IPv6),
+ * checksums on (the core always computes and checks them). */
+static void run_bulk(const struct bench_opts *o, struct bench_res *res,
+                     bool v6)
 {
     struct sfb b;
     size_t chunk = 1 << 20;
     uint8_t *buf = calloc(1, chunk);
     int c, s;
-    if (!buf || sfb_init(&b, 1, 16, 16) || sfb_open(&b, 0, false, &c, &s)) {
-        bench_note(res, "bulk setup failed");
+    if (!buf || sfb_init(&b, 1, 16, 16, v6) || sfb_open(&b, 0, false, &c, &s)) {
+        bench_note(res, "bulk%s setup failed", v6 ? " (IPv6)" : "");
         free(buf);
         sfb_free(&b);
         return;
@@ -301,9 +317,10 @@ static void run_bulk(const struct bench_opts *o, struct bench_res *res)
     }
     double dt = bench_now() - t0;
     if (rcvd >= o->bulk_bytes)
-        bench_set(res, BW_BULK, rcvd / dt / 1e6);
+        bench_set(res, v6 ? BW_BULK6 : BW_BULK, rcvd / dt / 1e6);
     else
-        bench_note(res, "bulk stalled at %llu bytes", (unsigned long long)rcvd);
+        bench_note(res, "bulk%s stalled at %llu bytes", v6 ? " (IPv6)" : "",
+                   (unsigned long long)rcvd);
     free(buf);
     sfb_free(&b);
 }
@@ -315,7 +332,7 @@ static double mem_estab(const struct bench_opts *o)
     struct sfb b;
     unsigned n = o->mem_conns;
     double v = -1;
-    if (sfb_init(&b, o->ports, 2 * n + 1024, 1024) == 0) {
+    if (sfb_init(&b, o->ports, 2 * n + 1024, 1024, false) == 0) {
         pump(&b);
         long long h0 = bench_heap_used();
         unsigned i;
@@ -337,7 +354,7 @@ static double mem_tw(const struct bench_opts *o)
     struct sfb b;
     unsigned n = o->mem_conns, i = 0;
     double v = -1;
-    if (sfb_init(&b, o->ports, n + 1024, 1024) == 0) {
+    if (sfb_init(&b, o->ports, n + 1024, 1024, false) == 0) {
         long long h0 = bench_heap_used();
         for (i = 0; i < n && lifecycle(&b, i, false) == 0; i++)
             ;
@@ -356,7 +373,7 @@ static double mem_syn(const struct bench_opts *o)
     struct sfb b;
     unsigned n = o->mem_conns;
     double v = -1;
-    if (sfb_init(&b, 1, n + 1024, (int)n + 16) == 0) {
+    if (sfb_init(&b, 1, n + 1024, (int)n + 16, false) == 0) {
         b.to_cli.discard = true;
         uint8_t d[64];
         long long h0 = bench_heap_used();
@@ -394,13 +411,19 @@ static void run_mem(const struct bench_opts *o, struct bench_res *res)
 int bench_synfin(const struct bench_opts *o, struct bench_res *res)
 {
     if (o->groups & (BENCH_G_LIFE | BENCH_G_FULL)) {
-        run_life(o, res, true);
-        run_life(o, res, false);
+        run_life(o, res, true, false);
+        run_life(o, res, false, false);
+    }
+    if (o->groups & BENCH_G_LIFE) {
+        run_life(o, res, true, true);
+        run_life(o, res, false, true);
     }
     if (o->groups & BENCH_G_FULL)
         run_full(o, res);
-    if (o->groups & BENCH_G_BULK)
-        run_bulk(o, res);
+    if (o->groups & BENCH_G_BULK) {
+        run_bulk(o, res, false);
+        run_bulk(o, res, true);
+    }
     if (o->groups & BENCH_G_MEM)
         run_mem(o, res);
     return 0;
