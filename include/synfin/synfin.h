@@ -56,7 +56,9 @@ typedef uint64_t sf_time_t; /* nanoseconds */
     X(EINPROGRESS, "operation now in progress")                              \
     X(EDESTADDRREQ, "destination address required")                          \
     X(EMSGSIZE, "message too long")                                          \
-    X(ENOENT, "no such connection")
+    X(ENOENT, "no such connection")                                          \
+    X(EHOSTUNREACH, "no route to host")                                      \
+    X(EACCES, "permission denied")
 
 enum sf_error {
     SF_OK = 0,
@@ -119,7 +121,8 @@ const char *sf_state_ss_filter(enum sf_state s);  /* "syn-sent" (ss's filter) */
     X(TIMEOUT_FIN_WAIT_2, "FIN_WAIT_2 timeout")                              \
     X(TIMEOUT_KEEPALIVE, "keepalive probes unanswered")                      \
     X(LISTENER_CLOSED, "listening socket closed")                           \
-    X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")
+    X(NEW_INCARNATION, "SYN beyond RCV.NXT: a new incarnation")              \
+    X(ICMP_ERROR, "ICMP hard error while opening (RFC 9293 3.9.2.2)")
 
 enum sf_cause {
 #define SF_X_(name, text) SF_CAUSE_##name,
@@ -205,9 +208,9 @@ int sf_transition_index(enum sf_state from, enum sf_state to,
     X(IP6_FRAGMENT, "IPv6: fragment (not reassembled)")                      \
     X(IP6_PROTO, "IPv6: not TCP")                                            \
     X(IP6_ADDR, "IPv6: not addressed to this stack")                        \
-    X(ICMP_BAD, "ICMP too big: bad checksum, short, or not our segment")     \
-    X(ICMP_NOT_IN_FLIGHT, "ICMP too big: quoted segment not in flight")      \
-    X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")           \
+    X(ICMP_BAD, "ICMP error: bad checksum, short, or no connection of ours") \
+    X(ICMP_NOT_IN_FLIGHT, "ICMP error: quoted segment not in flight")        \
+    X(ICMP_MTU_IGNORED, "ICMP too big: MTU not below the path's")            \
     X(SYN_FILTERED, "LISTEN: SYN refused or dropped by the listener's filter") \
     X(SYN_DEFERRED, "segment to a deferred SYN (held unanswered)")          \
     X(UDP_PROTO, "UDP: IP protocol is not UDP (17)")                         \
@@ -312,7 +315,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SYN_DROPPED, "SYNs dropped by a listener's filter (no answer)")         \
     X(SYN_DEFERRED, "SYNs deferred by a listener's filter (held unanswered)") \
     X(SYN_DEFER_EXPIRED, "deferred SYNs not decided within syn_defer_timeout") \
-    X(SYN_DEFER_COOKIE, "DEFER under SYN cookies (queue full): dropped")     \
+    X(SYN_DEFER_COOKIE, "DEFER under SYN cookies (queue full): dropped")      \
+    X(ICMP_SOFT_ERRORS, "ICMP soft errors noted (reported if the conn. times out)") \
+    X(ICMP_HARD_ABORTS, "opens aborted by an ICMP hard error (RFC 9293 3.9.2.2)") \
     X(MEM_PRESSURE, "entries into memory pressure (above cfg.mem_pressure % of cfg.mem_max)") \
     X(MEM_FULL, "entries into the memory cap: an allocation refused (cfg.mem_max)") \
     X(MEM_REFUSED, "allocations refused at the memory cap")                 \
@@ -446,7 +451,8 @@ struct sf_stack;
 enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
 
 struct sf_stack_cfg {
-    uint32_t addr; /* this stack's IPv4 address, host order */
+    uint32_t addr; /* this stack's (first) IPv4 address, host order; more
+                    * with sf_stack_addr_add */
 
     /* Called for every datagram to send; the buffer is valid only during
      * the call. Required. */
@@ -565,9 +571,10 @@ struct sf_stack_cfg {
      * bench/README.md); SF_TCP_PACING and SF_SO_MAX_PACING_RATE per
      * socket. */
     bool pacing;
-    /* This stack's IPv6 address (network byte order), all zero for none.
-     * A stack has an IPv4 address (addr), an IPv6 one, or both; a
-     * datagram to neither is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
+    /* This stack's (first) IPv6 address (network byte order), all zero
+     * for none. A stack has an IPv4 address (addr), an IPv6 one, or both,
+     * and more of either with sf_stack_addr_add; a datagram to an address
+     * it does not own is dropped (IP_ADDR, IP6_ADDR). The IPv6 MSS
      * is mss - 20 (RFC 8200's header is 20 bytes longer: MTU - 60). */
     uint8_t addr6[16];
     /* How long a SYN deferred by a listener's filter (SF_SYN_DEFER) waits
@@ -815,6 +822,31 @@ struct sf_mem_info {
 };
 void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out);
 #define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above the buffers */
+
+/* ------------------------------------------------- local addresses */
+
+/* A stack owns any number of local addresses of either family: cfg.addr
+ * and cfg.addr6 (when set) are the first of their family, and these add
+ * and remove others at run time (port ignored). A datagram to an address
+ * the stack does not own is dropped (IP_ADDR, IP6_ADDR); sf_bind takes an
+ * owned address or the unspecified one (SF_EADDRNOTAVAIL otherwise); a
+ * listener on the unspecified address takes every owned address of its
+ * family (both, dual-stack); connect() from an unbound socket (or one
+ * bound to the unspecified address) leaves from the first owned address
+ * of the remote's family.
+ * sf_stack_addr_add: 0, SF_EINVAL (unspecified, multicast, broadcast,
+ * loopback or IPv4-mapped: not a host's unicast address), SF_EADDRINUSE
+ * (owned already) or SF_ENOMEM.
+ * sf_stack_addr_del: 0 or SF_EADDRNOTAVAIL (not owned). Connections and
+ * sockets bound to the address stay, as on Linux: what they send still
+ * leaves from it, but what arrives for it is dropped from then on, so
+ * they end by their own timeouts (or their application's close). */
+int sf_stack_addr_add(struct sf_stack *st, const struct sf_addr *a);
+int sf_stack_addr_del(struct sf_stack *st, const struct sf_addr *a);
+/* Copies up to max owned addresses into out (in order: added first,
+ * first); returns how many the stack owns. */
+size_t sf_stack_addrs(const struct sf_stack *st, struct sf_addr *out,
+                      size_t max);
 
 #ifdef __cplusplus
 }

@@ -90,23 +90,83 @@ bool stack_port_has_tw(struct sf_stack *st, uint16_t port)
     return u && u->tws > 0;
 }
 
+/* Do two local addresses on one port meet, as on Linux? Of one family:
+ * if equal or either is the unspecified address; across families: if the
+ * IPv6 one is :: without IPV6_V6ONLY (RFC 3493 5.3: it takes IPv4 too).
+ * So an IPv4 bind and an IPV6_V6ONLY one to the same port coexist, as do
+ * two binds to different addresses of the stack. */
+static bool addrs_meet(const struct sf_addr *a, bool a_v6only,
+                       const struct sf_addr *b, bool b_v6only)
+{
+    if (a->family == b->family)
+        return sf_addr_is_unspec(a) || sf_addr_is_unspec(b) ||
+               sf_addr_ip_eq(a, b);
+    bool a6 = a->family == SF_AF_INET6;
+    return sf_addr_is_unspec(a6 ? a : b) && !(a6 ? a_v6only : b_v6only);
+}
+
+/* Would x, a user of c's port, refuse c's bind? If their addresses meet
+ * and SO_REUSEADDR does not let them share (below). */
+static bool refuses(const struct sf_conn *c, const struct sf_conn *x)
+{
+    return x != c && x->bound && x->local.port == c->local.port &&
+           addrs_meet(&c->local, c->v6only, &x->local, x->v6only) &&
+           (!c->reuseaddr || x->bound_strict || x->in_ltab);
+}
+
+/* The slow half of stack_port_bind: some user of the port may refuse;
+ * ask each (descriptors, connections without one, TIME_WAIT records). */
+static bool bind_refused(struct sf_stack *st, const struct sf_conn *c)
+{
+    for (int sd = 0; sd < st->nsds; sd++)
+        if (st->sds[sd] && refuses(c, st->sds[sd]))
+            return true;
+    for (size_t i = 0; i < st->demux.size; i++)
+        for (struct sf_conn *x = st->demux.slots[i]; x; x = x->hnext)
+            if (x->sd < 0 && refuses(c, x))
+                return true;
+    if (!c->reuseaddr) /* a TIME_WAIT record shares with SO_REUSEADDR */
+        for (const struct tcp_tw *tw = st->tw_head; tw; tw = tw->next)
+            if (tw->local.port == c->local.port &&
+                addrs_meet(&c->local, c->v6only, &tw->local, false))
+                return true;
+    return false;
+}
+
 /* SO_REUSEADDR, as BSD and Linux give it: a port in use may be bound again
  * only if the new socket sets the option, every user of the port did too
- * (TIME_WAIT leftovers count as sharing), and none of them listens. */
+ * (TIME_WAIT leftovers count as sharing), and none of them listens; users
+ * whose addresses do not meet c's (addrs_meet) do not count. The counts
+ * answer at once when the port is free or sharable by all; else each user
+ * is asked. c->local holds the address to bind. */
 int stack_port_bind(struct sf_stack *st, struct sf_conn *c, uint16_t port)
 {
     const struct sf_port_use *u = use_of(st, port, false);
+    c->local.port = port;
     if (u && u->users > 0 &&
-        !(c->reuseaddr && u->strict == 0 && u->listeners == 0))
+        !(c->reuseaddr && u->strict == 0 && u->listeners == 0) &&
+        bind_refused(st, c)) {
+        c->local.port = 0; /* not bound */
         return SF_EADDRINUSE;
+    }
     return take(st, c, port, true);
 }
 
-/* A listener may not share its port with another listener. */
+/* A listener may not share its port with another listener whose address
+ * meets its own (addrs_meet: 198.18.0.1:80 and 198.18.0.2:80 may both
+ * listen, as may 0.0.0.0:80 and an IPV6_V6ONLY [::]:80). */
 int stack_port_listen_ok(struct sf_stack *st, struct sf_conn *c)
 {
     const struct sf_port_use *u = use_of(st, c->local.port, false);
-    return u && u->listeners > 0 ? SF_EADDRINUSE : 0;
+    if (!u || u->listeners == 0)
+        return 0;
+    for (int sd = 0; sd < st->nsds; sd++) {
+        const struct sf_conn *x = st->sds[sd];
+        if (x && x != c && x->in_ltab && x->local.port == c->local.port &&
+            addrs_meet(&c->local, c->v6only, &x->local, x->v6only))
+            return SF_EADDRINUSE;
+    }
+    return 0;
 }
 
 /* May a connection to remote use this local port? Not if a listener or an

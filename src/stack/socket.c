@@ -75,23 +75,22 @@ static int bind_addr(struct sf_stack *st, struct sf_conn *c,
             *out = sf_addr6(a->ip6, a->port);
             return 0;
         }
-        if (!stack_has_addr6(&st->cfg) ||
-            memcmp(a->ip6, st->cfg.addr6, 16) != 0)
+        if (!stack_addr_owned(st, a))
             return SF_EADDRNOTAVAIL;
         *out = sf_addr6(a->ip6, a->port);
         return 0;
     }
     if (a->family != SF_AF_INET)
         return SF_EINVAL;
-    /* a transparent socket may bind 0.0.0.0 on a stack without IPv4: its
-     * connections take the addresses their SYNs were sent to */
-    if (c->transparent && a->ip == 0) {
-        *out = sf_addr4(st->cfg.addr, a->port);
-        return 0;
-    }
-    if (st->cfg.addr == 0 || (a->ip != 0 && a->ip != st->cfg.addr))
+    /* 0.0.0.0 stays unspecified, as on Linux: a listener takes every
+     * owned IPv4 address, connect() picks one. Any other address must be
+     * the stack's. A transparent socket may bind 0.0.0.0 on a stack
+     * without IPv4: its connections take the addresses their SYNs were
+     * sent to. */
+    if ((!stack_addr_first(st, SF_AF_INET) && !(c->transparent && a->ip == 0)) ||
+        (a->ip != 0 && !stack_addr_owned(st, a)))
         return SF_EADDRNOTAVAIL;
-    *out = sf_addr4(st->cfg.addr, a->port);
+    *out = sf_addr4(a->ip, a->port);
     return 0;
 }
 
@@ -142,9 +141,9 @@ int sf_listen(struct sf_stack *st, int sd, int backlog)
     if (c->state != SF_CLOSED || c->dead)
         return SF_EINVAL;
     if (!c->bound) {
-        if (st->cfg.addr == 0)
+        /* 0.0.0.0 and a port of the stack's choosing, as Linux */
+        if (!stack_addr_first(st, SF_AF_INET))
             return SF_EADDRNOTAVAIL; /* no IPv4: bind to :: first */
-        c->local.ip = st->cfg.addr;
         int r = stack_port_ephemeral(st, c, NULL);
         if (r < 0)
             return r;
@@ -239,25 +238,30 @@ static int connect_local(struct sf_stack *st, struct sf_conn *c,
                          const struct sf_addr *remote)
 {
     bool bound_v6 = c->bound && c->local.family == SF_AF_INET6;
+    /* a socket bound to an address sends from it (owned at bind; if it
+     * has been removed since, the SYN still leaves from it, as Linux) */
+    if (c->bound && !sf_addr_is_unspec(&c->local) &&
+        c->local.family == remote->family)
+        return 0;
     if (remote->family == SF_AF_INET6) {
         if (c->bound && !bound_v6)
             return SF_EINVAL; /* an IPv4 socket (Linux: EAFNOSUPPORT) */
-        if (!stack_has_addr6(&st->cfg))
+        if (c->bound && !sf_addr_is_unspec(&c->local))
             return SF_ENETUNREACH;
-        c->local.family = SF_AF_INET6;
-        c->local.ip = 0;
-        memcpy(c->local.ip6, st->cfg.addr6, 16);
-        return 0;
+    } else if (bound_v6 && (c->v6only || !sf_addr_is_unspec(&c->local))) {
+        /* IPv4: from an IPv4 socket, or from an IPv6 one bound to ::
+         * that is not IPV6_V6ONLY */
+        return SF_ENETUNREACH;
     }
-    /* IPv4: from an IPv4 socket, or from an IPv6 one bound to :: that is
-     * not IPV6_V6ONLY */
-    if (bound_v6 && (c->v6only || !sf_addr_is_unspec(&c->local)))
+    /* unbound or bound to the unspecified address: the first owned
+     * address of the remote's family (synfin has no routes to choose by,
+     * RFC 6724's rules beyond family do not apply) */
+    const struct sf_addr *a = stack_addr_first(st, remote->family);
+    if (!a)
         return SF_ENETUNREACH;
-    if (st->cfg.addr == 0)
-        return SF_ENETUNREACH;
-    c->local.family = SF_AF_INET;
-    c->local.ip = st->cfg.addr;
-    memset(c->local.ip6, 0, 16);
+    uint16_t port = c->local.port;
+    c->local = *a;
+    c->local.port = port;
     return 0;
 }
 
@@ -699,10 +703,12 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
     /* the wire's addresses: IPv4-mapped ones are IPv4 there */
     struct sf_addr l = sf_addr_from_v4mapped(local);
     struct sf_addr rem = sf_addr_from_v4mapped(remote);
-    if (l.family == SF_AF_INET && l.ip == 0)
-        l.ip = st->cfg.addr;
-    else if (l.family == SF_AF_INET6 && sf_addr_is_unspec(&l))
-        memcpy(l.ip6, st->cfg.addr6, 16);
+    const struct sf_addr *first = stack_addr_first(st, l.family);
+    if (sf_addr_is_unspec(&l) && first) {
+        uint16_t port = l.port;
+        l = *first;
+        l.port = port;
+    }
     struct sf_conn *c = stack_lookup(st, &l, &rem);
     if (!c)
         return stack_record_info(st, &l, &rem, info);

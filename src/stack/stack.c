@@ -121,19 +121,22 @@ struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,
     return ttab_lookup(&st->demux, local, remote);
 }
 
-struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port)
+/* How well listener l matches dst: 3 bound to dst's address, 2 to the
+ * unspecified address of dst's family, 1 an IPv6 one on :: that takes
+ * IPv4 too (not IPV6_V6ONLY: RFC 3493 5.3, as Linux), 0 not at all. */
+static int listener_score(const struct sf_conn *l, const struct sf_addr *dst)
 {
-    size_t i = port_slot(&st->listeners, port);
-    for (struct sf_conn *c = st->listeners.slots[i]; c; c = c->hnext)
-        if (c->local.port == port)
-            return c;
-    return NULL;
+    if (l->local.port != dst->port)
+        return 0;
+    if (l->local.family == dst->family)
+        return sf_addr_ip_eq(&l->local, dst) ? 3
+               : sf_addr_is_unspec(&l->local) ? 2 : 0;
+    return l->local.family == SF_AF_INET6 && !l->v6only &&
+           sf_addr_is_unspec(&l->local);
 }
 
 /* Does listener l take dst's family? An IPv6 listener bound to :: takes
- * IPv4 as well unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux); one
- * bound to an address takes only that address (the stack's, checked at
- * bind). */
+ * IPv4 as well unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux). */
 static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
 {
     return l->local.family == dst->family ||
@@ -141,29 +144,40 @@ static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
             !l->v6only && sf_addr_is_unspec(&l->local));
 }
 
-/* The listener a segment to dst goes to, if any. To an address of the
- * stack: the listener of dst's port; to another address, only a
- * transparent one (SF_IP_TRANSPARENT). Failing that, the any-destination
- * listener, which takes what no other socket claims (docs/transparent.md). */
+/* The listener a segment to dst goes to. To an address of the stack: of
+ * those on dst's port (several may listen there on different addresses
+ * of the stack), the best match, the most specific first, as Linux; to
+ * another address, only a transparent one (SF_IP_TRANSPARENT). Failing
+ * that, the any-destination listener, which takes what no other socket
+ * claims (docs/transparent.md). */
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst)
 {
-    struct sf_conn *l = stack_listener_lookup(st, dst->port);
-    if (l && takes_family(l, dst) &&
-        (l->transparent || !st->foreign_ok || stack_addr_owned(st, dst)))
-        return l;
-    l = st->any_listener;
+    bool owned = !st->foreign_ok || stack_addr_owned(st, dst);
+    struct sf_conn *best = NULL;
+    int best_score = 0;
+    size_t i = port_slot(&st->listeners, dst->port);
+    for (struct sf_conn *l = st->listeners.slots[i]; l; l = l->hnext) {
+        int s = (owned || l->transparent) ? listener_score(l, dst) : 0;
+        if (s > best_score)
+            best = l, best_score = s;
+    }
+    if (best)
+        return best;
+    struct sf_conn *l = st->any_listener;
     return l && takes_family(l, dst) ? l : NULL;
 }
 
-/* The listener whose accept queue holds c (a child of the any-destination
- * listener is not found by its port), or NULL. */
+/* The listener whose accept queue holds c (several may share its port; a
+ * child of the any-destination listener is not found by its port), or
+ * NULL. */
 static struct sf_conn *listener_holding(struct sf_stack *st,
                                         const struct sf_conn *c)
 {
-    struct sf_conn *l = stack_listener_lookup(st, c->local.port);
-    if (tcp_acceptq_holds(l, c))
-        return l;
+    size_t i = port_slot(&st->listeners, c->local.port);
+    for (struct sf_conn *l = st->listeners.slots[i]; l; l = l->hnext)
+        if (l->local.port == c->local.port && tcp_acceptq_holds(l, c))
+            return l;
     return tcp_acceptq_holds(st->any_listener, c) ? st->any_listener : NULL;
 }
 
@@ -305,12 +319,79 @@ bool stack_has_addr6(const struct sf_stack_cfg *cfg)
     return memcmp(cfg->addr6, zero, 16) != 0;
 }
 
+/* ------------------------------------------------- local addresses */
+
 bool stack_addr_owned(const struct sf_stack *st, const struct sf_addr *a)
 {
-    if (a->family == SF_AF_INET6)
-        return stack_has_addr6(&st->cfg) &&
-               memcmp(a->ip6, st->cfg.addr6, 16) == 0;
-    return st->cfg.addr != 0 && a->ip == st->cfg.addr;
+    for (size_t i = 0; i < st->naddrs; i++)
+        if (sf_addr_ip_eq(&st->addrs[i], a))
+            return true;
+    return false;
+}
+
+const struct sf_addr *stack_addr_first(const struct sf_stack *st, int family)
+{
+    for (size_t i = 0; i < st->naddrs; i++)
+        if (st->addrs[i].family == family)
+            return &st->addrs[i];
+    return NULL;
+}
+
+/* A host's unicast address: not unspecified, multicast (RFC 1112 4,
+ * RFC 4291 2.7), the limited broadcast (RFC 919), ::1 or IPv4-mapped
+ * (RFC 4291 2.5.3, 2.5.5.2: never an interface's). */
+static bool addr_assignable(const struct sf_addr *a)
+{
+    static const uint8_t loop6[16] = {[15] = 1};
+    if (a->family == SF_AF_INET)
+        return a->ip != 0 && a->ip != 0xffffffffu && a->ip >> 28 != 0xe;
+    return a->family == SF_AF_INET6 && !sf_addr_is_unspec(a) &&
+           a->ip6[0] != 0xff && memcmp(a->ip6, loop6, 16) != 0 &&
+           !sf_addr_is_v4mapped(a);
+}
+
+int sf_stack_addr_add(struct sf_stack *st, const struct sf_addr *a)
+{
+    if (!st || !a || !addr_assignable(a))
+        return SF_EINVAL;
+    if (stack_addr_owned(st, a))
+        return SF_EADDRINUSE;
+    if (st->naddrs == st->addrs_cap) {
+        size_t cap = st->addrs_cap ? 2 * st->addrs_cap : 4;
+        struct sf_addr *n = realloc(st->addrs, cap * sizeof *n);
+        if (!n)
+            return SF_ENOMEM;
+        st->addrs = n;
+        st->addrs_cap = cap;
+    }
+    struct sf_addr *slot = &st->addrs[st->naddrs++];
+    *slot = a->family == SF_AF_INET ? sf_addr4(a->ip, 0)
+                                    : sf_addr6(a->ip6, 0);
+    return 0;
+}
+
+/* As Linux (ip addr del): the connections and sockets on the address are
+ * left alone; they end by their own timeouts. */
+int sf_stack_addr_del(struct sf_stack *st, const struct sf_addr *a)
+{
+    if (!st || !a)
+        return SF_EINVAL;
+    for (size_t i = 0; i < st->naddrs; i++)
+        if (sf_addr_ip_eq(&st->addrs[i], a)) {
+            memmove(&st->addrs[i], &st->addrs[i + 1],
+                    (st->naddrs - i - 1) * sizeof *st->addrs);
+            st->naddrs--;
+            return 0;
+        }
+    return SF_EADDRNOTAVAIL;
+}
+
+size_t sf_stack_addrs(const struct sf_stack *st, struct sf_addr *out,
+                      size_t max)
+{
+    for (size_t i = 0; out && i < st->naddrs && i < max; i++)
+        out[i] = st->addrs[i];
+    return st->naddrs;
 }
 
 const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
@@ -466,6 +547,12 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
         st->sd_free[i] = st->nsds - 1 - i;
     st->nsd_free = st->nsds;
     wheel_timer_init(&st->tw_timer, TK_TW);
+    struct sf_addr a4 = sf_addr4(cfg->addr, 0), a6 = sf_addr6(cfg->addr6, 0);
+    if ((cfg->addr && sf_stack_addr_add(st, &a4) == SF_ENOMEM) ||
+        (stack_has_addr6(cfg) && sf_stack_addr_add(st, &a6) == SF_ENOMEM)) {
+        sf_stack_free(st);
+        return SF_ENOMEM;
+    }
     *out = st;
     return 0;
 }
@@ -499,6 +586,7 @@ void sf_stack_free(struct sf_stack *st)
     stack_ports_free(st);
     free(st->sds);
     free(st->sd_free);
+    free(st->addrs);
     free(st->tcp.obuf);
     free(st->tcp.pbuf);
     ring_cache_free(&st->tcp.rcache);
@@ -576,16 +664,18 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
     if (len > 0 && dgram[0] >> 4 == 6) {
         struct sf_ipv6 ip6;
         why = sf_ipv6_parse(dgram, len, &ip6);
-        /* (sf_ipv6_parse drops a :: destination: a stack without an
-         * IPv6 address, addr6 ::, matches nothing) */
-        /* not ours: looked up only for TCP once a transparent listener
-         * was opened (find_owner's caller drops what nobody takes) */
-        if (why == SF_DROP_NONE && memcmp(ip6.dst, st->cfg.addr6, 16) != 0 &&
-            !(st->foreign_ok && ip6.proto == SF_IPPROTO_TCP_NUM))
-            why = SF_DROP_IP6_ADDR;
+        /* (sf_ipv6_parse drops a :: destination; the stack owns no ::)
+         * Not ours: looked up only for TCP once a transparent listener
+         * was opened (find_owner's caller drops what nobody takes). */
+        if (why == SF_DROP_NONE) {
+            struct sf_addr dst = sf_addr6(ip6.dst, 0);
+            if (!stack_addr_owned(st, &dst) &&
+                !(st->foreign_ok && ip6.proto == SF_IPPROTO_TCP_NUM))
+                why = SF_DROP_IP6_ADDR;
+        }
         if (why == SF_DROP_NONE && ip6.proto == SF_IPPROTO_ICMPV6_NUM &&
             stack_icmp6_input(st, &ip6))
-            return false; /* a Packet Too Big, taken (icmp.c) */
+            return false; /* an ICMPv6 error, taken (icmp.c) */
         if (why == SF_DROP_NONE)
             why = sf_tcp6_parse(&ip6, seg);
         if (why == SF_DROP_NONE) {
@@ -596,13 +686,15 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
     } else {
         struct sf_ipv4 ip4;
         why = sf_ipv4_parse(dgram, len, &ip4);
-        if (why == SF_DROP_NONE &&
-            (st->cfg.addr == 0 || ip4.dst != st->cfg.addr) &&
-            !(st->foreign_ok && ip4.proto == SF_IPPROTO_TCP_NUM))
-            why = SF_DROP_IP_ADDR;
+        if (why == SF_DROP_NONE) {
+            struct sf_addr dst = sf_addr4(ip4.dst, 0);
+            if (!stack_addr_owned(st, &dst) &&
+                !(st->foreign_ok && ip4.proto == SF_IPPROTO_TCP_NUM))
+                why = SF_DROP_IP_ADDR;
+        }
         if (why == SF_DROP_NONE && ip4.proto == SF_IPPROTO_ICMP_NUM &&
             stack_icmp4_input(st, &ip4))
-            return false; /* a fragmentation-needed, taken (icmp.c) */
+            return false; /* an ICMP error, taken (icmp.c) */
         if (why == SF_DROP_NONE)
             why = sf_tcp_parse(&ip4, seg);
         if (why == SF_DROP_NONE) {

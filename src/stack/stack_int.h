@@ -48,18 +48,24 @@ struct sf_stack {
     /* deferred SYN-queue requests by id (records.c), chained on dnext */
     struct tcp_req **defer_slots;
     size_t defer_size, defer_count;
+    /* owned local addresses, port 0, in the order added (cfg.addr and
+     * cfg.addr6 first) */
+    struct sf_addr *addrs;
+    size_t naddrs, addrs_cap;
     uint64_t prune_ms; /* last memory-pressure prune: ms of stack time + 1 */
     uint64_t prune_seen; /* tcp.mem.refusals at that prune */
 };
 
 /* stack.c */
 void stack_conn_free(struct sf_stack *st, struct sf_conn *c);
-struct sf_conn *stack_listener_lookup(struct sf_stack *st, uint16_t port);
 struct sf_conn *stack_listener_for(struct sf_stack *st,
                                    const struct sf_addr *dst);
 bool stack_has_addr6(const struct sf_stack_cfg *cfg);
-/* Is a's address one of the stack's own? */
+/* Does the stack own a's address (port ignored)? */
 bool stack_addr_owned(const struct sf_stack *st, const struct sf_addr *a);
+/* The first owned address of a family (SF_AF_*), or NULL. */
+const struct sf_addr *stack_addr_first(const struct sf_stack *st,
+                                       int family);
 /* icmp.c: an ICMP / ICMPv6 datagram to this stack; true if it was a
  * "too big" message (acted on, or dropped and counted), false if it is
  * to be dropped as not TCP */

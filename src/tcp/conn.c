@@ -175,13 +175,19 @@ void tcp_wakeup(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
                    enum sf_cause cause)
 {
+    bool timeout = error == SF_ETIMEDOUT;
+    /* RFC 9293 3.9.2.2 (SHLD-25), as Linux: a timeout with an ICMP soft
+     * error since the last progress reports that error (EHOSTUNREACH,
+     * ...) rather than ETIMEDOUT */
+    if (timeout && c->soft_error && c->soft_una == c->snd_una)
+        error = c->soft_error;
     if (error) {
         c->error = error;
         c->reset_error = error;
     }
     if (error == SF_ECONNRESET || error == SF_ECONNREFUSED)
         ctx->ctr.c[SF_CTR_RESETS]++;
-    if (error == SF_ETIMEDOUT)
+    if (timeout)
         ctx->ctr.c[SF_CTR_TIMEOUTS]++;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
         ctx->ctr.c[SF_CTR_ATTEMPT_FAILS]++;

@@ -61,6 +61,8 @@ static const struct sf_transition transitions[] = {
     T(ESTABLISHED, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
     T(CLOSE_WAIT, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
     T(FIN_WAIT_2, CLOSED, TIMEOUT_KEEPALIVE, "keepalive probes unanswered"),
+    T(SYN_SENT, CLOSED, ICMP_ERROR, "ICMP hard error: open aborted"),
+    T(SYN_RCVD, CLOSED, ICMP_ERROR, "ICMP hard error (active open): aborted"),
 };
 #undef T
 

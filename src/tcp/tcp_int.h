@@ -142,6 +142,11 @@ struct sf_conn {
     uint8_t dupacks;
     uint8_t orphan_tries; /* timeouts since orphaned, without progress */
     uint32_t oow_last_ms; /* last rate-limited ACK (oow.c), if oow_sent */
+    /* RFC 9293 3.9.2.2: the last ICMP soft error (negative SF_E*, 0 if
+     * none) and SND.UNA when it came: reported instead of ETIMEDOUT if
+     * the connection times out with no progress since (pmtu.c) */
+    int16_t soft_error;
+    uint32_t soft_una;
 
     /* --- state and flags --- */
     unsigned state : 4; /* enum sf_state */
@@ -542,6 +547,11 @@ void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c);
  * SF_DROP_NONE if c's MSS was lowered (and the flight sent again). */
 enum sf_drop tcp_pmtu_too_big(struct tcp_ctx *ctx, struct sf_conn *c,
                               uint32_t mtu, uint32_t quoted_seq);
+/* pmtu.c: an ICMP / ICMPv6 Destination Unreachable (or Time Exceeded)
+ * for c quoting quoted_seq: err its error (negative SF_E*), hard if
+ * RFC 9293 3.9.2.2 calls it a hard error. SF_DROP_NONE if acted on. */
+enum sf_drop tcp_icmp_unreach(struct tcp_ctx *ctx, struct sf_conn *c,
+                              uint32_t quoted_seq, int err, bool hard);
 void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs);
 void tcp_send_ack(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Sends the segment at SND.UNA again, SND.NXT untouched (fast

@@ -118,6 +118,11 @@ struct drill_seg {
      * sent as ICMPv6 Packet Too Big on an IPv6 wire */
     bool icmp_too_big;
     uint32_t icmp_mtu;
+    /* any other ICMP error line, `< icmp unreachable port_unreachable
+     * [S:E(L)]` (or time_exceeded): the type and code sent on an IPv4
+     * wire and on an IPv6 one (type 0: the line has no meaning there) */
+    bool icmp_error;
+    uint8_t icmp4_type, icmp4_code, icmp6_type, icmp6_code;
 };
 #define DRILL_EXT_HBH 1u    /* [hbh]: an empty Hop-by-Hop Options header */
 #define DRILL_EXT_DSTOPT 2u /* [dstopt]: an empty Destination Options one */

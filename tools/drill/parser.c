@@ -364,32 +364,82 @@ static int parse_seg_field(struct parser *p, struct drill_seg *s)
     return 0;
 }
 
-/* packetdrill's ICMP line, the "too big" kind only: `icmp unreachable
- * frag_needed mtu N [S:E(L)]` or `icmp packet_too_big mtu N [S:E(L)]`,
- * S:E(L) the quoted segment of the stack's, as on a `>` line. */
+/* packetdrill's Destination Unreachable code names: IPv4's (RFC 792,
+ * RFC 1122 3.2.2.1, RFC 1812 5.2.7.1) and IPv6's (RFC 4443 3.1), each
+ * with its code on an IPv4 wire and on an IPv6 one (-1: none there; an
+ * IPv4 name with an IPv6 meaning maps to it, as packetdrill's IPv6 runs
+ * of IPv4 scripts do). */
+static const struct {
+    const char *name;
+    int v4, v6;
+} unreach_codes[] = {
+    {"net_unreachable", 0, 0},       {"host_unreachable", 1, 3},
+    {"protocol_unreachable", 2, -1}, {"port_unreachable", 3, 4},
+    {"source_route_failed", 5, -1},  {"net_unknown", 6, -1},
+    {"host_unknown", 7, -1},         {"source_host_isolated", 8, -1},
+    {"net_prohibited", 9, 1},        {"host_prohibited", 10, 1},
+    {"net_unreachable_for_tos", 11, -1},
+    {"host_unreachable_for_tos", 12, -1},
+    {"packet_filtered", 13, 1},      {"precedence_violation", 14, -1},
+    {"precedence_cutoff", 15, -1},   {"no_route", -1, 0},
+    {"admin_prohibited", -1, 1},     {"beyond_scope", -1, 2},
+    {"address_unreachable", -1, 3},  {"source_address_failed_policy", -1, 5},
+    {"reject_route", -1, 6},
+};
+
+/* `unreachable CODE` (not frag_needed) or `time_exceeded`: s's types and
+ * codes for both wires. */
+static int parse_icmp_error(struct parser *p, const struct drill_token *t,
+                            struct drill_seg *s)
+{
+    s->icmp_error = true;
+    if (is_ident(t, "time_exceeded")) { /* code 0, hop limit exceeded */
+        s->icmp4_type = 11, s->icmp6_type = 3;
+        return 0;
+    }
+    t = take(p);
+    for (size_t i = 0; i < sizeof unreach_codes / sizeof *unreach_codes; i++)
+        if (is_ident(t, unreach_codes[i].name)) {
+            if (unreach_codes[i].v4 >= 0)
+                s->icmp4_type = 3, s->icmp4_code = (uint8_t)unreach_codes[i].v4;
+            if (unreach_codes[i].v6 >= 0)
+                s->icmp6_type = 1, s->icmp6_code = (uint8_t)unreach_codes[i].v6;
+            return 0;
+        }
+    return perr(p, t, "unknown ICMP unreachable code '%s' (port_unreachable, "
+                "host_unreachable, no_route, admin_prohibited, ...)",
+                tok_desc(t));
+}
+
+/* packetdrill's ICMP line: `icmp unreachable frag_needed mtu N [S:E(L)]`
+ * or `icmp packet_too_big mtu N [S:E(L)]` (path MTU), `icmp unreachable
+ * CODE [S:E(L)]` or `icmp time_exceeded [S:E(L)]`, S:E(L) the quoted
+ * segment of the stack's, as on a `>` line. */
 static int parse_icmp(struct parser *p, const struct drill_token *dir,
                       struct drill_seg *s)
 {
     take(p); /* icmp */
     const struct drill_token *t = take(p);
-    if (is_ident(t, "unreachable")) {
-        t = take(p);
-        if (!is_ident(t, "frag_needed"))
-            return perr(p, t, "synfin's runner sends only the ICMP 'too big' "
-                        "messages: 'unreachable frag_needed', not '%s'",
-                        tok_desc(t));
+    if (is_ident(t, "time_exceeded") ||
+        (is_ident(t, "unreachable") && !is_ident(peek(p), "frag_needed"))) {
+        if (parse_icmp_error(p, t, s))
+            return -1;
+    } else if (is_ident(t, "unreachable")) {
+        take(p); /* frag_needed */
     } else if (!is_ident(t, "packet_too_big")) {
-        return perr(p, t, "synfin's runner sends only the ICMP 'too big' "
-                    "messages ('unreachable frag_needed', 'packet_too_big'), "
-                    "not '%s'", tok_desc(t));
+        return perr(p, t, "synfin's runner sends the ICMP errors "
+                    "'unreachable CODE', 'time_exceeded' and "
+                    "'packet_too_big', not '%s'", tok_desc(t));
     }
-    t = take(p);
-    if (!is_ident(t, "mtu"))
-        return perr(p, t, "expected 'mtu N', found '%s'", tok_desc(t));
-    if (expect_u32(p, &s->icmp_mtu))
-        return -1;
-    if (s->icmp_mtu > 65535)
-        return perr(p, t, "mtu %" PRIu32 " out of range", s->icmp_mtu);
+    if (!s->icmp_error) {
+        t = take(p);
+        if (!is_ident(t, "mtu"))
+            return perr(p, t, "expected 'mtu N', found '%s'", tok_desc(t));
+        if (expect_u32(p, &s->icmp_mtu))
+            return -1;
+        if (s->icmp_mtu > 65535)
+            return perr(p, t, "mtu %" PRIu32 " out of range", s->icmp_mtu);
+    }
     const struct drill_token *at = peek(p);
     if (expect_punct(p, '[') || expect_u32(p, &s->seq) ||
         expect_punct(p, ':') || expect_u32(p, &s->end) ||
@@ -400,7 +450,7 @@ static int parse_icmp(struct parser *p, const struct drill_token *dir,
         return perr(p, at, "%" PRIu32 ":%" PRIu32 "(%" PRIu32 ") is not "
                     "SEQ:SEQ+LEN(LEN)", s->seq, s->end, s->len);
     (void)dir;
-    s->icmp_too_big = true;
+    s->icmp_too_big = !s->icmp_error;
     return 0;
 }
 

@@ -327,7 +327,10 @@ static size_t build_icmp(struct drill_runner *r, const struct drill_seg *s,
         q[0] = 0x60, put16(q + 4, 20 + s->len), q[6] = SF_IPPROTO_TCP_NUM;
         q[7] = 64;
         memcpy(q + 8, r->local.ip6, 16), memcpy(q + 24, r->remote.ip6, 16);
-        i[0] = 2, put32(i + 4, s->icmp_mtu);
+        if (s->icmp_error)
+            i[0] = s->icmp6_type, i[1] = s->icmp6_code;
+        else
+            i[0] = 2, put32(i + 4, s->icmp_mtu);
     } else {
         b[0] = 0x45, put16(b + 2, (uint32_t)(20 + n)), b[8] = 64, b[9] = 1;
         put32(b + 12, (r->remote.ip & ~0xffu) | 0xfe), put32(b + 16, r->local.ip);
@@ -336,7 +339,10 @@ static size_t build_icmp(struct drill_runner *r, const struct drill_seg *s,
         q[9] = SF_IPPROTO_TCP_NUM;
         put32(q + 12, r->local.ip), put32(q + 16, r->remote.ip);
         put16(q + 10, sf_csum_fold(sf_csum_add(0, q, 20)));
-        i[0] = 3, i[1] = 4, put16(i + 6, s->icmp_mtu);
+        if (s->icmp_error)
+            i[0] = s->icmp4_type, i[1] = s->icmp4_code;
+        else
+            i[0] = 3, i[1] = 4, put16(i + 6, s->icmp_mtu);
     }
     put16(t, r->local.port), put16(t + 2, r->remote.port);
     put32(t + 4, stack_base(r) + s->seq);
@@ -354,15 +360,30 @@ static size_t build_icmp(struct drill_runner *r, const struct drill_seg *s,
 
 void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
 {
-    if (ev->seg.icmp_too_big) {
+    if (ev->seg.icmp_too_big || ev->seg.icmp_error) {
         uint8_t m[160];
         if (!r->have_tuple) {
             drill_fail(r, ev->line, "an ICMP line needs a connection to "
                        "quote", NULL, 0, NULL, 0);
             return;
         }
+        if (ev->seg.icmp_error &&
+            (r->local.family == SF_AF_INET6 ? ev->seg.icmp6_type
+                                            : ev->seg.icmp4_type) == 0) {
+            drill_fail(r, ev->line, "this ICMP code has no meaning on "
+                       "this IP version's wire", NULL, 0, NULL, 0);
+            return;
+        }
         size_t n = build_icmp(r, &ev->seg, m);
-        if (r->ctx->verbose)
+        if (r->ctx->verbose && ev->seg.icmp_error)
+            printf("  %10.6f < icmp error type %u code %u [%" PRIu32 ":%"
+                   PRIu32 "(%" PRIu32 ")]\n", (double)r->now / (double)SF_SEC,
+                   r->local.family == SF_AF_INET6 ? ev->seg.icmp6_type
+                                                  : ev->seg.icmp4_type,
+                   r->local.family == SF_AF_INET6 ? ev->seg.icmp6_code
+                                                  : ev->seg.icmp4_code,
+                   ev->seg.seq, ev->seg.end, ev->seg.len);
+        else if (r->ctx->verbose)
             printf("  %10.6f < icmp too big mtu %" PRIu32 " [%" PRIu32 ":%"
                    PRIu32 "(%" PRIu32 ")]\n", (double)r->now / (double)SF_SEC,
                    ev->seg.icmp_mtu, ev->seg.seq, ev->seg.end, ev->seg.len);
