@@ -317,7 +317,17 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SYN_DEFER_EXPIRED, "deferred SYNs not decided within syn_defer_timeout") \
     X(SYN_DEFER_COOKIE, "DEFER under SYN cookies (queue full): dropped")      \
     X(ICMP_SOFT_ERRORS, "ICMP soft errors noted (reported if the conn. times out)") \
-    X(ICMP_HARD_ABORTS, "opens aborted by an ICMP hard error (RFC 9293 3.9.2.2)")
+    X(ICMP_HARD_ABORTS, "opens aborted by an ICMP hard error (RFC 9293 3.9.2.2)") \
+    X(MEM_PRESSURE, "entries into memory pressure (above cfg.mem_pressure % of cfg.mem_max)") \
+    X(MEM_FULL, "entries into the memory cap: an allocation refused (cfg.mem_max)") \
+    X(MEM_REFUSED, "allocations refused at the memory cap")                 \
+    X(OFO_PRUNED, "out-of-order ranges pruned under memory pressure (reneged, not acknowledged)") \
+    X(OFO_PRUNED_BYTES, "out-of-order bytes pruned under memory pressure")   \
+    X(RCV_MEM_DROP, "segments not kept for want of memory (not acknowledged: sent again)") \
+    X(SYN_MEM_REFUSED, "SYNs dropped unanswered at the memory cap")          \
+    X(SND_MEM_WAIT, "sends refused with SF_EAGAIN at the memory cap")        \
+    X(MEM_WINDOW_CLAMPED, "windows offered smaller under memory pressure") \
+    X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -571,6 +581,29 @@ struct sf_stack_cfg {
      * for sf_syn_decide; then it is forgotten silently (counted). 1 ms to
      * 1 hour; default 30 s. */
     sf_time_t syn_defer_timeout;
+    /* A memory limit for the whole stack (as Linux's tcp_mem), in bytes:
+     * the send and receive buffer storages (with the cache of idle ones),
+     * the out-of-order range lists, the connections' TCBs, SYN-queue
+     * entries and TIME_WAIT records together stay at or below it. 0 (the
+     * default): no limit. Otherwise at least the larger of rcvbuf and
+     * sndbuf plus 16384 (SF_MEM_MIN); autotuning then grows a buffer to
+     * at most 1/128 of the pressure level (as Linux's tcp_rmem[2] from
+     * tcp_mem), never below rcvbuf/sndbuf. A buffer set with SO_RCVBUF or
+     * SO_SNDBUF is the application's: one larger than the cap can never
+     * be allocated. Above mem_pressure %
+     * of it the stack is under pressure: buffers stop autotuning upward,
+     * the idle storages are released, and windows are offered no larger
+     * than 4 segments or the room of the storage held (the right edge
+     * offered never moves left). At the limit an allocation is refused:
+     * out-of-order data is pruned first (connections holding storage for
+     * it alone), a segment that finds no buffer is dropped unacknowledged
+     * (the peer sends it again), sf_send returns SF_EAGAIN, and from the
+     * first refusal until use falls back to the pressure level new SYNs
+     * are dropped unanswered (the client retries). Counters MEM_* ,
+     * OFO_PRUNED*, RCV_MEM_DROP, SYN_MEM_REFUSED, SND_MEM_WAIT show each
+     * step; sf_stack_mem() the bytes. docs/stream.md has more. */
+    uint64_t mem_max;      /* 0 */
+    unsigned mem_pressure; /* 75 (percent of mem_max, 1..100) */
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
@@ -777,6 +810,18 @@ int sf_listen_filter(struct sf_stack *st, int sd, sf_syn_fn fn, void *arg);
  * reaches sf_accept as usual), REFUSE sends a RST, DROP forgets it.
  * SF_ENOENT when the id is unknown (expired, or the SYN-queue entry gone). */
 int sf_syn_decide(struct sf_stack *st, uint64_t id, enum sf_syn_verdict v);
+/* The buffer memory the stack holds now (cfg.mem_max says what counts),
+ * its peak since creation, and the limits. */
+struct sf_mem_info {
+    uint64_t used, peak;
+    uint64_t limit;       /* cfg.mem_max, 0 if none */
+    uint64_t pressure_at; /* bytes above which the stack is under pressure */
+    bool pressure;        /* under pressure now */
+    bool full;            /* at the cap: new connections are refused */
+    uint64_t idle;        /* of used: idle storages kept for reuse */
+};
+void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out);
+#define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above the buffers */
 
 /* ------------------------------------------------- local addresses */
 

@@ -3,11 +3,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A storage of cap bytes charged to acct, or NULL (no room, no memory). */
+static struct ring_mem *mem_new(uint32_t cap, struct mem_acct *acct)
+{
+    if (cap == 0 || !mem_take(acct, ring_mem_cost(cap)))
+        return NULL;
+    struct ring_mem *m = malloc(sizeof *m + cap);
+    if (!m) {
+        mem_give(acct, ring_mem_cost(cap));
+        return NULL;
+    }
+    m->aux = NULL;
+    m->acct = acct;
+    m->cap = cap;
+    m->head = m->len = 0;
+    m->aux_size = 0;
+    return m;
+}
+
+/* Frees a storage without aux, crediting its account. */
+static void mem_del(struct ring_mem *m)
+{
+    mem_give(m->acct, ring_mem_cost(m->cap));
+    free(m);
+}
+
+void ring_aux_free(struct ring *r)
+{
+    struct ring_mem *m = r->m;
+    if (!m || !m->aux)
+        return;
+    free(m->aux);
+    mem_give(m->acct, m->aux_size);
+    m->aux = NULL;
+    m->aux_size = 0;
+}
+
+void *ring_aux_alloc(struct ring *r, uint32_t n)
+{
+    struct ring_mem *m = r->m;
+    if (!m || n == 0)
+        return NULL;
+    ring_aux_free(r);
+    if (!mem_take(m->acct, n))
+        return NULL;
+    m->aux = calloc(1, n);
+    if (!m->aux) {
+        mem_give(m->acct, n);
+        return NULL;
+    }
+    m->aux_size = n;
+    return m->aux;
+}
+
 void ring_free(struct ring *r)
 {
-    if (r->m)
-        free(r->m->aux);
-    free(r->m);
+    if (!r->m)
+        return;
+    ring_aux_free(r);
+    mem_del(r->m);
     r->m = NULL;
 }
 
@@ -15,15 +69,8 @@ int ring_reserve(struct ring *r, uint32_t cap)
 {
     if (r->m)
         return 0;
-    if (cap == 0)
-        return -1;
-    r->m = malloc(sizeof *r->m + cap);
-    if (!r->m)
-        return -1;
-    r->m->aux = NULL;
-    r->m->cap = cap;
-    r->m->head = r->m->len = 0;
-    return 0;
+    r->m = mem_new(cap, NULL);
+    return r->m ? 0 : -1;
 }
 
 static uint32_t pos(const struct ring_mem *m, uint64_t off);
@@ -35,7 +82,7 @@ int ring_grow(struct ring *r, uint32_t cap)
         return ring_reserve(r, cap);
     if (cap <= m->cap)
         return 0;
-    struct ring_mem *n = malloc(sizeof *n + cap);
+    struct ring_mem *n = mem_new(cap, m->acct);
     if (!n)
         return -1;
     *n = *m;
@@ -46,7 +93,7 @@ int ring_grow(struct ring *r, uint32_t cap)
     memcpy(n->data + first, m->data, m->head);
     n->head = 0;
     n->cap = cap;
-    free(m);
+    mem_del(m); /* the aux block moved to n */
     r->m = n;
     return 0;
 }
@@ -136,7 +183,7 @@ void ring_trim(struct ring *r, bool keep)
 void ring_cache_free(struct ring_cache *rc)
 {
     for (unsigned i = 0; i < rc->n; i++)
-        free(rc->m[i]);
+        mem_del(rc->m[i]);
     rc->n = 0;
     rc->bytes = 0;
 }
@@ -145,6 +192,8 @@ int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc)
 {
     if (r->m)
         return 1;
+    if (rc->acct && rc->acct->pressure)
+        ring_cache_free(rc); /* under pressure: nothing kept idle */
     for (unsigned i = rc->n; i-- > 0;) { /* the newest first */
         struct ring_mem *m = rc->m[i];
         if (m->cap != cap)
@@ -156,7 +205,11 @@ int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc)
         r->m = m;
         return 1;
     }
-    return ring_reserve(r, cap);
+    /* the limit reached: idle storages go before the new one is refused */
+    if (!mem_fits(rc->acct, ring_mem_cost(cap)))
+        ring_cache_free(rc);
+    r->m = mem_new(cap, rc->acct);
+    return r->m ? 0 : -1;
 }
 
 void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc)
@@ -164,15 +217,15 @@ void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc)
     struct ring_mem *m = r->m;
     if (!m || m->len != 0 || keep)
         return;
-    if (m->cap > RING_CACHE_BYTES) {
+    if (m->cap > RING_CACHE_BYTES || m->acct != rc->acct ||
+        (rc->acct && rc->acct->pressure)) {
         ring_free(r);
         return;
     }
-    free(m->aux);
-    m->aux = NULL;
+    ring_aux_free(r);
     while (rc->n == RING_CACHE_N || rc->bytes + m->cap > RING_CACHE_BYTES) {
         rc->bytes -= rc->m[0]->cap; /* the oldest leaves */
-        free(rc->m[0]);
+        mem_del(rc->m[0]);
         memmove(&rc->m[0], &rc->m[1], (rc->n - 1) * sizeof rc->m[0]);
         rc->n--;
     }

@@ -8,14 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/mem.h"
+
 struct ring_mem {
-    void *aux;     /* the user's malloc'd block that lives with the storage */
+    void *aux;     /* the user's block that lives with the storage */
+    struct mem_acct *acct; /* charged for the storage and aux, or NULL */
     uint32_t cap;  /* capacity in bytes */
     uint32_t head; /* offset of the first byte */
     uint32_t len;  /* bytes held */
-    uint32_t pad_;
+    uint32_t aux_size; /* bytes of aux charged */
     uint8_t data[];
 };
+
+/* What a storage of cap bytes costs (charged to its account). */
+static inline uint64_t ring_mem_cost(uint32_t cap)
+{
+    return sizeof(struct ring_mem) + (uint64_t)cap;
+}
 
 struct ring {
     struct ring_mem *m; /* NULL: empty and unallocated */
@@ -34,8 +43,16 @@ static inline uint32_t ring_space(const struct ring *r, uint32_t cap)
 }
 /* Frees the storage (and its aux block). */
 void ring_free(struct ring *r);
-/* Gives the ring storage of cap bytes if it has none; 0 or -1. */
+/* Gives the ring storage of cap bytes if it has none; 0 or -1. The
+ * storage is charged to no account (ring_reserve_cached charges the
+ * cache's). */
 int ring_reserve(struct ring *r, uint32_t cap);
+/* A block of n bytes (zeroed) living with the storage (freed with it),
+ * charged to the storage's account; NULL if the ring has no storage, the
+ * account has no room or malloc fails. An aux block there already is
+ * freed first. */
+void *ring_aux_alloc(struct ring *r, uint32_t n);
+void ring_aux_free(struct ring *r);
 
 /* A few empty storages kept for reuse (one cache per stack). A ring read
  * dry gives its storage up, and the next segment asks for one of the
@@ -47,20 +64,28 @@ int ring_reserve(struct ring *r, uint32_t cap);
  * first. */
 #define RING_CACHE_N 8
 #define RING_CACHE_BYTES (8u << 20)
+/* The storages it holds stay charged to acct (NULL: none). Under
+ * memory pressure (acct->pressure) the cache keeps nothing: a storage
+ * given to it is freed, and the next reserve releases what it holds. */
 struct ring_cache {
     struct ring_mem *m[RING_CACHE_N];
     unsigned n;
     uint64_t bytes;
+    struct mem_acct *acct;
 };
 void ring_cache_free(struct ring_cache *rc);
 /* ring_reserve, taking a cached storage of exactly cap bytes if any:
- * 1 taken from the cache (or the ring had storage), 0 allocated, -1. */
+ * 1 taken from the cache (or the ring had storage), 0 allocated, -1
+ * (no memory, or the account's limit would be passed even with the
+ * cache released). */
 int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc);
 /* ring_trim, giving the storage (its aux block freed) to the cache. */
 void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc);
 /* Gives the ring storage of cap bytes, keeping what it holds (and the
  * bytes waiting past its tail) at their offsets from the head; cap must
- * not be below the current capacity. 0 or -1 (the ring unchanged). */
+ * not be below the current capacity. 0 or -1 (the ring unchanged). The
+ * new storage is charged to the old one's account (both for the moment
+ * of the copy, as both are allocated then). */
 int ring_grow(struct ring *r, uint32_t cap);
 /* The capacity of the storage, 0 if none. */
 static inline uint32_t ring_cap(const struct ring *r)

@@ -75,7 +75,7 @@ static void req_delete(struct sf_stack *st, struct tcp_req *r)
     tcp_req_unlink(r);
     wheel_stop(&st->tcp.wheel, &r->timer);
     ttab_remove(&st->reqs, r);
-    free(r);
+    mem_free(&st->tcp.mem, r, sizeof *r);
 }
 
 /* The handshake completed: the TCB gets its own memory and waits in the
@@ -84,7 +84,7 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
                     struct sf_conn *tmp)
 {
     struct tcp_ctx *ctx = &st->tcp;
-    struct sf_conn *c = malloc(sizeof *c);
+    struct sf_conn *c = mem_alloc(&ctx->mem, sizeof *c); /* cfg.mem_max */
     if (!c) {
         tcp_abort(ctx, tmp); /* no memory: tell the peer at once */
         tcp_conn_destroy(ctx, tmp);
@@ -156,8 +156,17 @@ static void spawn(struct sf_stack *st, struct sf_conn *l,
                   const struct tcp_ip *ip, const struct sf_tcp *seg,
                   const uint32_t *tw_snd_nxt, uint64_t defer_id)
 {
-    struct tcp_req *r = malloc(sizeof *r);
+    /* cfg.mem_max: at the cap (from a refused allocation until use is
+     * back to the pressure level) a new connection would only take memory
+     * from those moving data: its SYN is dropped unanswered, as Linux's
+     * tcp_conn_request drops a SYN whose request cannot be allocated
+     * (LISTENDROPS); the client sends it again (RFC 9293 3.8.1, RFC 6298
+     * 5.7) and is served once memory frees. */
+    struct tcp_req *r = st->tcp.mem.full
+                            ? NULL : mem_alloc(&st->tcp.mem, sizeof *r);
     if (!r) {
+        if (st->tcp.mem.full)
+            st->tcp.ctr.c[SF_CTR_SYN_MEM_REFUSED]++;
         tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
         return;
     }
@@ -178,6 +187,11 @@ static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
 {
     if (tcp_listen_acceptq_full(&st->tcp, l, ip, seg))
         return;
+    if (st->tcp.mem.full) { /* as a SYN at the memory cap (spawn) */
+        st->tcp.ctr.c[SF_CTR_SYN_MEM_REFUSED]++;
+        tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
+        return;
+    }
     struct sf_conn tmp;
     if (tcp_cookie_open(&st->tcp, l, &tmp, ip, seg))
         promote(st, l, &tmp);
@@ -278,7 +292,7 @@ static void tw_delete(struct sf_stack *st, struct tcp_tw *tw)
     stack_port_tw(st, tw->local.port, -1);
     fifo_remove(st, tw);
     ttab_remove(&st->tws, tw);
-    free(tw);
+    mem_free(&st->tcp.mem, tw, sizeof *tw);
 }
 
 void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
@@ -288,7 +302,7 @@ void stack_tw_from_conn(struct sf_stack *st, struct sf_conn *c)
         stack_reap(st, c);
         return;
     }
-    struct tcp_tw *tw = malloc(sizeof *tw);
+    struct tcp_tw *tw = mem_alloc(&st->tcp.mem, sizeof *tw);
     if (!tw)
         return; /* keep the full TCB: correct, only larger */
     tcp_tw_from_conn(&st->tcp, tw, c); /* counted in TIME_WAIT ... */

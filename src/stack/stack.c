@@ -58,6 +58,8 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
     cfg->pacing = false; /* pacing.c: opt-in, see sf_stack_cfg.pacing */
     cfg->syn_defer_timeout = 30 * SF_SEC;
+    cfg->mem_max = 0;       /* no memory limit */
+    cfg->mem_pressure = 75; /* % of mem_max (Linux: tcp_mem[1] ~ 4/3 [0]) */
 }
 
 /* ------------------------------------------------------------- tables */
@@ -65,7 +67,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
 static int hash_init(struct sf_hash *h, size_t size)
 {
     h->slots = calloc(size, sizeof *h->slots);
-    h->size = size;
+    h->size = h->slots ? size : 0;
     h->count = 0;
     return h->slots ? 0 : SF_ENOMEM;
 }
@@ -205,7 +207,7 @@ int stack_listen_insert(struct sf_stack *st, struct sf_conn *c)
 
 struct sf_conn *stack_conn_new(struct sf_stack *st)
 {
-    struct sf_conn *c = malloc(sizeof *c);
+    struct sf_conn *c = mem_alloc(&st->tcp.mem, sizeof *c); /* cfg.mem_max */
     if (!c)
         return NULL;
     tcp_conn_init(&st->tcp, c);
@@ -252,7 +254,7 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
     unhash(st, c);
     stack_port_release(st, c);
     tcp_conn_destroy(&st->tcp, c);
-    free(c);
+    mem_free(&st->tcp.mem, c, sizeof *c);
 }
 
 /* Every connection is found through a descriptor or the demux table (a
@@ -261,7 +263,7 @@ void stack_conn_free(struct sf_stack *st, struct sf_conn *c)
 static int walk(struct sf_stack *st, int (*fn)(void *, struct sf_conn *),
                 void *ctx)
 {
-    for (int sd = 0; sd < st->nsds; sd++)
+    for (int sd = 0; st->sds && sd < st->nsds; sd++) /* (create failed) */
         if (st->sds[sd]) {
             int r = fn(ctx, st->sds[sd]);
             if (r)
@@ -438,7 +440,69 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     if (cfg->syn_defer_timeout < SF_MSEC || cfg->syn_defer_timeout > 3600 * SF_SEC)
         return "syn_defer_timeout must be 1 ms .. 1 hour";
+    /* one connection's buffers of the default size must fit, or a
+     * connection could wait for memory that can never be free */
+    if (cfg->mem_max != 0 &&
+        cfg->mem_max < (uint64_t)(cfg->rcvbuf > cfg->sndbuf ? cfg->rcvbuf
+                                                           : cfg->sndbuf) +
+                           SF_MEM_MIN)
+        return "mem_max must be 0 (no limit) or at least the larger of "
+               "rcvbuf and sndbuf plus 16384 bytes";
+    if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
+        return "mem_pressure must be 1..100 (percent of mem_max)";
     return NULL;
+}
+
+/* cfg.mem_max: the account every buffer is charged to (base/mem.h). */
+static void mem_init(struct sf_stack *st)
+{
+    struct mem_acct *a = &st->tcp.mem;
+    a->limit = st->cfg.mem_max;
+    a->pressure_at = a->limit / 100 * st->cfg.mem_pressure +
+                     a->limit % 100 * st->cfg.mem_pressure / 100;
+    a->ctr_pressure = &st->tcp.ctr.c[SF_CTR_MEM_PRESSURE];
+    a->ctr_full = &st->tcp.ctr.c[SF_CTR_MEM_FULL];
+    a->ctr_refused = &st->tcp.ctr.c[SF_CTR_MEM_REFUSED];
+    st->tcp.rcache.acct = a;
+}
+
+void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out)
+{
+    const struct mem_acct *a = &st->tcp.mem;
+    *out = (struct sf_mem_info){.used = a->used, .peak = a->peak,
+                                .limit = a->limit,
+                                .pressure_at = a->pressure_at,
+                                .pressure = a->pressure, .full = a->full};
+    const struct ring_cache *rc = &st->tcp.rcache;
+    for (unsigned i = 0; i < rc->n; i++)
+        out->idle += ring_mem_cost(rc->m[i]->cap);
+}
+
+/* cfg.mem_max: after an allocation was refused at the cap (in a segment's
+ * processing, a timer or sf_send), at the end of that input or timer call
+ * or before the next one, out-of-order data is pruned first
+ * (tcp_reass_prune: a storage held for it alone), connection by
+ * connection until use is back to the pressure level with room for the
+ * allocation refused. At most one walk per millisecond of stack time, so
+ * that a stack at the cap does not walk every connection for every
+ * segment. */
+static int prune_one(void *arg, struct sf_conn *c)
+{
+    struct sf_stack *st = arg;
+    const struct mem_acct *a = &st->tcp.mem;
+    tcp_reass_prune(&st->tcp, c);
+    return a->used <= a->pressure_at && mem_fits(a, a->want);
+}
+
+static void mem_prune(struct sf_stack *st)
+{
+    struct tcp_ctx *ctx = &st->tcp;
+    if (ctx->mem.refusals == st->prune_seen ||
+        ctx->now / SF_MSEC + 1 == st->prune_ms)
+        return;
+    st->prune_seen = ctx->mem.refusals;
+    st->prune_ms = ctx->now / SF_MSEC + 1;
+    walk(st, prune_one, st);
 }
 
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
@@ -452,6 +516,7 @@ int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
         return SF_ENOMEM;
     st->cfg = *cfg;
     st->tcp.cfg = &st->cfg;
+    mem_init(st);
     st->tcp.now = now;
     st->tcp.ocap = DGRAM_MAX;
     st->tcp.obuf = malloc(st->tcp.ocap);
@@ -502,7 +567,7 @@ void sf_stack_free(struct sf_stack *st)
         for (struct sf_conn *c = st->demux.slots[i]; c; c = c->hnext) {
             c->in_acceptq = false;
         }
-    for (int sd = 0; sd < st->nsds; sd++)
+    for (int sd = 0; st->sds && sd < st->nsds; sd++) /* (create failed) */
         if (st->sds[sd]) {
             struct sf_conn *c = st->sds[sd];
             st->sds[sd] = NULL;
@@ -578,6 +643,7 @@ sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
     struct wheel_timer *t;
     while ((t = wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
         stack_timer_fire(st, t);
+    mem_prune(st);
     return wheel_next(&st->tcp.wheel);
 }
 
@@ -678,6 +744,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len)
 {
     stack_set_now(st, now);
+    mem_prune(st); /* a refusal since (sf_send): before this segment */
     struct tcp_ctx *ctx = &st->tcp;
     ctx->ctr.c[SF_CTR_IP_IN]++;
     struct tcp_ip ip;
@@ -717,6 +784,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     } else {
         tcp_closed_segment(ctx, &ip, &seg);
     }
+    mem_prune(st);
 }
 
 struct foreach_ctx {

@@ -52,6 +52,8 @@ struct sf_stack {
      * cfg.addr6 first) */
     struct sf_addr *addrs;
     size_t naddrs, addrs_cap;
+    uint64_t prune_ms; /* last memory-pressure prune: ms of stack time + 1 */
+    uint64_t prune_seen; /* tcp.mem.refusals at that prune */
 };
 
 /* stack.c */

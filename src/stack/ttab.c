@@ -30,7 +30,7 @@ int ttab_init(struct ttab *t, size_t size, size_t link_off,
                  size_t key_off, const uint8_t *key)
 {
     t->slots = calloc(size, sizeof *t->slots);
-    t->size = size;
+    t->size = t->slots ? size : 0; /* a failed init frees and walks nothing */
     t->count = 0;
     t->link_off = link_off;
     t->key_off = key_off;

@@ -75,6 +75,33 @@ uint32_t tcp_rcv_cap(const struct sf_conn *c)
     return need > c->rcvbuf_size ? need : c->rcvbuf_size;
 }
 
+/* Memory pressure (cfg.mem_pressure), as Linux's tcp_select_window,
+ * which under tcp_memory_pressure clamps the window to 4 * advmss: the
+ * window offered is at most four segments, or the room left in the
+ * receive storage already held if larger (it costs nothing more), and
+ * never less than what is still open of the last offer: RFC 9293
+ * 3.8.6.2.2 and RFC 7323 2.4, the right edge must not move left, so the
+ * window shrinks only by not advancing. */
+static uint32_t rcv_window_mem(struct tcp_ctx *ctx, const struct sf_conn *c)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+    if (!ctx->mem.pressure)
+        return wnd;
+    uint32_t used = ring_len(&c->rcvbuf), cap = ring_cap(&c->rcvbuf);
+    uint32_t lim = 4u * tcp_our_mss(ctx, c);
+    if (cap > used && cap - used > lim)
+        lim = cap - used;
+    /* (before any ACK of ours: what the SYN,ACK of a SYN-queue request
+     * offered, kept in RCV.WND when the request became this TCB) */
+    uint32_t open = c->rcv_adv_set ? rcv_offered(c) : c->rcv_wnd;
+    if (open > lim)
+        lim = open;
+    if (wnd <= lim)
+        return wnd;
+    ctx->ctr.c[SF_CTR_MEM_WINDOW_CLAMPED]++;
+    return lim;
+}
+
 static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                          uint8_t flags, const uint8_t *data, size_t len,
                          uint8_t tos)
@@ -92,7 +119,7 @@ static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         if (tcp_timer_pending(c, TT_DELACK))
             tcp_timer_stop(ctx, c, TT_DELACK);
     }
-    c->rcv_wnd = tcp_rcv_window(c);
+    c->rcv_wnd = rcv_window_mem(ctx, c);
     uint32_t offered;
     seg.win = tcp_win_field(c, flags & SF_SYN, c->rcv_wnd, &offered);
     if (flags & SF_ACK) {

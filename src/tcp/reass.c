@@ -6,8 +6,6 @@
  * [start, end) sequence ranges, bounded in count and bytes. Where ranges
  * and new data overlap, the first copy received stays: later copies only
  * fill gaps (a peer cannot rewrite bytes it sent once). */
-#include <stdlib.h>
-
 #include "tcp/tcp_int.h"
 
 struct tcp_reass {
@@ -38,10 +36,7 @@ bool tcp_reass_empty(const struct sf_conn *c)
 
 void tcp_reass_free(struct sf_conn *c)
 {
-    if (c->rcvbuf.m) {
-        free(c->rcvbuf.m->aux);
-        c->rcvbuf.m->aux = NULL;
-    }
+    ring_aux_free(&c->rcvbuf);
 }
 
 /* Writes the parts of [seq, seq+len) not covered by held ranges. */
@@ -194,14 +189,14 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
     if (!q) {
-        q = malloc(sizeof *q + max * sizeof q->r[0]);
-        if (!q)
+        /* charged to the stack's memory account with the ring */
+        q = ring_aux_alloc(&c->rcvbuf,
+                           (uint32_t)(sizeof *q + max * sizeof q->r[0]));
+        if (!q) {
+            ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
             return false;
-        q->n = 0;
+        }
         q->max = max;
-        q->bytes = 0;
-        q->nrecent = 0;
-        c->rcvbuf.m->aux = q;
     }
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
                                                : tcp_rcv_cap(c);
@@ -237,4 +232,33 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
         q->n -= k;
     }
     return end - c->rcv_nxt;
+}
+
+/* Memory pressure (cfg.mem_max), as Linux's tcp_prune_ofo_queue: data
+ * held out of order goes first, the highest ranges first. Here it is
+ * written in the receive ring, so dropping it frees memory when nothing
+ * in order is held besides it (the storage then exists for it alone):
+ * only then is it pruned. This is reneging on what SACK blocks reported
+ * (RFC 2018 8: "the data receiver is permitted to discard data in its
+ * queue that has not been acknowledged to the data sender, even if the
+ * data has already been reported in a SACK option"); the ranges are
+ * gone, so no later SACK block names them, and the bytes were never
+ * acknowledged (RCV.NXT did not pass them): the peer sends them again
+ * and nothing is lost. Returns the bytes pruned. */
+uint32_t tcp_reass_prune(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    struct tcp_reass *q = reass_of(c);
+    if (!q || q->n == 0 || ring_len(&c->rcvbuf) != 0)
+        return 0;
+    uint32_t bytes = 0;
+    while (q->n > 0) { /* the highest first */
+        q->n--;
+        bytes += q->r[q->n].end - q->r[q->n].start;
+        ctx->ctr.c[SF_CTR_OFO_PRUNED]++;
+    }
+    ctx->ctr.c[SF_CTR_OFO_PRUNED_BYTES] += bytes;
+    c->dsack_on = false; /* its range may be gone too */
+    ring_free(&c->rcvbuf); /* the aux block with it */
+    tcp_note(ctx, c, "memory pressure: out-of-order data pruned (reneging)");
+    return bytes;
 }

@@ -74,6 +74,7 @@ struct tcp_ctx {
     uint8_t *pbuf; /* payload gathered from a send ring */
     struct ring_cache rcache; /* empty ring storages for reuse (ring.h) */
     uint64_t syn_id; /* the last sf_syn_info.id given out (listen.c) */
+    struct mem_acct mem; /* cfg.mem_max: every buffer's bytes (mem.h) */
 };
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
@@ -378,7 +379,8 @@ uint32_t tcp_max_rcv_window(const struct sf_conn *c);
 /* The receive ring with room for tcp_rcv_cap (grown if autotuning raised
  * it since the storage was made); 0 or -1. */
 int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
-/* The send ring likewise for sndbuf_size. */
+/* The send ring likewise for sndbuf_size; -2: the memory cap
+ * (cfg.mem_max) leaves no room now. */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
 /* DRS: the application read n bytes. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);
@@ -451,6 +453,9 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
                             uint32_t len, bool *filled_hole);
 bool tcp_reass_empty(const struct sf_conn *c);
 void tcp_reass_free(struct sf_conn *c);
+/* Memory pressure: drops c's out-of-order data if the receive storage is
+ * held for it alone (and frees that storage); the bytes pruned. */
+uint32_t tcp_reass_prune(struct tcp_ctx *ctx, struct sf_conn *c);
 /* RFC 2018 4: up to max SACK blocks from the held ranges, the one holding
  * the most recently received segment first, then those reported most
  * recently, then the rest. Returns how many. */

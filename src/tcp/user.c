@@ -72,8 +72,10 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
         return SF_EPIPE;
     if (len == 0)
         return 0;
-    if (tcp_sndbuf_reserve(ctx, c) < 0) /* grown if autotuning raised it */
-        return SF_ENOMEM;
+    int k = tcp_sndbuf_reserve(ctx, c); /* grown if autotuning raised it */
+    if (k < 0) /* at the memory cap (cfg.mem_max): later, as Linux's
+                * sk_stream_wait_memory */
+        return k == -2 ? SF_EAGAIN : SF_ENOMEM;
     uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)

@@ -6,6 +6,19 @@
  * is in ts.c. */
 #include "tcp/tcp_int.h"
 
+/* cfg.mem_max: what one connection's buffer may grow to by autotuning,
+ * as Linux sets tcp_rmem[2] and tcp_wmem[2] to no more than 1/128 of the
+ * pressure threshold (tcp_init: max_share), but never below the default
+ * size: a buffer grown near the cap could never get its storage back
+ * once given up (the window's right edge offered must stay covered). */
+static uint64_t mem_share(const struct tcp_ctx *ctx, uint32_t dflt)
+{
+    if (!ctx->mem.limit)
+        return UINT64_MAX;
+    uint64_t share = ctx->mem.pressure_at / 128;
+    return share > dflt ? share : dflt;
+}
+
 /* The receive buffer this connection may grow to. */
 static uint32_t rcvbuf_ceiling(const struct tcp_ctx *ctx,
                                const struct sf_conn *c)
@@ -148,9 +161,24 @@ static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
     return 0;
 }
 
+/* At the memory cap (cfg.mem_max) the segment that needs the storage is
+ * not kept, and not acknowledged: the peer sends it again. */
 int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c));
+    /* Under memory pressure a buffer autotuning raised goes back to the
+     * default when its storage is next needed (as Linux's
+     * tcp_clamp_window and sk_stream_moderate_sndbuf shrink buffers under
+     * tcp_memory_pressure); the window still open of the last offer stays
+     * covered (tcp_rcv_cap), so the right edge does not move left. */
+    if (!c->rcvbuf.m && ctx->mem.pressure && !c->rcvbuf_lock &&
+        c->rcvbuf_size > ctx->cfg->rcvbuf) {
+        c->rcvbuf_size = ctx->cfg->rcvbuf;
+        ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
+    }
+    if (buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c)) == 0)
+        return 0;
+    ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
+    return -1;
 }
 
 /* The send ring's storage: autotuning raises the buffer a little on
@@ -170,9 +198,26 @@ static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return (uint32_t)(ahead > need ? ahead : need);
 }
 
+/* At the memory cap a storage that cannot grow still takes what fits in
+ * it (ring_write stays within the storage); with none, the send waits:
+ * -2 (SF_EAGAIN from tcp_send, as Linux's sk_stream_wait_memory); -1 if
+ * malloc failed. */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c));
+    if (!c->sndbuf.m && ctx->mem.pressure && !c->sndbuf_lock &&
+        c->sndbuf_size > ctx->cfg->sndbuf) { /* as tcp_rcvbuf_reserve */
+        c->sndbuf_size = ctx->cfg->sndbuf;
+        ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
+    }
+    uint64_t refusals = ctx->mem.refusals;
+    if (buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c)) == 0)
+        return 0;
+    if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
+        return 0;
+    if (ctx->mem.refusals == refusals)
+        return -1; /* malloc failed */
+    ctx->ctr.c[SF_CTR_SND_MEM_WAIT]++;
+    return -2;
 }
 
 /* Receive buffer autotuning, as Linux's dynamic right-sizing: once per
@@ -184,7 +229,9 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
  * estimate from TSecr (ts.c), else the connection's SRTT. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
 {
-    if (c->rcvbuf_lock || ctx->cfg->rcvbuf_max == 0)
+    /* under memory pressure buffers do not grow (as Linux's
+     * tcp_rcv_space_adjust / sk_under_memory_pressure) */
+    if (c->rcvbuf_lock || ctx->cfg->rcvbuf_max == 0 || ctx->mem.pressure)
         return;
     c->rcvq_copied += n;
     uint32_t rtt = c->rcv_rtt_us ? c->rcv_rtt_us
@@ -206,6 +253,8 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
         uint64_t max = ctx->cfg->rcvbuf_max;
         if (max > tcp_max_rcv_window(c))
             max = tcp_max_rcv_window(c);
+        if (max > mem_share(ctx, ctx->cfg->rcvbuf))
+            max = mem_share(ctx, ctx->cfg->rcvbuf);
         if (want > max)
             want = max;
         if (want > c->rcvbuf_size) {
@@ -223,11 +272,13 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
  * that the buffer does not cap what the path and the peer allow. */
 void tcp_sndbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    if (c->sndbuf_lock || ctx->cfg->sndbuf_max == 0)
-        return;
+    if (c->sndbuf_lock || ctx->cfg->sndbuf_max == 0 || ctx->mem.pressure)
+        return; /* under memory pressure: as Linux's tcp_should_expand_sndbuf */
     uint64_t want = 2ull * c->cwnd;
     if (want > ctx->cfg->sndbuf_max)
         want = ctx->cfg->sndbuf_max;
+    if (want > mem_share(ctx, ctx->cfg->sndbuf))
+        want = mem_share(ctx, ctx->cfg->sndbuf);
     if (want > c->sndbuf_size) {
         c->sndbuf_size = (uint32_t)want;
         ctx->ctr.c[SF_CTR_SNDBUF_GROWN]++;

@@ -170,6 +170,7 @@ enum drill_stack_setting {
     SET_WSCALE, SET_TIMESTAMPS, SET_RCVBUF_MAX, SET_SNDBUF_MAX,
     SET_RACK, /* RFC 8985 6 RACK: off in the runner unless --rack=1 */
     SET_PACING, /* sender pacing (pacing.c): off unless --pacing=1 */
+    SET_MEM_MAX, SET_MEM_PRESSURE, /* cfg.mem_max, cfg.mem_pressure */
     SET_COUNT
 };
 

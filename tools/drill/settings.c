@@ -172,6 +172,10 @@ static const struct setting settings[] = {
      .vals = dst_vals, .dest = SD_RUNNER,
      .off = offsetof(struct drill_settings, dst_foreign), .as = AS_BOOL,
      .help = "stack (the default) or foreign: where inbound segments go"},
+    STACK("mem_max", SET_MEM_MAX, mem_max, AS_U64, 0, INT64_MAX,
+          "memory limit for the whole stack, bytes (0: none)"),
+    STACK("mem_pressure", SET_MEM_PRESSURE, mem_pressure, AS_UINT, 1, 100,
+          "memory pressure level, % of mem_max (75)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -1,0 +1,451 @@
+/* cfg.mem_max, a memory limit for the whole stack (issue 12 item 4,
+ * issue 14 item 1): many connections move data between two stacks on
+ * the simulated network, each stack capped far below what their buffers
+ * would take without a cap. Every byte arrives in order and is checked,
+ * the memory a stack holds never passes its cap (checked before every
+ * simulator step), and the counters show each step: pressure, the cap
+ * reached, segments not kept (sent again), sends told to wait, and, with
+ * reordering and loss, out-of-order data pruned. Then a server at the cap
+ * drops new SYNs unanswered and takes the client's retransmitted SYN once
+ * the application has read and memory is free again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "synfin/sim.h"
+#include "synfin/synfin.h"
+
+#define PORT 80
+#define MAXC 256
+#define MAXSD 1024
+
+struct flow {
+    int sd;
+    uint16_t port; /* the client's port: seeds the pattern */
+    uint64_t done;
+    bool shut, eof;
+};
+
+struct run {
+    struct sf_sim *sim;
+    struct sf_stack *cs, *ss;
+    int listener;
+    unsigned n;
+    uint64_t bytes;    /* per connection */
+    bool server_reads; /* false: the server leaves the data unread */
+    struct flow cl[MAXC];
+    struct flow sv[MAXSD]; /* by the server's descriptor */
+    unsigned eofs;
+    bool bad;
+    int err;
+    uint64_t peak_c, peak_s; /* as seen between steps */
+    /* the client's next bytes per flow, made once (a send that waits
+     * for memory is tried again with the same bytes) */
+    uint8_t pend[MAXC][8192];
+    uint64_t pend_at[MAXC];
+    uint32_t pend_len[MAXC];
+    bool over;               /* used > limit seen */
+};
+
+static uint8_t pattern(uint16_t port, uint64_t p)
+{
+    return (uint8_t)(p * 131u + (p >> 9) + port);
+}
+
+static void client_app(struct run *r)
+{
+    for (unsigned i = 0; i < r->n; i++) {
+        struct flow *f = &r->cl[i];
+        uint8_t *buf = r->pend[i];
+        while (f->done < r->bytes) {
+            uint64_t off = f->done - r->pend_at[i];
+            if (r->pend_len[i] == 0 || off >= r->pend_len[i]) {
+                uint64_t n = r->bytes - f->done;
+                if (n > sizeof r->pend[i])
+                    n = sizeof r->pend[i];
+                for (uint64_t k = 0; k < n; k++)
+                    buf[k] = pattern(f->port, f->done + k);
+                r->pend_at[i] = f->done;
+                r->pend_len[i] = (uint32_t)n;
+                off = 0;
+            }
+            long w = sf_send(r->cs, f->sd, buf + off,
+                             (size_t)(r->pend_len[i] - off), 0);
+            if (w <= 0) {
+                if (w < 0 && w != SF_EAGAIN && w != SF_ENOTCONN)
+                    r->err = (int)w;
+                break;
+            }
+            f->done += (uint64_t)w;
+        }
+        if (f->done == r->bytes && !f->shut) {
+            sf_shutdown(r->cs, f->sd, SF_SHUT_WR);
+            f->shut = true;
+        }
+    }
+}
+
+static void server_app(struct run *r)
+{
+    int sd;
+    struct sf_addr peer;
+    while ((sd = sf_accept(r->ss, r->listener, &peer)) >= 0) {
+        CHECK(sd < MAXSD);
+        r->sv[sd] = (struct flow){.sd = sd, .port = peer.port};
+    }
+    if (!r->server_reads)
+        return;
+    uint8_t buf[16384];
+    for (int i = 0; i < MAXSD; i++) {
+        struct flow *f = &r->sv[i];
+        if (f->sd <= 0 || f->eof)
+            continue;
+        for (;;) {
+            long n = sf_recv(r->ss, f->sd, buf, sizeof buf, 0);
+            if (n == 0) {
+                f->eof = true;
+                r->eofs++;
+                if (f->done != r->bytes)
+                    r->bad = true;
+                sf_close(r->ss, f->sd);
+                break;
+            }
+            if (n < 0) {
+                if (n != SF_EAGAIN)
+                    r->err = (int)n;
+                break;
+            }
+            for (long k = 0; k < n; k++)
+                if (buf[k] != pattern(f->port, f->done + (uint64_t)k))
+                    r->bad = true;
+            f->done += (uint64_t)n;
+        }
+    }
+}
+
+static void app(void *ctx, struct sf_sim *sim, int host)
+{
+    (void)sim;
+    struct run *r = ctx;
+    if (host == 0)
+        client_app(r);
+    else
+        server_app(r);
+}
+
+/* Before every step: neither stack holds more than its cap. */
+static void watch(struct run *r)
+{
+    struct sf_mem_info m;
+    sf_stack_mem(r->cs, &m);
+    if (m.used > r->peak_c)
+        r->peak_c = m.used;
+    if (m.limit && m.used > m.limit)
+        r->over = true;
+    sf_stack_mem(r->ss, &m);
+    if (m.used > r->peak_s)
+        r->peak_s = m.used;
+    if (m.limit && m.used > m.limit)
+        r->over = true;
+}
+
+static bool going(void *ctx, struct sf_sim *sim)
+{
+    (void)sim;
+    struct run *r = ctx;
+    watch(r);
+    return r->eofs < r->n && !r->err && !r->bad && !r->over;
+}
+
+static void connect_one(struct run *r, unsigned i)
+{
+    struct flow *f = &r->cl[i];
+    f->sd = sf_socket(r->cs);
+    CHECK(f->sd >= 0);
+    sf_sim_touch(r->sim, 0);
+    CHECK_EQ(sf_connect(r->cs, f->sd,
+                        &(struct sf_addr){.ip = SF_SIM_NET_BASE + 2,
+                                          .port = PORT}),
+             SF_EINPROGRESS);
+    struct sf_addr a;
+    CHECK_EQ(sf_getsockname(r->cs, f->sd, &a), 0);
+    f->port = a.port;
+    sf_sim_touch(r->sim, 0);
+}
+
+/* scfg: the server's stack (NULL: the sim's template, as the client's) */
+static void start(struct run *r, const struct sf_sim_cfg *cfg,
+                  const struct sf_stack_cfg *scfg, unsigned n, uint64_t bytes)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->bytes = bytes;
+    r->server_reads = true;
+    CHECK_EQ(sf_sim_create(cfg, &r->sim), 0);
+    CHECK_EQ(sf_sim_add_host(r->sim, SF_SIM_NET_BASE + 1, NULL), 0);
+    CHECK_EQ(sf_sim_add_host(r->sim, SF_SIM_NET_BASE + 2, scfg), 1);
+    r->cs = sf_sim_host_stack(r->sim, 0);
+    r->ss = sf_sim_host_stack(r->sim, 1);
+    r->listener = sf_socket(r->ss);
+    CHECK_EQ(sf_bind(r->ss, r->listener, &(struct sf_addr){.port = PORT}), 0);
+    CHECK_EQ(sf_listen(r->ss, r->listener, MAXC), 0);
+    sf_sim_set_app(r->sim, app, r);
+    for (unsigned i = 0; i < n; i++)
+        connect_one(r, i);
+}
+
+static void base_cfg(struct sf_sim_cfg *cfg, uint64_t seed)
+{
+    sf_sim_cfg_default(cfg);
+    cfg->seed = seed;
+    cfg->link.delay = 5 * SF_MSEC;
+    cfg->link.bandwidth = 200000000;
+    cfg->link.mtu = 1500;
+}
+
+static void print(const char *what, struct run *r)
+{
+    const struct sf_counters *c = sf_stack_counters(r->cs);
+    const struct sf_counters *s = sf_stack_counters(r->ss);
+    struct sf_mem_info mc, ms;
+    sf_stack_mem(r->cs, &mc);
+    sf_stack_mem(r->ss, &ms);
+    fprintf(stderr,
+            "%s: %u x %llu bytes in %.2f s; client peak %llu / cap %llu, "
+            "server peak %llu / cap %llu; server: pressure %llu, full %llu, "
+            "refused %llu, rcv drops %llu, ofo pruned %llu ranges %llu "
+            "bytes, window clamps %llu, SYNs refused %llu; client: send "
+            "waits %llu, reneging seen %llu\n",
+            what, r->n, (unsigned long long)r->bytes,
+            (double)sf_sim_now(r->sim) / 1e9, (unsigned long long)mc.peak,
+            (unsigned long long)mc.limit, (unsigned long long)ms.peak,
+            (unsigned long long)ms.limit,
+            (unsigned long long)s->c[SF_CTR_MEM_PRESSURE],
+            (unsigned long long)s->c[SF_CTR_MEM_FULL],
+            (unsigned long long)s->c[SF_CTR_MEM_REFUSED],
+            (unsigned long long)s->c[SF_CTR_RCV_MEM_DROP],
+            (unsigned long long)s->c[SF_CTR_OFO_PRUNED],
+            (unsigned long long)s->c[SF_CTR_OFO_PRUNED_BYTES],
+            (unsigned long long)s->c[SF_CTR_MEM_WINDOW_CLAMPED],
+            (unsigned long long)s->c[SF_CTR_SYN_MEM_REFUSED],
+            (unsigned long long)c->c[SF_CTR_SND_MEM_WAIT],
+            (unsigned long long)c->c[SF_CTR_SACK_RENEGING]);
+}
+
+/* Runs to the end of every flow (bounded in virtual time). */
+static void finish(struct run *r, sf_time_t limit)
+{
+    sf_sim_run_while(r->sim, going, r, limit);
+    if (getenv("SF_MEM_DEBUG")) {
+        struct sf_mem_info m;
+        sf_stack_mem(r->ss, &m);
+        fprintf(stderr, "server used %llu pressure %d full %d err %d next %lld\n",
+                (unsigned long long)m.used, m.pressure, m.full, r->err,
+                (long long)sf_sim_next_time(r->sim));
+        for (int i = 0; i < MAXSD; i++) {
+            struct sf_tcp_info ti;
+            if (r->sv[i].sd > 0 && !r->sv[i].eof &&
+                sf_tcp_info(r->ss, i, &ti) == 0)
+                fprintf(stderr, " sv %d state %d rcv_nxt %u wnd %u rcvq %u done %llu\n",
+                        i, ti.state, ti.rcv_nxt, ti.rcv_wnd, ti.rcvq,
+                        (unsigned long long)r->sv[i].done);
+        }
+        for (unsigned i = 0; i < r->n; i++) {
+            struct sf_tcp_info ti;
+            if (sf_tcp_info(r->cs, r->cl[i].sd, &ti) == 0 && ti.state != SF_FIN_WAIT_2 && ti.state != SF_TIME_WAIT)
+                fprintf(stderr, " cl %u state %d una %u nxt %u swnd %u sndq %u\n",
+                        i, ti.state, ti.snd_una, ti.snd_nxt, ti.snd_wnd, ti.sndq);
+        }
+    }
+    CHECK(!r->over);
+    CHECK(!r->bad);
+    CHECK_EQ(r->err, 0);
+    CHECK_EQ(r->eofs, r->n);
+    for (int i = 0; i < MAXSD; i++)
+        if (r->sv[i].sd > 0)
+            CHECK_EQ(r->sv[i].done, r->bytes);
+}
+
+/* After everything closed and TIME_WAIT passed, the accounts are back to
+ * what the sockets left open hold (nothing leaks from the accounting). */
+static void drained(struct run *r)
+{
+    for (unsigned i = 0; i < r->n; i++)
+        sf_close(r->cs, r->cl[i].sd);
+    sf_sim_touch(r->sim, 0);
+    sf_sim_run_until(r->sim, sf_sim_now(r->sim) + 200 * SF_SEC);
+    struct sf_mem_info mc, ms;
+    sf_stack_mem(r->cs, &mc);
+    sf_stack_mem(r->ss, &ms);
+    CHECK_EQ(mc.used - mc.idle, 0); /* no socket left */
+    CHECK(ms.used - ms.idle > 0);   /* the listener's TCB */
+    CHECK(ms.used - ms.idle < 2048);
+    fprintf(stderr, "  after: client %llu bytes (%llu idle), server %llu "
+            "(%llu idle)\n", (unsigned long long)mc.used,
+            (unsigned long long)mc.idle, (unsigned long long)ms.used,
+            (unsigned long long)ms.idle);
+    CHECK(!ms.pressure && !ms.full && !mc.pressure && !mc.full);
+}
+
+static void bulk(uint64_t seed, bool impaired)
+{
+    struct sf_sim_cfg cfg;
+    base_cfg(&cfg, seed);
+    if (impaired) {
+        cfg.link.loss = 0.01;
+        cfg.link.reorder = 0.03;
+    }
+    /* 200 flows' buffers would need ~26 MB at each end: the client gets
+     * 4 MB, the server 512 KB (so that the server, too, reaches its cap) */
+    cfg.stack.mem_max = 4u << 20;
+    struct sf_stack_cfg scfg = cfg.stack;
+    scfg.mem_max = 512u << 10;
+    struct run *r = calloc(1, sizeof *r);
+    start(r, &cfg, &scfg, 200, 128 * 1024);
+    finish(r, 3600 * SF_SEC);
+    print(impaired ? "200 flows, 4 MB / 512 KB caps, 1% loss, 3% reordering"
+                   : "200 flows, 4 MB / 512 KB caps", r);
+    const struct sf_counters *s = sf_stack_counters(r->ss);
+    const struct sf_counters *c = sf_stack_counters(r->cs);
+    CHECK(r->peak_s <= scfg.mem_max);
+    CHECK(r->peak_c <= cfg.stack.mem_max);
+    CHECK(c->c[SF_CTR_MEM_PRESSURE] > 0);
+    CHECK(c->c[SF_CTR_SND_MEM_WAIT] > 0); /* the client's sends waited */
+    if (impaired) {
+        /* holes keep storages for out-of-order data: the server reaches
+         * its cap, drops what finds no memory, clamps windows and prunes
+         * (reneging, which the client's SACK scoreboard sees) */
+        CHECK(s->c[SF_CTR_MEM_PRESSURE] > 0);
+        CHECK(s->c[SF_CTR_MEM_FULL] > 0);
+        CHECK(s->c[SF_CTR_RCV_MEM_DROP] > 0);
+        CHECK(s->c[SF_CTR_MEM_WINDOW_CLAMPED] > 0);
+        CHECK(s->c[SF_CTR_OFO_PRUNED] > 0);
+        CHECK(s->c[SF_CTR_OFO_PRUNED_BYTES] > 0);
+        CHECK(c->c[SF_CTR_SACK_RENEGING] > 0);
+    }
+    drained(r);
+    sf_sim_free(r->sim);
+    free(r);
+}
+
+static void test_bulk_capped(void)
+{
+    bulk(21, false);
+}
+
+static void test_bulk_capped_impaired(void)
+{
+    bulk(22, true);
+}
+
+/* Without a cap nothing changes but the accounting: the same transfer
+ * holds far more than the cap above, and never enters pressure. */
+static void test_no_limit(void)
+{
+    struct sf_sim_cfg cfg;
+    base_cfg(&cfg, 23);
+    struct run *r = calloc(1, sizeof *r);
+    start(r, &cfg, NULL, 50, 128 * 1024);
+    finish(r, 600 * SF_SEC);
+    print("50 flows, no cap", r);
+    const struct sf_counters *s = sf_stack_counters(r->ss);
+    CHECK(r->peak_s > (1u << 20));
+    CHECK_EQ(s->c[SF_CTR_MEM_PRESSURE], 0);
+    CHECK_EQ(s->c[SF_CTR_MEM_REFUSED], 0);
+    CHECK_EQ(s->c[SF_CTR_RCV_MEM_DROP], 0);
+    drained(r);
+    sf_sim_free(r->sim);
+    free(r);
+}
+
+static bool until_full(void *ctx, struct sf_sim *sim)
+{
+    (void)sim;
+    struct run *r = ctx;
+    watch(r);
+    struct sf_mem_info m;
+    sf_stack_mem(r->ss, &m);
+    return !m.full && !r->over;
+}
+
+/* At the cap new connections are refused (the SYN dropped unanswered,
+ * as Linux drops a SYN it has no memory for) and accepted again once
+ * memory frees: the client's retransmitted SYN gets in. */
+static void test_refuse_then_accept(void)
+{
+    struct sf_sim_cfg cfg;
+    base_cfg(&cfg, 24);
+    struct run *r = calloc(1, sizeof *r);
+    /* the server only: 256 KB holds three receive buffers of 64 KB */
+    struct sf_stack_cfg scfg = cfg.stack;
+    scfg.mem_max = 256 * 1024;
+    start(r, &cfg, &scfg, 6, 64 * 1024);
+    r->server_reads = false; /* the data stays in the receive buffers */
+    sf_sim_run_while(r->sim, until_full, r, 60 * SF_SEC);
+    struct sf_mem_info m;
+    sf_stack_mem(r->ss, &m);
+    CHECK(m.full);
+    CHECK(!r->over);
+    const struct sf_counters *s = sf_stack_counters(r->ss);
+    uint64_t refused = s->c[SF_CTR_SYN_MEM_REFUSED];
+    uint64_t established = s->c[SF_CTR_PASSIVE_OPENS];
+    /* a new connection now: its SYN finds the stack at the cap */
+    r->n = 7;
+    connect_one(r, 6);
+    sf_sim_run_until(r->sim, sf_sim_now(r->sim) + 500 * SF_MSEC);
+    CHECK(s->c[SF_CTR_SYN_MEM_REFUSED] > refused);
+    CHECK_EQ(s->c[SF_CTR_PASSIVE_OPENS], established);
+    CHECK(!(sf_poll(r->cs, r->cl[6].sd) & SF_POLLOUT)); /* not connected */
+    /* the application reads: memory frees, the SYN sent again gets in,
+     * and every flow (the seventh too) completes */
+    r->server_reads = true;
+    sf_sim_touch(r->sim, 1);
+    server_app(r);
+    sf_sim_touch(r->sim, 1);
+    finish(r, 600 * SF_SEC);
+    print("7 flows into a 256 KB server, reading late", r);
+    CHECK(s->c[SF_CTR_PASSIVE_OPENS] > established);
+    CHECK(r->peak_s <= 256 * 1024);
+    drained(r);
+    sf_sim_free(r->sim);
+    free(r);
+}
+
+static void test_cfg_check(void)
+{
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = SF_SIM_NET_BASE + 1;
+    cfg.output = (void (*)(void *, const uint8_t *, size_t))1;
+    CHECK(sf_stack_cfg_check(&cfg) == NULL);
+    CHECK_EQ(cfg.mem_max, 0);
+    CHECK_EQ(cfg.mem_pressure, 75);
+    cfg.mem_max = 1000;
+    const char *e = sf_stack_cfg_check(&cfg);
+    CHECK(e && strstr(e, "mem_max"));
+    cfg.mem_max = 65535 + SF_MEM_MIN - 1; /* one connection's buffers */
+    e = sf_stack_cfg_check(&cfg);
+    CHECK(e && strstr(e, "rcvbuf and sndbuf"));
+    cfg.mem_max = 65535 + SF_MEM_MIN;
+    CHECK(sf_stack_cfg_check(&cfg) == NULL);
+    cfg.mem_pressure = 0;
+    e = sf_stack_cfg_check(&cfg);
+    CHECK(e && strstr(e, "mem_pressure"));
+    cfg.mem_pressure = 101;
+    CHECK(sf_stack_cfg_check(&cfg) != NULL);
+    cfg.mem_pressure = 100;
+    CHECK(sf_stack_cfg_check(&cfg) == NULL);
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_cfg_check),
+    CHECK_CASE(test_no_limit),
+    CHECK_CASE(test_bulk_capped),
+    CHECK_CASE(test_bulk_capped_impaired),
+    CHECK_CASE(test_refuse_then_accept),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
+}
