@@ -160,3 +160,53 @@ install: $(LIB) $(LINKLIB) $(SYNFIN)
 
 clean:
 	rm -rf build
+
+# ------------------------------------------------------------ the TCP lab
+# tools/synfin/lab/web/{page.html,lab.js,lab.css} (real files, edited as
+# such) become C arrays in $(BUILD)/lab_assets.c, with the simulator's
+# WebAssembly build (`make lab-wasm`: $(LAB_WASM)) when there is one, so
+# that `synfin sim --html` writes one self-contained page (docs/lab.md).
+LAB_WEB  := $(addprefix tools/synfin/lab/web/,page.html lab.js lab.css)
+LAB_WASM := $(BUILD)/lab/synfin-lab.wasm
+LAB_ASSETS := $(BUILD)/lab_assets.c
+TOOL_OBJ += $(BUILD)/lab_assets.o
+$(SYNFIN): $(BUILD)/lab_assets.o
+
+$(LAB_ASSETS): $(LAB_WEB) $(wildcard $(LAB_WASM))
+	@mkdir -p $(dir $@)
+	{ for f in $(LAB_WEB); do (cd $$(dirname $$f) && xxd -i $$(basename $$f)); done; \
+	  if [ -f $(LAB_WASM) ]; then (cd $(dir $(LAB_WASM)) && xxd -i synfin-lab.wasm); \
+	  else echo 'unsigned char synfin_lab_wasm[1]; unsigned int synfin_lab_wasm_len = 0;'; fi; \
+	} | sed 's/^unsigned/const unsigned/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/lab_assets.o: $(LAB_ASSETS)
+	$(CC) $(CFLAGS) -w -c $< -o $@
+
+# The simulator as WebAssembly, for the page's re-runs: the core, the
+# simulated network and `synfin sim`, built with clang's wasm32-wasi
+# target against Debian's wasi-libc (scripts/deps.sh), then embedded in
+# every page the native synfin writes from then on.
+WASM_CC     ?= clang
+WASM_CFLAGS := --target=wasm32-wasi --sysroot=/usr -std=c11 -Wall -Wextra \
+               -Werror -Wshadow -Wvla -O2 -D_GNU_SOURCE -DSF_LAB_NO_ASSETS \
+               -Iinclude -Isrc -Itools/synfin
+WASM_SRC    := $(CORE_SRC) $(addprefix src/link/,impair.c sim.c sim_heap.c sim_link.c) \
+               $(sort $(wildcard tools/synfin/sim/*.c tools/synfin/io/*.c)) \
+               $(addprefix tools/synfin/ladder/,model.c svg.c term.c text.c) \
+               tools/synfin/opt.c $(wildcard tools/synfin/lab/*.c) \
+               tools/synfin/lab/wasm/main.c
+WASM_OBJ    := $(WASM_SRC:%.c=$(BUILD)/wasm/%.o)
+
+.PHONY: lab-wasm
+lab-wasm: $(LAB_WASM)
+	$(MAKE) $(SYNFIN)
+
+$(BUILD)/wasm/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LAB_WASM): $(WASM_OBJ)
+	@mkdir -p $(dir $@)
+	$(WASM_CC) --target=wasm32-wasi --sysroot=/usr -O2 -Wl,--strip-all $^ -o $@
+
+-include $(WASM_OBJ:.o=.d)

@@ -4,6 +4,10 @@
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
       iproute2 python3 netcat-openbsd liblwip-dev tcpdump pkg-config iperf3)
+# the TCP lab (tools/synfin/lab, tests/lab): the page's sources made C
+# arrays, the simulator as WebAssembly (clang's wasm32-wasi), node for the
+# byte-for-byte test, headless Chromium (and a Chinese font) for the browser test
+pkgs+=(xxd nodejs wasi-libc lld-14 libclang-rt-14-dev-wasm32 chromium fonts-wqy-microhei)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

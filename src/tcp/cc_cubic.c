@@ -24,7 +24,8 @@
 #define HS_N_RTT_SAMPLE 8u
 #define HS_CSS_GROWTH_DIVISOR 4u
 #define HS_CSS_ROUNDS 5u
-/* RFC 9406 4.2: "L = 8" segments per ACK for a sender that does not pace */
+/* RFC 9406 4.3: "L = infinity if paced, L = 8 if non-paced" (segments
+ * per ACK): a paced sender's bursts are spread by pacing.c */
 #define HS_L 8u
 #define HS_INF UINT32_MAX
 
@@ -197,9 +198,9 @@ static void hystart_on_ack(struct sf_conn *c, struct tcp_hs *hs,
         hs->samples = 0;
     }
     /* "cwnd = cwnd + min(N, L * SMSS)", in CSS divided by
-     * CSS_GROWTH_DIVISOR */
+     * CSS_GROWTH_DIVISOR; L is infinite when pacing */
     uint32_t lim = HS_L * c->snd_mss;
-    uint32_t inc = acked < lim ? acked : lim;
+    uint32_t inc = acked < lim || c->pace_on ? acked : lim;
     tcp_cwnd_grow(c, hs->css ? inc / HS_CSS_GROWTH_DIVISOR : inc);
     if (rtt) {
         /* "currentRoundMinRTT = min(currentRoundMinRTT, currentRTT);

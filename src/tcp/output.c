@@ -259,9 +259,9 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     }
     uint32_t flight = c->snd_nxt - c->snd_una;
     /* the peer's window limits what is outstanding; the congestion window
-     * what is in the network: during SACK recovery that is RFC 6675's
-     * pipe, not everything outstanding */
-    uint32_t inflight = tcp_sack_recovering(c) ? tcp_sack_pipe(c) : flight;
+     * what is in the network: with SACK information that is RFC 6675's
+     * pipe, not everything outstanding (sack.c) */
+    uint32_t inflight = tcp_sack_inflight(c);
     uint32_t pwin = c->snd_wnd > flight ? c->snd_wnd - flight : 0;
     uint32_t cwin = c->cwnd > inflight ? c->cwnd - inflight : 0;
     uint32_t usable = pwin < cwin ? pwin : cwin;
@@ -320,6 +320,8 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
             if (q)
                 sent += tcp_sack_output(ctx, c, q);
         } else {
+            if (can_send_data(c)) /* sack.c: lost again after an RTO */
+                sent += tcp_sack_rto_output(ctx, c, max_segs - sent);
             while (sent < max_segs && can_send_data(c) &&
                    send_data(ctx, c, false, true))
                 sent++;

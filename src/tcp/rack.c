@@ -1,7 +1,9 @@
 /* RFC 8985 6: RACK, time-based loss detection for SACK connections.
  *
- * (The search tool held no text of RFC 8985; the quotations below are
- * written from knowledge of the RFC and marked "[from memory]".)
+ * (The quotations of RFC 8985 below are its text, found through the
+ * search tool in an implementation's verbatim duvet citations of
+ * rfc-editor.org/rfc/rfc8985; the few not found are written from
+ * knowledge of the RFC and marked "[from memory]".)
  *
  * RACK needs the send time of every segment in flight. The send buffer
  * is a ring of bytes, so a connection keeps, while data is outstanding
@@ -172,10 +174,10 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         top = seq;
     }
     if (seq_lt(seq, top)) {
-        /* RFC 8985 6.1 [from memory]: "Segment.xmit_ts: The time of the
-         * last transmission of a data segment, including retransmissions
-         * ... Segment.retransmitted: TRUE if the segment was
-         * retransmitted" */
+        /* RFC 8985 6.1: "Upon transmitting a new segment or
+         * retransmitting an old segment, record the time in
+         * Segment.xmit_ts and set Segment.lost to FALSE. Upon
+         * retransmitting a segment, set Segment.retransmitted to TRUE." */
         uint32_t re = seq_lt(end, top) ? end : top;
         if (seq_lt(seq, c->snd_una))
             seq = c->snd_una;
@@ -224,20 +226,21 @@ static uint32_t sacked_in(const struct sf_conn *c, uint32_t s, uint32_t e)
     return t;
 }
 
-/* RFC 8985 6.2 [from memory], step 2: "RACK_sent_after(t1, seq1, t2,
- * seq2): If t1 > t2: Return true. Else if t1 == t2 AND seq1 > seq2:
- * Return true. Else: Return false" -- with the send number n in place of
- * the time t (struct tcp_rack: the send number orders sends exactly,
- * where equal times do not). */
+/* RFC 8985 6.2, step 2: "If Segment.xmit_ts equals RACK.xmit_ts (e.g.,
+ * due to clock granularity limits), then compare Segment.end_seq and
+ * RACK.end_seq to break the tie when deciding whether to update the
+ * RACK.segment's associated state." -- with the send number n in place
+ * of the time (struct tcp_rack: the send number orders sends exactly,
+ * where equal times do not), so a tie is one send's segments. */
 static bool sent_after(uint32_t n1, uint32_t s1, uint32_t n2, uint32_t s2)
 {
     return tdiff(n1, n2) > 0 || (n1 == n2 && seq_gt(s1, s2));
 }
 
-/* RFC 8985 6.2 step 4 [from memory], RACK_update_reo_wnd: "If
- * RACK.reordering_seen is FALSE: If in Fast or RTO recovery: Return 0.
- * Else if RACK.segs_sacked >= DupThresh: Return 0. Return
- * min(RACK.reo_wnd_mult * RACK.min_RTT / 4, SRTT)" */
+/* RFC 8985 6.2 step 4, RACK_update_reo_wnd: "If RACK.reordering_seen
+ * is FALSE: If in Fast or RTO recovery: Return 0 Else if
+ * RACK.segs_sacked >= DupThresh: Return 0 Return min(RACK.reo_wnd_mult *
+ * RACK.min_RTT / 4, SRTT)" */
 static uint32_t reo_wnd(const struct sf_conn *c, const struct tcp_rack *r)
 {
     if (!c->rack_reord) {
@@ -258,11 +261,12 @@ static uint32_t reo_wnd(const struct sf_conn *c, const struct tcp_rack *r)
     return (uint32_t)w;
 }
 
-/* RFC 8985 6.2 step 5 [from memory], RACK_detect_loss: "For each
- * segment, Segment, not acknowledged yet: If RACK_sent_after(RACK.xmit_ts,
- * RACK.end_seq, Segment.xmit_ts, Segment.end_seq): remaining =
- * Segment.xmit_ts + RACK.rtt + RACK.reo_wnd - Now(); If remaining <= 0:
- * Segment.lost = TRUE ... Else: timeout = max(remaining, timeout)".
+/* RFC 8985 6.2 step 5, RACK_detect_loss: "For each segment, Segment,
+ * not acknowledged yet: If RACK_sent_after(RACK.xmit_ts, RACK.end_seq,
+ * Segment.xmit_ts, Segment.end_seq): remaining = Segment.xmit_ts +
+ * RACK.rtt + RACK.reo_wnd - Now() If remaining <= 0: Segment.lost = TRUE
+ * Segment.xmit_ts = INFINITE_TS Else: timeout = max(remaining, timeout)"
+ * (INFINITE_TS here: SEG_NEED_RXT, skipped until sent again).
  * Returns how many ranges became lost; r->timeout_us the timer wanted. */
 static unsigned detect_loss(struct tcp_ctx *ctx, struct sf_conn *c)
 {
@@ -288,6 +292,22 @@ static unsigned detect_loss(struct tcp_ctx *ctx, struct sf_conn *c)
         }
     }
     return lost;
+}
+
+/* The TSval the last transmission of e carried (tcp_ts_now then): its
+ * time is kept in microseconds modulo 2^32, and is within 2^31 us of now. */
+static bool late_original(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                          const struct sf_tcp *s,
+                          const struct tcp_rack_seg *e)
+{
+    if (!c->ts_ok || !s->opt.has_ts)
+        return false;
+    uint64_t now_us = (uint64_t)(ctx->now / SF_USEC);
+    uint32_t age = (uint32_t)tcp_now_us(ctx) - e->ts_us;
+    if (age > (uint32_t)INT32_MAX || age > now_us)
+        return false;
+    uint32_t sent_ts = (uint32_t)((now_us - age) / 1000) + c->ts_offset;
+    return seq_lt(s->opt.ts_ecr, sent_ts);
 }
 
 /* The ACK's part: sack.c calls it after the scoreboard took the ACK's
@@ -322,32 +342,52 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         if (cum && seq_lt(e->end, prior_una))
             continue; /* (cannot happen: trimmed) */
         e->flags |= SEG_DELIVERED;
-        /* RFC 8985 6.2 step 1 [from memory]: "If Segment.retransmitted
-         * is TRUE: If ACK.ts_option.echo_reply < Segment.xmit_ts: Return
-         * ... If rtt < RACK.min_rtt: Return" -- the ACK may be for the
-         * first transmission. */
+        /* RFC 8985 6.2 step 1: "To avoid spurious inferences, ignore a
+         * segment as invalid if any of its sequence range has been
+         * retransmitted before and if either of two conditions is true:
+         * 1. The Timestamp Echo Reply field (TSecr) of the ACK's
+         * timestamp option [RFC7323], if available, indicates the ACK was
+         * not acknowledging the last retransmission of the segment. 2.
+         * The segment was last retransmitted less than RACK.min_rtt ago."
+         * (Condition 1: late_original, for the segment at SND.UNA.) */
         uint32_t rtt = (uint32_t)(tdiff(now, e->ts_us) > 0
                                       ? tdiff(now, e->ts_us) : 0);
         bool ambiguous = (e->flags & SEG_RETRANS) && c->rack_min_rtt_us &&
                          rtt < c->rack_min_rtt_us;
-        /* RFC 8985 6.2 step 3 [from memory], RACK_detect_reordering:
-         * "If Segment.end_seq > RACK.fack: RACK.fack = Segment.end_seq.
-         * Else if Segment.end_seq < RACK.fack AND Segment.retransmitted
-         * is FALSE: RACK.reordering_seen = TRUE" */
+        /* RFC 3522 2 with RFC 7323 4.3: the ACK that fills the hole at
+         * SND.UNA echoes the TSval of the segment that filled it. Older
+         * than the retransmission's: an earlier transmission arrived, the
+         * retransmission was not needed, and this delivery is the
+         * original's, late -- reordering (step 3 below) and no RTT
+         * sample (step 1). */
+        bool orig = cum && e->start == prior_una &&
+                    (e->flags & SEG_RETRANS) && late_original(ctx, c, s, e);
+        if (orig) {
+            ambiguous = true;
+            tcp_sack_rxt_spurious(ctx, c, e->start, e->end);
+        }
+        /* RFC 8985 6.2 step 3: "If a never-retransmitted segment that's
+         * below RACK.fack is (selectively or cumulatively) acknowledged,
+         * it has been delivered out of order. The sender sets
+         * RACK.reordering_seen to TRUE if such a segment is identified."
+         * A retransmitted one whose original the timestamps show
+         * delivered (orig) is such a segment too. */
         if (!r->have_fack || seq_gt(e->end, r->fack)) {
             r->fack = e->end;
             r->have_fack = true;
-        } else if (seq_lt(e->end, r->fack) && !(e->flags & SEG_RETRANS)) {
+        } else if (seq_lt(e->end, r->fack) &&
+                   (!(e->flags & SEG_RETRANS) || orig)) {
             if (!c->rack_reord)
                 ctx->ctr.c[SF_CTR_RACK_REORDER]++;
             c->rack_reord = true;
         }
         if (ambiguous)
             continue;
-        /* step 1: "RACK.rtt = rtt ... RACK.min_RTT = min(RACK.min_RTT,
-         * rtt)"; step 2: "If RACK_sent_after(Segment.xmit_ts,
-         * Segment.end_seq, RACK.xmit_ts, RACK.end_seq): RACK.xmit_ts =
-         * Segment.xmit_ts; RACK.end_seq = Segment.end_seq" */
+        /* step 2: "Among all the segments newly ACKed or SACKed by this
+         * ACK that pass the checks above, update the RACK.rtt to be the
+         * RTT sample calculated using this ACK. Furthermore, record the
+         * most recent Segment.xmit_ts in RACK.xmit_ts if it is ahead of
+         * RACK.xmit_ts." */
         if (!c->rack_min_rtt_us || rtt < c->rack_min_rtt_us)
             c->rack_min_rtt_us = rtt ? rtt : 1;
         if (!r->have || sent_after(e->xmit_no, e->end, r->xmit_no, r->end_seq)) {
@@ -358,11 +398,12 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
             r->have = true;
         }
     }
-    (void)s;
-    /* RFC 8985 6.2 step 4 [from memory]: "If RACK.dsack_round is not
-     * None AND SND.UNA >= RACK.dsack_round: RACK.dsack_round = None. If
-     * RACK.dsack_round is None AND any DSACK option is present on latest
-     * received ACK: RACK.dsack_round = SND.NXT; RACK.reo_wnd_mult += 1;
+    /* RFC 8985 6.2 step 4: "If RACK.dsack_round is not None AND SND.UNA
+     * >= RACK.dsack_round: RACK.dsack_round = None" [its comment: "Grow
+     * the reordering window per round that sees DSACK. Reset the window
+     * after 16 DSACK-free recoveries"] "If RACK.dsack_round is None AND
+     * any DSACK option is present on latest received ACK:
+     * RACK.dsack_round = SND.NXT RACK.reo_wnd_mult += 1
      * RACK.reo_wnd_persist = 16" */
     if (r->dsack_round_set && seq_geq(c->snd_una, r->dsack_round))
         r->dsack_round_set = false;
@@ -380,8 +421,8 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     return lost;
 }
 
-/* RFC 8985 6.2 step 4 [from memory]: "Else if exiting Fast or RTO
- * recovery: RACK.reo_wnd_persist -= 1; If RACK.reo_wnd_persist <= 0:
+/* RFC 8985 6.2 step 4: "Else if exiting Fast or RTO recovery:
+ * RACK.reo_wnd_persist -= 1 If RACK.reo_wnd_persist <= 0:
  * RACK.reo_wnd_mult = 1" */
 void tcp_rack_recovery_done(struct sf_conn *c)
 {
@@ -391,9 +432,11 @@ void tcp_rack_recovery_done(struct sf_conn *c)
         c->rack_reo_mult = 1;
 }
 
-/* RFC 8985 6.3 [from memory]: "RACK_detect_loss_and_arm_timer(): timeout
- * = RACK_detect_loss(); If timeout != 0: Arm the RACK timer to call
- * RACK_detect_loss_and_arm_timer() after timeout". The timer shares
+/* RFC 8985 6.2: "For timely loss detection, it is RECOMMENDED that the
+ * sender install a reordering timer." ... "When an ACK is received or the
+ * RACK reordering timer expires, call RACK_detect_loss_and_arm_timer()."
+ * (6.3 [from memory]: "If timeout != 0: Arm the RACK timer to call
+ * RACK_detect_loss_and_arm_timer() after timeout".) The timer shares
  * TT_REXMT (as the loss probe does), only when it would fire before the
  * RTO; when it fires (tcp_rack_timer) the RTO is armed again. */
 void tcp_rack_arm(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -479,7 +522,7 @@ uint32_t tcp_rack_pipe(const struct sf_conn *c)
     return pipe;
 }
 
-/* An RTO: RFC 8985 6.3 [from memory] "Upon RTO timer expiration, RACK
+/* An RTO: RFC 8985 6.3 "Upon RTO timer expiration, RACK
  * marks the first outstanding segment as lost (since it was sent an RTO
  * ago); for all the other segments, RACK only marks the segment as lost
  * if the time elapsed since the segment was transmitted is at least the

@@ -36,15 +36,23 @@ struct tcp_sb {
     /* RFC 6937 */
     uint32_t prr_delivered, prr_out, recover_fs;
     /* undo (RFC 3708, RFC 2883 5): the window before the reduction and
-     * the retransmissions not yet reported as duplicates */
+     * the retransmitted octets not yet shown to be duplicates (octets, not
+     * segments: a receiver may report one duplicate in two blocks) */
     uint32_t undo_cwnd, undo_ssthresh, undo_marker;
     uint32_t undo_retrans, undo_sent;
+    /* retransmissions the timestamps showed were not needed (RFC 3522,
+     * tcp_sack_rxt_spurious): their D-SACKs, still to come, are not
+     * counted twice. A ring of the last four. */
+    struct {
+        uint32_t start, end;
+    } proven[4];
+    unsigned nproven;
     uint32_t undo_end; /* SND.MAX when recovery ended: D-SACKs for its
                         * retransmissions come before an ACK beyond it */
 };
 
 /* docs/stream.md states the bound: keep it true */
-_Static_assert(sizeof(struct tcp_sb) <= 184, "struct tcp_sb grew: update "
+_Static_assert(sizeof(struct tcp_sb) <= 220, "struct tcp_sb grew: update "
                                              "docs/stream.md");
 
 void tcp_sack_free(struct sf_conn *c)
@@ -242,6 +250,29 @@ uint32_t tcp_sack_pipe(const struct sf_conn *c)
     return pipe;
 }
 
+/* output.c: what the congestion window is measured against. In recovery,
+ * RFC 6675's pipe. Before it, RFC 6675 5 step (3) lets an ACK that brings
+ * new SACK information send more ("the number of octets which can be
+ * sent is determined by pipe and cwnd ... (3.3) If (cwnd - pipe) >= 1
+ * SMSS, there exists previously unsent data, and the receiver's
+ * advertised window allows, transmit up to 1 SMSS of data") -- pipe there
+ * being every octet not SACKed, as nothing IsLost yet. With RACK (RFC
+ * 8985) a hole is not declared lost for RACK.rtt + reo_wnd, many SACKs
+ * on a reordering path, not DupThresh's three: the same measure holds
+ * until then, so the sender does not stall at SND.UNA + cwnd while a
+ * late segment is on its way (tests/drill/sack/pipe-before-recovery.pkt).
+ * After a timeout (SND.NXT behind SND.MAX) it is FlightSize as before. */
+uint32_t tcp_sack_inflight(const struct sf_conn *c)
+{
+    uint32_t flight = c->snd_nxt - c->snd_una;
+    if (tcp_sack_recovering(c))
+        return tcp_sack_pipe(c);
+    const struct tcp_sb *sb = c->sb;
+    if (sb && c->snd_nxt == c->snd_max && sb->sacked <= flight)
+        return flight - sb->sacked;
+    return flight;
+}
+
 /* RFC 6675 4, NextSeg () rules (1) and (3): the first unSACKed octet S2
  * with "(1.a) S2 is greater than HighRxt. (1.b) S2 is less than the
  * highest octet covered by any received SACK." and, for rule (1), "(1.c)
@@ -301,8 +332,8 @@ static uint32_t resend(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint32_t used = tcp_send_range(ctx, c, seq, len);
     if (used) {
         ctx->ctr.c[SF_CTR_SACK_RETRANSMITS]++;
-        c->sb->undo_retrans++;
-        c->sb->undo_sent++;
+        c->sb->undo_retrans += used;
+        c->sb->undo_sent += used;
     }
     return used;
 }
@@ -380,6 +411,44 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
     return sent;
 }
 
+/* After an RTO, until SND.UNA reaches RecoveryPoint (recover, SND.MAX at
+ * the timeout), the sender goes back to SND.UNA and sends everything
+ * again as the window opens (send_data); no new recovery may start (RFC
+ * 6675 5.1: "a new recovery phase ... MUST NOT be initiated until HighACK
+ * is greater than or equal to the new value of RecoveryPoint"). A segment
+ * sent again in that phase and lost again would then wait for another,
+ * doubled, timeout. RACK times every segment by its last transmission
+ * (RFC 8985 6.1) and finds it lost once a segment sent after it is
+ * delivered (6.2 step 5); RFC 6675 5.1: "a SACK TCP sender SHOULD utilize
+ * all SACK information made available during the loss recovery following
+ * an RTO". So what RACK marks lost below SND.NXT is sent first, within
+ * the congestion window like the rest of the go-back-N sending
+ * (tests/drill/rack/rto-recovery-lost-again.pkt). Returns the segments
+ * sent. */
+unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                             unsigned max_segs)
+{
+    if (!tcp_rack_active(c) || tcp_sack_recovering(c) ||
+        !seq_lt(c->snd_una, c->recover))
+        return 0;
+    unsigned sent = 0;
+    uint32_t seq, len;
+    while (sent < max_segs && tcp_rack_next_lost(c, &seq, &len) &&
+           seq_lt(seq, c->snd_nxt)) {
+        if (c->snd_nxt - seq < len)
+            len = c->snd_nxt - seq;
+        uint32_t inflight = tcp_sack_inflight(c);
+        if (c->cwnd < inflight || c->cwnd - inflight < len)
+            break;
+        uint32_t used = tcp_send_range(ctx, c, seq, len);
+        if (used == 0)
+            break;
+        ctx->ctr.c[SF_CTR_SACK_RETRANSMITS]++;
+        sent++;
+    }
+    return sent;
+}
+
 /* After an RTO the sender goes back to SND.UNA; RFC 6675 5.1: "a SACK TCP
  * sender SHOULD utilize all SACK information made available during the
  * loss recovery following an RTO": what was SACKed since is skipped. */
@@ -425,6 +494,30 @@ static void maybe_undo(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_note(ctx, c, "recovery undone: every retransmission D-SACKed");
 }
 
+/* A retransmission of [s, e) was not needed: the receiver had the
+ * original. Counts it off the episode's retransmitted octets. */
+static void undo_count(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
+                       uint32_t e)
+{
+    struct tcp_sb *sb = c->sb;
+    uint32_t n = e - s;
+    sb->undo_retrans = n >= sb->undo_retrans ? 0 : sb->undo_retrans - n;
+    maybe_undo(ctx, c);
+}
+
+/* [s, e) less what tcp_sack_rxt_spurious counted already. */
+static uint32_t not_proven(const struct tcp_sb *sb, uint32_t s, uint32_t e)
+{
+    uint32_t n = e - s;
+    for (unsigned i = 0; i < sb->nproven && i < 4; i++) {
+        uint32_t a = seq_gt(sb->proven[i].start, s) ? sb->proven[i].start : s;
+        uint32_t b = seq_lt(sb->proven[i].end, e) ? sb->proven[i].end : e;
+        if (seq_lt(a, b))
+            n -= b - a;
+    }
+    return n;
+}
+
 static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
                        uint32_t e)
 {
@@ -433,10 +526,36 @@ static void note_dsack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t s,
     if (!sb || !sb->undo_ok || sb->undo_retrans == 0 || !seq_lt(s, e) ||
         seq_lt(s, sb->undo_marker) || seq_gt(e, c->snd_max))
         return;
-    /* one duplicate per retransmitted segment, at most SMSS each */
-    uint32_t segs = (e - s + c->snd_mss - 1) / c->snd_mss;
-    sb->undo_retrans = segs >= sb->undo_retrans ? 0 : sb->undo_retrans - segs;
-    maybe_undo(ctx, c);
+    /* RFC 8985 6.2 step 3 counts reordering only from segments never
+     * retransmitted, as it cannot tell which transmission arrived; a
+     * D-SACK of a retransmission (RFC 3708: the receiver had it already)
+     * tells: the original was late, not lost. Reordering is seen, and
+     * reo_wnd stays open in recovery too (step 4). */
+    if (!c->rack_reord && c->rack_want) {
+        c->rack_reord = true;
+        ctx->ctr.c[SF_CTR_RACK_REORDER]++;
+    }
+    uint32_t n = not_proven(sb, s, e);
+    if (n)
+        undo_count(ctx, c, e - n, e);
+}
+
+/* rack.c: the ACK that acknowledged [s, e), retransmitted in this
+ * episode, echoes a timestamp older than the retransmission (RFC 3522
+ * 2: the ACK was sent for the original): that retransmission was not
+ * needed. Counted like a D-SACK of it, and remembered so that its D-SACK,
+ * which follows, is not counted again. */
+void tcp_sack_rxt_spurious(struct tcp_ctx *ctx, struct sf_conn *c,
+                           uint32_t s, uint32_t e)
+{
+    struct tcp_sb *sb = c->sb;
+    if (!sb || !sb->undo_ok || sb->undo_retrans == 0 || !seq_lt(s, e) ||
+        seq_lt(s, sb->undo_marker))
+        return;
+    sb->proven[sb->nproven % 4].start = s;
+    sb->proven[sb->nproven % 4].end = e;
+    sb->nproven++;
+    undo_count(ctx, c, s, e);
 }
 
 /* RFC 2018 8 and RFC 6675 5.1: the receiver may discard what it SACKed
@@ -507,6 +626,7 @@ static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     sb->undo_ssthresh = c->ssthresh;
     sb->undo_marker = c->snd_una;
     sb->undo_retrans = sb->undo_sent = 0;
+    sb->nproven = 0;
     sb->undo_ok = true;
     c->ssthresh = tcp_cc_loss_ssthresh(ctx, c);
     c->recover = c->snd_max;
@@ -675,9 +795,10 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     tcp_rack_arm(ctx, c);
 }
 
-/* RFC 8985 6.3 [from memory]: "RACK_detect_loss_and_arm_timer()" when
- * the reordering timer expires: losses found start recovery (RFC 6675
- * 5 (4), with PRR) or feed the running one. */
+/* RFC 8985 6.2: "When an ACK is received or the RACK reordering timer
+ * expires, call RACK_detect_loss_and_arm_timer()." Losses found start
+ * recovery (RFC 6675 5 (4), with PRR), feed the running one, or go
+ * first after an RTO (tcp_sack_rto_output). */
 void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     unsigned lost = tcp_rack_timer(ctx, c);
@@ -687,8 +808,8 @@ void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
         if (c->sb && c->sb->recovering)
             prr_ack(c, 0);
     }
-    if (lost && tcp_sack_recovering(c))
-        tcp_output(ctx, c);
+    if (lost)
+        tcp_output(ctx, c); /* recovery, or after an RTO (above) */
     tcp_rack_arm(ctx, c);
 }
 

@@ -453,6 +453,14 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 void tcp_sack_on_rto(struct sf_conn *c);
 bool tcp_sack_recovering(const struct sf_conn *c);
 uint32_t tcp_sack_pipe(const struct sf_conn *c);
+/* the bytes cwnd limits: pipe with SACK information, else FlightSize */
+uint32_t tcp_sack_inflight(const struct sf_conn *c);
+/* after an RTO: what RACK found lost again goes first; segments sent */
+unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
+                             unsigned max_segs);
+/* rack.c: the timestamps show the retransmission of [s, e) unneeded */
+void tcp_sack_rxt_spurious(struct tcp_ctx *ctx, struct sf_conn *c,
+                           uint32_t s, uint32_t e);
 unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
                          unsigned max_segs);
 uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq);

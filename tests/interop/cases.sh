@@ -228,6 +228,9 @@ want proxy && check "proxy app carries a kernel-to-kernel ${MB} MB echo intact (
 t_sigterm() { # SIGTERM mid-transfer: FIN, every echoed byte delivered, exit 0
   newns || return 1; local ns=$NS
   start_synfin "$ns" st serve $SRVA --app echo:7 || return 1
+  # the kernel's route to synfin's address (IPv6 too) before the client
+  # starts: once seen as "Network is unreachable" on a loaded machine
+  wait_for 5 inns "$ns" ip route get "$SFA" || return 1
   ip netns exec "$ns" timeout 60 $KPEER stream-client $SFA 7 "$tmp/started" >"$tmp/stream.log" 2>&1 &
   local cp=$!; pids+=($cp)
   wait_for 5 test -s "$tmp/started" || return 1

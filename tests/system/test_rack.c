@@ -63,8 +63,13 @@ static double bulk(uint64_t seed, bool rack, int family)
  * 17.927; with RACK 12.455 10.991 11.418 12.345 10.686. Since CUBIC's
  * undo restores its whole state and alpha_cubic follows cwnd_prior (RFC
  * 9438 4.9.2, 4.3): DupThresh 21.741 18.582 13.324 17.869 17.756, RACK
- * 11.354 11.601 8.807 12.413 9.734. */
-#define BOUND_S 13.0
+ * 11.354 11.601 8.807 12.413 9.734. Since cwnd is measured against pipe
+ * before recovery (RFC 6675 5 step 3), reordering is seen from the
+ * timestamps and RACK resends what it finds lost again after an RTO
+ * (branch i10/finish): DupThresh 15.272 19.987 17.690 13.217 16.026,
+ * RACK 1.664 1.114 1.219 1.453 1.376; over IPv6 (below) DupThresh
+ * 11.410 20.007, RACK 1.629 1.129. The bound sits between. */
+#define BOUND_S 6.0
 
 static void test_rack_faster(void)
 {

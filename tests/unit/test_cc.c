@@ -690,6 +690,31 @@ static void test_names(void)
     CHECK_EQ(tcp_cc_find("", 0), -1);
 }
 
+/* RFC 9406 4.3: "L = infinity if paced, L = 8 if non-paced": a paced
+ * sender's bursts are spread by pacing, so an ACK of N bytes grows cwnd by
+ * N in slow start, however large N is. Ten segments acknowledged at once:
+ * + 8 SMSS unpaced (test_hystart_memory), + 10 SMSS paced. */
+static void test_hystart_paced(void)
+{
+    for (int paced = 0; paced <= 1; paced++) {
+        struct tcp_ctx ctx;
+        struct sf_conn c = {0};
+        setup(&ctx, &c);
+        c.pace_on = paced != 0;
+        c.cwnd = 10 * MSS;
+        c.ssthresh = UINT32_MAX;
+        tcp_cc_cubic.init(&ctx, &c);
+        tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
+        c.snd_nxt += 10 * MSS;
+        c.snd_max = c.snd_nxt;
+        ctx.now += 50 * SF_MSEC;
+        c.snd_una = c.snd_max;
+        tcp_cc_on_newack(&ctx, &c, 10 * MSS);
+        CHECK_EQ(c.cwnd, (paced ? 20 : 18) * MSS);
+        tcp_cc_free(&c);
+    }
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_icbrt),
     CHECK_CASE(test_k),
@@ -705,6 +730,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_undo_hystart),
     CHECK_CASE(test_undo_newreno),
     CHECK_CASE(test_names),
+    CHECK_CASE(test_hystart_paced),
 };
 
 int main(int argc, char **argv)

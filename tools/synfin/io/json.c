@@ -11,7 +11,16 @@
  * "arrive_ns", "lost" has "reason" and "reason_text". A datagram that does
  * not parse (a corrupted copy, say) has "valid": false and "error".
  * "state" has "from_state", "to_state", "cause", "cause_text", "local",
- * "remote"; "drop" has "reason", "reason_text"; "timer" has "timer". */
+ * "remote"; "drop" has "reason", "reason_text"; "timer" has "timer".
+ * Appended later (the TCP lab, tools/synfin/lab): "sent" and "lost" end
+ * with "dgram", the datagram's number (1-based, in the order the hosts
+ * hand them to the network, each duplicate copy under its original's
+ * number; `synfin sim --drop N` drops number N); when jsonw_set_info gave
+ * a way to ask, "sent", "lost" and "state" end with "tcp", the sending
+ * (or changing) side's connection right after the event: "state",
+ * "snd_una", "snd_nxt", "rcv_nxt", "cwnd", "ssthresh" (bytes, RFC 5681),
+ * "flight" (snd_nxt - snd_una), "snd_wnd" (the peer's window),
+ * "rcv_wnd", "rto_us", "retransmits". */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +35,11 @@ struct jsonw {
     FILE *f;
     bool first, is_stdout;
     struct ws_track ws; /* window shifts learned from the SYNs sent */
+    uint64_t dgrams;    /* datagrams numbered so far ("dgram") */
+    jsonw_info_fn info; /* or NULL */
+    void *info_ctx;
+    char **mem;         /* jsonw_open_mem: where the text goes */
+    size_t *mem_len;
 };
 
 struct jsonw *jsonw_open(const char *path, char *err, size_t errlen)
@@ -45,6 +59,31 @@ struct jsonw *jsonw_open(const char *path, char *err, size_t errlen)
     j->first = true;
     fputs("[\n", j->f);
     return j;
+}
+
+struct jsonw *jsonw_open_mem(char **buf, size_t *len, char *err, size_t errlen)
+{
+    struct jsonw *j = calloc(1, sizeof *j);
+    *buf = NULL;
+    *len = 0;
+    if (!j || !(j->f = open_memstream(buf, len))) {
+        snprintf(err, errlen, "out of memory");
+        free(j);
+        return NULL;
+    }
+    j->mem = buf;
+    j->mem_len = len;
+    j->first = true;
+    fputs("[\n", j->f);
+    return j;
+}
+
+void jsonw_set_info(struct jsonw *j, jsonw_info_fn fn, void *ctx)
+{
+    if (!j)
+        return;
+    j->info = fn;
+    j->info_ctx = ctx;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -124,6 +163,22 @@ static void jnet(FILE *f, unsigned fl)
     fputc(']', f);
 }
 
+/* The side's connection as its stack sees it ("tcp"), if it has one. */
+static void jtcp(struct jsonw *j, int host, const struct sf_addr *local,
+                 const struct sf_addr *remote)
+{
+    struct sf_tcp_info ti;
+    if (!j->info || j->info(j->info_ctx, host, local, remote, &ti))
+        return;
+    fprintf(j->f, ",\"tcp\":{\"state\":\"%s\",\"snd_una\":%u,\"snd_nxt\":%u,"
+            "\"rcv_nxt\":%u,\"cwnd\":%u,\"ssthresh\":%u,\"flight\":%u,"
+            "\"snd_wnd\":%u,\"rcv_wnd\":%u,\"rto_us\":%llu,"
+            "\"retransmits\":%u}", sf_state_name(ti.state), ti.snd_una,
+            ti.snd_nxt, ti.rcv_nxt, ti.snd_cwnd, ti.snd_ssthresh,
+            ti.snd_nxt - ti.snd_una, ti.snd_wnd, ti.rcv_wnd,
+            (unsigned long long)(ti.rto / SF_USEC), ti.retransmits);
+}
+
 static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
 {
     FILE *f = j->f;
@@ -135,7 +190,7 @@ static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
     if (e) {
         fputs(",\"valid\":false", f);
         jkey(f, "error", sf_drop_name(e));
-        return;
+        goto number;
     }
     jaddr(f, "src", &g.src);
     jaddr(f, "dst", &g.dst);
@@ -152,10 +207,20 @@ static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)
     if (ev->kind == SF_SIM_EV_SEND && !(ev->flags & SF_SIM_F_INJECTED))
         ws_learn(&j->ws, &g.src, tp);
     jopts(f, &tp->opt);
+    if (ev->kind == SF_SIM_EV_SEND)
+        jtcp(j, ev->host, &g.src, &g.dst);
+number:
+    /* the numbers lab_impair counts: every datagram the network's filter
+     * sees (not the short or unroutable ones), copies under their own */
+    if (ev->kind == SF_SIM_EV_SEND && ev->drop != SF_SIM_DROP_SHORT &&
+        ev->drop != SF_SIM_DROP_NO_ROUTE)
+        fprintf(f, ",\"dgram\":%llu", (unsigned long long)
+                (j->dgrams += !(ev->flags & SF_SIM_F_DUP)));
 }
 
-static void jstack(FILE *f, const struct sf_trace_event *t)
+static void jstack(struct jsonw *j, int host, const struct sf_trace_event *t)
 {
+    FILE *f = j->f;
     switch (t->kind) {
     case SF_TRACE_STATE:
         jkey(f, "from_state", sf_state_name(t->from));
@@ -163,6 +228,8 @@ static void jstack(FILE *f, const struct sf_trace_event *t)
         jkey(f, "cause", sf_cause_name(t->cause));
         jaddr(f, "local", &t->local);
         jaddr(f, "remote", &t->remote);
+        if (t->remote.port) /* not a listener */
+            jtcp(j, host, &t->local, &t->remote);
         break;
     case SF_TRACE_DROP:
         jkey(f, "reason", sf_drop_name(t->drop));
@@ -212,7 +279,7 @@ void jsonw_event(struct jsonw *j, const struct sf_sim_event *ev,
     if (ev->host >= 0 && ev->host < nh)
         jkey(f, "host_name", names[ev->host]);
     if (ev->kind == SF_SIM_EV_STACK) {
-        jstack(f, ev->trace);
+        jstack(j, ev->host, ev->trace);
     } else {
         bool in = ev->kind == SF_SIM_EV_ARRIVE;
         fprintf(f, ",\"from\":%d,\"to\":%d", in ? ev->peer : ev->host,
@@ -243,7 +310,7 @@ int jsonw_close(struct jsonw *j)
     if (j->is_stdout)
         rc |= fflush(j->f) ? -1 : 0;
     else
-        rc |= fclose(j->f) ? -1 : 0;
+        rc |= fclose(j->f) ? -1 : 0; /* jsonw_open_mem: sets *mem */
     ws_track_free(&j->ws);
     free(j);
     return rc;

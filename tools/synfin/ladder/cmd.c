@@ -8,7 +8,9 @@
 
 #include "cmds.h"
 #include "io/dgram.h"
+#include "io/json.h"
 #include "io/pcap.h"
+#include "lab/lab.h"
 #include "ladder/infer.h"
 #include "ladder/ladder.h"
 #include "ladder/svg.h"
@@ -40,7 +42,7 @@ struct cap {
 };
 
 struct lopts {
-    const char *file, *svg;
+    const char *file, *svg, *html;
     int conn; /* 1-based, 0: none chosen */
     bool list, absolute, explain, zh, color, quiet;
 };
@@ -92,6 +94,9 @@ static const struct opt ladder_opts_table[] = {
     {.name = "--lang", .kind = OPT_ENUM, .off = OFF(zh), .as = OPT_AS_BOOL,
      .choices = langs, .why = "must be en or zh", .arg = "en|zh",
      .help = "language of --explain"},
+    {.name = "--html", .kind = OPT_STR, .off = OFF(html), .arg = "FILE",
+     .help = "also write the TCP lab: a self-contained web page\n"
+             "that steps through the connection (docs/lab.md)"},
     FLAG("--quiet", quiet, 1, "no terminal ladder (with --svg)"),
     FLAG("--no-color", color, 0, "no ANSI colours"),
     FLAG("--color", color, 1, NULL),
@@ -401,7 +406,27 @@ struct draw {
     struct ladder *lad;
     sf_time_t t;
     char path[2][300];
+    struct jsonw *json;  /* --html: the events, as synfin sim's JSON */
+    const struct conn *k;
+    const char *names[2];
+    int nh;
 };
+
+/* --html: a state change as the simulator's trace would say it. */
+static void json_state(struct draw *d, int side, enum sf_state from,
+                       enum sf_state to, enum sf_cause cause)
+{
+    if (!d->json)
+        return;
+    struct sf_trace_event t = {.kind = SF_TRACE_STATE, .now = d->t, .sd = -1,
+                               .local = d->k->a[side], .remote = d->k->a[!side],
+                               .from = from, .to = to, .cause = cause};
+    if (d->nh == 1)
+        t.remote = d->k->a[0];
+    struct sf_sim_event ev = {.kind = SF_SIM_EV_STACK, .now = d->t,
+                              .host = side, .trace = &t, .peer = -1};
+    jsonw_event(d->json, &ev, d->names, d->nh);
+}
 
 static void on_state(void *ctx, int side, enum sf_state from, enum sf_state to,
                      enum sf_cause cause)
@@ -414,6 +439,7 @@ static void on_state(void *ctx, int side, enum sf_state from, enum sf_state to,
         snprintf(d->path[side] + n, cap - n, "%s %s", n ? "" : sf_state_name(from),
                  sf_state_name(to));
     ladder_state(d->lad, d->t, side, from, to, cause);
+    json_state(d, side, from, to, cause);
 }
 
 static void draw_conn(const struct cap *c, int ci, struct draw *d)
@@ -440,6 +466,11 @@ static void draw_conn(const struct cap *c, int ci, struct draw *d)
             infer_send(&in, from, &g.t);
         ladder_segment(d->lad, d->t, from, self ? 0 : 1 - from, s->d, s->len,
                        d->t, NULL, LADDER_CAPTURED);
+        /* --html: as sent, with no arrival time known (arrive_ns = t_ns) */
+        struct sf_sim_event ev = {.kind = SF_SIM_EV_SEND, .now = d->t,
+                                  .host = from, .peer = self ? 0 : 1 - from,
+                                  .dgram = s->d, .len = s->len, .arrive = d->t};
+        jsonw_event(d->json, &ev, d->names, d->nh);
         if (ok && k->syn)
             infer_recv(&in, from, &g.t);
     }
@@ -463,7 +494,14 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
     ladder_column(lad, self ? "host" : "client", &k->a[0]);
     if (!self)
         ladder_column(lad, "server", &k->a[1]);
-    struct draw d = {.lad = lad};
+    struct draw d = {.lad = lad, .k = k, .nh = self ? 1 : 2,
+                     .names = {self ? "host" : "client", "server"}};
+    char err[300], *buf = NULL;
+    size_t blen = 0;
+    if (o->html && !(d.json = jsonw_open_mem(&buf, &blen, err, sizeof err))) {
+        ladder_free(lad);
+        return fail(err, NULL) - 1;
+    }
     draw_conn(c, ci, &d);
     if (!o->quiet)
         ladder_print(lad, stdout);
@@ -474,10 +512,16 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
         printf("note: %lu segment%s had checksums not filled in (offload) or "
                "were cut by the snaplen; drawn as recomputed\n", c->fixed,
                c->fixed == 1 ? "" : "s");
-    char err[300];
     int rc = 0;
     if (o->svg && svg_write_file(lad, o->svg, err, sizeof err))
         rc = fail(err, NULL) - 1;
+    if (d.json) {
+        int bad = jsonw_close(d.json);
+        /* a capture has no scenario to run again: no re-run arguments */
+        if (bad || lab_html_write(o->html, title, buf, blen, NULL, err, sizeof err))
+            rc = fail(bad ? "--html: out of memory" : err, NULL) - 1;
+    }
+    free(buf);
     ladder_free(lad);
     return rc;
 }

@@ -17,5 +17,9 @@ const char *ladder_explain_text(enum explain_key k, bool zh);
 const char *ladder_state_text(enum sf_state from, enum sf_state to,
                               enum sf_cause cause, bool zh);
 const char *ladder_cause_text(enum sf_cause cause);
+/* Row i of the state-change table (from, cause: -1 for any); 0 or -1
+ * past the end. For the TCP lab's page. */
+int ladder_state_text_row(size_t i, int *to, int *from, int *cause,
+                          const char **en, const char **zh);
 
 #endif

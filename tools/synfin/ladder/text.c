@@ -199,3 +199,20 @@ const char *ladder_cause_text(enum sf_cause cause)
 {
     return cause_text[cause];
 }
+
+/* Row i of the state-change table, for the TCP lab's page (lab/html.c),
+ * which picks its text the same way: the first row that fits. from and
+ * cause are -1 for any. Returns 0, or -1 past the last row. */
+int ladder_state_text_row(size_t i, int *to, int *from, int *cause,
+                          const char **en, const char **zh)
+{
+    if (i >= sizeof state_texts / sizeof state_texts[0])
+        return -1;
+    const struct state_text *t = &state_texts[i];
+    *to = (int)t->to;
+    *from = t->from;
+    *cause = t->cause;
+    *en = t->text.en;
+    *zh = t->text.zh;
+    return 0;
+}

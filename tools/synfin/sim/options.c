@@ -165,6 +165,29 @@ static const struct opt sim_opts_table[] = {
      .min = 1, .max = 100000000, .why = "must be a positive integer (not too large)",
      .arg = "N", .help = "run N random seeds from --seed, checking\n"
                          "invariants after every event"},
+    FILE_OPT("--html", html, "write the TCP lab: one self-contained web\n"
+                             "page that steps and plots the run (docs/lab.md)"),
+    {.name = "--drop", .kind = OPT_STR, .off = OFF(drop), .flags = OPT_F_NONEMPTY,
+     .why = "needs datagram numbers", .arg = "N[,N..]",
+     .help = "drop datagram number N (1-based, as sent: the\n"
+             "JSON's \"dgram\")"},
+    {.name = "--hold", .kind = OPT_STR, .off = OFF(hold), .flags = OPT_F_NONEMPTY,
+     .why = "needs N:MS", .arg = "N:MS[,..]",
+     .help = "hold datagram number N back MS milliseconds"},
+    {.name = "--sndbuf", .kind = OPT_FN, .fn = sim_num, .off = OFF(sndbuf),
+     .as = OPT_AS_U32, .lo = 1, .hi = (double)SF_BUF_MAX,
+     .flags = OPT_F_SUFFIX | OPT_F_WHOLE,
+     .why = "must be a whole number of bytes in 1..256M (SF_BUF_MAX)",
+     .arg = "BYTES", .help = "both stacks' send buffer, fixed (no autotuning)"},
+    {.name = "--rcvbuf", .kind = OPT_FN, .fn = sim_num, .off = OFF(rcvbuf),
+     .as = OPT_AS_U32, .lo = 1, .hi = (double)SF_BUF_MAX,
+     .flags = OPT_F_SUFFIX | OPT_F_WHOLE,
+     .why = "must be a whole number of bytes in 1..256M (SF_BUF_MAX)",
+     .arg = "BYTES", .help = "both stacks' receive buffer, fixed (no\n"
+                             "autotuning): the window they can offer"},
+    {.name = "--dup-dgram", .kind = OPT_STR, .off = OFF(dupd),
+     .flags = OPT_F_NONEMPTY, .why = "needs datagram numbers", .arg = "N[,N..]",
+     .help = "send datagram number N twice"},
     {.kind = OPT_END},
 };
 
@@ -178,6 +201,16 @@ int sim_parse_opts(struct sim_opts *o, int argc, char **argv)
     int rc = opt_parse(&c, argc, argv);
     if (rc)
         return rc;
+    struct lab_impair li = {0};
+    if (o->drop && lab_impair_parse(&li, o->drop, LAB_DROP))
+        return sim_bad("--drop", "must be datagram numbers 1..1e9, comma "
+                       "separated (at most 64 in all)", o->drop);
+    if (o->hold && lab_impair_parse(&li, o->hold, LAB_HOLD))
+        return sim_bad("--hold", "must be N:MS pairs (N in 1..1e9, MS in "
+                       "0..600000), comma separated", o->hold);
+    if (o->dupd && lab_impair_parse(&li, o->dupd, LAB_DUP))
+        return sim_bad("--dup-dgram", "must be datagram numbers 1..1e9, comma "
+                       "separated (at most 64 in all)", o->dupd);
     if (o->quiet && o->explain)
         return sim_bad("--explain", "conflicts with --quiet", NULL);
     if (o->capture_set && !o->pcap)

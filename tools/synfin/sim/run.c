@@ -30,6 +30,11 @@ static int build(struct run *r)
         cfg.stack.mss = (uint16_t)(cfg.link.mtu - 40);
     if (r->sc->tune)
         r->sc->tune(r, &cfg);
+    /* --sndbuf, --rcvbuf: a fixed size, autotuning capped at it */
+    if (r->o.sndbuf)
+        cfg.stack.sndbuf = cfg.stack.sndbuf_max = r->o.sndbuf;
+    if (r->o.rcvbuf)
+        cfg.stack.rcvbuf = cfg.stack.rcvbuf_max = r->o.rcvbuf;
     if (sf_sim_create(&cfg, &r->sim))
         return 1;
     r->nh = r->sc->nhosts;
@@ -52,6 +57,14 @@ static int build(struct run *r)
     sf_sim_set_trace(r->sim, on_event, r);
     sf_sim_set_app(r->sim, app_hook, r);
     r->sc->setup(r);
+    /* --drop, --hold, --dup-dgram: parsed once already by options.c */
+    if (r->o.drop)
+        lab_impair_parse(&r->imp, r->o.drop, LAB_DROP);
+    if (r->o.hold)
+        lab_impair_parse(&r->imp, r->o.hold, LAB_HOLD);
+    if (r->o.dupd)
+        lab_impair_parse(&r->imp, r->o.dupd, LAB_DUP);
+    lab_impair_install(&r->imp, r->sim);
     return 0;
 }
 
@@ -113,11 +126,19 @@ static int open_outputs(struct run *r)
         return sim_bad("--pcap", err, NULL);
     if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
         return sim_bad("--json", err, NULL);
-    FILE *f = r->o.svg ? fopen(r->o.svg, "w") : NULL; /* fail early */
-    if (r->o.svg && !f)
-        return sim_bad("--svg", "cannot create", r->o.svg);
-    if (f)
-        fclose(f);
+    if (r->o.html &&
+        !(r->html_json = jsonw_open_mem(&r->html_buf, &r->html_len, err, sizeof err)))
+        return sim_bad("--html", err, NULL);
+    jsonw_set_info(r->json, sim_tcp_info, r);
+    jsonw_set_info(r->html_json, sim_tcp_info, r);
+    for (int i = 0; i < 2; i++) { /* fail early */
+        const char *p = i ? r->o.html : r->o.svg;
+        FILE *f = p ? fopen(p, "w") : NULL;
+        if (p && !f)
+            return sim_bad(i ? "--html" : "--svg", "cannot create", p);
+        if (f)
+            fclose(f);
+    }
     return 0;
 }
 
@@ -134,6 +155,20 @@ static int close_outputs(struct run *r)
     char err[300];
     if (r->o.svg && svg_write_file(r->lad, r->o.svg, err, sizeof err))
         rc = sim_bad("--svg", err, NULL) - 1;
+    if (r->html_json) {
+        int bad = jsonw_close(r->html_json);
+        r->html_json = NULL;
+        char args[1024] = "";
+        size_t n = 0;
+        for (int i = 0; i < r->o.argc && n + 2 < sizeof args; i++)
+            n += (size_t)snprintf(args + n, sizeof args - n, "%s%s",
+                                  i ? "\x1f" : "", r->o.argv[i]);
+        struct ladder_view v;
+        ladder_get_view(r->lad, &v);
+        if (bad || lab_html_write(r->o.html, v.title ? v.title : "",
+                                  r->html_buf, r->html_len, args, err, sizeof err))
+            rc = sim_bad("--html", bad ? "out of memory" : err, NULL) - 1;
+    }
     return rc;
 }
 
@@ -154,12 +189,14 @@ static int run_scenario(struct run *r)
     sf_sim_run_while(r->sim, NULL, NULL, 600 * SF_SEC);
     if (!r->o.quiet && (!r->sc->summary_only || r->o.ladder))
         ladder_print(r->lad, stdout);
-    if (r->sc->report)
-        r->sc->report(r);
     int failed = check_paths(r);
     if (!failed && r->sc->check)
         failed = r->sc->check(r);
     failed |= close_outputs(r);
+    /* after the JSON is closed: with --json - its array must end before
+     * the report's lines (bulk, syn-flood) reach the same stdout */
+    if (r->sc->report)
+        r->sc->report(r);
     summary(r, failed);
     return failed;
 }
@@ -173,8 +210,9 @@ static bool run_other(const struct sim_opts *o, int *rc)
         *rc = list_scenarios();
     else if (!o->soak && !many)
         return false;
-    else if (o->pcap || o->svg || o->json)
-        *rc = sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : "--json",
+    else if (o->pcap || o->svg || o->json || o->html)
+        *rc = sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : o->json ? "--json"
+                      : "--html",
                       o->soak ? "not with --soak" : "not with the many scenario "
                       "(a summary, no trace)", NULL);
     else
@@ -201,6 +239,8 @@ static int run_one(struct run *r)
         rc = run_scenario(r);
     pcapw_close(r->pcap);
     jsonw_close(r->json);
+    jsonw_close(r->html_json);
+    free(r->html_buf);
     ladder_free(r->lad);
     sf_sim_free(r->sim);
     return rc;
@@ -215,6 +255,8 @@ int sf_cmd_sim(int argc, char **argv)
     sf_sim_cfg_default(&d);
     r->o = (struct sim_opts){.seed = 1, .link = d.link, .msl = d.stack.msl,
                              .color = isatty(STDOUT_FILENO), .capture = -1};
+    r->o.argc = argc - 1; /* the page's re-runs start from these */
+    r->o.argv = argv + 1;
     int rc = sim_parse_opts(&r->o, argc, argv);
     if (rc < 0) /* --help */
         rc = 0;

@@ -154,7 +154,7 @@ static bool filter_final_ack(void *ctx, struct sf_sim *sim, int from, int to,
 static void setup_lost_final_ack(struct run *r)
 {
     client_server(r, 80, CM_AFTER_RESPONSE);
-    sf_sim_set_filter(r->sim, filter_final_ack, r);
+    sim_set_filter(r, filter_final_ack);
 }
 
 static void link_up(void *ctx, struct sf_sim *sim, int h)
@@ -213,7 +213,7 @@ static void send_old_syn(void *ctx, struct sf_sim *sim, int h)
 static void setup_old_dup(struct run *r)
 {
     client_server(r, 80, CM_AFTER_RESPONSE);
-    sf_sim_set_filter(r->sim, filter_delay_syn, r);
+    sim_set_filter(r, filter_delay_syn);
     sf_sim_at(r->sim, 0, 0, send_old_syn, r);
 }
 

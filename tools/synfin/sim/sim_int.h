@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lab/lab.h"
 #include "synfin/sim.h"
 
 struct ladder;
@@ -37,6 +38,12 @@ struct sim_opts {
     unsigned pacing; /* --pacing: sf_stack_cfg.pacing, if pacing_set */
     bool pacing_set;
     bool ipv6; /* --ipv6: IPv6-only hosts, every connection over IPv6 */
+    const char *html; /* --html FILE: the TCP lab page (tools/synfin/lab) */
+    /* --drop N,.. --hold N:MS,.. --dup-dgram N,..: datagram number N */
+    const char *drop, *hold, *dupd;
+    uint32_t sndbuf, rcvbuf; /* --sndbuf/--rcvbuf: fixed sizes, 0: default */
+    char **argv; /* the command line, for the page's re-runs */
+    int argc;
 };
 
 /* ------------------------------------------------- one scenario's run */
@@ -85,6 +92,12 @@ struct run {
     uint64_t cookies[MAXH][2]; /* SYN cookies sent and validated, seen */
     /* The client's request, naming the server by its address. */
     char request[96];
+    /* --html: the JSON kept in memory for the page */
+    struct jsonw *html_json;
+    char *html_buf;
+    size_t html_len;
+    /* --drop/--hold/--dup-dgram, and the scenario's own filter */
+    struct lab_impair imp;
 };
 
 struct scenario {
@@ -126,6 +139,13 @@ static inline struct sf_addr any_addr(const struct run *r, uint16_t port)
     return a;
 }
 
+/* A scenario's network filter (run before --drop and its kin). */
+static inline void sim_set_filter(struct run *r, sf_sim_filter_fn fn)
+{
+    r->imp.inner = fn;
+    r->imp.inner_ctx = r;
+}
+
 /* app.c */
 size_t response_len(void);
 void app_close(struct run *r, int h);
@@ -137,6 +157,9 @@ const struct scenario *find_scenario(const char *name);
 int list_scenarios(void);
 /* trace.c: the sim's trace hook. */
 void on_event(void *ctx, const struct sf_sim_event *ev);
+/* The JSON's "tcp" fields: host h's connection local -> remote. */
+int sim_tcp_info(void *ctx, int h, const struct sf_addr *local,
+                 const struct sf_addr *remote, struct sf_tcp_info *out);
 
 /* ------------------------------------------------------------ options.c */
 

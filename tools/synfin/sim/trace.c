@@ -128,14 +128,24 @@ static void note_cookies(struct run *r, const struct sf_sim_event *ev)
     }
 }
 
+/* The "tcp" fields of the JSON (jsonw_set_info). */
+int sim_tcp_info(void *ctx, int h, const struct sf_addr *local,
+                 const struct sf_addr *remote, struct sf_tcp_info *out)
+{
+    struct run *r = ctx;
+    return h < 0 || h >= r->nh ? -1
+                               : sf_tcp_info_by_addr(stk(r, h), local, remote, out);
+}
+
 void on_event(void *ctx, const struct sf_sim_event *ev)
 {
     struct run *r = ctx;
     if (ev->host < 0 || ev->host >= r->nh)
         return;
-    if (r->json) {
+    if (r->json || r->html_json) {
         const char *names[MAXH] = {host_name(r, 0), host_name(r, 1)};
         jsonw_event(r->json, ev, names, r->nh);
+        jsonw_event(r->html_json, ev, names, r->nh);
     }
     if (r->pcap)
         capture(r, ev);
