@@ -10,71 +10,71 @@ static uint64_t rotl(uint64_t x, unsigned b)
     return (x << b) | (x >> (64 - b));
 }
 
+/* Written out, not as a loop: compilers see one little-endian load. */
 static uint64_t load_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+           (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
 }
 
-struct sip {
-    uint64_t v0, v1, v2, v3;
-};
-
-static void sip_round(struct sip *s)
-{
-    s->v0 += s->v1;
-    s->v1 = rotl(s->v1, 13);
-    s->v1 ^= s->v0;
-    s->v0 = rotl(s->v0, 32);
-    s->v2 += s->v3;
-    s->v3 = rotl(s->v3, 16);
-    s->v3 ^= s->v2;
-    s->v0 += s->v3;
-    s->v3 = rotl(s->v3, 21);
-    s->v3 ^= s->v0;
-    s->v2 += s->v1;
-    s->v1 = rotl(s->v1, 17);
-    s->v1 ^= s->v2;
-    s->v2 = rotl(s->v2, 32);
-}
-
-/* One message word: c = 2 compression rounds. */
-static void sip_compress(struct sip *s, uint64_t m)
-{
-    s->v3 ^= m;
-    sip_round(s);
-    sip_round(s);
-    s->v0 ^= m;
-}
+/* One SipRound on v0..v3, kept in locals (a macro, not a function taking
+ * a struct: the state then stays in registers; this hash runs several
+ * times per connection and once per segment in the demux). */
+#define SIP_ROUND(v0, v1, v2, v3)                                             \
+    do {                                                                      \
+        v0 += v1;                                                             \
+        v1 = rotl(v1, 13);                                                    \
+        v1 ^= v0;                                                             \
+        v0 = rotl(v0, 32);                                                    \
+        v2 += v3;                                                             \
+        v3 = rotl(v3, 16);                                                    \
+        v3 ^= v2;                                                             \
+        v0 += v3;                                                             \
+        v3 = rotl(v3, 21);                                                    \
+        v3 ^= v0;                                                             \
+        v2 += v1;                                                             \
+        v1 = rotl(v1, 17);                                                    \
+        v1 ^= v2;                                                             \
+        v2 = rotl(v2, 32);                                                    \
+    } while (0)
 
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
 {
     const uint8_t *p = data;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
-    struct sip s = {
-        .v0 = k0 ^ 0x736f6d6570736575ULL,
-        .v1 = k1 ^ 0x646f72616e646f6dULL,
-        .v2 = k0 ^ 0x6c7967656e657261ULL,
-        .v3 = k1 ^ 0x7465646279746573ULL,
-    };
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
     size_t full = len & ~(size_t)7;
-    for (size_t i = 0; i < full; i += 8)
-        sip_compress(&s, load_le64(p + i));
+    for (size_t i = 0; i < full; i += 8) {
+        /* one message word: c = 2 compression rounds */
+        uint64_t m = load_le64(p + i);
+        v3 ^= m;
+        SIP_ROUND(v0, v1, v2, v3);
+        SIP_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
 
     /* The last word holds the 0..7 remaining bytes and len mod 256 in its
      * top byte. */
     uint64_t b = (uint64_t)(len & 0xff) << 56;
     for (size_t i = 0; i < (len & 7); i++)
         b |= (uint64_t)p[full + i] << (8 * i);
-    sip_compress(&s, b);
+    v3 ^= b;
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= b;
 
     /* d = 4 finalization rounds. */
-    s.v2 ^= 0xff;
-    for (int i = 0; i < 4; i++)
-        sip_round(&s);
-    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+    v2 ^= 0xff;
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 size_t siphash_put_addr(uint8_t *b, const struct sf_addr *a)

@@ -96,6 +96,8 @@ void tcp_set_state(struct tcp_ctx *ctx, struct sf_conn *c, enum sf_state to,
     tcp_set_state_untraced(ctx, c, to, cause);
     if (to == SF_ESTABLISHED)
         ctx->ctr.c[SF_CTR_ESTABLISHED]++;
+    if (!ctx->cfg->trace)
+        return; /* the event is not even built (addresses: 2 x 20 bytes) */
     struct sf_trace_event ev = {.kind = SF_TRACE_STATE, .from = from,
                                 .to = to, .cause = cause};
     trace_conn_event(ctx, c, &ev);

@@ -796,7 +796,8 @@ static void run_steps(struct tcp_ctx *ctx, struct sf_conn *c,
     size_t i = 0;
     while (i < n && d.v == TCP_CONTINUE) {
         d = steps[i++](ctx, c, ip, s);
-        tcp_settle(ctx, c, ip, s, d);
+        if (d.v != TCP_CONTINUE || d.why != SF_DROP_NONE) /* TCP_GO: none */
+            tcp_settle(ctx, c, ip, s, d);
     }
     if (i > taken_in && !c->dead)
         tcp_output(ctx, c);
