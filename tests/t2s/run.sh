@@ -331,6 +331,28 @@ else
   notok "engine (--max-flows 3) started"; cat "$tmp/i.err"
 fi
 
+# --max-memory: the stack's buffers capped (cfg.mem_max, 1 MB: below one
+# flow's autotuned buffers); a 3 MB file still arrives whole, the cap is
+# reached and shown, and a too-small cap is refused in one line
+memcap_ok() {
+  fetch_ok && fetch_ok || return 1
+  local peak; peak=$(stat_of m mem.peak)
+  [ -n "$peak" ] && [ "$peak" -le 1048576 ] && [ "$peak" -gt 0 ] ||
+    { echo "mem.peak '$peak' not in 1..1048576" >"$tmp/mem.log"; return 1; }
+}
+if start_engine m --direct --fwmark 0x5f --max-memory 1 --grace 2; then
+  check "--max-memory 1: two 3 MB fetches intact, peak memory within the cap" memcap_ok
+  check "--max-memory: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--max-memory 1) started"; cat "$tmp/m.err"
+fi
+memcap_bad() {
+  local out; out=$("$SYNFIN" tun2socks --tun "$TUN" --direct --max-memory 1 --rcvbuf 2000000 2>&1)
+  [ $? -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -q "mem_max"
+}
+check "--max-memory below the buffers: one line, refused" memcap_bad
+
 # --print-routes' recipe B (this namespace's own traffic, all of it, but
 # synfin's marked sockets) run as printed, with a default route in main
 routes_b() {

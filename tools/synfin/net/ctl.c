@@ -82,6 +82,11 @@ static void stats(struct tun_cli *c, FILE *f)
     for (int i = 1; i < SF_NDROPS; i++)
         fprintf(f, "drop.%s %llu\n", sf_drop_name((enum sf_drop)i),
                 (unsigned long long)k->drops[i]);
+    struct sf_mem_info m;
+    sf_stack_mem(c->tun.st, &m);
+    fprintf(f, "mem.used %llu\nmem.peak %llu\nmem.limit %llu\nmem.idle %llu\n",
+            (unsigned long long)m.used, (unsigned long long)m.peak,
+            (unsigned long long)m.limit, (unsigned long long)m.idle);
     const struct sf_tun_stats *t = &c->tun.stats;
 #define T(x) fprintf(f, "tun." #x " %llu\n", (unsigned long long)t->x)
     T(rx); T(tx); T(rx_bytes); T(tx_bytes); T(rx_lost); T(tx_lost);

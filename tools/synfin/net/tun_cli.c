@@ -253,6 +253,11 @@ static const struct opt tun_cli_opts[] = {
      .lo = 1024, .hi = 1 << 30, .usage = "--sndbuf N --rcvbuf N",
      .help = "  socket buffers in bytes (default 65535)"},
     NUM("--rcvbuf", cfg.rcvbuf, OPT_AS_U32, 1024, 1 << 30, 0, NULL, NULL),
+    NUM("--max-memory", cfg.mem_max, OPT_AS_U64, 1, 1 << 20, 1 << 20, "MB",
+        "cap on all the stack's buffer and queue memory together\n"
+        "(cfg.mem_max; default none): near it windows shrink and\n"
+        "out-of-order data is pruned, at it new flows are refused\n"
+        "(docs/stream.md)"),
     NUM("--mss", cfg.mss, OPT_AS_U16, 88, 65495, 0, "N", "MSS advertised (default MTU-40)"),
     NUM("--rto-min", cfg.rto_min, OPT_AS_U64, 1, 60000, 1e6, "MS",
         "minimum retransmission timeout (default 200, as Linux; RFC 6298 2.4: 1000)"),
@@ -381,6 +386,11 @@ static int make_stack(struct tun_cli *c, const char *prog)
         c->cfg.mss = (uint16_t)(c->mtu - 40);
     if (c->cfg.rto_initial < c->cfg.rto_min)
         c->cfg.rto_initial = c->cfg.rto_min;
+    const char *bad = sf_stack_cfg_check(&c->cfg);
+    if (bad) {
+        fprintf(stderr, "%s: %s\n", prog, bad);
+        return -1;
+    }
     int r = sf_stack_create(&c->cfg, sf_tun_now(), &c->tun.st);
     if (r < 0) {
         fprintf(stderr, "%s: cannot create the stack: %s\n", prog, sf_strerror(r));
