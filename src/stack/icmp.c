@@ -37,7 +37,7 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* What an error means to TCP: its error code (negative SF_E*) and
- * whether RFC 9293 3.9.2.2 calls it hard. err 0: not one TCP acts on. */
+ * whether RFC 9293 3.9.2.2 calls it hard. err 0: none (a "too big" is the path MTU's, tcp/pmtu.c; others TCP ignores). */
 struct icmp_meaning {
     int err;
     bool hard;
@@ -60,6 +60,7 @@ static struct icmp_meaning icmp4_meaning(unsigned type, unsigned code)
         case 0: case 6: case 9: case 11: m.err = SF_ENETUNREACH; break;
         case 2: m.err = SF_ENOPROTOOPT, m.hard = true; break;
         case 3: m.err = SF_ECONNREFUSED, m.hard = true; break;
+        case 4: break; /* fragmentation needed: the path MTU's (RFC 1191) */
         case 5: m.err = SF_EOPNOTSUPP; break;
         default: m.err = SF_EHOSTUNREACH; break;
         }
@@ -142,8 +143,7 @@ bool stack_icmp4_input(struct sf_stack *st, const struct sf_ipv4 *ip)
     struct sf_addr remote = sf_addr4((uint32_t)be32(q + 16), 0);
     /* RFC 1191 4: the Next-Hop MTU in the low 16 bits of the second word
      * (0 from a router older than RFC 1191: the floor of pmtu.c) */
-    to_conn(st, &local, &remote, q + ihl, too_big ? be16(p + 6) : 0,
-            too_big ? (struct icmp_meaning){0, false} : m);
+    to_conn(st, &local, &remote, q + ihl, too_big ? be16(p + 6) : 0, m);
     return true;
 }
 
@@ -179,7 +179,6 @@ bool stack_icmp6_input(struct sf_stack *st, const struct sf_ipv6 *ip)
     }
     struct sf_addr remote = sf_addr6(q + 24, 0);
     uint32_t mtu = too_big ? be32(p + 4) : 0;
-    to_conn(st, &local, &remote, q + 40, mtu > 65535 ? 65535 : mtu,
-            too_big ? (struct icmp_meaning){0, false} : m);
+    to_conn(st, &local, &remote, q + 40, mtu > 65535 ? 65535 : mtu, m);
     return true;
 }

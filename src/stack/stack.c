@@ -121,20 +121,6 @@ struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,
     return ttab_lookup(&st->demux, local, remote);
 }
 
-/* How well listener l matches dst: 3 bound to dst's address, 2 to the
- * unspecified address of dst's family, 1 an IPv6 one on :: that takes
- * IPv4 too (not IPV6_V6ONLY: RFC 3493 5.3, as Linux), 0 not at all. */
-static int listener_score(const struct sf_conn *l, const struct sf_addr *dst)
-{
-    if (l->local.port != dst->port)
-        return 0;
-    if (l->local.family == dst->family)
-        return sf_addr_ip_eq(&l->local, dst) ? 3
-               : sf_addr_is_unspec(&l->local) ? 2 : 0;
-    return l->local.family == SF_AF_INET6 && !l->v6only &&
-           sf_addr_is_unspec(&l->local);
-}
-
 /* Does listener l take dst's family? An IPv6 listener bound to :: takes
  * IPv4 as well unless IPV6_V6ONLY is set (RFC 3493 5.3, as Linux). */
 static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
@@ -142,6 +128,19 @@ static bool takes_family(const struct sf_conn *l, const struct sf_addr *dst)
     return l->local.family == dst->family ||
            (l->local.family == SF_AF_INET6 && dst->family == SF_AF_INET &&
             !l->v6only && sf_addr_is_unspec(&l->local));
+}
+
+/* How well listener l matches dst: 3 bound to dst's address, 2 to the
+ * unspecified address of dst's family, 1 an IPv6 one on :: that takes
+ * IPv4 too, 0 not at all. */
+static int listener_score(const struct sf_conn *l, const struct sf_addr *dst)
+{
+    if (l->local.port != dst->port || !takes_family(l, dst))
+        return 0;
+    if (l->local.family != dst->family)
+        return 1;
+    return sf_addr_ip_eq(&l->local, dst) ? 3
+           : sf_addr_is_unspec(&l->local) ? 2 : 0;
 }
 
 /* The listener a segment to dst goes to. To an address of the stack: of

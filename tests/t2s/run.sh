@@ -22,47 +22,9 @@ PEER="python3 $HERE/t2s_peer.py"
 ONLY=${T2S_ONLY:-.}
 S="t2s$$-s"; E="t2s$$-e"; TUN="t2s$$"; VE="t2s$$e"; VS="t2s$$s"
 tmp=$(mktemp -d /tmp/t2s.XXXXXX)
-pids=()
-passed=0; failed=0
-
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  sleep 0.2
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns pids "$S" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-  ip netns pids "$E" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-  ip netns del "$S" 2>/dev/null; ip netns del "$E" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-missing=()
-[ "$(id -u)" -eq 0 ] || missing+=("root")
-[ -c /dev/net/tun ] || missing+=("/dev/net/tun (modprobe tun)")
-for t in ip python3 curl iperf3 microsocks danted openssl unshare timeout sha256sum; do
-  command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
-done
-[ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "t2s: CANNOT RUN: missing: ${missing[*]}"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-
-ok()    { passed=$((passed+1)); echo "ok - $1"; }
-notok() {
-  failed=$((failed+1)); echo "not ok - $1"
-  for f in "$tmp"/*.log; do [ -s "$f" ] && { echo "    --- $(basename "$f")"; tail -6 "$f" | sed 's/^/    /'; }; done
-}
-check() { local name=$1; shift; [[ "$name" =~ $ONLY ]] || return 0
-  if "$@"; then ok "$name"; else notok "$name"; fi; }
-ins() { ip netns exec "$S" "$@"; }
-ine() { ip netns exec "$E" "$@"; }
-wait_for() { # SECONDS COMMAND...
-  local n=$(( $1 * 10 )); shift
-  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
+LABEL=t2s
+. "$HERE/lib.sh"
+t2s_need ip python3 curl iperf3 microsocks danted openssl unshare timeout sha256sum
 bg() { # LOG COMMAND...: in the background, remembered for cleanup
   local log=$1; shift
   "$@" >"$tmp/$log" 2>&1 &

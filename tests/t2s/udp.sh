@@ -28,45 +28,10 @@ FLOOD=${UDP_FLOOD:-5000}
 UDPMAX=256
 E="t2u$$-e"; S="t2u$$-s"; VE="t2u$$e0"; VS="t2u$$s0"; TUN=t2u0
 tmp=$(mktemp -d /tmp/t2u.XXXXXX)
-pids=()
-passed=0; failed=0
-
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  sleep 0.2
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$E" 2>/dev/null
-  ip netns del "$S" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-missing=()
-[ "$(id -u)" -eq 0 ] || missing+=("root (run as root)")
-[ -c /dev/net/tun ] || missing+=("/dev/net/tun (modprobe tun)")
-for t in ip python3 timeout dnsmasq dig danted; do
-  command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
-done
-[ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "t2s udp: CANNOT RUN: missing: ${missing[*]}"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-
-ok()    { passed=$((passed+1)); echo "ok - $1"; }
-notok() {
-  failed=$((failed+1)); echo "not ok - $1"
-  for f in "$tmp"/*.log; do [ -s "$f" ] && { echo "    --- $(basename "$f")"; tail -8 "$f" | sed 's/^/    /'; }; done
-}
-check() { local name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
-ine() { ip netns exec "$E" "$@"; }
-ins() { ip netns exec "$S" "$@"; }
-wait_for() { # SECONDS COMMAND...
-  local n=$(( $1 * 10 )); shift
-  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LABEL="t2s udp"
+. "$HERE/lib.sh"
+t2s_need ip python3 timeout dnsmasq dig danted
 
 # ------------------------------------------------------------- the network
 ip netns add "$E" && ip netns add "$S" || { echo "0 passed, 1 failed"; exit 1; }
