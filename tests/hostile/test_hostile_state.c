@@ -1,6 +1,6 @@
 /* Hostile segments that parse (issue 14 item 3): flag combinations no peer
  * sends, every zero-length flag combination in LISTEN, SYN-SENT,
- * ESTABLISHED and at a closed port, MSS and window-scale values at and
+ * SYN-RECEIVED, ESTABLISHED, TIME-WAIT and at a closed port, MSS and window-scale values at and
  * past their limits, urgent pointers past the data, sequence numbers at
  * each wraparound boundary, timestamps 2^31 apart, and the SACK Panic and
  * SegmentSmack patterns, each with the answer RFC 9293 (and RFCs 5961,
@@ -69,6 +69,38 @@ static void test_wscale_15_plus(void)
         h_in(&(struct h_seg){.flags = SF_ACK, .seq = H.pnxt, .ack = H.snxt,
                              .win = 65535});
         CHECK_EQ(h_info().snd_wnd, 65535u << 14);
+        h_alive();
+        h_teardown();
+    }
+}
+
+/* The same options when the SYN is answered by a SYN cookie (RFC 4987
+ * 3.6; the SYN queue full), where the options are folded into the cookie
+ * and rebuilt from the final ACK: MSS 0 and a shift of 255 still give a
+ * connection whose MSS is a sane one of the cookie table (never below
+ * min_snd_mss) and whose shift is 14. */
+static void one_syn_queue(struct sf_stack_cfg *cfg)
+{
+    cfg->syn_backlog = 1;
+}
+
+static void test_syncookie_hostile_options(void)
+{
+    BOTH(v6) {
+        h_setup(v6, one_syn_queue);
+        h_listen();
+        /* another peer's SYN fills the queue */
+        h_in(&(struct h_seg){.flags = SF_SYN, .seq = 5, .sport = H_PPORT + 50});
+        h_clear();
+        /* mss 0, nop wscale 255, sackOK nop nop, TS val 1 ecr 0, eol eol */
+        static const uint8_t opt[] = {2, 4, 0, 0, 1, 3, 3, 255, 4, 2, 1, 1,
+                                      8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+        h_accept_opts(opt, sizeof opt);
+        CHECK_EQ(h_ctr(SF_CTR_SYNCOOKIES_OK), 1);
+        struct sf_tcp_info in = h_info();
+        CHECK(in.snd_mss >= 48 && in.snd_mss <= 536);
+        CHECK_EQ(in.snd_wscale, 14);
+        CHECK(in.ts_ok);
         h_alive();
         h_teardown();
     }
@@ -417,6 +449,104 @@ static void test_zero_len_flags_closed(void)
     }
 }
 
+/* SYN-RECEIVED of a passive open (the SYN-queue entry; RFC 9293
+ * 3.10.7.4), a segment at RCV.NXT with ACK = ISS + 1: SYN with RST
+ * dropped; RST "return this connection to the LISTEN state" (the entry
+ * gone, nothing sent); SYN, fourth step, "If the connection was initiated
+ * with a passive OPEN, then return this connection to the LISTEN state
+ * and return" (the entry gone, nothing sent); without ACK dropped; ACK
+ * establishes, and with FIN goes on to CLOSE-WAIT with an ACK of it. */
+static void test_zero_len_flags_syn_rcvd(void)
+{
+    BOTH(v6) for (unsigned f = 0; f < NFLAGS; f++) {
+        h_setup(v6, NULL);
+        h_listen();
+        H.sport = H_PORT;
+        h_in(&(struct h_seg){.flags = SF_SYN, .seq = H.pisn});
+        struct sf_tcp seg;
+        if (!h_one(&seg))
+            continue;
+        H.iss = seg.seq;
+        CHECK_EQ(h_info().state, SF_SYN_RCVD);
+        h_snap();
+        h_in(&(struct h_seg){.flags = (uint8_t)f, .seq = H.pisn + 1,
+                             .ack = H.iss + 1});
+        if (has(f, SF_SYN) && has(f, SF_RST)) {
+            h_dropped(SF_DROP_TCP_FLAGS);
+        } else if (has(f, SF_RST) || has(f, SF_SYN)) {
+            CHECK_EQ(H.nq, 0);
+            CHECK_EQ(h_info().state, SF_CLOSED);
+            CHECK(sf_accept(H.st, H.lsd, NULL) < 0);
+        } else if (!has(f, SF_ACK)) {
+            h_dropped(SF_DROP_NO_ACK);
+        } else if (has(f, SF_FIN)) {
+            if (h_one(&seg)) {
+                CHECK_EQ(seg.flags, SF_ACK);
+                CHECK_EQ(seg.ack, H.pisn + 2);
+            }
+            CHECK_EQ(h_info().state, SF_CLOSE_WAIT);
+        } else {
+            CHECK_EQ(H.nq, 0);
+            CHECK_EQ(h_info().state, SF_ESTABLISHED);
+            CHECK((H.sd = sf_accept(H.st, H.lsd, NULL)) >= 0);
+            H.pnxt = H.pisn + 1;
+            h_alive();
+        }
+        h_teardown();
+    }
+}
+
+/* TIME-WAIT (the compact record; RFC 9293 3.10.7.4), after our close and
+ * the peer's FIN, a segment at RCV.NXT with ACK = SND.NXT: SYN with RST
+ * dropped; RST, second step, "enter the CLOSED state, delete the TCB"
+ * (RFC 9293 follows RFC 793 here, not RFC 1337); SYN, not beyond RCV.NXT
+ * so no new incarnation (RFC 9293 3.6.1): the challenge ACK of RFC 5961
+ * 4; without ACK dropped; a FIN "Remain in the TIME-WAIT state" and is
+ * acknowledged (RCV.NXT does not move past the FIN already taken); any
+ * other ACK changes nothing and is not answered. */
+static void test_zero_len_flags_time_wait(void)
+{
+    BOTH(v6) for (unsigned f = 0; f < NFLAGS; f++) {
+        h_setup(v6, NULL);
+        h_connect();
+        h_in(&(struct h_seg){.flags = SF_SYN | SF_ACK, .seq = H.pisn,
+                             .ack = H.snxt});
+        h_clear();
+        CHECK_EQ(sf_close(H.st, H.sd), 0);
+        struct sf_tcp seg;
+        if (!h_one(&seg))
+            continue;
+        CHECK_EQ(seg.flags, SF_FIN | SF_ACK);
+        h_in(&(struct h_seg){.flags = SF_FIN | SF_ACK, .seq = H.pnxt,
+                             .ack = H.snxt + 1});
+        h_clear();
+        struct sf_tcp_info in = h_info();
+        CHECK_EQ(in.state, SF_TIME_WAIT);
+        h_snap();
+        h_in(&(struct h_seg){.flags = (uint8_t)f, .seq = in.rcv_nxt,
+                             .ack = in.snd_nxt});
+        if (has(f, SF_SYN) && has(f, SF_RST)) {
+            h_dropped(SF_DROP_TCP_FLAGS);
+        } else if (has(f, SF_RST)) {
+            CHECK_EQ(H.nq, 0);
+            CHECK_EQ(h_info().state, SF_CLOSED);
+        } else if (has(f, SF_SYN)) {
+            h_acked();
+            h_unchanged();
+            CHECK_EQ(h_drops(SF_DROP_SYN_CHALLENGED) -
+                         H.snap.drops[SF_DROP_SYN_CHALLENGED], 1);
+        } else if (!has(f, SF_ACK)) {
+            h_dropped(SF_DROP_NO_ACK);
+        } else if (has(f, SF_FIN)) {
+            h_acked();
+            h_unchanged();
+        } else {
+            h_ignored();
+        }
+        h_teardown();
+    }
+}
+
 /* ------------------------------------------------ sequence wraparound */
 
 /* Sequence numbers at every wraparound boundary (RFC 9293 3.4: "all
@@ -492,6 +622,85 @@ static void test_seq_wrap(void)
         h_acked();
         h_unchanged();
         h_alive();
+        h_teardown();
+    }
+}
+
+/* The window's own boundaries (RFC 9293 3.10.7.4 Table 6, "RCV.NXT =<
+ * SEG.SEQ < RCV.NXT+RCV.WND", or the last byte in it for a segment with
+ * data), on a connection whose RCV.NXT sits just past 2^32: one below
+ * RCV.NXT, the last number in the window and the first past it, with and
+ * without data. Unacceptable: an ACK, RCV.NXT unchanged (OUT_OF_WINDOW);
+ * acceptable without data: nothing (an empty segment exactly at the right
+ * edge too: synfin's documented exception, as Linux, for the ACKs of a
+ * peer that filled the window behind a hole; input.c seq_acceptable);
+ * data starting in the window past
+ * RCV.NXT: held out of order, a duplicate ACK; data overlapping RCV.NXT:
+ * the new part taken. With the window closed (the buffer full) only a
+ * zero-length segment at RCV.NXT is acceptable, a 1-byte probe gets an
+ * ACK of window 0. */
+static void test_window_edges(void)
+{
+    BOTH(v6) {
+        h_established(v6, NULL);
+        struct sf_tcp_info in = h_info();
+        uint32_t nxt = in.rcv_nxt, w = in.rcv_wnd, una = in.snd_nxt;
+        CHECK(w > 1000);
+        static const struct {
+            int32_t at;  /* from RCV.NXT; INT32_MAX: RCV.NXT + RCV.WND */
+            int8_t edge; /* 1: at + RCV.WND */
+            uint8_t len;
+            uint8_t answer; /* 0 nothing, 1 ACK (out of window), 2 dup ACK */
+        } c[] = {
+            {-1, 0, 0, 1}, {-1, 1, 0, 0}, {0, 1, 0, 0}, {1, 1, 0, 1},
+            {-10, 0, 10, 1}, {-5, 1, 10, 2}, {0, 1, 10, 1}, {-11, 0, 10, 1},
+        };
+        for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+            uint32_t seq = nxt + (uint32_t)c[i].at + (c[i].edge ? w : 0);
+            h_snap();
+            h_in(&(struct h_seg){.flags = SF_ACK, .seq = seq, .ack = una,
+                                 .len = c[i].len});
+            if (c[i].answer == 0) {
+                h_ignored();
+            } else {
+                h_acked();
+                CHECK_EQ(h_info().rcv_nxt, nxt);
+                if (c[i].answer == 1)
+                    CHECK_EQ(h_drops(SF_DROP_OUT_OF_WINDOW) -
+                                 H.snap.drops[SF_DROP_OUT_OF_WINDOW], 1);
+            }
+        }
+        /* overlapping RCV.NXT: the 5 new bytes taken */
+        h_in(&(struct h_seg){.flags = SF_ACK, .seq = nxt - 5, .ack = una,
+                             .len = 10});
+        CHECK_EQ(h_info().rcv_nxt, nxt + 5);
+        h_teardown();
+
+        /* the window closed: fill the buffer without reading */
+        h_established(v6, NULL);
+        in = h_info();
+        nxt = in.rcv_nxt;
+        for (int k = 0; k < 200 && h_info().rcv_wnd > 0; k++) {
+            uint32_t room = h_info().rcv_wnd;
+            h_in(&(struct h_seg){.flags = SF_ACK, .seq = h_info().rcv_nxt,
+                                 .ack = una, .len = room > 1000 ? 1000 : room});
+        }
+        h_advance(SF_SEC);
+        in = h_info();
+        CHECK_EQ(in.rcv_wnd, 0);
+        h_snap();
+        h_in(&(struct h_seg){.flags = SF_ACK, .seq = in.rcv_nxt, .ack = una});
+        h_ignored();
+        h_snap();
+        h_in(&(struct h_seg){.flags = SF_ACK, .seq = in.rcv_nxt, .ack = una,
+                             .len = 1});
+        struct sf_tcp seg;
+        if (h_one(&seg)) {
+            CHECK_EQ(seg.flags, SF_ACK);
+            CHECK_EQ(seg.ack, in.rcv_nxt);
+            CHECK_EQ(seg.win, 0);
+        }
+        h_unchanged();
         h_teardown();
     }
 }
@@ -706,6 +915,7 @@ static void test_segmentsmack(void)
 static const struct check_case cases[] = {
     CHECK_CASE(test_mss_0_1_48),
     CHECK_CASE(test_wscale_15_plus),
+    CHECK_CASE(test_syncookie_hostile_options),
     CHECK_CASE(test_urg_beyond_data),
     CHECK_CASE(test_syn_fin_listen),
     CHECK_CASE(test_syn_fin_established),
@@ -716,7 +926,10 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_zero_len_flags_listen),
     CHECK_CASE(test_zero_len_flags_syn_sent),
     CHECK_CASE(test_zero_len_flags_closed),
+    CHECK_CASE(test_zero_len_flags_syn_rcvd),
+    CHECK_CASE(test_zero_len_flags_time_wait),
     CHECK_CASE(test_seq_wrap),
+    CHECK_CASE(test_window_edges),
     CHECK_CASE(test_ts_jump_2_31),
     CHECK_CASE(test_sack_panic_tiny_mss),
     CHECK_CASE(test_segmentsmack),
