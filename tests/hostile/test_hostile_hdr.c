@@ -264,6 +264,53 @@ static void test_ihl_bad(void)
     h_teardown();
 }
 
+/* IPv6 extension headers whose lengths disagree with the datagram
+ * (Ripple20 CVE-2020-11897 and CVE-2020-11899: IPv6 handling in Treck,
+ * out-of-bounds write and read): a Destination Options header claiming
+ * 2048 bytes in a short packet, a Payload Length ending inside the
+ * extension header, one ending inside the TCP header after it; and the
+ * same header with true lengths, which must be taken. */
+static void test_ip6_ext_len_lies(void)
+{
+    h_established(true, NULL);
+    static const struct {
+        uint8_t extlen;  /* Hdr Ext Len: 8-byte units past the first 8 */
+        int plen_delta;  /* added to the true Payload Length */
+        enum sf_drop why;
+    } c[] = {
+        {255, 0, SF_DROP_IP6_EXT_LEN},
+        {0, -(20 + 10 + 4), SF_DROP_IP6_EXT_LEN}, /* 4 of the 8 bytes */
+        {0, -(10 + 8), SF_DROP_TCP_SHORT},        /* 12 TCP bytes */
+        {0, 0, SF_DROP_NONE},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct h_seg s = data_seg(NULL, 0);
+        uint8_t tcp[1700], b[1800];
+        size_t n = h_build(&s, tcp), tl = n - 40;
+        memcpy(b, tcp, 40);
+        b[6] = 60; /* Destination Options */
+        uint8_t *e = b + 40;
+        memset(e, 0, 8);
+        e[0] = 6, e[1] = c[i].extlen, e[2] = 1, e[3] = 4; /* PadN 4 */
+        memcpy(b + 48, tcp + 40, tl);
+        long plen = (long)(8 + tl) + c[i].plen_delta;
+        b[4] = (uint8_t)(plen >> 8), b[5] = (uint8_t)plen;
+        struct sf_tcp_info in = h_info();
+        h_snap();
+        sf_stack_input(H.st, H.now, b, 48 + tl);
+        if (c[i].why != SF_DROP_NONE) {
+            h_dropped(c[i].why);
+        } else {
+            CHECK_EQ(h_info().rcv_nxt, in.rcv_nxt + 10);
+            CHECK_EQ(h_ctr(SF_CTR_DROPS), H.snap.c[SF_CTR_DROPS]);
+            uint8_t buf[32];
+            CHECK_EQ(sf_recv(H.st, H.sd, buf, sizeof buf, 0), 10);
+        }
+    }
+    h_alive();
+    h_teardown();
+}
+
 /* The Land attack (CERT CA-1997-28, CVE-1999-0016): a SYN from the
  * stack's own address and port to that address and port. Answering it
  * would answer ourselves forever: dropped, nothing sent, no request. */
@@ -324,6 +371,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_iplen_shorter_is_padding),
     CHECK_CASE(test_iplen_cuts_tcp_header),
     CHECK_CASE(test_ihl_bad),
+    CHECK_CASE(test_ip6_ext_len_lies),
     CHECK_CASE(test_land),
     CHECK_CASE(test_syn_rst),
 };
