@@ -276,6 +276,61 @@ static void test_rst_data(void)
     }
 }
 
+/* Data past the FIN (Ptacek and Newsham, "Insertion, Evasion, and Denial
+ * of Service: Eluding Network Intrusion Detection", 1998: a receiver that
+ * takes bytes past a FIN reads a stream other than the one a monitor
+ * saw; Linux's tcp_fin() purges what is held out of order for it). RFC
+ * 9293 3.10.7.4: the segment at RCV.NXT is processed whole, its FIN
+ * included (eighth step: CLOSE-WAIT), before any held segment; then "This
+ * should not occur since a FIN has been received ... Ignore the segment
+ * text". Three orders: bytes held past the FIN, bytes held across it, and
+ * the FIN held first with the hole then filled by a segment running past
+ * it. Each time the application reads the stream up to the FIN, then end
+ * of stream, and the FIN is acknowledged. */
+static void test_data_beyond_fin(void)
+{
+    static const struct {
+        uint32_t held, held_len; /* data held out of order first */
+        bool held_fin;           /* ... with FIN after it */
+        uint32_t len;            /* then data at RCV.NXT ... */
+        bool fin;                /* ... with FIN after it */
+        uint32_t stream;         /* the stream up to the FIN */
+    } c[] = {
+        {10, 10, false, 5, true, 5},
+        {3, 10, false, 5, true, 5},
+        {5, 5, true, 20, false, 10},
+    };
+    BOTH(v6) for (size_t i = 0; i < 3; i++) {
+        h_established(v6, NULL);
+        struct sf_tcp_info in = h_info();
+        uint32_t n = in.rcv_nxt, a = in.snd_nxt;
+        h_in(&(struct h_seg){.flags = (uint8_t)(SF_ACK |
+                                                (c[i].held_fin ? SF_FIN : 0)),
+                             .seq = n + c[i].held, .ack = a,
+                             .len = c[i].held_len, .poff = c[i].held});
+        h_clear();
+        h_in(&(struct h_seg){.flags = (uint8_t)(SF_ACK |
+                                                (c[i].fin ? SF_FIN : 0)),
+                             .seq = n, .ack = a, .len = c[i].len});
+        struct sf_tcp_info now = h_info();
+        CHECK_EQ(now.state, SF_CLOSE_WAIT);
+        CHECK_EQ(now.rcv_nxt, n + c[i].stream + 1);
+        struct sf_tcp seg;
+        CHECK(H.nq >= 1 && h_seg_at(H.nq - 1, &seg) &&
+              seg.ack == n + c[i].stream + 1);
+        uint8_t buf[64];
+        CHECK_EQ(sf_recv(H.st, H.sd, buf, sizeof buf, 0), c[i].stream);
+        CHECK_EQ(sf_recv(H.st, H.sd, buf, sizeof buf, 0), 0);
+        /* more data past the FIN: not taken (RFC 9293 seventh step) */
+        h_snap();
+        h_in(&(struct h_seg){.flags = SF_ACK, .seq = now.rcv_nxt, .ack = a,
+                             .len = 10});
+        CHECK_EQ(h_info().rcv_nxt, now.rcv_nxt);
+        CHECK_EQ(sf_recv(H.st, H.sd, buf, sizeof buf, 0), 0);
+        h_teardown();
+    }
+}
+
 /* ------------------------------- zero-length segments, every flag set */
 
 /* The flags a zero-length segment may carry: all 256 of the 8 bits. */
@@ -922,6 +977,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_fin_on_synack),
     CHECK_CASE(test_fin_in_syn_sent),
     CHECK_CASE(test_rst_data),
+    CHECK_CASE(test_data_beyond_fin),
     CHECK_CASE(test_zero_len_flags_established),
     CHECK_CASE(test_zero_len_flags_listen),
     CHECK_CASE(test_zero_len_flags_syn_sent),
