@@ -106,6 +106,55 @@ static void test_syncookie_hostile_options(void)
     }
 }
 
+/* Options out of their place, on an ESTABLISHED connection that
+ * negotiated none of them (an attacker who cannot see the SYN trying to
+ * change what it set): MSS (RFC 9293 3.7.1: sent only in SYN; the send
+ * MSS is fixed at the handshake, and CVE-2019-11479 makes a late MSS 1 a
+ * weapon), window scale (RFC 7323 2.2: "ignored" in a non-SYN segment;
+ * WSCALE_NOT_SYN), SACK-permitted, SACK blocks without SACK (RFC 2018 2),
+ * and timestamps not negotiated (RFC 7323 3.2: "MUST be ignored", so no
+ * PAWS: an older TSval after a newer one is still taken). Every segment's
+ * data is taken; the MSS, the shift and the window stay as they were. */
+static void test_options_outside_syn(void)
+{
+    BOTH(v6) {
+        h_established(v6, NULL);
+        struct sf_tcp_info in = h_info();
+        CHECK(!in.ts_ok && !in.wscale_ok);
+        uint32_t seq = in.rcv_nxt;
+        /* mss 1, nop wscale 14, sackOK nop nop */
+        static const uint8_t o1[] = {2, 4, 0, 1, 1, 3, 3, 14, 4, 2, 1, 1};
+        /* TS val 1000, then TS val 5: older, not negotiated */
+        static const uint8_t o2[] = {1, 1, 8, 10, 0, 0, 3, 0xe8, 0, 0, 0, 0};
+        static const uint8_t o3[] = {1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 0};
+        uint8_t o4[12] = {1, 1, 5, 10}; /* a SACK block */
+        h_put32(o4 + 4, in.snd_nxt - 100);
+        h_put32(o4 + 8, in.snd_nxt + 100);
+        const uint8_t *opts[] = {o1, o2, o3, o4};
+        uint64_t ws0 = h_ctr(SF_CTR_WSCALE_NOT_SYN);
+        for (size_t i = 0; i < 4; i++) {
+            h_snap();
+            h_in(&(struct h_seg){.flags = SF_ACK | SF_PSH, .seq = seq,
+                                 .ack = in.snd_nxt, .win = 1000,
+                                 .opt = opts[i], .optlen = 12, .len = 10,
+                                 .poff = seq - in.rcv_nxt});
+            seq += 10;
+            CHECK_EQ(h_info().rcv_nxt, seq);
+            CHECK_EQ(h_ctr(SF_CTR_DROPS), H.snap.c[SF_CTR_DROPS]);
+        }
+        struct sf_tcp_info now = h_info();
+        CHECK_EQ(now.snd_mss, in.snd_mss);
+        CHECK_EQ(now.snd_wscale, 0);
+        CHECK_EQ(now.snd_wnd, 1000);
+        CHECK(!now.ts_ok);
+        CHECK_EQ(h_ctr(SF_CTR_WSCALE_NOT_SYN) - ws0, 1);
+        uint8_t buf[64];
+        CHECK_EQ(sf_recv(H.st, H.sd, buf, sizeof buf, 0), 40);
+        h_alive();
+        h_teardown();
+    }
+}
+
 /* ------------------------------------------------------------ URG */
 
 /* CVE-2020-17437 (uIP, AMNESIA:33) and CVE-2020-17528 (Apache NuttX): an
@@ -971,6 +1020,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_mss_0_1_48),
     CHECK_CASE(test_wscale_15_plus),
     CHECK_CASE(test_syncookie_hostile_options),
+    CHECK_CASE(test_options_outside_syn),
     CHECK_CASE(test_urg_beyond_data),
     CHECK_CASE(test_syn_fin_listen),
     CHECK_CASE(test_syn_fin_established),
