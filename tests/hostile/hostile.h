@@ -192,6 +192,9 @@ struct h_seg {
     int buf_delta;
     bool land; /* from the stack's own address and port */
     uint16_t sport; /* 0: H.pport */
+    bool sport0, dport0; /* send source / destination port 0 */
+    uint32_t src4;  /* non-zero: this IPv4 source */
+    const uint8_t *src6; /* non-NULL: this IPv6 source */
     uint16_t dport; /* 0: H.sport, or H_PORT before a connection */
 };
 
@@ -227,8 +230,8 @@ static inline size_t h_build(const struct h_seg *s, uint8_t *b)
     uint16_t sport = s->land ? (H.sport ? H.sport : H_PORT)
                              : s->sport ? s->sport : H.pport;
     uint16_t dport = s->dport ? s->dport : H.sport ? H.sport : H_PORT;
-    h_put16(t, sport);
-    h_put16(t + 2, dport);
+    h_put16(t, s->sport0 ? 0 : sport);
+    h_put16(t + 2, s->dport0 ? 0 : dport);
     h_put32(t + 4, s->seq);
     h_put32(t + 8, s->ack);
     size_t doffw = s->set_doff ? (size_t)s->doff : hdr / 4;
@@ -247,6 +250,8 @@ static inline size_t h_build(const struct h_seg *s, uint8_t *b)
     uint8_t srcip[16], dstip[16];
     if (H.v6) {
         h_ip6(s->land ? 1 : 2, srcip);
+        if (s->src6)
+            memcpy(srcip, s->src6, 16);
         h_ip6(1, dstip);
         b[0] = 0x60;
         h_put16(b + 4, (uint32_t)claim);
@@ -257,7 +262,7 @@ static inline size_t h_build(const struct h_seg *s, uint8_t *b)
         b[0] = 0x45;
         h_put16(b + 2, (uint32_t)(claim + 20));
         b[6] = 0x40, b[8] = 64, b[9] = 6;
-        h_put32(b + 12, s->land ? H_US4 : H_PEER4);
+        h_put32(b + 12, s->src4 ? s->src4 : s->land ? H_US4 : H_PEER4);
         h_put32(b + 16, H_US4);
         h_put16(b + 10, sf_csum_fold(sf_csum_add(0, b, 20)));
     }

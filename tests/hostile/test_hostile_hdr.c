@@ -334,6 +334,62 @@ static void test_land(void)
     }
 }
 
+/* Sources no peer can have, and port 0: answering them would reflect a
+ * SYN,ACK or RST at a broadcast or multicast group (the smurf pattern,
+ * CERT CA-1998-01) or at nobody. RFC 1122 3.2.1.3 (IPv4 source not 0,
+ * broadcast or multicast), RFC 9293 3.9.2.3 (MUST-57: discard a SYN to a
+ * broadcast or multicast address; MUST-59 / MUST-60 for sources), RFC
+ * 4291 2.5.2, 2.5.3, 2.7 and RFC 6890 (IPv6 ::, ::1, multicast and
+ * v4-mapped sources), RFC 9293 3.1 (port 0 is reserved). Each SYN to the
+ * listener: dropped for its reason, nothing sent, no request. */
+static void test_bad_sources(void)
+{
+    static const uint32_t src4[] = {0, 0xffffffffu, 0xe0000001u};
+    static const uint8_t src6[][16] = {
+        {0xff, 0x02, [15] = 1},              /* ff02::1 */
+        {0},                                  /* :: */
+        {[15] = 1},                           /* ::1 */
+        {[10] = 0xff, [11] = 0xff, 198, 18, 0, 2}, /* ::ffff:198.18.0.2 */
+    };
+    BOTH(v6) {
+        h_setup(v6, NULL);
+        h_listen();
+        size_t n = v6 ? 4 : 3;
+        for (size_t i = 0; i < n; i++) {
+            h_snap();
+            struct h_seg s = {.flags = SF_SYN, .seq = 3};
+            if (v6)
+                s.src6 = src6[i];
+            else
+                s.src4 = src4[i];
+            if (!v6 && src4[i] == 0) {
+                /* 0.0.0.0: h_build takes 0 as "the peer", so patch it */
+                uint8_t b[200];
+                size_t len = h_build(&s, b);
+                memset(b + 12, 0, 4);
+                b[10] = b[11] = 0;
+                uint16_t c = sf_csum_fold(sf_csum_add(0, b, 20));
+                b[10] = (uint8_t)(c >> 8), b[11] = (uint8_t)c;
+                /* (the TCP checksum is not reached: the IP source is
+                 * checked first) */
+                sf_stack_input(H.st, H.now, b, len);
+            } else {
+                h_in(&s);
+            }
+            h_dropped(v6 ? SF_DROP_IP6_BAD_SRC : SF_DROP_IP_BAD_SRC);
+            CHECK_EQ(h_ctr(SF_CTR_PASSIVE_OPENS), 0);
+        }
+        /* port 0, either side */
+        h_snap();
+        h_in(&(struct h_seg){.flags = SF_SYN, .seq = 3, .sport0 = true});
+        h_dropped(SF_DROP_TCP_PORT_ZERO);
+        h_snap();
+        h_in(&(struct h_seg){.flags = SF_SYN, .seq = 3, .dport0 = true});
+        h_dropped(SF_DROP_TCP_PORT_ZERO);
+        h_teardown();
+    }
+}
+
 /* SYN and RST together (nmap's and the "Christmas tree" scans; no peer
  * sends them): dropped as impossible, in any state, with no answer that
  * would tell a scanner anything. */
@@ -373,6 +429,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_ihl_bad),
     CHECK_CASE(test_ip6_ext_len_lies),
     CHECK_CASE(test_land),
+    CHECK_CASE(test_bad_sources),
     CHECK_CASE(test_syn_rst),
 };
 
