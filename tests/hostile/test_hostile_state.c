@@ -10,6 +10,12 @@
 
 #define BOTH(v6) for (int v6 = 0; v6 < 2; v6++)
 
+/* serial arithmetic (RFC 9293 3.4), the tests' own */
+static bool seq_gt_(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+
 /* ------------------------------------------------------ MSS, wscale */
 
 /* CVE-2019-11479 (Linux, Netflix NFLX-2019-001: a peer MSS of 48 or less
@@ -809,6 +815,65 @@ static void test_window_edges(void)
     }
 }
 
+/* The peer shrinks its window (moves the right edge left) after we sent
+ * up to it: RFC 9293 3.8.6.2.2, the sender "MUST be robust against window
+ * shrinking, which may cause the 'usable window' ... to become negative"
+ * (MUST-34; an unsigned SND.UNA + SND.WND - SND.NXT would wrap to a huge
+ * usable window), "SHOULD NOT send new data" (SHLD-15), retransmits
+ * within SND.UNA + SND.WND (SHLD-16), and probes a window shrunk to zero
+ * (MUST-35). Windows 0, 10 and 2000 after 14600 bytes in flight: no
+ * segment ever ends past the window's right edge (one byte past it for
+ * a zero-window probe), and once the peer acknowledges what it gets (and
+ * opens a zero window after three probes) the whole 16000 bytes arrive
+ * within 400 s. (Before the fix in output.c send_data, the old bytes in
+ * a 10-byte window went one per backed-off retransmission timeout: 10
+ * bytes a minute once the timeout reached 60 s.) */
+static void test_window_shrink(void)
+{
+    static const uint16_t wins[] = {0, 10, 2000};
+    BOTH(v6) for (size_t i = 0; i < 3; i++) {
+        h_established(v6, NULL);
+        uint32_t start = H.snxt;
+        static const char data[16000];
+        CHECK_EQ(sf_send(H.st, H.sd, data, sizeof data, 0), 16000);
+        h_advance(SF_MSEC);
+        CHECK(h_info().snd_nxt - start >= 10000);
+        h_clear();
+        uint16_t w = wins[i];
+        uint32_t una = start + 1000;
+        h_in(&(struct h_seg){.flags = SF_ACK, .seq = H.pnxt, .ack = una,
+                             .win = w, .win0 = w == 0});
+        bool beyond = false;
+        int probes = 0;
+        for (int r = 0; r < 4000 && una != start + 16000; r++) {
+            h_advance(100 * SF_MSEC);
+            uint32_t top = una;
+            for (int k = 0; k < H.nq; k++) {
+                struct sf_tcp seg;
+                if (!h_seg_at(k, &seg) || !seg.len)
+                    continue;
+                uint32_t end = seg.seq + (uint32_t)seg.len;
+                if (seq_gt_(end, una + (w ? w : 1)))
+                    beyond = true;
+                if (seq_gt_(end, top))
+                    top = end;
+            }
+            h_clear();
+            if (top == una)
+                continue;
+            if (w == 0 && ++probes == 3)
+                w = 65535; /* the window opens */
+            una = top;
+            h_in(&(struct h_seg){.flags = SF_ACK, .seq = H.pnxt, .ack = una,
+                                 .win = w, .win0 = w == 0});
+        }
+        CHECK(!beyond);
+        CHECK_EQ(una, start + 16000);
+        CHECK_EQ(h_info().state, SF_ESTABLISHED);
+        h_teardown();
+    }
+}
+
 /* ------------------------------------------------------ timestamps */
 
 /* Timestamps 2^31 apart (RFC 7323 5.2: "the timestamp values are
@@ -1036,6 +1101,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_zero_len_flags_time_wait),
     CHECK_CASE(test_seq_wrap),
     CHECK_CASE(test_window_edges),
+    CHECK_CASE(test_window_shrink),
     CHECK_CASE(test_ts_jump_2_31),
     CHECK_CASE(test_sack_panic_tiny_mss),
     CHECK_CASE(test_segmentsmack),
