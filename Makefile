@@ -42,6 +42,8 @@ LINK_SRC := $(sort $(wildcard src/link/*.c))
 TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/synfin/*/*.c tools/drill/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SYSTEM_SRC := $(sort $(wildcard tests/system/test_*.c))
+# tests/hostile: the hostile-input checklist (issue 14; its README.md)
+HOSTILE_SRC := $(sort $(wildcard tests/hostile/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -49,7 +51,8 @@ LINK_OBJ := $(LINK_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 SYSTEM_BIN := $(SYSTEM_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_BIN := $(UNIT_BIN) $(SYSTEM_BIN)
+HOSTILE_BIN := $(HOSTILE_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN := $(UNIT_BIN) $(SYSTEM_BIN) $(HOSTILE_BIN)
 
 LIB      := $(BUILD)/libsynfin.a
 LINKLIB  := $(BUILD)/libsynfin-link.a
@@ -142,6 +145,8 @@ $(BUILD)/synfin-core-failalloc.o: $(CORE_OBJ)
 $(BUILD)/tests/system/test_failalloc: tests/system/test_failalloc.c $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-failalloc.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-failalloc.o $(LDFLAGS_SAN) -lm -o $@
+
+$(HOSTILE_BIN): $(wildcard tests/hostile/*.h)
 
 -include $(CORE_OBJ:.o=.d) $(LINK_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
 

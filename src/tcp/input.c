@@ -664,6 +664,17 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     if (synced_rx && (s->flags & SF_FIN) && !c->rfin) {
         c->rfin = true; /* processed in step eight once RCV.NXT gets there */
         c->rfin_seq = s->seq + (uint32_t)s->len;
+        tcp_reass_cut(c, c->rfin_seq); /* the stream ends there */
+    }
+    /* Text past a known FIN is no part of the stream (eighth step; the
+     * FIN first received stands, as the first copy of bytes does). */
+    if (synced_rx && c->rfin && s->len &&
+        seq_gt(s->seq + (uint32_t)s->len, c->rfin_seq)) {
+        if (seq_geq(s->seq, c->rfin_seq)) {
+            c->ack_now = true;
+            return tcp_disp(TCP_CONTINUE, SF_DROP_DATA_NOT_SYNCHRONIZED);
+        }
+        s->len = c->rfin_seq - s->seq;
     }
     if (s->len == 0) {
         if (synced_rx && c->rfin && c->rfin_seq != c->rcv_nxt)

@@ -298,8 +298,22 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
         n = full;
     if (force && n == 0)
         n = 1; /* a zero-window probe */
-    if (n == 0 || (!force && !worth_sending(c, n, remaining, flight, full)))
+    if (n == 0)
         return false;
+    if (!force && !worth_sending(c, n, remaining, flight, full)) {
+        /* RFC 9293 3.8.6.2.2: when the peer shrank its window below what
+         * was sent, the sender "SHOULD retransmit normally the old
+         * unacknowledged data between SND.UNA and SND.UNA+SND.WND"
+         * (SHLD-16). SWS avoidance is for new data: bytes sent once
+         * already go again as the window allows, not one per (backed
+         * off) retransmission timeout. */
+        uint32_t old = seq_lt(c->snd_nxt, c->snd_max)
+                           ? c->snd_max - c->snd_nxt : 0;
+        if (old == 0)
+            return false;
+        if (n > old)
+            n = old;
+    }
     if (paced && !force && !tcp_pace_ok(ctx, c))
         return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);

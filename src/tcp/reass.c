@@ -234,6 +234,25 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
     return end - c->rcv_nxt;
 }
 
+/* RFC 9293 3.10.7.4 eighth step: the peer's FIN at `fin` ends its
+ * stream, so held bytes at or past it belong to no stream (a hostile or
+ * broken peer's; as Linux's tcp_fin() purges its out-of-order queue):
+ * forgotten, the highest ranges first. */
+void tcp_reass_cut(struct sf_conn *c, uint32_t fin)
+{
+    struct tcp_reass *q = reass_of(c);
+    while (q && q->n > 0 && seq_gt(q->r[q->n - 1].end, fin)) {
+        unsigned i = q->n - 1;
+        if (seq_lt(q->r[i].start, fin)) {
+            q->bytes -= q->r[i].end - fin;
+            q->r[i].end = fin;
+            break;
+        }
+        q->bytes -= q->r[i].end - q->r[i].start;
+        q->n--;
+    }
+}
+
 /* Memory pressure (cfg.mem_max), as Linux's tcp_prune_ofo_queue: data
  * held out of order goes first, the highest ranges first. Here it is
  * written in the receive ring, so dropping it frees memory when nothing

@@ -456,6 +456,8 @@ void tcp_reass_free(struct sf_conn *c);
 /* Memory pressure: drops c's out-of-order data if the receive storage is
  * held for it alone (and frees that storage); the bytes pruned. */
 uint32_t tcp_reass_prune(struct tcp_ctx *ctx, struct sf_conn *c);
+/* Forgets held bytes at or past the peer's FIN at fin. */
+void tcp_reass_cut(struct sf_conn *c, uint32_t fin);
 /* RFC 2018 4: up to max SACK blocks from the held ranges, the one holding
  * the most recently received segment first, then those reported most
  * recently, then the rest. Returns how many. */
