@@ -277,6 +277,13 @@ static struct tcp_disp seq_unacceptable(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     if (s->flags & SF_RST)
         return tcp_dropped(SF_DROP_RST_OUT_OF_WINDOW);
+    /* RFC 5961 4.2: a SYN in a synchronized state, "irrespective of the
+     * sequence number", is answered by a challenge ACK (under its limits,
+     * oow.c), outside the window as inside. (SYN-RECEIVED and TIME-WAIT
+     * keep their own rules: 3.10.7.4 fourth step, timewait.c.) */
+    if ((s->flags & SF_SYN) && c->state != SF_SYN_RCVD &&
+        c->state != SF_TIME_WAIT)
+        return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_SYN_CHALLENGED);
     /* TIME-WAIT: "The only thing that can arrive in this state is a
      * retransmission of the remote FIN. Acknowledge it, and restart
      * the 2 MSL timeout." */

@@ -270,7 +270,37 @@ static void test_blind_ack_older_than_conn(void)
     net_free(&n);
 }
 
+/* RFC 5961 4.2: a SYN on an established connection gets a challenge ACK
+ * "irrespective of the sequence number": one far outside the window too
+ * (before, it was answered as an unacceptable segment, RFC 9293
+ * 3.10.7.4 first step: the same ACK, but neither counted as a challenge
+ * ACK nor held to the stack-wide budget). */
+static void test_blind_syn_outside_window(void)
+{
+    static struct net n;
+    net_init(&n, 2, 16384, no_ts, 47); /* (PAWS would answer first) */
+    int l = net_listen(&n, B, 8), sd, acc;
+    net_connect(&n, A, B, l, &sd, &acc);
+    net_run(&n, n.now + 100 * SF_MSEC);
+    struct sf_tcp_info ti;
+    CHECK_EQ(sf_tcp_info(n.st[B], acc, &ti), 0);
+    uint64_t ch0 = net_ctr(&n, B, SF_CTR_CHALLENGE_ACKS);
+    uint64_t sent0 = n.sent[B];
+    struct sf_tcp s = {.sport = ti.remote.port, .dport = ti.local.port,
+                       .seq = ti.rcv_nxt + 0x40000000u, .flags = SF_SYN,
+                       .win = 65535};
+    net_inject(&n, B, ti.remote.ip, ti.local.ip, &s);
+    CHECK_EQ(n.sent[B] - sent0, 1);
+    CHECK_EQ(net_ctr(&n, B, SF_CTR_CHALLENGE_ACKS) - ch0, 1);
+    CHECK_EQ(net_drops(&n, B, SF_DROP_SYN_CHALLENGED), 1);
+    CHECK_EQ(net_drops(&n, B, SF_DROP_OUT_OF_WINDOW), 0);
+    net_run(&n, n.now + 100 * SF_MSEC);
+    CHECK_EQ(net_in_state(&n, B, SF_ESTABLISHED), 1);
+    net_free(&n);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_blind_syn_outside_window),
     CHECK_CASE(test_blind_ack_older_than_conn),
     CHECK_CASE(test_blind_64k),
     CHECK_CASE(test_blind_16m),
