@@ -165,7 +165,7 @@ static void flood_case(enum mode mode, uint8_t seed)
     memset(&f, 0, sizeof f);
     f.mode = mode;
     f.nconn = n;
-    net_init(&f.n, 1, 1u << 20, idle_cfg, seed);
+    net_init(&f.n, 1, 2 * (size_t)n + 4096, idle_cfg, seed);
     f.n.sink = peer_sink;
     f.n.sink_ctx = &f;
     f.sds = malloc(n * sizeof *f.sds);
@@ -216,6 +216,7 @@ static void flood_case(enum mode mode, uint8_t seed)
            last ? (double)(last - t0) / SF_SEC : -1.0,
            (unsigned long long)f.answers);
     CHECK_EQ(accepted, n);
+    CHECK_EQ(f.n.lost, 0); /* the wire held every datagram */
     CHECK(last != 0); /* every one reclaimed */
     CHECK_EQ(mem_end, mem0);
     double lo = 0, hi = 0;

@@ -56,7 +56,7 @@ static void test_syn_flood(void)
     const unsigned ncl = full ? MAXCL : 20;  /* legitimate clients */
     const unsigned per_ms = rate / 1000;
     static struct net n;
-    net_init(&n, 2, 65536, flood_cfg, 21);
+    net_init(&n, 2, 8192, flood_cfg, 21);
     int l = net_listen(&n, B, 128);
     struct client cl[MAXCL];
     uint64_t rs = 0x5f10;
