@@ -44,6 +44,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SYSTEM_SRC := $(sort $(wildcard tests/system/test_*.c))
 # tests/hostile: the hostile-input checklist (issue 14; its README.md)
 HOSTILE_SRC := $(sort $(wildcard tests/hostile/test_*.c))
+ATTACK_SRC := $(sort $(wildcard tests/attack/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -52,7 +53,8 @@ TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 SYSTEM_BIN := $(SYSTEM_SRC:tests/%.c=$(BUILD)/tests/%)
 HOSTILE_BIN := $(HOSTILE_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_BIN := $(UNIT_BIN) $(SYSTEM_BIN) $(HOSTILE_BIN)
+ATTACK_BIN := $(ATTACK_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN := $(UNIT_BIN) $(SYSTEM_BIN) $(HOSTILE_BIN) $(ATTACK_BIN)
 
 LIB      := $(BUILD)/libsynfin.a
 LINKLIB  := $(BUILD)/libsynfin-link.a
@@ -116,7 +118,7 @@ $(SYNFIN): $(TOOL_OBJ) $(LINKLIB) $(LIB)
 # (two stacks or the simulator, end to end), one binary each, in
 # $(BUILD)/tests/unit/ and $(BUILD)/tests/system/. A new test_*.c file in
 # either folder is picked up; both use the harness tests/unit/check.h.
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/unit/*.h) $(wildcard tests/system/*.h) $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/unit/*.h) $(wildcard tests/system/*.h) $(wildcard tests/attack/*.h) $(BUILD)/synfin-core-all.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/synfin-link-all.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
@@ -241,3 +243,14 @@ $(LAB_WASM): $(WASM_OBJ)
 	$(WASM_CC) --target=wasm32-wasi --sysroot=/usr -O2 -Wl,--strip-all $^ -o $@
 
 -include $(WASM_OBJ:.o=.d)
+
+# ------------------------------------------------------- attack tests
+# tests/attack/ (issue 14 item 2, docs/attacks.md): floods and blind
+# attacks in virtual time, each printing its FIGURE lines. `make test`
+# runs them at their small size; `make attack ATTACK_SIZE=full` at the
+# issue's (minutes; run it under nice).
+ATTACK_SIZE ?= small
+.PHONY: attack
+attack: $(ATTACK_BIN)
+	@fail=0; for t in $(ATTACK_BIN); do \
+	  ATTACK_SIZE=$(ATTACK_SIZE) $$t || fail=1; done; exit $$fail

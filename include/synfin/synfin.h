@@ -327,7 +327,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SYN_MEM_REFUSED, "SYNs dropped unanswered at the memory cap")          \
     X(SND_MEM_WAIT, "sends refused with SF_EAGAIN at the memory cap")        \
     X(MEM_WINDOW_CLAMPED, "windows offered smaller under memory pressure") \
-    X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure")
+    X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure") \
+    X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -499,7 +500,7 @@ struct sf_stack_cfg {
     sf_time_t delack; /* 200 ms */
     /* Reassembly limits per connection: ranges of out-of-order data held,
      * and bytes (besides the receive buffer bounding them anyway). */
-    unsigned reass_max_ranges; /* 32 */
+    unsigned reass_max_ranges; /* 32; at most 1024 are held (reass.c) */
     uint32_t reass_max_bytes;  /* 0 = the receive buffer */
 
     /* RFC 5961 challenge ACKs per second, per stack: each second's budget

@@ -277,6 +277,13 @@ static struct tcp_disp seq_unacceptable(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     if (s->flags & SF_RST)
         return tcp_dropped(SF_DROP_RST_OUT_OF_WINDOW);
+    /* RFC 5961 4.2: a SYN in a synchronized state, "irrespective of the
+     * sequence number", is answered by a challenge ACK (under its limits,
+     * oow.c), outside the window as inside. (SYN-RECEIVED and TIME-WAIT
+     * keep their own rules: 3.10.7.4 fourth step, timewait.c.) */
+    if ((s->flags & SF_SYN) && c->state != SF_SYN_RCVD &&
+        c->state != SF_TIME_WAIT)
+        return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_SYN_CHALLENGED);
     /* TIME-WAIT: "The only thing that can arrive in this state is a
      * retransmission of the remote FIN. Acknowledge it, and restart
      * the 2 MSL timeout." */
@@ -421,6 +428,7 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
         ring_trim_cached(&c->sndbuf, false, &ctx->rcache); /* all acknowledged */
         c->snd_buf_seq += n;
     }
+    c->bytes_acked += ack - c->snd_una;
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
@@ -466,13 +474,21 @@ static struct tcp_disp synrcvd_ack(struct tcp_ctx *ctx, struct sf_conn *c,
 }
 
 /* RFC 5961 5.2 (RFC 9293 3.10.7.4 fifth step): acceptable only if
- * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. */
+ * SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; else ACK and drop. The
+ * lower edge lies no further back than the bytes ever acknowledged (as
+ * Linux's tcp_ack): an ACK older than our ISS answers nothing we sent.
+ * On a connection that has sent little, a blind injector (5.1) must then
+ * guess SEG.ACK among as many values as bytes were sent, not among
+ * MAX.SND.WND of them: with 16 MB windows, 2^24 times fewer hits. */
 static struct tcp_disp ack_acceptable(const struct sf_conn *c,
                                       const struct sf_tcp *s)
 {
     if (seq_gt(s->ack, c->snd_max)) /* the ACK is rate-limited: oow.c */
         return tcp_disp(TCP_DROP_ACK, SF_DROP_ACK_UNSENT);
-    if (seq_lt(s->ack, c->snd_una - c->max_snd_wnd))
+    uint32_t back = c->max_snd_wnd;
+    if (c->bytes_acked < back)
+        back = (uint32_t)c->bytes_acked;
+    if (seq_lt(s->ack, c->snd_una - back))
         return tcp_disp(TCP_DROP_CHALLENGE, SF_DROP_ACK_UNACCEPTABLE);
     return TCP_GO;
 }

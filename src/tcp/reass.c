@@ -41,11 +41,12 @@ void tcp_reass_free(struct sf_conn *c)
 
 /* Writes the parts of [seq, seq+len) not covered by held ranges. */
 static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
-                       uint32_t len)
+                       uint32_t len, uint64_t *work)
 {
     uint32_t end = seq + len, at = seq;
     const struct tcp_reass *q = reass_of(c);
     for (unsigned i = 0; q && i < q->n && seq_lt(at, end); i++) {
+        (*work)++;
         uint32_t s = q->r[i].start, e = q->r[i].end;
         if (seq_leq(e, at))
             continue;
@@ -62,13 +63,16 @@ static void write_gaps(struct sf_conn *c, uint32_t seq, const uint8_t *data,
 }
 
 /* Merges [seq, end) into the sorted, disjoint range list. */
-static void add_range(struct tcp_reass *q, uint32_t seq, uint32_t end)
+static void add_range(struct tcp_reass *q, uint32_t seq, uint32_t end,
+                      uint64_t *work)
 {
     unsigned i = 0;
     while (i < q->n && seq_lt(q->r[i].end, seq))
         i++;
     unsigned j = i;
+    *work += i;
     while (j < q->n && seq_leq(q->r[j].start, end)) {
+        (*work)++;
         if (seq_lt(q->r[j].start, seq))
             seq = q->r[j].start;
         if (seq_gt(q->r[j].end, end))
@@ -76,7 +80,8 @@ static void add_range(struct tcp_reass *q, uint32_t seq, uint32_t end)
         q->bytes -= q->r[j].end - q->r[j].start;
         j++;
     }
-    /* ranges i..j-1 collapse into one at i */
+    /* ranges i..j-1 collapse into one at i (the moves are work too) */
+    *work += q->n - j;
     if (j == i) {
         for (unsigned k = q->n; k > i; k--)
             q->r[k] = q->r[k - 1];
@@ -92,11 +97,14 @@ static void add_range(struct tcp_reass *q, uint32_t seq, uint32_t end)
 }
 
 /* Would [seq, end) need a new range slot (touching no held range)? */
-static bool needs_slot(const struct tcp_reass *q, uint32_t seq, uint32_t end)
+static bool needs_slot(const struct tcp_reass *q, uint32_t seq, uint32_t end,
+                       uint64_t *work)
 {
-    for (unsigned i = 0; i < q->n; i++)
+    for (unsigned i = 0; i < q->n; i++) {
+        (*work)++;
         if (seq_leq(q->r[i].start, end) && seq_leq(seq, q->r[i].end))
             return false;
+    }
     return true;
 }
 
@@ -104,11 +112,12 @@ static bool needs_slot(const struct tcp_reass *q, uint32_t seq, uint32_t end)
  * duplicate: "the first SACK block ... should specify the contiguous
  * sequence space of the duplicate segment". */
 static void note_dup(struct sf_conn *c, const struct tcp_reass *q,
-                     uint32_t seq, uint32_t end)
+                     uint32_t seq, uint32_t end, uint64_t *work)
 {
     if (!c->sack_ok)
         return;
     for (unsigned i = 0; i < q->n; i++) {
+        (*work)++;
         if (seq_leq(q->r[i].start, seq) && seq_leq(end, q->r[i].end)) {
             c->dsack[0] = seq;
             c->dsack[1] = end;
@@ -180,11 +189,21 @@ unsigned tcp_reass_sack_blocks(const struct sf_conn *c, uint32_t (*blk)[2],
     return n;
 }
 
+/* SegmentSmack (CVE-2018-5390): the range list is walked and shifted
+ * per out-of-order segment, so its length bounds the work each one costs
+ * (REASS_WORK counts the entries examined or moved). However many ranges
+ * cfg.reass_max_ranges asks for, at most this many are held: a peer that
+ * sends every other byte of a 16 MB window cannot make each segment cost
+ * a walk of millions. */
+#define REASS_RANGES_CAP 1024u
+
 bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                      const uint8_t *data, uint32_t len)
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
+    if (max > REASS_RANGES_CAP)
+        max = REASS_RANGES_CAP;
     if (tcp_rcvbuf_reserve(ctx, c) < 0)
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
@@ -200,12 +219,13 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     }
     uint32_t byte_limit = cfg->reass_max_bytes ? cfg->reass_max_bytes
                                                : tcp_rcv_cap(c);
-    if ((q->n >= q->max && needs_slot(q, seq, seq + len)) ||
+    uint64_t *work = &ctx->ctr.c[SF_CTR_REASS_WORK];
+    if ((q->n >= q->max && needs_slot(q, seq, seq + len, work)) ||
         q->bytes + len > byte_limit)
         return false;
-    note_dup(c, q, seq, seq + len);
-    write_gaps(c, seq, data, len);
-    add_range(q, seq, seq + len);
+    note_dup(c, q, seq, seq + len, work);
+    write_gaps(c, seq, data, len, work);
+    add_range(q, seq, seq + len, work);
     note_recent(q, seq);
     return true;
 }
@@ -214,7 +234,8 @@ uint32_t tcp_reass_in_order(struct sf_conn *c, const uint8_t *data,
                             uint32_t len, bool *filled_hole)
 {
     *filled_hole = false;
-    write_gaps(c, c->rcv_nxt, data, len);
+    uint64_t work = 0; /* (counted for out-of-order segments only) */
+    write_gaps(c, c->rcv_nxt, data, len, &work);
     uint32_t end = c->rcv_nxt + len;
     struct tcp_reass *q = reass_of(c);
     unsigned k = 0;

@@ -251,6 +251,9 @@ struct sf_conn {
     bool transparent : 1;
     sf_syn_fn syn_fn;
     void *syn_arg;
+    /* RFC 5961 5.2: bytes (and SYN, FIN) SND.UNA has moved over in all:
+     * no ACK may lie further back than what was ever acknowledged */
+    uint64_t bytes_acked;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */
