@@ -251,6 +251,9 @@ struct sf_conn {
     bool transparent : 1;
     sf_syn_fn syn_fn;
     void *syn_arg;
+    /* The TS clock when the retransmission timer last sent again: an
+     * older TSecr names a transmission before it (ts.c, RTTM). */
+    uint32_t rexmt_ts;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */

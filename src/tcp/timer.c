@@ -228,6 +228,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     note_r1(ctx, c);
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+    c->rexmt_ts = tcp_ts_now(ctx, c); /* (nor one echoing an older TSval) */
     bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&
                    c->state != SF_SYN_RCVD;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)

@@ -283,6 +283,16 @@ check "soak --jobs 3: seeds 4, 17, 23 reported in seed order, as by one process"
   'grep -q "^soak: 30 seeds, 27 passed, 3 failed (.*3 jobs" "$tmp/a" && [ "$(grep -o "^seed [0-9]*" "$tmp/a" | tr -d "\n")" = "seed 4seed 17seed 23" ] && grep -q "replay: synfin sim --soak 1 --seed 17" "$tmp/a" && grep -q "^failed seeds: 4 17 23" "$tmp/a" && diff <(grep -v "^soak:\|^failed seeds" "$tmp/a") <(grep -v "^soak:" "$tmp/b") >/dev/null'
 "$SYNFIN" sim --soak 200 --seed 1000 --jobs 0 >"$tmp/a" 2>&1
 check "soak --jobs 0 (every core): 200 seeds pass" 'grep -q "^soak: 200 seeds, 200 passed, 0 failed" "$tmp/a"'
+# Seeds the long soak found: a 2 KB send buffer over 20 % loss, where
+# timestamp samples from ACKs of retransmitted data (echoing the first
+# copy) drove the RTO to 60 s and the transfers past 3 virtual hours
+# (tests/drill/rfc7323/ts-rtt-lost-ack.pkt); and a memory limit shrinking
+# an autotuned buffer under an open window (seeds 11468, 23893).
+"$SYNFIN" sim --soak 1 --seed 7129 --quiet >"$tmp/a" 2>&1
+"$SYNFIN" sim --soak 1 --seed 10257 --quiet >>"$tmp/a" 2>&1
+"$SYNFIN" sim --soak 1 --seed 11468 --quiet >>"$tmp/a" 2>&1
+"$SYNFIN" sim --soak 1 --seed 23893 --quiet >>"$tmp/a" 2>&1
+check "soak: seeds 7129, 10257, 11468, 23893 pass" '[ "$(grep -c "^soak: 1 seeds, 1 passed, 0 failed" "$tmp/a")" -eq 4 ]'
 # Every feature on and off per seed, connection or socket: a memory
 # limit and NewReno among them.
 nmem=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "memory limit" && nmem=$((nmem + 1)); done
