@@ -290,10 +290,10 @@ check "soak --jobs 0 (every core): 200 seeds pass" 'grep -q "^soak: 200 seeds, 2
 # an autotuned buffer under an open window (seeds 11468, 23893); a socket
 # refused at the memory limit (36278).
 : >"$tmp/a"
-for s in 7129 10257 11468 23893 36278; do
+for s in 7129 10257 11468 23893 32792 36278; do
   "$SYNFIN" sim --soak 1 --seed $s --quiet >>"$tmp/a" 2>&1
 done
-check "soak: seeds 7129, 10257, 11468, 23893, 36278 pass" '[ "$(grep -c "^soak: 1 seeds, 1 passed, 0 failed" "$tmp/a")" -eq 5 ]'
+check "soak: seeds 7129, 10257, 11468, 23893, 32792, 36278 pass" '[ "$(grep -c "^soak: 1 seeds, 1 passed, 0 failed" "$tmp/a")" -eq 6 ]'
 # Every feature on and off per seed, connection or socket: a memory
 # limit and NewReno among them.
 nmem=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "memory limit" && nmem=$((nmem + 1)); done
