@@ -19,7 +19,10 @@
  *     moved, every state change in the transition table;
  *   - RFC 3168 6.1: no CE from the stack, no ECT on SYNs or pure ACKs;
  *   - with a memory limit, the stack's memory never above it.
- * Then the stack is freed (ASan reports any leak). */
+ * Then the stack is freed (ASan reports any leak).
+ * Inputs are step sequences, long from the start:
+ * fuzz-flags: -len_control=0
+ */
 #include "fuzz_common.h"
 #include "tcp/seq.h"
 
@@ -370,9 +373,14 @@ static void app_call(struct fz *f, const uint8_t *s)
     case 7: { /* (the FIN may leave inside the call) */
         bool was = f->app_shut;
         f->app_shut = true;
-        if (sf_shutdown(f->st, f->sd, (s[2] & 1) ? SF_SHUT_WR : SF_SHUT_RDWR) == 0)
+        if (sf_shutdown(f->st, f->sd, (s[2] & 1) ? SF_SHUT_WR : SF_SHUT_RDWR) == 0) {
+            /* SHUT_RD discards what was queued: reading goes on (data
+             * that comes later is still readable) from RCV.NXT */
+            struct sf_tcp_info in;
+            if (!(s[2] & 1) && info(f, &in) == 0)
+                f->app_got = (uint32_t)(in.rcv_nxt - (PEER_ISN + 1));
             f->app_shut_rd |= !(s[2] & 1); /* recv then says 0 at once */
-        else
+        } else
             f->app_shut = was;
         break;
     }

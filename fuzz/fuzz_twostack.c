@@ -1,5 +1,7 @@
 /* libFuzzer harness: two stacks on the simulated link (src/link/sim.c).
  * fuzz-sources: src/link/sim.c src/link/sim_heap.c src/link/sim_link.c src/link/impair.c
+ * Inputs are step sequences, long from the start:
+ * fuzz-flags: -len_control=0
  *
  * The input's first 12 bytes choose each stack's features (window
  * scaling, timestamps, SACK, RACK, ECN, CUBIC or NewReno, pacing, buffer

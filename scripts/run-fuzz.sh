@@ -13,7 +13,8 @@
 #                   at most FUZZ_MAX_LEN bytes each (default 4096)
 #   FUZZ_NICE=N     run the fuzzers under nice -n N (default 0)
 # A fuzzer needs only the core (src/base, wire, tcp, stack); one that needs
-# more names it on a line of its own: "fuzz-sources: src/link/sim.c ...".
+# more names it on a line of its own: "fuzz-sources: src/link/sim.c ...";
+# libFuzzer flags of its own likewise: "fuzz-flags: -len_control=0".
 # Each run prints the CPU seconds it took (user + system).
 set -euo pipefail
 BUILD=${BUILD:-build/fuzz}
@@ -52,6 +53,7 @@ for f in fuzz/fuzz_*.c; do
   for s in $(sed -n 's/.*fuzz-sources: *\([^*]*\).*/\1/p' "$f"); do
     extra+=("$(compile "$s")")
   done
+  flags=$(sed -n 's/.*fuzz-flags: *\([^*]*\).*/\1/p' "$f")
   bin="$BUILD/$name"
   clang "${CFLAGS[@]}" -fsanitize=fuzzer "$f" "${CORE_OBJ[@]}" ${extra[@]+"${extra[@]}"} -o "$bin"
   work="$BUILD/corpus-$name"; mkdir -p "$work"
@@ -59,7 +61,7 @@ for f in fuzz/fuzz_*.c; do
   echo "fuzz: $name for ${SECS}s (kept corpus: $(ls "$seeds" | wc -l) inputs)"
   if /usr/bin/time -f "%U %S" -o "$BUILD/$name.cpu" nice -n "$NICE" \
        "$bin" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len="$MAXLEN" \
-       -artifact_prefix="$BUILD/$name-" -print_final_stats=1 \
+       -artifact_prefix="$BUILD/$name-" -print_final_stats=1 $flags \
        "$work" "$seeds" >"$BUILD/$name.log" 2>&1; then
     passed=$((passed+1))
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$BUILD/$name.log" | tail -1 || true
@@ -67,7 +69,7 @@ for f in fuzz/fuzz_*.c; do
   else
     failed=$((failed+1)); echo "FAIL $name"; tail -40 "$BUILD/$name.log"
   fi
-  awk -v n="$name" '{printf "fuzz: %s CPU %.0f s\n", n, $1 + $2}' "$BUILD/$name.cpu" 2>/dev/null || true
+  tail -1 "$BUILD/$name.cpu" | awk -v n="$name" '{printf "fuzz: %s CPU %.0f s\n", n, $1 + $2}' || true
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     before=$(ls "$seeds" | wc -l)
     nice -n "$NICE" "$bin" -merge=1 -use_counters=0 -max_len="$MAXLEN" -rss_limit_mb=2048 \
