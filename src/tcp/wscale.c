@@ -116,24 +116,8 @@ uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
      * window, RFC 9293 3.8.6.2.2), so round up then: the bytes offered
      * stay covered by tcp_rcv_cap(). */
     if (c->rcv_adv_set &&
-        seq_lt(c->rcv_nxt + (field << shift), c->rcv_adv)) {
-        uint32_t up = (wnd + (1u << shift) - 1) >> shift;
-        /* ...but only while the bytes held plus the offer stay within
-         * the buffer and one unit: each round-up moves the edge right by
-         * up to 2^shift - 1 bytes, so a peer sending small segments to an
-         * application that does not read had it move right for ever, the
-         * buffer passed without bound (found by fuzz/fuzz_timeline.c).
-         * Past that the edge moves left by less than a unit, as RFC 7323
-         * 2.4 allows for a scaled window. An offer made before the buffer
-         * was made smaller stays, within the storage held for it. */
-        uint64_t unit = 1u << shift, held = ring_len(&c->rcvbuf);
-        uint64_t bound = (uint64_t)c->rcvbuf_size + unit;
-        if (held + (c->rcv_adv - c->rcv_nxt) >= bound &&
-            ring_cap(&c->rcvbuf) + unit > bound)
-            bound = ring_cap(&c->rcvbuf) + unit;
-        if (held + ((uint64_t)up << shift) < bound)
-            field = up;
-    }
+        seq_lt(c->rcv_nxt + (field << shift), c->rcv_adv))
+        field = (wnd + (1u << shift) - 1) >> shift;
     if (field > TCP_MAX_WIN)
         field = TCP_MAX_WIN;
     *offered = field << shift;
