@@ -254,6 +254,9 @@ struct sf_conn {
     /* RFC 5961 5.2: bytes (and SYN, FIN) SND.UNA has moved over in all:
      * no ACK may lie further back than what was ever acknowledged */
     uint64_t bytes_acked;
+    /* The TS clock when the retransmission timer last sent again: an
+     * older TSecr names a transmission before it (ts.c, RTTM). */
+    uint32_t rexmt_ts;
 };
 
 /* What only a listener needs: its two queues (3.10.7.2; RFC 4987). */

@@ -228,6 +228,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     note_r1(ctx, c);
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+    c->rexmt_ts = tcp_ts_now(ctx, c); /* (nor one echoing an older TSval) */
     bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&
                    c->state != SF_SYN_RCVD;
     if (c->state == SF_SYN_SENT || c->state == SF_SYN_RCVD)
@@ -290,8 +291,13 @@ static void keep_fire(struct tcp_ctx *ctx, struct sf_conn *c)
         return;
     }
     trace_timer(ctx, c, SF_TIMER_KEEPALIVE);
-    if (c->snd_una != c->snd_max) {
-        /* data in flight: the retransmission timer watches the peer */
+    if (c->snd_una != c->snd_max || c->state == SF_FIN_WAIT_1) {
+        /* data in flight: the retransmission timer watches the peer; in
+         * FIN_WAIT_1 our FIN is not acknowledged, in flight or still
+         * queued behind a closed window (the persist timer's), as Linux
+         * defers while its write queue holds anything. (Found by
+         * fuzz/fuzz_timeline.c: a keepalive timeout there ended the
+         * connection by an edge the state table does not have.) */
         tcp_timer_start(ctx, c, TT_KEEP, (sf_time_t)c->keepidle_ms * SF_MSEC);
         return;
     }

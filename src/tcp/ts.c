@@ -113,6 +113,19 @@ bool tcp_ts_rtt(struct tcp_ctx *ctx, struct sf_conn *c,
      * 0 may be a peer that echoes nothing: not a sample. */
     if (!c->ts_ok || !s->opt.has_ts || !(s->flags & SF_ACK) || !s->opt.ts_ecr)
         return false;
+    /* ...but not when the retransmission timer sent the data again and
+     * the TSecr is older than that copy: when only the ACK was lost, the
+     * copy is a duplicate to the receiver, which does not take its TSval
+     * (5.3: R2 drops it before R3), so the TSecr names the first
+     * transmission and the "RTT" is the whole timeout. Fed back into the
+     * RTO, each lost ACK raised it by more than the last, up to rto_max
+     * (the soak's seeds 7129 and 10257: 60 s timeouts, a 1 MB transfer
+     * not done in 3 virtual hours). RFC 6298 3 allows samples from
+     * retransmitted data with timestamps, it does not require them: for
+     * this one Karn's rule holds, and the backed-off RTO stays until a
+     * new sample (RFC 6298 5.7). */
+    if (c->nrexmt && (int32_t)(s->opt.ts_ecr - c->rexmt_ts) < 0)
+        return false;
     uint32_t ms = tcp_ts_now(ctx, c) - s->opt.ts_ecr;
     if (ms >= TS_RECENT_VALID_MS) /* not one of ours: a TSecr from the future */
         return false;

@@ -272,5 +272,32 @@ check "soak: seed 8 on dual-stack hosts, connections over IPv6 and IPv4" \
 n6=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "dual-stack hosts" && n6=$((n6 + 1)); done
 check "soak: a share of the seeds on IPv6 ($n6 of 40)" '[ "$n6" -ge 4 ] && [ "$n6" -le 20 ]'
 
+# --soak N --jobs J: J workers over the seeds, the reports merged in seed
+# order, the same outcome as one process (SYNFIN_SOAK_FAIL fails seeds on
+# purpose, to see the report).
+bad --jobs --jobs 2
+bad --jobs --soak 5 --jobs abc
+SYNFIN_SOAK_FAIL=23,4,17 "$SYNFIN" sim --soak 30 --jobs 3 >"$tmp/a" 2>&1
+SYNFIN_SOAK_FAIL=23,4,17 "$SYNFIN" sim --soak 30 >"$tmp/b" 2>&1
+check "soak --jobs 3: seeds 4, 17, 23 reported in seed order, as by one process" \
+  'grep -q "^soak: 30 seeds, 27 passed, 3 failed (.*3 jobs" "$tmp/a" && [ "$(grep -o "^seed [0-9]*" "$tmp/a" | tr -d "\n")" = "seed 4seed 17seed 23" ] && grep -q "replay: synfin sim --soak 1 --seed 17" "$tmp/a" && grep -q "^failed seeds: 4 17 23" "$tmp/a" && diff <(grep -v "^soak:\|^failed seeds" "$tmp/a") <(grep -v "^soak:" "$tmp/b") >/dev/null'
+"$SYNFIN" sim --soak 200 --seed 1000 --jobs 0 >"$tmp/a" 2>&1
+check "soak --jobs 0 (every core): 200 seeds pass" 'grep -q "^soak: 200 seeds, 200 passed, 0 failed" "$tmp/a"'
+# Seeds the long soak found: a 2 KB send buffer over 20 % loss, where
+# timestamp samples from ACKs of retransmitted data (echoing the first
+# copy) drove the RTO to 60 s and the transfers past 3 virtual hours
+# (tests/drill/rfc7323/ts-rtt-lost-ack.pkt); and a memory limit shrinking
+# an autotuned buffer under an open window (seeds 11468, 23893); a socket
+# refused at the memory limit (36278).
+: >"$tmp/a"
+for s in 7129 10257 11468 23893 32792 36278; do
+  "$SYNFIN" sim --soak 1 --seed $s --quiet >>"$tmp/a" 2>&1
+done
+check "soak: seeds 7129, 10257, 11468, 23893, 32792, 36278 pass" '[ "$(grep -c "^soak: 1 seeds, 1 passed, 0 failed" "$tmp/a")" -eq 6 ]'
+# Every feature on and off per seed, connection or socket: a memory
+# limit and NewReno among them.
+nmem=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "memory limit" && nmem=$((nmem + 1)); done
+check "soak: a share of the seeds under a memory limit ($nmem of 40)" '[ "$nmem" -ge 4 ] && [ "$nmem" -le 20 ]'
+
 echo "sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -188,6 +188,11 @@ static const struct opt sim_opts_table[] = {
     {.name = "--dup-dgram", .kind = OPT_STR, .off = OFF(dupd),
      .flags = OPT_F_NONEMPTY, .why = "needs datagram numbers", .arg = "N[,N..]",
      .help = "send datagram number N twice"},
+    {.name = "--jobs", .kind = OPT_INT, .off = OFF(jobs), .as = OPT_AS_UINT,
+     .min = 0, .max = 1024, .flags = OPT_F_SETS, .set_off = OFF(jobs_set),
+     .why = "must be 0 (every core) to 1024", .arg = "N",
+     .help = "soak: N worker processes over the seeds (0:\n"
+             "every core); the output is merged in seed order"},
     {.kind = OPT_END},
 };
 
@@ -211,6 +216,8 @@ int sim_parse_opts(struct sim_opts *o, int argc, char **argv)
     if (o->dupd && lab_impair_parse(&li, o->dupd, LAB_DUP))
         return sim_bad("--dup-dgram", "must be datagram numbers 1..1e9, comma "
                        "separated (at most 64 in all)", o->dupd);
+    if (o->jobs_set && !o->soak)
+        return sim_bad("--jobs", "needs --soak N", NULL);
     if (o->quiet && o->explain)
         return sim_bad("--explain", "conflicts with --quiet", NULL);
     if (o->capture_set && !o->pcap)

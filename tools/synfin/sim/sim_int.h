@@ -44,6 +44,8 @@ struct sim_opts {
     uint32_t sndbuf, rcvbuf; /* --sndbuf/--rcvbuf: fixed sizes, 0: default */
     char **argv; /* the command line, for the page's re-runs */
     int argc;
+    unsigned jobs; /* --jobs N: soak worker processes, 0 every core */
+    bool jobs_set;
 };
 
 /* ------------------------------------------------- one scenario's run */
