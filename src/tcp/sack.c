@@ -314,7 +314,8 @@ uint32_t tcp_sack_pipe(const struct sf_conn *c)
  * on a reordering path, not DupThresh's three: the same measure holds
  * until then, so the sender does not stall at SND.UNA + cwnd while a
  * late segment is on its way (tests/drill/sack/pipe-before-recovery.pkt).
- * After a timeout (SND.NXT behind SND.MAX) it is FlightSize as before. */
+ * After a timeout (SND.NXT behind SND.MAX) it is FlightSize less what
+ * go-back-N skipped as SACKed. */
 uint32_t tcp_sack_inflight(const struct sf_conn *c)
 {
     uint32_t flight = c->snd_nxt - c->snd_una;
@@ -323,6 +324,21 @@ uint32_t tcp_sack_inflight(const struct sf_conn *c)
     const struct tcp_sb *sb = c->sb;
     if (sb && c->snd_nxt == c->snd_max && sb->sacked <= flight)
         return flight - sb->sacked;
+    if (sb && seq_lt(c->snd_nxt, c->snd_max)) {
+        /* after an RTO, going back from SND.UNA (RFC 6675 5.1): what
+         * go-back-N skipped as SACKed (the scoreboard is kept,
+         * tcp_sack_on_rto) has left the network; counted in flight it
+         * would hold the sender back by all of it, as Linux's
+         * packets_in_flight after a timeout does not
+         * (tests/drill/sack/rto-keeps-scoreboard.pkt) */
+        uint32_t below = 0;
+        for (unsigned i = 0; i < sb->n && seq_lt(sb->r[i].start, c->snd_nxt);
+             i++)
+            below += (seq_lt(sb->r[i].end, c->snd_nxt) ? sb->r[i].end
+                                                       : c->snd_nxt) -
+                     sb->r[i].start;
+        return below <= flight ? flight - below : 0;
+    }
     return flight;
 }
 
