@@ -295,8 +295,11 @@ static void cut_at_sacks(const struct sf_conn *c, struct tcp_rack *r)
             if (!seq_lt(r->s[i].start, edge))
                 break;
             if (r->n == r->cap) {
-                room(c, r); /* a merge moves the indices: walk again */
-                i = 0;
+                /* a merge joins two neighbours and moves the entries
+                 * after them down one: the entry holding the edge is now
+                 * at i - 1 or i */
+                room(c, r);
+                i = i ? i - 1 : 0;
                 continue;
             }
             cut(r, i, edge);
