@@ -5,14 +5,16 @@
  * SND.UNA, some far outside), cumulative ACKs, time steps (the
  * retransmission and probe timers) and more writes. After every record:
  *   - the scoreboard is sorted, its ranges non-empty, disjoint and not
- *     touching, at most TCP_SB_MAX of them, all within SND.UNA..SND.MAX
+ *     touching, at most TCP_SB_MIN + one per SMSS of the send buffer
+ *     (never above TCP_SB_HARD), all within SND.UNA..SND.MAX
  *     (it never marks data that was not sent);
  *   - the send buffer still holds everything not cumulatively acknowledged
  *     (RFC 2018 8: SACKed data is not freed);
  *   - one ACK makes the stack send at most a window's worth of segments
  *     (no retransmission storm);
  *   - RFC 8985 RACK (on for inputs of even length): its send-time ranges
- *     are at most TCP_RACK_MAX, non-empty, contiguous, from SND.UNA or
+ *     are at most TCP_RACK_MIN + two per SMSS of the send buffer (never
+ *     above TCP_RACK_HARD), non-empty, contiguous, from SND.UNA or
  *     before to SND.MAX (every byte in flight has a send time); the
  *     reordering timer only holds a running retransmission-timer slot.
  * Then the stack is freed (ASan reports any leak). */
@@ -76,9 +78,13 @@ static void check(struct fz *f, unsigned sent)
     struct sf_conn *c = conn(f);
     if (!c || c->dead)
         return;
-    uint32_t r[TCP_SB_MAX + 1][2];
-    unsigned n = tcp_sack_ranges(c, r, TCP_SB_MAX + 1);
-    fz_need(n <= TCP_SB_MAX, "at most TCP_SB_MAX ranges");
+    /* the bounds of docs/stream.md: what is in flight is in the send
+     * buffer (and a FIN), so the send queue bounds both lists */
+    uint32_t segs = (ring_cap(&c->sndbuf) + 1) / c->snd_mss + 1;
+    static uint32_t r[TCP_SB_HARD + 1][2];
+    unsigned n = tcp_sack_ranges(c, r, TCP_SB_HARD + 1);
+    fz_need(n <= TCP_SB_HARD && n <= TCP_SB_MIN + segs,
+            "at most TCP_SB_MIN + one range per SMSS of the send queue");
     for (unsigned i = 0; i < n; i++) {
         fz_need(seq_lt(r[i][0], r[i][1]), "a range is not empty");
         fz_need(seq_geq(r[i][0], c->snd_una), "a range starts at or past SND.UNA");
@@ -95,9 +101,10 @@ static void check(struct fz *f, unsigned sent)
     /* one event: at most a window of segments (65535 / 536) and an ACK:
      * no retransmission storm */
     fz_need(sent <= 65535 / MSS + 4, "at most a window of segments per event");
-    uint32_t rr[TCP_RACK_MAX + 1][2];
-    unsigned nr = tcp_rack_ranges(c, rr, TCP_RACK_MAX + 1);
-    fz_need(nr <= TCP_RACK_MAX, "at most TCP_RACK_MAX RACK ranges");
+    static uint32_t rr[TCP_RACK_HARD + 1][2];
+    unsigned nr = tcp_rack_ranges(c, rr, TCP_RACK_HARD + 1);
+    fz_need(nr <= TCP_RACK_HARD && nr <= TCP_RACK_MIN + 2 * segs,
+            "at most TCP_RACK_MIN + two RACK ranges per SMSS of the send queue");
     fz_need(!nr || c->rack_want, "no RACK state with RACK off");
     for (unsigned i = 0; i < nr; i++) {
         fz_need(seq_lt(rr[i][0], rr[i][1]), "a RACK range is not empty");

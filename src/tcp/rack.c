@@ -8,7 +8,8 @@
  * RACK needs the send time of every segment in flight. The send buffer
  * is a ring of bytes, so a connection keeps, while data is outstanding
  * and only then, a struct tcp_rack behind c->rack: a seq-sorted list of
- * at most TCP_RACK_MAX ranges that partition [SND.UNA, SND.MAX), each
+ * at most tcp_rack_limit() ranges (TCP_RACK_MIN, and two per SMSS in
+ * flight) that partition [SND.UNA, SND.MAX), each
  * with the time it was last (re)transmitted and its flags. A send that
  * would need more entries merges the two neighbours sent closest in
  * time (the merged range keeps the later time, so RACK can only decide
@@ -16,6 +17,7 @@
  * scoreboard (sack.c); this file marks segments lost and sack.c
  * retransmits them with its RFC 6675 / RFC 6937 machinery. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcp/tcp_int.h"
 
@@ -31,8 +33,9 @@ struct tcp_rack_seg {
 };
 
 struct tcp_rack {
-    unsigned n;
-    struct tcp_rack_seg s[TCP_RACK_MAX];
+    unsigned n, cap; /* ranges in s[], room for cap (grown by doubling
+                      * up to tcp_rack_limit()) */
+    struct tcp_rack_seg *s;
     /* RFC 8985 6.1 [from memory]: "RACK.xmit_ts: The latest transmission
      * timestamp of the most recently delivered segment. RACK.end_seq: The
      * ending TCP sequence number of the most recently delivered segment.
@@ -59,8 +62,21 @@ struct tcp_rack {
 };
 
 /* docs/stream.md states the bound: keep it true */
-_Static_assert(sizeof(struct tcp_rack) <= 1320, "struct tcp_rack grew: "
-                                                "update docs/stream.md");
+_Static_assert(sizeof(struct tcp_rack) <= 64, "struct tcp_rack grew: "
+                                              "update docs/stream.md");
+_Static_assert(sizeof(struct tcp_rack_seg) == 20, "docs/stream.md: 20 "
+                                                  "bytes a range");
+
+/* The most ranges the list may hold now: TCP_RACK_MIN, plus two per SMSS
+ * of the sequence space in flight (each segment sent, cut once more where
+ * a SACK block ends inside it), at most TCP_RACK_HARD: bounded by the
+ * send queue. */
+unsigned tcp_rack_limit(const struct sf_conn *c)
+{
+    uint32_t mss = c->snd_mss ? c->snd_mss : 1;
+    uint64_t n = TCP_RACK_MIN + 2 * ((uint64_t)(c->snd_max - c->snd_una) / mss);
+    return n > TCP_RACK_HARD ? TCP_RACK_HARD : (unsigned)n;
+}
 
 static inline int32_t tdiff(uint32_t a, uint32_t b)
 {
@@ -69,6 +85,8 @@ static inline int32_t tdiff(uint32_t a, uint32_t b)
 
 void tcp_rack_free(struct sf_conn *c)
 {
+    if (c->rack)
+        free(c->rack->s);
     free(c->rack);
     c->rack = NULL;
 }
@@ -108,25 +126,50 @@ static void merge_one(struct tcp_rack *r)
     r->n--;
 }
 
+/* Room for one more range: the array doubles up to tcp_rack_limit();
+ * at the limit (or without memory) the two neighbours sent closest in
+ * time become one. */
+static void room(const struct sf_conn *c, struct tcp_rack *r)
+{
+    if (r->n < r->cap)
+        return;
+    unsigned limit = tcp_rack_limit(c);
+    if (r->cap < limit) {
+        unsigned cap = r->cap * 2 < limit ? r->cap * 2 : limit;
+        struct tcp_rack_seg *s = realloc(r->s, (size_t)cap * sizeof *s);
+        if (s) {
+            r->s = s;
+            r->cap = cap;
+            return;
+        }
+    }
+    merge_one(r);
+}
+
+/* Cuts entry i at seq (inside it); there must be room. */
+static void cut(struct tcp_rack *r, unsigned i, uint32_t seq)
+{
+    memmove(&r->s[i + 1], &r->s[i], (r->n - i) * sizeof r->s[0]);
+    r->n++;
+    r->s[i].end = seq;
+    r->s[i + 1].start = seq;
+}
+
 /* Splits the entry holding seq so that one starts at seq; returns the
  * index of the entry starting at seq (n if seq is past the last). */
-static unsigned split_at(struct tcp_rack *r, uint32_t seq)
+static unsigned split_at(const struct sf_conn *c, struct tcp_rack *r,
+                         uint32_t seq)
 {
     for (unsigned i = 0; i < r->n; i++) {
         struct tcp_rack_seg *e = &r->s[i];
         if (e->start == seq)
             return i;
         if (seq_lt(e->start, seq) && seq_lt(seq, e->end)) {
-            if (r->n == TCP_RACK_MAX) {
-                merge_one(r);
-                return split_at(r, seq);
+            if (r->n == r->cap) {
+                room(c, r);
+                return split_at(c, r, seq);
             }
-            for (unsigned k = r->n; k > i + 1; k--)
-                r->s[k] = r->s[k - 1];
-            r->n++;
-            r->s[i + 1] = r->s[i];
-            r->s[i].end = seq;
-            r->s[i + 1].start = seq;
+            cut(r, i, seq);
             return i + 1;
         }
     }
@@ -156,9 +199,16 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint32_t now = tcp_now_us(ctx);
     struct tcp_rack *r = c->rack;
     if (!r) {
-        r = c->rack = calloc(1, sizeof *r);
-        if (!r)
+        r = calloc(1, sizeof *r);
+        struct tcp_rack_seg *sg = calloc(TCP_RACK_MIN, sizeof *sg);
+        if (!r || !sg) {
+            free(r);
+            free(sg);
             return; /* RFC 6675's DupThresh rule alone */
+        }
+        r->s = sg;
+        r->cap = TCP_RACK_MIN;
+        c->rack = r;
         if (c->rack_reo_mult == 0)
             c->rack_reo_mult = 1;
     }
@@ -168,8 +218,7 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     /* sent before the list existed (or lost from it): as if now */
     uint32_t top = r->n ? r->s[r->n - 1].end : c->snd_una;
     if (seq_gt(seq, top)) {
-        if (r->n == TCP_RACK_MAX)
-            merge_one(r);
+        room(c, r);
         r->s[r->n++] = (struct tcp_rack_seg){top, seq, now, no, 0};
         top = seq;
     }
@@ -182,8 +231,8 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         if (seq_lt(seq, c->snd_una))
             seq = c->snd_una;
         if (seq_lt(seq, re)) {
-            split_at(r, re);
-            split_at(r, seq);
+            split_at(c, r, re);
+            split_at(c, r, seq);
             /* (a full list may have merged the cut ranges again: every
              * range overlapping the resent bytes takes the new time) */
             for (unsigned i = 0; i < r->n; i++) {
@@ -204,26 +253,60 @@ void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
             l->end = end; /* the same burst: nothing sent in between */
             l->xmit_no = no;
         } else {
-            if (r->n == TCP_RACK_MAX)
-                merge_one(r);
+            room(c, r);
             r->s[r->n++] = (struct tcp_rack_seg){seq, end, now, no, 0};
         }
     }
 }
 
-/* Bytes of [s, e) the scoreboard holds as SACKed. */
-static uint32_t sacked_in(const struct sf_conn *c, uint32_t s, uint32_t e)
+/* Bytes of [s, e) the scoreboard's ranges g[*k..m) hold as SACKed; *k
+ * moves past the ranges that end at or before s (callers go up the
+ * sequence space, so a walk over all ranges is one pass). */
+static uint32_t sacked_in(const struct tcp_sb_range *g, unsigned m,
+                          unsigned *k, uint32_t s, uint32_t e)
 {
-    uint32_t rg[TCP_SB_MAX][2];
-    unsigned n = tcp_sack_ranges(c, rg, TCP_SB_MAX);
+    while (*k < m && seq_leq(g[*k].end, s))
+        (*k)++;
     uint32_t t = 0;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t a = seq_gt(rg[i][0], s) ? rg[i][0] : s;
-        uint32_t b = seq_lt(rg[i][1], e) ? rg[i][1] : e;
+    for (unsigned j = *k; j < m && seq_lt(g[j].start, e); j++) {
+        uint32_t a = seq_gt(g[j].start, s) ? g[j].start : s;
+        uint32_t b = seq_lt(g[j].end, e) ? g[j].end : e;
         if (seq_lt(a, b))
             t += b - a;
     }
     return t;
+}
+
+/* Cuts the ranges where the scoreboard's SACKed ranges begin and end
+ * (segment edges), in one walk up both lists, so that a range is
+ * delivered whole or not at all. */
+static void cut_at_sacks(const struct sf_conn *c, struct tcp_rack *r)
+{
+    unsigned m;
+    const struct tcp_sb_range *g = tcp_sack_view(c, &m);
+    unsigned i = 0;
+    for (unsigned k = 0; k < 2 * m; k++) {
+        uint32_t edge = k & 1 ? g[k / 2].end : g[k / 2].start;
+        for (;;) {
+            while (i < r->n && seq_leq(r->s[i].end, edge))
+                i++;
+            if (i == r->n)
+                return;
+            if (!seq_lt(r->s[i].start, edge))
+                break;
+            if (r->n == r->cap) {
+                /* a merge joins two neighbours and moves the entries
+                 * after them down one: the entry holding the edge is now
+                 * at i - 1 or i */
+                room(c, r);
+                i = i ? i - 1 : 0;
+                continue;
+            }
+            cut(r, i, edge);
+            i++;
+            break;
+        }
+    }
 }
 
 /* RFC 8985 6.2, step 2: "If Segment.xmit_ts equals RACK.xmit_ts (e.g.,
@@ -325,19 +408,16 @@ unsigned tcp_rack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
     /* a range is delivered whole or not at all: cut the ranges where the
      * scoreboard's SACKed ranges begin and end (segment edges), so the
      * segments of a burst sent as one range are told apart again */
-    uint32_t rg[TCP_SB_MAX][2];
-    unsigned nr = tcp_sack_ranges(c, rg, TCP_SB_MAX);
-    split_at(r, c->snd_una);
-    for (unsigned k = 0; k < nr; k++) {
-        split_at(r, rg[k][0]);
-        split_at(r, rg[k][1]);
-    }
+    split_at(c, r, c->snd_una);
+    cut_at_sacks(c, r);
+    unsigned m, k = 0;
+    const struct tcp_sb_range *g = tcp_sack_view(c, &m);
     for (unsigned i = 0; i < r->n; i++) {
         struct tcp_rack_seg *e = &r->s[i];
         if (e->flags & SEG_DELIVERED)
             continue;
         bool cum = seq_leq(e->end, c->snd_una);
-        if (!cum && sacked_in(c, e->start, e->end) != e->end - e->start)
+        if (!cum && sacked_in(g, m, &k, e->start, e->end) != e->end - e->start)
             continue;
         if (cum && seq_lt(e->end, prior_una))
             continue; /* (cannot happen: trimmed) */
@@ -480,24 +560,22 @@ bool tcp_rack_next_lost(const struct sf_conn *c, uint32_t *seq,
                         uint32_t *len)
 {
     const struct tcp_rack *r = c->rack;
-    uint32_t rg[TCP_SB_MAX][2];
-    unsigned nr = tcp_sack_ranges(c, rg, TCP_SB_MAX);
+    unsigned m, k = 0;
+    const struct tcp_sb_range *g = tcp_sack_view(c, &m);
     for (unsigned i = 0; r && i < r->n; i++) {
         const struct tcp_rack_seg *e = &r->s[i];
         if (!(e->flags & SEG_NEED_RXT) || (e->flags & SEG_DELIVERED))
             continue;
         uint32_t at = e->start, he = e->end;
-        for (unsigned k = 0; k < nr; k++) {
-            if (seq_leq(rg[k][1], at))
-                continue;
-            if (seq_leq(rg[k][0], at)) {
-                at = rg[k][1];
-                continue;
-            }
-            if (seq_lt(rg[k][0], he))
-                he = rg[k][0];
-            break;
+        while (k < m && seq_leq(g[k].end, at))
+            k++;
+        unsigned j = k;
+        while (j < m && seq_leq(g[j].start, at)) {
+            at = g[j].end; /* SACKed from at: skip it */
+            j++;
         }
+        if (j < m && seq_lt(g[j].start, he))
+            he = g[j].start;
         if (seq_lt(at, he)) {
             *seq = at;
             *len = he - at < c->snd_mss ? he - at : c->snd_mss;
@@ -513,11 +591,13 @@ uint32_t tcp_rack_pipe(const struct sf_conn *c)
 {
     const struct tcp_rack *r = c->rack;
     uint32_t pipe = 0;
+    unsigned m, k = 0;
+    const struct tcp_sb_range *g = tcp_sack_view(c, &m);
     for (unsigned i = 0; r && i < r->n; i++) {
         const struct tcp_rack_seg *e = &r->s[i];
         if (e->flags & (SEG_NEED_RXT | SEG_DELIVERED))
             continue;
-        pipe += (e->end - e->start) - sacked_in(c, e->start, e->end);
+        pipe += (e->end - e->start) - sacked_in(g, m, &k, e->start, e->end);
     }
     return pipe;
 }

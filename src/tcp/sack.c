@@ -6,12 +6,14 @@
  * The receiver's blocks come from the reassembly ranges (reass.c). The
  * sender keeps a scoreboard of SACKed ranges, struct tcp_sb, allocated
  * only while SACK information or a recovery exists and freed when
- * everything sent is acknowledged. It holds at most TCP_SB_MAX ranges,
- * whatever the peer sends: a block that would need one more forgets the
- * highest range (counted). SACKed data stays in the send buffer until it
+ * everything sent is acknowledged. It holds at most tcp_sack_limit()
+ * ranges (TCP_SB_MIN, and one per SMSS in flight: bounded by the send
+ * queue), whatever the peer sends: a block that would need one more
+ * forgets the highest range (counted). SACKed data stays in the send buffer until it
  * is cumulatively acknowledged (RFC 2018 8): the scoreboard only chooses
  * what to retransmit, it never frees anything. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcp/cc.h"
 #include "tcp/tcp_int.h"
@@ -21,11 +23,9 @@
 #define DUPTHRESH 3u
 
 struct tcp_sb {
-    unsigned n; /* ranges in r[]: sorted, disjoint, not touching, all in
-                 * [SND.UNA, SND.MAX] */
-    struct {
-        uint32_t start, end;
-    } r[TCP_SB_MAX];
+    unsigned n, cap; /* ranges in r[] (sorted, disjoint, not touching,
+                      * all in [SND.UNA, SND.MAX]); room for cap */
+    struct tcp_sb_range *r; /* grown by doubling up to tcp_sack_limit() */
     uint32_t sacked;     /* bytes in r[] */
     bool recovering;     /* an RFC 6675 loss recovery phase runs */
     bool rescue_set;     /* RescueRxt is defined */
@@ -52,11 +52,27 @@ struct tcp_sb {
 };
 
 /* docs/stream.md states the bound: keep it true */
-_Static_assert(sizeof(struct tcp_sb) <= 220, "struct tcp_sb grew: update "
+_Static_assert(sizeof(struct tcp_sb) <= 112, "struct tcp_sb grew: update "
                                              "docs/stream.md");
+_Static_assert(sizeof(struct tcp_sb_range) == 8, "docs/stream.md: 8 bytes "
+                                                 "a range");
+
+/* The most ranges the scoreboard may hold now: TCP_SB_MIN, plus one per
+ * SMSS of the sequence space in flight (a receiver that SACKs whole
+ * segments can never need more than half that), at most TCP_SB_HARD.
+ * What was sent is in the send buffer, so the scoreboard is bounded by
+ * the send queue, whatever blocks the peer sends. */
+unsigned tcp_sack_limit(const struct sf_conn *c)
+{
+    uint32_t mss = c->snd_mss ? c->snd_mss : 1;
+    uint64_t n = TCP_SB_MIN + (uint64_t)(c->snd_max - c->snd_una) / mss;
+    return n > TCP_SB_HARD ? TCP_SB_HARD : (unsigned)n;
+}
 
 void tcp_sack_free(struct sf_conn *c)
 {
+    if (c->sb)
+        free(c->sb->r);
     free(c->sb);
     c->sb = NULL;
 }
@@ -67,6 +83,31 @@ static struct tcp_sb *sb_get(struct sf_conn *c)
         c->sb = calloc(1, sizeof *c->sb);
     }
     return c->sb;
+}
+
+/* Room for one more range: the array doubles, up to limit. */
+static bool sb_room(struct tcp_sb *sb, unsigned limit)
+{
+    if (sb->n < sb->cap)
+        return true;
+    if (sb->cap >= limit)
+        return false;
+    unsigned cap = sb->cap ? sb->cap * 2 : TCP_SB_MIN;
+    if (cap > limit)
+        cap = limit;
+    struct tcp_sb_range *r = realloc(sb->r, (size_t)cap * sizeof *r);
+    if (!r)
+        return false;
+    sb->r = r;
+    sb->cap = cap;
+    return true;
+}
+
+const struct tcp_sb_range *tcp_sack_view(const struct sf_conn *c,
+                                         unsigned *n)
+{
+    *n = c->sb ? c->sb->n : 0;
+    return c->sb ? c->sb->r : NULL;
 }
 
 bool tcp_sack_recovering(const struct sf_conn *c)
@@ -147,16 +188,20 @@ void tcp_sack_fill(struct tcp_ctx *ctx, struct sf_conn *c,
 static void sb_remove(struct tcp_sb *sb, unsigned i)
 {
     sb->sacked -= sb->r[i].end - sb->r[i].start;
-    for (unsigned k = i + 1; k < sb->n; k++)
-        sb->r[k - 1] = sb->r[k];
+    memmove(&sb->r[i], &sb->r[i + 1], (sb->n - i - 1) * sizeof sb->r[0]);
     sb->n--;
 }
 
 /* Forgets what SND.UNA has passed: cumulatively acknowledged now. */
 static void sb_trim(struct tcp_sb *sb, uint32_t una)
 {
-    while (sb->n && seq_leq(sb->r[0].end, una))
-        sb_remove(sb, 0);
+    unsigned k = 0;
+    while (k < sb->n && seq_leq(sb->r[k].end, una))
+        sb->sacked -= sb->r[k].end - sb->r[k].start, k++;
+    if (k) {
+        memmove(&sb->r[0], &sb->r[k], (sb->n - k) * sizeof sb->r[0]);
+        sb->n -= k;
+    }
     if (sb->n && seq_lt(sb->r[0].start, una)) {
         sb->sacked -= una - sb->r[0].start;
         sb->r[0].start = una;
@@ -166,7 +211,7 @@ static void sb_trim(struct tcp_sb *sb, uint32_t una)
 /* Merges [s, e) (SND.UNA <= s < e <= SND.MAX, checked by the caller) into
  * the sorted ranges. Returns the bytes newly SACKed. */
 static uint32_t sb_add(struct tcp_ctx *ctx, struct tcp_sb *sb, uint32_t s,
-                       uint32_t e)
+                       uint32_t e, unsigned limit)
 {
     unsigned i = 0;
     while (i < sb->n && seq_lt(sb->r[i].end, s))
@@ -185,20 +230,18 @@ static uint32_t sb_add(struct tcp_ctx *ctx, struct tcp_sb *sb, uint32_t s,
     for (unsigned k = i; k < j; k++)
         absorbed += sb->r[k].end - sb->r[k].start;
     if (j == i) {
-        /* a new range: make room, forgetting the highest if full (it is
-         * retransmitted at worst, never freed) */
-        if (sb->n == TCP_SB_MAX) {
+        /* a new range: make room, forgetting the highest if at the
+         * limit (it is retransmitted at worst, never freed) */
+        if (!sb_room(sb, limit)) {
             ctx->ctr.c[SF_CTR_SACK_SB_OVERFLOW]++;
-            if (i == sb->n)
+            if (i == sb->n || sb->n == 0)
                 return 0; /* the new block is itself the highest */
             sb_remove(sb, sb->n - 1);
         }
-        for (unsigned k = sb->n; k > i; k--)
-            sb->r[k] = sb->r[k - 1];
+        memmove(&sb->r[i + 1], &sb->r[i], (sb->n - i) * sizeof sb->r[0]);
         sb->n++;
     } else {
-        for (unsigned k = j; k < sb->n; k++)
-            sb->r[i + 1 + k - j] = sb->r[k];
+        memmove(&sb->r[i + 1], &sb->r[j], (sb->n - j) * sizeof sb->r[0]);
         sb->n -= j - i - 1;
     }
     sb->r[i].start = ns;
@@ -220,6 +263,8 @@ static bool is_lost(const struct tcp_sb *sb, uint32_t seq, uint32_t mss)
         ranges++;
         bytes += sb->r[i].end - (seq_gt(sb->r[i].start, seq)
                                      ? sb->r[i].start : seq + 1);
+        if (ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * mss)
+            return true;
     }
     return ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * mss;
 }
@@ -235,17 +280,25 @@ uint32_t tcp_sack_pipe(const struct sf_conn *c)
     if (tcp_rack_active(c))
         return tcp_rack_pipe(c);
     const struct tcp_sb *sb = c->sb;
-    uint32_t pipe = 0, at = c->snd_una;
-    for (unsigned i = 0; i <= sb->n; i++) {
-        uint32_t end = i < sb->n ? sb->r[i].start : c->snd_max;
+    /* From the top down, so that IsLost's count of SACKed ranges and
+     * octets above a hole is kept as we go (one pass, not one per hole):
+     * the hole below range i has ranges i.. above it. */
+    uint32_t pipe = 0, end = c->snd_max, bytes = 0;
+    unsigned ranges = 0;
+    for (unsigned i = sb->n + 1; i-- > 0;) {
+        uint32_t at = i > 0 ? sb->r[i - 1].end : c->snd_una;
         if (seq_lt(at, end)) {
-            if (!is_lost(sb, at, c->snd_mss))
+            bool lost = ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * c->snd_mss;
+            if (!lost)
                 pipe += end - at;
             if (seq_lt(at, sb->rxt_next))
                 pipe += (seq_lt(end, sb->rxt_next) ? end : sb->rxt_next) - at;
         }
-        if (i < sb->n)
-            at = sb->r[i].end;
+        if (i > 0) {
+            ranges++;
+            bytes += sb->r[i - 1].end - sb->r[i - 1].start;
+            end = sb->r[i - 1].start;
+        }
     }
     return pipe;
 }
@@ -261,7 +314,8 @@ uint32_t tcp_sack_pipe(const struct sf_conn *c)
  * on a reordering path, not DupThresh's three: the same measure holds
  * until then, so the sender does not stall at SND.UNA + cwnd while a
  * late segment is on its way (tests/drill/sack/pipe-before-recovery.pkt).
- * After a timeout (SND.NXT behind SND.MAX) it is FlightSize as before. */
+ * After a timeout (SND.NXT behind SND.MAX) it is FlightSize less what
+ * go-back-N skipped as SACKed. */
 uint32_t tcp_sack_inflight(const struct sf_conn *c)
 {
     uint32_t flight = c->snd_nxt - c->snd_una;
@@ -270,6 +324,21 @@ uint32_t tcp_sack_inflight(const struct sf_conn *c)
     const struct tcp_sb *sb = c->sb;
     if (sb && c->snd_nxt == c->snd_max && sb->sacked <= flight)
         return flight - sb->sacked;
+    if (sb && seq_lt(c->snd_nxt, c->snd_max)) {
+        /* after an RTO, going back from SND.UNA (RFC 6675 5.1): what
+         * go-back-N skipped as SACKed (the scoreboard is kept,
+         * tcp_sack_on_rto) has left the network; counted in flight it
+         * would hold the sender back by all of it, as Linux's
+         * packets_in_flight after a timeout does not
+         * (tests/drill/sack/rto-keeps-scoreboard.pkt) */
+        uint32_t below = 0;
+        for (unsigned i = 0; i < sb->n && seq_lt(sb->r[i].start, c->snd_nxt);
+             i++)
+            below += (seq_lt(sb->r[i].end, c->snd_nxt) ? sb->r[i].end
+                                                       : c->snd_nxt) -
+                     sb->r[i].start;
+        return below <= flight ? flight - below : 0;
+    }
     return flight;
 }
 
@@ -285,7 +354,11 @@ static bool next_hole(const struct sf_conn *c, bool need_lost, uint32_t *seq,
     for (unsigned i = 0; i < sb->n; i++) {
         uint32_t hs = seq_gt(sb->rxt_next, at) ? sb->rxt_next : at;
         uint32_t he = sb->r[i].start;
-        if (seq_lt(hs, he) && (!need_lost || is_lost(sb, hs, c->snd_mss))) {
+        if (seq_lt(hs, he)) {
+            /* IsLost only weakens going up: if the lowest candidate is
+             * not lost, none above it is */
+            if (need_lost && !is_lost(sb, hs, c->snd_mss))
+                return false;
             *seq = hs;
             *len = he - hs < c->snd_mss ? he - hs : c->snd_mss;
             return true;
@@ -353,8 +426,8 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
 {
     struct tcp_sb *sb = c->sb;
     unsigned sent = 0;
+    uint32_t pipe = tcp_sack_pipe(c);
     while (sent < max_segs && sb->recovering) {
-        uint32_t pipe = tcp_sack_pipe(c);
         if (c->cwnd < pipe || c->cwnd - pipe < c->snd_mss)
             break;
         uint32_t seq, len, used = 0;
@@ -406,6 +479,7 @@ unsigned tcp_sack_output(struct tcp_ctx *ctx, struct sf_conn *c,
         /* RFC 6937 3: "On any data transmission or retransmission:
          * prr_out += (data sent)" */
         sb->prr_out += used;
+        pipe += used; /* (C.4) */
         sent++;
     }
     return sent;
@@ -455,9 +529,19 @@ unsigned tcp_sack_rto_output(struct tcp_ctx *ctx, struct sf_conn *c,
 uint32_t tcp_sack_skip(const struct sf_conn *c, uint32_t seq)
 {
     const struct tcp_sb *sb = c->sb;
-    for (unsigned i = 0; sb && i < sb->n; i++)
-        if (seq_leq(sb->r[i].start, seq) && seq_lt(seq, sb->r[i].end))
-            return sb->r[i].end;
+    if (!sb)
+        return seq;
+    /* the first range ending after seq (binary search: per segment) */
+    unsigned lo = 0, hi = sb->n;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (seq_leq(sb->r[mid].end, seq))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < sb->n && seq_leq(sb->r[lo].start, seq))
+        return sb->r[lo].end;
     return seq;
 }
 
@@ -607,7 +691,7 @@ static uint32_t sb_update(struct tcp_ctx *ctx, struct sf_conn *c,
         struct tcp_sb *sb = sb_get(c);
         if (!sb)
             return news;
-        news += sb_add(ctx, sb, bs, be);
+        news += sb_add(ctx, sb, bs, be, tcp_sack_limit(c));
     }
     return news;
 }
@@ -815,12 +899,32 @@ void tcp_sack_rack_timer(struct tcp_ctx *ctx, struct sf_conn *c)
 
 /* RFC 6675 5.1: on an RTO "RecoveryPoint MUST be set to HighData ... the
  * loss recovery algorithm outlined in this document MUST be terminated"
- * (tcp_cc_on_rto sets recover); RFC 2018 8: "after a retransmit timeout
- * the data sender SHOULD turn off all of the SACKed bits, since the
- * timeout might indicate that the data receiver has reneged". */
+ * (tcp_cc_on_rto sets recover), and "a SACK TCP sender SHOULD utilize all
+ * SACK information made available during the loss recovery following an
+ * RTO". RFC 2018 8 says the sender "SHOULD turn off all of the SACKed
+ * bits, since the timeout might indicate that the data receiver has
+ * reneged": a SHOULD that synfin, like Linux (which clears them only
+ * when it has seen reneging), does not follow. The receiver holds the
+ * SACKed data in nearly every timeout (a queue that overflowed delays
+ * the ACKs past the RTO), and forgetting it makes go-back-N send all of
+ * it again, a window of duplicates into the same full queue. Reneging is
+ * still caught when the ACKs show it (check_reneging), which clears the
+ * scoreboard then, and data is only ever freed by the cumulative ACK
+ * (tests/drill/sack/rto-keeps-scoreboard.pkt). The episode ends: no
+ * recovery, no undo (cc.c discards the saved state at an RTO). */
 void tcp_sack_on_rto(struct sf_conn *c)
 {
-    tcp_sack_free(c);
+    struct tcp_sb *sb = c->sb;
+    if (!sb)
+        return;
+    sb->recovering = false;
+    sb->undo_ok = false;
+    sb->undo_retrans = sb->undo_sent = 0;
+    sb->first_due = false;
+    sb->rescue_set = false;
+    sb->rxt_next = c->snd_una;
+    if (sb->n == 0)
+        tcp_sack_free(c);
 }
 
 /* How many blocks tcp_sack_fill would offer now (before the option space

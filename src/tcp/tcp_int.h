@@ -471,8 +471,18 @@ unsigned tcp_reass_sack_blocks(const struct sf_conn *c, uint32_t (*blk)[2],
                                unsigned max);
 
 /* sack.c: RFC 2018 SACK, RFC 2883 D-SACK, RFC 6675 recovery, RFC 6937 PRR */
-/* The sender's scoreboard holds at most this many SACKed ranges. */
-#define TCP_SB_MAX 16
+/* The sender's scoreboard holds at most tcp_sack_limit() SACKed ranges:
+ * TCP_SB_MIN, plus one per SMSS in flight, never more than TCP_SB_HARD
+ * (docs/stream.md). */
+#define TCP_SB_MIN 16
+#define TCP_SB_HARD 65536
+struct tcp_sb_range {
+    uint32_t start, end;
+};
+unsigned tcp_sack_limit(const struct sf_conn *c);
+/* The scoreboard's ranges, sorted (rack.c reads them in place). */
+const struct tcp_sb_range *tcp_sack_view(const struct sf_conn *c,
+                                         unsigned *n);
 void tcp_sack_negotiate(struct sf_conn *c, const struct sf_tcp *syn);
 void tcp_sack_fill(struct tcp_ctx *ctx, struct sf_conn *c,
                    struct sf_tcp_opts *opt);
@@ -505,9 +515,12 @@ void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],
                          unsigned max);
 
-/* rack.c: RFC 8985 6 RACK. At most this many send-time ranges per
- * connection (docs/stream.md states the bound). */
-#define TCP_RACK_MAX 64
+/* rack.c: RFC 8985 6 RACK. At most tcp_rack_limit() send-time ranges
+ * per connection: TCP_RACK_MIN, plus two per SMSS in flight, never more
+ * than TCP_RACK_HARD (docs/stream.md states the bound). */
+#define TCP_RACK_MIN 64
+#define TCP_RACK_HARD 131072
+unsigned tcp_rack_limit(const struct sf_conn *c);
 void tcp_rack_free(struct sf_conn *c);
 bool tcp_rack_active(const struct sf_conn *c);
 void tcp_rack_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
