@@ -32,7 +32,8 @@
 # iperf3, cc, python3 (scripts/deps.sh installs them).
 # Env: SYNFIN (default build/plain/synfin), T2SB_SECS (5), T2SB_CONC (32),
 # T2SB_IDLE (1000), T2SB_MTU (65000), T2SB_ENGINES ("t2s kernel t2s-direct
-# serve"), T2SB_TOPOS ("gateway local"). --quick: 1 s, 100 idle flows.
+# serve"), T2SB_TOPOS ("gateway local"), T2SB_PERF (a path prefix: perf
+# record of the engine during the iperf3 runs). --quick: 1 s, 100 idle flows.
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/plain/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -184,9 +185,13 @@ for topo in $TOPOS; do
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
     ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
     e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during iperf3
+      perf record -q -F 499 --call-graph dwarf,16384 -p "$ENG" -o "$T2SB_PERF.$topo.$eng" >/dev/null 2>&1 & perfp=$!
+    fi
     read -r bu up < <(iperf $NS $DST)
     read -r bd down < <(iperf $NS $DST -R)
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
     row=$(awk -v t=$topo -v e=$eng -v up=$up -v dn=$down -v cy="$cyc" -v b=$((bu + bd)) \
       -v cc="$ccpu" -v ec=$((e1 - e0)) -v sc=$((s1 - s0)) -v r0="$rss0" -v rn="$rssn" -v ok="${ready:-0}" -v n=$IDLE 'BEGIN {
         gb = b / 1e9; if (gb <= 0) gb = 1e-9
