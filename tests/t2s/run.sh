@@ -472,6 +472,14 @@ if command -v setpriv >/dev/null; then
 fi
 check "--print-routes" bash -c "'$SYNFIN' tun2socks --tun x0 --fwmark 7 --print-routes | grep -q 'not fwmark 0x7 table 7'"
 
+# the benchmark (bench/tun2socks.sh, not run here: minutes, and its figures
+# are no test) at least parses, and its helper builds warning-free
+bench_parses() {
+  bash -n "$HERE/../../bench/tun2socks.sh" &&
+    ${CC:-cc} -O2 -Wall -Wextra -Werror -pthread -o "$tmp/t2sb" "$HERE/../../bench/t2s_bench.c"
+}
+check "bench/tun2socks.sh parses; bench/t2s_bench.c builds with -Werror" bench_parses
+
 # a sanitizer build reports what it found on stderr (and exits non-zero)
 check "no sanitizer reports from any engine" bash -c "! grep -l Sanitizer $tmp/*.err"
 
