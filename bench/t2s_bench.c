@@ -4,10 +4,11 @@
  *
  *   socks ADDR PORT          a fast SOCKS5 server (RFC 1928 "no
  *                            authentication", CONNECT to IPv4/IPv6): a
- *                            thread per connection, the relay by splice()
- *                            through a 1 MB pipe each way (no copy to user
- *                            space), so that it is not the bottleneck the
- *                            1 KiB copy loop of microsocks is
+ *                            thread per connection relaying both ways by
+ *                            non-blocking splice() through a 1 MB pipe
+ *                            each way (no copy to user space), so that it
+ *                            is not the bottleneck the 1 KiB copy loop of
+ *                            microsocks is
  *   rr-server ADDR PORT      epoll: reads a 64-byte request, answers 64
  *                            bytes, closes when the client does
  *   cycles HOST PORT C SECS  C threads, each: connect, 64 bytes out, 64
@@ -27,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,42 +93,53 @@ static int writen(int fd, const void *p, size_t n) {
 }
 
 /* ---------------------------------------------------------------- socks */
-struct half { int from, to; struct pair *p; };
-struct pair { int a, b; atomic_int left; };
+/* One direction of a relayed connection: from -> pipe -> to. */
+struct dir { int from, to, pf[2]; size_t inpipe; bool eof, done; };
 
-static void pair_done(struct pair *p) {
-  if (atomic_fetch_sub(&p->left, 1) == 1) { close(p->a); close(p->b); free(p); }
+/* Moves what it can without blocking; -1 on an error (reset both). */
+static int dir_step(struct dir *d) {
+  if (d->done) return 0;
+  if (!d->eof && d->inpipe < (1u << 20)) {
+    ssize_t n = splice(d->from, NULL, d->pf[1], NULL, (1u << 20) - d->inpipe,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) d->inpipe += (size_t)n;
+    else if (n == 0) d->eof = true;
+    else if (errno != EAGAIN && errno != EINTR) return -1;
+  }
+  if (d->inpipe) {
+    /* no SPLICE_F_MORE: it is MSG_MORE, which corks a short reply */
+    ssize_t m = splice(d->pf[0], NULL, d->to, NULL, d->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (m > 0) d->inpipe -= (size_t)m;
+    else if (m < 0 && errno != EAGAIN && errno != EINTR) return -1;
+  }
+  if (d->eof && !d->inpipe) { shutdown(d->to, SHUT_WR); d->done = true; } /* carry the FIN */
+  return 0;
 }
 
-/* one direction: splice from -> pipe -> to until EOF or an error */
-static void *pump(void *arg) {
-  struct half *h = arg;
-  int pf[2];
-  if (pipe2(pf, O_CLOEXEC) < 0) { shutdown(h->from, SHUT_RDWR); shutdown(h->to, SHUT_RDWR); goto out; }
-  fcntl(pf[1], F_SETPIPE_SZ, 1 << 20);
-  for (;;) {
-    ssize_t n = splice(h->from, NULL, pf[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_MORE);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) shutdown(h->to, SHUT_WR); /* carry the FIN */
-      else { shutdown(h->to, SHUT_RDWR); shutdown(h->from, SHUT_RDWR); }
-      break;
+/* Both directions in this one thread: splice until both ended. */
+static void relay(int c, int u) {
+  struct dir d[2] = {{.from = c, .to = u}, {.from = u, .to = c}};
+  if (pipe2(d[0].pf, O_CLOEXEC | O_NONBLOCK) < 0) return;
+  if (pipe2(d[1].pf, O_CLOEXEC | O_NONBLOCK) < 0) { close(d[0].pf[0]); close(d[0].pf[1]); return; }
+  for (int i = 0; i < 2; i++) fcntl(d[i].pf[1], F_SETPIPE_SZ, 1 << 20);
+  fcntl(c, F_SETFL, O_NONBLOCK);
+  fcntl(u, F_SETFL, O_NONBLOCK);
+  while (!d[0].done || !d[1].done) {
+    size_t before = d[0].inpipe + d[1].inpipe;
+    bool eof0 = d[0].eof, eof1 = d[1].eof;
+    if (dir_step(&d[0]) < 0 || dir_step(&d[1]) < 0) break;
+    if (d[0].inpipe + d[1].inpipe != before || d[0].eof != eof0 || d[1].eof != eof1)
+      continue; /* moved: try again before sleeping */
+    struct pollfd p[2] = {{.fd = c}, {.fd = u}};
+    for (int i = 0; i < 2; i++) {
+      if (d[i].done) continue;
+      if (!d[i].eof && d[i].inpipe < (1u << 20)) p[i].events |= POLLIN;
+      if (d[i].inpipe) p[1 - i].events |= POLLOUT;
     }
-    while (n > 0) {
-      /* no SPLICE_F_MORE here: it is MSG_MORE, which corks a short reply */
-      ssize_t m = splice(pf[0], NULL, h->to, NULL, (size_t)n, SPLICE_F_MOVE);
-      if (m < 0 && errno == EINTR) continue;
-      if (m <= 0) { shutdown(h->to, SHUT_RDWR); shutdown(h->from, SHUT_RDWR); goto closepipe; }
-      n -= m;
-    }
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if ((p[0].revents | p[1].revents) & (POLLERR | POLLNVAL)) break;
   }
-closepipe:
-  close(pf[0]); close(pf[1]);
-out:;
-  struct pair *p = h->p;
-  free(h);
-  pair_done(p);
-  return NULL;
+  for (int i = 0; i < 2; i++) { close(d[i].pf[0]); close(d[i].pf[1]); }
 }
 
 static pthread_attr_t small;
@@ -168,16 +181,9 @@ static void *socks_conn(void *arg) {
     unsigned char r[10] = {5, 0, 0, 1}; /* BND 0.0.0.0:0: nobody uses it */
     if (writen(c, r, 10)) goto fail;
   }
-  struct pair *p = malloc(sizeof *p);
-  struct half *up = malloc(sizeof *up), *down = malloc(sizeof *down);
-  if (!p || !up || !down) { free(p); free(up); free(down); goto fail; }
-  p->a = c; p->b = u; atomic_init(&p->left, 2);
-  *up = (struct half){c, u, p}; *down = (struct half){u, c, p};
-  pthread_t t;
-  if (pthread_create(&t, &small, pump, down) != 0) {
-    free(down); shutdown(c, SHUT_RDWR); shutdown(u, SHUT_RDWR); pair_done(p);
-  }
-  pump(up);
+  relay(c, u);
+  close(u);
+  close(c);
   return NULL;
 fail:
   if (u >= 0) close(u);
