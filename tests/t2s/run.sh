@@ -484,6 +484,14 @@ bench_parses() {
     ${CC:-cc} -O2 -Wall -Wextra -Werror -pthread -o "$tmp/t2sb" "$HERE/../../bench/t2s_bench.c"
 }
 check "bench/tun2socks.sh parses; bench/t2s_bench.c builds with -Werror" bench_parses
+bench_quick() { # one engine, --quick (~8 s): a row with every figure, no
+  # idle flow missing, and nothing left behind (its own namespaces)
+  SYNFIN="$SYNFIN" T2SB_ENGINES=t2s T2SB_TOPOS=gateway timeout 60 \
+    "$HERE/../../bench/tun2socks.sh" --quick >"$tmp/bench.log" 2>&1 || return 1
+  awk '$1 == "gateway" && $2 == "t2s" && $3 > 0 && $4 > 0 && $5 > 0 && NF == 10 { ok = 1 }
+       END { exit !ok }' "$tmp/bench.log"
+}
+check "bench/tun2socks.sh --quick (synfin tun2socks, gateway) gives every figure" bench_quick
 
 # a sanitizer build reports what it found on stderr (and exits non-zero)
 check "no sanitizer reports from any engine" bash -c "! grep -l Sanitizer $tmp/*.err"
