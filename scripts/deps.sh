@@ -10,6 +10,8 @@ pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
 pkgs+=(xxd nodejs wasi-libc lld-14 libclang-rt-14-dev-wasm32 chromium fonts-wqy-microhei)
 # synfin tun2socks (tests/t2s): SOCKS5 servers, clients, DNS
 pkgs+=(microsocks dante-server curl openssl dnsmasq-base dnsutils)
+# bench/tun2socks.sh: the kernel path (iptables REDIRECT to redsocks)
+pkgs+=(iptables redsocks)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

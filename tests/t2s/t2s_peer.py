@@ -14,6 +14,17 @@
   errno HOST PORT               connects; prints the errno name or "connected"
   halfclose HOST PORT NBYTES    sends NBYTES, shuts its write side, prints
                                 the answer (the server still reaches us)
+  midgreet-server HOST PORT     a "SOCKS server" that answers half of the
+                                method selection (0x05) and closes
+  syns SRC DST PORT0 PORT1 [N]  raw IPv4 SYNs from SRC (spoofed: nobody
+                                answers the SYN-ACKs) to DST, ports PORT0..
+                                PORT1, N rounds (default 1); prints "sent K"
+  hold HOST PORT N MODE SECS    opens N connections one after the other
+                                (MODE idle: nothing sent; halfclose: shuts
+                                its write side; noread: sends an HTTP GET
+                                of /big.bin and never reads); prints
+                                "connected C refused R other O", then holds
+                                them SECS seconds (or until killed)
 """
 import asyncio
 import errno
@@ -80,6 +91,75 @@ async def silent(reader, writer):
     writer.close()
 
 
+async def midgreet(reader, writer):
+    await reader.read(16)
+    writer.write(b"\x05")
+    await writer.drain()
+    writer.close()
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def syns(src, dst, p0, p1, rounds):
+    import struct
+    import time
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+    sent = 0
+    for rnd in range(rounds):
+        for port in range(p0, p1 + 1):
+            sport = 1024 + (port + rnd * 7919) % 60000
+            tcp = struct.pack("!HHIIBBHHH", sport, port, 0x1000 + port, 0, 5 << 4, 0x02, 65535, 0, 0)
+            c = csum(sa + da + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+            tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), port & 0xffff, 0, 64, 6, 0, sa, da)
+            ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+            try:
+                r.sendto(ip + tcp, (dst, 0))
+                sent += 1
+            except OSError:
+                time.sleep(0.001)
+            if sent % 200 == 0:
+                time.sleep(0.002)  # paced: the TUN's queue (500) is not the test
+    print("sent", sent, flush=True)
+
+
+def hold(host, port, n, mode, secs):
+    import time
+    conns, refused, other = [], 0, 0
+    for i in range(n):
+        s = socket.socket(socket.AF_INET)
+        s.settimeout(5)
+        if mode == "noread":  # a small window: the engine holds the rest
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            s.connect((host, port))
+        except ConnectionRefusedError:
+            refused += 1
+            s.close()
+            continue
+        except OSError:
+            other += 1
+            s.close()
+            continue
+        if mode == "halfclose":
+            s.shutdown(socket.SHUT_WR)
+        elif mode == "noread":
+            s.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+        conns.append(s)
+    print("connected", len(conns), "refused", refused, "other", other, flush=True)
+    time.sleep(secs)
+    for s in conns:
+        s.close()
+
+
 async def serve(handler, host, port):
     srv = await asyncio.start_server(handler, host, int(port), backlog=4096,
                                      reuse_address=True)
@@ -109,8 +189,13 @@ def main():
     if cmd.endswith("-server"):
         h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
              "stream-server": stream, "sink-server": sink,
-             "garbage-server": garbage, "silent-server": silent}[cmd]
+             "garbage-server": garbage, "silent-server": silent,
+             "midgreet-server": midgreet}[cmd]
         asyncio.run(serve(h, *args))
+    elif cmd == "syns":
+        syns(args[0], args[1], int(args[2]), int(args[3]), int(args[4]) if len(args) > 4 else 1)
+    elif cmd == "hold":
+        hold(args[0], int(args[1]), int(args[2]), args[3], float(args[4]))
     elif cmd == "many":
         sys.exit(0 if asyncio.run(many(args[0], args[1], int(args[2]))) else 1)
     elif cmd == "errno":

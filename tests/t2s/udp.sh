@@ -56,6 +56,7 @@ cat >"$tmp/danted.conf" <<EOF
 logoutput: $tmp/danted.log
 internal: 198.18.2.2 port = 1080
 external: 198.18.2.2
+external: 2001:db8:2::2
 clientmethod: none
 socksmethod: none
 user.privileged: root
@@ -64,6 +65,16 @@ client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
 socks pass {
   from: 0.0.0.0/0 to: 0.0.0.0/0
   command: udpassociate udpreply connect
+  log: connect disconnect iooperation
+}
+socks pass {
+  from: 0.0.0.0/0 to: ::/0
+  command: udpassociate udpreply connect
+  log: connect disconnect iooperation
+}
+socks pass {
+  from: ::/0 to: 0.0.0.0/0
+  command: udpreply
   log: connect disconnect iooperation
 }
 EOF
@@ -121,7 +132,31 @@ nfds() { ls "/proc/$t2s_pid/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$t2s_pid/status" 2>/dev/null; }
 
 # 1. direct: IPv4 and IPv6 DNS, the answers through the relay's socket
-if start_t2s direct --direct; then
+# A connected UDP socket's datagram to a port a reject rule refuses: the
+# client gets ECONNREFUSED from the ICMP port unreachable (RFC 1122
+# 3.2.2.1, RFC 4443 3.1), not a timeout
+refused_udp() { # HOST
+  ine timeout 10 python3 - "$1" <<'EOF'
+import socket, sys
+h = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((h, 9999))
+s.send(b"x")
+try:
+    s.recv(100)
+except ConnectionRefusedError:
+    sys.exit(0)
+except socket.timeout:
+    print("no ICMP: timed out"); sys.exit(1)
+sys.exit(1)
+EOF
+}
+if start_t2s direct --direct --rule 198.18.2.2:9999=reject --rule '[2001:db8:2::2]:9999=reject'; then
+  check "direct: a rejected UDP port is ECONNREFUSED (ICMP port unreachable)" refused_udp 198.18.2.2
+  check "direct: the same over IPv6 (ICMPv6 port unreachable)" refused_udp 2001:db8:2::2
+  iu=$(stat_of direct icmp_unreach)
+  check "direct: ICMP errors counted ($iu)" test "${iu:-0}" -ge 2
   check "direct: dig A over IPv4 through the TUN" dig_is 198.18.9.9 @198.18.2.2 test.example A
   check "direct: dig AAAA over IPv6 through the TUN" dig_is 2001:db8:9::9 @2001:db8:2::2 test.example AAAA
   check "direct: IPv6 with a Destination Options header before UDP" \
@@ -193,6 +228,9 @@ fi
 if start_t2s proxy --proxy socks5://198.18.2.2:1080; then
   check "proxy: dig A through SOCKS5 UDP ASSOCIATE" dig_is 198.18.9.9 @198.18.2.2 test.example A
   check "proxy: a second query on the same association" dig_is 198.18.9.9 @198.18.2.2 test.example A
+  check "proxy: dig AAAA over IPv6 through SOCKS5 UDP ASSOCIATE" dig_is 2001:db8:9::9 @2001:db8:2::2 test.example AAAA
+  check "proxy: dnsmasq saw the IPv6 query from dante's address" \
+    grep -q "query\[AAAA\] test.example from 2001:db8:2::2" "$tmp/dnsmasq.log"
   out=$(stat_of proxy dgrams_out); in=$(stat_of proxy dgrams_in)
   failed_legs=$(stat_of proxy legs_failed)
   check "proxy: relayed through the proxy ($out out, $in in, $failed_legs legs failed)" \

@@ -542,6 +542,27 @@ static void test_rule_reject(void)
     CHECK_EQ(t2s_udp_input(u, S, b, n), 1);
     CHECK_EQ(t2s_udp_stats(u)->drop_rejected, 1);
     CHECK_EQ(f.nfd, 0);
+    /* RFC 1122 3.2.2.1 / RFC 792: an ICMP port unreachable (type 3 code
+     * 3) from the destination to the client, quoting the whole datagram,
+     * both checksums right */
+    CHECK_EQ(f.writes, 1);
+    CHECK_EQ(f.last_len, 28 + n);
+    CHECK_EQ(f.last[9], 1);
+    CHECK_EQ(f.last[20], 3);
+    CHECK_EQ(f.last[21], 3);
+    CHECK(memcmp(f.last + 12, b + 16, 4) == 0);
+    CHECK(memcmp(f.last + 16, b + 12, 4) == 0);
+    CHECK(memcmp(f.last + 28, b, n) == 0);
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, f.last, 20)), 0);
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, f.last + 20, 8 + n)), 0);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_unreach, 1);
+    /* RFC 4443 2.4(f), RFC 1812 4.3.2.8: at most 100 a second */
+    for (int i = 0; i < 150; i++)
+        t2s_udp_input(u, S + 1, b, n);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_unreach, 1 + 99);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_limited, 51);
+    t2s_udp_input(u, 2 * S, b, n); /* the next second */
+    CHECK_EQ(t2s_udp_stats(u)->icmp_unreach, 101);
     n = dgram4(b, CLIENT4, 1, 0x7f000001u, p, "abc");
     CHECK_EQ(t2s_udp_input(u, S, b, n), 0);
     CHECK_EQ(f.nfd, 1);

@@ -70,6 +70,7 @@ struct t2s {
     bool direct, stats, print_routes, have_mark, timestamps;
     uint32_t fwmark;
     unsigned max_flows;
+    unsigned syn_backlog; /* held SYNs at once; 0: min(max_flows, 1024) */
     sf_time_t connect_timeout;
     struct t2s_rules rules;
     /* running */

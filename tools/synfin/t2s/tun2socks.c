@@ -111,6 +111,12 @@ static const struct opt t2s_opts[] = {
              "get a RST. Each flow holds one upstream fd (the soft\n"
              "RLIMIT_NOFILE is raised to N+64) and ~300 bytes plus\n"
              "its socket buffers (--sndbuf/--rcvbuf, autotuned)"},
+    {.name = "--syn-backlog", .kind = OPT_NUM, .off = OFF(syn_backlog), .as = OPT_AS_UINT,
+     .lo = 1, .hi = 1000000, .flags = OPT_F_WHOLE, .arg = "N",
+     .help = "SYNs held at once while their upstream opens (default\n"
+             "1024, at most --max-flows); beyond, SYN cookies: such a\n"
+             "flow's upstream opens only once the client completes\n"
+             "the handshake, so a SYN flood costs at most N connects"},
     {.name = "--connect-timeout", .kind = OPT_NUM, .off = OFF(connect_timeout),
      .as = OPT_AS_U64, .lo = 0.001, .hi = 3600, .scale = 1e9, .arg = "S",
      .help = "upstream connect + SOCKS5 handshake at most S (default\n"
@@ -533,11 +539,19 @@ static int udp_start(struct t2s *t)
     return t->udp ? 0 : -1;
 }
 
+#define T2S_MSS_MAX 16384 /* the default MSS cap, see start() */
+
 static int start(struct t2s *t)
 {
     struct sf_stack_cfg *cfg = &t->cli.cfg;
     cfg->max_sockets = t->max_flows + 16;
-    cfg->syn_backlog = t->max_flows;
+    /* The SYN queue holds the SYNs whose upstream is opening. Smaller
+     * than --max-flows, so that a flood of SYNs that never complete (RFC
+     * 4987) fills it, not the flows: past it the stack answers with SYN
+     * cookies (RFC 4987 3.6), which hold nothing and cost no upstream
+     * connect, and real clients still get in (on_syn, t2s_work). */
+    unsigned synq = t->syn_backlog ? t->syn_backlog : 1024;
+    cfg->syn_backlog = synq < t->max_flows ? synq : t->max_flows;
     if (cfg->default_backlog_max < t->max_flows)
         cfg->default_backlog_max = t->max_flows;
     cfg->syn_defer_timeout = t->connect_timeout + 5 * SF_SEC;
@@ -547,6 +561,16 @@ static int start(struct t2s *t)
      * the rate (docs/tun2socks.md). A TUN hop needs neither PAWS nor
      * their RTT samples. */
     cfg->timestamps = t->timestamps;
+    /* A large TUN MTU (a "local" setup: --mtu 65000) made the MSS nearly
+     * 64 KB, as large as the whole initial receive window: the kernel's
+     * TSO writes then arrive one segment per window, under two full-sized
+     * segments, so no ACK is due before the delayed-ACK timer (RFC 9293
+     * 3.8.6.3) and uploads crawled at 40-50 Mbit/s (bench/tun2socks.sh,
+     * local). Unless --mss says otherwise, advertise at most 16 KB: four
+     * segments per 64 KB window. The device's offloads still move 64 KB
+     * per write both ways, so nothing is lost with it. */
+    if (!cfg->mss && t->cli.mtu - 40 > T2S_MSS_MAX)
+        cfg->mss = T2S_MSS_MAX;
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
     t->cli.backlog = (int)(t->max_flows < 65535 ? t->max_flows : 65535);

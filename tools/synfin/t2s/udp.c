@@ -87,6 +87,8 @@ struct t2s_udp {
     struct fdref *fds;
     size_t nfds;
     uint16_t ip_id;
+    uint64_t icmp_window; /* the second the ICMP errors below count in */
+    unsigned icmp_count;  /* ICMP errors sent in it */
     struct t2s_udp_stats st;
     /* one receive buffer: HEADROOM, then the datagram (a SOCKS5 header
      * and a payload at most) */
@@ -933,6 +935,81 @@ static int parse(struct t2s_udp *u, const uint8_t *dgram, size_t len,
     return 0;
 }
 
+/* ICMP errors sent per second at most (RFC 4443 2.4(f): MUST limit;
+ * RFC 1812 4.3.2.8: SHOULD). */
+#define ICMP_PER_SEC 100
+
+/* A datagram a reject rule refuses is answered as a host without that
+ * port would: RFC 1122 3.2.2.1 and 4.1.3.1 ("If a datagram arrives
+ * addressed to a UDP port for which there is no pending LISTEN call, UDP
+ * SHOULD send an ICMP Port Unreachable message"), RFC 792 type 3 code 3;
+ * over IPv6 RFC 4443 3.1 type 1 code 4. From the datagram's destination,
+ * quoting as much of it as fits in 576 bytes (RFC 1812 4.3.2.3) or 1280
+ * (RFC 4443 2.4(c)). A client's connected UDP socket then fails at once
+ * with ECONNREFUSED instead of waiting for a timeout. The datagram passed
+ * bad_dst (no multicast or broadcast: RFC 1122 3.2.2, RFC 4443 2.4(e)). */
+static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
+                         size_t len)
+{
+    uint64_t sec = now_ns / 1000000000u;
+    if (sec != u->icmp_window) {
+        u->icmp_window = sec;
+        u->icmp_count = 0;
+    }
+    if (u->icmp_count >= ICMP_PER_SEC) {
+        u->st.icmp_limited++;
+        return;
+    }
+    u->icmp_count++;
+    uint8_t d[1280];
+    memset(d, 0, 48);
+    size_t n, q;
+    if (dg[0] >> 4 == 6) {
+        q = len < sizeof d - 48 ? len : sizeof d - 48;
+        n = 48 + q;
+        d[0] = 0x60;
+        d[4] = (uint8_t)((8 + q) >> 8);
+        d[5] = (uint8_t)(8 + q);
+        d[6] = 58; /* ICMPv6 */
+        d[7] = 64;
+        memcpy(d + 8, dg + 24, 16);  /* from the datagram's destination */
+        memcpy(d + 24, dg + 8, 16);  /* to its source */
+        d[40] = 1;                   /* destination unreachable */
+        d[41] = 4;                   /* port unreachable */
+        memcpy(d + 48, dg, q);
+        /* RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header */
+        uint32_t c = sf_csum_add(0, d + 8, 32);
+        c += (uint32_t)(8 + q) + 58;
+        uint16_t f = sf_csum_fold(sf_csum_add(c, d + 40, 8 + q));
+        d[42] = (uint8_t)(f >> 8);
+        d[43] = (uint8_t)f;
+    } else {
+        q = len < 576 - 28 ? len : 576 - 28;
+        n = 28 + q;
+        d[0] = 0x45;
+        d[2] = (uint8_t)(n >> 8);
+        d[3] = (uint8_t)n;
+        uint16_t id = u->ip_id++;
+        d[4] = (uint8_t)(id >> 8);
+        d[5] = (uint8_t)id;
+        d[8] = 64;
+        d[9] = 1; /* ICMP */
+        memcpy(d + 12, dg + 16, 4);
+        memcpy(d + 16, dg + 12, 4);
+        uint16_t f = sf_csum_fold(sf_csum_add(0, d, 20));
+        d[10] = (uint8_t)(f >> 8);
+        d[11] = (uint8_t)f;
+        d[20] = 3; /* destination unreachable */
+        d[21] = 3; /* port unreachable */
+        memcpy(d + 28, dg, q);
+        f = sf_csum_fold(sf_csum_add(0, d + 20, 8 + q));
+        d[22] = (uint8_t)(f >> 8);
+        d[23] = (uint8_t)f;
+    }
+    u->cfg.tun_write(u->cfg.ctx, d, n);
+    u->st.icmp_unreach++;
+}
+
 int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
                   size_t len)
 {
@@ -954,6 +1031,7 @@ int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
     }
     if (r == T2S_UDP_REJECT) {
         u->st.drop_rejected++;
+        port_unreach(u, now_ns, dgram, len);
         return 1;
     }
     if (r == T2S_UDP_PROXY && u->cfg.proxy_len == 0) {

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/tun2socks.sh: synfin tun2socks against the kernel path (the kernel's
+# TCP + iptables REDIRECT to redsocks, sing-box's "system" stack) and
+# against `synfin serve`'s proxy app (issue 12 item 7), one run, the same
+# clients and servers for every engine, in two topologies:
+#
+#   gateway  the client in its own namespace (c), routed through the
+#            engine's namespace (e); TUN MTU 1500
+#   local    the client in the engine's namespace; TUN MTU $T2SB_MTU (65000)
+#
+#   c: 198.18.3.2 --veth-- e: 198.18.3.1 | TUN 198.18.0.1/24 (synfin .0.2)
+#                          e: 198.18.1.1 --veth-- s: 198.18.1.2 (SOCKS5
+#                          :1080, bench/t2s_bench.c: splice, 1 MB pipes)
+#                                                  s: 198.18.2.2 on lo
+#                                                  (iperf3 -s :5201,
+#                                                  rr-server :7001..)
+#
+# Engines: t2s (synfin tun2socks --proxy socks5://198.18.1.2:1080), kernel
+# (redsocks -> the same SOCKS5 server), t2s-direct (synfin tun2socks
+# --direct: no SOCKS hop), serve (synfin serve --app proxy:P=198.18.2.2:P:
+# one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2).
+# Figures: iperf3 single stream up and down ($T2SB_SECS s each, the
+# receiver's rate), connect/64 B request/64 B response/close cycles per
+# second from a concurrent client ($T2SB_CONC threads, $T2SB_SECS s), CPU
+# seconds per GB over both iperf3 runs (utime+stime of the engine process
+# and of the SOCKS server, from /proc; the kernel's softirq work is charged
+# to no process), and the engine's resident memory (VmRSS) at start and
+# with $T2SB_IDLE idle flows (each after one request/response).
+#
+# A benchmark, not a test: root; namespaces t2b<PID>-{c,e,s}, addresses in
+# 198.18.0.0/15 only, deleted by name on exit. Needs ip, iptables, redsocks,
+# iperf3, cc, python3 (scripts/deps.sh installs them).
+# Env: SYNFIN (default build/plain/synfin), T2SB_SECS (5), T2SB_CONC (32),
+# T2SB_IDLE (1000), T2SB_MTU (65000), T2SB_ENGINES ("t2s kernel t2s-direct
+# serve"), T2SB_TOPOS ("gateway local"), T2SB_PERF (a path prefix: perf
+# record of the engine during the iperf3 runs). --quick: 1 s, 100 idle flows.
+set -u
+SYNFIN=$(readlink -f "${SYNFIN:-build/plain/synfin}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+SECS=${T2SB_SECS:-5}; CONC=${T2SB_CONC:-32}; IDLE=${T2SB_IDLE:-1000}
+BIGMTU=${T2SB_MTU:-65000}
+ENGINES=${T2SB_ENGINES:-t2s kernel t2s-direct serve}
+TOPOS=${T2SB_TOPOS:-gateway local}
+if [ "${1:-}" = --quick ]; then SECS=1; IDLE=100; fi
+C=t2b$$-c; E=t2b$$-e; S=t2b$$-s
+VCE=t2b$$ce; VEC=t2b$$ec; VES=t2b$$es; VSE=t2b$$se; TUN=t2b$$t
+tmp=$(mktemp -d /tmp/t2b.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.3
+  for n in $C $E $S; do ip netns pids $n 2>/dev/null | xargs -r kill -KILL 2>/dev/null; done
+  for n in $C $E $S; do ip netns del $n 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+for t in ip iptables redsocks iperf3 cc python3; do
+  command -v $t >/dev/null || { echo "tun2socks bench: missing $t (scripts/deps.sh installs it)"; exit 1; }
+done
+[ -x "$SYNFIN" ] || { echo "tun2socks bench: no synfin at $SYNFIN"; exit 1; }
+cc -O2 -pthread -o "$tmp/t2sb" "$HERE/t2s_bench.c" || exit 1
+B=$tmp/t2sb
+inc() { ip netns exec $C "$@"; }
+ine() { ip netns exec $E "$@"; }
+ins() { ip netns exec $S "$@"; }
+
+# ---------------------------------------------------------------- network
+for n in $C $E $S; do
+  ip netns add $n && ip netns exec $n ip link set lo up || exit 1
+  ip netns exec $n sysctl -qw net.ipv4.ip_local_port_range="1024 65000" \
+    net.ipv4.tcp_tw_reuse=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+done
+ine sysctl -qw net.ipv4.ip_forward=1
+ip link add $VCE netns $C type veth peer name $VEC netns $E || exit 1
+ip link add $VES netns $E type veth peer name $VSE netns $S || exit 1
+inc ip addr add 198.18.3.2/24 dev $VCE; inc ip link set $VCE up
+inc ip route add default via 198.18.3.1
+ine ip addr add 198.18.3.1/24 dev $VEC; ine ip link set $VEC up
+ine ip addr add 198.18.1.1/24 dev $VES; ine ip link set $VES up
+ins ip addr add 198.18.1.2/24 dev $VSE; ins ip link set $VSE up
+ins ip addr add 198.18.2.2/32 dev lo
+ins ip route add 198.18.3.0/24 via 198.18.1.1
+ine ip route add 198.18.2.0/24 via 198.18.1.2 table 95   # direct sockets
+ine ip rule add fwmark 0x5f lookup 95 pref 90
+
+# ---------------------------------------------------------------- servers
+ip netns exec $S iperf3 -s -B 198.18.2.2 -p 5201 >/dev/null 2>&1 & pids+=($!)
+ip netns exec $S "$B" socks 198.18.1.2 1080 >"$tmp/socks.log" 2>&1 & SOCKS=$!; pids+=($!)
+RUNS=$(( $(echo $ENGINES | wc -w) * $(echo $TOPOS | wc -w) ))
+for i in $(seq $RUNS); do  # a port per run: no run meets the last one's TIME_WAITs
+  ip netns exec $S "$B" rr-server 198.18.2.2 $((7000 + i)) >/dev/null 2>&1 & pids+=($!)
+done
+sleep 0.5
+ins bash -c 'exec 3<>/dev/tcp/198.18.1.2/1080' || { echo "SOCKS server did not start"; exit 1; }
+
+# ---------------------------------------------------------------- engines
+# start_ENGINE TOPO PORT: sets ENG (pid), DST (the address the client uses)
+# (ip netns exec, not a shell function, before each "&": $! is the process)
+RS_CONF=$tmp/redsocks.conf
+start_t2s() { # TOPO PORT [tun2socks upstream args...]
+  local topo=$1; shift; shift
+  local mtu=1500; [ "$topo" = local ] && mtu=$BIGMTU
+  [ $# -gt 0 ] || set -- --proxy socks5://198.18.1.2:1080
+  ip netns exec $E "$SYNFIN" tun2socks --tun $TUN --mtu $mtu --ctl "$tmp/e.sock" "$@" \
+    >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
+  for _ in $(seq 50); do "$SYNFIN" ss --ctl "$tmp/e.sock" >/dev/null 2>&1 && break; sleep 0.1; done
+  if [ "$topo" = gateway ]; then
+    ine ip rule add iif $VEC lookup 100 pref 100
+    ine ip route add default dev $TUN table 100
+  else
+    ine ip route add 198.18.2.0/24 dev $TUN
+  fi
+  DST=198.18.2.2
+}
+start_t2s-direct() { start_t2s "$1" "$2" --direct --fwmark 0x5f ${T2SB_EXTRA:-}; }
+start_kernel() { # redsocks on :12345, nat REDIRECT of the client's TCP
+  cat >"$RS_CONF" <<EOF
+base { log_debug = off; log_info = off; log = stderr; daemon = off; redirector = iptables; }
+redsocks { local_ip = 0.0.0.0; local_port = 12345; ip = 198.18.1.2; port = 1080; type = socks5; }
+EOF
+  ip netns exec $E bash -c "ulimit -n 65536; exec redsocks -c $RS_CONF" >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
+  if [ "$1" = gateway ]; then
+    ine iptables -t nat -A PREROUTING -i $VEC -p tcp -d 198.18.2.0/24 -j REDIRECT --to-ports 12345
+  else
+    # (a route first: the kernel routes before the OUTPUT hook redirects)
+    ine ip route add 198.18.2.0/24 via 198.18.1.2
+    ine iptables -t nat -A OUTPUT -p tcp -d 198.18.2.0/24 -j REDIRECT --to-ports 12345
+  fi
+  sleep 0.3
+  DST=198.18.2.2
+}
+start_serve() { # TOPO PORT: proxy apps for iperf3 and the run's rr port
+  local mtu=1500; [ "$1" = local ] && mtu=$BIGMTU
+  ip netns exec $E "$SYNFIN" serve --tun $TUN --mtu $mtu --ctl "$tmp/e.sock" \
+    --app proxy:5201=198.18.2.2:5201 --app proxy:$2=198.18.2.2:$2 \
+    >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
+  for _ in $(seq 50); do "$SYNFIN" ss --ctl "$tmp/e.sock" >/dev/null 2>&1 && break; sleep 0.1; done
+  ine ip route add 198.18.2.0/24 via 198.18.1.2
+  DST=198.18.0.2
+}
+stop_engine() {
+  kill -TERM "$ENG" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$ENG" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$ENG" 2>/dev/null
+  ine iptables -t nat -F 2>/dev/null
+  ine ip rule del pref 100 2>/dev/null
+  ine ip route flush table 100 2>/dev/null
+  ine ip route del 198.18.2.0/24 2>/dev/null
+  sleep 0.5
+}
+
+ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
+iperf() { # NS DST [-R]: prints "BYTES BPS"
+  ip netns exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" ${3:-} -J 2>/dev/null |
+    python3 -c 'import json, sys
+try:
+    j = json.load(sys.stdin)["end"]["sum_received"]; print(int(j["bytes"]), int(j["bits_per_second"]))
+except Exception:
+    print(0, 0)'
+}
+
+printf "%-9s %-10s %6s %6s %8s %7s %8s %6s %6s %6s\n" topo engine "up" "down" "cycles/s" \
+  "cyc%cpu" "eng s/GB" "socks" "RSS0" "RSS${IDLE}"
+rows=()
+run=0
+for topo in $TOPOS; do
+  CL=inc; NS=$C; [ "$topo" = local ] && { CL=ine; NS=$E; }
+  for eng in $ENGINES; do
+    run=$((run + 1)); port=$((7000 + run))
+    start_$eng $topo $port
+    if ! kill -0 "$ENG" 2>/dev/null; then echo "$topo $eng: did not start"; cat "$tmp/engine.log"; continue; fi
+    # idle flows first, on a fresh engine
+    rss0=$(rss_mb $ENG)
+    mkfifo "$tmp/hold"
+    ip netns exec $NS "$B" idle $DST $port $IDLE 120 <"$tmp/hold" >"$tmp/idle.out" 2>&1 & ip_=$!
+    exec 7>"$tmp/hold"
+    for _ in $(seq 600); do grep -q ready "$tmp/idle.out" && break; sleep 0.1; done
+    sleep 1
+    rssn=$(rss_mb $ENG); ready=$(awk '/ready/ {print $2}' "$tmp/idle.out")
+    exec 7>&-; wait $ip_ 2>/dev/null; rm -f "$tmp/hold"
+    sleep 1
+    e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    cyc=$($CL "$B" cycles $DST $port $CONC $SECS | awk '{print $6 ($8 > 0 ? "(" $8 "err)" : "")}')
+    e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
+    e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during iperf3
+      perf record -q -F 499 --call-graph dwarf,16384 -p "$ENG" -o "$T2SB_PERF.$topo.$eng" >/dev/null 2>&1 & perfp=$!
+    fi
+    read -r bu up < <(iperf $NS $DST)
+    read -r bd down < <(iperf $NS $DST -R)
+    e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
+    row=$(awk -v t=$topo -v e=$eng -v up=$up -v dn=$down -v cy="$cyc" -v b=$((bu + bd)) \
+      -v cc="$ccpu" -v ec=$((e1 - e0)) -v sc=$((s1 - s0)) -v r0="$rss0" -v rn="$rssn" -v ok="${ready:-0}" -v n=$IDLE 'BEGIN {
+        gb = b / 1e9; if (gb <= 0) gb = 1e-9
+        sock = (e ~ /direct|serve/) ? "-" : sprintf("%.2f", sc / 100 / gb)
+        if (e ~ /direct|serve/) sub("/.*", "/-", cc)
+        printf "%-9s %-10s %6.2f %6.2f %8s %7s %8.2f %6s %6s %6s%s\n", t, e, up / 1e9, dn / 1e9, cy, cc,
+          ec / 100 / gb, sock, r0, rn, (ok == n ? "" : " (" ok " of " n " idle flows)") }')
+    echo "$row"; rows+=("$row")
+    stop_engine
+  done
+done
+echo "# up/down: iperf3 single stream, Gbit/s (receiver, $SECS s); cycles/s: $CONC concurrent"
+echo "# clients for $SECS s; cyc%cpu: the engine's and SOCKS server's CPU during them (% of a core)"
+echo "# s/GB: CPU seconds (user+sys) per GB moved over both iperf3"
+echo "# runs, the engine's (kernel: redsocks') and the SOCKS server's; RSS in MB, at"
+echo "# start and with $IDLE idle flows (kernel: redsocks' own; its state is in the kernel)"
