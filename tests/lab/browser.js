@@ -46,6 +46,14 @@ async function shot(p, name) {
     const n0 = await p.evaluate('lab.n');
     check('page loads its events', n0 > 20, `${n0} events`);
     check('the page has the WebAssembly stack', await p.evaluate('lab.hasWasm'));
+    // SRTT (RFC 6298) plotted per side: the largest value drawn is the
+    // largest the run's events carry for that side, and the line is there
+    const srtt = await p.evaluate(`(() => { const want = [0, 0];
+      for (let i = 0; i < lab.n; i++) { const e = lab.event(i); if (!e.tcp || e.event === 'state') continue;
+        want[e.from] = Math.max(want[e.from], e.tcp.srtt_us / 1000); }
+      return { want, got: lab.srttPlot() }; })()`);
+    check('SRTT plotted for each side', srtt.want.every((w, k) => w > 0 && srtt.got[k] && srtt.got[k].max === w && srtt.got[k].px > 20),
+      JSON.stringify(srtt));
     await p.evaluate('document.getElementById("ladder-scroll").focus()');
     await p.key('ArrowRight', 'ArrowRight', 39);
     await p.key('ArrowRight', 'ArrowRight', 39);

@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 scenarios="lifecycle simultaneous-open simultaneous-close lost-final-ack
   half-close abort refused syn-retransmit old-duplicate-syn self-connect
-  keepalive syn-flood bulk"
+  keepalive syn-flood bulk zero-window"
 for s in $scenarios; do
   if "$SYNFIN" sim "$s" --no-color >"$tmp/out" 2>"$tmp/err" &&
      grep -q "^$s: ok" "$tmp/out"; then ok "scenario $s"; else notok "scenario $s"; fi
@@ -98,6 +98,37 @@ check "keepalive: 3 probes, then ETIMEDOUT at 35 s" \
 "$SYNFIN" sim syn-flood --no-color >"$tmp/out" 2>&1
 check "syn-flood: cookies sent and validated" \
   'grep -q "SYN cookies sent, 1 validated" "$tmp/out" && grep -q "carries a SYN cookie" "$tmp/out" && grep -q "^syn-flood: ok" "$tmp/out"'
+# zero-window (RFC 9293 3.8.6.1): the server reads nothing for 2 s, its
+# 4 KB buffer fills and it advertises win=0; the client's persist timer
+# fires and its probe (one byte beyond the closed window) leaves at once;
+# when the reader resumes the window reopens and the bytes arrive intact.
+"$SYNFIN" sim zero-window --no-color >"$tmp/out" 2>&1
+check "zero-window: win=0, then the persist timer and a one-byte probe" \
+  'grep -q "^zero-window: ok" "$tmp/out" && awk "/◀.* win=0 /{z=1} z&&/persist timer/{p=NR} p&&NR==p+1&&/├.* len=1 /{ok=1} END{exit !ok}" "$tmp/out"'
+"$SYNFIN" sim zero-window --quiet --json "$tmp/zw.json" >/dev/null 2>&1
+check "zero-window JSON: the first probe follows a persist timer, window 0" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1]))
+i=next(i for i,x in enumerate(e) if x[\"event\"]==\"sent\" and x[\"from\"]==0 and x[\"len\"]>0 and x[\"tcp\"][\"snd_wnd\"]==0)
+assert e[i][\"len\"]==1, e[i]
+t=[x for x in e[:i] if x[\"event\"]==\"timer\" and x[\"host\"]==0]
+assert t and t[-1][\"timer\"]==\"persist\" and t[-1][\"t_ns\"]==e[i][\"t_ns\"], t[-1:]
+" "$tmp/zw.json" 2>"$tmp/err"'
+"$SYNFIN" sim zero-window --read-pause 0 --no-color >"$tmp/out" 2>&1
+check "zero-window --read-pause 0: the window never closes" '! grep -q " win=0 " "$tmp/out" && grep -q "^zero-window: ok" "$tmp/out"'
+bad --read-pause --read-pause 700000
+bad --read-pause --read-pause -1
+# RFC 6298 2: the JSON's tcp fields carry SRTT and RTTVAR (us): 0 before
+# the first measurement; the lifecycle's RTT is twice the 10 ms delay.
+"$SYNFIN" sim lifecycle --quiet --json "$tmp/rtt.json" >/dev/null 2>&1
+check "JSON: srtt_us 0 before the first RTT sample, then 20 ms (RFC 6298 2.2)" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1])); t=[x for x in e if \"tcp\" in x]
+assert t[0][\"tcp\"][\"srtt_us\"]==0 and t[0][\"tcp\"][\"rttvar_us\"]==0, t[0]
+m=[x[\"tcp\"] for x in t if x[\"tcp\"][\"srtt_us\"]]
+assert m and m[0][\"srtt_us\"]==20000 and m[0][\"rttvar_us\"]==10000, m[:1]
+assert {x[\"host\"] for x in t if x[\"tcp\"][\"srtt_us\"]}=={0,1}
+" "$tmp/rtt.json" 2>"$tmp/err"'
 # bulk: intact under loss, duplication, reordering and corruption, one way
 # or both, at small and jumbo MTUs; a summary unless --ladder.
 for args in "--seed 1" "--seed 2 --loss 0.1 --dup 0.05 --reorder 0.05 --corrupt 0.05" \

@@ -433,6 +433,29 @@ static void bulk_recv(struct run *r, int h)
     }
 }
 
+/* --read-pause: the server's reading resumes (nothing else would call
+ * its application: no segment arrives while its window is closed but
+ * the sender's probes). */
+static void read_resume(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)sim;
+    bulk_step(ctx, h);
+}
+
+/* Whether host h's application may read now (--read-pause starts when
+ * the server accepts the connection). */
+static bool may_read(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (h != 1 || !r->o.read_pause)
+        return true;
+    if (!a->pause_until) {
+        a->pause_until = sf_sim_now(r->sim) + r->o.read_pause;
+        sf_sim_at(r->sim, a->pause_until, h, read_resume, r);
+    }
+    return sf_sim_now(r->sim) >= a->pause_until;
+}
+
 /* Both sides send bulk_n bytes at once; the client shuts down writing when
  * it has queued all of it, the server closes once it has queued its own
  * and read the client's EOF, the client closes at the server's EOF. */
@@ -451,15 +474,16 @@ void bulk_step(struct run *r, int h)
         if (c && c != SF_EISCONN)
             a->err = c;
     }
-    if (!a->err)
+    if (!a->err && !a->recv_only)
         bulk_send(r, h);
-    if (!a->err)
+    if (!a->err && may_read(r, h))
         bulk_recv(r, h);
     if (h == 0 && a->sent == r->bulk_n && !a->shut && !a->err) {
         sf_shutdown(stk(r, h), a->sd, SF_SHUT_WR);
         a->shut = true;
     }
-    if (a->err || (a->eof && (h == 0 || a->sent == r->bulk_n)))
+    if (a->err ||
+        (a->eof && (h == 0 || a->recv_only || a->sent == r->bulk_n)))
         app_close(r, h);
 }
 
@@ -572,6 +596,47 @@ static int check_bulk(struct run *r)
     return bad_bulk;
 }
 
+/* ------------------------------------------------------ zero window */
+
+/* RFC 9293 3.8.6.1: the server's application stops reading, its small
+ * receive buffer fills, its window goes to zero; the client, with data
+ * left and nothing in flight, probes the closed window on the persist
+ * timer until the reader resumes and a window update reopens it. */
+static void tune_zero_window(struct run *r, struct sf_sim_cfg *cfg)
+{
+    r->bulk_n = r->o.bytes ? r->o.bytes : 12000;
+    if (!r->o.read_pause_set)
+        r->o.read_pause = 2 * SF_SEC;
+    /* 4 KB: three segments fill it (--rcvbuf overrides) */
+    cfg->stack.rcvbuf = cfg->stack.rcvbuf_max = 4096;
+}
+
+static void setup_zero_window(struct run *r)
+{
+    r->app[0] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
+                             .remote = host_addr(r, 1, BULK_PORT),
+                             .bad_at = UINT64_MAX};
+    r->app[1] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
+                             .remote = any_addr(r, 0), .bad_at = UINT64_MAX,
+                             .recv_only = true};
+    sf_sim_at(r->sim, 0, 1, bulk_listen, r);
+    sf_sim_at(r->sim, 0, 0, do_connect, r);
+}
+
+static int check_zero_window(struct run *r)
+{
+    const struct app *rx = &r->app[1], *tx = &r->app[0];
+    if (rx->got == r->bulk_n && rx->bad_at == UINT64_MAX && !rx->err &&
+        !tx->err && tx->sent == r->bulk_n && (r->persist[0] || !r->o.read_pause))
+        return 0;
+    fprintf(stderr, "synfin sim: zero-window: the server read %llu of %llu "
+            "bytes%s%s; the client's persist timer fired %u times\n",
+            (unsigned long long)rx->got, (unsigned long long)r->bulk_n,
+            rx->bad_at != UINT64_MAX ? ", wrong content" : "",
+            rx->err || tx->err ? ", an error" : "", r->persist[0]);
+    return 1;
+}
+
 #define ACTIVE_CLOSE "ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT CLOSED"
 #define PASSIVE_CLOSE "ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED"
 #define CLIENT_LIFE "CLOSED SYN_SENT " ACTIVE_CLOSE
@@ -635,6 +700,12 @@ static const struct scenario scenarios[] = {
               "FIN_WAIT_1 TIME_WAIT CLOSED", SERVER_LIFE},
      .check = check_bulk, .tune = tune_bulk, .report = report_bulk,
      .summary_only = true},
+    {.name = "zero-window",
+     .desc = "the reader stops: the window closes, the persist timer probes it",
+     .available = true, .nhosts = 2, .setup = setup_zero_window,
+     .path = {"CLOSED SYN_SENT " ACTIVE_CLOSE " | CLOSED SYN_SENT ESTABLISHED "
+              "FIN_WAIT_1 TIME_WAIT CLOSED", SERVER_LIFE},
+     .check = check_zero_window, .tune = tune_zero_window},
     /* Run by many.c: listed here for --list. */
     {.name = "many",
      .desc = "--conns connections from 8 client hosts to one server",

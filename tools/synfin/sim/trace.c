@@ -48,6 +48,7 @@ static void on_stack(struct run *r, int h, const struct sf_trace_event *t)
         ladder_drop(r->lad, t->now, c, t->drop);
         break;
     case SF_TRACE_TIMER:
+        r->persist[h] += t->timer == SF_TIMER_PERSIST;
         ladder_timer(r->lad, t->now, c, t->timer);
         break;
     case SF_TRACE_NOTE:

@@ -68,7 +68,7 @@ if (typeof document !== 'undefined') (function () {
       back: 'back', step: 'step', nextstate: 'next state change', play: 'play', pause: 'pause',
       speed: 'speed', lang: 'language', rerun: 'Change the network and run the real stack again',
       scenario: 'scenario', seed: 'seed', delay: 'delay (ms)', loss: 'loss (0..1)',
-      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
+      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', pause: 'reader pause (ms)', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
       ladder: 'Ladder', explain: 'This event', tsg: 'Time-sequence graph',
       cc: 'Congestion control and timers (from the stack, after each segment it sends)',
       event: 'event', of: 'of', time: 'time',
@@ -85,7 +85,7 @@ if (typeof document !== 'undefined') (function () {
       state: 'state', sent: 'sent', datagram: 'datagram',
       dir: (a, b) => `${a} → ${b} data`,
       tsglegend: 'black: segments (vertical: its bytes); red: retransmissions; ✕: lost; green: ACK line (what the sender has seen acknowledged); violet: receive window edge (ack + window); ochre: SACK blocks. Blue line: the cursor.',
-      cclegend: 'per side: cwnd (blue), ssthresh (orange, dashed), flight size (black), peer window (violet); lower band: RTO (ms, green). SRTT is not yet exported by the core.',
+      cclegend: 'per side: cwnd (blue), ssthresh (orange, dashed), flight size (black), peer window (violet); lower band (ms): RTO (green) and SRTT (magenta, dashed; from the first RTT measurement, RFC 6298).',
       help: 'Keys: → or j step, ← or k back, n next state change, p previous, space play/pause, Home/End, l language, d drop the selected datagram, + / − zoom the graph.',
       fsm: (h) => `${h}: RFC 9293 Figure 5`,
       none: '(no connection)',
@@ -103,7 +103,7 @@ if (typeof document !== 'undefined') (function () {
       back: '后退', step: '前进', nextstate: '下一个状态变化', play: '播放', pause: '暂停',
       speed: '速度', lang: '语言', rerun: '修改网络，重新运行真实的协议栈',
       scenario: '场景', seed: '随机种子', delay: '时延（毫秒）', loss: '丢包率（0..1）',
-      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
+      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', pause: '读取暂停（毫秒）', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
       ladder: '梯形图', explain: '当前事件', tsg: '时间-序号图',
       cc: '拥塞控制与定时器（协议栈每发送一个报文段后的值）',
       event: '事件', of: '/', time: '时间',
@@ -120,7 +120,7 @@ if (typeof document !== 'undefined') (function () {
       state: '状态', sent: '发送', datagram: '数据报',
       dir: (a, b) => `${a} → ${b} 的数据`,
       tsglegend: '黑色：报文段（竖线为其字节范围）；红色：重传；✕：丢失；绿色：ACK 线（发送方已收到的确认）；紫色：接收窗口右沿（ack + 窗口）；赭色：SACK 块。蓝线：光标。',
-      cclegend: '每一端：cwnd（蓝）、ssthresh（橙，虚线）、在途数据量（黑）、对端窗口（紫）；下方：RTO（毫秒，绿）。内核尚未导出 SRTT。',
+      cclegend: '每一端：cwnd（蓝）、ssthresh（橙，虚线）、在途数据量（黑）、对端窗口（紫）；下方（毫秒）：RTO（绿）与平滑往返时间 SRTT（品红，虚线；自第一次往返时间测量起，RFC 6298）。',
       help: '按键：→ 或 j 前进，← 或 k 后退，n 下一个状态变化，p 上一个，空格 播放/暂停，Home/End，l 切换语言，d 丢弃所选数据报，+ / − 缩放图。',
       fsm: (h) => `${h === 'client' ? '客户端' : h === 'server' ? '服务器' : '主机'}：RFC 9293 图 5`,
       none: '（无连接）',
@@ -266,11 +266,12 @@ if (typeof document !== 'undefined') (function () {
     // the plots' series as typed arrays (fast to scan at 100,000 events)
     const ccA = cc.map((idx) => {
       const m = idx.length, a = { t: new Float64Array(m), cwnd: new Float64Array(m), ssthresh: new Float64Array(m),
-        flight: new Float64Array(m), snd_wnd: new Float64Array(m), rto: new Float64Array(m) };
+        flight: new Float64Array(m), snd_wnd: new Float64Array(m), rto: new Float64Array(m), srtt: new Float64Array(m) };
       idx.forEach((i, q) => {
         const p = ev[i].tcp;
         a.t[q] = ev[i].t_ns; a.cwnd[q] = p.cwnd; a.ssthresh[q] = p.ssthresh; a.flight[q] = p.flight;
         a.snd_wnd[q] = p.snd_wnd; a.rto[q] = p.rto_us / 1000;
+        a.srtt[q] = (p.srtt_us || 0) / 1000; // 0: not measured yet (not drawn)
       });
       return a;
     });
@@ -671,7 +672,7 @@ if (typeof document !== 'undefined') (function () {
     const A = run.ccA[k];
     for (let q = i0; q < i1; q++) {
       ymax = Math.max(ymax, A.cwnd[q], A.flight[q], A.snd_wnd[q]);
-      rmax = Math.max(rmax, A.rto[q]);
+      rmax = Math.max(rmax, A.rto[q], A.srtt[q]);
     }
     const L = 64, R = 8, top = 14, mid = h * 0.68, bot = h - 4;
     const X = (t) => L + (t - t0) / (t1 - t0 || 1) * (w - L - R);
@@ -707,7 +708,21 @@ if (typeof document !== 'undefined') (function () {
       if (!started) { g.moveTo(x, y); started = true; } else g.lineTo(x, y);
     }
     g.stroke();
-    layers['cc' + k] = { off, key, X, w, h };
+    // SRTT (RFC 6298 2), dashed, on the RTO's scale; from its first measurement
+    g.strokeStyle = '#c0307a'; g.setLineDash([4, 2]); g.lineWidth = 1.5; g.beginPath();
+    started = false; lc = -2;
+    let srttMax = 0;
+    for (let q = i0; q < i1; q++) {
+      const v = A.srtt[q];
+      if (!v) continue;
+      if (v > srttMax) srttMax = v;
+      const x = X(A.t[q]), y = YR(v);
+      if ((x | 0) === lc && q + 1 < i1) continue;
+      lc = x | 0;
+      if (!started) { g.moveTo(x, y); started = true; } else g.lineTo(x, y);
+    }
+    g.stroke(); g.setLineDash([]);
+    layers['cc' + k] = { off, key, X, w, h, srttMax };
   }
   function drawPlots() {
     const [t0, t1] = viewRange();
@@ -811,6 +826,12 @@ if (typeof document !== 'undefined') (function () {
       q: { en: 'The last ACK is lost: step to the server\'s retransmission that repairs it.', zh: '最后一个 ACK 丢失：前进到服务器为此进行的重传。' },
       hint: { en: 'The server never saw the ACK of its FIN, so its FIN is sent again.', zh: '服务器没有收到对其 FIN 的确认，于是重发 FIN。' },
       ok: (e, i) => isSeg(e) && e.from === 1 && has(e, 'FIN') && run.retx[i] === 1 },
+    { id: 'zerowindow', args: ['zero-window'],
+      q: { en: 'A zero window: the server stops reading, its receive buffer fills and it advertises win=0. Step to the client\'s first zero-window probe.',
+        zh: '零窗口：服务器停止读取，接收缓冲区被填满，通告 win=0。前进到客户端发出的第一个零窗口探测报文。' },
+      hint: { en: 'After an ACK with win=0 the sender waits for its persist timer, then sends one byte beyond the closed window (RFC 9293 3.8.6.1).',
+        zh: '收到 win=0 的 ACK 后，发送方等待坚持定时器到期，然后越过关闭的窗口发送一个字节（RFC 9293 3.8.6.1）。' },
+      ok: (e, i) => zeroProbe(e) && !run.ev.slice(0, i).some(zeroProbe) },
     { id: 'synflood', args: ['syn-flood'],
       q: { en: 'A SYN flood: spoofed SYNs fill the server\'s SYN queue. Step to the moment the real client\'s connection is established anyway.',
         zh: 'SYN 洪泛：伪造的 SYN 塞满了服务器的 SYN 队列。前进到真实客户端的连接仍然建立起来的时刻。' },
@@ -822,6 +843,8 @@ if (typeof document !== 'undefined') (function () {
       hint: { en: 'Red segments are retransmissions; a fast one follows ACKs, not a "retransmit" timer row.', zh: '红色的报文段是重传；快速重传紧跟在 ACK 之后，而不是在“重传定时器到期”之后。' },
       ok: (e, i) => isSeg(e) && fastRetx(i) },
   ];
+  // a segment with data sent while the peer's window is zero: a probe
+  const zeroProbe = (e) => isSeg(e) && e.from === 0 && e.len > 0 && !!e.tcp && e.tcp.snd_wnd === 0;
   let exercise = null;
   /* Whether event i is a retransmission sent with no retransmission timer
    * fired at its host since the first copy of those bytes went out. */
@@ -943,7 +966,7 @@ if (typeof document !== 'undefined') (function () {
   /* --------------------------------------------------- the re-runs (WASI) */
   let wasmBytes = null, wasmModule = null;
   const SCENARIOS = ['lifecycle', 'simultaneous-open', 'simultaneous-close', 'lost-final-ack', 'half-close',
-    'abort', 'refused', 'syn-retransmit', 'old-duplicate-syn', 'self-connect', 'keepalive', 'syn-flood', 'bulk'];
+    'abort', 'refused', 'syn-retransmit', 'old-duplicate-syn', 'self-connect', 'keepalive', 'syn-flood', 'bulk', 'zero-window'];
   const OUTPUT_OPTS = new Set(['--html', '--json', '--svg', '--pcap', '--capture', '--lang']);
   const FLAG_OPTS = new Set(['--quiet', '--explain', '--color', '--no-color', '--ladder', '--stats', '--absolute']);
   // The page's starting options: the command line that wrote it, less its outputs.
@@ -974,18 +997,19 @@ if (typeof document !== 'undefined') (function () {
     $('f-loss').value = optVal('--loss');
     $('f-mtu').value = optVal('--mtu');
     $('f-bytes').value = optVal('--bytes');
+    $('f-pause').value = optVal('--read-pause');
     $('f-sndbuf').value = optVal('--sndbuf');
     $('f-rcvbuf').value = optVal('--rcvbuf');
     $('f-picks').value = form.opts.filter((x) => ['--drop', '--hold', '--dup-dgram'].includes(x[0])).map((x) => x.join(' ')).join(' ');
   }
   function formArgs() {
-    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--sndbuf', '--rcvbuf', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
+    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--read-pause', '--sndbuf', '--rcvbuf', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
     const a = [$('f-scenario').value];
     for (const [k, v] of keep) { a.push(k); if (v !== null) a.push(v); }
     const set = (k, id) => { const v = $(id).value.trim(); if (v !== '') a.push(k, v); };
     set('--seed', 'f-seed'); set('--delay', 'f-delay'); set('--loss', 'f-loss'); set('--mtu', 'f-mtu');
     set('--sndbuf', 'f-sndbuf'); set('--rcvbuf', 'f-rcvbuf');
-    if ($('f-scenario').value === 'bulk') set('--bytes', 'f-bytes');
+    if (['bulk', 'zero-window'].includes($('f-scenario').value)) { set('--bytes', 'f-bytes'); set('--read-pause', 'f-pause'); }
     const picks = $('f-picks').value.trim();
     if (picks) a.push(...picks.split(/\s+/));
     return a;
@@ -1002,7 +1026,7 @@ if (typeof document !== 'undefined') (function () {
     const msg = $('rerun-msg');
     msg.className = '';
     if (!wasmModule) { msg.textContent = T(typeof WebAssembly === 'object' ? 'nomodule' : 'nowasm'); msg.className = 'bad'; return; }
-    for (const id of ['f-seed', 'f-delay', 'f-loss', 'f-mtu']) {
+    for (const id of ['f-seed', 'f-delay', 'f-loss', 'f-mtu', 'f-pause']) {
       const el = $(id);
       if (!el.checkValidity()) { msg.textContent = `${T('badopt')}${el.labels[0].textContent.trim()}: ${el.validationMessage}`; msg.className = 'bad'; return; }
     }
@@ -1115,6 +1139,16 @@ if (typeof document !== 'undefined') (function () {
     stateOf: (h) => run.STATES[run.st[h][cur]],
     pickDrop: (n) => pick('--drop', n),
     exercises: EXERCISES.length,
+    /* the largest SRTT (ms) each side's plot drew, and how many of the
+     * plot's pixels have the SRTT line's colour */
+    srttPlot: () => [0, 1].map((k) => {
+      const Lr = layers['cc' + k];
+      if (!Lr) return null;
+      const d = Lr.off.getContext('2d').getImageData(0, 0, Lr.off.width, Lr.off.height).data;
+      let px = 0;
+      for (let q = 0; q < d.length; q += 4) if (Math.abs(d[q] - 0xc0) < 24 && Math.abs(d[q + 1] - 0x30) < 24 && Math.abs(d[q + 2] - 0x7a) < 24) px++;
+      return { max: Lr.srttMax, px };
+    }),
     exerciseOk: (k, i) => !!EXERCISES[k].ok(run.ev[i], i),
     timeParts() {
       const r = {};
