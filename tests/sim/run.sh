@@ -192,6 +192,21 @@ grep -q "✗" "$tmp/out" && grep -q "retransmit" "$tmp/out" && ok "lost segment 
 grep -q "three-way handshake" "$tmp/out" && grep -q "2\*MSL" "$tmp/out" && ok "--explain" || notok "--explain"
 "$SYNFIN" sim --explain --lang zh --no-color >"$tmp/out" 2>&1
 grep -q "三次握手" "$tmp/out" && grep -q "四次挥手" "$tmp/out" && ok "--explain --lang zh" || notok "--explain --lang zh"
+# --lang zh: every word Chinese (zh_words.py lists what may stay ASCII:
+# state names, flags, the segment's fields and options, RFC terms, names
+# typed on the command line), for every scenario with --explain, under
+# impairments, and bulk's ladder, counters and ECN lines; the checker
+# itself finds the English of an English run.
+for s in $("$SYNFIN" sim --list | awk '/^[a-z]/ {print $1}'); do
+  "$SYNFIN" sim "$s" --lang zh --explain --no-color --conns 50 >"$tmp/out" 2>/dev/null
+  check "--lang zh $s: no English word" 'python3 "$(dirname "$0")/zh_words.py" "$s" <"$tmp/out" >"$tmp/err"'
+done
+"$SYNFIN" sim half-close --lang zh --explain --no-color --seed 3 --loss 0.2 --dup 0.1 --reorder 0.1 --corrupt 0.1 >"$tmp/out" 2>/dev/null
+check "--lang zh under impairments: no English word" 'grep -q "丢失" "$tmp/out" && python3 "$(dirname "$0")/zh_words.py" half-close <"$tmp/out" >"$tmp/err"'
+"$SYNFIN" sim bulk --lang zh --ladder --stats --bytes 50k --ecn 1 --bandwidth 10M --ce-threshold 10k --no-color >"$tmp/out" 2>/dev/null
+check "--lang zh bulk --ladder --stats --ecn: no English word" 'grep -q "字节完好" "$tmp/out" && python3 "$(dirname "$0")/zh_words.py" bulk <"$tmp/out" >"$tmp/err"'
+"$SYNFIN" sim lifecycle --explain --no-color >"$tmp/out" 2>/dev/null
+check "the zh check finds English words in an English run" '! python3 "$(dirname "$0")/zh_words.py" lifecycle <"$tmp/out" >/dev/null'
 "$SYNFIN" sim --quiet >"$tmp/out" 2>&1
 [ "$(wc -l <"$tmp/out")" -le 5 ] && grep -q "lifecycle: ok" "$tmp/out" && ok "--quiet" || notok "--quiet"
 "$SYNFIN" sim --msl 5 --quiet >"$tmp/out" 2>&1

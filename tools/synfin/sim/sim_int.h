@@ -108,6 +108,7 @@ struct run {
 struct scenario {
     const char *name;
     const char *desc;
+    const char *desc_zh; /* --lang zh */
     bool available;
     int nhosts;
     void (*setup)(struct run *r);

@@ -114,9 +114,11 @@ static bool spoofed(const struct run *r, const struct sf_sim_event *ev)
  * ISN; later an ACK brings it back). */
 static void note_cookies(struct run *r, const struct sf_sim_event *ev)
 {
-    static const char *const text[2] = {
-        "SYN queue full: this SYN,ACK carries a SYN cookie",
-        "SYN cookie in the ACK validated: connection rebuilt"};
+    static const char *const text[2][2] = {
+        {"SYN queue full: this SYN,ACK carries a SYN cookie",
+         "SYN cookie in the ACK validated: connection rebuilt"},
+        {"SYN 队列已满：这个 SYN,ACK 携带 SYN cookie",
+         "ACK 中的 SYN cookie 验证通过：连接已重建"}};
     const struct sf_counters *c = sf_stack_counters(stk(r, ev->host));
     uint64_t now[2] = {c->c[SF_CTR_SYNCOOKIES_SENT], c->c[SF_CTR_SYNCOOKIES_OK]};
     for (int i = 0; i < 2; i++) {
@@ -125,7 +127,7 @@ static void note_cookies(struct run *r, const struct sf_sim_event *ev)
         bool real = !spoofed(r, ev);
         r->cookies[ev->host][i] = now[i];
         if (real)
-            ladder_note(r->lad, ev->now, col_of(r, ev->host), text[i]);
+            ladder_note(r->lad, ev->now, col_of(r, ev->host), text[r->o.zh][i]);
     }
 }
 
@@ -171,5 +173,5 @@ void on_event(void *ctx, const struct sf_sim_event *ev)
     r->lost += ev->drop != SF_SIM_DROP_NONE;
     ladder_segment(r->lad, ev->now, col_of(r, ev->host), r->nh == 1 ? 0 : to,
                    ev->dgram, ev->len, ev->arrive,
-                   ev->drop ? sf_sim_drop_text(ev->drop) : NULL, f);
+                   ev->drop ? ladder_sim_drop_word(ev->drop, r->o.zh) : NULL, f);
 }
