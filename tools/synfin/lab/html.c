@@ -101,6 +101,40 @@ static void put_texts(FILE *f)
         fprintf(f, "%s\"%s\":", c ? "," : "", sf_cause_name((enum sf_cause)c));
         jstr(f, ladder_cause_text((enum sf_cause)c));
     }
+    /* the Chinese words (ladder/text.c): causes, the stack's and the
+     * network's drop reasons by name, timers, the core's notes */
+    fputs("},\"causes_zh\":{", f);
+    for (int c = 0; c < SF_NCAUSES; c++) {
+        fprintf(f, "%s\"%s\":", c ? "," : "", sf_cause_name((enum sf_cause)c));
+        jstr(f, ladder_cause_word((enum sf_cause)c, true));
+    }
+    fputs("},\"drops_zh\":{", f);
+    for (int d = 1; d < SF_NDROPS; d++) {
+        fprintf(f, "%s\"%s\":", d > 1 ? "," : "", sf_drop_name((enum sf_drop)d));
+        jstr(f, ladder_drop_word((enum sf_drop)d, true));
+    }
+    static const char *const sim_dn[SF_SIM_NDROPS] = {
+#define SF_X_(n, text) [SF_SIM_DROP_##n] = #n,
+        SF_SIM_DROP_LIST(SF_X_)
+#undef SF_X_
+    };
+    for (int d = 1; d < SF_SIM_NDROPS; d++) {
+        fprintf(f, ",\"net.%s\":", sim_dn[d]);
+        jstr(f, ladder_sim_drop_word((enum sf_sim_drop)d, true));
+    }
+    fputs("},\"timers_zh\":{", f);
+    for (int k = 1; k < SF_NTIMERS; k++) {
+        fprintf(f, "%s\"%s\":", k > 1 ? "," : "", sf_timer_name((enum sf_timer_kind)k));
+        jstr(f, ladder_timer_word((enum sf_timer_kind)k, true));
+    }
+    fputs("},\"notes_zh\":{", f);
+    const char *ne, *nz;
+    for (size_t i = 0; !ladder_note_row(i, &ne, &nz); i++) {
+        fputs(i ? "," : "", f);
+        jstr(f, ne);
+        fputc(':', f);
+        jstr(f, nz);
+    }
     fputs("}}", f);
 }
 

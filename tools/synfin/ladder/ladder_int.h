@@ -24,6 +24,8 @@ const char *ladder_cause_word(enum sf_cause cause, bool zh);
 const char *ladder_drop_word(enum sf_drop d, bool zh);
 const char *ladder_timer_word(enum sf_timer_kind k, bool zh);
 const char *ladder_note_word(const char *note, bool zh);
+/* Row i of the notes' table (the page translates them too); -1 past it. */
+int ladder_note_row(size_t i, const char **en, const char **zh);
 /* Row i of the state-change table (from, cause: -1 for any); 0 or -1
  * past the end. For the TCP lab's page. */
 int ladder_state_text_row(size_t i, int *to, int *from, int *cause,

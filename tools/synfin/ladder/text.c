@@ -397,6 +397,15 @@ static const struct bitext notes[] = {
      "内存紧张：丢弃乱序数据（食言）"},
 };
 
+int ladder_note_row(size_t i, const char **en, const char **zh)
+{
+    if (i >= sizeof notes / sizeof notes[0])
+        return -1;
+    *en = notes[i].en;
+    *zh = notes[i].zh;
+    return 0;
+}
+
 const char *ladder_note_word(const char *note, bool zh)
 {
     for (size_t i = 0; zh && i < sizeof notes / sizeof notes[0]; i++)

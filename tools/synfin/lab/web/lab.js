@@ -71,7 +71,7 @@ if (typeof document !== 'undefined') (function () {
       mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', pause: 'reader pause (ms)', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
       ladder: 'Ladder', explain: 'This event', tsg: 'Time-sequence graph',
       cc: 'Congestion control and timers (from the stack, after each segment it sends)',
-      event: 'event', of: 'of', time: 'time',
+      event: 'event', of: 'of', time: 'time', ms: 'ms', bytesU: 'B', per: '/s',
       drop: 'drop this datagram and run again', hold: 'delay it 200 ms and run again',
       dup: 'duplicate it and run again',
       running: 'running the stack…', ran: 'ran', events: 'events',
@@ -79,7 +79,7 @@ if (typeof document !== 'undefined') (function () {
       nomodule: 'Re-runs are unavailable: this page was written without the WebAssembly build (make lab-wasm).',
       capture: 'This page shows a capture: there is no scenario to run again.',
       failed: 'the scenario\'s own check failed (the loss changed what it expects): ',
-      badopt: 'the simulator refused this: ',
+      badopt: 'the simulator refused this: ', range: 'must be in',
       lost: 'LOST', dupd: 'DUPLICATE', reord: 'REORDERED', corrupt: 'CORRUPTED', retx: 'retransmission',
       arrives: 'arrives at', timer: 'timer fired', dropped: 'dropped by the stack',
       state: 'state', sent: 'sent', datagram: 'datagram',
@@ -106,7 +106,7 @@ if (typeof document !== 'undefined') (function () {
       mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', pause: '读取暂停（毫秒）', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
       ladder: '梯形图', explain: '当前事件', tsg: '时间-序号图',
       cc: '拥塞控制与定时器（协议栈每发送一个报文段后的值）',
-      event: '事件', of: '/', time: '时间',
+      event: '事件', of: '/', time: '时间', ms: '毫秒', bytesU: '字节', per: '/秒',
       drop: '丢弃这个数据报并重新运行', hold: '延迟它 200 毫秒并重新运行',
       dup: '复制它并重新运行',
       running: '正在运行协议栈……', ran: '已运行', events: '个事件',
@@ -114,7 +114,7 @@ if (typeof document !== 'undefined') (function () {
       nomodule: '无法重新运行：生成本页面时没有 WebAssembly 版本（make lab-wasm）。',
       capture: '本页面显示的是抓包文件：没有可以重新运行的场景。',
       failed: '场景自身的检查未通过（丢包改变了它预期的过程）：',
-      badopt: '模拟器拒绝了这个参数：',
+      badopt: '模拟器拒绝了这个参数：', range: '取值范围',
       lost: '丢失', dupd: '重复', reord: '乱序', corrupt: '损坏', retx: '重传',
       arrives: '到达', timer: '定时器到期', dropped: '被协议栈丢弃',
       state: '状态', sent: '发送', datagram: '数据报',
@@ -136,19 +136,12 @@ if (typeof document !== 'undefined') (function () {
     },
   };
   const HOSTZH = { client: '客户端', server: '服务器', host: '主机' };
-  const TIMERZH = { retransmit: '重传', persist: '坚持（零窗口探测）', keepalive: '保活',
-    'time-wait': 'TIME_WAIT', 'delayed-ack': '延迟确认', 'fin-wait-2': 'FIN_WAIT_2', pacing: '发送节奏' };
-  // the causes (include/synfin/synfin.h SF_CAUSE_LIST), in Chinese
-  const CAUSEZH = {
-    OPEN_ACTIVE: '主动打开（connect）', OPEN_PASSIVE: '被动打开（listen）', RCV_SYN: '收到 SYN',
-    RCV_SYNACK: '收到 SYN,ACK', RCV_ACK: '收到 ACK', RCV_ACK_OF_FIN: '收到对我方 FIN 的 ACK',
-    RCV_FIN: '收到 FIN', RCV_FIN_ACK: '收到 FIN，并确认了我方的 FIN', RCV_RST: '收到 RST',
-    CLOSE: 'CLOSE（close 或 shutdown）', ABORT: 'ABORT（SO_LINGER 为 0 的 close）',
-    TIMEOUT_RETRANSMIT: '达到重传次数上限', TIMEOUT_TIME_WAIT: '2*MSL 到期',
-    TIMEOUT_FIN_WAIT_2: 'FIN_WAIT_2 超时', TIMEOUT_KEEPALIVE: '保活探测无应答',
-    LISTENER_CLOSED: '监听套接字已关闭', NEW_INCARNATION: '序号超过 RCV.NXT 的 SYN：新的连接化身',
-  };
-  const causeWord = (c) => (lang === 'zh' ? CAUSEZH[c] || c : (texts.causes[c] || c));
+  // the Chinese words come from ladder/text.c (the page's texts), as
+  // `synfin sim --lang zh` prints them; persist says what it is for
+  const TIMERZH = (t) => (t === 'persist' ? '坚持（零窗口探测）' : (texts.timers_zh || {})[t] || t);
+  const dropWord = (name) => (lang === 'zh' ? (texts.drops_zh || {})[name] || name : name);
+  const noteWord = (n) => (lang === 'zh' ? (texts.notes_zh || {})[n] || n : n);
+  const causeWord = (c) => (lang === 'zh' ? (texts.causes_zh || {})[c] || c : (texts.causes[c] || c));
   // Figure 5's edge labels, in Chinese (the state names stay as the RFC writes them)
   const EDGEZH = {
     'passive OPEN': '被动打开', 'active OPEN / snd SYN': '主动打开 / 发 SYN',
@@ -311,7 +304,7 @@ if (typeof document !== 'undefined') (function () {
   function fmtT(ns) { return (ns / 1e6).toFixed(3); }
   function relSeq(e, s) { return run.isn[s] === null ? e.seq : u32(e.seq - run.isn[s]); }
   function segLabel(e) {
-    if (e.valid === false) return `(${e.error})`;
+    if (e.valid === false) return `(${dropWord(e.error)})`;
     const s = e.from === 1 ? 1 : 0, d = run.nh === 1 ? 0 : 1 - s;
     let t = `${e.flags.join(',')} seq=${relSeq(e, s)}`;
     if (e.flags.includes('ACK')) t += ` ack=${run.isn[d] === null ? e.ack : u32(e.ack - run.isn[d])}`;
@@ -320,9 +313,9 @@ if (typeof document !== 'undefined') (function () {
     const o = e.options || {};
     const op = [];
     if (o.mss) op.push(`mss ${o.mss}`);
-    if (o.wscale !== undefined) op.push(`ws ${o.wscale}`);
+    if (o.wscale !== undefined) op.push(`wscale ${o.wscale}`); // the option names as the command line's ladder writes them
     if (o.sack_ok) op.push('sackOK');
-    if (o.ts_val !== undefined) op.push('ts');
+    if (o.ts_val !== undefined) op.push('TS');
     if (o.sack) op.push('sack ' + o.sack.map((b) => `${u32(b[0] - (run.isn[d] ?? 0))}-${u32(b[1] - (run.isn[d] ?? 0))}`).join(' '));
     if (op.length) t += ` <${op.join(',')}>`;
     return t;
@@ -343,11 +336,11 @@ if (typeof document !== 'undefined') (function () {
         if (run.retx[i]) m.push(T('retx'));
         return `#${e.dgram ?? '?'} ${segLabel(e)}${m.length ? '  [' + m.join(', ') + ']' : ''}`;
       }
-      case 'delivered': return `${T('arrives')} ${hostWord(e.host_name)}: ${e.flags ? e.flags.join(',') : e.error}`;
+      case 'delivered': return `${T('arrives')} ${hostWord(e.host_name)}: ${e.flags ? e.flags.join(',') : dropWord(e.error)}`;
       case 'state': return `${e.from_state} → ${e.to_state}  (${causeWord(e.cause)})`;
-      case 'timer': return `↻ ${lang === 'zh' ? TIMERZH[e.timer] || e.timer : e.timer} ${T('timer')}`;
-      case 'drop': return `✗ ${T('dropped')}: ${lang === 'zh' ? e.reason : e.reason_text || e.reason}`;
-      default: return e.text || e.event;
+      case 'timer': return `↻ ${lang === 'zh' ? TIMERZH(e.timer) : e.timer} ${T('timer')}`;
+      case 'drop': return `✗ ${T('dropped')}: ${lang === 'zh' ? dropWord(e.reason) : e.reason_text || e.reason}`;
+      default: return e.text ? noteWord(e.text) : e.event;
     }
   }
   function sizeLadder() {
@@ -610,7 +603,7 @@ if (typeof document !== 'undefined') (function () {
       g.beginPath(); g.moveTo(L, y); g.lineTo(w - R, y); g.stroke();
       g.fillText(Math.round(v).toString(), 2, y + 3);
       const t = t0 + (t1 - t0) * q / 4;
-      g.fillText(fmtT(t) + ' ms', Math.min(X(t), w - 60), h - 4);
+      g.fillText(fmtT(t) + ' ' + T('ms'), Math.min(X(t), w - 60), h - 4);
     }
     // ACK line and window edge (steps, one path each, one step per pixel
     // column), SACK blocks
@@ -681,7 +674,7 @@ if (typeof document !== 'undefined') (function () {
     g.fillStyle = '#111'; g.font = 'bold 11px sans-serif';
     g.fillText(hostWord(run.names[k] || 'host'), 4, 11);
     g.font = '10px sans-serif'; g.fillStyle = '#666';
-    g.fillText(ymax + ' B', 4, top + 12); g.fillText(Math.round(rmax) + ' ms', 4, mid + 16);
+    g.fillText(ymax + ' ' + T('bytesU'), 4, top + 12); g.fillText(Math.round(rmax) + ' ' + T('ms'), 4, mid + 16);
     g.strokeStyle = '#ddd'; g.beginPath(); g.moveTo(L, mid); g.lineTo(w - R, mid); g.stroke();
     const series = [['cwnd', '#1f5fbf', []], ['ssthresh', '#e08000', [5, 3]], ['flight', '#111', []],
       ['snd_wnd', '#7a4bb0', []]];
@@ -766,7 +759,7 @@ if (typeof document !== 'undefined') (function () {
       }
       if (k) parts.push(ex(k));
       if (run.retx[i]) parts.push(fastRetx(i) ? T('fastretx') : ex('RETRANSMIT') || T('retxline'));
-      if (e.event === 'lost') parts.push(ex('LOST') + (e.reason_text ? ` (${e.reason_text})` : ''));
+      if (e.event === 'lost') parts.push(ex('LOST') + (e.reason_text ? ` (${lang === 'zh' ? dropWord('net.' + e.reason) : e.reason_text})` : ''));
       if (e.network && e.network.includes('duplicate')) parts.push(ex('DUP'));
       if (e.network && e.network.includes('reordered')) parts.push(ex('REORDER'));
       if (e.network && e.network.includes('corrupted')) parts.push(ex('CORRUPT'));
@@ -776,13 +769,13 @@ if (typeof document !== 'undefined') (function () {
     } else if (e.event === 'timer') {
       if (e.timer === 'time-wait') parts.push(ex('TW_EXPIRED'));
     } else if (e.event === 'drop') {
-      parts.push(ex('DROP') + (e.reason_text ? ` (${e.reason_text})` : ''));
+      parts.push(ex('DROP') + (e.reason_text ? ` (${lang === 'zh' ? dropWord(e.reason) : e.reason_text})` : ''));
     }
     return parts.filter((p) => p).join(' ');
   }
   function drawExplain() {
     const e = run.ev[cur];
-    $('ev-head').textContent = `${T('time')} ${fmtT(e.t_ns)} ms · ${hostWord(e.host_name || '')} · ${rowText(cur)}`;
+    $('ev-head').textContent = `${T('time')} ${fmtT(e.t_ns)} ${T('ms')} · ${hostWord(e.host_name || '')} · ${rowText(cur)}`;
     $('ev-explain').textContent = explainOf(cur);
     const act = $('ev-actions');
     act.textContent = '';
@@ -899,7 +892,7 @@ if (typeof document !== 'undefined') (function () {
     drawFsm(0); drawFsm(1);
     drawPlots();
     drawExplain();
-    $('pos').textContent = `${T('event')} ${cur + 1} ${T('of')} ${run.n} · ${fmtT(run.ev[cur].t_ns)} ms`;
+    $('pos').textContent = `${T('event')} ${cur + 1} ${T('of')} ${run.n} · ${fmtT(run.ev[cur].t_ns)} ${T('ms')}`;
   }
   function setCur(i, scroll = true) {
     if (!run) return;
@@ -935,11 +928,17 @@ if (typeof document !== 'undefined') (function () {
     playing.raf = requestAnimationFrame(tick);
   }
 
+  let titleEn = null;
   function setLang(l) {
     lang = l;
     document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
     $('lang').value = l;
     for (const el of document.querySelectorAll('[data-t]')) el.textContent = T(el.dataset.t);
+    for (const o of $('speed').options) o.textContent = o.value + T('per');
+    // the title: in Chinese its command and scenario (or file) only, the
+    // names typed; the description is English
+    if (!titleEn) titleEn = $('title').textContent;
+    $('title').textContent = l === 'zh' ? titleEn.split(' · ').slice(0, 2).join(' · ') : titleEn;
     $('b-play').firstElementChild.textContent = T(playing ? 'pause' : 'play');
     $('tsg-legend').textContent = T('tsglegend');
     $('cc-legend').textContent = T('cclegend');
@@ -947,6 +946,7 @@ if (typeof document !== 'undefined') (function () {
     for (const el of document.querySelectorAll('svg .elab[data-en]')) el.textContent = l === 'zh' ? EDGEZH[el.dataset.en] || el.dataset.en : el.dataset.en;
     fillExercises();
     showAnswer();
+    if (sayFn) $('rerun-msg').textContent = sayFn();
     fillDir();
     if (run) drawAll();
   }
@@ -1021,38 +1021,41 @@ if (typeof document !== 'undefined') (function () {
     rerun();
   }
   let runId = 0;
+  // the message under the form, kept as a function of the language
+  let sayFn = null;
+  function say(fn) { sayFn = fn; $('rerun-msg').textContent = fn(); }
   function rerun(ev0) {
     if (ev0) ev0.preventDefault();
     const msg = $('rerun-msg');
     msg.className = '';
-    if (!wasmModule) { msg.textContent = T(typeof WebAssembly === 'object' ? 'nomodule' : 'nowasm'); msg.className = 'bad'; return; }
+    if (!wasmModule) { say(() => T(typeof WebAssembly === 'object' ? 'nomodule' : 'nowasm')); msg.className = 'bad'; return; }
     for (const id of ['f-seed', 'f-delay', 'f-loss', 'f-mtu', 'f-pause']) {
       const el = $(id);
-      if (!el.checkValidity()) { msg.textContent = `${T('badopt')}${el.labels[0].textContent.trim()}: ${el.validationMessage}`; msg.className = 'bad'; return; }
+      if (!el.checkValidity()) { say(() => `${T('badopt')}${el.labels[0].textContent.trim()}: ${T('range')} ${el.min}..${el.max || '∞'}`); msg.className = 'bad'; return; }
     }
     runWith(formArgs());
   }
   function runWith(args, done) {
     const msg = $('rerun-msg');
     msg.className = '';
-    msg.textContent = T('running');
+    say(() => T('running'));
     setTimeout(() => {
       let r;
-      try { r = labWasiRun(wasmModule, args); } catch (x) { msg.textContent = T('wasmfail') + x; msg.className = 'bad'; return; }
+      try { r = labWasiRun(wasmModule, args); } catch (x) { say(() => T('wasmfail') + x); msg.className = 'bad'; return; }
       const end = r.out.indexOf('\n]\n');
-      if (r.code === 2 || end < 0) { msg.textContent = T('badopt') + (r.err.trim() || 'exit ' + r.code); msg.className = 'bad'; return; }
+      if (r.code === 2 || end < 0) { say(() => T('badopt') + (r.err.trim() || 'exit ' + r.code)); msg.className = 'bad'; return; }
       let ev;
-      try { ev = JSON.parse(r.out.slice(0, end + 3)); } catch (x) { msg.textContent = T('badjson') + x.message; msg.className = 'bad'; return; }
-      if (!ev.length) { msg.textContent = T('nodata'); msg.className = 'bad'; return; }
+      try { ev = JSON.parse(r.out.slice(0, end + 3)); } catch (x) { say(() => T('badjson') + x.message); msg.className = 'bad'; return; }
+      if (!ev.length) { say(() => T('nodata')); msg.className = 'bad'; return; }
       form = parseArgs(args);
       fillForm();
-      $('title').textContent = 'synfin sim ' + args.join(' ');
+      $('title').textContent = titleEn = 'synfin sim ' + args.join(' ');
       document.title = 'TCP lab · synfin sim ' + args.join(' ');
       const keepCur = cur;
       load(ev);
       setCur(Math.min(keepCur, run.n - 1));
-      msg.textContent = `${T('ran')}: synfin sim ${args.join(' ')} · ${ev.length} ${T('events')}` +
-        (r.code ? ' · ' + T('failed') + r.err.trim().split('\n').pop() : '');
+      say(() => `${T('ran')}: synfin sim ${args.join(' ')} · ${ev.length} ${T('events')}` +
+        (r.code ? ' · ' + T('failed') + r.err.trim().split('\n').pop() : ''));
       lab.lastRun = r;
       if (done) done();
     }, 10);
@@ -1100,11 +1103,12 @@ if (typeof document !== 'undefined') (function () {
         wasmBytes = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) wasmBytes[i] = bin.charCodeAt(i);
         wasmModule = new WebAssembly.Module(wasmBytes);
-      } catch (x) { wasmModule = null; $('rerun-msg').textContent = UI.en.wasmfail + x; }
+      } catch (x) { wasmModule = null; say(() => T('wasmfail') + x); }
     }
     if (!wasmModule) {
       $('b-run').disabled = true;
-      $('rerun-msg').textContent = T(!baseArgs.length ? 'capture' : w64 && typeof WebAssembly !== 'object' ? 'nowasm' : 'nomodule');
+      const why = !baseArgs.length ? 'capture' : w64 && typeof WebAssembly !== 'object' ? 'nowasm' : 'nomodule';
+      say(() => T(why));
     }
     fillForm();
     $('b-first').onclick = () => setCur(0);
@@ -1135,10 +1139,10 @@ if (typeof document !== 'undefined') (function () {
   const lab = {
     get n() { return run ? run.n : 0; }, get cur() { return cur; }, get lang() { return lang; },
     get hasWasm() { return !!wasmModule; }, errors,
-    event: (i) => run.ev[i], setCur, nextState, setLang, rerun: () => rerun(),
+    event: (i) => run.ev[i], rowText: (i) => rowText(i), setCur, nextState, setLang, rerun: () => rerun(),
     stateOf: (h) => run.STATES[run.st[h][cur]],
     pickDrop: (n) => pick('--drop', n),
-    exercises: EXERCISES.length,
+    exercises: EXERCISES.length, exerciseIds: EXERCISES.map((x) => x.id),
     /* the largest SRTT (ms) each side's plot drew, and how many of the
      * plot's pixels have the SRTT line's colour */
     srttPlot: () => [0, 1].map((k) => {
