@@ -140,11 +140,20 @@ int sim_tcp_info(void *ctx, int h, const struct sf_addr *local,
                                : sf_tcp_info_by_addr(stk(r, h), local, remote, out);
 }
 
-void on_event(void *ctx, const struct sf_sim_event *ev)
+void on_event(void *ctx, const struct sf_sim_event *ev0)
 {
     struct run *r = ctx;
-    if (ev->host < 0 || ev->host >= r->nh)
+    if (ev0->host < 0 || ev0->host >= r->nh)
         return;
+    /* a --dup-dgram copy is its datagram's duplicate, as the network's
+     * own duplicates are (same number, drawn dashed), not an injected one */
+    struct sf_sim_event dup;
+    const struct sf_sim_event *ev = ev0;
+    if (lab_is_dup_copy(&r->imp, ev0)) {
+        dup = *ev0;
+        dup.flags = (dup.flags & ~(unsigned)SF_SIM_F_INJECTED) | SF_SIM_F_DUP;
+        ev = &dup;
+    }
     if (r->json || r->html_json) {
         const char *names[MAXH] = {host_name(r, 0), host_name(r, 1)};
         jsonw_event(r->json, ev, names, r->nh);
