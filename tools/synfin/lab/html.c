@@ -7,7 +7,11 @@
  * build time (the Makefile's lab rules, $(BUILD)/lab_assets.c). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(SF_HAVE_ZLIB) && !defined(SF_LAB_NO_ASSETS)
+#include <zlib.h>
+#endif
 
 #include "lab/lab.h"
 #include "ladder/ladder_int.h"
@@ -152,12 +156,48 @@ static void put_base64(FILE *f, const unsigned char *d, size_t n)
     }
 }
 
+/* Runs' events above this many bytes of JSON go into the page gzipped
+ * (base64; lab.js inflates them with the browser's DecompressionStream):
+ * a 100,000-event run is some 50 MB of JSON, 15 times less compressed. */
+#define LAB_GZIP_OVER (1u << 20)
+
+#if defined(SF_HAVE_ZLIB) && !defined(SF_LAB_NO_ASSETS)
+/* The gzip member (RFC 1952) of json; NULL if it cannot be made. */
+static unsigned char *gzip_of(const char *json, size_t n, size_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&z, (uLong)n) + 64;
+    unsigned char *buf = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)json;
+    z.avail_in = (uInt)n; /* n < 4 GB: the sim's JSON in memory */
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    int rc = buf && n < UINT32_MAX ? deflate(&z, Z_FINISH) : Z_STREAM_ERROR;
+    *out = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+#else
+static unsigned char *gzip_of(const char *json, size_t n, size_t *out)
+{
+    (void)json, (void)n, (void)out;
+    return NULL;
+}
+#endif
+
 int lab_html_write(const char *path, const char *title, const char *json,
                    size_t n, const char *args, char *err, size_t errlen)
 {
 #ifdef SF_LAB_NO_ASSETS
     (void)path, (void)title, (void)json, (void)n, (void)args, (void)put_texts;
-    (void)put_base64, (void)put_html_text, (void)put_script_text;
+    (void)put_base64, (void)put_html_text, (void)put_script_text, (void)gzip_of;
     snprintf(err, errlen, "this build has no page (the WebAssembly one)");
     return -1;
 #else
@@ -166,6 +206,8 @@ int lab_html_write(const char *path, const char *title, const char *json,
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return -1;
     }
+    size_t zn = 0;
+    unsigned char *z = n > LAB_GZIP_OVER ? gzip_of(json, n, &zn) : NULL;
     /* the page, with @@NAME@@ where each part goes */
     const char *p = (const char *)page_html, *end = p + page_html_len;
     while (p < end) {
@@ -188,8 +230,14 @@ int lab_html_write(const char *path, const char *title, const char *json,
             fwrite(lab_css, 1, lab_css_len, f);
         else if (kl == 2 && !memcmp(k, "JS", 2))
             fwrite(lab_js, 1, lab_js_len, f);
-        else if (kl == 4 && !memcmp(k, "DATA", 4))
+        else if (kl == 4 && !memcmp(k, "DATA", 4) && !z)
             put_script_text(f, json, n);
+        else if (kl == 4 && !memcmp(k, "DATA", 4))
+            ; /* in DATAZ */
+        else if (kl == 5 && !memcmp(k, "DATAZ", 5) && z)
+            put_base64(f, z, zn);
+        else if (kl == 5 && !memcmp(k, "DATAZ", 5))
+            ;
         else if (kl == 5 && !memcmp(k, "TEXTS", 5))
             put_texts(f);
         else if (kl == 4 && !memcmp(k, "ARGS", 4))
@@ -202,6 +250,7 @@ int lab_html_write(const char *path, const char *title, const char *json,
             fwrite(m, 1, (size_t)(e + 2 - m), f);
         p = e + 2;
     }
+    free(z);
     int bad = ferror(f);
     bad |= fclose(f);
     if (bad) {

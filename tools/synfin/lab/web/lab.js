@@ -91,6 +91,7 @@ if (typeof document !== 'undefined') (function () {
       none: '(no connection)',
       nodata: 'This run has no events to show.',
       badjson: 'The page\'s events are not readable JSON: ',
+      nogzip: 'this browser cannot inflate the page\'s compressed events (DecompressionStream)',
       noseg: 'no segment here',
       retxline: 'A retransmission: these bytes were sent before, and no ACK covered them in time.',
       fastretx: 'A fast retransmission: duplicate ACKs or SACK blocks showed this segment missing, so it is sent again before its retransmission timer fires (RFC 5681 3.2, RFC 6675).',
@@ -126,6 +127,7 @@ if (typeof document !== 'undefined') (function () {
       none: '（无连接）',
       nodata: '这次运行没有可显示的事件。',
       badjson: '页面中的事件不是有效的 JSON：',
+      nogzip: '此浏览器无法解压页面中压缩的事件（DecompressionStream）',
       noseg: '这里没有报文段',
       retxline: '这是一次重传：这些字节之前发送过，但没有及时得到确认。',
       fastretx: '快速重传：重复的 ACK 或 SACK 块表明这个报文段丢失了，所以在重传定时器到期之前就重发它（RFC 5681 3.2，RFC 6675）。',
@@ -1090,12 +1092,26 @@ if (typeof document !== 'undefined') (function () {
     else return;
     e.preventDefault();
   }
-  function start() {
+  /* The run's events: the JSON in the page, or for a long run the same
+   * JSON gzipped (base64, html.c), inflated by the browser. */
+  async function readEvents() {
+    const z = $('lab-data-z').textContent.trim();
+    if (!z) return JSON.parse($('lab-data').textContent);
+    if (typeof DecompressionStream !== 'function') throw new Error(UI.en.nogzip + ' / ' + UI.zh.nogzip);
+    const bin = atob(z), bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const text = await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+    return JSON.parse(text);
+  }
+  async function start() {
     let ev;
-    try { ev = JSON.parse($('lab-data').textContent); } catch (x) { fatal(UI.en.badjson + x.message + ' / ' + UI.zh.badjson + x.message); return; }
+    const t0 = performance.now();
+    try { ev = await readEvents(); } catch (x) { fatal(UI.en.badjson + x.message + ' / ' + UI.zh.badjson + x.message); return; }
     if (!Array.isArray(ev) || !ev.length) { fatal(UI.en.nodata + ' / ' + UI.zh.nodata); return; }
+    const t1 = performance.now();
     buildFsm(0); buildFsm(1);
     load(ev);
+    lab.loadMs = { read: t1 - t0, prep: performance.now() - t1 }; // tests/lab reports them
     const w64 = $('lab-wasm').textContent.trim();
     if (w64 && typeof WebAssembly === 'object') {
       try {
@@ -1182,5 +1198,6 @@ if (typeof document !== 'undefined') (function () {
   };
   window.lab = lab;
   window.addEventListener('error', (e) => errors.push(String(e.message)));
-  try { start(); } catch (x) { fatal('TCP lab: ' + (x && x.stack || x)); throw x; }
+  // tests (and anything else) may wait for the events: lab.ready
+  lab.ready = start().catch((x) => { fatal('TCP lab: ' + (x && x.stack || x)); errors.push(String(x)); });
 })();
