@@ -36,6 +36,13 @@ ifeq ($(HAVE_LWIP),1)
 TOOL_CFLAGS += -DSF_HAVE_LWIP=1 -isystem /usr/include/lwip
 endif
 TOOL_LIBS += -lm
+# zlib: the TCP lab's pages carry long runs' events gzip-compressed
+HAVE_ZLIB := $(shell printf '#include <zlib.h>\nint main(void){return 0;}' | \
+               $(CC) -x c - -lz -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_ZLIB),1)
+TOOL_CFLAGS += -DSF_HAVE_ZLIB=1
+TOOL_LIBS += -lz
+endif
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))

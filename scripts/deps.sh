@@ -8,6 +8,8 @@ pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
 # arrays, the simulator as WebAssembly (clang's wasm32-wasi), node for the
 # byte-for-byte test, headless Chromium (and a Chinese font) for the browser test
 pkgs+=(xxd nodejs wasi-libc lld-14 libclang-rt-14-dev-wasm32 chromium fonts-wqy-microhei)
+# (long runs' events gzip-compressed in the page)
+pkgs+=(zlib1g-dev)
 # synfin tun2socks (tests/t2s): SOCKS5 servers, clients, DNS
 pkgs+=(microsocks dante-server curl openssl dnsmasq-base dnsutils)
 # bench/tun2socks.sh: the kernel path (iptables REDIRECT to redsocks)

@@ -766,6 +766,10 @@ struct sf_tcp_info {
     uint8_t snd_wscale, rcv_wscale;
     bool wscale_ok, ts_ok;
     uint32_t sndbuf, rcvbuf;
+    /* RFC 6298 2: the smoothed round-trip time and its variation, in
+     * microseconds; 0 before the first measurement (and for listeners,
+     * SYN-queue entries and TIME_WAIT records). */
+    uint32_t srtt_us, rttvar_us;
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

@@ -38,6 +38,23 @@ async function shot(p, name) {
     `${st.width}x${st.height}, ${st.colours} colours, ${st.notBackground} pixels not background`);
 }
 
+// In Chinese every word the page shows is Chinese: each event selected in
+// turn, the page's text (less the language menu's "English") and the
+// ladder's rows go through tests/sim/zh_words.py, the command line's check.
+const { spawnSync } = require('child_process');
+const SCENARIO_NAMES = ['lifecycle', 'simultaneous-open', 'simultaneous-close', 'lost-final-ack', 'half-close',
+  'abort', 'refused', 'syn-retransmit', 'old-duplicate-syn', 'self-connect', 'keepalive', 'syn-flood', 'bulk', 'zero-window', 'many'];
+async function zhCheck(p, what) {
+  await p.evaluate(`lab.setLang('zh')`);
+  const text = await p.evaluate(`(() => { const out = [];
+    const n = Math.min(lab.n, 400);
+    for (let i = 0; i < n; i++) { lab.setCur(i); out.push(lab.rowText(i)); out.push(document.body.innerText.replace('English', '')); }
+    return out.join('\\n'); })()`);
+  const r = spawnSync('python3', [path.join(__dirname, '../sim/zh_words.py'), ...SCENARIO_NAMES], { input: text, encoding: 'utf8' });
+  check(`Chinese page (${what}): no English word`, r.status === 0 && /[\u4e00-\u9fff]/.test(text), (r.stdout || r.stderr || '').trim().split('\n').slice(0, 6).join(' | '));
+  await p.evaluate(`lab.setLang('en')`);
+}
+
 (async () => {
   const b = launch(chromium);
   try {
@@ -46,6 +63,14 @@ async function shot(p, name) {
     const n0 = await p.evaluate('lab.n');
     check('page loads its events', n0 > 20, `${n0} events`);
     check('the page has the WebAssembly stack', await p.evaluate('lab.hasWasm'));
+    // SRTT (RFC 6298) plotted per side: the largest value drawn is the
+    // largest the run's events carry for that side, and the line is there
+    const srtt = await p.evaluate(`(() => { const want = [0, 0];
+      for (let i = 0; i < lab.n; i++) { const e = lab.event(i); if (!e.tcp || e.event === 'state') continue;
+        want[e.from] = Math.max(want[e.from], e.tcp.srtt_us / 1000); }
+      return { want, got: lab.srttPlot() }; })()`);
+    check('SRTT plotted for each side', srtt.want.every((w, k) => w > 0 && srtt.got[k] && srtt.got[k].max === w && srtt.got[k].px > 20),
+      JSON.stringify(srtt));
     await p.evaluate('document.getElementById("ladder-scroll").focus()');
     await p.key('ArrowRight', 'ArrowRight', 39);
     await p.key('ArrowRight', 'ArrowRight', 39);
@@ -72,6 +97,7 @@ async function shot(p, name) {
     check('l switches to Chinese', await p.evaluate('lab.lang') === 'zh' && /[\u4e00-\u9fff]/.test(zh) && /[\u4e00-\u9fff]/.test(zhUi), zh.slice(0, 40));
     await shot(p, 'lab-lifecycle-zh.png');
     await p.key('l', 'KeyL', 76);
+    await zhCheck(p, 'lifecycle');
     // drop a data segment from the client: the re-run loses it and retransmits
     const dataSeg = await p.evaluate(`(() => { for (let i = 0; i < lab.n; i++) { const e = lab.event(i);
       if (e.event === 'sent' && e.from === 0 && e.len > 0) return { i, dgram: e.dgram, seq: e.seq }; } })()`);
@@ -90,6 +116,7 @@ async function shot(p, name) {
     check('the re-run lost that datagram and sent its bytes again', after.lost === 'FILTER' && after.resent >= 1 && after.n !== n0,
       JSON.stringify(after) + ` (was ${n0} events)`);
     await shot(p, 'lab-lifecycle-drop.png');
+    await zhCheck(p, 'lifecycle with a datagram dropped');
     // an option out of range typed into the page: a message, the run kept
     await p.evaluate(`document.getElementById('rerun-box').open = true; document.getElementById('f-mtu').value = '50'; document.getElementById('b-run').click()`);
     const bad = await until(p, `document.getElementById('rerun-msg').className === 'bad' && document.getElementById('rerun-msg').textContent`, 5000);
@@ -111,6 +138,8 @@ async function shot(p, name) {
       const right = ans >= 0 && await p.evaluate(`lab.lastAnswer === true && document.getElementById('ex-result').className === 'good'`);
       const q = await p.evaluate(`document.getElementById('ex-q').textContent`);
       check(`exercise ${k + 1} answerable and checked`, wrong && right, `answer at event ${ans}: ${q.slice(0, 70)}`);
+      const id = await p.evaluate(`lab.exerciseIds[${k}]`);
+      if (['lostack', 'zerowindow', 'synflood', 'synbackoff', 'fastretx'].includes(id)) await zhCheck(p, `exercise ${id}`);
     }
     await p.key('l', 'KeyL', 76);
     const zhEx = await p.evaluate(`document.getElementById('ex-q').textContent + document.getElementById('ex-result').textContent`);
@@ -136,7 +165,7 @@ async function shot(p, name) {
     const g = await openPage(b, url('big.html'));
     const loadMs = Date.now() - t0;
     const nBig = await g.evaluate('lab.n');
-    check('big page has 100,000 events or more', nBig >= 100000, `${nBig} events, loaded in ${loadMs} ms`);
+    check('big page has 100,000 events or more', nBig >= 100000, `${nBig} events, loaded in ${loadMs} ms (events read ${JSON.stringify(await g.evaluate('lab.loadMs'))})`);
     await g.evaluate('lab.timeRedraw(5)'); // warm up
     let tm = await g.evaluate('lab.timeRedraw(200)');
     // A loaded machine only adds time: over budget, measure twice more and

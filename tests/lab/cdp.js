@@ -101,6 +101,8 @@ async function openPage(b, url, { initScript } = {}) {
     const r = await s('Page.captureScreenshot', { format: 'png' }, 120000);
     return Buffer.from(r.data, 'base64');
   }
+  // the lab reads its events asynchronously (a long run's are gzipped)
+  await evaluate('window.lab && window.lab.ready ? window.lab.ready.then(() => true) : false', 120000);
   return { s, evaluate, key, screenshot, problems, sessionId };
 }
 

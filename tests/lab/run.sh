@@ -32,11 +32,19 @@ fi
 # byte for byte: the page's re-run equals the command line's run
 if node tests/lab/wasm_eq.js "$SYNFIN" "$WASM"; then ok "wasm run equals synfin sim --json"; else bad "wasm run equals synfin sim --json"; fi
 
+# The events a page carries: its JSON, or a long run's gzipped (base64)
+page_events() { node -e '
+  const fs = require("fs"), zlib = require("zlib");
+  const page = fs.readFileSync(process.argv[1], "utf8");
+  const z = page.match(/<script type="text\/plain" id="lab-data-z">([^<]*)<\/script>/);
+  const j = page.match(/<script type="application\/json" id="lab-data">([\s\S]*?)<\/script>/);
+  process.stdout.write(z && z[1].trim() ? zlib.gunzipSync(Buffer.from(z[1], "base64")) : j[1]);' "$1"; }
 # the pages: every scenario writes one, each with its JSON and the module
 for sc in $("$SYNFIN" sim --list | awk '/^[a-z]/ {print $1}'); do
   [ "$sc" = many ] && continue
   "$SYNFIN" sim "$sc" --quiet --html "$OUT/$sc.html" >/dev/null || true
-  if [ -s "$OUT/$sc.html" ] && grep -q '"dgram"' "$OUT/$sc.html" &&
+  page_events "$OUT/$sc.html" >"$OUT/$sc.events" 2>/dev/null || true
+  if [ -s "$OUT/$sc.html" ] && grep -q '"dgram"' "$OUT/$sc.events" &&
      ! grep -q '@@[A-Z]*@@' "$OUT/$sc.html" && ! grep -qiE '<script[^>]+src=|<link[^>]|<img|<iframe|@import|url\(http|fetch\(|XMLHttpRequest' "$OUT/$sc.html"; then
     ok "sim $sc --html: $(stat -c %s "$OUT/$sc.html") bytes, self-contained"
   else
@@ -70,8 +78,11 @@ if node -e '
   if (!l4 || l4.event !== "lost" || l4.reason !== "FILTER") why.push("--drop 4 did not lose datagram 4");
   const a2 = d(a, 2)[0], b2 = d(b, 2)[0];
   if (!b2 || b2.arrive_ns - b2.t_ns !== a2.arrive_ns - a2.t_ns + 150e6) why.push("--hold 2:150 did not add 150 ms");
-  const b1 = d(b, 1)[0], copy = b.find((x) => x.event === "sent" && x.network.includes("injected") && x.seq === b1.seq);
-  if (!copy || copy.t_ns !== b1.t_ns) why.push("--dup-dgram 1 sent no second copy");
+  // the copy is datagram 1 again, a duplicate (not an injected old one),
+  // and the numbers after it are those of the run without it
+  const b1 = d(b, 1), copy = b1[1];
+  if (b1.length !== 2 || copy.t_ns !== b1[0].t_ns || copy.seq !== b1[0].seq || !copy.network.includes("duplicate") ||
+      copy.network.includes("injected")) why.push("--dup-dgram 1: not one copy of datagram 1 marked duplicate");
   if (why.length) { console.log(why.join("; ")); process.exit(1); }' "$OUT/p0.json" "$OUT/p1.json"
 then ok "--drop, --hold, --dup-dgram act on the numbered datagram"; else bad "--drop, --hold, --dup-dgram"; fi
 
@@ -89,6 +100,13 @@ sed 's/"event":"sent"/"event":"sent/' "$OUT/lifecycle.html" > "$OUT/damaged.html
 # 100,000 events: a long bulk run
 "$SYNFIN" sim bulk --bytes 27M --quiet --html "$OUT/big.html" >/dev/null
 echo "page sizes: lifecycle $(stat -c %s "$OUT/lifecycle.html") bytes, 100k-event bulk $(stat -c %s "$OUT/big.html") bytes"
+# a long run's events are gzipped in the page, and are the --json events
+"$SYNFIN" sim bulk --quiet --json "$OUT/bulk.json" >/dev/null
+if grep -q '<script type="application/json" id="lab-data"></script>' "$OUT/bulk.html" &&
+   [ "$(page_events "$OUT/bulk.html" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s))))')" = \
+     "$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1]))))' "$OUT/bulk.json")" ]; then
+  ok "bulk page: its events gzipped ($(stat -c %s "$OUT/bulk.html") bytes; JSON $(stat -c %s "$OUT/bulk.json")), the --json events"
+else bad "bulk page: gzipped events"; fi
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then

@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 scenarios="lifecycle simultaneous-open simultaneous-close lost-final-ack
   half-close abort refused syn-retransmit old-duplicate-syn self-connect
-  keepalive syn-flood bulk"
+  keepalive syn-flood bulk zero-window"
 for s in $scenarios; do
   if "$SYNFIN" sim "$s" --no-color >"$tmp/out" 2>"$tmp/err" &&
      grep -q "^$s: ok" "$tmp/out"; then ok "scenario $s"; else notok "scenario $s"; fi
@@ -98,6 +98,37 @@ check "keepalive: 3 probes, then ETIMEDOUT at 35 s" \
 "$SYNFIN" sim syn-flood --no-color >"$tmp/out" 2>&1
 check "syn-flood: cookies sent and validated" \
   'grep -q "SYN cookies sent, 1 validated" "$tmp/out" && grep -q "carries a SYN cookie" "$tmp/out" && grep -q "^syn-flood: ok" "$tmp/out"'
+# zero-window (RFC 9293 3.8.6.1): the server reads nothing for 2 s, its
+# 4 KB buffer fills and it advertises win=0; the client's persist timer
+# fires and its probe (one byte beyond the closed window) leaves at once;
+# when the reader resumes the window reopens and the bytes arrive intact.
+"$SYNFIN" sim zero-window --no-color >"$tmp/out" 2>&1
+check "zero-window: win=0, then the persist timer and a one-byte probe" \
+  'grep -q "^zero-window: ok" "$tmp/out" && awk "/◀.* win=0 /{z=1} z&&/persist timer/{p=NR} p&&NR==p+1&&/├.* len=1 /{ok=1} END{exit !ok}" "$tmp/out"'
+"$SYNFIN" sim zero-window --quiet --json "$tmp/zw.json" >/dev/null 2>&1
+check "zero-window JSON: the first probe follows a persist timer, window 0" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1]))
+i=next(i for i,x in enumerate(e) if x[\"event\"]==\"sent\" and x[\"from\"]==0 and x[\"len\"]>0 and x[\"tcp\"][\"snd_wnd\"]==0)
+assert e[i][\"len\"]==1, e[i]
+t=[x for x in e[:i] if x[\"event\"]==\"timer\" and x[\"host\"]==0]
+assert t and t[-1][\"timer\"]==\"persist\" and t[-1][\"t_ns\"]==e[i][\"t_ns\"], t[-1:]
+" "$tmp/zw.json" 2>"$tmp/err"'
+"$SYNFIN" sim zero-window --read-pause 0 --no-color >"$tmp/out" 2>&1
+check "zero-window --read-pause 0: the window never closes" '! grep -q " win=0 " "$tmp/out" && grep -q "^zero-window: ok" "$tmp/out"'
+bad --read-pause --read-pause 700000
+bad --read-pause --read-pause -1
+# RFC 6298 2: the JSON's tcp fields carry SRTT and RTTVAR (us): 0 before
+# the first measurement; the lifecycle's RTT is twice the 10 ms delay.
+"$SYNFIN" sim lifecycle --quiet --json "$tmp/rtt.json" >/dev/null 2>&1
+check "JSON: srtt_us 0 before the first RTT sample, then 20 ms (RFC 6298 2.2)" \
+  'python3 -c "
+import json,sys; e=json.load(open(sys.argv[1])); t=[x for x in e if \"tcp\" in x]
+assert t[0][\"tcp\"][\"srtt_us\"]==0 and t[0][\"tcp\"][\"rttvar_us\"]==0, t[0]
+m=[x[\"tcp\"] for x in t if x[\"tcp\"][\"srtt_us\"]]
+assert m and m[0][\"srtt_us\"]==20000 and m[0][\"rttvar_us\"]==10000, m[:1]
+assert {x[\"host\"] for x in t if x[\"tcp\"][\"srtt_us\"]}=={0,1}
+" "$tmp/rtt.json" 2>"$tmp/err"'
 # bulk: intact under loss, duplication, reordering and corruption, one way
 # or both, at small and jumbo MTUs; a summary unless --ladder.
 for args in "--seed 1" "--seed 2 --loss 0.1 --dup 0.05 --reorder 0.05 --corrupt 0.05" \
@@ -161,6 +192,21 @@ grep -q "✗" "$tmp/out" && grep -q "retransmit" "$tmp/out" && ok "lost segment 
 grep -q "three-way handshake" "$tmp/out" && grep -q "2\*MSL" "$tmp/out" && ok "--explain" || notok "--explain"
 "$SYNFIN" sim --explain --lang zh --no-color >"$tmp/out" 2>&1
 grep -q "三次握手" "$tmp/out" && grep -q "四次挥手" "$tmp/out" && ok "--explain --lang zh" || notok "--explain --lang zh"
+# --lang zh: every word Chinese (zh_words.py lists what may stay ASCII:
+# state names, flags, the segment's fields and options, RFC terms, names
+# typed on the command line), for every scenario with --explain, under
+# impairments, and bulk's ladder, counters and ECN lines; the checker
+# itself finds the English of an English run.
+for s in $("$SYNFIN" sim --list | awk '/^[a-z]/ {print $1}'); do
+  "$SYNFIN" sim "$s" --lang zh --explain --no-color --conns 50 >"$tmp/out" 2>/dev/null
+  check "--lang zh $s: no English word" 'python3 "$(dirname "$0")/zh_words.py" "$s" <"$tmp/out" >"$tmp/err"'
+done
+"$SYNFIN" sim half-close --lang zh --explain --no-color --seed 3 --loss 0.2 --dup 0.1 --reorder 0.1 --corrupt 0.1 >"$tmp/out" 2>/dev/null
+check "--lang zh under impairments: no English word" 'grep -q "丢失" "$tmp/out" && python3 "$(dirname "$0")/zh_words.py" half-close <"$tmp/out" >"$tmp/err"'
+"$SYNFIN" sim bulk --lang zh --ladder --stats --bytes 50k --ecn 1 --bandwidth 10M --ce-threshold 10k --no-color >"$tmp/out" 2>/dev/null
+check "--lang zh bulk --ladder --stats --ecn: no English word" 'grep -q "字节完好" "$tmp/out" && python3 "$(dirname "$0")/zh_words.py" bulk <"$tmp/out" >"$tmp/err"'
+"$SYNFIN" sim lifecycle --explain --no-color >"$tmp/out" 2>/dev/null
+check "the zh check finds English words in an English run" '! python3 "$(dirname "$0")/zh_words.py" lifecycle <"$tmp/out" >/dev/null'
 "$SYNFIN" sim --quiet >"$tmp/out" 2>&1
 [ "$(wc -l <"$tmp/out")" -le 5 ] && grep -q "lifecycle: ok" "$tmp/out" && ok "--quiet" || notok "--quiet"
 "$SYNFIN" sim --msl 5 --quiet >"$tmp/out" 2>&1

@@ -20,7 +20,9 @@
  * (or changing) side's connection right after the event: "state",
  * "snd_una", "snd_nxt", "rcv_nxt", "cwnd", "ssthresh" (bytes, RFC 5681),
  * "flight" (snd_nxt - snd_una), "snd_wnd" (the peer's window),
- * "rcv_wnd", "rto_us", "retransmits". */
+ * "rcv_wnd", "rto_us", "retransmits", then (appended for the lab's RTT
+ * plot) "srtt_us" and "rttvar_us" (RFC 6298 2, 0 before the first
+ * measurement). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,10 +175,12 @@ static void jtcp(struct jsonw *j, int host, const struct sf_addr *local,
     fprintf(j->f, ",\"tcp\":{\"state\":\"%s\",\"snd_una\":%u,\"snd_nxt\":%u,"
             "\"rcv_nxt\":%u,\"cwnd\":%u,\"ssthresh\":%u,\"flight\":%u,"
             "\"snd_wnd\":%u,\"rcv_wnd\":%u,\"rto_us\":%llu,"
-            "\"retransmits\":%u}", sf_state_name(ti.state), ti.snd_una,
+            "\"retransmits\":%u,\"srtt_us\":%u,\"rttvar_us\":%u}",
+            sf_state_name(ti.state), ti.snd_una,
             ti.snd_nxt, ti.rcv_nxt, ti.snd_cwnd, ti.snd_ssthresh,
             ti.snd_nxt - ti.snd_una, ti.snd_wnd, ti.rcv_wnd,
-            (unsigned long long)(ti.rto / SF_USEC), ti.retransmits);
+            (unsigned long long)(ti.rto / SF_USEC), ti.retransmits,
+            ti.srtt_us, ti.rttvar_us);
 }
 
 static void jsegment(struct jsonw *j, const struct sf_sim_event *ev)

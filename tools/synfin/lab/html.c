@@ -7,7 +7,11 @@
  * build time (the Makefile's lab rules, $(BUILD)/lab_assets.c). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(SF_HAVE_ZLIB) && !defined(SF_LAB_NO_ASSETS)
+#include <zlib.h>
+#endif
 
 #include "lab/lab.h"
 #include "ladder/ladder_int.h"
@@ -101,6 +105,40 @@ static void put_texts(FILE *f)
         fprintf(f, "%s\"%s\":", c ? "," : "", sf_cause_name((enum sf_cause)c));
         jstr(f, ladder_cause_text((enum sf_cause)c));
     }
+    /* the Chinese words (ladder/text.c): causes, the stack's and the
+     * network's drop reasons by name, timers, the core's notes */
+    fputs("},\"causes_zh\":{", f);
+    for (int c = 0; c < SF_NCAUSES; c++) {
+        fprintf(f, "%s\"%s\":", c ? "," : "", sf_cause_name((enum sf_cause)c));
+        jstr(f, ladder_cause_word((enum sf_cause)c, true));
+    }
+    fputs("},\"drops_zh\":{", f);
+    for (int d = 1; d < SF_NDROPS; d++) {
+        fprintf(f, "%s\"%s\":", d > 1 ? "," : "", sf_drop_name((enum sf_drop)d));
+        jstr(f, ladder_drop_word((enum sf_drop)d, true));
+    }
+    static const char *const sim_dn[SF_SIM_NDROPS] = {
+#define SF_X_(n, text) [SF_SIM_DROP_##n] = #n,
+        SF_SIM_DROP_LIST(SF_X_)
+#undef SF_X_
+    };
+    for (int d = 1; d < SF_SIM_NDROPS; d++) {
+        fprintf(f, ",\"net.%s\":", sim_dn[d]);
+        jstr(f, ladder_sim_drop_word((enum sf_sim_drop)d, true));
+    }
+    fputs("},\"timers_zh\":{", f);
+    for (int k = 1; k < SF_NTIMERS; k++) {
+        fprintf(f, "%s\"%s\":", k > 1 ? "," : "", sf_timer_name((enum sf_timer_kind)k));
+        jstr(f, ladder_timer_word((enum sf_timer_kind)k, true));
+    }
+    fputs("},\"notes_zh\":{", f);
+    const char *ne, *nz;
+    for (size_t i = 0; !ladder_note_row(i, &ne, &nz); i++) {
+        fputs(i ? "," : "", f);
+        jstr(f, ne);
+        fputc(':', f);
+        jstr(f, nz);
+    }
     fputs("}}", f);
 }
 
@@ -118,12 +156,48 @@ static void put_base64(FILE *f, const unsigned char *d, size_t n)
     }
 }
 
+/* Runs' events above this many bytes of JSON go into the page gzipped
+ * (base64; lab.js inflates them with the browser's DecompressionStream):
+ * a 100,000-event run is some 50 MB of JSON, 15 times less compressed. */
+#define LAB_GZIP_OVER (1u << 20)
+
+#if defined(SF_HAVE_ZLIB) && !defined(SF_LAB_NO_ASSETS)
+/* The gzip member (RFC 1952) of json; NULL if it cannot be made. */
+static unsigned char *gzip_of(const char *json, size_t n, size_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&z, (uLong)n) + 64;
+    unsigned char *buf = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)json;
+    z.avail_in = (uInt)n; /* n < 4 GB: the sim's JSON in memory */
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    int rc = buf && n < UINT32_MAX ? deflate(&z, Z_FINISH) : Z_STREAM_ERROR;
+    *out = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+#else
+static unsigned char *gzip_of(const char *json, size_t n, size_t *out)
+{
+    (void)json, (void)n, (void)out;
+    return NULL;
+}
+#endif
+
 int lab_html_write(const char *path, const char *title, const char *json,
                    size_t n, const char *args, char *err, size_t errlen)
 {
 #ifdef SF_LAB_NO_ASSETS
     (void)path, (void)title, (void)json, (void)n, (void)args, (void)put_texts;
-    (void)put_base64, (void)put_html_text, (void)put_script_text;
+    (void)put_base64, (void)put_html_text, (void)put_script_text, (void)gzip_of;
     snprintf(err, errlen, "this build has no page (the WebAssembly one)");
     return -1;
 #else
@@ -132,6 +206,8 @@ int lab_html_write(const char *path, const char *title, const char *json,
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return -1;
     }
+    size_t zn = 0;
+    unsigned char *z = n > LAB_GZIP_OVER ? gzip_of(json, n, &zn) : NULL;
     /* the page, with @@NAME@@ where each part goes */
     const char *p = (const char *)page_html, *end = p + page_html_len;
     while (p < end) {
@@ -154,8 +230,14 @@ int lab_html_write(const char *path, const char *title, const char *json,
             fwrite(lab_css, 1, lab_css_len, f);
         else if (kl == 2 && !memcmp(k, "JS", 2))
             fwrite(lab_js, 1, lab_js_len, f);
-        else if (kl == 4 && !memcmp(k, "DATA", 4))
+        else if (kl == 4 && !memcmp(k, "DATA", 4) && !z)
             put_script_text(f, json, n);
+        else if (kl == 4 && !memcmp(k, "DATA", 4))
+            ; /* in DATAZ */
+        else if (kl == 5 && !memcmp(k, "DATAZ", 5) && z)
+            put_base64(f, z, zn);
+        else if (kl == 5 && !memcmp(k, "DATAZ", 5))
+            ;
         else if (kl == 5 && !memcmp(k, "TEXTS", 5))
             put_texts(f);
         else if (kl == 4 && !memcmp(k, "ARGS", 4))
@@ -168,6 +250,7 @@ int lab_html_write(const char *path, const char *title, const char *json,
             fwrite(m, 1, (size_t)(e + 2 - m), f);
         p = e + 2;
     }
+    free(z);
     int bad = ferror(f);
     bad |= fclose(f);
     if (bad) {

@@ -42,21 +42,37 @@ int lab_impair_parse(struct lab_impair *li, const char *spec, int what)
 
 /* A copy sent again by the same host, at the same moment. */
 struct dup_job {
+    struct lab_impair *li;
     size_t len;
     uint8_t d[];
 };
 
+/* The copy goes out as an injected datagram; while it does (the filter
+ * and the trace see it from inside sf_sim_inject) li->injecting says it
+ * is a --dup-dgram copy: not counted as a datagram of its own, and drawn
+ * as its original's duplicate (lab_is_dup_copy). */
 static void send_dup(void *ctx, struct sf_sim *sim, int h)
 {
     struct dup_job *j = ctx;
+    j->li->injecting = true;
     sf_sim_inject(sim, h, j->d, j->len, 0);
+    j->li->injecting = false;
     free(j);
+}
+
+bool lab_is_dup_copy(const struct lab_impair *li,
+                     const struct sf_sim_event *ev)
+{
+    return li->injecting && ev->kind == SF_SIM_EV_SEND &&
+           (ev->flags & SF_SIM_F_INJECTED);
 }
 
 static bool lab_filter(void *ctx, struct sf_sim *sim, int from, int to,
                        const uint8_t *d, size_t len, sf_time_t *extra)
 {
     struct lab_impair *li = ctx;
+    if (li->injecting) /* a --dup-dgram copy: its original's number */
+        return true;
     uint64_t n = ++li->count;
     if (li->inner && !li->inner(li->inner_ctx, sim, from, to, d, len, extra))
         return false;
@@ -74,6 +90,7 @@ static bool lab_filter(void *ctx, struct sf_sim *sim, int from, int to,
             struct dup_job *j = malloc(sizeof *j + len);
             if (!j)
                 continue;
+            j->li = li;
             j->len = len;
             memcpy(j->d, d, len);
             if (sf_sim_at(sim, sf_sim_now(sim), from, send_dup, j))

@@ -35,6 +35,7 @@ struct lab_impair {
     struct lab_pick pick[LAB_MAX_PICKS];
     int npicks;
     uint64_t count; /* datagrams seen so far */
+    bool injecting; /* a --dup-dgram copy is being sent */
     /* the scenario's own filter, run first */
     sf_sim_filter_fn inner;
     void *inner_ctx;
@@ -43,6 +44,10 @@ struct lab_impair {
 /* Parses "N[,N...]" (what LAB_DROP or LAB_DUP) or "N:MS[,N:MS...]"
  * (LAB_HOLD) into li; returns 0 or -1 (bad number, too many). */
 int lab_impair_parse(struct lab_impair *li, const char *spec, int what);
+/* Whether ev is the sending of a --dup-dgram copy (the trace then shows
+ * it as a duplicate of its datagram, SF_SIM_F_DUP, not as injected). */
+bool lab_is_dup_copy(const struct lab_impair *li,
+                     const struct sf_sim_event *ev);
 /* Installs the filter on sim (calling inner first, if set). */
 void lab_impair_install(struct lab_impair *li, struct sf_sim *sim);
 

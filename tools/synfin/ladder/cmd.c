@@ -487,13 +487,18 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
         return 1;
     const char *base = strrchr(o->file, '/') ? strrchr(o->file, '/') + 1 : o->file;
     char title[200];
-    snprintf(title, sizeof title, "synfin ladder · %s · connection %d of %d · "
-             "%lu segments · states inferred", base, ci + 1, c->nc, k->segs);
+    if (o->zh)
+        snprintf(title, sizeof title, "synfin ladder · %s · 第 %d 个连接（共 %d 个）· "
+                 "%lu 个报文段 · 状态为推断", base, ci + 1, c->nc, k->segs);
+    else
+        snprintf(title, sizeof title, "synfin ladder · %s · connection %d of %d · "
+                 "%lu segments · states inferred", base, ci + 1, c->nc, k->segs);
     ladder_title(lad, title);
     bool self = sf_addr_eq(&k->a[0], &k->a[1]);
-    ladder_column(lad, self ? "host" : "client", &k->a[0]);
+    ladder_column(lad, self ? (o->zh ? "主机" : "host") : (o->zh ? "客户端" : "client"),
+                  &k->a[0]);
     if (!self)
-        ladder_column(lad, "server", &k->a[1]);
+        ladder_column(lad, o->zh ? "服务器" : "server", &k->a[1]);
     struct draw d = {.lad = lad, .k = k, .nh = self ? 1 : 2,
                      .names = {self ? "host" : "client", "server"}};
     char err[300], *buf = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "synfin/sim.h"
 #include "synfin/synfin.h"
 
 struct ladder_opts {
@@ -59,6 +60,7 @@ struct ladder_view {
     const struct ladder_row *rows;
     size_t n;
     bool color; /* the ladder_opts' */
+    bool zh;    /* the ladder_opts': headings in Chinese */
 };
 
 struct ladder;
@@ -90,6 +92,10 @@ void ladder_get_view(const struct ladder *l, struct ladder_view *v);
 /* Column c's address as both renderers head it: RFC 5952 text, and with
  * a port, IPv6 in brackets (RFC 3986). buf: SF_ADDR_STRLEN bytes. */
 void ladder_col_addr(const struct ladder_view *v, int c, char *buf, size_t n);
+
+/* Why the simulated network lost a datagram, in Chinese when zh (for
+ * ladder_segment's lost). */
+const char *ladder_sim_drop_word(enum sf_sim_drop d, bool zh);
 
 /* Draws everything added so far on a terminal (term.c). */
 void ladder_print(struct ladder *l, FILE *f);

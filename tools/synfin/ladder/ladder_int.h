@@ -17,6 +17,15 @@ const char *ladder_explain_text(enum explain_key k, bool zh);
 const char *ladder_state_text(enum sf_state from, enum sf_state to,
                               enum sf_cause cause, bool zh);
 const char *ladder_cause_text(enum sf_cause cause);
+/* --lang zh: the words of the ladder in Chinese when zh, else English
+ * (the core's own texts): a state change's cause, a stack's drop reason,
+ * the network's, a timer's name, a core note (unknown notes as given). */
+const char *ladder_cause_word(enum sf_cause cause, bool zh);
+const char *ladder_drop_word(enum sf_drop d, bool zh);
+const char *ladder_timer_word(enum sf_timer_kind k, bool zh);
+const char *ladder_note_word(const char *note, bool zh);
+/* Row i of the notes' table (the page translates them too); -1 past it. */
+int ladder_note_row(size_t i, const char **en, const char **zh);
 /* Row i of the state-change table (from, cause: -1 for any); 0 or -1
  * past the end. For the TCP lab's page. */
 int ladder_state_text_row(size_t i, int *to, int *from, int *cause,

@@ -232,7 +232,8 @@ static void learn(struct ladder *l, const struct ladder_row *r, const struct sf_
     }
 }
 
-static void seg_note(struct ladder_row *r, sf_time_t arrive, const char *lost)
+static void seg_note(struct ladder_row *r, sf_time_t arrive, const char *lost,
+                     bool zh)
 {
     size_t n = 0;
     r->note[0] = 0;
@@ -240,15 +241,15 @@ static void seg_note(struct ladder_row *r, sf_time_t arrive, const char *lost)
     if (lost)
         ADD("%s", lost);
     else if (!(r->flags & LADDER_CAPTURED))
-        ADD("arrives %.3f", (double)arrive / (double)SF_MSEC);
+        ADD(zh ? "%.3f 到达" : "arrives %.3f", (double)arrive / (double)SF_MSEC);
     if (r->flags & LADDER_OLD)
-        ADD(", old duplicate");
+        ADD("%s", zh ? "，旧的重复报文" : ", old duplicate");
     if (r->flags & LADDER_DUP)
-        ADD(", duplicate");
+        ADD("%s", zh ? "，重复" : ", duplicate");
     if (r->flags & LADDER_REORDERED)
-        ADD(", reordered");
+        ADD("%s", zh ? "，乱序" : ", reordered");
     if (r->flags & LADDER_CORRUPTED)
-        ADD(", corrupted");
+        ADD("%s", zh ? "，损坏" : ", corrupted");
 #undef ADD
 }
 
@@ -266,11 +267,12 @@ void ladder_segment(struct ladder *l, sf_time_t sent, int from, int to,
     r->flags = flags;
     r->lost = lost != NULL;
     r->arrive = lost || (flags & LADDER_CAPTURED) ? sent : arrive;
-    seg_note(r, arrive, lost);
+    seg_note(r, arrive, lost, l->o.zh);
     struct dgram g;
     const struct sf_tcp *tp = &g.t;
     if (dgram_parse(dgram, len, &g) != SF_DROP_NONE) {
-        snprintf(r->text, sizeof r->text, "(not a valid TCP segment, %zu bytes)",
+        snprintf(r->text, sizeof r->text, l->o.zh ? "（不是有效的 TCP 报文段，%zu 字节）"
+                                                  : "(not a valid TCP segment, %zu bytes)",
                  len);
         return;
     }
@@ -312,7 +314,7 @@ void ladder_state(struct ladder *l, sf_time_t t, int col, enum sf_state from,
     snprintf(r->text, sizeof r->text, "%s → %s", sf_state_name(from),
              sf_state_name(to));
     if ((unsigned)cause < SF_NCAUSES)
-        snprintf(r->note, sizeof r->note, "%s", ladder_cause_text(cause));
+        snprintf(r->note, sizeof r->note, "%s", ladder_cause_word(cause, l->o.zh));
     if (!l->o.explain || l->state_explained[from][to])
         return;
     const char *why = ladder_state_text(from, to, cause, l->o.zh);
@@ -320,7 +322,8 @@ void ladder_state(struct ladder *l, sf_time_t t, int col, enum sf_state from,
         return;
     l->state_explained[from][to] = true;
     if (to == SF_TIME_WAIT)
-        snprintf(r->why, sizeof r->why, "%s (2*MSL = %.0f s)", why,
+        snprintf(r->why, sizeof r->why, l->o.zh ? "%s（2*MSL = %.0f 秒）"
+                                                : "%s (2*MSL = %.0f s)", why,
                  2.0 * (double)l->o.msl / (double)SF_SEC);
     else
         snprintf(r->why, sizeof r->why, "%s", why);
@@ -331,8 +334,11 @@ void ladder_drop(struct ladder *l, sf_time_t t, int col, enum sf_drop why)
     struct ladder_row *r = add_row(l, ROW_DROP, t, col);
     if (!r)
         return;
-    snprintf(r->text, sizeof r->text, "✗ dropped: %s", sf_drop_name(why));
-    snprintf(r->note, sizeof r->note, "%s", sf_drop_text(why));
+    if (l->o.zh)
+        snprintf(r->text, sizeof r->text, "✗ 协议栈丢弃");
+    else
+        snprintf(r->text, sizeof r->text, "✗ dropped: %s", sf_drop_name(why));
+    snprintf(r->note, sizeof r->note, "%s", ladder_drop_word(why, l->o.zh));
     if (why == SF_DROP_TCP_CSUM || why == SF_DROP_IP_CSUM)
         explain(l, r, EX_CORRUPT);
     else
@@ -346,10 +352,12 @@ void ladder_timer(struct ladder *l, sf_time_t t, int col,
     if (!r)
         return;
     if (k == SF_TIMER_TIME_WAIT) {
-        snprintf(r->text, sizeof r->text, "↻ time-wait expired");
+        snprintf(r->text, sizeof r->text, "%s",
+                 l->o.zh ? "↻ TIME_WAIT 到期" : "↻ time-wait expired");
         explain(l, r, EX_TW_EXPIRED);
     } else {
-        snprintf(r->text, sizeof r->text, "↻ %s timer", sf_timer_name(k));
+        snprintf(r->text, sizeof r->text, l->o.zh ? "↻ %s定时器" : "↻ %s timer",
+                 ladder_timer_word(k, l->o.zh));
         if (k == SF_TIMER_RETRANSMIT)
             explain(l, r, EX_RETRANSMIT);
     }
@@ -359,7 +367,7 @@ void ladder_note(struct ladder *l, sf_time_t t, int col, const char *text)
 {
     struct ladder_row *r = add_row(l, ROW_NOTE, t, col);
     if (r)
-        snprintf(r->text, sizeof r->text, "· %s", text);
+        snprintf(r->text, sizeof r->text, "· %s", ladder_note_word(text, l->o.zh));
 }
 
 void ladder_col_addr(const struct ladder_view *v, int c, char *buf, size_t n)
@@ -376,7 +384,7 @@ void ladder_get_view(const struct ladder *l, struct ladder_view *v)
 {
     *v = (struct ladder_view){.title = l->title, .ncols = l->ncols,
                               .rows = l->rows, .n = l->n,
-                              .color = l->o.color};
+                              .color = l->o.color, .zh = l->o.zh};
     for (int c = 0; c < l->ncols; c++) {
         v->name[c] = l->colname[c];
         v->ip[c] = l->colip[c];

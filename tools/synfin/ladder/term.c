@@ -319,7 +319,11 @@ static void draw_header(const struct pen *p, const struct ladder_view *v, int aw
         snprintf(name[c], sizeof name[c], "%s %s", v->name[c], a);
     }
     ink(p, C_DIM);
-    fprintf(p->f, "%10s  ", "time (ms)");
+    /* " 时间/毫秒  ": the margin's 12 columns (a CJK character is 2) */
+    if (v->zh)
+        fprintf(p->f, "%s", " 时间/毫秒  ");
+    else
+        fprintf(p->f, "%10s  ", "time (ms)");
     ink(p, C_RESET);
     ink(p, C_BOLD);
     fputs(name[0], p->f);
@@ -342,7 +346,7 @@ static void draw(const struct ladder_view *v, FILE *f)
         const struct ladder_row *r = &v->rows[i];
         if (i && r->t - v->rows[i - 1].t >= SF_SEC) {
             char gap[64];
-            snprintf(gap, sizeof gap, "  ⋮ %.3f s later",
+            snprintf(gap, sizeof gap, v->zh ? "  ⋮ %.3f 秒后" : "  ⋮ %.3f s later",
                      (double)(r->t - v->rows[i - 1].t) / (double)SF_SEC);
             draw_blank(&p, v, aw, "", gap, C_DIM);
         }

@@ -2,8 +2,10 @@
  * each new kind of step (--explain), one for each state change, and the
  * reason written beside each state change. */
 #include <stddef.h>
+#include <string.h>
 
 #include "ladder/ladder_int.h"
+#include "synfin/sim.h"
 
 struct bitext {
     const char *en, *zh;
@@ -215,4 +217,199 @@ int ladder_state_text_row(size_t i, int *to, int *from, int *cause,
     *en = t->text.en;
     *zh = t->text.zh;
     return 0;
+}
+
+/* ------------------------------------------------ Chinese words (--lang zh) */
+
+/* The reason beside a state change, in Chinese (state names, flags and
+ * call names stay as the RFC and the API write them). */
+static const char *const cause_zh[SF_NCAUSES] = {
+    [SF_CAUSE_OPEN_ACTIVE] = "主动打开（connect）",
+    [SF_CAUSE_OPEN_PASSIVE] = "被动打开（listen）",
+    [SF_CAUSE_RCV_SYN] = "收到 SYN",
+    [SF_CAUSE_RCV_SYNACK] = "收到 SYN,ACK",
+    [SF_CAUSE_RCV_ACK] = "收到 ACK",
+    [SF_CAUSE_RCV_ACK_OF_FIN] = "收到对我方 FIN 的 ACK",
+    [SF_CAUSE_RCV_FIN] = "收到 FIN",
+    [SF_CAUSE_RCV_FIN_ACK] = "收到 FIN，并确认了我方的 FIN",
+    [SF_CAUSE_RCV_RST] = "收到 RST",
+    [SF_CAUSE_CLOSE] = "CLOSE（close 或 shutdown）",
+    [SF_CAUSE_ABORT] = "ABORT（SO_LINGER 为 0 的 close）",
+    [SF_CAUSE_TIMEOUT_RETRANSMIT] = "达到重传次数上限",
+    [SF_CAUSE_TIMEOUT_TIME_WAIT] = "2*MSL 到期",
+    [SF_CAUSE_TIMEOUT_FIN_WAIT_2] = "FIN_WAIT_2 超时",
+    [SF_CAUSE_TIMEOUT_KEEPALIVE] = "保活探测无应答",
+    [SF_CAUSE_LISTENER_CLOSED] = "监听套接字已关闭",
+    [SF_CAUSE_NEW_INCARNATION] = "序号超过 RCV.NXT 的 SYN：新的连接化身",
+    [SF_CAUSE_ICMP_ERROR] = "打开过程中收到 ICMP 硬错误（RFC 9293 3.9.2.2）",
+};
+
+const char *ladder_cause_word(enum sf_cause cause, bool zh)
+{
+    if ((unsigned)cause >= SF_NCAUSES)
+        return "";
+    return zh && cause_zh[cause] ? cause_zh[cause] : cause_text[cause];
+}
+
+/* Why a stack dropped a segment, in Chinese. */
+static const char *const drop_zh[SF_NDROPS] = {
+    [SF_DROP_IP_SHORT] = "IPv4：比首部还短",
+    [SF_DROP_IP_VERSION] = "IPv4：版本号不是 4",
+    [SF_DROP_IP_HDRLEN] = "IPv4：首部长度错误",
+    [SF_DROP_IP_TOTLEN] = "IPv4：总长度与数据报不符",
+    [SF_DROP_IP_CSUM] = "IPv4：首部校验和错误",
+    [SF_DROP_IP_FRAGMENT] = "IPv4：分片（不重组）",
+    [SF_DROP_IP_PROTO] = "IPv4：不是 TCP",
+    [SF_DROP_IP_ADDR] = "IPv4：目的地址不是本协议栈",
+    [SF_DROP_IP_BAD_SRC] = "IPv4：源地址是广播、组播或未指定地址",
+    [SF_DROP_TCP_SHORT] = "TCP：比首部还短",
+    [SF_DROP_TCP_DOFF] = "TCP：数据偏移错误",
+    [SF_DROP_TCP_CSUM] = "TCP：校验和错误",
+    [SF_DROP_TCP_OPT_LEN] = "TCP：选项长度越过首部或小于 2",
+    [SF_DROP_TCP_OPT_BAD] = "TCP：已知选项的长度错误",
+    [SF_DROP_TCP_PORT_ZERO] = "TCP：端口为 0",
+    [SF_DROP_TCP_FLAGS] = "TCP：不可能的标志组合",
+    [SF_DROP_NO_SOCKET] = "没有连接或监听者（除非是 RST，否则回 RST）",
+    [SF_DROP_CLOSED_RST] = "发往关闭端口的 RST（忽略）",
+    [SF_DROP_LISTEN_RST] = "LISTEN 状态收到 RST（忽略）",
+    [SF_DROP_LISTEN_ACK] = "LISTEN 状态收到 ACK（回 RST）",
+    [SF_DROP_LISTEN_NO_SYN] = "LISTEN：没有 SYN 的报文段",
+    [SF_DROP_LISTEN_OVERFLOW] = "LISTEN：接受队列已满（丢弃 SYN）",
+    [SF_DROP_SYNQ_FULL] = "LISTEN：SYN 队列已满且未启用 cookie（丢弃 SYN）",
+    [SF_DROP_ACCEPTQ_FULL] = "接受队列已满：丢弃最后的 ACK",
+    [SF_DROP_COOKIE_BAD] = "ACK 携带无效或过期的 SYN cookie（回 RST）",
+    [SF_DROP_SYNSENT_BAD_ACK] = "SYN_SENT：不可接受的 ACK（回 RST）",
+    [SF_DROP_SYNSENT_NO_SYN] = "SYN_SENT：既无 SYN 也无 RST",
+    [SF_DROP_SYNSENT_RST_NO_ACK] = "SYN_SENT：RST 没有可接受的 ACK",
+    [SF_DROP_OUT_OF_WINDOW] = "序号不可接受（回 ACK）",
+    [SF_DROP_RST_OUT_OF_WINDOW] = "RST 在窗口之外",
+    [SF_DROP_RST_CHALLENGED] = "RST 在窗口内但不等于 RCV.NXT（挑战 ACK）",
+    [SF_DROP_SYN_CHALLENGED] = "同步状态下收到 SYN（挑战 ACK）",
+    [SF_DROP_NO_ACK] = "报文段没有 ACK",
+    [SF_DROP_ACK_UNACCEPTABLE] = "ACK 超出可接受范围",
+    [SF_DROP_ACK_UNSENT] = "确认了尚未发送的数据（回 ACK）",
+    [SF_DROP_SYNRCVD_BAD_ACK] = "SYN_RCVD：不可接受的 ACK（回 RST）",
+    [SF_DROP_DATA_NOT_SYNCHRONIZED] = "FIN 之后或关闭状态中的数据",
+    [SF_DROP_REASS_FULL] = "乱序数据超出重组上限",
+    [SF_DROP_RCVBUF_FULL] = "接收缓冲区已满",
+    [SF_DROP_CHALLENGE_ACK_LIMIT] = "达到挑战 ACK 速率上限",
+    [SF_DROP_NO_MEMORY] = "内存不足",
+    [SF_DROP_LISTEN_SYN_FIN] = "LISTEN：同时带 FIN 的 SYN（扫描，丢弃）",
+    [SF_DROP_PAWS] = "RFC 7323 PAWS：时间戳早于 TS.Recent（回 ACK）",
+    [SF_DROP_TS_MISSING] = "RFC 7323 3.2：使用时间戳的连接上缺少时间戳",
+    [SF_DROP_IP6_SHORT] = "IPv6：不足 40 字节的首部",
+    [SF_DROP_IP6_VERSION] = "IPv6：版本号不是 6",
+    [SF_DROP_IP6_PLEN] = "IPv6：载荷长度越过数据报",
+    [SF_DROP_IP6_BAD_SRC] = "IPv6：源地址为组播、::、::1 或 IPv4 映射地址",
+    [SF_DROP_IP6_BAD_DST] = "IPv6：目的地址为 ::、::1 或 IPv4 映射地址（组播：TCP）",
+    [SF_DROP_IP6_EXT_LEN] = "IPv6：扩展首部越过载荷",
+    [SF_DROP_IP6_EXT_MANY] = "IPv6：超过 8 个扩展首部",
+    [SF_DROP_IP6_EXT_UNKNOWN] = "IPv6：ESP、AH 或其他不解析的扩展首部",
+    [SF_DROP_IP6_HBH_ORDER] = "IPv6：逐跳选项首部不在最前",
+    [SF_DROP_IP6_OPT_LEN] = "IPv6：选项越过其扩展首部",
+    [SF_DROP_IP6_OPT_UNKNOWN] = "IPv6：无法识别且类型要求丢弃的选项",
+    [SF_DROP_IP6_OPT_EXCESS] = "IPv6：连续超过 7 个填充字节或 8 个选项",
+    [SF_DROP_IP6_ROUTING] = "IPv6：剩余段数不为零的路由首部",
+    [SF_DROP_IP6_FRAGMENT] = "IPv6：分片（不重组）",
+    [SF_DROP_IP6_PROTO] = "IPv6：不是 TCP",
+    [SF_DROP_IP6_ADDR] = "IPv6：目的地址不是本协议栈",
+    [SF_DROP_ICMP_BAD] = "ICMP 差错：校验和错误、太短，或没有对应的连接",
+    [SF_DROP_ICMP_NOT_IN_FLIGHT] = "ICMP 差错：引用的报文段不在途中",
+    [SF_DROP_ICMP_MTU_IGNORED] = "ICMP 报文过大：MTU 不低于路径的 MTU",
+    [SF_DROP_SYN_FILTERED] = "LISTEN：SYN 被监听者的过滤器拒绝或丢弃",
+    [SF_DROP_SYN_DEFERRED] = "发往延后处理的 SYN 的报文段（暂不应答）",
+    [SF_DROP_UDP_PROTO] = "UDP：IP 协议号不是 UDP（17）",
+    [SF_DROP_UDP_SHORT] = "UDP：不足 8 字节的首部",
+    [SF_DROP_UDP_LEN] = "UDP：长度字段小于 8 或越过 IP 载荷",
+    [SF_DROP_UDP_CSUM] = "UDP：校验和错误",
+    [SF_DROP_UDP_CSUM_ZERO6] = "IPv6 上的 UDP：校验和为零（RFC 8200 8.1）",
+    [SF_DROP_UDP_PORT_ZERO] = "UDP：目的端口为 0",
+};
+
+const char *ladder_drop_word(enum sf_drop d, bool zh)
+{
+    if ((unsigned)d >= SF_NDROPS)
+        return "";
+    return zh && drop_zh[d] ? drop_zh[d] : sf_drop_text(d);
+}
+
+/* Why the simulated network dropped a datagram, in Chinese. */
+static const char *const sim_drop_zh[SF_SIM_NDROPS] = {
+    [SF_SIM_DROP_NONE] = "未丢弃",
+    [SF_SIM_DROP_LOSS] = "在链路上丢失",
+    [SF_SIM_DROP_MTU] = "超过链路 MTU",
+    [SF_SIM_DROP_QUEUE] = "链路队列已满",
+    [SF_SIM_DROP_DOWN] = "链路中断",
+    [SF_SIM_DROP_FILTER] = "被过滤器丢弃",
+    [SF_SIM_DROP_NO_ROUTE] = "没有主机拥有该地址",
+    [SF_SIM_DROP_SHORT] = "不是 IPv4 或 IPv6 数据报",
+};
+
+const char *ladder_sim_drop_word(enum sf_sim_drop d, bool zh)
+{
+    if ((unsigned)d >= SF_SIM_NDROPS)
+        return "";
+    return zh && sim_drop_zh[d] ? sim_drop_zh[d] : sf_sim_drop_text(d);
+}
+
+/* A timer's name: "retransmit", or in Chinese. */
+const char *ladder_timer_word(enum sf_timer_kind k, bool zh)
+{
+    static const char *const zhw[SF_NTIMERS] = {
+        [SF_TIMER_RETRANSMIT] = "重传", [SF_TIMER_TIME_WAIT] = "TIME_WAIT",
+        [SF_TIMER_FIN_WAIT_2] = "FIN_WAIT_2", [SF_TIMER_KEEPALIVE] = "保活",
+        [SF_TIMER_PERSIST] = "坚持", [SF_TIMER_DELACK] = "延迟确认",
+        [SF_TIMER_PACING] = "发送节奏"};
+    if ((unsigned)k >= SF_NTIMERS)
+        return "";
+    return zh && zhw[k] ? zhw[k] : sf_timer_name(k);
+}
+
+/* The notes the core writes in its trace (tcp_note), in Chinese; a note
+ * not listed here is shown as the core wrote it. */
+static const struct bitext notes[] = {
+    {"timeout was spurious (RFC 3522): window restored",
+     "超时是虚假的（RFC 3522）：恢复拥塞窗口"},
+    {"deferred SYN: peer reset it", "延后处理的 SYN：对端已将其重置"},
+    {"challenge ACK: per-connection limit, not sent",
+     "挑战 ACK：达到单连接上限，未发送"},
+    {"challenge ACK rate limit reached: not sent",
+     "达到挑战 ACK 速率上限：未发送"},
+    {"ACK to an unacceptable segment: rate-limited",
+     "对不可接受报文段的 ACK：已限速"},
+    {"ICMP hard error while opening: aborted", "打开过程中收到 ICMP 硬错误：已中止"},
+    {"ICMP hard error in a synchronized state: noted as soft (RFC 5461 4)",
+     "同步状态下收到 ICMP 硬错误：按软错误记下（RFC 5461 4）"},
+    {"ICMP soft error: noted", "ICMP 软错误：已记下"},
+    {"R1 reached (RFC 1122 4.2.3.5)", "达到 R1 次重传（RFC 1122 4.2.3.5）"},
+    {"recovery undone: every retransmission D-SACKed",
+     "撤销恢复：每个重传都被 D-SACK 确认"},
+    {"SACK reneging: scoreboard cleared (RFC 2018 8)",
+     "SACK 食言：清空记分板（RFC 2018 8）"},
+    {"tail loss probe (RFC 8985 7.3)", "尾部丢包探测（RFC 8985 7.3）"},
+    {"orphan retries reached: reset", "达到孤儿连接重试上限：重置"},
+    {"TIME_WAIT records at max_tw: closed at once",
+     "TIME_WAIT 记录数达到 max_tw：立即关闭"},
+    {"peer's window scale above 14: 14 used", "对端的窗口缩放因子超过 14：按 14 处理"},
+    {"path MTU lowered (ICMP too big): flight sent again",
+     "路径 MTU 降低（ICMP 报文过大）：在途数据重新发送"},
+    {"memory pressure: out-of-order data pruned (reneging)",
+     "内存紧张：丢弃乱序数据（食言）"},
+};
+
+int ladder_note_row(size_t i, const char **en, const char **zh)
+{
+    if (i >= sizeof notes / sizeof notes[0])
+        return -1;
+    *en = notes[i].en;
+    *zh = notes[i].zh;
+    return 0;
+}
+
+const char *ladder_note_word(const char *note, bool zh)
+{
+    for (size_t i = 0; zh && i < sizeof notes / sizeof notes[0]; i++)
+        if (!strcmp(note, notes[i].en))
+            return notes[i].zh;
+    return note;
 }

@@ -139,6 +139,7 @@ struct row {
     long long left_ns;
     unsigned long long rto_ns;
     int sd;
+    unsigned long srtt_us, rttvar_us; /* RFC 6298; 0: not measured yet */
     /* synfin tun2socks adds: the flow's upstream, bytes relayed each way */
     char via[64];
     unsigned long long up, down;
@@ -147,13 +148,13 @@ struct row {
 static int parse_row(char *line, struct row *r)
 {
     int n = sscanf(line, "%15s\t%55s\t%55s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d"
-                   "\t%63s\t%llu\t%llu",
+                   "\t%lu\t%lu\t%63s\t%llu\t%llu",
                    r->state, r->local, r->peer, &r->sndq, &r->rcvq, r->timer,
-                   &r->left_ns, &r->rto_ns, &r->retrans, &r->sd, r->via, &r->up,
-                   &r->down);
-    if (n != 13)
+                   &r->left_ns, &r->rto_ns, &r->retrans, &r->sd, &r->srtt_us,
+                   &r->rttvar_us, r->via, &r->up, &r->down);
+    if (n != 15)
         r->via[0] = 0;
-    return n == 10 || n == 13;
+    return n == 12 || n == 15;
 }
 
 /* Address column widths: 21 as ss's for IPv4, wider when an [IPv6]:port
@@ -176,6 +177,9 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
                strcmp(r->timer, "-") ? "\"" : "",
                r->left_ns < 0 ? -1.0 : (double)r->left_ns / 1e6,
                (double)r->rto_ns / 1e6, r->retrans, r->sd);
+        if (r->srtt_us)
+            printf(", \"srtt_ms\": %.3f, \"rttvar_ms\": %.3f",
+                   (double)r->srtt_us / 1e3, (double)r->rttvar_us / 1e3);
         if (r->via[0])
             printf(", \"upstream\": \"%s\", \"bytes_up\": %llu, \"bytes_down\": %llu",
                    r->via, r->up, r->down);
@@ -186,13 +190,18 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
     if (strcmp(r->timer, "-"))
         snprintf(timer, sizeof timer, "timer:(%s,%.3fs,%lu)", r->timer,
                  r->left_ns < 0 ? 0.0 : (double)r->left_ns / 1e9, r->retrans);
+    /* as ss -i writes it: rtt:SRTT/RTTVAR in milliseconds */
+    char rtt[64] = "";
+    if (r->srtt_us)
+        snprintf(rtt, sizeof rtt, "%srtt:%.3f/%.3f", timer[0] ? " " : "",
+                 (double)r->srtt_us / 1e3, (double)r->rttvar_us / 1e3);
     char via[128] = "";
     if (r->via[0])
-        snprintf(via, sizeof via, "%svia:%s up:%llu down:%llu", timer[0] ? " " : "",
-                 r->via, r->up, r->down);
-    printf("%-11s %-6lu %-6lu %-*s %-*s %s%s\n",
+        snprintf(via, sizeof via, "%svia:%s up:%llu down:%llu",
+                 timer[0] || rtt[0] ? " " : "", r->via, r->up, r->down);
+    printf("%-11s %-6lu %-6lu %-*s %-*s %s%s%s\n",
            sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, w->local,
-           r->local, w->peer, r->peer, timer, via);
+           r->local, w->peer, r->peer, timer, rtt, via);
 }
 
 static const char usage_text[] =

@@ -243,20 +243,26 @@ static void summary(struct many *m, double wall)
         rexmt += c->c[SF_CTR_RETRANSMITS];
         segs += c->c[SF_CTR_SEG_OUT];
     }
-    printf("many: %u connections from %d client hosts to 1 server%s\n", m->n,
-           MANY_CLIENTS, m->o->ipv6 ? " over IPv6" : "");
-    printf("  completed %u, failed %u; %.3f s of virtual time\n", m->done,
+    bool zh = m->o->zh;
+    printf(zh ? "many：%u 个连接，从 %d 台客户主机到 1 台服务器%s\n"
+              : "many: %u connections from %d client hosts to 1 server%s\n", m->n,
+           MANY_CLIENTS, m->o->ipv6 ? (zh ? "，经由 IPv6" : " over IPv6") : "");
+    printf(zh ? "  完成 %u 个，失败 %u 个；虚拟时间 %.3f 秒\n"
+              : "  completed %u, failed %u; %.3f s of virtual time\n", m->done,
            m->failed, (double)sf_sim_now(m->sim) / (double)SF_SEC);
-    printf("  %llu segments sent, %llu retransmitted, %llu datagrams lost\n",
+    printf(zh ? "  发送 %llu 个报文段，重传 %llu 个，丢失 %llu 个数据报\n"
+              : "  %llu segments sent, %llu retransmitted, %llu datagrams lost\n",
            (unsigned long long)segs, (unsigned long long)rexmt,
            (unsigned long long)(s->sent - s->delivered + s->dups));
-    printf("  states entered:");
+    printf("%s", zh ? "  进入各状态的次数：" : "  states entered:");
     for (int i = 0; i < SF_NSTATES; i++)
         if (m->states[i])
             printf(" %s %llu", sf_state_name((enum sf_state)i),
                    (unsigned long long)m->states[i]);
-    printf("\n  peak TIME_WAIT %llu\n", (unsigned long long)m->tw_peak);
-    printf("  %llu events in %.3f s of wall-clock time: %.0f events/s\n",
+    printf(zh ? "\n  TIME_WAIT 峰值 %llu\n" : "\n  peak TIME_WAIT %llu\n",
+           (unsigned long long)m->tw_peak);
+    printf(zh ? "  %llu 个事件，实际用时 %.3f 秒：每秒 %.0f 个事件\n"
+              : "  %llu events in %.3f s of wall-clock time: %.0f events/s\n",
            (unsigned long long)s->events, wall,
            wall > 0 ? (double)s->events / wall : 0.0);
 }
@@ -309,7 +315,8 @@ int sim_many(const struct sim_opts *o)
     if (!rc) {
         rc = check(m);
         summary(m, wall);
-        printf("many: %s\n", rc ? "FAILED" : "ok");
+        printf(o->zh ? "many：%s\n" : "many: %s\n",
+               rc ? (o->zh ? "失败" : "FAILED") : (o->zh ? "通过" : "ok"));
     }
     for (int h = 0; h <= MANY_CLIENTS; h++) {
         free(m->h[h].by_sd);

@@ -185,6 +185,13 @@ static const struct opt sim_opts_table[] = {
      .why = "must be a whole number of bytes in 1..256M (SF_BUF_MAX)",
      .arg = "BYTES", .help = "both stacks' receive buffer, fixed (no\n"
                              "autotuning): the window they can offer"},
+    {.name = "--read-pause", .kind = OPT_FN, .fn = sim_num, .off = OFF(read_pause),
+     .as = OPT_AS_U64, .lo = 0, .hi = 600000, .scale = (double)SF_MSEC,
+     .flags = OPT_F_SETS, .set_off = OFF(read_pause_set),
+     .why = "must be in 0..600000 milliseconds", .arg = "MS",
+     .help = "bulk, zero-window: the server's application reads\n"
+             "nothing for MS ms once connected (zero-window:\n"
+             "default 2000), so its window can close"},
     {.name = "--dup-dgram", .kind = OPT_STR, .off = OFF(dupd),
      .flags = OPT_F_NONEMPTY, .why = "needs datagram numbers", .arg = "N[,N..]",
      .help = "send datagram number N twice"},

@@ -38,14 +38,15 @@ static int build(struct run *r)
     if (sf_sim_create(&cfg, &r->sim))
         return 1;
     r->nh = r->sc->nhosts;
-    static const char *const names[2][2] = {{"host", ""}, {"client", "server"}};
+    static const char *const names[2][2][2] = {
+        {{"host", ""}, {"client", "server"}}, {{"主机", ""}, {"客户端", "服务器"}}};
     /* --ipv6: IPv6-only hosts (fd00::1, ::2), so nothing can go by IPv4 */
     unsigned fams = r->o.ipv6 ? SF_SIM_HOST_V6 : SF_SIM_HOST_V4;
     for (int h = 0; h < r->nh; h++) {
         if (sf_sim_add_host_fam(r->sim, fams, 0, NULL, NULL) != h)
             return 1;
         struct sf_addr a = host_addr(r, h, 0);
-        ladder_column(r->lad, names[r->nh - 1][h], &a);
+        ladder_column(r->lad, names[r->o.zh][r->nh - 1][h], &a);
     }
     /* The request names the server (RFC 9110 7.2: an IPv6 literal in
      * brackets, RFC 3986 3.2.2) */
@@ -83,6 +84,14 @@ static bool path_matches(const char *path, const char *want)
     }
 }
 
+/* A host's name in the summary: "client", or in Chinese. */
+static const char *side_name(const struct run *r, int h)
+{
+    static const char *const n[2][3] = {{"host", "client", "server"},
+                                        {"主机", "客户端", "服务器"}};
+    return n[r->o.zh][r->nh == 1 ? 0 : 1 + h];
+}
+
 static int check_paths(struct run *r)
 {
     int bad_paths = 0;
@@ -100,22 +109,31 @@ static int check_paths(struct run *r)
 static void summary(struct run *r, int failed)
 {
     const struct sf_sim_stats *s = sf_sim_stats(r->sim);
-    for (int h = 0; h < r->nh; h++)
-        printf("%-7s %s\n", r->nh == 1 ? "host" : h ? "server" : "client",
-               r->path[h][0] ? r->path[h] : "(no connection)");
-    printf("network: %llu datagrams sent, %llu delivered, %llu dropped, "
-           "%llu duplicated, %llu reordered, %llu corrupted\n",
+    bool zh = r->o.zh;
+    for (int h = 0; h < r->nh; h++) /* "客户端" is 6 columns, as "client " */
+        printf(zh ? "%s %s\n" : "%-7s %s\n", side_name(r, h),
+               r->path[h][0] ? r->path[h] : zh ? "（无连接）" : "(no connection)");
+    printf(zh ? "网络：发送 %llu 个数据报，送达 %llu 个，丢失 %llu 个，重复 %llu 个，"
+                "乱序 %llu 个，损坏 %llu 个\n"
+              : "network: %llu datagrams sent, %llu delivered, %llu dropped, "
+                "%llu duplicated, %llu reordered, %llu corrupted\n",
            (unsigned long long)s->sent, (unsigned long long)s->delivered,
            (unsigned long long)r->lost, (unsigned long long)s->dups,
            (unsigned long long)s->reordered, (unsigned long long)s->corrupted);
     if (r->o.link.ce_threshold) /* RFC 3168: only when marking is on */
-        printf("network: %llu CE-marked, %llu dropped at a full queue\n",
+        printf(zh ? "网络：%llu 个标记为 CE，%llu 个因队列满而丢弃\n"
+                  : "network: %llu CE-marked, %llu dropped at a full queue\n",
                (unsigned long long)s->ce_marked,
                (unsigned long long)s->drops[SF_SIM_DROP_QUEUE]);
-    printf("%s: %s after %.3f s of virtual time (seed %llu)\n", r->sc->name,
-           failed ? "FAILED" : "ok",
-           (double)sf_sim_now(r->sim) / (double)SF_SEC,
-           (unsigned long long)r->o.seed);
+    if (zh)
+        printf("%s：%s，虚拟时间 %.3f 秒（随机种子 %llu）\n", r->sc->name,
+               failed ? "失败" : "通过", (double)sf_sim_now(r->sim) / (double)SF_SEC,
+               (unsigned long long)r->o.seed);
+    else
+        printf("%s: %s after %.3f s of virtual time (seed %llu)\n", r->sc->name,
+               failed ? "FAILED" : "ok",
+               (double)sf_sim_now(r->sim) / (double)SF_SEC,
+               (unsigned long long)r->o.seed);
 }
 
 /* Opens --pcap and --json before the run; returns 0 or 2 with a message. */
@@ -175,11 +193,18 @@ static int close_outputs(struct run *r)
 static int run_scenario(struct run *r)
 {
     char title[200];
-    snprintf(title, sizeof title,
-             "synfin sim · %s · %s · seed %llu · delay %.3g ms%s%s",
-             r->sc->name, r->sc->desc, (unsigned long long)r->o.seed,
-             (double)r->o.link.delay / (double)SF_MSEC,
-             r->o.link.loss > 0 ? " · lossy" : "", r->o.ipv6 ? " · IPv6" : "");
+    if (r->o.zh)
+        snprintf(title, sizeof title,
+                 "synfin sim · %s · %s · 随机种子 %llu · 时延 %.3g 毫秒%s%s",
+                 r->sc->name, r->sc->desc_zh, (unsigned long long)r->o.seed,
+                 (double)r->o.link.delay / (double)SF_MSEC,
+                 r->o.link.loss > 0 ? " · 有丢包" : "", r->o.ipv6 ? " · IPv6" : "");
+    else
+        snprintf(title, sizeof title,
+                 "synfin sim · %s · %s · seed %llu · delay %.3g ms%s%s",
+                 r->sc->name, r->sc->desc, (unsigned long long)r->o.seed,
+                 (double)r->o.link.delay / (double)SF_MSEC,
+                 r->o.link.loss > 0 ? " · lossy" : "", r->o.ipv6 ? " · IPv6" : "");
     ladder_title(r->lad, title);
     if (build(r)) {
         fprintf(stderr, "synfin sim: cannot build the network\n");

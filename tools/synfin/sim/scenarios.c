@@ -348,10 +348,13 @@ static void flood(void *ctx, struct sf_sim *sim, int h)
         if (n)
             sf_sim_inject(sim, h, buf, n, 0);
     }
-    char note[96];
-    snprintf(note, sizeof note, "flood: %d SYNs from spoofed %s "
-             "(not drawn); SYN queue holds %d", FLOOD_SYNS,
-             r->o.ipv6 ? "2001:db8:66::x:y" : "10.66.x.y", FLOOD_BACKLOG);
+    char note[128];
+    snprintf(note, sizeof note, r->o.zh ? "洪泛：%d 个来自伪造地址 %s 的 SYN"
+                                          "（未画出）；SYN 队列容量 %d"
+                                        : "flood: %d SYNs from spoofed %s "
+                                          "(not drawn); SYN queue holds %d",
+             FLOOD_SYNS, r->o.ipv6 ? "2001:db8:66::x:y" : "10.66.x.y",
+             FLOOD_BACKLOG);
     ladder_note(r->lad, sf_sim_now(sim), 1, note);
 }
 
@@ -365,8 +368,10 @@ static void setup_syn_flood(struct run *r)
 static void report_flood(struct run *r)
 {
     const struct sf_counters *c = sf_stack_counters(stk(r, 1));
-    printf("server: %llu SYN cookies sent, %llu validated, %llu rejected; "
-           "%llu datagrams to or from spoofed addresses\n",
+    printf(r->o.zh ? "服务器：发出 %llu 个 SYN cookie，验证通过 %llu 个，拒绝 %llu 个；"
+                     "%llu 个数据报来自或发往伪造地址\n"
+                   : "server: %llu SYN cookies sent, %llu validated, %llu rejected; "
+                     "%llu datagrams to or from spoofed addresses\n",
            (unsigned long long)c->c[SF_CTR_SYNCOOKIES_SENT],
            (unsigned long long)c->c[SF_CTR_SYNCOOKIES_OK],
            (unsigned long long)c->c[SF_CTR_SYNCOOKIES_BAD],
@@ -433,6 +438,29 @@ static void bulk_recv(struct run *r, int h)
     }
 }
 
+/* --read-pause: the server's reading resumes (nothing else would call
+ * its application: no segment arrives while its window is closed but
+ * the sender's probes). */
+static void read_resume(void *ctx, struct sf_sim *sim, int h)
+{
+    (void)sim;
+    bulk_step(ctx, h);
+}
+
+/* Whether host h's application may read now (--read-pause starts when
+ * the server accepts the connection). */
+static bool may_read(struct run *r, int h)
+{
+    struct app *a = &r->app[h];
+    if (h != 1 || !r->o.read_pause)
+        return true;
+    if (!a->pause_until) {
+        a->pause_until = sf_sim_now(r->sim) + r->o.read_pause;
+        sf_sim_at(r->sim, a->pause_until, h, read_resume, r);
+    }
+    return sf_sim_now(r->sim) >= a->pause_until;
+}
+
 /* Both sides send bulk_n bytes at once; the client shuts down writing when
  * it has queued all of it, the server closes once it has queued its own
  * and read the client's EOF, the client closes at the server's EOF. */
@@ -451,15 +479,16 @@ void bulk_step(struct run *r, int h)
         if (c && c != SF_EISCONN)
             a->err = c;
     }
-    if (!a->err)
+    if (!a->err && !a->recv_only)
         bulk_send(r, h);
-    if (!a->err)
+    if (!a->err && may_read(r, h))
         bulk_recv(r, h);
     if (h == 0 && a->sent == r->bulk_n && !a->shut && !a->err) {
         sf_shutdown(stk(r, h), a->sd, SF_SHUT_WR);
         a->shut = true;
     }
-    if (a->err || (a->eof && (h == 0 || a->sent == r->bulk_n)))
+    if (a->err ||
+        (a->eof && (h == 0 || a->recv_only || a->sent == r->bulk_n)))
         app_close(r, h);
 }
 
@@ -509,20 +538,27 @@ static void setup_bulk(struct run *r)
 
 static void report_bulk(struct run *r)
 {
-    static const char *const dir[2] = {"client -> server", "server -> client"};
+    static const char *const dir[2][2] = {{"client -> server", "server -> client"},
+                                          {"客户端 -> 服务器", "服务器 -> 客户端"}};
+    static const char *const side[2][2] = {{"client", "server"}, {"客户端", "服务器"}};
+    bool zh = r->o.zh;
     for (int h = 0; h < 2; h++) {
         const struct app *rx = &r->app[1 - h];
         double t = (double)rx->done_at / (double)SF_SEC;
-        printf("%s: %llu of %llu bytes%s in %.3f s: %.2f Mbit/s\n", dir[h],
+        printf(zh ? "%s：%llu / %llu 字节%s，用时 %.3f 秒：%.2f 兆比特/秒\n"
+                  : "%s: %llu of %llu bytes%s in %.3f s: %.2f Mbit/s\n", dir[zh][h],
                (unsigned long long)rx->got, (unsigned long long)r->bulk_n,
-               rx->bad_at == UINT64_MAX ? " intact" : " CORRUPTED", t,
+               rx->bad_at == UINT64_MAX ? (zh ? "完好" : " intact")
+                                        : (zh ? "已损坏" : " CORRUPTED"), t,
                t > 0 ? (double)rx->got * 8 / t / 1e6 : 0.0);
     }
     for (int h = 0; h < 2; h++) {
         const struct sf_counters *c = sf_stack_counters(stk(r, h));
-        printf("%s: %llu segments sent, %llu retransmitted (%llu fast), "
-               "%llu held out of order, %llu bad checksums dropped\n",
-               h ? "server" : "client",
+        printf(zh ? "%s：发送 %llu 个报文段，重传 %llu 个（快速重传 %llu 个），"
+                    "%llu 个乱序暂存，%llu 个校验和错误被丢弃\n"
+                  : "%s: %llu segments sent, %llu retransmitted (%llu fast), "
+                    "%llu held out of order, %llu bad checksums dropped\n",
+               side[zh][h],
                (unsigned long long)c->c[SF_CTR_SEG_OUT],
                (unsigned long long)c->c[SF_CTR_RETRANSMITS],
                (unsigned long long)c->c[SF_CTR_FAST_RETRANSMITS],
@@ -535,7 +571,7 @@ static void report_bulk(struct run *r)
             const struct sf_counters *c = sf_stack_counters(stk(r, h));
             for (int k = 0; k < SF_NCOUNTERS; k++)
                 if (c->c[k])
-                    printf("%s: %-22s %llu\n", h ? "server" : "client",
+                    printf(zh ? "%s：%-22s %llu\n" : "%s: %-22s %llu\n", side[zh][h],
                            sf_counter_name((enum sf_counter)k),
                            (unsigned long long)c->c[k]);
         }
@@ -543,10 +579,12 @@ static void report_bulk(struct run *r)
         return; /* RFC 3168 ECN: reported when asked about */
     for (int h = 0; h < 2; h++) {
         const struct sf_counters *c = sf_stack_counters(stk(r, h));
-        printf("%s: ECN %s, %llu CE received, %llu ECE sent, %llu ECE "
-               "received, %llu window reductions, %llu CWR sent\n",
-               h ? "server" : "client",
-               c->c[SF_CTR_ECN_NEGOTIATED] ? "on" : "off",
+        printf(zh ? "%s：ECN %s，收到 %llu 个 CE，发出 %llu 个 ECE，收到 %llu 个 "
+                    "ECE，%llu 次窗口缩减，发出 %llu 个 CWR\n"
+                  : "%s: ECN %s, %llu CE received, %llu ECE sent, %llu ECE "
+                    "received, %llu window reductions, %llu CWR sent\n",
+               side[zh][h],
+               c->c[SF_CTR_ECN_NEGOTIATED] ? (zh ? "开启" : "on") : (zh ? "关闭" : "off"),
                (unsigned long long)c->c[SF_CTR_ECN_CE_RCVD],
                (unsigned long long)c->c[SF_CTR_ECN_ECE_SENT],
                (unsigned long long)c->c[SF_CTR_ECN_ECE_RCVD],
@@ -572,72 +610,119 @@ static int check_bulk(struct run *r)
     return bad_bulk;
 }
 
+/* ------------------------------------------------------ zero window */
+
+/* RFC 9293 3.8.6.1: the server's application stops reading, its small
+ * receive buffer fills, its window goes to zero; the client, with data
+ * left and nothing in flight, probes the closed window on the persist
+ * timer until the reader resumes and a window update reopens it. */
+static void tune_zero_window(struct run *r, struct sf_sim_cfg *cfg)
+{
+    r->bulk_n = r->o.bytes ? r->o.bytes : 12000;
+    if (!r->o.read_pause_set)
+        r->o.read_pause = 2 * SF_SEC;
+    /* 4 KB: three segments fill it (--rcvbuf overrides) */
+    cfg->stack.rcvbuf = cfg->stack.rcvbuf_max = 4096;
+}
+
+static void setup_zero_window(struct run *r)
+{
+    r->app[0] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
+                             .remote = host_addr(r, 1, BULK_PORT),
+                             .bad_at = UINT64_MAX};
+    r->app[1] = (struct app){.role = R_BULK, .lsd = -1, .sd = -1,
+                             .remote = any_addr(r, 0), .bad_at = UINT64_MAX,
+                             .recv_only = true};
+    sf_sim_at(r->sim, 0, 1, bulk_listen, r);
+    sf_sim_at(r->sim, 0, 0, do_connect, r);
+}
+
+static int check_zero_window(struct run *r)
+{
+    const struct app *rx = &r->app[1], *tx = &r->app[0];
+    if (rx->got == r->bulk_n && rx->bad_at == UINT64_MAX && !rx->err &&
+        !tx->err && tx->sent == r->bulk_n && (r->persist[0] || !r->o.read_pause))
+        return 0;
+    fprintf(stderr, "synfin sim: zero-window: the server read %llu of %llu "
+            "bytes%s%s; the client's persist timer fired %u times\n",
+            (unsigned long long)rx->got, (unsigned long long)r->bulk_n,
+            rx->bad_at != UINT64_MAX ? ", wrong content" : "",
+            rx->err || tx->err ? ", an error" : "", r->persist[0]);
+    return 1;
+}
+
 #define ACTIVE_CLOSE "ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT CLOSED"
 #define PASSIVE_CLOSE "ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED"
 #define CLIENT_LIFE "CLOSED SYN_SENT " ACTIVE_CLOSE
 #define SERVER_LIFE "LISTEN SYN_RCVD " PASSIVE_CLOSE
 
 static const struct scenario scenarios[] = {
-    {.name = "lifecycle", .desc = "open, request, answer, active close, TIME_WAIT",
+    {.name = "lifecycle", .desc = "open, request, answer, active close, TIME_WAIT", .desc_zh = "打开、请求、应答、主动关闭、TIME_WAIT",
      .available = true, .nhosts = 2, .setup = setup_lifecycle,
      .path = {CLIENT_LIFE, SERVER_LIFE}, .check = check_exchange},
     {.name = "simultaneous-open",
-     .desc = "both connect to each other at the same instant",
+     .desc = "both connect to each other at the same instant", .desc_zh = "双方在同一时刻互相连接",
      .available = true, .nhosts = 2, .setup = setup_sim_open,
      .path = {"CLOSED SYN_SENT SYN_RCVD " ACTIVE_CLOSE,
               "CLOSED SYN_SENT SYN_RCVD " PASSIVE_CLOSE}},
-    {.name = "simultaneous-close", .desc = "both close at the same instant",
+    {.name = "simultaneous-close", .desc = "both close at the same instant", .desc_zh = "双方在同一时刻关闭",
      .available = true, .nhosts = 2, .setup = setup_sim_close,
      .path = {"CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED",
               "LISTEN SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT CLOSED"}},
     {.name = "lost-final-ack",
-     .desc = "the last ACK is lost: FIN retransmitted, re-ACKed",
+     .desc = "the last ACK is lost: FIN retransmitted, re-ACKed", .desc_zh = "最后一个 ACK 丢失：FIN 重传，再次确认",
      .available = true, .nhosts = 2, .setup = setup_lost_final_ack,
      .path = {CLIENT_LIFE, SERVER_LIFE}, .check = check_lost_final_ack},
     {.name = "half-close",
-     .desc = "client shuts down writing; server keeps sending",
+     .desc = "client shuts down writing; server keeps sending", .desc_zh = "客户端关闭写方向；服务器继续发送",
      .available = true, .nhosts = 2, .setup = setup_half_close,
      .path = {CLIENT_LIFE, SERVER_LIFE}, .check = check_half_close},
-    {.name = "abort", .desc = "SO_LINGER {1,0} then close: RST",
+    {.name = "abort", .desc = "SO_LINGER {1,0} then close: RST", .desc_zh = "SO_LINGER {1,0} 后 close：RST",
      .available = true, .nhosts = 2, .setup = setup_abort,
      .path = {"CLOSED SYN_SENT ESTABLISHED CLOSED",
               "LISTEN SYN_RCVD ESTABLISHED CLOSED"},
      .check = check_abort},
-    {.name = "refused", .desc = "connect to a port nobody listens on: RST,ACK",
+    {.name = "refused", .desc = "connect to a port nobody listens on: RST,ACK", .desc_zh = "连接一个无人监听的端口：RST,ACK",
      .available = true, .nhosts = 2, .setup = setup_refused,
      .path = {"CLOSED SYN_SENT CLOSED", ""}, .check = check_refused},
-    {.name = "syn-retransmit", .desc = "link down 10 s: SYN backoff at 1, 3, 7 s",
+    {.name = "syn-retransmit", .desc = "link down 10 s: SYN backoff at 1, 3, 7 s", .desc_zh = "链路中断 10 秒：SYN 在 1、3、7 秒时退避重传",
      .available = true, .nhosts = 2, .setup = setup_syn_retransmit,
      .path = {CLIENT_LIFE, SERVER_LIFE}, .check = check_syn_retransmit},
     {.name = "old-duplicate-syn",
-     .desc = "RFC 9293 Figure 8: an old SYN arrives first",
+     .desc = "RFC 9293 Figure 8: an old SYN arrives first", .desc_zh = "RFC 9293 图 8：旧的 SYN 先到达",
      .available = true, .nhosts = 2, .setup = setup_old_dup,
      .path = {CLIENT_LIFE, "LISTEN SYN_RCVD LISTEN SYN_RCVD " PASSIVE_CLOSE},
      .check = check_exchange},
     {.name = "self-connect",
-     .desc = "a socket connects to its own address and port",
+     .desc = "a socket connects to its own address and port", .desc_zh = "套接字连接自己的地址和端口",
      .available = true, .nhosts = 1, .setup = setup_self,
      .path = {"CLOSED SYN_SENT SYN_RCVD ESTABLISHED FIN_WAIT_1 CLOSING "
               "TIME_WAIT CLOSED"}},
     {.name = "keepalive",
-     .desc = "the server vanishes; keepalive probes find it gone",
+     .desc = "the server vanishes; keepalive probes find it gone", .desc_zh = "服务器消失；保活探测发现它已不在",
      .available = true, .nhosts = 2, .setup = setup_keepalive,
      .path = {"CLOSED SYN_SENT ESTABLISHED CLOSED", "LISTEN SYN_RCVD ESTABLISHED"},
      .check = check_keepalive},
     {.name = "syn-flood",
-     .desc = "spoofed SYNs fill the SYN queue; SYN cookies answer",
+     .desc = "spoofed SYNs fill the SYN queue; SYN cookies answer", .desc_zh = "伪造的 SYN 塞满 SYN 队列；由 SYN cookie 应答",
      .available = true, .nhosts = 2, .setup = setup_syn_flood,
      .path = {CLIENT_LIFE, SERVER_LIFE}, .check = check_flood,
      .tune = tune_flood, .report = report_flood},
-    {.name = "bulk", .desc = "--bytes each way across an impaired link, verified",
+    {.name = "bulk", .desc = "--bytes each way across an impaired link, verified", .desc_zh = "在受损链路上双向各传 --bytes 字节并校验",
      .available = true, .nhosts = 2, .setup = setup_bulk,
      .path = {"CLOSED SYN_SENT " ACTIVE_CLOSE " | CLOSED SYN_SENT ESTABLISHED "
               "FIN_WAIT_1 TIME_WAIT CLOSED", SERVER_LIFE},
      .check = check_bulk, .tune = tune_bulk, .report = report_bulk,
      .summary_only = true},
+    {.name = "zero-window",
+     .desc = "the reader stops: the window closes, the persist timer probes it", .desc_zh = "读取方暂停：窗口关闭，坚持定时器探测它",
+     .available = true, .nhosts = 2, .setup = setup_zero_window,
+     .path = {"CLOSED SYN_SENT " ACTIVE_CLOSE " | CLOSED SYN_SENT ESTABLISHED "
+              "FIN_WAIT_1 TIME_WAIT CLOSED", SERVER_LIFE},
+     .check = check_zero_window, .tune = tune_zero_window},
     /* Run by many.c: listed here for --list. */
     {.name = "many",
-     .desc = "--conns connections from 8 client hosts to one server",
+     .desc = "--conns connections from 8 client hosts to one server", .desc_zh = "从 8 台客户主机向一台服务器建立 --conns 个连接",
      .available = true, .nhosts = 2, .path = {CLIENT_LIFE, SERVER_LIFE},
      .summary_only = true},
 };

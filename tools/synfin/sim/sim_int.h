@@ -42,6 +42,8 @@ struct sim_opts {
     /* --drop N,.. --hold N:MS,.. --dup-dgram N,..: datagram number N */
     const char *drop, *hold, *dupd;
     uint32_t sndbuf, rcvbuf; /* --sndbuf/--rcvbuf: fixed sizes, 0: default */
+    sf_time_t read_pause; /* --read-pause: the server reads nothing this long */
+    bool read_pause_set;
     char **argv; /* the command line, for the page's re-runs */
     int argc;
     unsigned jobs; /* --jobs N: soak worker processes, 0 every core */
@@ -73,6 +75,8 @@ struct app {
     bool shut;       /* bulk: SHUT_WR done */
     uint64_t bad_at; /* bulk: first byte that differs, or UINT64_MAX */
     sf_time_t done_at; /* bulk: when the last byte arrived */
+    bool recv_only;    /* zero-window: the server only reads */
+    sf_time_t pause_until; /* --read-pause: no reading before this */
 };
 
 struct run {
@@ -92,6 +96,7 @@ struct run {
     uint64_t spoofed; /* datagrams to or from no host (syn-flood) */
     uint64_t bulk_n;  /* bulk: bytes each way */
     uint64_t cookies[MAXH][2]; /* SYN cookies sent and validated, seen */
+    unsigned persist[MAXH]; /* persist timer expiries (zero-window probes) */
     /* The client's request, naming the server by its address. */
     char request[96];
     /* --html: the JSON kept in memory for the page */
@@ -105,6 +110,7 @@ struct run {
 struct scenario {
     const char *name;
     const char *desc;
+    const char *desc_zh; /* --lang zh */
     bool available;
     int nhosts;
     void (*setup)(struct run *r);

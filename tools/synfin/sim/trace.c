@@ -48,6 +48,7 @@ static void on_stack(struct run *r, int h, const struct sf_trace_event *t)
         ladder_drop(r->lad, t->now, c, t->drop);
         break;
     case SF_TRACE_TIMER:
+        r->persist[h] += t->timer == SF_TIMER_PERSIST;
         ladder_timer(r->lad, t->now, c, t->timer);
         break;
     case SF_TRACE_NOTE:
@@ -113,9 +114,11 @@ static bool spoofed(const struct run *r, const struct sf_sim_event *ev)
  * ISN; later an ACK brings it back). */
 static void note_cookies(struct run *r, const struct sf_sim_event *ev)
 {
-    static const char *const text[2] = {
-        "SYN queue full: this SYN,ACK carries a SYN cookie",
-        "SYN cookie in the ACK validated: connection rebuilt"};
+    static const char *const text[2][2] = {
+        {"SYN queue full: this SYN,ACK carries a SYN cookie",
+         "SYN cookie in the ACK validated: connection rebuilt"},
+        {"SYN 队列已满：这个 SYN,ACK 携带 SYN cookie",
+         "ACK 中的 SYN cookie 验证通过：连接已重建"}};
     const struct sf_counters *c = sf_stack_counters(stk(r, ev->host));
     uint64_t now[2] = {c->c[SF_CTR_SYNCOOKIES_SENT], c->c[SF_CTR_SYNCOOKIES_OK]};
     for (int i = 0; i < 2; i++) {
@@ -124,7 +127,7 @@ static void note_cookies(struct run *r, const struct sf_sim_event *ev)
         bool real = !spoofed(r, ev);
         r->cookies[ev->host][i] = now[i];
         if (real)
-            ladder_note(r->lad, ev->now, col_of(r, ev->host), text[i]);
+            ladder_note(r->lad, ev->now, col_of(r, ev->host), text[r->o.zh][i]);
     }
 }
 
@@ -137,11 +140,20 @@ int sim_tcp_info(void *ctx, int h, const struct sf_addr *local,
                                : sf_tcp_info_by_addr(stk(r, h), local, remote, out);
 }
 
-void on_event(void *ctx, const struct sf_sim_event *ev)
+void on_event(void *ctx, const struct sf_sim_event *ev0)
 {
     struct run *r = ctx;
-    if (ev->host < 0 || ev->host >= r->nh)
+    if (ev0->host < 0 || ev0->host >= r->nh)
         return;
+    /* a --dup-dgram copy is its datagram's duplicate, as the network's
+     * own duplicates are (same number, drawn dashed), not an injected one */
+    struct sf_sim_event dup;
+    const struct sf_sim_event *ev = ev0;
+    if (lab_is_dup_copy(&r->imp, ev0)) {
+        dup = *ev0;
+        dup.flags = (dup.flags & ~(unsigned)SF_SIM_F_INJECTED) | SF_SIM_F_DUP;
+        ev = &dup;
+    }
     if (r->json || r->html_json) {
         const char *names[MAXH] = {host_name(r, 0), host_name(r, 1)};
         jsonw_event(r->json, ev, names, r->nh);
@@ -170,5 +182,5 @@ void on_event(void *ctx, const struct sf_sim_event *ev)
     r->lost += ev->drop != SF_SIM_DROP_NONE;
     ladder_segment(r->lad, ev->now, col_of(r, ev->host), r->nh == 1 ? 0 : to,
                    ev->dgram, ev->len, ev->arrive,
-                   ev->drop ? sf_sim_drop_text(ev->drop) : NULL, f);
+                   ev->drop ? ladder_sim_drop_word(ev->drop, r->o.zh) : NULL, f);
 }

@@ -68,10 +68,10 @@ if (typeof document !== 'undefined') (function () {
       back: 'back', step: 'step', nextstate: 'next state change', play: 'play', pause: 'pause',
       speed: 'speed', lang: 'language', rerun: 'Change the network and run the real stack again',
       scenario: 'scenario', seed: 'seed', delay: 'delay (ms)', loss: 'loss (0..1)',
-      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
+      mtu: 'MTU (MSS = MTU − 40)', bytes: 'bulk bytes', pause: 'reader pause (ms)', sndbuf: 'send buffer', rcvbuf: 'receive buffer', picks: 'per datagram', run: 'run again',
       ladder: 'Ladder', explain: 'This event', tsg: 'Time-sequence graph',
       cc: 'Congestion control and timers (from the stack, after each segment it sends)',
-      event: 'event', of: 'of', time: 'time',
+      event: 'event', of: 'of', time: 'time', ms: 'ms', bytesU: 'B', per: '/s',
       drop: 'drop this datagram and run again', hold: 'delay it 200 ms and run again',
       dup: 'duplicate it and run again',
       running: 'running the stack…', ran: 'ran', events: 'events',
@@ -79,18 +79,19 @@ if (typeof document !== 'undefined') (function () {
       nomodule: 'Re-runs are unavailable: this page was written without the WebAssembly build (make lab-wasm).',
       capture: 'This page shows a capture: there is no scenario to run again.',
       failed: 'the scenario\'s own check failed (the loss changed what it expects): ',
-      badopt: 'the simulator refused this: ',
+      badopt: 'the simulator refused this: ', range: 'must be in',
       lost: 'LOST', dupd: 'DUPLICATE', reord: 'REORDERED', corrupt: 'CORRUPTED', retx: 'retransmission',
       arrives: 'arrives at', timer: 'timer fired', dropped: 'dropped by the stack',
       state: 'state', sent: 'sent', datagram: 'datagram',
       dir: (a, b) => `${a} → ${b} data`,
       tsglegend: 'black: segments (vertical: its bytes); red: retransmissions; ✕: lost; green: ACK line (what the sender has seen acknowledged); violet: receive window edge (ack + window); ochre: SACK blocks. Blue line: the cursor.',
-      cclegend: 'per side: cwnd (blue), ssthresh (orange, dashed), flight size (black), peer window (violet); lower band: RTO (ms, green). SRTT is not yet exported by the core.',
+      cclegend: 'per side: cwnd (blue), ssthresh (orange, dashed), flight size (black), peer window (violet); lower band (ms): RTO (green) and SRTT (magenta, dashed; from the first RTT measurement, RFC 6298).',
       help: 'Keys: → or j step, ← or k back, n next state change, p previous, space play/pause, Home/End, l language, d drop the selected datagram, + / − zoom the graph.',
       fsm: (h) => `${h}: RFC 9293 Figure 5`,
       none: '(no connection)',
       nodata: 'This run has no events to show.',
       badjson: 'The page\'s events are not readable JSON: ',
+      nogzip: 'this browser cannot inflate the page\'s compressed events (DecompressionStream)',
       noseg: 'no segment here',
       retxline: 'A retransmission: these bytes were sent before, and no ACK covered them in time.',
       fastretx: 'A fast retransmission: duplicate ACKs or SACK blocks showed this segment missing, so it is sent again before its retransmission timer fires (RFC 5681 3.2, RFC 6675).',
@@ -103,10 +104,10 @@ if (typeof document !== 'undefined') (function () {
       back: '后退', step: '前进', nextstate: '下一个状态变化', play: '播放', pause: '暂停',
       speed: '速度', lang: '语言', rerun: '修改网络，重新运行真实的协议栈',
       scenario: '场景', seed: '随机种子', delay: '时延（毫秒）', loss: '丢包率（0..1）',
-      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
+      mtu: 'MTU（MSS = MTU − 40）', bytes: '批量字节数', pause: '读取暂停（毫秒）', sndbuf: '发送缓冲区', rcvbuf: '接收缓冲区', picks: '单个数据报', run: '重新运行',
       ladder: '梯形图', explain: '当前事件', tsg: '时间-序号图',
       cc: '拥塞控制与定时器（协议栈每发送一个报文段后的值）',
-      event: '事件', of: '/', time: '时间',
+      event: '事件', of: '/', time: '时间', ms: '毫秒', bytesU: '字节', per: '/秒',
       drop: '丢弃这个数据报并重新运行', hold: '延迟它 200 毫秒并重新运行',
       dup: '复制它并重新运行',
       running: '正在运行协议栈……', ran: '已运行', events: '个事件',
@@ -114,18 +115,19 @@ if (typeof document !== 'undefined') (function () {
       nomodule: '无法重新运行：生成本页面时没有 WebAssembly 版本（make lab-wasm）。',
       capture: '本页面显示的是抓包文件：没有可以重新运行的场景。',
       failed: '场景自身的检查未通过（丢包改变了它预期的过程）：',
-      badopt: '模拟器拒绝了这个参数：',
+      badopt: '模拟器拒绝了这个参数：', range: '取值范围',
       lost: '丢失', dupd: '重复', reord: '乱序', corrupt: '损坏', retx: '重传',
       arrives: '到达', timer: '定时器到期', dropped: '被协议栈丢弃',
       state: '状态', sent: '发送', datagram: '数据报',
       dir: (a, b) => `${a} → ${b} 的数据`,
       tsglegend: '黑色：报文段（竖线为其字节范围）；红色：重传；✕：丢失；绿色：ACK 线（发送方已收到的确认）；紫色：接收窗口右沿（ack + 窗口）；赭色：SACK 块。蓝线：光标。',
-      cclegend: '每一端：cwnd（蓝）、ssthresh（橙，虚线）、在途数据量（黑）、对端窗口（紫）；下方：RTO（毫秒，绿）。内核尚未导出 SRTT。',
+      cclegend: '每一端：cwnd（蓝）、ssthresh（橙，虚线）、在途数据量（黑）、对端窗口（紫）；下方（毫秒）：RTO（绿）与平滑往返时间 SRTT（品红，虚线；自第一次往返时间测量起，RFC 6298）。',
       help: '按键：→ 或 j 前进，← 或 k 后退，n 下一个状态变化，p 上一个，空格 播放/暂停，Home/End，l 切换语言，d 丢弃所选数据报，+ / − 缩放图。',
       fsm: (h) => `${h === 'client' ? '客户端' : h === 'server' ? '服务器' : '主机'}：RFC 9293 图 5`,
       none: '（无连接）',
       nodata: '这次运行没有可显示的事件。',
       badjson: '页面中的事件不是有效的 JSON：',
+      nogzip: '此浏览器无法解压页面中压缩的事件（DecompressionStream）',
       noseg: '这里没有报文段',
       retxline: '这是一次重传：这些字节之前发送过，但没有及时得到确认。',
       fastretx: '快速重传：重复的 ACK 或 SACK 块表明这个报文段丢失了，所以在重传定时器到期之前就重发它（RFC 5681 3.2，RFC 6675）。',
@@ -136,19 +138,12 @@ if (typeof document !== 'undefined') (function () {
     },
   };
   const HOSTZH = { client: '客户端', server: '服务器', host: '主机' };
-  const TIMERZH = { retransmit: '重传', persist: '坚持（零窗口探测）', keepalive: '保活',
-    'time-wait': 'TIME_WAIT', 'delayed-ack': '延迟确认', 'fin-wait-2': 'FIN_WAIT_2', pacing: '发送节奏' };
-  // the causes (include/synfin/synfin.h SF_CAUSE_LIST), in Chinese
-  const CAUSEZH = {
-    OPEN_ACTIVE: '主动打开（connect）', OPEN_PASSIVE: '被动打开（listen）', RCV_SYN: '收到 SYN',
-    RCV_SYNACK: '收到 SYN,ACK', RCV_ACK: '收到 ACK', RCV_ACK_OF_FIN: '收到对我方 FIN 的 ACK',
-    RCV_FIN: '收到 FIN', RCV_FIN_ACK: '收到 FIN，并确认了我方的 FIN', RCV_RST: '收到 RST',
-    CLOSE: 'CLOSE（close 或 shutdown）', ABORT: 'ABORT（SO_LINGER 为 0 的 close）',
-    TIMEOUT_RETRANSMIT: '达到重传次数上限', TIMEOUT_TIME_WAIT: '2*MSL 到期',
-    TIMEOUT_FIN_WAIT_2: 'FIN_WAIT_2 超时', TIMEOUT_KEEPALIVE: '保活探测无应答',
-    LISTENER_CLOSED: '监听套接字已关闭', NEW_INCARNATION: '序号超过 RCV.NXT 的 SYN：新的连接化身',
-  };
-  const causeWord = (c) => (lang === 'zh' ? CAUSEZH[c] || c : (texts.causes[c] || c));
+  // the Chinese words come from ladder/text.c (the page's texts), as
+  // `synfin sim --lang zh` prints them; persist says what it is for
+  const TIMERZH = (t) => (t === 'persist' ? '坚持（零窗口探测）' : (texts.timers_zh || {})[t] || t);
+  const dropWord = (name) => (lang === 'zh' ? (texts.drops_zh || {})[name] || name : name);
+  const noteWord = (n) => (lang === 'zh' ? (texts.notes_zh || {})[n] || n : n);
+  const causeWord = (c) => (lang === 'zh' ? (texts.causes_zh || {})[c] || c : (texts.causes[c] || c));
   // Figure 5's edge labels, in Chinese (the state names stay as the RFC writes them)
   const EDGEZH = {
     'passive OPEN': '被动打开', 'active OPEN / snd SYN': '主动打开 / 发 SYN',
@@ -266,11 +261,12 @@ if (typeof document !== 'undefined') (function () {
     // the plots' series as typed arrays (fast to scan at 100,000 events)
     const ccA = cc.map((idx) => {
       const m = idx.length, a = { t: new Float64Array(m), cwnd: new Float64Array(m), ssthresh: new Float64Array(m),
-        flight: new Float64Array(m), snd_wnd: new Float64Array(m), rto: new Float64Array(m) };
+        flight: new Float64Array(m), snd_wnd: new Float64Array(m), rto: new Float64Array(m), srtt: new Float64Array(m) };
       idx.forEach((i, q) => {
         const p = ev[i].tcp;
         a.t[q] = ev[i].t_ns; a.cwnd[q] = p.cwnd; a.ssthresh[q] = p.ssthresh; a.flight[q] = p.flight;
         a.snd_wnd[q] = p.snd_wnd; a.rto[q] = p.rto_us / 1000;
+        a.srtt[q] = (p.srtt_us || 0) / 1000; // 0: not measured yet (not drawn)
       });
       return a;
     });
@@ -310,7 +306,7 @@ if (typeof document !== 'undefined') (function () {
   function fmtT(ns) { return (ns / 1e6).toFixed(3); }
   function relSeq(e, s) { return run.isn[s] === null ? e.seq : u32(e.seq - run.isn[s]); }
   function segLabel(e) {
-    if (e.valid === false) return `(${e.error})`;
+    if (e.valid === false) return `(${dropWord(e.error)})`;
     const s = e.from === 1 ? 1 : 0, d = run.nh === 1 ? 0 : 1 - s;
     let t = `${e.flags.join(',')} seq=${relSeq(e, s)}`;
     if (e.flags.includes('ACK')) t += ` ack=${run.isn[d] === null ? e.ack : u32(e.ack - run.isn[d])}`;
@@ -319,9 +315,9 @@ if (typeof document !== 'undefined') (function () {
     const o = e.options || {};
     const op = [];
     if (o.mss) op.push(`mss ${o.mss}`);
-    if (o.wscale !== undefined) op.push(`ws ${o.wscale}`);
+    if (o.wscale !== undefined) op.push(`wscale ${o.wscale}`); // the option names as the command line's ladder writes them
     if (o.sack_ok) op.push('sackOK');
-    if (o.ts_val !== undefined) op.push('ts');
+    if (o.ts_val !== undefined) op.push('TS');
     if (o.sack) op.push('sack ' + o.sack.map((b) => `${u32(b[0] - (run.isn[d] ?? 0))}-${u32(b[1] - (run.isn[d] ?? 0))}`).join(' '));
     if (op.length) t += ` <${op.join(',')}>`;
     return t;
@@ -342,11 +338,11 @@ if (typeof document !== 'undefined') (function () {
         if (run.retx[i]) m.push(T('retx'));
         return `#${e.dgram ?? '?'} ${segLabel(e)}${m.length ? '  [' + m.join(', ') + ']' : ''}`;
       }
-      case 'delivered': return `${T('arrives')} ${hostWord(e.host_name)}: ${e.flags ? e.flags.join(',') : e.error}`;
+      case 'delivered': return `${T('arrives')} ${hostWord(e.host_name)}: ${e.flags ? e.flags.join(',') : dropWord(e.error)}`;
       case 'state': return `${e.from_state} → ${e.to_state}  (${causeWord(e.cause)})`;
-      case 'timer': return `↻ ${lang === 'zh' ? TIMERZH[e.timer] || e.timer : e.timer} ${T('timer')}`;
-      case 'drop': return `✗ ${T('dropped')}: ${lang === 'zh' ? e.reason : e.reason_text || e.reason}`;
-      default: return e.text || e.event;
+      case 'timer': return `↻ ${lang === 'zh' ? TIMERZH(e.timer) : e.timer} ${T('timer')}`;
+      case 'drop': return `✗ ${T('dropped')}: ${lang === 'zh' ? dropWord(e.reason) : e.reason_text || e.reason}`;
+      default: return e.text ? noteWord(e.text) : e.event;
     }
   }
   function sizeLadder() {
@@ -609,7 +605,7 @@ if (typeof document !== 'undefined') (function () {
       g.beginPath(); g.moveTo(L, y); g.lineTo(w - R, y); g.stroke();
       g.fillText(Math.round(v).toString(), 2, y + 3);
       const t = t0 + (t1 - t0) * q / 4;
-      g.fillText(fmtT(t) + ' ms', Math.min(X(t), w - 60), h - 4);
+      g.fillText(fmtT(t) + ' ' + T('ms'), Math.min(X(t), w - 60), h - 4);
     }
     // ACK line and window edge (steps, one path each, one step per pixel
     // column), SACK blocks
@@ -671,7 +667,7 @@ if (typeof document !== 'undefined') (function () {
     const A = run.ccA[k];
     for (let q = i0; q < i1; q++) {
       ymax = Math.max(ymax, A.cwnd[q], A.flight[q], A.snd_wnd[q]);
-      rmax = Math.max(rmax, A.rto[q]);
+      rmax = Math.max(rmax, A.rto[q], A.srtt[q]);
     }
     const L = 64, R = 8, top = 14, mid = h * 0.68, bot = h - 4;
     const X = (t) => L + (t - t0) / (t1 - t0 || 1) * (w - L - R);
@@ -680,7 +676,7 @@ if (typeof document !== 'undefined') (function () {
     g.fillStyle = '#111'; g.font = 'bold 11px sans-serif';
     g.fillText(hostWord(run.names[k] || 'host'), 4, 11);
     g.font = '10px sans-serif'; g.fillStyle = '#666';
-    g.fillText(ymax + ' B', 4, top + 12); g.fillText(Math.round(rmax) + ' ms', 4, mid + 16);
+    g.fillText(ymax + ' ' + T('bytesU'), 4, top + 12); g.fillText(Math.round(rmax) + ' ' + T('ms'), 4, mid + 16);
     g.strokeStyle = '#ddd'; g.beginPath(); g.moveTo(L, mid); g.lineTo(w - R, mid); g.stroke();
     const series = [['cwnd', '#1f5fbf', []], ['ssthresh', '#e08000', [5, 3]], ['flight', '#111', []],
       ['snd_wnd', '#7a4bb0', []]];
@@ -707,7 +703,21 @@ if (typeof document !== 'undefined') (function () {
       if (!started) { g.moveTo(x, y); started = true; } else g.lineTo(x, y);
     }
     g.stroke();
-    layers['cc' + k] = { off, key, X, w, h };
+    // SRTT (RFC 6298 2), dashed, on the RTO's scale; from its first measurement
+    g.strokeStyle = '#c0307a'; g.setLineDash([4, 2]); g.lineWidth = 1.5; g.beginPath();
+    started = false; lc = -2;
+    let srttMax = 0;
+    for (let q = i0; q < i1; q++) {
+      const v = A.srtt[q];
+      if (!v) continue;
+      if (v > srttMax) srttMax = v;
+      const x = X(A.t[q]), y = YR(v);
+      if ((x | 0) === lc && q + 1 < i1) continue;
+      lc = x | 0;
+      if (!started) { g.moveTo(x, y); started = true; } else g.lineTo(x, y);
+    }
+    g.stroke(); g.setLineDash([]);
+    layers['cc' + k] = { off, key, X, w, h, srttMax };
   }
   function drawPlots() {
     const [t0, t1] = viewRange();
@@ -751,7 +761,7 @@ if (typeof document !== 'undefined') (function () {
       }
       if (k) parts.push(ex(k));
       if (run.retx[i]) parts.push(fastRetx(i) ? T('fastretx') : ex('RETRANSMIT') || T('retxline'));
-      if (e.event === 'lost') parts.push(ex('LOST') + (e.reason_text ? ` (${e.reason_text})` : ''));
+      if (e.event === 'lost') parts.push(ex('LOST') + (e.reason_text ? ` (${lang === 'zh' ? dropWord('net.' + e.reason) : e.reason_text})` : ''));
       if (e.network && e.network.includes('duplicate')) parts.push(ex('DUP'));
       if (e.network && e.network.includes('reordered')) parts.push(ex('REORDER'));
       if (e.network && e.network.includes('corrupted')) parts.push(ex('CORRUPT'));
@@ -761,13 +771,13 @@ if (typeof document !== 'undefined') (function () {
     } else if (e.event === 'timer') {
       if (e.timer === 'time-wait') parts.push(ex('TW_EXPIRED'));
     } else if (e.event === 'drop') {
-      parts.push(ex('DROP') + (e.reason_text ? ` (${e.reason_text})` : ''));
+      parts.push(ex('DROP') + (e.reason_text ? ` (${lang === 'zh' ? dropWord(e.reason) : e.reason_text})` : ''));
     }
     return parts.filter((p) => p).join(' ');
   }
   function drawExplain() {
     const e = run.ev[cur];
-    $('ev-head').textContent = `${T('time')} ${fmtT(e.t_ns)} ms · ${hostWord(e.host_name || '')} · ${rowText(cur)}`;
+    $('ev-head').textContent = `${T('time')} ${fmtT(e.t_ns)} ${T('ms')} · ${hostWord(e.host_name || '')} · ${rowText(cur)}`;
     $('ev-explain').textContent = explainOf(cur);
     const act = $('ev-actions');
     act.textContent = '';
@@ -811,6 +821,12 @@ if (typeof document !== 'undefined') (function () {
       q: { en: 'The last ACK is lost: step to the server\'s retransmission that repairs it.', zh: '最后一个 ACK 丢失：前进到服务器为此进行的重传。' },
       hint: { en: 'The server never saw the ACK of its FIN, so its FIN is sent again.', zh: '服务器没有收到对其 FIN 的确认，于是重发 FIN。' },
       ok: (e, i) => isSeg(e) && e.from === 1 && has(e, 'FIN') && run.retx[i] === 1 },
+    { id: 'zerowindow', args: ['zero-window'],
+      q: { en: 'A zero window: the server stops reading, its receive buffer fills and it advertises win=0. Step to the client\'s first zero-window probe.',
+        zh: '零窗口：服务器停止读取，接收缓冲区被填满，通告 win=0。前进到客户端发出的第一个零窗口探测报文。' },
+      hint: { en: 'After an ACK with win=0 the sender waits for its persist timer, then sends one byte beyond the closed window (RFC 9293 3.8.6.1).',
+        zh: '收到 win=0 的 ACK 后，发送方等待坚持定时器到期，然后越过关闭的窗口发送一个字节（RFC 9293 3.8.6.1）。' },
+      ok: (e, i) => zeroProbe(e) && !run.ev.slice(0, i).some(zeroProbe) },
     { id: 'synflood', args: ['syn-flood'],
       q: { en: 'A SYN flood: spoofed SYNs fill the server\'s SYN queue. Step to the moment the real client\'s connection is established anyway.',
         zh: 'SYN 洪泛：伪造的 SYN 塞满了服务器的 SYN 队列。前进到真实客户端的连接仍然建立起来的时刻。' },
@@ -822,6 +838,8 @@ if (typeof document !== 'undefined') (function () {
       hint: { en: 'Red segments are retransmissions; a fast one follows ACKs, not a "retransmit" timer row.', zh: '红色的报文段是重传；快速重传紧跟在 ACK 之后，而不是在“重传定时器到期”之后。' },
       ok: (e, i) => isSeg(e) && fastRetx(i) },
   ];
+  // a segment with data sent while the peer's window is zero: a probe
+  const zeroProbe = (e) => isSeg(e) && e.from === 0 && e.len > 0 && !!e.tcp && e.tcp.snd_wnd === 0;
   let exercise = null;
   /* Whether event i is a retransmission sent with no retransmission timer
    * fired at its host since the first copy of those bytes went out. */
@@ -876,7 +894,7 @@ if (typeof document !== 'undefined') (function () {
     drawFsm(0); drawFsm(1);
     drawPlots();
     drawExplain();
-    $('pos').textContent = `${T('event')} ${cur + 1} ${T('of')} ${run.n} · ${fmtT(run.ev[cur].t_ns)} ms`;
+    $('pos').textContent = `${T('event')} ${cur + 1} ${T('of')} ${run.n} · ${fmtT(run.ev[cur].t_ns)} ${T('ms')}`;
   }
   function setCur(i, scroll = true) {
     if (!run) return;
@@ -912,11 +930,17 @@ if (typeof document !== 'undefined') (function () {
     playing.raf = requestAnimationFrame(tick);
   }
 
+  let titleEn = null;
   function setLang(l) {
     lang = l;
     document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
     $('lang').value = l;
     for (const el of document.querySelectorAll('[data-t]')) el.textContent = T(el.dataset.t);
+    for (const o of $('speed').options) o.textContent = o.value + T('per');
+    // the title: in Chinese its command and scenario (or file) only, the
+    // names typed; the description is English
+    if (!titleEn) titleEn = $('title').textContent;
+    $('title').textContent = l === 'zh' ? titleEn.split(' · ').slice(0, 2).join(' · ') : titleEn;
     $('b-play').firstElementChild.textContent = T(playing ? 'pause' : 'play');
     $('tsg-legend').textContent = T('tsglegend');
     $('cc-legend').textContent = T('cclegend');
@@ -924,6 +948,7 @@ if (typeof document !== 'undefined') (function () {
     for (const el of document.querySelectorAll('svg .elab[data-en]')) el.textContent = l === 'zh' ? EDGEZH[el.dataset.en] || el.dataset.en : el.dataset.en;
     fillExercises();
     showAnswer();
+    if (sayFn) $('rerun-msg').textContent = sayFn();
     fillDir();
     if (run) drawAll();
   }
@@ -943,7 +968,7 @@ if (typeof document !== 'undefined') (function () {
   /* --------------------------------------------------- the re-runs (WASI) */
   let wasmBytes = null, wasmModule = null;
   const SCENARIOS = ['lifecycle', 'simultaneous-open', 'simultaneous-close', 'lost-final-ack', 'half-close',
-    'abort', 'refused', 'syn-retransmit', 'old-duplicate-syn', 'self-connect', 'keepalive', 'syn-flood', 'bulk'];
+    'abort', 'refused', 'syn-retransmit', 'old-duplicate-syn', 'self-connect', 'keepalive', 'syn-flood', 'bulk', 'zero-window'];
   const OUTPUT_OPTS = new Set(['--html', '--json', '--svg', '--pcap', '--capture', '--lang']);
   const FLAG_OPTS = new Set(['--quiet', '--explain', '--color', '--no-color', '--ladder', '--stats', '--absolute']);
   // The page's starting options: the command line that wrote it, less its outputs.
@@ -974,18 +999,19 @@ if (typeof document !== 'undefined') (function () {
     $('f-loss').value = optVal('--loss');
     $('f-mtu').value = optVal('--mtu');
     $('f-bytes').value = optVal('--bytes');
+    $('f-pause').value = optVal('--read-pause');
     $('f-sndbuf').value = optVal('--sndbuf');
     $('f-rcvbuf').value = optVal('--rcvbuf');
     $('f-picks').value = form.opts.filter((x) => ['--drop', '--hold', '--dup-dgram'].includes(x[0])).map((x) => x.join(' ')).join(' ');
   }
   function formArgs() {
-    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--sndbuf', '--rcvbuf', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
+    const keep = form.opts.filter((x) => !['--seed', '--delay', '--loss', '--mtu', '--bytes', '--read-pause', '--sndbuf', '--rcvbuf', '--drop', '--hold', '--dup-dgram'].includes(x[0]));
     const a = [$('f-scenario').value];
     for (const [k, v] of keep) { a.push(k); if (v !== null) a.push(v); }
     const set = (k, id) => { const v = $(id).value.trim(); if (v !== '') a.push(k, v); };
     set('--seed', 'f-seed'); set('--delay', 'f-delay'); set('--loss', 'f-loss'); set('--mtu', 'f-mtu');
     set('--sndbuf', 'f-sndbuf'); set('--rcvbuf', 'f-rcvbuf');
-    if ($('f-scenario').value === 'bulk') set('--bytes', 'f-bytes');
+    if (['bulk', 'zero-window'].includes($('f-scenario').value)) { set('--bytes', 'f-bytes'); set('--read-pause', 'f-pause'); }
     const picks = $('f-picks').value.trim();
     if (picks) a.push(...picks.split(/\s+/));
     return a;
@@ -997,38 +1023,41 @@ if (typeof document !== 'undefined') (function () {
     rerun();
   }
   let runId = 0;
+  // the message under the form, kept as a function of the language
+  let sayFn = null;
+  function say(fn) { sayFn = fn; $('rerun-msg').textContent = fn(); }
   function rerun(ev0) {
     if (ev0) ev0.preventDefault();
     const msg = $('rerun-msg');
     msg.className = '';
-    if (!wasmModule) { msg.textContent = T(typeof WebAssembly === 'object' ? 'nomodule' : 'nowasm'); msg.className = 'bad'; return; }
-    for (const id of ['f-seed', 'f-delay', 'f-loss', 'f-mtu']) {
+    if (!wasmModule) { say(() => T(typeof WebAssembly === 'object' ? 'nomodule' : 'nowasm')); msg.className = 'bad'; return; }
+    for (const id of ['f-seed', 'f-delay', 'f-loss', 'f-mtu', 'f-pause']) {
       const el = $(id);
-      if (!el.checkValidity()) { msg.textContent = `${T('badopt')}${el.labels[0].textContent.trim()}: ${el.validationMessage}`; msg.className = 'bad'; return; }
+      if (!el.checkValidity()) { say(() => `${T('badopt')}${el.labels[0].textContent.trim()}: ${T('range')} ${el.min}..${el.max || '∞'}`); msg.className = 'bad'; return; }
     }
     runWith(formArgs());
   }
   function runWith(args, done) {
     const msg = $('rerun-msg');
     msg.className = '';
-    msg.textContent = T('running');
+    say(() => T('running'));
     setTimeout(() => {
       let r;
-      try { r = labWasiRun(wasmModule, args); } catch (x) { msg.textContent = T('wasmfail') + x; msg.className = 'bad'; return; }
+      try { r = labWasiRun(wasmModule, args); } catch (x) { say(() => T('wasmfail') + x); msg.className = 'bad'; return; }
       const end = r.out.indexOf('\n]\n');
-      if (r.code === 2 || end < 0) { msg.textContent = T('badopt') + (r.err.trim() || 'exit ' + r.code); msg.className = 'bad'; return; }
+      if (r.code === 2 || end < 0) { say(() => T('badopt') + (r.err.trim() || 'exit ' + r.code)); msg.className = 'bad'; return; }
       let ev;
-      try { ev = JSON.parse(r.out.slice(0, end + 3)); } catch (x) { msg.textContent = T('badjson') + x.message; msg.className = 'bad'; return; }
-      if (!ev.length) { msg.textContent = T('nodata'); msg.className = 'bad'; return; }
+      try { ev = JSON.parse(r.out.slice(0, end + 3)); } catch (x) { say(() => T('badjson') + x.message); msg.className = 'bad'; return; }
+      if (!ev.length) { say(() => T('nodata')); msg.className = 'bad'; return; }
       form = parseArgs(args);
       fillForm();
-      $('title').textContent = 'synfin sim ' + args.join(' ');
+      $('title').textContent = titleEn = 'synfin sim ' + args.join(' ');
       document.title = 'TCP lab · synfin sim ' + args.join(' ');
       const keepCur = cur;
       load(ev);
       setCur(Math.min(keepCur, run.n - 1));
-      msg.textContent = `${T('ran')}: synfin sim ${args.join(' ')} · ${ev.length} ${T('events')}` +
-        (r.code ? ' · ' + T('failed') + r.err.trim().split('\n').pop() : '');
+      say(() => `${T('ran')}: synfin sim ${args.join(' ')} · ${ev.length} ${T('events')}` +
+        (r.code ? ' · ' + T('failed') + r.err.trim().split('\n').pop() : ''));
       lab.lastRun = r;
       if (done) done();
     }, 10);
@@ -1063,12 +1092,26 @@ if (typeof document !== 'undefined') (function () {
     else return;
     e.preventDefault();
   }
-  function start() {
+  /* The run's events: the JSON in the page, or for a long run the same
+   * JSON gzipped (base64, html.c), inflated by the browser. */
+  async function readEvents() {
+    const z = $('lab-data-z').textContent.trim();
+    if (!z) return JSON.parse($('lab-data').textContent);
+    if (typeof DecompressionStream !== 'function') throw new Error(UI.en.nogzip + ' / ' + UI.zh.nogzip);
+    const bin = atob(z), bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const text = await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+    return JSON.parse(text);
+  }
+  async function start() {
     let ev;
-    try { ev = JSON.parse($('lab-data').textContent); } catch (x) { fatal(UI.en.badjson + x.message + ' / ' + UI.zh.badjson + x.message); return; }
+    const t0 = performance.now();
+    try { ev = await readEvents(); } catch (x) { fatal(UI.en.badjson + x.message + ' / ' + UI.zh.badjson + x.message); return; }
     if (!Array.isArray(ev) || !ev.length) { fatal(UI.en.nodata + ' / ' + UI.zh.nodata); return; }
+    const t1 = performance.now();
     buildFsm(0); buildFsm(1);
     load(ev);
+    lab.loadMs = { read: t1 - t0, prep: performance.now() - t1 }; // tests/lab reports them
     const w64 = $('lab-wasm').textContent.trim();
     if (w64 && typeof WebAssembly === 'object') {
       try {
@@ -1076,11 +1119,12 @@ if (typeof document !== 'undefined') (function () {
         wasmBytes = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) wasmBytes[i] = bin.charCodeAt(i);
         wasmModule = new WebAssembly.Module(wasmBytes);
-      } catch (x) { wasmModule = null; $('rerun-msg').textContent = UI.en.wasmfail + x; }
+      } catch (x) { wasmModule = null; say(() => T('wasmfail') + x); }
     }
     if (!wasmModule) {
       $('b-run').disabled = true;
-      $('rerun-msg').textContent = T(!baseArgs.length ? 'capture' : w64 && typeof WebAssembly !== 'object' ? 'nowasm' : 'nomodule');
+      const why = !baseArgs.length ? 'capture' : w64 && typeof WebAssembly !== 'object' ? 'nowasm' : 'nomodule';
+      say(() => T(why));
     }
     fillForm();
     $('b-first').onclick = () => setCur(0);
@@ -1111,10 +1155,20 @@ if (typeof document !== 'undefined') (function () {
   const lab = {
     get n() { return run ? run.n : 0; }, get cur() { return cur; }, get lang() { return lang; },
     get hasWasm() { return !!wasmModule; }, errors,
-    event: (i) => run.ev[i], setCur, nextState, setLang, rerun: () => rerun(),
+    event: (i) => run.ev[i], rowText: (i) => rowText(i), setCur, nextState, setLang, rerun: () => rerun(),
     stateOf: (h) => run.STATES[run.st[h][cur]],
     pickDrop: (n) => pick('--drop', n),
-    exercises: EXERCISES.length,
+    exercises: EXERCISES.length, exerciseIds: EXERCISES.map((x) => x.id),
+    /* the largest SRTT (ms) each side's plot drew, and how many of the
+     * plot's pixels have the SRTT line's colour */
+    srttPlot: () => [0, 1].map((k) => {
+      const Lr = layers['cc' + k];
+      if (!Lr) return null;
+      const d = Lr.off.getContext('2d').getImageData(0, 0, Lr.off.width, Lr.off.height).data;
+      let px = 0;
+      for (let q = 0; q < d.length; q += 4) if (Math.abs(d[q] - 0xc0) < 24 && Math.abs(d[q + 1] - 0x30) < 24 && Math.abs(d[q + 2] - 0x7a) < 24) px++;
+      return { max: Lr.srttMax, px };
+    }),
     exerciseOk: (k, i) => !!EXERCISES[k].ok(run.ev[i], i),
     timeParts() {
       const r = {};
@@ -1144,5 +1198,6 @@ if (typeof document !== 'undefined') (function () {
   };
   window.lab = lab;
   window.addEventListener('error', (e) => errors.push(String(e.message)));
-  try { start(); } catch (x) { fatal('TCP lab: ' + (x && x.stack || x)); throw x; }
+  // tests (and anything else) may wait for the events: lab.ready
+  lab.ready = start().catch((x) => { fatal('TCP lab: ' + (x && x.stack || x)); errors.push(String(x)); });
 })();
