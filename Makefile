@@ -36,6 +36,7 @@ ifeq ($(HAVE_LWIP),1)
 TOOL_CFLAGS += -DSF_HAVE_LWIP=1 -isystem /usr/include/lwip
 endif
 TOOL_LIBS += -lm
+TOOL_LIBS += -pthread
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))
