@@ -1,7 +1,8 @@
 # Multi-queue TUN (issue 15, docs/scale.md), sourced by run.sh after the
-# other cases: `synfin serve|connect --threads 2`, one stack per thread,
+# other cases: `synfin serve|connect|tun2socks --threads 2`, one stack per thread,
 # each on its own queue of sf0, the queue picked by synfin's steering
-# program from the two ports. INTEROP_ONLY=mq runs them all.
+# program from the two ports. INTEROP_ONLY=mq runs them all, INTEROP_ONLY=mq-t2s (mq-cases, -spread,
+# -connect, -shutdown, -bad) one group.
 
 # The lifecycle cases of cases.sh again, over IPv4, with 2 threads. `sss`
 # asks every thread's control socket (NAME.sock, NAME.sock.1), since a
@@ -12,15 +13,15 @@ sss() {
   "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}" || return 1
   [ ! -S "$tmp/$1.sock.1" ] || "$SYNFIN" ss --ctl "$tmp/$1.sock.1" "${@:2}"
 }
-want mq && check "mq 2 threads: handshake; nc through echo and daytime" t_handshake_nc
-want mq && check "mq 2 threads: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
-want mq && check "mq 2 threads: echo ${LOSSY_MB} MB with 2% loss + 2% reordering" \
+want mq-cases && check "mq 2 threads: handshake; nc through echo and daytime" t_handshake_nc
+want mq-cases && check "mq 2 threads: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want mq-cases && check "mq 2 threads: echo ${LOSSY_MB} MB with 2% loss + 2% reordering" \
   t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
-want mq && check "mq 2 threads --no-offload: echo ${MB} MB" t_echo_big "$MB" --no-offload
-want mq && check "mq 2 threads: kernel closes first (CLOSE_WAIT, LAST_ACK)" t_kernel_closes_first
-want mq && check "mq 2 threads: synfin closes first (TIME_WAIT)" t_synfin_closes_first
-want mq && check "mq 2 threads: proxy app, ${MB} MB echo intact" t_proxy
-want mq && check "mq 2 threads: SIGTERM mid-echo: FIN sent, exit 0" t_sigterm
+want mq-cases && check "mq 2 threads --no-offload: echo ${MB} MB" t_echo_big "$MB" --no-offload
+want mq-cases && check "mq 2 threads: kernel closes first (CLOSE_WAIT, LAST_ACK)" t_kernel_closes_first
+want mq-cases && check "mq 2 threads: synfin closes first (TIME_WAIT)" t_synfin_closes_first
+want mq-cases && check "mq 2 threads: proxy app, ${MB} MB echo intact" t_proxy
+want mq-cases && check "mq 2 threads: SIGTERM mid-echo: FIN sent, exit 0" t_sigterm
 
 # stat NAME SOCKET-SUFFIX KEY: one counter of one thread
 mq_stat() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk -v k="$3" '$1==k{print $2}'; }
@@ -44,7 +45,7 @@ t_mq_spread() {
   stop_synfin sp && [ "$((p0 + p1))" -eq 32 ] && [ "$p0" -gt 0 ] && [ "$p1" -gt 0 ] &&
     [ "$w0" -eq 0 ] && [ "$w1" -eq 0 ]
 }
-want mq && check "mq 2 threads: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
+want mq-spread && check "mq 2 threads: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
 
 # A kernel echo server for many connections at once.
 MQ_ECHO='
@@ -102,7 +103,7 @@ t_mq_connect() {
   echo "--any-port control: $home ports steering home completed, $away steering away failed"
   [ "$away" -gt 0 ]
 }
-want mq && check "mq connect --threads 2: each thread's connections answered on its own queue (and not without the port choice)" t_mq_connect
+want mq-connect && check "mq connect --threads 2: each thread's connections answered on its own queue (and not without the port choice)" t_mq_connect
 
 # SIGTERM with connections open on both stacks: every thread closes its
 # listeners and connections, the process exits 0 within --grace, and
@@ -133,7 +134,7 @@ t_mq_shutdown() {
   cat "$tmp/dd.log"
   [ $rc -eq 1 ] && grep -q "^synfin serve: queue [01] of sf0 failed: " "$tmp/dd.log"
 }
-want mq && check "mq 2 threads: SIGTERM ends every thread (exit 0); a deleted device ends all (exit 1)" t_mq_shutdown
+want mq-shutdown && check "mq 2 threads: SIGTERM ends every thread (exit 0); a deleted device ends all (exit 1)" t_mq_shutdown
 
 t_mq_bad() { # bad --threads uses: one line, exit 2
   newns || return 1; local ns=$NS
@@ -149,5 +150,36 @@ t_mq_bad() { # bad --threads uses: one line, exit 2
   echo "$out"; [ $rc -eq 2 ] && echo "$out" | grep -q -- "--send-bytes" || return 1
   ! inns "$ns" ip link show sf0 >/dev/null 2>&1
 }
-want mq && check "mq bad input: --threads above the cores, 0, with --pcap, connect without --send-bytes" t_mq_bad
+want mq-bad && check "mq bad input: --threads above the cores, 0, with --pcap, connect without --send-bytes" t_mq_bad
+
+# `synfin tun2socks --threads 2 --direct`: a kernel client's flows into
+# sf0 are relayed by the thread whose queue their SYN reached, out of a
+# veth (fwmark 0x5f, table 95) to a kernel echo server in another
+# namespace; 24 connections all echoed, both stacks relay some, SIGTERM
+# ends both threads with exit 0.
+t_mq_t2s() {
+  newns || return 1; local e=$NS
+  newns || return 1; local s=$NS
+  local ve=sfq$$e vs=sfq$$s i got
+  ip link add "$ve" netns "$e" type veth peer name "$vs" netns "$s" || return 1
+  inns "$e" ip addr add 198.18.1.1/24 dev "$ve"; inns "$e" ip link set "$ve" up
+  inns "$s" ip addr add 198.18.1.2/24 dev "$vs"; inns "$s" ip link set "$vs" up
+  inns "$s" ip addr add 198.18.2.2/32 dev lo
+  inns "$e" ip rule add fwmark 0x5f lookup 95 pref 100
+  inns "$e" ip route add 198.18.2.0/24 via 198.18.1.2 dev "$ve" table 95
+  ip netns exec "$s" timeout 120 python3 -c "$MQ_ECHO" 198.18.2.2 7000 >"$tmp/kserver.log" 2>&1 &
+  pids+=($!)
+  wait_for 5 grep -q listening "$tmp/kserver.log" || return 1
+  start_synfin "$e" t2 tun2socks --tun sf0 --threads 2 --direct --fwmark 0x5f || return 1
+  inns "$e" ip route add 198.18.2.0/24 dev sf0 || return 1
+  for i in $(seq 24); do
+    got=$(echo "flow $i" | inns "$e" timeout 10 nc -N 198.18.2.2 7000)
+    [ "$got" = "flow $i" ] || { echo "flow $i: '$got'"; return 1; }
+  done
+  local p0 p1
+  p0=$(mq_stat t2 "" PASSIVE_OPENS); p1=$(mq_stat t2 .1 PASSIVE_OPENS)
+  echo "flows relayed: thread 0 $p0, thread 1 $p1"
+  stop_synfin t2 && [ "$((p0 + p1))" -ge 24 ] && [ "$p0" -gt 0 ] && [ "$p1" -gt 0 ]
+}
+want mq-t2s && check "mq tun2socks --threads 2 --direct: 24 flows relayed by both stacks, SIGTERM exit 0" t_mq_t2s
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
