@@ -171,6 +171,9 @@ int sf_tun_open_queue(struct sf_tun *t, const char *name, bool offload,
  * UDP datagram to queue sf_tun_queue_of (a function of its two ports
  * only), everything else to queue 0. Returns 0, or -1 with advice. */
 int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen);
+/* Loads the steering program alone and returns its descriptor (for a
+ * test that runs it, BPF_PROG_TEST_RUN), or -1 with advice in err. */
+int sf_tun_steer_load(char *err, size_t errlen);
 /* The queue (of nqueues) the steering program picks for a flow whose
  * ports are a and b (either order), or for a datagram. */
 unsigned sf_tun_queue_of_ports(uint16_t a, uint16_t b, unsigned nqueues);

@@ -248,7 +248,7 @@ static const struct bpf_insn steer_prog[] = {
     INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),                   /* 25 */
 };
 
-int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
+int sf_tun_steer_load(char *err, size_t errlen)
 {
     char log[512] = "";
     union bpf_attr a;
@@ -270,13 +270,21 @@ int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
         char *nl = strchr(log, '\n');
         if (nl)
             *nl = 0;
-        snprintf(err, errlen, "cannot load the queue steering program for %s: "
-                 "%s%s%s", t->name, strerror(e),
+        snprintf(err, errlen, "cannot load the queue steering program: "
+                 "%s%s%s", strerror(e),
                  e == EPERM ? " (needs root, CAP_BPF, or "
                               "kernel.unprivileged_bpf_disabled=0)" : "",
                  log[0] ? log : "");
         return -1;
     }
+    return pfd;
+}
+
+int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
+{
+    int pfd = sf_tun_steer_load(err, errlen);
+    if (pfd < 0)
+        return -1;
     int r = ioctl(t->fd, TUNSETSTEERINGEBPF, &pfd);
     int e = errno;
     close(pfd); /* the device holds its own reference */

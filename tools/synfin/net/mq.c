@@ -111,6 +111,48 @@ static int start(struct mq_worker *w, const char *prog)
     return 0;
 }
 
+/* The datagrams the kernel dropped on the device because a queue was full
+ * (drivers/net/tun.c counts them as the device's TX drops), or -1. */
+static long long dev_drops(const char *dev)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/statistics/tx_dropped", dev);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Once a second: a queue overflowing (some thread cannot keep up with its
+ * share of the flows) is said at most every 10 s, with the count. */
+struct drops_watch {
+    sf_time_t next, quiet_until;
+    long long last;
+};
+
+static void watch_drops(struct drops_watch *d, const char *prog, const char *dev)
+{
+    sf_time_t now = sf_tun_now();
+    if (now < d->next)
+        return;
+    d->next = now + SF_SEC;
+    long long v = dev_drops(dev);
+    if (v < 0)
+        return;
+    if (d->last >= 0 && v > d->last && now >= d->quiet_until) {
+        fprintf(stderr, "%s: %s: the kernel dropped %lld datagrams in the last "
+                "second that synfin's queues could not take: a thread is "
+                "falling behind (each thread's load: synfin ss --ctl PATH.K "
+                "--stats)\n", prog, dev, v - d->last);
+        d->quiet_until = now + 10 * SF_SEC;
+    }
+    d->last = v;
+}
+
 /* A worker awake for more than BEHIND_NS: said once per episode. */
 static void watch(struct mq_worker *w, unsigned n, const char *prog,
                   const char *dev)
@@ -133,6 +175,7 @@ int mq_run(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
 {
     int rc = 0;
     bool quitting = false;
+    struct drops_watch dw = {0, 0, -1};
     for (unsigned k = 0; k < n; k++)
         if (start(&w[k], prog) < 0) {
             rc = 1;
@@ -173,6 +216,7 @@ int mq_run(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
             tell_quit(w, n);
         }
         watch(w, n, prog, dev);
+        watch_drops(&dw, prog, dev);
     }
     return rc;
 }

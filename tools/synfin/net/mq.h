@@ -9,8 +9,9 @@
  * cfg.seed, so every stack computes ISNs and SYN cookies with the same
  * secret). The main thread only waits: for SIGINT/SIGTERM, which it passes
  * on to every worker through the worker's quit eventfd; for a worker that
- * ended; and, once a second, for a worker that has been busy too long (a
- * thread falling behind its queue), which it reports in one line. The
+ * ended; and, once a second, for a thread falling behind: one stuck in an
+ * iteration for 2 s (its heartbeat), or the device's queues overflowing
+ * (the kernel's TX drops on it), each reported in one line. The
  * link does not matter here: body() runs whatever loop its link has
  * (sf_tun_run for TUN). */
 #ifndef SF_TOOLS_MQ_H
