@@ -29,11 +29,11 @@ SECS=${SCALE_SECS:-5}; THREADS=${SCALE_THREADS:-"1 2"}
 ECONNS=${SCALE_ECHO_CONNS:-8}; CCONNS=${SCALE_CYCLE_CONNS:-64}
 LOADS=${SCALE_LOADS:-1}; STEER_RUNS=${SCALE_STEER_RUNS:-4}
 LOADCPU=${SCALE_LOAD_CPUS:-}
-A=sfs$$-a; B=sfs$$-b; T=sfs$$-t
+A=sfs$$-a; B=sfs$$-b; T=sfs$$-t; L=sfs$$-l
 tmp=$(mktemp -d /tmp/sfs.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
-            for n in $A $B $T; do ip netns del $n 2>/dev/null; done; rm -rf "$tmp"; }
+            for n in $A $B $T $L; do ip netns del $n 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 cc -O2 -o "$tmp/load" "$HERE/scale_load.c" || exit 1
 for n in $A $B $T; do
@@ -89,7 +89,7 @@ for n in $THREADS; do
   kill -TERM "$sp"; wait "$sp" 2>/dev/null; rm -f "$tmp"/sf.sock*
 done
 one=$(awk '$1 == "synfin" && $3 == 1 {print $(NF-1), $NF}' "$tmp/rows")
-while read -r _ _ n _ e y; do
+while read -r _ _ n e y; do
   [ "$n" = 1 ] && continue
   set -- $one
   echo "synfin $n threads / 1 thread: echo $(awk -v a="$e" -v b="$1" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}')x, lifecycles $(awk -v a="$y" -v b="$2" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}')x"
@@ -106,15 +106,18 @@ def serve(c):
     b = c.recv(1000); time.sleep(4); c.sendall(b); c.close()
 while True:
     c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
-ip netns exec $T python3 -c "$late" >"$tmp/late.log" 2>&1 & pids+=($!)
+ip netns add $L && ip netns exec $L ip link set lo up || exit 1
+ip netns exec $L python3 -c "$late" >"$tmp/late.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q listening "$tmp/late.log" && break; sleep 0.1; done
 for mode in --steer-kernel ""; do
   ok=0; lost=0
   runs=$STEER_RUNS; [ -z "$mode" ] && runs=$(( (STEER_RUNS + 1) / 2 ))
   for _ in $(seq "$runs"); do
-    ip netns exec $T timeout 15 "$SYNFIN" connect --tun sf1 --threads 2 $mode -q \
+    ip netns exec $L timeout 20 "$SYNFIN" connect --tun sf1 --threads 2 $mode -q \
       --ctl "$tmp/lc.sock" --send-bytes 100 198.18.0.1 9100 2>"$tmp/lc.log"
-    ok=$((ok + $(grep -c 'received 100 bytes (pattern intact); datagrams in [0-9]*, on a wrong queue 0$' "$tmp/lc.log")))
-    lost=$((lost + $(grep -c 'on a wrong queue [1-9]' "$tmp/lc.log")))
+    ok=$((ok + $(grep -c 'received 100 bytes (pattern intact)' "$tmp/lc.log")))
+    lost=$((lost + $(grep -c 'received 0 bytes' "$tmp/lc.log")))
+    grep -h "thread [01]:" "$tmp/lc.log" | sed 's/^synfin connect: /    /' >&2
   done
-  echo "${mode:---steering program (default)}: $ok connections answered on their own queue, $lost with the late answer on the other queue"
+  echo "${mode:---steering program (default)}: $ok connections got their late answer, $lost lost it to the other queue (counted there as tun.rx_wrong_queue)"
 done
