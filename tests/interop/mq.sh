@@ -2,7 +2,7 @@
 # other cases: `synfin serve|connect|tun2socks --threads 2`, one stack per thread,
 # each on its own queue of sf0, the queue picked by synfin's steering
 # program from the two ports. INTEROP_ONLY=mq runs them all, INTEROP_ONLY=mq-t2s (mq-cases, -spread,
-# -connect, -shutdown, -bad) one group.
+# -connect, -shutdown, -bad, -ipv6) one group.
 
 # The lifecycle cases of cases.sh again, over IPv4, with 2 threads. `sss`
 # asks every thread's control socket (NAME.sock, NAME.sock.1), since a
@@ -182,4 +182,12 @@ t_mq_t2s() {
   stop_synfin t2 && [ "$((p0 + p1))" -ge 24 ] && [ "$p0" -gt 0 ] && [ "$p1" -gt 0 ]
 }
 want mq-t2s && check "mq tun2socks --threads 2 --direct: 24 flows relayed by both stacks, SIGTERM exit 0" t_mq_t2s
+
+# IPv6 with 2 threads (the steering program reads the ports after the
+# 40-byte IPv6 header): every address the cases use is IPv6.
+SRVA="$SRV --threads 2 --addr6 fd00:5f::2 --host6 fd00:5f::1/64"; SFA=fd00:5f::2; KA=fd00:5f::1; ANY=::
+PKA="[$KA]"
+want mq-ipv6 && check "mq 2 threads IPv6: handshake; nc through echo and daytime" t_handshake_nc
+want mq-ipv6 && check "mq 2 threads IPv6: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want mq-ipv6 && check "mq 2 threads IPv6: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
