@@ -50,7 +50,8 @@ want mq-spread && check "mq 2 threads: 32 kernel clients spread over both stacks
 # A kernel echo server for many connections at once.
 MQ_ECHO='
 import socket, sys, threading
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
 def serve(c):
     while True:
@@ -190,4 +191,5 @@ PKA="[$KA]"
 want mq-ipv6 && check "mq 2 threads IPv6: handshake; nc through echo and daytime" t_handshake_nc
 want mq-ipv6 && check "mq 2 threads IPv6: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
 want mq-ipv6 && check "mq 2 threads IPv6: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
+want mq-ipv6 && check "mq connect --threads 2 IPv6: each thread's connections answered on its own queue (and not without the port choice)" t_mq_connect
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }

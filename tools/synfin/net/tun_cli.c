@@ -480,9 +480,16 @@ static void banner_mq(struct tun_cli *c, unsigned n, const char *prog)
     sf_addr_fmt(&h, hb, sizeof hb);
     *strrchr(ab, ':') = 0;
     *strrchr(hb, ':') = 0;
-    fprintf(stderr, "%s: %s up: kernel %s/%d, synfin %s; %u queues, one stack "
-            "per thread, steered by ports; control sockets %s (thread 0), "
-            "%s.K (thread K)\n", prog, c->tun.name, hb, c->prefix, ab, n,
+    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
+    if (c->has6) {
+        char t[SF_IP6_STRLEN];
+        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
+                 c->prefix6);
+        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
+    }
+    fprintf(stderr, "%s: %s up: kernel %s/%d%s, synfin %s%s; %u queues, one "
+            "stack per thread, steered by ports; control sockets %s (thread 0), "
+            "%s.K (thread K)\n", prog, c->tun.name, hb, c->prefix, h6, ab, a6, n,
             c->ctl_path, c->ctl_path);
 }
 
