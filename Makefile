@@ -43,6 +43,7 @@ ifeq ($(HAVE_ZLIB),1)
 TOOL_CFLAGS += -DSF_HAVE_ZLIB=1
 TOOL_LIBS += -lz
 endif
+TOOL_LIBS += -pthread
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
 LINK_SRC := $(sort $(wildcard src/link/*.c))

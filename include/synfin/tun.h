@@ -63,6 +63,9 @@ struct sf_tun_stats {
      * stack's SEG_IN counts each super-packet once). */
     uint64_t rx_gso, rx_csum, tx_gso, tx_gso_segs, rx_bad_vnet;
     uint64_t rx_gso_segs;
+    /* Multi-queue: datagrams read on this queue whose ports steer them to
+     * another (sf_tun_queue_of), dropped unseen by the stack. */
+    uint64_t rx_wrong_queue;
 };
 
 /* Which way a datagram crosses the device. */
@@ -94,6 +97,9 @@ struct sf_tun {
     void *tap_ctx;
     struct sf_tun_wire *wire;
     struct sf_tun_gso *gso;       /* offload only */
+    /* Multi-queue (sf_tun_open_queue): this queue's index and how many
+     * the device has (1, 0 for a single-queue device). */
+    unsigned queue, nqueues;
 };
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
@@ -149,6 +155,29 @@ struct sf_tun_hooks {
 
 /* Runs until t->stop is set. Returns 0, or -1 if the device failed. */
 int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h);
+
+/* ------------------------------------------------ multi-queue (issue 15)
+ * One sf_tun per queue, each driving its own stack in its own thread (see
+ * docs/scale.md): open queue 0 (it creates the device) to nqueues - 1 with
+ * the same name, attach the steering program through any of them, then
+ * configure the device once. */
+#define SF_TUN_MAX_QUEUES 256 /* the kernel's MAX_TAP_QUEUES */
+/* Opens (creating the device with IFF_MULTI_QUEUE if it is the first) one
+ * queue of `name`. Returns 0, or -1 with a one-line advice in err. */
+int sf_tun_open_queue(struct sf_tun *t, const char *name, bool offload,
+                      unsigned queue, unsigned nqueues, char *err,
+                      size_t errlen);
+/* Attaches the eBPF steering program: the kernel then sends each TCP or
+ * UDP datagram to queue sf_tun_queue_of (a function of its two ports
+ * only), everything else to queue 0. Returns 0, or -1 with advice. */
+int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen);
+/* Loads the steering program alone and returns its descriptor (for a
+ * test that runs it, BPF_PROG_TEST_RUN), or -1 with advice in err. */
+int sf_tun_steer_load(char *err, size_t errlen);
+/* The queue (of nqueues) the steering program picks for a flow whose
+ * ports are a and b (either order), or for a datagram. */
+unsigned sf_tun_queue_of_ports(uint16_t a, uint16_t b, unsigned nqueues);
+unsigned sf_tun_queue_of(const uint8_t *dgram, size_t len, unsigned nqueues);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,8 +87,8 @@ static int set_offload(int fd, char *err, size_t errlen)
     return 0;
 }
 
-int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
-                size_t errlen)
+static int open_dev(struct sf_tun *t, const char *name, bool offload,
+                    bool mq, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->fd = -1;
@@ -104,7 +106,8 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) |
+                    (mq ? IFF_MULTI_QUEUE : 0);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -138,10 +141,161 @@ int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
     impair_rng_seed(&t->wire->rng, 0);
     t->offload = offload;
     t->fd = fd;
+    t->nqueues = 1;
     memcpy(t->name, ifr.ifr_name, sizeof t->name - 1);
     return 0;
 }
 
+int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
+                size_t errlen)
+{
+    return open_dev(t, name, offload, false, err, errlen);
+}
+
+/* ------------------------------------------------------------ multi-queue */
+
+int sf_tun_open_queue(struct sf_tun *t, const char *name, bool offload,
+                      unsigned queue, unsigned nqueues, char *err,
+                      size_t errlen)
+{
+    if (nqueues < 1 || nqueues > SF_TUN_MAX_QUEUES || queue >= nqueues) {
+        memset(t, 0, sizeof *t);
+        t->fd = -1;
+        snprintf(err, errlen, "queue %u of %u: a TUN device has 1 to %d queues",
+                 queue, nqueues, SF_TUN_MAX_QUEUES);
+        return -1;
+    }
+    if (open_dev(t, name, offload, true, err, errlen) < 0) {
+        if (queue > 0) { /* say which queue the kernel refused */
+            char why[200];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "queue %u of %s: %s", queue, name, why);
+        }
+        return -1;
+    }
+    t->queue = queue;
+    t->nqueues = nqueues;
+    return 0;
+}
+
+unsigned sf_tun_queue_of_ports(uint16_t a, uint16_t b, unsigned nqueues)
+{
+    /* Must stay the same function as steer_prog below: 32-bit XOR of the
+     * ports, times the golden-ratio constant, high half, modulo n (the
+     * kernel takes the program's answer modulo the queues). */
+    uint32_t h = ((uint32_t)(a ^ b) * 0x9e3779b1u) >> 16;
+    return nqueues ? h % nqueues : 0;
+}
+
+unsigned sf_tun_queue_of(const uint8_t *d, size_t len, unsigned nqueues)
+{
+    size_t off;
+    uint8_t proto;
+    if (len >= 20 && d[0] >> 4 == 4) {
+        off = (size_t)(d[0] & 0xf) * 4;
+        proto = d[9];
+    } else if (len >= 40 && d[0] >> 4 == 6) {
+        off = 40;
+        proto = d[6];
+    } else {
+        return 0;
+    }
+    if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || len < off + 4)
+        return 0; /* ICMP, other protocols, runts: queue 0, as the program */
+    uint16_t sp = (uint16_t)(d[off] << 8 | d[off + 1]);
+    uint16_t dp = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
+    return sf_tun_queue_of_ports(sp, dp, nqueues);
+}
+
+/* The steering program (eBPF, socket filter type): the kernel runs it for
+ * every datagram it sends into the device and takes its answer modulo the
+ * number of queues as the queue (drivers/net/tun.c tun_ebpf_select_queue).
+ * Without it the kernel picks by its own flow table, learned from the
+ * queue that last wrote each flow and forgotten after 3 s without a write
+ * (TUN_FLOW_EXPIRE), then by a hash keyed with a boot-time secret:
+ * replies to a connection we opened then land on another queue (see
+ * docs/scale.md for the measurement). This program is a pure function of
+ * the ports that synfin computes too (sf_tun_queue_of). LD_ABS / LD_IND
+ * read at the network header (SKF_NET_OFF) and return host order. */
+#define NET_OFF (-0x100000)
+#define INSN(c, d, s, o, i) {.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)}
+static const struct bpf_insn steer_prog[] = {
+    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),          /* 0: r6 = ctx */
+    INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, NET_OFF),       /* 1: r0 = ver/ihl */
+    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),          /* 2: r7 = r0 */
+    INSN(BPF_ALU64 | BPF_RSH | BPF_K, 7, 0, 0, 4),          /* 3: r7 >>= 4 */
+    INSN(BPF_JMP | BPF_JEQ | BPF_K, 7, 0, 8, 6),            /* 4: v6: -> 13 */
+    INSN(BPF_JMP | BPF_JNE | BPF_K, 7, 0, 18, 4),           /* 5: else -> 24 */
+    INSN(BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 0xf),        /* 6: r0 = IHL */
+    INSN(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 2),          /* 7: in bytes */
+    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),          /* 8: r7 = it */
+    INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, NET_OFF + 9),   /* 9: protocol */
+    INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6, IPPROTO_TCP),  /* 10: -> 17 */
+    INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5, IPPROTO_UDP),  /* 11: -> 17 */
+    INSN(BPF_JMP | BPF_JA, 0, 0, 11, 0),                    /* 12: -> 24 */
+    INSN(BPF_ALU64 | BPF_MOV | BPF_K, 7, 0, 0, 40),         /* 13: r7 = 40 */
+    INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, NET_OFF + 6),   /* 14: next header */
+    INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, IPPROTO_TCP),  /* 15: -> 17 */
+    INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 7, IPPROTO_UDP),  /* 16: -> 24 */
+    INSN(BPF_LD | BPF_IND | BPF_H, 0, 7, 0, NET_OFF),       /* 17: source port */
+    INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),          /* 18: r8 = it */
+    INSN(BPF_LD | BPF_IND | BPF_H, 0, 7, 0, NET_OFF + 2),   /* 19: dest. port */
+    INSN(BPF_ALU | BPF_XOR | BPF_X, 0, 8, 0, 0),            /* 20: r0 ^= r8 */
+    INSN(BPF_ALU | BPF_MUL | BPF_K, 0, 0, 0, (int32_t)0x9e3779b1u), /* 21 */
+    INSN(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 0, 16),           /* 22: high half */
+    INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),                   /* 23 */
+    INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),          /* 24: queue 0 */
+    INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),                   /* 25 */
+};
+
+int sf_tun_steer_load(char *err, size_t errlen)
+{
+    char log[512] = "";
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insns = (uint64_t)(uintptr_t)steer_prog;
+    a.insn_cnt = sizeof steer_prog / sizeof steer_prog[0];
+    a.license = (uint64_t)(uintptr_t)"Dual MIT/GPL";
+    a.log_buf = (uint64_t)(uintptr_t)log;
+    a.log_size = sizeof log;
+    a.log_level = 1;
+    int pfd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof a);
+    if (pfd < 0 && errno == ENOSPC) { /* the log was too small: load again without */
+        a.log_buf = 0, a.log_size = 0, a.log_level = 0;
+        pfd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof a);
+    }
+    if (pfd < 0) {
+        int e = errno;
+        char *nl = strchr(log, '\n');
+        if (nl)
+            *nl = 0;
+        snprintf(err, errlen, "cannot load the queue steering program: "
+                 "%s%s%s", strerror(e),
+                 e == EPERM ? " (needs root, CAP_BPF, or "
+                              "kernel.unprivileged_bpf_disabled=0)" : "",
+                 log[0] ? log : "");
+        return -1;
+    }
+    return pfd;
+}
+
+int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
+{
+    int pfd = sf_tun_steer_load(err, errlen);
+    if (pfd < 0)
+        return -1;
+    int r = ioctl(t->fd, TUNSETSTEERINGEBPF, &pfd);
+    int e = errno;
+    close(pfd); /* the device holds its own reference */
+    if (r < 0) {
+        snprintf(err, errlen, "cannot attach the queue steering program to %s: "
+                 "%s (TUNSETSTEERINGEBPF needs Linux 4.16 or later)", t->name,
+                 strerror(e));
+        return -1;
+    }
+    return 0;
+}
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen)
 {
@@ -392,6 +546,14 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
             return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
         if (n == 0 && t->offload)
             continue;
+        if (t->nqueues > 1 &&
+            sf_tun_queue_of(d, (size_t)n, t->nqueues) != t->queue) {
+            /* Another queue's flow: its connection lives in another stack,
+             * which this one must not answer for (it would reset it). The
+             * steering program never does this; counted, dropped. */
+            t->stats.rx_wrong_queue++;
+            continue;
+        }
         sf_time_t now = sf_tun_now();
         t->stats.rx++;
         t->stats.rx_bytes += (uint64_t)n;
@@ -435,6 +597,14 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
     bool woke = false;
     while (!t->stop) {
         sf_time_t now = sf_tun_now();
+        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* The device was deleted under us (ip link del): poll says
+             * POLLERR at once forever, so without this the loop spins. */
+            if (read_batch(t, buf) == 0)
+                errno = ENODEV;
+            rc = -1;
+            break;
+        }
         if (fds[0].revents & POLLIN && read_batch(t, buf) < 0) {
             rc = -1;
             break;

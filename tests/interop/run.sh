@@ -130,6 +130,7 @@ SRV="--tun sf0 --addr 198.18.0.2 --host 198.18.0.1/24"
 [ "${INTEROP_OFFLOAD:-1}" = 0 ] && SRV="$SRV --no-offload"
 . "$HERE/cases.sh"
 . "$HERE/relay.sh"
+. "$HERE/mq.sh"
 
 echo
 echo "interop: $passed passed, $failed failed"

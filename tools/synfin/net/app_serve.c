@@ -437,17 +437,24 @@ int serve_run(struct serve *s)
 {
     if (listen_all(s) < 0)
         return 1;
-    for (int i = 0; i < s->napps; i++)
+    /* --threads: every stack listens on every app's port; a connection
+     * stays on the stack its SYN reached (the queue its ports steer to) */
+    for (int i = 0; i < s->napps && s->cli.thread == 0; i++)
         fprintf(stderr, "synfin serve: %s on port %u\n",
                 (const char *[]){"echo", "discard", "daytime", "chargen",
                                  "proxy"}[s->apps[i].kind], s->apps[i].port);
     struct sf_tun_hooks h = {s, serve_pollfds, serve_service};
     if (sf_tun_run(&s->cli.tun, &h) < 0) {
-        fprintf(stderr, "synfin serve: the device %s failed: %s\n",
-                s->cli.tun.name, strerror(errno));
+        if (s->cli.threads > 1)
+            fprintf(stderr, "synfin serve: queue %u of %s failed: %s\n",
+                    s->cli.thread, s->cli.tun.name, strerror(errno));
+        else
+            fprintf(stderr, "synfin serve: the device %s failed: %s\n",
+                    s->cli.tun.name, strerror(errno));
         return 1;
     }
-    fprintf(stderr, "synfin serve: stopped\n");
+    if (s->cli.thread == 0)
+        fprintf(stderr, "synfin serve: stopped\n");
     return 0;
 }
 

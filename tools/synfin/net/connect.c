@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -25,7 +26,7 @@ struct client {
     struct tun_cli cli;
     struct sf_addr remote, remote_local; /* remote_local: our end */
     int sd;
-    bool connected, abort_at_end, quiet;
+    bool connected, abort_at_end, quiet, any_port;
     long long send_bytes; /* -1: read stdin */
     unsigned long long pattern_pos;
     sf_time_t connect_deadline, linger_deadline;
@@ -34,6 +35,11 @@ struct client {
     int status;         /* exit status once decided, else -1 */
     const char *pos[2]; /* HOST PORT as given */
     int npos;
+    /* --threads N > 1: each thread's connection checks what it reads
+     * against the pattern (an echo server's answer) instead of writing it
+     * out; the totals go in a summary line */
+    long long sent_total;
+    unsigned long long recv_pos, recv_bad;
 };
 
 /* --send-bytes and --connect-timeout: any number, atoll's and atof's as
@@ -83,6 +89,11 @@ static const struct opt client_opts[] = {
     {.name = "--quiet", .alias = "-q", .kind = OPT_FLAG,
      .off = offsetof(struct client, quiet), .as = OPT_AS_BOOL, .val = 1,
      .usage = "-q, --quiet", .help = "no progress lines on stderr"},
+    {.name = "--any-port", .kind = OPT_FLAG, .off = offsetof(struct client, any_port),
+     .as = OPT_AS_BOOL, .val = 1,
+     .help = "with --threads: a random local port, whatever queue\n"
+             "it steers to (a test's control: the replies of a port\n"
+             "that steers to another thread never reach this one)"},
     {.kind = OPT_END},
 };
 
@@ -131,6 +142,12 @@ static int parse(struct client *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     c->remote.port = (uint16_t)port;
+    if (c->cli.threads > 1 && c->send_bytes < 0) {
+        fprintf(stderr, "synfin connect: --threads %u needs --send-bytes N (each "
+                "thread sends N bytes on its own connection; stdin cannot be "
+                "split)\n", c->cli.threads);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -218,6 +235,8 @@ static void pump_in(struct client *c)
 {
     struct pipebuf *p = &c->in;
     for (int k = 0; k < 64 && c->sd >= 0; k++) {
+        for (; c->cli.threads > 1 && p->off < p->len; p->off++)
+            c->recv_bad += p->buf[p->off] != (uint8_t)(c->recv_pos++ % 251);
         while (p->off < p->len) {
             ssize_t n = write(1, p->buf + p->off, p->len - p->off);
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -327,11 +346,64 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
     return c->cli.quit ? c->cli.quit_deadline : SF_TIME_NEVER;
 }
 
+/* --threads: a local port whose flow the steering program sends to this
+ * thread's queue (sf_tun_queue_of_ports), so that every reply reaches the
+ * stack that owns the connection, as mTCP and F-Stack choose source ports
+ * by the NIC's RSS hash. Ports of RFC 6056's range 49152-65535, from a
+ * point drawn from the seed, the next that steers here and is free. */
+static int bind_queue_port(struct client *c)
+{
+    struct sf_stack *st = c->cli.tun.st;
+    unsigned n = c->cli.threads, k = c->cli.thread;
+    int one = 1;
+    sf_setsockopt(st, c->sd, SF_SOL_SOCKET, SF_SO_REUSEADDR, &one, sizeof one);
+    unsigned start = (unsigned)((c->cli.seed >> 16) + k * 4099u) % 16384u;
+    if (c->any_port) { /* the control: any port, no matter its queue */
+        uint32_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+            rnd = (uint32_t)sf_tun_now();
+        start = rnd % 16384u;
+    }
+    static const uint8_t any6[16];
+    for (unsigned i = 0; i < 16384; i++) {
+        uint16_t p = (uint16_t)(49152 + (start + i) % 16384);
+        if (!c->any_port && sf_tun_queue_of_ports(p, c->remote.port, n) != k)
+            continue;
+        struct sf_addr l = c->remote.family == SF_AF_INET6 ? sf_addr6(any6, p)
+                                                           : sf_addr4(0, p);
+        int r = sf_bind(st, c->sd, &l);
+        if (r != SF_EADDRINUSE)
+            return r;
+    }
+    return SF_EADDRNOTAVAIL;
+}
+
+static void summary(struct client *c)
+{
+    struct sf_addr l;
+    if (c->sd < 0 || sf_getsockname(c->cli.tun.st, c->sd, &l) < 0)
+        l = c->remote_local;
+    const struct sf_tun_stats *t = &c->cli.tun.stats;
+    fprintf(stderr, "synfin connect: thread %u: local port %u (steers to queue "
+            "%u), queue %u: sent %lld, received %llu bytes (%s); datagrams in "
+            "%llu, on a wrong queue %llu\n", c->cli.thread, l.port,
+            sf_tun_queue_of_ports(l.port, c->remote.port, c->cli.threads),
+            c->cli.tun.queue,
+            c->sent_total, c->recv_pos,
+            c->recv_bad ? "pattern BROKEN" : "pattern intact",
+            (unsigned long long)t->rx, (unsigned long long)t->rx_wrong_queue);
+}
+
 static int run(struct client *c)
 {
     struct sf_stack *st = c->cli.tun.st;
     c->sd = sf_socket(st);
-    int r = c->sd < 0 ? c->sd : sf_connect(st, c->sd, &c->remote);
+    c->sent_total = c->send_bytes;
+    int r = c->sd;
+    if (r >= 0 && c->cli.threads > 1)
+        r = bind_queue_port(c);
+    if (r >= 0)
+        r = sf_connect(st, c->sd, &c->remote);
     tun_cli_sockopts(&c->cli, c->sd);
     if (r < 0 && r != SF_EINPROGRESS) {
         fail(c, r);
@@ -342,10 +414,61 @@ static int run(struct client *c)
     fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
     struct sf_tun_hooks h = {c, client_pollfds, client_service};
     if (sf_tun_run(&c->cli.tun, &h) < 0) {
-        fprintf(stderr, "synfin connect: the device failed: %s\n", strerror(errno));
+        fprintf(stderr, "synfin connect: %s%u failed: %s\n",
+                c->cli.threads > 1 ? "queue " : "the device, queue ",
+                c->cli.thread, strerror(errno));
         return EXIT_ERR;
     }
-    return c->status < 0 ? EXIT_ERR : c->status;
+    if (c->cli.threads > 1)
+        summary(c);
+    int st_ = c->status < 0 ? EXIT_ERR : c->status;
+    return st_ == EXIT_OK && c->recv_bad ? EXIT_ERR : st_;
+}
+
+static int run_body(void *arg) { return run(arg); }
+
+/* --threads N: N clients, one connection each (mq.h). */
+static int connect_mq(struct client *c0)
+{
+    unsigned n = c0->cli.threads;
+    struct client **cl = calloc(n, sizeof *cl);
+    struct tun_cli **cs = calloc(n, sizeof *cs);
+    struct mq_worker *w = mq_alloc(n);
+    int rc = EXIT_ERR;
+    unsigned made = 0;
+    for (; cl && cs && w && made < n; made++) {
+        cl[made] = made ? malloc(sizeof *c0) : c0;
+        if (!cl[made])
+            break;
+        if (made)
+            memcpy(cl[made], c0, sizeof *c0);
+        cs[made] = &cl[made]->cli;
+    }
+    if (made < n) {
+        fprintf(stderr, "synfin connect: out of memory\n");
+        goto out;
+    }
+    int sigfd;
+    rc = tun_cli_start_mq(cs, n, "synfin connect", w, &sigfd);
+    if (rc == 0) {
+        for (unsigned k = 0; k < n; k++) {
+            w[k].body = run_body;
+            w[k].arg = cl[k];
+        }
+        rc = mq_run(w, n, sigfd, "synfin connect", c0->cli.dev, false);
+        close(sigfd);
+        for (unsigned k = 0; k < n; k++)
+            tun_cli_finish(cs[k]);
+    }
+out:
+    if (w)
+        mq_free(w, n);
+    for (unsigned k = 1; k < made; k++)
+        free(cl[k]);
+    free(cl);
+    free(cs);
+    free(w);
+    return rc;
 }
 
 int sf_cmd_connect(int argc, char **argv)
@@ -361,6 +484,8 @@ int sf_cmd_connect(int argc, char **argv)
     int rc = parse(c, argc, argv);
     if (rc == OPT_HELP) {
         rc = EXIT_OK;
+    } else if (rc == 0 && c->cli.threads > 1) {
+        rc = connect_mq(c);
     } else if (rc == 0) {
         rc = tun_cli_start(&c->cli, "synfin connect");
         if (rc == 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "net/app_serve.h"
@@ -106,6 +107,52 @@ static int parse(struct serve *s, int argc, char **argv)
     return 0;
 }
 
+static int serve_body(void *arg) { return serve_run(arg); }
+
+/* --threads N: N copies of the parsed options, one per worker (mq.h). */
+static int serve_mq(struct serve *s0)
+{
+    unsigned n = s0->cli.threads;
+    struct serve **ss = calloc(n, sizeof *ss);
+    struct tun_cli **cs = calloc(n, sizeof *cs);
+    struct mq_worker *w = mq_alloc(n);
+    int rc = 1;
+    unsigned made = 0;
+    for (; ss && cs && w && made < n; made++) {
+        ss[made] = made ? malloc(sizeof *s0) : s0;
+        if (!ss[made])
+            break;
+        if (made)
+            memcpy(ss[made], s0, sizeof *s0);
+        cs[made] = &ss[made]->cli;
+    }
+    if (made < n) {
+        fprintf(stderr, "synfin serve: out of memory\n");
+        goto out;
+    }
+    int sigfd;
+    rc = tun_cli_start_mq(cs, n, "synfin serve", w, &sigfd);
+    if (rc == 0) {
+        for (unsigned k = 0; k < n; k++) {
+            w[k].body = serve_body;
+            w[k].arg = ss[k];
+        }
+        rc = mq_run(w, n, sigfd, "synfin serve", s0->cli.dev, true);
+        close(sigfd);
+        for (unsigned k = 0; k < n; k++)
+            tun_cli_finish(cs[k]);
+    }
+out:
+    if (w)
+        mq_free(w, n);
+    for (unsigned k = 1; k < made; k++)
+        serve_free(ss[k]);
+    free(ss);
+    free(cs);
+    free(w);
+    return rc;
+}
+
 int sf_cmd_serve(int argc, char **argv)
 {
     struct serve *s = calloc(1, sizeof *s);
@@ -115,6 +162,8 @@ int sf_cmd_serve(int argc, char **argv)
     int rc = parse(s, argc, argv);
     if (rc == OPT_HELP) {
         rc = 0;
+    } else if (rc == 0 && s->cli.threads > 1) {
+        rc = serve_mq(s);
     } else if (rc == 0) {
         rc = tun_cli_start(&s->cli, "synfin serve");
         if (rc == 0)

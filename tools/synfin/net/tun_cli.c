@@ -27,6 +27,7 @@ void tun_cli_init(struct tun_cli *c)
     c->grace = 5 * SF_SEC;
     c->sigfd = c->ctl_fd = -1;
     c->tun.fd = -1;
+    c->threads = 1;
     sf_stack_cfg_default(&c->cfg);
     c->cfg.mss = 0; /* from the MTU unless given */
     /* fd00:5f::2 and fd00:5f::1/64 (RFC 4193 local addresses), used only
@@ -235,6 +236,14 @@ static const struct opt tun_cli_opts[] = {
          "(default --offload: checksums and TSO offloaded,\n"
          "data segments merged into 64 KB writes)"),
     FLAG("--offload", offload, 1, NULL),
+    NUM("--threads", threads, OPT_AS_UINT, 1, SF_TUN_MAX_QUEUES, 0, "N",
+        "N stacks, one per thread pinned to a core, each on its\n"
+        "own queue of DEV (IFF_MULTI_QUEUE, steered by ports;\n"
+        "docs/scale.md). Default 1; at most the cores online"),
+    FLAG("--steer-kernel", steer_kernel, 1,
+         "with --threads: no steering program, the kernel's own\n"
+         "flow table picks the queue (to measure it: replies then\n"
+         "reach other queues, counted as tun.rx_wrong_queue)"),
     {.kind = OPT_TEXT, .help = "impairments on synfin's side (both directions):\n"},
     {.name = "--loss", .kind = OPT_NUM, .off = OFF(imp.loss), .as = OPT_AS_DOUBLE,
      .lo = 0, .hi = 1, .usage = "--loss P --dup P --reorder P",
@@ -367,7 +376,10 @@ static int make_stack(struct tun_cli *c, const char *prog)
 {
     /* The ISN, cookie and port secrets: 128 random bits from the kernel
      * (a --seed makes a run repeatable, for tests only). */
-    if (c->seeded) {
+    if (c->thread > 0) {
+        /* --threads: cfg.seed and seed were copied from thread 0, so every
+         * stack has the same ISN and SYN-cookie secret (read-only) */
+    } else if (c->seeded) {
         for (int k = 0; k < 16; k++)
             c->cfg.seed[k] = (uint8_t)((c->seed >> (8 * (k % 8))) ^ (uint64_t)(k * 0x9d));
     } else if (getrandom(c->cfg.seed, sizeof c->cfg.seed, 0) != sizeof c->cfg.seed ||
@@ -375,7 +387,7 @@ static int make_stack(struct tun_cli *c, const char *prog)
         fprintf(stderr, "%s: getrandom failed: %s\n", prog, strerror(errno));
         return -1;
     }
-    sf_tun_seed(&c->tun, c->seed);
+    sf_tun_seed(&c->tun, c->seed + c->thread);
     c->tun.in = c->tun.out = c->imp;
     c->cfg.addr = c->addr;
     if (c->has6)
@@ -458,6 +470,101 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     return 0;
 }
 
+/* The banner of a multi-queue start (thread 0's addresses). */
+static void banner_mq(struct tun_cli *c, unsigned n, const char *prog)
+{
+    struct sf_addr a = {.ip = c->addr, .port = 0};
+    struct sf_addr h = {.ip = c->host_ip, .port = 0};
+    char ab[24], hb[24];
+    sf_addr_fmt(&a, ab, sizeof ab);
+    sf_addr_fmt(&h, hb, sizeof hb);
+    *strrchr(ab, ':') = 0;
+    *strrchr(hb, ':') = 0;
+    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
+    if (c->has6) {
+        char t[SF_IP6_STRLEN];
+        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
+                 c->prefix6);
+        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
+    }
+    fprintf(stderr, "%s: %s up: kernel %s/%d%s, synfin %s%s; %u queues, one "
+            "stack per thread, steered by ports; control sockets %s (thread 0), "
+            "%s.K (thread K)\n", prog, c->tun.name, hb, c->prefix, h6, ab, a6, n,
+            c->ctl_path, c->ctl_path);
+}
+
+static int start_queues(struct tun_cli *const *cs, unsigned n, const char *prog)
+{
+    char err[256];
+    struct tun_cli *c0 = cs[0];
+    for (unsigned k = 0; k < n; k++)
+        if (sf_tun_open_queue(&cs[k]->tun, c0->dev, c0->offload, k, n, err,
+                              sizeof err) < 0)
+            goto fail;
+    /* the program before the device is up: no datagram is ever steered
+     * by the kernel's own flow table */
+    if ((!c0->steer_kernel && sf_tun_steer(&c0->tun, err, sizeof err) < 0) ||
+        sf_tun_config(&c0->tun, c0->host_ip, c0->prefix, c0->mtu, err, sizeof err) < 0 ||
+        (c0->has6 && sf_tun_config6(&c0->tun, c0->host6, c0->prefix6, err,
+                                    sizeof err) < 0))
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "%s: %s\n", prog, err);
+    return -1;
+}
+
+int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
+                     struct mq_worker *w, int *sigfd)
+{
+    struct tun_cli *c0 = cs[0];
+    *sigfd = -1;
+    if (mq_check_threads(prog, n) < 0 || check_addrs(c0, prog) < 0)
+        return 2;
+    if (c0->pcap_path) {
+        fprintf(stderr, "%s: --pcap writes one queue's datagrams; it does not "
+                "go with --threads %u (give one or the other)\n", prog, n);
+        return 2;
+    }
+    if (mq_init(w, n, prog) < 0)
+        return 1;
+    for (unsigned k = 0; k < n; k++) {
+        cs[k]->thread = k;
+        cs[k]->threads = n;
+        cs[k]->sigfd = cs[k]->ctl_fd = -1;
+        cs[k]->tun.fd = -1;
+        cs[k]->tun.st = NULL;
+        cs[k]->beat = &w[k].busy_since;
+    }
+    int rc = 1;
+    if (start_queues(cs, n, prog) < 0 || make_stack(c0, prog) < 0 ||
+        open_ctl(c0, prog) < 0 || open_signals(c0) < 0)
+        goto fail;
+    *sigfd = c0->sigfd; /* the main thread's; the workers get eventfds */
+    for (unsigned k = 0; k < n; k++) {
+        struct tun_cli *c = cs[k];
+        c->sigfd = w[k].quit_fd;
+        c->quit_event = true;
+        if (k == 0)
+            continue;
+        memcpy(c->cfg.seed, c0->cfg.seed, sizeof c->cfg.seed);
+        c->seed = c0->seed;
+        snprintf(c->ctl_buf, sizeof c->ctl_buf, "%s.%u", c0->ctl_path, k);
+        c->ctl_path = c->ctl_buf;
+        if (make_stack(c, prog) < 0 || open_ctl(c, prog) < 0)
+            goto fail;
+    }
+    banner_mq(c0, n, prog);
+    return 0;
+fail:
+    if (*sigfd >= 0)
+        close(*sigfd);
+    *sigfd = -1;
+    for (unsigned k = 0; k < n; k++)
+        tun_cli_finish(cs[k]);
+    return rc;
+}
+
 void tun_cli_finish(struct tun_cli *c)
 {
     if (c->ctl_fd >= 0) {
@@ -465,7 +572,7 @@ void tun_cli_finish(struct tun_cli *c)
         unlink(c->ctl_path);
     }
     c->ctl_fd = -1;
-    if (c->sigfd >= 0)
+    if (c->sigfd >= 0 && !c->quit_event)
         close(c->sigfd);
     c->sigfd = -1;
     if (c->tun.st)
@@ -478,6 +585,7 @@ void tun_cli_finish(struct tun_cli *c)
 
 int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max)
 {
+    mq_beat(c->beat, 0); /* the loop is about to sleep */
     if (max < 2)
         return 0;
     fds[0] = (struct pollfd){.fd = c->sigfd, .events = POLLIN};
@@ -488,7 +596,14 @@ int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max)
 void tun_cli_service(struct tun_cli *c, sf_time_t now, struct pollfd *fds,
                      int n)
 {
-    if (n >= 1 && (fds[0].revents & POLLIN)) {
+    mq_beat(c->beat, now);
+    if (n >= 1 && (fds[0].revents & POLLIN) && c->quit_event) {
+        uint64_t v; /* the main thread passes a signal on */
+        if (read(c->sigfd, &v, sizeof v) == (ssize_t)sizeof v && !c->quit) {
+            c->quit_deadline = now + c->grace;
+            c->quit = true;
+        }
+    } else if (n >= 1 && (fds[0].revents & POLLIN)) {
         struct signalfd_siginfo si;
         while (read(c->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
             if (!c->quit)

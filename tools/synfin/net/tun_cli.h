@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "io/pcap.h"
+#include "net/mq.h"
 #include "opt.h"
 #include "synfin/synfin.h"
 #include "synfin/tun.h"
@@ -37,6 +38,13 @@ struct tun_cli {
     char ctl_buf[108];
     bool quit;           /* a signal asked us to finish */
     sf_time_t quit_deadline;
+    /* --threads N (docs/scale.md): N copies of this struct, one per
+     * worker, each with its own queue, stack and control socket (thread
+     * 0: --ctl PATH, thread k: PATH.k); sigfd is then the worker's quit
+     * eventfd (quit_event, owned by mq.c) and beat its heartbeat. */
+    unsigned threads, thread;
+    bool quit_event, steer_kernel;
+    atomic_llong *beat;
 };
 
 void tun_cli_init(struct tun_cli *c);
@@ -47,6 +55,13 @@ struct opt_group tun_cli_group(struct tun_cli *c);
  * are to stderr. Returns 0, or non-zero after a one-line error. */
 int tun_cli_start(struct tun_cli *c, const char *prog);
 void tun_cli_finish(struct tun_cli *c);
+/* --threads N > 1: cs[0..n-1] are copies of one parsed tun_cli; opens the
+ * device's n queues, the steering program, one stack and control socket
+ * each, the signals (into *sigfd, for mq_run) and the workers' quit
+ * eventfds (w). Returns 0, or non-zero after a one-line error (all undone
+ * but w's eventfds: mq_free). */
+int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
+                     struct mq_worker *w, int *sigfd);
 /* Adds the signal and control descriptors; returns how many. */
 int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max);
 /* Handles them (fds/n as added). Sets c->quit on a signal. */

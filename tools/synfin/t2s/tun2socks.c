@@ -539,9 +539,10 @@ static int udp_start(struct t2s *t)
     return t->udp ? 0 : -1;
 }
 
-#define T2S_MSS_MAX 16384 /* the default MSS cap, see start() */
+#define T2S_MSS_MAX 16384 /* the default MSS cap, see prepare() */
 
-static int start(struct t2s *t)
+/* The stack's settings for tun2socks, before the stack is made. */
+static void prepare(struct t2s *t)
 {
     struct sf_stack_cfg *cfg = &t->cli.cfg;
     cfg->max_sockets = t->max_flows + 16;
@@ -574,9 +575,12 @@ static int start(struct t2s *t)
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
     t->cli.backlog = (int)(t->max_flows < 65535 ? t->max_flows : 65535);
-    int rc = tun_cli_start(&t->cli, PROG);
-    if (rc)
-        return rc;
+}
+
+/* What follows the device and the stack (each thread's, with --threads). */
+static int start_rest(struct t2s *t)
+{
+    struct sf_stack_cfg *cfg = &t->cli.cfg;
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (t->epfd >= 0 && udp_start(t) < 0) {
         fprintf(stderr, "%s: out of memory (the UDP relay)\n", PROG);
@@ -600,6 +604,8 @@ static int start(struct t2s *t)
         return 1;
     }
     raise_nofile(t);
+    if (t->cli.thread > 0)
+        return 0;
     char up[300];
     if (t->proxy_text)
         snprintf(up, sizeof up, "socks5 %s:%u%s", t->url.host, t->url.port,
@@ -607,16 +613,113 @@ static int start(struct t2s *t)
     else
         snprintf(up, sizeof up, "direct");
     fprintf(stderr, "%s: relaying every TCP flow and UDP datagram on %s via %s%s%s%s; %d rules; "
-            "at most %u flows\n", PROG, t->cli.tun.name, up,
+            "at most %u flows%s\n", PROG, t->cli.tun.name, up,
             t->out_iface ? ", out of " : "", t->out_iface ? t->out_iface : "",
-            t->have_mark ? ", marked" : "", t->rules.n, t->max_flows);
+            t->have_mark ? ", marked" : "", t->rules.n, t->max_flows,
+            t->cli.threads > 1 ? " per thread" : "");
     return 0;
+}
+
+static int start(struct t2s *t)
+{
+    prepare(t);
+    int rc = tun_cli_start(&t->cli, PROG);
+    return rc ? rc : start_rest(t);
 }
 
 static void print_stats(struct t2s *t)
 {
     fprintf(stderr, "%s: totals:\n", PROG);
     t2s_stats(t, stderr, "  ");
+}
+
+/* One thread's loop, to its end (every flow closed or aborted). */
+static int run_one(struct t2s *t)
+{
+    int rc = 0;
+    struct sf_tun_hooks h = {t, hook_pollfds, hook_service};
+    if (sf_tun_run(&t->cli.tun, &h) < 0) {
+        if (t->cli.threads > 1)
+            fprintf(stderr, "%s: queue %u of %s failed: %s\n", PROG, t->cli.thread,
+                    t->cli.tun.name, strerror(errno));
+        else
+            fprintf(stderr, "%s: the device %s failed: %s\n", PROG, t->cli.tun.name,
+                    strerror(errno));
+        rc = 1;
+    }
+    t2s_abort_all(t);
+    if (t->stats)
+        print_stats(t);
+    if (t->cli.thread == 0)
+        fprintf(stderr, "%s: stopped\n", PROG);
+    return rc;
+}
+
+static void finish_one(struct t2s *t)
+{
+    t2s_free_all(t);
+    t2s_udp_free(t->udp);
+    t->udp = NULL;
+    tun_cli_finish(&t->cli);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    t->epfd = -1;
+    free(t->htab);
+    free(t->by_sd);
+    t->htab = NULL;
+    t->by_sd = NULL;
+}
+
+static int t2s_body(void *arg) { return run_one(arg); }
+
+/* --threads N (docs/scale.md): N copies of the parsed options, each with
+ * its own queue, stack, flows, upstream sockets and UDP relay; a flow is
+ * relayed by the thread whose queue its SYN reached. --max-flows is per
+ * thread. */
+static int t2s_mq(struct t2s *t0)
+{
+    unsigned n = t0->cli.threads, made = 0;
+    struct t2s **ts = calloc(n, sizeof *ts);
+    struct tun_cli **cs = calloc(n, sizeof *cs);
+    struct mq_worker *w = mq_alloc(n);
+    int rc = 1;
+    for (; ts && cs && w && made < n; made++) {
+        ts[made] = made ? malloc(sizeof *t0) : t0;
+        if (!ts[made])
+            break;
+        if (made)
+            memcpy(ts[made], t0, sizeof *t0);
+        prepare(ts[made]); /* cfg.wakeup_ctx: this copy */
+        cs[made] = &ts[made]->cli;
+    }
+    if (made < n) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        goto out;
+    }
+    int sigfd;
+    rc = tun_cli_start_mq(cs, n, PROG, w, &sigfd);
+    if (rc)
+        goto out;
+    for (unsigned k = 0; k < n && rc == 0; k++)
+        rc = start_rest(ts[k]);
+    for (unsigned k = 0; k < n; k++) {
+        w[k].body = t2s_body;
+        w[k].arg = ts[k];
+    }
+    if (rc == 0)
+        rc = mq_run(w, n, sigfd, PROG, t0->cli.dev, true);
+    close(sigfd);
+    for (unsigned k = 0; k < n; k++)
+        finish_one(ts[k]);
+out:
+    if (w)
+        mq_free(w, n);
+    for (unsigned k = 1; k < made; k++)
+        free(ts[k]);
+    free(ts);
+    free(cs);
+    free(w);
+    return rc;
 }
 
 int sf_cmd_tun2socks(int argc, char **argv)
@@ -641,6 +744,10 @@ int sf_cmd_tun2socks(int argc, char **argv)
             rc = 2;
         } else if (t->proxy_text && resolve_proxy(t) < 0) {
             rc = 2;
+        } else if (t->cli.threads > 1) {
+            rc = t2s_mq(t);
+            free(t);
+            return rc;
         } else if ((rc = start(t)) == 0) {
             struct sf_tun_hooks h = {t, hook_pollfds, hook_service};
             if (sf_tun_run(&t->cli.tun, &h) < 0) {
