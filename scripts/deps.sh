@@ -10,6 +10,10 @@ pkgs=(build-essential clang libclang-rt-14-dev libpcap-dev tshark libxml2-utils
 pkgs+=(xxd nodejs wasi-libc lld-14 libclang-rt-14-dev-wasm32 chromium fonts-wqy-microhei)
 # synfin tun2socks (tests/t2s): SOCKS5 servers, clients, DNS
 pkgs+=(microsocks dante-server curl openssl dnsmasq-base dnsutils)
+# AF_XDP (src/link/xdp.c, tests/xdp, bench/xdp.sh): libxdp and libbpf for the
+# synfin tool, clang's bpf target (in clang) for the XDP program, ethtool
+# to turn the veth peer's checksum offload off, xdp-tools to look at it
+pkgs+=(libxdp-dev libbpf-dev xdp-tools ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

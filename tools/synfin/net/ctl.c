@@ -94,6 +94,7 @@ static void stats(struct tun_cli *c, FILE *f)
     T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
     T(rx_gso_segs);
 #undef T
+    xdp_cli_stats(c, f);
 }
 
 static void set(struct tun_cli *c, const char *key, double v, FILE *f)

@@ -380,8 +380,10 @@ static int make_stack(struct tun_cli *c, const char *prog)
     c->cfg.addr = c->addr;
     if (c->has6)
         memcpy(c->cfg.addr6, c->addr6, 16);
-    c->cfg.output = sf_tun_output;
-    c->cfg.output_ctx = &c->tun;
+    if (!c->cfg.output) { /* (--xdp sets its own) */
+        c->cfg.output = sf_tun_output;
+        c->cfg.output_ctx = &c->tun;
+    }
     if (!c->cfg.mss)
         c->cfg.mss = (uint16_t)(c->mtu - 40);
     if (c->cfg.rto_initial < c->cfg.rto_min)
@@ -425,6 +427,8 @@ static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
 int tun_cli_start(struct tun_cli *c, const char *prog)
 {
     char err[256];
+    if (c->xdp.ifname)
+        return xdp_cli_start(c, prog);
     if (check_addrs(c, prog) < 0)
         return 2;
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
@@ -472,6 +476,7 @@ void tun_cli_finish(struct tun_cli *c)
         sf_stack_free(c->tun.st);
     c->tun.st = NULL;
     sf_tun_close(&c->tun);
+    xdp_cli_finish(c);
     pcapw_close(c->pcap);
     c->pcap = NULL;
 }
@@ -509,4 +514,10 @@ void tun_cli_sockopts(struct tun_cli *c, int sd)
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPIDLE, &c->keep_idle, sizeof(int));
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &c->keep_intvl, sizeof(int));
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &c->keep_cnt, sizeof(int));
+}
+
+int tun_cli_stack_ctl(struct tun_cli *c, const char *prog)
+{
+    return make_stack(c, prog) < 0 || open_ctl(c, prog) < 0 || open_signals(c) < 0
+               ? -1 : 0;
 }
