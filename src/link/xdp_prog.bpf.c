@@ -6,8 +6,9 @@
  * TCP to a port marked in sf_ports, or any IPv4 datagram to that address
  * when sf_cfg.all_ports is set (synfin owns the address outright, so a SYN
  * to a closed port must reach it to be answered with a RST, RFC 9293
- * 3.10.7.1), and the ARP requests and replies about that address (the
- * kernel does not hold it, so synfin answers ARP itself, RFC 826).
+ * 3.10.7.1), and then also the ARP requests and replies about that
+ * address (the kernel does not hold it, so synfin answers ARP itself, RFC
+ * 826). With a shared address ARP stays the kernel's.
  *
  * A queue whose socket is missing from sf_xsks passes its frames to the
  * kernel (bpf_redirect_map's fallback action): nothing is dropped
@@ -90,8 +91,10 @@ int sf_xdp_redirect(struct xdp_md *ctx)
     struct ethhdr *eth = p;
     if (!c || (void *)(eth + 1) > end)
         return XDP_PASS;
+    /* ARP is synfin's only when the address is (the kernel answers for
+     * an address it shares, and needs its replies). */
     if (eth->h_proto == bpf_htons(ETH_P_ARP))
-        return arp(ctx, eth + 1, end, c);
+        return c->all_ports ? arp(ctx, eth + 1, end, c) : XDP_PASS;
     if (eth->h_proto != bpf_htons(ETH_P_IP))
         return XDP_PASS;
     struct iphdr *ip = (void *)(eth + 1);

@@ -115,7 +115,6 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                          x->nports, (enum sf_xdp_mode)x->mode, note, sizeof note,
                          err, sizeof err) < 0)
         return fail(prog, err);
-    fprintf(stderr, "%s: %s\n", prog, note);
     unsigned have = sf_xdp_prog_queues(x->prog);
     if ((unsigned)x->queues > have) {
         snprintf(err, sizeof err, "--queues %d: %s has %u RX queue%s", x->queues,
@@ -148,6 +147,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
     sf_addr_fmt(&a, ab, sizeof ab);
     *strrchr(ab, ':') = 0;
     bool zc = sf_xdp_zerocopy(x->q[0]);
+    fprintf(stderr, "%s: %s\n", prog, note); /* which XDP mode, and why */
     fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, MTU %d, synfin %s%s; "
             "control socket %s\n", prog, x->ifname, sf_xdp_prog_mode(x->prog),
             zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
