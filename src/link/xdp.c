@@ -431,7 +431,17 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
 
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st) { q->st = st; }
-const struct sf_xdp_stats *sf_xdp_stats(const struct sf_xdp *q) { return &q->stats; }
+const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
+{
+    struct xdp_statistics k;
+    socklen_t l = sizeof k;
+    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &k, &l) == 0) {
+        q->stats.k_rx_dropped = k.rx_dropped;
+        q->stats.k_rx_ring_full = k.rx_ring_full;
+        q->stats.k_fill_empty = k.rx_fill_ring_empty_descs;
+    }
+    return &q->stats;
+}
 
 void sf_xdp_close(struct sf_xdp *q)
 {

@@ -50,6 +50,10 @@ struct sf_xdp_stats {
     uint64_t tx_too_big;          /* datagrams larger than a frame */
     uint64_t tx_not_ipv4;         /* datagrams the link cannot carry (IPv6) */
     uint64_t kicks;               /* sendto() calls that pushed the TX ring */
+    /* The kernel's own counts for the socket (XDP_STATISTICS), read by
+     * sf_xdp_stats: frames it dropped because the RX ring was full, or
+     * for other reasons (no fill ring entry), and empty fill ring hits. */
+    uint64_t k_rx_dropped, k_rx_ring_full, k_fill_empty;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -83,7 +87,8 @@ bool sf_xdp_zerocopy(const struct sf_xdp *q);
  * cfg.output_ctx = q). */
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st);
 void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len);
-const struct sf_xdp_stats *sf_xdp_stats(const struct sf_xdp *q);
+/* The queue's counters, the kernel's (k_*) read now. */
+const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q);
 /* Runs the queue's loop until *stop: frames in, the stack's timers, the
  * application's hooks, frames out. Returns 0, or -1 when the queue
  * stopped (the interface went away, the socket failed), with a one-line
