@@ -13,13 +13,15 @@
 #
 # A benchmark, not a test: nothing is asserted. Root; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
-# BENCH_MTU (default 1500; at most 4082 for AF_XDP's 4 KB frames),
-# SYNFIN (default build/synfin).
+# BENCH_MTU (default 1500; at most 3826 for AF_XDP's 4 KB frames),
+# BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
+# --rcvbuf 1048576"), SYNFIN (default build/synfin).
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 KPEER="python3 $HERE/../tests/interop/kpeer.py"
 MB=${BENCH_MB:-100}; CONNS=${BENCH_CONNS:-1000}; MTU=${BENCH_MTU:-1500}
+BENCH_XDP_ARGS=${BENCH_XDP_ARGS:-}
 K=sfb$$-k; S=sfb$$-s; VK=sfb$$k; VS=sfb$$s
 KA=198.19.70.1; SA=198.19.70.2; HA=198.19.70.3
 pids=()
@@ -83,8 +85,8 @@ xdp_row() { # label mode-args...
   "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
-xdp_row "synfin AF_XDP native, copy:"; nat=$xrate
-xdp_row "synfin AF_XDP generic, copy:" --xdp-mode generic; gen=$xrate
+xdp_row "synfin AF_XDP native, copy:" $BENCH_XDP_ARGS; nat=$xrate
+xdp_row "synfin AF_XDP generic, copy:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
 awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" 'BEGIN {
   if (off > 0 && on > 0)
     printf "ratio to the kernel (same veth / offloads on): native %.2f / %.2f, generic %.2f / %.2f\n",

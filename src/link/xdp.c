@@ -275,6 +275,14 @@ int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
         free(p);
         return -1;
     }
+    if (p->mtu > SF_XDP_MAX_MTU) {
+        snprintf(err, errlen, "%s's MTU %d is above %d, the most one 4 KB "
+                 "AF_XDP frame holds (less 256 bytes of XDP headroom and 14 of "
+                 "Ethernet): `ip link set %s mtu %d`", ifname, p->mtu,
+                 SF_XDP_MAX_MTU, ifname, SF_XDP_MAX_MTU);
+        free(p);
+        return -1;
+    }
     libbpf_set_print(libbpf_print);
     libxdp_set_print(libxdp_print);
     p->obj = bpf_object__open_mem(sf_xdp_prog_obj, sf_xdp_prog_obj_len, NULL);

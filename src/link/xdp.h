@@ -31,6 +31,12 @@
 #include "synfin/synfin.h"
 #include "synfin/tun.h" /* struct sf_tun_hooks: the same loop contract */
 
+/* The largest MTU the link carries: one 4096-byte frame per datagram, of
+ * which the kernel keeps XDP_PACKET_HEADROOM (256) in front of the frame
+ * it copies in, and 14 bytes are Ethernet. Larger frames would be dropped
+ * by the kernel (XDP_STATISTICS rx_dropped), so a larger MTU is refused. */
+#define SF_XDP_MAX_MTU (4096 - 256 - 14)
+
 enum sf_xdp_mode {
     SF_XDP_AUTO,    /* native, else generic said aloud */
     SF_XDP_NATIVE,  /* the driver's own XDP hook, or fail */

@@ -132,10 +132,19 @@ t_echo() { # MB: the kernel's client echoes MB through synfin, SHA-256 compared
   inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $(($1 << 20)) >"$tmp/kpeer.log" 2>&1
   local rc=$?
   cat "$tmp/kpeer.log"
-  sss ec --stats | grep -E '^(xdp\.(rx|tx|tx_full|tx_no_neigh)|RETRANSMITS|DROPS) ' | tr '\n' ' '; echo
-  stop ec && [ $rc -eq 0 ]
+  sss ec --stats | grep -E '^(xdp\.(rx|tx|tx_full|tx_no_neigh|k_rx_dropped)|RETRANSMITS|DROPS) ' | tr '\n' ' '; echo
+  local kdrop; kdrop=$(stat_of ec xdp.k_rx_dropped)
+  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ]
 }
 want echo && check "echo $MB MB kernel client -> synfin over AF_XDP, SHA-256 equal" t_echo "$MB"
+
+t_echo_mtu() { # the largest MTU the 4 KB frames carry: full-sized frames pass
+  inns $K ip link set $VK mtu 3826 && inns $S ip link set $VS mtu 3826 || return 1
+  t_echo 2; local rc=$?
+  inns $K ip link set $VK mtu 1500; inns $S ip link set $VS mtu 1500
+  return $rc
+}
+want echo && check "echo 2 MB at MTU 3826 (full 4 KB frames less headroom), SHA-256 equal" t_echo_mtu
 
 t_refused() { # a SYN to a port without a listener: synfin's RST (RFC 9293 3.10.7.1)
   start rf --app echo:7 || return 1
@@ -206,6 +215,12 @@ t_bad() { # expected-exit expected-text synfin-serve-args...
 want bad && check "no such interface: one line, exit 2" t_bad 2 "no interface sfxnope here" --xdp sfxnope
 want bad && check "--queues 2 on a one-queue veth: one line, exit 2" \
   t_bad 2 "has 1 RX queue" --xdp $VS --addr $SA --queues 2
+t_bad_mtu() { # an MTU whose frames would not fit the 4 KB AF_XDP frames
+  inns $S ip link set $VS mtu 3900 || return 1
+  t_bad 2 "MTU 3900 is above 3826" --xdp $VS --addr $SA; local rc=$?
+  inns $S ip link set $VS mtu 1500; return $rc
+}
+want bad && check "an MTU of 3900 (frames above 4 KB less headroom): one line, exit 2" t_bad_mtu
 want bad && check "--addr6 with --xdp (IPv4 only): one line, exit 2" \
   t_bad 2 "IPv4 only" --xdp $VS --addr $SA --addr6 fd00:5f::2
 # A device without native XDP: a bridge (this kernel has no dummy driver).

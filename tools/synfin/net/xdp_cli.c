@@ -125,10 +125,9 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
         return fail(prog, "--queues above 1 needs one worker thread per queue "
                     "(issue 15 item 1, not in this build): use --queues 1");
     int mtu = sf_xdp_prog_mtu(x->prog);
-    if (mtu > 4096 - 14 || mtu < 576) {
-        snprintf(err, sizeof err, "%s's MTU %d is outside 576..4082 (one "
-                 "AF_XDP frame of 4096 bytes per datagram): set it with "
-                 "`ip link set %s mtu 1500`", x->ifname, mtu, x->ifname);
+    if (mtu < 576) {
+        snprintf(err, sizeof err, "%s's MTU %d is below 576 (RFC 791): set "
+                 "it with `ip link set %s mtu 1500`", x->ifname, mtu, x->ifname);
         return fail(prog, err);
     }
     c->mtu = mtu;
