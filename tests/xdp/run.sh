@@ -221,6 +221,15 @@ t_bad_mtu() { # an MTU whose frames would not fit the 4 KB AF_XDP frames
   inns $S ip link set $VS mtu 1500; return $rc
 }
 want bad && check "an MTU of 3900 (frames above 4 KB less headroom): one line, exit 2" t_bad_mtu
+t_bad_two_queues() { # a two-queue veth: --queues 2 waits for the worker threads
+  inns $S ip link add sfx$$q2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$p2 \
+    numrxqueues 2 numtxqueues 2 || return 1
+  inns $S ip link set sfx$$q2 up
+  t_bad 2 "--queues above 1 needs one worker thread per queue" --xdp sfx$$q2 --addr 198.19.62.2 --queues 2
+}
+want bad && check "--queues 2 on a two-queue veth (no worker threads in this build): one line, exit 2" t_bad_two_queues
+want bad && check "--queues without --xdp: one line, exit 2" \
+  t_bad 2 "--queues goes with --xdp IFACE" --tun sfxt$$ --queues 2
 want bad && check "--addr6 with --xdp (IPv4 only): one line, exit 2" \
   t_bad 2 "IPv4 only" --xdp $VS --addr $SA --addr6 fd00:5f::2
 # A device without native XDP: a bridge (this kernel has no dummy driver).

@@ -429,6 +429,8 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     char err[256];
     if (c->xdp.ifname)
         return xdp_cli_start(c, prog);
+    if (xdp_cli_stray(c, prog))
+        return 2;
     if (check_addrs(c, prog) < 0)
         return 2;
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||

@@ -78,6 +78,17 @@ struct opt_group xdp_cli_group(struct xdp_cli *x)
     return (struct opt_group){xdp_opts, x, xdp_cli_report};
 }
 
+bool xdp_cli_stray(struct tun_cli *c, const char *prog)
+{
+    const struct xdp_cli *x = &c->xdp;
+    const char *o = x->queues > 1 ? "--queues" : x->mode ? "--xdp-mode"
+                  : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports" : NULL;
+    if (o)
+        fprintf(stderr, "%s: %s goes with --xdp IFACE (the TUN device has "
+                "no AF_XDP queues)\n", prog, o);
+    return o != NULL;
+}
+
 #ifndef SF_HAVE_XDP
 
 int xdp_cli_start(struct tun_cli *c, const char *prog)

@@ -31,6 +31,9 @@ struct xdp_cli {
 
 /* The options, as a group for opt_parse (base: the tun_cli's xdp). */
 struct opt_group xdp_cli_group(struct xdp_cli *x);
+/* Without --xdp: whether an AF_XDP option was given anyway (then after a
+ * one-line error naming it). */
+bool xdp_cli_stray(struct tun_cli *c, const char *prog);
 /* Attaches the program, opens the queue(s), creates the stack on them, the
  * control socket and the signals; prints one line saying the mode (native
  * or generic XDP, zero-copy or copy). Returns 0, or 2 after a one-line
