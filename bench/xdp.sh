@@ -79,15 +79,15 @@ xdp_row() { # label mode-args...
   ip netns exec $S "$SYNFIN" serve --xdp $VS --addr $SA --app echo:7 "$@" \
     --ctl /tmp/sfb$$.sock 2>/tmp/sfb$$.log & local p=$!; pids+=($p)
   for _ in $(seq 50); do "$SYNFIN" ss --ctl /tmp/sfb$$.sock >/dev/null 2>&1 && break; sleep 0.1; done
-  grep "up:" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
+  grep -v "echo on" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
   run_echo "$label" $SA; xrate=$rate
   run_life "$label lifecycles:" $SA
   "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
-xdp_row "synfin AF_XDP native, copy:" $BENCH_XDP_ARGS; nat=$xrate
-xdp_row "synfin AF_XDP generic, copy:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
+xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
+xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
 awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" 'BEGIN {
   if (off > 0 && on > 0)
-    printf "ratio to the kernel (same veth / offloads on): native %.2f / %.2f, generic %.2f / %.2f\n",
+    printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f\n",
            n / off, n / on, g / off, g / on }'
