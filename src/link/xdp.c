@@ -581,11 +581,15 @@ static struct neigh *neigh_new(struct sf_xdp *q, uint32_t ip)
 }
 
 /* What a frame from ip told us: ip is behind mac. A datagram held for
- * it goes out now. */
-static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN])
+ * it goes out now. An IPv4 frame only fills an address not known yet
+ * (first contact: the SYN comes from where the replies must go); only
+ * ARP changes a known one, as the kernel's neighbour table would, so
+ * that one forged datagram cannot turn a connection's replies aside. */
+static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
+                  bool from_arp)
 {
     struct neigh *n = neigh_find(q, ip);
-    if (n && n->known && !memcmp(n->mac, mac, ETH_ALEN))
+    if (n && n->known && (!from_arp || !memcmp(n->mac, mac, ETH_ALEN)))
         return;
     if (!n)
         n = neigh_new(q, ip);
@@ -629,7 +633,7 @@ static void arp_in(struct sf_xdp *q, const uint8_t *a, size_t len)
         return;
     /* RFC 826 "Packet Reception": merge the sender, then answer a request. */
     if (sip != 0)
-        learn(q, sip, a + 8);
+        learn(q, sip, a + 8, true);
     if (a[6] == 0 && a[7] == 1)
         arp_send(q, 2, a + 8, a + 8, sip);
 }
@@ -696,7 +700,7 @@ static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
         len = tot;
     uint32_t src;
     memcpy(&src, d + 12, 4);
-    learn(q, src, f + 6); /* the replies go back the way it came */
+    learn(q, src, f + 6, false); /* the replies go back the way it came */
     q->stats.rx++;
     q->stats.rx_bytes += len;
     sf_stack_input(q->st, now, d, len);
