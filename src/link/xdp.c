@@ -58,6 +58,7 @@ struct sf_xdp_prog {
     uint32_t addr;             /* host order */
     bool all_ports;
     enum xdp_attach_mode mode;
+    int no_socket_fd;          /* the program's per-CPU count */
     struct bpf_object *obj;
     struct xdp_program *prog;
     int xsks_fd;
@@ -224,7 +225,8 @@ static int set_maps(struct sf_xdp_prog *p, const uint16_t *ports, int nports,
     int cfg_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_cfg");
     int ports_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_ports");
     p->xsks_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_xsks");
-    if (cfg_fd < 0 || ports_fd < 0 || p->xsks_fd < 0) {
+    p->no_socket_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_no_socket");
+    if (cfg_fd < 0 || ports_fd < 0 || p->xsks_fd < 0 || p->no_socket_fd < 0) {
         snprintf(err, errlen, "the XDP program's maps are missing (a bad build?)");
         return -1;
     }
@@ -315,6 +317,20 @@ const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p)
     return p->mode == XDP_MODE_NATIVE ? "native" : "generic";
 }
 int sf_xdp_prog_mtu(const struct sf_xdp_prog *p) { return p->mtu; }
+
+uint64_t sf_xdp_prog_no_socket(const struct sf_xdp_prog *p)
+{
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0)
+        return 0;
+    uint64_t *v = calloc((size_t)ncpu, sizeof *v), sum = 0;
+    uint32_t zero = 0;
+    if (v && bpf_map_lookup_elem(p->no_socket_fd, &zero, v) == 0)
+        for (int i = 0; i < ncpu; i++)
+            sum += v[i];
+    free(v);
+    return sum;
+}
 unsigned sf_xdp_prog_queues(const struct sf_xdp_prog *p) { return p->nqueues; }
 
 void sf_xdp_prog_close(struct sf_xdp_prog *p)

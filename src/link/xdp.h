@@ -79,6 +79,9 @@ const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p);
 /* The interface's MTU and number of RX queues. */
 int sf_xdp_prog_mtu(const struct sf_xdp_prog *p);
 unsigned sf_xdp_prog_queues(const struct sf_xdp_prog *p);
+/* Frames of synfin's flows that arrived on a queue without a socket and
+ * went to the kernel (the program's count, summed over CPUs). */
+uint64_t sf_xdp_prog_no_socket(const struct sf_xdp_prog *p);
 /* Detaches the program (other programs on the interface stay). */
 void sf_xdp_prog_close(struct sf_xdp_prog *p);
 

@@ -52,6 +52,15 @@ struct {
     __type(value, __u8);
 } sf_ports SEC(".maps");
 
+/* Frames of synfin's that found no socket on their queue and went to the
+ * kernel instead (counted, so that a queue without a stack is seen). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} sf_no_socket SEC(".maps");
+
 /* An ARP packet for IPv4 over Ethernet (RFC 826). (<linux/if_arp.h>
  * pulls in libc headers a bpf target has not.) */
 struct arp_ipv4 {
@@ -66,7 +75,14 @@ struct arp_ipv4 {
 
 static __always_inline int to_socket(struct xdp_md *ctx)
 {
-    return bpf_redirect_map(&sf_xsks, ctx->rx_queue_index, XDP_PASS);
+    int r = bpf_redirect_map(&sf_xsks, ctx->rx_queue_index, XDP_PASS);
+    if (r == XDP_PASS) {
+        __u32 zero = 0;
+        __u64 *n = bpf_map_lookup_elem(&sf_no_socket, &zero);
+        if (n)
+            (*n)++;
+    }
+    return r;
 }
 
 static __always_inline int arp(struct xdp_md *ctx, void *p, void *end,

@@ -269,6 +269,30 @@ t_fallback_bridge() { # auto on a device without native XDP: the fallback said a
 }
 want fallback && check "auto on a bridge (no native XDP): falls back to generic, said aloud" t_fallback_bridge
 
+t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, counted
+  inns $K ip link add sfx$$m2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$n2 \
+    numrxqueues 2 numtxqueues 2 || return 1
+  inns $K ip link set sfx$$n2 netns $S || return 1
+  inns $K ip addr add 198.19.63.1/24 dev sfx$$m2 && inns $K ip link set sfx$$m2 up || return 1
+  inns $K ethtool -K sfx$$m2 tx off >/dev/null && inns $S ip link set sfx$$n2 up || return 1
+  ip netns exec $S "$SYNFIN" serve --xdp sfx$$n2 --addr 198.19.63.2 --app echo:7 \
+    --ctl "$tmp/uq.sock" >/dev/null 2>"$tmp/uq.log" &
+  local p=$!; pids+=("$p")
+  wait_for 5 "$SYNFIN" ss --ctl "$tmp/uq.sock" || return 1
+  grep -q "sfx$$n2 has 2 RX queues, synfin serves 1" "$tmp/uq.log" || return 1
+  # 16 flows: the sender's hash puts about half on queue 1 (none: 2^-16)
+  local ok=0
+  for i in $(seq 16); do
+    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) & 
+  done
+  wait_for 8 bash -c "[ \$($SYNFIN ss --ctl $tmp/uq.sock --stats | awk '\$1==\"xdp.no_socket\"{print \$2}') -gt 0 ]" && ok=1
+  sleep 3.5  # (the nc's end within their timeout)
+  "$SYNFIN" ss --ctl "$tmp/uq.sock" --stats | grep -E '^(xdp.no_socket|SEG_IN) ' | tr '\n' ' '; echo
+  kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null
+  [ $ok = 1 ]
+}
+want queues && check "two queues, synfin on queue 0: said at start; flows on queue 1 go to the kernel, counted (xdp.no_socket)" t_unserved_queue
+
 t_queue_stops() { # the interface goes away under synfin: one line, exit 1
   start qs --app echo:7 || return 1
   [ "$(echo before | inns $K timeout 10 nc -N $SA 7)" = before ] || return 1

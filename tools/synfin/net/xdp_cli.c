@@ -158,6 +158,12 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
     *strrchr(ab, ':') = 0;
     bool zc = sf_xdp_zerocopy(x->q[0]);
     fprintf(stderr, "%s: %s\n", prog, note); /* which XDP mode, and why */
+    if (have > (unsigned)x->queues)
+        fprintf(stderr, "%s: %s has %u RX queues, synfin serves %d: its flows "
+                "hashed to the others go to the kernel (xdp.no_socket counts "
+                "them); steer them (ethtool -N %s flow-type tcp4 dst-ip ADDR "
+                "action 0) or ethtool -L %s combined %d\n", prog, x->ifname,
+                have, x->queues, x->ifname, x->ifname, x->queues);
     fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, MTU %d, synfin %s%s; "
             "control socket %s\n", prog, x->ifname, sf_xdp_prog_mode(x->prog),
             zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
@@ -201,6 +207,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(tx_full); X(tx_no_neigh); X(tx_too_big); X(tx_not_ipv4); X(kicks);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
 #undef X
+    fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
 
 #endif
