@@ -249,15 +249,15 @@ t_bad_nopriv() {
 }
 want bad && check "no privilege (nobody, no capabilities): one line, exit 2" t_bad_nopriv
 
-t_generic() { # --xdp-mode generic on the veth: generic said, echo works
-  start gx --app echo:7 --xdp-mode generic || return 1
+t_generic() { # --xdp-mode generic --xdp-copy on the veth: both said, echo works
+  start gx --app echo:7 --xdp-mode generic --xdp-copy || return 1
   grep -q "generic (SKB) XDP on $VS, as asked" "$tmp/gx.log" || return 1
-  grep -q "AF_XDP queue 0, generic XDP" "$tmp/gx.log" || return 1
+  grep -q "AF_XDP queue 0, generic XDP, copy mode (as asked)" "$tmp/gx.log" || return 1
   [ "$(stat_of gx xdp.native)" = 0 ] || return 1
   [ "$(echo generic | inns $K timeout 10 nc -N $SA 7)" = generic ] || return 1
   stop gx
 }
-want generic && check "--xdp-mode generic: generic (SKB) XDP said aloud, echo works" t_generic
+want generic && check "--xdp-mode generic --xdp-copy: both said aloud, echo works" t_generic
 
 t_fallback_bridge() { # auto on a device without native XDP: the fallback said aloud
   bridge || return 1
