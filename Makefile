@@ -46,7 +46,7 @@ endif
 TOOL_LIBS += -pthread
 
 CORE_SRC := $(sort $(wildcard src/base/*.c src/wire/*.c src/tcp/*.c src/stack/*.c))
-LINK_SRC := $(sort $(wildcard src/link/*.c))
+LINK_SRC := $(sort $(filter-out src/link/xdp.c %.bpf.c,$(wildcard src/link/*.c)))
 TOOL_SRC := $(sort $(wildcard tools/synfin/*.c tools/synfin/*/*.c tools/drill/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 SYSTEM_SRC := $(sort $(wildcard tests/system/test_*.c))
@@ -265,3 +265,35 @@ ATTACK_SIZE ?= small
 attack: $(ATTACK_BIN)
 	@fail=0; for t in $(ATTACK_BIN); do \
 	  ATTACK_SIZE=$(ATTACK_SIZE) $$t || fail=1; done; exit $$fail
+
+# ------------------------------------------------------------ AF_XDP
+# The AF_XDP link (src/link/xdp.c, docs/xdp.md) needs libxdp and libbpf
+# (Debian's libxdp-dev, libbpf-dev: scripts/deps.sh) and clang's bpf
+# target for its XDP program (src/link/xdp_prog.bpf.c, compiled here and
+# embedded in the binary as a C array). Only the synfin tool links them:
+# libsynfin and libsynfin-link stay libc-only. Without them `synfin serve
+# --xdp` says the build lacks AF_XDP.
+BPF_CC   ?= clang
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || $(CC) -print-multiarch 2>/dev/null)
+HAVE_XDP := $(shell printf '\043include <xdp/xsk.h>\nint main(void){return 0;}' | \
+               $(CC) -x c - -lxdp -lbpf -o /dev/null 2>/dev/null && \
+               echo 'int x;' | $(BPF_CC) -target bpf -x c -c - -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_XDP),1)
+XDP_OBJ := $(BUILD)/src/link/xdp.o $(BUILD)/xdp_prog_obj.o
+TOOL_OBJ += $(XDP_OBJ)
+TOOL_CFLAGS += -DSF_HAVE_XDP=1
+TOOL_LIBS += -lxdp -lbpf
+$(SYNFIN): $(XDP_OBJ)
+
+$(BUILD)/xdp_prog.bpf.o: src/link/xdp_prog.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CC) -target bpf -O2 -g -Wall -Wextra -Werror \
+	  $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) -c $< -o $@
+
+$(BUILD)/xdp_prog_obj.c: $(BUILD)/xdp_prog.bpf.o
+	(cd $(BUILD) && xxd -i -n sf_xdp_prog_obj xdp_prog.bpf.o) | \
+	  sed 's/^unsigned/const unsigned/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/xdp_prog_obj.o: $(BUILD)/xdp_prog_obj.c
+	$(CC) $(CFLAGS) -w -c $< -o $@
+endif

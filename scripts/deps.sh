@@ -14,6 +14,10 @@ pkgs+=(zlib1g-dev)
 pkgs+=(microsocks dante-server curl openssl dnsmasq-base dnsutils)
 # bench/tun2socks.sh: the kernel path (iptables REDIRECT to redsocks)
 pkgs+=(iptables redsocks)
+# AF_XDP (src/link/xdp.c, tests/xdp, bench/xdp.sh): libxdp and libbpf for the
+# synfin tool, clang's bpf target (in clang) for the XDP program, ethtool
+# to turn the veth peer's checksum offload off, xdp-tools to look at it
+pkgs+=(libxdp-dev libbpf-dev xdp-tools ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -444,7 +444,10 @@ int serve_run(struct serve *s)
                 (const char *[]){"echo", "discard", "daytime", "chargen",
                                  "proxy"}[s->apps[i].kind], s->apps[i].port);
     struct sf_tun_hooks h = {s, serve_pollfds, serve_service};
-    if (sf_tun_run(&s->cli.tun, &h) < 0) {
+    if (s->cli.xdp.ifname) { /* AF_XDP (xdp_cli.c) says why it stopped */
+        if (xdp_cli_run(&s->cli, &h, "synfin serve") < 0)
+            return 1;
+    } else if (sf_tun_run(&s->cli.tun, &h) < 0) {
         if (s->cli.threads > 1)
             fprintf(stderr, "synfin serve: queue %u of %s failed: %s\n",
                     s->cli.thread, s->cli.tun.name, strerror(errno));

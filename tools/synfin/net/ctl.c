@@ -99,6 +99,7 @@ static void stats(struct tun_cli *c, FILE *f)
         fprintf(f, "tun.queue %u\ntun.queues %u\n", c->tun.queue, c->tun.nqueues);
     }
 #undef T
+    xdp_cli_stats(c, f);
 }
 
 static void set(struct tun_cli *c, const char *key, double v, FILE *f)

@@ -87,15 +87,15 @@ static const struct opt serve_opts[] = {
 /* Returns 0, OPT_HELP after the help, or 2 after a message. */
 static int parse(struct serve *s, int argc, char **argv)
 {
-    struct opt_group g[2] = {{serve_opts, s, serve_report},
-                             tun_cli_group(&s->cli)};
+    struct opt_group g[3] = {{serve_opts, s, serve_report},
+                             tun_cli_group(&s->cli), xdp_cli_group(&s->cli.xdp)};
     struct opt_cmd c = {
         .prog = "synfin serve",
         .usage = "usage: synfin serve [--tun DEV] [--addr A.B.C.D] [--host A.B.C.D/N]\n"
                  "                    --app NAME:PORT [--app ...] [options]\n",
         .footer = "SIGINT/SIGTERM: listeners close, every connection is flushed and sent\n"
                   "a FIN, and synfin waits --grace seconds at most, then exits 0.\n",
-        .groups = g, .ngroups = 2};
+        .groups = g, .ngroups = 3};
     int rc = opt_parse(&c, argc, argv);
     if (rc)
         return rc;

@@ -392,8 +392,10 @@ static int make_stack(struct tun_cli *c, const char *prog)
     c->cfg.addr = c->addr;
     if (c->has6)
         memcpy(c->cfg.addr6, c->addr6, 16);
-    c->cfg.output = sf_tun_output;
-    c->cfg.output_ctx = &c->tun;
+    if (!c->cfg.output) { /* (--xdp sets its own) */
+        c->cfg.output = sf_tun_output;
+        c->cfg.output_ctx = &c->tun;
+    }
     if (!c->cfg.mss)
         c->cfg.mss = (uint16_t)(c->mtu - 40);
     if (c->cfg.rto_initial < c->cfg.rto_min)
@@ -437,6 +439,10 @@ static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
 int tun_cli_start(struct tun_cli *c, const char *prog)
 {
     char err[256];
+    if (c->xdp.ifname)
+        return xdp_cli_start(c, prog);
+    if (xdp_cli_stray(c, prog))
+        return 2;
     if (check_addrs(c, prog) < 0)
         return 2;
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
@@ -519,6 +525,13 @@ int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
 {
     struct tun_cli *c0 = cs[0];
     *sigfd = -1;
+    if (c0->xdp.ifname) {
+        fprintf(stderr, "%s: --threads is for the TUN device's queues; with "
+                "--xdp IFACE the queues are --queues N (docs/xdp.md)\n", prog);
+        return 2;
+    }
+    if (xdp_cli_stray(c0, prog))
+        return 2;
     if (mq_check_threads(prog, n) < 0 || check_addrs(c0, prog) < 0)
         return 2;
     if (c0->pcap_path) {
@@ -579,6 +592,7 @@ void tun_cli_finish(struct tun_cli *c)
         sf_stack_free(c->tun.st);
     c->tun.st = NULL;
     sf_tun_close(&c->tun);
+    xdp_cli_finish(c);
     pcapw_close(c->pcap);
     c->pcap = NULL;
 }
@@ -624,4 +638,10 @@ void tun_cli_sockopts(struct tun_cli *c, int sd)
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPIDLE, &c->keep_idle, sizeof(int));
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPINTVL, &c->keep_intvl, sizeof(int));
     sf_setsockopt(c->tun.st, sd, SF_IPPROTO_TCP, SF_TCP_KEEPCNT, &c->keep_cnt, sizeof(int));
+}
+
+int tun_cli_stack_ctl(struct tun_cli *c, const char *prog)
+{
+    return make_stack(c, prog) < 0 || open_ctl(c, prog) < 0 || open_signals(c) < 0
+               ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "io/pcap.h"
 #include "net/mq.h"
+#include "net/xdp_cli.h"
 #include "opt.h"
 #include "synfin/synfin.h"
 #include "synfin/tun.h"
@@ -30,6 +31,7 @@ struct tun_cli {
     bool has6;
     struct sf_tun_impair imp;
     struct sf_stack_cfg cfg;
+    struct xdp_cli xdp;  /* --xdp IFACE: AF_XDP instead of TUN (xdp_cli.c) */
     /* running */
     struct sf_tun tun;
     struct pcapw *pcap;  /* --pcap: written from the device's tap */
@@ -67,6 +69,9 @@ int tun_cli_pollfds(struct tun_cli *c, struct pollfd *fds, int max);
 /* Handles them (fds/n as added). Sets c->quit on a signal. */
 void tun_cli_service(struct tun_cli *c, sf_time_t now, struct pollfd *fds,
                      int n);
+/* For the other links (xdp_cli.c): the stack (on c->cfg.output when set),
+ * the control socket and the signals. Returns 0, or -1 after a message. */
+int tun_cli_stack_ctl(struct tun_cli *c, const char *prog);
 /* Applies the per-connection settings (keepalive, buffers) to sd. */
 void tun_cli_sockopts(struct tun_cli *c, int sd);
 

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench/xdp.sh: echo throughput and connection lifecycles of synfin over
+# AF_XDP (serve --xdp, docs/xdp.md) against the kernel's TCP over the same
+# veth pair, in one run with the same python client (tests/interop/kpeer.py).
+#
+# One veth pair between namespaces sfb<PID>-k (the client, 198.19.70.1/24)
+# and sfb<PID>-s (the server side: the kernel at 198.19.70.3, synfin at
+# 198.19.70.2 behind the XDP program). The client's veth end sends with its
+# checksum offload off, as the AF_XDP link needs (docs/xdp.md); that also
+# turns its TSO off, so the kernel is measured both ways: with the client's
+# offloads as synfin needs them ("same veth"), and with them on (veth's
+# defaults). The kernel rows run before synfin attaches its program.
+#
+# A benchmark, not a test: nothing is asserted. Root; addresses in
+# 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
+# BENCH_MTU (default 1500; at most 3826 for AF_XDP's 4 KB frames),
+# BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
+# --rcvbuf 1048576"), SYNFIN (default build/synfin).
+set -u
+SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+KPEER="python3 $HERE/../tests/interop/kpeer.py"
+MB=${BENCH_MB:-100}; CONNS=${BENCH_CONNS:-1000}; MTU=${BENCH_MTU:-1500}
+BENCH_XDP_ARGS=${BENCH_XDP_ARGS:-}
+K=sfb$$-k; S=sfb$$-s; VK=sfb$$k; VS=sfb$$s
+KA=198.19.70.1; SA=198.19.70.2; HA=198.19.70.3
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
+            ip netns del $K 2>/dev/null; ip netns del $S 2>/dev/null; rm -f /tmp/sfb$$.sock; }
+trap cleanup EXIT
+ip netns add $K && ip netns add $S || exit 1
+ip link add $VK mtu "$MTU" type veth peer name $VS mtu "$MTU" || exit 1
+ip link set $VK netns $K && ip link set $VS netns $S || exit 1
+for n in $K $S; do ip netns exec $n ip link set lo up; done
+ip -n $K addr add $KA/24 dev $VK && ip -n $K link set $VK up || exit 1
+ip -n $S addr add $HA/24 dev $VS && ip -n $S link set $VS up || exit 1
+
+lifecycles='
+import socket, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0 = time.monotonic()
+for i in range(n):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"x"); assert s.recv(1) == b"x"; s.close()
+dt = time.monotonic() - t0
+print(f"{n} lifecycles in {dt:.2f} s: {n/dt:.0f}/s")'
+echo_srv='
+import socket, sys, threading
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
+def serve(c):
+    while True:
+        b = c.recv(1 << 18)
+        if not b: break
+        c.sendall(b)
+    c.close()
+while True:
+    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
+
+mbit() { sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p' | tail -1; }
+run_echo() { # label addr: the client's line; the rate in $rate
+  local out; out=$(ip netns exec $K timeout 600 $KPEER echo-client "$2" 7 $((MB << 20)) 2>&1)
+  printf "%-36s%s\n" "$1" "$out"; rate=$(echo "$out" | mbit)
+}
+run_life() { # label addr
+  printf "%-36s" "$1"; ip netns exec $K timeout 300 python3 -c "$lifecycles" "$2" 7 "$CONNS"
+}
+
+echo "== veth MTU $MTU; echo $MB MB each way (python client, sendall/recv 256 KB); $CONNS lifecycles"
+ip netns exec $S python3 -c "$echo_srv" $HA 7 >/dev/null & pids+=($!)
+sleep 0.5
+run_echo "kernel, client offloads on:" $HA; kon=$rate
+ip netns exec $K ethtool -K $VK tx off >/dev/null || exit 1
+run_echo "kernel, same veth (client tx csum off):" $HA; koff=$rate
+run_life "kernel lifecycles:" $HA
+
+xdp_row() { # label mode-args...
+  local label=$1; shift
+  ip netns exec $S "$SYNFIN" serve --xdp $VS --addr $SA --app echo:7 "$@" \
+    --ctl /tmp/sfb$$.sock 2>/tmp/sfb$$.log & local p=$!; pids+=($p)
+  for _ in $(seq 50); do "$SYNFIN" ss --ctl /tmp/sfb$$.sock >/dev/null 2>&1 && break; sleep 0.1; done
+  grep -v "echo on" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
+  run_echo "$label" $SA; xrate=$rate
+  run_life "$label lifecycles:" $SA
+  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
+  kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
+}
+xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
+xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
+awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" 'BEGIN {
+  if (off > 0 && on > 0)
+    printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f\n",
+           n / off, n / on, g / off, g / on }'

@@ -1,0 +1,836 @@
+/* synfin on AF_XDP (see xdp.h and docs/xdp.md). The rings, the UMEM and
+ * the program's loading and attaching are libxdp's and libbpf's; what is
+ * here is what a TCP stack on raw Ethernet frames needs around them: the
+ * Ethernet header on and off, ARP (RFC 826) for its one address, frame
+ * bookkeeping, and the loop. */
+#include "link/xdp.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_xdp.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+/* The program's object, compiled by clang -target bpf from xdp_prog.bpf.c
+ * and turned into this array by the Makefile. */
+extern const unsigned char sf_xdp_prog_obj[];
+extern const unsigned int sf_xdp_prog_obj_len;
+
+#define FRAME 4096u            /* one frame per datagram: MTU up to FRAME - 14 */
+#define NRX 2048u              /* RX and fill rings, and the frames they own */
+#define NTX 2048u              /* TX and completion rings, and their frames */
+#define NFRAMES (NRX + NTX)
+#define BATCH 64u
+#define NNEIGH 32
+#define ETH_HLEN_ 14
+
+/* Keep in step with struct sf_xdp_cfg in xdp_prog.bpf.c. */
+struct xdp_prog_cfg {
+    uint32_t addr;      /* network byte order */
+    uint32_t all_ports;
+};
+
+struct sf_xdp_prog {
+    char ifname[IF_NAMESIZE];
+    int ifindex;
+    int mtu;
+    unsigned nqueues;
+    uint8_t mac[ETH_ALEN];
+    uint32_t addr;             /* host order */
+    bool all_ports;
+    enum xdp_attach_mode mode;
+    int no_socket_fd;          /* the program's per-CPU count */
+    struct bpf_object *obj;
+    struct xdp_program *prog;
+    int xsks_fd;
+};
+
+/* A next hop: its IPv4 address and Ethernet address; one datagram may
+ * wait here for the ARP reply. */
+struct neigh {
+    uint32_t ip; /* network byte order; 0: free */
+    uint8_t mac[ETH_ALEN];
+    bool known;
+    sf_time_t asked;       /* when we last sent an ARP request */
+    size_t held_len;       /* a datagram waiting for the reply (0: none) */
+    uint8_t held[FRAME];
+};
+
+struct sf_xdp {
+    struct sf_xdp_prog *p;
+    unsigned queue;
+    struct sf_stack *st;
+    void *area;
+    struct xsk_umem *umem;
+    struct xsk_socket *xsk;
+    struct xsk_ring_prod fill, tx;
+    struct xsk_ring_cons comp, rx;
+    bool zerocopy, in_map;
+    uint64_t free_tx[NTX];     /* TX frames not in flight */
+    unsigned nfree;
+    unsigned unkicked;         /* TX descriptors submitted since the last kick */
+    struct neigh neigh[NNEIGH];
+    unsigned neigh_next, neigh_last;
+    int err;                   /* the errno that stopped the queue (0: none) */
+    struct sf_xdp_stats stats;
+};
+
+static sf_time_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (sf_time_t)ts.tv_sec * SF_SEC + (sf_time_t)ts.tv_nsec;
+}
+
+/* libbpf and libxdp talk on stderr by default; synfin says what failed in
+ * its own one line, so theirs are shown only on request. */
+static int lib_print(int level, const char *fmt, va_list ap)
+{
+    (void)level;
+    if (!getenv("SYNFIN_XDP_DEBUG"))
+        return 0;
+    return vfprintf(stderr, fmt, ap);
+}
+static int libbpf_print(enum libbpf_print_level l, const char *f, va_list ap)
+{
+    return lib_print((int)l, f, ap);
+}
+static int libxdp_print(enum libxdp_print_level l, const char *f, va_list ap)
+{
+    return lib_print((int)l, f, ap);
+}
+
+/* ------------------------------------------------------------ the program */
+
+static int if_info(struct sf_xdp_prog *p, char *err, size_t errlen)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, p->ifname, strlen(p->ifname));
+    if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
+        snprintf(err, errlen, "cannot read %s's Ethernet address: %s",
+                 p->ifname, strerror(errno));
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    if (ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */) {
+        snprintf(err, errlen, "%s is not an Ethernet interface (AF_XDP here "
+                 "speaks Ethernet and ARP)", p->ifname);
+        close(s);
+        return -1;
+    }
+    memcpy(p->mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+    p->mtu = ioctl(s, SIOCGIFMTU, &ifr) < 0 ? 1500 : ifr.ifr_mtu;
+    close(s);
+    /* RX queues: /sys/class/net/IF/queues/rx-N (ip netns exec mounts the
+     * namespace's own /sys). */
+    char path[64];
+    snprintf(path, sizeof path, "/sys/class/net/%s/queues", p->ifname);
+    DIR *d = opendir(path);
+    p->nqueues = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        p->nqueues += strncmp(e->d_name, "rx-", 3) == 0;
+    if (d)
+        closedir(d);
+    if (p->nqueues == 0)
+        p->nqueues = 1;
+    return 0;
+}
+
+static const char *lib_err(int e, char *buf, size_t len)
+{
+    libxdp_strerror(e, buf, len);
+    return buf;
+}
+
+/* The advice for a program that cannot be loaded or attached. */
+static void load_err(int e, const struct sf_xdp_prog *p, const char *step,
+                     char *err, size_t errlen)
+{
+    char b[128];
+    e = e < 0 ? -e : e;
+    if (e == EPERM || e == EACCES)
+        snprintf(err, errlen, "the XDP program on %s: cannot %s: %s (run as "
+                 "root, or with CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW)",
+                 p->ifname, step, strerror(e));
+    else if (e == EBUSY || e == EEXIST)
+        snprintf(err, errlen, "the XDP program on %s: cannot %s: another XDP "
+                 "program holds the interface (`xdp-loader status %s`, "
+                 "`ip link set %s xdp off`)", p->ifname, step, p->ifname, p->ifname);
+    else if (e == EOPNOTSUPP || e == ENOSYS || e == EINVAL)
+        snprintf(err, errlen, "the XDP program on %s: cannot %s: %s (this "
+                 "kernel or driver lacks XDP; Linux 5.3 or later is needed)",
+                 p->ifname, step, lib_err(-e, b, sizeof b));
+    else
+        snprintf(err, errlen, "the XDP program on %s: cannot %s: %s",
+                 p->ifname, step, lib_err(-e, b, sizeof b));
+}
+
+static int attach(struct sf_xdp_prog *p, enum sf_xdp_mode mode, char *note,
+                  size_t notelen, char *err, size_t errlen)
+{
+    char b[128];
+    int r = -EOPNOTSUPP;
+    if (mode != SF_XDP_GENERIC) {
+        r = xdp_program__attach(p->prog, p->ifindex, XDP_MODE_NATIVE, 0);
+        if (r == 0) {
+            p->mode = XDP_MODE_NATIVE;
+            snprintf(note, notelen, "native XDP on %s", p->ifname);
+            return 0;
+        }
+        if (mode == SF_XDP_NATIVE || r == -EPERM || r == -EACCES) {
+            load_err(r, p, "attach in native mode", err, errlen);
+            return -1;
+        }
+    }
+    int rn = r;
+    r = xdp_program__attach(p->prog, p->ifindex, XDP_MODE_SKB, 0);
+    if (r < 0) {
+        load_err(r, p, "attach", err, errlen);
+        return -1;
+    }
+    p->mode = XDP_MODE_SKB;
+    if (mode == SF_XDP_GENERIC)
+        snprintf(note, notelen, "generic (SKB) XDP on %s, as asked", p->ifname);
+    else
+        snprintf(note, notelen, "generic (SKB) XDP on %s: native mode refused "
+                 "(%s), falling back", p->ifname, lib_err(rn, b, sizeof b));
+    return 0;
+}
+
+static int set_maps(struct sf_xdp_prog *p, const uint16_t *ports, int nports,
+                    char *err, size_t errlen)
+{
+    int cfg_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_cfg");
+    int ports_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_ports");
+    p->xsks_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_xsks");
+    p->no_socket_fd = bpf_object__find_map_fd_by_name(p->obj, "sf_no_socket");
+    if (cfg_fd < 0 || ports_fd < 0 || p->xsks_fd < 0 || p->no_socket_fd < 0) {
+        snprintf(err, errlen, "the XDP program's maps are missing (a bad build?)");
+        return -1;
+    }
+    uint8_t one = 1;
+    for (int i = 0; i < nports; i++) {
+        uint32_t k = ports[i];
+        if (bpf_map_update_elem(ports_fd, &k, &one, BPF_ANY) < 0)
+            goto fail;
+    }
+    /* The address last: until then the program passes every frame on. */
+    struct xdp_prog_cfg c = {.addr = htonl(p->addr), .all_ports = p->all_ports};
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(cfg_fd, &zero, &c, BPF_ANY) < 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot set the XDP program's maps: %s", strerror(errno));
+    return -1;
+}
+
+int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
+                     uint32_t addr, const uint16_t *ports, int nports,
+                     enum sf_xdp_mode mode, char *note, size_t notelen,
+                     char *err, size_t errlen)
+{
+    *pp = NULL;
+    note[0] = 0;
+    if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+        snprintf(err, errlen, "bad interface name '%s'", ifname ? ifname : "");
+        return -1;
+    }
+    struct sf_xdp_prog *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(p->ifname, ifname, strlen(ifname));
+    p->xsks_fd = -1;
+    p->addr = addr;
+    p->all_ports = ports == NULL;
+    p->ifindex = (int)if_nametoindex(ifname);
+    if (p->ifindex == 0) {
+        snprintf(err, errlen, "no interface %s here (`ip link` lists them)", ifname);
+        free(p);
+        return -1;
+    }
+    if (if_info(p, err, errlen) < 0) {
+        free(p);
+        return -1;
+    }
+    if (p->mtu > SF_XDP_MAX_MTU) {
+        snprintf(err, errlen, "%s's MTU %d is above %d, the most one 4 KB "
+                 "AF_XDP frame holds (less 256 bytes of XDP headroom and 14 of "
+                 "Ethernet): `ip link set %s mtu %d`", ifname, p->mtu,
+                 SF_XDP_MAX_MTU, ifname, SF_XDP_MAX_MTU);
+        free(p);
+        return -1;
+    }
+    libbpf_set_print(libbpf_print);
+    libxdp_set_print(libxdp_print);
+    p->obj = bpf_object__open_mem(sf_xdp_prog_obj, sf_xdp_prog_obj_len, NULL);
+    long e = libbpf_get_error(p->obj);
+    if (e) {
+        p->obj = NULL;
+        load_err((int)e, p, "open", err, errlen);
+        sf_xdp_prog_close(p);
+        return -1;
+    }
+    p->prog = xdp_program__from_bpf_obj(p->obj, "xdp");
+    e = libxdp_get_error(p->prog);
+    if (e) {
+        p->prog = NULL;
+        load_err((int)e, p, "open", err, errlen);
+        sf_xdp_prog_close(p);
+        return -1;
+    }
+    if (attach(p, mode, note, notelen, err, errlen) < 0 ||
+        set_maps(p, ports, nports, err, errlen) < 0) {
+        sf_xdp_prog_close(p);
+        return -1;
+    }
+    *pp = p;
+    return 0;
+}
+
+const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p)
+{
+    return p->mode == XDP_MODE_NATIVE ? "native" : "generic";
+}
+int sf_xdp_prog_mtu(const struct sf_xdp_prog *p) { return p->mtu; }
+
+uint64_t sf_xdp_prog_no_socket(const struct sf_xdp_prog *p)
+{
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0)
+        return 0;
+    uint64_t *v = calloc((size_t)ncpu, sizeof *v), sum = 0;
+    uint32_t zero = 0;
+    if (v && bpf_map_lookup_elem(p->no_socket_fd, &zero, v) == 0)
+        for (int i = 0; i < ncpu; i++)
+            sum += v[i];
+    free(v);
+    return sum;
+}
+unsigned sf_xdp_prog_queues(const struct sf_xdp_prog *p) { return p->nqueues; }
+
+void sf_xdp_prog_close(struct sf_xdp_prog *p)
+{
+    if (!p)
+        return;
+    if (p->prog && p->mode != XDP_MODE_UNSPEC)
+        xdp_program__detach(p->prog, p->ifindex, p->mode, 0);
+    if (p->prog)
+        xdp_program__close(p->prog);
+    if (p->obj)
+        bpf_object__close(p->obj); /* from_bpf_obj leaves it to us */
+    free(p);
+}
+
+/* ------------------------------------------------------------ one queue */
+
+static const char *sock_advice(int e)
+{
+    switch (e) {
+    case EAFNOSUPPORT:
+        return " (this kernel has no AF_XDP sockets: CONFIG_XDP_SOCKETS, Linux 4.18 or later)";
+    case EPERM:
+    case EACCES:
+        return " (run as root, or with CAP_NET_RAW and CAP_NET_ADMIN)";
+    case EBUSY:
+        return " (another AF_XDP socket holds this queue)";
+    case EINVAL:
+        return " (no such queue on the interface?)";
+    case ENOMEM:
+    case ENOBUFS:
+        return " (locked memory: raise `ulimit -l`)";
+    default:
+        return "";
+    }
+}
+
+static int fill_all(struct sf_xdp *q)
+{
+    uint32_t idx;
+    if (xsk_ring_prod__reserve(&q->fill, NRX, &idx) != NRX)
+        return -1;
+    for (uint32_t i = 0; i < NRX; i++)
+        *xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * FRAME;
+    xsk_ring_prod__submit(&q->fill, NRX);
+    for (uint32_t i = 0; i < NTX; i++)
+        q->free_tx[i] = (uint64_t)(NRX + i) * FRAME;
+    q->nfree = NTX;
+    return 0;
+}
+
+int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
+                bool force_copy, char *err, size_t errlen)
+{
+    *qp = NULL;
+    if (queue >= p->nqueues) {
+        snprintf(err, errlen, "%s has %u RX queue%s; queue %u does not exist",
+                 p->ifname, p->nqueues, p->nqueues == 1 ? "" : "s", queue);
+        return -1;
+    }
+    struct sf_xdp *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    q->p = p;
+    q->queue = queue;
+    q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q->area == MAP_FAILED) {
+        q->area = NULL;
+        snprintf(err, errlen, "cannot map the UMEM: %s", strerror(errno));
+        sf_xdp_close(q);
+        return -1;
+    }
+    struct xsk_umem_config uc = {.fill_size = NRX, .comp_size = NTX,
+                                 .frame_size = FRAME, .frame_headroom = 0};
+    int r = xsk_umem__create(&q->umem, q->area, (uint64_t)NFRAMES * FRAME,
+                             &q->fill, &q->comp, &uc);
+    if (r < 0) {
+        q->umem = NULL;
+        snprintf(err, errlen, "cannot create the UMEM of %s queue %u: %s%s",
+                 p->ifname, queue, strerror(-r), sock_advice(-r));
+        sf_xdp_close(q);
+        return -1;
+    }
+    struct xsk_socket_config sc = {
+        .rx_size = NRX, .tx_size = NTX,
+        .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours is loaded */
+        /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy
+         * where the driver has it and copy mode otherwise */
+        .bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
+    r = xsk_socket__create(&q->xsk, p->ifname, queue, q->umem, &q->rx, &q->tx, &sc);
+    if (r < 0) {
+        q->xsk = NULL;
+        snprintf(err, errlen, "cannot open an AF_XDP socket on %s queue %u: %s%s",
+                 p->ifname, queue, strerror(-r), sock_advice(-r));
+        sf_xdp_close(q);
+        return -1;
+    }
+    struct xdp_options o;
+    socklen_t ol = sizeof o;
+    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
+        q->zerocopy = (o.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+    if (fill_all(q) < 0) {
+        snprintf(err, errlen, "cannot fill the fill ring of %s queue %u",
+                 p->ifname, queue);
+        sf_xdp_close(q);
+        return -1;
+    }
+    r = xsk_socket__update_xskmap(q->xsk, p->xsks_fd);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot put %s queue %u's socket in the XDP "
+                 "program's map: %s", p->ifname, queue, strerror(-r));
+        sf_xdp_close(q);
+        return -1;
+    }
+    q->in_map = true;
+    *qp = q;
+    return 0;
+}
+
+bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
+void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st) { q->st = st; }
+const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
+{
+    struct xdp_statistics k;
+    socklen_t l = sizeof k;
+    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &k, &l) == 0) {
+        q->stats.k_rx_dropped = k.rx_dropped;
+        q->stats.k_rx_ring_full = k.rx_ring_full;
+        q->stats.k_fill_empty = k.rx_fill_ring_empty_descs;
+    }
+    return &q->stats;
+}
+
+void sf_xdp_close(struct sf_xdp *q)
+{
+    if (!q)
+        return;
+    if (q->in_map) {
+        uint32_t k = q->queue;
+        bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
+    }
+    if (q->xsk)
+        xsk_socket__delete(q->xsk);
+    if (q->umem)
+        xsk_umem__delete(q->umem);
+    if (q->area)
+        munmap(q->area, (size_t)NFRAMES * FRAME);
+    free(q);
+}
+
+/* ------------------------------------------------------------ transmit */
+
+static void reclaim(struct sf_xdp *q)
+{
+    uint32_t idx;
+    unsigned n = xsk_ring_cons__peek(&q->comp, NTX, &idx);
+    for (unsigned i = 0; i < n; i++)
+        q->free_tx[q->nfree++] = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
+    if (n)
+        xsk_ring_cons__release(&q->comp, n);
+}
+
+/* Pushes the TX ring: in copy mode each sendto() sends a bounded batch
+ * (the kernel's xsk_generic_xmit), so it is repeated while the kernel
+ * says there is more (EAGAIN), a bounded number of times. */
+static void kick(struct sf_xdp *q)
+{
+    if (!q->unkicked)
+        return;
+    q->unkicked = 0;
+    if (!xsk_ring_prod__needs_wakeup(&q->tx))
+        return;
+    int fd = xsk_socket__fd(q->xsk);
+    for (unsigned i = 0; i < NTX / 16; i++) {
+        q->stats.kicks++;
+        if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+            break;
+        if (errno == EAGAIN || errno == EINTR)
+            continue;
+        if (errno != EBUSY && errno != ENOBUFS)
+            q->err = errno; /* ENETDOWN, ENXIO: the queue stopped */
+        break;
+    }
+}
+
+/* A frame for the TX ring, or 0 with none free even after reclaiming. */
+static bool take_frame(struct sf_xdp *q, uint64_t *addr)
+{
+    if (!q->nfree) {
+        reclaim(q);
+        if (!q->nfree) {
+            q->unkicked = q->unkicked ? q->unkicked : 1;
+            kick(q);
+            reclaim(q);
+        }
+    }
+    if (!q->nfree)
+        return false;
+    *addr = q->free_tx[--q->nfree];
+    return true;
+}
+
+/* Sends one Ethernet frame: dst, our source, type, then body. */
+static bool send_frame(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
+                       uint16_t type, const uint8_t *body, size_t len)
+{
+    uint64_t addr;
+    uint32_t idx;
+    if (ETH_HLEN_ + len > FRAME) {
+        q->stats.tx_too_big++;
+        return false;
+    }
+    if (!take_frame(q, &addr)) {
+        q->stats.tx_full++;
+        return false;
+    }
+    if (xsk_ring_prod__reserve(&q->tx, 1, &idx) != 1) {
+        q->free_tx[q->nfree++] = addr;
+        q->stats.tx_full++;
+        return false;
+    }
+    uint8_t *f = xsk_umem__get_data(q->area, addr);
+    memcpy(f, dst, ETH_ALEN);
+    memcpy(f + 6, q->p->mac, ETH_ALEN);
+    f[12] = (uint8_t)(type >> 8);
+    f[13] = (uint8_t)type;
+    memcpy(f + ETH_HLEN_, body, len);
+    struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx);
+    d->addr = addr;
+    d->len = (uint32_t)(ETH_HLEN_ + len);
+    xsk_ring_prod__submit(&q->tx, 1);
+    if (++q->unkicked >= BATCH)
+        kick(q);
+    return true;
+}
+
+/* ------------------------------------------------------------ ARP */
+
+static struct neigh *neigh_find(struct sf_xdp *q, uint32_t ip)
+{
+    struct neigh *n = &q->neigh[q->neigh_last];
+    if (n->ip == ip)
+        return n;
+    for (unsigned i = 0; i < NNEIGH; i++)
+        if (q->neigh[i].ip == ip) {
+            q->neigh_last = i;
+            return &q->neigh[i];
+        }
+    return NULL;
+}
+
+static struct neigh *neigh_new(struct sf_xdp *q, uint32_t ip)
+{
+    struct neigh *n = &q->neigh[q->neigh_next];
+    q->neigh_next = (q->neigh_next + 1) % NNEIGH;
+    n->ip = ip;
+    n->known = false;
+    n->asked = 0;
+    n->held_len = 0;
+    return n;
+}
+
+/* What a frame from ip told us: ip is behind mac. A datagram held for
+ * it goes out now. An IPv4 frame only fills an address not known yet
+ * (first contact: the SYN comes from where the replies must go); only
+ * ARP changes a known one, as the kernel's neighbour table would, so
+ * that one forged datagram cannot turn a connection's replies aside. */
+static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
+                  bool from_arp)
+{
+    struct neigh *n = neigh_find(q, ip);
+    if (n && n->known && (!from_arp || !memcmp(n->mac, mac, ETH_ALEN)))
+        return;
+    if (!n)
+        n = neigh_new(q, ip);
+    memcpy(n->mac, mac, ETH_ALEN);
+    n->known = true;
+    if (n->held_len) {
+        size_t len = n->held_len;
+        n->held_len = 0;
+        send_frame(q, n->mac, ETH_P_IP, n->held, len);
+    }
+}
+
+/* RFC 826: an Ethernet/IPv4 ARP packet, op 1 request, 2 reply. */
+static void arp_send(struct sf_xdp *q, uint16_t op, const uint8_t dst[ETH_ALEN],
+                     const uint8_t tha[ETH_ALEN], uint32_t tip)
+{
+    uint8_t a[28];
+    uint32_t sip = htonl(q->p->addr);
+    a[0] = 0, a[1] = 1;            /* hardware: Ethernet */
+    a[2] = 0x08, a[3] = 0x00;      /* protocol: IPv4 */
+    a[4] = ETH_ALEN, a[5] = 4;
+    a[6] = 0, a[7] = (uint8_t)op;
+    memcpy(a + 8, q->p->mac, ETH_ALEN);
+    memcpy(a + 14, &sip, 4);
+    memcpy(a + 18, tha, ETH_ALEN);
+    memcpy(a + 24, &tip, 4);
+    send_frame(q, dst, ETH_P_ARP, a, sizeof a);
+    q->stats.tx_arp++;
+}
+
+static void arp_in(struct sf_xdp *q, const uint8_t *a, size_t len)
+{
+    static const uint8_t head[6] = {0, 1, 0x08, 0x00, ETH_ALEN, 4};
+    uint32_t sip, tip, me = htonl(q->p->addr);
+    if (len < 28 || memcmp(a, head, 6) != 0)
+        return;
+    q->stats.rx_arp++;
+    memcpy(&sip, a + 14, 4);
+    memcpy(&tip, a + 24, 4);
+    if (tip != me)
+        return;
+    /* RFC 826 "Packet Reception": merge the sender, then answer a request. */
+    if (sip != 0)
+        learn(q, sip, a + 8, true);
+    if (a[6] == 0 && a[7] == 1)
+        arp_send(q, 2, a + 8, a + 8, sip);
+}
+
+/* ------------------------------------------------------------ the datagrams */
+
+void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len)
+{
+    struct sf_xdp *q = ctx;
+    uint32_t dst;
+    if (len < 20 || (dgram[0] >> 4) != 4) {
+        q->stats.tx_not_ipv4++; /* IPv6 is not on this link (docs/xdp.md) */
+        return;
+    }
+    memcpy(&dst, dgram + 16, 4);
+    struct neigh *n = neigh_find(q, dst);
+    if (n && n->known) {
+        if (send_frame(q, n->mac, ETH_P_IP, dgram, len)) {
+            q->stats.tx++;
+            q->stats.tx_bytes += len;
+        }
+        return;
+    }
+    /* Not heard from yet: ask (at most once a second) and keep the latest
+     * datagram for the answer; TCP retransmits anything older. */
+    if (!n)
+        n = neigh_new(q, dst);
+    if (len <= sizeof n->held) {
+        memcpy(n->held, dgram, len);
+        n->held_len = len;
+    }
+    q->stats.tx_no_neigh++;
+    sf_time_t now = mono_now();
+    if (!n->asked || now - n->asked >= SF_SEC) {
+        static const uint8_t bcast[ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        static const uint8_t zero[ETH_ALEN];
+        n->asked = now;
+        arp_send(q, 1, bcast, zero, dst);
+    }
+}
+
+static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
+                     size_t len)
+{
+    if (len < ETH_HLEN_) {
+        q->stats.rx_other++;
+        return;
+    }
+    uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+    const uint8_t *d = f + ETH_HLEN_;
+    len -= ETH_HLEN_;
+    if (type == ETH_P_ARP) {
+        arp_in(q, d, len);
+        return;
+    }
+    if (type != ETH_P_IP || len < 20) {
+        q->stats.rx_other++;
+        return;
+    }
+    /* Ethernet pads short frames to 60 bytes: the datagram is as long as
+     * its header says, when that fits (else the stack counts why). */
+    size_t tot = (size_t)(d[2] << 8 | d[3]);
+    if (tot >= 20 && tot < len)
+        len = tot;
+    uint32_t src;
+    memcpy(&src, d + 12, 4);
+    learn(q, src, f + 6, false); /* the replies go back the way it came */
+    q->stats.rx++;
+    q->stats.rx_bytes += len;
+    sf_stack_input(q->st, now, d, len);
+}
+
+/* Takes what the RX ring holds (up to BATCH frames), hands each in, and
+ * gives the frames back to the fill ring. Returns how many. */
+static unsigned rx_batch(struct sf_xdp *q)
+{
+    uint32_t idx, fidx;
+    unsigned n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
+    if (!n)
+        return 0;
+    uint64_t addrs[BATCH];
+    sf_time_t now = mono_now();
+    for (unsigned i = 0; i < n; i++) {
+        const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+        addrs[i] = d->addr - d->addr % FRAME;
+        frame_in(q, now, xsk_umem__get_data(q->area, d->addr), d->len);
+    }
+    xsk_ring_cons__release(&q->rx, n);
+    /* The fill ring has room for every RX frame: these n just left it. */
+    if (xsk_ring_prod__reserve(&q->fill, n, &fidx) == n) {
+        for (unsigned i = 0; i < n; i++)
+            *xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addrs[i];
+        xsk_ring_prod__submit(&q->fill, n);
+    }
+    if (xsk_ring_prod__needs_wakeup(&q->fill))
+        recvfrom(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+    return n;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+#define MAX_APP_FDS 1024
+
+static int queue_err(struct sf_xdp *q, int e, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "AF_XDP queue %u of %s stopped: %s", q->queue,
+             q->p->ifname, strerror(e ? e : EIO));
+    return -1;
+}
+
+/* The socket's pending error (the kernel sets ENETDOWN when the
+ * interface goes away under a bound socket), or 0. */
+static int sock_error(struct sf_xdp *q)
+{
+    int e = 0;
+    socklen_t l = sizeof e;
+    getsockopt(xsk_socket__fd(q->xsk), SOL_SOCKET, SO_ERROR, &e, &l);
+    return e;
+}
+
+int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
+               volatile int *stop, char *err, size_t errlen)
+{
+    struct pollfd *fds = calloc(MAX_APP_FDS + 1, sizeof *fds);
+    if (!fds) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int napp = 0, rc = 0;
+    bool woke = false;
+    unsigned got = 0;
+    sf_time_t checked = mono_now();
+    while (!*stop) {
+        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            int e = sock_error(q);
+            rc = queue_err(q, e ? e : ENETDOWN, err, errlen);
+            break;
+        }
+        got = rx_batch(q);
+        sf_time_t now = mono_now();
+        sf_stack_advance(q->st, now);
+        sf_time_t app = h->service(h->ctx, now, fds + 1, woke ? napp : 0);
+        sf_time_t next = sf_stack_advance(q->st, now);
+        next = app < next ? app : next;
+        kick(q);
+        reclaim(q);
+        if (q->err) {
+            rc = queue_err(q, q->err, err, errlen);
+            break;
+        }
+        if (*stop)
+            break;
+        /* A socket whose interface went away is unbound with ENETDOWN
+         * as its error but never polls ready (xsk_poll): look once a
+         * second, so that a queue that stops says so. */
+        now = mono_now();
+        if (now - checked >= SF_SEC) {
+            checked = now;
+            int e = sock_error(q);
+            if (e) {
+                rc = queue_err(q, e, err, errlen);
+                break;
+            }
+        }
+        if (next > checked + SF_SEC)
+            next = checked + SF_SEC;
+        fds[0] = (struct pollfd){.fd = xsk_socket__fd(q->xsk), .events = POLLIN};
+        napp = h->pollfds(h->ctx, fds + 1, MAX_APP_FDS);
+        /* A full batch means more is waiting: look again without sleeping. */
+        struct timespec ts = {0, 0}, *tsp = &ts;
+        if (got < BATCH) {
+            if (next > now)
+                ts = (struct timespec){(time_t)((next - now) / SF_SEC),
+                                       (long)((next - now) % SF_SEC)};
+        }
+        if (ppoll(fds, (nfds_t)napp + 1, tsp, NULL) < 0 && errno != EINTR) {
+            rc = queue_err(q, errno, err, errlen);
+            break;
+        }
+        woke = true;
+    }
+    free(fds);
+    return rc;
+}

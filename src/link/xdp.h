@@ -1,0 +1,110 @@
+/* synfin on AF_XDP (src/link/xdp.c, docs/xdp.md): the stack's datagrams
+ * straight from and to a network interface's queues, past the kernel's
+ * TCP/IP, through libxdp and libbpf.
+ *
+ * Two levels:
+ *  - sf_xdp_prog, one per interface: the XDP program (xdp_prog.bpf.c,
+ *    built into the synfin binary) attached through libxdp, native mode
+ *    where the driver has it and generic (SKB) mode otherwise; it sends
+ *    synfin's flows to the AF_XDP socket of the queue they came in on and
+ *    passes everything else to the kernel.
+ *  - sf_xdp, one per queue: its own UMEM, its own socket, its own
+ *    neighbour (ARP) table and counters, driving one sf_stack from its own
+ *    loop. Nothing mutable is shared between queues, so each can run in a
+ *    thread of its own (one worker = one stack + one queue + its loop).
+ *
+ * The link speaks Ethernet and ARP (RFC 826) for the stack, which speaks
+ * IPv4: frames to synfin's address lose their Ethernet header on the way
+ * in, datagrams get one on the way out, with the next hop's address
+ * learnt from the frames that arrive and from ARP.
+ *
+ * Linux only, root (CAP_NET_ADMIN, CAP_BPF or CAP_SYS_ADMIN). Only the
+ * synfin tool links this file (with -lxdp -lbpf); libsynfin and
+ * libsynfin-link need neither. */
+#ifndef SF_LINK_XDP_H
+#define SF_LINK_XDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synfin/synfin.h"
+#include "synfin/tun.h" /* struct sf_tun_hooks: the same loop contract */
+
+/* The largest MTU the link carries: one 4096-byte frame per datagram, of
+ * which the kernel keeps XDP_PACKET_HEADROOM (256) in front of the frame
+ * it copies in, and 14 bytes are Ethernet. Larger frames would be dropped
+ * by the kernel (XDP_STATISTICS rx_dropped), so a larger MTU is refused. */
+#define SF_XDP_MAX_MTU (4096 - 256 - 14)
+
+enum sf_xdp_mode {
+    SF_XDP_AUTO,    /* native, else generic said aloud */
+    SF_XDP_NATIVE,  /* the driver's own XDP hook, or fail */
+    SF_XDP_GENERIC  /* the kernel's generic (SKB) hook */
+};
+
+struct sf_xdp_prog;
+struct sf_xdp;
+
+/* What one queue counts, beside its stack's own counters. */
+struct sf_xdp_stats {
+    uint64_t rx, tx, rx_bytes, tx_bytes;
+    uint64_t rx_arp, tx_arp;      /* ARP packets in (about our address), out */
+    uint64_t rx_other;            /* frames redirected that were neither IPv4 nor ARP */
+    uint64_t tx_full;             /* datagrams dropped: no frame or ring room */
+    uint64_t tx_no_neigh;         /* datagrams dropped waiting for ARP */
+    uint64_t tx_too_big;          /* datagrams larger than a frame */
+    uint64_t tx_not_ipv4;         /* datagrams the link cannot carry (IPv6) */
+    uint64_t kicks;               /* sendto() calls that pushed the TX ring */
+    /* The kernel's own counts for the socket (XDP_STATISTICS), read by
+     * sf_xdp_stats: frames it dropped because the RX ring was full, or
+     * for other reasons (no fill ring entry), and empty fill ring hits. */
+    uint64_t k_rx_dropped, k_rx_ring_full, k_fill_empty;
+};
+
+/* Loads the program and attaches it to interface ifname. addr: synfin's
+ * IPv4 address (host order). ports NULL: every datagram to addr is
+ * synfin's (the kernel does not hold addr, synfin answers ARP for it);
+ * else an array of nports TCP ports, only those are synfin's and the
+ * kernel, which then holds addr too, keeps ARP and everything else.
+ * note gets one line saying which mode was taken and why (a fallback
+ * from native to generic is said there). Returns 0, or -1 with a
+ * one-line error in err. */
+int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
+                     uint32_t addr, const uint16_t *ports, int nports,
+                     enum sf_xdp_mode mode, char *note, size_t notelen,
+                     char *err, size_t errlen);
+/* "native" or "generic". */
+const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p);
+/* The interface's MTU and number of RX queues. */
+int sf_xdp_prog_mtu(const struct sf_xdp_prog *p);
+unsigned sf_xdp_prog_queues(const struct sf_xdp_prog *p);
+/* Frames of synfin's flows that arrived on a queue without a socket and
+ * went to the kernel (the program's count, summed over CPUs). */
+uint64_t sf_xdp_prog_no_socket(const struct sf_xdp_prog *p);
+/* Detaches the program (other programs on the interface stay). */
+void sf_xdp_prog_close(struct sf_xdp_prog *p);
+
+/* Opens queue `queue` of p's interface: a UMEM, an AF_XDP socket bound
+ * to it (zero-copy where the driver allows unless force_copy, else copy
+ * mode), its place in the program's socket map. Returns 0, or -1 with a
+ * one-line error in err. */
+int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
+                bool force_copy, char *err, size_t errlen);
+bool sf_xdp_zerocopy(const struct sf_xdp *q);
+/* The stack this queue drives (cfg.output = sf_xdp_output,
+ * cfg.output_ctx = q). */
+void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st);
+void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len);
+/* The queue's counters, the kernel's (k_*) read now. */
+const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q);
+/* Runs the queue's loop until *stop: frames in, the stack's timers, the
+ * application's hooks, frames out. Returns 0, or -1 when the queue
+ * stopped (the interface went away, the socket failed), with a one-line
+ * reason in err. */
+int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
+               volatile int *stop, char *err, size_t errlen);
+/* Leaves the socket map, closes the socket, frees the UMEM. */
+void sf_xdp_close(struct sf_xdp *q);
+
+#endif

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# synfin over AF_XDP (src/link/xdp.c, docs/xdp.md) against the Linux
+# kernel's TCP, on a veth pair between two network namespaces: sfx<PID>-k
+# (the kernel's side, 198.19.60.1/24) and sfx<PID>-s (synfin's side, the
+# XDP program and the AF_XDP socket on its veth, synfin at 198.19.60.2).
+# Every wait is bounded; everything created is deleted by name on exit,
+# failure included.
+#
+# The kernel's veth end sends with its checksum offload off (ethtool -K tx
+# off): a veth hands partial checksums to XDP, which a real NIC's wire
+# never carries, and synfin checks every checksum (docs/xdp.md).
+#
+# Skips (exit 0, saying why) only when the kernel has no AF_XDP sockets;
+# anything else missing is a failure. Env: SYNFIN (binary), XDP_MB (echo
+# size, default 8), XDP_ONLY (a regex of case names).
+set -u
+SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+KPEER="python3 $HERE/../interop/kpeer.py"
+MB=${XDP_MB:-8}
+ONLY=${XDP_ONLY:-.}
+K=sfx$$-k; S=sfx$$-s; VK=sfx$$k; VS=sfx$$s
+KA=198.19.60.1; SA=198.19.60.2
+tmp=$(mktemp -d /tmp/sfx.XXXXXX)
+pids=()
+passed=0; failed=0
+
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  ip netns del $K 2>/dev/null; ip netns del $S 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+missing=()
+[ "$(id -u)" -eq 0 ] || missing+=("root (run as root)")
+for t in ip python3 nc ss timeout ethtool setpriv; do
+  command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
+done
+[ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "xdp: CANNOT RUN: missing: ${missing[*]}"; exit 1
+fi
+# The one reason to skip: no AF_XDP in this kernel (socket(AF_XDP) says
+# EAFNOSUPPORT). A synfin built without libxdp is a failure, not a skip.
+if ! python3 -c 'import socket; socket.socket(44, socket.SOCK_RAW, 0)' 2>"$tmp/probe"; then
+  if grep -q "Address family not supported" "$tmp/probe"; then
+    echo "xdp: SKIPPED: this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)"; exit 0
+  fi
+  echo "xdp: cannot open an AF_XDP socket: $(tail -1 "$tmp/probe")"; exit 1
+fi
+
+ok()    { passed=$((passed+1)); echo "ok - $1"; }
+notok() {
+  failed=$((failed+1)); echo "not ok - $1"
+  for f in "$tmp"/*.log; do [ -s "$f" ] && { echo "    --- $(basename "$f")"; tail -8 "$f" | sed 's/^/    /'; }; done
+}
+# A case that fails leaves its synfin running: end it (by pid) so that
+# the next case finds the interface free.
+check() {
+  local name=$1; shift; rm -f "$tmp"/*.log
+  if "$@"; then ok "$name"; else notok "$name"; fi
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null; done
+  pids=()
+}
+want() { [[ "$1" =~ $ONLY ]]; }
+inns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+wait_for() { # SECONDS COMMAND...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+# (Re)makes the pair: the kernel's end addressed, checksum offload off.
+topo() {
+  ip netns del $K 2>/dev/null; ip netns del $S 2>/dev/null
+  ip netns add $K && ip netns add $S || return 1
+  ip link add $VK type veth peer name $VS || return 1
+  ip link set $VK netns $K && ip link set $VS netns $S || return 1
+  inns $K ip link set lo up && inns $S ip link set lo up
+  inns $K ip addr add $KA/24 dev $VK && inns $K ip link set $VK up || return 1
+  inns $S ip link set $VS up || return 1
+  inns $K ethtool -K $VK tx off >/dev/null || return 1
+}
+topo || { echo "xdp: cannot make the veth pair"; exit 1; }
+
+# start NAME ARGS...: `synfin serve --xdp` in S, control socket $tmp/NAME.sock.
+start() {
+  local name=$1; shift
+  # (ip netns exec itself, not inns: a backgrounded function is a
+  # subshell, and the pid would be the subshell's, not synfin's)
+  ip netns exec $S "$SYNFIN" serve --xdp $VS --addr $SA "$@" --ctl "$tmp/$name.sock" \
+    >"$tmp/$name.out" 2>"$tmp/$name.log" &
+  local p=$!; pids+=("$p"); eval "pid_$name=$p"
+  for _ in $(seq 50); do
+    [ -S "$tmp/$name.sock" ] && "$SYNFIN" ss --ctl "$tmp/$name.sock" >/dev/null 2>&1 && return 0
+    kill -0 "$p" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+stop() { # NAME: SIGTERM, bounded wait, exit status 0
+  local p; eval "p=\$pid_$1"
+  kill -TERM "$p" 2>/dev/null
+  timeout 15 tail --pid="$p" -f /dev/null
+  wait "$p"; local rc=$?
+  [ $rc -eq 0 ] || echo "synfin ($1) exited $rc"
+  return $rc
+}
+sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
+stat_of() { sss "$1" --stats | awk -v k="$2" '$1==k{print $2}'; }
+sf_has() { sss "$1" state "$2" | grep -q "$3"; }
+k_has() { inns $K ss -tanH state "$1" | grep -q "$2"; }
+
+t_handshake() { # nc through echo and daytime; the mode said aloud
+  start hs --app echo:7 --app daytime:13 || return 1
+  grep -q "AF_XDP queue 0, native XDP, copy mode" "$tmp/hs.log" || return 1
+  [ "$(echo hello xdp | inns $K timeout 10 nc -N $SA 7)" = "hello xdp" ] || { echo "no echo"; return 1; }
+  inns $K timeout 10 nc $SA 13 </dev/null | grep -q '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]' || { echo "no daytime"; return 1; }
+  sss hs --stats | grep '^xdp\.' | tr '\n' ' '; echo
+  [ "$(stat_of hs xdp.native)" = 1 ] && [ "$(stat_of hs xdp.zerocopy)" = 0 ] &&
+    [ "$(stat_of hs xdp.rx_arp)" -ge 1 ] || return 1
+  stop hs
+}
+want handshake && check "handshake over AF_XDP (ARP answered); nc through echo and daytime; native XDP, copy mode said" t_handshake
+
+t_echo() { # MB: the kernel's client echoes MB through synfin, SHA-256 compared
+  start ec --app echo:7 || return 1
+  inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $(($1 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  sss ec --stats | grep -E '^(xdp\.(rx|tx|tx_full|tx_no_neigh|k_rx_dropped)|RETRANSMITS|DROPS) ' | tr '\n' ' '; echo
+  local kdrop; kdrop=$(stat_of ec xdp.k_rx_dropped)
+  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ]
+}
+want echo && check "echo $MB MB kernel client -> synfin over AF_XDP, SHA-256 equal" t_echo "$MB"
+
+t_echo_mtu() { # the largest MTU the 4 KB frames carry: full-sized frames pass
+  inns $K ip link set $VK mtu 3826 && inns $S ip link set $VS mtu 3826 || return 1
+  t_echo 2; local rc=$?
+  inns $K ip link set $VK mtu 1500; inns $S ip link set $VS mtu 1500
+  return $rc
+}
+want echo && check "echo 2 MB at MTU 3826 (full 4 KB frames less headroom), SHA-256 equal" t_echo_mtu
+
+t_refused() { # a SYN to a port without a listener: synfin's RST (RFC 9293 3.10.7.1)
+  start rf --app echo:7 || return 1
+  inns $K timeout 10 $KPEER expect-refused $SA 9 || return 1
+  [ "$(stat_of rf RST_OUT)" -ge 1 ] || return 1
+  stop rf
+}
+want refused && check "SYN to a closed port over AF_XDP: ECONNREFUSED (synfin's RST)" t_refused
+
+t_kernel_closes_first() { # kernel TIME_WAIT; synfin CLOSE_WAIT, then gone
+  start kc --app echo:7 --close-delay 1500 || return 1
+  mkfifo "$tmp/fifo"
+  ip netns exec $K timeout 30 $KPEER hold $SA 7 "$tmp/fifo" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 7>"$tmp/fifo"
+  wait_for 5 sf_has kc established $KA || return 1
+  echo shutdown >&7
+  wait_for 5 sf_has kc close-wait $KA || { echo "no CLOSE_WAIT"; return 1; }
+  wait_for 5 k_has fin-wait-2 $SA || { echo "kernel not FIN_WAIT_2"; return 1; }
+  wait_for 5 k_has time-wait $SA || { echo "kernel not TIME_WAIT"; return 1; }
+  echo exit >&7; exec 7>&-
+  wait_for 10 bash -c "! $SYNFIN ss --ctl $tmp/kc.sock state connected | grep -q $KA" || return 1
+  stop kc
+}
+want close && check "kernel closes first over AF_XDP: synfin CLOSE_WAIT, kernel TIME_WAIT" t_kernel_closes_first
+
+t_synfin_closes_first() { # synfin TIME_WAIT; kernel CLOSE_WAIT, then LAST_ACK, gone
+  start sc --app daytime:13 || return 1
+  mkfifo "$tmp/fifo2"
+  ip netns exec $K timeout 30 $KPEER hold $SA 13 "$tmp/fifo2" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 8>"$tmp/fifo2"
+  wait_for 5 k_has close-wait $SA || { echo "kernel not CLOSE_WAIT"; return 1; }
+  wait_for 5 sf_has sc fin-wait-2 $KA || { echo "synfin not FIN_WAIT_2"; return 1; }
+  echo readall >&8; echo close >&8
+  wait_for 5 sf_has sc time-wait $KA || { echo "synfin not TIME_WAIT"; return 1; }
+  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || { echo "kernel side not closed"; return 1; }
+  echo exit >&8; exec 8>&-
+  grep -q "read [1-9][0-9]* bytes then EOF" "$tmp/hold.log" || return 1
+  stop sc
+}
+want close && check "synfin closes first over AF_XDP: synfin TIME_WAIT, kernel CLOSE_WAIT then closed" t_synfin_closes_first
+
+t_pass() { # --xdp-ports: the kernel keeps the address; port 7 is synfin's, 9000 the kernel's
+  inns $S ip addr add $SA/24 dev $VS || return 1
+  ip netns exec $S timeout 60 $KPEER serve-echo $SA 9000 >"$tmp/kserver.log" 2>&1 &
+  pids+=($!)
+  wait_for 5 grep -q listening "$tmp/kserver.log" || return 1
+  start ps --app echo:7 --xdp-ports 7 || return 1
+  inns $K env KPEER_TIMEOUT=20 timeout 30 $KPEER echo-client $SA 9000 $((1 << 20)) || return 1
+  local before; before=$(stat_of ps SEG_IN)
+  [ "$before" = 0 ] || { echo "synfin saw the kernel's flow"; return 1; }
+  inns $K env KPEER_TIMEOUT=20 timeout 30 $KPEER echo-client $SA 7 $((1 << 20)) || return 1
+  [ "$(stat_of ps SEG_IN)" -gt 0 ] || return 1
+  stop ps
+  inns $S ip addr del $SA/24 dev $VS
+}
+want pass && check "--xdp-ports 7: port 7 to synfin, port 9000 to the kernel on the same address" t_pass
+
+# Bad input: one line, exit 2 (or a fallback said aloud).
+t_bad() { # expected-exit expected-text synfin-serve-args...
+  local want_rc=$1 text=$2; shift 2
+  inns $S timeout 10 "$SYNFIN" serve "$@" --app echo:7 --ctl "$tmp/bad.sock" >"$tmp/bad.out" 2>"$tmp/bad.log"
+  local rc=$?
+  cat "$tmp/bad.log"
+  [ $rc -eq "$want_rc" ] && [ "$(wc -l <"$tmp/bad.log")" -eq 1 ] && grep -q -- "$text" "$tmp/bad.log"
+}
+want bad && check "no such interface: one line, exit 2" t_bad 2 "no interface sfxnope here" --xdp sfxnope
+want bad && check "--queues 2 on a one-queue veth: one line, exit 2" \
+  t_bad 2 "has 1 RX queue" --xdp $VS --addr $SA --queues 2
+t_bad_mtu() { # an MTU whose frames would not fit the 4 KB AF_XDP frames
+  inns $S ip link set $VS mtu 3900 || return 1
+  t_bad 2 "MTU 3900 is above 3826" --xdp $VS --addr $SA; local rc=$?
+  inns $S ip link set $VS mtu 1500; return $rc
+}
+want bad && check "an MTU of 3900 (frames above 4 KB less headroom): one line, exit 2" t_bad_mtu
+t_bad_two_queues() { # a two-queue veth: --queues 2 waits for the worker threads
+  inns $S ip link add sfx$$q2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$p2 \
+    numrxqueues 2 numtxqueues 2 || return 1
+  inns $S ip link set sfx$$q2 up
+  t_bad 2 "--queues above 1 needs one worker thread per queue" --xdp sfx$$q2 --addr 198.19.62.2 --queues 2
+}
+want bad && check "--queues 2 on a two-queue veth (no worker threads in this build): one line, exit 2" t_bad_two_queues
+want bad && check "--queues without --xdp: one line, exit 2" \
+  t_bad 2 "--queues goes with --xdp IFACE" --tun sfxt$$ --queues 2
+want bad && check "--threads with --xdp (the TUN's queues): one line, exit 2" \
+  t_bad 2 "with --xdp IFACE the queues are --queues N" --xdp $VS --addr $SA --threads 2
+want bad && check "--addr6 with --xdp (IPv4 only): one line, exit 2" \
+  t_bad 2 "IPv4 only" --xdp $VS --addr $SA --addr6 fd00:5f::2
+# A device without native XDP: a bridge (this kernel has no dummy driver).
+BR=sfx$$br
+bridge() { ip netns exec $S ip link show $BR >/dev/null 2>&1 ||
+           { inns $S ip link add $BR type bridge && inns $S ip link set $BR up; }; }
+want bad && check "--xdp-mode native on a bridge (no native XDP): one line, exit 2" \
+  eval 'bridge && t_bad 2 "cannot attach in native mode" --xdp $BR --addr 198.19.61.2 --xdp-mode native'
+
+# (the no-privilege case: as nobody, without capabilities)
+t_bad_nopriv() {
+  inns $S timeout 10 setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all \
+    --bounding-set=-all "$SYNFIN" serve --xdp $VS --addr $SA --app echo:7 --ctl "$tmp/np.sock" \
+    >/dev/null 2>"$tmp/np.log"
+  local rc=$?; cat "$tmp/np.log"
+  [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/np.log")" -eq 1 ] && grep -q "run as root" "$tmp/np.log"
+}
+want bad && check "no privilege (nobody, no capabilities): one line, exit 2" t_bad_nopriv
+
+t_generic() { # --xdp-mode generic --xdp-copy on the veth: both said, echo works
+  start gx --app echo:7 --xdp-mode generic --xdp-copy || return 1
+  grep -q "generic (SKB) XDP on $VS, as asked" "$tmp/gx.log" || return 1
+  grep -q "AF_XDP queue 0, generic XDP, copy mode (as asked)" "$tmp/gx.log" || return 1
+  [ "$(stat_of gx xdp.native)" = 0 ] || return 1
+  [ "$(echo generic | inns $K timeout 10 nc -N $SA 7)" = generic ] || return 1
+  stop gx
+}
+want generic && check "--xdp-mode generic --xdp-copy: both said aloud, echo works" t_generic
+
+t_fallback_bridge() { # auto on a device without native XDP: the fallback said aloud
+  bridge || return 1
+  inns $S timeout 3 "$SYNFIN" serve --xdp $BR --addr 198.19.61.2 --app echo:7 \
+    --ctl "$tmp/br.sock" >/dev/null 2>"$tmp/br.log"
+  cat "$tmp/br.log"
+  grep -q "generic (SKB) XDP on $BR: native mode refused" "$tmp/br.log" &&
+    grep -q "AF_XDP queue 0, generic XDP, copy mode" "$tmp/br.log"
+}
+want fallback && check "auto on a bridge (no native XDP): falls back to generic, said aloud" t_fallback_bridge
+
+t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, counted
+  inns $K ip link add sfx$$m2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$n2 \
+    numrxqueues 2 numtxqueues 2 || return 1
+  inns $K ip link set sfx$$n2 netns $S || return 1
+  inns $K ip addr add 198.19.63.1/24 dev sfx$$m2 && inns $K ip link set sfx$$m2 up || return 1
+  inns $K ethtool -K sfx$$m2 tx off >/dev/null && inns $S ip link set sfx$$n2 up || return 1
+  ip netns exec $S "$SYNFIN" serve --xdp sfx$$n2 --addr 198.19.63.2 --app echo:7 \
+    --ctl "$tmp/uq.sock" >/dev/null 2>"$tmp/uq.log" &
+  local p=$!; pids+=("$p")
+  wait_for 5 "$SYNFIN" ss --ctl "$tmp/uq.sock" || return 1
+  grep -q "sfx$$n2 has 2 RX queues, synfin serves 1" "$tmp/uq.log" || return 1
+  # 16 flows: the sender's hash puts about half on queue 1 (none: 2^-16)
+  local ok=0
+  for i in $(seq 16); do
+    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) & 
+  done
+  wait_for 8 bash -c "[ \$($SYNFIN ss --ctl $tmp/uq.sock --stats | awk '\$1==\"xdp.no_socket\"{print \$2}') -gt 0 ]" && ok=1
+  sleep 3.5  # (the nc's end within their timeout)
+  "$SYNFIN" ss --ctl "$tmp/uq.sock" --stats | grep -E '^(xdp.no_socket|SEG_IN) ' | tr '\n' ' '; echo
+  kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null
+  [ $ok = 1 ]
+}
+want queues && check "two queues, synfin on queue 0: said at start; flows on queue 1 go to the kernel, counted (xdp.no_socket)" t_unserved_queue
+
+t_queue_stops() { # the interface goes away under synfin: one line, exit 1
+  start qs --app echo:7 || return 1
+  [ "$(echo before | inns $K timeout 10 nc -N $SA 7)" = before ] || return 1
+  inns $K ip link del $VK || return 1
+  local p; eval "p=\$pid_qs"
+  timeout 10 tail --pid="$p" -f /dev/null
+  wait "$p"; local rc=$?
+  cat "$tmp/qs.log"
+  topo || return 1
+  [ $rc -eq 1 ] && grep -q "AF_XDP queue 0 of $VS stopped: Network is down" "$tmp/qs.log"
+}
+want stops && check "the interface deleted under a running synfin: one line (queue stopped), exit 1" t_queue_stops
+
+echo
+echo "xdp: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,213 @@
+/* `synfin serve --xdp IFACE --queues N` (see xdp_cli.h, docs/xdp.md). */
+#include "net/xdp_cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/tun_cli.h"
+
+static int parse_ports(void *base, const struct opt *o, const char *v,
+                       const char *prog)
+{
+    struct xdp_cli *x = base;
+    (void)o;
+    x->nports = 0;
+    for (const char *s = v; *s;) {
+        char *end;
+        errno = 0;
+        unsigned long p = strtoul(s, &end, 10);
+        if (end == s || errno || p == 0 || p > 65535 || (*end && *end != ',') ||
+            x->nports == XDP_CLI_MAX_PORTS) {
+            fprintf(stderr, "%s: --xdp-ports wants up to %d TCP ports 1..65535 "
+                    "separated by commas, not '%s'\n", prog, XDP_CLI_MAX_PORTS, v);
+            return OPT_FAIL;
+        }
+        x->ports[x->nports++] = (uint16_t)p;
+        s = *end ? end + 1 : end;
+    }
+    if (x->nports == 0) {
+        fprintf(stderr, "%s: --xdp-ports wants at least one port\n", prog);
+        return OPT_FAIL;
+    }
+    return 0;
+}
+
+static void xdp_cli_report(const struct opt_err *e)
+{
+    if (e->kind == OPT_E_MISSING)
+        fprintf(stderr, "%s: %s needs a value\n", e->prog, e->name);
+    else if (e->kind == OPT_E_BAD && e->o && e->o->why)
+        fprintf(stderr, "%s: %s %s, not '%s'\n", e->prog, e->name, e->o->why, e->value);
+    else
+        fprintf(stderr, "%s: bad value '%s' for %s\n", e->prog,
+                e->value ? e->value : "", e->name);
+}
+
+static const char *const mode_names[] = {"auto", "native", "generic", NULL};
+static const int mode_vals[] = {SF_XDP_AUTO, SF_XDP_NATIVE, SF_XDP_GENERIC};
+
+#define OFF(f) offsetof(struct xdp_cli, f)
+static const struct opt xdp_opts[] = {
+    {.kind = OPT_TEXT, .help = "AF_XDP instead of TUN (docs/xdp.md):\n"},
+    {.name = "--xdp", .kind = OPT_STR, .off = OFF(ifname), .arg = "IFACE",
+     .flags = OPT_F_NONEMPTY,
+     .help = "serve on an Ethernet interface's queues through AF_XDP;\n"
+             "--addr is synfin's own address there (it answers ARP)"},
+    {.name = "--queues", .kind = OPT_INT, .off = OFF(queues), .as = OPT_AS_INT,
+     .min = 1, .max = XDP_CLI_MAX_QUEUES, .base = 10, .arg = "N",
+     .why = "wants a number of queues, 1..64",
+     .help = "queues 0..N-1, one stack each (default 1)"},
+    {.name = "--xdp-mode", .kind = OPT_ENUM, .off = OFF(mode), .as = OPT_AS_INT,
+     .choices = mode_names, .vals = mode_vals, .arg = "auto|native|generic",
+     .why = "wants auto, native or generic",
+     .help = "where the XDP program runs (default auto: native,\n"
+             "else generic, said aloud)"},
+    {.name = "--xdp-copy", .kind = OPT_FLAG, .off = OFF(force_copy), .as = OPT_AS_BOOL,
+     .val = 1, .help = "copy mode even where the driver has zero-copy"},
+    {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
+     .help = "the kernel keeps --addr too: only these TCP ports\n"
+             "are synfin's (default: every datagram to --addr)"},
+    {.kind = OPT_END},
+};
+
+struct opt_group xdp_cli_group(struct xdp_cli *x)
+{
+    if (!x->queues)
+        x->queues = 1;
+    return (struct opt_group){xdp_opts, x, xdp_cli_report};
+}
+
+bool xdp_cli_stray(struct tun_cli *c, const char *prog)
+{
+    const struct xdp_cli *x = &c->xdp;
+    const char *o = x->queues > 1 ? "--queues" : x->mode ? "--xdp-mode"
+                  : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports" : NULL;
+    if (o)
+        fprintf(stderr, "%s: %s goes with --xdp IFACE (the TUN device has "
+                "no AF_XDP queues)\n", prog, o);
+    return o != NULL;
+}
+
+#ifndef SF_HAVE_XDP
+
+int xdp_cli_start(struct tun_cli *c, const char *prog)
+{
+    (void)c;
+    fprintf(stderr, "%s: this synfin was built without AF_XDP (it needs "
+            "libxdp-dev, libbpf-dev and clang's bpf target: run scripts/deps.sh "
+            "and rebuild)\n", prog);
+    return 2;
+}
+int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog)
+{
+    (void)c, (void)h, (void)prog;
+    return -1;
+}
+void xdp_cli_finish(struct tun_cli *c) { (void)c; }
+void xdp_cli_stats(struct tun_cli *c, FILE *f) { (void)c, (void)f; }
+
+#else
+
+static int fail(const char *prog, const char *err)
+{
+    fprintf(stderr, "%s: %s\n", prog, err);
+    return 2;
+}
+
+int xdp_cli_start(struct tun_cli *c, const char *prog)
+{
+    struct xdp_cli *x = &c->xdp;
+    char err[256], note[256];
+    if (c->has6)
+        return fail(prog, "--addr6/--host6 do not go over --xdp: the AF_XDP "
+                    "link carries IPv4 only");
+    if (sf_xdp_prog_open(&x->prog, x->ifname, c->addr, x->nports ? x->ports : NULL,
+                         x->nports, (enum sf_xdp_mode)x->mode, note, sizeof note,
+                         err, sizeof err) < 0)
+        return fail(prog, err);
+    unsigned have = sf_xdp_prog_queues(x->prog);
+    if ((unsigned)x->queues > have) {
+        snprintf(err, sizeof err, "--queues %d: %s has %u RX queue%s", x->queues,
+                 x->ifname, have, have == 1 ? "" : "s");
+        return fail(prog, err);
+    }
+    if (x->queues > 1)
+        return fail(prog, "--queues above 1 needs one worker thread per queue "
+                    "(issue 15 item 1, not in this build): use --queues 1");
+    int mtu = sf_xdp_prog_mtu(x->prog);
+    if (mtu < 576) {
+        snprintf(err, sizeof err, "%s's MTU %d is below 576 (RFC 791): set "
+                 "it with `ip link set %s mtu 1500`", x->ifname, mtu, x->ifname);
+        return fail(prog, err);
+    }
+    c->mtu = mtu;
+    for (x->nq = 0; x->nq < x->queues; x->nq++)
+        if (sf_xdp_open(&x->q[x->nq], x->prog, (unsigned)x->nq, x->force_copy,
+                        err, sizeof err) < 0)
+            return fail(prog, err);
+    c->dev = x->ifname; /* names the control socket */
+    c->cfg.output = sf_xdp_output;
+    c->cfg.output_ctx = x->q[0];
+    if (tun_cli_stack_ctl(c, prog) < 0)
+        return 2;
+    sf_xdp_set_stack(x->q[0], c->tun.st);
+    struct sf_addr a = {.ip = c->addr, .port = 0};
+    char ab[24];
+    sf_addr_fmt(&a, ab, sizeof ab);
+    *strrchr(ab, ':') = 0;
+    bool zc = sf_xdp_zerocopy(x->q[0]);
+    fprintf(stderr, "%s: %s\n", prog, note); /* which XDP mode, and why */
+    if (have > (unsigned)x->queues)
+        fprintf(stderr, "%s: %s has %u RX queues, synfin serves %d: its flows "
+                "hashed to the others go to the kernel (xdp.no_socket counts "
+                "them); steer them (ethtool -N %s flow-type tcp4 dst-ip ADDR "
+                "action 0) or ethtool -L %s combined %d\n", prog, x->ifname,
+                have, x->queues, x->ifname, x->ifname, x->queues);
+    fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, MTU %d, synfin %s%s; "
+            "control socket %s\n", prog, x->ifname, sf_xdp_prog_mode(x->prog),
+            zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
+                             : "copy mode (the driver has no zero-copy)",
+            mtu, ab, x->nports ? " (shared with the kernel: --xdp-ports)" : "",
+            c->ctl_path);
+    return 0;
+}
+
+int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog)
+{
+    char err[256];
+    if (sf_xdp_run(c->xdp.q[0], h, &c->tun.stop, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
+void xdp_cli_finish(struct tun_cli *c)
+{
+    struct xdp_cli *x = &c->xdp;
+    for (int i = 0; i < x->nq; i++)
+        sf_xdp_close(x->q[i]);
+    x->nq = 0;
+    sf_xdp_prog_close(x->prog);
+    x->prog = NULL;
+}
+
+void xdp_cli_stats(struct tun_cli *c, FILE *f)
+{
+    struct xdp_cli *x = &c->xdp;
+    if (!x->prog || !x->nq)
+        return;
+    fprintf(f, "xdp.native %d\nxdp.zerocopy %d\nxdp.queues %d\n",
+            !strcmp(sf_xdp_prog_mode(x->prog), "native"),
+            sf_xdp_zerocopy(x->q[0]), x->nq);
+    const struct sf_xdp_stats *s = sf_xdp_stats(x->q[0]);
+#define X(n) fprintf(f, "xdp." #n " %llu\n", (unsigned long long)s->n)
+    X(rx); X(tx); X(rx_bytes); X(tx_bytes); X(rx_arp); X(tx_arp); X(rx_other);
+    X(tx_full); X(tx_no_neigh); X(tx_too_big); X(tx_not_ipv4); X(kicks);
+    X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
+#undef X
+    fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
+}
+
+#endif

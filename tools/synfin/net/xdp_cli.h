@@ -1,0 +1,51 @@
+/* `synfin serve --xdp IFACE`: the AF_XDP link (src/link/xdp.c) in place of
+ * the TUN device, for the commands built on tun_cli (docs/xdp.md). The
+ * options live here; tun_cli_start, tun_cli_finish and the serve loop
+ * hand over to these functions when --xdp is given. */
+#ifndef SF_TOOLS_XDP_CLI_H
+#define SF_TOOLS_XDP_CLI_H
+
+#include <stdio.h>
+
+#include "link/xdp.h"
+#include "opt.h"
+
+#define XDP_CLI_MAX_PORTS 64
+#define XDP_CLI_MAX_QUEUES 64 /* the program's socket map */
+
+struct tun_cli;
+
+struct xdp_cli {
+    /* options */
+    const char *ifname;   /* --xdp IFACE; NULL: the TUN device */
+    int queues;           /* --queues N */
+    int mode;             /* --xdp-mode: enum sf_xdp_mode */
+    bool force_copy;      /* --xdp-copy */
+    uint16_t ports[XDP_CLI_MAX_PORTS]; /* --xdp-ports: the address is shared */
+    int nports;
+    /* running */
+    struct sf_xdp_prog *prog;
+    struct sf_xdp *q[XDP_CLI_MAX_QUEUES];
+    int nq;
+};
+
+/* The options, as a group for opt_parse (base: the tun_cli's xdp). */
+struct opt_group xdp_cli_group(struct xdp_cli *x);
+/* Without --xdp: whether an AF_XDP option was given anyway (then after a
+ * one-line error naming it). */
+bool xdp_cli_stray(struct tun_cli *c, const char *prog);
+/* Attaches the program, opens the queue(s), creates the stack on them, the
+ * control socket and the signals; prints one line saying the mode (native
+ * or generic XDP, zero-copy or copy). Returns 0, or 2 after a one-line
+ * error (no privilege, no AF_XDP, no such interface or queue, ...). */
+int xdp_cli_start(struct tun_cli *c, const char *prog);
+/* Runs the loop of queue 0 with the application's hooks until
+ * c->tun.stop. Returns 0, or 1 after a one-line error (the queue
+ * stopped). */
+int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog);
+/* Closes the queues and detaches the program (after the stack is freed). */
+void xdp_cli_finish(struct tun_cli *c);
+/* The `synfin ss --stats` lines: xdp.* (nothing without --xdp). */
+void xdp_cli_stats(struct tun_cli *c, FILE *f);
+
+#endif
