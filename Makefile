@@ -174,7 +174,7 @@ test: $(TEST_BIN) $(SYNFIN)
 #   make unit T=stream:half_close   only test_stream's case test_half_close
 #   make unit T="wire:drops,csum lifecycle"   make unit T=stream:--list
 # T is a list of NAME[:CASE,CASE...]; NAME is a file's name with or without
-# test_ (or unit/NAME, system/NAME); a CASE is a case's name or a part of
+# test_ (or unit/, system/, hostile/, attack/NAME); a CASE is a case's name or a part of
 # names (the binary's own arguments: `--list` lists the cases).
 unit_name = $(patsubst test_%,%,$(notdir $(firstword $(subst :, ,$(1)))))
 T_BIN := $(foreach t,$(T),$(filter %/test_$(call unit_name,$(t)),$(TEST_BIN)))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make unit`: runs C test binaries of one build ($BUILD/tests/unit/ and
-# $BUILD/tests/system/). Each argument is a binary's path, or
+# `make unit`: runs C test binaries of one build ($BUILD/tests/unit/,
+# system/, hostile/ and attack/). Each argument is a binary's path, or
 # NAME[:CASE,CASE...]: NAME is a test file's name with or without test_
-# (wire, test_wire), or unit/NAME, system/NAME; the CASEs go to the binary
+# (wire, test_wire), or DIR/NAME (unit/, system/, hostile/, attack/); the CASEs go to the binary
 # as its arguments (a case's name or a part of names, or --list). Each
 # binary prints its own "FILE: N passed, N failed"; the exit status is
 # non-zero if any binary failed, 2 if a NAME names no test.
@@ -16,8 +16,8 @@ for spec in "$@"; do
   else
     name=${spec%%:*}
     if [ "$name" != "$spec" ]; then IFS=, read -ra args <<<"${spec#*:}"; fi
-    dirs="unit system"
-    case $name in unit/* | system/*) dirs=${name%%/*}; name=${name#*/} ;; esac
+    dirs="unit system hostile attack"
+    case $name in unit/* | system/* | hostile/* | attack/*) dirs=${name%%/*}; name=${name#*/} ;; esac
     name=${name#test_}
     bin=
     for d in $dirs; do
@@ -25,7 +25,7 @@ for spec in "$@"; do
     done
     if [ -z "$bin" ]; then
       echo "run-unit: no test named '${spec%%:*}'; the C tests are:" >&2
-      for f in tests/unit/test_*.c tests/system/test_*.c; do
+      for f in tests/unit/test_*.c tests/system/test_*.c tests/hostile/test_*.c tests/attack/test_*.c; do
         [ -f "$f" ] && echo "  $(basename "$(dirname "$f")")/$(basename "$f" .c | sed 's/^test_//')" >&2
       done
       exit 2
