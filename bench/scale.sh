@@ -87,7 +87,9 @@ measure() {
 echo "== scale: $SECS s per figure, echo over $ECONNS connections, lifecycles over $CCONNS, $LOADS load process(es); $(nproc) cores"
 printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "echo" "server" "Mbit/s" "cycles" "server" "cycles/s"
 printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "Mbit/s" "cores" "per core" "per s" "cores" "per core"
-ip netns exec $B "$tmp/load" serve 198.19.10.2 7 >"$tmp/ksrv.out" 2>&1 & kp=$!; pids+=($kp)
+# (SIGPIPE ignored, across exec: a load closing with echo data in flight
+# must not end the server)
+ip netns exec $B bash -c "trap '' PIPE; exec '$tmp/load' serve 198.19.10.2 7" >"$tmp/ksrv.out" 2>&1 & kp=$!; pids+=($kp)
 sleep 0.5
 measure "kernel veth" $A 198.19.10.2 "$(pgrep -P $kp -x load || echo $kp)"
 for n in $THREADS; do
@@ -111,7 +113,7 @@ if [ -n "$XDPQ" ]; then
   ip -n $X addr add 198.19.11.1/24 dev sfs$$p && ip -n $X link set sfs$$p up || exit 1
   ip -n $Y addr add 198.19.11.3/24 dev sfs$$q && ip -n $Y link set sfs$$q up || exit 1
   ip netns exec $X ethtool -K sfs$$p tx off >/dev/null || exit 1
-  ip netns exec $Y "$tmp/load" serve 198.19.11.3 7 >"$tmp/ksrv2.out" 2>&1 & kp2=$!; pids+=($kp2)
+  ip netns exec $Y bash -c "trap '' PIPE; exec '$tmp/load' serve 198.19.11.3 7" >"$tmp/ksrv2.out" 2>&1 & kp2=$!; pids+=($kp2)
   sleep 0.5
   measure "kernel veth $nq q, csum off" $X 198.19.11.3 "$kp2"
   kill "$kp2"; wait "$kp2" 2>/dev/null
