@@ -57,7 +57,9 @@ static const struct opt xdp_opts[] = {
     {.name = "--queues", .kind = OPT_INT, .off = OFF(queues), .as = OPT_AS_INT,
      .min = 1, .max = XDP_CLI_MAX_QUEUES, .base = 10, .arg = "N",
      .why = "wants a number of queues, 1..64",
-     .help = "queues 0..N-1, one stack each (default 1)"},
+     .help = "queues 0..N-1, one stack and thread each, thread k\n"
+             "pinned to core k (default 1; at most the cores online;\n"
+             "control sockets --ctl PATH, PATH.K; docs/xdp.md)"},
     {.name = "--xdp-mode", .kind = OPT_ENUM, .off = OFF(mode), .as = OPT_AS_INT,
      .choices = mode_names, .vals = mode_vals, .arg = "auto|native|generic",
      .why = "wants auto, native or generic",
