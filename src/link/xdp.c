@@ -697,8 +697,11 @@ static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
 
 /* Merges what the other queues published since the last merge: an
  * address this queue does not know yet, or a newer ARP answer about one
- * it knows (the same rule as learn()). One atomic load when nothing is
- * new. An entry caught mid-write is read again at the next merge. */
+ * it knows (the same rule as learn(); RFC 826 "Packet Reception": a
+ * sender already in the table has its hardware address updated, which
+ * here must reach every queue's table, not only the one the packet came
+ * in on). One atomic load when nothing is new. An entry caught mid-write
+ * is read again at the next merge. */
 static void merge(struct sf_xdp *q)
 {
     struct sf_xdp_prog *p = q->p;
