@@ -279,6 +279,10 @@ static const struct opt tun_cli_opts[] = {
     {.name = "--ecn", .kind = OPT_FN, .fn = parse_ecn, .arg = "0|1|2",
      .help = "RFC 3168 ECN: 0 off, 1 ask and accept, 2 accept\n"
              "when asked (default 2, as Linux tcp_ecn)"},
+    FLAG("--no-pacing", cfg.pacing, 0,
+         "no sender pacing (default on: in the first slow start\n"
+         "and while a queue builds; docs/stream.md)"),
+    FLAG("--pacing", cfg.pacing, 1, NULL),
     NUM("--backlog", backlog, OPT_AS_INT, 1, 65535, 0, "N", "listen backlog (default 128)"),
     FLAG("--no-syncookies", cfg.syncookies, 0,
          "no SYN cookies when the SYN queue is full (default on)"),
