@@ -265,6 +265,11 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
     r->ts_recent = tmp->ts_recent;
     r->sack_ok = tmp->sack_ok;
     r->ecn_ok = tmp->ecn_ok;
+    /* RFC 6298 3: "RTT samples MUST NOT be made using segments that were
+     * retransmitted" (Karn); a SYN,ACK sent once is timed (output.c), a
+     * retransmission stops the timing (timer.c): kept across the record */
+    r->rtt_timing = tmp->rtt_timing;
+    r->rtt_start_us = tmp->rtt_start_us;
     sf_time_t due = tmp->deadline[TT_REXMT];
     tcp_timers_stop_all(ctx, tmp);
     if (due == SF_TIME_NEVER)
@@ -403,6 +408,11 @@ void tcp_req_inflate(struct tcp_ctx *ctx, const struct tcp_req *r,
     tmp->ts_recent_ms = tcp_now_ms(ctx); /* within the handshake's life */
     tmp->ts_offset = tcp_ts_offset(ctx, &r->local, &r->remote);
     tmp->ecn_ok = r->ecn_ok;
+    /* the SYN,ACK's timing (RFC 6298 2.2): the ACK of ISS+1 ends it with
+     * the first RTT sample, as for an active open's SYN */
+    tmp->rtt_timing = r->rtt_timing;
+    tmp->rtt_seq = r->iss;
+    tmp->rtt_start_us = r->rtt_start_us;
     tmp->rcv_wnd = tcp_rcv_window(tmp);
     /* the record's timer is the TCB's retransmission deadline */
     tmp->deadline[TT_REXMT] =

@@ -211,14 +211,15 @@ bool tcp_cookie_open(struct tcp_ctx *ctx, struct sf_conn *l,
 {
     tcp_conn_init(ctx, tmp);
     cookie_spawn(ctx, l, tmp, ip, seg);
-    /* The ACK's TSecr echoes a TSval rounded down by up to 63 ms
-     * (cookie_tsval): an RTT sample from it (RFC 7323 4.1 RTTM, and the
-     * receiver's estimate in ts.c) would be too long by as much. A TSecr
-     * of 0 is "no sample" there, so the ACK goes in with one; the first
-     * sample then comes from the first data acknowledged. */
-    struct sf_tcp ack = *seg;
-    ack.opt.ts_ecr = 0;
-    tcp_segment_arrives(ctx, tmp, ip, &ack);
+    /* RFC 7323 4.1 (RTTM): the ACK's TSecr echoes the cookie's SYN,ACK
+     * (nothing else of ours is out), "RTT = current time - TSecr": the
+     * first RTT sample (RFC 6298 2.2), taken as for any ACK of new data
+     * (ts.c). That TSval lagged the clock by up to 63 ms (cookie_tsval),
+     * so the sample is up to as much too long, never too short: an RTO
+     * that errs on the safe side (RFC 6298 2.4's "conservative"), and
+     * later samples take the excess out (2.3). Without timestamps a
+     * cookie keeps no send time: no sample until data is acknowledged. */
+    tcp_segment_arrives(ctx, tmp, ip, seg);
     if (tmp->dead || tmp->state == SF_SYN_RCVD) {
         tcp_timers_stop_all(ctx, tmp);
         tcp_conn_destroy(ctx, tmp);

@@ -297,6 +297,10 @@ struct tcp_req {
     bool deferred;
     uint64_t defer_id;
     struct tcp_req *dnext;
+    /* RFC 6298 2.2, 3: the SYN,ACK timed (sent once) since rtt_start_us,
+     * so that the ACK completing the handshake gives the first RTT sample */
+    bool rtt_timing;
+    uint32_t rtt_start_us;
 };
 
 /* A connection in TIME_WAIT whose application has let go: the numbers

@@ -15,6 +15,11 @@ const [chromium, dir] = process.argv.slice(2);
 // 250 ms (about 100 ms on an idle machine) and is held to 1 s here: a
 // loaded 2-core CI machine measured 385 ms; a freeze is seconds.
 const MOVE_BUDGET_MS = 16, FULL_BUDGET_MS = 1000;
+// The load budget (docs/lab.md): a 100,000-event page shows its ladder,
+// diagrams and text within 1.5 s of the navigation's start (lab.loadMs.shown)
+// and its plots soon after (ready). Held to twice that here, best of three
+// loads (the machine is shared); the JSON.parse of old took 3.4-8.6 s.
+const LOAD_BUDGET_MS = 1500, LOAD_BOUND_MS = 2 * LOAD_BUDGET_MS;
 let passed = 0, failed = 0;
 function check(name, ok, detail) {
   if (ok) { passed++; console.log(`PASS ${name}${detail ? ': ' + detail : ''}`); }
@@ -161,11 +166,19 @@ async function zhCheck(p, what) {
     check('no console errors (capture page)', c.problems.length === 0, c.problems.join(' | '));
 
     /* ---- 100,000 events */
-    const t0 = Date.now();
-    const g = await openPage(b, url('big.html'));
-    const loadMs = Date.now() - t0;
+    let g = null, lm = null;
+    for (let k = 0; k < 3 && !(lm && lm.shown < LOAD_BUDGET_MS); k++) {
+      if (g) await b.send('Target.closeTarget', { targetId: g.targetId });
+      g = await openPage(b, url('big.html'));
+      const m = await g.evaluate('lab.loadMs');
+      console.log(`big page load ${k + 1} (ms): ${JSON.stringify(m, (key, v) => (typeof v === 'number' ? Math.round(v) : v))}`);
+      if (!lm || m.shown < lm.shown) lm = m;
+    }
+    const loadMs = lm.shown;
     const nBig = await g.evaluate('lab.n');
-    check('big page has 100,000 events or more', nBig >= 100000, `${nBig} events, loaded in ${loadMs} ms (events read ${JSON.stringify(await g.evaluate('lab.loadMs'))})`);
+    check('big page has 100,000 events or more', nBig >= 100000, `${nBig} events`);
+    check(`big page shown under ${LOAD_BOUND_MS} ms (budget ${LOAD_BUDGET_MS})`, lm.shown < LOAD_BOUND_MS,
+      `shown at ${Math.round(lm.shown)} ms, plots ready at ${Math.round(lm.ready)} ms (events inflated ${Math.round(lm.inflate)}, decoded ${Math.round(lm.decode)}, views prepared ${Math.round(lm.prep)})`);
     await g.evaluate('lab.timeRedraw(5)'); // warm up
     let tm = await g.evaluate('lab.timeRedraw(200)');
     // A loaded machine only adds time: over budget, measure twice more and
@@ -182,7 +195,7 @@ async function zhCheck(p, what) {
     await g.key('+', 'Equal', 187);
     await shot(g, 'lab-bulk.png');
     check('no console errors (big page)', g.problems.length === 0, g.problems.join(' | '));
-    console.log(`TIMING events=${nBig} load_ms=${loadMs} move_ms=${tm.perMove.toFixed(2)} full_ms=${tm.fullRender.toFixed(1)}`);
+    console.log(`TIMING events=${nBig} shown_ms=${Math.round(loadMs)} ready_ms=${Math.round(lm.ready)} move_ms=${tm.perMove.toFixed(2)} full_ms=${tm.fullRender.toFixed(1)}`);
   } catch (e) {
     check('browser run', false, e.stack);
   } finally {
@@ -199,7 +212,7 @@ async function zhCheck(p, what) {
     check('no console errors (no WebAssembly)', p.problems.length === 0, p.problems.join(' | '));
     const d = await openPage(b2, url('damaged.html'));
     const f = await d.evaluate(`[document.getElementById('fatal').hidden, document.getElementById('fatal').textContent]`);
-    check('damaged events: a clear message, not a blank page', !f[0] && /JSON/.test(f[1]), f[1].slice(0, 100));
+    check('damaged events: a clear message, not a blank page', !f[0] && /events cannot be read.*cut short/.test(f[1]), f[1].slice(0, 120));
   } catch (e) {
     check('browser run (bad input)', false, e.stack);
   } finally {

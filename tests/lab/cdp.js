@@ -103,7 +103,7 @@ async function openPage(b, url, { initScript } = {}) {
   }
   // the lab reads its events asynchronously (a long run's are gzipped)
   await evaluate('window.lab && window.lab.ready ? window.lab.ready.then(() => true) : false', 120000);
-  return { s, evaluate, key, screenshot, problems, sessionId };
+  return { s, evaluate, key, screenshot, problems, sessionId, targetId };
 }
 
 /* A PNG (8-bit greyscale, RGB or RGBA, not interlaced): its size and how

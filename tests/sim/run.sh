@@ -345,5 +345,50 @@ check "soak: seeds 7129, 10257, 11468, 23893, 32792, 36278 pass" '[ "$(grep -c "
 nmem=0; for s in $(seq 1 40); do "$SYNFIN" sim --soak 1 --seed "$s" 2>/dev/null | grep -q "memory limit" && nmem=$((nmem + 1)); done
 check "soak: a share of the seeds under a memory limit ($nmem of 40)" '[ "$nmem" -ge 4 ] && [ "$nmem" -le 20 ]'
 
+# --lang zh: the messages about bad input (stderr) are Chinese, wherever
+# --lang stands; the names typed (options, values, files) stay as typed
+# (tests/sim/zh_words.py, told the arguments); the same input in English
+# says it in English.
+has_cjk() { python3 -c 'import re, sys; sys.exit(0 if re.search("[\u4e00-\u9fff]", open(sys.argv[1], encoding="utf-8").read()) else 1)' "$1"; }
+zh_err() { # expected-rc what args...
+  local rc=$1 what=$2; shift 2
+  : >"$tmp/err"
+  "$SYNFIN" "$@" --lang zh >/dev/null 2>"$tmp/zh"; local got=$?
+  "$SYNFIN" "$@" >/dev/null 2>"$tmp/en"
+  if [ "$got" -eq "$rc" ] && [ -s "$tmp/zh" ] && has_cjk "$tmp/zh" &&
+     python3 tests/sim/zh_words.py $scenarios many "$@" <"$tmp/zh" >"$tmp/err" &&
+     ! has_cjk "$tmp/en" && ! cmp -s "$tmp/zh" "$tmp/en"; then
+    ok "--lang zh error, $what: $(head -1 "$tmp/zh")"
+  else
+    cat "$tmp/zh" "$tmp/en" >>"$tmp/err"; notok "--lang zh error, $what (rc $got)"
+  fi
+}
+zh_err 2 "a rate out of range" sim --loss 2
+zh_err 2 "an MTU too small" sim --mtu 50
+zh_err 2 "an unknown option" sim --bogus
+zh_err 2 "a bad --drop" sim --drop x
+zh_err 2 "two scenarios" sim lifecycle bulk
+zh_err 2 "--jobs without --soak" sim --jobs 2
+zh_err 2 "--explain with --quiet" sim --explain --quiet
+zh_err 2 "an unknown scenario" sim nosuch
+zh_err 2 "--capture without --pcap" sim --capture wire
+zh_err 2 "--ce-threshold without --bandwidth" sim --ce-threshold 3000
+zh_err 2 "a file that cannot be made" sim --json /nonexistent-dir/x.json
+zh_err 2 "many with a trace" sim many --json "$tmp/m.json"
+zh_err 2 "--soak with a scenario" sim lifecycle --soak 2
+zh_err 1 "a scenario's check: the error expected" sim refused --loss 1 --quiet
+zh_err 1 "a scenario's check: the states expected" sim keepalive --drop 1 --quiet
+zh_err 2 "ladder: no capture" ladder
+zh_err 2 "ladder: two captures" ladder a.pcap b.pcap
+zh_err 2 "ladder: a bad --conn" ladder --conn 0 x.pcap
+"$SYNFIN" sim lifecycle --quiet --pcap "$tmp/one.pcap" >/dev/null
+zh_err 2 "ladder: --explain with --quiet" ladder "$tmp/one.pcap" --explain --quiet
+# a file that is no capture: our words in Chinese, the reader's own
+# reason (io/pcap.c) after them in parentheses, as it wrote it
+printf 'not a capture' >"$tmp/junk.pcap"
+"$SYNFIN" ladder "$tmp/junk.pcap" --lang zh >/dev/null 2>"$tmp/zh"; rc=$?
+check "--lang zh error, ladder: not a capture ($(head -1 "$tmp/zh"))" \
+  '[ "$rc" -eq 2 ] && grep -q "^synfin ladder: 无法读取抓包文件（.*junk.pcap" "$tmp/zh"'
+
 echo "sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

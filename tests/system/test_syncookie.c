@@ -149,8 +149,12 @@ static void test_cookie_options_many(void)
         CHECK_EQ(ti.snd_wscale, eff);
         CHECK_EQ(ti.rcv_wscale, sa.opt.wscale);
         CHECK_EQ(ti.snd_wnd, 100u << eff); /* the ACK's window, scaled */
-        /* no RTT sample from a TSecr that echoes a rounded TSval */
-        CHECK_EQ(ti.rto, 1 * SF_SEC);
+        /* RFC 7323 4.1: an RTT sample from the TSecr, which echoes the
+         * rounded TSval: the 1 ms plus the rounding (checked below, once
+         * the data shows it); the RTO at its 200 ms floor (RFC 6298 2.4) */
+        uint32_t srtt_us = ti.srtt_us;
+        CHECK(srtt_us >= 1000 && srtt_us < 65000);
+        CHECK_EQ(ti.rto, 200 * SF_MSEC);
         int sd = sf_accept(st, l, NULL);
         CHECK(sd >= 0);
         /* data 2 ms after the SYN,ACK: its TSval is the clock, which is
@@ -165,6 +169,7 @@ static void test_cookie_options_many(void)
         CHECK_EQ(d.opt.ts_ecr, tsv + 1);
         uint32_t lag = d.opt.ts_val - sa.opt.ts_val - 2;
         CHECK(lag < 64);
+        CHECK_EQ(srtt_us, (1 + lag) * 1000u); /* the sample: 1 ms + lag */
         if (lag < 64)
             lags[lag]++;
         CHECK_EQ(sf_close(st, sd), 0);

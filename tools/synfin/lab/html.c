@@ -22,19 +22,6 @@ extern const unsigned int page_html_len, lab_js_len, lab_css_len,
     synfin_lab_wasm_len;
 #endif
 
-/* Text inside <script type="application/json">: no '<' at all (in JSON
- * it can only be inside a string, where \u003c says the same), so no
- * "</script>" can end the element early. */
-static void put_script_text(FILE *f, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '<')
-            fputs("\\u003c", f);
-        else
-            fputc(s[i], f);
-    }
-}
-
 /* A JSON string, for the texts table. */
 static void jstr(FILE *f, const char *s)
 {
@@ -156,10 +143,11 @@ static void put_base64(FILE *f, const unsigned char *d, size_t n)
     }
 }
 
-/* Runs' events above this many bytes of JSON go into the page gzipped
- * (base64; lab.js inflates them with the browser's DecompressionStream):
- * a 100,000-event run is some 50 MB of JSON, 15 times less compressed. */
-#define LAB_GZIP_OVER (1u << 20)
+/* The run's events go into the page packed (pack.c), base64; above this
+ * many bytes packed, gzipped first (lab.js inflates them with the
+ * browser's DecompressionStream): a 100,000-event run is some 100 MB of
+ * JSON, 16 MB packed, 3 MB packed and gzipped. */
+#define LAB_GZIP_OVER (256u << 10)
 
 #if defined(SF_HAVE_ZLIB) && !defined(SF_LAB_NO_ASSETS)
 /* The gzip member (RFC 1952) of json; NULL if it cannot be made. */
@@ -197,7 +185,7 @@ int lab_html_write(const char *path, const char *title, const char *json,
 {
 #ifdef SF_LAB_NO_ASSETS
     (void)path, (void)title, (void)json, (void)n, (void)args, (void)put_texts;
-    (void)put_base64, (void)put_html_text, (void)put_script_text, (void)gzip_of;
+    (void)put_base64, (void)put_html_text, (void)gzip_of;
     snprintf(err, errlen, "this build has no page (the WebAssembly one)");
     return -1;
 #else
@@ -206,8 +194,15 @@ int lab_html_write(const char *path, const char *title, const char *json,
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return -1;
     }
-    size_t zn = 0;
-    unsigned char *z = n > LAB_GZIP_OVER ? gzip_of(json, n, &zn) : NULL;
+    size_t pn = 0, bad_at = 0, zn = 0;
+    unsigned char *pk = lab_pack(json, n, &pn, &bad_at);
+    if (!pk) {
+        fclose(f);
+        remove(path);
+        snprintf(err, errlen, "the run's events are not JSON (at byte %zu)", bad_at);
+        return -1;
+    }
+    unsigned char *z = pn > LAB_GZIP_OVER ? gzip_of((const char *)pk, pn, &zn) : NULL;
     /* the page, with @@NAME@@ where each part goes */
     const char *p = (const char *)page_html, *end = p + page_html_len;
     while (p < end) {
@@ -230,14 +225,8 @@ int lab_html_write(const char *path, const char *title, const char *json,
             fwrite(lab_css, 1, lab_css_len, f);
         else if (kl == 2 && !memcmp(k, "JS", 2))
             fwrite(lab_js, 1, lab_js_len, f);
-        else if (kl == 4 && !memcmp(k, "DATA", 4) && !z)
-            put_script_text(f, json, n);
         else if (kl == 4 && !memcmp(k, "DATA", 4))
-            ; /* in DATAZ */
-        else if (kl == 5 && !memcmp(k, "DATAZ", 5) && z)
-            put_base64(f, z, zn);
-        else if (kl == 5 && !memcmp(k, "DATAZ", 5))
-            ;
+            put_base64(f, z ? z : pk, z ? zn : pn);
         else if (kl == 5 && !memcmp(k, "TEXTS", 5))
             put_texts(f);
         else if (kl == 4 && !memcmp(k, "ARGS", 4))
@@ -251,6 +240,7 @@ int lab_html_write(const char *path, const char *title, const char *json,
         p = e + 2;
     }
     free(z);
+    free(pk);
     int bad = ferror(f);
     bad |= fclose(f);
     if (bad) {

@@ -19,6 +19,11 @@
 int lab_html_write(const char *path, const char *title, const char *json,
                    size_t n, const char *args, char *err, size_t errlen);
 
+/* The events' JSON text (an array) packed as the page carries it
+ * (pack.c): a malloc()ed buffer and its size, or NULL (not a JSON array
+ * of values, or out of memory) with the byte where reading stopped. */
+unsigned char *lab_pack(const char *json, size_t n, size_t *out_n, size_t *bad_at);
+
 /* ----------------------------------------------- datagram impairments */
 
 #define LAB_MAX_PICKS 64

@@ -13,6 +13,7 @@
 #include "lab/lab.h"
 #include "ladder/infer.h"
 #include "ladder/ladder.h"
+#include "ladder/ladder_int.h"
 #include "ladder/svg.h"
 #include "opt.h"
 
@@ -47,28 +48,34 @@ struct lopts {
     bool list, absolute, explain, zh, color, quiet;
 };
 
-static int fail(const char *msg, const char *arg)
+/* A message about bad input, in Chinese with --lang zh (ladder/text.c);
+ * what was typed (options, values, files) stays as it was. */
+static int fail(bool zh, const char *msg, const char *arg)
 {
-    fprintf(stderr, "synfin ladder: %s%s%s\n", msg, arg ? ": " : "",
-            arg ? arg : "");
+    const char *sep = zh ? "：" : ": ";
+    fprintf(stderr, "synfin ladder: %s%s%s\n", ladder_err_word(msg, zh),
+            arg ? sep : "", arg ? arg : "");
     return 2;
 }
 
-static void ladder_report(const struct opt_err *e)
+static void report(const struct opt_err *e, bool zh)
 {
+    const char *sep = zh ? "：" : ": ";
     if (e->kind == OPT_E_BAD)
-        fprintf(stderr, "synfin ladder: %s: %s: %s\n", e->name, e->o->why,
-                e->value);
+        fprintf(stderr, "synfin ladder: %s%s%s%s%s\n", e->name, sep,
+                ladder_err_word(e->o->why, zh), sep, e->value);
     else
-        fail(e->kind == OPT_E_UNKNOWN && e->had_value
-                 ? "unknown option" : "unknown option or missing value", e->name);
+        fail(zh, e->kind == OPT_E_UNKNOWN && e->had_value
+                     ? "unknown option" : "unknown option or missing value", e->name);
 }
+static void ladder_report(const struct opt_err *e) { report(e, false); }
+static void ladder_report_zh(const struct opt_err *e) { report(e, true); }
 
 static int ladder_positional(void *ctx, const char *a)
 {
     struct lopts *o = ctx;
     if (o->file) {
-        fail("one capture at a time", a);
+        fail(o->zh, "one capture at a time", a);
         return OPT_FAIL;
     }
     o->file = a;
@@ -105,7 +112,9 @@ static const struct opt ladder_opts_table[] = {
 
 static int parse(struct lopts *o, int argc, char **argv)
 {
-    struct opt_group g = {ladder_opts_table, o, ladder_report};
+    /* --lang first: what is said about the others is in its language */
+    o->zh = ladder_args_zh(argc, argv);
+    struct opt_group g = {ladder_opts_table, o, o->zh ? ladder_report_zh : ladder_report};
     struct opt_cmd c = {
         .prog = "synfin ladder",
         .usage = "usage: synfin ladder FILE.pcap [options]\n",
@@ -117,9 +126,9 @@ static int parse(struct lopts *o, int argc, char **argv)
     if (rc)
         return rc;
     if (!o->file)
-        return fail("no capture file given (synfin ladder FILE.pcap)", NULL);
+        return fail(o->zh, "no capture file given (synfin ladder FILE.pcap)", NULL);
     if (o->quiet && o->explain)
-        return fail("--explain conflicts with --quiet", NULL);
+        return fail(o->zh, "--explain conflicts with --quiet", NULL);
     return 0;
 }
 
@@ -303,12 +312,17 @@ static int add_seg(struct cap *c, const struct pcap_pkt *p)
     return 0;
 }
 
-static int read_capture(const char *file, struct cap *c)
+static int read_capture(const char *file, struct cap *c, bool zh)
 {
     char err[400];
     struct pcapr *r = pcapr_open(file, err, sizeof err);
-    if (!r)
-        return fail(err, NULL);
+    if (!r) {
+        /* the reader's reason (io/pcap.c) is English: in Chinese, our
+         * words first, its own in parentheses */
+        if (zh)
+            fprintf(stderr, "synfin ladder: 无法读取抓包文件（%s）\n", err);
+        return zh ? 2 : fail(false, err, NULL);
+    }
     struct pcap_pkt p;
     int rc;
     while ((rc = pcapr_next(r, &p, err, sizeof err)) == 1)
@@ -318,16 +332,21 @@ static int read_capture(const char *file, struct cap *c)
     c->not_tcp += pcapr_skipped(r);
     pcapr_close(r);
     if (rc < 0) {
-        fprintf(stderr, "synfin ladder: %s: truncated or damaged capture (%s)\n",
+        fprintf(stderr, zh ? "synfin ladder: %s：抓包文件被截断或已损坏（%s）\n"
+                           : "synfin ladder: %s: truncated or damaged capture (%s)\n",
                 file, err);
         return 1;
     }
     if (rc == 1)
-        return fail("out of memory", NULL) - 1;
+        return fail(zh, "out of memory", NULL) - 1;
     if (!c->n) {
-        fprintf(stderr, "synfin ladder: %s: no TCP over IPv4 or IPv6 in %lu "
-                "frame%s\n",
-                file, c->frames, c->frames == 1 ? "" : "s");
+        if (zh)
+            fprintf(stderr, "synfin ladder: %s：%lu 帧中没有 IPv4 或 IPv6 上的 TCP\n",
+                    file, c->frames);
+        else
+            fprintf(stderr, "synfin ladder: %s: no TCP over IPv4 or IPv6 in %lu "
+                    "frame%s\n",
+                    file, c->frames, c->frames == 1 ? "" : "s");
         return 1;
     }
     return 0;
@@ -505,7 +524,7 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
     size_t blen = 0;
     if (o->html && !(d.json = jsonw_open_mem(&buf, &blen, err, sizeof err))) {
         ladder_free(lad);
-        return fail(err, NULL) - 1;
+        return fail(o->zh, err, NULL) - 1;
     }
     draw_conn(c, ci, &d);
     if (!o->quiet)
@@ -519,12 +538,12 @@ static int draw(const struct lopts *o, const struct cap *c, int ci)
                c->fixed == 1 ? "" : "s");
     int rc = 0;
     if (o->svg && svg_write_file(lad, o->svg, err, sizeof err))
-        rc = fail(err, NULL) - 1;
+        rc = fail(o->zh, err, NULL) - 1;
     if (d.json) {
         int bad = jsonw_close(d.json);
         /* a capture has no scenario to run again: no re-run arguments */
         if (bad || lab_html_write(o->html, title, buf, blen, NULL, err, sizeof err))
-            rc = fail(bad ? "--html: out of memory" : err, NULL) - 1;
+            rc = fail(o->zh, bad ? "--html: out of memory" : err, NULL) - 1;
     }
     free(buf);
     ladder_free(lad);
@@ -546,20 +565,25 @@ int sf_cmd_ladder(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     struct cap c = {0};
-    rc = read_capture(o.file, &c);
+    rc = read_capture(o.file, &c, o.zh);
     if (!rc) {
         summarize(&c);
         if (o.list) {
             list_conns(&c, stdout);
         } else if (o.conn > c.nc) {
-            fprintf(stderr, "synfin ladder: --conn %d: the capture has %d "
-                    "connection%s (see --list)\n", o.conn, c.nc,
-                    c.nc == 1 ? "" : "s");
+            if (o.zh)
+                fprintf(stderr, "synfin ladder: --conn %d：抓包中只有 %d 个连接"
+                        "（见 --list）\n", o.conn, c.nc);
+            else
+                fprintf(stderr, "synfin ladder: --conn %d: the capture has %d "
+                        "connection%s (see --list)\n", o.conn, c.nc,
+                        c.nc == 1 ? "" : "s");
             rc = 2;
         } else if (!o.conn && c.nc > 1) {
             list_conns(&c, stdout);
-            fprintf(stderr, "synfin ladder: %d connections: choose one with "
-                    "--conn N\n", c.nc);
+            fprintf(stderr, o.zh ? "synfin ladder: 共 %d 个连接：用 --conn N 选择一个\n"
+                                 : "synfin ladder: %d connections: choose one with "
+                                   "--conn N\n", c.nc);
             rc = 2;
         } else {
             rc = draw(&o, &c, o.conn ? o.conn - 1 : 0);

@@ -24,6 +24,12 @@ const char *ladder_cause_word(enum sf_cause cause, bool zh);
 const char *ladder_drop_word(enum sf_drop d, bool zh);
 const char *ladder_timer_word(enum sf_timer_kind k, bool zh);
 const char *ladder_note_word(const char *note, bool zh);
+/* A message of `synfin sim` or `synfin ladder` about bad input (stderr):
+ * its Chinese with zh, when the table has it; else en itself. */
+const char *ladder_err_word(const char *en, bool zh);
+/* Whether the command line asks for --lang zh (read before the options
+ * are, so that a bad option before --lang is reported in Chinese). */
+bool ladder_args_zh(int argc, char **argv);
 /* Row i of the notes' table (the page translates them too); -1 past it. */
 int ladder_note_row(size_t i, const char **en, const char **zh);
 /* Row i of the state-change table (from, cause: -1 for any); 0 or -1

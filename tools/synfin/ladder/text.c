@@ -413,3 +413,94 @@ const char *ladder_note_word(const char *note, bool zh)
             return notes[i].zh;
     return note;
 }
+
+/* ------------------------------------------- the commands' error words */
+
+/* What `synfin sim` and `synfin ladder` say on stderr about bad input,
+ * in Chinese (--lang zh; ladder_err_word). Option names, values, file
+ * names and the terms of tests/sim/zh_words.py stay as typed. */
+static const struct {
+    const char *en, *zh;
+} errs[] = {
+    /* opt.c's reports */
+    {"unknown option", "未知选项"},
+    {"unknown option or missing value", "未知选项，或缺少取值"},
+    /* the option tables' .why */
+    {"MTU must be an integer in 104..65535 (40 bytes of headers plus the "
+     "64-byte minimum MSS)",
+     "MTU 必须是 104..65535 之间的整数（40 字节首部加上最小 64 字节的 MSS）"},
+    {"language must be en or zh", "语言必须是 en 或 zh"},
+    {"must be en or zh", "必须是 en 或 zh"},
+    {"must be 0 (every core) to 1024", "必须在 0（所有核）到 1024 之间"},
+    {"must be 0 (off) or 1 (on)", "必须是 0（关）或 1（开）"},
+    {"must be 0 (off), 1 (ask and accept) or 2 (accept when asked)",
+     "必须是 0（关）、1（请求并接受）或 2（对方请求时接受）"},
+    {"must be a connection number (see --list)", "必须是连接编号（见 --list）"},
+    {"must be a non-negative integer", "必须是非负整数"},
+    {"must be a non-negative number", "必须是非负数"},
+    {"must be a positive integer (not too large)", "必须是正整数（不能过大）"},
+    {"must be a whole number of bytes below 4G", "必须是小于 4G 的整数字节数"},
+    {"must be a whole number of bytes in 1..10G", "必须是 1..10G 之间的整数字节数"},
+    {"must be a whole number of bytes in 1..256M (SF_BUF_MAX)",
+     "必须是 1..256M 之间的整数字节数（SF_BUF_MAX）"},
+    {"must be a whole number of bytes in 1..4G", "必须是 1..4G 之间的整数字节数"},
+    {"must be in (0, 86400] seconds", "必须在 (0, 86400] 秒之内"},
+    {"must be in 0..600000 milliseconds", "必须在 0..600000 毫秒之内"},
+    {"must be wire, client or server", "必须是 wire、client 或 server"},
+    {"needs N:MS", "需要 N:MS 形式的取值"},
+    {"needs a file name", "需要一个文件名"},
+    {"needs datagram numbers", "需要数据报编号"},
+    {"rate must be a number in 0..1", "比率必须是 0..1 之间的数"},
+    /* synfin sim */
+    {"a second scenario name (one at a time)", "第二个场景名（一次只能运行一个）"},
+    {"must be datagram numbers 1..1e9, comma separated (at most 64 in all)",
+     "必须是 1 到 10 亿之间的数据报编号，用逗号分隔（总共最多 64 个）"},
+    {"must be N:MS pairs (N in 1..1e9, MS in 0..600000), comma separated",
+     "必须是 N:MS 对（N 在 1 到 10 亿之间，MS 在 0..600000 之间），用逗号分隔"},
+    {"needs --soak N", "需要同时给出 --soak N"},
+    {"conflicts with --quiet", "与 --quiet 冲突"},
+    {"needs --pcap FILE", "需要同时给出 --pcap 文件"},
+    {"needs --bandwidth (without a link rate nothing is ever queued, so "
+     "nothing is marked)",
+     "需要同时给出 --bandwidth（没有链路速率就不会排队，也就不会标记）"},
+    {"needs --bandwidth (without a link rate nothing is ever queued)",
+     "需要同时给出 --bandwidth（没有链路速率就不会排队）"},
+    {"must be below --queue (the queue would tail-drop before it marked)",
+     "必须小于 --queue（否则队列会先尾部丢弃，来不及标记）"},
+    {"cannot create", "无法创建"},
+    {"write failed", "写入失败"},
+    {"out of memory", "内存不足"},
+    {"not with --soak", "不能与 --soak 同用"},
+    {"not with the many scenario (a summary, no trace)",
+     "不能用于 many 场景（它只有汇总，没有逐事件记录）"},
+    {"not yet available (it needs parts of the stack still to come)",
+     "暂不可用（它需要协议栈中尚未完成的部分）"},
+    {"unknown scenario (see --list)", "未知场景（见 --list）"},
+    {"cannot build the network", "无法搭建模拟网络"},
+    /* synfin ladder */
+    {"one capture at a time", "一次只能读一个抓包文件"},
+    {"no capture file given (synfin ladder FILE.pcap)",
+     "没有给出抓包文件（用法：synfin ladder 抓包文件）"},
+    {"--explain conflicts with --quiet", "--explain 与 --quiet 冲突"},
+    {"--html: out of memory", "--html：内存不足"},
+};
+
+const char *ladder_err_word(const char *en, bool zh)
+{
+    for (size_t i = 0; zh && i < sizeof errs / sizeof errs[0]; i++)
+        if (!strcmp(en, errs[i].en))
+            return errs[i].zh;
+    return en;
+}
+
+bool ladder_args_zh(int argc, char **argv)
+{
+    bool zh = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lang") && i + 1 < argc)
+            zh = !strcmp(argv[++i], "zh");
+        else if (!strncmp(argv[i], "--lang=", 7))
+            zh = !strcmp(argv[i] + 7, "zh");
+    }
+    return zh;
+}

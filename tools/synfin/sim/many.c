@@ -276,20 +276,23 @@ static int check(struct many *m)
         SF_FIN_WAIT_2, SF_CLOSE_WAIT, SF_LAST_ACK, SF_TIME_WAIT, SF_CLOSED};
     int bad = 0;
     if (m->done != m->n || m->failed) {
-        fprintf(stderr, "synfin sim: many: %u of %u connections completed, "
-                "%u failed\n", m->done, m->n, m->failed);
+        fprintf(stderr, m->o->zh ? "synfin sim: many：%u / %u 个连接完成，%u 个失败\n"
+                                 : "synfin sim: many: %u of %u connections completed, "
+                                   "%u failed\n", m->done, m->n, m->failed);
         bad = 1;
     }
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (m->states[need[i]] < (m->o->link_set ? 1 : m->n)) {
-            fprintf(stderr, "synfin sim: many: %s entered %llu times, "
-                    "expected %u\n", sf_state_name(need[i]),
+            fprintf(stderr, m->o->zh ? "synfin sim: many：进入 %s %llu 次，预期 %u 次\n"
+                                     : "synfin sim: many: %s entered %llu times, "
+                                       "expected %u\n", sf_state_name(need[i]),
                     (unsigned long long)m->states[need[i]], m->n);
             bad = 1;
         }
     if (m->tw) {
-        fprintf(stderr, "synfin sim: many: %llu connections still in "
-                "TIME_WAIT at the end\n", (unsigned long long)m->tw);
+        fprintf(stderr, m->o->zh ? "synfin sim: many：结束时仍有 %llu 个连接处于 TIME_WAIT\n"
+                                 : "synfin sim: many: %llu connections still in "
+                                   "TIME_WAIT at the end\n", (unsigned long long)m->tw);
         bad = 1;
     }
     return bad;
@@ -306,7 +309,8 @@ int sim_many(const struct sim_opts *o)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = build(m);
     if (rc)
-        fprintf(stderr, "synfin sim: many: cannot build the network\n");
+        fprintf(stderr, o->zh ? "synfin sim: many：无法搭建模拟网络\n"
+                              : "synfin sim: many: cannot build the network\n");
     else
         sf_sim_run_while(m->sim, NULL, NULL, 3600 * SF_SEC);
     clock_gettime(CLOCK_MONOTONIC, &t1);

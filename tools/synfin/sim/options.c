@@ -2,13 +2,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ladder/ladder_int.h"
 #include "opt.h"
 #include "sim/sim_int.h"
 
-int sim_bad(const char *opt, const char *why, const char *val)
+int sim_bad(bool zh, const char *opt, const char *why, const char *val)
 {
-    fprintf(stderr, "synfin sim: %s: %s%s%s\n", opt, why, val ? ": " : "",
-            val ? val : "");
+    /* --lang zh: the words in Chinese (ladder/text.c), the names typed
+     * (options, values, files) as they were */
+    const char *sep = zh ? "：" : ": ";
+    fprintf(stderr, "synfin sim: %s%s%s%s%s\n", opt, sep, ladder_err_word(why, zh),
+            val ? sep : "", val ? val : "");
     return 2;
 }
 
@@ -20,7 +24,8 @@ static int sim_num(void *base, const struct opt *o, const char *v,
     double d;
     (void)prog;
     if (opt_number(o, v, &d) || !(d >= 0.0) || d > 1e15) {
-        sim_bad(o->name, "must be a non-negative number", v);
+        sim_bad(((const struct sim_opts *)base)->zh, o->name,
+                "must be a non-negative number", v);
         return OPT_FAIL;
     }
     if (!opt_in_range(o, d))
@@ -29,21 +34,23 @@ static int sim_num(void *base, const struct opt *o, const char *v,
     return 0;
 }
 
-static void sim_report(const struct opt_err *e)
+static void report(const struct opt_err *e, bool zh)
 {
     if (e->kind == OPT_E_BAD)
-        sim_bad(e->name, e->o->why, e->value);
+        sim_bad(zh, e->name, e->o->why, e->value);
     else
-        sim_bad(e->name, e->kind == OPT_E_UNKNOWN && e->had_value
-                             ? "unknown option" : "unknown option or missing value",
+        sim_bad(zh, e->name, e->kind == OPT_E_UNKNOWN && e->had_value
+                                 ? "unknown option" : "unknown option or missing value",
                 NULL);
 }
+static void sim_report(const struct opt_err *e) { report(e, false); }
+static void sim_report_zh(const struct opt_err *e) { report(e, true); }
 
 static int sim_positional(void *ctx, const char *a)
 {
     struct sim_opts *o = ctx;
     if (o->scenario) {
-        sim_bad(a, "a second scenario name (one at a time)", NULL);
+        sim_bad(o->zh, a, "a second scenario name (one at a time)", NULL);
         return OPT_FAIL;
     }
     o->scenario = a;
@@ -205,7 +212,9 @@ static const struct opt sim_opts_table[] = {
 
 int sim_parse_opts(struct sim_opts *o, int argc, char **argv)
 {
-    struct opt_group g = {sim_opts_table, o, sim_report};
+    /* --lang first: what is said about the others is in its language */
+    o->zh = ladder_args_zh(argc, argv);
+    struct opt_group g = {sim_opts_table, o, o->zh ? sim_report_zh : sim_report};
     struct opt_cmd c = {.prog = "synfin sim",
                         .usage = "usage: synfin sim [SCENARIO] [options]\n",
                         .groups = &g, .ngroups = 1, .flags = OPT_C_EQUALS,
@@ -215,29 +224,29 @@ int sim_parse_opts(struct sim_opts *o, int argc, char **argv)
         return rc;
     struct lab_impair li = {0};
     if (o->drop && lab_impair_parse(&li, o->drop, LAB_DROP))
-        return sim_bad("--drop", "must be datagram numbers 1..1e9, comma "
+        return sim_bad(o->zh, "--drop", "must be datagram numbers 1..1e9, comma "
                        "separated (at most 64 in all)", o->drop);
     if (o->hold && lab_impair_parse(&li, o->hold, LAB_HOLD))
-        return sim_bad("--hold", "must be N:MS pairs (N in 1..1e9, MS in "
+        return sim_bad(o->zh, "--hold", "must be N:MS pairs (N in 1..1e9, MS in "
                        "0..600000), comma separated", o->hold);
     if (o->dupd && lab_impair_parse(&li, o->dupd, LAB_DUP))
-        return sim_bad("--dup-dgram", "must be datagram numbers 1..1e9, comma "
+        return sim_bad(o->zh, "--dup-dgram", "must be datagram numbers 1..1e9, comma "
                        "separated (at most 64 in all)", o->dupd);
     if (o->jobs_set && !o->soak)
-        return sim_bad("--jobs", "needs --soak N", NULL);
+        return sim_bad(o->zh, "--jobs", "needs --soak N", NULL);
     if (o->quiet && o->explain)
-        return sim_bad("--explain", "conflicts with --quiet", NULL);
+        return sim_bad(o->zh, "--explain", "conflicts with --quiet", NULL);
     if (o->capture_set && !o->pcap)
-        return sim_bad("--capture", "needs --pcap FILE", NULL);
+        return sim_bad(o->zh, "--capture", "needs --pcap FILE", NULL);
     if (o->link.ce_threshold && !o->link.bandwidth)
-        return sim_bad("--ce-threshold", "needs --bandwidth (without a link "
+        return sim_bad(o->zh, "--ce-threshold", "needs --bandwidth (without a link "
                        "rate nothing is ever queued, so nothing is marked)", NULL);
     if (o->link.queue_bytes && !o->link.bandwidth)
-        return sim_bad("--queue", "needs --bandwidth (without a link rate "
+        return sim_bad(o->zh, "--queue", "needs --bandwidth (without a link rate "
                        "nothing is ever queued)", NULL);
     if (o->link.ce_threshold && o->link.queue_bytes &&
         o->link.ce_threshold >= o->link.queue_bytes)
-        return sim_bad("--ce-threshold", "must be below --queue (the queue "
+        return sim_bad(o->zh, "--ce-threshold", "must be below --queue (the queue "
                        "would tail-drop before it marked)", NULL);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "io/json.h"
 #include "io/pcap.h"
 #include "ladder/ladder.h"
+#include "ladder/ladder_int.h"
 #include "ladder/svg.h"
 #include "sim/sim_int.h"
 
@@ -98,9 +99,14 @@ static int check_paths(struct run *r)
     for (int h = 0; h < r->nh; h++) {
         if (path_matches(r->path[h], r->sc->path[h]))
             continue;
-        fprintf(stderr, "synfin sim: %s: %s visited \"%s\", expected \"%s\"\n",
-                r->sc->name, r->nh == 1 ? "host" : h ? "server" : "client",
-                r->path[h], r->sc->path[h]);
+        const char *who = r->nh == 1 ? "host" : h ? "server" : "client";
+        if (r->o.zh)
+            fprintf(stderr, "synfin sim: %s：%s经过的状态为“%s”，预期为“%s”\n",
+                    r->sc->name, r->nh == 1 ? "主机" : h ? "服务器" : "客户端",
+                    r->path[h], r->sc->path[h]);
+        else
+            fprintf(stderr, "synfin sim: %s: %s visited \"%s\", expected \"%s\"\n",
+                    r->sc->name, who, r->path[h], r->sc->path[h]);
         bad_paths = 1;
     }
     return bad_paths;
@@ -140,20 +146,31 @@ static void summary(struct run *r, int failed)
 static int open_outputs(struct run *r)
 {
     char err[300];
+    /* In Chinese, a file that cannot be made is said so in our words
+     * (the writers' messages carry the C library's English) */
+    const char *const outs[2][2] = {{"--pcap", r->o.pcap}, {"--json", r->o.json}};
+    for (int i = 0; r->o.zh && i < 2; i++) {
+        const char *p = outs[i][1];
+        FILE *f = p && strcmp(p, "-") ? fopen(p, "w") : NULL;
+        if (p && strcmp(p, "-") && !f)
+            return sim_bad(true, outs[i][0], "cannot create", p);
+        if (f)
+            fclose(f);
+    }
     if (r->o.pcap && !(r->pcap = pcapw_open(r->o.pcap, err, sizeof err)))
-        return sim_bad("--pcap", err, NULL);
+        return sim_bad(r->o.zh, "--pcap", err, NULL);
     if (r->o.json && !(r->json = jsonw_open(r->o.json, err, sizeof err)))
-        return sim_bad("--json", err, NULL);
+        return sim_bad(r->o.zh, "--json", err, NULL);
     if (r->o.html &&
         !(r->html_json = jsonw_open_mem(&r->html_buf, &r->html_len, err, sizeof err)))
-        return sim_bad("--html", err, NULL);
+        return sim_bad(r->o.zh, "--html", err, NULL);
     jsonw_set_info(r->json, sim_tcp_info, r);
     jsonw_set_info(r->html_json, sim_tcp_info, r);
     for (int i = 0; i < 2; i++) { /* fail early */
         const char *p = i ? r->o.html : r->o.svg;
         FILE *f = p ? fopen(p, "w") : NULL;
         if (p && !f)
-            return sim_bad(i ? "--html" : "--svg", "cannot create", p);
+            return sim_bad(r->o.zh, i ? "--html" : "--svg", "cannot create", p);
         if (f)
             fclose(f);
     }
@@ -165,14 +182,14 @@ static int close_outputs(struct run *r)
 {
     int rc = 0;
     if (r->pcap && pcapw_close(r->pcap))
-        rc = sim_bad("--pcap", "write failed", r->o.pcap) - 1;
+        rc = sim_bad(r->o.zh, "--pcap", "write failed", r->o.pcap) - 1;
     if (r->json && jsonw_close(r->json))
-        rc = sim_bad("--json", "write failed", r->o.json) - 1;
+        rc = sim_bad(r->o.zh, "--json", "write failed", r->o.json) - 1;
     r->pcap = NULL;
     r->json = NULL;
     char err[300];
     if (r->o.svg && svg_write_file(r->lad, r->o.svg, err, sizeof err))
-        rc = sim_bad("--svg", err, NULL) - 1;
+        rc = sim_bad(r->o.zh, "--svg", err, NULL) - 1;
     if (r->html_json) {
         int bad = jsonw_close(r->html_json);
         r->html_json = NULL;
@@ -185,7 +202,7 @@ static int close_outputs(struct run *r)
         ladder_get_view(r->lad, &v);
         if (bad || lab_html_write(r->o.html, v.title ? v.title : "",
                                   r->html_buf, r->html_len, args, err, sizeof err))
-            rc = sim_bad("--html", bad ? "out of memory" : err, NULL) - 1;
+            rc = sim_bad(r->o.zh, "--html", bad ? "out of memory" : err, NULL) - 1;
     }
     return rc;
 }
@@ -207,7 +224,8 @@ static int run_scenario(struct run *r)
                  r->o.link.loss > 0 ? " · lossy" : "", r->o.ipv6 ? " · IPv6" : "");
     ladder_title(r->lad, title);
     if (build(r)) {
-        fprintf(stderr, "synfin sim: cannot build the network\n");
+        fprintf(stderr, "synfin sim: %s\n",
+                ladder_err_word("cannot build the network", r->o.zh));
         return 1;
     }
     /* Ten virtual minutes bound every scenario, even a broken one. */
@@ -236,7 +254,7 @@ static bool run_other(const struct sim_opts *o, int *rc)
     else if (!o->soak && !many)
         return false;
     else if (o->pcap || o->svg || o->json || o->html)
-        *rc = sim_bad(o->pcap ? "--pcap" : o->svg ? "--svg" : o->json ? "--json"
+        *rc = sim_bad(o->zh, o->pcap ? "--pcap" : o->svg ? "--svg" : o->json ? "--json"
                       : "--html",
                       o->soak ? "not with --soak" : "not with the many scenario "
                       "(a summary, no trace)", NULL);
@@ -252,7 +270,7 @@ static int run_one(struct run *r)
     const char *name = r->o.scenario ? r->o.scenario : "lifecycle";
     r->sc = find_scenario(name);
     if (!r->sc || !r->sc->available)
-        return sim_bad("--scenario", r->sc ? "not yet available (it needs parts of "
+        return sim_bad(r->o.zh, "--scenario", r->sc ? "not yet available (it needs parts of "
                        "the stack still to come)" : "unknown scenario (see --list)",
                        name);
     struct ladder_opts lo = {.color = r->o.color, .absolute = r->o.absolute,

@@ -223,9 +223,11 @@ static int expect_err(struct run *r, int h, int want)
 {
     if (r->app[h].err == want)
         return 0;
-    fprintf(stderr, "synfin sim: %s: host %d ended with %s, expected %s\n",
-            r->sc->name, h, r->app[h].err ? sf_errname(r->app[h].err) : "no error",
-            want ? sf_errname(want) : "no error");
+    const char *none = r->o.zh ? "无错误" : "no error";
+    fprintf(stderr, r->o.zh ? "synfin sim: %s：主机 %d 结束时为 %s，预期为 %s\n"
+                            : "synfin sim: %s: host %d ended with %s, expected %s\n",
+            r->sc->name, h, r->app[h].err ? sf_errname(r->app[h].err) : none,
+            want ? sf_errname(want) : none);
     return 1;
 }
 
@@ -234,7 +236,8 @@ static int expect_ctr(struct run *r, int h, enum sf_counter c, uint64_t min)
     uint64_t v = sf_stack_counters(stk(r, h))->c[c];
     if (v >= min)
         return 0;
-    fprintf(stderr, "synfin sim: %s: host %d counted %llu %s, expected >= %llu\n",
+    fprintf(stderr, r->o.zh ? "synfin sim: %s：主机 %d 的计数为 %llu %s，预期 >= %llu\n"
+                            : "synfin sim: %s: host %d counted %llu %s, expected >= %llu\n",
             r->sc->name, h, (unsigned long long)v, sf_counter_name(c),
             (unsigned long long)min);
     return 1;
@@ -243,7 +246,8 @@ static int expect_ctr(struct run *r, int h, enum sf_counter c, uint64_t min)
 static int check_exchange(struct run *r)
 {
     if (r->app[0].got != response_len()) {
-        fprintf(stderr, "synfin sim: %s: client read %zu bytes, expected %zu\n",
+        fprintf(stderr, r->o.zh ? "synfin sim: %s：客户端读到 %zu 字节，预期 %zu 字节\n"
+                                : "synfin sim: %s: client read %zu bytes, expected %zu\n",
                 r->sc->name, r->app[0].got, response_len());
         return 1;
     }
@@ -264,9 +268,14 @@ static int check_half_close(struct run *r)
 {
     if (r->app[0].got == response_len() + 3 * 200 && r->app[0].eof)
         return 0;
-    fprintf(stderr, "synfin sim: half-close: client read %zu bytes%s, "
-            "expected %zu and EOF\n", r->app[0].got,
-            r->app[0].eof ? "" : " without EOF", response_len() + 600);
+    if (r->o.zh)
+        fprintf(stderr, "synfin sim: half-close：客户端读到 %zu 字节%s，"
+                "预期 %zu 字节并读到 EOF\n", r->app[0].got,
+                r->app[0].eof ? "" : "，没有读到 EOF", response_len() + 600);
+    else
+        fprintf(stderr, "synfin sim: half-close: client read %zu bytes%s, "
+                "expected %zu and EOF\n", r->app[0].got,
+                r->app[0].eof ? "" : " without EOF", response_len() + 600);
     return 1;
 }
 
@@ -600,11 +609,13 @@ static int check_bulk(struct run *r)
         const struct app *a = &r->app[h];
         if (a->got == r->bulk_n && a->bad_at == UINT64_MAX && !a->err && a->eof)
             continue;
-        fprintf(stderr, "synfin sim: bulk: %s read %llu of %llu bytes%s%s%s\n",
-                h ? "server" : "client", (unsigned long long)a->got,
-                (unsigned long long)r->bulk_n,
-                a->bad_at != UINT64_MAX ? ", wrong content" : "",
-                a->err ? ", error " : "", a->err ? sf_errname(a->err) : "");
+        bool zh = r->o.zh;
+        fprintf(stderr, zh ? "synfin sim: bulk：%s读到 %llu / %llu 字节%s%s%s\n"
+                           : "synfin sim: bulk: %s read %llu of %llu bytes%s%s%s\n",
+                zh ? (h ? "服务器" : "客户端") : (h ? "server" : "client"),
+                (unsigned long long)a->got, (unsigned long long)r->bulk_n,
+                a->bad_at != UINT64_MAX ? (zh ? "，内容有误" : ", wrong content") : "",
+                a->err ? (zh ? "，错误 " : ", error ") : "", a->err ? sf_errname(a->err) : "");
         bad_bulk = 1;
     }
     return bad_bulk;
@@ -643,11 +654,14 @@ static int check_zero_window(struct run *r)
     if (rx->got == r->bulk_n && rx->bad_at == UINT64_MAX && !rx->err &&
         !tx->err && tx->sent == r->bulk_n && (r->persist[0] || !r->o.read_pause))
         return 0;
-    fprintf(stderr, "synfin sim: zero-window: the server read %llu of %llu "
-            "bytes%s%s; the client's persist timer fired %u times\n",
+    bool zh = r->o.zh;
+    fprintf(stderr, zh ? "synfin sim: zero-window：服务器读到 %llu / %llu 字节%s%s；"
+                         "客户端的坚持定时器到期 %u 次\n"
+                       : "synfin sim: zero-window: the server read %llu of %llu "
+                         "bytes%s%s; the client's persist timer fired %u times\n",
             (unsigned long long)rx->got, (unsigned long long)r->bulk_n,
-            rx->bad_at != UINT64_MAX ? ", wrong content" : "",
-            rx->err || tx->err ? ", an error" : "", r->persist[0]);
+            rx->bad_at != UINT64_MAX ? (zh ? "，内容有误" : ", wrong content") : "",
+            rx->err || tx->err ? (zh ? "，出现错误" : ", an error") : "", r->persist[0]);
     return 1;
 }
 

@@ -175,7 +175,7 @@ int sim_tcp_info(void *ctx, int h, const struct sf_addr *local,
  * returns 0, OPT_HELP (-1) after the help, or 2 after a one-line message. */
 int sim_parse_opts(struct sim_opts *o, int argc, char **argv);
 /* "synfin sim: OPT: WHY[: VAL]" on stderr; returns 2. */
-int sim_bad(const char *opt, const char *why, const char *val);
+int sim_bad(bool zh, const char *opt, const char *why, const char *val);
 
 /* `synfin sim many`: returns the exit status. */
 int sim_many(const struct sim_opts *o);

@@ -1141,8 +1141,10 @@ static int soak_jobs(const struct sim_opts *o, uint64_t first, unsigned n,
 int sim_soak(const struct sim_opts *o)
 {
     if (o->link_set || o->scenario) {
-        fprintf(stderr, "synfin sim: --soak: draws its own network and "
-                "workload (no scenario or impairment options)\n");
+        fprintf(stderr, o->zh ? "synfin sim: --soak：自行生成网络和负载"
+                                "（不能给出场景或损伤选项）\n"
+                              : "synfin sim: --soak: draws its own network and "
+                                "workload (no scenario or impairment options)\n");
         return 2;
     }
     struct timespec t0, t1;
@@ -1156,7 +1158,8 @@ int sim_soak(const struct sim_opts *o)
     }
     if (jobs > 1 && o->soak > 1) {
         if (soak_jobs(o, first, jobs, &failed, &ran)) {
-            fprintf(stderr, "synfin sim: --jobs: cannot run the workers\n");
+            fprintf(stderr, o->zh ? "synfin sim: --jobs：无法启动工作进程\n"
+                                  : "synfin sim: --jobs: cannot run the workers\n");
             return 1;
         }
     } else
