@@ -141,27 +141,41 @@ halfclose_ok() {
   local got; got=$(printf 'hello' | ine timeout 10 nc -N 198.18.2.2 7001)
   [ "$got" = "got 5 $(printf hello | sha256sum | cut -c1-64)" ] || { echo "nc: '$got'" >"$tmp/nc.log"; return 1; }
 }
+flow_moving() { # ENGINE PORT up|down: ss lists a flow to PORT (its
+  # upstream named) that relayed bytes that way; its lines in ss.log
+  sss "$1" | grep -E "198.18.2.2:$2 " >"$tmp/ss.log"
+  grep -qE "198.18.2.2:$2 .*via:[a-z0-9]+ .*$3:[1-9]" "$tmp/ss.log"
+}
 ss_shows_flow() { # a slow flow is listed with its upstream and bytes
-  ine timeout 10 nc 198.18.2.2 7002 >/dev/null &
+  # (waited for, up to 10 s: a fixed 0.6 s is not enough on a loaded machine)
+  ine timeout 20 nc 198.18.2.2 7002 >/dev/null &
   local p=$!
-  sleep 0.6
-  sss a >"$tmp/ss.log"
+  wait_for 10 flow_moving a 7002 down
   kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
   grep -qE "198.18.2.2:7002 .*via:socks5 up:0 down:[1-9]" "$tmp/ss.log"
 }
 proxy_killed() { # mid-upload: the client sees a reset, the engine lives on
   # (a proxy that dies with bytes unread resets its connections; one that
-  # had read everything sends a FIN, which is passed on as such)
-  ine timeout 20 $PEER upload 198.18.2.2 7003 8 >"$tmp/upload.log" 2>&1 &
-  local c=$!
-  sleep 1.5
-  kill -KILL "$MSPID"
+  # had read everything sends a FIN, which is passed on as such, and the
+  # next bytes sent to it are answered with a reset, passed on too).
+  # "Mid-transfer" is waited for, not assumed after a fixed sleep: on a
+  # loaded machine the client's connect once came after the kill (it was
+  # refused, and the case failed with the proxy still dead).
+  ine timeout 40 $PEER upload 198.18.2.2 7003 30 >"$tmp/upload.log" 2>&1 &
+  local c=$! rc=0
+  if wait_for 15 flow_moving a 7003 up; then
+    kill -KILL "$MSPID"
+  else
+    echo "the upload's flow never moved bytes" >>"$tmp/upload.log"; kill "$c"; rc=1
+  fi
   wait "$c"
+  wait "$MSPID" 2>/dev/null
   sss a --stats | grep -E "t2s.(upstream_resets|client_resets|bytes_up)" >>"$tmp/upload.log"
-  grep -qE "ECONNRESET|EPIPE" "$tmp/upload.log" || return 1
-  kill -0 "$ENGINE" || return 1
+  grep -qE "ECONNRESET|EPIPE" "$tmp/upload.log" || rc=1
+  kill -0 "$ENGINE" || rc=1
+  # the proxy back whatever happened, so that the cases after this one run
   start_microsocks
-  wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" && fetch_ok
+  wait_for 10 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" && fetch_ok && [ "$rc" -eq 0 ]
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 slow_reader_idle() { # a client reading at 1 MB/s for 3 s, far behind the
@@ -178,9 +192,12 @@ slow_reader_idle() { # a client reading at 1 MB/s for 3 s, far behind the
   [ $(( (t1 - t0) * 10 )) -lt $(( (c1 - c0) / 1000000 / 4 )) ] # under a quarter of a core
 }
 sigterm_graceful() { # a flow open at SIGTERM gets a FIN; exit 0 in time
-  ine timeout 10 nc 198.18.2.2 7002 >"$tmp/nc-term.out" 2>"$tmp/nc-term.log" &
+  # (the flow is waited for, up to 10 s, not assumed after 0.5 s: on a
+  # loaded machine the SIGTERM once came before its upstream was open, and
+  # a flow not yet open is refused, not closed)
+  ine timeout 20 nc 198.18.2.2 7002 >"$tmp/nc-term.out" 2>"$tmp/nc-term.log" &
   local p=$!
-  sleep 0.5
+  wait_for 10 grep -q "line 1" "$tmp/nc-term.out" || echo "nc: no line 1 in 10 s" >>"$tmp/nc-term.log"
   stop_engine || return 1
   wait "$p"; local rc=$?
   grep -q "line 1" "$tmp/nc-term.out" && [ "$rc" -eq 0 ] && grep -q stopped "$tmp/a.err"
