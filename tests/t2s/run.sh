@@ -12,7 +12,7 @@
 #              the clients run here (curl, iperf3, python, nc)
 #
 # Needs root, /dev/net/tun, ip, python3, curl, iperf3, microsocks, danted,
-# openssl (scripts/deps.sh installs them); says which is missing and fails.
+# openssl, iptables (scripts/deps.sh installs them); says which is missing and fails.
 # Env: SYNFIN (binary), T2S_ONLY (a regex of case names).
 set -u
 SYNFIN=${SYNFIN:-build/synfin}
@@ -24,7 +24,7 @@ S="t2s$$-s"; E="t2s$$-e"; TUN="t2s$$"; VE="t2s$$e"; VS="t2s$$s"
 tmp=$(mktemp -d /tmp/t2s.XXXXXX)
 LABEL=t2s
 . "$HERE/lib.sh"
-t2s_need ip python3 curl iperf3 microsocks danted openssl unshare timeout sha256sum
+t2s_need ip python3 curl iperf3 microsocks danted openssl unshare timeout sha256sum iptables
 bg() { # LOG COMMAND...: in the background, remembered for cleanup
   local log=$1; shift
   "$@" >"$tmp/$log" 2>&1 &
@@ -418,6 +418,37 @@ if start_engine l --direct --fwmark 0x5f --mtu 65000 --grace 2; then
   kill -0 "$ENGINE" 2>/dev/null && stop_engine
 else
   notok "engine (MTU 65000) started"; cat "$tmp/l.err"
+fi
+
+# SIGTERM while a client's connection is established on its side but its
+# handshake ACK has not reached the engine (held here by an iptables rule
+# dropping pure ACKs to :7002 on the TUN): the flow waits for its accept.
+# It used to be dropped at SIGTERM with the listener: the client saw a
+# reset instead of the end of its stream. Now the listener stays open through the grace, the retransmitted
+# SYN-ACK gets its ACK once the rule is gone, and the flow is closed with a
+# FIN like any other.
+sigterm_wait_accept() {
+  local rule=(OUTPUT -o "$TUN" -p tcp -d 198.18.2.2 --dport 7002 --tcp-flags SYN,ACK,FIN,RST,PSH ACK -j DROP)
+  ine iptables -A "${rule[@]}" || { echo "iptables failed" >"$tmp/wa.log"; return 1; }
+  ine timeout 30 $PEER readall 198.18.2.2 7002 15 >"$tmp/wa.out" 2>&1 &
+  local p=$!
+  # the client is established once the SYN-ACK came: the engine's flow
+  # then waits for the ACK the rule drops
+  cl_est() { [ -n "$(ine ss -Htn state established '( dst 198.18.2.2:7002 and src 198.18.0.1 )')" ]; }
+  wait_for 10 cl_est || echo "the client never got its SYN-ACK" >>"$tmp/wa.log"
+  kill -TERM "$ENGINE"
+  wait_for 5 grep -q stopping "$tmp/n.err" || echo "the engine did not say stopping" >>"$tmp/wa.log"
+  ine iptables -D "${rule[@]}"
+  wait "$p"
+  echo "client: $(tr '\n' ' ' <"$tmp/wa.out")" >>"$tmp/wa.log"
+  stop_engine || { echo "the engine did not exit 0 in time" >>"$tmp/wa.log"; return 1; }
+  grep -q "^eof " "$tmp/wa.out" && ! grep -q "did not\|never" "$tmp/wa.log"
+}
+if start_engine n --direct --fwmark 0x5f --grace 5 --stats; then
+  check "SIGTERM before the client's ACK came: the flow is accepted, then ends with FIN" sigterm_wait_accept
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (SIGTERM before the ACK) started"; cat "$tmp/n.err"
 fi
 
 # --max-flows: beyond it a new SYN is refused; a flow that ends frees a place
