@@ -9,6 +9,14 @@
 # machine whose cores are shared with the load still shows how far each
 # stack is from its own core's limit.
 #
+# Then the same over AF_XDP (docs/xdp.md): `synfin serve --xdp IFACE
+# --queues N` for each N in SCALE_XDP_QUEUES, on a veth pair with that
+# many queues each way, beside the kernel's TCP over that same pair (its
+# client end's checksum offload off, as AF_XDP on a veth needs, so the
+# kernel row is measured so too). A veth delivers on the RX queue numbered
+# as the sender's TX queue: the client end gets N TX queues (ethtool -L)
+# for the N-queue row, and net.core.txrehash=0 so a flow keeps its queue.
+#
 # Then how the kernel steers a multi-queue TUN device without synfin's
 # steering program (--steer-kernel): connections opened by `synfin connect
 # --threads 2` whose kernel peer answers only after 4 s of silence (the
@@ -18,7 +26,8 @@
 # A benchmark, not a test. Root; namespaces sfs<PID>-*; addresses in
 # 198.18.0.0/15. Env: SYNFIN (default build/synfin), SCALE_SECS (5),
 # SCALE_THREADS ("1 2"), SCALE_ECHO_CONNS (8), SCALE_CYCLE_CONNS (64),
-# SCALE_LOADS (load processes, 1), SCALE_STEER_RUNS (4; 0 skips it).
+# SCALE_LOADS (load processes, 1), SCALE_STEER_RUNS (4; 0 skips it),
+# SCALE_XDP_QUEUES ("1 2"; "" skips AF_XDP).
 # Wider (N cores): SCALE_THREADS="1 2 4 8" SCALE_LOADS=4 on a machine with
 # at least N + LOADS cores, the loads pinned away from the stacks
 # (SCALE_LOAD_CPUS="8-11" runs them under taskset).
@@ -29,11 +38,12 @@ SECS=${SCALE_SECS:-5}; THREADS=${SCALE_THREADS:-"1 2"}
 ECONNS=${SCALE_ECHO_CONNS:-8}; CCONNS=${SCALE_CYCLE_CONNS:-64}
 LOADS=${SCALE_LOADS:-1}; STEER_RUNS=${SCALE_STEER_RUNS:-4}
 LOADCPU=${SCALE_LOAD_CPUS:-}
-A=sfs$$-a; B=sfs$$-b; T=sfs$$-t; L=sfs$$-l
+XDPQ=${SCALE_XDP_QUEUES-"1 2"}
+A=sfs$$-a; B=sfs$$-b; T=sfs$$-t; L=sfs$$-l; X=sfs$$-x; Y=sfs$$-y
 tmp=$(mktemp -d /tmp/sfs.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
-            for n in $A $B $T $L; do ip netns del $n 2>/dev/null; done; rm -rf "$tmp"; }
+            for n in $A $B $T $L $X $Y; do ip netns del $n 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 cc -O2 -o "$tmp/load" "$HERE/scale_load.c" || exit 1
 for n in $A $B $T; do
@@ -77,7 +87,9 @@ measure() {
 echo "== scale: $SECS s per figure, echo over $ECONNS connections, lifecycles over $CCONNS, $LOADS load process(es); $(nproc) cores"
 printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "echo" "server" "Mbit/s" "cycles" "server" "cycles/s"
 printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "Mbit/s" "cores" "per core" "per s" "cores" "per core"
-ip netns exec $B "$tmp/load" serve 198.19.10.2 7 >"$tmp/ksrv.out" 2>&1 & kp=$!; pids+=($kp)
+# (SIGPIPE ignored, across exec: a load closing with echo data in flight
+# must not end the server)
+ip netns exec $B bash -c "trap '' PIPE; exec '$tmp/load' serve 198.19.10.2 7" >"$tmp/ksrv.out" 2>&1 & kp=$!; pids+=($kp)
 sleep 0.5
 measure "kernel veth" $A 198.19.10.2 "$(pgrep -P $kp -x load || echo $kp)"
 for n in $THREADS; do
@@ -88,12 +100,56 @@ for n in $THREADS; do
   measure "synfin TUN $n thread(s)" $T 198.18.0.2 "$sp"
   kill -TERM "$sp"; wait "$sp" 2>/dev/null; rm -f "$tmp"/sf.sock*
 done
-one=$(awk '$1 == "synfin" && $3 == 1 {print $(NF-1), $NF}' "$tmp/rows")
-while read -r _ _ n e y; do
-  [ "$n" = 1 ] && continue
-  set -- $one
-  echo "synfin $n threads / 1 thread: echo $(awk -v a="$e" -v b="$1" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}')x, lifecycles $(awk -v a="$y" -v b="$2" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}')x"
-done < <(grep '^synfin' "$tmp/rows" | sed 's/thread(s)//')
+if [ -n "$XDPQ" ]; then
+  nq=1; for n in $XDPQ; do [ "$n" -gt "$nq" ] && nq=$n; done
+  for n in $X $Y; do
+    ip netns add $n && ip netns exec $n ip link set lo up || exit 1
+  done
+  ip netns exec $X sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" \
+    net.core.txrehash=0
+  ip -n $X link add sfs$$p numrxqueues "$nq" numtxqueues "$nq" type veth peer name sfs$$q \
+    numrxqueues "$nq" numtxqueues "$nq" || exit 1
+  ip -n $X link set sfs$$q netns $Y || exit 1
+  ip -n $X addr add 198.19.11.1/24 dev sfs$$p && ip -n $X link set sfs$$p up || exit 1
+  ip -n $Y addr add 198.19.11.3/24 dev sfs$$q && ip -n $Y link set sfs$$q up || exit 1
+  ip netns exec $X ethtool -K sfs$$p tx off >/dev/null || exit 1
+  ip netns exec $Y bash -c "trap '' PIPE; exec '$tmp/load' serve 198.19.11.3 7" >"$tmp/ksrv2.out" 2>&1 & kp2=$!; pids+=($kp2)
+  sleep 0.5
+  measure "kernel veth $nq q, csum off" $X 198.19.11.3 "$kp2"
+  kill "$kp2"; wait "$kp2" 2>/dev/null
+  for n in $XDPQ; do
+    ip netns exec $X ethtool -L sfs$$p tx "$n" >/dev/null || exit 1
+    ip netns exec $Y "$SYNFIN" serve --xdp sfs$$q --addr 198.19.11.2 --queues "$n" \
+      --app echo:7 --ctl "$tmp/sx.sock" 2>"$tmp/sx.log" & sp=$!; pids+=($sp)
+    for _ in $(seq 50); do [ -S "$tmp/sx.sock" ] && break; sleep 0.1; done
+    measure "synfin AF_XDP $n queue(s)" $X 198.19.11.2 "$sp"
+    for k in $(seq 0 $((n - 1))); do
+      sfx=""; [ "$k" -gt 0 ] && sfx=".$k"
+      "$SYNFIN" ss --ctl "$tmp/sx.sock$sfx" --stats |
+        awk -v k="$k" '$1 ~ /^(PASSIVE_OPENS|RETRANSMITS|xdp.rx|xdp.tx_full|xdp.k_rx_dropped)$/ {s = s " " $1 " " $2}
+                       END {print "    queue " k ":" s}' >&2
+    done
+    kill -TERM "$sp"; wait "$sp" 2>/dev/null; rm -f "$tmp"/sx.sock*
+  done
+fi
+# ratios: N threads (queues) / 1, and AF_XDP / the kernel over the same veth
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}'; }
+for link in TUN AF_XDP; do
+  one=$(awk -v l="$link" '$1 == "synfin" && $2 == l && $3 == 1 {print $(NF-1), $NF}' "$tmp/rows")
+  [ -n "$one" ] || continue
+  while read -r _ _ n _ e y; do
+    [ "$n" = 1 ] && continue
+    set -- $one
+    echo "synfin $link $n / 1: echo $(ratio "$e" "$1")x, lifecycles $(ratio "$y" "$2")x"
+  done < <(awk -v l="$link" '$1 == "synfin" && $2 == l' "$tmp/rows")
+done
+kx=$(awk '$1 == "kernel" && $5 == "csum" {print $(NF-1), $NF}' "$tmp/rows")
+if [ -n "$kx" ]; then
+  while read -r _ _ n _ e y; do
+    set -- $kx
+    echo "synfin AF_XDP $n queue(s) / kernel, same veth: echo $(ratio "$e" "$1")x, lifecycles $(ratio "$y" "$2")x"
+  done < <(awk '$1 == "synfin" && $2 == "AF_XDP"' "$tmp/rows")
+fi
 
 [ "$STEER_RUNS" -gt 0 ] || exit 0
 echo

@@ -13,6 +13,12 @@ run() { # name, command...
     passed=$((passed+1)); echo "PASS $name"
   else
     failed=$((failed+1)); failures+=("$name"); echo "FAIL $name"
+    # the failing cases first, with what they printed after them (a long
+    # suite's tail may not reach them), then the end of the output
+    if grep -q '^not ok' "$BUILD/last-test.log"; then
+      grep -A20 '^not ok' "$BUILD/last-test.log" | head -120 | sed 's/^/    /'
+      echo "    ... (the end of the output:)"
+    fi
     sed 's/^/    /' "$BUILD/last-test.log" | tail -40
   fi
 }

@@ -566,11 +566,12 @@ struct sf_stack_cfg {
     bool rack;
     /* Sender pacing, as Linux's internal TCP pacing: data leaves at most
      * at 200 % (slow start) or 120 % (congestion avoidance) of cwnd/SRTT,
-     * in bursts of about 1 ms (at least 2 segments). Default off, as
-     * Linux, which paces by itself only for BBR or SO_MAX_PACING_RATE
-     * (and over TUN in real time it costs synfin most of its rate: see
-     * bench/README.md); SF_TCP_PACING and SF_SO_MAX_PACING_RATE per
-     * socket. */
+     * in bursts of about 1 ms (at least 2 segments), in the first slow
+     * start and while SRTT >= 5/4 of the smallest RTT (a queue on the
+     * path); SACK recovery is not paced. Default on (as Linux with the fq qdisc): unpaced
+     * bursts overflow a bottleneck queue of one BDP again and again
+     * (bench/README.md, Paths); SF_TCP_PACING and SF_SO_MAX_PACING_RATE
+     * per socket. */
     bool pacing;
     /* This stack's (first) IPv6 address (network byte order), all zero
      * for none. A stack has an IPv4 address (addr), an IPv6 one, or both,

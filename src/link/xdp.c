@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,22 @@ extern const unsigned int sf_xdp_prog_obj_len;
 #define BATCH 64u
 #define NNEIGH 32
 #define ETH_HLEN_ 14
+#define MAX_QUEUES 64          /* the program's socket map (sf_xsks) */
+#define HELD_WAIT (10 * SF_MSEC) /* the longest sleep while a datagram waits for ARP */
+
+/* What one queue learnt about a next hop, published for the others
+ * (docs/xdp.md, "ARP with several queues"): a reply to one queue's ARP
+ * request lands on whichever queue the sender hashes it to. Each queue
+ * writes only its own slice (one writer, no lock); the others read it
+ * under the entry's sequence count (odd: being written) and merge what is
+ * newer than what they have. Every field is an atomic, read relaxed
+ * between the two reads of seq, so no read races a write. */
+struct pub_neigh {
+    atomic_uint seq;
+    atomic_uint_least64_t ipf;   /* ip (network order) | from_arp << 32 | valid << 33 */
+    atomic_uint_least64_t mac;   /* the six bytes, first in the low byte */
+    atomic_uint_least64_t stamp; /* the generation it was written at */
+};
 
 /* Keep in step with struct sf_xdp_cfg in xdp_prog.bpf.c. */
 struct xdp_prog_cfg {
@@ -62,6 +79,12 @@ struct sf_xdp_prog {
     struct bpf_object *obj;
     struct xdp_program *prog;
     int xsks_fd;
+    /* The only state queues share, and only for ARP: one slice per queue,
+     * written by that queue alone. gen orders what was learnt (a newer
+     * ARP answer wins), pubs counts finished publications (a queue with
+     * nothing new to merge reads only that). */
+    atomic_uint_least64_t gen, pubs;
+    struct pub_neigh pub[MAX_QUEUES][NNEIGH];
 };
 
 /* A next hop: its IPv4 address and Ethernet address; one datagram may
@@ -70,6 +93,7 @@ struct neigh {
     uint32_t ip; /* network byte order; 0: free */
     uint8_t mac[ETH_ALEN];
     bool known;
+    uint64_t stamp;        /* the publication this knowledge came with */
     sf_time_t asked;       /* when we last sent an ARP request */
     size_t held_len;       /* a datagram waiting for the reply (0: none) */
     uint8_t held[FRAME];
@@ -90,6 +114,9 @@ struct sf_xdp {
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
     struct neigh neigh[NNEIGH];
     unsigned neigh_next, neigh_last;
+    unsigned pub_next;         /* the next slot of our slice to overwrite */
+    uint64_t seen_pubs;        /* p->pubs at the last complete merge */
+    unsigned seen_seq[MAX_QUEUES][NNEIGH]; /* each published entry's seq merged */
     int err;                   /* the errno that stopped the queue (0: none) */
     struct sf_xdp_stats stats;
 };
@@ -454,6 +481,15 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
 }
 
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
+unsigned sf_xdp_queue(const struct sf_xdp *q) { return q->queue; }
+uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q)
+{
+    struct xdp_statistics k;
+    socklen_t l = sizeof k;
+    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &k, &l) != 0)
+        return 0;
+    return k.rx_dropped + k.rx_ring_full;
+}
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st) { q->st = st; }
 const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
 {
@@ -591,16 +627,60 @@ static struct neigh *neigh_new(struct sf_xdp *q, uint32_t ip)
     q->neigh_next = (q->neigh_next + 1) % NNEIGH;
     n->ip = ip;
     n->known = false;
+    n->stamp = 0;
     n->asked = 0;
     n->held_len = 0;
     return n;
+}
+
+/* Publishes what this queue now knows about ip in its own slice. */
+static uint64_t publish(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
+                        bool from_arp)
+{
+    struct sf_xdp_prog *p = q->p;
+    struct pub_neigh *slice = p->pub[q->queue], *e = NULL;
+    for (unsigned i = 0; i < NNEIGH && !e; i++)
+        if ((atomic_load_explicit(&slice[i].ipf, memory_order_relaxed) &
+             0xffffffffu) == ip)
+            e = &slice[i];
+    if (!e) {
+        e = &slice[q->pub_next];
+        q->pub_next = (q->pub_next + 1) % NNEIGH;
+    }
+    uint64_t m = 0;
+    for (int i = 0; i < ETH_ALEN; i++)
+        m |= (uint64_t)mac[i] << (8 * i);
+    uint64_t stamp = atomic_fetch_add_explicit(&p->gen, 1, memory_order_relaxed) + 1;
+    unsigned s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+    atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&e->ipf, ip | (uint64_t)from_arp << 32 | 1ull << 33,
+                          memory_order_relaxed);
+    atomic_store_explicit(&e->mac, m, memory_order_relaxed);
+    atomic_store_explicit(&e->stamp, stamp, memory_order_relaxed);
+    atomic_store_explicit(&e->seq, s + 2, memory_order_release);
+    atomic_fetch_add_explicit(&p->pubs, 1, memory_order_release);
+    return stamp;
+}
+
+static void send_held(struct sf_xdp *q, struct neigh *n)
+{
+    if (n->held_len) {
+        size_t len = n->held_len;
+        n->held_len = 0;
+        if (send_frame(q, n->mac, ETH_P_IP, n->held, len)) {
+            q->stats.tx++;
+            q->stats.tx_bytes += len;
+        }
+    }
 }
 
 /* What a frame from ip told us: ip is behind mac. A datagram held for
  * it goes out now. An IPv4 frame only fills an address not known yet
  * (first contact: the SYN comes from where the replies must go); only
  * ARP changes a known one, as the kernel's neighbour table would, so
- * that one forged datagram cannot turn a connection's replies aside. */
+ * that one forged datagram cannot turn a connection's replies aside.
+ * What changed is published for the other queues. */
 static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
                   bool from_arp)
 {
@@ -611,11 +691,73 @@ static void learn(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALEN],
         n = neigh_new(q, ip);
     memcpy(n->mac, mac, ETH_ALEN);
     n->known = true;
-    if (n->held_len) {
-        size_t len = n->held_len;
-        n->held_len = 0;
-        send_frame(q, n->mac, ETH_P_IP, n->held, len);
+    n->stamp = publish(q, ip, mac, from_arp);
+    send_held(q, n);
+}
+
+/* Merges what the other queues published since the last merge: an
+ * address this queue does not know yet, or a newer ARP answer about one
+ * it knows (the same rule as learn(); RFC 826 "Packet Reception": a
+ * sender already in the table has its hardware address updated, which
+ * here must reach every queue's table, not only the one the packet came
+ * in on). One atomic load when nothing is new. An entry caught mid-write
+ * is read again at the next merge. */
+static void merge(struct sf_xdp *q)
+{
+    struct sf_xdp_prog *p = q->p;
+    uint64_t pubs = atomic_load_explicit(&p->pubs, memory_order_acquire);
+    if (pubs == q->seen_pubs)
+        return;
+    bool torn = false;
+    for (unsigned k = 0; k < p->nqueues && k < MAX_QUEUES; k++) {
+        if (k == q->queue)
+            continue;
+        for (unsigned i = 0; i < NNEIGH; i++) {
+            struct pub_neigh *e = &p->pub[k][i];
+            unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+            if (s1 == q->seen_seq[k][i])
+                continue;
+            uint64_t ipf = atomic_load_explicit(&e->ipf, memory_order_relaxed);
+            uint64_t m = atomic_load_explicit(&e->mac, memory_order_relaxed);
+            uint64_t stamp = atomic_load_explicit(&e->stamp, memory_order_relaxed);
+            atomic_thread_fence(memory_order_acquire);
+            unsigned s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
+            if ((s1 & 1) || s1 != s2) {
+                torn = true;
+                continue;
+            }
+            q->seen_seq[k][i] = s1;
+            if (!(ipf >> 33 & 1))
+                continue;
+            uint32_t ip = (uint32_t)ipf;
+            bool from_arp = ipf >> 32 & 1;
+            uint8_t mac[ETH_ALEN];
+            for (int b = 0; b < ETH_ALEN; b++)
+                mac[b] = (uint8_t)(m >> (8 * b));
+            struct neigh *n = neigh_find(q, ip);
+            if (n && n->known && (!from_arp || stamp <= n->stamp ||
+                                  !memcmp(n->mac, mac, ETH_ALEN)))
+                continue;
+            if (!n)
+                n = neigh_new(q, ip);
+            memcpy(n->mac, mac, ETH_ALEN);
+            n->known = true;
+            n->stamp = stamp;
+            q->stats.neigh_merged++;
+            send_held(q, n);
+        }
     }
+    if (!torn)
+        q->seen_pubs = pubs;
+}
+
+/* Whether a datagram waits for an ARP answer. */
+static bool any_held(const struct sf_xdp *q)
+{
+    for (unsigned i = 0; i < NNEIGH; i++)
+        if (q->neigh[i].held_len)
+            return true;
+    return false;
 }
 
 /* RFC 826: an Ethernet/IPv4 ARP packet, op 1 request, 2 reply. */
@@ -666,6 +808,10 @@ void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len)
     }
     memcpy(&dst, dgram + 16, 4);
     struct neigh *n = neigh_find(q, dst);
+    if (!n || !n->known) {
+        merge(q); /* another queue may have heard the answer */
+        n = neigh_find(q, dst);
+    }
     if (n && n->known) {
         if (send_frame(q, n->mac, ETH_P_IP, dgram, len)) {
             q->stats.tx++;
@@ -788,6 +934,9 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
             rc = queue_err(q, e ? e : ENETDOWN, err, errlen);
             break;
         }
+        /* ARP answers other queues heard (one load when none), before
+         * the frames that may need them */
+        merge(q);
         got = rx_batch(q);
         sf_time_t now = mono_now();
         sf_stack_advance(q->st, now);
@@ -816,6 +965,10 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         }
         if (next > checked + SF_SEC)
             next = checked + SF_SEC;
+        /* A datagram waiting for ARP: the answer may come to another
+         * queue, merged at the next turn. */
+        if (next > now + HELD_WAIT && any_held(q))
+            next = now + HELD_WAIT;
         fds[0] = (struct pollfd){.fd = xsk_socket__fd(q->xsk), .events = POLLIN};
         napp = h->pollfds(h->ctx, fds + 1, MAX_APP_FDS);
         /* A full batch means more is waiting: look again without sleeping. */

@@ -10,8 +10,12 @@
  *    passes everything else to the kernel.
  *  - sf_xdp, one per queue: its own UMEM, its own socket, its own
  *    neighbour (ARP) table and counters, driving one sf_stack from its own
- *    loop. Nothing mutable is shared between queues, so each can run in a
- *    thread of its own (one worker = one stack + one queue + its loop).
+ *    loop. Nothing mutable is shared between queues but what ARP taught
+ *    them: each queue publishes its next hops in its own slice of the
+ *    program's table (one writer each, read lock-free by the others under
+ *    a sequence count), because an ARP answer lands on whichever queue
+ *    the sender hashes it to. So each queue runs in a thread of its own
+ *    (one worker = one stack + one queue + its loop).
  *
  * The link speaks Ethernet and ARP (RFC 826) for the stack, which speaks
  * IPv4: frames to synfin's address lose their Ethernet header on the way
@@ -56,6 +60,7 @@ struct sf_xdp_stats {
     uint64_t tx_too_big;          /* datagrams larger than a frame */
     uint64_t tx_not_ipv4;         /* datagrams the link cannot carry (IPv6) */
     uint64_t kicks;               /* sendto() calls that pushed the TX ring */
+    uint64_t neigh_merged;        /* next hops learnt from another queue's ARP */
     /* The kernel's own counts for the socket (XDP_STATISTICS), read by
      * sf_xdp_stats: frames it dropped because the RX ring was full, or
      * for other reasons (no fill ring entry), and empty fill ring hits. */
@@ -92,6 +97,11 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p);
 int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
                 bool force_copy, char *err, size_t errlen);
 bool sf_xdp_zerocopy(const struct sf_xdp *q);
+unsigned sf_xdp_queue(const struct sf_xdp *q);
+/* What the kernel dropped on this queue for want of room (XDP_STATISTICS
+ * rx_dropped + rx_ring_full), read without touching q's counters: safe
+ * from another thread than the queue's (mq.c's watch). */
+uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q);
 /* The stack this queue drives (cfg.output = sf_xdp_output,
  * cfg.output_ctx = q). */
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st);

@@ -56,7 +56,7 @@ void sf_stack_cfg_default(struct sf_stack_cfg *cfg)
     cfg->sack = true;
     cfg->rack = true;
     cfg->ecn = 2; /* RFC 3168: accept when asked, as Linux */
-    cfg->pacing = false; /* pacing.c: opt-in, see sf_stack_cfg.pacing */
+    cfg->pacing = true; /* pacing.c, see sf_stack_cfg.pacing */
     cfg->syn_defer_timeout = 30 * SF_SEC;
     cfg->mem_max = 0;       /* no memory limit */
     cfg->mem_pressure = 75; /* % of mem_max (Linux: tcp_mem[1] ~ 4/3 [0]) */

@@ -353,9 +353,13 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         if (!c->syn_acked && c->snd_nxt == c->iss)
             sent += send_syn(ctx, c);
         if (tcp_sack_recovering(c) && can_send_data(c)) {
-            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses,
-             * as many segments as pacing allows now */
-            unsigned q = max_segs > sent ? tcp_pace_quota(ctx, c) : 0;
+            /* RFC 6675 5 (C): during SACK recovery NextSeg () chooses.
+             * Not held by pacing: RFC 6937 PRR already sends in step
+             * with the ACKs that report delivered data, and a fast
+             * retransmit or the repair of a hole that waits for the
+             * pacing timer only delays the recovery (pacing.c; the
+             * segments sent still count against the rate). */
+            unsigned q = max_segs > sent ? ~0u : 0;
             if (q > max_segs - sent)
                 q = max_segs - sent;
             if (q)
@@ -434,8 +438,8 @@ void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_send_range(ctx, c, end - n, n);
 }
 
-/* Not paced here: in SACK recovery tcp_output_limit() already gave
- * tcp_sack_output() only the segments pacing allows; a limited transmit
+/* Not paced here: SACK recovery is not paced (tcp_output_limit(): PRR
+ * is its clock); a limited transmit
  * (RFC 3042) or a loss probe (RFC 8985 7.3) is one segment that must go
  * when its ACK or timer says, or not at all (held back, a limited
  * transmit would not follow: the window does not allow it later). Each

@@ -4,8 +4,9 @@
  * (slow start's doubling makes the bursts largest just when the queue
  * fills). Linux keeps a pacing rate for every TCP flow, enforced by the
  * fq qdisc or, without it, by TCP itself ("internal pacing", Linux 4.13,
- * for BBR and SO_MAX_PACING_RATE); synfin paces by itself, always. The
- * rate is derived from the congestion window:
+ * for BBR and SO_MAX_PACING_RATE); synfin paces by itself (cfg.pacing, on
+ * by default), where a queue may be met (tcp_pace_rate()). The rate is
+ * derived from the congestion window:
  *
  *   rate = ratio * max(cwnd, bytes in flight) / SRTT
  *
@@ -25,8 +26,9 @@
  * from max(pace_next, now) (idle time earns no credit beyond one burst).
  * A burst starts at pace_next with pace_credit bytes to send; when they
  * are used up, output waits for TT_PACE. Pure ACKs, SYNs and RSTs are
- * never paced; retransmissions by the RTO, TLP and fast retransmit leave
- * at once but are counted against the rate. The core reads no clock:
+ * never paced; retransmissions by the RTO and TLP, and everything SACK
+ * recovery sends (RFC 6937 PRR clocks it), leave at once but are counted
+ * against the rate. The core reads no clock:
  * ctx->now is the time it was handed. */
 #include <limits.h>
 
@@ -40,6 +42,17 @@ uint64_t tcp_pace_rate(const struct tcp_ctx *ctx, const struct sf_conn *c)
 {
     (void)ctx;
     if (!c->pace_on || c->pace_segs < TCP_PACE_UNPACED_SEGS)
+        return 0;
+    /* Only where bursts do harm: in the first slow start (no loss yet:
+     * the path's capacity unknown, and a window sent at once meets a
+     * bottleneck queue long before cwnd reaches the BDP), and later while
+     * SRTT stands 5/4 or more above the smallest RTT sample, i.e. while
+     * a queue holds data. At the minimum RTT no queue is there to
+     * overflow, and pacing would only hold back what the ACK clock lets
+     * out (the 1 % and 5 % loss cells of bench/README.md's path grid:
+     * 10-30 % slower paced). An SO_MAX_PACING_RATE cap always applies. */
+    if (!c->pace_max_rate && c->ssthresh != UINT32_MAX && c->min_rtt_us &&
+        (uint64_t)c->srtt_us * 4 < (uint64_t)c->min_rtt_us * 5)
         return 0;
     uint64_t rate = UINT64_MAX; /* no RTT yet: only the cap paces */
     if (c->have_rtt && c->srtt_us) {
@@ -85,15 +98,6 @@ bool tcp_pace_ok(struct tcp_ctx *ctx, struct sf_conn *c)
     }
     c->pace_credit = burst_bytes(c, rate);
     return true;
-}
-
-unsigned tcp_pace_quota(struct tcp_ctx *ctx, struct sf_conn *c)
-{
-    if (!tcp_pace_ok(ctx, c))
-        return 0;
-    if (tcp_pace_rate(ctx, c) == 0 || c->snd_mss == 0)
-        return UINT_MAX;
-    return (c->pace_credit + c->snd_mss - 1u) / c->snd_mss;
 }
 
 void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len)

@@ -22,9 +22,6 @@ uint64_t tcp_pace_rate(const struct tcp_ctx *ctx, const struct sf_conn *c);
 /* May a data segment leave now? false arms the pacing timer for the
  * next burst. */
 bool tcp_pace_ok(struct tcp_ctx *ctx, struct sf_conn *c);
-/* As tcp_pace_ok, in segments: how many more this burst may carry
- * (UINT_MAX when not paced). */
-unsigned tcp_pace_quota(struct tcp_ctx *ctx, struct sf_conn *c);
 /* A data segment of len bytes left (new or retransmitted). */
 void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len);
 /* Is sending held back until the pacing timer fires? */

@@ -241,6 +241,7 @@ struct sf_conn {
     sf_time_t pace_next;     /* earliest departure of the next burst */
     uint64_t pace_max_rate;  /* SF_SO_MAX_PACING_RATE, bytes/s; 0: none */
     uint32_t pace_credit;    /* bytes the current burst may still send */
+    uint32_t min_rtt_us;     /* smallest RTT sample (tcp_rto_sample); 0: none */
     uint8_t pace_segs;       /* data segments sent, up to the unpaced few */
     bool pace_on : 1;        /* cfg.pacing, SF_TCP_PACING */
     /* IPv6 sockets (socket.c): IPV6_V6ONLY set; the application sees this

@@ -359,6 +359,8 @@ void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r)
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
+    if (!c->min_rtt_us || r < c->min_rtt_us)
+        c->min_rtt_us = r ? r : 1; /* (for pacing.c) */
     if (!c->have_rtt) {
         c->srtt_us = r;
         c->rttvar_us = r / 2;

@@ -87,6 +87,37 @@ topo() {
 }
 topo || { echo "xdp: cannot make the veth pair"; exit 1; }
 
+# The two-queue pair (made when a case first needs it, again after a case
+# deletes it): VK2 in K (198.19.63.1/24), VS2 in S (synfin 198.19.63.2),
+# 2 RX and 2 TX queues each. A veth delivers a frame on the peer's RX
+# queue numbered as the TX queue it was sent on, so the kernel's TX queue
+# choice (its flow hash: no XPS on a veth) is the "RSS" here. The kernel's
+# end gets the mq qdisc, whose classes 1:1 and 1:2 count what it sent on
+# TX queues 0 and 1; IPv6 off on both ends, so that only the flows the
+# cases make cross (no router solicitations or MLD). net.core.txrehash=0
+# in K: the kernel would otherwise pick a new hash for a flow, hence a new
+# TX queue, after a retransmission timeout (sk_rethink_txhash), moving a
+# veth flow to the other stack; a NIC's RSS hashes the addresses and
+# ports, which never change (docs/xdp.md).
+VK2=sfx$$m2; VS2=sfx$$n2; KA2=198.19.63.1; SA2=198.19.63.2
+topo2() {
+  ip netns exec $S ip link show $VS2 >/dev/null 2>&1 && return 0
+  inns $K sysctl -qw net.core.txrehash=0 || return 1
+  inns $K ip link add $VK2 numrxqueues 2 numtxqueues 2 type veth peer name $VS2 \
+    numrxqueues 2 numtxqueues 2 || return 1
+  inns $K ip link set $VS2 netns $S || return 1
+  inns $K sysctl -qw net.ipv6.conf.$VK2.disable_ipv6=1 &&
+    inns $S sysctl -qw net.ipv6.conf.$VS2.disable_ipv6=1 || return 1
+  inns $K ip addr add $KA2/24 dev $VK2 && inns $K ip link set $VK2 up || return 1
+  inns $K ethtool -K $VK2 tx off >/dev/null && inns $S ip link set $VS2 up || return 1
+  inns $K tc qdisc add dev $VK2 root handle 1: mq || return 1
+}
+# The packets the kernel sent on its TX queue $1 of VK2 (mq class 1:$1+1).
+ktxq() {
+  inns $K tc -s class show dev $VK2 | awk -v c="1:$(($1 + 1))" \
+    '$1 == "class" {cur = $3} cur == c && $1 == "Sent" {print $4; exit}'
+}
+
 # start NAME ARGS...: `synfin serve --xdp` in S, control socket $tmp/NAME.sock.
 start() {
   local name=$1; shift
@@ -221,13 +252,8 @@ t_bad_mtu() { # an MTU whose frames would not fit the 4 KB AF_XDP frames
   inns $S ip link set $VS mtu 1500; return $rc
 }
 want bad && check "an MTU of 3900 (frames above 4 KB less headroom): one line, exit 2" t_bad_mtu
-t_bad_two_queues() { # a two-queue veth: --queues 2 waits for the worker threads
-  inns $S ip link add sfx$$q2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$p2 \
-    numrxqueues 2 numtxqueues 2 || return 1
-  inns $S ip link set sfx$$q2 up
-  t_bad 2 "--queues above 1 needs one worker thread per queue" --xdp sfx$$q2 --addr 198.19.62.2 --queues 2
-}
-want bad && check "--queues 2 on a two-queue veth (no worker threads in this build): one line, exit 2" t_bad_two_queues
+want bad && check "--queues 3 on a two-queue veth (more queues than the device has): one line, exit 2" \
+  eval 'topo2 && t_bad 2 "--queues 3: $VS2 has 2 RX queues" --xdp $VS2 --addr $SA2 --queues 3'
 want bad && check "--queues without --xdp: one line, exit 2" \
   t_bad 2 "--queues goes with --xdp IFACE" --tun sfxt$$ --queues 2
 want bad && check "--threads with --xdp (the TUN's queues): one line, exit 2" \
@@ -272,11 +298,7 @@ t_fallback_bridge() { # auto on a device without native XDP: the fallback said a
 want fallback && check "auto on a bridge (no native XDP): falls back to generic, said aloud" t_fallback_bridge
 
 t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, counted
-  inns $K ip link add sfx$$m2 numrxqueues 2 numtxqueues 2 type veth peer name sfx$$n2 \
-    numrxqueues 2 numtxqueues 2 || return 1
-  inns $K ip link set sfx$$n2 netns $S || return 1
-  inns $K ip addr add 198.19.63.1/24 dev sfx$$m2 && inns $K ip link set sfx$$m2 up || return 1
-  inns $K ethtool -K sfx$$m2 tx off >/dev/null && inns $S ip link set sfx$$n2 up || return 1
+  topo2 || return 1
   ip netns exec $S "$SYNFIN" serve --xdp sfx$$n2 --addr 198.19.63.2 --app echo:7 \
     --ctl "$tmp/uq.sock" >/dev/null 2>"$tmp/uq.log" &
   local p=$!; pids+=("$p")
@@ -307,6 +329,161 @@ t_queue_stops() { # the interface goes away under synfin: one line, exit 1
   [ $rc -eq 1 ] && grep -q "AF_XDP queue 0 of $VS stopped: Network is down" "$tmp/qs.log"
 }
 want stops && check "the interface deleted under a running synfin: one line (queue stopped), exit 1" t_queue_stops
+
+# ---------------------------------------------------------------- --queues 2
+# One stack per queue (issue 15, docs/xdp.md "More than one queue"):
+# `serve --xdp VS2 --queues 2`, one worker thread per queue, each its own
+# UMEM, AF_XDP socket and sf_stack, a listener on each, control sockets
+# NAME.sock (queue 0) and NAME.sock.1 (queue 1).
+start2() { VS=$VS2 SA=$SA2 start "$@"; }
+qstat() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk -v k="$3" '$1==k{print $2}'; }
+# The kernel's peers of one queue's established connections, one a line.
+qpeers() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" state established | grep -o "$KA2:[0-9]*" | sort; }
+
+# N kernel connections to HOST:7, one message echoed on each ("first
+# round ok"); then, once GATE exists, a second message on each (mode
+# echo) or the end of every stream from synfin's side (mode eof: synfin
+# was told to stop); every read bounded by 10 s.
+MANY='
+import os, socket, sys, time
+host, n, gate, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ss = [socket.create_connection((host, 7), timeout=10) for _ in range(n)]
+def readn(s, k):
+    got = b""
+    while len(got) < k:
+        b = s.recv(k - len(got))
+        if not b: break
+        got += b
+    return got
+def round_(tag):
+    for i, s in enumerate(ss):
+        m = f"{tag} {i}\n".encode(); s.sendall(m)
+        got = readn(s, len(m))
+        if got != m: sys.exit(f"connection {i} {tag}: {got!r}")
+round_("first"); print("first round ok", flush=True)
+t0 = time.monotonic()
+while not os.path.exists(gate):
+    if time.monotonic() - t0 > 30: sys.exit("no gate")
+    time.sleep(0.05)
+if mode == "eof":
+    for i, s in enumerate(ss):
+        if s.recv(10) != b"": sys.exit(f"connection {i}: data, not the end")
+    print("every stream ended", flush=True); sys.exit(0)
+round_("second"); print("second round ok", flush=True)
+for s in ss: s.shutdown(socket.SHUT_WR)
+for i, s in enumerate(ss):
+    if s.recv(10) != b"": sys.exit(f"connection {i}: no end")
+    s.close()
+print("closed", flush=True)'
+# many NAME N MODE: the client in K in the background; waits for its first round.
+many() {
+  rm -f "$tmp/$1.gate"
+  ip netns exec $K timeout 60 python3 -c "$MANY" $SA2 "$2" "$tmp/$1.gate" "$3" >"$tmp/$1-many.log" 2>&1 &
+  local p=$!; pids+=("$p"); eval "many_$1=$p"
+  wait_for 20 grep -q "first round ok" "$tmp/$1-many.log" || { cat "$tmp/$1-many.log"; return 1; }
+}
+many_wait() { # NAME TEXT: gate open, the client's end, its status 0 and TEXT said
+  local p; eval "p=\$many_$1"
+  touch "$tmp/$1.gate"
+  timeout 40 tail --pid="$p" -f /dev/null
+  wait "$p"; local rc=$?
+  cat "$tmp/$1-many.log"
+  [ $rc -eq 0 ] && grep -q "$2" "$tmp/$1-many.log"
+}
+
+t_mq_spread() { # 64 connections: both queues used, each where its SYN came in
+  topo2 || return 1
+  local k0 k1; k0=$(ktxq 0); k1=$(ktxq 1)
+  start2 mq --app echo:7 --queues 2 || return 1
+  grep -q "AF_XDP queues 0..1, one stack per thread, native XDP" "$tmp/mq.log" || return 1
+  many mq 64 echo || return 1
+  # held open: each connection is on exactly one stack, both stacks have some
+  qpeers mq "" >"$tmp/p0"; qpeers mq .1 >"$tmp/p1"
+  local n0 n1 both
+  n0=$(grep -c "$KA2" "$tmp/p0"); n1=$(grep -c "$KA2" "$tmp/p1")
+  both=$(comm -12 "$tmp/p0" "$tmp/p1" | wc -l)
+  echo "established: queue 0 $n0, queue 1 $n1, on both $both"
+  [ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] && [ $((n0 + n1)) -eq 64 ] && [ "$both" -eq 0 ] || return 1
+  many_wait mq closed || return 1
+  sleep 0.3
+  # what the kernel sent on its TX queue k is what synfin's queue k took,
+  # frame for frame: no frame reached the other queue's stack
+  local q r a o po rst ns kd sent
+  for q in 0 1; do
+    local sfx=""; [ $q = 1 ] && sfx=.1
+    [ "$(qstat mq "$sfx" xdp.queue)" = $q ] || return 1
+    r=$(qstat mq "$sfx" xdp.rx); a=$(qstat mq "$sfx" xdp.rx_arp); o=$(qstat mq "$sfx" xdp.rx_other)
+    po=$(qstat mq "$sfx" PASSIVE_OPENS); rst=$(qstat mq "$sfx" RST_OUT)
+    kd=$(qstat mq "$sfx" xdp.k_rx_dropped)
+    if [ $q = 0 ]; then sent=$(( $(ktxq 0) - k0 )); else sent=$(( $(ktxq 1) - k1 )); fi
+    echo "queue $q: passive opens $po, frames in $r + ARP $a + other $o, kernel sent on TX queue $q: $sent; RST out $rst, kernel drops $kd"
+    [ "$po" -gt 0 ] && [ "$rst" = 0 ] && [ "$kd" = 0 ] && [ $((r + a + o)) -eq "$sent" ] || return 1
+    eval "po$q=$po"
+  done
+  ns=$(qstat mq "" xdp.no_socket)
+  [ $((po0 + po1)) -eq 64 ] && [ "$ns" = 0 ] || return 1
+  stop mq
+}
+want mq-spread && check "--queues 2: 64 kernel connections spread over both stacks, each answered on the queue its SYN came in (kernel TX queue k = synfin queue k, frame for frame)" t_mq_spread
+
+t_mq_echo() { # the big echo, SHA-256, on a --queues 2 synfin
+  topo2 || return 1
+  start2 me --app echo:7 --queues 2 || return 1
+  inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA2 7 $((MB << 20)) || return 1
+  local r0 r1; r0=$(qstat me "" xdp.rx); r1=$(qstat me .1 xdp.rx)
+  echo "frames in: queue 0 $r0, queue 1 $r1"
+  stop me
+}
+want mq-echo && check "--queues 2: echo $MB MB, SHA-256 equal" t_mq_echo
+
+# ARP with several queues: an ARP answer reaches one queue; the others
+# learn it from that queue's publication (xdp.neigh_merged). The kernel's
+# end changes its Ethernet address and forgets synfin's: its next
+# datagram goes after an ARP request (from the new address) that lands on
+# one queue. The connections of the other queue only go on if their
+# stack learns the new address from there (the old one is dropped by the
+# kernel's veth as another host's).
+t_mq_arp() {
+  topo2 || return 1
+  start2 ma --app echo:7 --queues 2 || return 1
+  many ma 16 echo || return 1
+  local n0 n1
+  n0=$(qpeers ma "" | grep -c "$KA2"); n1=$(qpeers ma .1 | grep -c "$KA2")
+  echo "established: queue 0 $n0, queue 1 $n1"
+  [ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] || return 1
+  inns $K ip link set $VK2 address 02:00:c6:13:3f:99 || return 1
+  inns $K ip neigh flush dev $VK2
+  many_wait ma closed || return 1
+  local a0 a1 m0 m1
+  a0=$(qstat ma "" xdp.rx_arp); a1=$(qstat ma .1 xdp.rx_arp)
+  m0=$(qstat ma "" xdp.neigh_merged); m1=$(qstat ma .1 xdp.neigh_merged)
+  echo "ARP in: queue 0 $a0, queue 1 $a1; learnt from the other queue: queue 0 $m0, queue 1 $m1"
+  [ $((m0 + m1)) -gt 0 ] || return 1
+  stop ma
+}
+want mq-arp && check "--queues 2: the peer's new Ethernet address, ARP'd on one queue, reaches the other stack (published, merged)" t_mq_arp
+
+t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
+  topo2 || return 1
+  start2 sd --app echo:7 --queues 2 --grace 3 || return 1
+  many sd 16 eof || return 1
+  local e0 e1; e0=$(qstat sd "" ESTABLISHED); e1=$(qstat sd .1 ESTABLISHED)
+  echo "established: queue 0 $e0, queue 1 $e1"
+  [ "$e0" -gt 0 ] && [ "$e1" -gt 0 ] || return 1
+  stop sd || return 1
+  grep -q "synfin serve: stopped" "$tmp/sd.log" || return 1
+  many_wait sd "every stream ended" || return 1
+  ip netns exec $S ip -d link show $VS2 | grep -q "prog/xdp" && { echo "program left on $VS2"; return 1; }
+  # the interface deleted under it: every thread ends, exit 1, the queue named
+  start2 dd --app echo:7 --queues 2 || return 1
+  inns $K ip link del $VK2 || return 1
+  local p; eval "p=\$pid_dd"
+  timeout 10 tail --pid="$p" -f /dev/null
+  wait "$p"; local rc=$?
+  cat "$tmp/dd.log"
+  [ $rc -eq 1 ] && grep -q "AF_XDP queue [01] of $VS2 stopped: Network is down" "$tmp/dd.log"
+}
+want mq-shutdown && check "--queues 2: SIGTERM ends both threads (FINs sent, exit 0, program detached); the interface deleted: exit 1, the queue named" t_mq_shutdown
 
 echo
 echo "xdp: $passed passed, $failed failed"

@@ -70,7 +70,7 @@ static const char usage_text[] =
     "         loss-based); a fourth column runs them with the namespace's\n"
     "         default (net.ipv4.tcp_congestion_control) when that differs;\n"
     "         --pacing 0|1 sets synfin's sender pacing (default: the\n"
-    "         stack's, off); --path-cells TEXT runs only the cells whose\n"
+    "         stack's, on); --path-cells TEXT runs only the cells whose\n"
     "         label contains TEXT (e.g. \"rtt 20 ms, loss 0%\")\n"
     "  --quick  a few-second run: 1 round, small sizes (path: 2 cells)\n";
 

@@ -132,6 +132,8 @@ static long long dev_drops(const char *dev)
 struct drops_watch {
     sf_time_t next, quiet_until;
     long long last;
+    long long (*drops)(void *ctx); /* NULL: dev_drops(dev) */
+    void *ctx;
 };
 
 static void watch_drops(struct drops_watch *d, const char *prog, const char *dev)
@@ -140,14 +142,15 @@ static void watch_drops(struct drops_watch *d, const char *prog, const char *dev
     if (now < d->next)
         return;
     d->next = now + SF_SEC;
-    long long v = dev_drops(dev);
+    long long v = d->drops ? d->drops(d->ctx) : dev_drops(dev);
     if (v < 0)
         return;
     if (d->last >= 0 && v > d->last && now >= d->quiet_until) {
-        fprintf(stderr, "%s: %s: the kernel dropped %lld datagrams in the last "
+        fprintf(stderr, "%s: %s: the kernel dropped %lld %s in the last "
                 "second that synfin's queues could not take: a thread is "
                 "falling behind (each thread's load: synfin ss --ctl PATH.K "
-                "--stats)\n", prog, dev, v - d->last);
+                "--stats)\n", prog, dev, v - d->last,
+                d->drops ? "frames" : "datagrams");
         d->quiet_until = now + 10 * SF_SEC;
     }
     d->last = v;
@@ -155,7 +158,7 @@ static void watch_drops(struct drops_watch *d, const char *prog, const char *dev
 
 /* A worker awake for more than BEHIND_NS: said once per episode. */
 static void watch(struct mq_worker *w, unsigned n, const char *prog,
-                  const char *dev)
+                  const char *dev, bool xdp)
 {
     sf_time_t now = sf_tun_now();
     for (unsigned k = 0; k < n; k++) {
@@ -164,8 +167,10 @@ static void watch(struct mq_worker *w, unsigned n, const char *prog,
         if (behind && !w[k].warned)
             fprintf(stderr, "%s: thread %u has not gone back to its queue %u "
                     "for %.1f s: it is falling behind (the kernel drops what "
-                    "the queue cannot hold: ip -s link show %s, TX dropped)\n",
-                    prog, k, k, (double)(now - (sf_time_t)b) / 1e9, dev);
+                    "the queue cannot hold: %s%s%s)\n",
+                    prog, k, k, (double)(now - (sf_time_t)b) / 1e9,
+                    xdp ? "synfin ss --stats, xdp.k_rx_ring_full on " : "ip -s link show ",
+                    dev, xdp ? "" : ", TX dropped");
         w[k].warned = behind;
     }
 }
@@ -173,9 +178,16 @@ static void watch(struct mq_worker *w, unsigned n, const char *prog,
 int mq_run(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
            const char *dev, bool all_or_none)
 {
+    return mq_run_drops(w, n, sigfd, prog, dev, all_or_none, NULL, NULL);
+}
+
+int mq_run_drops(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
+                 const char *dev, bool all_or_none,
+                 long long (*drops)(void *ctx), void *ctx)
+{
     int rc = 0;
     bool quitting = false;
-    struct drops_watch dw = {0, 0, -1};
+    struct drops_watch dw = {0, 0, -1, drops, ctx};
     for (unsigned k = 0; k < n; k++)
         if (start(&w[k], prog) < 0) {
             rc = 1;
@@ -215,7 +227,7 @@ int mq_run(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
             quitting = true;
             tell_quit(w, n);
         }
-        watch(w, n, prog, dev);
+        watch(w, n, prog, dev, drops != NULL);
         watch_drops(&dw, prog, dev);
     }
     return rc;

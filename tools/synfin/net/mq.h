@@ -13,7 +13,8 @@
  * iteration for 2 s (its heartbeat), or the device's queues overflowing
  * (the kernel's TX drops on it), each reported in one line. The
  * link does not matter here: body() runs whatever loop its link has
- * (sf_tun_run for TUN). */
+ * (sf_tun_run for TUN, sf_xdp_run for AF_XDP's `serve --xdp IFACE
+ * --queues N`, one AF_XDP socket and UMEM per worker). */
 #ifndef SF_TOOLS_MQ_H
 #define SF_TOOLS_MQ_H
 
@@ -60,6 +61,12 @@ int mq_init(struct mq_worker *w, unsigned n, const char *prog);
  * ends on its own (connect: one connection each). */
 int mq_run(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
            const char *dev, bool all_or_none);
+/* mq_run with the link's own count of what the kernel dropped for want
+ * of room in synfin's queues (drops(ctx), -1: unknown), in place of the
+ * TUN device's TX drops: AF_XDP's XDP_STATISTICS (xdp_cli_drops). */
+int mq_run_drops(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
+                 const char *dev, bool all_or_none,
+                 long long (*drops)(void *ctx), void *ctx);
 void mq_free(struct mq_worker *w, unsigned n);
 
 /* In a worker's loop: mark it awake (now) or about to sleep (0). */

@@ -109,12 +109,15 @@ static int parse(struct serve *s, int argc, char **argv)
 
 static int serve_body(void *arg) { return serve_run(arg); }
 
-/* --threads N: N copies of the parsed options, one per worker (mq.h). */
+/* --threads N, or --xdp IFACE --queues N: N copies of the parsed
+ * options, one per worker (mq.h), each with its own stack and queue. */
 static int serve_mq(struct serve *s0)
 {
-    unsigned n = s0->cli.threads;
+    bool xdp = s0->cli.xdp.ifname != NULL;
+    unsigned n = xdp && s0->cli.threads <= 1 ? (unsigned)s0->cli.xdp.queues
+                                              : s0->cli.threads;
     struct serve **ss = calloc(n, sizeof *ss);
-    struct tun_cli **cs = calloc(n, sizeof *cs);
+    struct tun_cli **cs = calloc(n + 1, sizeof *cs); /* NULL-ended */
     struct mq_worker *w = mq_alloc(n);
     int rc = 1;
     unsigned made = 0;
@@ -137,9 +140,11 @@ static int serve_mq(struct serve *s0)
             w[k].body = serve_body;
             w[k].arg = ss[k];
         }
-        rc = mq_run(w, n, sigfd, "synfin serve", s0->cli.dev, true);
+        /* (with --xdp the kernel's drops are AF_XDP's, per queue) */
+        rc = mq_run_drops(w, n, sigfd, "synfin serve", s0->cli.dev, true,
+                          xdp ? xdp_cli_drops : NULL, xdp ? (void *)cs : NULL);
         close(sigfd);
-        for (unsigned k = 0; k < n; k++)
+        for (unsigned k = n; k-- > 0;) /* copy 0 last: it owns --xdp's program */
             tun_cli_finish(cs[k]);
     }
 out:
@@ -162,7 +167,8 @@ int sf_cmd_serve(int argc, char **argv)
     int rc = parse(s, argc, argv);
     if (rc == OPT_HELP) {
         rc = 0;
-    } else if (rc == 0 && s->cli.threads > 1) {
+    } else if (rc == 0 && (s->cli.threads > 1 ||
+                           (s->cli.xdp.ifname && s->cli.xdp.queues > 1))) {
         rc = serve_mq(s);
     } else if (rc == 0) {
         rc = tun_cli_start(&s->cli, "synfin serve");

@@ -279,6 +279,10 @@ static const struct opt tun_cli_opts[] = {
     {.name = "--ecn", .kind = OPT_FN, .fn = parse_ecn, .arg = "0|1|2",
      .help = "RFC 3168 ECN: 0 off, 1 ask and accept, 2 accept\n"
              "when asked (default 2, as Linux tcp_ecn)"},
+    FLAG("--no-pacing", cfg.pacing, 0,
+         "no sender pacing (default on: in the first slow start\n"
+         "and while a queue builds; docs/stream.md)"),
+    FLAG("--pacing", cfg.pacing, 1, NULL),
     NUM("--backlog", backlog, OPT_AS_INT, 1, 65535, 0, "N", "listen backlog (default 128)"),
     FLAG("--no-syncookies", cfg.syncookies, 0,
          "no SYN cookies when the SYN queue is full (default on)"),
@@ -524,19 +528,21 @@ int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
                      struct mq_worker *w, int *sigfd)
 {
     struct tun_cli *c0 = cs[0];
+    bool xdp = c0->xdp.ifname != NULL;
     *sigfd = -1;
-    if (c0->xdp.ifname) {
+    if (xdp && c0->threads > 1) {
         fprintf(stderr, "%s: --threads is for the TUN device's queues; with "
                 "--xdp IFACE the queues are --queues N (docs/xdp.md)\n", prog);
         return 2;
     }
-    if (xdp_cli_stray(c0, prog))
+    if (!xdp && xdp_cli_stray(c0, prog))
         return 2;
-    if (mq_check_threads(prog, n) < 0 || check_addrs(c0, prog) < 0)
+    if (!xdp && (mq_check_threads(prog, n) < 0 || check_addrs(c0, prog) < 0))
         return 2;
     if (c0->pcap_path) {
         fprintf(stderr, "%s: --pcap writes one queue's datagrams; it does not "
-                "go with --threads %u (give one or the other)\n", prog, n);
+                "go with %s %u (give one or the other)\n", prog,
+                xdp ? "--queues" : "--threads", n);
         return 2;
     }
     if (mq_init(w, n, prog) < 0)
@@ -550,7 +556,13 @@ int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
         cs[k]->beat = &w[k].busy_since;
     }
     int rc = 1;
-    if (start_queues(cs, n, prog) < 0 || make_stack(c0, prog) < 0 ||
+    /* --xdp: the program and one AF_XDP socket per copy (bad input there
+     * is exit 2, as with one queue); else the TUN device's queues */
+    if (xdp && xdp_cli_open_mq(cs, n, prog) < 0) {
+        rc = 2;
+        goto fail;
+    }
+    if ((!xdp && start_queues(cs, n, prog) < 0) || make_stack(c0, prog) < 0 ||
         open_ctl(c0, prog) < 0 || open_signals(c0) < 0)
         goto fail;
     *sigfd = c0->sigfd; /* the main thread's; the workers get eventfds */
@@ -567,13 +579,16 @@ int tun_cli_start_mq(struct tun_cli *const *cs, unsigned n, const char *prog,
         if (make_stack(c, prog) < 0 || open_ctl(c, prog) < 0)
             goto fail;
     }
-    banner_mq(c0, n, prog);
+    if (xdp)
+        xdp_cli_bind_mq(cs, n, prog);
+    else
+        banner_mq(c0, n, prog);
     return 0;
 fail:
     if (*sigfd >= 0)
         close(*sigfd);
     *sigfd = -1;
-    for (unsigned k = 0; k < n; k++)
+    for (unsigned k = n; k-- > 0;) /* copy 0 last: it owns --xdp's program */
         tun_cli_finish(cs[k]);
     return rc;
 }

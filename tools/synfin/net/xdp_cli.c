@@ -57,7 +57,9 @@ static const struct opt xdp_opts[] = {
     {.name = "--queues", .kind = OPT_INT, .off = OFF(queues), .as = OPT_AS_INT,
      .min = 1, .max = XDP_CLI_MAX_QUEUES, .base = 10, .arg = "N",
      .why = "wants a number of queues, 1..64",
-     .help = "queues 0..N-1, one stack each (default 1)"},
+     .help = "queues 0..N-1, one stack and thread each, thread k\n"
+             "pinned to core k (default 1; at most the cores online;\n"
+             "control sockets --ctl PATH, PATH.K; docs/xdp.md)"},
     {.name = "--xdp-mode", .kind = OPT_ENUM, .off = OFF(mode), .as = OPT_AS_INT,
      .choices = mode_names, .vals = mode_vals, .arg = "auto|native|generic",
      .why = "wants auto, native or generic",
@@ -106,6 +108,21 @@ int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *pro
 }
 void xdp_cli_finish(struct tun_cli *c) { (void)c; }
 void xdp_cli_stats(struct tun_cli *c, FILE *f) { (void)c, (void)f; }
+int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
+{
+    (void)n;
+    xdp_cli_start(cs[0], prog); /* says the build lacks AF_XDP */
+    return -1;
+}
+void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
+{
+    (void)cs, (void)n, (void)prog;
+}
+long long xdp_cli_drops(void *ctx)
+{
+    (void)ctx;
+    return -1;
+}
 
 #else
 
@@ -132,9 +149,6 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                  x->ifname, have, have == 1 ? "" : "s");
         return fail(prog, err);
     }
-    if (x->queues > 1)
-        return fail(prog, "--queues above 1 needs one worker thread per queue "
-                    "(issue 15 item 1, not in this build): use --queues 1");
     int mtu = sf_xdp_prog_mtu(x->prog);
     if (mtu < 576) {
         snprintf(err, sizeof err, "%s's MTU %d is below 576 (RFC 791): set "
@@ -189,7 +203,8 @@ void xdp_cli_finish(struct tun_cli *c)
     for (int i = 0; i < x->nq; i++)
         sf_xdp_close(x->q[i]);
     x->nq = 0;
-    sf_xdp_prog_close(x->prog);
+    if (!x->prog_shared) /* --queues N: thread 0's, closed last */
+        sf_xdp_prog_close(x->prog);
     x->prog = NULL;
 }
 
@@ -198,16 +213,110 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     struct xdp_cli *x = &c->xdp;
     if (!x->prog || !x->nq)
         return;
-    fprintf(f, "xdp.native %d\nxdp.zerocopy %d\nxdp.queues %d\n",
+    fprintf(f, "xdp.native %d\nxdp.zerocopy %d\nxdp.queues %d\nxdp.queue %u\n",
             !strcmp(sf_xdp_prog_mode(x->prog), "native"),
-            sf_xdp_zerocopy(x->q[0]), x->nq);
+            sf_xdp_zerocopy(x->q[0]), c->threads > 1 ? (int)c->threads : x->nq,
+            sf_xdp_queue(x->q[0]));
     const struct sf_xdp_stats *s = sf_xdp_stats(x->q[0]);
 #define X(n) fprintf(f, "xdp." #n " %llu\n", (unsigned long long)s->n)
     X(rx); X(tx); X(rx_bytes); X(tx_bytes); X(rx_arp); X(tx_arp); X(rx_other);
     X(tx_full); X(tx_no_neigh); X(tx_too_big); X(tx_not_ipv4); X(kicks);
+    X(neigh_merged);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
+}
+
+/* --queues N (N > 1): thread k's copy cs[k] gets queue k. */
+int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
+{
+    struct tun_cli *c0 = cs[0];
+    struct xdp_cli *x0 = &c0->xdp;
+    char err[256], note[256];
+    if (c0->has6) {
+        fail(prog, "--addr6/--host6 do not go over --xdp: the AF_XDP link "
+             "carries IPv4 only");
+        return -1;
+    }
+    if (sf_xdp_prog_open(&x0->prog, x0->ifname, c0->addr, x0->nports ? x0->ports : NULL,
+                         x0->nports, (enum sf_xdp_mode)x0->mode, note, sizeof note,
+                         err, sizeof err) < 0) {
+        fail(prog, err);
+        return -1;
+    }
+    unsigned have = sf_xdp_prog_queues(x0->prog), cores = mq_cores();
+    if (n > have) {
+        fprintf(stderr, "%s: --queues %u: %s has %u RX queue%s\n", prog, n,
+                x0->ifname, have, have == 1 ? "" : "s");
+        return -1;
+    }
+    if (n > cores) {
+        fprintf(stderr, "%s: --queues %u: give 1 to %u (one stack per core, "
+                "one core per queue; %u cores online)\n", prog, n, cores, cores);
+        return -1;
+    }
+    int mtu = sf_xdp_prog_mtu(x0->prog);
+    if (mtu < 576) {
+        fprintf(stderr, "%s: %s's MTU %d is below 576 (RFC 791): set it with "
+                "`ip link set %s mtu 1500`\n", prog, x0->ifname, mtu, x0->ifname);
+        return -1;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        struct tun_cli *c = cs[k];
+        struct xdp_cli *x = &c->xdp;
+        x->prog = x0->prog;
+        x->prog_shared = k > 0;
+        c->mtu = mtu;
+        c->dev = x0->ifname; /* names the control socket */
+        if (sf_xdp_open(&x->q[0], x0->prog, k, x0->force_copy, err, sizeof err) < 0) {
+            fail(prog, err); /* names the queue */
+            return -1;
+        }
+        x->nq = 1;
+        c->cfg.output = sf_xdp_output;
+        c->cfg.output_ctx = x->q[0];
+    }
+    snprintf(x0->note, sizeof x0->note, "%s", note);
+    return 0;
+}
+
+void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
+{
+    struct tun_cli *c0 = cs[0];
+    struct xdp_cli *x0 = &c0->xdp;
+    for (unsigned k = 0; k < n; k++)
+        sf_xdp_set_stack(cs[k]->xdp.q[0], cs[k]->tun.st);
+    struct sf_addr a = {.ip = c0->addr, .port = 0};
+    char ab[24];
+    sf_addr_fmt(&a, ab, sizeof ab);
+    *strrchr(ab, ':') = 0;
+    unsigned have = sf_xdp_prog_queues(x0->prog);
+    fprintf(stderr, "%s: %s\n", prog, x0->note);
+    if (have > n)
+        fprintf(stderr, "%s: %s has %u RX queues, synfin serves %u: its flows "
+                "hashed to the others go to the kernel (xdp.no_socket counts "
+                "them); ethtool -L %s combined %u\n", prog, x0->ifname, have, n,
+                x0->ifname, n);
+    bool zc = sf_xdp_zerocopy(x0->q[0]);
+    fprintf(stderr, "%s: %s up: AF_XDP queues 0..%u, one stack per thread, %s "
+            "XDP, %s, MTU %d, synfin %s%s; control sockets %s (queue 0), %s.K "
+            "(queue K)\n", prog, x0->ifname, n - 1, sf_xdp_prog_mode(x0->prog),
+            zc ? "zero-copy" : x0->force_copy ? "copy mode (as asked)"
+                             : "copy mode (the driver has no zero-copy)",
+            c0->mtu, ab, x0->nports ? " (shared with the kernel: --xdp-ports)" : "",
+            c0->ctl_path, c0->ctl_path);
+}
+
+/* mq_run's watch (ctx: the copies, NULL-ended): the kernel's drops on
+ * every queue, summed. */
+long long xdp_cli_drops(void *ctx)
+{
+    struct tun_cli *const *cs = ctx;
+    long long sum = 0;
+    for (; *cs; cs++)
+        if ((*cs)->xdp.nq)
+            sum += (long long)sf_xdp_kernel_drops((*cs)->xdp.q[0]);
+    return sum;
 }
 
 #endif

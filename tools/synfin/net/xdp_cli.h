@@ -27,6 +27,8 @@ struct xdp_cli {
     struct sf_xdp_prog *prog;
     struct sf_xdp *q[XDP_CLI_MAX_QUEUES];
     int nq;
+    bool prog_shared;     /* --queues N: prog is thread 0's (closed by it) */
+    char note[256];       /* which XDP mode, and why */
 };
 
 /* The options, as a group for opt_parse (base: the tun_cli's xdp). */
@@ -45,6 +47,18 @@ int xdp_cli_start(struct tun_cli *c, const char *prog);
 int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog);
 /* Closes the queues and detaches the program (after the stack is freed). */
 void xdp_cli_finish(struct tun_cli *c);
+/* --queues N > 1 (docs/xdp.md): cs[0..n-1] are the workers' copies of one
+ * parsed tun_cli. Attaches the program (owned by cs[0]), checks n against
+ * the interface's RX queues and the cores, and opens queue k for cs[k],
+ * its stack's output. Returns 0, or -1 after a one-line error naming the
+ * queue (undone by tun_cli_finish of each copy, cs[0] last). */
+int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog);
+/* Once every copy has its stack: each queue drives its copy's stack;
+ * prints the mode and the banner. */
+void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog);
+/* For mq_run's watch: the kernel's drops on every queue of the copies
+ * (ctx: struct tun_cli *const *, NULL-ended), or -1 (no AF_XDP). */
+long long xdp_cli_drops(void *ctx);
 /* The `synfin ss --stats` lines: xdp.* (nothing without --xdp). */
 void xdp_cli_stats(struct tun_cli *c, FILE *f);
 

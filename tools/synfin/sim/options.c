@@ -123,7 +123,7 @@ static const struct opt sim_opts_table[] = {
     {.name = "--pacing", .kind = OPT_INT, .off = OFF(pacing),
      .as = OPT_AS_UINT, .min = 0, .max = 1, .flags = OPT_F_SETS,
      .set_off = OFF(pacing_set), .why = "must be 0 (off) or 1 (on)",
-     .arg = "0|1", .help = "the stacks' sender pacing (default 0)"},
+     .arg = "0|1", .help = "the stacks' sender pacing (default 1)"},
     {.name = "--msl", .kind = OPT_FN, .fn = sim_num, .off = OFF(msl),
      .as = OPT_AS_U64, .lo = 0, .hi = 86400, .scale = (double)SF_SEC,
      .flags = OPT_F_LO_OPEN, .why = "must be in (0, 86400] seconds",

@@ -1116,7 +1116,8 @@ static int soak_jobs(const struct sim_opts *o, uint64_t first, unsigned n,
         free(w[k].buf);
     }
     free(w);
-    qsort(rep, nrep, sizeof *rep, by_seed);
+    if (nrep) /* (qsort wants a non-null array even for 0 elements) */
+        qsort(rep, nrep, sizeof *rep, by_seed);
     for (size_t i = 0; i < nrep; i++) {
         if (rep[i].text)
             fputs(rep[i].text, stdout);
