@@ -1,6 +1,7 @@
 # Shared by tests/t2s/run.sh and tests/t2s/udp.sh: sourced after they set
 # LABEL (how a missing tool is reported), S and E (the namespaces), tmp
 # (their scratch folder) and, for run.sh, ONLY (a regex of case names).
+# T2S_KEEP=1 keeps tmp (the engines' logs) for a look after a failure.
 pids=()
 passed=0; failed=0
 ONLY=${ONLY:-.}
@@ -14,7 +15,7 @@ t2s_cleanup() {
   ip netns pids "$S" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
   ip netns pids "$E" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
   ip netns del "$S" 2>/dev/null; ip netns del "$E" 2>/dev/null
-  rm -rf "$tmp"
+  if [ -n "${T2S_KEEP:-}" ]; then echo "$LABEL: kept $tmp (T2S_KEEP)"; else rm -rf "$tmp"; fi
 }
 trap t2s_cleanup EXIT
 

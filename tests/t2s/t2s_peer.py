@@ -12,6 +12,9 @@
   many HOST PORT N              N connections at once, each one ping/pong;
                                 prints "ok N" when all N answered right
   errno HOST PORT               connects; prints the errno name or "connected"
+  readall HOST PORT SECS        connects, reads until the end; prints "eof N"
+                                (N bytes, then a FIN), or the error's errno
+                                name (ETIMEDOUT after SECS without a byte)
   halfclose HOST PORT NBYTES    sends NBYTES, shuts its write side, prints
                                 the answer (the server still reaches us)
   midgreet-server HOST PORT     a "SOCKS server" that answers half of the
@@ -222,6 +225,21 @@ def main():
             print("ETIMEDOUT")
         except OSError as e:
             print(errno.errorcode.get(e.errno, str(e.errno)))
+    elif cmd == "readall":
+        s = socket.create_connection((args[0], int(args[1])), timeout=float(args[2]))
+        print("connected", flush=True)
+        n = 0
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    print("eof", n)
+                    break
+                n += len(b)
+        except socket.timeout:
+            print("ETIMEDOUT", n)
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)), n)
     elif cmd == "halfclose":
         s = socket.create_connection((args[0], int(args[1])), timeout=10)
         data = os.urandom(int(args[2]))

@@ -135,13 +135,13 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$t2s_pid/status" 2>/dev/null; }
 # A connected UDP socket's datagram to a port a reject rule refuses: the
 # client gets ECONNREFUSED from the ICMP port unreachable (RFC 1122
 # 3.2.2.1, RFC 4443 3.1), not a timeout
-refused_udp() { # HOST
-  ine timeout 10 python3 - "$1" <<'EOF'
+refused_udp() { # HOST [PORT (9999)]
+  ine timeout 10 python3 - "$1" "${2:-9999}" <<'EOF'
 import socket, sys
 h = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
-s.connect((h, 9999))
+s.connect((h, int(sys.argv[2])))
 s.send(b"x")
 try:
     s.recv(100)
@@ -157,6 +157,15 @@ if start_t2s direct --direct --rule 198.18.2.2:9999=reject --rule '[2001:db8:2::
   check "direct: the same over IPv6 (ICMPv6 port unreachable)" refused_udp 2001:db8:2::2
   iu=$(stat_of direct icmp_unreach)
   check "direct: ICMP errors counted ($iu)" test "${iu:-0}" -ge 2
+  # A port closed in the server namespace: its kernel's ICMP port
+  # unreachable reaches synfin's socket (IP_RECVERR) and is passed on to
+  # the client as its own, so the client fails at once here too
+  check "direct: a closed port at the destination is ECONNREFUSED (its ICMP passed on)" \
+    refused_udp 198.18.2.2 9998
+  check "direct: the same over IPv6 (ICMPv6 port unreachable passed on)" \
+    refused_udp 2001:db8:2::2 9998
+  ip_=$(stat_of direct icmp_passed)
+  check "direct: passed-on ICMP errors counted ($ip_)" test "${ip_:-0}" -ge 2
   check "direct: dig A over IPv4 through the TUN" dig_is 198.18.9.9 @198.18.2.2 test.example A
   check "direct: dig AAAA over IPv6 through the TUN" dig_is 2001:db8:9::9 @2001:db8:2::2 test.example AAAA
   check "direct: IPv6 with a Destination Options header before UDP" \

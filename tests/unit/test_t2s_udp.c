@@ -570,6 +570,70 @@ static void test_rule_reject(void)
     close(s);
 }
 
+/* Waits (at most 2 s) until fd's error queue holds something. */
+static bool wait_err(int fd)
+{
+    struct pollfd p = {fd, 0, 0};
+    return poll(&p, 1, 2000) == 1 && (p.revents & POLLERR);
+}
+
+/* A direct destination whose port is closed answers with an ICMP port
+ * unreachable (loopback: not rate-limited by the kernel): the relay
+ * passes it on to the client (RFC 1122 3.2.2.1, RFC 792 type 3 code 3)
+ * from the destination, quoting the client's datagram with its headers
+ * rebuilt, both checksums right; the error pending on the socket does not
+ * cost the next datagram, to another destination, its send. Before, the
+ * error was never read (no IP_RECVERR) and the client waited for a
+ * timeout. */
+static void test_direct_port_unreach(void)
+{
+    struct fake f;
+    struct t2s_udp_cfg c = base_cfg(&f);
+    struct t2s_udp *u = t2s_udp_new(&c);
+    uint16_t closed, p;
+    close(udp_server(AF_INET, &closed)); /* a port nobody has */
+    int s = udp_server(AF_INET, &p);
+    uint8_t b[2000], r[100];
+    size_t n = dgram4(b, CLIENT4, 5000, 0x7f000001u, closed, "knock");
+    CHECK_EQ(t2s_udp_input(u, S, b, n), 0);
+    CHECK_EQ(f.nfd, 1);
+    CHECK(wait_err(f.fds[0]));
+    /* the socket's pending error fails one send: retried */
+    size_t n2 = dgram4(b + 1000, CLIENT4, 5000, 0x7f000001u, p, "live");
+    CHECK_EQ(t2s_udp_input(u, S, b + 1000, n2), 0);
+    CHECK_EQ(recv(s, r, sizeof r, 0), 4);
+    CHECK_EQ(t2s_udp_stats(u)->drop_send, 0);
+    ev(u, f.fds[0], POLLIN, S);
+    CHECK_EQ(f.writes, 1);
+    CHECK_EQ(f.last_len, 28 + n);
+    CHECK_EQ(f.last[9], 1);
+    CHECK_EQ(f.last[20], 3);
+    CHECK_EQ(f.last[21], 3);
+    CHECK(memcmp(f.last + 12, b + 16, 4) == 0); /* from the destination */
+    CHECK(memcmp(f.last + 16, b + 12, 4) == 0); /* to the client */
+    /* the quote: the client's IP header's addresses, its UDP header and
+     * payload as it sent them (the IP id and checksum are rebuilt) */
+    CHECK(memcmp(f.last + 28 + 12, b + 12, 8) == 0);
+    CHECK(memcmp(f.last + 28 + 20, b + 20, n - 20) == 0);
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, f.last, 20)), 0);
+    CHECK_EQ(sf_csum_fold(sf_csum_add(0, f.last + 20, 8 + n)), 0);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_passed, 1);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_unreach, 0);
+    /* read: no error left, nothing more written */
+    ev(u, f.fds[0], 0, S);
+    CHECK_EQ(f.writes, 1);
+    /* the rate limit is the reject rule's: 100 a second */
+    for (int i = 0; i < 105; i++) {
+        t2s_udp_input(u, 2 * S, b, n);
+        CHECK(wait_err(f.fds[0]));
+        ev(u, f.fds[0], POLLIN, 2 * S);
+    }
+    CHECK_EQ(t2s_udp_stats(u)->icmp_passed, 1 + 100);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_limited, 5);
+    t2s_udp_free(u);
+    close(s);
+}
+
 /* Datagrams from 5,000 sources to 5,000 destinations with max_assoc 64:
  * never more than 64 associations and sockets, in the relay and in the
  * process. */
@@ -945,6 +1009,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_advance_older_now),
     CHECK_CASE(test_bad_input),
     CHECK_CASE(test_rule_reject),
+    CHECK_CASE(test_direct_port_unreach),
     CHECK_CASE(test_flood_bounded),
     CHECK_CASE(test_proxy_associate),
     CHECK_CASE(test_proxy_auth_fail_retry),

@@ -990,14 +990,17 @@ sf_time_t t2s_work(struct t2s *t, sf_time_t now)
 
 /* ------------------------------------------------------------ the end */
 
+/* The listener stays open until the end (t2s_abort_all): its filter
+ * refuses every new SYN (cli.quit), but a connection whose SYN-ACK went
+ * out (FL_WAIT_ACCEPT) is the client's established connection, and
+ * closing the listener would forget it silently (its SYN-ACK no longer
+ * retransmitted, its ACK answered by nobody once we exit): it is accepted
+ * when its ACK comes and closed as any other, with a FIN. A flow whose SYN
+ * is still held (no upstream yet) is refused. */
 void t2s_quit(struct t2s *t)
 {
-    if (t->lsd >= 0) {
-        sf_close(stk(t), t->lsd);
-        t->lsd = -1;
-    }
     for (struct flow *f = t->flows; f; f = f->next) {
-        if (f->st == FL_DONE)
+        if (f->st == FL_DONE || f->st == FL_WAIT_ACCEPT)
             continue;
         if (f->st != FL_RELAY) {
             upstream_failed(t, f, FAIL_OTHER);
@@ -1011,6 +1014,10 @@ void t2s_quit(struct t2s *t)
 
 void t2s_abort_all(struct t2s *t)
 {
+    if (t->lsd >= 0) { /* what it still holds goes with it */
+        sf_close(stk(t), t->lsd);
+        t->lsd = -1;
+    }
     for (struct flow *f = t->flows; f; f = f->next) {
         if (f->st == FL_DONE)
             continue;

@@ -14,6 +14,7 @@
 #include "synfin/wire.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -474,6 +475,14 @@ static int send_direct(struct t2s_udp *u, struct assoc *a,
             u->st.drop_socket++;
             return 1;
         }
+        /* An unconnected UDP socket hears of ICMP errors only with
+         * IP_RECVERR (ip(7)): then each comes on its error queue, with the
+         * destination it was about (direct_errors). */
+        int one = 1;
+        if (a->key.fam == 4)
+            setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+        else
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
         a->dfd = fd;
         if (fd_track(u, fd, a, FD_DIRECT, EPOLLIN) < 0) {
             close(fd);
@@ -484,8 +493,16 @@ static int send_direct(struct t2s_udp *u, struct assoc *a,
     }
     struct sockaddr_storage ss;
     socklen_t sl = s5_to_sa(dst, &ss);
-    if (sendto(a->dfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-               (struct sockaddr *)&ss, sl) < 0) {
+    ssize_t w = sendto(a->dfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                       (struct sockaddr *)&ss, sl);
+    /* An ICMP error not yet read (the socket's pending error, set with the
+     * error queue's entry) fails the next send once, whatever its
+     * destination: this datagram is not the one it was about. */
+    if (w < 0 && (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+                  errno == ENETUNREACH))
+        w = sendto(a->dfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                   (struct sockaddr *)&ss, sl);
+    if (w < 0) {
         u->st.drop_send++;
         return 1;
     }
@@ -754,8 +771,31 @@ static void ctl_event(struct t2s_udp *u, struct assoc *a, uint32_t events,
 /* --------------------------------------------------------------- replies */
 
 /* Frames the payload at p (len bytes, with HEADROOM bytes of u->rbuf or
- * more before it) as a datagram from src to the client, and writes it to
- * the TUN. */
+ * more before it) as a datagram from src to dst (same family) in place;
+ * its start in *start, its length returned (0: too big). */
+static size_t frame(struct t2s_udp *u, const struct key *src,
+                    const struct key *dst, uint8_t *p, size_t len,
+                    uint8_t **start)
+{
+    struct sf_udp ud = {src->port, dst->port, p, len};
+    if (src->fam == 4) {
+        struct sf_ipv4 ip = {0};
+        memcpy(&ip.src, src->addr, 4);
+        memcpy(&ip.dst, dst->addr, 4);
+        ip.src = ntohl(ip.src);
+        ip.dst = ntohl(ip.dst);
+        ip.id = u->ip_id++;
+        *start = p - SF_IPV4_HDR_MIN - SF_UDP_HDR_LEN;
+        return sf_udp_emit(*start, len + 28, &ip, &ud);
+    }
+    struct sf_ipv6 ip = {0};
+    memcpy(ip.src, src->addr, 16);
+    memcpy(ip.dst, dst->addr, 16);
+    *start = p - HEADROOM;
+    return sf_udp_emit6(*start, len + HEADROOM, &ip, &ud);
+}
+
+/* A datagram from src to the client, written to the TUN. */
 static void reply(struct t2s_udp *u, struct assoc *a, const struct key *src,
                   uint8_t *p, size_t len, uint64_t now)
 {
@@ -763,25 +803,8 @@ static void reply(struct t2s_udp *u, struct assoc *a, const struct key *src,
         u->st.drop_family++;
         return;
     }
-    struct sf_udp ud = {src->port, a->key.port, p, len};
-    size_t n;
     uint8_t *start;
-    if (src->fam == 4) {
-        struct sf_ipv4 ip = {0};
-        memcpy(&ip.src, src->addr, 4);
-        memcpy(&ip.dst, a->key.addr, 4);
-        ip.src = ntohl(ip.src);
-        ip.dst = ntohl(ip.dst);
-        ip.id = u->ip_id++;
-        start = p - SF_IPV4_HDR_MIN - SF_UDP_HDR_LEN;
-        n = sf_udp_emit(start, len + 28, &ip, &ud);
-    } else {
-        struct sf_ipv6 ip = {0};
-        memcpy(ip.src, src->addr, 16);
-        memcpy(ip.dst, a->key.addr, 16);
-        start = p - HEADROOM;
-        n = sf_udp_emit6(start, len + HEADROOM, &ip, &ud);
-    }
+    size_t n = frame(u, src, &a->key, p, len, &start);
     if (!n) {
         u->st.drop_too_big++;
         return;
@@ -792,7 +815,58 @@ static void reply(struct t2s_udp *u, struct assoc *a, const struct key *src,
     touch(u, a, now);
 }
 
-static void direct_event(struct t2s_udp *u, struct assoc *a, uint64_t now)
+static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
+                         size_t len, uint64_t *count);
+
+/* The ICMP errors on a direct socket's error queue (IP_RECVERR): a port
+ * unreachable from a destination (RFC 792 type 3 code 3; RFC 4443 3.1
+ * type 1 code 4) is passed on to the client as if the destination had
+ * answered it directly (RFC 1122 3.2.2.1, 4.1.3.1), quoting the client's
+ * datagram as it was (its headers rebuilt: the error queue gives the
+ * destination and what the ICMP quoted of the payload), under the same
+ * rate limit as the reject rule's. Other errors are read and dropped. A
+ * bounded number per event; the rest keep EPOLLERR up for the next. */
+static void direct_errors(struct t2s_udp *u, struct assoc *a, uint64_t now)
+{
+    for (int i = 0; i < READ_BURST && a->dfd >= 0; i++) {
+        struct sockaddr_storage to;
+        uint8_t *p = u->rbuf + HEADROOM;
+        struct iovec iov = {p, 1280};
+        union {
+            struct cmsghdr c;
+            uint8_t b[CMSG_SPACE(sizeof(struct sock_extended_err) +
+                                 sizeof(struct sockaddr_in6))];
+        } cb;
+        struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof to,
+                            .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = cb.b,
+                            .msg_controllen = sizeof cb.b};
+        ssize_t r = recvmsg(a->dfd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+        if (r < 0)
+            return;
+        const struct sock_extended_err *ee = NULL;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+            if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+                ee = (const struct sock_extended_err *)CMSG_DATA(c);
+        struct key dst;
+        if (!ee || ee->ee_errno != ECONNREFUSED ||
+            !((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3 &&
+               ee->ee_code == 3) ||
+              (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 1 &&
+               ee->ee_code == 4)) ||
+            !sa_to_key(&to, &dst) || dst.fam != a->key.fam)
+            continue;
+        /* the client's datagram again: from its source to the destination */
+        uint8_t *start;
+        size_t n = frame(u, &a->key, &dst, p, (size_t)r, &start);
+        if (n)
+            port_unreach(u, now, start, n, &u->st.icmp_passed);
+    }
+}
+
+static void direct_event(struct t2s_udp *u, struct assoc *a, uint32_t events,
+                         uint64_t now)
 {
     for (int i = 0; i < READ_BURST && a->dfd >= 0; i++) {
         struct sockaddr_storage from;
@@ -800,8 +874,10 @@ static void direct_event(struct t2s_udp *u, struct assoc *a, uint64_t now)
         uint8_t *p = u->rbuf + HEADROOM;
         ssize_t r = recvfrom(a->dfd, p, PAYLOAD_MAX + 1, MSG_DONTWAIT,
                              (struct sockaddr *)&from, &fl);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         if (r < 0)
-            return; /* EAGAIN, or a queued ICMP error: nothing to relay */
+            continue; /* an ICMP error's pending error: read below */
         struct key src;
         if (!sa_to_key(&from, &src)) {
             u->st.drop_family++;
@@ -809,6 +885,8 @@ static void direct_event(struct t2s_udp *u, struct assoc *a, uint64_t now)
         }
         reply(u, a, &src, p, (size_t)r, now);
     }
+    if ((events & EPOLLERR) && a->dfd >= 0)
+        direct_errors(u, a, now);
 }
 
 /* RFC 1928 section 7: a reply from the relay carries the header with the
@@ -947,9 +1025,11 @@ static int parse(struct t2s_udp *u, const uint8_t *dgram, size_t len,
  * quoting as much of it as fits in 576 bytes (RFC 1812 4.3.2.3) or 1280
  * (RFC 4443 2.4(c)). A client's connected UDP socket then fails at once
  * with ECONNREFUSED instead of waiting for a timeout. The datagram passed
- * bad_dst (no multicast or broadcast: RFC 1122 3.2.2, RFC 4443 2.4(e)). */
+ * bad_dst (no multicast or broadcast: RFC 1122 3.2.2, RFC 4443 2.4(e)).
+ * The same for a destination's own port unreachable, passed on
+ * (direct_errors); *count is the counter of the one that was sent. */
 static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
-                         size_t len)
+                         size_t len, uint64_t *count)
 {
     uint64_t sec = now_ns / 1000000000u;
     if (sec != u->icmp_window) {
@@ -1007,7 +1087,7 @@ static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
         d[23] = (uint8_t)f;
     }
     u->cfg.tun_write(u->cfg.ctx, d, n);
-    u->st.icmp_unreach++;
+    (*count)++;
 }
 
 int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
@@ -1031,7 +1111,7 @@ int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
     }
     if (r == T2S_UDP_REJECT) {
         u->st.drop_rejected++;
-        port_unreach(u, now_ns, dgram, len);
+        port_unreach(u, now_ns, dgram, len, &u->st.icmp_unreach);
         return 1;
     }
     if (r == T2S_UDP_PROXY && u->cfg.proxy_len == 0) {
@@ -1059,7 +1139,7 @@ void t2s_udp_event(struct t2s_udp *u, int fd, uint32_t events,
     struct assoc *a = u->fds[fd].a;
     switch (u->fds[fd].kind) {
     case FD_DIRECT:
-        direct_event(u, a, now_ns);
+        direct_event(u, a, events, now_ns);
         break;
     case FD_CTL:
         ctl_event(u, a, events, now_ns);
