@@ -686,6 +686,18 @@ static uint32_t sb_update(struct tcp_ctx *ctx, struct sf_conn *c,
             ctx->ctr.c[SF_CTR_SACK_BLOCKS_BAD]++;
             continue;
         }
+        /* RFC 2018 3: the blocks are "blocks of data"; our FIN is none. A
+         * block reaching over it is cut at the last data byte: marked as
+         * held, the FIN would be skipped by every retransmission from
+         * SND.UNA (tcp_sack_skip) and never sent again, its timer stopped
+         * when the window reopens (found by fuzz_timeline). */
+        if (c->fin_queued && seq_gt(be, c->fin_seq)) {
+            be = c->fin_seq;
+            if (!seq_lt(bs, be) || seq_leq(be, c->snd_una)) {
+                ctx->ctr.c[SF_CTR_SACK_BLOCKS_BAD]++;
+                continue;
+            }
+        }
         if (seq_lt(bs, c->snd_una))
             bs = c->snd_una;
         struct tcp_sb *sb = sb_get(c);
