@@ -27,31 +27,9 @@ ip link set sfb$$x netns $A; ip link set sfb$$y netns $B
 ip netns exec $A ip addr add 198.19.9.1/24 dev sfb$$x; ip netns exec $A ip link set sfb$$x up
 ip netns exec $B ip addr add 198.19.9.2/24 dev sfb$$y; ip netns exec $B ip link set sfb$$y up
 
-lifecycles='
-import socket, sys, time
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-t0 = time.monotonic()
-for i in range(n):
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"x"); assert s.recv(1) == b"x"; s.close()
-dt = time.monotonic() - t0
-print(f"{n} lifecycles in {dt:.2f} s: {n/dt:.0f}/s")'
-echo_srv='
-import socket, sys, threading
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
-def serve(c):
-    while True:
-        b = c.recv(1 << 18)
-        if not b: break
-        c.sendall(b)
-    c.close()
-while True:
-    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
-
 echo "== echo throughput, $MB MB each way (python client, sendall/recv 256 KB)"
-ip netns exec $B python3 -c "$echo_srv" 198.19.9.2 7 >/dev/null & pids+=($!)
-ip netns exec $A python3 -c "$echo_srv" 127.0.0.1 7 >/dev/null & pids+=($!)
+ip netns exec $B $KPEER serve-echo-many 198.19.9.2 7 >/dev/null & pids+=($!)
+ip netns exec $A $KPEER serve-echo-many 127.0.0.1 7 >/dev/null & pids+=($!)
 PROXY="--app proxy:5201=198.18.0.1:5202"
 ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --no-offload --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
 ip netns exec $O "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --offload --ctl /tmp/sfb$$-o.sock 2>/dev/null & pids+=($!)
@@ -72,9 +50,9 @@ run_echo "synfin TUN --offload:" $O 198.18.0.2; off=$rate
 awk -v v="${veth:-0}" -v p="${plain:-0}" -v o="${off:-0}" 'BEGIN {
   if (v > 0) printf "ratio to veth: --no-offload %.2f, --offload %.2f\n", p / v, o / v }'
 echo "== connection lifecycles (connect, 1 byte each way, close)"
-printf "%-26s" "Linux loopback:"; ip netns exec $A timeout 300 python3 -c "$lifecycles" 127.0.0.1 7 $CONNS
-printf "%-26s" "synfin TUN --no-offload:"; ip netns exec $T timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
-printf "%-26s" "synfin TUN --offload:"; ip netns exec $O timeout 300 python3 -c "$lifecycles" 198.18.0.2 7 $CONNS
+printf "%-26s" "Linux loopback:"; ip netns exec $A timeout 300 $KPEER lifecycles 127.0.0.1 7 $CONNS
+printf "%-26s" "synfin TUN --no-offload:"; ip netns exec $T timeout 300 $KPEER lifecycles 198.18.0.2 7 $CONNS
+printf "%-26s" "synfin TUN --offload:"; ip netns exec $O timeout 300 $KPEER lifecycles 198.18.0.2 7 $CONNS
 echo "== iperf3, $SECS s each (kernel client; through synfin: serve --app proxy:5201=198.18.0.1:5202)"
 iperf() { # label ns addr port [-R]: prints the receiver's rate
   local json; json=$(ip netns exec "$2" timeout $((SECS + 30)) iperf3 -c "$3" -p "$4" -t "$SECS" ${5:-} -J 2>/dev/null)

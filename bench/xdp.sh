@@ -35,39 +35,17 @@ for n in $K $S; do ip netns exec $n ip link set lo up; done
 ip -n $K addr add $KA/24 dev $VK && ip -n $K link set $VK up || exit 1
 ip -n $S addr add $HA/24 dev $VS && ip -n $S link set $VS up || exit 1
 
-lifecycles='
-import socket, sys, time
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-t0 = time.monotonic()
-for i in range(n):
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"x"); assert s.recv(1) == b"x"; s.close()
-dt = time.monotonic() - t0
-print(f"{n} lifecycles in {dt:.2f} s: {n/dt:.0f}/s")'
-echo_srv='
-import socket, sys, threading
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
-def serve(c):
-    while True:
-        b = c.recv(1 << 18)
-        if not b: break
-        c.sendall(b)
-    c.close()
-while True:
-    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
-
 mbit() { sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p' | tail -1; }
 run_echo() { # label addr: the client's line; the rate in $rate
   local out; out=$(ip netns exec $K timeout 600 $KPEER echo-client "$2" 7 $((MB << 20)) 2>&1)
   printf "%-36s%s\n" "$1" "$out"; rate=$(echo "$out" | mbit)
 }
 run_life() { # label addr
-  printf "%-36s" "$1"; ip netns exec $K timeout 300 python3 -c "$lifecycles" "$2" 7 "$CONNS"
+  printf "%-36s" "$1"; ip netns exec $K timeout 300 $KPEER lifecycles "$2" 7 "$CONNS"
 }
 
 echo "== veth MTU $MTU; echo $MB MB each way (python client, sendall/recv 256 KB); $CONNS lifecycles"
-ip netns exec $S python3 -c "$echo_srv" $HA 7 >/dev/null & pids+=($!)
+ip netns exec $S $KPEER serve-echo-many $HA 7 >/dev/null & pids+=($!)
 sleep 0.5
 run_echo "kernel, client offloads on:" $HA; kon=$rate
 ip netns exec $K ethtool -K $VK tx off >/dev/null || exit 1

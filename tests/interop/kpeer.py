@@ -12,6 +12,9 @@ exiting 0 only when what it checked held.
                                                the action (shutdown, close, readall)
   kpeer.py stream-client HOST PORT OUTFILE     stream to echo until the server's FIN;
                                                prints sent/received counts, checks prefix
+  kpeer.py serve-echo-many HOST PORT           echo server, a thread per connection, until
+                                               killed (tests/interop/mq.sh, bench/)
+  kpeer.py lifecycles HOST PORT N              N connect, 1 byte echoed, close; prints the rate
 """
 import hashlib
 import os
@@ -99,6 +102,38 @@ def serve_echo(host, port, n=1):
             total += len(b)
         c.close()
         print(f"serve-echo: echoed {total} bytes", flush=True)
+    return 0
+
+
+def serve_echo_many(host, port):
+    ls = listener_socket(host)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, int(port)))
+    ls.listen(512)
+    print("listening", flush=True)
+
+    def serve(c):
+        while True:
+            b = c.recv(1 << 18)
+            if not b:
+                break
+            c.sendall(b)
+        c.close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def lifecycles(host, port, n):
+    n = int(n)
+    t0 = time.monotonic()
+    for _ in range(n):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"x")
+        assert s.recv(1) == b"x"
+        s.close()
+    dt = time.monotonic() - t0
+    print(f"{n} lifecycles in {dt:.2f} s: {n/dt:.0f}/s")
     return 0
 
 
@@ -220,7 +255,8 @@ def stream_client(host, port, outfile):
 def main(argv):
     cmds = {"echo-client": echo_client, "serve-echo": serve_echo,
             "serve-sink": serve_sink, "expect-refused": expect_refused,
-            "abort": abort, "hold": hold, "stream-client": stream_client}
+            "abort": abort, "hold": hold, "stream-client": stream_client,
+            "serve-echo-many": serve_echo_many, "lifecycles": lifecycles}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__)
         return 2

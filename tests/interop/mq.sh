@@ -47,20 +47,6 @@ t_mq_spread() {
 }
 want mq-spread && check "mq 2 threads: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
 
-# A kernel echo server for many connections at once.
-MQ_ECHO='
-import socket, sys, threading
-ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(512); print("listening", flush=True)
-def serve(c):
-    while True:
-        b = c.recv(1 << 18)
-        if not b: break
-        c.sendall(b)
-    c.close()
-while True:
-    c, _ = ls.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()'
 
 # `synfin connect --threads 2`: each thread opens its connection from a
 # local port that steers to its own queue; 6 runs (12 connections), every
@@ -72,7 +58,7 @@ while True:
 # is 1 in 256).
 t_mq_connect() {
   newns || return 1; local ns=$NS
-  ip netns exec "$ns" timeout 120 python3 -c "$MQ_ECHO" $ANY 9000 >"$tmp/kserver.log" 2>&1 &
+  ip netns exec "$ns" timeout 120 $KPEER serve-echo-many $ANY 9000 >"$tmp/kserver.log" 2>&1 &
   pids+=($!)
   wait_for 5 grep -q listening "$tmp/kserver.log" || return 1
   local i rc k
@@ -168,7 +154,7 @@ t_mq_t2s() {
   inns "$s" ip addr add 198.18.2.2/32 dev lo
   inns "$e" ip rule add fwmark 0x5f lookup 95 pref 100
   inns "$e" ip route add 198.18.2.0/24 via 198.18.1.2 dev "$ve" table 95
-  ip netns exec "$s" timeout 120 python3 -c "$MQ_ECHO" 198.18.2.2 7000 >"$tmp/kserver.log" 2>&1 &
+  ip netns exec "$s" timeout 120 $KPEER serve-echo-many 198.18.2.2 7000 >"$tmp/kserver.log" 2>&1 &
   pids+=($!)
   wait_for 5 grep -q listening "$tmp/kserver.log" || return 1
   start_synfin "$e" t2 tun2socks --tun sf0 --threads 2 --direct --fwmark 0x5f || return 1

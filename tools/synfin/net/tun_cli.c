@@ -440,6 +440,28 @@ static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
     return 0;
 }
 
+/* "DEV up: kernel A/P [and A6/P6], synfin A [and A6]": the start banner's
+ * first part. */
+static void banner_addrs(const struct tun_cli *c, char *out, size_t len)
+{
+    struct sf_addr a = {.ip = c->addr, .port = 0};
+    struct sf_addr h = {.ip = c->host_ip, .port = 0};
+    char ab[24], hb[24];
+    sf_addr_fmt(&a, ab, sizeof ab);
+    sf_addr_fmt(&h, hb, sizeof hb);
+    *strrchr(ab, ':') = 0;
+    *strrchr(hb, ':') = 0;
+    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
+    if (c->has6) {
+        char t[SF_IP6_STRLEN];
+        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
+                 c->prefix6);
+        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
+    }
+    snprintf(out, len, "%s up: kernel %s/%d%s, synfin %s%s", c->tun.name, hb,
+             c->prefix, h6, ab, a6);
+}
+
 int tun_cli_start(struct tun_cli *c, const char *prog)
 {
     char err[256];
@@ -461,46 +483,20 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         tun_cli_finish(c);
         return 1;
     }
-    struct sf_addr a = {.ip = c->addr, .port = 0};
-    struct sf_addr h = {.ip = c->host_ip, .port = 0};
-    char ab[24], hb[24];
-    sf_addr_fmt(&a, ab, sizeof ab);
-    sf_addr_fmt(&h, hb, sizeof hb);
-    *strrchr(ab, ':') = 0;
-    *strrchr(hb, ':') = 0;
-    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
-    if (c->has6) {
-        char t[SF_IP6_STRLEN];
-        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
-                 c->prefix6);
-        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
-    }
-    fprintf(stderr, "%s: %s up: kernel %s/%d%s, synfin %s%s; control socket %s\n",
-            prog, c->tun.name, hb, c->prefix, h6, ab, a6, c->ctl_path);
+    char up[256];
+    banner_addrs(c, up, sizeof up);
+    fprintf(stderr, "%s: %s; control socket %s\n", prog, up, c->ctl_path);
     return 0;
 }
 
 /* The banner of a multi-queue start (thread 0's addresses). */
 static void banner_mq(struct tun_cli *c, unsigned n, const char *prog)
 {
-    struct sf_addr a = {.ip = c->addr, .port = 0};
-    struct sf_addr h = {.ip = c->host_ip, .port = 0};
-    char ab[24], hb[24];
-    sf_addr_fmt(&a, ab, sizeof ab);
-    sf_addr_fmt(&h, hb, sizeof hb);
-    *strrchr(ab, ':') = 0;
-    *strrchr(hb, ':') = 0;
-    char a6[SF_IP6_STRLEN + 16] = "", h6[SF_IP6_STRLEN + 16] = "";
-    if (c->has6) {
-        char t[SF_IP6_STRLEN];
-        snprintf(h6, sizeof h6, " and %s/%d", sf_ip6_fmt(c->host6, t, sizeof t),
-                 c->prefix6);
-        snprintf(a6, sizeof a6, " and %s", sf_ip6_fmt(c->addr6, t, sizeof t));
-    }
-    fprintf(stderr, "%s: %s up: kernel %s/%d%s, synfin %s%s; %u queues, one "
-            "stack per thread, steered by ports; control sockets %s (thread 0), "
-            "%s.K (thread K)\n", prog, c->tun.name, hb, c->prefix, h6, ab, a6, n,
-            c->ctl_path, c->ctl_path);
+    char up[256];
+    banner_addrs(c, up, sizeof up);
+    fprintf(stderr, "%s: %s; %u queues, one stack per thread, steered by "
+            "ports; control sockets %s (thread 0), %s.K (thread K)\n", prog, up,
+            n, c->ctl_path, c->ctl_path);
 }
 
 static int start_queues(struct tun_cli *const *cs, unsigned n, const char *prog)
