@@ -359,9 +359,7 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
              * retransmit or the repair of a hole that waits for the
              * pacing timer only delays the recovery (pacing.c; the
              * segments sent still count against the rate). */
-            unsigned q = max_segs > sent ? ~0u : 0;
-            if (q > max_segs - sent)
-                q = max_segs - sent;
+            unsigned q = max_segs > sent ? max_segs - sent : 0;
             if (q)
                 sent += tcp_sack_output(ctx, c, q);
         } else {

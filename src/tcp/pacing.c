@@ -30,8 +30,6 @@
  * recovery sends (RFC 6937 PRR clocks it), leave at once but are counted
  * against the rate. The core reads no clock:
  * ctx->now is the time it was handed. */
-#include <limits.h>
-
 #include "tcp/cc.h"
 #include "tcp/pacing.h"
 

@@ -73,8 +73,7 @@ _Static_assert(sizeof(struct tcp_rack_seg) == 20, "docs/stream.md: 20 "
  * send queue. */
 unsigned tcp_rack_limit(const struct sf_conn *c)
 {
-    uint32_t mss = c->snd_mss ? c->snd_mss : 1;
-    uint64_t n = TCP_RACK_MIN + 2 * ((uint64_t)(c->snd_max - c->snd_una) / mss);
+    uint64_t n = TCP_RACK_MIN + 2 * tcp_flight_segs(c);
     return n > TCP_RACK_HARD ? TCP_RACK_HARD : (unsigned)n;
 }
 

@@ -64,8 +64,7 @@ _Static_assert(sizeof(struct tcp_sb_range) == 8, "docs/stream.md: 8 bytes "
  * the send queue, whatever blocks the peer sends. */
 unsigned tcp_sack_limit(const struct sf_conn *c)
 {
-    uint32_t mss = c->snd_mss ? c->snd_mss : 1;
-    uint64_t n = TCP_SB_MIN + (uint64_t)(c->snd_max - c->snd_una) / mss;
+    uint64_t n = TCP_SB_MIN + tcp_flight_segs(c);
     return n > TCP_SB_HARD ? TCP_SB_HARD : (unsigned)n;
 }
 
@@ -680,23 +679,17 @@ static uint32_t sb_update(struct tcp_ctx *ctx, struct sf_conn *c,
          * the last sequence number of this block": a block must be
          * non-empty and lie in what was sent and not acknowledged; the
          * others are ignored (and counted). A block reaching below
-         * SND.UNA is cut there. */
+         * SND.UNA is cut there. The blocks are "blocks of data", and our
+         * FIN is none: a block reaching over it is cut at the last data
+         * byte (marked as held, the FIN would be skipped by every
+         * retransmission from SND.UNA, tcp_sack_skip, and never sent
+         * again; found by fuzz_timeline). */
+        if (c->fin_queued && seq_gt(be, c->fin_seq) && !seq_gt(be, c->snd_max))
+            be = c->fin_seq;
         if (!seq_lt(bs, be) || seq_gt(be, c->snd_max) ||
             seq_leq(be, c->snd_una) || seq_gt(bs, c->snd_max)) {
             ctx->ctr.c[SF_CTR_SACK_BLOCKS_BAD]++;
             continue;
-        }
-        /* RFC 2018 3: the blocks are "blocks of data"; our FIN is none. A
-         * block reaching over it is cut at the last data byte: marked as
-         * held, the FIN would be skipped by every retransmission from
-         * SND.UNA (tcp_sack_skip) and never sent again, its timer stopped
-         * when the window reopens (found by fuzz_timeline). */
-        if (c->fin_queued && seq_gt(be, c->fin_seq)) {
-            be = c->fin_seq;
-            if (!seq_lt(bs, be) || seq_leq(be, c->snd_una)) {
-                ctx->ctr.c[SF_CTR_SACK_BLOCKS_BAD]++;
-                continue;
-            }
         }
         if (seq_lt(bs, c->snd_una))
             bs = c->snd_una;

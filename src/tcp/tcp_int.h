@@ -356,6 +356,13 @@ static inline uint16_t tcp_peer_mss(struct tcp_ctx *ctx,
     }
     return peer;
 }
+/* The sequence space in flight in whole SMSS: what bounds the SACK
+ * scoreboard and the RACK list (tcp_sack_limit, tcp_rack_limit). */
+static inline uint64_t tcp_flight_segs(const struct sf_conn *c)
+{
+    return (uint64_t)(c->snd_max - c->snd_una) / (c->snd_mss ? c->snd_mss : 1);
+}
+
 static inline sf_time_t tcp_rto(const struct sf_conn *c)
 {
     return (sf_time_t)c->rto_us * SF_USEC;

@@ -408,13 +408,12 @@ fi
 
 # A large TUN MTU (65000): the MSS advertised defaults to at most 16 KB, so
 # an upload's window holds several segments and ACKs come without the
-# delayed-ACK timer (with an MSS of ~64 KB it crawled at 40-50 Mbit/s; a
-# bug check with a wide margin, not a speed goal: bench/tun2socks.sh is)
-# With the bug (reproduced with BIGMSS=64000: --mss 64000) the upload ran
-# at 40-50 Mbit/s whatever the CPU; without it 1-4 Gbit/s here, but an ASan
-# build on a machine loaded with two CPU hogs and other tests once moved
-# only 142 Mbit/s, below the 200 this case used to ask for: 100 is twice
-# the bug's rate and under the slowest rate seen without it.
+# delayed-ACK timer. A bug check with a wide margin, not a speed goal
+# (bench/tun2socks.sh is): with the bug (BIGMSS=64000 reproduces it: --mss
+# 64000) the upload ran at 40-50 Mbit/s whatever the CPU; without it 1-4
+# Gbit/s here, but an ASan build on a machine loaded with two CPU hogs once
+# moved only 142 Mbit/s: 100 is twice the bug's rate and under the slowest
+# rate seen without it.
 bigmtu_up() {
   ine timeout 20 iperf3 -c 198.18.2.2 -p 5201 -t 2 -J >"$tmp/iperf.json" 2>"$tmp/iperf.log" || return 1
   local bps; bps=$(python3 -c "import json;print(int(json.load(open('$tmp/iperf.json'))['end']['sum_received']['bits_per_second']))")
@@ -434,9 +433,9 @@ fi
 # handshake ACK has not reached the engine (held here by an iptables rule
 # dropping pure ACKs to :7002 on the TUN): the flow waits for its accept.
 # It used to be dropped at SIGTERM with the listener: the client saw a
-# reset instead of the end of its stream. Now the listener stays open through the grace, the retransmitted
-# SYN-ACK gets its ACK once the rule is gone, and the flow is closed with a
-# FIN like any other.
+# reset instead of the end of its stream. Now the listener stays open
+# through the grace, the retransmitted SYN-ACK gets its ACK once the rule
+# is gone, and the flow is closed with a FIN like any other.
 sigterm_wait_accept() {
   local rule=(OUTPUT -o "$TUN" -p tcp -d 198.18.2.2 --dport 7002 --tcp-flags SYN,ACK,FIN,RST,PSH ACK -j DROP)
   ine iptables -A "${rule[@]}" || { echo "iptables failed" >"$tmp/wa.log"; return 1; }

@@ -448,12 +448,7 @@ int serve_run(struct serve *s)
         if (xdp_cli_run(&s->cli, &h, "synfin serve") < 0)
             return 1;
     } else if (sf_tun_run(&s->cli.tun, &h) < 0) {
-        if (s->cli.threads > 1)
-            fprintf(stderr, "synfin serve: queue %u of %s failed: %s\n",
-                    s->cli.thread, s->cli.tun.name, strerror(errno));
-        else
-            fprintf(stderr, "synfin serve: the device %s failed: %s\n",
-                    s->cli.tun.name, strerror(errno));
+        tun_cli_run_failed(&s->cli, "synfin serve");
         return 1;
     }
     if (s->cli.thread == 0)

@@ -489,6 +489,16 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     return 0;
 }
 
+void tun_cli_run_failed(const struct tun_cli *c, const char *prog)
+{
+    if (c->threads > 1)
+        fprintf(stderr, "%s: queue %u of %s failed: %s\n", prog, c->thread,
+                c->tun.name, strerror(errno));
+    else
+        fprintf(stderr, "%s: the device %s failed: %s\n", prog, c->tun.name,
+                strerror(errno));
+}
+
 /* The banner of a multi-queue start (thread 0's addresses). */
 static void banner_mq(struct tun_cli *c, unsigned n, const char *prog)
 {

@@ -57,6 +57,9 @@ struct opt_group tun_cli_group(struct tun_cli *c);
  * are to stderr. Returns 0, or non-zero after a one-line error. */
 int tun_cli_start(struct tun_cli *c, const char *prog);
 void tun_cli_finish(struct tun_cli *c);
+/* After sf_tun_run() failed: one line naming the device, or the queue
+ * with --threads, and errno's reason. */
+void tun_cli_run_failed(const struct tun_cli *c, const char *prog);
 /* --threads N > 1: cs[0..n-1] are copies of one parsed tun_cli; opens the
  * device's n queues, the steering program, one stack and control socket
  * each, the signals (into *sigfd, for mq_run) and the workers' quit

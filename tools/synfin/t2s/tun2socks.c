@@ -639,12 +639,7 @@ static int run_one(struct t2s *t)
     int rc = 0;
     struct sf_tun_hooks h = {t, hook_pollfds, hook_service};
     if (sf_tun_run(&t->cli.tun, &h) < 0) {
-        if (t->cli.threads > 1)
-            fprintf(stderr, "%s: queue %u of %s failed: %s\n", PROG, t->cli.thread,
-                    t->cli.tun.name, strerror(errno));
-        else
-            fprintf(stderr, "%s: the device %s failed: %s\n", PROG, t->cli.tun.name,
-                    strerror(errno));
+        tun_cli_run_failed(&t->cli, PROG);
         rc = 1;
     }
     t2s_abort_all(t);
@@ -749,26 +744,10 @@ int sf_cmd_tun2socks(int argc, char **argv)
             free(t);
             return rc;
         } else if ((rc = start(t)) == 0) {
-            struct sf_tun_hooks h = {t, hook_pollfds, hook_service};
-            if (sf_tun_run(&t->cli.tun, &h) < 0) {
-                fprintf(stderr, "%s: the device %s failed: %s\n", PROG, t->cli.tun.name,
-                        strerror(errno));
-                rc = 1;
-            }
-            t2s_abort_all(t);
-            if (t->stats)
-                print_stats(t);
-            fprintf(stderr, "%s: stopped\n", PROG);
+            rc = run_one(t);
         }
-        t2s_free_all(t);
-        t2s_udp_free(t->udp);
-        t->udp = NULL;
-        tun_cli_finish(&t->cli);
-        if (t->epfd >= 0)
-            close(t->epfd);
+        finish_one(t);
     }
-    free(t->htab);
-    free(t->by_sd);
     free(t);
     return rc;
 }
