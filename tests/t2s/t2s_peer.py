@@ -28,6 +28,14 @@
                                 of /big.bin and never reads); prints
                                 "connected C refused R other O", then holds
                                 them SECS seconds (or until killed)
+  pausedget HOST PORT N PATH SHA GO
+                                N connections (8 KB receive buffers); once
+                                all are open each sends an HTTP GET of PATH
+                                and reads nothing; prints "connected N";
+                                once the
+                                file GO exists (60 s at most) reads each to
+                                its end and prints "ok N" if every body's
+                                SHA-256 is SHA
 """
 import asyncio
 import errno
@@ -187,6 +195,47 @@ async def many(host, port, n):
     return good == n
 
 
+def pausedget(host, port, n, path, sha, go):
+    import threading
+    import time
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        s.settimeout(10)
+        s.connect((host, port))
+        socks.append(s)
+    print("connected", n, flush=True)
+    for s in socks:
+        s.sendall(b"GET /%s HTTP/1.0\r\n\r\n" % path.encode())
+    end = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < end:
+        time.sleep(0.1)
+    res = [None] * n
+
+    def read(i):
+        got = bytearray()
+        try:
+            while True:
+                b = socks[i].recv(65536)
+                if not b:
+                    break
+                got += b
+        except OSError as e:
+            res[i] = errno.errorcode.get(e.errno, str(e.errno))
+            return
+        body = bytes(got).split(b"\r\n\r\n", 1)[-1]
+        res[i] = hashlib.sha256(body).hexdigest() == sha or "%d bytes" % len(body)
+    ts = [threading.Thread(target=read, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    good = sum(1 for r in res if r is True)
+    print("ok" if good == n else "FAILED", good, "of", n, [r for r in res if r is not True][:3])
+    sys.exit(0 if good == n else 1)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd.endswith("-server"):
@@ -211,6 +260,8 @@ def main():
             print("ETIMEDOUT")
         except OSError as e:
             print(errno.errorcode.get(e.errno, str(e.errno)))
+    elif cmd == "pausedget":
+        pausedget(args[0], int(args[1]), int(args[2]), args[3], args[4], args[5])
     elif cmd == "upload":
         # sends until an error or SECS; prints the error's name
         import time

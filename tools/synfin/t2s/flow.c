@@ -359,6 +359,19 @@ static enum sf_syn_verdict on_syn(void *arg, const struct sf_syn_info *si)
         t->ctr.over_limit++;
         return SF_SYN_REFUSE;
     }
+    /* At the memory cap (--max-memory, cfg.mem_max) the stack drops a new
+     * SYN unanswered, as Linux's tcp_conn_request does a SYN it cannot
+     * allocate for; the client sends it again (RFC 9293 3.8.1, RFC 6298
+     * 5.7) and gets in once memory frees. Decided here, before an upstream
+     * is opened for it: otherwise each SYN and each retransmission opened
+     * an upstream connection only to close it when the stack could not
+     * keep the handshake (counted as accept_timeout). */
+    struct sf_mem_info mi;
+    sf_stack_mem(stk(t), &mi);
+    if (mi.full) {
+        t->ctr.mem_refused++;
+        return SF_SYN_DROP;
+    }
     /* Under SYN cookies the SYN cannot be held: accept it, and open the
      * upstream once the handshake completes (a flooder that never
      * completes it costs no upstream connect). */

@@ -60,6 +60,7 @@ struct t2s_counters {
     uint64_t up_refused, up_unreach, up_timeout, up_other, socks_errors;
     uint64_t accept_timeout, icmp_sent, client_resets, upstream_resets;
     uint64_t closed_clean, bytes_up, bytes_down, max_flows_seen, cookie_flows, loops;
+    uint64_t mem_refused;     /* SYNs dropped at the memory cap (on_syn) */
 };
 
 struct t2s {
