@@ -628,6 +628,11 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
             s5_client_sent(f->s5, (size_t)w);
             continue;
         }
+        /* The server answers only after what was just sent: no recv()
+         * before its EPOLLIN (edge-triggered: an EAGAIN costs a syscall a
+         * step, two a flow; bench/README.md, tun2socks cycles). */
+        if (!f->u_rd)
+            return;
         size_t want = s5_client_want(f->s5);
         uint8_t buf[300];
         if (want > sizeof buf)
