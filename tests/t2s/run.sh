@@ -131,8 +131,8 @@ udp_errno_is() { # WANT HOST PORT: a connected UDP socket's send and
   local got; got=$(ine timeout 10 python3 - "$2" "$3" <<'EOF' 2>&1
 import errno, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-# net and host unreachable are soft errors for a Linux UDP socket (RFC
-# 1122 4.2.3.9): heard only with IP_RECVERR (11), as resolvers set it
+# net and host unreachable are soft errors for a Linux UDP socket (as
+# RFC 1122 4.2.3.9 has them for TCP): heard only with IP_RECVERR (11)
 s.setsockopt(socket.IPPROTO_IP, 11, 1)
 s.settimeout(3)
 s.connect((sys.argv[1], int(sys.argv[2])))

@@ -159,9 +159,9 @@ import errno, socket, sys
 want, h = sys.argv[1], sys.argv[2]
 v6 = ":" in h
 s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
-# Linux takes net and host unreachable as soft errors for UDP (RFC 1122
-# 4.2.3.9; icmp_err_convert's fatal 0): a socket hears of them only with
-# IP_RECVERR / IPV6_RECVERR, as resolvers and traceroute set it
+# Linux takes net and host unreachable as soft errors for UDP too (as RFC
+# 1122 4.2.3.9 has them for TCP; icmp_err_convert's fatal 0): a socket
+# hears of them only with IP_RECVERR / IPV6_RECVERR, as resolvers set it
 s.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP, 25 if v6 else 11, 1)
 s.settimeout(3)
 s.connect((h, int(sys.argv[3])))
