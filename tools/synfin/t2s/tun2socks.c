@@ -313,7 +313,7 @@ static void ss_pending(struct t2s *t, FILE *out, sf_time_t now)
     X(up_refused) X(up_unreach) X(up_timeout) X(up_other) X(socks_errors)        \
     X(icmp_sent) X(accept_timeout) X(client_resets) X(upstream_resets)           \
     X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen) X(loops)       \
-    X(mem_refused)
+    X(mem_refused) X(mem_waits)
 
 static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
 {
