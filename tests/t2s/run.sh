@@ -55,7 +55,8 @@ bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
 bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
 bg st.out ip netns exec "$S" $PEER stream-server 198.18.2.2 7002
 bg sink.out ip netns exec "$S" $PEER sink-server 198.18.2.2 7003
-bg delayed.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7004 3 "$tmp/file.bin"
+bg delayed.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7004 4 "$tmp/file.bin"
+bg delayed2.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7005 2 "$tmp/file.bin"
 bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
 bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 bg midgreet.out ip netns exec "$S" $PEER midgreet-server 198.18.1.2 1084
@@ -78,7 +79,7 @@ socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
 EOF
 bg dante.log ip netns exec "$S" unshare -m sh -c "mount --bind $tmp/passwd /etc/passwd && \
   mount --bind $tmp/shadow /etc/shadow && exec danted -f $tmp/danted.conf -p $tmp/danted.pid"
-for p in 8080 5201 7000 7001 7002 7003 7004; do
+for p in 8080 5201 7000 7001 7002 7003 7004 7005; do
   wait_for 5 ins bash -c "echo >/dev/tcp/198.18.2.2/$p" || echo "t2s: server on :$p did not start"
 done
 wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
@@ -522,9 +523,12 @@ memcap_ok() {
 }
 # At the cap (issue 12 item 4: "at the cap new flows are refused, and
 # nothing crashes or is silently lost"): 24 connections, then on each a
-# download that reads nothing (8 KB receive buffers): 23 answered at once
-# fill the stack's 1 MB with their send buffers (t2s.mem_full, the
-# stack's cap flag); the 24th's server answers 3 s late, when its first
+# download that reads nothing (8 KB receive buffers). Their servers
+# (t2s_peer.py delayed-server) answer 2 s later, once every request is in
+# (a request that comes at the cap is dropped, and the client's backoff
+# then outlasts the test's timeouts): 23 fill the stack's 1 MB with their
+# send buffers (t2s.mem_full, the stack's cap flag); the 24th's server
+# answers at 4 s, when its first
 # bytes find no memory for a send buffer (SND_MEM_WAIT), and with nothing
 # in flight no ACK would ever wake that flow: tun2socks tries it again
 # every 50 ms (t2s.mem_waits; before, the flow stalled for good once
@@ -538,7 +542,7 @@ memcap_ok() {
 # arrives whole, and a new fetch gets in.
 memcap_full() {
   rm -f "$tmp/go"
-  ine timeout 150 $PEER pausedget 198.18.2.2 8080 24 file.bin "$want" "$tmp/go" 7004 >"$tmp/paused.log" 2>&1 &
+  ine timeout 150 $PEER pausedget 198.18.2.2 7005 24 file.bin "$want" "$tmp/go" 7004 >"$tmp/paused.log" 2>&1 &
   local p=$! rc=0
   full() { [ "$(stat_of m t2s.mem_full)" = 1 ]; }
   wait_for 20 grep -q connected "$tmp/paused.log" && wait_for 10 full ||

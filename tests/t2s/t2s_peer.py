@@ -36,8 +36,8 @@
                                 reads each to its end and prints "ok N" if
                                 every body's SHA-256 is SHA
   delayed-server HOST PORT SECS FILE
-                                reads a request line, waits SECS, answers
-                                "HTTP/1.0 200 OK" and FILE
+                                reads a request (to its empty line), waits
+                                SECS, answers "HTTP/1.0 200 OK" and FILE
 """
 import asyncio
 import errno
@@ -106,10 +106,10 @@ async def silent(reader, writer):
 
 def delayed(secs, path):
     async def handler(reader, writer):
-        # reads the request line, waits SECS, answers "HTTP/1.0 200" and
-        # the file at PATH
+        # reads the request (to its empty line), waits SECS, answers
+        # "HTTP/1.0 200" and the file at PATH
         try:
-            await reader.readline()
+            await reader.readuntil(b"\r\n\r\n")
             await asyncio.sleep(secs)
             with open(path, "rb") as f:
                 body = f.read()
