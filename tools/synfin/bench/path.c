@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "io/pcap.h"
 #include "synfin/relay.h"
 #include "synfin/sim.h"
 #include "synfin/tun.h"
@@ -365,8 +366,11 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
     int as = -1;
     bool shut = false;
     while (!(r.t_done && shut) && sf_tun_now() < deadline) {
+        /* once the peer's FIN is read, its socket is polled no more: it
+         * stays readable (EOF), and polling it would spin */
         struct pollfd f[3] = {{cs, shut ? 0 : POLLOUT, 0},
-                              {as >= 0 ? as : ls, POLLIN, 0}, {ctl, POLLIN, 0}};
+                              {as >= 0 ? as : ls, r.t_done ? 0 : POLLIN, 0},
+                              {ctl, POLLIN, 0}};
         sf_time_t now = sf_tun_now();
         int ms = (int)((deadline - now) / SF_MSEC) + 1;
         if (poll(f, 3, ms < 100 ? ms : 100) < 0 && errno != EINTR)
@@ -390,7 +394,7 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
             as = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
             continue;
         }
-        if (as >= 0 && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (as >= 0 && !r.t_done && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             for (;;) {
                 ssize_t k = recv(as, buf, BUF, 0);
                 if (k > 0) {
@@ -460,7 +464,15 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
     return te->deadline;
 }
 
-static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
+static void path_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                     const uint8_t *d, size_t len)
+{
+    (void)dir;
+    pcapw_write(ctx, now, d, len);
+}
+
+static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool verbose,
+                          const char *pcap)
 {
     struct tun_ep *tp = calloc(1, sizeof *tp);
     char err[160];
@@ -495,9 +507,31 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
         report_err(ctl, "%s: %s", "sf_listen");
     if (write(ctl, "r", 1) != 1)
         _exit(1);
+    /* --path-pcap: a capture of what crosses synfin's device */
+    struct pcapw *pw = pcap ? pcapw_open(pcap, err, sizeof err) : NULL;
+    if (pcap && !pw)
+        fprintf(stderr, "synfin bench: --path-pcap: %s\n", err);
+    if (pw)
+        sf_tun_set_tap(&tp->t, path_tap, pw);
     struct sf_tun_hooks h = {tp, tun_ep_fds, tun_ep_service};
     sf_tun_run(&tp->t, &h);
+    if (pw) {
+        sf_tun_set_tap(&tp->t, NULL, NULL);
+        pcapw_close(pw);
+    }
     send_report(ctl, 'd', &tp->r);
+    if (verbose) { /* -v: what synfin's recovery did (non-zero counters) */
+        const struct sf_counters *k = sf_stack_counters(tp->t.st);
+        char line[4096];
+        size_t n = (size_t)snprintf(line, sizeof line, "  TUN, synfin:");
+        for (int i = 0; i < SF_NCOUNTERS && n < sizeof line; i++)
+            if (k->c[i])
+                n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu",
+                                      sf_counter_name((enum sf_counter)i),
+                                      (unsigned long long)k->c[i]);
+        /* one write: the parent prints to the same stderr */
+        fprintf(stderr, "%s\n", line);
+    }
     /* Keep ACKing the peer's retransmissions until the parent is done. */
     tp->started = false;
     tp->t.stop = 0;
@@ -582,7 +616,8 @@ enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
 
 /* Forks a child in a new network namespace running endpoint kind. */
 static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
-                    uint64_t want, double cap, const char *cc, int pacing)
+                    uint64_t want, double cap, const char *cc, int pacing, bool verbose,
+                    const char *pcap)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -600,7 +635,7 @@ static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
         if (unshare(CLONE_NEWNET) < 0)
             report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
         if (kind == EP_SYNFIN_TUN)
-            synfin_tun_ep(sv[1], want, cap, pacing);
+            synfin_tun_ep(sv[1], want, cap, pacing, verbose, pcap);
         kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL, cc);
         _exit(0);
     }
@@ -625,13 +660,16 @@ static int child_ready(struct child *ch, char *note, size_t n)
 
 /* One cell of a real column: A is a kernel, B a kernel or synfin on TUN;
  * the kernels use congestion control cc (NULL: the namespace's default). */
-static void run_real(const struct path_cell *c, bool tun, const char *cc,
-                     int pacing, uint64_t bytes, double cap, struct path_result *res)
+static void run_real(const struct path_cell *c, bool tun, const char *cc, int pacing,
+                     bool verbose, const char *pcap, uint64_t bytes, double cap,
+                     struct path_result *res)
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
     uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
-    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc, pacing) < 0 ||
-        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc, pacing) < 0) {
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc, pacing,
+                 verbose, NULL) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc, pacing,
+                 verbose, pcap) < 0) {
         snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
         goto out;
     }
@@ -670,6 +708,15 @@ static void run_real(const struct path_cell *c, bool tun, const char *cc,
     }
     uint64_t got = ra.rcvd + rb.rcvd;
     res->have = true;
+    if (verbose) { /* -v: each direction on its own (B is synfin in the TUN column) */
+        const char *nb = tun ? "synfin" : "B";
+        fprintf(stderr, "  %s, %s: A->%s %.2f Mbit/s (%.3f s), %s->A %.2f Mbit/s (%.3f s)\n",
+                c->label, tun ? "TUN" : "Linux", nb,
+                rb.t_done ? (double)rb.rcvd * 8 / ((double)(rb.t_done - t_go) / 1e9) / 1e6 : 0,
+                rb.t_done ? (double)(rb.t_done - t_go) / 1e9 : -1, nb,
+                ra.t_done ? (double)ra.rcvd * 8 / ((double)(ra.t_done - t_go) / 1e9) / 1e6 : 0,
+                ra.t_done ? (double)(ra.t_done - t_go) / 1e9 : -1);
+    }
     if (ra.t_done && rb.t_done) {
         sf_time_t t = (ra.t_done > rb.t_done ? ra.t_done : rb.t_done) - t_go;
         res->mbit = (double)got * 8 / ((double)t / 1e9) / 1e6;
@@ -769,11 +816,17 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
             run_sim(&grid[i], o->path_bytes, o->path_cap, o->pacing, o->verbose,
                     &res[i][COL_SIM]);
         if (real && root) {
-            run_real(&grid[i], false, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
-            run_real(&grid[i], true, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
+            char pcap[256];
+            if (o->path_pcap)
+                snprintf(pcap, sizeof pcap, n > 1 ? "%s.%zu" : "%s", o->path_pcap, i + 1);
+            const char *pc = o->path_pcap ? pcap : NULL;
+            run_real(&grid[i], false, cc, o->pacing, o->verbose, NULL, o->path_bytes,
+                     o->path_cap, &res[i][COL_LINUX]);
+            run_real(&grid[i], true, cc, o->pacing, o->verbose, pc, o->path_bytes,
+                     o->path_cap, &res[i][COL_TUN]);
             if (other)
-                run_real(&grid[i], false, NULL, o->pacing, o->path_bytes, o->path_cap,
-                         &res[i][COL_LINUX_DEF]);
+                run_real(&grid[i], false, NULL, o->pacing, o->verbose, NULL, o->path_bytes,
+                         o->path_cap, &res[i][COL_LINUX_DEF]);
         }
         fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,
                 grid[i].label, bench_now() - t0);
