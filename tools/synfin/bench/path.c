@@ -18,6 +18,7 @@
  * the bytes received by then over the cap, marked '*'. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -329,10 +330,89 @@ static int add_route(uint32_t net, uint32_t mask, const char *dev)
     return r;
 }
 
+/* -v: the kernel's own account of its namespace's TCP (TcpExt of
+ * /proc/net/netstat, as nstat shows it): recoveries, timeouts, D-SACKs,
+ * and HyStart's exits from slow start, by ACK train or by delay. */
+static void print_kernel_mib(const char *who)
+{
+    static const char *const keep[] = {
+        "TCPHystartTrainDetect", "TCPHystartDelayDetect", "TCPSackRecovery",
+        "TCPLossProbes", "TCPTimeouts", "TCPSpuriousRTOs", "TCPDSACKRecv",
+        "TCPDSACKOldSent", "TCPDSACKUndo", "TCPSACKReorder", "TCPRcvQDrop",
+        "TCPOFOQueue", "TCPWantZeroWindowAdv", "TCPFullUndo", "TCPLostRetransmit"};
+    FILE *f = fopen("/proc/net/netstat", "r");
+    char names[8192], vals[8192], line[16384];
+    size_t n = (size_t)snprintf(line, sizeof line, "  %s, kernel:", who);
+    bool found = false;
+    while (f && fgets(names, sizeof names, f) && fgets(vals, sizeof vals, f)) {
+        if (strncmp(names, "TcpExt:", 7) != 0 || strncmp(vals, "TcpExt:", 7) != 0)
+            continue;
+        char *sn, *sv;
+        char *a = strtok_r(names + 7, " \n", &sn), *b = strtok_r(vals + 7, " \n", &sv);
+        for (; a && b; a = strtok_r(NULL, " \n", &sn), b = strtok_r(NULL, " \n", &sv))
+            for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+                if (strcmp(a, keep[i]) == 0 && strcmp(b, "0") != 0 && n < sizeof line)
+                    n += (size_t)snprintf(line + n, sizeof line - n, " %s=%s", a, b);
+        found = true;
+    }
+    if (f)
+        fclose(f);
+    if (found)
+        fprintf(stderr, "%s\n", line);
+}
+
+/* -v: the datagrams this namespace's devices dropped (/proc/net/dev: a
+ * TUN device whose reader falls behind drops what overflows its queue,
+ * a loss the path model did not make). */
+static void print_dev_drops(const char *who)
+{
+    FILE *f = fopen("/proc/net/dev", "r");
+    char line[512], out[1024];
+    size_t n = (size_t)snprintf(out, sizeof out, "  %s, devices:", who);
+    while (f && fgets(line, sizeof line, f)) {
+        char dev[32];
+        unsigned long long v[16];
+        if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+                   dev, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+                   &v[9], &v[10], &v[11]) == 13 &&
+            strcmp(dev, "lo") != 0 && n < sizeof out)
+            /* columns: rx bytes packets errs drop ..., tx bytes packets errs drop */
+            n += (size_t)snprintf(out + n, sizeof out - n, " %s rx %llu (drop %llu) tx %llu (drop %llu);",
+                                  dev, v[1], v[3], v[9], v[11]);
+    }
+    if (f)
+        fclose(f);
+    fprintf(stderr, "%s\n", out);
+}
+
+/* A TUN device's transmit queue holds what the kernel sends toward the
+ * device's reader (the relay, or synfin) until it reads it: 500 datagrams
+ * by default, and what overflows is dropped. One slow-start burst of a
+ * 4 MB transfer (cwnd up to 2900 segments, sent at once where no
+ * bandwidth is modelled) overflowed it whenever the reader fell behind on
+ * this shared machine: tens to hundreds of drops a cell on the lossless
+ * paths (-v, "devices"), losses the path model did not make, in both real
+ * columns. A queue that holds a whole transfer. */
+#define PATH_TXQLEN 10000
+
+static int set_txqlen(const char *dev)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev);
+    ifr.ifr_qlen = PATH_TXQLEN;
+    int r = s < 0 ? -1 : ioctl(s, SIOCSIFTXQLEN, &ifr);
+    if (s >= 0)
+        close(s);
+    return r;
+}
+
 /* The kernel's endpoint, in a child that has its own namespace. Says 'r'
  * once it listens, starts on 'g', answers 'd' and an ep_report. */
 static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
-                      const char *route_dev, const char *cc)
+                      const char *relay_dev, const char *route_dev, const char *cc,
+                      bool verbose)
 {
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
@@ -347,6 +427,8 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
         _exit(1);
     if (route_dev && add_route(TUN_SYNFIN & 0xffffff00u, 0xffffff00u, route_dev) < 0)
         report_err(ctl, "%s: %s", "route to synfin's TUN subnet");
+    if (set_txqlen(relay_dev) < 0) /* the relay's device, up by now */
+        report_err(ctl, "%s: %s", "txqueuelen of the relay's device");
     sf_time_t t0 = sf_tun_now(), deadline = t0 + (sf_time_t)(cap * 1e9);
     int cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_in p = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT),
@@ -414,6 +496,10 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
     /* The socket stays open (the kernel keeps sending what it holds)
      * until the parent has both reports. */
     send_report(ctl, 'd', &r);
+    if (verbose) {
+        print_kernel_mib(route_dev ? "TUN, A" : "Linux, A or B");
+        print_dev_drops(route_dev ? "TUN, A" : "Linux, A or B");
+    }
     read_byte(ctl, cap + 30); /* the parent closes when it has both */
     _exit(0);
 }
@@ -448,6 +534,11 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
         }
         te->started = true;
         te->deadline = now + te->deadline;
+        if (set_txqlen("pb") < 0) { /* the relay's device, up by now */
+            snprintf(te->r.err, sizeof te->r.err, "txqueuelen of pb: %s", strerror(errno));
+            te->t.stop = 1;
+            return SF_TIME_NEVER;
+        }
         if (sfb_ep_connect(&te->e) < 0) {
             snprintf(te->r.err, sizeof te->r.err, "sf_connect failed");
             te->t.stop = 1;
@@ -490,6 +581,8 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool v
         errno = 0;
         report_err(ctl, "%s%s", err);
     }
+    if (set_txqlen("pt") < 0)
+        report_err(ctl, "%s: %s", "txqueuelen of synfin's TUN device");
     struct sf_stack_cfg cfg;
     sf_stack_cfg_default(&cfg);
     cfg.addr = TUN_SYNFIN;
@@ -531,6 +624,7 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool v
                                       (unsigned long long)k->c[i]);
         /* one write: the parent prints to the same stderr */
         fprintf(stderr, "%s\n", line);
+        print_dev_drops("TUN, B");
     }
     /* Keep ACKing the peer's retransmissions until the parent is done. */
     tp->started = false;
@@ -615,9 +709,9 @@ static void child_end(struct child *ch)
 enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
 
 /* Forks a child in a new network namespace running endpoint kind. */
-static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
-                    uint64_t want, double cap, const char *cc, int pacing, bool verbose,
-                    const char *pcap)
+static int child_ep(struct child *ch, enum ep_kind kind, const char *relay_dev,
+                    uint32_t peer, uint64_t want, double cap, const char *cc, int pacing,
+                    bool verbose, const char *pcap)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -636,7 +730,8 @@ static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
             report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
         if (kind == EP_SYNFIN_TUN)
             synfin_tun_ep(sv[1], want, cap, pacing, verbose, pcap);
-        kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL, cc);
+        kernel_ep(sv[1], peer, want, cap, relay_dev, kind == EP_KERNEL_ROUTED ? "pa" : NULL,
+                  cc, verbose);
         _exit(0);
     }
     close(sv[1]);
@@ -666,10 +761,10 @@ static void run_real(const struct path_cell *c, bool tun, const char *cc, int pa
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
     uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
-    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc, pacing,
-                 verbose, NULL) < 0 ||
-        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc, pacing,
-                 verbose, pcap) < 0) {
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, "pa", a_peer, bytes, cap, cc,
+                 pacing, verbose, NULL) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, "pb", RELAY_A, bytes, cap, cc,
+                 pacing, verbose, pcap) < 0) {
         snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
         goto out;
     }
