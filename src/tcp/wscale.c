@@ -240,7 +240,7 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
  * RTT's data arrives lets the sender out for the next, which slow start
  * doubles again. With once (2x read + growth: 4x) a Linux sender in slow
  * start at 100 ms was held by the window two RTTs running
- * (bench/README.md, Paths, 2026-12-03 07:30). Not an RFC rule: RFC 9293
+ * (bench/README.md, Paths, 2026-12-03 08:00). Not an RFC rule: RFC 9293
  * 3.8.6 leaves the window's size to the receiver. The RTT: the
  * receiver's own estimate from TSecr (ts.c), else the connection's
  * SRTT. */
