@@ -14,12 +14,15 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -109,9 +112,21 @@ struct sf_xdp {
     struct xsk_ring_prod fill, tx;
     struct xsk_ring_cons comp, rx;
     bool zerocopy, in_map;
+    bool need_wakeup;          /* bound with XDP_USE_NEED_WAKEUP (zero-copy) */
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
+    /* The TX thread (copy mode; docs/xdp.md "Where the time goes"): the
+     * sendto() that pushes the TX ring runs the kernel's transmit path,
+     * and on a veth the peer's whole receive path, inline; this thread
+     * makes those calls, so the stack's loop goes on meanwhile. The loop
+     * tells it with the eventfd; it says a failure in kerr. */
+    enum sf_xdp_tx tx_mode;
+    bool kth_on;
+    pthread_t kth;
+    int kick_fd;
+    atomic_int kerr, kstop;
+    atomic_uint_least64_t ksends; /* sendto() calls the thread made */
     struct neigh neigh[NNEIGH];
     unsigned neigh_next, neigh_last;
     unsigned pub_next;         /* the next slot of our slice to overwrite */
@@ -120,6 +135,8 @@ struct sf_xdp {
     int err;                   /* the errno that stopped the queue (0: none) */
     struct sf_xdp_stats stats;
 };
+
+static void tx_thread_stop(struct sf_xdp *q);
 
 static sf_time_t mono_now(void)
 {
@@ -409,8 +426,10 @@ static int fill_all(struct sf_xdp *q)
     return 0;
 }
 
-int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
-                bool force_copy, char *err, size_t errlen)
+/* copy: bind in copy mode, without XDP_USE_NEED_WAKEUP (see
+ * sf_xdp_open); else let the kernel choose, with it. */
+static int open_queue(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
+                      bool copy, char *err, size_t errlen)
 {
     *qp = NULL;
     if (queue >= p->nqueues) {
@@ -425,6 +444,7 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     }
     q->p = p;
     q->queue = queue;
+    q->kick_fd = -1;
     q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q->area == MAP_FAILED) {
@@ -449,14 +469,15 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
         .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours is loaded */
         /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy
          * where the driver has it and copy mode otherwise */
-        .bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
+        .bind_flags = (uint16_t)(copy ? XDP_COPY : XDP_USE_NEED_WAKEUP)};
+    q->need_wakeup = !copy;
     r = xsk_socket__create(&q->xsk, p->ifname, queue, q->umem, &q->rx, &q->tx, &sc);
     if (r < 0) {
         q->xsk = NULL;
         snprintf(err, errlen, "cannot open an AF_XDP socket on %s queue %u: %s%s",
                  p->ifname, queue, strerror(-r), sock_advice(-r));
         sf_xdp_close(q);
-        return -1;
+        return r == -EBUSY ? -EBUSY : -1;
     }
     struct xdp_options o;
     socklen_t ol = sizeof o;
@@ -480,7 +501,41 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     return 0;
 }
 
+/* Copy mode binds without XDP_USE_NEED_WAKEUP. There the flag changes
+ * nothing on the way in (only zero-copy drivers ask to be woken for the
+ * fill ring) and the TX ring always needs its sendto(); but with it the
+ * kernel's poll of the socket pushes the TX ring too (xsk_poll), so that
+ * a loop sleeping in poll() for frames would take the socket's TX lock
+ * and spin on it while the TX thread pushes (docs/xdp.md, "Where the
+ * time goes"). Without --xdp-copy the kernel chooses: a socket that came
+ * out in copy mode is opened again so. */
+int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
+                bool force_copy, char *err, size_t errlen)
+{
+    if (open_queue(qp, p, queue, force_copy, err, errlen) < 0)
+        return -1;
+    if (force_copy || (*qp)->zerocopy)
+        return 0;
+    sf_xdp_close(*qp);
+    /* The kernel lets go of the queue a moment after the socket closes
+     * (its buffer pool is released by a work item): until then the
+     * queue is busy. A bounded wait, 1 s at most. */
+    int r = -EBUSY;
+    for (int i = 0; i < 100 && r == -EBUSY; i++) {
+        if (i)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        r = open_queue(qp, p, queue, true, err, errlen);
+    }
+    return r < 0 ? -1 : 0;
+}
+
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
+void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode) { q->tx_mode = mode; }
+bool sf_xdp_tx_thread(const struct sf_xdp *q)
+{
+    return q->tx_mode == SF_XDP_TX_THREAD ||
+           (q->tx_mode == SF_XDP_TX_AUTO && !q->zerocopy);
+}
 unsigned sf_xdp_queue(const struct sf_xdp *q) { return q->queue; }
 uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q)
 {
@@ -500,6 +555,8 @@ const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
         q->stats.k_rx_ring_full = k.rx_ring_full;
         q->stats.k_fill_empty = k.rx_fill_ring_empty_descs;
     }
+    q->stats.tx_thread = sf_xdp_tx_thread(q);
+    q->stats.tx_thread_sends = atomic_load_explicit(&q->ksends, memory_order_relaxed);
     return &q->stats;
 }
 
@@ -507,6 +564,9 @@ void sf_xdp_close(struct sf_xdp *q)
 {
     if (!q)
         return;
+    tx_thread_stop(q); /* sf_xdp_run ends it; this is for a run cut short */
+    if (q->kick_fd >= 0)
+        close(q->kick_fd);
     if (q->in_map) {
         uint32_t k = q->queue;
         bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
@@ -534,25 +594,114 @@ static void reclaim(struct sf_xdp *q)
 
 /* Pushes the TX ring: in copy mode each sendto() sends a bounded batch
  * (the kernel's xsk_generic_xmit), so it is repeated while the kernel
- * says there is more (EAGAIN), a bounded number of times. */
+ * says there is more (EAGAIN), a bounded number of times. Returns the
+ * errno that says the queue stopped, or 0. */
+static int push_tx(int fd, uint64_t *calls)
+{
+    for (unsigned i = 0; i < NTX / 16; i++) {
+        ++*calls;
+        if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+            return 0;
+        if (errno == EAGAIN || errno == EINTR)
+            continue;
+        if (errno != EBUSY && errno != ENOBUFS)
+            return errno; /* ENETDOWN, ENXIO: the queue stopped */
+        return 0;
+    }
+    return 0;
+}
+
+static void kick_now(struct sf_xdp *q)
+{
+    int e = push_tx(xsk_socket__fd(q->xsk), &q->stats.kicks);
+    if (e)
+        q->err = e;
+}
+
+/* The TX thread: one push of the ring for every wake-up the loop gives
+ * (an eventfd counts them; what was submitted before the wake-up is on
+ * the ring when the thread reads it, so none is left behind). */
+static void *tx_thread_main(void *arg)
+{
+    struct sf_xdp *q = arg;
+    int fd = xsk_socket__fd(q->xsk);
+    uint64_t v, calls = 0;
+    for (;;) {
+        if (read(q->kick_fd, &v, sizeof v) < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+        if (atomic_load_explicit(&q->kstop, memory_order_acquire))
+            break;
+        int e = push_tx(fd, &calls);
+        atomic_store_explicit(&q->ksends, calls, memory_order_relaxed);
+        if (e) {
+            atomic_store_explicit(&q->kerr, e, memory_order_release);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void tx_thread_stop(struct sf_xdp *q)
+{
+    if (!q->kth_on)
+        return;
+    uint64_t one = 1;
+    atomic_store_explicit(&q->kstop, 1, memory_order_release);
+    if (write(q->kick_fd, &one, sizeof one) < 0) {
+        /* the counter is full: the thread is awake already */
+    }
+    pthread_join(q->kth, NULL);
+    q->kth_on = false;
+}
+
+/* Starts the TX thread, free to run on any core (a thread created by a
+ * queue's worker would otherwise inherit its pinning to the stack's own
+ * core). Returns 0, or an errno. */
+static int tx_thread_start(struct sf_xdp *q)
+{
+    if (q->kick_fd < 0) {
+        q->kick_fd = eventfd(0, EFD_CLOEXEC);
+        if (q->kick_fd < 0)
+            return errno;
+    }
+    atomic_store(&q->kstop, 0);
+    atomic_store(&q->kerr, 0);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, &set);
+    pthread_attr_setaffinity_np(&a, sizeof set, &set);
+    int e = pthread_create(&q->kth, &a, tx_thread_main, q);
+    pthread_attr_destroy(&a);
+    if (e == EINVAL || e == EPERM) /* a cpuset narrower than the cores */
+        e = pthread_create(&q->kth, NULL, tx_thread_main, q);
+    if (e)
+        return e;
+    q->kth_on = true;
+    return 0;
+}
+
+/* Pushes what was submitted since the last push: the TX thread's
+ * wake-up, or sendto() here. */
 static void kick(struct sf_xdp *q)
 {
     if (!q->unkicked)
         return;
     q->unkicked = 0;
-    if (!xsk_ring_prod__needs_wakeup(&q->tx))
+    if (q->need_wakeup && !xsk_ring_prod__needs_wakeup(&q->tx))
         return;
-    int fd = xsk_socket__fd(q->xsk);
-    for (unsigned i = 0; i < NTX / 16; i++) {
+    if (q->kth_on) {
+        uint64_t one = 1;
         q->stats.kicks++;
-        if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
-            break;
-        if (errno == EAGAIN || errno == EINTR)
-            continue;
-        if (errno != EBUSY && errno != ENOBUFS)
-            q->err = errno; /* ENETDOWN, ENXIO: the queue stopped */
-        break;
+        if (write(q->kick_fd, &one, sizeof one) < 0) {
+            /* the counter is full: the thread has wake-ups to spare */
+        }
+        return;
     }
+    kick_now(q);
 }
 
 /* A frame for the TX ring, or 0 with none free even after reclaiming. */
@@ -561,8 +710,10 @@ static bool take_frame(struct sf_xdp *q, uint64_t *addr)
     if (!q->nfree) {
         reclaim(q);
         if (!q->nfree) {
-            q->unkicked = q->unkicked ? q->unkicked : 1;
-            kick(q);
+            /* every frame in flight: push here, whoever usually does, so
+             * that the completions come back now */
+            q->unkicked = 0;
+            kick_now(q);
             reclaim(q);
         }
     }
@@ -890,7 +1041,7 @@ static unsigned rx_batch(struct sf_xdp *q)
             *xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addrs[i];
         xsk_ring_prod__submit(&q->fill, n);
     }
-    if (xsk_ring_prod__needs_wakeup(&q->fill))
+    if (q->need_wakeup && xsk_ring_prod__needs_wakeup(&q->fill))
         recvfrom(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
     return n;
 }
@@ -925,6 +1076,15 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         return -1;
     }
     int napp = 0, rc = 0;
+    if (sf_xdp_tx_thread(q) && !q->kth_on) {
+        int e = tx_thread_start(q);
+        if (e) {
+            free(fds);
+            snprintf(err, errlen, "AF_XDP queue %u of %s: cannot start its TX "
+                     "thread: %s", q->queue, q->p->ifname, strerror(e));
+            return -1;
+        }
+    }
     bool woke = false;
     unsigned got = 0;
     sf_time_t checked = mono_now();
@@ -945,6 +1105,8 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         next = app < next ? app : next;
         kick(q);
         reclaim(q);
+        if (!q->err && q->kth_on)
+            q->err = atomic_load_explicit(&q->kerr, memory_order_acquire);
         if (q->err) {
             rc = queue_err(q, q->err, err, errlen);
             break;
@@ -984,6 +1146,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         }
         woke = true;
     }
+    tx_thread_stop(q);
     free(fds);
     return rc;
 }
