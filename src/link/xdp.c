@@ -112,7 +112,6 @@ struct sf_xdp {
     struct xsk_ring_prod fill, tx;
     struct xsk_ring_cons comp, rx;
     bool zerocopy, in_map;
-    bool need_wakeup;          /* bound with XDP_USE_NEED_WAKEUP (zero-copy) */
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
@@ -124,8 +123,10 @@ struct sf_xdp {
     enum sf_xdp_tx tx_mode;
     bool kth_on;
     pthread_t kth;
-    int kick_fd;
+    int kick_fd, done_fd;
     atomic_int kerr, kstop;
+    atomic_int kbusy;             /* the thread is pushing */
+    atomic_int kwaiter;           /* the loop waits on done_fd for the push's end */
     atomic_uint_least64_t ksends; /* sendto() calls the thread made */
     struct neigh neigh[NNEIGH];
     unsigned neigh_next, neigh_last;
@@ -426,10 +427,8 @@ static int fill_all(struct sf_xdp *q)
     return 0;
 }
 
-/* copy: bind in copy mode, without XDP_USE_NEED_WAKEUP (see
- * sf_xdp_open); else let the kernel choose, with it. */
-static int open_queue(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
-                      bool copy, char *err, size_t errlen)
+int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
+                bool force_copy, char *err, size_t errlen)
 {
     *qp = NULL;
     if (queue >= p->nqueues) {
@@ -445,6 +444,7 @@ static int open_queue(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     q->p = p;
     q->queue = queue;
     q->kick_fd = -1;
+    q->done_fd = -1;
     q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q->area == MAP_FAILED) {
@@ -469,15 +469,14 @@ static int open_queue(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
         .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours is loaded */
         /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy
          * where the driver has it and copy mode otherwise */
-        .bind_flags = (uint16_t)(copy ? XDP_COPY : XDP_USE_NEED_WAKEUP)};
-    q->need_wakeup = !copy;
+        .bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
     r = xsk_socket__create(&q->xsk, p->ifname, queue, q->umem, &q->rx, &q->tx, &sc);
     if (r < 0) {
         q->xsk = NULL;
         snprintf(err, errlen, "cannot open an AF_XDP socket on %s queue %u: %s%s",
                  p->ifname, queue, strerror(-r), sock_advice(-r));
         sf_xdp_close(q);
-        return r == -EBUSY ? -EBUSY : -1;
+        return -1;
     }
     struct xdp_options o;
     socklen_t ol = sizeof o;
@@ -501,33 +500,7 @@ static int open_queue(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     return 0;
 }
 
-/* Copy mode binds without XDP_USE_NEED_WAKEUP. There the flag changes
- * nothing on the way in (only zero-copy drivers ask to be woken for the
- * fill ring) and the TX ring always needs its sendto(); but with it the
- * kernel's poll of the socket pushes the TX ring too (xsk_poll), so that
- * a loop sleeping in poll() for frames would take the socket's TX lock
- * and spin on it while the TX thread pushes (docs/xdp.md, "Where the
- * time goes"). Without --xdp-copy the kernel chooses: a socket that came
- * out in copy mode is opened again so. */
-int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
-                bool force_copy, char *err, size_t errlen)
-{
-    if (open_queue(qp, p, queue, force_copy, err, errlen) < 0)
-        return -1;
-    if (force_copy || (*qp)->zerocopy)
-        return 0;
-    sf_xdp_close(*qp);
-    /* The kernel lets go of the queue a moment after the socket closes
-     * (its buffer pool is released by a work item): until then the
-     * queue is busy. A bounded wait, 1 s at most. */
-    int r = -EBUSY;
-    for (int i = 0; i < 100 && r == -EBUSY; i++) {
-        if (i)
-            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-        r = open_queue(qp, p, queue, true, err, errlen);
-    }
-    return r < 0 ? -1 : 0;
-}
+
 
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
 void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode) { q->tx_mode = mode; }
@@ -567,6 +540,8 @@ void sf_xdp_close(struct sf_xdp *q)
     tx_thread_stop(q); /* sf_xdp_run ends it; this is for a run cut short */
     if (q->kick_fd >= 0)
         close(q->kick_fd);
+    if (q->done_fd >= 0)
+        close(q->done_fd);
     if (q->in_map) {
         uint32_t k = q->queue;
         bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
@@ -631,7 +606,15 @@ static void *tx_thread_main(void *arg)
             break;
         if (atomic_load_explicit(&q->kstop, memory_order_acquire))
             break;
+        atomic_store(&q->kbusy, 1);
         int e = push_tx(fd, &calls);
+        atomic_store(&q->kbusy, 0);
+        if (atomic_exchange(&q->kwaiter, 0)) {
+            uint64_t one = 1;
+            if (write(q->done_fd, &one, sizeof one) < 0) {
+                /* full: the loop has a wake-up waiting already */
+            }
+        }
         atomic_store_explicit(&q->ksends, calls, memory_order_relaxed);
         if (e) {
             atomic_store_explicit(&q->kerr, e, memory_order_release);
@@ -664,6 +647,11 @@ static int tx_thread_start(struct sf_xdp *q)
         if (q->kick_fd < 0)
             return errno;
     }
+    if (q->done_fd < 0) {
+        q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (q->done_fd < 0)
+            return errno;
+    }
     atomic_store(&q->kstop, 0);
     atomic_store(&q->kerr, 0);
     pthread_attr_t a;
@@ -691,7 +679,7 @@ static void kick(struct sf_xdp *q)
     if (!q->unkicked)
         return;
     q->unkicked = 0;
-    if (q->need_wakeup && !xsk_ring_prod__needs_wakeup(&q->tx))
+    if (!xsk_ring_prod__needs_wakeup(&q->tx))
         return;
     if (q->kth_on) {
         uint64_t one = 1;
@@ -1041,7 +1029,7 @@ static unsigned rx_batch(struct sf_xdp *q)
             *xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addrs[i];
         xsk_ring_prod__submit(&q->fill, n);
     }
-    if (q->need_wakeup && xsk_ring_prod__needs_wakeup(&q->fill))
+    if (xsk_ring_prod__needs_wakeup(&q->fill))
         recvfrom(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
     return n;
 }
@@ -1140,10 +1128,41 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
                 ts = (struct timespec){(time_t)((next - now) / SF_SEC),
                                        (long)((next - now) % SF_SEC)};
         }
+        /* In copy mode the kernel's poll of an AF_XDP socket pushes its
+         * TX ring as well (xsk_poll: whatever the bind flags), under the
+         * lock the TX thread holds while it pushes; a loop polling then
+         * spins on that lock (docs/xdp.md, "Where the time goes"). So
+         * with the TX thread the loop leaves the socket out of a look
+         * that does not sleep, and while the thread pushes it sleeps on
+         * the push's end instead (what the push brings back from the peer
+         * is on the RX ring by then); else on the socket. */
+        bool on_done = false;
+        if (q->kth_on) {
+            if (got == BATCH) {
+                fds[0] = (struct pollfd){.fd = -1};
+            } else if (atomic_load(&q->kbusy)) {
+                atomic_store(&q->kwaiter, 1);
+                if (atomic_load(&q->kbusy)) {
+                    fds[0] = (struct pollfd){.fd = q->done_fd, .events = POLLIN};
+                    on_done = true;
+                } else {
+                    atomic_store(&q->kwaiter, 0);
+                }
+            }
+        }
         if (ppoll(fds, (nfds_t)napp + 1, tsp, NULL) < 0 && errno != EINTR) {
             rc = queue_err(q, errno, err, errlen);
             break;
         }
+        if (on_done) {
+            uint64_t v;
+            atomic_store(&q->kwaiter, 0);
+            if (read(q->done_fd, &v, sizeof v) < 0) {
+                /* not yet: a timer or the application woke the loop */
+            }
+        }
+        if (fds[0].fd != xsk_socket__fd(q->xsk))
+            fds[0].revents = 0; /* the checks at the top are the socket's */
         woke = true;
     }
     tx_thread_stop(q);
