@@ -75,7 +75,8 @@ static const struct opt xdp_opts[] = {
      .help = "who pushes each queue's TX ring: a thread of the\n"
              "queue's own (the sendto() of copy mode runs the kernel's\n"
              "transmit path), or the stack's loop (default auto: the\n"
-             "thread in copy mode, inline in zero-copy; docs/xdp.md)"},
+             "thread in copy mode with fewer queues than cores, else\n"
+             "inline; docs/xdp.md)"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
      .help = "the kernel keeps --addr too: only these TCP ports\n"
              "are synfin's (default: every datagram to --addr)"},
@@ -136,6 +137,18 @@ long long xdp_cli_drops(void *ctx)
 
 #else
 
+/* --xdp-tx auto: a TX thread per queue helps only where a core is left
+ * for it (bench/README.md, AF_XDP, 2026-12-03 07:30): with as many
+ * queues as cores, each core already runs a stack, and the loops push
+ * their rings themselves. (The link's own auto then picks the thread in
+ * copy mode only.) */
+static enum sf_xdp_tx tx_mode(int asked, unsigned queues)
+{
+    if (asked == SF_XDP_TX_AUTO && queues >= mq_cores())
+        return SF_XDP_TX_INLINE;
+    return (enum sf_xdp_tx)asked;
+}
+
 static int fail(const char *prog, const char *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err);
@@ -171,7 +184,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
         if (sf_xdp_open(&x->q[x->nq], x->prog, (unsigned)x->nq, x->force_copy,
                         err, sizeof err) < 0)
             return fail(prog, err);
-        sf_xdp_set_tx(x->q[x->nq], (enum sf_xdp_tx)x->tx);
+        sf_xdp_set_tx(x->q[x->nq], tx_mode(x->tx, (unsigned)x->queues));
     }
     c->dev = x->ifname; /* names the control socket */
     c->cfg.output = sf_xdp_output;
@@ -337,7 +350,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
             fail(prog, err); /* names the queue */
             return -1;
         }
-        sf_xdp_set_tx(x->q[0], (enum sf_xdp_tx)x0->tx);
+        sf_xdp_set_tx(x->q[0], tx_mode(x0->tx, n));
         x->nq = 1;
         c->cfg.output = sf_xdp_output;
         c->cfg.output_ctx = x->q[0];
