@@ -65,14 +65,15 @@ xdp_row() { # label mode-args...
 }
 xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
 xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
-# the TX ring pushed by the stack's loop itself (a synfin from before
-# --xdp-tx always did so: the row is left out for it)
+# the TX ring pushed by a thread of the queue's own (the rows above: by
+# the stack's loop; a synfin from before --xdp-tx has no thread: the row
+# is left out for it)
 inl=""
 if "$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx; then
-  xdp_row "synfin AF_XDP, auto, --xdp-tx inline:" --xdp-tx inline $BENCH_XDP_ARGS; inl=$xrate
+  xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
 fi
 awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i="$inl" 'BEGIN {
   if (off > 0 && on > 0)
     printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
            n / off, n / on, g / off, g / on,
-           (i != "") ? sprintf(", auto TX inline %.2f / %.2f", i / off, i / on) : "" }'
+           (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'

@@ -500,8 +500,6 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     return 0;
 }
 
-
-
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
 void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode) { q->tx_mode = mode; }
 bool sf_xdp_tx_thread(const struct sf_xdp *q)
