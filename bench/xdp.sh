@@ -15,7 +15,12 @@
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
 # BENCH_MTU (default 1500; at most 3826 for AF_XDP's 4 KB frames),
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
-# --rcvbuf 1048576"), SYNFIN (default build/synfin).
+# --rcvbuf 1048576"), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
+# the client's veth end receives in a NAPI thread of its own with GRO,
+# and the server's end has TSO off, which a veth needs to hand frames to
+# the peer's GRO: the peer's receive path then runs off the sender's
+# thread, as it would behind a real NIC; for the kernel's rows and
+# synfin's alike; docs/xdp.md "Where the time goes").
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +49,12 @@ run_life() { # label addr
   printf "%-36s" "$1"; ip netns exec $K timeout 300 $KPEER lifecycles "$2" 7 "$CONNS"
 }
 
+if [ "${BENCH_PEER_NAPI:-0}" = 1 ]; then
+  ip netns exec $K ethtool -K $VK gro on >/dev/null &&
+    ip netns exec $K sh -c "echo 1 > /sys/class/net/$VK/threaded" &&
+    ip netns exec $S ethtool -K $VS tso off >/dev/null || exit 1
+  echo "== BENCH_PEER_NAPI=1: $VK (the client's end) GRO on, threaded NAPI; $VS TSO off"
+fi
 echo "== veth MTU $MTU; echo $MB MB each way (python client, sendall/recv 256 KB); $CONNS lifecycles"
 ip netns exec $S $KPEER serve-echo-many $HA 7 >/dev/null & pids+=($!)
 sleep 0.5
