@@ -142,7 +142,8 @@ long long xdp_cli_drops(void *ctx)
 
 /* --xdp-tx. A TX thread per queue pays only with a core to spare
  * (bench/README.md, AF_XDP, 2026-12-03): on the 2-core VM, beside its
- * load, it gained nothing or lost, so the loop pushes by default. auto:
+ * load, it made no difference out of the noise, so the loop pushes by
+ * default. auto:
  * the thread where the queues leave a core free (the link's own auto
  * then takes it in copy mode only). */
 static enum sf_xdp_tx tx_mode(int asked, unsigned queues)
@@ -184,8 +185,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
         return fail(prog, err);
     }
     c->mtu = mtu;
-    for (x->nq = 0; x->nq < x->queues; x->nq++)
-    {
+    for (x->nq = 0; x->nq < x->queues; x->nq++) {
         if (sf_xdp_open(&x->q[x->nq], x->prog, (unsigned)x->nq, x->force_copy,
                         err, sizeof err) < 0)
             return fail(prog, err);
