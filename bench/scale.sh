@@ -7,7 +7,9 @@
 # Each line also gives the CPU the server used (user + system, in cores:
 # CPU seconds over wall seconds) and the rate per core of it, so that a
 # machine whose cores are shared with the load still shows how far each
-# stack is from its own core's limit.
+# stack is from its own core's limit. "run-q cores" (echo): the time the
+# server's threads spent runnable but waiting for a core, over the wall
+# time (/proc/PID/task/*/schedstat): CPU it wanted and did not get.
 #
 # Then the same over AF_XDP (docs/xdp.md): `synfin serve --xdp IFACE
 # --queues N` for each N in SCALE_XDP_QUEUES, on a veth pair with that
@@ -59,6 +61,9 @@ ip netns exec $B ip addr add 198.19.10.2/24 dev sfs$$y; ip netns exec $B ip link
 cpu_ticks() { # PID: user + system ticks of the process, all its threads
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
+run_delay() { # PID: ns its threads spent runnable but waiting for a core
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f", s}'
+}
 # load NS MODE HOST CONNS: LOADS processes for SECS; prints the summed rate
 load() {
   local ns=$1 mode=$2 host=$3 conns=$4 i
@@ -74,19 +79,23 @@ HZ=$(getconf CLK_TCK)
 # measure NAME NS HOST SERVER-PID: one table line
 measure() {
   local name=$1 ns=$2 host=$3 pid=$4 c0 c1 e y ce cy
-  c0=$(cpu_ticks "$pid"); e=$(load "$ns" echo "$host" "$ECONNS"); c1=$(cpu_ticks "$pid")
+  local w0 w1 we
+  c0=$(cpu_ticks "$pid"); w0=$(run_delay "$pid")
+  e=$(load "$ns" echo "$host" "$ECONNS")
+  c1=$(cpu_ticks "$pid"); w1=$(run_delay "$pid")
   ce=$(awk -v t=$((c1 - c0)) -v h="$HZ" -v s="$SECS" 'BEGIN{printf "%.2f", t / h / s}')
+  we=$(awk -v w=$((w1 - w0)) -v s="$SECS" 'BEGIN{printf "%.2f", w / 1e9 / s}')
   c0=$(cpu_ticks "$pid"); y=$(load "$ns" cycles "$host" "$CCONNS"); c1=$(cpu_ticks "$pid")
   cy=$(awk -v t=$((c1 - c0)) -v h="$HZ" -v s="$SECS" 'BEGIN{printf "%.2f", t / h / s}')
-  printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "$name" "$e" "$ce" \
+  printf "%-24s %9s %6s %6s %9s   %9s %6s %9s\n" "$name" "$e" "$ce" "$we" \
     "$(awk -v r="$e" -v c="$ce" 'BEGIN{printf "%.0f", (c > 0) ? r / c : 0}')" "$y" "$cy" \
     "$(awk -v r="$y" -v c="$cy" 'BEGIN{printf "%.0f", (c > 0) ? r / c : 0}')"
   echo "$name $e $y" >>"$tmp/rows"
 }
 
 echo "== scale: $SECS s per figure, echo over $ECONNS connections, lifecycles over $CCONNS, $LOADS load process(es); $(nproc) cores"
-printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "echo" "server" "Mbit/s" "cycles" "server" "cycles/s"
-printf "%-24s %9s %6s %9s   %9s %6s %9s\n" "" "Mbit/s" "cores" "per core" "per s" "cores" "per core"
+printf "%-24s %9s %6s %6s %9s   %9s %6s %9s\n" "" "echo" "server" "run-q" "Mbit/s" "cycles" "server" "cycles/s"
+printf "%-24s %9s %6s %6s %9s   %9s %6s %9s\n" "" "Mbit/s" "cores" "cores" "per core" "per s" "cores" "per core"
 # (SIGPIPE ignored, across exec: a load closing with echo data in flight
 # must not end the server)
 ip netns exec $B bash -c "trap '' PIPE; exec '$tmp/load' serve 198.19.10.2 7" >"$tmp/ksrv.out" 2>&1 & kp=$!; pids+=($kp)

@@ -15,7 +15,12 @@
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
 # BENCH_MTU (default 1500; at most 3826 for AF_XDP's 4 KB frames),
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
-# --rcvbuf 1048576"), SYNFIN (default build/synfin).
+# --rcvbuf 1048576"), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
+# the client's veth end receives in a NAPI thread of its own with GRO,
+# and the server's end has TSO off, which a veth needs to hand frames to
+# the peer's GRO: the peer's receive path then runs off the sender's
+# thread, as it would behind a real NIC; for the kernel's rows and
+# synfin's alike; docs/xdp.md "Where the time goes").
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +49,12 @@ run_life() { # label addr
   printf "%-36s" "$1"; ip netns exec $K timeout 300 $KPEER lifecycles "$2" 7 "$CONNS"
 }
 
+if [ "${BENCH_PEER_NAPI:-0}" = 1 ]; then
+  ip netns exec $K ethtool -K $VK gro on >/dev/null &&
+    ip netns exec $K sh -c "echo 1 > /sys/class/net/$VK/threaded" &&
+    ip netns exec $S ethtool -K $VS tso off >/dev/null || exit 1
+  echo "== BENCH_PEER_NAPI=1: $VK (the client's end) GRO on, threaded NAPI; $VS TSO off"
+fi
 echo "== veth MTU $MTU; echo $MB MB each way (python client, sendall/recv 256 KB); $CONNS lifecycles"
 ip netns exec $S $KPEER serve-echo-many $HA 7 >/dev/null & pids+=($!)
 sleep 0.5
@@ -60,12 +71,20 @@ xdp_row() { # label mode-args...
   grep -v "echo on" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
   run_echo "$label" $SA; xrate=$rate
   run_life "$label lifecycles:" $SA
-  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
+  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
 xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
 xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
-awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" 'BEGIN {
+# the TX ring pushed by a thread of the queue's own (the rows above: by
+# the stack's loop; a synfin from before --xdp-tx has no thread: the row
+# is left out for it)
+inl=""
+if "$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx; then
+  xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
+fi
+awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i="$inl" 'BEGIN {
   if (off > 0 && on > 0)
-    printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f\n",
-           n / off, n / on, g / off, g / on }'
+    printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
+           n / off, n / on, g / off, g / on,
+           (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'

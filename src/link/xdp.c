@@ -14,12 +14,15 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -112,6 +115,19 @@ struct sf_xdp {
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
+    /* The TX thread (copy mode; docs/xdp.md "Where the time goes"): the
+     * sendto() that pushes the TX ring runs the kernel's transmit path,
+     * and on a veth the peer's whole receive path, inline; this thread
+     * makes those calls, so the stack's loop goes on meanwhile. The loop
+     * tells it with the eventfd; it says a failure in kerr. */
+    enum sf_xdp_tx tx_mode;
+    bool kth_on;
+    pthread_t kth;
+    int kick_fd, done_fd;
+    atomic_int kerr, kstop;
+    atomic_int kbusy;             /* the thread is pushing */
+    atomic_int kwaiter;           /* the loop waits on done_fd for the push's end */
+    atomic_uint_least64_t ksends; /* sendto() calls the thread made */
     struct neigh neigh[NNEIGH];
     unsigned neigh_next, neigh_last;
     unsigned pub_next;         /* the next slot of our slice to overwrite */
@@ -120,6 +136,8 @@ struct sf_xdp {
     int err;                   /* the errno that stopped the queue (0: none) */
     struct sf_xdp_stats stats;
 };
+
+static void tx_thread_stop(struct sf_xdp *q);
 
 static sf_time_t mono_now(void)
 {
@@ -425,6 +443,8 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     }
     q->p = p;
     q->queue = queue;
+    q->kick_fd = -1;
+    q->done_fd = -1;
     q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q->area == MAP_FAILED) {
@@ -481,6 +501,12 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
 }
 
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
+void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode) { q->tx_mode = mode; }
+bool sf_xdp_tx_thread(const struct sf_xdp *q)
+{
+    return q->tx_mode == SF_XDP_TX_THREAD ||
+           (q->tx_mode == SF_XDP_TX_AUTO && !q->zerocopy);
+}
 unsigned sf_xdp_queue(const struct sf_xdp *q) { return q->queue; }
 uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q)
 {
@@ -500,6 +526,8 @@ const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
         q->stats.k_rx_ring_full = k.rx_ring_full;
         q->stats.k_fill_empty = k.rx_fill_ring_empty_descs;
     }
+    q->stats.tx_thread = sf_xdp_tx_thread(q);
+    q->stats.tx_thread_sends = atomic_load_explicit(&q->ksends, memory_order_relaxed);
     return &q->stats;
 }
 
@@ -507,6 +535,11 @@ void sf_xdp_close(struct sf_xdp *q)
 {
     if (!q)
         return;
+    tx_thread_stop(q); /* sf_xdp_run ends it; this is for a run cut short */
+    if (q->kick_fd >= 0)
+        close(q->kick_fd);
+    if (q->done_fd >= 0)
+        close(q->done_fd);
     if (q->in_map) {
         uint32_t k = q->queue;
         bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
@@ -534,7 +567,111 @@ static void reclaim(struct sf_xdp *q)
 
 /* Pushes the TX ring: in copy mode each sendto() sends a bounded batch
  * (the kernel's xsk_generic_xmit), so it is repeated while the kernel
- * says there is more (EAGAIN), a bounded number of times. */
+ * says there is more (EAGAIN), a bounded number of times. Returns the
+ * errno that says the queue stopped, or 0. */
+static int push_tx(int fd, uint64_t *calls)
+{
+    for (unsigned i = 0; i < NTX / 16; i++) {
+        ++*calls;
+        if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+            return 0;
+        if (errno == EAGAIN || errno == EINTR)
+            continue;
+        if (errno != EBUSY && errno != ENOBUFS)
+            return errno; /* ENETDOWN, ENXIO: the queue stopped */
+        return 0;
+    }
+    return 0;
+}
+
+static void kick_now(struct sf_xdp *q)
+{
+    int e = push_tx(xsk_socket__fd(q->xsk), &q->stats.kicks);
+    if (e)
+        q->err = e;
+}
+
+/* The TX thread: one push of the ring for every wake-up the loop gives
+ * (an eventfd counts them; what was submitted before the wake-up is on
+ * the ring when the thread reads it, so none is left behind). */
+static void *tx_thread_main(void *arg)
+{
+    struct sf_xdp *q = arg;
+    int fd = xsk_socket__fd(q->xsk);
+    uint64_t v, calls = 0;
+    for (;;) {
+        if (read(q->kick_fd, &v, sizeof v) < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+        if (atomic_load_explicit(&q->kstop, memory_order_acquire))
+            break;
+        atomic_store(&q->kbusy, 1);
+        int e = push_tx(fd, &calls);
+        atomic_store(&q->kbusy, 0);
+        if (atomic_exchange(&q->kwaiter, 0)) {
+            uint64_t one = 1;
+            if (write(q->done_fd, &one, sizeof one) < 0) {
+                /* full: the loop has a wake-up waiting already */
+            }
+        }
+        atomic_store_explicit(&q->ksends, calls, memory_order_relaxed);
+        if (e) {
+            atomic_store_explicit(&q->kerr, e, memory_order_release);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void tx_thread_stop(struct sf_xdp *q)
+{
+    if (!q->kth_on)
+        return;
+    uint64_t one = 1;
+    atomic_store_explicit(&q->kstop, 1, memory_order_release);
+    if (write(q->kick_fd, &one, sizeof one) < 0) {
+        /* the counter is full: the thread is awake already */
+    }
+    pthread_join(q->kth, NULL);
+    q->kth_on = false;
+}
+
+/* Starts the TX thread, free to run on any core (a thread created by a
+ * queue's worker would otherwise inherit its pinning to the stack's own
+ * core). Returns 0, or an errno. */
+static int tx_thread_start(struct sf_xdp *q)
+{
+    if (q->kick_fd < 0) {
+        q->kick_fd = eventfd(0, EFD_CLOEXEC);
+        if (q->kick_fd < 0)
+            return errno;
+    }
+    if (q->done_fd < 0) {
+        q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (q->done_fd < 0)
+            return errno;
+    }
+    atomic_store(&q->kstop, 0);
+    atomic_store(&q->kerr, 0);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, &set);
+    pthread_attr_setaffinity_np(&a, sizeof set, &set);
+    int e = pthread_create(&q->kth, &a, tx_thread_main, q);
+    pthread_attr_destroy(&a);
+    if (e == EINVAL || e == EPERM) /* a cpuset narrower than the cores */
+        e = pthread_create(&q->kth, NULL, tx_thread_main, q);
+    if (e)
+        return e;
+    q->kth_on = true;
+    return 0;
+}
+
+/* Pushes what was submitted since the last push: the TX thread's
+ * wake-up, or sendto() here. */
 static void kick(struct sf_xdp *q)
 {
     if (!q->unkicked)
@@ -542,17 +679,15 @@ static void kick(struct sf_xdp *q)
     q->unkicked = 0;
     if (!xsk_ring_prod__needs_wakeup(&q->tx))
         return;
-    int fd = xsk_socket__fd(q->xsk);
-    for (unsigned i = 0; i < NTX / 16; i++) {
+    if (q->kth_on) {
+        uint64_t one = 1;
         q->stats.kicks++;
-        if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
-            break;
-        if (errno == EAGAIN || errno == EINTR)
-            continue;
-        if (errno != EBUSY && errno != ENOBUFS)
-            q->err = errno; /* ENETDOWN, ENXIO: the queue stopped */
-        break;
+        if (write(q->kick_fd, &one, sizeof one) < 0) {
+            /* the counter is full: the thread has wake-ups to spare */
+        }
+        return;
     }
+    kick_now(q);
 }
 
 /* A frame for the TX ring, or 0 with none free even after reclaiming. */
@@ -561,8 +696,10 @@ static bool take_frame(struct sf_xdp *q, uint64_t *addr)
     if (!q->nfree) {
         reclaim(q);
         if (!q->nfree) {
-            q->unkicked = q->unkicked ? q->unkicked : 1;
-            kick(q);
+            /* every frame in flight: push here, whoever usually does, so
+             * that the completions come back now */
+            q->unkicked = 0;
+            kick_now(q);
             reclaim(q);
         }
     }
@@ -925,6 +1062,15 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         return -1;
     }
     int napp = 0, rc = 0;
+    if (sf_xdp_tx_thread(q) && !q->kth_on) {
+        int e = tx_thread_start(q);
+        if (e) {
+            free(fds);
+            snprintf(err, errlen, "AF_XDP queue %u of %s: cannot start its TX "
+                     "thread: %s", q->queue, q->p->ifname, strerror(e));
+            return -1;
+        }
+    }
     bool woke = false;
     unsigned got = 0;
     sf_time_t checked = mono_now();
@@ -945,6 +1091,8 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         next = app < next ? app : next;
         kick(q);
         reclaim(q);
+        if (!q->err && q->kth_on)
+            q->err = atomic_load_explicit(&q->kerr, memory_order_acquire);
         if (q->err) {
             rc = queue_err(q, q->err, err, errlen);
             break;
@@ -978,12 +1126,44 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
                 ts = (struct timespec){(time_t)((next - now) / SF_SEC),
                                        (long)((next - now) % SF_SEC)};
         }
+        /* In copy mode the kernel's poll of an AF_XDP socket pushes its
+         * TX ring as well (xsk_poll: whatever the bind flags), under the
+         * lock the TX thread holds while it pushes; a loop polling then
+         * spins on that lock (docs/xdp.md, "Where the time goes"). So
+         * with the TX thread the loop leaves the socket out of a look
+         * that does not sleep, and while the thread pushes it sleeps on
+         * the push's end instead (what the push brings back from the peer
+         * is on the RX ring by then); else on the socket. */
+        bool on_done = false;
+        if (q->kth_on) {
+            if (got == BATCH) {
+                fds[0] = (struct pollfd){.fd = -1};
+            } else if (atomic_load(&q->kbusy)) {
+                atomic_store(&q->kwaiter, 1);
+                if (atomic_load(&q->kbusy)) {
+                    fds[0] = (struct pollfd){.fd = q->done_fd, .events = POLLIN};
+                    on_done = true;
+                } else {
+                    atomic_store(&q->kwaiter, 0);
+                }
+            }
+        }
         if (ppoll(fds, (nfds_t)napp + 1, tsp, NULL) < 0 && errno != EINTR) {
             rc = queue_err(q, errno, err, errlen);
             break;
         }
+        if (on_done) {
+            uint64_t v;
+            atomic_store(&q->kwaiter, 0);
+            if (read(q->done_fd, &v, sizeof v) < 0) {
+                /* not yet: a timer or the application woke the loop */
+            }
+        }
+        if (fds[0].fd != xsk_socket__fd(q->xsk))
+            fds[0].revents = 0; /* the checks at the top are the socket's */
         woke = true;
     }
+    tx_thread_stop(q);
     free(fds);
     return rc;
 }

@@ -47,6 +47,16 @@ enum sf_xdp_mode {
     SF_XDP_GENERIC  /* the kernel's generic (SKB) hook */
 };
 
+/* Who pushes the TX ring (docs/xdp.md, "Where the time goes"). In copy
+ * mode the sendto() that does is the kernel's whole transmit path, run in
+ * the caller (on a veth: the peer's receive path too); a thread of the
+ * queue's own can make those calls while the stack's loop goes on. */
+enum sf_xdp_tx {
+    SF_XDP_TX_AUTO,    /* the thread in copy mode, inline in zero-copy */
+    SF_XDP_TX_THREAD,  /* the thread */
+    SF_XDP_TX_INLINE   /* the stack's loop calls sendto() itself */
+};
+
 struct sf_xdp_prog;
 struct sf_xdp;
 
@@ -65,6 +75,8 @@ struct sf_xdp_stats {
      * sf_xdp_stats: frames it dropped because the RX ring was full, or
      * for other reasons (no fill ring entry), and empty fill ring hits. */
     uint64_t k_rx_dropped, k_rx_ring_full, k_fill_empty;
+    uint64_t tx_thread;           /* 1: the TX thread pushes the ring */
+    uint64_t tx_thread_sends;     /* sendto() calls the TX thread made */
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -97,6 +109,10 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p);
 int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
                 bool force_copy, char *err, size_t errlen);
 bool sf_xdp_zerocopy(const struct sf_xdp *q);
+/* Who pushes q's TX ring (default SF_XDP_TX_AUTO); before sf_xdp_run. */
+void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode);
+/* Whether sf_xdp_run pushes the TX ring from a thread of its own. */
+bool sf_xdp_tx_thread(const struct sf_xdp *q);
 unsigned sf_xdp_queue(const struct sf_xdp *q);
 /* What the kernel dropped on this queue for want of room (XDP_STATISTICS
  * rx_dropped + rx_ring_full), read without touching q's counters: safe
@@ -109,7 +125,10 @@ void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len);
 /* The queue's counters, the kernel's (k_*) read now. */
 const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q);
 /* Runs the queue's loop until *stop: frames in, the stack's timers, the
- * application's hooks, frames out. Returns 0, or -1 when the queue
+ * application's hooks, frames out; with the TX thread (sf_xdp_tx_thread)
+ * it starts that thread and ends it before it returns (the thread may run
+ * on any core: it pushes frames, it holds no state of the stack). Returns
+ * 0, or -1 when the queue
  * stopped (the interface went away, the socket failed), with a one-line
  * reason in err. */
 int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,

@@ -234,8 +234,16 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
  * measure; a reader keeping up with a sender that the window limits
  * reads about a window per RTT, so a buffer of twice that (plus the
  * growth seen, the sender being in slow start) lets the window stay
- * ahead of the bandwidth-delay product. The RTT: the receiver's own
- * estimate from TSecr (ts.c), else the connection's SRTT. */
+ * ahead of the bandwidth-delay product. The growth counts twice, as in
+ * Linux's tcp_rcv_space_adjust ("we need a 4x factor, because the ACK we
+ * are sending now is for the next RTT"): the window offered while one
+ * RTT's data arrives lets the sender out for the next, which slow start
+ * doubles again. With once (2x read + growth: 4x) a Linux sender in slow
+ * start at 100 ms was held by the window two RTTs running
+ * (bench/README.md, Paths, 2026-12-03 08:00). Not an RFC rule: RFC 9293
+ * 3.8.6 leaves the window's size to the receiver. The RTT: the
+ * receiver's own estimate from TSecr (ts.c), else the connection's
+ * SRTT. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
 {
     /* under memory pressure buffers do not grow (as Linux's
@@ -250,14 +258,18 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
         c->rcvq_us = now | 1; /* 0: not started */
         return;
     }
-    if (rtt == 0 || now - c->rcvq_us < rtt)
+    /* signed: rcvq_us is now | 1, one microsecond ahead of an even now,
+     * and reads within that microsecond must not end the measurement
+     * (unsigned, now - rcvq_us wrapped to 2^32 - 1: every read of a burst
+     * handed in at one instant ended one, of a segment or two) */
+    if (rtt == 0 || (int32_t)(now - c->rcvq_us) < (int32_t)rtt)
         return;
     uint32_t copied = c->rcvq_copied;
     if (copied > c->rcvq_space) {
         uint64_t want = 2ull * copied + 16ull * c->rcv_mss;
         if (c->rcvq_space) { /* growing: the next RTT brings more */
             uint64_t grow = want * (copied - c->rcvq_space) / c->rcvq_space;
-            want += grow < want ? grow : want;
+            want += 2 * (grow < want ? grow : want);
         }
         uint64_t max = ctx->cfg->rcvbuf_max;
         if (max > tcp_max_rcv_window(c))

@@ -81,5 +81,22 @@ PY
 then ok "path table: a number in every column (Linux and TUN: as root)"
 else notok "path table: a number in every column (Linux and TUN: as root)"; sed 's/^/    /' "$tmp/out" | tail -8; fi
 
+# As root, -v adds each real cell's two directions (their times are each
+# side's own end: the peer's FIN read), synfin's counters on TUN, the
+# kernels' TcpExt counters and each namespace's device drops, and
+# --path-pcap writes a capture of synfin's TUN side per cell.
+if [ "$(id -u)" = 0 ]; then
+  if "$SYNFIN" bench --only path --quick -v --path-pcap "$tmp/p.pcap" >"$tmp/out" 2>"$tmp/err" &&
+     [ "$(grep -cE ', TUN: A->synfin [0-9.]+ Mbit/s \([0-9.]+ s\), synfin->A [0-9.]+ Mbit/s' "$tmp/err")" = 2 ] &&
+     [ "$(grep -cE ', Linux: A->B [0-9.]+ Mbit/s \([0-9.]+ s\), B->A ' "$tmp/err")" -ge 2 ] &&
+     [ "$(grep -c '^  TUN, synfin: IP_IN=' "$tmp/err")" = 2 ] &&
+     [ "$(grep -c '^  TUN, B, devices: pt rx [0-9]* (drop [0-9]*) tx ' "$tmp/err")" = 2 ] &&
+     [ -s "$tmp/p.pcap.1" ] && [ -s "$tmp/p.pcap.2" ]; then
+    ok "path -v: each direction's time, synfin's counters, device drops; --path-pcap: one capture a cell"
+  else
+    notok "path -v: each direction's time, synfin's counters, device drops; --path-pcap: one capture a cell"
+  fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -143,6 +143,8 @@ stop() { # NAME: SIGTERM, bounded wait, exit status 0
 }
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
 stat_of() { sss "$1" --stats | awk -v k="$2" '$1==k{print $2}'; }
+# qstat NAME SUFFIX KEY: a counter of one queue's stack ("" queue 0, .K queue K)
+qstat() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk -v k="$3" '$1==k{print $2}'; }
 sf_has() { sss "$1" state "$2" | grep -q "$3"; }
 k_has() { inns $K ss -tanH state "$1" | grep -q "$2"; }
 
@@ -165,7 +167,10 @@ t_echo() { # MB: the kernel's client echoes MB through synfin, SHA-256 compared
   cat "$tmp/kpeer.log"
   sss ec --stats | grep -E '^(xdp\.(rx|tx|tx_full|tx_no_neigh|k_rx_dropped)|RETRANSMITS|DROPS) ' | tr '\n' ' '; echo
   local kdrop; kdrop=$(stat_of ec xdp.k_rx_dropped)
-  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ]
+  # by default the loop pushes the TX ring itself (no TX thread)
+  local kt; kt=$(stat_of ec xdp.tx_thread)
+  echo "TX thread $kt"
+  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ] && [ "$kt" = 0 ]
 }
 want echo && check "echo $MB MB kernel client -> synfin over AF_XDP, SHA-256 equal" t_echo "$MB"
 
@@ -176,6 +181,24 @@ t_echo_mtu() { # the largest MTU the 4 KB frames carry: full-sized frames pass
   return $rc
 }
 want echo && check "echo 2 MB at MTU 3826 (full 4 KB frames less headroom), SHA-256 equal" t_echo_mtu
+
+t_tx_thread() { # --xdp-tx thread: a thread of the queue's own pushes the TX ring
+  start tt --app echo:7 --xdp-tx thread || return 1
+  grep -q "copy mode (the driver has no zero-copy), TX pushed by a thread" "$tmp/tt.log" || return 1
+  inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((2 << 20)) || return 1
+  local kt ks; kt=$(stat_of tt xdp.tx_thread); ks=$(stat_of tt xdp.tx_thread_sends)
+  echo "TX thread $kt, its sendto() calls $ks"
+  [ "$kt" = 1 ] && [ "$ks" -gt 0 ] || return 1
+  stop tt || return 1
+  # auto: the thread with a core to spare beside the one queue
+  local want=1; [ "$(nproc)" -gt 1 ] || want=0
+  start ta --app echo:7 --xdp-tx auto || return 1
+  [ "$(echo auto | inns $K timeout 10 nc -N $SA 7)" = auto ] || return 1
+  echo "--xdp-tx auto, 1 queue, $(nproc) cores: TX thread $(stat_of ta xdp.tx_thread) (want $want)"
+  [ "$(stat_of ta xdp.tx_thread)" = $want ] || return 1
+  stop ta
+}
+want echo && check "--xdp-tx thread: the TX ring pushed by the queue's thread, echo 2 MB SHA-256 equal; auto takes it with a core to spare" t_tx_thread
 
 t_refused() { # a SYN to a port without a listener: synfin's RST (RFC 9293 3.10.7.1)
   start rf --app echo:7 || return 1
@@ -258,6 +281,10 @@ want bad && check "--queues without --xdp: one line, exit 2" \
   t_bad 2 "--queues goes with --xdp IFACE" --tun sfxt$$ --queues 2
 want bad && check "--threads with --xdp (the TUN's queues): one line, exit 2" \
   t_bad 2 "with --xdp IFACE the queues are --queues N" --xdp $VS --addr $SA --threads 2
+want bad && check "--xdp-tx with a bad value: one line, exit 2" \
+  t_bad 2 "--xdp-tx wants auto, thread or inline, not 'fast'" --xdp $VS --addr $SA --xdp-tx fast
+want bad && check "--xdp-tx without --xdp: one line, exit 2" \
+  t_bad 2 "--xdp-tx goes with --xdp IFACE" --tun sfxt$$ --xdp-tx thread
 want bad && check "--addr6 with --xdp (IPv4 only): one line, exit 2" \
   t_bad 2 "IPv4 only" --xdp $VS --addr $SA --addr6 fd00:5f::2
 # A device without native XDP: a bridge (this kernel has no dummy driver).
@@ -330,13 +357,53 @@ t_queue_stops() { # the interface goes away under synfin: one line, exit 1
 }
 want stops && check "the interface deleted under a running synfin: one line (queue stopped), exit 1" t_queue_stops
 
+# A queue that falls behind (issue 15, "Bad input"): synfin stopped
+# (SIGSTOP) while the kernel sends it 6000 datagrams, more than its RX ring
+# and fill ring hold (2048 frames each). The kernel drops the rest and
+# counts them (XDP_STATISTICS); synfin says so once it runs again, in one
+# line, and its counters carry the drops; its connection is still served.
+# FLOOD HOST N: N UDP datagrams of 100 bytes to HOST port 9 (synfin's
+# address: the program sends every datagram to it to synfin).
+FLOOD='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])): s.sendto(b"x" * 100, (sys.argv[1], 9))'
+behind() { # NAME HOST CTL-SUFFIXES...: the stop, the flood, the drops counted
+  local name=$1 host=$2; shift 2
+  local p; eval "p=\$pid_$name"
+  kill -STOP "$p" || return 1
+  inns $K timeout 20 python3 -c "$FLOOD" "$host" 6000; local frc=$?
+  kill -CONT "$p"
+  [ $frc -eq 0 ] || { echo "flood failed"; return 1; }
+  local said=0
+  wait_for 5 grep -q "falling behind" "$tmp/$name.log" && said=1
+  grep "falling behind" "$tmp/$name.log"
+  local sum=0 sfx d f
+  for sfx in "$@"; do
+    d=$(qstat "$name" "$sfx" xdp.k_rx_dropped); f=$(qstat "$name" "$sfx" xdp.k_rx_ring_full)
+    echo "queue ${sfx:-.0}: kernel drops $d, RX ring full $f, frames in $(qstat "$name" "$sfx" xdp.rx)"
+    sum=$((sum + d + f))
+  done
+  [ $said = 1 ] || echo "not said"
+  [ "$sum" -gt 0 ] && [ $said = 1 ]
+}
+t_behind() {
+  start bh --app echo:7 || return 1
+  [ "$(echo before | inns $K timeout 10 nc -N $SA 7)" = before ] || return 1
+  behind bh $SA "" || return 1
+  [ "$(grep -c "falling behind" "$tmp/bh.log")" = 1 ] || return 1
+  grep -q "the kernel dropped [0-9]* frames in the last [0-9.]* s that AF_XDP queue 0 could not take" "$tmp/bh.log" || return 1
+  [ "$(echo after | inns $K timeout 10 nc -N $SA 7)" = after ] || return 1
+  stop bh
+}
+want behind && check "a queue that falls behind (synfin stopped, 6000 datagrams): the kernel's drops counted (xdp.k_rx_*) and said in one line; still served" t_behind
+
 # ---------------------------------------------------------------- --queues 2
 # One stack per queue (issue 15, docs/xdp.md "More than one queue"):
 # `serve --xdp VS2 --queues 2`, one worker thread per queue, each its own
 # UMEM, AF_XDP socket and sf_stack, a listener on each, control sockets
 # NAME.sock (queue 0) and NAME.sock.1 (queue 1).
 start2() { VS=$VS2 SA=$SA2 start "$@"; }
-qstat() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk -v k="$3" '$1==k{print $2}'; }
 # The kernel's peers of one queue's established connections, one a line.
 qpeers() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" state established | grep -o "$KA2:[0-9]*" | sort; }
 
@@ -428,10 +495,15 @@ want mq-spread && check "--queues 2: 64 kernel connections spread over both stac
 
 t_mq_echo() { # the big echo, SHA-256, on a --queues 2 synfin
   topo2 || return 1
-  start2 me --app echo:7 --queues 2 || return 1
+  start2 me --app echo:7 --queues 2 --xdp-tx auto || return 1
   inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA2 7 $((MB << 20)) || return 1
   local r0 r1; r0=$(qstat me "" xdp.rx); r1=$(qstat me .1 xdp.rx)
   echo "frames in: queue 0 $r0, queue 1 $r1"
+  # --xdp-tx auto with as many queues as cores: the loops push (no thread)
+  # (the echo above runs over a TX thread per queue where there are more)
+  local want=1; [ "$(nproc)" -gt 2 ] || want=0
+  echo "TX thread: queue 0 $(qstat me "" xdp.tx_thread), queue 1 $(qstat me .1 xdp.tx_thread) (want $want)"
+  [ "$(qstat me "" xdp.tx_thread)" = $want ] && [ "$(qstat me .1 xdp.tx_thread)" = $want ] || return 1
   stop me
 }
 want mq-echo && check "--queues 2: echo $MB MB, SHA-256 equal" t_mq_echo
@@ -462,6 +534,17 @@ t_mq_arp() {
   stop ma
 }
 want mq-arp && check "--queues 2: the peer's new Ethernet address, ARP'd on one queue, reaches the other stack (published, merged)" t_mq_arp
+
+t_mq_behind() { # --queues 2: the same, said by the watch of the threads
+  topo2 || return 1
+  start2 mb --app echo:7 --queues 2 || return 1
+  [ "$(echo before | inns $K timeout 10 nc -N $SA2 7)" = before ] || return 1
+  behind mb $SA2 "" .1 || return 1
+  grep -q "the kernel dropped [0-9]* frames in the last second that synfin's queues could not take: a thread is falling behind" "$tmp/mb.log" || return 1
+  [ "$(echo after | inns $K timeout 10 nc -N $SA2 7)" = after ] || return 1
+  stop mb
+}
+want mq-behind && check "--queues 2: a stopped synfin's queue overflows: the kernel's drops counted and said in one line; still served" t_mq_behind
 
 t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
   topo2 || return 1

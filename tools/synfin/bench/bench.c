@@ -71,7 +71,9 @@ static const char usage_text[] =
     "         default (net.ipv4.tcp_congestion_control) when that differs;\n"
     "         --pacing 0|1 sets synfin's sender pacing (default: the\n"
     "         stack's, on); --path-cells TEXT runs only the cells whose\n"
-    "         label contains TEXT (e.g. \"rtt 20 ms, loss 0%\")\n"
+    "         label contains TEXT (e.g. \"rtt 20 ms, loss 0%\"); -v adds each\n"
+    "         cell's counters and each direction's time; --path-pcap FILE\n"
+    "         writes what crosses synfin's TUN device (FILE.N for cell N)\n"
     "  --quick  a few-second run: 1 round, small sizes (path: 2 cells)\n";
 
 static unsigned parse_groups(const char *s)
@@ -172,6 +174,7 @@ static const struct opt bench_opts_table[] = {
     {.name = "--linux-cc", .kind = OPT_STR, .off = OFF(o.linux_cc)},
     NUM("--pacing", o.pacing, OPT_AS_INT, 0, 1, 0),
     {.name = "--path-cells", .kind = OPT_STR, .off = OFF(o.path_cells)},
+    {.name = "--path-pcap", .kind = OPT_STR, .off = OFF(o.path_pcap)},
     {.kind = OPT_END},
 };
 
@@ -181,7 +184,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false, "cubic", -1, NULL};
+                             false, 4u << 20, 20, false, "cubic", -1, NULL, NULL};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

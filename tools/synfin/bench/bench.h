@@ -57,6 +57,7 @@ struct bench_opts {
     const char *linux_cc; /* path grid: the kernels' TCP_CONGESTION */
     int pacing;           /* path grid: synfin's cfg.pacing, -1: default */
     const char *path_cells; /* path grid: only cells whose label has this */
+    const char *path_pcap;  /* path grid: capture of synfin's TUN side */
 };
 
 struct bench_res {

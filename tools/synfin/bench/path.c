@@ -18,6 +18,7 @@
  * the bytes received by then over the cap, marked '*'. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "io/pcap.h"
 #include "synfin/relay.h"
 #include "synfin/sim.h"
 #include "synfin/tun.h"
@@ -328,10 +330,89 @@ static int add_route(uint32_t net, uint32_t mask, const char *dev)
     return r;
 }
 
+/* -v: the kernel's own account of its namespace's TCP (TcpExt of
+ * /proc/net/netstat, as nstat shows it): recoveries, timeouts, D-SACKs,
+ * and HyStart's exits from slow start, by ACK train or by delay. */
+static void print_kernel_mib(const char *who)
+{
+    static const char *const keep[] = {
+        "TCPHystartTrainDetect", "TCPHystartDelayDetect", "TCPSackRecovery",
+        "TCPLossProbes", "TCPTimeouts", "TCPSpuriousRTOs", "TCPDSACKRecv",
+        "TCPDSACKOldSent", "TCPDSACKUndo", "TCPSACKReorder", "TCPRcvQDrop",
+        "TCPOFOQueue", "TCPWantZeroWindowAdv", "TCPFullUndo", "TCPLostRetransmit"};
+    FILE *f = fopen("/proc/net/netstat", "r");
+    char names[8192], vals[8192], line[16384];
+    size_t n = (size_t)snprintf(line, sizeof line, "  %s, kernel:", who);
+    bool found = false;
+    while (f && fgets(names, sizeof names, f) && fgets(vals, sizeof vals, f)) {
+        if (strncmp(names, "TcpExt:", 7) != 0 || strncmp(vals, "TcpExt:", 7) != 0)
+            continue;
+        char *sn, *sv;
+        char *a = strtok_r(names + 7, " \n", &sn), *b = strtok_r(vals + 7, " \n", &sv);
+        for (; a && b; a = strtok_r(NULL, " \n", &sn), b = strtok_r(NULL, " \n", &sv))
+            for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+                if (strcmp(a, keep[i]) == 0 && strcmp(b, "0") != 0 && n < sizeof line)
+                    n += (size_t)snprintf(line + n, sizeof line - n, " %s=%s", a, b);
+        found = true;
+    }
+    if (f)
+        fclose(f);
+    if (found)
+        fprintf(stderr, "%s\n", line);
+}
+
+/* -v: the datagrams this namespace's devices dropped (/proc/net/dev: a
+ * TUN device whose reader falls behind drops what overflows its queue,
+ * a loss the path model did not make). */
+static void print_dev_drops(const char *who)
+{
+    FILE *f = fopen("/proc/net/dev", "r");
+    char line[512], out[1024];
+    size_t n = (size_t)snprintf(out, sizeof out, "  %s, devices:", who);
+    while (f && fgets(line, sizeof line, f)) {
+        char dev[32];
+        unsigned long long v[16];
+        if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+                   dev, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8],
+                   &v[9], &v[10], &v[11]) == 13 &&
+            strcmp(dev, "lo") != 0 && n < sizeof out)
+            /* columns: rx bytes packets errs drop ..., tx bytes packets errs drop */
+            n += (size_t)snprintf(out + n, sizeof out - n, " %s rx %llu (drop %llu) tx %llu (drop %llu);",
+                                  dev, v[1], v[3], v[9], v[11]);
+    }
+    if (f)
+        fclose(f);
+    fprintf(stderr, "%s\n", out);
+}
+
+/* A TUN device's transmit queue holds what the kernel sends toward the
+ * device's reader (the relay, or synfin) until it reads it: 500 datagrams
+ * by default, and what overflows is dropped. One slow-start burst of a
+ * 4 MB transfer (cwnd up to 2900 segments, sent at once where no
+ * bandwidth is modelled) overflowed it whenever the reader fell behind on
+ * this shared machine: tens to hundreds of drops a cell on the lossless
+ * paths (-v, "devices"), losses the path model did not make, in both real
+ * columns. A queue that holds a whole transfer. */
+#define PATH_TXQLEN 10000
+
+static int set_txqlen(const char *dev)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev);
+    ifr.ifr_qlen = PATH_TXQLEN;
+    int r = s < 0 ? -1 : ioctl(s, SIOCSIFTXQLEN, &ifr);
+    if (s >= 0)
+        close(s);
+    return r;
+}
+
 /* The kernel's endpoint, in a child that has its own namespace. Says 'r'
  * once it listens, starts on 'g', answers 'd' and an ep_report. */
 static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
-                      const char *route_dev, const char *cc)
+                      const char *relay_dev, const char *route_dev, const char *cc,
+                      bool verbose)
 {
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
@@ -346,6 +427,8 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
         _exit(1);
     if (route_dev && add_route(TUN_SYNFIN & 0xffffff00u, 0xffffff00u, route_dev) < 0)
         report_err(ctl, "%s: %s", "route to synfin's TUN subnet");
+    if (set_txqlen(relay_dev) < 0) /* the relay's device, up by now */
+        report_err(ctl, "%s: %s", "txqueuelen of the relay's device");
     sf_time_t t0 = sf_tun_now(), deadline = t0 + (sf_time_t)(cap * 1e9);
     int cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_in p = {.sin_family = AF_INET, .sin_port = htons(PATH_PORT),
@@ -365,8 +448,11 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
     int as = -1;
     bool shut = false;
     while (!(r.t_done && shut) && sf_tun_now() < deadline) {
+        /* once the peer's FIN is read, its socket is polled no more: it
+         * stays readable (EOF), and polling it would spin */
         struct pollfd f[3] = {{cs, shut ? 0 : POLLOUT, 0},
-                              {as >= 0 ? as : ls, POLLIN, 0}, {ctl, POLLIN, 0}};
+                              {as >= 0 ? as : ls, r.t_done ? 0 : POLLIN, 0},
+                              {ctl, POLLIN, 0}};
         sf_time_t now = sf_tun_now();
         int ms = (int)((deadline - now) / SF_MSEC) + 1;
         if (poll(f, 3, ms < 100 ? ms : 100) < 0 && errno != EINTR)
@@ -390,7 +476,7 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
             as = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
             continue;
         }
-        if (as >= 0 && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (as >= 0 && !r.t_done && (f[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             for (;;) {
                 ssize_t k = recv(as, buf, BUF, 0);
                 if (k > 0) {
@@ -410,6 +496,10 @@ static void kernel_ep(int ctl, uint32_t peer, uint64_t want, double cap,
     /* The socket stays open (the kernel keeps sending what it holds)
      * until the parent has both reports. */
     send_report(ctl, 'd', &r);
+    if (verbose) {
+        print_kernel_mib(route_dev ? "TUN, A" : "Linux, A or B");
+        print_dev_drops(route_dev ? "TUN, A" : "Linux, A or B");
+    }
     read_byte(ctl, cap + 30); /* the parent closes when it has both */
     _exit(0);
 }
@@ -444,6 +534,11 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
         }
         te->started = true;
         te->deadline = now + te->deadline;
+        if (set_txqlen("pb") < 0) { /* the relay's device, up by now */
+            snprintf(te->r.err, sizeof te->r.err, "txqueuelen of pb: %s", strerror(errno));
+            te->t.stop = 1;
+            return SF_TIME_NEVER;
+        }
         if (sfb_ep_connect(&te->e) < 0) {
             snprintf(te->r.err, sizeof te->r.err, "sf_connect failed");
             te->t.stop = 1;
@@ -460,7 +555,15 @@ static sf_time_t tun_ep_service(void *ctx, sf_time_t now, struct pollfd *fds, in
     return te->deadline;
 }
 
-static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
+static void path_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                     const uint8_t *d, size_t len)
+{
+    (void)dir;
+    pcapw_write(ctx, now, d, len);
+}
+
+static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool verbose,
+                          const char *pcap)
 {
     struct tun_ep *tp = calloc(1, sizeof *tp);
     char err[160];
@@ -478,6 +581,8 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
         errno = 0;
         report_err(ctl, "%s%s", err);
     }
+    if (set_txqlen("pt") < 0)
+        report_err(ctl, "%s: %s", "txqueuelen of synfin's TUN device");
     struct sf_stack_cfg cfg;
     sf_stack_cfg_default(&cfg);
     cfg.addr = TUN_SYNFIN;
@@ -495,9 +600,32 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing)
         report_err(ctl, "%s: %s", "sf_listen");
     if (write(ctl, "r", 1) != 1)
         _exit(1);
+    /* --path-pcap: a capture of what crosses synfin's device */
+    struct pcapw *pw = pcap ? pcapw_open(pcap, err, sizeof err) : NULL;
+    if (pcap && !pw)
+        fprintf(stderr, "synfin bench: --path-pcap: %s\n", err);
+    if (pw)
+        sf_tun_set_tap(&tp->t, path_tap, pw);
     struct sf_tun_hooks h = {tp, tun_ep_fds, tun_ep_service};
     sf_tun_run(&tp->t, &h);
+    if (pw) {
+        sf_tun_set_tap(&tp->t, NULL, NULL);
+        pcapw_close(pw);
+    }
     send_report(ctl, 'd', &tp->r);
+    if (verbose) { /* -v: what synfin's recovery did (non-zero counters) */
+        const struct sf_counters *k = sf_stack_counters(tp->t.st);
+        char line[4096];
+        size_t n = (size_t)snprintf(line, sizeof line, "  TUN, synfin:");
+        for (int i = 0; i < SF_NCOUNTERS && n < sizeof line; i++)
+            if (k->c[i])
+                n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu",
+                                      sf_counter_name((enum sf_counter)i),
+                                      (unsigned long long)k->c[i]);
+        /* one write: the parent prints to the same stderr */
+        fprintf(stderr, "%s\n", line);
+        print_dev_drops("TUN, B");
+    }
     /* Keep ACKing the peer's retransmissions until the parent is done. */
     tp->started = false;
     tp->t.stop = 0;
@@ -581,8 +709,9 @@ static void child_end(struct child *ch)
 enum ep_kind { EP_KERNEL, EP_KERNEL_ROUTED, EP_SYNFIN_TUN };
 
 /* Forks a child in a new network namespace running endpoint kind. */
-static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
-                    uint64_t want, double cap, const char *cc, int pacing)
+static int child_ep(struct child *ch, enum ep_kind kind, const char *relay_dev,
+                    uint32_t peer, uint64_t want, double cap, const char *cc, int pacing,
+                    bool verbose, const char *pcap)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -600,8 +729,9 @@ static int child_ep(struct child *ch, enum ep_kind kind, uint32_t peer,
         if (unshare(CLONE_NEWNET) < 0)
             report_err(sv[1], "%s: %s", "unshare(CLONE_NEWNET)");
         if (kind == EP_SYNFIN_TUN)
-            synfin_tun_ep(sv[1], want, cap, pacing);
-        kernel_ep(sv[1], peer, want, cap, kind == EP_KERNEL_ROUTED ? "pa" : NULL, cc);
+            synfin_tun_ep(sv[1], want, cap, pacing, verbose, pcap);
+        kernel_ep(sv[1], peer, want, cap, relay_dev, kind == EP_KERNEL_ROUTED ? "pa" : NULL,
+                  cc, verbose);
         _exit(0);
     }
     close(sv[1]);
@@ -625,13 +755,16 @@ static int child_ready(struct child *ch, char *note, size_t n)
 
 /* One cell of a real column: A is a kernel, B a kernel or synfin on TUN;
  * the kernels use congestion control cc (NULL: the namespace's default). */
-static void run_real(const struct path_cell *c, bool tun, const char *cc,
-                     int pacing, uint64_t bytes, double cap, struct path_result *res)
+static void run_real(const struct path_cell *c, bool tun, const char *cc, int pacing,
+                     bool verbose, const char *pcap, uint64_t bytes, double cap,
+                     struct path_result *res)
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
     uint32_t a_peer = tun ? TUN_SYNFIN : RELAY_B;
-    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, a_peer, bytes, cap, cc, pacing) < 0 ||
-        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, RELAY_A, bytes, cap, cc, pacing) < 0) {
+    if (child_ep(&a, tun ? EP_KERNEL_ROUTED : EP_KERNEL, "pa", a_peer, bytes, cap, cc,
+                 pacing, verbose, NULL) < 0 ||
+        child_ep(&b, tun ? EP_SYNFIN_TUN : EP_KERNEL, "pb", RELAY_A, bytes, cap, cc,
+                 pacing, verbose, pcap) < 0) {
         snprintf(res->note, sizeof res->note, "fork: %s", strerror(errno));
         goto out;
     }
@@ -670,6 +803,15 @@ static void run_real(const struct path_cell *c, bool tun, const char *cc,
     }
     uint64_t got = ra.rcvd + rb.rcvd;
     res->have = true;
+    if (verbose) { /* -v: each direction on its own (B is synfin in the TUN column) */
+        const char *nb = tun ? "synfin" : "B";
+        fprintf(stderr, "  %s, %s: A->%s %.2f Mbit/s (%.3f s), %s->A %.2f Mbit/s (%.3f s)\n",
+                c->label, tun ? "TUN" : "Linux", nb,
+                rb.t_done ? (double)rb.rcvd * 8 / ((double)(rb.t_done - t_go) / 1e9) / 1e6 : 0,
+                rb.t_done ? (double)(rb.t_done - t_go) / 1e9 : -1, nb,
+                ra.t_done ? (double)ra.rcvd * 8 / ((double)(ra.t_done - t_go) / 1e9) / 1e6 : 0,
+                ra.t_done ? (double)(ra.t_done - t_go) / 1e9 : -1);
+    }
     if (ra.t_done && rb.t_done) {
         sf_time_t t = (ra.t_done > rb.t_done ? ra.t_done : rb.t_done) - t_go;
         res->mbit = (double)got * 8 / ((double)t / 1e9) / 1e6;
@@ -769,11 +911,17 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
             run_sim(&grid[i], o->path_bytes, o->path_cap, o->pacing, o->verbose,
                     &res[i][COL_SIM]);
         if (real && root) {
-            run_real(&grid[i], false, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_LINUX]);
-            run_real(&grid[i], true, cc, o->pacing, o->path_bytes, o->path_cap, &res[i][COL_TUN]);
+            char pcap[256];
+            if (o->path_pcap)
+                snprintf(pcap, sizeof pcap, n > 1 ? "%s.%zu" : "%s", o->path_pcap, i + 1);
+            const char *pc = o->path_pcap ? pcap : NULL;
+            run_real(&grid[i], false, cc, o->pacing, o->verbose, NULL, o->path_bytes,
+                     o->path_cap, &res[i][COL_LINUX]);
+            run_real(&grid[i], true, cc, o->pacing, o->verbose, pc, o->path_bytes,
+                     o->path_cap, &res[i][COL_TUN]);
             if (other)
-                run_real(&grid[i], false, NULL, o->pacing, o->path_bytes, o->path_cap,
-                         &res[i][COL_LINUX_DEF]);
+                run_real(&grid[i], false, NULL, o->pacing, o->verbose, NULL, o->path_bytes,
+                         o->path_cap, &res[i][COL_LINUX_DEF]);
         }
         fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,
                 grid[i].label, bench_now() - t0);

@@ -188,6 +188,10 @@ int mq_run_drops(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
     int rc = 0;
     bool quitting = false;
     struct drops_watch dw = {0, 0, -1, drops, ctx};
+    /* the count before any thread runs: what a thread stopped before the
+     * first look lets the kernel drop is still said */
+    if (drops || dev)
+        dw.last = drops ? drops(ctx) : dev_drops(dev);
     for (unsigned k = 0; k < n; k++)
         if (start(&w[k], prog) < 0) {
             rc = 1;

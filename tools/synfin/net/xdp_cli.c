@@ -46,6 +46,10 @@ static void xdp_cli_report(const struct opt_err *e)
 
 static const char *const mode_names[] = {"auto", "native", "generic", NULL};
 static const int mode_vals[] = {SF_XDP_AUTO, SF_XDP_NATIVE, SF_XDP_GENERIC};
+/* --xdp-tx (x->tx: 0 when not given, the default: inline) */
+enum { TX_DEFAULT, TX_AUTO, TX_THREAD, TX_INLINE };
+static const char *const tx_names[] = {"auto", "thread", "inline", NULL};
+static const int tx_vals[] = {TX_AUTO, TX_THREAD, TX_INLINE};
 
 #define OFF(f) offsetof(struct xdp_cli, f)
 static const struct opt xdp_opts[] = {
@@ -67,6 +71,15 @@ static const struct opt xdp_opts[] = {
              "else generic, said aloud)"},
     {.name = "--xdp-copy", .kind = OPT_FLAG, .off = OFF(force_copy), .as = OPT_AS_BOOL,
      .val = 1, .help = "copy mode even where the driver has zero-copy"},
+    {.name = "--xdp-tx", .kind = OPT_ENUM, .off = OFF(tx), .as = OPT_AS_INT,
+     .choices = tx_names, .vals = tx_vals, .arg = "auto|thread|inline",
+     .why = "wants auto, thread or inline",
+     .help = "who pushes each queue's TX ring: the stack's loop\n"
+             "(inline, the default), or a thread of the queue's own\n"
+             "(the sendto() of copy mode runs the kernel's transmit\n"
+             "path; it pays only with a core to spare); auto: the\n"
+             "thread in copy mode with fewer queues than cores\n"
+             "(docs/xdp.md, \"Where the time goes\")"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
      .help = "the kernel keeps --addr too: only these TCP ports\n"
              "are synfin's (default: every datagram to --addr)"},
@@ -84,7 +97,8 @@ bool xdp_cli_stray(struct tun_cli *c, const char *prog)
 {
     const struct xdp_cli *x = &c->xdp;
     const char *o = x->queues > 1 ? "--queues" : x->mode ? "--xdp-mode"
-                  : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports" : NULL;
+                  : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports"
+                  : x->tx ? "--xdp-tx" : NULL;
     if (o)
         fprintf(stderr, "%s: %s goes with --xdp IFACE (the TUN device has "
                 "no AF_XDP queues)\n", prog, o);
@@ -126,6 +140,21 @@ long long xdp_cli_drops(void *ctx)
 
 #else
 
+/* --xdp-tx. A TX thread per queue pays only with a core to spare
+ * (bench/README.md, AF_XDP, 2026-12-03): on the 2-core VM, beside its
+ * load, it made no difference out of the noise, so the loop pushes by
+ * default. auto:
+ * the thread where the queues leave a core free (the link's own auto
+ * then takes it in copy mode only). */
+static enum sf_xdp_tx tx_mode(int asked, unsigned queues)
+{
+    if (asked == TX_THREAD)
+        return SF_XDP_TX_THREAD;
+    if (asked == TX_AUTO && queues < mq_cores())
+        return SF_XDP_TX_AUTO;
+    return SF_XDP_TX_INLINE;
+}
+
 static int fail(const char *prog, const char *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err);
@@ -156,10 +185,12 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
         return fail(prog, err);
     }
     c->mtu = mtu;
-    for (x->nq = 0; x->nq < x->queues; x->nq++)
+    for (x->nq = 0; x->nq < x->queues; x->nq++) {
         if (sf_xdp_open(&x->q[x->nq], x->prog, (unsigned)x->nq, x->force_copy,
                         err, sizeof err) < 0)
             return fail(prog, err);
+        sf_xdp_set_tx(x->q[x->nq], tx_mode(x->tx, (unsigned)x->queues));
+    }
     c->dev = x->ifname; /* names the control socket */
     c->cfg.output = sf_xdp_output;
     c->cfg.output_ctx = x->q[0];
@@ -178,19 +209,70 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                 "them); steer them (ethtool -N %s flow-type tcp4 dst-ip ADDR "
                 "action 0) or ethtool -L %s combined %d\n", prog, x->ifname,
                 have, x->queues, x->ifname, x->ifname, x->queues);
-    fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, MTU %d, synfin %s%s; "
+    fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, %s, MTU %d, synfin %s%s; "
             "control socket %s\n", prog, x->ifname, sf_xdp_prog_mode(x->prog),
             zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
                              : "copy mode (the driver has no zero-copy)",
+            sf_xdp_tx_thread(x->q[0]) ? "TX pushed by a thread" : "TX pushed inline",
             mtu, ab, x->nports ? " (shared with the kernel: --xdp-ports)" : "",
             c->ctl_path);
     return 0;
 }
 
+/* One queue falling behind (issue 15, "a thread that falls behind"): the
+ * kernel drops what its RX ring cannot hold (XDP_STATISTICS). With
+ * --queues N mq_run's watch says so; with one queue the loop is the main
+ * thread's, and this wrapper of the application's hooks looks once a
+ * second and says it, at most once every 10 s. The flows stay where they
+ * are: nothing moves them to another queue. */
+struct behind_watch {
+    const struct sf_tun_hooks *h;
+    struct sf_xdp *q;
+    const char *prog, *dev;
+    sf_time_t next, quiet_until, last_at;
+    uint64_t last;
+};
+
+static int behind_pollfds(void *ctx, struct pollfd *fds, int max)
+{
+    struct behind_watch *w = ctx;
+    return w->h->pollfds(w->h->ctx, fds, max);
+}
+
+static sf_time_t behind_service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
+{
+    struct behind_watch *w = ctx;
+    if (now >= w->next) {
+        uint64_t v = sf_xdp_kernel_drops(w->q);
+        if (v > w->last && now >= w->quiet_until) {
+            fprintf(stderr, "%s: %s: the kernel dropped %llu frames in the last "
+                    "%.1f s that AF_XDP queue %u could not take (no free frame "
+                    "or RX ring room): synfin is falling behind (synfin ss --stats: "
+                    "xdp.k_rx_ring_full, xdp.k_rx_dropped)\n", w->prog, w->dev,
+                    (unsigned long long)(v - w->last),
+                    (double)(now - w->last_at) / (double)SF_SEC, sf_xdp_queue(w->q));
+            w->quiet_until = now + 10 * SF_SEC;
+        }
+        w->last = v;
+        w->last_at = now;
+        w->next = now + SF_SEC;
+    }
+    sf_time_t t = w->h->service(w->h->ctx, now, fds, n);
+    return t < w->next ? t : w->next;
+}
+
 int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog)
 {
     char err[256];
-    if (sf_xdp_run(c->xdp.q[0], h, &c->tun.stop, err, sizeof err) < 0) {
+    struct behind_watch w = {.h = h, .q = c->xdp.q[0], .prog = prog,
+                             .dev = c->xdp.ifname};
+    w.last = sf_xdp_kernel_drops(w.q);
+    w.last_at = sf_tun_now();
+    w.next = w.last_at + SF_SEC;
+    struct sf_tun_hooks wh = {&w, behind_pollfds, behind_service};
+    if (c->threads > 1) /* a worker of --queues N: mq_run watches */
+        wh = *h;
+    if (sf_xdp_run(c->xdp.q[0], &wh, &c->tun.stop, err, sizeof err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return -1;
     }
@@ -223,6 +305,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(tx_full); X(tx_no_neigh); X(tx_too_big); X(tx_not_ipv4); X(kicks);
     X(neigh_merged);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
+    X(tx_thread); X(tx_thread_sends);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
@@ -272,6 +355,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
             fail(prog, err); /* names the queue */
             return -1;
         }
+        sf_xdp_set_tx(x->q[0], tx_mode(x0->tx, n));
         x->nq = 1;
         c->cfg.output = sf_xdp_output;
         c->cfg.output_ctx = x->q[0];
@@ -299,10 +383,12 @@ void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
                 x0->ifname, n);
     bool zc = sf_xdp_zerocopy(x0->q[0]);
     fprintf(stderr, "%s: %s up: AF_XDP queues 0..%u, one stack per thread, %s "
-            "XDP, %s, MTU %d, synfin %s%s; control sockets %s (queue 0), %s.K "
+            "XDP, %s, %s, MTU %d, synfin %s%s; control sockets %s (queue 0), %s.K "
             "(queue K)\n", prog, x0->ifname, n - 1, sf_xdp_prog_mode(x0->prog),
             zc ? "zero-copy" : x0->force_copy ? "copy mode (as asked)"
                              : "copy mode (the driver has no zero-copy)",
+            sf_xdp_tx_thread(x0->q[0]) ? "TX pushed by a thread per queue"
+                                       : "TX pushed inline",
             c0->mtu, ab, x0->nports ? " (shared with the kernel: --xdp-ports)" : "",
             c0->ctl_path, c0->ctl_path);
 }

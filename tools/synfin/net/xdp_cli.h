@@ -23,6 +23,7 @@ struct xdp_cli {
     bool force_copy;      /* --xdp-copy */
     uint16_t ports[XDP_CLI_MAX_PORTS]; /* --xdp-ports: the address is shared */
     int nports;
+    int tx;               /* --xdp-tx: enum sf_xdp_tx */
     /* running */
     struct sf_xdp_prog *prog;
     struct sf_xdp *q[XDP_CLI_MAX_QUEUES];
