@@ -328,7 +328,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SND_MEM_WAIT, "sends refused with SF_EAGAIN at the memory cap")        \
     X(MEM_WINDOW_CLAMPED, "windows offered smaller under memory pressure") \
     X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure") \
-    X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)")
+    X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)") \
+    X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -599,7 +600,9 @@ struct sf_stack_cfg {
      * offered never moves left). At the limit an allocation is refused:
      * out-of-order data is pruned first (connections holding storage for
      * it alone), a segment that finds no buffer is dropped unacknowledged
-     * (the peer sends it again), sf_send returns SF_EAGAIN, and from the
+     * (the peer sends it again), sf_send returns SF_EAGAIN (and the
+     * socket gets a wakeup once memory is free again: SND_MEM_WOKEN,
+     * even with nothing in flight to bring an ACK), and from the
      * first refusal until use falls back to the pressure level new SYNs
      * are dropped unanswered (the client retries). Counters MEM_* ,
      * OFO_PRUNED*, RCV_MEM_DROP, SYN_MEM_REFUSED, SND_MEM_WAIT show each

@@ -338,6 +338,7 @@ long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags)
         return SF_EINVAL;
     long r = tcp_receive(&st->tcp, c, buf, len, flags);
     stack_reap(st, c);
+    stack_mem_wake(st);
     return r;
 }
 
@@ -358,6 +359,7 @@ int sf_shutdown(struct sf_stack *st, int sd, int how)
     if (how != SF_SHUT_RD)
         tcp_close(&st->tcp, c);
     stack_reap(st, c);
+    stack_mem_wake(st);
     return 0;
 }
 
@@ -381,6 +383,7 @@ int sf_close(struct sf_stack *st, int sd)
     if (c->state == SF_CLOSED)
         c->dead = true; /* never opened, or already over: free it now */
     stack_reap(st, c);
+    stack_mem_wake(st);
     return 0;
 }
 

@@ -504,6 +504,31 @@ static void mem_prune(struct sf_stack *st)
     walk(st, prune_one, st);
 }
 
+/* cfg.mem_max: a send refused at the cap (SND_MEM_WAIT) is told when
+ * memory is free again. A connection with nothing in flight gets no ACK
+ * that would wake it, so without this its application would wait for
+ * good (tun2socks did: issue 12, tests/system/test_memlimit.c
+ * test_send_woken). Once the cap no longer holds (use back under the
+ * pressure level, the refused size fits), every waiter is woken once;
+ * a waiter that meets the cap again waits again. Called at the end of
+ * every stack call that may free memory. */
+void stack_mem_wake(struct sf_stack *st)
+{
+    struct tcp_ctx *ctx = &st->tcp;
+    const struct mem_acct *a = &ctx->mem;
+    if (!ctx->mem_waiting || a->full || !mem_fits(a, a->want))
+        return;
+    ctx->mem_waiting = false;
+    for (int sd = 0; sd < st->nsds; sd++) {
+        struct sf_conn *c = st->sds[sd];
+        if (c && c->snd_mem_wait) {
+            c->snd_mem_wait = false;
+            ctx->ctr.c[SF_CTR_SND_MEM_WOKEN]++;
+            tcp_wakeup(ctx, c);
+        }
+    }
+}
+
 int sf_stack_create(const struct sf_stack_cfg *cfg, sf_time_t now,
                     struct sf_stack **out)
 {
@@ -643,6 +668,7 @@ sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now)
     while ((t = wheel_pop_expired(&st->tcp.wheel, st->tcp.now)) != NULL)
         stack_timer_fire(st, t);
     mem_prune(st);
+    stack_mem_wake(st);
     return wheel_next(&st->tcp.wheel);
 }
 
@@ -784,6 +810,7 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
         tcp_closed_segment(ctx, &ip, &seg);
     }
     mem_prune(st);
+    stack_mem_wake(st);
 }
 
 struct foreach_ctx {

@@ -104,6 +104,7 @@ int stack_records_foreach(struct sf_stack *st,
                           void *ctx);
 struct sf_conn *stack_conn_new(struct sf_stack *st);
 void stack_reap(struct sf_stack *st, struct sf_conn *c);
+void stack_mem_wake(struct sf_stack *st);
 struct sf_conn *stack_lookup(struct sf_stack *st, const struct sf_addr *local,
                              const struct sf_addr *remote);
 int stack_hash_conn(struct sf_stack *st, struct sf_conn *c);

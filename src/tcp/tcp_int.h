@@ -75,6 +75,9 @@ struct tcp_ctx {
     struct ring_cache rcache; /* empty ring storages for reuse (ring.h) */
     uint64_t syn_id; /* the last sf_syn_info.id given out (listen.c) */
     struct mem_acct mem; /* cfg.mem_max: every buffer's bytes (mem.h) */
+    /* a send was refused at the cap (sf_conn.snd_mem_wait); the stack
+     * wakes the waiters once memory frees (stack_mem_wake) */
+    bool mem_waiting;
 };
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
@@ -156,6 +159,7 @@ struct sf_conn {
     bool fin_rcvd : 1;      /* peer's FIN received (RCV.NXT is past it) */
     bool shut_rd : 1;       /* shutdown(SHUT_RD) */
     bool app_closed : 1;    /* descriptor released */
+    bool snd_mem_wait : 1;  /* sf_send refused at the memory cap: wake it */
     bool dead : 1;          /* out of the protocol: stack must free it */
     bool ack_now : 1;       /* an ACK is owed */
     bool connect_seen : 1;  /* sf_connect has reported success once */

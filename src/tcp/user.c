@@ -73,9 +73,15 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
     if (len == 0)
         return 0;
     int k = tcp_sndbuf_reserve(ctx, c); /* grown if autotuning raised it */
-    if (k < 0) /* at the memory cap (cfg.mem_max): later, as Linux's
-                * sk_stream_wait_memory */
-        return k == -2 ? SF_EAGAIN : SF_ENOMEM;
+    if (k == -2) { /* at the memory cap (cfg.mem_max): later, as Linux's
+                    * sk_stream_wait_memory; the wakeup says when (with
+                    * nothing in flight no ACK would) */
+        c->snd_mem_wait = true;
+        ctx->mem_waiting = true;
+        return SF_EAGAIN;
+    }
+    if (k < 0)
+        return SF_ENOMEM;
     uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)

@@ -411,6 +411,61 @@ static void test_refuse_then_accept(void)
     free(r);
 }
 
+static void note_wake(void *ctx, int sd)
+{
+    unsigned *woke = ctx;
+    if (sd >= 0 && sd < MAXSD)
+        woke[sd]++;
+}
+
+/* A send refused at the cap on a connection with nothing in flight is
+ * woken once memory frees (stack_mem_wake): no ACK would come to wake
+ * it, and an event-driven application (tun2socks) waited for good. The
+ * wakeup comes inside the sf_recv() calls that free the memory, before
+ * any segment arrives. */
+static void test_send_woken(void)
+{
+    struct sf_sim_cfg cfg;
+    base_cfg(&cfg, 24);
+    struct run *r = calloc(1, sizeof *r);
+    unsigned *woke = calloc(MAXSD, sizeof *woke);
+    struct sf_stack_cfg scfg = cfg.stack;
+    scfg.mem_max = 256 * 1024;
+    scfg.wakeup = note_wake;
+    scfg.wakeup_ctx = woke;
+    start(r, &cfg, &scfg, 6, 64 * 1024);
+    r->server_reads = false; /* the data stays in the receive buffers */
+    sf_sim_run_while(r->sim, until_full, r, 60 * SF_SEC);
+    struct sf_mem_info m;
+    sf_stack_mem(r->ss, &m);
+    CHECK(m.full);
+    int b = -1;
+    for (int sd = 0; sd < MAXSD && b < 0; sd++)
+        if (r->sv[sd].sd > 0)
+            b = sd;
+    CHECK(b > 0);
+    const struct sf_counters *s = sf_stack_counters(r->ss);
+    uint64_t waits = s->c[SF_CTR_SND_MEM_WAIT];
+    uint8_t msg[512];
+    memset(msg, 'a', sizeof msg);
+    /* the server answers on b: no memory for its send buffer */
+    CHECK_EQ(sf_send(r->ss, b, msg, sizeof msg, 0), SF_EAGAIN);
+    CHECK(s->c[SF_CTR_SND_MEM_WAIT] > waits);
+    memset(woke, 0, MAXSD * sizeof *woke);
+    /* the application reads the other connections dry */
+    uint8_t buf[16384];
+    for (int sd = 0; sd < MAXSD; sd++)
+        if (r->sv[sd].sd > 0 && sd != b)
+            while (sf_recv(r->ss, sd, buf, sizeof buf, 0) > 0)
+                ;
+    CHECK_EQ(woke[b], 1);
+    CHECK_EQ(s->c[SF_CTR_SND_MEM_WOKEN], 1);
+    CHECK_EQ(sf_send(r->ss, b, msg, sizeof msg, 0), (long)sizeof msg);
+    sf_sim_free(r->sim);
+    free(r);
+    free(woke);
+}
+
 static void test_cfg_check(void)
 {
     struct sf_stack_cfg cfg;
@@ -443,6 +498,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_bulk_capped),
     CHECK_CASE(test_bulk_capped_impaired),
     CHECK_CASE(test_refuse_then_accept),
+    CHECK_CASE(test_send_woken),
 };
 
 int main(int argc, char **argv)

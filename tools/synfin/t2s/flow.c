@@ -799,11 +799,12 @@ static size_t send_room(struct t2s *t, struct flow *f)
 
 /* A send the stack refused with nothing of the flow's queued: at the
  * memory cap (--max-memory) a connection without a send storage gets none
- * (SND_MEM_WAIT, as Linux's sk_stream_wait_memory), and with nothing in
- * flight no ACK will come to wake it once memory frees. As Linux's waiter
- * under global memory pressure sleeps a short while and tries again, the
- * flow is tried again in T2S_MEM_RETRY (deadlines). A flow with bytes
- * queued waits for the stack's wakeup as usual. */
+ * (SND_MEM_WAIT, as Linux's sk_stream_wait_memory). The stack wakes it
+ * once memory frees (SND_MEM_WOKEN); as Linux's waiter under global
+ * memory pressure also sleeps a short while and tries again, the flow is
+ * tried again in T2S_MEM_RETRY (deadlines) as well, in case the memory
+ * freed goes to another allocation first. A flow with bytes queued waits
+ * for the stack's wakeup as usual. */
 static void mem_wait(struct t2s *t, struct flow *f, sf_time_t now)
 {
     struct sf_tcp_info i;
