@@ -371,14 +371,18 @@ static bool until_full(void *ctx, struct sf_sim *sim)
 /* At the cap new connections are refused (the SYN dropped unanswered,
  * as Linux drops a SYN it has no memory for) and accepted again once
  * memory frees: the client's retransmitted SYN gets in. */
-static void test_refuse_then_accept(void)
+/* Six flows of 64 KB into a server capped at 256 KB (three receive
+ * buffers of 64 KB) whose application does not read, run until the
+ * server is at the cap. wakeup: the server's callback, or NULL. */
+static struct run *fill_server(void (*wakeup)(void *, int), void *wctx)
 {
     struct sf_sim_cfg cfg;
     base_cfg(&cfg, 24);
     struct run *r = calloc(1, sizeof *r);
-    /* the server only: 256 KB holds three receive buffers of 64 KB */
     struct sf_stack_cfg scfg = cfg.stack;
     scfg.mem_max = 256 * 1024;
+    scfg.wakeup = wakeup;
+    scfg.wakeup_ctx = wctx;
     start(r, &cfg, &scfg, 6, 64 * 1024);
     r->server_reads = false; /* the data stays in the receive buffers */
     sf_sim_run_while(r->sim, until_full, r, 60 * SF_SEC);
@@ -386,6 +390,12 @@ static void test_refuse_then_accept(void)
     sf_stack_mem(r->ss, &m);
     CHECK(m.full);
     CHECK(!r->over);
+    return r;
+}
+
+static void test_refuse_then_accept(void)
+{
+    struct run *r = fill_server(NULL, NULL);
     const struct sf_counters *s = sf_stack_counters(r->ss);
     uint64_t refused = s->c[SF_CTR_SYN_MEM_REFUSED];
     uint64_t established = s->c[SF_CTR_PASSIVE_OPENS];
@@ -425,20 +435,8 @@ static void note_wake(void *ctx, int sd)
  * any segment arrives. */
 static void test_send_woken(void)
 {
-    struct sf_sim_cfg cfg;
-    base_cfg(&cfg, 24);
-    struct run *r = calloc(1, sizeof *r);
     unsigned *woke = calloc(MAXSD, sizeof *woke);
-    struct sf_stack_cfg scfg = cfg.stack;
-    scfg.mem_max = 256 * 1024;
-    scfg.wakeup = note_wake;
-    scfg.wakeup_ctx = woke;
-    start(r, &cfg, &scfg, 6, 64 * 1024);
-    r->server_reads = false; /* the data stays in the receive buffers */
-    sf_sim_run_while(r->sim, until_full, r, 60 * SF_SEC);
-    struct sf_mem_info m;
-    sf_stack_mem(r->ss, &m);
-    CHECK(m.full);
+    struct run *r = fill_server(note_wake, woke);
     int b = -1;
     for (int sd = 0; sd < MAXSD && b < 0; sd++)
         if (r->sv[sd].sd > 0)
