@@ -857,6 +857,7 @@ out:
  * behind it was cut by the cap (counted with its capped goodput). */
 struct path_stat {
     int have;  /* runs with a figure */
+    int runs;  /* of these many */
     double med, min, max;
     bool med_capped, min_capped, max_capped;
 };
@@ -874,6 +875,7 @@ static struct path_stat path_stat(const struct path_result *r, unsigned runs)
             v[k] = &r[i];
         }
     st.have = n;
+    st.runs = (int)runs;
     if (n == 0)
         return st;
     st.min = v[0]->mbit, st.min_capped = v[0]->capped;
@@ -906,10 +908,12 @@ static void fmt_range(char *buf, size_t n, const struct path_stat *s)
         return;
     }
     int k = fmt_num(buf, n, s->min, s->min_capped);
-    if (k > 0 && (size_t)k < n) {
+    if (k > 0 && (size_t)k + 1 < n) {
         buf[k] = '-';
-        fmt_num(buf + k + 1, n - (size_t)k - 1, s->max, s->max_capped);
+        k += 1 + fmt_num(buf + k + 1, n - (size_t)k - 1, s->max, s->max_capped);
     }
+    if (s->have < s->runs && k > 0 && (size_t)k < n) /* the notes say why */
+        snprintf(buf + k, n - (size_t)k, " (%d of %d)", s->have, s->runs);
 }
 
 static void fmt_ratio(char *buf, size_t n, const struct path_stat *x, const struct path_stat *y)
