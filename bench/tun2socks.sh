@@ -33,7 +33,10 @@
 # Env: SYNFIN (default build/plain/synfin), T2SB_SECS (5), T2SB_CONC (32),
 # T2SB_IDLE (1000), T2SB_MTU (65000), T2SB_ENGINES ("t2s kernel t2s-direct
 # serve"), T2SB_TOPOS ("gateway local"), T2SB_PERF (a path prefix: perf
-# record of the engine during the iperf3 runs). --quick: 1 s, 100 idle flows.
+# record of the engine during the iperf3 runs, and during the cycles to
+# PREFIX.TOPO.ENGINE.cycles; synfin's counters after them in .stats),
+# T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
+# small T2SB_IDLE). --quick: 1 s, 100 idle flows.
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/plain/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -181,15 +184,22 @@ for topo in $TOPOS; do
     exec 7>&-; wait $ip_ 2>/dev/null; rm -f "$tmp/hold"
     sleep 1
     e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during the cycles
+      perf record -q -F 499 -g -p "$ENG" -o "$T2SB_PERF.$topo.$eng.cycles" >/dev/null 2>&1 & perfp=$!
+    fi
     cyc=$($CL "$B" cycles $DST $port $CONC $SECS | awk '{print $6 ($8 > 0 ? "(" $8 "err)" : "")}')
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null
+      "$SYNFIN" ss --ctl "$tmp/e.sock" --stats >"$T2SB_PERF.$topo.$eng.stats" 2>/dev/null; }
     ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
     e0=$(ticks $ENG); s0=$(ticks $SOCKS)
     if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during iperf3
       perf record -q -F 499 --call-graph dwarf,16384 -p "$ENG" -o "$T2SB_PERF.$topo.$eng" >/dev/null 2>&1 & perfp=$!
     fi
-    read -r bu up < <(iperf $NS $DST)
-    read -r bd down < <(iperf $NS $DST -R)
+    if [ -n "${T2SB_CYCLES_ONLY:-}" ]; then bu=0 up=0 bd=0 down=0; else
+      read -r bu up < <(iperf $NS $DST)
+      read -r bd down < <(iperf $NS $DST -R)
+    fi
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
     [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
     row=$(awk -v t=$topo -v e=$eng -v up=$up -v dn=$down -v cy="$cyc" -v b=$((bu + bd)) \

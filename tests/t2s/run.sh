@@ -55,6 +55,8 @@ bg rr.out ip netns exec "$S" $PEER reqresp-server 198.18.2.2 7000
 bg hc.out ip netns exec "$S" $PEER halfclose-server 198.18.2.2 7001
 bg st.out ip netns exec "$S" $PEER stream-server 198.18.2.2 7002
 bg sink.out ip netns exec "$S" $PEER sink-server 198.18.2.2 7003
+bg delayed.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7004 4 "$tmp/file.bin"
+bg delayed2.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7005 2 "$tmp/file.bin"
 bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
 bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 bg midgreet.out ip netns exec "$S" $PEER midgreet-server 198.18.1.2 1084
@@ -77,7 +79,7 @@ socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
 EOF
 bg dante.log ip netns exec "$S" unshare -m sh -c "mount --bind $tmp/passwd /etc/passwd && \
   mount --bind $tmp/shadow /etc/shadow && exec danted -f $tmp/danted.conf -p $tmp/danted.pid"
-for p in 8080 5201 7000 7001 7002 7003; do
+for p in 8080 5201 7000 7001 7002 7003 7004 7005; do
   wait_for 5 ins bash -c "echo >/dev/tcp/198.18.2.2/$p" || echo "t2s: server on :$p did not start"
 done
 wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server on [2001:db8:2::2]:8081 did not start"
@@ -125,6 +127,28 @@ fetch6_ok() { # the same over IPv6
 errno_is() { # WANT HOST PORT
   local got; got=$(ine timeout 10 $PEER errno "$2" "$3" 2>&1)
   [ "$got" = "$1" ] || { echo "connect $2:$3: $got, want $1" >"$tmp/errno.log"; return 1; }
+}
+udp_errno_is() { # WANT HOST PORT: a connected UDP socket's send and
+  # recv: the errno name an ICMP error gave it, or "timeout"
+  local got; got=$(ine timeout 10 python3 - "$2" "$3" <<'EOF' 2>&1
+import errno, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# net and host unreachable are soft errors for a Linux UDP socket (as
+# RFC 1122 4.2.3.9 has them for TCP): heard only with IP_RECVERR (11)
+s.setsockopt(socket.IPPROTO_IP, 11, 1)
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"x")
+try:
+    s.recv(100)
+    print("answered")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+EOF
+)
+  [ "$got" = "$1" ] || { echo "UDP to $2:$3: $got, want $1" >"$tmp/errno.log"; return 1; }
 }
 iperf_dir() { # ARGS: a short run each way, sane result
   ine timeout 20 iperf3 -c 198.18.2.2 -p 5201 -t 2 -J "$@" >"$tmp/iperf.json" 2>"$tmp/iperf.log" || return 1
@@ -260,6 +284,13 @@ if start_engine d --direct --fwmark 0x5f --grace 2; then
   check "direct: iperf3 down (2 s)" iperf_dir -R
   check "direct: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "direct: unreachable upstream (route): EHOSTUNREACH" errno_is EHOSTUNREACH 198.19.99.1 80
+  # UDP to a destination this host has no way to (table 95's unreachable
+  # route): the relay's send fails with EHOSTUNREACH, and the client gets
+  # an ICMP host unreachable (RFC 792 type 3 code 1): its connected
+  # socket fails at once, as a kernel sender's would. (Before: dropped,
+  # counted as drop_send, and the client timed out.)
+  check "direct UDP: unreachable destination (route): EHOSTUNREACH" udp_errno_is EHOSTUNREACH 198.19.99.1 9
+  check "direct UDP: counted (t2s.udp.icmp_local)" test "$(stat_of d t2s.udp.icmp_local)" -ge 1
   check "direct: half-close both ways (python, nc -N)" halfclose_ok
   check "direct: a slow reader costs the engine little CPU" slow_reader_idle
   check "direct: SIGTERM, exit 0" stop_engine
@@ -490,8 +521,52 @@ memcap_ok() {
   [ -n "$peak" ] && [ "$peak" -le 1048576 ] && [ "$peak" -gt 0 ] ||
     { echo "mem.peak '$peak' not in 1..1048576" >"$tmp/mem.log"; return 1; }
 }
+# At the cap (issue 12 item 4: "at the cap new flows are refused, and
+# nothing crashes or is silently lost"): 24 connections, then on each a
+# download that reads nothing (8 KB receive buffers). Their servers
+# (t2s_peer.py delayed-server) answer 2 s later, once every request is in
+# (a request that comes at the cap is dropped, and the client's backoff
+# then outlasts the test's timeouts): 23 fill the stack's 1 MB with their
+# send buffers (t2s.mem_full, the stack's cap flag); the 24th's server
+# answers at 4 s, when its first
+# bytes find no memory for a send buffer (SND_MEM_WAIT), and with nothing
+# in flight no ACK would ever wake that flow: tun2socks tries it again
+# every 50 ms (t2s.mem_waits; before, the flow stalled for good once
+# memory freed: its download got no byte, the client's 10 s timeout; the
+# same stall came now and then when the 24 were all answered at once).
+# A new connection's SYN is then dropped unanswered (docs/tun2socks.md:
+# as the stack and Linux do at their memory cap; the client sends it
+# again), before any upstream is opened for it (t2s.mem_refused; before,
+# each SYN opened an upstream that was dropped when its handshake could
+# not be kept: t2s.accept_timeout). Then the downloads read: every one
+# arrives whole, and a new fetch gets in.
+memcap_full() {
+  rm -f "$tmp/go"
+  ine timeout 150 $PEER pausedget 198.18.2.2 7005 24 file.bin "$want" "$tmp/go" 7004 >"$tmp/paused.log" 2>&1 &
+  local p=$! rc=0
+  full() { [ "$(stat_of m t2s.mem_full)" = 1 ]; }
+  wait_for 20 grep -q connected "$tmp/paused.log" && wait_for 10 full ||
+    { echo "memory never full: $(sss m --stats | grep -E '^mem')" >>"$tmp/memcap.log"; rc=1; }
+  wait_for 10 bash -c "[ \$('$SYNFIN' ss --ctl $tmp/m.sock --stats | awk '\$1 == \"SND_MEM_WAIT\" {print \$2}') -ge 1 ]" ||
+    { echo "the late answer met no memory wait: $(sss m --stats | grep -E '^(SND_MEM_WAIT|mem)')" >>"$tmp/memcap.log"; rc=1; }
+  local at0; at0=$(stat_of m t2s.accept_timeout)
+  T2S_TIMEOUT=3 errno_is ETIMEDOUT 198.18.2.2 7000 || { echo "the probe: $(cat "$tmp/errno.log")" >>"$tmp/memcap.log"; rc=1; }
+  local mr at1; mr=$(stat_of m t2s.mem_refused); at1=$(stat_of m t2s.accept_timeout)
+  echo "    at the cap: $(sss m --stats | grep -E '^mem.(used|full)' | tr '\n' ' ')mem_refused ${mr:-none}, accept_timeout $at0 -> $at1" | tee -a "$tmp/memcap.log"
+  [ "${mr:-0}" -ge 1 ] && [ "$at1" = "$at0" ] || rc=1
+  touch "$tmp/go"
+  if [ -n "${T2S_DEBUG:-}" ]; then sleep 6; sss m >"$tmp/ssdump.txt"; sss m --stats >"$tmp/ssstats.txt"; fi
+  wait "$p" || rc=1
+  echo "    $(tail -1 "$tmp/paused.log")"
+  echo "    $(sss m --stats | grep -E '^(MEM_[A-Z_]*|SND_MEM_WAIT|RCV_MEM_DROP|RTO_EVENTS|RETRANSMITS|TIMEOUTS|SYN_DROPPED) ' | grep -v ' 0$' | tr '\n' ' ')"
+  grep -q "^ok 24 " "$tmp/paused.log" || rc=1
+  [ "$(stat_of m t2s.mem_waits)" -ge 1 ] || { echo "t2s.mem_waits: $(stat_of m t2s.mem_waits)" >>"$tmp/memcap.log"; rc=1; }
+  fetch_ok || { echo "the fetch after: $(cat "$tmp/curl.log")" >>"$tmp/memcap.log"; rc=1; }
+  [ "$rc" -eq 0 ]
+}
 if start_engine m --direct --fwmark 0x5f --max-memory 1 --grace 2; then
   check "--max-memory 1: two 3 MB fetches intact, peak memory within the cap" memcap_ok
+  check "--max-memory 1, full: a new SYN dropped before its upstream, counted; 24 paused downloads then finish whole" memcap_full
   check "--max-memory: SIGTERM, exit 0" stop_engine
   kill -0 "$ENGINE" 2>/dev/null && stop_engine
 else

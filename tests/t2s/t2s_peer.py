@@ -28,6 +28,16 @@
                                 of /big.bin and never reads); prints
                                 "connected C refused R other O", then holds
                                 them SECS seconds (or until killed)
+  pausedget HOST PORT N PATH SHA GO LASTPORT
+                                N connections (8 KB receive buffers; the
+                                last to LASTPORT), each sends an HTTP GET of
+                                PATH and reads nothing; prints "connected
+                                N"; once the file GO exists (60 s at most)
+                                reads each to its end and prints "ok N" if
+                                every body's SHA-256 is SHA
+  delayed-server HOST PORT SECS FILE
+                                reads a request (to its empty line), waits
+                                SECS, answers "HTTP/1.0 200 OK" and FILE
 """
 import asyncio
 import errno
@@ -92,6 +102,23 @@ async def silent(reader, writer):
     while await reader.read(4096):
         pass
     writer.close()
+
+
+def delayed(secs, path):
+    async def handler(reader, writer):
+        # reads the request (to its empty line), waits SECS, answers
+        # "HTTP/1.0 200" and the file at PATH
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await asyncio.sleep(secs)
+            with open(path, "rb") as f:
+                body = f.read()
+            writer.write(b"HTTP/1.0 200 OK\r\n\r\n" + body)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+    return handler
 
 
 async def midgreet(reader, writer):
@@ -187,9 +214,55 @@ async def many(host, port, n):
     return good == n
 
 
+def pausedget(host, port, n, path, sha, go, lastport):
+    import threading
+    import time
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        s.settimeout(10)
+        s.connect((host, lastport if len(socks) == n - 1 else port))
+        socks.append(s)
+    get = b"GET /%s HTTP/1.0\r\n\r\n" % path.encode()
+    for s in socks:
+        s.sendall(get)
+    print("connected", n, flush=True)
+    end = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < end:
+        time.sleep(0.1)
+    res = [None] * n
+
+    def read(i):
+        got = bytearray()
+        try:
+            while True:
+                b = socks[i].recv(65536)
+                if not b:
+                    break
+                got += b
+        except OSError as e:
+            res[i] = errno.errorcode.get(e.errno, str(e.errno))
+            return
+        body = bytes(got).split(b"\r\n\r\n", 1)[-1]
+        res[i] = hashlib.sha256(body).hexdigest() == sha or "%d bytes" % len(body)
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(max(0.1, t0 + 60 - time.monotonic()))
+    good = sum(1 for r in res if r is True)
+    print("ok" if good == n else "FAILED", good, "of", n, [r for r in res if r is not True][:3],
+          "read in %.1f s" % (time.monotonic() - t0))
+    sys.exit(0 if good == n else 1)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd.endswith("-server"):
+    if cmd == "delayed-server":
+        asyncio.run(serve(delayed(float(args[2]), args[3]), args[0], args[1]))
+    elif cmd.endswith("-server"):
         h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
              "stream-server": stream, "sink-server": sink,
              "garbage-server": garbage, "silent-server": silent,
@@ -211,6 +284,8 @@ def main():
             print("ETIMEDOUT")
         except OSError as e:
             print(errno.errorcode.get(e.errno, str(e.errno)))
+    elif cmd == "pausedget":
+        pausedget(args[0], int(args[1]), int(args[2]), args[3], args[4], args[5], int(args[6]))
     elif cmd == "upload":
         # sends until an error or SECS; prints the error's name
         import time

@@ -152,6 +152,30 @@ except socket.timeout:
 sys.exit(1)
 EOF
 }
+udp_err() { # WANT HOST PORT: a connected UDP socket's send and recv
+  # fail with errno WANT (an ICMP error came back), not a timeout
+  ine timeout 10 python3 - "$@" <<'EOF' >>"$tmp/udp_err.log" 2>&1
+import errno, socket, sys
+want, h = sys.argv[1], sys.argv[2]
+v6 = ":" in h
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+# Linux takes net and host unreachable as soft errors for UDP too (as RFC
+# 1122 4.2.3.9 has them for TCP; icmp_err_convert's fatal 0): a socket
+# hears of them only with IP_RECVERR / IPV6_RECVERR, as resolvers set it
+s.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP, 25 if v6 else 11, 1)
+s.settimeout(3)
+s.connect((h, int(sys.argv[3])))
+s.send(b"x")
+try:
+    s.recv(100)
+except socket.timeout:
+    print(h, "no ICMP: timed out"); sys.exit(1)
+except OSError as e:
+    got = errno.errorcode.get(e.errno, str(e.errno))
+    print(h, "got", got, "want", want); sys.exit(got != want)
+print(h, "an answer came"); sys.exit(1)
+EOF
+}
 if start_t2s direct --direct --rule 198.18.2.2:9999=reject --rule '[2001:db8:2::2]:9999=reject'; then
   check "direct: a rejected UDP port is ECONNREFUSED (ICMP port unreachable)" refused_udp 198.18.2.2
   check "direct: the same over IPv6 (ICMPv6 port unreachable)" refused_udp 2001:db8:2::2
@@ -228,6 +252,28 @@ EOF
   check "flood: open fds at most $UDPMAX above the start ($fd0 -> $maxfd)" test "$maxfd" -le $((fd0 + UDPMAX))
   check "flood: resident memory grew less than 8 MB (${rss0} -> ${maxrss} kB)" test $((maxrss - rss0)) -lt 8192
   check "flood: DNS still answers after it" dig_is 198.18.9.9 @198.18.2.2 test.example A
+
+  # A router on the way answers net or host unreachable (RFC 792 type 3
+  # code 0 / 1; RFC 4443 type 1 code 0): the server namespace forwards,
+  # with an unreachable route (host unreachable) and no route at all (net
+  # unreachable). synfin's socket hears of it (IP_RECVERR) and passes it
+  # on: the client's connected socket fails at once with EHOSTUNREACH /
+  # ENETUNREACH, not a timeout. (Before, only port unreachable was passed
+  # on: these cases timed out.)
+  ins sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  ins ip route add unreachable 198.19.250.0/24
+  ins ip -6 route add unreachable 2001:db8:99::/64
+  ine ip -6 route add 2001:db8:99::/64 dev "$TUN" metric 10
+  ine ip -6 route add 2001:db8:99::/64 via 2001:db8:2::2 dev "$VE" metric 20
+  ip0=$(stat_of direct icmp_passed)
+  check "direct: a router's host unreachable is EHOSTUNREACH (ICMP passed on)" \
+    udp_err EHOSTUNREACH 198.19.250.1 9
+  check "direct: a router's net unreachable is ENETUNREACH (ICMP passed on)" \
+    udp_err ENETUNREACH 198.19.251.1 9
+  check "direct: the same over IPv6 (ICMPv6 no route passed on)" \
+    udp_err ENETUNREACH 2001:db8:99::1 9
+  ip1=$(stat_of direct icmp_passed)
+  check "direct: the three counted as passed on ($ip0 -> $ip1)" test "${ip1:-0}" -ge $((${ip0:-0} + 3))
   stop_t2s direct
 else
   notok "direct: synfin tun2socks starts"

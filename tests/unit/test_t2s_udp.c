@@ -255,8 +255,12 @@ static void test_direct_roundtrip4(void)
 
 /* IPv6: sf_ipv6_parse refuses ::1 as a destination, so the datagram goes
  * to 2001:db8::1 on a socket bound to lo (SO_BINDTODEVICE), where it
- * cannot leave the host: the send fails (counted), the socket stays, and
- * an answer sent to it from ::1 comes back to the client from [::1]. */
+ * cannot leave the host: the send fails (counted) with no route, and the
+ * client gets an ICMPv6 destination unreachable (RFC 4443 3.1, code 0 no
+ * route or 3 address unreachable, as the kernel said) from 2001:db8::1
+ * quoting its datagram (icmp_local; before, nothing: the client waited
+ * for a timeout); the socket stays, and an answer sent to it from ::1
+ * comes back to the client from [::1]. */
 static void test_direct_roundtrip6(void)
 {
     struct fake f;
@@ -276,6 +280,15 @@ static void test_direct_roundtrip6(void)
     CHECK_EQ(t2s_udp_input(u, S, b, n), 1);
     CHECK_EQ(t2s_udp_stats(u)->drop_send, 1);
     CHECK_EQ(f.nfd, 1);
+    CHECK_EQ(t2s_udp_stats(u)->icmp_local, 1);
+    CHECK_EQ(f.writes, 1);
+    CHECK_EQ(f.last_len, 48 + n);
+    CHECK_EQ(f.last[6], 58);
+    CHECK_EQ(f.last[40], 1);
+    CHECK(f.last[41] == 0 || f.last[41] == 3);
+    CHECK(memcmp(f.last + 8, doc, 16) == 0);     /* from the destination */
+    CHECK(memcmp(f.last + 24, client, 16) == 0); /* to the client */
+    CHECK(memcmp(f.last + 48, b, n) == 0);       /* its datagram quoted */
     struct sockaddr_in6 me;
     socklen_t ml = sizeof me;
     CHECK_EQ(getsockname(f.fds[0], (struct sockaddr *)&me, &ml), 0);
@@ -285,7 +298,7 @@ static void test_direct_roundtrip6(void)
     ev(u, f.fds[0], POLLIN, 2 * S);
     struct sf_udp ud;
     uint8_t src[16], dst[16];
-    CHECK_EQ(f.writes, 1);
+    CHECK_EQ(f.writes, 2);
     CHECK_EQ(f.last[0] >> 4, 6);
     CHECK_EQ(last_parsed(&f, &ud, src, dst), SF_DROP_IP6_BAD_SRC);
     /* (parse refuses ::1 as a source too: check the bytes themselves) */

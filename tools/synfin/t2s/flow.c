@@ -359,6 +359,19 @@ static enum sf_syn_verdict on_syn(void *arg, const struct sf_syn_info *si)
         t->ctr.over_limit++;
         return SF_SYN_REFUSE;
     }
+    /* At the memory cap (--max-memory, cfg.mem_max) the stack drops a new
+     * SYN unanswered, as Linux's tcp_conn_request does a SYN it cannot
+     * allocate for; the client sends it again (RFC 9293 3.8.1, RFC 6298
+     * 5.7) and gets in once memory frees. Decided here, before an upstream
+     * is opened for it: otherwise each SYN and each retransmission opened
+     * an upstream connection only to close it when the stack could not
+     * keep the handshake (counted as accept_timeout). */
+    struct sf_mem_info mi;
+    sf_stack_mem(stk(t), &mi);
+    if (mi.full) {
+        t->ctr.mem_refused++;
+        return SF_SYN_DROP;
+    }
     /* Under SYN cookies the SYN cannot be held: accept it, and open the
      * upstream once the handshake completes (a flooder that never
      * completes it costs no upstream connect). */
@@ -615,6 +628,11 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
             s5_client_sent(f->s5, (size_t)w);
             continue;
         }
+        /* The server answers only after what was just sent: no recv()
+         * before its EPOLLIN (edge-triggered: an EAGAIN costs a syscall a
+         * step, two a flow; bench/README.md, tun2socks cycles). */
+        if (!f->u_rd)
+            return;
         size_t want = s5_client_want(f->s5);
         uint8_t buf[300];
         if (want > sizeof buf)
@@ -779,9 +797,27 @@ static size_t send_room(struct t2s *t, struct flow *f)
     return room < T2S_CHUNK ? room : T2S_CHUNK;
 }
 
+/* A send the stack refused with nothing of the flow's queued: at the
+ * memory cap (--max-memory) a connection without a send storage gets none
+ * (SND_MEM_WAIT, as Linux's sk_stream_wait_memory), and with nothing in
+ * flight no ACK will come to wake it once memory frees. As Linux's waiter
+ * under global memory pressure sleeps a short while and tries again, the
+ * flow is tried again in T2S_MEM_RETRY (deadlines). A flow with bytes
+ * queued waits for the stack's wakeup as usual. */
+static void mem_wait(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    struct sf_tcp_info i;
+    if (sf_tcp_info(stk(t), f->sd, &i) < 0 || i.sndq != 0)
+        return;
+    t->ctr.mem_waits++;
+    f->deadline = now + T2S_MEM_RETRY;
+    if (f->deadline < t->next_deadline)
+        t->next_deadline = f->deadline;
+}
+
 /* upstream -> client; after our FIN to the client on SIGTERM, what the
  * upstream still sends is read and dropped until its EOF. */
-static bool relay_down(struct t2s *t, struct flow *f, bool *more)
+static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
 {
     int k;
     for (k = 0; k < 16; k++) {
@@ -793,8 +829,10 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more)
             }
             if (n > 0)
                 f->down.off += (uint32_t)n;
-            if (f->down.off < f->down.len)
+            if (f->down.off < f->down.len) {
+                mem_wait(t, f, now);
                 break; /* the stack's wakeup says when there is room */
+            }
             chunk_put(t, f->down.buf);
             f->down.buf = NULL;
         }
@@ -837,6 +875,7 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more)
             continue;
         }
         f->down = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
+        mem_wait(t, f, now);
         break;
     }
     if (k == 16)
@@ -849,10 +888,10 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more)
     return true;
 }
 
-static void relay(struct t2s *t, struct flow *f)
+static void relay(struct t2s *t, struct flow *f, sf_time_t now)
 {
     bool more = false;
-    if (!relay_up(t, f, &more) || !relay_down(t, f, &more))
+    if (!relay_up(t, f, &more) || !relay_down(t, f, &more, now))
         return;
     if (f->u_shut && f->c_shut && f->c_eof && f->u_eof) {
         /* Both FINs passed on: what the stack still holds it sends on its
@@ -932,7 +971,7 @@ static void flow_step(struct t2s *t, struct flow *f, sf_time_t now)
     case FL_WAIT_ACCEPT:
         break;
     case FL_RELAY:
-        relay(t, f);
+        relay(t, f, now);
         break;
     case FL_DONE:
         break;
@@ -945,11 +984,13 @@ static void deadlines(struct t2s *t, sf_time_t now)
         return;
     t->next_deadline = SF_TIME_NEVER;
     for (struct flow *f = t->flows; f; f = f->next) {
-        if (!f->deadline || f->st == FL_DONE || f->st == FL_RELAY)
+        if (!f->deadline || f->st == FL_DONE)
             continue;
         if (f->deadline <= now) {
             f->deadline = 0;
-            if (f->st == FL_WAIT_ACCEPT) {
+            if (f->st == FL_RELAY) {
+                enqueue(t, f); /* a send that waited for memory (mem_wait) */
+            } else if (f->st == FL_WAIT_ACCEPT) {
                 t->ctr.accept_timeout++;
                 flow_done(t, f);
             } else {

@@ -15,6 +15,7 @@
 #define T2S_CHUNK 65536     /* bytes moved per recv/send */
 #define T2S_POOL_MAX 32     /* spare chunks kept */
 #define T2S_ACCEPT_WAIT (30 * SF_SEC) /* upstream ready, client's ACK awaited */
+#define T2S_MEM_RETRY (50 * SF_MSEC) /* a send refused at the memory cap (mem_wait) */
 
 enum flow_state {
     FL_NEW,         /* created by the SYN filter; upstream not started */
@@ -45,7 +46,8 @@ struct flow {
     int sd, ufd;
     struct sf_addr client, dst; /* plain IPv4 or IPv6 (never v4-mapped) */
     struct s5_client *s5;     /* during the SOCKS5 handshake only */
-    sf_time_t deadline;       /* connect / accept deadline (0: none) */
+    sf_time_t deadline;       /* connect / accept deadline, or (relaying)
+                                 a memory retry (0: none) */
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
     struct chunk up, down;
     bool u_rd, u_wr;          /* upstream readable / writable (edge-triggered) */
@@ -60,6 +62,8 @@ struct t2s_counters {
     uint64_t up_refused, up_unreach, up_timeout, up_other, socks_errors;
     uint64_t accept_timeout, icmp_sent, client_resets, upstream_resets;
     uint64_t closed_clean, bytes_up, bytes_down, max_flows_seen, cookie_flows, loops;
+    uint64_t mem_refused;     /* SYNs dropped at the memory cap (on_syn) */
+    uint64_t mem_waits;       /* sends refused at the memory cap, retried */
 };
 
 struct t2s {

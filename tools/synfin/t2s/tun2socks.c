@@ -312,7 +312,8 @@ static void ss_pending(struct t2s *t, FILE *out, sf_time_t now)
     X(syns) X(flows) X(cookie_flows) X(rejected) X(over_limit) X(quit_refused)   \
     X(up_refused) X(up_unreach) X(up_timeout) X(up_other) X(socks_errors)        \
     X(icmp_sent) X(accept_timeout) X(client_resets) X(upstream_resets)           \
-    X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen) X(loops)
+    X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen) X(loops)       \
+    X(mem_refused) X(mem_waits)
 
 static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
 {
@@ -320,6 +321,9 @@ static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
     T2S_COUNTERS(X)
 #undef X
     fprintf(f, "%sflows_open %u\n", prefix, t->nflows);
+    struct sf_mem_info mi;
+    sf_stack_mem(t->cli.tun.st, &mi);
+    fprintf(f, "%smem_full %d\n", prefix, mi.full ? 1 : 0); /* at the cap now */
     if (t->udp) {
         for (int i = 0; i < T2S_UDP_NCOUNTERS; i++)
             fprintf(f, "%sudp.%s %llu\n", prefix, t2s_udp_counter_name(i),

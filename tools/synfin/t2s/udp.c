@@ -458,15 +458,23 @@ static bool bad_dst(const struct key *d, bool loopback_ok)
 
 /* ---------------------------------------------------------------- send */
 
+/* What an ICMP destination unreachable says (dst_unreach). */
+enum unreach { UNREACH_NET, UNREACH_HOST, UNREACH_PORT };
+static void dst_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
+                        size_t len, enum unreach why, uint64_t *count);
+
 static void count_out(struct t2s_udp *u, size_t len)
 {
     u->st.dgrams_out++;
     u->st.bytes_out += len;
 }
 
+/* dg/dlen: the client's datagram as it came from the TUN (for an ICMP
+ * error quoting it). */
 static int send_direct(struct t2s_udp *u, struct assoc *a,
                        const struct s5_addr *dst, const uint8_t *p,
-                       size_t len)
+                       size_t len, const uint8_t *dg, size_t dlen,
+                       uint64_t now)
 {
     if (a->dfd < 0) {
         int fd = open_for(u, a, a->key.fam == 4 ? AF_INET : AF_INET6,
@@ -503,7 +511,19 @@ static int send_direct(struct t2s_udp *u, struct assoc *a,
         w = sendto(a->dfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL,
                    (struct sockaddr *)&ss, sl);
     if (w < 0) {
+        int e = errno;
         u->st.drop_send++;
+        /* Failed again: this host has no way there (an unreachable or
+         * missing route; RFC 1122 3.3.1.4). The client hears it as from a
+         * router on the way: RFC 792 type 3 code 0 net / 1 host, RFC 4443
+         * 3.1 type 1 code 0 no route / 3 address unreachable, so that its
+         * connected socket fails with ENETUNREACH / EHOSTUNREACH at once
+         * (RFC 1122 3.2.2.1: the transport layer is told), as the
+         * kernel's own would. */
+        if (e == ENETUNREACH || e == EHOSTUNREACH)
+            dst_unreach(u, now, dg, dlen,
+                        e == ENETUNREACH ? UNREACH_NET : UNREACH_HOST,
+                        &u->st.icmp_local);
         return 1;
     }
     count_out(u, len);
@@ -815,17 +835,19 @@ static void reply(struct t2s_udp *u, struct assoc *a, const struct key *src,
     touch(u, a, now);
 }
 
-static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
-                         size_t len, uint64_t *count);
-
-/* The ICMP errors on a direct socket's error queue (IP_RECVERR): a port
- * unreachable from a destination (RFC 792 type 3 code 3; RFC 4443 3.1
- * type 1 code 4) is passed on to the client as if the destination had
- * answered it directly (RFC 1122 3.2.2.1, 4.1.3.1), quoting the client's
+/* The ICMP errors on a direct socket's error queue (IP_RECVERR): a
+ * destination unreachable about a datagram the relay sent (RFC 792 type
+ * 3: code 3 port, from the destination; code 0 net or 1 host, from a
+ * router on the way; RFC 4443 3.1 type 1 codes 4, 0 and 3) is passed on
+ * to the client (RFC 1122 3.2.2.1, 4.1.3.1: UDP passes ICMP errors up to
+ * the application), the same code from the datagram's destination (the
+ * client knows no router of the relay's network), quoting the client's
  * datagram as it was (its headers rebuilt: the error queue gives the
  * destination and what the ICMP quoted of the payload), under the same
- * rate limit as the reject rule's. Other errors are read and dropped. A
- * bounded number per event; the rest keep EPOLLERR up for the next. */
+ * rate limit as the reject rule's. The kernel's ee_errno says which
+ * (ECONNREFUSED, ENETUNREACH, EHOSTUNREACH; icmp(7)). Other errors are
+ * read and dropped. A bounded number per event; the rest keep EPOLLERR
+ * up for the next. */
 static void direct_errors(struct t2s_udp *u, struct assoc *a, uint64_t now)
 {
     for (int i = 0; i < READ_BURST && a->dfd >= 0; i++) {
@@ -850,18 +872,24 @@ static void direct_errors(struct t2s_udp *u, struct assoc *a, uint64_t now)
                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
                 ee = (const struct sock_extended_err *)CMSG_DATA(c);
         struct key dst;
-        if (!ee || ee->ee_errno != ECONNREFUSED ||
-            !((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3 &&
-               ee->ee_code == 3) ||
-              (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 1 &&
-               ee->ee_code == 4)) ||
+        if (!ee || !((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3) ||
+                     (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 1)) ||
             !sa_to_key(&to, &dst) || dst.fam != a->key.fam)
+            continue;
+        enum unreach why;
+        if (ee->ee_errno == ECONNREFUSED)
+            why = UNREACH_PORT;
+        else if (ee->ee_errno == ENETUNREACH)
+            why = UNREACH_NET;
+        else if (ee->ee_errno == EHOSTUNREACH)
+            why = UNREACH_HOST;
+        else
             continue;
         /* the client's datagram again: from its source to the destination */
         uint8_t *start;
         size_t n = frame(u, &a->key, &dst, p, (size_t)r, &start);
         if (n)
-            port_unreach(u, now, start, n, &u->st.icmp_passed);
+            dst_unreach(u, now, start, n, why, &u->st.icmp_passed);
     }
 }
 
@@ -1027,10 +1055,15 @@ static int parse(struct t2s_udp *u, const uint8_t *dgram, size_t len,
  * with ECONNREFUSED instead of waiting for a timeout. The datagram passed
  * bad_dst (no multicast or broadcast: RFC 1122 3.2.2, RFC 4443 2.4(e)).
  * The same for a destination's own port unreachable, passed on
- * (direct_errors); *count is the counter of the one that was sent. */
-static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
-                         size_t len, uint64_t *count)
+ * (direct_errors), and with why's code for a net or host unreachable
+ * (direct_errors, send_direct); *count is the counter of the one that
+ * was sent. */
+static void dst_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
+                        size_t len, enum unreach why, uint64_t *count)
 {
+    /* RFC 4443 3.1: 0 no route, 3 address unreachable, 4 port unreachable;
+     * RFC 792: 0 net, 1 host, 3 port unreachable */
+    static const uint8_t code6[] = {0, 3, 4}, code4[] = {0, 1, 3};
     uint64_t sec = now_ns / 1000000000u;
     if (sec != u->icmp_window) {
         u->icmp_window = sec;
@@ -1055,7 +1088,7 @@ static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
         memcpy(d + 8, dg + 24, 16);  /* from the datagram's destination */
         memcpy(d + 24, dg + 8, 16);  /* to its source */
         d[40] = 1;                   /* destination unreachable */
-        d[41] = 4;                   /* port unreachable */
+        d[41] = code6[why];
         memcpy(d + 48, dg, q);
         /* RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header */
         uint32_t c = sf_csum_add(0, d + 8, 32);
@@ -1080,7 +1113,7 @@ static void port_unreach(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dg,
         d[10] = (uint8_t)(f >> 8);
         d[11] = (uint8_t)f;
         d[20] = 3; /* destination unreachable */
-        d[21] = 3; /* port unreachable */
+        d[21] = code4[why];
         memcpy(d + 28, dg, q);
         f = sf_csum_fold(sf_csum_add(0, d + 20, 8 + q));
         d[22] = (uint8_t)(f >> 8);
@@ -1111,7 +1144,7 @@ int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
     }
     if (r == T2S_UDP_REJECT) {
         u->st.drop_rejected++;
-        port_unreach(u, now_ns, dgram, len, &u->st.icmp_unreach);
+        dst_unreach(u, now_ns, dgram, len, UNREACH_PORT, &u->st.icmp_unreach);
         return 1;
     }
     if (r == T2S_UDP_PROXY && u->cfg.proxy_len == 0) {
@@ -1127,7 +1160,8 @@ int t2s_udp_input(struct t2s_udp *u, uint64_t now_ns, const uint8_t *dgram,
         not_dns(u, a);
     touch(u, a, now_ns);
     if (r == T2S_UDP_DIRECT)
-        return send_direct(u, a, &dst, ud.payload, ud.len);
+        return send_direct(u, a, &dst, ud.payload, ud.len, dgram, len,
+                           now_ns);
     return send_proxy(u, a, &dst, ud.payload, ud.len, now_ns);
 }
 

@@ -116,8 +116,9 @@ struct t2s_udp_cfg {
     X(drop_socks_hdr, "dropped: SOCKS5 UDP reply header bad or a name")      \
     X(drop_family, "dropped: reply from another address family")          \
     X(icmp_unreach, "ICMP port unreachable sent for a rejected datagram")  \
-    X(icmp_limited, "ICMP port unreachable not sent: over the rate limit")  \
-    X(icmp_passed, "ICMP port unreachable passed on from a direct destination")
+    X(icmp_limited, "ICMP unreachable not sent: over the rate limit")      \
+    X(icmp_passed, "ICMP unreachable (port, host, net) passed on, direct") \
+    X(icmp_local, "ICMP host/net unreachable sent: direct send had no route")
 
 struct t2s_udp_stats {
 #define T2S_X_(name, text) uint64_t name;
