@@ -46,7 +46,8 @@ static const char usage_text[] =
     "usage: synfin bench [--quick] [--rounds N] [--seconds S] [--bulk-mb N]\n"
     "                    [--fill N] [--mem-conns N] [--ports N]\n"
     "                    [--only life,full,bulk,mem,path] [--backends synfin,linux,lwip]\n"
-    "                    [--path-mb N] [--path-cap S] [--linux-cc NAME]\n"
+    "                    [--path-mb N] [--path-cap S] [--path-runs N]\n"
+    "                    [--path-bdps N] [--linux-cc NAME]\n"
     "                    [--json FILE] [-v]\n\n"
     "Runs the workloads on synfin (two stacks joined in memory), the Linux\n"
     "kernel (loopback, MTU 1500, in a fresh network namespace; needs root)\n"
@@ -64,8 +65,13 @@ static const char usage_text[] =
     "         once on a grid of paths (RTT 2/20/100 ms, loss 0-5 %, reordering,\n"
     "         a 100 Mbit/s bottleneck): synfin in the simulator, two Linux\n"
     "         kernels across synfin relay, and Linux against synfin on TUN\n"
-    "         (root); --path-mb MB each way (default 4), at most --path-cap\n"
-    "         seconds per cell (default 20); the kernels use --linux-cc\n"
+    "         (root); --path-mb MB each way (default 4; a 100 Mbit/s cell at\n"
+    "         least --path-bdps bandwidth-delay products, default 100), at\n"
+    "         most --path-cap seconds a run (default 20; 100M: at least 3x\n"
+    "         the transfer at the bottleneck rate); each cell runs\n"
+    "         --path-runs N times in every column (default 3; synfin: seeds\n"
+    "         1..N), printing the median and the min-max; the kernels use\n"
+    "         --linux-cc\n"
     "         (default cubic, synfin's own default, so loss-based meets\n"
     "         loss-based); a fourth column runs them with the namespace's\n"
     "         default (net.ipv4.tcp_congestion_control) when that differs;\n"
@@ -175,6 +181,8 @@ static const struct opt bench_opts_table[] = {
     NUM("--pacing", o.pacing, OPT_AS_INT, 0, 1, 0),
     {.name = "--path-cells", .kind = OPT_STR, .off = OFF(o.path_cells)},
     {.name = "--path-pcap", .kind = OPT_STR, .off = OFF(o.path_pcap)},
+    NUM("--path-runs", o.path_runs, OPT_AS_UINT, 1, BENCH_PATH_MAX_RUNS, 0),
+    NUM("--path-bdps", o.path_bdps, OPT_AS_UINT, 0, 10000, 0),
     {.kind = OPT_END},
 };
 
@@ -184,7 +192,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false, "cubic", -1, NULL, NULL};
+                             false, 4u << 20, 20, false, "cubic", -1, NULL, NULL, 3, 100};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

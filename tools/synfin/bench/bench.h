@@ -58,7 +58,11 @@ struct bench_opts {
     int pacing;           /* path grid: synfin's cfg.pacing, -1: default */
     const char *path_cells; /* path grid: only cells whose label has this */
     const char *path_pcap;  /* path grid: capture of synfin's TUN side */
+    unsigned path_runs;     /* path grid: runs per cell and column (median) */
+    unsigned path_bdps;     /* path grid: a bottleneck cell's size in BDPs, at least */
 };
+
+#define BENCH_PATH_MAX_RUNS 15
 
 struct bench_res {
     double v[BW_N];

@@ -48,10 +48,35 @@
 #define TUN_SYNFIN IP(198, 18, 21, 2) /* and synfin's own address */
 
 struct path_cell {
-    char label[40];
+    char label[48];
     double rtt_ms, loss, reorder;
     uint64_t bandwidth; /* 0: none */
+    uint64_t bytes;     /* each way (path_size) */
+    double cap;         /* seconds (path_size) */
 };
+
+/* A bottleneck cell's transfer is at least --path-bdps (default 100)
+ * bandwidth-delay products each way, so that the handshake and slow
+ * start from IW10 are a small part of it. They cost an ideal TCP about
+ * 1 + 0.5 + (log2(BDP/IW) - 1) RTTs of the bottleneck's time (6 at
+ * 100 ms, 100 Mbit/s: 863 segments a BDP), so K BDPs read at most
+ * K / (K + 6) of the rate: 4 MB there is 3.4 BDPs (0.36), 40 BDPs 0.87,
+ * 100 BDPs 0.94: only the last leaves the issue's 0.9x readable. */
+static void path_size(struct path_cell *c, uint64_t bytes, double cap, unsigned bdps)
+{
+    c->bytes = bytes;
+    c->cap = cap;
+    if (!c->bandwidth)
+        return;
+    double bdp = (double)c->bandwidth * c->rtt_ms / 1e3 / 8;
+    uint64_t want = (uint64_t)(bdps * bdp);
+    want = (want + 1048575) / 1048576 * 1048576;
+    if (want > c->bytes)
+        c->bytes = want;
+    double ideal = (double)c->bytes * 8 / (double)c->bandwidth;
+    if (3 * ideal > c->cap)
+        c->cap = 3 * ideal;
+}
 
 /* The grid, built in order. */
 static size_t path_grid(struct path_cell *g, bool quick)
@@ -60,21 +85,21 @@ static size_t path_grid(struct path_cell *g, bool quick)
     static const double losses[4] = {0, 0.001, 0.01, 0.05};
     size_t n = 0;
     if (quick) {
-        g[n++] = (struct path_cell){"rtt 2 ms, loss 0", 2, 0, 0, 0};
-        g[n++] = (struct path_cell){"rtt 20 ms, loss 1%", 20, 0.01, 0, 0};
+        g[n++] = (struct path_cell){"rtt 2 ms, loss 0", 2, 0, 0, 0, 0, 0};
+        g[n++] = (struct path_cell){"rtt 20 ms, loss 1%", 20, 0.01, 0, 0, 0, 0};
         return n;
     }
     for (int r = 0; r < 3; r++) {
         for (int l = 0; l < 4; l++) {
-            g[n] = (struct path_cell){"", rtts[r], losses[l], 0, 0};
+            g[n] = (struct path_cell){"", rtts[r], losses[l], 0, 0, 0, 0};
             snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss %g%%",
                      rtts[r], losses[l] * 100);
             n++;
         }
-        g[n] = (struct path_cell){"", rtts[r], 0.01, 0.05, 0};
+        g[n] = (struct path_cell){"", rtts[r], 0.01, 0.05, 0, 0, 0};
         snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, loss 1%% reorder 5%%", rtts[r]);
         n++;
-        g[n] = (struct path_cell){"", rtts[r], 0, 0, 100000000};
+        g[n] = (struct path_cell){"", rtts[r], 0, 0, 100000000, 0, 0};
         snprintf(g[n].label, sizeof g[n].label, "rtt %g ms, 100M, 1-BDP queue", rtts[r]);
         n++;
     }
@@ -215,12 +240,12 @@ static void print_counters(struct sf_sim *sim, const char *label)
     }
 }
 
-static void run_sim(const struct path_cell *c, uint64_t bytes, double cap,
+static void run_sim(const struct path_cell *c, uint64_t seed, uint64_t bytes, double cap,
                     int pacing, bool verbose, struct path_result *res)
 {
     struct sf_sim_cfg cfg;
     sf_sim_cfg_default(&cfg);
-    cfg.seed = 1;
+    cfg.seed = seed;
     if (pacing >= 0)
         cfg.stack.pacing = pacing != 0;
     struct sf_link_cfg d = cell_dir(c);
@@ -650,14 +675,14 @@ static void relay_hook_service(void *ctx, struct sf_relay *r, struct pollfd *fds
 
 /* The relay, in a child: devices in the namespaces of pids a and b; runs
  * until the parent closes ctl. */
-static void relay_child(int ctl, pid_t a, pid_t b, const struct path_cell *c)
+static void relay_child(int ctl, pid_t a, pid_t b, const struct path_cell *c, uint64_t seed)
 {
     char nsa[64], nsb[64], err[200];
     snprintf(nsa, sizeof nsa, "/proc/%d/ns/net", (int)a);
     snprintf(nsb, sizeof nsb, "/proc/%d/ns/net", (int)b);
     struct sf_relay_cfg cfg = {
         .tun = {"pa", "pb"}, .netns = {nsa, nsb}, .addr = {RELAY_A, RELAY_B},
-        .prefix = {24, 24}, .mtu = 1500, .seed = 1};
+        .prefix = {24, 24}, .mtu = 1500, .seed = seed};
     cfg.dir[0] = cfg.dir[1] = cell_dir(c);
     struct sf_relay r;
     if (sf_relay_open(&r, &cfg, err, sizeof err) < 0) {
@@ -755,8 +780,8 @@ static int child_ready(struct child *ch, char *note, size_t n)
 
 /* One cell of a real column: A is a kernel, B a kernel or synfin on TUN;
  * the kernels use congestion control cc (NULL: the namespace's default). */
-static void run_real(const struct path_cell *c, bool tun, const char *cc, int pacing,
-                     bool verbose, const char *pcap, uint64_t bytes, double cap,
+static void run_real(const struct path_cell *c, uint64_t seed, bool tun, const char *cc,
+                     int pacing, bool verbose, const char *pcap, uint64_t bytes, double cap,
                      struct path_result *res)
 {
     struct child a = {-1, -1}, b = {-1, -1}, rl = {-1, -1};
@@ -778,7 +803,7 @@ static void run_real(const struct path_cell *c, bool tun, const char *cc, int pa
     rl.pid = fork();
     if (rl.pid == 0) {
         close_others(sv[1]);
-        relay_child(sv[1], a.pid, b.pid, c);
+        relay_child(sv[1], a.pid, b.pid, c, seed);
     }
     close(sv[1]);
     rl.ctl = sv[0];
@@ -827,19 +852,74 @@ out:
 
 /* ------------------------------------------------------------ driver */
 
-static void fmt_cell(char *buf, size_t n, const struct path_result *r)
+/* A cell's column over its runs: the median (of an even count, the mean
+ * of the middle two), the least and the most, each marked when a run
+ * behind it was cut by the cap (counted with its capped goodput). */
+struct path_stat {
+    int have;  /* runs with a figure */
+    int runs;  /* of these many */
+    double med, min, max;
+    bool med_capped, min_capped, max_capped;
+};
+
+static struct path_stat path_stat(const struct path_result *r, unsigned runs)
 {
-    if (!r->have)
-        snprintf(buf, n, "n/a");
-    else
-        snprintf(buf, n, "%.2f%s", r->mbit, r->capped ? "*" : "");
+    struct path_stat st = {0};
+    const struct path_result *v[BENCH_PATH_MAX_RUNS];
+    int n = 0;
+    for (unsigned i = 0; i < runs; i++)
+        if (r[i].have) {
+            int k = n++;
+            for (; k > 0 && v[k - 1]->mbit > r[i].mbit; k--)
+                v[k] = v[k - 1];
+            v[k] = &r[i];
+        }
+    st.have = n;
+    st.runs = (int)runs;
+    if (n == 0)
+        return st;
+    st.min = v[0]->mbit, st.min_capped = v[0]->capped;
+    st.max = v[n - 1]->mbit, st.max_capped = v[n - 1]->capped;
+    const struct path_result *lo = v[(n - 1) / 2], *hi = v[n / 2];
+    st.med = (lo->mbit + hi->mbit) / 2;
+    st.med_capped = lo->capped || hi->capped;
+    return st;
 }
 
-static void fmt_ratio(char *buf, size_t n, const struct path_result *x,
-                      const struct path_result *y)
+static void fmt_cell(char *buf, size_t n, const struct path_stat *s)
 {
-    if (x->have && y->have && y->mbit > 0)
-        snprintf(buf, n, "%.2fx", x->mbit / y->mbit);
+    if (!s->have)
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "%.2f%s", s->med, s->med_capped ? "*" : "");
+}
+
+/* A figure in 3-4 digits, for the min-max line. */
+static int fmt_num(char *buf, size_t n, double v, bool capped)
+{
+    return snprintf(buf, n, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v,
+                    capped ? "*" : "");
+}
+
+static void fmt_range(char *buf, size_t n, const struct path_stat *s)
+{
+    if (!s->have) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    int k = fmt_num(buf, n, s->min, s->min_capped);
+    if (k > 0 && (size_t)k + 1 < n) {
+        buf[k] = '-';
+        k += 1 + fmt_num(buf + k + 1, n - (size_t)k - 1, s->max, s->max_capped);
+    }
+    if (s->have < s->runs && k > 0 && (size_t)k < n) /* the notes say why */
+        snprintf(buf + k, n - (size_t)k, " (%d of %d)", s->have, s->runs);
+}
+
+static void fmt_ratio(char *buf, size_t n, const struct path_stat *x, const struct path_stat *y)
+{
+    if (x->have && y->have && y->med > 0)
+        snprintf(buf, n, "%.2fx", x->med / y->med);
     else
         snprintf(buf, n, "-");
 }
@@ -865,6 +945,14 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
 {
     struct path_cell grid[18];
     size_t n = path_grid(grid, o->path_quick);
+    for (size_t i = 0; i < n; i++) {
+        path_size(&grid[i], o->path_bytes, o->path_cap, o->path_bdps);
+        if (grid[i].bandwidth) { /* the size in the label: it is not --path-mb */
+            size_t l = strlen(grid[i].label);
+            snprintf(grid[i].label + l, sizeof grid[i].label - l, ", %.3g MB",
+                     (double)grid[i].bytes / 1048576);
+        }
+    }
     if (o->path_cells) { /* keep the cells whose label has the text */
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
@@ -878,8 +966,16 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
         }
         n = k;
     }
-    struct path_result res[18][NCOL];
-    memset(res, 0, sizeof res);
+    unsigned runs = o->path_runs ? o->path_runs : 1;
+    if (runs > BENCH_PATH_MAX_RUNS)
+        runs = BENCH_PATH_MAX_RUNS;
+    /* res[(i * NCOL + col) * runs + run] */
+    struct path_result *res = calloc(n * NCOL * runs, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "synfin bench: path grid: out of memory\n");
+        return;
+    }
+#define RES(i, col) (&res[((i) * NCOL + (col)) * runs])
     bool root = geteuid() == 0;
     const char *why = !real ? "not selected" : !root ? "needs root" : NULL;
     const char *cc = o->linux_cc;
@@ -902,65 +998,108 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
     }
     /* the fourth column only when the default is another algorithm */
     bool other = real && root && def[0] && strcmp(def, cc) != 0;
-    fprintf(stderr, "path grid: %zu cells, %.3g MB each way, cap %g s; kernels: %s%s%s\n",
-            n, (double)o->path_bytes / 1048576, o->path_cap, cc,
-            other ? ", and the default " : "", other ? def : "");
+    fprintf(stderr, "path grid: %zu cells, %u run%s each, %.3g MB each way (100M: at least "
+                    "%d BDPs), cap %g s; kernels: %s%s%s\n",
+            n, runs, runs == 1 ? "" : "s", (double)o->path_bytes / 1048576, o->path_bdps,
+            o->path_cap, cc, other ? ", and the default " : "", other ? def : "");
+    double g0 = bench_now();
     for (size_t i = 0; i < n; i++) {
         double t0 = bench_now();
-        if (sim)
-            run_sim(&grid[i], o->path_bytes, o->path_cap, o->pacing, o->verbose,
-                    &res[i][COL_SIM]);
-        if (real && root) {
-            char pcap[256];
-            if (o->path_pcap)
-                snprintf(pcap, sizeof pcap, n > 1 ? "%s.%zu" : "%s", o->path_pcap, i + 1);
-            const char *pc = o->path_pcap ? pcap : NULL;
-            run_real(&grid[i], false, cc, o->pacing, o->verbose, NULL, o->path_bytes,
-                     o->path_cap, &res[i][COL_LINUX]);
-            run_real(&grid[i], true, cc, o->pacing, o->verbose, pc, o->path_bytes,
-                     o->path_cap, &res[i][COL_TUN]);
-            if (other)
-                run_real(&grid[i], false, NULL, o->pacing, o->verbose, NULL, o->path_bytes,
-                         o->path_cap, &res[i][COL_LINUX_DEF]);
+        const struct path_cell *c = &grid[i];
+        /* Run r: the simulator with seed r, the relay with seed r (where
+         * its random losses fall), every column once before the next run. */
+        for (unsigned r = 0; r < runs; r++) {
+            uint64_t seed = r + 1;
+            if (sim)
+                run_sim(c, seed, c->bytes, c->cap, o->pacing, o->verbose,
+                        &RES(i, COL_SIM)[r]);
+            if (real && root) {
+                char pcap[256];
+                if (o->path_pcap) /* the first run's */
+                    snprintf(pcap, sizeof pcap, n > 1 ? "%s.%zu" : "%s", o->path_pcap, i + 1);
+                const char *pc = o->path_pcap && r == 0 ? pcap : NULL;
+                run_real(c, seed, false, cc, o->pacing, o->verbose, NULL, c->bytes, c->cap,
+                         &RES(i, COL_LINUX)[r]);
+                run_real(c, seed, true, cc, o->pacing, o->verbose, pc, c->bytes, c->cap,
+                         &RES(i, COL_TUN)[r]);
+                if (other)
+                    run_real(c, seed, false, NULL, o->pacing, o->verbose, NULL, c->bytes,
+                             c->cap, &RES(i, COL_LINUX_DEF)[r]);
+            }
+            if (o->verbose) {
+                fprintf(stderr, "  %s, run %u (seed %llu):", c->label, r + 1,
+                        (unsigned long long)seed);
+                for (int k = 0; k < NCOL; k++)
+                    if (RES(i, k)[r].have)
+                        fprintf(stderr, " %s %.2f%s", k == COL_SIM ? "synfin" : k == COL_LINUX
+                                ? "Linux" : k == COL_TUN ? "TUN" : "default",
+                                RES(i, k)[r].mbit, RES(i, k)[r].capped ? "*" : "");
+                fprintf(stderr, "\n");
+            }
         }
         fprintf(stderr, "path %zu/%zu (%s) done in %.1f s\n", i + 1, n,
-                grid[i].label, bench_now() - t0);
+                c->label, bench_now() - t0);
     }
-    printf("\npath grid: goodput in Mbit/s of one %.3g MB transfer each way at once "
-           "(both directions summed); * = not done within %g s\n",
-           (double)o->path_bytes / 1048576, o->path_cap);
+    fprintf(stderr, "path grid done in %.1f s\n", bench_now() - g0);
+    printf("\npath grid: goodput in Mbit/s of one transfer each way at once (both "
+           "directions summed), %.3g MB each way (100M cells: at least %d BDPs, size in "
+           "the label); median of %u run%s (synfin: seeds 1..%u; Linux, TUN: %u real "
+           "run%s, relay seeds 1..%u), min-max below each row; ratios: median over "
+           "median; * = a run not done within the cap (%g s; 100M: at least 3x the "
+           "transfer at the bottleneck rate)\n",
+           (double)o->path_bytes / 1048576, o->path_bdps, runs, runs == 1 ? "" : "s", runs,
+           runs, runs == 1 ? "" : "s", runs, o->path_cap);
     char hl[40], hr[40], hd[40], hdr[40];
     snprintf(hl, sizeof hl, "Linux %s", cc);
     snprintf(hr, sizeof hr, "synfin/%s", cc);
     snprintf(hd, sizeof hd, "Linux %s", other ? def : "-");
     snprintf(hdr, sizeof hdr, "synfin/%s", other ? def : "-");
-    printf("%-36s %10s %12s %12s %10s %10s", "path", "synfin", hl, hr, "TUN", "TUN/Linux");
+    printf("%-38s %11s %12s %12s %11s %10s", "path", "synfin", hl, hr, "TUN", "TUN/Linux");
     if (other)
         printf(" %12s %12s", hd, hdr);
     printf("\n");
     for (size_t i = 0; i < n; i++) {
-        char c[7][24];
-        fmt_cell(c[0], sizeof c[0], &res[i][COL_SIM]);
-        fmt_cell(c[1], sizeof c[1], &res[i][COL_LINUX]);
-        fmt_ratio(c[2], sizeof c[2], &res[i][COL_SIM], &res[i][COL_LINUX]);
-        fmt_cell(c[3], sizeof c[3], &res[i][COL_TUN]);
-        fmt_ratio(c[4], sizeof c[4], &res[i][COL_TUN], &res[i][COL_LINUX]);
-        printf("%-36s %10s %12s %12s %10s %10s", grid[i].label, c[0], c[1],
-               c[2], c[3], c[4]);
+        struct path_stat st[NCOL];
+        for (int k = 0; k < NCOL; k++)
+            st[k] = path_stat(RES(i, k), runs);
+        char c[7][32];
+        fmt_cell(c[0], sizeof c[0], &st[COL_SIM]);
+        fmt_cell(c[1], sizeof c[1], &st[COL_LINUX]);
+        fmt_ratio(c[2], sizeof c[2], &st[COL_SIM], &st[COL_LINUX]);
+        fmt_cell(c[3], sizeof c[3], &st[COL_TUN]);
+        fmt_ratio(c[4], sizeof c[4], &st[COL_TUN], &st[COL_LINUX]);
+        printf("%-38s %11s %12s %12s %11s %10s", grid[i].label, c[0], c[1], c[2], c[3], c[4]);
         if (other) {
-            fmt_cell(c[5], sizeof c[5], &res[i][COL_LINUX_DEF]);
-            fmt_ratio(c[6], sizeof c[6], &res[i][COL_SIM], &res[i][COL_LINUX_DEF]);
+            fmt_cell(c[5], sizeof c[5], &st[COL_LINUX_DEF]);
+            fmt_ratio(c[6], sizeof c[6], &st[COL_SIM], &st[COL_LINUX_DEF]);
             printf(" %12s %12s", c[5], c[6]);
         }
         printf("\n");
+        if (runs > 1) {
+            char lab[40];
+            snprintf(lab, sizeof lab, "  min-max of %u", runs);
+            fmt_range(c[0], sizeof c[0], &st[COL_SIM]);
+            fmt_range(c[1], sizeof c[1], &st[COL_LINUX]);
+            fmt_range(c[3], sizeof c[3], &st[COL_TUN]);
+            char line[256];
+            int k = snprintf(line, sizeof line, "%-38s %11s %12s %12s %11s", lab, c[0],
+                             c[1], "", c[3]);
+            if (other && k > 0 && (size_t)k < sizeof line) {
+                fmt_range(c[5], sizeof c[5], &st[COL_LINUX_DEF]);
+                snprintf(line + k, sizeof line - (size_t)k, " %10s %12s", "", c[5]);
+            }
+            printf("%s\n", line);
+        }
     }
     if (why)
         printf("note (Linux, TUN): %s\n", why);
     static const char *const colname[NCOL] = {"synfin", "Linux", "TUN", "Linux default"};
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < NCOL; k++)
-            if (res[i][k].note[0])
-                printf("note (%s, %s): %s\n", grid[i].label, colname[k], res[i][k].note);
+            for (unsigned r = 0; r < runs; r++)
+                if (RES(i, k)[r].note[0])
+                    printf("note (%s, %s, run %u): %s\n", grid[i].label, colname[k], r + 1,
+                           RES(i, k)[r].note);
     printf("synfin: two synfin stacks in the simulator (virtual time); Linux %s: two "
            "kernels in namespaces across synfin relay, TCP_CONGESTION %s; TUN: a kernel "
            "(%s) against synfin on a TUN device across the same relay", cc, cc, cc);
@@ -968,4 +1107,6 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
         printf("; Linux %s: the two kernels with the namespace's default congestion "
                "control", def);
     printf("\n");
+#undef RES
+    free(res);
 }
