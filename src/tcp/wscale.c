@@ -244,6 +244,15 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
  * 3.8.6 leaves the window's size to the receiver. The RTT: the
  * receiver's own estimate from TSecr (ts.c), else the connection's
  * SRTT. */
+/* The start of a measurement: never 0 (0 is "not started") and never
+ * ahead of now (now | 1 was, by a microsecond when now was even, and
+ * now - start wrapped to 2^32 - 1: every read of a burst handed in at one
+ * instant ended a measurement of a segment or two). */
+static uint32_t rcvq_start(uint32_t now)
+{
+    return (now - 1) | 1;
+}
+
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
 {
     /* under memory pressure buffers do not grow (as Linux's
@@ -255,14 +264,10 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
                                  : (c->have_rtt ? c->srtt_us : 0);
     uint32_t now = tcp_now_us(ctx);
     if (c->rcvq_us == 0) {
-        c->rcvq_us = now | 1; /* 0: not started */
+        c->rcvq_us = rcvq_start(now);
         return;
     }
-    /* signed: rcvq_us is now | 1, one microsecond ahead of an even now,
-     * and reads within that microsecond must not end the measurement
-     * (unsigned, now - rcvq_us wrapped to 2^32 - 1: every read of a burst
-     * handed in at one instant ended one, of a segment or two) */
-    if (rtt == 0 || (int32_t)(now - c->rcvq_us) < (int32_t)rtt)
+    if (rtt == 0 || now - c->rcvq_us < rtt)
         return;
     uint32_t copied = c->rcvq_copied;
     if (copied > c->rcvq_space) {
@@ -285,7 +290,7 @@ void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
         c->rcvq_space = copied;
     }
     c->rcvq_copied = 0;
-    c->rcvq_us = now | 1;
+    c->rcvq_us = rcvq_start(now);
 }
 
 /* Send buffer autotuning, as Linux's tcp_sndbuf_expand: room for twice

@@ -61,7 +61,10 @@ struct path_cell {
  * 1 + 0.5 + (log2(BDP/IW) - 1) RTTs of the bottleneck's time (6 at
  * 100 ms, 100 Mbit/s: 863 segments a BDP), so K BDPs read at most
  * K / (K + 6) of the rate: 4 MB there is 3.4 BDPs (0.36), 40 BDPs 0.87,
- * 100 BDPs 0.94: only the last leaves the issue's 0.9x readable. */
+ * 100 BDPs 0.94. The headers and the reverse flow's ACKs take about 5 %
+ * more of the link (1,448 bytes of data in 1,500, a 52-byte ACK every
+ * two segments), so 100 BDPs read at most about 0.895x at 100 ms
+ * (bench/README.md, Paths, "Medians of 3 runs"). */
 static void path_size(struct path_cell *c, uint64_t bytes, double cap, unsigned bdps)
 {
     c->bytes = bytes;
@@ -226,17 +229,28 @@ static bool sim_running(void *ctx, struct sf_sim *sim)
     return !(s->ep[0].eof && s->ep[1].eof);
 }
 
-/* -v: what each stack's recovery did in a cell (non-zero counters). */
+/* -v: what a stack's recovery did (its non-zero counters), in one write
+ * (a child endpoint shares the parent's stderr). */
+static void print_stack_counters(struct sf_stack *st, const char *who)
+{
+    const struct sf_counters *k = sf_stack_counters(st);
+    char line[4096];
+    size_t n = (size_t)snprintf(line, sizeof line, "  %s:", who);
+    for (int i = 0; i < SF_NCOUNTERS && n < sizeof line; i++)
+        if (k->c[i])
+            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu",
+                                  sf_counter_name((enum sf_counter)i),
+                                  (unsigned long long)k->c[i]);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* -v: both stacks of a simulator cell. */
 static void print_counters(struct sf_sim *sim, const char *label)
 {
     for (int h = 0; h < 2; h++) {
-        const struct sf_counters *k = sf_stack_counters(sf_sim_host_stack(sim, h));
-        fprintf(stderr, "  %s, host %d:", label, h);
-        for (int i = 0; i < SF_NCOUNTERS; i++)
-            if (k->c[i])
-                fprintf(stderr, " %s=%llu", sf_counter_name((enum sf_counter)i),
-                        (unsigned long long)k->c[i]);
-        fprintf(stderr, "\n");
+        char who[80]; /* label: a path_cell's, under 48 bytes */
+        snprintf(who, sizeof who, "%.48s, host %d", label, h);
+        print_stack_counters(sf_sim_host_stack(sim, h), who);
     }
 }
 
@@ -638,17 +652,8 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool v
         pcapw_close(pw);
     }
     send_report(ctl, 'd', &tp->r);
-    if (verbose) { /* -v: what synfin's recovery did (non-zero counters) */
-        const struct sf_counters *k = sf_stack_counters(tp->t.st);
-        char line[4096];
-        size_t n = (size_t)snprintf(line, sizeof line, "  TUN, synfin:");
-        for (int i = 0; i < SF_NCOUNTERS && n < sizeof line; i++)
-            if (k->c[i])
-                n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu",
-                                      sf_counter_name((enum sf_counter)i),
-                                      (unsigned long long)k->c[i]);
-        /* one write: the parent prints to the same stderr */
-        fprintf(stderr, "%s\n", line);
+    if (verbose) {
+        print_stack_counters(tp->t.st, "TUN, synfin");
         print_dev_drops("TUN, B");
     }
     /* Keep ACKing the peer's retransmissions until the parent is done. */
@@ -976,6 +981,7 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
         return;
     }
 #define RES(i, col) (&res[((i) * NCOL + (col)) * runs])
+    static const char *const colname[NCOL] = {"synfin", "Linux", "TUN", "Linux default"};
     bool root = geteuid() == 0;
     const char *why = !real ? "not selected" : !root ? "needs root" : NULL;
     const char *cc = o->linux_cc;
@@ -1031,9 +1037,8 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
                         (unsigned long long)seed);
                 for (int k = 0; k < NCOL; k++)
                     if (RES(i, k)[r].have)
-                        fprintf(stderr, " %s %.2f%s", k == COL_SIM ? "synfin" : k == COL_LINUX
-                                ? "Linux" : k == COL_TUN ? "TUN" : "default",
-                                RES(i, k)[r].mbit, RES(i, k)[r].capped ? "*" : "");
+                        fprintf(stderr, " %s %.2f%s", colname[k], RES(i, k)[r].mbit,
+                                RES(i, k)[r].capped ? "*" : "");
                 fprintf(stderr, "\n");
             }
         }
@@ -1093,7 +1098,6 @@ void bench_path(const struct bench_opts *o, bool sim, bool real)
     }
     if (why)
         printf("note (Linux, TUN): %s\n", why);
-    static const char *const colname[NCOL] = {"synfin", "Linux", "TUN", "Linux default"};
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < NCOL; k++)
             for (unsigned r = 0; r < runs; r++)

@@ -279,24 +279,16 @@ static void value(struct packer *k)
     case '{': container(k, '{', '}'); return;
     case '[': container(k, '[', ']'); return;
     case 't':
-        if (left >= 4 && !memcmp(k->s, "true", 4)) {
-            put(&k->shape, "true", 4);
-            k->s += 4;
-            return;
-        }
-        break;
     case 'f':
-        if (left >= 5 && !memcmp(k->s, "false", 5)) {
-            put(&k->shape, "false", 5);
-            k->s += 5;
-            return;
-        }
-        break;
     case 'n':
-        if (left >= 4 && !memcmp(k->s, "null", 4)) {
-            put(&k->shape, "null", 4);
-            k->s += 4;
-            return;
+        for (size_t i = 0; i < 3; i++) {
+            static const char *const word[3] = {"true", "false", "null"};
+            size_t n = strlen(word[i]);
+            if (left >= n && !memcmp(k->s, word[i], n)) {
+                put(&k->shape, word[i], n);
+                k->s += n;
+                return;
+            }
         }
         break;
     default:

@@ -127,33 +127,47 @@ static long long dev_drops(const char *dev)
     return v;
 }
 
-/* Once a second: a queue overflowing (some thread cannot keep up with its
- * share of the flows) is said at most every 10 s, with the count. */
-struct drops_watch {
-    sf_time_t next, quiet_until;
-    long long last;
-    long long (*drops)(void *ctx); /* NULL: dev_drops(dev) */
-    void *ctx;
-};
+static long long watch_read(const struct mq_drops_watch *d, const char *dev)
+{
+    return d->drops ? d->drops(d->ctx) : dev ? dev_drops(dev) : -1;
+}
 
-static void watch_drops(struct drops_watch *d, const char *prog, const char *dev)
+void mq_drops_start(struct mq_drops_watch *d, const char *dev)
+{
+    d->next = d->quiet_until = 0;
+    d->last_at = sf_tun_now();
+    d->last = watch_read(d, dev);
+}
+
+long long mq_drops_rise(struct mq_drops_watch *d, const char *dev, sf_time_t *span)
 {
     sf_time_t now = sf_tun_now();
     if (now < d->next)
-        return;
+        return 0;
     d->next = now + SF_SEC;
-    long long v = d->drops ? d->drops(d->ctx) : dev_drops(dev);
+    long long v = watch_read(d, dev), rise = 0;
     if (v < 0)
-        return;
+        return 0;
     if (d->last >= 0 && v > d->last && now >= d->quiet_until) {
-        fprintf(stderr, "%s: %s: the kernel dropped %lld %s in the last "
-                "second that synfin's queues could not take: a thread is "
-                "falling behind (each thread's load: synfin ss --ctl PATH.K "
-                "--stats)\n", prog, dev, v - d->last,
-                d->drops ? "frames" : "datagrams");
+        rise = v - d->last;
+        *span = now - d->last_at;
         d->quiet_until = now + 10 * SF_SEC;
     }
     d->last = v;
+    d->last_at = now;
+    return rise;
+}
+
+/* mq_run's watch of its threads. */
+static void watch_drops(struct mq_drops_watch *d, const char *prog, const char *dev)
+{
+    sf_time_t span;
+    long long rise = mq_drops_rise(d, dev, &span);
+    if (rise)
+        fprintf(stderr, "%s: %s: the kernel dropped %lld %s in the last "
+                "second that synfin's queues could not take: a thread is "
+                "falling behind (each thread's load: synfin ss --ctl PATH.K "
+                "--stats)\n", prog, dev, rise, d->drops ? "frames" : "datagrams");
 }
 
 /* A worker awake for more than BEHIND_NS: said once per episode. */
@@ -187,11 +201,10 @@ int mq_run_drops(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
 {
     int rc = 0;
     bool quitting = false;
-    struct drops_watch dw = {0, 0, -1, drops, ctx};
+    struct mq_drops_watch dw = {.drops = drops, .ctx = ctx};
     /* the count before any thread runs: what a thread stopped before the
      * first look lets the kernel drop is still said */
-    if (drops || dev)
-        dw.last = drops ? drops(ctx) : dev_drops(dev);
+    mq_drops_start(&dw, dev);
     for (unsigned k = 0; k < n; k++)
         if (start(&w[k], prog) < 0) {
             rc = 1;

@@ -69,6 +69,23 @@ int mq_run_drops(struct mq_worker *w, unsigned n, int sigfd, const char *prog,
                  long long (*drops)(void *ctx), void *ctx);
 void mq_free(struct mq_worker *w, unsigned n);
 
+/* What the kernel dropped for want of room in synfin's queues (drops(ctx),
+ * -1: unknown; NULL: the TUN device dev's TX drops), read once a second
+ * and to be said at most every 10 s: mq_run's watch of its threads, and
+ * that of one AF_XDP queue (xdp_cli_run), each with its own words. */
+struct mq_drops_watch {
+    sf_time_t next, quiet_until, last_at;
+    long long last; /* -1: none read */
+    long long (*drops)(void *ctx);
+    void *ctx;
+};
+/* Reads the count to start from (before the queues run: what a queue
+ * stopped before the first look lets the kernel drop is still said). */
+void mq_drops_start(struct mq_drops_watch *d, const char *dev);
+/* Once a second: the rise to say now (0: none, or said less than 10 s
+ * ago), over *span since the read before. */
+long long mq_drops_rise(struct mq_drops_watch *d, const char *dev, sf_time_t *span);
+
 /* In a worker's loop: mark it awake (now) or about to sleep (0). */
 static inline void mq_beat(atomic_llong *b, sf_time_t now)
 {

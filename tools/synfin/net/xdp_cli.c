@@ -222,16 +222,20 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
 /* One queue falling behind (issue 15, "a thread that falls behind"): the
  * kernel drops what its RX ring cannot hold (XDP_STATISTICS). With
  * --queues N mq_run's watch says so; with one queue the loop is the main
- * thread's, and this wrapper of the application's hooks looks once a
- * second and says it, at most once every 10 s. The flows stay where they
- * are: nothing moves them to another queue. */
+ * thread's, and this wrapper of the application's hooks keeps the same
+ * watch (mq_drops_rise: once a second, said at most every 10 s). The
+ * flows stay where they are: nothing moves them to another queue. */
 struct behind_watch {
     const struct sf_tun_hooks *h;
     struct sf_xdp *q;
     const char *prog, *dev;
-    sf_time_t next, quiet_until, last_at;
-    uint64_t last;
+    struct mq_drops_watch dw;
 };
+
+static long long queue_drops(void *ctx)
+{
+    return (long long)sf_xdp_kernel_drops(ctx);
+}
 
 static int behind_pollfds(void *ctx, struct pollfd *fds, int max)
 {
@@ -242,33 +246,25 @@ static int behind_pollfds(void *ctx, struct pollfd *fds, int max)
 static sf_time_t behind_service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
 {
     struct behind_watch *w = ctx;
-    if (now >= w->next) {
-        uint64_t v = sf_xdp_kernel_drops(w->q);
-        if (v > w->last && now >= w->quiet_until) {
-            fprintf(stderr, "%s: %s: the kernel dropped %llu frames in the last "
-                    "%.1f s that AF_XDP queue %u could not take (no free frame "
-                    "or RX ring room): synfin is falling behind (synfin ss --stats: "
-                    "xdp.k_rx_ring_full, xdp.k_rx_dropped)\n", w->prog, w->dev,
-                    (unsigned long long)(v - w->last),
-                    (double)(now - w->last_at) / (double)SF_SEC, sf_xdp_queue(w->q));
-            w->quiet_until = now + 10 * SF_SEC;
-        }
-        w->last = v;
-        w->last_at = now;
-        w->next = now + SF_SEC;
-    }
+    sf_time_t span;
+    long long rise = mq_drops_rise(&w->dw, w->dev, &span);
+    if (rise)
+        fprintf(stderr, "%s: %s: the kernel dropped %lld frames in the last "
+                "%.1f s that AF_XDP queue %u could not take (no free frame "
+                "or RX ring room): synfin is falling behind (synfin ss --stats: "
+                "xdp.k_rx_ring_full, xdp.k_rx_dropped)\n", w->prog, w->dev, rise,
+                (double)span / (double)SF_SEC, sf_xdp_queue(w->q));
     sf_time_t t = w->h->service(w->h->ctx, now, fds, n);
-    return t < w->next ? t : w->next;
+    return t < w->dw.next ? t : w->dw.next;
 }
 
 int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *prog)
 {
     char err[256];
-    struct behind_watch w = {.h = h, .q = c->xdp.q[0], .prog = prog,
-                             .dev = c->xdp.ifname};
-    w.last = sf_xdp_kernel_drops(w.q);
-    w.last_at = sf_tun_now();
-    w.next = w.last_at + SF_SEC;
+    struct behind_watch w = {
+        .h = h, .q = c->xdp.q[0], .prog = prog, .dev = c->xdp.ifname,
+        .dw = {.drops = queue_drops, .ctx = c->xdp.q[0]}};
+    mq_drops_start(&w.dw, w.dev);
     struct sf_tun_hooks wh = {&w, behind_pollfds, behind_service};
     if (c->threads > 1) /* a worker of --queues N: mq_run watches */
         wh = *h;
