@@ -329,7 +329,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(MEM_WINDOW_CLAMPED, "windows offered smaller under memory pressure") \
     X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure") \
     X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)") \
-    X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap")
+    X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
+    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -609,6 +610,15 @@ struct sf_stack_cfg {
      * step; sf_stack_mem() the bytes. docs/stream.md has more. */
     uint64_t mem_max;      /* 0 */
     unsigned mem_pressure; /* 75 (percent of mem_max, 1..100) */
+    /* RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: the ACK of a FIN that moves an
+     * ESTABLISHED connection to CLOSE_WAIT is delayed at most this long
+     * (as Linux's delayed ACK in CLOSE_WAIT), so that the application's
+     * own FIN, or data, sent meanwhile carries it: one segment fewer per
+     * connection the peer closes first (a proxy passes the FIN on and
+     * answers with the far end's FIN a moment later). 0 (the default):
+     * acknowledged at once. Below 500 ms (RFC 1122 4.2.3.2), kept to the
+     * millisecond. */
+    sf_time_t fin_ack_delay;
 };
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */

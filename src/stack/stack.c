@@ -449,6 +449,9 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
                "rcvbuf and sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
+    /* RFC 1122 4.2.3.2: "the delay MUST be less than 0.5 seconds" */
+    if (cfg->fin_ack_delay >= 500 * SF_MSEC)
+        return "fin_ack_delay must be below 500 ms (RFC 1122 4.2.3.2)";
     return NULL;
 }
 
