@@ -25,7 +25,9 @@
 # seconds per GB over both iperf3 runs (utime+stime of the engine process
 # and of the SOCKS server, from /proc; the kernel's softirq work is charged
 # to no process), and the engine's resident memory (VmRSS) at start and
-# with $T2SB_IDLE idle flows (each after one request/response).
+# with $T2SB_IDLE idle flows (each after one request/response). After the
+# table, per cycle: the CPU time (schedstat, all threads) and context
+# switches of the engine and of the SOCKS server during the cycles.
 #
 # A benchmark, not a test: root; namespaces t2b<PID>-{c,e,s}, addresses in
 # 198.18.0.0/15 only, deleted by name on exit. Needs ip, iptables, redsocks,
@@ -159,7 +161,7 @@ ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" || e
 # context switches of a process and its threads (each a sleep and a wake-up)
 csw() { cat /proc/$1/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 # CPU time of a process and its threads, ns (schedstat: finer than ticks)
-cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%d", n}'; }
+cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 iperf() { # NS DST [-R]: prints "BYTES BPS"
   ip netns exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" ${3:-} -J 2>/dev/null |
