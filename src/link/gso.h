@@ -83,6 +83,31 @@ struct gso_rx {
 bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
                   struct gso_rx *rx);
 
+/* ------------------------------------------------------ checksum offload
+ * virtio 1.x 5.1.6.2: with VIRTIO_NET_HDR_F_NEEDS_CSUM the checksum is
+ * left to the receiver of the header, which sums the bytes from
+ * csum_start to the end (the field at csum_start + csum_offset holds the
+ * pseudo-header sum) and stores the folded complement there (RFC 1071). */
+
+/* The offset of the TCP header of d (IPv4 with protocol 6, its IHL; IPv6
+ * with next header 6, 40), if the 20-byte TCP header lies within len;
+ * 0 otherwise. */
+size_t gso_tcp_start(const uint8_t *d, size_t len);
+
+/* Whether h asks for the TCP checksum of d to be completed at its usual
+ * place: NEEDS_CSUM, csum_start the TCP header (gso_tcp_start) and
+ * csum_offset 16. Such a datagram came from this host's kernel with its
+ * checksum never computed: the stack may take it as valid
+ * (SF_IN_CSUM_VALID) and nobody need compute it. */
+bool gso_tcp_partial(const struct virtio_net_hdr *h, const uint8_t *d,
+                     size_t len);
+
+/* Fills *h for TCP datagram d whose checksum field holds the pseudo-header
+ * sum (SF_CSUM_PARTIAL): NEEDS_CSUM, no GSO, csum_start the TCP header,
+ * csum_offset 16, hdr_len the IP and TCP headers. Returns false (and
+ * leaves *h all zero) if d is not TCP (gso_tcp_start 0). */
+bool gso_csum_hdr(struct virtio_net_hdr *h, const uint8_t *d, size_t len);
+
 /* -------------------------------------------------------------- in: cut */
 
 /* How many segments of at most mss payload bytes the TCP datagram d (IPv4,
