@@ -596,12 +596,16 @@ SRVA=$SRV; SFA=198.18.0.2; KA=198.18.0.1; ANY=0.0.0.0; PKA=$KA
 # 3.1): the echo must come back whole and TcpInCsumErrors stay 0. A SYN
 # with a bad checksum sent by a raw socket (no NEEDS_CSUM, no DATA_VALID)
 # is still dropped and counted (TCP_CSUM). --no-offload: nothing skipped,
-# nothing partial.
-t_csum_offload() { # --offload|--no-offload
-  local mode=$1
+# nothing partial. With --pcap the driver completes the checksums for the
+# capture alone (tun.rx_csum_skipped stays 0, the core still skips and
+# still sends partial ones): tcpdump -vv must find none incorrect.
+t_csum_offload() { # --offload|--no-offload [pcap]
+  local mode=$1 pcap=${2:-}
   newns || return 1; local ns=$NS
   newns || return 1; local cl=$NS
-  start_synfin "$ns" co serve $SRVA --app echo:7 "$mode" || return 1
+  local extra=()
+  [ -n "$pcap" ] && extra=(--pcap "$tmp/co.pcap")
+  start_synfin "$ns" co serve $SRVA --app echo:7 "$mode" "${extra[@]}" || return 1
   inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
   inns "$ns" ip addr add 198.18.1.1/24 dev vr && inns "$ns" ip link set vr up || return 1
   inns "$cl" ip addr add 198.18.1.2/24 dev vc && inns "$cl" ip link set vc up || return 1
@@ -622,7 +626,9 @@ t_csum_offload() { # --offload|--no-offload
   bad0=$(st drop.TCP_CSUM)
   echo "$mode: client TcpInCsumErrors ${cerr:-missing}; CSUM_IN_SKIPPED $skip CSUM_OUT_PARTIAL $part tun.rx_csum_skipped $rskip tun.tx_csum_partial $tpart drop.TCP_CSUM $bad0"
   [ $rc -eq 0 ] && [ "${cerr:-x}" = 0 ] && [ "$bad0" = 0 ] || return 1
-  if [ "$mode" = --offload ]; then
+  if [ -n "$pcap" ]; then
+    [ "$skip" -gt 0 ] && [ "$part" -gt 0 ] && [ "$rskip" = 0 ] && [ "$tpart" -gt 0 ] || return 1
+  elif [ "$mode" = --offload ]; then
     [ "$skip" -gt 0 ] && [ "$part" -gt 0 ] && [ "$rskip" -gt 0 ] && [ "$tpart" -gt 0 ] || return 1
   else
     [ "$skip" = 0 ] && [ "$part" = 0 ] && [ "$rskip" = 0 ] && [ "$tpart" = 0 ] || return 1
@@ -645,9 +651,18 @@ PY
   bad_at_least() { [ "$(st drop.TCP_CSUM)" -ge 50 ]; }
   wait_for 10 bad_at_least || { echo "drop.TCP_CSUM $(st drop.TCP_CSUM), not 50"; return 1; }
   echo "$mode: 50 bad checksums injected without the flag: drop.TCP_CSUM $(st drop.TCP_CSUM)"
-  stop_synfin co
+  stop_synfin co || return 1
+  [ -z "$pcap" ] && return 0
+  # the capture: every TCP checksum complete but the 50 injected ones
+  local n bad
+  n=$(tcpdump -nn -vv -r "$tmp/co.pcap" tcp 2>/dev/null | grep -c 'cksum')
+  bad=$(tcpdump -nn -vv -r "$tmp/co.pcap" tcp 2>/dev/null | grep -c 'incorrect')
+  echo "pcap: $n TCP segments, $bad with an incorrect checksum (50 injected)"
+  [ "$n" -gt 1000 ] && [ "$bad" = 50 ]
 }
 for o in --offload --no-offload; do
   want csum-offload && check "checksum offload $o: gateway echo 4 MB, kernel-completed checksums valid, bad ones still dropped" \
     t_csum_offload $o
 done
+want csum-offload && check "checksum offload --offload --pcap: the capture's checksums complete" \
+  t_csum_offload --offload pcap
