@@ -7,9 +7,12 @@
  * Out: consecutive data segments of one connection are merged into one GSO
  * packet with its virtio_net_hdr; the kernel cuts it back into gso_size
  * segments and completes their checksums.
- * In: a super-packet from the kernel gets its IPv4 total length and TCP
- * checksum completed (NEEDS_CSUM), and can be cut back into the gso_size
- * segments the wire would have carried. */
+ * In: a super-packet from the kernel gets its IPv4 total length set and,
+ * where someone must see it (a tap, UDP), its checksum completed
+ * (NEEDS_CSUM), and can be cut back into the gso_size segments the wire
+ * would have carried. A TCP checksum the kernel left partial need not be
+ * completed at all (gso_tcp_partial: the stack takes it as valid); the
+ * stack's partial ones go out with gso_csum_hdr's header. */
 #ifndef SF_LINK_GSO_H
 #define SF_LINK_GSO_H
 
