@@ -652,11 +652,13 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
  * (VIRTIO_NET_HDR_F_DATA_VALID). Counted as CSUM_IN_SKIPPED; every other
  * check (lengths, header checksum, offsets) stays, and the trace's
  * SEG_IN datagram is passed on as it came. */
-#define SF_IN_CSUM_VALID 1u
+#define SF_IN_CSUM_VALID 1u /* (other bits are ignored) */
 void sf_stack_input_flags(struct sf_stack *st, sf_time_t now,
                           const uint8_t *dgram, size_t len, unsigned flags);
-/* Sets cfg.offload (SF_OFFLOAD_*) from the next datagram sent on. */
-void sf_stack_set_offload(struct sf_stack *st, unsigned offload);
+/* Sets cfg.offload (SF_OFFLOAD_*) from the next datagram sent on. Returns
+ * 0, or SF_EINVAL (and changes nothing) for a bit that is no
+ * SF_OFFLOAD_*. */
+int sf_stack_set_offload(struct sf_stack *st, unsigned offload);
 /* Moves the stack's clock to now, fires every timer due, and returns the
  * time the stack next wants to be called (SF_TIME_NEVER if none). */
 sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now);

@@ -449,6 +449,9 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
                "rcvbuf and sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
+    if (cfg->offload & ~SF_OFFLOAD_TX_CSUM)
+        return "offload: a bit that is no SF_OFFLOAD_* (SF_OFFLOAD_TX_CSUM "
+               "is the only one)";
     return NULL;
 }
 
@@ -768,9 +771,12 @@ static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
     return d;
 }
 
-void sf_stack_set_offload(struct sf_stack *st, unsigned offload)
+int sf_stack_set_offload(struct sf_stack *st, unsigned offload)
 {
+    if (offload & ~SF_OFFLOAD_TX_CSUM)
+        return SF_EINVAL;
     st->cfg.offload = offload;
+    return 0;
 }
 
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,

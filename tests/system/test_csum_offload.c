@@ -154,8 +154,18 @@ static void test_out_partial(void)
     CHECK_EQ(cap.d[0][36] << 8 | cap.d[0][37], want);
     kernel_complete(cap.d[0], cap.len[0]);
     CHECK(valid(&cap, 0));
+    /* an unknown bit: refused, nothing changed */
+    CHECK_EQ(sf_stack_set_offload(st, 0x80), SF_EINVAL);
+    CHECK_EQ(sf_stack_config(st)->offload, SF_OFFLOAD_TX_CSUM);
+    struct sf_stack_cfg bad;
+    sf_stack_cfg_default(&bad);
+    bad.addr = HOST;
+    bad.output = cap_out;
+    bad.offload = 6;
+    CHECK(sf_stack_cfg_check(&bad) != NULL &&
+          strstr(sf_stack_cfg_check(&bad), "offload") != NULL);
     /* off again: complete checksums, not counted */
-    sf_stack_set_offload(st, 0);
+    CHECK_EQ(sf_stack_set_offload(st, 0), 0);
     cap.n = 0;
     n = syn(b, 40002);
     sf_stack_input(st, 2, b, n);
@@ -164,7 +174,7 @@ static void test_out_partial(void)
     CHECK_EQ(ctr(st, SF_CTR_CSUM_OUT_PARTIAL), 1);
     CHECK_EQ(sf_stack_config(st)->offload, 0);
     /* a RST to a closed port is a segment like any other */
-    sf_stack_set_offload(st, SF_OFFLOAD_TX_CSUM);
+    CHECK_EQ(sf_stack_set_offload(st, SF_OFFLOAD_TX_CSUM), 0);
     cap.n = 0;
     struct sf_ipv4 pip = {.src = PEER, .dst = HOST, .ttl = 64};
     struct sf_tcp a = {.sport = 5, .dport = 81, .seq = 1, .ack = 2,
