@@ -666,3 +666,34 @@ for o in --offload --no-offload; do
 done
 want csum-offload && check "checksum offload --offload --pcap: the capture's checksums complete" \
   t_csum_offload --offload pcap
+
+# The same gateway over IPv6 (RFC 8200 8.1 pseudo-header): synfin at
+# fd00:5f::2, the client at fd00:60::2 behind a veth whose router side has
+# tx checksumming off; the router's kernel completes synfin's partial
+# TCPv6 checksums (csum_start 40) in software and the client's checks
+# them (TcpInCsumErrors covers IPv6 too).
+t_csum_offload6() {
+  newns || return 1; local ns=$NS
+  newns || return 1; local cl=$NS
+  start_synfin "$ns" co6 serve $SRV --addr6 fd00:5f::2 --host6 fd00:5f::1/64 \
+    --app echo:7 --offload || return 1
+  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
+  inns "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+  inns "$ns" ip -6 addr add fd00:60::1/64 dev vr nodad && inns "$ns" ip link set vr up || return 1
+  inns "$cl" ip -6 addr add fd00:60::2/64 dev vc nodad && inns "$cl" ip link set vc up || return 1
+  inns "$cl" ip -6 route add fd00:5f::/64 via fd00:60::1 || return 1
+  inns "$ns" ethtool -K vr tx off >/dev/null || return 1
+  inns "$cl" nstat -n >/dev/null
+  wait_for 5 inns "$cl" ping -6 -c 1 -W 1 fd00:5f::1
+  inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client fd00:5f::2 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  local cerr skip part
+  cerr=$(inns "$cl" nstat -az TcpInCsumErrors | awk '$1=="TcpInCsumErrors"{print $2}')
+  skip=$(sss co6 --stats | awk '$1=="CSUM_IN_SKIPPED"{print $2}')
+  part=$(sss co6 --stats | awk '$1=="CSUM_OUT_PARTIAL"{print $2}')
+  echo "IPv6: client TcpInCsumErrors ${cerr:-missing}; CSUM_IN_SKIPPED $skip CSUM_OUT_PARTIAL $part"
+  stop_synfin co6 && [ $rc -eq 0 ] && [ "${cerr:-x}" = 0 ] && [ "$skip" -gt 0 ] && [ "$part" -gt 0 ]
+}
+want csum-offload && check "checksum offload IPv6 --offload: gateway echo 4 MB, kernel-completed TCPv6 checksums valid" \
+  t_csum_offload6
