@@ -58,7 +58,8 @@ void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len);
 /* Finishes the pending packet and empties g. Returns the IPv4 datagram to
  * write (in g->buf) with its length in *len and the number of segments it
  * holds in *segs, or NULL if nothing is pending. One segment goes out as
- * the stack emitted it, with *h all zero (no GSO, checksum complete).
+ * the stack emitted it, with *h all zero (no GSO; the caller gives it
+ * gso_csum_hdr's header if the stack's checksum is partial).
  * Several get their IPv4 total length and header checksum (IPv6: payload
  * length) set, and *h asks the kernel for TCPv4 (TCPv6) segmentation at
  * gso_size with the TCP checksum
