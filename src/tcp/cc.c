@@ -13,7 +13,9 @@
  * TCP_CWND_MAX, far above any window a peer can offer. */
 void tcp_cwnd_grow(struct sf_conn *c, uint32_t inc)
 {
-    c->cwnd = c->cwnd < TCP_CWND_MAX - inc ? c->cwnd + inc : TCP_CWND_MAX;
+    /* (TCP_CWND_MAX - inc wrapped for inc above the ceiling) */
+    c->cwnd = c->cwnd < TCP_CWND_MAX && inc < TCP_CWND_MAX - c->cwnd
+                  ? c->cwnd + inc : TCP_CWND_MAX;
 }
 
 static void newreno_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,

@@ -742,7 +742,22 @@ static void test_hystart_paced(void)
     }
 }
 
+/* cwnd has a ceiling (cc.c): growth near it stops there, never wraps. */
+static void test_cwnd_ceiling(void)
+{
+    struct sf_conn c = {0};
+    c.cwnd = TCP_CWND_MAX - 100;
+    tcp_cwnd_grow(&c, 1000);
+    CHECK_EQ(c.cwnd, TCP_CWND_MAX);
+    tcp_cwnd_grow(&c, UINT32_MAX - 5);
+    CHECK_EQ(c.cwnd, TCP_CWND_MAX);
+    c.cwnd = 10 * MSS;
+    tcp_cwnd_grow(&c, MSS);
+    CHECK_EQ(c.cwnd, 11 * MSS);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_cwnd_ceiling),
     CHECK_CASE(test_icbrt),
     CHECK_CASE(test_k),
     CHECK_CASE(test_w_cubic),
