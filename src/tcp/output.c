@@ -302,8 +302,12 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
         n = full;
     if (force && n == 0)
         n = 1; /* a zero-window probe */
-    if (n == 0)
+    /* RFC 9438 4.6 / RFC 7661: was cwnd what stopped the sender? (cc.c) */
+    bool cwnd_full = cwin <= pwin && remaining > n && cwin - (n < cwin ? n : cwin) < full;
+    if (n == 0) {
+        tcp_cc_on_use(c, inflight, cwnd_full);
         return false;
+    }
     if (!force && !worth_sending(c, n, remaining, flight, full)) {
         /* RFC 9293 3.8.6.2.2: when the peer shrank its window below what
          * was sent, the sender "SHOULD retransmit normally the old
@@ -321,6 +325,7 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     if (paced && !force && !tcp_pace_ok(ctx, c))
         return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
+    tcp_cc_on_use(c, inflight + n, cwnd_full);
     return true;
 }
 
