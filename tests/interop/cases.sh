@@ -584,6 +584,19 @@ want ipv6 && check "IPv6: proxy app carries a kernel-to-kernel ${MB} MB echo to 
 want ipv6 && check "IPv6: SIGTERM mid-echo: FIN sent, echoed bytes a prefix, exit 0" t_sigterm
 SRVA=$SRV; SFA=198.18.0.2; KA=198.18.0.1; ANY=0.0.0.0; PKA=$KA
 
+# The csum-offload cases' client namespace cl behind synfin's namespace
+# ns: a veth pair vr (ns, 198.18.1.1) - vc (cl, 198.18.1.2), cl routed
+# to synfin's 198.18.0.0/24 through ns, which forwards.
+csum_gateway() { # ns cl
+  local ns=$1 cl=$2
+  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
+  inns "$ns" ip addr add 198.18.1.1/24 dev vr && inns "$ns" ip link set vr up || return 1
+  inns "$cl" ip addr add 198.18.1.2/24 dev vc && inns "$cl" ip link set vc up || return 1
+  inns "$cl" ip route add 198.18.0.0/24 via 198.18.1.1 || return 1
+  inns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+    net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0
+}
+
 # Checksum offload (virtio 1.x 5.1.6.2; docs/tun.md): with --offload no
 # TCP checksum is summed where the kernel does not need one: what the
 # kernel hands synfin with NEEDS_CSUM goes to the core unchecked
@@ -606,12 +619,7 @@ t_csum_offload() { # --offload|--no-offload [pcap]
   local extra=()
   [ -n "$pcap" ] && extra=(--pcap "$tmp/co.pcap")
   start_synfin "$ns" co serve $SRVA --app echo:7 "$mode" "${extra[@]}" || return 1
-  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
-  inns "$ns" ip addr add 198.18.1.1/24 dev vr && inns "$ns" ip link set vr up || return 1
-  inns "$cl" ip addr add 198.18.1.2/24 dev vc && inns "$cl" ip link set vc up || return 1
-  inns "$cl" ip route add 198.18.0.0/24 via 198.18.1.1 || return 1
-  inns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-    net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0 || return 1
+  csum_gateway "$ns" "$cl" || return 1
   inns "$ns" ethtool -K vr tx off >/dev/null || return 1
   inns "$cl" nstat -n >/dev/null
   inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
@@ -711,12 +719,7 @@ t_csum_data_valid() { # on|off (the router's GRO)
   newns || return 1; local ns=$NS
   newns || return 1; local cl=$NS
   start_synfin "$ns" dv serve $SRVA --app echo:7 --offload || return 1
-  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
-  inns "$ns" ip addr add 198.18.1.1/24 dev vr && inns "$ns" ip link set vr up || return 1
-  inns "$cl" ip addr add 198.18.1.2/24 dev vc && inns "$cl" ip link set vc up || return 1
-  inns "$cl" ip route add 198.18.0.0/24 via 198.18.1.1 || return 1
-  inns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-    net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0 || return 1
+  csum_gateway "$ns" "$cl" || return 1
   inns "$cl" ethtool -K vc tx off >/dev/null || return 1
   inns "$ns" ethtool -K vr gro "$gro" >/dev/null || return 1
   inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
