@@ -1199,6 +1199,7 @@ static unsigned rx_batch(struct sf_xdp *q)
         return 0;
     uint64_t addrs[BATCH];
     sf_time_t now = mono_now();
+    q->stats.rx_frames += n;
     for (unsigned i = 0; i < n; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
         addrs[i] = d->addr - d->addr % FRAME;

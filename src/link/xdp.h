@@ -81,6 +81,7 @@ struct sf_xdp_stats {
      * another queue owns handed to it, frames handed to us by the
      * others, and frames dropped because the ring to the owner was full. */
     uint64_t handoff_out, handoff_in, handoff_full;
+    uint64_t rx_frames;           /* frames taken off the queue's RX ring */
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's

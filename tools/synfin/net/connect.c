@@ -42,6 +42,8 @@ struct client {
     long long sent_total;
     unsigned long long recv_pos, recv_bad;
     unsigned long long recv_total; /* every byte read, checked or not */
+    unsigned long long sent_count; /* every byte the stack took */
+    sf_time_t t_conn, t_eof;       /* connected; the peer's FIN read */
     /* --xdp --queues N: the queues hand each other the segments of each
      * other's connections (xdp.h, sf_xdp_prog_steer), so a thread whose
      * connection is done keeps its loop running until every thread's is:
@@ -250,6 +252,7 @@ static void pump_out(struct client *c)
                 return;
             }
             p->off += (size_t)n;
+            c->sent_count += (unsigned long long)n;
         }
         p->off = p->len = 0;
         if (!p->eof)
@@ -303,6 +306,8 @@ static void pump_in(struct client *c)
         p->len = (size_t)n;
         p->eof = n == 0;
         c->recv_total += (unsigned long long)n;
+        if (p->eof)
+            c->t_eof = sf_tun_now();
     }
 }
 
@@ -321,6 +326,7 @@ static bool connecting(struct client *c, sf_time_t now)
         return true;
     }
     c->connected = true;
+    c->t_conn = now;
     if (!c->quiet)
         fprintf(stderr, "synfin connect: connected\n");
     return false;
@@ -430,14 +436,21 @@ static void summary(struct client *c)
     if (c->sd < 0 || sf_getsockname(c->cli.tun.st, c->sd, &l) < 0)
         l = c->remote_local;
     if (c->cli.xdp.ifname) {
-        char x[200];
+        char x[200], rate[64] = "";
         xdp_cli_summary(&c->cli, x, sizeof x);
+        /* as kpeer.py's echo-client: from the handshake to the peer's FIN */
+        if (c->t_eof > c->t_conn && c->t_conn) {
+            double s = (double)(c->t_eof - c->t_conn) / 1e9;
+            snprintf(rate, sizeof rate, " in %.2f s (%.1f Mbit/s each way)", s,
+                     (double)c->sent_count * 8 / s / 1e6);
+        }
         fprintf(stderr, "synfin connect: thread %u: local port %u (owned by queue "
-                "%u), AF_XDP queue %u: sent %lld, received %llu bytes (%s); %s\n",
+                "%u), AF_XDP queue %u: sent %llu, received %llu bytes (%s)%s; %s\n",
                 c->cli.thread, l.port, sf_xdp_port_queue(l.port, c->cli.threads),
-                c->cli.thread, c->sent_total, c->recv_total,
+                c->cli.thread, c->sent_count, c->recv_total,
                 c->cli.threads < 2 ? "written out" : c->recv_bad ? "pattern BROKEN"
-                                                                 : "pattern intact", x);
+                                                                 : "pattern intact",
+                rate, x);
         return;
     }
     const struct sf_tun_stats *t = &c->cli.tun.stats;

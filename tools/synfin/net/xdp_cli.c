@@ -335,7 +335,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(neigh_merged);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
     X(tx_thread); X(tx_thread_sends);
-    X(handoff_out); X(handoff_in); X(handoff_full);
+    X(handoff_out); X(handoff_in); X(handoff_full); X(rx_frames);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
@@ -349,8 +349,9 @@ void xdp_cli_summary(struct tun_cli *c, char *buf, size_t len)
         return;
     }
     const struct sf_xdp_stats *s = sf_xdp_stats(x->q[0]);
-    snprintf(buf, len, "datagrams in %llu (handed over from other queues "
-             "%llu), handed to other queues %llu (ring full %llu)",
+    snprintf(buf, len, "frames off its queue %llu; datagrams in %llu (handed "
+             "over from other queues %llu), handed to other queues %llu (ring "
+             "full %llu)", (unsigned long long)s->rx_frames,
              (unsigned long long)s->rx,
              (unsigned long long)s->handoff_in, (unsigned long long)s->handoff_out,
              (unsigned long long)s->handoff_full);
