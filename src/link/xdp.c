@@ -427,6 +427,8 @@ int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errle
         return -1;
     }
     p->ho = calloc((size_t)n * n, sizeof *p->ho);
+    if (p->ho)
+        p->steer_n = n; /* (what is allocated is freed by sf_xdp_prog_close) */
     for (unsigned j = 0; p->ho && j < n; j++)
         for (unsigned k = 0; k < n; k++) {
             if (j == k)
@@ -444,7 +446,6 @@ int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errle
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->steer_n = n;
     return 0;
 }
 
