@@ -398,7 +398,11 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
  * thread's queue (sf_tun_queue_of_ports), so that every reply reaches the
  * stack that owns the connection, as mTCP and F-Stack choose source ports
  * by the NIC's RSS hash. Ports of RFC 6056's range 49152-65535, from a
- * point drawn from the seed, the next that steers here and is free. */
+ * point drawn from the seed, the next that steers here and is free.
+ * --xdp: always (the XDP program gives synfin only that range, RFC 6335
+ * 6's dynamic ports), and with --queues N a port this thread's queue owns
+ * (sf_xdp_port_queue: the queues hand each other the segments of their
+ * ports, docs/xdp.md "Active opens"). */
 static int bind_queue_port(struct client *c)
 {
     struct sf_stack *st = c->cli.tun.st;
