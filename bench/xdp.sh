@@ -101,14 +101,17 @@ import hashlib, sys
 n = int(sys.argv[1]); blk = bytes(i % 251 for i in range(251)) * 4096; h = hashlib.sha256()
 while n > 0: h.update(blk[:min(n, len(blk))]); n -= len(blk)
 print(h.hexdigest())" $((MB << 20)))
-  got=$(ip netns exec $S timeout 600 "$SYNFIN" connect --xdp $VS --addr $SA --send-bytes $((MB << 20)) \
-        $KA 9000 2>/tmp/sfb$$.clog | sha256sum | cut -d' ' -f1)
-  line=$(grep "thread 0: local port" /tmp/sfb$$.clog)
-  [ "$got" = "$want" ] && ok="sha256 equal" || ok="sha256 DIFFERENT"
-  crate=$(echo "$line" | sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p')
-  printf "%-36s%s, %s\n" "synfin connect --xdp -> kernel:" "$(echo "$line" | sed 's/.*received/received/; s/ (written out)//; s/;.*//')" "$ok"
-  echo "    $(echo "$line" | sed 's/.*; frames/frames/')"
-  rm -f /tmp/sfb$$.clog
+  for mode in auto generic; do
+    got=$(ip netns exec $S timeout 600 "$SYNFIN" connect --xdp $VS --addr $SA --xdp-mode $mode \
+          --send-bytes $((MB << 20)) $KA 9000 2>/tmp/sfb$$.clog | sha256sum | cut -d' ' -f1)
+    line=$(grep "thread 0: local port" /tmp/sfb$$.clog)
+    [ "$got" = "$want" ] && ok="sha256 equal" || ok="sha256 DIFFERENT"
+    r=$(echo "$line" | sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p')
+    crate="$crate $mode ${r:-0}"
+    printf "%-36s%s, %s\n" "synfin connect --xdp, $mode:" "$(echo "$line" | sed 's/.*received/received/; s/ (written out)//; s/;.*//')" "$ok"
+    echo "    $(echo "$line" | sed 's/.*; frames/frames/')"
+    rm -f /tmp/sfb$$.clog
+  done
 fi
 awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i="$inl" 'BEGIN {
   if (off > 0 && on > 0)
@@ -116,4 +119,6 @@ awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i
            n / off, n / on, g / off, g / on,
            (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'
 [ -n "$crate" ] && [ -n "$kcrate" ] && awk -v s="$crate" -v k="$kcrate" 'BEGIN {
-  if (k > 0) printf "active opens: synfin connect --xdp / the kernel client, same veth: %.2f\n", s / k }'
+  n = split(s, f, " "); if (k <= 0) exit
+  printf "active opens: synfin connect --xdp / the kernel client, same veth:"
+  for (i = 1; i < n; i += 2) printf " %s %.2f", f[i], f[i + 1] / k; print "" }'

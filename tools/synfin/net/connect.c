@@ -30,6 +30,9 @@ struct client {
     bool connected, abort_at_end, quiet, any_port;
     long long send_bytes; /* -1: read stdin */
     unsigned long long pattern_pos;
+    /* the pattern from any point: pat[i] = i mod 251, for a memcpy or a
+     * memcmp of up to a buffer's length from pat + pos mod 251 */
+    uint8_t pat[251 + 65536];
     sf_time_t connect_deadline, linger_deadline;
     struct pipebuf out; /* stdin -> connection */
     struct pipebuf in;  /* connection -> stdout */
@@ -222,8 +225,8 @@ static void fill_out(struct client *c)
     if (c->send_bytes >= 0) {
         size_t n = c->send_bytes < (long long)sizeof p->buf ? (size_t)c->send_bytes
                                                              : sizeof p->buf;
-        for (size_t i = 0; i < n; i++)
-            p->buf[i] = (uint8_t)(c->pattern_pos++ % 251);
+        memcpy(p->buf, c->pat + c->pattern_pos % 251, n);
+        c->pattern_pos += n;
         p->len = n;
         c->send_bytes -= (long long)n;
         p->eof = n == 0;
@@ -279,8 +282,15 @@ static void pump_in(struct client *c)
 {
     struct pipebuf *p = &c->in;
     for (int k = 0; k < 64 && c->sd >= 0; k++) {
-        for (; c->cli.threads > 1 && p->off < p->len; p->off++)
-            c->recv_bad += p->buf[p->off] != (uint8_t)(c->recv_pos++ % 251);
+        if (c->cli.threads > 1 && p->off < p->len) {
+            size_t n = p->len - p->off;
+            const uint8_t *want = c->pat + c->recv_pos % 251;
+            if (memcmp(p->buf + p->off, want, n) != 0)
+                for (size_t i = 0; i < n; i++)
+                    c->recv_bad += p->buf[p->off + i] != want[i];
+            c->recv_pos += n;
+            p->off = p->len;
+        }
         while (p->off < p->len) {
             ssize_t n = write(1, p->buf + p->off, p->len - p->off);
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -568,6 +578,8 @@ int sf_cmd_connect(int argc, char **argv)
     c->send_bytes = -1;
     c->status = -1;
     c->connect_deadline = 30 * SF_SEC;
+    for (size_t i = 0; i < sizeof c->pat; i++)
+        c->pat[i] = (uint8_t)(i % 251);
     int rc = parse(c, argc, argv);
     if (rc == OPT_HELP) {
         rc = EXIT_OK;
