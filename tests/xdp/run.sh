@@ -692,6 +692,33 @@ t_connect_mq_one() {
 }
 want connect-mq && check "connect --xdp --queues 2, every reply on queue 0: thread 1's connection served by queue 0's hand-over, 1 MB echo intact" t_connect_mq_one
 
+# SIGTERM in the middle of both threads' transfers: each ends its
+# connection (FIN after what it sent, the echo read to the end), exit 0,
+# the program detached.
+t_connect_mq_term() {
+  topo2 || return 1
+  kecho $KA2 9000 || return 1
+  : >"$tmp/ct.in"
+  cstart ct --xdp $VS2 --addr $SA2 --queues 2 --send-bytes $((2 << 30)) $KA2 9000
+  wait_for 10 bash -c "[ \$(grep -c connected '$tmp/ct.log') = 2 ]" || return 1
+  sleep 0.5
+  local p; eval "p=\$pid_ct"
+  kill -TERM "$p"
+  cwait ct; local rc=$?
+  echo "exit $rc"
+  [ $rc -eq 0 ] || return 1
+  local k line
+  for k in 0 1; do
+    line=$(grep "thread $k: local port" "$tmp/ct.log") || return 1
+    # stopped well before the 2 GB, its echo read to the end and intact
+    echo "$line" | grep -Eq "sent ([0-9]+), received \1 bytes \(pattern intact\)" || return 1
+    [ "$(echo "$line" | sed -n 's/.* sent \([0-9]*\),.*/\1/p')" -lt $((2 << 30)) ] || return 1
+  done
+  ip netns exec $S ip -d link show $VS2 | grep -q "prog/xdp" && { echo "program left on $VS2"; return 1; }
+  return 0
+}
+want connect-mq && check "connect --xdp --queues 2: SIGTERM mid-transfer ends both threads' connections (echo read to the end, intact), exit 0, program detached" t_connect_mq_term
+
 # Bad input to connect --xdp: one line, exit 2.
 t_cbad() { # expected-text synfin-connect-args...
   local text=$1; shift
