@@ -57,8 +57,9 @@ static const struct opt xdp_opts[] = {
     {.name = "--xdp", .kind = OPT_STR, .off = OFF(ifname), .arg = "IFACE",
      .flags = OPT_F_NONEMPTY,
      .help = "serve (or connect) on an Ethernet interface's queues\n"
-             "through AF_XDP;\n"
-             "--addr is synfin's own address there (it answers ARP)"},
+             "through AF_XDP; --addr is synfin's own address there\n"
+             "(it answers ARP; connect takes only its TCP ports\n"
+             "49152-65535, the rest goes to the kernel)"},
     {.name = "--queues", .kind = OPT_INT, .off = OFF(queues), .as = OPT_AS_INT,
      .min = 1, .max = XDP_CLI_MAX_QUEUES, .base = 10, .arg = "N",
      .why = "wants a number of queues, 1..64",
@@ -82,8 +83,8 @@ static const struct opt xdp_opts[] = {
              "thread in copy mode with fewer queues than cores\n"
              "(docs/xdp.md, \"Where the time goes\")"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
-     .help = "the kernel keeps --addr too: only these TCP ports\n"
-             "are synfin's (default: every datagram to --addr)"},
+     .help = "serve: the kernel keeps --addr too: only these TCP\n"
+             "ports are synfin's (default: every datagram to --addr)"},
     {.kind = OPT_END},
 };
 
