@@ -329,7 +329,9 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(MEM_WINDOW_CLAMPED, "windows offered smaller under memory pressure") \
     X(MEM_BUF_SHRUNK, "autotuned buffers set back to the default under memory pressure") \
     X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)") \
-    X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap")
+    X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
+    X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
+    X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -609,7 +611,20 @@ struct sf_stack_cfg {
      * step; sf_stack_mem() the bytes. docs/stream.md has more. */
     uint64_t mem_max;      /* 0 */
     unsigned mem_pressure; /* 75 (percent of mem_max, 1..100) */
+    /* What the device behind output does itself (SF_OFFLOAD_*; 0, the
+     * default: nothing, every datagram is complete). sf_stack_set_offload
+     * changes it; a TUN driver with offload sets it (sf_tun_run). */
+    unsigned offload;
 };
+
+/* sf_stack_cfg.offload: the device completes TCP checksums (a TUN device
+ * with IFF_VNET_HDR and TUN_F_CSUM; virtio 1.x 5.1.6.2 NEEDS_CSUM), so
+ * every TCP segment handed to output carries in its checksum field only
+ * the pseudo-header sum (RFC 9293 3.1; RFC 8200 8.1 over IPv6), folded
+ * and not complemented, and the device adds the bytes from the TCP header
+ * (csum_start) on and stores the result at csum_start + 16. The trace's
+ * SEG_OUT datagrams are the same. Counted as CSUM_OUT_PARTIAL. */
+#define SF_OFFLOAD_TX_CSUM 1u
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg);
@@ -629,6 +644,21 @@ void sf_stack_free(struct sf_stack *st);
  * this returns. */
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len);
+/* sf_stack_input with what the device knows of the datagram (flags 0:
+ * the same). SF_IN_CSUM_VALID: the TCP checksum need not be checked,
+ * because it comes from this host's own kernel, which never computed it
+ * (virtio 1.x 5.1.6.2 VIRTIO_NET_HDR_F_NEEDS_CSUM: the field may hold
+ * only the pseudo-header sum), or the device checked it
+ * (VIRTIO_NET_HDR_F_DATA_VALID). Counted as CSUM_IN_SKIPPED; every other
+ * check (lengths, header checksum, offsets) stays, and the trace's
+ * SEG_IN datagram is passed on as it came. */
+#define SF_IN_CSUM_VALID 1u /* (other bits are ignored) */
+void sf_stack_input_flags(struct sf_stack *st, sf_time_t now,
+                          const uint8_t *dgram, size_t len, unsigned flags);
+/* Sets cfg.offload (SF_OFFLOAD_*) from the next datagram sent on. Returns
+ * 0, or SF_EINVAL (and changes nothing) for a bit that is no
+ * SF_OFFLOAD_*. */
+int sf_stack_set_offload(struct sf_stack *st, unsigned offload);
 /* Moves the stack's clock to now, fires every timer due, and returns the
  * time the stack next wants to be called (SF_TIME_NEVER if none). */
 sf_time_t sf_stack_advance(struct sf_stack *st, sf_time_t now);

@@ -66,6 +66,13 @@ struct sf_tun_stats {
     /* Multi-queue: datagrams read on this queue whose ports steer them to
      * another (sf_tun_queue_of), dropped unseen by the stack. */
     uint64_t rx_wrong_queue;
+    /* --offload only, checksum offload (virtio 1.x 5.1.6.2; docs/tun.md):
+     * TCP datagrams read and handed to the stack as valid without a
+     * checksum computed (NEEDS_CSUM left partial, or DATA_VALID:
+     * rx_csum_skipped), and datagrams written with NEEDS_CSUM for the
+     * kernel to complete (tx_csum_partial; GSO packets, counted by tx_gso,
+     * always are). */
+    uint64_t rx_csum_skipped, tx_csum_partial;
 };
 
 /* Which way a datagram crosses the device. */
@@ -77,7 +84,10 @@ enum sf_tun_dir {
 /* The tap: called for every datagram read (IN: as read, a super-packet
  * whole with its checksum completed, before the inbound impairments) and
  * every datagram written (OUT: as the stack emitted it, after the outbound
- * impairments, before GSO merging). now is sf_tun_now() when it crossed. */
+ * impairments, before GSO merging). now is sf_tun_now() when it crossed.
+ * With offload the driver completes a TCP checksum left partial (by the
+ * kernel, or by the stack: SF_OFFLOAD_TX_CSUM) for the tap alone, unless
+ * sf_tun.tap_partial says the tap takes them as they are. */
 typedef void (*sf_tun_tap_fn)(void *ctx, sf_time_t now, enum sf_tun_dir dir,
                               const uint8_t *dgram, size_t len);
 
@@ -100,6 +110,11 @@ struct sf_tun {
     /* Multi-queue (sf_tun_open_queue): this queue's index and how many
      * the device has (1, 0 for a single-queue device). */
     unsigned queue, nqueues;
+    /* Offload: the tap takes TCP datagrams whose checksum field holds only
+     * the pseudo-header sum (NEEDS_CSUM, as a capture of a TSO sender
+     * shows them), so no checksum is computed for it. Default false: the
+     * tap sees every checksum complete (a --pcap). Set after open. */
+    bool tap_partial;
 };
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
@@ -153,7 +168,15 @@ struct sf_tun_hooks {
     sf_time_t (*service)(void *ctx, sf_time_t now, struct pollfd *fds, int n);
 };
 
-/* Runs until t->stop is set. Returns 0, or -1 if the device failed. */
+/* Runs until t->stop is set. Returns 0, or -1 if the device failed.
+ * With offload, if the stack outputs straight into this device
+ * (cfg.output sf_tun_output, cfg.output_ctx t), it first tells the stack
+ * that the device completes TCP checksums (sf_stack_set_offload,
+ * SF_OFFLOAD_TX_CSUM); from then on a TCP datagram handed to
+ * sf_tun_output must carry the pseudo-header sum as the stack's do (UDP,
+ * ICMP and the rest go out as they are). TCP datagrams read are handed
+ * in with SF_IN_CSUM_VALID when the kernel left their checksum to us
+ * (NEEDS_CSUM) or checked it (DATA_VALID). */
 int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h);
 
 /* ------------------------------------------------ multi-queue (issue 15)

@@ -190,4 +190,29 @@ size_t sf_udp_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
 size_t sf_udp_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
                     const struct sf_udp *u);
 
+/* ------------------------------------------------------ checksum offload
+ * For a device that checks or completes TCP checksums itself (a TUN
+ * device with IFF_VNET_HDR: virtio 1.x 5.1.6.2, docs/tun.md). */
+
+/* Parse: the TCP checksum is not checked (the device vouched for it:
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM from the local kernel, which never computed
+ * it, or VIRTIO_NET_HDR_F_DATA_VALID). Every other check stays. */
+#define SF_CSUM_VALID 1u
+/* Emit: the TCP checksum field gets only the pseudo-header sum (RFC 9293
+ * 3.1; RFC 8200 8.1), folded and not complemented, for the device to add
+ * the bytes from the TCP header on (virtio NEEDS_CSUM with csum_start the
+ * TCP header, csum_offset 16). */
+#define SF_CSUM_PARTIAL 2u
+
+/* sf_tcp_parse, sf_tcp6_parse, sf_emit and sf_emit6 with flags (0: the
+ * same as those). */
+enum sf_drop sf_tcp_parse_ex(const struct sf_ipv4 *ip, struct sf_tcp *seg,
+                             unsigned flags);
+enum sf_drop sf_tcp6_parse_ex(const struct sf_ipv6 *ip, struct sf_tcp *seg,
+                              unsigned flags);
+size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                  const struct sf_tcp *seg, unsigned flags);
+size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                   const struct sf_tcp *seg, unsigned flags);
+
 #endif

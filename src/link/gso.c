@@ -216,6 +216,42 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
     return true;
 }
 
+/* ------------------------------------------------------ checksum offload */
+
+size_t gso_tcp_start(const uint8_t *d, size_t len)
+{
+    size_t at = len >= 20 && d[0] >> 4 == 4 && d[9] == 6 ? (size_t)(d[0] & 15) * 4
+              : len >= 40 && d[0] >> 4 == 6 && d[6] == 6 ? 40 : 0;
+    return at >= 20 && at + 20 <= len ? at : 0;
+}
+
+bool gso_tcp_partial(const struct virtio_net_hdr *h, const uint8_t *d,
+                     size_t len)
+{
+    size_t at = gso_tcp_start(d, len);
+    return (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && at &&
+           h->csum_start == at && h->csum_offset == 16;
+}
+
+bool gso_csum_hdr(struct virtio_net_hdr *h, const uint8_t *d, size_t len)
+{
+    memset(h, 0, sizeof *h);
+    size_t at = gso_tcp_start(d, len);
+    if (!at)
+        return false;
+    size_t hl = at + (size_t)(d[at + 12] >> 4) * 4;
+    /* virtio 1.x 5.1.6.2: "csum_start is set to the offset within the
+     * packet to begin checksumming, and csum_offset indicates how many
+     * bytes after the csum_start the new (16 bit ones' complement)
+     * checksum is placed"; RFC 9293 3.1: TCP's is at byte 16. */
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    h->hdr_len = (uint16_t)(hl <= len && hl >= at + 20 ? hl : at + 20);
+    h->csum_start = (uint16_t)at;
+    h->csum_offset = 16;
+    return true;
+}
+
 /* -------------------------------------------------------------- in: cut */
 
 /* The IP and TCP header lengths of d, or 0 if they are not within len. */

@@ -7,9 +7,12 @@
  * Out: consecutive data segments of one connection are merged into one GSO
  * packet with its virtio_net_hdr; the kernel cuts it back into gso_size
  * segments and completes their checksums.
- * In: a super-packet from the kernel gets its IPv4 total length and TCP
- * checksum completed (NEEDS_CSUM), and can be cut back into the gso_size
- * segments the wire would have carried. */
+ * In: a super-packet from the kernel gets its IPv4 total length set and,
+ * where someone must see it (a tap, UDP), its checksum completed
+ * (NEEDS_CSUM), and can be cut back into the gso_size segments the wire
+ * would have carried. A TCP checksum the kernel left partial need not be
+ * completed at all (gso_tcp_partial: the stack takes it as valid); the
+ * stack's partial ones go out with gso_csum_hdr's header. */
 #ifndef SF_LINK_GSO_H
 #define SF_LINK_GSO_H
 
@@ -55,7 +58,8 @@ void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len);
 /* Finishes the pending packet and empties g. Returns the IPv4 datagram to
  * write (in g->buf) with its length in *len and the number of segments it
  * holds in *segs, or NULL if nothing is pending. One segment goes out as
- * the stack emitted it, with *h all zero (no GSO, checksum complete).
+ * the stack emitted it, with *h all zero (no GSO; the caller gives it
+ * gso_csum_hdr's header if the stack's checksum is partial).
  * Several get their IPv4 total length and header checksum (IPv6: payload
  * length) set, and *h asks the kernel for TCPv4 (TCPv6) segmentation at
  * gso_size with the TCP checksum
@@ -82,6 +86,31 @@ struct gso_rx {
  * as it got). len must be at most GSO_MAX. */
 bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
                   struct gso_rx *rx);
+
+/* ------------------------------------------------------ checksum offload
+ * virtio 1.x 5.1.6.2: with VIRTIO_NET_HDR_F_NEEDS_CSUM the checksum is
+ * left to the receiver of the header, which sums the bytes from
+ * csum_start to the end (the field at csum_start + csum_offset holds the
+ * pseudo-header sum) and stores the folded complement there (RFC 1071). */
+
+/* The offset of the TCP header of d (IPv4 with protocol 6, its IHL; IPv6
+ * with next header 6, 40), if the 20-byte TCP header lies within len;
+ * 0 otherwise. */
+size_t gso_tcp_start(const uint8_t *d, size_t len);
+
+/* Whether h asks for the TCP checksum of d to be completed at its usual
+ * place: NEEDS_CSUM, csum_start the TCP header (gso_tcp_start) and
+ * csum_offset 16. Such a datagram came from this host's kernel with its
+ * checksum never computed: the stack may take it as valid
+ * (SF_IN_CSUM_VALID) and nobody need compute it. */
+bool gso_tcp_partial(const struct virtio_net_hdr *h, const uint8_t *d,
+                     size_t len);
+
+/* Fills *h for TCP datagram d whose checksum field holds the pseudo-header
+ * sum (SF_CSUM_PARTIAL): NEEDS_CSUM, no GSO, csum_start the TCP header,
+ * csum_offset 16, hdr_len the IP and TCP headers. Returns false (and
+ * leaves *h all zero) if d is not TCP (gso_tcp_start 0). */
+bool gso_csum_hdr(struct virtio_net_hdr *h, const uint8_t *d, size_t len);
 
 /* -------------------------------------------------------------- in: cut */
 

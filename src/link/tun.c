@@ -7,11 +7,15 @@
  *
  * With offload (IFF_VNET_HDR) a write costs the same ~3.5 us however large
  * it is, so consecutive data segments of one connection are merged into
- * one GSO packet that the kernel segments and checksums itself, and the
- * super-packets the kernel sends us get their TCP checksum completed here,
- * before the core (which checks every checksum) sees them: the arithmetic
- * of both is in gso.c. The impairments are the link kit's (impair.c), as
- * in the simulator. */
+ * one GSO packet that the kernel segments and checksums itself: the
+ * arithmetic is in gso.c. No TCP checksum is computed on either side where
+ * the kernel does not need one (virtio 1.x 5.1.6.2): what the kernel
+ * hands us with NEEDS_CSUM (its own, never summed) or DATA_VALID goes to
+ * the core flagged SF_IN_CSUM_VALID, and the core's segments carry only
+ * the pseudo-header sum (SF_OFFLOAD_TX_CSUM) and go out with NEEDS_CSUM,
+ * for the kernel to complete or, delivering locally, to skip. Only the
+ * tap gets complete checksums, computed for it alone. The impairments are
+ * the link kit's (impair.c), as in the simulator. */
 #include "synfin/tun.h"
 #include "link/gso.h"
 #include "link/impair.h"
@@ -43,15 +47,23 @@
  * the segment cut from a super-packet read. */
 struct sf_tun_gso {
     struct gso_merge out;
+    bool out_partial;  /* the pending one's checksum is partial */
     size_t rx_mss;     /* gso_size of the datagram just read (0: none) */
     uint8_t seg[GSO_MAX]; /* one segment cut from a super-packet read */
+    uint8_t tap[TUN_BUF]; /* a datagram's copy completed for the tap */
 };
+
+/* A datagram's flags on its way through the driver: toward the stack the
+ * SF_IN_CSUM_VALID of sf_stack_input_flags; toward the kernel OUT_PARTIAL,
+ * its TCP checksum field holds the pseudo-header sum. */
+#define OUT_PARTIAL 1u
 
 /* A datagram held back by delay or reordering. */
 struct tun_pkt {
     struct tun_pkt *next;
     sf_time_t due;
     bool out; /* toward the kernel (else toward the stack) */
+    unsigned flags; /* OUT_PARTIAL or SF_IN_CSUM_VALID */
     size_t len;
     uint8_t data[];
 };
@@ -362,6 +374,20 @@ static void dev_send(struct sf_tun *t, const struct virtio_net_hdr *h,
     t->stats.tx_bytes += len;
 }
 
+/* One datagram alone: a partial checksum (OUT_PARTIAL) with NEEDS_CSUM
+ * for the kernel to complete (virtio 1.x 5.1.6.2), else a zero header. */
+static void send_one(struct sf_tun *t, const uint8_t *d, size_t len,
+                     bool partial)
+{
+    struct virtio_net_hdr h;
+    if (partial && gso_csum_hdr(&h, d, len)) {
+        dev_send(t, &h, d, len);
+        t->stats.tx_csum_partial++;
+        return;
+    }
+    dev_send(t, NULL, d, len);
+}
+
 void sf_tun_flush(struct sf_tun *t)
 {
     struct sf_tun_gso *g = t->gso;
@@ -373,8 +399,8 @@ void sf_tun_flush(struct sf_tun *t)
     const uint8_t *ip = gso_merge_finish(&g->out, &h, &len, &segs);
     if (!ip)
         return;
-    if (segs == 1) {
-        dev_send(t, NULL, ip, len); /* as the stack emitted it */
+    if (segs == 1) { /* as the stack emitted it */
+        send_one(t, ip, len, g->out_partial);
         return;
     }
     dev_send(t, &h, ip, len);
@@ -384,7 +410,8 @@ void sf_tun_flush(struct sf_tun *t)
 
 /* Offload: the segment joins the pending GSO packet, or starts the next
  * one, or (not a plain data segment) goes out alone after it. */
-static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len)
+static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len,
+                    bool partial)
 {
     struct sf_tun_gso *g = t->gso;
     /* Not while outbound impairments are on: after a gap the kernel takes
@@ -394,44 +421,64 @@ static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len)
     const struct sf_tun_impair *im = &t->out;
     bool plain = gso_plain_data(d, len) &&
                  !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
-    if (plain && gso_merge_add(&g->out, d, len))
+    if (plain && partial == g->out_partial && gso_merge_add(&g->out, d, len))
         return;
     sf_tun_flush(t);
     if (!plain) {
-        dev_send(t, NULL, d, len);
+        send_one(t, d, len, partial);
         return;
     }
     gso_merge_start(&g->out, d, len);
+    g->out_partial = partial;
+}
+
+/* The tap, with a TCP checksum left partial completed in a copy unless
+ * the tap takes it so (tap_partial): RFC 9293 3.1 over the pseudo-header
+ * already in the field and the segment (gso_complete, as the kernel
+ * would complete it). */
+static void tap_call(struct sf_tun *t, sf_time_t now, enum sf_tun_dir dir,
+                     const uint8_t *d, size_t len, bool partial)
+{
+    struct virtio_net_hdr h;
+    if (partial && !t->tap_partial && len <= GSO_MAX && gso_csum_hdr(&h, d, len)) {
+        struct gso_rx rx;
+        memcpy(t->gso->tap, d, len);
+        gso_complete(&h, t->gso->tap, len, &rx);
+        d = t->gso->tap;
+    }
+    t->tap(t->tap_ctx, now, dir, d, len);
 }
 
 static void dev_write(struct sf_tun *t, sf_time_t now, const uint8_t *d,
-                      size_t len)
+                      size_t len, unsigned flags)
 {
+    bool partial = flags & OUT_PARTIAL;
     if (t->tap) /* what the stack sent, before merging */
-        t->tap(t->tap_ctx, now, SF_TUN_OUT, d, len);
+        tap_call(t, now, SF_TUN_OUT, d, len, partial);
     if (t->gso)
-        gso_add(t, d, len);
+        gso_add(t, d, len, partial);
     else
         dev_send(t, NULL, d, len);
 }
 
 static void deliver(struct sf_tun *t, sf_time_t now, bool out,
-                    const uint8_t *d, size_t len)
+                    const uint8_t *d, size_t len, unsigned flags)
 {
     if (out)
-        dev_write(t, now, d, len);
+        dev_write(t, now, d, len, flags);
     else
-        sf_stack_input(t->st, now, d, len);
+        sf_stack_input_flags(t->st, now, d, len, flags);
 }
 
 static void hold(struct sf_tun *t, sf_time_t due, bool out, const uint8_t *d,
-                 size_t len)
+                 size_t len, unsigned flags)
 {
     struct tun_pkt *p = malloc(sizeof *p + len);
     if (!p)
         return; /* as a lost datagram */
     p->due = due;
     p->out = out;
+    p->flags = flags;
     p->len = len;
     memcpy(p->data, d, len);
     struct tun_pkt **pp = &t->wire->held;
@@ -446,7 +493,7 @@ static void hold(struct sf_tun *t, sf_time_t due, bool out, const uint8_t *d,
  * that are on); a copy due now goes through at once unless others are
  * held, the rest wait in the held list. */
 static void impaired(struct sf_tun *t, sf_time_t now, bool out,
-                     const uint8_t *d, size_t len)
+                     const uint8_t *d, size_t len, unsigned flags)
 {
     const struct sf_tun_impair *im = out ? &t->out : &t->in;
     struct sf_tun_wire *w = t->wire;
@@ -464,16 +511,22 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
         (*(out ? &t->stats.tx_reordered : &t->stats.rx_reordered))++;
     for (int i = 0; i < f.ncopies; i++) {
         if (f.arrive[i] <= now && !w->held)
-            deliver(t, now, out, d, len);
+            deliver(t, now, out, d, len, flags);
         else
-            hold(t, f.arrive[i], out, d, len);
+            hold(t, f.arrive[i], out, d, len, flags);
     }
 }
 
 void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
 {
     struct sf_tun *t = ctx;
-    impaired(t, sf_stack_now(t->st), true, dgram, len);
+    /* SF_OFFLOAD_TX_CSUM (set by sf_tun_run): a TCP datagram carries the
+     * pseudo-header sum, as the stack emits it */
+    bool partial = t->gso && t->st &&
+                   (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM) &&
+                   gso_tcp_start(dgram, len);
+    impaired(t, sf_stack_now(t->st), true, dgram, len,
+             partial ? OUT_PARTIAL : 0);
 }
 
 static void release_due(struct sf_tun *t, sf_time_t now)
@@ -482,17 +535,21 @@ static void release_due(struct sf_tun *t, sf_time_t now)
     while (w->held && w->held->due <= now) {
         struct tun_pkt *p = w->held;
         w->held = p->next;
-        deliver(t, now, p->out, p->data, p->len);
+        deliver(t, now, p->out, p->data, p->len, p->flags);
         free(p);
     }
 }
 
 /* Reads one datagram into buf; returns its length (0: nothing to hand in)
- * or -1 with errno. */
-static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
+ * or -1 with errno, and in *flags SF_IN_CSUM_VALID or 0, and in *partial
+ * whether its TCP checksum is left partial. */
+static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram,
+                        unsigned *flags, bool *partial)
 {
     ssize_t n = read(t->fd, buf, TUN_BUF);
     *dgram = buf;
+    *flags = 0;
+    *partial = false;
     if (n < 0 || !t->offload)
         return n;
     struct virtio_net_hdr h;
@@ -504,8 +561,21 @@ static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
     *dgram = buf + VNET_HDR;
     bool gso = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE;
     t->gso->rx_mss = gso ? h.gso_size : 0;
+    size_t len = (size_t)n - VNET_HDR;
+    /* virtio 1.x 5.1.6.2: NEEDS_CSUM at TCP's field is the kernel's own
+     * datagram, its checksum never computed; the stack need not check it,
+     * and (unless a tap wants it complete) nobody computes it. DATA_VALID:
+     * "the data in the packet has been validated". Other NEEDS_CSUM
+     * (UDP, odd offsets) is completed as before: the UDP relay and the
+     * rest check their own. */
+    struct virtio_net_hdr hc = h;
+    bool tcp_partial = gso_tcp_partial(&h, *dgram, len);
+    if (tcp_partial && (!t->tap || t->tap_partial)) {
+        hc.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        *partial = true;
+    }
     struct gso_rx rx;
-    bool ok = gso_complete(&h, buf + VNET_HDR, (size_t)n - VNET_HDR, &rx);
+    bool ok = gso_complete(&hc, *dgram, len, &rx);
     t->stats.rx_gso += rx.gso;
     t->stats.rx_gso_segs += rx.gso ? rx.segs : 0;
     t->stats.rx_csum += rx.csum;
@@ -513,26 +583,31 @@ static ssize_t read_one(struct sf_tun *t, uint8_t *buf, uint8_t **dgram)
         t->stats.rx_bad_vnet++;
         return 0;
     }
-    return n - VNET_HDR;
+    if (tcp_partial || ((h.flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
+                        gso_tcp_start(*dgram, len))) {
+        *flags = SF_IN_CSUM_VALID; /* (completed here for a tap: valid) */
+        t->stats.rx_csum_skipped += !rx.csum;
+    }
+    return (ssize_t)len;
 }
 
 /* Offload with inbound impairments: a super-packet is cut back into the
  * segments the wire would have carried (rx_mss each, gso_cut), so that
  * --loss loses one segment, not up to 44. */
 static void impaired_in(struct sf_tun *t, sf_time_t now, const uint8_t *d,
-                        size_t len)
+                        size_t len, unsigned flags)
 {
     const struct sf_tun_impair *im = &t->in;
     size_t mss = t->gso ? t->gso->rx_mss : 0;
     size_t n = (im->loss > 0 || im->dup > 0 || im->reorder > 0)
                    ? gso_cut_count(d, len, mss) : 0;
     if (n == 0) {
-        impaired(t, now, false, d, len);
+        impaired(t, now, false, d, len, flags);
         return;
     }
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++) { /* each with its checksum: checked */
         size_t sl = gso_cut(d, len, mss, k, t->gso->seg);
-        impaired(t, now, false, t->gso->seg, sl);
+        impaired(t, now, false, t->gso->seg, sl, 0);
     }
 }
 
@@ -541,7 +616,9 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
 {
     for (int i = 0; i < TUN_BATCH; i++) {
         uint8_t *d;
-        ssize_t n = read_one(t, buf, &d);
+        unsigned flags;
+        bool partial;
+        ssize_t n = read_one(t, buf, &d, &flags, &partial);
         if (n < 0)
             return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
         if (n == 0 && t->offload)
@@ -560,8 +637,8 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
         if (n < 20)
             t->stats.rx_runts++; /* still handed in: the stack counts why */
         if (t->tap)
-            t->tap(t->tap_ctx, now, SF_TUN_IN, d, (size_t)n);
-        impaired_in(t, now, d, (size_t)n);
+            tap_call(t, now, SF_TUN_IN, d, (size_t)n, partial);
+        impaired_in(t, now, d, (size_t)n, flags);
     }
     return 0;
 }
@@ -595,6 +672,11 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
     }
     int rc = 0, napp = 0;
     bool woke = false;
+    /* The device completes TCP checksums: tell a stack that outputs
+     * straight into it (not one behind another output, e.g. --xdp). */
+    const struct sf_stack_cfg *sc = t->st ? sf_stack_config(t->st) : NULL;
+    if (t->gso && sc && sc->output == sf_tun_output && sc->output_ctx == t)
+        sf_stack_set_offload(t->st, sc->offload | SF_OFFLOAD_TX_CSUM);
     while (!t->stop) {
         sf_time_t now = sf_tun_now();
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {

@@ -449,6 +449,9 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
                "rcvbuf and sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
+    if (cfg->offload & ~SF_OFFLOAD_TX_CSUM)
+        return "offload: a bit that is no SF_OFFLOAD_* (SF_OFFLOAD_TX_CSUM "
+               "is the only one)";
     return NULL;
 }
 
@@ -683,8 +686,11 @@ static void drop(struct sf_stack *st, enum sf_drop why,
  * (RFC 8200 3: version 6; RFC 791 3.1: version 4); a version that is
  * neither is counted under IPv4's IP_VERSION as before. */
 static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
-                  struct tcp_ip *ip, struct sf_tcp *seg)
+                  unsigned flags, struct tcp_ip *ip, struct sf_tcp *seg)
 {
+    /* SF_IN_CSUM_VALID: the device vouched for the TCP checksum (see
+     * sf_stack_input_flags); SF_CSUM_VALID skips only that check. */
+    unsigned pf = flags & SF_IN_CSUM_VALID ? SF_CSUM_VALID : 0;
     enum sf_drop why;
     if (len > 0 && dgram[0] >> 4 == 6) {
         struct sf_ipv6 ip6;
@@ -702,7 +708,7 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
             stack_icmp6_input(st, &ip6))
             return false; /* an ICMPv6 error, taken (icmp.c) */
         if (why == SF_DROP_NONE)
-            why = sf_tcp6_parse(&ip6, seg);
+            why = sf_tcp6_parse_ex(&ip6, seg, pf);
         if (why == SF_DROP_NONE) {
             ip->src = sf_addr6(ip6.src, seg->sport);
             ip->dst = sf_addr6(ip6.dst, seg->dport);
@@ -721,7 +727,7 @@ static bool parse(struct sf_stack *st, const uint8_t *dgram, size_t len,
             stack_icmp4_input(st, &ip4))
             return false; /* an ICMP error, taken (icmp.c) */
         if (why == SF_DROP_NONE)
-            why = sf_tcp_parse(&ip4, seg);
+            why = sf_tcp_parse_ex(&ip4, seg, pf);
         if (why == SF_DROP_NONE) {
             ip->src = sf_addr4(ip4.src, seg->sport);
             ip->dst = sf_addr4(ip4.dst, seg->dport);
@@ -765,8 +771,22 @@ static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
     return d;
 }
 
+int sf_stack_set_offload(struct sf_stack *st, unsigned offload)
+{
+    if (offload & ~SF_OFFLOAD_TX_CSUM)
+        return SF_EINVAL;
+    st->cfg.offload = offload;
+    return 0;
+}
+
 void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
                     size_t len)
+{
+    sf_stack_input_flags(st, now, dgram, len, 0);
+}
+
+void sf_stack_input_flags(struct sf_stack *st, sf_time_t now,
+                          const uint8_t *dgram, size_t len, unsigned flags)
 {
     stack_set_now(st, now);
     mem_prune(st); /* a refusal since (sf_send): before this segment */
@@ -774,9 +794,11 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     ctx->ctr.c[SF_CTR_IP_IN]++;
     struct tcp_ip ip;
     struct sf_tcp seg;
-    if (!parse(st, dgram, len, &ip, &seg))
+    if (!parse(st, dgram, len, flags, &ip, &seg))
         return;
     ctx->ctr.c[SF_CTR_SEG_IN]++;
+    if (flags & SF_IN_CSUM_VALID)
+        ctx->ctr.c[SF_CTR_CSUM_IN_SKIPPED]++;
     struct owner d = find_owner(st, &ip, &seg);
     /* The "land" attack: a segment from our own address and port to that
      * same address and port. Unless it is our own self-connect (then a

@@ -13,7 +13,9 @@
  * TCP_CWND_MAX, far above any window a peer can offer. */
 void tcp_cwnd_grow(struct sf_conn *c, uint32_t inc)
 {
-    c->cwnd = c->cwnd < TCP_CWND_MAX - inc ? c->cwnd + inc : TCP_CWND_MAX;
+    /* (TCP_CWND_MAX - inc wrapped for inc above the ceiling) */
+    c->cwnd = c->cwnd < TCP_CWND_MAX && inc < TCP_CWND_MAX - c->cwnd
+                  ? c->cwnd + inc : TCP_CWND_MAX;
 }
 
 static void newreno_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
@@ -202,6 +204,37 @@ void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     hs->mark[i].sent_us = tcp_now_us(ctx);
 }
 
+/* RFC 9438 4.6: "Some implementations of CUBIC currently use cwnd
+ * instead of flight_size when calculating a new ssthresh. Implementations
+ * that use cwnd MUST use other measures to prevent cwnd from growing when
+ * the volume of bytes in flight is smaller than cwnd." (RFC 7661 calls a
+ * sender that uses its cwnd "cwnd-limited"; draft-ietf-ccwg-ratelimited-
+ * increase 3: "When FlightSize < cwnd ... MUST constrain the growth of
+ * cwnd".) The measure over one window of data (from a send until
+ * SND.UNA passes what was sent then): the most in flight, and whether
+ * cwnd ever held back a full-sized segment. A window that was limited
+ * stays so to its end; a new window, a limit, or a new maximum restarts
+ * the record. */
+void tcp_cc_on_use(struct sf_conn *c, uint32_t inflight, bool full)
+{
+    bool ended = !seq_lt(c->snd_una, c->cwnd_use_seq);
+    if (ended || full || (!c->cwnd_use_full && inflight > c->cwnd_use_max)) {
+        c->cwnd_use_full = full;
+        c->cwnd_use_max = inflight;
+        c->cwnd_use_seq = c->snd_nxt;
+    }
+}
+
+bool tcp_cc_cwnd_limited(const struct sf_conn *c)
+{
+    if (c->cwnd_use_full)
+        return true;
+    /* In slow start cwnd doubles each round trip, so a sender that used
+     * half of it has used what the last round gave it (as Linux does):
+     * growth goes on while the window in use catches up. */
+    return c->cwnd < c->ssthresh && c->cwnd < 2 * (uint64_t)c->cwnd_use_max;
+}
+
 /* The RTT sample of the newest mark SND.UNA now covers (us, at least 1),
  * or 0 if none. Covered marks are consumed. */
 static uint32_t rtt_sample(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -227,7 +260,12 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
     uint32_t rtt = rtt_sample(ctx, c);
     if (!c->in_recovery) {
         c->dupacks = 0;
+        /* RFC 9438 4.6 (tcp_cc_on_use): the algorithm keeps its clocks
+         * and samples, but cwnd grows only where the sender used it */
+        uint32_t before = c->cwnd;
         ops(ctx, c)->on_ack(ctx, c, acked, rtt);
+        if (c->cwnd > before && !tcp_cc_cwnd_limited(c))
+            c->cwnd = before;
         /* RFC 6582 3.2 (2) asks whether an ACK "covers more than
          * recover". Once SND.UNA is past recover it stays past, but a
          * fixed recover would read as ahead again 2^31 bytes later and

@@ -19,21 +19,25 @@ void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
                   const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos)
 {
     size_t n;
+    /* cfg.offload: the device completes the checksum (SF_OFFLOAD_TX_CSUM) */
+    unsigned ef = ctx->cfg->offload & SF_OFFLOAD_TX_CSUM ? SF_CSUM_PARTIAL : 0;
     if (src->family == SF_AF_INET6) {
         struct sf_ipv6 ip6 = {.hlim = 64, .tclass = tos,
                               .proto = SF_IPPROTO_TCP_NUM};
         memcpy(ip6.src, src->ip6, 16);
         memcpy(ip6.dst, dst->ip6, 16);
-        n = sf_emit6(ctx->obuf, ctx->ocap, &ip6, seg);
+        n = sf_emit6_ex(ctx->obuf, ctx->ocap, &ip6, seg, ef);
     } else {
         struct sf_ipv4 ip4 = {.src = src->ip, .dst = dst->ip, .ttl = 64,
                               .tos = tos, .proto = SF_IPPROTO_TCP_NUM,
                               .id = ctx->ip_id++};
-        n = sf_emit(ctx->obuf, ctx->ocap, &ip4, seg);
+        n = sf_emit_ex(ctx->obuf, ctx->ocap, &ip4, seg, ef);
     }
     if (n == 0)
         return;
     ctx->ctr.c[SF_CTR_SEG_OUT]++;
+    if (ef)
+        ctx->ctr.c[SF_CTR_CSUM_OUT_PARTIAL]++;
     if (seg->flags & SF_RST)
         ctx->ctr.c[SF_CTR_RST_OUT]++;
     struct tcp_ip ip = {.src = *src, .dst = *dst, .tos = tos};
@@ -298,8 +302,12 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
         n = full;
     if (force && n == 0)
         n = 1; /* a zero-window probe */
-    if (n == 0)
+    /* RFC 9438 4.6 / RFC 7661: was cwnd what stopped the sender? (cc.c) */
+    bool cwnd_full = cwin <= pwin && remaining > n && cwin - (n < cwin ? n : cwin) < full;
+    if (n == 0) {
+        tcp_cc_on_use(c, inflight, cwnd_full);
         return false;
+    }
     if (!force && !worth_sending(c, n, remaining, flight, full)) {
         /* RFC 9293 3.8.6.2.2: when the peer shrank its window below what
          * was sent, the sender "SHOULD retransmit normally the old
@@ -317,6 +325,7 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     if (paced && !force && !tcp_pace_ok(ctx, c))
         return false;
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
+    tcp_cc_on_use(c, inflight + n, cwnd_full);
     return true;
 }
 

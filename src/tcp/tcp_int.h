@@ -123,6 +123,10 @@ struct sf_conn {
     uint32_t snd_sml;     /* end of the last sub-MSS segment sent (Nagle) */
     /* RFC 5681 / 6582 */
     uint32_t cwnd, ssthresh, recover;
+    /* RFC 7661 / RFC 9438 4.6: how far the sender used cwnd in the
+     * window that ends when SND.UNA reaches cwnd_use_seq (cc.c) */
+    uint32_t cwnd_use_seq, cwnd_use_max;
+    bool cwnd_use_full;
     uint32_t sndbuf_size, rcvbuf_size;
 
     /* RFC 6298 state in microseconds, other times in milliseconds of the

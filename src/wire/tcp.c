@@ -50,14 +50,21 @@ uint32_t wire_pseudo6_sum(const uint8_t src[16], const uint8_t dst[16],
 /* The checks and fields common to both IP versions, on the len bytes of
  * the segment at p; pseudo is the pseudo-header sum for len. */
 static enum sf_drop tcp_parse_body(const uint8_t *p, size_t len,
-                                   uint32_t pseudo, struct sf_tcp *seg)
+                                   uint32_t pseudo, unsigned flags,
+                                   struct sf_tcp *seg)
 {
     if (len < SF_TCP_HDR_MIN)
         return SF_DROP_TCP_SHORT;
     size_t doff = (size_t)(p[12] >> 4) * 4;
     if (doff < SF_TCP_HDR_MIN || doff > len)
         return SF_DROP_TCP_DOFF;
-    if (sf_csum_fold(sf_csum_add(pseudo, p, len)) != 0)
+    /* RFC 9293 3.1: the checksum covers the pseudo-header, the header
+     * and the data. SF_CSUM_VALID: the device vouched for it (virtio 1.x
+     * 5.1.6.2: NEEDS_CSUM from the local kernel, which never computed
+     * it, or DATA_VALID: checked already); the lengths above and below
+     * are checked all the same. */
+    if (!(flags & SF_CSUM_VALID) &&
+        sf_csum_fold(sf_csum_add(pseudo, p, len)) != 0)
         return SF_DROP_TCP_CSUM;
     seg->sport = wire_get16(p);
     seg->dport = wire_get16(p + 2);
@@ -84,16 +91,28 @@ static enum sf_drop tcp_parse_body(const uint8_t *p, size_t len,
     return SF_DROP_NONE;
 }
 
-enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
+enum sf_drop sf_tcp_parse_ex(const struct sf_ipv4 *ip, struct sf_tcp *seg,
+                             unsigned flags)
 {
     if (ip->proto != SF_IPPROTO_TCP_NUM)
         return SF_DROP_IP_PROTO;
-    return tcp_parse_body(ip->payload, ip->payload_len,
-                          wire_pseudo_sum(ip->src, ip->dst, ip->payload_len),
-                          seg);
+    uint32_t pseudo = flags & SF_CSUM_VALID
+                          ? 0 : wire_pseudo_sum(ip->src, ip->dst, ip->payload_len);
+    return tcp_parse_body(ip->payload, ip->payload_len, pseudo, flags, seg);
+}
+
+enum sf_drop sf_tcp_parse(const struct sf_ipv4 *ip, struct sf_tcp *seg)
+{
+    return sf_tcp_parse_ex(ip, seg, 0);
 }
 
 enum sf_drop sf_tcp6_parse(const struct sf_ipv6 *ip, struct sf_tcp *seg)
+{
+    return sf_tcp6_parse_ex(ip, seg, 0);
+}
+
+enum sf_drop sf_tcp6_parse_ex(const struct sf_ipv6 *ip, struct sf_tcp *seg,
+                              unsigned flags)
 {
     if (ip->proto != SF_IPPROTO_TCP_NUM)
         return SF_DROP_IP6_PROTO;
@@ -103,9 +122,9 @@ enum sf_drop sf_tcp6_parse(const struct sf_ipv6 *ip, struct sf_tcp *seg)
      * (Over IPv4 the stack's address match does this.) */
     if (ip->dst[0] == 0xff)
         return SF_DROP_IP6_BAD_DST;
-    return tcp_parse_body(ip->payload, ip->payload_len,
-                          wire_pseudo6_sum(ip->src, ip->dst, ip->payload_len),
-                          seg);
+    uint32_t pseudo = flags & SF_CSUM_VALID
+                          ? 0 : wire_pseudo6_sum(ip->src, ip->dst, ip->payload_len);
+    return tcp_parse_body(ip->payload, ip->payload_len, pseudo, flags, seg);
 }
 
 static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
@@ -123,18 +142,35 @@ static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
 }
 
 /* Writes the segment (header, options, payload) of tcplen bytes at p and
- * its checksum, given the pseudo-header sum for tcplen. */
+ * its checksum, given the pseudo-header sum for tcplen; with
+ * SF_CSUM_PARTIAL only that sum (folded, not complemented: virtio 1.x
+ * 5.1.6.2), for the device to add the segment's bytes to. */
 static void tcp_emit_seg(uint8_t *p, const struct sf_tcp *seg, size_t doff,
-                         size_t tcplen, uint32_t pseudo)
+                         size_t tcplen, uint32_t pseudo, unsigned flags)
 {
     tcp_emit_hdr(p, seg, doff);
     if (seg->len)
         memmove(p + doff, seg->payload, seg->len);
-    wire_put16(p + 16, sf_csum_fold(sf_csum_add(pseudo, p, tcplen)));
+    if (flags & SF_CSUM_PARTIAL)
+        wire_put16(p + 16, (uint16_t)~sf_csum_fold(pseudo));
+    else /* RFC 9293 3.1, RFC 1071 */
+        wire_put16(p + 16, sf_csum_fold(sf_csum_add(pseudo, p, tcplen)));
 }
 
 size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
                const struct sf_tcp *seg)
+{
+    return sf_emit_ex(buf, cap, ip, seg, 0);
+}
+
+size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                const struct sf_tcp *seg)
+{
+    return sf_emit6_ex(buf, cap, ip, seg, 0);
+}
+
+size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                  const struct sf_tcp *seg, unsigned flags)
 {
     size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
     size_t tcplen = doff + seg->len;
@@ -143,12 +179,12 @@ size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
         return 0;
     wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot, SF_IPPROTO_TCP_NUM);
     tcp_emit_seg(buf + SF_IPV4_HDR_MIN, seg, doff, tcplen,
-                 wire_pseudo_sum(ip->src, ip->dst, tcplen));
+                 wire_pseudo_sum(ip->src, ip->dst, tcplen), flags);
     return tot;
 }
 
-size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
-                const struct sf_tcp *seg)
+size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                   const struct sf_tcp *seg, unsigned flags)
 {
     size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
     size_t tcplen = doff + seg->len;
@@ -159,6 +195,6 @@ size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
         return 0;
     wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen, SF_IPPROTO_TCP_NUM);
     tcp_emit_seg(buf + SF_IPV6_HDR_LEN, seg, doff, tcplen,
-                 wire_pseudo6_sum(ip->src, ip->dst, tcplen));
+                 wire_pseudo6_sum(ip->src, ip->dst, tcplen), flags);
     return SF_IPV6_HDR_LEN + tcplen;
 }

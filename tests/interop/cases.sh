@@ -583,3 +583,157 @@ want ipv6 && check "IPv6: echo ${LOSSY_MB} MB, 2% loss, kernel tcp_sack=0: no SA
 want ipv6 && check "IPv6: proxy app carries a kernel-to-kernel ${MB} MB echo to [fd00:5f::1] intact" t_proxy
 want ipv6 && check "IPv6: SIGTERM mid-echo: FIN sent, echoed bytes a prefix, exit 0" t_sigterm
 SRVA=$SRV; SFA=198.18.0.2; KA=198.18.0.1; ANY=0.0.0.0; PKA=$KA
+
+# The csum-offload cases' client namespace cl behind synfin's namespace
+# ns: a veth pair vr (ns, 198.18.1.1) - vc (cl, 198.18.1.2), cl routed
+# to synfin's 198.18.0.0/24 through ns, which forwards.
+csum_gateway() { # ns cl
+  local ns=$1 cl=$2
+  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
+  inns "$ns" ip addr add 198.18.1.1/24 dev vr && inns "$ns" ip link set vr up || return 1
+  inns "$cl" ip addr add 198.18.1.2/24 dev vc && inns "$cl" ip link set vc up || return 1
+  inns "$cl" ip route add 198.18.0.0/24 via 198.18.1.1 || return 1
+  inns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+    net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0
+}
+
+# Checksum offload (virtio 1.x 5.1.6.2; docs/tun.md): with --offload no
+# TCP checksum is summed where the kernel does not need one: what the
+# kernel hands synfin with NEEDS_CSUM goes to the core unchecked
+# (CSUM_IN_SKIPPED, tun.rx_csum_skipped), and synfin's segments carry only
+# the pseudo-header sum with NEEDS_CSUM (CSUM_OUT_PARTIAL,
+# tun.tx_csum_partial). A gateway: the kernel client sits in another
+# namespace behind a veth whose router side has tx checksumming off, so
+# the router's kernel completes synfin's partial checksums in software
+# (skb_checksum_help) and the client's kernel checks every one (RFC 9293
+# 3.1): the echo must come back whole and TcpInCsumErrors stay 0. A SYN
+# with a bad checksum sent by a raw socket (no NEEDS_CSUM, no DATA_VALID)
+# is still dropped and counted (TCP_CSUM). --no-offload: nothing skipped,
+# nothing partial. With --pcap the driver completes the checksums for the
+# capture alone (tun.rx_csum_skipped stays 0, the core still skips and
+# still sends partial ones): tcpdump -vv must find none incorrect.
+t_csum_offload() { # --offload|--no-offload [pcap]
+  local mode=$1 pcap=${2:-}
+  newns || return 1; local ns=$NS
+  newns || return 1; local cl=$NS
+  local extra=()
+  [ -n "$pcap" ] && extra=(--pcap "$tmp/co.pcap")
+  start_synfin "$ns" co serve $SRVA --app echo:7 "$mode" "${extra[@]}" || return 1
+  csum_gateway "$ns" "$cl" || return 1
+  inns "$ns" ethtool -K vr tx off >/dev/null || return 1
+  inns "$cl" nstat -n >/dev/null
+  inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  local cerr
+  cerr=$(inns "$cl" nstat -az TcpInCsumErrors | awk '$1=="TcpInCsumErrors"{print $2}')
+  st() { sss co --stats | awk -v k="$1" '$1==k{print $2}'; }
+  local skip part rskip tpart bad0
+  skip=$(st CSUM_IN_SKIPPED); part=$(st CSUM_OUT_PARTIAL)
+  rskip=$(st tun.rx_csum_skipped); tpart=$(st tun.tx_csum_partial)
+  bad0=$(st drop.TCP_CSUM)
+  echo "$mode: client TcpInCsumErrors ${cerr:-missing}; CSUM_IN_SKIPPED $skip CSUM_OUT_PARTIAL $part tun.rx_csum_skipped $rskip tun.tx_csum_partial $tpart drop.TCP_CSUM $bad0"
+  [ $rc -eq 0 ] && [ "${cerr:-x}" = 0 ] && [ "$bad0" = 0 ] || return 1
+  if [ -n "$pcap" ]; then
+    [ "$skip" -gt 0 ] && [ "$part" -gt 0 ] && [ "$rskip" = 0 ] && [ "$tpart" -gt 0 ] || return 1
+  elif [ "$mode" = --offload ]; then
+    [ "$skip" -gt 0 ] && [ "$part" -gt 0 ] && [ "$rskip" -gt 0 ] && [ "$tpart" -gt 0 ] || return 1
+  else
+    [ "$skip" = 0 ] && [ "$part" = 0 ] && [ "$rskip" = 0 ] && [ "$tpart" = 0 ] || return 1
+  fi
+  inns "$ns" timeout 20 python3 - <<'PY' || return 1
+import socket, struct
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+src, dst = socket.inet_aton("198.18.0.1"), socket.inet_aton("198.18.0.2")
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b)//2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+for i in range(50):
+    t = struct.pack("!HHIIBBHHH", 9000 + i, 7, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(t)) + t) ^ 0x5555
+    t = t[:16] + struct.pack("!H", c) + t[18:]
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(t), i, 0, 64, 6, 0, src, dst)
+    raw.sendto(h + t, ("198.18.0.2", 0))
+PY
+  bad_at_least() { [ "$(st drop.TCP_CSUM)" -ge 50 ]; }
+  wait_for 10 bad_at_least || { echo "drop.TCP_CSUM $(st drop.TCP_CSUM), not 50"; return 1; }
+  echo "$mode: 50 bad checksums injected without the flag: drop.TCP_CSUM $(st drop.TCP_CSUM)"
+  stop_synfin co || return 1
+  [ -z "$pcap" ] && return 0
+  # the capture: every TCP checksum complete but the 50 injected ones
+  local n bad
+  n=$(tcpdump -nn -vv -r "$tmp/co.pcap" tcp 2>/dev/null | grep -c 'cksum')
+  bad=$(tcpdump -nn -vv -r "$tmp/co.pcap" tcp 2>/dev/null | grep -c 'incorrect')
+  echo "pcap: $n TCP segments, $bad with an incorrect checksum (50 injected)"
+  [ "$n" -gt 1000 ] && [ "$bad" = 50 ]
+}
+for o in --offload --no-offload; do
+  want csum-offload && check "checksum offload $o: gateway echo 4 MB, kernel-completed checksums valid, bad ones still dropped" \
+    t_csum_offload $o
+done
+want csum-offload && check "checksum offload --offload --pcap: the capture's checksums complete" \
+  t_csum_offload --offload pcap
+
+# The same gateway over IPv6 (RFC 8200 8.1 pseudo-header): synfin at
+# fd00:5f::2, the client at fd00:60::2 behind a veth whose router side has
+# tx checksumming off; the router's kernel completes synfin's partial
+# TCPv6 checksums (csum_start 40) in software and the client's checks
+# them (TcpInCsumErrors covers IPv6 too).
+t_csum_offload6() {
+  newns || return 1; local ns=$NS
+  newns || return 1; local cl=$NS
+  start_synfin "$ns" co6 serve $SRV --addr6 fd00:5f::2 --host6 fd00:5f::1/64 \
+    --app echo:7 --offload || return 1
+  inns "$ns" ip link add vr type veth peer name vc netns "$cl" || return 1
+  inns "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+  inns "$ns" ip -6 addr add fd00:60::1/64 dev vr nodad && inns "$ns" ip link set vr up || return 1
+  inns "$cl" ip -6 addr add fd00:60::2/64 dev vc nodad && inns "$cl" ip link set vc up || return 1
+  inns "$cl" ip -6 route add fd00:5f::/64 via fd00:60::1 || return 1
+  inns "$ns" ethtool -K vr tx off >/dev/null || return 1
+  inns "$cl" nstat -n >/dev/null
+  wait_for 5 inns "$cl" ping -6 -c 1 -W 1 fd00:5f::1
+  inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client fd00:5f::2 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  local cerr skip part
+  cerr=$(inns "$cl" nstat -az TcpInCsumErrors | awk '$1=="TcpInCsumErrors"{print $2}')
+  skip=$(sss co6 --stats | awk '$1=="CSUM_IN_SKIPPED"{print $2}')
+  part=$(sss co6 --stats | awk '$1=="CSUM_OUT_PARTIAL"{print $2}')
+  echo "IPv6: client TcpInCsumErrors ${cerr:-missing}; CSUM_IN_SKIPPED $skip CSUM_OUT_PARTIAL $part"
+  stop_synfin co6 && [ $rc -eq 0 ] && [ "${cerr:-x}" = 0 ] && [ "$skip" -gt 0 ] && [ "$part" -gt 0 ]
+}
+want csum-offload && check "checksum offload IPv6 --offload: gateway echo 4 MB, kernel-completed TCPv6 checksums valid" \
+  t_csum_offload6
+
+# DATA_VALID (virtio 1.x 5.1.6.2: "the data in the packet has been
+# validated"): the client's veth sends with tx checksumming off (its
+# kernel sums every segment: nothing comes NEEDS_CSUM but what the
+# router's GRO merges), the router's veth receives with GRO on, which
+# checks each checksum; the TUN then marks the single segments DATA_VALID
+# and synfin skips them too (tun.rx_csum_skipped above tun.rx_gso, the
+# merged ones). With GRO off nobody checked them: the core checks every
+# one (CSUM_IN_SKIPPED 0).
+t_csum_data_valid() { # on|off (the router's GRO)
+  local gro=$1
+  newns || return 1; local ns=$NS
+  newns || return 1; local cl=$NS
+  start_synfin "$ns" dv serve $SRVA --app echo:7 --offload || return 1
+  csum_gateway "$ns" "$cl" || return 1
+  inns "$cl" ethtool -K vc tx off >/dev/null || return 1
+  inns "$ns" ethtool -K vr gro "$gro" >/dev/null || return 1
+  inns "$cl" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((4 << 20)) >"$tmp/kpeer.log" 2>&1
+  local rc=$?
+  cat "$tmp/kpeer.log"
+  st() { sss dv --stats | awk -v k="$1" '$1==k{print $2}'; }
+  local skip rskip gso rx
+  skip=$(st CSUM_IN_SKIPPED); rskip=$(st tun.rx_csum_skipped); gso=$(st tun.rx_gso); rx=$(st tun.rx)
+  echo "GRO $gro: tun.rx $rx tun.rx_gso $gso tun.rx_csum_skipped $rskip CSUM_IN_SKIPPED $skip drop.TCP_CSUM $(st drop.TCP_CSUM)"
+  stop_synfin dv && [ $rc -eq 0 ] || return 1
+  if [ "$gro" = on ]; then [ "$rskip" -gt "$gso" ] && [ "$skip" = "$rskip" ]
+  else [ "$skip" = 0 ] && [ "$rskip" = 0 ]; fi
+}
+want csum-offload && check "checksum offload: segments the router's GRO checked come DATA_VALID and are skipped" \
+  t_csum_data_valid on
+want csum-offload && check "checksum offload: segments nobody checked (router GRO off, client tx csum off) are all checked" \
+  t_csum_data_valid off

@@ -4,7 +4,8 @@
 # 198.18.0.0/15 only, every wait bounded by `timeout`, and everything
 # created deleted by name on exit, failure included.
 #
-# Needs root, /dev/net/tun, `ip netns`, python3, nc, ss, iperf3. If one is missing
+# Needs root, /dev/net/tun, `ip netns`, python3, nc, ss, iperf3, nstat,
+# ethtool, tcpdump (csum-offload). If one is missing
 # it says which and fails: it never passes without running.
 #
 # Env: SYNFIN (binary), INTEROP_MB (clean echo size, default 20; 100 for the
@@ -43,7 +44,7 @@ trap cleanup EXIT
 missing=()
 [ "$(id -u)" -eq 0 ] || missing+=("root (run as root)")
 [ -c /dev/net/tun ] || missing+=("/dev/net/tun (modprobe tun)")
-for t in ip python3 nc ss timeout sha256sum iperf3 nstat; do
+for t in ip python3 nc ss timeout sha256sum iperf3 nstat ethtool tcpdump; do
   command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
 done
 [ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")

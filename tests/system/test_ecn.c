@@ -79,6 +79,13 @@ static bool not_done(void *ctx, struct sf_sim *sim)
     return !r->eof && !r->err;
 }
 
+static bool keep_going(void *ctx, struct sf_sim *sim)
+{
+    (void)ctx;
+    (void)sim;
+    return true;
+}
+
 struct ecn_result {
     uint64_t c[2][SF_NCOUNTERS]; /* client, server */
     uint64_t queue_drops, ce_marked;
@@ -126,6 +133,9 @@ static void transfer_fam(int cfg_ecn, int client_opt, int listen_opt,
     sf_sim_touch(sim, c);
     sf_sim_set_app(sim, app, &r);
     sf_sim_run_while(sim, not_done, &r, 600 * SF_SEC);
+    /* the server has read everything: ACKs (and their ECE) may still be
+     * on their way back; let them arrive before counting */
+    sf_sim_run_while(sim, keep_going, NULL, sf_sim_now(sim) + SF_SEC);
     CHECK_EQ(r.rcvd, BYTES);
     CHECK(!r.bad);
     CHECK_EQ(r.err, 0);
@@ -191,10 +201,15 @@ static void marks_instead_of_drops(int family)
     CHECK(a.c[1][SF_CTR_ECN_ECE_SENT] > 0);
     CHECK_EQ(a.c[0][SF_CTR_ECN_ECE_RCVD], a.c[1][SF_CTR_ECN_ECE_SENT]);
     /* once per window: fewer reductions than ECEs, each followed by one
-     * CWR, and no loss reductions (nothing lost) */
+     * CWR, and no loss reductions (nothing lost). RFC 3168 6.1.2: CWR
+     * rides "the first new data packet sent after the window reduction":
+     * a reduction made once the last data has left has none (the ECEs
+     * of the last window's marks come back after it), so the last CWR
+     * may be missing, never more. */
     CHECK(a.c[0][SF_CTR_ECN_REDUCTIONS] > 0);
     CHECK(a.c[0][SF_CTR_ECN_REDUCTIONS] < a.c[0][SF_CTR_ECN_ECE_RCVD]);
-    CHECK_EQ(a.c[0][SF_CTR_ECN_CWR_SENT], a.c[0][SF_CTR_ECN_REDUCTIONS]);
+    CHECK(a.c[0][SF_CTR_ECN_CWR_SENT] == a.c[0][SF_CTR_ECN_REDUCTIONS] ||
+          a.c[0][SF_CTR_ECN_CWR_SENT] + 1 == a.c[0][SF_CTR_ECN_REDUCTIONS]);
     /* the server sent no data: nothing of its own to mark or reduce */
     CHECK_EQ(a.c[1][SF_CTR_ECN_REDUCTIONS], 0);
     CHECK_EQ(a.c[0][SF_CTR_ECN_CE_RCVD], 0);

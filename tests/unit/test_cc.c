@@ -309,9 +309,30 @@ static void test_congestion_and_fast_convergence(void)
     CHECK_EQ(c.cubic_w_max, 120 * MSS);
     /* NewReno halves the same flight (RFC 5681 (4)) */
     CHECK_EQ(tcp_cc_newreno.on_congestion(&ctx, &c), 60 * MSS);
-    /* Not below 2 segments */
+    /* Not below 2 segments (slow start: cwnd below ssthresh 56, the
+     * base is the flight) */
+    c.cwnd = 2 * MSS;
     c.snd_nxt = c.snd_una + 2 * MSS;
     CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 2 * MSS);
+    /* In congestion avoidance (cwnd >= ssthresh) the base is the larger
+     * of cwnd and the flight (cc_cubic.c): a flight a cumulative ACK has
+     * just emptied does not pull ssthresh below what cwnd carried ... */
+    c.ssthresh = 56 * MSS;
+    c.cwnd = 100 * MSS;
+    c.snd_nxt = c.snd_una + 60 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 70 * MSS);
+    /* ... and SACKed data still outstanding above cwnd counts */
+    c.snd_nxt = c.snd_una + 120 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 84 * MSS);
+    /* in slow start the flight alone: cwnd runs ahead of the pacer */
+    c.cwnd = 50 * MSS;
+    c.snd_nxt = c.snd_una + 40 * MSS;
+    CHECK_EQ(tcp_cc_cubic.on_congestion(&ctx, &c), 28 * MSS);
+    /* NewReno: RFC 5681 (4), FlightSize / 2 whatever cwnd is */
+    c.cwnd = 100 * MSS;
+    c.snd_nxt = c.snd_una + 60 * MSS;
+    CHECK_EQ(tcp_cc_newreno.on_congestion(&ctx, &c), 30 * MSS);
+    c.ssthresh = UINT32_MAX;
 
     /* RTO (4.8): ssthresh by beta, then the epoch restarts with K = 0
      * and W_max = the cwnd avoidance starts from */
@@ -355,6 +376,7 @@ static void hs_setup(struct tcp_ctx *ctx, struct sf_conn *c)
     hs_round(ctx, c, 10, 50000);
     hs_round(ctx, c, 10, 50000);
     CHECK_EQ(c->cwnd, 40 * MSS);
+    tcp_cc_on_use(c, c->snd_nxt - c->snd_una, true); /* the window filled */
     CHECK(!c->hs->css);
 }
 
@@ -439,6 +461,7 @@ static void test_hystart_memory(void)
     /* data leaves: the state comes, with the segment's mark */
     tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
     c.snd_nxt += 10 * MSS;
+    tcp_cc_on_use(&c, 10 * MSS, true); /* the window filled */
     c.snd_max = c.snd_nxt;
     CHECK(c.hs);
     if (!c.hs)
@@ -504,6 +527,7 @@ static void test_hystart_nomem(void)
     tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
     calloc_fail = 0;
     c.snd_nxt += 10 * MSS;
+    tcp_cc_on_use(&c, 10 * MSS, true); /* the window filled */
     c.snd_max = c.snd_nxt;
     CHECK(!c.hs);
     CHECK(!c.hs_on);
@@ -519,6 +543,7 @@ static void test_hystart_nomem(void)
     tcp_cc_cubic.init(&ctx, &c);
     tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
     c.snd_nxt += 10 * MSS;
+    tcp_cc_on_use(&c, 10 * MSS, true); /* the window filled */
     c.snd_max = c.snd_nxt;
     c.snd_una += 4 * MSS;
     tcp_cc_on_newack(&ctx, &c, 4 * MSS);
@@ -706,6 +731,8 @@ static void test_hystart_paced(void)
         tcp_cc_cubic.init(&ctx, &c);
         tcp_cc_on_send(&ctx, &c, c.snd_nxt, 10 * MSS, true);
         c.snd_nxt += 10 * MSS;
+        tcp_cc_on_use(&c, 10 * MSS, true); /* the window filled */
+    tcp_cc_on_use(&c, 10 * MSS, true); /* the window filled */
         c.snd_max = c.snd_nxt;
         ctx.now += 50 * SF_MSEC;
         c.snd_una = c.snd_max;
@@ -715,7 +742,22 @@ static void test_hystart_paced(void)
     }
 }
 
+/* cwnd has a ceiling (cc.c): growth near it stops there, never wraps. */
+static void test_cwnd_ceiling(void)
+{
+    struct sf_conn c = {0};
+    c.cwnd = TCP_CWND_MAX - 100;
+    tcp_cwnd_grow(&c, 1000);
+    CHECK_EQ(c.cwnd, TCP_CWND_MAX);
+    tcp_cwnd_grow(&c, UINT32_MAX - 5);
+    CHECK_EQ(c.cwnd, TCP_CWND_MAX);
+    c.cwnd = 10 * MSS;
+    tcp_cwnd_grow(&c, MSS);
+    CHECK_EQ(c.cwnd, 11 * MSS);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_cwnd_ceiling),
     CHECK_CASE(test_icbrt),
     CHECK_CASE(test_k),
     CHECK_CASE(test_w_cubic),

@@ -611,7 +611,168 @@ static void test_v6_complete(void)
     CHECK_EQ(sum, total);
 }
 
+/* ------------------------------------------------------ checksum offload */
+
+/* The pseudo-header sum of datagram d (IPv4 or IPv6, TCP), folded and not
+ * complemented: what a partial checksum field holds (virtio 1.x 5.1.6.2). */
+static uint16_t pseudo_field(const uint8_t *d, size_t len)
+{
+    uint8_t ph[40] = {0};
+    size_t n;
+    if (d[0] >> 4 == 6) {
+        memcpy(ph, d + 8, 32);
+        ph[34] = (uint8_t)((len - 40) >> 8);
+        ph[35] = (uint8_t)(len - 40);
+        ph[39] = 6;
+        n = 40;
+    } else {
+        memcpy(ph, d + 12, 8);
+        ph[9] = 6;
+        ph[10] = (uint8_t)((len - 20) >> 8);
+        ph[11] = (uint8_t)(len - 20);
+        n = 12;
+    }
+    return (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, n));
+}
+
+/* SF_CSUM_PARTIAL (the stack with SF_OFFLOAD_TX_CSUM): the checksum field
+ * holds the pseudo-header sum; gso_csum_hdr's NEEDS_CSUM header points at
+ * it; the kernel's completion (kernel_csum) gives back, byte for byte,
+ * the datagram with the full checksum (RFC 9293 3.1, RFC 1071), for
+ * IPv4 and IPv6, odd and even lengths, with and without options. */
+static void test_partial_out(void)
+{
+    static uint8_t full[GSO_MAX], part[GSO_MAX];
+    static const size_t lens[] = {0, 1, 2, 7, 1448, 1449, 9001, 65000};
+    for (int v6 = 0; v6 < 2; v6++)
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+            for (int ts = 0; ts < 2; ts++) {
+                struct sf_tcp t = {.sport = 7, .dport = 40000,
+                                   .seq = 0x9abcdef0u + (uint32_t)i,
+                                   .ack = 1000, .flags = SF_ACK | SF_PSH,
+                                   .win = 500, .payload = pay, .len = lens[i]};
+                if (ts) {
+                    t.opt.has_ts = true;
+                    t.opt.ts_val = 11;
+                    t.opt.ts_ecr = 22;
+                }
+                struct sf_ipv4 ip4 = {.src = SRC, .dst = DST, .ttl = 64, .id = 9};
+                struct sf_ipv6 ip6 = {.src = {0xfd, 0, 0, 0x5f, [15] = 2},
+                                      .dst = {0xfd, 0, 0, 0x5f, [15] = 1},
+                                      .hlim = 64};
+                size_t fl = v6 ? sf_emit6(full, GSO_MAX, &ip6, &t)
+                               : sf_emit(full, GSO_MAX, &ip4, &t);
+                size_t pl = v6 ? sf_emit6_ex(part, GSO_MAX, &ip6, &t, SF_CSUM_PARTIAL)
+                               : sf_emit_ex(part, GSO_MAX, &ip4, &t, SF_CSUM_PARTIAL);
+                CHECK(pl > 0);
+                CHECK_EQ(pl, fl);
+                size_t l3 = v6 ? 40 : 20, hl = l3 + (ts ? 32 : 20);
+                /* everything but the checksum field as sf_emit writes it */
+                CHECK(memcmp(part, full, l3 + 16) == 0);
+                CHECK(memcmp(part + l3 + 18, full + l3 + 18, pl - l3 - 18) == 0);
+                CHECK_EQ(get16(part + l3 + 16), pseudo_field(part, pl));
+                struct sf_tcp got;
+                if (get16(part + l3 + 16) != get16(full + l3 + 16))
+                    CHECK(!(v6 ? valid6(part, pl, &got) : valid(part, pl, &got)));
+                struct virtio_net_hdr h;
+                CHECK(gso_csum_hdr(&h, part, pl));
+                CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+                CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+                CHECK_EQ(h.gso_size, 0);
+                CHECK_EQ(h.csum_start, l3);
+                CHECK_EQ(h.csum_offset, 16);
+                CHECK_EQ(h.hdr_len, hl);
+                CHECK(gso_tcp_partial(&h, part, pl));
+                kernel_csum(part, pl, &h);
+                CHECK(memcmp(part, full, pl) == 0);
+                CHECK(v6 ? valid6(part, pl, &got) : valid(part, pl, &got));
+                /* the driver's own completion (for a tap) agrees */
+                v6 ? sf_emit6_ex(part, GSO_MAX, &ip6, &t, SF_CSUM_PARTIAL)
+                   : sf_emit_ex(part, GSO_MAX, &ip4, &t, SF_CSUM_PARTIAL);
+                struct gso_rx rx;
+                CHECK(gso_complete(&h, part, pl, &rx));
+                CHECK(rx.csum && !rx.gso);
+                CHECK(memcmp(part, full, pl) == 0);
+            }
+}
+
+/* SF_CSUM_VALID (what the driver passes for NEEDS_CSUM or DATA_VALID):
+ * the checksum is not checked, every length still is; without the flag
+ * a partial or corrupted checksum is dropped as before. */
+static void test_valid_in(void)
+{
+    static uint8_t d[GSO_MAX];
+    struct sf_ipv4 ip4 = {.src = SRC, .dst = DST, .ttl = 64};
+    struct sf_tcp t = {.sport = 7, .dport = 40000, .seq = 5, .ack = 6,
+                       .flags = SF_ACK, .win = 500, .payload = pay, .len = 333};
+    size_t n = sf_emit_ex(d, GSO_MAX, &ip4, &t, SF_CSUM_PARTIAL);
+    struct sf_ipv4 ip;
+    struct sf_tcp got;
+    CHECK_EQ(sf_ipv4_parse(d, n, &ip), SF_DROP_NONE);
+    CHECK_EQ(sf_tcp_parse(&ip, &got), SF_DROP_TCP_CSUM);
+    CHECK_EQ(sf_tcp_parse_ex(&ip, &got, 0), SF_DROP_TCP_CSUM);
+    CHECK_EQ(sf_tcp_parse_ex(&ip, &got, SF_CSUM_VALID), SF_DROP_NONE);
+    CHECK_EQ(got.len, 333);
+    CHECK(memcmp(got.payload, pay, 333) == 0);
+    d[20 + 12] = 0xf0; /* data offset 60 */
+    ip.payload_len = 40; /* a segment shorter than its data offset */
+    CHECK_EQ(sf_tcp_parse_ex(&ip, &got, SF_CSUM_VALID), SF_DROP_TCP_DOFF);
+    ip.payload_len = 19;
+    CHECK_EQ(sf_tcp_parse_ex(&ip, &got, SF_CSUM_VALID), SF_DROP_TCP_SHORT);
+    d[20 + 12] = 0x50;
+    /* IPv6 too */
+    struct sf_ipv6 ip6 = {.src = {0xfd, 0, 0, 0x5f, [15] = 2},
+                          .dst = {0xfd, 0, 0, 0x5f, [15] = 1}, .hlim = 64};
+    n = sf_emit6_ex(d, GSO_MAX, &ip6, &t, SF_CSUM_PARTIAL);
+    struct sf_ipv6 p6;
+    CHECK_EQ(sf_ipv6_parse(d, n, &p6), SF_DROP_NONE);
+    CHECK_EQ(sf_tcp6_parse(&p6, &got), SF_DROP_TCP_CSUM);
+    CHECK_EQ(sf_tcp6_parse_ex(&p6, &got, SF_CSUM_VALID), SF_DROP_NONE);
+    d[60 + 7] ^= 0x40; /* corrupted payload: still taken with the flag */
+    CHECK_EQ(sf_tcp6_parse_ex(&p6, &got, SF_CSUM_VALID), SF_DROP_NONE);
+    d[8 + 15] ^= 1; /* but not port 0, a multicast destination, ... */
+    d[24] = 0xff;
+    CHECK_EQ(sf_ipv6_parse(d, n, &p6), SF_DROP_NONE);
+    CHECK_EQ(sf_tcp6_parse_ex(&p6, &got, SF_CSUM_VALID), SF_DROP_IP6_BAD_DST);
+}
+
+/* gso_tcp_partial: only NEEDS_CSUM at TCP's own field is the kernel's
+ * TCP checksum left to us; UDP's (offset 6), another start, a header
+ * cut short or no NEEDS_CSUM are not. gso_csum_hdr refuses non-TCP. */
+static void test_partial_which(void)
+{
+    static uint8_t d[GSO_MAX];
+    size_t n = seg(d, 1, SF_ACK, 0, 100, 1, false);
+    struct virtio_net_hdr h;
+    CHECK(gso_csum_hdr(&h, d, n));
+    CHECK(gso_tcp_partial(&h, d, n));
+    CHECK(!gso_tcp_partial(&h, d, 39)); /* TCP header past the read */
+    CHECK(gso_tcp_partial(&h, d, 40));
+    h.csum_offset = 6;
+    CHECK(!gso_tcp_partial(&h, d, n));
+    h.csum_offset = 16;
+    h.csum_start = 24;
+    CHECK(!gso_tcp_partial(&h, d, n));
+    h.csum_start = 20;
+    h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+    CHECK(!gso_tcp_partial(&h, d, n));
+    h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    d[9] = 17; /* UDP */
+    CHECK(!gso_tcp_partial(&h, d, n));
+    CHECK(!gso_csum_hdr(&h, d, n));
+    CHECK_EQ(h.flags, 0);
+    CHECK_EQ(h.csum_start, 0);
+    CHECK_EQ(gso_tcp_start(d, n), 0);
+    d[9] = 6;
+    d[0] = 0x46; /* IPv4 with 4 bytes of options: TCP at 24 */
+    CHECK_EQ(gso_tcp_start(d, n), 24);
+    d[0] = 0x45;
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_partial_out),
+    CHECK_CASE(test_valid_in),
+    CHECK_CASE(test_partial_which),
     CHECK_CASE(test_merge_consecutive),
     CHECK_CASE(test_single_as_emitted),
     CHECK_CASE(test_refusals),

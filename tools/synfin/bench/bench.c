@@ -66,7 +66,7 @@ static const char usage_text[] =
     "         a 100 Mbit/s bottleneck): synfin in the simulator, two Linux\n"
     "         kernels across synfin relay, and Linux against synfin on TUN\n"
     "         (root); --path-mb MB each way (default 4; a 100 Mbit/s cell at\n"
-    "         least --path-bdps bandwidth-delay products, default 100), at\n"
+    "         least --path-bdps bandwidth-delay products, default 200), at\n"
     "         most --path-cap seconds a run (default 20; 100M: at least 3x\n"
     "         the transfer at the bottleneck rate); each cell runs\n"
     "         --path-runs N times in every column (default 3; synfin: seeds\n"
@@ -192,7 +192,7 @@ static int parse(struct bench_run *r, int argc, char **argv)
 {
     struct bench_opts *o = &r->o;
     *o = (struct bench_opts){BENCH_G_ALL, 1.0, 256ull << 20, 100000, 10000, 64,
-                             false, 4u << 20, 20, false, "cubic", -1, NULL, NULL, 3, 100};
+                             false, 4u << 20, 20, false, "cubic", -1, NULL, NULL, 3, 200};
     r->rounds = 3;
     for (int k = 0; k < BE_N; k++)
         r->use[k] = true;

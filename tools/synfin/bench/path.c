@@ -55,16 +55,17 @@ struct path_cell {
     double cap;         /* seconds (path_size) */
 };
 
-/* A bottleneck cell's transfer is at least --path-bdps (default 100)
+/* A bottleneck cell's transfer is at least --path-bdps (default 200)
  * bandwidth-delay products each way, so that the handshake and slow
  * start from IW10 are a small part of it. They cost an ideal TCP about
  * 1 + 0.5 + (log2(BDP/IW) - 1) RTTs of the bottleneck's time (6 at
  * 100 ms, 100 Mbit/s: 863 segments a BDP), so K BDPs read at most
  * K / (K + 6) of the rate: 4 MB there is 3.4 BDPs (0.36), 40 BDPs 0.87,
- * 100 BDPs 0.94. The headers and the reverse flow's ACKs take about 5 %
- * more of the link (1,448 bytes of data in 1,500, a 52-byte ACK every
- * two segments), so 100 BDPs read at most about 0.895x at 100 ms
- * (bench/README.md, Paths, "Medians of 3 runs"). */
+ * 100 BDPs 0.94, 200 BDPs 0.97. The headers and the reverse flow's ACKs
+ * take about 5 % more of the link (1,448 bytes of data in 1,500, a
+ * 52-byte ACK every two segments), so at 100 ms 100 BDPs read at most
+ * about 0.895x and 200 BDPs about 0.92x: below 200 the issue's 0.9x of
+ * the bottleneck is out of reach of any TCP (bench/README.md, Paths). */
 static void path_size(struct path_cell *c, uint64_t bytes, double cap, unsigned bdps)
 {
     c->bytes = bytes;

@@ -591,6 +591,9 @@ static int start_rest(struct t2s *t)
         return 1;
     }
     sf_tun_set_tap(&t->cli.tun, t2s_udp_tap, t);
+    /* The tap reads no TCP checksum unless it writes --pcap: then the
+     * driver need not complete them for it (docs/tun.md) */
+    t->cli.tun.tap_partial = !t->cli.pcap;
     unsigned hs = 64;
     while (hs < t->max_flows * 2)
         hs *= 2;
