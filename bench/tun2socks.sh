@@ -25,7 +25,9 @@
 # seconds per GB over both iperf3 runs (utime+stime of the engine process
 # and of the SOCKS server, from /proc; the kernel's softirq work is charged
 # to no process), and the engine's resident memory (VmRSS) at start and
-# with $T2SB_IDLE idle flows (each after one request/response).
+# with $T2SB_IDLE idle flows (each after one request/response). After the
+# table, per cycle: the CPU time (schedstat, all threads) and context
+# switches of the engine and of the SOCKS server during the cycles.
 #
 # A benchmark, not a test: root; namespaces t2b<PID>-{c,e,s}, addresses in
 # 198.18.0.0/15 only, deleted by name on exit. Needs ip, iptables, redsocks,
@@ -35,6 +37,9 @@
 # serve"), T2SB_TOPOS ("gateway local"), T2SB_PERF (a path prefix: perf
 # record of the engine during the iperf3 runs, and during the cycles to
 # PREFIX.TOPO.ENGINE.cycles; synfin's counters after them in .stats),
+# T2SB_STRACE (a path prefix: strace -c -f of the engine during the cycles
+# to PREFIX.TOPO.ENGINE.strace, with the cycle count appended: syscalls
+# per cycle by type; it slows the engine, so its cycles/s count for nothing),
 # T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
 # small T2SB_IDLE). --quick: 1 s, 100 idle flows.
 set -u
@@ -153,6 +158,10 @@ stop_engine() {
 }
 
 ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+# context switches of a process and its threads (each a sleep and a wake-up)
+csw() { cat /proc/$1/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
+# CPU time of a process and its threads, ns (schedstat: finer than ticks)
+cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 iperf() { # NS DST [-R]: prints "BYTES BPS"
   ip netns exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" ${3:-} -J 2>/dev/null |
@@ -165,7 +174,7 @@ except Exception:
 
 printf "%-9s %-10s %6s %6s %8s %7s %8s %6s %6s %6s\n" topo engine "up" "down" "cycles/s" \
   "cyc%cpu" "eng s/GB" "socks" "RSS0" "RSS${IDLE}"
-rows=()
+rows=(); wks=()
 run=0
 for topo in $TOPOS; do
   CL=inc; NS=$C; [ "$topo" = local ] && { CL=ine; NS=$E; }
@@ -183,17 +192,28 @@ for topo in $TOPOS; do
     rssn=$(rss_mb $ENG); ready=$(awk '/ready/ {print $2}' "$tmp/idle.out")
     exec 7>&-; wait $ip_ 2>/dev/null; rm -f "$tmp/hold"
     sleep 1
-    e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    e0=$(ticks $ENG); s0=$(ticks $SOCKS); w0=$(csw $ENG); ws0=$(csw $SOCKS); n0=$(cpu_ns $ENG); ns0=$(cpu_ns $SOCKS)
     if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during the cycles
       perf record -q -F 499 -g -p "$ENG" -o "$T2SB_PERF.$topo.$eng.cycles" >/dev/null 2>&1 & perfp=$!
     fi
-    cyc=$($CL "$B" cycles $DST $port $CONC $SECS | awk '{print $6 ($8 > 0 ? "(" $8 "err)" : "")}')
+    if [ -n "${T2SB_STRACE:-}" ]; then  # syscalls of the engine during the cycles
+      strace -c -f -q -p "$ENG" -o "$T2SB_STRACE.$topo.$eng.strace" >/dev/null 2>&1 & stp=$!
+      sleep 0.5
+    fi
+    cout=$($CL "$B" cycles $DST $port $CONC $SECS)
+    cyc=$(echo "$cout" | awk '{print $6 ($8 > 0 ? "(" $8 "err)" : "")}')
+    wk=$(echo "$cout" | awk -v t=$topo -v e=$eng -v w=$(( $(csw $ENG) - w0 )) -v ws=$(( $(csw $SOCKS) - ws0 )) \
+      -v c=$(( $(cpu_ns $ENG) - n0 )) -v cs=$(( $(cpu_ns $SOCKS) - ns0 )) \
+      '{n = $2 > 0 ? $2 : 1; printf "# %s %s a cycle: engine %.0f us CPU, %.1f context switches; SOCKS server %.0f us, %.1f", t, e, c / n / 1000, w / n, cs / n / 1000, ws / n}')
+    wks+=("$wk")
+    [ -n "${T2SB_STRACE:-}" ] && { kill -INT $stp; wait $stp 2>/dev/null
+      echo "# $cout" >>"$T2SB_STRACE.$topo.$eng.strace"; }
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
     [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null
       "$SYNFIN" ss --ctl "$tmp/e.sock" --stats >"$T2SB_PERF.$topo.$eng.stats" 2>/dev/null; }
     ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
     e0=$(ticks $ENG); s0=$(ticks $SOCKS)
-    if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during iperf3
+    if [ -n "${T2SB_PERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ]; then  # a profile of the engine during iperf3
       perf record -q -F 499 --call-graph dwarf,16384 -p "$ENG" -o "$T2SB_PERF.$topo.$eng" >/dev/null 2>&1 & perfp=$!
     fi
     if [ -n "${T2SB_CYCLES_ONLY:-}" ]; then bu=0 up=0 bd=0 down=0; else
@@ -201,7 +221,7 @@ for topo in $TOPOS; do
       read -r bd down < <(iperf $NS $DST -R)
     fi
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
-    [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
+    [ -n "${T2SB_PERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
     row=$(awk -v t=$topo -v e=$eng -v up=$up -v dn=$down -v cy="$cyc" -v b=$((bu + bd)) \
       -v cc="$ccpu" -v ec=$((e1 - e0)) -v sc=$((s1 - s0)) -v r0="$rss0" -v rn="$rssn" -v ok="${ready:-0}" -v n=$IDLE 'BEGIN {
         gb = b / 1e9; if (gb <= 0) gb = 1e-9
@@ -213,6 +233,7 @@ for topo in $TOPOS; do
     stop_engine
   done
 done
+printf '%s\n' "${wks[@]}"
 echo "# up/down: iperf3 single stream, Gbit/s (receiver, $SECS s); cycles/s: $CONC concurrent"
 echo "# clients for $SECS s; cyc%cpu: the engine's and SOCKS server's CPU during them (% of a core)"
 echo "# s/GB: CPU seconds (user+sys) per GB moved over both iperf3"

@@ -331,7 +331,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(REASS_WORK, "reassembly range entries examined or moved for out-of-order segments (work)") \
     X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
     X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
-    X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete")
+    X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete") \
+    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -615,6 +616,15 @@ struct sf_stack_cfg {
      * default: nothing, every datagram is complete). sf_stack_set_offload
      * changes it; a TUN driver with offload sets it (sf_tun_run). */
     unsigned offload;
+    /* RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: the ACK of a FIN that moves an
+     * ESTABLISHED connection to CLOSE_WAIT is delayed at most this long
+     * (as Linux's delayed ACK in CLOSE_WAIT), so that the application's
+     * own FIN, or data, sent meanwhile carries it: one segment fewer per
+     * connection the peer closes first (a proxy passes the FIN on and
+     * answers with the far end's FIN a moment later). 0 (the default):
+     * acknowledged at once. Below 500 ms (RFC 1122 4.2.3.2), kept to the
+     * millisecond. */
+    sf_time_t fin_ack_delay;
 };
 
 /* sf_stack_cfg.offload: the device completes TCP checksums (a TUN device

@@ -452,6 +452,9 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
     if (cfg->offload & ~SF_OFFLOAD_TX_CSUM)
         return "offload: a bit that is no SF_OFFLOAD_* (SF_OFFLOAD_TX_CSUM "
                "is the only one)";
+    /* RFC 1122 4.2.3.2: "the delay MUST be less than 0.5 seconds" */
+    if (cfg->fin_ack_delay >= 500 * SF_MSEC)
+        return "fin_ack_delay must be below 500 ms (RFC 1122 4.2.3.2)";
     return NULL;
 }
 

@@ -737,6 +737,20 @@ static void fin_transition(struct tcp_ctx *ctx, struct sf_conn *c)
     }
 }
 
+/* RFC 1122 4.2.3.2, RFC 9293 3.8.6.3: a delayed ACK, for a FIN that moves
+ * ESTABLISHED to CLOSE_WAIT (cfg.fin_ack_delay): the application's FIN or
+ * data sent before the timer fires carries it (send_seg settles what is
+ * owed), as Linux delays the ACK in CLOSE_WAIT. An earlier deadline (data
+ * delayed before) stands. */
+static void delay_fin_ack(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    ctx->ctr.c[SF_CTR_FIN_ACK_DELAYED]++;
+    c->ack_pending = true;
+    if (!tcp_timer_pending(c, TT_DELACK) ||
+        tcp_deadline(ctx, c, TT_DELACK) > ctx->now + ctx->cfg->fin_ack_delay)
+        tcp_timer_start(ctx, c, TT_DELACK, ctx->cfg->fin_ack_delay);
+}
+
 /* RFC 9293 3.10.7.4 eighth step: check the FIN bit. */
 static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
                                  const struct tcp_ip *ip, struct sf_tcp *s)
@@ -759,7 +773,10 @@ static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
     /* "advance RCV.NXT over the FIN, and send an acknowledgment" */
     c->rcv_nxt++;
     c->fin_rcvd = true;
-    c->ack_now = true;
+    if (c->state == SF_ESTABLISHED && ctx->cfg->fin_ack_delay && !c->ack_now)
+        delay_fin_ack(ctx, c);
+    else
+        c->ack_now = true;
     fin_transition(ctx, c);
     tcp_wakeup(ctx, c);
     return TCP_GO;

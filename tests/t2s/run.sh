@@ -60,6 +60,7 @@ bg delayed2.out ip netns exec "$S" $PEER delayed-server 198.18.2.2 7005 2 "$tmp/
 bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
 bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 bg midgreet.out ip netns exec "$S" $PEER midgreet-server 198.18.1.2 1084
+bg banner.out ip netns exec "$S" $PEER banner-server 198.18.1.2 1085
 start_microsocks() { bg ms.out ip netns exec "$S" microsocks -i 198.18.1.2 -p 1080; MSPID=$LASTPID; }
 start_microsocks
 # dante with username/password: a user that exists only in a private mount
@@ -86,6 +87,7 @@ wait_for 5 ins bash -c "echo >/dev/tcp/2001:db8:2::2/8081" || echo "t2s: server 
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1083" || echo "t2s: the silent server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1084" || echo "t2s: the mid-greeting server did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1085" || echo "t2s: the banner server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
 
 # start_engine NAME ARGS...: synfin tun2socks in the engine ns, waited for
@@ -241,6 +243,12 @@ if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:799
   check "microsocks: iperf3 up (2 s)" iperf_dir
   check "microsocks: iperf3 down (2 s)" iperf_dir -R
   check "microsocks: 1000 concurrent request/response" many_ok
+  # the clients closed first: the ACK of each FIN waited for ours
+  # (cfg.fin_ack_delay, RFC 1122 4.2.3.2; tests/drill/close/fin-ack-delay-*)
+  # (waited for: the last FINs may still be on their way when many ends)
+  fin_delayed() { local n; n=$(stat_of a FIN_ACK_DELAYED); echo "FIN_ACK_DELAYED $n" >"$tmp/fin.log"
+    [ "${n:-0}" -ge 1000 ]; }
+  check "client closing first: the ACK of its FIN delayed" wait_for 10 fin_delayed
   fds_back() { wait_for 5 bash -c "[ \$(ls /proc/$ENGINE/fd | wc -l) -lt 30 ]" ||
     { echo "engine fds: $(ls /proc/$ENGINE/fd | wc -l)" >"$tmp/fds.log"; return 1; }; }
   check "after them: the engine's descriptors back below 30" fds_back
@@ -335,6 +343,19 @@ if start_engine k --proxy socks5://198.18.1.2:1084 --grace 2; then
   kill -0 "$ENGINE" 2>/dev/null && stop_engine
 else
   notok "engine (SOCKS closing mid-greeting) started"; cat "$tmp/k.err"
+fi
+
+# a SOCKS server whose reply and first stream bytes share one segment:
+# the engine reads the reply whole (one recv) and keeps what follows it
+# for the client (flow.c, socks_leftover)
+if start_engine bn --proxy socks5://198.18.1.2:1085 --grace 2; then
+  banner_ok() { ine timeout 10 $PEER readall 198.18.2.2 25 5 >"$tmp/banner.log" 2>&1 &&
+    grep -qx "eof 19" "$tmp/banner.log"; }
+  check "SOCKS reply and the server's first bytes in one segment: the client gets them" banner_ok
+  check "banner: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (banner SOCKS) started"; cat "$tmp/bn.err"
 fi
 
 # Bad input (issue 12), at a CI-sized scale: bounded fds and memory, the

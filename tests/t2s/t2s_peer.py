@@ -19,6 +19,11 @@
                                 the answer (the server still reaches us)
   midgreet-server HOST PORT     a "SOCKS server" that answers half of the
                                 method selection (0x05) and closes
+  banner-server HOST PORT       a SOCKS5 server (no auth, any CONNECT) that
+                                sends its success reply and a 19-byte
+                                banner in one write (a server that speaks
+                                first, its first bytes in the reply's
+                                segment), then closes
   syns SRC DST PORT0 PORT1 [N]  raw IPv4 SYNs from SRC (spoofed: nobody
                                 answers the SYN-ACKs) to DST, ports PORT0..
                                 PORT1, N rounds (default 1); prints "sent K"
@@ -125,6 +130,19 @@ async def midgreet(reader, writer):
     await reader.read(16)
     writer.write(b"\x05")
     await writer.drain()
+    writer.close()
+
+
+async def banner(reader, writer):
+    try:
+        await reader.readexactly(3)        # VER NMETHODS X'00'
+        writer.write(b"\x05\x00")
+        await writer.drain()
+        await reader.readexactly(10)       # CONNECT to an IPv4 address
+        writer.write(b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"220 synfin banner\r\n")
+        await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
     writer.close()
 
 
@@ -266,7 +284,7 @@ def main():
         h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
              "stream-server": stream, "sink-server": sink,
              "garbage-server": garbage, "silent-server": silent,
-             "midgreet-server": midgreet}[cmd]
+             "midgreet-server": midgreet, "banner-server": banner}[cmd]
         asyncio.run(serve(h, *args))
     elif cmd == "syns":
         syns(args[0], args[1], int(args[2]), int(args[3]), int(args[4]) if len(args) > 4 else 1)

@@ -171,6 +171,7 @@ enum drill_stack_setting {
     SET_RACK, /* RFC 8985 6 RACK: off in the runner unless --rack=1 */
     SET_PACING, /* sender pacing (pacing.c): off unless --pacing=1 */
     SET_MEM_MAX, SET_MEM_PRESSURE, /* cfg.mem_max, cfg.mem_pressure */
+    SET_FIN_ACK_DELAY_MS, /* cfg.fin_ack_delay */
     SET_COUNT
 };
 

@@ -176,6 +176,8 @@ static const struct setting settings[] = {
           "memory limit for the whole stack, bytes (0: none)"),
     STACK("mem_pressure", SET_MEM_PRESSURE, mem_pressure, AS_UINT, 1, 100,
           "memory pressure level, % of mem_max (75)"),
+    STACK_MS("fin_ack_delay_ms", SET_FIN_ACK_DELAY_MS, fin_ack_delay,
+             "ACK of a FIN in ESTABLISHED at most this late, ms (0: at once)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -572,7 +572,9 @@ static void upstream_ready(struct t2s *t, struct flow *f, sf_time_t now)
 {
     free(f->s5);
     f->s5 = NULL;
-    f->u_rd = f->u_wr = true;
+    /* u_rd stays as the events and the last read left it (short_read):
+     * a recv() now would only find EAGAIN. */
+    f->u_wr = true;
     if (f->sd >= 0) { /* accepted first (SYN cookies): the client may have sent already */
         f->st = FL_RELAY;
         f->deadline = 0;
@@ -609,6 +611,35 @@ static void socks_start(struct t2s *t, struct flow *f)
     f->st = FL_SOCKS;
 }
 
+/* After a recv() that returned fewer bytes than asked: the socket's
+ * receive queue was empty, and any byte or FIN that arrives after it
+ * raises a new edge-triggered event. So the socket is not readable until
+ * then, and the recv() that would only return EAGAIN is saved (one or two
+ * a flow, bench/README.md, tun2socks cycles). Not after an event that
+ * said EOF or error (u_hup): that one is read to its end. */
+static void short_read(struct flow *f, size_t got, size_t asked)
+{
+    if (got < asked && !f->u_hup)
+        f->u_rd = false;
+}
+
+/* The server's bytes after its final reply belong to the relayed stream:
+ * they wait in the flow's down chunk for the client (relay_down sends it
+ * first). Returns false if out of memory. */
+static bool socks_leftover(struct t2s *t, struct flow *f, const uint8_t *p, size_t n)
+{
+    if (!n)
+        return true;
+    uint8_t *b = chunk_get(t);
+    if (!b)
+        return false;
+    memcpy(b, p, n);
+    f->down = (struct chunk){b, 0, (uint32_t)n};
+    f->down_bytes += n;
+    t->ctr.bytes_down += n;
+    return true;
+}
+
 /* Drives the handshake as far as the socket allows. */
 static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
 {
@@ -633,22 +664,29 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
          * step, two a flow; bench/README.md, tun2socks cycles). */
         if (!f->u_rd)
             return;
-        size_t want = s5_client_want(f->s5);
-        uint8_t buf[300];
-        if (want > sizeof buf)
-            want = sizeof buf;
-        ssize_t r = recv(f->ufd, buf, want, 0);
+        /* More than s5_client_want(): a whole reply in one recv() (a
+         * CONNECT reply's length is known only from its 4th octet), and
+         * a short read tells the socket is empty (short_read). What
+         * follows the final reply is kept for the client. */
+        uint8_t buf[512];
+        ssize_t r = recv(f->ufd, buf, sizeof buf, 0);
         if (r < 0 && errno == EAGAIN) {
             f->u_rd = false;
             return;
         }
         int res;
-        size_t used;
-        if (r <= 0)
+        size_t used = 0;
+        if (r <= 0) {
             res = s5_client_eof(f->s5);
-        else
+        } else {
+            short_read(f, (size_t)r, sizeof buf);
             res = s5_client_input(f->s5, buf, (size_t)r, &used);
+        }
         if (res == S5_DONE) {
+            if (!socks_leftover(t, f, buf + used, (size_t)r - used)) {
+                upstream_failed(t, f, FAIL_OTHER);
+                return;
+            }
             upstream_ready(t, f, now);
             return;
         }
@@ -661,20 +699,26 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
     enqueue(t, f); /* more to do: next round */
 }
 
+/* A non-blocking connect's end. EPOLLOUT without EPOLLERR or EPOLLHUP
+ * says it succeeded (a connecting socket is not writable; a failed one
+ * has its error and is HUP), so only an event with ERR/HUP/RDHUP costs
+ * the SO_ERROR and getpeername() calls that tell what happened. */
 static void connecting_step(struct t2s *t, struct flow *f, sf_time_t now)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(f->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        upstream_failed(t, f, f->act == T2S_PROXY ? FAIL_OTHER : fail_of_errno(err));
-        return;
+    if (f->u_hup || !f->u_wr) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(f->ufd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        if (err) {
+            upstream_failed(t, f, f->act == T2S_PROXY ? FAIL_OTHER : fail_of_errno(err));
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        if (getpeername(f->ufd, (struct sockaddr *)&peer, &pl) < 0)
+            return; /* still connecting */
     }
-    struct sockaddr_storage peer;
-    socklen_t pl = sizeof peer;
-    if (getpeername(f->ufd, (struct sockaddr *)&peer, &pl) < 0)
-        return; /* still connecting */
     if (f->act == T2S_PROXY) {
         socks_start(t, f);
         if (f->st == FL_SOCKS)
@@ -688,6 +732,8 @@ void t2s_upstream_event(struct t2s *t, struct flow *f, uint32_t events)
 {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         f->u_rd = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        f->u_hup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         f->u_wr = true;
     enqueue(t, f);
@@ -846,6 +892,8 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         if (!b)
             break;
         ssize_t n = recv(f->ufd, b, room, 0);
+        if (n > 0)
+            short_read(f, (size_t)n, room);
         if (n <= 0) {
             chunk_put(t, b);
             if (n < 0 && errno == EAGAIN) {

@@ -51,6 +51,8 @@ struct flow {
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
     struct chunk up, down;
     bool u_rd, u_wr;          /* upstream readable / writable (edge-triggered) */
+    bool u_hup;               /* an event said EOF or error (RDHUP, HUP, ERR):
+                                 read on to the end, no short-read shortcut */
     bool c_eof, u_shut;       /* client's FIN read; passed on (SHUT_WR) */
     bool u_eof, c_shut;       /* upstream's EOF read; passed on (sf SHUT_WR) */
     uint8_t quote_len;
