@@ -29,7 +29,8 @@
 # 198.18.0.0/15. Env: SYNFIN (default build/synfin), SCALE_SECS (5),
 # SCALE_THREADS ("1 2"), SCALE_ECHO_CONNS (8), SCALE_CYCLE_CONNS (64),
 # SCALE_LOADS (load processes, 1), SCALE_STEER_RUNS (4; 0 skips it),
-# SCALE_XDP_QUEUES ("1 2"; "" skips AF_XDP).
+# SCALE_XDP_QUEUES ("1 2"; "" skips AF_XDP), SCALE_CONNECT_MB (100: the
+# active opens over AF_XDP, `connect --xdp --queues N`; 0 skips them).
 # Wider (N cores): SCALE_THREADS="1 2 4 8" SCALE_LOADS=4 on a machine with
 # at least N + LOADS cores, the loads pinned away from the stacks
 # (SCALE_LOAD_CPUS="8-11" runs them under taskset).
@@ -140,6 +141,61 @@ if [ -n "$XDPQ" ]; then
     done
     kill -TERM "$sp"; wait "$sp" 2>/dev/null; rm -f "$tmp"/sx.sock*
   done
+  # Active opens (docs/xdp.md "Active opens"): the kernel's echo server in
+  # X, and from Y N connections at once, one per thread of `synfin connect
+  # --xdp --queues N` (each SCALE_CONNECT_MB each way, its own pattern
+  # checked by its own stack), beside N kernel clients (kpeer.py) from Y's
+  # kernel address over the same pair; Mbit/s each way summed: all the
+  # bytes over the longest connection's time (handshake to the server's
+  # FIN). The server's port is outside X's ephemeral range (1024-65000:
+  # the loads above leave their ports in TIME_WAIT). SCALE_CONNECT_MB=0
+  # skips it.
+  CMB=${SCALE_CONNECT_MB:-100}
+  if [ "$CMB" -gt 0 ] && "$SYNFIN" connect --help 2>&1 | grep -q -- --xdp; then
+    ip netns exec $X python3 "$HERE/../tests/interop/kpeer.py" serve-echo-many 198.19.11.1 65100 \
+      >"$tmp/kecho.out" 2>&1 & pids+=($!)
+    for _ in $(seq 100); do grep -q listening "$tmp/kecho.out" && break; sleep 0.1; done
+    echo "== active opens over AF_XDP: N connections at once, $CMB MB each way each; Mbit/s each way, summed"
+    for n in $XDPQ; do
+      ip netns exec $X ethtool -L sfs$$p tx "$n" >/dev/null || exit 1
+      # (just after a change of its queues the pair refused connections
+      # now and then: wait until one goes through)
+      for _ in $(seq 50); do
+        ip netns exec $Y python3 -c "import socket; socket.create_connection(('198.19.11.1', 65100), 1).close()" \
+          2>/dev/null && break
+        sleep 0.1
+      done
+      kcs=()
+      for k in $(seq "$n"); do
+        ip netns exec $Y timeout 120 python3 "$HERE/../tests/interop/kpeer.py" echo-client \
+          198.19.11.1 65100 $((CMB << 20)) >"$tmp/kc$k.out" 2>&1 & kcs+=($!)
+      done
+      wait "${kcs[@]}"
+      kr=$(cat "$tmp"/kc*.out | awk -v n="$n" -v b=$((CMB << 20)) '/sha256 equal/ {
+             for (i = 1; i < NF; i++) if ($(i + 1) == "s") t = $i; if (t > m) m = t; ok++ }
+             END {printf "%.0f", (ok == n && m > 0) ? n * b * 8 / m / 1e6 : 0}')
+      [ "$kr" = 0 ] && { cat "$tmp"/kc*.out | tail -1; cat "$tmp/kecho.out"; } >&2
+      rm -f "$tmp"/kc*.out
+      q=""; [ "$n" -gt 1 ] && q="--queues $n"
+      if [ "$n" -gt 1 ]; then
+        ip netns exec $Y timeout 120 "$SYNFIN" connect --xdp sfs$$q --addr 198.19.11.2 $q \
+          --send-bytes $((CMB << 20)) --ctl "$tmp/cx.sock" 198.19.11.1 65100 2>"$tmp/cx.log" >/dev/null
+      else # one thread writes the echo out: checked here
+        ip netns exec $Y timeout 120 "$SYNFIN" connect --xdp sfs$$q --addr 198.19.11.2 \
+          --send-bytes $((CMB << 20)) --ctl "$tmp/cx.sock" 198.19.11.1 65100 2>"$tmp/cx.log" |
+          cmp -s - <(python3 -c "import sys; n = $((CMB << 20)); b = bytes(i % 251 for i in range(251)) * 4096
+while n > 0: sys.stdout.buffer.write(b[:min(n, len(b))]); n -= len(b)") &&
+          sed -i 's/(written out)/(pattern intact)/' "$tmp/cx.log"
+      fi
+      sr=$(awk -v n="$n" -v b=$((CMB << 20)) '/pattern intact\) in/ {
+             for (i = 1; i < NF; i++) if ($(i + 1) == "s") t = $i; if (t > m) m = t; ok++ }
+             END {printf "%.0f", (ok == n && m > 0) ? n * b * 8 / m / 1e6 : 0}' "$tmp/cx.log")
+      printf "%-24s kernel %6s   synfin connect --xdp %6s   (%s)\n" "$n connection(s)" "$kr" "$sr" \
+        "$(awk -v a="$sr" -v b="$kr" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}')"
+      grep -o "thread [0-9]*: .*handed to other queues [0-9]*" "$tmp/cx.log" |
+        sed 's/(owned by queue [0-9]*), //; s/ bytes (pattern intact)//; s/^/    /' >&2
+    done
+  fi
 fi
 # ratios: N threads (queues) / 1, and AF_XDP / the kernel over the same veth
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0) ? a / b : 0}'; }

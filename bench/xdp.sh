@@ -83,8 +83,42 @@ inl=""
 if "$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx; then
   xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
 fi
+# Active opens (docs/xdp.md "Active opens"): the same echo the other way
+# round, the client in S and the kernel's echo server in K: the kernel's
+# client (S's kernel address) against `synfin connect --xdp` (synfin's),
+# one connection, BENCH_MB each way, over the same veth (K's checksum
+# offload off, as above). synfin's rate is its own summary line's (from
+# the handshake to the server's FIN, as kpeer.py's), the echo checked
+# against the --send-bytes pattern's SHA-256. BENCH_CONNECT=0 skips it.
+crate=""; kcrate=""
+if [ "${BENCH_CONNECT:-1}" = 1 ] && "$SYNFIN" connect --help 2>&1 | grep -q -- --xdp; then
+  ip netns exec $K $KPEER serve-echo-many $KA 9000 >/dev/null & pids+=($!)
+  sleep 0.5
+  out=$(ip netns exec $S timeout 600 $KPEER echo-client $KA 9000 $((MB << 20)) 2>&1)
+  printf "%-36s%s\n" "kernel client -> kernel server:" "$out"; kcrate=$(echo "$out" | mbit)
+  want=$(python3 -c "
+import hashlib, sys
+n = int(sys.argv[1]); blk = bytes(i % 251 for i in range(251)) * 4096; h = hashlib.sha256()
+while n > 0: h.update(blk[:min(n, len(blk))]); n -= len(blk)
+print(h.hexdigest())" $((MB << 20)))
+  for mode in auto generic; do
+    got=$(ip netns exec $S timeout 600 "$SYNFIN" connect --xdp $VS --addr $SA --xdp-mode $mode \
+          --send-bytes $((MB << 20)) $KA 9000 2>/tmp/sfb$$.clog | sha256sum | cut -d' ' -f1)
+    line=$(grep "thread 0: local port" /tmp/sfb$$.clog)
+    [ "$got" = "$want" ] && ok="sha256 equal" || ok="sha256 DIFFERENT"
+    r=$(echo "$line" | sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p')
+    crate="$crate $mode ${r:-0}"
+    printf "%-36s%s, %s\n" "synfin connect --xdp, $mode:" "$(echo "$line" | sed 's/.*received/received/; s/ (written out)//; s/;.*//')" "$ok"
+    echo "    $(echo "$line" | sed 's/.*; frames/frames/')"
+    rm -f /tmp/sfb$$.clog
+  done
+fi
 awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i="$inl" 'BEGIN {
   if (off > 0 && on > 0)
     printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
            n / off, n / on, g / off, g / on,
            (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'
+[ -n "$crate" ] && [ -n "$kcrate" ] && awk -v s="$crate" -v k="$kcrate" 'BEGIN {
+  n = split(s, f, " "); if (k <= 0) exit
+  printf "active opens: synfin connect --xdp / the kernel client, same veth:"
+  for (i = 1; i < n; i += 2) printf " %s %.2f", f[i], f[i + 1] / k; print "" }'

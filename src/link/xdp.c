@@ -67,6 +67,26 @@ struct pub_neigh {
 struct xdp_prog_cfg {
     uint32_t addr;      /* network byte order */
     uint32_t all_ports;
+    uint32_t arp;
+    uint32_t port_lo, port_hi;
+};
+
+/* Software steering between queues (sf_xdp_prog_steer, docs/xdp.md
+ * "Active opens"): a frame of a local port another queue owns, taken off
+ * this queue, is copied into a ring of this queue's to that one (one
+ * producer, one consumer, no lock) and that queue's loop is woken. The
+ * slot holds the whole Ethernet frame: at most the MTU (SF_XDP_MAX_MTU)
+ * and 14 bytes. */
+#define HO_SLOTS 1024u
+#define HO_FRAME (SF_XDP_MAX_MTU + ETH_HLEN_)
+struct ho_slot {
+    uint32_t len;
+    uint8_t f[HO_FRAME];
+};
+struct ho_ring {
+    _Alignas(64) atomic_uint head; /* the consumer's: the next slot to read */
+    _Alignas(64) atomic_uint tail; /* the producer's: the next slot to write */
+    _Alignas(64) struct ho_slot s[HO_SLOTS];
 };
 
 struct sf_xdp_prog {
@@ -82,6 +102,14 @@ struct sf_xdp_prog {
     struct bpf_object *obj;
     struct xdp_program *prog;
     int xsks_fd;
+    bool arp;                  /* ARP about addr is synfin's */
+    uint16_t port_lo, port_hi; /* active opens' local ports (lo > hi: none) */
+    /* Software steering (sf_xdp_prog_steer): steer_n queues, ring
+     * ho[j * steer_n + k] from queue j to queue k, queue k's wake-up
+     * eventfd wake[k] (set when it opens, before any loop runs). */
+    unsigned steer_n;
+    struct ho_ring **ho;
+    int wake[MAX_QUEUES];
     /* The only state queues share, and only for ARP: one slice per queue,
      * written by that queue alone. gen orders what was learnt (a newer
      * ARP answer wins), pubs counts finished publications (a queue with
@@ -134,6 +162,8 @@ struct sf_xdp {
     uint64_t seen_pubs;        /* p->pubs at the last complete merge */
     unsigned seen_seq[MAX_QUEUES][NNEIGH]; /* each published entry's seq merged */
     int err;                   /* the errno that stopped the queue (0: none) */
+    int wake_fd;               /* steering: other queues hand us frames */
+    uint64_t ho_pending;       /* steering: queues to wake after this batch (bit k) */
     struct sf_xdp_stats stats;
 };
 
@@ -282,7 +312,9 @@ static int set_maps(struct sf_xdp_prog *p, const uint16_t *ports, int nports,
             goto fail;
     }
     /* The address last: until then the program passes every frame on. */
-    struct xdp_prog_cfg c = {.addr = htonl(p->addr), .all_ports = p->all_ports};
+    struct xdp_prog_cfg c = {.addr = htonl(p->addr), .all_ports = p->all_ports,
+                             .arp = p->arp, .port_lo = p->port_lo,
+                             .port_hi = p->port_hi};
     uint32_t zero = 0;
     if (bpf_map_update_elem(cfg_fd, &zero, &c, BPF_ANY) < 0)
         goto fail;
@@ -292,8 +324,9 @@ fail:
     return -1;
 }
 
-int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
+static int prog_open(struct sf_xdp_prog **pp, const char *ifname,
                      uint32_t addr, const uint16_t *ports, int nports,
+                     bool arp, uint16_t lo, uint16_t hi,
                      enum sf_xdp_mode mode, char *note, size_t notelen,
                      char *err, size_t errlen)
 {
@@ -311,7 +344,12 @@ int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
     memcpy(p->ifname, ifname, strlen(ifname));
     p->xsks_fd = -1;
     p->addr = addr;
-    p->all_ports = ports == NULL;
+    p->all_ports = ports == NULL && lo > hi;
+    p->arp = arp;
+    p->port_lo = lo;
+    p->port_hi = hi;
+    for (int k = 0; k < MAX_QUEUES; k++)
+        p->wake[k] = -1;
     p->ifindex = (int)if_nametoindex(ifname);
     if (p->ifindex == 0) {
         snprintf(err, errlen, "no interface %s here (`ip link` lists them)", ifname);
@@ -357,6 +395,60 @@ int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
     return 0;
 }
 
+int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
+                     uint32_t addr, const uint16_t *ports, int nports,
+                     enum sf_xdp_mode mode, char *note, size_t notelen,
+                     char *err, size_t errlen)
+{
+    return prog_open(pp, ifname, addr, ports, nports, ports == NULL, 1, 0,
+                     mode, note, notelen, err, errlen);
+}
+
+int sf_xdp_prog_open_active(struct sf_xdp_prog **pp, const char *ifname,
+                            uint32_t addr, uint16_t lo, uint16_t hi,
+                            enum sf_xdp_mode mode, char *note, size_t notelen,
+                            char *err, size_t errlen)
+{
+    if (lo == 0 || lo > hi) {
+        *pp = NULL;
+        snprintf(err, errlen, "bad local port range %u-%u", lo, hi);
+        return -1;
+    }
+    return prog_open(pp, ifname, addr, NULL, 0, true, lo, hi, mode, note,
+                     notelen, err, errlen);
+}
+
+int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errlen)
+{
+    if (n < 2)
+        return 0;
+    if (p->ho || n > MAX_QUEUES || n > p->nqueues) {
+        snprintf(err, errlen, "cannot steer between %u queues of %s", n, p->ifname);
+        return -1;
+    }
+    p->ho = calloc((size_t)n * n, sizeof *p->ho);
+    if (p->ho)
+        p->steer_n = n; /* (what is allocated is freed by sf_xdp_prog_close) */
+    for (unsigned j = 0; p->ho && j < n; j++)
+        for (unsigned k = 0; k < n; k++) {
+            if (j == k)
+                continue;
+            struct ho_ring *r = aligned_alloc(64, (sizeof *r + 63) / 64 * 64);
+            if (!r) {
+                snprintf(err, errlen, "out of memory (the rings between queues)");
+                return -1; /* freed by sf_xdp_prog_close */
+            }
+            atomic_init(&r->head, 0);
+            atomic_init(&r->tail, 0);
+            p->ho[j * n + k] = r;
+        }
+    if (!p->ho) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p)
 {
     return p->mode == XDP_MODE_NATIVE ? "native" : "generic";
@@ -388,6 +480,10 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p)
         xdp_program__close(p->prog);
     if (p->obj)
         bpf_object__close(p->obj); /* from_bpf_obj leaves it to us */
+    if (p->ho)
+        for (unsigned i = 0; i < p->steer_n * p->steer_n; i++)
+            free(p->ho[i]);
+    free(p->ho);
     free(p);
 }
 
@@ -445,6 +541,16 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     q->queue = queue;
     q->kick_fd = -1;
     q->done_fd = -1;
+    q->wake_fd = -1;
+    if (queue < p->steer_n) {
+        q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (q->wake_fd < 0) {
+            snprintf(err, errlen, "eventfd: %s", strerror(errno));
+            sf_xdp_close(q);
+            return -1;
+        }
+        p->wake[queue] = q->wake_fd;
+    }
     q->area = mmap(NULL, (size_t)NFRAMES * FRAME, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q->area == MAP_FAILED) {
@@ -540,6 +646,10 @@ void sf_xdp_close(struct sf_xdp *q)
         close(q->kick_fd);
     if (q->done_fd >= 0)
         close(q->done_fd);
+    if (q->wake_fd >= 0) {
+        q->p->wake[q->queue] = -1;
+        close(q->wake_fd);
+    }
     if (q->in_map) {
         uint32_t k = q->queue;
         bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
@@ -1005,6 +1115,81 @@ static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
     sf_stack_input(q->st, now, d, len);
 }
 
+/* Steering (sf_xdp_prog_steer): the queue that owns frame f (the
+ * Ethernet frame of len bytes): for a first fragment of a TCP segment,
+ * the owner of its destination port; else this queue. */
+static unsigned frame_owner(const struct sf_xdp *q, const uint8_t *f, size_t len)
+{
+    const uint8_t *d = f + ETH_HLEN_;
+    if (len < ETH_HLEN_ + 20 + 4 || f[12] != 0x08 || f[13] != 0x00 ||
+        (d[0] >> 4) != 4 || d[9] != 6 /* TCP */ || ((d[6] << 8 | d[7]) & 0x1fff))
+        return q->queue;
+    size_t ihl = (size_t)(d[0] & 15) * 4;
+    if (ihl < 20 || len < ETH_HLEN_ + ihl + 4)
+        return q->queue;
+    uint16_t port = (uint16_t)(d[ihl + 2] << 8 | d[ihl + 3]);
+    return sf_xdp_port_queue(port, q->p->steer_n);
+}
+
+/* Copies frame f into the ring to queue k; its loop is woken after the
+ * batch. A full ring drops it (counted): TCP retransmits. */
+static void hand_over(struct sf_xdp *q, unsigned k, const uint8_t *f, size_t len)
+{
+    struct sf_xdp_prog *p = q->p;
+    struct ho_ring *r = p->ho[q->queue * p->steer_n + k];
+    unsigned t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    unsigned h = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (t - h >= HO_SLOTS || len > HO_FRAME) {
+        q->stats.handoff_full++;
+        return;
+    }
+    struct ho_slot *sl = &r->s[t % HO_SLOTS];
+    memcpy(sl->f, f, len);
+    sl->len = (uint32_t)len;
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    q->stats.handoff_out++;
+    q->ho_pending |= 1ull << k;
+}
+
+/* Wakes the queues this batch handed frames to. */
+static void wake_pending(struct sf_xdp *q)
+{
+    uint64_t one = 1;
+    for (unsigned k = 0; q->ho_pending; k++)
+        if (q->ho_pending & (1ull << k)) {
+            q->ho_pending &= ~(1ull << k);
+            int fd = q->p->wake[k];
+            if (fd >= 0 && write(fd, &one, sizeof one) < 0) {
+                /* the counter is full: it was woken already */
+            }
+        }
+}
+
+/* Takes what the other queues handed over (at most 4 * BATCH frames
+ * from each) into the stack. Returns how many. */
+static unsigned take_handed(struct sf_xdp *q)
+{
+    struct sf_xdp_prog *p = q->p;
+    unsigned n = 0;
+    sf_time_t now = 0;
+    for (unsigned j = 0; j < p->steer_n; j++) {
+        if (j == q->queue)
+            continue;
+        struct ho_ring *r = p->ho[j * p->steer_n + q->queue];
+        unsigned h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        unsigned t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        for (unsigned i = 0; h != t && i < 4 * BATCH; i++, h++, n++) {
+            const struct ho_slot *sl = &r->s[h % HO_SLOTS];
+            if (!now)
+                now = mono_now();
+            q->stats.handoff_in++;
+            frame_in(q, now, sl->f, sl->len);
+            atomic_store_explicit(&r->head, h + 1, memory_order_release);
+        }
+    }
+    return n;
+}
+
 /* Takes what the RX ring holds (up to BATCH frames), hands each in, and
  * gives the frames back to the fill ring. Returns how many. */
 static unsigned rx_batch(struct sf_xdp *q)
@@ -1015,11 +1200,19 @@ static unsigned rx_batch(struct sf_xdp *q)
         return 0;
     uint64_t addrs[BATCH];
     sf_time_t now = mono_now();
+    q->stats.rx_frames += n;
     for (unsigned i = 0; i < n; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
         addrs[i] = d->addr - d->addr % FRAME;
-        frame_in(q, now, xsk_umem__get_data(q->area, d->addr), d->len);
+        const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+        unsigned k = q->p->steer_n > 1 ? frame_owner(q, f, d->len) : q->queue;
+        if (k != q->queue)
+            hand_over(q, k, f, d->len); /* another stack's connection */
+        else
+            frame_in(q, now, f, d->len);
     }
+    if (q->ho_pending)
+        wake_pending(q);
     xsk_ring_cons__release(&q->rx, n);
     /* The fill ring has room for every RX frame: these n just left it. */
     if (xsk_ring_prod__reserve(&q->fill, n, &fidx) == n) {
@@ -1056,7 +1249,7 @@ static int sock_error(struct sf_xdp *q)
 int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
                volatile int *stop, char *err, size_t errlen)
 {
-    struct pollfd *fds = calloc(MAX_APP_FDS + 1, sizeof *fds);
+    struct pollfd *fds = calloc(MAX_APP_FDS + 2, sizeof *fds);
     if (!fds) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -1084,6 +1277,10 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
          * the frames that may need them */
         merge(q);
         got = rx_batch(q);
+        if (q->p->steer_n > 1) {
+            unsigned handed = take_handed(q);
+            got = handed >= BATCH ? BATCH : got; /* more may wait: no sleep */
+        }
         sf_time_t now = mono_now();
         sf_stack_advance(q->st, now);
         sf_time_t app = h->service(h->ctx, now, fds + 1, woke ? napp : 0);
@@ -1148,9 +1345,19 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
                 }
             }
         }
-        if (ppoll(fds, (nfds_t)napp + 1, tsp, NULL) < 0 && errno != EINTR) {
+        /* the other queues' hand-overs (steering) wake us here */
+        int nfds = napp + 1;
+        if (q->wake_fd >= 0)
+            fds[nfds++] = (struct pollfd){.fd = q->wake_fd, .events = POLLIN};
+        if (ppoll(fds, (nfds_t)nfds, tsp, NULL) < 0 && errno != EINTR) {
             rc = queue_err(q, errno, err, errlen);
             break;
+        }
+        if (q->wake_fd >= 0 && (fds[napp + 1].revents & POLLIN)) {
+            uint64_t v;
+            if (read(q->wake_fd, &v, sizeof v) < 0) {
+                /* nothing: another look took it */
+            }
         }
         if (on_done) {
             uint64_t v;

@@ -77,6 +77,11 @@ struct sf_xdp_stats {
     uint64_t k_rx_dropped, k_rx_ring_full, k_fill_empty;
     uint64_t tx_thread;           /* 1: the TX thread pushes the ring */
     uint64_t tx_thread_sends;     /* sendto() calls the TX thread made */
+    /* Steering between queues (sf_xdp_prog_steer): frames of a port
+     * another queue owns handed to it, frames handed to us by the
+     * others, and frames dropped because the ring to the owner was full. */
+    uint64_t handoff_out, handoff_in, handoff_full;
+    uint64_t rx_frames;           /* frames taken off the queue's RX ring */
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -91,6 +96,31 @@ int sf_xdp_prog_open(struct sf_xdp_prog **pp, const char *ifname,
                      uint32_t addr, const uint16_t *ports, int nports,
                      enum sf_xdp_mode mode, char *note, size_t notelen,
                      char *err, size_t errlen);
+/* The same for the active opens of `synfin connect --xdp` (docs/xdp.md,
+ * "Active opens"): synfin owns addr and answers ARP for it, but of the
+ * datagrams to it only TCP to a local port in lo..hi (the ports synfin
+ * opens connections from) is synfin's; everything else goes on to the
+ * kernel. */
+int sf_xdp_prog_open_active(struct sf_xdp_prog **pp, const char *ifname,
+                            uint32_t addr, uint16_t lo, uint16_t hi,
+                            enum sf_xdp_mode mode, char *note, size_t notelen,
+                            char *err, size_t errlen);
+/* Which of n queues owns local port `port` when the queues steer by port
+ * (sf_xdp_prog_steer): the port's remainder modulo n. A connection a
+ * queue's stack opens takes a local port that queue owns. */
+static inline unsigned sf_xdp_port_queue(uint16_t port, unsigned n)
+{
+    return n > 1 ? port % n : 0;
+}
+/* Steering between the first n queues by port (n >= 2; before any
+ * sf_xdp_open): where the NIC's flow hash cannot be known (a veth: the
+ * sender picks the queue; a NIC whose RSS key is not known), a TCP
+ * segment that arrives on queue j for a local port queue k owns is copied
+ * by j's loop into a ring to k (one producer, one consumer) and k's loop
+ * woken: every segment of a connection reaches the stack that opened it,
+ * whatever queue it came in on (xdp.handoff_* counts them). Returns 0, or
+ * -1 with a one-line error. */
+int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errlen);
 /* "native" or "generic". */
 const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p);
 /* The interface's MTU and number of RX queues. */

@@ -10,6 +10,12 @@
  * address (the kernel does not hold it, so synfin answers ARP itself, RFC
  * 826). With a shared address ARP stays the kernel's.
  *
+ * The active opens of `synfin connect --xdp` (sf_cfg.arp set, all_ports
+ * not): synfin owns the address, so its ARP is synfin's, but of the
+ * datagrams to it only TCP to the local ports synfin opens from (the
+ * range sf_cfg.port_lo..port_hi) is synfin's; everything else goes on to
+ * the kernel.
+ *
  * A queue whose socket is missing from sf_xsks passes its frames to the
  * kernel (bpf_redirect_map's fallback action): nothing is dropped
  * silently, and no frame moves to another queue's stack.
@@ -29,6 +35,8 @@
 struct sf_xdp_cfg {
     __u32 addr;      /* synfin's IPv4 address, network byte order */
     __u32 all_ports; /* 1: every datagram to addr is synfin's */
+    __u32 arp;       /* 1: the ARP packets about addr are synfin's */
+    __u32 port_lo, port_hi; /* TCP to these ports is synfin's (lo > hi: none) */
 };
 
 struct {
@@ -110,7 +118,7 @@ int sf_xdp_redirect(struct xdp_md *ctx)
     /* ARP is synfin's only when the address is (the kernel answers for
      * an address it shares, and needs its replies). */
     if (eth->h_proto == bpf_htons(ETH_P_ARP))
-        return c->all_ports ? arp(ctx, eth + 1, end, c) : XDP_PASS;
+        return c->arp ? arp(ctx, eth + 1, end, c) : XDP_PASS;
     if (eth->h_proto != bpf_htons(ETH_P_IP))
         return XDP_PASS;
     struct iphdr *ip = (void *)(eth + 1);
@@ -118,8 +126,9 @@ int sf_xdp_redirect(struct xdp_md *ctx)
         return XDP_PASS;
     if (c->all_ports)
         return to_socket(ctx);
-    /* Shared address: TCP to a marked port only, first fragments only
-     * (a later fragment has no ports to look at: the kernel's). */
+    /* Shared address, or active opens: TCP to a marked port or one of
+     * the range only, first fragments only (a later fragment has no
+     * ports to look at: the kernel's). */
     if (ip->protocol != IPPROTO_TCP || ip->ihl < 5 ||
         (ip->frag_off & bpf_htons(0x1fff)))
         return XDP_PASS;
@@ -127,6 +136,8 @@ int sf_xdp_redirect(struct xdp_md *ctx)
     if ((void *)(th + 1) > end)
         return XDP_PASS;
     __u32 port = bpf_ntohs(th->dest);
+    if (port >= c->port_lo && port <= c->port_hi)
+        return to_socket(ctx);
     __u8 *mark = bpf_map_lookup_elem(&sf_ports, &port);
     return mark && *mark ? to_socket(ctx) : XDP_PASS;
 }

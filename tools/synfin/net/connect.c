@@ -4,6 +4,7 @@
  * read and written out. The exit status tells the failures apart. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ struct client {
     bool connected, abort_at_end, quiet, any_port;
     long long send_bytes; /* -1: read stdin */
     unsigned long long pattern_pos;
+    /* the pattern from any point: pat[i] = i mod 251, for a memcpy or a
+     * memcmp of up to a buffer's length from pat + pos mod 251 */
+    uint8_t pat[251 + 65536];
     sf_time_t connect_deadline, linger_deadline;
     struct pipebuf out; /* stdin -> connection */
     struct pipebuf in;  /* connection -> stdout */
@@ -40,7 +44,42 @@ struct client {
      * out; the totals go in a summary line */
     long long sent_total;
     unsigned long long recv_pos, recv_bad;
+    unsigned long long recv_total; /* every byte read, checked or not */
+    unsigned long long sent_count; /* every byte the stack took */
+    sf_time_t t_conn, t_eof;       /* connected; the peer's FIN read */
+    /* --xdp --queues N: the queues hand each other the segments of each
+     * other's connections (xdp.h, sf_xdp_prog_steer), so a thread whose
+     * connection is done keeps its loop running until every thread's is:
+     * live counts the threads not done yet (shared by all), counted
+     * whether this one has taken itself off */
+    atomic_int *live;
+    bool counted;
 };
+
+/* The connection is done (c->status is set): the loop ends, or with
+ * --xdp --queues N goes on handing over until every thread's is. */
+static void end_loop(struct client *c)
+{
+    if (!c->live) {
+        c->cli.tun.stop = 1;
+        return;
+    }
+    if (!c->counted) {
+        c->counted = true;
+        atomic_fetch_sub(c->live, 1);
+    }
+}
+
+/* After end_loop with --xdp --queues N: stop once every thread is done
+ * (looked at every 20 ms: the last one stops at once). */
+static sf_time_t wait_others(struct client *c, sf_time_t now)
+{
+    if (!c->live || atomic_load(c->live) == 0) {
+        c->cli.tun.stop = 1;
+        return SF_TIME_NEVER;
+    }
+    return now + 20 * SF_MSEC;
+}
 
 /* --send-bytes and --connect-timeout: any number, atoll's and atof's as
  * ever (not checked). */
@@ -100,14 +139,14 @@ static const struct opt client_opts[] = {
 /* Returns 0, OPT_HELP after the help, or 2 after a message. */
 static int parse(struct client *c, int argc, char **argv)
 {
-    struct opt_group g[2] = {{client_opts, c, client_report},
-                             tun_cli_group(&c->cli)};
+    struct opt_group g[3] = {{client_opts, c, client_report},
+                             tun_cli_group(&c->cli), xdp_cli_group(&c->cli.xdp)};
     struct opt_cmd oc = {
         .prog = "synfin connect",
         .usage = "usage: synfin connect [options] HOST PORT\n",
         .footer = "exit status: 0 done, 1 other error, 2 usage, 3 connection refused,\n"
                   "             4 connection reset, 5 timed out\n",
-        .groups = g, .ngroups = 2, .positional = client_positional, .ctx = c};
+        .groups = g, .ngroups = 3, .positional = client_positional, .ctx = c};
     int rc = opt_parse(&oc, argc, argv);
     if (rc)
         return rc;
@@ -148,6 +187,13 @@ static int parse(struct client *c, int argc, char **argv)
                 "split)\n", c->cli.threads);
         return EXIT_USAGE;
     }
+    if (c->cli.xdp.ifname && c->cli.xdp.queues > 1 && c->send_bytes < 0) {
+        fprintf(stderr, "synfin connect: --queues %d needs --send-bytes N (each "
+                "queue's thread sends N bytes on its own connection; stdin "
+                "cannot be split)\n", c->cli.xdp.queues);
+        return EXIT_USAGE;
+    }
+    c->cli.xdp.active = true; /* --xdp: the program gives synfin its ports */
     return 0;
 }
 
@@ -166,7 +212,7 @@ static void fail(struct client *c, int err)
     fprintf(stderr, "synfin connect: %s (%s)\n", sf_strerror(err),
             sf_errname(err) ? sf_errname(err) : "?");
     c->status = exit_for(err);
-    c->cli.tun.stop = 1;
+    end_loop(c);
 }
 
 /* stdin, or --send-bytes' pattern (byte i is i mod 251), into c->out. */
@@ -179,8 +225,8 @@ static void fill_out(struct client *c)
     if (c->send_bytes >= 0) {
         size_t n = c->send_bytes < (long long)sizeof p->buf ? (size_t)c->send_bytes
                                                              : sizeof p->buf;
-        for (size_t i = 0; i < n; i++)
-            p->buf[i] = (uint8_t)(c->pattern_pos++ % 251);
+        memcpy(p->buf, c->pat + c->pattern_pos % 251, n);
+        c->pattern_pos += n;
         p->len = n;
         c->send_bytes -= (long long)n;
         p->eof = n == 0;
@@ -209,6 +255,7 @@ static void pump_out(struct client *c)
                 return;
             }
             p->off += (size_t)n;
+            c->sent_count += (unsigned long long)n;
         }
         p->off = p->len = 0;
         if (!p->eof)
@@ -222,7 +269,7 @@ static void pump_out(struct client *c)
             sf_close(st, c->sd);
             c->sd = -1;
             c->status = EXIT_OK;
-            c->cli.tun.stop = 1;
+            end_loop(c);
         } else {
             sf_shutdown(st, c->sd, SF_SHUT_WR);
         }
@@ -235,8 +282,15 @@ static void pump_in(struct client *c)
 {
     struct pipebuf *p = &c->in;
     for (int k = 0; k < 64 && c->sd >= 0; k++) {
-        for (; c->cli.threads > 1 && p->off < p->len; p->off++)
-            c->recv_bad += p->buf[p->off] != (uint8_t)(c->recv_pos++ % 251);
+        if (c->cli.threads > 1 && p->off < p->len) {
+            size_t n = p->len - p->off;
+            const uint8_t *want = c->pat + c->recv_pos % 251;
+            if (memcmp(p->buf + p->off, want, n) != 0)
+                for (size_t i = 0; i < n; i++)
+                    c->recv_bad += p->buf[p->off + i] != want[i];
+            c->recv_pos += n;
+            p->off = p->len;
+        }
         while (p->off < p->len) {
             ssize_t n = write(1, p->buf + p->off, p->len - p->off);
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -244,7 +298,7 @@ static void pump_in(struct client *c)
             if (n < 0) {
                 fprintf(stderr, "synfin connect: stdout: %s\n", strerror(errno));
                 c->status = EXIT_ERR;
-                c->cli.tun.stop = 1;
+                end_loop(c);
                 return;
             }
             p->off += (size_t)n;
@@ -261,6 +315,9 @@ static void pump_in(struct client *c)
         }
         p->len = (size_t)n;
         p->eof = n == 0;
+        c->recv_total += (unsigned long long)n;
+        if (p->eof)
+            c->t_eof = sf_tun_now();
     }
 }
 
@@ -279,6 +336,7 @@ static bool connecting(struct client *c, sf_time_t now)
         return true;
     }
     c->connected = true;
+    c->t_conn = now;
     if (!c->quiet)
         fprintf(stderr, "synfin connect: connected\n");
     return false;
@@ -302,7 +360,7 @@ static sf_time_t lingering(struct client *c, sf_time_t now)
     if (r < 0 || ti.state == SF_TIME_WAIT || ti.state == SF_CLOSED ||
         now >= c->linger_deadline) {
         c->status = EXIT_OK;
-        c->cli.tun.stop = 1;
+        end_loop(c);
     }
     return c->linger_deadline;
 }
@@ -324,7 +382,7 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
     struct client *c = ctx;
     tun_cli_service(&c->cli, now, fds, n < 2 ? n : 2);
     if (c->status >= 0)
-        return SF_TIME_NEVER;
+        return wait_others(c, now);
     if (c->sd < 0 && c->in.eof)
         return lingering(c, now);
     if (c->cli.quit && c->connected && !c->out.eof) {
@@ -333,7 +391,7 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
     }
     if (c->cli.quit && now >= c->cli.quit_deadline) {
         c->status = EXIT_OK;
-        c->cli.tun.stop = 1;
+        end_loop(c);
         return SF_TIME_NEVER;
     }
     if (connecting(c, now))
@@ -350,11 +408,16 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
  * thread's queue (sf_tun_queue_of_ports), so that every reply reaches the
  * stack that owns the connection, as mTCP and F-Stack choose source ports
  * by the NIC's RSS hash. Ports of RFC 6056's range 49152-65535, from a
- * point drawn from the seed, the next that steers here and is free. */
+ * point drawn from the seed, the next that steers here and is free.
+ * --xdp: always (the XDP program gives synfin only that range, RFC 6335
+ * 6's dynamic ports), and with --queues N a port this thread's queue owns
+ * (sf_xdp_port_queue: the queues hand each other the segments of their
+ * ports, docs/xdp.md "Active opens"). */
 static int bind_queue_port(struct client *c)
 {
     struct sf_stack *st = c->cli.tun.st;
     unsigned n = c->cli.threads, k = c->cli.thread;
+    bool xdp = c->cli.xdp.ifname != NULL;
     int one = 1;
     sf_setsockopt(st, c->sd, SF_SOL_SOCKET, SF_SO_REUSEADDR, &one, sizeof one);
     unsigned start = (unsigned)((c->cli.seed >> 16) + k * 4099u) % 16384u;
@@ -367,7 +430,10 @@ static int bind_queue_port(struct client *c)
     static const uint8_t any6[16];
     for (unsigned i = 0; i < 16384; i++) {
         uint16_t p = (uint16_t)(49152 + (start + i) % 16384);
-        if (!c->any_port && sf_tun_queue_of_ports(p, c->remote.port, n) != k)
+        /* --xdp: a port this queue owns (xdp.h, sf_xdp_port_queue), of
+         * the range the XDP program gives synfin (49152-65535) */
+        if (!c->any_port && (xdp ? sf_xdp_port_queue(p, n)
+                                 : sf_tun_queue_of_ports(p, c->remote.port, n)) != k)
             continue;
         struct sf_addr l = c->remote.family == SF_AF_INET6 ? sf_addr6(any6, p)
                                                            : sf_addr4(0, p);
@@ -383,6 +449,24 @@ static void summary(struct client *c)
     struct sf_addr l;
     if (c->sd < 0 || sf_getsockname(c->cli.tun.st, c->sd, &l) < 0)
         l = c->remote_local;
+    if (c->cli.xdp.ifname) {
+        char x[200], rate[64] = "";
+        xdp_cli_summary(&c->cli, x, sizeof x);
+        /* as kpeer.py's echo-client: from the handshake to the peer's FIN */
+        if (c->t_eof > c->t_conn && c->t_conn) {
+            double s = (double)(c->t_eof - c->t_conn) / 1e9;
+            snprintf(rate, sizeof rate, " in %.2f s (%.1f Mbit/s each way)", s,
+                     (double)c->sent_count * 8 / s / 1e6);
+        }
+        fprintf(stderr, "synfin connect: thread %u: local port %u (owned by queue "
+                "%u), AF_XDP queue %u: sent %llu, received %llu bytes (%s)%s; %s\n",
+                c->cli.thread, l.port, sf_xdp_port_queue(l.port, c->cli.threads),
+                c->cli.thread, c->sent_count, c->recv_total,
+                c->cli.threads < 2 ? "written out" : c->recv_bad ? "pattern BROKEN"
+                                                                 : "pattern intact",
+                rate, x);
+        return;
+    }
     const struct sf_tun_stats *t = &c->cli.tun.stats;
     fprintf(stderr, "synfin connect: thread %u: local port %u (steers to queue "
             "%u), queue %u: sent %lld, received %llu bytes (%s); datagrams in "
@@ -400,7 +484,8 @@ static int run(struct client *c)
     c->sd = sf_socket(st);
     c->sent_total = c->send_bytes;
     int r = c->sd;
-    if (r >= 0 && c->cli.threads > 1)
+    /* (--xdp: always, the XDP program gives synfin only its range) */
+    if (r >= 0 && (c->cli.threads > 1 || c->cli.xdp.ifname))
         r = bind_queue_port(c);
     if (r >= 0)
         r = sf_connect(st, c->sd, &c->remote);
@@ -413,13 +498,16 @@ static int run(struct client *c)
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
     struct sf_tun_hooks h = {c, client_pollfds, client_service};
-    if (sf_tun_run(&c->cli.tun, &h) < 0) {
+    if (c->cli.xdp.ifname) {
+        if (xdp_cli_run(&c->cli, &h, "synfin connect") < 0)
+            return EXIT_ERR; /* it said why */
+    } else if (sf_tun_run(&c->cli.tun, &h) < 0) {
         fprintf(stderr, "synfin connect: %s%u failed: %s\n",
                 c->cli.threads > 1 ? "queue " : "the device, queue ",
                 c->cli.thread, strerror(errno));
         return EXIT_ERR;
     }
-    if (c->cli.threads > 1)
+    if (c->cli.threads > 1 || c->cli.xdp.ifname)
         summary(c);
     int st_ = c->status < 0 ? EXIT_ERR : c->status;
     return st_ == EXIT_OK && c->recv_bad ? EXIT_ERR : st_;
@@ -427,12 +515,15 @@ static int run(struct client *c)
 
 static int run_body(void *arg) { return run(arg); }
 
-/* --threads N: N clients, one connection each (mq.h). */
+/* --threads N, or --xdp IFACE --queues N: N clients, one connection
+ * each (mq.h). */
 static int connect_mq(struct client *c0)
 {
-    unsigned n = c0->cli.threads;
+    bool xdp = c0->cli.xdp.ifname != NULL;
+    unsigned n = xdp && c0->cli.threads <= 1 ? (unsigned)c0->cli.xdp.queues
+                                              : c0->cli.threads;
     struct client **cl = calloc(n, sizeof *cl);
-    struct tun_cli **cs = calloc(n, sizeof *cs);
+    struct tun_cli **cs = calloc(n + 1, sizeof *cs); /* NULL-ended */
     struct mq_worker *w = mq_alloc(n);
     int rc = EXIT_ERR;
     unsigned made = 0;
@@ -448,6 +539,10 @@ static int connect_mq(struct client *c0)
         fprintf(stderr, "synfin connect: out of memory\n");
         goto out;
     }
+    atomic_int live;
+    atomic_init(&live, (int)n);
+    for (unsigned k = 0; xdp && k < n; k++)
+        cl[k]->live = &live;
     int sigfd;
     rc = tun_cli_start_mq(cs, n, "synfin connect", w, &sigfd);
     if (rc == 0) {
@@ -455,9 +550,11 @@ static int connect_mq(struct client *c0)
             w[k].body = run_body;
             w[k].arg = cl[k];
         }
-        rc = mq_run(w, n, sigfd, "synfin connect", c0->cli.dev, false);
+        /* (with --xdp the kernel's drops are AF_XDP's, per queue) */
+        rc = mq_run_drops(w, n, sigfd, "synfin connect", c0->cli.dev, false,
+                          xdp ? xdp_cli_drops : NULL, xdp ? (void *)cs : NULL);
         close(sigfd);
-        for (unsigned k = 0; k < n; k++)
+        for (unsigned k = n; k-- > 0;) /* copy 0 last: it owns --xdp's program */
             tun_cli_finish(cs[k]);
     }
 out:
@@ -481,10 +578,13 @@ int sf_cmd_connect(int argc, char **argv)
     c->send_bytes = -1;
     c->status = -1;
     c->connect_deadline = 30 * SF_SEC;
+    for (size_t i = 0; i < sizeof c->pat; i++)
+        c->pat[i] = (uint8_t)(i % 251);
     int rc = parse(c, argc, argv);
     if (rc == OPT_HELP) {
         rc = EXIT_OK;
-    } else if (rc == 0 && c->cli.threads > 1) {
+    } else if (rc == 0 && (c->cli.threads > 1 ||
+                           (c->cli.xdp.ifname && c->cli.xdp.queues > 1))) {
         rc = connect_mq(c);
     } else if (rc == 0) {
         rc = tun_cli_start(&c->cli, "synfin connect");

@@ -56,8 +56,10 @@ static const struct opt xdp_opts[] = {
     {.kind = OPT_TEXT, .help = "AF_XDP instead of TUN (docs/xdp.md):\n"},
     {.name = "--xdp", .kind = OPT_STR, .off = OFF(ifname), .arg = "IFACE",
      .flags = OPT_F_NONEMPTY,
-     .help = "serve on an Ethernet interface's queues through AF_XDP;\n"
-             "--addr is synfin's own address there (it answers ARP)"},
+     .help = "serve (or connect) on an Ethernet interface's queues\n"
+             "through AF_XDP; --addr is synfin's own address there\n"
+             "(it answers ARP; connect takes only its TCP ports\n"
+             "49152-65535, the rest goes to the kernel)"},
     {.name = "--queues", .kind = OPT_INT, .off = OFF(queues), .as = OPT_AS_INT,
      .min = 1, .max = XDP_CLI_MAX_QUEUES, .base = 10, .arg = "N",
      .why = "wants a number of queues, 1..64",
@@ -81,8 +83,8 @@ static const struct opt xdp_opts[] = {
              "thread in copy mode with fewer queues than cores\n"
              "(docs/xdp.md, \"Where the time goes\")"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
-     .help = "the kernel keeps --addr too: only these TCP ports\n"
-             "are synfin's (default: every datagram to --addr)"},
+     .help = "serve: the kernel keeps --addr too: only these TCP\n"
+             "ports are synfin's (default: every datagram to --addr)"},
     {.kind = OPT_END},
 };
 
@@ -122,6 +124,12 @@ int xdp_cli_run(struct tun_cli *c, const struct sf_tun_hooks *h, const char *pro
 }
 void xdp_cli_finish(struct tun_cli *c) { (void)c; }
 void xdp_cli_stats(struct tun_cli *c, FILE *f) { (void)c, (void)f; }
+void xdp_cli_summary(struct tun_cli *c, char *buf, size_t len)
+{
+    (void)c;
+    if (len)
+        buf[0] = 0;
+}
 int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
 {
     (void)n;
@@ -161,6 +169,35 @@ static int fail(const char *prog, const char *err)
     return 2;
 }
 
+/* The program: serve's (the address, or --xdp-ports), or connect's (its
+ * local port range, docs/xdp.md "Active opens"). */
+static int open_prog(struct tun_cli *c, char *note, size_t notelen, char *err,
+                     size_t errlen)
+{
+    struct xdp_cli *x = &c->xdp;
+    if (x->active && x->nports) {
+        snprintf(err, errlen, "--xdp-ports is for synfin serve (a shared "
+                 "address); synfin connect --xdp owns --addr and takes its "
+                 "local ports from %d-%d", XDP_CLI_PORT_LO, XDP_CLI_PORT_HI);
+        return -1;
+    }
+    if (x->active)
+        return sf_xdp_prog_open_active(&x->prog, x->ifname, c->addr,
+                                       XDP_CLI_PORT_LO, XDP_CLI_PORT_HI,
+                                       (enum sf_xdp_mode)x->mode, note, notelen,
+                                       err, errlen);
+    return sf_xdp_prog_open(&x->prog, x->ifname, c->addr, x->nports ? x->ports : NULL,
+                            x->nports, (enum sf_xdp_mode)x->mode, note, notelen,
+                            err, errlen);
+}
+
+/* The banner's words for what of the address is synfin's. */
+static const char *whose(const struct xdp_cli *x)
+{
+    return x->active ? " (its TCP ports 49152-65535: active opens)"
+           : x->nports ? " (shared with the kernel: --xdp-ports)" : "";
+}
+
 int xdp_cli_start(struct tun_cli *c, const char *prog)
 {
     struct xdp_cli *x = &c->xdp;
@@ -168,9 +205,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
     if (c->has6)
         return fail(prog, "--addr6/--host6 do not go over --xdp: the AF_XDP "
                     "link carries IPv4 only");
-    if (sf_xdp_prog_open(&x->prog, x->ifname, c->addr, x->nports ? x->ports : NULL,
-                         x->nports, (enum sf_xdp_mode)x->mode, note, sizeof note,
-                         err, sizeof err) < 0)
+    if (open_prog(c, note, sizeof note, err, sizeof err) < 0)
         return fail(prog, err);
     unsigned have = sf_xdp_prog_queues(x->prog);
     if ((unsigned)x->queues > have) {
@@ -214,8 +249,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
             zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
                              : "copy mode (the driver has no zero-copy)",
             sf_xdp_tx_thread(x->q[0]) ? "TX pushed by a thread" : "TX pushed inline",
-            mtu, ab, x->nports ? " (shared with the kernel: --xdp-ports)" : "",
-            c->ctl_path);
+            mtu, ab, whose(x), c->ctl_path);
     return 0;
 }
 
@@ -302,8 +336,26 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(neigh_merged);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
     X(tx_thread); X(tx_thread_sends);
+    X(handoff_out); X(handoff_in); X(handoff_full); X(rx_frames);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
+}
+
+void xdp_cli_summary(struct tun_cli *c, char *buf, size_t len)
+{
+    struct xdp_cli *x = &c->xdp;
+    if (!x->nq) {
+        if (len)
+            buf[0] = 0;
+        return;
+    }
+    const struct sf_xdp_stats *s = sf_xdp_stats(x->q[0]);
+    snprintf(buf, len, "frames off its queue %llu; datagrams in %llu (handed "
+             "over from other queues %llu), handed to other queues %llu (ring "
+             "full %llu)", (unsigned long long)s->rx_frames,
+             (unsigned long long)s->rx,
+             (unsigned long long)s->handoff_in, (unsigned long long)s->handoff_out,
+             (unsigned long long)s->handoff_full);
 }
 
 /* --queues N (N > 1): thread k's copy cs[k] gets queue k. */
@@ -317,9 +369,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
              "carries IPv4 only");
         return -1;
     }
-    if (sf_xdp_prog_open(&x0->prog, x0->ifname, c0->addr, x0->nports ? x0->ports : NULL,
-                         x0->nports, (enum sf_xdp_mode)x0->mode, note, sizeof note,
-                         err, sizeof err) < 0) {
+    if (open_prog(c0, note, sizeof note, err, sizeof err) < 0) {
         fail(prog, err);
         return -1;
     }
@@ -338,6 +388,14 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
     if (mtu < 576) {
         fprintf(stderr, "%s: %s's MTU %d is below 576 (RFC 791): set it with "
                 "`ip link set %s mtu 1500`\n", prog, x0->ifname, mtu, x0->ifname);
+        return -1;
+    }
+    /* connect: the NIC's flow hash is not known here (on a veth the
+     * sender picks the queue), so the queues steer by port among
+     * themselves: a connection's segments reach the stack that opened it
+     * whatever queue they come in on (docs/xdp.md, "Active opens") */
+    if (x0->active && sf_xdp_prog_steer(x0->prog, n, err, sizeof err) < 0) {
+        fail(prog, err);
         return -1;
     }
     for (unsigned k = 0; k < n; k++) {
@@ -385,8 +443,7 @@ void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
                              : "copy mode (the driver has no zero-copy)",
             sf_xdp_tx_thread(x0->q[0]) ? "TX pushed by a thread per queue"
                                        : "TX pushed inline",
-            c0->mtu, ab, x0->nports ? " (shared with the kernel: --xdp-ports)" : "",
-            c0->ctl_path, c0->ctl_path);
+            c0->mtu, ab, whose(x0), c0->ctl_path, c0->ctl_path);
 }
 
 /* mq_run's watch (ctx: the copies, NULL-ended): the kernel's drops on

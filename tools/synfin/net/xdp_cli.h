@@ -12,6 +12,11 @@
 
 #define XDP_CLI_MAX_PORTS 64
 #define XDP_CLI_MAX_QUEUES 64 /* the program's socket map */
+/* `synfin connect --xdp`: the local ports its connections take (RFC 6335
+ * 6's dynamic ports, RFC 6056's range), the only TCP ports of its address
+ * the XDP program gives synfin */
+#define XDP_CLI_PORT_LO 49152
+#define XDP_CLI_PORT_HI 65535
 
 struct tun_cli;
 
@@ -24,6 +29,7 @@ struct xdp_cli {
     uint16_t ports[XDP_CLI_MAX_PORTS]; /* --xdp-ports: the address is shared */
     int nports;
     int tx;               /* --xdp-tx: enum sf_xdp_tx */
+    bool active;          /* synfin connect: active opens (set by the command) */
     /* running */
     struct sf_xdp_prog *prog;
     struct sf_xdp *q[XDP_CLI_MAX_QUEUES];
@@ -60,6 +66,9 @@ void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog);
 /* For mq_run's watch: the kernel's drops on every queue of the copies
  * (ctx: struct tun_cli *const *, NULL-ended), or -1 (no AF_XDP). */
 long long xdp_cli_drops(void *ctx);
+/* connect --xdp: one clause for a thread's summary line, what its queue
+ * took and what was handed over (empty without --xdp). */
+void xdp_cli_summary(struct tun_cli *c, char *buf, size_t len);
 /* The `synfin ss --stats` lines: xdp.* (nothing without --xdp). */
 void xdp_cli_stats(struct tun_cli *c, FILE *f);
 
