@@ -426,27 +426,26 @@ int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errle
         snprintf(err, errlen, "cannot steer between %u queues of %s", n, p->ifname);
         return -1;
     }
+    /* what is allocated is freed by sf_xdp_prog_close, even half made */
     p->ho = calloc((size_t)n * n, sizeof *p->ho);
-    if (p->ho)
-        p->steer_n = n; /* (what is allocated is freed by sf_xdp_prog_close) */
-    for (unsigned j = 0; p->ho && j < n; j++)
+    if (!p->ho)
+        goto nomem;
+    p->steer_n = n;
+    for (unsigned j = 0; j < n; j++)
         for (unsigned k = 0; k < n; k++) {
             if (j == k)
                 continue;
             struct ho_ring *r = aligned_alloc(64, (sizeof *r + 63) / 64 * 64);
-            if (!r) {
-                snprintf(err, errlen, "out of memory (the rings between queues)");
-                return -1; /* freed by sf_xdp_prog_close */
-            }
+            if (!r)
+                goto nomem;
             atomic_init(&r->head, 0);
             atomic_init(&r->tail, 0);
             p->ho[j * n + k] = r;
         }
-    if (!p->ho) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     return 0;
+nomem:
+    snprintf(err, errlen, "out of memory (the rings between queues)");
+    return -1;
 }
 
 const char *sf_xdp_prog_mode(const struct sf_xdp_prog *p)
@@ -1121,7 +1120,7 @@ static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
 static unsigned frame_owner(const struct sf_xdp *q, const uint8_t *f, size_t len)
 {
     const uint8_t *d = f + ETH_HLEN_;
-    if (len < ETH_HLEN_ + 20 + 4 || f[12] != 0x08 || f[13] != 0x00 ||
+    if (len < ETH_HLEN_ + 20 + 4 || (f[12] << 8 | f[13]) != ETH_P_IP ||
         (d[0] >> 4) != 4 || d[9] != 6 /* TCP */ || ((d[6] << 8 | d[7]) & 0x1fff))
         return q->queue;
     size_t ihl = (size_t)(d[0] & 15) * 4;

@@ -393,6 +393,9 @@ size_t sf_stack_addrs(const struct sf_stack *st, struct sf_addr *out,
     return st->naddrs;
 }
 
+/* Every SF_OFFLOAD_* bit (cfg.offload, sf_stack_set_offload). */
+#define OFFLOAD_KNOWN SF_OFFLOAD_TX_CSUM
+
 const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
 {
     if (!cfg)
@@ -449,7 +452,7 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
                "rcvbuf and sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
-    if (cfg->offload & ~SF_OFFLOAD_TX_CSUM)
+    if (cfg->offload & ~OFFLOAD_KNOWN)
         return "offload: a bit that is no SF_OFFLOAD_* (SF_OFFLOAD_TX_CSUM "
                "is the only one)";
     /* RFC 1122 4.2.3.2: "the delay MUST be less than 0.5 seconds" */
@@ -776,7 +779,7 @@ static struct owner find_owner(struct sf_stack *st, const struct tcp_ip *ip,
 
 int sf_stack_set_offload(struct sf_stack *st, unsigned offload)
 {
-    if (offload & ~SF_OFFLOAD_TX_CSUM)
+    if (offload & ~OFFLOAD_KNOWN)
         return SF_EINVAL;
     st->cfg.offload = offload;
     return 0;

@@ -225,7 +225,8 @@ void tcp_cc_on_use(struct sf_conn *c, uint32_t inflight, bool full)
     }
 }
 
-bool tcp_cc_cwnd_limited(const struct sf_conn *c)
+/* May cwnd grow on this ACK? Only if the sender used it. */
+static bool cwnd_limited(const struct sf_conn *c)
 {
     if (c->cwnd_use_full)
         return true;
@@ -264,7 +265,7 @@ void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked)
          * and samples, but cwnd grows only where the sender used it */
         uint32_t before = c->cwnd;
         ops(ctx, c)->on_ack(ctx, c, acked, rtt);
-        if (c->cwnd > before && !tcp_cc_cwnd_limited(c))
+        if (c->cwnd > before && !cwnd_limited(c))
             c->cwnd = before;
         /* RFC 6582 3.2 (2) asks whether an ACK "covers more than
          * recover". Once SND.UNA is past recover it stays past, but a

@@ -117,8 +117,6 @@ void tcp_cc_on_send(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
  * cwnd, not the peer's window or the application, held back the next
  * full-sized segment (RFC 7661's cwnd-limited). */
 void tcp_cc_on_use(struct sf_conn *c, uint32_t inflight, bool full);
-/* May cwnd grow on this ACK? Only if the sender used it (RFC 9438 4.6). */
-bool tcp_cc_cwnd_limited(const struct sf_conn *c);
 /* SND.UNA moved forward by acked bytes (already applied). */
 void tcp_cc_on_newack(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t acked);
 /* A duplicate ACK in the sense of RFC 5681 section 2. */

@@ -303,7 +303,7 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     if (force && n == 0)
         n = 1; /* a zero-window probe */
     /* RFC 9438 4.6 / RFC 7661: was cwnd what stopped the sender? (cc.c) */
-    bool cwnd_full = cwin <= pwin && remaining > n && cwin - (n < cwin ? n : cwin) < full;
+    bool cwnd_full = cwin <= pwin && remaining > n && (uint64_t)n + full > cwin;
     if (n == 0) {
         tcp_cc_on_use(c, inflight, cwnd_full);
         return false;
