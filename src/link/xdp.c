@@ -559,9 +559,11 @@ static int fill_all(struct sf_xdp *q)
     return 0;
 }
 
-/* Maps one of the socket's rings (n entries of esize bytes at page
- * offset pgoff) into r, as libxdp does: a producer's cached view starts
- * with the whole ring free. Returns 0 or an errno. */
+/* Maps ring k of the socket (n entries of esize bytes at page offset
+ * pgoff; 0 fill, 1 completion, 2 RX, 3 TX). Returns the mapping, or NULL
+ * with errno. RING_INIT then sets up libxdp's view of it, as
+ * xsk_umem__create and xsk_socket__create do: a producer's cached view
+ * starts with the whole ring free. */
 static char *map_ring(struct sf_xdp *q, int k, const struct xdp_ring_offset *o,
                       uint64_t pgoff, unsigned n, size_t esize)
 {
@@ -692,7 +694,8 @@ static int sock_open(struct sf_xdp *q, bool force_copy, enum sf_xdp_csum csum,
     return 0;
 fail:
     snprintf(err, errlen, "cannot %s %s queue %u: %s%s", step, p->ifname,
-             q->queue, strerror(e), sock_advice(e));
+             q->queue, strerror(e),
+             e == EINVAL && q->fd >= 0 && !q->ring_map[0] ? "" : sock_advice(e));
     return -1;
 }
 
