@@ -332,7 +332,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
     X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
     X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete") \
-    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)")
+    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)") \
+    X(DIRECT_DELIVERED, "bytes taken by the application's direct delivery (cfg.deliver), never queued")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -472,6 +473,17 @@ struct sf_stack_cfg {
      * output and trace callbacks may not call into the stack either). */
     void (*wakeup)(void *ctx, int sd);
     void *wakeup_ctx;
+    /* Direct delivery; optional. In-order data arriving for a socket whose
+     * receive buffer is empty (and with no out-of-order data held) is
+     * first offered here, in the input call: the callback returns how
+     * many of the len bytes it took (0..len), as if sf_recv had read them
+     * at once (the window stays open, autotuning counts them); the rest is
+     * queued as usual. data is valid only during the call. For a relay
+     * that can write the bytes on at once (to a kernel socket: synfin
+     * tun2socks), this saves their copy into the receive buffer. It may
+     * not call into the stack. */
+    size_t (*deliver)(void *ctx, int sd, const uint8_t *data, size_t len);
+    void *deliver_ctx;
 
     /* Randomness, supplied by the embedder: ISN secret, port choice. */
     uint8_t seed[16];
@@ -776,6 +788,36 @@ long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,
 /* RECEIVE (3.10.3): returns bytes read, 0 at end of stream, or an error
  * (SF_EAGAIN when nothing is ready yet). */
 long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags);
+/* Zero-copy RECEIVE and SEND, for a relay that moves bytes between a
+ * connection and a kernel socket (readv/writev/sendmsg on the slices)
+ * without a copy of its own. A slice of a connection's buffer: */
+struct sf_iov {
+    void *base;
+    size_t len;
+};
+/* sf_recv in place: points v[0] at up to len bytes at the head of sd's
+ * receive buffer and, where the buffer wraps, v[1] at the rest (else its
+ * len is 0); nothing is taken yet. Returns the total, or what sf_recv
+ * would (0 at end of stream, SF_EAGAIN, an error). The slices stay valid
+ * until the next call into the stack. */
+long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2],
+                  size_t len);
+/* Takes the first n bytes sf_recv_view showed, as sf_recv would have
+ * (the window opens). 0, or SF_EINVAL if n is more than is there. */
+long sf_recv_done(struct sf_stack *st, int sd, size_t n);
+/* sf_send in place: points v[0] (and v[1] where the buffer wraps) at up
+ * to len bytes of free room at the tail of sd's send buffer, for the
+ * caller to fill; nothing is queued yet. Returns the total, or what
+ * sf_send would (SF_EAGAIN when full or at the memory cap, SF_EPIPE...).
+ * Then, before any other call into the stack, sf_send_commit queues the
+ * first n bytes written there. */
+long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2],
+                     size_t len);
+/* Queues n bytes of the room sf_send_reserve showed (SEND, 3.10.2);
+ * returns n, SF_EPIPE if the connection can no longer send, or SF_EINVAL
+ * if n is more than was shown or the reservation is void (another call
+ * came between). */
+long sf_send_commit(struct sf_stack *st, int sd, size_t n);
 int sf_shutdown(struct sf_stack *st, int sd, int how);
 /* CLOSE (3.10.4), or ABORT (3.10.5) when SO_LINGER is on with 0 seconds.
  * The descriptor is released at once; the connection lives on as needed. */
