@@ -353,6 +353,16 @@ t_csum() {
 }
 want csum && check "--xdp-csum on: echo $MB MB SHA-256 equal; every TCP frame reaches the kernel CHECKSUM_PARTIAL at the TCP checksum field and completes right; no checksum errors; counted; --pcap complete" t_csum
 
+t_pcap() { # --pcap with --xdp (main wrote no file): every datagram, checksums complete
+  start pc --app echo:7 --pcap "$tmp/pc.pcap" || return 1
+  [ "$(echo pcap | inns $K timeout 10 nc -N $SA 7)" = pcap ] || return 1
+  stop pc || return 1
+  [ -s "$tmp/pc.pcap" ] || { echo "no capture written"; return 1; }
+  echo "synfin's --pcap: $(python3 "$HERE/csumcheck.py" pcap "$tmp/pc.pcap")"
+  python3 "$HERE/csumcheck.py" pcap "$tmp/pc.pcap" >/dev/null
+}
+want csum && check "--pcap with --xdp: the capture written, every TCP checksum in it right (the offload's partial sums completed for it)" t_pcap
+
 t_csum_off() { # the control: --xdp-csum off, every checksum complete on the wire
   start co --app echo:7 --xdp-csum off || return 1
   grep -q "TCP checksums computed by synfin" "$tmp/co.log" || return 1
