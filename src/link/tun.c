@@ -455,8 +455,9 @@ void sf_tun_flush(struct sf_tun *t)
 
 /* Offload: the segment joins the pending GSO packet (its payload copied
  * from the pieces into the merge buffer), or starts the next one, or (not
- * a plain data segment) goes out alone after it, as it is. */
-static void gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
+ * a plain data segment) goes out alone after it, as it is. Returns
+ * whether it is now the end of the pending packet. */
+static bool gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
 {
     struct sf_tun_gso *g = t->gso;
     /* Not while outbound impairments are on: after a gap the kernel takes
@@ -468,14 +469,15 @@ static void gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
                  !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
     if (plain && partial == g->out_partial &&
         gso_merge_add_v(&g->out, d->v, d->n, d->len))
-        return;
+        return true;
     sf_tun_flush(t);
     if (!plain) {
         send_one(t, d, partial);
-        return;
+        return false;
     }
     gso_merge_start_v(&g->out, d->v, d->n, d->len);
     g->out_partial = partial;
+    return true;
 }
 
 /* The tap, with a TCP checksum left partial completed in a copy unless
@@ -495,19 +497,47 @@ static void tap_call(struct sf_tun *t, sf_time_t now, enum sf_tun_dir dir,
     t->tap(t->tap_ctx, now, dir, d, len);
 }
 
+/* The tap's view of an outgoing datagram, contiguous. One piece is as it
+ * is. A gathered one just merged (gso_add true) already has its payload
+ * at the end of the pending packet: its own headers are put right before
+ * it for the call, and the bytes they covered put back after, so that
+ * the payload is not copied for the tap. Anything else is copied
+ * (flatten). */
+static void tap_out(struct sf_tun *t, sf_time_t now, const struct dgram *d,
+                    bool partial, bool merged)
+{
+    if (d->n == 1) {
+        tap_call(t, now, SF_TUN_OUT, d->v[0].iov_base, d->len, partial);
+        return;
+    }
+    if (!merged) {
+        const uint8_t *c = flatten(t->wire, d);
+        if (c)
+            tap_call(t, now, SF_TUN_OUT, c, d->len, partial);
+        return;
+    }
+    struct gso_merge *m = &t->gso->out;
+    const uint8_t *h = d->v[0].iov_base;
+    /* a plain segment: IPv4 (IPv6) and TCP without options, the same
+     * length as the first segment's, which starts the packet */
+    size_t hl = (h[0] >> 4 == 6 ? 40 : 20) + 20;
+    uint8_t *at = m->buf + m->len - d->len, save[60];
+    memcpy(save, at, hl);
+    memcpy(at, h, hl);
+    tap_call(t, now, SF_TUN_OUT, at, d->len, partial);
+    memcpy(at, save, hl);
+}
+
 static void dev_write(struct sf_tun *t, sf_time_t now, const struct dgram *d,
                       unsigned flags)
 {
-    bool partial = flags & OUT_PARTIAL;
-    if (t->tap) { /* what the stack sent, before merging: contiguous */
-        const uint8_t *c = d->n == 1 ? d->v[0].iov_base : flatten(t->wire, d);
-        if (c)
-            tap_call(t, now, SF_TUN_OUT, c, d->len, partial);
-    }
+    bool partial = flags & OUT_PARTIAL, merged = false;
     if (t->gso)
-        gso_add(t, d, partial);
+        merged = gso_add(t, d, partial);
     else
         dev_sendv(t, NULL, d);
+    if (t->tap) /* what the stack sent, before merging */
+        tap_out(t, now, d, partial, merged);
 }
 
 /* Toward the stack a datagram is one piece (read from the device). */
