@@ -40,7 +40,8 @@
 # T2SB_STRACE (a path prefix: strace -c -f of the engine during the cycles
 # to PREFIX.TOPO.ENGINE.strace, with the cycle count appended: syscalls
 # per cycle by type; it slows the engine, so its cycles/s count for nothing),
-# T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
+# T2SB_SYSPERF (a path prefix: perf record -a, every core, during the
+# iperf3 runs, to PREFIX.TOPO.ENGINE), T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
 # small T2SB_IDLE). --quick: 1 s, 100 idle flows.
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/plain/synfin}")
@@ -162,6 +163,9 @@ ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" || e
 csw() { cat /proc/$1/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 # CPU time of a process and its threads, ns (schedstat: finer than ticks)
 cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
+# busy ticks of the whole machine, every core (user nice system irq softirq
+# steal, /proc/stat): the kernel's softirq work that no process is charged
+mach_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 iperf() { # NS DST [-R]: prints "BYTES BPS"
   ip netns exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" ${3:-} -J 2>/dev/null |
@@ -174,7 +178,7 @@ except Exception:
 
 printf "%-9s %-10s %6s %6s %8s %7s %8s %6s %6s %6s\n" topo engine "up" "down" "cycles/s" \
   "cyc%cpu" "eng s/GB" "socks" "RSS0" "RSS${IDLE}"
-rows=(); wks=()
+rows=(); wks=(); mks=()
 run=0
 for topo in $TOPOS; do
   CL=inc; NS=$C; [ "$topo" = local ] && { CL=ine; NS=$E; }
@@ -193,6 +197,7 @@ for topo in $TOPOS; do
     exec 7>&-; wait $ip_ 2>/dev/null; rm -f "$tmp/hold"
     sleep 1
     e0=$(ticks $ENG); s0=$(ticks $SOCKS); w0=$(csw $ENG); ws0=$(csw $SOCKS); n0=$(cpu_ns $ENG); ns0=$(cpu_ns $SOCKS)
+    m0=$(mach_ticks)
     if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during the cycles
       perf record -q -F 499 -g -p "$ENG" -o "$T2SB_PERF.$topo.$eng.cycles" >/dev/null 2>&1 & perfp=$!
     fi
@@ -201,6 +206,7 @@ for topo in $TOPOS; do
       sleep 0.5
     fi
     cout=$($CL "$B" cycles $DST $port $CONC $SECS)
+    mcyc=$(( $(mach_ticks) - m0 ))
     cyc=$(echo "$cout" | awk '{print $6 ($8 > 0 ? "(" $8 "err)" : "")}')
     wk=$(echo "$cout" | awk -v t=$topo -v e=$eng -v w=$(( $(csw $ENG) - w0 )) -v ws=$(( $(csw $SOCKS) - ws0 )) \
       -v c=$(( $(cpu_ns $ENG) - n0 )) -v cs=$(( $(cpu_ns $SOCKS) - ns0 )) \
@@ -212,16 +218,25 @@ for topo in $TOPOS; do
     [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null
       "$SYNFIN" ss --ctl "$tmp/e.sock" --stats >"$T2SB_PERF.$topo.$eng.stats" 2>/dev/null; }
     ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
-    e0=$(ticks $ENG); s0=$(ticks $SOCKS)
+    e0=$(ticks $ENG); s0=$(ticks $SOCKS); m0=$(mach_ticks)
     if [ -n "${T2SB_PERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ]; then  # a profile of the engine during iperf3
       perf record -q -F 499 --call-graph dwarf,16384 -p "$ENG" -o "$T2SB_PERF.$topo.$eng" >/dev/null 2>&1 & perfp=$!
+    fi
+    if [ -n "${T2SB_SYSPERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ]; then  # every core during iperf3
+      perf record -q -a -F 499 -g -o "$T2SB_SYSPERF.$topo.$eng" >/dev/null 2>&1 & sperfp=$!
     fi
     if [ -n "${T2SB_CYCLES_ONLY:-}" ]; then bu=0 up=0 bd=0 down=0; else
       read -r bu up < <(iperf $NS $DST)
       read -r bd down < <(iperf $NS $DST -R)
     fi
-    e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    e1=$(ticks $ENG); s1=$(ticks $SOCKS); miperf=$(( $(mach_ticks) - m0 ))
     [ -n "${T2SB_PERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
+    [ -n "${T2SB_SYSPERF:-}" ] && [ -z "${T2SB_CYCLES_ONLY:-}" ] && { kill -INT $sperfp; wait $sperfp 2>/dev/null; }
+    mks+=("$(awk -v t=$topo -v e=$eng -v mc=$mcyc -v mi=$miperf -v cy="$cout" -v b=$((bu + bd)) -v s=$SECS 'BEGIN {
+      split(cy, f, " "); n = f[2] > 0 ? f[2] : 1; gb = b / 1e9
+      printf "# %s %s the machine (all cores, /proc/stat): %.0f us CPU a cycle, %.2f cores busy during the cycles", t, e, mc * 1e4 / n, mc / 100 / s
+      if (gb > 0) printf "; %.2f s CPU per GB, %.2f cores busy, during iperf3", mi / 100 / gb, mi / 100 / (2 * s)
+      }')")
     row=$(awk -v t=$topo -v e=$eng -v up=$up -v dn=$down -v cy="$cyc" -v b=$((bu + bd)) \
       -v cc="$ccpu" -v ec=$((e1 - e0)) -v sc=$((s1 - s0)) -v r0="$rss0" -v rn="$rssn" -v ok="${ready:-0}" -v n=$IDLE 'BEGIN {
         gb = b / 1e9; if (gb <= 0) gb = 1e-9
@@ -234,6 +249,7 @@ for topo in $TOPOS; do
   done
 done
 printf '%s\n' "${wks[@]}"
+printf '%s\n' "${mks[@]}"
 echo "# up/down: iperf3 single stream, Gbit/s (receiver, $SECS s); cycles/s: $CONC concurrent"
 echo "# clients for $SECS s; cyc%cpu: the engine's and SOCKS server's CPU during them (% of a core)"
 echo "# s/GB: CPU seconds (user+sys) per GB moved over both iperf3"

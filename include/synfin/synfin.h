@@ -796,6 +796,36 @@ long sf_send(struct sf_stack *st, int sd, const void *buf, size_t len,
 /* RECEIVE (3.10.3): returns bytes read, 0 at end of stream, or an error
  * (SF_EAGAIN when nothing is ready yet). */
 long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags);
+/* Zero-copy RECEIVE and SEND, for a relay that moves bytes between a
+ * connection and a kernel socket (readv/writev/sendmsg on the slices)
+ * without a copy of its own. A slice of a connection's buffer: */
+struct sf_iov {
+    void *base;
+    size_t len;
+};
+/* sf_recv in place: points v[0] at up to len bytes at the head of sd's
+ * receive buffer and, where the buffer wraps, v[1] at the rest (else its
+ * len is 0); nothing is taken yet. Returns the total, or what sf_recv
+ * would (0 at end of stream, SF_EAGAIN, an error). The slices stay valid
+ * until the next call into the stack. */
+long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2],
+                  size_t len);
+/* Takes the first n bytes sf_recv_view showed, as sf_recv would have
+ * (the window opens). 0, or SF_EINVAL if n is more than is there. */
+long sf_recv_done(struct sf_stack *st, int sd, size_t n);
+/* sf_send in place: points v[0] (and v[1] where the buffer wraps) at up
+ * to len bytes of free room at the tail of sd's send buffer, for the
+ * caller to fill; nothing is queued yet. Returns the total, or what
+ * sf_send would (SF_EAGAIN when full or at the memory cap, SF_EPIPE...).
+ * Then, before any other call into the stack, sf_send_commit queues the
+ * first n bytes written there. */
+long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2],
+                     size_t len);
+/* Queues n bytes of the room sf_send_reserve showed (SEND, 3.10.2);
+ * returns n, SF_EPIPE if the connection can no longer send, or SF_EINVAL
+ * if n is more than was shown or the reservation is void (another call
+ * came between). */
+long sf_send_commit(struct sf_stack *st, int sd, size_t n);
 int sf_shutdown(struct sf_stack *st, int sd, int how);
 /* CLOSE (3.10.4), or ABORT (3.10.5) when SO_LINGER is on with 0 seconds.
  * The descriptor is released at once; the connection lives on as needed. */

@@ -161,6 +161,46 @@ uint32_t ring_peek(const struct ring *r, uint32_t off, void *out,
     return len;
 }
 
+uint32_t ring_view(const struct ring *r, uint32_t off, uint32_t len,
+                   uint8_t *p[2], uint32_t n[2])
+{
+    const struct ring_mem *m = r->m;
+    n[0] = n[1] = 0;
+    p[0] = p[1] = NULL;
+    if (!m || off >= m->len)
+        return 0;
+    if (len > m->len - off)
+        len = m->len - off;
+    uint32_t start = pos(m, off);
+    n[0] = m->cap - start < len ? m->cap - start : len;
+    n[1] = len - n[0];
+    p[0] = (uint8_t *)m->data + start;
+    p[1] = n[1] ? (uint8_t *)m->data : NULL;
+    return len;
+}
+
+uint32_t ring_free_view(const struct ring *r, uint32_t cap, uint32_t len,
+                        uint8_t *p[2], uint32_t n[2])
+{
+    const struct ring_mem *m = r->m;
+    n[0] = n[1] = 0;
+    p[0] = p[1] = NULL;
+    if (!m)
+        return 0;
+    uint32_t lim = cap < m->cap ? cap : m->cap; /* as ring_write_at */
+    uint32_t space = lim > m->len ? lim - m->len : 0;
+    if (len > space)
+        len = space;
+    if (len == 0)
+        return 0;
+    uint32_t start = pos(m, m->len);
+    n[0] = m->cap - start < len ? m->cap - start : len;
+    n[1] = len - n[0];
+    p[0] = (uint8_t *)m->data + start;
+    p[1] = n[1] ? (uint8_t *)m->data : NULL;
+    return len;
+}
+
 void ring_consume(struct ring *r, uint32_t len)
 {
     struct ring_mem *m = r->m;

@@ -99,6 +99,18 @@ uint32_t ring_write(struct ring *r, uint32_t cap, const void *data,
  * returns how many were available. */
 uint32_t ring_peek(const struct ring *r, uint32_t off, void *out,
                       uint32_t len);
+/* ring_peek in place: points p[0] at up to len bytes starting off bytes
+ * after head (n[0] of them) and, where the storage wraps, p[1] at the
+ * rest (n[1], else 0 and NULL); returns n[0] + n[1]. The pointers stay
+ * valid until the ring is written, consumed, grown or trimmed. */
+uint32_t ring_view(const struct ring *r, uint32_t off, uint32_t len,
+                   uint8_t *p[2], uint32_t n[2]);
+/* The free room past the tail in place (at most len bytes, within cap as
+ * ring_write_at): p[0]/n[0], then p[1]/n[1] where it wraps; returns the
+ * total, 0 if the ring has no storage. Bytes written there join the ring
+ * with ring_commit(). */
+uint32_t ring_free_view(const struct ring *r, uint32_t cap, uint32_t len,
+                        uint8_t *p[2], uint32_t n[2]);
 /* Drops len bytes from the head. */
 void ring_consume(struct ring *r, uint32_t len);
 /* Writes len bytes at off bytes past the tail without making them part of

@@ -342,6 +342,63 @@ long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags)
     return r;
 }
 
+static void to_iov(struct sf_iov v[2], uint8_t *p[2], const uint32_t n[2])
+{
+    for (int i = 0; i < 2; i++)
+        v[i] = (struct sf_iov){p[i], n[i]};
+}
+
+long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!v)
+        return SF_EINVAL;
+    uint8_t *p[2];
+    uint32_t n[2];
+    long r = tcp_receive_view(&st->tcp, c, p, n, len);
+    to_iov(v, p, n);
+    stack_reap(st, c);
+    return r;
+}
+
+long sf_recv_done(struct sf_stack *st, int sd, size_t n)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    long r = tcp_receive_done(&st->tcp, c, n);
+    stack_reap(st, c);
+    stack_mem_wake(st);
+    return r;
+}
+
+long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    if (!v)
+        return SF_EINVAL;
+    uint8_t *p[2];
+    uint32_t n[2];
+    long r = tcp_send_reserve(&st->tcp, c, p, n, len);
+    to_iov(v, p, n);
+    stack_reap(st, c);
+    return r;
+}
+
+long sf_send_commit(struct sf_stack *st, int sd, size_t n)
+{
+    struct sf_conn *c = get(st, sd);
+    if (!c)
+        return SF_EBADF;
+    long r = tcp_send_commit(&st->tcp, c, n);
+    stack_reap(st, c);
+    return r;
+}
+
 int sf_shutdown(struct sf_stack *st, int sd, int how)
 {
     struct sf_conn *c = get(st, sd);

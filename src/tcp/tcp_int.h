@@ -128,6 +128,7 @@ struct sf_conn {
     uint32_t cwnd_use_seq, cwnd_use_max;
     bool cwnd_use_full;
     uint32_t sndbuf_size, rcvbuf_size;
+    uint32_t snd_resv; /* bytes tcp_send_reserve showed, until commit */
 
     /* RFC 6298 state in microseconds, other times in milliseconds of the
      * stack clock modulo 2^32: differences stay right across the wrap for
@@ -718,6 +719,13 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
               size_t len);
 long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
                  size_t len, int flags);
+/* The zero-copy pair of each (sf_recv_view, sf_send_reserve). */
+long tcp_receive_view(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
+                      uint32_t n[2], size_t len);
+long tcp_receive_done(struct tcp_ctx *ctx, struct sf_conn *c, size_t n);
+long tcp_send_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
+                      uint32_t n[2], size_t len);
+long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n);
 int tcp_close(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);

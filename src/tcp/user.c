@@ -43,9 +43,9 @@ static int take_error(struct sf_conn *c)
     return e;
 }
 
-/* 3.10.2 SEND. */
-long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
-              size_t len)
+/* 3.10.2 SEND up to the point of queueing: 0 if data may be queued now,
+ * else what SEND returns. Reserves the send buffer's storage. */
+static long send_check(struct tcp_ctx *ctx, struct sf_conn *c, size_t len)
 {
     int e = take_error(c);
     if (e)
@@ -71,7 +71,7 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
     if (c->fin_queued)
         return SF_EPIPE;
     if (len == 0)
-        return 0;
+        return 1;
     int k = tcp_sndbuf_reserve(ctx, c); /* grown if autotuning raised it */
     if (k == -2) { /* at the memory cap (cfg.mem_max): later, as Linux's
                     * sk_stream_wait_memory; the wakeup says when (with
@@ -82,10 +82,60 @@ long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
     }
     if (k < 0)
         return SF_ENOMEM;
+    return 0;
+}
+
+/* 3.10.2 SEND. */
+long tcp_send(struct tcp_ctx *ctx, struct sf_conn *c, const void *buf,
+              size_t len)
+{
+    c->snd_resv = 0; /* a reservation is void after any other SEND */
+    long r = send_check(ctx, c, len);
+    if (r != 0)
+        return r > 0 ? 0 : r;
     uint32_t n = ring_write(&c->sndbuf, c->sndbuf_size, buf,
                                len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)
         return SF_EAGAIN; /* "insufficient resources": try again later */
+    tcp_output(ctx, c);
+    return (long)n;
+}
+
+/* 3.10.2 SEND without the copy: the free room of the send buffer is
+ * shown where it lies, for the application to fill and
+ * tcp_send_commit to queue. */
+long tcp_send_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
+                      uint32_t n[2], size_t len)
+{
+    n[0] = n[1] = 0;
+    p[0] = p[1] = NULL;
+    c->snd_resv = 0;
+    long r = send_check(ctx, c, len);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    uint32_t k = ring_free_view(&c->sndbuf, c->sndbuf_size, want, p, n);
+    if (k == 0)
+        return SF_EAGAIN; /* "insufficient resources": try again later */
+    c->snd_resv = k;
+    return (long)k;
+}
+
+long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
+{
+    uint32_t resv = c->snd_resv;
+    c->snd_resv = 0;
+    /* Only what the last reserve showed, and only while the storage it
+     * showed is still there: a FIN queued or a reset since makes it void. */
+    if (c->state != SF_SYN_SENT && c->state != SF_SYN_RCVD &&
+        c->state != SF_ESTABLISHED && c->state != SF_CLOSE_WAIT)
+        return SF_EPIPE;
+    if (n > resv || !c->sndbuf.m || c->fin_queued ||
+        ring_space(&c->sndbuf, ring_cap(&c->sndbuf)) < n)
+        return SF_EINVAL;
+    if (n == 0)
+        return 0;
+    ring_commit(&c->sndbuf, (uint32_t)n);
     tcp_output(ctx, c);
     return (long)n;
 }
@@ -107,6 +157,30 @@ static void maybe_window_update(struct tcp_ctx *ctx, struct sf_conn *c)
     }
 }
 
+/* What RECEIVE returns with no byte to hand over: the error a reset or
+ * timeout left, 0 at the end of the stream, or "nothing yet". */
+static long receive_nothing(struct sf_conn *c, size_t len)
+{
+    int e = take_error(c);
+    if (e)
+        return e;
+    if (c->fin_rcvd || c->shut_rd || c->reset_error)
+        return 0; /* end of stream */
+    if (c->state == SF_CLOSED)
+        return SF_ENOTCONN;
+    return len == 0 ? 0 : SF_EAGAIN;
+}
+
+/* The application has taken n bytes from the head of the receive buffer. */
+static void received(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n)
+{
+    ring_consume(&c->rcvbuf, n);
+    /* read dry and no out-of-order bytes waiting: no buffer */
+    ring_trim_cached(&c->rcvbuf, !tcp_reass_empty(c), &ctx->rcache);
+    tcp_rcvbuf_autotune(ctx, c, n);
+    maybe_window_update(ctx, c);
+}
+
 /* 3.10.3 RECEIVE. */
 long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
                  size_t len, int flags)
@@ -116,23 +190,37 @@ long tcp_receive(struct tcp_ctx *ctx, struct sf_conn *c, void *buf,
     if (ring_len(&c->rcvbuf) > 0 && len > 0) {
         uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
         uint32_t n = ring_peek(&c->rcvbuf, 0, buf, want);
-        if (!(flags & SF_MSG_PEEK)) {
-            ring_consume(&c->rcvbuf, n);
-            /* read dry and no out-of-order bytes waiting: no buffer */
-            ring_trim_cached(&c->rcvbuf, !tcp_reass_empty(c), &ctx->rcache);
-            tcp_rcvbuf_autotune(ctx, c, n);
-            maybe_window_update(ctx, c);
-        }
+        if (!(flags & SF_MSG_PEEK))
+            received(ctx, c, n);
         return (long)n;
     }
-    int e = take_error(c);
-    if (e)
-        return e;
-    if (c->fin_rcvd || c->shut_rd || c->reset_error)
-        return 0; /* end of stream */
-    if (c->state == SF_CLOSED)
+    return receive_nothing(c, len);
+}
+
+/* 3.10.3 RECEIVE without the copy: the bytes are shown where they lie
+ * (tcp_receive_done takes them), or what RECEIVE would return. */
+long tcp_receive_view(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
+                      uint32_t n[2], size_t len)
+{
+    (void)ctx;
+    n[0] = n[1] = 0;
+    p[0] = p[1] = NULL;
+    if (c->state == SF_LISTEN)
         return SF_ENOTCONN;
-    return len == 0 ? 0 : SF_EAGAIN;
+    if (ring_len(&c->rcvbuf) > 0 && len > 0) {
+        uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+        return (long)ring_view(&c->rcvbuf, 0, want, p, n);
+    }
+    return receive_nothing(c, len);
+}
+
+long tcp_receive_done(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
+{
+    if (c->state == SF_LISTEN || n > ring_len(&c->rcvbuf))
+        return SF_EINVAL; /* more than tcp_receive_view could have shown */
+    if (n)
+        received(ctx, c, (uint32_t)n);
+    return 0;
 }
 
 /* Queues our FIN behind every byte already written. */

@@ -19,6 +19,7 @@
 #include "synfin/synfin.h"
 
 #include "bulk_app.h"
+#include "mem_pair.h"
 
 static void few_allocations(int family)
 {
@@ -64,74 +65,6 @@ static void test_few_allocations_ipv6(void)
 }
 
 
-/* Two stacks joined by an in-memory wire with no delay, as synfin bench's
- * bulk: the client writes 1 MB at a time, everything in flight is
- * delivered, then the server reads its buffer dry. */
-struct mem_wire {
-    uint8_t *buf;
-    size_t len, cap;
-    bool failed;
-};
-
-static void mem_out(void *ctx, const uint8_t *d, size_t n)
-{
-    struct mem_wire *q = ctx;
-    if (q->len + 4 + n > q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 1 << 16;
-        while (cap < q->len + 4 + n)
-            cap *= 2;
-        uint8_t *nb = realloc(q->buf, cap);
-        if (!nb) {
-            q->failed = true;
-            return;
-        }
-        q->buf = nb;
-        q->cap = cap;
-    }
-    uint32_t n32 = (uint32_t)n;
-    memcpy(q->buf + q->len, &n32, 4);
-    memcpy(q->buf + q->len + 4, d, n);
-    q->len += 4 + n;
-}
-
-struct mem_pair {
-    struct sf_stack *st[2];
-    struct mem_wire to[2]; /* to[k]: datagrams towards stack k */
-    sf_time_t now;
-};
-
-static void mem_pump(struct mem_pair *p)
-{
-    while (p->to[0].len || p->to[1].len) {
-        for (int k = 1; k >= 0; k--) {
-            struct mem_wire *q = &p->to[k];
-            for (size_t off = 0; off < q->len;) {
-                uint32_t n;
-                memcpy(&n, q->buf + off, 4);
-                sf_stack_input(p->st[k], p->now, q->buf + off + 4, n);
-                off += 4 + n;
-            }
-            q->len = 0;
-        }
-    }
-}
-
-/* fires the earlier timer (a delayed ACK); false if none is pending */
-static bool mem_idle(struct mem_pair *p)
-{
-    sf_time_t a = sf_stack_advance(p->st[0], p->now);
-    sf_time_t b = sf_stack_advance(p->st[1], p->now);
-    mem_pump(p);
-    sf_time_t next = a < b ? a : b;
-    if (next == SF_TIME_NEVER)
-        return false;
-    p->now = next > p->now ? next : p->now + SF_USEC;
-    sf_stack_advance(p->st[0], p->now);
-    sf_stack_advance(p->st[1], p->now);
-    mem_pump(p);
-    return true;
-}
-
 /* The receive ring read dry after every megabyte of a large buffer: the
  * bytes held plus the window offered passed the buffer size by a few
  * segments (19 KB over 4 MB), so a storage sized to the buffer grew (a
@@ -141,27 +74,8 @@ static bool mem_idle(struct mem_pair *p)
 static void test_few_allocations_bulk_reads(void)
 {
     struct mem_pair p;
-    memset(&p, 0, sizeof p);
-    p.now = SF_SEC;
-    for (int k = 0; k < 2; k++) {
-        struct sf_stack_cfg cfg;
-        sf_stack_cfg_default(&cfg);
-        cfg.addr = 0xc6120001u + (uint32_t)k; /* 198.18.0.1, .2 */
-        cfg.output = mem_out;
-        cfg.output_ctx = &p.to[1 - k];
-        for (int i = 0; i < 16; i++)
-            cfg.seed[i] = (uint8_t)(k * 31 + i);
-        CHECK_EQ(sf_stack_create(&cfg, p.now, &p.st[k]), 0);
-    }
-    struct sf_addr la = {.port = SERVER_PORT}, ra = la;
-    ra.ip = 0xc6120002u;
-    int l = sf_socket(p.st[1]), c = sf_socket(p.st[0]);
-    CHECK_EQ(sf_bind(p.st[1], l, &la), 0);
-    CHECK_EQ(sf_listen(p.st[1], l, 4), 0);
-    CHECK_EQ(sf_connect(p.st[0], c, &ra), SF_EINPROGRESS);
-    mem_pump(&p);
-    int s = sf_accept(p.st[1], l, NULL);
-    CHECK(s >= 0);
+    int c, s;
+    mem_pair_open(&p, &c, &s);
     size_t chunk = 1u << 20;
     uint8_t *buf = calloc(1, chunk);
     CHECK(buf != NULL);
@@ -191,10 +105,7 @@ static void test_few_allocations_bulk_reads(void)
     CHECK(ks->c[SF_CTR_BUF_ALLOCS] <= 4 + ks->c[SF_CTR_RCVBUF_GROWN]);
     CHECK(ks->c[SF_CTR_BUF_GROWS] <= 4 + ks->c[SF_CTR_RCVBUF_GROWN]);
     free(buf);
-    for (int k = 0; k < 2; k++) {
-        sf_stack_free(p.st[k]);
-        free(p.to[k].buf);
-    }
+    mem_pair_free(&p);
 }
 
 static const struct check_case cases[] = {

@@ -21,10 +21,12 @@
  * hold the SYN: such a flow is accepted first, its upstream opened after,
  * and an upstream failure is then a RST.
  *
- * The relay copies each byte once: sf_recv into a chunk that send() hands
- * to the kernel, recv() into a chunk that sf_send queues; a chunk a sink
- * took only part of stays with the flow (handed over, not copied) and the
- * source is not read until it drained (backpressure: the stack's receive
+ * The relay makes no copy of its own: sendmsg() takes the client's bytes
+ * straight from the stack's receive buffer (sf_recv_view, sf_recv_done
+ * for what the kernel accepted), readv() puts the upstream's straight
+ * into the free room of the stack's send buffer (sf_send_reserve,
+ * sf_send_commit); the only copies are the kernel's. A side that cannot
+ * take more leaves the other unread (backpressure: the stack's receive
  * window closes, or the kernel socket's buffer fills). A FIN is passed on
  * as shutdown(SHUT_WR) / sf_shutdown(SF_SHUT_WR) once everything before it
  * went through; a reset on either side is a reset on the other (SO_LINGER
@@ -39,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static struct sf_stack *stk(struct t2s *t) { return t->cli.tun.st; }
@@ -180,9 +184,8 @@ static void flow_done(struct t2s *t, struct flow *f)
     hash_del(t, f);
     free(f->s5);
     f->s5 = NULL;
-    chunk_put(t, f->up.buf);
     chunk_put(t, f->down.buf);
-    f->up.buf = f->down.buf = NULL;
+    f->down.buf = NULL;
     f->st = FL_DONE;
     enqueue(t, f);
 }
@@ -761,36 +764,21 @@ static void upstream_reset(struct t2s *t, struct flow *f)
     flow_done(t, f);
 }
 
-/* client -> upstream. Returns false when the flow ended. After our FIN
- * went upstream on SIGTERM (u_shut before the client's own), what the
- * client still sends is read and dropped until its FIN. */
+/* client -> upstream, without a copy of ours: sendmsg() straight from
+ * the stack's receive buffer (sf_recv_view), and sf_recv_done takes only
+ * what the kernel accepted; the rest waits there, its window closed
+ * (backpressure). Returns false when the flow ended. After our FIN went
+ * upstream on SIGTERM (u_shut before the client's own), what the client
+ * still sends is read and dropped until its FIN. */
 static bool relay_up(struct t2s *t, struct flow *f, bool *more)
 {
     int k;
     for (k = 0; k < 16; k++) {
-        if (f->up.buf) {
-            ssize_t n = send(f->ufd, f->up.buf + f->up.off, f->up.len - f->up.off, MSG_NOSIGNAL);
-            if (n < 0 && errno != EAGAIN) {
-                upstream_reset(t, f);
-                return false;
-            }
-            if (n > 0)
-                f->up.off += (uint32_t)n;
-            if (f->up.off < f->up.len) {
-                f->u_wr = false;
-                break;
-            }
-            chunk_put(t, f->up.buf);
-            f->up.buf = NULL;
-        }
         if (f->c_eof || (!f->u_wr && !f->u_shut))
             break;
-        uint8_t *b = chunk_get(t);
-        if (!b)
-            break;
-        long n = sf_recv(stk(t), f->sd, b, T2S_CHUNK, 0);
+        struct sf_iov v[2];
+        long n = sf_recv_view(stk(t), f->sd, v, T2S_CHUNK);
         if (n <= 0) {
-            chunk_put(t, b);
             if (n == SF_EAGAIN)
                 break;
             if (n == 0) {
@@ -800,47 +788,37 @@ static bool relay_up(struct t2s *t, struct flow *f, bool *more)
             client_reset(t, f);
             return false;
         }
-        if (f->u_shut) {
-            chunk_put(t, b);
-            continue;
+        ssize_t w = n; /* after u_shut: taken and dropped */
+        if (!f->u_shut) {
+            struct iovec iov[2] = {{v[0].base, v[0].len}, {v[1].base, v[1].len}};
+            struct msghdr m = {.msg_iov = iov, .msg_iovlen = v[1].len ? 2 : 1};
+            w = sendmsg(f->ufd, &m, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN) {
+                upstream_reset(t, f);
+                return false;
+            }
+            if (w < 0)
+                w = 0;
+            f->up_bytes += (uint64_t)w;
+            t->ctr.bytes_up += (uint64_t)w;
         }
-        f->up_bytes += (uint64_t)n;
-        t->ctr.bytes_up += (uint64_t)n;
-        ssize_t w = send(f->ufd, b, (size_t)n, MSG_NOSIGNAL);
-        if (w < 0 && errno != EAGAIN) {
-            chunk_put(t, b);
-            upstream_reset(t, f);
-            return false;
+        sf_recv_done(stk(t), f->sd, (size_t)w);
+        if (w < n) {
+            f->u_wr = false; /* its EPOLLOUT says when there is room */
+            break;
         }
-        if (w == n) {
-            chunk_put(t, b);
-            continue;
-        }
-        f->up = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
-        f->u_wr = false;
-        break;
     }
     if (k == 16)
         *more = true; /* stopped by the round limit, not by a lack of data */
     /* RFC 9293 3.10.7.4 eighth step: the client's FIN means it "will send
      * no more"; shutdown(SHUT_WR) says the same upstream (a CLOSE there,
-     * 3.10.4, after the data queued before it). */
-    if ((f->c_eof || t->cli.quit) && !f->up.buf && !f->u_shut) {
+     * 3.10.4, after the data queued before it). On SIGTERM, once what was
+     * taken from the client has gone. */
+    if ((f->c_eof || (t->cli.quit && f->u_wr)) && !f->u_shut) {
         shutdown(f->ufd, SHUT_WR); /* the client's FIN (or ours), passed on */
         f->u_shut = true;
     }
     return true;
-}
-
-/* Room in the connection's send buffer: recv() no more than fits, so a
- * chunk is rarely left over. */
-static size_t send_room(struct t2s *t, struct flow *f)
-{
-    struct sf_tcp_info i;
-    if (sf_tcp_info(stk(t), f->sd, &i) < 0)
-        return T2S_CHUNK;
-    size_t room = i.sndbuf > i.sndq ? i.sndbuf - i.sndq : 0;
-    return room < T2S_CHUNK ? room : T2S_CHUNK;
 }
 
 /* A send the stack refused with nothing of the flow's queued: at the
@@ -862,13 +840,39 @@ static void mem_wait(struct t2s *t, struct flow *f, sf_time_t now)
         t->next_deadline = f->deadline;
 }
 
-/* upstream -> client; after our FIN to the client on SIGTERM, what the
- * upstream still sends is read and dropped until its EOF. */
+/* Reads and drops what the upstream still sends after our FIN to the
+ * client on SIGTERM, until its EOF. Returns false when the flow ended. */
+static bool drain_down(struct t2s *t, struct flow *f)
+{
+    uint8_t *b = chunk_get(t);
+    if (!b)
+        return true;
+    ssize_t n = recv(f->ufd, b, T2S_CHUNK, 0);
+    chunk_put(t, b);
+    if (n > 0) {
+        short_read(f, (size_t)n, T2S_CHUNK);
+        return true;
+    }
+    if (n < 0 && errno == EAGAIN)
+        f->u_rd = false;
+    else if (n == 0)
+        f->u_eof = true;
+    else {
+        upstream_reset(t, f);
+        return false;
+    }
+    return true;
+}
+
+/* upstream -> client, without a copy of ours: readv() straight into the
+ * free room of the stack's send buffer (sf_send_reserve), then
+ * sf_send_commit queues what came. A full buffer (or the memory cap)
+ * leaves the socket unread, its receive window closing (backpressure). */
 static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
 {
     int k;
     for (k = 0; k < 16; k++) {
-        if (f->down.buf) {
+        if (f->down.buf) { /* the bytes after the SOCKS reply (socks_leftover) */
             long n = sf_send(stk(t), f->sd, f->down.buf + f->down.off, f->down.len - f->down.off, 0);
             if (n < 0 && n != SF_EAGAIN) {
                 client_reset(t, f);
@@ -885,17 +889,24 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         }
         if (f->u_eof || !f->u_rd)
             break;
-        size_t room = f->c_shut ? T2S_CHUNK : send_room(t, f);
-        if (room == 0)
-            break;
-        uint8_t *b = chunk_get(t);
-        if (!b)
-            break;
-        ssize_t n = recv(f->ufd, b, room, 0);
-        if (n > 0)
-            short_read(f, (size_t)n, room);
+        if (f->c_shut) {
+            if (!drain_down(t, f))
+                return false;
+            continue;
+        }
+        struct sf_iov v[2];
+        long room = sf_send_reserve(stk(t), f->sd, v, T2S_CHUNK);
+        if (room == SF_EAGAIN) {
+            mem_wait(t, f, now);
+            break; /* the stack's wakeup says when there is room */
+        }
+        if (room <= 0) {
+            client_reset(t, f);
+            return false;
+        }
+        struct iovec iov[2] = {{v[0].base, v[0].len}, {v[1].base, v[1].len}};
+        ssize_t n = readv(f->ufd, iov, v[1].len ? 2 : 1);
         if (n <= 0) {
-            chunk_put(t, b);
             if (n < 0 && errno == EAGAIN) {
                 f->u_rd = false;
                 break;
@@ -907,25 +918,13 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
             upstream_reset(t, f);
             return false;
         }
-        if (f->c_shut) {
-            chunk_put(t, b);
-            continue;
-        }
+        short_read(f, (size_t)n, (size_t)room);
         f->down_bytes += (uint64_t)n;
         t->ctr.bytes_down += (uint64_t)n;
-        long w = sf_send(stk(t), f->sd, b, (size_t)n, 0);
-        if (w < 0 && w != SF_EAGAIN) {
-            chunk_put(t, b);
+        if (sf_send_commit(stk(t), f->sd, (size_t)n) != n) {
             client_reset(t, f);
             return false;
         }
-        if (w == n) {
-            chunk_put(t, b);
-            continue;
-        }
-        f->down = (struct chunk){b, (uint32_t)(w > 0 ? w : 0), (uint32_t)n};
-        mem_wait(t, f, now);
-        break;
     }
     if (k == 16)
         *more = true;
@@ -1127,7 +1126,6 @@ void t2s_free_all(struct t2s *t)
         struct flow *f = t->flows;
         close_ufd(f, false);
         free(f->s5);
-        free(f->up.buf);
         free(f->down.buf);
         t->flows = f->next;
         free(f);

@@ -49,7 +49,7 @@ struct flow {
     sf_time_t deadline;       /* connect / accept deadline, or (relaying)
                                  a memory retry (0: none) */
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
-    struct chunk up, down;
+    struct chunk down;         /* bytes after the SOCKS reply, for the client */
     bool u_rd, u_wr;          /* upstream readable / writable (edge-triggered) */
     bool u_hup;               /* an event said EOF or error (RDHUP, HUP, ERR):
                                  read on to the end, no short-read shortcut */
