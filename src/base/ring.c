@@ -273,22 +273,3 @@ void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc)
     rc->bytes += m->cap;
     r->m = NULL;
 }
-
-uint32_t ring_slices(const struct ring *r, uint32_t off, uint32_t len,
-                     const uint8_t *p[2], uint32_t n[2])
-{
-    const struct ring_mem *m = r->m;
-    p[0] = p[1] = NULL;
-    n[0] = n[1] = 0;
-    if (!m || off >= m->len)
-        return 0;
-    if (len > m->len - off)
-        len = m->len - off;
-    uint32_t start = pos(m, off);
-    n[0] = m->cap - start < len ? m->cap - start : len;
-    n[1] = len - n[0];
-    p[0] = m->data + start;
-    p[1] = n[1] ? m->data : NULL;
-    return len;
-}
-

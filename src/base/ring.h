@@ -123,11 +123,5 @@ void ring_commit(struct ring *r, uint32_t n);
 /* Frees the storage if the ring is empty (keep = bytes past the tail are
  * still waiting, see ring_write_at). */
 void ring_trim(struct ring *r, bool keep);
-/* ring_peek without the copy: points p[0] at the first n[0] of up to len
- * bytes from off bytes after head and, where the storage wraps, p[1] at
- * the other n[1] (else n[1] 0); returns n[0] + n[1], what was available.
- * The pointers are valid until the ring is next changed. */
-uint32_t ring_slices(const struct ring *r, uint32_t off, uint32_t len,
-                     const uint8_t *p[2], uint32_t n[2]);
 
 #endif

@@ -290,9 +290,12 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
      * the headers in one buffer */
     struct tcp_slices sl;
     bool gather = n && ctx->cfg->output_gather;
-    if (gather)
-        ring_slices(&c->sndbuf, seq - c->snd_buf_seq, n, sl.p, sl.n);
-    else if (n)
+    if (gather) {
+        uint8_t *p[2];
+        ring_view(&c->sndbuf, seq - c->snd_buf_seq, n, p, sl.n);
+        sl.p[0] = p[0];
+        sl.p[1] = p[1];
+    } else if (n)
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     /* RFC 3168: ECT(0) and CWR on new data (ecn.c) */
     uint8_t tos = tcp_ecn_data_out(ctx, c, seq, n, &flags);

@@ -112,17 +112,17 @@ static void test_csum_pieces(void)
     CHECK_EQ(sf_csum_fold(s), sf_csum_fold(sf_csum_add(0x1fffe, buf, 200)));
 }
 
-/* ring_slices: the bytes ring_peek would copy, in place: one slice, or
- * two where the storage wraps. */
-static void test_ring_slices(void)
+/* ring_view: the bytes ring_peek would copy, in place: one slice, or
+ * two where the storage wraps (the gather output's payload). */
+static void test_ring_view(void)
 {
     struct ring r;
     ring_init(&r);
-    const uint8_t *p[2];
+    uint8_t *p[2];
     uint32_t n[2];
-    CHECK_EQ(ring_slices(&r, 0, 4, p, n), 0); /* no storage */
+    CHECK_EQ(ring_view(&r, 0, 4, p, n), 0); /* no storage */
     CHECK_EQ(ring_write(&r, 10, "abcdefgh", 8), 8);
-    CHECK_EQ(ring_slices(&r, 2, 3, p, n), 3);
+    CHECK_EQ(ring_view(&r, 2, 3, p, n), 3);
     CHECK_EQ(n[0], 3);
     CHECK_EQ(n[1], 0);
     CHECK(memcmp(p[0], "cde", 3) == 0);
@@ -131,18 +131,18 @@ static void test_ring_slices(void)
     char out[16];
     for (uint32_t off = 0; off < 10; off++)
         for (uint32_t len = 0; len <= 12; len++) {
-            uint32_t got = ring_slices(&r, off, len, p, n);
+            uint32_t got = ring_view(&r, off, len, p, n);
             uint32_t want = ring_peek(&r, off, out, len);
             CHECK_EQ(got, want);
             CHECK_EQ(n[0] + n[1], want);
             CHECK(memcmp(p[0], out, n[0]) == 0);
             CHECK(n[1] == 0 || memcmp(p[1], out + n[0], n[1]) == 0);
         }
-    CHECK_EQ(ring_slices(&r, 1, 6, p, n), 6); /* "h12" | "345" */
+    CHECK_EQ(ring_view(&r, 1, 6, p, n), 6); /* "h12" | "345" */
     CHECK_EQ(n[0], 3);
     CHECK_EQ(n[1], 3);
     CHECK(memcmp(p[0], "h12", 3) == 0 && memcmp(p[1], "345", 3) == 0);
-    CHECK_EQ(ring_slices(&r, 10, 1, p, n), 0); /* past the end */
+    CHECK_EQ(ring_view(&r, 10, 1, p, n), 0); /* past the end */
     ring_free(&r);
 }
 
@@ -150,7 +150,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_csum),
     CHECK_CASE(test_ring),
     CHECK_CASE(test_csum_pieces),
-    CHECK_CASE(test_ring_slices),
+    CHECK_CASE(test_ring_view),
 };
 
 int main(int argc, char **argv)
