@@ -332,7 +332,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
     X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
     X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete") \
-    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)")
+    X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)") \
+    X(DIRECT_DELIVERED, "bytes taken by the application's direct delivery (cfg.deliver), never queued")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,
@@ -478,6 +479,17 @@ struct sf_stack_cfg {
      * output and trace callbacks may not call into the stack either). */
     void (*wakeup)(void *ctx, int sd);
     void *wakeup_ctx;
+    /* Direct delivery; optional. In-order data arriving for a socket whose
+     * receive buffer is empty (and with no out-of-order data held) is
+     * first offered here, in the input call: the callback returns how
+     * many of the len bytes it took (0..len), as if sf_recv had read them
+     * at once (the window stays open, autotuning counts them); the rest is
+     * queued as usual. data is valid only during the call. For a relay
+     * that can write the bytes on at once (to a kernel socket: synfin
+     * tun2socks), this saves their copy into the receive buffer. It may
+     * not call into the stack. */
+    size_t (*deliver)(void *ctx, int sd, const uint8_t *data, size_t len);
+    void *deliver_ctx;
 
     /* Randomness, supplied by the embedder: ISN secret, port choice. */
     uint8_t seed[16];

@@ -670,6 +670,37 @@ static void text_in_order(struct tcp_ctx *ctx, struct sf_conn *c,
     tcp_wakeup(ctx, c);
 }
 
+/* RFC 9293 3.10.7.4 seventh step, text at RCV.NXT, "advances RCV.NXT over
+ * the data accepted": offered first to the application's direct delivery
+ * (cfg.deliver) while nothing waits before it, neither in the receive
+ * buffer nor out of order. What it takes is read at once: RCV.NXT passes
+ * it, the window stays where it was. Returns true if it took it all (the
+ * ACK then follows the usual rules, 3.8.6.3). */
+static bool text_direct(struct tcp_ctx *ctx, struct sf_conn *c,
+                        struct sf_tcp *s)
+{
+    const struct sf_stack_cfg *cfg = ctx->cfg;
+    if (!cfg->deliver || c->sd < 0 || c->shut_rd || ring_len(&c->rcvbuf) ||
+        !tcp_reass_empty(c) || s->seq != c->rcv_nxt)
+        return false;
+    size_t k = cfg->deliver(cfg->deliver_ctx, c->sd, s->payload, s->len);
+    if (k > s->len)
+        k = s->len;
+    if (k == 0)
+        return false;
+    ctx->ctr.c[SF_CTR_DIRECT_DELIVERED] += k;
+    c->rcv_nxt += (uint32_t)k;
+    tcp_rcvbuf_autotune(ctx, c, (uint32_t)k);
+    if (k == s->len) {
+        delay_ack(ctx, c);
+        return true;
+    }
+    s->payload += k;
+    s->seq += (uint32_t)k;
+    s->len -= k;
+    return false;
+}
+
 /* RFC 9293 3.10.7.4 seventh step: process the segment text. */
 static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
                                   const struct tcp_ip *ip, struct sf_tcp *s)
@@ -705,9 +736,11 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
      * the TCP SHOULD send a RST so the peer learns it was lost. */
     if (c->app_closed)
         return tcp_disp(TCP_DROP_ABORT, SF_DROP_DATA_NOT_SYNCHRONIZED);
+    note_rcv_mss(ctx, c, s->len);
+    if (text_direct(ctx, c, s))
+        return TCP_GO;
     if (tcp_rcvbuf_reserve(ctx, c) < 0)
         return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
-    note_rcv_mss(ctx, c, s->len);
     if (s->seq != c->rcv_nxt)
         return text_out_of_order(ctx, c, s);
     text_in_order(ctx, c, s);

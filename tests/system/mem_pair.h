@@ -81,8 +81,11 @@ static inline bool mem_idle(struct mem_pair *p)
 
 /* Two stacks, 198.18.0.1 (st[0]) and 198.18.0.2 (st[1]), and a
  * connection from a client socket *c on st[0] to a server socket *s on
- * st[1] (port 80), established. */
-static inline void mem_pair_open(struct mem_pair *p, int *c, int *s)
+ * st[1] (port 80), established. tune (if not NULL) may change stack k's
+ * configuration before it is created. */
+static inline void mem_pair_open_with(struct mem_pair *p, int *c, int *s,
+                                      void (*tune)(struct sf_stack_cfg *cfg, int k, void *arg),
+                                      void *arg)
 {
     memset(p, 0, sizeof *p);
     p->now = SF_SEC;
@@ -94,6 +97,8 @@ static inline void mem_pair_open(struct mem_pair *p, int *c, int *s)
         cfg.output_ctx = &p->to[1 - k];
         for (int i = 0; i < 16; i++)
             cfg.seed[i] = (uint8_t)(k * 31 + i);
+        if (tune)
+            tune(&cfg, k, arg);
         CHECK_EQ(sf_stack_create(&cfg, p->now, &p->st[k]), 0);
     }
     struct sf_addr la = {.port = 80}, ra = la;
@@ -106,6 +111,11 @@ static inline void mem_pair_open(struct mem_pair *p, int *c, int *s)
     mem_pump(p);
     *s = sf_accept(p->st[1], l, NULL);
     CHECK(*s >= 0);
+}
+
+static inline void mem_pair_open(struct mem_pair *p, int *c, int *s)
+{
+    mem_pair_open_with(p, c, s, NULL, NULL);
 }
 
 static inline void mem_pair_free(struct mem_pair *p)

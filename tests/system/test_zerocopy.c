@@ -1,7 +1,9 @@
 /* The zero-copy RECEIVE and SEND (sf_recv_view / sf_recv_done,
  * sf_send_reserve / sf_send_commit) that synfin tun2socks relays with:
  * the same bytes, the same segments on the wire as sf_recv / sf_send, and
- * a clear error for every misuse. Two stacks on the in-memory wire of
+ * a clear error for every misuse; and direct delivery (cfg.deliver):
+ * in-order bytes offered to the application before they are queued, only
+ * when nothing waits before them. Two stacks on the in-memory wire of
  * mem_pair.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -272,10 +274,161 @@ static void test_done_opens_window(void)
     mem_pair_free(&p);
 }
 
+/* ------------------------------------- direct delivery (cfg.deliver) */
+
+/* The application: what it has taken so far (pos), from the callback or
+ * sf_recv; the callback takes all, half or none of what it is offered, in
+ * turn, and checks that the bytes offered start where the application
+ * stands (so nothing queued before them was passed over). */
+struct taker {
+    uint64_t pos, taken, calls;
+    bool bad;
+};
+
+static size_t take(void *ctx, int sd, const uint8_t *d, size_t len)
+{
+    struct taker *t = ctx;
+    (void)sd;
+    for (size_t i = 0; i < len; i++)
+        t->bad |= d[i] != pat(t->pos + i);
+    size_t k = t->calls % 3 == 0 ? len : t->calls % 3 == 1 ? len / 2 : 0;
+    t->calls++;
+    t->pos += k;
+    t->taken += k;
+    return k;
+}
+
+static void tune_take(struct sf_stack_cfg *cfg, int k, void *arg)
+{
+    if (k == 1) {
+        cfg->deliver = take;
+        cfg->deliver_ctx = arg;
+    }
+}
+
+/* Reads what the stack queued, checking it continues the stream. */
+static long read_rest(struct mem_pair *p, int s, struct taker *t, uint8_t *buf, size_t cap)
+{
+    long r, all = 0;
+    while ((r = sf_recv(p->st[1], s, buf, cap, 0)) > 0) {
+        for (long i = 0; i < r; i++)
+            t->bad |= buf[i] != pat(t->pos + (uint64_t)i);
+        t->pos += (uint64_t)r;
+        all += r;
+    }
+    return r < 0 && r != SF_EAGAIN ? r : all;
+}
+
+/* A 6 MB transfer to a receiver whose callback takes all, half or none
+ * of each in-order segment: every byte arrives once and in order, the
+ * callback's and sf_recv's together, and the counter says how many the
+ * callback took. */
+static void test_direct_delivery(void)
+{
+    struct taker t = {0};
+    struct mem_pair p;
+    int c, s;
+    mem_pair_open_with(&p, &c, &s, tune_take, &t);
+    uint8_t *buf = malloc(1u << 16);
+    CHECK(buf != NULL);
+    uint64_t sent = 0, read = 0;
+    for (int round = 0; round < 100000 && t.pos < TOTAL; round++) {
+        long w = 0;
+        if (sent < TOTAL) {
+            size_t n = TOTAL - sent < (1u << 16) ? (size_t)(TOTAL - sent) : 1u << 16;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pat(sent + i);
+            w = sf_send(p.st[0], c, buf, n, 0);
+            sent += w > 0 ? (uint64_t)w : 0;
+            if (sent == TOTAL)
+                CHECK_EQ(sf_shutdown(p.st[0], c, SF_SHUT_WR), 0);
+        }
+        mem_pump(&p);
+        long r = read_rest(&p, s, &t, buf, 1u << 16);
+        read += r > 0 ? (uint64_t)r : 0;
+        mem_pump(&p);
+        if (w <= 0 && r <= 0 && !mem_idle(&p))
+            break;
+    }
+    uint8_t one;
+    CHECK_EQ(sf_recv(p.st[1], s, &one, 1, 0), 0); /* then the end of the stream */
+    fprintf(stderr, "direct delivery: %llu bytes taken in %llu offers, %llu read\n",
+            (unsigned long long)t.taken, (unsigned long long)t.calls,
+            (unsigned long long)read);
+    CHECK_EQ(t.pos, (uint64_t)TOTAL);
+    CHECK(!t.bad);
+    CHECK(t.taken > 0 && read > 0);
+    CHECK_EQ(sf_stack_counters(p.st[1])->c[SF_CTR_DIRECT_DELIVERED], t.taken);
+    free(buf);
+    mem_pair_free(&p);
+}
+
+/* Sends n pattern bytes at stream offset off from the client, unpumped. */
+static void send_at_off(struct mem_pair *p, int c, uint64_t off, size_t n)
+{
+    uint8_t b[1000];
+    for (size_t i = 0; i < n; i++)
+        b[i] = pat(off + i);
+    CHECK_EQ(sf_send(p->st[0], c, b, n, 0), (long)n);
+}
+
+/* Not offered: a segment out of order; the one that fills the hole in
+ * front of it (RFC 9293 3.10.7.4 seventh step: both go to the buffer
+ * together); in-order data while the buffer still holds unread bytes; and
+ * after SHUT_RD. Offered again once the buffer is read dry. */
+static void test_direct_only_in_order(void)
+{
+    struct taker t = {0};
+    struct mem_pair p;
+    int c, s;
+    mem_pair_open_with(&p, &c, &s, tune_take, &t);
+    int one = 1;
+    CHECK_EQ(sf_setsockopt(p.st[0], c, SF_IPPROTO_TCP, SF_TCP_NODELAY, &one, sizeof one), 0);
+    uint8_t buf[4000];
+    send_at_off(&p, c, 0, 1000);
+    send_at_off(&p, c, 1000, 1000);
+    /* the two segments towards the server, second first */
+    struct mem_wire *q = &p.to[1];
+    uint32_t n0, n1;
+    memcpy(&n0, q->buf, 4);
+    memcpy(&n1, q->buf + 4 + n0, 4);
+    CHECK_EQ(q->len, (size_t)(8 + n0 + n1));
+    uint8_t *seg0 = malloc(n0), *seg1 = malloc(n1);
+    CHECK(seg0 && seg1);
+    memcpy(seg0, q->buf + 4, n0);
+    memcpy(seg1, q->buf + 8 + n0, n1);
+    q->len = 0;
+    sf_stack_input(p.st[1], p.now, seg1, n1);
+    sf_stack_input(p.st[1], p.now, seg0, n0);
+    CHECK_EQ(t.calls, 0u);
+    /* in order, but 2000 bytes wait unread before it */
+    send_at_off(&p, c, 2000, 500);
+    mem_pump(&p);
+    CHECK_EQ(t.calls, 0u);
+    CHECK_EQ(read_rest(&p, s, &t, buf, sizeof buf), 2500);
+    CHECK(!t.bad);
+    /* read dry: offered again (taken whole, the first of the turns) */
+    send_at_off(&p, c, 2500, 700);
+    mem_pump(&p);
+    CHECK_EQ(t.calls, 1u);
+    CHECK_EQ(t.taken, 700u);
+    /* after SHUT_RD nothing is offered */
+    CHECK_EQ(sf_shutdown(p.st[1], s, SF_SHUT_RD), 0);
+    send_at_off(&p, c, 3200, 100);
+    mem_pump(&p);
+    CHECK_EQ(t.calls, 1u);
+    CHECK(!t.bad);
+    free(seg0);
+    free(seg1);
+    mem_pair_free(&p);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_same_as_copying),
     CHECK_CASE(test_misuse),
     CHECK_CASE(test_done_opens_window),
+    CHECK_CASE(test_direct_delivery),
+    CHECK_CASE(test_direct_only_in_order),
 };
 
 int main(int argc, char **argv)

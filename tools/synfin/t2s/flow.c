@@ -430,6 +430,34 @@ void t2s_on_wakeup(void *ctx, int sd)
         enqueue(t, t->by_sd[sd]);
 }
 
+/* cfg.deliver: the client's in-order bytes, offered by the stack while
+ * nothing of the flow waits in its receive buffer, go upstream at once
+ * from the device's buffer: their copy into the receive buffer is saved
+ * (sf_stack_cfg.deliver). What the socket does not take is left to the
+ * stack, and so to relay_up; an error too (the next send meets it). */
+size_t t2s_on_deliver(void *ctx, int sd, const uint8_t *data, size_t len)
+{
+    struct t2s *t = ctx;
+    if (sd < 0 || (unsigned)sd >= t->nby_sd || !t->by_sd[sd])
+        return 0;
+    struct flow *f = t->by_sd[sd];
+    if (f->st != FL_RELAY || f->ufd < 0 || !f->u_wr || f->u_shut || f->c_eof)
+        return 0;
+    ssize_t w = send(f->ufd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w <= 0) {
+        if (w < 0 && errno == EAGAIN)
+            f->u_wr = false; /* its EPOLLOUT says when there is room */
+        else
+            enqueue(t, f); /* relay_up meets the error */
+        return 0;
+    }
+    if ((size_t)w < len)
+        f->u_wr = false;
+    f->up_bytes += (uint64_t)w;
+    t->ctr.bytes_up += (uint64_t)w;
+    return (size_t)w;
+}
+
 /* ------------------------------------------------------- upstream */
 
 enum fail_kind { FAIL_REFUSED, FAIL_NET_UNREACH, FAIL_HOST_UNREACH, FAIL_TIMEOUT, FAIL_OTHER };

@@ -108,6 +108,7 @@ struct t2s {
 /* flow.c */
 int t2s_listen(struct t2s *t);             /* the transparent listener */
 void t2s_on_wakeup(void *ctx, int sd);     /* cfg.wakeup */
+size_t t2s_on_deliver(void *ctx, int sd, const uint8_t *data, size_t len); /* cfg.deliver */
 void t2s_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir, const uint8_t *d, size_t len);
 void t2s_upstream_event(struct t2s *t, struct flow *f, uint32_t events);
 /* Accepts, runs every ready flow and due deadline; returns the next

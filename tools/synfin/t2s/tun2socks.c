@@ -586,6 +586,8 @@ static void prepare(struct t2s *t)
     cfg->fin_ack_delay = T2S_FIN_ACK_DELAY;
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
+    cfg->deliver = t2s_on_deliver; /* the client's bytes upstream without a copy */
+    cfg->deliver_ctx = t;
     t->cli.backlog = (int)(t->max_flows < 65535 ? t->max_flows : 65535);
 }
 
