@@ -154,8 +154,10 @@ void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
  * send buffer first. With offload it is copied once, straight from the
  * pieces into the GSO packet being merged, or (a segment that cannot be
  * merged) written from them with writev; without offload written with
- * writev. Only a tap gets a contiguous copy. Behaves as sf_tun_output on
- * the same datagram in every other way (impairments, counters). */
+ * writev. A tap sees it whole: a merged one in place (its headers put
+ * before its payload in the merge buffer for the call), any other in a
+ * copy made for the tap alone. Behaves as sf_tun_output on the same
+ * datagram in every other way (impairments, counters). */
 void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n);
 
 /* Offload only: writes the segments merged so far (one GSO packet, or
