@@ -97,3 +97,36 @@ int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
     close(s);
     return r;
 }
+
+int link_netdev_txqlen(const char *name, int qlen, char *err, size_t errlen)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    int r = ifioctl(s, SIOCGIFTXQLEN, &ifr, "read the transmit queue length", err, errlen);
+    if (r == 0 && ifr.ifr_qlen < qlen) {
+        ifr.ifr_qlen = qlen;
+        r = ifioctl(s, SIOCSIFTXQLEN, &ifr, "set the transmit queue length", err, errlen);
+    }
+    close(s);
+    return r;
+}
+
+uint64_t link_netdev_tx_dropped(const char *name)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/statistics/tx_dropped", name);
+    FILE *f = fopen(path, "re");
+    unsigned long long n = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu", &n) != 1)
+        n = 0;
+    fclose(f);
+    return n;
+}
