@@ -127,9 +127,21 @@ struct sf_tun {
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen);
 /* Gives the kernel's side of the interface ip/prefix (host order), sets the
- * MTU and brings it up. Returns 0, or -1 with advice in err. */
+ * MTU, raises the device's transmit queue to SF_TUN_TXQLEN datagrams and
+ * brings it up. Returns 0, or -1 with advice in err. */
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen);
+/* What the kernel may hold for our read, in datagrams. A TUN device
+ * starts with 500 (a wire's queue), and drops the datagram that finds it
+ * full: a thousand flows closing at once (their FINs and ACKs in one
+ * burst) lost hundreds, each then waiting for a retransmission timeout
+ * (bench/README.md, tun2socks). 4096 small datagrams are about 1 MB of
+ * the kernel's memory at most; a longer queue set by hand (`ip link set
+ * DEV txqueuelen N`) is kept. */
+#define SF_TUN_TXQLEN 4096
+/* The kernel's count of datagrams the device dropped, its queue full
+ * (statistics/tx_dropped: the kernel's transmit is our receive). */
+uint64_t sf_tun_kernel_dropped(const struct sf_tun *t);
 /* Gives the kernel's side of the interface the IPv6 address ip6/prefix
  * (network byte order), as `ip -6 addr add` would; call it after
  * sf_tun_config (the device up, its MTU at least 1280). No neighbour

@@ -344,7 +344,14 @@ int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen)
 {
-    return link_netdev_config(t->name, ip, prefix, mtu, err, errlen);
+    if (link_netdev_config(t->name, ip, prefix, mtu, err, errlen) < 0)
+        return -1;
+    return link_netdev_txqlen(t->name, SF_TUN_TXQLEN, err, errlen);
+}
+
+uint64_t sf_tun_kernel_dropped(const struct sf_tun *t)
+{
+    return link_netdev_tx_dropped(t->name);
 }
 
 int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
