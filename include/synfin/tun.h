@@ -21,6 +21,7 @@
  *     sf_tun_open(&t, "sf0", true, err, sizeof err);
  *     sf_tun_config(&t, host_ip, 24, 1500, err, sizeof err);
  *     cfg.output = sf_tun_output; cfg.output_ctx = &t;
+ *     cfg.output_gather = sf_tun_output_gather;  // optional: fewer copies
  *     sf_stack_create(&cfg, sf_tun_now(), &t.st);
  *     sf_tun_run(&t, &hooks);      // until a hook sets t.stop
  *     sf_stack_free(t.st);
@@ -160,6 +161,16 @@ void sf_tun_close(struct sf_tun *t);
 
 /* The stack's output callback (cfg.output, ctx = the sf_tun). */
 void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
+/* The stack's gather output (cfg.output_gather beside sf_tun_output, ctx
+ * the same sf_tun): a data segment's payload is not copied out of the
+ * send buffer first. With offload it is copied once, straight from the
+ * pieces into the GSO packet being merged, or (a segment that cannot be
+ * merged) written from them with writev; without offload written with
+ * writev. A tap sees it whole: a merged one in place (its headers put
+ * before its payload in the merge buffer for the call), any other in a
+ * copy made for the tap alone. Behaves as sf_tun_output on the same
+ * datagram in every other way (impairments, counters). */
+void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n);
 
 /* Offload only: writes the segments merged so far (one GSO packet, or
  * one plain datagram). The loop calls it before it sleeps; a no-op when
