@@ -456,6 +456,12 @@ struct sf_stack;
  * them "cubic" and "reno"). */
 enum sf_cc { SF_CC_CUBIC, SF_CC_RENO };
 
+/* A piece of a datagram handed to cfg.output_gather: len bytes at base. */
+struct sf_piece {
+    const uint8_t *base;
+    size_t len;
+};
+
 struct sf_stack_cfg {
     uint32_t addr; /* this stack's (first) IPv4 address, host order; more
                     * with sf_stack_addr_add */
@@ -637,6 +643,20 @@ struct sf_stack_cfg {
      * acknowledged at once. Below 500 ms (RFC 1122 4.2.3.2), kept to the
      * millisecond. */
     sf_time_t fin_ack_delay;
+    /* Optional: a datagram in pieces, for a driver that writes them with
+     * writev or copies them once into a buffer of its own. When set, each
+     * TCP segment carrying data goes out through it instead of output (ctx
+     * is output_ctx), without the copy of its payload out of the send
+     * buffer: v[0] holds the IP and TCP headers (options included), then
+     * the payload as one or two slices of the connection's send ring (two
+     * where it wraps); n is 2 or 3 and no piece is empty. The datagram is
+     * the pieces in order, byte for byte what output would get (checksum
+     * complete, or with SF_OFFLOAD_TX_CSUM the pseudo-header sum). Every
+     * other datagram still goes through output. The pieces, like output's
+     * buffer, are valid only during the call (the ring moves on), and the
+     * callback may not call into the stack. NULL (the default): output
+     * only. */
+    void (*output_gather)(void *ctx, const struct sf_piece *v, size_t n);
 };
 
 /* sf_stack_cfg.offload: the device completes TCP checksums (a TUN device

@@ -21,6 +21,7 @@
  *     sf_tun_open(&t, "sf0", true, err, sizeof err);
  *     sf_tun_config(&t, host_ip, 24, 1500, err, sizeof err);
  *     cfg.output = sf_tun_output; cfg.output_ctx = &t;
+ *     cfg.output_gather = sf_tun_output_gather;  // optional: fewer copies
  *     sf_stack_create(&cfg, sf_tun_now(), &t.st);
  *     sf_tun_run(&t, &hooks);      // until a hook sets t.stop
  *     sf_stack_free(t.st);
@@ -126,9 +127,21 @@ struct sf_tun {
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen);
 /* Gives the kernel's side of the interface ip/prefix (host order), sets the
- * MTU and brings it up. Returns 0, or -1 with advice in err. */
+ * MTU, raises the device's transmit queue to SF_TUN_TXQLEN datagrams and
+ * brings it up. Returns 0, or -1 with advice in err. */
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen);
+/* What the kernel may hold for our read, in datagrams. A TUN device
+ * starts with 500 (a wire's queue), and drops the datagram that finds it
+ * full: a thousand flows closing at once (their FINs and ACKs in one
+ * burst) lost hundreds, each then waiting for a retransmission timeout
+ * (bench/README.md, tun2socks). 4096 small datagrams are about 1 MB of
+ * the kernel's memory at most; a longer queue set by hand (`ip link set
+ * DEV txqueuelen N`) is kept. */
+#define SF_TUN_TXQLEN 4096
+/* The kernel's count of datagrams the device dropped, its queue full
+ * (statistics/tx_dropped: the kernel's transmit is our receive). */
+uint64_t sf_tun_kernel_dropped(const struct sf_tun *t);
 /* Gives the kernel's side of the interface the IPv6 address ip6/prefix
  * (network byte order), as `ip -6 addr add` would; call it after
  * sf_tun_config (the device up, its MTU at least 1280). No neighbour
@@ -148,6 +161,16 @@ void sf_tun_close(struct sf_tun *t);
 
 /* The stack's output callback (cfg.output, ctx = the sf_tun). */
 void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
+/* The stack's gather output (cfg.output_gather beside sf_tun_output, ctx
+ * the same sf_tun): a data segment's payload is not copied out of the
+ * send buffer first. With offload it is copied once, straight from the
+ * pieces into the GSO packet being merged, or (a segment that cannot be
+ * merged) written from them with writev; without offload written with
+ * writev. A tap sees it whole: a merged one in place (its headers put
+ * before its payload in the merge buffer for the call), any other in a
+ * copy made for the tap alone. Behaves as sf_tun_output on the same
+ * datagram in every other way (impairments, counters). */
+void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n);
 
 /* Offload only: writes the segments merged so far (one GSO packet, or
  * one plain datagram). The loop calls it before it sleeps; a no-op when

@@ -56,6 +56,11 @@ struct sf_tcp {
  * complement checksum. */
 uint32_t sf_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t sf_csum_fold(uint32_t sum);
+/* sf_csum_add for len bytes that lie at byte offset `at` of the region
+ * summed, after pieces of any length (sf_csum_add assumes an even
+ * offset): at an odd one each byte sits in the other half of its 16-bit
+ * word, and the piece's sum is byte-swapped (RFC 1071 2(B)). */
+uint32_t sf_csum_add_at(uint32_t sum, const void *data, size_t len, size_t at);
 
 /* Checks version 4, IHL >= 5 and within the buffer, total length within the
  * buffer (trailing bytes past total length are ignored, as link padding),
@@ -214,5 +219,17 @@ size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
                   const struct sf_tcp *seg, unsigned flags);
 size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
                    const struct sf_tcp *seg, unsigned flags);
+
+/* sf_emit_ex and sf_emit6_ex for a payload sent from elsewhere (a gather
+ * output, sf_stack_cfg.output_gather): writes only the IP and TCP headers
+ * of the datagram that carries seg->len payload bytes after them
+ * (seg->payload is not read) and returns the headers' length (0 where
+ * sf_emit_ex would return 0: the whole datagram must fit in cap, too).
+ * paysum is the payload's sum, sf_csum_add(_at) from 0 over its bytes in
+ * order (unused with SF_CSUM_PARTIAL). */
+size_t sf_emit_hdr(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                   const struct sf_tcp *seg, unsigned flags, uint32_t paysum);
+size_t sf_emit6_hdr(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                    const struct sf_tcp *seg, unsigned flags, uint32_t paysum);
 
 #endif

@@ -161,6 +161,17 @@ uint32_t ring_peek(const struct ring *r, uint32_t off, void *out,
     return len;
 }
 
+/* Points p/n at len bytes of m's storage from position start, wrapping. */
+static uint32_t slices(const struct ring_mem *m, uint32_t start, uint32_t len,
+                       uint8_t *p[2], uint32_t n[2])
+{
+    n[0] = m->cap - start < len ? m->cap - start : len;
+    n[1] = len - n[0];
+    p[0] = (uint8_t *)m->data + start;
+    p[1] = n[1] ? (uint8_t *)m->data : NULL;
+    return len;
+}
+
 uint32_t ring_view(const struct ring *r, uint32_t off, uint32_t len,
                    uint8_t *p[2], uint32_t n[2])
 {
@@ -171,12 +182,7 @@ uint32_t ring_view(const struct ring *r, uint32_t off, uint32_t len,
         return 0;
     if (len > m->len - off)
         len = m->len - off;
-    uint32_t start = pos(m, off);
-    n[0] = m->cap - start < len ? m->cap - start : len;
-    n[1] = len - n[0];
-    p[0] = (uint8_t *)m->data + start;
-    p[1] = n[1] ? (uint8_t *)m->data : NULL;
-    return len;
+    return slices(m, pos(m, off), len, p, n);
 }
 
 uint32_t ring_free_view(const struct ring *r, uint32_t cap, uint32_t len,
@@ -191,14 +197,7 @@ uint32_t ring_free_view(const struct ring *r, uint32_t cap, uint32_t len,
     uint32_t space = lim > m->len ? lim - m->len : 0;
     if (len > space)
         len = space;
-    if (len == 0)
-        return 0;
-    uint32_t start = pos(m, m->len);
-    n[0] = m->cap - start < len ? m->cap - start : len;
-    n[1] = len - n[0];
-    p[0] = (uint8_t *)m->data + start;
-    p[1] = n[1] ? (uint8_t *)m->data : NULL;
-    return len;
+    return len ? slices(m, pos(m, m->len), len, p, n) : 0;
 }
 
 void ring_consume(struct ring *r, uint32_t len)

@@ -83,9 +83,28 @@ static void ip_csum(uint8_t *d, size_t ihl)
 
 /* ------------------------------------------------------------ out: merge */
 
-bool gso_plain_data(const uint8_t *d, size_t len)
+/* Copies len bytes from offset off of the datagram in pieces v[0..n). */
+static void pieces_copy(const struct iovec *v, size_t n, size_t off,
+                        uint8_t *out, size_t len)
 {
-    size_t h = len <= GSO_MAX ? l3_len(d, len) : 0;
+    for (size_t i = 0; i < n && len; i++) {
+        if (off >= v[i].iov_len) {
+            off -= v[i].iov_len;
+            continue;
+        }
+        size_t k = v[i].iov_len - off < len ? v[i].iov_len - off : len;
+        memcpy(out, (const uint8_t *)v[i].iov_base + off, k);
+        out += k;
+        len -= k;
+        off = 0;
+    }
+}
+
+bool gso_plain_data_v(const struct iovec *v, size_t n, size_t len)
+{
+    const uint8_t *d = v[0].iov_base;
+    /* the headers from v[0] alone (l3_len: IP and 20 TCP bytes within it) */
+    size_t h = n && len <= GSO_MAX && v[0].iov_len <= len ? l3_len(d, v[0].iov_len) : 0;
     if (h == 0 || len <= h + 20)
         return false;
     bool ip_ok = h == 20 ? get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0
@@ -94,13 +113,21 @@ bool gso_plain_data(const uint8_t *d, size_t len)
            (d[h + 13] == 0x10 || d[h + 13] == 0x18);
 }
 
-/* Whether plain segment d continues the pending one: same family and IP
+bool gso_plain_data(const uint8_t *d, size_t len)
+{
+    struct iovec v = {(void *)d, len};
+    return gso_plain_data_v(&v, 1, len);
+}
+
+/* Whether plain segment d (its headers in hlen bytes, len in all)
+ * continues the pending one: same family and IP
  * header fields (IPv4: TOS, TTL, addresses; IPv6: traffic class and flow
  * label, hop limit, addresses), same ports, ACK and window. */
-static bool continues(const struct gso_merge *g, const uint8_t *d, size_t len)
+static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
+                      size_t len)
 {
     const uint8_t *p = g->buf;
-    size_t h = l3_len(d, len);
+    size_t h = l3_len(d, hlen);
     if (!g->len || h != l3_len(p, g->len))
         return false;
     size_t pl = len - h - 20;
@@ -112,12 +139,15 @@ static bool continues(const struct gso_merge *g, const uint8_t *d, size_t len)
            !memcmp(d + h + 14, p + h + 14, 2);
 }
 
-bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
+bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
+                     size_t len)
 {
-    if (!continues(g, d, len))
+    const uint8_t *d = v[0].iov_base;
+    if (!continues(g, d, v[0].iov_len, len))
         return false;
-    size_t h = l3_len(d, len), pl = len - h - 20;
-    memcpy(g->buf + g->len, d + h + 20, pl);
+    size_t h = l3_len(d, v[0].iov_len), pl = len - h - 20;
+    /* the payload straight from the pieces: its one copy */
+    pieces_copy(v, n, h + 20, g->buf + g->len, pl);
     g->len += pl;
     g->segs++;
     g->last = pl;
@@ -126,14 +156,28 @@ bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
     return true;
 }
 
-void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
+bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
 {
+    struct iovec v = {(void *)d, len};
+    return gso_merge_add_v(g, &v, 1, len);
+}
+
+void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len)
+{
+    pieces_copy(v, n, 0, g->buf, len);
+    const uint8_t *d = g->buf;
     size_t h = l3_len(d, len);
-    memcpy(g->buf, d, len);
     g->len = len;
     g->segs = 1;
     g->mss = g->last = len - h - 20;
     g->next_seq = get32(d + h + 4) + (uint32_t)(len - h - 20);
+}
+
+void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
+{
+    struct iovec v = {(void *)d, len};
+    gso_merge_start_v(g, &v, 1, len);
 }
 
 const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define GSO_VNET_HDR 10 /* struct virtio_net_hdr, without num_buffers */
 #define GSO_MAX 65535   /* a merged packet is still one IPv4 datagram */
@@ -54,6 +55,16 @@ bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len);
 /* Starts a new pending packet with plain data segment d (nothing may be
  * pending: finish it first). */
 void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len);
+
+/* The same three for a datagram of len bytes in the n pieces v (a gather
+ * output's: sf_stack_cfg.output_gather), whose headers are read from v[0]
+ * alone: a segment whose IP and TCP headers are not all in v[0] is not
+ * plain. The payload is copied from the pieces into g->buf once. */
+bool gso_plain_data_v(const struct iovec *v, size_t n, size_t len);
+bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
+                     size_t len);
+void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len);
 
 /* Finishes the pending packet and empties g. Returns the IPv4 datagram to
  * write (in g->buf) with its length in *len and the number of segments it

@@ -21,6 +21,19 @@ static int ifioctl(int s, unsigned long req, struct ifreq *ifr,
     return -1;
 }
 
+/* An AF_INET socket for the interface ioctls, and ifr naming the device. */
+static int ifsock(const char *name, struct ifreq *ifr, char *err, size_t errlen)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(ifr, 0, sizeof *ifr);
+    snprintf(ifr->ifr_name, sizeof ifr->ifr_name, "%s", name);
+    return s;
+}
+
 static void set_sin(struct sockaddr *sa, uint32_t ip)
 {
     struct sockaddr_in sin;
@@ -33,14 +46,10 @@ static void set_sin(struct sockaddr *sa, uint32_t ip)
 int link_netdev_config(const char *name, uint32_t ip, int prefix, int mtu,
                        char *err, size_t errlen)
 {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+    int s = ifsock(name, &ifr, err, errlen);
+    if (s < 0)
+        return -1;
     int r = 0;
     if (ip) {
         uint32_t mask = prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
@@ -96,4 +105,33 @@ int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
     }
     close(s);
     return r;
+}
+
+int link_netdev_txqlen(const char *name, int qlen, char *err, size_t errlen)
+{
+    struct ifreq ifr;
+    int s = ifsock(name, &ifr, err, errlen);
+    if (s < 0)
+        return -1;
+    int r = ifioctl(s, SIOCGIFTXQLEN, &ifr, "read the transmit queue length", err, errlen);
+    if (r == 0 && ifr.ifr_qlen < qlen) {
+        ifr.ifr_qlen = qlen;
+        r = ifioctl(s, SIOCSIFTXQLEN, &ifr, "set the transmit queue length", err, errlen);
+    }
+    close(s);
+    return r;
+}
+
+uint64_t link_netdev_tx_dropped(const char *name)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/statistics/tx_dropped", name);
+    FILE *f = fopen(path, "re");
+    unsigned long long n = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu", &n) != 1)
+        n = 0;
+    fclose(f);
+    return n;
 }

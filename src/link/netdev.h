@@ -20,4 +20,15 @@ int link_netdev_config(const char *name, uint32_t ip, int prefix, int mtu,
 int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
                       char *err, size_t errlen);
 
+/* Raises device `name`'s transmit queue length (what the kernel holds for
+ * the device's reader, in datagrams) to at least qlen, as `ip link set
+ * DEV txqueuelen` does (SIOCSIFTXQLEN); a longer one is kept. Returns 0,
+ * or -1 with err naming the step that failed and why. */
+int link_netdev_txqlen(const char *name, int qlen, char *err, size_t errlen);
+
+/* The kernel's count of datagrams device `name` dropped on its way out
+ * (toward its reader: for a TUN device, a full queue),
+ * /sys/class/net/NAME/statistics/tx_dropped; 0 if it cannot be read. */
+uint64_t link_netdev_tx_dropped(const char *name);
+
 #endif

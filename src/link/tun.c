@@ -42,6 +42,7 @@
 #define TUN_BUF 65600     /* a datagram is at most 65535 bytes (IPv6: 65575) */
 #define TUN_MAX_APP_FDS 1024
 #define VNET_HDR GSO_VNET_HDR
+#define TUN_PIECES 4      /* a gathered datagram's pieces written as they are */
 
 /* Offload state: outgoing segments being merged into one GSO packet, and
  * the segment cut from a super-packet read. */
@@ -74,7 +75,39 @@ struct sf_tun_wire {
     struct impair_rng rng;
     struct impair_queue in, out;
     struct tun_pkt *held;
+    uint8_t *flat; /* TUN_BUF bytes, on first need: a gathered datagram
+                    * made contiguous (for the tap, or odd pieces) */
 };
+
+/* A datagram on its way through the driver: one piece (read, or from
+ * output and the UDP relay) or the pieces of a gather output (v[0]
+ * holding at least the IP and TCP headers); len bytes in all. */
+struct dgram {
+    struct iovec v[TUN_PIECES];
+    size_t n, len;
+};
+
+static struct dgram one_piece(const uint8_t *d, size_t len)
+{
+    struct dgram g = {.n = 1, .len = len};
+    g.v[0] = (struct iovec){(void *)d, len};
+    return g;
+}
+
+/* The pieces of g copied into one buffer (w->flat): NULL if it cannot be
+ * had (no memory; too long for a datagram). */
+static const uint8_t *flatten(struct sf_tun_wire *w, const struct dgram *g)
+{
+    if (g->len > TUN_BUF || (!w->flat && !(w->flat = malloc(TUN_BUF))))
+        return NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i].iov_len)
+            memcpy(w->flat + off, g->v[i].iov_base, g->v[i].iov_len);
+        off += g->v[i].iov_len;
+    }
+    return w->flat;
+}
 
 sf_time_t sf_tun_now(void)
 {
@@ -311,7 +344,14 @@ int sf_tun_steer(struct sf_tun *t, char *err, size_t errlen)
 int sf_tun_config(struct sf_tun *t, uint32_t ip, int prefix, int mtu,
                   char *err, size_t errlen)
 {
-    return link_netdev_config(t->name, ip, prefix, mtu, err, errlen);
+    if (link_netdev_config(t->name, ip, prefix, mtu, err, errlen) < 0)
+        return -1;
+    return link_netdev_txqlen(t->name, SF_TUN_TXQLEN, err, errlen);
+}
+
+uint64_t sf_tun_kernel_dropped(const struct sf_tun *t)
+{
+    return link_netdev_tx_dropped(t->name);
 }
 
 int sf_tun_config6(struct sf_tun *t, const uint8_t ip6[16], int prefix,
@@ -339,6 +379,8 @@ void sf_tun_close(struct sf_tun *t)
         t->wire->held = p->next;
         free(p);
     }
+    if (t->wire)
+        free(t->wire->flat);
     free(t->wire);
     t->wire = NULL;
     if (t->fd >= 0)
@@ -353,39 +395,48 @@ void sf_tun_close(struct sf_tun *t)
 /* ------------------------------------------------------------ data path */
 
 /* One write: the vnet header (offload only; h may be NULL for a plain
- * one, all zero: no GSO, checksum complete), then the datagram. */
-static void dev_send(struct sf_tun *t, const struct virtio_net_hdr *h,
-                     const uint8_t *d, size_t len)
+ * one, all zero: no GSO, checksum complete), then the datagram's pieces
+ * (writev: a gathered one is not copied). */
+static void dev_sendv(struct sf_tun *t, const struct virtio_net_hdr *h,
+                      const struct dgram *g)
 {
     struct virtio_net_hdr zero;
     memset(&zero, 0, sizeof zero);
-    struct iovec iov[2] = {{&zero, VNET_HDR}, {(void *)d, len}};
+    struct iovec iov[1 + TUN_PIECES] = {{&zero, VNET_HDR}};
     if (h)
         iov[0].iov_base = (void *)h;
+    memcpy(iov + 1, g->v, g->n * sizeof g->v[0]);
     int skip = t->offload ? 0 : 1;
-    ssize_t want = (ssize_t)len + (t->offload ? VNET_HDR : 0);
-    if (writev(t->fd, iov + skip, 2 - skip) != want) {
+    ssize_t want = (ssize_t)g->len + (t->offload ? VNET_HDR : 0);
+    if (writev(t->fd, iov + skip, (int)g->n + 1 - skip) != want) {
         /* The kernel drops on a full queue as a wire would; count it and
          * let TCP retransmit. */
         t->stats.tx_errors++;
         return;
     }
     t->stats.tx++;
-    t->stats.tx_bytes += len;
+    t->stats.tx_bytes += g->len;
+}
+
+static void dev_send(struct sf_tun *t, const struct virtio_net_hdr *h,
+                     const uint8_t *d, size_t len)
+{
+    struct dgram g = one_piece(d, len);
+    dev_sendv(t, h, &g);
 }
 
 /* One datagram alone: a partial checksum (OUT_PARTIAL) with NEEDS_CSUM
- * for the kernel to complete (virtio 1.x 5.1.6.2), else a zero header. */
-static void send_one(struct sf_tun *t, const uint8_t *d, size_t len,
-                     bool partial)
+ * for the kernel to complete (virtio 1.x 5.1.6.2), else a zero header.
+ * The headers are read from the first piece. */
+static void send_one(struct sf_tun *t, const struct dgram *g, bool partial)
 {
     struct virtio_net_hdr h;
-    if (partial && gso_csum_hdr(&h, d, len)) {
-        dev_send(t, &h, d, len);
+    if (partial && gso_csum_hdr(&h, g->v[0].iov_base, g->v[0].iov_len)) {
+        dev_sendv(t, &h, g);
         t->stats.tx_csum_partial++;
         return;
     }
-    dev_send(t, NULL, d, len);
+    dev_sendv(t, NULL, g);
 }
 
 void sf_tun_flush(struct sf_tun *t)
@@ -400,7 +451,8 @@ void sf_tun_flush(struct sf_tun *t)
     if (!ip)
         return;
     if (segs == 1) { /* as the stack emitted it */
-        send_one(t, ip, len, g->out_partial);
+        struct dgram one = one_piece(ip, len);
+        send_one(t, &one, g->out_partial);
         return;
     }
     dev_send(t, &h, ip, len);
@@ -408,10 +460,11 @@ void sf_tun_flush(struct sf_tun *t)
     t->stats.tx_gso_segs += segs;
 }
 
-/* Offload: the segment joins the pending GSO packet, or starts the next
- * one, or (not a plain data segment) goes out alone after it. */
-static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len,
-                    bool partial)
+/* Offload: the segment joins the pending GSO packet (its payload copied
+ * from the pieces into the merge buffer), or starts the next one, or (not
+ * a plain data segment) goes out alone after it, as it is. Returns
+ * whether it is now the end of the pending packet. */
+static bool gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
 {
     struct sf_tun_gso *g = t->gso;
     /* Not while outbound impairments are on: after a gap the kernel takes
@@ -419,17 +472,19 @@ static void gso_add(struct sf_tun *t, const uint8_t *d, size_t len,
      * not one per segment, and our fast retransmit (no SACK) would wait
      * for the retransmission timeout instead. */
     const struct sf_tun_impair *im = &t->out;
-    bool plain = gso_plain_data(d, len) &&
+    bool plain = gso_plain_data_v(d->v, d->n, d->len) &&
                  !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
-    if (plain && partial == g->out_partial && gso_merge_add(&g->out, d, len))
-        return;
+    if (plain && partial == g->out_partial &&
+        gso_merge_add_v(&g->out, d->v, d->n, d->len))
+        return true;
     sf_tun_flush(t);
     if (!plain) {
-        send_one(t, d, len, partial);
-        return;
+        send_one(t, d, partial);
+        return false;
     }
-    gso_merge_start(&g->out, d, len);
+    gso_merge_start_v(&g->out, d->v, d->n, d->len);
     g->out_partial = partial;
+    return true;
 }
 
 /* The tap, with a TCP checksum left partial completed in a copy unless
@@ -449,38 +504,75 @@ static void tap_call(struct sf_tun *t, sf_time_t now, enum sf_tun_dir dir,
     t->tap(t->tap_ctx, now, dir, d, len);
 }
 
-static void dev_write(struct sf_tun *t, sf_time_t now, const uint8_t *d,
-                      size_t len, unsigned flags)
+/* The tap's view of an outgoing datagram, contiguous. One piece is as it
+ * is. A gathered one just merged (gso_add true) already has its payload
+ * at the end of the pending packet: its own headers are put right before
+ * it for the call, and the bytes they covered put back after, so that
+ * the payload is not copied for the tap. Anything else is copied
+ * (flatten). */
+static void tap_out(struct sf_tun *t, sf_time_t now, const struct dgram *d,
+                    bool partial, bool merged)
 {
-    bool partial = flags & OUT_PARTIAL;
-    if (t->tap) /* what the stack sent, before merging */
-        tap_call(t, now, SF_TUN_OUT, d, len, partial);
-    if (t->gso)
-        gso_add(t, d, len, partial);
-    else
-        dev_send(t, NULL, d, len);
+    if (d->n == 1) {
+        tap_call(t, now, SF_TUN_OUT, d->v[0].iov_base, d->len, partial);
+        return;
+    }
+    if (!merged) {
+        const uint8_t *c = flatten(t->wire, d);
+        if (c)
+            tap_call(t, now, SF_TUN_OUT, c, d->len, partial);
+        return;
+    }
+    struct gso_merge *m = &t->gso->out;
+    const uint8_t *h = d->v[0].iov_base;
+    /* a plain segment: IPv4 (IPv6) and TCP without options, the same
+     * length as the first segment's, which starts the packet */
+    size_t hl = (h[0] >> 4 == 6 ? 40 : 20) + 20;
+    uint8_t *at = m->buf + m->len - d->len, save[60];
+    memcpy(save, at, hl);
+    memcpy(at, h, hl);
+    tap_call(t, now, SF_TUN_OUT, at, d->len, partial);
+    memcpy(at, save, hl);
 }
 
+static void dev_write(struct sf_tun *t, sf_time_t now, const struct dgram *d,
+                      unsigned flags)
+{
+    bool partial = flags & OUT_PARTIAL, merged = false;
+    if (t->gso)
+        merged = gso_add(t, d, partial);
+    else
+        dev_sendv(t, NULL, d);
+    if (t->tap) /* what the stack sent, before merging */
+        tap_out(t, now, d, partial, merged);
+}
+
+/* Toward the stack a datagram is one piece (read from the device). */
 static void deliver(struct sf_tun *t, sf_time_t now, bool out,
-                    const uint8_t *d, size_t len, unsigned flags)
+                    const struct dgram *d, unsigned flags)
 {
     if (out)
-        dev_write(t, now, d, len, flags);
+        dev_write(t, now, d, flags);
     else
-        sf_stack_input_flags(t->st, now, d, len, flags);
+        sf_stack_input_flags(t->st, now, d->v[0].iov_base, d->len, flags);
 }
 
-static void hold(struct sf_tun *t, sf_time_t due, bool out, const uint8_t *d,
-                 size_t len, unsigned flags)
+static void hold(struct sf_tun *t, sf_time_t due, bool out,
+                 const struct dgram *d, unsigned flags)
 {
-    struct tun_pkt *p = malloc(sizeof *p + len);
+    struct tun_pkt *p = malloc(sizeof *p + d->len);
     if (!p)
         return; /* as a lost datagram */
     p->due = due;
     p->out = out;
     p->flags = flags;
-    p->len = len;
-    memcpy(p->data, d, len);
+    p->len = d->len;
+    size_t off = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->v[i].iov_len)
+            memcpy(p->data + off, d->v[i].iov_base, d->v[i].iov_len);
+        off += d->v[i].iov_len;
+    }
     struct tun_pkt **pp = &t->wire->held;
     while (*pp && (*pp)->due <= due)
         pp = &(*pp)->next; /* FIFO among equal due times */
@@ -493,14 +585,14 @@ static void hold(struct sf_tun *t, sf_time_t due, bool out, const uint8_t *d,
  * that are on); a copy due now goes through at once unless others are
  * held, the rest wait in the held list. */
 static void impaired(struct sf_tun *t, sf_time_t now, bool out,
-                     const uint8_t *d, size_t len, unsigned flags)
+                     const struct dgram *d, unsigned flags)
 {
     const struct sf_tun_impair *im = out ? &t->out : &t->in;
     struct sf_tun_wire *w = t->wire;
     const struct sf_link_cfg c = {.delay = im->delay, .loss = im->loss,
                                  .dup = im->dup, .reorder = im->reorder};
     struct impair_fate f;
-    impair_decide(&c, out ? &w->out : &w->in, &w->rng, now, len, 0, &f);
+    impair_decide(&c, out ? &w->out : &w->in, &w->rng, now, d->len, 0, &f);
     if (f.drop) {
         (*(out ? &t->stats.tx_lost : &t->stats.rx_lost))++;
         return;
@@ -511,22 +603,63 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
         (*(out ? &t->stats.tx_reordered : &t->stats.rx_reordered))++;
     for (int i = 0; i < f.ncopies; i++) {
         if (f.arrive[i] <= now && !w->held)
-            deliver(t, now, out, d, len, flags);
+            deliver(t, now, out, d, flags);
         else
-            hold(t, f.arrive[i], out, d, len, flags);
+            hold(t, f.arrive[i], out, d, flags);
     }
 }
 
-void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
+/* A datagram from the stack (or the UDP relay) toward the kernel. */
+static void output(struct sf_tun *t, const struct dgram *d)
 {
-    struct sf_tun *t = ctx;
     /* SF_OFFLOAD_TX_CSUM (set by sf_tun_run): a TCP datagram carries the
      * pseudo-header sum, as the stack emits it */
     bool partial = t->gso && t->st &&
                    (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM) &&
-                   gso_tcp_start(dgram, len);
-    impaired(t, sf_stack_now(t->st), true, dgram, len,
-             partial ? OUT_PARTIAL : 0);
+                   gso_tcp_start(d->v[0].iov_base, d->v[0].iov_len);
+    impaired(t, sf_stack_now(t->st), true, d, partial ? OUT_PARTIAL : 0);
+}
+
+void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
+{
+    struct dgram d = one_piece(dgram, len);
+    output(ctx, &d);
+}
+
+/* Whether the first piece of a TCP datagram holds its IP and TCP headers
+ * whole (options too): what the offload code reads, it reads there. */
+static bool headers_in(const uint8_t *d, size_t hlen)
+{
+    size_t at = gso_tcp_start(d, hlen);
+    return at && at + (size_t)(d[at + 12] >> 4) * 4 <= hlen;
+}
+
+void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
+{
+    struct sf_tun *t = ctx;
+    struct dgram d = {.n = n};
+    for (size_t i = 0; i < n; i++) {
+        if (i < TUN_PIECES)
+            d.v[i] = (struct iovec){(void *)v[i].base, v[i].len};
+        d.len += v[i].len;
+    }
+    if (n == 0)
+        return;
+    if (n == 1 || (n <= TUN_PIECES && headers_in(v[0].base, v[0].len))) {
+        output(t, &d); /* the stack's pieces as they are */
+        return;
+    }
+    /* anything else is made one piece first (never the stack's) */
+    struct sf_tun_wire *w = t->wire;
+    if (d.len > TUN_BUF || (!w->flat && !(w->flat = malloc(TUN_BUF)))) {
+        t->stats.tx_errors++; /* not a datagram, or no memory: lost */
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; off += v[i++].len)
+        if (v[i].len)
+            memcpy(w->flat + off, v[i].base, v[i].len);
+    sf_tun_output(t, w->flat, d.len);
 }
 
 static void release_due(struct sf_tun *t, sf_time_t now)
@@ -535,7 +668,8 @@ static void release_due(struct sf_tun *t, sf_time_t now)
     while (w->held && w->held->due <= now) {
         struct tun_pkt *p = w->held;
         w->held = p->next;
-        deliver(t, now, p->out, p->data, p->len, p->flags);
+        struct dgram d = one_piece(p->data, p->len);
+        deliver(t, now, p->out, &d, p->flags);
         free(p);
     }
 }
@@ -602,12 +736,14 @@ static void impaired_in(struct sf_tun *t, sf_time_t now, const uint8_t *d,
     size_t n = (im->loss > 0 || im->dup > 0 || im->reorder > 0)
                    ? gso_cut_count(d, len, mss) : 0;
     if (n == 0) {
-        impaired(t, now, false, d, len, flags);
+        struct dgram one = one_piece(d, len);
+        impaired(t, now, false, &one, flags);
         return;
     }
     for (size_t k = 0; k < n; k++) { /* each with its checksum: checked */
         size_t sl = gso_cut(d, len, mss, k, t->gso->seg);
-        impaired(t, now, false, t->gso->seg, sl, 0);
+        struct dgram one = one_piece(t->gso->seg, sl);
+        impaired(t, now, false, &one, 0);
     }
 }
 

@@ -342,13 +342,11 @@ long sf_recv(struct sf_stack *st, int sd, void *buf, size_t len, int flags)
     return r;
 }
 
-static void to_iov(struct sf_iov v[2], uint8_t *p[2], const uint32_t n[2])
-{
-    for (int i = 0; i < 2; i++)
-        v[i] = (struct sf_iov){p[i], n[i]};
-}
-
-long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
+/* sf_recv_view and sf_send_reserve: the call fn shows slices of a
+ * connection's buffer, handed out as v. */
+static long view_call(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len,
+                      long (*fn)(struct tcp_ctx *, struct sf_conn *, uint8_t *[2],
+                                 uint32_t[2], size_t))
 {
     struct sf_conn *c = get(st, sd);
     if (!c)
@@ -357,10 +355,16 @@ long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
         return SF_EINVAL;
     uint8_t *p[2];
     uint32_t n[2];
-    long r = tcp_receive_view(&st->tcp, c, p, n, len);
-    to_iov(v, p, n);
+    long r = fn(&st->tcp, c, p, n, len);
+    for (int i = 0; i < 2; i++)
+        v[i] = (struct sf_iov){p[i], n[i]};
     stack_reap(st, c);
     return r;
+}
+
+long sf_recv_view(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
+{
+    return view_call(st, sd, v, len, tcp_receive_view);
 }
 
 long sf_recv_done(struct sf_stack *st, int sd, size_t n)
@@ -376,17 +380,7 @@ long sf_recv_done(struct sf_stack *st, int sd, size_t n)
 
 long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2], size_t len)
 {
-    struct sf_conn *c = get(st, sd);
-    if (!c)
-        return SF_EBADF;
-    if (!v)
-        return SF_EINVAL;
-    uint8_t *p[2];
-    uint32_t n[2];
-    long r = tcp_send_reserve(&st->tcp, c, p, n, len);
-    to_iov(v, p, n);
-    stack_reap(st, c);
-    return r;
+    return view_call(st, sd, v, len, tcp_send_reserve);
 }
 
 long sf_send_commit(struct sf_stack *st, int sd, size_t n)

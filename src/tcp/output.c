@@ -6,35 +6,70 @@
 #include "tcp/pacing.h"
 #include "tcp/tcp_int.h"
 
+/* A data segment's payload left where it is, in one or two slices of
+ * the send ring, for cfg.output_gather. */
+struct tcp_slices {
+    const uint8_t *p[2];
+    uint32_t n[2]; /* n[0] > 0; n[1] 0 unless the ring wraps */
+};
+
+static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+                 const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos,
+                 const struct tcp_slices *sl);
+
 void tcp_emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
               const struct sf_addr *dst, struct sf_tcp *seg)
 {
-    tcp_emit_tos(ctx, sd, src, dst, seg, 0);
+    emit(ctx, sd, src, dst, seg, 0, NULL);
+}
+
+void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+                  const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos)
+{
+    emit(ctx, sd, src, dst, seg, tos, NULL);
+}
+
+/* RFC 9293 3.1: the checksum covers the payload too; summed in place,
+ * the second slice at the odd offset the first may leave (RFC 1071). */
+static uint32_t slices_sum(const struct tcp_slices *sl)
+{
+    uint32_t sum = sf_csum_add(0, sl->p[0], sl->n[0]);
+    return sl->n[1] ? sf_csum_add_at(sum, sl->p[1], sl->n[1], sl->n[0]) : sum;
 }
 
 /* tos: the IPv4 TOS byte or IPv6 Traffic Class, whose low two bits are
  * the ECN field (RFC 3168 5, RFC 8200 7; ecn.c chooses them). The
- * addresses' family picks the IP version: one TCP, two network layers. */
-void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
-                  const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos)
+ * addresses' family picks the IP version: one TCP, two network layers.
+ * sl: the payload's slices (seg->len bytes) for cfg.output_gather, which
+ * gets the headers built in obuf and the slices as they are; NULL: the
+ * whole datagram is built in obuf for cfg.output. */
+static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
+                 const struct sf_addr *dst, struct sf_tcp *seg, uint8_t tos,
+                 const struct tcp_slices *sl)
 {
     size_t n;
     /* cfg.offload: the device completes the checksum (SF_OFFLOAD_TX_CSUM) */
     unsigned ef = ctx->cfg->offload & SF_OFFLOAD_TX_CSUM ? SF_CSUM_PARTIAL : 0;
+    uint32_t paysum = sl && !ef ? slices_sum(sl) : 0;
     if (src->family == SF_AF_INET6) {
         struct sf_ipv6 ip6 = {.hlim = 64, .tclass = tos,
                               .proto = SF_IPPROTO_TCP_NUM};
         memcpy(ip6.src, src->ip6, 16);
         memcpy(ip6.dst, dst->ip6, 16);
-        n = sf_emit6_ex(ctx->obuf, ctx->ocap, &ip6, seg, ef);
+        n = sl ? sf_emit6_hdr(ctx->obuf, ctx->ocap, &ip6, seg, ef, paysum)
+               : sf_emit6_ex(ctx->obuf, ctx->ocap, &ip6, seg, ef);
     } else {
         struct sf_ipv4 ip4 = {.src = src->ip, .dst = dst->ip, .ttl = 64,
                               .tos = tos, .proto = SF_IPPROTO_TCP_NUM,
                               .id = ctx->ip_id++};
-        n = sf_emit_ex(ctx->obuf, ctx->ocap, &ip4, seg, ef);
+        n = sl ? sf_emit_hdr(ctx->obuf, ctx->ocap, &ip4, seg, ef, paysum)
+               : sf_emit_ex(ctx->obuf, ctx->ocap, &ip4, seg, ef);
     }
     if (n == 0)
         return;
+    size_t hl = n;
+    if (sl)
+        n += seg->len;
     ctx->ctr.c[SF_CTR_SEG_OUT]++;
     if (ef)
         ctx->ctr.c[SF_CTR_CSUM_OUT_PARTIAL]++;
@@ -43,8 +78,19 @@ void tcp_emit_tos(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
     struct tcp_ip ip = {.src = *src, .dst = *dst, .tos = tos};
     ip.src.port = seg->sport;
     ip.dst.port = seg->dport;
+    if (sl && ctx->cfg->trace) { /* the trace shows the whole datagram */
+        memcpy(ctx->obuf + hl, sl->p[0], sl->n[0]);
+        if (sl->n[1])
+            memcpy(ctx->obuf + hl + sl->n[0], sl->p[1], sl->n[1]);
+    }
     tcp_trace_seg(ctx, SF_TRACE_SEG_OUT, sd, &ip, seg, ctx->obuf, n);
-    ctx->cfg->output(ctx->cfg->output_ctx, ctx->obuf, n);
+    if (!sl) {
+        ctx->cfg->output(ctx->cfg->output_ctx, ctx->obuf, n);
+        return;
+    }
+    struct sf_piece v[3] = {{ctx->obuf, hl}, {sl->p[0], sl->n[0]},
+                            {sl->p[1], sl->n[1]}};
+    ctx->cfg->output_gather(ctx->cfg->output_ctx, v, sl->n[1] ? 3 : 2);
 }
 
 /* What is still open of the window offered last: [RCV.NXT, rcv_adv). */
@@ -106,9 +152,10 @@ static uint32_t rcv_window_mem(struct tcp_ctx *ctx, const struct sf_conn *c)
     return lim;
 }
 
+/* The payload: len bytes at data, or (data NULL) in the slices sl. */
 static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                          uint8_t flags, const uint8_t *data, size_t len,
-                         uint8_t tos)
+                         uint8_t tos, const struct tcp_slices *sl)
 {
     tcp_ecn_ack_out(ctx, c, &flags); /* RFC 3168 6.1.3: ECE until CWR */
     struct sf_tcp seg = {.sport = c->local.port, .dport = c->remote.port,
@@ -151,13 +198,13 @@ static void send_seg_tos(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
      * (last: they take the option space the others leave) */
     if (c->sack_ok && (flags & SF_ACK) && !(flags & SF_SYN))
         tcp_sack_fill(ctx, c, &seg.opt);
-    tcp_emit_tos(ctx, c->sd, &c->local, &c->remote, &seg, tos);
+    emit(ctx, c->sd, &c->local, &c->remote, &seg, tos, sl);
 }
 
 static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
                      uint8_t flags, const uint8_t *data, size_t len)
 {
-    send_seg_tos(ctx, c, seq, flags, data, len, 0);
+    send_seg_tos(ctx, c, seq, flags, data, len, 0, NULL);
 }
 
 /* Accounts a segment occupying [seq, seq+n) as sent. */
@@ -238,11 +285,22 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         flags |= SF_PSH; /* RFC 9293 3.9.1.2: push the end of the buffer */
     if (fin)
         flags |= SF_FIN;
-    if (n)
+    /* the payload: left in the send ring for a gather output, which
+     * takes it from there (cfg.output_gather); else copied out to follow
+     * the headers in one buffer */
+    struct tcp_slices sl;
+    bool gather = n && ctx->cfg->output_gather;
+    if (gather) {
+        uint8_t *p[2];
+        ring_view(&c->sndbuf, seq - c->snd_buf_seq, n, p, sl.n);
+        sl.p[0] = p[0];
+        sl.p[1] = p[1];
+    } else if (n)
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     /* RFC 3168: ECT(0) and CWR on new data (ecn.c) */
     uint8_t tos = tcp_ecn_data_out(ctx, c, seq, n, &flags);
-    send_seg_tos(ctx, c, seq, flags, ctx->pbuf, n, tos);
+    send_seg_tos(ctx, c, seq, flags, gather ? NULL : ctx->pbuf, n, tos,
+                 gather ? &sl : NULL);
     uint32_t used = n + (fin ? 1 : 0);
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */

@@ -71,3 +71,16 @@ uint16_t sf_csum_fold(uint32_t sum)
         sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)~sum;
 }
+
+uint32_t sf_csum_add_at(uint32_t sum, const void *data, size_t len, size_t at)
+{
+    if (!(at & 1))
+        return sf_csum_add(sum, data, len);
+    /* RFC 1071 2(B): swapping the bytes of every word swaps the sum; the
+     * piece's own sum, folded to 16 bits first, swapped, is its sum one
+     * byte along (its first byte the low half of the word it shares) */
+    uint32_t s = sf_csum_add(0, data, len);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return fold32((uint64_t)sum + (uint16_t)(s << 8 | s >> 8));
+}

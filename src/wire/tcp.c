@@ -198,3 +198,49 @@ size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
                  wire_pseudo6_sum(ip->src, ip->dst, tcplen), flags);
     return SF_IPV6_HDR_LEN + tcplen;
 }
+
+/* The headers alone (sf_emit_hdr): the checksum as tcp_emit_seg's, over
+ * the header here and the payload whose sum the caller gives. */
+static void tcp_emit_hdr_sum(uint8_t *p, const struct sf_tcp *seg,
+                             size_t doff, uint32_t pseudo, unsigned flags,
+                             uint32_t paysum)
+{
+    tcp_emit_hdr(p, seg, doff);
+    if (flags & SF_CSUM_PARTIAL) {
+        wire_put16(p + 16, (uint16_t)~sf_csum_fold(pseudo));
+        return;
+    }
+    /* RFC 9293 3.1, RFC 1071: the header (doff bytes, even) and then the
+     * payload; the two 32-bit sums added with the end-around carry */
+    uint64_t s = (uint64_t)sf_csum_add(pseudo, p, doff) + paysum;
+    s = (s & 0xffffffffu) + (s >> 32);
+    wire_put16(p + 16, sf_csum_fold((uint32_t)s));
+}
+
+size_t sf_emit_hdr(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                   const struct sf_tcp *seg, unsigned flags, uint32_t paysum)
+{
+    size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
+    size_t tcplen = doff + seg->len;
+    size_t tot = SF_IPV4_HDR_MIN + tcplen;
+    if (seg->len > 0xffff || tot > 0xffff || tot > cap)
+        return 0; /* as sf_emit_ex */
+    wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot, SF_IPPROTO_TCP_NUM);
+    tcp_emit_hdr_sum(buf + SF_IPV4_HDR_MIN, seg, doff,
+                     wire_pseudo_sum(ip->src, ip->dst, tcplen), flags, paysum);
+    return SF_IPV4_HDR_MIN + doff;
+}
+
+size_t sf_emit6_hdr(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                    const struct sf_tcp *seg, unsigned flags, uint32_t paysum)
+{
+    size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
+    size_t tcplen = doff + seg->len;
+    if (seg->len > 0xffff || tcplen > 0xffff ||
+        cap < SF_IPV6_HDR_LEN || tcplen > cap - SF_IPV6_HDR_LEN)
+        return 0; /* as sf_emit6_ex (RFC 8200 3) */
+    wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen, SF_IPPROTO_TCP_NUM);
+    tcp_emit_hdr_sum(buf + SF_IPV6_HDR_LEN, seg, doff,
+                     wire_pseudo6_sum(ip->src, ip->dst, tcplen), flags, paysum);
+    return SF_IPV6_HDR_LEN + doff;
+}

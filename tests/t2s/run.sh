@@ -243,6 +243,18 @@ if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:799
   check "microsocks: iperf3 up (2 s)" iperf_dir
   check "microsocks: iperf3 down (2 s)" iperf_dir -R
   check "microsocks: 1000 concurrent request/response" many_ok
+  # 1000 idle flows closed at once (their FINs, then ACKs of ours, in one
+  # burst): the TUN's queue (500 datagrams by default) dropped hundreds,
+  # each flow then waiting for a retransmission timeout; sf_tun_config
+  # raises it (SF_TUN_TXQLEN)
+  burst_clean() { local rto0 kd0 rto kd
+    rto0=$(stat_of a RTO_EVENTS); kd0=$(stat_of a tun.kernel_dropped)
+    ine timeout 60 $PEER hold 198.18.2.2 7000 1000 idle 1 >"$tmp/burst.log" 2>&1 || return 1
+    sleep 3 # (a FIN lost would have been sent again after 200 ms to 1 s)
+    rto=$(stat_of a RTO_EVENTS); kd=$(stat_of a tun.kernel_dropped)
+    echo "RTO_EVENTS $rto0 -> $rto, tun.kernel_dropped $kd0 -> $kd" >>"$tmp/burst.log"
+    [ -n "$rto" ] && [ -n "$kd" ] && [ "$kd" = "$kd0" ] && [ "$rto" = "$rto0" ]; }
+  check "1000 flows at once: no datagram dropped at the TUN, no retransmission timeout" burst_clean
   # the clients closed first: the ACK of each FIN waited for ours
   # (cfg.fin_ack_delay, RFC 1122 4.2.3.2; tests/drill/close/fin-ack-delay-*)
   # (waited for: the last FINs may still be on their way when many ends)

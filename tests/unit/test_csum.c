@@ -76,9 +76,81 @@ static void test_ring(void)
     ring_free(&r);
 }
 
+/* sf_csum_add_at: a region summed in two or three pieces cut anywhere
+ * (odd lengths, odd offsets: a gather output's payload slices), each at
+ * its offset, gives the sum of the whole; a piece at an odd offset summed
+ * as if even (sf_csum_add) does not. */
+static void test_csum_pieces(void)
+{
+    uint8_t buf[200];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    unsigned bad = 0, odd_differs = 0;
+    for (size_t len = 0; len <= 67; len++)
+        for (size_t a = 0; a <= len; a++) {
+            uint16_t want = reference(buf, len);
+            uint32_t s = sf_csum_add_at(0, buf, a, 0);
+            s = sf_csum_add_at(s, buf + a, len - a, a);
+            bad += sf_csum_fold(s) != want;
+            if (a & 1)
+                odd_differs += sf_csum_fold(sf_csum_add(sf_csum_add(0, buf, a),
+                                                        buf + a, len - a)) != want;
+            for (size_t b = a; b <= len; b++) { /* three pieces */
+                uint32_t t = sf_csum_add(0, buf, a);
+                t = sf_csum_add_at(t, buf + a, b - a, a);
+                t = sf_csum_add_at(t, buf + b, len - b, b);
+                bad += sf_csum_fold(t) != want;
+            }
+        }
+    CHECK_EQ(bad, 0);
+    CHECK(odd_differs > 0); /* (the test can tell) */
+    memset(buf, 0xff, sizeof buf); /* carries */
+    uint32_t s = sf_csum_add_at(sf_csum_add(0x1fffe, buf, 99), buf + 99, 101, 99);
+    CHECK_EQ(sf_csum_fold(s), sf_csum_fold(sf_csum_add(0x1fffe, buf, 200)));
+}
+
+/* ring_view: the bytes ring_peek would copy, in place: one slice, or
+ * two where the storage wraps (the gather output's payload). */
+static void test_ring_view(void)
+{
+    struct ring r;
+    ring_init(&r);
+    uint8_t *p[2];
+    uint32_t n[2];
+    CHECK_EQ(ring_view(&r, 0, 4, p, n), 0); /* no storage */
+    CHECK_EQ(ring_write(&r, 10, "abcdefgh", 8), 8);
+    CHECK_EQ(ring_view(&r, 2, 3, p, n), 3);
+    CHECK_EQ(n[0], 3);
+    CHECK_EQ(n[1], 0);
+    CHECK(memcmp(p[0], "cde", 3) == 0);
+    ring_consume(&r, 6);
+    CHECK_EQ(ring_write(&r, 10, "12345678", 8), 8); /* wraps after "12" */
+    char out[16];
+    for (uint32_t off = 0; off < 10; off++)
+        for (uint32_t len = 0; len <= 12; len++) {
+            uint32_t got = ring_view(&r, off, len, p, n);
+            uint32_t want = ring_peek(&r, off, out, len);
+            CHECK_EQ(got, want);
+            CHECK_EQ(n[0] + n[1], want);
+            CHECK(memcmp(p[0], out, n[0]) == 0);
+            CHECK(n[1] == 0 || memcmp(p[1], out + n[0], n[1]) == 0);
+        }
+    CHECK_EQ(ring_view(&r, 1, 6, p, n), 6); /* "h12" | "345" */
+    CHECK_EQ(n[0], 3);
+    CHECK_EQ(n[1], 3);
+    CHECK(memcmp(p[0], "h12", 3) == 0 && memcmp(p[1], "345", 3) == 0);
+    CHECK_EQ(ring_view(&r, 10, 1, p, n), 0); /* past the end */
+    ring_free(&r);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_csum),
     CHECK_CASE(test_ring),
+    CHECK_CASE(test_csum_pieces),
+    CHECK_CASE(test_ring_view),
 };
 
 int main(int argc, char **argv)

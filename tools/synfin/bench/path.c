@@ -629,6 +629,7 @@ static void synfin_tun_ep(int ctl, uint64_t want, double cap, int pacing, bool v
     if (pacing >= 0)
         cfg.pacing = pacing != 0;
     cfg.output = sf_tun_output;
+    cfg.output_gather = sf_tun_output_gather;
     cfg.output_ctx = &tp->t;
     if (getrandom(cfg.seed, sizeof cfg.seed, 0) != sizeof cfg.seed ||
         sf_stack_create(&cfg, sf_tun_now(), &tp->t.st) != 0)

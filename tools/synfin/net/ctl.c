@@ -94,6 +94,7 @@ static void stats(struct tun_cli *c, FILE *f)
     T(rx_dup); T(tx_dup); T(rx_reordered); T(tx_reordered); T(tx_errors);
     T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
     T(rx_gso_segs); T(rx_csum_skipped); T(tx_csum_partial);
+    fprintf(f, "tun.kernel_dropped %llu\n", (unsigned long long)sf_tun_kernel_dropped(&c->tun));
     if (c->threads > 1) {
         T(rx_wrong_queue);
         fprintf(f, "tun.queue %u\ntun.queues %u\n", c->tun.queue, c->tun.nqueues);

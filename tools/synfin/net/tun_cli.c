@@ -398,6 +398,7 @@ static int make_stack(struct tun_cli *c, const char *prog)
         memcpy(c->cfg.addr6, c->addr6, 16);
     if (!c->cfg.output) { /* (--xdp sets its own) */
         c->cfg.output = sf_tun_output;
+        c->cfg.output_gather = sf_tun_output_gather; /* one copy fewer */
         c->cfg.output_ctx = &c->tun;
     }
     if (!c->cfg.mss)

@@ -1,0 +1,379 @@
+/* The gather output (sf_stack_cfg.output_gather): a data segment goes out
+ * as its headers and one or two slices of the send ring, without the copy
+ * of its payload into one buffer. The same transfer runs twice with the
+ * same inputs, once through output alone and once with output_gather set,
+ * and every datagram the sender emits (and every SEG_OUT the trace shows)
+ * must be the same bytes in the same order: over IPv4 and IPv6, with the
+ * checksum complete (RFC 9293 3.1, summed over the pieces, RFC 1071) and
+ * with SF_OFFLOAD_TX_CSUM (the pseudo-header sum only). The send buffer
+ * is small and the MSS and writes odd-sized, so the ring wraps under
+ * segments (payload in two slices) at odd offsets; datagrams lost on the
+ * wire and a receiver that stops reading bring retransmissions from the
+ * middle of the ring and zero-window probes. Without offload the receiver
+ * checks every checksum (a bad one is dropped and counted). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "synfin/synfin.h"
+#include "synfin/wire.h"
+
+#define A_IP 0xC6120002u /* 198.18.0.2: the sender */
+#define B_IP 0xC6120001u
+#define PORT 80
+#define TOTAL 150000u
+#define STEPS 200000
+
+/* Datagrams in order, each as a 4-byte length and its bytes. */
+struct dlog {
+    uint8_t *buf;
+    size_t len, cap, rd; /* rd: delivered so far (a wire's queue) */
+};
+
+static uint8_t *dlog_room(struct dlog *l, size_t n)
+{
+    if (l->len + 4 + n > l->cap) {
+        size_t cap = l->cap ? l->cap : 1 << 16;
+        while (cap < l->len + 4 + n)
+            cap *= 2;
+        uint8_t *nb = realloc(l->buf, cap);
+        CHECK(nb != NULL);
+        if (!nb)
+            exit(1);
+        l->buf = nb;
+        l->cap = cap;
+    }
+    uint32_t n32 = (uint32_t)n;
+    memcpy(l->buf + l->len, &n32, 4);
+    l->len += 4 + n;
+    return l->buf + l->len - n;
+}
+
+static void dlog_put(struct dlog *l, const uint8_t *d, size_t n)
+{
+    memcpy(dlog_room(l, n), d, n);
+}
+
+/* The next datagram not yet delivered, or NULL. */
+static const uint8_t *dlog_next(struct dlog *l, size_t *n)
+{
+    if (l->rd >= l->len)
+        return NULL;
+    uint32_t n32;
+    memcpy(&n32, l->buf + l->rd, 4);
+    *n = n32;
+    const uint8_t *d = l->buf + l->rd + 4;
+    l->rd += 4 + n32;
+    return d;
+}
+
+
+/* The IP and TCP header length and payload of datagram d. */
+static size_t hdr_len(const uint8_t *d)
+{
+    size_t ip = d[0] >> 4 == 6 ? 40 : (size_t)(d[0] & 15) * 4;
+    return ip + (size_t)(d[ip + 12] >> 4) * 4;
+}
+
+static size_t payload_len(const uint8_t *d, size_t n)
+{
+    return n - hdr_len(d);
+}
+
+struct run {
+    bool gather, v6, trace;
+    unsigned offload;
+    struct sf_stack *a, *b;
+    struct dlog out;   /* every datagram a emitted, both paths */
+    struct dlog to_b, to_a;
+    struct dlog traced; /* a's SEG_OUT datagrams as the trace shows them */
+    /* what the gather path saw */
+    unsigned gathers, wrapped, odd_split, bad_pieces, data_via_output;
+    unsigned data_segs;
+};
+
+static void a_output(void *ctx, const uint8_t *d, size_t n)
+{
+    struct run *r = ctx;
+    if (payload_len(d, n) > 0 && r->gather)
+        r->data_via_output++;
+    dlog_put(&r->out, d, n);
+    dlog_put(&r->to_b, d, n);
+}
+
+static void a_gather(void *ctx, const struct sf_piece *v, size_t n)
+{
+    struct run *r = ctx;
+    r->gathers++;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].len == 0)
+            r->bad_pieces++; /* no empty piece */
+        len += v[i].len;
+    }
+    /* the headers, then one or two slices of payload */
+    if (n < 2 || n > 3 || v[0].len != hdr_len(v[0].base))
+        r->bad_pieces++;
+    if (n == 3) {
+        r->wrapped++;
+        if (v[1].len & 1)
+            r->odd_split++;
+    }
+    uint8_t *d = dlog_room(&r->out, len);
+    for (size_t i = 0, off = 0; i < n; off += v[i++].len)
+        memcpy(d + off, v[i].base, v[i].len);
+    dlog_put(&r->to_b, d, len);
+}
+
+static void b_output(void *ctx, const uint8_t *d, size_t n)
+{
+    struct run *r = ctx;
+    dlog_put(&r->to_a, d, n);
+}
+
+static void a_trace(void *ctx, const struct sf_trace_event *ev)
+{
+    struct run *r = ctx;
+    if (ev->kind == SF_TRACE_SEG_OUT && ev->seg && ev->seg->dgram)
+        dlog_put(&r->traced, ev->seg->dgram, ev->seg->dgram_len);
+}
+
+static void ip6_of(uint8_t host, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    out[0] = 0xfd;
+    out[15] = host;
+}
+
+static struct sf_stack *stack(struct run *r, bool is_a)
+{
+    struct sf_stack_cfg cfg;
+    sf_stack_cfg_default(&cfg);
+    cfg.addr = is_a ? A_IP : B_IP;
+    if (r->v6)
+        ip6_of(is_a ? 2 : 1, cfg.addr6);
+    cfg.mss = 1001; /* odd: full segments odd-sized */
+    cfg.output = is_a ? a_output : b_output;
+    cfg.output_ctx = r;
+    if (is_a) {
+        cfg.output_gather = r->gather ? a_gather : NULL;
+        cfg.offload = r->offload;
+        if (r->trace) {
+            cfg.trace = a_trace;
+            cfg.trace_ctx = r;
+        }
+    }
+    for (int k = 0; k < 16; k++)
+        cfg.seed[k] = (uint8_t)(k * 7 + (is_a ? 1 : 2));
+    struct sf_stack *st = NULL;
+    CHECK_EQ(sf_stack_create(&cfg, 0, &st), 0);
+    return st;
+}
+
+static struct sf_addr addr_of(const struct run *r, bool is_a, uint16_t port)
+{
+    if (!r->v6)
+        return sf_addr4(is_a ? A_IP : B_IP, port);
+    uint8_t ip6[16];
+    ip6_of(is_a ? 2 : 1, ip6);
+    return sf_addr6(ip6, port);
+}
+
+static uint8_t pattern(uint64_t p)
+{
+    return (uint8_t)(p * 131u + (p >> 9));
+}
+
+/* Delivers what is queued both ways; one in 17 of a's data segments is
+ * lost on the wire (the same ones in both runs: the same datagrams). */
+static void pump(struct run *r, sf_time_t now)
+{
+    for (int round = 0; round < 64; round++) {
+        size_t n;
+        const uint8_t *d;
+        bool any = false;
+        while ((d = dlog_next(&r->to_b, &n))) {
+            any = true;
+            if (payload_len(d, n) > 0 && ++r->data_segs % 17 == 5)
+                continue;
+            /* with offload the checksum is the receiver's device's to
+             * complete: as a TUN device's peer, it trusts it */
+            sf_stack_input_flags(r->b, now, d, n,
+                                 r->offload ? SF_IN_CSUM_VALID : 0);
+        }
+        while ((d = dlog_next(&r->to_a, &n))) {
+            any = true;
+            sf_stack_input(r->a, now, d, n);
+        }
+        if (!any)
+            return;
+    }
+}
+
+static void transfer(struct run *r)
+{
+    r->a = stack(r, true);
+    r->b = stack(r, false);
+    int ls = sf_socket(r->b);
+    struct sf_addr any = addr_of(r, false, PORT);
+    CHECK_EQ(sf_bind(r->b, ls, &any), 0);
+    CHECK_EQ(sf_listen(r->b, ls, 4), 0);
+    int rcv = 6000; /* the receiver's window fills while it does not read */
+    CHECK_EQ(sf_setsockopt(r->b, ls, SF_SOL_SOCKET, SF_SO_RCVBUF, &rcv, sizeof rcv), 0);
+    int cs = sf_socket(r->a);
+    int snd = 7777, one = 1; /* a small ring: it wraps every few segments */
+    CHECK_EQ(sf_setsockopt(r->a, cs, SF_SOL_SOCKET, SF_SO_SNDBUF, &snd, sizeof snd), 0);
+    CHECK_EQ(sf_setsockopt(r->a, cs, SF_IPPROTO_TCP, SF_TCP_NODELAY, &one, sizeof one), 0);
+    struct sf_addr dst = addr_of(r, false, PORT);
+    long rc = sf_connect(r->a, cs, &dst);
+    CHECK(rc == 0 || rc == SF_EINPROGRESS);
+    uint64_t sent = 0, rcvd = 0;
+    int ss = -1;
+    bool shut = false, eof = false, bad = false;
+    sf_time_t now = 0;
+    uint8_t buf[4096];
+    for (unsigned step = 0; step < STEPS && !eof; step++) {
+        now += SF_MSEC;
+        sf_stack_advance(r->a, now);
+        sf_stack_advance(r->b, now);
+        pump(r, now);
+        /* odd-sized writes: 1 to 3001 bytes */
+        size_t want = 1 + (size_t)(step * 7919u) % 3001;
+        while (sent < TOTAL) {
+            size_t n = TOTAL - sent < want ? (size_t)(TOTAL - sent) : want;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pattern(sent + i);
+            long w = sf_send(r->a, cs, buf, n, 0);
+            if (w <= 0)
+                break;
+            sent += (uint64_t)w;
+        }
+        if (sent == TOTAL && !shut) {
+            CHECK_EQ(sf_shutdown(r->a, cs, SF_SHUT_WR), 0);
+            shut = true;
+        }
+        pump(r, now);
+        if (ss < 0)
+            ss = sf_accept(r->b, ls, NULL);
+        /* the reader: pauses of 300 ms every 2 s (zero windows, probes),
+         * else odd amounts */
+        if (ss >= 0 && (now / SF_MSEC) % 2000 >= 300) {
+            size_t take = 1 + (size_t)(step * 31u) % 4000;
+            long g = sf_recv(r->b, ss, buf, take, 0);
+            if (g == 0)
+                eof = true;
+            for (long i = 0; i < g; i++)
+                if (buf[i] != pattern(rcvd + (uint64_t)i))
+                    bad = true;
+            if (g > 0)
+                rcvd += (uint64_t)g;
+        }
+        pump(r, now);
+    }
+    CHECK(eof);
+    CHECK(!bad);
+    CHECK_EQ(rcvd, TOTAL);
+    const struct sf_counters *cb = sf_stack_counters(r->b);
+    CHECK_EQ(cb->drops[SF_DROP_TCP_CSUM], 0); /* every checksum right */
+    CHECK(sf_stack_counters(r->a)->c[SF_CTR_RETRANSMITS] > 0);
+    sf_stack_free(r->a);
+    sf_stack_free(r->b);
+}
+
+static void run_free(struct run *r)
+{
+    free(r->out.buf);
+    free(r->to_a.buf);
+    free(r->to_b.buf);
+    free(r->traced.buf);
+}
+
+/* The index of the first datagram in which two logs differ, -1 if none. */
+static long first_diff(const struct dlog *x, const struct dlog *y)
+{
+    size_t i = 0, j = 0;
+    for (long k = 0;; k++) {
+        if (i >= x->len || j >= y->len)
+            return i >= x->len && j >= y->len ? -1 : k;
+        uint32_t nx, ny;
+        memcpy(&nx, x->buf + i, 4);
+        memcpy(&ny, y->buf + j, 4);
+        if (nx != ny || memcmp(x->buf + i + 4, y->buf + j + 4, nx))
+            return k;
+        i += 4 + nx;
+        j += 4 + ny;
+    }
+}
+
+static void same_bytes(bool v6, unsigned offload, bool trace)
+{
+    struct run plain = {.v6 = v6, .offload = offload, .trace = trace};
+    struct run gath = {.v6 = v6, .offload = offload, .trace = trace, .gather = true};
+    transfer(&plain);
+    transfer(&gath);
+    long k = first_diff(&plain.out, &gath.out);
+    if (k >= 0)
+        fprintf(stderr, "%s offload %u trace %d: datagram %ld differs\n",
+                v6 ? "IPv6" : "IPv4", offload, trace, k);
+    CHECK_EQ(k, -1);
+    CHECK(plain.out.len > TOTAL); /* (it carried the transfer) */
+    if (trace) { /* the trace sees the datagram whole either way */
+        CHECK_EQ(first_diff(&plain.traced, &gath.traced), -1);
+        CHECK_EQ(first_diff(&plain.traced, &plain.out), -1);
+    }
+    /* every data segment went through the gather path, as two or three
+     * good pieces, some of them wrapping at an odd offset */
+    CHECK_EQ(plain.gathers, 0);
+    CHECK(gath.gathers > 100);
+    CHECK_EQ(gath.data_via_output, 0);
+    CHECK_EQ(gath.bad_pieces, 0);
+    CHECK(gath.wrapped > 5);
+    CHECK(gath.odd_split > 0);
+    CHECK(gath.odd_split < gath.wrapped); /* even ones too */
+    fprintf(stderr, "%s offload %u trace %d: %u gathered (%u wrapped, %u at an "
+            "odd offset), %zu bytes of datagrams the same\n", v6 ? "IPv6" : "IPv4",
+            offload, trace, gath.gathers, gath.wrapped, gath.odd_split,
+            gath.out.len);
+    run_free(&plain);
+    run_free(&gath);
+}
+
+static void test_same_bytes_ipv4(void)
+{
+    same_bytes(false, 0, false);
+}
+
+static void test_same_bytes_ipv4_offload(void)
+{
+    same_bytes(false, SF_OFFLOAD_TX_CSUM, false);
+}
+
+static void test_same_bytes_ipv6(void)
+{
+    same_bytes(true, 0, false);
+}
+
+static void test_same_bytes_ipv6_offload(void)
+{
+    same_bytes(true, SF_OFFLOAD_TX_CSUM, false);
+}
+
+/* A trace set: it gets the datagram whole, copied for it alone. */
+static void test_same_bytes_traced(void)
+{
+    same_bytes(false, 0, true);
+    same_bytes(true, SF_OFFLOAD_TX_CSUM, true);
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_same_bytes_ipv4),
+    CHECK_CASE(test_same_bytes_ipv4_offload),
+    CHECK_CASE(test_same_bytes_ipv6),
+    CHECK_CASE(test_same_bytes_ipv6_offload),
+    CHECK_CASE(test_same_bytes_traced),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
+}
