@@ -4,12 +4,15 @@
  * Ethernet header on and off, ARP (RFC 826) for its one address, frame
  * bookkeeping, and the loop. */
 #include "link/xdp.h"
+#include "synfin/wire.h" /* sf_csum_add: the tap's copies */
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/if_xdp.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -135,11 +138,17 @@ struct sf_xdp {
     unsigned queue;
     struct sf_stack *st;
     void *area;
-    struct xsk_umem *umem;
-    struct xsk_socket *xsk;
+    int fd;                    /* the AF_XDP socket */
+    void *ring_map[4];         /* its rings' mappings: fill, completion, RX, TX */
+    size_t ring_len[4];
     struct xsk_ring_prod fill, tx;
     struct xsk_ring_cons comp, rx;
     bool zerocopy, in_map;
+    bool csum;                 /* TX checksum offload: TCP frames carry TX metadata */
+    char csum_why[256];        /* why not, where asked (auto) */
+    sf_tun_tap_fn tap;         /* sf_xdp_set_tap */
+    void *tap_ctx;
+    uint8_t tap_buf[FRAME];    /* a partial datagram completed for the tap */
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
@@ -488,6 +497,34 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p)
 
 /* ------------------------------------------------------------ one queue */
 
+/* AF_XDP TX metadata (Linux 6.8; the flag that asks for it, 6.11:
+ * Documentation/networking/xsk-tx-metadata.rst), which Debian's kernel
+ * headers (6.1) and libxdp 1.3 predate: declared here, as the kernel's
+ * UAPI (include/uapi/linux/if_xdp.h) has them. The UMEM is registered by
+ * hand for it, since libxdp's xsk_umem__create cannot pass
+ * tx_metadata_len. */
+#define UMEM_TX_METADATA_LEN (1u << 2) /* XDP_UMEM_TX_METADATA_LEN */
+#define DESC_TX_METADATA (1u << 1)     /* XDP_TX_METADATA, xdp_desc.options */
+#define TXMD_CHECKSUM (1ull << 1)      /* XDP_TXMD_FLAGS_CHECKSUM */
+struct umem_reg {                      /* struct xdp_umem_reg */
+    uint64_t addr, len;
+    uint32_t chunk_size, headroom, flags, tx_metadata_len;
+};
+struct tx_meta {                       /* struct xsk_tx_metadata */
+    uint64_t flags;
+    uint16_t csum_start;  /* from the frame's first byte (desc addr) */
+    uint16_t csum_offset; /* from csum_start: where the sum goes */
+    uint32_t pad_;
+    uint64_t launch_time_;
+};
+/* The room kept in front of every TX frame for its metadata: a multiple
+ * of 8 (the kernel's rule), at least the struct. Every TX frame starts
+ * TXMD bytes into its 4 KB chunk, metadata or not: the kernel checks
+ * room for it in front of every descriptor once the UMEM has it. */
+#define TXMD 32u
+_Static_assert(sizeof(struct tx_meta) <= TXMD && TXMD % 8 == 0, "TXMD");
+_Static_assert(sizeof(struct umem_reg) == 32, "xdp_umem_reg");
+
 static const char *sock_advice(int e)
 {
     switch (e) {
@@ -517,13 +554,190 @@ static int fill_all(struct sf_xdp *q)
         *xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * FRAME;
     xsk_ring_prod__submit(&q->fill, NRX);
     for (uint32_t i = 0; i < NTX; i++)
-        q->free_tx[i] = (uint64_t)(NRX + i) * FRAME;
+        q->free_tx[i] = (uint64_t)(NRX + i) * FRAME + TXMD;
     q->nfree = NTX;
     return 0;
 }
 
+/* Maps ring k of the socket (n entries of esize bytes at page offset
+ * pgoff; 0 fill, 1 completion, 2 RX, 3 TX). Returns the mapping, or NULL
+ * with errno. RING_INIT then sets up libxdp's view of it, as
+ * xsk_umem__create and xsk_socket__create do: a producer's cached view
+ * starts with the whole ring free. */
+static char *map_ring(struct sf_xdp *q, int k, const struct xdp_ring_offset *o,
+                      uint64_t pgoff, unsigned n, size_t esize)
+{
+    size_t len = (size_t)o->desc + n * esize;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                   q->fd, (off_t)pgoff);
+    if (m == MAP_FAILED)
+        return NULL;
+    q->ring_map[k] = m;
+    q->ring_len[k] = len;
+    return m;
+}
+#define RING_INIT(r, m, o, n, prod)                                     \
+    do {                                                                \
+        (r)->mask = (n) - 1;                                            \
+        (r)->size = (n);                                                \
+        (r)->producer = (uint32_t *)((m) + (o).producer);               \
+        (r)->consumer = (uint32_t *)((m) + (o).consumer);               \
+        (r)->flags = (uint32_t *)((m) + (o).flags);                     \
+        (r)->ring = (m) + (o).desc;                                     \
+        (r)->cached_prod = *(r)->producer;                              \
+        (r)->cached_cons = *(r)->consumer + ((prod) ? (n) : 0);         \
+    } while (0)
+
+/* Registers the UMEM on q->fd, with TX metadata unless csum is
+ * SF_XDP_CSUM_OFF; *meta says whether the kernel took it. Returns 0 or
+ * an errno. */
+static int umem_reg(struct sf_xdp *q, enum sf_xdp_csum csum, bool *meta)
+{
+    struct umem_reg r = {.addr = (uint64_t)(uintptr_t)q->area,
+                         .len = (uint64_t)NFRAMES * FRAME, .chunk_size = FRAME};
+    *meta = false;
+    if (csum != SF_XDP_CSUM_OFF) {
+        r.flags = UMEM_TX_METADATA_LEN;
+        r.tx_metadata_len = TXMD;
+        if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &r, sizeof r) == 0) {
+            *meta = true;
+            return 0;
+        }
+        if (errno != EINVAL)
+            return errno;
+        /* a kernel before 6.11 knows no such flag: without it (6.8 to
+         * 6.10 would take tx_metadata_len alone, older ones ignore it:
+         * not worth telling apart) */
+        r.flags = 0;
+        r.tx_metadata_len = 0;
+    }
+    if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &r, sizeof r) < 0)
+        return errno;
+    return 0;
+}
+
+/* Whether ifname completes the checksums of what it sends itself
+ * (ETHTOOL_GTXCSUM: `ethtool -k IF` tx-checksumming); unknown counts as
+ * no. */
+static bool dev_tx_csum(const char *ifname)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return false;
+    struct ethtool_value v = {.cmd = ETHTOOL_GTXCSUM};
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, ifname, strlen(ifname));
+    ifr.ifr_data = (void *)&v;
+    bool on = ioctl(s, SIOCETHTOOL, &ifr) == 0 && v.data;
+    close(s);
+    return on;
+}
+
+/* The socket, its UMEM (with TX metadata when asked and taken), its four
+ * rings, bound to queue `queue` of p's interface. Returns 0, or -1 with
+ * a one-line error. */
+static int sock_open(struct sf_xdp *q, bool force_copy, enum sf_xdp_csum csum,
+                     bool *meta, char *err, size_t errlen)
+{
+    struct sf_xdp_prog *p = q->p;
+    const char *step = "open an AF_XDP socket on";
+    int e = 0;
+    q->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (q->fd < 0) {
+        e = errno;
+        goto fail;
+    }
+    step = "register the UMEM of";
+    e = umem_reg(q, csum, meta);
+    if (e)
+        goto fail;
+    step = "open an AF_XDP socket on";
+    unsigned sizes[4] = {NRX, NTX, NRX, NTX};
+    int opts[4] = {XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING,
+                   XDP_TX_RING};
+    for (int i = 0; i < 4; i++)
+        if (setsockopt(q->fd, SOL_XDP, opts[i], &sizes[i], sizeof sizes[i]) < 0) {
+            e = errno;
+            goto fail;
+        }
+    struct xdp_mmap_offsets off;
+    socklen_t ol = sizeof off;
+    if (getsockopt(q->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0) {
+        e = errno;
+        goto fail;
+    }
+    char *fr = map_ring(q, 0, &off.fr, XDP_UMEM_PGOFF_FILL_RING, NRX, 8);
+    char *cr = fr ? map_ring(q, 1, &off.cr, XDP_UMEM_PGOFF_COMPLETION_RING, NTX, 8) : NULL;
+    char *rx = cr ? map_ring(q, 2, &off.rx, XDP_PGOFF_RX_RING, NRX,
+                             sizeof(struct xdp_desc)) : NULL;
+    char *tx = rx ? map_ring(q, 3, &off.tx, XDP_PGOFF_TX_RING, NTX,
+                             sizeof(struct xdp_desc)) : NULL;
+    if (!tx) {
+        e = errno;
+        goto fail;
+    }
+    RING_INIT(&q->fill, fr, off.fr, NRX, true);
+    RING_INIT(&q->comp, cr, off.cr, NTX, false);
+    RING_INIT(&q->rx, rx, off.rx, NRX, false);
+    RING_INIT(&q->tx, tx, off.tx, NTX, true);
+    /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy
+     * where the driver has it and copy mode otherwise */
+    struct sockaddr_xdp sa = {
+        .sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)p->ifindex,
+        .sxdp_queue_id = q->queue,
+        .sxdp_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
+    if (bind(q->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        e = errno;
+        goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot %s %s queue %u: %s%s", step, p->ifname,
+             q->queue, strerror(e),
+             e == EINVAL && q->fd >= 0 && !q->ring_map[0] ? "" : sock_advice(e));
+    return -1;
+}
+
+/* Decides the queue's TX checksum offload (docs/xdp.md, "Checksum
+ * offload"): usable where the kernel took the TX metadata and, in copy
+ * mode, the device completes TCP checksums (the kernel then hands the
+ * frame on as a CHECKSUM_PARTIAL skb, and a veth to the peer's stack,
+ * which takes it as valid, as from a local socket). Zero-copy: whether
+ * the driver honours the metadata (the netdev family's xsk-features) is
+ * not asked here, so not used. Sets q->csum, or the reason why not in
+ * q->csum_why; for SF_XDP_CSUM_ON a reason is an error. */
+static int csum_decide(struct sf_xdp *q, enum sf_xdp_csum csum, bool meta,
+                       char *err, size_t errlen)
+{
+    const char *ifn = q->p->ifname;
+    q->csum = false;
+    q->csum_why[0] = 0;
+    if (csum == SF_XDP_CSUM_OFF)
+        return 0;
+    if (!meta)
+        snprintf(q->csum_why, sizeof q->csum_why, "this kernel takes no AF_XDP "
+                 "TX metadata (XDP_UMEM_TX_METADATA_LEN: Linux 6.11 or later)");
+    else if (q->zerocopy)
+        snprintf(q->csum_why, sizeof q->csum_why, "zero-copy on %s: whether "
+                 "its driver completes checksums from AF_XDP TX metadata is not "
+                 "probed (--xdp-copy would let the kernel's device path do it)",
+                 ifn);
+    else if (!dev_tx_csum(ifn))
+        snprintf(q->csum_why, sizeof q->csum_why, "%s does not complete the "
+                 "checksums of what it sends (tx-checksumming off: `ethtool -K "
+                 "%s tx on`)", ifn, ifn);
+    else
+        q->csum = true;
+    if (!q->csum && csum == SF_XDP_CSUM_ON) {
+        snprintf(err, errlen, "--xdp-csum on: %s", q->csum_why);
+        return -1;
+    }
+    return 0;
+}
+
 int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
-                bool force_copy, char *err, size_t errlen)
+                bool force_copy, enum sf_xdp_csum csum, char *err, size_t errlen)
 {
     *qp = NULL;
     if (queue >= p->nqueues) {
@@ -538,6 +752,7 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
     }
     q->p = p;
     q->queue = queue;
+    q->fd = -1;
     q->kick_fd = -1;
     q->done_fd = -1;
     q->wake_fd = -1;
@@ -558,45 +773,30 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
         sf_xdp_close(q);
         return -1;
     }
-    struct xsk_umem_config uc = {.fill_size = NRX, .comp_size = NTX,
-                                 .frame_size = FRAME, .frame_headroom = 0};
-    int r = xsk_umem__create(&q->umem, q->area, (uint64_t)NFRAMES * FRAME,
-                             &q->fill, &q->comp, &uc);
-    if (r < 0) {
-        q->umem = NULL;
-        snprintf(err, errlen, "cannot create the UMEM of %s queue %u: %s%s",
-                 p->ifname, queue, strerror(-r), sock_advice(-r));
-        sf_xdp_close(q);
-        return -1;
-    }
-    struct xsk_socket_config sc = {
-        .rx_size = NRX, .tx_size = NTX,
-        .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours is loaded */
-        /* neither XDP_COPY nor XDP_ZEROCOPY: the kernel takes zero-copy
-         * where the driver has it and copy mode otherwise */
-        .bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
-    r = xsk_socket__create(&q->xsk, p->ifname, queue, q->umem, &q->rx, &q->tx, &sc);
-    if (r < 0) {
-        q->xsk = NULL;
-        snprintf(err, errlen, "cannot open an AF_XDP socket on %s queue %u: %s%s",
-                 p->ifname, queue, strerror(-r), sock_advice(-r));
+    bool meta;
+    if (sock_open(q, force_copy, csum, &meta, err, errlen) < 0) {
         sf_xdp_close(q);
         return -1;
     }
     struct xdp_options o;
     socklen_t ol = sizeof o;
-    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
+    if (getsockopt(q->fd, SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
         q->zerocopy = (o.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+    if (csum_decide(q, csum, meta, err, errlen) < 0) {
+        sf_xdp_close(q);
+        return -1;
+    }
+    q->stats.tx_csum_offload = q->csum;
     if (fill_all(q) < 0) {
         snprintf(err, errlen, "cannot fill the fill ring of %s queue %u",
                  p->ifname, queue);
         sf_xdp_close(q);
         return -1;
     }
-    r = xsk_socket__update_xskmap(q->xsk, p->xsks_fd);
-    if (r < 0) {
+    uint32_t k = queue;
+    if (bpf_map_update_elem(p->xsks_fd, &k, &q->fd, BPF_ANY) < 0) {
         snprintf(err, errlen, "cannot put %s queue %u's socket in the XDP "
-                 "program's map: %s", p->ifname, queue, strerror(-r));
+                 "program's map: %s", p->ifname, queue, strerror(errno));
         sf_xdp_close(q);
         return -1;
     }
@@ -617,16 +817,33 @@ uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q)
 {
     struct xdp_statistics k;
     socklen_t l = sizeof k;
-    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &k, &l) != 0)
+    if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &k, &l) != 0)
         return 0;
     return k.rx_dropped + k.rx_ring_full;
 }
-void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st) { q->st = st; }
+/* With the TX checksum offload, the stack leaves every TCP checksum to
+ * the device (SF_OFFLOAD_TX_CSUM). */
+void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st)
+{
+    q->st = st;
+    if (q->csum)
+        sf_stack_set_offload(st, sf_stack_config(st)->offload | SF_OFFLOAD_TX_CSUM);
+}
+bool sf_xdp_csum(const struct sf_xdp *q) { return q->csum; }
+const char *sf_xdp_csum_why(const struct sf_xdp *q)
+{
+    return q->csum_why[0] ? q->csum_why : NULL;
+}
+void sf_xdp_set_tap(struct sf_xdp *q, sf_tun_tap_fn fn, void *ctx)
+{
+    q->tap = fn;
+    q->tap_ctx = ctx;
+}
 const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
 {
     struct xdp_statistics k;
     socklen_t l = sizeof k;
-    if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &k, &l) == 0) {
+    if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &k, &l) == 0) {
         q->stats.k_rx_dropped = k.rx_dropped;
         q->stats.k_rx_ring_full = k.rx_ring_full;
         q->stats.k_fill_empty = k.rx_fill_ring_empty_descs;
@@ -653,10 +870,11 @@ void sf_xdp_close(struct sf_xdp *q)
         uint32_t k = q->queue;
         bpf_map_delete_elem(q->p->xsks_fd, &k); /* the queue's frames go back to the kernel */
     }
-    if (q->xsk)
-        xsk_socket__delete(q->xsk);
-    if (q->umem)
-        xsk_umem__delete(q->umem);
+    for (int k = 0; k < 4; k++)
+        if (q->ring_map[k])
+            munmap(q->ring_map[k], q->ring_len[k]);
+    if (q->fd >= 0)
+        close(q->fd);
     if (q->area)
         munmap(q->area, (size_t)NFRAMES * FRAME);
     free(q);
@@ -695,7 +913,7 @@ static int push_tx(int fd, uint64_t *calls)
 
 static void kick_now(struct sf_xdp *q)
 {
-    int e = push_tx(xsk_socket__fd(q->xsk), &q->stats.kicks);
+    int e = push_tx(q->fd, &q->stats.kicks);
     if (e)
         q->err = e;
 }
@@ -706,7 +924,7 @@ static void kick_now(struct sf_xdp *q)
 static void *tx_thread_main(void *arg)
 {
     struct sf_xdp *q = arg;
-    int fd = xsk_socket__fd(q->xsk);
+    int fd = q->fd;
     uint64_t v, calls = 0;
     for (;;) {
         if (read(q->kick_fd, &v, sizeof v) < 0 && errno != EAGAIN && errno != EINTR)
@@ -818,9 +1036,12 @@ static bool take_frame(struct sf_xdp *q, uint64_t *addr)
     return true;
 }
 
-/* Sends one Ethernet frame: dst, our source, type, then body. */
+/* Sends one Ethernet frame: dst, our source, type, then body. l4: the
+ * offset in body of a TCP header whose checksum field holds only the
+ * pseudo-header sum (SF_OFFLOAD_TX_CSUM), for the device to complete
+ * through the frame's TX metadata; 0: body is complete. */
 static bool send_frame(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
-                       uint16_t type, const uint8_t *body, size_t len)
+                       uint16_t type, const uint8_t *body, size_t len, size_t l4)
 {
     uint64_t addr;
     uint32_t idx;
@@ -846,6 +1067,20 @@ static bool send_frame(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
     struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx);
     d->addr = addr;
     d->len = (uint32_t)(ETH_HLEN_ + len);
+    d->options = 0;
+    if (l4) {
+        /* xsk-tx-metadata.rst: the metadata right before the frame; the
+         * sum from csum_start (from the frame's first byte, Ethernet
+         * included) to the end, stored csum_offset further on: RFC 9293
+         * 3.1's checksum field, 16 bytes into the TCP header */
+        struct tx_meta *m = (struct tx_meta *)(f - TXMD);
+        memset(m, 0, sizeof *m);
+        m->flags = TXMD_CHECKSUM;
+        m->csum_start = (uint16_t)(ETH_HLEN_ + l4);
+        m->csum_offset = 16;
+        d->options = DESC_TX_METADATA;
+        q->stats.tx_csum_offloaded++;
+    }
     xsk_ring_prod__submit(&q->tx, 1);
     if (++q->unkicked >= BATCH)
         kick(q);
@@ -909,15 +1144,33 @@ static uint64_t publish(struct sf_xdp *q, uint32_t ip, const uint8_t mac[ETH_ALE
     return stamp;
 }
 
+/* The offset of d's TCP header when the stack left its checksum to the
+ * device (q->csum: SF_OFFLOAD_TX_CSUM, every TCP segment over IPv4), or
+ * 0. */
+static size_t partial_l4(const struct sf_xdp *q, const uint8_t *d, size_t len)
+{
+    if (!q->csum || len < 20 || (d[0] >> 4) != 4 || d[9] != 6 /* TCP */)
+        return 0;
+    size_t ihl = (size_t)(d[0] & 15) * 4;
+    return ihl >= 20 && len >= ihl + 20 ? ihl : 0;
+}
+
+/* Sends datagram d to mac, counted. */
+static void send_dgram(struct sf_xdp *q, const uint8_t mac[ETH_ALEN],
+                       const uint8_t *d, size_t len)
+{
+    if (send_frame(q, mac, ETH_P_IP, d, len, partial_l4(q, d, len))) {
+        q->stats.tx++;
+        q->stats.tx_bytes += len;
+    }
+}
+
 static void send_held(struct sf_xdp *q, struct neigh *n)
 {
     if (n->held_len) {
         size_t len = n->held_len;
         n->held_len = 0;
-        if (send_frame(q, n->mac, ETH_P_IP, n->held, len)) {
-            q->stats.tx++;
-            q->stats.tx_bytes += len;
-        }
+        send_dgram(q, n->mac, n->held, len);
     }
 }
 
@@ -1020,7 +1273,7 @@ static void arp_send(struct sf_xdp *q, uint16_t op, const uint8_t dst[ETH_ALEN],
     memcpy(a + 14, &sip, 4);
     memcpy(a + 18, tha, ETH_ALEN);
     memcpy(a + 24, &tip, 4);
-    send_frame(q, dst, ETH_P_ARP, a, sizeof a);
+    send_frame(q, dst, ETH_P_ARP, a, sizeof a, 0);
     q->stats.tx_arp++;
 }
 
@@ -1044,10 +1297,29 @@ static void arp_in(struct sf_xdp *q, const uint8_t *a, size_t len)
 
 /* ------------------------------------------------------------ the datagrams */
 
+/* The tap (sf_xdp_set_tap), with a TCP checksum the stack left partial
+ * completed in a copy: RFC 9293 3.1, the one's complement sum from the
+ * TCP header on, whose checksum field holds the pseudo-header sum. */
+static void tap_call(struct sf_xdp *q, enum sf_tun_dir dir, const uint8_t *d,
+                     size_t len)
+{
+    size_t l4 = dir == SF_TUN_OUT ? partial_l4(q, d, len) : 0;
+    if (l4 && len <= sizeof q->tap_buf) {
+        memcpy(q->tap_buf, d, len);
+        uint16_t c = sf_csum_fold(sf_csum_add(0, q->tap_buf + l4, len - l4));
+        q->tap_buf[l4 + 16] = (uint8_t)(c >> 8);
+        q->tap_buf[l4 + 17] = (uint8_t)c;
+        d = q->tap_buf;
+    }
+    q->tap(q->tap_ctx, mono_now(), dir, d, len);
+}
+
 void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len)
 {
     struct sf_xdp *q = ctx;
     uint32_t dst;
+    if (q->tap) /* what the stack sent */
+        tap_call(q, SF_TUN_OUT, dgram, len);
     if (len < 20 || (dgram[0] >> 4) != 4) {
         q->stats.tx_not_ipv4++; /* IPv6 is not on this link (docs/xdp.md) */
         return;
@@ -1059,10 +1331,7 @@ void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len)
         n = neigh_find(q, dst);
     }
     if (n && n->known) {
-        if (send_frame(q, n->mac, ETH_P_IP, dgram, len)) {
-            q->stats.tx++;
-            q->stats.tx_bytes += len;
-        }
+        send_dgram(q, n->mac, dgram, len);
         return;
     }
     /* Not heard from yet: ask (at most once a second) and keep the latest
@@ -1111,6 +1380,8 @@ static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
     learn(q, src, f + 6, false); /* the replies go back the way it came */
     q->stats.rx++;
     q->stats.rx_bytes += len;
+    if (q->tap)
+        tap_call(q, SF_TUN_IN, d, len);
     sf_stack_input(q->st, now, d, len);
 }
 
@@ -1220,7 +1491,7 @@ static unsigned rx_batch(struct sf_xdp *q)
         xsk_ring_prod__submit(&q->fill, n);
     }
     if (xsk_ring_prod__needs_wakeup(&q->fill))
-        recvfrom(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+        recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
     return n;
 }
 
@@ -1241,7 +1512,7 @@ static int sock_error(struct sf_xdp *q)
 {
     int e = 0;
     socklen_t l = sizeof e;
-    getsockopt(xsk_socket__fd(q->xsk), SOL_SOCKET, SO_ERROR, &e, &l);
+    getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &e, &l);
     return e;
 }
 
@@ -1313,7 +1584,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
          * queue, merged at the next turn. */
         if (next > now + HELD_WAIT && any_held(q))
             next = now + HELD_WAIT;
-        fds[0] = (struct pollfd){.fd = xsk_socket__fd(q->xsk), .events = POLLIN};
+        fds[0] = (struct pollfd){.fd = q->fd, .events = POLLIN};
         napp = h->pollfds(h->ctx, fds + 1, MAX_APP_FDS);
         /* A full batch means more is waiting: look again without sleeping. */
         struct timespec ts = {0, 0}, *tsp = &ts;
@@ -1365,7 +1636,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
                 /* not yet: a timer or the application woke the loop */
             }
         }
-        if (fds[0].fd != xsk_socket__fd(q->xsk))
+        if (fds[0].fd != q->fd)
             fds[0].revents = 0; /* the checks at the top are the socket's */
         woke = true;
     }

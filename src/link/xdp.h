@@ -57,6 +57,16 @@ enum sf_xdp_tx {
     SF_XDP_TX_INLINE   /* the stack's loop calls sendto() itself */
 };
 
+/* TX checksum offload through AF_XDP TX metadata (docs/xdp.md,
+ * "Checksum offload"): the stack leaves every TCP checksum partial
+ * (SF_OFFLOAD_TX_CSUM) and each TCP frame asks the device to complete
+ * it. */
+enum sf_xdp_csum {
+    SF_XDP_CSUM_AUTO, /* where the kernel and the device can, else not (said) */
+    SF_XDP_CSUM_ON,   /* or fail */
+    SF_XDP_CSUM_OFF   /* synfin computes every checksum */
+};
+
 struct sf_xdp_prog;
 struct sf_xdp;
 
@@ -82,6 +92,9 @@ struct sf_xdp_stats {
      * others, and frames dropped because the ring to the owner was full. */
     uint64_t handoff_out, handoff_in, handoff_full;
     uint64_t rx_frames;           /* frames taken off the queue's RX ring */
+    /* TX checksum offload (sf_xdp_csum): 1 when on, and the TCP frames
+     * sent with their checksum left to the device (TX metadata). */
+    uint64_t tx_csum_offload, tx_csum_offloaded;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -134,11 +147,24 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p);
 
 /* Opens queue `queue` of p's interface: a UMEM, an AF_XDP socket bound
  * to it (zero-copy where the driver allows unless force_copy, else copy
- * mode), its place in the program's socket map. Returns 0, or -1 with a
+ * mode), its place in the program's socket map. csum: the TX checksum
+ * offload (sf_xdp_csum says whether it is on, sf_xdp_csum_why why not;
+ * SF_XDP_CSUM_ON where it cannot be is an error). Returns 0, or -1 with a
  * one-line error in err. */
 int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
-                bool force_copy, char *err, size_t errlen);
+                bool force_copy, enum sf_xdp_csum csum, char *err, size_t errlen);
 bool sf_xdp_zerocopy(const struct sf_xdp *q);
+/* Whether q's TCP frames leave their checksums to the device: the kernel
+ * took the UMEM's TX metadata (Linux 6.11 or later), the socket is in copy
+ * mode (the kernel's device path honours the metadata: a CHECKSUM_PARTIAL
+ * skb) and the device completes checksums (tx-checksumming). */
+bool sf_xdp_csum(const struct sf_xdp *q);
+/* Why the offload is off though asked (auto), in words; NULL if on or
+ * --xdp-csum off. */
+const char *sf_xdp_csum_why(const struct sf_xdp *q);
+/* Every datagram the stack sends and gets through q, to fn (a capture):
+ * a TCP checksum left to the device is completed in a copy for it. */
+void sf_xdp_set_tap(struct sf_xdp *q, sf_tun_tap_fn fn, void *ctx);
 /* Who pushes q's TX ring (default SF_XDP_TX_AUTO); before sf_xdp_run. */
 void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode);
 /* Whether sf_xdp_run pushes the TX ring from a thread of its own. */
@@ -149,7 +175,8 @@ unsigned sf_xdp_queue(const struct sf_xdp *q);
  * from another thread than the queue's (mq.c's watch). */
 uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q);
 /* The stack this queue drives (cfg.output = sf_xdp_output,
- * cfg.output_ctx = q). */
+ * cfg.output_ctx = q); with the checksum offload on (sf_xdp_csum), the
+ * stack's SF_OFFLOAD_TX_CSUM is set. */
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st);
 void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len);
 /* The queue's counters, the kernel's (k_*) read now. */

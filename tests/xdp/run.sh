@@ -285,6 +285,10 @@ want bad && check "--xdp-tx with a bad value: one line, exit 2" \
   t_bad 2 "--xdp-tx wants auto, thread or inline, not 'fast'" --xdp $VS --addr $SA --xdp-tx fast
 want bad && check "--xdp-tx without --xdp: one line, exit 2" \
   t_bad 2 "--xdp-tx goes with --xdp IFACE" --tun sfxt$$ --xdp-tx thread
+want bad && check "--xdp-csum with a bad value: one line, exit 2" \
+  t_bad 2 "--xdp-csum wants auto, on or off, not 'maybe'" --xdp $VS --addr $SA --xdp-csum maybe
+want bad && check "--xdp-csum without --xdp: one line, exit 2" \
+  t_bad 2 "--xdp-csum goes with --xdp IFACE" --tun sfxt$$ --xdp-csum on
 want bad && check "--addr6 with --xdp (IPv4 only): one line, exit 2" \
   t_bad 2 "IPv4 only" --xdp $VS --addr $SA --addr6 fd00:5f::2
 # A device without native XDP: a bridge (this kernel has no dummy driver).
@@ -303,6 +307,88 @@ t_bad_nopriv() {
   [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/np.log")" -eq 1 ] && grep -q "run as root" "$tmp/np.log"
 }
 want bad && check "no privilege (nobody, no capabilities): one line, exit 2" t_bad_nopriv
+
+# TX checksum offload (docs/xdp.md, "Checksum offload"): synfin leaves
+# each TCP checksum to the device through the frame's AF_XDP TX metadata;
+# in copy mode the kernel hands the frame on as a CHECKSUM_PARTIAL skb,
+# which the veth passes to the kernel's side as it is. A packet socket
+# there with PACKET_VNET_HDR (csumcheck.py capture) sees each frame as the
+# kernel holds it: NEEDS_CSUM with csum_start and csum_offset, which it
+# completes as a device would and then checks (a wrong csum_start or
+# csum_offset in the metadata leaves a bad checksum there); the kernel's
+# TCP takes such frames unchecked, so its TcpInCsumErrors alone would not
+# see a wrong one. synfin's --pcap gets complete checksums all the same.
+kcsum_err() { inns $K nstat -saz TcpInCsumErrors | awk '$1=="TcpInCsumErrors"{print $2}'; }
+# csum_run NAME: the kernel's client echoes MB through synfin NAME while
+# the capture runs on the kernel's end; its line in $tmp/NAME.cap.
+csum_run() {
+  local name=$1
+  ip netns exec $K python3 "$HERE/csumcheck.py" capture $VK $SA >"$tmp/$name.cap" 2>"$tmp/$name.caplog" &
+  local cp=$!; pids+=("$cp")
+  wait_for 5 grep -q ready "$tmp/$name.caplog" || { echo "no capture"; return 1; }
+  inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((MB << 20)) || return 1
+  kill -TERM $cp; wait $cp; local crc=$?
+  echo "the kernel's end got: $(cat "$tmp/$name.cap")"
+  return $crc
+}
+capf() { awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i+1)}' "$tmp/$1.cap"; }
+t_csum() {
+  local e0; e0=$(kcsum_err)
+  start cs --app echo:7 --xdp-csum on --pcap "$tmp/cs.pcap" || return 1
+  grep -q "TCP checksums left to the device (TX metadata)" "$tmp/cs.log" || { echo "not said"; return 1; }
+  csum_run cs || return 1
+  local e1 off part segs
+  e1=$(kcsum_err); off=$(stat_of cs xdp.tx_csum_offloaded)
+  part=$(stat_of cs CSUM_OUT_PARTIAL); segs=$(stat_of cs SEG_OUT)
+  echo "synfin: SEG_OUT $segs CSUM_OUT_PARTIAL $part xdp.tx_csum_offloaded $off" \
+       "xdp.tx_csum_offload $(stat_of cs xdp.tx_csum_offload); kernel TcpInCsumErrors $e0 -> $e1"
+  stop cs || return 1
+  echo "synfin's --pcap: $(python3 "$HERE/csumcheck.py" pcap "$tmp/cs.pcap")" || return 1
+  python3 "$HERE/csumcheck.py" pcap "$tmp/cs.pcap" >/dev/null || return 1
+  local n p at
+  n=$(capf cs frames); p=$(capf cs partial); at=$(capf cs at-tcp-field)
+  # every frame partial, at the TCP checksum field; every segment sent so
+  [ "$n" -gt 0 ] && [ "$p" = "$n" ] && [ "$at" = "$n" ] &&
+    [ "$off" -gt 0 ] && [ "$off" = "$part" ] && [ "$part" = "$segs" ] && [ "$e1" = "$e0" ]
+}
+want csum && check "--xdp-csum on: echo $MB MB SHA-256 equal; every TCP frame reaches the kernel CHECKSUM_PARTIAL at the TCP checksum field and completes right; no checksum errors; counted; --pcap complete" t_csum
+
+t_pcap() { # --pcap with --xdp (main wrote no file): every datagram, checksums complete
+  start pc --app echo:7 --pcap "$tmp/pc.pcap" || return 1
+  [ "$(echo pcap | inns $K timeout 10 nc -N $SA 7)" = pcap ] || return 1
+  stop pc || return 1
+  [ -s "$tmp/pc.pcap" ] || { echo "no capture written"; return 1; }
+  echo "synfin's --pcap: $(python3 "$HERE/csumcheck.py" pcap "$tmp/pc.pcap")"
+  python3 "$HERE/csumcheck.py" pcap "$tmp/pc.pcap" >/dev/null
+}
+want csum && check "--pcap with --xdp: the capture written, every TCP checksum in it right (the offload's partial sums completed for it)" t_pcap
+
+t_csum_off() { # the control: --xdp-csum off, every checksum complete on the wire
+  start co --app echo:7 --xdp-csum off || return 1
+  grep -q "TCP checksums computed by synfin" "$tmp/co.log" || return 1
+  csum_run co || return 1
+  local n p; n=$(capf co frames); p=$(capf co partial)
+  echo "xdp.tx_csum_offload $(stat_of co xdp.tx_csum_offload) CSUM_OUT_PARTIAL $(stat_of co CSUM_OUT_PARTIAL)"
+  [ "$(stat_of co xdp.tx_csum_offload)" = 0 ] && [ "$(stat_of co CSUM_OUT_PARTIAL)" = 0 ] || return 1
+  stop co && [ "$n" -gt 0 ] && [ "$p" = 0 ]
+}
+want csum && check "--xdp-csum off: echo $MB MB, no frame partial (the capture's control)" t_csum_off
+
+t_csum_devoff() { # synfin's veth without tx-checksumming: auto says so in one line; on fails
+  inns $S ethtool -K $VS tx off >/dev/null || return 1
+  local rc=1
+  if start cd --app echo:7; then
+    grep "TX checksum offload" "$tmp/cd.log"
+    [ "$(grep -c "TX checksum offload off: $VS does not complete the checksums" "$tmp/cd.log")" = 1 ] &&
+      [ "$(stat_of cd xdp.tx_csum_offload)" = 0 ] &&
+      [ "$(echo devoff | inns $K timeout 10 nc -N $SA 7)" = devoff ] && stop cd &&
+      t_bad 2 "--xdp-csum on: $VS does not complete the checksums of what it sends" \
+        --xdp $VS --addr $SA --xdp-csum on && rc=0
+  fi
+  inns $S ethtool -K $VS tx on >/dev/null
+  return $rc
+}
+want csum && check "a device without TX checksum offload: auto falls back in one line; --xdp-csum on: one line, exit 2" t_csum_devoff
 
 t_generic() { # --xdp-mode generic --xdp-copy on the veth: both said, echo works
   start gx --app echo:7 --xdp-mode generic --xdp-copy || return 1

@@ -420,15 +420,15 @@ static int make_stack(struct tun_cli *c, const char *prog)
 
 /* The device's tap: every datagram into the --pcap file, stamped with the
  * real time it crossed. */
-static void pcap_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
-                     const uint8_t *d, size_t len)
+void tun_cli_pcap_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                      const uint8_t *d, size_t len)
 {
     struct tun_cli *c = ctx;
     (void)dir;
     pcapw_write(c->pcap, c->pcap_base_real + (now - c->pcap_base_mono), d, len);
 }
 
-static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
+int tun_cli_open_pcap(struct tun_cli *c, char *err, size_t errlen)
 {
     c->pcap = pcapw_open(c->pcap_path, err, errlen);
     if (!c->pcap)
@@ -437,7 +437,8 @@ static int open_pcap(struct tun_cli *c, char *err, size_t errlen)
     clock_gettime(CLOCK_REALTIME, &ts);
     c->pcap_base_mono = sf_tun_now();
     c->pcap_base_real = (sf_time_t)ts.tv_sec * SF_SEC + (sf_time_t)ts.tv_nsec;
-    sf_tun_set_tap(&c->tun, pcap_tap, c);
+    if (!c->xdp.ifname) /* --xdp: the queue's tap (xdp_cli_start) */
+        sf_tun_set_tap(&c->tun, tun_cli_pcap_tap, c);
     return 0;
 }
 
@@ -475,7 +476,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
     if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
         (c->has6 && sf_tun_config6(&c->tun, c->host6, c->prefix6, err, sizeof err) < 0) ||
-        (c->pcap_path && open_pcap(c, err, sizeof err) < 0)) {
+        (c->pcap_path && tun_cli_open_pcap(c, err, sizeof err) < 0)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         sf_tun_close(&c->tun);
         return 1;

@@ -75,6 +75,11 @@ void tun_cli_service(struct tun_cli *c, sf_time_t now, struct pollfd *fds,
 /* For the other links (xdp_cli.c): the stack (on c->cfg.output when set),
  * the control socket and the signals. Returns 0, or -1 after a message. */
 int tun_cli_stack_ctl(struct tun_cli *c, const char *prog);
+/* --pcap FILE: opens it (the TUN device's tap is set here; --xdp sets its
+ * queue's to tun_cli_pcap_tap). Returns 0, or -1 with a one-line error. */
+int tun_cli_open_pcap(struct tun_cli *c, char *err, size_t errlen);
+void tun_cli_pcap_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
+                      const uint8_t *d, size_t len);
 /* Applies the per-connection settings (keepalive, buffers) to sd. */
 void tun_cli_sockopts(struct tun_cli *c, int sd);
 

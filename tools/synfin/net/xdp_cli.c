@@ -51,6 +51,9 @@ enum { TX_DEFAULT, TX_AUTO, TX_THREAD, TX_INLINE };
 static const char *const tx_names[] = {"auto", "thread", "inline", NULL};
 static const int tx_vals[] = {TX_AUTO, TX_THREAD, TX_INLINE};
 
+static const char *const csum_names[] = {"auto", "on", "off", NULL};
+static const int csum_vals[] = {SF_XDP_CSUM_AUTO, SF_XDP_CSUM_ON, SF_XDP_CSUM_OFF};
+
 #define OFF(f) offsetof(struct xdp_cli, f)
 static const struct opt xdp_opts[] = {
     {.kind = OPT_TEXT, .help = "AF_XDP instead of TUN (docs/xdp.md):\n"},
@@ -82,6 +85,14 @@ static const struct opt xdp_opts[] = {
              "path; it pays only with a core to spare); auto: the\n"
              "thread in copy mode with fewer queues than cores\n"
              "(docs/xdp.md, \"Where the time goes\")"},
+    {.name = "--xdp-csum", .kind = OPT_ENUM, .off = OFF(csum), .as = OPT_AS_INT,
+     .choices = csum_names, .vals = csum_vals, .arg = "auto|on|off",
+     .why = "wants auto, on or off",
+     .help = "TCP checksums left to the device through AF_XDP TX\n"
+             "metadata (default auto: where the kernel takes it, in\n"
+             "copy mode, with the device's tx-checksumming on; else\n"
+             "synfin computes them, said in one line; on: or fail;\n"
+             "docs/xdp.md, \"Checksum offload\")"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
      .help = "serve: the kernel keeps --addr too: only these TCP\n"
              "ports are synfin's (default: every datagram to --addr)"},
@@ -100,7 +111,7 @@ bool xdp_cli_stray(struct tun_cli *c, const char *prog)
     const struct xdp_cli *x = &c->xdp;
     const char *o = x->queues > 1 ? "--queues" : x->mode ? "--xdp-mode"
                   : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports"
-                  : x->tx ? "--xdp-tx" : NULL;
+                  : x->tx ? "--xdp-tx" : x->csum ? "--xdp-csum" : NULL;
     if (o)
         fprintf(stderr, "%s: %s goes with --xdp IFACE (the TUN device has "
                 "no AF_XDP queues)\n", prog, o);
@@ -191,6 +202,22 @@ static int open_prog(struct tun_cli *c, char *note, size_t notelen, char *err,
                             err, errlen);
 }
 
+/* --xdp-csum auto where the offload cannot be: one line, why. */
+static void csum_said(const struct sf_xdp *q, const char *prog)
+{
+    const char *why = sf_xdp_csum_why(q);
+    if (why)
+        fprintf(stderr, "%s: TX checksum offload off: %s; synfin computes "
+                "every TCP checksum\n", prog, why);
+}
+
+/* The banner's words for the checksums. */
+static const char *csum_words(const struct sf_xdp *q)
+{
+    return sf_xdp_csum(q) ? "TCP checksums left to the device (TX metadata)"
+                          : "TCP checksums computed by synfin";
+}
+
 /* The banner's words for what of the address is synfin's. */
 static const char *whose(const struct xdp_cli *x)
 {
@@ -222,9 +249,14 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
     c->mtu = mtu;
     for (x->nq = 0; x->nq < x->queues; x->nq++) {
         if (sf_xdp_open(&x->q[x->nq], x->prog, (unsigned)x->nq, x->force_copy,
-                        err, sizeof err) < 0)
+                        (enum sf_xdp_csum)x->csum, err, sizeof err) < 0)
             return fail(prog, err);
         sf_xdp_set_tx(x->q[x->nq], tx_mode(x->tx, (unsigned)x->queues));
+    }
+    if (c->pcap_path) {
+        if (tun_cli_open_pcap(c, err, sizeof err) < 0)
+            return fail(prog, err);
+        sf_xdp_set_tap(x->q[0], tun_cli_pcap_tap, c);
     }
     c->dev = x->ifname; /* names the control socket */
     c->cfg.output = sf_xdp_output;
@@ -244,12 +276,14 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                 "them); steer them (ethtool -N %s flow-type tcp4 dst-ip ADDR "
                 "action 0) or ethtool -L %s combined %d\n", prog, x->ifname,
                 have, x->queues, x->ifname, x->ifname, x->queues);
-    fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, %s, MTU %d, synfin %s%s; "
-            "control socket %s\n", prog, x->ifname, sf_xdp_prog_mode(x->prog),
+    csum_said(x->q[0], prog);
+    fprintf(stderr, "%s: %s up: AF_XDP queue 0, %s XDP, %s, %s, %s, MTU %d, "
+            "synfin %s%s; control socket %s\n", prog, x->ifname,
+            sf_xdp_prog_mode(x->prog),
             zc ? "zero-copy" : x->force_copy ? "copy mode (as asked)"
                              : "copy mode (the driver has no zero-copy)",
             sf_xdp_tx_thread(x->q[0]) ? "TX pushed by a thread" : "TX pushed inline",
-            mtu, ab, whose(x), c->ctl_path);
+            csum_words(x->q[0]), mtu, ab, whose(x), c->ctl_path);
     return 0;
 }
 
@@ -337,6 +371,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
     X(tx_thread); X(tx_thread_sends);
     X(handoff_out); X(handoff_in); X(handoff_full); X(rx_frames);
+    X(tx_csum_offload); X(tx_csum_offloaded);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
@@ -405,7 +440,8 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
         x->prog_shared = k > 0;
         c->mtu = mtu;
         c->dev = x0->ifname; /* names the control socket */
-        if (sf_xdp_open(&x->q[0], x0->prog, k, x0->force_copy, err, sizeof err) < 0) {
+        if (sf_xdp_open(&x->q[0], x0->prog, k, x0->force_copy,
+                        (enum sf_xdp_csum)x0->csum, err, sizeof err) < 0) {
             fail(prog, err); /* names the queue */
             return -1;
         }
@@ -436,14 +472,16 @@ void xdp_cli_bind_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
                 "them); ethtool -L %s combined %u\n", prog, x0->ifname, have, n,
                 x0->ifname, n);
     bool zc = sf_xdp_zerocopy(x0->q[0]);
+    csum_said(x0->q[0], prog);
     fprintf(stderr, "%s: %s up: AF_XDP queues 0..%u, one stack per thread, %s "
-            "XDP, %s, %s, MTU %d, synfin %s%s; control sockets %s (queue 0), %s.K "
-            "(queue K)\n", prog, x0->ifname, n - 1, sf_xdp_prog_mode(x0->prog),
+            "XDP, %s, %s, %s, MTU %d, synfin %s%s; control sockets %s (queue 0), "
+            "%s.K (queue K)\n", prog, x0->ifname, n - 1, sf_xdp_prog_mode(x0->prog),
             zc ? "zero-copy" : x0->force_copy ? "copy mode (as asked)"
                              : "copy mode (the driver has no zero-copy)",
             sf_xdp_tx_thread(x0->q[0]) ? "TX pushed by a thread per queue"
                                        : "TX pushed inline",
-            c0->mtu, ab, whose(x0), c0->ctl_path, c0->ctl_path);
+            csum_words(x0->q[0]), c0->mtu, ab, whose(x0), c0->ctl_path,
+            c0->ctl_path);
 }
 
 /* mq_run's watch (ctx: the copies, NULL-ended): the kernel's drops on
