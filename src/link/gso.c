@@ -100,17 +100,27 @@ static void pieces_copy(const struct iovec *v, size_t n, size_t off,
     }
 }
 
+/* The TCP header's length (its data offset) of datagram d whose TCP header
+ * starts at h (l3_len). */
+static size_t tcp_hl(const uint8_t *d, size_t h)
+{
+    return (size_t)(d[h + 12] >> 4) * 4;
+}
+
 bool gso_plain_data_v(const struct iovec *v, size_t n, size_t len)
 {
     const uint8_t *d = v[0].iov_base;
-    /* the headers from v[0] alone (l3_len: IP and 20 TCP bytes within it) */
+    /* the headers from v[0] alone (l3_len: IP and 20 TCP bytes within it,
+     * then the TCP options too) */
     size_t h = n && len <= GSO_MAX && v[0].iov_len <= len ? l3_len(d, v[0].iov_len) : 0;
-    if (h == 0 || len <= h + 20)
+    if (h == 0)
+        return false;
+    size_t th = tcp_hl(d, h);
+    if (th < 20 || h + th > v[0].iov_len || len <= h + th)
         return false;
     bool ip_ok = h == 20 ? get16(d + 2) == len && (get16(d + 6) & 0x3fff) == 0
                          : get16(d + 4) == len - 40; /* RFC 8200 3 */
-    return ip_ok && d[h + 12] >> 4 == 5 &&
-           (d[h + 13] == 0x10 || d[h + 13] == 0x18);
+    return ip_ok && (d[h + 13] == 0x10 || d[h + 13] == 0x18);
 }
 
 bool gso_plain_data(const uint8_t *d, size_t len)
@@ -122,7 +132,12 @@ bool gso_plain_data(const uint8_t *d, size_t len)
 /* Whether plain segment d (its headers in hlen bytes, len in all)
  * continues the pending one: same family and IP
  * header fields (IPv4: TOS, TTL, addresses; IPv6: traffic class and flow
- * label, hop limit, addresses), same ports, ACK and window. */
+ * label, hop limit, addresses), same ports, ACK and window, and the same
+ * TCP options byte for byte. The kernel's segmentation gives every
+ * segment the first one's header, options included: with timestamps
+ * (RFC 7323 3) each carries the first one's TSval and TSecr, as the
+ * segments of one TSO send of Linux's do, so segments whose TSval
+ * differs are not merged. */
 static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
                       size_t len)
 {
@@ -130,13 +145,17 @@ static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
     size_t h = l3_len(d, hlen);
     if (!g->len || h != l3_len(p, g->len))
         return false;
-    size_t pl = len - h - 20;
+    size_t th = tcp_hl(d, h);
+    if (th != tcp_hl(p, h))
+        return false;
+    size_t pl = len - h - th;
     bool ip_same = h == 20 ? d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 8)
                            : !memcmp(d, p, 4) && d[7] == p[7] && !memcmp(d + 8, p + 8, 32);
     return ip_same && g->last == g->mss && pl <= g->mss &&
            g->len + pl <= GSO_MAX && get32(d + h + 4) == g->next_seq &&
            !memcmp(d + h, p + h, 4) && !memcmp(d + h + 8, p + h + 8, 4) &&
-           !memcmp(d + h + 14, p + h + 14, 2);
+           !memcmp(d + h + 14, p + h + 14, 2) &&
+           !memcmp(d + h + 20, p + h + 20, th - 20);
 }
 
 bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
@@ -145,9 +164,9 @@ bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
     const uint8_t *d = v[0].iov_base;
     if (!continues(g, d, v[0].iov_len, len))
         return false;
-    size_t h = l3_len(d, v[0].iov_len), pl = len - h - 20;
+    size_t h = l3_len(d, v[0].iov_len), th = tcp_hl(d, h), pl = len - h - th;
     /* the payload straight from the pieces: its one copy */
-    pieces_copy(v, n, h + 20, g->buf + g->len, pl);
+    pieces_copy(v, n, h + th, g->buf + g->len, pl);
     g->len += pl;
     g->segs++;
     g->last = pl;
@@ -167,11 +186,11 @@ void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
 {
     pieces_copy(v, n, 0, g->buf, len);
     const uint8_t *d = g->buf;
-    size_t h = l3_len(d, len);
+    size_t h = l3_len(d, len), th = tcp_hl(d, h);
     g->len = len;
     g->segs = 1;
-    g->mss = g->last = len - h - 20;
-    g->next_seq = get32(d + h + 4) + (uint32_t)(len - h - 20);
+    g->mss = g->last = len - h - th;
+    g->next_seq = get32(d + h + 4) + (uint32_t)(len - h - th);
 }
 
 void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
@@ -200,7 +219,7 @@ const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
     set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, *len - l3)));
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-    h->hdr_len = (uint16_t)(l3 + 20);
+    h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
     h->gso_size = (uint16_t)g->mss;
     h->csum_start = (uint16_t)l3;
     h->csum_offset = 16;

@@ -40,13 +40,13 @@ struct gso_merge {
 
 /* A segment that may be merged: IPv4 without options or fragmentation,
  * total length len (or IPv6 with TCP next, payload length len - 40),
- * TCP without options, ACK or ACK+PSH only, some
- * payload. */
+ * its headers (TCP options included) in the first piece, ACK or ACK+PSH
+ * only, some payload. */
 bool gso_plain_data(const uint8_t *d, size_t len);
 
 /* Adds plain data segment d (gso_plain_data) to the pending packet if it
  * continues it: same family, addresses, ports, TOS and TTL (IPv6: traffic
- * class, flow label and hop limit), same ACK and window,
+ * class, flow label and hop limit), same ACK, window and TCP options (byte for byte),
  * the next sequence number, the pending ones all gso_size long, and room
  * left. The merged packet then carries the PSH of its last segment.
  * Returns false (and changes nothing) if it does not continue. */

@@ -525,10 +525,10 @@ static void tap_out(struct sf_tun *t, sf_time_t now, const struct dgram *d,
     }
     struct gso_merge *m = &t->gso->out;
     const uint8_t *h = d->v[0].iov_base;
-    /* a plain segment: IPv4 (IPv6) and TCP without options, the same
-     * length as the first segment's, which starts the packet */
-    size_t hl = (h[0] >> 4 == 6 ? 40 : 20) + 20;
-    uint8_t *at = m->buf + m->len - d->len, save[60];
+    /* a plain segment: IPv4 (IPv6) without options, its TCP header (with
+     * the options the first segment of the packet has too) */
+    size_t l3 = h[0] >> 4 == 6 ? 40 : 20, hl = l3 + (size_t)(h[l3 + 12] >> 4) * 4;
+    uint8_t *at = m->buf + m->len - d->len, save[100];
     memcpy(save, at, hl);
     memcpy(at, h, hl);
     tap_call(t, now, SF_TUN_OUT, at, d->len, partial);

@@ -165,7 +165,7 @@ static void test_refusals(void)
     n = seg(d, 201, SF_ACK | SF_CWR, 200, 100, 3, false);
     refuse(d, n, "CWR");
     n = seg(d, 201, SF_ACK, 200, 100, 3, true);
-    refuse(d, n, "TCP options");
+    refuse(d, n, "TCP options the pending segments lack");
     n = seg(d, 201, SF_ACK, 200, 101, 3, false);
     refuse(d, n, "longer than the gso_size");
     n = seg(d, 201, SF_ACK, 200, 0, 3, false);
@@ -334,6 +334,68 @@ static void test_merge_then_cut(void)
         size_t sl = gso_cut(ip, len, h.gso_size, k, s);
         CHECK_EQ(sl, olen[k]);
         CHECK(memcmp(s, orig[k], sl) == 0);
+    }
+}
+
+/* Segments with timestamps (RFC 7323 3), as a connection that
+ * negotiated them sends: merged when their options are the same byte for
+ * byte (the header the kernel copies onto each segment carries them), the
+ * gso_size the payload after them, and cut again as the kernel would,
+ * the same datagrams; a segment whose TSval or TSecr differs is not
+ * merged (it would go out with the first one's). */
+static void test_merge_timestamps(void)
+{
+    static struct gso_merge g;
+    static uint8_t orig[4][GSO_MAX], s[GSO_MAX], d[GSO_MAX];
+    size_t olen[4];
+    size_t pls[4] = {1000, 1000, 1000, 7};
+    uint32_t seq = 77;
+    size_t at = 0;
+    memset(&g, 0, sizeof g);
+    for (int k = 0; k < 4; k++) {
+        olen[k] = seg(orig[k], seq, k == 3 ? SF_ACK | SF_PSH : SF_ACK, at,
+                      pls[k], (uint16_t)(9 + k), true);
+        CHECK(gso_plain_data(orig[k], olen[k]));
+        if (k == 0)
+            gso_merge_start(&g, orig[k], olen[k]);
+        else
+            CHECK(gso_merge_add(&g, orig[k], olen[k]));
+        seq += (uint32_t)pls[k];
+        at += pls[k];
+    }
+    struct virtio_net_hdr h;
+    size_t len;
+    unsigned segs;
+    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
+    CHECK_EQ(segs, 4);
+    CHECK_EQ(h.hdr_len, 20 + 32); /* TCP: 20 bytes and 12 of options */
+    CHECK_EQ(h.gso_size, 1000);
+    CHECK_EQ(len, 52 + 3007);
+    kernel_csum(ip, len, &h);
+    struct sf_tcp t;
+    CHECK(valid(ip, len, &t));
+    CHECK(t.opt.has_ts && t.opt.ts_val == 11 && t.opt.ts_ecr == 22);
+    CHECK_EQ(t.len, 3007);
+    CHECK(memcmp(t.payload, pay, 3007) == 0);
+    CHECK_EQ(gso_cut_count(ip, len, h.gso_size), 4);
+    for (size_t k = 0; k < 4; k++) {
+        size_t sl = gso_cut(ip, len, h.gso_size, k, s);
+        CHECK_EQ(sl, olen[k]);
+        CHECK(memcmp(s, orig[k], sl) == 0);
+    }
+    /* another TSval (its last byte) or TSecr: not merged */
+    for (int k = 0; k < 2; k++) {
+        memset(&g, 0, sizeof g);
+        gso_merge_start(&g, orig[0], olen[0]);
+        size_t n = seg(d, 1077, SF_ACK, 1000, 1000, 10, true);
+        size_t tsopt = 40;
+        while (tsopt < 52 && d[tsopt] == 1)
+            tsopt++; /* NOPs, then kind 8, length 10 */
+        CHECK_EQ(d[tsopt], 8);
+        d[tsopt + 2 + 3 + 4 * k] ^= 1;
+        CHECK(gso_plain_data(d, n));
+        CHECK(!gso_merge_add(&g, d, n));
+        CHECK_EQ(g.segs, 1);
     }
 }
 
@@ -864,6 +926,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_merge_limits),
     CHECK_CASE(test_cut),
     CHECK_CASE(test_merge_then_cut),
+    CHECK_CASE(test_merge_timestamps),
     CHECK_CASE(test_complete),
     CHECK_CASE(test_complete_udp_zero),
     CHECK_CASE(test_v6_merge_then_cut),
