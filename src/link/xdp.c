@@ -149,6 +149,7 @@ struct sf_xdp {
     sf_tun_tap_fn tap;         /* sf_xdp_set_tap */
     void *tap_ctx;
     uint8_t tap_buf[FRAME];    /* a partial datagram completed for the tap */
+    uint8_t gather_buf[FRAME]; /* a gathered datagram made one (tap, ARP wait) */
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
@@ -1040,8 +1041,9 @@ static bool take_frame(struct sf_xdp *q, uint64_t *addr)
  * offset in body of a TCP header whose checksum field holds only the
  * pseudo-header sum (SF_OFFLOAD_TX_CSUM), for the device to complete
  * through the frame's TX metadata; 0: body is complete. */
-static bool send_frame(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
-                       uint16_t type, const uint8_t *body, size_t len, size_t l4)
+static bool send_frame_v(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
+                         uint16_t type, const struct sf_piece *v, size_t nv,
+                         size_t len, size_t l4)
 {
     uint64_t addr;
     uint32_t idx;
@@ -1063,7 +1065,10 @@ static bool send_frame(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
     memcpy(f + 6, q->p->mac, ETH_ALEN);
     f[12] = (uint8_t)(type >> 8);
     f[13] = (uint8_t)type;
-    memcpy(f + ETH_HLEN_, body, len);
+    /* the body straight from its pieces (the stack's send ring, for a
+     * gathered segment): its one copy in user space */
+    for (size_t i = 0, off = ETH_HLEN_; i < nv; off += v[i].len, i++)
+        memcpy(f + off, v[i].base, v[i].len);
     struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx);
     d->addr = addr;
     d->len = (uint32_t)(ETH_HLEN_ + len);
@@ -1155,14 +1160,23 @@ static size_t partial_l4(const struct sf_xdp *q, const uint8_t *d, size_t len)
     return ihl >= 20 && len >= ihl + 20 ? ihl : 0;
 }
 
+/* Sends the datagram in pieces v[0..nv) (len bytes, its headers in v[0])
+ * to mac, counted. */
+static void send_dgram_v(struct sf_xdp *q, const uint8_t mac[ETH_ALEN],
+                         const struct sf_piece *v, size_t nv, size_t len)
+{
+    if (send_frame_v(q, mac, ETH_P_IP, v, nv, len, partial_l4(q, v[0].base, v[0].len))) {
+        q->stats.tx++;
+        q->stats.tx_bytes += len;
+    }
+}
+
 /* Sends datagram d to mac, counted. */
 static void send_dgram(struct sf_xdp *q, const uint8_t mac[ETH_ALEN],
                        const uint8_t *d, size_t len)
 {
-    if (send_frame(q, mac, ETH_P_IP, d, len, partial_l4(q, d, len))) {
-        q->stats.tx++;
-        q->stats.tx_bytes += len;
-    }
+    struct sf_piece v = {d, len};
+    send_dgram_v(q, mac, &v, 1, len);
 }
 
 static void send_held(struct sf_xdp *q, struct neigh *n)
@@ -1273,7 +1287,8 @@ static void arp_send(struct sf_xdp *q, uint16_t op, const uint8_t dst[ETH_ALEN],
     memcpy(a + 14, &sip, 4);
     memcpy(a + 18, tha, ETH_ALEN);
     memcpy(a + 24, &tip, 4);
-    send_frame(q, dst, ETH_P_ARP, a, sizeof a, 0);
+    struct sf_piece v = {a, sizeof a};
+    send_frame_v(q, dst, ETH_P_ARP, &v, 1, sizeof a, 0);
     q->stats.tx_arp++;
 }
 
@@ -1350,6 +1365,35 @@ void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len)
         n->asked = now;
         arp_send(q, 1, bcast, zero, dst);
     }
+}
+
+void sf_xdp_output_gather(void *ctx, const struct sf_piece *v, size_t n)
+{
+    struct sf_xdp *q = ctx;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += v[i].len;
+    const uint8_t *d = v[0].base;
+    uint32_t dst;
+    struct neigh *n4 = NULL;
+    if (!q->tap && v[0].len >= 20 && (d[0] >> 4) == 4) {
+        memcpy(&dst, d + 16, 4);
+        n4 = neigh_find(q, dst);
+    }
+    if (!n4 || !n4->known) {
+        /* a tap, or no neighbour known yet (held for ARP): as one buffer,
+         * the rare way (gather_buf) */
+        if (len > sizeof q->gather_buf) {
+            q->stats.tx_too_big++; /* larger than any frame */
+            return;
+        }
+        for (size_t i = 0, off = 0; i < n; off += v[i].len, i++)
+            memcpy(q->gather_buf + off, v[i].base, v[i].len);
+        sf_xdp_output(q, q->gather_buf, len);
+        return;
+    }
+    q->stats.tx_gathered++;
+    send_dgram_v(q, n4->mac, v, n, len);
 }
 
 static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,

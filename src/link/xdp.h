@@ -95,6 +95,9 @@ struct sf_xdp_stats {
     /* TX checksum offload (sf_xdp_csum): 1 when on, and the TCP frames
      * sent with their checksum left to the device (TX metadata). */
     uint64_t tx_csum_offload, tx_csum_offloaded;
+    /* Data segments copied from the stack's pieces straight into their
+     * frames (sf_xdp_output_gather), not made one buffer first. */
+    uint64_t tx_gathered;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -179,6 +182,9 @@ uint64_t sf_xdp_kernel_drops(const struct sf_xdp *q);
  * stack's SF_OFFLOAD_TX_CSUM is set. */
 void sf_xdp_set_stack(struct sf_xdp *q, struct sf_stack *st);
 void sf_xdp_output(void *ctx, const uint8_t *dgram, size_t len);
+/* cfg.output_gather beside it (optional): a data segment copied once,
+ * from the pieces (the stack's send ring) straight into its UMEM frame. */
+void sf_xdp_output_gather(void *ctx, const struct sf_piece *v, size_t n);
 /* The queue's counters, the kernel's (k_*) read now. */
 const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q);
 /* Runs the queue's loop until *stop: frames in, the stack's timers, the

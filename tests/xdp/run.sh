@@ -169,8 +169,10 @@ t_echo() { # MB: the kernel's client echoes MB through synfin, SHA-256 compared
   local kdrop; kdrop=$(stat_of ec xdp.k_rx_dropped)
   # by default the loop pushes the TX ring itself (no TX thread)
   local kt; kt=$(stat_of ec xdp.tx_thread)
-  echo "TX thread $kt"
-  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ] && [ "$kt" = 0 ]
+  # the data segments copied once, from the send ring into their frames
+  local kg; kg=$(stat_of ec xdp.tx_gathered)
+  echo "TX thread $kt, gathered $kg"
+  stop ec && [ $rc -eq 0 ] && [ "$kdrop" = 0 ] && [ "$kt" = 0 ] && [ "${kg:-0}" -gt 0 ]
 }
 want echo && check "echo $MB MB kernel client -> synfin over AF_XDP, SHA-256 equal" t_echo "$MB"
 
@@ -368,9 +370,12 @@ t_csum_off() { # the control: --xdp-csum off, every checksum complete on the wir
   grep -q "TCP checksums computed by synfin" "$tmp/co.log" || return 1
   csum_run co || return 1
   local n p; n=$(capf co frames); p=$(capf co partial)
-  echo "xdp.tx_csum_offload $(stat_of co xdp.tx_csum_offload) CSUM_OUT_PARTIAL $(stat_of co CSUM_OUT_PARTIAL)"
+  # the checksums synfin computed over the gathered pieces (the send
+  # ring's slices) are right in every frame the kernel got
+  local kg; kg=$(stat_of co xdp.tx_gathered)
+  echo "xdp.tx_csum_offload $(stat_of co xdp.tx_csum_offload) CSUM_OUT_PARTIAL $(stat_of co CSUM_OUT_PARTIAL) xdp.tx_gathered $kg"
   [ "$(stat_of co xdp.tx_csum_offload)" = 0 ] && [ "$(stat_of co CSUM_OUT_PARTIAL)" = 0 ] || return 1
-  stop co && [ "$n" -gt 0 ] && [ "$p" = 0 ]
+  stop co && [ "$n" -gt 0 ] && [ "$p" = 0 ] && [ "$(capf co bad)" = 0 ] && [ "${kg:-0}" -gt 0 ]
 }
 want csum && check "--xdp-csum off: echo $MB MB, no frame partial (the capture's control)" t_csum_off
 

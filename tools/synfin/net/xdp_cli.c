@@ -260,6 +260,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
     }
     c->dev = x->ifname; /* names the control socket */
     c->cfg.output = sf_xdp_output;
+    c->cfg.output_gather = sf_xdp_output_gather;
     c->cfg.output_ctx = x->q[0];
     if (tun_cli_stack_ctl(c, prog) < 0)
         return 2;
@@ -371,7 +372,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
     X(tx_thread); X(tx_thread_sends);
     X(handoff_out); X(handoff_in); X(handoff_full); X(rx_frames);
-    X(tx_csum_offload); X(tx_csum_offloaded);
+    X(tx_csum_offload); X(tx_csum_offloaded); X(tx_gathered);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
@@ -448,6 +449,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
         sf_xdp_set_tx(x->q[0], tx_mode(x0->tx, n));
         x->nq = 1;
         c->cfg.output = sf_xdp_output;
+        c->cfg.output_gather = sf_xdp_output_gather;
         c->cfg.output_ctx = x->q[0];
     }
     snprintf(x0->note, sizeof x0->note, "%s", note);
