@@ -302,39 +302,67 @@ static void test_cut(void)
     CHECK_EQ(gso_cut_count(d, 70, 1), 0);
 }
 
-/* What the stack emits, merged, then cut again at the gso_size as the
- * kernel would: the same datagrams, byte for byte. */
-static void test_merge_then_cut(void)
+/* Merges segments orig[0..n) (each plain, each continuing the last) into
+ * g, from an empty g. */
+static void merge_segs(struct gso_merge *g, uint8_t (*orig)[GSO_MAX],
+                       const size_t *olen, int n)
 {
-    static struct gso_merge g;
-    static uint8_t orig[5][GSO_MAX], s[GSO_MAX];
-    size_t olen[5];
-    size_t pls[5] = {536, 536, 536, 536, 101};
-    uint32_t seq = 123456;
-    size_t at = 0;
-    memset(&g, 0, sizeof g);
-    for (int k = 0; k < 5; k++) {
-        olen[k] = seg(orig[k], seq, k == 4 ? SF_ACK | SF_PSH : SF_ACK, at,
-                      pls[k], (uint16_t)(40 + k), false);
+    memset(g, 0, sizeof *g);
+    for (int k = 0; k < n; k++) {
+        CHECK(gso_plain_data(orig[k], olen[k]));
         if (k == 0)
-            gso_merge_start(&g, orig[k], olen[k]);
+            gso_merge_start(g, orig[k], olen[k]);
         else
-            CHECK(gso_merge_add(&g, orig[k], olen[k]));
-        seq += (uint32_t)pls[k];
-        at += pls[k];
+            CHECK(gso_merge_add(g, orig[k], olen[k]));
     }
-    struct virtio_net_hdr h;
-    size_t len;
-    unsigned segs;
-    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
-    CHECK_EQ(segs, 5);
-    kernel_csum(ip, len, &h);
-    CHECK_EQ(gso_cut_count(ip, len, h.gso_size), 5);
-    for (size_t k = 0; k < 5; k++) {
-        size_t sl = gso_cut(ip, len, h.gso_size, k, s);
+}
+
+/* The merged packet ip (len bytes, header h), cut at its gso_size as the
+ * kernel would: the n segments orig[0..n), byte for byte. */
+static void check_cut_back(const uint8_t *ip, size_t len, const struct virtio_net_hdr *h,
+                           uint8_t (*orig)[GSO_MAX], const size_t *olen, size_t n)
+{
+    static uint8_t s[GSO_MAX];
+    CHECK_EQ(gso_cut_count(ip, len, h->gso_size), n);
+    for (size_t k = 0; k < n; k++) {
+        size_t sl = gso_cut(ip, len, h->gso_size, k, s);
         CHECK_EQ(sl, olen[k]);
         CHECK(memcmp(s, orig[k], sl) == 0);
     }
+}
+
+/* What the stack emits, merged, then cut again at the gso_size as the
+ * kernel would: the same datagrams, byte for byte. */
+/* Segments of pls[0..n) payload bytes from seq (PSH on the last, the
+ * timestamp option if ts) built into orig/olen, merged into g and
+ * finished: the packet, its header h and its length *len. */
+static uint8_t *segs_merged(struct gso_merge *g, uint8_t (*orig)[GSO_MAX], size_t *olen,
+                            const size_t *pls, int n, uint32_t seq, bool ts,
+                            struct virtio_net_hdr *h, size_t *len)
+{
+    size_t at = 0;
+    for (int k = 0; k < n; k++) {
+        olen[k] = seg(orig[k], seq, k == n - 1 ? SF_ACK | SF_PSH : SF_ACK, at,
+                      pls[k], (uint16_t)(40 + k), ts);
+        seq += (uint32_t)pls[k];
+        at += pls[k];
+    }
+    merge_segs(g, orig, olen, n);
+    unsigned segs;
+    uint8_t *ip = (uint8_t *)gso_merge_finish(g, h, len, &segs);
+    CHECK_EQ(segs, (unsigned)n);
+    return ip;
+}
+
+static void test_merge_then_cut(void)
+{
+    static struct gso_merge g;
+    static uint8_t orig[5][GSO_MAX];
+    size_t olen[5], pls[5] = {536, 536, 536, 536, 101}, len;
+    struct virtio_net_hdr h;
+    uint8_t *ip = segs_merged(&g, orig, olen, pls, 5, 123456, false, &h, &len);
+    kernel_csum(ip, len, &h);
+    check_cut_back(ip, len, &h, orig, olen, 5);
 }
 
 /* Segments with timestamps (RFC 7323 3), as a connection that
@@ -346,28 +374,10 @@ static void test_merge_then_cut(void)
 static void test_merge_timestamps(void)
 {
     static struct gso_merge g;
-    static uint8_t orig[4][GSO_MAX], s[GSO_MAX], d[GSO_MAX];
-    size_t olen[4];
-    size_t pls[4] = {1000, 1000, 1000, 7};
-    uint32_t seq = 77;
-    size_t at = 0;
-    memset(&g, 0, sizeof g);
-    for (int k = 0; k < 4; k++) {
-        olen[k] = seg(orig[k], seq, k == 3 ? SF_ACK | SF_PSH : SF_ACK, at,
-                      pls[k], (uint16_t)(9 + k), true);
-        CHECK(gso_plain_data(orig[k], olen[k]));
-        if (k == 0)
-            gso_merge_start(&g, orig[k], olen[k]);
-        else
-            CHECK(gso_merge_add(&g, orig[k], olen[k]));
-        seq += (uint32_t)pls[k];
-        at += pls[k];
-    }
+    static uint8_t orig[4][GSO_MAX], d[GSO_MAX];
+    size_t olen[4], pls[4] = {1000, 1000, 1000, 7}, len;
     struct virtio_net_hdr h;
-    size_t len;
-    unsigned segs;
-    uint8_t *ip = (uint8_t *)gso_merge_finish(&g, &h, &len, &segs);
-    CHECK_EQ(segs, 4);
+    uint8_t *ip = segs_merged(&g, orig, olen, pls, 4, 77, true, &h, &len);
     CHECK_EQ(h.hdr_len, 20 + 32); /* TCP: 20 bytes and 12 of options */
     CHECK_EQ(h.gso_size, 1000);
     CHECK_EQ(len, 52 + 3007);
@@ -377,12 +387,7 @@ static void test_merge_timestamps(void)
     CHECK(t.opt.has_ts && t.opt.ts_val == 11 && t.opt.ts_ecr == 22);
     CHECK_EQ(t.len, 3007);
     CHECK(memcmp(t.payload, pay, 3007) == 0);
-    CHECK_EQ(gso_cut_count(ip, len, h.gso_size), 4);
-    for (size_t k = 0; k < 4; k++) {
-        size_t sl = gso_cut(ip, len, h.gso_size, k, s);
-        CHECK_EQ(sl, olen[k]);
-        CHECK(memcmp(s, orig[k], sl) == 0);
-    }
+    check_cut_back(ip, len, &h, orig, olen, 4);
     /* another TSval (its last byte) or TSecr: not merged */
     for (int k = 0; k < 2; k++) {
         memset(&g, 0, sizeof g);
@@ -551,17 +556,12 @@ static void test_v6_merge_then_cut(void)
     size_t olen[4], pls[4] = {1220, 1220, 1220, 77};
     uint32_t seq = 0xfffffc00u; /* wraps */
     size_t at = 0;
-    memset(&g, 0, sizeof g);
     for (int k = 0; k < 4; k++) {
         olen[k] = seg6(orig[k], seq, k == 3 ? SF_ACK | SF_PSH : SF_ACK, at, pls[k]);
-        CHECK(gso_plain_data(orig[k], olen[k]));
-        if (k == 0)
-            gso_merge_start(&g, orig[k], olen[k]);
-        else
-            CHECK(gso_merge_add(&g, orig[k], olen[k]));
         seq += (uint32_t)pls[k];
         at += pls[k];
     }
+    merge_segs(&g, orig, olen, 4);
     struct virtio_net_hdr h;
     size_t len;
     unsigned segs;
