@@ -288,6 +288,13 @@ size_t gso_tcp_start(const uint8_t *d, size_t len)
     return at >= 20 && at + 20 <= len ? at : 0;
 }
 
+size_t gso_tcp_hdr_end(const uint8_t *d, size_t len)
+{
+    size_t at = gso_tcp_start(d, len);
+    size_t end = at ? at + tcp_hl(d, at) : 0;
+    return end >= at + 20 && end <= len ? end : 0;
+}
+
 bool gso_tcp_partial(const struct virtio_net_hdr *h, const uint8_t *d,
                      size_t len)
 {
@@ -302,14 +309,14 @@ bool gso_csum_hdr(struct virtio_net_hdr *h, const uint8_t *d, size_t len)
     size_t at = gso_tcp_start(d, len);
     if (!at)
         return false;
-    size_t hl = at + (size_t)(d[at + 12] >> 4) * 4;
+    size_t hl = gso_tcp_hdr_end(d, len);
     /* virtio 1.x 5.1.6.2: "csum_start is set to the offset within the
      * packet to begin checksumming, and csum_offset indicates how many
      * bytes after the csum_start the new (16 bit ones' complement)
      * checksum is placed"; RFC 9293 3.1: TCP's is at byte 16. */
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
-    h->hdr_len = (uint16_t)(hl <= len && hl >= at + 20 ? hl : at + 20);
+    h->hdr_len = (uint16_t)(hl ? hl : at + 20);
     h->csum_start = (uint16_t)at;
     h->csum_offset = 16;
     return true;

@@ -108,6 +108,9 @@ bool gso_complete(const struct virtio_net_hdr *h, uint8_t *d, size_t len,
  * with next header 6, 40), if the 20-byte TCP header lies within len;
  * 0 otherwise. */
 size_t gso_tcp_start(const uint8_t *d, size_t len);
+/* The end of d's TCP header, options included (gso_tcp_start plus its
+ * data offset), if that header is whole within len; 0 otherwise. */
+size_t gso_tcp_hdr_end(const uint8_t *d, size_t len);
 
 /* Whether h asks for the TCP checksum of d to be completed at its usual
  * place: NEEDS_CSUM, csum_start the TCP header (gso_tcp_start) and

@@ -94,18 +94,24 @@ static struct dgram one_piece(const uint8_t *d, size_t len)
     return g;
 }
 
+/* Copies the pieces of g, in order, to out (g->len bytes). */
+static void dgram_copy(uint8_t *out, const struct dgram *g)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i].iov_len)
+            memcpy(out + off, g->v[i].iov_base, g->v[i].iov_len);
+        off += g->v[i].iov_len;
+    }
+}
+
 /* The pieces of g copied into one buffer (w->flat): NULL if it cannot be
  * had (no memory; too long for a datagram). */
 static const uint8_t *flatten(struct sf_tun_wire *w, const struct dgram *g)
 {
     if (g->len > TUN_BUF || (!w->flat && !(w->flat = malloc(TUN_BUF))))
         return NULL;
-    size_t off = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        if (g->v[i].iov_len)
-            memcpy(w->flat + off, g->v[i].iov_base, g->v[i].iov_len);
-        off += g->v[i].iov_len;
-    }
+    dgram_copy(w->flat, g);
     return w->flat;
 }
 
@@ -527,7 +533,7 @@ static void tap_out(struct sf_tun *t, sf_time_t now, const struct dgram *d,
     const uint8_t *h = d->v[0].iov_base;
     /* a plain segment: IPv4 (IPv6) without options, its TCP header (with
      * the options the first segment of the packet has too) */
-    size_t l3 = h[0] >> 4 == 6 ? 40 : 20, hl = l3 + (size_t)(h[l3 + 12] >> 4) * 4;
+    size_t hl = gso_tcp_hdr_end(h, d->v[0].iov_len);
     uint8_t *at = m->buf + m->len - d->len, save[100];
     memcpy(save, at, hl);
     memcpy(at, h, hl);
@@ -567,12 +573,7 @@ static void hold(struct sf_tun *t, sf_time_t due, bool out,
     p->out = out;
     p->flags = flags;
     p->len = d->len;
-    size_t off = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        if (d->v[i].iov_len)
-            memcpy(p->data + off, d->v[i].iov_base, d->v[i].iov_len);
-        off += d->v[i].iov_len;
-    }
+    dgram_copy(p->data, d);
     struct tun_pkt **pp = &t->wire->held;
     while (*pp && (*pp)->due <= due)
         pp = &(*pp)->next; /* FIFO among equal due times */
@@ -626,14 +627,6 @@ void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
     output(ctx, &d);
 }
 
-/* Whether the first piece of a TCP datagram holds its IP and TCP headers
- * whole (options too): what the offload code reads, it reads there. */
-static bool headers_in(const uint8_t *d, size_t hlen)
-{
-    size_t at = gso_tcp_start(d, hlen);
-    return at && at + (size_t)(d[at + 12] >> 4) * 4 <= hlen;
-}
-
 void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
 {
     struct sf_tun *t = ctx;
@@ -645,7 +638,7 @@ void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
     }
     if (n == 0)
         return;
-    if (n == 1 || (n <= TUN_PIECES && headers_in(v[0].base, v[0].len))) {
+    if (n == 1 || (n <= TUN_PIECES && gso_tcp_hdr_end(v[0].base, v[0].len))) {
         output(t, &d); /* the stack's pieces as they are */
         return;
     }

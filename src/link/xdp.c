@@ -1037,10 +1037,18 @@ static bool take_frame(struct sf_xdp *q, uint64_t *addr)
     return true;
 }
 
-/* Sends one Ethernet frame: dst, our source, type, then body. l4: the
- * offset in body of a TCP header whose checksum field holds only the
- * pseudo-header sum (SF_OFFLOAD_TX_CSUM), for the device to complete
- * through the frame's TX metadata; 0: body is complete. */
+/* Copies the pieces v[0..n), in order, to out. */
+static void pieces_into(uint8_t *out, const struct sf_piece *v, size_t n)
+{
+    for (size_t i = 0; i < n; out += v[i].len, i++)
+        memcpy(out, v[i].base, v[i].len);
+}
+
+/* Sends one Ethernet frame: dst, our source, type, then the body, in
+ * pieces v[0..nv) (len bytes). l4: the offset in the body of a TCP
+ * header whose checksum field holds only the pseudo-header sum
+ * (SF_OFFLOAD_TX_CSUM), for the device to complete through the frame's
+ * TX metadata; 0: the body is complete. */
 static bool send_frame_v(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
                          uint16_t type, const struct sf_piece *v, size_t nv,
                          size_t len, size_t l4)
@@ -1067,8 +1075,7 @@ static bool send_frame_v(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
     f[13] = (uint8_t)type;
     /* the body straight from its pieces (the stack's send ring, for a
      * gathered segment): its one copy in user space */
-    for (size_t i = 0, off = ETH_HLEN_; i < nv; off += v[i].len, i++)
-        memcpy(f + off, v[i].base, v[i].len);
+    pieces_into(f + ETH_HLEN_, v, nv);
     struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx);
     d->addr = addr;
     d->len = (uint32_t)(ETH_HLEN_ + len);
@@ -1387,8 +1394,7 @@ void sf_xdp_output_gather(void *ctx, const struct sf_piece *v, size_t n)
             q->stats.tx_too_big++; /* larger than any frame */
             return;
         }
-        for (size_t i = 0, off = 0; i < n; off += v[i].len, i++)
-            memcpy(q->gather_buf + off, v[i].base, v[i].len);
+        pieces_into(q->gather_buf, v, n);
         sf_xdp_output(q, q->gather_buf, len);
         return;
     }

@@ -9,7 +9,7 @@
 /* A data segment's payload left where it is, in one or two slices of
  * the send ring, for cfg.output_gather. */
 struct tcp_slices {
-    const uint8_t *p[2];
+    uint8_t *p[2];
     uint32_t n[2]; /* n[0] > 0; n[1] 0 unless the ring wraps */
 };
 
@@ -290,12 +290,9 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
      * the headers in one buffer */
     struct tcp_slices sl;
     bool gather = n && ctx->cfg->output_gather;
-    if (gather) {
-        uint8_t *p[2];
-        ring_view(&c->sndbuf, seq - c->snd_buf_seq, n, p, sl.n);
-        sl.p[0] = p[0];
-        sl.p[1] = p[1];
-    } else if (n)
+    if (gather)
+        ring_view(&c->sndbuf, seq - c->snd_buf_seq, n, sl.p, sl.n);
+    else if (n)
         ring_peek(&c->sndbuf, seq - c->snd_buf_seq, ctx->pbuf, n);
     /* RFC 3168: ECT(0) and CWR on new data (ecn.c) */
     uint8_t tos = tcp_ecn_data_out(ctx, c, seq, n, &flags);

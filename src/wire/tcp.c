@@ -141,22 +141,6 @@ static void tcp_emit_hdr(uint8_t *p, const struct sf_tcp *seg, size_t doff)
     wire_opts_emit(p + SF_TCP_HDR_MIN, &seg->opt);
 }
 
-/* Writes the segment (header, options, payload) of tcplen bytes at p and
- * its checksum, given the pseudo-header sum for tcplen; with
- * SF_CSUM_PARTIAL only that sum (folded, not complemented: virtio 1.x
- * 5.1.6.2), for the device to add the segment's bytes to. */
-static void tcp_emit_seg(uint8_t *p, const struct sf_tcp *seg, size_t doff,
-                         size_t tcplen, uint32_t pseudo, unsigned flags)
-{
-    tcp_emit_hdr(p, seg, doff);
-    if (seg->len)
-        memmove(p + doff, seg->payload, seg->len);
-    if (flags & SF_CSUM_PARTIAL)
-        wire_put16(p + 16, (uint16_t)~sf_csum_fold(pseudo));
-    else /* RFC 9293 3.1, RFC 1071 */
-        wire_put16(p + 16, sf_csum_fold(sf_csum_add(pseudo, p, tcplen)));
-}
-
 size_t sf_emit(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
                const struct sf_tcp *seg)
 {
@@ -169,38 +153,11 @@ size_t sf_emit6(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
     return sf_emit6_ex(buf, cap, ip, seg, 0);
 }
 
-size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
-                  const struct sf_tcp *seg, unsigned flags)
-{
-    size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
-    size_t tcplen = doff + seg->len;
-    size_t tot = SF_IPV4_HDR_MIN + tcplen;
-    if (seg->len > 0xffff || tot > 0xffff || tot > cap)
-        return 0;
-    wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot, SF_IPPROTO_TCP_NUM);
-    tcp_emit_seg(buf + SF_IPV4_HDR_MIN, seg, doff, tcplen,
-                 wire_pseudo_sum(ip->src, ip->dst, tcplen), flags);
-    return tot;
-}
-
-size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
-                   const struct sf_tcp *seg, unsigned flags)
-{
-    size_t doff = SF_TCP_HDR_MIN + sf_tcp_opts_len(&seg->opt);
-    size_t tcplen = doff + seg->len;
-    /* RFC 8200 3: the Payload Length is 16 bits; jumbograms (RFC 2675)
-     * are not sent. */
-    if (seg->len > 0xffff || tcplen > 0xffff ||
-        cap < SF_IPV6_HDR_LEN || tcplen > cap - SF_IPV6_HDR_LEN)
-        return 0;
-    wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen, SF_IPPROTO_TCP_NUM);
-    tcp_emit_seg(buf + SF_IPV6_HDR_LEN, seg, doff, tcplen,
-                 wire_pseudo6_sum(ip->src, ip->dst, tcplen), flags);
-    return SF_IPV6_HDR_LEN + tcplen;
-}
-
-/* The headers alone (sf_emit_hdr): the checksum as tcp_emit_seg's, over
- * the header here and the payload whose sum the caller gives. */
+/* Writes the TCP header (doff bytes, options included) at p and its
+ * checksum over the pseudo-header sum for the segment's length, the
+ * header, and the payload whose sum paysum is; with SF_CSUM_PARTIAL only
+ * the pseudo-header sum (folded, not complemented: virtio 1.x 5.1.6.2),
+ * for the device to add the segment's bytes to. */
 static void tcp_emit_hdr_sum(uint8_t *p, const struct sf_tcp *seg,
                              size_t doff, uint32_t pseudo, unsigned flags,
                              uint32_t paysum)
@@ -224,7 +181,7 @@ size_t sf_emit_hdr(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
     size_t tcplen = doff + seg->len;
     size_t tot = SF_IPV4_HDR_MIN + tcplen;
     if (seg->len > 0xffff || tot > 0xffff || tot > cap)
-        return 0; /* as sf_emit_ex */
+        return 0;
     wire_ipv4_emit_hdr(buf, ip, (uint16_t)tot, SF_IPPROTO_TCP_NUM);
     tcp_emit_hdr_sum(buf + SF_IPV4_HDR_MIN, seg, doff,
                      wire_pseudo_sum(ip->src, ip->dst, tcplen), flags, paysum);
@@ -238,9 +195,37 @@ size_t sf_emit6_hdr(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
     size_t tcplen = doff + seg->len;
     if (seg->len > 0xffff || tcplen > 0xffff ||
         cap < SF_IPV6_HDR_LEN || tcplen > cap - SF_IPV6_HDR_LEN)
-        return 0; /* as sf_emit6_ex (RFC 8200 3) */
+        return 0; /* RFC 8200 3: the Payload Length is 16 bits; jumbograms
+                   * (RFC 2675) are not sent */
     wire_ipv6_emit_hdr(buf, ip, (uint16_t)tcplen, SF_IPPROTO_TCP_NUM);
     tcp_emit_hdr_sum(buf + SF_IPV6_HDR_LEN, seg, doff,
                      wire_pseudo6_sum(ip->src, ip->dst, tcplen), flags, paysum);
     return SF_IPV6_HDR_LEN + doff;
+}
+
+/* The whole datagram: its headers as sf_emit_hdr writes them (the
+ * payload's sum taken first, where it lies), then the payload after them
+ * (moved: it may already lie in buf). */
+static uint32_t payload_sum(const struct sf_tcp *seg, unsigned flags)
+{
+    return seg->len && !(flags & SF_CSUM_PARTIAL)
+               ? sf_csum_add(0, seg->payload, seg->len) : 0;
+}
+
+size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                  const struct sf_tcp *seg, unsigned flags)
+{
+    size_t hl = sf_emit_hdr(buf, cap, ip, seg, flags, payload_sum(seg, flags));
+    if (hl && seg->len)
+        memmove(buf + hl, seg->payload, seg->len);
+    return hl ? hl + seg->len : 0;
+}
+
+size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
+                   const struct sf_tcp *seg, unsigned flags)
+{
+    size_t hl = sf_emit6_hdr(buf, cap, ip, seg, flags, payload_sum(seg, flags));
+    if (hl && seg->len)
+        memmove(buf + hl, seg->payload, seg->len);
+    return hl ? hl + seg->len : 0;
 }

@@ -868,18 +868,16 @@ static void mem_wait(struct t2s *t, struct flow *f, sf_time_t now)
         t->next_deadline = f->deadline;
 }
 
-/* Reads and drops what the upstream still sends after our FIN to the
- * client on SIGTERM, until its EOF. Returns false when the flow ended. */
-static bool drain_down(struct t2s *t, struct flow *f)
+/* readv() from the upstream: > 0 the bytes read (a short read noted);
+ * 0 when nothing more comes now (EAGAIN: u_rd off; EOF: u_eof on); -1
+ * after an error, the flow reset. */
+static ssize_t upstream_readv(struct t2s *t, struct flow *f,
+                              const struct iovec *iov, int cnt, size_t asked)
 {
-    uint8_t *b = chunk_get(t);
-    if (!b)
-        return true;
-    ssize_t n = recv(f->ufd, b, T2S_CHUNK, 0);
-    chunk_put(t, b);
+    ssize_t n = readv(f->ufd, iov, cnt);
     if (n > 0) {
-        short_read(f, (size_t)n, T2S_CHUNK);
-        return true;
+        short_read(f, (size_t)n, asked);
+        return n;
     }
     if (n < 0 && errno == EAGAIN)
         f->u_rd = false;
@@ -887,9 +885,22 @@ static bool drain_down(struct t2s *t, struct flow *f)
         f->u_eof = true;
     else {
         upstream_reset(t, f);
-        return false;
+        return -1;
     }
-    return true;
+    return 0;
+}
+
+/* Reads and drops what the upstream still sends after our FIN to the
+ * client on SIGTERM, until its EOF. Returns false when the flow ended. */
+static bool drain_down(struct t2s *t, struct flow *f)
+{
+    uint8_t *b = chunk_get(t);
+    if (!b)
+        return true;
+    struct iovec iov = {b, T2S_CHUNK};
+    ssize_t n = upstream_readv(t, f, &iov, 1, T2S_CHUNK);
+    chunk_put(t, b);
+    return n >= 0;
 }
 
 /* upstream -> client, without a copy of ours: readv() straight into the
@@ -933,20 +944,11 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
             return false;
         }
         struct iovec iov[2] = {{v[0].base, v[0].len}, {v[1].base, v[1].len}};
-        ssize_t n = readv(f->ufd, iov, v[1].len ? 2 : 1);
-        if (n <= 0) {
-            if (n < 0 && errno == EAGAIN) {
-                f->u_rd = false;
-                break;
-            }
-            if (n == 0) {
-                f->u_eof = true;
-                break;
-            }
-            upstream_reset(t, f);
+        ssize_t n = upstream_readv(t, f, iov, v[1].len ? 2 : 1, (size_t)room);
+        if (n < 0)
             return false;
-        }
-        short_read(f, (size_t)n, (size_t)room);
+        if (n == 0)
+            break;
         f->down_bytes += (uint64_t)n;
         t->ctr.bytes_down += (uint64_t)n;
         if (sf_send_commit(stk(t), f->sd, (size_t)n) != n) {
