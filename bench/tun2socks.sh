@@ -18,7 +18,9 @@
 # Engines: t2s (synfin tun2socks --proxy socks5://198.18.1.2:1080), kernel
 # (redsocks -> the same SOCKS5 server), t2s-direct (synfin tun2socks
 # --direct: no SOCKS hop), serve (synfin serve --app proxy:P=198.18.2.2:P:
-# one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2).
+# one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2),
+# t2s-pipe (t2s with --socks-pipeline: greeting and CONNECT in one send;
+# the SOCKS server then answers both in one write).
 # Figures: iperf3 single stream up and down ($T2SB_SECS s each, the
 # receiver's rate), connect/64 B request/64 B response/close cycles per
 # second from a concurrent client ($T2SB_CONC threads, $T2SB_SECS s), CPU
@@ -122,6 +124,7 @@ start_t2s() { # TOPO PORT [tun2socks upstream args...]
   DST=198.18.2.2
 }
 start_t2s-direct() { start_t2s "$1" "$2" --direct --fwmark 0x5f ${T2SB_EXTRA:-}; }
+start_t2s-pipe() { start_t2s "$1" "$2" --proxy socks5://198.18.1.2:1080 --socks-pipeline ${T2SB_EXTRA:-}; }
 start_kernel() { # redsocks on :12345, nat REDIRECT of the client's TCP
   cat >"$RS_CONF" <<EOF
 base { log_debug = off; log_info = off; log = stderr; daemon = off; redirector = iptables; }
