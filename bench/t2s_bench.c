@@ -118,6 +118,7 @@ struct conn {
   struct dir d[2];
   unsigned char b[300];
   size_t blen;
+  bool method_owed; /* the method choice rides with the request's reply */
   struct conn *next_dead;
 };
 struct worker {
@@ -194,8 +195,11 @@ static void relay_step(struct worker *w, struct conn *c) {
 }
 
 static void reply(struct worker *w, struct conn *c, unsigned char rep) {
-  unsigned char r[10] = {5, rep, 0, 1}; /* BND 0.0.0.0:0: nobody uses it */
-  if (write(c->fd[0], r, 10) != 10 || rep) conn_close(w, c, false);
+  /* [the method choice,] then VER REP RSV ATYP and BND 0.0.0.0:0: nobody uses it */
+  unsigned char r[12] = {5, 0, 5, rep, 0, 1};
+  size_t off = c->method_owed ? 0 : 2;
+  c->method_owed = false;
+  if (write(c->fd[0], r + off, 12 - off) != (ssize_t)(12 - off) || rep) conn_close(w, c, false);
 }
 
 static void start_relay(struct worker *w, struct conn *c) {
@@ -227,7 +231,10 @@ static void handshake(struct worker *w, struct conn *c) {
     size_t need = 2 + c->b[1];
     if (c->blen < need) return;
     if (!memchr(c->b + 2, 0, c->b[1])) { (void)!write(c->fd[0], "\x05\xff", 2); conn_close(w, c, false); return; }
-    if (write(c->fd[0], "\x05\x00", 2) != 2) { conn_close(w, c, false); return; }
+    /* A pipelining client (synfin tun2socks --socks-pipeline) sent its
+     * request with the greeting: both answers then leave in one write. */
+    if (c->blen > need) c->method_owed = true;
+    else if (write(c->fd[0], "\x05\x00", 2) != 2) { conn_close(w, c, false); return; }
     memmove(c->b, c->b + need, c->blen - need);
     c->blen -= need;
     c->st = C_REQ;

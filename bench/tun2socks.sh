@@ -18,7 +18,11 @@
 # Engines: t2s (synfin tun2socks --proxy socks5://198.18.1.2:1080), kernel
 # (redsocks -> the same SOCKS5 server), t2s-direct (synfin tun2socks
 # --direct: no SOCKS hop), serve (synfin serve --app proxy:P=198.18.2.2:P:
-# one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2).
+# one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2),
+# t2s-pipe (t2s with --socks-pipeline: greeting and CONNECT in one send;
+# the SOCKS server then answers both in one write), hev
+# (hev-socks5-tunnel, not in Debian: T2SB_HEV=path to its binary; its
+# TUN MTU in local is T2SB_HEV_MTU, default 8500, its own default).
 # Figures: iperf3 single stream up and down ($T2SB_SECS s each, the
 # receiver's rate), connect/64 B request/64 B response/close cycles per
 # second from a concurrent client ($T2SB_CONC threads, $T2SB_SECS s), CPU
@@ -122,6 +126,7 @@ start_t2s() { # TOPO PORT [tun2socks upstream args...]
   DST=198.18.2.2
 }
 start_t2s-direct() { start_t2s "$1" "$2" --direct --fwmark 0x5f ${T2SB_EXTRA:-}; }
+start_t2s-pipe() { start_t2s "$1" "$2" --proxy socks5://198.18.1.2:1080 --socks-pipeline ${T2SB_EXTRA:-}; }
 start_kernel() { # redsocks on :12345, nat REDIRECT of the client's TCP
   cat >"$RS_CONF" <<EOF
 base { log_debug = off; log_info = off; log = stderr; daemon = off; redirector = iptables; }
@@ -134,6 +139,35 @@ EOF
     # (a route first: the kernel routes before the OUTPUT hook redirects)
     ine ip route add 198.18.2.0/24 via 198.18.1.2
     ine iptables -t nat -A OUTPUT -p tcp -d 198.18.2.0/24 -j REDIRECT --to-ports 12345
+  fi
+  sleep 0.3
+  DST=198.18.2.2
+}
+start_hev() { # TOPO PORT: hev-socks5-tunnel ($T2SB_HEV), the same SOCKS server
+  [ -x "${T2SB_HEV:-}" ] || { echo "hev: set T2SB_HEV to a hev-socks5-tunnel binary" >"$tmp/engine.log"; ENG=""; return; }
+  local mtu=1500; [ "$1" = local ] && mtu=${T2SB_HEV_MTU:-8500}
+  cat >"$tmp/hev.yml" <<EOF
+tunnel:
+  name: $TUN
+  mtu: $mtu
+  multi-queue: false
+  ipv4: 198.18.0.1
+socks5:
+  port: 1080
+  address: 198.18.1.2
+  udp: 'udp'
+misc:
+  log-level: warn
+  limit-nofile: 65535
+EOF
+  ip netns exec $E "$T2SB_HEV" "$tmp/hev.yml" >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
+  for _ in $(seq 50); do ine ip link show $TUN >/dev/null 2>&1 && break; sleep 0.1; done
+  ine ip link set $TUN up 2>/dev/null
+  if [ "$1" = gateway ]; then
+    ine ip rule add iif $VEC lookup 100 pref 100
+    ine ip route add default dev $TUN table 100
+  else
+    ine ip route add 198.18.2.0/24 dev $TUN
   fi
   sleep 0.3
   DST=198.18.2.2

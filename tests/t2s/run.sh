@@ -61,6 +61,7 @@ bg garbage.out ip netns exec "$S" $PEER garbage-server 198.18.1.2 1082
 bg silent.out ip netns exec "$S" $PEER silent-server 198.18.1.2 1083
 bg midgreet.out ip netns exec "$S" $PEER midgreet-server 198.18.1.2 1084
 bg banner.out ip netns exec "$S" $PEER banner-server 198.18.1.2 1085
+bg pipeline.out ip netns exec "$S" $PEER pipeline-server 198.18.1.2 1086
 start_microsocks() { bg ms.out ip netns exec "$S" microsocks -i 198.18.1.2 -p 1080; MSPID=$LASTPID; }
 start_microsocks
 # dante with username/password: a user that exists only in a private mount
@@ -88,6 +89,7 @@ wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1080" || echo "t2s: microsocks
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1083" || echo "t2s: the silent server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1084" || echo "t2s: the mid-greeting server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1085" || echo "t2s: the banner server did not start"
+wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1086" || echo "t2s: the pipeline server did not start"
 wait_for 5 ins bash -c "echo >/dev/tcp/198.18.1.2/1081" || echo "t2s: danted did not start"
 
 # start_engine NAME ARGS...: synfin tun2socks in the engine ns, waited for
@@ -287,6 +289,35 @@ if start_engine b --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --grace 2; the
   kill -0 "$ENGINE" 2>/dev/null && stop_engine # (when T2S_ONLY skipped the check)
 else
   notok "engine (dante) started"; cat "$tmp/b.err"
+fi
+
+# --socks-pipeline: greeting, username/password and CONNECT in one send
+# (dante reads past the greeting; a server that answers nothing until it
+# has both greeting and request tells that they came together)
+if start_engine p --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --socks-pipeline --grace 2; then
+  check "dante pipelined, username/password: curl 3 MB, SHA-256" fetch_ok
+  check "dante pipelined: half-close both ways (python, nc -N)" halfclose_ok
+  check "dante pipelined: refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
+  check "dante pipelined: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (dante pipelined) started"; cat "$tmp/p.err"
+fi
+pipelined_ok() { # what the client reads through the pipeline server
+  ine timeout 10 $PEER readall 198.18.2.2 25 5 >"$tmp/pipe.log" 2>&1; grep -qx "eof 15" "$tmp/pipe.log"; }
+if start_engine pq --proxy socks5://198.18.1.2:1086 --socks-pipeline --grace 2; then
+  check "--socks-pipeline: greeting and CONNECT arrive together" pipelined_ok
+  check "--socks-pipeline: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (pipeline server) started"; cat "$tmp/pq.err"
+fi
+if start_engine pn --proxy socks5://198.18.1.2:1086 --grace 2; then
+  check "without --socks-pipeline: the greeting waits alone (control)" errno_is ECONNREFUSED 198.18.2.2 25
+  check "without --socks-pipeline: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (pipeline server, control) started"; cat "$tmp/pn.err"
 fi
 
 if start_engine c --proxy socks5://t2suser:wrong@198.18.1.2:1081 --grace 2; then
@@ -635,6 +666,9 @@ fi
 
 check "bad proxy URL: one line, exit 2" bash -c \
   "out=\$('$SYNFIN' tun2socks --proxy socks5://h 2>&1); [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ]"
+check "--socks-pipeline without --proxy: one line, exit 2" bash -c \
+  "out=\$('$SYNFIN' tun2socks --tun x0 --direct --fwmark 7 --socks-pipeline 2>&1); \
+   [ \$? -eq 2 ] && [ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q 'needs --proxy'"
 if command -v setpriv >/dev/null; then
   check "without CAP_NET_ADMIN: one line, exit 2" bash -c \
     "out=\$(setpriv --bounding-set=-net_admin '$SYNFIN' tun2socks --tun x0 --direct 2>&1); \

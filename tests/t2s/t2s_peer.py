@@ -24,6 +24,12 @@
                                 banner in one write (a server that speaks
                                 first, its first bytes in the reply's
                                 segment), then closes
+  pipeline-server HOST PORT     a SOCKS5 server that says nothing until the
+                                greeting (no auth) and an IPv4 CONNECT have
+                                both come (a pipelining client); then both
+                                replies and a 15-byte banner in one write,
+                                and it closes. A client that waits for the
+                                method choice first is closed on after 2 s
   syns SRC DST PORT0 PORT1 [N]  raw IPv4 SYNs from SRC (spoofed: nobody
                                 answers the SYN-ACKs) to DST, ports PORT0..
                                 PORT1, N rounds (default 1); prints "sent K"
@@ -142,6 +148,18 @@ async def banner(reader, writer):
         writer.write(b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"220 synfin banner\r\n")
         await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    writer.close()
+
+
+async def pipeline(reader, writer):
+    try:
+        got = await asyncio.wait_for(reader.readexactly(3 + 10), 2)
+        if got[:3] == b"\x05\x01\x00" and got[3:7] == b"\x05\x01\x00\x01":
+            writer.write(b"\x05\x00" + b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00" +
+                         b"220 pipelined\r\n")
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
         pass
     writer.close()
 
@@ -284,7 +302,8 @@ def main():
         h = {"reqresp-server": reqresp, "halfclose-server": halfclose,
              "stream-server": stream, "sink-server": sink,
              "garbage-server": garbage, "silent-server": silent,
-             "midgreet-server": midgreet, "banner-server": banner}[cmd]
+             "midgreet-server": midgreet, "banner-server": banner,
+             "pipeline-server": pipeline}[cmd]
         asyncio.run(serve(h, *args))
     elif cmd == "syns":
         syns(args[0], args[1], int(args[2]), int(args[3]), int(args[4]) if len(args) > 4 else 1)

@@ -194,6 +194,91 @@ static void test_trailing_stream_bytes(void)
     CHECK_EQ(used, 10);
 }
 
+/* Pipelining: the greeting (one method), the RFC 1929 request and the
+ * CONNECT leave in one piece; the replies, together or split at every
+ * octet, give the same result; bytes after the final reply are the
+ * stream's. */
+static void test_pipeline(void)
+{
+    struct s5_client c;
+    struct s5_addr dst = v4(198, 18, 0, 1, 80);
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), S5_MORE);
+    CHECK_EQ(s5_client_pipeline(&c), S5_MORE);
+    CHECK_EQ(s5_client_want(&c), 0);
+    CHECK(out_is(&c, (const uint8_t[]){5, 1, 0, 5, 1, 0, 1, 198, 18, 0, 1, 0, 80}, 13));
+    CHECK_EQ(s5_client_want(&c), 2);
+    const uint8_t both[] = {5, 0, 5, 0, 0, 1, 198, 18, 0, 9, 0x1f, 0x90, 'x'};
+    size_t used;
+    CHECK_EQ(s5_client_input(&c, both, sizeof both, &used), S5_DONE);
+    CHECK_EQ(used, 12); /* 'x' is the stream's */
+    CHECK_EQ(c.bound.port, 8080);
+    /* Only right after init. */
+    CHECK_EQ(s5_client_pipeline(&c), S5_E_ARG);
+
+    /* With a user: X'02' alone, then the subnegotiation, then the request. */
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, "u", "pw"), S5_MORE);
+    CHECK_EQ(s5_client_pipeline(&c), S5_MORE);
+    CHECK(out_is(&c, (const uint8_t[]){5, 1, 2, 1, 1, 'u', 2, 'p', 'w', 5, 1, 0, 1, 198, 18, 0, 1, 0, 80}, 19));
+    const uint8_t all[] = {5, 2, 1, 0, 5, 0, 0, 3, 3, 'b', '.', 'c', 0, 1};
+    CHECK_EQ(feed(&c, all, sizeof all), S5_DONE);
+    CHECK(!strcmp(c.bound.host, "b.c"));
+
+    /* Split at every octet: want() never asks past the reply being read. */
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, "u", "pw"), S5_MORE);
+    s5_client_pipeline(&c);
+    const uint8_t *p;
+    s5_client_sent(&c, s5_client_out(&c, &p));
+    const size_t ends[] = {2, 4, sizeof all}; /* where each reply ends */
+    int r = S5_MORE;
+    for (size_t i = 0, k = 0; i < sizeof all; i++) {
+        if (i == ends[k])
+            k++;
+        size_t want = s5_client_want(&c);
+        CHECK(want >= 1 && want <= ends[k] - i);
+        r = s5_client_input(&c, all + i, 1, &used);
+        CHECK_EQ(used, 1);
+        if (i + 1 < sizeof all)
+            CHECK_EQ(r, S5_MORE);
+    }
+    CHECK_EQ(r, S5_DONE);
+
+    /* A method we did not offer, though it is one we could do: the bytes
+     * that followed the greeting were not what the server expects. */
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, "u", "pw"), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, s5_client_out(&c, &p));
+    CHECK_EQ(feed(&c, (const uint8_t[]){5, 0}, 2), S5_E_PROTO);
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, s5_client_out(&c, &p));
+    CHECK_EQ(feed(&c, (const uint8_t[]){5, 0xff}, 2), S5_E_NO_METHOD);
+    /* Credentials refused: the request's reply never comes. */
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, "u", "pw"), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, s5_client_out(&c, &p));
+    CHECK_EQ(feed(&c, (const uint8_t[]){5, 2, 1, 1}, 4), S5_E_AUTH);
+
+    /* Half sent: the method reply may come once the greeting is out, not
+     * the request's reply before the request is. */
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, 2);
+    CHECK_EQ(s5_client_input(&c, (const uint8_t[]){5, 0}, 2, &used), S5_E_PROTO);
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, 3);
+    CHECK_EQ(s5_client_want(&c), 2);
+    CHECK_EQ(feed(&c, (const uint8_t[]){5, 0}, 2), S5_MORE);
+    CHECK_EQ(s5_client_want(&c), 0); /* the request must leave first */
+    CHECK_EQ(s5_client_input(&c, ok_v4_reply, sizeof ok_v4_reply, &used), S5_E_PROTO);
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), S5_MORE);
+    s5_client_pipeline(&c);
+    s5_client_sent(&c, 3);
+    CHECK_EQ(feed(&c, (const uint8_t[]){5, 0}, 2), S5_MORE);
+    s5_client_sent(&c, s5_client_out(&c, &p));
+    CHECK_EQ(feed(&c, ok_v4_reply, sizeof ok_v4_reply), S5_DONE);
+}
+
 /* Every REP code maps to its error and the errno the client sees. */
 static void test_rep_codes(void)
 {
@@ -312,6 +397,8 @@ static void test_garbage_fuzz(void)
         struct s5_client c;
         struct s5_addr dst = v4(198, 18, 0, 1, 80);
         s5_client_init(&c, S5_CMD_CONNECT, &dst, (it & 1) ? "u" : NULL, "p");
+        if (it & 2) /* pipelined: the same garbage, every message already out */
+            s5_client_pipeline(&c);
         uint8_t buf[64];
         int r = S5_MORE;
         for (int round = 0; round < 8 && r == S5_MORE; round++) {
@@ -432,6 +519,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_request_kinds),
     CHECK_CASE(test_split_every_octet),
     CHECK_CASE(test_trailing_stream_bytes),
+    CHECK_CASE(test_pipeline),
     CHECK_CASE(test_rep_codes),
     CHECK_CASE(test_hostile),
     CHECK_CASE(test_garbage_fuzz),

@@ -837,6 +837,43 @@ static void test_proxy_associate(void)
     s5_stop(&s);
 }
 
+/* cfg.pipeline: the greeting (X'02' alone), the credentials and the UDP
+ * ASSOCIATE leave together, before any reply; the three replies in one
+ * piece complete the handshake and the queued datagram goes out. */
+static void test_proxy_pipeline(void)
+{
+    struct fake f;
+    struct t2s_udp_cfg c = base_cfg(&f);
+    c.default_route = T2S_UDP_PROXY;
+    c.allow_loopback = false;
+    c.user = "al";
+    c.pass = "pw";
+    c.pipeline = true;
+    struct fake_s5 s;
+    s5_start(&s, &c);
+    struct t2s_udp *u = t2s_udp_new(&c);
+    uint8_t b[2000];
+    size_t n = dgram4(b, CLIENT4, 4000, 0xc6120909u, 53, "query");
+    CHECK_EQ(t2s_udp_input(u, S, b, n), 0);
+    int ctl = f.fds[0];
+    s.cfd = accept(s.lfd, NULL, NULL);
+    ev(u, ctl, POLLOUT, S);
+    uint8_t all[3 + 7 + 10];
+    CHECK(s5_read(&s, all, sizeof all)); /* all of it before any answer */
+    CHECK(memcmp(all, "\x05\x01\x02" "\x01\x02" "al" "\x02" "pw"
+                      "\x05\x03\x00\x01\0\0\0\0\0\0", sizeof all) == 0);
+    uint8_t rep[2 + 2 + 10] = {5, 2, 1, 0, 5, 0, 0, 1, 0, 0, 0, 0,
+                               (uint8_t)(s.uport >> 8), (uint8_t)s.uport};
+    send(s.cfd, rep, sizeof rep, 0);
+    ev(u, ctl, POLLIN, S);
+    CHECK_EQ(f.nfd, 2); /* the relay socket too: the handshake is done */
+    uint8_t r[2000];
+    CHECK_EQ(s5_relay_recv(&s, r, sizeof r), 10 + 5);
+    CHECK_EQ(t2s_udp_stats(u)->dgrams_out, 1);
+    t2s_udp_free(u);
+    s5_stop(&s);
+}
+
 /* RFC 1929: credentials sent; rejected, the leg fails, its queue is
  * dropped, and for retry_ns the source's datagrams are dropped without a
  * new connection; after it, a new attempt. */
@@ -1025,6 +1062,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_direct_port_unreach),
     CHECK_CASE(test_flood_bounded),
     CHECK_CASE(test_proxy_associate),
+    CHECK_CASE(test_proxy_pipeline),
     CHECK_CASE(test_proxy_auth_fail_retry),
     CHECK_CASE(test_proxy_handshake_timeout),
     CHECK_CASE(test_proxy_garbage),

@@ -635,7 +635,8 @@ static void socks_start(struct t2s *t, struct flow *f)
     a.port = f->dst.port;
     f->s5 = malloc(sizeof *f->s5);
     if (!f->s5 || s5_client_init(f->s5, S5_CMD_CONNECT, &a,
-                                 t->url.has_auth ? t->url.user : NULL, t->url.pass) < 0) {
+                                 t->url.has_auth ? t->url.user : NULL, t->url.pass) < 0 ||
+        (t->socks_pipeline && s5_client_pipeline(f->s5) < 0)) {
         upstream_failed(t, f, FAIL_OTHER);
         return;
     }

@@ -152,36 +152,52 @@ static int fail(struct s5_client *c, int err)
     return err;
 }
 
-/* RFC 1928 section 4: VER CMD RSV ATYP DST.ADDR DST.PORT. */
-static int queue_request(struct s5_client *c)
+/* RFC 1928 section 4: VER CMD RSV ATYP DST.ADDR DST.PORT, written at o
+ * (room for 3 + 1 + 1 + 255 + 2 octets); its length, or S5_E_ARG. */
+static int write_request(const struct s5_client *c, uint8_t *o)
 {
-    c->out[0] = 5;
-    c->out[1] = c->cmd;
-    c->out[2] = 0;
-    int n = s5_addr_encode(&c->dst, c->out + 3, sizeof c->out - 3);
-    if (n < 0)
-        return fail(c, n);
-    c->out_len = (uint16_t)(3 + n);
-    c->out_off = 0;
-    c->in_len = 0;
-    c->state = S5_ST_REQUEST;
-    return S5_MORE;
+    o[0] = 5;
+    o[1] = c->cmd;
+    o[2] = 0;
+    int n = s5_addr_encode(&c->dst, o + 3, 1 + 1 + 255 + 2);
+    return n < 0 ? n : 3 + n;
 }
 
-/* RFC 1929 section 2: VER(X'01') ULEN UNAME PLEN PASSWD. */
-static void queue_auth(struct s5_client *c)
+/* RFC 1929 section 2: VER(X'01') ULEN UNAME PLEN PASSWD at o; its length. */
+static size_t write_auth(const struct s5_client *c, uint8_t *o)
 {
     size_t ul = strlen(c->user), pl = strlen(c->pass);
-    uint8_t *o = c->out;
     o[0] = 1;
     o[1] = (uint8_t)ul;
     memcpy(o + 2, c->user, ul);
     o[2 + ul] = (uint8_t)pl;
     memcpy(o + 3 + ul, c->pass, pl);
-    c->out_len = (uint16_t)(3 + ul + pl);
-    c->out_off = 0;
+    return 3 + ul + pl;
+}
+
+/* The next reply expected: state st, nothing of it read yet. */
+static int expect(struct s5_client *c, enum s5_state st)
+{
     c->in_len = 0;
-    c->state = S5_ST_AUTH;
+    c->state = st;
+    return S5_MORE;
+}
+
+static int queue_request(struct s5_client *c)
+{
+    int n = write_request(c, c->out);
+    if (n < 0)
+        return fail(c, n);
+    c->out_len = (uint16_t)n;
+    c->out_off = 0;
+    return expect(c, S5_ST_REQUEST);
+}
+
+static void queue_auth(struct s5_client *c)
+{
+    c->out_len = (uint16_t)write_auth(c, c->out);
+    c->out_off = 0;
+    expect(c, S5_ST_AUTH);
 }
 
 int s5_client_init(struct s5_client *c, uint8_t cmd, const struct s5_addr *dst,
@@ -215,6 +231,40 @@ int s5_client_init(struct s5_client *c, uint8_t cmd, const struct s5_addr *dst,
     }
     c->state = S5_ST_GREETING;
     return S5_MORE;
+}
+
+int s5_client_pipeline(struct s5_client *c)
+{
+    if (c->state != S5_ST_GREETING || c->out_off)
+        return S5_E_ARG;
+    /* RFC 1928 section 3: one METHOD, so that the choice is known. */
+    uint16_t o = 0;
+    c->out[o++] = 5;
+    c->out[o++] = 1;
+    c->out[o++] = c->have_auth ? S5_METHOD_USERPASS : S5_METHOD_NONE;
+    c->end_greet = o;
+    if (c->have_auth)
+        o = (uint16_t)(o + write_auth(c, c->out + o));
+    c->end_auth = o;
+    int n = write_request(c, c->out + o);
+    if (n < 0)
+        return fail(c, n);
+    c->out_len = (uint16_t)(o + n);
+    c->pipeline = true;
+    return S5_MORE;
+}
+
+/* Where in out the message that the awaited reply answers ends: the
+ * server can answer only after it has all of it. */
+static size_t answered_end(const struct s5_client *c)
+{
+    if (!c->pipeline)
+        return c->out_len;
+    switch (c->state) {
+    case S5_ST_GREETING: return c->end_greet;
+    case S5_ST_AUTH: return c->end_auth;
+    default: return c->out_len;
+    }
 }
 
 size_t s5_client_out(const struct s5_client *c, const uint8_t **p)
@@ -265,7 +315,7 @@ static size_t reply_len(const struct s5_client *c, size_t *at_least)
 
 size_t s5_client_want(const struct s5_client *c)
 {
-    if (c->state == S5_ST_DONE || c->state == S5_ST_FAILED || c->out_off < c->out_len)
+    if (c->state == S5_ST_DONE || c->state == S5_ST_FAILED || c->out_off < answered_end(c))
         return 0;
     /* Never past the reply: the shortest possible rest of it. */
     size_t least;
@@ -291,6 +341,11 @@ static int on_method(struct s5_client *c)
      * client are acceptable, and the client MUST close the connection." */
     if (c->method == S5_METHOD_NO_ACCEPTABLE)
         return fail(c, S5_E_NO_METHOD);
+    if (c->pipeline) { /* the one method offered, whose message followed */
+        if (c->method != (c->have_auth ? S5_METHOD_USERPASS : S5_METHOD_NONE))
+            return fail(c, S5_E_PROTO);
+        return expect(c, c->method == S5_METHOD_USERPASS ? S5_ST_AUTH : S5_ST_REQUEST);
+    }
     if (c->method == S5_METHOD_NONE)
         return queue_request(c);
     if (c->method == S5_METHOD_USERPASS) {
@@ -311,6 +366,8 @@ static int on_auth(struct s5_client *c)
         return fail(c, S5_E_PROTO);
     if (c->in[1] != 0)
         return fail(c, S5_E_AUTH);
+    if (c->pipeline)
+        return expect(c, S5_ST_REQUEST); /* sent already */
     return queue_request(c);
 }
 
@@ -355,7 +412,7 @@ int s5_client_input(struct s5_client *c, const uint8_t *p, size_t n, size_t *use
     if (c->state == S5_ST_FAILED)
         return c->err;
     /* A server that answers before our message is sent is not SOCKS5. */
-    if (c->out_off < c->out_len && n > 0)
+    if (c->out_off < answered_end(c) && n > 0)
         return fail(c, S5_E_PROTO);
     while (*used < n) {
         int e = early_check(c);
@@ -384,7 +441,7 @@ int s5_client_input(struct s5_client *c, const uint8_t *p, size_t n, size_t *use
         if (r != S5_MORE)
             return r;
         /* Our next message must go out before the server can answer it. */
-        if (c->out_off < c->out_len) {
+        if (c->out_off < answered_end(c)) {
             if (*used < n)
                 return fail(c, S5_E_PROTO);
             return S5_MORE;

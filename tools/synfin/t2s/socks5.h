@@ -92,8 +92,10 @@ struct s5_client {
     bool have_auth;
     struct s5_addr dst;  /* what the request asks for */
     struct s5_addr bound;/* the reply's BND.ADDR/BND.PORT */
-    uint8_t out[520];    /* bytes to send: out[out_off..out_len) */
+    bool pipeline;       /* s5_client_pipeline(): all our messages at once */
+    uint8_t out[800];    /* bytes to send: out[out_off..out_len) */
     uint16_t out_len, out_off;
+    uint16_t end_greet, end_auth; /* pipelined: where each message ends in out */
     uint8_t in[262];     /* the current reply so far (the longest is 4+1+255+2) */
     uint16_t in_len;
     char user[256], pass[256];
@@ -104,6 +106,17 @@ struct s5_client {
  * bytes (RFC 1929 section 2) or dst's domain is empty or too long. */
 int s5_client_init(struct s5_client *c, uint8_t cmd, const struct s5_addr *dst,
                    const char *user, const char *pass);
+/* Pipelining, right after s5_client_init(): the greeting, the RFC 1929
+ * request (with a user) and the CONNECT / UDP ASSOCIATE request are all
+ * queued at once, and the server's replies read as they come, one round
+ * trip instead of two (three with a user). The greeting then offers one
+ * method only (username/password with a user, else none), so that the
+ * server's choice is known in advance; another choice is S5_E_PROTO.
+ * RFC 1928 does not promise that a server reads past the greeting before
+ * it answers: dante does, microsocks 1.0.3 drops the early request (the
+ * handshake then hangs until the caller's timeout). S5_E_ARG if not
+ * called right after init. */
+int s5_client_pipeline(struct s5_client *c);
 /* The bytes waiting to be sent (their count; 0: none). */
 size_t s5_client_out(const struct s5_client *c, const uint8_t **p);
 void s5_client_sent(struct s5_client *c, size_t n);

@@ -73,7 +73,7 @@ struct t2s {
     /* options */
     const char *proxy_text, *out_iface;
     struct s5_url url;
-    bool direct, stats, print_routes, have_mark, timestamps;
+    bool direct, stats, print_routes, have_mark, timestamps, socks_pipeline;
     uint32_t fwmark;
     unsigned max_flows;
     unsigned syn_backlog; /* held SYNs at once; 0: min(max_flows, 1024) */

@@ -88,6 +88,12 @@ static const struct opt t2s_opts[] = {
     {.name = "--proxy", .kind = OPT_FN, .fn = opt_proxy, .arg = "URL",
      .help = "socks5://[user:pass@]host:port: relay every TCP flow\n"
              "through this SOCKS5 server (CONNECT; RFC 1929 user/pass)"},
+    {.name = "--socks-pipeline", .kind = OPT_FLAG, .off = OFF(socks_pipeline),
+     .as = OPT_AS_BOOL, .val = 1,
+     .help = "send the SOCKS5 greeting, user/pass and request at\n"
+             "once: one round trip to the proxy, not two or three.\n"
+             "The server must read past the greeting: dante does,\n"
+             "microsocks does not (its flows then time out)"},
     {.name = "--direct", .kind = OPT_FLAG, .off = OFF(direct), .as = OPT_AS_BOOL, .val = 1,
      .help = "connect each flow's destination from this host (the\n"
              "default action; with --proxy too, rules pick per flow)"},
@@ -166,6 +172,10 @@ static int parse(struct t2s *t, int argc, char **argv)
         return rc;
     if (!t->proxy_text && !t->direct && !t->print_routes) {
         fprintf(stderr, "%s: give --proxy socks5://HOST:PORT or --direct\n", PROG);
+        return 2;
+    }
+    if (t->socks_pipeline && !t->proxy_text) {
+        fprintf(stderr, "%s: --socks-pipeline needs --proxy\n", PROG);
         return 2;
     }
     if (t->direct && t->proxy_text)
@@ -533,6 +543,7 @@ static int udp_start(struct t2s *t)
         c.proxy_len = t->proxy_len;
         if (t->url.has_auth)
             c.user = t->url.user, c.pass = t->url.pass;
+        c.pipeline = t->socks_pipeline;
     }
     c.bind_dev = t->out_iface;
     c.mark = t->have_mark ? t->fwmark : 0;

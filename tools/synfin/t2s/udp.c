@@ -598,7 +598,8 @@ static int leg_open(struct t2s_udp *u, struct assoc *a, uint64_t now)
      * exist yet: its family follows the reply's BND.ADDR.) */
     struct s5_addr any = {.atyp = S5_ATYP_IPV4};
     if (!a->s5 || s5_client_init(a->s5, S5_CMD_UDP_ASSOCIATE, &any,
-                                 u->cfg.user, u->cfg.pass) < 0)
+                                 u->cfg.user, u->cfg.pass) < 0 ||
+        (u->cfg.pipeline && s5_client_pipeline(a->s5) < 0))
         goto fail;
     if (connect(fd, px, u->cfg.proxy_len) < 0 && errno != EINPROGRESS)
         goto fail;

@@ -67,6 +67,7 @@ struct t2s_udp_cfg {
     struct sockaddr_storage proxy;
     socklen_t proxy_len;
     const char *user, *pass;
+    bool pipeline; /* s5_client_pipeline(): greeting, user/pass, request at once */
 
     /* Applied to every socket opened (direct and proxy): SO_BINDTODEVICE
      * when bind_dev is non-empty, SO_MARK when mark is non-zero. */
