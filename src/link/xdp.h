@@ -41,6 +41,15 @@
  * by the kernel (XDP_STATISTICS rx_dropped), so a larger MTU is refused. */
 #define SF_XDP_MAX_MTU (4096 - 256 - 14)
 
+/* Above SF_XDP_MAX_MTU, AF_XDP multi-buffer (Linux 6.6; the kernel's
+ * Documentation/networking/af_xdp.rst, "Multi-Buffer Support"): the
+ * socket is bound with XDP_USE_SG, the program is frags-aware, and a
+ * frame spans up to SF_XDP_SG_FRAMES 4 KB frames chained by
+ * XDP_PKT_CONTD, each less the 256 bytes of headroom on receive: MTU
+ * 9000 takes 3. A larger MTU is refused. */
+#define SF_XDP_SG_FRAMES 4
+#define SF_XDP_SG_MAX_MTU (SF_XDP_SG_FRAMES * (4096 - 256) - 14)
+
 enum sf_xdp_mode {
     SF_XDP_AUTO,    /* native, else generic said aloud */
     SF_XDP_NATIVE,  /* the driver's own XDP hook, or fail */
@@ -98,6 +107,11 @@ struct sf_xdp_stats {
     /* Data segments copied from the stack's pieces straight into their
      * frames (sf_xdp_output_gather), not made one buffer first. */
     uint64_t tx_gathered;
+    /* Multi-buffer (above SF_XDP_MAX_MTU): 1 when the socket is bound
+     * with XDP_USE_SG; frames that came in chained over several UMEM
+     * frames (XDP_PKT_CONTD), datagrams sent so; chains dropped because
+     * longer than the MTU allows or with a descriptor outside its frame. */
+    uint64_t sg, rx_sg, tx_sg, rx_sg_bad;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
