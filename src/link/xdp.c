@@ -1699,6 +1699,7 @@ static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d
     bool contd = (d->options & DESC_CONTD) != 0;
     bool inframe = d->addr < (uint64_t)NRX * FRAME && d->addr % FRAME + d->len <= FRAME;
     const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+    q->stats.rx_frames += !contd; /* Ethernet frames, not descriptors */
     if (!contd && !q->sg_len && !q->sg_bad) {
         if (inframe)
             rx_frame(q, now, f, d->len);
@@ -1734,7 +1735,8 @@ static unsigned rx_batch(struct sf_xdp *q)
         return 0;
     uint64_t addrs[BATCH];
     sf_time_t now = mono_now();
-    q->stats.rx_frames += n;
+    if (!q->sg)
+        q->stats.rx_frames += n; /* (with multi-buffer: by rx_desc_sg) */
     for (unsigned i = 0; i < n; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
         addrs[i] = d->addr - d->addr % FRAME;

@@ -100,7 +100,8 @@ struct sf_xdp_stats {
      * another queue owns handed to it, frames handed to us by the
      * others, and frames dropped because the ring to the owner was full. */
     uint64_t handoff_out, handoff_in, handoff_full;
-    uint64_t rx_frames;           /* frames taken off the queue's RX ring */
+    uint64_t rx_frames;           /* frames taken off the queue's RX ring (a
+                                   * chain of descriptors, multi-buffer: one) */
     /* TX checksum offload (sf_xdp_csum): 1 when on, and the TCP frames
      * sent with their checksum left to the device (TX metadata). */
     uint64_t tx_csum_offload, tx_csum_offloaded;

@@ -867,6 +867,7 @@ t_connect_mq() {
 }
 want connect-mq && check "connect --xdp --queues 2: each thread's connection (its port owned by its queue) answered to that thread, 2 MB echo each, pattern intact; frames counted queue by queue and hand-over by hand-over" t_connect_mq
 
+
 # The same with every reply on queue 0 (the kernel's end with one TX
 # queue): thread 1's connection lives only by what queue 0 hands it.
 t_connect_mq_one() {
@@ -882,6 +883,25 @@ t_connect_mq_one() {
   [ "$hin1" -gt 100 ] && [ "$hout1" = 0 ]
 }
 want connect-mq && check "connect --xdp --queues 2, every reply on queue 0: thread 1's connection served by queue 0's hand-over, 1 MB echo intact" t_connect_mq_one
+
+# Active opens at MTU 9000, one queue and two with every reply on queue 0
+# (steering: the rings between the queues carry chained frames whole, in
+# slots as large as the MTU's frames); as connect and connect-mq.
+t_jumbo_connect() {
+  mtu_both 9000 || return 1
+  t_connect; local rc=$?
+  mtu_both 1500
+  return $rc
+}
+want jumbo && check "connect --xdp at MTU 9000 (multi-buffer): 4 MB through the kernel's echo server, SHA-256 equal" t_jumbo_connect
+t_jumbo_connect_mq() {
+  topo2 || return 1
+  inns $K ip link set $VK2 mtu 9000 && inns $S ip link set $VS2 mtu 9000 || return 1
+  t_connect_mq_one; local rc=$?
+  inns $K ip link set $VK2 mtu 1500; inns $S ip link set $VS2 mtu 1500
+  return $rc
+}
+want jumbo && check "connect --xdp --queues 2 at MTU 9000 (multi-buffer), every reply on queue 0: thread 1's chained frames handed over whole, 1 MB echo intact, no ring full" t_jumbo_connect_mq
 
 # SIGTERM in the middle of both threads' transfers: each ends its
 # connection (FIN after what it sent, the echo read to the end), exit 0,
