@@ -1163,10 +1163,10 @@ static uint32_t tx_csum_meta(struct sf_xdp *q, uint8_t *f, size_t l4)
  * af_xdp.rst, "Multi-Buffer Support"): spread over as many frames as it
  * needs, every descriptor but the last with XDP_PKT_CONTD, all reserved
  * and submitted at once so that the kernel never sees part of one. The
- * TX metadata (the checksum offload) goes with the first descriptor
- * only, which holds the headers: the kernel reads it from there alone
- * (af_xdp.rst: options other than XDP_PKT_CONTD on the packet's first
- * descriptor). */
+ * TX metadata (the checksum offload, xsk-tx-metadata.rst) goes with the
+ * first descriptor only, which holds the headers: the kernel builds the
+ * packet from its first descriptor and takes the metadata there, with
+ * csum_start and csum_offset inside that descriptor (xsk_build_skb). */
 static bool send_frame_sg(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
                           uint16_t type, const struct sf_piece *v, size_t nv,
                           size_t len, size_t l4)
