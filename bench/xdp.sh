@@ -13,7 +13,8 @@
 #
 # A benchmark, not a test: nothing is asserted. Root; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
-# BENCH_MTU (default 1500; at most 3826 for AF_XDP's 4 KB frames),
+# BENCH_MTU (default 1500; up to 3826 one 4 KB AF_XDP frame per frame,
+# above it up to 15346 AF_XDP multi-buffer: docs/xdp.md "Jumbo frames"),
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
 # --rcvbuf 1048576"), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
 # the client's veth end receives in a NAPI thread of its own with GRO,
@@ -71,7 +72,7 @@ xdp_row() { # label mode-args...
   grep -v "echo on" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
   run_echo "$label" $SA; xrate=$rate
   run_life "$label lifecycles:" $SA
-  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*) ' | tr '\n' ' '; echo
+  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
 xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate

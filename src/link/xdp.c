@@ -51,6 +51,19 @@ extern const unsigned int sf_xdp_prog_obj_len;
 #define ETH_HLEN_ 14
 #define MAX_QUEUES 64          /* the program's socket map (sf_xsks) */
 #define HELD_WAIT (10 * SF_MSEC) /* the longest sleep while a datagram waits for ARP */
+/* The largest Ethernet frame the link handles: one frame's worth at most
+ * SF_XDP_MAX_MTU, several chained (multi-buffer) above it. */
+#define MAXFRAME (SF_XDP_SG_MAX_MTU + ETH_HLEN_)
+
+/* AF_XDP multi-buffer (Linux 6.6), which Debian's kernel headers (6.1)
+ * predate: declared here as the kernel's UAPI (include/uapi/linux/
+ * if_xdp.h) has them. Documentation/networking/af_xdp.rst, "Multi-Buffer
+ * Support": the bind flag XDP_USE_SG says the application handles a
+ * packet spread over several descriptors; every descriptor of such a
+ * packet but its last carries XDP_PKT_CONTD in its options, on the RX
+ * ring as on the TX ring. */
+#define BIND_USE_SG (1u << 4)          /* XDP_USE_SG, sockaddr_xdp.sxdp_flags */
+#define DESC_CONTD (1u << 0)           /* XDP_PKT_CONTD, xdp_desc.options */
 
 /* What one queue learnt about a next hop, published for the others
  * (docs/xdp.md, "ARP with several queues"): a reply to one queue's ARP
@@ -79,17 +92,18 @@ struct xdp_prog_cfg {
  * this queue, is copied into a ring of this queue's to that one (one
  * producer, one consumer, no lock) and that queue's loop is woken. The
  * slot holds the whole Ethernet frame: at most the MTU (SF_XDP_MAX_MTU)
- * and 14 bytes. */
+ * and 14 bytes; with multi-buffer (a larger MTU) the slots are that much
+ * larger (p->ho_frame: the interface's MTU and 14). */
 #define HO_SLOTS 1024u
 #define HO_FRAME (SF_XDP_MAX_MTU + ETH_HLEN_)
 struct ho_slot {
     uint32_t len;
-    uint8_t f[HO_FRAME];
+    uint8_t f[]; /* p->ho_frame bytes */
 };
 struct ho_ring {
     _Alignas(64) atomic_uint head; /* the consumer's: the next slot to read */
     _Alignas(64) atomic_uint tail; /* the producer's: the next slot to write */
-    _Alignas(64) struct ho_slot s[HO_SLOTS];
+    _Alignas(64) unsigned char s[]; /* HO_SLOTS slots of p->ho_stride bytes */
 };
 
 struct sf_xdp_prog {
@@ -106,6 +120,8 @@ struct sf_xdp_prog {
     struct xdp_program *prog;
     int xsks_fd;
     bool arp;                  /* ARP about addr is synfin's */
+    bool sg;                   /* multi-buffer: MTU above SF_XDP_MAX_MTU */
+    size_t ho_frame, ho_stride; /* steering: a slot's frame room, its size */
     uint16_t port_lo, port_hi; /* active opens' local ports (lo > hi: none) */
     /* Software steering (sf_xdp_prog_steer): steer_n queues, ring
      * ho[j * steer_n + k] from queue j to queue k, queue k's wake-up
@@ -130,7 +146,7 @@ struct neigh {
     uint64_t stamp;        /* the publication this knowledge came with */
     sf_time_t asked;       /* when we last sent an ARP request */
     size_t held_len;       /* a datagram waiting for the reply (0: none) */
-    uint8_t held[FRAME];
+    uint8_t held[MAXFRAME];
 };
 
 struct sf_xdp {
@@ -148,8 +164,14 @@ struct sf_xdp {
     char csum_why[256];        /* why not, where asked (auto) */
     sf_tun_tap_fn tap;         /* sf_xdp_set_tap */
     void *tap_ctx;
-    uint8_t tap_buf[FRAME];    /* a partial datagram completed for the tap */
-    uint8_t gather_buf[FRAME]; /* a gathered datagram made one (tap, ARP wait) */
+    uint8_t tap_buf[MAXFRAME]; /* a partial datagram completed for the tap */
+    uint8_t gather_buf[MAXFRAME]; /* a gathered datagram made one (tap, ARP wait) */
+    /* Multi-buffer (p->sg): the socket bound with XDP_USE_SG; the frame
+     * being gathered from its chained RX descriptors (sg_len bytes so
+     * far; sg_bad: the chain is dropped at its end). */
+    bool sg, sg_bad;
+    size_t sg_len;
+    uint8_t sg_buf[MAXFRAME];
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
@@ -272,6 +294,19 @@ static void load_err(int e, const struct sf_xdp_prog *p, const char *step,
                  p->ifname, step, lib_err(-e, b, sizeof b));
 }
 
+/* Multi-buffer refused (an old kernel, libxdp or driver): the MTU must
+ * fit one frame, as without it. */
+static void mtu_err(int e, const struct sf_xdp_prog *p, const char *step,
+                    char *err, size_t errlen)
+{
+    char b[128];
+    snprintf(err, errlen, "%s's MTU %d is above %d, which needs AF_XDP "
+             "multi-buffer, and cannot %s: %s (Linux 6.6 or later, a driver with "
+             "multi-buffer XDP): `ip link set %s mtu %d`", p->ifname, p->mtu,
+             SF_XDP_MAX_MTU, step, lib_err(e < 0 ? e : -e, b, sizeof b),
+             p->ifname, SF_XDP_MAX_MTU);
+}
+
 static int attach(struct sf_xdp_prog *p, enum sf_xdp_mode mode, char *note,
                   size_t notelen, char *err, size_t errlen)
 {
@@ -370,14 +405,20 @@ static int prog_open(struct sf_xdp_prog **pp, const char *ifname,
         free(p);
         return -1;
     }
-    if (p->mtu > SF_XDP_MAX_MTU) {
-        snprintf(err, errlen, "%s's MTU %d is above %d, the most one 4 KB "
-                 "AF_XDP frame holds (less 256 bytes of XDP headroom and 14 of "
-                 "Ethernet): `ip link set %s mtu %d`", ifname, p->mtu,
-                 SF_XDP_MAX_MTU, ifname, SF_XDP_MAX_MTU);
+    if (p->mtu > SF_XDP_SG_MAX_MTU) {
+        snprintf(err, errlen, "%s's MTU %d is above %d, the most %d chained "
+                 "4 KB AF_XDP frames hold (less 256 bytes of XDP headroom each "
+                 "and 14 of Ethernet): `ip link set %s mtu 9000`", ifname,
+                 p->mtu, SF_XDP_SG_MAX_MTU, SF_XDP_SG_FRAMES, ifname);
         free(p);
         return -1;
     }
+    /* Above one frame's worth: multi-buffer (af_xdp.rst, "Multi-Buffer
+     * Support"), the program frags-aware (BPF_F_XDP_HAS_FRAGS) and the
+     * socket bound with XDP_USE_SG; at or below it, neither. */
+    p->sg = p->mtu > SF_XDP_MAX_MTU;
+    p->ho_frame = p->sg ? (size_t)p->mtu + ETH_HLEN_ : HO_FRAME;
+    p->ho_stride = (offsetof(struct ho_slot, f) + p->ho_frame + 63) / 64 * 64;
     libbpf_set_print(libbpf_print);
     libxdp_set_print(libxdp_print);
     p->obj = bpf_object__open_mem(sf_xdp_prog_obj, sf_xdp_prog_obj_len, NULL);
@@ -396,8 +437,27 @@ static int prog_open(struct sf_xdp_prog **pp, const char *ifname,
         sf_xdp_prog_close(p);
         return -1;
     }
-    if (attach(p, mode, note, notelen, err, errlen) < 0 ||
-        set_maps(p, ports, nports, err, errlen) < 0) {
+    /* af_xdp.rst, "Multi-Buffer Support": a program that takes frames
+     * of several buffers says so (SEC("xdp.frags"), here the flag set
+     * before loading); it sees the first buffer between data and
+     * data_end, where the headers it reads are. */
+    if (p->sg && (e = xdp_program__set_xdp_frags_support(p->prog, true)) != 0) {
+        mtu_err((int)e, p, "mark the XDP program frags-aware", err, errlen);
+        sf_xdp_prog_close(p);
+        return -1;
+    }
+    if (attach(p, mode, note, notelen, err, errlen) < 0) {
+        if (p->sg) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "%s; a multi-buffer XDP program (frags) for "
+                     "%s's MTU %d above %d: without one, `ip link set %s mtu %d`",
+                     why, ifname, p->mtu, SF_XDP_MAX_MTU, ifname, SF_XDP_MAX_MTU);
+        }
+        sf_xdp_prog_close(p);
+        return -1;
+    }
+    if (set_maps(p, ports, nports, err, errlen) < 0) {
         sf_xdp_prog_close(p);
         return -1;
     }
@@ -445,7 +505,8 @@ int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errle
         for (unsigned k = 0; k < n; k++) {
             if (j == k)
                 continue;
-            struct ho_ring *r = aligned_alloc(64, (sizeof *r + 63) / 64 * 64);
+            size_t sz = sizeof(struct ho_ring) + HO_SLOTS * p->ho_stride;
+            struct ho_ring *r = aligned_alloc(64, (sz + 63) / 64 * 64);
             if (!r)
                 goto nomem;
             atomic_init(&r->head, 0);
@@ -688,10 +749,24 @@ static int sock_open(struct sf_xdp *q, bool force_copy, enum sf_xdp_csum csum,
         .sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)p->ifindex,
         .sxdp_queue_id = q->queue,
         .sxdp_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (force_copy ? XDP_COPY : 0))};
+    /* af_xdp.rst, "Multi-Buffer Support": XDP_USE_SG, only where a frame
+     * may span several (else the kernel would drop it, and nothing
+     * changes below SF_XDP_MAX_MTU) */
+    if (p->sg)
+        sa.sxdp_flags |= BIND_USE_SG;
     if (bind(q->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         e = errno;
+        if (p->sg && e != EPERM && e != EACCES && e != EBUSY) {
+            char step2[64];
+            snprintf(step2, sizeof step2, "bind queue %u's AF_XDP socket with "
+                     "XDP_USE_SG", q->queue);
+            mtu_err(e, p, step2, err, errlen);
+            return -1;
+        }
         goto fail;
     }
+    q->sg = p->sg;
+    q->stats.sg = q->sg;
     return 0;
 fail:
     snprintf(err, errlen, "cannot %s %s queue %u: %s%s", step, p->ifname,
@@ -1044,6 +1119,105 @@ static void pieces_into(uint8_t *out, const struct sf_piece *v, size_t n)
         memcpy(out, v[i].base, v[i].len);
 }
 
+/* Copies the next n bytes of the pieces v[*i..nv), from *off bytes into
+ * v[*i], to out, and moves *i and *off past them. */
+static void pieces_next(uint8_t *out, size_t n, const struct sf_piece *v,
+                        size_t nv, size_t *i, size_t *off)
+{
+    while (n && *i < nv) {
+        size_t k = v[*i].len - *off;
+        if (k > n)
+            k = n;
+        memcpy(out, v[*i].base + *off, k);
+        out += k;
+        n -= k;
+        *off += k;
+        if (*off == v[*i].len) {
+            ++*i;
+            *off = 0;
+        }
+    }
+}
+
+/* The room for a frame in a TX chunk: TXMD of it is kept for metadata. */
+#define TXCAP (FRAME - TXMD)
+
+/* Writes the TX metadata in front of frame f asking the device for the
+ * TCP checksum at l4 bytes into the body; the descriptor's options. */
+static uint32_t tx_csum_meta(struct sf_xdp *q, uint8_t *f, size_t l4)
+{
+    /* xsk-tx-metadata.rst: the metadata right before the frame; the sum
+     * from csum_start (from the frame's first byte, Ethernet included)
+     * to the end, stored csum_offset further on: RFC 9293 3.1's checksum
+     * field, 16 bytes into the TCP header */
+    struct tx_meta *m = (struct tx_meta *)(f - TXMD);
+    memset(m, 0, sizeof *m);
+    m->flags = TXMD_CHECKSUM;
+    m->csum_start = (uint16_t)(ETH_HLEN_ + l4);
+    m->csum_offset = 16;
+    q->stats.tx_csum_offloaded++;
+    return DESC_TX_METADATA;
+}
+
+/* send_frame_v for a frame larger than one TX frame (multi-buffer, q->sg:
+ * af_xdp.rst, "Multi-Buffer Support"): spread over as many frames as it
+ * needs, every descriptor but the last with XDP_PKT_CONTD, all reserved
+ * and submitted at once so that the kernel never sees part of one. The
+ * TX metadata (the checksum offload, xsk-tx-metadata.rst) goes with the
+ * first descriptor only, which holds the headers: the kernel builds the
+ * packet from its first descriptor and takes the metadata there, with
+ * csum_start and csum_offset inside that descriptor (xsk_build_skb). */
+static bool send_frame_sg(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
+                          uint16_t type, const struct sf_piece *v, size_t nv,
+                          size_t len, size_t l4)
+{
+    size_t total = ETH_HLEN_ + len;
+    unsigned nf = (unsigned)((total + TXCAP - 1) / TXCAP), k;
+    uint64_t addrs[SF_XDP_SG_FRAMES];
+    uint32_t idx;
+    if (len > (size_t)q->p->mtu || nf > SF_XDP_SG_FRAMES) {
+        q->stats.tx_too_big++;
+        return false;
+    }
+    for (k = 0; k < nf; k++)
+        if (!take_frame(q, &addrs[k]))
+            break;
+    if (k < nf || xsk_ring_prod__reserve(&q->tx, nf, &idx) != nf) {
+        while (k)
+            q->free_tx[q->nfree++] = addrs[--k];
+        q->stats.tx_full++;
+        return false;
+    }
+    size_t pi = 0, po = 0, done = 0;
+    for (k = 0; k < nf; k++) {
+        uint8_t *f = xsk_umem__get_data(q->area, addrs[k]);
+        size_t put = 0;
+        uint32_t opt = k + 1 < nf ? DESC_CONTD : 0;
+        if (k == 0) {
+            memcpy(f, dst, ETH_ALEN);
+            memcpy(f + 6, q->p->mac, ETH_ALEN);
+            f[12] = (uint8_t)(type >> 8);
+            f[13] = (uint8_t)type;
+            put = ETH_HLEN_;
+            if (l4)
+                opt |= tx_csum_meta(q, f, l4);
+        }
+        size_t m = len - done < TXCAP - put ? len - done : TXCAP - put;
+        pieces_next(f + put, m, v, nv, &pi, &po);
+        done += m;
+        struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + k);
+        d->addr = addrs[k];
+        d->len = (uint32_t)(put + m);
+        d->options = opt;
+    }
+    xsk_ring_prod__submit(&q->tx, nf);
+    q->stats.tx_sg++;
+    q->unkicked += nf;
+    if (q->unkicked >= BATCH)
+        kick(q);
+    return true;
+}
+
 /* Sends one Ethernet frame: dst, our source, type, then the body, in
  * pieces v[0..nv) (len bytes). l4: the offset in the body of a TCP
  * header whose checksum field holds only the pseudo-header sum
@@ -1055,7 +1229,9 @@ static bool send_frame_v(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
 {
     uint64_t addr;
     uint32_t idx;
-    if (ETH_HLEN_ + len > FRAME) {
+    if (ETH_HLEN_ + len > TXCAP) {
+        if (q->sg)
+            return send_frame_sg(q, dst, type, v, nv, len, l4);
         q->stats.tx_too_big++;
         return false;
     }
@@ -1079,20 +1255,7 @@ static bool send_frame_v(struct sf_xdp *q, const uint8_t dst[ETH_ALEN],
     struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx);
     d->addr = addr;
     d->len = (uint32_t)(ETH_HLEN_ + len);
-    d->options = 0;
-    if (l4) {
-        /* xsk-tx-metadata.rst: the metadata right before the frame; the
-         * sum from csum_start (from the frame's first byte, Ethernet
-         * included) to the end, stored csum_offset further on: RFC 9293
-         * 3.1's checksum field, 16 bytes into the TCP header */
-        struct tx_meta *m = (struct tx_meta *)(f - TXMD);
-        memset(m, 0, sizeof *m);
-        m->flags = TXMD_CHECKSUM;
-        m->csum_start = (uint16_t)(ETH_HLEN_ + l4);
-        m->csum_offset = 16;
-        d->options = DESC_TX_METADATA;
-        q->stats.tx_csum_offloaded++;
-    }
+    d->options = l4 ? tx_csum_meta(q, f, l4) : 0;
     xsk_ring_prod__submit(&q->tx, 1);
     if (++q->unkicked >= BATCH)
         kick(q);
@@ -1459,11 +1622,11 @@ static void hand_over(struct sf_xdp *q, unsigned k, const uint8_t *f, size_t len
     struct ho_ring *r = p->ho[q->queue * p->steer_n + k];
     unsigned t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     unsigned h = atomic_load_explicit(&r->head, memory_order_acquire);
-    if (t - h >= HO_SLOTS || len > HO_FRAME) {
+    if (t - h >= HO_SLOTS || len > p->ho_frame) {
         q->stats.handoff_full++;
         return;
     }
-    struct ho_slot *sl = &r->s[t % HO_SLOTS];
+    struct ho_slot *sl = (struct ho_slot *)(r->s + (t % HO_SLOTS) * p->ho_stride);
     memcpy(sl->f, f, len);
     sl->len = (uint32_t)len;
     atomic_store_explicit(&r->tail, t + 1, memory_order_release);
@@ -1499,7 +1662,8 @@ static unsigned take_handed(struct sf_xdp *q)
         unsigned h = atomic_load_explicit(&r->head, memory_order_relaxed);
         unsigned t = atomic_load_explicit(&r->tail, memory_order_acquire);
         for (unsigned i = 0; h != t && i < 4 * BATCH; i++, h++, n++) {
-            const struct ho_slot *sl = &r->s[h % HO_SLOTS];
+            const struct ho_slot *sl =
+                (const struct ho_slot *)(r->s + (h % HO_SLOTS) * p->ho_stride);
             if (!now)
                 now = mono_now();
             q->stats.handoff_in++;
@@ -1508,6 +1672,57 @@ static unsigned take_handed(struct sf_xdp *q)
         }
     }
     return n;
+}
+
+/* A whole Ethernet frame off the RX ring: to this queue's stack, or to the
+ * queue that owns its connection (steering). */
+static void rx_frame(struct sf_xdp *q, sf_time_t now, const uint8_t *f, size_t len)
+{
+    unsigned k = q->p->steer_n > 1 ? frame_owner(q, f, len) : q->queue;
+    if (k != q->queue)
+        hand_over(q, k, f, len); /* another stack's connection */
+    else
+        frame_in(q, now, f, len);
+}
+
+/* One RX descriptor with multi-buffer on (q->sg; af_xdp.rst,
+ * "Multi-Buffer Support"): a packet is the run of descriptors up to the
+ * first without XDP_PKT_CONTD, and a batch may end inside one (the rest
+ * comes with the next). A packet of one descriptor goes in from its
+ * frame, as without multi-buffer; a chain is copied, descriptor by
+ * descriptor, into sg_buf (each frame goes back to the fill ring with
+ * the batch) and handed in whole at its last. A chain longer than the
+ * MTU allows, or with a descriptor that runs past its frame, is dropped
+ * whole at its end and counted (rx_sg_bad). */
+static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d)
+{
+    bool contd = (d->options & DESC_CONTD) != 0;
+    bool inframe = d->addr < (uint64_t)NRX * FRAME && d->addr % FRAME + d->len <= FRAME;
+    const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+    q->stats.rx_frames += !contd; /* Ethernet frames, not descriptors */
+    if (!contd && !q->sg_len && !q->sg_bad) {
+        if (inframe)
+            rx_frame(q, now, f, d->len);
+        else
+            q->stats.rx_sg_bad++;
+        return;
+    }
+    if (q->sg_bad || !inframe || q->sg_len + d->len > (size_t)q->p->mtu + ETH_HLEN_) {
+        q->sg_bad = true;
+    } else {
+        memcpy(q->sg_buf + q->sg_len, f, d->len);
+        q->sg_len += d->len;
+    }
+    if (contd)
+        return;
+    if (q->sg_bad) {
+        q->stats.rx_sg_bad++;
+    } else {
+        q->stats.rx_sg++;
+        rx_frame(q, now, q->sg_buf, q->sg_len);
+    }
+    q->sg_len = 0;
+    q->sg_bad = false;
 }
 
 /* Takes what the RX ring holds (up to BATCH frames), hands each in, and
@@ -1520,10 +1735,15 @@ static unsigned rx_batch(struct sf_xdp *q)
         return 0;
     uint64_t addrs[BATCH];
     sf_time_t now = mono_now();
-    q->stats.rx_frames += n;
+    if (!q->sg)
+        q->stats.rx_frames += n; /* (with multi-buffer: by rx_desc_sg) */
     for (unsigned i = 0; i < n; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
         addrs[i] = d->addr - d->addr % FRAME;
+        if (q->sg) {
+            rx_desc_sg(q, now, d);
+            continue;
+        }
         const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
         unsigned k = q->p->steer_n > 1 ? frame_owner(q, f, d->len) : q->queue;
         if (k != q->queue)

@@ -41,6 +41,15 @@
  * by the kernel (XDP_STATISTICS rx_dropped), so a larger MTU is refused. */
 #define SF_XDP_MAX_MTU (4096 - 256 - 14)
 
+/* Above SF_XDP_MAX_MTU, AF_XDP multi-buffer (Linux 6.6; the kernel's
+ * Documentation/networking/af_xdp.rst, "Multi-Buffer Support"): the
+ * socket is bound with XDP_USE_SG, the program is frags-aware, and a
+ * frame spans up to SF_XDP_SG_FRAMES 4 KB frames chained by
+ * XDP_PKT_CONTD, each less the 256 bytes of headroom on receive: MTU
+ * 9000 takes 3. A larger MTU is refused. */
+#define SF_XDP_SG_FRAMES 4
+#define SF_XDP_SG_MAX_MTU (SF_XDP_SG_FRAMES * (4096 - 256) - 14)
+
 enum sf_xdp_mode {
     SF_XDP_AUTO,    /* native, else generic said aloud */
     SF_XDP_NATIVE,  /* the driver's own XDP hook, or fail */
@@ -91,13 +100,19 @@ struct sf_xdp_stats {
      * another queue owns handed to it, frames handed to us by the
      * others, and frames dropped because the ring to the owner was full. */
     uint64_t handoff_out, handoff_in, handoff_full;
-    uint64_t rx_frames;           /* frames taken off the queue's RX ring */
+    uint64_t rx_frames;           /* frames taken off the queue's RX ring (a
+                                   * chain of descriptors, multi-buffer: one) */
     /* TX checksum offload (sf_xdp_csum): 1 when on, and the TCP frames
      * sent with their checksum left to the device (TX metadata). */
     uint64_t tx_csum_offload, tx_csum_offloaded;
     /* Data segments copied from the stack's pieces straight into their
      * frames (sf_xdp_output_gather), not made one buffer first. */
     uint64_t tx_gathered;
+    /* Multi-buffer (above SF_XDP_MAX_MTU): 1 when the socket is bound
+     * with XDP_USE_SG; frames that came in chained over several UMEM
+     * frames (XDP_PKT_CONTD), datagrams sent so; chains dropped because
+     * longer than the MTU allows or with a descriptor outside its frame. */
+    uint64_t sg, rx_sg, tx_sg, rx_sg_bad;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's

@@ -20,6 +20,15 @@
  * kernel (bpf_redirect_map's fallback action): nothing is dropped
  * silently, and no frame moves to another queue's stack.
  *
+ * Above one frame's MTU (SF_XDP_MAX_MTU) xdp.c loads it frags-aware
+ * (BPF_F_XDP_HAS_FRAGS, as SEC("xdp.frags") would: the kernel's
+ * Documentation/networking/af_xdp.rst, "Multi-Buffer Support"): a frame
+ * may then come in several buffers, of which data..data_end is the
+ * first. Every header read here is checked against data_end as always,
+ * and a frame whose headers are not all in its first buffer goes to the
+ * kernel (XDP_PASS); on a veth, and in generic mode, the first buffer
+ * holds them.
+ *
  * Built with clang -target bpf (Makefile), embedded in the synfin binary
  * and loaded through libxdp. Compiled with -g: libxdp needs the BTF to
  * run it behind its dispatcher beside other programs. */

@@ -19,6 +19,14 @@ csum cases; docs/xdp.md "Checksum offload").
       Checks every TCP checksum in a pcap of raw IPv4 datagrams (synfin's
       --pcap). Prints one line: TCP datagrams, bad. Exit 1 if any is bad
       or none is there.
+
+  csumcheck.py gso IFACE DSTMAC SRC DST PORT LEN
+      Sends one TCP segment (ACK) of LEN bytes of payload from SRC to
+      DST:PORT out of IFACE as a single GSO frame (a virtio_net_hdr with
+      GSO TCPV4 and NEEDS_CSUM through PACKET_VNET_HDR): on a device with
+      TSO on (a veth: ethtool -K IFACE tx on) it crosses whole, larger
+      than the MTU, as a kernel's TSO frame would. The multi-buffer case
+      of tests/xdp/run.sh: a chain longer than the MTU allows.
 """
 import signal
 import socket
@@ -111,9 +119,36 @@ def pcap(path):
     return 0 if n and not bad else 1
 
 
+def gso(ifname, dstmac, src, dst, port, n):
+    mss = 1400
+    pay = bytes(i % 251 for i in range(n))
+    tcp = struct.pack("!HHIIBBHHH", 40000, port, 1, 1, 5 << 4, 0x10, 65535, 0, 0) + pay
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", (~csum(ip)) & 0xFFFF) + ip[12:]
+    # NEEDS_CSUM: the field holds the pseudo-header sum (RFC 9293 3.1)
+    ph = csum(ip[12:20] + struct.pack("!BBH", 0, 6, len(tcp)))
+    tcp = tcp[:16] + struct.pack("!H", ph) + tcp[18:]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    s.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+    s.bind((ifname, 0))
+    mac = bytes.fromhex(dstmac.replace(":", ""))
+    me = open("/sys/class/net/%s/address" % ifname).read().strip()
+    eth = mac + bytes.fromhex(me.replace(":", "")) + b"\x08\x00"
+    # virtio_net_hdr: flags NEEDS_CSUM, gso_type TCPV4 (1), hdr_len,
+    # gso_size, csum_start (from the Ethernet header), csum_offset
+    vh = struct.pack("<BBHHHH", NEEDS_CSUM, 1, 14 + 40, mss, 14 + 20, 16)
+    s.send(vh + eth + ip + tcp)
+    print("sent one GSO frame of %d bytes" % (14 + len(ip) + len(tcp)))
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "capture":
         sys.exit(capture(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) == 8 and sys.argv[1] == "gso":
+        sys.exit(gso(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5],
+                     int(sys.argv[6]), int(sys.argv[7])))
     if len(sys.argv) == 3 and sys.argv[1] == "pcap":
         sys.exit(pcap(sys.argv[2]))
     sys.exit(__doc__)

@@ -184,6 +184,68 @@ t_echo_mtu() { # the largest MTU the 4 KB frames carry: full-sized frames pass
 }
 want echo && check "echo 2 MB at MTU 3826 (full 4 KB frames less headroom), SHA-256 equal" t_echo_mtu
 
+# Multi-buffer (docs/xdp.md "Jumbo frames"): above 3826 every frame that
+# does not fit one 4 KB UMEM frame comes in chained over several
+# (XDP_PKT_CONTD) and goes out so. jumbo NAME MTU ARGS...: the pair at
+# MTU, the kernel's client echoes MB through synfin, SHA-256 compared;
+# chains both ways, none dropped, nothing dropped by the kernel.
+mtu_both() { inns $K ip link set $VK mtu "$1" && inns $S ip link set $VS mtu "$1"; }
+jumbo_stats() { # NAME MTU: the multi-buffer counters, said; 0 when chains came in,
+  # went out where a frame is above one TX frame (4096 less 32 of metadata), none dropped
+  local name=$1 sg rs ts bad kd
+  sg=$(stat_of "$name" xdp.sg); rs=$(stat_of "$name" xdp.rx_sg); ts=$(stat_of "$name" xdp.tx_sg)
+  bad=$(stat_of "$name" xdp.rx_sg_bad); kd=$(stat_of "$name" xdp.k_rx_dropped)
+  echo "xdp.sg $sg rx_sg $rs tx_sg $ts rx_sg_bad $bad k_rx_dropped $kd rx_frames $(stat_of "$name" xdp.rx_frames) rx $(stat_of "$name" xdp.rx)"
+  if [ $(($2 + 14)) -gt 4064 ]; then [ "${ts:-0}" -gt 0 ] || return 1
+  else [ "$ts" = 0 ] || return 1; fi
+  [ "$sg" = 1 ] && [ "${rs:-0}" -gt 0 ] && [ "$bad" = 0 ] && [ "$kd" = 0 ]
+}
+t_jumbo() { # MTU ARGS...
+  local mtu=$1; shift
+  mtu_both "$mtu" || return 1
+  local rc=1
+  if start jb --app echo:7 "$@"; then
+    inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((MB << 20)) >"$tmp/kpeer.log" 2>&1 &&
+      grep -q "sha256 equal" "$tmp/kpeer.log" && rc=0
+    cat "$tmp/kpeer.log"
+    jumbo_stats jb "$mtu" || rc=1
+    stop jb || rc=1
+  fi
+  mtu_both 1500
+  return $rc
+}
+want jumbo && check "echo $MB MB at MTU 9000 (multi-buffer, native XDP): frames chained over 4 KB frames both ways, SHA-256 equal" \
+  t_jumbo 9000
+want jumbo && check "echo $MB MB at MTU 9000 (multi-buffer, generic XDP, copy mode): chained both ways, SHA-256 equal" \
+  t_jumbo 9000 --xdp-mode generic --xdp-copy
+want jumbo && check "echo $MB MB at MTU 3900 (just above one frame: chained in, one TX frame out), SHA-256 equal" \
+  t_jumbo 3900
+
+# A chain longer than the MTU allows: the kernel's end, its TSO on for the
+# case, sends a 12 KB GSO frame twice (csumcheck.py gso), which a veth hands
+# whole to generic XDP: 4 chained frames, above MTU 9000 (and within
+# the 4 frames synfin gathers). Dropped whole,
+# counted (xdp.rx_sg_bad), and synfin goes on: an echo after it works.
+t_jumbo_long() {
+  mtu_both 9000 || return 1
+  local rc=1 mac; mac=$(inns $S cat /sys/class/net/$VS/address)
+  if start jl --app echo:7 --xdp-mode generic; then
+    inns $K ethtool -K $VK tx on >/dev/null &&
+      inns $K python3 "$HERE/csumcheck.py" gso $VK "$mac" $KA $SA 7 12000 &&
+      inns $K python3 "$HERE/csumcheck.py" gso $VK "$mac" $KA $SA 7 12000
+    inns $K ethtool -K $VK tx off >/dev/null
+    wait_for 5 test "$(stat_of jl xdp.rx_sg_bad)" -ge 2
+    local bad; bad=$(stat_of jl xdp.rx_sg_bad)
+    echo "xdp.rx_sg_bad $bad xdp.rx_frames $(stat_of jl xdp.rx_frames) xdp.k_rx_dropped $(stat_of jl xdp.k_rx_dropped)"
+    [ "$bad" = 2 ] && [ "$(echo after | inns $K timeout 10 nc -N $SA 7)" = after ] && rc=0
+    stop jl || rc=1
+  fi
+  mtu_both 1500
+  return $rc
+}
+want jumbo && check "a chain longer than MTU 9000 (a 12 KB GSO frame, generic XDP): dropped whole, counted in xdp.rx_sg_bad; echo works after" \
+  t_jumbo_long
+
 t_tx_thread() { # --xdp-tx thread: a thread of the queue's own pushes the TX ring
   start tt --app echo:7 --xdp-tx thread || return 1
   grep -q "copy mode (the driver has no zero-copy), TX pushed by a thread" "$tmp/tt.log" || return 1
@@ -271,12 +333,12 @@ t_bad() { # expected-exit expected-text synfin-serve-args...
 want bad && check "no such interface: one line, exit 2" t_bad 2 "no interface sfxnope here" --xdp sfxnope
 want bad && check "--queues 2 on a one-queue veth: one line, exit 2" \
   t_bad 2 "has 1 RX queue" --xdp $VS --addr $SA --queues 2
-t_bad_mtu() { # an MTU whose frames would not fit the 4 KB AF_XDP frames
-  inns $S ip link set $VS mtu 3900 || return 1
-  t_bad 2 "MTU 3900 is above 3826" --xdp $VS --addr $SA; local rc=$?
+t_bad_mtu() { # an MTU whose frames would not fit 4 chained 4 KB AF_XDP frames
+  inns $S ip link set $VS mtu 16000 || return 1
+  t_bad 2 "MTU 16000 is above 15346" --xdp $VS --addr $SA; local rc=$?
   inns $S ip link set $VS mtu 1500; return $rc
 }
-want bad && check "an MTU of 3900 (frames above 4 KB less headroom): one line, exit 2" t_bad_mtu
+want bad && check "an MTU of 16000 (frames above 4 chained 4 KB frames less headroom): one line, exit 2" t_bad_mtu
 want bad && check "--queues 3 on a two-queue veth (more queues than the device has): one line, exit 2" \
   eval 'topo2 && t_bad 2 "--queues 3: $VS2 has 2 RX queues" --xdp $VS2 --addr $SA2 --queues 3'
 want bad && check "--queues without --xdp: one line, exit 2" \
@@ -394,6 +456,39 @@ t_csum_devoff() { # synfin's veth without tx-checksumming: auto says so in one l
   return $rc
 }
 want csum && check "a device without TX checksum offload: auto falls back in one line; --xdp-csum on: one line, exit 2" t_csum_devoff
+
+# The checksum offload with multi-buffer: the TX metadata on the first
+# descriptor of each chain (docs/xdp.md "Jumbo frames"); the kernel's end
+# captures every frame as t_csum does. ARGS: --xdp-csum on (every frame
+# partial at the TCP field, completing right) or off (none partial, every
+# checksum right).
+t_jumbo_csum() { # on|off
+  mtu_both 9000 || return 1
+  local rc=1 e0 e1; e0=$(kcsum_err)
+  if start jc --app echo:7 --xdp-csum "$1"; then
+    if csum_run jc; then
+      e1=$(kcsum_err)
+      local n p at bad off part segs
+      n=$(capf jc frames); p=$(capf jc partial); at=$(capf jc at-tcp-field); bad=$(capf jc bad)
+      off=$(stat_of jc xdp.tx_csum_offloaded); part=$(stat_of jc CSUM_OUT_PARTIAL); segs=$(stat_of jc SEG_OUT)
+      echo "synfin: SEG_OUT $segs CSUM_OUT_PARTIAL $part xdp.tx_csum_offloaded $off; kernel TcpInCsumErrors $e0 -> $e1"
+      jumbo_stats jc 9000 &&
+        if [ "$1" = on ]; then
+          [ "$n" -gt 0 ] && [ "$p" = "$n" ] && [ "$at" = "$n" ] && [ "$off" -gt 0 ] &&
+            [ "$off" = "$part" ] && [ "$part" = "$segs" ] && [ "$e1" = "$e0" ]
+        else
+          [ "$n" -gt 0 ] && [ "$p" = 0 ] && [ "$bad" = 0 ] && [ "$part" = 0 ] && [ "$off" = 0 ]
+        fi && rc=0
+    fi
+    stop jc || rc=1
+  fi
+  mtu_both 1500
+  return $rc
+}
+want 'csum|jumbo' && check "--xdp-csum on at MTU 9000 (multi-buffer): echo $MB MB SHA-256 equal; every TCP frame, chained ones too, reaches the kernel CHECKSUM_PARTIAL at the TCP checksum field and completes right" \
+  t_jumbo_csum on
+want 'csum|jumbo' && check "--xdp-csum off at MTU 9000 (multi-buffer): echo $MB MB, no frame partial, every checksum right" \
+  t_jumbo_csum off
 
 t_generic() { # --xdp-mode generic --xdp-copy on the veth: both said, echo works
   start gx --app echo:7 --xdp-mode generic --xdp-copy || return 1
@@ -772,6 +867,7 @@ t_connect_mq() {
 }
 want connect-mq && check "connect --xdp --queues 2: each thread's connection (its port owned by its queue) answered to that thread, 2 MB echo each, pattern intact; frames counted queue by queue and hand-over by hand-over" t_connect_mq
 
+
 # The same with every reply on queue 0 (the kernel's end with one TX
 # queue): thread 1's connection lives only by what queue 0 hands it.
 t_connect_mq_one() {
@@ -787,6 +883,25 @@ t_connect_mq_one() {
   [ "$hin1" -gt 100 ] && [ "$hout1" = 0 ]
 }
 want connect-mq && check "connect --xdp --queues 2, every reply on queue 0: thread 1's connection served by queue 0's hand-over, 1 MB echo intact" t_connect_mq_one
+
+# Active opens at MTU 9000, one queue and two with every reply on queue 0
+# (steering: the rings between the queues carry chained frames whole, in
+# slots as large as the MTU's frames); as connect and connect-mq.
+t_jumbo_connect() {
+  mtu_both 9000 || return 1
+  t_connect; local rc=$?
+  mtu_both 1500
+  return $rc
+}
+want jumbo && check "connect --xdp at MTU 9000 (multi-buffer): 4 MB through the kernel's echo server, SHA-256 equal" t_jumbo_connect
+t_jumbo_connect_mq() {
+  topo2 || return 1
+  inns $K ip link set $VK2 mtu 9000 && inns $S ip link set $VS2 mtu 9000 || return 1
+  t_connect_mq_one; local rc=$?
+  inns $K ip link set $VK2 mtu 1500; inns $S ip link set $VS2 mtu 1500
+  return $rc
+}
+want jumbo && check "connect --xdp --queues 2 at MTU 9000 (multi-buffer), every reply on queue 0: thread 1's chained frames handed over whole, 1 MB echo intact, no ring full" t_jumbo_connect_mq
 
 # SIGTERM in the middle of both threads' transfers: each ends its
 # connection (FIN after what it sent, the echo read to the end), exit 0,
