@@ -7,12 +7,13 @@ set -u
 BUILD=${BUILD:-build}
 SYNFIN="$BUILD/synfin"
 passed=0; failed=0; failures=()
-run() { # name, command...
+run() { # name, command... (each line says how long it took: CI's budget)
   local name=$1; shift
+  local t0=$SECONDS
   if "$@" >"$BUILD/last-test.log" 2>&1; then
-    passed=$((passed+1)); echo "PASS $name"
+    passed=$((passed+1)); echo "PASS $name ($((SECONDS - t0)) s)"
   else
-    failed=$((failed+1)); failures+=("$name"); echo "FAIL $name"
+    failed=$((failed+1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - t0)) s)"
     # the failing cases first, with what they printed after them (a long
     # suite's tail may not reach them), then the end of the output
     if grep -q '^not ok' "$BUILD/last-test.log"; then
@@ -51,5 +52,5 @@ for s in tests/*/run.sh; do
   run "$(dirname "$s")" env SYNFIN="$SYNFIN" BUILD="$BUILD" "$s"
 done
 echo
-echo "suite ($BUILD): $passed passed, $failed failed"
+echo "suite ($BUILD): $passed passed, $failed failed in $SECONDS s"
 [ "$failed" -eq 0 ]
