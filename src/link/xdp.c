@@ -1744,12 +1744,7 @@ static unsigned rx_batch(struct sf_xdp *q)
             rx_desc_sg(q, now, d);
             continue;
         }
-        const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
-        unsigned k = q->p->steer_n > 1 ? frame_owner(q, f, d->len) : q->queue;
-        if (k != q->queue)
-            hand_over(q, k, f, d->len); /* another stack's connection */
-        else
-            frame_in(q, now, f, d->len);
+        rx_frame(q, now, xsk_umem__get_data(q->area, d->addr), d->len);
     }
     if (q->ho_pending)
         wake_pending(q);

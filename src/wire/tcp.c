@@ -212,20 +212,23 @@ static uint32_t payload_sum(const struct sf_tcp *seg, unsigned flags)
                ? sf_csum_add(0, seg->payload, seg->len) : 0;
 }
 
-size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
-                  const struct sf_tcp *seg, unsigned flags)
+static size_t payload_after(uint8_t *buf, const struct sf_tcp *seg, size_t hl)
 {
-    size_t hl = sf_emit_hdr(buf, cap, ip, seg, flags, payload_sum(seg, flags));
     if (hl && seg->len)
         memmove(buf + hl, seg->payload, seg->len);
     return hl ? hl + seg->len : 0;
 }
 
+size_t sf_emit_ex(uint8_t *buf, size_t cap, const struct sf_ipv4 *ip,
+                  const struct sf_tcp *seg, unsigned flags)
+{
+    return payload_after(buf, seg, sf_emit_hdr(buf, cap, ip, seg, flags,
+                                               payload_sum(seg, flags)));
+}
+
 size_t sf_emit6_ex(uint8_t *buf, size_t cap, const struct sf_ipv6 *ip,
                    const struct sf_tcp *seg, unsigned flags)
 {
-    size_t hl = sf_emit6_hdr(buf, cap, ip, seg, flags, payload_sum(seg, flags));
-    if (hl && seg->len)
-        memmove(buf + hl, seg->payload, seg->len);
-    return hl ? hl + seg->len : 0;
+    return payload_after(buf, seg, sf_emit6_hdr(buf, cap, ip, seg, flags,
+                                                payload_sum(seg, flags)));
 }

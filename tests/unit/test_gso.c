@@ -331,8 +331,6 @@ static void check_cut_back(const uint8_t *ip, size_t len, const struct virtio_ne
     }
 }
 
-/* What the stack emits, merged, then cut again at the gso_size as the
- * kernel would: the same datagrams, byte for byte. */
 /* Segments of pls[0..n) payload bytes from seq (PSH on the last, the
  * timestamp option if ts) built into orig/olen, merged into g and
  * finished: the packet, its header h and its length *len. */
@@ -354,6 +352,8 @@ static uint8_t *segs_merged(struct gso_merge *g, uint8_t (*orig)[GSO_MAX], size_
     return ip;
 }
 
+/* What the stack emits, merged, then cut again at the gso_size as the
+ * kernel would: the same datagrams, byte for byte. */
 static void test_merge_then_cut(void)
 {
     static struct gso_merge g;

@@ -190,6 +190,12 @@ want echo && check "echo 2 MB at MTU 3826 (full 4 KB frames less headroom), SHA-
 # MTU, the kernel's client echoes MB through synfin, SHA-256 compared;
 # chains both ways, none dropped, nothing dropped by the kernel.
 mtu_both() { inns $K ip link set $VK mtu "$1" && inns $S ip link set $VS mtu "$1"; }
+at_mtu() { # MTU COMMAND...: the command with the pair at MTU, then back at 1500
+  mtu_both "$1" || return 1
+  shift; "$@"; local rc=$?
+  mtu_both 1500
+  return $rc
+}
 jumbo_stats() { # NAME MTU: the multi-buffer counters, said; 0 when chains came in,
   # went out where a frame is above one TX frame (4096 less 32 of metadata), none dropped
   local name=$1 sg rs ts bad kd
@@ -200,9 +206,8 @@ jumbo_stats() { # NAME MTU: the multi-buffer counters, said; 0 when chains came 
   else [ "$ts" = 0 ] || return 1; fi
   [ "$sg" = 1 ] && [ "${rs:-0}" -gt 0 ] && [ "$bad" = 0 ] && [ "$kd" = 0 ]
 }
-t_jumbo() { # MTU ARGS...
+t_jumbo() { # MTU ARGS... (the pair at MTU already)
   local mtu=$1; shift
-  mtu_both "$mtu" || return 1
   local rc=1
   if start jb --app echo:7 "$@"; then
     inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((MB << 20)) >"$tmp/kpeer.log" 2>&1 &&
@@ -211,23 +216,21 @@ t_jumbo() { # MTU ARGS...
     jumbo_stats jb "$mtu" || rc=1
     stop jb || rc=1
   fi
-  mtu_both 1500
   return $rc
 }
 want jumbo && check "echo $MB MB at MTU 9000 (multi-buffer, native XDP): frames chained over 4 KB frames both ways, SHA-256 equal" \
-  t_jumbo 9000
+  at_mtu 9000 t_jumbo 9000
 want jumbo && check "echo $MB MB at MTU 9000 (multi-buffer, generic XDP, copy mode): chained both ways, SHA-256 equal" \
-  t_jumbo 9000 --xdp-mode generic --xdp-copy
+  at_mtu 9000 t_jumbo 9000 --xdp-mode generic --xdp-copy
 want jumbo && check "echo $MB MB at MTU 3900 (just above one frame: chained in, one TX frame out), SHA-256 equal" \
-  t_jumbo 3900
+  at_mtu 3900 t_jumbo 3900
 
 # A chain longer than the MTU allows: the kernel's end, its TSO on for the
 # case, sends a 12 KB GSO frame twice (csumcheck.py gso), which a veth hands
 # whole to generic XDP: 4 chained frames, above MTU 9000 (and within
 # the 4 frames synfin gathers). Dropped whole,
 # counted (xdp.rx_sg_bad), and synfin goes on: an echo after it works.
-t_jumbo_long() {
-  mtu_both 9000 || return 1
+t_jumbo_long() { # (the pair at MTU 9000)
   local rc=1 mac; mac=$(inns $S cat /sys/class/net/$VS/address)
   if start jl --app echo:7 --xdp-mode generic; then
     inns $K ethtool -K $VK tx on >/dev/null &&
@@ -240,11 +243,10 @@ t_jumbo_long() {
     [ "$bad" = 2 ] && [ "$(echo after | inns $K timeout 10 nc -N $SA 7)" = after ] && rc=0
     stop jl || rc=1
   fi
-  mtu_both 1500
   return $rc
 }
 want jumbo && check "a chain longer than MTU 9000 (a 12 KB GSO frame, generic XDP): dropped whole, counted in xdp.rx_sg_bad; echo works after" \
-  t_jumbo_long
+  at_mtu 9000 t_jumbo_long
 
 t_tx_thread() { # --xdp-tx thread: a thread of the queue's own pushes the TX ring
   start tt --app echo:7 --xdp-tx thread || return 1
@@ -462,8 +464,7 @@ want csum && check "a device without TX checksum offload: auto falls back in one
 # captures every frame as t_csum does. ARGS: --xdp-csum on (every frame
 # partial at the TCP field, completing right) or off (none partial, every
 # checksum right).
-t_jumbo_csum() { # on|off
-  mtu_both 9000 || return 1
+t_jumbo_csum() { # on|off (the pair at MTU 9000)
   local rc=1 e0 e1; e0=$(kcsum_err)
   if start jc --app echo:7 --xdp-csum "$1"; then
     if csum_run jc; then
@@ -482,13 +483,12 @@ t_jumbo_csum() { # on|off
     fi
     stop jc || rc=1
   fi
-  mtu_both 1500
   return $rc
 }
 want 'csum|jumbo' && check "--xdp-csum on at MTU 9000 (multi-buffer): echo $MB MB SHA-256 equal; every TCP frame, chained ones too, reaches the kernel CHECKSUM_PARTIAL at the TCP checksum field and completes right" \
-  t_jumbo_csum on
+  at_mtu 9000 t_jumbo_csum on
 want 'csum|jumbo' && check "--xdp-csum off at MTU 9000 (multi-buffer): echo $MB MB, no frame partial, every checksum right" \
-  t_jumbo_csum off
+  at_mtu 9000 t_jumbo_csum off
 
 t_generic() { # --xdp-mode generic --xdp-copy on the veth: both said, echo works
   start gx --app echo:7 --xdp-mode generic --xdp-copy || return 1
@@ -867,7 +867,6 @@ t_connect_mq() {
 }
 want connect-mq && check "connect --xdp --queues 2: each thread's connection (its port owned by its queue) answered to that thread, 2 MB echo each, pattern intact; frames counted queue by queue and hand-over by hand-over" t_connect_mq
 
-
 # The same with every reply on queue 0 (the kernel's end with one TX
 # queue): thread 1's connection lives only by what queue 0 hands it.
 t_connect_mq_one() {
@@ -887,13 +886,7 @@ want connect-mq && check "connect --xdp --queues 2, every reply on queue 0: thre
 # Active opens at MTU 9000, one queue and two with every reply on queue 0
 # (steering: the rings between the queues carry chained frames whole, in
 # slots as large as the MTU's frames); as connect and connect-mq.
-t_jumbo_connect() {
-  mtu_both 9000 || return 1
-  t_connect; local rc=$?
-  mtu_both 1500
-  return $rc
-}
-want jumbo && check "connect --xdp at MTU 9000 (multi-buffer): 4 MB through the kernel's echo server, SHA-256 equal" t_jumbo_connect
+want jumbo && check "connect --xdp at MTU 9000 (multi-buffer): 4 MB through the kernel's echo server, SHA-256 equal" at_mtu 9000 t_connect
 t_jumbo_connect_mq() {
   topo2 || return 1
   inns $K ip link set $VK2 mtu 9000 && inns $S ip link set $VS2 mtu 9000 || return 1

@@ -233,16 +233,22 @@ int s5_client_init(struct s5_client *c, uint8_t cmd, const struct s5_addr *dst,
     return S5_MORE;
 }
 
+/* Pipelined, the greeting's one METHOD (RFC 1928 section 3), so that
+ * the choice is known; the greeting is then VER NMETHODS(1) METHOD. */
+#define PIPE_GREETING 3
+static uint8_t pipe_method(const struct s5_client *c)
+{
+    return c->have_auth ? S5_METHOD_USERPASS : S5_METHOD_NONE;
+}
+
 int s5_client_pipeline(struct s5_client *c)
 {
     if (c->state != S5_ST_GREETING || c->out_off)
         return S5_E_ARG;
-    /* RFC 1928 section 3: one METHOD, so that the choice is known. */
     uint16_t o = 0;
     c->out[o++] = 5;
     c->out[o++] = 1;
-    c->out[o++] = c->have_auth ? S5_METHOD_USERPASS : S5_METHOD_NONE;
-    c->end_greet = o;
+    c->out[o++] = pipe_method(c);
     if (c->have_auth)
         o = (uint16_t)(o + write_auth(c, c->out + o));
     c->end_auth = o;
@@ -261,7 +267,7 @@ static size_t answered_end(const struct s5_client *c)
     if (!c->pipeline)
         return c->out_len;
     switch (c->state) {
-    case S5_ST_GREETING: return c->end_greet;
+    case S5_ST_GREETING: return PIPE_GREETING;
     case S5_ST_AUTH: return c->end_auth;
     default: return c->out_len;
     }
@@ -342,7 +348,7 @@ static int on_method(struct s5_client *c)
     if (c->method == S5_METHOD_NO_ACCEPTABLE)
         return fail(c, S5_E_NO_METHOD);
     if (c->pipeline) { /* the one method offered, whose message followed */
-        if (c->method != (c->have_auth ? S5_METHOD_USERPASS : S5_METHOD_NONE))
+        if (c->method != pipe_method(c))
             return fail(c, S5_E_PROTO);
         return expect(c, c->method == S5_METHOD_USERPASS ? S5_ST_AUTH : S5_ST_REQUEST);
     }

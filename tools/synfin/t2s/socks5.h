@@ -95,7 +95,7 @@ struct s5_client {
     bool pipeline;       /* s5_client_pipeline(): all our messages at once */
     uint8_t out[800];    /* bytes to send: out[out_off..out_len) */
     uint16_t out_len, out_off;
-    uint16_t end_greet, end_auth; /* pipelined: where each message ends in out */
+    uint16_t end_auth;   /* pipelined: where the RFC 1929 request (if any) ends in out */
     uint8_t in[262];     /* the current reply so far (the longest is 4+1+255+2) */
     uint16_t in_len;
     char user[256], pass[256];
