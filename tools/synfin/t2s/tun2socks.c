@@ -554,7 +554,7 @@ static int udp_start(struct t2s *t)
     return t->udp ? 0 : -1;
 }
 
-#define T2S_MSS_MAX 16384 /* the default MSS cap, see prepare() */
+#define T2S_MSS_MAX 16000 /* the default MSS cap, see prepare() */
 #define T2S_FIN_ACK_DELAY (40 * SF_MSEC) /* see prepare() */
 
 /* The stack's settings for tun2socks, before the stack is made. */
@@ -583,9 +583,14 @@ static void prepare(struct t2s *t)
      * TSO writes then arrive one segment per window, under two full-sized
      * segments, so no ACK is due before the delayed-ACK timer (RFC 9293
      * 3.8.6.3) and uploads crawled at 40-50 Mbit/s (bench/tun2socks.sh,
-     * local). Unless --mss says otherwise, advertise at most 16 KB: four
-     * segments per 64 KB window. The device's offloads still move 64 KB
-     * per write both ways, so nothing is lost with it. */
+     * local). Unless --mss says otherwise, advertise at most 16000 bytes:
+     * four segments per 64 KB window. Not 16384: the kernel's TSO packet
+     * holds at most 64 KB with its headers (its size goal is the device's
+     * gso_max_size, 65536, less a header allowance, tcp_xmit_size_goal),
+     * so four 16384-byte segments never fit and each TUN read carried
+     * three, 48 KB; four of 16000 (64000 bytes) fit, and each read, the
+     * ACK it gets and the send upstream carry a third more (bench/README.md,
+     * tun2socks, the upload's syscalls). */
     if (!cfg->mss && t->cli.mtu - 40 > T2S_MSS_MAX)
         cfg->mss = T2S_MSS_MAX;
     /* A client that closes first (the usual HTTP/1.0-style exchange)
