@@ -556,6 +556,7 @@ static int udp_start(struct t2s *t)
 
 #define T2S_MSS_MAX 16000 /* the default MSS cap, see prepare() */
 #define T2S_FIN_ACK_DELAY (40 * SF_MSEC) /* see prepare() */
+#define T2S_RCVBUF_MAX (1u << 20) /* the receive buffer's autotuning ceiling, see prepare() */
 
 /* The stack's settings for tun2socks, before the stack is made. */
 static void prepare(struct t2s *t)
@@ -600,6 +601,19 @@ static void prepare(struct t2s *t)
      * per such flow (bench/README.md, tun2socks cycles). 40 ms is
      * Linux's shortest delayed-ACK timeout, below any client's RTO. */
     cfg->fin_ack_delay = T2S_FIN_ACK_DELAY;
+    /* The receive window toward a client covers the TUN hop alone (tens
+     * of microseconds locally, a LAN's round trip through a gateway): the
+     * long path's bytes in flight wait in the upstream socket's kernel
+     * buffer (autotuned to 4 MB, tcp_wmem[2]). With the stack's 6 MB
+     * ceiling an upload whose upstream was slower than the client filled
+     * both, and from then on every byte was copied into the receive buffer
+     * and out again, cold (t2s_on_deliver applies only while it is empty):
+     * 80-96% of the bytes. With 1 MB (8 Gbit/s at a 1 ms round trip) the
+     * kernel's buffer takes the backlog, the receive buffer empties between
+     * bursts and about all bytes go upstream straight from the device's
+     * read (bench/README.md, tun2socks, the upload's receive buffer). */
+    if (cfg->rcvbuf_max > T2S_RCVBUF_MAX)
+        cfg->rcvbuf_max = T2S_RCVBUF_MAX;
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
     cfg->deliver = t2s_on_deliver; /* the client's bytes upstream without a copy */
