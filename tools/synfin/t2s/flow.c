@@ -896,15 +896,27 @@ static void upstream_reset(struct t2s *t, struct flow *f)
  * what the kernel accepted; the rest waits there, its window closed
  * (backpressure). Returns false when the flow ended. After our FIN went
  * upstream on SIGTERM (u_shut before the client's own), what the client
- * still sends is read and dropped until its FIN. */
+ * still sends is read and dropped until its FIN.
+ *
+ * One sendmsg() takes all the buffer holds, up to T2S_UP_ROUND a round
+ * (as 16 chunks did): each sf_recv_done that frees an MSS or more sends
+ * the client a window update (RFC 9293 3.8.6.2.2), a TUN write that runs
+ * the client's TCP in our context, so one call for what 64 KB calls did
+ * saves those writes as well as the sendmsg() calls (bench/README.md,
+ * tun2socks, the upload's syscalls). */
 static bool relay_up(struct t2s *t, struct flow *f, bool *more)
 {
     int k;
+    size_t budget = T2S_UP_ROUND;
     for (k = 0; k < 16; k++) {
         if (f->c_eof || (!f->u_wr && !f->u_shut))
             break;
+        if (budget == 0) {
+            *more = true; /* stopped by the round limit, not by a lack of data */
+            break;
+        }
         struct sf_iov v[2];
-        long n = sf_recv_view(stk(t), f->sd, v, T2S_CHUNK);
+        long n = sf_recv_view(stk(t), f->sd, v, budget);
         if (n <= 0) {
             if (n == SF_EAGAIN)
                 break;
@@ -930,13 +942,14 @@ static bool relay_up(struct t2s *t, struct flow *f, bool *more)
             t->ctr.bytes_up += (uint64_t)w;
         }
         sf_recv_done(stk(t), f->sd, (size_t)w);
+        budget -= (size_t)w;
         if (w < n) {
             f->u_wr = false; /* its EPOLLOUT says when there is room */
             break;
         }
     }
     if (k == 16)
-        *more = true; /* stopped by the round limit, not by a lack of data */
+        *more = true;
     /* RFC 9293 3.10.7.4 eighth step: the client's FIN means it "will send
      * no more"; shutdown(SHUT_WR) says the same upstream (a CLOSE there,
      * 3.10.4, after the data queued before it). On SIGTERM, once what was

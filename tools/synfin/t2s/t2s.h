@@ -14,6 +14,7 @@
 
 #define T2S_CHUNK 65536     /* bytes moved per recv/send */
 #define T2S_POOL_MAX 32     /* spare chunks kept */
+#define T2S_UP_ROUND (16 * T2S_CHUNK) /* client -> upstream bytes a round (relay_up) */
 #define T2S_ACCEPT_WAIT (30 * SF_SEC) /* upstream ready, client's ACK awaited */
 #define T2S_MEM_RETRY (50 * SF_MSEC) /* a send refused at the memory cap (mem_wait) */
 

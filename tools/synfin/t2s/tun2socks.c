@@ -555,8 +555,9 @@ static int udp_start(struct t2s *t)
     return t->udp ? 0 : -1;
 }
 
-#define T2S_MSS_MAX 16384 /* the default MSS cap, see prepare() */
+#define T2S_MSS_MAX 16000 /* the default MSS cap, see prepare() */
 #define T2S_FIN_ACK_DELAY (40 * SF_MSEC) /* see prepare() */
+#define T2S_RCVBUF_MAX (1u << 20) /* the receive buffer's autotuning ceiling, see prepare() */
 
 /* The stack's settings for tun2socks, before the stack is made. */
 static void prepare(struct t2s *t)
@@ -584,9 +585,14 @@ static void prepare(struct t2s *t)
      * TSO writes then arrive one segment per window, under two full-sized
      * segments, so no ACK is due before the delayed-ACK timer (RFC 9293
      * 3.8.6.3) and uploads crawled at 40-50 Mbit/s (bench/tun2socks.sh,
-     * local). Unless --mss says otherwise, advertise at most 16 KB: four
-     * segments per 64 KB window. The device's offloads still move 64 KB
-     * per write both ways, so nothing is lost with it. */
+     * local). Unless --mss says otherwise, advertise at most 16000 bytes:
+     * four segments per 64 KB window. Not 16384: the kernel's TSO packet
+     * holds at most 64 KB with its headers (its size goal is the device's
+     * gso_max_size, 65536, less a header allowance, tcp_xmit_size_goal),
+     * so four 16384-byte segments never fit and each TUN read carried
+     * three, 48 KB; four of 16000 (64000 bytes) fit, and each read, the
+     * ACK it gets and the send upstream carry a third more (bench/README.md,
+     * tun2socks, the upload's syscalls). */
     if (!cfg->mss && t->cli.mtu - 40 > T2S_MSS_MAX)
         cfg->mss = T2S_MSS_MAX;
     /* A client that closes first (the usual HTTP/1.0-style exchange)
@@ -596,6 +602,19 @@ static void prepare(struct t2s *t)
      * per such flow (bench/README.md, tun2socks cycles). 40 ms is
      * Linux's shortest delayed-ACK timeout, below any client's RTO. */
     cfg->fin_ack_delay = T2S_FIN_ACK_DELAY;
+    /* The receive window toward a client covers the TUN hop alone (tens
+     * of microseconds locally, a LAN's round trip through a gateway): the
+     * long path's bytes in flight wait in the upstream socket's kernel
+     * buffer (autotuned to 4 MB, tcp_wmem[2]). With the stack's 6 MB
+     * ceiling an upload whose upstream was slower than the client filled
+     * both, and from then on every byte was copied into the receive buffer
+     * and out again, cold (t2s_on_deliver applies only while it is empty):
+     * 80-96% of the bytes. With 1 MB (8 Gbit/s at a 1 ms round trip) the
+     * kernel's buffer takes the backlog, the receive buffer empties between
+     * bursts and about all bytes go upstream straight from the device's
+     * read (bench/README.md, tun2socks, the upload's receive buffer). */
+    if (cfg->rcvbuf_max > T2S_RCVBUF_MAX)
+        cfg->rcvbuf_max = T2S_RCVBUF_MAX;
     cfg->wakeup = t2s_on_wakeup;
     cfg->wakeup_ctx = t;
     cfg->deliver = t2s_on_deliver; /* the client's bytes upstream without a copy */
