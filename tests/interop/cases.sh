@@ -417,12 +417,15 @@ want iperf3 && check "iperf3 both ways through the proxy: --offload at least hal
 # namespace records the handshake's flags and the data's ECN field (the
 # low bits of the TOS byte: tcpdump -v prints ECT(0)).
 ecn_capture() { # ns file: tcpdump on every interface of ns, waited for
-  inns "$1" timeout 120 tcpdump -i any -nn -v -U -w "$2" tcp >"$tmp/tcpdump.log" 2>&1 &
+  # (ip netns exec itself, not inns: a backgrounded function is a
+  # subshell, whose pid the INT below would not end: the stop then
+  # waited out its 5 s and left tcpdump running)
+  ip netns exec "$1" timeout 120 tcpdump -i any -nn -v -U -w "$2" tcp >"$tmp/tcpdump.log" 2>&1 &
   pids+=("$!"); tcpdump_pid=$!
   wait_for 5 grep -q "listening on" "$tmp/tcpdump.log"
 }
 ecn_capture_stop() {
-  sleep 0.3; kill -INT "$tcpdump_pid" 2>/dev/null; timeout 5 tail --pid="$tcpdump_pid" -f /dev/null
+  sleep 0.3; kill -INT "$tcpdump_pid" 2>/dev/null; timeout 5 tail -s 0.05 --pid="$tcpdump_pid" -f /dev/null
   tcpdump -nn -v -r "$1" 2>/dev/null >"$1.txt"
 }
 # The kernel (client) asks with tcp_ecn=1 or not with 0; synfin serve
