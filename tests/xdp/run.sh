@@ -63,7 +63,7 @@ check() {
   local name=$1; shift; rm -f "$tmp"/*.log
   if "$@"; then ok "$name"; else notok "$name"; fi
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null; done
+  for p in "${pids[@]}"; do timeout 5 tail -s 0.05 --pid="$p" -f /dev/null 2>/dev/null; done
   pids=()
 }
 want() { [[ "$1" =~ $ONLY ]]; }
@@ -136,7 +136,7 @@ start() {
 stop() { # NAME: SIGTERM, bounded wait, exit status 0
   local p; eval "p=\$pid_$1"
   kill -TERM "$p" 2>/dev/null
-  timeout 15 tail --pid="$p" -f /dev/null
+  timeout 15 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   [ $rc -eq 0 ] || echo "synfin ($1) exited $rc"
   return $rc
@@ -525,7 +525,7 @@ t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, count
   wait_for 8 bash -c "[ \$($SYNFIN ss --ctl $tmp/uq.sock --stats | awk '\$1==\"xdp.no_socket\"{print \$2}') -gt 0 ]" && ok=1
   sleep 3.5  # (the nc's end within their timeout)
   "$SYNFIN" ss --ctl "$tmp/uq.sock" --stats | grep -E '^(xdp.no_socket|SEG_IN) ' | tr '\n' ' '; echo
-  kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null
+  kill -TERM $p; timeout 10 tail -s 0.05 --pid=$p -f /dev/null
   [ $ok = 1 ]
 }
 want queues && check "two queues, synfin on queue 0: said at start; flows on queue 1 go to the kernel, counted (xdp.no_socket)" t_unserved_queue
@@ -535,7 +535,7 @@ t_queue_stops() { # the interface goes away under synfin: one line, exit 1
   [ "$(echo before | inns $K timeout 10 nc -N $SA 7)" = before ] || return 1
   inns $K ip link del $VK || return 1
   local p; eval "p=\$pid_qs"
-  timeout 10 tail --pid="$p" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/qs.log"
   topo || return 1
@@ -638,7 +638,7 @@ many() {
 many_wait() { # NAME TEXT: gate open, the client's end, its status 0 and TEXT said
   local p; eval "p=\$many_$1"
   touch "$tmp/$1.gate"
-  timeout 40 tail --pid="$p" -f /dev/null
+  timeout 40 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/$1-many.log"
   [ $rc -eq 0 ] && grep -q "$2" "$tmp/$1-many.log"
@@ -747,7 +747,7 @@ t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
   start2 dd --app echo:7 --queues 2 || return 1
   inns $K ip link del $VK2 || return 1
   local p; eval "p=\$pid_dd"
-  timeout 10 tail --pid="$p" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/dd.log"
   [ $rc -eq 1 ] && grep -q "AF_XDP queue [01] of $VS2 stopped: Network is down" "$tmp/dd.log"
@@ -774,7 +774,7 @@ cstart() {
 }
 cwait() {
   local p; eval "p=\$pid_$1"
-  timeout 60 tail --pid="$p" -f /dev/null
+  timeout 60 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/$1.log"
   return $rc
