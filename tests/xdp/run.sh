@@ -502,11 +502,16 @@ want generic && check "--xdp-mode generic --xdp-copy: both said aloud, echo work
 
 t_fallback_bridge() { # auto on a device without native XDP: the fallback said aloud
   bridge || return 1
-  inns $S timeout 3 "$SYNFIN" serve --xdp $BR --addr 198.19.61.2 --app echo:7 \
-    --ctl "$tmp/br.sock" >/dev/null 2>"$tmp/br.log"
+  # until it has said both (bounded), not a fixed 3 s run under timeout
+  ip netns exec $S timeout 10 "$SYNFIN" serve --xdp $BR --addr 198.19.61.2 --app echo:7 \
+    --ctl "$tmp/br.sock" >/dev/null 2>"$tmp/br.log" &
+  local p=$!; pids+=("$p")
+  said() { grep -q "generic (SKB) XDP on $BR: native mode refused" "$tmp/br.log" &&
+    grep -q "AF_XDP queue 0, generic XDP, copy mode" "$tmp/br.log"; }
+  wait_for 5 said
+  kill -TERM "$p" 2>/dev/null; timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   cat "$tmp/br.log"
-  grep -q "generic (SKB) XDP on $BR: native mode refused" "$tmp/br.log" &&
-    grep -q "AF_XDP queue 0, generic XDP, copy mode" "$tmp/br.log"
+  said
 }
 want fallback && check "auto on a bridge (no native XDP): falls back to generic, said aloud" t_fallback_bridge
 
@@ -519,11 +524,13 @@ t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, count
   grep -q "sfx$$n2 has 2 RX queues, synfin serves 1" "$tmp/uq.log" || return 1
   # 16 flows: the sender's hash puts about half on queue 1 (none: 2^-16)
   local ok=0
+  local ncs=()
   for i in $(seq 16); do
-    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) & 
+    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) &
+    ncs+=($!)
   done
   wait_for 8 bash -c "[ \$($SYNFIN ss --ctl $tmp/uq.sock --stats | awk '\$1==\"xdp.no_socket\"{print \$2}') -gt 0 ]" && ok=1
-  sleep 3.5  # (the nc's end within their timeout)
+  wait "${ncs[@]}"  # (the nc's end within their timeout; a fixed 3.5 s before)
   "$SYNFIN" ss --ctl "$tmp/uq.sock" --stats | grep -E '^(xdp.no_socket|SEG_IN) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail -s 0.05 --pid=$p -f /dev/null
   [ $ok = 1 ]
@@ -739,6 +746,10 @@ t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
   local e0 e1; e0=$(qstat sd "" ESTABLISHED); e1=$(qstat sd .1 ESTABLISHED)
   echo "established: queue 0 $e0, queue 1 $e1"
   [ "$e0" -gt 0 ] && [ "$e1" -gt 0 ] || return 1
+  # the gate open first: the clients wait for the end of their streams,
+  # and close at once when synfin's FINs come (with the gate after the
+  # stop, synfin waited out its whole --grace for their FINs)
+  touch "$tmp/sd.gate"
   stop sd || return 1
   grep -q "synfin serve: stopped" "$tmp/sd.log" || return 1
   many_wait sd "every stream ended" || return 1
