@@ -32,6 +32,7 @@
  * went through; a reset on either side is a reset on the other (SO_LINGER
  * 0 on close). */
 #include "t2s/t2s.h"
+#include "t2s/udp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -177,8 +178,19 @@ static void close_sd(struct t2s *t, struct flow *f, bool reset)
     f->sd = -1;
 }
 
+/* The probe (t2s.h, enum t2s_pipe) ends, with or without a verdict. */
+static void pipe_probe_end(struct t2s *t, struct flow *f)
+{
+    if (!f->pipe_probe)
+        return;
+    f->pipe_probe = false;
+    if (t->pipe_flow == f)
+        t->pipe_flow = NULL;
+}
+
 static void flow_done(struct t2s *t, struct flow *f)
 {
+    pipe_probe_end(t, f);
     close_ufd(f, false);
     close_sd(t, f, false);
     hash_del(t, f);
@@ -416,6 +428,7 @@ int t2s_listen(struct t2s *t)
         return r;
     }
     t->lsd = sd;
+    t->pipe = t->socks_pipeline && t->proxy_text ? T2S_PIPE_UNKNOWN : T2S_PIPE_OFF;
     return 0;
 }
 
@@ -578,7 +591,9 @@ static void upstream_start(struct t2s *t, struct flow *f, sf_time_t now)
         return;
     }
     f->st = FL_CONNECTING;
-    f->deadline = now + t->connect_timeout;
+    if (!f->give_up)
+        f->give_up = now + t->connect_timeout;
+    f->deadline = f->give_up;
     if (f->deadline < t->next_deadline)
         t->next_deadline = f->deadline;
     if (connect(f->ufd, (struct sockaddr *)&ss, sl) == 0) {
@@ -626,7 +641,86 @@ static void upstream_ready(struct t2s *t, struct flow *f, sf_time_t now)
         t->next_deadline = f->deadline;
 }
 
-static void socks_start(struct t2s *t, struct flow *f)
+/* Whether this flow's handshake goes pipelined (t2s.h, enum t2s_pipe):
+ * while it is not known whether the server reads past the greeting, one
+ * flow at a time tries, and waits T2S_PIPE_WAIT at most for its final
+ * reply (pipe_fallback). */
+static bool pipe_choose(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    if (f->no_pipe || (t->pipe != T2S_PIPE_GOOD && (t->pipe != T2S_PIPE_UNKNOWN || t->pipe_flow)))
+        return false;
+    t->ctr.pipelined++;
+    if (t->pipe == T2S_PIPE_GOOD)
+        return true;
+    t->pipe_flow = f;
+    f->pipe_probe = true;
+    t->ctr.pipe_probes++;
+    if (now + T2S_PIPE_WAIT < f->deadline) {
+        f->deadline = now + T2S_PIPE_WAIT;
+        if (f->deadline < t->next_deadline)
+            t->next_deadline = f->deadline;
+    }
+    return true;
+}
+
+/* The probe's final reply came: the server reads pipelined requests. */
+static void pipe_good(struct t2s *t, struct flow *f)
+{
+    pipe_probe_end(t, f);
+    if (t->pipe != T2S_PIPE_UNKNOWN)
+        return;
+    t->pipe = T2S_PIPE_GOOD;
+    t->pipe_fails = 0;
+    if (t->udp)
+        t2s_udp_set_pipeline(t->udp, true);
+}
+
+/* The probe got no final reply in T2S_PIPE_WAIT, or the server closed or
+ * answered garbage before it: RFC 1928 does not promise that a server
+ * reads past the greeting before it answers it (microsocks 1.0.3 drops
+ * what came with it and waits for a request it will not get). The flow
+ * starts again on a new connection, one message at a time, within its
+ * connect deadline; after T2S_PIPE_FAILS such probes in a row, no flow
+ * is pipelined to this server again. */
+static void pipe_fallback(struct t2s *t, struct flow *f, sf_time_t now)
+{
+    pipe_probe_end(t, f);
+    t->ctr.pipe_fallbacks++;
+    if (t->pipe == T2S_PIPE_UNKNOWN && ++t->pipe_fails >= T2S_PIPE_FAILS) {
+        t->pipe = T2S_PIPE_BAD;
+        fprintf(stderr, "synfin tun2socks: the SOCKS5 server %s:%u answered none of %u "
+                "pipelined requests: --socks-pipeline is off for it (it does not "
+                "read past the greeting)\n", t->url.host, t->url.port, t->pipe_fails);
+    }
+    close_ufd(f, false);
+    free(f->s5);
+    f->s5 = NULL;
+    f->u_rd = f->u_wr = f->u_hup = false;
+    f->no_pipe = true;
+    f->st = FL_NEW;
+    upstream_start(t, f, now);
+}
+
+/* A failed handshake of the probe: an answer to the request (its REP)
+ * says the server read it; a close or garbage before that may be the
+ * pipelining's fault (pipe_fallback); the rest say nothing about it. */
+static bool pipe_failed(struct t2s *t, struct flow *f, int err, sf_time_t now)
+{
+    if (!f->pipe_probe)
+        return false;
+    if (err <= S5_E_REP - 1 && err >= S5_E_REP - 0xff) {
+        pipe_good(t, f);
+        return false;
+    }
+    if (err == S5_E_CLOSED || err == S5_E_PROTO) {
+        pipe_fallback(t, f, now);
+        return true;
+    }
+    pipe_probe_end(t, f);
+    return false;
+}
+
+static void socks_start(struct t2s *t, struct flow *f, sf_time_t now)
 {
     struct s5_addr a;
     memset(&a, 0, sizeof a);
@@ -636,7 +730,7 @@ static void socks_start(struct t2s *t, struct flow *f)
     f->s5 = malloc(sizeof *f->s5);
     if (!f->s5 || s5_client_init(f->s5, S5_CMD_CONNECT, &a,
                                  t->url.has_auth ? t->url.user : NULL, t->url.pass) < 0 ||
-        (t->socks_pipeline && s5_client_pipeline(f->s5) < 0)) {
+        (pipe_choose(t, f, now) && s5_client_pipeline(f->s5) < 0)) {
         upstream_failed(t, f, FAIL_OTHER);
         return;
     }
@@ -715,6 +809,8 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
             res = s5_client_input(f->s5, buf, (size_t)r, &used);
         }
         if (res == S5_DONE) {
+            if (f->pipe_probe)
+                pipe_good(t, f);
             if (!socks_leftover(t, f, buf + used, (size_t)r - used)) {
                 upstream_failed(t, f, FAIL_OTHER);
                 return;
@@ -723,6 +819,8 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
             return;
         }
         if (res < 0) {
+            if (pipe_failed(t, f, res, now))
+                return;
             t->ctr.socks_errors++;
             upstream_failed(t, f, fail_of_socks(res));
             return;
@@ -752,7 +850,7 @@ static void connecting_step(struct t2s *t, struct flow *f, sf_time_t now)
             return; /* still connecting */
     }
     if (f->act == T2S_PROXY) {
-        socks_start(t, f);
+        socks_start(t, f, now);
         if (f->st == FL_SOCKS)
             socks_step(t, f, now);
     } else {
@@ -1072,6 +1170,8 @@ static void deadlines(struct t2s *t, sf_time_t now)
             } else if (f->st == FL_WAIT_ACCEPT) {
                 t->ctr.accept_timeout++;
                 flow_done(t, f);
+            } else if (f->pipe_probe && now < f->give_up) {
+                pipe_fallback(t, f, now);
             } else {
                 upstream_failed(t, f, FAIL_TIMEOUT);
             }

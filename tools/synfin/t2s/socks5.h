@@ -114,7 +114,7 @@ int s5_client_init(struct s5_client *c, uint8_t cmd, const struct s5_addr *dst,
  * server's choice is known in advance; another choice is S5_E_PROTO.
  * RFC 1928 does not promise that a server reads past the greeting before
  * it answers: dante does, microsocks 1.0.3 drops the early request (the
- * handshake then hangs until the caller's timeout). S5_E_ARG if not
+ * handshake then hangs: tun2socks learns it, flow.c pipe_*). S5_E_ARG if not
  * called right after init. */
 int s5_client_pipeline(struct s5_client *c);
 /* The bytes waiting to be sent (their count; 0: none). */

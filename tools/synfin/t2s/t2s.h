@@ -48,6 +48,9 @@ struct flow {
     struct s5_client *s5;     /* during the SOCKS5 handshake only */
     sf_time_t deadline;       /* connect / accept deadline, or (relaying)
                                  a memory retry (0: none) */
+    sf_time_t give_up;        /* the connect deadline (kept across a restart) */
+    bool pipe_probe;          /* this flow's SOCKS5 handshake is the pipelining probe */
+    bool no_pipe;             /* restarted after a failed probe: never pipelined */
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
     struct chunk down;         /* bytes after the SOCKS reply, for the client */
     bool u_rd, u_wr;          /* upstream readable / writable (edge-triggered) */
@@ -66,7 +69,18 @@ struct t2s_counters {
     uint64_t closed_clean, bytes_up, bytes_down, max_flows_seen, cookie_flows, loops;
     uint64_t mem_refused;     /* SYNs dropped at the memory cap (on_syn) */
     uint64_t mem_waits;       /* sends refused at the memory cap, retried */
+    uint64_t pipelined;       /* --socks-pipeline: handshakes sent pipelined */
+    uint64_t pipe_probes;     /* of them, those sent to learn whether the server can */
+    uint64_t pipe_fallbacks;  /* probes not answered: started again, not pipelined */
 };
+
+/* --socks-pipeline, learnt per proxy (flow.c, pipe_*): UNKNOWN sends one
+ * flow at a time pipelined (the probe) and the others one message at a
+ * time; an answered probe makes it GOOD (all pipelined, UDP ASSOCIATE
+ * too), T2S_PIPE_FAILS unanswered ones in a row BAD (none). */
+enum t2s_pipe { T2S_PIPE_OFF, T2S_PIPE_UNKNOWN, T2S_PIPE_GOOD, T2S_PIPE_BAD };
+#define T2S_PIPE_WAIT (1 * SF_SEC) /* a probe's wait for its final reply */
+#define T2S_PIPE_FAILS 2
 
 struct t2s {
     struct tun_cli cli;
@@ -99,6 +113,9 @@ struct t2s {
     struct sf_addr syn_src, syn_dst;
     uint8_t syn_quote[68], syn_quote_len;
     struct t2s_counters ctr;
+    enum t2s_pipe pipe;      /* --socks-pipeline's state (OFF without it) */
+    struct flow *pipe_flow;  /* the probe in flight, if any */
+    unsigned pipe_fails;     /* unanswered probes in a row */
     void *udp;               /* struct t2s_udp, when UDP is relayed */
     /* UDP options (tools/synfin/t2s/udp.h: 0 is its default) */
     unsigned udp_max;

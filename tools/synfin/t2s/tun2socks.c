@@ -92,8 +92,9 @@ static const struct opt t2s_opts[] = {
      .as = OPT_AS_BOOL, .val = 1,
      .help = "send the SOCKS5 greeting, user/pass and request at\n"
              "once: one round trip to the proxy, not two or three.\n"
-             "The server must read past the greeting: dante does,\n"
-             "microsocks does not (its flows then time out)"},
+             "Learnt: one flow tries first; a server that does not\n"
+             "answer it in 1 s (microsocks) gets that flow again one\n"
+             "message at a time, and after 2 such, no pipelining"},
     {.name = "--direct", .kind = OPT_FLAG, .off = OFF(direct), .as = OPT_AS_BOOL, .val = 1,
      .help = "connect each flow's destination from this host (the\n"
              "default action; with --proxy too, rules pick per flow)"},
@@ -323,7 +324,7 @@ static void ss_pending(struct t2s *t, FILE *out, sf_time_t now)
     X(up_refused) X(up_unreach) X(up_timeout) X(up_other) X(socks_errors)        \
     X(icmp_sent) X(accept_timeout) X(client_resets) X(upstream_resets)           \
     X(closed_clean) X(bytes_up) X(bytes_down) X(max_flows_seen) X(loops)       \
-    X(mem_refused) X(mem_waits)
+    X(mem_refused) X(mem_waits) X(pipelined) X(pipe_probes) X(pipe_fallbacks)
 
 static void t2s_stats(struct t2s *t, FILE *f, const char *prefix)
 {
@@ -543,7 +544,7 @@ static int udp_start(struct t2s *t)
         c.proxy_len = t->proxy_len;
         if (t->url.has_auth)
             c.user = t->url.user, c.pass = t->url.pass;
-        c.pipeline = t->socks_pipeline;
+        c.pipeline = false; /* --socks-pipeline: once a TCP flow's probe is answered (flow.c) */
     }
     c.bind_dev = t->out_iface;
     c.mark = t->have_mark ? t->fwmark : 0;

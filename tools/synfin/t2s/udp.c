@@ -990,6 +990,11 @@ struct t2s_udp *t2s_udp_new(const struct t2s_udp_cfg *cfg)
     return u;
 }
 
+void t2s_udp_set_pipeline(struct t2s_udp *u, bool on)
+{
+    u->cfg.pipeline = on;
+}
+
 void t2s_udp_free(struct t2s_udp *u)
 {
     if (!u)

@@ -138,6 +138,8 @@ struct t2s_udp;
 struct t2s_udp *t2s_udp_new(const struct t2s_udp_cfg *cfg);
 /* Closes every association (fd_del then close for each fd). */
 void t2s_udp_free(struct t2s_udp *u);
+/* cfg.pipeline from now on (associations opened later). */
+void t2s_udp_set_pipeline(struct t2s_udp *u, bool on);
 
 /* One datagram read from the TUN whose IP protocol is UDP. 0 when it was
  * sent on or queued, 1 when it was dropped (counted). */
