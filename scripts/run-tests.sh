@@ -10,10 +10,15 @@ passed=0; failed=0; failures=()
 run() { # name, command... (each line says how long it took: CI's budget)
   local name=$1; shift
   local t0=$SECONDS
-  if "$@" >"$BUILD/last-test.log" 2>&1; then
-    passed=$((passed+1)); echo "PASS $name ($((SECONDS - t0)) s)"
+  "$@" >"$BUILD/last-test.log" 2>&1
+  said "$name" $? $((SECONDS - t0))
+}
+said() { # name, exit status, seconds: its line, and its output if it failed
+  local name=$1
+  if [ "$2" -eq 0 ]; then
+    passed=$((passed+1)); echo "PASS $name ($3 s)"
   else
-    failed=$((failed+1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - t0)) s)"
+    failed=$((failed+1)); failures+=("$name"); echo "FAIL $name ($3 s)"
     # the failing cases first, with what they printed after them (a long
     # suite's tail may not reach them), then the end of the output
     if grep -q '^not ok' "$BUILD/last-test.log"; then
@@ -25,7 +30,25 @@ run() { # name, command... (each line says how long it took: CI's budget)
 }
 # (a binary $BUILD/tests/unit/test_x is named unit/test_x, one in
 # $BUILD/tests/system/ system/test_x)
-for t in "$@"; do run "$(basename "$(dirname "$t")")/$(basename "$t")" "$t"; done
+# The C test binaries are CPU-bound and independent (no shared names,
+# ports or files): TEST_JOBS (default 2, the cores CI has) run at once,
+# each into its own log, their lines then said in order.
+jobs_max=${TEST_JOBS:-2}
+i=0
+for t in "$@"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  ( t0=$SECONDS; "$t" >"$BUILD/last-test.$i.log" 2>&1
+    echo "$? $((SECONDS - t0))" >"$BUILD/last-test.$i.rc" ) &
+  i=$((i+1))
+done
+wait
+i=0
+for t in "$@"; do
+  read -r rc secs <"$BUILD/last-test.$i.rc" || { rc=1; secs=0; }
+  mv "$BUILD/last-test.$i.log" "$BUILD/last-test.log"; rm -f "$BUILD/last-test.$i.rc"
+  said "$(basename "$(dirname "$t")")/$(basename "$t")" "$rc" "$secs"
+  i=$((i+1))
+done
 if [ -d tests/drill ] && ls tests/drill/*/*.pkt >/dev/null 2>&1; then
   run "drill (all scripts, coverage)" "$SYNFIN" drill --coverage tests/drill/*/*.pkt
   # show the coverage table and per-script results even when it passes

@@ -114,11 +114,11 @@ t_mq_shutdown() {
   [ "$e0" -gt 0 ] && [ "$e1" -gt 0 ] || return 1
   stop_synfin sd || { echo "synfin did not exit 0"; return 1; }
   inns "$ns" ip link show sf0 >/dev/null 2>&1 && { echo "sf0 still there"; return 1; }
-  for i in $(seq 8); do timeout 10 tail --pid="${pids[-$i]}" -f /dev/null; done
+  for i in $(seq 8); do timeout 10 tail -s 0.05 --pid="${pids[-$i]}" -f /dev/null; done
   grep -h "stream-client" "$tmp"/stream*.log | sort | uniq -c | head -4
   start_synfin "$ns" dd serve $SRVA --app echo:7 || return 1
   inns "$ns" ip link del sf0 || return 1
-  timeout 10 tail --pid="$pid_dd" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$pid_dd" -f /dev/null
   wait "$pid_dd"; local rc=$?
   cat "$tmp/dd.log"
   [ $rc -eq 1 ] && grep -q "^synfin serve: queue [01] of sf0 failed: " "$tmp/dd.log"

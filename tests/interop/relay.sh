@@ -68,14 +68,14 @@ relay_setup() {
 }
 relay_stop() { # SIGTERM; the relay prints its counters and exits 0
   kill -TERM "$relay_pid" 2>/dev/null
-  timeout 10 tail --pid="$relay_pid" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$relay_pid" -f /dev/null
   wait "$relay_pid" || return 1
   grep -q '^a2b.tx ' "$tmp/relay.out"
 }
 # relay_xfer MB: A sends MB MB to B's sink; SHA-256 equal; sets xfer_rate
 relay_xfer() {
   inns "$RA" timeout 120 python3 -c "$relay_py" send $RDST 9000 "$1" >"$tmp/send.log" 2>&1 || return 1
-  timeout 30 tail --pid="$sink_pid" -f /dev/null
+  timeout 30 tail -s 0.05 --pid="$sink_pid" -f /dev/null
   local sent got; sent=$(cat "$tmp/send.log"); got=$(tail -1 "$tmp/sink.log")
   echo "sent: $sent; received: $got"
   xfer_rate=$(echo "$got" | awk '{print $3}')
@@ -90,7 +90,7 @@ t_relay_clean() { # nc through the relay, then a 4 MB transfer
   local np=$!; pids+=("$np")
   wait_for 5 bash -c "ip netns exec $RB ss -tlnH | grep -q ':9001'" || return 1
   echo "hello through the relay" | inns "$RA" timeout 10 nc -N $RDST 9001 || return 1
-  timeout 10 tail --pid="$np" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$np" -f /dev/null
   [ "$(cat "$tmp/nc.out")" = "hello through the relay" ] || { echo "nc got: $(cat "$tmp/nc.out")"; return 1; }
   relay_xfer 4 || return 1
   [ "$(relay_stat a2b.tx)" -gt 2000 ] && [ "$(relay_stat b2a.tx)" -gt 100 ] || return 1

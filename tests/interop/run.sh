@@ -123,7 +123,7 @@ k_has()  { inns "$1" ss -tanH state "$2" | grep -q "$3"; }      # ns state patte
 stop_synfin() { # name: SIGTERM, bounded wait, exit status must be 0
   local p; eval "p=\$pid_$1"
   kill -TERM "$p" 2>/dev/null
-  timeout 15 tail --pid="$p" -f /dev/null
+  timeout 15 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"
 }
 

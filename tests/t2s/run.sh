@@ -252,7 +252,11 @@ if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:799
   burst_clean() { local rto0 kd0 rto kd
     rto0=$(stat_of a RTO_EVENTS); kd0=$(stat_of a tun.kernel_dropped)
     ine timeout 60 $PEER hold 198.18.2.2 7000 1000 idle 1 >"$tmp/burst.log" 2>&1 || return 1
-    sleep 3 # (a FIN lost would have been sent again after 200 ms to 1 s)
+    # until every connection is gone from the stack: a FIN or ACK lost
+    # keeps its connection (and its timer) until the retransmission
+    # timeout, 200 ms to 1 s, has sent it again; with none left no timer
+    # can fire any more (at most the 3 s once slept here)
+    wait_for 3 bash -c "! '$SYNFIN' ss --ctl '$tmp/a.sock' state all | grep -q '198.18.2.2:7000 '"
     rto=$(stat_of a RTO_EVENTS); kd=$(stat_of a tun.kernel_dropped)
     echo "RTO_EVENTS $rto0 -> $rto, tun.kernel_dropped $kd0 -> $kd" >>"$tmp/burst.log"
     [ -n "$rto" ] && [ -n "$kd" ] && [ "$kd" = "$kd0" ] && [ "$rto" = "$rto0" ]; }
@@ -581,7 +585,10 @@ fi
 max_flows_ok() {
   local hold=()
   for i in 1 2 3; do
-    ine timeout 15 nc 198.18.2.2 7002 >/dev/null 2>&1 &
+    # (ip netns exec itself, not ine: a backgrounded function is a
+    # subshell, which the kill below ended while its nc held the flow
+    # until its own 15 s timeout)
+    ip netns exec "$E" timeout 15 nc 198.18.2.2 7002 >/dev/null 2>&1 &
     hold+=($!)
   done
   wait_for 5 bash -c "[ \"\$('$SYNFIN' ss --ctl $tmp/i.sock --stats | awk '\$1==\"t2s.flows_open\" {print \$2}')\" = 3 ]" || { kill "${hold[@]}"; return 1; }

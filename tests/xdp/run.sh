@@ -63,7 +63,7 @@ check() {
   local name=$1; shift; rm -f "$tmp"/*.log
   if "$@"; then ok "$name"; else notok "$name"; fi
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null; done
+  for p in "${pids[@]}"; do timeout 5 tail -s 0.05 --pid="$p" -f /dev/null 2>/dev/null; done
   pids=()
 }
 want() { [[ "$1" =~ $ONLY ]]; }
@@ -136,7 +136,7 @@ start() {
 stop() { # NAME: SIGTERM, bounded wait, exit status 0
   local p; eval "p=\$pid_$1"
   kill -TERM "$p" 2>/dev/null
-  timeout 15 tail --pid="$p" -f /dev/null
+  timeout 15 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   [ $rc -eq 0 ] || echo "synfin ($1) exited $rc"
   return $rc
@@ -502,11 +502,16 @@ want generic && check "--xdp-mode generic --xdp-copy: both said aloud, echo work
 
 t_fallback_bridge() { # auto on a device without native XDP: the fallback said aloud
   bridge || return 1
-  inns $S timeout 3 "$SYNFIN" serve --xdp $BR --addr 198.19.61.2 --app echo:7 \
-    --ctl "$tmp/br.sock" >/dev/null 2>"$tmp/br.log"
+  # until it has said both (bounded), not a fixed 3 s run under timeout
+  ip netns exec $S timeout 10 "$SYNFIN" serve --xdp $BR --addr 198.19.61.2 --app echo:7 \
+    --ctl "$tmp/br.sock" >/dev/null 2>"$tmp/br.log" &
+  local p=$!; pids+=("$p")
+  said() { grep -q "generic (SKB) XDP on $BR: native mode refused" "$tmp/br.log" &&
+    grep -q "AF_XDP queue 0, generic XDP, copy mode" "$tmp/br.log"; }
+  wait_for 5 said
+  kill -TERM "$p" 2>/dev/null; timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   cat "$tmp/br.log"
-  grep -q "generic (SKB) XDP on $BR: native mode refused" "$tmp/br.log" &&
-    grep -q "AF_XDP queue 0, generic XDP, copy mode" "$tmp/br.log"
+  said
 }
 want fallback && check "auto on a bridge (no native XDP): falls back to generic, said aloud" t_fallback_bridge
 
@@ -519,13 +524,15 @@ t_unserved_queue() { # a two-queue pair, synfin on queue 0: said at start, count
   grep -q "sfx$$n2 has 2 RX queues, synfin serves 1" "$tmp/uq.log" || return 1
   # 16 flows: the sender's hash puts about half on queue 1 (none: 2^-16)
   local ok=0
+  local ncs=()
   for i in $(seq 16); do
-    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) & 
+    ( [ "$(echo q$i | inns $K timeout 3 nc -N 198.19.63.2 7)" = q$i ] ) &
+    ncs+=($!)
   done
   wait_for 8 bash -c "[ \$($SYNFIN ss --ctl $tmp/uq.sock --stats | awk '\$1==\"xdp.no_socket\"{print \$2}') -gt 0 ]" && ok=1
-  sleep 3.5  # (the nc's end within their timeout)
+  wait "${ncs[@]}"  # (the nc's end within their timeout; a fixed 3.5 s before)
   "$SYNFIN" ss --ctl "$tmp/uq.sock" --stats | grep -E '^(xdp.no_socket|SEG_IN) ' | tr '\n' ' '; echo
-  kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null
+  kill -TERM $p; timeout 10 tail -s 0.05 --pid=$p -f /dev/null
   [ $ok = 1 ]
 }
 want queues && check "two queues, synfin on queue 0: said at start; flows on queue 1 go to the kernel, counted (xdp.no_socket)" t_unserved_queue
@@ -535,7 +542,7 @@ t_queue_stops() { # the interface goes away under synfin: one line, exit 1
   [ "$(echo before | inns $K timeout 10 nc -N $SA 7)" = before ] || return 1
   inns $K ip link del $VK || return 1
   local p; eval "p=\$pid_qs"
-  timeout 10 tail --pid="$p" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/qs.log"
   topo || return 1
@@ -638,7 +645,7 @@ many() {
 many_wait() { # NAME TEXT: gate open, the client's end, its status 0 and TEXT said
   local p; eval "p=\$many_$1"
   touch "$tmp/$1.gate"
-  timeout 40 tail --pid="$p" -f /dev/null
+  timeout 40 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/$1-many.log"
   [ $rc -eq 0 ] && grep -q "$2" "$tmp/$1-many.log"
@@ -739,6 +746,10 @@ t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
   local e0 e1; e0=$(qstat sd "" ESTABLISHED); e1=$(qstat sd .1 ESTABLISHED)
   echo "established: queue 0 $e0, queue 1 $e1"
   [ "$e0" -gt 0 ] && [ "$e1" -gt 0 ] || return 1
+  # the gate open first: the clients wait for the end of their streams,
+  # and close at once when synfin's FINs come (with the gate after the
+  # stop, synfin waited out its whole --grace for their FINs)
+  touch "$tmp/sd.gate"
   stop sd || return 1
   grep -q "synfin serve: stopped" "$tmp/sd.log" || return 1
   many_wait sd "every stream ended" || return 1
@@ -747,7 +758,7 @@ t_mq_shutdown() { # SIGTERM with connections on both stacks; a deleted interface
   start2 dd --app echo:7 --queues 2 || return 1
   inns $K ip link del $VK2 || return 1
   local p; eval "p=\$pid_dd"
-  timeout 10 tail --pid="$p" -f /dev/null
+  timeout 10 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/dd.log"
   [ $rc -eq 1 ] && grep -q "AF_XDP queue [01] of $VS2 stopped: Network is down" "$tmp/dd.log"
@@ -774,7 +785,7 @@ cstart() {
 }
 cwait() {
   local p; eval "p=\$pid_$1"
-  timeout 60 tail --pid="$p" -f /dev/null
+  timeout 60 tail -s 0.05 --pid="$p" -f /dev/null
   wait "$p"; local rc=$?
   cat "$tmp/$1.log"
   return $rc
