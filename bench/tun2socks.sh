@@ -55,94 +55,28 @@ BIGMTU=${T2SB_MTU:-65000}
 ENGINES=${T2SB_ENGINES:-t2s kernel t2s-direct serve}
 TOPOS=${T2SB_TOPOS:-gateway local}
 if [ "${1:-}" = --quick ]; then SECS=1; IDLE=100; fi
-C=t2b$$-c; E=t2b$$-e; S=t2b$$-s
-VCE=t2b$$ce; VEC=t2b$$ec; VES=t2b$$es; VSE=t2b$$se; TUN=t2b$$t
-tmp=$(mktemp -d /tmp/t2b.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for n in $C $E $S; do ip netns pids $n 2>/dev/null | xargs -r kill -KILL 2>/dev/null; done
-  for n in $C $E $S; do ip netns del $n 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 for t in ip iptables redsocks iperf3 cc python3; do
   command -v $t >/dev/null || { echo "tun2socks bench: missing $t (scripts/deps.sh installs it)"; exit 1; }
 done
 [ -x "$SYNFIN" ] || { echo "tun2socks bench: no synfin at $SYNFIN"; exit 1; }
-cc -O2 -pthread -o "$tmp/t2sb" "$HERE/t2s_bench.c" || exit 1
-B=$tmp/t2sb
-inc() { ip netns exec $C "$@"; }
-ine() { ip netns exec $E "$@"; }
-ins() { ip netns exec $S "$@"; }
-
-# ---------------------------------------------------------------- network
-for n in $C $E $S; do
-  ip netns add $n && ip netns exec $n ip link set lo up || exit 1
-  ip netns exec $n sysctl -qw net.ipv4.ip_local_port_range="1024 65000" \
-    net.ipv4.tcp_tw_reuse=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-done
-ine sysctl -qw net.ipv4.ip_forward=1
-ip link add $VCE netns $C type veth peer name $VEC netns $E || exit 1
-ip link add $VES netns $E type veth peer name $VSE netns $S || exit 1
-inc ip addr add 198.18.3.2/24 dev $VCE; inc ip link set $VCE up
-inc ip route add default via 198.18.3.1
-ine ip addr add 198.18.3.1/24 dev $VEC; ine ip link set $VEC up
-ine ip addr add 198.18.1.1/24 dev $VES; ine ip link set $VES up
-ins ip addr add 198.18.1.2/24 dev $VSE; ins ip link set $VSE up
-ins ip addr add 198.18.2.2/32 dev lo
-ins ip route add 198.18.3.0/24 via 198.18.1.1
-ine ip route add 198.18.2.0/24 via 198.18.1.2 table 95   # direct sockets
-ine ip rule add fwmark 0x5f lookup 95 pref 90
+. "$HERE/t2s_net.sh"
+t2s_net_init t2b
+t2s_net_up
 
 # ---------------------------------------------------------------- servers
-ip netns exec $S iperf3 -s -B 198.18.2.2 -p 5201 >/dev/null 2>&1 & pids+=($!)
-ip netns exec $S "$B" socks 198.18.1.2 1080 >"$tmp/socks.log" 2>&1 & SOCKS=$!; pids+=($!)
+t2s_servers
 RUNS=$(( $(echo $ENGINES | wc -w) * $(echo $TOPOS | wc -w) ))
 for i in $(seq $RUNS); do  # a port per run: no run meets the last one's TIME_WAITs
   ip netns exec $S "$B" rr-server 198.18.2.2 $((7000 + i)) >/dev/null 2>&1 & pids+=($!)
 done
-sleep 0.5
-ins bash -c 'exec 3<>/dev/tcp/198.18.1.2/1080' || { echo "SOCKS server did not start"; exit 1; }
+t2s_servers_wait
 
 # ---------------------------------------------------------------- engines
 # start_ENGINE TOPO PORT: sets ENG (pid), DST (the address the client uses)
-# (ip netns exec, not a shell function, before each "&": $! is the process)
-RS_CONF=$tmp/redsocks.conf
-start_t2s() { # TOPO PORT [tun2socks upstream args...]
-  local topo=$1; shift; shift
-  local mtu=1500; [ "$topo" = local ] && mtu=$BIGMTU
-  [ $# -gt 0 ] || set -- --proxy socks5://198.18.1.2:1080
-  ip netns exec $E "$SYNFIN" tun2socks --tun $TUN --mtu $mtu --ctl "$tmp/e.sock" "$@" \
-    >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
-  for _ in $(seq 50); do "$SYNFIN" ss --ctl "$tmp/e.sock" >/dev/null 2>&1 && break; sleep 0.1; done
-  if [ "$topo" = gateway ]; then
-    ine ip rule add iif $VEC lookup 100 pref 100
-    ine ip route add default dev $TUN table 100
-  else
-    ine ip route add 198.18.2.0/24 dev $TUN
-  fi
-  DST=198.18.2.2
-}
+# (ip netns exec, not a shell function, before each "&": $! is the process;
+# start_t2s and start_kernel are bench/t2s_net.sh's)
 start_t2s-direct() { start_t2s "$1" "$2" --direct --fwmark 0x5f ${T2SB_EXTRA:-}; }
 start_t2s-pipe() { start_t2s "$1" "$2" --proxy socks5://198.18.1.2:1080 --socks-pipeline ${T2SB_EXTRA:-}; }
-start_kernel() { # redsocks on :12345, nat REDIRECT of the client's TCP
-  cat >"$RS_CONF" <<EOF
-base { log_debug = off; log_info = off; log = stderr; daemon = off; redirector = iptables; }
-redsocks { local_ip = 0.0.0.0; local_port = 12345; ip = 198.18.1.2; port = 1080; type = socks5; }
-EOF
-  ip netns exec $E bash -c "ulimit -n 65536; exec redsocks -c $RS_CONF" >"$tmp/engine.log" 2>&1 & ENG=$!; pids+=($!)
-  if [ "$1" = gateway ]; then
-    ine iptables -t nat -A PREROUTING -i $VEC -p tcp -d 198.18.2.0/24 -j REDIRECT --to-ports 12345
-  else
-    # (a route first: the kernel routes before the OUTPUT hook redirects)
-    ine ip route add 198.18.2.0/24 via 198.18.1.2
-    ine iptables -t nat -A OUTPUT -p tcp -d 198.18.2.0/24 -j REDIRECT --to-ports 12345
-  fi
-  sleep 0.3
-  DST=198.18.2.2
-}
 start_hev() { # TOPO PORT: hev-socks5-tunnel ($T2SB_HEV), the same SOCKS server
   [ -x "${T2SB_HEV:-}" ] || { echo "hev: set T2SB_HEV to a hev-socks5-tunnel binary" >"$tmp/engine.log"; ENG=""; return; }
   local mtu=1500; [ "$1" = local ] && mtu=${T2SB_HEV_MTU:-8500}
@@ -192,14 +126,10 @@ stop_engine() {
   sleep 0.5
 }
 
-ticks() { [ -r "/proc/$1/stat" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
 # context switches of a process and its threads (each a sleep and a wake-up)
 csw() { cat /proc/$1/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 # CPU time of a process and its threads, ns (schedstat: finer than ticks)
 cpu_ns() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}'; }
-# busy ticks of the whole machine, every core (user nice system irq softirq
-# steal, /proc/stat): the kernel's softirq work that no process is charged
-mach_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 iperf() { # NS DST [-R]: prints "BYTES BPS"
   ip netns exec "$1" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" ${3:-} -J 2>/dev/null |

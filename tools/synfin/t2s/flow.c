@@ -178,13 +178,12 @@ static void close_sd(struct t2s *t, struct flow *f, bool reset)
     f->sd = -1;
 }
 
-/* The probe (t2s.h, enum t2s_pipe) ends, with or without a verdict. */
+/* Whether f's SOCKS5 handshake is the pipelining probe (t2s.h, enum
+ * t2s_pipe), and its end, with or without a verdict. */
+static bool pipe_probe(const struct t2s *t, const struct flow *f) { return t->pipe_flow == f; }
 static void pipe_probe_end(struct t2s *t, struct flow *f)
 {
-    if (!f->pipe_probe)
-        return;
-    f->pipe_probe = false;
-    if (t->pipe_flow == f)
+    if (pipe_probe(t, f))
         t->pipe_flow = NULL;
 }
 
@@ -653,7 +652,6 @@ static bool pipe_choose(struct t2s *t, struct flow *f, sf_time_t now)
     if (t->pipe == T2S_PIPE_GOOD)
         return true;
     t->pipe_flow = f;
-    f->pipe_probe = true;
     t->ctr.pipe_probes++;
     if (now + T2S_PIPE_WAIT < f->deadline) {
         f->deadline = now + T2S_PIPE_WAIT;
@@ -706,7 +704,7 @@ static void pipe_fallback(struct t2s *t, struct flow *f, sf_time_t now)
  * pipelining's fault (pipe_fallback); the rest say nothing about it. */
 static bool pipe_failed(struct t2s *t, struct flow *f, int err, sf_time_t now)
 {
-    if (!f->pipe_probe)
+    if (!pipe_probe(t, f))
         return false;
     if (err <= S5_E_REP - 1 && err >= S5_E_REP - 0xff) {
         pipe_good(t, f);
@@ -809,7 +807,7 @@ static void socks_step(struct t2s *t, struct flow *f, sf_time_t now)
             res = s5_client_input(f->s5, buf, (size_t)r, &used);
         }
         if (res == S5_DONE) {
-            if (f->pipe_probe)
+            if (pipe_probe(t, f))
                 pipe_good(t, f);
             if (!socks_leftover(t, f, buf + used, (size_t)r - used)) {
                 upstream_failed(t, f, FAIL_OTHER);
@@ -908,13 +906,9 @@ static bool relay_up(struct t2s *t, struct flow *f, bool *more)
 {
     int k;
     size_t budget = T2S_UP_ROUND;
-    for (k = 0; k < 16; k++) {
+    for (k = 0; k < 16 && budget; k++) {
         if (f->c_eof || (!f->u_wr && !f->u_shut))
             break;
-        if (budget == 0) {
-            *more = true; /* stopped by the round limit, not by a lack of data */
-            break;
-        }
         struct sf_iov v[2];
         long n = sf_recv_view(stk(t), f->sd, v, budget);
         if (n <= 0) {
@@ -948,8 +942,8 @@ static bool relay_up(struct t2s *t, struct flow *f, bool *more)
             break;
         }
     }
-    if (k == 16)
-        *more = true;
+    if (k == 16 || !budget)
+        *more = true; /* stopped by the round limit, not by a lack of data */
     /* RFC 9293 3.10.7.4 eighth step: the client's FIN means it "will send
      * no more"; shutdown(SHUT_WR) says the same upstream (a CLOSE there,
      * 3.10.4, after the data queued before it). On SIGTERM, once what was
@@ -1183,7 +1177,7 @@ static void deadlines(struct t2s *t, sf_time_t now)
             } else if (f->st == FL_WAIT_ACCEPT) {
                 t->ctr.accept_timeout++;
                 flow_done(t, f);
-            } else if (f->pipe_probe && now < f->give_up) {
+            } else if (pipe_probe(t, f) && now < f->give_up) {
                 pipe_fallback(t, f, now);
             } else {
                 upstream_failed(t, f, FAIL_TIMEOUT);

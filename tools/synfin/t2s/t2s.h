@@ -50,7 +50,6 @@ struct flow {
     sf_time_t deadline;       /* connect / accept deadline, or (relaying)
                                  a memory retry (0: none) */
     sf_time_t give_up;        /* the connect deadline (kept across a restart) */
-    bool pipe_probe;          /* this flow's SOCKS5 handshake is the pipelining probe */
     bool no_pipe;             /* restarted after a failed probe: never pipelined */
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
     struct chunk down;         /* bytes after the SOCKS reply, for the client */
@@ -115,7 +114,7 @@ struct t2s {
     uint8_t syn_quote[68], syn_quote_len;
     struct t2s_counters ctr;
     enum t2s_pipe pipe;      /* --socks-pipeline's state (OFF without it) */
-    struct flow *pipe_flow;  /* the probe in flight, if any */
+    struct flow *pipe_flow;  /* the probe in flight, if any (flow.c pipe_probe) */
     unsigned pipe_fails;     /* unanswered probes in a row */
     void *udp;               /* struct t2s_udp, when UDP is relayed */
     /* UDP options (tools/synfin/t2s/udp.h: 0 is its default) */
