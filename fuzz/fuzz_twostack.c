@@ -198,6 +198,44 @@ static int count_conn(void *ctx, const struct sf_tcp_info *t)
     return 0;
 }
 
+/* On a failure: every connection left, each host's memory and drops
+ * (FZ_DEBUG=1: every counter). */
+static int dump_conn(void *ctx, const struct sf_tcp_info *t)
+{
+    fprintf(stderr, "  host %d: %s sd %d una %u nxt %u snd_wnd %u rcv_nxt %u rcv_wnd %u "
+            "sndq %u rcvq %u rexmits %u timer %s at %lld cwnd %u\n",
+            *(int *)ctx, sf_state_name(t->state), t->sd, t->snd_una - t->iss,
+            t->snd_nxt - t->iss, t->snd_wnd, t->rcv_nxt - t->irs, t->rcv_wnd,
+            t->sndq, t->rcvq, t->retransmits,
+            t->timer ? sf_timer_name(t->timer) : "none",
+            (long long)t->timer_expires, t->snd_cwnd);
+    return 0;
+}
+
+static void dump(struct fz *f)
+{
+    for (int h = 0; h < 2; h++) {
+        struct sf_stack *st = sf_sim_host_stack(f->sim, h);
+        sf_stack_foreach(st, dump_conn, &h);
+        const struct sf_counters *c = sf_stack_counters(st);
+        struct sf_mem_info mi;
+        sf_stack_mem(st, &mi);
+        fprintf(stderr, "  host %d: memory used %llu (idle %llu) limit %llu%s%s\n", h,
+                (unsigned long long)mi.used, (unsigned long long)mi.idle,
+                (unsigned long long)mi.limit, mi.pressure ? " pressure" : "",
+                mi.full ? " full" : "");
+        if (getenv("FZ_DEBUG"))
+            for (int d = 0; d < SF_NCOUNTERS; d++)
+                if (c->c[d])
+                    fprintf(stderr, "  host %d: %s %llu\n", h,
+                            sf_counter_name((enum sf_counter)d), (unsigned long long)c->c[d]);
+        for (int d = 0; d < SF_NDROPS; d++)
+            if (c->drops[d])
+                fprintf(stderr, "  host %d: dropped %s %llu\n", h,
+                        sf_drop_name((enum sf_drop)d), (unsigned long long)c->drops[d]);
+    }
+}
+
 static bool not_done(void *ctx, struct sf_sim *sim)
 {
     struct fz *f = ctx;
@@ -374,6 +412,7 @@ static void finish_check(struct fz *f)
                     (unsigned long long)f->s[k].got, f->s[k].eof ? " eof" : "",
                     f->s[k].shut ? " shut" : "", f->s[k].closed ? " closed" : "",
                     f->s[k].err ? sf_errname(f->s[k].err) : "none");
+        dump(f);
         fz_need(0, "both sides end within 20 minutes of the link healing");
     }
     bool broken = f->s[0].aborted || f->s[1].aborted || f->s[0].err ||

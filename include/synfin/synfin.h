@@ -333,7 +333,8 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
     X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete") \
     X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)") \
-    X(DIRECT_DELIVERED, "bytes taken by the application's direct delivery (cfg.deliver), never queued")
+    X(DIRECT_DELIVERED, "bytes taken by the application's direct delivery (cfg.deliver), never queued") \
+    X(ACK_MEM_DROPPED, "handshake-completing ACKs dropped at the memory cap (the request kept)")
 
 enum sf_counter {
 #define SF_X_(name, text) SF_CTR_##name,

@@ -78,13 +78,38 @@ static void req_delete(struct sf_stack *st, struct tcp_req *r)
     mem_free(&st->tcp.mem, r, sizeof *r);
 }
 
-/* The handshake completed: the TCB gets its own memory and waits in the
- * listener's accept queue. */
+/* cfg.mem_max: the memory of the TCB that an ACK completing a handshake
+ * needs, taken before the ACK runs (*c NULL for a segment that cannot
+ * complete one). Without it the ACK is dropped unanswered, counted, and
+ * the request stays: the peer's next segment (data, or the ACK of the
+ * SYN,ACK sent again) completes it once memory frees, as Linux's
+ * tcp_check_req drops such an ACK and keeps the request (without
+ * tcp_abort_on_overflow). Taken after the ACK ran, the TCB could find the
+ * memory gone to the ACK's own text, and the connection the peer
+ * already had was reset. */
+static bool tcb_reserve(struct sf_stack *st, const struct tcp_ip *ip,
+                        const struct sf_tcp *seg, struct sf_conn **c)
+{
+    *c = NULL;
+    if ((seg->flags & (SF_ACK | SF_RST | SF_SYN)) != SF_ACK)
+        return true;
+    *c = mem_alloc(&st->tcp.mem, sizeof **c);
+    if (*c)
+        return true;
+    st->tcp.ctr.c[SF_CTR_ACK_MEM_DROPPED]++;
+    tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
+    return false;
+}
+
+/* The handshake completed: the TCB gets its own memory (c, from
+ * tcb_reserve, or NULL: allocated here) and waits in the listener's
+ * accept queue. */
 static void promote(struct sf_stack *st, struct sf_conn *l,
-                    struct sf_conn *tmp)
+                    struct sf_conn *tmp, struct sf_conn *c)
 {
     struct tcp_ctx *ctx = &st->tcp;
-    struct sf_conn *c = mem_alloc(&ctx->mem, sizeof *c); /* cfg.mem_max */
+    if (!c)
+        c = mem_alloc(&ctx->mem, sizeof *c); /* cfg.mem_max */
     if (!c) {
         tcp_abort(ctx, tmp); /* no memory: tell the peer at once */
         tcp_conn_destroy(ctx, tmp);
@@ -99,8 +124,9 @@ static void promote(struct sf_stack *st, struct sf_conn *l,
     stack_reap(st, c);
 }
 
+/* tcb: memory for the TCB (tcb_reserve), used or freed here; or NULL. */
 static void req_settle(struct sf_stack *st, struct tcp_req *r,
-                       struct sf_conn *tmp)
+                       struct sf_conn *tmp, struct sf_conn *tcb)
 {
     struct sf_conn *l = r->listener;
     switch (tcp_req_settle(&st->tcp, r, tmp)) {
@@ -109,11 +135,13 @@ static void req_settle(struct sf_stack *st, struct tcp_req *r,
         break;
     case TCP_REQ_ESTABLISHED:
         req_delete(st, r);
-        promote(st, l, tmp);
-        break;
+        promote(st, l, tmp, tcb);
+        return;
     default: /* folded back */
         break;
     }
+    if (tcb)
+        mem_free(&st->tcp.mem, tcb, sizeof *tcb);
 }
 
 /* A deferred request ends without a connection (refused, dropped,
@@ -132,9 +160,13 @@ void stack_req_input(struct sf_stack *st, struct tcp_req *r,
             defer_end(st, r, false);
         return;
     }
-    struct sf_conn tmp;
+    struct sf_conn tmp, *tcb;
+    if (!tcb_reserve(st, ip, seg, &tcb))
+        return;
     if (tcp_req_segment(&st->tcp, r, &tmp, ip, seg))
-        req_settle(st, r, &tmp);
+        req_settle(st, r, &tmp, tcb);
+    else if (tcb)
+        mem_free(&st->tcp.mem, tcb, sizeof *tcb);
 }
 
 void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
@@ -147,7 +179,7 @@ void stack_req_timer(struct sf_stack *st, struct tcp_req *r)
     }
     struct sf_conn tmp;
     tcp_req_timer_fire(&st->tcp, r, &tmp);
-    req_settle(st, r, &tmp);
+    req_settle(st, r, &tmp, NULL);
 }
 
 /* A SYN for a listener: a new half-open connection, kept as a request.
@@ -192,9 +224,13 @@ static void cookie_spawn(struct sf_stack *st, struct sf_conn *l,
         tcp_drop(&st->tcp, NULL, SF_DROP_NO_MEMORY, ip, seg);
         return;
     }
-    struct sf_conn tmp;
+    struct sf_conn tmp, *tcb;
+    if (!tcb_reserve(st, ip, seg, &tcb))
+        return;
     if (tcp_cookie_open(&st->tcp, l, &tmp, ip, seg))
-        promote(st, l, &tmp);
+        promote(st, l, &tmp, tcb);
+    else
+        mem_free(&st->tcp.mem, tcb, sizeof *tcb);
 }
 
 static void listen_input(struct sf_stack *st, struct sf_conn *l,
@@ -232,7 +268,7 @@ int sf_syn_decide(struct sf_stack *st, uint64_t id, enum sf_syn_verdict v)
         defer_remove(st, r);
         struct sf_conn tmp;
         tcp_req_defer_accept(&st->tcp, r, &tmp);
-        req_settle(st, r, &tmp);
+        req_settle(st, r, &tmp, NULL);
         return 0;
     }
     case SF_SYN_REFUSE:

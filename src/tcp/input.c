@@ -545,20 +545,28 @@ static void window_update(struct tcp_ctx *ctx, struct sf_conn *c,
         c->nrexmt = 0;
 }
 
+/* RFC 9293 3.10.7.4 fifth step, FIN-WAIT-1: "if the FIN segment is now
+ * acknowledged, then enter FIN-WAIT-2". */
+static void fin_wait_1_acked(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    if (c->state != SF_FIN_WAIT_1 || !our_fin_acked(c))
+        return;
+    tcp_set_state(ctx, c, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK_OF_FIN);
+    if (c->app_closed)
+        tcp_timer_start(ctx, c, TT_WAIT, ctx->cfg->fin_wait_2_timeout);
+}
+
 /* RFC 9293 3.10.7.4 fifth step, per state: the ACK of our FIN. */
 static struct tcp_disp ack_of_fin(struct tcp_ctx *ctx, struct sf_conn *c,
                                   const struct sf_tcp *s)
 {
     switch (c->state) {
     case SF_FIN_WAIT_1:
-        /* "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
-         * (a FIN in this same segment goes straight to TIME_WAIT in the
-         * eighth step). */
-        if (our_fin_acked(c) && !fin_in_order(c, s)) {
-            tcp_set_state(ctx, c, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK_OF_FIN);
-            if (c->app_closed)
-                tcp_timer_start(ctx, c, TT_WAIT, ctx->cfg->fin_wait_2_timeout);
-        }
+        /* A FIN in this same segment goes straight to TIME_WAIT in the
+         * eighth step; if that step does not take it after all, it makes
+         * this move (step8_fin). */
+        if (!fin_in_order(c, s))
+            fin_wait_1_acked(ctx, c);
         return TCP_GO;
     case SF_CLOSING:
         /* "if the ACK acknowledges our FIN, then enter the TIME-WAIT
@@ -798,8 +806,14 @@ static struct tcp_disp step8_fin(struct tcp_ctx *ctx, struct sf_conn *c,
         tcp_timer_start(ctx, c, TT_WAIT, 2 * ctx->cfg->msl);
         return TCP_GO;
     }
-    if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd)
+    if (!c->rfin || c->rfin_seq != c->rcv_nxt || c->fin_rcvd) {
+        /* The FIN that ack_of_fin expected here is not taken (its text
+         * found no memory, say): the fifth step's move is still owed.
+         * Without it a connection whose FIN was acknowledged stayed in
+         * FIN-WAIT-1 with no timer (found by fuzz_twostack). */
+        fin_wait_1_acked(ctx, c);
         return TCP_GO;
+    }
     if (c->state != SF_ESTABLISHED && c->state != SF_FIN_WAIT_1 &&
         c->state != SF_FIN_WAIT_2)
         return TCP_GO;

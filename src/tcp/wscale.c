@@ -148,14 +148,35 @@ static uint32_t rcv_storage(const struct sf_conn *c)
     return cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 }
 
+/* Would a storage of cap bytes stay within the memory cap? A new one
+ * (the ring has none) may use what idle cached storages hold: they go
+ * first (ring_reserve_cached); a grown one is allocated beside the old. */
+static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
+                         uint32_t cap)
+{
+    const struct mem_acct *a = &ctx->mem;
+    if (!a->limit)
+        return true;
+    uint64_t used = a->used, idle = r->m ? 0 : ctx->rcache.bytes;
+    used = used > idle ? used - idle : 0;
+    uint64_t cost = ring_mem_cost(cap);
+    return cost <= a->limit && used <= a->limit - cost;
+}
+
 /* Storage of at least need bytes (alloc: its size when new), from the
  * stack's cache when it has one of that size; allocations and copies
- * into a larger storage are counted. */
+ * into a larger storage are counted. The slack of alloc above need is
+ * for speed only: where it would pass the memory cap the storage is need
+ * exactly. (A stack capped at its buffers plus SF_MEM_MIN could otherwise
+ * never allocate a receive storage of rcvbuf and a sixteenth, and dropped
+ * every segment: found by fuzz_twostack.) */
 static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
                        uint32_t alloc)
 {
     if (ring_cap(r) >= need)
         return 0;
+    if (alloc > need && !storage_fits(ctx, r, alloc))
+        alloc = need;
     if (!r->m) {
         int k = ring_reserve_cached(r, alloc, &ctx->rcache);
         if (k < 0)

@@ -45,6 +45,7 @@ struct mem_pair {
     struct sf_stack *st[2];
     struct mem_wire to[2]; /* to[k]: datagrams towards stack k */
     sf_time_t now;
+    int listener; /* st[1]'s, port 80 */
 };
 
 static inline void mem_pump(struct mem_pair *p)
@@ -103,7 +104,7 @@ static inline void mem_pair_open_with(struct mem_pair *p, int *c, int *s,
     }
     struct sf_addr la = {.port = 80}, ra = la;
     ra.ip = 0xc6120002u;
-    int l = sf_socket(p->st[1]);
+    int l = p->listener = sf_socket(p->st[1]);
     *c = sf_socket(p->st[0]);
     CHECK_EQ(sf_bind(p->st[1], l, &la), 0);
     CHECK_EQ(sf_listen(p->st[1], l, 4), 0);
