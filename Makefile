@@ -300,3 +300,15 @@ $(BUILD)/xdp_prog_obj.c: $(BUILD)/xdp_prog.bpf.o
 $(BUILD)/xdp_prog_obj.o: $(BUILD)/xdp_prog_obj.c
 	$(CC) $(CFLAGS) -w -c $< -o $@
 endif
+
+# The tools' optional libraries as found above (libpcap, lwIP, zlib,
+# libxdp) are kept in $(BUILD)/tool-flags, rewritten only when they change,
+# and every tool object depends on it: a library installed after a first
+# build (scripts/deps.sh) rebuilds the tools, instead of leaving a synfin
+# that says it was built without it.
+TOOL_FLAGS_FILE := $(BUILD)/tool-flags
+TOOL_FLAGS_NOW := $(strip $(TOOL_CFLAGS) $(TOOL_LIBS))
+ifneq ($(shell cat $(TOOL_FLAGS_FILE) 2>/dev/null),$(TOOL_FLAGS_NOW))
+$(shell mkdir -p $(BUILD) && echo '$(TOOL_FLAGS_NOW)' > $(TOOL_FLAGS_FILE))
+endif
+$(TOOL_OBJ) $(SYNFIN): $(TOOL_FLAGS_FILE)

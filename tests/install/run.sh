@@ -59,5 +59,19 @@ check "every function either library exports is declared in include/synfin" \
   awk 'NF == 3 && $2 ~ /^[TDBR]$/ {print $3}' | sort -u ) >"$tmp/defined"
 check "every declared function is defined" \
   sh -c "! comm -13 \"$tmp/defined\" \"$tmp/declared\" | grep ."
+# The tools' optional libraries (libpcap, lwIP, zlib, libxdp) are found
+# when make starts: a build made before one was installed must rebuild the
+# tools once it is, not keep a synfin that says it was built without it.
+# A changed $(BUILD)/tool-flags (as a library found anew changes it) makes
+# `make -n` want the tools again; the stamp is put back as it was.
+stamp="$top/$BUILD/tool-flags"
+if [ -f "$stamp" ]; then
+  cp -p "$stamp" "$tmp/stamp"
+  echo "-DSF_HAVE_ZLIB=1 -lz" >"$stamp"
+  make -n -C "$top" BUILD="$BUILD" all >"$tmp/dry.log" 2>&1
+  cp -p "$tmp/stamp" "$stamp"
+  check "a library found after a first build rebuilds the tools (BUILD/tool-flags)" \
+    grep -q "tools/synfin/net/serve.c" "$tmp/dry.log"
+fi
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
