@@ -22,7 +22,7 @@ SECS=${FUZZ_SECONDS:-20}
 MAXLEN=${FUZZ_MAX_LEN:-4096}
 NICE=${FUZZ_NICE:-0}
 mkdir -p "$BUILD/obj"
-CFLAGS=(-std=c11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc
+CFLAGS=(-std=c11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itools/synfin
         -fsanitize=address,undefined -fno-sanitize-recover=all)
 
 # The core once into objects (with coverage), then each fuzzer links them.

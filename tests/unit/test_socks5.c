@@ -460,6 +460,19 @@ static void test_udp_header(void)
         CHECK_EQ(s5_udp_decode(b, n, &got), S5_E_PROTO);
     b[3] = 9;
     CHECK_EQ(s5_udp_decode(b, 10, &got), S5_E_PROTO);
+    /* A name with a NUL inside is garbage, not a name cut short (found by
+     * fuzz/fuzz_socks5.c: decoded as "n", it encoded back differently);
+     * so in a CONNECT reply's BND.ADDR */
+    CHECK_EQ(s5_udp_decode((const uint8_t[]){0, 0, 0, 3, 2, 'n', 0, 0, 53}, 9, &got),
+             S5_E_PROTO);
+    struct s5_client c;
+    size_t used;
+    CHECK_EQ(s5_client_init(&c, S5_CMD_CONNECT, &dst, NULL, NULL), 0);
+    s5_client_sent(&c, s5_client_out(&c, &(const uint8_t *){0}));
+    CHECK_EQ(s5_client_input(&c, (const uint8_t[]){5, 0}, 2, &used), S5_MORE);
+    s5_client_sent(&c, s5_client_out(&c, &(const uint8_t *){0}));
+    CHECK_EQ(s5_client_input(&c, (const uint8_t[]){5, 0, 0, 3, 2, 0, 's', 0, 80}, 9, &used),
+             S5_E_PROTO);
 }
 
 static bool url_fails(const char *url, const char *why)

@@ -110,6 +110,11 @@ int s5_addr_decode(struct s5_addr *a, const uint8_t *p, size_t len)
         return S5_E_PROTO;
     if (len < (size_t)need)
         return S5_MORE;
+    /* A name with a NUL in it is no "fully-qualified domain name" (RFC
+     * 1928 section 5) and would be cut short as a C string: garbage, as
+     * an unknown ATYP is (found by fuzz/fuzz_socks5.c). */
+    if (p[0] == S5_ATYP_DOMAIN && memchr(p + 2, 0, p[1]))
+        return S5_E_PROTO;
     memset(a, 0, sizeof *a);
     a->atyp = p[0];
     if (p[0] == S5_ATYP_DOMAIN) {
