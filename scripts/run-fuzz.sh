@@ -22,7 +22,7 @@ SECS=${FUZZ_SECONDS:-20}
 MAXLEN=${FUZZ_MAX_LEN:-4096}
 NICE=${FUZZ_NICE:-0}
 mkdir -p "$BUILD/obj"
-CFLAGS=(-std=c11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itools/synfin
+CFLAGS=(-std=c11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itools/synfin -Itools
         -fsanitize=address,undefined -fno-sanitize-recover=all)
 
 # The core once into objects (with coverage), then each fuzzer links them.
@@ -54,6 +54,9 @@ for f in fuzz/fuzz_*.c; do
     extra+=("$(compile "$s")")
   done
   flags=$(sed -n 's/.*fuzz-flags: *\([^*]*\).*/\1/p' "$f")
+  # read-only seed folders of the repository's own (each read recursively
+  # with the kept corpus; nothing is written there): "fuzz-seeds: tests/drill"
+  more_seeds=$(sed -n 's/.*fuzz-seeds: *\([^*]*\).*/\1/p' "$f")
   bin="$BUILD/$name"
   clang "${CFLAGS[@]}" -fsanitize=fuzzer "$f" "${CORE_OBJ[@]}" ${extra[@]+"${extra[@]}"} -o "$bin"
   work="$BUILD/corpus-$name"; mkdir -p "$work"
@@ -62,7 +65,7 @@ for f in fuzz/fuzz_*.c; do
   if /usr/bin/time -f "%U %S" -o "$BUILD/$name.cpu" nice -n "$NICE" \
        "$bin" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len="$MAXLEN" \
        -artifact_prefix="$BUILD/$name-" -print_final_stats=1 $flags \
-       "$work" "$seeds" >"$BUILD/$name.log" 2>&1; then
+       "$work" "$seeds" $more_seeds >"$BUILD/$name.log" 2>&1; then
     passed=$((passed+1))
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$BUILD/$name.log" | tail -1 || true
     grep -E 'stat::number_of_executed_units' "$BUILD/$name.log" || true

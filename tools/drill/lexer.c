@@ -67,13 +67,17 @@ static int push(struct lexer *lx, enum drill_tok kind, const char *text,
 }
 
 /* Text up to the closing delimiter; fails at end of input. */
+/* one_line: the close must come before the end of the line (a `shell`
+ * command; a %{ code block }% may span lines). */
 static int lex_delimited(struct lexer *lx, enum drill_tok kind,
-                         size_t open_len, const char *close, const char *what)
+                         size_t open_len, const char *close, const char *what,
+                         bool one_line)
 {
     int line = lx->line, col = lx->col;
     const char *start = lx->s + lx->i + open_len;
     const char *end = strstr(start, close);
-    if (!end)
+    const char *nl = one_line ? strchr(start, '\n') : NULL;
+    if (!end || (nl && nl < end))
         return lex_error(lx, "unterminated %s", what);
     if (push(lx, kind, start, (size_t)(end - start), line, col))
         return -1;
@@ -97,9 +101,10 @@ static int lex_one(struct lexer *lx)
     int line = lx->line, col = lx->col;
     size_t n;
     if (p[0] == '%' && p[1] == '{')
-        return lex_delimited(lx, TK_CODE, 2, "}%", "%{ code block");
+        return lex_delimited(lx, TK_CODE, 2, "}%", "%{ code block", false);
     if (p[0] == '`')
-        return lex_delimited(lx, TK_SHELL, 1, "`", "` shell command");
+        return lex_delimited(lx, TK_SHELL, 1, "`", "` shell command (it ends on its line)",
+                             true);
     if (p[0] == '"') {
         /* a string argument (TCP_CONGESTION's name): one line */
         n = strcspn(p + 1, "\"\n");

@@ -46,12 +46,21 @@ static int perr(struct parser *p, const struct drill_token *at,
     if (n >= 0 && (size_t)n < p->errlen)
         vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
     va_end(ap);
+    /* one line, whatever the script's bytes quoted in it (found by
+     * fuzz/fuzz_drill.c: a code block's text ran over lines) */
+    for (char *c = p->err; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     return -1;
 }
 
 static const char *tok_desc(const struct drill_token *t)
 {
-    return t->kind == TK_EOF ? "end of file" : t->text;
+    switch (t->kind) {
+    case TK_EOF: return "end of file";
+    case TK_CODE: return "%{ code block }%";
+    default: return t->text;
+    }
 }
 
 static bool is_punct(const struct drill_token *t, char c)
