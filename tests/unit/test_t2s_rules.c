@@ -105,6 +105,17 @@ static void test_errors(void)
     CHECK(refused("=direct", "no address"));
     CHECK(refused("[2001:db8::1=direct", "without ']'"));
     CHECK(refused("*x=direct", "'*'"));
+    /* found by fuzz/fuzz_t2s_rules.c: "[]" was taken as '*' */
+    CHECK(refused("[]:543=direct", "no address"));
+    CHECK(refused("[]/8=direct", "no address"));
+    /* an error is one line, whatever the argument held */
+    {
+        struct t2s_rules r1;
+        memset(&r1, 0, sizeof r1);
+        char e1[300] = "";
+        CHECK_EQ(t2s_rule_add(&r1, "198.18.0.0/15\n=drop", e1, sizeof e1), -1);
+        CHECK(strchr(e1, '\n') == NULL);
+    }
     struct t2s_rules rs;
     memset(&rs, 0, sizeof rs);
     char err[300];

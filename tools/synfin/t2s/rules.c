@@ -20,6 +20,10 @@ static int rule_err(char *err, size_t cap, const char *text, const char *why)
 {
     snprintf(err, cap, "bad --rule '%s': %s (want CIDR[:PORT[-PORT]]="
              "proxy|direct|reject, e.g. 198.18.0.0/15:80-443=direct)", text, why);
+    /* one line, whatever bytes the argument had */
+    for (char *c = err; cap && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 
@@ -95,6 +99,10 @@ int t2s_rule_add(struct t2s_rules *rs, const char *text, char *err, size_t errca
         if (!close)
             return rule_err(err, errcap, text, "'[' without ']'");
         alen = (size_t)(close - text - 1);
+        /* "[]" is no address (it was taken as '*', every address: found
+         * by fuzz/fuzz_t2s_rules.c) */
+        if (alen == 0)
+            return rule_err(err, errcap, text, "no address in '[ ]'");
         if (alen >= sizeof a)
             return rule_err(err, errcap, text, "address too long");
         memcpy(a, text + 1, alen);
