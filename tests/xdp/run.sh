@@ -291,6 +291,17 @@ t_kernel_closes_first() { # kernel TIME_WAIT; synfin CLOSE_WAIT, then gone
 }
 want close && check "kernel closes first over AF_XDP: synfin CLOSE_WAIT, kernel TIME_WAIT" t_kernel_closes_first
 
+# What a synfin-closes-first that went wrong leaves to look at: the
+# kernel's side (its state, timer and retransmissions: a LAST_ACK whose
+# FIN no ACK reached), synfin's side, and the counters that tell an ACK
+# never sent or never pushed (SEG_OUT, xdp.tx*, kicks) from a FIN never
+# received (SEG_IN, xdp.rx, xdp.k_rx_dropped) or refused (drop.*).
+sc_said() {
+  inns $K ss -tanoi | grep -A1 "$SA:13" | sed 's/^/    kernel: /'
+  sss sc state all | sed 's/^/    synfin: /'
+  sss sc --stats | awk '/^(SEG_IN|SEG_OUT|DROPS|RETRANSMITS|ACK_SKIPPED_INVALID|xdp\.(rx|tx|tx_full|tx_no_neigh|kicks|k_rx_dropped)) / ||
+    (/^drop\./ && $2 > 0)' | tr '\n' ' ' | sed 's/^/    counters: /'; echo
+}
 t_synfin_closes_first() { # synfin TIME_WAIT; kernel CLOSE_WAIT, then LAST_ACK, gone
   start sc --app daytime:13 || return 1
   mkfifo "$tmp/fifo2"
@@ -301,7 +312,8 @@ t_synfin_closes_first() { # synfin TIME_WAIT; kernel CLOSE_WAIT, then LAST_ACK, 
   wait_for 5 sf_has sc fin-wait-2 $KA || { echo "synfin not FIN_WAIT_2"; return 1; }
   echo readall >&8; echo close >&8
   wait_for 5 sf_has sc time-wait $KA || { echo "synfin not TIME_WAIT"; return 1; }
-  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || { echo "kernel side not closed"; return 1; }
+  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || {
+    echo "kernel side not closed"; sc_said; return 1; }
   echo exit >&8; exec 8>&-
   grep -q "read [1-9][0-9]* bytes then EOF" "$tmp/hold.log" || return 1
   stop sc
