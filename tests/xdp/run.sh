@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 missing=()
 [ "$(id -u)" -eq 0 ] || missing+=("root (run as root)")
-for t in ip python3 nc ss timeout ethtool setpriv; do
+for t in ip python3 nc ss timeout ethtool setpriv iptables; do
   command -v "$t" >/dev/null || missing+=("$t (scripts/deps.sh installs it)")
 done
 [ -x "$SYNFIN" ] || missing+=("synfin binary at $SYNFIN")
@@ -291,6 +291,18 @@ t_kernel_closes_first() { # kernel TIME_WAIT; synfin CLOSE_WAIT, then gone
 }
 want close && check "kernel closes first over AF_XDP: synfin CLOSE_WAIT, kernel TIME_WAIT" t_kernel_closes_first
 
+# What a synfin-closes-first that went wrong leaves to look at: the
+# kernel's side (its state, timer and retransmissions: a LAST_ACK whose
+# FIN no ACK reached), synfin's side, and the counters that tell an ACK
+# never sent or never pushed (SEG_OUT, xdp.tx*, kicks) from a FIN never
+# received (SEG_IN, xdp.rx, xdp.k_rx_dropped) or refused (drop.*).
+sc_said() { # [NAME, default sc]
+  local n=${1:-sc}
+  inns $K ss -tanoi | grep -A1 "$SA:13" | sed 's/^/    kernel: /'
+  sss "$n" state all | sed 's/^/    synfin: /'
+  sss "$n" --stats | awk '/^(SEG_IN|SEG_OUT|DROPS|RETRANSMITS|ACK_SKIPPED_INVALID|xdp\.(rx|tx|tx_full|tx_no_neigh|kicks|k_rx_dropped)) / ||
+    (/^drop\./ && $2 > 0)' | tr '\n' ' ' | sed 's/^/    counters: /'; echo
+}
 t_synfin_closes_first() { # synfin TIME_WAIT; kernel CLOSE_WAIT, then LAST_ACK, gone
   start sc --app daytime:13 || return 1
   mkfifo "$tmp/fifo2"
@@ -301,12 +313,45 @@ t_synfin_closes_first() { # synfin TIME_WAIT; kernel CLOSE_WAIT, then LAST_ACK, 
   wait_for 5 sf_has sc fin-wait-2 $KA || { echo "synfin not FIN_WAIT_2"; return 1; }
   echo readall >&8; echo close >&8
   wait_for 5 sf_has sc time-wait $KA || { echo "synfin not TIME_WAIT"; return 1; }
-  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || { echo "kernel side not closed"; return 1; }
+  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || {
+    echo "kernel side not closed"; sc_said; return 1; }
   echo exit >&8; exec 8>&-
   grep -q "read [1-9][0-9]* bytes then EOF" "$tmp/hold.log" || return 1
   stop sc
 }
 want close && check "synfin closes first over AF_XDP: synfin TIME_WAIT, kernel CLOSE_WAIT then closed" t_synfin_closes_first
+
+# The same with synfin's first ACK of the kernel's FIN lost (an iptables
+# rule in K drops synfin's pure ACKs until the kernel has retransmitted
+# its FIN): the kernel's LAST_ACK then ends only through what synfin's
+# TIME_WAIT record sends (RFC 9293 3.10.7.4: a retransmitted FIN is
+# acknowledged), the ACK made outside any application's turn, which the
+# AF_XDP TX ring must push at once. Counted: drop.OUT_OF_WINDOW (the
+# first step's answer to the FIN again).
+KRULE=(INPUT -s $SA -p tcp --sport 13 --tcp-flags ALL ACK -j DROP)
+k_retrans() { # the kernel's FIN to $SA:13 retransmitted at least once
+  inns $K ss -tanoiH state last-ack | grep -A1 "$SA:13" | grep -q 'retrans:[0-9]*/[1-9]'
+}
+t_synfin_closes_first_ack_lost() {
+  start sl --app daytime:13 || return 1
+  mkfifo "$tmp/fifo3"
+  ip netns exec $K timeout 30 $KPEER hold $SA 13 "$tmp/fifo3" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 9>"$tmp/fifo3"
+  local rc=1
+  wait_for 5 sf_has sl fin-wait-2 $KA && inns $K iptables -A "${KRULE[@]}" && {
+    echo readall >&9; echo close >&9
+    wait_for 5 sf_has sl time-wait $KA && wait_for 5 k_retrans && rc=0; }
+  inns $K iptables -D "${KRULE[@]}" 2>/dev/null
+  [ $rc = 0 ] || { echo "no TIME_WAIT, or no FIN retransmitted"; return 1; }
+  wait_for 5 bash -c "! ip netns exec $K ss -tanH | grep -q '$SA:13'" || {
+    echo "kernel side not closed"; sc_said sl; return 1; }
+  echo exit >&9; exec 9>&-
+  echo "drop.OUT_OF_WINDOW $(stat_of sl drop.OUT_OF_WINDOW)"
+  [ "$(stat_of sl drop.OUT_OF_WINDOW)" -ge 1 ] || return 1
+  stop sl
+}
+want close && check "synfin closes first, its ACK of the kernel's FIN lost: the TIME_WAIT record answers the retransmitted FIN, the kernel closes" t_synfin_closes_first_ack_lost
 
 t_pass() { # --xdp-ports: the kernel keeps the address; port 7 is synfin's, 9000 the kernel's
   inns $S ip addr add $SA/24 dev $VS || return 1
