@@ -12,6 +12,7 @@
 #                   only inputs reaching code the kept corpus does not),
 #                   at most FUZZ_MAX_LEN bytes each (default 4096)
 #   FUZZ_NICE=N     run the fuzzers under nice -n N (default 0)
+#   FUZZ_TIMEOUT=S  one input running longer fails the run (default 60)
 # A fuzzer needs only the core (src/base, wire, tcp, stack); one that needs
 # more names it on a line of its own: "fuzz-sources: src/link/sim.c ...";
 # libFuzzer flags of its own likewise: "fuzz-flags: -len_control=0".
@@ -20,6 +21,9 @@ set -euo pipefail
 BUILD=${BUILD:-build/fuzz}
 SECS=${FUZZ_SECONDS:-20}
 MAXLEN=${FUZZ_MAX_LEN:-4096}
+# One input taking longer is a failure (libFuzzer's default is 20 minutes):
+# fuzz_twostack's ACK storm took 96 s for one input and passed.
+TIMEOUT=${FUZZ_TIMEOUT:-60}
 NICE=${FUZZ_NICE:-0}
 mkdir -p "$BUILD/obj"
 CFLAGS=(-std=c11 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -Itools/synfin -Itools
@@ -63,7 +67,7 @@ for f in fuzz/fuzz_*.c; do
   seeds="fuzz/corpus/$short"; mkdir -p "$seeds"
   echo "fuzz: $name for ${SECS}s (kept corpus: $(ls "$seeds" | wc -l) inputs)"
   if /usr/bin/time -f "%U %S" -o "$BUILD/$name.cpu" nice -n "$NICE" \
-       "$bin" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len="$MAXLEN" \
+       "$bin" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len="$MAXLEN" -timeout="$TIMEOUT" \
        -artifact_prefix="$BUILD/$name-" -print_final_stats=1 $flags \
        "$work" "$seeds" $more_seeds >"$BUILD/$name.log" 2>&1; then
     passed=$((passed+1))

@@ -732,8 +732,13 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
         s->len = c->rfin_seq - s->seq;
     }
     if (s->len == 0) {
-        if (synced_rx && c->rfin && c->rfin_seq != c->rcv_nxt)
-            c->ack_now = true; /* a FIN beyond a hole */
+        /* A FIN beyond a hole: a duplicate ACK at once (RFC 5681 4.2). Only
+         * for the segment that carries it: a pure ACK is not answered,
+         * or two stacks each holding the other's FIN beyond a hole sent
+         * ACKs back and forth once a round trip (found by fuzz_twostack;
+         * tests/drill/data/fin-beyond-hole-no-ack-storm.pkt). */
+        if (synced_rx && (s->flags & SF_FIN) && c->rfin && c->rfin_seq != c->rcv_nxt)
+            c->ack_now = true;
         return TCP_GO;
     }
     /* CLOSE_WAIT .. TIME_WAIT: "This should not occur since a FIN has
