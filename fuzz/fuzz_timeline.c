@@ -266,8 +266,8 @@ static bool setup(struct fz *f, const uint8_t c[4])
     cfg->rcvbuf = bufs[c[1] & 3];
     cfg->sndbuf = bufs[c[1] >> 2 & 3];
     if (c[1] & 0x20) {
-        uint32_t big = cfg->rcvbuf > cfg->sndbuf ? cfg->rcvbuf : cfg->sndbuf;
-        cfg->mem_max = big + SF_MEM_MIN + ((c[1] & 0x10) ? 65536 : 0);
+        cfg->mem_max = (uint64_t)cfg->rcvbuf + cfg->sndbuf + SF_MEM_MIN +
+                       ((c[1] & 0x10) ? 65536 : 0);
     }
     cfg->delack = (c[3] & 8) ? 0 : 40 * SF_MSEC;
     f->v6 = c[1] & 0x40;

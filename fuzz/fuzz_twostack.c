@@ -262,8 +262,8 @@ static void stack_cfg(struct sf_stack_cfg *c, uint8_t a, uint8_t b)
     c->rcvbuf = bufs[b & 3];
     c->sndbuf = bufs[b >> 2 & 3];
     if (b & 0x10) {
-        uint32_t big = c->rcvbuf > c->sndbuf ? c->rcvbuf : c->sndbuf;
-        c->mem_max = big + SF_MEM_MIN + (uint64_t)(b >> 5) * 32768;
+        c->mem_max = (uint64_t)c->rcvbuf + c->sndbuf + SF_MEM_MIN +
+                     (uint64_t)(b >> 5) * 32768;
     }
     c->msl = SF_SEC; /* TIME_WAIT 2 s */
 }

@@ -610,8 +610,8 @@ struct sf_stack_cfg {
      * the send and receive buffer storages (with the cache of idle ones),
      * the out-of-order range lists, the connections' TCBs, SYN-queue
      * entries and TIME_WAIT records together stay at or below it. 0 (the
-     * default): no limit. Otherwise at least the larger of rcvbuf and
-     * sndbuf plus 16384 (SF_MEM_MIN); autotuning then grows a buffer to
+     * default): no limit. Otherwise at least rcvbuf plus sndbuf plus
+     * 16384 (SF_MEM_MIN), one connection's two buffers; autotuning then grows a buffer to
      * at most 1/128 of the pressure level (as Linux's tcp_rmem[2] from
      * tcp_mem), never below rcvbuf/sndbuf. A buffer set with SO_RCVBUF or
      * SO_SNDBUF is the application's: one larger than the cap can never
@@ -933,7 +933,7 @@ struct sf_mem_info {
     uint64_t idle;        /* of used: idle storages kept for reuse */
 };
 void sf_stack_mem(const struct sf_stack *st, struct sf_mem_info *out);
-#define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above the buffers */
+#define SF_MEM_MIN 16384u /* cfg.mem_max: at least this above rcvbuf + sndbuf */
 
 /* ------------------------------------------------- local addresses */
 

@@ -442,14 +442,15 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "cc must be SF_CC_CUBIC or SF_CC_RENO";
     if (cfg->syn_defer_timeout < SF_MSEC || cfg->syn_defer_timeout > 3600 * SF_SEC)
         return "syn_defer_timeout must be 1 ms .. 1 hour";
-    /* one connection's buffers of the default size must fit, or a
-     * connection could wait for memory that can never be free */
+    /* one connection's buffers of the default size, both of them, must
+     * fit, or a connection could wait for memory that can never be free:
+     * with only the larger, two stacks each holding unacknowledged data
+     * in a send storage had no room left for a receive storage, and each
+     * waited for the other's ACK (found by fuzz_twostack) */
     if (cfg->mem_max != 0 &&
-        cfg->mem_max < (uint64_t)(cfg->rcvbuf > cfg->sndbuf ? cfg->rcvbuf
-                                                           : cfg->sndbuf) +
-                           SF_MEM_MIN)
-        return "mem_max must be 0 (no limit) or at least the larger of "
-               "rcvbuf and sndbuf plus 16384 bytes";
+        cfg->mem_max < (uint64_t)cfg->rcvbuf + cfg->sndbuf + SF_MEM_MIN)
+        return "mem_max must be 0 (no limit) or at least rcvbuf plus "
+               "sndbuf plus 16384 bytes";
     if (cfg->mem_pressure < 1 || cfg->mem_pressure > 100)
         return "mem_pressure must be 1..100 (percent of mem_max)";
     if (cfg->offload & ~OFFLOAD_KNOWN)

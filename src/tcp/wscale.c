@@ -167,7 +167,7 @@ static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
  * stack's cache when it has one of that size; allocations and copies
  * into a larger storage are counted. The slack of alloc above need is
  * for speed only: where it would pass the memory cap the storage is need
- * exactly. (A stack capped at its buffers plus SF_MEM_MIN could otherwise
+ * exactly. (A stack capped at its two buffers plus SF_MEM_MIN could otherwise
  * never allocate a receive storage of rcvbuf and a sixteenth, and dropped
  * every segment: found by fuzz_twostack.) */
 static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,

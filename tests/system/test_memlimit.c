@@ -487,10 +487,14 @@ static void test_cfg_check(void)
     cfg.mem_max = 1000;
     const char *e = sf_stack_cfg_check(&cfg);
     CHECK(e && strstr(e, "mem_max"));
-    cfg.mem_max = 65535 + SF_MEM_MIN - 1; /* one connection's buffers */
+    /* one connection's two buffers: with only the larger, two stacks
+     * could each hold a send storage and have no room to receive */
+    cfg.mem_max = 65535 + 65535 + SF_MEM_MIN - 1;
     e = sf_stack_cfg_check(&cfg);
-    CHECK(e && strstr(e, "rcvbuf and sndbuf"));
+    CHECK(e && strstr(e, "rcvbuf plus sndbuf"));
     cfg.mem_max = 65535 + SF_MEM_MIN;
+    CHECK(sf_stack_cfg_check(&cfg) != NULL);
+    cfg.mem_max = 65535 + 65535 + SF_MEM_MIN;
     CHECK(sf_stack_cfg_check(&cfg) == NULL);
     cfg.mem_pressure = 0;
     e = sf_stack_cfg_check(&cfg);
@@ -530,9 +534,9 @@ static enum sf_state state_of(struct sf_stack *st, int sd)
 static void tune_capped(struct sf_stack_cfg *cfg, int k, void *arg)
 {
     (void)arg;
-    if (k == 1) { /* the server: room for one receive storage */
+    if (k == 1) { /* the server: room for one connection's buffers */
         cfg->rcvbuf = cfg->sndbuf = 16384;
-        cfg->mem_max = 16384 + SF_MEM_MIN;
+        cfg->mem_max = 16384 + 16384 + SF_MEM_MIN;
     }
 }
 
@@ -658,13 +662,13 @@ static bool handshake_ack_try(uint64_t cap)
  * dropped and the request kept (the peer sends again). It was taken after:
  * the ACK's own text could take the memory first (the receive storage),
  * the TCB then found none, and the connection the client already had was
- * reset. Every cap over a range of 16 KB, 16 bytes apart, crosses the
+ * reset. Every cap over a range of 20 KB, 16 bytes apart, crosses the
  * edges (found by test_bulk_capped_impaired once receive storages fit
  * more exactly under a cap). */
 static void test_handshake_ack_at_cap(void)
 {
     unsigned opened = 0;
-    for (uint64_t cap = 2 * 16384; cap < 3 * 16384 + 4096; cap += 16)
+    for (uint64_t cap = 3 * 16384; cap < 4 * 16384 + 4096; cap += 16)
         opened += handshake_ack_try(cap);
     CHECK(opened > 100);
     fprintf(stderr, "handshakes completed under %u caps\n", opened);

@@ -111,8 +111,10 @@ bool drill_need_stack(struct drill_runner *r, int line)
     drill_settings_apply(&r->sc->settings, &r->cfg);
     int rc = sf_stack_create(&r->cfg, r->now, &r->st);
     if (rc) {
+        /* the setting at fault, as sf_stack_cfg_check names it */
+        const char *why = sf_stack_cfg_check(&r->cfg);
         drill_fail(r, line, "cannot create the stack with these settings", NULL,
-                   0, sf_errname(rc), r->now);
+                   0, why ? why : sf_errname(rc), r->now);
         return false;
     }
     r->next = sf_stack_advance(r->st, r->now);

@@ -231,7 +231,7 @@ static bool conn_v6(const struct soak *s, int i)
 }
 
 /* A memory limit for the whole stack (cfg.mem_max) on one seed in four,
- * from the seed alone (the other draws stay as they were): the buffers
+ * from the seed alone (the other draws stay as they were): both buffers
  * plus SF_MEM_MIN and 0..1 MB, so that some seeds run under pressure and
  * at the cap (out-of-order data pruned, windows clamped, SYNs dropped). */
 static uint64_t mem_max_for(uint64_t seed, const struct sf_stack_cfg *st)
@@ -242,8 +242,7 @@ static uint64_t mem_max_for(uint64_t seed, const struct sf_stack_cfg *st)
     z ^= z >> 29;
     if (z >> 62)
         return 0;
-    uint64_t big = st->rcvbuf > st->sndbuf ? st->rcvbuf : st->sndbuf;
-    return big + SF_MEM_MIN + (z & 0xfffff);
+    return (uint64_t)st->rcvbuf + st->sndbuf + SF_MEM_MIN + (z & 0xfffff);
 }
 
 static int build(struct soak *s)
