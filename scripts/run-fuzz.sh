@@ -67,7 +67,7 @@ done
 
 run_one() { # NAME: its report to $BUILD/NAME.report; $BUILD/NAME.ok if it passed
   local name=$1 short=${1#fuzz_} f=fuzz/$1.c ok=1
-  local flags more_seeds bin="$BUILD/$1" work="$BUILD/corpus-$1" seeds="fuzz/corpus/${1#fuzz_}"
+  local flags more_seeds bin="$BUILD/$1" work="$BUILD/corpus-$1" seeds="fuzz/corpus/$short"
   flags=$(sed -n 's/.*fuzz-flags: *\([^*]*\).*/\1/p' "$f")
   # read-only seed folders of the repository's own (each read recursively
   # with the kept corpus; nothing is written there): "fuzz-seeds: tests/drill"

@@ -154,13 +154,8 @@ static uint32_t rcv_storage(const struct sf_conn *c)
 static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
                          uint32_t cap)
 {
-    const struct mem_acct *a = &ctx->mem;
-    if (!a->limit)
-        return true;
-    uint64_t used = a->used, idle = r->m ? 0 : ctx->rcache.bytes;
-    used = used > idle ? used - idle : 0;
-    uint64_t cost = ring_mem_cost(cap);
-    return cost <= a->limit && used <= a->limit - cost;
+    uint64_t cost = ring_mem_cost(cap), idle = r->m ? 0 : ctx->rcache.bytes;
+    return mem_fits(&ctx->mem, cost > idle ? cost - idle : 0);
 }
 
 /* Storage of at least need bytes (alloc: its size when new), from the

@@ -48,20 +48,25 @@ struct mem_pair {
     int listener; /* st[1]'s, port 80 */
 };
 
+/* Everything queued towards stack k goes in, once; what that makes stack
+ * k send waits in the other queue (a stack never outputs to its own). */
+static inline void mem_deliver(struct mem_pair *p, int k)
+{
+    struct mem_wire *q = &p->to[k];
+    for (size_t off = 0; off < q->len;) {
+        uint32_t n;
+        memcpy(&n, q->buf + off, 4);
+        sf_stack_input(p->st[k], p->now, q->buf + off + 4, n);
+        off += 4 + n;
+    }
+    q->len = 0;
+}
+
 static inline void mem_pump(struct mem_pair *p)
 {
-    while (p->to[0].len || p->to[1].len) {
-        for (int k = 1; k >= 0; k--) {
-            struct mem_wire *q = &p->to[k];
-            for (size_t off = 0; off < q->len;) {
-                uint32_t n;
-                memcpy(&n, q->buf + off, 4);
-                sf_stack_input(p->st[k], p->now, q->buf + off + 4, n);
-                off += 4 + n;
-            }
-            q->len = 0;
-        }
-    }
+    while (p->to[0].len || p->to[1].len)
+        for (int k = 1; k >= 0; k--)
+            mem_deliver(p, k);
 }
 
 /* fires the earlier timer (a delayed ACK); false if none is pending */

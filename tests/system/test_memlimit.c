@@ -505,25 +505,6 @@ static void test_cfg_check(void)
     CHECK(sf_stack_cfg_check(&cfg) == NULL);
 }
 
-/* Everything queued towards stack k goes in, once (what that makes stack
- * k send waits in the other queue). */
-static void deliver(struct mem_pair *p, int k)
-{
-    struct mem_wire *q = &p->to[k];
-    size_t len = q->len;
-    uint8_t *b = malloc(len ? len : 1);
-    CHECK(b != NULL);
-    memcpy(b, q->buf, len);
-    q->len = 0;
-    for (size_t off = 0; off < len;) {
-        uint32_t n;
-        memcpy(&n, b + off, 4);
-        sf_stack_input(p->st[k], p->now, b + off + 4, n);
-        off += 4 + n;
-    }
-    free(b);
-}
-
 static enum sf_state state_of(struct sf_stack *st, int sd)
 {
     struct sf_tcp_info in;
@@ -574,7 +555,7 @@ static void test_fin_wait_1_acked_text_refused(void)
     p.to[1].len = 0;
     CHECK_EQ(sf_shutdown(ss, sb, SF_SHUT_WR), 0);
     CHECK_EQ(state_of(ss, sb), SF_FIN_WAIT_1);
-    deliver(&p, 0);
+    mem_deliver(&p, 0);
     p.to[1].len = 0;
     /* the client's retransmission: "hello", FIN and the ACK of the
      * server's FIN in one segment, alone (nothing else arrives to move
@@ -587,7 +568,7 @@ static void test_fin_wait_1_acked_text_refused(void)
     p.now = ci.timer_expires;
     sf_stack_advance(cs, p.now);
     uint64_t drops = sf_stack_counters(ss)->c[SF_CTR_RCV_MEM_DROP];
-    deliver(&p, 1);
+    mem_deliver(&p, 1);
     CHECK_EQ(sf_stack_counters(ss)->c[SF_CTR_RCV_MEM_DROP], drops + 1);
     CHECK_EQ(state_of(ss, sb), SF_FIN_WAIT_2);
     /* A read: memory frees, the next retransmission gets in */
@@ -624,14 +605,14 @@ static bool handshake_ack_try(uint64_t cap)
     int cb = sf_socket(cs);
     CHECK_EQ(sf_connect(cs, cb, &(struct sf_addr){.ip = 0xc6120002u, .port = 80}),
              SF_EINPROGRESS);
-    deliver(&p, 1); /* SYN */
-    deliver(&p, 0); /* SYN,ACK: the client is established */
+    mem_deliver(&p, 1); /* SYN */
+    mem_deliver(&p, 0); /* SYN,ACK: the client is established */
     p.to[1].len = 0; /* its ACK is lost */
     bool open = state_of(cs, cb) == SF_ESTABLISHED;
     if (open) {
         /* the first data carries the ACK that completes the handshake */
         CHECK_EQ(sf_send(cs, cb, buf, sizeof buf, 0), (long)sizeof buf);
-        deliver(&p, 1);
+        mem_deliver(&p, 1);
         mem_pump(&p);
         CHECK_EQ(sf_stack_counters(cs)->c[SF_CTR_RST_IN], 0);
         CHECK_EQ(state_of(cs, cb), SF_ESTABLISHED);

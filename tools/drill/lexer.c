@@ -66,9 +66,9 @@ static int push(struct lexer *lx, enum drill_tok kind, const char *text,
     return 0;
 }
 
-/* Text up to the closing delimiter; fails at end of input. */
-/* one_line: the close must come before the end of the line (a `shell`
- * command; a %{ code block }% may span lines). */
+/* Text up to the closing delimiter; fails at end of input, and with
+ * one_line at the end of the line (a `shell` command; a %{ code block }%
+ * may span lines). */
 static int lex_delimited(struct lexer *lx, enum drill_tok kind,
                          size_t open_len, const char *close, const char *what,
                          bool one_line)
