@@ -227,7 +227,8 @@ void ring_cache_free(struct ring_cache *rc)
     rc->bytes = 0;
 }
 
-int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc)
+int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,
+                        uint32_t cap, struct ring_cache *rc)
 {
     if (r->m)
         return 1;
@@ -235,11 +236,11 @@ int ring_reserve_cached(struct ring *r, uint32_t cap, struct ring_cache *rc)
         ring_cache_free(rc); /* under pressure: nothing kept idle */
     for (unsigned i = rc->n; i-- > 0;) { /* the newest first */
         struct ring_mem *m = rc->m[i];
-        if (m->cap != cap)
+        if (m->cap < need || m->cap > most)
             continue;
         memmove(&rc->m[i], &rc->m[i + 1], (rc->n - i - 1) * sizeof rc->m[0]);
         rc->n--;
-        rc->bytes -= cap;
+        rc->bytes -= m->cap;
         m->head = m->len = 0;
         r->m = m;
         return 1;

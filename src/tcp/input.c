@@ -752,7 +752,7 @@ static struct tcp_disp step7_text(struct tcp_ctx *ctx, struct sf_conn *c,
     note_rcv_mss(ctx, c, s->len);
     if (text_direct(ctx, c, s))
         return TCP_GO;
-    if (tcp_rcvbuf_reserve(ctx, c) < 0)
+    if (tcp_rcvbuf_reserve(ctx, c, s->seq + (uint32_t)s->len) < 0)
         return tcp_disp(TCP_CONTINUE, SF_DROP_NO_MEMORY);
     if (s->seq != c->rcv_nxt)
         return text_out_of_order(ctx, c, s);

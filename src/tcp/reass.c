@@ -204,7 +204,7 @@ bool tcp_reass_store(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     unsigned max = cfg->reass_max_ranges ? cfg->reass_max_ranges : 1;
     if (max > REASS_RANGES_CAP)
         max = REASS_RANGES_CAP;
-    if (tcp_rcvbuf_reserve(ctx, c) < 0)
+    if (tcp_rcvbuf_reserve(ctx, c, seq + len) < 0)
         return false;
     struct tcp_reass *q = c->rcvbuf.m->aux;
     if (!q) {

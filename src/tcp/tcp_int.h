@@ -403,12 +403,12 @@ uint16_t tcp_win_field(const struct sf_conn *c, bool syn, uint32_t wnd,
                        uint32_t *offered);
 /* The largest window we may offer. */
 uint32_t tcp_max_rcv_window(const struct sf_conn *c);
-/* The receive ring with room for tcp_rcv_cap (grown if autotuning raised
- * it since the storage was made); 0 or -1. */
-int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
-/* The send ring likewise for sndbuf_size; -2: the memory cap
- * (cfg.mem_max) leaves no room now. */
-int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The receive ring with room for text up to sequence number end
+ * (within tcp_rcv_cap; the storage grows as the ring fills); 0 or -1. */
+int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end);
+/* The send ring likewise for want more bytes (within sndbuf_size); -2:
+ * the memory cap (cfg.mem_max) leaves no room now. */
+int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want);
 /* DRS: the application read n bytes. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);
 /* The send buffer follows the congestion window. */

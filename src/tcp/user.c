@@ -72,7 +72,8 @@ static long send_check(struct tcp_ctx *ctx, struct sf_conn *c, size_t len)
         return SF_EPIPE;
     if (len == 0)
         return 1;
-    int k = tcp_sndbuf_reserve(ctx, c); /* grown if autotuning raised it */
+    /* grown to hold len more (or as autotuning raised the buffer) */
+    int k = tcp_sndbuf_reserve(ctx, c, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (k == -2) { /* at the memory cap (cfg.mem_max): later, as Linux's
                     * sk_stream_wait_memory; the wakeup says when (with
                     * nothing in flight no ACK would) */

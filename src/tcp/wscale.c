@@ -158,22 +158,55 @@ static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
     return mem_fits(&ctx->mem, cost > idle ? cost - idle : 0);
 }
 
-/* Storage of at least need bytes (alloc: its size when new), from the
- * stack's cache when it has one of that size; allocations and copies
- * into a larger storage are counted. The slack of alloc above need is
- * for speed only: where it would pass the memory cap the storage is need
- * exactly. (A stack capped at its two buffers plus SF_MEM_MIN could otherwise
- * never allocate a receive storage of rcvbuf and a sixteenth, and dropped
- * every segment: found by fuzz_twostack.) */
+/* A ring's storage is sized to what it holds, not to its buffer: the
+ * first is RING_STORAGE_MIN bytes (or the power of two that holds the
+ * first bytes), and a ring that needs more takes at least twice what it
+ * had (each byte is copied a bounded number of times), up to full, the
+ * storage the whole buffer would take. A connection with 100 bytes
+ * queued each way held 144 KB of storage (its 64 KB send buffer and its
+ * receive buffer and a sixteenth, rounded), so that a stack capped at a
+ * few MB (tun2socks' --max-memory) refused new flows and dropped
+ * segments while it held almost no bytes (test_memlimit
+ * test_storage_sized_to_use). As Linux charges each socket the buffers
+ * of the bytes it holds (sk_wmem_queued, sk_rmem_alloc), not its
+ * SO_SNDBUF and SO_RCVBUF. */
+#define RING_STORAGE_MIN 4096u
+
+static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full)
+{
+    uint64_t size = ring_cap(r) ? (uint64_t)ring_cap(r) * 2 : RING_STORAGE_MIN;
+    while (size < need)
+        size *= 2;
+    if (size > full)
+        size = full;
+    if (size < need)
+        size = need;
+    return size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+}
+
+/* Storage of at least need bytes (alloc: its size when new or grown),
+ * from the stack's cache when it has one of need to full bytes (a ring
+ * read dry gives its storage up, and takes it back with the next
+ * segment);
+ * allocations and copies into a larger storage are counted. The slack
+ * of alloc above need is for speed only: where it would pass the memory
+ * cap the storage is need exactly. (A stack capped at its two buffers
+ * plus SF_MEM_MIN could otherwise never allocate a receive storage of
+ * rcvbuf and a sixteenth, and dropped every segment: found by
+ * fuzz_twostack.) A ring that holds nothing (empty: nor bytes past its
+ * tail) gives its storage up before it takes the larger one, so that
+ * the two never count together. */
 static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
-                       uint32_t alloc)
+                       uint32_t alloc, uint32_t full, bool empty)
 {
     if (ring_cap(r) >= need)
         return 0;
+    if (r->m && empty)
+        ring_trim_cached(r, false, &ctx->rcache);
     if (alloc > need && !storage_fits(ctx, r, alloc))
         alloc = need;
     if (!r->m) {
-        int k = ring_reserve_cached(r, alloc, &ctx->rcache);
+        int k = ring_reserve_cached(r, need, full, alloc, &ctx->rcache);
         if (k < 0)
             return -1;
         if (k == 0)
@@ -187,8 +220,10 @@ static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
 }
 
 /* At the memory cap (cfg.mem_max) the segment that needs the storage is
- * not kept, and not acknowledged: the peer sends it again. */
-int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
+ * not kept, and not acknowledged: the peer sends it again. end: the
+ * sequence number after the segment's text (the ring must hold up to
+ * it, within the window offered). */
+int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end)
 {
     /* Under memory pressure a buffer autotuning raised goes back to the
      * default when its storage is next needed (as Linux's
@@ -200,17 +235,25 @@ int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
         c->rcvbuf_size = ctx->cfg->rcvbuf;
         ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
     }
-    if (buf_reserve(ctx, &c->rcvbuf, tcp_rcv_cap(c), rcv_storage(c)) == 0)
+    uint64_t cap = tcp_rcv_cap(c);
+    uint64_t need = (uint64_t)ring_len(&c->rcvbuf) +
+                    (seq_gt(end, c->rcv_nxt) ? end - c->rcv_nxt : 1);
+    if (need > cap)
+        need = cap;
+    bool empty = ring_len(&c->rcvbuf) == 0 && tcp_reass_empty(c);
+    uint32_t full = rcv_storage(c);
+    if (buf_reserve(ctx, &c->rcvbuf, (uint32_t)need,
+                    storage_for(&c->rcvbuf, need, full), full, empty) == 0)
         return 0;
     ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
     return -1;
 }
 
-/* The send ring's storage: autotuning raises the buffer a little on
- * nearly every ACK of slow start (twice cwnd), and a storage grown to each
- * new size was copied whole each time (728 copies for 20 MB). A growing
- * storage takes at least half again its size (up to sndbuf_max); writes
- * stay within the buffer size (ring_write's cap). */
+/* The send ring's storage when whole: autotuning raises the buffer a
+ * little on nearly every ACK of slow start (twice cwnd), and a storage
+ * grown to each new size was copied whole each time (728 copies for 20
+ * MB). A growing storage takes at least half again its size (up to
+ * sndbuf_max); writes stay within the buffer size (ring_write's cap). */
 static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
 {
     uint64_t need = c->sndbuf_size, cap = ring_cap(&c->sndbuf);
@@ -223,19 +266,26 @@ static uint32_t snd_storage(const struct tcp_ctx *ctx, const struct sf_conn *c)
     return (uint32_t)(ahead > need ? ahead : need);
 }
 
-/* At the memory cap a storage that cannot grow still takes what fits in
- * it (ring_write stays within the storage); with none, the send waits:
- * -2 (SF_EAGAIN from tcp_send, as Linux's sk_stream_wait_memory); -1 if
- * malloc failed. */
-int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c)
+/* Room for want more bytes (within the buffer size). At the memory cap a
+ * storage that cannot grow still takes what fits in it (ring_write stays
+ * within the storage); with none, the send waits: -2 (SF_EAGAIN from
+ * tcp_send, as Linux's sk_stream_wait_memory); -1 if malloc failed. */
+int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
 {
     if (!c->sndbuf.m && ctx->mem.pressure && !c->sndbuf_lock &&
         c->sndbuf_size > ctx->cfg->sndbuf) { /* as tcp_rcvbuf_reserve */
         c->sndbuf_size = ctx->cfg->sndbuf;
         ctx->ctr.c[SF_CTR_MEM_BUF_SHRUNK]++;
     }
+    uint32_t len = ring_len(&c->sndbuf);
+    uint64_t need = (uint64_t)len + (want ? want : 1);
+    uint64_t most = c->sndbuf_size > len ? c->sndbuf_size : len;
+    if (need > most)
+        need = most; /* a full buffer takes no more storage */
     uint64_t refusals = ctx->mem.refusals;
-    if (buf_reserve(ctx, &c->sndbuf, c->sndbuf_size, snd_storage(ctx, c)) == 0)
+    uint32_t full = snd_storage(ctx, c);
+    if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need,
+                    storage_for(&c->sndbuf, need, full), full, len == 0) == 0)
         return 0;
     if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
         return 0;

@@ -657,7 +657,22 @@ memcap_full() {
   fetch_ok || { echo "the fetch after: $(cat "$tmp/curl.log")" >>"$tmp/memcap.log"; rc=1; }
   [ "$rc" -eq 0 ]
 }
+# 100 concurrent request/response flows under the 1 MB cap: none of the
+# stack's allocations refused. A flow's storages are sized to what they
+# hold (4 KB each way for a ping and its pong); each took its whole buffer
+# before (64 KB to send, 80 KB to receive): 100 flows would have needed
+# 14 MB, and the cap refused SYNs and segments (the clients waited for
+# retransmissions) while the stack held a few KB of bytes.
+memcap_many() {
+  local r0 r1; r0=$(stat_of m MEM_REFUSED)
+  ine timeout 60 $PEER many 198.18.2.2 7000 100 >"$tmp/many-m.log" 2>&1 ||
+    { cat "$tmp/many-m.log"; return 1; }
+  r1=$(stat_of m MEM_REFUSED)
+  echo "    MEM_REFUSED ${r0:-none} -> ${r1:-none}, mem.peak $(stat_of m mem.peak)"
+  [ -n "$r1" ] && [ "$r1" = "$r0" ]
+}
 if start_engine m --direct --fwmark 0x5f --max-memory 1 --grace 2; then
+  check "--max-memory 1: 100 concurrent request/response, no allocation refused" memcap_many
   check "--max-memory 1: two 3 MB fetches intact, peak memory within the cap" memcap_ok
   check "--max-memory 1, full: a new SYN dropped before its upstream, counted; 24 paused downloads then finish whole" memcap_full
   check "--max-memory: SIGTERM, exit 0" stop_engine

@@ -1039,8 +1039,13 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
                 return false;
             continue;
         }
+        /* The stack sizes its send storage to the room asked: a flow
+         * asks for little until its reads fill what it asked (a 64-byte
+         * answer then holds a 4 KB storage, not a 64 KB one, against
+         * --max-memory), and for more, up to a chunk, while they do. */
+        uint32_t ask = f->down_ask ? f->down_ask : T2S_ASK_MIN;
         struct sf_iov v[2];
-        long room = sf_send_reserve(stk(t), f->sd, v, T2S_CHUNK);
+        long room = sf_send_reserve(stk(t), f->sd, v, ask);
         if (room == SF_EAGAIN) {
             mem_wait(t, f, now);
             break; /* the stack's wakeup says when there is room */
@@ -1055,6 +1060,10 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
             return false;
         if (n == 0)
             break;
+        if (n == room && ask < T2S_CHUNK)
+            f->down_ask = ask * 2;
+        else if ((uint32_t)n < ask / 4 && ask > T2S_ASK_MIN)
+            f->down_ask = ask / 2;
         f->down_bytes += (uint64_t)n;
         t->ctr.bytes_down += (uint64_t)n;
         if (sf_send_commit(stk(t), f->sd, (size_t)n) != n) {

@@ -13,6 +13,7 @@
 #include "t2s/socks5.h"
 
 #define T2S_CHUNK 65536     /* bytes moved per recv/send */
+#define T2S_ASK_MIN 4096    /* the first room asked of the stack's send buffer (relay_down) */
 #define T2S_POOL_MAX 32     /* spare chunks kept */
 #define T2S_UP_ROUND (16 * T2S_CHUNK) /* client -> upstream bytes a round (relay_up) */
 #define T2S_ACCEPT_WAIT (30 * SF_SEC) /* upstream ready, client's ACK awaited */
@@ -52,6 +53,7 @@ struct flow {
     sf_time_t give_up;        /* the connect deadline (kept across a restart) */
     bool no_pipe;             /* restarted after a failed probe: never pipelined */
     uint64_t up_bytes, down_bytes; /* client->upstream, upstream->client */
+    uint32_t down_ask;        /* room asked of the send buffer per read (0: T2S_ASK_MIN) */
     struct chunk down;         /* bytes after the SOCKS reply, for the client */
     bool u_rd, u_wr;          /* upstream readable / writable (edge-triggered) */
     bool u_hup;               /* an event said EOF or error (RDHUP, HUP, ERR):
