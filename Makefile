@@ -145,12 +145,13 @@ $(BUILD)/tests/unit/test_t2s_udp: tests/unit/test_t2s_udp.c $(BUILD)/tools/synfi
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -Itools/synfin $< $(BUILD)/tools/synfin/t2s/udp.o $(BUILD)/tools/synfin/t2s/socks5.o $(BUILD)/synfin-core-all.o $(LDFLAGS_SAN) -lm -o $@
 
-# The failing-allocator build (issue 14 item 1): the core with its malloc
-# and calloc calls renamed __wrap_malloc/__wrap_calloc, which
-# tests/system/test_failalloc.c defines to fail the N-th allocation.
+# The failing-allocator build (issue 14 item 1): the core with its malloc,
+# calloc and realloc calls renamed __wrap_malloc/__wrap_calloc/
+# __wrap_realloc, which tests/system/test_failalloc.c defines to fail the
+# N-th allocation.
 $(BUILD)/synfin-core-failalloc.o: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(LD) -r --wrap=malloc --wrap=calloc -o $@ $^
+	$(LD) -r --wrap=malloc --wrap=calloc --wrap=realloc -o $@ $^
 
 $(BUILD)/tests/system/test_failalloc: tests/system/test_failalloc.c $(wildcard tests/unit/*.h) $(BUILD)/synfin-core-failalloc.o $(BUILD)/synfin-link-all.o
 	@mkdir -p $(dir $@)

@@ -831,7 +831,10 @@ long sf_recv_done(struct sf_stack *st, int sd, size_t n);
  * caller to fill; nothing is queued yet. Returns the total, or what
  * sf_send would (SF_EAGAIN when full or at the memory cap, SF_EPIPE...).
  * Then, before any other call into the stack, sf_send_commit queues the
- * first n bytes written there. */
+ * first n bytes written there. The buffer's storage grows to hold what
+ * is asked (it is sized to the bytes it holds, 4 KB at first, doubling):
+ * ask for about what you will write, not the whole buffer, where memory
+ * counts (tun2socks asks 4 KB, twice as much while its reads fill it). */
 long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2],
                      size_t len);
 /* Queues n bytes of the room sf_send_reserve showed (SEND, 3.10.2);

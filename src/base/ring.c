@@ -82,18 +82,26 @@ int ring_grow(struct ring *r, uint32_t cap)
         return ring_reserve(r, cap);
     if (cap <= m->cap)
         return 0;
-    struct ring_mem *n = mem_new(cap, m->acct);
-    if (!n)
+    uint32_t old = m->cap;
+    if (!mem_take(m->acct, (uint64_t)cap - old))
         return -1;
-    *n = *m;
-    /* the whole old storage in order from the head: held bytes and any
-     * written past the tail keep their offsets */
-    uint32_t first = m->cap - m->head;
-    memcpy(n->data, m->data + m->head, first);
-    memcpy(n->data + first, m->data, m->head);
-    n->head = 0;
+    struct ring_mem *n = realloc(m, sizeof *n + cap);
+    if (!n) {
+        mem_give(m->acct, (uint64_t)cap - old);
+        return -1;
+    }
+    /* The old storage, from the head to its end and then its start (the
+     * bytes held and any written past the tail), keeps its order from
+     * the head: the shorter of the two parts moves, the wrapped start to
+     * just past the old end, or the part from the head to the new end. */
+    uint32_t first = old - n->head, wrapped = n->head;
+    if (wrapped <= cap - old && wrapped <= first) {
+        memcpy(n->data + old, n->data, wrapped);
+    } else {
+        memmove(n->data + cap - first, n->data + n->head, first);
+        n->head = cap - first;
+    }
     n->cap = cap;
-    mem_del(m); /* the aux block moved to n */
     r->m = n;
     return 0;
 }

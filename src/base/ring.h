@@ -86,8 +86,9 @@ void ring_trim_cached(struct ring *r, bool keep, struct ring_cache *rc);
 /* Gives the ring storage of cap bytes, keeping what it holds (and the
  * bytes waiting past its tail) at their offsets from the head; cap must
  * not be below the current capacity. 0 or -1 (the ring unchanged). The
- * new storage is charged to the old one's account (both for the moment
- * of the copy, as both are allocated then). */
+ * storage is reallocated (glibc moves a large one's pages with mremap,
+ * no copy), and its account charged the bytes it grows by only: a ring
+ * that holds most of what the cap allows can still grow by the rest. */
 int ring_grow(struct ring *r, uint32_t cap);
 /* The capacity of the storage, 0 if none. */
 static inline uint32_t ring_cap(const struct ring *r)

@@ -150,11 +150,14 @@ static uint32_t rcv_storage(const struct sf_conn *c)
 
 /* Would a storage of cap bytes stay within the memory cap? A new one
  * (the ring has none) may use what idle cached storages hold: they go
- * first (ring_reserve_cached); a grown one is allocated beside the old. */
+ * first (ring_reserve_cached); a grown one costs what it grows by
+ * (ring_grow). */
 static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
                          uint32_t cap)
 {
-    uint64_t cost = ring_mem_cost(cap), idle = r->m ? 0 : ctx->rcache.bytes;
+    if (r->m)
+        return mem_fits(&ctx->mem, cap > ring_cap(r) ? cap - ring_cap(r) : 0);
+    uint64_t cost = ring_mem_cost(cap), idle = ctx->rcache.bytes;
     return mem_fits(&ctx->mem, cost > idle ? cost - idle : 0);
 }
 
@@ -193,16 +196,12 @@ static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full)
  * cap the storage is need exactly. (A stack capped at its two buffers
  * plus SF_MEM_MIN could otherwise never allocate a receive storage of
  * rcvbuf and a sixteenth, and dropped every segment: found by
- * fuzz_twostack.) A ring that holds nothing (empty: nor bytes past its
- * tail) gives its storage up before it takes the larger one, so that
- * the two never count together. */
+ * fuzz_twostack.) */
 static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
-                       uint32_t alloc, uint32_t full, bool empty)
+                       uint32_t alloc, uint32_t full)
 {
     if (ring_cap(r) >= need)
         return 0;
-    if (r->m && empty)
-        ring_trim_cached(r, false, &ctx->rcache);
     if (alloc > need && !storage_fits(ctx, r, alloc))
         alloc = need;
     if (!r->m) {
@@ -240,10 +239,9 @@ int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end)
                     (seq_gt(end, c->rcv_nxt) ? end - c->rcv_nxt : 1);
     if (need > cap)
         need = cap;
-    bool empty = ring_len(&c->rcvbuf) == 0 && tcp_reass_empty(c);
     uint32_t full = rcv_storage(c);
     if (buf_reserve(ctx, &c->rcvbuf, (uint32_t)need,
-                    storage_for(&c->rcvbuf, need, full), full, empty) == 0)
+                    storage_for(&c->rcvbuf, need, full), full) == 0)
         return 0;
     ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
     return -1;
@@ -285,7 +283,7 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
     uint64_t refusals = ctx->mem.refusals;
     uint32_t full = snd_storage(ctx, c);
     if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need,
-                    storage_for(&c->sndbuf, need, full), full, len == 0) == 0)
+                    storage_for(&c->sndbuf, need, full), full) == 0)
         return 0;
     if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
         return 0;

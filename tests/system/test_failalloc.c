@@ -1,7 +1,8 @@
 /* The failing-allocator build (issue 14 item 1): "No allocation failure
  * anywhere in the core may crash or corrupt". This binary links a core
- * whose malloc and calloc calls are renamed __wrap_malloc/__wrap_calloc
- * (ld -r --wrap, Makefile: synfin-core-failalloc.o), so that the test
+ * whose malloc, calloc and realloc calls are renamed __wrap_malloc,
+ * __wrap_calloc and __wrap_realloc (ld -r --wrap, Makefile:
+ * synfin-core-failalloc.o; realloc since a ring grows in place), so that the test
  * sees every allocation the core makes and can fail any one of them.
  * A small two-stack workload (stacks created, a listener, four flows of
  * 120 KB through loss and reordering so that reassembly, SACK, RACK and
@@ -50,6 +51,7 @@ static bool fail_now(void)
 
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
 
 void *__wrap_malloc(size_t n)
 {
@@ -59,6 +61,11 @@ void *__wrap_malloc(size_t n)
 void *__wrap_calloc(size_t k, size_t n)
 {
     return fail_now() ? NULL : calloc(k, n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : realloc(p, n);
 }
 
 /* ------------------------------------------------------ the workload */

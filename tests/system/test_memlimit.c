@@ -758,7 +758,89 @@ static void test_storage_sized_to_use(void)
     mem_pair_free(&p);
 }
 
+
+/* Datagrams towards stack k that carry TCP text are lost; the rest (pure
+ * ACKs, window updates) go in. */
+static void deliver_no_text(struct mem_pair *p, int k)
+{
+    struct mem_wire *q = &p->to[k];
+    for (size_t off = 0; off < q->len;) {
+        uint32_t n;
+        memcpy(&n, q->buf + off, 4);
+        const uint8_t *d = q->buf + off + 4;
+        unsigned ihl = (d[0] & 15u) * 4u, tot = (unsigned)d[2] << 8 | d[3];
+        unsigned thl = (d[ihl + 12] >> 4) * 4u;
+        if (tot == ihl + thl)
+            sf_stack_input(p->st[k], p->now, d, n);
+        off += 4 + n;
+    }
+    q->len = 0;
+}
+
+static void tune_min_cap(struct sf_stack_cfg *cfg, int k, void *arg)
+{
+    (void)arg;
+    if (k == 1) /* the least cap for its buffers: both and SF_MEM_MIN */
+        cfg->mem_max = (uint64_t)cfg->rcvbuf + cfg->sndbuf + SF_MEM_MIN;
+}
+
+/* A receive ring that holds most of what the cap allows grows by the
+ * rest: a growing storage is charged what it grows by (ring_grow
+ * reallocates). It was allocated beside the old one and charged whole:
+ * a server at its least cap with a full send buffer (its data lost,
+ * never acknowledged) and an application that reads only once the
+ * peer's 64 KB are all in could not grow its receive storage past about
+ * 40 KB, and waited for good. */
+static void test_rcv_grows_at_cap(void)
+{
+    struct mem_pair p;
+    int c, s;
+    mem_pair_open_with(&p, &c, &s, tune_min_cap, NULL);
+    struct sf_stack *cs = p.st[0], *ss = p.st[1];
+    static uint8_t buf[65535];
+    memset(buf, 's', sizeof buf);
+    CHECK_EQ(sf_send(ss, s, buf, sizeof buf, 0), (long)sizeof buf);
+    memset(buf, 'c', sizeof buf);
+    long sent = 0;
+    uint32_t most = 0; /* the most the server held */
+    struct sf_tcp_info ti = {0};
+    for (int i = 0; i < 400; i++) {
+        if (sent < (long)sizeof buf) {
+            long n = sf_send(cs, c, buf + sent, sizeof buf - (size_t)sent, 0);
+            if (n > 0)
+                sent += n;
+        }
+        mem_deliver(&p, 1);       /* the client's text in */
+        deliver_no_text(&p, 0);   /* the server's ACKs out, its text lost */
+        if (sf_tcp_info(ss, s, &ti) != 0)
+            break; /* gone (its lost data timed out) */
+        if (ti.rcvq > most)
+            most = ti.rcvq;
+        if (ti.rcvq == sizeof buf)
+            break;
+        /* time moves: delayed ACKs, the client's retransmissions */
+        sf_time_t a = sf_stack_advance(cs, p.now), b = sf_stack_advance(ss, p.now);
+        sf_time_t next = a < b ? a : b;
+        p.now = next != SF_TIME_NEVER && next > p.now ? next : p.now + SF_MSEC;
+    }
+    struct sf_mem_info m;
+    sf_stack_mem(ss, &m);
+    fprintf(stderr, "server at its least cap (%llu): at most %u of %zu bytes in, "
+            "send queue %u, memory %llu, refusals %llu\n",
+            (unsigned long long)m.limit, most, sizeof buf, ti.sndq,
+            (unsigned long long)m.used,
+            (unsigned long long)sf_stack_counters(ss)->c[SF_CTR_MEM_REFUSED]);
+    CHECK_EQ(most, sizeof buf);
+    CHECK_EQ(ti.sndq, sizeof buf); /* its send storage stayed full */
+    CHECK(m.peak <= m.limit);
+    CHECK_EQ(sf_recv(ss, s, buf, sizeof buf, 0), (long)sizeof buf);
+    CHECK_EQ(buf[0], 'c');
+    CHECK_EQ(buf[sizeof buf - 1], 'c');
+    mem_pair_free(&p);
+}
+
 static const struct check_case cases[] = {
+    CHECK_CASE(test_rcv_grows_at_cap),
     CHECK_CASE(test_storage_sized_to_use),
     CHECK_CASE(test_fin_wait_1_acked_text_refused),
     CHECK_CASE(test_handshake_ack_at_cap),
