@@ -1,4 +1,5 @@
-/* The byte ring's storage (src/base/ring.h): ring_grow keeps every byte
+/* The byte ring the byte stream is built on (src/base/ring.h): writes,
+ * peeks, wrapping, bytes past the tail, views in place; ring_grow keeps every byte
  * held, and every byte written past the tail, at its offset from the head
  * whichever way the storage wrapped, and charges its account only what it
  * grows by; the cache gives back a storage from the need up to the most
@@ -8,6 +9,76 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The basic contract: storage only while bytes are held, wrapping,
+ * out-of-order bytes past the tail. */
+static void test_ring(void)
+{
+    struct ring r;
+    ring_init(&r);
+    CHECK_EQ(ring_len(&r), 0);
+    CHECK(r.m == NULL); /* no storage until bytes arrive */
+    CHECK_EQ(ring_space(&r, 10), 10);
+    CHECK_EQ(ring_write(&r, 10, "abcdefgh", 8), 8);
+    char out[16];
+    CHECK_EQ(ring_peek(&r, 2, out, 3), 3);
+    CHECK(memcmp(out, "cde", 3) == 0);
+    ring_consume(&r, 6);
+    /* wraps: 2 held, 8 free, the write crosses the end */
+    CHECK_EQ(ring_write(&r, 10, "12345678", 8), 8);
+    CHECK_EQ(ring_write(&r, 10, "x", 1), 0); /* full */
+    CHECK_EQ(ring_peek(&r, 0, out, 16), 10);
+    CHECK(memcmp(out, "gh12345678", 10) == 0);
+    ring_consume(&r, 10);
+    /* out-of-order bytes past the tail keep their place until committed */
+    CHECK_EQ(ring_write_at(&r, 10, 3, "XYZ", 3), 3);
+    CHECK_EQ(ring_len(&r), 0);
+    ring_trim(&r, true); /* something waits past the tail: kept */
+    CHECK(r.m != NULL);
+    CHECK_EQ(ring_write_at(&r, 10, 0, "abc", 3), 3);
+    ring_commit(&r, 6);
+    CHECK_EQ(ring_peek(&r, 0, out, 16), 6);
+    CHECK(memcmp(out, "abcXYZ", 6) == 0);
+    CHECK_EQ(ring_write_at(&r, 10, 4, "toolong", 7), 0); /* past the end */
+    ring_consume(&r, 6);
+    ring_trim(&r, false);
+    CHECK(r.m == NULL); /* empty: storage given back */
+    ring_free(&r);
+}
+
+/* ring_view: the bytes ring_peek would copy, in place: one slice, or
+ * two where the storage wraps (the gather output's payload). */
+static void test_ring_view(void)
+{
+    struct ring r;
+    ring_init(&r);
+    uint8_t *p[2];
+    uint32_t n[2];
+    CHECK_EQ(ring_view(&r, 0, 4, p, n), 0); /* no storage */
+    CHECK_EQ(ring_write(&r, 10, "abcdefgh", 8), 8);
+    CHECK_EQ(ring_view(&r, 2, 3, p, n), 3);
+    CHECK_EQ(n[0], 3);
+    CHECK_EQ(n[1], 0);
+    CHECK(memcmp(p[0], "cde", 3) == 0);
+    ring_consume(&r, 6);
+    CHECK_EQ(ring_write(&r, 10, "12345678", 8), 8); /* wraps after "12" */
+    char out[16];
+    for (uint32_t off = 0; off < 10; off++)
+        for (uint32_t len = 0; len <= 12; len++) {
+            uint32_t got = ring_view(&r, off, len, p, n);
+            uint32_t want = ring_peek(&r, off, out, len);
+            CHECK_EQ(got, want);
+            CHECK_EQ(n[0] + n[1], want);
+            CHECK(memcmp(p[0], out, n[0]) == 0);
+            CHECK(n[1] == 0 || memcmp(p[1], out + n[0], n[1]) == 0);
+        }
+    CHECK_EQ(ring_view(&r, 1, 6, p, n), 6); /* "h12" | "345" */
+    CHECK_EQ(n[0], 3);
+    CHECK_EQ(n[1], 3);
+    CHECK(memcmp(p[0], "h12", 3) == 0 && memcmp(p[1], "345", 3) == 0);
+    CHECK_EQ(ring_view(&r, 10, 1, p, n), 0); /* past the end */
+    ring_free(&r);
+}
 
 /* every byte from the head to off + n against the reference */
 static void same(const struct ring *r, const uint8_t *ref, uint32_t n)
@@ -201,6 +272,8 @@ static void test_cache_range(void)
 }
 
 static const struct check_case cases[] = {
+    CHECK_CASE(test_ring),
+    CHECK_CASE(test_ring_view),
     CHECK_CASE(test_grow_wrapped),
     CHECK_CASE(test_grow_random),
     CHECK_CASE(test_grow_at_cap),
