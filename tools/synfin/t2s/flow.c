@@ -1042,7 +1042,8 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         /* The stack sizes its send storage to the room asked: a flow
          * asks for little until its reads fill what it asked (a 64-byte
          * answer then holds a 4 KB storage, not a 64 KB one, against
-         * --max-memory), and for more, up to a chunk, while they do. */
+         * --max-memory), and twice as much each time they do, up to a
+         * chunk. */
         uint32_t ask = f->down_ask ? f->down_ask : T2S_ASK_MIN;
         struct sf_iov v[2];
         long room = sf_send_reserve(stk(t), f->sd, v, ask);
@@ -1061,9 +1062,8 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         if (n == 0)
             break;
         if (n == room && ask < T2S_CHUNK)
-            f->down_ask = ask * 2;
-        else if ((uint32_t)n < ask / 4 && ask > T2S_ASK_MIN)
-            f->down_ask = ask / 2;
+            f->down_ask = ask * 2; /* (never less again: a bulk flow's
+                                      reads come short now and then) */
         f->down_bytes += (uint64_t)n;
         t->ctr.bytes_down += (uint64_t)n;
         if (sf_send_commit(stk(t), f->sd, (size_t)n) != n) {
