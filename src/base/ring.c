@@ -242,10 +242,18 @@ int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,
         return 1;
     if (rc->acct && rc->acct->pressure)
         ring_cache_free(rc); /* under pressure: nothing kept idle */
-    for (unsigned i = rc->n; i-- > 0;) { /* the newest first */
+    /* the newest of the size asked or more first, then of the need or
+     * more (-1: none) */
+    int take = -1;
+    for (unsigned i = rc->n; i-- > 0 && take < 0;)
+        if (rc->m[i]->cap >= cap && rc->m[i]->cap <= most)
+            take = (int)i;
+    for (unsigned i = rc->n; i-- > 0 && take < 0;)
+        if (rc->m[i]->cap >= need && rc->m[i]->cap <= most)
+            take = (int)i;
+    if (take >= 0) {
+        unsigned i = (unsigned)take;
         struct ring_mem *m = rc->m[i];
-        if (m->cap < need || m->cap > most)
-            continue;
         memmove(&rc->m[i], &rc->m[i + 1], (rc->n - i - 1) * sizeof rc->m[0]);
         rc->n--;
         rc->bytes -= m->cap;

@@ -75,8 +75,9 @@ struct ring_cache {
     struct mem_acct *acct;
 };
 void ring_cache_free(struct ring_cache *rc);
-/* ring_reserve, taking a cached storage of need to most bytes if any
- * (else one of cap bytes is allocated): 1 taken from the cache (or the
+/* ring_reserve, taking a cached storage of cap to most bytes if any,
+ * else one of need to most (the newest first), else allocating one of
+ * cap bytes: 1 taken from the cache (or the
  * ring had storage), 0 allocated, -1 (no memory, or the account's limit
  * would be passed even with the cache released). */
 int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,

@@ -128,6 +128,10 @@ struct sf_conn {
     uint32_t cwnd_use_seq, cwnd_use_max;
     bool cwnd_use_full;
     uint32_t sndbuf_size, rcvbuf_size;
+    /* the storage each ring had last: a ring read dry or all
+     * acknowledged gives its storage up, and its next starts at that
+     * size (wscale.c storage_for) */
+    uint32_t snd_storage_last, rcv_storage_last;
     uint32_t snd_resv; /* bytes tcp_send_reserve showed, until commit */
 
     /* RFC 6298 state in microseconds, other times in milliseconds of the

@@ -175,9 +175,16 @@ static bool storage_fits(const struct tcp_ctx *ctx, const struct ring *r,
  * SO_SNDBUF and SO_RCVBUF. */
 #define RING_STORAGE_MIN 4096u
 
-static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full)
+static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full,
+                            uint32_t last)
 {
-    uint64_t size = ring_cap(r) ? (uint64_t)ring_cap(r) * 2 : RING_STORAGE_MIN;
+    /* A new storage starts where the last one ended: a flow that moved
+     * bulk and read its ring dry (it gave the storage up, to the cache)
+     * takes its size back at once rather than doubling from 4 KB again
+     * (tun2socks' uploads, each time the upstream held them back) */
+    uint64_t size = ring_cap(r)          ? (uint64_t)ring_cap(r) * 2
+                    : last > RING_STORAGE_MIN ? last
+                                         : RING_STORAGE_MIN;
     while (size < need)
         size *= 2;
     if (size > full)
@@ -241,8 +248,11 @@ int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end)
         need = cap;
     uint32_t full = rcv_storage(c);
     if (buf_reserve(ctx, &c->rcvbuf, (uint32_t)need,
-                    storage_for(&c->rcvbuf, need, full), full) == 0)
+                    storage_for(&c->rcvbuf, need, full, c->rcv_storage_last),
+                    full) == 0) {
+        c->rcv_storage_last = ring_cap(&c->rcvbuf);
         return 0;
+    }
     ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
     return -1;
 }
@@ -283,8 +293,11 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
     uint64_t refusals = ctx->mem.refusals;
     uint32_t full = snd_storage(ctx, c);
     if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need,
-                    storage_for(&c->sndbuf, need, full), full) == 0)
+                    storage_for(&c->sndbuf, need, full, c->snd_storage_last),
+                    full) == 0) {
+        c->snd_storage_last = ring_cap(&c->sndbuf);
         return 0;
+    }
     if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
         return 0;
     if (ctx->mem.refusals == refusals)

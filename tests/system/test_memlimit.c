@@ -563,7 +563,7 @@ static int fill_server_mem(struct mem_pair *p, int *sd, int max)
  * connection must still leave FIN-WAIT-1. It stayed there, its FIN
  * acknowledged and no timer for it, until the peer gave up (found by
  * fuzz_twostack). Here the server's memory is held by connection A's
- * unread bytes when B's peer retransmits "hello" and its FIN, with the ACK
+ * unread bytes when B's peer retransmits its text and its FIN, with the ACK
  * of the server's FIN, in one segment. */
 static void test_fin_wait_1_acked_text_refused(void)
 {
@@ -587,16 +587,21 @@ static void test_fin_wait_1_acked_text_refused(void)
     int fill[64];
     int nfill = fill_server_mem(&p, fill, 64);
     CHECK_EQ(sf_recv(ss, sb, buf, sizeof buf, SF_MSG_PEEK), SF_EAGAIN);
-    /* B: the client's "hello" and FIN are lost; the server half-closes,
-     * its FIN reaches the client, and the client's ACK of it is lost */
-    CHECK_EQ(sf_send(cs, cb, "hello", 5, 0), 5);
+    /* B: the client's 1000 bytes and FIN are lost; the server
+     * half-closes, its FIN reaches the client, and the client's ACK of
+     * it is lost. (1000 bytes, more than the filled memory has left: a
+     * storage that does not fit at its size is tried at the exact need,
+     * which a few bytes would find.) */
+    uint8_t hb[1000];
+    memset(hb, 'h', sizeof hb);
+    CHECK_EQ(sf_send(cs, cb, hb, sizeof hb, 0), (long)sizeof hb);
     CHECK_EQ(sf_shutdown(cs, cb, SF_SHUT_WR), 0);
     p.to[1].len = 0;
     CHECK_EQ(sf_shutdown(ss, sb, SF_SHUT_WR), 0);
     CHECK_EQ(state_of(ss, sb), SF_FIN_WAIT_1);
     mem_deliver(&p, 0);
     p.to[1].len = 0;
-    /* the client's retransmission: "hello", FIN and the ACK of the
+    /* the client's retransmission: its bytes, FIN and the ACK of the
      * server's FIN in one segment, alone (nothing else arrives to move
      * the server on); no memory for its text, so the FIN is not taken
      * either */
@@ -618,8 +623,8 @@ static void test_fin_wait_1_acked_text_refused(void)
     for (int i = 0; i < 20 && state_of(ss, sb) != SF_TIME_WAIT; i++)
         CHECK(mem_idle(&p));
     CHECK_EQ(state_of(ss, sb), SF_TIME_WAIT);
-    CHECK_EQ(sf_recv(ss, sb, buf, sizeof buf, 0), 5);
-    CHECK(memcmp(buf, "hello", 5) == 0);
+    CHECK_EQ(sf_recv(ss, sb, buf, sizeof buf, 0), (long)sizeof hb);
+    CHECK(memcmp(buf, hb, sizeof hb) == 0);
     CHECK_EQ(sf_recv(ss, sb, buf, sizeof buf, 0), 0);
     mem_pair_free(&p);
 }

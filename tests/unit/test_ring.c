@@ -267,6 +267,17 @@ static void test_cache_range(void)
     CHECK_EQ(ring_cap(&x), 8192);
     ring_free(&x);
     CHECK_EQ(rc.n, 1);
+    /* a storage of the size asked goes before a newer one that holds
+     * only the need: a 64 KB one cached, then a 4 KB one; asked 64 KB
+     * for 100 bytes (a ring that had 64 KB), the 64 KB one */
+    CHECK_EQ(ring_reserve_cached(&x, 65536, 65536, 65536, &rc), 0);
+    ring_trim_cached(&x, false, &rc);
+    CHECK_EQ(ring_reserve_cached(&x, 4096, 4096, 4096, &rc), 1); /* the 4 KB one */
+    ring_trim_cached(&x, false, &rc);
+    CHECK_EQ(rc.n, 2);
+    CHECK_EQ(ring_reserve_cached(&x, 100, 81920, 65536, &rc), 1);
+    CHECK_EQ(ring_cap(&x), 65536);
+    ring_free(&x);
     ring_cache_free(&rc);
     CHECK_EQ(a.used, 0);
 }
