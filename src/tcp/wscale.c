@@ -195,10 +195,10 @@ static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full,
 }
 
 /* Storage of at least need bytes (alloc: its size when new or grown),
- * from the stack's cache when it has one of need to full bytes (a ring
- * read dry gives its storage up, and takes it back with the next
- * segment);
- * allocations and copies into a larger storage are counted. The slack
+ * from the stack's cache when it has one of alloc to full bytes, else of
+ * need to full (a ring read dry gives its storage up, and takes it back
+ * with the next segment); allocations and copies into a larger storage
+ * are counted. The slack
  * of alloc above need is for speed only: where it would pass the memory
  * cap the storage is need exactly. (A stack capped at its two buffers
  * plus SF_MEM_MIN could otherwise never allocate a receive storage of
