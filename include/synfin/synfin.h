@@ -880,6 +880,10 @@ struct sf_tcp_info {
      * microseconds; 0 before the first measurement (and for listeners,
      * SYN-queue entries and TIME_WAIT records). */
     uint32_t srtt_us, rttvar_us;
+    /* The bytes of storage the send and receive rings hold now: sized to
+     * what they hold, not to sndbuf/rcvbuf (docs/stream.md, Buffers); 0
+     * while a ring is empty. */
+    uint32_t snd_mem, rcv_mem;
 };
 int sf_tcp_info(struct sf_stack *st, int sd, struct sf_tcp_info *info);
 /* The same for the connection with this 4-tuple, whether or not it still

@@ -269,6 +269,8 @@ void tcp_info(const struct tcp_ctx *ctx, const struct sf_conn *c,
     info->ts_ok = c->ts_ok;
     info->sndbuf = c->sndbuf_size;
     info->rcvbuf = c->rcvbuf_size;
+    info->snd_mem = ring_cap(&c->sndbuf);
+    info->rcv_mem = ring_cap(&c->rcvbuf);
     info->srtt_us = c->have_rtt ? c->srtt_us : 0;
     info->rttvar_us = c->have_rtt ? c->rttvar_us : 0;
     info_timer(ctx, c, info);

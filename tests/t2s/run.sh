@@ -179,8 +179,13 @@ ss_shows_flow() { # a slow flow is listed with its upstream and bytes
   ine timeout 20 nc 198.18.2.2 7002 >/dev/null &
   local p=$!
   wait_for 10 flow_moving a 7002 down
+  sss a --mem | grep -E "198.18.2.2:7002 " >"$tmp/ssmem.log"
   kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
-  grep -qE "198.18.2.2:7002 .*via:socks5 up:0 down:[1-9]" "$tmp/ss.log"
+  grep -qE "198.18.2.2:7002 .*via:socks5 up:0 down:[1-9]" "$tmp/ss.log" &&
+    # --mem: its storages, sized to what they hold, within its buffers
+    awk 'match($0, /mem:\(r[0-9]+,rb[0-9]+,t[0-9]+,tb[0-9]+\)/) {
+           split(substr($0, RSTART + 5, RLENGTH - 6), f, /,?[a-z]+/)
+           ok = f[2] <= f[3] + f[3] / 8 + 16384 && f[4] <= f[5] + f[5] / 2 } END { exit !ok }' "$tmp/ssmem.log"
 }
 proxy_killed() { # mid-upload: the client sees a reset, the engine lives on
   # (a proxy that dies with bytes unread resets its connections; one that

@@ -59,12 +59,14 @@ void ctl_ss_row(FILE *f, sf_time_t now, const struct sf_tcp_info *i,
     long long left = -1;
     if (i->timer != SF_TIMER_NONE && i->timer_expires != SF_TIME_NEVER)
         left = i->timer_expires > now ? (long long)(i->timer_expires - now) : 0;
-    /* ends with SRTT and RTTVAR (us, RFC 6298), then the caller's extra */
-    fprintf(f, "%s\t%s\t%s\t%u\t%u\t%s\t%lld\t%llu\t%u\t%d\t%u\t%u%s%s\n",
+    /* ends with SRTT and RTTVAR (us, RFC 6298), the receive storage and
+     * buffer, the send storage and buffer (bytes), then the caller's extra */
+    fprintf(f, "%s\t%s\t%s\t%u\t%u\t%s\t%lld\t%llu\t%u\t%d\t%u\t%u\t%u\t%u\t%u\t%u%s%s\n",
             sf_state_name(i->state), l, r, i->sndq, i->rcvq,
             i->timer != SF_TIMER_NONE ? sf_timer_name(i->timer) : "-", left,
             (unsigned long long)i->rto, i->retransmits, i->sd, i->srtt_us,
-            i->rttvar_us, extra ? "\t" : "", extra ? extra : "");
+            i->rttvar_us, i->rcv_mem, i->rcvbuf, i->snd_mem, i->sndbuf,
+            extra ? "\t" : "", extra ? extra : "");
 }
 
 static int ss_line(void *ctx, const struct sf_tcp_info *i)

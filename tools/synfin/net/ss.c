@@ -20,7 +20,7 @@ struct ss_opts {
     const char *ctl;
     const char *filters[SS_MAX_FILTERS];
     int nfilters;
-    bool json, stats;
+    bool json, stats, mem;
     const char *set;
 };
 
@@ -140,6 +140,8 @@ struct row {
     unsigned long long rto_ns;
     int sd;
     unsigned long srtt_us, rttvar_us; /* RFC 6298; 0: not measured yet */
+    /* storage and buffer sizes, receive then send (bytes) */
+    unsigned long rmem, rbuf, tmem, tbuf;
     /* synfin tun2socks adds: the flow's upstream, bytes relayed each way */
     char via[64];
     unsigned long long up, down;
@@ -148,13 +150,14 @@ struct row {
 static int parse_row(char *line, struct row *r)
 {
     int n = sscanf(line, "%15s\t%55s\t%55s\t%lu\t%lu\t%15s\t%lld\t%llu\t%lu\t%d"
-                   "\t%lu\t%lu\t%63s\t%llu\t%llu",
+                   "\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%63s\t%llu\t%llu",
                    r->state, r->local, r->peer, &r->sndq, &r->rcvq, r->timer,
                    &r->left_ns, &r->rto_ns, &r->retrans, &r->sd, &r->srtt_us,
-                   &r->rttvar_us, r->via, &r->up, &r->down);
-    if (n != 15)
+                   &r->rttvar_us, &r->rmem, &r->rbuf, &r->tmem, &r->tbuf,
+                   r->via, &r->up, &r->down);
+    if (n != 19)
         r->via[0] = 0;
-    return n == 12 || n == 15;
+    return n == 16 || n == 19;
 }
 
 /* Address column widths: 21 as ss's for IPv4, wider when an [IPv6]:port
@@ -180,6 +183,8 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
         if (r->srtt_us)
             printf(", \"srtt_ms\": %.3f, \"rttvar_ms\": %.3f",
                    (double)r->srtt_us / 1e3, (double)r->rttvar_us / 1e3);
+        printf(", \"rcv_mem\": %lu, \"rcvbuf\": %lu, \"snd_mem\": %lu, \"sndbuf\": %lu",
+               r->rmem, r->rbuf, r->tmem, r->tbuf);
         if (r->via[0])
             printf(", \"upstream\": \"%s\", \"bytes_up\": %llu, \"bytes_down\": %llu",
                    r->via, r->up, r->down);
@@ -199,13 +204,20 @@ static void print_row(const struct ss_opts *o, const struct row *r, int s,
     if (r->via[0])
         snprintf(via, sizeof via, "%svia:%s up:%llu down:%llu",
                  timer[0] || rtt[0] ? " " : "", r->via, r->up, r->down);
-    printf("%-11s %-6lu %-6lu %-*s %-*s %s%s%s\n",
+    /* --mem, as ss -m writes skmem: r/rb the receive storage and buffer,
+     * t/tb the send storage and buffer */
+    char mem[96] = "";
+    if (o->mem)
+        snprintf(mem, sizeof mem, "%smem:(r%lu,rb%lu,t%lu,tb%lu)",
+                 timer[0] || rtt[0] || via[0] ? " " : "", r->rmem, r->rbuf,
+                 r->tmem, r->tbuf);
+    printf("%-11s %-6lu %-6lu %-*s %-*s %s%s%s%s\n",
            sf_state_ss_name((enum sf_state)s), r->rcvq, r->sndq, w->local,
-           r->local, w->peer, r->peer, timer, rtt, via);
+           r->local, w->peer, r->peer, timer, rtt, via, mem);
 }
 
 static const char usage_text[] =
-    "usage: synfin ss [--ctl PATH] [state FILTER]... [--json]\n"
+    "usage: synfin ss [--ctl PATH] [state FILTER]... [--mem] [--json]\n"
     "       synfin ss [--ctl PATH] --stats\n"
     "       synfin ss [--ctl PATH] --set KEY=VALUE\n"
     "FILTER: a state as ss names it (established, syn-sent, syn-recv,\n"
@@ -213,6 +225,9 @@ static const char usage_text[] =
     "  listening, closing) or all, connected, synchronized.\n"
     "--ctl: the control socket a synfin printed at start; without it the\n"
     "  only one under /run/synfin or /tmp is used.\n"
+    "--mem: each connection's buffer memory, as ss -m: mem:(rSTORAGE,\n"
+    "  rbBUFFER,tSTORAGE,tbBUFFER) for receive (r) and send (t), bytes; a\n"
+    "  storage is sized to what its ring holds (0 when empty).\n"
     "--stats: counters and drops by reason. --set: change an impairment\n"
     "  of the running synfin (loss-in, loss-out, dup-in, dup-out,\n"
     "  reorder-in, reorder-out; values 0..1).\n";
@@ -242,6 +257,7 @@ static void ss_report(const struct opt_err *e)
 /* The help is the prose in usage_text: no row shows a line of its own. */
 static const struct opt ss_opts_table[] = {
     {.name = "--json", .kind = OPT_FLAG, .off = OFF(json), .as = OPT_AS_BOOL, .val = 1},
+    {.name = "--mem", .kind = OPT_FLAG, .off = OFF(mem), .as = OPT_AS_BOOL, .val = 1},
     {.name = "--stats", .kind = OPT_FLAG, .off = OFF(stats), .as = OPT_AS_BOOL, .val = 1},
     {.name = "--ctl", .kind = OPT_STR, .off = OFF(ctl)},
     {.name = "--set", .kind = OPT_STR, .off = OFF(set)},

@@ -95,7 +95,7 @@ void ctl_answer_one(int lfd, ctl_answer_fn answer, void *ctx);
 void ctl_serve_one(struct tun_cli *c, int lfd);
 /* The answer ctl_serve_one gives (ctx: a struct tun_cli), for a command
  * that adds its own; and one `ss` row, with extra tab-separated fields
- * after the ten (NULL: none). */
+ * after its sixteen (NULL: none). */
 void ctl_answer_cli(void *ctx, const char *cmd, FILE *f);
 void ctl_ss_row(FILE *f, sf_time_t now, const struct sf_tcp_info *i,
                 const char *extra);
