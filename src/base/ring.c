@@ -235,6 +235,15 @@ void ring_cache_free(struct ring_cache *rc)
     rc->bytes = 0;
 }
 
+/* The newest cached storage of lo to hi bytes: its index, or -1. */
+static int cache_find(const struct ring_cache *rc, uint32_t lo, uint32_t hi)
+{
+    for (unsigned i = rc->n; i-- > 0;)
+        if (rc->m[i]->cap >= lo && rc->m[i]->cap <= hi)
+            return (int)i;
+    return -1;
+}
+
 int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,
                         uint32_t cap, struct ring_cache *rc)
 {
@@ -242,15 +251,10 @@ int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,
         return 1;
     if (rc->acct && rc->acct->pressure)
         ring_cache_free(rc); /* under pressure: nothing kept idle */
-    /* the newest of the size asked or more first, then of the need or
-     * more (-1: none) */
-    int take = -1;
-    for (unsigned i = rc->n; i-- > 0 && take < 0;)
-        if (rc->m[i]->cap >= cap && rc->m[i]->cap <= most)
-            take = (int)i;
-    for (unsigned i = rc->n; i-- > 0 && take < 0;)
-        if (rc->m[i]->cap >= need && rc->m[i]->cap <= most)
-            take = (int)i;
+    /* one of the size asked or more first, then of the need or more */
+    int take = cache_find(rc, cap, most);
+    if (take < 0)
+        take = cache_find(rc, need, most);
     if (take >= 0) {
         unsigned i = (unsigned)take;
         struct ring_mem *m = rc->m[i];

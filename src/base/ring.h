@@ -56,9 +56,8 @@ void ring_aux_free(struct ring *r);
 
 /* A few empty storages kept for reuse (one cache per stack). A ring read
  * dry gives its storage up, and the next segment asks for one at once
- * (any from what it needs up to its whole size): taken from here, the
- * storage's pages stay mapped,
- * where a fresh allocation of a large ring (glibc serves it with mmap)
+ * (ring_reserve_cached says which it takes): taken from here, the
+ * storage's pages stay mapped, where a fresh allocation of a large ring (glibc serves it with mmap)
  * would have the kernel fault in and zero every page again (over TUN:
  * 40-50 Mbit/s of upload, most of its time in page faults). At most
  * RING_CACHE_N storages and RING_CACHE_BYTES bytes; the oldest goes
@@ -77,9 +76,9 @@ struct ring_cache {
 void ring_cache_free(struct ring_cache *rc);
 /* ring_reserve, taking a cached storage of cap to most bytes if any,
  * else one of need to most (the newest first), else allocating one of
- * cap bytes: 1 taken from the cache (or the
- * ring had storage), 0 allocated, -1 (no memory, or the account's limit
- * would be passed even with the cache released). */
+ * cap bytes: 1 taken from the cache (or the ring had storage), 0
+ * allocated, -1 (no memory, or the account's limit would be passed even
+ * with the cache released). */
 int ring_reserve_cached(struct ring *r, uint32_t need, uint32_t most,
                         uint32_t cap, struct ring_cache *rc);
 /* ring_trim, giving the storage (its aux block freed) to the cache. */

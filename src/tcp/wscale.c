@@ -194,21 +194,23 @@ static uint32_t storage_for(const struct ring *r, uint64_t need, uint32_t full,
     return size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 }
 
-/* Storage of at least need bytes (alloc: its size when new or grown),
- * from the stack's cache when it has one of alloc to full bytes, else of
- * need to full (a ring read dry gives its storage up, and takes it back
- * with the next segment); allocations and copies into a larger storage
- * are counted. The slack
+/* Storage of at least need bytes, sized by storage_for (from *last, the
+ * size the ring's last storage had, which it updates), from the stack's
+ * cache when it has one of that size to full bytes, else of need to full
+ * (a ring read dry gives its storage up, and takes it back with the next
+ * segment); allocations and copies into a larger storage are counted.
+ * The slack
  * of alloc above need is for speed only: where it would pass the memory
  * cap the storage is need exactly. (A stack capped at its two buffers
  * plus SF_MEM_MIN could otherwise never allocate a receive storage of
  * rcvbuf and a sixteenth, and dropped every segment: found by
  * fuzz_twostack.) */
 static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
-                       uint32_t alloc, uint32_t full)
+                       uint32_t full, uint32_t *last)
 {
     if (ring_cap(r) >= need)
         return 0;
+    uint32_t alloc = storage_for(r, need, full, *last);
     if (alloc > need && !storage_fits(ctx, r, alloc))
         alloc = need;
     if (!r->m) {
@@ -217,11 +219,12 @@ static int buf_reserve(struct tcp_ctx *ctx, struct ring *r, uint32_t need,
             return -1;
         if (k == 0)
             ctx->ctr.c[SF_CTR_BUF_ALLOCS]++;
-        return 0;
+    } else {
+        if (ring_grow(r, alloc) < 0)
+            return -1;
+        ctx->ctr.c[SF_CTR_BUF_GROWS]++;
     }
-    if (ring_grow(r, alloc) < 0)
-        return -1;
-    ctx->ctr.c[SF_CTR_BUF_GROWS]++;
+    *last = ring_cap(r);
     return 0;
 }
 
@@ -246,13 +249,9 @@ int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end)
                     (seq_gt(end, c->rcv_nxt) ? end - c->rcv_nxt : 1);
     if (need > cap)
         need = cap;
-    uint32_t full = rcv_storage(c);
-    if (buf_reserve(ctx, &c->rcvbuf, (uint32_t)need,
-                    storage_for(&c->rcvbuf, need, full, c->rcv_storage_last),
-                    full) == 0) {
-        c->rcv_storage_last = ring_cap(&c->rcvbuf);
+    if (buf_reserve(ctx, &c->rcvbuf, (uint32_t)need, rcv_storage(c),
+                    &c->rcv_storage_last) == 0)
         return 0;
-    }
     ctx->ctr.c[SF_CTR_RCV_MEM_DROP]++;
     return -1;
 }
@@ -291,13 +290,9 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
     if (need > most)
         need = most; /* a full buffer takes no more storage */
     uint64_t refusals = ctx->mem.refusals;
-    uint32_t full = snd_storage(ctx, c);
-    if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need,
-                    storage_for(&c->sndbuf, need, full, c->snd_storage_last),
-                    full) == 0) {
-        c->snd_storage_last = ring_cap(&c->sndbuf);
+    if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need, snd_storage(ctx, c),
+                    &c->snd_storage_last) == 0)
         return 0;
-    }
     if (ring_cap(&c->sndbuf) > ring_len(&c->sndbuf))
         return 0;
     if (ctx->mem.refusals == refusals)

@@ -48,18 +48,26 @@ struct mem_pair {
     int listener; /* st[1]'s, port 80 */
 };
 
-/* Everything queued towards stack k goes in, once; what that makes stack
- * k send waits in the other queue (a stack never outputs to its own). */
-static inline void mem_deliver(struct mem_pair *p, int k)
+/* Everything queued towards stack k goes in, once, but what keep (if
+ * not NULL) refuses, which is lost; what that makes stack k send waits
+ * in the other queue (a stack never outputs to its own). */
+static inline void mem_deliver_if(struct mem_pair *p, int k,
+                                  bool (*keep)(const uint8_t *d, uint32_t n))
 {
     struct mem_wire *q = &p->to[k];
     for (size_t off = 0; off < q->len;) {
         uint32_t n;
         memcpy(&n, q->buf + off, 4);
-        sf_stack_input(p->st[k], p->now, q->buf + off + 4, n);
+        if (!keep || keep(q->buf + off + 4, n))
+            sf_stack_input(p->st[k], p->now, q->buf + off + 4, n);
         off += 4 + n;
     }
     q->len = 0;
+}
+
+static inline void mem_deliver(struct mem_pair *p, int k)
+{
+    mem_deliver_if(p, k, NULL);
 }
 
 static inline void mem_pump(struct mem_pair *p)
@@ -85,6 +93,18 @@ static inline bool mem_idle(struct mem_pair *p)
     return true;
 }
 
+/* A new connection from a client socket *c on st[0] to st[1]'s listener:
+ * the server's descriptor from sf_accept (an error if st[1] did not
+ * take it, its SYN refused at a memory cap say). */
+static inline int mem_pair_connect(struct mem_pair *p, int *c)
+{
+    struct sf_addr ra = {.ip = 0xc6120002u, .port = 80};
+    *c = sf_socket(p->st[0]);
+    CHECK_EQ(sf_connect(p->st[0], *c, &ra), SF_EINPROGRESS);
+    mem_pump(p);
+    return sf_accept(p->st[1], p->listener, NULL);
+}
+
 /* Two stacks, 198.18.0.1 (st[0]) and 198.18.0.2 (st[1]), and a
  * connection from a client socket *c on st[0] to a server socket *s on
  * st[1] (port 80), established. tune (if not NULL) may change stack k's
@@ -107,15 +127,11 @@ static inline void mem_pair_open_with(struct mem_pair *p, int *c, int *s,
             tune(&cfg, k, arg);
         CHECK_EQ(sf_stack_create(&cfg, p->now, &p->st[k]), 0);
     }
-    struct sf_addr la = {.port = 80}, ra = la;
-    ra.ip = 0xc6120002u;
+    struct sf_addr la = {.port = 80};
     int l = p->listener = sf_socket(p->st[1]);
-    *c = sf_socket(p->st[0]);
     CHECK_EQ(sf_bind(p->st[1], l, &la), 0);
     CHECK_EQ(sf_listen(p->st[1], l, 4), 0);
-    CHECK_EQ(sf_connect(p->st[0], *c, &ra), SF_EINPROGRESS);
-    mem_pump(p);
-    *s = sf_accept(p->st[1], l, NULL);
+    *s = mem_pair_connect(p, c);
     CHECK(*s >= 0);
 }
 

@@ -534,19 +534,14 @@ static void tune_capped(struct sf_stack_cfg *cfg, int k, void *arg)
  * Returns how many st[1] accepted (their descriptors in sd[]). */
 static int fill_server_mem(struct mem_pair *p, int *sd, int max)
 {
-    struct sf_stack *cs = p->st[0], *ss = p->st[1];
-    const struct sf_counters *k = sf_stack_counters(ss);
-    struct sf_addr to = {.ip = 0xc6120002u, .port = 80};
+    const struct sf_counters *k = sf_stack_counters(p->st[1]);
     int n = 0;
     while (n < max) {
         uint64_t refused = k->c[SF_CTR_SYN_MEM_REFUSED] + k->c[SF_CTR_RCV_MEM_DROP];
-        int c = sf_socket(cs);
-        CHECK_EQ(sf_connect(cs, c, &to), SF_EINPROGRESS);
-        mem_pump(p);
-        int s = sf_accept(ss, p->listener, NULL);
+        int c, s = mem_pair_connect(p, &c);
         if (s >= 0) {
             sd[n++] = s;
-            CHECK_EQ(sf_send(cs, c, "x", 1, 0), 1);
+            CHECK_EQ(sf_send(p->st[0], c, "x", 1, 0), 1);
             mem_pump(p);
         }
         if (k->c[SF_CTR_SYN_MEM_REFUSED] + k->c[SF_CTR_RCV_MEM_DROP] > refused)
@@ -571,11 +566,7 @@ static void test_fin_wait_1_acked_text_refused(void)
     int ca, sa;
     mem_pair_open_with(&p, &ca, &sa, tune_capped, NULL);
     struct sf_stack *cs = p.st[0], *ss = p.st[1];
-    struct sf_addr to = {.ip = 0xc6120002u, .port = 80};
-    int cb = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, cb, &to), SF_EINPROGRESS);
-    mem_pump(&p);
-    int sb = sf_accept(ss, p.listener, NULL);
+    int cb, sb = mem_pair_connect(&p, &cb);
     CHECK(sb >= 0);
     /* A and more: bytes the server does not read hold its memory (each
      * connection's receive storage is sized to what it holds: as many
@@ -702,7 +693,6 @@ static void test_handshake_ack_at_cap(void)
     fprintf(stderr, "handshakes completed under %u caps\n", opened);
 }
 
-
 /* A storage is sized to what its ring holds, not to the whole buffer:
  * 32 connections each with 100 bytes unread in the server's receive
  * buffer and 100 bytes of its reply unacknowledged in its send buffer.
@@ -719,12 +709,8 @@ static void test_storage_sized_to_use(void)
     int c[32], s[32];
     mem_pair_open(&p, &c[0], &s[0]);
     struct sf_stack *cs = p.st[0], *ss = p.st[1];
-    struct sf_addr to = {.ip = 0xc6120002u, .port = 80};
     for (int i = 1; i < 32; i++) {
-        c[i] = sf_socket(cs);
-        CHECK_EQ(sf_connect(cs, c[i], &to), SF_EINPROGRESS);
-        mem_pump(&p);
-        s[i] = sf_accept(ss, p.listener, NULL);
+        s[i] = mem_pair_connect(&p, &c[i]);
         CHECK(s[i] >= 0);
     }
     uint8_t buf[100];
@@ -763,23 +749,13 @@ static void test_storage_sized_to_use(void)
     mem_pair_free(&p);
 }
 
-
-/* Datagrams towards stack k that carry TCP text are lost; the rest (pure
- * ACKs, window updates) go in. */
-static void deliver_no_text(struct mem_pair *p, int k)
+/* An IPv4 datagram carrying TCP without text (a pure ACK, a window
+ * update): mem_deliver_if's keep, so that text is lost. */
+static bool no_text(const uint8_t *d, uint32_t n)
 {
-    struct mem_wire *q = &p->to[k];
-    for (size_t off = 0; off < q->len;) {
-        uint32_t n;
-        memcpy(&n, q->buf + off, 4);
-        const uint8_t *d = q->buf + off + 4;
-        unsigned ihl = (d[0] & 15u) * 4u, tot = (unsigned)d[2] << 8 | d[3];
-        unsigned thl = (d[ihl + 12] >> 4) * 4u;
-        if (tot == ihl + thl)
-            sf_stack_input(p->st[k], p->now, d, n);
-        off += 4 + n;
-    }
-    q->len = 0;
+    (void)n;
+    unsigned ihl = (d[0] & 15u) * 4u, tot = (unsigned)d[2] << 8 | d[3];
+    return tot == ihl + (d[ihl + 12] >> 4) * 4u;
 }
 
 static void tune_min_cap(struct sf_stack_cfg *cfg, int k, void *arg)
@@ -816,7 +792,7 @@ static void test_rcv_grows_at_cap(void)
                 sent += n;
         }
         mem_deliver(&p, 1);       /* the client's text in */
-        deliver_no_text(&p, 0);   /* the server's ACKs out, its text lost */
+        mem_deliver_if(&p, 0, no_text); /* the server's ACKs out, its text lost */
         if (sf_tcp_info(ss, s, &ti) != 0)
             break; /* gone (its lost data timed out) */
         if (ti.rcvq > most)
