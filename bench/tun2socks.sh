@@ -20,7 +20,10 @@
 # --direct: no SOCKS hop), serve (synfin serve --app proxy:P=198.18.2.2:P:
 # one fixed port forward, no SOCKS hop; the client connects to 198.18.0.2),
 # t2s-pipe (t2s with --socks-pipeline: greeting and CONNECT in one send;
-# the SOCKS server then answers both in one write), hev
+# the SOCKS server then answers both in one write), t2s-nonapi (t2s with
+# --no-napi-thread: the kernel's work for each TUN write in the engine's
+# thread, as before 2026-12-04; T2SB_EXTRA adds
+# arguments to these two and t2s-direct), hev
 # (hev-socks5-tunnel, not in Debian: T2SB_HEV=path to its binary; its
 # TUN MTU in local is T2SB_HEV_MTU, default 8500, its own default).
 # Figures: iperf3 single stream up and down ($T2SB_SECS s each, the
@@ -76,6 +79,7 @@ t2s_servers_wait
 # (ip netns exec, not a shell function, before each "&": $! is the process;
 # start_t2s and start_kernel are bench/t2s_net.sh's)
 start_t2s-direct() { start_t2s "$1" "$2" --direct --fwmark 0x5f ${T2SB_EXTRA:-}; }
+start_t2s-nonapi() { start_t2s "$1" "$2" --proxy socks5://198.18.1.2:1080 --no-napi-thread ${T2SB_EXTRA:-}; }
 start_t2s-pipe() { start_t2s "$1" "$2" --proxy socks5://198.18.1.2:1080 --socks-pipeline ${T2SB_EXTRA:-}; }
 start_hev() { # TOPO PORT: hev-socks5-tunnel ($T2SB_HEV), the same SOCKS server
   [ -x "${T2SB_HEV:-}" ] || { echo "hev: set T2SB_HEV to a hev-socks5-tunnel binary" >"$tmp/engine.log"; ENG=""; return; }

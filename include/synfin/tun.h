@@ -116,6 +116,13 @@ struct sf_tun {
      * shows them), so no checksum is computed for it. Default false: the
      * tap sees every checksum complete (a --pcap). Set after open. */
     bool tap_partial;
+    /* SF_TUN_NAPI (sf_tun_open_flags): the kernel takes this queue's
+     * writes through a NAPI poll (napi), run in a kernel thread of its own
+     * (napi_thread). When the thread could not be had, napi_why says why:
+     * the kernel's work for each write then runs in the writer's thread,
+     * as without SF_TUN_NAPI. */
+    bool napi, napi_thread;
+    char napi_why[200];
 };
 
 /* Opens /dev/net/tun and creates (or attaches to) interface `name` with
@@ -126,6 +133,25 @@ struct sf_tun {
  * impairment seed 0. Returns 0, or -1 with a one-line advice in err. */
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen);
+
+/* sf_tun_open and sf_tun_open_queue with flags: */
+#define SF_TUN_OFFLOAD 0x1u /* IFF_VNET_HDR and the offloads, as above */
+/* IFF_NAPI and threaded NAPI: a write only queues the datagram, and a
+ * kernel thread of the device's (napi/NAME-N) does what the kernel does
+ * with it (forwarding, a local peer's TCP receive and its next transmit),
+ * in parallel with this one; without, all of that runs inside the write,
+ * in this thread. The kernel may hold up to SF_TUN_NAPI_QUEUE bytes of
+ * written datagrams for that thread; a write beyond fails as a full
+ * queue (counted in tx_errors). docs/tun.md, "A kernel thread for the
+ * writes". Needs CAP_NET_ADMIN and a sysfs of the device's namespace. */
+#define SF_TUN_NAPI 0x2u
+#define SF_TUN_NAPI_QUEUE (16 << 20)
+/* Opens queue `queue` of nqueues (nqueues 0: a single-queue device, queue
+ * 0) with SF_TUN_* flags. Returns 0, or -1 with a one-line advice in err;
+ * a thread refused (SF_TUN_NAPI) is no failure: see napi_why. */
+int sf_tun_open_flags(struct sf_tun *t, const char *name, unsigned flags,
+                      unsigned queue, unsigned nqueues, char *err,
+                      size_t errlen);
 /* Gives the kernel's side of the interface ip/prefix (host order), sets the
  * MTU, raises the device's transmit queue to SF_TUN_TXQLEN datagrams and
  * brings it up. Returns 0, or -1 with advice in err. */

@@ -122,6 +122,52 @@ int link_netdev_txqlen(const char *name, int qlen, char *err, size_t errlen)
     return r;
 }
 
+int link_netdev_threaded(const char *name, char *err, size_t errlen)
+{
+    struct ifreq ifr;
+    int s = ifsock(name, &ifr, err, errlen);
+    if (s < 0)
+        return -1;
+    int r = ifioctl(s, SIOCGIFINDEX, &ifr, "read the interface index", err, errlen);
+    close(s);
+    if (r < 0)
+        return -1;
+    /* A sysfs mounted in another namespace shows that namespace's devices:
+     * one of the same name there is not ours. */
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/ifindex", name);
+    FILE *f = fopen(path, "re");
+    int idx = -1;
+    if (!f || fscanf(f, "%d", &idx) != 1 || idx != ifr.ifr_ifindex) {
+        snprintf(err, errlen, "%s is not this namespace's %s (mount a sysfs "
+                 "of this network namespace there, as ip netns exec does)",
+                 path, name);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "/sys/class/net/%s/threaded", name);
+    f = fopen(path, "we");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s%s", path, strerror(errno),
+                 errno == ENOENT ? " (threaded NAPI needs Linux 5.12 or later)" : "");
+        return -1;
+    }
+    /* stdio buffers: the write's error shows at fclose */
+    int bad = fputs("1", f) < 0;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 uint64_t link_netdev_tx_dropped(const char *name)
 {
     char path[96];

@@ -26,6 +26,13 @@ int link_netdev_addr6(const char *name, const uint8_t ip6[16], int prefix,
  * or -1 with err naming the step that failed and why. */
 int link_netdev_txqlen(const char *name, int qlen, char *err, size_t errlen);
 
+/* Has the kernel run device `name`'s NAPI polls in kernel threads of
+ * their own ("threaded NAPI", /sys/class/net/NAME/threaded, Linux 5.12),
+ * as `echo 1 > /sys/class/net/NAME/threaded` does, after checking that
+ * the sysfs entry is this namespace's device (its ifindex). Returns 0, or
+ * -1 with err saying why not. */
+int link_netdev_threaded(const char *name, char *err, size_t errlen);
+
 /* The kernel's count of datagrams device `name` dropped on its way out
  * (toward its reader: for a TUN device, a full queue),
  * /sys/class/net/NAME/statistics/tx_dropped; 0 if it cannot be read. */

@@ -138,8 +138,23 @@ static int set_offload(int fd, char *err, size_t errlen)
     return 0;
 }
 
+/* SF_TUN_NAPI, once the device exists: a bound on what the kernel queues
+ * for the NAPI poll (the socket's send buffer, which a write is charged
+ * until the poll takes the datagram; the default has none), and the
+ * device's polls in kernel threads. */
+static void napi_setup(struct sf_tun *t, int fd)
+{
+    t->napi = true;
+    int sndbuf = SF_TUN_NAPI_QUEUE;
+    if (ioctl(fd, TUNSETSNDBUF, &sndbuf) < 0)
+        snprintf(t->napi_why, sizeof t->napi_why,
+                 "cannot bound the NAPI queue (TUNSETSNDBUF): %s", strerror(errno));
+    else if (link_netdev_threaded(t->name, t->napi_why, sizeof t->napi_why) == 0)
+        t->napi_thread = true;
+}
+
 static int open_dev(struct sf_tun *t, const char *name, bool offload,
-                    bool mq, char *err, size_t errlen)
+                    bool mq, bool napi, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->fd = -1;
@@ -158,7 +173,7 @@ static int open_dev(struct sf_tun *t, const char *name, bool offload,
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) |
-                    (mq ? IFF_MULTI_QUEUE : 0);
+                    (mq ? IFF_MULTI_QUEUE : 0) | (napi ? IFF_NAPI : 0);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -194,29 +209,52 @@ static int open_dev(struct sf_tun *t, const char *name, bool offload,
     t->fd = fd;
     t->nqueues = 1;
     memcpy(t->name, ifr.ifr_name, sizeof t->name - 1);
+    if (napi)
+        napi_setup(t, fd);
     return 0;
 }
 
 int sf_tun_open(struct sf_tun *t, const char *name, bool offload, char *err,
                 size_t errlen)
 {
-    return open_dev(t, name, offload, false, err, errlen);
+    return sf_tun_open_flags(t, name, offload ? SF_TUN_OFFLOAD : 0, 0, 0,
+                             err, errlen);
 }
 
 /* ------------------------------------------------------------ multi-queue */
+
+/* A queue number the device cannot have: t closed, err says so. */
+static int bad_queue(struct sf_tun *t, unsigned queue, unsigned nqueues,
+                     char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    snprintf(err, errlen, "queue %u of %u: a TUN device has 1 to %d queues",
+             queue, nqueues, SF_TUN_MAX_QUEUES);
+    return -1;
+}
 
 int sf_tun_open_queue(struct sf_tun *t, const char *name, bool offload,
                       unsigned queue, unsigned nqueues, char *err,
                       size_t errlen)
 {
-    if (nqueues < 1 || nqueues > SF_TUN_MAX_QUEUES || queue >= nqueues) {
-        memset(t, 0, sizeof *t);
-        t->fd = -1;
-        snprintf(err, errlen, "queue %u of %u: a TUN device has 1 to %d queues",
-                 queue, nqueues, SF_TUN_MAX_QUEUES);
-        return -1;
-    }
-    if (open_dev(t, name, offload, true, err, errlen) < 0) {
+    if (nqueues < 1) /* sf_tun_open_flags would take 0 as single-queue */
+        return bad_queue(t, queue, nqueues, err, errlen);
+    return sf_tun_open_flags(t, name, offload ? SF_TUN_OFFLOAD : 0, queue,
+                             nqueues, err, errlen);
+}
+
+int sf_tun_open_flags(struct sf_tun *t, const char *name, unsigned flags,
+                      unsigned queue, unsigned nqueues, char *err,
+                      size_t errlen)
+{
+    bool offload = flags & SF_TUN_OFFLOAD, napi = flags & SF_TUN_NAPI;
+    if (nqueues == 0)
+        return queue > 0 ? bad_queue(t, queue, 1, err, errlen)
+                         : open_dev(t, name, offload, false, napi, err, errlen);
+    if (nqueues > SF_TUN_MAX_QUEUES || queue >= nqueues)
+        return bad_queue(t, queue, nqueues, err, errlen);
+    if (open_dev(t, name, offload, true, napi, err, errlen) < 0) {
         if (queue > 0) { /* say which queue the kernel refused */
             char why[200];
             snprintf(why, sizeof why, "%s", err);

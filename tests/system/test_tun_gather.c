@@ -24,8 +24,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,17 +148,24 @@ static sf_time_t service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
     return now + 5 * SF_MSEC;
 }
 
-static void run(bool offload, bool ts, bool gather)
+/* One transfer; with napi through SF_TUN_NAPI. Returns what the device
+ * said of its NAPI thread (napi_thread, napi_why in why). */
+static bool run_flags(bool offload, bool ts, bool gather, bool napi,
+                      char *why, size_t whylen)
 {
     if (!can_run)
-        return;
+        return false;
     static struct g_run r;
     memset(&r, 0, sizeof r);
     r.gather = gather;
     r.ts = ts;
     r.sd = -1;
     char err[256];
-    CHECK_EQ(sf_tun_open(&r.t, "sfgather0", offload, err, sizeof err), 0);
+    unsigned fl = (offload ? SF_TUN_OFFLOAD : 0) | (napi ? SF_TUN_NAPI : 0);
+    CHECK_EQ(sf_tun_open_flags(&r.t, "sfgather0", fl, 0, 0, err, sizeof err), 0);
+    CHECK_EQ(r.t.napi, napi);
+    bool threaded = r.t.napi_thread;
+    snprintf(why, whylen, "%s", r.t.napi_why);
     CHECK_EQ(sf_tun_config(&r.t, KERNEL_IP, 24, 1500, err, sizeof err), 0);
     sf_tun_set_tap(&r.t, tap, &r);
     struct sf_stack_cfg cfg;
@@ -207,6 +216,13 @@ static void run(bool offload, bool ts, bool gather)
     close(r.kfd);
     sf_stack_free(r.t.st);
     sf_tun_close(&r.t);
+    return threaded;
+}
+
+static void run(bool offload, bool ts, bool gather)
+{
+    char why[200];
+    CHECK(!run_flags(offload, ts, gather, false, why, sizeof why));
 }
 
 /* merged into GSO packets: the tap's view built in the merge buffer */
@@ -235,11 +251,37 @@ static void test_offload_no_gather(void)
     run(true, false, false);
 }
 
+/* SF_TUN_NAPI: the datagrams written go through the device's NAPI poll.
+ * With the sysfs of another namespace (this process unshared only its
+ * network) the thread is refused with the reason and the device works
+ * without it; with a sysfs of its own (as ip netns exec mounts one) the
+ * poll runs in its kernel thread; every byte arrives either way. */
+static void test_napi_thread(void)
+{
+    if (!can_run)
+        return;
+    char why[200];
+    CHECK(!run_flags(true, false, true, true, why, sizeof why));
+    fprintf(stderr, "refused: %s\n", why);
+    CHECK(strstr(why, "is not this namespace's sfgather0") != NULL);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("sysfs", "/sys", "sysfs", 0, NULL) != 0) {
+        fprintf(stderr, "no sysfs of our own (%s): the thread not tried\n",
+                strerror(errno));
+        CHECK(false);
+        return;
+    }
+    CHECK(run_flags(true, false, true, true, why, sizeof why));
+    CHECK(run_flags(false, false, true, true, why, sizeof why));
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_offload_merged),
     CHECK_CASE(test_offload_timestamps),
     CHECK_CASE(test_no_offload),
     CHECK_CASE(test_offload_no_gather),
+    CHECK_CASE(test_napi_thread), /* last: it mounts a sysfs of its own */
 };
 
 int main(int argc, char **argv)

@@ -118,6 +118,12 @@ stop_engine() {
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
 stat_of() { sss "$1" --stats | awk -v k="$2" '$1==k {print $2}'; }
 
+# the kernel's NAPI threads of our TUN: napi/DEV-ID, cut to 15 characters
+napi_comm() { local k="napi/$TUN-"; ps -eo comm | grep "^${k:0:15}"; }
+napi_on() { # ENGINE: its TUN's NAPI polls in a kernel thread
+  local v; v=$(stat_of "$1" tun.napi_thread)
+  { napi_comm; echo "tun.napi_thread $v"; } >"$tmp/napi.log"
+  [ "$v" = 1 ] && grep -q "^napi/" "$tmp/napi.log"; }
 fetch_ok() { # curl the file through the tunnel, SHA-256 checked
   rm -f "$tmp/got.bin"
   ine timeout 20 curl -sS -o "$tmp/got.bin" http://198.18.2.2:8080/file.bin 2>"$tmp/curl.log" &&
@@ -279,6 +285,7 @@ if WITH6=1 start_engine a --proxy socks5://198.18.1.2:1080 --rule 198.18.2.2:799
   check "refused upstream: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7999
   check "unreachable upstream: ENETUNREACH" errno_is ENETUNREACH 198.19.99.1 80
   check "--rule reject: ECONNREFUSED" errno_is ECONNREFUSED 198.18.2.2 7998
+  check "the TUN's NAPI polls in a kernel thread (the default)" napi_on a
   check "synfin ss: flow with upstream and bytes" ss_shows_flow
   check "proxy killed mid-transfer: client error, next flow fine" proxy_killed
   check "SIGTERM: open flow ends with FIN, exit 0" sigterm_graceful
@@ -326,6 +333,32 @@ if start_engine pq --proxy socks5://198.18.1.2:1086 --socks-pipeline --grace 2; 
 else
   notok "engine (pipeline server) started"; cat "$tmp/pq.err"
 fi
+# --no-napi-thread: every TUN write runs the kernel's work for it in the
+# engine's thread, as before threaded NAPI became tun2socks' default (the
+# engines above: napi_on)
+if start_engine n --proxy socks5://t2suser:s3cret@198.18.1.2:1081 --no-napi-thread --grace 2; then
+  napi_off() { ! sss n --stats | grep -q "^tun.napi_thread" && ! napi_comm >/dev/null; }
+  check "--no-napi-thread: no NAPI thread" napi_off
+  check "--no-napi-thread: curl 3 MB, SHA-256" fetch_ok
+  check "--no-napi-thread: iperf3 up (2 s)" iperf_dir
+  check "--no-napi-thread: iperf3 down (2 s)" iperf_dir -R
+  check "--no-napi-thread: half-close both ways (python, nc -N)" halfclose_ok
+  check "--no-napi-thread: SIGTERM, exit 0" stop_engine
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--no-napi-thread) started"; cat "$tmp/n.err"
+fi
+# no sysfs of its namespace (nsenter, not ip netns exec): the thread is
+# refused in one line, and the engine runs on without it
+napi_refused() {
+  nsenter --net=/run/netns/"$E" "$SYNFIN" tun2socks --tun "$TUN" --ctl "$tmp/nr.sock" \
+    --proxy socks5://198.18.1.2:1080 --napi-thread >"$tmp/nr.out" 2>"$tmp/nr.err" &
+  local p=$!; pids+=("$p")
+  wait_for 5 "$SYNFIN" ss --ctl "$tmp/nr.sock" || { kill "$p"; return 1; }
+  local v; v=$(stat_of nr tun.napi_thread)
+  kill -TERM "$p"; wait "$p"
+  grep -q "no NAPI thread on $TUN queue 0, .*is not this namespace's $TUN" "$tmp/nr.err" && [ "$v" = 0 ]; }
+check "--napi-thread without a sysfs of its namespace: said, runs on" napi_refused
 # microsocks 1.0.3 drops what comes after the greeting: the probe gets
 # the method choice and then nothing; after 1 s its flow starts again one
 # message at a time, and after two such probes pipelining stops

@@ -97,6 +97,9 @@ static void stats(struct tun_cli *c, FILE *f)
     T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
     T(rx_gso_segs); T(rx_csum_skipped); T(tx_csum_partial);
     fprintf(f, "tun.kernel_dropped %llu\n", (unsigned long long)sf_tun_kernel_dropped(&c->tun));
+    /* --napi-thread: 1 with its kernel thread, 0 refused one (said at start) */
+    if (c->tun.napi)
+        fprintf(f, "tun.napi_thread %d\n", c->tun.napi_thread ? 1 : 0);
     if (c->threads > 1) {
         T(rx_wrong_queue);
         fprintf(f, "tun.queue %u\ntun.queues %u\n", c->tun.queue, c->tun.nqueues);

@@ -236,6 +236,12 @@ static const struct opt tun_cli_opts[] = {
          "(default --offload: checksums and TSO offloaded,\n"
          "data segments merged into 64 KB writes)"),
     FLAG("--offload", offload, 1, NULL),
+    FLAG("--napi-thread", napi, 1,
+         "the kernel handles what synfin writes to DEV in a\n"
+         "kernel thread of its own (IFF_NAPI, threaded NAPI),\n"
+         "beside synfin's, not inside each write; docs/tun.md\n"
+         "(default: on in tun2socks, off in serve and connect)"),
+    FLAG("--no-napi-thread", napi, 0, NULL),
     NUM("--threads", threads, OPT_AS_UINT, 1, SF_TUN_MAX_QUEUES, 0, "N",
         "N stacks, one per thread pinned to a core, each on its\n"
         "own queue of DEV (IFF_MULTI_QUEUE, steered by ports;\n"
@@ -464,6 +470,20 @@ static void banner_addrs(const struct tun_cli *c, char *out, size_t len)
              c->prefix, h6, ab, a6);
 }
 
+static unsigned tun_flags(const struct tun_cli *c)
+{
+    return (c->offload ? SF_TUN_OFFLOAD : 0) | (c->napi ? SF_TUN_NAPI : 0);
+}
+
+/* A kernel thread asked for and refused: said aloud, once per queue. */
+static void napi_said(const struct sf_tun *t, const char *prog)
+{
+    if (t->napi && !t->napi_thread)
+        fprintf(stderr, "%s: no NAPI thread on %s queue %u, the kernel's work "
+                "for each write stays in this thread: %s\n", prog, t->name,
+                t->queue, t->napi_why);
+}
+
 int tun_cli_start(struct tun_cli *c, const char *prog)
 {
     char err[256];
@@ -473,7 +493,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         return 2;
     if (check_addrs(c, prog) < 0)
         return 2;
-    if (sf_tun_open(&c->tun, c->dev, c->offload, err, sizeof err) < 0 ||
+    if (sf_tun_open_flags(&c->tun, c->dev, tun_flags(c), 0, 0, err, sizeof err) < 0 ||
         sf_tun_config(&c->tun, c->host_ip, c->prefix, c->mtu, err, sizeof err) < 0 ||
         (c->has6 && sf_tun_config6(&c->tun, c->host6, c->prefix6, err, sizeof err) < 0) ||
         (c->pcap_path && tun_cli_open_pcap(c, err, sizeof err) < 0)) {
@@ -481,6 +501,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         sf_tun_close(&c->tun);
         return 1;
     }
+    napi_said(&c->tun, prog);
     if (make_stack(c, prog) < 0 || open_ctl(c, prog) < 0 || open_signals(c) < 0) {
         tun_cli_finish(c);
         return 1;
@@ -515,10 +536,12 @@ static int start_queues(struct tun_cli *const *cs, unsigned n, const char *prog)
 {
     char err[256];
     struct tun_cli *c0 = cs[0];
-    for (unsigned k = 0; k < n; k++)
-        if (sf_tun_open_queue(&cs[k]->tun, c0->dev, c0->offload, k, n, err,
+    for (unsigned k = 0; k < n; k++) {
+        if (sf_tun_open_flags(&cs[k]->tun, c0->dev, tun_flags(c0), k, n, err,
                               sizeof err) < 0)
             goto fail;
+        napi_said(&cs[k]->tun, prog);
+    }
     /* the program before the device is up: no datagram is ever steered
      * by the kernel's own flow table */
     if ((!c0->steer_kernel && sf_tun_steer(&c0->tun, err, sizeof err) < 0) ||

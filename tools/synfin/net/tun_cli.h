@@ -21,6 +21,7 @@ struct tun_cli {
     uint32_t addr, host_ip;
     int prefix, mtu, backlog;
     bool keepalive, seeded, offload;
+    bool napi; /* SF_TUN_NAPI: the kernel's work for our writes in its thread */
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;

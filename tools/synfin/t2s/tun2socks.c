@@ -771,6 +771,11 @@ int sf_cmd_tun2socks(int argc, char **argv)
     if (!t)
         return 1;
     tun_cli_init(&t->cli);
+    /* The kernel's work for each TUN write (forwarding, a gateway client's
+     * TCP) in the device's NAPI thread, beside ours: gateway uploads 1.16x,
+     * downloads 1.09x, the engine's CPU a GB 0.6-0.95x (bench/README.md,
+     * 2026-12-04, threaded NAPI); --no-napi-thread for the old way. */
+    t->cli.napi = true;
     t->max_flows = 4096;
     t->connect_timeout = 10 * SF_SEC;
     t->epfd = t->lsd = -1;
