@@ -1016,7 +1016,9 @@ static bool drain_down(struct t2s *t, struct flow *f)
 static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
 {
     int k;
-    for (k = 0; k < 16; k++) {
+    uint64_t start = f->down_bytes;
+    /* at most 16 reads and T2S_DOWN_ROUND bytes a round: then the others */
+    for (k = 0; k < 16 && f->down_bytes - start < T2S_DOWN_ROUND; k++) {
         if (f->down.buf) { /* the bytes after the SOCKS reply (socks_leftover) */
             long n = sf_send(stk(t), f->sd, f->down.buf + f->down.off, f->down.len - f->down.off, 0);
             if (n < 0 && n != SF_EAGAIN) {
@@ -1042,8 +1044,11 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         /* The stack sizes its send storage to the room asked: a flow
          * asks for little until its reads fill what it asked (a 64-byte
          * answer then holds a 4 KB storage, not a 64 KB one, against
-         * --max-memory), and twice as much each time they do, up to a
-         * chunk. */
+         * --max-memory), and twice as much each time they do, up to
+         * T2S_ASK_MAX: a bulk download then reads 256 KB a readv(), and
+         * the kernel sends the upstream a window update for each read
+         * in our context (bench/README.md, 2026-12-04: 64 KB reads cost
+         * 15-20 % more of the engine's CPU a GB). */
         uint32_t ask = f->down_ask ? f->down_ask : T2S_ASK_MIN;
         struct sf_iov v[2];
         long room = sf_send_reserve(stk(t), f->sd, v, ask);
@@ -1061,7 +1066,7 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
             return false;
         if (n == 0)
             break;
-        if (n == room && ask < T2S_CHUNK)
+        if (n == room && ask < T2S_ASK_MAX)
             f->down_ask = ask * 2; /* (never less again: a bulk flow's
                                       reads come short now and then) */
         f->down_bytes += (uint64_t)n;
@@ -1071,7 +1076,7 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
             return false;
         }
     }
-    if (k == 16)
+    if (k == 16 || f->down_bytes - start >= T2S_DOWN_ROUND)
         *more = true;
     /* RFC 9293 3.10.4 CLOSE: the FIN follows the data already queued. */
     if ((f->u_eof || t->cli.quit) && !f->down.buf && !f->c_shut) {

@@ -14,6 +14,8 @@
 
 #define T2S_CHUNK 65536     /* bytes moved per recv/send */
 #define T2S_ASK_MIN 4096    /* the first room asked of the stack's send buffer (relay_down) */
+#define T2S_ASK_MAX (256 * 1024) /* the most room asked for one upstream read (relay_down) */
+#define T2S_DOWN_ROUND (1 << 20) /* upstream -> client bytes a round (relay_down) */
 #define T2S_POOL_MAX 32     /* spare chunks kept */
 #define T2S_UP_ROUND (16 * T2S_CHUNK) /* client -> upstream bytes a round (relay_up) */
 #define T2S_ACCEPT_WAIT (30 * SF_SEC) /* upstream ready, client's ACK awaited */
