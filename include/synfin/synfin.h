@@ -653,11 +653,23 @@ struct sf_stack_cfg {
      * where it wraps); n is 2 or 3 and no piece is empty. The datagram is
      * the pieces in order, byte for byte what output would get (checksum
      * complete, or with SF_OFFLOAD_TX_CSUM the pseudo-header sum). Every
-     * other datagram still goes through output. The pieces, like output's
-     * buffer, are valid only during the call (the ring moves on), and the
-     * callback may not call into the stack. NULL (the default): output
+     * other datagram still goes through output. Without output_flush the
+     * pieces, like output's buffer, are valid only during the call, and
+     * the callback may not call into the stack. NULL (the default): output
      * only. */
     void (*output_gather)(void *ctx, const struct sf_piece *v, size_t n);
+    /* Optional, with output_gather: the payload slices (v[1], v[2]) of the
+     * gathered datagrams stay valid and unchanged after the call, until
+     * the stack calls output_flush (ctx is output_ctx): it does before a
+     * send ring's storage grows (it may move) or is freed (all data
+     * acknowledged, the connection closed or reset, the stack freed). A
+     * driver may then keep the slices and write several datagrams' payload
+     * from them at once (a GSO packet by writev: src/link/tun.c) instead
+     * of copying it; when output_flush is called it must be done with all
+     * of them (write them, or copy what it still holds). v[0], the
+     * headers, is valid only during the output_gather call either way.
+     * The callback may not call into the stack. */
+    void (*output_flush)(void *ctx);
 };
 
 /* sf_stack_cfg.offload: the device completes TCP checksums (a TUN device

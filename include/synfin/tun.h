@@ -21,7 +21,8 @@
  *     sf_tun_open(&t, "sf0", true, err, sizeof err);
  *     sf_tun_config(&t, host_ip, 24, 1500, err, sizeof err);
  *     cfg.output = sf_tun_output; cfg.output_ctx = &t;
- *     cfg.output_gather = sf_tun_output_gather;  // optional: fewer copies
+ *     cfg.output_gather = sf_tun_output_gather_keep; // optional: fewer
+ *     cfg.output_flush = sf_tun_output_flush;        // copies (both)
  *     sf_stack_create(&cfg, sf_tun_now(), &t.st);
  *     sf_tun_run(&t, &hooks);      // until a hook sets t.stop
  *     sf_stack_free(t.st);
@@ -116,6 +117,11 @@ struct sf_tun {
      * shows them), so no checksum is computed for it. Default false: the
      * tap sees every checksum complete (a --pcap). Set after open. */
     bool tap_partial;
+    /* The tap takes only the datagrams read (SF_TUN_IN): those written
+     * are not shown to it, and no copy is made for it (a segment whose
+     * payload stays in the send ring, sf_tun_output_gather_keep, is
+     * otherwise copied for the tap). Default false. Set after open. */
+    bool tap_in_only;
     /* SF_TUN_NAPI (sf_tun_open_flags): the kernel takes this queue's
      * writes through a NAPI poll (napi), run in a kernel thread of its own
      * (napi_thread). When the thread could not be had, napi_why says why:
@@ -197,6 +203,14 @@ void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len);
  * copy made for the tap alone. Behaves as sf_tun_output on the same
  * datagram in every other way (impairments, counters). */
 void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n);
+/* The same with cfg.output_flush = sf_tun_output_flush (required: the
+ * stack then keeps the send rings' slices valid until it calls it,
+ * synfin.h): with offload a data segment's payload is not copied at all,
+ * the GSO packet being merged points into the send ring (up to GSO_REFS
+ * slices) and is written from it by one writev. */
+void sf_tun_output_gather_keep(void *ctx, const struct sf_piece *v, size_t n);
+/* cfg.output_flush for sf_tun_output_gather_keep: sf_tun_flush. */
+void sf_tun_output_flush(void *ctx);
 
 /* Offload only: writes the segments merged so far (one GSO packet, or
  * one plain datagram). The loop calls it before it sleeps; a no-op when

@@ -162,7 +162,7 @@ bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
                      size_t len)
 {
     const uint8_t *d = v[0].iov_base;
-    if (!continues(g, d, v[0].iov_len, len))
+    if (g->byref || !continues(g, d, v[0].iov_len, len))
         return false;
     size_t h = l3_len(d, v[0].iov_len), th = tcp_hl(d, h), pl = len - h - th;
     /* the payload straight from the pieces: its one copy */
@@ -181,9 +181,86 @@ bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
     return gso_merge_add_v(g, &v, 1, len);
 }
 
+/* The pieces after v[0] appended to g's references, adjacent ones joined;
+ * false (g unchanged) if they would pass GSO_REFS. */
+static bool refs_add(struct gso_merge *g, const struct iovec *v, size_t n)
+{
+    unsigned k = g->nref;
+    for (size_t i = 1; i < n; i++) {
+        if (!v[i].iov_len)
+            continue;
+        struct iovec *p = k ? &g->ref[k - 1] : NULL;
+        if (p && (const uint8_t *)p->iov_base + p->iov_len == v[i].iov_base) {
+            p->iov_len += v[i].iov_len;
+            continue;
+        }
+        if (k == GSO_REFS)
+            return false; /* (the callers checked the room first) */
+        g->ref[k++] = v[i];
+    }
+    g->nref = k;
+    return true;
+}
+
+/* Whether v[0] holds exactly the headers of plain segment v (len bytes). */
+static bool headers_alone(const struct iovec *v, size_t n, size_t len)
+{
+    const uint8_t *d = v[0].iov_base;
+    size_t h = l3_len(d, v[0].iov_len);
+    return n >= 2 && h && v[0].iov_len == h + tcp_hl(d, h) && len > v[0].iov_len;
+}
+
+bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len)
+{
+    const uint8_t *d = v[0].iov_base;
+    if (!g->byref || !headers_alone(v, n, len) || !continues(g, d, v[0].iov_len, len))
+        return false;
+    /* room for the pieces, checked first: refs_add must not half-join */
+    size_t need = 0;
+    for (size_t i = 1; i < n; i++)
+        need += v[i].iov_len != 0;
+    if (g->nref + need > GSO_REFS) {
+        const struct iovec *p = &g->ref[g->nref - 1];
+        bool joins = (const uint8_t *)p->iov_base + p->iov_len == v[1].iov_base;
+        if (g->nref + need - (joins ? 1 : 0) > GSO_REFS)
+            return false;
+    }
+    if (!refs_add(g, v, n))
+        return false;
+    size_t pl = len - v[0].iov_len, h = l3_len(d, v[0].iov_len);
+    g->len += pl;
+    g->segs++;
+    g->last = pl;
+    g->next_seq += (uint32_t)pl;
+    g->buf[h + 13] = d[h + 13]; /* PSH as the last segment has it */
+    return true;
+}
+
+bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                         size_t len)
+{
+    if (!headers_alone(v, n, len) || n - 1 > GSO_REFS)
+        return false;
+    size_t hl = v[0].iov_len;
+    memcpy(g->buf, v[0].iov_base, hl);
+    const uint8_t *d = g->buf;
+    size_t h = l3_len(d, hl);
+    g->byref = true;
+    g->hlen = hl;
+    g->nref = 0;
+    refs_add(g, v, n);
+    g->len = len;
+    g->segs = 1;
+    g->mss = g->last = len - hl;
+    g->next_seq = get32(d + h + 4) + (uint32_t)(len - hl);
+    return true;
+}
+
 void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
                        size_t len)
 {
+    g->byref = false;
     pieces_copy(v, n, 0, g->buf, len);
     const uint8_t *d = g->buf;
     size_t h = l3_len(d, len), th = tcp_hl(d, h);
@@ -203,7 +280,7 @@ const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
                                 size_t *len, unsigned *segs)
 {
     memset(h, 0, sizeof *h);
-    if (!g->len)
+    if (!g->len || g->byref)
         return NULL;
     uint8_t *ip = g->buf;
     *len = g->len;
@@ -224,6 +301,43 @@ const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
     h->csum_start = (uint16_t)l3;
     h->csum_offset = 16;
     return ip;
+}
+
+size_t gso_merge_finish_v(struct gso_merge *g, struct virtio_net_hdr *h,
+                          struct iovec *out, size_t *n, unsigned *segs)
+{
+    if (!g->byref) {
+        size_t len = 0;
+        const uint8_t *ip = gso_merge_finish(g, h, &len, segs);
+        *n = ip ? 1 : 0;
+        if (ip)
+            out[0] = (struct iovec){(void *)ip, len};
+        return ip ? len : 0;
+    }
+    memset(h, 0, sizeof *h);
+    if (!g->len)
+        return 0;
+    uint8_t *ip = g->buf;
+    size_t len = g->len;
+    *segs = g->segs;
+    g->len = 0;
+    g->byref = false;
+    out[0] = (struct iovec){ip, g->hlen};
+    memcpy(out + 1, g->ref, g->nref * sizeof g->ref[0]);
+    *n = 1 + g->nref;
+    if (*segs == 1)
+        return len; /* as the stack emitted it */
+    size_t l3 = l3_len(ip, g->hlen);
+    set_ip_len(ip, l3, len);
+    /* as gso_merge_finish: the pseudo-header sum of the merged length */
+    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, len - l3)));
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
+    h->gso_size = (uint16_t)g->mss;
+    h->csum_start = (uint16_t)l3;
+    h->csum_offset = 16;
+    return len;
 }
 
 /* ---------------------------------------------------------- in: complete */

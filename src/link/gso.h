@@ -29,12 +29,20 @@
 
 /* Outgoing data segments being merged into one GSO packet: the first
  * segment's headers, then every segment's payload. */
+#define GSO_REFS 64 /* payload pieces a packet kept by reference may have */
 struct gso_merge {
     size_t len;        /* IPv4 datagram bytes held (0: nothing pending) */
     unsigned segs;
     size_t mss;        /* payload of the first segment: the gso_size */
     size_t last;       /* payload of the latest one */
     uint32_t next_seq; /* the sequence number that may follow */
+    /* By reference (gso_merge_start_ref): buf holds the first segment's
+     * headers (hlen bytes) only, the payload stays where the caller's
+     * pieces are, ref[0..nref) in order (adjacent ones joined). */
+    bool byref;
+    size_t hlen;
+    unsigned nref;
+    struct iovec ref[GSO_REFS];
     uint8_t buf[GSO_MAX];
 };
 
@@ -66,6 +74,24 @@ bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
 void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
                        size_t len);
 
+/* The same, keeping the payload by reference: the pieces after v[0]
+ * (which must hold the headers exactly) are not copied but pointed to,
+ * and must stay valid and unchanged until the packet is finished and
+ * written (gso_merge_finish_v). A packet started by reference takes only
+ * segments added by reference (gso_merge_add_ref; gso_merge_add_v refuses
+ * them), and one started by copy only copies. gso_merge_add_ref returns
+ * false also when v[0] is not exactly the headers or the pieces would
+ * pass GSO_REFS. */
+bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len);
+bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                         size_t len);
+/* Finishes the pending packet (either kind) as gso_merge_finish does,
+ * into pieces: out[0] the headers (by reference) or the whole datagram
+ * (by copy), then the payload's references; *n of at most 1 + GSO_REFS.
+ * Returns the datagram's length, 0 if nothing was pending. */
+size_t gso_merge_finish_v(struct gso_merge *g, struct virtio_net_hdr *h,
+                          struct iovec *out, size_t *n, unsigned *segs);
 /* Finishes the pending packet and empties g. Returns the IPv4 datagram to
  * write (in g->buf) with its length in *len and the number of segments it
  * holds in *segs, or NULL if nothing is pending. One segment goes out as

@@ -58,6 +58,9 @@ struct sf_tun_gso {
  * SF_IN_CSUM_VALID of sf_stack_input_flags; toward the kernel OUT_PARTIAL,
  * its TCP checksum field holds the pseudo-header sum. */
 #define OUT_PARTIAL 1u
+/* ... and OUT_KEEP: gathered with cfg.output_flush set, its payload slices
+ * valid until sf_tun_output_flush (kept by reference in a GSO packet) */
+#define OUT_KEEP 2u
 
 /* A datagram held back by delay or reordering. */
 struct tun_pkt {
@@ -441,33 +444,33 @@ void sf_tun_close(struct sf_tun *t)
 /* One write: the vnet header (offload only; h may be NULL for a plain
  * one, all zero: no GSO, checksum complete), then the datagram's pieces
  * (writev: a gathered one is not copied). */
-static void dev_sendv(struct sf_tun *t, const struct virtio_net_hdr *h,
-                      const struct dgram *g)
+static void dev_sendiov(struct sf_tun *t, const struct virtio_net_hdr *h,
+                        const struct iovec *v, size_t n, size_t len)
 {
     struct virtio_net_hdr zero;
     memset(&zero, 0, sizeof zero);
-    struct iovec iov[1 + TUN_PIECES] = {{&zero, VNET_HDR}};
+    struct iovec iov[2 + GSO_REFS] = {{&zero, VNET_HDR}};
     if (h)
         iov[0].iov_base = (void *)h;
-    memcpy(iov + 1, g->v, g->n * sizeof g->v[0]);
+    memcpy(iov + 1, v, n * sizeof v[0]);
     int skip = t->offload ? 0 : 1;
-    ssize_t want = (ssize_t)g->len + (t->offload ? VNET_HDR : 0);
-    if (writev(t->fd, iov + skip, (int)g->n + 1 - skip) != want) {
+    ssize_t want = (ssize_t)len + (t->offload ? VNET_HDR : 0);
+    if (writev(t->fd, iov + skip, (int)n + 1 - skip) != want) {
         /* The kernel drops on a full queue as a wire would; count it and
          * let TCP retransmit. */
         t->stats.tx_errors++;
         return;
     }
     t->stats.tx++;
-    t->stats.tx_bytes += g->len;
+    t->stats.tx_bytes += len;
 }
 
-static void dev_send(struct sf_tun *t, const struct virtio_net_hdr *h,
-                     const uint8_t *d, size_t len)
+static void dev_sendv(struct sf_tun *t, const struct virtio_net_hdr *h,
+                      const struct dgram *g)
 {
-    struct dgram g = one_piece(d, len);
-    dev_sendv(t, h, &g);
+    dev_sendiov(t, h, g->v, g->n, g->len);
 }
+
 
 /* One datagram alone: a partial checksum (OUT_PARTIAL) with NEEDS_CSUM
  * for the kernel to complete (virtio 1.x 5.1.6.2), else a zero header.
@@ -489,26 +492,34 @@ void sf_tun_flush(struct sf_tun *t)
     if (!g)
         return;
     struct virtio_net_hdr h;
-    size_t len;
+    struct iovec v[1 + GSO_REFS];
+    size_t n;
     unsigned segs;
-    const uint8_t *ip = gso_merge_finish(&g->out, &h, &len, &segs);
-    if (!ip)
+    size_t len = gso_merge_finish_v(&g->out, &h, v, &n, &segs);
+    if (!len)
         return;
-    if (segs == 1) { /* as the stack emitted it */
-        struct dgram one = one_piece(ip, len);
+    if (segs == 1) { /* as the stack emitted it (at most 3 pieces) */
+        struct dgram one = {.n = n, .len = len};
+        memcpy(one.v, v, n * sizeof v[0]);
         send_one(t, &one, g->out_partial);
         return;
     }
-    dev_send(t, &h, ip, len);
+    dev_sendiov(t, &h, v, n, len);
     t->stats.tx_gso++;
     t->stats.tx_gso_segs += segs;
+}
+
+void sf_tun_output_flush(void *ctx)
+{
+    sf_tun_flush(ctx);
 }
 
 /* Offload: the segment joins the pending GSO packet (its payload copied
  * from the pieces into the merge buffer), or starts the next one, or (not
  * a plain data segment) goes out alone after it, as it is. Returns
  * whether it is now the end of the pending packet. */
-static bool gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
+static bool gso_add(struct sf_tun *t, const struct dgram *d, bool partial,
+                    bool keep)
 {
     struct sf_tun_gso *g = t->gso;
     /* Not while outbound impairments are on: after a gap the kernel takes
@@ -518,16 +529,22 @@ static bool gso_add(struct sf_tun *t, const struct dgram *d, bool partial)
     const struct sf_tun_impair *im = &t->out;
     bool plain = gso_plain_data_v(d->v, d->n, d->len) &&
                  !(im->loss > 0 || im->dup > 0 || im->reorder > 0);
+    /* Kept (OUT_KEEP): the payload is not copied, the packet points into
+     * the send rings until written; the return says false then (no
+     * payload at the end of the merge buffer for tap_out). */
     if (plain && partial == g->out_partial &&
-        gso_merge_add_v(&g->out, d->v, d->n, d->len))
-        return true;
+        (keep ? gso_merge_add_ref(&g->out, d->v, d->n, d->len)
+              : gso_merge_add_v(&g->out, d->v, d->n, d->len)))
+        return !keep;
     sf_tun_flush(t);
     if (!plain) {
         send_one(t, d, partial);
         return false;
     }
-    gso_merge_start_v(&g->out, d->v, d->n, d->len);
     g->out_partial = partial;
+    if (keep && gso_merge_start_ref(&g->out, d->v, d->n, d->len))
+        return false;
+    gso_merge_start_v(&g->out, d->v, d->n, d->len);
     return true;
 }
 
@@ -584,10 +601,10 @@ static void dev_write(struct sf_tun *t, sf_time_t now, const struct dgram *d,
 {
     bool partial = flags & OUT_PARTIAL, merged = false;
     if (t->gso)
-        merged = gso_add(t, d, partial);
+        merged = gso_add(t, d, partial, flags & OUT_KEEP);
     else
         dev_sendv(t, NULL, d);
-    if (t->tap) /* what the stack sent, before merging */
+    if (t->tap && !t->tap_in_only) /* what the stack sent, before merging */
         tap_out(t, now, d, partial, merged);
 }
 
@@ -609,7 +626,7 @@ static void hold(struct sf_tun *t, sf_time_t due, bool out,
         return; /* as a lost datagram */
     p->due = due;
     p->out = out;
-    p->flags = flags;
+    p->flags = flags & ~OUT_KEEP; /* a copy now, one piece */
     p->len = d->len;
     dgram_copy(p->data, d);
     struct tun_pkt **pp = &t->wire->held;
@@ -655,25 +672,25 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
 }
 
 /* A datagram from the stack (or the UDP relay) toward the kernel. */
-static void output(struct sf_tun *t, const struct dgram *d)
+static void output(struct sf_tun *t, const struct dgram *d, unsigned keep)
 {
     /* SF_OFFLOAD_TX_CSUM (set by sf_tun_run): a TCP datagram carries the
      * pseudo-header sum, as the stack emits it */
     bool partial = t->gso && t->st &&
                    (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM) &&
                    gso_tcp_start(d->v[0].iov_base, d->v[0].iov_len);
-    impaired(t, sf_stack_now(t->st), true, d, partial ? OUT_PARTIAL : 0);
+    impaired(t, sf_stack_now(t->st), true, d, (partial ? OUT_PARTIAL : 0) | keep);
 }
 
 void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
 {
     struct dgram d = one_piece(dgram, len);
-    output(ctx, &d);
+    output(ctx, &d, 0);
 }
 
-void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
+static void gather(struct sf_tun *t, const struct sf_piece *v, size_t n,
+                   unsigned keep)
 {
-    struct sf_tun *t = ctx;
     struct dgram d = {.n = n};
     for (size_t i = 0; i < n; i++) {
         if (i < TUN_PIECES)
@@ -683,7 +700,7 @@ void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
     if (n == 0)
         return;
     if (n == 1 || (n <= TUN_PIECES && gso_tcp_hdr_end(v[0].base, v[0].len))) {
-        output(t, &d); /* the stack's pieces as they are */
+        output(t, &d, keep); /* the stack's pieces as they are */
         return;
     }
     /* anything else is made one piece first (never the stack's) */
@@ -697,6 +714,16 @@ void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
         if (v[i].len)
             memcpy(w->flat + off, v[i].base, v[i].len);
     sf_tun_output(t, w->flat, d.len);
+}
+
+void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n)
+{
+    gather(ctx, v, n, 0);
+}
+
+void sf_tun_output_gather_keep(void *ctx, const struct sf_piece *v, size_t n)
+{
+    gather(ctx, v, n, OUT_KEEP);
 }
 
 static void release_due(struct sf_tun *t, sf_time_t now)

@@ -595,6 +595,7 @@ void sf_stack_free(struct sf_stack *st)
 {
     if (!st)
         return;
+    tcp_out_flush(&st->tcp); /* cfg.output_flush: before the rings go */
     stack_records_free(st);
     /* the queues die with their listeners: unlink first, then free */
     for (size_t i = 0; i < st->demux.size; i++)

@@ -425,6 +425,8 @@ static void ack_advance(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t ack)
         if (n > ring_len(&c->sndbuf))
             n = ring_len(&c->sndbuf);
         ring_consume(&c->sndbuf, n);
+        if (!ring_len(&c->sndbuf))
+            tcp_out_flush(ctx); /* its storage goes back to the cache */
         ring_trim_cached(&c->sndbuf, false, &ctx->rcache); /* all acknowledged */
         c->snd_buf_seq += n;
     }

@@ -91,6 +91,7 @@ static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
     struct sf_piece v[3] = {{ctx->obuf, hl}, {sl->p[0], sl->n[0]},
                             {sl->p[1], sl->n[1]}};
     ctx->cfg->output_gather(ctx->cfg->output_ctx, v, sl->n[1] ? 3 : 2);
+    ctx->gather_kept = ctx->cfg->output_flush != NULL;
 }
 
 /* What is still open of the window offered last: [RCV.NXT, rcv_adv). */

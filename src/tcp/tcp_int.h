@@ -78,7 +78,20 @@ struct tcp_ctx {
     /* a send was refused at the cap (sf_conn.snd_mem_wait); the stack
      * wakes the waiters once memory frees (stack_mem_wake) */
     bool mem_waiting;
+    /* cfg.output_flush: gathered datagrams went out since the last call
+     * (tcp_out_flush) */
+    bool gather_kept;
 };
+
+/* cfg.output_flush: before a send ring's storage may move or be freed,
+ * the driver is told to be done with the slices it kept (synfin.h). */
+static inline void tcp_out_flush(struct tcp_ctx *ctx)
+{
+    if (ctx->gather_kept) {
+        ctx->gather_kept = false;
+        ctx->cfg->output_flush(ctx->cfg->output_ctx);
+    }
+}
 
 /* A connection's timeouts. Each has a deadline; the connection holds one
  * wheel entry, armed at the earliest of them, so a TCB pays for one timer

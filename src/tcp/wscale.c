@@ -290,6 +290,8 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
     if (need > most)
         need = most; /* a full buffer takes no more storage */
     uint64_t refusals = ctx->mem.refusals;
+    if (c->sndbuf.m && ring_cap(&c->sndbuf) < need)
+        tcp_out_flush(ctx); /* the storage grows, and may move */
     if (buf_reserve(ctx, &c->sndbuf, (uint32_t)need, snd_storage(ctx, c),
                     &c->snd_storage_last) == 0)
         return 0;

@@ -42,7 +42,7 @@ static bool can_run;
 
 struct g_run {
     struct sf_tun t;
-    bool gather, ts;
+    bool gather, ts, keep; /* keep: sf_tun_output_gather_keep */
     int ls, sd, kfd;
     uint64_t sent, rcvd;
     bool shut, bad_stream, timed_out;
@@ -94,7 +94,10 @@ static void counted_gather(void *ctx, const struct sf_piece *v, size_t n)
     struct g_run *r = (struct g_run *)((char *)ctx - offsetof(struct g_run, t));
     r->gathers++;
     r->wrapped += n == 3;
-    sf_tun_output_gather(ctx, v, n);
+    if (r->keep)
+        sf_tun_output_gather_keep(ctx, v, n);
+    else
+        sf_tun_output_gather(ctx, v, n);
 }
 
 static int pollfds(void *ctx, struct pollfd *fds, int max)
@@ -151,7 +154,7 @@ static sf_time_t service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
 /* One transfer; with napi through SF_TUN_NAPI. Returns what the device
  * said of its NAPI thread (napi_thread, napi_why in why). */
 static bool run_flags(bool offload, bool ts, bool gather, bool napi,
-                      char *why, size_t whylen)
+                      bool keep, char *why, size_t whylen)
 {
     if (!can_run)
         return false;
@@ -159,6 +162,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     memset(&r, 0, sizeof r);
     r.gather = gather;
     r.ts = ts;
+    r.keep = keep;
     r.sd = -1;
     char err[256];
     unsigned fl = (offload ? SF_TUN_OFFLOAD : 0) | (napi ? SF_TUN_NAPI : 0);
@@ -174,6 +178,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     cfg.mss = 1460;
     cfg.output = sf_tun_output;
     cfg.output_gather = gather ? counted_gather : NULL;
+    cfg.output_flush = gather && keep ? sf_tun_output_flush : NULL;
     cfg.output_ctx = &r.t;
     for (int k = 0; k < 16; k++)
         cfg.seed[k] = (uint8_t)(k + 1);
@@ -195,9 +200,9 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     struct sf_tun_hooks h = {&r, pollfds, service};
     CHECK_EQ(sf_tun_run(&r.t, &h), 0);
     const struct sf_tun_stats *s = &r.t.stats;
-    fprintf(stderr, "offload %d timestamps %d gather %d: %llu of %u bytes, "
+    fprintf(stderr, "offload %d timestamps %d gather %d keep %d: %llu of %u bytes, "
             "tap %u data segments (%u bad), %u gathered (%u wrapped), "
-            "tx %llu, GSO %llu (%llu segments)\n", offload, ts, gather,
+            "tx %llu, GSO %llu (%llu segments)\n", offload, ts, gather, keep,
             (unsigned long long)r.rcvd, TOTAL, r.tap_data, r.tap_bad,
             r.gathers, r.wrapped, (unsigned long long)s->tx,
             (unsigned long long)s->tx_gso, (unsigned long long)s->tx_gso_segs);
@@ -222,7 +227,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
 static void run(bool offload, bool ts, bool gather)
 {
     char why[200];
-    CHECK(!run_flags(offload, ts, gather, false, why, sizeof why));
+    CHECK(!run_flags(offload, ts, gather, false, false, why, sizeof why));
 }
 
 /* merged into GSO packets: the tap's view built in the merge buffer */
@@ -251,6 +256,17 @@ static void test_offload_no_gather(void)
     run(true, false, false);
 }
 
+/* sf_tun_output_gather_keep with output_flush: the GSO packets point into
+ * the send ring until written (no copy of the payload), with and without
+ * timestamps; every byte in order, the tap's view of each segment whole */
+static void test_offload_kept(void)
+{
+    char why[200];
+    CHECK(!run_flags(true, false, true, false, true, why, sizeof why));
+    CHECK(!run_flags(true, true, true, false, true, why, sizeof why));
+    CHECK(!run_flags(false, false, true, false, true, why, sizeof why));
+}
+
 /* SF_TUN_NAPI: the datagrams written go through the device's NAPI poll.
  * With the sysfs of another namespace (this process unshared only its
  * network) the thread is refused with the reason and the device works
@@ -261,7 +277,7 @@ static void test_napi_thread(void)
     if (!can_run)
         return;
     char why[200];
-    CHECK(!run_flags(true, false, true, true, why, sizeof why));
+    CHECK(!run_flags(true, false, true, true, false, why, sizeof why));
     fprintf(stderr, "refused: %s\n", why);
     CHECK(strstr(why, "is not this namespace's sfgather0") != NULL);
     if (unshare(CLONE_NEWNS) != 0 ||
@@ -272,8 +288,8 @@ static void test_napi_thread(void)
         CHECK(false);
         return;
     }
-    CHECK(run_flags(true, false, true, true, why, sizeof why));
-    CHECK(run_flags(false, false, true, true, why, sizeof why));
+    CHECK(run_flags(true, false, true, true, false, why, sizeof why));
+    CHECK(run_flags(false, false, true, true, false, why, sizeof why));
 }
 
 static const struct check_case cases[] = {
@@ -281,6 +297,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_offload_timestamps),
     CHECK_CASE(test_no_offload),
     CHECK_CASE(test_offload_no_gather),
+    CHECK_CASE(test_offload_kept),
     CHECK_CASE(test_napi_thread), /* last: it mounts a sysfs of its own */
 };
 

@@ -915,8 +915,113 @@ static void test_merge_pieces(void)
     }
 }
 
+/* The concatenation of pieces v[0..n) into out; its length. */
+static size_t joined(const struct iovec *v, size_t n, uint8_t *out)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < n; off += v[i++].iov_len)
+        memcpy(out + off, v[i].iov_base, v[i].iov_len);
+    return off;
+}
+
+/* By reference (gso_*_ref, the TUN driver's kept pieces): the same
+ * segments give the same packet and header as by copy, the payload left
+ * in the caller's memory (the pieces point into d, adjacent ones joined:
+ * consecutive segments of one buffer are one piece); a packet by copy
+ * takes no segment by reference and the other way round; v[0] must be
+ * the headers exactly; GSO_REFS pieces at most. */
+static void test_merge_by_ref(void)
+{
+    static struct gso_merge g1, g2;
+    static uint8_t d[3][GSO_MAX], out1[GSO_MAX], out2[GSO_MAX];
+    size_t pls[3] = {101, 101, 37};
+    for (int v6 = 0; v6 <= 1; v6++) {
+        size_t hl = v6 ? 60 : 40;
+        size_t len[3], at = 0;
+        uint32_t seq = 0xffffffc0u;
+        for (int k = 0; k < 3; k++) {
+            uint8_t fl = k == 2 ? SF_ACK | SF_PSH : SF_ACK;
+            len[k] = v6 ? seg6(d[k], seq, fl, at, pls[k])
+                        : seg(d[k], seq, fl, at, pls[k], (uint16_t)k, false);
+            seq += (uint32_t)pls[k];
+            at += pls[k];
+        }
+        unsigned bad = 0;
+        for (size_t cut = 0; cut < 37; cut++) {
+            memset(&g1, 0, sizeof g1);
+            memset(&g2, 0, sizeof g2);
+            struct iovec v[3];
+            for (int k = 0; k < 3; k++) {
+                size_t n = as_pieces(v, d[k], len[k], hl, cut);
+                if (k == 0) {
+                    gso_merge_start(&g1, d[k], len[k]);
+                    bad += !gso_merge_start_ref(&g2, v, n, len[k]);
+                } else {
+                    bad += !gso_merge_add(&g1, d[k], len[k]);
+                    bad += gso_merge_add_v(&g2, v, n, len[k]); /* not by copy */
+                    bad += !gso_merge_add_ref(&g2, v, n, len[k]);
+                }
+            }
+            bad += g2.nref != 3; /* each segment's own buffer, its two pieces adjacent: joined */
+            struct virtio_net_hdr h1, h2;
+            size_t l1, n2;
+            unsigned s1, s2;
+            const uint8_t *p1 = gso_merge_finish(&g1, &h1, &l1, &s1);
+            memcpy(out1, p1, l1);
+            struct iovec o[1 + GSO_REFS];
+            size_t l2 = gso_merge_finish_v(&g2, &h2, o, &n2, &s2);
+            bad += l1 != l2 || s1 != 3 || s2 != 3 || memcmp(&h1, &h2, sizeof h1) ||
+                   joined(o, n2, out2) != l2 || memcmp(out1, out2, l1) ||
+                   o[1].iov_base != d[0] + hl || g2.len != 0;
+        }
+        CHECK_EQ(bad, 0);
+        /* one segment: as emitted, in its pieces */
+        struct iovec v[3], o[1 + GSO_REFS];
+        size_t n = as_pieces(v, d[0], len[0], hl, 51), no;
+        memset(&g2, 0, sizeof g2);
+        CHECK(gso_merge_start_ref(&g2, v, n, len[0]));
+        struct virtio_net_hdr h;
+        unsigned segs;
+        size_t l = gso_merge_finish_v(&g2, &h, o, &no, &segs);
+        CHECK_EQ(segs, 1);
+        CHECK_EQ(l, len[0]);
+        CHECK_EQ(no, 2); /* the headers, the two adjacent pieces joined */
+        CHECK_EQ(joined(o, no, out2), len[0]);
+        CHECK(memcmp(out2, d[0], l) == 0);
+        CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+        /* a packet by copy takes none by reference */
+        memset(&g1, 0, sizeof g1);
+        gso_merge_start(&g1, d[0], len[0]);
+        n = as_pieces(v, d[1], len[1], hl, 0);
+        CHECK(!gso_merge_add_ref(&g1, v, n, len[1]));
+        CHECK(gso_merge_add_v(&g1, v, n, len[1]));
+        /* headers and payload in one piece: not by reference */
+        memset(&g2, 0, sizeof g2);
+        v[0] = (struct iovec){d[0], len[0]};
+        CHECK(!gso_merge_start_ref(&g2, v, 1, len[0]));
+        v[0] = (struct iovec){d[0], hl + 1};
+        v[1] = (struct iovec){d[0] + hl + 1, len[0] - hl - 1};
+        CHECK(!gso_merge_start_ref(&g2, v, 2, len[0]));
+    }
+    /* GSO_REFS pieces at most: segments of 1 byte from buffers apart */
+    static uint8_t many[GSO_REFS + 2][128];
+    memset(&g2, 0, sizeof g2);
+    unsigned took = 0;
+    for (unsigned k = 0; k < GSO_REFS + 2; k++) {
+        size_t l = seg(many[k], 5000 + k, SF_ACK, k, 1, 1, false);
+        struct iovec v[2] = {{many[k], 40}, {many[k] + 40, l - 40}};
+        bool ok = k == 0 ? gso_merge_start_ref(&g2, v, 2, l) : gso_merge_add_ref(&g2, v, 2, l);
+        took += ok;
+        if (!ok)
+            break;
+    }
+    CHECK_EQ(took, GSO_REFS);
+    CHECK_EQ(g2.nref, GSO_REFS);
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_merge_pieces),
+    CHECK_CASE(test_merge_by_ref),
     CHECK_CASE(test_partial_out),
     CHECK_CASE(test_valid_in),
     CHECK_CASE(test_partial_which),

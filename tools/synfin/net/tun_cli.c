@@ -404,7 +404,10 @@ static int make_stack(struct tun_cli *c, const char *prog)
         memcpy(c->cfg.addr6, c->addr6, 16);
     if (!c->cfg.output) { /* (--xdp sets its own) */
         c->cfg.output = sf_tun_output;
-        c->cfg.output_gather = sf_tun_output_gather; /* one copy fewer */
+        /* no copy of the payload in user space: a GSO packet is written
+         * from the send rings (docs/tun.md, "No copy") */
+        c->cfg.output_gather = sf_tun_output_gather_keep;
+        c->cfg.output_flush = sf_tun_output_flush;
         c->cfg.output_ctx = &c->tun;
     }
     if (!c->cfg.mss)

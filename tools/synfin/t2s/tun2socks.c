@@ -635,6 +635,9 @@ static int start_rest(struct t2s *t)
     /* The tap reads no TCP checksum unless it writes --pcap: then the
      * driver need not complete them for it (docs/tun.md) */
     t->cli.tun.tap_partial = !t->cli.pcap;
+    /* and without --pcap it reads only what comes in (SYNs for ICMP
+     * quotes, UDP): what the stack writes is not copied for it */
+    t->cli.tun.tap_in_only = !t->cli.pcap;
     unsigned hs = 64;
     while (hs < t->max_flows * 2)
         hs *= 2;
