@@ -333,6 +333,36 @@ if start_engine pq --proxy socks5://198.18.1.2:1086 --socks-pipeline --grace 2; 
 else
   notok "engine (pipeline server) started"; cat "$tmp/pq.err"
 fi
+# --pcap: both ways in the capture (without it the tap takes only what
+# is read: sf_tun.tap_in_only, no copy of what is written for it)
+pcap_both() { local f="$tmp/t2s.pcap"; fetch_ok || return 1
+  kill -TERM "$ENGINE"; wait "$ENGINE"
+  python3 - "$f" >"$tmp/pcap.log" 2>&1 <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+off, out_data, in_syn = 24, 0, 0
+while off + 16 <= len(b):
+    n = struct.unpack_from("<I", b, off + 8)[0]
+    d = b[off + 16: off + 16 + n]
+    off += 16 + n
+    if len(d) >= 40 and d[0] >> 4 == 4 and d[9] == 6:
+        ihl = (d[0] & 15) * 4
+        sport, dport = struct.unpack_from(">HH", d, ihl)
+        hl = (d[ihl + 12] >> 4) * 4
+        if sport == 8080 and len(d) > ihl + hl:
+            out_data += len(d) - ihl - hl
+        if dport == 8080 and d[ihl + 13] & 2:
+            in_syn += 1
+print("written payload", out_data, "SYNs read", in_syn)
+sys.exit(0 if out_data >= 3000000 and in_syn >= 1 else 1)
+PY
+}
+if start_engine pc --proxy socks5://198.18.1.2:1080 --pcap "$tmp/t2s.pcap" --grace 2; then
+  check "--pcap: the file's bytes written toward the client and the SYN read" pcap_both
+  kill -0 "$ENGINE" 2>/dev/null && stop_engine
+else
+  notok "engine (--pcap) started"; cat "$tmp/pc.err"
+fi
 # --no-napi-thread: every TUN write runs the kernel's work for it in the
 # engine's thread, as before threaded NAPI became tun2socks' default (the
 # engines above: napi_on)
