@@ -276,6 +276,25 @@ void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
     gso_merge_start_v(g, &v, 1, len);
 }
 
+/* A merged packet's headers (the first hlen bytes of ip, of len in all)
+ * made the GSO packet's: its IP length, and the TCP checksum field set to
+ * the pseudo-header sum of the merged length, not complemented (virtio
+ * 1.x 5.1.6.2: with NEEDS_CSUM the kernel adds each segment's bytes when
+ * it splits the packet); *h asks for TCPv4 (TCPv6) segmentation at mss. */
+static void gso_hdr(uint8_t *ip, size_t hlen, size_t len, size_t mss,
+                    struct virtio_net_hdr *h)
+{
+    size_t l3 = l3_len(ip, hlen);
+    set_ip_len(ip, l3, len);
+    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, len - l3)));
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
+    h->gso_size = (uint16_t)mss;
+    h->csum_start = (uint16_t)l3;
+    h->csum_offset = 16;
+}
+
 const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
                                 size_t *len, unsigned *segs)
 {
@@ -288,18 +307,7 @@ const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
     g->len = 0;
     if (*segs == 1)
         return ip; /* as the stack emitted it */
-    size_t l3 = l3_len(ip, *len);
-    set_ip_len(ip, l3, *len);
-    /* virtio 1.x 5.1.6.2: with NEEDS_CSUM the checksum field holds the
-     * pseudo-header sum (of the merged length), not complemented; the
-     * kernel adds each segment's bytes when it splits the packet. */
-    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, *len - l3)));
-    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-    h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
-    h->gso_size = (uint16_t)g->mss;
-    h->csum_start = (uint16_t)l3;
-    h->csum_offset = 16;
+    gso_hdr(ip, *len, *len, g->mss, h);
     return ip;
 }
 
@@ -327,16 +335,7 @@ size_t gso_merge_finish_v(struct gso_merge *g, struct virtio_net_hdr *h,
     *n = 1 + g->nref;
     if (*segs == 1)
         return len; /* as the stack emitted it */
-    size_t l3 = l3_len(ip, g->hlen);
-    set_ip_len(ip, l3, len);
-    /* as gso_merge_finish: the pseudo-header sum of the merged length */
-    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, len - l3)));
-    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-    h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
-    h->gso_size = (uint16_t)g->mss;
-    h->csum_start = (uint16_t)l3;
-    h->csum_offset = 16;
+    gso_hdr(ip, g->hlen, len, g->mss, h);
     return len;
 }
 

@@ -847,6 +847,22 @@ static size_t as_pieces(struct iovec *v, uint8_t *d, size_t n, size_t hl,
     return 3;
 }
 
+/* Three consecutive segments of 101, 101 and 37 bytes across the
+ * sequence wrap, the last with PSH, into d; their lengths into len. */
+static void three_segs(uint8_t (*d)[GSO_MAX], size_t len[3], int v6)
+{
+    static const size_t pls[3] = {101, 101, 37};
+    size_t at = 0;
+    uint32_t seq = 0xffffffc0u;
+    for (int k = 0; k < 3; k++) {
+        uint8_t fl = k == 2 ? SF_ACK | SF_PSH : SF_ACK;
+        len[k] = v6 ? seg6(d[k], seq, fl, at, pls[k])
+                    : seg(d[k], seq, fl, at, pls[k], (uint16_t)k, false);
+        seq += (uint32_t)pls[k];
+        at += pls[k];
+    }
+}
+
 /* The gather path (gso_*_v): the same segments merged from pieces give the
  * same packet, byte for byte, as merged from whole datagrams, wherever
  * the payload is cut (odd places too), over IPv4 and IPv6; a segment
@@ -855,18 +871,10 @@ static void test_merge_pieces(void)
 {
     static struct gso_merge g1, g2;
     static uint8_t d[3][GSO_MAX], out1[GSO_MAX];
-    size_t pls[3] = {101, 101, 37};
     for (int v6 = 0; v6 <= 1; v6++) {
         size_t hl = v6 ? 60 : 40;
-        size_t len[3], at = 0;
-        uint32_t seq = 0xffffffc0u;
-        for (int k = 0; k < 3; k++) {
-            uint8_t fl = k == 2 ? SF_ACK | SF_PSH : SF_ACK;
-            len[k] = v6 ? seg6(d[k], seq, fl, at, pls[k])
-                        : seg(d[k], seq, fl, at, pls[k], (uint16_t)k, false);
-            seq += (uint32_t)pls[k];
-            at += pls[k];
-        }
+        size_t len[3];
+        three_segs(d, len, v6);
         unsigned bad = 0;
         for (size_t cut = 0; cut < 37; cut++) {
             memset(&g1, 0, sizeof g1);
@@ -934,18 +942,10 @@ static void test_merge_by_ref(void)
 {
     static struct gso_merge g1, g2;
     static uint8_t d[3][GSO_MAX], out1[GSO_MAX], out2[GSO_MAX];
-    size_t pls[3] = {101, 101, 37};
     for (int v6 = 0; v6 <= 1; v6++) {
         size_t hl = v6 ? 60 : 40;
-        size_t len[3], at = 0;
-        uint32_t seq = 0xffffffc0u;
-        for (int k = 0; k < 3; k++) {
-            uint8_t fl = k == 2 ? SF_ACK | SF_PSH : SF_ACK;
-            len[k] = v6 ? seg6(d[k], seq, fl, at, pls[k])
-                        : seg(d[k], seq, fl, at, pls[k], (uint16_t)k, false);
-            seq += (uint32_t)pls[k];
-            at += pls[k];
-        }
+        size_t len[3];
+        three_segs(d, len, v6);
         unsigned bad = 0;
         for (size_t cut = 0; cut < 37; cut++) {
             memset(&g1, 0, sizeof g1);
