@@ -158,6 +158,17 @@ static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
            !memcmp(d + h + 20, p + h + 20, th - 20);
 }
 
+/* Segment d (IP header h bytes, pl bytes of payload) joined the pending
+ * packet: counted, and the packet carries its PSH (the last one's). */
+static void seg_added(struct gso_merge *g, const uint8_t *d, size_t h, size_t pl)
+{
+    g->len += pl;
+    g->segs++;
+    g->last = pl;
+    g->next_seq += (uint32_t)pl;
+    g->buf[h + 13] = d[h + 13];
+}
+
 bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
                      size_t len)
 {
@@ -167,11 +178,7 @@ bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
     size_t h = l3_len(d, v[0].iov_len), th = tcp_hl(d, h), pl = len - h - th;
     /* the payload straight from the pieces: its one copy */
     pieces_copy(v, n, h + th, g->buf + g->len, pl);
-    g->len += pl;
-    g->segs++;
-    g->last = pl;
-    g->next_seq += (uint32_t)pl;
-    g->buf[h + 13] = d[h + 13]; /* PSH as the last segment has it */
+    seg_added(g, d, h, pl);
     return true;
 }
 
@@ -181,22 +188,33 @@ bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
     return gso_merge_add_v(g, &v, 1, len);
 }
 
-/* The pieces after v[0] appended to g's references, adjacent ones joined;
- * false (g unchanged) if they would pass GSO_REFS. */
+/* Whether piece b starts where piece a ends. */
+static bool adjacent(const struct iovec *a, const struct iovec *b)
+{
+    return (const uint8_t *)a->iov_base + a->iov_len == b->iov_base;
+}
+
+/* The pieces after v[0] appended to g's references, each joined to the
+ * one before it where adjacent; false (g unchanged) if they would pass
+ * GSO_REFS. */
 static bool refs_add(struct gso_merge *g, const struct iovec *v, size_t n)
 {
-    unsigned k = g->nref;
+    unsigned k = g->nref, more = 0;
+    const struct iovec *prev = k ? &g->ref[k - 1] : NULL;
+    for (size_t i = 1; i < n; i++)
+        if (v[i].iov_len) {
+            more += !(prev && adjacent(prev, &v[i]));
+            prev = &v[i];
+        }
+    if (k + more > GSO_REFS)
+        return false;
     for (size_t i = 1; i < n; i++) {
         if (!v[i].iov_len)
             continue;
-        struct iovec *p = k ? &g->ref[k - 1] : NULL;
-        if (p && (const uint8_t *)p->iov_base + p->iov_len == v[i].iov_base) {
-            p->iov_len += v[i].iov_len;
-            continue;
-        }
-        if (k == GSO_REFS)
-            return false; /* (the callers checked the room first) */
-        g->ref[k++] = v[i];
+        if (k && adjacent(&g->ref[k - 1], &v[i]))
+            g->ref[k - 1].iov_len += v[i].iov_len;
+        else
+            g->ref[k++] = v[i];
     }
     g->nref = k;
     return true;
@@ -214,33 +232,18 @@ bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
                        size_t len)
 {
     const uint8_t *d = v[0].iov_base;
-    if (!g->byref || !headers_alone(v, n, len) || !continues(g, d, v[0].iov_len, len))
+    if (!g->byref || !headers_alone(v, n, len) ||
+        !continues(g, d, v[0].iov_len, len) || !refs_add(g, v, n))
         return false;
-    /* room for the pieces, checked first: refs_add must not half-join */
-    size_t need = 0;
-    for (size_t i = 1; i < n; i++)
-        need += v[i].iov_len != 0;
-    if (g->nref + need > GSO_REFS) {
-        const struct iovec *p = &g->ref[g->nref - 1];
-        bool joins = (const uint8_t *)p->iov_base + p->iov_len == v[1].iov_base;
-        if (g->nref + need - (joins ? 1 : 0) > GSO_REFS)
-            return false;
-    }
-    if (!refs_add(g, v, n))
-        return false;
-    size_t pl = len - v[0].iov_len, h = l3_len(d, v[0].iov_len);
-    g->len += pl;
-    g->segs++;
-    g->last = pl;
-    g->next_seq += (uint32_t)pl;
-    g->buf[h + 13] = d[h + 13]; /* PSH as the last segment has it */
+    seg_added(g, d, l3_len(d, v[0].iov_len), len - v[0].iov_len);
     return true;
 }
 
 bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
                          size_t len)
 {
-    if (!headers_alone(v, n, len) || n - 1 > GSO_REFS)
+    g->nref = 0;
+    if (!headers_alone(v, n, len) || !refs_add(g, v, n))
         return false;
     size_t hl = v[0].iov_len;
     memcpy(g->buf, v[0].iov_base, hl);
@@ -248,8 +251,6 @@ bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
     size_t h = l3_len(d, hl);
     g->byref = true;
     g->hlen = hl;
-    g->nref = 0;
-    refs_add(g, v, n);
     g->len = len;
     g->segs = 1;
     g->mss = g->last = len - hl;
@@ -295,48 +296,37 @@ static void gso_hdr(uint8_t *ip, size_t hlen, size_t len, size_t mss,
     h->csum_offset = 16;
 }
 
+size_t gso_merge_finish_v(struct gso_merge *g, struct virtio_net_hdr *h,
+                          struct iovec *out, size_t *n, unsigned *segs)
+{
+    memset(h, 0, sizeof *h);
+    *n = 0;
+    if (!g->len)
+        return 0;
+    size_t len = g->len, hlen = g->byref ? g->hlen : len;
+    unsigned nref = g->byref ? g->nref : 0;
+    *segs = g->segs;
+    g->len = 0;
+    g->byref = false;
+    out[0] = (struct iovec){g->buf, hlen};
+    if (nref)
+        memcpy(out + 1, g->ref, nref * sizeof g->ref[0]);
+    *n = 1 + nref;
+    if (*segs > 1) /* (one goes out as the stack emitted it) */
+        gso_hdr(g->buf, hlen, len, g->mss, h);
+    return len;
+}
+
 const uint8_t *gso_merge_finish(struct gso_merge *g, struct virtio_net_hdr *h,
                                 size_t *len, unsigned *segs)
 {
     memset(h, 0, sizeof *h);
-    if (!g->len || g->byref)
+    if (g->byref) /* (its payload is not in the buffer) */
         return NULL;
-    uint8_t *ip = g->buf;
-    *len = g->len;
-    *segs = g->segs;
-    g->len = 0;
-    if (*segs == 1)
-        return ip; /* as the stack emitted it */
-    gso_hdr(ip, *len, *len, g->mss, h);
-    return ip;
-}
-
-size_t gso_merge_finish_v(struct gso_merge *g, struct virtio_net_hdr *h,
-                          struct iovec *out, size_t *n, unsigned *segs)
-{
-    if (!g->byref) {
-        size_t len = 0;
-        const uint8_t *ip = gso_merge_finish(g, h, &len, segs);
-        *n = ip ? 1 : 0;
-        if (ip)
-            out[0] = (struct iovec){(void *)ip, len};
-        return ip ? len : 0;
-    }
-    memset(h, 0, sizeof *h);
-    if (!g->len)
-        return 0;
-    uint8_t *ip = g->buf;
-    size_t len = g->len;
-    *segs = g->segs;
-    g->len = 0;
-    g->byref = false;
-    out[0] = (struct iovec){ip, g->hlen};
-    memcpy(out + 1, g->ref, g->nref * sizeof g->ref[0]);
-    *n = 1 + g->nref;
-    if (*segs == 1)
-        return len; /* as the stack emitted it */
-    gso_hdr(ip, g->hlen, len, g->mss, h);
-    return len;
+    struct iovec out[1];
+    size_t n;
+    *len = gso_merge_finish_v(g, h, out, &n, segs);
+    return *len ? g->buf : NULL;
 }
 
 /* ---------------------------------------------------------- in: complete */

@@ -471,7 +471,6 @@ static void dev_sendv(struct sf_tun *t, const struct virtio_net_hdr *h,
     dev_sendiov(t, h, g->v, g->n, g->len);
 }
 
-
 /* One datagram alone: a partial checksum (OUT_PARTIAL) with NEEDS_CSUM
  * for the kernel to complete (virtio 1.x 5.1.6.2), else a zero header.
  * The headers are read from the first piece. */

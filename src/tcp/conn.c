@@ -37,8 +37,7 @@ void tcp_conn_init(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_conn_destroy(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     tcp_timers_stop_all(ctx, c);
-    tcp_out_flush(ctx);
-    ring_free(&c->sndbuf);
+    tcp_sndbuf_free(ctx, c);
     ring_free(&c->rcvbuf);
     tcp_reass_free(c);
     tcp_sack_free(c);
@@ -198,8 +197,7 @@ void tcp_terminate(struct tcp_ctx *ctx, struct sf_conn *c, int error,
     tcp_set_state(ctx, c, SF_CLOSED, cause);
     /* RFC 9293 3.10.7.4: "All segment queues should be flushed." Unread
      * received data stays readable only after an orderly end. */
-    tcp_out_flush(ctx);
-    ring_free(&c->sndbuf);
+    tcp_sndbuf_free(ctx, c);
     if (error)
         ring_free(&c->rcvbuf);
     tcp_reass_free(c);

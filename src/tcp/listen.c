@@ -276,8 +276,7 @@ void tcp_req_deflate(struct tcp_ctx *ctx, struct tcp_req *r,
         wheel_stop(&ctx->wheel, &r->timer);
     else
         wheel_start(&ctx->wheel, &r->timer, due);
-    tcp_out_flush(ctx);
-    ring_free(&tmp->sndbuf);
+    tcp_sndbuf_free(ctx, tmp);
     ring_free(&tmp->rcvbuf);
     tcp_reass_free(tmp);
     tcp_rack_free(tmp);

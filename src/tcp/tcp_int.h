@@ -426,6 +426,9 @@ int tcp_rcvbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t end);
 /* The send ring likewise for want more bytes (within sndbuf_size); -2:
  * the memory cap (cfg.mem_max) leaves no room now. */
 int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want);
+/* The send ring's storage freed, the output driver told first
+ * (tcp_out_flush: it may hold slices of it). */
+void tcp_sndbuf_free(struct tcp_ctx *ctx, struct sf_conn *c);
 /* DRS: the application read n bytes. */
 void tcp_rcvbuf_autotune(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t n);
 /* The send buffer follows the congestion window. */

@@ -80,8 +80,7 @@ bool tcp_tw_deflate(struct tcp_ctx *ctx, struct sf_conn *tmp, sf_time_t *due)
     }
     *due = tmp->deadline[TT_WAIT];
     tcp_timers_stop_all(ctx, tmp);
-    tcp_out_flush(ctx);
-    ring_free(&tmp->sndbuf);
+    tcp_sndbuf_free(ctx, tmp);
     ring_free(&tmp->rcvbuf);
     return true;
 }

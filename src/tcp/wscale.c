@@ -303,6 +303,12 @@ int tcp_sndbuf_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t want)
     return -2;
 }
 
+void tcp_sndbuf_free(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    tcp_out_flush(ctx);
+    ring_free(&c->sndbuf);
+}
+
 /* Receive buffer autotuning, as Linux's dynamic right-sizing: once per
  * round trip compare what the application read in it with the last
  * measure; a reader keeping up with a sender that the window limits

@@ -863,14 +863,25 @@ static void three_segs(uint8_t (*d)[GSO_MAX], size_t len[3], int v6)
     }
 }
 
+/* The concatenation of pieces v[0..n) into out; its length. */
+static size_t joined(const struct iovec *v, size_t n, uint8_t *out)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < n; off += v[i++].iov_len)
+        memcpy(out + off, v[i].iov_base, v[i].iov_len);
+    return off;
+}
+
 /* The gather path (gso_*_v): the same segments merged from pieces give the
  * same packet, byte for byte, as merged from whole datagrams, wherever
- * the payload is cut (odd places too), over IPv4 and IPv6; a segment
- * whose headers are not all in the first piece is not plain. */
+ * the payload is cut (odd places too), over IPv4 and IPv6; so do they
+ * merged by reference (gso_*_ref: the payload left in place, its pieces
+ * pointing into d, adjacent ones joined); a segment whose headers are
+ * not all in the first piece is not plain. */
 static void test_merge_pieces(void)
 {
-    static struct gso_merge g1, g2;
-    static uint8_t d[3][GSO_MAX], out1[GSO_MAX];
+    static struct gso_merge g1, g2, g3;
+    static uint8_t d[3][GSO_MAX], out1[GSO_MAX], out3[GSO_MAX];
     for (int v6 = 0; v6 <= 1; v6++) {
         size_t hl = v6 ? 60 : 40;
         size_t len[3];
@@ -879,6 +890,7 @@ static void test_merge_pieces(void)
         for (size_t cut = 0; cut < 37; cut++) {
             memset(&g1, 0, sizeof g1);
             memset(&g2, 0, sizeof g2);
+            memset(&g3, 0, sizeof g3);
             struct iovec v[3];
             for (int k = 0; k < 3; k++) {
                 size_t n = as_pieces(v, d[k], len[k], hl, cut);
@@ -886,19 +898,30 @@ static void test_merge_pieces(void)
                 if (k == 0) {
                     gso_merge_start(&g1, d[k], len[k]);
                     gso_merge_start_v(&g2, v, n, len[k]);
+                    bad += !gso_merge_start_ref(&g3, v, n, len[k]);
                 } else {
                     bad += !gso_merge_add(&g1, d[k], len[k]);
                     bad += !gso_merge_add_v(&g2, v, n, len[k]);
+                    bad += gso_merge_add_v(&g3, v, n, len[k]); /* not by copy */
+                    bad += !gso_merge_add_ref(&g3, v, n, len[k]);
                 }
             }
-            struct virtio_net_hdr h1, h2;
-            size_t l1, l2;
-            unsigned s1, s2;
+            /* by reference: each segment's own buffer, its two pieces
+             * adjacent: joined */
+            bad += g3.nref != 3;
+            struct virtio_net_hdr h1, h2, h3;
+            size_t l1, l2, n3;
+            unsigned s1, s2, s3;
             const uint8_t *p1 = gso_merge_finish(&g1, &h1, &l1, &s1);
             memcpy(out1, p1, l1);
             const uint8_t *p2 = gso_merge_finish(&g2, &h2, &l2, &s2);
             bad += l1 != l2 || s1 != 3 || s2 != 3 || memcmp(&h1, &h2, sizeof h1) ||
                    memcmp(out1, p2, l1);
+            struct iovec o[1 + GSO_REFS];
+            size_t l3 = gso_merge_finish_v(&g3, &h3, o, &n3, &s3);
+            bad += l1 != l3 || s3 != 3 || memcmp(&h1, &h3, sizeof h1) ||
+                   joined(o, n3, out3) != l3 || memcmp(out1, out3, l1) ||
+                   o[1].iov_base != d[0] + hl || g3.len != 0;
         }
         CHECK_EQ(bad, 0);
         /* one segment from pieces: as emitted */
@@ -923,58 +946,19 @@ static void test_merge_pieces(void)
     }
 }
 
-/* The concatenation of pieces v[0..n) into out; its length. */
-static size_t joined(const struct iovec *v, size_t n, uint8_t *out)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < n; off += v[i++].iov_len)
-        memcpy(out + off, v[i].iov_base, v[i].iov_len);
-    return off;
-}
-
-/* By reference (gso_*_ref, the TUN driver's kept pieces): the same
- * segments give the same packet and header as by copy, the payload left
- * in the caller's memory (the pieces point into d, adjacent ones joined:
- * consecutive segments of one buffer are one piece); a packet by copy
- * takes no segment by reference and the other way round; v[0] must be
- * the headers exactly; GSO_REFS pieces at most. */
+/* By reference (gso_*_ref, the TUN driver's kept pieces; the packet of
+ * three is checked beside the others in test_merge_pieces): one segment
+ * goes out as emitted, in its pieces; a packet by copy takes no segment
+ * by reference; v[0] must be the headers exactly; GSO_REFS pieces at
+ * most. */
 static void test_merge_by_ref(void)
 {
     static struct gso_merge g1, g2;
-    static uint8_t d[3][GSO_MAX], out1[GSO_MAX], out2[GSO_MAX];
+    static uint8_t d[3][GSO_MAX], out2[GSO_MAX];
     for (int v6 = 0; v6 <= 1; v6++) {
         size_t hl = v6 ? 60 : 40;
         size_t len[3];
         three_segs(d, len, v6);
-        unsigned bad = 0;
-        for (size_t cut = 0; cut < 37; cut++) {
-            memset(&g1, 0, sizeof g1);
-            memset(&g2, 0, sizeof g2);
-            struct iovec v[3];
-            for (int k = 0; k < 3; k++) {
-                size_t n = as_pieces(v, d[k], len[k], hl, cut);
-                if (k == 0) {
-                    gso_merge_start(&g1, d[k], len[k]);
-                    bad += !gso_merge_start_ref(&g2, v, n, len[k]);
-                } else {
-                    bad += !gso_merge_add(&g1, d[k], len[k]);
-                    bad += gso_merge_add_v(&g2, v, n, len[k]); /* not by copy */
-                    bad += !gso_merge_add_ref(&g2, v, n, len[k]);
-                }
-            }
-            bad += g2.nref != 3; /* each segment's own buffer, its two pieces adjacent: joined */
-            struct virtio_net_hdr h1, h2;
-            size_t l1, n2;
-            unsigned s1, s2;
-            const uint8_t *p1 = gso_merge_finish(&g1, &h1, &l1, &s1);
-            memcpy(out1, p1, l1);
-            struct iovec o[1 + GSO_REFS];
-            size_t l2 = gso_merge_finish_v(&g2, &h2, o, &n2, &s2);
-            bad += l1 != l2 || s1 != 3 || s2 != 3 || memcmp(&h1, &h2, sizeof h1) ||
-                   joined(o, n2, out2) != l2 || memcmp(out1, out2, l1) ||
-                   o[1].iov_base != d[0] + hl || g2.len != 0;
-        }
-        CHECK_EQ(bad, 0);
         /* one segment: as emitted, in its pieces */
         struct iovec v[3], o[1 + GSO_REFS];
         size_t n = as_pieces(v, d[0], len[0], hl, 51), no;
