@@ -23,7 +23,8 @@
 # (5: iperf3 runs SECS + 2 s, the window is 1.5 s in), T2SU_DIR (-R: a
 # download), T2SU_TOPO (local | gateway), T2SU_MTU (65000, local),
 # T2SU_EXTRA (more tun2socks arguments),
-# T2SU_PERF (file: perf record -g of the engine in the window), T2SU_SYSC
+# T2SU_PERF (file: perf record -g of the engine in the window; T2SU_PERF_CG
+# replaces -g, e.g. "--call-graph dwarf,16384"), T2SU_SYSC
 # (file: perf stat of the engine's syscalls by type in the window),
 # T2SU_STATS (prefix: synfin's counters at the window's start and end,
 # PREFIX.before / .after).
@@ -60,7 +61,7 @@ e0=$(ticks $ENG); s0=$(ticks $SOCKS); m0=$(mach_ticks); t0=$(date +%s.%N)
 [ -n "${T2SU_SYSC:-}" ] && { perf stat -x, -o "$T2SU_SYSC" -p $ENG -e \
   'syscalls:sys_enter_read,syscalls:sys_enter_writev,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto,syscalls:sys_enter_readv,syscalls:sys_enter_ppoll,syscalls:sys_enter_epoll_wait,context-switches' \
   sleep 3 & SCP=$!; }
-[ -n "${T2SU_PERF:-}" ] && { perf record -q -F 999 -g -p $ENG -o "$T2SU_PERF" >/dev/null 2>&1 & PP=$!; }
+[ -n "${T2SU_PERF:-}" ] && { perf record -q -F 999 ${T2SU_PERF_CG:--g} -p $ENG -o "$T2SU_PERF" >/dev/null 2>&1 & PP=$!; }
 sleep 3
 [ -n "${T2SU_PERF:-}" ] && { kill -INT $PP; wait $PP; }
 [ -n "${T2SU_SYSC:-}" ] && wait $SCP

@@ -332,6 +332,7 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SND_MEM_WOKEN, "sockets woken once memory freed after a send waited at the cap") \
     X(CSUM_IN_SKIPPED, "TCP checksums not verified: the device vouched for them (SF_IN_CSUM_VALID)") \
     X(CSUM_OUT_PARTIAL, "segments sent with the pseudo-header sum only, for the device to complete") \
+    X(TSO_OUT, "datagrams of several segments handed to the device to cut (cfg.output_gso)") \
     X(FIN_ACK_DELAYED, "ACKs of a FIN in ESTABLISHED delayed (cfg.fin_ack_delay)") \
     X(DIRECT_DELIVERED, "bytes taken by the application's direct delivery (cfg.deliver), never queued") \
     X(ACK_MEM_DROPPED, "handshake-completing ACKs dropped at the memory cap (the request kept)")
@@ -670,6 +671,23 @@ struct sf_stack_cfg {
      * headers, is valid only during the output_gather call either way.
      * The callback may not call into the stack. */
     void (*output_flush)(void *ctx);
+    /* Optional, with output_gather and SF_OFFLOAD_TSO | SF_OFFLOAD_TX_CSUM
+     * in offload: a run of full-sized new data segments may go out as one
+     * datagram through this instead (ctx is output_ctx; v and n as
+     * output_gather's, the same rules for keeping the slices): its
+     * payload is k >= 2 segments of seg bytes each, at most 65,435 bytes
+     * in all, and its headers are the first segment's with the IP length
+     * of the whole. The device cuts it into the k segments the stack would
+     * have sent one by one (TCP segmentation offload; virtio 1.x 5.1.6.2
+     * gso_size): the same headers, the IPv4 ID and the sequence number
+     * advanced for each, PSH only on the last (which has it only if the
+     * datagram has), CWR only on the first, every checksum completed.
+     * Never with a FIN or a retransmission, and not while cfg.trace is
+     * set (the trace shows each segment as the wire carries it). Counted
+     * as SEG_OUT once a segment, and TSO_OUT once a call. NULL (the
+     * default): one segment a datagram. */
+    void (*output_gso)(void *ctx, const struct sf_piece *v, size_t n,
+                       size_t seg);
 };
 
 /* sf_stack_cfg.offload: the device completes TCP checksums (a TUN device
@@ -680,6 +698,11 @@ struct sf_stack_cfg {
  * (csum_start) on and stores the result at csum_start + 16. The trace's
  * SEG_OUT datagrams are the same. Counted as CSUM_OUT_PARTIAL. */
 #define SF_OFFLOAD_TX_CSUM 1u
+/* sf_stack_cfg.offload: the device segments (a TUN device with TUN_F_TSO4
+ * and TUN_F_TSO6): with SF_OFFLOAD_TX_CSUM and cfg.output_gso, runs of
+ * full-sized segments go out through output_gso as one datagram. Without
+ * both it changes nothing. */
+#define SF_OFFLOAD_TSO 2u
 
 /* Fills cfg with the defaults above (addr, output and seed left zero). */
 void sf_stack_cfg_default(struct sf_stack_cfg *cfg);

@@ -23,6 +23,7 @@
  *     cfg.output = sf_tun_output; cfg.output_ctx = &t;
  *     cfg.output_gather = sf_tun_output_gather_keep; // optional: fewer
  *     cfg.output_flush = sf_tun_output_flush;        // copies (both)
+ *     cfg.output_gso = sf_tun_output_gso_keep;       // optional: runs
  *     sf_stack_create(&cfg, sf_tun_now(), &t.st);
  *     sf_tun_run(&t, &hooks);      // until a hook sets t.stop
  *     sf_stack_free(t.st);
@@ -211,6 +212,17 @@ void sf_tun_output_gather(void *ctx, const struct sf_piece *v, size_t n);
 void sf_tun_output_gather_keep(void *ctx, const struct sf_piece *v, size_t n);
 /* cfg.output_flush for sf_tun_output_gather_keep: sf_tun_flush. */
 void sf_tun_output_flush(void *ctx);
+/* cfg.output_gso, beside sf_tun_output_gather (_keep beside _keep): a run
+ * of full-sized segments the stack hands whole joins the GSO packet being
+ * merged as those segments would, and the kernel cuts it (TUN_F_TSO4,
+ * TUN_F_TSO6). sf_tun_run then sets SF_OFFLOAD_TSO in the stack's
+ * offload (with SF_OFFLOAD_TX_CSUM), unless the device has no offload,
+ * outbound impairments are on, or a tap wants what is written (each
+ * segment must be seen): a run that still comes then is cut here into
+ * its segments, each going on as sf_tun_output's. */
+void sf_tun_output_gso(void *ctx, const struct sf_piece *v, size_t n, size_t seg);
+void sf_tun_output_gso_keep(void *ctx, const struct sf_piece *v, size_t n,
+                            size_t seg);
 
 /* Offload only: writes the segments merged so far (one GSO packet, or
  * one plain datagram). The loop calls it before it sleeps; a no-op when

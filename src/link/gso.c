@@ -139,7 +139,7 @@ bool gso_plain_data(const uint8_t *d, size_t len)
  * segments of one TSO send of Linux's do, so segments whose TSval
  * differs are not merged. */
 static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
-                      size_t len)
+                      size_t len, size_t seg)
 {
     const uint8_t *p = g->buf;
     size_t h = l3_len(d, hlen);
@@ -151,35 +151,45 @@ static bool continues(const struct gso_merge *g, const uint8_t *d, size_t hlen,
     size_t pl = len - h - th;
     bool ip_same = h == 20 ? d[1] == p[1] && d[8] == p[8] && !memcmp(d + 12, p + 12, 8)
                            : !memcmp(d, p, 4) && d[7] == p[7] && !memcmp(d + 8, p + 8, 32);
-    return ip_same && g->last == g->mss && pl <= g->mss &&
+    /* a run (seg) is whole segments of the pending packet's size */
+    bool fits = seg ? seg == g->mss && pl % seg == 0 : pl <= g->mss;
+    return ip_same && g->last == g->mss && fits &&
            g->len + pl <= GSO_MAX && get32(d + h + 4) == g->next_seq &&
            !memcmp(d + h, p + h, 4) && !memcmp(d + h + 8, p + h + 8, 4) &&
            !memcmp(d + h + 14, p + h + 14, 2) &&
            !memcmp(d + h + 20, p + h + 20, th - 20);
 }
 
-/* Segment d (IP header h bytes, pl bytes of payload) joined the pending
- * packet: counted, and the packet carries its PSH (the last one's). */
-static void seg_added(struct gso_merge *g, const uint8_t *d, size_t h, size_t pl)
+/* Segment d (IP header h bytes, pl bytes of payload; a run of segments of
+ * seg bytes, 0: one) joined the pending packet: counted, and the packet
+ * carries its PSH (the last one's). */
+static void seg_added(struct gso_merge *g, const uint8_t *d, size_t h, size_t pl,
+                      size_t seg)
 {
     g->len += pl;
-    g->segs++;
-    g->last = pl;
+    g->segs += seg ? (unsigned)(pl / seg) : 1;
+    g->last = seg ? seg : pl;
     g->next_seq += (uint32_t)pl;
     g->buf[h + 13] = d[h + 13];
+}
+
+static bool add_copy(struct gso_merge *g, const struct iovec *v, size_t n,
+                     size_t len, size_t seg)
+{
+    const uint8_t *d = v[0].iov_base;
+    if (g->byref || !continues(g, d, v[0].iov_len, len, seg))
+        return false;
+    size_t h = l3_len(d, v[0].iov_len), th = tcp_hl(d, h), pl = len - h - th;
+    /* the payload straight from the pieces: its one copy */
+    pieces_copy(v, n, h + th, g->buf + g->len, pl);
+    seg_added(g, d, h, pl, seg);
+    return true;
 }
 
 bool gso_merge_add_v(struct gso_merge *g, const struct iovec *v, size_t n,
                      size_t len)
 {
-    const uint8_t *d = v[0].iov_base;
-    if (g->byref || !continues(g, d, v[0].iov_len, len))
-        return false;
-    size_t h = l3_len(d, v[0].iov_len), th = tcp_hl(d, h), pl = len - h - th;
-    /* the payload straight from the pieces: its one copy */
-    pieces_copy(v, n, h + th, g->buf + g->len, pl);
-    seg_added(g, d, h, pl);
-    return true;
+    return add_copy(g, v, n, len, 0);
 }
 
 bool gso_merge_add(struct gso_merge *g, const uint8_t *d, size_t len)
@@ -228,19 +238,33 @@ static bool headers_alone(const struct iovec *v, size_t n, size_t len)
     return n >= 2 && h && v[0].iov_len == h + tcp_hl(d, h) && len > v[0].iov_len;
 }
 
-bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
-                       size_t len)
+static bool add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                    size_t len, size_t seg)
 {
     const uint8_t *d = v[0].iov_base;
     if (!g->byref || !headers_alone(v, n, len) ||
-        !continues(g, d, v[0].iov_len, len) || !refs_add(g, v, n))
+        !continues(g, d, v[0].iov_len, len, seg) || !refs_add(g, v, n))
         return false;
-    seg_added(g, d, l3_len(d, v[0].iov_len), len - v[0].iov_len);
+    seg_added(g, d, l3_len(d, v[0].iov_len), len - v[0].iov_len, seg);
     return true;
 }
 
-bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
-                         size_t len)
+bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len)
+{
+    return add_ref(g, v, n, len, 0);
+}
+
+/* A new pending packet's counts: its payload pl is one segment, or (seg)
+ * a run of segments of seg bytes. */
+static void first_added(struct gso_merge *g, size_t pl, size_t seg)
+{
+    g->segs = seg ? (unsigned)(pl / seg) : 1;
+    g->mss = g->last = seg ? seg : pl;
+}
+
+static bool start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                      size_t len, size_t seg)
 {
     g->nref = 0;
     if (!headers_alone(v, n, len) || !refs_add(g, v, n))
@@ -252,23 +276,62 @@ bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
     g->byref = true;
     g->hlen = hl;
     g->len = len;
-    g->segs = 1;
-    g->mss = g->last = len - hl;
+    first_added(g, len - hl, seg);
     g->next_seq = get32(d + h + 4) + (uint32_t)(len - hl);
     return true;
 }
 
-void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
-                       size_t len)
+bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
+                         size_t len)
+{
+    return start_ref(g, v, n, len, 0);
+}
+
+static void start_copy(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len, size_t seg)
 {
     g->byref = false;
     pieces_copy(v, n, 0, g->buf, len);
     const uint8_t *d = g->buf;
     size_t h = l3_len(d, len), th = tcp_hl(d, h);
     g->len = len;
-    g->segs = 1;
-    g->mss = g->last = len - h - th;
+    first_added(g, len - h - th, seg);
     g->next_seq = get32(d + h + 4) + (uint32_t)(len - h - th);
+}
+
+void gso_merge_start_v(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len)
+{
+    start_copy(g, v, n, len, 0);
+}
+
+/* A run: whole segments of seg bytes, its payload a multiple of seg. */
+static bool run_ok(const struct iovec *v, size_t n, size_t len, size_t seg)
+{
+    if (!n || !gso_plain_data_v(v, n, len))
+        return false;
+    const uint8_t *d = v[0].iov_base;
+    size_t h = l3_len(d, v[0].iov_len), pl = len - h - tcp_hl(d, h);
+    return seg && pl % seg == 0 && pl / seg >= 2;
+}
+
+bool gso_merge_add_run(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len, size_t seg, bool byref)
+{
+    if (!run_ok(v, n, len, seg))
+        return false;
+    return byref ? add_ref(g, v, n, len, seg) : add_copy(g, v, n, len, seg);
+}
+
+bool gso_merge_start_run(struct gso_merge *g, const struct iovec *v, size_t n,
+                         size_t len, size_t seg, bool byref)
+{
+    if (!run_ok(v, n, len, seg))
+        return false;
+    if (byref)
+        return start_ref(g, v, n, len, seg);
+    start_copy(g, v, n, len, seg);
+    return true;
 }
 
 void gso_merge_start(struct gso_merge *g, const uint8_t *d, size_t len)
@@ -463,4 +526,14 @@ size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
         s[ihl + 13] &= (uint8_t)~0x80; /* CWR */
     tcp_csum(s, ihl, hl + pl);
     return hl + pl;
+}
+
+size_t gso_cut_partial(const uint8_t *d, size_t len, size_t mss, size_t k,
+                       uint8_t *s)
+{
+    size_t n = gso_cut(d, len, mss, k, s);
+    size_t ihl = l3_len(s, n);
+    if (ihl)
+        set16(s + ihl + 16, (uint16_t)~sf_csum_fold(pseudo_sum(s, n - ihl)));
+    return n;
 }

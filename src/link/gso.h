@@ -86,6 +86,16 @@ bool gso_merge_add_ref(struct gso_merge *g, const struct iovec *v, size_t n,
                        size_t len);
 bool gso_merge_start_ref(struct gso_merge *g, const struct iovec *v, size_t n,
                          size_t len);
+/* A run of segments the stack hands whole (sf_stack_cfg.output_gso): a
+ * plain datagram whose payload is k >= 2 segments of seg bytes, its
+ * headers the first segment's. Added to (or starting) a pending packet as
+ * k segments would be, by copy or (byref) by reference, when the pending
+ * one's gso_size is seg; false (g unchanged) where a segment would be
+ * refused, or the payload is no such run. */
+bool gso_merge_add_run(struct gso_merge *g, const struct iovec *v, size_t n,
+                       size_t len, size_t seg, bool byref);
+bool gso_merge_start_run(struct gso_merge *g, const struct iovec *v, size_t n,
+                         size_t len, size_t seg, bool byref);
 /* Finishes the pending packet (either kind) as gso_merge_finish does,
  * into pieces: out[0] the headers (by reference) or the whole datagram
  * (by copy), then the payload's references; *n of at most 1 + GSO_REFS.
@@ -167,5 +177,9 @@ size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss);
  * last segment only, CWR on the first only. */
 size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
                uint8_t *seg);
+/* gso_cut with the TCP checksum field left holding the segment's
+ * pseudo-header sum (SF_CSUM_PARTIAL), for a device that completes it. */
+size_t gso_cut_partial(const uint8_t *d, size_t len, size_t mss, size_t k,
+                       uint8_t *seg);
 
 #endif

@@ -80,6 +80,8 @@ struct sf_tun_wire {
     struct tun_pkt *held;
     uint8_t *flat; /* TUN_BUF bytes, on first need: a gathered datagram
                     * made contiguous (for the tap, or odd pieces) */
+    uint8_t *cut;  /* GSO_MAX bytes, on first need: a segment cut from a
+                    * run the stack handed whole (output_gso) */
 };
 
 /* A datagram on its way through the driver: one piece (read, or from
@@ -426,8 +428,10 @@ void sf_tun_close(struct sf_tun *t)
         t->wire->held = p->next;
         free(p);
     }
-    if (t->wire)
+    if (t->wire) {
         free(t->wire->flat);
+        free(t->wire->cut);
+    }
     free(t->wire);
     t->wire = NULL;
     if (t->fd >= 0)
@@ -725,6 +729,71 @@ void sf_tun_output_gather_keep(void *ctx, const struct sf_piece *v, size_t n)
     gather(ctx, v, n, OUT_KEEP);
 }
 
+/* Whether a run may join the GSO packets as it is: offload, and nobody
+ * who must see each segment on its way (outbound impairments, datagrams
+ * held back, a tap of what is written). */
+static bool run_whole(const struct sf_tun *t)
+{
+    const struct sf_tun_impair *im = &t->out;
+    return t->gso && !im->delay && !im->loss && !im->dup && !im->reorder &&
+           !t->wire->held && !(t->tap && !t->tap_in_only);
+}
+
+/* A run of segments of seg bytes (cfg.output_gso): merged whole into the
+ * pending GSO packet, or (run_whole false, or not a run the merge takes)
+ * cut here into the segments the stack would have sent, each then on
+ * the usual way (impairments, tap, merging by copy). */
+static void gather_run(struct sf_tun *t, const struct sf_piece *v, size_t n,
+                       size_t seg, unsigned keep)
+{
+    struct dgram d = {.n = n};
+    for (size_t i = 0; i < n && i < TUN_PIECES; i++) {
+        d.v[i] = (struct iovec){(void *)v[i].base, v[i].len};
+        d.len += v[i].len;
+    }
+    if (n == 0 || n > TUN_PIECES)
+        return;
+    struct sf_tun_gso *g = t->gso;
+    /* (a run's checksum is partial: TSO comes with SF_OFFLOAD_TX_CSUM) */
+    if (run_whole(t) && t->st &&
+        (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM)) {
+        bool byref = keep & OUT_KEEP;
+        if (g->out_partial &&
+            gso_merge_add_run(&g->out, d.v, d.n, d.len, seg, byref))
+            return;
+        sf_tun_flush(t);
+        g->out_partial = true;
+        if (gso_merge_start_run(&g->out, d.v, d.n, d.len, seg, byref))
+            return;
+    }
+    struct sf_tun_wire *w = t->wire;
+    const uint8_t *flat = flatten(w, &d);
+    if (!w->cut)
+        w->cut = malloc(GSO_MAX);
+    size_t k = flat && w->cut ? gso_cut_count(flat, d.len, seg) : 0;
+    if (k == 0) {
+        t->stats.tx_errors++; /* no memory, or not a run: lost */
+        return;
+    }
+    for (size_t i = 0; i < k; i++) {
+        /* (the checksum as the stack leaves it: partial with offload) */
+        size_t len = t->gso ? gso_cut_partial(flat, d.len, seg, i, w->cut)
+                            : gso_cut(flat, d.len, seg, i, w->cut);
+        sf_tun_output(t, w->cut, len);
+    }
+}
+
+void sf_tun_output_gso(void *ctx, const struct sf_piece *v, size_t n, size_t seg)
+{
+    gather_run(ctx, v, n, seg, 0);
+}
+
+void sf_tun_output_gso_keep(void *ctx, const struct sf_piece *v, size_t n,
+                            size_t seg)
+{
+    gather_run(ctx, v, n, seg, OUT_KEEP);
+}
+
 static void release_due(struct sf_tun *t, sf_time_t now)
 {
     struct sf_tun_wire *w = t->wire;
@@ -874,8 +943,12 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
     /* The device completes TCP checksums: tell a stack that outputs
      * straight into it (not one behind another output, e.g. --xdp). */
     const struct sf_stack_cfg *sc = t->st ? sf_stack_config(t->st) : NULL;
-    if (t->gso && sc && sc->output == sf_tun_output && sc->output_ctx == t)
-        sf_stack_set_offload(t->st, sc->offload | SF_OFFLOAD_TX_CSUM);
+    if (t->gso && sc && sc->output == sf_tun_output && sc->output_ctx == t) {
+        /* ... and cuts runs of segments handed whole (output_gso), unless
+         * each segment must be seen here (run_whole) */
+        unsigned tso = sc->output_gso && run_whole(t) ? SF_OFFLOAD_TSO : 0;
+        sf_stack_set_offload(t->st, sc->offload | SF_OFFLOAD_TX_CSUM | tso);
+    }
     while (!t->stop) {
         sf_time_t now = sf_tun_now();
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {

@@ -394,7 +394,7 @@ size_t sf_stack_addrs(const struct sf_stack *st, struct sf_addr *out,
 }
 
 /* Every SF_OFFLOAD_* bit (cfg.offload, sf_stack_set_offload). */
-#define OFFLOAD_KNOWN SF_OFFLOAD_TX_CSUM
+#define OFFLOAD_KNOWN (SF_OFFLOAD_TX_CSUM | SF_OFFLOAD_TSO)
 
 const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
 {
@@ -455,7 +455,7 @@ const char *sf_stack_cfg_check(const struct sf_stack_cfg *cfg)
         return "mem_pressure must be 1..100 (percent of mem_max)";
     if (cfg->offload & ~OFFLOAD_KNOWN)
         return "offload: a bit that is no SF_OFFLOAD_* (SF_OFFLOAD_TX_CSUM "
-               "is the only one)";
+               "and SF_OFFLOAD_TSO are the only ones)";
     /* RFC 1122 4.2.3.2: "the delay MUST be less than 0.5 seconds" */
     if (cfg->fin_ack_delay >= 500 * SF_MSEC)
         return "fin_ack_delay must be below 500 ms (RFC 1122 4.2.3.2)";

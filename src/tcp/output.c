@@ -11,6 +11,8 @@
 struct tcp_slices {
     uint8_t *p[2];
     uint32_t n[2]; /* n[0] > 0; n[1] 0 unless the ring wraps */
+    uint32_t seg;  /* 0: one segment; else a run of segments of seg bytes
+                    * each for the device to cut (cfg.output_gso) */
 };
 
 static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
@@ -70,9 +72,13 @@ static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
     size_t hl = n;
     if (sl)
         n += seg->len;
-    ctx->ctr.c[SF_CTR_SEG_OUT]++;
+    /* a run for the device to cut: k segments on the wire, each with its
+     * own IPv4 ID (the device numbers them on from the first's) */
+    uint32_t k = sl && sl->seg ? (uint32_t)(seg->len / sl->seg) : 1;
+    ctx->ip_id = (uint16_t)(ctx->ip_id + k - 1);
+    ctx->ctr.c[SF_CTR_SEG_OUT] += k;
     if (ef)
-        ctx->ctr.c[SF_CTR_CSUM_OUT_PARTIAL]++;
+        ctx->ctr.c[SF_CTR_CSUM_OUT_PARTIAL] += k;
     if (seg->flags & SF_RST)
         ctx->ctr.c[SF_CTR_RST_OUT]++;
     struct tcp_ip ip = {.src = *src, .dst = *dst, .tos = tos};
@@ -90,7 +96,12 @@ static void emit(struct tcp_ctx *ctx, int sd, const struct sf_addr *src,
     }
     struct sf_piece v[3] = {{ctx->obuf, hl}, {sl->p[0], sl->n[0]},
                             {sl->p[1], sl->n[1]}};
-    ctx->cfg->output_gather(ctx->cfg->output_ctx, v, sl->n[1] ? 3 : 2);
+    if (sl->seg) {
+        ctx->ctr.c[SF_CTR_TSO_OUT]++;
+        ctx->cfg->output_gso(ctx->cfg->output_ctx, v, sl->n[1] ? 3 : 2, sl->seg);
+    } else {
+        ctx->cfg->output_gather(ctx->cfg->output_ctx, v, sl->n[1] ? 3 : 2);
+    }
     ctx->gather_kept = ctx->cfg->output_flush != NULL;
 }
 
@@ -208,9 +219,10 @@ static void send_seg(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     send_seg_tos(ctx, c, seq, flags, data, len, 0, NULL);
 }
 
-/* Accounts a segment occupying [seq, seq+n) as sent. */
+/* Accounts a segment occupying [seq, seq+n) as sent (seg: a run of
+ * segments of seg bytes, cut by the device; 0: one segment). */
 static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
-                       uint32_t n)
+                       uint32_t n, uint32_t seg)
 {
     bool fresh = seq_geq(seq, c->snd_max);
     if (seq_gt(seq + n, c->snd_max))
@@ -221,7 +233,10 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_seq = seq;
         c->rtt_start_us = tcp_now_us(ctx);
     }
-    tcp_cc_on_send(ctx, c, seq, n, fresh); /* RTT samples for HyStart++ */
+    /* RTT samples for HyStart++, one a segment as the wire has them */
+    for (uint32_t at = 0; seg && at + seg < n; at += seg)
+        tcp_cc_on_send(ctx, c, seq + at, seg, fresh);
+    tcp_cc_on_send(ctx, c, seg ? seq + (n - seg) : seq, seg ? seg : n, fresh);
     tcp_rack_sent(ctx, c, seq, n); /* RFC 8985 6.1: Segment.xmit_ts */
     /* RFC 6298 5.1: start the timer if it is not running. A persist
      * timer in the slot is not a retransmission timer: the data sent now
@@ -243,7 +258,7 @@ static bool send_syn(struct tcp_ctx *ctx, struct sf_conn *c)
         flags |= SF_ACK;
     flags |= tcp_ecn_syn_flags(c); /* RFC 3168 6.1.1, Not-ECT (6.1.1.1) */
     send_seg(ctx, c, c->iss, flags, NULL, 0);
-    sent_space(ctx, c, c->iss, 1);
+    sent_space(ctx, c, c->iss, 1, 0);
     c->snd_nxt = c->iss + 1;
     return true;
 }
@@ -276,9 +291,10 @@ static uint32_t data_end(const struct sf_conn *c)
 }
 
 /* Sends [seq, seq+n) of the send buffer, with FIN if it ends at our FIN;
- * returns the sequence space used. */
-static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
-                        uint32_t n)
+ * returns the sequence space used. seg: n is a run of segments of seg
+ * bytes each for the device to cut (tso_run), 0: one segment. */
+static uint32_t send_at_run(struct tcp_ctx *ctx, struct sf_conn *c,
+                            uint32_t seq, uint32_t n, uint32_t seg)
 {
     bool fin = c->fin_queued && seq + n == c->fin_seq;
     uint8_t flags = SF_ACK;
@@ -289,7 +305,7 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     /* the payload: left in the send ring for a gather output, which
      * takes it from there (cfg.output_gather); else copied out to follow
      * the headers in one buffer */
-    struct tcp_slices sl;
+    struct tcp_slices sl = {.seg = seg};
     bool gather = n && ctx->cfg->output_gather;
     if (gather)
         ring_view(&c->sndbuf, seq - c->snd_buf_seq, n, sl.p, sl.n);
@@ -302,9 +318,56 @@ static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
     uint32_t used = n + (fin ? 1 : 0);
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
-    sent_space(ctx, c, seq, used);
-    tcp_pace_sent(ctx, c, used); /* the next departure (pacing.c) */
+    sent_space(ctx, c, seq, used, seg);
+    /* the next departure (pacing.c), a segment at a time as without the
+     * device's cutting */
+    for (uint32_t at = 0; seg && at + seg < used; at += seg)
+        tcp_pace_sent(ctx, c, seg);
+    tcp_pace_sent(ctx, c, seg ? seg : used);
     return used;
+}
+
+static uint32_t send_at(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
+                        uint32_t n)
+{
+    return send_at_run(ctx, c, seq, n, 0);
+}
+
+/* The most a datagram of several segments may carry: an IPv6 payload (or
+ * an IPv4 datagram) of at most 65,535 bytes with 60 bytes of TCP header. */
+#define TSO_MAX (65535u - 40u - 60u)
+
+/* A run of full-sized segments for the device to cut (cfg.output_gso,
+ * SF_OFFLOAD_TSO): n bytes of new data may go now and at least the first
+ * full segment of them is due. How many bytes of it one datagram may
+ * carry: a whole number of full segments, at least two, or 0 for one
+ * segment the usual way. Only new data (a retransmission goes a segment
+ * at a time: SACK decides what), never the FIN (the device's cut handles
+ * ACK and PSH only), at most what pacing lets go now: as many segments as
+ * the loop below would send one by one while the burst has credit. */
+static uint32_t tso_run(const struct tcp_ctx *ctx, const struct sf_conn *c,
+                        uint32_t n, uint32_t full, bool paced, unsigned max)
+{
+    const struct sf_stack_cfg *cfg = ctx->cfg;
+    unsigned want = SF_OFFLOAD_TSO | SF_OFFLOAD_TX_CSUM;
+    if ((cfg->offload & want) != want || !cfg->output_gso ||
+        !cfg->output_gather || cfg->trace || seq_lt(c->snd_nxt, c->snd_max))
+        return 0;
+    uint32_t most = TSO_MAX / full;
+    if (max < most)
+        most = max;
+    if (paced && tcp_pace_rate(ctx, c)) {
+        uint32_t credit = (c->pace_credit + full - 1) / full;
+        most = credit < most ? credit : most;
+    } else if (paced && c->pace_on && c->pace_segs < TCP_PACE_UNPACED_SEGS) {
+        /* the unpaced start ends inside the run: pacing takes over after */
+        uint32_t left = TCP_PACE_UNPACED_SEGS - c->pace_segs;
+        most = left < most ? left : most;
+    }
+    uint32_t k = n / full < most ? n / full : most;
+    if (c->fin_queued && c->snd_nxt + k * full == c->fin_seq)
+        k--; /* the last one carries the FIN: it goes alone */
+    return k >= 2 ? k * full : 0;
 }
 
 /* RFC 9293 3.7.4 (Nagle) and 3.8.6.2.1 (sender SWS avoidance): may a
@@ -327,10 +390,11 @@ static bool worth_sending(const struct sf_conn *c, uint32_t n,
 }
 
 /* Sends one data (and/or FIN) segment from SND.NXT if the windows and
- * the rules above allow. force: the persist override; paced: not before
- * the pacing rate allows (pacing.c). */
-static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
-                      bool paced)
+ * the rules above allow, or with max > 1 a run of up to max full-sized
+ * ones for the device to cut (tso_run). force: the persist override; paced: not
+ * before the pacing rate allows (pacing.c). Returns the segments sent. */
+static unsigned send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
+                          bool paced, unsigned max)
 {
     uint32_t end = data_end(c);
     if (c->sb && seq_lt(c->snd_nxt, c->snd_max))
@@ -380,9 +444,21 @@ static bool send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     }
     if (paced && !force && !tcp_pace_ok(ctx, c))
         return false;
+    uint32_t avail = remaining < usable ? remaining : usable;
+    uint32_t run = max > 1 && !force && n == full
+                       ? tso_run(ctx, c, avail, full, paced, max) : 0;
+    if (run) {
+        /* as the segments one by one would have: the cwnd limit as seen
+         * by the last of them */
+        cwnd_full = cwin <= pwin && remaining > run &&
+                    (uint64_t)run + full > cwin;
+        c->snd_nxt += send_at_run(ctx, c, c->snd_nxt, run, full);
+        tcp_cc_on_use(c, inflight + run, cwnd_full);
+        return run / full;
+    }
     c->snd_nxt += send_at(ctx, c, c->snd_nxt, n);
     tcp_cc_on_use(c, inflight + n, cwnd_full);
-    return true;
+    return 1;
 }
 
 static bool can_send_data(const struct sf_conn *c)
@@ -430,9 +506,11 @@ void tcp_output_limit(struct tcp_ctx *ctx, struct sf_conn *c, unsigned max_segs)
         } else {
             if (can_send_data(c)) /* sack.c: lost again after an RTO */
                 sent += tcp_sack_rto_output(ctx, c, max_segs - sent);
-            while (sent < max_segs && can_send_data(c) &&
-                   send_data(ctx, c, false, true))
-                sent++;
+            unsigned k = 1;
+            while (sent < max_segs && k && can_send_data(c)) {
+                k = send_data(ctx, c, false, true, max_segs - sent);
+                sent += k;
+            }
         }
         persist_arm(ctx, c);
     }
@@ -448,7 +526,7 @@ void tcp_output(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_output_force_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     if (can_send_data(c))
-        send_data(ctx, c, true, false);
+        send_data(ctx, c, true, false, 1);
     persist_arm(ctx, c); /* nothing sent: probe later */
 }
 
@@ -509,7 +587,7 @@ void tcp_send_last(struct tcp_ctx *ctx, struct sf_conn *c)
  * still counts against the rate. */
 bool tcp_send_new_one(struct tcp_ctx *ctx, struct sf_conn *c)
 {
-    return can_send_data(c) && send_data(ctx, c, false, false);
+    return can_send_data(c) && send_data(ctx, c, false, false, 1);
 }
 
 void tcp_retransmit_front(struct tcp_ctx *ctx, struct sf_conn *c)

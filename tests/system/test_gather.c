@@ -92,6 +92,9 @@ struct kept {
 
 struct run {
     bool gather, v6, trace;
+    bool tso; /* SF_OFFLOAD_TSO with output_gso: runs cut here (a_gso) */
+    unsigned tso_calls, tso_segs, tso_bad;
+    bool big; /* buffers of 256 KB, not a few segments: long runs, paced */
     bool keep; /* output_flush set: payload slices kept until it is called */
     struct kept *kept;
     unsigned nkept, kept_most, flushes;
@@ -182,6 +185,93 @@ static void a_flush(void *ctx)
     kept_write(r);
 }
 
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The device's cut of a run (virtio 1.x 5.1.6.2, as the kernel's TCP
+ * segmentation does it), written here from the API's words: k datagrams
+ * of seg bytes of payload, each with the run's headers, its IP length and
+ * (IPv4) ID and header checksum, its sequence number, PSH only on the
+ * last, CWR only on the first, and in the checksum field the
+ * pseudo-header sum of its own length (the device would complete it).
+ * Each goes on as a gathered datagram of its headers and one or two
+ * slices of the run's. */
+static void a_gso(void *ctx, const struct sf_piece *v, size_t n, size_t seg)
+{
+    struct run *r = ctx;
+    r->tso_calls++;
+    size_t hl = v[0].len, pay = 0;
+    for (size_t i = 1; i < n; i++)
+        pay += v[i].len;
+    if (n < 2 || n > 3 || hl != hdr_len(v[0].base) || hl > 128 || seg == 0 ||
+        pay % seg || pay / seg < 2 || pay > 65435) {
+        r->tso_bad++;
+        return;
+    }
+    const uint8_t *h0 = v[0].base;
+    bool v6 = h0[0] >> 4 == 6;
+    size_t ip = v6 ? 40 : 20, k = pay / seg;
+    uint32_t seq0 = (uint32_t)h0[ip + 4] << 24 | (uint32_t)h0[ip + 5] << 16 |
+                    (uint32_t)h0[ip + 6] << 8 | h0[ip + 7];
+    for (size_t i = 0; i < k; i++) {
+        uint8_t h[128];
+        memcpy(h, h0, hl);
+        size_t tot = hl + seg;
+        if (v6) {
+            put16(h + 4, (uint16_t)(tot - 40));
+        } else {
+            put16(h + 2, (uint16_t)tot);
+            put16(h + 4, (uint16_t)(get16(h0 + 4) + i));
+            h[10] = h[11] = 0;
+            put16(h + 10, sf_csum_fold(sf_csum_add(0, h, 20)));
+        }
+        uint32_t seq = seq0 + (uint32_t)(i * seg);
+        h[ip + 4] = (uint8_t)(seq >> 24), h[ip + 5] = (uint8_t)(seq >> 16);
+        h[ip + 6] = (uint8_t)(seq >> 8), h[ip + 7] = (uint8_t)seq;
+        if (i + 1 < k)
+            h[ip + 13] &= (uint8_t)~0x08; /* PSH */
+        if (i > 0)
+            h[ip + 13] &= (uint8_t)~0x80; /* CWR */
+        uint8_t ph[40] = {0};
+        size_t pl;
+        if (v6) {
+            memcpy(ph, h + 8, 32);
+            ph[34] = (uint8_t)((tot - 40) >> 8), ph[35] = (uint8_t)(tot - 40);
+            ph[39] = 6;
+            pl = 40;
+        } else {
+            memcpy(ph, h + 12, 8);
+            ph[9] = 6;
+            put16(ph + 10, (uint16_t)(tot - 20));
+            pl = 12;
+        }
+        put16(h + ip + 16, (uint16_t)~sf_csum_fold(sf_csum_add(0, ph, pl)));
+        /* the payload [i*seg, (i+1)*seg) of the run's slices */
+        struct sf_piece p[3] = {{h, hl}};
+        size_t np = 1, off = i * seg, want = seg;
+        for (size_t j = 1; j < n && want; j++) {
+            if (off >= v[j].len) {
+                off -= v[j].len;
+                continue;
+            }
+            size_t take = v[j].len - off < want ? v[j].len - off : want;
+            p[np++] = (struct sf_piece){v[j].base + off, take};
+            want -= take;
+            off = 0;
+        }
+        r->tso_segs++;
+        a_gather(ctx, p, np);
+    }
+}
+
 static void b_output(void *ctx, const uint8_t *d, size_t n)
 {
     struct run *r = ctx;
@@ -215,7 +305,8 @@ static struct sf_stack *stack(struct run *r, bool is_a)
     if (is_a) {
         cfg.output_gather = r->gather ? a_gather : NULL;
         cfg.output_flush = r->keep ? a_flush : NULL;
-        cfg.offload = r->offload;
+        cfg.offload = r->offload | (r->tso ? SF_OFFLOAD_TSO : 0);
+        cfg.output_gso = r->tso ? a_gso : NULL;
         if (r->trace) {
             cfg.trace = a_trace;
             cfg.trace_ctx = r;
@@ -278,10 +369,12 @@ static void transfer(struct run *r)
     struct sf_addr any = addr_of(r, false, PORT);
     CHECK_EQ(sf_bind(r->b, ls, &any), 0);
     CHECK_EQ(sf_listen(r->b, ls, 4), 0);
-    int rcv = 6000; /* the receiver's window fills while it does not read */
+    int rcv = r->big ? 1 << 18 : 6000; /* the receiver's window fills while it
+                                         * does not read */
     CHECK_EQ(sf_setsockopt(r->b, ls, SF_SOL_SOCKET, SF_SO_RCVBUF, &rcv, sizeof rcv), 0);
     int cs = sf_socket(r->a);
-    int snd = 7777, one = 1; /* a small ring: it wraps every few segments */
+    int snd = r->big ? 1 << 18 : 7777, one = 1; /* a small ring: it wraps every
+                                                  * few segments */
     CHECK_EQ(sf_setsockopt(r->a, cs, SF_SOL_SOCKET, SF_SO_SNDBUF, &snd, sizeof snd), 0);
     CHECK_EQ(sf_setsockopt(r->a, cs, SF_IPPROTO_TCP, SF_TCP_NODELAY, &one, sizeof one), 0);
     struct sf_addr dst = addr_of(r, false, PORT);
@@ -433,6 +526,45 @@ static void test_kept_until_flush(void)
     }
 }
 
+/* SF_OFFLOAD_TSO: runs of full-sized segments handed whole to
+ * output_gso; cut as the device would, they must be the datagrams sent
+ * one by one, byte for byte (IPv4 IDs, PSH, sequence numbers, checksums),
+ * in the same order, under the same losses, window and pacing. With
+ * a trace set none is handed whole. */
+static void test_tso_same_segments(void)
+{
+    for (int v6 = 0; v6 < 2; v6++)
+        for (int keep = 0; keep < 2; keep++)
+        for (int big = 0; big < 2; big++) {
+            struct run one = {.v6 = v6, .gather = true, .keep = keep,
+                              .big = big, .offload = SF_OFFLOAD_TX_CSUM};
+            struct run tso = one;
+            tso.tso = true;
+            one.kept = keep ? calloc(KEPT_MAX, sizeof *one.kept) : NULL;
+            tso.kept = keep ? calloc(KEPT_MAX, sizeof *tso.kept) : NULL;
+            transfer(&one);
+            transfer(&tso);
+            long k = first_diff(&one.out, &tso.out);
+            fprintf(stderr, "%s%s%s TSO: %u runs of %u segments in all, %u "
+                    "gathered; first difference %ld\n", v6 ? "IPv6" : "IPv4",
+                    keep ? " kept" : "", big ? " big" : "", tso.tso_calls, tso.tso_segs,
+                    tso.gathers, k);
+            CHECK_EQ(k, -1);
+            CHECK_EQ(one.tso_calls, 0);
+            CHECK(tso.tso_calls > 20);
+            CHECK(tso.tso_segs >= 2 * tso.tso_calls);
+            CHECK_EQ(tso.tso_bad, 0);
+            CHECK_EQ(tso.bad_pieces, 0);
+            run_free(&one);
+            run_free(&tso);
+        }
+    struct run traced = {.gather = true, .trace = true, .tso = true,
+                         .offload = SF_OFFLOAD_TX_CSUM};
+    transfer(&traced);
+    CHECK_EQ(traced.tso_calls, 0);
+    run_free(&traced);
+}
+
 static void test_same_bytes_ipv4(void)
 {
     same_bytes(false, 0, false);
@@ -467,6 +599,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_same_bytes_ipv6_offload),
     CHECK_CASE(test_same_bytes_traced),
     CHECK_CASE(test_kept_until_flush),
+    CHECK_CASE(test_tso_same_segments),
 };
 
 int main(int argc, char **argv)

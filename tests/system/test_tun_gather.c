@@ -53,6 +53,12 @@ struct g_run {
     unsigned tap_data, tap_bad;
     /* the gather calls */
     unsigned gathers, wrapped;
+    /* runs handed whole (cfg.output_gso): tso 1 with the tap on what is
+     * read only (sf_tun_run sets SF_OFFLOAD_TSO), 2 with the tap on what
+     * is written too (set here once running: the driver cuts them) */
+    int tso;
+    bool tso_forced;
+    unsigned gsos;
 };
 
 static uint8_t pattern(uint64_t p)
@@ -100,6 +106,17 @@ static void counted_gather(void *ctx, const struct sf_piece *v, size_t n)
         sf_tun_output_gather(ctx, v, n);
 }
 
+static void counted_gso(void *ctx, const struct sf_piece *v, size_t n, size_t seg)
+{
+    struct g_run *r = (struct g_run *)((char *)ctx - offsetof(struct g_run, t));
+    r->gsos++;
+    r->wrapped += n == 3;
+    if (r->keep)
+        sf_tun_output_gso_keep(ctx, v, n, seg);
+    else
+        sf_tun_output_gso(ctx, v, n, seg);
+}
+
 static int pollfds(void *ctx, struct pollfd *fds, int max)
 {
     struct g_run *r = ctx;
@@ -118,6 +135,12 @@ static sf_time_t service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
         r->timed_out = true;
         r->t.stop = 1;
         return now;
+    }
+    if (r->tso == 2 && !r->tso_forced) {
+        const struct sf_stack_cfg *sc = sf_stack_config(st);
+        CHECK_EQ(sc->offload & SF_OFFLOAD_TSO, 0); /* (a tap on what is written) */
+        CHECK_EQ(sf_stack_set_offload(st, sc->offload | SF_OFFLOAD_TSO), 0);
+        r->tso_forced = true;
     }
     if (r->sd < 0)
         r->sd = sf_accept(st, r->ls, NULL);
@@ -153,8 +176,8 @@ static sf_time_t service(void *ctx, sf_time_t now, struct pollfd *fds, int n)
 
 /* One transfer; with napi through SF_TUN_NAPI. Returns what the device
  * said of its NAPI thread (napi_thread, napi_why in why). */
-static bool run_flags(bool offload, bool ts, bool gather, bool napi,
-                      bool keep, char *why, size_t whylen)
+static bool run_tso(bool offload, bool ts, bool gather, bool napi,
+                    bool keep, int tso, char *why, size_t whylen)
 {
     if (!can_run)
         return false;
@@ -163,6 +186,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     r.gather = gather;
     r.ts = ts;
     r.keep = keep;
+    r.tso = tso;
     r.sd = -1;
     char err[256];
     unsigned fl = (offload ? SF_TUN_OFFLOAD : 0) | (napi ? SF_TUN_NAPI : 0);
@@ -172,6 +196,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     snprintf(why, whylen, "%s", r.t.napi_why);
     CHECK_EQ(sf_tun_config(&r.t, KERNEL_IP, 24, 1500, err, sizeof err), 0);
     sf_tun_set_tap(&r.t, tap, &r);
+    r.t.tap_in_only = tso == 1;
     struct sf_stack_cfg cfg;
     sf_stack_cfg_default(&cfg);
     cfg.addr = SYNFIN_IP;
@@ -179,6 +204,7 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     cfg.output = sf_tun_output;
     cfg.output_gather = gather ? counted_gather : NULL;
     cfg.output_flush = gather && keep ? sf_tun_output_flush : NULL;
+    cfg.output_gso = tso ? counted_gso : NULL;
     cfg.output_ctx = &r.t;
     for (int k = 0; k < 16; k++)
         cfg.seed[k] = (uint8_t)(k + 1);
@@ -200,20 +226,25 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     struct sf_tun_hooks h = {&r, pollfds, service};
     CHECK_EQ(sf_tun_run(&r.t, &h), 0);
     const struct sf_tun_stats *s = &r.t.stats;
-    fprintf(stderr, "offload %d timestamps %d gather %d keep %d: %llu of %u bytes, "
-            "tap %u data segments (%u bad), %u gathered (%u wrapped), "
-            "tx %llu, GSO %llu (%llu segments)\n", offload, ts, gather, keep,
+    fprintf(stderr, "offload %d timestamps %d gather %d keep %d tso %d: %llu of %u bytes, "
+            "tap %u data segments (%u bad), %u gathered (%u wrapped), %u runs, "
+            "tx %llu, GSO %llu (%llu segments)\n", offload, ts, gather, keep, tso,
             (unsigned long long)r.rcvd, TOTAL, r.tap_data, r.tap_bad,
-            r.gathers, r.wrapped, (unsigned long long)s->tx,
+            r.gathers, r.wrapped, r.gsos, (unsigned long long)s->tx,
             (unsigned long long)s->tx_gso, (unsigned long long)s->tx_gso_segs);
     CHECK(!r.timed_out);
     CHECK_EQ(r.rcvd, TOTAL);
     CHECK(!r.bad_stream);
     CHECK_EQ(r.tap_bad, 0);
-    CHECK(r.tap_data >= TOTAL / 1460);
+    if (tso != 1) /* (else the tap sees what is read only) */
+        CHECK(r.tap_data >= TOTAL / 1460);
     CHECK_EQ(s->tx_errors, 0);
-    if (gather) {
-        CHECK(r.gathers >= TOTAL / 1460);
+    if (tso) { /* runs went: whole, or cut into what the tap saw */
+        CHECK(r.gsos > 10);
+        CHECK_EQ(sf_stack_counters(r.t.st)->c[SF_CTR_TSO_OUT], r.gsos);
+    }
+    if (gather) { /* (runs count once a run) */
+        CHECK(r.gathers + r.gsos >= TOTAL / 1460 / (tso ? 45 : 1));
         CHECK(r.wrapped > 0);
     }
     if (offload)
@@ -222,6 +253,12 @@ static bool run_flags(bool offload, bool ts, bool gather, bool napi,
     sf_stack_free(r.t.st);
     sf_tun_close(&r.t);
     return threaded;
+}
+
+static bool run_flags(bool offload, bool ts, bool gather, bool napi,
+                      bool keep, char *why, size_t whylen)
+{
+    return run_tso(offload, ts, gather, napi, keep, 0, why, whylen);
 }
 
 static void run(bool offload, bool ts, bool gather)
@@ -267,6 +304,22 @@ static void test_offload_kept(void)
     CHECK(!run_flags(false, false, true, false, true, why, sizeof why));
 }
 
+/* cfg.output_gso (SF_OFFLOAD_TSO): runs of full segments handed whole,
+ * with and without timestamps, kept or copied. With the tap on what is
+ * read only, sf_tun_run turns it on and the runs join the GSO packets
+ * whole; with the tap on what is written it stays off, and forced on,
+ * the driver cuts each run into its segments for the tap (every one of
+ * them checked there). Every byte in order either way. */
+static void test_offload_runs(void)
+{
+    char why[200];
+    CHECK(!run_tso(true, false, true, false, true, 1, why, sizeof why));
+    CHECK(!run_tso(true, true, true, false, true, 1, why, sizeof why));
+    CHECK(!run_tso(true, false, true, false, false, 1, why, sizeof why));
+    CHECK(!run_tso(true, true, true, false, true, 2, why, sizeof why));
+    CHECK(!run_tso(true, false, true, false, false, 2, why, sizeof why));
+}
+
 /* SF_TUN_NAPI: the datagrams written go through the device's NAPI poll.
  * With the sysfs of another namespace (this process unshared only its
  * network) the thread is refused with the reason and the device works
@@ -298,6 +351,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_no_offload),
     CHECK_CASE(test_offload_no_gather),
     CHECK_CASE(test_offload_kept),
+    CHECK_CASE(test_offload_runs),
     CHECK_CASE(test_napi_thread), /* last: it mounts a sysfs of its own */
 };
 

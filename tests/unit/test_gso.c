@@ -1003,9 +1003,98 @@ static void test_merge_by_ref(void)
     CHECK_EQ(g2.nref, GSO_REFS);
 }
 
+/* Runs (gso_merge_*_run: a datagram the stack handed whole with
+ * cfg.output_gso, k segments of seg bytes under the first one's headers):
+ * six segments of 536 bytes sent as two runs of three, by copy and by
+ * reference, or as a segment, a run of two and three segments, give the
+ * packet that cuts back into the six datagrams sent one by one, byte for
+ * byte. A run whose segment size is not the pending packet's, whose
+ * payload is not whole segments, or of one segment is refused; a run
+ * cut here (gso_cut_partial) gives each segment with the pseudo-header
+ * sum, which completed is the segment's checksum. */
+static void test_merge_runs(void)
+{
+    enum { SEG = 536 };
+    static struct gso_merge g;
+    static uint8_t orig[6][GSO_MAX], run[2][GSO_MAX], s[GSO_MAX];
+    size_t olen[6], rlen[2];
+    for (int k = 0; k < 6; k++)
+        olen[k] = seg(orig[k], 9000 + (uint32_t)(k * SEG),
+                      k == 5 ? SF_ACK | SF_PSH : SF_ACK, (size_t)k * SEG, SEG,
+                      (uint16_t)(40 + k), false);
+    for (int r = 0; r < 2; r++)
+        rlen[r] = seg(run[r], 9000 + (uint32_t)(r * 3 * SEG),
+                      r == 1 ? SF_ACK | SF_PSH : SF_ACK, (size_t)r * 3 * SEG,
+                      3 * SEG, (uint16_t)(40 + 3 * r), false);
+    for (int byref = 0; byref < 2; byref++) {
+        memset(&g, 0, sizeof g);
+        struct iovec v[3];
+        for (int r = 0; r < 2; r++) {
+            size_t n = as_pieces(v, run[r], rlen[r], 40, r ? 1000 : 0);
+            CHECK(r == 0 ? gso_merge_start_run(&g, v, n, rlen[r], SEG, byref)
+                         : gso_merge_add_run(&g, v, n, rlen[r], SEG, byref));
+        }
+        struct virtio_net_hdr h;
+        struct iovec o[1 + GSO_REFS];
+        size_t no;
+        unsigned segs;
+        size_t len = gso_merge_finish_v(&g, &h, o, &no, &segs);
+        CHECK_EQ(segs, 6);
+        CHECK_EQ(h.gso_size, SEG);
+        CHECK_EQ(joined(o, no, s), len);
+        kernel_csum(s, len, &h);
+        check_cut_back(s, len, &h, orig, olen, 6);
+    }
+    /* a segment, a run of two, three segments */
+    static uint8_t two[GSO_MAX];
+    size_t tl = seg(two, 9000 + SEG, SF_ACK, SEG, 2 * SEG, 41, false);
+    memset(&g, 0, sizeof g);
+    struct iovec v[3];
+    size_t n = as_pieces(v, orig[0], olen[0], 40, 0);
+    CHECK(gso_merge_start_ref(&g, v, n, olen[0]));
+    n = as_pieces(v, two, tl, 40, 0);
+    CHECK(gso_merge_add_run(&g, v, n, tl, SEG, true));
+    for (int k = 3; k < 6; k++) {
+        n = as_pieces(v, orig[k], olen[k], 40, 0);
+        CHECK(gso_merge_add_ref(&g, v, n, olen[k]));
+    }
+    struct virtio_net_hdr h;
+    struct iovec o[1 + GSO_REFS];
+    size_t no;
+    unsigned segs;
+    size_t len = gso_merge_finish_v(&g, &h, o, &no, &segs);
+    CHECK_EQ(segs, 6);
+    CHECK_EQ(joined(o, no, s), len);
+    kernel_csum(s, len, &h);
+    check_cut_back(s, len, &h, orig, olen, 6);
+    /* refused: another segment size, not whole segments, one segment */
+    memset(&g, 0, sizeof g);
+    n = as_pieces(v, run[0], rlen[0], 40, 0);
+    CHECK(gso_merge_start_run(&g, v, n, rlen[0], SEG, true));
+    n = as_pieces(v, run[1], rlen[1], 40, 0);
+    CHECK(!gso_merge_add_run(&g, v, n, rlen[1], SEG / 2, true));
+    CHECK(!gso_merge_add_run(&g, v, n, rlen[1], SEG + 1, true));
+    CHECK(!gso_merge_add_run(&g, v, n, rlen[1], 3 * SEG, true));
+    CHECK_EQ(g.segs, 3);
+    memset(&g, 0, sizeof g);
+    CHECK(!gso_merge_start_run(&g, v, n, rlen[1], 1000, false));
+    CHECK_EQ(g.len, 0);
+    /* cut here, partial: completed, the segments sent one by one */
+    for (size_t k = 0; k < 3; k++) {
+        size_t sl = gso_cut_partial(run[1], rlen[1], SEG, k, s);
+        CHECK_EQ(sl, olen[3 + k]);
+        CHECK_EQ(get16(s + 36), pseudo_field(s, sl));
+        struct virtio_net_hdr ch;
+        CHECK(gso_csum_hdr(&ch, s, sl));
+        kernel_csum(s, sl, &ch);
+        CHECK(memcmp(s, orig[3 + k], sl) == 0);
+    }
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_merge_pieces),
     CHECK_CASE(test_merge_by_ref),
+    CHECK_CASE(test_merge_runs),
     CHECK_CASE(test_partial_out),
     CHECK_CASE(test_valid_in),
     CHECK_CASE(test_partial_which),

@@ -408,6 +408,8 @@ static int make_stack(struct tun_cli *c, const char *prog)
          * from the send rings (docs/tun.md, "No copy") */
         c->cfg.output_gather = sf_tun_output_gather_keep;
         c->cfg.output_flush = sf_tun_output_flush;
+        /* runs of segments built once, cut by the kernel (TSO) */
+        c->cfg.output_gso = sf_tun_output_gso_keep;
         c->cfg.output_ctx = &c->tun;
     }
     if (!c->cfg.mss)
