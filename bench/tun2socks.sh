@@ -48,7 +48,8 @@
 # to PREFIX.TOPO.ENGINE.strace, with the cycle count appended: syscalls
 # per cycle by type; it slows the engine, so its cycles/s count for nothing),
 # T2SB_SYSPERF (a path prefix: perf record -a, every core, during the
-# iperf3 runs, to PREFIX.TOPO.ENGINE), T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
+# iperf3 runs, to PREFIX.TOPO.ENGINE, and during the cycles to
+# PREFIX.TOPO.ENGINE.cycles), T2SB_CYCLES_ONLY (set: no iperf3, for repeated cycle comparisons with a
 # small T2SB_IDLE). --quick: 1 s, 100 idle flows.
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/plain/synfin}")
@@ -169,6 +170,9 @@ for topo in $TOPOS; do
     if [ -n "${T2SB_PERF:-}" ]; then  # a profile of the engine during the cycles
       perf record -q -F 499 -g -p "$ENG" -o "$T2SB_PERF.$topo.$eng.cycles" >/dev/null 2>&1 & perfp=$!
     fi
+    if [ -n "${T2SB_SYSPERF:-}" ]; then  # every core during the cycles
+      perf record -q -a -F 499 -g -o "$T2SB_SYSPERF.$topo.$eng.cycles" >/dev/null 2>&1 & csperfp=$!
+    fi
     if [ -n "${T2SB_STRACE:-}" ]; then  # syscalls of the engine during the cycles
       strace -c -f -q -p "$ENG" -o "$T2SB_STRACE.$topo.$eng.strace" >/dev/null 2>&1 & stp=$!
       sleep 0.5
@@ -183,6 +187,7 @@ for topo in $TOPOS; do
     [ -n "${T2SB_STRACE:-}" ] && { kill -INT $stp; wait $stp 2>/dev/null
       echo "# $cout" >>"$T2SB_STRACE.$topo.$eng.strace"; }
     e1=$(ticks $ENG); s1=$(ticks $SOCKS)
+    [ -n "${T2SB_SYSPERF:-}" ] && { kill -INT $csperfp; wait $csperfp 2>/dev/null; }
     [ -n "${T2SB_PERF:-}" ] && { kill -INT $perfp; wait $perfp 2>/dev/null
       "$SYNFIN" ss --ctl "$tmp/e.sock" --stats >"$T2SB_PERF.$topo.$eng.stats" 2>/dev/null; }
     ccpu="$(( (e1 - e0) / SECS ))/$(( (s1 - s0) / SECS ))"
