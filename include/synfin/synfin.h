@@ -271,6 +271,7 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(FAST_RETRANSMITS, "fast retransmits (three duplicate ACKs)")           \
     X(REASS_QUEUED, "out-of-order segments held for reassembly")             \
     X(DELAYED_ACKS, "ACKs sent by the delayed-ACK timer")                    \
+    X(ACK_BATCHED, "ACKs held to the end of an input batch (SF_IN_BATCH)")   \
     X(KEEPALIVE_PROBES, "keepalive probes sent")                             \
     X(SYNCOOKIES_SENT, "SYN cookies sent")                                   \
     X(SYNCOOKIES_OK, "SYN cookies validated")                                \
@@ -730,7 +731,20 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
  * (VIRTIO_NET_HDR_F_DATA_VALID). Counted as CSUM_IN_SKIPPED; every other
  * check (lengths, header checksum, offsets) stays, and the trace's
  * SEG_IN datagram is passed on as it came. */
-#define SF_IN_CSUM_VALID 1u /* (other bits are ignored) */
+#define SF_IN_CSUM_VALID 1u
+/* SF_IN_BATCH: the datagram is one of a batch the driver hands in at
+ * once (a read of everything the device held), and it calls
+ * sf_stack_advance when the batch is in. An ACK that in-order data calls
+ * for at once (RFC 5681 4.2: at least every second full-sized segment)
+ * may then wait for that call, so that it covers what the rest of the
+ * batch brings (RFC 9293 3.10.7.4, MUST-58 and MUST-59: a series of
+ * queued segments is processed before any ACK is sent): one ACK a batch
+ * for a flow, as a receive offload (GRO) that had merged the batch would
+ * send, instead of one a datagram. The TUN and AF_XDP drivers set it. Only
+ * while less than half the window last offered is owed; ACKs that must
+ * go at once for other reasons (out-of-order data, a gap filled, a FIN,
+ * a window probe) are not held. Counted as ACK_BATCHED. */
+#define SF_IN_BATCH 2u /* (other bits are ignored) */
 void sf_stack_input_flags(struct sf_stack *st, sf_time_t now,
                           const uint8_t *dgram, size_t len, unsigned flags);
 /* Sets cfg.offload (SF_OFFLOAD_*) from the next datagram sent on. Returns

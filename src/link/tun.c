@@ -906,7 +906,9 @@ static int read_batch(struct sf_tun *t, uint8_t *buf)
             t->stats.rx_runts++; /* still handed in: the stack counts why */
         if (t->tap)
             tap_call(t, now, SF_TUN_IN, d, (size_t)n, partial);
-        impaired_in(t, now, d, (size_t)n, flags);
+        /* SF_IN_BATCH: sf_tun_run advances the stack once the batch is
+         * in, and the ACKs it holds go then */
+        impaired_in(t, now, d, (size_t)n, flags | SF_IN_BATCH);
     }
     return 0;
 }

@@ -1595,7 +1595,9 @@ static void frame_in(struct sf_xdp *q, sf_time_t now, const uint8_t *f,
     q->stats.rx_bytes += len;
     if (q->tap)
         tap_call(q, SF_TUN_IN, d, len);
-    sf_stack_input(q->st, now, d, len);
+    /* SF_IN_BATCH: the loop advances the stack once the batch is in (and
+     * what other queues handed over), and the ACKs it holds go then */
+    sf_stack_input_flags(q->st, now, d, len, SF_IN_BATCH);
 }
 
 /* Steering (sf_xdp_prog_steer): the queue that owns frame f (the

@@ -793,8 +793,19 @@ void sf_stack_input(struct sf_stack *st, sf_time_t now, const uint8_t *dgram,
     sf_stack_input_flags(st, now, dgram, len, 0);
 }
 
+static void input_one(struct sf_stack *st, sf_time_t now,
+                      const uint8_t *dgram, size_t len, unsigned flags);
+
 void sf_stack_input_flags(struct sf_stack *st, sf_time_t now,
                           const uint8_t *dgram, size_t len, unsigned flags)
+{
+    st->tcp.in_batch = flags & SF_IN_BATCH; /* (input.c: delay_ack) */
+    input_one(st, now, dgram, len, flags);
+    st->tcp.in_batch = false;
+}
+
+static void input_one(struct sf_stack *st, sf_time_t now,
+                      const uint8_t *dgram, size_t len, unsigned flags)
 {
     stack_set_now(st, now);
     mem_prune(st); /* a refusal since (sf_send): before this segment */

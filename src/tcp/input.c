@@ -622,7 +622,28 @@ static void delay_ack(struct tcp_ctx *ctx, struct sf_conn *c)
     uint32_t full = c->rcv_mss ? c->rcv_mss : TCP_DEFAULT_MSS;
     if (full > ours)
         full = ours;
-    if (ctx->cfg->delack == 0 || c->rcv_nxt - c->rcv_acked >= 2 * full) {
+    uint32_t owed = c->rcv_nxt - c->rcv_acked;
+    if (ctx->cfg->delack != 0 && owed >= 2 * full && ctx->in_batch &&
+        c->rcv_adv_set && owed < (c->rcv_adv - c->rcv_acked) / 2) {
+        /* SF_IN_BATCH. RFC 9293 3.10.7.4: "the processing of received
+         * segments MUST be implemented to aggregate ACK segments whenever
+         * possible (MUST-58). For example, if the TCP endpoint is
+         * processing a series of queued segments, it MUST process them
+         * all before sending any ACK segments (MUST-59)." The ACK at the
+         * end of the batch (a timer due now, fired by the
+         * sf_stack_advance the driver calls then), covering what the rest
+         * of the batch brings (3.8.6.3 names GRO among the practices that
+         * send fewer ACKs than SHLD-19's one every second segment); while
+         * the sender still has half the window it was offered */
+        c->ack_pending = true;
+        if (!tcp_timer_pending(c, TT_DELACK) ||
+            tcp_deadline(ctx, c, TT_DELACK) > ctx->now) {
+            ctx->ctr.c[SF_CTR_ACK_BATCHED]++;
+            tcp_delack_due(ctx, c);
+        }
+        return;
+    }
+    if (ctx->cfg->delack == 0 || owed >= 2 * full) {
         c->ack_now = true;
         return;
     }

@@ -56,6 +56,7 @@ struct tcp_ip {
 /* Per-stack TCP context. Embedded in struct sf_stack. */
 struct tcp_ctx {
     const struct sf_stack_cfg *cfg;
+    bool in_batch; /* the datagram being input came with SF_IN_BATCH */
     struct wheel wheel;
     struct sf_counters ctr;
     sf_time_t now;
@@ -673,6 +674,9 @@ static inline bool tcp_timer_pending(const struct sf_conn *c,
                              : c->deadline[slot] != SF_TIME_NEVER;
 }
 void tcp_timer_rearm(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The delayed-ACK timer due now: it fires at the next sf_stack_advance
+ * (SF_IN_BATCH, input.c). */
+void tcp_delack_due(struct tcp_ctx *ctx, struct sf_conn *c);
 /* Runs the due timeouts of c (its wheel entry was popped). */
 void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r_us);

@@ -40,6 +40,15 @@ void tcp_timer_start(struct tcp_ctx *ctx, struct sf_conn *c,
     tcp_timer_rearm(ctx, c);
 }
 
+void tcp_delack_due(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    /* (the slot keeps whole milliseconds, rounded up by tcp_timer_start:
+     * the one that has begun is due already) */
+    c->delack_on = true;
+    c->delack_ms = (uint32_t)(ctx->now / SF_MSEC);
+    tcp_timer_rearm(ctx, c);
+}
+
 /* RFC 9293 3.8.6.1: the persist timer, in the slot the retransmission
  * timer leaves free while nothing it would retransmit is outstanding. */
 void tcp_persist_start(struct tcp_ctx *ctx, struct sf_conn *c)
