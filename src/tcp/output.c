@@ -365,7 +365,7 @@ static uint32_t tso_run(const struct tcp_ctx *ctx, const struct sf_conn *c,
         most = left < most ? left : most;
     }
     uint32_t k = n / full < most ? n / full : most;
-    if (c->fin_queued && c->snd_nxt + k * full == c->fin_seq)
+    if (k && c->fin_queued && c->snd_nxt + k * full == c->fin_seq)
         k--; /* the last one carries the FIN: it goes alone */
     return k >= 2 ? k * full : 0;
 }
@@ -404,9 +404,9 @@ static unsigned send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
         /* only the FIN: it needs no window */
         if (c->fin_queued && c->snd_nxt == c->fin_seq) {
             c->snd_nxt += send_at(ctx, c, c->snd_nxt, 0);
-            return true;
+            return 1;
         }
-        return false;
+        return 0;
     }
     uint32_t flight = c->snd_nxt - c->snd_una;
     /* the peer's window limits what is outstanding; the congestion window
@@ -426,7 +426,7 @@ static unsigned send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
     bool cwnd_full = cwin <= pwin && remaining > n && (uint64_t)n + full > cwin;
     if (n == 0) {
         tcp_cc_on_use(c, inflight, cwnd_full);
-        return false;
+        return 0;
     }
     if (!force && !worth_sending(c, n, remaining, flight, full)) {
         /* RFC 9293 3.8.6.2.2: when the peer shrank its window below what
@@ -438,12 +438,12 @@ static unsigned send_data(struct tcp_ctx *ctx, struct sf_conn *c, bool force,
         uint32_t old = seq_lt(c->snd_nxt, c->snd_max)
                            ? c->snd_max - c->snd_nxt : 0;
         if (old == 0)
-            return false;
+            return 0;
         if (n > old)
             n = old;
     }
     if (paced && !force && !tcp_pace_ok(ctx, c))
-        return false;
+        return 0;
     uint32_t avail = remaining < usable ? remaining : usable;
     uint32_t run = max > 1 && !force && n == full
                        ? tso_run(ctx, c, avail, full, paced, max) : 0;

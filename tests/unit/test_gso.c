@@ -1012,6 +1012,25 @@ static void test_merge_by_ref(void)
  * payload is not whole segments, or of one segment is refused; a run
  * cut here (gso_cut_partial) gives each segment with the pseudo-header
  * sum, which completed is the segment's checksum. */
+/* Finishes g (by reference or copy) and checks the packet cuts back, at
+ * gso_size seg, into the n segments orig[0..n). */
+static void finish_cuts_back(struct gso_merge *g, size_t seg,
+                             uint8_t (*orig)[GSO_MAX], const size_t *olen,
+                             unsigned n)
+{
+    static uint8_t s[GSO_MAX];
+    struct virtio_net_hdr h;
+    struct iovec o[1 + GSO_REFS];
+    size_t no;
+    unsigned segs;
+    size_t len = gso_merge_finish_v(g, &h, o, &no, &segs);
+    CHECK_EQ(segs, n);
+    CHECK_EQ(h.gso_size, seg);
+    CHECK_EQ(joined(o, no, s), len);
+    kernel_csum(s, len, &h);
+    check_cut_back(s, len, &h, orig, olen, n);
+}
+
 static void test_merge_runs(void)
 {
     enum { SEG = 536 };
@@ -1034,16 +1053,7 @@ static void test_merge_runs(void)
             CHECK(r == 0 ? gso_merge_start_run(&g, v, n, rlen[r], SEG, byref)
                          : gso_merge_add_run(&g, v, n, rlen[r], SEG, byref));
         }
-        struct virtio_net_hdr h;
-        struct iovec o[1 + GSO_REFS];
-        size_t no;
-        unsigned segs;
-        size_t len = gso_merge_finish_v(&g, &h, o, &no, &segs);
-        CHECK_EQ(segs, 6);
-        CHECK_EQ(h.gso_size, SEG);
-        CHECK_EQ(joined(o, no, s), len);
-        kernel_csum(s, len, &h);
-        check_cut_back(s, len, &h, orig, olen, 6);
+        finish_cuts_back(&g, SEG, orig, olen, 6);
     }
     /* a segment, a run of two, three segments */
     static uint8_t two[GSO_MAX];
@@ -1058,15 +1068,7 @@ static void test_merge_runs(void)
         n = as_pieces(v, orig[k], olen[k], 40, 0);
         CHECK(gso_merge_add_ref(&g, v, n, olen[k]));
     }
-    struct virtio_net_hdr h;
-    struct iovec o[1 + GSO_REFS];
-    size_t no;
-    unsigned segs;
-    size_t len = gso_merge_finish_v(&g, &h, o, &no, &segs);
-    CHECK_EQ(segs, 6);
-    CHECK_EQ(joined(o, no, s), len);
-    kernel_csum(s, len, &h);
-    check_cut_back(s, len, &h, orig, olen, 6);
+    finish_cuts_back(&g, SEG, orig, olen, 6);
     /* refused: another segment size, not whole segments, one segment */
     memset(&g, 0, sizeof g);
     n = as_pieces(v, run[0], rlen[0], 40, 0);
