@@ -74,6 +74,15 @@ static void tcp_csum(uint8_t *d, size_t ihl, size_t len)
     set16(d + ihl + 16, sf_csum_fold(sum));
 }
 
+/* virtio 1.x 5.1.6.2, NEEDS_CSUM: the TCP checksum field of the IPv4 (IPv6)
+ * datagram d holds the pseudo-header sum for len bytes of datagram,
+ * folded and not complemented, for the device to add the segment's
+ * bytes to. */
+static void tcp_partial(uint8_t *d, size_t ihl, size_t len)
+{
+    set16(d + ihl + 16, (uint16_t)~sf_csum_fold(pseudo_sum(d, len - ihl)));
+}
+
 /* RFC 791 3.1: the header checksum over the ihl header bytes. */
 static void ip_csum(uint8_t *d, size_t ihl)
 {
@@ -350,7 +359,7 @@ static void gso_hdr(uint8_t *ip, size_t hlen, size_t len, size_t mss,
 {
     size_t l3 = l3_len(ip, hlen);
     set_ip_len(ip, l3, len);
-    set16(ip + l3 + 16, (uint16_t)~sf_csum_fold(pseudo_sum(ip, len - l3)));
+    tcp_partial(ip, l3, len);
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     h->gso_type = l3 == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
     h->hdr_len = (uint16_t)(l3 + tcp_hl(ip, l3));
@@ -508,8 +517,10 @@ size_t gso_cut_count(const uint8_t *d, size_t len, size_t mss)
     return (len - hl + mss - 1) / mss;
 }
 
-size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
-               uint8_t *s)
+/* gso_cut, with the TCP checksum complete or (partial) the pseudo-header
+ * sum alone. */
+static size_t cut(const uint8_t *d, size_t len, size_t mss, size_t k,
+                  uint8_t *s, bool partial)
 {
     size_t ihl, hl = headers(d, len, &ihl);
     size_t off = hl + k * mss;
@@ -524,16 +535,21 @@ size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
         s[ihl + 13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH */
     if (k > 0)
         s[ihl + 13] &= (uint8_t)~0x80; /* CWR */
-    tcp_csum(s, ihl, hl + pl);
+    if (partial)
+        tcp_partial(s, ihl, hl + pl);
+    else
+        tcp_csum(s, ihl, hl + pl);
     return hl + pl;
+}
+
+size_t gso_cut(const uint8_t *d, size_t len, size_t mss, size_t k,
+               uint8_t *s)
+{
+    return cut(d, len, mss, k, s, false);
 }
 
 size_t gso_cut_partial(const uint8_t *d, size_t len, size_t mss, size_t k,
                        uint8_t *s)
 {
-    size_t n = gso_cut(d, len, mss, k, s);
-    size_t ihl = l3_len(s, n);
-    if (ihl)
-        set16(s + ihl + 16, (uint16_t)~sf_csum_fold(pseudo_sum(s, n - ihl)));
-    return n;
+    return cut(d, len, mss, k, s, true);
 }

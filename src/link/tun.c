@@ -99,6 +99,19 @@ static struct dgram one_piece(const uint8_t *d, size_t len)
     return g;
 }
 
+/* A gather output's pieces as a datagram (len counts all n; only the
+ * first TUN_PIECES are kept: the callers check n). */
+static struct dgram of_pieces(const struct sf_piece *v, size_t n)
+{
+    struct dgram g = {.n = n};
+    for (size_t i = 0; i < n; i++) {
+        if (i < TUN_PIECES)
+            g.v[i] = (struct iovec){(void *)v[i].base, v[i].len};
+        g.len += v[i].len;
+    }
+    return g;
+}
+
 /* Copies the pieces of g, in order, to out (g->len bytes). */
 static void dgram_copy(uint8_t *out, const struct dgram *g)
 {
@@ -639,6 +652,12 @@ static void hold(struct sf_tun *t, sf_time_t due, bool out,
     *pp = p;
 }
 
+/* Whether any impairment is on in one direction. */
+static bool impair_any(const struct sf_tun_impair *im)
+{
+    return im->delay || im->loss || im->dup || im->reorder;
+}
+
 /* One datagram crossing the impaired wire in one direction: the link
  * kit decides its fate (impair_decide, drawing only for the impairments
  * that are on); a copy due now goes through at once unless others are
@@ -650,7 +669,7 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
     struct sf_tun_wire *w = t->wire;
     /* no impairment on this side and nothing held: straight through (the
      * kit would draw nothing and deliver it now) */
-    if (!im->delay && !im->loss && !im->dup && !im->reorder && !w->held) {
+    if (!impair_any(im) && !w->held) {
         deliver(t, now, out, d, flags);
         return;
     }
@@ -674,13 +693,18 @@ static void impaired(struct sf_tun *t, sf_time_t now, bool out,
     }
 }
 
+/* SF_OFFLOAD_TX_CSUM (set by sf_tun_run): the stack's TCP datagrams carry
+ * the pseudo-header sum, for the device to complete. */
+static bool stack_partial(const struct sf_tun *t)
+{
+    return t->gso && t->st &&
+           (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM);
+}
+
 /* A datagram from the stack (or the UDP relay) toward the kernel. */
 static void output(struct sf_tun *t, const struct dgram *d, unsigned keep)
 {
-    /* SF_OFFLOAD_TX_CSUM (set by sf_tun_run): a TCP datagram carries the
-     * pseudo-header sum, as the stack emits it */
-    bool partial = t->gso && t->st &&
-                   (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM) &&
+    bool partial = stack_partial(t) &&
                    gso_tcp_start(d->v[0].iov_base, d->v[0].iov_len);
     impaired(t, sf_stack_now(t->st), true, d, (partial ? OUT_PARTIAL : 0) | keep);
 }
@@ -694,12 +718,7 @@ void sf_tun_output(void *ctx, const uint8_t *dgram, size_t len)
 static void gather(struct sf_tun *t, const struct sf_piece *v, size_t n,
                    unsigned keep)
 {
-    struct dgram d = {.n = n};
-    for (size_t i = 0; i < n; i++) {
-        if (i < TUN_PIECES)
-            d.v[i] = (struct iovec){(void *)v[i].base, v[i].len};
-        d.len += v[i].len;
-    }
+    struct dgram d = of_pieces(v, n);
     if (n == 0)
         return;
     if (n == 1 || (n <= TUN_PIECES && gso_tcp_hdr_end(v[0].base, v[0].len))) {
@@ -734,9 +753,8 @@ void sf_tun_output_gather_keep(void *ctx, const struct sf_piece *v, size_t n)
  * held back, a tap of what is written). */
 static bool run_whole(const struct sf_tun *t)
 {
-    const struct sf_tun_impair *im = &t->out;
-    return t->gso && !im->delay && !im->loss && !im->dup && !im->reorder &&
-           !t->wire->held && !(t->tap && !t->tap_in_only);
+    return t->gso && !impair_any(&t->out) && !t->wire->held &&
+           !(t->tap && !t->tap_in_only);
 }
 
 /* A run of segments of seg bytes (cfg.output_gso): merged whole into the
@@ -746,17 +764,13 @@ static bool run_whole(const struct sf_tun *t)
 static void gather_run(struct sf_tun *t, const struct sf_piece *v, size_t n,
                        size_t seg, unsigned keep)
 {
-    struct dgram d = {.n = n};
-    for (size_t i = 0; i < n && i < TUN_PIECES; i++) {
-        d.v[i] = (struct iovec){(void *)v[i].base, v[i].len};
-        d.len += v[i].len;
-    }
+    struct dgram d = of_pieces(v, n);
     if (n == 0 || n > TUN_PIECES)
         return;
     struct sf_tun_gso *g = t->gso;
     /* (a run's checksum is partial: TSO comes with SF_OFFLOAD_TX_CSUM) */
-    if (run_whole(t) && t->st &&
-        (sf_stack_config(t->st)->offload & SF_OFFLOAD_TX_CSUM)) {
+    bool partial = stack_partial(t);
+    if (run_whole(t) && partial) {
         bool byref = keep & OUT_KEEP;
         if (g->out_partial &&
             gso_merge_add_run(&g->out, d.v, d.n, d.len, seg, byref))
@@ -776,9 +790,10 @@ static void gather_run(struct sf_tun *t, const struct sf_piece *v, size_t n,
         return;
     }
     for (size_t i = 0; i < k; i++) {
-        /* (the checksum as the stack leaves it: partial with offload) */
-        size_t len = t->gso ? gso_cut_partial(flat, d.len, seg, i, w->cut)
-                            : gso_cut(flat, d.len, seg, i, w->cut);
+        /* (the checksum as the stack leaves its segments: output() takes
+         * them so) */
+        size_t len = partial ? gso_cut_partial(flat, d.len, seg, i, w->cut)
+                             : gso_cut(flat, d.len, seg, i, w->cut);
         sf_tun_output(t, w->cut, len);
     }
 }

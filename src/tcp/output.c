@@ -234,9 +234,10 @@ static void sent_space(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t seq,
         c->rtt_start_us = tcp_now_us(ctx);
     }
     /* RTT samples for HyStart++, one a segment as the wire has them */
-    for (uint32_t at = 0; seg && at + seg < n; at += seg)
-        tcp_cc_on_send(ctx, c, seq + at, seg, fresh);
-    tcp_cc_on_send(ctx, c, seg ? seq + (n - seg) : seq, seg ? seg : n, fresh);
+    uint32_t step = seg ? seg : n, at = 0;
+    do
+        tcp_cc_on_send(ctx, c, seq + at, step, fresh);
+    while ((at += step) < n);
     tcp_rack_sent(ctx, c, seq, n); /* RFC 8985 6.1: Segment.xmit_ts */
     /* RFC 6298 5.1: start the timer if it is not running. A persist
      * timer in the slot is not a retransmission timer: the data sent now
@@ -319,11 +320,8 @@ static uint32_t send_at_run(struct tcp_ctx *ctx, struct sf_conn *c,
     if (n < data_room(c) && seq_gt(seq + n, c->snd_sml))
         c->snd_sml = seq + n; /* the end of the last small segment */
     sent_space(ctx, c, seq, used, seg);
-    /* the next departure (pacing.c), a segment at a time as without the
-     * device's cutting */
-    for (uint32_t at = 0; seg && at + seg < used; at += seg)
-        tcp_pace_sent(ctx, c, seg);
-    tcp_pace_sent(ctx, c, seg ? seg : used);
+    /* the next departure (pacing.c), as the segments one by one */
+    tcp_pace_sent(ctx, c, seg ? seg : used, seg ? used / seg : 1);
     return used;
 }
 

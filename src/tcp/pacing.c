@@ -98,17 +98,23 @@ bool tcp_pace_ok(struct tcp_ctx *ctx, struct sf_conn *c)
     return true;
 }
 
-void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len)
+void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len,
+                   uint32_t segs)
 {
+    /* (a run stops where the unpaced start ends, tso_run in output.c: the
+     * rate is 0 for all of it or for none) */
     uint64_t rate = tcp_pace_rate(ctx, c);
-    if (c->pace_segs < TCP_PACE_UNPACED_SEGS)
-        c->pace_segs++;
+    uint32_t left = TCP_PACE_UNPACED_SEGS - c->pace_segs;
+    c->pace_segs += c->pace_segs < TCP_PACE_UNPACED_SEGS
+                        ? (segs < left ? segs : left) : 0;
     if (rate == 0)
         return;
-    c->pace_credit = c->pace_credit > len ? c->pace_credit - len : 0;
+    uint64_t all = (uint64_t)len * segs;
+    c->pace_credit = c->pace_credit > all ? c->pace_credit - (uint32_t)all : 0;
     if (c->pace_next < ctx->now)
         c->pace_next = ctx->now;
-    c->pace_next += (sf_time_t)((uint64_t)len * SF_SEC / rate);
+    /* each segment len / rate on, rounded down as one by one */
+    c->pace_next += (sf_time_t)segs * (sf_time_t)((uint64_t)len * SF_SEC / rate);
 }
 
 void tcp_pace_fire(struct tcp_ctx *ctx, struct sf_conn *c)

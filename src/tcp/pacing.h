@@ -22,8 +22,14 @@ uint64_t tcp_pace_rate(const struct tcp_ctx *ctx, const struct sf_conn *c);
 /* May a data segment leave now? false arms the pacing timer for the
  * next burst. */
 bool tcp_pace_ok(struct tcp_ctx *ctx, struct sf_conn *c);
-/* A data segment of len bytes left (new or retransmitted). */
-void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len);
+/* segs data segments of len bytes each left at once (new or
+ * retransmitted; several: a run the device cuts, cfg.output_gso), as
+ * that many calls for one segment would account them, all at the rate of
+ * the first (SND.NXT, from which the rate's flight is counted, moves
+ * after the run; sent one by one, a flight above cwnd would raise the
+ * rate a little for the later ones). */
+void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len,
+                   uint32_t segs);
 /* Is sending held back until the pacing timer fires? */
 static inline bool tcp_pace_waiting(const struct sf_conn *c)
 {

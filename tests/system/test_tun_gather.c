@@ -95,9 +95,15 @@ static void tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
         }
 }
 
+/* The run whose device ctx (the stack's output_ctx) is. */
+static struct g_run *run_of(void *ctx)
+{
+    return (struct g_run *)((char *)ctx - offsetof(struct g_run, t));
+}
+
 static void counted_gather(void *ctx, const struct sf_piece *v, size_t n)
 {
-    struct g_run *r = (struct g_run *)((char *)ctx - offsetof(struct g_run, t));
+    struct g_run *r = run_of(ctx);
     r->gathers++;
     r->wrapped += n == 3;
     if (r->keep)
@@ -108,7 +114,7 @@ static void counted_gather(void *ctx, const struct sf_piece *v, size_t n)
 
 static void counted_gso(void *ctx, const struct sf_piece *v, size_t n, size_t seg)
 {
-    struct g_run *r = (struct g_run *)((char *)ctx - offsetof(struct g_run, t));
+    struct g_run *r = run_of(ctx);
     r->gsos++;
     r->wrapped += n == 3;
     if (r->keep)
