@@ -187,6 +187,9 @@ struct drill_settings {
      * that echo no TS val the stack sent */
     int64_t ts_tick_us;
     bool ts_ecr_scaled;
+    /* --in_batch: inbound segments at one instant go in as one device
+     * batch (SF_IN_BATCH), the stack advanced after the last of them */
+    bool in_batch;
     /* stack settings: set[i] tells whether val[i] was given */
     bool set[SET_COUNT];
     int64_t val[SET_COUNT];

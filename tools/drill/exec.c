@@ -171,10 +171,11 @@ static void step_to(struct drill_runner *r, sf_time_t t)
 }
 
 /* After an event: the stack may want a new deadline, a blocked call may
- * now complete. */
+ * now complete. (Not between the segments of an --in_batch batch: the
+ * driver advances the stack once the batch is in.) */
 static void after_event(struct drill_runner *r)
 {
-    if (r->st)
+    if (r->st && !r->batch_more)
         r->next = sf_stack_advance(r->st, r->now);
     retry_pending(r);
 }
@@ -383,6 +384,13 @@ static void cleanup(struct drill_runner *r)
     free(r->seen);
 }
 
+/* An inbound segment at a fixed time (no range, not "any"). */
+static bool inbound_now(const struct drill_event *ev)
+{
+    return ev->kind == EV_SEG && ev->seg.inbound && ev->time.kind != DT_ANY &&
+           !ev->time.range;
+}
+
 bool drill_run(struct drill_ctx *ctx, const struct drill_script *sc)
 {
     struct drill_runner r = {.ctx = ctx, .sc = sc};
@@ -392,8 +400,12 @@ bool drill_run(struct drill_ctx *ctx, const struct drill_script *sc)
         r.seen = calloc(ctx->ntrans, sizeof *r.seen);
     if (ctx->verbose)
         printf("--- %s\n", sc->path);
-    for (size_t i = 0; i < sc->nev && !r.failed; i++)
+    for (size_t i = 0; i < sc->nev && !r.failed; i++) {
+        r.batch_more = sc->settings.in_batch && i + 1 < sc->nev &&
+                       inbound_now(&sc->ev[i]) && inbound_now(&sc->ev[i + 1]) &&
+                       sc->ev[i + 1].time.kind == DT_REL && sc->ev[i + 1].time.us == 0;
         run_event(&r, &sc->ev[i]);
+    }
     finish(&r, sc->nev ? sc->ev[sc->nev - 1].line : 1);
     for (size_t i = 0; r.seen && i < ctx->ntrans; i++)
         ctx->cover[i] += r.seen[i];

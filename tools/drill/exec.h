@@ -73,6 +73,9 @@ struct drill_runner {
     const struct drill_event *pending;
     sf_time_t pend_start, pend_end;
     int line;   /* the script line being run, for messages */
+    /* --in_batch: the next event is an inbound segment at the same
+     * instant, so the stack is not advanced after this one */
+    bool batch_more;
     bool *seen; /* coverage: transitions this script exercised */
     bool failed;
 };

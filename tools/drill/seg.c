@@ -442,7 +442,8 @@ void drill_seg_inject(struct drill_runner *r, const struct drill_event *ev)
         printf("  %10.6f < %s\n", (double)r->now / (double)SF_SEC, s);
     }
     if (len)
-        sf_stack_input(r->st, r->now, buf, len);
+        sf_stack_input_flags(r->st, r->now, buf, len,
+                             r->sc->settings.in_batch ? SF_IN_BATCH : 0);
     free(buf);
 }
 

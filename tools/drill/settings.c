@@ -87,6 +87,8 @@ static const struct setting settings[] = {
            "us per outbound TS val tick (0: TS val not checked)"),
     RUNNER("tcp_ts_ecr_scaled", SK_FLAG, ts_ecr_scaled, AS_BOOL, 0, 0,
            "interpolate inbound TS ecr values that echo no TS val sent"),
+    RUNNER("in_batch", SK_FLAG, in_batch, AS_BOOL, 0, 0,
+           "inbound segments at one instant go in as one batch (SF_IN_BATCH)"),
     {.name = "ip_version", .kind = SK_WORD, .words = ip_words,
      .vals = ip_vals, .dest = SD_RUNNER,
      .off = offsetof(struct drill_settings, ip_version), .as = AS_U8,
