@@ -376,6 +376,22 @@ static int client_pollfds(void *ctx, struct pollfd *fds, int max)
     return n;
 }
 
+/* SIGINT/SIGTERM and --grace ran out before the connection ended: say
+ * where it stood, so that a user (or a test) sees what did not finish. */
+static void grace_out(struct client *c)
+{
+    struct sf_tcp_info i;
+    if (c->sd < 0 || sf_tcp_info(c->cli.tun.st, c->sd, &i) < 0)
+        return;
+    fprintf(stderr, "synfin connect: thread %u: --grace %.1f s ran out with the "
+            "connection in %s: %u bytes unacknowledged, %u queued to send, %u "
+            "to read; %u retransmissions in a row, RTO %llu ms, cwnd %u, peer "
+            "window %u\n", c->cli.thread, (double)c->cli.grace / 1e9,
+            sf_state_name(i.state), i.snd_nxt - i.snd_una, i.sndq, i.rcvq,
+            i.retransmits, (unsigned long long)(i.rto / SF_MSEC), i.snd_cwnd,
+            i.snd_wnd);
+}
+
 static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
                                 int n)
 {
@@ -390,6 +406,7 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
         c->out.len = c->out.off = 0;
     }
     if (c->cli.quit && now >= c->cli.quit_deadline) {
+        grace_out(c);
         c->status = EXIT_OK;
         end_loop(c);
         return SF_TIME_NEVER;
