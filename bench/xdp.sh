@@ -56,7 +56,7 @@ if [ "${BENCH_PEER_NAPI:-0}" = 1 ]; then
     ip netns exec $S ethtool -K $VS tso off >/dev/null || exit 1
   echo "== BENCH_PEER_NAPI=1: $VK (the client's end) GRO on, threaded NAPI; $VS TSO off"
 fi
-echo "== veth MTU $MTU; echo $MB MB each way (python client, sendall/recv 256 KB); $CONNS lifecycles"
+echo "== veth MTU $MTU; echo $MB MB each way (python client: sendall 64 KB, recv_into 256 KB, each read compared); $CONNS lifecycles"
 ip netns exec $S $KPEER serve-echo-many $HA 7 >/dev/null & pids+=($!)
 sleep 0.5
 run_echo "kernel, client offloads on:" $HA; kon=$rate

@@ -25,7 +25,7 @@ t_echo_big() { # size MB, extra serve flags...
   sss big --stats | grep -E '^(RETRANSMITS|tun.rx_lost|tun.tx_lost|tun.rx_reordered) ' | tr '\n' ' '; echo
   stop_synfin big && [ $rc -eq 0 ]
 }
-want echo-clean && check "echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want echo-clean && check "echo ${MB} MB kernel client -> synfin, equal byte for byte" t_echo_big "$MB"
 want echo-lossy && check "echo ${LOSSY_MB} MB with 2% loss + 2% reordering on synfin's side" \
   t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
 
@@ -66,7 +66,7 @@ want client && check "synfin connect -> kernel echo server, ${MB} MB, SHA-256 eq
 # and merges none) and --no-offload (one datagram per read and write).
 OFF_MB=${INTEROP_OFFLOAD_MB:-100}
 for o in --offload --no-offload; do
-  want offload && check "$o: echo ${OFF_MB} MB kernel client -> synfin, SHA-256 equal" \
+  want offload && check "$o: echo ${OFF_MB} MB kernel client -> synfin, equal byte for byte" \
     t_echo_big "$OFF_MB" $o
   want offload && check "$o: synfin connect -> kernel echo server, ${MB} MB" t_client "$MB" $o
   want offload && check "$o: echo 2 MB with 2% loss + 2% reordering" \
@@ -506,7 +506,7 @@ SRVA="$SRV --addr6 fd00:5f::2 --host6 fd00:5f::1/64"; SFA=fd00:5f::2; KA=fd00:5f
 PKA="[$KA]"
 want ipv6 && check "IPv6: handshake; nc through echo and daytime" t_handshake_nc
 for o in --offload --no-offload; do
-  want ipv6 && check "IPv6 $o: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB" $o
+  want ipv6 && check "IPv6 $o: echo ${MB} MB kernel client -> synfin, equal byte for byte" t_echo_big "$MB" $o
   want ipv6 && check "IPv6 $o: synfin connect -> kernel echo server, ${MB} MB, SHA-256 equal" t_client "$MB" $o
 done
 # With --offload the IPv6 bytes must really take the offload paths: the

@@ -14,7 +14,7 @@ sss() {
   [ ! -S "$tmp/$1.sock.1" ] || "$SYNFIN" ss --ctl "$tmp/$1.sock.1" "${@:2}"
 }
 want mq-cases && check "mq 2 threads: handshake; nc through echo and daytime" t_handshake_nc
-want mq-cases && check "mq 2 threads: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want mq-cases && check "mq 2 threads: echo ${MB} MB kernel client -> synfin, equal byte for byte" t_echo_big "$MB"
 want mq-cases && check "mq 2 threads: echo ${LOSSY_MB} MB with 2% loss + 2% reordering" \
   t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
 want mq-cases && check "mq 2 threads --no-offload: echo ${MB} MB" t_echo_big "$MB" --no-offload
@@ -177,7 +177,7 @@ want mq-t2s && check "mq tun2socks --threads 2 --direct: 24 flows relayed by bot
 SRVA="$SRV --threads 2 --addr6 fd00:5f::2 --host6 fd00:5f::1/64"; SFA=fd00:5f::2; KA=fd00:5f::1; ANY=::
 PKA="[$KA]"
 want mq-ipv6 && check "mq 2 threads IPv6: handshake; nc through echo and daytime" t_handshake_nc
-want mq-ipv6 && check "mq 2 threads IPv6: echo ${MB} MB kernel client -> synfin, SHA-256 equal" t_echo_big "$MB"
+want mq-ipv6 && check "mq 2 threads IPv6: echo ${MB} MB kernel client -> synfin, equal byte for byte" t_echo_big "$MB"
 want mq-ipv6 && check "mq 2 threads IPv6: 32 kernel clients spread over both stacks, none on a wrong queue" t_mq_spread
 want mq-ipv6 && check "mq connect --threads 2 IPv6: each thread's connections answered on its own queue (and not without the port choice)" t_mq_connect
 sss() { "$SYNFIN" ss --ctl "$tmp/$1.sock" "${@:2}"; }
