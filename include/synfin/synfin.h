@@ -944,6 +944,15 @@ int sf_tcp_info_by_addr(struct sf_stack *st, const struct sf_addr *local,
 int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx);
+/* ABORT (RFC 9293 3.10.5) for every connection, held by a descriptor or
+ * not (closed by the application and still ending, or not yet accepted):
+ * a RST to each peer from SYN_RCVD to CLOSE_WAIT, and every TCB deleted.
+ * For a process that stops before its connections have ended, so that no
+ * peer is left waiting on a stack that is gone (synfin serve and connect
+ * when --grace runs out). Listeners and TIME_WAIT records stay; a
+ * descriptor stays valid (its connection CLOSED) until sf_close. Returns
+ * how many connections it aborted. */
+int sf_stack_abort_all(struct sf_stack *st);
 
 /* ------------------------------------------ any-destination accept */
 

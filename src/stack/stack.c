@@ -876,3 +876,30 @@ int sf_stack_foreach(struct sf_stack *st,
     int r = walk(st, info_one, &fc);
     return r ? r : stack_records_foreach(st, fn, ctx);
 }
+
+struct abort_ctx {
+    struct sf_stack *st;
+    int n;
+};
+
+static int abort_one(void *ctx, struct sf_conn *c)
+{
+    struct abort_ctx *ac = ctx;
+    if (c->state == SF_LISTEN || c->state == SF_CLOSED)
+        return 0;
+    /* RFC 9293 3.10.5: ABORT. SYN-RECEIVED to CLOSE-WAIT: "Send a reset
+     * segment: <SEQ=SND.NXT><CTL=RST>"; SYN-SENT, CLOSING, LAST-ACK,
+     * TIME-WAIT: "Respond with 'ok' and delete the TCB". */
+    tcp_abort(&ac->st->tcp, c);
+    ac->n++;
+    stack_reap(ac->st, c); /* (walk took the next one first) */
+    return 0;
+}
+
+int sf_stack_abort_all(struct sf_stack *st)
+{
+    struct abort_ctx ac = {st, 0};
+    walk(st, abort_one, &ac);
+    stack_mem_wake(st);
+    return ac.n;
+}

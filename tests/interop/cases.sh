@@ -213,6 +213,29 @@ t_synfin_closes_first() { # synfin active closer (daytime): TIME_WAIT here, CLOS
 }
 want close && check "synfin closes first: synfin TIME_WAIT; kernel CLOSE_WAIT then LAST_ACK" t_synfin_closes_first
 
+# SIGTERM with a peer that never closes: synfin serve sends its FIN (the
+# kernel's socket goes to CLOSE_WAIT and stays, its application holding
+# it), waits --grace 1, then resets what is still open (RFC 9293 3.10.5
+# ABORT) rather than leave the kernel's socket waiting on a stack that is
+# gone; one line says so, exit 0.
+t_grace_reset() {
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" gr serve $SRVA --app echo:7 --grace 1 || return 1
+  mkfifo "$tmp/fifo7"
+  ip netns exec "$ns" timeout 30 $KPEER hold $SFA 7 "$tmp/fifo7" >"$tmp/hold.log" 2>&1 &
+  pids+=($!)
+  exec 9>"$tmp/fifo7"
+  wait_for 5 sf_has gr established $KA || { echo "not established"; return 1; }
+  stop_synfin gr; local rc=$?
+  cat "$tmp/gr.log"; echo "exit $rc"
+  inns "$ns" ss -tanH "( dport = :7 )"
+  local left; left=$(inns "$ns" ss -tanH state close-wait "( dport = :7 )" | wc -l)
+  echo exit >&9; exec 9>&-
+  [ $rc -eq 0 ] && [ "$left" -eq 0 ] &&
+    grep -q "^synfin serve: --grace 1.0 s ran out: 1 connection reset$" "$tmp/gr.log"
+}
+want close && check "SIGTERM, the peer never closes: FIN, then after --grace a RST (the kernel's socket not left in CLOSE_WAIT), one line, exit 0" t_grace_reset
+
 t_proxy() { # kernel client -> synfin proxy -> kernel echo server, half-close kept
   newns || return 1; local ns=$NS
   start_synfin "$ns" px serve $SRVA --app proxy:8080=$PKA:9002 || return 1

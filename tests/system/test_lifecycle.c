@@ -211,6 +211,124 @@ static void test_refused_and_abort(void)
     teardown();
 }
 
+static int count_state(void *ctx, const struct sf_tcp_info *i)
+{
+    int *n = ctx;
+    n[i->state]++;
+    return 0;
+}
+
+/* sf_stack_abort_all: RFC 9293 3.10.5 ABORT for every connection of the
+ * server's stack: one held by a descriptor (ESTABLISHED), one the
+ * application closed (FIN_WAIT_2, no descriptor), one not yet accepted;
+ * each peer gets a RST (ECONNRESET there). The listener and the TIME_WAIT
+ * record of a connection that ended stay, and the listener still takes
+ * connections after. */
+static void test_abort_all(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    struct sf_addr sa = {.ip = 0xC6120002u, .port = 82};
+    int l = sf_socket(ss);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.port = 82}), 0);
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    int c[5], a[5];
+    for (int i = 0; i < 4; i++) {
+        c[i] = sf_socket(cs);
+        CHECK_EQ(sf_connect(cs, c[i], &sa), SF_EINPROGRESS);
+        run(&w, now);
+        a[i] = i == 3 ? -1 : sf_accept(ss, l, NULL); /* c[3]: left queued */
+        CHECK(i == 3 || a[i] >= 0);
+    }
+    /* a[1]: the server closes; the client does not (FIN_WAIT_2 here) */
+    CHECK_EQ(sf_close(ss, a[1]), 0);
+    run(&w, now);
+    /* a[2]: the server closes first, then the client: TIME_WAIT here */
+    CHECK_EQ(sf_close(ss, a[2]), 0);
+    run(&w, now);
+    CHECK_EQ(sf_close(cs, c[2]), 0);
+    run(&w, now + SF_SEC); /* (not as far as 2 MSL) */
+    int n[SF_NSTATES] = {0};
+    sf_stack_foreach(ss, count_state, n);
+    CHECK_EQ(n[SF_ESTABLISHED], 2);
+    CHECK_EQ(n[SF_FIN_WAIT_2], 1);
+    CHECK_EQ(n[SF_TIME_WAIT], 1);
+    CHECK_EQ(n[SF_LISTEN], 1);
+    uint64_t rst0 = sf_stack_counters(ss)->c[SF_CTR_RST_OUT];
+
+    CHECK_EQ(sf_stack_abort_all(ss), 3);
+    CHECK_EQ(sf_stack_counters(ss)->c[SF_CTR_RST_OUT], rst0 + 3);
+    memset(n, 0, sizeof n);
+    sf_stack_foreach(ss, count_state, n);
+    CHECK_EQ(n[SF_ESTABLISHED] + n[SF_FIN_WAIT_2], 0);
+    CHECK_EQ(n[SF_CLOSED], 1); /* a[0], until its descriptor is closed */
+    CHECK_EQ(n[SF_TIME_WAIT], 1);
+    CHECK_EQ(n[SF_LISTEN], 1);
+    CHECK_EQ(sf_stack_abort_all(ss), 0); /* nothing left to abort */
+    run(&w, now);
+    for (int i = 0; i < 4; i++) { /* each client but c[2]: reset */
+        if (i == 2)
+            continue;
+        struct sf_tcp_info ti;
+        CHECK_EQ(sf_tcp_info(cs, c[i], &ti), 0);
+        CHECK_EQ(ti.state, SF_CLOSED);
+        CHECK_EQ(ti.error, SF_ECONNRESET);
+        CHECK_EQ(sf_close(cs, c[i]), 0);
+    }
+    /* the descriptor held on the server stays valid until closed */
+    CHECK_EQ(sf_close(ss, a[0]), 0);
+    /* the listener still works */
+    c[4] = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, c[4], &sa), SF_EINPROGRESS);
+    run(&w, now);
+    a[4] = sf_accept(ss, l, NULL);
+    CHECK(a[4] >= 0);
+    sf_close(ss, a[4]);
+    sf_close(cs, c[4]);
+    sf_close(ss, l);
+    teardown();
+}
+
+/* The RST of sf_stack_abort_all carries SND.NXT; a peer that never got
+ * the last data (lost) expects less, takes the RST for a blind one and
+ * answers with a challenge ACK (RFC 5961 3.2, RFC 9293 3.10.7.4); the
+ * aborting stack, the connection gone, answers that with a RST at the
+ * ACK's number (RFC 9293 3.10.7.1), which ends the peer's connection:
+ * why synfin serve and connect keep their loop RESET_WAIT after an
+ * abort (tools/synfin/net/tun_cli.h). */
+static void test_abort_all_data_lost(void)
+{
+    struct wire w;
+    setup(&w);
+    struct sf_stack *cs = hosts[0].st, *ss = hosts[1].st;
+    int l = sf_socket(ss);
+    CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.port = 83}), 0);
+    CHECK_EQ(sf_listen(ss, l, 8), 0);
+    int c = sf_socket(cs);
+    sf_connect(cs, c, &(struct sf_addr){.ip = 0xC6120002u, .port = 83});
+    run(&w, now);
+    int a = sf_accept(ss, l, NULL);
+    CHECK(a >= 0);
+    w.drop_next_from = 1; /* the server's data segment is lost */
+    CHECK_EQ(sf_send(ss, a, "lost", 4, 0), 4);
+    CHECK_EQ(w.n, 0);
+    CHECK_EQ(sf_stack_abort_all(ss), 1);
+    CHECK_EQ(w.n, 1); /* the RST, at SND.NXT: 4 beyond the client's RCV.NXT */
+    run(&w, now);
+    const struct sf_counters *k = sf_stack_counters(cs);
+    CHECK_EQ(k->drops[SF_DROP_RST_CHALLENGED], 1);
+    CHECK_EQ(k->c[SF_CTR_CHALLENGE_ACKS], 1);
+    struct sf_tcp_info ti;
+    CHECK_EQ(sf_tcp_info(cs, c, &ti), 0);
+    CHECK_EQ(ti.state, SF_CLOSED); /* the answer to its challenge ACK */
+    CHECK_EQ(ti.error, SF_ECONNRESET);
+    sf_close(cs, c);
+    sf_close(ss, a);
+    sf_close(ss, l);
+    teardown();
+}
+
 static void test_self_connect(void)
 {
     struct wire w;
@@ -517,6 +635,8 @@ static void test_input_validation(void)
 static const struct check_case cases[] = {
     CHECK_CASE(test_lifecycle),
     CHECK_CASE(test_refused_and_abort),
+    CHECK_CASE(test_abort_all),
+    CHECK_CASE(test_abort_all_data_lost),
     CHECK_CASE(test_self_connect),
     CHECK_CASE(test_lost_final_ack),
     CHECK_CASE(test_accept_queue_full),

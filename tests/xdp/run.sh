@@ -850,7 +850,8 @@ t_connect() { # one queue: 4 MB of random bytes echoed by the kernel, SHA-256 eq
 want connect && check "connect --xdp: 4 MB through the kernel's echo server, SHA-256 equal; a local port of 49152-65535" t_connect
 
 # SIGTERM with --grace 0 mid-transfer: the connection cannot end in time;
-# connect says where it stood (state, bytes unacknowledged...) and exits 0.
+# connect says where it stood (state, bytes unacknowledged...), resets it
+# and exits 0.
 t_connect_grace0() {
   kecho $KA 9000 || return 1
   : >"$tmp/cg.in"
@@ -862,9 +863,12 @@ t_connect_grace0() {
   cwait cg; local rc=$?
   echo "exit $rc"
   [ $rc -eq 0 ] &&
-    grep -Eq "thread 0: --grace 0.0 s ran out with the connection in (ESTABLISHED|FIN_WAIT_1): [0-9]+ bytes unacknowledged, [0-9]+ queued to send, [0-9]+ to read; [0-9]+ retransmissions in a row, RTO [0-9]+ ms" "$tmp/cg.log"
+    grep -Eq "thread 0: --grace 0.0 s ran out with the connection in (ESTABLISHED|FIN_WAIT_1): [0-9]+ bytes unacknowledged, [0-9]+ queued to send, [0-9]+ to read; [0-9]+ retransmissions in a row, RTO [0-9]+ ms" "$tmp/cg.log" || return 1
+  # and it was reset (RFC 9293 3.10.5 ABORT), not left open at the kernel
+  wait_for 3 bash -c "[ -z \"\$(ip netns exec $K ss -tnH '( sport = :9000 )')\" ]" ||
+    { ip netns exec $K ss -tn "( sport = :9000 )"; return 1; }
 }
-want connect && check "connect --xdp: SIGTERM with --grace 0 mid-transfer: one line says where the connection stood (state, bytes unacknowledged, queued, RTO), exit 0" t_connect_grace0
+want connect && check "connect --xdp: SIGTERM with --grace 0 mid-transfer: one line says where the connection stood (state, bytes unacknowledged, queued, RTO), then a RST (the kernel's end closed), exit 0" t_connect_grace0
 
 # Kernel traffic on the same interface while synfin's connection is open:
 # S's kernel holds 198.19.60.3 on the same veth; a kernel client in S (its

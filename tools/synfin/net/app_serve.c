@@ -378,6 +378,23 @@ static int busy_conn(void *ctx, const struct sf_tcp_info *i)
            i->state != SF_CLOSED;
 }
 
+/* --grace ran out with connections still open: rather than leave their
+ * peers waiting on a stack about to be gone, reset them (the proxy's
+ * upstream sockets too), and say how many. */
+static void grace_out(struct serve *s)
+{
+    for (int i = 0; i < s->nconns; i++)
+        close_kfd(s->conns[i], true);
+    int n = sf_stack_abort_all(stk(s));
+    if (n > 0) {
+        char who[32] = "";
+        if (s->cli.threads > 1)
+            snprintf(who, sizeof who, "thread %u: ", s->cli.thread);
+        fprintf(stderr, "synfin serve: %s--grace %.1f s ran out: %d connection%s "
+                "reset\n", who, (double)s->cli.grace / 1e9, n, n == 1 ? "" : "s");
+    }
+}
+
 static void on_quit(struct serve *s)
 {
     for (int i = 0; i < s->napps; i++)
@@ -425,8 +442,13 @@ static sf_time_t serve_service(void *ctx, sf_time_t now, struct pollfd *fds,
     if (s->cli.quit) {
         /* Done when every connection has sent its FIN and had it
          * acknowledged (TIME_WAIT needs no process), or at the deadline. */
-        if ((s->nconns == 0 && !sf_stack_foreach(stk(s), busy_conn, NULL)) ||
-            now >= s->cli.quit_deadline)
+        bool done = s->nconns == 0 && !sf_stack_foreach(stk(s), busy_conn, NULL);
+        if (!done && now >= s->cli.quit_deadline && !s->reset_sent) {
+            grace_out(s); /* then RESET_WAIT more (tun_cli.h) */
+            s->reset_sent = true;
+            s->cli.quit_deadline = now + RESET_WAIT;
+        }
+        if (done || now >= s->cli.quit_deadline)
             s->cli.tun.stop = 1;
         next = next < s->cli.quit_deadline ? next : s->cli.quit_deadline;
     }

@@ -28,6 +28,7 @@ struct client {
     struct sf_addr remote, remote_local; /* remote_local: our end */
     int sd;
     bool connected, abort_at_end, quiet, any_port;
+    bool reset_sent; /* --grace ran out: reset, RESET_WAIT to go */
     long long send_bytes; /* -1: read stdin */
     unsigned long long pattern_pos;
     /* the pattern from any point: pat[i] = i mod 251, for a memcpy or a
@@ -377,7 +378,8 @@ static int client_pollfds(void *ctx, struct pollfd *fds, int max)
 }
 
 /* SIGINT/SIGTERM and --grace ran out before the connection ended: say
- * where it stood, so that a user (or a test) sees what did not finish. */
+ * where it stood, so that a user (or a test) sees what did not finish
+ * (then it is reset). */
 static void grace_out(struct client *c)
 {
     struct sf_tcp_info i;
@@ -405,8 +407,18 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
         c->out.eof = true; /* SIGINT/SIGTERM: as if stdin ended */
         c->out.len = c->out.off = 0;
     }
-    if (c->cli.quit && now >= c->cli.quit_deadline) {
+    if (c->cli.quit && now >= c->cli.quit_deadline && !c->reset_sent) {
         grace_out(c);
+        /* and a RST, rather than leave the peer waiting on a stack
+         * about to be gone (RFC 9293 3.10.5 ABORT); then RESET_WAIT
+         * more for a challenge ACK to answer (tun_cli.h) */
+        sf_stack_abort_all(c->cli.tun.st);
+        c->reset_sent = true;
+        c->cli.quit_deadline = now + RESET_WAIT;
+    }
+    if (c->reset_sent && now < c->cli.quit_deadline)
+        return c->cli.quit_deadline; /* the stack answers by itself */
+    if (c->cli.quit && now >= c->cli.quit_deadline) {
         c->status = EXIT_OK;
         end_loop(c);
         return SF_TIME_NEVER;

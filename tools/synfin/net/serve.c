@@ -94,7 +94,8 @@ static int parse(struct serve *s, int argc, char **argv)
         .usage = "usage: synfin serve [--tun DEV] [--addr A.B.C.D] [--host A.B.C.D/N]\n"
                  "                    --app NAME:PORT [--app ...] [options]\n",
         .footer = "SIGINT/SIGTERM: listeners close, every connection is flushed and sent\n"
-                  "a FIN, and synfin waits --grace seconds at most, then exits 0.\n",
+                  "a FIN, and synfin waits --grace seconds at most; what is still open\n"
+                  "then is reset (one line says how many), and synfin exits 0.\n",
         .groups = g, .ngroups = 3};
     int rc = opt_parse(&c, argc, argv);
     if (rc)

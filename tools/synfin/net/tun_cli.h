@@ -41,6 +41,12 @@ struct tun_cli {
     char ctl_buf[108];
     bool quit;           /* a signal asked us to finish */
     sf_time_t quit_deadline;
+/* After --grace ran out and what was still open was reset: how long the
+ * loop still runs. A RST whose sequence number the peer does not expect
+ * exactly (data of ours it never got) is answered with a challenge ACK
+ * (RFC 5961 3.2), which the stack, the connection gone, answers with a
+ * RST at the sequence number the ACK asks for (RFC 9293 3.10.7.1). */
+#define RESET_WAIT (200 * SF_MSEC)
     /* --threads N (docs/scale.md): N copies of this struct, one per
      * worker, each with its own queue, stack and control socket (thread
      * 0: --ctl PATH, thread k: PATH.k); sigfd is then the worker's quit
