@@ -419,10 +419,23 @@ static sf_time_t hook_service(void *ctx, sf_time_t now, struct pollfd *fds, int 
             next = un;
     }
     if (t->cli.quit) {
-        if (now >= t->cli.quit_deadline) {
+        if (now >= t->cli.quit_deadline && !t->reset_sent) {
+            unsigned left = t->nflows;
             t2s_abort_all(t);
             t2s_work(t, now);
+            /* and the connections no flow holds any more (closed by
+             * the relay, still ending): no client is left waiting on a
+             * stack that is gone (RFC 9293 3.10.5 ABORT); then
+             * RESET_WAIT more for a challenge ACK to answer (tun_cli.h) */
+            int more = sf_stack_abort_all(t->cli.tun.st);
+            fprintf(stderr, "%s: --grace %.1f s ran out: %u flows and %d other "
+                    "connections reset\n", PROG, (double)t->cli.grace / 1e9, left, more);
+            t->reset_sent = true;
+            t->cli.quit_deadline = now + RESET_WAIT;
+        } else if (now >= t->cli.quit_deadline) {
             t->cli.tun.stop = 1;
+        } else if (t->reset_sent) {
+            /* the stack answers by itself until the deadline */
         } else if (t->nflows == 0 && !sf_stack_foreach(t->cli.tun.st, busy_conn, NULL)) {
             t->cli.tun.stop = 1;
         }
