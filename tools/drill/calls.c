@@ -364,6 +364,15 @@ static long c_poll(struct call *k)
     return ready || !k->blocking ? ready : SF_EAGAIN;
 }
 
+/* abort_all(): synfin's own, not a system call: sf_stack_abort_all (RFC
+ * 9293 3.10.5 ABORT for every connection, with or without a descriptor,
+ * what synfin serve, connect and tun2socks do when --grace runs out);
+ * returns how many it aborted. */
+static long c_abort_all(struct call *k)
+{
+    return sf_stack_abort_all(k->r->st);
+}
+
 static const struct {
     const char *name;
     long (*fn)(struct call *k);
@@ -373,7 +382,7 @@ static const struct {
     {"recv", c_recv}, {"write", c_write}, {"send", c_send},
     {"shutdown", c_shutdown}, {"close", c_close}, {"fcntl", c_fcntl},
     {"setsockopt", c_setsockopt}, {"getsockopt", c_getsockopt},
-    {"poll", c_poll},
+    {"poll", c_poll}, {"abort_all", c_abort_all},
 };
 
 static void fmt_result(long rc, char *out, size_t n)

@@ -617,7 +617,7 @@ static int parse_call(struct parser *p, struct drill_event *ev)
     static const char *const known[] = {
         "socket", "bind", "listen", "accept", "connect", "read", "recv",
         "write", "send", "shutdown", "close", "fcntl", "setsockopt",
-        "getsockopt", "poll"};
+        "getsockopt", "poll", "abort_all"};
     size_t i = 0;
     while (i < sizeof known / sizeof known[0] && strcmp(known[i], name->text))
         i++;
