@@ -428,8 +428,9 @@ static sf_time_t hook_service(void *ctx, sf_time_t now, struct pollfd *fds, int 
              * stack that is gone (RFC 9293 3.10.5 ABORT); then
              * RESET_WAIT more for a challenge ACK to answer (tun_cli.h) */
             int more = sf_stack_abort_all(t->cli.tun.st);
-            fprintf(stderr, "%s: --grace %.1f s ran out: %u flows and %d other "
-                    "connections reset\n", PROG, (double)t->cli.grace / 1e9, left, more);
+            fprintf(stderr, "%s: --grace %.1f s ran out: %u flow%s and %d other "
+                    "connection%s reset\n", PROG, (double)t->cli.grace / 1e9, left,
+                    left == 1 ? "" : "s", more, more == 1 ? "" : "s");
             t->reset_sent = true;
             t->cli.quit_deadline = now + RESET_WAIT;
         } else if (now >= t->cli.quit_deadline) {
