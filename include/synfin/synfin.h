@@ -945,8 +945,9 @@ int sf_stack_foreach(struct sf_stack *st,
                      int (*fn)(void *ctx, const struct sf_tcp_info *info),
                      void *ctx);
 /* ABORT (RFC 9293 3.10.5) for every connection, held by a descriptor or
- * not (closed by the application and still ending, or not yet accepted):
- * a RST to each peer from SYN_RCVD to CLOSE_WAIT, and every TCB deleted.
+ * not (closed by the application and still ending, not yet accepted, or
+ * a SYN-queue request): a RST to each peer from SYN_RCVD to CLOSE_WAIT
+ * (a SYN held by SF_SYN_DEFER is refused), and every TCB deleted.
  * For a process that stops before its connections have ended, so that no
  * peer is left waiting on a stack that is gone (synfin serve and connect
  * when --grace runs out). Listeners and TIME_WAIT records stay; a

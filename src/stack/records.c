@@ -409,6 +409,29 @@ void stack_close_listener(struct sf_stack *st, struct sf_conn *l)
     tcp_close(ctx, l);
 }
 
+int stack_reqs_abort(struct sf_stack *st)
+{
+    int n = 0;
+    for (size_t i = 0; i < st->reqs.size; i++)
+        while (st->reqs.slots[i]) {
+            struct tcp_req *r = st->reqs.slots[i];
+            n++;
+            if (r->deferred) { /* never answered: refused, as REFUSE */
+                defer_end(st, r, true);
+                continue;
+            }
+            /* RFC 9293 3.10.5 ABORT in SYN-RECEIVED: "Send a reset
+             * segment: <SEQ=SND.NXT><CTL=RST>", through the TCB the
+             * record expands to, as its timer's expiry ends it */
+            struct sf_conn tmp;
+            tcp_req_inflate(&st->tcp, r, &tmp);
+            tcp_abort(&st->tcp, &tmp);
+            tcp_conn_destroy(&st->tcp, &tmp);
+            req_delete(st, r);
+        }
+    return n;
+}
+
 void stack_records_free(struct sf_stack *st)
 {
     while (st->tw_head)

@@ -900,6 +900,7 @@ int sf_stack_abort_all(struct sf_stack *st)
 {
     struct abort_ctx ac = {st, 0};
     walk(st, abort_one, &ac);
+    ac.n += stack_reqs_abort(st); /* the SYN queue's requests */
     stack_mem_wake(st);
     return ac.n;
 }

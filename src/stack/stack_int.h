@@ -97,6 +97,9 @@ bool stack_tuple_taken(struct sf_stack *st, const struct sf_addr *local,
 void stack_listen_input(struct sf_stack *st, struct sf_conn *l,
                         const struct tcp_ip *ip, const struct sf_tcp *seg);
 void stack_close_listener(struct sf_stack *st, struct sf_conn *l);
+/* sf_stack_abort_all's part for the SYN queue: every request aborted
+ * and deleted; returns how many. */
+int stack_reqs_abort(struct sf_stack *st);
 int stack_record_info(struct sf_stack *st, const struct sf_addr *local,
                       const struct sf_addr *remote, struct sf_tcp_info *info);
 int stack_records_foreach(struct sf_stack *st,

@@ -220,7 +220,8 @@ static int count_state(void *ctx, const struct sf_tcp_info *i)
 
 /* sf_stack_abort_all: RFC 9293 3.10.5 ABORT for every connection of the
  * server's stack: one held by a descriptor (ESTABLISHED), one the
- * application closed (FIN_WAIT_2, no descriptor), one not yet accepted;
+ * application closed (FIN_WAIT_2, no descriptor), one not yet accepted,
+ * one still a SYN-queue request (SYN_RCVD, its ACK lost);
  * each peer gets a RST (ECONNRESET there). The listener and the TIME_WAIT
  * record of a connection that ended stay, and the listener still takes
  * connections after. */
@@ -233,7 +234,7 @@ static void test_abort_all(void)
     int l = sf_socket(ss);
     CHECK_EQ(sf_bind(ss, l, &(struct sf_addr){.port = 82}), 0);
     CHECK_EQ(sf_listen(ss, l, 8), 0);
-    int c[5], a[5];
+    int c[6], a[6];
     for (int i = 0; i < 4; i++) {
         c[i] = sf_socket(cs);
         CHECK_EQ(sf_connect(cs, c[i], &sa), SF_EINPROGRESS);
@@ -249,25 +250,34 @@ static void test_abort_all(void)
     run(&w, now);
     CHECK_EQ(sf_close(cs, c[2]), 0);
     run(&w, now + SF_SEC); /* (not as far as 2 MSL) */
+    /* c[4]: its ACK of the SYN-ACK lost: SYN_RCVD here */
+    c[4] = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, c[4], &sa), SF_EINPROGRESS);
+    w.drop_next_from = 0; /* (the SYN is queued already) */
+    run(&w, now);
     int n[SF_NSTATES] = {0};
     sf_stack_foreach(ss, count_state, n);
+    CHECK_EQ(n[SF_SYN_RCVD], 1);
     CHECK_EQ(n[SF_ESTABLISHED], 2);
     CHECK_EQ(n[SF_FIN_WAIT_2], 1);
     CHECK_EQ(n[SF_TIME_WAIT], 1);
     CHECK_EQ(n[SF_LISTEN], 1);
     uint64_t rst0 = sf_stack_counters(ss)->c[SF_CTR_RST_OUT];
 
-    CHECK_EQ(sf_stack_abort_all(ss), 3);
-    CHECK_EQ(sf_stack_counters(ss)->c[SF_CTR_RST_OUT], rst0 + 3);
+    CHECK_EQ(sf_stack_abort_all(ss), 4);
+    CHECK_EQ(sf_stack_counters(ss)->c[SF_CTR_RST_OUT], rst0 + 4);
     memset(n, 0, sizeof n);
     sf_stack_foreach(ss, count_state, n);
-    CHECK_EQ(n[SF_ESTABLISHED] + n[SF_FIN_WAIT_2], 0);
+    CHECK_EQ(n[SF_ESTABLISHED] + n[SF_FIN_WAIT_2] + n[SF_SYN_RCVD], 0);
+    const struct sf_counters *k = sf_stack_counters(ss);
+    CHECK_EQ(k->conns_in_state[SF_SYN_RCVD] + k->conns_in_state[SF_ESTABLISHED] +
+             k->conns_in_state[SF_FIN_WAIT_2], 0);
     CHECK_EQ(n[SF_CLOSED], 1); /* a[0], until its descriptor is closed */
     CHECK_EQ(n[SF_TIME_WAIT], 1);
     CHECK_EQ(n[SF_LISTEN], 1);
     CHECK_EQ(sf_stack_abort_all(ss), 0); /* nothing left to abort */
     run(&w, now);
-    for (int i = 0; i < 4; i++) { /* each client but c[2]: reset */
+    for (int i = 0; i < 5; i++) { /* each client but c[2]: reset */
         if (i == 2)
             continue;
         struct sf_tcp_info ti;
@@ -279,13 +289,13 @@ static void test_abort_all(void)
     /* the descriptor held on the server stays valid until closed */
     CHECK_EQ(sf_close(ss, a[0]), 0);
     /* the listener still works */
-    c[4] = sf_socket(cs);
-    CHECK_EQ(sf_connect(cs, c[4], &sa), SF_EINPROGRESS);
+    c[5] = sf_socket(cs);
+    CHECK_EQ(sf_connect(cs, c[5], &sa), SF_EINPROGRESS);
     run(&w, now);
-    a[4] = sf_accept(ss, l, NULL);
-    CHECK(a[4] >= 0);
-    sf_close(ss, a[4]);
-    sf_close(cs, c[4]);
+    a[5] = sf_accept(ss, l, NULL);
+    CHECK(a[5] >= 0);
+    sf_close(ss, a[5]);
+    sf_close(cs, c[5]);
     sf_close(ss, l);
     teardown();
 }
