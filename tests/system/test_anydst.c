@@ -597,6 +597,34 @@ static void test_defer_refuse_drop(void)
     sf_stack_free(t.st);
 }
 
+/* sf_stack_abort_all with a SYN still held (SF_SYN_DEFER): refused as
+ * sf_syn_decide's REFUSE would, <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>
+ * (its SYN was never answered), and forgotten. */
+static void test_defer_abort_all(void)
+{
+    struct tb t;
+    tb_init(&t, 256, true);
+    any_listener(&t, SF_AF_INET6, false, true);
+    t.verdict = SF_SYN_DEFER;
+    struct sf_addr cli = a6(peer6, 40001), dst = a6(far6, 443);
+    send_seg(&t, &cli, &dst, syn_seg(1000));
+    CHECK_EQ(t.n, 0);
+    uint64_t id = t.last.id;
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 1);
+    CHECK_EQ(sf_stack_abort_all(t.st), 1);
+    struct out o;
+    CHECK(one_out(&t, &o));
+    CHECK_EQ(o.seg.flags, SF_RST | SF_ACK);
+    CHECK_EQ(o.seg.seq, 0);
+    CHECK_EQ(o.seg.ack, 1001);
+    CHECK(sf_addr_eq(&o.src, &dst));
+    CHECK(sf_addr_eq(&o.dst, &cli));
+    CHECK_EQ(sf_syn_decide(t.st, id, SF_SYN_ACCEPT), SF_ENOENT);
+    CHECK_EQ(ctr(&t)->conns_in_state[SF_SYN_RCVD], 0);
+    CHECK_EQ(sf_stack_abort_all(t.st), 0);
+    sf_stack_free(t.st);
+}
+
 /* An undecided SYN expires after cfg.syn_defer_timeout, silently and
  * counted; a RST out of place does not end it early. */
 static void test_defer_expiry(void)
@@ -1071,6 +1099,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_api_errors),
     CHECK_CASE(test_defer_accept),
     CHECK_CASE(test_defer_refuse_drop),
+    CHECK_CASE(test_defer_abort_all),
     CHECK_CASE(test_defer_expiry),
     CHECK_CASE(test_defer_queue_and_cookies),
     CHECK_CASE(test_defer_many),
