@@ -422,12 +422,11 @@ int stack_reqs_abort(struct sf_stack *st)
             }
             /* RFC 9293 3.10.5 ABORT in SYN-RECEIVED: "Send a reset
              * segment: <SEQ=SND.NXT><CTL=RST>", through the TCB the
-             * record expands to, as its timer's expiry ends it */
+             * record expands to, settled as its timer's expiry is */
             struct sf_conn tmp;
             tcp_req_inflate(&st->tcp, r, &tmp);
             tcp_abort(&st->tcp, &tmp);
-            tcp_conn_destroy(&st->tcp, &tmp);
-            req_delete(st, r);
+            req_settle(st, r, &tmp, NULL);
         }
     return n;
 }

@@ -104,9 +104,10 @@ void tcp_pace_sent(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t len,
     /* (a run stops where the unpaced start ends, tso_run in output.c: the
      * rate is 0 for all of it or for none) */
     uint64_t rate = tcp_pace_rate(ctx, c);
-    uint32_t left = TCP_PACE_UNPACED_SEGS - c->pace_segs;
-    c->pace_segs += c->pace_segs < TCP_PACE_UNPACED_SEGS
-                        ? (segs < left ? segs : left) : 0;
+    if (c->pace_segs < TCP_PACE_UNPACED_SEGS) {
+        uint32_t left = TCP_PACE_UNPACED_SEGS - c->pace_segs;
+        c->pace_segs += segs < left ? segs : left;
+    }
     if (rate == 0)
         return;
     uint64_t all = (uint64_t)len * segs;

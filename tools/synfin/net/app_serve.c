@@ -443,11 +443,8 @@ static sf_time_t serve_service(void *ctx, sf_time_t now, struct pollfd *fds,
         /* Done when every connection has sent its FIN and had it
          * acknowledged (TIME_WAIT needs no process), or at the deadline. */
         bool done = s->nconns == 0 && !sf_stack_foreach(stk(s), busy_conn, NULL);
-        if (!done && now >= s->cli.quit_deadline && !s->reset_sent) {
+        if (!done && tun_cli_grace_over(&s->cli, now))
             grace_out(s); /* then RESET_WAIT more (tun_cli.h) */
-            s->reset_sent = true;
-            s->cli.quit_deadline = now + RESET_WAIT;
-        }
         if (done || now >= s->cli.quit_deadline)
             s->cli.tun.stop = 1;
         next = next < s->cli.quit_deadline ? next : s->cli.quit_deadline;

@@ -45,7 +45,6 @@ struct serve {
     struct sconn **conns;
     int nconns, cap;
     int base_fds; /* how many pollfds tun_cli added */
-    bool reset_sent; /* --grace ran out: reset, RESET_WAIT to go */
 };
 
 int serve_run(struct serve *s);

@@ -28,7 +28,6 @@ struct client {
     struct sf_addr remote, remote_local; /* remote_local: our end */
     int sd;
     bool connected, abort_at_end, quiet, any_port;
-    bool reset_sent; /* --grace ran out: reset, RESET_WAIT to go */
     long long send_bytes; /* -1: read stdin */
     unsigned long long pattern_pos;
     /* the pattern from any point: pat[i] = i mod 251, for a memcpy or a
@@ -407,16 +406,14 @@ static sf_time_t client_service(void *ctx, sf_time_t now, struct pollfd *fds,
         c->out.eof = true; /* SIGINT/SIGTERM: as if stdin ended */
         c->out.len = c->out.off = 0;
     }
-    if (c->cli.quit && now >= c->cli.quit_deadline && !c->reset_sent) {
+    if (tun_cli_grace_over(&c->cli, now)) {
         grace_out(c);
         /* and a RST, rather than leave the peer waiting on a stack
          * about to be gone (RFC 9293 3.10.5 ABORT); then RESET_WAIT
          * more for a challenge ACK to answer (tun_cli.h) */
         sf_stack_abort_all(c->cli.tun.st);
-        c->reset_sent = true;
-        c->cli.quit_deadline = now + RESET_WAIT;
     }
-    if (c->reset_sent && now < c->cli.quit_deadline)
+    if (c->cli.reset_sent && now < c->cli.quit_deadline)
         return c->cli.quit_deadline; /* the stack answers by itself */
     if (c->cli.quit && now >= c->cli.quit_deadline) {
         c->status = EXIT_OK;

@@ -680,6 +680,15 @@ void tun_cli_service(struct tun_cli *c, sf_time_t now, struct pollfd *fds,
         ctl_serve_one(c, c->ctl_fd);
 }
 
+bool tun_cli_grace_over(struct tun_cli *c, sf_time_t now)
+{
+    if (!c->quit || c->reset_sent || now < c->quit_deadline)
+        return false;
+    c->reset_sent = true;
+    c->quit_deadline = now + RESET_WAIT;
+    return true;
+}
+
 void tun_cli_sockopts(struct tun_cli *c, int sd)
 {
     if (!c->keepalive)

@@ -41,12 +41,7 @@ struct tun_cli {
     char ctl_buf[108];
     bool quit;           /* a signal asked us to finish */
     sf_time_t quit_deadline;
-/* After --grace ran out and what was still open was reset: how long the
- * loop still runs. A RST whose sequence number the peer does not expect
- * exactly (data of ours it never got) is answered with a challenge ACK
- * (RFC 5961 3.2), which the stack, the connection gone, answers with a
- * RST at the sequence number the ACK asks for (RFC 9293 3.10.7.1). */
-#define RESET_WAIT (200 * SF_MSEC)
+    bool reset_sent;     /* --grace ran out: reset, RESET_WAIT to go */
     /* --threads N (docs/scale.md): N copies of this struct, one per
      * worker, each with its own queue, stack and control socket (thread
      * 0: --ctl PATH, thread k: PATH.k); sigfd is then the worker's quit
@@ -89,6 +84,16 @@ void tun_cli_pcap_tap(void *ctx, sf_time_t now, enum sf_tun_dir dir,
                       const uint8_t *d, size_t len);
 /* Applies the per-connection settings (keepalive, buffers) to sd. */
 void tun_cli_sockopts(struct tun_cli *c, int sd);
+/* After --grace ran out and what was still open was reset: how long the
+ * loop still runs. A RST whose sequence number the peer does not expect
+ * exactly (data of ours it never got) is answered with a challenge ACK
+ * (RFC 5961 3.2), which the stack, the connection gone, answers with a
+ * RST at the sequence number the ACK asks for (RFC 9293 3.10.7.1). */
+#define RESET_WAIT (200 * SF_MSEC)
+/* True once, when after SIGINT/SIGTERM --grace has run out: the caller
+ * resets what is still open (sf_stack_abort_all); quit_deadline moves
+ * RESET_WAIT on and reset_sent is set. */
+bool tun_cli_grace_over(struct tun_cli *c, sf_time_t now);
 
 /* ctl.c: the server side of the control socket. */
 int ctl_listen(const char *path, char *err, size_t errlen);

@@ -104,7 +104,6 @@ struct t2s {
     bool listener_ready;
     struct flow *flows;      /* doubly linked, NULL-terminated */
     unsigned nflows;
-    bool reset_sent;         /* --grace ran out: reset, RESET_WAIT to go */
     uint64_t next_num;
     struct flow **htab;      /* 4-tuple -> flow awaiting its accept */
     unsigned hmask;

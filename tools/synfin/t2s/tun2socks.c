@@ -419,7 +419,7 @@ static sf_time_t hook_service(void *ctx, sf_time_t now, struct pollfd *fds, int 
             next = un;
     }
     if (t->cli.quit) {
-        if (now >= t->cli.quit_deadline && !t->reset_sent) {
+        if (tun_cli_grace_over(&t->cli, now)) {
             unsigned left = t->nflows;
             t2s_abort_all(t);
             t2s_work(t, now);
@@ -431,11 +431,9 @@ static sf_time_t hook_service(void *ctx, sf_time_t now, struct pollfd *fds, int 
             fprintf(stderr, "%s: --grace %.1f s ran out: %u flow%s and %d other "
                     "connection%s reset\n", PROG, (double)t->cli.grace / 1e9, left,
                     left == 1 ? "" : "s", more, more == 1 ? "" : "s");
-            t->reset_sent = true;
-            t->cli.quit_deadline = now + RESET_WAIT;
         } else if (now >= t->cli.quit_deadline) {
             t->cli.tun.stop = 1;
-        } else if (t->reset_sent) {
+        } else if (t->cli.reset_sent) {
             /* the stack answers by itself until the deadline */
         } else if (t->nflows == 0 && !sf_stack_foreach(t->cli.tun.st, busy_conn, NULL)) {
             t->cli.tun.stop = 1;
