@@ -14,9 +14,10 @@
 # A benchmark, not a test: nothing is asserted. Root; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
 # BENCH_MTU (default 1500; up to 3826 one 4 KB AF_XDP frame per frame,
-# above it up to 15346 AF_XDP multi-buffer: docs/xdp.md "Jumbo frames"),
+# above it up to 65000 AF_XDP multi-buffer: docs/xdp.md "Jumbo frames"),
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
-# --rcvbuf 1048576"), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
+# --rcvbuf 1048576"), BENCH_PERF (a path prefix: perf record of synfin's
+# server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
 # the client's veth end receives in a NAPI thread of its own with GRO,
 # and the server's end has TSO off, which a veth needs to hand frames to
 # the peer's GRO: the peer's receive path then runs off the sender's
@@ -70,7 +71,13 @@ xdp_row() { # label mode-args...
     --ctl /tmp/sfb$$.sock 2>/tmp/sfb$$.log & local p=$!; pids+=($p)
   for _ in $(seq 50); do "$SYNFIN" ss --ctl /tmp/sfb$$.sock >/dev/null 2>&1 && break; sleep 0.1; done
   grep -v "echo on" /tmp/sfb$$.log | sed 's/^synfin serve: /    /; s/; control socket.*//'
+  local perfp=""  # BENCH_PERF=PREFIX: perf record of the server during the echo
+  if [ -n "${BENCH_PERF:-}" ]; then
+    rows=$((${rows:-0} + 1))
+    perf record -q -F 999 --call-graph dwarf,16384 -p $p -o "$BENCH_PERF.$rows" >/dev/null 2>&1 & perfp=$!
+  fi
   run_echo "$label" $SA; xrate=$rate
+  [ -n "$perfp" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
   run_life "$label lifecycles:" $SA
   "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log

@@ -93,8 +93,14 @@ struct xdp_prog_cfg {
  * producer, one consumer, no lock) and that queue's loop is woken. The
  * slot holds the whole Ethernet frame: at most the MTU (SF_XDP_MAX_MTU)
  * and 14 bytes; with multi-buffer (a larger MTU) the slots are that much
- * larger (p->ho_frame: the interface's MTU and 14). */
+ * larger (p->ho_frame: the interface's MTU and 14), and fewer
+ * (p->ho_slots: a power of two, so that the free-running counters wrap
+ * onto the same slot, as many as HO_BYTES holds, at most HO_SLOTS and at
+ * least HO_SLOTS_MIN: 1024 up to MTU 15000, 128 at MTU 65535, where 1024
+ * would take 64 MB a ring). */
 #define HO_SLOTS 1024u
+#define HO_SLOTS_MIN 64u
+#define HO_BYTES (16u << 20)
 #define HO_FRAME (SF_XDP_MAX_MTU + ETH_HLEN_)
 struct ho_slot {
     uint32_t len;
@@ -103,7 +109,7 @@ struct ho_slot {
 struct ho_ring {
     _Alignas(64) atomic_uint head; /* the consumer's: the next slot to read */
     _Alignas(64) atomic_uint tail; /* the producer's: the next slot to write */
-    _Alignas(64) unsigned char s[]; /* HO_SLOTS slots of p->ho_stride bytes */
+    _Alignas(64) unsigned char s[]; /* p->ho_slots slots of p->ho_stride bytes */
 };
 
 struct sf_xdp_prog {
@@ -122,6 +128,7 @@ struct sf_xdp_prog {
     bool arp;                  /* ARP about addr is synfin's */
     bool sg;                   /* multi-buffer: MTU above SF_XDP_MAX_MTU */
     size_t ho_frame, ho_stride; /* steering: a slot's frame room, its size */
+    unsigned ho_slots;          /* and the slots of a ring */
     uint16_t port_lo, port_hi; /* active opens' local ports (lo > hi: none) */
     /* Software steering (sf_xdp_prog_steer): steer_n queues, ring
      * ho[j * steer_n + k] from queue j to queue k, queue k's wake-up
@@ -406,10 +413,10 @@ static int prog_open(struct sf_xdp_prog **pp, const char *ifname,
         return -1;
     }
     if (p->mtu > SF_XDP_SG_MAX_MTU) {
-        snprintf(err, errlen, "%s's MTU %d is above %d, the most %d chained "
-                 "4 KB AF_XDP frames hold (less 256 bytes of XDP headroom each "
-                 "and 14 of Ethernet): `ip link set %s mtu 9000`", ifname,
-                 p->mtu, SF_XDP_SG_MAX_MTU, SF_XDP_SG_FRAMES, ifname);
+        snprintf(err, errlen, "%s's MTU %d is above %d, the largest an IPv4 "
+                 "datagram and chained AF_XDP frames carry here: "
+                 "`ip link set %s mtu 9000`", ifname, p->mtu, SF_XDP_SG_MAX_MTU,
+                 ifname);
         free(p);
         return -1;
     }
@@ -419,6 +426,9 @@ static int prog_open(struct sf_xdp_prog **pp, const char *ifname,
     p->sg = p->mtu > SF_XDP_MAX_MTU;
     p->ho_frame = p->sg ? (size_t)p->mtu + ETH_HLEN_ : HO_FRAME;
     p->ho_stride = (offsetof(struct ho_slot, f) + p->ho_frame + 63) / 64 * 64;
+    p->ho_slots = HO_SLOTS;
+    while (p->ho_slots > HO_SLOTS_MIN && p->ho_slots * p->ho_stride > HO_BYTES)
+        p->ho_slots /= 2;
     libbpf_set_print(libbpf_print);
     libxdp_set_print(libxdp_print);
     p->obj = bpf_object__open_mem(sf_xdp_prog_obj, sf_xdp_prog_obj_len, NULL);
@@ -505,7 +515,7 @@ int sf_xdp_prog_steer(struct sf_xdp_prog *p, unsigned n, char *err, size_t errle
         for (unsigned k = 0; k < n; k++) {
             if (j == k)
                 continue;
-            size_t sz = sizeof(struct ho_ring) + HO_SLOTS * p->ho_stride;
+            size_t sz = sizeof(struct ho_ring) + p->ho_slots * p->ho_stride;
             struct ho_ring *r = aligned_alloc(64, (sz + 63) / 64 * 64);
             if (!r)
                 goto nomem;
@@ -1624,11 +1634,11 @@ static void hand_over(struct sf_xdp *q, unsigned k, const uint8_t *f, size_t len
     struct ho_ring *r = p->ho[q->queue * p->steer_n + k];
     unsigned t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     unsigned h = atomic_load_explicit(&r->head, memory_order_acquire);
-    if (t - h >= HO_SLOTS || len > p->ho_frame) {
+    if (t - h >= p->ho_slots || len > p->ho_frame) {
         q->stats.handoff_full++;
         return;
     }
-    struct ho_slot *sl = (struct ho_slot *)(r->s + (t % HO_SLOTS) * p->ho_stride);
+    struct ho_slot *sl = (struct ho_slot *)(r->s + (t % p->ho_slots) * p->ho_stride);
     memcpy(sl->f, f, len);
     sl->len = (uint32_t)len;
     atomic_store_explicit(&r->tail, t + 1, memory_order_release);
@@ -1665,7 +1675,7 @@ static unsigned take_handed(struct sf_xdp *q)
         unsigned t = atomic_load_explicit(&r->tail, memory_order_acquire);
         for (unsigned i = 0; h != t && i < 4 * BATCH; i++, h++, n++) {
             const struct ho_slot *sl =
-                (const struct ho_slot *)(r->s + (h % HO_SLOTS) * p->ho_stride);
+                (const struct ho_slot *)(r->s + (h % p->ho_slots) * p->ho_stride);
             if (!now)
                 now = mono_now();
             q->stats.handoff_in++;

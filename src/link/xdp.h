@@ -44,11 +44,15 @@
 /* Above SF_XDP_MAX_MTU, AF_XDP multi-buffer (Linux 6.6; the kernel's
  * Documentation/networking/af_xdp.rst, "Multi-Buffer Support"): the
  * socket is bound with XDP_USE_SG, the program is frags-aware, and a
- * frame spans up to SF_XDP_SG_FRAMES 4 KB frames chained by
- * XDP_PKT_CONTD, each less the 256 bytes of headroom on receive: MTU
- * 9000 takes 3. A larger MTU is refused. */
-#define SF_XDP_SG_FRAMES 4
-#define SF_XDP_SG_MAX_MTU (SF_XDP_SG_FRAMES * (4096 - 256) - 14)
+ * frame spans several 4 KB frames chained by XDP_PKT_CONTD, each less
+ * the 256 bytes of headroom on receive: MTU 9000 takes 3, the largest
+ * MTU an Ethernet device takes (ETH_MAX_MTU, 65535, also the most an
+ * IPv4 datagram holds) 18. In copy mode the kernel takes up to
+ * MAX_SKB_FRAGS + 1 (18) descriptors a packet on TX (xsk_build_skb), and
+ * a native XDP program on a veth with frags up to MAX_SKB_FRAGS pages
+ * beyond the first (veth_xdp_set). A larger MTU is refused. */
+#define SF_XDP_SG_MAX_MTU 65535
+#define SF_XDP_SG_FRAMES ((SF_XDP_SG_MAX_MTU + 14 + (4096 - 256) - 1) / (4096 - 256))
 
 enum sf_xdp_mode {
     SF_XDP_AUTO,    /* native, else generic said aloud */
