@@ -750,6 +750,10 @@ long tcp_receive_done(struct tcp_ctx *ctx, struct sf_conn *c, size_t n);
 long tcp_send_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
                       uint32_t n[2], size_t len);
 long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n);
+/* tcp_send_commit without the output: the caller calls tcp_output (or
+ * something that does) next (sf_splice: the bytes are queued before the
+ * window update it makes, so that they carry it). */
+long tcp_send_queue(struct tcp_ctx *ctx, struct sf_conn *c, size_t n);
 int tcp_close(struct tcp_ctx *ctx, struct sf_conn *c);
 void tcp_abort(struct tcp_ctx *ctx, struct sf_conn *c);
 struct sf_conn *tcp_accept(struct tcp_ctx *ctx, struct sf_conn *l);

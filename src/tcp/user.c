@@ -122,8 +122,9 @@ long tcp_send_reserve(struct tcp_ctx *ctx, struct sf_conn *c, uint8_t *p[2],
     return (long)k;
 }
 
-long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
+long tcp_send_queue(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
 {
+    (void)ctx;
     uint32_t resv = c->snd_resv;
     c->snd_resv = 0;
     /* Only what the last reserve showed, and only while the storage it
@@ -134,11 +135,16 @@ long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
     if (n > resv || !c->sndbuf.m || c->fin_queued ||
         ring_space(&c->sndbuf, ring_cap(&c->sndbuf)) < n)
         return SF_EINVAL;
-    if (n == 0)
-        return 0;
     ring_commit(&c->sndbuf, (uint32_t)n);
-    tcp_output(ctx, c);
     return (long)n;
+}
+
+long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
+{
+    long r = tcp_send_queue(ctx, c, n);
+    if (r > 0)
+        tcp_output(ctx, c);
+    return r;
 }
 
 /* RFC 9293 3.8.6.2.2: after the application reads, advertise the larger
