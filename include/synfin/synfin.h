@@ -891,6 +891,22 @@ long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2],
  * if n is more than was shown or the reservation is void (another call
  * came between). */
 long sf_send_commit(struct sf_stack *st, int sd, size_t n);
+/* sf_recv then sf_send with one copy, for a relay between two connections
+ * or an echo (from == to): moves up to len bytes from the head of from's
+ * receive buffer to the tail of to's send buffer, except that what to
+ * cannot take now stays unread in from (its window stays closed:
+ * backpressure). Returns the count moved (> 0); 0 at from's end of
+ * stream (its FIN read, nothing left); SF_EAGAIN when from has nothing
+ * to read or to has no room (full, or at the memory cap: to then gets
+ * the wakeup sf_send's SF_EAGAIN there gives); else an error, SF_EBADF
+ * if either descriptor is bad. from is asked first: while it has no byte
+ * to move, what sf_recv on it would return is returned (0, SF_EAGAIN,
+ * SF_ENOTCONN, SF_ECONNRESET...) and to is not looked at; with bytes to
+ * move, what sf_send on to would return (SF_EPIPE, SF_ENOTCONN,
+ * SF_ECONNRESET...) is, and nothing is taken from from. len 0 returns 0
+ * (or from's error), as sf_recv. Like any call it voids the slices of
+ * an sf_recv_view and a reservation of sf_send_reserve. */
+long sf_splice(struct sf_stack *st, int from, int to, size_t len);
 int sf_shutdown(struct sf_stack *st, int sd, int how);
 /* CLOSE (3.10.4), or ABORT (3.10.5) when SO_LINGER is on with 0 seconds.
  * The descriptor is released at once; the connection lives on as needed. */

@@ -393,6 +393,82 @@ long sf_send_commit(struct sf_stack *st, int sd, size_t n)
     return r;
 }
 
+/* Copies n bytes from the slices src/sn to the slices dst/dn (each pair
+ * holds at least n). */
+static void copy_slices(uint8_t *dst[2], const uint32_t dn[2],
+                        uint8_t *const src[2], const uint32_t sn[2], uint32_t n)
+{
+    int i = 0, j = 0;
+    uint32_t di = 0, si = 0;
+    while (n > 0) {
+        uint32_t k = dn[i] - di < sn[j] - si ? dn[i] - di : sn[j] - si;
+        if (k > n)
+            k = n;
+        memcpy(dst[i] + di, src[j] + si, k);
+        n -= k;
+        di += k;
+        si += k;
+        if (di == dn[i] && i == 0) {
+            i = 1;
+            di = 0;
+        }
+        if (si == sn[j] && j == 0) {
+            j = 1;
+            si = 0;
+        }
+    }
+}
+
+/* The view of from's receive ring is taken first and held across
+ * tcp_send_reserve on to, which must not move or free it. It does not:
+ * the reservation touches to's send ring only (from == to included: the
+ * send and the receive ring are two storages), which it may grow
+ * (realloc: that storage moves) or take from the stack's cache of idle
+ * storages; under memory pressure or at the cap it frees what that
+ * cache holds, but a storage in the cache holds no bytes, and from's
+ * holds the ones shown. Its tcp_out_flush calls the driver's
+ * output_flush, which may not call into the stack. An error from
+ * send_check (a reset or timeout left on to, which is from when from ==
+ * to) is only taken and returned. So the slices shown stay valid up to
+ * the copy; the two storages being distinct, the copy cannot overlap.
+ * (Reserving first and viewing after would work as well, tcp_receive_view
+ * changing nothing, but the view says how much to reserve: the send
+ * storage grows to what is asked.) */
+long sf_splice(struct sf_stack *st, int from, int to, size_t len)
+{
+    struct sf_conn *f = get(st, from), *t = get(st, to);
+    if (!f || !t)
+        return SF_EBADF;
+    uint8_t *src[2], *dst[2];
+    uint32_t sn[2], dn[2];
+    long r = tcp_receive_view(&st->tcp, f, src, sn, len);
+    if (r > 0)
+        r = tcp_send_reserve(&st->tcp, t, dst, dn, (size_t)r);
+    if (r > 0) {
+        copy_slices(dst, dn, src, sn, (uint32_t)r);
+        /* Queued first, taken next, sent last: taking the bytes may owe
+         * the window update of RFC 9293 3.8.6.2.2, which tcp_receive_done
+         * sends at once (tcp_output of from); for an echo the bytes are
+         * then already queued, and that output sends them carrying the
+         * update, where committing first (tcp_send_commit's output) would
+         * send them with the window still closed over them and the
+         * update after in a pure ACK, and taking first would send the
+         * pure ACK before them. tcp_output of to then sends what is left
+         * (all of it for a relay, or when no update was due). */
+        long q = tcp_send_queue(&st->tcp, t, (size_t)r);
+        if (q == r) {
+            tcp_receive_done(&st->tcp, f, (size_t)r);
+            tcp_output(&st->tcp, t);
+        }
+        r = q;
+    }
+    stack_reap(st, f);
+    if (t != f)
+        stack_reap(st, t);
+    stack_mem_wake(st);
+    return r;
+}
+
 int sf_shutdown(struct sf_stack *st, int sd, int how)
 {
     struct sf_conn *c = get(st, sd);
