@@ -212,11 +212,37 @@ static void chargen_fill(struct sconn *c)
     d->len = sizeof d->buf;
 }
 
+/* echo in the stack: each step moves what the connection received into
+ * its own send buffer with one copy (sf_splice), and what does not fit
+ * stays in the receive buffer, its window closed. Only while the relay
+ * buffer is empty and no SIGTERM came: the shutdown path of finish()
+ * stays the copying one's. */
+static sf_time_t svc_echo_splice(struct serve *s, struct sconn *c, sf_time_t now)
+{
+    struct relay *r = &c->up;
+    for (int k = 0; k < STEPS; k++) {
+        long n = sf_splice(stk(s), c->sd, c->sd, sizeof r->buf);
+        if (n == SF_EAGAIN)
+            break;
+        if (n < 0) {
+            close_sd(s, c, false); /* reset or timed out, as sf_fill's */
+            return SF_TIME_NEVER;
+        }
+        if (n == 0) {
+            r->eof = true;
+            break;
+        }
+    }
+    return finish(s, c, now);
+}
+
 /* echo, discard and chargen. */
 static sf_time_t svc_simple(struct serve *s, struct sconn *c, sf_time_t now)
 {
     struct relay *r = &c->up;
     bool echo = c->app->kind == APP_ECHO;
+    if (echo && !r->len && !r->eof && !r->shut && !s->cli.quit)
+        return svc_echo_splice(s, c, now);
     for (int k = 0; k < STEPS; k++) {
         int e = sf_flush(stk(s), c->sd, r);
         if (e == 0 && r->len == 0 && !r->shut && !s->cli.quit &&
