@@ -42,6 +42,7 @@ for n in $K $S; do ip netns exec $n ip link set lo up; done
 ip -n $K addr add $KA/24 dev $VK && ip -n $K link set $VK up || exit 1
 ip -n $S addr add $HA/24 dev $VS && ip -n $S link set $VS up || exit 1
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 mbit() { sed -n 's/.*(\([0-9.]*\) Mbit.*/\1/p' | tail -1; }
 run_echo() { # label addr: the client's line; the rate in $rate
   local out; out=$(ip netns exec $K timeout 600 $KPEER echo-client "$2" 7 $((MB << 20)) 2>&1)
@@ -76,8 +77,14 @@ xdp_row() { # label mode-args...
     rows=$((${rows:-0} + 1))
     perf record -q -F 999 --call-graph dwarf,16384 -p $p -o "$BENCH_PERF.$rows" >/dev/null 2>&1 & perfp=$!
   fi
+  local c0; c0=$(cpu_ticks $p)
   run_echo "$label" $SA; xrate=$rate
   [ -n "$perfp" ] && { kill -INT $perfp; wait $perfp 2>/dev/null; }
+  # the server's own CPU (user + system, all its threads; the kernel's
+  # softirq work it runs counts, the client's receive path in its sendto()
+  # too) per GB echoed each way: steadier than the rate on a shared machine
+  awk -v t=$(( $(cpu_ticks $p) - c0 )) -v hz="$(getconf CLK_TCK)" -v mb=$MB \
+    'BEGIN { printf "    server CPU %.2f s, %.2f s per GB each way\n", t / hz, t / hz / (mb / 1024) }'
   run_life "$label lifecycles:" $SA
   "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log

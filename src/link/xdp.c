@@ -179,6 +179,15 @@ struct sf_xdp {
     bool sg, sg_bad;
     size_t sg_len;
     uint8_t sg_buf[MAXFRAME];
+    /* The UMEM's chunks unaligned (multi-buffer), and the distance
+     * between RX slots (rx_slot: FRAME, or FRAME - RX_HEADROOM so that
+     * consecutive slots' data lie end to end). A chain being gathered in
+     * place: its first byte (chain; NULL: none, or copied into sg_buf),
+     * and how many of its descriptors this RX batch holds. */
+    bool unaligned;
+    uint32_t rx_slot;
+    const uint8_t *chain;
+    unsigned chain_descs;
     uint64_t free_tx[NTX];     /* TX frames not in flight */
     unsigned nfree;
     unsigned unkicked;         /* TX descriptors submitted since the last kick */
@@ -576,6 +585,10 @@ void sf_xdp_prog_close(struct sf_xdp_prog *p)
  * hand for it, since libxdp's xsk_umem__create cannot pass
  * tx_metadata_len. */
 #define UMEM_TX_METADATA_LEN (1u << 2) /* XDP_UMEM_TX_METADATA_LEN */
+#define UMEM_UNALIGNED (1u << 0)       /* XDP_UMEM_UNALIGNED_CHUNK_FLAG */
+/* What the kernel keeps in front of every RX buffer (XDP_PACKET_HEADROOM):
+ * a frame's data starts this far into its chunk. */
+#define RX_HEADROOM 256u
 #define DESC_TX_METADATA (1u << 1)     /* XDP_TX_METADATA, xdp_desc.options */
 #define TXMD_CHECKSUM (1ull << 1)      /* XDP_TXMD_FLAGS_CHECKSUM */
 struct umem_reg {                      /* struct xdp_umem_reg */
@@ -623,7 +636,7 @@ static int fill_all(struct sf_xdp *q)
     if (xsk_ring_prod__reserve(&q->fill, NRX, &idx) != NRX)
         return -1;
     for (uint32_t i = 0; i < NRX; i++)
-        *xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * FRAME;
+        *xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * q->rx_slot;
     xsk_ring_prod__submit(&q->fill, NRX);
     for (uint32_t i = 0; i < NTX; i++)
         q->free_tx[i] = (uint64_t)(NRX + i) * FRAME + TXMD;
@@ -665,11 +678,15 @@ static char *map_ring(struct sf_xdp *q, int k, const struct xdp_ring_offset *o,
  * an errno. */
 static int umem_reg(struct sf_xdp *q, enum sf_xdp_csum csum, bool *meta)
 {
+    /* Multi-buffer: unaligned chunks, so that the fill ring may hand out
+     * RX slots that tile the UMEM (fill_all) */
+    uint32_t base = q->p->sg ? UMEM_UNALIGNED : 0;
     struct umem_reg r = {.addr = (uint64_t)(uintptr_t)q->area,
-                         .len = (uint64_t)NFRAMES * FRAME, .chunk_size = FRAME};
+                         .len = (uint64_t)NFRAMES * FRAME, .chunk_size = FRAME,
+                         .flags = base};
     *meta = false;
     if (csum != SF_XDP_CSUM_OFF) {
-        r.flags = UMEM_TX_METADATA_LEN;
+        r.flags = base | UMEM_TX_METADATA_LEN;
         r.tx_metadata_len = TXMD;
         if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &r, sizeof r) == 0) {
             *meta = true;
@@ -680,7 +697,7 @@ static int umem_reg(struct sf_xdp *q, enum sf_xdp_csum csum, bool *meta)
         /* a kernel before 6.11 knows no such flag: without it (6.8 to
          * 6.10 would take tx_metadata_len alone, older ones ignore it:
          * not worth telling apart) */
-        r.flags = 0;
+        r.flags = base;
         r.tx_metadata_len = 0;
     }
     if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &r, sizeof r) < 0)
@@ -873,6 +890,17 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
         return -1;
     }
     q->stats.tx_csum_offload = q->csum;
+    /* Multi-buffer in copy mode: RX slots FRAME - RX_HEADROOM apart, so
+     * that the data of slot k + 1 starts where slot k's ends (its
+     * headroom over the last bytes of slot k's, which copy mode never
+     * writes) and a chain taken from consecutive slots lies in one piece
+     * (rx_desc_sg); the kernel takes fill entries in order, and rx_batch
+     * gives them back in the order they came. In zero-copy mode the
+     * driver's DMA would have a chunk crossing a page boundary rejected
+     * (its pages need not be contiguous): FRAME apart there, as without
+     * multi-buffer. */
+    q->unaligned = p->sg;
+    q->rx_slot = p->sg && !q->zerocopy ? FRAME - RX_HEADROOM : FRAME;
     if (fill_all(q) < 0) {
         snprintf(err, errlen, "cannot fill the fill ring of %s queue %u",
                  p->ifname, queue);
@@ -1697,20 +1725,47 @@ static void rx_frame(struct sf_xdp *q, sf_time_t now, const uint8_t *f, size_t l
         frame_in(q, now, f, len);
 }
 
+/* An RX descriptor's frame: its data (*data) and the address of its slot
+ * (*slot, what goes back to the fill ring). With unaligned chunks the
+ * descriptor holds the slot's address and, in its upper 16 bits, the
+ * data's offset in it (xsk_umem__extract_offset). false: the descriptor
+ * is not one of ours (its slot is not one we filled, or its data runs
+ * past its chunk). */
+static bool rx_desc_frame(const struct sf_xdp *q, const struct xdp_desc *d,
+                          const uint8_t **data, uint64_t *slot)
+{
+    uint64_t off;
+    if (q->unaligned) {
+        *slot = xsk_umem__extract_addr(d->addr);
+        off = xsk_umem__extract_offset(d->addr);
+    } else {
+        *slot = d->addr - d->addr % FRAME;
+        off = d->addr % FRAME;
+    }
+    bool ours = *slot % q->rx_slot == 0 && *slot / q->rx_slot < NRX &&
+                off + d->len <= FRAME;
+    *data = ours ? (const uint8_t *)xsk_umem__get_data(q->area, *slot + off) : NULL;
+    return ours;
+}
+
 /* One RX descriptor with multi-buffer on (q->sg; af_xdp.rst,
  * "Multi-Buffer Support"): a packet is the run of descriptors up to the
- * first without XDP_PKT_CONTD, and a batch may end inside one (the rest
- * comes with the next). A packet of one descriptor goes in from its
- * frame, as without multi-buffer; a chain is copied, descriptor by
- * descriptor, into sg_buf (each frame goes back to the fill ring with
- * the batch) and handed in whole at its last. A chain longer than the
- * MTU allows, or with a descriptor that runs past its frame, is dropped
- * whole at its end and counted (rx_sg_bad). */
+ * first without XDP_PKT_CONTD. A packet of one descriptor goes in from its
+ * frame, as without multi-buffer. A chain whose frames lie end to end in
+ * the UMEM (consecutive slots, q->rx_slot apart: fill_all) goes in from
+ * there, uncopied (rx_sg_direct); from the first descriptor that does not
+ * follow on (the fill ring's wrap, a slot the kernel reused out of order
+ * after a drop, zero-copy mode), it is copied, descriptor by descriptor,
+ * into sg_buf and handed in whole at its last. A chain longer than the
+ * MTU allows, or with a descriptor outside its frame, is dropped whole at
+ * its end and counted (rx_sg_bad). A batch that ends inside a chain:
+ * rx_batch. */
 static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d)
 {
     bool contd = (d->options & DESC_CONTD) != 0;
-    bool inframe = d->addr < (uint64_t)NRX * FRAME && d->addr % FRAME + d->len <= FRAME;
-    const uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+    const uint8_t *f;
+    uint64_t slot;
+    bool inframe = rx_desc_frame(q, d, &f, &slot);
     q->stats.rx_frames += !contd; /* Ethernet frames, not descriptors */
     if (!contd && !q->sg_len && !q->sg_bad) {
         if (inframe)
@@ -1719,9 +1774,19 @@ static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d
             q->stats.rx_sg_bad++;
         return;
     }
+    q->chain_descs++;
     if (q->sg_bad || !inframe || q->sg_len + d->len > (size_t)q->p->mtu + ETH_HLEN_) {
         q->sg_bad = true;
+    } else if (!q->sg_len) {
+        q->chain = f; /* in place, so far */
+        q->sg_len = d->len;
+    } else if (q->chain && f == q->chain + q->sg_len) {
+        q->sg_len += d->len; /* the next slot: still in one piece */
     } else {
+        if (q->chain) { /* not end to end: gathered from here on */
+            memcpy(q->sg_buf, q->chain, q->sg_len);
+            q->chain = NULL;
+        }
         memcpy(q->sg_buf + q->sg_len, f, d->len);
         q->sg_len += d->len;
     }
@@ -1731,14 +1796,45 @@ static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d
         q->stats.rx_sg_bad++;
     } else {
         q->stats.rx_sg++;
-        rx_frame(q, now, q->sg_buf, q->sg_len);
+        q->stats.rx_sg_direct += q->chain != NULL;
+        rx_frame(q, now, q->chain ? q->chain : q->sg_buf, q->sg_len);
     }
     q->sg_len = 0;
     q->sg_bad = false;
+    q->chain = NULL;
+    q->chain_descs = 0;
+}
+
+/* The batch ended inside a chain (multi-buffer). One that began in it
+ * (after its first descriptor) is left on the RX ring whole, its frames
+ * not given back, for the next batch to take from its start: returns how
+ * many descriptors that leaves. One that began earlier, or fills the
+ * whole batch (the kernel publishes whole packets, and the longest chain
+ * of an MTU is shorter than a batch: a bad one), is copied into sg_buf
+ * if it lay in place, as its frames go back to the fill ring. */
+static unsigned rx_chain_left(struct sf_xdp *q, unsigned n)
+{
+    unsigned k = q->chain_descs;
+    q->chain_descs = 0;
+    if (!q->sg_len && !q->sg_bad)
+        return 0;
+    if (k < n) {
+        xsk_ring_cons__cancel(&q->rx, k);
+        q->sg_len = 0;
+        q->sg_bad = false;
+        q->chain = NULL;
+        return k;
+    }
+    if (q->chain) {
+        memcpy(q->sg_buf, q->chain, q->sg_len);
+        q->chain = NULL;
+    }
+    return 0;
 }
 
 /* Takes what the RX ring holds (up to BATCH frames), hands each in, and
- * gives the frames back to the fill ring. Returns how many. */
+ * gives the frames back to the fill ring, in the order they came (the
+ * slots then stay in sequence: fill_all). Returns how many. */
 static unsigned rx_batch(struct sf_xdp *q)
 {
     uint32_t idx, fidx;
@@ -1751,13 +1847,17 @@ static unsigned rx_batch(struct sf_xdp *q)
         q->stats.rx_frames += n; /* (with multi-buffer: by rx_desc_sg) */
     for (unsigned i = 0; i < n; i++) {
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
-        addrs[i] = d->addr - d->addr % FRAME;
         if (q->sg) {
+            const uint8_t *f;
+            rx_desc_frame(q, d, &f, &addrs[i]);
             rx_desc_sg(q, now, d);
             continue;
         }
+        addrs[i] = d->addr - d->addr % FRAME;
         rx_frame(q, now, xsk_umem__get_data(q->area, d->addr), d->len);
     }
+    if (q->sg)
+        n -= rx_chain_left(q, n);
     if (q->ho_pending)
         wake_pending(q);
     xsk_ring_cons__release(&q->rx, n);

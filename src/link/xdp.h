@@ -117,6 +117,10 @@ struct sf_xdp_stats {
      * frames (XDP_PKT_CONTD), datagrams sent so; chains dropped because
      * longer than the MTU allows or with a descriptor outside its frame. */
     uint64_t sg, rx_sg, tx_sg, rx_sg_bad;
+    /* Of rx_sg, the chains whose frames lay end to end in the UMEM (copy
+     * mode: the fill ring hands out slots that tile it, docs/xdp.md
+     * "Jumbo frames") and went to the stack from there, uncopied. */
+    uint64_t rx_sg_direct;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
