@@ -1749,7 +1749,8 @@ static bool rx_desc_frame(const struct sf_xdp *q, const struct xdp_desc *d,
 }
 
 /* One RX descriptor with multi-buffer on (q->sg; af_xdp.rst,
- * "Multi-Buffer Support"): a packet is the run of descriptors up to the
+ * "Multi-Buffer Support"), its data f (rx_desc_frame; inframe false: not
+ * one of ours): a packet is the run of descriptors up to the
  * first without XDP_PKT_CONTD. A packet of one descriptor goes in from its
  * frame, as without multi-buffer. A chain whose frames lie end to end in
  * the UMEM (consecutive slots, q->rx_slot apart: fill_all) goes in from
@@ -1760,12 +1761,10 @@ static bool rx_desc_frame(const struct sf_xdp *q, const struct xdp_desc *d,
  * MTU allows, or with a descriptor outside its frame, is dropped whole at
  * its end and counted (rx_sg_bad). A batch that ends inside a chain:
  * rx_batch. */
-static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d)
+static void rx_desc_sg(struct sf_xdp *q, sf_time_t now, const struct xdp_desc *d,
+                       const uint8_t *f, bool inframe)
 {
     bool contd = (d->options & DESC_CONTD) != 0;
-    const uint8_t *f;
-    uint64_t slot;
-    bool inframe = rx_desc_frame(q, d, &f, &slot);
     q->stats.rx_frames += !contd; /* Ethernet frames, not descriptors */
     if (!contd && !q->sg_len && !q->sg_bad) {
         if (inframe)
@@ -1849,8 +1848,8 @@ static unsigned rx_batch(struct sf_xdp *q)
         const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
         if (q->sg) {
             const uint8_t *f;
-            rx_desc_frame(q, d, &f, &addrs[i]);
-            rx_desc_sg(q, now, d);
+            bool inframe = rx_desc_frame(q, d, &f, &addrs[i]);
+            rx_desc_sg(q, now, d, f, inframe);
             continue;
         }
         addrs[i] = d->addr - d->addr % FRAME;
