@@ -1818,6 +1818,7 @@ static unsigned rx_chain_left(struct sf_xdp *q, unsigned n)
     if (!q->sg_len && !q->sg_bad)
         return 0;
     if (k < n) {
+        q->stats.rx_sg_held++;
         xsk_ring_cons__cancel(&q->rx, k);
         q->sg_len = 0;
         q->sg_bad = false;

@@ -121,6 +121,9 @@ struct sf_xdp_stats {
      * mode: the fill ring hands out slots that tile it, docs/xdp.md
      * "Jumbo frames") and went to the stack from there, uncopied. */
     uint64_t rx_sg_direct;
+    /* Chains an RX batch ended inside of, left on the RX ring whole for
+     * the next batch (rx_batch). */
+    uint64_t rx_sg_held;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's

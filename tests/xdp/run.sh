@@ -200,11 +200,11 @@ jumbo_stats() { # NAME MTU: the multi-buffer counters, said; 0 when chains came 
   # went out where a frame is above one TX frame (4096 less 32 of metadata), none dropped,
   # and (copy mode: the fill ring's slots tile the UMEM) at least 3 in 4 chains
   # handed in from where they lay, uncopied (rx_sg_direct)
-  local name=$1 sg rs ts bad kd dir
+  local name=$1 sg rs ts bad kd dir held
   sg=$(stat_of "$name" xdp.sg); rs=$(stat_of "$name" xdp.rx_sg); ts=$(stat_of "$name" xdp.tx_sg)
   bad=$(stat_of "$name" xdp.rx_sg_bad); kd=$(stat_of "$name" xdp.k_rx_dropped)
-  dir=$(stat_of "$name" xdp.rx_sg_direct)
-  echo "xdp.sg $sg rx_sg $rs (direct ${dir:-none}) tx_sg $ts rx_sg_bad $bad k_rx_dropped $kd rx_frames $(stat_of "$name" xdp.rx_frames) rx $(stat_of "$name" xdp.rx)"
+  dir=$(stat_of "$name" xdp.rx_sg_direct); held=$(stat_of "$name" xdp.rx_sg_held)
+  echo "xdp.sg $sg rx_sg $rs (direct ${dir:-none}, held for the next batch ${held:-none}) tx_sg $ts rx_sg_bad $bad k_rx_dropped $kd rx_frames $(stat_of "$name" xdp.rx_frames) rx $(stat_of "$name" xdp.rx)"
   if [ $(($2 + 14)) -gt 4064 ]; then [ "${ts:-0}" -gt 0 ] || return 1
   else [ "$ts" = 0 ] || return 1; fi
   [ "$sg" = 1 ] && [ "${rs:-0}" -gt 0 ] && [ "$bad" = 0 ] && [ "$kd" = 0 ] &&

@@ -373,7 +373,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
     X(tx_thread); X(tx_thread_sends);
     X(handoff_out); X(handoff_in); X(handoff_full); X(rx_frames);
     X(tx_csum_offload); X(tx_csum_offloaded); X(tx_gathered);
-    X(sg); X(rx_sg); X(tx_sg); X(rx_sg_bad); X(rx_sg_direct);
+    X(sg); X(rx_sg); X(tx_sg); X(rx_sg_bad); X(rx_sg_direct); X(rx_sg_held);
 #undef X
     fprintf(f, "xdp.no_socket %llu\n", (unsigned long long)sf_xdp_prog_no_socket(x->prog));
 }
