@@ -24,6 +24,10 @@ struct relay {
     size_t off, len;
     bool eof;  /* the source ended (FIN / read 0) */
     bool shut; /* the end was passed on (shutdown of the sink's write side) */
+    /* proxy up, which relays from the connection's receive buffer
+     * straight into the kernel socket (no copy in buf): the socket took
+     * less than there was */
+    bool blocked;
 };
 
 struct sconn {
