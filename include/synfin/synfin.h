@@ -889,7 +889,9 @@ long sf_send_reserve(struct sf_stack *st, int sd, struct sf_iov v[2],
 /* Queues n bytes of the room sf_send_reserve showed (SEND, 3.10.2);
  * returns n, SF_EPIPE if the connection can no longer send, or SF_EINVAL
  * if n is more than was shown or the reservation is void (another call
- * came between). */
+ * came between). n 0 with nothing queued gives the storage the
+ * reservation took back (a relay that reserves before a read that may
+ * bring nothing commits 0 then, so that an idle connection holds none). */
 long sf_send_commit(struct sf_stack *st, int sd, size_t n);
 /* sf_recv then sf_send with one copy, for a relay between two connections
  * or an echo (from == to): moves up to len bytes from the head of from's

@@ -144,6 +144,15 @@ long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
     long r = tcp_send_queue(ctx, c, n);
     if (r > 0)
         tcp_output(ctx, c);
+    else if (r == 0 && !ring_len(&c->sndbuf)) {
+        /* Nothing written into the room shown, nothing queued: the
+         * storage the reservation took goes back to the cache, as when
+         * all is acknowledged (input.c), rather than stay with a
+         * connection that reserved on the chance of a read that brought
+         * nothing (an idle relay held 17 KB a connection so). */
+        tcp_out_flush(ctx);
+        ring_trim_cached(&c->sndbuf, false, &ctx->rcache);
+    }
     return r;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -343,29 +344,50 @@ static int proxy_up(struct serve *s, struct sconn *c)
     return 0;
 }
 
-/* kernel socket -> synfin connection: read() into the relay buffer, then
- * sf_send. (readv() straight into sf_send_reserve's room, as tun2socks
- * does, left serve 17 KB more resident a flow: 34 MB against 17 with
- * 1,000 idle flows in bench/tun2socks.sh, for reasons not yet found; so
- * this direction keeps its copy.) Same returns. */
+/* kernel socket -> synfin connection, without a copy of ours: readv()
+ * straight into the free room of the connection's send buffer
+ * (sf_send_reserve, sf_send_commit); while the buffer is full (or at the
+ * memory cap: the stack's wakeup says when) the socket is not read
+ * (blocked: not polled for POLLIN), so its window closes. A read that
+ * brings nothing commits 0, which gives an empty storage back (an idle
+ * connection holds none). Same returns. */
 static int proxy_down(struct serve *s, struct sconn *c)
 {
     struct relay *r = &c->down;
-    for (int k = 0; k < STEPS; k++) {
-        if (sf_flush(stk(s), c->sd, r) < 0)
-            return -1;
-        if (r->len || r->eof)
+    r->blocked = false;
+    /* the send storage grows to what is asked (synfin.h): 4 KB first (a
+     * 64-byte answer then holds a 4 KB storage), twice as much while
+     * reads fill it, as tun2socks does */
+    size_t ask = 4096;
+    for (int k = 0; k < STEPS && !r->eof; k++) {
+        struct sf_iov v[2];
+        long room = sf_send_reserve(stk(s), c->sd, v, ask);
+        if (room == SF_EAGAIN) {
+            r->blocked = true;
             break;
-        ssize_t n = read(c->kfd, r->buf, sizeof r->buf);
+        }
+        if (room < 0)
+            return -1;
+        struct iovec iov[2] = {{v[0].base, v[0].len}, {v[1].base, v[1].len}};
+        ssize_t n = readv(c->kfd, iov, v[1].len ? 2 : 1);
+        if (n <= 0)
+            sf_send_commit(stk(s), c->sd, 0); /* nothing: the room back */
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
         if (n < 0)
             return -2;
-        r->off = 0;
-        r->len = (size_t)n;
-        r->eof = n == 0;
+        if (n == 0) {
+            r->eof = true;
+            break;
+        }
+        if (sf_send_commit(stk(s), c->sd, (size_t)n) < 0)
+            return -1;
+        if (n < room)
+            break; /* the socket had no more */
+        if (ask < SERVE_BUF)
+            ask *= 2;
     }
-    if (r->eof && !r->len && !r->shut) {
+    if (r->eof && !r->shut) {
         sf_shutdown(stk(s), c->sd, SF_SHUT_WR);
         r->shut = true;
     }
@@ -403,7 +425,7 @@ static int serve_pollfds(void *ctx, struct pollfd *fds, int max)
         if (c->kfd < 0)
             continue;
         short ev = 0;
-        if (!c->down.len && !c->down.eof)
+        if (!c->down.blocked && !c->down.eof)
             ev |= POLLIN;
         if (c->up.blocked || !c->kconnected)
             ev |= POLLOUT;

@@ -24,9 +24,9 @@ struct relay {
     size_t off, len;
     bool eof;  /* the source ended (FIN / read 0) */
     bool shut; /* the end was passed on (shutdown of the sink's write side) */
-    /* proxy up, which relays from the connection's receive buffer
-     * straight into the kernel socket (no copy in buf): the socket took
-     * less than there was */
+    /* proxy, which relays from one side's buffer straight into the
+     * other's (no copy in buf): the sink took less than there was (the
+     * kernel socket's send buffer, or the connection's) */
     bool blocked;
 };
 
