@@ -149,8 +149,11 @@ long tcp_send_commit(struct tcp_ctx *ctx, struct sf_conn *c, size_t n)
          * storage the reservation took goes back to the cache, as when
          * all is acknowledged (input.c), rather than stay with a
          * connection that reserved on the chance of a read that brought
-         * nothing (an idle relay held 17 KB a connection so). */
-        tcp_out_flush(ctx);
+         * nothing (an idle relay held 17 KB a connection so). No output
+         * can hold a slice of it (no tcp_out_flush, which would cut the
+         * driver's batch short): a send ring that empties gives its
+         * storage up there, so an empty one with storage got it from a
+         * reservation, and nothing was queued in it since. */
         ring_trim_cached(&c->sndbuf, false, &ctx->rcache);
     }
     return r;

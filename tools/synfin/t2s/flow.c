@@ -1064,8 +1064,13 @@ static bool relay_down(struct t2s *t, struct flow *f, bool *more, sf_time_t now)
         ssize_t n = upstream_readv(t, f, iov, v[1].len ? 2 : 1, (size_t)room);
         if (n < 0)
             return false;
-        if (n == 0)
+        if (n == 0) {
+            /* nothing (EAGAIN, or the upstream's FIN): the room back, so
+             * that an idle flow holds no empty storage against
+             * --max-memory (synfin.h, sf_send_commit) */
+            sf_send_commit(stk(t), f->sd, 0);
             break;
+        }
         if (n == room && ask < T2S_ASK_MAX)
             f->down_ask = ask * 2; /* (never less again: a bulk flow's
                                       reads come short now and then) */
