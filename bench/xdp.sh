@@ -14,10 +14,11 @@
 # A benchmark, not a test: nothing is asserted. Root; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 1000),
 # BENCH_MTU (default 1500; up to 3826 one 4 KB AF_XDP frame per frame,
-# above it up to 65000 AF_XDP multi-buffer: docs/xdp.md "Jumbo frames"),
+# above it up to 65535 AF_XDP multi-buffer: docs/xdp.md "Jumbo frames"),
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
 # --rcvbuf 1048576"), BENCH_PERF (a path prefix: perf record of synfin's
-# server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN (default build/synfin), BENCH_PEER_NAPI (1:
+# server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN
+# (default build/synfin), BENCH_PEER_NAPI (1:
 # the client's veth end receives in a NAPI thread of its own with GRO,
 # and the server's end has TSO off, which a veth needs to hand frames to
 # the peer's GRO: the peer's receive path then runs off the sender's

@@ -179,12 +179,12 @@ struct sf_xdp {
     bool sg, sg_bad;
     size_t sg_len;
     uint8_t sg_buf[MAXFRAME];
-    /* The UMEM's chunks unaligned (multi-buffer), and the distance
-     * between RX slots (rx_slot: FRAME, or FRAME - RX_HEADROOM so that
-     * consecutive slots' data lie end to end). A chain being gathered in
-     * place: its first byte (chain; NULL: none, or copied into sg_buf),
-     * and how many of its descriptors this RX batch holds. */
-    bool unaligned;
+    /* The distance between RX slots (rx_slot: FRAME, or FRAME -
+     * RX_HEADROOM so that consecutive slots' data lie end to end; with
+     * multi-buffer the UMEM's chunks are unaligned, umem_reg). A chain
+     * being gathered in place: its first byte (chain; NULL: none, or
+     * copied into sg_buf), and how many of its descriptors this RX batch
+     * holds. */
     uint32_t rx_slot;
     const uint8_t *chain;
     unsigned chain_descs;
@@ -899,7 +899,6 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
      * driver's DMA would have a chunk crossing a page boundary rejected
      * (its pages need not be contiguous): FRAME apart there, as without
      * multi-buffer. */
-    q->unaligned = p->sg;
     q->rx_slot = p->sg && !q->zerocopy ? FRAME - RX_HEADROOM : FRAME;
     if (fill_all(q) < 0) {
         snprintf(err, errlen, "cannot fill the fill ring of %s queue %u",
@@ -1725,23 +1724,17 @@ static void rx_frame(struct sf_xdp *q, sf_time_t now, const uint8_t *f, size_t l
         frame_in(q, now, f, len);
 }
 
-/* An RX descriptor's frame: its data (*data) and the address of its slot
- * (*slot, what goes back to the fill ring). With unaligned chunks the
- * descriptor holds the slot's address and, in its upper 16 bits, the
- * data's offset in it (xsk_umem__extract_offset). false: the descriptor
- * is not one of ours (its slot is not one we filled, or its data runs
- * past its chunk). */
+/* An RX descriptor's frame with multi-buffer (q->sg, whose UMEM has
+ * unaligned chunks): its data (*data) and the address of its slot
+ * (*slot, what goes back to the fill ring). The descriptor holds the
+ * slot's address and, in its upper 16 bits, the data's offset in it
+ * (xsk_umem__extract_offset). false: the descriptor is not one of ours
+ * (its slot is not one we filled, or its data runs past its chunk). */
 static bool rx_desc_frame(const struct sf_xdp *q, const struct xdp_desc *d,
                           const uint8_t **data, uint64_t *slot)
 {
-    uint64_t off;
-    if (q->unaligned) {
-        *slot = xsk_umem__extract_addr(d->addr);
-        off = xsk_umem__extract_offset(d->addr);
-    } else {
-        *slot = d->addr - d->addr % FRAME;
-        off = d->addr % FRAME;
-    }
+    *slot = xsk_umem__extract_addr(d->addr);
+    uint64_t off = xsk_umem__extract_offset(d->addr);
     bool ours = *slot % q->rx_slot == 0 && *slot / q->rx_slot < NRX &&
                 off + d->len <= FRAME;
     *data = ours ? (const uint8_t *)xsk_umem__get_data(q->area, *slot + off) : NULL;
