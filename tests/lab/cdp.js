@@ -7,11 +7,15 @@ const { spawn } = require('child_process');
 const zlib = require('zlib');
 
 function launch(chromium, { width = 1400, height = 1000 } = {}) {
+  const fs = require('fs');
+  // the browser's profile: a directory of its own, removed when it exits
+  // (and, if this process ends first, when this process does)
+  const profile = fs.mkdtempSync(require('os').tmpdir() + '/lab-chromium-');
   const proc = spawn(chromium, [
     '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
     '--no-default-browser-check', '--disable-extensions', '--disable-dev-shm-usage',
     '--remote-debugging-pipe', `--window-size=${width},${height}`,
-    '--user-data-dir=' + require('fs').mkdtempSync(require('os').tmpdir() + '/lab-chromium-'),
+    '--user-data-dir=' + profile,
     'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   const toB = proc.stdio[3], fromB = proc.stdio[4];
@@ -37,7 +41,10 @@ function launch(chromium, { width = 1400, height = 1000 } = {}) {
       }
     }
   });
-  const exited = new Promise((res) => proc.on('exit', res));
+  const removeProfile = () => fs.rmSync(profile, { recursive: true, force: true });
+  const onExit = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); removeProfile(); };
+  process.on('exit', onExit);
+  const exited = new Promise((res) => proc.on('exit', () => { removeProfile(); process.removeListener('exit', onExit); res(); }));
   function send(method, params = {}, sessionId, timeoutMs = 60000) {
     const id = nextId++;
     const m = { id, method, params };

@@ -113,7 +113,11 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
   echo "SKIP browser tests: chromium is not installed (scripts/deps.sh installs Debian's chromium)"
 else
-  if timeout 600 node tests/lab/browser.js "$CHROMIUM" "$OUT"; then ok "browser"; else bad "browser"; fi
+  # the browsers' profiles go under $OUT/tmp, which must be empty after
+  mkdir -p "$OUT/tmp"
+  if TMPDIR="$OUT/tmp" timeout 600 node tests/lab/browser.js "$CHROMIUM" "$OUT"; then ok "browser"; else bad "browser"; fi
+  left=$(find "$OUT/tmp" -mindepth 1 -maxdepth 1 | wc -l)
+  if [ "$left" -eq 0 ]; then ok "the browsers' profile directories removed"; else bad "$left profile directories left in $OUT/tmp"; fi
 fi
 echo "lab: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
