@@ -18,7 +18,10 @@
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
 # --rcvbuf 1048576"), BENCH_PERF (a path prefix: perf record of synfin's
 # server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN
-# (default build/synfin), BENCH_PEER_NAPI (1:
+# (default build/synfin), BENCH_ROUNDS (default 1: the kernel's and
+# synfin's echo rows run that many times, interleaved, with the ratio of
+# each round and the median of each row and ratio at the end: on a shared
+# machine one round's ratio drifts by a third), BENCH_PEER_NAPI (1:
 # the client's veth end receives in a NAPI thread of its own with GRO,
 # and the server's end has TSO off, which a veth needs to hand frames to
 # the peer's GRO: the peer's receive path then runs off the sender's
@@ -59,13 +62,18 @@ if [ "${BENCH_PEER_NAPI:-0}" = 1 ]; then
     ip netns exec $S ethtool -K $VS tso off >/dev/null || exit 1
   echo "== BENCH_PEER_NAPI=1: $VK (the client's end) GRO on, threaded NAPI; $VS TSO off"
 fi
-echo "== veth MTU $MTU; echo $MB MB each way (python client: sendall 64 KB, recv_into 256 KB, each read compared); $CONNS lifecycles"
+ROUNDS=${BENCH_ROUNDS:-1}
+case $ROUNDS in ''|*[!0-9]*|0) echo "BENCH_ROUNDS must be a count of 1 or more, not '$ROUNDS'" >&2; exit 2;; esac
+echo "== veth MTU $MTU; echo $MB MB each way (python client: sendall 64 KB, recv_into 256 KB, each read compared); $CONNS lifecycles; $ROUNDS round(s)"
 ip netns exec $S $KPEER serve-echo-many $HA 7 >/dev/null & pids+=($!)
 sleep 0.5
-run_echo "kernel, client offloads on:" $HA; kon=$rate
-ip netns exec $K ethtool -K $VK tx off >/dev/null || exit 1
-run_echo "kernel, same veth (client tx csum off):" $HA; koff=$rate
-run_life "kernel lifecycles:" $HA
+kernel_rows() {
+  ip netns exec $K ethtool -K $VK tx on >/dev/null || exit 1
+  run_echo "kernel, client offloads on:" $HA; kon=$rate
+  ip netns exec $K ethtool -K $VK tx off >/dev/null || exit 1
+  run_echo "kernel, same veth (client tx csum off):" $HA; koff=$rate
+  [ "$round" = 1 ] && run_life "kernel lifecycles:" $HA
+}
 
 xdp_row() { # label mode-args...
   local label=$1; shift
@@ -86,19 +94,36 @@ xdp_row() { # label mode-args...
   # too) per GB echoed each way: steadier than the rate on a shared machine
   awk -v t=$(( $(cpu_ticks $p) - c0 )) -v hz="$(getconf CLK_TCK)" -v mb=$MB \
     'BEGIN { printf "    server CPU %.2f s, %.2f s per GB each way\n", t / hz, t / hz / (mb / 1024) }'
-  run_life "$label lifecycles:" $SA
+  [ "$round" = 1 ] && run_life "$label lifecycles:" $SA
   "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
-xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
-xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
-# the TX ring pushed by a thread of the queue's own (the rows above: by
-# the stack's loop; a synfin from before --xdp-tx has no thread: the row
-# is left out for it)
-inl=""
-if "$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx; then
-  xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
-fi
+ratio_line() { # kon koff nat gen inl
+  awk -v on="${1:-0}" -v off="${2:-0}" -v n="${3:-0}" -v g="${4:-0}" -v i="$5" -v pre="$6" 'BEGIN {
+    if (off > 0 && on > 0)
+      printf "%sratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n", pre,
+             n / off, n / on, g / off, g / on,
+             (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'
+}
+has_tx_thread=0
+"$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx && has_tx_thread=1
+all=""  # each round: kon koff nat gen inl
+for round in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))"
+  kernel_rows
+  xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
+  xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
+  # the TX ring pushed by a thread of the queue's own (the rows above: by
+  # the stack's loop; a synfin from before --xdp-tx has no thread: the
+  # row is left out for it)
+  inl=""
+  if [ $has_tx_thread = 1 ]; then
+    xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
+  fi
+  [ "$ROUNDS" -gt 1 ] && ratio_line "$kon" "$koff" "$nat" "$gen" "$inl" "    round $round: "
+  all="$all${kon:-0} ${koff:-0} ${nat:-0} ${gen:-0} ${inl:-0}
+"
+done
 # Active opens (docs/xdp.md "Active opens"): the same echo the other way
 # round, the client in S and the kernel's echo server in K: the kernel's
 # client (S's kernel address) against `synfin connect --xdp` (synfin's),
@@ -129,11 +154,21 @@ print(h.hexdigest())" $((MB << 20)))
     rm -f /tmp/sfb$$.clog
   done
 fi
-awk -v on="${kon:-0}" -v off="${koff:-0}" -v n="${nat:-0}" -v g="${gen:-0}" -v i="$inl" 'BEGIN {
-  if (off > 0 && on > 0)
-    printf "ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
-           n / off, n / on, g / off, g / on,
-           (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'
+if [ "$ROUNDS" = 1 ]; then
+  ratio_line "$kon" "$koff" "$nat" "$gen" "$inl" ""
+else
+  # medians over the rounds: of each row's rate, and of each round's ratio
+  printf "%s" "$all" | awk -v tt=$has_tx_thread '
+    function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+                                      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    NF == 5 && $2 > 0 && $1 > 0 { n++; on[n] = $1; off[n] = $2; na[n] = $3; ge[n] = $4; th[n] = $5
+      rn[n] = $3 / $2; rg[n] = $4 / $2; rt[n] = $5 / $2; rno[n] = $3 / $1; rgo[n] = $4 / $1; rto[n] = $5 / $1 }
+    END { if (!n) exit
+      printf "medians of %d rounds, Mbit/s each way: kernel offloads on %.0f, same veth %.0f; synfin auto %.0f, generic %.0f%s\n",
+             n, med(on, n), med(off, n), med(na, n), med(ge, n), tt ? sprintf(", auto TX thread %.0f", med(th, n)) : ""
+      printf "median ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
+             med(rn, n), med(rno, n), med(rg, n), med(rgo, n), tt ? sprintf(", auto TX thread %.2f / %.2f", med(rt, n), med(rto, n)) : "" }'
+fi
 [ -n "$crate" ] && [ -n "$kcrate" ] && awk -v s="$crate" -v k="$kcrate" 'BEGIN {
   n = split(s, f, " "); if (k <= 0) exit
   printf "active opens: synfin connect --xdp / the kernel client, same veth:"
