@@ -18,7 +18,9 @@
 # BENCH_XDP_ARGS (more synfin serve options, e.g. "--sndbuf 1048576
 # --rcvbuf 1048576"), BENCH_PERF (a path prefix: perf record of synfin's
 # server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN
-# (default build/synfin), BENCH_ROUNDS (default 1: the kernel's and
+# (default build/synfin), BENCH_ROWS (synfin's rows: "NAME|SERVE OPTIONS"
+# separated by ";", default auto, generic, --xdp-tx thread, --xdp-busy-poll
+# 1000), BENCH_ROUNDS (default 1: the kernel's and
 # synfin's echo rows run that many times, interleaved, with the ratio of
 # each round and the median of each row and ratio at the end: on a shared
 # machine one round's ratio drifts by a third), BENCH_PEER_NAPI (1:
@@ -95,33 +97,38 @@ xdp_row() { # label mode-args...
   awk -v t=$(( $(cpu_ticks $p) - c0 )) -v hz="$(getconf CLK_TCK)" -v mb=$MB \
     'BEGIN { printf "    server CPU %.2f s, %.2f s per GB each way\n", t / hz, t / hz / (mb / 1024) }'
   [ "$round" = 1 ] && run_life "$label lifecycles:" $SA
-  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*) ' | tr '\n' ' '; echo
+  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*|xdp.busy_turns) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
-ratio_line() { # kon koff nat gen inl
-  awk -v on="${1:-0}" -v off="${2:-0}" -v n="${3:-0}" -v g="${4:-0}" -v i="$5" -v pre="$6" 'BEGIN {
-    if (off > 0 && on > 0)
-      printf "%sratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n", pre,
-             n / off, n / on, g / off, g / on,
-             (i != "") ? sprintf(", auto TX thread %.2f / %.2f", i / off, i / on) : "" }'
+# synfin's rows: a short name (in the ratio lines) and serve's options;
+# a row whose option this synfin does not have is left out (--xdp-tx: the
+# TX ring pushed by a thread of the queue's own, where the other rows push
+# it from the stack's loop; --xdp-busy-poll: the loop looks again for 1000
+# us after a turn that moved frames before it sleeps)
+rows_spec=("auto|" "generic|--xdp-mode generic")
+"$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx && rows_spec+=("auto TX thread|--xdp-tx thread")
+"$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-busy-poll && rows_spec+=("auto busy-poll 1000|--xdp-busy-poll 1000")
+# BENCH_ROWS="NAME|OPTIONS;NAME|OPTIONS...": these rows instead
+if [ -n "${BENCH_ROWS:-}" ]; then IFS=';' read -r -a rows_spec <<<"$BENCH_ROWS"; fi
+ratio_line() { # prefix, then "kon koff name=rate..." on stdin
+  awk -v pre="$1" '{ on = $1; off = $2; if (on <= 0 || off <= 0) exit
+    printf "%sratio to the kernel (same veth / offloads on):", pre
+    for (i = 3; i <= NF; i++) { split($i, f, "="); gsub(/_/, " ", f[1]); printf "%s %s %.2f / %.2f", (i > 3 ? "," : ""), f[1], f[2] / off, f[2] / on }
+    print "" }'
 }
-has_tx_thread=0
-"$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx && has_tx_thread=1
-all=""  # each round: kon koff nat gen inl
+all=""  # a line a round: kon koff name=rate...
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))"
   kernel_rows
-  xdp_row "synfin AF_XDP, mode auto:" $BENCH_XDP_ARGS; nat=$xrate
-  xdp_row "synfin AF_XDP, mode generic:" --xdp-mode generic $BENCH_XDP_ARGS; gen=$xrate
-  # the TX ring pushed by a thread of the queue's own (the rows above: by
-  # the stack's loop; a synfin from before --xdp-tx has no thread: the
-  # row is left out for it)
-  inl=""
-  if [ $has_tx_thread = 1 ]; then
-    xdp_row "synfin AF_XDP, auto, --xdp-tx thread:" --xdp-tx thread $BENCH_XDP_ARGS; inl=$xrate
-  fi
-  [ "$ROUNDS" -gt 1 ] && ratio_line "$kon" "$koff" "$nat" "$gen" "$inl" "    round $round: "
-  all="$all${kon:-0} ${koff:-0} ${nat:-0} ${gen:-0} ${inl:-0}
+  line="${kon:-0} ${koff:-0}"
+  for spec in "${rows_spec[@]}"; do
+    name=${spec%%|*}; args=${spec#*|}
+    # shellcheck disable=SC2086
+    xdp_row "synfin AF_XDP, $name:" $args $BENCH_XDP_ARGS
+    line="$line ${name// /_}=${xrate:-0}"
+  done
+  [ "$ROUNDS" -gt 1 ] && echo "$line" | ratio_line "    round $round: "
+  all="$all$line
 "
 done
 # Active opens (docs/xdp.md "Active opens"): the same echo the other way
@@ -155,19 +162,24 @@ print(h.hexdigest())" $((MB << 20)))
   done
 fi
 if [ "$ROUNDS" = 1 ]; then
-  ratio_line "$kon" "$koff" "$nat" "$gen" "$inl" ""
+  printf "%s" "$all" | ratio_line ""
 else
   # medians over the rounds: of each row's rate, and of each round's ratio
-  printf "%s" "$all" | awk -v tt=$has_tx_thread '
-    function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-                                      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-    NF == 5 && $2 > 0 && $1 > 0 { n++; on[n] = $1; off[n] = $2; na[n] = $3; ge[n] = $4; th[n] = $5
-      rn[n] = $3 / $2; rg[n] = $4 / $2; rt[n] = $5 / $2; rno[n] = $3 / $1; rgo[n] = $4 / $1; rto[n] = $5 / $1 }
+  printf "%s" "$all" | awk '
+    function med(a, n,   i, j, t, b) { for (i = 1; i <= n; i++) b[i] = a[i]
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && b[j - 1] > b[j]; j--) { t = b[j]; b[j] = b[j - 1]; b[j - 1] = t }
+      return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2 }
+    $1 > 0 && $2 > 0 { n++; on[n] = $1; off[n] = $2
+      for (i = 3; i <= NF; i++) { split($i, f, "="); k = i - 2; name[k] = f[1]; nr = k
+        r[k, n] = f[2]; q[k, n] = f[2] / $2; qo[k, n] = f[2] / $1 } }
     END { if (!n) exit
-      printf "medians of %d rounds, Mbit/s each way: kernel offloads on %.0f, same veth %.0f; synfin auto %.0f, generic %.0f%s\n",
-             n, med(on, n), med(off, n), med(na, n), med(ge, n), tt ? sprintf(", auto TX thread %.0f", med(th, n)) : ""
-      printf "median ratio to the kernel (same veth / offloads on): auto %.2f / %.2f, generic %.2f / %.2f%s\n",
-             med(rn, n), med(rno, n), med(rg, n), med(rgo, n), tt ? sprintf(", auto TX thread %.2f / %.2f", med(rt, n), med(rto, n)) : "" }'
+      printf "medians of %d rounds, Mbit/s each way: kernel offloads on %.0f, same veth %.0f; synfin", n, med(on, n), med(off, n)
+      for (k = 1; k <= nr; k++) { for (i = 1; i <= n; i++) { a[i] = r[k, i] }; nm = name[k]; gsub(/_/, " ", nm); printf "%s %s %.0f", (k > 1 ? "," : ""), nm, med(a, n) }
+      print ""
+      printf "median ratio to the kernel (same veth / offloads on):"
+      for (k = 1; k <= nr; k++) { for (i = 1; i <= n; i++) { a[i] = q[k, i]; b2[i] = qo[k, i] }; nm = name[k]; gsub(/_/, " ", nm)
+        printf "%s %s %.2f / %.2f", (k > 1 ? "," : ""), nm, med(a, n), med(b2, n) }
+      print "" }'
 fi
 [ -n "$crate" ] && [ -n "$kcrate" ] && awk -v s="$crate" -v k="$kcrate" 'BEGIN {
   n = split(s, f, " "); if (k <= 0) exit

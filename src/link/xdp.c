@@ -197,6 +197,7 @@ struct sf_xdp {
      * makes those calls, so the stack's loop goes on meanwhile. The loop
      * tells it with the eventfd; it says a failure in kerr. */
     enum sf_xdp_tx tx_mode;
+    sf_time_t busy_ns;         /* sf_xdp_set_busy_poll (0: off) */
     bool kth_on;
     pthread_t kth;
     int kick_fd, done_fd;
@@ -920,6 +921,7 @@ int sf_xdp_open(struct sf_xdp **qp, struct sf_xdp_prog *p, unsigned queue,
 
 bool sf_xdp_zerocopy(const struct sf_xdp *q) { return q->zerocopy; }
 void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode) { q->tx_mode = mode; }
+void sf_xdp_set_busy_poll(struct sf_xdp *q, sf_time_t ns) { q->busy_ns = ns; }
 bool sf_xdp_tx_thread(const struct sf_xdp *q)
 {
     return q->tx_mode == SF_XDP_TX_THREAD ||
@@ -1907,6 +1909,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
     bool woke = false;
     unsigned got = 0;
     sf_time_t checked = mono_now();
+    sf_time_t moved = 0; /* when a turn last moved frames (busy polling) */
     while (!*stop) {
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             int e = sock_error(q);
@@ -1916,6 +1919,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         /* ARP answers other queues heard (one load when none), before
          * the frames that may need them */
         merge(q);
+        uint64_t tx0 = q->stats.tx + q->stats.handoff_in;
         got = rx_batch(q);
         if (q->p->steer_n > 1) {
             unsigned handed = take_handed(q);
@@ -1956,9 +1960,16 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
             next = now + HELD_WAIT;
         fds[0] = (struct pollfd){.fd = q->fd, .events = POLLIN};
         napp = h->pollfds(h->ctx, fds + 1, MAX_APP_FDS);
-        /* A full batch means more is waiting: look again without sleeping. */
+        /* A full batch means more is waiting: look again without sleeping;
+         * so does busy polling, for busy_ns after a turn that moved
+         * frames (in, handed over, or out). */
+        if (got || q->stats.tx + q->stats.handoff_in != tx0)
+            moved = now;
+        bool spin = q->busy_ns && now - moved < q->busy_ns;
         struct timespec ts = {0, 0}, *tsp = &ts;
-        if (got < BATCH) {
+        if (got < BATCH && spin)
+            q->stats.busy_turns++;
+        else if (got < BATCH) {
             if (next > now)
                 ts = (struct timespec){(time_t)((next - now) / SF_SEC),
                                        (long)((next - now) % SF_SEC)};
@@ -1973,7 +1984,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
          * is on the RX ring by then); else on the socket. */
         bool on_done = false;
         if (q->kth_on) {
-            if (got == BATCH) {
+            if (got == BATCH || spin) {
                 fds[0] = (struct pollfd){.fd = -1};
             } else if (atomic_load(&q->kbusy)) {
                 atomic_store(&q->kwaiter, 1);

@@ -124,6 +124,9 @@ struct sf_xdp_stats {
     /* Chains an RX batch ended inside of, left on the RX ring whole for
      * the next batch (rx_batch). */
     uint64_t rx_sg_held;
+    /* Busy polling (sf_xdp_set_busy_poll): the turns of the loop that
+     * looked again at once, where without it the loop would have slept. */
+    uint64_t busy_turns;
 };
 
 /* Loads the program and attaches it to interface ifname. addr: synfin's
@@ -196,6 +199,12 @@ const char *sf_xdp_csum_why(const struct sf_xdp *q);
 void sf_xdp_set_tap(struct sf_xdp *q, sf_tun_tap_fn fn, void *ctx);
 /* Who pushes q's TX ring (default SF_XDP_TX_AUTO); before sf_xdp_run. */
 void sf_xdp_set_tx(struct sf_xdp *q, enum sf_xdp_tx mode);
+/* Busy polling: after a turn of sf_xdp_run that moved frames in or out,
+ * the loop goes on looking at the rings without sleeping for up to ns (0,
+ * the default: it sleeps as soon as they are empty); before sf_xdp_run.
+ * A frame that comes while the loop looks is taken at once, not after the
+ * wakeup of a thread that slept (on a VM, of a core that halted). */
+void sf_xdp_set_busy_poll(struct sf_xdp *q, sf_time_t ns);
 /* Whether sf_xdp_run pushes the TX ring from a thread of its own. */
 bool sf_xdp_tx_thread(const struct sf_xdp *q);
 unsigned sf_xdp_queue(const struct sf_xdp *q);

@@ -274,6 +274,29 @@ t_tx_thread() { # --xdp-tx thread: a thread of the queue's own pushes the TX rin
 }
 want echo && check "--xdp-tx thread: the TX ring pushed by the queue's thread, echo 2 MB equal byte for byte; auto takes it with a core to spare" t_tx_thread
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+t_busy_poll() { # --xdp-busy-poll: the loop looks on after traffic, then sleeps when idle
+  start bp --app echo:7 --xdp-busy-poll 1000 || return 1
+  inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((2 << 20)) || return 1
+  inns $K timeout 60 $KPEER lifecycles $SA 7 200 || return 1
+  local turns; turns=$(stat_of bp xdp.busy_turns)
+  # idle: the loop sleeps again once the 1 ms after the last frame are
+  # over (a loop that kept looking would take all of the second)
+  sleep 0.3
+  local p c0 c1 hz; p=$pid_bp; hz=$(getconf CLK_TCK)
+  c0=$(cpu_ticks "$p"); sleep 1; c1=$(cpu_ticks "$p")
+  echo "busy turns $turns; idle CPU $((c1 - c0)) ticks of $hz in 1 s"
+  [ "${turns:-0}" -gt 0 ] && [ $((c1 - c0)) -le $((hz / 5)) ] || return 1
+  stop bp || return 1
+  # without the option the loop never looks on
+  start bq --app echo:7 || return 1
+  inns $K timeout 60 $KPEER lifecycles $SA 7 50 || return 1
+  echo "without --xdp-busy-poll: busy turns $(stat_of bq xdp.busy_turns)"
+  [ "$(stat_of bq xdp.busy_turns)" = 0 ] || return 1
+  stop bq
+}
+want echo && check "--xdp-busy-poll 1000: the loop looks on after frames moved (busy turns counted), echo 2 MB and 200 lifecycles; idle it sleeps (under 0.2 s of CPU in 1 s); without it no busy turn" t_busy_poll
+
 t_refused() { # a SYN to a port without a listener: synfin's RST (RFC 9293 3.10.7.1)
   start rf --app echo:7 || return 1
   inns $K timeout 10 $KPEER expect-refused $SA 9 || return 1
@@ -400,6 +423,10 @@ want bad && check "--xdp-tx with a bad value: one line, exit 2" \
   t_bad 2 "--xdp-tx wants auto, thread or inline, not 'fast'" --xdp $VS --addr $SA --xdp-tx fast
 want bad && check "--xdp-tx without --xdp: one line, exit 2" \
   t_bad 2 "--xdp-tx goes with --xdp IFACE" --tun sfxt$$ --xdp-tx thread
+want bad && check "--xdp-busy-poll with a bad value: one line, exit 2" \
+  t_bad 2 "--xdp-busy-poll wants microseconds, 0..100000, not '1s'" --xdp $VS --addr $SA --xdp-busy-poll 1s
+want bad && check "--xdp-busy-poll without --xdp: one line, exit 2" \
+  t_bad 2 "--xdp-busy-poll goes with --xdp IFACE" --tun sfxt$$ --xdp-busy-poll 50
 want bad && check "--xdp-csum with a bad value: one line, exit 2" \
   t_bad 2 "--xdp-csum wants auto, on or off, not 'maybe'" --xdp $VS --addr $SA --xdp-csum maybe
 want bad && check "--xdp-csum without --xdp: one line, exit 2" \
