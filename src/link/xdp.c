@@ -1919,7 +1919,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         /* ARP answers other queues heard (one load when none), before
          * the frames that may need them */
         merge(q);
-        uint64_t tx0 = q->stats.tx + q->stats.handoff_in;
+        uint64_t io0 = q->stats.tx + q->stats.handoff_in;
         got = rx_batch(q);
         if (q->p->steer_n > 1) {
             unsigned handed = take_handed(q);
@@ -1963,7 +1963,7 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
         /* A full batch means more is waiting: look again without sleeping;
          * so does busy polling, for busy_ns after a turn that moved
          * frames (in, handed over, or out). */
-        if (got || q->stats.tx + q->stats.handoff_in != tx0)
+        if (got || q->stats.tx + q->stats.handoff_in != io0)
             moved = now;
         bool spin = q->busy_ns && now - moved < q->busy_ns;
         struct timespec ts = {0, 0}, *tsp = &ts;
