@@ -762,6 +762,18 @@ t_mq_spread() { # 64 connections: both queues used, each where its SYN came in
 }
 want mq-spread && check "--queues 2: 64 kernel connections spread over both stacks, each answered on the queue its SYN came in (kernel TX queue k = synfin queue k, frame for frame)" t_mq_spread
 
+t_mq_busy() { # --queues 2 --xdp-busy-poll: each queue's loop looks on (both set), both serve
+  topo2 || return 1
+  start2 mb --app echo:7 --queues 2 --xdp-busy-poll 500 || return 1
+  many mb 32 echo || return 1
+  many_wait mb closed || return 1
+  local b0 b1; b0=$(qstat mb "" xdp.busy_turns); b1=$(qstat mb .1 xdp.busy_turns)
+  echo "busy turns: queue 0 $b0, queue 1 $b1"
+  [ "${b0:-0}" -gt 0 ] && [ "${b1:-0}" -gt 0 ] || return 1
+  stop mb
+}
+want mq-spread && check "--queues 2 --xdp-busy-poll 500: both queues' loops look on after frames moved; 32 connections echoed and closed" t_mq_busy
+
 t_mq_echo() { # the big echo, compared byte for byte, on a --queues 2 synfin
   topo2 || return 1
   start2 me --app echo:7 --queues 2 --xdp-tx auto || return 1
