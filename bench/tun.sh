@@ -10,7 +10,9 @@
 # --no-offload, four figures, beside kernel-kernel iperf3 over the veth.
 # A benchmark, not a test. Root; namespaces sfb<PID>-*; addresses in
 # 198.18.0.0/15. Env: BENCH_MB (default 100), BENCH_CONNS (default 2000),
-# BENCH_IPERF_SECS (default 10), SYNFIN (default build/synfin).
+# BENCH_IPERF_SECS (default 10), SYNFIN (default build/synfin),
+# BENCH_SERVE_ARGS (more options for both synfin servers, e.g.
+# "--busy-poll 1000").
 set -u
 SYNFIN=$(readlink -f "${SYNFIN:-build/synfin}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,8 +33,8 @@ echo "== echo throughput, $MB MB each way (python client, sendall/recv 256 KB)"
 ip netns exec $B $KPEER serve-echo-many 198.19.9.2 7 >/dev/null & pids+=($!)
 ip netns exec $A $KPEER serve-echo-many 127.0.0.1 7 >/dev/null & pids+=($!)
 PROXY="--app proxy:5201=198.18.0.1:5202"
-ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --no-offload --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
-ip netns exec $O "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --offload --ctl /tmp/sfb$$-o.sock 2>/dev/null & pids+=($!)
+ip netns exec $T "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --no-offload ${BENCH_SERVE_ARGS:-} --ctl /tmp/sfb$$.sock 2>/dev/null & pids+=($!)
+ip netns exec $O "$SYNFIN" serve --tun sf0 --app echo:7 $PROXY --offload ${BENCH_SERVE_ARGS:-} --ctl /tmp/sfb$$-o.sock 2>/dev/null & pids+=($!)
 sleep 1
 # iperf3 servers: beside the veth, and on each TUN's kernel side (the
 # address exists once synfin has brought sf0 up)

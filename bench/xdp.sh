@@ -19,7 +19,7 @@
 # --rcvbuf 1048576"), BENCH_PERF (a path prefix: perf record of synfin's
 # server during each AF_XDP row's echo, to PREFIX.1, .2, ...), SYNFIN
 # (default build/synfin), BENCH_ROWS (synfin's rows: "NAME|SERVE OPTIONS"
-# separated by ";", default auto, generic, --xdp-tx thread, --xdp-busy-poll
+# separated by ";", default auto, generic, --xdp-tx thread, --busy-poll
 # 1000), BENCH_ROUNDS (default 1: the kernel's and
 # synfin's echo rows run that many times, interleaved, with the ratio of
 # each round and the median of each row and ratio at the end: on a shared
@@ -103,11 +103,11 @@ xdp_row() { # label mode-args...
 # synfin's rows: a short name (in the ratio lines) and serve's options;
 # a row whose option this synfin does not have is left out (--xdp-tx: the
 # TX ring pushed by a thread of the queue's own, where the other rows push
-# it from the stack's loop; --xdp-busy-poll: the loop looks again for 1000
+# it from the stack's loop; --busy-poll: the loop looks again for 1000
 # us after a turn that moved frames before it sleeps)
 rows_spec=("auto|" "generic|--xdp-mode generic")
 "$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-tx && rows_spec+=("auto TX thread|--xdp-tx thread")
-"$SYNFIN" serve --help 2>&1 | grep -q -- --xdp-busy-poll && rows_spec+=("auto busy-poll 1000|--xdp-busy-poll 1000")
+"$SYNFIN" serve --help 2>&1 | grep -q -- --busy-poll && rows_spec+=("auto busy-poll 1000|--busy-poll 1000")
 # BENCH_ROWS="NAME|OPTIONS;NAME|OPTIONS...": these rows instead
 if [ -n "${BENCH_ROWS:-}" ]; then IFS=';' read -r -a rows_spec <<<"$BENCH_ROWS"; fi
 ratio_line() { # prefix, then "kon koff name=rate..." on stdin

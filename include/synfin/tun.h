@@ -76,6 +76,9 @@ struct sf_tun_stats {
      * kernel to complete (tx_csum_partial; GSO packets, counted by tx_gso,
      * always are). */
     uint64_t rx_csum_skipped, tx_csum_partial;
+    /* Busy polling (sf_tun.busy_poll): the turns of the loop that looked
+     * again at once, where without it the loop would have slept. */
+    uint64_t busy_turns;
 };
 
 /* Which way a datagram crosses the device. */
@@ -123,6 +126,13 @@ struct sf_tun {
      * payload stays in the send ring, sf_tun_output_gather_keep, is
      * otherwise copied for the tap). Default false. Set after open. */
     bool tap_in_only;
+    /* Busy polling: after a turn of sf_tun_run that read or wrote
+     * datagrams, the loop goes on looking at the device and the
+     * application's descriptors without sleeping for up to busy_poll ns
+     * (0, the default: it sleeps as soon as there is nothing to do). A
+     * datagram that comes while it looks is taken at once, not after the
+     * wake-up of a thread that slept. Set after open. */
+    sf_time_t busy_poll;
     /* SF_TUN_NAPI (sf_tun_open_flags): the kernel takes this queue's
      * writes through a NAPI poll (napi), run in a kernel thread of its own
      * (napi_thread). When the thread could not be had, napi_why says why:

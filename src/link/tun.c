@@ -966,8 +966,10 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
         unsigned tso = sc->output_gso && run_whole(t) ? SF_OFFLOAD_TSO : 0;
         sf_stack_set_offload(t->st, sc->offload | SF_OFFLOAD_TX_CSUM | tso);
     }
+    sf_time_t moved = 0; /* when a turn last read or wrote (busy polling) */
     while (!t->stop) {
         sf_time_t now = sf_tun_now();
+        uint64_t io0 = t->stats.rx + t->stats.tx;
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             /* The device was deleted under us (ip link del): poll says
              * POLLERR at once forever, so without this the loop spins. */
@@ -993,6 +995,14 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
             break;
         fds[0] = (struct pollfd){.fd = t->fd, .events = POLLIN};
         napp = h->pollfds(h->ctx, fds + 1, TUN_MAX_APP_FDS);
+        /* busy polling: for busy_poll ns after a turn that read or wrote,
+         * look again without sleeping */
+        if (t->stats.rx + t->stats.tx != io0)
+            moved = now;
+        if (t->busy_poll && now - moved < t->busy_poll) {
+            t->stats.busy_turns++;
+            next = now;
+        }
         if (wait_for(t, fds, napp + 1, next) < 0) {
             rc = -1;
             break;

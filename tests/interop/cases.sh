@@ -29,6 +29,42 @@ want echo-clean && check "echo ${MB} MB kernel client -> synfin, equal byte for 
 want echo-lossy && check "echo ${LOSSY_MB} MB with 2% loss + 2% reordering on synfin's side" \
   t_echo_big "$LOSSY_MB" --loss 0.02 --reorder 0.02 --rto-min 200 --seed 5
 
+# --busy-poll USEC (docs/tun.md "Busy polling"): after a turn that read or
+# wrote, the loop looks on for USEC before it sleeps; every thread's
+# stack counts its busy turns (with --threads 2, each queue's loop). Then
+# idle: the loop sleeps (a loop that kept looking would take the whole
+# second); without the option, no busy turn.
+bp_stat() { # NAME SUFFIX: tun.busy_turns of one thread's stack
+  "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk '$1=="tun.busy_turns"{print $2}'
+}
+bp_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
+t_busy_poll_tun() {
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" bp serve $SRVA --app echo:7 --busy-poll 1000 || return 1
+  inns "$ns" env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SFA 7 $((2 << 20)) || return 1
+  inns "$ns" timeout 60 $KPEER lifecycles $SFA 7 200 || return 1
+  local sfx t all=""
+  for sfx in "" .1; do
+    [ -z "$sfx" ] || [ -S "$tmp/bp.sock$sfx" ] || continue
+    t=$(bp_stat bp "$sfx"); all="$all ${t:-none}"
+    [ "${t:-0}" -gt 0 ] || { echo "busy turns:$all"; return 1; }
+  done
+  sleep 0.3
+  local p c0 c1 hz; eval "p=\$pid_bp"; hz=$(getconf CLK_TCK)
+  c0=$(bp_ticks "$p"); sleep 1; c1=$(bp_ticks "$p")
+  echo "busy turns (each thread):$all; idle CPU $((c1 - c0)) ticks of $hz in 1 s"
+  [ $((c1 - c0)) -le $((hz / 5)) ] || return 1
+  stop_synfin bp || return 1
+  start_synfin "$ns" bq serve $SRVA --app echo:7 || return 1
+  inns "$ns" timeout 60 $KPEER lifecycles $SFA 7 50 || return 1
+  echo "without --busy-poll: busy turns $(bp_stat bq "")"
+  [ "$(bp_stat bq "")" = 0 ] || return 1
+  stop_synfin bq
+}
+want busy-poll && check "--busy-poll 1000 over TUN: busy turns counted, echo 2 MB and 200 lifecycles; idle it sleeps (under 0.2 s of CPU in 1 s); none without it" t_busy_poll_tun
+want busy-poll && check "--busy-poll with a bad value: one line, exit 2" \
+  eval '! "$SYNFIN" serve $SRVA --app echo:7 --busy-poll 2ms 2>"$tmp/bp.err" && [ "$(wc -l <"$tmp/bp.err")" = 1 ] && grep -q -- "--busy-poll wants a number in 0..100000, not .2ms." "$tmp/bp.err" && cat "$tmp/bp.err"'
+
 t_echo_sack() { # the kernel's net.ipv4.tcp_sack (0|1; IPv6 too) in its namespace
   local on=$1
   newns || return 1; local ns=$NS

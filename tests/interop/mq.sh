@@ -22,6 +22,7 @@ want mq-cases && check "mq 2 threads: kernel closes first (CLOSE_WAIT, LAST_ACK)
 want mq-cases && check "mq 2 threads: synfin closes first (TIME_WAIT)" t_synfin_closes_first
 want mq-cases && check "mq 2 threads: proxy app, ${MB} MB echo intact" t_proxy
 want mq-cases && check "mq 2 threads: SIGTERM mid-echo: FIN sent, exit 0" t_sigterm
+want mq-cases && check "mq 2 threads: --busy-poll 1000: both threads' loops look on; idle they sleep" t_busy_poll_tun
 
 # stat NAME SOCKET-SUFFIX KEY: one counter of one thread
 mq_stat() { "$SYNFIN" ss --ctl "$tmp/$1.sock$2" --stats | awk -v k="$3" '$1==k{print $2}'; }

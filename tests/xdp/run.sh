@@ -275,8 +275,8 @@ t_tx_thread() { # --xdp-tx thread: a thread of the queue's own pushes the TX rin
 want echo && check "--xdp-tx thread: the TX ring pushed by the queue's thread, echo 2 MB equal byte for byte; auto takes it with a core to spare" t_tx_thread
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
-t_busy_poll() { # --xdp-busy-poll: the loop looks on after traffic, then sleeps when idle
-  start bp --app echo:7 --xdp-busy-poll 1000 || return 1
+t_busy_poll() { # --busy-poll: the loop looks on after traffic, then sleeps when idle
+  start bp --app echo:7 --busy-poll 1000 || return 1
   inns $K env KPEER_TIMEOUT=30 timeout 120 $KPEER echo-client $SA 7 $((2 << 20)) || return 1
   inns $K timeout 60 $KPEER lifecycles $SA 7 200 || return 1
   local turns; turns=$(stat_of bp xdp.busy_turns)
@@ -291,11 +291,11 @@ t_busy_poll() { # --xdp-busy-poll: the loop looks on after traffic, then sleeps 
   # without the option the loop never looks on
   start bq --app echo:7 || return 1
   inns $K timeout 60 $KPEER lifecycles $SA 7 50 || return 1
-  echo "without --xdp-busy-poll: busy turns $(stat_of bq xdp.busy_turns)"
+  echo "without --busy-poll: busy turns $(stat_of bq xdp.busy_turns)"
   [ "$(stat_of bq xdp.busy_turns)" = 0 ] || return 1
   stop bq
 }
-want echo && check "--xdp-busy-poll 1000: the loop looks on after frames moved (busy turns counted), echo 2 MB and 200 lifecycles; idle it sleeps (under 0.2 s of CPU in 1 s); without it no busy turn" t_busy_poll
+want echo && check "--busy-poll 1000: the loop looks on after frames moved (busy turns counted), echo 2 MB and 200 lifecycles; idle it sleeps (under 0.2 s of CPU in 1 s); without it no busy turn" t_busy_poll
 
 t_refused() { # a SYN to a port without a listener: synfin's RST (RFC 9293 3.10.7.1)
   start rf --app echo:7 || return 1
@@ -423,10 +423,8 @@ want bad && check "--xdp-tx with a bad value: one line, exit 2" \
   t_bad 2 "--xdp-tx wants auto, thread or inline, not 'fast'" --xdp $VS --addr $SA --xdp-tx fast
 want bad && check "--xdp-tx without --xdp: one line, exit 2" \
   t_bad 2 "--xdp-tx goes with --xdp IFACE" --tun sfxt$$ --xdp-tx thread
-want bad && check "--xdp-busy-poll with a bad value: one line, exit 2" \
-  t_bad 2 "--xdp-busy-poll wants microseconds, 0..100000, not '1s'" --xdp $VS --addr $SA --xdp-busy-poll 1s
-want bad && check "--xdp-busy-poll without --xdp: one line, exit 2" \
-  t_bad 2 "--xdp-busy-poll goes with --xdp IFACE" --tun sfxt$$ --xdp-busy-poll 50
+want bad && check "--busy-poll with a bad value: one line, exit 2" \
+  t_bad 2 "--busy-poll wants a number in 0..100000, not '1s'" --xdp $VS --addr $SA --busy-poll 1s
 want bad && check "--xdp-csum with a bad value: one line, exit 2" \
   t_bad 2 "--xdp-csum wants auto, on or off, not 'maybe'" --xdp $VS --addr $SA --xdp-csum maybe
 want bad && check "--xdp-csum without --xdp: one line, exit 2" \
@@ -762,9 +760,9 @@ t_mq_spread() { # 64 connections: both queues used, each where its SYN came in
 }
 want mq-spread && check "--queues 2: 64 kernel connections spread over both stacks, each answered on the queue its SYN came in (kernel TX queue k = synfin queue k, frame for frame)" t_mq_spread
 
-t_mq_busy() { # --queues 2 --xdp-busy-poll: each queue's loop looks on (both set), both serve
+t_mq_busy() { # --queues 2 --busy-poll: each queue's loop looks on (both set), both serve
   topo2 || return 1
-  start2 mb --app echo:7 --queues 2 --xdp-busy-poll 500 || return 1
+  start2 mb --app echo:7 --queues 2 --busy-poll 500 || return 1
   many mb 32 echo || return 1
   many_wait mb closed || return 1
   local b0 b1; b0=$(qstat mb "" xdp.busy_turns); b1=$(qstat mb .1 xdp.busy_turns)
@@ -772,7 +770,7 @@ t_mq_busy() { # --queues 2 --xdp-busy-poll: each queue's loop looks on (both set
   [ "${b0:-0}" -gt 0 ] && [ "${b1:-0}" -gt 0 ] || return 1
   stop mb
 }
-want mq-spread && check "--queues 2 --xdp-busy-poll 500: both queues' loops look on after frames moved; 32 connections echoed and closed" t_mq_busy
+want mq-spread && check "--queues 2 --busy-poll 500: both queues' loops look on after frames moved; 32 connections echoed and closed" t_mq_busy
 
 t_mq_echo() { # the big echo, compared byte for byte, on a --queues 2 synfin
   topo2 || return 1

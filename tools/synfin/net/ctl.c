@@ -95,7 +95,7 @@ static void stats(struct tun_cli *c, FILE *f)
     T(rx); T(tx); T(rx_bytes); T(tx_bytes); T(rx_lost); T(tx_lost);
     T(rx_dup); T(tx_dup); T(rx_reordered); T(tx_reordered); T(tx_errors);
     T(rx_runts); T(rx_gso); T(rx_csum); T(tx_gso); T(tx_gso_segs); T(rx_bad_vnet);
-    T(rx_gso_segs); T(rx_csum_skipped); T(tx_csum_partial);
+    T(rx_gso_segs); T(rx_csum_skipped); T(tx_csum_partial); T(busy_turns);
     fprintf(f, "tun.kernel_dropped %llu\n", (unsigned long long)sf_tun_kernel_dropped(&c->tun));
     /* --napi-thread: 1 with its kernel thread, 0 refused one (said at start) */
     if (c->tun.napi)

@@ -242,6 +242,13 @@ static const struct opt tun_cli_opts[] = {
          "beside synfin's, not inside each write; docs/tun.md\n"
          "(default: on in tun2socks, off in serve and connect)"),
     FLAG("--no-napi-thread", napi, 0, NULL),
+    NUM("--busy-poll", busy_us, OPT_AS_INT, 0, 100000, 0, "USEC",
+        "after a turn that moved datagrams, the loop looks\n"
+        "again without sleeping for up to USEC (default 0: it\n"
+        "sleeps as soon as there is nothing to do); a datagram\n"
+        "then waits for no wake-up, at the price of a core kept\n"
+        "busy while traffic flows (docs/tun.md \"Busy polling\";\n"
+        "with --xdp, each queue's loop)"),
     NUM("--threads", threads, OPT_AS_UINT, 1, SF_TUN_MAX_QUEUES, 0, "N",
         "N stacks, one per thread pinned to a core, each on its\n"
         "own queue of DEV (IFF_MULTI_QUEUE, steered by ports;\n"
@@ -507,6 +514,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         return 1;
     }
     napi_said(&c->tun, prog);
+    c->tun.busy_poll = (sf_time_t)c->busy_us * 1000;
     if (make_stack(c, prog) < 0 || open_ctl(c, prog) < 0 || open_signals(c) < 0) {
         tun_cli_finish(c);
         return 1;
@@ -546,6 +554,7 @@ static int start_queues(struct tun_cli *const *cs, unsigned n, const char *prog)
                               sizeof err) < 0)
             goto fail;
         napi_said(&cs[k]->tun, prog);
+        cs[k]->tun.busy_poll = (sf_time_t)c0->busy_us * 1000;
     }
     /* the program before the device is up: no datagram is ever steered
      * by the kernel's own flow table */

@@ -22,6 +22,7 @@ struct tun_cli {
     int prefix, mtu, backlog;
     bool keepalive, seeded, offload;
     bool napi; /* SF_TUN_NAPI: the kernel's work for our writes in its thread */
+    int busy_us; /* --busy-poll USEC (0: off): sf_tun.busy_poll, sf_xdp_set_busy_poll */
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;

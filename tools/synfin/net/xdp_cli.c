@@ -93,14 +93,6 @@ static const struct opt xdp_opts[] = {
              "copy mode, with the device's tx-checksumming on; else\n"
              "synfin computes them, said in one line; on: or fail;\n"
              "docs/xdp.md, \"Checksum offload\")"},
-    {.name = "--xdp-busy-poll", .kind = OPT_INT, .off = OFF(busy_us), .as = OPT_AS_INT,
-     .min = 0, .max = 100000, .base = 10, .arg = "USEC",
-     .why = "wants microseconds, 0..100000",
-     .help = "after a turn that moved frames, each queue's loop\n"
-             "looks again without sleeping for up to USEC (default\n"
-             "0: it sleeps as soon as its rings are empty); a frame\n"
-             "then waits for no wakeup, at the price of a core kept\n"
-             "busy while traffic flows (docs/xdp.md \"Busy polling\")"},
     {.name = "--xdp-ports", .kind = OPT_FN, .fn = parse_ports, .arg = "P,P...",
      .help = "serve: the kernel keeps --addr too: only these TCP\n"
              "ports are synfin's (default: every datagram to --addr)"},
@@ -119,8 +111,7 @@ bool xdp_cli_stray(struct tun_cli *c, const char *prog)
     const struct xdp_cli *x = &c->xdp;
     const char *o = x->queues > 1 ? "--queues" : x->mode ? "--xdp-mode"
                   : x->force_copy ? "--xdp-copy" : x->nports ? "--xdp-ports"
-                  : x->tx ? "--xdp-tx" : x->csum ? "--xdp-csum"
-                  : x->busy_us ? "--xdp-busy-poll" : NULL;
+                  : x->tx ? "--xdp-tx" : x->csum ? "--xdp-csum" : NULL;
     if (o)
         fprintf(stderr, "%s: %s goes with --xdp IFACE (the TUN device has "
                 "no AF_XDP queues)\n", prog, o);
@@ -261,7 +252,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                         (enum sf_xdp_csum)x->csum, err, sizeof err) < 0)
             return fail(prog, err);
         sf_xdp_set_tx(x->q[x->nq], tx_mode(x->tx, (unsigned)x->queues));
-        sf_xdp_set_busy_poll(x->q[x->nq], (sf_time_t)x->busy_us * 1000);
+        sf_xdp_set_busy_poll(x->q[x->nq], (sf_time_t)c->busy_us * 1000);
     }
     if (c->pcap_path) {
         if (tun_cli_open_pcap(c, err, sizeof err) < 0)
@@ -459,7 +450,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
             return -1;
         }
         sf_xdp_set_tx(x->q[0], tx_mode(x0->tx, n));
-        sf_xdp_set_busy_poll(x->q[0], (sf_time_t)x0->busy_us * 1000);
+        sf_xdp_set_busy_poll(x->q[0], (sf_time_t)cs[0]->busy_us * 1000);
         x->nq = 1;
         c->cfg.output = sf_xdp_output;
         c->cfg.output_gather = sf_xdp_output_gather;

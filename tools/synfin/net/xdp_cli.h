@@ -31,7 +31,6 @@ struct xdp_cli {
     int tx;               /* --xdp-tx: enum sf_xdp_tx */
     bool active;          /* synfin connect: active opens (set by the command) */
     int csum;             /* --xdp-csum: enum sf_xdp_csum (0: auto) */
-    int busy_us;          /* --xdp-busy-poll USEC (0: off) */
     /* running */
     struct sf_xdp_prog *prog;
     struct sf_xdp *q[XDP_CLI_MAX_QUEUES];
