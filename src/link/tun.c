@@ -999,8 +999,8 @@ int sf_tun_run(struct sf_tun *t, const struct sf_tun_hooks *h)
          * look again without sleeping */
         if (t->stats.rx + t->stats.tx != io0)
             moved = now;
-        if (t->busy_poll && now - moved < t->busy_poll) {
-            t->stats.busy_turns++;
+        if (t->busy_poll && now - moved < t->busy_poll && next > now) {
+            t->stats.busy_turns++; /* where it would have slept */
             next = now;
         }
         if (wait_for(t, fds, napp + 1, next) < 0) {

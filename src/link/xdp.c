@@ -1967,10 +1967,10 @@ int sf_xdp_run(struct sf_xdp *q, const struct sf_tun_hooks *h,
             moved = now;
         bool spin = q->busy_ns && now - moved < q->busy_ns;
         struct timespec ts = {0, 0}, *tsp = &ts;
-        if (got < BATCH && spin)
-            q->stats.busy_turns++;
-        else if (got < BATCH) {
-            if (next > now)
+        if (got < BATCH && next > now) {
+            if (spin)
+                q->stats.busy_turns++; /* where it would have slept */
+            else
                 ts = (struct timespec){(time_t)((next - now) / SF_SEC),
                                        (long)((next - now) % SF_SEC)};
         }

@@ -274,15 +274,16 @@ static uint32_t data_room(const struct sf_conn *c)
      * the SACK blocks come on top, as many as tcp_sack_fill() will fit
      * beside it */
     unsigned n = c->sack_ok ? tcp_sack_nblocks(c) : 0;
-    if (!n) /* (the common case, asked for every segment: no option on top) */
-        return c->snd_mss > 8 ? c->snd_mss : 8;
-    struct sf_tcp_opts o = {.has_ts = c->ts_ok};
-    size_t base = sf_tcp_opts_len(&o);
-    unsigned room = base + 10 <= SF_TCP_OPT_MAX
-                        ? (unsigned)((SF_TCP_OPT_MAX - base - 2) / 8)
-                        : 0;
-    o.nsack = (uint8_t)(n < room ? n : room);
-    uint32_t opt = (uint32_t)(sf_tcp_opts_len(&o) - base);
+    uint32_t opt = 0; /* (no block: the common case, no option sets built) */
+    if (n) {
+        struct sf_tcp_opts o = {.has_ts = c->ts_ok};
+        size_t base = sf_tcp_opts_len(&o);
+        unsigned room = base + 10 <= SF_TCP_OPT_MAX
+                            ? (unsigned)((SF_TCP_OPT_MAX - base - 2) / 8)
+                            : 0;
+        o.nsack = (uint8_t)(n < room ? n : room);
+        opt = (uint32_t)(sf_tcp_opts_len(&o) - base);
+    }
     return c->snd_mss > opt + 8 ? c->snd_mss - opt : 8;
 }
 
