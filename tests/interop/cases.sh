@@ -15,6 +15,41 @@ t_handshake_nc() { # the handshake, and nc through echo and daytime
 }
 want handshake && check "handshake; nc through echo and daytime" t_handshake_nc
 
+# chargen (RFC 864) and discard (RFC 863), the apps that relay through a
+# buffer of their own (allocated on first use): chargen's lines checked
+# across several buffers' worth, and discard takes 1 MB, answers nothing
+# and closes after the client's FIN.
+t_chargen_discard() {
+  newns || return 1; local ns=$NS
+  start_synfin "$ns" cg serve $SRVA --app chargen:19 --app discard:9 || return 1
+  inns "$ns" timeout 30 python3 - "$SFA" <<'EOF' || return 1
+import socket, sys
+lines = 3000  # 222,000 bytes: more than three 64 KB fills
+want = b"".join(bytes(32 + (i + c) % 95 for c in range(72)) + b"\r\n"
+                for i in range(lines))
+s = socket.create_connection((sys.argv[1], 19), timeout=10)
+got = b""
+while len(got) < len(want):
+    d = s.recv(65536)
+    if not d:
+        sys.exit("chargen: EOF after %d bytes" % len(got))
+    got += d
+if got[:len(want)] != want:
+    sys.exit("chargen: pattern differs at byte %d" %
+             next(i for i in range(len(want)) if got[i] != want[i]))
+s.close()
+s = socket.create_connection((sys.argv[1], 9), timeout=10)
+s.sendall(bytes(range(256)) * 4096)
+s.shutdown(socket.SHUT_WR)
+back = s.recv(65536)
+if back:
+    sys.exit("discard: answered %d bytes" % len(back))
+print("chargen %d bytes as RFC 864 says; discard took 1 MB, answered nothing" % len(want))
+EOF
+  stop_synfin cg
+}
+want handshake && check "chargen's lines as RFC 864 says; discard takes 1 MB and answers nothing" t_chargen_discard
+
 t_echo_big() { # size MB, extra serve flags...
   local mb=$1; shift
   newns || return 1; local ns=$NS

@@ -147,12 +147,35 @@ static int sf_flush(struct sf_stack *st, int sd, struct relay *r)
     return 0;
 }
 
+/* A connection's own record stays small: the proxy and the echo relay
+ * from the stack's buffers, and 1,000 idle connections should not hold
+ * 128 KB each of address space (an mmap() apiece, past malloc's
+ * threshold) for buffers they never touch. */
+_Static_assert(sizeof(struct sconn) <= 256, "struct sconn: buffers belong behind pointers");
+
+/* r's buffer, allocated the first time; NULL if memory ran out. */
+static uint8_t *relay_buf(struct relay *r)
+{
+    if (!r->buf)
+        r->buf = malloc(SERVE_BUF);
+    return r->buf;
+}
+
+static void sconn_free(struct sconn *c)
+{
+    free(c->up.buf);
+    free(c->down.buf);
+    free(c);
+}
+
 /* Reads into an empty r; returns 1 if it read, 0 if nothing, or an error. */
 static int sf_fill(struct sf_stack *st, int sd, struct relay *r)
 {
     if (r->len || r->eof)
         return 0;
-    long n = sf_recv(st, sd, r->buf, sizeof r->buf, 0);
+    if (!relay_buf(r))
+        return SF_ENOMEM;
+    long n = sf_recv(st, sd, r->buf, SERVE_BUF, 0);
     if (n == SF_EAGAIN)
         return 0;
     if (n < 0)
@@ -200,17 +223,17 @@ static sf_time_t finish(struct serve *s, struct sconn *c, sf_time_t now)
 static void chargen_fill(struct sconn *c)
 {
     struct relay *d = &c->down;
-    if (d->len)
-        return;
+    if (d->len || !relay_buf(d))
+        return; /* (out of memory: nothing streamed, the connection idles) */
     /* RFC 864: 72 printable characters a line, each line starting one
      * character later than the last, CR LF after each. */
-    for (size_t i = 0; i < sizeof d->buf; i++, c->chargen_pos++) {
+    for (size_t i = 0; i < SERVE_BUF; i++, c->chargen_pos++) {
         size_t line = c->chargen_pos / 74, col = c->chargen_pos % 74;
         d->buf[i] = col == 72 ? '\r' : col == 73 ? '\n'
                                                 : (uint8_t)(' ' + (line + col) % 95);
     }
     d->off = 0;
-    d->len = sizeof d->buf;
+    d->len = SERVE_BUF;
 }
 
 /* echo in the stack: each step moves what the connection received into
@@ -222,7 +245,7 @@ static sf_time_t svc_echo_splice(struct serve *s, struct sconn *c, sf_time_t now
 {
     struct relay *r = &c->up;
     for (int k = 0; k < STEPS; k++) {
-        long n = sf_splice(stk(s), c->sd, c->sd, sizeof r->buf);
+        long n = sf_splice(stk(s), c->sd, c->sd, SERVE_BUF);
         if (n == SF_EAGAIN)
             break;
         if (n < 0) {
@@ -473,7 +496,7 @@ static void reap(struct serve *s)
     for (int i = 0; i < s->nconns; i++) {
         struct sconn *c = s->conns[i];
         if (c->sd < 0 && c->kfd < 0)
-            free(c);
+            sconn_free(c);
         else
             s->conns[j++] = c;
     }
@@ -542,7 +565,7 @@ void serve_free(struct serve *s)
 {
     for (int i = 0; i < s->nconns; i++) {
         close_kfd(s->conns[i], false);
-        free(s->conns[i]);
+        sconn_free(s->conns[i]);
     }
     free(s->conns);
     free(s);

@@ -20,7 +20,10 @@ struct app {
 
 /* A byte pipe from one side to the other: data read but not yet written. */
 struct relay {
-    uint8_t buf[SERVE_BUF];
+    /* SERVE_BUF bytes, allocated on first use (discard, chargen, and the
+     * echo's copying path after SIGTERM); the proxy and the echo's
+     * sf_splice never need one, so their connections stay small */
+    uint8_t *buf;
     size_t off, len;
     bool eof;  /* the source ended (FIN / read 0) */
     bool shut; /* the end was passed on (shutdown of the sink's write side) */
