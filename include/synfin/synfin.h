@@ -292,7 +292,7 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(SACK_BLOCKS_BAD, "SACK blocks ignored: outside SND.UNA..SND.MAX or empty") \
     X(SACK_SB_OVERFLOW, "SACK scoreboard full: highest range forgotten")     \
     X(SACK_RENEGING, "SACK reneging seen: scoreboard cleared")               \
-    X(DSACK_IN, "D-SACK blocks received (RFC 2883)")                         \
+    X(DSACK_IN, "D-SACK blocks received, a repeat once (RFC 2883)")          \
     X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
     X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
     X(TLP_PROBES, "tail loss probes sent (RFC 8985)")                        \

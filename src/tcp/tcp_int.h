@@ -212,7 +212,9 @@ struct sf_conn {
      * rack_tmr_on: TT_REXMT holds the reordering timer (6.3) */
     bool rack_want : 1, rack_tmr_on : 1;
     bool rack_reord : 1; /* RFC 8985 6.1 RACK.reordering_seen */
+    bool dsack_in_set : 1; /* dsack_in holds the last D-SACK taken */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
+    uint32_t dsack_in[2]; /* the peer's last D-SACK block (sack.c) */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
     struct tcp_rack *rack; /* RFC 8985 send times, while data is in flight */
     /* RFC 8985 6.1, kept while idle (the path's): RACK.min_RTT (0: none
