@@ -136,7 +136,7 @@ if [ -n "$XDPQ" ]; then
     for k in $(seq 0 $((n - 1))); do
       sfx=""; [ "$k" -gt 0 ] && sfx=".$k"
       "$SYNFIN" ss --ctl "$tmp/sx.sock$sfx" --stats |
-        awk -v k="$k" '$1 ~ /^(PASSIVE_OPENS|RETRANSMITS|xdp.rx|xdp.tx_full|xdp.k_rx_dropped)$/ {s = s " " $1 " " $2}
+        awk -v k="$k" '$1 ~ /^(PASSIVE_OPENS|RETRANSMITS|TLP_PROBES|DSACK_IN|xdp.rx|xdp.tx_full|xdp.tx_dropped|xdp.k_rx_dropped|xdp.handoff_full)$/ {s = s " " $1 " " $2}
                        END {print "    queue " k ":" s}' >&2
     done
     kill -TERM "$sp"; wait "$sp" 2>/dev/null; rm -f "$tmp"/sx.sock*

@@ -97,7 +97,7 @@ xdp_row() { # label mode-args...
   awk -v t=$(( $(cpu_ticks $p) - c0 )) -v hz="$(getconf CLK_TCK)" -v mb=$MB \
     'BEGIN { printf "    server CPU %.2f s, %.2f s per GB each way\n", t / hz, t / hz / (mb / 1024) }'
   [ "$round" = 1 ] && run_life "$label lifecycles:" $SA
-  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*|xdp.busy_turns) ' | tr '\n' ' '; echo
+  "$SYNFIN" ss --ctl /tmp/sfb$$.sock --stats | grep -E '^(RETRANSMITS|xdp.tx_full|xdp.tx_dropped|TLP_PROBES|DSACK_IN|xdp.kicks|xdp.tx_thread|xdp.k_[a-z_]*|xdp.[rt]x_sg[a-z_]*|xdp.busy_turns) ' | tr '\n' ' '; echo
   kill -TERM $p; timeout 10 tail --pid=$p -f /dev/null; rm -f /tmp/sfb$$.log
 }
 # synfin's rows: a short name (in the ratio lines) and serve's options;

@@ -205,6 +205,7 @@ struct sf_xdp {
     atomic_int kbusy;             /* the thread is pushing */
     atomic_int kwaiter;           /* the loop waits on done_fd for the push's end */
     atomic_uint_least64_t ksends; /* sendto() calls the thread made */
+    atomic_uint_least64_t kdrops; /* of them, EBUSY: a frame dropped */
     struct neigh neigh[NNEIGH];
     unsigned neigh_next, neigh_last;
     unsigned pub_next;         /* the next slot of our slice to overwrite */
@@ -965,6 +966,8 @@ const struct sf_xdp_stats *sf_xdp_stats(struct sf_xdp *q)
     }
     q->stats.tx_thread = sf_xdp_tx_thread(q);
     q->stats.tx_thread_sends = atomic_load_explicit(&q->ksends, memory_order_relaxed);
+    if (q->kth_on)
+        q->stats.tx_dropped = atomic_load_explicit(&q->kdrops, memory_order_relaxed);
     return &q->stats;
 }
 
@@ -1009,9 +1012,12 @@ static void reclaim(struct sf_xdp *q)
 
 /* Pushes the TX ring: in copy mode each sendto() sends a bounded batch
  * (the kernel's xsk_generic_xmit), so it is repeated while the kernel
- * says there is more (EAGAIN), a bounded number of times. Returns the
- * errno that says the queue stopped, or 0. */
-static int push_tx(int fd, uint64_t *calls)
+ * says there is more (EAGAIN), a bounded number of times. EBUSY says the
+ * driver dropped the frame the kernel had taken off the ring (its
+ * NET_XMIT_DROP: a veth whose peer's backlog is full, say): counted in
+ * *drops, and the push goes on with the rest. Returns the errno that says
+ * the queue stopped, or 0. */
+static int push_tx(int fd, uint64_t *calls, uint64_t *drops)
 {
     for (unsigned i = 0; i < NTX / 16; i++) {
         ++*calls;
@@ -1019,7 +1025,11 @@ static int push_tx(int fd, uint64_t *calls)
             return 0;
         if (errno == EAGAIN || errno == EINTR)
             continue;
-        if (errno != EBUSY && errno != ENOBUFS)
+        if (errno == EBUSY) {
+            ++*drops;
+            continue;
+        }
+        if (errno != ENOBUFS)
             return errno; /* ENETDOWN, ENXIO: the queue stopped */
         return 0;
     }
@@ -1028,7 +1038,7 @@ static int push_tx(int fd, uint64_t *calls)
 
 static void kick_now(struct sf_xdp *q)
 {
-    int e = push_tx(q->fd, &q->stats.kicks);
+    int e = push_tx(q->fd, &q->stats.kicks, &q->stats.tx_dropped);
     if (e)
         q->err = e;
 }
@@ -1040,14 +1050,14 @@ static void *tx_thread_main(void *arg)
 {
     struct sf_xdp *q = arg;
     int fd = q->fd;
-    uint64_t v, calls = 0;
+    uint64_t v, calls = 0, drops = 0;
     for (;;) {
         if (read(q->kick_fd, &v, sizeof v) < 0 && errno != EAGAIN && errno != EINTR)
             break;
         if (atomic_load_explicit(&q->kstop, memory_order_acquire))
             break;
         atomic_store(&q->kbusy, 1);
-        int e = push_tx(fd, &calls);
+        int e = push_tx(fd, &calls, &drops);
         atomic_store(&q->kbusy, 0);
         if (atomic_exchange(&q->kwaiter, 0)) {
             uint64_t one = 1;
@@ -1056,6 +1066,7 @@ static void *tx_thread_main(void *arg)
             }
         }
         atomic_store_explicit(&q->ksends, calls, memory_order_relaxed);
+        atomic_store_explicit(&q->kdrops, drops, memory_order_relaxed);
         if (e) {
             atomic_store_explicit(&q->kerr, e, memory_order_release);
             break;

@@ -93,6 +93,8 @@ struct sf_xdp_stats {
     uint64_t tx_too_big;          /* datagrams larger than a frame */
     uint64_t tx_not_ipv4;         /* datagrams the link cannot carry (IPv6) */
     uint64_t kicks;               /* sendto() calls that pushed the TX ring */
+    uint64_t tx_dropped;          /* frames the kernel took off the TX ring
+                                   * and the driver dropped (sendto's EBUSY) */
     uint64_t neigh_merged;        /* next hops learnt from another queue's ARP */
     /* The kernel's own counts for the socket (XDP_STATISTICS), read by
      * sf_xdp_stats: frames it dropped because the RX ring was full, or

@@ -369,6 +369,7 @@ void xdp_cli_stats(struct tun_cli *c, FILE *f)
 #define X(n) fprintf(f, "xdp." #n " %llu\n", (unsigned long long)s->n)
     X(rx); X(tx); X(rx_bytes); X(tx_bytes); X(rx_arp); X(tx_arp); X(rx_other);
     X(tx_full); X(tx_no_neigh); X(tx_too_big); X(tx_not_ipv4); X(kicks);
+    X(tx_dropped);
     X(neigh_merged);
     X(k_rx_dropped); X(k_rx_ring_full); X(k_fill_empty);
     X(tx_thread); X(tx_thread_sends);
