@@ -296,6 +296,7 @@ const char *sf_timer_name(enum sf_timer_kind k);
     X(DSACK_OUT, "D-SACK blocks sent (RFC 2883)")                            \
     X(SACK_UNDO, "recoveries undone: every retransmission D-SACKed")       \
     X(TLP_PROBES, "tail loss probes sent (RFC 8985)")                        \
+    X(TLP_REPAIRS, "losses a probe repaired: cwnd reduced (RFC 8985 7.4)")   \
     X(ECN_NEGOTIATED, "connections established with ECN (RFC 3168)")       \
     X(ECN_CE_RCVD, "segments received with CE (RFC 3168)")                  \
     X(ECN_ECE_SENT, "ACKs sent with ECE (congestion echoed)")               \

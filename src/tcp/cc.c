@@ -342,18 +342,32 @@ void tcp_cc_on_rto(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_ecn_queue_cwr(c); /* RFC 3168 6.1.2: a reduction: CWR follows */
 }
 
+/* ssthresh from the algorithm's congestion rule (RFC 5681 (4) for
+ * NewReno, RFC 9438 4.6 for CUBIC; cwnd is still the window at the
+ * event), cwnd down to it, with nothing to retransmit. */
+static void reduce_now(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    c->ssthresh = ops(ctx, c)->on_congestion(ctx, c);
+    c->cwnd = c->ssthresh;
+    if (c->cwnd < c->snd_mss)
+        c->cwnd = c->snd_mss;
+}
+
 void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     /* RFC 3168 6.1.2: ECE "should be treated just as a congestion loss
      * in non-ECN-Capable TCP. That is, the TCP source halves the
      * congestion window "cwnd" and reduces the slow start threshold
-     * "ssthresh"": ssthresh from the algorithm's congestion rule (RFC
-     * 5681 (4) for NewReno, RFC 9438 4.6 for CUBIC; cwnd is still the
-     * window at the event), cwnd down to it, with nothing to retransmit. */
-    c->ssthresh = ops(ctx, c)->on_congestion(ctx, c);
-    c->cwnd = c->ssthresh;
-    if (c->cwnd < c->snd_mss)
-        c->cwnd = c->snd_mss;
+     * "ssthresh"" */
+    reduce_now(ctx, c);
+}
+
+void tcp_cc_on_probe_repair(struct tcp_ctx *ctx, struct sf_conn *c)
+{
+    /* RFC 8985 7.4: a loss the probe repaired is a loss; the recovery
+     * it would have had is over already (CUBIC's epoch starts again) */
+    reduce_now(ctx, c);
+    tcp_cc_recovery_exit(ctx, c);
 }
 
 uint32_t tcp_cc_loss_ssthresh(struct tcp_ctx *ctx, struct sf_conn *c)

@@ -136,6 +136,9 @@ void tcp_cc_recovery_exit(struct tcp_ctx *ctx, struct sf_conn *c);
 /* An ACK with ECE asks for a window reduction (RFC 3168 6.1.2; ecn.c
  * decides when: at most once per window). */
 void tcp_cc_on_ecn(struct tcp_ctx *ctx, struct sf_conn *c);
+/* The ACK of a loss probe that was a retransmission shows it repaired a
+ * loss (RFC 8985 7.4, sack.c): the reduction that loss asks for. */
+void tcp_cc_on_probe_repair(struct tcp_ctx *ctx, struct sf_conn *c);
 
 /* HyStart++'s state while c->hs_on, allocated if it is not (NULL, and
  * HyStart++ off for the connection, counted, if that fails). */

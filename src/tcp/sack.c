@@ -753,6 +753,7 @@ static void enter_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     sb->rescue_set = false;
     sb->prr_delivered = sb->prr_out = 0;
     sb->recover_fs = c->snd_nxt - c->snd_una;
+    c->tlp_episode = false; /* the recovery's reduction covers the probe's */
     ctx->ctr.c[SF_CTR_FAST_RETRANSMITS]++;
     ctx->ctr.c[SF_CTR_SACK_RECOVERIES]++;
 }
@@ -828,6 +829,9 @@ static void leave_recovery(struct tcp_ctx *ctx, struct sf_conn *c)
     maybe_undo(ctx, c);
 }
 
+static void tlp_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                       const struct sf_tcp *s, bool dsack, uint32_t una0);
+
 /* The fifth step's ACK processing for a connection using SACK, after
  * SND.UNA moved by acked bytes (ack_advance). dup: a duplicate ACK in the
  * sense of RFC 5681 2. */
@@ -839,6 +843,7 @@ void tcp_sack_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
         sb_trim(c->sb, c->snd_una);
     bool dsack = dsack_new(c, s);
     uint32_t news = sb_update(ctx, c, s, dsack);
+    tlp_on_ack(ctx, c, s, dsack, c->snd_una - acked);
     if (acked)
         check_reneging(ctx, c, s);
     /* RFC 8985 6.2: RACK's update and loss detection on every ACK */
@@ -1020,10 +1025,20 @@ void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c)
  * Otherwise: Retransmit the last segment" and "rearm the RTO". */
 /* The conditions of 7.2 held when the probe was scheduled; SACK blocks
  * that came since (too few for recovery) do not cancel it. */
+/* RFC 8985 7.3: "the sender MUST check whether both of the following
+ * conditions are met before sending a loss probe": no earlier probe is
+ * still in flight (its episode open: TLP.end_seq set), and an RTT sample
+ * came since the last probe was sent. Else "the sender MUST skip sending
+ * a loss probe and MUST proceed to re-arm the RTO timer" (timer.c). */
 bool tcp_tlp_due(const struct sf_conn *c)
 {
     return c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
-           c->syn_acked;
+           c->syn_acked && !c->tlp_episode && !c->tlp_no_rtt;
+}
+
+void tcp_tlp_end(struct sf_conn *c)
+{
+    c->tlp_episode = false;
 }
 
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
@@ -1036,5 +1051,45 @@ void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     c->cwnd = cwnd;
     if (!sent)
         tcp_send_last(ctx, c);
+    /* RFC 8985 7.3: TLP.is_retrans says which it was; TLP.end_seq =
+     * SND.NXT, the episode's end (7.4) */
+    c->tlp_is_retrans = !sent;
+    c->tlp_end = c->snd_max;
+    c->tlp_episode = true;
+    c->tlp_no_rtt = true;
     tcp_timer_start(ctx, c, TT_REXMT, tcp_rto(c));
+}
+
+/* RFC 8985 7.4: the ACKs of a probe's episode. A probe that was new data
+ * ends it once acknowledged: RACK finds the losses (7.4.1). A probe that
+ * retransmitted the last segment either repaired a loss, which
+ * retransmitting the segment without a loss detection hid from
+ * congestion control, or came as a duplicate (the original had
+ * arrived). The receiver's D-SACK of the probe says duplicate: no loss.
+ * An ACK past TLP.end_seq with no such D-SACK before it says the probe
+ * plugged the hole: the reduction a loss asks for (7.4.2). A duplicate
+ * ACK at TLP.end_seq with no news (no SACK block, SND.UNA unmoved) says
+ * both copies arrived at a receiver without D-SACK: no loss. An ACK at
+ * TLP.end_seq that moves SND.UNA tells neither yet (the original's ACK
+ * may have been the lost one): the episode stays open. dsack: the ACK's
+ * D-SACK block is new (dsack_new); una0: SND.UNA before this ACK. */
+static void tlp_on_ack(struct tcp_ctx *ctx, struct sf_conn *c,
+                       const struct sf_tcp *s, bool dsack, uint32_t una0)
+{
+    if (!c->tlp_episode || seq_lt(s->ack, c->tlp_end))
+        return;
+    if (!c->tlp_is_retrans) {
+        c->tlp_episode = false;
+    } else if (dsack && s->opt.sack[0][1] == c->tlp_end) {
+        c->tlp_episode = false;
+        tcp_note(ctx, c, "loss probe D-SACKed: no loss (RFC 8985 7.4)");
+    } else if (seq_gt(s->ack, c->tlp_end)) {
+        c->tlp_episode = false;
+        ctx->ctr.c[SF_CTR_TLP_REPAIRS]++;
+        tcp_note(ctx, c, "loss probe repaired a loss: cwnd reduced "
+                         "(RFC 8985 7.4)");
+        tcp_cc_on_probe_repair(ctx, c);
+    } else if (una0 == c->snd_una && s->opt.nsack == 0) {
+        c->tlp_episode = false; /* a pure duplicate ACK */
+    }
 }

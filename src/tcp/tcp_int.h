@@ -208,6 +208,10 @@ struct sf_conn {
     bool sack_want : 1, sack_ok : 1;
     bool dsack_on : 1; /* RFC 2883: a D-SACK block is owed, dsack[] */
     bool tlp_on : 1;   /* TT_REXMT holds the RFC 8985 loss probe (PTO) */
+    /* RFC 8985 7.3-7.4 (sack.c): a probe's episode is open (TLP.end_seq
+     * in tlp_end is set), the probe was a retransmission
+     * (TLP.is_retrans), and no RTT sample came since it was sent */
+    bool tlp_episode : 1, tlp_is_retrans : 1, tlp_no_rtt : 1;
     /* RFC 8985 6 RACK (rack.c): rack_want (cfg.rack, SF_TCP_RACK);
      * rack_tmr_on: TT_REXMT holds the reordering timer (6.3) */
     bool rack_want : 1, rack_tmr_on : 1;
@@ -215,6 +219,7 @@ struct sf_conn {
     bool dsack_in_set : 1; /* dsack_in holds the last D-SACK taken */
     uint32_t dsack[2];  /* the duplicate [start, end) to report once */
     uint32_t dsack_in[2]; /* the peer's last D-SACK block (sack.c) */
+    uint32_t tlp_end;     /* RFC 8985 7.4 TLP.end_seq, with tlp_episode */
     struct tcp_sb *sb;  /* the sender's SACK scoreboard, while it has news */
     struct tcp_rack *rack; /* RFC 8985 send times, while data is in flight */
     /* RFC 8985 6.1, kept while idle (the path's): RACK.min_RTT (0: none
@@ -554,6 +559,7 @@ unsigned tcp_sack_nblocks(const struct sf_conn *c);
  * and send it when it fires. */
 void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c);
 bool tcp_tlp_due(const struct sf_conn *c);
+void tcp_tlp_end(struct sf_conn *c);
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],

@@ -236,6 +236,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     }
     note_r1(ctx, c);
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
+    tcp_tlp_end(c); /* the RTO's loss recovery takes over from the probe */
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     c->rexmt_ts = tcp_ts_now(ctx, c); /* (nor one echoing an older TSval) */
     bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&
@@ -368,6 +369,7 @@ void tcp_conn_timer_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 void tcp_rto_sample(struct tcp_ctx *ctx, struct sf_conn *c, uint32_t r)
 {
     const struct sf_stack_cfg *cfg = ctx->cfg;
+    c->tlp_no_rtt = false; /* RFC 8985 7.3: a sample since the probe */
     if (!c->min_rtt_us || r < c->min_rtt_us)
         c->min_rtt_us = r ? r : 1; /* (for pacing.c) */
     if (!c->have_rtt) {
