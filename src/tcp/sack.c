@@ -1020,16 +1020,13 @@ void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c)
     tcp_timer_rearm(ctx, c);
 }
 
-/* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
- * window allows new data to be sent: Transmit that new segment ...
- * Otherwise: Retransmit the last segment" and "rearm the RTO". */
 /* The conditions of 7.2 held when the probe was scheduled; SACK blocks
- * that came since (too few for recovery) do not cancel it. */
-/* RFC 8985 7.3: "the sender MUST check whether both of the following
- * conditions are met before sending a loss probe": no earlier probe is
- * still in flight (its episode open: TLP.end_seq set), and an RTT sample
- * came since the last probe was sent. Else "the sender MUST skip sending
- * a loss probe and MUST proceed to re-arm the RTO timer" (timer.c). */
+ * that came since (too few for recovery) do not cancel it. And 7.3: "the
+ * sender MUST check whether both of the following conditions are met
+ * before sending a loss probe": no earlier probe is still in flight (its
+ * episode open: TLP.end_seq set), and an RTT sample came since the last
+ * probe was sent. Else "the sender MUST skip sending a loss probe and
+ * MUST proceed to re-arm the RTO timer" (timer.c). */
 bool tcp_tlp_due(const struct sf_conn *c)
 {
     return c->snd_una != c->snd_max && !c->in_recovery && c->nrexmt == 0 &&
@@ -1041,6 +1038,9 @@ void tcp_tlp_end(struct sf_conn *c)
     c->tlp_episode = false;
 }
 
+/* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
+ * window allows new data to be sent: Transmit that new segment ...
+ * Otherwise: Retransmit the last segment" and "rearm the RTO". */
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c)
 {
     ctx->ctr.c[SF_CTR_TLP_PROBES]++;
