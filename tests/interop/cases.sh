@@ -110,7 +110,8 @@ t_echo_sack() { # the kernel's net.ipv4.tcp_sack (0|1; IPv6 too) in its namespac
   cat "$tmp/kpeer.log"
   local rec
   rec=$(sss big --stats | awk '$1=="SACK_RECOVERIES"{print $2}')
-  echo "tcp_sack=$on: SACK_RECOVERIES ${rec:-missing}"
+  echo "tcp_sack=$on: SACK_RECOVERIES ${rec:-missing}" \
+    "$(sss big --stats | awk '$1 ~ /^(TLP_PROBES|TLP_REPAIRS|DSACK_IN|SACK_UNDO)$/ {printf "%s %s ", $1, $2}')"
   stop_synfin big && [ $rc -eq 0 ] && [ -n "$rec" ] &&
     if [ "$on" = 1 ]; then [ "$rec" -gt 0 ]; else [ "$rec" -eq 0 ]; fi
 }
