@@ -1033,11 +1033,6 @@ bool tcp_tlp_due(const struct sf_conn *c)
            c->syn_acked && !c->tlp_episode && !c->tlp_no_rtt;
 }
 
-void tcp_tlp_end(struct sf_conn *c)
-{
-    c->tlp_episode = false;
-}
-
 /* RFC 8985 7.3: "If a previously unsent segment exists AND the receive
  * window allows new data to be sent: Transmit that new segment ...
  * Otherwise: Retransmit the last segment" and "rearm the RTO". */

@@ -559,7 +559,6 @@ unsigned tcp_sack_nblocks(const struct sf_conn *c);
  * and send it when it fires. */
 void tcp_tlp_arm(struct tcp_ctx *ctx, struct sf_conn *c);
 bool tcp_tlp_due(const struct sf_conn *c);
-void tcp_tlp_end(struct sf_conn *c);
 void tcp_tlp_fire(struct tcp_ctx *ctx, struct sf_conn *c);
 /* The scoreboard's ranges (for checks: fuzz/fuzz_sack.c); returns n. */
 unsigned tcp_sack_ranges(const struct sf_conn *c, uint32_t (*out)[2],

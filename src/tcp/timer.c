@@ -236,7 +236,7 @@ static void rexmt_fire(struct tcp_ctx *ctx, struct sf_conn *c)
     }
     note_r1(ctx, c);
     ctx->ctr.c[SF_CTR_RETRANSMITS]++;
-    tcp_tlp_end(c); /* the RTO's loss recovery takes over from the probe */
+    c->tlp_episode = false; /* the RTO's recovery takes over from the probe */
     c->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     c->rexmt_ts = tcp_ts_now(ctx, c); /* (nor one echoing an older TSval) */
     bool probing = c->snd_wnd == 0 && c->state != SF_SYN_SENT &&

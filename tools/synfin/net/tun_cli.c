@@ -514,7 +514,7 @@ int tun_cli_start(struct tun_cli *c, const char *prog)
         return 1;
     }
     napi_said(&c->tun, prog);
-    c->tun.busy_poll = (sf_time_t)c->busy_us * 1000;
+    c->tun.busy_poll = tun_cli_busy_ns(c);
     if (make_stack(c, prog) < 0 || open_ctl(c, prog) < 0 || open_signals(c) < 0) {
         tun_cli_finish(c);
         return 1;
@@ -554,7 +554,7 @@ static int start_queues(struct tun_cli *const *cs, unsigned n, const char *prog)
                               sizeof err) < 0)
             goto fail;
         napi_said(&cs[k]->tun, prog);
-        cs[k]->tun.busy_poll = (sf_time_t)c0->busy_us * 1000;
+        cs[k]->tun.busy_poll = tun_cli_busy_ns(c0);
     }
     /* the program before the device is up: no datagram is ever steered
      * by the kernel's own flow table */

@@ -22,7 +22,7 @@ struct tun_cli {
     int prefix, mtu, backlog;
     bool keepalive, seeded, offload;
     bool napi; /* SF_TUN_NAPI: the kernel's work for our writes in its thread */
-    int busy_us; /* --busy-poll USEC (0: off): sf_tun.busy_poll, sf_xdp_set_busy_poll */
+    int busy_us; /* --busy-poll USEC (0: off): tun_cli_busy_ns() */
     int keep_idle, keep_intvl, keep_cnt;
     uint64_t seed;
     sf_time_t grace;
@@ -95,6 +95,11 @@ void tun_cli_sockopts(struct tun_cli *c, int sd);
  * resets what is still open (sf_stack_abort_all); quit_deadline moves
  * RESET_WAIT on and reset_sent is set. */
 bool tun_cli_grace_over(struct tun_cli *c, sf_time_t now);
+/* --busy-poll in the links' unit: sf_tun.busy_poll, sf_xdp_set_busy_poll. */
+static inline sf_time_t tun_cli_busy_ns(const struct tun_cli *c)
+{
+    return (sf_time_t)c->busy_us * SF_USEC;
+}
 
 /* ctl.c: the server side of the control socket. */
 int ctl_listen(const char *path, char *err, size_t errlen);

@@ -252,7 +252,7 @@ int xdp_cli_start(struct tun_cli *c, const char *prog)
                         (enum sf_xdp_csum)x->csum, err, sizeof err) < 0)
             return fail(prog, err);
         sf_xdp_set_tx(x->q[x->nq], tx_mode(x->tx, (unsigned)x->queues));
-        sf_xdp_set_busy_poll(x->q[x->nq], (sf_time_t)c->busy_us * 1000);
+        sf_xdp_set_busy_poll(x->q[x->nq], tun_cli_busy_ns(c));
     }
     if (c->pcap_path) {
         if (tun_cli_open_pcap(c, err, sizeof err) < 0)
@@ -451,7 +451,7 @@ int xdp_cli_open_mq(struct tun_cli *const *cs, unsigned n, const char *prog)
             return -1;
         }
         sf_xdp_set_tx(x->q[0], tx_mode(x0->tx, n));
-        sf_xdp_set_busy_poll(x->q[0], (sf_time_t)cs[0]->busy_us * 1000);
+        sf_xdp_set_busy_poll(x->q[0], tun_cli_busy_ns(cs[0]));
         x->nq = 1;
         c->cfg.output = sf_xdp_output;
         c->cfg.output_gather = sf_xdp_output_gather;
